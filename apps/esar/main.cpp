@@ -1,0 +1,161 @@
+// esar: the command line over the evaluation engine. Each subcommand reads the input files,
+// hands them to the engine and prints; every error reaches the user in Thai (or --lang en).
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "domain/check.h"
+#include "domain/engine.h"
+#include "formats/framework_json.h"
+#include "formats/inputs.h"
+#include "formats/json_input.h"
+#include "formats/report.h"
+
+namespace {
+
+using esar::Lang;
+using esar::Status;
+
+// Exit codes: 0 fine, 1 the input has errors (check), 2 the command could not run.
+constexpr int kInputErrors = 1;
+constexpr int kCannotRun = 2;
+
+struct Inputs {
+  std::string framework;
+  std::string agencies;
+  std::string data;
+  std::string assignments;
+  int round = 12;
+};
+
+struct Loaded {
+  esar::domain::Framework framework;
+  std::vector<esar::domain::Agency> agencies;
+  std::vector<esar::domain::Observation> observations;
+};
+
+int Fail(const Status& s, Lang lang) {
+  std::cerr << (lang == Lang::kThai ? "esar: ข้อผิดพลาด: " : "esar: error: ") << s.ToString(lang == Lang::kThai) << "\n";
+  return kCannotRun;
+}
+
+// Reads every file named in `in`; the first failure is returned.
+esar::Result<Loaded> Load(const Inputs& in) {
+  Loaded out;
+  auto fw = esar::formats::LoadFramework(in.framework);
+  if (!fw) return fw.status();
+  out.framework = std::move(*fw);
+  if (!in.assignments.empty()) {
+    auto text = esar::formats::ReadFile(in.assignments);
+    if (!text) return text.status();
+    auto rules = esar::formats::ParseAssignments(*text, in.assignments);
+    if (!rules) return rules.status();
+    out.framework.assignments = std::move(*rules);
+  }
+  if (!in.agencies.empty()) {
+    auto agencies = esar::formats::LoadAgencies(in.agencies);
+    if (!agencies) return agencies.status();
+    out.agencies = std::move(*agencies);
+  }
+  if (!in.data.empty()) {
+    auto data = esar::formats::LoadObservations(in.data);
+    if (!data) return data.status();
+    out.observations = std::move(*data);
+  }
+  return out;
+}
+
+void AddInputs(CLI::App* cmd, Inputs& in, bool framework_positional) {
+  if (framework_positional) {
+    cmd->add_option("framework", in.framework, "framework JSON file / ไฟล์กรอบการประเมิน")->required();
+  } else {
+    cmd->add_option("--framework,-f", in.framework, "framework JSON file / ไฟล์กรอบการประเมิน")->required();
+  }
+  cmd->add_option("--agencies,-a", in.agencies, "agencies, CSV or JSON / รายชื่อหน่วยงาน");
+  cmd->add_option("--data,-d", in.data, "reported and baseline values, CSV or JSON / ข้อมูลผลการดำเนินงาน");
+  cmd->add_option("--assignments", in.assignments, "assignments JSON, used instead of the framework's");
+  cmd->add_option("--round,-r", in.round, "reporting round: 6 or 12 / รอบการรายงาน")->check(CLI::IsMember({6, 12}));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"esar — evaluating the performance of government agencies / ระบบประเมินผลการปฏิบัติราชการ"};
+  app.require_subcommand(1);
+  std::string lang_name = "th";
+  app.add_option("--lang", lang_name, "language of messages: th or en")->check(CLI::IsMember({"th", "en"}));
+
+  Inputs check_in, score_in, explain_in;
+  CLI::App* check = app.add_subcommand("check", "check a framework (and agencies, data) for errors / ตรวจสอบกรอบการประเมิน");
+  AddInputs(check, check_in, true);
+
+  CLI::App* score = app.add_subcommand("score", "score every agency / คำนวณคะแนน");
+  AddInputs(score, score_in, false);
+  std::string format = "table";
+  score->add_option("--format", format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
+  bool with_trace = false;
+  score->add_flag("--trace", with_trace, "add each KPI's explanation to the JSON");
+
+  CLI::App* explain = app.add_subcommand("explain", "explain an agency's scores / อธิบายที่มาของคะแนน");
+  AddInputs(explain, explain_in, false);
+  std::string agency_code, kpi_id;
+  explain->add_option("--agency", agency_code, "agency code / รหัสหน่วยงาน")->required();
+  explain->add_option("--kpi", kpi_id, "only this KPI / เฉพาะตัวชี้วัดนี้");
+
+  CLI11_PARSE(app, argc, argv);
+  const Lang lang = lang_name == "en" ? Lang::kEnglish : Lang::kThai;
+  const bool thai = lang == Lang::kThai;
+
+  try {
+    if (*check) {
+      auto loaded = Load(check_in);
+      if (!loaded) return Fail(loaded.status(), lang);
+      esar::domain::CheckInput input;
+      input.framework = &loaded->framework;
+      input.framework_file = check_in.framework;
+      input.round = check_in.round;
+      if (!check_in.agencies.empty()) input.agencies = &loaded->agencies;
+      if (!check_in.data.empty()) input.observations = &loaded->observations;
+      const auto findings = esar::domain::Check(input);
+      std::cout << esar::formats::FindingsText(findings, lang);
+      size_t errors = 0;
+      for (const auto& f : findings) errors += f.severity == esar::domain::Severity::kError ? 1 : 0;
+      const size_t warnings = findings.size() - errors;
+      std::cout << (thai ? "ข้อผิดพลาด " + std::to_string(errors) + " รายการ คำเตือน " + std::to_string(warnings) + " รายการ\n"
+                         : std::to_string(errors) + " errors, " + std::to_string(warnings) + " warnings\n");
+      return errors ? kInputErrors : 0;
+    }
+
+    Inputs& in = *score ? score_in : explain_in;
+    if (in.agencies.empty() || in.data.empty()) {
+      return Fail(Status::InvalidInput("ต้องระบุ --agencies และ --data", "--agencies and --data are required"), lang);
+    }
+    auto loaded = Load(in);
+    if (!loaded) return Fail(loaded.status(), lang);
+    auto engine = esar::domain::Engine::Compile(loaded->framework, in.round);
+    if (!engine) return Fail(engine.status(), lang);
+    const bool need_trace = *explain || with_trace;
+    const auto scores = engine->Score(loaded->agencies, loaded->observations, need_trace);
+    esar::formats::ScoreReport report{&loaded->framework, &loaded->agencies, &scores, in.round};
+
+    if (*score) {
+      if (format == "json") std::cout << esar::formats::ScoresJson(report, with_trace, lang).dump(2) << "\n";
+      else if (format == "csv") std::cout << esar::formats::ScoresCsv(report, lang);
+      else std::cout << esar::formats::ScoresTable(report, lang);
+      return 0;
+    }
+    for (const auto& a : scores) {
+      if (a.agency == agency_code) {
+        std::cout << esar::formats::ExplainAgency(report, a, kpi_id, lang);
+        return 0;
+      }
+    }
+    return Fail(Status::NotFound("ไม่มีหน่วยงาน \"" + agency_code + "\" ที่มีตัวชี้วัดในกรอบการประเมินนี้",
+                                 "no agency \"" + agency_code + "\" with KPIs in this framework"),
+                lang);
+  } catch (const std::exception& e) {
+    // Anything thrown here is a bug; say so plainly rather than abort.
+    return Fail(Status::Internal(e.what()), lang);
+  }
+}

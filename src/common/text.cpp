@@ -1,0 +1,97 @@
+#include "common/text.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+
+namespace esar {
+
+const std::string& LocalizedText::Pick(Lang lang) const {
+  if (lang == Lang::kThai) return th.empty() ? en : th;
+  return en.empty() ? th : en;
+}
+
+bool IsValidUtf8(std::string_view bytes) {
+  size_t i = 0;
+  const size_t n = bytes.size();
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(bytes[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    int extra = 0;
+    uint32_t code = 0;
+    if ((c & 0xE0) == 0xC0) {
+      extra = 1;
+      code = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      extra = 2;
+      code = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      extra = 3;
+      code = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + static_cast<size_t>(extra) >= n) return false;
+    for (int k = 1; k <= extra; ++k) {
+      const auto cc = static_cast<unsigned char>(bytes[i + static_cast<size_t>(k)]);
+      if ((cc & 0xC0) != 0x80) return false;
+      code = (code << 6) | (cc & 0x3F);
+    }
+    static constexpr uint32_t kMinForLength[] = {0, 0x80, 0x800, 0x10000};
+    if (code < kMinForLength[extra] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
+      return false;
+    }
+    i += static_cast<size_t>(extra) + 1;
+  }
+  return true;
+}
+
+int LineOfOffset(std::string_view text, size_t offset) {
+  offset = std::min(offset, text.size());
+  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(offset), '\n'));
+}
+
+std::string ShortestDecimal(double value) { return fmt::format("{}", value); }
+
+std::string FormatDecimal(double value, int decimals) {
+  if (std::isnan(value)) return "-";
+  if (std::isinf(value)) return value > 0 ? "∞" : "-∞";
+  decimals = std::clamp(decimals, 0, 9);
+  // Fixed notation of the shortest round-trip digits, then decimal rounding on that text.
+  char buffer[400];
+  const auto printed =
+      std::to_chars(buffer, buffer + sizeof buffer, std::fabs(value), std::chars_format::fixed);
+  std::string digits(buffer, printed.ptr);
+  size_t dot = digits.find('.');
+  std::string int_part = dot == std::string::npos ? digits : digits.substr(0, dot);
+  std::string frac_part = dot == std::string::npos ? "" : digits.substr(dot + 1);
+  const auto keep = static_cast<size_t>(decimals);
+  bool round_up = frac_part.size() > keep && frac_part[keep] >= '5';
+  frac_part.resize(keep, '0');
+  std::string all = int_part + frac_part;
+  if (round_up) {
+    int i = static_cast<int>(all.size()) - 1;
+    for (; i >= 0; --i) {
+      if (all[static_cast<size_t>(i)] == '9') {
+        all[static_cast<size_t>(i)] = '0';
+      } else {
+        ++all[static_cast<size_t>(i)];
+        break;
+      }
+    }
+    if (i < 0) all.insert(all.begin(), '1');
+  }
+  std::string out = all.substr(0, all.size() - keep);
+  if (keep > 0) out += "." + all.substr(all.size() - keep);
+  const bool is_zero = std::all_of(all.begin(), all.end(), [](char ch) { return ch == '0'; });
+  if (std::signbit(value) && !is_zero) out.insert(out.begin(), '-');
+  return out;
+}
+
+}  // namespace esar

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace esar {
+
+enum class Lang { kThai, kEnglish };
+
+// A text given in Thai and in English. Either may be empty; Pick falls back to the other.
+struct LocalizedText {
+  std::string th;
+  std::string en;
+
+  const std::string& Pick(Lang lang) const;
+  bool empty() const { return th.empty() && en.empty(); }
+};
+
+// True when `bytes` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
+bool IsValidUtf8(std::string_view bytes);
+
+// The 1-based line of byte `offset` in `text`.
+int LineOfOffset(std::string_view text, size_t offset);
+
+// `value` rounded half away from zero to `decimals` places (0..9) and printed with exactly that
+// many, e.g. (96.7625, 3) -> "96.763". Rounding works on the shortest decimal form that reads
+// back as the same double, so 2.675 rounds to 2.68 as a person expects. NaN prints "-".
+std::string FormatDecimal(double value, int decimals);
+
+// The shortest decimal text that reads back as exactly `value` ("0.1", "96.763", "1e+300").
+std::string ShortestDecimal(double value);
+
+}  // namespace esar

@@ -1,0 +1,952 @@
+#include "domain/engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+#include <unordered_map>
+
+#include "domain/expression.h"
+
+namespace esar::domain {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr size_t kMaxLevels = 10;
+constexpr int kMaxCriteriaDepth = 8;
+
+// A run of consecutive slots holding one variable's value(s).
+struct SlotRun {
+  int first = 0;
+  int length = 1;
+};
+
+std::string SlotKey(const std::string& kpi, const std::string& variable, int fiscal_year,
+                    int round) {
+  std::string key;
+  key.reserve(kpi.size() + variable.size() + 16);
+  key += kpi;
+  key += '\x1f';
+  key += variable;
+  key += '\x1f';
+  key += std::to_string(fiscal_year);
+  key += '\x1f';
+  key += std::to_string(round);
+  return key;
+}
+
+Status KpiError(const Kpi& kpi, const std::string& th, const std::string& en) {
+  return Status::InvalidInput("ตัวชี้วัด " + kpi.id + ": " + th, "KPI " + kpi.id + ": " + en);
+}
+
+Status Prefixed(const Kpi& kpi, const std::string& where, const Status& inner) {
+  return Status::InvalidInput("ตัวชี้วัด " + kpi.id + " " + where + ": " + inner.message_th(),
+                              "KPI " + kpi.id + " " + where + ": " + inner.message_en());
+}
+
+struct CompiledTarget {
+  bool present = false;
+  bool strict = false;
+  Expression expression;
+};
+
+struct CompiledCriteria {
+  CriteriaForm form = CriteriaForm::kLevels;
+  const Criteria* source = nullptr;
+  // kLevels
+  Direction direction = Direction::kHigherIsBetter;
+  LevelScoring scoring = LevelScoring::kInterpolate;
+  std::optional<BelowBasic> below_basic;
+  std::vector<CompiledTarget> targets;
+  // kMilestones: per level, the slots of its pass/fail variables and the milestones
+  std::vector<std::vector<std::pair<int, const Milestone*>>> milestones;
+  bool cumulative = true;
+  // kPoints
+  struct Item {
+    const PointsItem* item = nullptr;
+    Expression condition;
+    std::vector<size_t> prerequisites;  // indices of earlier items
+  };
+  std::vector<Item> items;
+  // kConditions: an empty optional is a missing level
+  std::vector<std::optional<Expression>> conditions;
+  // kGroups
+  std::optional<Expression> by;
+  struct CompiledGroup {
+    const Group* group = nullptr;
+    std::unique_ptr<CompiledCriteria> criteria;
+  };
+  std::vector<CompiledGroup> groups;
+};
+
+struct RequiredInput {
+  SlotRun run;
+  std::string name;
+  bool is_reference = false;
+};
+
+struct CompiledKpi {
+  const Kpi* kpi = nullptr;
+  Scope scope;
+  std::vector<RequiredInput> required;
+  std::vector<int> optional_slots;
+  std::vector<std::pair<int, Expression>> derived;  // in dependency order
+  std::optional<Expression> result;
+  std::unique_ptr<CompiledCriteria> criteria;
+  std::vector<CompiledKpi> subs;
+  bool in_round = true;
+};
+
+struct ResolvedEntry {
+  size_t kpi_index = 0;
+  double weight = 0;
+  const CompiledCriteria* criteria = nullptr;  // the agency's own, or null for the KPI's
+  bool exempt = false;
+  LocalizedText exempt_reason;
+};
+
+struct CompiledRuleEntry {
+  const AssignedKpi* assigned = nullptr;
+  size_t kpi_index = 0;
+  std::unique_ptr<CompiledCriteria> criteria;
+};
+
+struct CompiledRule {
+  const AssignmentRule* rule = nullptr;
+  bool all_agencies = false;
+  std::set<std::string> agencies;
+  std::vector<CompiledRuleEntry> entries;
+};
+
+}  // namespace
+
+const char* KpiStatusName(KpiStatus status) {
+  switch (status) {
+    case KpiStatus::kScored:
+      return "scored";
+    case KpiStatus::kExempt:
+      return "exempt";
+    case KpiStatus::kMonitoring:
+      return "monitoring";
+    case KpiStatus::kMissing:
+      return "missing";
+  }
+  return "missing";
+}
+
+struct Engine::Impl {
+  Framework framework;
+  int round = 12;
+  std::unordered_map<std::string, SlotRun> data_slots;  // SlotKey -> run, for reported data
+  int slot_count = 0;
+  std::vector<double> scratch;
+  std::vector<CompiledKpi> kpis;
+  std::vector<CompiledRule> rules;
+  mutable std::unordered_map<std::string, std::vector<ResolvedEntry>> resolved;
+
+  // ---- compilation ----
+
+  SlotRun AllocateData(const std::string& kpi, const std::string& variable, int fiscal_year,
+                       int data_round, int length) {
+    const std::string key = SlotKey(kpi, variable, fiscal_year, data_round);
+    auto it = data_slots.find(key);
+    if (it != data_slots.end()) return it->second;
+    SlotRun run{slot_count, std::max(length, 1)};
+    slot_count += run.length;
+    data_slots.emplace(key, run);
+    return run;
+  }
+
+  // Phase 1: gives every variable, derived value and reference of `kpi` its slots.
+  Status AllocateSlots(const Kpi& kpi, CompiledKpi& out, std::map<const Variable*, SlotRun>& derived_runs) {
+    out.kpi = &kpi;
+    std::set<std::string> names;
+    for (const Variable& v : kpi.variables) {
+      if (!IsIdentifier(v.id)) {
+        return KpiError(kpi, "ชื่อตัวแปร \"" + v.id + "\" ต้องเป็นอักษรละติน ตัวเลข หรือ _",
+                        "variable name \"" + v.id + "\" must be Latin letters, digits or _");
+      }
+      if (!names.insert(v.id).second) {
+        return KpiError(kpi, "ชื่อ \"" + v.id + "\" ซ้ำ", "the name \"" + v.id + "\" is used twice");
+      }
+      if (v.type == VariableType::kNumberList && (v.length < 1 || v.length > 1000)) {
+        return KpiError(kpi, "ตัวแปรรายการ \"" + v.id + "\" ต้องมีความยาว 1–1000",
+                        "list variable \"" + v.id + "\" needs a length of 1–1000");
+      }
+      if (v.type == VariableType::kDerived) {
+        SlotRun run{slot_count, 1};
+        slot_count += 1;
+        derived_runs[&v] = run;
+        out.scope.AddScalar(v.id, run.first);
+        continue;
+      }
+      const int length = v.type == VariableType::kNumberList ? v.length : 1;
+      SlotRun run = AllocateData(kpi.id, v.id, framework.fiscal_year, round, length);
+      if (length == 1) {
+        out.scope.AddScalar(v.id, run.first);
+      } else {
+        std::vector<int> slots(static_cast<size_t>(length));
+        for (int e = 0; e < length; ++e) slots[static_cast<size_t>(e)] = run.first + e;
+        out.scope.AddList(v.id, std::move(slots));
+      }
+      if (v.optional) {
+        for (int e = 0; e < run.length; ++e) out.optional_slots.push_back(run.first + e);
+      } else {
+        out.required.push_back({run, v.id, false});
+      }
+    }
+    for (const Reference& ref : kpi.references) {
+      if (!IsIdentifier(ref.name)) {
+        return KpiError(kpi, "ชื่ออ้างอิง \"" + ref.name + "\" ต้องเป็นอักษรละติน ตัวเลข หรือ _",
+                        "reference name \"" + ref.name + "\" must be Latin letters, digits or _");
+      }
+      if (!names.insert(ref.name).second) {
+        return KpiError(kpi, "ชื่อ \"" + ref.name + "\" ซ้ำ", "the name \"" + ref.name + "\" is used twice");
+      }
+      const std::string& target_id = ref.kpi.empty() ? kpi.id : ref.kpi;
+      const Kpi* target = FindKpi(framework.kpis, target_id);
+      if (!target) {
+        return KpiError(kpi, "อ้างถึงตัวชี้วัด \"" + target_id + "\" ซึ่งไม่มีอยู่",
+                        "refers to KPI \"" + target_id + "\", which does not exist");
+      }
+      const Variable* variable = nullptr;
+      for (const Variable& v : target->variables) {
+        if (v.id == ref.variable) variable = &v;
+      }
+      if (!variable || variable->type == VariableType::kDerived) {
+        return KpiError(kpi, "อ้างถึงตัวแปร \"" + ref.variable + "\" ที่ตัวชี้วัด " + target_id + " ไม่ได้รายงาน",
+                        "refers to variable \"" + ref.variable + "\", which KPI " + target_id + " does not report");
+      }
+      const int year = ref.fiscal_year == 0 ? framework.fiscal_year : ref.fiscal_year;
+      const int length = variable->type == VariableType::kNumberList ? variable->length : 1;
+      SlotRun run = AllocateData(target_id, ref.variable, year, ref.round, length);
+      if (length == 1) {
+        out.scope.AddScalar(ref.name, run.first);
+      } else {
+        std::vector<int> slots(static_cast<size_t>(length));
+        for (int e = 0; e < length; ++e) slots[static_cast<size_t>(e)] = run.first + e;
+        out.scope.AddList(ref.name, std::move(slots));
+      }
+      out.required.push_back({run, ref.name, true});
+    }
+    if (kpi.sub_kpis.empty() == !kpi.criteria.has_value()) {
+      return KpiError(kpi, "ต้องมีเกณฑ์การประเมิน หรือตัวชี้วัดย่อย อย่างใดอย่างหนึ่ง",
+                      "needs either criteria or sub-KPIs, not both or neither");
+    }
+    out.subs.resize(kpi.sub_kpis.size());
+    for (size_t i = 0; i < kpi.sub_kpis.size(); ++i) {
+      Status s = AllocateSlots(kpi.sub_kpis[i], out.subs[i], derived_runs);
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
+  Result<std::unique_ptr<CompiledCriteria>> CompileCriteria(const Kpi& kpi, const Criteria& criteria,
+                                                            const Scope& scope, bool has_result,
+                                                            int depth) {
+    if (depth > kMaxCriteriaDepth) {
+      return KpiError(kpi, "เกณฑ์ซ้อนกันลึกเกินไป", "criteria are nested too deeply");
+    }
+    double* slots = scratch.data();
+    auto out = std::make_unique<CompiledCriteria>();
+    out->form = criteria.form;
+    out->source = &criteria;
+    const size_t level_count = framework.levels.size();
+    switch (criteria.form) {
+      case CriteriaForm::kLevels: {
+        const LevelsCriteria& lv = criteria.levels;
+        if (!has_result) {
+          return KpiError(kpi, "เกณฑ์แบบระดับต้องมีผลการดำเนินงานเป็นตัวเลข (กำหนด result)",
+                          "levels criteria need a numeric result (set \"result\")");
+        }
+        if (lv.targets.size() != level_count) {
+          return KpiError(kpi, "มีค่าเป้าหมาย " + std::to_string(lv.targets.size()) + " ค่า แต่กรอบการประเมินมี " + std::to_string(level_count) + " ระดับ",
+                          "has " + std::to_string(lv.targets.size()) + " targets but the framework has " + std::to_string(level_count) + " levels");
+        }
+        out->direction = lv.direction;
+        out->scoring = lv.scoring;
+        out->below_basic = lv.below_basic;
+        for (size_t i = 0; i < lv.targets.size(); ++i) {
+          CompiledTarget t;
+          t.present = lv.targets[i].present;
+          t.strict = lv.targets[i].strict;
+          if (t.present) {
+            auto e = Expression::Compile(lv.targets[i].expression, scope, slots);
+            if (!e) return Prefixed(kpi, "ค่าเป้าหมายระดับ " + std::to_string(i + 1), e.status());
+            t.expression = std::move(*e);
+          }
+          out->targets.push_back(std::move(t));
+        }
+        break;
+      }
+      case CriteriaForm::kMilestones: {
+        if (criteria.milestones.levels.size() != level_count) {
+          return KpiError(kpi, "จำนวนระดับของเป้าหมายความสำเร็จไม่เท่ากับจำนวนระดับของกรอบการประเมิน",
+                          "the milestones have a different number of levels from the framework");
+        }
+        out->cumulative = criteria.milestones.cumulative;
+        for (const auto& level : criteria.milestones.levels) {
+          std::vector<std::pair<int, const Milestone*>> compiled;
+          for (const Milestone& m : level) {
+            auto it = scope.scalars().find(m.variable);
+            if (it == scope.scalars().end()) {
+              return KpiError(kpi, "เป้าหมายความสำเร็จอ้างถึงตัวแปร \"" + m.variable + "\" ซึ่งไม่มีอยู่",
+                              "a milestone refers to variable \"" + m.variable + "\", which does not exist");
+            }
+            compiled.emplace_back(it->second, &m);
+          }
+          out->milestones.push_back(std::move(compiled));
+        }
+        break;
+      }
+      case CriteriaForm::kPoints: {
+        std::map<std::string, size_t> index;
+        for (const PointsItem& item : criteria.points.items) {
+          CompiledCriteria::Item ci;
+          ci.item = &item;
+          auto e = Expression::Compile(item.condition, scope, slots);
+          if (!e) return Prefixed(kpi, "รายการคะแนน \"" + item.id + "\"", e.status());
+          ci.condition = std::move(*e);
+          for (const std::string& req : item.prerequisites) {
+            auto it = index.find(req);
+            if (it == index.end()) {
+              return KpiError(kpi, "รายการคะแนน \"" + item.id + "\" ต้องอาศัย \"" + req + "\" ซึ่งต้องมาก่อนหน้า (ห้ามอ้างวนกัน)",
+                              "points item \"" + item.id + "\" prerequisites \"" + req + "\", which must come before it (no cycles)");
+            }
+            ci.prerequisites.push_back(it->second);
+          }
+          if (!index.emplace(item.id, out->items.size()).second) {
+            return KpiError(kpi, "รายการคะแนน \"" + item.id + "\" ซ้ำ", "points item \"" + item.id + "\" appears twice");
+          }
+          out->items.push_back(std::move(ci));
+        }
+        break;
+      }
+      case CriteriaForm::kConditions: {
+        if (criteria.conditions.levels.size() != level_count) {
+          return KpiError(kpi, "จำนวนเงื่อนไขไม่เท่ากับจำนวนระดับของกรอบการประเมิน",
+                          "the number of conditions differs from the framework's levels");
+        }
+        for (size_t i = 0; i < criteria.conditions.levels.size(); ++i) {
+          const std::string& text = criteria.conditions.levels[i];
+          if (text.empty()) {
+            out->conditions.emplace_back();
+            continue;
+          }
+          auto e = Expression::Compile(text, scope, slots);
+          if (!e) return Prefixed(kpi, "เงื่อนไขระดับ " + std::to_string(i + 1), e.status());
+          out->conditions.emplace_back(std::move(*e));
+        }
+        break;
+      }
+      case CriteriaForm::kGroups: {
+        auto by = Expression::Compile(criteria.groups.by, scope, slots);
+        if (!by) return Prefixed(kpi, "เงื่อนไขการแบ่งกลุ่ม", by.status());
+        out->by = std::move(*by);
+        if (criteria.groups.groups.empty()) {
+          return KpiError(kpi, "ต้องมีอย่างน้อยหนึ่งกลุ่ม", "needs at least one group");
+        }
+        for (const Group& g : criteria.groups.groups) {
+          if (!g.criteria) return KpiError(kpi, "กลุ่ม " + g.id + " ไม่มีเกณฑ์", "group " + g.id + " has no criteria");
+          auto inner = CompileCriteria(kpi, *g.criteria, scope, has_result, depth + 1);
+          if (!inner) return inner.status();
+          out->groups.push_back({&g, std::move(*inner)});
+        }
+        break;
+      }
+    }
+    return out;
+  }
+
+  // Phase 2: compiles every formula of `kpi` against its scope.
+  Status CompileKpi(const Kpi& kpi, CompiledKpi& out, const std::map<const Variable*, SlotRun>& derived_runs) {
+    out.in_round = std::find(kpi.rounds.begin(), kpi.rounds.end(), round) != kpi.rounds.end();
+    double* slots = scratch.data();
+    // Derived variables, ordered so that each comes after the ones it reads.
+    std::map<std::string, std::pair<int, Expression>> pending;
+    for (const Variable& v : kpi.variables) {
+      if (v.type != VariableType::kDerived) continue;
+      auto e = Expression::Compile(v.formula, out.scope, slots);
+      if (!e) return Prefixed(kpi, "ตัวแปร " + v.id, e.status());
+      pending.emplace(v.id, std::make_pair(derived_runs.at(&v).first, std::move(*e)));
+    }
+    std::set<std::string> done;
+    std::set<std::string> visiting;
+    std::function<Status(const std::string&, std::string)> visit = [&](const std::string& id, std::string path) -> Status {
+      if (done.count(id)) return Status::Ok();
+      if (visiting.count(id)) {
+        return KpiError(kpi, "ตัวแปรคำนวณอ้างถึงกันเป็นวง: " + path + id,
+                        "derived variables depend on each other in a cycle: " + path + id);
+      }
+      visiting.insert(id);
+      auto& entry = pending.at(id);
+      for (const std::string& name : entry.second.names_used()) {
+        if (pending.count(name)) {
+          Status s = visit(name, path + id + " → ");
+          if (!s.ok()) return s;
+        }
+      }
+      visiting.erase(id);
+      done.insert(id);
+      out.derived.emplace_back(entry.first, std::move(entry.second));
+      return Status::Ok();
+    };
+    std::vector<std::string> ids;
+    for (const auto& [id, unused] : pending) ids.push_back(id);
+    for (const std::string& id : ids) {
+      Status s = visit(id, "");
+      if (!s.ok()) return s;
+    }
+
+    bool has_result = false;
+    if (!kpi.result.empty()) {
+      auto e = Expression::Compile(kpi.result, out.scope, slots);
+      if (!e) return Prefixed(kpi, "สูตรคำนวณผล", e.status());
+      out.result = std::move(*e);
+      has_result = true;
+    } else {
+      // The result defaults to the KPI's only reported number.
+      const Variable* single = nullptr;
+      int numeric = 0;
+      for (const Variable& v : kpi.variables) {
+        if (v.type != VariableType::kNumberList && v.type != VariableType::kPassFail) {
+          ++numeric;
+          single = &v;
+        }
+      }
+      if (numeric == 1) {
+        auto e = Expression::Compile(single->id, out.scope, slots);
+        if (!e) return Prefixed(kpi, "ผลการดำเนินงาน", e.status());
+        out.result = std::move(*e);
+        has_result = true;
+      }
+    }
+    if (kpi.criteria) {
+      auto c = CompileCriteria(kpi, *kpi.criteria, out.scope, has_result, 0);
+      if (!c) return c.status();
+      out.criteria = std::move(*c);
+    }
+    for (size_t i = 0; i < kpi.sub_kpis.size(); ++i) {
+      Status s = CompileKpi(kpi.sub_kpis[i], out.subs[i], derived_runs);
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
+  Status CompileRules() {
+    for (const AssignmentRule& rule : framework.assignments) {
+      CompiledRule cr;
+      cr.rule = &rule;
+      for (const std::string& a : rule.agencies) {
+        if (a == "*") cr.all_agencies = true;
+        else cr.agencies.insert(a);
+      }
+      for (const AssignedKpi& assigned : rule.kpis) {
+        CompiledRuleEntry entry;
+        entry.assigned = &assigned;
+        bool found = false;
+        for (size_t k = 0; k < kpis.size(); ++k) {
+          if (kpis[k].kpi->id == assigned.kpi) {
+            entry.kpi_index = k;
+            found = true;
+          }
+        }
+        if (!found) {
+          return Status::InvalidInput("การมอบหมายอ้างถึงตัวชี้วัด \"" + assigned.kpi + "\" ซึ่งไม่มีในกรอบการประเมิน (หรือเป็นตัวชี้วัดย่อย)",
+                                      "an assignment names KPI \"" + assigned.kpi + "\", which is not a top-level KPI of the framework");
+        }
+        if (assigned.criteria) {
+          const CompiledKpi& ck = kpis[entry.kpi_index];
+          if (!ck.kpi->sub_kpis.empty()) {
+            return KpiError(*ck.kpi, "ตัวชี้วัดประกอบกำหนดเกณฑ์เฉพาะหน่วยงานไม่ได้", "a composite KPI cannot take agency-specific criteria");
+          }
+          auto c = CompileCriteria(*ck.kpi, *assigned.criteria, ck.scope, ck.result.has_value(), 0);
+          if (!c) return c.status();
+          entry.criteria = std::move(*c);
+        }
+        cr.entries.push_back(std::move(entry));
+      }
+      rules.push_back(std::move(cr));
+    }
+    return Status::Ok();
+  }
+
+  const std::vector<ResolvedEntry>& Resolve(const std::string& agency) const {
+    auto it = resolved.find(agency);
+    if (it != resolved.end()) return it->second;
+    std::map<size_t, ResolvedEntry> by_kpi;
+    for (const CompiledRule& rule : rules) {
+      if (!rule.all_agencies && !rule.agencies.count(agency)) continue;
+      for (const CompiledRuleEntry& entry : rule.entries) {
+        ResolvedEntry& r = by_kpi[entry.kpi_index];
+        r.kpi_index = entry.kpi_index;
+        if (entry.assigned->weight) r.weight = *entry.assigned->weight;
+        if (entry.criteria) r.criteria = entry.criteria.get();
+        if (entry.assigned->exempt) {
+          r.exempt = true;
+          r.exempt_reason = entry.assigned->exempt_reason;
+        }
+      }
+    }
+    std::vector<ResolvedEntry> list;
+    for (auto& [index, entry] : by_kpi) list.push_back(std::move(entry));
+    return resolved.emplace(agency, std::move(list)).first->second;
+  }
+
+  // ---- scoring ----
+
+  double ScoreLevels(const CompiledCriteria& c, double result, int* level, Trace* trace, bool* computable) {
+    const double sign = c.direction == Direction::kLowerIsBetter ? -1.0 : 1.0;
+    struct Point {
+      int level;
+      double target;  // multiplied by sign, so that higher is always better
+      double points;
+      bool strict;
+    };
+    Point points[kMaxLevels];
+    size_t n = 0;
+    for (size_t i = 0; i < c.targets.size() && i < kMaxLevels; ++i) {
+      const CompiledTarget& t = c.targets[i];
+      if (!t.present) {
+        if (trace) trace->push_back({.kind = TraceKind::kTargetMissing, .level = static_cast<int>(i)});
+        continue;
+      }
+      const double value = t.expression.Evaluate();
+      if (std::isnan(value)) {
+        if (trace) trace->push_back({.kind = TraceKind::kNotComputable, .level = static_cast<int>(i), .text = t.expression.text()});
+        *computable = false;
+        return 0;
+      }
+      if (trace) {
+        trace->push_back({.kind = TraceKind::kTarget, .level = static_cast<int>(i), .flag = t.strict,
+                          .text = t.expression.constant() ? "" : t.expression.text(), .value = value});
+      }
+      double signed_target = sign * value;
+      bool strict = t.strict;
+      if (n > 0) {
+        const Point& prev = points[n - 1];
+        const bool out_of_order = signed_target < prev.target || (signed_target == prev.target && prev.strict && !strict);
+        if (out_of_order) {
+          if (framework.disordered_targets == DisorderedTargets::kSkip) {
+            if (trace) trace->push_back({.kind = TraceKind::kTargetSkipped, .level = static_cast<int>(i), .value = value});
+            continue;
+          }
+          if (trace) {
+            trace->push_back({.kind = TraceKind::kTargetRaised, .level = static_cast<int>(i), .value = value,
+                              .value2 = sign * prev.target});
+          }
+          signed_target = prev.target;
+          strict = prev.strict;
+        }
+      }
+      points[n++] = {static_cast<int>(i), signed_target, framework.levels[i].points, strict};
+    }
+    if (n == 0) return 0;
+    const double r = sign * result;
+    int reached = -1;
+    for (size_t j = 0; j < n; ++j) {
+      const bool ok = points[j].strict ? r > points[j].target : r >= points[j].target;
+      if (ok) reached = static_cast<int>(j);
+    }
+    if (reached == static_cast<int>(n) - 1) {
+      const Point& top = points[n - 1];
+      *level = top.level;
+      if (trace) trace->push_back({.kind = TraceKind::kTopReached, .level = top.level, .value = sign * top.target, .value2 = top.points});
+      return top.points;
+    }
+    if (reached >= 0) {
+      const Point& lo = points[static_cast<size_t>(reached)];
+      const Point& hi = points[static_cast<size_t>(reached) + 1];
+      *level = lo.level;
+      if (c.scoring == LevelScoring::kStep || hi.strict) {
+        if (trace) trace->push_back({.kind = TraceKind::kStepReached, .level = lo.level, .value = lo.points});
+        return lo.points;
+      }
+      const double score = lo.points + (r - lo.target) / (hi.target - lo.target) * (hi.points - lo.points);
+      if (trace) {
+        trace->push_back({.kind = TraceKind::kInterpolated, .level = lo.level, .level2 = hi.level, .value = result,
+                          .value2 = sign * lo.target, .value3 = lo.points, .value4 = sign * hi.target,
+                          .value5 = hi.points, .value6 = score});
+      }
+      return score;
+    }
+    *level = -1;
+    const BelowBasic& below = c.below_basic ? *c.below_basic : framework.below_basic;
+    const Point& basic = points[0];
+    if (below.rule == BelowBasic::Rule::kZero || c.scoring == LevelScoring::kStep) {
+      if (trace) trace->push_back({.kind = TraceKind::kBelowBasic, .value = result, .value2 = sign * basic.target});
+      return 0;
+    }
+    const double zero = sign * below.zero_point;
+    double score = 0;
+    if (basic.target > zero && r > zero) score = basic.points * (r - zero) / (basic.target - zero);
+    if (trace) {
+      trace->push_back({.kind = TraceKind::kBelowBasic, .flag = true, .value = result,
+                        .value2 = sign * basic.target, .value3 = below.zero_point, .value6 = score});
+    }
+    return score;
+  }
+
+  double LevelPoints(int level) const {
+    return level >= 0 ? framework.levels[static_cast<size_t>(level)].points : 0.0;
+  }
+
+  // The score under `c`; sets *computable to false when an input needed is missing.
+  double ScoreCriteria(const CompiledCriteria& c, double result, KpiScore& out, Trace* trace, bool* computable) {
+    switch (c.form) {
+      case CriteriaForm::kLevels:
+        return ScoreLevels(c, result, &out.level, trace, computable);
+      case CriteriaForm::kMilestones: {
+        int reached = -1;
+        for (size_t i = 0; i < c.milestones.size(); ++i) {
+          bool all = true;
+          for (const auto& [slot, milestone] : c.milestones[i]) {
+            const bool passed = scratch[static_cast<size_t>(slot)] >= 0.5;
+            all = all && passed;
+            if (trace) {
+              trace->push_back({.kind = TraceKind::kMilestone, .level = static_cast<int>(i), .flag = passed,
+                                .id = milestone->variable, .name = milestone->text});
+            }
+          }
+          if (all && !c.milestones[i].empty()) reached = static_cast<int>(i);
+          else if (c.cumulative) break;
+        }
+        out.level = reached;
+        const double score = LevelPoints(reached);
+        if (trace) trace->push_back({.kind = TraceKind::kStepReached, .level = reached, .value = score});
+        return score;
+      }
+      case CriteriaForm::kPoints: {
+        std::vector<char> met(c.items.size(), 0);
+        double sum = 0;
+        for (size_t i = 0; i < c.items.size(); ++i) {
+          const auto& item = c.items[i];
+          const double v = item.condition.Evaluate();
+          const bool holds = !std::isnan(v) && v != 0;
+          bool prerequisites = true;
+          for (size_t req : item.prerequisites) prerequisites = prerequisites && met[req];
+          met[i] = holds && prerequisites;
+          if (met[i]) sum += item.item->points;
+          if (trace) {
+            trace->push_back({.kind = TraceKind::kPointsItem, .flag = static_cast<bool>(met[i]),
+                              .flag2 = holds && !prerequisites, .id = item.item->id,
+                              .name = item.item->text, .value = item.item->points});
+          }
+        }
+        const double top = framework.levels.empty() ? 100.0 : framework.levels.back().points;
+        const double score = std::min(sum, top);
+        for (size_t l = 0; l < framework.levels.size(); ++l) {
+          if (score >= framework.levels[l].points) out.level = static_cast<int>(l);
+        }
+        return score;
+      }
+      case CriteriaForm::kConditions: {
+        int reached = -1;
+        for (size_t i = 0; i < c.conditions.size(); ++i) {
+          if (!c.conditions[i]) {
+            if (trace) trace->push_back({.kind = TraceKind::kTargetMissing, .level = static_cast<int>(i)});
+            continue;
+          }
+          const double v = c.conditions[i]->Evaluate();
+          const bool holds = !std::isnan(v) && v != 0;
+          if (holds) reached = static_cast<int>(i);
+          if (trace) {
+            trace->push_back({.kind = TraceKind::kCondition, .level = static_cast<int>(i), .flag = holds,
+                              .text = c.conditions[i]->text()});
+          }
+        }
+        out.level = reached;
+        const double score = LevelPoints(reached);
+        if (trace) trace->push_back({.kind = TraceKind::kStepReached, .level = reached, .value = score});
+        return score;
+      }
+      case CriteriaForm::kGroups: {
+        const double by = c.by->Evaluate();
+        if (std::isnan(by)) {
+          if (trace) trace->push_back({.kind = TraceKind::kNotComputable, .text = c.by->text()});
+          *computable = false;
+          return 0;
+        }
+        for (const auto& g : c.groups) {
+          if (!g.group->range.Contains(by)) continue;
+          out.group = g.group->id;
+          if (trace) {
+            trace->push_back({.kind = TraceKind::kGroupChosen, .id = g.group->id, .text = c.by->text(),
+                              .detail = g.group->range.ToString(), .name = g.group->name, .value = by});
+          }
+          return ScoreCriteria(*g.criteria, result, out, trace, computable);
+        }
+        if (trace) trace->push_back({.kind = TraceKind::kNoGroup, .text = c.by->text(), .value = by});
+        *computable = false;
+        return 0;
+      }
+    }
+    return 0;
+  }
+
+  // Scores `ck` from the scratch buffer (already holding the agency's row).
+  KpiScore ScoreKpi(const CompiledKpi& ck, const CompiledCriteria* override_criteria, bool explain) {
+    KpiScore out;
+    out.kpi = ck.kpi->id;
+    out.result = kNaN;
+    Trace* trace = explain ? &out.trace : nullptr;
+    if (!ck.in_round) {
+      out.status = KpiStatus::kExempt;
+      if (trace) trace->push_back({.kind = TraceKind::kNotInRound, .value = static_cast<double>(round)});
+      return out;
+    }
+    if (!ck.subs.empty()) {
+      bool any = false;
+      double score = 0;
+      for (const CompiledKpi& sub : ck.subs) {
+        KpiScore s = ScoreKpi(sub, nullptr, explain);
+        s.weight = sub.kpi->weight_in_parent;
+        s.weighted = s.score * s.weight / 100.0;
+        any = any || s.status == KpiStatus::kScored;
+        score += s.weighted;
+        if (trace) {
+          trace->push_back({.kind = TraceKind::kSubKpi, .id = sub.kpi->id, .value = s.score, .value2 = s.weight,
+                            .value3 = s.weighted});
+        }
+        out.sub_kpis.push_back(std::move(s));
+      }
+      out.score = score;
+      out.status = any ? KpiStatus::kScored : KpiStatus::kMissing;
+      if (ck.kpi->monitoring_only) out.status = KpiStatus::kMonitoring;
+      return out;
+    }
+    for (int slot : ck.optional_slots) {
+      double& v = scratch[static_cast<size_t>(slot)];
+      if (std::isnan(v)) v = 0;
+    }
+    for (const RequiredInput& input : ck.required) {
+      for (int e = 0; e < input.run.length; ++e) {
+        if (std::isnan(scratch[static_cast<size_t>(input.run.first + e)])) {
+          out.status = ck.kpi->monitoring_only ? KpiStatus::kMonitoring : KpiStatus::kMissing;
+          if (trace) trace->push_back({.kind = TraceKind::kMissing, .id = input.name, .text = input.is_reference ? "baseline" : ""});
+          return out;
+        }
+      }
+    }
+    for (const auto& [slot, expression] : ck.derived) scratch[static_cast<size_t>(slot)] = expression.Evaluate();
+    if (ck.result) {
+      out.result = ck.result->Evaluate();
+      if (trace) trace->push_back({.kind = TraceKind::kResult, .text = ck.kpi->result, .value = out.result});
+      if (std::isnan(out.result)) {
+        if (trace) trace->push_back({.kind = TraceKind::kNotComputable, .text = ck.result->text()});
+        out.status = ck.kpi->monitoring_only ? KpiStatus::kMonitoring : KpiStatus::kMissing;
+        return out;
+      }
+    }
+    if (ck.kpi->monitoring_only) {
+      out.status = KpiStatus::kMonitoring;
+      if (trace) trace->push_back({.kind = TraceKind::kMonitoring});
+      return out;
+    }
+    const CompiledCriteria* criteria = override_criteria ? override_criteria : ck.criteria.get();
+    bool computable = true;
+    const double score = ScoreCriteria(*criteria, out.result, out, trace, &computable);
+    if (!computable) {
+      out.status = KpiStatus::kMissing;
+      out.score = 0;
+      out.level = -1;
+      return out;
+    }
+    out.status = KpiStatus::kScored;
+    out.score = score;
+    return out;
+  }
+
+  AgencyScore ScoreRow(const double* row, const Agency& agency, bool explain) {
+    AgencyScore out;
+    out.agency = agency.code;
+    const std::vector<ResolvedEntry>& entries = Resolve(agency.code);
+    std::copy(row, row + slot_count, scratch.begin());
+    double sum = 0;
+    for (const ResolvedEntry& entry : entries) {
+      const CompiledKpi& ck = kpis[entry.kpi_index];
+      KpiScore ks;
+      if (entry.exempt) {
+        ks.kpi = ck.kpi->id;
+        ks.result = kNaN;
+        ks.status = KpiStatus::kExempt;
+        if (explain) ks.trace.push_back({.kind = TraceKind::kExempt, .name = entry.exempt_reason});
+      } else {
+        ks = ScoreKpi(ck, entry.criteria, explain);
+      }
+      ks.weight = ks.status == KpiStatus::kMonitoring ? 0 : entry.weight;
+      if (ks.status == KpiStatus::kScored || ks.status == KpiStatus::kMissing) {
+        ks.weighted = ks.score * ks.weight / 100.0;
+        sum += ks.weighted;
+        out.scored_weight += ks.weight;
+        if (explain) {
+          ks.trace.push_back({.kind = TraceKind::kWeight, .value = ks.score, .value2 = ks.weight, .value3 = ks.weighted});
+        }
+        const std::string& component = ck.kpi->component;
+        auto it = std::find_if(out.components.begin(), out.components.end(),
+                               [&](const ComponentScore& c) { return c.component == component; });
+        if (it == out.components.end()) {
+          double share = 0;
+          for (const Component& c : framework.components) {
+            if (c.id == component) share = c.share;
+          }
+          out.components.push_back({component, share, 0});
+          it = out.components.end() - 1;
+        }
+        it->weighted += ks.weighted;
+      }
+      out.kpis.push_back(std::move(ks));
+    }
+    // Exact when nothing is exempt: the weights then add up to 100 and no rescaling happens.
+    if (out.scored_weight <= 0) out.total = kNaN;
+    else if (out.scored_weight == 100.0) out.total = sum;
+    else out.total = sum * 100.0 / out.scored_weight;
+    if (!std::isnan(out.total)) {
+      // Graded on the total as published (rounded), so that the grade agrees with the figure shown.
+      const double shown = std::stod(FormatDecimal(out.total, framework.decimals.total));
+      for (size_t g = 0; g < framework.grades.size(); ++g) {
+        if (shown >= framework.grades[g].min_total) {
+          out.grade = static_cast<int>(g);
+          break;
+        }
+      }
+    }
+    return out;
+  }
+};
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+Engine::Engine(Engine&&) noexcept = default;
+Engine& Engine::operator=(Engine&&) noexcept = default;
+
+const Framework& Engine::framework() const { return impl_->framework; }
+
+Result<Engine> Engine::Compile(const Framework& framework, int round) {
+  auto impl = std::make_unique<Impl>();
+  impl->framework = framework;
+  impl->round = round;
+  Framework& fw = impl->framework;
+  if (fw.levels.empty() || fw.levels.size() > kMaxLevels) {
+    return Status::InvalidInput("กรอบการประเมินต้องมี 1–10 ระดับ", "the framework needs 1–10 levels");
+  }
+  std::stable_sort(fw.grades.begin(), fw.grades.end(),
+                   [](const GradeBand& a, const GradeBand& b) { return a.min_total > b.min_total; });
+  std::map<const Variable*, SlotRun> derived_runs;
+  impl->kpis.resize(fw.kpis.size());
+  std::set<std::string> ids;
+  for (size_t i = 0; i < fw.kpis.size(); ++i) {
+    Status s = impl->AllocateSlots(fw.kpis[i], impl->kpis[i], derived_runs);
+    if (!s.ok()) return s;
+  }
+  std::function<Status(const std::vector<Kpi>&)> unique_ids = [&](const std::vector<Kpi>& list) -> Status {
+    for (const Kpi& k : list) {
+      if (!ids.insert(k.id).second) {
+        return Status::InvalidInput("รหัสตัวชี้วัด \"" + k.id + "\" ซ้ำ", "KPI id \"" + k.id + "\" appears twice");
+      }
+      Status s = unique_ids(k.sub_kpis);
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
+  };
+  Status unique = unique_ids(fw.kpis);
+  if (!unique.ok()) return unique;
+  // The buffer never grows after this, so the compiled formulas' pointers into it stay valid.
+  impl->scratch.assign(static_cast<size_t>(impl->slot_count), kNaN);
+  for (size_t i = 0; i < fw.kpis.size(); ++i) {
+    Status s = impl->CompileKpi(fw.kpis[i], impl->kpis[i], derived_runs);
+    if (!s.ok()) return s;
+  }
+  Status rules = impl->CompileRules();
+  if (!rules.ok()) return rules;
+  return Engine(std::move(impl));
+}
+
+Engine::Matrix Engine::Layout(const std::vector<Agency>& agencies,
+                              const std::vector<Observation>& observations) const {
+  Matrix m;
+  m.rows_ = agencies.size();
+  m.width_ = static_cast<size_t>(impl_->slot_count);
+  m.values_.assign(m.rows_ * m.width_, kNaN);
+  std::unordered_map<std::string, size_t> row_of;
+  row_of.reserve(agencies.size());
+  for (size_t r = 0; r < agencies.size(); ++r) row_of.emplace(agencies[r].code, r);
+  std::string key;
+  for (const Observation& o : observations) {
+    auto row = row_of.find(o.agency);
+    if (row == row_of.end()) continue;
+    auto run = impl_->data_slots.find(SlotKey(o.kpi, o.variable, o.fiscal_year, o.round));
+    if (run == impl_->data_slots.end()) continue;
+    if (static_cast<int>(o.values.size()) != run->second.length) continue;  // `esar check` says so
+    double* dest = m.values_.data() + row->second * m.width_ + run->second.first;
+    std::copy(o.values.begin(), o.values.end(), dest);
+  }
+  return m;
+}
+
+AgencyScore Engine::ScoreRow(const Matrix& matrix, size_t row, const Agency& agency, bool explain) {
+  return impl_->ScoreRow(matrix.Row(row), agency, explain);
+}
+
+std::vector<AgencyScore> Engine::Score(const std::vector<Agency>& agencies,
+                                       const std::vector<Observation>& observations, bool explain) {
+  Matrix matrix = Layout(agencies, observations);
+  std::vector<AgencyScore> out;
+  for (size_t r = 0; r < agencies.size(); ++r) {
+    if (impl_->Resolve(agencies[r].code).empty()) continue;
+    out.push_back(ScoreRow(matrix, r, agencies[r], explain));
+  }
+  return out;
+}
+
+namespace {
+void CollectNames(const CompiledCriteria& c, std::set<std::string>& names) {
+  auto add = [&](const Expression& e) { names.insert(e.names_used().begin(), e.names_used().end()); };
+  for (const CompiledTarget& t : c.targets) {
+    if (t.present) add(t.expression);
+  }
+  for (const auto& level : c.milestones) {
+    for (const auto& [slot, m] : level) names.insert(m->variable);
+  }
+  for (const auto& item : c.items) add(item.condition);
+  for (const auto& cond : c.conditions) {
+    if (cond) add(*cond);
+  }
+  if (c.by) add(*c.by);
+  for (const auto& g : c.groups) CollectNames(*g.criteria, names);
+}
+
+void CollectKpiNames(const CompiledKpi& ck, std::map<std::string, std::set<std::string>>& out) {
+  std::set<std::string>& names = out[ck.kpi->id];
+  auto add = [&](const Expression& e) { names.insert(e.names_used().begin(), e.names_used().end()); };
+  for (const auto& [slot, e] : ck.derived) add(e);
+  if (ck.result) add(*ck.result);
+  if (ck.criteria) CollectNames(*ck.criteria, names);
+  for (const CompiledKpi& sub : ck.subs) CollectKpiNames(sub, out);
+}
+}  // namespace
+
+std::map<std::string, std::set<std::string>> Engine::NamesUsed() const {
+  std::map<std::string, std::set<std::string>> out;
+  for (const CompiledKpi& ck : impl_->kpis) CollectKpiNames(ck, out);
+  for (const CompiledRule& rule : impl_->rules) {
+    for (const CompiledRuleEntry& e : rule.entries) {
+      if (e.criteria) CollectNames(*e.criteria, out[impl_->kpis[e.kpi_index].kpi->id]);
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, double>> Engine::AssignedKpis(const std::string& agency) const {
+  std::vector<std::pair<std::string, double>> out;
+  for (const ResolvedEntry& e : impl_->Resolve(agency)) {
+    const CompiledKpi& ck = impl_->kpis[e.kpi_index];
+    out.emplace_back(ck.kpi->id, ck.kpi->monitoring_only ? 0.0 : e.weight);
+  }
+  return out;
+}
+
+}  // namespace esar::domain

@@ -1,0 +1,33 @@
+#include "domain/model.h"
+
+#include "common/text.h"
+
+namespace esar::domain {
+
+bool Range::Contains(double by) const {
+  if (at_least && !(by >= *at_least)) return false;
+  if (above && !(by > *above)) return false;
+  if (at_most && !(by <= *at_most)) return false;
+  if (below && !(by < *below)) return false;
+  return true;
+}
+
+std::string Range::ToString() const {
+  std::string out;
+  if (at_least) out += ShortestDecimal(*at_least) + " ≤ ";
+  if (above) out += ShortestDecimal(*above) + " < ";
+  out += "x";
+  if (at_most) out += " ≤ " + ShortestDecimal(*at_most);
+  if (below) out += " < " + ShortestDecimal(*below);
+  return out;
+}
+
+const Kpi* FindKpi(const std::vector<Kpi>& kpis, const std::string& id) {
+  for (const Kpi& kpi : kpis) {
+    if (kpi.id == id) return &kpi;
+    if (const Kpi* sub = FindKpi(kpi.sub_kpis, id)) return sub;
+  }
+  return nullptr;
+}
+
+}  // namespace esar::domain

@@ -1,0 +1,265 @@
+#pragma once
+
+// The evaluation framework as the central office defines it for one fiscal year: plain data,
+// read by src/formats and compiled by the Engine. Nothing here knows about files or JSON.
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "common/text.h"
+
+namespace esar::domain {
+
+enum class VariableType {
+  kNumber,      // any finite number
+  kPercent,     // a number, shown with "%"
+  kCount,       // a whole number >= 0
+  kPassFail,    // 1 = ผ่าน (pass), 0 = ไม่ผ่าน (fail)
+  kNumberList,  // a fixed number of numbers, e.g. the levels of the seven DG pillars
+  kDerived,     // computed per agency from `formula` over the KPI's other names
+};
+
+// A value an agency reports for a KPI (or that esar derives from those values).
+struct Variable {
+  std::string id;  // ASCII identifier used in formulas: [A-Za-z_][A-Za-z0-9_]*
+  VariableType type = VariableType::kNumber;
+  LocalizedText name;
+  LocalizedText unit;
+  int length = 0;             // kNumberList only: how many numbers
+  std::string formula;        // kDerived only
+  bool optional = false;      // a missing value counts as 0 instead of making the KPI missing
+  std::optional<double> min;  // reported values outside [min, max] are refused by `esar check`
+  std::optional<double> max;
+};
+
+// A name bound to a value other than this KPI's current report: a baseline of an earlier
+// fiscal year ("s" = the FY2566 PMQA score) or a variable of another KPI.
+struct Reference {
+  std::string name;           // identifier in formulas
+  std::string kpi;            // KPI whose variable is read; empty = this KPI
+  std::string variable;
+  int fiscal_year = 0;        // 0 = the framework's own fiscal year
+  int round = 12;             // baselines are the 12-month results by default
+};
+
+enum class Direction { kHigherIsBetter, kLowerIsBetter };
+enum class LevelScoring { kInterpolate, kStep };
+
+// What a result below the first (basic) target earns.
+struct BelowBasic {
+  enum class Rule { kZero, kInterpolateFromZeroPoint } rule = Rule::kZero;
+  double zero_point = 0;  // the result worth 0 points when interpolating (usually 0)
+};
+
+// How to treat a target that goes the wrong way (e.g. a standard target below the basic one,
+// the PMQA group 1 quirk): raise it to the previous level's target, or skip that level.
+enum class DisorderedTargets { kRaise, kSkip };
+
+// One level's target. An absent target is a missing level ("-" in the seeds).
+struct Target {
+  bool present = false;
+  std::string expression;  // a number or a formula over the KPI's names ("s * 1.10")
+  bool strict = false;     // reached only by a result strictly beyond it ("above s")
+};
+
+struct Criteria;
+
+struct LevelsCriteria {
+  Direction direction = Direction::kHigherIsBetter;
+  LevelScoring scoring = LevelScoring::kInterpolate;
+  std::vector<Target> targets;  // one per framework level, in level order
+  std::optional<BelowBasic> below_basic;  // overrides the framework's rule
+};
+
+struct Milestone {
+  std::string variable;  // a pass/fail variable of the KPI
+  LocalizedText text;
+};
+
+// Level i is reached when all milestones of level i pass (and, when cumulative, those of every
+// lower level too). The score is the points of the highest level reached.
+struct MilestonesCriteria {
+  std::vector<std::vector<Milestone>> levels;
+  bool cumulative = true;
+};
+
+struct PointsItem {
+  std::string id;
+  LocalizedText text;
+  double points = 0;
+  std::string condition;              // formula, true when non-zero
+  std::vector<std::string> prerequisites;  // ids of items that must be met for this one to count
+};
+
+// The score is the sum of the points of the items met, capped at the top level's points.
+struct PointsCriteria {
+  std::vector<PointsItem> items;
+};
+
+// Level i is reached when its condition holds; the score is the highest level reached.
+// An empty condition is a missing level.
+struct ConditionsCriteria {
+  std::vector<std::string> levels;
+};
+
+// A half-open or closed interval on the group's `by` value.
+struct Range {
+  std::optional<double> at_least;   // by >= at_least
+  std::optional<double> above;      // by >  above
+  std::optional<double> at_most;    // by <= at_most
+  std::optional<double> below;      // by <  below
+
+  bool Contains(double by) const;
+  std::string ToString() const;  // "350 ≤ x < 400"
+};
+
+struct Group {
+  std::string id;
+  LocalizedText name;
+  Range range;
+  std::shared_ptr<const Criteria> criteria;
+};
+
+// The agency's group is chosen by a formula over baselines (`by`); each group has criteria.
+struct GroupsCriteria {
+  std::string by;
+  bool integer = false;  // `by` only takes whole values (a count): 0–2 and 3–6 leave no gap
+  std::vector<Group> groups;
+};
+
+enum class CriteriaForm { kLevels, kMilestones, kPoints, kConditions, kGroups };
+
+struct Criteria {
+  CriteriaForm form = CriteriaForm::kLevels;
+  LevelsCriteria levels;
+  MilestonesCriteria milestones;
+  PointsCriteria points;
+  ConditionsCriteria conditions;
+  GroupsCriteria groups;
+  std::vector<LocalizedText> level_texts;  // each level's target as the seed words it
+};
+
+struct YearEntry {
+  int fiscal_year = 0;
+  LocalizedText text;
+  std::optional<double> value;
+};
+
+struct PlanLink {
+  std::string plan;  // national_strategy, master_plan, development_plan, reform_plan, policy
+  std::vector<LocalizedText> items;
+};
+
+// Every documentation field of a KPI as seed 003 lays them out.
+struct KpiDocumentation {
+  LocalizedText description;
+  std::vector<LocalizedText> definitions;
+  LocalizedText scope;
+  LocalizedText data_collection;
+  LocalizedText data_source;
+  LocalizedText formula_text;
+  std::vector<YearEntry> baseline;
+  std::vector<YearEntry> roadmap;
+  std::vector<LocalizedText> steps;
+  LocalizedText benefit;
+  std::vector<PlanLink> plan_links;
+};
+
+struct Kpi {
+  std::string id;  // "1", "4.1"
+  std::string component;
+  LocalizedText name;
+  bool is_new = false;
+  bool continuing = false;
+  bool reform_plan = false;
+  bool monitoring_only = false;
+  LocalizedText unit;
+  KpiDocumentation doc;
+  std::vector<int> rounds = {6, 12};  // the rounds in which it is scored
+  std::vector<Variable> variables;
+  std::vector<Reference> references;
+  std::string result;  // formula; empty = the single reported number
+  std::optional<Criteria> criteria;  // absent for a composite KPI
+  double weight_in_parent = 0;       // for a sub-KPI: its share (of 100) of the parent's score
+  std::vector<Kpi> sub_kpis;
+};
+
+struct LevelDefinition {
+  LocalizedText name;
+  double points = 0;
+};
+
+struct GradeBand {
+  double min_total = 0;
+  LocalizedText name;
+};
+
+struct Component {
+  std::string id;
+  LocalizedText name;
+  double share = 0;  // of 100
+};
+
+struct Decimals {
+  int result = 2;
+  int score = 2;
+  int total = 3;
+};
+
+// One agency's deviation from, or addition to, the framework for one KPI.
+struct AssignedKpi {
+  std::string kpi;
+  std::optional<double> weight;
+  std::shared_ptr<const Criteria> criteria;  // the agency's own targets, when set
+  bool exempt = false;
+  LocalizedText exempt_reason;
+};
+
+// Gives the KPIs in `kpis` to every agency in `agencies` ("*" = all). Later rules override
+// earlier ones for the same agency and KPI, field by field.
+struct AssignmentRule {
+  std::vector<std::string> agencies;
+  std::vector<AssignedKpi> kpis;
+};
+
+struct Framework {
+  int fiscal_year = 0;  // Buddhist Era
+  std::string agency_kind;
+  LocalizedText title;
+  std::vector<LevelDefinition> levels;  // basic, standard, advanced by default
+  Decimals decimals;
+  BelowBasic below_basic;
+  DisorderedTargets disordered_targets = DisorderedTargets::kRaise;
+  std::vector<GradeBand> grades;  // sorted by min_total, highest first
+  std::vector<Component> components;
+  std::vector<Kpi> kpis;
+  std::vector<AssignmentRule> assignments;
+};
+
+struct Agency {
+  std::string code;
+  LocalizedText name;
+  std::string kind;
+  std::string parent;  // code of the ministry (another agency row), or empty
+  Location where;      // where it was read, for messages
+};
+
+// One reported or baseline value, in long form.
+struct Observation {
+  std::string agency;
+  std::string kpi;
+  std::string variable;
+  int fiscal_year = 0;
+  int round = 12;
+  std::vector<double> values;  // one number, or a list's numbers
+  Location where;              // where it was read, for messages
+};
+
+// The KPI with this id among `kpis` and their sub-KPIs, or nullptr.
+const Kpi* FindKpi(const std::vector<Kpi>& kpis, const std::string& id);
+
+}  // namespace esar::domain

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "domain/model.h"
+
+namespace esar::formats {
+
+// Reads agencies from CSV (header code,name_th,name_en,kind,parent; only code and name_th are
+// required) or JSON ({"agencies": [{"code","name":{"th","en"},"kind","parent"}]}), chosen by the
+// file name's ending (.json, otherwise CSV). Every agency remembers its line or JSON path.
+Result<std::vector<domain::Agency>> ParseAgencies(const std::string& text, const std::string& file);
+Result<std::vector<domain::Agency>> LoadAgencies(const std::string& path);
+
+// Reads reported and baseline values in long form from CSV (header
+// agency,kpi,variable,fiscal_year,round,value) or JSON ({"observations": [{"agency","kpi",
+// "variable","fiscal_year","round","value"}]}). A value is a number, ผ่าน/pass/ไม่ผ่าน/fail, or
+// a list of numbers (CSV: separated by ";", JSON: an array). Fails on the first malformed row
+// with its line (CSV) or JSON path.
+Result<std::vector<domain::Observation>> ParseObservations(const std::string& text, const std::string& file);
+Result<std::vector<domain::Observation>> LoadObservations(const std::string& path);
+
+// A reported value as a number: "94.36" -> 94.36, "ผ่าน"/"pass" -> 1, "ไม่ผ่าน"/"fail" -> 0, and
+// "3;4;5" -> {3, 4, 5}. Fails (with a message in both languages) on anything else, on numbers
+// beyond ±10^15, and on NaN or infinity.
+Result<std::vector<double>> ParseValue(const std::string& text);
+
+}  // namespace esar::formats
