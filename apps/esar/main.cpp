@@ -83,6 +83,7 @@ void AddInputs(CLI::App* cmd, Inputs& in, bool framework_positional) {
 int main(int argc, char** argv) {
   CLI::App app{"esar — evaluating the performance of government agencies / ระบบประเมินผลการปฏิบัติราชการ"};
   app.require_subcommand(1);
+  app.fallthrough();  // --lang may come before or after the subcommand
   std::string lang_name = "th";
   app.add_option("--lang", lang_name, "language of messages: th or en")->check(CLI::IsMember({"th", "en"}));
 
@@ -134,7 +135,10 @@ int main(int argc, char** argv) {
     auto loaded = Load(in);
     if (!loaded) return Fail(loaded.status(), lang);
     auto engine = esar::domain::Engine::Compile(loaded->framework, in.round);
-    if (!engine) return Fail(engine.status(), lang);
+    if (!engine) {
+      const Status& s = engine.status();
+      return Fail(Status::InvalidInput(s.message_th(), s.message_en(), {in.framework, "", 0}), lang);
+    }
     const bool need_trace = *explain || with_trace;
     const auto scores = engine->Score(loaded->agencies, loaded->observations, need_trace);
     esar::formats::ScoreReport report{&loaded->framework, &loaded->agencies, &scores, in.round};

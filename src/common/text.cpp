@@ -64,9 +64,14 @@ std::string FormatDecimal(double value, int decimals) {
   if (std::isinf(value)) return value > 0 ? "∞" : "-∞";
   decimals = std::clamp(decimals, 0, 9);
   // Fixed notation of the shortest round-trip digits, then decimal rounding on that text.
+  // First to 15 significant digits, which a double always holds exactly: a sum such as
+  // 94.13499999999999 (binary noise of the decimal 94.135) then rounds as the decimal would.
+  const double magnitude = std::fabs(value);
+  const int integer_digits = magnitude < 1 ? 1 : static_cast<int>(std::floor(std::log10(magnitude))) + 1;
+  const int precision = std::clamp(15 - integer_digits, 0, 15);
   char buffer[400];
   const auto printed =
-      std::to_chars(buffer, buffer + sizeof buffer, std::fabs(value), std::chars_format::fixed);
+      std::to_chars(buffer, buffer + sizeof buffer, magnitude, std::chars_format::fixed, precision);
   std::string digits(buffer, printed.ptr);
   size_t dot = digits.find('.');
   std::string int_part = dot == std::string::npos ? digits : digits.substr(0, dot);

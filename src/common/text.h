@@ -23,8 +23,9 @@ bool IsValidUtf8(std::string_view bytes);
 int LineOfOffset(std::string_view text, size_t offset);
 
 // `value` rounded half away from zero to `decimals` places (0..9) and printed with exactly that
-// many, e.g. (96.7625, 3) -> "96.763". Rounding works on the shortest decimal form that reads
-// back as the same double, so 2.675 rounds to 2.68 as a person expects. NaN prints "-".
+// many, e.g. (96.7625, 3) -> "96.763". Rounding works on the value's first 15 significant
+// decimal digits, so binary noise does not decide it: 2.675 rounds to 2.68 and a total summed
+// to 94.13499999999999 rounds to 94.14, as a person doing the sum on paper expects. NaN is "-".
 std::string FormatDecimal(double value, int decimals);
 
 // The shortest decimal text that reads back as exactly `value` ("0.1", "96.763", "1e+300").

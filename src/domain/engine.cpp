@@ -42,10 +42,17 @@ Status KpiError(const Kpi& kpi, const std::string& th, const std::string& en) {
   return Status::InvalidInput("ตัวชี้วัด " + kpi.id + ": " + th, "KPI " + kpi.id + ": " + en);
 }
 
-Status Prefixed(const Kpi& kpi, const std::string& where, const Status& inner) {
-  return Status::InvalidInput("ตัวชี้วัด " + kpi.id + " " + where + ": " + inner.message_th(),
-                              "KPI " + kpi.id + " " + where + ": " + inner.message_en());
+// `inner` said of one part of `kpi`: `where_th` / `where_en` name the part.
+Status Prefixed(const Kpi& kpi, const std::string& where_th, const std::string& where_en, const Status& inner) {
+  return Status::InvalidInput("ตัวชี้วัด " + kpi.id + " " + where_th + ": " + inner.message_th(),
+                              "KPI " + kpi.id + " " + where_en + ": " + inner.message_en());
 }
+
+struct RequiredInput {
+  SlotRun run;
+  std::string name;
+  bool is_reference = false;
+};
 
 struct CompiledTarget {
   bool present = false;
@@ -80,18 +87,35 @@ struct CompiledCriteria {
     std::unique_ptr<CompiledCriteria> criteria;
   };
   std::vector<CompiledGroup> groups;
+  // The reported values and baselines that scoring under these criteria reads (through the
+  // result, the derived values and the criteria): any of them missing makes the KPI missing.
+  std::vector<RequiredInput> required;
 };
 
-struct RequiredInput {
-  SlotRun run;
-  std::string name;
-  bool is_reference = false;
-};
+// Every name `c` reads, through its targets, conditions, milestones, items and groups.
+void CollectNames(const CompiledCriteria& c, std::set<std::string>& names) {
+  auto add = [&](const Expression& e) { names.insert(e.names_used().begin(), e.names_used().end()); };
+  for (const CompiledTarget& t : c.targets) {
+    if (t.present) add(t.expression);
+  }
+  for (const auto& level : c.milestones) {
+    for (const auto& [slot, m] : level) names.insert(m->variable);
+  }
+  for (const auto& item : c.items) add(item.condition);
+  for (const auto& cond : c.conditions) {
+    if (cond) add(*cond);
+  }
+  if (c.by) add(*c.by);
+  for (const auto& g : c.groups) CollectNames(*g.criteria, names);
+}
 
 struct CompiledKpi {
   const Kpi* kpi = nullptr;
   Scope scope;
-  std::vector<RequiredInput> required;
+  std::vector<RequiredInput> inputs;  // every non-optional reported value and reference
+  std::map<std::string, std::vector<std::string>> derived_reads;  // derived name -> names it reads
+  std::vector<RequiredInput> required_without_criteria;  // for a monitoring KPI's result
+  size_t component = 0;  // index into Impl::components
   std::vector<int> optional_slots;
   std::vector<std::pair<int, Expression>> derived;  // in dependency order
   std::optional<Expression> result;
@@ -145,7 +169,13 @@ struct Engine::Impl {
   std::vector<double> scratch;
   std::vector<CompiledKpi> kpis;
   std::vector<CompiledRule> rules;
-  mutable std::unordered_map<std::string, std::vector<ResolvedEntry>> resolved;
+  // Each agency's resolved assignments ("profile"), resolved once; agencies that no rule names
+  // individually share the profile of the "*" rules.
+  mutable std::vector<std::vector<ResolvedEntry>> profiles;
+  mutable std::unordered_map<std::string, uint32_t> profile_of_agency;
+  mutable std::optional<uint32_t> shared_profile;
+  std::set<std::string> named_agencies;  // agencies some rule names individually
+  std::vector<Component> components;     // the framework's, then any a KPI names undeclared
 
   // ---- compilation ----
 
@@ -195,7 +225,7 @@ struct Engine::Impl {
       if (v.optional) {
         for (int e = 0; e < run.length; ++e) out.optional_slots.push_back(run.first + e);
       } else {
-        out.required.push_back({run, v.id, false});
+        out.inputs.push_back({run, v.id, false});
       }
     }
     for (const Reference& ref : kpi.references) {
@@ -230,7 +260,7 @@ struct Engine::Impl {
         for (int e = 0; e < length; ++e) slots[static_cast<size_t>(e)] = run.first + e;
         out.scope.AddList(ref.name, std::move(slots));
       }
-      out.required.push_back({run, ref.name, true});
+      out.inputs.push_back({run, ref.name, true});
     }
     if (kpi.sub_kpis.empty() == !kpi.criteria.has_value()) {
       return KpiError(kpi, "ต้องมีเกณฑ์การประเมิน หรือตัวชี้วัดย่อย อย่างใดอย่างหนึ่ง",
@@ -275,7 +305,7 @@ struct Engine::Impl {
           t.strict = lv.targets[i].strict;
           if (t.present) {
             auto e = Expression::Compile(lv.targets[i].expression, scope, slots);
-            if (!e) return Prefixed(kpi, "ค่าเป้าหมายระดับ " + std::to_string(i + 1), e.status());
+            if (!e) return Prefixed(kpi, "ค่าเป้าหมายระดับ " + std::to_string(i + 1), "level " + std::to_string(i + 1) + " target", e.status());
             t.expression = std::move(*e);
           }
           out->targets.push_back(std::move(t));
@@ -308,7 +338,7 @@ struct Engine::Impl {
           CompiledCriteria::Item ci;
           ci.item = &item;
           auto e = Expression::Compile(item.condition, scope, slots);
-          if (!e) return Prefixed(kpi, "รายการคะแนน \"" + item.id + "\"", e.status());
+          if (!e) return Prefixed(kpi, "รายการคะแนน \"" + item.id + "\"", "points item \"" + item.id + "\"", e.status());
           ci.condition = std::move(*e);
           for (const std::string& req : item.prerequisites) {
             auto it = index.find(req);
@@ -337,14 +367,14 @@ struct Engine::Impl {
             continue;
           }
           auto e = Expression::Compile(text, scope, slots);
-          if (!e) return Prefixed(kpi, "เงื่อนไขระดับ " + std::to_string(i + 1), e.status());
+          if (!e) return Prefixed(kpi, "เงื่อนไขระดับ " + std::to_string(i + 1), "level " + std::to_string(i + 1) + " condition", e.status());
           out->conditions.emplace_back(std::move(*e));
         }
         break;
       }
       case CriteriaForm::kGroups: {
         auto by = Expression::Compile(criteria.groups.by, scope, slots);
-        if (!by) return Prefixed(kpi, "เงื่อนไขการแบ่งกลุ่ม", by.status());
+        if (!by) return Prefixed(kpi, "เงื่อนไขการแบ่งกลุ่ม", "group formula", by.status());
         out->by = std::move(*by);
         if (criteria.groups.groups.empty()) {
           return KpiError(kpi, "ต้องมีอย่างน้อยหนึ่งกลุ่ม", "needs at least one group");
@@ -361,6 +391,29 @@ struct Engine::Impl {
     return out;
   }
 
+  // The inputs that scoring `ck` under `criteria` (or only its result, when null) reads.
+  static std::vector<RequiredInput> Needed(const CompiledKpi& ck, const CompiledCriteria* criteria) {
+    std::set<std::string> names;
+    if (ck.result) names.insert(ck.result->names_used().begin(), ck.result->names_used().end());
+    if (criteria) CollectNames(*criteria, names);
+    // Derived values read further names; follow them (compilation has ruled out cycles).
+    std::vector<std::string> pending(names.begin(), names.end());
+    while (!pending.empty()) {
+      const std::string name = pending.back();
+      pending.pop_back();
+      auto it = ck.derived_reads.find(name);
+      if (it == ck.derived_reads.end()) continue;
+      for (const std::string& read : it->second) {
+        if (names.insert(read).second) pending.push_back(read);
+      }
+    }
+    std::vector<RequiredInput> out;
+    for (const RequiredInput& input : ck.inputs) {
+      if (names.count(input.name)) out.push_back(input);
+    }
+    return out;
+  }
+
   // Phase 2: compiles every formula of `kpi` against its scope.
   Status CompileKpi(const Kpi& kpi, CompiledKpi& out, const std::map<const Variable*, SlotRun>& derived_runs) {
     out.in_round = std::find(kpi.rounds.begin(), kpi.rounds.end(), round) != kpi.rounds.end();
@@ -370,7 +423,8 @@ struct Engine::Impl {
     for (const Variable& v : kpi.variables) {
       if (v.type != VariableType::kDerived) continue;
       auto e = Expression::Compile(v.formula, out.scope, slots);
-      if (!e) return Prefixed(kpi, "ตัวแปร " + v.id, e.status());
+      if (!e) return Prefixed(kpi, "ตัวแปร " + v.id, "variable " + v.id, e.status());
+      out.derived_reads[v.id] = e->names_used();
       pending.emplace(v.id, std::make_pair(derived_runs.at(&v).first, std::move(*e)));
     }
     std::set<std::string> done;
@@ -404,7 +458,7 @@ struct Engine::Impl {
     bool has_result = false;
     if (!kpi.result.empty()) {
       auto e = Expression::Compile(kpi.result, out.scope, slots);
-      if (!e) return Prefixed(kpi, "สูตรคำนวณผล", e.status());
+      if (!e) return Prefixed(kpi, "สูตรคำนวณผล", "result formula", e.status());
       out.result = std::move(*e);
       has_result = true;
     } else {
@@ -419,15 +473,17 @@ struct Engine::Impl {
       }
       if (numeric == 1) {
         auto e = Expression::Compile(single->id, out.scope, slots);
-        if (!e) return Prefixed(kpi, "ผลการดำเนินงาน", e.status());
+        if (!e) return Prefixed(kpi, "ผลการดำเนินงาน", "result", e.status());
         out.result = std::move(*e);
         has_result = true;
       }
     }
+    out.required_without_criteria = Needed(out, nullptr);
     if (kpi.criteria) {
       auto c = CompileCriteria(kpi, *kpi.criteria, out.scope, has_result, 0);
       if (!c) return c.status();
       out.criteria = std::move(*c);
+      out.criteria->required = Needed(out, out.criteria.get());
     }
     for (size_t i = 0; i < kpi.sub_kpis.size(); ++i) {
       Status s = CompileKpi(kpi.sub_kpis[i], out.subs[i], derived_runs);
@@ -442,7 +498,10 @@ struct Engine::Impl {
       cr.rule = &rule;
       for (const std::string& a : rule.agencies) {
         if (a == "*") cr.all_agencies = true;
-        else cr.agencies.insert(a);
+        else {
+          cr.agencies.insert(a);
+          named_agencies.insert(a);
+        }
       }
       for (const AssignedKpi& assigned : rule.kpis) {
         CompiledRuleEntry entry;
@@ -466,6 +525,7 @@ struct Engine::Impl {
           auto c = CompileCriteria(*ck.kpi, *assigned.criteria, ck.scope, ck.result.has_value(), 0);
           if (!c) return c.status();
           entry.criteria = std::move(*c);
+          entry.criteria->required = Needed(ck, entry.criteria.get());
         }
         cr.entries.push_back(std::move(entry));
       }
@@ -474,9 +534,7 @@ struct Engine::Impl {
     return Status::Ok();
   }
 
-  const std::vector<ResolvedEntry>& Resolve(const std::string& agency) const {
-    auto it = resolved.find(agency);
-    if (it != resolved.end()) return it->second;
+  std::vector<ResolvedEntry> ResolveEntries(const std::string& agency) const {
     std::map<size_t, ResolvedEntry> by_kpi;
     for (const CompiledRule& rule : rules) {
       if (!rule.all_agencies && !rule.agencies.count(agency)) continue;
@@ -493,8 +551,25 @@ struct Engine::Impl {
     }
     std::vector<ResolvedEntry> list;
     for (auto& [index, entry] : by_kpi) list.push_back(std::move(entry));
-    return resolved.emplace(agency, std::move(list)).first->second;
+    return list;
   }
+
+  // The index of `agency`'s profile in `profiles`, resolving it the first time.
+  uint32_t ProfileOf(const std::string& agency) const {
+    const bool named = named_agencies.count(agency) > 0;
+    if (!named && shared_profile) return *shared_profile;
+    if (named) {
+      auto it = profile_of_agency.find(agency);
+      if (it != profile_of_agency.end()) return it->second;
+    }
+    const auto index = static_cast<uint32_t>(profiles.size());
+    profiles.push_back(ResolveEntries(agency));
+    if (named) profile_of_agency.emplace(agency, index);
+    else shared_profile = index;
+    return index;
+  }
+
+  const std::vector<ResolvedEntry>& Resolve(const std::string& agency) const { return profiles[ProfileOf(agency)]; }
 
   // ---- scoring ----
 
@@ -576,7 +651,8 @@ struct Engine::Impl {
     *level = -1;
     const BelowBasic& below = c.below_basic ? *c.below_basic : framework.below_basic;
     const Point& basic = points[0];
-    if (below.rule == BelowBasic::Rule::kZero || c.scoring == LevelScoring::kStep) {
+    // The segment that ends at a strict basic target is a step, like any segment ending at one.
+    if (below.rule == BelowBasic::Rule::kZero || c.scoring == LevelScoring::kStep || basic.strict) {
       if (trace) trace->push_back({.kind = TraceKind::kBelowBasic, .value = result, .value2 = sign * basic.target});
       return 0;
     }
@@ -637,7 +713,7 @@ struct Engine::Impl {
           }
         }
         const double top = framework.levels.empty() ? 100.0 : framework.levels.back().points;
-        const double score = std::min(sum, top);
+        const double score = std::clamp(sum, 0.0, top);
         for (size_t l = 0; l < framework.levels.size(); ++l) {
           if (score >= framework.levels[l].points) out.level = static_cast<int>(l);
         }
@@ -687,22 +763,35 @@ struct Engine::Impl {
     return 0;
   }
 
-  // Scores `ck` from the scratch buffer (already holding the agency's row).
-  KpiScore ScoreKpi(const CompiledKpi& ck, const CompiledCriteria* override_criteria, bool explain) {
-    KpiScore out;
+  // Clears `out` for scoring `ck` again, keeping its memory.
+  static void Reset(KpiScore& out, const CompiledKpi& ck) {
     out.kpi = ck.kpi->id;
+    out.status = KpiStatus::kMissing;
     out.result = kNaN;
+    out.score = 0;
+    out.weight = 0;
+    out.weighted = 0;
+    out.level = -1;
+    out.group.clear();
+    out.sub_kpis.clear();
+    out.trace.clear();
+  }
+
+  // Scores `ck` from the scratch buffer (already holding the agency's row) into `out`.
+  void ScoreKpiInto(const CompiledKpi& ck, const CompiledCriteria* override_criteria, bool explain, KpiScore& out) {
+    Reset(out, ck);
     Trace* trace = explain ? &out.trace : nullptr;
     if (!ck.in_round) {
       out.status = KpiStatus::kExempt;
       if (trace) trace->push_back({.kind = TraceKind::kNotInRound, .value = static_cast<double>(round)});
-      return out;
+      return;
     }
     if (!ck.subs.empty()) {
       bool any = false;
       double score = 0;
       for (const CompiledKpi& sub : ck.subs) {
-        KpiScore s = ScoreKpi(sub, nullptr, explain);
+        KpiScore s;
+        ScoreKpiInto(sub, nullptr, explain, s);
         s.weight = sub.kpi->weight_in_parent;
         s.weighted = s.score * s.weight / 100.0;
         any = any || s.status == KpiStatus::kScored;
@@ -716,18 +805,20 @@ struct Engine::Impl {
       out.score = score;
       out.status = any ? KpiStatus::kScored : KpiStatus::kMissing;
       if (ck.kpi->monitoring_only) out.status = KpiStatus::kMonitoring;
-      return out;
+      return;
     }
     for (int slot : ck.optional_slots) {
       double& v = scratch[static_cast<size_t>(slot)];
       if (std::isnan(v)) v = 0;
     }
-    for (const RequiredInput& input : ck.required) {
+    const CompiledCriteria* criteria = override_criteria ? override_criteria : ck.criteria.get();
+    const auto& required = criteria && !ck.kpi->monitoring_only ? criteria->required : ck.required_without_criteria;
+    for (const RequiredInput& input : required) {
       for (int e = 0; e < input.run.length; ++e) {
         if (std::isnan(scratch[static_cast<size_t>(input.run.first + e)])) {
           out.status = ck.kpi->monitoring_only ? KpiStatus::kMonitoring : KpiStatus::kMissing;
           if (trace) trace->push_back({.kind = TraceKind::kMissing, .id = input.name, .text = input.is_reference ? "baseline" : ""});
-          return out;
+          return;
         }
       }
     }
@@ -738,84 +829,91 @@ struct Engine::Impl {
       if (std::isnan(out.result)) {
         if (trace) trace->push_back({.kind = TraceKind::kNotComputable, .text = ck.result->text()});
         out.status = ck.kpi->monitoring_only ? KpiStatus::kMonitoring : KpiStatus::kMissing;
-        return out;
+        return;
       }
     }
     if (ck.kpi->monitoring_only) {
       out.status = KpiStatus::kMonitoring;
       if (trace) trace->push_back({.kind = TraceKind::kMonitoring});
-      return out;
+      return;
     }
-    const CompiledCriteria* criteria = override_criteria ? override_criteria : ck.criteria.get();
     bool computable = true;
     const double score = ScoreCriteria(*criteria, out.result, out, trace, &computable);
     if (!computable) {
       out.status = KpiStatus::kMissing;
       out.score = 0;
       out.level = -1;
-      return out;
+      return;
     }
     out.status = KpiStatus::kScored;
     out.score = score;
-    return out;
+    return;
   }
 
-  AgencyScore ScoreRow(const double* row, const Agency& agency, bool explain) {
-    AgencyScore out;
+  // Scores the agency whose values are `row` into `out`, reusing `out`'s memory.
+  void ScoreRowInto(const double* row, uint32_t profile, const Agency& agency, bool explain, AgencyScore& out) {
     out.agency = agency.code;
-    const std::vector<ResolvedEntry>& entries = Resolve(agency.code);
+    out.total = 0;
+    out.scored_weight = 0;
+    out.grade = -1;
+    out.components.clear();
+    const std::vector<ResolvedEntry>& entries = profiles[profile];
     std::copy(row, row + slot_count, scratch.begin());
+    component_slot.assign(components.size(), -1);
+    out.kpis.resize(entries.size());
     double sum = 0;
-    for (const ResolvedEntry& entry : entries) {
+    for (size_t e = 0; e < entries.size(); ++e) {
+      const ResolvedEntry& entry = entries[e];
       const CompiledKpi& ck = kpis[entry.kpi_index];
-      KpiScore ks;
+      KpiScore& ks = out.kpis[e];
       if (entry.exempt) {
-        ks.kpi = ck.kpi->id;
-        ks.result = kNaN;
+        Reset(ks, ck);
         ks.status = KpiStatus::kExempt;
         if (explain) ks.trace.push_back({.kind = TraceKind::kExempt, .name = entry.exempt_reason});
       } else {
-        ks = ScoreKpi(ck, entry.criteria, explain);
+        ScoreKpiInto(ck, entry.criteria, explain, ks);
       }
       ks.weight = ks.status == KpiStatus::kMonitoring ? 0 : entry.weight;
-      if (ks.status == KpiStatus::kScored || ks.status == KpiStatus::kMissing) {
-        ks.weighted = ks.score * ks.weight / 100.0;
-        sum += ks.weighted;
-        out.scored_weight += ks.weight;
-        if (explain) {
-          ks.trace.push_back({.kind = TraceKind::kWeight, .value = ks.score, .value2 = ks.weight, .value3 = ks.weighted});
-        }
-        const std::string& component = ck.kpi->component;
-        auto it = std::find_if(out.components.begin(), out.components.end(),
-                               [&](const ComponentScore& c) { return c.component == component; });
-        if (it == out.components.end()) {
-          double share = 0;
-          for (const Component& c : framework.components) {
-            if (c.id == component) share = c.share;
-          }
-          out.components.push_back({component, share, 0});
-          it = out.components.end() - 1;
-        }
-        it->weighted += ks.weighted;
+      if (ks.status != KpiStatus::kScored && ks.status != KpiStatus::kMissing) continue;
+      ks.weighted = ks.score * ks.weight / 100.0;
+      sum += ks.weighted;
+      out.scored_weight += ks.weight;
+      if (explain) {
+        ks.trace.push_back({.kind = TraceKind::kWeight, .value = ks.score, .value2 = ks.weight, .value3 = ks.weighted});
       }
-      out.kpis.push_back(std::move(ks));
+      int& slot = component_slot[ck.component];
+      if (slot < 0) {
+        slot = static_cast<int>(out.components.size());
+        out.components.push_back({components[ck.component].id, components[ck.component].share, 0});
+      }
+      out.components[static_cast<size_t>(slot)].weighted += ks.weighted;
     }
     // Exact when nothing is exempt: the weights then add up to 100 and no rescaling happens.
     if (out.scored_weight <= 0) out.total = kNaN;
     else if (out.scored_weight == 100.0) out.total = sum;
     else out.total = sum * 100.0 / out.scored_weight;
-    if (!std::isnan(out.total)) {
-      // Graded on the total as published (rounded), so that the grade agrees with the figure shown.
-      const double shown = std::stod(FormatDecimal(out.total, framework.decimals.total));
-      for (size_t g = 0; g < framework.grades.size(); ++g) {
-        if (shown >= framework.grades[g].min_total) {
-          out.grade = static_cast<int>(g);
-          break;
-        }
+    out.grade = Grade(out.total);
+  }
+
+  // The grade band of `total`, judged on the total as published (rounded to the framework's
+  // decimals) so that the grade agrees with the figure shown. Formatting is needed only when the
+  // total is within rounding distance of a band's edge.
+  int Grade(double total) const {
+    if (std::isnan(total)) return -1;
+    double judged = total;
+    for (const GradeBand& band : framework.grades) {
+      if (std::fabs(total - band.min_total) < 1e-3) {
+        judged = std::stod(FormatDecimal(total, framework.decimals.total));
+        break;
       }
     }
-    return out;
+    for (size_t g = 0; g < framework.grades.size(); ++g) {
+      if (judged >= framework.grades[g].min_total) return static_cast<int>(g);
+    }
+    return -1;
   }
+
+  std::vector<int> component_slot;  // per component: its index in the agency's output, or -1
 };
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -854,6 +952,16 @@ Result<Engine> Engine::Compile(const Framework& framework, int round) {
   };
   Status unique = unique_ids(fw.kpis);
   if (!unique.ok()) return unique;
+  impl->components = fw.components;
+  for (size_t i = 0; i < fw.kpis.size(); ++i) {
+    auto& list = impl->components;
+    auto it = std::find_if(list.begin(), list.end(), [&](const Component& c) { return c.id == fw.kpis[i].component; });
+    if (it == list.end()) {
+      list.push_back({fw.kpis[i].component, {}, 0});
+      it = list.end() - 1;
+    }
+    impl->kpis[i].component = static_cast<size_t>(it - list.begin());
+  }
   // The buffer never grows after this, so the compiled formulas' pointers into it stay valid.
   impl->scratch.assign(static_cast<size_t>(impl->slot_count), kNaN);
   for (size_t i = 0; i < fw.kpis.size(); ++i) {
@@ -873,7 +981,11 @@ Engine::Matrix Engine::Layout(const std::vector<Agency>& agencies,
   m.values_.assign(m.rows_ * m.width_, kNaN);
   std::unordered_map<std::string, size_t> row_of;
   row_of.reserve(agencies.size());
-  for (size_t r = 0; r < agencies.size(); ++r) row_of.emplace(agencies[r].code, r);
+  m.profiles_.resize(agencies.size());
+  for (size_t r = 0; r < agencies.size(); ++r) {
+    row_of.emplace(agencies[r].code, r);
+    m.profiles_[r] = impl_->ProfileOf(agencies[r].code);
+  }
   std::string key;
   for (const Observation& o : observations) {
     auto row = row_of.find(o.agency);
@@ -888,7 +1000,13 @@ Engine::Matrix Engine::Layout(const std::vector<Agency>& agencies,
 }
 
 AgencyScore Engine::ScoreRow(const Matrix& matrix, size_t row, const Agency& agency, bool explain) {
-  return impl_->ScoreRow(matrix.Row(row), agency, explain);
+  AgencyScore out;
+  ScoreRowInto(matrix, row, agency, explain, out);
+  return out;
+}
+
+void Engine::ScoreRowInto(const Matrix& matrix, size_t row, const Agency& agency, bool explain, AgencyScore& out) {
+  impl_->ScoreRowInto(matrix.Row(row), matrix.profiles_[row], agency, explain, out);
 }
 
 std::vector<AgencyScore> Engine::Score(const std::vector<Agency>& agencies,
@@ -896,29 +1014,13 @@ std::vector<AgencyScore> Engine::Score(const std::vector<Agency>& agencies,
   Matrix matrix = Layout(agencies, observations);
   std::vector<AgencyScore> out;
   for (size_t r = 0; r < agencies.size(); ++r) {
-    if (impl_->Resolve(agencies[r].code).empty()) continue;
+    if (impl_->profiles[matrix.profiles_[r]].empty()) continue;
     out.push_back(ScoreRow(matrix, r, agencies[r], explain));
   }
   return out;
 }
 
 namespace {
-void CollectNames(const CompiledCriteria& c, std::set<std::string>& names) {
-  auto add = [&](const Expression& e) { names.insert(e.names_used().begin(), e.names_used().end()); };
-  for (const CompiledTarget& t : c.targets) {
-    if (t.present) add(t.expression);
-  }
-  for (const auto& level : c.milestones) {
-    for (const auto& [slot, m] : level) names.insert(m->variable);
-  }
-  for (const auto& item : c.items) add(item.condition);
-  for (const auto& cond : c.conditions) {
-    if (cond) add(*cond);
-  }
-  if (c.by) add(*c.by);
-  for (const auto& g : c.groups) CollectNames(*g.criteria, names);
-}
-
 void CollectKpiNames(const CompiledKpi& ck, std::map<std::string, std::set<std::string>>& out) {
   std::set<std::string>& names = out[ck.kpi->id];
   auto add = [&](const Expression& e) { names.insert(e.names_used().begin(), e.names_used().end()); };

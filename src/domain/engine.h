@@ -2,6 +2,7 @@
 
 #include <map>
 #include <memory>
+#include <cstdint>
 #include <set>
 #include <string>
 #include <vector>
@@ -86,8 +87,10 @@ class Engine {
   // Lays `observations` out as one row of slots per agency (NaN = not reported).
   Matrix Layout(const std::vector<Agency>& agencies,
                 const std::vector<Observation>& observations) const;
-  // Scores row `row` of `matrix` as agency `agency`.
+  // Scores row `row` of `matrix` as agency `agency` (the agency of that row in Layout).
   AgencyScore ScoreRow(const Matrix& matrix, size_t row, const Agency& agency, bool explain);
+  // The same into `out`, reusing its memory: the allocation-free path for scoring many agencies.
+  void ScoreRowInto(const Matrix& matrix, size_t row, const Agency& agency, bool explain, AgencyScore& out);
 
  private:
   struct Impl;
@@ -105,6 +108,7 @@ class Engine::Matrix {
   size_t rows_ = 0;
   size_t width_ = 0;
   std::vector<double> values_;
+  std::vector<uint32_t> profiles_;  // each row's resolved assignments
 };
 
 }  // namespace esar::domain

@@ -1,0 +1,184 @@
+#include "domain/check.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/framework_builder.h"
+
+namespace esar::domain {
+namespace {
+
+using esar::testing::FrameworkFromJson;
+using esar::testing::Obs;
+
+std::vector<Finding> RunCheck(const Framework& fw, const std::vector<Agency>* agencies = nullptr,
+                         const std::vector<Observation>* data = nullptr) {
+  CheckInput in;
+  in.framework = &fw;
+  in.framework_file = "framework.json";
+  in.agencies = agencies;
+  in.observations = data;
+  return Check(in);
+}
+
+const Finding* FindCode(const std::vector<Finding>& findings, const std::string& code) {
+  for (const Finding& f : findings) {
+    if (f.code == code) return &f;
+  }
+  return nullptr;
+}
+
+std::string Framework2(const std::string& weights, const std::string& extra_kpi = "") {
+  return R"({"fiscal_year": 2567, "components": [{"id": "p", "name": {"th": "ผลงาน", "en": "performance"}, "share": 70},
+      {"id": "q", "name": {"th": "ศักยภาพ", "en": "potential"}, "share": 30}],
+    "kpis": [
+      {"id": "1", "component": "p", "name": "one", "variables": [{"id": "r", "type": "percent", "max": 100}],
+       "criteria": {"form": "levels", "targets": [80, 90, 100]}},
+      {"id": "2", "component": "q", "name": "two", "variables": [{"id": "r", "type": "number"}],
+       "criteria": {"form": "levels", "targets": [80, 90, 100]}})" + extra_kpi + R"(],
+    "assignments": [{"agencies": ["*"], "kpis": )" + weights + "}]}";
+}
+
+TEST(CheckTest, AWellFormedFrameworkHasNoFindings) {
+  const auto fw = FrameworkFromJson(Framework2(R"([{"kpi": "1", "weight": 70}, {"kpi": "2", "weight": 30}])"));
+  EXPECT_TRUE(RunCheck(fw).empty());
+}
+
+TEST(CheckTest, WeightsMustAddUpTo100AndToEachComponentsShare) {
+  const auto fw = FrameworkFromJson(Framework2(R"([{"kpi": "1", "weight": 60}, {"kpi": "2", "weight": 30}])"));
+  const auto findings = RunCheck(fw);
+  EXPECT_TRUE(HasErrors(findings));
+  const Finding* sum = FindCode(findings, "weights-sum");
+  ASSERT_NE(sum, nullptr);
+  EXPECT_NE(sum->message_en.find("add up to 90"), std::string::npos);
+  EXPECT_NE(sum->message_th.find("รวมกันได้ 90"), std::string::npos);
+  EXPECT_EQ(sum->where.file, "framework.json");
+  EXPECT_EQ(sum->where.json_path, "/assignments");
+  EXPECT_NE(FindCode(findings, "component-weights"), nullptr);
+}
+
+TEST(CheckTest, WarnsAboutThePmqaGroupOneQuirk) {
+  const auto fw = FrameworkFromJson(R"({"fiscal_year": 2567, "kpis": [{"id": "8", "component": "c", "name": "PMQA",
+      "variables": [{"id": "pmqa", "type": "number"}],
+      "references": [{"name": "s", "variable": "pmqa", "fiscal_year": 2566}],
+      "criteria": {"form": "groups", "by": "s", "groups": [
+        {"id": "1", "range": {"below": 350}, "criteria": {"form": "levels", "targets": [275, "s", 350]}},
+        {"id": "2", "range": {"at_least": 350, "below": 400}, "criteria": {"form": "levels", "targets": [350, "s", "s * 1.10"]}},
+        {"id": "3", "range": {"at_least": 400, "at_most": 450}, "criteria": {"form": "levels", "targets": [400, "s", "s * 1.02"]}},
+        {"id": "4", "range": {"above": 450}, "criteria": {"form": "levels", "targets": [445, "(s + 445) / 2", "s"]}}]}}],
+    "assignments": [{"agencies": ["*"], "kpis": [{"kpi": "8", "weight": 100}]}]})");
+  const auto findings = RunCheck(fw);
+  EXPECT_FALSE(HasErrors(findings));
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_EQ(findings[0].code, "targets-disordered");
+  EXPECT_EQ(findings[0].severity, Severity::kWarning);
+  EXPECT_EQ(findings[0].where.json_path, "/kpis/0/criteria/groups/0/criteria/targets/1");
+  EXPECT_NE(findings[0].message_en.find("group 1"), std::string::npos);
+}
+
+std::string GroupsKpi(const std::string& ranges, bool integer) {
+  std::string groups;
+  int i = 0;
+  for (size_t start = 0; start < ranges.size();) {
+    size_t end = ranges.find('|', start);
+    if (end == std::string::npos) end = ranges.size();
+    const std::string separator = i ? "," : "";
+    ++i;
+    groups += separator + R"({"id": ")" + std::to_string(i) + R"(", "range": )" + ranges.substr(start, end - start) +
+              R"(, "criteria": {"form": "levels", "targets": [1, 2, 3]}})";
+    start = end + 1;
+  }
+  return R"({"fiscal_year": 2567, "kpis": [{"id": "k", "component": "c", "name": "k",
+      "variables": [{"id": "n", "type": "count"}, {"id": "r", "type": "number"}], "result": "r",
+      "criteria": {"form": "groups", "by": "n", "integer": )" + std::string(integer ? "true" : "false") + R"(, "groups": [)" + groups +
+         R"(]}}], "assignments": [{"agencies": ["*"], "kpis": [{"kpi": "k", "weight": 100}]}]})";
+}
+
+TEST(CheckTest, GroupsThatOverlapOrLeaveAGapAreErrors) {
+  EXPECT_TRUE(RunCheck(FrameworkFromJson(GroupsKpi(R"({"below": 350}|{"at_least": 350})", false))).empty());
+  auto overlap = RunCheck(FrameworkFromJson(GroupsKpi(R"({"at_most": 350}|{"at_least": 350})", false)));
+  ASSERT_NE(FindCode(overlap, "groups-overlap"), nullptr);
+  auto gap = RunCheck(FrameworkFromJson(GroupsKpi(R"({"below": 350}|{"above": 350})", false)));
+  ASSERT_NE(FindCode(gap, "groups-gap"), nullptr);
+  // On whole numbers, 0–2 and 3–6 leave no gap; 0–2 and 4–6 do.
+  EXPECT_TRUE(RunCheck(FrameworkFromJson(GroupsKpi(R"({"at_least": 0, "at_most": 2}|{"at_least": 3, "at_most": 6})", true))).empty());
+  EXPECT_NE(FindCode(RunCheck(FrameworkFromJson(GroupsKpi(R"({"at_least": 0, "at_most": 2}|{"at_least": 4, "at_most": 6})", true))), "groups-gap"), nullptr);
+  EXPECT_NE(FindCode(RunCheck(FrameworkFromJson(GroupsKpi(R"({"at_least": 5, "below": 5})", false))), "group-empty"), nullptr);
+}
+
+TEST(CheckTest, WarnsAboutVariablesNoFormulaUses) {
+  const auto fw = FrameworkFromJson(Framework2(R"([{"kpi": "1", "weight": 70}, {"kpi": "2", "weight": 30}])",
+      R"(, {"id": "3", "component": "q", "name": "three", "flags": ["monitoring_only"], "variables": [{"id": "r", "type": "number"}],
+         "criteria": {"form": "levels", "targets": [1, 2, 3]}},
+         {"id": "4", "component": "q", "name": "four", "variables": [{"id": "a", "type": "number"}, {"id": "spare", "type": "number"}],
+          "result": "a", "criteria": {"form": "levels", "targets": [1, 2, 3]}})"));
+  const auto findings = RunCheck(fw);
+  const Finding* unused = FindCode(findings, "variable-unused");
+  ASSERT_NE(unused, nullptr);
+  EXPECT_EQ(unused->where.json_path, "/kpis/3/variables/1");
+}
+
+TEST(CheckTest, UnknownVariablesInFormulasAreErrorsNamingTheKpi) {
+  const auto fw = FrameworkFromJson(Framework2(R"([{"kpi": "1", "weight": 70}, {"kpi": "2", "weight": 30}])",
+      R"(, {"id": "3", "component": "q", "name": "three", "variables": [{"id": "a", "type": "number"}],
+         "result": "a + b", "criteria": {"form": "levels", "targets": [1, 2, 3]}})"));
+  const auto findings = RunCheck(fw);
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_EQ(findings[0].code, "framework-invalid");
+  EXPECT_NE(findings[0].message_en.find("KPI 3"), std::string::npos);
+  EXPECT_NE(findings[0].message_en.find("unknown name \"b\""), std::string::npos);
+}
+
+TEST(CheckTest, AnAgencyThatNeedsABaselineAndHasNoneIsAnError) {
+  const auto fw = FrameworkFromJson(R"({"fiscal_year": 2567, "kpis": [{"id": "8", "component": "c", "name": "PMQA",
+      "variables": [{"id": "pmqa", "type": "number"}],
+      "references": [{"name": "s", "variable": "pmqa", "fiscal_year": 2566}],
+      "criteria": {"form": "levels", "targets": [275, "s", 350]}}],
+    "assignments": [{"agencies": ["*"], "kpis": [{"kpi": "8", "weight": 100}]},
+                    {"agencies": ["BOI"], "kpis": [{"kpi": "8", "exempt": true}]}]})");
+  std::vector<Agency> agencies = {{"A", {"ก", "A"}, "", "", {"agencies.csv", "", 2}},
+                                  {"B", {"ข", "B"}, "", "", {"agencies.csv", "", 3}},
+                                  {"BOI", {"สกท.", "BOI"}, "", "", {"agencies.csv", "", 4}}};
+  std::vector<Observation> data = {Obs("pmqa", 300, 2566, "8", "A"), Obs("pmqa", 320, 2567, "8", "A"),
+                                   Obs("pmqa", 320, 2567, "8", "B")};
+  const auto findings = RunCheck(fw, &agencies, &data);
+  std::vector<const Finding*> missing;
+  for (const Finding& f : findings) {
+    if (f.code == "baseline-missing") missing.push_back(&f);
+  }
+  ASSERT_EQ(missing.size(), 1u);  // B; A has its baseline and BOI is exempt
+  EXPECT_EQ(missing[0]->where.line, 3);
+  EXPECT_NE(missing[0]->message_en.find("agency B"), std::string::npos);
+}
+
+TEST(CheckTest, DataProblemsNameTheirLine) {
+  const auto fw = FrameworkFromJson(Framework2(R"([{"kpi": "1", "weight": 70}, {"kpi": "2", "weight": 30}])"));
+  std::vector<Agency> agencies = {{"A", {"ก", "A"}, "", "", {}}};
+  std::vector<Observation> data = {Obs("r", 120, 2567, "1", "A"), Obs("r", 50, 2567, "2", "A"),
+                                   Obs("r", 60, 2567, "2", "A"), Obs("q", 1, 2567, "2", "A"),
+                                   Obs("r", 1, 2567, "9", "A"), Obs("r", 1, 2567, "1", "Z")};
+  for (size_t i = 0; i < data.size(); ++i) data[i].where = {"data.csv", "", static_cast<int>(i) + 2};
+  const auto findings = RunCheck(fw, &agencies, &data);
+  const Finding* range = FindCode(findings, "data-range");
+  ASSERT_NE(range, nullptr);
+  EXPECT_EQ(range->where.line, 2);
+  const Finding* dup = FindCode(findings, "data-duplicate");
+  ASSERT_NE(dup, nullptr);
+  EXPECT_EQ(dup->where.line, 4);
+  EXPECT_NE(dup->message_en.find("data.csv:3"), std::string::npos);
+  EXPECT_NE(FindCode(findings, "data-variable"), nullptr);
+  EXPECT_NE(FindCode(findings, "data-kpi"), nullptr);
+  EXPECT_NE(FindCode(findings, "data-agency"), nullptr);
+}
+
+TEST(CheckTest, AgencyHierarchiesMustNotLoop) {
+  const auto fw = FrameworkFromJson(Framework2(R"([{"kpi": "1", "weight": 70}, {"kpi": "2", "weight": 30}])"));
+  std::vector<Agency> agencies = {{"A", {}, "", "B", {}}, {"B", {}, "", "C", {}}, {"C", {}, "", "A", {}},
+                                  {"D", {}, "", "nowhere", {}}, {"D", {}, "", "", {}}};
+  const auto findings = RunCheck(fw, &agencies);
+  EXPECT_NE(FindCode(findings, "agency-cycle"), nullptr);
+  EXPECT_NE(FindCode(findings, "agency-parent"), nullptr);
+  EXPECT_NE(FindCode(findings, "agency-duplicate"), nullptr);
+}
+
+}  // namespace
+}  // namespace esar::domain
