@@ -115,7 +115,10 @@ void CheckTargetOrder(const Kpi& kpi, const LevelsCriteria& levels, const Group*
   }
   names.assign(used.begin(), used.end());
   if (names.size() > 2) return;  // too many combinations to sample; the engine still copes
-  const std::vector<double> candidates = Candidates(constants);
+  // From the largest down: the first disorder found is then near the edge where it begins
+  // (s = 274.99 rather than s = 0), which tells a person more.
+  std::vector<double> candidates = Candidates(constants);
+  std::reverse(candidates.begin(), candidates.end());
   const double sign = levels.direction == Direction::kLowerIsBetter ? -1 : 1;
   auto try_values = [&](const std::map<std::string, double>& values) -> bool {
     for (const auto& [name, value] : values) {
@@ -135,8 +138,8 @@ void CheckTargetOrder(const Kpi& kpi, const LevelsCriteria& levels, const Group*
         const std::string where_en = group ? "group " + group->id + ": " : "";
         findings.AtPath(
             Severity::kWarning, "targets-disordered", path + "/targets/" + std::to_string(i),
-            "ตัวชี้วัด " + kpi.id + " " + where_th + "เมื่อ " + when + " ค่าเป้าหมาย" + level_defs[i].name.th + " (" + Num(sign * v) +
-                ") ต่ำกว่าค่าเป้าหมาย" + level_defs[previous_level].name.th + " (" + Num(sign * previous) +
+            "ตัวชี้วัด " + kpi.id + " " + where_th + "เมื่อ " + when + " " + level_defs[i].name.th + " (" + Num(sign * v) +
+                ") ต่ำกว่า" + level_defs[previous_level].name.th + " (" + Num(sign * previous) +
                 ") จึงใช้ค่าเป้าหมายของระดับก่อนหน้าแทน (หรือข้ามระดับนี้ ตามที่กรอบการประเมินกำหนด)",
             "KPI " + kpi.id + " " + where_en + "when " + when + ", the " + level_defs[i].name.en + " target (" + Num(sign * v) +
                 ") goes the wrong way from the " + level_defs[previous_level].name.en + " target (" + Num(sign * previous) +
@@ -364,8 +367,8 @@ void CheckWeights(const Framework& fw, const Engine& engine, const std::vector<s
       const double got = by_component.count(c.id) ? by_component[c.id] : 0;
       if (std::fabs(got - c.share) > kWeightTolerance) {
         findings.AtPath(Severity::kError, "component-weights", "/assignments",
-                        who_th + ": น้ำหนักในองค์ประกอบ \"" + c.name.th + "\" รวมกันได้ " + Num(got) + " แต่องค์ประกอบนี้มีสัดส่วน " + Num(c.share),
-                        who_en + ": the weights in component \"" + c.name.en + "\" add up to " + Num(got) + ", but its share is " + Num(c.share));
+                        who_th + ": น้ำหนักในองค์ประกอบ \"" + (c.name.th.empty() ? c.id : c.name.th) + "\" รวมกันได้ " + Num(got) + " แต่องค์ประกอบนี้มีสัดส่วน " + Num(c.share),
+                        who_en + ": the weights in component \"" + (c.name.en.empty() ? c.id : c.name.en) + "\" add up to " + Num(got) + ", but its share is " + Num(c.share));
       }
     }
   }
@@ -484,7 +487,9 @@ void CheckData(const Framework& fw, const Engine& engine, const CheckInput& inpu
       }
       if (exempt || std::find(kpi->rounds.begin(), kpi->rounds.end(), input.round) == kpi->rounds.end()) continue;
       std::function<void(const Kpi&)> visit = [&](const Kpi& k) {
+        const std::set<std::string> needed = engine.InputsNeeded(a.code, k.id);
         for (const Reference& ref : k.references) {
+          if (!needed.count(ref.name)) continue;  // the criteria that apply never read it
           const std::string target = ref.kpi.empty() ? k.id : ref.kpi;
           const int year = ref.fiscal_year == 0 ? fw.fiscal_year : ref.fiscal_year;
           if (year == fw.fiscal_year && ref.round == input.round) continue;  // this year's report

@@ -1,5 +1,7 @@
 #include "domain/check.h"
 
+#include "domain/engine.h"
+
 #include <gtest/gtest.h>
 
 #include "tests/support/framework_builder.h"
@@ -148,6 +150,31 @@ TEST(CheckTest, AnAgencyThatNeedsABaselineAndHasNoneIsAnError) {
   ASSERT_EQ(missing.size(), 1u);  // B; A has its baseline and BOI is exempt
   EXPECT_EQ(missing[0]->where.line, 3);
   EXPECT_NE(missing[0]->message_en.find("agency B"), std::string::npos);
+}
+
+TEST(CheckTest, AnAgencyWhoseOwnTargetsReadNoBaselineNeedsNone) {
+  // Seed 002: BOI and DSD have their own pillar targets and no FY2566 pillar levels.
+  const auto fw = FrameworkFromJson(R"J({"fiscal_year": 2567, "kpis": [{"id": "6", "component": "c", "name": "pillars",
+      "variables": [{"id": "pillars", "type": "number_list", "length": 7}],
+      "references": [{"name": "before", "variable": "pillars", "fiscal_year": 2566}],
+      "result": "count_ge(3, pillars)",
+      "criteria": {"form": "levels", "targets": ["count_ge(3, before)", "count_ge(3, before) + 1", "count_ge(3, before) + 2"]}}],
+    "assignments": [{"agencies": ["*"], "kpis": [{"kpi": "6", "weight": 100}]},
+                    {"agencies": ["BOI"], "kpis": [{"kpi": "6", "criteria": {"form": "levels", "targets": [2, 3, 4], "scoring": "step"}}]}]})J");
+  std::vector<Agency> agencies = {{"BOI", {"สกท.", "BOI"}, "", "", {}}, {"A", {"ก", "A"}, "", "", {}}};
+  std::vector<Observation> data = {esar::testing::ObsList("pillars", {3, 3, 3, 1, 1, 1, 1}, 2567, "6", "BOI"),
+                                   esar::testing::ObsList("pillars", {3, 3, 3, 1, 1, 1, 1}, 2567, "6", "A")};
+  const auto findings = RunCheck(fw, &agencies, &data);
+  std::vector<std::string> who;
+  for (const Finding& f : findings) {
+    if (f.code == "baseline-missing") who.push_back(f.message_en.substr(0, 10));
+  }
+  EXPECT_EQ(who, std::vector<std::string>{"agency A n"});
+  auto scores = esar::testing::ScoreAll(fw, data, {"BOI", "A"});
+  ASSERT_EQ(scores.size(), 2u);
+  EXPECT_EQ(scores[0].kpis[0].status, KpiStatus::kScored);  // BOI: 3 pillars, own targets: standard
+  EXPECT_DOUBLE_EQ(scores[0].kpis[0].score, 75);
+  EXPECT_EQ(scores[1].kpis[0].status, KpiStatus::kMissing);  // A needs its FY2566 levels
 }
 
 TEST(CheckTest, DataProblemsNameTheirLine) {

@@ -621,10 +621,11 @@ struct Engine::Impl {
     }
     if (n == 0) return 0;
     const double r = sign * result;
+    // Targets are in order now (raised or skipped above), so the levels reached are a prefix:
+    // count them without branching, as results fall unpredictably between targets.
     int reached = -1;
     for (size_t j = 0; j < n; ++j) {
-      const bool ok = points[j].strict ? r > points[j].target : r >= points[j].target;
-      if (ok) reached = static_cast<int>(j);
+      reached += static_cast<int>(points[j].strict ? r > points[j].target : r >= points[j].target);
     }
     if (reached == static_cast<int>(n) - 1) {
       const Point& top = points[n - 1];
@@ -765,7 +766,7 @@ struct Engine::Impl {
 
   // Clears `out` for scoring `ck` again, keeping its memory.
   static void Reset(KpiScore& out, const CompiledKpi& ck) {
-    out.kpi = ck.kpi->id;
+    if (out.kpi != ck.kpi->id) out.kpi = ck.kpi->id;  // usually the same KPI as last agency's
     out.status = KpiStatus::kMissing;
     out.result = kNaN;
     out.score = 0;
@@ -852,7 +853,7 @@ struct Engine::Impl {
 
   // Scores the agency whose values are `row` into `out`, reusing `out`'s memory.
   void ScoreRowInto(const double* row, uint32_t profile, const Agency& agency, bool explain, AgencyScore& out) {
-    out.agency = agency.code;
+    if (out.agency != agency.code) out.agency = agency.code;
     out.total = 0;
     out.scored_weight = 0;
     out.grade = -1;
@@ -1039,6 +1040,26 @@ std::map<std::string, std::set<std::string>> Engine::NamesUsed() const {
       if (e.criteria) CollectNames(*e.criteria, out[impl_->kpis[e.kpi_index].kpi->id]);
     }
   }
+  return out;
+}
+
+std::set<std::string> Engine::InputsNeeded(const std::string& agency, const std::string& kpi) const {
+  std::set<std::string> out;
+  std::function<const CompiledKpi*(const std::vector<CompiledKpi>&)> find = [&](const std::vector<CompiledKpi>& list) -> const CompiledKpi* {
+    for (const CompiledKpi& ck : list) {
+      if (ck.kpi->id == kpi) return &ck;
+      if (const CompiledKpi* sub = find(ck.subs)) return sub;
+    }
+    return nullptr;
+  };
+  const CompiledKpi* ck = find(impl_->kpis);
+  if (!ck) return out;
+  const CompiledCriteria* criteria = ck->criteria.get();
+  for (const ResolvedEntry& e : impl_->Resolve(agency)) {
+    if (&impl_->kpis[e.kpi_index] == ck && e.criteria) criteria = e.criteria;
+  }
+  const auto& required = criteria && !ck->kpi->monitoring_only ? criteria->required : ck->required_without_criteria;
+  for (const RequiredInput& input : required) out.insert(input.name);
   return out;
 }
 

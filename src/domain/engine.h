@@ -72,6 +72,10 @@ class Engine {
                                  const std::vector<Observation>& observations,
                                  bool explain = false);
 
+  // The names (reported variables and references) that scoring `kpi` for `agency` reads under
+  // the criteria that apply to it — the agency's own when it has them. Empty for an unknown KPI.
+  std::set<std::string> InputsNeeded(const std::string& agency, const std::string& kpi) const;
+
   // The KPIs that `agency` is assigned, with their weights (0 for monitoring), in framework
   // order; empty when it has none.
   std::vector<std::pair<std::string, double>> AssignedKpis(const std::string& agency) const;

@@ -117,6 +117,16 @@ Result<Expression> Expression::Compile(const std::string& text, const Scope& sco
         used.insert(s->second);
         names.insert(name);
       } else if (auto l = scope.lists().find(name); l != scope.lists().end()) {
+        // A list stands for all its values only as a whole argument: "sum(p * 2)" would
+        // otherwise quietly double just the last value.
+        size_t before = i;
+        while (before > 0 && std::isspace(static_cast<unsigned char>(text[before - 1]))) --before;
+        const bool opens = before > 0 && (text[before - 1] == '(' || text[before - 1] == ',');
+        const bool closes = k < text.size() && (text[k] == ')' || text[k] == ',');
+        if (!opens || !closes) {
+          return FormulaError(text, "ชื่อรายการ \"" + name + "\" ต้องอยู่เดี่ยว ๆ เป็นอาร์กิวเมนต์ของฟังก์ชัน เช่น min(" + name + ")",
+                              "the list \"" + name + "\" must stand alone as a function argument, e.g. min(" + name + ")");
+        }
         for (size_t e = 0; e < l->second.size(); ++e) {
           if (e) rewritten += ",";
           rewritten += SlotName(l->second[e]);
@@ -162,6 +172,12 @@ Result<Expression> Expression::Compile(const std::string& text, const Scope& sco
   out.slots_used_.assign(used.begin(), used.end());
   out.names_used_.assign(names.begin(), names.end());
   out.constant_ = used.empty();
+  // A formula that is a single scalar name (spaces and parentheses aside) reads its slot.
+  std::string bare;
+  for (char c : rewritten) {
+    if (c != ' ' && c != '(' && c != ')' && c != '\t') bare += c;
+  }
+  if (used.size() == 1 && bare == SlotName(*used.begin())) out.direct_ = &slots[*used.begin()];
   if (out.constant_) {
     const double v = out.impl_->parser.Eval();
     out.constant_value_ = std::isfinite(v) ? v : std::numeric_limits<double>::quiet_NaN();
@@ -169,8 +185,7 @@ Result<Expression> Expression::Compile(const std::string& text, const Scope& sco
   return out;
 }
 
-double Expression::Evaluate() const {
-  if (constant_) return constant_value_;
+double Expression::EvaluateParsed() const {
   try {
     const double v = impl_->parser.Eval();
     return std::isfinite(v) ? v : std::numeric_limits<double>::quiet_NaN();

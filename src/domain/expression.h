@@ -43,8 +43,13 @@ class Expression {
   // character or muparser's complaint.
   static Result<Expression> Compile(const std::string& text, const Scope& scope, double* slots);
 
-  // The value, or NaN when it cannot be computed (an input is missing, 0/0, ...).
-  double Evaluate() const;
+  // The value, or NaN when it cannot be computed (an input is missing, 0/0, ...). A formula that
+  // is one name or a constant is read directly, without muparser: that is most of them.
+  double Evaluate() const {
+    if (direct_) return *direct_;
+    if (constant_) return constant_value_;
+    return EvaluateParsed();
+  }
 
   const std::string& text() const { return text_; }
   // True when the formula uses no name (its value never changes).
@@ -55,8 +60,11 @@ class Expression {
   const std::vector<std::string>& names_used() const { return names_used_; }
 
  private:
+  double EvaluateParsed() const;
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  const double* direct_ = nullptr;  // the slot, when the formula is just one scalar name
   std::string text_;
   bool constant_ = true;
   double constant_value_ = 0;

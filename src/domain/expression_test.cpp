@@ -57,6 +57,9 @@ TEST_F(ExpressionTest, RefusesWhatItCannotReadWithAClearMessage) {
   EXPECT_FALSE(Compile("คะแนน + 1").ok());        // not an ASCII name
   EXPECT_FALSE(Compile("(s + ").ok());
   EXPECT_FALSE(Compile("pillars").ok());          // a list is not one number
+  EXPECT_FALSE(Compile("sum(pillars * 2)").ok());  // would double only the last value
+  EXPECT_FALSE(Compile("max(1 + pillars)").ok());
+  EXPECT_TRUE(Compile("max( pillars ) + count_ge(3,pillars)").ok());
   EXPECT_FALSE(Compile("").ok());
   EXPECT_FALSE(Compile(std::string(5000, '1')).ok());
   EXPECT_TRUE(Compile("s == 400 && done != 0 && s <= 500 && s >= 1").ok());

@@ -220,6 +220,9 @@ std::shared_ptr<const Criteria> ReadCriteria(const json& v, const std::string& p
         t.present = true;
         if (tv.is_object()) {
           ExpectObject(tv, p, {"above", "below"});
+          if (Optional(tv, "above") && Optional(tv, "below")) {
+            Fail(p, "ใช้ above กับ below พร้อมกันไม่ได้", "\"above\" and \"below\" cannot both be set");
+          }
           if (const json* a = Optional(tv, "above")) t.expression = Formula(*a, p + "/above");
           else if (const json* b = Optional(tv, "below")) t.expression = Formula(*b, p + "/below");
           else Fail(p, "ต้องมี above หรือ below", "needs \"above\" or \"below\"");
