@@ -902,8 +902,11 @@ struct Engine::Impl {
   int Grade(double total) const {
     if (std::isnan(total)) return -1;
     double judged = total;
+    // Rounding to d decimals moves a total by at most half of 10^-d: only closer to an edge
+    // than that can the rounded figure fall on the other side of it.
+    const double window = std::pow(10.0, -framework.decimals.total);
     for (const GradeBand& band : framework.grades) {
-      if (std::fabs(total - band.min_total) < 1e-3) {
+      if (std::fabs(total - band.min_total) < window) {
         judged = std::stod(FormatDecimal(total, framework.decimals.total));
         break;
       }

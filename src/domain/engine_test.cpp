@@ -408,6 +408,20 @@ TEST(TotalTest, AKpiOutsideTheRoundIsLeftOutAndTheTotalRescaled) {
   EXPECT_NEAR(scores[0].total, 75, kEps);
 }
 
+TEST(TotalTest, TheGradeAgreesWithTheTotalAsShown) {
+  // 79.996 shows as 80.00 with two decimals, so it earns the 80 band; 80.35 shows as 80 with none.
+  auto grade = [](double result, int decimals, double band) {
+    const auto fw = SingleKpiFramework(LevelsKpi("[0, 50, 100]"), R"("decimals": {"total": )" + std::to_string(decimals) +
+                                       R"(}, "grades": [{"min": )" + ShortestDecimal(band) + R"(, "name": "A"}, {"min": 0, "name": "B"}],)");
+    auto scores = ScoreAll(fw, {Obs("r", result)});
+    return scores.empty() ? -2 : scores[0].grade;
+  };
+  EXPECT_EQ(grade(79.996, 2, 80), 0);  // score 79.996 -> "80.00"
+  EXPECT_EQ(grade(79.994, 2, 80), 1);  // "79.99"
+  EXPECT_EQ(grade(80.35, 0, 80.3), 1); // "80" is below 80.3
+  EXPECT_EQ(grade(80.35, 3, 80.3), 0);
+}
+
 TEST(CompileTest, RefusesDerivedVariablesInACycle) {
   const auto fw = SingleKpiFramework(R"({"id": "k", "component": "c", "name": "k",
       "variables": [{"id": "a", "type": "derived", "formula": "b + 1"}, {"id": "b", "type": "derived", "formula": "a + 1"},

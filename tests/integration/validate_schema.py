@@ -1,0 +1,45 @@
+#!/usr/bin/python3
+"""Validates every examples/*/framework.json against docs/framework.schema.json, and checks that
+the schema refuses a few broken frameworks. Uses Debian's python3-jsonschema."""
+import glob
+import json
+import os
+import sys
+
+import jsonschema
+
+root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+with open(os.path.join(root, "docs", "framework.schema.json"), encoding="utf-8") as f:
+    schema = json.load(f)
+jsonschema.Draft202012Validator.check_schema(schema)
+validator = jsonschema.Draft202012Validator(schema)
+
+failures = 0
+passed = 0
+for path in sorted(glob.glob(os.path.join(root, "examples", "*", "framework.json"))):
+    with open(path, encoding="utf-8") as f:
+        errors = list(validator.iter_errors(json.load(f)))
+    if errors:
+        failures += 1
+        print(f"FAIL {os.path.relpath(path, root)}: {errors[0].json_path}: {errors[0].message}")
+    else:
+        passed += 1
+
+level = {"form": "levels", "targets": [80, 90, 100]}
+kpi = {"id": "1", "component": "c", "name": "x", "variables": [{"id": "r", "type": "number"}], "criteria": level}
+broken = {
+    "unknown field": {"fiscal_year": 2567, "kpis": [dict(kpi, wieght=5)]},
+    "bad form": {"fiscal_year": 2567, "kpis": [dict(kpi, criteria={"form": "magic"})]},
+    "year as text": {"fiscal_year": "2567", "kpis": [kpi]},
+    "no kpis": {"fiscal_year": 2567},
+    "above and below": {"fiscal_year": 2567, "kpis": [dict(kpi, criteria={"form": "levels", "targets": [1, 2, {"above": 3, "below": 4}]})]},
+}
+for name, framework in broken.items():
+    if validator.is_valid(framework):
+        failures += 1
+        print(f"FAIL the schema accepts a broken framework: {name}")
+    else:
+        passed += 1
+
+print(f"{passed} passed, {failures} failed")
+sys.exit(1 if failures else 0)
