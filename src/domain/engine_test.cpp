@@ -409,9 +409,10 @@ TEST(TotalTest, AKpiOutsideTheRoundIsLeftOutAndTheTotalRescaled) {
 }
 
 TEST(TotalTest, TheGradeAgreesWithTheTotalAsShown) {
+  // Targets 50 / 75 / 100 make the score equal the result between 50 and 100.
   // 79.996 shows as 80.00 with two decimals, so it earns the 80 band; 80.35 shows as 80 with none.
   auto grade = [](double result, int decimals, double band) {
-    const auto fw = SingleKpiFramework(LevelsKpi("[0, 50, 100]"), R"("decimals": {"total": )" + std::to_string(decimals) +
+    const auto fw = SingleKpiFramework(LevelsKpi("[50, 75, 100]"), R"("decimals": {"total": )" + std::to_string(decimals) +
                                        R"(}, "grades": [{"min": )" + ShortestDecimal(band) + R"(, "name": "A"}, {"min": 0, "name": "B"}],)");
     auto scores = ScoreAll(fw, {Obs("r", result)});
     return scores.empty() ? -2 : scores[0].grade;
