@@ -59,21 +59,14 @@ TEST(CheckTest, WeightsMustAddUpTo100AndToEachComponentsShare) {
 }
 
 TEST(CheckTest, WarnsAboutThePmqaGroupOneQuirk) {
-  const auto fw = FrameworkFromJson(R"({"fiscal_year": 2567, "kpis": [{"id": "8", "component": "c", "name": "PMQA",
-      "variables": [{"id": "pmqa", "type": "number"}],
-      "references": [{"name": "s", "variable": "pmqa", "fiscal_year": 2566}],
-      "criteria": {"form": "groups", "by": "s", "groups": [
-        {"id": "1", "range": {"below": 350}, "criteria": {"form": "levels", "targets": [275, "s", 350]}},
-        {"id": "2", "range": {"at_least": 350, "below": 400}, "criteria": {"form": "levels", "targets": [350, "s", "s * 1.10"]}},
-        {"id": "3", "range": {"at_least": 400, "at_most": 450}, "criteria": {"form": "levels", "targets": [400, "s", "s * 1.02"]}},
-        {"id": "4", "range": {"above": 450}, "criteria": {"form": "levels", "targets": [445, "(s + 445) / 2", "s"]}}]}}],
-    "assignments": [{"agencies": ["*"], "kpis": [{"kpi": "8", "weight": 100}]}]})");
+  const auto fw = esar::testing::SingleKpiFramework(esar::testing::kPmqaGroupsKpi);
   const auto findings = RunCheck(fw);
   EXPECT_FALSE(HasErrors(findings));
   ASSERT_EQ(findings.size(), 1u);
   EXPECT_EQ(findings[0].code, "targets-disordered");
   EXPECT_EQ(findings[0].severity, Severity::kWarning);
   EXPECT_EQ(findings[0].where.json_path, "/kpis/0/criteria/groups/0/criteria/targets/1");
+  EXPECT_NE(findings[0].message_en.find("s = 274.99"), std::string::npos) << findings[0].message_en;
   EXPECT_NE(findings[0].message_en.find("group 1"), std::string::npos);
 }
 

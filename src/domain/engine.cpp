@@ -190,6 +190,17 @@ struct Engine::Impl {
     return run;
   }
 
+  // Makes `name` stand for `run` in formulas: one number, or a list of its slots.
+  static void Bind(Scope& scope, const std::string& name, SlotRun run, bool is_list) {
+    if (!is_list) {
+      scope.AddScalar(name, run.first);
+      return;
+    }
+    std::vector<int> slots(static_cast<size_t>(run.length));
+    for (int e = 0; e < run.length; ++e) slots[static_cast<size_t>(e)] = run.first + e;
+    scope.AddList(name, std::move(slots));
+  }
+
   // Phase 1: gives every variable, derived value and reference of `kpi` its slots.
   Status AllocateSlots(const Kpi& kpi, CompiledKpi& out, std::map<const Variable*, SlotRun>& derived_runs) {
     out.kpi = &kpi;
@@ -215,13 +226,7 @@ struct Engine::Impl {
       }
       const int length = v.type == VariableType::kNumberList ? v.length : 1;
       SlotRun run = AllocateData(kpi.id, v.id, framework.fiscal_year, round, length);
-      if (length == 1) {
-        out.scope.AddScalar(v.id, run.first);
-      } else {
-        std::vector<int> slots(static_cast<size_t>(length));
-        for (int e = 0; e < length; ++e) slots[static_cast<size_t>(e)] = run.first + e;
-        out.scope.AddList(v.id, std::move(slots));
-      }
+      Bind(out.scope, v.id, run, length > 1);
       if (v.optional) {
         for (int e = 0; e < run.length; ++e) out.optional_slots.push_back(run.first + e);
       } else {
@@ -253,13 +258,7 @@ struct Engine::Impl {
       const int year = ref.fiscal_year == 0 ? framework.fiscal_year : ref.fiscal_year;
       const int length = variable->type == VariableType::kNumberList ? variable->length : 1;
       SlotRun run = AllocateData(target_id, ref.variable, year, ref.round, length);
-      if (length == 1) {
-        out.scope.AddScalar(ref.name, run.first);
-      } else {
-        std::vector<int> slots(static_cast<size_t>(length));
-        for (int e = 0; e < length; ++e) slots[static_cast<size_t>(e)] = run.first + e;
-        out.scope.AddList(ref.name, std::move(slots));
-      }
+      Bind(out.scope, ref.name, run, length > 1);
       out.inputs.push_back({run, ref.name, true});
     }
     if (kpi.sub_kpis.empty() == !kpi.criteria.has_value()) {

@@ -218,14 +218,7 @@ TEST(CompositeTest, WeighsSubKpisInsideTheParent) {
 }
 
 // §4.5 groups chosen by a baseline, targets relative to it: all four PMQA groups of seed 002.
-const char* kPmqaGroups = R"({"id": "k", "component": "c", "name": "PMQA 4.0", "rounds": [12],
-    "variables": [{"id": "pmqa", "type": "number"}],
-    "references": [{"name": "s", "variable": "pmqa", "fiscal_year": 2566}],
-    "criteria": {"form": "groups", "by": "s", "groups": [
-      {"id": "1", "range": {"below": 350}, "criteria": {"form": "levels", "targets": [275, "s", 350]}},
-      {"id": "2", "range": {"at_least": 350, "below": 400}, "criteria": {"form": "levels", "targets": [350, "s", "s * 1.10"]}},
-      {"id": "3", "range": {"at_least": 400, "at_most": 450}, "criteria": {"form": "levels", "targets": [400, "s", "s * 1.02"]}},
-      {"id": "4", "range": {"above": 450}, "criteria": {"form": "levels", "targets": [445, "(s + 445) / 2", "s"]}}]}})";
+const char* const kPmqaGroups = esar::testing::kPmqaGroupsKpi;
 
 TEST(GroupsTest, ChoosesThePmqaGroupByLastYearsScoreAndSubstitutesIt) {
   auto score = [](double s, double r) { return ScoreKpi(kPmqaGroups, {Obs("pmqa", s, 2566), Obs("pmqa", r)}); };

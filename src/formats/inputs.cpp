@@ -75,6 +75,17 @@ bool IsCleanCode(const std::string& s) {
   return true;
 }
 
+// The array in a JSON file that holds either the array itself or {"<key>": [...]}.
+Result<const json*> JsonList(const json& root, const char* key, const std::string& file, const std::string& what_th,
+                             const std::string& what_en) {
+  const json* list = &root;
+  if (root.is_object() && root.contains(key)) list = &root[key];
+  if (!list->is_array()) {
+    return Status::InvalidInput("ต้องเป็นอาร์เรย์ของ" + what_th, "must be an array of " + what_en, {file, std::string("/") + key, 0});
+  }
+  return list;
+}
+
 }  // namespace
 
 Result<std::vector<double>> ParseValue(const std::string& text) {
@@ -99,9 +110,9 @@ Result<std::vector<domain::Agency>> ParseAgencies(const std::string& text, const
   if (EndsWith(file, ".json")) {
     auto root = ParseJsonText(text, file);
     if (!root) return root.status();
-    const json* list = &*root;
-    if (root->is_object() && root->contains("agencies")) list = &(*root)["agencies"];
-    if (!list->is_array()) return Status::InvalidInput("ต้องเป็นอาร์เรย์ของหน่วยงาน", "must be an array of agencies", {file, "/agencies", 0});
+    auto found = JsonList(*root, "agencies", file, "หน่วยงาน", "agencies");
+    if (!found) return found.status();
+    const json* list = *found;
     for (size_t i = 0; i < list->size(); ++i) {
       const json& a = (*list)[i];
       const std::string path = "/agencies/" + std::to_string(i);
@@ -162,9 +173,9 @@ Result<std::vector<domain::Observation>> ParseObservations(const std::string& te
   if (EndsWith(file, ".json")) {
     auto root = ParseJsonText(text, file);
     if (!root) return root.status();
-    const json* list = &*root;
-    if (root->is_object() && root->contains("observations")) list = &(*root)["observations"];
-    if (!list->is_array()) return Status::InvalidInput("ต้องเป็นอาร์เรย์ของค่า", "must be an array of observations", {file, "/observations", 0});
+    auto found = JsonList(*root, "observations", file, "ค่า", "observations");
+    if (!found) return found.status();
+    const json* list = *found;
     for (size_t i = 0; i < list->size(); ++i) {
       const json& o = (*list)[i];
       const std::string path = "/observations/" + std::to_string(i);

@@ -62,6 +62,15 @@ domain::KpiScore ScoreKpi(const std::string& kpi_json, const std::vector<domain:
   return scores[0].kpis[0];
 }
 
+const char* const kPmqaGroupsKpi = R"({"id": "k", "component": "c", "name": "PMQA 4.0", "rounds": [12],
+    "variables": [{"id": "pmqa", "type": "number"}],
+    "references": [{"name": "s", "variable": "pmqa", "fiscal_year": 2566}],
+    "criteria": {"form": "groups", "by": "s", "groups": [
+      {"id": "1", "range": {"below": 350}, "criteria": {"form": "levels", "targets": [275, "s", 350]}},
+      {"id": "2", "range": {"at_least": 350, "below": 400}, "criteria": {"form": "levels", "targets": [350, "s", "s * 1.10"]}},
+      {"id": "3", "range": {"at_least": 400, "at_most": 450}, "criteria": {"form": "levels", "targets": [400, "s", "s * 1.02"]}},
+      {"id": "4", "range": {"above": 450}, "criteria": {"form": "levels", "targets": [445, "(s + 445) / 2", "s"]}}]}})";
+
 std::string LevelsKpi(const std::string& targets, const std::string& more) {
   return R"({"id": "k", "component": "c", "name": "k", "variables": [{"id": "r", "type": "number"}],
              "criteria": {"form": "levels", "targets": )" +

@@ -32,6 +32,10 @@ std::vector<domain::AgencyScore> ScoreAll(const domain::Framework& framework,
 domain::KpiScore ScoreKpi(const std::string& kpi_json, const std::vector<domain::Observation>& data,
                           const std::string& extra = "");
 
+// The PMQA 4.0 KPI of seed 002 (id "k"): four groups chosen by the FY2566 score s, with targets
+// 275 / s / 350, 350 / s / s × 1.10, 400 / s / s × 1.02 and 445 / (s + 445) / 2 / s.
+extern const char* const kPmqaGroupsKpi;
+
 // A levels KPI "k" with one number variable "r" and these targets (JSON array text).
 std::string LevelsKpi(const std::string& targets, const std::string& more = "");
 
