@@ -49,15 +49,18 @@ int main(int argc, char** argv) {
       for (const auto& k : a.kpis) sum += k.score;
       count += a.kpis.size();
     }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     best = std::min(best, seconds);
     scored = count;
     checksum = sum;
   }
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
-  std::printf("esar agencies=%zu kpis_scored=%zu seconds=%.6f scores_per_s=%.0f peak_rss_mb=%.1f checksum=%.6f\n",
-              agencies->size(), scored, best, static_cast<double>(scored) / best,
-              static_cast<double>(usage.ru_maxrss) / 1024.0, checksum);
+  std::printf(
+      "esar agencies=%zu kpis_scored=%zu seconds=%.6f scores_per_s=%.0f peak_rss_mb=%.1f "
+      "checksum=%.6f\n",
+      agencies->size(), scored, best, static_cast<double>(scored) / best,
+      static_cast<double>(usage.ru_maxrss) / 1024.0, checksum);
   return 0;
 }

@@ -36,7 +36,8 @@ struct Loaded {
 };
 
 int Fail(const Status& s, Lang lang) {
-  std::cerr << (lang == Lang::kThai ? "esar: ข้อผิดพลาด: " : "esar: error: ") << s.ToString(lang == Lang::kThai) << "\n";
+  std::cerr << (lang == Lang::kThai ? "esar: ข้อผิดพลาด: " : "esar: error: ")
+            << s.ToString(lang == Lang::kThai) << "\n";
   return kCannotRun;
 }
 
@@ -68,37 +69,47 @@ esar::Result<Loaded> Load(const Inputs& in) {
 
 void AddInputs(CLI::App* cmd, Inputs& in, bool framework_positional) {
   if (framework_positional) {
-    cmd->add_option("framework", in.framework, "framework JSON file / ไฟล์กรอบการประเมิน")->required();
+    cmd->add_option("framework", in.framework, "framework JSON file / ไฟล์กรอบการประเมิน")
+        ->required();
   } else {
-    cmd->add_option("--framework,-f", in.framework, "framework JSON file / ไฟล์กรอบการประเมิน")->required();
+    cmd->add_option("--framework,-f", in.framework, "framework JSON file / ไฟล์กรอบการประเมิน")
+        ->required();
   }
   cmd->add_option("--agencies,-a", in.agencies, "agencies, CSV or JSON / รายชื่อหน่วยงาน");
-  cmd->add_option("--data,-d", in.data, "reported and baseline values, CSV or JSON / ข้อมูลผลการดำเนินงาน");
-  cmd->add_option("--assignments", in.assignments, "assignments JSON, used instead of the framework's");
-  cmd->add_option("--round,-r", in.round, "reporting round: 6 or 12 / รอบการรายงาน")->check(CLI::IsMember({6, 12}));
+  cmd->add_option("--data,-d", in.data,
+                  "reported and baseline values, CSV or JSON / ข้อมูลผลการดำเนินงาน");
+  cmd->add_option("--assignments", in.assignments,
+                  "assignments JSON, used instead of the framework's");
+  cmd->add_option("--round,-r", in.round, "reporting round: 6 or 12 / รอบการรายงาน")
+      ->check(CLI::IsMember({6, 12}));
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"esar — evaluating the performance of government agencies / ระบบประเมินผลการปฏิบัติราชการ"};
+  CLI::App app{
+      "esar — evaluating the performance of government agencies / ระบบประเมินผลการปฏิบัติราชการ"};
   app.require_subcommand(1);
   app.fallthrough();  // --lang may come before or after the subcommand
   std::string lang_name = "th";
-  app.add_option("--lang", lang_name, "language of messages: th or en")->check(CLI::IsMember({"th", "en"}));
+  app.add_option("--lang", lang_name, "language of messages: th or en")
+      ->check(CLI::IsMember({"th", "en"}));
 
   Inputs check_in, score_in, explain_in;
-  CLI::App* check = app.add_subcommand("check", "check a framework (and agencies, data) for errors / ตรวจสอบกรอบการประเมิน");
+  CLI::App* check = app.add_subcommand(
+      "check", "check a framework (and agencies, data) for errors / ตรวจสอบกรอบการประเมิน");
   AddInputs(check, check_in, true);
 
   CLI::App* score = app.add_subcommand("score", "score every agency / คำนวณคะแนน");
   AddInputs(score, score_in, false);
   std::string format = "table";
-  score->add_option("--format", format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
+  score->add_option("--format", format, "table, json or csv")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
   bool with_trace = false;
   score->add_flag("--trace", with_trace, "add each KPI's explanation to the JSON");
 
-  CLI::App* explain = app.add_subcommand("explain", "explain an agency's scores / อธิบายที่มาของคะแนน");
+  CLI::App* explain =
+      app.add_subcommand("explain", "explain an agency's scores / อธิบายที่มาของคะแนน");
   AddInputs(explain, explain_in, false);
   std::string agency_code, kpi_id;
   explain->add_option("--agency", agency_code, "agency code / รหัสหน่วยงาน")->required();
@@ -123,30 +134,38 @@ int main(int argc, char** argv) {
       size_t errors = 0;
       for (const auto& f : findings) errors += f.severity == esar::domain::Severity::kError ? 1 : 0;
       const size_t warnings = findings.size() - errors;
-      std::cout << (thai ? "ข้อผิดพลาด " + std::to_string(errors) + " รายการ คำเตือน " + std::to_string(warnings) + " รายการ\n"
-                         : std::to_string(errors) + " errors, " + std::to_string(warnings) + " warnings\n");
+      std::cout << (thai ? "ข้อผิดพลาด " + std::to_string(errors) + " รายการ คำเตือน " +
+                               std::to_string(warnings) + " รายการ\n"
+                         : std::to_string(errors) + " errors, " + std::to_string(warnings) +
+                               " warnings\n");
       return errors ? kInputErrors : 0;
     }
 
     Inputs& in = *score ? score_in : explain_in;
     if (in.agencies.empty() || in.data.empty()) {
-      return Fail(Status::InvalidInput("ต้องระบุ --agencies และ --data", "--agencies and --data are required"), lang);
+      return Fail(Status::InvalidInput("ต้องระบุ --agencies และ --data",
+                                       "--agencies and --data are required"),
+                  lang);
     }
     auto loaded = Load(in);
     if (!loaded) return Fail(loaded.status(), lang);
     auto engine = esar::domain::Engine::Compile(loaded->framework, in.round);
     if (!engine) {
       const Status& s = engine.status();
-      return Fail(Status::InvalidInput(s.message_th(), s.message_en(), {in.framework, "", 0}), lang);
+      return Fail(Status::InvalidInput(s.message_th(), s.message_en(), {in.framework, "", 0}),
+                  lang);
     }
     const bool need_trace = *explain || with_trace;
     const auto scores = engine->Score(loaded->agencies, loaded->observations, need_trace);
     esar::formats::ScoreReport report{&loaded->framework, &loaded->agencies, &scores, in.round};
 
     if (*score) {
-      if (format == "json") std::cout << esar::formats::ScoresJson(report, with_trace, lang).dump(2) << "\n";
-      else if (format == "csv") std::cout << esar::formats::ScoresCsv(report, lang);
-      else std::cout << esar::formats::ScoresTable(report, lang);
+      if (format == "json")
+        std::cout << esar::formats::ScoresJson(report, with_trace, lang).dump(2) << "\n";
+      else if (format == "csv")
+        std::cout << esar::formats::ScoresCsv(report, lang);
+      else
+        std::cout << esar::formats::ScoresTable(report, lang);
       return 0;
     }
     for (const auto& a : scores) {

@@ -55,7 +55,9 @@ class Status {
 
  private:
   Status(StatusCode code, std::string th, std::string en, Location where)
-      : code_(code), message_th_(std::move(th)), message_en_(std::move(en)),
+      : code_(code),
+        message_th_(std::move(th)),
+        message_en_(std::move(en)),
         where_(std::move(where)) {}
 
   StatusCode code_ = StatusCode::kOk;
@@ -69,7 +71,7 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT: implicit like std::expected
+  Result(T value) : state_(std::move(value)) {}       // NOLINT: implicit like std::expected
   Result(Status error) : state_(std::move(error)) {}  // NOLINT
 
   bool ok() const { return std::holds_alternative<T>(state_); }

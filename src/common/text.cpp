@@ -54,7 +54,8 @@ bool IsValidUtf8(std::string_view bytes) {
 
 int LineOfOffset(std::string_view text, size_t offset) {
   offset = std::min(offset, text.size());
-  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(offset), '\n'));
+  return 1 +
+         static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(offset), '\n'));
 }
 
 std::string ShortestDecimal(double value) { return fmt::format("{}", value); }
@@ -67,7 +68,8 @@ std::string FormatDecimal(double value, int decimals) {
   // First to 15 significant digits, which a double always holds exactly: a sum such as
   // 94.13499999999999 (binary noise of the decimal 94.135) then rounds as the decimal would.
   const double magnitude = std::fabs(value);
-  const int integer_digits = magnitude < 1 ? 1 : static_cast<int>(std::floor(std::log10(magnitude))) + 1;
+  const int integer_digits =
+      magnitude < 1 ? 1 : static_cast<int>(std::floor(std::log10(magnitude))) + 1;
   const int precision = std::clamp(15 - integer_digits, 0, 15);
   char buffer[400];
   const auto printed =

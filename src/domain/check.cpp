@@ -60,8 +60,9 @@ std::vector<double> Candidates(const std::vector<double>& constants) {
 void NumbersIn(const std::string& text, std::vector<double>& out) {
   size_t i = 0;
   while (i < text.size()) {
-    const bool starts = std::isdigit(static_cast<unsigned char>(text[i])) &&
-                        (i == 0 || !(std::isalnum(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '_'));
+    const bool starts =
+        std::isdigit(static_cast<unsigned char>(text[i])) &&
+        (i == 0 || !(std::isalnum(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '_'));
     if (!starts) {
       ++i;
       continue;
@@ -88,7 +89,8 @@ void CheckTargetOrder(const Kpi& kpi, const LevelsCriteria& levels, const Group*
     NumbersIn(t.expression, constants);
   }
   if (group) {
-    for (const auto& bound : {group->range.at_least, group->range.above, group->range.at_most, group->range.below}) {
+    for (const auto& bound :
+         {group->range.at_least, group->range.above, group->range.at_most, group->range.below}) {
       if (bound) constants.push_back(*bound);
     }
   }
@@ -133,17 +135,21 @@ void CheckTargetOrder(const Kpi& kpi, const LevelsCriteria& levels, const Group*
       if (std::isnan(v)) continue;
       if (v < previous) {
         std::string when;
-        for (const auto& [name, value] : values) when += (when.empty() ? "" : ", ") + name + " = " + Num(value);
+        for (const auto& [name, value] : values)
+          when += (when.empty() ? "" : ", ") + name + " = " + Num(value);
         const std::string where_th = group ? "กลุ่ม " + group->id + ": " : "";
         const std::string where_en = group ? "group " + group->id + ": " : "";
         findings.AtPath(
             Severity::kWarning, "targets-disordered", path + "/targets/" + std::to_string(i),
-            "ตัวชี้วัด " + kpi.id + " " + where_th + "เมื่อ " + when + " " + level_defs[i].name.th + " (" + Num(sign * v) +
-                ") ต่ำกว่า" + level_defs[previous_level].name.th + " (" + Num(sign * previous) +
+            "ตัวชี้วัด " + kpi.id + " " + where_th + "เมื่อ " + when + " " + level_defs[i].name.th +
+                " (" + Num(sign * v) + ") ต่ำกว่า" + level_defs[previous_level].name.th + " (" +
+                Num(sign * previous) +
                 ") จึงใช้ค่าเป้าหมายของระดับก่อนหน้าแทน (หรือข้ามระดับนี้ ตามที่กรอบการประเมินกำหนด)",
-            "KPI " + kpi.id + " " + where_en + "when " + when + ", the " + level_defs[i].name.en + " target (" + Num(sign * v) +
-                ") goes the wrong way from the " + level_defs[previous_level].name.en + " target (" + Num(sign * previous) +
-                "); the engine raises it to the previous level's target (or skips it, as the framework says)");
+            "KPI " + kpi.id + " " + where_en + "when " + when + ", the " + level_defs[i].name.en +
+                " target (" + Num(sign * v) + ") goes the wrong way from the " +
+                level_defs[previous_level].name.en + " target (" + Num(sign * previous) +
+                "); the engine raises it to the previous level's target (or skips it, as the "
+                "framework says)");
         return true;
       }
       previous = v;
@@ -182,7 +188,8 @@ Bound Upper(const Range& r) {
   return {kInf, false};
 }
 
-void CheckGroups(const Kpi& kpi, const GroupsCriteria& groups, const std::string& path, Findings& findings) {
+void CheckGroups(const Kpi& kpi, const GroupsCriteria& groups, const std::string& path,
+                 Findings& findings) {
   struct Item {
     size_t index;
     Bound lo, hi;
@@ -193,19 +200,26 @@ void CheckGroups(const Kpi& kpi, const GroupsCriteria& groups, const std::string
     Bound lo = Lower(r), hi = Upper(r);
     if (groups.integer) {
       // On whole numbers, "> 2" is ">= 3" and "< 3" is "<= 2".
-      lo = {std::isinf(lo.value) ? lo.value : (lo.inclusive ? std::ceil(lo.value) : std::floor(lo.value) + 1), true};
-      hi = {std::isinf(hi.value) ? hi.value : (hi.inclusive ? std::floor(hi.value) : std::ceil(hi.value) - 1), true};
+      lo = {std::isinf(lo.value) ? lo.value
+                                 : (lo.inclusive ? std::ceil(lo.value) : std::floor(lo.value) + 1),
+            true};
+      hi = {std::isinf(hi.value) ? hi.value
+                                 : (hi.inclusive ? std::floor(hi.value) : std::ceil(hi.value) - 1),
+            true};
     }
     if (lo.value > hi.value || (lo.value == hi.value && !(lo.inclusive && hi.inclusive))) {
-      findings.AtPath(Severity::kError, "group-empty", path + "/groups/" + std::to_string(i) + "/range",
-                      "ตัวชี้วัด " + kpi.id + " กลุ่ม " + groups.groups[i].id + " มีช่วงว่าง ไม่มีหน่วยงานใดตกอยู่ในกลุ่มนี้ได้",
-                      "KPI " + kpi.id + " group " + groups.groups[i].id + " has an empty range: no agency can fall in it");
+      findings.AtPath(
+          Severity::kError, "group-empty", path + "/groups/" + std::to_string(i) + "/range",
+          "ตัวชี้วัด " + kpi.id + " กลุ่ม " + groups.groups[i].id + " มีช่วงว่าง ไม่มีหน่วยงานใดตกอยู่ในกลุ่มนี้ได้",
+          "KPI " + kpi.id + " group " + groups.groups[i].id +
+              " has an empty range: no agency can fall in it");
       continue;
     }
     items.push_back({i, lo, hi});
   }
   std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
-    return a.lo.value < b.lo.value || (a.lo.value == b.lo.value && a.lo.inclusive && !b.lo.inclusive);
+    return a.lo.value < b.lo.value ||
+           (a.lo.value == b.lo.value && a.lo.inclusive && !b.lo.inclusive);
   });
   for (size_t k = 1; k < items.size(); ++k) {
     const Item& a = items[k - 1];
@@ -213,23 +227,30 @@ void CheckGroups(const Kpi& kpi, const GroupsCriteria& groups, const std::string
     const std::string& ida = groups.groups[a.index].id;
     const std::string& idb = groups.groups[b.index].id;
     const std::string at = path + "/groups/" + std::to_string(b.index) + "/range";
-    const bool overlap = b.lo.value < a.hi.value || (b.lo.value == a.hi.value && b.lo.inclusive && a.hi.inclusive);
-    bool gap = b.lo.value > a.hi.value || (b.lo.value == a.hi.value && !b.lo.inclusive && !a.hi.inclusive);
+    const bool overlap =
+        b.lo.value < a.hi.value || (b.lo.value == a.hi.value && b.lo.inclusive && a.hi.inclusive);
+    bool gap =
+        b.lo.value > a.hi.value || (b.lo.value == a.hi.value && !b.lo.inclusive && !a.hi.inclusive);
     if (groups.integer) gap = b.lo.value > a.hi.value + 1;
     if (overlap) {
-      findings.AtPath(Severity::kError, "groups-overlap", at,
-                      "ตัวชี้วัด " + kpi.id + " กลุ่ม " + ida + " และกลุ่ม " + idb + " ทับซ้อนกันที่ค่า " + Num(b.lo.value),
-                      "KPI " + kpi.id + " groups " + ida + " and " + idb + " overlap at " + Num(b.lo.value));
+      findings.AtPath(
+          Severity::kError, "groups-overlap", at,
+          "ตัวชี้วัด " + kpi.id + " กลุ่ม " + ida + " และกลุ่ม " + idb + " ทับซ้อนกันที่ค่า " + Num(b.lo.value),
+          "KPI " + kpi.id + " groups " + ida + " and " + idb + " overlap at " + Num(b.lo.value));
     } else if (gap) {
-      findings.AtPath(Severity::kError, "groups-gap", at,
-                      "ตัวชี้วัด " + kpi.id + " มีช่องว่างระหว่างกลุ่ม " + ida + " และกลุ่ม " + idb + " (ระหว่าง " + Num(a.hi.value) + " ถึง " + Num(b.lo.value) + ") หน่วยงานในช่วงนี้จะไม่มีกลุ่ม",
-                      "KPI " + kpi.id + " leaves a gap between groups " + ida + " and " + idb + " (from " + Num(a.hi.value) + " to " + Num(b.lo.value) + "): an agency there has no group");
+      findings.AtPath(
+          Severity::kError, "groups-gap", at,
+          "ตัวชี้วัด " + kpi.id + " มีช่องว่างระหว่างกลุ่ม " + ida + " และกลุ่ม " + idb + " (ระหว่าง " +
+              Num(a.hi.value) + " ถึง " + Num(b.lo.value) + ") หน่วยงานในช่วงนี้จะไม่มีกลุ่ม",
+          "KPI " + kpi.id + " leaves a gap between groups " + ida + " and " + idb + " (from " +
+              Num(a.hi.value) + " to " + Num(b.lo.value) + "): an agency there has no group");
     }
   }
 }
 
-void CheckCriteria(const Kpi& kpi, const Criteria& criteria, const Framework& fw, const Group* group,
-                   const std::string& group_by, const std::string& path, Findings& findings) {
+void CheckCriteria(const Kpi& kpi, const Criteria& criteria, const Framework& fw,
+                   const Group* group, const std::string& group_by, const std::string& path,
+                   Findings& findings) {
   switch (criteria.form) {
     case CriteriaForm::kLevels:
       if (criteria.levels.targets.size() == fw.levels.size()) {
@@ -252,8 +273,10 @@ void CheckCriteria(const Kpi& kpi, const Criteria& criteria, const Framework& fw
       const double top = fw.levels.empty() ? 100 : fw.levels.back().points;
       if (sum < top - kWeightTolerance) {
         findings.AtPath(Severity::kWarning, "points-short", path + "/items",
-                        "ตัวชี้วัด " + kpi.id + " คะแนนทุกรายการรวมกันได้เพียง " + Num(sum) + " จึงไม่มีทางได้ " + Num(top) + " คะแนน",
-                        "KPI " + kpi.id + ": all items together give only " + Num(sum) + " points, so " + Num(top) + " cannot be reached");
+                        "ตัวชี้วัด " + kpi.id + " คะแนนทุกรายการรวมกันได้เพียง " + Num(sum) +
+                            " จึงไม่มีทางได้ " + Num(top) + " คะแนน",
+                        "KPI " + kpi.id + ": all items together give only " + Num(sum) +
+                            " points, so " + Num(top) + " cannot be reached");
       }
       break;
     }
@@ -277,15 +300,18 @@ void CheckFramework(const Framework& fw, Findings& findings) {
   for (size_t i = 1; i < fw.levels.size(); ++i) {
     if (fw.levels[i].points <= fw.levels[i - 1].points) {
       findings.AtPath(Severity::kError, "level-points", "/levels/" + std::to_string(i),
-                      "คะแนนของแต่ละระดับต้องเพิ่มขึ้นตามลำดับ", "each level must be worth more points than the one before");
+                      "คะแนนของแต่ละระดับต้องเพิ่มขึ้นตามลำดับ",
+                      "each level must be worth more points than the one before");
     }
   }
   for (size_t i = 0; i < fw.kpis.size(); ++i) {
     const Kpi& kpi = fw.kpis[i];
     if (!component_ids.empty() && !component_ids.count(kpi.component)) {
-      findings.AtPath(Severity::kError, "kpi-component", "/kpis/" + std::to_string(i) + "/component",
+      findings.AtPath(Severity::kError, "kpi-component",
+                      "/kpis/" + std::to_string(i) + "/component",
                       "ตัวชี้วัด " + kpi.id + " อยู่ในองค์ประกอบ \"" + kpi.component + "\" ซึ่งไม่มีอยู่",
-                      "KPI " + kpi.id + " belongs to component \"" + kpi.component + "\", which does not exist");
+                      "KPI " + kpi.id + " belongs to component \"" + kpi.component +
+                          "\", which does not exist");
     }
   }
   WalkKpis(fw.kpis, "/kpis", [&](const Kpi& kpi, const std::string& path) {
@@ -293,20 +319,24 @@ void CheckFramework(const Framework& fw, Findings& findings) {
       double sum = 0;
       for (const Kpi& sub : kpi.sub_kpis) sum += sub.weight_in_parent;
       if (std::fabs(sum - 100) > kWeightTolerance) {
-        findings.AtPath(Severity::kError, "sub-kpi-weights", path + "/sub_kpis",
-                        "น้ำหนักของตัวชี้วัดย่อยของ " + kpi.id + " รวมกันได้ " + Num(sum) + " แต่ต้องเท่ากับ 100",
-                        "the sub-KPIs of " + kpi.id + " weigh " + Num(sum) + " together, not 100");
+        findings.AtPath(
+            Severity::kError, "sub-kpi-weights", path + "/sub_kpis",
+            "น้ำหนักของตัวชี้วัดย่อยของ " + kpi.id + " รวมกันได้ " + Num(sum) + " แต่ต้องเท่ากับ 100",
+            "the sub-KPIs of " + kpi.id + " weigh " + Num(sum) + " together, not 100");
       }
     }
-    if (kpi.criteria) CheckCriteria(kpi, *kpi.criteria, fw, nullptr, "", path + "/criteria", findings);
+    if (kpi.criteria)
+      CheckCriteria(kpi, *kpi.criteria, fw, nullptr, "", path + "/criteria", findings);
   });
   for (size_t r = 0; r < fw.assignments.size(); ++r) {
     for (size_t k = 0; k < fw.assignments[r].kpis.size(); ++k) {
       const AssignedKpi& a = fw.assignments[r].kpis[k];
       const Kpi* kpi = FindKpi(fw.kpis, a.kpi);
       if (kpi && a.criteria) {
-        CheckCriteria(*kpi, *a.criteria, fw, nullptr, "",
-                      "/assignments/" + std::to_string(r) + "/kpis/" + std::to_string(k) + "/criteria", findings);
+        CheckCriteria(
+            *kpi, *a.criteria, fw, nullptr, "",
+            "/assignments/" + std::to_string(r) + "/kpis/" + std::to_string(k) + "/criteria",
+            findings);
       }
     }
   }
@@ -322,24 +352,27 @@ void CheckUnusedNames(const Framework& fw, const Engine& engine, Findings& findi
     for (size_t v = 0; v < kpi.variables.size(); ++v) {
       const std::string& id = kpi.variables[v].id;
       if (!names.count(id)) {
-        findings.AtPath(Severity::kWarning, "variable-unused", path + "/variables/" + std::to_string(v),
-                        "ตัวชี้วัด " + kpi.id + " ตัวแปร \"" + id + "\" ไม่ได้ใช้ในสูตรหรือเกณฑ์ใดเลย",
-                        "KPI " + kpi.id + " variable \"" + id + "\" is not used by any formula or criterion");
+        findings.AtPath(
+            Severity::kWarning, "variable-unused", path + "/variables/" + std::to_string(v),
+            "ตัวชี้วัด " + kpi.id + " ตัวแปร \"" + id + "\" ไม่ได้ใช้ในสูตรหรือเกณฑ์ใดเลย",
+            "KPI " + kpi.id + " variable \"" + id + "\" is not used by any formula or criterion");
       }
     }
     for (size_t r = 0; r < kpi.references.size(); ++r) {
       const std::string& name = kpi.references[r].name;
       if (!names.count(name)) {
-        findings.AtPath(Severity::kWarning, "reference-unused", path + "/references/" + std::to_string(r),
+        findings.AtPath(Severity::kWarning, "reference-unused",
+                        path + "/references/" + std::to_string(r),
                         "ตัวชี้วัด " + kpi.id + " ค่าอ้างอิง \"" + name + "\" ไม่ได้ใช้ในสูตรหรือเกณฑ์ใดเลย",
-                        "KPI " + kpi.id + " reference \"" + name + "\" is not used by any formula or criterion");
+                        "KPI " + kpi.id + " reference \"" + name +
+                            "\" is not used by any formula or criterion");
       }
     }
   });
 }
 
-void CheckWeights(const Framework& fw, const Engine& engine, const std::vector<std::string>& agencies,
-                  Findings& findings) {
+void CheckWeights(const Framework& fw, const Engine& engine,
+                  const std::vector<std::string>& agencies, Findings& findings) {
   for (const std::string& agency : agencies) {
     const auto assigned = engine.AssignedKpis(agency);
     if (assigned.empty()) continue;
@@ -367,8 +400,11 @@ void CheckWeights(const Framework& fw, const Engine& engine, const std::vector<s
       const double got = by_component.count(c.id) ? by_component[c.id] : 0;
       if (std::fabs(got - c.share) > kWeightTolerance) {
         findings.AtPath(Severity::kError, "component-weights", "/assignments",
-                        who_th + ": น้ำหนักในองค์ประกอบ \"" + (c.name.th.empty() ? c.id : c.name.th) + "\" รวมกันได้ " + Num(got) + " แต่องค์ประกอบนี้มีสัดส่วน " + Num(c.share),
-                        who_en + ": the weights in component \"" + (c.name.en.empty() ? c.id : c.name.en) + "\" add up to " + Num(got) + ", but its share is " + Num(c.share));
+                        who_th + ": น้ำหนักในองค์ประกอบ \"" + (c.name.th.empty() ? c.id : c.name.th) +
+                            "\" รวมกันได้ " + Num(got) + " แต่องค์ประกอบนี้มีสัดส่วน " + Num(c.share),
+                        who_en + ": the weights in component \"" +
+                            (c.name.en.empty() ? c.id : c.name.en) + "\" add up to " + Num(got) +
+                            ", but its share is " + Num(c.share));
       }
     }
   }
@@ -378,16 +414,18 @@ void CheckAgencies(const std::vector<Agency>& agencies, Findings& findings) {
   std::map<std::string, const Agency*> by_code;
   for (const Agency& a : agencies) {
     if (!by_code.emplace(a.code, &a).second) {
-      findings.Add(Severity::kError, "agency-duplicate", a.where, "รหัสหน่วยงาน \"" + a.code + "\" ซ้ำ",
+      findings.Add(Severity::kError, "agency-duplicate", a.where,
+                   "รหัสหน่วยงาน \"" + a.code + "\" ซ้ำ",
                    "agency code \"" + a.code + "\" appears twice");
     }
   }
   for (const Agency& a : agencies) {
     if (a.parent.empty()) continue;
     if (!by_code.count(a.parent)) {
-      findings.Add(Severity::kError, "agency-parent", a.where,
-                   "หน่วยงาน " + a.code + " สังกัด \"" + a.parent + "\" ซึ่งไม่มีในรายชื่อหน่วยงาน",
-                   "agency " + a.code + " belongs to \"" + a.parent + "\", which is not in the agency list");
+      findings.Add(
+          Severity::kError, "agency-parent", a.where,
+          "หน่วยงาน " + a.code + " สังกัด \"" + a.parent + "\" ซึ่งไม่มีในรายชื่อหน่วยงาน",
+          "agency " + a.code + " belongs to \"" + a.parent + "\", which is not in the agency list");
       continue;
     }
     // Walk up the hierarchy; coming back to where we started is a cycle.
@@ -405,7 +443,8 @@ void CheckAgencies(const std::vector<Agency>& agencies, Findings& findings) {
   }
 }
 
-void CheckData(const Framework& fw, const Engine& engine, const CheckInput& input, Findings& findings) {
+void CheckData(const Framework& fw, const Engine& engine, const CheckInput& input,
+               Findings& findings) {
   std::set<std::string> known_agencies;
   if (input.agencies) {
     for (const Agency& a : *input.agencies) known_agencies.insert(a.code);
@@ -413,7 +452,8 @@ void CheckData(const Framework& fw, const Engine& engine, const CheckInput& inpu
   std::map<std::string, Location> seen;
   std::set<std::string> have;  // agency|kpi|variable|year|round of every observation
   for (const Observation& o : *input.observations) {
-    const std::string key = o.agency + "|" + o.kpi + "|" + o.variable + "|" + std::to_string(o.fiscal_year) + "|" + std::to_string(o.round);
+    const std::string key = o.agency + "|" + o.kpi + "|" + o.variable + "|" +
+                            std::to_string(o.fiscal_year) + "|" + std::to_string(o.round);
     have.insert(key);
     if (auto [it, fresh] = seen.emplace(key, o.where); !fresh) {
       findings.Add(Severity::kError, "data-duplicate", o.where,
@@ -440,14 +480,18 @@ void CheckData(const Framework& fw, const Engine& engine, const CheckInput& inpu
     if (!var || var->type == VariableType::kDerived) {
       findings.Add(Severity::kWarning, "data-variable", o.where,
                    "ตัวชี้วัด " + o.kpi + " ไม่มีตัวแปรที่รายงานชื่อ \"" + o.variable + "\" ค่านี้จะไม่ถูกใช้",
-                   "KPI " + o.kpi + " has no reported variable \"" + o.variable + "\"; this value is not used");
+                   "KPI " + o.kpi + " has no reported variable \"" + o.variable +
+                       "\"; this value is not used");
       continue;
     }
-    const size_t expected = var->type == VariableType::kNumberList ? static_cast<size_t>(var->length) : 1;
+    const size_t expected =
+        var->type == VariableType::kNumberList ? static_cast<size_t>(var->length) : 1;
     if (o.values.size() != expected) {
       findings.Add(Severity::kError, "data-length", o.where,
-                   "ตัวแปร \"" + o.variable + "\" ต้องมี " + std::to_string(expected) + " ค่า แต่ให้มา " + std::to_string(o.values.size()) + " ค่า",
-                   "variable \"" + o.variable + "\" takes " + std::to_string(expected) + " values, " + std::to_string(o.values.size()) + " given");
+                   "ตัวแปร \"" + o.variable + "\" ต้องมี " + std::to_string(expected) + " ค่า แต่ให้มา " +
+                       std::to_string(o.values.size()) + " ค่า",
+                   "variable \"" + o.variable + "\" takes " + std::to_string(expected) +
+                       " values, " + std::to_string(o.values.size()) + " given");
       continue;
     }
     for (double v : o.values) {
@@ -480,12 +524,15 @@ void CheckData(const Framework& fw, const Engine& engine, const CheckInput& inpu
       const Kpi* kpi = FindKpi(fw.kpis, kpi_id);
       bool exempt = false;
       for (const AssignmentRule& rule : fw.assignments) {
-        const bool applies = std::find(rule.agencies.begin(), rule.agencies.end(), "*") != rule.agencies.end() ||
-                             std::find(rule.agencies.begin(), rule.agencies.end(), a.code) != rule.agencies.end();
+        const bool applies =
+            std::find(rule.agencies.begin(), rule.agencies.end(), "*") != rule.agencies.end() ||
+            std::find(rule.agencies.begin(), rule.agencies.end(), a.code) != rule.agencies.end();
         if (!applies) continue;
         for (const AssignedKpi& ak : rule.kpis) exempt = exempt || (ak.kpi == kpi_id && ak.exempt);
       }
-      if (exempt || std::find(kpi->rounds.begin(), kpi->rounds.end(), input.round) == kpi->rounds.end()) continue;
+      if (exempt ||
+          std::find(kpi->rounds.begin(), kpi->rounds.end(), input.round) == kpi->rounds.end())
+        continue;
       std::function<void(const Kpi&)> visit = [&](const Kpi& k) {
         const std::set<std::string> needed = engine.InputsNeeded(a.code, k.id);
         for (const Reference& ref : k.references) {
@@ -493,11 +540,17 @@ void CheckData(const Framework& fw, const Engine& engine, const CheckInput& inpu
           const std::string target = ref.kpi.empty() ? k.id : ref.kpi;
           const int year = ref.fiscal_year == 0 ? fw.fiscal_year : ref.fiscal_year;
           if (year == fw.fiscal_year && ref.round == input.round) continue;  // this year's report
-          const std::string key = a.code + "|" + target + "|" + ref.variable + "|" + std::to_string(year) + "|" + std::to_string(ref.round);
+          const std::string key = a.code + "|" + target + "|" + ref.variable + "|" +
+                                  std::to_string(year) + "|" + std::to_string(ref.round);
           if (!have.count(key)) {
-            findings.Add(Severity::kError, "baseline-missing", a.where,
-                         "หน่วยงาน " + a.code + " ต้องมีข้อมูลพื้นฐาน \"" + ref.name + "\" (ตัวชี้วัด " + target + " ตัวแปร " + ref.variable + " ปีงบประมาณ " + std::to_string(year) + ") สำหรับตัวชี้วัด " + k.id + " แต่ไม่มี — ให้เพิ่มข้อมูล หรือยกเว้นการประเมินตัวชี้วัดนี้",
-                         "agency " + a.code + " needs baseline \"" + ref.name + "\" (KPI " + target + " variable " + ref.variable + ", FY " + std::to_string(year) + ") for KPI " + k.id + " and has none: add it, or exempt the agency from this KPI");
+            findings.Add(
+                Severity::kError, "baseline-missing", a.where,
+                "หน่วยงาน " + a.code + " ต้องมีข้อมูลพื้นฐาน \"" + ref.name + "\" (ตัวชี้วัด " + target +
+                    " ตัวแปร " + ref.variable + " ปีงบประมาณ " + std::to_string(year) +
+                    ") สำหรับตัวชี้วัด " + k.id + " แต่ไม่มี — ให้เพิ่มข้อมูล หรือยกเว้นการประเมินตัวชี้วัดนี้",
+                "agency " + a.code + " needs baseline \"" + ref.name + "\" (KPI " + target +
+                    " variable " + ref.variable + ", FY " + std::to_string(year) + ") for KPI " +
+                    k.id + " and has none: add it, or exempt the agency from this KPI");
           }
         }
         for (const Kpi& sub : k.sub_kpis) visit(sub);
@@ -531,7 +584,8 @@ std::vector<Finding> Check(const CheckInput& input) {
   } else {
     // Without an agency list, check what every agency gets and each agency a rule names.
     std::set<std::string> named;
-    for (const AssignmentRule& rule : fw.assignments) named.insert(rule.agencies.begin(), rule.agencies.end());
+    for (const AssignmentRule& rule : fw.assignments)
+      named.insert(rule.agencies.begin(), rule.agencies.end());
     agency_codes.assign(named.begin(), named.end());
   }
   CheckWeights(fw, *engine, agency_codes, findings);
@@ -540,9 +594,11 @@ std::vector<Finding> Check(const CheckInput& input) {
     for (size_t r = 0; r < fw.assignments.size(); ++r) {
       for (const std::string& a : fw.assignments[r].agencies) {
         if (a != "*" && !codes.count(a)) {
-          findings.AtPath(Severity::kWarning, "assignment-agency", "/assignments/" + std::to_string(r) + "/agencies",
-                          "การมอบหมายระบุหน่วยงาน \"" + a + "\" ซึ่งไม่มีในรายชื่อหน่วยงาน",
-                          "an assignment names agency \"" + a + "\", which is not in the agency list");
+          findings.AtPath(
+              Severity::kWarning, "assignment-agency",
+              "/assignments/" + std::to_string(r) + "/agencies",
+              "การมอบหมายระบุหน่วยงาน \"" + a + "\" ซึ่งไม่มีในรายชื่อหน่วยงาน",
+              "an assignment names agency \"" + a + "\", which is not in the agency list");
         }
       }
     }

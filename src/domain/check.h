@@ -20,9 +20,9 @@ struct Finding {
 };
 
 struct CheckInput {
-  const Framework* framework = nullptr;  // required
-  std::string framework_file;            // named in the findings' locations
-  const std::vector<Agency>* agencies = nullptr;          // optional
+  const Framework* framework = nullptr;                    // required
+  std::string framework_file;                              // named in the findings' locations
+  const std::vector<Agency>* agencies = nullptr;           // optional
   const std::vector<Observation>* observations = nullptr;  // optional
   int round = 12;
 };

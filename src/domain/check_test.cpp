@@ -1,9 +1,8 @@
 #include "domain/check.h"
 
-#include "domain/engine.h"
-
 #include <gtest/gtest.h>
 
+#include "domain/engine.h"
 #include "tests/support/framework_builder.h"
 
 namespace esar::domain {
@@ -13,7 +12,7 @@ using esar::testing::FrameworkFromJson;
 using esar::testing::Obs;
 
 std::vector<Finding> RunCheck(const Framework& fw, const std::vector<Agency>* agencies = nullptr,
-                         const std::vector<Observation>* data = nullptr) {
+                              const std::vector<Observation>* data = nullptr) {
   CheckInput in;
   in.framework = &fw;
   in.framework_file = "framework.json";
@@ -36,17 +35,21 @@ std::string Framework2(const std::string& weights, const std::string& extra_kpi 
       {"id": "1", "component": "p", "name": "one", "variables": [{"id": "r", "type": "percent", "max": 100}],
        "criteria": {"form": "levels", "targets": [80, 90, 100]}},
       {"id": "2", "component": "q", "name": "two", "variables": [{"id": "r", "type": "number"}],
-       "criteria": {"form": "levels", "targets": [80, 90, 100]}})" + extra_kpi + R"(],
-    "assignments": [{"agencies": ["*"], "kpis": )" + weights + "}]}";
+       "criteria": {"form": "levels", "targets": [80, 90, 100]}})" +
+         extra_kpi + R"(],
+    "assignments": [{"agencies": ["*"], "kpis": )" +
+         weights + "}]}";
 }
 
 TEST(CheckTest, AWellFormedFrameworkHasNoFindings) {
-  const auto fw = FrameworkFromJson(Framework2(R"([{"kpi": "1", "weight": 70}, {"kpi": "2", "weight": 30}])"));
+  const auto fw =
+      FrameworkFromJson(Framework2(R"([{"kpi": "1", "weight": 70}, {"kpi": "2", "weight": 30}])"));
   EXPECT_TRUE(RunCheck(fw).empty());
 }
 
 TEST(CheckTest, WeightsMustAddUpTo100AndToEachComponentsShare) {
-  const auto fw = FrameworkFromJson(Framework2(R"([{"kpi": "1", "weight": 60}, {"kpi": "2", "weight": 30}])"));
+  const auto fw =
+      FrameworkFromJson(Framework2(R"([{"kpi": "1", "weight": 60}, {"kpi": "2", "weight": 30}])"));
   const auto findings = RunCheck(fw);
   EXPECT_TRUE(HasErrors(findings));
   const Finding* sum = FindCode(findings, "weights-sum");
@@ -78,30 +81,43 @@ std::string GroupsKpi(const std::string& ranges, bool integer) {
     if (end == std::string::npos) end = ranges.size();
     const std::string separator = i ? "," : "";
     ++i;
-    groups += separator + R"({"id": ")" + std::to_string(i) + R"(", "range": )" + ranges.substr(start, end - start) +
+    groups += separator + R"({"id": ")" + std::to_string(i) + R"(", "range": )" +
+              ranges.substr(start, end - start) +
               R"(, "criteria": {"form": "levels", "targets": [1, 2, 3]}})";
     start = end + 1;
   }
   return R"({"fiscal_year": 2567, "kpis": [{"id": "k", "component": "c", "name": "k",
       "variables": [{"id": "n", "type": "count"}, {"id": "r", "type": "number"}], "result": "r",
-      "criteria": {"form": "groups", "by": "n", "integer": )" + std::string(integer ? "true" : "false") + R"(, "groups": [)" + groups +
+      "criteria": {"form": "groups", "by": "n", "integer": )" +
+         std::string(integer ? "true" : "false") + R"(, "groups": [)" + groups +
          R"(]}}], "assignments": [{"agencies": ["*"], "kpis": [{"kpi": "k", "weight": 100}]}]})";
 }
 
 TEST(CheckTest, GroupsThatOverlapOrLeaveAGapAreErrors) {
-  EXPECT_TRUE(RunCheck(FrameworkFromJson(GroupsKpi(R"({"below": 350}|{"at_least": 350})", false))).empty());
-  auto overlap = RunCheck(FrameworkFromJson(GroupsKpi(R"({"at_most": 350}|{"at_least": 350})", false)));
+  EXPECT_TRUE(
+      RunCheck(FrameworkFromJson(GroupsKpi(R"({"below": 350}|{"at_least": 350})", false))).empty());
+  auto overlap =
+      RunCheck(FrameworkFromJson(GroupsKpi(R"({"at_most": 350}|{"at_least": 350})", false)));
   ASSERT_NE(FindCode(overlap, "groups-overlap"), nullptr);
   auto gap = RunCheck(FrameworkFromJson(GroupsKpi(R"({"below": 350}|{"above": 350})", false)));
   ASSERT_NE(FindCode(gap, "groups-gap"), nullptr);
   // On whole numbers, 0–2 and 3–6 leave no gap; 0–2 and 4–6 do.
-  EXPECT_TRUE(RunCheck(FrameworkFromJson(GroupsKpi(R"({"at_least": 0, "at_most": 2}|{"at_least": 3, "at_most": 6})", true))).empty());
-  EXPECT_NE(FindCode(RunCheck(FrameworkFromJson(GroupsKpi(R"({"at_least": 0, "at_most": 2}|{"at_least": 4, "at_most": 6})", true))), "groups-gap"), nullptr);
-  EXPECT_NE(FindCode(RunCheck(FrameworkFromJson(GroupsKpi(R"({"at_least": 5, "below": 5})", false))), "group-empty"), nullptr);
+  EXPECT_TRUE(RunCheck(FrameworkFromJson(GroupsKpi(
+                           R"({"at_least": 0, "at_most": 2}|{"at_least": 3, "at_most": 6})", true)))
+                  .empty());
+  EXPECT_NE(FindCode(RunCheck(FrameworkFromJson(GroupsKpi(
+                         R"({"at_least": 0, "at_most": 2}|{"at_least": 4, "at_most": 6})", true))),
+                     "groups-gap"),
+            nullptr);
+  EXPECT_NE(
+      FindCode(RunCheck(FrameworkFromJson(GroupsKpi(R"({"at_least": 5, "below": 5})", false))),
+               "group-empty"),
+      nullptr);
 }
 
 TEST(CheckTest, WarnsAboutVariablesNoFormulaUses) {
-  const auto fw = FrameworkFromJson(Framework2(R"([{"kpi": "1", "weight": 70}, {"kpi": "2", "weight": 30}])",
+  const auto fw = FrameworkFromJson(Framework2(
+      R"([{"kpi": "1", "weight": 70}, {"kpi": "2", "weight": 30}])",
       R"(, {"id": "3", "component": "q", "name": "three", "flags": ["monitoring_only"], "variables": [{"id": "r", "type": "number"}],
          "criteria": {"form": "levels", "targets": [1, 2, 3]}},
          {"id": "4", "component": "q", "name": "four", "variables": [{"id": "a", "type": "number"}, {"id": "spare", "type": "number"}],
@@ -113,7 +129,8 @@ TEST(CheckTest, WarnsAboutVariablesNoFormulaUses) {
 }
 
 TEST(CheckTest, UnknownVariablesInFormulasAreErrorsNamingTheKpi) {
-  const auto fw = FrameworkFromJson(Framework2(R"([{"kpi": "1", "weight": 70}, {"kpi": "2", "weight": 30}])",
+  const auto fw = FrameworkFromJson(Framework2(
+      R"([{"kpi": "1", "weight": 70}, {"kpi": "2", "weight": 30}])",
       R"(, {"id": "3", "component": "q", "name": "three", "variables": [{"id": "a", "type": "number"}],
          "result": "a + b", "criteria": {"form": "levels", "targets": [1, 2, 3]}})"));
   const auto findings = RunCheck(fw);
@@ -124,7 +141,8 @@ TEST(CheckTest, UnknownVariablesInFormulasAreErrorsNamingTheKpi) {
 }
 
 TEST(CheckTest, AnAgencyThatNeedsABaselineAndHasNoneIsAnError) {
-  const auto fw = FrameworkFromJson(R"({"fiscal_year": 2567, "kpis": [{"id": "8", "component": "c", "name": "PMQA",
+  const auto fw = FrameworkFromJson(
+      R"({"fiscal_year": 2567, "kpis": [{"id": "8", "component": "c", "name": "PMQA",
       "variables": [{"id": "pmqa", "type": "number"}],
       "references": [{"name": "s", "variable": "pmqa", "fiscal_year": 2566}],
       "criteria": {"form": "levels", "targets": [275, "s", 350]}}],
@@ -133,7 +151,8 @@ TEST(CheckTest, AnAgencyThatNeedsABaselineAndHasNoneIsAnError) {
   std::vector<Agency> agencies = {{"A", {"ก", "A"}, "", "", {"agencies.csv", "", 2}},
                                   {"B", {"ข", "B"}, "", "", {"agencies.csv", "", 3}},
                                   {"BOI", {"สกท.", "BOI"}, "", "", {"agencies.csv", "", 4}}};
-  std::vector<Observation> data = {Obs("pmqa", 300, 2566, "8", "A"), Obs("pmqa", 320, 2567, "8", "A"),
+  std::vector<Observation> data = {Obs("pmqa", 300, 2566, "8", "A"),
+                                   Obs("pmqa", 320, 2567, "8", "A"),
                                    Obs("pmqa", 320, 2567, "8", "B")};
   const auto findings = RunCheck(fw, &agencies, &data);
   std::vector<const Finding*> missing;
@@ -147,16 +166,19 @@ TEST(CheckTest, AnAgencyThatNeedsABaselineAndHasNoneIsAnError) {
 
 TEST(CheckTest, AnAgencyWhoseOwnTargetsReadNoBaselineNeedsNone) {
   // Seed 002: BOI and DSD have their own pillar targets and no FY2566 pillar levels.
-  const auto fw = FrameworkFromJson(R"J({"fiscal_year": 2567, "kpis": [{"id": "6", "component": "c", "name": "pillars",
+  const auto fw = FrameworkFromJson(
+      R"J({"fiscal_year": 2567, "kpis": [{"id": "6", "component": "c", "name": "pillars",
       "variables": [{"id": "pillars", "type": "number_list", "length": 7}],
       "references": [{"name": "before", "variable": "pillars", "fiscal_year": 2566}],
       "result": "count_ge(3, pillars)",
       "criteria": {"form": "levels", "targets": ["count_ge(3, before)", "count_ge(3, before) + 1", "count_ge(3, before) + 2"]}}],
     "assignments": [{"agencies": ["*"], "kpis": [{"kpi": "6", "weight": 100}]},
                     {"agencies": ["BOI"], "kpis": [{"kpi": "6", "criteria": {"form": "levels", "targets": [2, 3, 4], "scoring": "step"}}]}]})J");
-  std::vector<Agency> agencies = {{"BOI", {"สกท.", "BOI"}, "", "", {}}, {"A", {"ก", "A"}, "", "", {}}};
-  std::vector<Observation> data = {esar::testing::ObsList("pillars", {3, 3, 3, 1, 1, 1, 1}, 2567, "6", "BOI"),
-                                   esar::testing::ObsList("pillars", {3, 3, 3, 1, 1, 1, 1}, 2567, "6", "A")};
+  std::vector<Agency> agencies = {{"BOI", {"สกท.", "BOI"}, "", "", {}},
+                                  {"A", {"ก", "A"}, "", "", {}}};
+  std::vector<Observation> data = {
+      esar::testing::ObsList("pillars", {3, 3, 3, 1, 1, 1, 1}, 2567, "6", "BOI"),
+      esar::testing::ObsList("pillars", {3, 3, 3, 1, 1, 1, 1}, 2567, "6", "A")};
   const auto findings = RunCheck(fw, &agencies, &data);
   std::vector<std::string> who;
   for (const Finding& f : findings) {
@@ -171,12 +193,14 @@ TEST(CheckTest, AnAgencyWhoseOwnTargetsReadNoBaselineNeedsNone) {
 }
 
 TEST(CheckTest, DataProblemsNameTheirLine) {
-  const auto fw = FrameworkFromJson(Framework2(R"([{"kpi": "1", "weight": 70}, {"kpi": "2", "weight": 30}])"));
+  const auto fw =
+      FrameworkFromJson(Framework2(R"([{"kpi": "1", "weight": 70}, {"kpi": "2", "weight": 30}])"));
   std::vector<Agency> agencies = {{"A", {"ก", "A"}, "", "", {}}};
   std::vector<Observation> data = {Obs("r", 120, 2567, "1", "A"), Obs("r", 50, 2567, "2", "A"),
-                                   Obs("r", 60, 2567, "2", "A"), Obs("q", 1, 2567, "2", "A"),
-                                   Obs("r", 1, 2567, "9", "A"), Obs("r", 1, 2567, "1", "Z")};
-  for (size_t i = 0; i < data.size(); ++i) data[i].where = {"data.csv", "", static_cast<int>(i) + 2};
+                                   Obs("r", 60, 2567, "2", "A"),  Obs("q", 1, 2567, "2", "A"),
+                                   Obs("r", 1, 2567, "9", "A"),   Obs("r", 1, 2567, "1", "Z")};
+  for (size_t i = 0; i < data.size(); ++i)
+    data[i].where = {"data.csv", "", static_cast<int>(i) + 2};
   const auto findings = RunCheck(fw, &agencies, &data);
   const Finding* range = FindCode(findings, "data-range");
   ASSERT_NE(range, nullptr);
@@ -191,9 +215,13 @@ TEST(CheckTest, DataProblemsNameTheirLine) {
 }
 
 TEST(CheckTest, AgencyHierarchiesMustNotLoop) {
-  const auto fw = FrameworkFromJson(Framework2(R"([{"kpi": "1", "weight": 70}, {"kpi": "2", "weight": 30}])"));
-  std::vector<Agency> agencies = {{"A", {}, "", "B", {}}, {"B", {}, "", "C", {}}, {"C", {}, "", "A", {}},
-                                  {"D", {}, "", "nowhere", {}}, {"D", {}, "", "", {}}};
+  const auto fw =
+      FrameworkFromJson(Framework2(R"([{"kpi": "1", "weight": 70}, {"kpi": "2", "weight": 30}])"));
+  std::vector<Agency> agencies = {{"A", {}, "", "B", {}},
+                                  {"B", {}, "", "C", {}},
+                                  {"C", {}, "", "A", {}},
+                                  {"D", {}, "", "nowhere", {}},
+                                  {"D", {}, "", "", {}}};
   const auto findings = RunCheck(fw, &agencies);
   EXPECT_NE(FindCode(findings, "agency-cycle"), nullptr);
   EXPECT_NE(FindCode(findings, "agency-parent"), nullptr);

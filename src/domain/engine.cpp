@@ -43,7 +43,8 @@ Status KpiError(const Kpi& kpi, const std::string& th, const std::string& en) {
 }
 
 // `inner` said of one part of `kpi`: `where_th` / `where_en` name the part.
-Status Prefixed(const Kpi& kpi, const std::string& where_th, const std::string& where_en, const Status& inner) {
+Status Prefixed(const Kpi& kpi, const std::string& where_th, const std::string& where_en,
+                const Status& inner) {
   return Status::InvalidInput("ตัวชี้วัด " + kpi.id + " " + where_th + ": " + inner.message_th(),
                               "KPI " + kpi.id + " " + where_en + ": " + inner.message_en());
 }
@@ -94,7 +95,9 @@ struct CompiledCriteria {
 
 // Every name `c` reads, through its targets, conditions, milestones, items and groups.
 void CollectNames(const CompiledCriteria& c, std::set<std::string>& names) {
-  auto add = [&](const Expression& e) { names.insert(e.names_used().begin(), e.names_used().end()); };
+  auto add = [&](const Expression& e) {
+    names.insert(e.names_used().begin(), e.names_used().end());
+  };
   for (const CompiledTarget& t : c.targets) {
     if (t.present) add(t.expression);
   }
@@ -114,8 +117,8 @@ struct CompiledKpi {
   Scope scope;
   std::vector<RequiredInput> inputs;  // every non-optional reported value and reference
   std::map<std::string, std::vector<std::string>> derived_reads;  // derived name -> names it reads
-  std::vector<RequiredInput> required_without_criteria;  // for a monitoring KPI's result
-  size_t component = 0;  // index into Impl::components
+  std::vector<RequiredInput> required_without_criteria;           // for a monitoring KPI's result
+  size_t component = 0;                                           // index into Impl::components
   std::vector<int> optional_slots;
   std::vector<std::pair<int, Expression>> derived;  // in dependency order
   std::optional<Expression> result;
@@ -202,7 +205,8 @@ struct Engine::Impl {
   }
 
   // Phase 1: gives every variable, derived value and reference of `kpi` its slots.
-  Status AllocateSlots(const Kpi& kpi, CompiledKpi& out, std::map<const Variable*, SlotRun>& derived_runs) {
+  Status AllocateSlots(const Kpi& kpi, CompiledKpi& out,
+                       std::map<const Variable*, SlotRun>& derived_runs) {
     out.kpi = &kpi;
     std::set<std::string> names;
     for (const Variable& v : kpi.variables) {
@@ -239,7 +243,8 @@ struct Engine::Impl {
                         "reference name \"" + ref.name + "\" must be Latin letters, digits or _");
       }
       if (!names.insert(ref.name).second) {
-        return KpiError(kpi, "ชื่อ \"" + ref.name + "\" ซ้ำ", "the name \"" + ref.name + "\" is used twice");
+        return KpiError(kpi, "ชื่อ \"" + ref.name + "\" ซ้ำ",
+                        "the name \"" + ref.name + "\" is used twice");
       }
       const std::string& target_id = ref.kpi.empty() ? kpi.id : ref.kpi;
       const Kpi* target = FindKpi(framework.kpis, target_id);
@@ -252,8 +257,10 @@ struct Engine::Impl {
         if (v.id == ref.variable) variable = &v;
       }
       if (!variable || variable->type == VariableType::kDerived) {
-        return KpiError(kpi, "อ้างถึงตัวแปร \"" + ref.variable + "\" ที่ตัวชี้วัด " + target_id + " ไม่ได้รายงาน",
-                        "refers to variable \"" + ref.variable + "\", which KPI " + target_id + " does not report");
+        return KpiError(kpi,
+                        "อ้างถึงตัวแปร \"" + ref.variable + "\" ที่ตัวชี้วัด " + target_id + " ไม่ได้รายงาน",
+                        "refers to variable \"" + ref.variable + "\", which KPI " + target_id +
+                            " does not report");
       }
       const int year = ref.fiscal_year == 0 ? framework.fiscal_year : ref.fiscal_year;
       const int length = variable->type == VariableType::kNumberList ? variable->length : 1;
@@ -273,7 +280,8 @@ struct Engine::Impl {
     return Status::Ok();
   }
 
-  Result<std::unique_ptr<CompiledCriteria>> CompileCriteria(const Kpi& kpi, const Criteria& criteria,
+  Result<std::unique_ptr<CompiledCriteria>> CompileCriteria(const Kpi& kpi,
+                                                            const Criteria& criteria,
                                                             const Scope& scope, bool has_result,
                                                             int depth) {
     if (depth > kMaxCriteriaDepth) {
@@ -292,8 +300,12 @@ struct Engine::Impl {
                           "levels criteria need a numeric result (set \"result\")");
         }
         if (lv.targets.size() != level_count) {
-          return KpiError(kpi, "มีค่าเป้าหมาย " + std::to_string(lv.targets.size()) + " ค่า แต่กรอบการประเมินมี " + std::to_string(level_count) + " ระดับ",
-                          "has " + std::to_string(lv.targets.size()) + " targets but the framework has " + std::to_string(level_count) + " levels");
+          return KpiError(kpi,
+                          "มีค่าเป้าหมาย " + std::to_string(lv.targets.size()) +
+                              " ค่า แต่กรอบการประเมินมี " + std::to_string(level_count) + " ระดับ",
+                          "has " + std::to_string(lv.targets.size()) +
+                              " targets but the framework has " + std::to_string(level_count) +
+                              " levels");
         }
         out->direction = lv.direction;
         out->scoring = lv.scoring;
@@ -304,7 +316,9 @@ struct Engine::Impl {
           t.strict = lv.targets[i].strict;
           if (t.present) {
             auto e = Expression::Compile(lv.targets[i].expression, scope, slots);
-            if (!e) return Prefixed(kpi, "ค่าเป้าหมายระดับ " + std::to_string(i + 1), "level " + std::to_string(i + 1) + " target", e.status());
+            if (!e)
+              return Prefixed(kpi, "ค่าเป้าหมายระดับ " + std::to_string(i + 1),
+                              "level " + std::to_string(i + 1) + " target", e.status());
             t.expression = std::move(*e);
           }
           out->targets.push_back(std::move(t));
@@ -322,8 +336,9 @@ struct Engine::Impl {
           for (const Milestone& m : level) {
             auto it = scope.scalars().find(m.variable);
             if (it == scope.scalars().end()) {
-              return KpiError(kpi, "เป้าหมายความสำเร็จอ้างถึงตัวแปร \"" + m.variable + "\" ซึ่งไม่มีอยู่",
-                              "a milestone refers to variable \"" + m.variable + "\", which does not exist");
+              return KpiError(
+                  kpi, "เป้าหมายความสำเร็จอ้างถึงตัวแปร \"" + m.variable + "\" ซึ่งไม่มีอยู่",
+                  "a milestone refers to variable \"" + m.variable + "\", which does not exist");
             }
             compiled.emplace_back(it->second, &m);
           }
@@ -337,18 +352,24 @@ struct Engine::Impl {
           CompiledCriteria::Item ci;
           ci.item = &item;
           auto e = Expression::Compile(item.condition, scope, slots);
-          if (!e) return Prefixed(kpi, "รายการคะแนน \"" + item.id + "\"", "points item \"" + item.id + "\"", e.status());
+          if (!e)
+            return Prefixed(kpi, "รายการคะแนน \"" + item.id + "\"",
+                            "points item \"" + item.id + "\"", e.status());
           ci.condition = std::move(*e);
           for (const std::string& req : item.prerequisites) {
             auto it = index.find(req);
             if (it == index.end()) {
-              return KpiError(kpi, "รายการคะแนน \"" + item.id + "\" ต้องอาศัย \"" + req + "\" ซึ่งต้องมาก่อนหน้า (ห้ามอ้างวนกัน)",
-                              "points item \"" + item.id + "\" prerequisites \"" + req + "\", which must come before it (no cycles)");
+              return KpiError(kpi,
+                              "รายการคะแนน \"" + item.id + "\" ต้องอาศัย \"" + req +
+                                  "\" ซึ่งต้องมาก่อนหน้า (ห้ามอ้างวนกัน)",
+                              "points item \"" + item.id + "\" prerequisites \"" + req +
+                                  "\", which must come before it (no cycles)");
             }
             ci.prerequisites.push_back(it->second);
           }
           if (!index.emplace(item.id, out->items.size()).second) {
-            return KpiError(kpi, "รายการคะแนน \"" + item.id + "\" ซ้ำ", "points item \"" + item.id + "\" appears twice");
+            return KpiError(kpi, "รายการคะแนน \"" + item.id + "\" ซ้ำ",
+                            "points item \"" + item.id + "\" appears twice");
           }
           out->items.push_back(std::move(ci));
         }
@@ -366,7 +387,9 @@ struct Engine::Impl {
             continue;
           }
           auto e = Expression::Compile(text, scope, slots);
-          if (!e) return Prefixed(kpi, "เงื่อนไขระดับ " + std::to_string(i + 1), "level " + std::to_string(i + 1) + " condition", e.status());
+          if (!e)
+            return Prefixed(kpi, "เงื่อนไขระดับ " + std::to_string(i + 1),
+                            "level " + std::to_string(i + 1) + " condition", e.status());
           out->conditions.emplace_back(std::move(*e));
         }
         break;
@@ -379,7 +402,8 @@ struct Engine::Impl {
           return KpiError(kpi, "ต้องมีอย่างน้อยหนึ่งกลุ่ม", "needs at least one group");
         }
         for (const Group& g : criteria.groups.groups) {
-          if (!g.criteria) return KpiError(kpi, "กลุ่ม " + g.id + " ไม่มีเกณฑ์", "group " + g.id + " has no criteria");
+          if (!g.criteria)
+            return KpiError(kpi, "กลุ่ม " + g.id + " ไม่มีเกณฑ์", "group " + g.id + " has no criteria");
           auto inner = CompileCriteria(kpi, *g.criteria, scope, has_result, depth + 1);
           if (!inner) return inner.status();
           out->groups.push_back({&g, std::move(*inner)});
@@ -391,7 +415,8 @@ struct Engine::Impl {
   }
 
   // The inputs that scoring `ck` under `criteria` (or only its result, when null) reads.
-  static std::vector<RequiredInput> Needed(const CompiledKpi& ck, const CompiledCriteria* criteria) {
+  static std::vector<RequiredInput> Needed(const CompiledKpi& ck,
+                                           const CompiledCriteria* criteria) {
     std::set<std::string> names;
     if (ck.result) names.insert(ck.result->names_used().begin(), ck.result->names_used().end());
     if (criteria) CollectNames(*criteria, names);
@@ -414,7 +439,8 @@ struct Engine::Impl {
   }
 
   // Phase 2: compiles every formula of `kpi` against its scope.
-  Status CompileKpi(const Kpi& kpi, CompiledKpi& out, const std::map<const Variable*, SlotRun>& derived_runs) {
+  Status CompileKpi(const Kpi& kpi, CompiledKpi& out,
+                    const std::map<const Variable*, SlotRun>& derived_runs) {
     out.in_round = std::find(kpi.rounds.begin(), kpi.rounds.end(), round) != kpi.rounds.end();
     double* slots = scratch.data();
     // Derived variables, ordered so that each comes after the ones it reads.
@@ -428,7 +454,8 @@ struct Engine::Impl {
     }
     std::set<std::string> done;
     std::set<std::string> visiting;
-    std::function<Status(const std::string&, std::string)> visit = [&](const std::string& id, std::string path) -> Status {
+    std::function<Status(const std::string&, std::string)> visit = [&](const std::string& id,
+                                                                       std::string path) -> Status {
       if (done.count(id)) return Status::Ok();
       if (visiting.count(id)) {
         return KpiError(kpi, "ตัวแปรคำนวณอ้างถึงกันเป็นวง: " + path + id,
@@ -496,7 +523,8 @@ struct Engine::Impl {
       CompiledRule cr;
       cr.rule = &rule;
       for (const std::string& a : rule.agencies) {
-        if (a == "*") cr.all_agencies = true;
+        if (a == "*")
+          cr.all_agencies = true;
         else {
           cr.agencies.insert(a);
           named_agencies.insert(a);
@@ -513,13 +541,16 @@ struct Engine::Impl {
           }
         }
         if (!found) {
-          return Status::InvalidInput("การมอบหมายอ้างถึงตัวชี้วัด \"" + assigned.kpi + "\" ซึ่งไม่มีในกรอบการประเมิน (หรือเป็นตัวชี้วัดย่อย)",
-                                      "an assignment names KPI \"" + assigned.kpi + "\", which is not a top-level KPI of the framework");
+          return Status::InvalidInput(
+              "การมอบหมายอ้างถึงตัวชี้วัด \"" + assigned.kpi + "\" ซึ่งไม่มีในกรอบการประเมิน (หรือเป็นตัวชี้วัดย่อย)",
+              "an assignment names KPI \"" + assigned.kpi +
+                  "\", which is not a top-level KPI of the framework");
         }
         if (assigned.criteria) {
           const CompiledKpi& ck = kpis[entry.kpi_index];
           if (!ck.kpi->sub_kpis.empty()) {
-            return KpiError(*ck.kpi, "ตัวชี้วัดประกอบกำหนดเกณฑ์เฉพาะหน่วยงานไม่ได้", "a composite KPI cannot take agency-specific criteria");
+            return KpiError(*ck.kpi, "ตัวชี้วัดประกอบกำหนดเกณฑ์เฉพาะหน่วยงานไม่ได้",
+                            "a composite KPI cannot take agency-specific criteria");
           }
           auto c = CompileCriteria(*ck.kpi, *assigned.criteria, ck.scope, ck.result.has_value(), 0);
           if (!c) return c.status();
@@ -563,16 +594,21 @@ struct Engine::Impl {
     }
     const auto index = static_cast<uint32_t>(profiles.size());
     profiles.push_back(ResolveEntries(agency));
-    if (named) profile_of_agency.emplace(agency, index);
-    else shared_profile = index;
+    if (named)
+      profile_of_agency.emplace(agency, index);
+    else
+      shared_profile = index;
     return index;
   }
 
-  const std::vector<ResolvedEntry>& Resolve(const std::string& agency) const { return profiles[ProfileOf(agency)]; }
+  const std::vector<ResolvedEntry>& Resolve(const std::string& agency) const {
+    return profiles[ProfileOf(agency)];
+  }
 
   // ---- scoring ----
 
-  double ScoreLevels(const CompiledCriteria& c, double result, int* level, Trace* trace, bool* computable) {
+  double ScoreLevels(const CompiledCriteria& c, double result, int* level, Trace* trace,
+                     bool* computable) {
     const double sign = c.direction == Direction::kLowerIsBetter ? -1.0 : 1.0;
     struct Point {
       int level;
@@ -585,31 +621,44 @@ struct Engine::Impl {
     for (size_t i = 0; i < c.targets.size() && i < kMaxLevels; ++i) {
       const CompiledTarget& t = c.targets[i];
       if (!t.present) {
-        if (trace) trace->push_back({.kind = TraceKind::kTargetMissing, .level = static_cast<int>(i)});
+        if (trace)
+          trace->push_back({.kind = TraceKind::kTargetMissing, .level = static_cast<int>(i)});
         continue;
       }
       const double value = t.expression.Evaluate();
       if (std::isnan(value)) {
-        if (trace) trace->push_back({.kind = TraceKind::kNotComputable, .level = static_cast<int>(i), .text = t.expression.text()});
+        if (trace)
+          trace->push_back({.kind = TraceKind::kNotComputable,
+                            .level = static_cast<int>(i),
+                            .text = t.expression.text()});
         *computable = false;
         return 0;
       }
       if (trace) {
-        trace->push_back({.kind = TraceKind::kTarget, .level = static_cast<int>(i), .flag = t.strict,
-                          .text = t.expression.constant() ? "" : t.expression.text(), .value = value});
+        trace->push_back({.kind = TraceKind::kTarget,
+                          .level = static_cast<int>(i),
+                          .flag = t.strict,
+                          .text = t.expression.constant() ? "" : t.expression.text(),
+                          .value = value});
       }
       double signed_target = sign * value;
       bool strict = t.strict;
       if (n > 0) {
         const Point& prev = points[n - 1];
-        const bool out_of_order = signed_target < prev.target || (signed_target == prev.target && prev.strict && !strict);
+        const bool out_of_order =
+            signed_target < prev.target || (signed_target == prev.target && prev.strict && !strict);
         if (out_of_order) {
           if (framework.disordered_targets == DisorderedTargets::kSkip) {
-            if (trace) trace->push_back({.kind = TraceKind::kTargetSkipped, .level = static_cast<int>(i), .value = value});
+            if (trace)
+              trace->push_back({.kind = TraceKind::kTargetSkipped,
+                                .level = static_cast<int>(i),
+                                .value = value});
             continue;
           }
           if (trace) {
-            trace->push_back({.kind = TraceKind::kTargetRaised, .level = static_cast<int>(i), .value = value,
+            trace->push_back({.kind = TraceKind::kTargetRaised,
+                              .level = static_cast<int>(i),
+                              .value = value,
                               .value2 = sign * prev.target});
           }
           signed_target = prev.target;
@@ -629,7 +678,11 @@ struct Engine::Impl {
     if (reached == static_cast<int>(n) - 1) {
       const Point& top = points[n - 1];
       *level = top.level;
-      if (trace) trace->push_back({.kind = TraceKind::kTopReached, .level = top.level, .value = sign * top.target, .value2 = top.points});
+      if (trace)
+        trace->push_back({.kind = TraceKind::kTopReached,
+                          .level = top.level,
+                          .value = sign * top.target,
+                          .value2 = top.points});
       return top.points;
     }
     if (reached >= 0) {
@@ -637,14 +690,23 @@ struct Engine::Impl {
       const Point& hi = points[static_cast<size_t>(reached) + 1];
       *level = lo.level;
       if (c.scoring == LevelScoring::kStep || hi.strict) {
-        if (trace) trace->push_back({.kind = TraceKind::kStepReached, .level = lo.level, .value = lo.points});
+        if (trace)
+          trace->push_back(
+              {.kind = TraceKind::kStepReached, .level = lo.level, .value = lo.points});
         return lo.points;
       }
-      const double score = lo.points + (r - lo.target) / (hi.target - lo.target) * (hi.points - lo.points);
+      const double score =
+          lo.points + (r - lo.target) / (hi.target - lo.target) * (hi.points - lo.points);
       if (trace) {
-        trace->push_back({.kind = TraceKind::kInterpolated, .level = lo.level, .level2 = hi.level, .value = result,
-                          .value2 = sign * lo.target, .value3 = lo.points, .value4 = sign * hi.target,
-                          .value5 = hi.points, .value6 = score});
+        trace->push_back({.kind = TraceKind::kInterpolated,
+                          .level = lo.level,
+                          .level2 = hi.level,
+                          .value = result,
+                          .value2 = sign * lo.target,
+                          .value3 = lo.points,
+                          .value4 = sign * hi.target,
+                          .value5 = hi.points,
+                          .value6 = score});
       }
       return score;
     }
@@ -653,15 +715,21 @@ struct Engine::Impl {
     const Point& basic = points[0];
     // The segment that ends at a strict basic target is a step, like any segment ending at one.
     if (below.rule == BelowBasic::Rule::kZero || c.scoring == LevelScoring::kStep || basic.strict) {
-      if (trace) trace->push_back({.kind = TraceKind::kBelowBasic, .value = result, .value2 = sign * basic.target});
+      if (trace)
+        trace->push_back(
+            {.kind = TraceKind::kBelowBasic, .value = result, .value2 = sign * basic.target});
       return 0;
     }
     const double zero = sign * below.zero_point;
     double score = 0;
     if (basic.target > zero && r > zero) score = basic.points * (r - zero) / (basic.target - zero);
     if (trace) {
-      trace->push_back({.kind = TraceKind::kBelowBasic, .flag = true, .value = result,
-                        .value2 = sign * basic.target, .value3 = below.zero_point, .value6 = score});
+      trace->push_back({.kind = TraceKind::kBelowBasic,
+                        .flag = true,
+                        .value = result,
+                        .value2 = sign * basic.target,
+                        .value3 = below.zero_point,
+                        .value6 = score});
     }
     return score;
   }
@@ -671,7 +739,8 @@ struct Engine::Impl {
   }
 
   // The score under `c`; sets *computable to false when an input needed is missing.
-  double ScoreCriteria(const CompiledCriteria& c, double result, KpiScore& out, Trace* trace, bool* computable) {
+  double ScoreCriteria(const CompiledCriteria& c, double result, KpiScore& out, Trace* trace,
+                       bool* computable) {
     switch (c.form) {
       case CriteriaForm::kLevels:
         return ScoreLevels(c, result, &out.level, trace, computable);
@@ -683,16 +752,22 @@ struct Engine::Impl {
             const bool passed = scratch[static_cast<size_t>(slot)] >= 0.5;
             all = all && passed;
             if (trace) {
-              trace->push_back({.kind = TraceKind::kMilestone, .level = static_cast<int>(i), .flag = passed,
-                                .id = milestone->variable, .name = milestone->text});
+              trace->push_back({.kind = TraceKind::kMilestone,
+                                .level = static_cast<int>(i),
+                                .flag = passed,
+                                .id = milestone->variable,
+                                .name = milestone->text});
             }
           }
-          if (all && !c.milestones[i].empty()) reached = static_cast<int>(i);
-          else if (c.cumulative) break;
+          if (all && !c.milestones[i].empty())
+            reached = static_cast<int>(i);
+          else if (c.cumulative)
+            break;
         }
         out.level = reached;
         const double score = LevelPoints(reached);
-        if (trace) trace->push_back({.kind = TraceKind::kStepReached, .level = reached, .value = score});
+        if (trace)
+          trace->push_back({.kind = TraceKind::kStepReached, .level = reached, .value = score});
         return score;
       }
       case CriteriaForm::kPoints: {
@@ -707,9 +782,12 @@ struct Engine::Impl {
           met[i] = holds && prerequisites;
           if (met[i]) sum += item.item->points;
           if (trace) {
-            trace->push_back({.kind = TraceKind::kPointsItem, .flag = static_cast<bool>(met[i]),
-                              .flag2 = holds && !prerequisites, .id = item.item->id,
-                              .name = item.item->text, .value = item.item->points});
+            trace->push_back({.kind = TraceKind::kPointsItem,
+                              .flag = static_cast<bool>(met[i]),
+                              .flag2 = holds && !prerequisites,
+                              .id = item.item->id,
+                              .name = item.item->text,
+                              .value = item.item->points});
           }
         }
         const double top = framework.levels.empty() ? 100.0 : framework.levels.back().points;
@@ -723,20 +801,24 @@ struct Engine::Impl {
         int reached = -1;
         for (size_t i = 0; i < c.conditions.size(); ++i) {
           if (!c.conditions[i]) {
-            if (trace) trace->push_back({.kind = TraceKind::kTargetMissing, .level = static_cast<int>(i)});
+            if (trace)
+              trace->push_back({.kind = TraceKind::kTargetMissing, .level = static_cast<int>(i)});
             continue;
           }
           const double v = c.conditions[i]->Evaluate();
           const bool holds = !std::isnan(v) && v != 0;
           if (holds) reached = static_cast<int>(i);
           if (trace) {
-            trace->push_back({.kind = TraceKind::kCondition, .level = static_cast<int>(i), .flag = holds,
+            trace->push_back({.kind = TraceKind::kCondition,
+                              .level = static_cast<int>(i),
+                              .flag = holds,
                               .text = c.conditions[i]->text()});
           }
         }
         out.level = reached;
         const double score = LevelPoints(reached);
-        if (trace) trace->push_back({.kind = TraceKind::kStepReached, .level = reached, .value = score});
+        if (trace)
+          trace->push_back({.kind = TraceKind::kStepReached, .level = reached, .value = score});
         return score;
       }
       case CriteriaForm::kGroups: {
@@ -750,12 +832,17 @@ struct Engine::Impl {
           if (!g.group->range.Contains(by)) continue;
           out.group = g.group->id;
           if (trace) {
-            trace->push_back({.kind = TraceKind::kGroupChosen, .id = g.group->id, .text = c.by->text(),
-                              .detail = g.group->range.ToString(), .name = g.group->name, .value = by});
+            trace->push_back({.kind = TraceKind::kGroupChosen,
+                              .id = g.group->id,
+                              .text = c.by->text(),
+                              .detail = g.group->range.ToString(),
+                              .name = g.group->name,
+                              .value = by});
           }
           return ScoreCriteria(*g.criteria, result, out, trace, computable);
         }
-        if (trace) trace->push_back({.kind = TraceKind::kNoGroup, .text = c.by->text(), .value = by});
+        if (trace)
+          trace->push_back({.kind = TraceKind::kNoGroup, .text = c.by->text(), .value = by});
         *computable = false;
         return 0;
       }
@@ -778,12 +865,14 @@ struct Engine::Impl {
   }
 
   // Scores `ck` from the scratch buffer (already holding the agency's row) into `out`.
-  void ScoreKpiInto(const CompiledKpi& ck, const CompiledCriteria* override_criteria, bool explain, KpiScore& out) {
+  void ScoreKpiInto(const CompiledKpi& ck, const CompiledCriteria* override_criteria, bool explain,
+                    KpiScore& out) {
     Reset(out, ck);
     Trace* trace = explain ? &out.trace : nullptr;
     if (!ck.in_round) {
       out.status = KpiStatus::kExempt;
-      if (trace) trace->push_back({.kind = TraceKind::kNotInRound, .value = static_cast<double>(round)});
+      if (trace)
+        trace->push_back({.kind = TraceKind::kNotInRound, .value = static_cast<double>(round)});
       return;
     }
     if (!ck.subs.empty()) {
@@ -797,7 +886,10 @@ struct Engine::Impl {
         any = any || s.status == KpiStatus::kScored;
         score += s.weighted;
         if (trace) {
-          trace->push_back({.kind = TraceKind::kSubKpi, .id = sub.kpi->id, .value = s.score, .value2 = s.weight,
+          trace->push_back({.kind = TraceKind::kSubKpi,
+                            .id = sub.kpi->id,
+                            .value = s.score,
+                            .value2 = s.weight,
                             .value3 = s.weighted});
         }
         out.sub_kpis.push_back(std::move(s));
@@ -812,20 +904,26 @@ struct Engine::Impl {
       if (std::isnan(v)) v = 0;
     }
     const CompiledCriteria* criteria = override_criteria ? override_criteria : ck.criteria.get();
-    const auto& required = criteria && !ck.kpi->monitoring_only ? criteria->required : ck.required_without_criteria;
+    const auto& required =
+        criteria && !ck.kpi->monitoring_only ? criteria->required : ck.required_without_criteria;
     for (const RequiredInput& input : required) {
       for (int e = 0; e < input.run.length; ++e) {
         if (std::isnan(scratch[static_cast<size_t>(input.run.first + e)])) {
           out.status = ck.kpi->monitoring_only ? KpiStatus::kMonitoring : KpiStatus::kMissing;
-          if (trace) trace->push_back({.kind = TraceKind::kMissing, .id = input.name, .text = input.is_reference ? "baseline" : ""});
+          if (trace)
+            trace->push_back({.kind = TraceKind::kMissing,
+                              .id = input.name,
+                              .text = input.is_reference ? "baseline" : ""});
           return;
         }
       }
     }
-    for (const auto& [slot, expression] : ck.derived) scratch[static_cast<size_t>(slot)] = expression.Evaluate();
+    for (const auto& [slot, expression] : ck.derived)
+      scratch[static_cast<size_t>(slot)] = expression.Evaluate();
     if (ck.result) {
       out.result = ck.result->Evaluate();
-      if (trace) trace->push_back({.kind = TraceKind::kResult, .text = ck.kpi->result, .value = out.result});
+      if (trace)
+        trace->push_back({.kind = TraceKind::kResult, .text = ck.kpi->result, .value = out.result});
       if (std::isnan(out.result)) {
         if (trace) trace->push_back({.kind = TraceKind::kNotComputable, .text = ck.result->text()});
         out.status = ck.kpi->monitoring_only ? KpiStatus::kMonitoring : KpiStatus::kMissing;
@@ -851,7 +949,8 @@ struct Engine::Impl {
   }
 
   // Scores the agency whose values are `row` into `out`, reusing `out`'s memory.
-  void ScoreRowInto(const double* row, uint32_t profile, const Agency& agency, bool explain, AgencyScore& out) {
+  void ScoreRowInto(const double* row, uint32_t profile, const Agency& agency, bool explain,
+                    AgencyScore& out) {
     if (out.agency != agency.code) out.agency = agency.code;
     out.total = 0;
     out.scored_weight = 0;
@@ -879,7 +978,10 @@ struct Engine::Impl {
       sum += ks.weighted;
       out.scored_weight += ks.weight;
       if (explain) {
-        ks.trace.push_back({.kind = TraceKind::kWeight, .value = ks.score, .value2 = ks.weight, .value3 = ks.weighted});
+        ks.trace.push_back({.kind = TraceKind::kWeight,
+                            .value = ks.score,
+                            .value2 = ks.weight,
+                            .value3 = ks.weighted});
       }
       int& slot = component_slot[ck.component];
       if (slot < 0) {
@@ -889,9 +991,12 @@ struct Engine::Impl {
       out.components[static_cast<size_t>(slot)].weighted += ks.weighted;
     }
     // Exact when nothing is exempt: the weights then add up to 100 and no rescaling happens.
-    if (out.scored_weight <= 0) out.total = kNaN;
-    else if (out.scored_weight == 100.0) out.total = sum;
-    else out.total = sum * 100.0 / out.scored_weight;
+    if (out.scored_weight <= 0)
+      out.total = kNaN;
+    else if (out.scored_weight == 100.0)
+      out.total = sum;
+    else
+      out.total = sum * 100.0 / out.scored_weight;
     out.grade = Grade(out.total);
   }
 
@@ -934,8 +1039,9 @@ Result<Engine> Engine::Compile(const Framework& framework, int round) {
   if (fw.levels.empty() || fw.levels.size() > kMaxLevels) {
     return Status::InvalidInput("กรอบการประเมินต้องมี 1–10 ระดับ", "the framework needs 1–10 levels");
   }
-  std::stable_sort(fw.grades.begin(), fw.grades.end(),
-                   [](const GradeBand& a, const GradeBand& b) { return a.min_total > b.min_total; });
+  std::stable_sort(fw.grades.begin(), fw.grades.end(), [](const GradeBand& a, const GradeBand& b) {
+    return a.min_total > b.min_total;
+  });
   std::map<const Variable*, SlotRun> derived_runs;
   impl->kpis.resize(fw.kpis.size());
   std::set<std::string> ids;
@@ -943,10 +1049,12 @@ Result<Engine> Engine::Compile(const Framework& framework, int round) {
     Status s = impl->AllocateSlots(fw.kpis[i], impl->kpis[i], derived_runs);
     if (!s.ok()) return s;
   }
-  std::function<Status(const std::vector<Kpi>&)> unique_ids = [&](const std::vector<Kpi>& list) -> Status {
+  std::function<Status(const std::vector<Kpi>&)> unique_ids =
+      [&](const std::vector<Kpi>& list) -> Status {
     for (const Kpi& k : list) {
       if (!ids.insert(k.id).second) {
-        return Status::InvalidInput("รหัสตัวชี้วัด \"" + k.id + "\" ซ้ำ", "KPI id \"" + k.id + "\" appears twice");
+        return Status::InvalidInput("รหัสตัวชี้วัด \"" + k.id + "\" ซ้ำ",
+                                    "KPI id \"" + k.id + "\" appears twice");
       }
       Status s = unique_ids(k.sub_kpis);
       if (!s.ok()) return s;
@@ -958,7 +1066,8 @@ Result<Engine> Engine::Compile(const Framework& framework, int round) {
   impl->components = fw.components;
   for (size_t i = 0; i < fw.kpis.size(); ++i) {
     auto& list = impl->components;
-    auto it = std::find_if(list.begin(), list.end(), [&](const Component& c) { return c.id == fw.kpis[i].component; });
+    auto it = std::find_if(list.begin(), list.end(),
+                           [&](const Component& c) { return c.id == fw.kpis[i].component; });
     if (it == list.end()) {
       list.push_back({fw.kpis[i].component, {}, 0});
       it = list.end() - 1;
@@ -1008,7 +1117,8 @@ AgencyScore Engine::ScoreRow(const Matrix& matrix, size_t row, const Agency& age
   return out;
 }
 
-void Engine::ScoreRowInto(const Matrix& matrix, size_t row, const Agency& agency, bool explain, AgencyScore& out) {
+void Engine::ScoreRowInto(const Matrix& matrix, size_t row, const Agency& agency, bool explain,
+                          AgencyScore& out) {
   impl_->ScoreRowInto(matrix.Row(row), matrix.profiles_[row], agency, explain, out);
 }
 
@@ -1026,7 +1136,9 @@ std::vector<AgencyScore> Engine::Score(const std::vector<Agency>& agencies,
 namespace {
 void CollectKpiNames(const CompiledKpi& ck, std::map<std::string, std::set<std::string>>& out) {
   std::set<std::string>& names = out[ck.kpi->id];
-  auto add = [&](const Expression& e) { names.insert(e.names_used().begin(), e.names_used().end()); };
+  auto add = [&](const Expression& e) {
+    names.insert(e.names_used().begin(), e.names_used().end());
+  };
   for (const auto& [slot, e] : ck.derived) add(e);
   if (ck.result) add(*ck.result);
   if (ck.criteria) CollectNames(*ck.criteria, names);
@@ -1045,9 +1157,11 @@ std::map<std::string, std::set<std::string>> Engine::NamesUsed() const {
   return out;
 }
 
-std::set<std::string> Engine::InputsNeeded(const std::string& agency, const std::string& kpi) const {
+std::set<std::string> Engine::InputsNeeded(const std::string& agency,
+                                           const std::string& kpi) const {
   std::set<std::string> out;
-  std::function<const CompiledKpi*(const std::vector<CompiledKpi>&)> find = [&](const std::vector<CompiledKpi>& list) -> const CompiledKpi* {
+  std::function<const CompiledKpi*(const std::vector<CompiledKpi>&)> find =
+      [&](const std::vector<CompiledKpi>& list) -> const CompiledKpi* {
     for (const CompiledKpi& ck : list) {
       if (ck.kpi->id == kpi) return &ck;
       if (const CompiledKpi* sub = find(ck.subs)) return sub;
@@ -1060,7 +1174,8 @@ std::set<std::string> Engine::InputsNeeded(const std::string& agency, const std:
   for (const ResolvedEntry& e : impl_->Resolve(agency)) {
     if (&impl_->kpis[e.kpi_index] == ck && e.criteria) criteria = e.criteria;
   }
-  const auto& required = criteria && !ck->kpi->monitoring_only ? criteria->required : ck->required_without_criteria;
+  const auto& required =
+      criteria && !ck->kpi->monitoring_only ? criteria->required : ck->required_without_criteria;
   for (const RequiredInput& input : required) out.insert(input.name);
   return out;
 }

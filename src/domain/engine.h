@@ -1,8 +1,8 @@
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
-#include <cstdint>
 #include <set>
 #include <string>
 #include <vector>
@@ -25,14 +25,14 @@ const char* KpiStatusName(KpiStatus status);  // "scored", "exempt", "monitoring
 struct KpiScore {
   std::string kpi;
   KpiStatus status = KpiStatus::kMissing;
-  double result = 0;     // NaN when there is none
-  double score = 0;      // 0..top level points
-  double weight = 0;     // as assigned (0 for monitoring and sub-KPIs' parents' weight inside)
-  double weighted = 0;   // score × weight / 100, before any rescaling for exemptions
-  int level = -1;        // highest level reached, -1 below basic
-  std::string group;     // the group chosen, when the criteria have groups
+  double result = 0;    // NaN when there is none
+  double score = 0;     // 0..top level points
+  double weight = 0;    // as assigned (0 for monitoring and sub-KPIs' parents' weight inside)
+  double weighted = 0;  // score × weight / 100, before any rescaling for exemptions
+  int level = -1;       // highest level reached, -1 below basic
+  std::string group;    // the group chosen, when the criteria have groups
   std::vector<KpiScore> sub_kpis;
-  Trace trace;           // filled only when asked for
+  Trace trace;  // filled only when asked for
 };
 
 struct ComponentScore {
@@ -94,7 +94,8 @@ class Engine {
   // Scores row `row` of `matrix` as agency `agency` (the agency of that row in Layout).
   AgencyScore ScoreRow(const Matrix& matrix, size_t row, const Agency& agency, bool explain);
   // The same into `out`, reusing its memory: the allocation-free path for scoring many agencies.
-  void ScoreRowInto(const Matrix& matrix, size_t row, const Agency& agency, bool explain, AgencyScore& out);
+  void ScoreRowInto(const Matrix& matrix, size_t row, const Agency& agency, bool explain,
+                    AgencyScore& out);
 
  private:
   struct Impl;

@@ -30,14 +30,14 @@ double LevelsScore(const std::string& targets, double result, const std::string&
 
 // §4.1 numeric thresholds (seed 003 KPI 1): 80 -> 50, 90 -> 75, 100 -> 100.
 TEST(LevelsTest, InterpolatesBetweenTheTwoSurroundingTargets) {
-  EXPECT_NEAR(LevelsScore("[80, 90, 100]", 85), 62.5, kEps);           // 50 + 5/10 × 25
-  EXPECT_NEAR(LevelsScore("[80, 90, 100]", 91.6), 79.0, kEps);         // 75 + 1.6/10 × 25
-  EXPECT_NEAR(LevelsScore("[80, 90, 100]", 99.52), 98.8, kEps);        // 75 + 9.52/10 × 25
+  EXPECT_NEAR(LevelsScore("[80, 90, 100]", 85), 62.5, kEps);     // 50 + 5/10 × 25
+  EXPECT_NEAR(LevelsScore("[80, 90, 100]", 91.6), 79.0, kEps);   // 75 + 1.6/10 × 25
+  EXPECT_NEAR(LevelsScore("[80, 90, 100]", 99.52), 98.8, kEps);  // 75 + 9.52/10 × 25
   EXPECT_NEAR(LevelsScore("[80, 90, 100]", 80), 50, kEps);
   EXPECT_NEAR(LevelsScore("[80, 90, 100]", 90), 75, kEps);
   EXPECT_NEAR(LevelsScore("[80, 90, 100]", 100), 100, kEps);
-  EXPECT_NEAR(LevelsScore("[80, 90, 100]", 130), 100, kEps);           // above advanced: 100
-  EXPECT_NEAR(LevelsScore("[80, 90, 100]", 79.99), 0, kEps);           // below basic: 0
+  EXPECT_NEAR(LevelsScore("[80, 90, 100]", 130), 100, kEps);  // above advanced: 100
+  EXPECT_NEAR(LevelsScore("[80, 90, 100]", 79.99), 0, kEps);  // below basic: 0
 }
 
 TEST(LevelsTest, ReportsTheTwoPointsInterpolatedInTheTrace) {
@@ -87,7 +87,8 @@ TEST(LevelsTest, BelowBasicCanInterpolateFromZero) {
   EXPECT_NEAR(LevelsScore("[80, 90, 100]", 0, "", from_zero), 0, kEps);
   // A KPI's own rule overrides the framework's.
   EXPECT_NEAR(LevelsScore("[80, 90, 100]", 40, R"(, "below_basic": "zero")", from_zero), 0, kEps);
-  EXPECT_NEAR(LevelsScore("[80, 90, 100]", 60, R"(, "below_basic": {"interpolate_from": 40})"), 25, kEps);
+  EXPECT_NEAR(LevelsScore("[80, 90, 100]", 60, R"(, "below_basic": {"interpolate_from": 40})"), 25,
+              kEps);
 }
 
 TEST(LevelsTest, EqualTargetsEarnTheHigherLevel) {
@@ -102,9 +103,9 @@ TEST(LevelsTest, AStrictTargetIsReachedOnlyAboveIt) {
       "references": [{"name": "s", "variable": "r", "fiscal_year": 2566}],
       "criteria": {"form": "levels", "targets": ["s - 10", "s", {"above": "s"}]}})";
   auto score = [&](double r) { return ScoreKpi(kpi, {Obs("r", 70, 2566), Obs("r", r)}).score; };
-  EXPECT_NEAR(score(70), 75, kEps);      // reaches s, not "above s"
+  EXPECT_NEAR(score(70), 75, kEps);  // reaches s, not "above s"
   EXPECT_NEAR(score(70.01), 100, kEps);
-  EXPECT_NEAR(score(65), 62.5, kEps);    // between s-10 and s
+  EXPECT_NEAR(score(65), 62.5, kEps);  // between s-10 and s
   EXPECT_NEAR(score(60), 50, kEps);
   EXPECT_NEAR(score(59.9), 0, kEps);
 }
@@ -123,13 +124,16 @@ const char* kPmqaGroup1 = R"({"id": "k", "component": "c", "name": "PMQA",
     "criteria": {"form": "levels", "targets": [275, "s", 350]}})";
 
 TEST(LevelsTest, ATargetBelowThePreviousOneIsRaisedToIt) {
-  auto score = [](double r) { return ScoreKpi(kPmqaGroup1, {Obs("pmqa", 260, 2566), Obs("pmqa", r)}).score; };
+  auto score = [](double r) {
+    return ScoreKpi(kPmqaGroup1, {Obs("pmqa", 260, 2566), Obs("pmqa", r)}).score;
+  };
   EXPECT_NEAR(score(275), 75, kEps);      // 275 / 275 / 350: reaching 275 earns standard
   EXPECT_NEAR(score(312.5), 87.5, kEps);  // 75 + 37.5/75 × 25
   EXPECT_NEAR(score(270), 0, kEps);       // reached "s" (260) but not basic: below basic
   KpiScore k = ScoreKpi(kPmqaGroup1, {Obs("pmqa", 260, 2566), Obs("pmqa", 300)});
   bool raised = false;
-  for (const TraceStep& s : k.trace) raised = raised || (s.kind == TraceKind::kTargetRaised && s.value == 260 && s.value2 == 275);
+  for (const TraceStep& s : k.trace)
+    raised = raised || (s.kind == TraceKind::kTargetRaised && s.value == 260 && s.value2 == 275);
   EXPECT_TRUE(raised);
 }
 
@@ -138,8 +142,8 @@ TEST(LevelsTest, ATargetBelowThePreviousOneCanBeSkippedInstead) {
   auto score = [&](double r) {
     return ScoreKpi(kPmqaGroup1, {Obs("pmqa", 260, 2566), Obs("pmqa", r)}, skip).score;
   };
-  EXPECT_NEAR(score(275), 50, kEps);        // 275 / - / 350
-  EXPECT_NEAR(score(312.5), 75, kEps);      // 50 + 37.5/75 × 50
+  EXPECT_NEAR(score(275), 50, kEps);    // 275 / - / 350
+  EXPECT_NEAR(score(312.5), 75, kEps);  // 50 + 37.5/75 × 50
 }
 
 // §4.3 milestones (seed 003 KPI 3).
@@ -152,18 +156,22 @@ const char* kMilestonesKpi = R"({"id": "k", "component": "c", "name": "inspectio
 
 TEST(MilestonesTest, ScoresTheHighestLevelWhoseMilestonesAndAllBelowPass) {
   auto score = [](double plan, double six, double central, double regional) {
-    return ScoreKpi(kMilestonesKpi, {Obs("plan", plan), Obs("six", six), Obs("central", central), Obs("regional", regional)}).score;
+    return ScoreKpi(kMilestonesKpi, {Obs("plan", plan), Obs("six", six), Obs("central", central),
+                                     Obs("regional", regional)})
+        .score;
   };
   EXPECT_NEAR(score(1, 1, 46, 854), 100, kEps);
-  EXPECT_NEAR(score(1, 1, 46, 853), 75, kEps);   // one regional unit short
-  EXPECT_NEAR(score(1, 0, 46, 854), 50, kEps);   // cumulative: level 3 needs level 2
+  EXPECT_NEAR(score(1, 1, 46, 853), 75, kEps);  // one regional unit short
+  EXPECT_NEAR(score(1, 0, 46, 854), 50, kEps);  // cumulative: level 3 needs level 2
   EXPECT_NEAR(score(0, 1, 46, 854), 0, kEps);
 }
 
 TEST(MilestonesTest, NonCumulativeMilestonesScoreTheHighestLevelPassed) {
   std::string kpi = kMilestonesKpi;
-  kpi.replace(kpi.find(R"("form": "milestones")"), 20, R"("form": "milestones", "cumulative": false)");
-  KpiScore k = ScoreKpi(kpi, {Obs("plan", 1), Obs("six", 0), Obs("central", 46), Obs("regional", 900)});
+  kpi.replace(kpi.find(R"("form": "milestones")"), 20,
+              R"("form": "milestones", "cumulative": false)");
+  KpiScore k =
+      ScoreKpi(kpi, {Obs("plan", 1), Obs("six", 0), Obs("central", 46), Obs("regional", 900)});
   EXPECT_NEAR(k.score, 100, kEps);
 }
 
@@ -181,13 +189,14 @@ const char* kDataCatalogPoints = R"({"id": "k", "component": "c", "name": "Data 
 
 TEST(PointsTest, AddsThePointsOfEveryItemMet) {
   auto score = [](double listed, double complete, double url, double open, double used) {
-    return ScoreKpi(kDataCatalogPoints, {Obs("listed", listed), Obs("complete", complete), Obs("url", url),
-                                         Obs("open_pct", open), Obs("used", used)}).score;
+    return ScoreKpi(kDataCatalogPoints, {Obs("listed", listed), Obs("complete", complete),
+                                         Obs("url", url), Obs("open_pct", open), Obs("used", used)})
+        .score;
   };
   EXPECT_NEAR(score(10, 10, 1, 100, 1), 100, kEps);
   EXPECT_NEAR(score(10, 9, 1, 100, 1), 85, kEps);  // one dataset short of 14 items: +15 lost
   EXPECT_NEAR(score(10, 10, 0, 99, 0), 65, kEps);
-  EXPECT_NEAR(score(0, 0, 1, 100, 1), 0, kEps);    // no list: nothing else counts
+  EXPECT_NEAR(score(0, 0, 1, 100, 1), 0, kEps);  // no list: nothing else counts
 }
 
 TEST(PointsTest, TheTraceSaysWhenAPrerequisiteIsMissing) {
@@ -221,7 +230,9 @@ TEST(CompositeTest, WeighsSubKpisInsideTheParent) {
 const char* const kPmqaGroups = esar::testing::kPmqaGroupsKpi;
 
 TEST(GroupsTest, ChoosesThePmqaGroupByLastYearsScoreAndSubstitutesIt) {
-  auto score = [](double s, double r) { return ScoreKpi(kPmqaGroups, {Obs("pmqa", s, 2566), Obs("pmqa", r)}); };
+  auto score = [](double s, double r) {
+    return ScoreKpi(kPmqaGroups, {Obs("pmqa", s, 2566), Obs("pmqa", r)});
+  };
   KpiScore g1 = score(300, 320);  // 275 / 300 / 350: 75 + 20/50 × 25
   EXPECT_EQ(g1.group, "1");
   EXPECT_NEAR(g1.score, 85, kEps);
@@ -252,7 +263,8 @@ TEST(GroupsTest, TheTraceNamesTheGroupAndTheTargetsAfterSubstitution) {
   EXPECT_NEAR(targets[2], 418, kEps);
 }
 
-// Seed 002: pillar groups by the FY2566 count of pillars at level >= 3, with conditions over a list.
+// Seed 002: pillar groups by the FY2566 count of pillars at level >= 3, with conditions over a
+// list.
 const char* kPillars = R"J({"id": "k", "component": "c", "name": "DG pillars", "rounds": [12],
     "variables": [{"id": "pillars", "type": "number_list", "length": 7, "min": 1, "max": 5}],
     "references": [{"name": "before", "variable": "pillars", "fiscal_year": 2566}],
@@ -266,7 +278,8 @@ const char* kPillars = R"J({"id": "k", "component": "c", "name": "DG pillars", "
 
 TEST(GroupsTest, PillarGroupsUseConditionsOverAList) {
   auto score = [](std::vector<double> before, std::vector<double> now) {
-    return ScoreKpi(kPillars, {ObsList("pillars", std::move(before), 2566), ObsList("pillars", std::move(now))});
+    return ScoreKpi(kPillars, {ObsList("pillars", std::move(before), 2566),
+                               ObsList("pillars", std::move(now))});
   };
   KpiScore g1 = score({1, 2, 3, 2, 2, 1, 1}, {3, 3, 2, 2, 2, 1, 1});  // p=1; now 2 -> standard
   EXPECT_EQ(g1.group, "1");
@@ -274,13 +287,42 @@ TEST(GroupsTest, PillarGroupsUseConditionsOverAList) {
   KpiScore g2 = score({3, 3, 3, 3, 2, 2, 2}, {3, 3, 3, 3, 3, 2, 2});  // p=4: 3 / 4 / 5; now 5
   EXPECT_EQ(g2.group, "2");
   EXPECT_NEAR(g2.score, 100, kEps);
-  KpiScore g3a = score({3, 3, 3, 3, 3, 3, 3}, {4, 4, 4, 3, 3, 3, 3});  // >= 3 at level 4, none below 3
+  KpiScore g3a =
+      score({3, 3, 3, 3, 3, 3, 3}, {4, 4, 4, 3, 3, 3, 3});  // >= 3 at level 4, none below 3
   EXPECT_EQ(g3a.group, "3");
   EXPECT_NEAR(g3a.score, 100, kEps);
   KpiScore g3b = score({3, 3, 3, 3, 3, 3, 3}, {4, 4, 3, 3, 3, 3, 3});  // only two at level 4
   EXPECT_NEAR(g3b.score, 75, kEps);
   KpiScore g3c = score({3, 3, 3, 3, 3, 3, 3}, {5, 5, 5, 5, 3, 3, 2});  // one below 3
   EXPECT_NEAR(g3c.score, 50, kEps);
+}
+
+// Seed 002: the readiness score, in groups by the FY2566 count of pillars at level >= 3:
+// groups 1–2 (0–6 pillars): s − 10 / s / s + 5; group 3 (all 7): s − 10 / s / strictly above s.
+TEST(GroupsTest, ReadinessScoreGroupsByThePillarCount) {
+  const std::string kpi =
+      R"J({"id": "k", "component": "c", "name": "DG readiness score", "rounds": [12],
+      "variables": [{"id": "score", "type": "number"}],
+      "references": [{"name": "s", "variable": "score", "fiscal_year": 2566},
+                     {"name": "p", "kpi": "pillars", "variable": "levels", "fiscal_year": 2566}],
+      "criteria": {"form": "groups", "by": "count_ge(3, p)", "integer": true, "groups": [
+        {"id": "1-2", "range": {"at_least": 0, "at_most": 6}, "criteria": {"form": "levels", "targets": ["s - 10", "s", "s + 5"]}},
+        {"id": "3", "range": {"at_least": 7, "at_most": 7}, "criteria": {"form": "levels", "targets": ["s - 10", "s", {"above": "s"}]}}]}},
+    {"id": "pillars", "component": "c", "name": "DG pillars", "variables": [{"id": "levels", "type": "number_list", "length": 7}],
+     "result": "count_ge(3, levels)", "criteria": {"form": "levels", "targets": [1, 2, 3]}})J";
+  auto score = [&](std::vector<double> pillars, double s, double now) {
+    return ScoreKpi(kpi, {ObsList("levels", std::move(pillars), 2566, "pillars"),
+                          Obs("score", s, 2566), Obs("score", now)});
+  };
+  KpiScore a =
+      score({3, 3, 3, 2, 2, 2, 2}, 60, 62.5);  // group 1-2: 50 / 60 / 65 -> 75 + 2.5/5 × 25
+  EXPECT_EQ(a.group, "1-2");
+  EXPECT_NEAR(a.score, 87.5, kEps);
+  KpiScore b = score({3, 3, 3, 3, 3, 3, 3}, 80, 80);  // group 3: 70 / 80 / above 80
+  EXPECT_EQ(b.group, "3");
+  EXPECT_NEAR(b.score, 75, kEps);
+  EXPECT_NEAR(score({3, 3, 3, 3, 3, 3, 3}, 80, 80.5).score, 100, kEps);
+  EXPECT_NEAR(score({3, 3, 3, 3, 3, 3, 3}, 80, 75).score, 62.5, kEps);
 }
 
 // Seed 002: Data Catalog quality — each level needs two measures at once.
@@ -360,7 +402,8 @@ const char* kTwoKpis = R"({"fiscal_year": 2567,
 
 TEST(TotalTest, SumsScoreTimesWeightOverTheScoredKpis) {
   const auto fw = esar::testing::FrameworkFromJson(kTwoKpis);
-  auto scores = ScoreAll(fw, {Obs("r", 85, 2567, "1"), Obs("r", 95, 2567, "2"), Obs("r", 10, 2567, "3")});
+  auto scores =
+      ScoreAll(fw, {Obs("r", 85, 2567, "1"), Obs("r", 95, 2567, "2"), Obs("r", 10, 2567, "3")});
   ASSERT_EQ(scores.size(), 1u);
   const AgencyScore& a = scores[0];
   EXPECT_NEAR(a.total, 62.5 * 0.6 + 87.5 * 0.4, kEps);  // 72.5
@@ -385,8 +428,9 @@ TEST(TotalTest, AnExemptionRescalesTheTotalOverTheWeightsLeft) {
 
 TEST(TotalTest, AnAgencyCanHaveItsOwnTargets) {
   const auto fw = esar::testing::FrameworkFromJson(kTwoKpis);
-  auto scores = ScoreAll(fw, {Obs("r", 65, 2567, "1", "Y"), Obs("r", 65, 2567, "1", "Z"), Obs("r", 100, 2567, "2", "Y"),
-                              Obs("r", 100, 2567, "2", "Z")},
+  auto scores = ScoreAll(fw,
+                         {Obs("r", 65, 2567, "1", "Y"), Obs("r", 65, 2567, "1", "Z"),
+                          Obs("r", 100, 2567, "2", "Y"), Obs("r", 100, 2567, "2", "Z")},
                          {"Y", "Z"});
   ASSERT_EQ(scores.size(), 2u);
   EXPECT_NEAR(scores[0].kpis[0].score, 87.5, kEps);  // own targets 50 / 60 / 70
@@ -405,14 +449,16 @@ TEST(TotalTest, TheGradeAgreesWithTheTotalAsShown) {
   // Targets 50 / 75 / 100 make the score equal the result between 50 and 100.
   // 79.996 shows as 80.00 with two decimals, so it earns the 80 band; 80.35 shows as 80 with none.
   auto grade = [](double result, int decimals, double band) {
-    const auto fw = SingleKpiFramework(LevelsKpi("[50, 75, 100]"), R"("decimals": {"total": )" + std::to_string(decimals) +
-                                       R"(}, "grades": [{"min": )" + ShortestDecimal(band) + R"(, "name": "A"}, {"min": 0, "name": "B"}],)");
+    const auto fw = SingleKpiFramework(LevelsKpi("[50, 75, 100]"),
+                                       R"("decimals": {"total": )" + std::to_string(decimals) +
+                                           R"(}, "grades": [{"min": )" + ShortestDecimal(band) +
+                                           R"(, "name": "A"}, {"min": 0, "name": "B"}],)");
     auto scores = ScoreAll(fw, {Obs("r", result)});
     return scores.empty() ? -2 : scores[0].grade;
   };
-  EXPECT_EQ(grade(79.996, 2, 80), 0);  // score 79.996 -> "80.00"
-  EXPECT_EQ(grade(79.994, 2, 80), 1);  // "79.99"
-  EXPECT_EQ(grade(80.35, 0, 80.3), 1); // "80" is below 80.3
+  EXPECT_EQ(grade(79.996, 2, 80), 0);   // score 79.996 -> "80.00"
+  EXPECT_EQ(grade(79.994, 2, 80), 1);   // "79.99"
+  EXPECT_EQ(grade(80.35, 0, 80.3), 1);  // "80" is below 80.3
   EXPECT_EQ(grade(80.35, 3, 80.3), 0);
 }
 
@@ -446,9 +492,12 @@ TEST(PropertyTest, ScoresStayInRangeAndRiseWithTheResult) {
     const double t2 = t1 + 100 * unit(random);
     const double t3 = t2 + 100 * unit(random);
     const std::string form = unit(random) < 0.5 ? "" : R"(, "scoring": "step")";
-    const std::string targets = "[" + ShortestDecimal(t1) + ", " + (unit(random) < 0.2 ? "null" : ShortestDecimal(t2)) + ", " +
+    const std::string targets = "[" + ShortestDecimal(t1) + ", " +
+                                (unit(random) < 0.2 ? "null" : ShortestDecimal(t2)) + ", " +
                                 ShortestDecimal(t3) + "]";
-    const auto fw = SingleKpiFramework(LevelsKpi(targets, form), unit(random) < 0.5 ? R"("below_basic": {"interpolate_from": 0},)" : "");
+    const auto fw =
+        SingleKpiFramework(LevelsKpi(targets, form),
+                           unit(random) < 0.5 ? R"("below_basic": {"interpolate_from": 0},)" : "");
     auto engine = Engine::Compile(fw, 12);
     ASSERT_TRUE(engine.ok());
     std::vector<double> results;
@@ -465,6 +514,35 @@ TEST(PropertyTest, ScoresStayInRangeAndRiseWithTheResult) {
       ASSERT_LE(s[0].total, 100 + 1e-9);
       previous = score;
     }
+  }
+}
+
+TEST(PropertyTest, ATotalStaysWithin0And100WhateverTheWeightsAndExemptions) {
+  std::mt19937 random(25670930);
+  std::uniform_real_distribution<double> unit(0, 1);
+  for (int round = 0; round < 100; ++round) {
+    std::string kpis, assigned, data_kpis;
+    std::vector<Observation> data;
+    double left = 100;
+    for (int k = 1; k <= 5; ++k) {
+      const double weight = k == 5 ? left : std::floor(left * unit(random) * 100) / 100;
+      left -= weight;
+      kpis += std::string(k > 1 ? "," : "") + R"({"id": ")" + std::to_string(k) +
+              R"(", "component": "c", "name": "x", "variables": [{"id": "r", "type": "number"}],
+                 "criteria": {"form": "levels", "targets": [80, 90, 100]}})";
+      assigned += std::string(k > 1 ? "," : "") + R"({"kpi": ")" + std::to_string(k) +
+                  R"(", "weight": )" + ShortestDecimal(weight) +
+                  (unit(random) < 0.2 ? R"(, "exempt": true)" : "") + "}";
+      if (unit(random) < 0.9) data.push_back(Obs("r", 200 * unit(random), 2567, std::to_string(k)));
+    }
+    const auto fw = esar::testing::FrameworkFromJson(
+        R"({"fiscal_year": 2567, "kpis": [)" + kpis +
+        R"(], "assignments": [{"agencies": ["A"], "kpis": [)" + assigned + "]}]}");
+    auto scores = ScoreAll(fw, data);
+    ASSERT_EQ(scores.size(), 1u);
+    if (std::isnan(scores[0].total)) continue;  // everything exempt: no total
+    EXPECT_GE(scores[0].total, 0);
+    EXPECT_LE(scores[0].total, 100 + 1e-9);
   }
 }
 

@@ -34,10 +34,10 @@ double CountLt(const double* args, int n) {
 
 const std::set<std::string>& KnownFunctions() {
   static const std::set<std::string> kFunctions = {
-      "sin",  "cos",  "tan",   "asin", "acos", "atan", "sinh", "cosh", "tanh",
-      "asinh", "acosh", "atanh", "log2", "log10", "log", "ln",  "exp",  "sqrt",
-      "sign", "rint", "abs",   "min",  "max",  "sum",  "avg",  "count_ge", "count_gt",
-      "count_le", "count_lt"};
+      "sin",  "cos",      "tan",      "asin",     "acos",    "atan",  "sinh", "cosh",
+      "tanh", "asinh",    "acosh",    "atanh",    "log2",    "log10", "log",  "ln",
+      "exp",  "sqrt",     "sign",     "rint",     "abs",     "min",   "max",  "sum",
+      "avg",  "count_ge", "count_gt", "count_le", "count_lt"};
   return kFunctions;
 }
 
@@ -66,10 +66,10 @@ bool IsIdentifier(const std::string& name) {
   return std::all_of(name.begin(), name.end(), IsNameChar);
 }
 
-Result<Expression> Expression::Compile(const std::string& text, const Scope& scope,
-                                       double* slots) {
+Result<Expression> Expression::Compile(const std::string& text, const Scope& scope, double* slots) {
   if (text.empty()) return FormulaError(text, "ว่างเปล่า", "is empty");
-  if (text.size() > 4096) return FormulaError(text.substr(0, 40), "ยาวเกิน 4096 ตัวอักษร", "is longer than 4096 characters");
+  if (text.size() > 4096)
+    return FormulaError(text.substr(0, 40), "ยาวเกิน 4096 ตัวอักษร", "is longer than 4096 characters");
 
   // Rewrite every user name to its slot's name so muparser never sees user identifiers.
   Expression out;
@@ -80,14 +80,20 @@ Result<Expression> Expression::Compile(const std::string& text, const Scope& sco
   size_t i = 0;
   while (i < text.size()) {
     const char c = text[i];
-    if (static_cast<unsigned char>(c) >= 0x80 || (std::iscntrl(static_cast<unsigned char>(c)) && c != '\t' && c != '\n' && c != '\r')) {
-      return FormulaError(text, "มีอักขระที่ใช้ในสูตรไม่ได้ที่ตำแหน่ง " + std::to_string(i + 1),
-                          "has a character that formulas cannot use at position " + std::to_string(i + 1));
+    if (static_cast<unsigned char>(c) >= 0x80 ||
+        (std::iscntrl(static_cast<unsigned char>(c)) && c != '\t' && c != '\n' && c != '\r')) {
+      return FormulaError(
+          text, "มีอักขระที่ใช้ในสูตรไม่ได้ที่ตำแหน่ง " + std::to_string(i + 1),
+          "has a character that formulas cannot use at position " + std::to_string(i + 1));
     }
-    if (std::isdigit(static_cast<unsigned char>(c)) || (c == '.' && i + 1 < text.size() && std::isdigit(static_cast<unsigned char>(text[i + 1])))) {
+    if (std::isdigit(static_cast<unsigned char>(c)) ||
+        (c == '.' && i + 1 < text.size() &&
+         std::isdigit(static_cast<unsigned char>(text[i + 1])))) {
       // A number literal, possibly with an exponent: copy as is.
       size_t j = i;
-      while (j < text.size() && (std::isdigit(static_cast<unsigned char>(text[j])) || text[j] == '.')) ++j;
+      while (j < text.size() &&
+             (std::isdigit(static_cast<unsigned char>(text[j])) || text[j] == '.'))
+        ++j;
       if (j < text.size() && (text[j] == 'e' || text[j] == 'E')) {
         size_t k = j + 1;
         if (k < text.size() && (text[k] == '+' || text[k] == '-')) ++k;
@@ -109,7 +115,8 @@ Result<Expression> Expression::Compile(const std::string& text, const Scope& sco
       const bool is_call = k < text.size() && text[k] == '(';
       if (is_call) {
         if (!KnownFunctions().count(name)) {
-          return FormulaError(text, "ไม่รู้จักฟังก์ชัน \"" + name + "\"", "unknown function \"" + name + "\"");
+          return FormulaError(text, "ไม่รู้จักฟังก์ชัน \"" + name + "\"",
+                              "unknown function \"" + name + "\"");
         }
         rewritten += name;
       } else if (auto s = scope.scalars().find(name); s != scope.scalars().end()) {
@@ -124,8 +131,11 @@ Result<Expression> Expression::Compile(const std::string& text, const Scope& sco
         const bool opens = before > 0 && (text[before - 1] == '(' || text[before - 1] == ',');
         const bool closes = k < text.size() && (text[k] == ')' || text[k] == ',');
         if (!opens || !closes) {
-          return FormulaError(text, "ชื่อรายการ \"" + name + "\" ต้องอยู่เดี่ยว ๆ เป็นอาร์กิวเมนต์ของฟังก์ชัน เช่น min(" + name + ")",
-                              "the list \"" + name + "\" must stand alone as a function argument, e.g. min(" + name + ")");
+          return FormulaError(
+              text,
+              "ชื่อรายการ \"" + name + "\" ต้องอยู่เดี่ยว ๆ เป็นอาร์กิวเมนต์ของฟังก์ชัน เช่น min(" + name + ")",
+              "the list \"" + name + "\" must stand alone as a function argument, e.g. min(" +
+                  name + ")");
         }
         for (size_t e = 0; e < l->second.size(); ++e) {
           if (e) rewritten += ",";
@@ -142,7 +152,8 @@ Result<Expression> Expression::Compile(const std::string& text, const Scope& sco
     if (c == '=') {
       const char before = i > 0 ? text[i - 1] : ' ';
       const char after = i + 1 < text.size() ? text[i + 1] : ' ';
-      const bool comparison = after == '=' || before == '=' || before == '<' || before == '>' || before == '!';
+      const bool comparison =
+          after == '=' || before == '=' || before == '<' || before == '>' || before == '!';
       if (!comparison) {
         return FormulaError(text, "ใช้การกำหนดค่า (=) ในสูตรไม่ได้ ให้ใช้ == เพื่อเปรียบเทียบ",
                             "assignment (=) is not allowed; use == to compare");
@@ -163,11 +174,13 @@ Result<Expression> Expression::Compile(const std::string& text, const Scope& sco
     p.SetExpr(rewritten);
     p.Eval();  // parses now, so syntax errors surface at compile time
     if (p.GetNumResults() != 1) {
-      return FormulaError(text, "ต้องให้ค่าเดียว (ชื่อรายการใช้ได้เฉพาะในฟังก์ชัน เช่น min(...))",
-                          "must give one value (a list name belongs inside a function such as min(...))");
+      return FormulaError(
+          text, "ต้องให้ค่าเดียว (ชื่อรายการใช้ได้เฉพาะในฟังก์ชัน เช่น min(...))",
+          "must give one value (a list name belongs inside a function such as min(...))");
     }
   } catch (const mu::Parser::exception_type& e) {
-    return FormulaError(text, "เขียนไม่ถูกต้อง (" + e.GetMsg() + ")", "is malformed (" + e.GetMsg() + ")");
+    return FormulaError(text, "เขียนไม่ถูกต้อง (" + e.GetMsg() + ")",
+                        "is malformed (" + e.GetMsg() + ")");
   }
   out.slots_used_.assign(used.begin(), used.end());
   out.names_used_.assign(names.begin(), names.end());

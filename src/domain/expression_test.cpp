@@ -14,7 +14,9 @@ class ExpressionTest : public ::testing::Test {
     scope_.AddScalar("done", 1);
     scope_.AddList("pillars", {2, 3, 4, 5, 6, 7, 8});
   }
-  Result<Expression> Compile(const std::string& text) { return Expression::Compile(text, scope_, slots_); }
+  Result<Expression> Compile(const std::string& text) {
+    return Expression::Compile(text, scope_, slots_);
+  }
 
   Scope scope_;
   double slots_[9] = {400, 207, 3, 4, 4, 4, 3, 3, 2};
@@ -51,12 +53,12 @@ TEST_F(ExpressionTest, RefusesWhatItCannotReadWithAClearMessage) {
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.status().message_en().find("unknown name \"pmqa\""), std::string::npos);
   EXPECT_NE(unknown.status().message_th().find("ไม่รู้จักชื่อ"), std::string::npos);
-  EXPECT_FALSE(Compile("s = 5").ok());            // assignment would overwrite data
+  EXPECT_FALSE(Compile("s = 5").ok());  // assignment would overwrite data
   EXPECT_FALSE(Compile("s += 5").ok());
-  EXPECT_FALSE(Compile("system(1)").ok());        // unknown function
-  EXPECT_FALSE(Compile("คะแนน + 1").ok());        // not an ASCII name
+  EXPECT_FALSE(Compile("system(1)").ok());  // unknown function
+  EXPECT_FALSE(Compile("คะแนน + 1").ok());  // not an ASCII name
   EXPECT_FALSE(Compile("(s + ").ok());
-  EXPECT_FALSE(Compile("pillars").ok());          // a list is not one number
+  EXPECT_FALSE(Compile("pillars").ok());           // a list is not one number
   EXPECT_FALSE(Compile("sum(pillars * 2)").ok());  // would double only the last value
   EXPECT_FALSE(Compile("max(1 + pillars)").ok());
   EXPECT_TRUE(Compile("max( pillars ) + count_ge(3,pillars)").ok());

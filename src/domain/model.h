@@ -39,11 +39,11 @@ struct Variable {
 // A name bound to a value other than this KPI's current report: a baseline of an earlier
 // fiscal year ("s" = the FY2566 PMQA score) or a variable of another KPI.
 struct Reference {
-  std::string name;           // identifier in formulas
-  std::string kpi;            // KPI whose variable is read; empty = this KPI
+  std::string name;  // identifier in formulas
+  std::string kpi;   // KPI whose variable is read; empty = this KPI
   std::string variable;
-  int fiscal_year = 0;        // 0 = the framework's own fiscal year
-  int round = 12;             // baselines are the 12-month results by default
+  int fiscal_year = 0;  // 0 = the framework's own fiscal year
+  int round = 12;       // baselines are the 12-month results by default
 };
 
 enum class Direction { kHigherIsBetter, kLowerIsBetter };
@@ -71,7 +71,7 @@ struct Criteria;
 struct LevelsCriteria {
   Direction direction = Direction::kHigherIsBetter;
   LevelScoring scoring = LevelScoring::kInterpolate;
-  std::vector<Target> targets;  // one per framework level, in level order
+  std::vector<Target> targets;            // one per framework level, in level order
   std::optional<BelowBasic> below_basic;  // overrides the framework's rule
 };
 
@@ -91,7 +91,7 @@ struct PointsItem {
   std::string id;
   LocalizedText text;
   double points = 0;
-  std::string condition;              // formula, true when non-zero
+  std::string condition;                   // formula, true when non-zero
   std::vector<std::string> prerequisites;  // ids of items that must be met for this one to count
 };
 
@@ -108,10 +108,10 @@ struct ConditionsCriteria {
 
 // A half-open or closed interval on the group's `by` value.
 struct Range {
-  std::optional<double> at_least;   // by >= at_least
-  std::optional<double> above;      // by >  above
-  std::optional<double> at_most;    // by <= at_most
-  std::optional<double> below;      // by <  below
+  std::optional<double> at_least;  // by >= at_least
+  std::optional<double> above;     // by >  above
+  std::optional<double> at_most;   // by <= at_most
+  std::optional<double> below;     // by <  below
 
   bool Contains(double by) const;
   std::string ToString() const;  // "350 ≤ x < 400"
@@ -182,7 +182,7 @@ struct Kpi {
   std::vector<int> rounds = {6, 12};  // the rounds in which it is scored
   std::vector<Variable> variables;
   std::vector<Reference> references;
-  std::string result;  // formula; empty = the single reported number
+  std::string result;                // formula; empty = the single reported number
   std::optional<Criteria> criteria;  // absent for a composite KPI
   double weight_in_parent = 0;       // for a sub-KPI: its share (of 100) of the parent's score
   std::vector<Kpi> sub_kpis;

@@ -10,28 +10,28 @@ namespace esar::domain {
 // One step of the reasoning behind a KPI's score. Which fields matter depends on `kind`; the
 // comment on each kind says. src/formats/explain renders steps in Thai or English.
 enum class TraceKind {
-  kResult,          // value = the result; text = the formula (empty: the reported number)
-  kGroupChosen,     // id/name = group; value = the `by` value; text = by formula; detail = range
-  kTarget,          // level; value = target after substitution; text = its formula; flag = strict
-  kTargetMissing,   // level: no target at this level ("-"), skipped
-  kTargetRaised,    // level; value = the target as written; value2 = raised to (previous level's)
-  kTargetSkipped,   // level; value = the target as written, out of order, skipped
-  kTopReached,      // level; value = target; value2 = points
-  kInterpolated,    // value = result; level/value2/value3 = lower level, its target and points;
-                    // level2/value4/value5 = upper level, its target and points; score = value6
-  kStepReached,     // level reached (step scoring or below a strict target); value = points
-  kBelowBasic,      // value = result; value2 = basic target; flag = interpolated from value3
-  kMilestone,       // level; id = variable; name = milestone text; flag = passed
-  kCondition,       // level; text = condition; flag = held
-  kPointsItem,      // id; name; value = points; flag = met; flag2 = a prerequisite not met
-  kSubKpi,          // id; value = sub-KPI score; value2 = its weight; value3 = contribution
-  kWeight,          // value = score; value2 = weight; value3 = weighted (score × weight / 100)
-  kExempt,          // name = reason
-  kNotInRound,      // value = the round asked for
-  kMonitoring,      // monitoring only: reported, not scored
-  kMissing,         // id = the first missing name; text = "baseline" when it is a reference
-  kNotComputable,   // text = formula whose value could not be computed (0/0, ...)
-  kNoGroup,         // value = the `by` value that fell in no group
+  kResult,         // value = the result; text = the formula (empty: the reported number)
+  kGroupChosen,    // id/name = group; value = the `by` value; text = by formula; detail = range
+  kTarget,         // level; value = target after substitution; text = its formula; flag = strict
+  kTargetMissing,  // level: no target at this level ("-"), skipped
+  kTargetRaised,   // level; value = the target as written; value2 = raised to (previous level's)
+  kTargetSkipped,  // level; value = the target as written, out of order, skipped
+  kTopReached,     // level; value = target; value2 = points
+  kInterpolated,   // value = result; level/value2/value3 = lower level, its target and points;
+                   // level2/value4/value5 = upper level, its target and points; score = value6
+  kStepReached,    // level reached (step scoring or below a strict target); value = points
+  kBelowBasic,     // value = result; value2 = basic target; flag = interpolated from value3
+  kMilestone,      // level; id = variable; name = milestone text; flag = passed
+  kCondition,      // level; text = condition; flag = held
+  kPointsItem,     // id; name; value = points; flag = met; flag2 = a prerequisite not met
+  kSubKpi,         // id; value = sub-KPI score; value2 = its weight; value3 = contribution
+  kWeight,         // value = score; value2 = weight; value3 = weighted (score × weight / 100)
+  kExempt,         // name = reason
+  kNotInRound,     // value = the round asked for
+  kMonitoring,     // monitoring only: reported, not scored
+  kMissing,        // id = the first missing name; text = "baseline" when it is a reference
+  kNotComputable,  // text = formula whose value could not be computed (0/0, ...)
+  kNoGroup,        // value = the `by` value that fell in no group
 };
 
 struct TraceStep {

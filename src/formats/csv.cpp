@@ -9,7 +9,8 @@ namespace esar::formats {
 Result<std::vector<CsvRow>> ParseCsv(std::string_view text, const std::string& file) {
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   if (!IsValidUtf8(text)) {
-    return Status::InvalidInput("ไฟล์ไม่ได้เข้ารหัสเป็น UTF-8 ที่ถูกต้อง", "the file is not valid UTF-8", {file, "", 0});
+    return Status::InvalidInput("ไฟล์ไม่ได้เข้ารหัสเป็น UTF-8 ที่ถูกต้อง", "the file is not valid UTF-8",
+                                {file, "", 0});
   }
   std::vector<CsvRow> rows;
   CsvRow row;
@@ -34,7 +35,8 @@ Result<std::vector<CsvRow>> ParseCsv(std::string_view text, const std::string& f
       while (true) {
         if (i >= text.size()) {
           return Status::InvalidInput("เครื่องหมายคำพูด (\") ที่เปิดไว้ไม่ได้ปิด",
-                                      "a quote (\") opened here is never closed", {file, "", opened});
+                                      "a quote (\") opened here is never closed",
+                                      {file, "", opened});
         }
         if (text[i] == '"') {
           if (i + 1 < text.size() && text[i + 1] == '"') {
@@ -50,7 +52,8 @@ Result<std::vector<CsvRow>> ParseCsv(std::string_view text, const std::string& f
       }
       field_started = true;
       if (i < text.size() && text[i] != ',' && text[i] != '\n' && text[i] != '\r') {
-        return Status::InvalidInput("มีข้อความต่อท้ายเครื่องหมายคำพูดปิด", "text follows a closing quote", {file, "", line});
+        return Status::InvalidInput("มีข้อความต่อท้ายเครื่องหมายคำพูดปิด", "text follows a closing quote",
+                                    {file, "", line});
       }
       continue;
     }
@@ -82,7 +85,8 @@ Result<CsvTable> CsvTable::Parse(std::string_view text, const std::string& file,
   auto rows = ParseCsv(text, file);
   if (!rows) return rows.status();
   if (rows->empty()) {
-    return Status::InvalidInput("ไฟล์ว่างเปล่า ต้องมีแถวหัวตาราง", "the file is empty; it needs a header row", {file, "", 0});
+    return Status::InvalidInput("ไฟล์ว่างเปล่า ต้องมีแถวหัวตาราง",
+                                "the file is empty; it needs a header row", {file, "", 0});
   }
   CsvTable table;
   table.header_ = std::move(rows->front().fields);
@@ -95,15 +99,20 @@ Result<CsvTable> CsvTable::Parse(std::string_view text, const std::string& file,
       std::string all;
       for (const std::string& r : required) all += (all.empty() ? "" : ",") + r;
       return Status::InvalidInput("ไม่มีคอลัมน์ \"" + name + "\" ในแถวหัวตาราง (ต้องมี " + all + ")",
-                                  "the header has no column \"" + name + "\" (needs " + all + ")", {file, "", 1});
+                                  "the header has no column \"" + name + "\" (needs " + all + ")",
+                                  {file, "", 1});
     }
   }
-  table.rows_.assign(std::make_move_iterator(rows->begin() + 1), std::make_move_iterator(rows->end()));
+  table.rows_.assign(std::make_move_iterator(rows->begin() + 1),
+                     std::make_move_iterator(rows->end()));
   for (const CsvRow& row : table.rows_) {
     if (row.fields.size() > table.header_.size()) {
-      return Status::InvalidInput("แถวนี้มี " + std::to_string(row.fields.size()) + " ช่อง มากกว่าหัวตาราง (" + std::to_string(table.header_.size()) + ")",
-                                  "this row has " + std::to_string(row.fields.size()) + " fields, more than the header's " + std::to_string(table.header_.size()),
-                                  {file, "", row.line});
+      return Status::InvalidInput(
+          "แถวนี้มี " + std::to_string(row.fields.size()) + " ช่อง มากกว่าหัวตาราง (" +
+              std::to_string(table.header_.size()) + ")",
+          "this row has " + std::to_string(row.fields.size()) + " fields, more than the header's " +
+              std::to_string(table.header_.size()),
+          {file, "", row.line});
     }
   }
   return table;

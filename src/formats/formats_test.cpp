@@ -10,7 +10,10 @@ namespace esar::formats {
 namespace {
 
 TEST(CsvTest, ReadsQuotesCrlfAndAByteOrderMark) {
-  auto rows = ParseCsv("\xEF\xBB\xBF" "a,b\r\n\"x, \"\"y\"\"\",2\r\n\r\n\"multi\nline\",3\n", "t.csv");
+  auto rows = ParseCsv(
+      "\xEF\xBB\xBF"
+      "a,b\r\n\"x, \"\"y\"\"\",2\r\n\r\n\"multi\nline\",3\n",
+      "t.csv");
   ASSERT_TRUE(rows.ok()) << rows.status().ToString(false);
   ASSERT_EQ(rows->size(), 3u);
   EXPECT_EQ((*rows)[1].fields[0], "x, \"y\"");
@@ -40,7 +43,8 @@ TEST(ValueTest, ReadsNumbersPassFailAndLists) {
   EXPECT_EQ(*ParseValue("fail"), std::vector<double>{0});
   EXPECT_EQ(*ParseValue("3;4;5"), (std::vector<double>{3, 4, 5}));
   EXPECT_EQ(*ParseValue("-1.5e2"), std::vector<double>{-150});
-  for (const char* bad : {"", "abc", "94.36%", "1,234", "nan", "inf", "1e400", "1e16", "3;;4", "0x10"}) {
+  for (const char* bad :
+       {"", "abc", "94.36%", "1,234", "nan", "inf", "1e400", "1e16", "3;;4", "0x10"}) {
     auto v = ParseValue(bad);
     EXPECT_FALSE(v.ok()) << bad;
     if (!v.ok()) {
@@ -50,8 +54,10 @@ TEST(ValueTest, ReadsNumbersPassFailAndLists) {
 }
 
 TEST(FrameworkJsonTest, ErrorsNameTheJsonPath) {
-  auto unknown = ParseFramework(R"({"fiscal_year": 2567, "kpis": [{"id": "1", "component": "c", "name": "x", "wieght": 5,
-      "criteria": {"form": "levels", "targets": [1, 2, 3]}}]})", "fw.json");
+  auto unknown = ParseFramework(
+      R"({"fiscal_year": 2567, "kpis": [{"id": "1", "component": "c", "name": "x", "wieght": 5,
+      "criteria": {"form": "levels", "targets": [1, 2, 3]}}]})",
+      "fw.json");
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.status().where().json_path, "/kpis/0/wieght");
   EXPECT_NE(unknown.status().message_en().find("unknown field"), std::string::npos);
@@ -61,8 +67,10 @@ TEST(FrameworkJsonTest, ErrorsNameTheJsonPath) {
   ASSERT_FALSE(type.ok());
   EXPECT_EQ(type.status().where().json_path, "/fiscal_year");
 
-  auto form = ParseFramework(R"({"fiscal_year": 2567, "kpis": [{"id": "1", "component": "c", "name": "x",
-      "criteria": {"form": "magic"}}]})", "fw.json");
+  auto form =
+      ParseFramework(R"({"fiscal_year": 2567, "kpis": [{"id": "1", "component": "c", "name": "x",
+      "criteria": {"form": "magic"}}]})",
+                     "fw.json");
   ASSERT_FALSE(form.ok());
   EXPECT_EQ(form.status().where().json_path, "/kpis/0/criteria/form");
 
@@ -73,11 +81,12 @@ TEST(FrameworkJsonTest, ErrorsNameTheJsonPath) {
 
 TEST(FrameworkJsonTest, RefusesHostileInputWithAMessage) {
   const std::string deep = std::string(1000, '[') + std::string(1000, ']');
-  for (const std::string& text : {std::string(""), std::string("   \n"), std::string("{"), std::string("\xFF\xFE{}"),
-                                  std::string("{\"fiscal_year\": 2567, \"title\": \"\xE0\xB8\", \"kpis\": []}"),
-                                  std::string("{\"fiscal_year\": 1e999, \"kpis\": []}"),
-                                  std::string("{\"fiscal_year\": NaN, \"kpis\": []}"), deep,
-                                  std::string("[1, 2, 3]"), std::string("null")}) {
+  for (const std::string& text :
+       {std::string(""), std::string("   \n"), std::string("{"), std::string("\xFF\xFE{}"),
+        std::string("{\"fiscal_year\": 2567, \"title\": \"\xE0\xB8\", \"kpis\": []}"),
+        std::string("{\"fiscal_year\": 1e999, \"kpis\": []}"),
+        std::string("{\"fiscal_year\": NaN, \"kpis\": []}"), deep, std::string("[1, 2, 3]"),
+        std::string("null")}) {
     auto fw = ParseFramework(text, "fw.json");
     EXPECT_FALSE(fw.ok()) << text.substr(0, 40);
     if (!fw.ok()) {
@@ -91,11 +100,17 @@ TEST(FrameworkJsonTest, RefusesHostileInputWithAMessage) {
 TEST(FrameworkJsonTest, RefusesNumbersBeyondRangeAndWrongLevels) {
   EXPECT_FALSE(ParseFramework(R"({"fiscal_year": 2567, "levels": [], "kpis": []})", "f").ok());
   EXPECT_FALSE(ParseFramework(R"({"fiscal_year": 99999, "kpis": []})", "f").ok());
-  EXPECT_FALSE(ParseFramework(R"({"fiscal_year": 2567, "kpis": [{"id": "1", "component": "c", "name": "x",
-      "criteria": {"form": "levels", "targets": [1e300, 2, 3]}}]})", "f").ok());
-  EXPECT_FALSE(ParseFramework(R"({"fiscal_year": 2567, "kpis": [{"id": "1", "component": "c", "name": "x",
+  EXPECT_FALSE(
+      ParseFramework(R"({"fiscal_year": 2567, "kpis": [{"id": "1", "component": "c", "name": "x",
+      "criteria": {"form": "levels", "targets": [1e300, 2, 3]}}]})",
+                     "f")
+          .ok());
+  EXPECT_FALSE(
+      ParseFramework(R"({"fiscal_year": 2567, "kpis": [{"id": "1", "component": "c", "name": "x",
       "variables": [{"id": "l", "type": "number_list", "length": 100000}],
-      "criteria": {"form": "levels", "targets": [1, 2, 3]}}]})", "f").ok());
+      "criteria": {"form": "levels", "targets": [1, 2, 3]}}]})",
+                     "f")
+          .ok());
 }
 
 TEST(ObservationsTest, CsvErrorsNameTheLine) {
@@ -120,23 +135,39 @@ TEST(ObservationsTest, CsvErrorsNameTheLine) {
 TEST(ObservationsTest, ReadsJsonWithListsAndRefusesWrongTypes) {
   auto ok = ParseObservations(R"({"observations": [
       {"agency": "A", "kpi": "6", "variable": "pillars", "fiscal_year": 2566, "value": [3, 3, 4, 2, 1, 3, 3]},
-      {"agency": "A", "kpi": "1", "variable": "done", "fiscal_year": 2567, "round": 6, "value": "ผ่าน"}]})", "d.json");
+      {"agency": "A", "kpi": "1", "variable": "done", "fiscal_year": 2567, "round": 6, "value": "ผ่าน"}]})",
+                              "d.json");
   ASSERT_TRUE(ok.ok()) << ok.status().ToString(false);
   EXPECT_EQ((*ok)[0].values.size(), 7u);
   EXPECT_EQ((*ok)[1].round, 6);
-  auto bad = ParseObservations(R"([{"agency": "A", "kpi": "1", "variable": "r", "fiscal_year": 2567, "value": {"x": 1}}])", "d.json");
+  auto bad = ParseObservations(
+      R"([{"agency": "A", "kpi": "1", "variable": "r", "fiscal_year": 2567, "value": {"x": 1}}])",
+      "d.json");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().where().json_path, "/observations/0/value");
-  EXPECT_FALSE(ParseObservations(R"([{"agency": 5, "kpi": "1", "variable": "r", "fiscal_year": 2567, "value": 1}])", "d.json").ok());
-  EXPECT_FALSE(ParseObservations(R"([{"agency": "A", "kpi": "1", "variable": "r", "fiscal_year": 2567, "value": 1e300}])", "d.json").ok());
+  EXPECT_FALSE(
+      ParseObservations(
+          R"([{"agency": 5, "kpi": "1", "variable": "r", "fiscal_year": 2567, "value": 1}])",
+          "d.json")
+          .ok());
+  EXPECT_FALSE(
+      ParseObservations(
+          R"([{"agency": "A", "kpi": "1", "variable": "r", "fiscal_year": 2567, "value": 1e300}])",
+          "d.json")
+          .ok());
 }
 
 TEST(AgenciesTest, ReadsCsvAndJson) {
-  auto csv = ParseAgencies("code,name_th,name_en,kind,parent\nOCS,สำนักงานคณะกรรมการกฤษฎีกา,Office of the Council of State,department,PMO\n", "a.csv");
+  auto csv = ParseAgencies(
+      "code,name_th,name_en,kind,parent\nOCS,สำนักงานคณะกรรมการกฤษฎีกา,Office of the Council of "
+      "State,department,PMO\n",
+      "a.csv");
   ASSERT_TRUE(csv.ok());
   EXPECT_EQ((*csv)[0].parent, "PMO");
   EXPECT_EQ((*csv)[0].where.line, 2);
-  auto json = ParseAgencies(R"({"agencies": [{"code": "OCS", "name": {"th": "สคก.", "en": "OCS"}, "kind": "department"}]})", "a.json");
+  auto json = ParseAgencies(
+      R"({"agencies": [{"code": "OCS", "name": {"th": "สคก.", "en": "OCS"}, "kind": "department"}]})",
+      "a.json");
   ASSERT_TRUE(json.ok()) << json.status().ToString(false);
   EXPECT_EQ((*json)[0].name.en, "OCS");
   EXPECT_FALSE(ParseAgencies("code,name_th\n\x01\x02,x\n", "a.csv").ok());

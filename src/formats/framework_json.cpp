@@ -43,9 +43,11 @@ std::string TypeName(const json& v) {
   }
 }
 
-void ExpectObject(const json& v, const std::string& path, std::initializer_list<const char*> allowed) {
+void ExpectObject(const json& v, const std::string& path,
+                  std::initializer_list<const char*> allowed) {
   if (!v.is_object()) {
-    Fail(path, "ต้องเป็นออบเจ็กต์ JSON ({...}) แต่เป็น " + TypeName(v), "must be a JSON object ({...}), not " + TypeName(v));
+    Fail(path, "ต้องเป็นออบเจ็กต์ JSON ({...}) แต่เป็น " + TypeName(v),
+         "must be a JSON object ({...}), not " + TypeName(v));
   }
   for (const auto& [key, value] : v.items()) {
     bool known = false;
@@ -71,12 +73,14 @@ const json& Required(const json& obj, const char* key, const std::string& path) 
 }
 
 std::string String(const json& v, const std::string& path) {
-  if (!v.is_string()) Fail(path, "ต้องเป็นข้อความ แต่เป็น " + TypeName(v), "must be a string, not " + TypeName(v));
+  if (!v.is_string())
+    Fail(path, "ต้องเป็นข้อความ แต่เป็น " + TypeName(v), "must be a string, not " + TypeName(v));
   return v.get<std::string>();
 }
 
 double Number(const json& v, const std::string& path) {
-  if (!v.is_number()) Fail(path, "ต้องเป็นตัวเลข แต่เป็น " + TypeName(v), "must be a number, not " + TypeName(v));
+  if (!v.is_number())
+    Fail(path, "ต้องเป็นตัวเลข แต่เป็น " + TypeName(v), "must be a number, not " + TypeName(v));
   const double d = v.get<double>();
   if (!std::isfinite(d) || std::fabs(d) > 1e15) {
     Fail(path, "ตัวเลขใหญ่เกินไป (เกิน 10^15)", "the number is too large (beyond 10^15)");
@@ -99,7 +103,9 @@ bool Boolean(const json& v, const std::string& path) {
 }
 
 const json& Array(const json& v, const std::string& path) {
-  if (!v.is_array()) Fail(path, "ต้องเป็นอาร์เรย์ JSON ([...]) แต่เป็น " + TypeName(v), "must be a JSON array ([...]), not " + TypeName(v));
+  if (!v.is_array())
+    Fail(path, "ต้องเป็นอาร์เรย์ JSON ([...]) แต่เป็น " + TypeName(v),
+         "must be a JSON array ([...]), not " + TypeName(v));
   return v;
 }
 
@@ -121,7 +127,8 @@ std::vector<LocalizedText> Texts(const json* v, const std::string& path) {
   std::vector<LocalizedText> out;
   if (!v) return out;
   const json& arr = Array(*v, path);
-  for (size_t i = 0; i < arr.size(); ++i) out.push_back(Text(&arr[i], path + "/" + std::to_string(i)));
+  for (size_t i = 0; i < arr.size(); ++i)
+    out.push_back(Text(&arr[i], path + "/" + std::to_string(i)));
   return out;
 }
 
@@ -156,18 +163,21 @@ domain::BelowBasic ReadBelowBasic(const json& v, const std::string& path) {
     out.zero_point = Number(Required(v, "interpolate_from", path), path + "/interpolate_from");
     return out;
   }
-  Fail(path, "ต้องเป็น \"zero\" หรือ {\"interpolate_from\": ตัวเลข}", "must be \"zero\" or {\"interpolate_from\": number}");
+  Fail(path, "ต้องเป็น \"zero\" หรือ {\"interpolate_from\": ตัวเลข}",
+       "must be \"zero\" or {\"interpolate_from\": number}");
 }
 
 template <typename Enum>
-Enum Choice(const json& v, const std::string& path, std::initializer_list<std::pair<const char*, Enum>> choices) {
+Enum Choice(const json& v, const std::string& path,
+            std::initializer_list<std::pair<const char*, Enum>> choices) {
   const std::string s = String(v, path);
   std::string list;
   for (const auto& [name, value] : choices) {
     if (s == name) return value;
     list += std::string(list.empty() ? "" : ", ") + name;
   }
-  Fail(path, "ค่า \"" + s + "\" ใช้ไม่ได้ (เลือกจาก: " + list + ")", "\"" + s + "\" is not allowed (choose from: " + list + ")");
+  Fail(path, "ค่า \"" + s + "\" ใช้ไม่ได้ (เลือกจาก: " + list + ")",
+       "\"" + s + "\" is not allowed (choose from: " + list + ")");
 }
 
 std::shared_ptr<const Criteria> ReadCriteria(const json& v, const std::string& path, int depth);
@@ -179,8 +189,10 @@ domain::Range ReadRange(const json& v, const std::string& path) {
   if (const json* x = Optional(v, "above")) r.above = Number(*x, path + "/above");
   if (const json* x = Optional(v, "at_most")) r.at_most = Number(*x, path + "/at_most");
   if (const json* x = Optional(v, "below")) r.below = Number(*x, path + "/below");
-  if (r.at_least && r.above) Fail(path, "ใช้ at_least กับ above พร้อมกันไม่ได้", "at_least and above cannot both be set");
-  if (r.at_most && r.below) Fail(path, "ใช้ at_most กับ below พร้อมกันไม่ได้", "at_most and below cannot both be set");
+  if (r.at_least && r.above)
+    Fail(path, "ใช้ at_least กับ above พร้อมกันไม่ได้", "at_least and above cannot both be set");
+  if (r.at_most && r.below)
+    Fail(path, "ใช้ at_most กับ below พร้อมกันไม่ได้", "at_most and below cannot both be set");
   return r;
 }
 
@@ -199,14 +211,19 @@ std::shared_ptr<const Criteria> ReadCriteria(const json& v, const std::string& p
     case CriteriaForm::kLevels: {
       ExpectObject(v, path, {"form", "texts", "direction", "scoring", "targets", "below_basic"});
       if (const json* d = Optional(v, "direction")) {
-        c->levels.direction = Choice<domain::Direction>(
-            *d, path + "/direction", {{"higher", domain::Direction::kHigherIsBetter}, {"lower", domain::Direction::kLowerIsBetter}});
+        c->levels.direction =
+            Choice<domain::Direction>(*d, path + "/direction",
+                                      {{"higher", domain::Direction::kHigherIsBetter},
+                                       {"lower", domain::Direction::kLowerIsBetter}});
       }
       if (const json* s = Optional(v, "scoring")) {
-        c->levels.scoring = Choice<domain::LevelScoring>(
-            *s, path + "/scoring", {{"interpolate", domain::LevelScoring::kInterpolate}, {"step", domain::LevelScoring::kStep}});
+        c->levels.scoring =
+            Choice<domain::LevelScoring>(*s, path + "/scoring",
+                                         {{"interpolate", domain::LevelScoring::kInterpolate},
+                                          {"step", domain::LevelScoring::kStep}});
       }
-      if (const json* b = Optional(v, "below_basic")) c->levels.below_basic = ReadBelowBasic(*b, path + "/below_basic");
+      if (const json* b = Optional(v, "below_basic"))
+        c->levels.below_basic = ReadBelowBasic(*b, path + "/below_basic");
       const std::string tp = path + "/targets";
       const json& targets = Array(Required(v, "targets", path), tp);
       for (size_t i = 0; i < targets.size(); ++i) {
@@ -223,9 +240,12 @@ std::shared_ptr<const Criteria> ReadCriteria(const json& v, const std::string& p
           if (Optional(tv, "above") && Optional(tv, "below")) {
             Fail(p, "ใช้ above กับ below พร้อมกันไม่ได้", "\"above\" and \"below\" cannot both be set");
           }
-          if (const json* a = Optional(tv, "above")) t.expression = Formula(*a, p + "/above");
-          else if (const json* b = Optional(tv, "below")) t.expression = Formula(*b, p + "/below");
-          else Fail(p, "ต้องมี above หรือ below", "needs \"above\" or \"below\"");
+          if (const json* a = Optional(tv, "above"))
+            t.expression = Formula(*a, p + "/above");
+          else if (const json* b = Optional(tv, "below"))
+            t.expression = Formula(*b, p + "/below");
+          else
+            Fail(p, "ต้องมี above หรือ below", "needs \"above\" or \"below\"");
           t.strict = true;
         } else {
           t.expression = Formula(tv, p);
@@ -236,7 +256,8 @@ std::shared_ptr<const Criteria> ReadCriteria(const json& v, const std::string& p
     }
     case CriteriaForm::kMilestones: {
       ExpectObject(v, path, {"form", "texts", "levels", "cumulative"});
-      if (const json* cu = Optional(v, "cumulative")) c->milestones.cumulative = Boolean(*cu, path + "/cumulative");
+      if (const json* cu = Optional(v, "cumulative"))
+        c->milestones.cumulative = Boolean(*cu, path + "/cumulative");
       const std::string lp = path + "/levels";
       const json& levels = Array(Required(v, "levels", path), lp);
       for (size_t i = 0; i < levels.size(); ++i) {
@@ -246,7 +267,8 @@ std::shared_ptr<const Criteria> ReadCriteria(const json& v, const std::string& p
         for (size_t k = 0; k < ms.size(); ++k) {
           const std::string mp = p + "/" + std::to_string(k);
           ExpectObject(ms[k], mp, {"variable", "text"});
-          level.push_back({String(Required(ms[k], "variable", mp), mp + "/variable"), Text(Optional(ms[k], "text"), mp + "/text")});
+          level.push_back({String(Required(ms[k], "variable", mp), mp + "/variable"),
+                           Text(Optional(ms[k], "text"), mp + "/text")});
         }
         c->milestones.levels.push_back(std::move(level));
       }
@@ -266,7 +288,8 @@ std::shared_ptr<const Criteria> ReadCriteria(const json& v, const std::string& p
         item.condition = Formula(Required(items[i], "when", p), p + "/when");
         if (const json* r = Optional(items[i], "requires")) {
           const json& reqs = Array(*r, p + "/requires");
-          for (size_t k = 0; k < reqs.size(); ++k) item.prerequisites.push_back(String(reqs[k], p + "/requires/" + std::to_string(k)));
+          for (size_t k = 0; k < reqs.size(); ++k)
+            item.prerequisites.push_back(String(reqs[k], p + "/requires/" + std::to_string(k)));
         }
         c->points.items.push_back(std::move(item));
       }
@@ -277,14 +300,16 @@ std::shared_ptr<const Criteria> ReadCriteria(const json& v, const std::string& p
       const std::string lp = path + "/levels";
       const json& levels = Array(Required(v, "levels", path), lp);
       for (size_t i = 0; i < levels.size(); ++i) {
-        c->conditions.levels.push_back(levels[i].is_null() ? "" : Formula(levels[i], lp + "/" + std::to_string(i)));
+        c->conditions.levels.push_back(
+            levels[i].is_null() ? "" : Formula(levels[i], lp + "/" + std::to_string(i)));
       }
       break;
     }
     case CriteriaForm::kGroups: {
       ExpectObject(v, path, {"form", "texts", "by", "integer", "groups"});
       c->groups.by = Formula(Required(v, "by", path), path + "/by");
-      if (const json* in = Optional(v, "integer")) c->groups.integer = Boolean(*in, path + "/integer");
+      if (const json* in = Optional(v, "integer"))
+        c->groups.integer = Boolean(*in, path + "/integer");
       const std::string gp = path + "/groups";
       const json& groups = Array(Required(v, "groups", path), gp);
       for (size_t i = 0; i < groups.size(); ++i) {
@@ -304,7 +329,8 @@ std::shared_ptr<const Criteria> ReadCriteria(const json& v, const std::string& p
 }
 
 domain::Variable ReadVariable(const json& v, const std::string& path) {
-  ExpectObject(v, path, {"id", "type", "name", "unit", "length", "formula", "optional", "min", "max"});
+  ExpectObject(v, path,
+               {"id", "type", "name", "unit", "length", "formula", "optional", "min", "max"});
   domain::Variable var;
   var.id = String(Required(v, "id", path), path + "/id");
   var.type = Choice<domain::VariableType>(Required(v, "type", path), path + "/type",
@@ -319,7 +345,8 @@ domain::Variable ReadVariable(const json& v, const std::string& path) {
   if (var.type == domain::VariableType::kNumberList) {
     var.length = Integer(Required(v, "length", path), path + "/length", 1, 1000);
   }
-  if (var.type == domain::VariableType::kDerived) var.formula = Formula(Required(v, "formula", path), path + "/formula");
+  if (var.type == domain::VariableType::kDerived)
+    var.formula = Formula(Required(v, "formula", path), path + "/formula");
   if (const json* o = Optional(v, "optional")) var.optional = Boolean(*o, path + "/optional");
   if (const json* m = Optional(v, "min")) var.min = Number(*m, path + "/min");
   if (const json* m = Optional(v, "max")) var.max = Number(*m, path + "/max");
@@ -330,8 +357,9 @@ domain::Variable ReadVariable(const json& v, const std::string& path) {
 domain::KpiDocumentation ReadDocumentation(const json* v, const std::string& path) {
   domain::KpiDocumentation d;
   if (!v) return d;
-  ExpectObject(*v, path, {"description", "definitions", "scope", "data_collection", "data_source", "formula",
-                          "baseline", "roadmap", "steps", "benefit", "plan_links"});
+  ExpectObject(*v, path,
+               {"description", "definitions", "scope", "data_collection", "data_source", "formula",
+                "baseline", "roadmap", "steps", "benefit", "plan_links"});
   d.description = Text(Optional(*v, "description"), path + "/description");
   d.definitions = Texts(Optional(*v, "definitions"), path + "/definitions");
   d.scope = Text(Optional(*v, "scope"), path + "/scope");
@@ -358,11 +386,13 @@ domain::KpiDocumentation ReadDocumentation(const json* v, const std::string& pat
 
 domain::Kpi ReadKpi(const json& v, const std::string& path, bool is_sub, int depth) {
   if (depth > 4) Fail(path, "ตัวชี้วัดย่อยซ้อนกันลึกเกินไป", "sub-KPIs are nested too deeply");
-  ExpectObject(v, path, {"id", "component", "name", "flags", "unit", "documentation", "rounds", "variables",
-                         "references", "result", "criteria", "weight", "sub_kpis"});
+  ExpectObject(v, path,
+               {"id", "component", "name", "flags", "unit", "documentation", "rounds", "variables",
+                "references", "result", "criteria", "weight", "sub_kpis"});
   domain::Kpi kpi;
   kpi.id = String(Required(v, "id", path), path + "/id");
-  if (kpi.id.empty() || kpi.id.size() > 32) Fail(path + "/id", "รหัสต้องยาว 1–32 ตัวอักษร", "the id must be 1–32 characters");
+  if (kpi.id.empty() || kpi.id.size() > 32)
+    Fail(path + "/id", "รหัสต้องยาว 1–32 ตัวอักษร", "the id must be 1–32 characters");
   if (!is_sub) kpi.component = String(Required(v, "component", path), path + "/component");
   kpi.name = Text(&Required(v, "name", path), path + "/name");
   if (const json* flags = Optional(v, "flags")) {
@@ -370,12 +400,17 @@ domain::Kpi ReadKpi(const json& v, const std::string& path, bool is_sub, int dep
     for (size_t i = 0; i < arr.size(); ++i) {
       const std::string p = path + "/flags/" + std::to_string(i);
       const std::string f = String(arr[i], p);
-      if (f == "new") kpi.is_new = true;
-      else if (f == "continuing") kpi.continuing = true;
-      else if (f == "reform_plan") kpi.reform_plan = true;
-      else if (f == "monitoring_only") kpi.monitoring_only = true;
-      else Fail(p, "ไม่รู้จัก \"" + f + "\" (ใช้ได้: new, continuing, reform_plan, monitoring_only)",
-                "unknown flag \"" + f + "\" (known: new, continuing, reform_plan, monitoring_only)");
+      if (f == "new")
+        kpi.is_new = true;
+      else if (f == "continuing")
+        kpi.continuing = true;
+      else if (f == "reform_plan")
+        kpi.reform_plan = true;
+      else if (f == "monitoring_only")
+        kpi.monitoring_only = true;
+      else
+        Fail(p, "ไม่รู้จัก \"" + f + "\" (ใช้ได้: new, continuing, reform_plan, monitoring_only)",
+             "unknown flag \"" + f + "\" (known: new, continuing, reform_plan, monitoring_only)");
     }
   }
   kpi.unit = Text(Optional(v, "unit"), path + "/unit");
@@ -392,7 +427,8 @@ domain::Kpi ReadKpi(const json& v, const std::string& path, bool is_sub, int dep
   }
   if (const json* vars = Optional(v, "variables")) {
     const json& arr = Array(*vars, path + "/variables");
-    for (size_t i = 0; i < arr.size(); ++i) kpi.variables.push_back(ReadVariable(arr[i], path + "/variables/" + std::to_string(i)));
+    for (size_t i = 0; i < arr.size(); ++i)
+      kpi.variables.push_back(ReadVariable(arr[i], path + "/variables/" + std::to_string(i)));
   }
   if (const json* refs = Optional(v, "references")) {
     const json& arr = Array(*refs, path + "/references");
@@ -403,28 +439,35 @@ domain::Kpi ReadKpi(const json& v, const std::string& path, bool is_sub, int dep
       r.name = String(Required(arr[i], "name", p), p + "/name");
       if (const json* k = Optional(arr[i], "kpi")) r.kpi = String(*k, p + "/kpi");
       r.variable = String(Required(arr[i], "variable", p), p + "/variable");
-      if (const json* y = Optional(arr[i], "fiscal_year")) r.fiscal_year = Integer(*y, p + "/fiscal_year", 2400, 2800);
+      if (const json* y = Optional(arr[i], "fiscal_year"))
+        r.fiscal_year = Integer(*y, p + "/fiscal_year", 2400, 2800);
       if (const json* rd = Optional(arr[i], "round")) {
         r.round = Integer(*rd, p + "/round", 6, 12);
-        if (r.round != 6 && r.round != 12) Fail(p + "/round", "รอบต้องเป็น 6 หรือ 12", "a round is 6 or 12");
+        if (r.round != 6 && r.round != 12)
+          Fail(p + "/round", "รอบต้องเป็น 6 หรือ 12", "a round is 6 or 12");
       }
       kpi.references.push_back(std::move(r));
     }
   }
   if (const json* r = Optional(v, "result")) kpi.result = Formula(*r, path + "/result");
-  if (const json* c = Optional(v, "criteria")) kpi.criteria = *ReadCriteria(*c, path + "/criteria", 0);
-  if (is_sub) kpi.weight_in_parent = Number(Required(v, "weight", path), path + "/weight");
+  if (const json* c = Optional(v, "criteria"))
+    kpi.criteria = *ReadCriteria(*c, path + "/criteria", 0);
+  if (is_sub)
+    kpi.weight_in_parent = Number(Required(v, "weight", path), path + "/weight");
   else if (Optional(v, "weight")) {
-    Fail(path + "/weight", "น้ำหนักของตัวชี้วัดหลักกำหนดใน assignments", "a top-level KPI's weight is given in \"assignments\"");
+    Fail(path + "/weight", "น้ำหนักของตัวชี้วัดหลักกำหนดใน assignments",
+         "a top-level KPI's weight is given in \"assignments\"");
   }
   if (const json* subs = Optional(v, "sub_kpis")) {
     const json& arr = Array(*subs, path + "/sub_kpis");
     for (size_t i = 0; i < arr.size(); ++i) {
-      kpi.sub_kpis.push_back(ReadKpi(arr[i], path + "/sub_kpis/" + std::to_string(i), true, depth + 1));
+      kpi.sub_kpis.push_back(
+          ReadKpi(arr[i], path + "/sub_kpis/" + std::to_string(i), true, depth + 1));
       kpi.sub_kpis.back().component = kpi.component;
     }
   }
-  if (!kpi.criteria && kpi.sub_kpis.empty()) Fail(path, "ต้องมี criteria หรือ sub_kpis", "needs \"criteria\" or \"sub_kpis\"");
+  if (!kpi.criteria && kpi.sub_kpis.empty())
+    Fail(path, "ต้องมี criteria หรือ sub_kpis", "needs \"criteria\" or \"sub_kpis\"");
   return kpi;
 }
 
@@ -436,7 +479,8 @@ std::vector<domain::AssignmentRule> ReadAssignments(const json& v, const std::st
     ExpectObject(arr[r], p, {"agencies", "kpis", "note"});
     domain::AssignmentRule rule;
     const json& agencies = Array(Required(arr[r], "agencies", p), p + "/agencies");
-    for (size_t i = 0; i < agencies.size(); ++i) rule.agencies.push_back(String(agencies[i], p + "/agencies/" + std::to_string(i)));
+    for (size_t i = 0; i < agencies.size(); ++i)
+      rule.agencies.push_back(String(agencies[i], p + "/agencies/" + std::to_string(i)));
     const json& kpis = Array(Required(arr[r], "kpis", p), p + "/kpis");
     for (size_t i = 0; i < kpis.size(); ++i) {
       const std::string kp = p + "/kpis/" + std::to_string(i);
@@ -445,9 +489,11 @@ std::vector<domain::AssignmentRule> ReadAssignments(const json& v, const std::st
       a.kpi = String(Required(kpis[i], "kpi", kp), kp + "/kpi");
       if (const json* w = Optional(kpis[i], "weight")) {
         a.weight = Number(*w, kp + "/weight");
-        if (*a.weight < 0 || *a.weight > 100) Fail(kp + "/weight", "น้ำหนักต้องอยู่ระหว่าง 0 ถึง 100", "a weight is between 0 and 100");
+        if (*a.weight < 0 || *a.weight > 100)
+          Fail(kp + "/weight", "น้ำหนักต้องอยู่ระหว่าง 0 ถึง 100", "a weight is between 0 and 100");
       }
-      if (const json* c = Optional(kpis[i], "criteria")) a.criteria = ReadCriteria(*c, kp + "/criteria", 0);
+      if (const json* c = Optional(kpis[i], "criteria"))
+        a.criteria = ReadCriteria(*c, kp + "/criteria", 0);
       if (const json* e = Optional(kpis[i], "exempt")) {
         if (e->is_boolean()) {
           a.exempt = e->get<bool>();
@@ -464,11 +510,14 @@ std::vector<domain::AssignmentRule> ReadAssignments(const json& v, const std::st
 }
 
 domain::Framework ReadFrameworkJson(const json& root) {
-  ExpectObject(root, "", {"format", "fiscal_year", "agency_kind", "title", "source", "levels", "decimals",
-                          "below_basic", "disordered_targets", "grades", "components", "kpis", "assignments"});
+  ExpectObject(
+      root, "",
+      {"format", "fiscal_year", "agency_kind", "title", "source", "levels", "decimals",
+       "below_basic", "disordered_targets", "grades", "components", "kpis", "assignments"});
   if (const json* f = Optional(root, "format")) {
     if (String(*f, "/format") != "esar-framework/1") {
-      Fail("/format", "รูปแบบไฟล์ต้องเป็น \"esar-framework/1\"", "the format must be \"esar-framework/1\"");
+      Fail("/format", "รูปแบบไฟล์ต้องเป็น \"esar-framework/1\"",
+           "the format must be \"esar-framework/1\"");
     }
   }
   domain::Framework fw;
@@ -481,28 +530,37 @@ domain::Framework ReadFrameworkJson(const json& root) {
     for (size_t i = 0; i < arr.size(); ++i) {
       const std::string p = "/levels/" + std::to_string(i);
       ExpectObject(arr[i], p, {"name", "points"});
-      fw.levels.push_back({Text(Optional(arr[i], "name"), p + "/name"), Number(Required(arr[i], "points", p), p + "/points")});
+      fw.levels.push_back({Text(Optional(arr[i], "name"), p + "/name"),
+                           Number(Required(arr[i], "points", p), p + "/points")});
     }
   } else {
-    fw.levels = {{{"เป้าหมายขั้นต้น", "basic"}, 50}, {{"เป้าหมายมาตรฐาน", "standard"}, 75}, {{"เป้าหมายขั้นสูง", "advanced"}, 100}};
+    fw.levels = {{{"เป้าหมายขั้นต้น", "basic"}, 50},
+                 {{"เป้าหมายมาตรฐาน", "standard"}, 75},
+                 {{"เป้าหมายขั้นสูง", "advanced"}, 100}};
   }
   if (const json* d = Optional(root, "decimals")) {
     ExpectObject(*d, "/decimals", {"result", "score", "total"});
-    if (const json* x = Optional(*d, "result")) fw.decimals.result = Integer(*x, "/decimals/result", 0, 9);
-    if (const json* x = Optional(*d, "score")) fw.decimals.score = Integer(*x, "/decimals/score", 0, 9);
-    if (const json* x = Optional(*d, "total")) fw.decimals.total = Integer(*x, "/decimals/total", 0, 9);
+    if (const json* x = Optional(*d, "result"))
+      fw.decimals.result = Integer(*x, "/decimals/result", 0, 9);
+    if (const json* x = Optional(*d, "score"))
+      fw.decimals.score = Integer(*x, "/decimals/score", 0, 9);
+    if (const json* x = Optional(*d, "total"))
+      fw.decimals.total = Integer(*x, "/decimals/total", 0, 9);
   }
-  if (const json* b = Optional(root, "below_basic")) fw.below_basic = ReadBelowBasic(*b, "/below_basic");
+  if (const json* b = Optional(root, "below_basic"))
+    fw.below_basic = ReadBelowBasic(*b, "/below_basic");
   if (const json* d = Optional(root, "disordered_targets")) {
     fw.disordered_targets = Choice<domain::DisorderedTargets>(
-        *d, "/disordered_targets", {{"raise", domain::DisorderedTargets::kRaise}, {"skip", domain::DisorderedTargets::kSkip}});
+        *d, "/disordered_targets",
+        {{"raise", domain::DisorderedTargets::kRaise}, {"skip", domain::DisorderedTargets::kSkip}});
   }
   if (const json* grades = Optional(root, "grades")) {
     const json& arr = Array(*grades, "/grades");
     for (size_t i = 0; i < arr.size(); ++i) {
       const std::string p = "/grades/" + std::to_string(i);
       ExpectObject(arr[i], p, {"min", "name"});
-      fw.grades.push_back({Number(Required(arr[i], "min", p), p + "/min"), Text(Optional(arr[i], "name"), p + "/name")});
+      fw.grades.push_back({Number(Required(arr[i], "min", p), p + "/min"),
+                           Text(Optional(arr[i], "name"), p + "/name")});
     }
   }
   if (const json* comps = Optional(root, "components")) {
@@ -510,13 +568,16 @@ domain::Framework ReadFrameworkJson(const json& root) {
     for (size_t i = 0; i < arr.size(); ++i) {
       const std::string p = "/components/" + std::to_string(i);
       ExpectObject(arr[i], p, {"id", "name", "share"});
-      fw.components.push_back({String(Required(arr[i], "id", p), p + "/id"), Text(Optional(arr[i], "name"), p + "/name"),
+      fw.components.push_back({String(Required(arr[i], "id", p), p + "/id"),
+                               Text(Optional(arr[i], "name"), p + "/name"),
                                Number(Required(arr[i], "share", p), p + "/share")});
     }
   }
   const json& kpis = Array(Required(root, "kpis", ""), "/kpis");
-  for (size_t i = 0; i < kpis.size(); ++i) fw.kpis.push_back(ReadKpi(kpis[i], "/kpis/" + std::to_string(i), false, 0));
-  if (const json* a = Optional(root, "assignments")) fw.assignments = ReadAssignments(*a, "/assignments");
+  for (size_t i = 0; i < kpis.size(); ++i)
+    fw.kpis.push_back(ReadKpi(kpis[i], "/kpis/" + std::to_string(i), false, 0));
+  if (const json* a = Optional(root, "assignments"))
+    fw.assignments = ReadAssignments(*a, "/assignments");
   return fw;
 }
 
@@ -542,7 +603,8 @@ Result<domain::Framework> LoadFramework(const std::string& path) {
   return ParseFramework(*text, path);
 }
 
-Result<std::vector<domain::AssignmentRule>> ParseAssignments(const std::string& text, const std::string& file) {
+Result<std::vector<domain::AssignmentRule>> ParseAssignments(const std::string& text,
+                                                             const std::string& file) {
   auto root = ParseJsonText(text, file);
   if (!root) return root.status();
   try {

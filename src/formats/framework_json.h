@@ -19,6 +19,7 @@ Result<domain::Framework> LoadFramework(const std::string& path);
 
 // Reads a separate assignments file: {"assignments": [...]} or the bare array, shaped like the
 // framework's "assignments" field. Its rules are used instead of the framework's.
-Result<std::vector<domain::AssignmentRule>> ParseAssignments(const std::string& text, const std::string& file);
+Result<std::vector<domain::AssignmentRule>> ParseAssignments(const std::string& text,
+                                                             const std::string& file);
 
 }  // namespace esar::formats

@@ -22,7 +22,8 @@ std::string Trim(const std::string& s) {
 }
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 Result<double> ParseNumber(const std::string& raw) {
@@ -33,11 +34,13 @@ Result<double> ParseNumber(const std::string& raw) {
   if (!s.empty() && *begin == '+') ++begin;
   auto [ptr, ec] = std::from_chars(begin, end, v);
   if (s.empty() || ec == std::errc::invalid_argument || ptr != end) {
-    return Status::InvalidInput("\"" + s + "\" ไม่ใช่ตัวเลข (ใช้จุดทศนิยม ไม่ใส่เครื่องหมาย , หรือ %)",
-                                "\"" + s + "\" is not a number (use a decimal point, no thousands separators or %)");
+    return Status::InvalidInput(
+        "\"" + s + "\" ไม่ใช่ตัวเลข (ใช้จุดทศนิยม ไม่ใส่เครื่องหมาย , หรือ %)",
+        "\"" + s + "\" is not a number (use a decimal point, no thousands separators or %)");
   }
   if (ec == std::errc::result_out_of_range || !std::isfinite(v) || std::fabs(v) > kMaxMagnitude) {
-    return Status::InvalidInput("ตัวเลข \"" + s + "\" ใหญ่เกินไป (เกิน 10^15)", "the number \"" + s + "\" is too large (beyond 10^15)");
+    return Status::InvalidInput("ตัวเลข \"" + s + "\" ใหญ่เกินไป (เกิน 10^15)",
+                                "the number \"" + s + "\" is too large (beyond 10^15)");
   }
   return v;
 }
@@ -45,8 +48,9 @@ Result<double> ParseNumber(const std::string& raw) {
 Result<int> ParseYear(const std::string& raw) {
   auto v = ParseNumber(raw);
   if (!v || *v != std::floor(*v) || *v < 2400 || *v > 2800) {
-    return Status::InvalidInput("ปีงบประมาณ \"" + Trim(raw) + "\" ต้องเป็นปี พ.ศ. เช่น 2567",
-                                "fiscal year \"" + Trim(raw) + "\" must be a Buddhist Era year such as 2567");
+    return Status::InvalidInput(
+        "ปีงบประมาณ \"" + Trim(raw) + "\" ต้องเป็นปี พ.ศ. เช่น 2567",
+        "fiscal year \"" + Trim(raw) + "\" must be a Buddhist Era year such as 2567");
   }
   return static_cast<int>(*v);
 }
@@ -55,7 +59,8 @@ Result<int> ParseRound(const std::string& raw) {
   const std::string s = Trim(raw);
   if (s.empty() || s == "12") return 12;
   if (s == "6") return 6;
-  return Status::InvalidInput("รอบ \"" + s + "\" ต้องเป็น 6 หรือ 12", "round \"" + s + "\" must be 6 or 12");
+  return Status::InvalidInput("รอบ \"" + s + "\" ต้องเป็น 6 หรือ 12",
+                              "round \"" + s + "\" must be 6 or 12");
 }
 
 Status At(const Status& s, const std::string& file, int line, const std::string& path = "") {
@@ -63,7 +68,8 @@ Status At(const Status& s, const std::string& file, int line, const std::string&
 }
 
 Status Missing(const std::string& column, const std::string& file, int line) {
-  return Status::InvalidInput("ช่อง \"" + column + "\" ว่าง", "the \"" + column + "\" field is empty", {file, "", line});
+  return Status::InvalidInput("ช่อง \"" + column + "\" ว่าง", "the \"" + column + "\" field is empty",
+                              {file, "", line});
 }
 
 // The code fields are identifiers that appear in messages and URLs: keep them printable.
@@ -76,12 +82,13 @@ bool IsCleanCode(const std::string& s) {
 }
 
 // The array in a JSON file that holds either the array itself or {"<key>": [...]}.
-Result<const json*> JsonList(const json& root, const char* key, const std::string& file, const std::string& what_th,
-                             const std::string& what_en) {
+Result<const json*> JsonList(const json& root, const char* key, const std::string& file,
+                             const std::string& what_th, const std::string& what_en) {
   const json* list = &root;
   if (root.is_object() && root.contains(key)) list = &root[key];
   if (!list->is_array()) {
-    return Status::InvalidInput("ต้องเป็นอาร์เรย์ของ" + what_th, "must be an array of " + what_en, {file, std::string("/") + key, 0});
+    return Status::InvalidInput("ต้องเป็นอาร์เรย์ของ" + what_th, "must be an array of " + what_en,
+                                {file, std::string("/") + key, 0});
   }
   return list;
 }
@@ -96,7 +103,8 @@ Result<std::vector<double>> ParseValue(const std::string& text) {
   size_t start = 0;
   while (true) {
     const size_t semi = s.find(';', start);
-    auto v = ParseNumber(s.substr(start, semi == std::string::npos ? std::string::npos : semi - start));
+    auto v =
+        ParseNumber(s.substr(start, semi == std::string::npos ? std::string::npos : semi - start));
     if (!v) return v.status();
     out.push_back(*v);
     if (semi == std::string::npos) break;
@@ -105,7 +113,8 @@ Result<std::vector<double>> ParseValue(const std::string& text) {
   return out;
 }
 
-Result<std::vector<domain::Agency>> ParseAgencies(const std::string& text, const std::string& file) {
+Result<std::vector<domain::Agency>> ParseAgencies(const std::string& text,
+                                                  const std::string& file) {
   std::vector<domain::Agency> out;
   if (EndsWith(file, ".json")) {
     auto root = ParseJsonText(text, file);
@@ -117,7 +126,9 @@ Result<std::vector<domain::Agency>> ParseAgencies(const std::string& text, const
       const json& a = (*list)[i];
       const std::string path = "/agencies/" + std::to_string(i);
       if (!a.is_object() || !a.contains("code") || !a["code"].is_string()) {
-        return Status::InvalidInput("หน่วยงานต้องเป็นออบเจ็กต์ที่มี code เป็นข้อความ", "an agency is an object with a string \"code\"", {file, path, 0});
+        return Status::InvalidInput("หน่วยงานต้องเป็นออบเจ็กต์ที่มี code เป็นข้อความ",
+                                    "an agency is an object with a string \"code\"",
+                                    {file, path, 0});
       }
       domain::Agency agency;
       agency.code = a["code"].get<std::string>();
@@ -129,16 +140,23 @@ Result<std::vector<domain::Agency>> ParseAgencies(const std::string& text, const
         return true;
       };
       if (a.contains("name") && a["name"].is_object()) {
-        if (a["name"].contains("th") && a["name"]["th"].is_string()) agency.name.th = a["name"]["th"].get<std::string>();
-        if (a["name"].contains("en") && a["name"]["en"].is_string()) agency.name.en = a["name"]["en"].get<std::string>();
+        if (a["name"].contains("th") && a["name"]["th"].is_string())
+          agency.name.th = a["name"]["th"].get<std::string>();
+        if (a["name"].contains("en") && a["name"]["en"].is_string())
+          agency.name.en = a["name"]["en"].get<std::string>();
       } else if (!text_of("name", agency.name.th)) {
-        return Status::InvalidInput("name ต้องเป็นข้อความหรือ {\"th\",\"en\"}", "\"name\" must be a string or {\"th\",\"en\"}", {file, path + "/name", 0});
+        return Status::InvalidInput("name ต้องเป็นข้อความหรือ {\"th\",\"en\"}",
+                                    "\"name\" must be a string or {\"th\",\"en\"}",
+                                    {file, path + "/name", 0});
       }
       if (!text_of("kind", agency.kind) || !text_of("parent", agency.parent)) {
-        return Status::InvalidInput("kind และ parent ต้องเป็นข้อความ", "\"kind\" and \"parent\" must be strings", {file, path, 0});
+        return Status::InvalidInput("kind และ parent ต้องเป็นข้อความ",
+                                    "\"kind\" and \"parent\" must be strings", {file, path, 0});
       }
       if (!IsCleanCode(agency.code)) {
-        return Status::InvalidInput("รหัสหน่วยงานต้องยาว 1–64 ตัวอักษร ไม่มีอักขระควบคุม", "an agency code is 1–64 characters without control characters", {file, path + "/code", 0});
+        return Status::InvalidInput("รหัสหน่วยงานต้องยาว 1–64 ตัวอักษร ไม่มีอักขระควบคุม",
+                                    "an agency code is 1–64 characters without control characters",
+                                    {file, path + "/code", 0});
       }
       out.push_back(std::move(agency));
     }
@@ -151,7 +169,9 @@ Result<std::vector<domain::Agency>> ParseAgencies(const std::string& text, const
     agency.code = Trim(table->Field(row, "code"));
     if (agency.code.empty()) return Missing("code", file, row.line);
     if (!IsCleanCode(agency.code)) {
-      return Status::InvalidInput("รหัสหน่วยงานต้องยาว 1–64 ตัวอักษร ไม่มีอักขระควบคุม", "an agency code is 1–64 characters without control characters", {file, "", row.line});
+      return Status::InvalidInput("รหัสหน่วยงานต้องยาว 1–64 ตัวอักษร ไม่มีอักขระควบคุม",
+                                  "an agency code is 1–64 characters without control characters",
+                                  {file, "", row.line});
     }
     agency.name = {Trim(table->Field(row, "name_th")), Trim(table->Field(row, "name_en"))};
     agency.kind = Trim(table->Field(row, "kind"));
@@ -168,7 +188,8 @@ Result<std::vector<domain::Agency>> LoadAgencies(const std::string& path) {
   return ParseAgencies(*text, path);
 }
 
-Result<std::vector<domain::Observation>> ParseObservations(const std::string& text, const std::string& file) {
+Result<std::vector<domain::Observation>> ParseObservations(const std::string& text,
+                                                           const std::string& file) {
   std::vector<domain::Observation> out;
   if (EndsWith(file, ".json")) {
     auto root = ParseJsonText(text, file);
@@ -179,46 +200,62 @@ Result<std::vector<domain::Observation>> ParseObservations(const std::string& te
     for (size_t i = 0; i < list->size(); ++i) {
       const json& o = (*list)[i];
       const std::string path = "/observations/" + std::to_string(i);
-      if (!o.is_object()) return Status::InvalidInput("ต้องเป็นออบเจ็กต์", "must be an object", {file, path, 0});
+      if (!o.is_object())
+        return Status::InvalidInput("ต้องเป็นออบเจ็กต์", "must be an object", {file, path, 0});
       domain::Observation obs;
       obs.where = {file, path, 0};
       for (const char* key : {"agency", "kpi", "variable"}) {
         if (!o.contains(key) || !o[key].is_string() || o[key].get<std::string>().empty()) {
-          return Status::InvalidInput(std::string("ต้องมี \"") + key + "\" เป็นข้อความ", std::string("needs a string \"") + key + "\"", {file, path + "/" + key, 0});
+          return Status::InvalidInput(std::string("ต้องมี \"") + key + "\" เป็นข้อความ",
+                                      std::string("needs a string \"") + key + "\"",
+                                      {file, path + "/" + key, 0});
         }
       }
       obs.agency = o["agency"].get<std::string>();
       obs.kpi = o["kpi"].get<std::string>();
       obs.variable = o["variable"].get<std::string>();
       if (!o.contains("fiscal_year") || !o["fiscal_year"].is_number_integer()) {
-        return Status::InvalidInput("ต้องมี fiscal_year เป็นปี พ.ศ.", "needs \"fiscal_year\", a Buddhist Era year", {file, path + "/fiscal_year", 0});
+        return Status::InvalidInput("ต้องมี fiscal_year เป็นปี พ.ศ.",
+                                    "needs \"fiscal_year\", a Buddhist Era year",
+                                    {file, path + "/fiscal_year", 0});
       }
       auto year = ParseYear(std::to_string(o["fiscal_year"].get<long long>()));
       if (!year) return At(year.status(), file, 0, path + "/fiscal_year");
       obs.fiscal_year = *year;
       if (o.contains("round") && !o["round"].is_null()) {
-        if (!o["round"].is_number_integer()) return Status::InvalidInput("รอบต้องเป็น 6 หรือ 12", "round must be 6 or 12", {file, path + "/round", 0});
+        if (!o["round"].is_number_integer())
+          return Status::InvalidInput("รอบต้องเป็น 6 หรือ 12", "round must be 6 or 12",
+                                      {file, path + "/round", 0});
         auto round = ParseRound(std::to_string(o["round"].get<long long>()));
         if (!round) return At(round.status(), file, 0, path + "/round");
         obs.round = *round;
       }
-      if (!o.contains("value")) return Status::InvalidInput("ต้องมี value", "needs \"value\"", {file, path + "/value", 0});
+      if (!o.contains("value"))
+        return Status::InvalidInput("ต้องมี value", "needs \"value\"", {file, path + "/value", 0});
       const json& v = o["value"];
       auto one = [&](const json& x, const std::string& p) -> Result<double> {
         if (x.is_number()) {
           const double d = x.get<double>();
-          if (!std::isfinite(d) || std::fabs(d) > kMaxMagnitude) return Status::InvalidInput("ตัวเลขใหญ่เกินไป (เกิน 10^15)", "the number is too large (beyond 10^15)", {file, p, 0});
+          if (!std::isfinite(d) || std::fabs(d) > kMaxMagnitude)
+            return Status::InvalidInput("ตัวเลขใหญ่เกินไป (เกิน 10^15)",
+                                        "the number is too large (beyond 10^15)", {file, p, 0});
           return d;
         }
         if (x.is_string()) {
           auto parsed = ParseValue(x.get<std::string>());
-          if (!parsed || parsed->size() != 1) return Status::InvalidInput("ค่าต้องเป็นตัวเลข หรือ ผ่าน/ไม่ผ่าน", "a value is a number or pass/fail", {file, p, 0});
+          if (!parsed || parsed->size() != 1)
+            return Status::InvalidInput("ค่าต้องเป็นตัวเลข หรือ ผ่าน/ไม่ผ่าน",
+                                        "a value is a number or pass/fail", {file, p, 0});
           return parsed->front();
         }
-        return Status::InvalidInput("ค่าต้องเป็นตัวเลข ข้อความ ผ่าน/ไม่ผ่าน หรืออาร์เรย์ของตัวเลข", "a value is a number, pass/fail, or an array of numbers", {file, p, 0});
+        return Status::InvalidInput("ค่าต้องเป็นตัวเลข ข้อความ ผ่าน/ไม่ผ่าน หรืออาร์เรย์ของตัวเลข",
+                                    "a value is a number, pass/fail, or an array of numbers",
+                                    {file, p, 0});
       };
       if (v.is_array()) {
-        if (v.empty()) return Status::InvalidInput("รายการค่าว่างเปล่า", "the list of values is empty", {file, path + "/value", 0});
+        if (v.empty())
+          return Status::InvalidInput("รายการค่าว่างเปล่า", "the list of values is empty",
+                                      {file, path + "/value", 0});
         for (size_t k = 0; k < v.size(); ++k) {
           auto d = one(v[k], path + "/value/" + std::to_string(k));
           if (!d) return d.status();

@@ -19,7 +19,8 @@ Result<std::vector<domain::Agency>> LoadAgencies(const std::string& path);
 // "variable","fiscal_year","round","value"}]}). A value is a number, ผ่าน/pass/ไม่ผ่าน/fail, or
 // a list of numbers (CSV: separated by ";", JSON: an array). Fails on the first malformed row
 // with its line (CSV) or JSON path.
-Result<std::vector<domain::Observation>> ParseObservations(const std::string& text, const std::string& file);
+Result<std::vector<domain::Observation>> ParseObservations(const std::string& text,
+                                                           const std::string& file);
 Result<std::vector<domain::Observation>> LoadObservations(const std::string& path);
 
 // A reported value as a number: "94.36" -> 94.36, "ผ่าน"/"pass" -> 1, "ไม่ผ่าน"/"fail" -> 0, and

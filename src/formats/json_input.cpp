@@ -27,7 +27,8 @@ Result<std::string> ReadFile(const std::string& path) {
   }
   std::string text = buffer.str();
   if (text.size() > kMaxFileBytes) {
-    return Status::InvalidInput("ไฟล์ \"" + path + "\" ใหญ่เกิน 512 MB", "\"" + path + "\" is larger than 512 MB");
+    return Status::InvalidInput("ไฟล์ \"" + path + "\" ใหญ่เกิน 512 MB",
+                                "\"" + path + "\" is larger than 512 MB");
   }
   return text;
 }
@@ -38,7 +39,8 @@ Result<nlohmann::json> ParseJsonText(const std::string& text, const std::string&
     return Status::InvalidInput("ไฟล์ว่างเปล่า", "the file is empty", where);
   }
   if (!IsValidUtf8(text)) {
-    return Status::InvalidInput("ไฟล์ไม่ได้เข้ารหัสเป็น UTF-8 ที่ถูกต้อง", "the file is not valid UTF-8", where);
+    return Status::InvalidInput("ไฟล์ไม่ได้เข้ารหัสเป็น UTF-8 ที่ถูกต้อง", "the file is not valid UTF-8",
+                                where);
   }
   try {
     auto limit_depth = [](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
@@ -47,13 +49,16 @@ Result<nlohmann::json> ParseJsonText(const std::string& text, const std::string&
     };
     return nlohmann::json::parse(text, limit_depth);
   } catch (const TooDeep&) {
-    return Status::InvalidInput("JSON ซ้อนกันลึกเกิน 64 ชั้น", "the JSON is nested deeper than 64 levels", where);
+    return Status::InvalidInput("JSON ซ้อนกันลึกเกิน 64 ชั้น", "the JSON is nested deeper than 64 levels",
+                                where);
   } catch (const nlohmann::json::parse_error& e) {
     Location at = where;
     at.line = LineOfOffset(text, e.byte > 0 ? e.byte - 1 : 0);
-    return Status::InvalidInput(std::string("JSON ไม่ถูกต้อง: ") + e.what(), std::string("malformed JSON: ") + e.what(), at);
+    return Status::InvalidInput(std::string("JSON ไม่ถูกต้อง: ") + e.what(),
+                                std::string("malformed JSON: ") + e.what(), at);
   } catch (const nlohmann::json::exception& e) {
-    return Status::InvalidInput(std::string("JSON ไม่ถูกต้อง: ") + e.what(), std::string("malformed JSON: ") + e.what(), where);
+    return Status::InvalidInput(std::string("JSON ไม่ถูกต้อง: ") + e.what(),
+                                std::string("malformed JSON: ") + e.what(), where);
   }
 }
 

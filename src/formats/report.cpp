@@ -38,7 +38,8 @@ std::string Short(double v) {
 json NumberOrNull(double v) { return std::isnan(v) ? json(nullptr) : json(v); }
 
 std::string LevelName(const domain::Framework& fw, int level, Lang lang) {
-  if (level < 0 || static_cast<size_t>(level) >= fw.levels.size()) return Th(lang) ? "ต่ำกว่าขั้นต้น" : "below basic";
+  if (level < 0 || static_cast<size_t>(level) >= fw.levels.size())
+    return Th(lang) ? "ต่ำกว่าขั้นต้น" : "below basic";
   const auto& l = fw.levels[static_cast<size_t>(level)];
   return l.name.Pick(lang) + " (" + Short(l.points) + ")";
 }
@@ -57,7 +58,8 @@ std::string StatusText(KpiStatus s, Lang lang) {
   return "";
 }
 
-const domain::Agency* FindAgency(const std::vector<domain::Agency>& agencies, const std::string& code) {
+const domain::Agency* FindAgency(const std::vector<domain::Agency>& agencies,
+                                 const std::string& code) {
   for (const auto& a : agencies) {
     if (a.code == code) return &a;
   }
@@ -102,10 +104,13 @@ json ScoresJson(const ScoreReport& report, bool with_trace, Lang lang) {
     json kpis = json::array();
     for (const KpiScore& k : a.kpis) kpis.push_back(KpiJson(fw, k, with_trace, lang));
     json components = json::array();
-    for (const auto& c : a.components) components.push_back({{"id", c.component}, {"share", c.share}, {"weighted", c.weighted}});
-    json grade = a.grade >= 0 ? json(fw.grades[static_cast<size_t>(a.grade)].name.Pick(lang)) : json(nullptr);
+    for (const auto& c : a.components)
+      components.push_back({{"id", c.component}, {"share", c.share}, {"weighted", c.weighted}});
+    json grade = a.grade >= 0 ? json(fw.grades[static_cast<size_t>(a.grade)].name.Pick(lang))
+                              : json(nullptr);
     agencies.push_back({{"code", a.agency},
-                        {"name", agency ? json({{"th", agency->name.th}, {"en", agency->name.en}}) : json(nullptr)},
+                        {"name", agency ? json({{"th", agency->name.th}, {"en", agency->name.en}})
+                                        : json(nullptr)},
                         {"total", NumberOrNull(a.total)},
                         {"total_text", Total(fw, a.total)},
                         {"grade", grade},
@@ -118,16 +123,19 @@ json ScoresJson(const ScoreReport& report, bool with_trace, Lang lang) {
 
 std::string ScoresCsv(const ScoreReport& report, Lang lang) {
   const domain::Framework& fw = *report.framework;
-  std::string out = "agency,agency_name,kpi,status,result,score,weight,weighted,level,group,total,grade\n";
+  std::string out =
+      "agency,agency_name,kpi,status,result,score,weight,weighted,level,group,total,grade\n";
   for (const domain::AgencyScore& a : *report.scores) {
     const domain::Agency* agency = FindAgency(*report.agencies, a.agency);
     const std::string name = agency ? agency->name.Pick(lang) : "";
     for (const KpiScore& k : a.kpis) {
-      out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{}\n", CsvEscape(a.agency), CsvEscape(name), CsvEscape(k.kpi),
-                         domain::KpiStatusName(k.status), std::isnan(k.result) ? "" : FormatDecimal(k.result, fw.decimals.result),
-                         FormatDecimal(k.score, fw.decimals.score), Short(k.weight), FormatDecimal(k.weighted, 4),
-                         k.level >= 0 ? std::to_string(k.level + 1) : "", CsvEscape(k.group), Total(fw, a.total),
-                         CsvEscape(GradeName(fw, a.grade, lang)));
+      out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{}\n", CsvEscape(a.agency),
+                         CsvEscape(name), CsvEscape(k.kpi), domain::KpiStatusName(k.status),
+                         std::isnan(k.result) ? "" : FormatDecimal(k.result, fw.decimals.result),
+                         FormatDecimal(k.score, fw.decimals.score), Short(k.weight),
+                         FormatDecimal(k.weighted, 4),
+                         k.level >= 0 ? std::to_string(k.level + 1) : "", CsvEscape(k.group),
+                         Total(fw, a.total), CsvEscape(GradeName(fw, a.grade, lang)));
     }
   }
   return out;
@@ -136,20 +144,25 @@ std::string ScoresCsv(const ScoreReport& report, Lang lang) {
 std::string ScoresTable(const ScoreReport& report, Lang lang) {
   const domain::Framework& fw = *report.framework;
   std::string out;
-  out += Th(lang) ? fmt::format("ปีงบประมาณ พ.ศ. {} รอบ {} เดือน — {} หน่วยงาน\n", fw.fiscal_year, report.round, report.scores->size())
-                  : fmt::format("Fiscal year {} (B.E.), {}-month round — {} agencies\n", fw.fiscal_year, report.round, report.scores->size());
+  out += Th(lang) ? fmt::format("ปีงบประมาณ พ.ศ. {} รอบ {} เดือน — {} หน่วยงาน\n", fw.fiscal_year,
+                                report.round, report.scores->size())
+                  : fmt::format("Fiscal year {} (B.E.), {}-month round — {} agencies\n",
+                                fw.fiscal_year, report.round, report.scores->size());
   for (const domain::AgencyScore& a : *report.scores) {
     const domain::Agency* agency = FindAgency(*report.agencies, a.agency);
     out += fmt::format("\n{} {}\n", a.agency, agency ? agency->name.Pick(lang) : "");
-    out += fmt::format("  {} {}  {}\n", Th(lang) ? "คะแนนรวม" : "total", Total(fw, a.total), GradeName(fw, a.grade, lang));
-    out += fmt::format("  {:<8} {:>10} {:>8} {:>7} {:>9}  {}\n", Th(lang) ? "ตัวชี้วัด" : "KPI", Th(lang) ? "ผล" : "result",
-                       Th(lang) ? "คะแนน" : "score", Th(lang) ? "น้ำหนัก" : "weight", Th(lang) ? "ถ่วงน้ำหนัก" : "weighted",
+    out += fmt::format("  {} {}  {}\n", Th(lang) ? "คะแนนรวม" : "total", Total(fw, a.total),
+                       GradeName(fw, a.grade, lang));
+    out += fmt::format("  {:<8} {:>10} {:>8} {:>7} {:>9}  {}\n", Th(lang) ? "ตัวชี้วัด" : "KPI",
+                       Th(lang) ? "ผล" : "result", Th(lang) ? "คะแนน" : "score",
+                       Th(lang) ? "น้ำหนัก" : "weight", Th(lang) ? "ถ่วงน้ำหนัก" : "weighted",
                        Th(lang) ? "สถานะ" : "status");
     for (const KpiScore& k : a.kpis) {
       out += fmt::format("  {:<8} {:>10} {:>8} {:>7} {:>9}  {}{}\n", k.kpi,
                          std::isnan(k.result) ? "-" : FormatDecimal(k.result, fw.decimals.result),
-                         FormatDecimal(k.score, fw.decimals.score), Short(k.weight), FormatDecimal(k.weighted, 3),
-                         StatusText(k.status, lang), k.group.empty() ? "" : (Th(lang) ? " กลุ่ม " : " group ") + k.group);
+                         FormatDecimal(k.score, fw.decimals.score), Short(k.weight),
+                         FormatDecimal(k.weighted, 3), StatusText(k.status, lang),
+                         k.group.empty() ? "" : (Th(lang) ? " กลุ่ม " : " group ") + k.group);
     }
   }
   return out;
@@ -165,95 +178,127 @@ std::vector<std::string> ExplainKpi(const domain::Framework& fw, const KpiScore&
       case TraceKind::kResult:
         lines.push_back(s.text.empty()
                             ? Tr(th, "ผลการดำเนินงาน {}", "result {}", FormatDecimal(s.value, rd))
-                            : Tr(th, "ผลการดำเนินงาน = {} = {}", "result = {} = {}", s.text, FormatDecimal(s.value, rd)));
+                            : Tr(th, "ผลการดำเนินงาน = {} = {}", "result = {} = {}", s.text,
+                                 FormatDecimal(s.value, rd)));
         break;
       case TraceKind::kGroupChosen:
-        lines.push_back(Tr(th, "อยู่ในกลุ่ม {}{} เพราะ {} = {} ({})", "in group {}{} because {} = {} ({})", s.id,
-                                    s.name.empty() ? "" : " " + s.name.Pick(lang), s.text, Short(s.value), s.detail));
+        lines.push_back(
+            Tr(th, "อยู่ในกลุ่ม {}{} เพราะ {} = {} ({})", "in group {}{} because {} = {} ({})", s.id,
+               s.name.empty() ? "" : " " + s.name.Pick(lang), s.text, Short(s.value), s.detail));
         break;
       case TraceKind::kNoGroup:
-        lines.push_back(Tr(th, "{} = {} ไม่ตกอยู่ในกลุ่มใด จึงให้ 0 คะแนน", "{} = {} falls in no group, so 0 points", s.text, Short(s.value)));
+        lines.push_back(Tr(th, "{} = {} ไม่ตกอยู่ในกลุ่มใด จึงให้ 0 คะแนน",
+                           "{} = {} falls in no group, so 0 points", s.text, Short(s.value)));
         break;
       case TraceKind::kTarget:
         lines.push_back(Tr(th, "{}: {}{}{}", "{}: {}{}{}", LevelName(fw, s.level, lang),
-                                    s.flag ? (th ? "มากกว่า " : "above ") : "", Short(s.value),
-                                    s.text.empty() ? "" : " (" + s.text + ")"));
+                           s.flag ? (th ? "มากกว่า " : "above ") : "", Short(s.value),
+                           s.text.empty() ? "" : " (" + s.text + ")"));
         break;
       case TraceKind::kTargetMissing:
-        lines.push_back(Tr(th, "{}: ไม่กำหนด (-) ข้ามระดับนี้", "{}: not set (-), level skipped", LevelName(fw, s.level, lang)));
+        lines.push_back(Tr(th, "{}: ไม่กำหนด (-) ข้ามระดับนี้", "{}: not set (-), level skipped",
+                           LevelName(fw, s.level, lang)));
         break;
       case TraceKind::kTargetRaised:
-        lines.push_back(Tr(th, "{}: ค่าเป้าหมาย {} ต่ำกว่าระดับก่อนหน้า จึงใช้ {} แทน", "{}: target {} is below the previous level's, so {} is used instead",
-                                    LevelName(fw, s.level, lang), Short(s.value), Short(s.value2)));
+        lines.push_back(Tr(th, "{}: ค่าเป้าหมาย {} ต่ำกว่าระดับก่อนหน้า จึงใช้ {} แทน",
+                           "{}: target {} is below the previous level's, so {} is used instead",
+                           LevelName(fw, s.level, lang), Short(s.value), Short(s.value2)));
         break;
       case TraceKind::kTargetSkipped:
-        lines.push_back(Tr(th, "{}: ค่าเป้าหมาย {} ต่ำกว่าระดับก่อนหน้า จึงข้ามระดับนี้", "{}: target {} is below the previous level's, so the level is skipped",
-                                    LevelName(fw, s.level, lang), Short(s.value)));
+        lines.push_back(Tr(th, "{}: ค่าเป้าหมาย {} ต่ำกว่าระดับก่อนหน้า จึงข้ามระดับนี้",
+                           "{}: target {} is below the previous level's, so the level is skipped",
+                           LevelName(fw, s.level, lang), Short(s.value)));
         break;
       case TraceKind::kTopReached:
-        lines.push_back(Tr(th, "ผลถึง{} ({}) ได้ {} คะแนน", "the result reaches the {} target ({}): {} points",
-                                    LevelName(fw, s.level, lang), Short(s.value), FormatDecimal(s.value2, sd)));
+        lines.push_back(
+            Tr(th, "ผลถึง{} ({}) ได้ {} คะแนน", "the result reaches the {} target ({}): {} points",
+               LevelName(fw, s.level, lang), Short(s.value), FormatDecimal(s.value2, sd)));
         break;
       case TraceKind::kInterpolated:
-        lines.push_back(Tr(th, "ผล {} อยู่ระหว่าง{} {} และ{} {}: {} + ({} − {}) ÷ ({} − {}) × ({} − {}) = {} คะแนน", "result {} lies between {} {} and {} {}: {} + ({} − {}) ÷ ({} − {}) × ({} − {}) = {} points",
-            Short(s.value), LevelName(fw, s.level, lang), Short(s.value2), LevelName(fw, s.level2, lang), Short(s.value4),
-            Short(s.value3), Short(s.value), Short(s.value2), Short(s.value4), Short(s.value2), Short(s.value5), Short(s.value3),
+        lines.push_back(Tr(
+            th, "ผล {} อยู่ระหว่าง{} {} และ{} {}: {} + ({} − {}) ÷ ({} − {}) × ({} − {}) = {} คะแนน",
+            "result {} lies between {} {} and {} {}: {} + ({} − {}) ÷ ({} − {}) × ({} − {}) = {} "
+            "points",
+            Short(s.value), LevelName(fw, s.level, lang), Short(s.value2),
+            LevelName(fw, s.level2, lang), Short(s.value4), Short(s.value3), Short(s.value),
+            Short(s.value2), Short(s.value4), Short(s.value2), Short(s.value5), Short(s.value3),
             FormatDecimal(s.value6, sd)));
         break;
       case TraceKind::kStepReached:
-        lines.push_back(s.level >= 0 ? Tr(th, "ถึง{} ได้ {} คะแนน", "reaches {}: {} points", LevelName(fw, s.level, lang), FormatDecimal(s.value, sd))
-                                     : std::string(th ? "ไม่ถึงระดับใด ได้ 0 คะแนน" : "reaches no level: 0 points"));
+        lines.push_back(s.level >= 0 ? Tr(th, "ถึง{} ได้ {} คะแนน", "reaches {}: {} points",
+                                          LevelName(fw, s.level, lang), FormatDecimal(s.value, sd))
+                                     : std::string(th ? "ไม่ถึงระดับใด ได้ 0 คะแนน"
+                                                      : "reaches no level: 0 points"));
         break;
       case TraceKind::kBelowBasic:
-        lines.push_back(s.flag ? Tr(th, "ผล {} ต่ำกว่าเป้าหมายขั้นต้น {}: เทียบสัดส่วนจาก {} ได้ {} คะแนน", "result {} is below the basic target {}: interpolated from {}, {} points",
-                                             Short(s.value), Short(s.value2), Short(s.value3), FormatDecimal(s.value6, sd))
-                               : Tr(th, "ผล {} ต่ำกว่าเป้าหมายขั้นต้น {}: 0 คะแนน", "result {} is below the basic target {}: 0 points",
-                                             Short(s.value), Short(s.value2)));
+        lines.push_back(
+            s.flag
+                ? Tr(th, "ผล {} ต่ำกว่าเป้าหมายขั้นต้น {}: เทียบสัดส่วนจาก {} ได้ {} คะแนน",
+                     "result {} is below the basic target {}: interpolated from {}, {} points",
+                     Short(s.value), Short(s.value2), Short(s.value3), FormatDecimal(s.value6, sd))
+                : Tr(th, "ผล {} ต่ำกว่าเป้าหมายขั้นต้น {}: 0 คะแนน",
+                     "result {} is below the basic target {}: 0 points", Short(s.value),
+                     Short(s.value2)));
         break;
       case TraceKind::kMilestone:
-        lines.push_back(fmt::format("{} {} — {}", s.flag ? "✓" : "✗", s.name.empty() ? s.id : s.name.Pick(lang),
-                                    s.flag ? (th ? "ผ่าน" : "passed") : (th ? "ไม่ผ่าน" : "not passed")));
+        lines.push_back(
+            fmt::format("{} {} — {}", s.flag ? "✓" : "✗", s.name.empty() ? s.id : s.name.Pick(lang),
+                        s.flag ? (th ? "ผ่าน" : "passed") : (th ? "ไม่ผ่าน" : "not passed")));
         break;
       case TraceKind::kCondition:
-        lines.push_back(Tr(th, "{} {}: {} — {}", "{} {}: {} — {}", s.flag ? "✓" : "✗", LevelName(fw, s.level, lang), s.text,
-                                    s.flag ? (th ? "เป็นจริง" : "holds") : (th ? "ไม่เป็นจริง" : "does not hold")));
+        lines.push_back(
+            Tr(th, "{} {}: {} — {}", "{} {}: {} — {}", s.flag ? "✓" : "✗",
+               LevelName(fw, s.level, lang), s.text,
+               s.flag ? (th ? "เป็นจริง" : "holds") : (th ? "ไม่เป็นจริง" : "does not hold")));
         break;
       case TraceKind::kPointsItem:
-        lines.push_back(fmt::format("{} {} (+{}){}", s.flag ? "✓" : "✗", s.name.empty() ? s.id : s.name.Pick(lang), Short(s.value),
-                                    s.flag2 ? (th ? " — ไม่นับ เพราะยังไม่ผ่านรายการที่ต้องมาก่อน" : " — not counted: a prerequisite is not met") : ""));
+        lines.push_back(fmt::format("{} {} (+{}){}", s.flag ? "✓" : "✗",
+                                    s.name.empty() ? s.id : s.name.Pick(lang), Short(s.value),
+                                    s.flag2 ? (th ? " — ไม่นับ เพราะยังไม่ผ่านรายการที่ต้องมาก่อน"
+                                                  : " — not counted: a prerequisite is not met")
+                                            : ""));
         break;
       case TraceKind::kSubKpi:
-        lines.push_back(Tr(th, "ตัวชี้วัดย่อย {}: {} คะแนน × {} ÷ 100 = {}", "sub-KPI {}: {} points × {} ÷ 100 = {}", s.id,
-                                    FormatDecimal(s.value, sd), Short(s.value2), Short(s.value3)));
+        lines.push_back(Tr(th, "ตัวชี้วัดย่อย {}: {} คะแนน × {} ÷ 100 = {}",
+                           "sub-KPI {}: {} points × {} ÷ 100 = {}", s.id,
+                           FormatDecimal(s.value, sd), Short(s.value2), Short(s.value3)));
         break;
       case TraceKind::kWeight:
-        lines.push_back(Tr(th, "น้ำหนัก {}: {} × {} ÷ 100 = {}", "weight {}: {} × {} ÷ 100 = {}", Short(s.value2),
-                                    FormatDecimal(s.value, sd), Short(s.value2), Short(s.value3)));
+        lines.push_back(Tr(th, "น้ำหนัก {}: {} × {} ÷ 100 = {}", "weight {}: {} × {} ÷ 100 = {}",
+                           Short(s.value2), FormatDecimal(s.value, sd), Short(s.value2),
+                           Short(s.value3)));
         break;
       case TraceKind::kExempt:
-        lines.push_back(th ? "ยกเว้นการประเมินตัวชี้วัดนี้" + (s.name.empty() ? std::string() : ": " + s.name.Pick(lang))
-                           : "exempt from this KPI" + (s.name.empty() ? std::string() : ": " + s.name.Pick(lang)));
+        lines.push_back(th ? "ยกเว้นการประเมินตัวชี้วัดนี้" +
+                                 (s.name.empty() ? std::string() : ": " + s.name.Pick(lang))
+                           : "exempt from this KPI" +
+                                 (s.name.empty() ? std::string() : ": " + s.name.Pick(lang)));
         break;
       case TraceKind::kNotInRound:
-        lines.push_back(Tr(th, "ไม่ประเมินในรอบ {} เดือน", "not assessed in the {}-month round", Short(s.value)));
+        lines.push_back(
+            Tr(th, "ไม่ประเมินในรอบ {} เดือน", "not assessed in the {}-month round", Short(s.value)));
         break;
       case TraceKind::kMonitoring:
-        lines.push_back(th ? "ตัวชี้วัดติดตามผล (Monitoring) ไม่นำมาคิดคะแนน" : "monitoring only: not scored");
+        lines.push_back(th ? "ตัวชี้วัดติดตามผล (Monitoring) ไม่นำมาคิดคะแนน"
+                           : "monitoring only: not scored");
         break;
       case TraceKind::kMissing:
-        lines.push_back(s.text == "baseline"
-                            ? Tr(th, "ไม่มีข้อมูลพื้นฐาน \"{}\" จึงให้ 0 คะแนน", "no baseline \"{}\", so 0 points", s.id)
-                            : Tr(th, "ไม่ได้รายงาน \"{}\" จึงให้ 0 คะแนน", "\"{}\" was not reported, so 0 points", s.id));
+        lines.push_back(s.text == "baseline" ? Tr(th, "ไม่มีข้อมูลพื้นฐาน \"{}\" จึงให้ 0 คะแนน",
+                                                  "no baseline \"{}\", so 0 points", s.id)
+                                             : Tr(th, "ไม่ได้รายงาน \"{}\" จึงให้ 0 คะแนน",
+                                                  "\"{}\" was not reported, so 0 points", s.id));
         break;
       case TraceKind::kNotComputable:
-        lines.push_back(Tr(th, "คำนวณ {} ไม่ได้ (เช่น หารด้วยศูนย์) จึงให้ 0 คะแนน", "{} cannot be computed (e.g. division by zero), so 0 points", s.text));
+        lines.push_back(Tr(th, "คำนวณ {} ไม่ได้ (เช่น หารด้วยศูนย์) จึงให้ 0 คะแนน",
+                           "{} cannot be computed (e.g. division by zero), so 0 points", s.text));
         break;
     }
   }
   return lines;
 }
 
-std::string ExplainAgency(const ScoreReport& report, const domain::AgencyScore& a, const std::string& kpi_filter, Lang lang) {
+std::string ExplainAgency(const ScoreReport& report, const domain::AgencyScore& a,
+                          const std::string& kpi_filter, Lang lang) {
   const domain::Framework& fw = *report.framework;
   const bool th = Th(lang);
   const domain::Agency* agency = FindAgency(*report.agencies, a.agency);
@@ -268,16 +313,20 @@ std::string ExplainAgency(const ScoreReport& report, const domain::AgencyScore& 
             : fmt::format("Fiscal year {} (B.E.), {}-month round\n", fw.fiscal_year, report.round);
   const std::string grade = GradeName(fw, a.grade, lang);
   if (a.scored_weight == 100.0) {
-    out += Tr(th, "คะแนนการประเมิน {}{}\n", "evaluation score {}{}\n", Total(fw, a.total), grade.empty() ? "" : " — " + grade);
+    out += Tr(th, "คะแนนการประเมิน {}{}\n", "evaluation score {}{}\n", Total(fw, a.total),
+              grade.empty() ? "" : " — " + grade);
   } else {
-    out += Tr(th, "คะแนนการประเมิน {}{} (ปรับเทียบจากน้ำหนักที่ประเมิน {} เป็น 100)\n", "evaluation score {}{} (rescaled from the {} weight assessed to 100)\n",
-                       Total(fw, a.total), grade.empty() ? "" : " — " + grade, Short(a.scored_weight));
+    out += Tr(th, "คะแนนการประเมิน {}{} (ปรับเทียบจากน้ำหนักที่ประเมิน {} เป็น 100)\n",
+              "evaluation score {}{} (rescaled from the {} weight assessed to 100)\n",
+              Total(fw, a.total), grade.empty() ? "" : " — " + grade, Short(a.scored_weight));
   }
-  std::function<void(const KpiScore&, const std::string&)> print = [&](const KpiScore& k, const std::string& indent) {
+  std::function<void(const KpiScore&, const std::string&)> print = [&](const KpiScore& k,
+                                                                       const std::string& indent) {
     const domain::Kpi* kpi = domain::FindKpi(fw.kpis, k.kpi);
-    out += fmt::format("\n{}{} {} {}\n", indent, th ? "ตัวชี้วัด" : "KPI", k.kpi, kpi ? kpi->name.Pick(lang) : "");
-    out += Tr(th, "{}  สถานะ: {}  คะแนน {}\n", "{}  status: {}  score {}\n", indent, StatusText(k.status, lang),
-                       FormatDecimal(k.score, fw.decimals.score));
+    out += fmt::format("\n{}{} {} {}\n", indent, th ? "ตัวชี้วัด" : "KPI", k.kpi,
+                       kpi ? kpi->name.Pick(lang) : "");
+    out += Tr(th, "{}  สถานะ: {}  คะแนน {}\n", "{}  status: {}  score {}\n", indent,
+              StatusText(k.status, lang), FormatDecimal(k.score, fw.decimals.score));
     for (const std::string& line : ExplainKpi(fw, k, lang)) out += indent + "  " + line + "\n";
     for (const KpiScore& sub : k.sub_kpis) print(sub, indent + "  ");
   };
@@ -297,7 +346,8 @@ std::string FindingsText(const std::vector<domain::Finding>& findings, Lang lang
   for (const domain::Finding& f : findings) {
     const std::string where = f.where.ToString();
     out += fmt::format("{}: {}{} [{}]\n",
-                       f.severity == domain::Severity::kError ? (th ? "ข้อผิดพลาด" : "error") : (th ? "คำเตือน" : "warning"),
+                       f.severity == domain::Severity::kError ? (th ? "ข้อผิดพลาด" : "error")
+                                                              : (th ? "คำเตือน" : "warning"),
                        where.empty() ? "" : where + ": ", th ? f.message_th : f.message_en, f.code);
   }
   return out;

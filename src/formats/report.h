@@ -39,7 +39,8 @@ std::string ExplainAgency(const ScoreReport& report, const domain::AgencyScore& 
                           const std::string& kpi_filter, Lang lang);
 
 // The trace of one KPI as sentences in `lang`.
-std::vector<std::string> ExplainKpi(const domain::Framework& framework, const domain::KpiScore& kpi, Lang lang);
+std::vector<std::string> ExplainKpi(const domain::Framework& framework, const domain::KpiScore& kpi,
+                                    Lang lang);
 
 // `esar check`'s findings, one per line: "ข้อผิดพลาด: file /path: message".
 std::string FindingsText(const std::vector<domain::Finding>& findings, Lang lang);

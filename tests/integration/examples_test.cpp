@@ -25,11 +25,12 @@ std::vector<fs::path> Examples() {
 }
 
 std::string Args(const fs::path& dir) {
-  return "--framework '" + (dir / "framework.json").string() + "' --agencies '" + (dir / "agencies.csv").string() +
-         "' --data '" + (dir / "data.csv").string() + "'";
+  return "--framework '" + (dir / "framework.json").string() + "' --agencies '" +
+         (dir / "agencies.csv").string() + "' --data '" + (dir / "data.csv").string() + "'";
 }
 
-// Compares `got` with `want` recursively: numbers to 1e-9 (relative for large ones), the rest exactly.
+// Compares `got` with `want` recursively: numbers to 1e-9 (relative for large ones), the rest
+// exactly.
 void ExpectSame(const json& got, const json& want, const std::string& path) {
   if (want.is_number() && got.is_number()) {
     const double a = got.get<double>(), b = want.get<double>();
@@ -45,7 +46,8 @@ void ExpectSame(const json& got, const json& want, const std::string& path) {
     EXPECT_EQ(got.size(), want.size()) << path;
   } else if (want.is_array()) {
     ASSERT_EQ(got.size(), want.size()) << path;
-    for (size_t i = 0; i < want.size(); ++i) ExpectSame(got[i], want[i], path + "/" + std::to_string(i));
+    for (size_t i = 0; i < want.size(); ++i)
+      ExpectSame(got[i], want[i], path + "/" + std::to_string(i));
   } else {
     EXPECT_EQ(got, want) << path;
   }
@@ -69,7 +71,9 @@ TEST(ExamplesTest, ScoresMatchTheHandCheckedExpectations) {
       EXPECT_LE(agency["total"].get<double>(), 100 + 1e-9);
       for (const json& kpi : agency["kpis"]) {
         const std::string status = kpi["status"];
-        EXPECT_TRUE(status == "scored" || status == "exempt" || status == "monitoring" || status == "missing") << status;
+        EXPECT_TRUE(status == "scored" || status == "exempt" || status == "monitoring" ||
+                    status == "missing")
+            << status;
       }
     }
   }
@@ -78,8 +82,9 @@ TEST(ExamplesTest, ScoresMatchTheHandCheckedExpectations) {
 TEST(ExamplesTest, EveryExamplePassesCheckAndTheTableAndCsvAgreeWithTheJson) {
   for (const auto& dir : Examples()) {
     SCOPED_TRACE(dir.filename().string());
-    auto check = RunEsar("check '" + (dir / "framework.json").string() + "' --agencies '" + (dir / "agencies.csv").string() +
-                         "' --data '" + (dir / "data.csv").string() + "'");
+    auto check =
+        RunEsar("check '" + (dir / "framework.json").string() + "' --agencies '" +
+                (dir / "agencies.csv").string() + "' --data '" + (dir / "data.csv").string() + "'");
     EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
     auto csv = RunEsar("score " + Args(dir) + " --format csv");
     ASSERT_EQ(csv.exit_code, 0);
@@ -95,13 +100,15 @@ TEST(ExamplesTest, EveryExamplePassesCheckAndTheTableAndCsvAgreeWithTheJson) {
 }
 
 TEST(ExamplesTest, TheMinistryOfFinanceExampleHasTheHandComputedTotal) {
-  // 20 × 79.1667 + 20 × 75 + 30 × 100 + 15 × 90.625 + 15 × 77.2727, all ÷ 100 (README of the example).
+  // 20 × 79.1667 + 20 × 75 + 30 × 100 + 15 × 90.625 + 15 × 77.2727, all ÷ 100 (README of the
+  // example).
   const fs::path dir = fs::path(ESAR_SOURCE_DIR) / "examples" / "mof-ops-2564";
   auto run = RunEsar("score " + Args(dir) + " --format json");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const json got = json::parse(run.out);
-  const double expected = (20 * (75 + (275.0 / 3 - 90) / 10 * 25) + 20 * 75 + 30 * 100 + 15 * (25 + 0.75 * 87.5) +
-                           15 * (50 + 60.0 / 110 * 50)) / 100;
+  const double expected = (20 * (75 + (275.0 / 3 - 90) / 10 * 25) + 20 * 75 + 30 * 100 +
+                           15 * (25 + 0.75 * 87.5) + 15 * (50 + 60.0 / 110 * 50)) /
+                          100;
   EXPECT_NEAR(got["agencies"][0]["total"].get<double>(), expected, 1e-9);
   EXPECT_EQ(got["agencies"][0]["total_text"], "86.018");
 }
@@ -119,7 +126,8 @@ TEST(ExamplesTest, ExplainTellsTheStoryInThaiAndEnglish) {
   auto th = RunEsar("explain " + Args(dir) + " --agency MOF-OPS --kpi 5");
   ASSERT_EQ(th.exit_code, 0) << th.err;
   EXPECT_NE(th.out.find("ไม่กำหนด (-)"), std::string::npos) << th.out;
-  EXPECT_NE(th.out.find("50 + (300 − 240) ÷ (350 − 240) × (100 − 50) = 77.27"), std::string::npos) << th.out;
+  EXPECT_NE(th.out.find("50 + (300 − 240) ÷ (350 − 240) × (100 − 50) = 77.27"), std::string::npos)
+      << th.out;
   auto en = RunEsar("--lang en explain " + Args(dir) + " --agency MOF-OPS");
   ASSERT_EQ(en.exit_code, 0) << en.err;
   EXPECT_NE(en.out.find("sub-KPI 4.1: 100.00 points × 25 ÷ 100 = 25"), std::string::npos) << en.out;

@@ -13,8 +13,10 @@ namespace {
 using esar::testing::RunEsar;
 using esar::testing::WriteFile;
 
-const char* kAgencies = "code,name_th,name_en,kind,parent\nA,หน่วยงานทดสอบ,Test agency,department,\n";
-const char* kGoodFramework = R"({"fiscal_year": 2567, "kpis": [{"id": "1", "component": "c", "name": "x",
+const char* kAgencies =
+    "code,name_th,name_en,kind,parent\nA,หน่วยงานทดสอบ,Test agency,department,\n";
+const char* kGoodFramework =
+    R"({"fiscal_year": 2567, "kpis": [{"id": "1", "component": "c", "name": "x",
   "variables": [{"id": "r", "type": "number"}], "criteria": {"form": "levels", "targets": [80, 90, 100]}}],
   "assignments": [{"agencies": ["*"], "kpis": [{"kpi": "1", "weight": 100}]}]})";
 const char* kGoodData = "agency,kpi,variable,fiscal_year,round,value\nA,1,r,2567,12,85\n";
@@ -25,11 +27,13 @@ class HostileInputTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // Scores with the given files (nullptr = the good one); returns the run.
-  esar::testing::RunResult Score(const std::string* framework, const std::string* data, const std::string& lang = "th") {
+  esar::testing::RunResult Score(const std::string* framework, const std::string* data,
+                                 const std::string& lang = "th") {
     WriteFile(dir_ + "/f.json", framework ? *framework : kGoodFramework);
     WriteFile(dir_ + "/a.csv", kAgencies);
     WriteFile(dir_ + "/d.csv", data ? *data : kGoodData);
-    return RunEsar("--lang " + lang + " score --framework '" + dir_ + "/f.json' --agencies '" + dir_ + "/a.csv' --data '" + dir_ + "/d.csv'");
+    return RunEsar("--lang " + lang + " score --framework '" + dir_ + "/f.json' --agencies '" +
+                   dir_ + "/a.csv' --data '" + dir_ + "/d.csv'");
   }
 
   std::string dir_;
@@ -43,15 +47,15 @@ TEST_F(HostileInputTest, TheGoodFilesScore) {
 
 TEST_F(HostileInputTest, MalformedFrameworksGiveAMessageNotACrash) {
   const std::vector<std::string> frameworks = {
-      "",                                                   // empty
-      "{",                                                  // truncated
-      "\xEF\xBB\xBF\xFF\xFE not json",                      // garbage bytes
+      "",                                                                        // empty
+      "{",                                                                       // truncated
+      "\xEF\xBB\xBF\xFF\xFE not json",                                           // garbage bytes
       "{\"fiscal_year\": 2567, \"title\": \"\xE0\xB8\x80\xE0\", \"kpis\": []}",  // broken UTF-8
-      "{\"fiscal_year\": \"2567\", \"kpis\": []}",          // wrong type
-      "{\"fiscal_year\": 2567, \"kpis\": {}}",              // wrong type
-      "{\"fiscal_year\": 1e999, \"kpis\": []}",             // huge number
-      "{\"fiscal_year\": 2567, \"kpis\": [], \"x\": NaN}",  // NaN is not JSON
-      std::string(100000, '[') + std::string(100000, ']'),  // deep nesting
+      "{\"fiscal_year\": \"2567\", \"kpis\": []}",                               // wrong type
+      "{\"fiscal_year\": 2567, \"kpis\": {}}",                                   // wrong type
+      "{\"fiscal_year\": 1e999, \"kpis\": []}",                                  // huge number
+      "{\"fiscal_year\": 2567, \"kpis\": [], \"x\": NaN}",                       // NaN is not JSON
+      std::string(100000, '[') + std::string(100000, ']'),                       // deep nesting
       // a derived variable that depends on itself through another
       R"({"fiscal_year": 2567, "kpis": [{"id": "1", "component": "c", "name": "x",
           "variables": [{"id": "a", "type": "derived", "formula": "b"}, {"id": "b", "type": "derived", "formula": "a"}],
@@ -68,9 +72,12 @@ TEST_F(HostileInputTest, MalformedFrameworksGiveAMessageNotACrash) {
       // criteria nested in groups deeper than allowed
       [] {
         std::string c = R"({"form": "levels", "targets": [1, 2, 3]})";
-        for (int i = 0; i < 20; ++i) c = R"({"form": "groups", "by": "r", "groups": [{"id": "g", "range": {}, "criteria": )" + c + "}]}";
+        for (int i = 0; i < 20; ++i)
+          c = R"({"form": "groups", "by": "r", "groups": [{"id": "g", "range": {}, "criteria": )" +
+              c + "}]}";
         return R"({"fiscal_year": 2567, "kpis": [{"id": "1", "component": "c", "name": "x", "variables": [{"id": "r", "type": "number"}],
-                   "criteria": )" + c + "}]}";
+                   "criteria": )" +
+               c + "}]}";
       }(),
   };
   for (const std::string& fw : frameworks) {
@@ -87,7 +94,8 @@ TEST_F(HostileInputTest, MalformedFrameworksGiveAMessageNotACrash) {
 
 TEST_F(HostileInputTest, MalformedDataGivesTheLine) {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"agency,kpi,variable,fiscal_year,round,value\nA,1,r,2567,12,85\nA,1,r,2567,12,\"unclosed\n", "d.csv:3"},
+      {"agency,kpi,variable,fiscal_year,round,value\nA,1,r,2567,12,85\nA,1,r,2567,12,\"unclosed\n",
+       "d.csv:3"},
       {"agency,kpi,variable,fiscal_year,round,value\nA,1,r,2567,12,NaN\n", "d.csv:2"},
       {"agency,kpi,variable,fiscal_year,round,value\nA,1,r,2567,12,1e999\n", "d.csv:2"},
       {"agency,kpi,variable,fiscal_year,round,value\nA,1,r,2567,12,\xE0\xB8\n", "d.csv"},
@@ -105,7 +113,9 @@ TEST_F(HostileInputTest, MalformedDataGivesTheLine) {
 }
 
 TEST_F(HostileInputTest, MissingFilesAndBadArgumentsAreExplained) {
-  auto r = RunEsar("score --framework /nonexistent/f.json --agencies /nonexistent/a.csv --data /nonexistent/d.csv");
+  auto r = RunEsar(
+      "score --framework /nonexistent/f.json --agencies /nonexistent/a.csv --data "
+      "/nonexistent/d.csv");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("/nonexistent/f.json"), std::string::npos);
   auto round = RunEsar("score --framework x --agencies y --data z --round 7");

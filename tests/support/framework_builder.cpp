@@ -16,12 +16,13 @@ domain::Framework FrameworkFromJson(const std::string& json) {
 }
 
 domain::Framework SingleKpiFramework(const std::string& kpi_json, const std::string& extra) {
-  return FrameworkFromJson(R"({"fiscal_year": 2567, )" + extra + R"( "kpis": [)" + kpi_json +
-                           R"(], "assignments": [{"agencies": ["A"], "kpis": [{"kpi": "k", "weight": 100}]}]})");
+  return FrameworkFromJson(
+      R"({"fiscal_year": 2567, )" + extra + R"( "kpis": [)" + kpi_json +
+      R"(], "assignments": [{"agencies": ["A"], "kpis": [{"kpi": "k", "weight": 100}]}]})");
 }
 
-domain::Observation Obs(const std::string& variable, double value, int fiscal_year, const std::string& kpi,
-                        const std::string& agency, int round) {
+domain::Observation Obs(const std::string& variable, double value, int fiscal_year,
+                        const std::string& kpi, const std::string& agency, int round) {
   domain::Observation o;
   o.agency = agency;
   o.kpi = kpi;
@@ -32,8 +33,8 @@ domain::Observation Obs(const std::string& variable, double value, int fiscal_ye
   return o;
 }
 
-domain::Observation ObsList(const std::string& variable, std::vector<double> values, int fiscal_year,
-                            const std::string& kpi, const std::string& agency) {
+domain::Observation ObsList(const std::string& variable, std::vector<double> values,
+                            int fiscal_year, const std::string& kpi, const std::string& agency) {
   domain::Observation o = Obs(variable, 0, fiscal_year, kpi, agency);
   o.values = std::move(values);
   return o;
@@ -48,7 +49,8 @@ std::vector<domain::AgencyScore> ScoreAll(const domain::Framework& framework,
     return {};
   }
   std::vector<domain::Agency> list;
-  for (const std::string& code : agencies) list.push_back({code, {code, code}, "department", "", {}});
+  for (const std::string& code : agencies)
+    list.push_back({code, {code, code}, "department", "", {}});
   return engine->Score(list, data, true);
 }
 
@@ -62,7 +64,8 @@ domain::KpiScore ScoreKpi(const std::string& kpi_json, const std::vector<domain:
   return scores[0].kpis[0];
 }
 
-const char* const kPmqaGroupsKpi = R"({"id": "k", "component": "c", "name": "PMQA 4.0", "rounds": [12],
+const char* const kPmqaGroupsKpi =
+    R"({"id": "k", "component": "c", "name": "PMQA 4.0", "rounds": [12],
     "variables": [{"id": "pmqa", "type": "number"}],
     "references": [{"name": "s", "variable": "pmqa", "fiscal_year": 2566}],
     "criteria": {"form": "groups", "by": "s", "groups": [

@@ -19,14 +19,17 @@ domain::Framework FrameworkFromJson(const std::string& json);
 domain::Framework SingleKpiFramework(const std::string& kpi_json, const std::string& extra = "");
 
 domain::Observation Obs(const std::string& variable, double value, int fiscal_year = 2567,
-                        const std::string& kpi = "k", const std::string& agency = "A", int round = 12);
-domain::Observation ObsList(const std::string& variable, std::vector<double> values, int fiscal_year = 2567,
-                            const std::string& kpi = "k", const std::string& agency = "A");
+                        const std::string& kpi = "k", const std::string& agency = "A",
+                        int round = 12);
+domain::Observation ObsList(const std::string& variable, std::vector<double> values,
+                            int fiscal_year = 2567, const std::string& kpi = "k",
+                            const std::string& agency = "A");
 
 // Scores agency "A" (or `agencies`) of `framework` in round `round`, with traces.
 std::vector<domain::AgencyScore> ScoreAll(const domain::Framework& framework,
                                           const std::vector<domain::Observation>& data,
-                                          const std::vector<std::string>& agencies = {"A"}, int round = 12);
+                                          const std::vector<std::string>& agencies = {"A"},
+                                          int round = 12);
 
 // The KPI "k" of agency "A" for a single-KPI framework built from `kpi_json`.
 domain::KpiScore ScoreKpi(const std::string& kpi_json, const std::vector<domain::Observation>& data,

@@ -32,7 +32,8 @@ std::string MakeTempDir() {
 RunResult RunEsar(const std::string& args) {
   const std::string dir = MakeTempDir();
   const std::string out_path = dir + "/out", err_path = dir + "/err";
-  const std::string command = std::string("'") + ESAR_BINARY + "' " + args + " </dev/null >'" + out_path + "' 2>'" + err_path + "'";
+  const std::string command = std::string("'") + ESAR_BINARY + "' " + args + " </dev/null >'" +
+                              out_path + "' 2>'" + err_path + "'";
   const int status = std::system(command.c_str());
   RunResult r;
   if (WIFEXITED(status)) {
