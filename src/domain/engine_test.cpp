@@ -58,6 +58,15 @@ TEST(LevelsTest, ReportsTheTwoPointsInterpolatedInTheTrace) {
   EXPECT_EQ(k.level, 0);
 }
 
+// One agency's published FY2567 table reads 50 / 70 / 100: the points are a framework setting.
+TEST(LevelsTest, LevelPointsAreAFrameworkSetting) {
+  const std::string points = R"("levels": [{"name": "basic", "points": 50}, {"name": "standard", "points": 70},
+                                            {"name": "advanced", "points": 100}],)";
+  EXPECT_NEAR(LevelsScore("[80, 90, 100]", 85, "", points), 60, kEps);  // 50 + 5/10 × 20
+  EXPECT_NEAR(LevelsScore("[80, 90, 100]", 95, "", points), 85, kEps);  // 70 + 5/10 × 30
+  EXPECT_NEAR(LevelsScore("[80, 90, 100]", 90, "", points), 70, kEps);
+}
+
 TEST(LevelsTest, StepScoringGivesTheHighestLevelFullyReached) {
   EXPECT_NEAR(LevelsScore("[80, 90, 100]", 89.9, R"(, "scoring": "step")"), 50, kEps);
   EXPECT_NEAR(LevelsScore("[80, 90, 100]", 90, R"(, "scoring": "step")"), 75, kEps);
