@@ -152,7 +152,8 @@ int main(int argc, char** argv) {
     auto engine = esar::domain::Engine::Compile(loaded->framework, in.round);
     if (!engine) {
       const Status& s = engine.status();
-      return Fail(Status::InvalidInput(s.message_th(), s.message_en(), {in.framework, "", 0}),
+      return Fail(Status::InvalidInput(s.message_th(), s.message_en(),
+                                       {in.framework, s.where().json_path, 0}),
                   lang);
     }
     const bool need_trace = *explain || with_trace;

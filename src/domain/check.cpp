@@ -573,7 +573,8 @@ std::vector<Finding> Check(const CheckInput& input) {
   auto engine = Engine::Compile(fw, input.round);
   if (!engine) {
     const Status s = engine.status();
-    findings.AtPath(Severity::kError, "framework-invalid", "", s.message_th(), s.message_en());
+    findings.AtPath(Severity::kError, "framework-invalid", s.where().json_path, s.message_th(),
+                    s.message_en());
     return findings.Take();
   }
   CheckFramework(fw, findings);

@@ -136,6 +136,7 @@ TEST(CheckTest, UnknownVariablesInFormulasAreErrorsNamingTheKpi) {
   const auto findings = RunCheck(fw);
   ASSERT_EQ(findings.size(), 1u);
   EXPECT_EQ(findings[0].code, "framework-invalid");
+  EXPECT_EQ(findings[0].where.json_path, "/kpis/2");
   EXPECT_NE(findings[0].message_en.find("KPI 3"), std::string::npos);
   EXPECT_NE(findings[0].message_en.find("unknown name \"b\""), std::string::npos);
 }

@@ -55,6 +55,11 @@ struct RequiredInput {
   bool is_reference = false;
 };
 
+// `s` located at `json_path` of the framework file (the caller names the file).
+Status At(const Status& s, const std::string& json_path) {
+  return Status::InvalidInput(s.message_th(), s.message_en(), Location{"", json_path, 0});
+}
+
 struct CompiledTarget {
   bool present = false;
   bool strict = false;
@@ -519,7 +524,9 @@ struct Engine::Impl {
   }
 
   Status CompileRules() {
-    for (const AssignmentRule& rule : framework.assignments) {
+    for (size_t r = 0; r < framework.assignments.size(); ++r) {
+      const AssignmentRule& rule = framework.assignments[r];
+      const std::string path = "/assignments/" + std::to_string(r);
       CompiledRule cr;
       cr.rule = &rule;
       for (const std::string& a : rule.agencies) {
@@ -541,19 +548,21 @@ struct Engine::Impl {
           }
         }
         if (!found) {
-          return Status::InvalidInput(
-              "การมอบหมายอ้างถึงตัวชี้วัด \"" + assigned.kpi + "\" ซึ่งไม่มีในกรอบการประเมิน (หรือเป็นตัวชี้วัดย่อย)",
-              "an assignment names KPI \"" + assigned.kpi +
-                  "\", which is not a top-level KPI of the framework");
+          return At(Status::InvalidInput("การมอบหมายอ้างถึงตัวชี้วัด \"" + assigned.kpi +
+                                             "\" ซึ่งไม่มีในกรอบการประเมิน (หรือเป็นตัวชี้วัดย่อย)",
+                                         "an assignment names KPI \"" + assigned.kpi +
+                                             "\", which is not a top-level KPI of the framework"),
+                    path);
         }
         if (assigned.criteria) {
           const CompiledKpi& ck = kpis[entry.kpi_index];
           if (!ck.kpi->sub_kpis.empty()) {
-            return KpiError(*ck.kpi, "ตัวชี้วัดประกอบกำหนดเกณฑ์เฉพาะหน่วยงานไม่ได้",
-                            "a composite KPI cannot take agency-specific criteria");
+            return At(KpiError(*ck.kpi, "ตัวชี้วัดประกอบกำหนดเกณฑ์เฉพาะหน่วยงานไม่ได้",
+                               "a composite KPI cannot take agency-specific criteria"),
+                      path);
           }
           auto c = CompileCriteria(*ck.kpi, *assigned.criteria, ck.scope, ck.result.has_value(), 0);
-          if (!c) return c.status();
+          if (!c) return At(c.status(), path);
           entry.criteria = std::move(*c);
           entry.criteria->required = Needed(ck, entry.criteria.get());
         }
@@ -1047,7 +1056,7 @@ Result<Engine> Engine::Compile(const Framework& framework, int round) {
   std::set<std::string> ids;
   for (size_t i = 0; i < fw.kpis.size(); ++i) {
     Status s = impl->AllocateSlots(fw.kpis[i], impl->kpis[i], derived_runs);
-    if (!s.ok()) return s;
+    if (!s.ok()) return At(s, "/kpis/" + std::to_string(i));
   }
   std::function<Status(const std::vector<Kpi>&)> unique_ids =
       [&](const std::vector<Kpi>& list) -> Status {
@@ -1078,7 +1087,7 @@ Result<Engine> Engine::Compile(const Framework& framework, int round) {
   impl->scratch.assign(static_cast<size_t>(impl->slot_count), kNaN);
   for (size_t i = 0; i < fw.kpis.size(); ++i) {
     Status s = impl->CompileKpi(fw.kpis[i], impl->kpis[i], derived_runs);
-    if (!s.ok()) return s;
+    if (!s.ok()) return At(s, "/kpis/" + std::to_string(i));
   }
   Status rules = impl->CompileRules();
   if (!rules.ok()) return rules;

@@ -158,11 +158,12 @@ std::string ScoresTable(const ScoreReport& report, Lang lang) {
                        Th(lang) ? "น้ำหนัก" : "weight", Th(lang) ? "ถ่วงน้ำหนัก" : "weighted",
                        Th(lang) ? "สถานะ" : "status");
     for (const KpiScore& k : a.kpis) {
-      out += fmt::format("  {:<8} {:>10} {:>8} {:>7} {:>9}  {}{}\n", k.kpi,
-                         std::isnan(k.result) ? "-" : FormatDecimal(k.result, fw.decimals.result),
-                         FormatDecimal(k.score, fw.decimals.score), Short(k.weight),
-                         FormatDecimal(k.weighted, 3), StatusText(k.status, lang),
-                         k.group.empty() ? "" : (Th(lang) ? " กลุ่ม " : " group ") + k.group);
+      out += fmt::format(
+          "  {:<8} {:>10} {:>8} {:>7} {:>9}  {}{}\n", k.kpi,
+          std::isnan(k.result) ? "-" : FormatDecimal(k.result, fw.decimals.result),
+          k.status == KpiStatus::kExempt ? "-" : FormatDecimal(k.score, fw.decimals.score),
+          Short(k.weight), FormatDecimal(k.weighted, 3), StatusText(k.status, lang),
+          k.group.empty() ? "" : (Th(lang) ? " กลุ่ม " : " group ") + k.group);
     }
   }
   return out;
