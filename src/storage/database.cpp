@@ -1,0 +1,103 @@
+#include "storage/database.h"
+
+#include <charconv>
+
+#include "common/text.h"
+#include "storage/backends.h"
+
+namespace esar::storage {
+
+int64_t Row::Int(size_t i) const {
+  const Value& v = values_.at(i);
+  if (const auto* n = std::get_if<int64_t>(&v)) return *n;
+  if (const auto* d = std::get_if<double>(&v)) return static_cast<int64_t>(*d);
+  if (const auto* s = std::get_if<std::string>(&v)) {
+    int64_t out = 0;
+    std::from_chars(s->data(), s->data() + s->size(), out);
+    return out;
+  }
+  return 0;
+}
+
+double Row::Real(size_t i) const {
+  const Value& v = values_.at(i);
+  if (const auto* d = std::get_if<double>(&v)) return *d;
+  if (const auto* n = std::get_if<int64_t>(&v)) return static_cast<double>(*n);
+  if (const auto* s = std::get_if<std::string>(&v)) {
+    double out = 0;
+    std::from_chars(s->data(), s->data() + s->size(), out);
+    return out;
+  }
+  return 0;
+}
+
+std::string Row::Text(size_t i) const {
+  const Value& v = values_.at(i);
+  if (const auto* s = std::get_if<std::string>(&v)) return *s;
+  if (const auto* b = std::get_if<Blob>(&v)) return b->bytes;
+  if (const auto* n = std::get_if<int64_t>(&v)) return std::to_string(*n);
+  if (const auto* d = std::get_if<double>(&v)) return ShortestDecimal(*d);
+  return "";
+}
+
+Status Database::Execute(std::string_view sql, const std::vector<Value>& params) {
+  auto rows = Query(sql, params);
+  return rows.ok() ? Status::Ok() : rows.status();
+}
+
+bool Database::Ping() { return Query("SELECT 1").ok(); }
+
+Status Database::Transaction(const std::function<Status()>& work) {
+  Status begun = Begin();
+  if (!begun.ok()) return begun;
+  Status result;
+  try {
+    result = work();
+  } catch (...) {
+    (void)Rollback();
+    throw;
+  }
+  if (!result.ok()) {
+    (void)Rollback();
+    return result;
+  }
+  Status committed = Commit();
+  if (!committed.ok()) (void)Rollback();
+  return committed;
+}
+
+std::string NumberPlaceholders(std::string_view sql) {
+  std::string out;
+  out.reserve(sql.size() + 16);
+  int n = 0;
+  char quote = 0;
+  for (char c : sql) {
+    if (quote) {
+      if (c == quote) quote = 0;
+      out += c;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      out += c;
+    } else if (c == '?') {
+      out += '$' + std::to_string(++n);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace esar::storage
+
+namespace esar::storage {
+
+Result<std::unique_ptr<Database>> Open(const std::string& url) {
+  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) return OpenPostgres(url);
+  if (url.rfind("sqlite:", 0) == 0) return OpenSqlite(url.substr(7));
+  if (url.empty()) {
+    return Status::InvalidInput("ต้องระบุฐานข้อมูล", "no database given");
+  }
+  return OpenSqlite(url);
+}
+
+}  // namespace esar::storage

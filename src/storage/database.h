@@ -1,0 +1,89 @@
+#pragma once
+
+// The one interface in front of every SQL database esar uses (SQLite by default, PostgreSQL for
+// scale). Statements are written once, with `?` placeholders, in the SQL both engines share;
+// the few differences live in the migrations (see migrations.h).
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/status.h"
+
+namespace esar::storage {
+
+// Bytes stored as a BLOB (SQLite) or BYTEA (PostgreSQL).
+struct Blob {
+  std::string bytes;
+  bool operator==(const Blob&) const = default;
+};
+
+// A parameter or a column value: NULL, an integer, a real, text, or bytes.
+using Value = std::variant<std::monostate, int64_t, double, std::string, Blob>;
+
+// One row of a result, columns in the order of the SELECT or RETURNING list.
+class Row {
+ public:
+  explicit Row(std::vector<Value> values) : values_(std::move(values)) {}
+  size_t size() const { return values_.size(); }
+  const Value& operator[](size_t i) const { return values_.at(i); }
+  bool IsNull(size_t i) const { return std::holds_alternative<std::monostate>(values_.at(i)); }
+  // The column as an integer (0 for NULL; a real is truncated; text is parsed).
+  int64_t Int(size_t i) const;
+  double Real(size_t i) const;
+  // The column as text ("" for NULL; numbers printed; bytes as they are).
+  std::string Text(size_t i) const;
+
+ private:
+  std::vector<Value> values_;
+};
+
+using Rows = std::vector<Row>;
+
+enum class Dialect { kSqlite, kPostgres };
+
+// One connection. Not thread-safe: give each thread its own (Open again).
+class Database {
+ public:
+  virtual ~Database() = default;
+
+  // Runs one statement with `?` placeholders bound to `params` and returns its rows (empty for
+  // statements that return none). Failures — a constraint violated, the server gone — come back
+  // as a Status whose English message carries the engine's own words.
+  virtual Result<Rows> Query(std::string_view sql, const std::vector<Value>& params = {}) = 0;
+
+  // Query, for statements whose rows do not matter.
+  Status Execute(std::string_view sql, const std::vector<Value>& params = {});
+
+  // Runs `work` in one transaction: committed when it returns Ok, rolled back otherwise (and when
+  // it throws, after which the exception goes on). On SQLite the transaction takes the write
+  // lock at once (BEGIN IMMEDIATE), so concurrent writers queue instead of failing midway.
+  Status Transaction(const std::function<Status()>& work);
+
+  // True when the database answers a trivial query.
+  bool Ping();
+
+  virtual Dialect dialect() const = 0;
+
+  // Runs several statements separated by ";" with no parameters (migrations).
+  virtual Status ExecuteScript(std::string_view sql) = 0;
+
+ protected:
+  virtual Status Begin() = 0;
+  Status Commit() { return Execute("COMMIT"); }
+  Status Rollback() { return Execute("ROLLBACK"); }
+};
+
+// Opens `url`: "postgresql://user@host:port/db" (or "postgres://"), "sqlite:PATH", or a plain
+// path, taken as an SQLite file (created if missing; ":memory:" for a private in-memory one).
+// SQLite is opened with WAL, foreign keys on and a 5 s busy timeout; PostgreSQL with UTF-8.
+Result<std::unique_ptr<Database>> Open(const std::string& url);
+
+// `sql` with every `?` outside quotes replaced by $1, $2, ... (PostgreSQL's placeholders).
+std::string NumberPlaceholders(std::string_view sql);
+
+}  // namespace esar::storage

@@ -1,0 +1,240 @@
+#include "storage/migrations.h"
+
+#include <chrono>
+
+namespace esar::storage {
+
+const std::vector<Migration>& AllMigrations() {
+  // Times are milliseconds since the Unix epoch (UTC); JSON columns hold esar's own formats.
+  static const std::vector<Migration> kMigrations = {
+      {1, "evaluation cycle", R"SQL(
+CREATE TABLE agencies (
+  code TEXT PRIMARY KEY,
+  name_th TEXT NOT NULL,
+  name_en TEXT NOT NULL DEFAULT '',
+  kind TEXT NOT NULL DEFAULT '',
+  parent TEXT REFERENCES agencies(code)
+);
+CREATE TABLE users (
+  id {ID},
+  username TEXT NOT NULL UNIQUE,
+  display_name TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('admin', 'evaluator', 'reporter', 'approver')),
+  agency_code TEXT REFERENCES agencies(code),
+  active INTEGER NOT NULL DEFAULT 1,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE sessions (
+  token_hash TEXT PRIMARY KEY,
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  csrf_token TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+CREATE TABLE api_tokens (
+  token_hash TEXT PRIMARY KEY,
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  name TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT
+);
+CREATE TABLE login_failures (
+  subject TEXT NOT NULL,
+  at BIGINT NOT NULL
+);
+CREATE INDEX login_failures_subject ON login_failures (subject, at);
+CREATE TABLE frameworks (
+  id {ID},
+  fiscal_year INTEGER NOT NULL,
+  agency_kind TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  document TEXT NOT NULL,
+  diff TEXT NOT NULL DEFAULT '',
+  imported_by BIGINT REFERENCES users(id),
+  imported_at BIGINT NOT NULL,
+  frozen_at BIGINT,
+  UNIQUE (fiscal_year, agency_kind, version)
+);
+CREATE TABLE rounds (
+  id {ID},
+  framework_id BIGINT NOT NULL REFERENCES frameworks(id),
+  round INTEGER NOT NULL CHECK (round IN (6, 12)),
+  deadline BIGINT NOT NULL,
+  UNIQUE (framework_id, round)
+);
+CREATE TABLE extensions (
+  round_id BIGINT NOT NULL REFERENCES rounds(id),
+  agency_code TEXT NOT NULL REFERENCES agencies(code),
+  deadline BIGINT NOT NULL,
+  granted_by BIGINT REFERENCES users(id),
+  granted_at BIGINT NOT NULL,
+  PRIMARY KEY (round_id, agency_code)
+);
+CREATE TABLE observations (
+  agency_code TEXT NOT NULL REFERENCES agencies(code),
+  kpi TEXT NOT NULL,
+  variable TEXT NOT NULL,
+  fiscal_year INTEGER NOT NULL,
+  round INTEGER NOT NULL,
+  value TEXT NOT NULL,
+  source TEXT NOT NULL DEFAULT 'import',
+  PRIMARY KEY (agency_code, kpi, variable, fiscal_year, round)
+);
+CREATE TABLE submissions (
+  id {ID},
+  round_id BIGINT NOT NULL REFERENCES rounds(id),
+  agency_code TEXT NOT NULL REFERENCES agencies(code),
+  kpi TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('draft', 'approved', 'submitted', 'returned', 'accepted')),
+  revision INTEGER NOT NULL,
+  updated_at BIGINT NOT NULL,
+  UNIQUE (round_id, agency_code, kpi)
+);
+CREATE TABLE submission_revisions (
+  submission_id BIGINT NOT NULL REFERENCES submissions(id),
+  revision INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  values_json TEXT NOT NULL,
+  explanation TEXT NOT NULL DEFAULT '',
+  problems TEXT NOT NULL DEFAULT '',
+  remarks TEXT NOT NULL DEFAULT '',
+  actor BIGINT REFERENCES users(id),
+  at BIGINT NOT NULL,
+  PRIMARY KEY (submission_id, revision)
+);
+CREATE TABLE evidence (
+  id {ID},
+  submission_id BIGINT NOT NULL REFERENCES submissions(id),
+  name TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  size BIGINT NOT NULL,
+  sha256 TEXT NOT NULL,
+  uploaded_by BIGINT REFERENCES users(id),
+  uploaded_at BIGINT NOT NULL,
+  replaced_by BIGINT REFERENCES evidence(id)
+);
+CREATE TABLE reviews (
+  id {ID},
+  submission_id BIGINT NOT NULL REFERENCES submissions(id),
+  revision INTEGER NOT NULL,
+  evaluator BIGINT NOT NULL REFERENCES users(id),
+  decision TEXT NOT NULL CHECK (decision IN ('accepted', 'returned')),
+  verified_json TEXT NOT NULL,
+  comment TEXT NOT NULL DEFAULT '',
+  at BIGINT NOT NULL
+);
+CREATE TABLE evidence_notes (
+  review_id BIGINT NOT NULL REFERENCES reviews(id),
+  evidence_id BIGINT NOT NULL REFERENCES evidence(id),
+  note TEXT NOT NULL,
+  PRIMARY KEY (review_id, evidence_id)
+);
+CREATE TABLE results (
+  id {ID},
+  framework_id BIGINT NOT NULL REFERENCES frameworks(id),
+  round INTEGER NOT NULL,
+  stage TEXT NOT NULL CHECK (stage IN ('preliminary', 'final', 'published')),
+  document TEXT NOT NULL,
+  computed_by BIGINT REFERENCES users(id),
+  computed_at BIGINT NOT NULL,
+  appeal_deadline BIGINT
+);
+CREATE TABLE appeals (
+  id {ID},
+  result_id BIGINT NOT NULL REFERENCES results(id),
+  agency_code TEXT NOT NULL REFERENCES agencies(code),
+  kpi TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  filed_by BIGINT NOT NULL REFERENCES users(id),
+  filed_at BIGINT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('open', 'upheld', 'rejected')),
+  decision_reason TEXT,
+  decided_by BIGINT REFERENCES users(id),
+  decided_at BIGINT
+);
+CREATE TABLE idempotency_keys (
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  key TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  response TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (user_id, key)
+);
+CREATE TABLE audit_log (
+  seq BIGINT PRIMARY KEY,
+  at BIGINT NOT NULL,
+  actor BIGINT,
+  action TEXT NOT NULL,
+  entity TEXT NOT NULL,
+  before_json TEXT NOT NULL,
+  after_json TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE TABLE files (
+  sha256 TEXT PRIMARY KEY,
+  size BIGINT NOT NULL,
+  content {BLOB}
+)
+)SQL"},
+  };
+  return kMigrations;
+}
+
+namespace {
+// When a migration ran, for people reading schema_migrations; nothing depends on it.
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+std::string ForDialect(const std::string& sql, Dialect dialect) {
+  auto replace_all = [](std::string text, const std::string& from, const std::string& to) {
+    for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+      text.replace(at, from.size(), to);
+    }
+    return text;
+  };
+  const bool pg = dialect == Dialect::kPostgres;
+  std::string out = replace_all(sql, "{ID}", pg ? "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY" : "INTEGER PRIMARY KEY");
+  return replace_all(out, "{BLOB}", pg ? "BYTEA" : "BLOB");
+}
+
+Result<int> SchemaVersion(Database& db) {
+  Status created = db.Execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
+  if (!created.ok()) return created;
+  auto rows = db.Query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  if (!rows) return rows.status();
+  return static_cast<int>((*rows)[0].Int(0));
+}
+
+Status Migrate(Database& db) {
+  auto current = SchemaVersion(db);
+  if (!current) return current.status();
+  const int newest = AllMigrations().empty() ? 0 : AllMigrations().back().version;
+  if (*current > newest) {
+    return Status::InvalidInput("ฐานข้อมูลใช้โครงสร้างรุ่น " + std::to_string(*current) + " ซึ่งใหม่กว่าที่โปรแกรมนี้รู้จัก (" + std::to_string(newest) + ") ให้ใช้ esar รุ่นใหม่กว่า",
+                                "the database has schema version " + std::to_string(*current) + ", newer than this esar knows (" + std::to_string(newest) + "): use a newer esar");
+  }
+  for (const Migration& m : AllMigrations()) {
+    Status applied = db.Transaction([&]() -> Status {
+      if (db.dialect() == Dialect::kPostgres) {
+        Status locked = db.Execute("SELECT pg_advisory_xact_lock(7263170)");
+        if (!locked.ok()) return locked;
+      }
+      // Checked again inside the lock: another process may have applied it meanwhile.
+      auto done = db.Query("SELECT 1 FROM schema_migrations WHERE version = ?", {static_cast<int64_t>(m.version)});
+      if (!done) return done.status();
+      if (!done->empty()) return Status::Ok();
+      Status run = db.ExecuteScript(ForDialect(m.sql, db.dialect()));
+      if (!run.ok()) return run;
+      return db.Execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                        {static_cast<int64_t>(m.version), std::string(m.name), NowMs()});
+    });
+    if (!applied.ok()) return applied;
+  }
+  return Status::Ok();
+}
+
+}  // namespace esar::storage

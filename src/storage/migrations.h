@@ -1,0 +1,33 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "storage/database.h"
+
+namespace esar::storage {
+
+struct Migration {
+  int version;
+  const char* name;
+  // The schema change, in the SQL both engines share, with {ID} for an auto-numbered primary key
+  // and {BLOB} for bytes; both are replaced for the dialect before running.
+  const char* sql;
+};
+
+// Every migration, oldest first. Never edit one that has shipped: add the next.
+const std::vector<Migration>& AllMigrations();
+
+// Brings `db` to the newest schema: applies, each in its own transaction and in order, every
+// migration not yet recorded in schema_migrations. Safe to call at every start and from several
+// processes at once (PostgreSQL takes an advisory lock; SQLite's write lock serializes). Fails
+// if the database has a migration newer than this program knows (an older esar on a newer db).
+Status Migrate(Database& db);
+
+// The newest version recorded in `db` (0 for a new database).
+Result<int> SchemaVersion(Database& db);
+
+// `sql` with {ID} and {BLOB} replaced for `dialect`.
+std::string ForDialect(const std::string& sql, Dialect dialect);
+
+}  // namespace esar::storage

@@ -1,0 +1,138 @@
+// The PostgreSQL backend, on libpq: the engine for scale.
+#include <libpq-fe.h>
+
+#include <charconv>
+#include <cstdlib>
+
+#include "common/text.h"
+#include "storage/backends.h"
+
+namespace esar::storage {
+namespace {
+
+// Type oids from PostgreSQL's pg_type.h, for decoding text-format results.
+constexpr Oid kBoolOid = 16, kByteaOid = 17, kInt8Oid = 20, kInt2Oid = 21, kInt4Oid = 23, kFloat4Oid = 700,
+              kFloat8Oid = 701, kNumericOid = 1700;
+
+Status PgError(const std::string& what, const std::string& message) {
+  return Status::IoError("ฐานข้อมูล PostgreSQL: " + what + ": " + message, "PostgreSQL: " + what + ": " + message);
+}
+
+std::string DecodeBytea(const char* text, size_t length) {
+  // Hex format: "\x" followed by two hex digits a byte.
+  std::string out;
+  if (length < 2 || text[0] != '\\' || text[1] != 'x') return std::string(text, length);
+  out.reserve((length - 2) / 2);
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
+  for (size_t i = 2; i + 1 < length; i += 2) out += static_cast<char>(nibble(text[i]) * 16 + nibble(text[i + 1]));
+  return out;
+}
+
+class PostgresDatabase final : public Database {
+ public:
+  explicit PostgresDatabase(PGconn* conn) : conn_(conn) {}
+  ~PostgresDatabase() override { PQfinish(conn_); }
+
+  Result<Rows> Query(std::string_view sql, const std::vector<Value>& params) override {
+    const std::string text = NumberPlaceholders(sql);
+    std::vector<std::string> storage(params.size());
+    std::vector<const char*> values(params.size(), nullptr);
+    std::vector<int> lengths(params.size(), 0);
+    std::vector<int> formats(params.size(), 0);
+    for (size_t i = 0; i < params.size(); ++i) {
+      const Value& v = params[i];
+      if (std::holds_alternative<std::monostate>(v)) continue;
+      if (const auto* n = std::get_if<int64_t>(&v)) storage[i] = std::to_string(*n);
+      else if (const auto* d = std::get_if<double>(&v)) storage[i] = ShortestDecimal(*d);
+      else if (const auto* s = std::get_if<std::string>(&v)) storage[i] = *s;
+      else if (const auto* b = std::get_if<Blob>(&v)) {
+        storage[i] = b->bytes;
+        formats[i] = 1;  // binary: the bytes as they are
+      }
+      values[i] = storage[i].data();
+      lengths[i] = static_cast<int>(storage[i].size());
+    }
+    PGresult* result = PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
+                                    lengths.data(), formats.data(), 0);
+    std::unique_ptr<PGresult, void (*)(PGresult*)> guard(result, PQclear);
+    const ExecStatusType status = PQresultStatus(result);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+      return PgError("query", PQresultErrorMessage(result));
+    }
+    Rows rows;
+    const int n = PQntuples(result), columns = PQnfields(result);
+    rows.reserve(static_cast<size_t>(n));
+    for (int r = 0; r < n; ++r) {
+      std::vector<Value> row;
+      row.reserve(static_cast<size_t>(columns));
+      for (int c = 0; c < columns; ++c) {
+        if (PQgetisnull(result, r, c)) {
+          row.emplace_back(std::monostate{});
+          continue;
+        }
+        const char* cell = PQgetvalue(result, r, c);
+        const auto length = static_cast<size_t>(PQgetlength(result, r, c));
+        switch (PQftype(result, c)) {
+          case kInt2Oid:
+          case kInt4Oid:
+          case kInt8Oid: {
+            int64_t v = 0;
+            std::from_chars(cell, cell + length, v);
+            row.emplace_back(v);
+            break;
+          }
+          case kFloat4Oid:
+          case kFloat8Oid:
+          case kNumericOid:
+            row.emplace_back(std::strtod(cell, nullptr));
+            break;
+          case kBoolOid:
+            row.emplace_back(static_cast<int64_t>(cell[0] == 't'));
+            break;
+          case kByteaOid:
+            row.emplace_back(Blob{DecodeBytea(cell, length)});
+            break;
+          default:
+            row.emplace_back(std::string(cell, length));
+        }
+      }
+      rows.emplace_back(std::move(row));
+    }
+    return rows;
+  }
+
+  Status ExecuteScript(std::string_view sql) override {
+    const std::string text(sql);
+    PGresult* result = PQexec(conn_, text.c_str());
+    std::unique_ptr<PGresult, void (*)(PGresult*)> guard(result, PQclear);
+    const ExecStatusType status = PQresultStatus(result);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return PgError("script", PQresultErrorMessage(result));
+    return Status::Ok();
+  }
+
+  Dialect dialect() const override { return Dialect::kPostgres; }
+
+ protected:
+  Status Begin() override { return Execute("BEGIN"); }
+
+ private:
+  PGconn* conn_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Database>> OpenPostgres(const std::string& url) {
+  PGconn* conn = PQconnectdb(url.c_str());
+  if (PQstatus(conn) != CONNECTION_OK) {
+    Status s = PgError("connect", conn ? PQerrorMessage(conn) : "out of memory");
+    PQfinish(conn);
+    return s;
+  }
+  PQsetClientEncoding(conn, "UTF8");
+  auto out = std::make_unique<PostgresDatabase>(conn);
+  Status quiet = out->ExecuteScript("SET client_min_messages = warning");
+  if (!quiet.ok()) return quiet;
+  return std::unique_ptr<Database>(std::move(out));
+}
+
+}  // namespace esar::storage

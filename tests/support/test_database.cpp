@@ -1,0 +1,64 @@
+#include "tests/support/test_database.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+
+#include "storage/migrations.h"
+
+namespace esar::testing {
+namespace {
+
+std::string UniqueName() {
+  static std::atomic<int> counter{0};
+  static const unsigned seed = std::random_device{}();
+  return "t" + std::to_string(getpid()) + "_" + std::to_string(seed % 100000) + "_" + std::to_string(counter++);
+}
+
+}  // namespace
+
+std::vector<std::string> Backends() { return {"sqlite", "postgres"}; }
+
+std::string FreshDatabaseUrl(const std::string& backend) {
+  if (backend == "sqlite") {
+    const auto dir = std::filesystem::temp_directory_path() / "esar-tests";
+    std::filesystem::create_directories(dir);
+    const auto path = dir / (UniqueName() + ".db");
+    std::filesystem::remove(path);
+    return path.string();
+  }
+  const char* base = std::getenv("ESAR_TEST_PG_URL");
+  if (!base || !*base) return "";
+  const std::string schema = UniqueName();
+  auto admin = storage::Open(base);
+  if (!admin) {
+    ADD_FAILURE() << admin.status().ToString(false);
+    return "";
+  }
+  Status created = (*admin)->Execute("CREATE SCHEMA " + schema);
+  if (!created.ok()) ADD_FAILURE() << created.ToString(false);
+  return std::string(base) + "?options=-csearch_path%3D" + schema;
+}
+
+std::unique_ptr<storage::Database> FreshDatabase(const std::string& backend, std::string* url) {
+  const std::string where = FreshDatabaseUrl(backend);
+  if (url) *url = where;
+  if (where.empty()) return nullptr;
+  auto db = storage::Open(where);
+  if (!db) {
+    ADD_FAILURE() << db.status().ToString(false);
+    return nullptr;
+  }
+  Status migrated = storage::Migrate(**db);
+  if (!migrated.ok()) {
+    ADD_FAILURE() << migrated.ToString(false);
+    return nullptr;
+  }
+  return std::move(*db);
+}
+
+}  // namespace esar::testing
