@@ -19,10 +19,14 @@ struct Location {
 
 enum class StatusCode {
   kOk,
-  kInvalidInput,  // the user's file or argument is wrong; the message says how
-  kNotFound,      // a named thing (file, agency, KPI) does not exist
-  kIoError,       // the operating system refused a read or write
-  kInternal,      // a bug in esar: a message for the log, never for the user to fix
+  kInvalidInput,      // the user's file or argument is wrong; the message says how
+  kNotFound,          // a named thing (file, agency, KPI) does not exist
+  kIoError,           // the operating system refused a read or write
+  kUnauthenticated,   // who is asking is not known (no or a bad session, wrong password)
+  kPermissionDenied,  // known, but not allowed to do this
+  kConflict,          // not possible in the current state (submitted already, past deadline)
+  kTooManyRequests,   // throttled: too many failed logins
+  kInternal,          // a bug in esar: a message for the log, never for the user to fix
 };
 
 // The outcome of an operation that can fail in an expected way. An ok Status carries nothing;
@@ -40,6 +44,18 @@ class Status {
   }
   static Status IoError(std::string th, std::string en, Location where = {}) {
     return Status(StatusCode::kIoError, std::move(th), std::move(en), std::move(where));
+  }
+  static Status Unauthenticated(std::string th, std::string en) {
+    return Status(StatusCode::kUnauthenticated, std::move(th), std::move(en), {});
+  }
+  static Status PermissionDenied(std::string th, std::string en) {
+    return Status(StatusCode::kPermissionDenied, std::move(th), std::move(en), {});
+  }
+  static Status Conflict(std::string th, std::string en) {
+    return Status(StatusCode::kConflict, std::move(th), std::move(en), {});
+  }
+  static Status TooManyRequests(std::string th, std::string en) {
+    return Status(StatusCode::kTooManyRequests, std::move(th), std::move(en), {});
   }
   static Status Internal(std::string en) {
     return Status(StatusCode::kInternal, "ข้อผิดพลาดภายใน: " + en, en, {});

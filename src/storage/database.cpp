@@ -92,7 +92,8 @@ std::string NumberPlaceholders(std::string_view sql) {
 namespace esar::storage {
 
 Result<std::unique_ptr<Database>> Open(const std::string& url) {
-  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) return OpenPostgres(url);
+  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0)
+    return OpenPostgres(url);
   if (url.rfind("sqlite:", 0) == 0) return OpenSqlite(url.substr(7));
   if (url.empty()) {
     return Status::InvalidInput("ต้องระบุฐานข้อมูล", "no database given");

@@ -11,11 +11,12 @@ namespace esar::storage {
 namespace {
 
 // Type oids from PostgreSQL's pg_type.h, for decoding text-format results.
-constexpr Oid kBoolOid = 16, kByteaOid = 17, kInt8Oid = 20, kInt2Oid = 21, kInt4Oid = 23, kFloat4Oid = 700,
-              kFloat8Oid = 701, kNumericOid = 1700;
+constexpr Oid kBoolOid = 16, kByteaOid = 17, kInt8Oid = 20, kInt2Oid = 21, kInt4Oid = 23,
+              kFloat4Oid = 700, kFloat8Oid = 701, kNumericOid = 1700;
 
 Status PgError(const std::string& what, const std::string& message) {
-  return Status::IoError("ฐานข้อมูล PostgreSQL: " + what + ": " + message, "PostgreSQL: " + what + ": " + message);
+  return Status::IoError("ฐานข้อมูล PostgreSQL: " + what + ": " + message,
+                         "PostgreSQL: " + what + ": " + message);
 }
 
 std::string DecodeBytea(const char* text, size_t length) {
@@ -24,7 +25,8 @@ std::string DecodeBytea(const char* text, size_t length) {
   if (length < 2 || text[0] != '\\' || text[1] != 'x') return std::string(text, length);
   out.reserve((length - 2) / 2);
   auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
-  for (size_t i = 2; i + 1 < length; i += 2) out += static_cast<char>(nibble(text[i]) * 16 + nibble(text[i + 1]));
+  for (size_t i = 2; i + 1 < length; i += 2)
+    out += static_cast<char>(nibble(text[i]) * 16 + nibble(text[i + 1]));
   return out;
 }
 
@@ -42,9 +44,12 @@ class PostgresDatabase final : public Database {
     for (size_t i = 0; i < params.size(); ++i) {
       const Value& v = params[i];
       if (std::holds_alternative<std::monostate>(v)) continue;
-      if (const auto* n = std::get_if<int64_t>(&v)) storage[i] = std::to_string(*n);
-      else if (const auto* d = std::get_if<double>(&v)) storage[i] = ShortestDecimal(*d);
-      else if (const auto* s = std::get_if<std::string>(&v)) storage[i] = *s;
+      if (const auto* n = std::get_if<int64_t>(&v))
+        storage[i] = std::to_string(*n);
+      else if (const auto* d = std::get_if<double>(&v))
+        storage[i] = ShortestDecimal(*d);
+      else if (const auto* s = std::get_if<std::string>(&v))
+        storage[i] = *s;
       else if (const auto* b = std::get_if<Blob>(&v)) {
         storage[i] = b->bytes;
         formats[i] = 1;  // binary: the bytes as they are
@@ -52,8 +57,8 @@ class PostgresDatabase final : public Database {
       values[i] = storage[i].data();
       lengths[i] = static_cast<int>(storage[i].size());
     }
-    PGresult* result = PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
-                                    lengths.data(), formats.data(), 0);
+    PGresult* result = PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr,
+                                    values.data(), lengths.data(), formats.data(), 0);
     std::unique_ptr<PGresult, void (*)(PGresult*)> guard(result, PQclear);
     const ExecStatusType status = PQresultStatus(result);
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
@@ -106,7 +111,8 @@ class PostgresDatabase final : public Database {
     PGresult* result = PQexec(conn_, text.c_str());
     std::unique_ptr<PGresult, void (*)(PGresult*)> guard(result, PQclear);
     const ExecStatusType status = PQresultStatus(result);
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return PgError("script", PQresultErrorMessage(result));
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+      return PgError("script", PQresultErrorMessage(result));
     return Status::Ok();
   }
 

@@ -8,7 +8,8 @@ namespace {
 
 Status SqliteError(sqlite3* db, const std::string& what) {
   const std::string message = db ? sqlite3_errmsg(db) : "out of memory";
-  return Status::IoError("ฐานข้อมูล SQLite: " + what + ": " + message, "SQLite: " + what + ": " + message);
+  return Status::IoError("ฐานข้อมูล SQLite: " + what + ": " + message,
+                         "SQLite: " + what + ": " + message);
 }
 
 class SqliteDatabase final : public Database {
@@ -18,7 +19,8 @@ class SqliteDatabase final : public Database {
 
   Result<Rows> Query(std::string_view sql, const std::vector<Value>& params) override {
     sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=
+        SQLITE_OK) {
       return SqliteError(db_, "prepare");
     }
     // Finalized on every path out of this function.
@@ -27,9 +29,12 @@ class SqliteDatabase final : public Database {
       const int index = static_cast<int>(i) + 1;
       const Value& v = params[i];
       int rc = SQLITE_OK;
-      if (std::holds_alternative<std::monostate>(v)) rc = sqlite3_bind_null(stmt, index);
-      else if (const auto* n = std::get_if<int64_t>(&v)) rc = sqlite3_bind_int64(stmt, index, *n);
-      else if (const auto* d = std::get_if<double>(&v)) rc = sqlite3_bind_double(stmt, index, *d);
+      if (std::holds_alternative<std::monostate>(v))
+        rc = sqlite3_bind_null(stmt, index);
+      else if (const auto* n = std::get_if<int64_t>(&v))
+        rc = sqlite3_bind_int64(stmt, index, *n);
+      else if (const auto* d = std::get_if<double>(&v))
+        rc = sqlite3_bind_double(stmt, index, *d);
       else if (const auto* s = std::get_if<std::string>(&v)) {
         rc = sqlite3_bind_text64(stmt, index, s->data(), s->size(), SQLITE_TRANSIENT, SQLITE_UTF8);
       } else if (const auto* b = std::get_if<Blob>(&v)) {
@@ -54,12 +59,14 @@ class SqliteDatabase final : public Database {
             values.emplace_back(sqlite3_column_double(stmt, c));
             break;
           case SQLITE_TEXT:
-            values.emplace_back(std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, c)),
-                                            static_cast<size_t>(sqlite3_column_bytes(stmt, c))));
+            values.emplace_back(
+                std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, c)),
+                            static_cast<size_t>(sqlite3_column_bytes(stmt, c))));
             break;
           case SQLITE_BLOB: {
             const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt, c));
-            values.emplace_back(Blob{std::string(data ? data : "", static_cast<size_t>(sqlite3_column_bytes(stmt, c)))});
+            values.emplace_back(Blob{
+                std::string(data ? data : "", static_cast<size_t>(sqlite3_column_bytes(stmt, c)))});
             break;
           }
           default:

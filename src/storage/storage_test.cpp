@@ -24,13 +24,15 @@ class StorageTest : public ::testing::TestWithParam<std::string> {
 
 TEST_P(StorageTest, EveryKindOfValueRoundTrips) {
   ASSERT_TRUE(db_->Execute("CREATE TABLE t (i BIGINT, r DOUBLE PRECISION, s TEXT, b " +
-                           std::string(db_->dialect() == Dialect::kPostgres ? "BYTEA" : "BLOB") + ", n TEXT)")
+                           std::string(db_->dialect() == Dialect::kPostgres ? "BYTEA" : "BLOB") +
+                           ", n TEXT)")
                   .ok());
   const std::string bytes("\x00\x01\xff\x7f binary", 11);
-  ASSERT_TRUE(db_->Execute("INSERT INTO t VALUES (?, ?, ?, ?, ?)",
-                           {int64_t{-9007199254740993}, 94.36, std::string("สำนักงานคณะกรรมการกฤษฎีกา 'quoted'"),
-                            Blob{bytes}, std::monostate{}})
-                  .ok());
+  ASSERT_TRUE(
+      db_->Execute("INSERT INTO t VALUES (?, ?, ?, ?, ?)",
+                   {int64_t{-9007199254740993}, 94.36,
+                    std::string("สำนักงานคณะกรรมการกฤษฎีกา 'quoted'"), Blob{bytes}, std::monostate{}})
+          .ok());
   auto rows = db_->Query("SELECT i, r, s, b, n FROM t");
   ASSERT_TRUE(rows.ok()) << rows.status().ToString(false);
   ASSERT_EQ(rows->size(), 1u);
@@ -53,18 +55,24 @@ TEST_P(StorageTest, MigrationsApplyOnceAndRecordTheirVersion) {
 }
 
 TEST_P(StorageTest, RefusesToRunOnANewerSchema) {
-  ASSERT_TRUE(db_->Execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)").ok());
+  ASSERT_TRUE(
+      db_->Execute(
+             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)")
+          .ok());
   Status s = Migrate(*db_);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message_en().find("newer"), std::string::npos);
 }
 
 TEST_P(StorageTest, ReturningGivesTheNewId) {
-  auto a = db_->Query("INSERT INTO agencies (code, name_th) VALUES (?, ?) RETURNING code", {std::string("OCS"), std::string("สคก.")});
+  auto a = db_->Query("INSERT INTO agencies (code, name_th) VALUES (?, ?) RETURNING code",
+                      {std::string("OCS"), std::string("สคก.")});
   ASSERT_TRUE(a.ok()) << a.status().ToString(false);
   auto u = db_->Query(
-      "INSERT INTO users (username, display_name, password_hash, role, agency_code, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-      {std::string("somchai"), std::string("สมชาย"), std::string("x"), std::string("reporter"), std::string("OCS"), int64_t{1}});
+      "INSERT INTO users (username, display_name, password_hash, role, agency_code, created_at) "
+      "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+      {std::string("somchai"), std::string("สมชาย"), std::string("x"), std::string("reporter"),
+       std::string("OCS"), int64_t{1}});
   ASSERT_TRUE(u.ok()) << u.status().ToString(false);
   EXPECT_GT((*u)[0].Int(0), 0);
 }
@@ -72,9 +80,12 @@ TEST_P(StorageTest, ReturningGivesTheNewId) {
 TEST_P(StorageTest, ConstraintViolationsComeBackAsValues) {
   // A user of an agency that does not exist: the foreign key refuses it (SQLite too).
   Status s = db_->Execute(
-      "INSERT INTO users (username, display_name, password_hash, role, agency_code, created_at) VALUES ('a', 'a', 'x', 'reporter', 'NOWHERE', 1)");
+      "INSERT INTO users (username, display_name, password_hash, role, agency_code, created_at) "
+      "VALUES ('a', 'a', 'x', 'reporter', 'NOWHERE', 1)");
   EXPECT_FALSE(s.ok());
-  Status role = db_->Execute("INSERT INTO users (username, display_name, password_hash, role, created_at) VALUES ('b', 'b', 'x', 'king', 1)");
+  Status role = db_->Execute(
+      "INSERT INTO users (username, display_name, password_hash, role, created_at) VALUES ('b', "
+      "'b', 'x', 'king', 1)");
   EXPECT_FALSE(role.ok());
   EXPECT_FALSE(db_->Query("SELEC nonsense").ok());
 }
@@ -82,17 +93,19 @@ TEST_P(StorageTest, ConstraintViolationsComeBackAsValues) {
 TEST_P(StorageTest, ATransactionCommitsOrRollsBackWhole) {
   ASSERT_TRUE(db_->Transaction([&] {
                    return db_->Execute("INSERT INTO agencies (code, name_th) VALUES ('A', 'ก')");
-                 }).ok());
+                 })
+                  .ok());
   Status failed = db_->Transaction([&]() -> Status {
     Status first = db_->Execute("INSERT INTO agencies (code, name_th) VALUES ('B', 'ข')");
     if (!first.ok()) return first;
-    return db_->Execute("INSERT INTO agencies (code, name_th) VALUES ('A', 'ซ้ำ')");  // duplicate key
+    return db_->Execute(
+        "INSERT INTO agencies (code, name_th) VALUES ('A', 'ซ้ำ')");  // duplicate key
   });
   EXPECT_FALSE(failed.ok());
   EXPECT_THROW(db_->Transaction([&]() -> Status {
-                 (void)db_->Execute("INSERT INTO agencies (code, name_th) VALUES ('C', 'ค')");
-                 throw std::runtime_error("bug");
-               }),
+    (void)db_->Execute("INSERT INTO agencies (code, name_th) VALUES ('C', 'ค')");
+    throw std::runtime_error("bug");
+  }),
                std::runtime_error);
   auto rows = db_->Query("SELECT code FROM agencies ORDER BY code");
   ASSERT_TRUE(rows.ok());
@@ -108,7 +121,9 @@ TEST_P(StorageTest, ConcurrentWritersFromTwoConnectionsAllLand) {
       ASSERT_TRUE(db.ok()) << db.status().ToString(false);
       for (int i = 0; i < 25; ++i) {
         const std::string code = "T" + std::to_string(t) + "_" + std::to_string(i);
-        Status s = (*db)->Transaction([&] { return (*db)->Execute("INSERT INTO agencies (code, name_th) VALUES (?, ?)", {code, code}); });
+        Status s = (*db)->Transaction([&] {
+          return (*db)->Execute("INSERT INTO agencies (code, name_th) VALUES (?, ?)", {code, code});
+        });
         ASSERT_TRUE(s.ok()) << s.ToString(false);
       }
     });

@@ -16,7 +16,8 @@ namespace {
 std::string UniqueName() {
   static std::atomic<int> counter{0};
   static const unsigned seed = std::random_device{}();
-  return "t" + std::to_string(getpid()) + "_" + std::to_string(seed % 100000) + "_" + std::to_string(counter++);
+  return "t" + std::to_string(getpid()) + "_" + std::to_string(seed % 100000) + "_" +
+         std::to_string(counter++);
 }
 
 }  // namespace

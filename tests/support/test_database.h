@@ -19,11 +19,12 @@ std::vector<std::string> Backends();
 std::string FreshDatabaseUrl(const std::string& backend);
 
 // FreshDatabaseUrl opened and migrated; fails the test (and returns null) on error.
-std::unique_ptr<storage::Database> FreshDatabase(const std::string& backend, std::string* url = nullptr);
+std::unique_ptr<storage::Database> FreshDatabase(const std::string& backend,
+                                                 std::string* url = nullptr);
 
 // Skips the current test when `backend` cannot be had here (no PostgreSQL cluster given).
-#define ESAR_SKIP_WITHOUT(backend)                                                        \
-  if (::esar::testing::FreshDatabaseUrl(backend).empty()) {                              \
+#define ESAR_SKIP_WITHOUT(backend)                                                         \
+  if (::esar::testing::FreshDatabaseUrl(backend).empty()) {                                \
     GTEST_SKIP() << "no PostgreSQL: set ESAR_TEST_PG_URL (scripts/test starts a cluster)"; \
   }
 

@@ -1,0 +1,46 @@
+#pragma once
+
+// Password hashing, tokens and digests, all on libsodium.
+
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace esar::security {
+
+// How much work a password hash costs: kInteractive for people (libsodium's interactive
+// limits, ~64 MiB), kMinimum only for tests.
+enum class HashStrength { kInteractive, kMinimum };
+
+// An argon2id hash of `password` in libsodium's self-describing string form. Fails only when the
+// machine lacks the memory.
+Result<std::string> HashPassword(std::string_view password,
+                                 HashStrength strength = HashStrength::kInteractive);
+
+// True when `password` matches `hash` (from HashPassword); false for anything else, including a
+// malformed hash. Takes the same time whatever the first wrong byte.
+bool VerifyPassword(std::string_view hash, std::string_view password);
+
+// 32 random bytes as 64 lowercase hex characters: session ids, API tokens, CSRF tokens.
+std::string RandomToken();
+
+// The SHA-256 of `bytes`, as 64 lowercase hex characters.
+std::string Sha256Hex(std::string_view bytes);
+
+// A SHA-256 computed piece by piece (for files streamed to disk).
+class Sha256 {
+ public:
+  Sha256();
+  void Update(std::string_view bytes);
+  // The digest as hex; the object must not be updated afterwards.
+  std::string FinishHex();
+
+ private:
+  alignas(64) unsigned char state_[256];
+};
+
+// True when `a` and `b` are equal, compared in time that does not depend on where they differ.
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+
+}  // namespace esar::security

@@ -1,0 +1,42 @@
+#include "security/crypto.h"
+
+#include <gtest/gtest.h>
+
+namespace esar::security {
+namespace {
+
+TEST(PasswordTest, VerifiesTheRightPasswordOnly) {
+  auto hash = HashPassword("รหัสผ่าน-2567", HashStrength::kMinimum);
+  ASSERT_TRUE(hash.ok());
+  EXPECT_EQ(hash->rfind("$argon2id$", 0), 0u) << *hash;
+  EXPECT_TRUE(VerifyPassword(*hash, "รหัสผ่าน-2567"));
+  EXPECT_FALSE(VerifyPassword(*hash, "รหัสผ่าน-2568"));
+  EXPECT_FALSE(VerifyPassword("not a hash", "x"));
+  EXPECT_FALSE(VerifyPassword("", ""));
+  auto again = HashPassword("รหัสผ่าน-2567", HashStrength::kMinimum);
+  EXPECT_NE(*hash, *again);  // salted
+}
+
+TEST(TokenTest, TokensAreLongAndDifferent) {
+  const std::string a = RandomToken(), b = RandomToken();
+  EXPECT_EQ(a.size(), 64u);
+  EXPECT_NE(a, b);
+}
+
+TEST(Sha256Test, MatchesTheStandardVectorsWholeAndInPieces) {
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  Sha256 pieces;
+  pieces.Update("a");
+  pieces.Update("bc");
+  EXPECT_EQ(pieces.FinishHex(), Sha256Hex("abc"));
+  EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+TEST(ConstantTimeEqualsTest, ComparesWholeStrings) {
+  EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "ab"));
+}
+
+}  // namespace
+}  // namespace esar::security

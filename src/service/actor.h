@@ -1,0 +1,33 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/status.h"
+
+namespace esar::service {
+
+enum class Role { kPublic, kAdmin, kEvaluator, kReporter, kApprover };
+
+const char* RoleName(Role role);  // "public", "admin", "evaluator", "reporter", "approver"
+Result<Role> ParseRole(const std::string& name);  // the four that can log in
+
+// Who asks: a logged-in user, the public (no login), or the command line acting as the system.
+struct Actor {
+  int64_t user_id = 0;  // 0 for the public and the system
+  Role role = Role::kPublic;
+  std::string agency;    // reporters and approvers belong to one agency
+  std::string username;  // "system" for the command line
+
+  static Actor Public() { return {}; }
+  static Actor System() { return {0, Role::kAdmin, "", "system"}; }
+  bool Is(Role r) const { return role == r; }
+  bool OfAgency(const std::string& code) const {
+    return (role == Role::kReporter || role == Role::kApprover) && agency == code;
+  }
+};
+
+// The refusal every use case gives when `actor` may not do `what_th` / `what_en`.
+Status Denied(const Actor& actor, const std::string& what_th, const std::string& what_en);
+
+}  // namespace esar::service

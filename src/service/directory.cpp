@@ -1,0 +1,257 @@
+#include "service/directory.h"
+
+#include <nlohmann/json.hpp>
+
+#include "service/audit.h"
+
+namespace esar::service {
+namespace {
+
+using nlohmann::json;
+
+bool ValidUsername(const std::string& name) {
+  if (name.size() < 3 || name.size() > 64) return false;
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'))
+      return false;
+  }
+  return true;
+}
+
+Status WrongLogin() {
+  return Status::Unauthenticated("ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง", "wrong username or password");
+}
+
+}  // namespace
+
+Status Directory::UpsertAgencies(const Actor& actor, const std::vector<domain::Agency>& agencies) {
+  if (!actor.Is(Role::kAdmin)) return Denied(actor, "นำเข้ารายชื่อหน่วยงาน", "import agencies");
+  const int64_t now = clock_.NowMs();
+  return db_.Transaction([&]() -> Status {
+    // Parents first: insert every agency without its parent, then set the parents.
+    for (const domain::Agency& a : agencies) {
+      if (a.code.empty() || a.name.th.empty()) {
+        return Status::InvalidInput("หน่วยงานต้องมีรหัสและชื่อภาษาไทย",
+                                    "an agency needs a code and a Thai name");
+      }
+      Status s = db_.Execute(
+          "INSERT INTO agencies (code, name_th, name_en, kind) VALUES (?, ?, ?, ?) "
+          "ON CONFLICT (code) DO UPDATE SET name_th = excluded.name_th, name_en = "
+          "excluded.name_en, kind = excluded.kind",
+          {a.code, a.name.th, a.name.en, a.kind});
+      if (!s.ok()) return s;
+    }
+    for (const domain::Agency& a : agencies) {
+      storage::Value parent = a.parent.empty() ? storage::Value{} : storage::Value{a.parent};
+      Status s = db_.Execute("UPDATE agencies SET parent = ? WHERE code = ?", {parent, a.code});
+      if (!s.ok()) {
+        return Status::InvalidInput(
+            "หน่วยงาน " + a.code + " สังกัด \"" + a.parent + "\" ซึ่งไม่มีอยู่",
+            "agency " + a.code + " belongs to \"" + a.parent + "\", which does not exist");
+      }
+    }
+    json codes = json::array();
+    for (const domain::Agency& a : agencies) codes.push_back(a.code);
+    return AuditLog(db_).Append(actor, now, "agencies.upsert", "agencies", "{}",
+                                json{{"codes", codes}}.dump());
+  });
+}
+
+Result<std::vector<domain::Agency>> Directory::Agencies() {
+  auto rows = db_.Query("SELECT code, name_th, name_en, kind, parent FROM agencies ORDER BY code");
+  if (!rows) return rows.status();
+  std::vector<domain::Agency> out;
+  for (const storage::Row& r : *rows)
+    out.push_back({r.Text(0), {r.Text(1), r.Text(2)}, r.Text(3), r.Text(4), {}});
+  return out;
+}
+
+Result<int64_t> Directory::CreateUser(const Actor& actor, const NewUser& user) {
+  if (!actor.Is(Role::kAdmin)) return Denied(actor, "สร้างบัญชีผู้ใช้", "create users");
+  if (!ValidUsername(user.username)) {
+    return Status::InvalidInput("ชื่อผู้ใช้ต้องยาว 3–64 ตัวอักษร ใช้ได้เฉพาะอักษรละติน ตัวเลข . _ -",
+                                "a username is 3–64 characters: Latin letters, digits, . _ -");
+  }
+  if (user.password.size() < 10) {
+    return Status::InvalidInput("รหัสผ่านต้องยาวอย่างน้อย 10 ตัวอักษร",
+                                "a password needs at least 10 characters");
+  }
+  const bool needs_agency = user.role == Role::kReporter || user.role == Role::kApprover;
+  if (needs_agency == user.agency.empty()) {
+    return Status::InvalidInput("ผู้รายงานและผู้อนุมัติต้องสังกัดหน่วยงาน ส่วนบทบาทอื่นต้องไม่สังกัด",
+                                "reporters and approvers belong to an agency; other roles do not");
+  }
+  auto hash = security::HashPassword(user.password, strength_);
+  if (!hash) return hash.status();
+  const int64_t now = clock_.NowMs();
+  int64_t id = 0;
+  Status done = db_.Transaction([&]() -> Status {
+    auto existing = db_.Query("SELECT 1 FROM users WHERE username = ?", {user.username});
+    if (!existing) return existing.status();
+    if (!existing->empty()) {
+      return Status::Conflict("มีชื่อผู้ใช้ \"" + user.username + "\" อยู่แล้ว",
+                              "the username \"" + user.username + "\" is taken");
+    }
+    storage::Value agency = user.agency.empty() ? storage::Value{} : storage::Value{user.agency};
+    auto rows = db_.Query(
+        "INSERT INTO users (username, display_name, password_hash, role, agency_code, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) "
+        "RETURNING id",
+        {user.username, user.display_name, *hash, std::string(RoleName(user.role)), agency, now});
+    if (!rows) {
+      return Status::InvalidInput("ไม่มีหน่วยงาน \"" + user.agency + "\"",
+                                  "no agency \"" + user.agency + "\"");
+    }
+    id = (*rows)[0].Int(0);
+    const json after = {{"id", id},
+                        {"username", user.username},
+                        {"role", RoleName(user.role)},
+                        {"agency", user.agency}};
+    return AuditLog(db_).Append(actor, now, "user.create", "user/" + std::to_string(id), "{}",
+                                after.dump());
+  });
+  if (!done.ok()) return done;
+  return id;
+}
+
+Status Directory::CheckThrottle(const std::string& username, const std::string& address) {
+  const int64_t since = clock_.NowMs() - kThrottleWindowMs;
+  auto count = [&](const std::string& subject) -> Result<int64_t> {
+    auto rows = db_.Query("SELECT COUNT(*) FROM login_failures WHERE subject = ? AND at > ?",
+                          {subject, since});
+    if (!rows) return rows.status();
+    return (*rows)[0].Int(0);
+  };
+  auto by_user = count("user:" + username);
+  if (!by_user) return by_user.status();
+  auto by_address = count("addr:" + address);
+  if (!by_address) return by_address.status();
+  if (*by_user >= kMaxFailuresPerAccount || *by_address >= kMaxFailuresPerAddress) {
+    return Status::TooManyRequests("เข้าสู่ระบบผิดหลายครั้งเกินไป โปรดรอ 15 นาทีแล้วลองใหม่",
+                                   "too many failed logins: wait 15 minutes and try again");
+  }
+  return Status::Ok();
+}
+
+Result<Session> Directory::Login(const std::string& username, const std::string& password,
+                                 const std::string& address) {
+  Status throttled = CheckThrottle(username, address);
+  if (!throttled.ok()) return throttled;
+  auto rows =
+      db_.Query("SELECT id, password_hash, active FROM users WHERE username = ?", {username});
+  if (!rows) return rows.status();
+  const bool known = !rows->empty() && (*rows)[0].Int(2) == 1;
+  // A wrong name costs as much as a wrong password, so that timing does not tell names apart.
+  static const std::string kDummyHash =
+      *security::HashPassword("not a password", security::HashStrength::kMinimum);
+  const bool ok =
+      security::VerifyPassword(known ? (*rows)[0].Text(1) : kDummyHash, password) && known;
+  const int64_t now = clock_.NowMs();
+  if (!ok) {
+    for (const std::string& subject : {"user:" + username, "addr:" + address}) {
+      Status s =
+          db_.Execute("INSERT INTO login_failures (subject, at) VALUES (?, ?)", {subject, now});
+      if (!s.ok()) return s;
+    }
+    return WrongLogin();
+  }
+  Session session;
+  session.token = security::RandomToken();
+  session.csrf_token = security::RandomToken();
+  session.expires_at = now + kSessionLifetimeMs;
+  const int64_t user_id = (*rows)[0].Int(0);
+  Status stored = db_.Transaction([&]() -> Status {
+    Status s = db_.Execute(
+        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, "
+        "?, ?, ?, ?)",
+        {security::Sha256Hex(session.token), user_id, session.csrf_token, now, session.expires_at});
+    if (!s.ok()) return s;
+    return db_.Execute("DELETE FROM login_failures WHERE subject = ?", {"user:" + username});
+  });
+  if (!stored.ok()) return stored;
+  auto actor = ActorOf(user_id);
+  if (!actor) return actor.status();
+  session.actor = *actor;
+  return session;
+}
+
+Result<Actor> Directory::ActorOf(int64_t user_id) {
+  auto rows = db_.Query("SELECT id, role, agency_code, username, active FROM users WHERE id = ?",
+                        {user_id});
+  if (!rows) return rows.status();
+  if (rows->empty() || (*rows)[0].Int(4) != 1) return WrongLogin();
+  auto role = ParseRole((*rows)[0].Text(1));
+  if (!role) return role.status();
+  return Actor{user_id, *role, (*rows)[0].Text(2), (*rows)[0].Text(3)};
+}
+
+Result<Session> Directory::FindSession(const std::string& token) {
+  auto rows = db_.Query("SELECT user_id, csrf_token, expires_at FROM sessions WHERE token_hash = ?",
+                        {security::Sha256Hex(token)});
+  if (!rows) return rows.status();
+  if (rows->empty() || (*rows)[0].Int(2) <= clock_.NowMs()) {
+    return Status::Unauthenticated("การเข้าสู่ระบบหมดอายุ โปรดเข้าสู่ระบบใหม่",
+                                   "the session has expired: log in again");
+  }
+  auto actor = ActorOf((*rows)[0].Int(0));
+  if (!actor) return actor.status();
+  return Session{token, (*rows)[0].Text(1), (*rows)[0].Int(2), *actor};
+}
+
+Status Directory::Logout(const std::string& token) {
+  return db_.Execute("DELETE FROM sessions WHERE token_hash = ?", {security::Sha256Hex(token)});
+}
+
+Status Directory::ChangePassword(const Actor& actor, const std::string& old_password,
+                                 const std::string& new_password) {
+  if (actor.user_id == 0) return Denied(actor, "เปลี่ยนรหัสผ่าน", "change a password");
+  auto rows = db_.Query("SELECT password_hash FROM users WHERE id = ?", {actor.user_id});
+  if (!rows) return rows.status();
+  if (rows->empty() || !security::VerifyPassword((*rows)[0].Text(0), old_password)) {
+    return Status::Unauthenticated("รหัสผ่านเดิมไม่ถูกต้อง", "the current password is wrong");
+  }
+  if (new_password.size() < 10) {
+    return Status::InvalidInput("รหัสผ่านต้องยาวอย่างน้อย 10 ตัวอักษร",
+                                "a password needs at least 10 characters");
+  }
+  auto hash = security::HashPassword(new_password, strength_);
+  if (!hash) return hash.status();
+  const int64_t now = clock_.NowMs();
+  return db_.Transaction([&]() -> Status {
+    Status s =
+        db_.Execute("UPDATE users SET password_hash = ? WHERE id = ?", {*hash, actor.user_id});
+    if (!s.ok()) return s;
+    // Every other session of this user ends with the old password.
+    s = db_.Execute("DELETE FROM sessions WHERE user_id = ?", {actor.user_id});
+    if (!s.ok()) return s;
+    return AuditLog(db_).Append(actor, now, "user.password",
+                                "user/" + std::to_string(actor.user_id), "{}", "{}");
+  });
+}
+
+Result<std::string> Directory::CreateApiToken(const Actor& actor, const std::string& name) {
+  if (actor.user_id == 0) return Denied(actor, "สร้างโทเคน API", "create API tokens");
+  const std::string token = security::RandomToken();
+  const int64_t now = clock_.NowMs();
+  Status s = db_.Transaction([&]() -> Status {
+    Status inserted = db_.Execute(
+        "INSERT INTO api_tokens (token_hash, user_id, name, created_at) VALUES (?, ?, ?, ?)",
+        {security::Sha256Hex(token), actor.user_id, name, now});
+    if (!inserted.ok()) return inserted;
+    return AuditLog(db_).Append(actor, now, "token.create", "user/" + std::to_string(actor.user_id),
+                                "{}", json{{"name", name}}.dump());
+  });
+  if (!s.ok()) return s;
+  return token;
+}
+
+Result<Actor> Directory::FindApiToken(const std::string& token) {
+  auto rows =
+      db_.Query("SELECT user_id FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
+                {security::Sha256Hex(token)});
+  if (!rows) return rows.status();
+  if (rows->empty()) return Status::Unauthenticated("โทเคน API ไม่ถูกต้อง", "unknown API token");
+  return ActorOf((*rows)[0].Int(0));
+}
+
+}  // namespace esar::service

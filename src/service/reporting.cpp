@@ -1,0 +1,562 @@
+#include "service/reporting.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "formats/inputs.h"
+#include "service/audit.h"
+
+namespace esar::service {
+namespace {
+
+using nlohmann::json;
+
+constexpr int64_t kMaxTextBytes = 64 * 1024;
+
+Result<SubmissionStatus> ParseStatus(const std::string& s) {
+  if (s == "draft") return SubmissionStatus::kDraft;
+  if (s == "approved") return SubmissionStatus::kApproved;
+  if (s == "submitted") return SubmissionStatus::kSubmitted;
+  if (s == "returned") return SubmissionStatus::kReturned;
+  if (s == "accepted") return SubmissionStatus::kAccepted;
+  return Status::Internal("unknown submission status " + s);
+}
+
+const char* StatusThai(SubmissionStatus s) {
+  switch (s) {
+    case SubmissionStatus::kDraft:
+      return "ร่าง";
+    case SubmissionStatus::kApproved:
+      return "อนุมัติแล้ว";
+    case SubmissionStatus::kSubmitted:
+      return "ส่งแล้ว";
+    case SubmissionStatus::kReturned:
+      return "ส่งกลับแก้ไข";
+    case SubmissionStatus::kAccepted:
+      return "ยอมรับแล้ว";
+  }
+  return "";
+}
+
+// PostgreSQL locks the row read for the rest of the transaction; SQLite's write lock is taken
+// when the transaction begins (BEGIN IMMEDIATE), which serializes just as well.
+std::string ForUpdate(const storage::Database& db) {
+  return db.dialect() == storage::Dialect::kPostgres ? " FOR UPDATE" : "";
+}
+
+// True when `top_kpi` is given to `agency` by the framework's assignments and not exempted.
+bool Assigned(const domain::Framework& fw, const std::string& agency, const std::string& top_kpi) {
+  bool assigned = false, exempt = false;
+  for (const domain::AssignmentRule& rule : fw.assignments) {
+    bool applies = false;
+    for (const std::string& a : rule.agencies) applies = applies || a == "*" || a == agency;
+    if (!applies) continue;
+    for (const domain::AssignedKpi& k : rule.kpis) {
+      if (k.kpi != top_kpi) continue;
+      assigned = true;
+      exempt = exempt || k.exempt;
+    }
+  }
+  return assigned && !exempt;
+}
+
+// The top-level KPI that holds `id` (itself when it is top-level), or "".
+std::string TopKpiOf(const domain::Framework& fw, const std::string& id) {
+  for (const domain::Kpi& k : fw.kpis) {
+    if (domain::FindKpi({k}, id)) return k.id;
+  }
+  return "";
+}
+
+Status CheckText(const std::string& text, const char* what_th, const char* what_en) {
+  if (static_cast<int64_t>(text.size()) > kMaxTextBytes) {
+    return Status::InvalidInput(std::string(what_th) + "ยาวเกิน 64 KB",
+                                std::string(what_en) + " is longer than 64 KB");
+  }
+  if (!IsValidUtf8(text)) {
+    return Status::InvalidInput(std::string(what_th) + "ไม่ใช่ UTF-8 ที่ถูกต้อง",
+                                std::string(what_en) + " is not valid UTF-8");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+const char* SubmissionStatusName(SubmissionStatus status) {
+  switch (status) {
+    case SubmissionStatus::kDraft:
+      return "draft";
+    case SubmissionStatus::kApproved:
+      return "approved";
+    case SubmissionStatus::kSubmitted:
+      return "submitted";
+    case SubmissionStatus::kReturned:
+      return "returned";
+    case SubmissionStatus::kAccepted:
+      return "accepted";
+  }
+  return "draft";
+}
+
+Result<std::vector<domain::Observation>> ValuesToObservations(const std::string& values_json,
+                                                              const std::string& agency,
+                                                              const std::string& kpi,
+                                                              int fiscal_year, int round) {
+  json values;
+  try {
+    values = json::parse(values_json);
+  } catch (const json::exception&) {
+    return Status::InvalidInput("ค่าที่รายงานต้องเป็น JSON ที่ถูกต้อง", "the values must be valid JSON");
+  }
+  if (!values.is_object()) {
+    return Status::InvalidInput("ค่าที่รายงานต้องเป็นออบเจ็กต์ {ชื่อตัวแปร: ค่า}",
+                                "the values must be an object {variable: value}");
+  }
+  std::vector<domain::Observation> out;
+  for (const auto& [name, value] : values.items()) {
+    domain::Observation o;
+    o.agency = agency;
+    o.kpi = kpi;
+    o.variable = name;
+    o.fiscal_year = fiscal_year;
+    o.round = round;
+    auto number = [&](const json& v) -> Result<double> {
+      if (v.is_number()) {
+        const double d = v.get<double>();
+        if (std::isfinite(d) && std::fabs(d) <= 1e15) return d;
+      } else if (v.is_boolean()) {
+        return v.get<bool>() ? 1.0 : 0.0;
+      } else if (v.is_string()) {
+        auto parsed = formats::ParseValue(v.get<std::string>());
+        if (parsed && parsed->size() == 1) return parsed->front();
+      }
+      return Status::InvalidInput("ค่าของ \"" + name + "\" ต้องเป็นตัวเลข หรือ ผ่าน/ไม่ผ่าน",
+                                  "the value of \"" + name + "\" must be a number or pass/fail");
+    };
+    if (value.is_array()) {
+      for (const json& element : value) {
+        auto d = number(element);
+        if (!d) return d.status();
+        o.values.push_back(*d);
+      }
+    } else {
+      auto d = number(value);
+      if (!d) return d.status();
+      o.values.push_back(*d);
+    }
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+Status Reporting::CheckValues(const domain::Framework& fw, const std::string& agency,
+                              const Report& report) {
+  const domain::Kpi* kpi = domain::FindKpi(fw.kpis, report.kpi);
+  if (!kpi || !kpi->sub_kpis.empty()) {
+    return Status::InvalidInput("ไม่มีตัวชี้วัด \"" + report.kpi + "\" ที่รายงานผลได้ในกรอบการประเมินนี้",
+                                "no reportable KPI \"" + report.kpi + "\" in this framework");
+  }
+  if (!Assigned(fw, agency, TopKpiOf(fw, report.kpi))) {
+    return Status::InvalidInput("หน่วยงาน " + agency + " ไม่ได้รับการประเมินตัวชี้วัด " + report.kpi,
+                                "agency " + agency + " is not evaluated on KPI " + report.kpi);
+  }
+  for (const auto& [text, th, en] : {std::tuple{&report.explanation, "คำชี้แจง", "the explanation"},
+                                     std::tuple{&report.problems, "ปัญหาอุปสรรค", "the problems"},
+                                     std::tuple{&report.remarks, "ข้อสังเกต", "the remarks"}}) {
+    Status s = CheckText(*text, th, en);
+    if (!s.ok()) return s;
+  }
+  auto observations =
+      ValuesToObservations(report.values_json, agency, report.kpi, fw.fiscal_year, 12);
+  if (!observations) return observations.status();
+  for (const domain::Observation& o : *observations) {
+    const domain::Variable* variable = nullptr;
+    for (const domain::Variable& v : kpi->variables) {
+      if (v.id == o.variable && v.type != domain::VariableType::kDerived) variable = &v;
+    }
+    if (!variable) {
+      return Status::InvalidInput("ตัวชี้วัด " + report.kpi + " ไม่มีตัวแปร \"" + o.variable + "\"",
+                                  "KPI " + report.kpi + " has no variable \"" + o.variable + "\"");
+    }
+    const size_t length = variable->type == domain::VariableType::kNumberList
+                              ? static_cast<size_t>(variable->length)
+                              : 1;
+    if (o.values.size() != length) {
+      return Status::InvalidInput(
+          "ตัวแปร \"" + o.variable + "\" ต้องมี " + std::to_string(length) + " ค่า",
+          "variable \"" + o.variable + "\" takes " + std::to_string(length) + " values");
+    }
+    for (double v : o.values) {
+      const bool bad =
+          (variable->min && v < *variable->min) || (variable->max && v > *variable->max) ||
+          (variable->type == domain::VariableType::kPassFail && v != 0 && v != 1) ||
+          (variable->type == domain::VariableType::kCount && (v < 0 || v != std::floor(v)));
+      if (bad) {
+        return Status::InvalidInput(
+            "ค่าของ \"" + o.variable + "\" (" + ShortestDecimal(v) + ") อยู่นอกช่วงที่ยอมรับ",
+            "the value of \"" + o.variable + "\" (" + ShortestDecimal(v) + ") is out of range");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Result<SubmissionView> Reporting::Load(int64_t submission_id) {
+  auto rows = db_.Query(
+      "SELECT s.id, s.round_id, s.agency_code, s.kpi, s.status, s.revision, s.updated_at, "
+      "r.values_json, r.explanation, "
+      "r.problems, r.remarks FROM submissions s JOIN submission_revisions r ON r.submission_id = "
+      "s.id AND "
+      "r.revision = s.revision WHERE s.id = ?",
+      {submission_id});
+  if (!rows) return rows.status();
+  if (rows->empty()) return Status::NotFound("ไม่มีรายงานนี้", "no such submission");
+  const storage::Row& r = (*rows)[0];
+  SubmissionView v;
+  v.id = r.Int(0);
+  v.round_id = r.Int(1);
+  v.agency = r.Text(2);
+  v.report.kpi = r.Text(3);
+  auto status = ParseStatus(r.Text(4));
+  if (!status) return status.status();
+  v.status = *status;
+  v.revision = static_cast<int>(r.Int(5));
+  v.updated_at = r.Int(6);
+  v.report.values_json = r.Text(7);
+  v.report.explanation = r.Text(8);
+  v.report.problems = r.Text(9);
+  v.report.remarks = r.Text(10);
+  auto files = db_.Query(
+      "SELECT id, name, media_type, size, sha256, uploaded_by, uploaded_at, replaced_by FROM "
+      "evidence "
+      "WHERE submission_id = ? ORDER BY id",
+      {submission_id});
+  if (!files) return files.status();
+  for (const storage::Row& f : *files) {
+    EvidenceInfo e{f.Int(0),  f.Text(1), f.Text(2), f.Int(3),
+                   f.Text(4), f.Int(5),  f.Int(6),  std::nullopt};
+    if (!f.IsNull(7)) e.replaced_by = f.Int(7);
+    v.evidence.push_back(std::move(e));
+  }
+  auto reviews = db_.Query(
+      "SELECT id, revision, evaluator, decision, verified_json, comment, at FROM reviews WHERE "
+      "submission_id = ? ORDER BY id",
+      {submission_id});
+  if (!reviews) return reviews.status();
+  for (const storage::Row& rv : *reviews) {
+    ReviewInfo info{rv.Int(0),  static_cast<int>(rv.Int(1)),
+                    rv.Int(2),  rv.Text(3),
+                    rv.Text(4), rv.Text(5),
+                    rv.Int(6),  {}};
+    auto notes =
+        db_.Query("SELECT evidence_id, note FROM evidence_notes WHERE review_id = ?", {info.id});
+    if (!notes) return notes.status();
+    for (const storage::Row& n : *notes) info.evidence_notes[n.Int(0)] = n.Text(1);
+    v.reviews.push_back(std::move(info));
+  }
+  return v;
+}
+
+Result<SubmissionView> Reporting::SaveDraft(const Actor& actor, int64_t round_id,
+                                            const std::string& agency, const Report& report) {
+  if (!(actor.Is(Role::kReporter) && actor.OfAgency(agency))) {
+    return Denied(actor, "บันทึกร่างรายงานของหน่วยงาน " + agency, "save drafts for agency " + agency);
+  }
+  auto round = cycle_.Round(round_id);
+  if (!round) return round.status();
+  auto framework = cycle_.Framework(round->framework_id);
+  if (!framework) return framework.status();
+  Status valid = CheckValues(framework->framework, agency, report);
+  if (!valid.ok()) return valid;
+  const int64_t now = clock_.NowMs();
+  int64_t id = 0;
+  Status done = db_.Transaction([&]() -> Status {
+    auto existing = db_.Query(
+        "SELECT id, status, revision FROM submissions WHERE round_id = ? AND agency_code = ? AND "
+        "kpi = ?" +
+            ForUpdate(db_),
+        {round_id, agency, report.kpi});
+    if (!existing) return existing.status();
+    int revision = 1;
+    std::string before = "{}";
+    if (existing->empty()) {
+      auto inserted = db_.Query(
+          "INSERT INTO submissions (round_id, agency_code, kpi, status, revision, updated_at) "
+          "VALUES (?, ?, ?, 'draft', 1, ?) "
+          "RETURNING id",
+          {round_id, agency, report.kpi, now});
+      if (!inserted) return inserted.status();
+      id = (*inserted)[0].Int(0);
+    } else {
+      id = (*existing)[0].Int(0);
+      auto status = ParseStatus((*existing)[0].Text(1));
+      if (!status) return status.status();
+      if (*status == SubmissionStatus::kSubmitted || *status == SubmissionStatus::kAccepted) {
+        return Status::Conflict(std::string("รายงานนี้อยู่ในสถานะ") + StatusThai(*status) + " แก้ไขไม่ได้",
+                                std::string("this submission is ") + SubmissionStatusName(*status) +
+                                    " and cannot be changed");
+      }
+      revision = static_cast<int>((*existing)[0].Int(2)) + 1;
+      before = json{{"status", SubmissionStatusName(*status)}, {"revision", revision - 1}}.dump();
+      Status s = db_.Execute(
+          "UPDATE submissions SET status = 'draft', revision = ?, updated_at = ? WHERE id = ?",
+          {int64_t{revision}, now, id});
+      if (!s.ok()) return s;
+    }
+    Status s = db_.Execute(
+        "INSERT INTO submission_revisions (submission_id, revision, status, values_json, "
+        "explanation, problems, remarks, "
+        "actor, at) VALUES (?, ?, 'draft', ?, ?, ?, ?, ?, ?)",
+        {id, int64_t{revision}, report.values_json, report.explanation, report.problems,
+         report.remarks, actor.user_id, now});
+    if (!s.ok()) return s;
+    const json after = {
+        {"status", "draft"}, {"revision", revision}, {"values", json::parse(report.values_json)}};
+    return AuditLog(db_).Append(actor, now, "submission.save", "submission/" + std::to_string(id),
+                                before, after.dump());
+  });
+  if (!done.ok()) return done;
+  return Load(id);
+}
+
+Status Reporting::Transition(const Actor& actor, int64_t submission_id, SubmissionStatus from,
+                             SubmissionStatus to, const std::string& action,
+                             const ReviewInput* review) {
+  const int64_t now = clock_.NowMs();
+  return db_.Transaction([&]() -> Status {
+    auto rows = db_.Query("SELECT status, revision FROM submissions WHERE id = ?" + ForUpdate(db_),
+                          {submission_id});
+    if (!rows) return rows.status();
+    if (rows->empty()) return Status::NotFound("ไม่มีรายงานนี้", "no such submission");
+    auto status = ParseStatus((*rows)[0].Text(0));
+    if (!status) return status.status();
+    if (*status != from) {
+      return Status::Conflict(
+          std::string("รายงานอยู่ในสถานะ") + StatusThai(*status) + " จึง" + "ทำรายการนี้ไม่ได้",
+          std::string("the submission is ") + SubmissionStatusName(*status) + ", not " +
+              SubmissionStatusName(from));
+    }
+    const int64_t revision = (*rows)[0].Int(1);
+    const int64_t next = revision + 1;
+    // The new revision repeats the content with the new status: history shows every step.
+    Status s = db_.Execute(
+        "INSERT INTO submission_revisions (submission_id, revision, status, values_json, "
+        "explanation, problems, remarks, "
+        "actor, at) SELECT submission_id, ?, ?, values_json, explanation, problems, remarks, ?, ? "
+        "FROM submission_revisions "
+        "WHERE submission_id = ? AND revision = ?",
+        {next, std::string(SubmissionStatusName(to)), actor.user_id, now, submission_id, revision});
+    if (!s.ok()) return s;
+    s = db_.Execute("UPDATE submissions SET status = ?, revision = ?, updated_at = ? WHERE id = ?",
+                    {std::string(SubmissionStatusName(to)), next, now, submission_id});
+    if (!s.ok()) return s;
+    json after = {{"status", SubmissionStatusName(to)}, {"revision", next}};
+    if (review) {
+      auto reviewed = db_.Query(
+          "INSERT INTO reviews (submission_id, revision, evaluator, decision, verified_json, "
+          "comment, at) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+          {submission_id, next, actor.user_id,
+           std::string(to == SubmissionStatus::kAccepted ? "accepted" : "returned"),
+           review->verified_json, review->comment, now});
+      if (!reviewed) return reviewed.status();
+      const int64_t review_id = (*reviewed)[0].Int(0);
+      for (const auto& [evidence_id, note] : review->evidence_notes) {
+        auto owned = db_.Query("SELECT 1 FROM evidence WHERE id = ? AND submission_id = ?",
+                               {evidence_id, submission_id});
+        if (!owned) return owned.status();
+        if (owned->empty()) {
+          return Status::InvalidInput(
+              "หลักฐานรหัส " + std::to_string(evidence_id) + " ไม่ได้อยู่ในรายงานนี้",
+              "evidence " + std::to_string(evidence_id) + " is not part of this submission");
+        }
+        s = db_.Execute(
+            "INSERT INTO evidence_notes (review_id, evidence_id, note) VALUES (?, ?, ?)",
+            {review_id, evidence_id, note});
+        if (!s.ok()) return s;
+      }
+      after["comment"] = review->comment;
+      after["verified"] = json::parse(review->verified_json);
+    }
+    return AuditLog(db_).Append(
+        actor, now, action, "submission/" + std::to_string(submission_id),
+        json{{"status", SubmissionStatusName(from)}, {"revision", revision}}.dump(), after.dump());
+  });
+}
+
+Result<SubmissionView> Reporting::Approve(const Actor& actor, int64_t submission_id) {
+  auto current = Load(submission_id);
+  if (!current) return current.status();
+  if (!(actor.Is(Role::kApprover) && actor.OfAgency(current->agency))) {
+    return Denied(actor, "อนุมัติรายงานของหน่วยงาน " + current->agency,
+                  "approve submissions of agency " + current->agency);
+  }
+  Status s = Transition(actor, submission_id, SubmissionStatus::kDraft, SubmissionStatus::kApproved,
+                        "submission.approve", nullptr);
+  if (!s.ok()) return s;
+  return Load(submission_id);
+}
+
+Result<SubmissionView> Reporting::Submit(const Actor& actor, int64_t submission_id) {
+  auto current = Load(submission_id);
+  if (!current) return current.status();
+  if (!actor.OfAgency(current->agency)) {
+    return Denied(actor, "ส่งรายงานของหน่วยงาน " + current->agency,
+                  "submit for agency " + current->agency);
+  }
+  auto deadline = cycle_.DeadlineFor(current->round_id, current->agency);
+  if (!deadline) return deadline.status();
+  if (clock_.NowMs() > *deadline) {
+    return Status::Conflict("เลยกำหนดส่งแล้ว ขอขยายเวลาได้จากสำนักงาน ก.พ.ร.",
+                            "the deadline has passed: ask the central office for an extension");
+  }
+  Status s = Transition(actor, submission_id, SubmissionStatus::kApproved,
+                        SubmissionStatus::kSubmitted, "submission.submit", nullptr);
+  if (!s.ok()) return s;
+  return Load(submission_id);
+}
+
+Result<SubmissionView> Reporting::Return(const Actor& actor, int64_t submission_id,
+                                         const ReviewInput& review) {
+  if (!actor.Is(Role::kEvaluator)) return Denied(actor, "ส่งรายงานกลับให้แก้ไข", "return submissions");
+  if (review.comment.empty()) {
+    return Status::InvalidInput("การส่งกลับต้องมีความเห็นบอกสิ่งที่ต้องแก้",
+                                "returning needs a comment saying what to fix");
+  }
+  ReviewInput with_values = review;
+  if (with_values.verified_json.empty()) with_values.verified_json = "{}";
+  Status s = Transition(actor, submission_id, SubmissionStatus::kSubmitted,
+                        SubmissionStatus::kReturned, "submission.return", &with_values);
+  if (!s.ok()) return s;
+  return Load(submission_id);
+}
+
+Result<SubmissionView> Reporting::Accept(const Actor& actor, int64_t submission_id,
+                                         const ReviewInput& review) {
+  if (!actor.Is(Role::kEvaluator)) return Denied(actor, "ยอมรับรายงาน", "accept submissions");
+  auto current = Load(submission_id);
+  if (!current) return current.status();
+  ReviewInput with_values = review;
+  if (with_values.verified_json.empty()) with_values.verified_json = current->report.values_json;
+  auto round = cycle_.Round(current->round_id);
+  if (!round) return round.status();
+  auto framework = cycle_.Framework(round->framework_id);
+  if (!framework) return framework.status();
+  Report verified = current->report;
+  verified.values_json = with_values.verified_json;
+  Status valid = CheckValues(framework->framework, current->agency, verified);
+  if (!valid.ok()) return valid;
+  Status s = Transition(actor, submission_id, SubmissionStatus::kSubmitted,
+                        SubmissionStatus::kAccepted, "submission.accept", &with_values);
+  if (!s.ok()) return s;
+  return Load(submission_id);
+}
+
+Result<EvidenceInfo> Reporting::AddEvidence(const Actor& actor, int64_t submission_id,
+                                            const EvidenceInfo& file,
+                                            std::optional<int64_t> replaces) {
+  auto current = Load(submission_id);
+  if (!current) return current.status();
+  if (!(actor.Is(Role::kReporter) && actor.OfAgency(current->agency))) {
+    return Denied(actor, "แนบหลักฐานของหน่วยงาน " + current->agency,
+                  "attach evidence for agency " + current->agency);
+  }
+  if (current->status != SubmissionStatus::kDraft &&
+      current->status != SubmissionStatus::kReturned) {
+    return Status::Conflict("แนบหลักฐานได้เฉพาะรายงานที่เป็นร่างหรือถูกส่งกลับ",
+                            "evidence can be attached only to a draft or a returned submission");
+  }
+  const int64_t now = clock_.NowMs();
+  int64_t id = 0;
+  Status done = db_.Transaction([&]() -> Status {
+    auto rows = db_.Query(
+        "INSERT INTO evidence (submission_id, name, media_type, size, sha256, uploaded_by, "
+        "uploaded_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        {submission_id, file.name, file.media_type, file.size, file.sha256, actor.user_id, now});
+    if (!rows) return rows.status();
+    id = (*rows)[0].Int(0);
+    if (replaces) {
+      auto old = db_.Query(
+          "UPDATE evidence SET replaced_by = ? WHERE id = ? AND submission_id = ? AND replaced_by "
+          "IS NULL RETURNING id",
+          {id, *replaces, submission_id});
+      if (!old) return old.status();
+      if (old->empty()) {
+        return Status::InvalidInput(
+            "ไม่มีหลักฐานรหัส " + std::to_string(*replaces) + " ที่ยังใช้อยู่ในรายงานนี้",
+            "no current evidence " + std::to_string(*replaces) + " in this submission");
+      }
+    }
+    const json after = {{"evidence", id},
+                        {"name", file.name},
+                        {"sha256", file.sha256},
+                        {"size", file.size},
+                        {"replaces", replaces ? json(*replaces) : json(nullptr)}};
+    return AuditLog(db_).Append(actor, now, "evidence.add",
+                                "submission/" + std::to_string(submission_id), "{}", after.dump());
+  });
+  if (!done.ok()) return done;
+  auto view = Load(submission_id);
+  if (!view) return view.status();
+  for (const EvidenceInfo& e : view->evidence) {
+    if (e.id == id) return e;
+  }
+  return Status::Internal("evidence vanished after insert");
+}
+
+Result<SubmissionView> Reporting::Get(const Actor& actor, int64_t submission_id) {
+  auto view = Load(submission_id);
+  if (!view) return view.status();
+  if (!(actor.Is(Role::kAdmin) || actor.Is(Role::kEvaluator) || actor.OfAgency(view->agency))) {
+    return Denied(actor, "ดูรายงานของหน่วยงาน " + view->agency,
+                  "see submissions of agency " + view->agency);
+  }
+  return view;
+}
+
+Result<std::vector<SubmissionView>> Reporting::List(const Actor& actor, int64_t round_id) {
+  const bool all = actor.Is(Role::kAdmin) || actor.Is(Role::kEvaluator);
+  if (!all && !(actor.Is(Role::kReporter) || actor.Is(Role::kApprover)))
+    return Denied(actor, "ดูรายงาน", "list submissions");
+  auto rows =
+      all ? db_.Query("SELECT id FROM submissions WHERE round_id = ? ORDER BY agency_code, kpi",
+                      {round_id})
+          : db_.Query(
+                "SELECT id FROM submissions WHERE round_id = ? AND agency_code = ? ORDER BY kpi",
+                {round_id, actor.agency});
+  if (!rows) return rows.status();
+  std::vector<SubmissionView> out;
+  for (const storage::Row& r : *rows) {
+    auto view = Load(r.Int(0));
+    if (!view) return view.status();
+    out.push_back(std::move(*view));
+  }
+  return out;
+}
+
+Result<std::vector<domain::Observation>> Reporting::AcceptedValues(int64_t round_id) {
+  auto round = cycle_.Round(round_id);
+  if (!round) return round.status();
+  auto framework =
+      db_.Query("SELECT fiscal_year FROM frameworks WHERE id = ?", {round->framework_id});
+  if (!framework) return framework.status();
+  const int fiscal_year = static_cast<int>((*framework)[0].Int(0));
+  // The verified values of the newest acceptance of each accepted submission.
+  auto rows = db_.Query(
+      "SELECT s.agency_code, s.kpi, rv.verified_json FROM submissions s JOIN reviews rv ON "
+      "rv.submission_id = s.id "
+      "WHERE s.round_id = ? AND s.status = 'accepted' AND rv.decision = 'accepted' AND rv.id = "
+      "(SELECT MAX(id) FROM reviews WHERE submission_id = s.id AND decision = 'accepted')",
+      {round_id});
+  if (!rows) return rows.status();
+  std::vector<domain::Observation> out;
+  for (const storage::Row& r : *rows) {
+    auto values = ValuesToObservations(r.Text(2), r.Text(0), r.Text(1), fiscal_year, round->round);
+    if (!values) return values.status();
+    out.insert(out.end(), values->begin(), values->end());
+  }
+  return out;
+}
+
+}  // namespace esar::service

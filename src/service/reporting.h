@@ -1,0 +1,127 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "service/actor.h"
+#include "service/cycle.h"
+#include "storage/database.h"
+
+namespace esar::service {
+
+enum class SubmissionStatus { kDraft, kApproved, kSubmitted, kReturned, kAccepted };
+const char* SubmissionStatusName(SubmissionStatus status);
+
+// What an agency reports for one KPI in one round. `values_json` is a JSON object from variable
+// name to a number, a list of numbers, or "ผ่าน"/"ไม่ผ่าน" (pass/fail).
+struct Report {
+  std::string kpi;
+  std::string values_json = "{}";
+  std::string explanation;  // คำชี้แจงประกอบผลการดำเนินงาน
+  std::string problems;  // ปัญหา อุปสรรค
+  std::string remarks;
+};
+
+struct EvidenceInfo {
+  int64_t id = 0;
+  std::string name;
+  std::string media_type;
+  int64_t size = 0;
+  std::string sha256;
+  int64_t uploaded_by = 0;
+  int64_t uploaded_at = 0;
+  std::optional<int64_t> replaced_by;  // a newer file took its place; the old one is kept
+};
+
+struct ReviewInfo {
+  int64_t id = 0;
+  int revision = 0;
+  int64_t evaluator = 0;
+  std::string decision;  // "accepted" or "returned"
+  std::string verified_json;
+  std::string comment;
+  int64_t at = 0;
+  std::map<int64_t, std::string> evidence_notes;  // evidence id -> note
+};
+
+struct SubmissionView {
+  int64_t id = 0;
+  int64_t round_id = 0;
+  std::string agency;
+  SubmissionStatus status = SubmissionStatus::kDraft;
+  int revision = 0;
+  Report report;
+  int64_t updated_at = 0;
+  std::vector<EvidenceInfo> evidence;
+  std::vector<ReviewInfo> reviews;
+};
+
+struct ReviewInput {
+  std::string verified_json;  // "" = the values as reported
+  std::string comment;
+  std::map<int64_t, std::string> evidence_notes;
+};
+
+// The reporting workflow of one round: draft → approved (inside the agency) → submitted →
+// returned (back to the agency) or accepted (by an evaluator). Every change is a new revision;
+// nothing reported is edited in place. Every change is audited.
+class Reporting {
+ public:
+  Reporting(storage::Database& db, const Clock& clock)
+      : db_(db), clock_(clock), cycle_(db, clock) {}
+
+  // Saves a draft (a new revision) for the actor's own agency; reporters only. Allowed while the
+  // KPI is new, a draft, approved (it goes back to draft) or returned. The values must name the
+  // KPI's reported variables with values of their types.
+  Result<SubmissionView> SaveDraft(const Actor& actor, int64_t round_id, const std::string& agency,
+                                   const Report& report);
+  // draft → approved; the agency's approvers only.
+  Result<SubmissionView> Approve(const Actor& actor, int64_t submission_id);
+  // approved → submitted; the agency's reporters or approvers, before the agency's deadline.
+  Result<SubmissionView> Submit(const Actor& actor, int64_t submission_id);
+  // submitted → returned with a comment; evaluators only.
+  Result<SubmissionView> Return(const Actor& actor, int64_t submission_id,
+                                const ReviewInput& review);
+  // submitted → accepted with the verified values; evaluators only.
+  Result<SubmissionView> Accept(const Actor& actor, int64_t submission_id,
+                                const ReviewInput& review);
+
+  // Records an evidence file (already stored by its SHA-256) for a draft or returned submission;
+  // the agency's reporters only. With `replaces`, that file is marked replaced and kept.
+  Result<EvidenceInfo> AddEvidence(const Actor& actor, int64_t submission_id,
+                                   const EvidenceInfo& file,
+                                   std::optional<int64_t> replaces = std::nullopt);
+
+  // One submission: its agency's users, evaluators and admins.
+  Result<SubmissionView> Get(const Actor& actor, int64_t submission_id);
+  // The submissions of a round the actor may see (an agency's own, or all for evaluators/admins).
+  Result<std::vector<SubmissionView>> List(const Actor& actor, int64_t round_id);
+
+  // The verified values of every accepted submission of a round, as observations.
+  Result<std::vector<domain::Observation>> AcceptedValues(int64_t round_id);
+
+ private:
+  Result<SubmissionView> Load(int64_t submission_id);
+  Status Transition(const Actor& actor, int64_t submission_id, SubmissionStatus from,
+                    SubmissionStatus to, const std::string& action, const ReviewInput* review);
+  Status CheckValues(const domain::Framework& framework, const std::string& agency,
+                     const Report& report);
+
+  storage::Database& db_;
+  const Clock& clock_;
+  Cycle cycle_;
+};
+
+// Reported values (a JSON object, see Report) as observations of `kpi`; fails on a value that
+// is not a number, a list of numbers, or pass/fail.
+Result<std::vector<domain::Observation>> ValuesToObservations(const std::string& values_json,
+                                                              const std::string& agency,
+                                                              const std::string& kpi,
+                                                              int fiscal_year, int round);
+
+}  // namespace esar::service

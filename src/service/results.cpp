@@ -1,0 +1,307 @@
+#include "service/results.h"
+
+#include <nlohmann/json.hpp>
+
+#include "domain/engine.h"
+#include "formats/report.h"
+#include "service/audit.h"
+#include "service/directory.h"
+
+namespace esar::service {
+namespace {
+
+using nlohmann::json;
+
+Result<ResultStage> ParseStage(const std::string& s) {
+  if (s == "preliminary") return ResultStage::kPreliminary;
+  if (s == "final") return ResultStage::kFinal;
+  if (s == "published") return ResultStage::kPublished;
+  return Status::Internal("unknown result stage " + s);
+}
+
+}  // namespace
+
+const char* ResultStageName(ResultStage stage) {
+  switch (stage) {
+    case ResultStage::kPreliminary:
+      return "preliminary";
+    case ResultStage::kFinal:
+      return "final";
+    case ResultStage::kPublished:
+      return "published";
+  }
+  return "preliminary";
+}
+
+Result<std::string> Results::Score(int64_t round_id) {
+  auto round = cycle_.Round(round_id);
+  if (!round) return round.status();
+  auto framework = cycle_.Framework(round->framework_id);
+  if (!framework) return framework.status();
+  auto observations = cycle_.Observations();
+  if (!observations) return observations.status();
+  auto accepted = reporting_.AcceptedValues(round_id);
+  if (!accepted) return accepted.status();
+  observations->insert(observations->end(), accepted->begin(), accepted->end());
+  auto agencies = Directory(db_, clock_).Agencies();
+  if (!agencies) return agencies.status();
+  auto engine = domain::Engine::Compile(framework->framework, round->round);
+  if (!engine) return engine.status();
+  const auto scores = engine->Score(*agencies, *observations, true);
+  formats::ScoreReport report{&framework->framework, &*agencies, &scores, round->round};
+  json document = formats::ScoresJson(report, true, Lang::kThai);
+  document["explanation_en"] = formats::ScoresJson(report, true, Lang::kEnglish)["agencies"];
+  return document.dump();
+}
+
+Result<StoredResult> Results::Store(const Actor& actor, int64_t round_id, ResultStage stage,
+                                    const std::string& document, int64_t appeal_deadline) {
+  auto round = cycle_.Round(round_id);
+  if (!round) return round.status();
+  const int64_t now = clock_.NowMs();
+  int64_t id = 0;
+  Status done = db_.Transaction([&]() -> Status {
+    auto rows = db_.Query(
+        "INSERT INTO results (framework_id, round, stage, document, computed_by, computed_at, "
+        "appeal_deadline) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        {round->framework_id, int64_t{round->round}, std::string(ResultStageName(stage)), document,
+         actor.user_id, now, appeal_deadline ? storage::Value{appeal_deadline} : storage::Value{}});
+    if (!rows) return rows.status();
+    id = (*rows)[0].Int(0);
+    json summary = json::object();
+    const json parsed = json::parse(document);
+    for (const json& a : parsed["agencies"]) summary[a["code"].get<std::string>()] = a["total"];
+    return AuditLog(db_).Append(actor, now, std::string("results.") + ResultStageName(stage),
+                                "result/" + std::to_string(id), "{}",
+                                json{{"round", round_id}, {"totals", summary}}.dump());
+  });
+  if (!done.ok()) return done;
+  return Load(id);
+}
+
+Result<StoredResult> Results::Load(int64_t result_id) {
+  auto rows = db_.Query(
+      "SELECT id, framework_id, round, stage, document, computed_at, appeal_deadline FROM results "
+      "WHERE id = ?",
+      {result_id});
+  if (!rows) return rows.status();
+  if (rows->empty()) return Status::NotFound("ไม่มีผลการประเมินนี้", "no such result");
+  const storage::Row& r = (*rows)[0];
+  auto stage = ParseStage(r.Text(3));
+  if (!stage) return stage.status();
+  return StoredResult{r.Int(0), r.Int(1), static_cast<int>(r.Int(2)), *stage, r.Text(4),
+                      r.Int(5), r.Int(6)};
+}
+
+Result<StoredResult> Results::ComputePreliminary(const Actor& actor, int64_t round_id,
+                                                 int64_t appeal_window_ms) {
+  if (!actor.Is(Role::kAdmin)) return Denied(actor, "คำนวณผลการประเมิน", "compute results");
+  auto document = Score(round_id);
+  if (!document) return document.status();
+  return Store(actor, round_id, ResultStage::kPreliminary, *document,
+               clock_.NowMs() + appeal_window_ms);
+}
+
+Result<AppealInfo> Results::FileAppeal(const Actor& actor, int64_t result_id,
+                                       const std::string& kpi, const std::string& reason) {
+  auto result = Load(result_id);
+  if (!result) return result.status();
+  if (!(actor.Is(Role::kReporter) || actor.Is(Role::kApprover)))
+    return Denied(actor, "ยื่นอุทธรณ์", "file appeals");
+  if (result->stage != ResultStage::kPreliminary) {
+    return Status::Conflict("อุทธรณ์ได้เฉพาะผลการประเมินเบื้องต้น",
+                            "only preliminary results can be appealed");
+  }
+  if (clock_.NowMs() > result->appeal_deadline) {
+    return Status::Conflict("พ้นกำหนดยื่นอุทธรณ์แล้ว", "the appeal window has closed");
+  }
+  if (reason.empty() || reason.size() > 64 * 1024 || !IsValidUtf8(reason)) {
+    return Status::InvalidInput("ต้องระบุเหตุผลการอุทธรณ์ (ไม่เกิน 64 KB)",
+                                "an appeal needs a reason (at most 64 KB)");
+  }
+  bool scored = false;
+  const json document = json::parse(result->document);
+  for (const json& a : document["agencies"]) {
+    if (a["code"] != actor.agency) continue;
+    for (const json& k : a["kpis"]) scored = scored || k["id"] == kpi;
+  }
+  if (!scored) {
+    return Status::InvalidInput("หน่วยงานนี้ไม่มีผลตัวชี้วัด " + kpi + " ในผลการประเมินนี้",
+                                "this agency has no score for KPI " + kpi + " in these results");
+  }
+  const int64_t now = clock_.NowMs();
+  int64_t id = 0;
+  Status done = db_.Transaction([&]() -> Status {
+    auto rows = db_.Query(
+        "INSERT INTO appeals (result_id, agency_code, kpi, reason, filed_by, filed_at, status) "
+        "VALUES (?, ?, ?, ?, ?, ?, 'open') "
+        "RETURNING id",
+        {result_id, actor.agency, kpi, reason, actor.user_id, now});
+    if (!rows) return rows.status();
+    id = (*rows)[0].Int(0);
+    return AuditLog(db_).Append(
+        actor, now, "appeal.file", "appeal/" + std::to_string(id), "{}",
+        json{{"result", result_id}, {"kpi", kpi}, {"reason", reason}}.dump());
+  });
+  if (!done.ok()) return done;
+  auto all = Appeals(actor, result_id);
+  if (!all) return all.status();
+  for (const AppealInfo& a : *all) {
+    if (a.id == id) return a;
+  }
+  return Status::Internal("appeal vanished after insert");
+}
+
+Result<AppealInfo> Results::DecideAppeal(const Actor& actor, int64_t appeal_id, bool upheld,
+                                         const std::string& reason,
+                                         const std::string& corrected_values_json) {
+  if (!(actor.Is(Role::kEvaluator) || actor.Is(Role::kAdmin)))
+    return Denied(actor, "วินิจฉัยอุทธรณ์", "decide appeals");
+  if (reason.empty())
+    return Status::InvalidInput("ต้องระบุเหตุผลของคำวินิจฉัย", "a decision needs a reason");
+  auto rows = db_.Query("SELECT result_id, agency_code, kpi, status FROM appeals WHERE id = ?",
+                        {appeal_id});
+  if (!rows) return rows.status();
+  if (rows->empty()) return Status::NotFound("ไม่มีอุทธรณ์นี้", "no such appeal");
+  const int64_t result_id = (*rows)[0].Int(0);
+  const std::string agency = (*rows)[0].Text(1), kpi = (*rows)[0].Text(2);
+  if ((*rows)[0].Text(3) != "open")
+    return Status::Conflict("อุทธรณ์นี้วินิจฉัยแล้ว", "this appeal has been decided");
+  auto result = Load(result_id);
+  if (!result) return result.status();
+  const int64_t now = clock_.NowMs();
+  Status done = db_.Transaction([&]() -> Status {
+    Status s = db_.Execute(
+        "UPDATE appeals SET status = ?, decision_reason = ?, decided_by = ?, decided_at = ? WHERE "
+        "id = ? AND status = 'open'",
+        {std::string(upheld ? "upheld" : "rejected"), reason, actor.user_id, now, appeal_id});
+    if (!s.ok()) return s;
+    if (upheld && !corrected_values_json.empty()) {
+      auto sub = db_.Query(
+          "SELECT s.id, s.revision FROM submissions s JOIN rounds r ON r.id = s.round_id "
+          "WHERE r.framework_id = ? AND r.round = ? AND s.agency_code = ? AND s.kpi = ? AND "
+          "s.status = 'accepted'",
+          {result->framework_id, int64_t{result->round}, agency, kpi});
+      if (!sub) return sub.status();
+      if (sub->empty()) {
+        return Status::Conflict("ไม่มีรายงานที่ยอมรับแล้วของตัวชี้วัดนี้ให้แก้ค่า",
+                                "no accepted submission of this KPI to correct");
+      }
+      auto check = ValuesToObservations(corrected_values_json, agency, kpi, 0, 12);
+      if (!check) return check.status();
+      s = db_.Execute(
+          "INSERT INTO reviews (submission_id, revision, evaluator, decision, verified_json, "
+          "comment, at) "
+          "VALUES (?, ?, ?, 'accepted', ?, ?, ?)",
+          {(*sub)[0].Int(0), (*sub)[0].Int(1), actor.user_id, corrected_values_json,
+           "อุทธรณ์: " + reason, now});
+      if (!s.ok()) return s;
+    }
+    return AuditLog(db_).Append(
+        actor, now, upheld ? "appeal.uphold" : "appeal.reject",
+        "appeal/" + std::to_string(appeal_id), json{{"status", "open"}}.dump(),
+        json{{"status", upheld ? "upheld" : "rejected"},
+             {"reason", reason},
+             {"corrected",
+              corrected_values_json.empty() ? json(nullptr) : json::parse(corrected_values_json)}}
+            .dump());
+  });
+  if (!done.ok()) return done;
+  auto all = Appeals(actor, result_id);
+  if (!all) return all.status();
+  for (const AppealInfo& a : *all) {
+    if (a.id == appeal_id) return a;
+  }
+  return Status::Internal("appeal vanished after update");
+}
+
+Result<StoredResult> Results::Finalize(const Actor& actor, int64_t round_id) {
+  if (!actor.Is(Role::kAdmin)) return Denied(actor, "สรุปผลการประเมิน", "finalize results");
+  auto open = db_.Query(
+      "SELECT COUNT(*) FROM appeals a JOIN results r ON r.id = a.result_id JOIN rounds rd ON "
+      "rd.framework_id = r.framework_id "
+      "AND rd.round = r.round WHERE rd.id = ? AND a.status = 'open'",
+      {round_id});
+  if (!open) return open.status();
+  if ((*open)[0].Int(0) > 0) {
+    return Status::Conflict("ยังมีอุทธรณ์ที่ยังไม่ได้วินิจฉัย " + std::to_string((*open)[0].Int(0)) + " เรื่อง",
+                            std::to_string((*open)[0].Int(0)) + " appeals are still open");
+  }
+  auto preliminary = Latest(actor, round_id, ResultStage::kPreliminary);
+  if (!preliminary)
+    return Status::Conflict("ต้องคำนวณผลเบื้องต้นก่อน", "compute preliminary results first");
+  auto document = Score(round_id);
+  if (!document) return document.status();
+  return Store(actor, round_id, ResultStage::kFinal, *document, 0);
+}
+
+Result<StoredResult> Results::Publish(const Actor& actor, int64_t round_id) {
+  if (!actor.Is(Role::kAdmin)) return Denied(actor, "เผยแพร่ผลการประเมิน", "publish results");
+  auto final_result = Latest(actor, round_id, ResultStage::kFinal);
+  if (!final_result || final_result->stage != ResultStage::kFinal) {
+    return Status::Conflict("ต้องสรุปผลการประเมินขั้นสุดท้ายก่อนเผยแพร่",
+                            "finalize the results before publishing");
+  }
+  return Store(actor, round_id, ResultStage::kPublished, final_result->document, 0);
+}
+
+Result<StoredResult> Results::Latest(const Actor& actor, int64_t round_id, ResultStage stage) {
+  auto round = cycle_.Round(round_id);
+  if (!round) return round.status();
+  // The public sees only what is published, whatever it asks for.
+  const bool public_only = actor.Is(Role::kPublic);
+  std::string stages = "'published'";
+  if (!public_only && stage != ResultStage::kPublished) stages += ", 'final'";
+  if (!public_only && stage == ResultStage::kPreliminary) stages += ", 'preliminary'";
+  auto rows =
+      db_.Query("SELECT id FROM results WHERE framework_id = ? AND round = ? AND stage IN (" +
+                    stages + ") ORDER BY id DESC LIMIT 1",
+                {round->framework_id, int64_t{round->round}});
+  if (!rows) return rows.status();
+  if (rows->empty())
+    return Status::NotFound("ยังไม่มีผลการประเมินของรอบนี้", "no results for this round yet");
+  auto result = Load((*rows)[0].Int(0));
+  if (!result) return result.status();
+  if ((actor.Is(Role::kReporter) || actor.Is(Role::kApprover)) &&
+      result->stage != ResultStage::kPublished) {
+    // Before publication an agency sees only its own scores.
+    json document = json::parse(result->document);
+    json own = json::array();
+    for (const json& a : document["agencies"]) {
+      if (a["code"] == actor.agency) own.push_back(a);
+    }
+    document["agencies"] = own;
+    json own_en = json::array();
+    for (const json& a : document["explanation_en"]) {
+      if (a["code"] == actor.agency) own_en.push_back(a);
+    }
+    document["explanation_en"] = own_en;
+    result->document = document.dump();
+  }
+  return result;
+}
+
+Result<std::vector<AppealInfo>> Results::Appeals(const Actor& actor, int64_t result_id) {
+  const bool all = actor.Is(Role::kAdmin) || actor.Is(Role::kEvaluator);
+  if (!all && !(actor.Is(Role::kReporter) || actor.Is(Role::kApprover)))
+    return Denied(actor, "ดูอุทธรณ์", "see appeals");
+  auto rows = all ? db_.Query(
+                        "SELECT id, result_id, agency_code, kpi, reason, status, decision_reason "
+                        "FROM appeals "
+                        "WHERE result_id = ? ORDER BY id",
+                        {result_id})
+                  : db_.Query(
+                        "SELECT id, result_id, agency_code, kpi, reason, status, decision_reason "
+                        "FROM appeals "
+                        "WHERE result_id = ? AND agency_code = ? ORDER BY id",
+                        {result_id, actor.agency});
+  if (!rows) return rows.status();
+  std::vector<AppealInfo> out;
+  for (const storage::Row& r : *rows) {
+    out.push_back({r.Int(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5), r.Text(6)});
+  }
+  return out;
+}
+
+}  // namespace esar::service
