@@ -5,6 +5,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "admin.h"
 #include "domain/check.h"
 #include "domain/engine.h"
 #include "formats/framework_json.h"
@@ -115,11 +116,52 @@ int main(int argc, char** argv) {
   explain->add_option("--agency", agency_code, "agency code / รหัสหน่วยงาน")->required();
   explain->add_option("--kpi", kpi_id, "only this KPI / เฉพาะตัวชี้วัดนี้");
 
+  std::string db_flag;
+  CLI::App* import = app.add_subcommand("import", "import into the database / นำเข้าข้อมูลสู่ฐานข้อมูล");
+  import->require_subcommand(1);
+  import->fallthrough();  // --db may follow the subcommand
+  import->add_option(
+      "--db", db_flag,
+      "database: a file path (SQLite) or postgresql://... (default $ESAR_DB or esar.db)");
+  std::string import_path;
+  CLI::App* import_framework = import->add_subcommand("framework", "a framework JSON file");
+  import_framework->add_option("file", import_path)->required();
+  CLI::App* import_agencies = import->add_subcommand("agencies", "agencies, CSV or JSON");
+  import_agencies->add_option("file", import_path)->required();
+  CLI::App* import_data = import->add_subcommand("data", "baseline and other values, CSV or JSON");
+  import_data->add_option("file", import_path)->required();
+
+  CLI::App* admin = app.add_subcommand("admin", "administration / งานผู้ดูแลระบบ");
+  admin->require_subcommand(1);
+  admin->fallthrough();
+  admin->add_option("--db", db_flag, "database (default $ESAR_DB or esar.db)");
+  CLI::App* create_user = admin->add_subcommand(
+      "create-user", "create a user; the password comes from $ESAR_PASSWORD or stdin");
+  std::string username, display_name, role_name, user_agency;
+  create_user->add_option("--username", username)->required();
+  create_user->add_option("--name", display_name, "display name / ชื่อที่แสดง");
+  create_user->add_option("--role", role_name, "admin, evaluator, reporter or approver")
+      ->required();
+  create_user->add_option("--agency", user_agency, "agency code, for reporters and approvers");
+
+  CLI::App* audit = app.add_subcommand("audit", "the audit log / บันทึกการตรวจสอบ");
+  audit->require_subcommand(1);
+  audit->fallthrough();
+  audit->add_option("--db", db_flag, "database (default $ESAR_DB or esar.db)");
+  CLI::App* audit_verify = audit->add_subcommand("verify", "prove the audit chain unbroken");
+
   CLI11_PARSE(app, argc, argv);
   const Lang lang = lang_name == "en" ? Lang::kEnglish : Lang::kThai;
   const bool thai = lang == Lang::kThai;
 
+  const std::string db_url = esar::cli::DatabaseUrl(db_flag);
   try {
+    if (*import_framework) return esar::cli::ImportFramework(db_url, import_path, lang);
+    if (*import_agencies) return esar::cli::ImportAgencies(db_url, import_path, lang);
+    if (*import_data) return esar::cli::ImportData(db_url, import_path, lang);
+    if (*create_user)
+      return esar::cli::CreateUser(db_url, username, display_name, role_name, user_agency, lang);
+    if (*audit_verify) return esar::cli::VerifyAudit(db_url, lang);
     if (*check) {
       auto loaded = Load(check_in);
       if (!loaded) return Fail(loaded.status(), lang);

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "storage/database.h"
 
 namespace esar::service {
 
@@ -26,6 +27,11 @@ struct Actor {
     return (role == Role::kReporter || role == Role::kApprover) && agency == code;
   }
 };
+
+// The actor as a reference to the users table: NULL for the system and the public.
+inline storage::Value UserRef(const Actor& actor) {
+  return actor.user_id ? storage::Value{actor.user_id} : storage::Value{};
+}
 
 // The refusal every use case gives when `actor` may not do `what_th` / `what_en`.
 Status Denied(const Actor& actor, const std::string& what_th, const std::string& what_en);

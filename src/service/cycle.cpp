@@ -65,7 +65,7 @@ Result<StoredFramework> Cycle::ImportFramework(const Actor& actor, const std::st
       const std::string before = (*latest)[0].Text(4);
       Status s = db_.Execute(
           "UPDATE frameworks SET document = ?, imported_by = ?, imported_at = ? WHERE id = ?",
-          {json_text, actor.user_id, now, id});
+          {json_text, UserRef(actor), now, id});
       if (!s.ok()) return s;
       const std::string patch = json::diff(json::parse(before), json::parse(json_text)).dump();
       return audit.Append(actor, now, "framework.replace", "framework/" + std::to_string(id), "{}",
@@ -80,7 +80,7 @@ Result<StoredFramework> Cycle::ImportFramework(const Actor& actor, const std::st
         "INSERT INTO frameworks (fiscal_year, agency_kind, version, document, diff, imported_by, "
         "imported_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        {int64_t{framework->fiscal_year}, kind, int64_t{version}, json_text, diff, actor.user_id,
+        {int64_t{framework->fiscal_year}, kind, int64_t{version}, json_text, diff, UserRef(actor),
          now});
     if (!rows) return rows.status();
     id = (*rows)[0].Int(0);
@@ -164,7 +164,7 @@ Status Cycle::ExtendDeadline(const Actor& actor, int64_t round_id, const std::st
         "ON CONFLICT (round_id, agency_code) DO UPDATE SET deadline = excluded.deadline, "
         "granted_by = excluded.granted_by, "
         "granted_at = excluded.granted_at",
-        {round_id, agency, deadline_ms, actor.user_id, now});
+        {round_id, agency, deadline_ms, UserRef(actor), now});
     if (!s.ok()) {
       return Status::InvalidInput("ไม่มีรอบการรายงานหรือหน่วยงานนี้", "no such round or agency");
     }

@@ -205,7 +205,7 @@ Status Directory::Logout(const std::string& token) {
 Status Directory::ChangePassword(const Actor& actor, const std::string& old_password,
                                  const std::string& new_password) {
   if (actor.user_id == 0) return Denied(actor, "เปลี่ยนรหัสผ่าน", "change a password");
-  auto rows = db_.Query("SELECT password_hash FROM users WHERE id = ?", {actor.user_id});
+  auto rows = db_.Query("SELECT password_hash FROM users WHERE id = ?", {UserRef(actor)});
   if (!rows) return rows.status();
   if (rows->empty() || !security::VerifyPassword((*rows)[0].Text(0), old_password)) {
     return Status::Unauthenticated("รหัสผ่านเดิมไม่ถูกต้อง", "the current password is wrong");
@@ -219,10 +219,10 @@ Status Directory::ChangePassword(const Actor& actor, const std::string& old_pass
   const int64_t now = clock_.NowMs();
   return db_.Transaction([&]() -> Status {
     Status s =
-        db_.Execute("UPDATE users SET password_hash = ? WHERE id = ?", {*hash, actor.user_id});
+        db_.Execute("UPDATE users SET password_hash = ? WHERE id = ?", {*hash, UserRef(actor)});
     if (!s.ok()) return s;
     // Every other session of this user ends with the old password.
-    s = db_.Execute("DELETE FROM sessions WHERE user_id = ?", {actor.user_id});
+    s = db_.Execute("DELETE FROM sessions WHERE user_id = ?", {UserRef(actor)});
     if (!s.ok()) return s;
     return AuditLog(db_).Append(actor, now, "user.password",
                                 "user/" + std::to_string(actor.user_id), "{}", "{}");
@@ -236,7 +236,7 @@ Result<std::string> Directory::CreateApiToken(const Actor& actor, const std::str
   Status s = db_.Transaction([&]() -> Status {
     Status inserted = db_.Execute(
         "INSERT INTO api_tokens (token_hash, user_id, name, created_at) VALUES (?, ?, ?, ?)",
-        {security::Sha256Hex(token), actor.user_id, name, now});
+        {security::Sha256Hex(token), UserRef(actor), name, now});
     if (!inserted.ok()) return inserted;
     return AuditLog(db_).Append(actor, now, "token.create", "user/" + std::to_string(actor.user_id),
                                 "{}", json{{"name", name}}.dump());

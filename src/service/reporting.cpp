@@ -308,7 +308,7 @@ Result<SubmissionView> Reporting::SaveDraft(const Actor& actor, int64_t round_id
         "explanation, problems, remarks, "
         "actor, at) VALUES (?, ?, 'draft', ?, ?, ?, ?, ?, ?)",
         {id, int64_t{revision}, report.values_json, report.explanation, report.problems,
-         report.remarks, actor.user_id, now});
+         report.remarks, UserRef(actor), now});
     if (!s.ok()) return s;
     const json after = {
         {"status", "draft"}, {"revision", revision}, {"values", json::parse(report.values_json)}};
@@ -345,7 +345,8 @@ Status Reporting::Transition(const Actor& actor, int64_t submission_id, Submissi
         "actor, at) SELECT submission_id, ?, ?, values_json, explanation, problems, remarks, ?, ? "
         "FROM submission_revisions "
         "WHERE submission_id = ? AND revision = ?",
-        {next, std::string(SubmissionStatusName(to)), actor.user_id, now, submission_id, revision});
+        {next, std::string(SubmissionStatusName(to)), UserRef(actor), now, submission_id,
+         revision});
     if (!s.ok()) return s;
     s = db_.Execute("UPDATE submissions SET status = ?, revision = ?, updated_at = ? WHERE id = ?",
                     {std::string(SubmissionStatusName(to)), next, now, submission_id});
@@ -356,7 +357,7 @@ Status Reporting::Transition(const Actor& actor, int64_t submission_id, Submissi
           "INSERT INTO reviews (submission_id, revision, evaluator, decision, verified_json, "
           "comment, at) "
           "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-          {submission_id, next, actor.user_id,
+          {submission_id, next, UserRef(actor),
            std::string(to == SubmissionStatus::kAccepted ? "accepted" : "returned"),
            review->verified_json, review->comment, now});
       if (!reviewed) return reviewed.status();
@@ -473,7 +474,7 @@ Result<EvidenceInfo> Reporting::AddEvidence(const Actor& actor, int64_t submissi
         "INSERT INTO evidence (submission_id, name, media_type, size, sha256, uploaded_by, "
         "uploaded_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        {submission_id, file.name, file.media_type, file.size, file.sha256, actor.user_id, now});
+        {submission_id, file.name, file.media_type, file.size, file.sha256, UserRef(actor), now});
     if (!rows) return rows.status();
     id = (*rows)[0].Int(0);
     if (replaces) {

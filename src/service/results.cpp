@@ -66,7 +66,8 @@ Result<StoredResult> Results::Store(const Actor& actor, int64_t round_id, Result
         "appeal_deadline) "
         "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         {round->framework_id, int64_t{round->round}, std::string(ResultStageName(stage)), document,
-         actor.user_id, now, appeal_deadline ? storage::Value{appeal_deadline} : storage::Value{}});
+         UserRef(actor), now,
+         appeal_deadline ? storage::Value{appeal_deadline} : storage::Value{}});
     if (!rows) return rows.status();
     id = (*rows)[0].Int(0);
     json summary = json::object();
@@ -137,7 +138,7 @@ Result<AppealInfo> Results::FileAppeal(const Actor& actor, int64_t result_id,
         "INSERT INTO appeals (result_id, agency_code, kpi, reason, filed_by, filed_at, status) "
         "VALUES (?, ?, ?, ?, ?, ?, 'open') "
         "RETURNING id",
-        {result_id, actor.agency, kpi, reason, actor.user_id, now});
+        {result_id, actor.agency, kpi, reason, UserRef(actor), now});
     if (!rows) return rows.status();
     id = (*rows)[0].Int(0);
     return AuditLog(db_).Append(
@@ -175,7 +176,7 @@ Result<AppealInfo> Results::DecideAppeal(const Actor& actor, int64_t appeal_id, 
     Status s = db_.Execute(
         "UPDATE appeals SET status = ?, decision_reason = ?, decided_by = ?, decided_at = ? WHERE "
         "id = ? AND status = 'open'",
-        {std::string(upheld ? "upheld" : "rejected"), reason, actor.user_id, now, appeal_id});
+        {std::string(upheld ? "upheld" : "rejected"), reason, UserRef(actor), now, appeal_id});
     if (!s.ok()) return s;
     if (upheld && !corrected_values_json.empty()) {
       auto sub = db_.Query(
@@ -194,7 +195,7 @@ Result<AppealInfo> Results::DecideAppeal(const Actor& actor, int64_t appeal_id, 
           "INSERT INTO reviews (submission_id, revision, evaluator, decision, verified_json, "
           "comment, at) "
           "VALUES (?, ?, ?, 'accepted', ?, ?, ?)",
-          {(*sub)[0].Int(0), (*sub)[0].Int(1), actor.user_id, corrected_values_json,
+          {(*sub)[0].Int(0), (*sub)[0].Int(1), UserRef(actor), corrected_values_json,
            "อุทธรณ์: " + reason, now});
       if (!s.ok()) return s;
     }

@@ -171,11 +171,6 @@ CREATE TABLE audit_log (
   after_json TEXT NOT NULL,
   prev_hash TEXT NOT NULL,
   hash TEXT NOT NULL
-);
-CREATE TABLE files (
-  sha256 TEXT PRIMARY KEY,
-  size BIGINT NOT NULL,
-  content {BLOB}
 )
 )SQL"},
   };

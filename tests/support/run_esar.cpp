@@ -29,11 +29,11 @@ std::string MakeTempDir() {
   return dir;
 }
 
-RunResult RunEsar(const std::string& args) {
+RunResult RunEsar(const std::string& args, const std::string& env) {
   const std::string dir = MakeTempDir();
   const std::string out_path = dir + "/out", err_path = dir + "/err";
-  const std::string command = std::string("'") + ESAR_BINARY + "' " + args + " </dev/null >'" +
-                              out_path + "' 2>'" + err_path + "'";
+  const std::string command = env + " '" + ESAR_BINARY + "' " + args + " </dev/null >'" + out_path +
+                              "' 2>'" + err_path + "'";
   const int status = std::system(command.c_str());
   RunResult r;
   if (WIFEXITED(status)) {

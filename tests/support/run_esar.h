@@ -13,8 +13,9 @@ struct RunResult {
   std::string err;
 };
 
-// Runs `esar` with `args` (already shell-quoted), standard input from /dev/null.
-RunResult RunEsar(const std::string& args);
+// Runs `esar` with `args` (already shell-quoted), standard input from /dev/null, with the
+// variable assignments in `env` ("NAME=value ...") in its environment.
+RunResult RunEsar(const std::string& args, const std::string& env = "");
 
 // A fresh temporary directory for one test's files.
 std::string MakeTempDir();
