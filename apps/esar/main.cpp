@@ -12,6 +12,7 @@
 #include "formats/inputs.h"
 #include "formats/json_input.h"
 #include "formats/report.h"
+#include "serve.h"
 
 namespace {
 
@@ -150,12 +151,36 @@ int main(int argc, char** argv) {
   audit->add_option("--db", db_flag, "database (default $ESAR_DB or esar.db)");
   CLI::App* audit_verify = audit->add_subcommand("verify", "prove the audit chain unbroken");
 
+  esar::cli::ServeOptions serve_options;
+  CLI::App* serve = app.add_subcommand("serve", "run the web server / เปิดเซิร์ฟเวอร์");
+  app.set_config("--config", "", "a config file (TOML or INI) with the options below");
+  serve->add_option("--listen", serve_options.listen, "host:port (default 127.0.0.1:8080)")
+      ->envname("ESAR_LISTEN");
+  serve
+      ->add_option("--db", db_flag,
+                   "database: a file path (SQLite) or postgresql://... (default esar.db)")
+      ->envname("ESAR_DB");
+  serve
+      ->add_option("--data-dir", serve_options.data_dir,
+                   "folder for evidence files (default esar-data)")
+      ->envname("ESAR_DATA_DIR");
+  serve
+      ->add_option("--max-upload-mb", serve_options.max_upload_mb,
+                   "largest evidence file (default 20)")
+      ->envname("ESAR_MAX_UPLOAD_MB")
+      ->check(CLI::Range(1, 1024));
+  serve->add_flag("--quiet", serve_options.quiet, "no access log");
+
   CLI11_PARSE(app, argc, argv);
   const Lang lang = lang_name == "en" ? Lang::kEnglish : Lang::kThai;
   const bool thai = lang == Lang::kThai;
 
   const std::string db_url = esar::cli::DatabaseUrl(db_flag);
   try {
+    if (*serve) {
+      serve_options.db_url = db_url;
+      return esar::cli::Serve(serve_options, lang);
+    }
     if (*import_framework) return esar::cli::ImportFramework(db_url, import_path, lang);
     if (*import_agencies) return esar::cli::ImportAgencies(db_url, import_path, lang);
     if (*import_data) return esar::cli::ImportData(db_url, import_path, lang);

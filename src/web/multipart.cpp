@@ -182,10 +182,10 @@ uint32_t DecodeCodePoint(std::string_view s, size_t i, size_t len) {
 }
 
 bool IsDroppedCodePoint(uint32_t c) {
-  if (c < 0x20 || (c >= 0x7F && c <= 0x9F)) return true;  // C0, DEL, C1
+  if (c < 0x20 || (c >= 0x7F && c <= 0x9F)) return true;                          // C0, DEL, C1
   if ((c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069)) return true;  // bidi
-  return c < 0x80 && std::string_view("<>:\"|?*").find(static_cast<char>(c)) !=
-                         std::string_view::npos;
+  return c < 0x80 &&
+         std::string_view("<>:\"|?*").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
 // Marks that belong to the letter before them: Thai above/below vowels and tone marks, and
@@ -516,9 +516,8 @@ Status MultipartParser::Finish() {
     case State::kFailed:
       return error_;
     case State::kPreamble:
-      return Fail(Status::InvalidInput(
-          "ไม่พบเส้นแบ่ง (boundary) ในข้อมูล multipart/form-data ที่อัปโหลด",
-          "the uploaded multipart/form-data body holds no boundary"));
+      return Fail(Status::InvalidInput("ไม่พบเส้นแบ่ง (boundary) ในข้อมูล multipart/form-data ที่อัปโหลด",
+                                       "the uploaded multipart/form-data body holds no boundary"));
     default:
       return Fail(Status::InvalidInput(
           "ข้อมูล multipart/form-data ที่อัปโหลดจบก่อนถึงเส้นแบ่งปิดท้าย (--boundary--)",
@@ -549,7 +548,11 @@ std::string CleanFileName(std::string_view name) {
   } else {
     const size_t dot = clean.rfind('.');
     std::string_view extension;
-    if (dot != std::string_view::npos && clean.size() - dot <= kMaxKeptExtensionBytes) {
+    if (dot != std::string_view::npos && clean.size() - dot <= kMaxKeptExtensionBytes &&
+        clean.size() - dot >= 2 &&
+        std::all_of(clean.begin() + static_cast<std::ptrdiff_t>(dot) + 1, clean.end(), [](char c) {
+          return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        })) {
       extension = clean.substr(dot);
     }
     const std::string_view stem = clean.substr(0, clean.size() - extension.size());

@@ -82,6 +82,9 @@ class MultipartParser {
 
   // Parts begun so far.
   int part_count() const { return part_count_; }
+  // Bytes held between calls: less than the delimiter (boundary + 4) in a part's data, at most
+  // kMaxHeaderBytes + 1 in its headers. For tests and monitoring.
+  size_t buffered_bytes() const { return buffer_.size(); }
 
  private:
   enum class State { kPreamble, kAfterBoundary, kHeaders, kBody, kEpilogue, kFailed };
@@ -110,7 +113,8 @@ class MultipartParser {
 // characters (U+202A-202E, U+2066-2069), the characters <>:"|?* or bytes that are not valid
 // UTF-8; leading dots and spaces and trailing dots and spaces removed; capped at 200 bytes on a
 // character boundary that does not separate a combining mark from its letter, keeping a short
-// extension (".pdf") when the stem is cut. "file" when nothing is left. Thai names pass intact.
+// extension (".pdf": a dot and up to 15 ASCII letters or digits) when the stem is cut. "file"
+// when nothing is left. Thai names pass intact.
 std::string CleanFileName(std::string_view name);
 
 }  // namespace esar::web

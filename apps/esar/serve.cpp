@@ -1,0 +1,83 @@
+#include "serve.h"
+
+#include <pthread.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+
+#include "common/clock.h"
+#include "storage/file_store.h"
+#include "storage/migrations.h"
+#include "storage/pool.h"
+#include "web/api.h"
+#include "web/server.h"
+
+namespace esar::cli {
+
+int Serve(const ServeOptions& options, Lang lang) {
+  const bool thai = lang == Lang::kThai;
+  auto fail = [&](const Status& s) {
+    std::cerr << (thai ? "esar: ข้อผิดพลาด: " : "esar: error: ") << s.ToString(thai) << "\n";
+    return 2;
+  };
+  const size_t colon = options.listen.rfind(':');
+  if (colon == std::string::npos) {
+    return fail(Status::InvalidInput("--listen ต้องอยู่ในรูป host:port", "--listen must be host:port"));
+  }
+  web::ServerOptions server_options;
+  server_options.address = options.listen.substr(0, colon);
+  try {
+    const int port = std::stoi(options.listen.substr(colon + 1));
+    if (port < 0 || port > 65535) throw std::out_of_range("port");
+    server_options.port = static_cast<uint16_t>(port);
+  } catch (const std::exception&) {
+    return fail(Status::InvalidInput("พอร์ตไม่ถูกต้อง", "bad port in --listen"));
+  }
+  server_options.max_upload_bytes = static_cast<size_t>(options.max_upload_mb) << 20;
+
+  {
+    auto db = storage::Open(options.db_url);
+    if (!db) return fail(db.status());
+    Status migrated = storage::Migrate(**db);
+    if (!migrated.ok()) return fail(migrated);
+  }
+  auto files = storage::OpenDiskFileStore(options.data_dir);
+  if (!files) return fail(files.status());
+
+  // Every thread started from here on inherits this mask; the signals are taken by sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  storage::DatabasePool pool(options.db_url, 64);
+  SystemClock clock;
+  web::Metrics metrics;
+  metrics.set_log(!options.quiet);
+  web::ApiOptions api_options;
+  api_options.max_upload_bytes = static_cast<int64_t>(server_options.max_upload_bytes);
+  // For test suites only: cheap password hashes, so that logins under sanitizers stay quick.
+  if (const char* fast = std::getenv("ESAR_INSECURE_FAST_PASSWORD_HASHING");
+      fast && std::string(fast) == "1") {
+    api_options.hash_strength = security::HashStrength::kMinimum;
+  }
+  web::Api api(pool, **files, clock, metrics, api_options);
+  web::Router router;
+  api.Register(router);
+  auto server = web::Server::Start(server_options, router, &metrics);
+  if (!server) return fail(server.status());
+  std::cout << "esar: listening on http://" << server_options.address << ":" << (*server)->port()
+            << std::endl;
+
+  int received = 0;
+  sigwait(&signals, &received);
+  std::cerr << (thai ? "esar: ได้รับสัญญาณหยุด กำลังปิดอย่างเรียบร้อย"
+                     : "esar: stopping: finishing requests in flight")
+            << std::endl;
+  (*server)->Stop();
+  return 0;
+}
+
+}  // namespace esar::cli

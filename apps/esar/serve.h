@@ -1,0 +1,22 @@
+#pragma once
+
+#include <string>
+
+#include "common/text.h"
+
+namespace esar::cli {
+
+struct ServeOptions {
+  std::string listen = "127.0.0.1:8080";  // host:port; port 0 = any free port
+  std::string db_url;
+  std::string data_dir = "esar-data";  // evidence files
+  int max_upload_mb = 20;
+  bool quiet = false;  // no access log lines
+};
+
+// Runs the server until SIGTERM or SIGINT, then stops accepting, lets requests in flight finish
+// and closes the database. Prints "esar: listening on http://HOST:PORT" once it accepts.
+// Returns the process's exit code.
+int Serve(const ServeOptions& options, Lang lang);
+
+}  // namespace esar::cli

@@ -1,0 +1,690 @@
+#include "web/api.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "formats/inputs.h"
+#include "security/crypto.h"
+#include "service/cycle.h"
+#include "service/directory.h"
+#include "service/reporting.h"
+#include "service/results.h"
+#include "web/auth.h"
+#include "web/evidence_upload.h"
+
+namespace esar::web {
+namespace {
+
+using nlohmann::json;
+using service::Actor;
+using service::Role;
+
+// The context of one authenticated request.
+struct Call {
+  storage::Database& db;
+  Actor actor;
+  HttpRequest& request;
+  const json& body;
+};
+
+HttpResponse Ok(const json& body, int status = 200) { return JsonResponse(status, body.dump()); }
+
+Status BadRequest(const std::string& th, const std::string& en) {
+  return Status::InvalidInput(th, en);
+}
+
+// Reads field `name` of `body` as a string; a missing or wrong-typed field is an error naming it.
+Result<std::string> Text(const json& body, const char* name, bool required = true) {
+  if (!body.contains(name) || body[name].is_null()) {
+    if (!required) return std::string();
+    return BadRequest(std::string("ต้องระบุ \"") + name + "\"",
+                      std::string("\"") + name + "\" is required");
+  }
+  if (!body[name].is_string()) {
+    return BadRequest(std::string("\"") + name + "\" ต้องเป็นข้อความ",
+                      std::string("\"") + name + "\" must be a string");
+  }
+  std::string value = body[name].get<std::string>();
+  if (value.size() > 64 * 1024) {
+    return BadRequest(std::string("\"") + name + "\" ยาวเกิน 64 KB",
+                      std::string("\"") + name + "\" is longer than 64 KB");
+  }
+  return value;
+}
+
+Result<int64_t> Integer(const json& body, const char* name) {
+  if (!body.contains(name) || !body[name].is_number_integer()) {
+    return BadRequest(std::string("\"") + name + "\" ต้องเป็นจำนวนเต็ม",
+                      std::string("\"") + name + "\" must be a whole number");
+  }
+  return body[name].get<int64_t>();
+}
+
+Result<int64_t> PathId(const HttpRequest& request, const char* name) {
+  const std::string& text = request.params.at(name);
+  int64_t id = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc() || ptr != text.data() + text.size() || id <= 0) {
+    return Status::NotFound("ไม่พบรายการ \"" + text + "\"", "no item \"" + text + "\"");
+  }
+  return id;
+}
+
+json ActorJson(const Actor& a) {
+  return {{"id", a.user_id},
+          {"username", a.username},
+          {"role", service::RoleName(a.role)},
+          {"agency", a.agency.empty() ? json(nullptr) : json(a.agency)}};
+}
+
+json EvidenceJson(const service::EvidenceInfo& e) {
+  return {{"id", e.id},
+          {"name", e.name},
+          {"media_type", e.media_type},
+          {"size", e.size},
+          {"sha256", e.sha256},
+          {"uploaded_by", e.uploaded_by},
+          {"uploaded_at", e.uploaded_at},
+          {"replaced_by", e.replaced_by ? json(*e.replaced_by) : json(nullptr)}};
+}
+
+json SubmissionJson(const service::SubmissionView& s) {
+  json evidence = json::array();
+  for (const auto& e : s.evidence) evidence.push_back(EvidenceJson(e));
+  json reviews = json::array();
+  for (const auto& r : s.reviews) {
+    json notes = json::object();
+    for (const auto& [id, note] : r.evidence_notes) notes[std::to_string(id)] = note;
+    reviews.push_back({{"id", r.id},
+                       {"revision", r.revision},
+                       {"evaluator", r.evaluator},
+                       {"decision", r.decision},
+                       {"verified_values", json::parse(r.verified_json)},
+                       {"comment", r.comment},
+                       {"at", r.at},
+                       {"evidence_notes", notes}});
+  }
+  return {{"id", s.id},
+          {"round_id", s.round_id},
+          {"agency", s.agency},
+          {"kpi", s.report.kpi},
+          {"status", service::SubmissionStatusName(s.status)},
+          {"revision", s.revision},
+          {"values", json::parse(s.report.values_json)},
+          {"explanation", s.report.explanation},
+          {"problems", s.report.problems},
+          {"remarks", s.report.remarks},
+          {"updated_at", s.updated_at},
+          {"evidence", evidence},
+          {"reviews", reviews}};
+}
+
+json ResultJson(const service::StoredResult& r) {
+  return {{"id", r.id},
+          {"framework_id", r.framework_id},
+          {"round", r.round},
+          {"stage", service::ResultStageName(r.stage)},
+          {"computed_at", r.computed_at},
+          {"appeal_deadline", r.appeal_deadline ? json(r.appeal_deadline) : json(nullptr)},
+          {"scores", json::parse(r.document)}};
+}
+
+json AppealJson(const service::AppealInfo& a) {
+  return {{"id", a.id},
+          {"result_id", a.result_id},
+          {"agency", a.agency},
+          {"kpi", a.kpi},
+          {"reason", a.reason},
+          {"status", a.status},
+          {"decision_reason", a.decision_reason}};
+}
+
+// A page of `items` from ?page= (1-based) and ?per_page= (1..200, default 50).
+Result<json> Page(const HttpRequest& request, const json& items) {
+  auto number = [&](const char* name, int64_t fallback, int64_t max) -> Result<int64_t> {
+    auto it = request.query.find(name);
+    if (it == request.query.end()) return fallback;
+    int64_t v = 0;
+    const auto [ptr, ec] =
+        std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+    if (ec != std::errc() || ptr != it->second.data() + it->second.size() || v < 1 || v > max) {
+      return BadRequest(
+          std::string(name) + " ต้องเป็นจำนวนเต็ม 1–" + std::to_string(max),
+          std::string(name) + " must be a whole number from 1 to " + std::to_string(max));
+    }
+    return v;
+  };
+  auto page = number("page", 1, 1'000'000);
+  if (!page) return page.status();
+  auto per_page = number("per_page", 50, 200);
+  if (!per_page) return per_page.status();
+  json slice = json::array();
+  const auto total = static_cast<int64_t>(items.size());
+  for (int64_t i = (*page - 1) * *per_page; i < std::min(total, *page * *per_page); ++i)
+    slice.push_back(items[static_cast<size_t>(i)]);
+  return json{{"items", slice}, {"page", *page}, {"per_page", *per_page}, {"total", total}};
+}
+
+std::string SessionCookie(const std::string& token, int64_t max_age_s, bool secure) {
+  return std::string(kSessionCookie) + "=" + token +
+         "; Path=/; HttpOnly; SameSite=Lax; Max-Age=" + std::to_string(max_age_s) +
+         (secure ? "; Secure" : "");
+}
+
+}  // namespace
+
+void Metrics::OnResponse(const HttpRequest& request, int status, double milliseconds) {
+  by_class_[std::clamp(status / 100, 0, 5)]++;
+  size_t b = 0;
+  while (b < kBucketsMs.size() && milliseconds > kBucketsMs[b]) ++b;
+  buckets_[b]++;
+  count_++;
+  sum_micros_ += static_cast<int64_t>(milliseconds * 1000);
+  if (!log_) return;
+  const json line = {{"ts", SystemClock().NowMs()},
+                     {"level", status >= 500 ? "error" : "info"},
+                     {"request_id", request.request_id},
+                     {"method", request.method},
+                     {"path", request.path},
+                     {"status", status},
+                     {"ms", std::round(milliseconds * 1000) / 1000},
+                     {"remote", request.remote_address}};
+  std::lock_guard<std::mutex> lock(log_mutex_);
+  std::fprintf(stderr, "%s\n", line.dump().c_str());
+}
+
+std::string Metrics::Text() const {
+  std::string out;
+  out +=
+      "# HELP esar_http_requests_total HTTP requests answered, by status class.\n# TYPE "
+      "esar_http_requests_total counter\n";
+  for (int c = 1; c <= 5; ++c) {
+    out += "esar_http_requests_total{code=\"" + std::to_string(c) + "xx\"} " +
+           std::to_string(by_class_[c].load()) + "\n";
+  }
+  out +=
+      "# HELP esar_http_errors_total HTTP responses with a 5xx status.\n# TYPE "
+      "esar_http_errors_total counter\n";
+  out += "esar_http_errors_total " + std::to_string(by_class_[5].load()) + "\n";
+  out +=
+      "# HELP esar_http_request_duration_seconds Time to answer a request.\n# TYPE "
+      "esar_http_request_duration_seconds histogram\n";
+  int64_t cumulative = 0;
+  for (size_t b = 0; b < kBucketsMs.size(); ++b) {
+    cumulative += buckets_[b].load();
+    out += "esar_http_request_duration_seconds_bucket{le=\"" +
+           ShortestDecimal(kBucketsMs[b] / 1000) + "\"} " + std::to_string(cumulative) + "\n";
+  }
+  out += "esar_http_request_duration_seconds_bucket{le=\"+Inf\"} " + std::to_string(count_.load()) +
+         "\n";
+  out += "esar_http_request_duration_seconds_sum " +
+         ShortestDecimal(static_cast<double>(sum_micros_.load()) / 1e6) + "\n";
+  out += "esar_http_request_duration_seconds_count " + std::to_string(count_.load()) + "\n";
+  out +=
+      "# HELP esar_submissions_total Submissions sent to the central office.\n# TYPE "
+      "esar_submissions_total counter\n";
+  out += "esar_submissions_total " + std::to_string(submissions_.load()) + "\n";
+  out += "# HELP esar_uploads_total Evidence files stored.\n# TYPE esar_uploads_total counter\n";
+  out += "esar_uploads_total " + std::to_string(uploads_.load()) + "\n";
+  return out;
+}
+
+void Api::Register(Router& router) {
+  // Runs `work` with a database connection, the caller authenticated and the JSON body parsed.
+  // Cookie sessions must send their CSRF token on unsafe methods. With `idempotent` and an
+  // Idempotency-Key header, a repeated request gets the first answer instead of acting twice.
+  auto with = [this](bool idempotent, auto work) {
+    return [this, idempotent, work](HttpRequest& request) -> HttpResponse {
+      auto lease = pool_.Acquire();
+      if (!lease) return ErrorResponse(lease.status());
+      storage::Database& db = **lease;
+      auto authenticated = Authenticate(request, db, clock_);
+      if (!authenticated) return ErrorResponse(authenticated.status());
+      const Actor actor = *authenticated;
+      json body = json::object();
+      if (!request.body.empty()) {
+        try {
+          body = json::parse(request.body);
+        } catch (const json::exception& e) {
+          return ErrorResponse(
+              BadRequest("JSON ที่ส่งมาไม่ถูกต้อง", "the request body is not valid JSON"),
+              json{{"parser", e.what()}}.dump());
+        }
+        if (!body.is_object())
+          return ErrorResponse(BadRequest("ต้องส่ง JSON ออบเจ็กต์", "the body must be a JSON object"));
+      }
+      const std::string& key = request.Header("idempotency-key");
+      if (!idempotent || key.empty() || actor.user_id == 0) {
+        Call call{db, actor, request, body};
+        return work(call);
+      }
+      if (key.size() > 200)
+        return ErrorResponse(
+            BadRequest("Idempotency-Key ยาวเกินไป", "the Idempotency-Key is too long"));
+      // Reserve the key first: a retry while the first is still running, or after it was cut
+      // short, is refused instead of acting twice.
+      const std::string fingerprint =
+          security::Sha256Hex(request.method + " " + request.path + "\n" + request.body);
+      auto reserved = db.Query(
+          "INSERT INTO idempotency_keys (user_id, key, request_hash, response, created_at) VALUES "
+          "(?, ?, ?, '', ?) "
+          "ON CONFLICT (user_id, key) DO NOTHING RETURNING user_id",
+          {actor.user_id, key, fingerprint, clock_.NowMs()});
+      if (!reserved) return ErrorResponse(reserved.status());
+      if (reserved->empty()) {
+        auto earlier = db.Query(
+            "SELECT request_hash, response FROM idempotency_keys WHERE user_id = ? AND key = ?",
+            {actor.user_id, key});
+        if (!earlier) return ErrorResponse(earlier.status());
+        if ((*earlier)[0].Text(0) != fingerprint) {
+          return ErrorResponse(
+              Status::Conflict("ใช้ Idempotency-Key นี้กับคำขออื่นไปแล้ว",
+                               "this Idempotency-Key was used for another request"));
+        }
+        if ((*earlier)[0].Text(1).empty()) {
+          return ErrorResponse(
+              Status::Conflict("คำขอเดียวกันยังทำงานอยู่หรือถูกขัดจังหวะ โปรดตรวจสอบสถานะก่อนส่งใหม่",
+                               "the same request is still running or was interrupted: check the "
+                               "state before retrying"));
+        }
+        const json stored = json::parse((*earlier)[0].Text(1));
+        HttpResponse replay =
+            JsonResponse(stored["status"].get<int>(), stored["body"].get<std::string>());
+        replay.headers.emplace_back("Idempotent-Replayed", "true");
+        return replay;
+      }
+      Call call{db, actor, request, body};
+      HttpResponse response = work(call);
+      if (response.status >= 500) {
+        (void)db.Execute("DELETE FROM idempotency_keys WHERE user_id = ? AND key = ?",
+                         {actor.user_id, key});
+      } else {
+        (void)db.Execute("UPDATE idempotency_keys SET response = ? WHERE user_id = ? AND key = ?",
+                         {json{{"status", response.status}, {"body", response.body}}.dump(),
+                          actor.user_id, key});
+      }
+      return response;
+    };
+  };
+  auto reply = [](const auto& result, auto to_json, int status = 200) -> HttpResponse {
+    if (!result) return ErrorResponse(result.status());
+    return Ok(to_json(*result), status);
+  };
+
+  router.Add("GET", "/healthz", [this](HttpRequest&) {
+    auto lease = pool_.Acquire();
+    if (!lease || !(*lease)->Ping()) {
+      return JsonResponse(503, json{{"status", "unavailable"}, {"database", "down"}}.dump());
+    }
+    return Ok({{"status", "ok"}, {"database", "up"}});
+  });
+  router.Add("GET", "/metrics", [this](HttpRequest&) {
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = metrics_.Text();
+    return r;
+  });
+
+  // ---- sessions and users ----
+  router.Add("POST", "/api/v1/session", [this](HttpRequest& request) -> HttpResponse {
+    json body;
+    try {
+      body = json::parse(request.body);
+    } catch (const json::exception&) {
+      return ErrorResponse(BadRequest("JSON ที่ส่งมาไม่ถูกต้อง", "the request body is not valid JSON"));
+    }
+    if (!body.is_object())
+      return ErrorResponse(BadRequest("ต้องส่ง JSON ออบเจ็กต์", "the body must be a JSON object"));
+    auto username = Text(body, "username");
+    if (!username) return ErrorResponse(username.status());
+    auto password = Text(body, "password");
+    if (!password) return ErrorResponse(password.status());
+    auto lease = pool_.Acquire();
+    if (!lease) return ErrorResponse(lease.status());
+    auto session = service::Directory(**lease, clock_, options_.hash_strength)
+                       .Login(*username, *password, request.remote_address);
+    if (!session) return ErrorResponse(session.status());
+    HttpResponse r = Ok({{"user", ActorJson(session->actor)},
+                         {"csrf_token", session->csrf_token},
+                         {"expires_at", session->expires_at}});
+    r.headers.emplace_back(
+        "Set-Cookie", SessionCookie(session->token, service::Directory::kSessionLifetimeMs / 1000,
+                                    options_.secure_cookies || request.tls));
+    return r;
+  });
+  router.Add("DELETE", "/api/v1/session", with(false, [this](Call& c) -> HttpResponse {
+               if (c.actor.user_id == 0)
+                 return ErrorResponse(service::Denied(c.actor, "ออกจากระบบ", "log out"));
+               Status s = service::Directory(c.db, clock_).Logout(c.request.Cookie(kSessionCookie));
+               if (!s.ok()) return ErrorResponse(s);
+               HttpResponse r = JsonResponse(200, json{{"logged_out", true}}.dump());
+               r.headers.emplace_back("Set-Cookie", SessionCookie("", 0, options_.secure_cookies));
+               return r;
+             }));
+  router.Add("GET", "/api/v1/me", with(false, [](Call& c) -> HttpResponse {
+               if (c.actor.user_id == 0)
+                 return ErrorResponse(service::Denied(c.actor, "ดูข้อมูลบัญชี", "see the account"));
+               return Ok(ActorJson(c.actor));
+             }));
+  router.Add("POST", "/api/v1/me/password", with(false, [this](Call& c) -> HttpResponse {
+               auto old_password = Text(c.body, "old_password");
+               if (!old_password) return ErrorResponse(old_password.status());
+               auto new_password = Text(c.body, "new_password");
+               if (!new_password) return ErrorResponse(new_password.status());
+               Status s = service::Directory(c.db, clock_, options_.hash_strength)
+                              .ChangePassword(c.actor, *old_password, *new_password);
+               if (!s.ok()) return ErrorResponse(s);
+               return Ok({{"changed", true}});
+             }));
+  router.Add(
+      "POST", "/api/v1/users", with(false, [this](Call& c) -> HttpResponse {
+        service::NewUser user;
+        for (auto [field, into] :
+             {std::pair{"username", &user.username}, std::pair{"password", &user.password}}) {
+          auto v = Text(c.body, field);
+          if (!v) return ErrorResponse(v.status());
+          *into = *v;
+        }
+        auto display = Text(c.body, "display_name", false);
+        auto role = Text(c.body, "role");
+        auto agency = Text(c.body, "agency", false);
+        if (!display || !role || !agency)
+          return ErrorResponse(!display ? display.status()
+                               : !role  ? role.status()
+                                        : agency.status());
+        auto parsed = service::ParseRole(*role);
+        if (!parsed) return ErrorResponse(parsed.status());
+        user.display_name = display->empty() ? user.username : *display;
+        user.role = *parsed;
+        user.agency = *agency;
+        auto id =
+            service::Directory(c.db, clock_, options_.hash_strength).CreateUser(c.actor, user);
+        if (!id) return ErrorResponse(id.status());
+        return Ok({{"id", *id}, {"username", user.username}, {"role", *role}}, 201);
+      }));
+  router.Add("POST", "/api/v1/tokens", with(false, [this](Call& c) -> HttpResponse {
+               auto name = Text(c.body, "name");
+               if (!name) return ErrorResponse(name.status());
+               auto token = service::Directory(c.db, clock_).CreateApiToken(c.actor, *name);
+               if (!token) return ErrorResponse(token.status());
+               return Ok({{"token", *token}, {"name", *name}}, 201);
+             }));
+
+  // ---- agencies, frameworks, rounds, data ----
+  router.Add("GET", "/api/v1/agencies", with(false, [this, reply](Call& c) {
+               return reply(service::Directory(c.db, clock_).Agencies(),
+                            [](const std::vector<domain::Agency>& list) {
+                              json out = json::array();
+                              for (const auto& a : list) {
+                                out.push_back({{"code", a.code},
+                                               {"name", {{"th", a.name.th}, {"en", a.name.en}}},
+                                               {"kind", a.kind},
+                                               {"parent", a.parent.empty() ? json(nullptr)
+                                                                           : json(a.parent)}});
+                              }
+                              return out;
+                            });
+             }));
+  router.Add("PUT", "/api/v1/agencies", with(false, [this](Call& c) -> HttpResponse {
+               auto agencies = formats::ParseAgencies(c.request.body, "body.json");
+               if (!agencies) return ErrorResponse(agencies.status());
+               Status s = service::Directory(c.db, clock_).UpsertAgencies(c.actor, *agencies);
+               if (!s.ok()) return ErrorResponse(s);
+               return Ok({{"agencies", agencies->size()}});
+             }));
+  auto framework_json = [](const service::StoredFramework& f) {
+    return json{{"id", f.id},
+                {"fiscal_year", f.fiscal_year},
+                {"agency_kind", f.agency_kind},
+                {"version", f.version},
+                {"frozen", f.frozen},
+                {"diff", f.diff.empty() ? json(nullptr) : json::parse(f.diff)},
+                {"document", json::parse(f.document)}};
+  };
+  router.Add("POST", "/api/v1/frameworks", with(false, [this, reply, framework_json](Call& c) {
+               return reply(service::Cycle(c.db, clock_).ImportFramework(c.actor, c.request.body),
+                            framework_json, 201);
+             }));
+  router.Add("GET", "/api/v1/frameworks/{id}",
+             with(false, [this, reply, framework_json](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               return reply(service::Cycle(c.db, clock_).Framework(*id), framework_json);
+             }));
+  auto round_json = [](const service::RoundInfo& r) {
+    return json{{"id", r.id},
+                {"framework_id", r.framework_id},
+                {"round", r.round},
+                {"deadline", r.deadline}};
+  };
+  router.Add("POST", "/api/v1/frameworks/{id}/rounds",
+             with(false, [this, reply, round_json](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               auto round = Integer(c.body, "round");
+               auto deadline = Integer(c.body, "deadline");
+               if (!round || !deadline)
+                 return ErrorResponse(!round ? round.status() : deadline.status());
+               return reply(service::Cycle(c.db, clock_)
+                                .OpenRound(c.actor, *id, static_cast<int>(*round), *deadline),
+                            round_json, 201);
+             }));
+  router.Add("GET", "/api/v1/rounds/{id}",
+             with(false, [this, reply, round_json](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               return reply(service::Cycle(c.db, clock_).Round(*id), round_json);
+             }));
+  router.Add("POST", "/api/v1/rounds/{id}/extensions", with(false, [this](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               auto agency = Text(c.body, "agency");
+               auto deadline = Integer(c.body, "deadline");
+               if (!agency || !deadline)
+                 return ErrorResponse(!agency ? agency.status() : deadline.status());
+               Status s =
+                   service::Cycle(c.db, clock_).ExtendDeadline(c.actor, *id, *agency, *deadline);
+               if (!s.ok()) return ErrorResponse(s);
+               return Ok({{"round_id", *id}, {"agency", *agency}, {"deadline", *deadline}}, 201);
+             }));
+  router.Add("POST", "/api/v1/data", with(false, [this](Call& c) -> HttpResponse {
+               auto data = formats::ParseObservations(c.request.body, "body.json");
+               if (!data) return ErrorResponse(data.status());
+               Status s = service::Cycle(c.db, clock_).ImportObservations(c.actor, *data);
+               if (!s.ok()) return ErrorResponse(s);
+               return Ok({{"imported", data->size()}});
+             }));
+
+  // ---- reporting ----
+  router.Add("GET", "/api/v1/rounds/{id}/submissions", with(false, [this](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               auto list = service::Reporting(c.db, clock_).List(c.actor, *id);
+               if (!list) return ErrorResponse(list.status());
+               json items = json::array();
+               for (const auto& s : *list) items.push_back(SubmissionJson(s));
+               auto page = Page(c.request, items);
+               if (!page) return ErrorResponse(page.status());
+               return Ok(*page);
+             }));
+  router.Add("PUT", "/api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}",
+             with(true, [this, reply](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               if (!c.body.contains("values") || !c.body["values"].is_object()) {
+                 return ErrorResponse(BadRequest("ต้องมี \"values\" เป็นออบเจ็กต์ {ตัวแปร: ค่า}",
+                                                 "\"values\" must be an object {variable: value}"));
+               }
+               service::Report report;
+               report.kpi = c.request.params.at("kpi");
+               report.values_json = c.body["values"].dump();
+               for (auto [field, into] : {std::pair{"explanation", &report.explanation},
+                                          std::pair{"problems", &report.problems},
+                                          std::pair{"remarks", &report.remarks}}) {
+                 auto v = Text(c.body, field, false);
+                 if (!v) return ErrorResponse(v.status());
+                 *into = *v;
+               }
+               return reply(service::Reporting(c.db, clock_)
+                                .SaveDraft(c.actor, *id, c.request.params.at("agency"), report),
+                            SubmissionJson);
+             }));
+  router.Add("GET", "/api/v1/submissions/{id}", with(false, [this, reply](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               return reply(service::Reporting(c.db, clock_).Get(c.actor, *id), SubmissionJson);
+             }));
+  router.Add("POST", "/api/v1/submissions/{id}/approve",
+             with(true, [this, reply](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               return reply(service::Reporting(c.db, clock_).Approve(c.actor, *id), SubmissionJson);
+             }));
+  router.Add("POST", "/api/v1/submissions/{id}/submit",
+             with(true, [this, reply](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               auto submitted = service::Reporting(c.db, clock_).Submit(c.actor, *id);
+               if (submitted) metrics_.CountSubmission();
+               return reply(submitted, SubmissionJson);
+             }));
+  auto review_input = [](const json& body) -> Result<service::ReviewInput> {
+    service::ReviewInput review;
+    auto comment = Text(body, "comment", false);
+    if (!comment) return comment.status();
+    review.comment = *comment;
+    if (body.contains("verified_values") && !body["verified_values"].is_null()) {
+      if (!body["verified_values"].is_object()) {
+        return BadRequest("\"verified_values\" ต้องเป็นออบเจ็กต์",
+                          "\"verified_values\" must be an object");
+      }
+      review.verified_json = body["verified_values"].dump();
+    }
+    if (body.contains("evidence_notes") && !body["evidence_notes"].is_null()) {
+      if (!body["evidence_notes"].is_object())
+        return BadRequest("\"evidence_notes\" ต้องเป็นออบเจ็กต์",
+                          "\"evidence_notes\" must be an object");
+      for (const auto& [id, note] : body["evidence_notes"].items()) {
+        int64_t evidence = 0;
+        const auto [ptr, ec] = std::from_chars(id.data(), id.data() + id.size(), evidence);
+        if (ec != std::errc() || ptr != id.data() + id.size() || !note.is_string()) {
+          return BadRequest("\"evidence_notes\" ต้องเป็น {รหัสหลักฐาน: ข้อความ}",
+                            "\"evidence_notes\" must map evidence ids to text");
+        }
+        review.evidence_notes[evidence] = note.get<std::string>();
+      }
+    }
+    return review;
+  };
+  router.Add("POST", "/api/v1/submissions/{id}/return",
+             with(true, [this, reply, review_input](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               auto review = review_input(c.body);
+               if (!review) return ErrorResponse(review.status());
+               return reply(service::Reporting(c.db, clock_).Return(c.actor, *id, *review),
+                            SubmissionJson);
+             }));
+  router.Add("POST", "/api/v1/submissions/{id}/accept",
+             with(true, [this, reply, review_input](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               auto review = review_input(c.body);
+               if (!review) return ErrorResponse(review.status());
+               return reply(service::Reporting(c.db, clock_).Accept(c.actor, *id, *review),
+                            SubmissionJson);
+             }));
+
+  router.AddUpload("POST", "/api/v1/submissions/{id}/evidence",
+                   MakeEvidenceUpload(pool_, files_, clock_, metrics_, options_.max_upload_bytes));
+
+  // ---- results and appeals ----
+  router.Add("POST", "/api/v1/rounds/{id}/results",
+             with(false, [this, reply](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               int64_t window = service::Results::kDefaultAppealWindowMs;
+               if (c.body.contains("appeal_days")) {
+                 auto days = Integer(c.body, "appeal_days");
+                 if (!days || *days < 0 || *days > 365)
+                   return ErrorResponse(
+                       BadRequest("appeal_days ต้องเป็น 0–365", "appeal_days must be 0–365"));
+                 window = *days * 24 * 3600 * 1000;
+               }
+               return reply(service::Results(c.db, clock_).ComputePreliminary(c.actor, *id, window),
+                            ResultJson, 201);
+             }));
+  router.Add("POST", "/api/v1/rounds/{id}/results/final",
+             with(false, [this, reply](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               return reply(service::Results(c.db, clock_).Finalize(c.actor, *id), ResultJson, 201);
+             }));
+  router.Add("POST", "/api/v1/rounds/{id}/results/publish",
+             with(false, [this, reply](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               return reply(service::Results(c.db, clock_).Publish(c.actor, *id), ResultJson, 201);
+             }));
+  router.Add(
+      "GET", "/api/v1/rounds/{id}/results", with(false, [this, reply](Call& c) -> HttpResponse {
+        auto id = PathId(c.request, "id");
+        if (!id) return ErrorResponse(id.status());
+        service::ResultStage stage = service::ResultStage::kPublished;
+        const auto it = c.request.query.find("stage");
+        if (it != c.request.query.end()) {
+          if (it->second == "preliminary")
+            stage = service::ResultStage::kPreliminary;
+          else if (it->second == "final")
+            stage = service::ResultStage::kFinal;
+          else if (it->second != "published") {
+            return ErrorResponse(BadRequest("stage ต้องเป็น preliminary, final หรือ published",
+                                            "stage must be preliminary, final or published"));
+          }
+        }
+        return reply(service::Results(c.db, clock_).Latest(c.actor, *id, stage), ResultJson);
+      }));
+  router.Add("POST", "/api/v1/results/{id}/appeals",
+             with(true, [this, reply](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               auto kpi = Text(c.body, "kpi");
+               auto reason = Text(c.body, "reason");
+               if (!kpi || !reason) return ErrorResponse(!kpi ? kpi.status() : reason.status());
+               return reply(service::Results(c.db, clock_).FileAppeal(c.actor, *id, *kpi, *reason),
+                            AppealJson, 201);
+             }));
+  router.Add("GET", "/api/v1/results/{id}/appeals", with(false, [this](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               auto list = service::Results(c.db, clock_).Appeals(c.actor, *id);
+               if (!list) return ErrorResponse(list.status());
+               json items = json::array();
+               for (const auto& a : *list) items.push_back(AppealJson(a));
+               auto page = Page(c.request, items);
+               if (!page) return ErrorResponse(page.status());
+               return Ok(*page);
+             }));
+  router.Add(
+      "POST", "/api/v1/appeals/{id}/decision", with(false, [this, reply](Call& c) -> HttpResponse {
+        auto id = PathId(c.request, "id");
+        if (!id) return ErrorResponse(id.status());
+        if (!c.body.contains("upheld") || !c.body["upheld"].is_boolean()) {
+          return ErrorResponse(BadRequest("ต้องระบุ \"upheld\" เป็น true หรือ false",
+                                          "\"upheld\" must be true or false"));
+        }
+        auto reason = Text(c.body, "reason");
+        if (!reason) return ErrorResponse(reason.status());
+        std::string corrected;
+        if (c.body.contains("corrected_values") && c.body["corrected_values"].is_object())
+          corrected = c.body["corrected_values"].dump();
+        return reply(
+            service::Results(c.db, clock_)
+                .DecideAppeal(c.actor, *id, c.body["upheld"].get<bool>(), *reason, corrected),
+            AppealJson);
+      }));
+}
+
+}  // namespace esar::web

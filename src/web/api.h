@@ -1,0 +1,67 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#include "common/clock.h"
+#include "security/crypto.h"
+#include "storage/file_store.h"
+#include "storage/pool.h"
+#include "web/http.h"
+#include "web/server.h"
+
+namespace esar::web {
+
+// Counters for GET /metrics (Prometheus text format), and a JSON log line per request on
+// standard error. Thread-safe.
+class Metrics final : public RequestObserver {
+ public:
+  void OnResponse(const HttpRequest& request, int status, double milliseconds) override;
+  void CountSubmission() { submissions_++; }
+  void CountUpload() { uploads_++; }
+  std::string Text() const;
+  void set_log(bool log) { log_ = log; }
+
+ private:
+  static constexpr std::array<double, 10> kBucketsMs = {1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000};
+  std::atomic<int64_t> by_class_[6] = {};  // index status / 100
+  std::atomic<int64_t> buckets_[kBucketsMs.size() + 1] = {};
+  std::atomic<int64_t> count_{0};
+  std::atomic<int64_t> sum_micros_{0};
+  std::atomic<int64_t> submissions_{0};
+  std::atomic<int64_t> uploads_{0};
+  std::atomic<bool> log_{true};
+  std::mutex log_mutex_;
+};
+
+struct ApiOptions {
+  security::HashStrength hash_strength = security::HashStrength::kInteractive;
+  int64_t max_upload_bytes = 20 << 20;
+  bool secure_cookies = false;  // add Secure to the session cookie (served over TLS)
+};
+
+// The REST API under /api/v1, plus /healthz and /metrics. Handlers borrow a database connection
+// from the pool for the request, authenticate the caller (session cookie, with a CSRF token on
+// every unsafe method, or an API token), call the services and answer JSON; every failure has
+// the shape {"error": {"code", "message_th", "message_en", "details"}}.
+class Api {
+ public:
+  Api(storage::DatabasePool& pool, storage::FileStore& files, const Clock& clock, Metrics& metrics,
+      ApiOptions options)
+      : pool_(pool), files_(files), clock_(clock), metrics_(metrics), options_(options) {}
+
+  // Adds every route to `router`.
+  void Register(Router& router);
+
+ private:
+  storage::DatabasePool& pool_;
+  storage::FileStore& files_;
+  const Clock& clock_;
+  Metrics& metrics_;
+  ApiOptions options_;
+};
+
+}  // namespace esar::web

@@ -1,0 +1,20 @@
+#pragma once
+
+// Who is calling, from the request: the session cookie (with its CSRF token on unsafe methods)
+// or an API token. Shared by the JSON routes and the upload route.
+
+#include "common/clock.h"
+#include "service/actor.h"
+#include "storage/database.h"
+#include "web/http.h"
+
+namespace esar::web {
+
+inline constexpr const char* kSessionCookie = "esar_session";
+
+// The public when the request carries no credentials; kUnauthenticated for bad or expired ones;
+// kPermissionDenied for a cookie session's unsafe request without the right X-CSRF-Token.
+Result<service::Actor> Authenticate(const HttpRequest& request, storage::Database& db,
+                                    const Clock& clock);
+
+}  // namespace esar::web

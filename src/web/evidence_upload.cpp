@@ -1,0 +1,222 @@
+#include "web/evidence_upload.h"
+
+#include <magic.h>
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "service/reporting.h"
+#include "web/auth.h"
+#include "web/multipart.h"
+
+namespace esar::web {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxFieldBytes = 64;
+
+Status TooLarge(int64_t max_bytes) {
+  return Status::InvalidInput(
+      "ไฟล์ใหญ่เกิน " + std::to_string(max_bytes / (1 << 20)) + " MB",
+      "the file is larger than " + std::to_string(max_bytes / (1 << 20)) + " MB");
+}
+
+HttpResponse Refuse(const Status& status, int http_status = 0) {
+  HttpResponse r = ErrorResponse(status);
+  if (http_status) r.status = http_status;
+  return r;
+}
+
+class EvidenceSink final : public UploadSink, public MultipartParser::Handler {
+ public:
+  EvidenceSink(storage::DatabasePool& pool, storage::FileStore& files, const Clock& clock,
+               Metrics& metrics, int64_t max_bytes, service::Actor actor, int64_t submission,
+               std::string boundary, std::unique_ptr<storage::FileWriter> writer)
+      : pool_(pool),
+        files_(files),
+        clock_(clock),
+        metrics_(metrics),
+        max_bytes_(max_bytes),
+        actor_(std::move(actor)),
+        submission_(submission),
+        parser_(std::move(boundary), *this),
+        writer_(std::move(writer)) {}
+
+  Status Write(std::string_view bytes) override { return parser_.Feed(bytes); }
+
+  HttpResponse Finish(const Status& transfer) override {
+    if (too_large_) return Refuse(TooLarge(max_bytes_), 413);
+    if (!transfer.ok())
+      return Refuse(transfer, transfer.message_en().find("larger") != std::string::npos ? 413 : 0);
+    Status parsed = parser_.Finish();
+    if (!parsed.ok()) return Refuse(parsed);
+    if (!seen_file_) {
+      return Refuse(Status::InvalidInput("ไม่มีไฟล์ในส่วน \"file\"", "no file in the \"file\" part"));
+    }
+    if (size_ == 0) return Refuse(Status::InvalidInput("ไฟล์ว่างเปล่า", "the file is empty"));
+    const std::string type = SniffMediaType(writer_->TemporaryPath());
+    if (!IsAllowedEvidenceType(type)) {
+      return Refuse(Status::InvalidInput(
+                        "รับเฉพาะไฟล์ PDF, DOCX, XLSX, PNG และ JPEG (ไฟล์นี้เป็น " +
+                            (type.empty() ? "ชนิดที่ไม่รู้จัก" : type) + ")",
+                        "only PDF, DOCX, XLSX, PNG and JPEG files are accepted (this one is " +
+                            (type.empty() ? "of an unknown type" : type) + ")"),
+                    415);
+    }
+    auto stored = writer_->Commit();
+    if (!stored) return Refuse(stored.status());
+    auto lease = pool_.Acquire();
+    if (!lease) return Refuse(lease.status());
+    auto evidence =
+        service::Reporting(**lease, clock_)
+            .AddEvidence(actor_, submission_,
+                         {0, CleanFileName(filename_), type, stored->size, stored->sha256},
+                         replaces_);
+    if (!evidence) return Refuse(evidence.status());
+    metrics_.CountUpload();
+    return JsonResponse(201, json{{"id", evidence->id},
+                                  {"name", evidence->name},
+                                  {"media_type", evidence->media_type},
+                                  {"size", evidence->size},
+                                  {"sha256", evidence->sha256},
+                                  {"replaced", replaces_ ? json(*replaces_) : json(nullptr)}}
+                                 .dump());
+  }
+
+  // ---- MultipartParser::Handler ----
+  Status OnPartBegin(const PartHeaders& headers) override {
+    field_.clear();
+    if (headers.name == "file") {
+      if (seen_file_) return Status::InvalidInput("ส่งได้ครั้งละหนึ่งไฟล์", "one file per upload");
+      if (!headers.has_filename)
+        return Status::InvalidInput("ส่วน \"file\" ต้องเป็นไฟล์", "the \"file\" part must be a file");
+      seen_file_ = true;
+      in_file_ = true;
+      filename_ = headers.filename;
+      return Status::Ok();
+    }
+    in_file_ = false;
+    current_ = headers.name;
+    if (current_ != "replaces") {
+      return Status::InvalidInput("ไม่รู้จักช่อง \"" + current_ + "\" (ใช้ได้: file, replaces)",
+                                  "unknown field \"" + current_ + "\" (known: file, replaces)");
+    }
+    return Status::Ok();
+  }
+
+  Status OnPartData(std::string_view bytes) override {
+    if (!in_file_) {
+      if (field_.size() + bytes.size() > kMaxFieldBytes) {
+        return Status::InvalidInput("ช่อง \"" + current_ + "\" ยาวเกินไป",
+                                    "the \"" + current_ + "\" field is too long");
+      }
+      field_.append(bytes);
+      return Status::Ok();
+    }
+    size_ += static_cast<int64_t>(bytes.size());
+    if (size_ > max_bytes_) {
+      too_large_ = true;
+      return TooLarge(max_bytes_);
+    }
+    return writer_->Write(bytes);
+  }
+
+  Status OnPartEnd() override {
+    if (!in_file_ && current_ == "replaces" && !field_.empty()) {
+      int64_t id = 0;
+      const auto [ptr, ec] = std::from_chars(field_.data(), field_.data() + field_.size(), id);
+      if (ec != std::errc() || ptr != field_.data() + field_.size() || id <= 0) {
+        return Status::InvalidInput("\"replaces\" ต้องเป็นรหัสหลักฐาน",
+                                    "\"replaces\" must be an evidence id");
+      }
+      replaces_ = id;
+    }
+    in_file_ = false;
+    return Status::Ok();
+  }
+
+ private:
+  storage::DatabasePool& pool_;
+  storage::FileStore& files_;
+  const Clock& clock_;
+  Metrics& metrics_;
+  int64_t max_bytes_;
+  service::Actor actor_;
+  int64_t submission_;
+  MultipartParser parser_;
+  std::unique_ptr<storage::FileWriter> writer_;
+  bool seen_file_ = false, in_file_ = false, too_large_ = false;
+  std::string filename_, current_, field_;
+  std::optional<int64_t> replaces_;
+  int64_t size_ = 0;
+};
+
+}  // namespace
+
+bool IsAllowedEvidenceType(const std::string& media_type) {
+  return media_type == "application/pdf" || media_type == "image/png" ||
+         media_type == "image/jpeg" ||
+         media_type == "application/vnd.openxmlformats-officedocument.wordprocessingml.document" ||
+         media_type == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+}
+
+std::string SniffMediaType(const std::string& path) {
+  // One handle per call: libmagic handles are not thread-safe, and loading is quick next to an
+  // upload.
+  magic_t magic = magic_open(MAGIC_MIME_TYPE);
+  if (!magic) return "";
+  std::string out;
+  if (magic_load(magic, nullptr) == 0) {
+    if (const char* type = magic_file(magic, path.c_str())) out = type;
+  }
+  magic_close(magic);
+  return out;
+}
+
+UploadStarter MakeEvidenceUpload(storage::DatabasePool& pool, storage::FileStore& files,
+                                 const Clock& clock, Metrics& metrics, int64_t max_bytes) {
+  return [&pool, &files, &clock, &metrics, max_bytes](
+             HttpRequest& request) -> std::variant<HttpResponse, std::unique_ptr<UploadSink>> {
+    const std::string& length = request.Header("content-length");
+    if (!length.empty()) {
+      int64_t declared = 0;
+      std::from_chars(length.data(), length.data() + length.size(), declared);
+      if (declared > max_bytes + 64 * 1024) return Refuse(TooLarge(max_bytes), 413);
+    }
+    auto boundary = BoundaryFromContentType(request.Header("content-type"));
+    if (!boundary) return Refuse(boundary.status(), 415);
+    int64_t submission = 0;
+    const std::string& id = request.params.at("id");
+    const auto [ptr, ec] = std::from_chars(id.data(), id.data() + id.size(), submission);
+    if (ec != std::errc() || ptr != id.data() + id.size())
+      return Refuse(Status::NotFound("ไม่มีรายงานนี้", "no such submission"));
+    service::Actor actor;
+    {
+      auto lease = pool.Acquire();
+      if (!lease) return Refuse(lease.status());
+      auto who = Authenticate(request, **lease, clock);
+      if (!who) return Refuse(who.status());
+      actor = *who;
+      auto view = service::Reporting(**lease, clock).Get(actor, submission);
+      if (!view) return Refuse(view.status());
+      if (!(actor.Is(service::Role::kReporter) && actor.OfAgency(view->agency))) {
+        return Refuse(service::Denied(actor, "แนบหลักฐานของหน่วยงาน " + view->agency,
+                                      "attach evidence for agency " + view->agency));
+      }
+      if (view->status != service::SubmissionStatus::kDraft &&
+          view->status != service::SubmissionStatus::kReturned) {
+        return Refuse(
+            Status::Conflict("แนบหลักฐานได้เฉพาะรายงานที่เป็นร่างหรือถูกส่งกลับ",
+                             "evidence can be attached only to a draft or a returned submission"));
+      }
+    }
+    auto writer = files.Create();
+    if (!writer) return Refuse(writer.status());
+    return std::unique_ptr<UploadSink>(new EvidenceSink(
+        pool, files, clock, metrics, max_bytes, actor, submission, *boundary, std::move(*writer)));
+  };
+}
+
+}  // namespace esar::web

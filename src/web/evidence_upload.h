@@ -1,0 +1,26 @@
+#pragma once
+
+#include "common/clock.h"
+#include "storage/file_store.h"
+#include "storage/pool.h"
+#include "web/api.h"
+#include "web/http.h"
+
+namespace esar::web {
+
+// The evidence types accepted, decided by the file's content (libmagic), not its name.
+bool IsAllowedEvidenceType(const std::string& media_type);
+
+// The media type of the file at `path` from its content, or "" when it cannot be told.
+std::string SniffMediaType(const std::string& path);
+
+// POST /api/v1/submissions/{id}/evidence: multipart/form-data with one part "file" (and an
+// optional "replaces" with the id of the evidence it replaces). Everything that can be checked
+// from the headers is checked before the body is read (who asks, the submission's state, the
+// declared size); the body then streams through the multipart parser into the file store,
+// hashed as it goes, never whole in memory. PDF, DOCX, XLSX, PNG and JPEG only, by content;
+// anything else, or more than `max_bytes`, is refused with a clear reason and nothing stored.
+UploadStarter MakeEvidenceUpload(storage::DatabasePool& pool, storage::FileStore& files,
+                                 const Clock& clock, Metrics& metrics, int64_t max_bytes);
+
+}  // namespace esar::web

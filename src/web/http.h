@@ -1,0 +1,96 @@
+#pragma once
+
+// HTTP as the handlers see it: plain structs, no networking library. The server (server.cpp,
+// the only file that includes Boost.Beast) fills an HttpRequest and sends the HttpResponse.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "common/status.h"
+
+namespace esar::web {
+
+struct HttpRequest {
+  std::string method;                          // "GET", "POST", ...
+  std::string target;                          // as sent: "/api/v1/rounds/1/submissions?page=2"
+  std::string path;                            // the target without its query, percent-decoded
+  std::map<std::string, std::string> query;    // percent-decoded
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::map<std::string, std::string> params;   // from the route pattern: {id} -> "7"
+  std::string body;
+  std::string remote_address;
+  std::string request_id;
+  bool tls = false;
+
+  // The header's value, or "" when absent.
+  const std::string& Header(const std::string& lower_name) const;
+  // The cookie's value, or "" when absent.
+  std::string Cookie(const std::string& name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json; charset=utf-8";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+// Receives an upload's body piece by piece, as it arrives; never the whole of it at once.
+class UploadSink {
+ public:
+  virtual ~UploadSink() = default;
+  // The next piece of the body; an error stops the upload (the response comes from Finish).
+  virtual Status Write(std::string_view bytes) = 0;
+  // Called once: after the last piece with Ok, or with the error that stopped the upload (a
+  // Write's, the body too large, the connection lost). Returns the response to send.
+  virtual HttpResponse Finish(const Status& transfer) = 0;
+};
+
+using Handler = std::function<HttpResponse(HttpRequest&)>;
+// For uploads: sees the request's headers (its body is empty) and either answers at once
+// (refusing it: not logged in, too large, ...) or returns the sink that takes the body.
+using UploadStarter =
+    std::function<std::variant<HttpResponse, std::unique_ptr<UploadSink>>(HttpRequest&)>;
+
+// Routes by method and path pattern ("/api/v1/submissions/{id}/approve").
+class Router {
+ public:
+  void Add(const std::string& method, const std::string& pattern, Handler handler);
+  void AddUpload(const std::string& method, const std::string& pattern, UploadStarter starter);
+
+  struct Match {
+    const Handler* handler = nullptr;
+    const UploadStarter* upload = nullptr;
+    bool path_known = false;  // some route has this path, with another method (405)
+  };
+  // Finds the route for `request` and fills its params.
+  Match Find(HttpRequest& request) const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::vector<std::string> segments;  // "{name}" segments capture
+    Handler handler;
+    UploadStarter upload;
+  };
+  std::vector<Route> routes_;
+};
+
+// Splits `target` into path and query, percent-decoding both; false for a malformed target.
+bool ParseTarget(const std::string& target, std::string& path,
+                 std::map<std::string, std::string>& query);
+
+// A JSON body {"error": {"code", "message_th", "message_en", "details"}} with the HTTP status
+// that `status` maps to (400, 401, 403, 404, 409, 429, 500, ...).
+HttpResponse ErrorResponse(const Status& status, const std::string& details_json = "null");
+HttpResponse JsonResponse(int http_status, const std::string& json);
+int HttpStatusOf(StatusCode code);
+
+}  // namespace esar::web
