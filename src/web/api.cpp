@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "common/text.h"
 #include "formats/inputs.h"
 #include "security/crypto.h"
 #include "service/cycle.h"
@@ -244,6 +245,10 @@ void Api::Register(Router& router) {
       if (!authenticated) return ErrorResponse(authenticated.status());
       const Actor actor = *authenticated;
       json body = json::object();
+      if (!IsValidUtf8(request.body)) {
+        return ErrorResponse(
+            BadRequest("ข้อมูลที่ส่งมาไม่ใช่ UTF-8 ที่ถูกต้อง", "the request body is not valid UTF-8"));
+      }
       if (!request.body.empty()) {
         try {
           body = json::parse(request.body);
@@ -329,6 +334,10 @@ void Api::Register(Router& router) {
 
   // ---- sessions and users ----
   router.Add("POST", "/api/v1/session", [this](HttpRequest& request) -> HttpResponse {
+    if (!IsValidUtf8(request.body)) {
+      return ErrorResponse(
+          BadRequest("ข้อมูลที่ส่งมาไม่ใช่ UTF-8 ที่ถูกต้อง", "the request body is not valid UTF-8"));
+    }
     json body;
     try {
       body = json::parse(request.body);

@@ -201,17 +201,22 @@ struct Server::Impl {
         if (!keep_alive) break;
         continue;
       }
+      // Beast checks a body limit against the declared length only while parsing the header, so
+      // both the declared length and the bytes that arrive (chunked bodies) are checked here.
+      const auto declared = header_parser.content_length();
       http::request_parser<http::string_body> parser{std::move(header_parser)};
-      parser.body_limit(options.max_body_bytes);
-      while (!parser.is_done()) {
+      if (declared && *declared > options.max_body_bytes) ec = http::error::body_limit;
+      while (!ec && !parser.is_done()) {
         http::read_some(socket, buffer, parser, ec);
-        if (ec) break;
+        if (!ec && parser.get().body().size() > options.max_body_bytes)
+          ec = http::error::body_limit;
       }
       if (ec == http::error::body_limit) {
         HttpResponse too_large = ErrorResponse(
             Status::InvalidInput("ข้อมูลที่ส่งมาใหญ่เกินไป", "the request body is too large"));
         too_large.status = 413;
         Send(socket, request, std::move(too_large), version, false, started);
+        LingeringClose(socket);
         break;
       }
       if (ec) {
@@ -242,6 +247,18 @@ struct Server::Impl {
     socket.close(ignored);
   }
 
+  // After refusing a request whose body is not wanted: stop sending, then read and drop what the
+  // client is still sending (up to a bound) before the socket closes, so that closing does not
+  // reset the connection and lose the answer.
+  void LingeringClose(tcp::socket& socket) {
+    beast::error_code ec;
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    std::vector<char> sink(64 * 1024);
+    size_t drained = 0;
+    while (!ec && drained < options.max_upload_bytes + (1u << 20))
+      drained += socket.read_some(asio::buffer(sink), ec);
+  }
+
   // Streams an upload's body to its sink. Returns whether the connection may be kept alive.
   bool ServeUpload(tcp::socket& socket, beast::flat_buffer& buffer,
                    http::request_parser<http::empty_body>&& header_parser, HttpRequest& request,
@@ -255,8 +272,11 @@ struct Server::Impl {
           Status::Internal(std::string("request ") + request.request_id + ": " + e.what()));
     }
     if (auto* refused = std::get_if<HttpResponse>(&begun)) {
-      // The body is not read: close rather than leave it in the stream.
+      // The body is not wanted. Answer, then read and drop what the client is still sending (up
+      // to a bound) before closing: closing at once would reset the connection, and the client
+      // could lose the answer.
       Send(socket, request, std::move(*refused), version, false, started);
+      LingeringClose(socket);
       return false;
     }
     std::unique_ptr<UploadSink> sink = std::move(std::get<std::unique_ptr<UploadSink>>(begun));
