@@ -221,7 +221,7 @@ Status Directory::ChangePassword(const Actor& actor, const std::string& old_pass
     Status s =
         db_.Execute("UPDATE users SET password_hash = ? WHERE id = ?", {*hash, UserRef(actor)});
     if (!s.ok()) return s;
-    // Every other session of this user ends with the old password.
+    // Every session of this user ends with the old password, this one too: log in again.
     s = db_.Execute("DELETE FROM sessions WHERE user_id = ?", {UserRef(actor)});
     if (!s.ok()) return s;
     return AuditLog(db_).Append(actor, now, "user.password",

@@ -149,8 +149,7 @@ Result<std::vector<domain::Observation>> ValuesToObservations(const std::string&
   return out;
 }
 
-Status Reporting::CheckValues(const domain::Framework& fw, const std::string& agency,
-                              const Report& report) {
+Status CheckReport(const domain::Framework& fw, const std::string& agency, const Report& report) {
   const domain::Kpi* kpi = domain::FindKpi(fw.kpis, report.kpi);
   if (!kpi || !kpi->sub_kpis.empty()) {
     return Status::InvalidInput("ไม่มีตัวชี้วัด \"" + report.kpi + "\" ที่รายงานผลได้ในกรอบการประเมินนี้",
@@ -266,7 +265,7 @@ Result<SubmissionView> Reporting::SaveDraft(const Actor& actor, int64_t round_id
   if (!round) return round.status();
   auto framework = cycle_.Framework(round->framework_id);
   if (!framework) return framework.status();
-  Status valid = CheckValues(framework->framework, agency, report);
+  Status valid = CheckReport(framework->framework, agency, report);
   if (!valid.ok()) return valid;
   const int64_t now = clock_.NowMs();
   int64_t id = 0;
@@ -445,7 +444,7 @@ Result<SubmissionView> Reporting::Accept(const Actor& actor, int64_t submission_
   if (!framework) return framework.status();
   Report verified = current->report;
   verified.values_json = with_values.verified_json;
-  Status valid = CheckValues(framework->framework, current->agency, verified);
+  Status valid = CheckReport(framework->framework, current->agency, verified);
   if (!valid.ok()) return valid;
   Status s = Transition(actor, submission_id, SubmissionStatus::kSubmitted,
                         SubmissionStatus::kAccepted, "submission.accept", &with_values);

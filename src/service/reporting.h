@@ -109,13 +109,17 @@ class Reporting {
   Result<SubmissionView> Load(int64_t submission_id);
   Status Transition(const Actor& actor, int64_t submission_id, SubmissionStatus from,
                     SubmissionStatus to, const std::string& action, const ReviewInput* review);
-  Status CheckValues(const domain::Framework& framework, const std::string& agency,
-                     const Report& report);
 
   storage::Database& db_;
   const Clock& clock_;
   Cycle cycle_;
 };
+
+// Checks `report` against `framework` as a report of `agency`: the KPI is reportable and
+// assigned, the values name its variables with values of their types and ranges, the texts
+// are UTF-8 and at most 64 KB.
+Status CheckReport(const domain::Framework& framework, const std::string& agency,
+                   const Report& report);
 
 // Reported values (a JSON object, see Report) as observations of `kpi`; fails on a value that
 // is not a number, a list of numbers, or pass/fail.

@@ -189,8 +189,11 @@ Result<AppealInfo> Results::DecideAppeal(const Actor& actor, int64_t appeal_id, 
         return Status::Conflict("ไม่มีรายงานที่ยอมรับแล้วของตัวชี้วัดนี้ให้แก้ค่า",
                                 "no accepted submission of this KPI to correct");
       }
-      auto check = ValuesToObservations(corrected_values_json, agency, kpi, 0, 12);
-      if (!check) return check.status();
+      auto framework = cycle_.Framework(result->framework_id);
+      if (!framework) return framework.status();
+      Status valid =
+          CheckReport(framework->framework, agency, {kpi, corrected_values_json, "", "", ""});
+      if (!valid.ok()) return valid;
       s = db_.Execute(
           "INSERT INTO reviews (submission_id, revision, evaluator, decision, verified_json, "
           "comment, at) "
@@ -240,6 +243,10 @@ Result<StoredResult> Results::Finalize(const Actor& actor, int64_t round_id) {
 Result<StoredResult> Results::Publish(const Actor& actor, int64_t round_id) {
   if (!actor.Is(Role::kAdmin)) return Denied(actor, "เผยแพร่ผลการประเมิน", "publish results");
   auto final_result = Latest(actor, round_id, ResultStage::kFinal);
+  if (final_result && final_result->stage == ResultStage::kPublished) {
+    return Status::Conflict("เผยแพร่ผลการประเมินของรอบนี้แล้ว",
+                            "the results of this round are already published");
+  }
   if (!final_result || final_result->stage != ResultStage::kFinal) {
     return Status::Conflict("ต้องสรุปผลการประเมินขั้นสุดท้ายก่อนเผยแพร่",
                             "finalize the results before publishing");

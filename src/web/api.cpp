@@ -16,6 +16,10 @@
 #include "web/evidence_upload.h"
 
 namespace esar::web {
+
+// docs/openapi.json, embedded at build time (openapi.cpp.in).
+extern const char* const kOpenApiJson;
+
 namespace {
 
 using nlohmann::json;
@@ -318,6 +322,8 @@ void Api::Register(Router& router) {
     return Ok(to_json(*result), status);
   };
 
+  router.Add("GET", "/api/v1/openapi.json",
+             [](HttpRequest&) { return JsonResponse(200, kOpenApiJson); });
   router.Add("GET", "/healthz", [this](HttpRequest&) {
     auto lease = pool_.Acquire();
     if (!lease || !(*lease)->Ping()) {
@@ -687,8 +693,13 @@ void Api::Register(Router& router) {
         auto reason = Text(c.body, "reason");
         if (!reason) return ErrorResponse(reason.status());
         std::string corrected;
-        if (c.body.contains("corrected_values") && c.body["corrected_values"].is_object())
+        if (c.body.contains("corrected_values") && !c.body["corrected_values"].is_null()) {
+          if (!c.body["corrected_values"].is_object()) {
+            return ErrorResponse(BadRequest("\"corrected_values\" ต้องเป็นออบเจ็กต์",
+                                            "\"corrected_values\" must be an object"));
+          }
           corrected = c.body["corrected_values"].dump();
+        }
         return reply(
             service::Results(c.db, clock_)
                 .DecideAppeal(c.actor, *id, c.body["upheld"].get<bool>(), *reason, corrected),

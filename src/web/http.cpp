@@ -115,7 +115,10 @@ Router::Match Router::Find(HttpRequest& request) const {
     }
     if (!same) continue;
     match.path_known = true;
-    if (route.method != request.method) continue;
+    if (route.method != request.method) {
+      match.allowed += (match.allowed.empty() ? "" : ", ") + route.method;
+      continue;
+    }
     request.params = std::move(params);
     match.handler = route.handler ? &route.handler : nullptr;
     match.upload = route.upload ? &route.upload : nullptr;

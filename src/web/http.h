@@ -69,6 +69,7 @@ class Router {
     const Handler* handler = nullptr;
     const UploadStarter* upload = nullptr;
     bool path_known = false;  // some route has this path, with another method (405)
+    std::string allowed;      // those methods, for the Allow header
   };
   // Finds the route for `request` and fills its params.
   Match Find(HttpRequest& request) const;

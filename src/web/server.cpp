@@ -232,10 +232,11 @@ struct Server::Impl {
       if (match.handler) {
         response = Dispatch(*match.handler, request);
       } else if (match.path_known) {
-        response = ErrorResponse(
-            Status::InvalidInput("ไม่รองรับวิธี " + request.method + " ที่ที่อยู่นี้",
-                                 "method " + request.method + " is not allowed here"));
+        response = ErrorResponse(Status::InvalidInput(
+            "ไม่รองรับวิธี " + request.method + " ที่ที่อยู่นี้ (ใช้ได้: " + match.allowed + ")",
+            "method " + request.method + " is not allowed here (allowed: " + match.allowed + ")"));
         response.status = 405;
+        response.headers.emplace_back("Allow", match.allowed);
       } else {
         response = ErrorResponse(Status::NotFound("ไม่พบหน้าที่ขอ", "no such page"));
       }
