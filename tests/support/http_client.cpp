@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -145,12 +146,15 @@ HttpReply HttpClient::Upload(const std::string& target, const std::string& filen
                  {{"Content-Type", "multipart/form-data; boundary=" + boundary}});
 }
 
-ServerProcess::ServerProcess(const std::string& db_url, const std::string& extra_args) {
-  data_dir_ = MakeTempDir();
+ServerProcess::ServerProcess(const std::string& db_url, const std::string& extra_args,
+                             const std::string& data_dir) {
+  data_dir_ = data_dir.empty() ? MakeTempDir() : data_dir;
   int out[2];
   if (::pipe(out) != 0) return;
   pid_ = ::fork();
   if (pid_ == 0) {
+    // Die with the test: a test that crashes must not leave a server holding ctest's pipes.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::dup2(out[1], STDOUT_FILENO);
     ::close(out[0]);
     ::close(out[1]);

@@ -44,8 +44,9 @@ class HttpClient {
 // `esar serve` on a free port of 127.0.0.1, with the given database and a fresh data folder.
 class ServerProcess {
  public:
-  // Starts it and waits until it listens; port() is 0 when it did not start.
-  ServerProcess(const std::string& db_url, const std::string& extra_args = "");
+  // Starts it and waits until it listens; port() is 0 when it did not start. `data_dir` keeps the
+  // evidence files (a fresh folder when empty).
+  ServerProcess(const std::string& db_url, const std::string& extra_args = "", const std::string& data_dir = "");
   ~ServerProcess();  // Stop()
   int port() const { return port_; }
   // SIGTERM and wait; returns its exit status (-1 when it was killed by a signal).

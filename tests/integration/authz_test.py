@@ -1,0 +1,730 @@
+#!/usr/bin/python3
+"""Who may call what: every route of docs/openapi.json against every role.
+
+Builds a fresh SQLite database in a temporary directory with the command line (examples/ocs-2567:
+agencies.csv, framework.json, data.csv) and one user for each role:
+
+    admin       central office                     (admin1)
+    evaluator   central office                     (eval1)
+    rep_own     reporter of OCS                    (ocs_reporter)
+    rep_other   reporter of BOI                    (boi_reporter)
+    appr_own    approver of OCS                    (ocs_approver)
+    appr_other  approver of BOI                    (boi_approver)
+    public      no login at all
+
+Every object the checks act on belongs to OCS, so "own" and "other" are relative to OCS. The test
+starts `esar serve`, sets up the state each route needs (open rounds, OCS drafts, approved and
+submitted reports, evidence, computed and published results, appeals), then sends every documented
+operation as every role with a valid body and compares the answer with the table EXPECTED below:
+
+    allowed  -> 2xx, or a business refusal (400, 409, 415) that shows the request got past the
+                authorization check;
+    denied   -> 401 for the public, 403 for a logged-in user.
+
+Anything else (404, 5xx, 401 for a logged-in user, ...) fails. State-changing routes get a fresh
+object (or one brought back to the needed state) for every attempt, so that one role's success
+cannot turn another role's check into a 409; after a denied attempt on a submission the test also
+checks that the submission did not change. A few extra checks cover what the rules say about
+visibility (the public sees only published results, an agency sees only its own reports and
+appeals) and that nobody edits a submitted report in place.
+
+Standard library only:  /usr/bin/python3 tests/integration/authz_test.py [path/to/esar]
+Prints one line per (route, role), then `N passed, M failed`; exits 1 on any failure.
+"""
+import csv
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ESAR = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(ROOT, "build", "bin", "esar")
+EXAMPLE = os.path.join(ROOT, "examples", "ocs-2567")
+DOC_PATH = os.path.join(ROOT, "docs", "openapi.json")
+PASSWORD = "correct-horse-battery-9"
+FAR = int(time.time() * 1000) + 365 * 24 * 3600 * 1000  # a deadline a year from now
+
+ROLES = ("public", "admin", "evaluator", "rep_own", "rep_other", "appr_own", "appr_other")
+
+# ------------------------------------------------------------------ the expected table
+# route -> the roles allowed to call it. Everyone else is denied: 401 for the public, 403 for a
+# logged-in user. "own" = a user of OCS, the agency every object in the test belongs to;
+# "other" = a user of BOI acting on those OCS objects.
+
+EVERYONE = {"public", "admin", "evaluator", "rep_own", "rep_other", "appr_own", "appr_other"}
+LOGGED_IN = EVERYONE - {"public"}
+AGENCY_USERS = {"rep_own", "rep_other", "appr_own", "appr_other"}
+
+EXPECTED = {
+    # ---- open to everyone: health, metrics, the API description, logging in
+    "GET /healthz": EVERYONE,
+    "GET /metrics": EVERYONE,
+    "GET /api/v1/openapi.json": EVERYONE,
+    "POST /api/v1/session": EVERYONE,                       # logging in needs no login
+    # ---- one's own account: any logged-in user
+    "DELETE /api/v1/session": LOGGED_IN,
+    "GET /api/v1/me": LOGGED_IN,
+    "POST /api/v1/me/password": LOGGED_IN,
+    "POST /api/v1/tokens": LOGGED_IN,                       # a token for oneself
+    # ---- the central office's administration
+    "POST /api/v1/users": {"admin"},
+    "PUT /api/v1/agencies": {"admin"},
+    "POST /api/v1/frameworks": {"admin"},
+    "POST /api/v1/frameworks/{id}/rounds": {"admin"},
+    "POST /api/v1/rounds/{id}/extensions": {"admin"},
+    "POST /api/v1/data": {"admin"},
+    # ---- public reference data
+    "GET /api/v1/agencies": EVERYONE,
+    "GET /api/v1/frameworks/{id}": EVERYONE,
+    "GET /api/v1/rounds/{id}": EVERYONE,
+    # ---- reporting (the object is an OCS submission)
+    # Any logged-in user may list; an agency's users get only their own agency's reports
+    # (checked too: BOI users must see no OCS report in the list).
+    "GET /api/v1/rounds/{id}/submissions": LOGGED_IN,
+    # Reading one report: the central office and the agency's own users.
+    "GET /api/v1/submissions/{id}": {"admin", "evaluator", "rep_own", "appr_own"},
+    "PUT /api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}": {"rep_own"},    # drafts: own reporter
+    "POST /api/v1/submissions/{id}/evidence": {"rep_own"},                 # evidence: own reporter
+    "POST /api/v1/submissions/{id}/approve": {"appr_own"},                 # approve: own approver
+    "POST /api/v1/submissions/{id}/submit": {"rep_own", "appr_own"},       # submit: own rep./appr.
+    "POST /api/v1/submissions/{id}/return": {"evaluator"},                 # review: evaluators only
+    "POST /api/v1/submissions/{id}/accept": {"evaluator"},
+    # ---- results (computing, finalizing and publishing: admins)
+    "POST /api/v1/rounds/{id}/results": {"admin"},
+    "POST /api/v1/rounds/{id}/results/final": {"admin"},
+    "POST /api/v1/rounds/{id}/results/publish": {"admin"},
+    # Published results are public (the test reads a published round).
+    "GET /api/v1/rounds/{id}/results": EVERYONE,
+    # ---- appeals. Results cover every agency: each agency's reporters and approvers appeal their
+    # own agency's score (BOI users appeal a BOI KPI of the same results).
+    "POST /api/v1/results/{id}/appeals": AGENCY_USERS,
+    # Any logged-in user may list; an agency's users see only their own agency's appeals (checked).
+    "GET /api/v1/results/{id}/appeals": LOGGED_IN,
+    # Deciding: evaluators, and admins as docs/openapi.json and service/results.cpp say
+    # ("evaluators and admins").
+    "POST /api/v1/appeals/{id}/decision": {"evaluator", "admin"},
+}
+
+BUSINESS_4XX = {400, 409, 415}  # refusals that come after the authorization check
+
+passed = 0
+failed = 0
+
+
+def check(ok, what, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print(f"PASS {what}")
+    else:
+        failed += 1
+        print(f"FAIL {what}" + (f": {detail}" if detail else ""))
+    return ok
+
+
+# ------------------------------------------------------------------ HTTP
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+OPENER = urllib.request.build_opener(NoRedirect)
+
+
+class Response:
+    def __init__(self, status, headers, raw):
+        self.status = status
+        self.headers = headers
+        self.raw = raw
+        self.json = None
+        if headers.get("Content-Type", "").startswith("application/json"):
+            try:
+                self.json = json.loads(raw.decode("utf-8"))
+            except ValueError:
+                self.json = None
+
+    def text(self, n=300):
+        return self.raw[:n].decode("utf-8", "replace")
+
+
+class Client:
+    """One caller: the public (no credentials) or a cookie session with its CSRF token."""
+
+    def __init__(self, base, username=None):
+        self.base = base
+        self.username = username
+        self.cookie = None
+        self.csrf = None
+
+    def request(self, method, path, body=None, raw=None, content_type=None):
+        data = None
+        h = {}
+        if raw is not None:
+            data = raw
+            h["Content-Type"] = content_type or "application/json"
+        elif body is not None:
+            data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            h["Content-Type"] = "application/json"
+        if self.cookie:
+            h["Cookie"] = f"esar_session={self.cookie}"
+            if self.csrf and method not in ("GET", "HEAD", "OPTIONS"):
+                h["X-CSRF-Token"] = self.csrf
+        req = urllib.request.Request(self.base + path, data=data, method=method, headers=h)
+        try:
+            with OPENER.open(req, timeout=30) as r:
+                return Response(r.status, r.headers, r.read())
+        except urllib.error.HTTPError as e:
+            payload = e.read()
+            e.close()
+            return Response(e.code, e.headers, payload)
+
+    def login(self, password=PASSWORD):
+        r = Client(self.base).request("POST", "/api/v1/session",
+                                      body={"username": self.username, "password": password})
+        cookie = re.search(r"esar_session=([^;]+)", r.headers.get("Set-Cookie", "") or "")
+        if r.status != 200 or not cookie or not r.json:
+            raise RuntimeError(f"login {self.username} failed: {r.status} {r.text()}")
+        self.cookie, self.csrf = cookie.group(1), r.json["csrf_token"]
+        return self
+
+
+def expect(r, status, what):
+    """Setup step: the answer must have `status`, or the test cannot go on."""
+    if r.status != status:
+        raise RuntimeError(f"setup: {what}: expected {status}, got {r.status} {r.text(400)}")
+    return r.json
+
+
+# ------------------------------------------------------------------ fixtures
+
+def minimal_pdf():
+    """A small, well-formed PDF 1.4 with one page and a correct xref table."""
+    stream = b"BT /F1 12 Tf 20 100 Td (esar) Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R /Resources << >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for i, content in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + content + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for off in offsets:
+        out += b"%010d 00000 n \n" % off
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def pdf_upload():
+    boundary = "esar-" + uuid.uuid4().hex
+    out = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+           f"filename=\"evidence.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").encode()
+    out += minimal_pdf() + f"\r\n--{boundary}--\r\n".encode()
+    return out, f"multipart/form-data; boundary={boundary}"
+
+
+def ocs_values():
+    """KPI -> {variable: value} for OCS in fiscal year 2567, from data.csv."""
+    values = {}
+    with open(os.path.join(EXAMPLE, "data.csv"), encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            if row["agency"] != "OCS" or row["fiscal_year"] != "2567":
+                continue
+            parts = [float(p) if "." in p else int(p) for p in row["value"].split(";")]
+            values.setdefault(row["kpi"], {})[row["variable"]] = parts if len(parts) > 1 else parts[0]
+    return values
+
+
+VALUES = ocs_values()
+
+
+def report_body(kpi, note=""):
+    return {"values": VALUES[kpi], "explanation": "รายงานผลการดำเนินงาน " + note, "problems": "",
+            "remarks": None}
+
+
+# ------------------------------------------------------------------ the server
+
+def run_cli(args, env=None):
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    p = subprocess.run([ESAR] + args, capture_output=True, text=True, env=full_env, timeout=120)
+    if p.returncode != 0:
+        raise RuntimeError(f"esar {' '.join(args[:3])} failed: {(p.stderr or p.stdout)[-400:]}")
+
+
+def start_server(db, data_dir, log_path):
+    log = open(log_path, "wb")
+    env = dict(os.environ)
+    env["ESAR_INSECURE_FAST_PASSWORD_HASHING"] = "1"
+    proc = subprocess.Popen([ESAR, "serve", "--listen", "127.0.0.1:0", "--quiet", "--db", db,
+                             "--data-dir", data_dir],
+                            stdout=subprocess.PIPE, stderr=log, env=env)
+    found = {}
+
+    def read():
+        for line in proc.stdout:
+            m = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line.decode("utf-8", "replace"))
+            if m and "url" not in found:
+                found["url"] = m.group(1)
+        proc.stdout.close()
+
+    threading.Thread(target=read, daemon=True).start()
+    deadline = time.time() + 30
+    while "url" not in found and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    return proc, found.get("url"), log
+
+
+def stop_server(proc):
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+# ------------------------------------------------------------------ the world the checks act on
+
+USERNAMES = {"admin": "admin1", "evaluator": "eval1", "rep_own": "ocs_reporter",
+             "rep_other": "boi_reporter", "appr_own": "ocs_approver", "appr_other": "boi_approver"}
+USER_SPECS = {"admin": ("admin", None), "evaluator": ("evaluator", None),
+              "rep_own": ("reporter", "OCS"), "rep_other": ("reporter", "BOI"),
+              "appr_own": ("approver", "OCS"), "appr_other": ("approver", "BOI")}
+OTHER_AGENCY_KPI = "5"  # a KPI BOI is evaluated on, for BOI users' appeals
+
+
+class World:
+    def __init__(self, base):
+        self.base = base
+        self.public = Client(base)
+        self.users = {role: Client(base, name).login() for role, name in USERNAMES.items()}
+        self.counter = 0
+        self.pool = []       # live OCS submission ids in round 12 (not accepted)
+        self.free_kpis = []  # OCS KPIs of round 12 without a submission yet
+
+    def client(self, role):
+        return self.public if role == "public" else self.users[role]
+
+    def fresh_session(self, role):
+        """A second session of the role's user (for logging out without ending the main one)."""
+        return self.public if role == "public" else Client(self.base, USERNAMES[role]).login()
+
+    def unique(self, prefix):
+        self.counter += 1
+        return f"{prefix}{self.counter}"
+
+    @property
+    def admin(self):
+        return self.users["admin"]
+
+    # ---- OCS submissions, brought to the state a check needs
+
+    def status(self, sid):
+        j = expect(self.admin.request("GET", f"/api/v1/submissions/{sid}"), 200, "read submission")
+        return j
+
+    def new_draft(self):
+        kpi = self.free_kpis.pop(0)
+        j = expect(self.users["rep_own"].request(
+            "PUT", f"/api/v1/rounds/{self.r12}/agencies/OCS/kpis/{kpi}", body=report_body(kpi)),
+            200, f"save a draft of KPI {kpi}")
+        self.pool.append(j["id"])
+        return j["id"]
+
+    def submission_in(self, state):
+        """An OCS submission of round 12 in `state` (draft, approved, submitted), made fresh or
+        brought there from whatever an earlier check left it in."""
+        sid = None
+        while self.pool:
+            candidate = self.pool[0]
+            if self.status(candidate)["status"] == "accepted":
+                self.pool.pop(0)  # accepted reports are final: take another
+                continue
+            sid = candidate
+            break
+        if sid is None:
+            sid = self.new_draft()
+        cur = self.status(sid)
+        if cur["status"] == "submitted":
+            expect(self.users["evaluator"].request("POST", f"/api/v1/submissions/{sid}/return",
+                                                   body={"comment": "ขอแก้ไข"}), 200, "return")
+            cur = self.status(sid)
+        if cur["status"] in ("approved", "returned") or (cur["status"] == "draft" and state == "draft"):
+            expect(self.users["rep_own"].request(
+                "PUT", f"/api/v1/rounds/{self.r12}/agencies/OCS/kpis/{cur['kpi']}",
+                body=report_body(cur["kpi"], self.unique("rev"))), 200, "save again as draft")
+        if state in ("approved", "submitted"):
+            expect(self.users["appr_own"].request("POST", f"/api/v1/submissions/{sid}/approve"),
+                   200, "approve")
+        if state == "submitted":
+            expect(self.users["appr_own"].request("POST", f"/api/v1/submissions/{sid}/submit"),
+                   200, "submit")
+        got = self.status(sid)["status"]
+        if got != state:
+            raise RuntimeError(f"setup: submission {sid} is {got}, wanted {state}")
+        return sid
+
+    def new_appeal(self):
+        """A fresh open appeal of OCS against the preliminary results of round 12."""
+        j = expect(self.users["rep_own"].request(
+            "POST", f"/api/v1/results/{self.prelim_id}/appeals",
+            body={"kpi": "1", "reason": "ค่าที่ใช้ไม่ตรงกับหนังสือรับรอง " + self.unique("")}),
+            201, "file an appeal")
+        return j["id"]
+
+    def setup(self):
+        admin = self.admin
+        # Framework 1: round 12 is where OCS reports and appeals.
+        self.r12 = expect(admin.request("POST", "/api/v1/frameworks/1/rounds",
+                                        body={"round": 12, "deadline": FAR}), 201, "open round 12")["id"]
+        self.free_kpis = sorted(VALUES, key=int)
+        # A report with evidence, a submitted one and an accepted one (for the in-place checks).
+        self.draft_with_evidence = self.new_draft()
+        raw, ctype = pdf_upload()
+        expect(self.users["rep_own"].request("POST", f"/api/v1/submissions/{self.draft_with_evidence}/evidence",
+                                             raw=raw, content_type=ctype), 201, "upload evidence")
+        self.accepted_id = self.submission_in("submitted")
+        expect(self.users["evaluator"].request("POST", f"/api/v1/submissions/{self.accepted_id}/accept",
+                                               body={"comment": "ถูกต้อง"}), 200, "accept")
+        self.pool.remove(self.accepted_id)
+        self.submitted_id = self.new_draft()
+        self.pool.remove(self.submitted_id)  # kept submitted: never cycled by other checks
+        expect(self.users["appr_own"].request("POST", f"/api/v1/submissions/{self.submitted_id}/approve"),
+               200, "approve")
+        expect(self.users["appr_own"].request("POST", f"/api/v1/submissions/{self.submitted_id}/submit"),
+               200, "submit")
+        # Preliminary results of round 12 with a two-week appeal window.
+        self.prelim_id = expect(admin.request("POST", f"/api/v1/rounds/{self.r12}/results",
+                                              body={"appeal_days": 14}), 201, "compute round 12")["id"]
+        # Framework 2 (a new version; 1 is frozen): round 12 for the finalize and publish checks
+        # (preliminary results, no appeals), round 6 fully published for reading.
+        with open(os.path.join(EXAMPLE, "framework.json"), encoding="utf-8") as f:
+            self.framework = json.load(f)
+        fw2 = expect(admin.request("POST", "/api/v1/frameworks", body=self.framework), 201,
+                     "import framework 2")["id"]
+        self.r_final = expect(admin.request("POST", f"/api/v1/frameworks/{fw2}/rounds",
+                                            body={"round": 12, "deadline": FAR}), 201, "open fw2 round 12")["id"]
+        expect(admin.request("POST", f"/api/v1/rounds/{self.r_final}/results", body={}), 201,
+               "compute fw2 round 12")
+        self.r_pub = expect(admin.request("POST", f"/api/v1/frameworks/{fw2}/rounds",
+                                          body={"round": 6, "deadline": FAR}), 201, "open fw2 round 6")["id"]
+        expect(admin.request("POST", f"/api/v1/rounds/{self.r_pub}/results", body={}), 201,
+               "compute fw2 round 6")
+        expect(admin.request("POST", f"/api/v1/rounds/{self.r_pub}/results/final"), 201, "finalize fw2 round 6")
+        expect(admin.request("POST", f"/api/v1/rounds/{self.r_pub}/results/publish"), 201, "publish fw2 round 6")
+        # Twin users (same role and agency) whose passwords the password check changes.
+        self.twins = {}
+        for role, (r, agency) in USER_SPECS.items():
+            name = f"twin_{role}"
+            body = {"username": name, "password": PASSWORD, "role": r}
+            if agency:
+                body["agency"] = agency
+            expect(admin.request("POST", "/api/v1/users", body=body), 201, f"create {name}")
+            self.twins[role] = name
+
+
+# ------------------------------------------------------------------ one request per (route, role)
+# Each entry: route -> function(world, role) returning (method, path, kwargs, verify) where
+# verify(response) -> error text or None is an extra check on an allowed answer, and
+# `snapshot` (optional) names a submission whose state must not change when the role is denied.
+
+class Attempt:
+    def __init__(self, method, path, body=None, raw=None, content_type=None, client=None,
+                 verify=None, unchanged=None):
+        self.method, self.path, self.body, self.raw, self.content_type = method, path, body, raw, content_type
+        self.client, self.verify, self.unchanged = client, verify, unchanged
+
+
+def own_only(field, own_code):
+    """verify(): every listed item belongs to `own_code` (an agency sees only its own)."""
+    def verify(r):
+        items = (r.json or {}).get("items", [])
+        leaked = sorted({i.get(field) for i in items if i.get(field) != own_code})
+        return f"sees other agencies' items: {leaked}" if leaked else None
+    return verify
+
+
+def agency_of(role):
+    return {"rep_own": "OCS", "appr_own": "OCS", "rep_other": "BOI", "appr_other": "BOI"}.get(role)
+
+
+def build_attempts(w):
+    def login(role):
+        name = USERNAMES.get(role, "admin1")
+        return Attempt("POST", "/api/v1/session", body={"username": name, "password": PASSWORD})
+
+    def logout(role):
+        return Attempt("DELETE", "/api/v1/session", client=w.fresh_session(role))
+
+    def password(role):
+        if role == "public":
+            return Attempt("POST", "/api/v1/me/password",
+                           body={"old_password": PASSWORD, "new_password": "another-long-password"})
+        twin = Client(w.base, w.twins[role]).login()
+        return Attempt("POST", "/api/v1/me/password", client=twin,
+                       body={"old_password": PASSWORD, "new_password": "another-long-password"})
+
+    def list_subs(role):
+        verify = own_only("agency", agency_of(role)) if agency_of(role) else None
+        return Attempt("GET", f"/api/v1/rounds/{w.r12}/submissions?per_page=200", verify=verify)
+
+    def save(role):
+        sid = w.submission_in("draft")
+        kpi = w.status(sid)["kpi"]
+        return Attempt("PUT", f"/api/v1/rounds/{w.r12}/agencies/OCS/kpis/{kpi}",
+                       body=report_body(kpi, role), unchanged=sid)
+
+    def evidence(role):
+        sid = w.submission_in("draft")
+        raw, ctype = pdf_upload()
+        return Attempt("POST", f"/api/v1/submissions/{sid}/evidence", raw=raw, content_type=ctype,
+                       unchanged=sid)
+
+    def transition(state, action, body=None):
+        def make(role):
+            sid = w.submission_in(state)
+            return Attempt("POST", f"/api/v1/submissions/{sid}/{action}", body=body, unchanged=sid)
+        return make
+
+    def appeal(role):
+        kpi = OTHER_AGENCY_KPI if agency_of(role) == "BOI" else "1"
+        return Attempt("POST", f"/api/v1/results/{w.prelim_id}/appeals",
+                       body={"kpi": kpi, "reason": f"อุทธรณ์โดย {role}"})
+
+    def list_appeals(role):
+        verify = own_only("agency", agency_of(role)) if agency_of(role) else None
+        return Attempt("GET", f"/api/v1/results/{w.prelim_id}/appeals?per_page=200", verify=verify)
+
+    def decision(role):
+        return Attempt("POST", f"/api/v1/appeals/{w.new_appeal()}/decision",
+                       body={"upheld": False, "reason": f"วินิจฉัยโดย {role}"})
+
+    def published(r):
+        return None if (r.json or {}).get("stage") == "published" else f"stage {(r.json or {}).get('stage')}"
+
+    return {
+        "GET /healthz": lambda role: Attempt("GET", "/healthz"),
+        "GET /metrics": lambda role: Attempt("GET", "/metrics"),
+        "GET /api/v1/openapi.json": lambda role: Attempt("GET", "/api/v1/openapi.json"),
+        "POST /api/v1/session": login,
+        "DELETE /api/v1/session": logout,
+        "GET /api/v1/me": lambda role: Attempt("GET", "/api/v1/me"),
+        "POST /api/v1/me/password": password,
+        "POST /api/v1/users": lambda role: Attempt(
+            "POST", "/api/v1/users",
+            body={"username": w.unique("new_user_"), "password": PASSWORD, "role": "evaluator"}),
+        "POST /api/v1/tokens": lambda role: Attempt("POST", "/api/v1/tokens", body={"name": f"authz-{role}"}),
+        "GET /api/v1/agencies": lambda role: Attempt("GET", "/api/v1/agencies"),
+        "PUT /api/v1/agencies": lambda role: Attempt(
+            "PUT", "/api/v1/agencies",
+            body={"agencies": [{"code": "TST", "name": {"th": "หน่วยงานทดสอบ", "en": "Test agency"},
+                                "kind": "department", "parent": "PMO"}]}),
+        "POST /api/v1/frameworks": lambda role: Attempt("POST", "/api/v1/frameworks", body=w.framework),
+        "GET /api/v1/frameworks/{id}": lambda role: Attempt("GET", "/api/v1/frameworks/1"),
+        "POST /api/v1/frameworks/{id}/rounds": lambda role: Attempt(
+            "POST", "/api/v1/frameworks/1/rounds", body={"round": 6, "deadline": FAR}),
+        "GET /api/v1/rounds/{id}": lambda role: Attempt("GET", f"/api/v1/rounds/{w.r12}"),
+        "POST /api/v1/rounds/{id}/extensions": lambda role: Attempt(
+            "POST", f"/api/v1/rounds/{w.r12}/extensions", body={"agency": "BOI", "deadline": FAR}),
+        "POST /api/v1/data": lambda role: Attempt(
+            "POST", "/api/v1/data",
+            body={"observations": [{"agency": "OCS", "kpi": "7", "variable": "score",
+                                    "fiscal_year": 2567, "round": 12, "value": 80.12}]}),
+        "GET /api/v1/rounds/{id}/submissions": list_subs,
+        "GET /api/v1/submissions/{id}": lambda role: Attempt("GET", f"/api/v1/submissions/{w.submitted_id}"),
+        "PUT /api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}": save,
+        "POST /api/v1/submissions/{id}/evidence": evidence,
+        "POST /api/v1/submissions/{id}/approve": transition("draft", "approve"),
+        "POST /api/v1/submissions/{id}/submit": transition("approved", "submit"),
+        "POST /api/v1/submissions/{id}/return": transition("submitted", "return",
+                                                           {"comment": "โปรดแนบหนังสือรับรอง"}),
+        "POST /api/v1/submissions/{id}/accept": transition("submitted", "accept", {"comment": "ถูกต้อง"}),
+        "POST /api/v1/rounds/{id}/results": lambda role: Attempt(
+            "POST", f"/api/v1/rounds/{w.r12}/results", body={"appeal_days": 14}),
+        "POST /api/v1/rounds/{id}/results/final": lambda role: Attempt(
+            "POST", f"/api/v1/rounds/{w.r_final}/results/final"),
+        "POST /api/v1/rounds/{id}/results/publish": lambda role: Attempt(
+            "POST", f"/api/v1/rounds/{w.r_final}/results/publish"),
+        "GET /api/v1/rounds/{id}/results": lambda role: Attempt(
+            "GET", f"/api/v1/rounds/{w.r_pub}/results", verify=published),
+        "POST /api/v1/results/{id}/appeals": appeal,
+        "GET /api/v1/results/{id}/appeals": list_appeals,
+        "POST /api/v1/appeals/{id}/decision": decision,
+    }
+
+
+def run_matrix(w):
+    attempts = build_attempts(w)
+    for route in EXPECTED:
+        for role in ROLES:
+            allowed = role in EXPECTED[route]
+            try:
+                a = attempts[route](role)
+            except Exception as e:  # noqa: BLE001 - a setup failure fails this check only
+                check(False, f"{route:58} {role:10} setup", f"{type(e).__name__}: {e}")
+                continue
+            before = w.status(a.unchanged) if a.unchanged else None
+            client = a.client or w.client(role)
+            r = client.request(a.method, a.path, body=a.body, raw=a.raw, content_type=a.content_type)
+            deny_status = 401 if role == "public" else 403
+            if 200 <= r.status < 300 or r.status in BUSINESS_4XX:
+                verdict = "allowed"
+            elif r.status == deny_status:
+                verdict = "denied"
+            else:
+                verdict = "unexpected"
+            want = "allowed" if allowed else "denied"
+            detail = ""
+            ok = verdict == want
+            if not ok:
+                detail = f"expected {want}, body {r.text()}"
+            elif allowed and 200 <= r.status < 300 and a.verify:
+                problem = a.verify(r)
+                if problem:
+                    ok, detail = False, problem
+            elif not allowed and before is not None:
+                after = w.status(a.unchanged)
+                if (after["status"], after["revision"], len(after["evidence"])) != \
+                        (before["status"], before["revision"], len(before["evidence"])):
+                    ok, detail = False, (f"denied but the submission changed: {before['status']} "
+                                         f"r{before['revision']} -> {after['status']} r{after['revision']}")
+            check(ok, f"{route:58} {role:10} -> {r.status} {verdict}"
+                      + (f" (want {want})" if verdict != want else ""), detail)
+
+
+def route_coverage():
+    """The table names exactly the operations of docs/openapi.json."""
+    with open(DOC_PATH, encoding="utf-8") as f:
+        doc = json.load(f)
+    documented = {f"{m.upper()} {p}" for p, item in doc["paths"].items() for m in item
+                  if m in ("get", "put", "post", "delete", "patch", "head", "options")}
+    missing, extra = sorted(documented - set(EXPECTED)), sorted(set(EXPECTED) - documented)
+    check(not missing and not extra, f"the table covers every documented route ({len(documented)})",
+          f"missing {missing}, not documented {extra}")
+
+
+def visibility_checks(w):
+    """What the rules say beyond allow/deny: who sees what, and no edits in place."""
+    rep_other, rep_own = w.users["rep_other"], w.users["rep_own"]
+    r = w.public.request("GET", f"/api/v1/rounds/{w.r12}/results?stage=preliminary")
+    check(r.status == 404, f"public asks for round 12's preliminary results -> {r.status} (want 404: "
+                           "only published results are public)", r.text())
+    # Framework 1, round 6: final results, not published. The public sees none of them.
+    r6 = expect(w.admin.request("POST", "/api/v1/frameworks/1/rounds", body={"round": 6, "deadline": FAR}),
+                201, "open fw1 round 6")["id"]
+    expect(w.admin.request("POST", f"/api/v1/rounds/{r6}/results", body={}), 201, "compute fw1 round 6")
+    expect(w.admin.request("POST", f"/api/v1/rounds/{r6}/results/final"), 201, "finalize fw1 round 6")
+    for query in ("", "?stage=final", "?stage=preliminary"):
+        r = w.public.request("GET", f"/api/v1/rounds/{r6}/results{query}")
+        check(r.status == 404, f"public asks for final, unpublished results{query} -> {r.status} (want 404)",
+              r.text())
+    r = w.users["evaluator"].request("GET", f"/api/v1/rounds/{r6}/results?stage=final")
+    check(r.status == 200 and (r.json or {}).get("stage") == "final",
+          f"evaluator asks for the same final results -> {r.status} (want 200)", r.text())
+    # An API token acts as its creator, with the creator's limits.
+    token = expect(rep_other.request("POST", "/api/v1/tokens", body={"name": "robot"}), 201, "token")["token"]
+    req = urllib.request.Request(w.base + f"/api/v1/submissions/{w.submitted_id}",
+                                 headers={"Authorization": f"Bearer {token}"})
+    try:
+        with OPENER.open(req, timeout=30) as resp:
+            status = resp.status
+    except urllib.error.HTTPError as e:
+        status = e.code
+        e.close()
+    check(status == 403, f"rep_other's API token reads an OCS report -> {status} (want 403)")
+    for role in ("rep_other", "appr_other", "rep_own"):
+        r = w.users[role].request("GET", f"/api/v1/rounds/{w.r12}/results?stage=preliminary")
+        codes = [a.get("code") for a in ((r.json or {}).get("scores") or {}).get("agencies", [])]
+        want = agency_of(role)
+        check(r.status == 200 and codes == [want],
+              f"{role} reads preliminary results -> {r.status}, agencies {codes} (want only {want})",
+              r.text())
+    r = rep_other.request("GET", f"/api/v1/submissions/{w.accepted_id}")
+    check(r.status == 403, f"rep_other reads an accepted OCS report -> {r.status} (want 403)", r.text())
+    # Nobody edits a submitted (or accepted) report in place.
+    for sid, what in ((w.submitted_id, "submitted"), (w.accepted_id, "accepted")):
+        before = w.status(sid)
+        kpi = before["kpi"]
+        body = report_body(kpi, "แก้ในที่")
+        body["values"] = {k: v for k, v in VALUES[kpi].items()}
+        first = next(iter(body["values"]))
+        if isinstance(body["values"][first], int):
+            body["values"][first] = max(0, body["values"][first] - 1)
+        r = rep_own.request("PUT", f"/api/v1/rounds/{w.r12}/agencies/OCS/kpis/{kpi}", body=body)
+        after = w.status(sid)
+        check(r.status == 409 and after["values"] == before["values"] and after["revision"] == before["revision"],
+              f"rep_own saves over a {what} report -> {r.status} (want 409, values unchanged)", r.text())
+        raw, ctype = pdf_upload()
+        r = rep_own.request("POST", f"/api/v1/submissions/{sid}/evidence", raw=raw, content_type=ctype)
+        after = w.status(sid)
+        check(r.status == 409 and len(after["evidence"]) == len(before["evidence"]),
+              f"rep_own adds evidence to a {what} report -> {r.status} (want 409)", r.text())
+    for role in ("admin", "evaluator", "appr_own"):
+        kpi = w.status(w.submitted_id)["kpi"]
+        r = w.users[role].request("PUT", f"/api/v1/rounds/{w.r12}/agencies/OCS/kpis/{kpi}",
+                                  body=report_body(kpi))
+        check(r.status == 403, f"{role} saves over a submitted OCS report -> {r.status} (want 403)", r.text())
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="esar-authz-")
+    proc = log = None
+    try:
+        route_coverage()
+        db = os.path.join(tmp, "esar.db")
+        data_dir = os.path.join(tmp, "files")
+        os.makedirs(data_dir)
+        run_cli(["import", "agencies", os.path.join(EXAMPLE, "agencies.csv"), "--db", db])
+        run_cli(["import", "framework", os.path.join(EXAMPLE, "framework.json"), "--db", db])
+        run_cli(["import", "data", os.path.join(EXAMPLE, "data.csv"), "--db", db])
+        for role, name in USERNAMES.items():
+            r, agency = USER_SPECS[role]
+            args = ["admin", "create-user", "--db", db, "--username", name, "--role", r]
+            if agency:
+                args += ["--agency", agency]
+            run_cli(args, env={"ESAR_PASSWORD": PASSWORD})
+        proc, base, log = start_server(db, data_dir, os.path.join(tmp, "server.log"))
+        if check(base is not None, "server started", "no 'listening on' line"):
+            world = World(base)
+            world.setup()
+            run_matrix(world)
+            visibility_checks(world)
+    except Exception as e:  # noqa: BLE001 - report and fail, never leave the server running
+        import traceback
+        traceback.print_exc()
+        check(False, "test ran to the end", f"{type(e).__name__}: {e}")
+    finally:
+        stop_server(proc)
+        if proc is not None:
+            check(proc.returncode == 0, "server stopped cleanly on SIGTERM", f"exit {proc.returncode}")
+        if log:
+            log.close()
+            if failed:
+                with open(os.path.join(tmp, "server.log"), encoding="utf-8", errors="replace") as f:
+                    for line in f.readlines()[-10:]:
+                        print("server log:", line.rstrip())
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
