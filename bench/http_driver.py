@@ -16,8 +16,9 @@
         its agency's reportable KPIs: PUT the draft (reporter), POST approve (approver),
         POST submit (reporter). A submission counts when its submit answers 200. The load stops
         when every thread is done or after --seconds. It prints
-        `submissions=N seconds=T submit_rps=R requests=Q errors=E` and, when there were errors,
-        their status codes and first messages to stderr.
+        `submissions=N of P seconds=T submit_rps=R requests=Q errors=E clients=C client_cpu_s=U`
+        (P planned; U the CPU time this client used, to tell whether it was the bottleneck) and,
+        when there were errors, their status codes and first messages to stderr.
 
 Standard library only.
 """
@@ -162,11 +163,17 @@ def reports_by_agency(path, agencies):
 def submit(args):
     agencies = [a for a in args.agencies.split(",") if a]
     reports = reports_by_agency(args.data, agencies)
-    ready = threading.Barrier(len(agencies) + 1)
+    clock = {"start": 0.0, "deadline": 0.0}
+
+    def go():  # run by the barrier before any thread is released
+        clock["cpu"] = time.process_time()
+        clock["start"] = time.monotonic()
+        clock["deadline"] = clock["start"] + args.seconds
+
+    ready = threading.Barrier(len(agencies) + 1, action=go)
     lock = threading.Lock()
     stats = {"submissions": 0, "requests": 0, "errors": collections.Counter(), "samples": [],
              "login_failures": []}
-    deadline = [0.0]
     finished = []
 
     def record_error(what, status, raw):
@@ -189,7 +196,7 @@ def submit(args):
         done = requests = 0
         try:
             for kpi, values in reports[agency]:
-                if time.monotonic() > deadline[0]:
+                if time.monotonic() > clock["deadline"]:
                     break
                 path = "/api/v1/rounds/%d/agencies/%s/kpis/%s" % (
                     args.round, urllib.parse.quote(agency), urllib.parse.quote(kpi))
@@ -206,7 +213,7 @@ def submit(args):
                     continue
                 status, raw, _ = rep.request("POST", "/api/v1/submissions/%d/submit" % sid)
                 requests += 1
-                if status != 200:
+                if status != 200 or json.loads(raw).get("status") != "submitted":
                     record_error("submit " + agency + "/" + kpi, status, raw)
                     continue
                 done += 1
@@ -224,12 +231,13 @@ def submit(args):
     for t in threads:
         t.start()
     ready.wait()
-    start = time.monotonic()
-    deadline[0] = start + args.seconds
+    start = clock["start"]
     for t in threads:
         t.join(args.seconds + 60)
     end = max(finished) if len(finished) == len(threads) else time.monotonic()
     elapsed = end - start
+    client_cpu = time.process_time() - clock["cpu"]
+    planned = sum(len(reports[a]) for a in agencies)
     if stats["login_failures"]:
         print("http_driver.py: %d logins failed, first: %s" % (len(stats["login_failures"]),
                                                                stats["login_failures"][0]), file=sys.stderr)
@@ -242,9 +250,14 @@ def submit(args):
     if len(finished) != len(threads):
         print("http_driver.py: %d client threads did not finish (server hang?)" % (len(threads) - len(finished)),
               file=sys.stderr)
-    print("submissions=%d seconds=%.3f submit_rps=%.1f requests=%d errors=%d clients=%d" % (
-        stats["submissions"], elapsed, stats["submissions"] / elapsed if elapsed > 0 else 0.0,
-        stats["requests"], errors + len(stats["login_failures"]), len(agencies)))
+    if stats["submissions"] < planned and not errors:
+        print("http_driver.py: stopped after %g s with %d of %d submissions done" % (
+            args.seconds, stats["submissions"], planned), file=sys.stderr)
+    print("submissions=%d of %d seconds=%.3f submit_rps=%.1f requests=%d errors=%d clients=%d "
+          "client_cpu_s=%.2f" % (
+              stats["submissions"], planned, elapsed,
+              stats["submissions"] / elapsed if elapsed > 0 else 0.0, stats["requests"],
+              errors + len(stats["login_failures"]), len(agencies), client_cpu))
 
 
 def main():

@@ -1,6 +1,7 @@
 #include "admin.h"
 
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 
 #include "formats/inputs.h"
@@ -8,6 +9,8 @@
 #include "service/audit.h"
 #include "service/cycle.h"
 #include "service/directory.h"
+#include "storage/backup.h"
+#include "storage/file_store.h"
 #include "storage/migrations.h"
 
 namespace esar::cli {
@@ -130,6 +133,34 @@ int VerifyAudit(const std::string& db_url, Lang lang) {
   }
   Say(lang, "บันทึกการตรวจสอบครบถ้วน " + std::to_string(result->entries) + " รายการ ไม่มีการแก้ไข",
       "the audit chain is whole: " + std::to_string(result->entries) + " entries, none changed");
+  return 0;
+}
+
+int BackupTo(const std::string& db_url, const std::string& data_dir, const std::string& path,
+             Lang lang) {
+  auto db = OpenDb(db_url, lang);
+  if (!db) return kFailed;
+  auto files = storage::OpenDiskFileStore(data_dir);
+  if (!files) return Fail(files.status(), lang);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return Fail(Status::IoError("เขียนไฟล์ " + path + " ไม่ได้", "cannot write " + path), lang);
+  Status s = storage::Backup(*db, **files, out);
+  if (!s.ok()) return Fail(s, lang);
+  Say(lang, "สำรองข้อมูลไว้ที่ " + path + " แล้ว", "backed up to " + path);
+  return 0;
+}
+
+int RestoreFrom(const std::string& db_url, const std::string& data_dir, const std::string& path,
+                Lang lang) {
+  auto db = OpenDb(db_url, lang);
+  if (!db) return kFailed;
+  auto files = storage::OpenDiskFileStore(data_dir);
+  if (!files) return Fail(files.status(), lang);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Fail(Status::NotFound("เปิดไฟล์ " + path + " ไม่ได้", "cannot open " + path), lang);
+  Status s = storage::Restore(*db, **files, in);
+  if (!s.ok()) return Fail(s, lang);
+  Say(lang, "กู้คืนข้อมูลจาก " + path + " แล้ว", "restored from " + path);
   return 0;
 }
 

@@ -24,4 +24,11 @@ int CreateUser(const std::string& db_url, const std::string& username,
 // Exit 0 when the audit chain is whole, 1 when it is broken (saying where), 2 on other errors.
 int VerifyAudit(const std::string& db_url, Lang lang);
 
+// Writes the database (and the evidence files under `data_dir`) to `path` (esar-backup/1).
+int BackupTo(const std::string& db_url, const std::string& data_dir, const std::string& path,
+             Lang lang);
+// Restores `path` into an empty database (migrated first) and `data_dir`.
+int RestoreFrom(const std::string& db_url, const std::string& data_dir, const std::string& path,
+                Lang lang);
+
 }  // namespace esar::cli

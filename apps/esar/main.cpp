@@ -151,6 +151,20 @@ int main(int argc, char** argv) {
   audit->add_option("--db", db_flag, "database (default $ESAR_DB or esar.db)");
   CLI::App* audit_verify = audit->add_subcommand("verify", "prove the audit chain unbroken");
 
+  std::string backup_path, backup_data_dir = "esar-data";
+  CLI::App* backup =
+      app.add_subcommand("backup", "write the database and evidence files to a file / สำรองข้อมูล");
+  backup->add_option("file", backup_path)->required();
+  backup->add_option("--db", db_flag, "database (default $ESAR_DB or esar.db)");
+  backup->add_option("--data-dir", backup_data_dir, "folder of evidence files (default esar-data)")
+      ->envname("ESAR_DATA_DIR");
+  CLI::App* restore =
+      app.add_subcommand("restore", "restore a backup into an empty database / กู้คืนข้อมูล");
+  restore->add_option("file", backup_path)->required();
+  restore->add_option("--db", db_flag, "database (default $ESAR_DB or esar.db)");
+  restore->add_option("--data-dir", backup_data_dir, "folder of evidence files (default esar-data)")
+      ->envname("ESAR_DATA_DIR");
+
   esar::cli::ServeOptions serve_options;
   CLI::App* serve = app.add_subcommand("serve", "run the web server / เปิดเซิร์ฟเวอร์");
   app.set_config("--config", "", "a config file (TOML or INI) with the options below");
@@ -181,6 +195,8 @@ int main(int argc, char** argv) {
       serve_options.db_url = db_url;
       return esar::cli::Serve(serve_options, lang);
     }
+    if (*backup) return esar::cli::BackupTo(db_url, backup_data_dir, backup_path, lang);
+    if (*restore) return esar::cli::RestoreFrom(db_url, backup_data_dir, backup_path, lang);
     if (*import_framework) return esar::cli::ImportFramework(db_url, import_path, lang);
     if (*import_agencies) return esar::cli::ImportAgencies(db_url, import_path, lang);
     if (*import_data) return esar::cli::ImportData(db_url, import_path, lang);

@@ -442,9 +442,10 @@ class World:
 
 
 # ------------------------------------------------------------------ one request per (route, role)
-# Each entry: route -> function(world, role) returning (method, path, kwargs, verify) where
-# verify(response) -> error text or None is an extra check on an allowed answer, and
-# `snapshot` (optional) names a submission whose state must not change when the role is denied.
+# build_attempts() maps each route to a function(role) that prepares the state and returns an
+# Attempt: the request (method, path, body or raw multipart), the client to send it with (the
+# role's main session unless given), `verify(response) -> error text or None`, an extra check on an
+# allowed answer, and `unchanged`, a submission whose state must not change when the role is denied.
 
 class Attempt:
     def __init__(self, method, path, body=None, raw=None, content_type=None, client=None,
