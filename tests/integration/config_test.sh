@@ -2,7 +2,7 @@
 # esar serve takes its settings from a config file and from ESAR_* environment variables.
 #   tests/integration/config_test.sh path/to/esar
 set -u
-esar="${1:?path to esar}"
+esar="$(readlink -f "${1:?path to esar}")"
 dir=$(mktemp -d)
 trap 'kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
 cd "$dir"
