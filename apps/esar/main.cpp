@@ -184,6 +184,9 @@ int main(int argc, char** argv) {
       ->envname("ESAR_MAX_UPLOAD_MB")
       ->check(CLI::Range(1, 1024));
   serve->add_flag("--quiet", serve_options.quiet, "no access log");
+  serve->add_flag("--secure-cookies", serve_options.secure_cookies,
+                  "mark session cookies Secure (when served over TLS, e.g. behind a TLS proxy)")
+      ->envname("ESAR_SECURE_COOKIES");
 
   CLI11_PARSE(app, argc, argv);
   const Lang lang = lang_name == "en" ? Lang::kEnglish : Lang::kThai;

@@ -58,6 +58,7 @@ int Serve(const ServeOptions& options, Lang lang) {
   metrics.set_log(!options.quiet);
   web::ApiOptions api_options;
   api_options.max_upload_bytes = static_cast<int64_t>(server_options.max_upload_bytes);
+  api_options.secure_cookies = options.secure_cookies;
   // For test suites only: cheap password hashes, so that logins under sanitizers stay quick.
   if (const char* fast = std::getenv("ESAR_INSECURE_FAST_PASSWORD_HASHING");
       fast && std::string(fast) == "1") {

@@ -11,7 +11,8 @@ struct ServeOptions {
   std::string db_url;
   std::string data_dir = "esar-data";  // evidence files
   int max_upload_mb = 20;
-  bool quiet = false;  // no access log lines
+  bool quiet = false;           // no access log lines
+  bool secure_cookies = false;  // served over TLS (e.g. behind a TLS proxy): cookies get Secure
 };
 
 // Runs the server until SIGTERM or SIGINT, then stops accepting, lets requests in flight finish

@@ -707,7 +707,7 @@ def main():
     proc = log = None
     try:
         check_document()
-        db = os.path.join(tmp, "esar.db")
+        db = os.environ.get("ESAR_TEST_DB_URL") or os.path.join(tmp, "esar.db")
         data_dir = os.path.join(tmp, "files")
         os.makedirs(data_dir)
         run_cli(["import", "agencies", os.path.join(EXAMPLE, "agencies.csv"), "--db", db])
