@@ -1,5 +1,6 @@
 #include "service/results.h"
 
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "domain/engine.h"
@@ -73,6 +74,29 @@ Result<StoredResult> Results::Store(const Actor& actor, int64_t round_id, Result
     json summary = json::object();
     const json parsed = json::parse(document);
     for (const json& a : parsed["agencies"]) summary[a["code"].get<std::string>()] = a["total"];
+    // Each agency's part in a row of its own, so that one agency's result is read without
+    // parsing the whole (for 400 agencies, megabytes of) document.
+    std::map<std::string, json> english;
+    if (parsed.contains("explanation_en")) {
+      for (const json& a : parsed["explanation_en"]) english[a["code"].get<std::string>()] = a;
+    }
+    for (const json& a : parsed["agencies"]) {
+      const std::string code = a["code"];
+      const json part = {{"fiscal_year", parsed["fiscal_year"]},
+                         {"round", parsed["round"]},
+                         {"agency", a},
+                         {"agency_en", english.count(code) ? english[code] : json(nullptr)}};
+      // The metadata is repeated here so that reading one agency never touches `results`, whose
+      // large document SQLite would otherwise read through to reach the columns after it.
+      Status s = db_.Execute(
+          "INSERT INTO result_agencies (result_id, agency_code, framework_id, round, stage, "
+          "computed_at, appeal_deadline, "
+          "document) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+          {id, code, round->framework_id, int64_t{round->round},
+           std::string(ResultStageName(stage)), now,
+           appeal_deadline ? storage::Value{appeal_deadline} : storage::Value{}, part.dump()});
+      if (!s.ok()) return s;
+    }
     return AuditLog(db_).Append(actor, now, std::string("results.") + ResultStageName(stage),
                                 "result/" + std::to_string(id), "{}",
                                 json{{"round", round_id}, {"totals", summary}}.dump());
@@ -288,6 +312,40 @@ Result<StoredResult> Results::Latest(const Actor& actor, int64_t round_id, Resul
     result->document = document.dump();
   }
   return result;
+}
+
+Result<StoredResult> Results::LatestForAgency(const Actor& actor, int64_t round_id,
+                                              ResultStage stage, const std::string& agency) {
+  auto round = cycle_.Round(round_id);
+  if (!round) return round.status();
+  const bool public_only = actor.Is(Role::kPublic);
+  std::string stages = "'published'";
+  if (!public_only && stage != ResultStage::kPublished) stages += ", 'final'";
+  if (!public_only && stage == ResultStage::kPreliminary) stages += ", 'preliminary'";
+  auto rows = db_.Query(
+      "SELECT result_id, framework_id, round, stage, document, computed_at, appeal_deadline FROM "
+      "result_agencies "
+      "WHERE agency_code = ? AND framework_id = ? AND round = ? AND stage IN (" +
+          stages +
+          ") "
+          "ORDER BY result_id DESC LIMIT 1",
+      {agency, round->framework_id, int64_t{round->round}});
+  if (!rows) return rows.status();
+  if (rows->empty()) {
+    return Status::NotFound("ยังไม่มีผลการประเมินของหน่วยงาน " + agency + " ในรอบนี้",
+                            "no results for agency " + agency + " in this round yet");
+  }
+  const storage::Row& r = (*rows)[0];
+  auto found = ParseStage(r.Text(3));
+  if (!found) return found.status();
+  // Before publication an agency's users see only their own agency.
+  if ((actor.Is(Role::kReporter) || actor.Is(Role::kApprover)) &&
+      *found != ResultStage::kPublished && actor.agency != agency) {
+    return Status::NotFound("ยังไม่มีผลการประเมินของหน่วยงาน " + agency + " ในรอบนี้",
+                            "no results for agency " + agency + " in this round yet");
+  }
+  return StoredResult{r.Int(0), r.Int(1), static_cast<int>(r.Int(2)), *found, r.Text(4),
+                      r.Int(5), r.Int(6)};
 }
 
 Result<std::vector<AppealInfo>> Results::Appeals(const Actor& actor, int64_t result_id) {

@@ -72,6 +72,12 @@ class Results {
   Result<StoredResult> Latest(const Actor& actor, int64_t round_id, ResultStage stage);
   Result<std::vector<AppealInfo>> Appeals(const Actor& actor, int64_t result_id);
 
+  // One agency's part of the newest result at `stage` or later, under the same rules as Latest;
+  // its `document` is {"fiscal_year", "round", "agency", "agency_en"}: the agency's scores with
+  // their explanations in Thai and in English. Read from its own row: no large document is parsed.
+  Result<StoredResult> LatestForAgency(const Actor& actor, int64_t round_id, ResultStage stage,
+                                       const std::string& agency);
+
  private:
   Result<std::string> Score(int64_t round_id);
   Result<StoredResult> Store(const Actor& actor, int64_t round_id, ResultStage stage,

@@ -173,6 +173,20 @@ CREATE TABLE audit_log (
   hash TEXT NOT NULL
 )
 )SQL"},
+      {2, "results per agency", R"SQL(
+CREATE TABLE result_agencies (
+  result_id BIGINT NOT NULL REFERENCES results(id),
+  agency_code TEXT NOT NULL,
+  framework_id BIGINT NOT NULL,
+  round INTEGER NOT NULL,
+  stage TEXT NOT NULL,
+  computed_at BIGINT NOT NULL,
+  appeal_deadline BIGINT,
+  document TEXT NOT NULL,
+  PRIMARY KEY (result_id, agency_code)
+);
+CREATE INDEX result_agencies_lookup ON result_agencies (agency_code, framework_id, round, result_id)
+)SQL"},
   };
   return kMigrations;
 }

@@ -126,14 +126,23 @@ json SubmissionJson(const service::SubmissionView& s) {
           {"reviews", reviews}};
 }
 
-json ResultJson(const service::StoredResult& r) {
-  return {{"id", r.id},
-          {"framework_id", r.framework_id},
-          {"round", r.round},
-          {"stage", service::ResultStageName(r.stage)},
-          {"computed_at", r.computed_at},
-          {"appeal_deadline", r.appeal_deadline ? json(r.appeal_deadline) : json(nullptr)},
-          {"scores", json::parse(r.document)}};
+// A stored result as the API gives it: the metadata, and the stored document under `field` as it
+// was stored: spliced in as text, never parsed and serialized again (it can be megabytes).
+HttpResponse ResultResponse(const Result<service::StoredResult>& result, int status,
+                            const char* field) {
+  if (!result) return ErrorResponse(result.status());
+  const service::StoredResult& r = *result;
+  const json meta = {
+      {"id", r.id},
+      {"framework_id", r.framework_id},
+      {"round", r.round},
+      {"stage", service::ResultStageName(r.stage)},
+      {"computed_at", r.computed_at},
+      {"appeal_deadline", r.appeal_deadline ? json(r.appeal_deadline) : json(nullptr)}};
+  std::string body = meta.dump();
+  body.pop_back();  // the closing brace
+  body += std::string(",\"") + field + "\":" + r.document + "}";
+  return JsonResponse(status, body);
 }
 
 json AppealJson(const service::AppealInfo& a) {
@@ -144,6 +153,17 @@ json AppealJson(const service::AppealInfo& a) {
           {"reason", a.reason},
           {"status", a.status},
           {"decision_reason", a.decision_reason}};
+}
+
+// The ?stage= of a results request: published (the default), final or preliminary.
+Result<service::ResultStage> StageParam(const HttpRequest& request) {
+  const auto it = request.query.find("stage");
+  if (it == request.query.end() || it->second == "published")
+    return service::ResultStage::kPublished;
+  if (it->second == "final") return service::ResultStage::kFinal;
+  if (it->second == "preliminary") return service::ResultStage::kPreliminary;
+  return BadRequest("stage ต้องเป็น preliminary, final หรือ published",
+                    "stage must be preliminary, final or published");
 }
 
 // A page of `items` from ?page= (1-based) and ?per_page= (1..200, default 50).
@@ -616,51 +636,56 @@ void Api::Register(Router& router) {
                    MakeEvidenceUpload(pool_, files_, clock_, metrics_, options_.max_upload_bytes));
 
   // ---- results and appeals ----
-  router.Add("POST", "/api/v1/rounds/{id}/results",
-             with(false, [this, reply](Call& c) -> HttpResponse {
-               auto id = PathId(c.request, "id");
-               if (!id) return ErrorResponse(id.status());
-               int64_t window = service::Results::kDefaultAppealWindowMs;
-               if (c.body.contains("appeal_days")) {
-                 auto days = Integer(c.body, "appeal_days");
-                 if (!days || *days < 0 || *days > 365)
-                   return ErrorResponse(
-                       BadRequest("appeal_days ต้องเป็น 0–365", "appeal_days must be 0–365"));
-                 window = *days * 24 * 3600 * 1000;
-               }
-               return reply(service::Results(c.db, clock_).ComputePreliminary(c.actor, *id, window),
-                            ResultJson, 201);
-             }));
+  router.Add(
+      "POST", "/api/v1/rounds/{id}/results", with(false, [this, reply](Call& c) -> HttpResponse {
+        auto id = PathId(c.request, "id");
+        if (!id) return ErrorResponse(id.status());
+        int64_t window = service::Results::kDefaultAppealWindowMs;
+        if (c.body.contains("appeal_days")) {
+          auto days = Integer(c.body, "appeal_days");
+          if (!days || *days < 0 || *days > 365)
+            return ErrorResponse(
+                BadRequest("appeal_days ต้องเป็น 0–365", "appeal_days must be 0–365"));
+          window = *days * 24 * 3600 * 1000;
+        }
+        return ResultResponse(
+            service::Results(c.db, clock_).ComputePreliminary(c.actor, *id, window), 201, "scores");
+      }));
   router.Add("POST", "/api/v1/rounds/{id}/results/final",
              with(false, [this, reply](Call& c) -> HttpResponse {
                auto id = PathId(c.request, "id");
                if (!id) return ErrorResponse(id.status());
-               return reply(service::Results(c.db, clock_).Finalize(c.actor, *id), ResultJson, 201);
+               return ResultResponse(service::Results(c.db, clock_).Finalize(c.actor, *id), 201,
+                                     "scores");
              }));
   router.Add("POST", "/api/v1/rounds/{id}/results/publish",
              with(false, [this, reply](Call& c) -> HttpResponse {
                auto id = PathId(c.request, "id");
                if (!id) return ErrorResponse(id.status());
-               return reply(service::Results(c.db, clock_).Publish(c.actor, *id), ResultJson, 201);
+               return ResultResponse(service::Results(c.db, clock_).Publish(c.actor, *id), 201,
+                                     "scores");
              }));
-  router.Add(
-      "GET", "/api/v1/rounds/{id}/results", with(false, [this, reply](Call& c) -> HttpResponse {
-        auto id = PathId(c.request, "id");
-        if (!id) return ErrorResponse(id.status());
-        service::ResultStage stage = service::ResultStage::kPublished;
-        const auto it = c.request.query.find("stage");
-        if (it != c.request.query.end()) {
-          if (it->second == "preliminary")
-            stage = service::ResultStage::kPreliminary;
-          else if (it->second == "final")
-            stage = service::ResultStage::kFinal;
-          else if (it->second != "published") {
-            return ErrorResponse(BadRequest("stage ต้องเป็น preliminary, final หรือ published",
-                                            "stage must be preliminary, final or published"));
-          }
-        }
-        return reply(service::Results(c.db, clock_).Latest(c.actor, *id, stage), ResultJson);
-      }));
+  router.Add("GET", "/api/v1/rounds/{id}/results", with(false, [this](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               auto stage = StageParam(c.request);
+               if (!stage) return ErrorResponse(stage.status());
+               return ResultResponse(service::Results(c.db, clock_).Latest(c.actor, *id, *stage),
+                                     200, "scores");
+             }));
+  // One agency's published (or, for those who may see it, earlier) result: what the public page
+  // of an agency shows, read from its own row.
+  router.Add("GET", "/api/v1/rounds/{id}/results/agencies/{code}",
+             with(false, [this](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               auto stage = StageParam(c.request);
+               if (!stage) return ErrorResponse(stage.status());
+               return ResultResponse(
+                   service::Results(c.db, clock_)
+                       .LatestForAgency(c.actor, *id, *stage, c.request.params.at("code")),
+                   200, "result");
+             }));
   router.Add("POST", "/api/v1/results/{id}/appeals",
              with(true, [this, reply](Call& c) -> HttpResponse {
                auto id = PathId(c.request, "id");

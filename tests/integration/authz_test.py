@@ -104,6 +104,7 @@ EXPECTED = {
     "POST /api/v1/rounds/{id}/results/publish": {"admin"},
     # Published results are public (the test reads a published round).
     "GET /api/v1/rounds/{id}/results": EVERYONE,
+    "GET /api/v1/rounds/{id}/results/agencies/{code}": EVERYONE,
     # ---- appeals. Results cover every agency: each agency's reporters and approvers appeal their
     # own agency's score (BOI users appeal a BOI KPI of the same results).
     "POST /api/v1/results/{id}/appeals": AGENCY_USERS,
@@ -566,6 +567,8 @@ def build_attempts(w):
             "POST", f"/api/v1/rounds/{w.r_final}/results/publish"),
         "GET /api/v1/rounds/{id}/results": lambda role: Attempt(
             "GET", f"/api/v1/rounds/{w.r_pub}/results", verify=published),
+        "GET /api/v1/rounds/{id}/results/agencies/{code}": lambda role: Attempt(
+            "GET", f"/api/v1/rounds/{w.r_pub}/results/agencies/OCS", verify=published),
         "POST /api/v1/results/{id}/appeals": appeal,
         "GET /api/v1/results/{id}/appeals": list_appeals,
         "POST /api/v1/appeals/{id}/decision": decision,

@@ -677,6 +677,10 @@ def cycle(base):
     ocs = [a for a in (r.json or {}).get("scores", {}).get("agencies", []) if a.get("code") == "OCS"]
     kpi1 = [k for k in (ocs[0]["kpis"] if ocs else []) if k.get("id") == "1"]
     check(kpi1 and kpi1[0].get("status") == "scored", "  OCS KPI 1 is scored from the accepted report")
+    r = call(public, "GET", f"/api/v1/rounds/{round_id}/results/agencies/OCS", 200, "one agency's published result (public)")
+    check(r.json and r.json["result"]["agency"]["code"] == "OCS" and r.json["result"]["agency"]["total"] == ocs[0]["total"],
+          "  the same OCS total as in the whole results")
+    call(public, "GET", f"/api/v1/rounds/{round_id}/results/agencies/NOWHERE", 404, "an agency without results")
 
     # ---- a new framework version (the first is frozen now)
     with open(os.path.join(EXAMPLE, "framework.json"), encoding="utf-8") as f:
