@@ -140,6 +140,14 @@ Result<std::vector<domain::Agency>> ParseAgencies(const std::string& text,
         return true;
       };
       if (a.contains("name") && a["name"].is_object()) {
+        for (const char* lang : {"th", "en"}) {
+          if (a["name"].contains(lang) && !a["name"][lang].is_null() &&
+              !a["name"][lang].is_string()) {
+            return Status::InvalidInput(std::string("name.") + lang + " ต้องเป็นข้อความ",
+                                        std::string("name.") + lang + " must be a string",
+                                        {file, path + "/name/" + lang, 0});
+          }
+        }
         if (a["name"].contains("th") && a["name"]["th"].is_string())
           agency.name.th = a["name"]["th"].get<std::string>();
         if (a["name"].contains("en") && a["name"]["en"].is_string())

@@ -135,6 +135,13 @@ Status Directory::CheckThrottle(const std::string& username, const std::string& 
 
 Result<Session> Directory::Login(const std::string& username, const std::string& password,
                                  const std::string& address) {
+  if (!ValidUsername(username)) {
+    // A name that cannot exist never logs in: refused as any wrong login (after the same work,
+    // so that timing tells nothing), and nothing of it is stored.
+    (void)security::VerifyPassword(*security::HashPassword("x", security::HashStrength::kMinimum),
+                                   password);
+    return WrongLogin();
+  }
   Status throttled = CheckThrottle(username, address);
   if (!throttled.ok()) return throttled;
   auto rows =

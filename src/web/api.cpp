@@ -674,18 +674,34 @@ void Api::Register(Router& router) {
                                      200, "scores");
              }));
   // One agency's published (or, for those who may see it, earlier) result: what the public page
-  // of an agency shows, read from its own row.
+  // of an agency shows, read from its own row, and answered from memory while fresh.
+  Handler agency_result = with(false, [this](Call& c) -> HttpResponse {
+    auto id = PathId(c.request, "id");
+    if (!id) return ErrorResponse(id.status());
+    auto stage = StageParam(c.request);
+    if (!stage) return ErrorResponse(stage.status());
+    const std::string& code = c.request.params.at("code");
+    auto result = service::Results(c.db, clock_).LatestForAgency(c.actor, *id, *stage, code);
+    HttpResponse response = ResultResponse(result, 200, "result");
+    if (result && result->stage == service::ResultStage::kPublished) {
+      std::lock_guard<std::mutex> lock(cache_mutex_);
+      published_[std::to_string(*id) + "/" + code] = {clock_.NowMs() + 1000, response.body};
+    }
+    return response;
+  });
   router.Add("GET", "/api/v1/rounds/{id}/results/agencies/{code}",
-             with(false, [this](Call& c) -> HttpResponse {
-               auto id = PathId(c.request, "id");
-               if (!id) return ErrorResponse(id.status());
-               auto stage = StageParam(c.request);
-               if (!stage) return ErrorResponse(stage.status());
-               return ResultResponse(
-                   service::Results(c.db, clock_)
-                       .LatestForAgency(c.actor, *id, *stage, c.request.params.at("code")),
-                   200, "result");
-             }));
+             [this, agency_result](HttpRequest& request) -> HttpResponse {
+               auto stage = request.query.find("stage");
+               if (stage == request.query.end() || stage->second == "published") {
+                 std::lock_guard<std::mutex> lock(cache_mutex_);
+                 auto hit =
+                     published_.find(request.params.at("id") + "/" + request.params.at("code"));
+                 if (hit != published_.end() && hit->second.expires_at > clock_.NowMs()) {
+                   return JsonResponse(200, hit->second.body);
+                 }
+               }
+               return agency_result(request);
+             });
   router.Add("POST", "/api/v1/results/{id}/appeals",
              with(true, [this, reply](Call& c) -> HttpResponse {
                auto id = PathId(c.request, "id");

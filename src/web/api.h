@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "common/clock.h"
 #include "security/crypto.h"
@@ -62,6 +63,15 @@ class Api {
   const Clock& clock_;
   Metrics& metrics_;
   ApiOptions options_;
+
+  // Published agency results, the most read answers: published results never change, and anyone
+  // may read them, so the answer is kept for a second (a newer publication shows within it).
+  struct CachedAnswer {
+    int64_t expires_at = 0;
+    std::string body;
+  };
+  std::mutex cache_mutex_;
+  std::unordered_map<std::string, CachedAnswer> published_;  // guarded by cache_mutex_
 };
 
 }  // namespace esar::web

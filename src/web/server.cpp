@@ -183,6 +183,16 @@ struct Server::Impl {
       beast::error_code ec;
       http::read_header(socket, buffer, header_parser, ec);
       self.idle = false;
+      if (ec == http::error::header_limit) {
+        HttpRequest too_large;
+        too_large.request_id = RequestId("");
+        HttpResponse answer = ErrorResponse(Status::InvalidInput(
+            "ส่วนหัวของคำขอใหญ่เกิน 16 KB", "the request headers are larger than 16 KB"));
+        answer.status = 431;
+        Send(socket, too_large, std::move(answer), 11, false, std::chrono::steady_clock::now());
+        LingeringClose(socket);
+        break;
+      }
       if (ec) break;
       const auto started = std::chrono::steady_clock::now();
       HttpRequest request = FromHeader(header_parser.get(), socket);
@@ -299,6 +309,13 @@ struct Server::Impl {
         }
         if (ec == http::error::body_limit) {
           transfer = Status::InvalidInput("ไฟล์ใหญ่เกินกำหนด", "the upload is larger than allowed");
+          break;
+        }
+        if (ec &&
+            ec.category() == beast::http::make_error_code(http::error::bad_chunk).category()) {
+          // A malformed body is the client's error, not a broken connection.
+          transfer = Status::InvalidInput("คำขอ HTTP ไม่ถูกต้อง (" + ec.message() + ")",
+                                          "malformed HTTP request (" + ec.message() + ")");
           break;
         }
         if (ec) {
