@@ -295,3 +295,33 @@ INSTANTIATE_TEST_SUITE_P(Backends, ServerTest, ::testing::ValuesIn(esar::testing
 
 }  // namespace
 }  // namespace esar
+
+namespace esar {
+namespace {
+
+// /healthz says 503 when the database stops answering: on a
+// PostgreSQL cluster of the test's own, stopped under the running server.
+TEST(HealthTest, HealthzSays503WhileTheDatabaseIsDown) {
+  const std::string script = std::string(ESAR_SOURCE_DIR) + "/tests/support/pg-cluster";
+  const std::string dir = esar::testing::MakeTempDir();  // pg-cluster gives it to the postgres user
+  FILE* started = ::popen(("'" + script + "' start '" + dir + "'").c_str(), "r");
+  ASSERT_NE(started, nullptr);
+  char line[256] = {0};
+  const bool got = std::fgets(line, sizeof line, started) != nullptr;
+  ::pclose(started);
+  ASSERT_TRUE(got);
+  std::string url(line);
+  url.erase(url.find_last_not_of("\n") + 1);
+  ServerProcess server(url);
+  ASSERT_GT(server.port(), 0);
+  HttpClient client(server.port());
+  EXPECT_EQ(client.Request("GET", "/healthz").status, 200);
+  ASSERT_EQ(std::system(("'" + script + "' stop '" + dir + "'").c_str()), 0);
+  HttpReply down = client.Request("GET", "/healthz");
+  EXPECT_EQ(down.status, 503) << down.body;
+  EXPECT_EQ(Json(down)["database"], "down");
+  EXPECT_EQ(server.Stop(), 0);
+}
+
+}  // namespace
+}  // namespace esar
