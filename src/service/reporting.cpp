@@ -505,6 +505,19 @@ Result<EvidenceInfo> Reporting::AddEvidence(const Actor& actor, int64_t submissi
   return Status::Internal("evidence vanished after insert");
 }
 
+Result<std::pair<EvidenceInfo, std::string>> Reporting::Evidence(const Actor& actor,
+                                                                 int64_t evidence_id) {
+  auto rows = db_.Query("SELECT submission_id FROM evidence WHERE id = ?", {evidence_id});
+  if (!rows) return rows.status();
+  if (rows->empty()) return Status::NotFound("ไม่มีหลักฐานนี้", "no such evidence file");
+  auto view = Get(actor, (*rows)[0].Int(0));
+  if (!view) return view.status();
+  for (const EvidenceInfo& e : view->evidence) {
+    if (e.id == evidence_id) return std::make_pair(e, view->agency);
+  }
+  return Status::NotFound("ไม่มีหลักฐานนี้", "no such evidence file");
+}
+
 Result<SubmissionView> Reporting::Get(const Actor& actor, int64_t submission_id) {
   auto view = Load(submission_id);
   if (!view) return view.status();

@@ -97,6 +97,10 @@ class Reporting {
                                    const EvidenceInfo& file,
                                    std::optional<int64_t> replaces = std::nullopt);
 
+  // An evidence file's record and the agency whose submission it belongs to: for the agency's
+  // users, evaluators and admins (the same as the submission).
+  Result<std::pair<EvidenceInfo, std::string>> Evidence(const Actor& actor, int64_t evidence_id);
+
   // One submission: its agency's users, evaluators and admins.
   Result<SubmissionView> Get(const Actor& actor, int64_t submission_id);
   // The submissions of a round the actor may see (an agency's own, or all for evaluators/admins).

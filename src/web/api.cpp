@@ -632,6 +632,32 @@ void Api::Register(Router& router) {
                             SubmissionJson);
              }));
 
+  // An evidence file's bytes, as uploaded; the name comes back in an RFC 6266/5987 header.
+  router.Add("GET", "/api/v1/evidence/{id}/content", with(false, [this](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               auto found = service::Reporting(c.db, clock_).Evidence(c.actor, *id);
+               if (!found) return ErrorResponse(found.status());
+               auto bytes = files_.Read(found->first.sha256);
+               if (!bytes) return ErrorResponse(bytes.status());
+               HttpResponse r;
+               r.content_type = found->first.media_type;
+               r.body = std::move(*bytes);
+               std::string encoded;
+               for (unsigned char ch : found->first.name) {
+                 if (std::isalnum(ch) || ch == '.' || ch == '-' || ch == '_') {
+                   encoded += static_cast<char>(ch);
+                 } else {
+                   static const char* kHex = "0123456789ABCDEF";
+                   encoded += '%';
+                   encoded += kHex[ch >> 4];
+                   encoded += kHex[ch & 15];
+                 }
+               }
+               r.headers.emplace_back("Content-Disposition",
+                                      "attachment; filename*=UTF-8''" + encoded);
+               return r;
+             }));
   router.AddUpload("POST", "/api/v1/submissions/{id}/evidence",
                    MakeEvidenceUpload(pool_, files_, clock_, metrics_, options_.max_upload_bytes));
 

@@ -92,6 +92,7 @@ EXPECTED = {
     "GET /api/v1/rounds/{id}/submissions": LOGGED_IN,
     # Reading one report: the central office and the agency's own users.
     "GET /api/v1/submissions/{id}": {"admin", "evaluator", "rep_own", "appr_own"},
+    "GET /api/v1/evidence/{id}/content": {"admin", "evaluator", "rep_own", "appr_own"},
     "PUT /api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}": {"rep_own"},    # drafts: own reporter
     "POST /api/v1/submissions/{id}/evidence": {"rep_own"},                 # evidence: own reporter
     "POST /api/v1/submissions/{id}/approve": {"appr_own"},                 # approve: own approver
@@ -400,8 +401,9 @@ class World:
         # A report with evidence, a submitted one and an accepted one (for the in-place checks).
         self.draft_with_evidence = self.new_draft()
         raw, ctype = pdf_upload()
-        expect(self.users["rep_own"].request("POST", f"/api/v1/submissions/{self.draft_with_evidence}/evidence",
-                                             raw=raw, content_type=ctype), 201, "upload evidence")
+        self.evidence_id = expect(self.users["rep_own"].request(
+            "POST", f"/api/v1/submissions/{self.draft_with_evidence}/evidence", raw=raw, content_type=ctype),
+            201, "upload evidence")["id"]
         self.accepted_id = self.submission_in("submitted")
         expect(self.users["evaluator"].request("POST", f"/api/v1/submissions/{self.accepted_id}/accept",
                                                body={"comment": "ถูกต้อง"}), 200, "accept")
@@ -552,6 +554,7 @@ def build_attempts(w):
                                     "fiscal_year": 2567, "round": 12, "value": 80.12}]}),
         "GET /api/v1/rounds/{id}/submissions": list_subs,
         "GET /api/v1/submissions/{id}": lambda role: Attempt("GET", f"/api/v1/submissions/{w.submitted_id}"),
+        "GET /api/v1/evidence/{id}/content": lambda role: Attempt("GET", f"/api/v1/evidence/{w.evidence_id}/content"),
         "PUT /api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}": save,
         "POST /api/v1/submissions/{id}/evidence": evidence,
         "POST /api/v1/submissions/{id}/approve": transition("draft", "approve"),

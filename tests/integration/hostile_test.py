@@ -986,6 +986,7 @@ def build_routes(w):
         Route("GET /api/v1/rounds/{id}", "public", params=lambda: {"id": w.r12}),
         Route("GET /api/v1/rounds/{id}/submissions", ev, params=lambda: {"id": w.r12}),
         Route("GET /api/v1/submissions/{id}", ev, params=lambda: {"id": w.review_id}),
+        Route("GET /api/v1/evidence/{id}/content", ev, params=lambda: {"id": w.review_evidence}),
         Route("GET /api/v1/rounds/{id}/results", ev, params=lambda: {"id": w.r12}),
         Route("GET /api/v1/results/{id}/appeals", ev, params=lambda: {"id": w.prelim_id}),
         Route("GET /api/v1/rounds/{id}/results/agencies/{code}", ev,

@@ -554,6 +554,12 @@ def cycle(base):
              raw=body, content_type=ctype)
     pdf_id = (r.json or {}).get("id", 0)
     check(r.json and r.json.get("replaced") == first_pdf, "  it replaces the first file")
+    r = call(reporter, "GET", f"/api/v1/evidence/{first_pdf}/content", 200, "download the first file")
+    check(r.raw == pdf and r.headers.get("Content-Type", "").startswith("application/pdf"),
+          "  the same bytes, as application/pdf")
+    check("filename*=UTF-8''" in r.headers.get("Content-Disposition", ""), "  its name in Content-Disposition")
+    call(public, "GET", f"/api/v1/evidence/{first_pdf}/content", 401, "download as the public")
+    call(reporter, "GET", "/api/v1/evidence/99999/content", 404, "download a missing file")
     body, ctype = multipart({}, {"file": ("notes.pdf", "application/pdf", b"just some text\n" * 20)})
     call(reporter, "POST", f"/api/v1/submissions/{sid}/evidence", 415, "upload a text file", raw=body,
          content_type=ctype)
