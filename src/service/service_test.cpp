@@ -331,6 +331,17 @@ TEST_P(ServiceTest, LoginsAreThrottledAndSessionsExpire) {
   EXPECT_EQ(machine->role, Role::kAdmin);
 }
 
+TEST_P(ServiceTest, LoginsAreThrottledPerAddressToo) {
+  // Many names tried from one address: the address waits, whatever the name; others do not.
+  for (int i = 0; i < Directory::kMaxFailuresPerAddress; ++i) {
+    EXPECT_EQ(directory_->Login("guess" + std::to_string(i), "wrong", "10.9.9.9").status().code(),
+              StatusCode::kUnauthenticated);
+  }
+  EXPECT_EQ(directory_->Login("reporter.ocs", "password-reporter.ocs", "10.9.9.9").status().code(),
+            StatusCode::kTooManyRequests);
+  EXPECT_TRUE(directory_->Login("reporter.ocs", "password-reporter.ocs", "127.0.0.1").ok());
+}
+
 TEST_P(ServiceTest, TamperingWithTheAuditLogIsFound) {
   AuditLog audit(*db_);
   auto before = audit.Verify();
