@@ -63,10 +63,18 @@ Result<StoredFramework> Cycle::ImportFramework(const Actor& actor, const std::st
       // Not frozen yet: the newest version is replaced in place.
       id = (*latest)[0].Int(0);
       const std::string before = (*latest)[0].Text(4);
-      Status s = db_.Execute(
-          "UPDATE frameworks SET document = ?, imported_by = ?, imported_at = ? WHERE id = ?",
+      auto replaced = db_.Query(
+          "UPDATE frameworks SET document = ?, imported_by = ?, imported_at = ? WHERE id = ? AND "
+          "frozen_at IS NULL "
+          "RETURNING id",
           {json_text, UserRef(actor), now, id});
-      if (!s.ok()) return s;
+      if (!replaced) return replaced.status();
+      if (replaced->empty()) {  // a round opened meanwhile and froze it
+        return Status::Conflict(
+            "กรอบการประเมินเพิ่งถูกตรึงเมื่อเปิดรอบการรายงาน โปรดนำเข้าอีกครั้งเพื่อสร้างรุ่นใหม่",
+            "the framework was frozen meanwhile by a round opening: import again to make a new "
+            "version");
+      }
       const std::string patch = json::diff(json::parse(before), json::parse(json_text)).dump();
       return audit.Append(actor, now, "framework.replace", "framework/" + std::to_string(id), "{}",
                           patch);

@@ -133,13 +133,22 @@ Status Directory::CheckThrottle(const std::string& username, const std::string& 
   return Status::Ok();
 }
 
+const std::string& Directory::DummyHash() {
+  // Made once per strength, at the strength of real users' hashes, so that checking it costs the
+  // same as checking a real password.
+  static const std::string kInteractive =
+      *security::HashPassword("not a password", security::HashStrength::kInteractive);
+  static const std::string kMinimum =
+      *security::HashPassword("not a password", security::HashStrength::kMinimum);
+  return strength_ == security::HashStrength::kMinimum ? kMinimum : kInteractive;
+}
+
 Result<Session> Directory::Login(const std::string& username, const std::string& password,
                                  const std::string& address) {
   if (!ValidUsername(username)) {
     // A name that cannot exist never logs in: refused as any wrong login (after the same work,
     // so that timing tells nothing), and nothing of it is stored.
-    (void)security::VerifyPassword(*security::HashPassword("x", security::HashStrength::kMinimum),
-                                   password);
+    (void)security::VerifyPassword(DummyHash(), password);
     return WrongLogin();
   }
   Status throttled = CheckThrottle(username, address);
@@ -149,10 +158,9 @@ Result<Session> Directory::Login(const std::string& username, const std::string&
   if (!rows) return rows.status();
   const bool known = !rows->empty() && (*rows)[0].Int(2) == 1;
   // A wrong name costs as much as a wrong password, so that timing does not tell names apart.
-  static const std::string kDummyHash =
-      *security::HashPassword("not a password", security::HashStrength::kMinimum);
+  const std::string dummy_hash = DummyHash();
   const bool ok =
-      security::VerifyPassword(known ? (*rows)[0].Text(1) : kDummyHash, password) && known;
+      security::VerifyPassword(known ? (*rows)[0].Text(1) : dummy_hash, password) && known;
   const int64_t now = clock_.NowMs();
   if (!ok) {
     for (const std::string& subject : {"user:" + username, "addr:" + address}) {

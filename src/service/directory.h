@@ -67,6 +67,8 @@ class Directory {
  private:
   Result<Actor> ActorOf(int64_t user_id);
   Status CheckThrottle(const std::string& username, const std::string& address);
+  // A hash of this directory's strength that matches no password, checked for unknown names.
+  const std::string& DummyHash();
 
   storage::Database& db_;
   const Clock& clock_;

@@ -469,6 +469,14 @@ Result<EvidenceInfo> Reporting::AddEvidence(const Actor& actor, int64_t submissi
   const int64_t now = clock_.NowMs();
   int64_t id = 0;
   Status done = db_.Transaction([&]() -> Status {
+    // Checked again under the lock: an approval may have come in while the file was uploading.
+    auto state =
+        db_.Query("SELECT status FROM submissions WHERE id = ?" + ForUpdate(db_), {submission_id});
+    if (!state) return state.status();
+    if (state->empty() || ((*state)[0].Text(0) != "draft" && (*state)[0].Text(0) != "returned")) {
+      return Status::Conflict("แนบหลักฐานได้เฉพาะรายงานที่เป็นร่างหรือถูกส่งกลับ",
+                              "evidence can be attached only to a draft or a returned submission");
+    }
     auto rows = db_.Query(
         "INSERT INTO evidence (submission_id, name, media_type, size, sha256, uploaded_by, "
         "uploaded_at) "

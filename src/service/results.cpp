@@ -158,6 +158,16 @@ Result<AppealInfo> Results::FileAppeal(const Actor& actor, int64_t result_id,
   const int64_t now = clock_.NowMs();
   int64_t id = 0;
   Status done = db_.Transaction([&]() -> Status {
+    // Once the round's results are final, its preliminary results can no longer be appealed.
+    auto later = db_.Query(
+        "SELECT 1 FROM results WHERE framework_id = ? AND round = ? AND stage <> 'preliminary' AND "
+        "id > ?",
+        {result->framework_id, int64_t{result->round}, result_id});
+    if (!later) return later.status();
+    if (!later->empty()) {
+      return Status::Conflict("ผลการประเมินของรอบนี้เป็นผลขั้นสุดท้ายแล้ว อุทธรณ์ไม่ได้",
+                              "the results of this round are final: no more appeals");
+    }
     auto rows = db_.Query(
         "INSERT INTO appeals (result_id, agency_code, kpi, reason, filed_by, filed_at, status) "
         "VALUES (?, ?, ?, ?, ?, ?, 'open') "
@@ -197,11 +207,14 @@ Result<AppealInfo> Results::DecideAppeal(const Actor& actor, int64_t appeal_id, 
   if (!result) return result.status();
   const int64_t now = clock_.NowMs();
   Status done = db_.Transaction([&]() -> Status {
-    Status s = db_.Execute(
+    auto decided = db_.Query(
         "UPDATE appeals SET status = ?, decision_reason = ?, decided_by = ?, decided_at = ? WHERE "
-        "id = ? AND status = 'open'",
+        "id = ? AND status = 'open' RETURNING id",
         {std::string(upheld ? "upheld" : "rejected"), reason, UserRef(actor), now, appeal_id});
-    if (!s.ok()) return s;
+    if (!decided) return decided.status();
+    // Another evaluator decided it meanwhile: this decision changes nothing.
+    if (decided->empty()) return Status::Conflict("อุทธรณ์นี้วินิจฉัยแล้ว", "this appeal has been decided");
+    Status s;
     if (upheld && !corrected_values_json.empty()) {
       auto sub = db_.Query(
           "SELECT s.id, s.revision FROM submissions s JOIN rounds r ON r.id = s.round_id "

@@ -56,8 +56,11 @@ const std::vector<Table>& Tables() {
        {"id", "framework_id", "round", "stage", "document", "computed_by", "computed_at",
         "appeal_deadline"},
        true},
-{"result_agencies", {"result_id", "agency_code", "framework_id", "round", "stage", "computed_at", "appeal_deadline", "document"}, false},
-            {"appeals",
+      {"result_agencies",
+       {"result_id", "agency_code", "framework_id", "round", "stage", "computed_at",
+        "appeal_deadline", "document"},
+       false},
+      {"appeals",
        {"id", "result_id", "agency_code", "kpi", "reason", "filed_by", "filed_at", "status",
         "decision_reason", "decided_by", "decided_at"},
        true},
@@ -127,14 +130,28 @@ Result<Value> FromJson(const json& j) {
                               "the backup holds a value that cannot be read");
 }
 
+Status Damaged(size_t line, const std::string& why);
+
+// Writes one backed-up file into the store and checks it against its SHA-256.
+Status RestoreFile(FileStore& files, const std::string& sha, const std::string& hex) {
+  auto bytes = Unhex(hex);
+  if (!bytes) return bytes.status();
+  auto writer = files.Create();
+  if (!writer) return writer.status();
+  Status written = (*writer)->Write(*bytes);
+  if (!written.ok()) return written;
+  auto stored = (*writer)->Commit();
+  if (!stored) return stored.status();
+  if (stored->sha256 != sha) return Damaged(0, "file " + sha + " does not match its SHA-256");
+  return Status::Ok();
+}
+
 Status Damaged(size_t line, const std::string& why) {
   return Status::InvalidInput("ข้อมูลสำรองเสียหายที่บรรทัด " + std::to_string(line) + ": " + why,
                               "the backup is damaged at line " + std::to_string(line) + ": " + why);
 }
 
-}  // namespace
-
-Status Backup(Database& db, FileStore& files, std::ostream& out) {
+Status WriteBackup(Database& db, FileStore& files, std::ostream& out) {
   auto version = SchemaVersion(db);
   if (!version) return version.status();
   out << json{{"format", "esar-backup/1"}, {"schema_version", *version}}.dump() << "\n";
@@ -159,6 +176,20 @@ Status Backup(Database& db, FileStore& files, std::ostream& out) {
   out.flush();
   if (!out) return Status::IoError("เขียนข้อมูลสำรองไม่สำเร็จ", "writing the backup failed");
   return Status::Ok();
+}
+
+}  // namespace
+
+Status Backup(Database& db, FileStore& files, std::ostream& out) {
+  // One transaction, so that every table is read as of one moment (a consistent snapshot: with
+  // the server running, no row can appear without the rows it refers to).
+  return db.Transaction([&]() -> Status {
+    if (db.dialect() == Dialect::kPostgres) {
+      Status isolated = db.Execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+      if (!isolated.ok()) return isolated;
+    }
+    return WriteBackup(db, files, out);
+  });
 }
 
 Status Restore(Database& db, FileStore& files, std::istream& in) {
@@ -189,7 +220,6 @@ Status Restore(Database& db, FileStore& files, std::istream& in) {
   }
   std::map<std::string, const Table*> by_name;
   for (const Table& t : Tables()) by_name[t.name] = &t;
-  std::vector<std::pair<std::string, std::string>> pending_files;  // sha, hex
   std::vector<std::tuple<std::string, std::string, Value, Value>>
       second_pass;  // table, column, value, key
   size_t line_number = 1;
@@ -204,8 +234,14 @@ Status Restore(Database& db, FileStore& files, std::istream& in) {
         return Damaged(line_number, "not JSON");
       }
       if (entry.contains("file")) {
-        pending_files.emplace_back(entry["file"].get<std::string>(),
-                                   entry["hex"].get<std::string>());
+        // Written (and checked) before the rows commit, so that a damaged file leaves nothing
+        // restored; a file written before a later failure is harmless: it is named by its content.
+        if (!entry["file"].is_string() || !entry.contains("hex") || !entry["hex"].is_string()) {
+          return Damaged(line_number, "a file entry without its name or bytes");
+        }
+        Status written =
+            RestoreFile(files, entry["file"].get<std::string>(), entry["hex"].get<std::string>());
+        if (!written.ok()) return written;
         continue;
       }
       auto t = by_name.find(entry.value("table", ""));
@@ -251,19 +287,7 @@ Status Restore(Database& db, FileStore& files, std::istream& in) {
     }
     return Status::Ok();
   });
-  if (!restored.ok()) return restored;
-  for (const auto& [sha, hex] : pending_files) {
-    auto bytes = Unhex(hex);
-    if (!bytes) return bytes.status();
-    auto writer = files.Create();
-    if (!writer) return writer.status();
-    Status written = (*writer)->Write(*bytes);
-    if (!written.ok()) return written;
-    auto stored = (*writer)->Commit();
-    if (!stored) return stored.status();
-    if (stored->sha256 != sha) return Damaged(0, "file " + sha + " does not match its SHA-256");
-  }
-  return Status::Ok();
+  return restored;
 }
 
 }  // namespace esar::storage

@@ -62,7 +62,11 @@ class PostgresDatabase final : public Database {
     std::unique_ptr<PGresult, void (*)(PGresult*)> guard(result, PQclear);
     const ExecStatusType status = PQresultStatus(result);
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-      return PgError("query", PQresultErrorMessage(result));
+      Status error = PgError("query", PQresultErrorMessage(result));
+      // A broken connection (the server restarted) is reopened for whoever borrows it next; this
+      // statement still fails, as its transaction, if any, is gone.
+      if (PQstatus(conn_) == CONNECTION_BAD) PQreset(conn_);
+      return error;
     }
     Rows rows;
     const int n = PQntuples(result), columns = PQnfields(result);

@@ -217,7 +217,7 @@ void Metrics::OnResponse(const HttpRequest& request, int status, double millisec
                      {"ms", std::round(milliseconds * 1000) / 1000},
                      {"remote", request.remote_address}};
   std::lock_guard<std::mutex> lock(log_mutex_);
-  std::fprintf(stderr, "%s\n", line.dump().c_str());
+  std::fprintf(stderr, "%s\n", line.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
 }
 
 std::string Metrics::Text() const {
@@ -307,6 +307,11 @@ void Api::Register(Router& router) {
             "SELECT request_hash, response FROM idempotency_keys WHERE user_id = ? AND key = ?",
             {actor.user_id, key});
         if (!earlier) return ErrorResponse(earlier.status());
+        if (earlier->empty()) {  // the first attempt failed and let the key go meanwhile
+          return ErrorResponse(
+              Status::Conflict("คำขอเดียวกันเพิ่งล้มเหลว โปรดตรวจสอบสถานะก่อนส่งใหม่",
+                               "the same request just failed: check the state before retrying"));
+        }
         if ((*earlier)[0].Text(0) != fingerprint) {
           return ErrorResponse(
               Status::Conflict("ใช้ Idempotency-Key นี้กับคำขออื่นไปแล้ว",
@@ -326,13 +331,17 @@ void Api::Register(Router& router) {
       }
       Call call{db, actor, request, body};
       HttpResponse response = work(call);
-      if (response.status >= 500) {
-        (void)db.Execute("DELETE FROM idempotency_keys WHERE user_id = ? AND key = ?",
-                         {actor.user_id, key});
-      } else {
-        (void)db.Execute("UPDATE idempotency_keys SET response = ? WHERE user_id = ? AND key = ?",
-                         {json{{"status", response.status}, {"body", response.body}}.dump(),
-                          actor.user_id, key});
+      // A 5xx may come after the change was committed, so the key stays reserved without an
+      // answer: a retry is told to check the state, and nothing is done twice.
+      if (response.status < 500) {
+        Status stored =
+            db.Execute("UPDATE idempotency_keys SET response = ? WHERE user_id = ? AND key = ?",
+                       {json{{"status", response.status}, {"body", response.body}}.dump(),
+                        actor.user_id, key});
+        if (!stored.ok()) {
+          std::fprintf(stderr, "esar: request %s: the idempotent answer was not stored: %s\n",
+                       request.request_id.c_str(), stored.message_en().c_str());
+        }
       }
       return response;
     };

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "common/text.h"
 #include "service/reporting.h"
 #include "web/auth.h"
 #include "web/multipart.h"
@@ -88,6 +89,10 @@ class EvidenceSink final : public UploadSink, public MultipartParser::Handler {
   // ---- MultipartParser::Handler ----
   Status OnPartBegin(const PartHeaders& headers) override {
     field_.clear();
+    if (!IsValidUtf8(headers.name) || !IsValidUtf8(headers.filename)) {
+      return Status::InvalidInput("ชื่อช่องหรือชื่อไฟล์ไม่ใช่ UTF-8 ที่ถูกต้อง",
+                                  "a field or file name is not valid UTF-8");
+    }
     if (headers.name == "file") {
       if (seen_file_) return Status::InvalidInput("ส่งได้ครั้งละหนึ่งไฟล์", "one file per upload");
       if (!headers.has_filename)

@@ -186,7 +186,9 @@ HttpResponse ErrorResponse(const Status& status, const std::string& details_json
                                  {"message_th", status.message_th()},
                                  {"message_en", status.message_en()},
                                  {"details", details}}}};
-  return JsonResponse(HttpStatusOf(status.code()), body.dump());
+  // Messages can quote what a client sent: invalid UTF-8 in it is replaced, never thrown on.
+  return JsonResponse(HttpStatusOf(status.code()),
+                      body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 HttpResponse JsonResponse(int http_status, const std::string& json) {

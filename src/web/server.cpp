@@ -9,6 +9,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <cstdio>
 #include <limits>
 #include <list>
 #include <mutex>
@@ -57,6 +58,7 @@ struct Server::Impl {
     std::atomic<bool> done{false};
     std::atomic<bool> idle{false};
     std::atomic<int64_t> idle_since{0};
+    std::atomic<int64_t> busy_since{0};
   };
 
   ServerOptions options;
@@ -107,14 +109,33 @@ struct Server::Impl {
     }
   }
 
-  // Wakes connections waiting for a request: all of them (`all`), or those idle too long.
+  // Wakes connections waiting for a request (all of them with `all`, else those idle too long),
+  // and cuts those whose request has taken too long (a client that stopped sending mid-body).
+  // fd is -1 once the connection has closed its socket, so a reused number is never touched.
   void CloseIdle(bool all) {
     const int64_t now = NowMs();
     std::lock_guard<std::mutex> lock(mutex);
     for (auto& c : connections) {
-      if (!c->done && c->idle && (all || now - c->idle_since > options.idle_timeout_ms))
+      if (c->done || c->fd < 0) continue;
+      if (c->idle && (all || now - c->idle_since > options.idle_timeout_ms))
         ::shutdown(c->fd, SHUT_RD);
+      else if (!c->idle && now - c->busy_since > options.request_timeout_ms)
+        ::shutdown(c->fd, SHUT_RDWR);
     }
+  }
+
+  // Cuts every connection still open (Stop, after its grace period).
+  void CloseAll() {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (auto& c : connections) {
+      if (!c->done && c->fd >= 0) ::shutdown(c->fd, SHUT_RDWR);
+    }
+  }
+
+  bool AllDone() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return std::all_of(connections.begin(), connections.end(),
+                       [](const auto& c) { return c->done.load(); });
   }
 
   static HttpRequest FromHeader(const http::request_header<>& header, const tcp::socket& socket) {
@@ -162,10 +183,15 @@ struct Server::Impl {
     beast::error_code ec;
     http::write(socket, res, ec);
     if (observer) {
-      observer->OnResponse(
-          request, response.status,
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-              .count());
+      try {
+        observer->OnResponse(
+            request, response.status,
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                .count());
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "esar: request %s: the log line failed: %s\n",
+                     request.request_id.c_str(), e.what());
+      }
     }
     return !ec;
   }
@@ -182,6 +208,7 @@ struct Server::Impl {
       header_parser.body_limit(std::numeric_limits<std::uint64_t>::max());
       beast::error_code ec;
       http::read_header(socket, buffer, header_parser, ec);
+      self.busy_since = NowMs();
       self.idle = false;
       if (ec == http::error::header_limit) {
         HttpRequest too_large;
@@ -199,6 +226,7 @@ struct Server::Impl {
       const unsigned version = header_parser.get().version();
       bool keep_alive = header_parser.get().keep_alive() && !stopping;
       if (!ParseTarget(request.target, request.path, request.query)) {
+        request.path.clear();  // partly decoded, maybe not UTF-8: not for the log
         Send(socket, request,
              ErrorResponse(Status::InvalidInput("ที่อยู่ที่ขอไม่ถูกต้อง", "malformed request target")),
              version, false, started);
@@ -252,6 +280,11 @@ struct Server::Impl {
       }
       if (!Send(socket, request, std::move(response), version, keep_alive, started) || !keep_alive)
         break;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      self.idle = false;
+      self.fd = -1;
     }
     beast::error_code ignored;
     socket.shutdown(tcp::socket::shutdown_both, ignored);
@@ -328,7 +361,13 @@ struct Server::Impl {
       transfer = Status::Internal(std::string("request ") + request.request_id + ": " + e.what());
     }
     const bool complete = parser.is_done() && transfer.ok();
-    HttpResponse response = sink->Finish(transfer);
+    HttpResponse response;
+    try {
+      response = sink->Finish(transfer);
+    } catch (const std::exception& e) {
+      response = ErrorResponse(
+          Status::Internal(std::string("request ") + request.request_id + ": " + e.what()));
+    }
     const bool reuse = keep_alive && complete;
     Send(socket, request, std::move(response), version, reuse, started);
     return reuse;
@@ -373,6 +412,13 @@ void Server::Stop() {
   if (!impl_ || impl_->stopping.exchange(true)) return;
   if (impl_->accept_thread.joinable()) impl_->accept_thread.join();
   impl_->CloseIdle(true);
+  // Requests in flight may finish; a client that stalls them is cut after the grace period.
+  const int64_t give_up = NowMs() + impl_->options.stop_grace_ms;
+  while (!impl_->AllDone() && NowMs() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    impl_->CloseIdle(true);
+  }
+  impl_->CloseAll();
   beast::error_code ignored;
   impl_->acceptor.close(ignored);
   std::list<std::unique_ptr<Impl::Connection>> connections;

@@ -15,6 +15,9 @@ struct ServerOptions {
   size_t max_body_bytes = 1u << 20;     // JSON and form bodies
   size_t max_upload_bytes = 20u << 20;  // upload routes (streamed, never held whole)
   int64_t idle_timeout_ms = 60'000;     // a keep-alive connection idle this long is closed
+  int64_t request_timeout_ms =
+      120'000;                     // a request (reading, handling, answering) is cut after this
+  int64_t stop_grace_ms = 10'000;  // Stop() waits this long for requests in flight
 };
 
 // Told of every response, for logs and metrics. Called from the connection's thread.

@@ -1,12 +1,17 @@
 // esar serve over HTTP on 127.0.0.1, on SQLite and on PostgreSQL: the whole evaluation cycle
 // through the API, uploads checked by content, hostile requests, and a graceful stop.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "formats/inputs.h"
 #include "tests/support/http_client.h"
@@ -275,7 +280,24 @@ TEST_P(ServerTest, HostileRequestsGetA4xxWithAClearMessage) {
     EXPECT_FALSE(body["error"]["message_th"].get<std::string>().empty());
     EXPECT_FALSE(body["error"]["message_en"].get<std::string>().empty());
   }
-  // SQL metacharacters are text like any other, stored and given back as sent.
+  // Bytes that are not UTF-8 in the target or in a multipart part name: a 400, and the server
+  // lives.
+  EXPECT_EQ(reporter->Request("GET", "/%ff").status, 400);
+  const std::string boundary = "b0undary";
+  const std::string body =
+      "--" + boundary +
+      "\r\nContent-Disposition: form-data; name=\"\xff\"; filename=\"x.pdf\"\r\n\r\n" +
+      "%PDF-1.4\r\n--" + boundary + "--\r\n";
+  HttpReply draft =
+      reporter->Request("PUT", put, json{{"values", ocs_values_.begin()->second}}.dump());
+  ASSERT_EQ(draft.status, 200) << draft.body;
+  HttpReply bad_name =
+      reporter->Request("POST", "/api/v1/submissions/" + Json(draft)["id"].dump() + "/evidence",
+                        body, {{"Content-Type", "multipart/form-data; boundary=" + boundary}});
+  EXPECT_EQ(bad_name.status, 400) << bad_name.body;
+  HttpClient fresh(server.port());
+  EXPECT_EQ(fresh.Request("GET", "/healthz").status, 200);
+
   const std::string sql = "'; DROP TABLE users; -- \" OR 1=1";
   HttpReply saved = reporter->Request(
       "PUT", put, json{{"values", ocs_values_.begin()->second}, {"explanation", sql}}.dump());
@@ -321,6 +343,33 @@ TEST(HealthTest, HealthzSays503WhileTheDatabaseIsDown) {
   EXPECT_EQ(down.status, 503) << down.body;
   EXPECT_EQ(Json(down)["database"], "down");
   EXPECT_EQ(server.Stop(), 0);
+}
+
+}  // namespace
+}  // namespace esar
+
+namespace esar {
+namespace {
+
+// A client that sends a request's headers and then stalls does not keep the server from
+// stopping: SIGTERM lets requests in flight finish for a grace period, then cuts the rest.
+TEST(StopTest, AStalledClientDoesNotHoldTheServerOnStop) {
+  const std::string url = esar::testing::FreshDatabaseUrl("sqlite");
+  ServerProcess server(url);
+  ASSERT_GT(server.port(), 0);
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string head = "POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n";
+  ASSERT_EQ(::send(fd, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(server.Stop(), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30));
+  ::close(fd);
 }
 
 }  // namespace
