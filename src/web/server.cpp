@@ -88,6 +88,7 @@ struct Server::Impl {
       Connection* raw = connection.get();
       raw->fd = socket.native_handle();
       raw->idle_since = NowMs();
+      raw->busy_since = NowMs();  // not yet idle: busy from now, not since 1970
       raw->thread = std::thread([this, raw, s = std::move(socket)]() mutable {
         Serve(std::move(s), *raw);
         raw->done = true;

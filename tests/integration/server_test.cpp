@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -370,6 +371,33 @@ TEST(StopTest, AStalledClientDoesNotHoldTheServerOnStop) {
   EXPECT_EQ(server.Stop(), 0);
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30));
   ::close(fd);
+}
+
+}  // namespace
+}  // namespace esar
+
+namespace esar {
+namespace {
+
+// Many new connections at once are all answered: none is cut by the server's sweeps of idle
+// and overdue connections (a new connection once looked overdue until its first read).
+TEST(ConnectionsTest, ManyNewConnectionsAreAllAnswered) {
+  ServerProcess server(esar::testing::FreshDatabaseUrl("sqlite"));
+  ASSERT_GT(server.port(), 0);
+  std::atomic<int> answered{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 250; ++i) {
+        HttpClient client(server.port());  // a new connection each time
+        (client.Request("GET", "/healthz").status == 200 ? answered : failed)++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(answered.load(), 2000);
+  EXPECT_EQ(server.Stop(), 0);
 }
 
 }  // namespace
