@@ -180,12 +180,7 @@ Result<AppealInfo> Results::FileAppeal(const Actor& actor, int64_t result_id,
         json{{"result", result_id}, {"kpi", kpi}, {"reason", reason}}.dump());
   });
   if (!done.ok()) return done;
-  auto all = Appeals(actor, result_id);
-  if (!all) return all.status();
-  for (const AppealInfo& a : *all) {
-    if (a.id == id) return a;
-  }
-  return Status::Internal("appeal vanished after insert");
+  return Appeal(actor, result_id, id);
 }
 
 Result<AppealInfo> Results::DecideAppeal(const Actor& actor, int64_t appeal_id, bool upheld,
@@ -249,12 +244,7 @@ Result<AppealInfo> Results::DecideAppeal(const Actor& actor, int64_t appeal_id, 
             .dump());
   });
   if (!done.ok()) return done;
-  auto all = Appeals(actor, result_id);
-  if (!all) return all.status();
-  for (const AppealInfo& a : *all) {
-    if (a.id == appeal_id) return a;
-  }
-  return Status::Internal("appeal vanished after update");
+  return Appeal(actor, result_id, appeal_id);
 }
 
 Result<StoredResult> Results::Finalize(const Actor& actor, int64_t round_id) {
@@ -359,6 +349,15 @@ Result<StoredResult> Results::LatestForAgency(const Actor& actor, int64_t round_
   }
   return StoredResult{r.Int(0), r.Int(1), static_cast<int>(r.Int(2)), *found, r.Text(4),
                       r.Int(5), r.Int(6)};
+}
+
+Result<AppealInfo> Results::Appeal(const Actor& actor, int64_t result_id, int64_t appeal_id) {
+  auto all = Appeals(actor, result_id);
+  if (!all) return all.status();
+  for (const AppealInfo& a : *all) {
+    if (a.id == appeal_id) return a;
+  }
+  return Status::NotFound("ไม่มีอุทธรณ์นี้", "no such appeal");
 }
 
 Result<std::vector<AppealInfo>> Results::Appeals(const Actor& actor, int64_t result_id) {

@@ -83,6 +83,8 @@ class Results {
   Result<StoredResult> Store(const Actor& actor, int64_t round_id, ResultStage stage,
                              const std::string& document, int64_t appeal_deadline);
   Result<StoredResult> Load(int64_t result_id);
+  // One appeal of `result_id` as `actor` may see it.
+  Result<AppealInfo> Appeal(const Actor& actor, int64_t result_id, int64_t appeal_id);
 
   storage::Database& db_;
   const Clock& clock_;
