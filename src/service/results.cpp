@@ -20,6 +20,16 @@ Result<ResultStage> ParseStage(const std::string& s) {
   return Status::Internal("unknown result stage " + s);
 }
 
+// The stages `actor` may read, from `stage` on, as an SQL list of constants: the public sees only
+// what is published, whatever it asks for.
+std::string VisibleStages(const Actor& actor, ResultStage stage) {
+  const bool public_only = actor.Is(Role::kPublic);
+  std::string stages = "'published'";
+  if (!public_only && stage != ResultStage::kPublished) stages += ", 'final'";
+  if (!public_only && stage == ResultStage::kPreliminary) stages += ", 'preliminary'";
+  return stages;
+}
+
 }  // namespace
 
 const char* ResultStageName(ResultStage stage) {
@@ -284,11 +294,7 @@ Result<StoredResult> Results::Publish(const Actor& actor, int64_t round_id) {
 Result<StoredResult> Results::Latest(const Actor& actor, int64_t round_id, ResultStage stage) {
   auto round = cycle_.Round(round_id);
   if (!round) return round.status();
-  // The public sees only what is published, whatever it asks for.
-  const bool public_only = actor.Is(Role::kPublic);
-  std::string stages = "'published'";
-  if (!public_only && stage != ResultStage::kPublished) stages += ", 'final'";
-  if (!public_only && stage == ResultStage::kPreliminary) stages += ", 'preliminary'";
+  const std::string stages = VisibleStages(actor, stage);
   auto rows =
       db_.Query("SELECT id FROM results WHERE framework_id = ? AND round = ? AND stage IN (" +
                     stages + ") ORDER BY id DESC LIMIT 1",
@@ -321,10 +327,7 @@ Result<StoredResult> Results::LatestForAgency(const Actor& actor, int64_t round_
                                               ResultStage stage, const std::string& agency) {
   auto round = cycle_.Round(round_id);
   if (!round) return round.status();
-  const bool public_only = actor.Is(Role::kPublic);
-  std::string stages = "'published'";
-  if (!public_only && stage != ResultStage::kPublished) stages += ", 'final'";
-  if (!public_only && stage == ResultStage::kPreliminary) stages += ", 'preliminary'";
+  const std::string stages = VisibleStages(actor, stage);
   auto rows = db_.Query(
       "SELECT result_id, framework_id, round, stage, document, computed_at, appeal_deadline FROM "
       "result_agencies "

@@ -36,14 +36,14 @@ import json
 import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import esar_harness  # noqa: E402
 import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -260,47 +260,6 @@ def report_body(kpi, note=""):
 
 
 # ------------------------------------------------------------------ the server
-
-def run_cli(args, env=None):
-    full_env = dict(os.environ)
-    full_env.update(env or {})
-    p = subprocess.run([ESAR] + args, capture_output=True, text=True, env=full_env, timeout=120)
-    if p.returncode != 0:
-        raise RuntimeError(f"esar {' '.join(args[:3])} failed: {(p.stderr or p.stdout)[-400:]}")
-
-
-def start_server(db, data_dir, log_path):
-    log = open(log_path, "wb")
-    env = dict(os.environ)
-    env["ESAR_INSECURE_FAST_PASSWORD_HASHING"] = "1"
-    proc = subprocess.Popen([ESAR, "serve", "--listen", "127.0.0.1:0", "--quiet", "--db", db,
-                             "--data-dir", data_dir],
-                            stdout=subprocess.PIPE, stderr=log, env=env)
-    found = {}
-
-    def read():
-        for line in proc.stdout:
-            m = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line.decode("utf-8", "replace"))
-            if m and "url" not in found:
-                found["url"] = m.group(1)
-        proc.stdout.close()
-
-    threading.Thread(target=read, daemon=True).start()
-    deadline = time.time() + 30
-    while "url" not in found and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    return proc, found.get("url"), log
-
-
-def stop_server(proc):
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
 
 
 # ------------------------------------------------------------------ the world the checks act on
@@ -699,16 +658,16 @@ def main():
         db = os.environ.get("ESAR_TEST_DB_URL") or os.path.join(tmp, "esar.db")
         data_dir = os.path.join(tmp, "files")
         os.makedirs(data_dir)
-        run_cli(["import", "agencies", os.path.join(EXAMPLE, "agencies.csv"), "--db", db])
-        run_cli(["import", "framework", os.path.join(EXAMPLE, "framework.json"), "--db", db])
-        run_cli(["import", "data", os.path.join(EXAMPLE, "data.csv"), "--db", db])
+        esar_harness.run_cli(ESAR, ["import", "agencies", os.path.join(EXAMPLE, "agencies.csv"), "--db", db])
+        esar_harness.run_cli(ESAR, ["import", "framework", os.path.join(EXAMPLE, "framework.json"), "--db", db])
+        esar_harness.run_cli(ESAR, ["import", "data", os.path.join(EXAMPLE, "data.csv"), "--db", db])
         for role, name in USERNAMES.items():
             r, agency = USER_SPECS[role]
             args = ["admin", "create-user", "--db", db, "--username", name, "--role", r]
             if agency:
                 args += ["--agency", agency]
-            run_cli(args, env={"ESAR_PASSWORD": PASSWORD})
-        proc, base, log = start_server(db, data_dir, os.path.join(tmp, "server.log"))
+            esar_harness.run_cli(ESAR, args, env={"ESAR_PASSWORD": PASSWORD})
+        proc, base, log = esar_harness.start_server(ESAR, db, data_dir, os.path.join(tmp, "server.log"))
         if check(base is not None, "server started", "no 'listening on' line"):
             world = World(base)
             world.setup()
@@ -719,7 +678,7 @@ def main():
         traceback.print_exc()
         check(False, "test ran to the end", f"{type(e).__name__}: {e}")
     finally:
-        stop_server(proc)
+        esar_harness.stop_server(proc)
         if proc is not None:
             check(proc.returncode == 0, "server stopped cleanly on SIGTERM", f"exit {proc.returncode}")
         if log:

@@ -16,15 +16,16 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import esar_harness  # noqa: E402
 
 import jsonschema
 
@@ -322,38 +323,6 @@ def run_cli(args, env=None, what=""):
     return p
 
 
-def start_server(db, data_dir, log_path):
-    log = open(log_path, "wb")
-    proc = subprocess.Popen([ESAR, "serve", "--listen", "127.0.0.1:0", "--db", db,
-                             "--data-dir", data_dir],
-                            stdout=subprocess.PIPE, stderr=log, start_new_session=False)
-    found = {}
-
-    def read():
-        for line in proc.stdout:
-            text = line.decode("utf-8", "replace")
-            m = re.search(r"listening on (http://127\.0\.0\.1:\d+)", text)
-            if m and "url" not in found:
-                found["url"] = m.group(1)
-        proc.stdout.close()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    deadline = time.time() + 30
-    while "url" not in found and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    return proc, found.get("url"), log
-
-
-def stop_server(proc):
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
 
 
 # ---------------------------------------------------------------- the document itself
@@ -730,7 +699,7 @@ def main():
             if agency:
                 args += ["--agency", agency]
             run_cli(args, env={"ESAR_PASSWORD": PASSWORD}, what=f"create-user {name}")
-        proc, base, log = start_server(db, data_dir, os.path.join(tmp, "server.log"))
+        proc, base, log = esar_harness.start_server(ESAR, db, data_dir, os.path.join(tmp, "server.log"), quiet=False)
         if check(base is not None, "server started", "no 'listening on' line"):
             cycle(base)
             documented = {(m, t) for m, t, _ in TEMPLATES}
@@ -743,7 +712,7 @@ def main():
         traceback.print_exc()
         check(False, "test ran to the end", f"{type(e).__name__}: {e}")
     finally:
-        stop_server(proc)
+        esar_harness.stop_server(proc)
         if proc is not None:
             check(proc.returncode == 0, "server stopped cleanly on SIGTERM", f"exit {proc.returncode}")
         if log:
