@@ -161,6 +161,45 @@ Result<RoundInfo> Cycle::Round(int64_t round_id) {
   return RoundInfo{r.Int(0), r.Int(1), static_cast<int>(r.Int(2)), r.Int(3)};
 }
 
+Result<std::vector<FrameworkSummary>> Cycle::Frameworks() {
+  auto rows = db_.Query(
+      "SELECT id, fiscal_year, agency_kind, version, frozen_at, imported_at FROM frameworks "
+      "ORDER BY fiscal_year DESC, agency_kind, version DESC");
+  if (!rows) return rows.status();
+  std::vector<FrameworkSummary> out;
+  for (const storage::Row& r : *rows) {
+    out.push_back({r.Int(0), static_cast<int>(r.Int(1)), r.Text(2), static_cast<int>(r.Int(3)),
+                   !r.IsNull(4), r.Int(5)});
+  }
+  return out;
+}
+
+Result<std::vector<RoundSummary>> Cycle::Rounds() {
+  auto rows = db_.Query(
+      "SELECT r.id, r.framework_id, r.round, r.deadline, f.fiscal_year, f.agency_kind FROM rounds "
+      "r "
+      "JOIN frameworks f ON f.id = r.framework_id "
+      "ORDER BY f.fiscal_year DESC, f.agency_kind, r.round DESC, r.id DESC");
+  if (!rows) return rows.status();
+  std::vector<RoundSummary> out;
+  for (const storage::Row& r : *rows) {
+    out.push_back({{r.Int(0), r.Int(1), static_cast<int>(r.Int(2)), r.Int(3)},
+                   static_cast<int>(r.Int(4)),
+                   r.Text(5)});
+  }
+  return out;
+}
+
+Result<std::vector<Extension>> Cycle::Extensions(int64_t round_id) {
+  auto rows = db_.Query(
+      "SELECT agency_code, deadline FROM extensions WHERE round_id = ? ORDER BY agency_code",
+      {round_id});
+  if (!rows) return rows.status();
+  std::vector<Extension> out;
+  for (const storage::Row& r : *rows) out.push_back({r.Text(0), r.Int(1)});
+  return out;
+}
+
 Status Cycle::ExtendDeadline(const Actor& actor, int64_t round_id, const std::string& agency,
                              int64_t deadline_ms) {
   if (!actor.Is(Role::kAdmin)) return Denied(actor, "ขยายกำหนดส่ง", "extend deadlines");
@@ -214,13 +253,11 @@ Status Cycle::ImportObservations(const Actor& actor,
   });
 }
 
-Result<std::vector<domain::Observation>> Cycle::Observations() {
-  auto rows =
-      db_.Query("SELECT agency_code, kpi, variable, fiscal_year, round, value FROM observations");
-  if (!rows) return rows.status();
+namespace {
+std::vector<domain::Observation> ObservationsOfRows(const std::vector<storage::Row>& rows) {
   std::vector<domain::Observation> out;
-  out.reserve(rows->size());
-  for (const storage::Row& r : *rows) {
+  out.reserve(rows.size());
+  for (const storage::Row& r : rows) {
     domain::Observation o;
     o.agency = r.Text(0);
     o.kpi = r.Text(1);
@@ -238,6 +275,23 @@ Result<std::vector<domain::Observation>> Cycle::Observations() {
     out.push_back(std::move(o));
   }
   return out;
+}
+}  // namespace
+
+Result<std::vector<domain::Observation>> Cycle::Observations() {
+  auto rows =
+      db_.Query("SELECT agency_code, kpi, variable, fiscal_year, round, value FROM observations");
+  if (!rows) return rows.status();
+  return ObservationsOfRows(*rows);
+}
+
+Result<std::vector<domain::Observation>> Cycle::ObservationsOf(const std::string& agency) {
+  auto rows = db_.Query(
+      "SELECT agency_code, kpi, variable, fiscal_year, round, value FROM observations WHERE "
+      "agency_code = ?",
+      {agency});
+  if (!rows) return rows.status();
+  return ObservationsOfRows(*rows);
 }
 
 }  // namespace esar::service

@@ -30,6 +30,28 @@ struct RoundInfo {
   int64_t deadline = 0;
 };
 
+// A framework version without its document: what a list of frameworks shows.
+struct FrameworkSummary {
+  int64_t id = 0;
+  int fiscal_year = 0;
+  std::string agency_kind;
+  int version = 0;
+  bool frozen = false;
+  int64_t imported_at = 0;
+};
+
+// A round with the fiscal year and agency kind of its framework.
+struct RoundSummary {
+  RoundInfo round;
+  int fiscal_year = 0;
+  std::string agency_kind;
+};
+
+struct Extension {
+  std::string agency;
+  int64_t deadline = 0;
+};
+
 // The year's frameworks, reporting rounds, deadlines and baseline data.
 class Cycle {
  public:
@@ -42,6 +64,8 @@ class Cycle {
   Result<StoredFramework> ImportFramework(const Actor& actor, const std::string& json_text);
 
   Result<StoredFramework> Framework(int64_t id);
+  // Every framework version, newest fiscal year first, then by kind and version (newest first).
+  Result<std::vector<FrameworkSummary>> Frameworks();
   // The newest version for a fiscal year and kind.
   Result<StoredFramework> LatestFramework(int fiscal_year, const std::string& agency_kind);
 
@@ -50,6 +74,10 @@ class Cycle {
   Result<RoundInfo> OpenRound(const Actor& actor, int64_t framework_id, int round,
                               int64_t deadline_ms);
   Result<RoundInfo> Round(int64_t round_id);
+  // Every round, newest fiscal year first, then by kind and round.
+  Result<std::vector<RoundSummary>> Rounds();
+  // The extensions granted for a round, by agency code.
+  Result<std::vector<Extension>> Extensions(int64_t round_id);
 
   // Gives one agency a later deadline for a round; admins only.
   Status ExtendDeadline(const Actor& actor, int64_t round_id, const std::string& agency,
@@ -62,6 +90,8 @@ class Cycle {
                             const std::vector<domain::Observation>& observations);
   // Every imported value.
   Result<std::vector<domain::Observation>> Observations();
+  // The imported values of one agency.
+  Result<std::vector<domain::Observation>> ObservationsOf(const std::string& agency);
 
  private:
   Result<StoredFramework> Load(const storage::Row& row);

@@ -66,6 +66,21 @@ Result<std::vector<domain::Agency>> Directory::Agencies() {
   return out;
 }
 
+Result<std::vector<UserInfo>> Directory::Users(const Actor& actor) {
+  if (!actor.Is(Role::kAdmin)) return Denied(actor, "ดูรายชื่อผู้ใช้", "list users");
+  auto rows = db_.Query(
+      "SELECT id, username, display_name, role, agency_code, active FROM users ORDER BY username");
+  if (!rows) return rows.status();
+  std::vector<UserInfo> out;
+  for (const storage::Row& r : *rows) {
+    auto role = ParseRole(r.Text(3));
+    if (!role) return role.status();
+    out.push_back(
+        {r.Int(0), r.Text(1), r.Text(2), *role, r.IsNull(4) ? "" : r.Text(4), r.Int(5) != 0});
+  }
+  return out;
+}
+
 Result<int64_t> Directory::CreateUser(const Actor& actor, const NewUser& user) {
   if (!actor.Is(Role::kAdmin)) return Denied(actor, "สร้างบัญชีผู้ใช้", "create users");
   if (!ValidUsername(user.username)) {

@@ -21,6 +21,16 @@ struct NewUser {
   std::string agency;  // required for reporters and approvers, empty otherwise
 };
 
+// A user as an admin's list shows it.
+struct UserInfo {
+  int64_t id = 0;
+  std::string username;
+  std::string display_name;
+  Role role = Role::kReporter;
+  std::string agency;
+  bool active = true;
+};
+
 struct Session {
   std::string token;  // given to the browser in an HttpOnly cookie; only its hash is stored
   std::string csrf_token;
@@ -46,6 +56,8 @@ class Directory {
 
   // Creates a user; admins only (the command line acts as the system admin). Returns its id.
   Result<int64_t> CreateUser(const Actor& actor, const NewUser& user);
+  // Every user, by username; admins only.
+  Result<std::vector<UserInfo>> Users(const Actor& actor);
 
   // Logs in. Wrong names and wrong passwords fail alike. After kMaxFailuresPerAccount failures
   // for one account, or kMaxFailuresPerAddress from one address, within kThrottleWindowMs,

@@ -556,6 +556,87 @@ Result<std::vector<SubmissionView>> Reporting::List(const Actor& actor, int64_t 
   return out;
 }
 
+Result<QueuePage> Reporting::Queue(const Actor& actor, const QueueFilter& filter) {
+  const bool all = actor.Is(Role::kAdmin) || actor.Is(Role::kEvaluator);
+  if (!all && !(actor.Is(Role::kReporter) || actor.Is(Role::kApprover)))
+    return Denied(actor, "ดูรายงาน", "list submissions");
+  std::string where = " WHERE 1 = 1";
+  std::vector<storage::Value> params;
+  if (!all) {
+    where += " AND s.agency_code = ?";
+    params.emplace_back(actor.agency);
+  }
+  if (filter.round_id) {
+    where += " AND s.round_id = ?";
+    params.emplace_back(filter.round_id);
+  }
+  if (!filter.status.empty()) {
+    where += " AND s.status = ?";
+    params.emplace_back(filter.status);
+  }
+  if (!filter.ministry.empty()) {
+    where += " AND a.parent = ?";
+    params.emplace_back(filter.ministry);
+  }
+  if (!filter.kind.empty()) {
+    where += " AND a.kind = ?";
+    params.emplace_back(filter.kind);
+  }
+  const std::string deadline = "COALESCE(e.deadline, rd.deadline)";
+  if (filter.overdue) {
+    where += " AND s.status IN ('draft', 'approved', 'returned') AND " + deadline + " < ?";
+    params.emplace_back(filter.now);
+  }
+  const std::string from =
+      " FROM submissions s JOIN agencies a ON a.code = s.agency_code "
+      "JOIN rounds rd ON rd.id = s.round_id "
+      "LEFT JOIN extensions e ON e.round_id = s.round_id AND e.agency_code = s.agency_code";
+  auto counted = db_.Query("SELECT COUNT(*)" + from + where, params);
+  if (!counted) return counted.status();
+  std::vector<storage::Value> paged = params;
+  paged.emplace_back(filter.limit);
+  paged.emplace_back(filter.offset);
+  auto rows = db_.Query(
+      "SELECT s.id, s.round_id, s.agency_code, a.name_th, a.name_en, a.kind, a.parent, s.kpi, "
+      "s.status, s.revision, s.updated_at, " +
+          deadline + from + where + " ORDER BY s.updated_at, s.id LIMIT ? OFFSET ?",
+      paged);
+  if (!rows) return rows.status();
+  QueuePage page;
+  page.total = (*counted)[0].Int(0);
+  for (const storage::Row& r : *rows) {
+    auto status = ParseStatus(r.Text(8));
+    if (!status) return status.status();
+    page.items.push_back({r.Int(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5),
+                          r.IsNull(6) ? "" : r.Text(6), r.Text(7), *status,
+                          static_cast<int>(r.Int(9)), r.Int(10), r.Int(11)});
+  }
+  return page;
+}
+
+Result<std::vector<domain::Observation>> Reporting::ReportedValues(int64_t round_id,
+                                                                   const std::string& agency) {
+  auto round = cycle_.Round(round_id);
+  if (!round) return round.status();
+  auto framework =
+      db_.Query("SELECT fiscal_year FROM frameworks WHERE id = ?", {round->framework_id});
+  if (!framework) return framework.status();
+  const int fiscal_year = static_cast<int>((*framework)[0].Int(0));
+  auto rows = db_.Query(
+      "SELECT s.kpi, r.values_json FROM submissions s JOIN submission_revisions r ON "
+      "r.submission_id = s.id AND r.revision = s.revision WHERE s.round_id = ? AND "
+      "s.agency_code = ?",
+      {round_id, agency});
+  if (!rows) return rows.status();
+  std::vector<domain::Observation> out;
+  for (const storage::Row& r : *rows) {
+    auto values = ValuesToObservations(r.Text(1), agency, r.Text(0), fiscal_year, round->round);
+    if (!values) return values.status();
+    out.insert(out.end(), values->begin(), values->end());
+  }
+  return out;
+}
+
 Result<std::vector<domain::Observation>> Reporting::AcceptedValues(int64_t round_id) {
   auto round = cycle_.Round(round_id);
   if (!round) return round.status();

@@ -61,6 +61,39 @@ struct SubmissionView {
   std::vector<ReviewInfo> reviews;
 };
 
+// One line of a list of submissions: no values, files or reviews.
+struct SubmissionSummary {
+  int64_t id = 0;
+  int64_t round_id = 0;
+  std::string agency;
+  std::string agency_name_th;
+  std::string agency_name_en;
+  std::string agency_kind;
+  std::string ministry;  // the agency's parent
+  std::string kpi;
+  SubmissionStatus status = SubmissionStatus::kDraft;
+  int revision = 0;
+  int64_t updated_at = 0;
+  int64_t deadline = 0;  // the agency's: its extension, or the round's
+};
+
+// Which submissions a queue shows; empty strings and 0 match everything.
+struct QueueFilter {
+  int64_t round_id = 0;
+  std::string status;  // a SubmissionStatusName
+  std::string ministry;
+  std::string kind;
+  bool overdue = false;  // past the agency's deadline and not yet submitted
+  int64_t now = 0;       // for `overdue`
+  int64_t limit = 50;
+  int64_t offset = 0;
+};
+
+struct QueuePage {
+  std::vector<SubmissionSummary> items;
+  int64_t total = 0;  // how many match, over all pages
+};
+
 struct ReviewInput {
   std::string verified_json;  // "" = the values as reported
   std::string comment;
@@ -105,6 +138,14 @@ class Reporting {
   Result<SubmissionView> Get(const Actor& actor, int64_t submission_id);
   // The submissions of a round the actor may see (an agency's own, or all for evaluators/admins).
   Result<std::vector<SubmissionView>> List(const Actor& actor, int64_t round_id);
+
+  // The submissions matching `filter` that the actor may see (an agency's users: their own
+  // agency's only), oldest change first, a page at a time: one query, however many there are.
+  Result<QueuePage> Queue(const Actor& actor, const QueueFilter& filter);
+
+  // The values last reported for each KPI of `agency` in a round (any status), as observations.
+  Result<std::vector<domain::Observation>> ReportedValues(int64_t round_id,
+                                                          const std::string& agency);
 
   // The verified values of every accepted submission of a round, as observations.
   Result<std::vector<domain::Observation>> AcceptedValues(int64_t round_id);

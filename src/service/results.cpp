@@ -65,6 +65,71 @@ Result<std::string> Results::Score(int64_t round_id) {
   return document.dump();
 }
 
+json Results::Summarize(const json& document, const std::map<std::string, json>& english) {
+  std::map<std::string, domain::Agency> directory;
+  if (auto agencies = Directory(db_, clock_).Agencies()) {
+    for (auto& a : *agencies) directory[a.code] = a;
+  }
+  json agencies = json::array();
+  for (const json& a : document["agencies"]) {
+    const std::string code = a["code"];
+    json kpis = json::object();
+    for (const json& k : a["kpis"]) {
+      kpis[k["id"].get<std::string>()] = {{"level", k.value("level", -1)},
+                                          {"score", k.value("score", 0.0)},
+                                          {"status", k.value("status", "")}};
+    }
+    const auto found = directory.find(code);
+    const auto en = english.find(code);
+    agencies.push_back(
+        {{"code", code},
+         {"name_th", a["name"].value("th", "")},
+         {"name_en", a["name"].value("en", "")},
+         {"kind", found == directory.end() ? "" : found->second.kind},
+         {"parent", found == directory.end() ? "" : found->second.parent},
+         {"total", a["total"]},
+         {"total_text", a.value("total_text", "")},
+         {"grade", a.value("grade", json(nullptr))},
+         {"grade_en",
+          en == english.end() ? json(nullptr) : en->second.value("grade", json(nullptr))},
+         {"scored_weight", a.value("scored_weight", 0.0)},
+         {"kpis", kpis}});
+  }
+  return {{"fiscal_year", document["fiscal_year"]},
+          {"round", document["round"]},
+          {"agencies", agencies}};
+}
+
+Result<StoredResult> Results::Summary(const Actor& actor, int64_t round_id, ResultStage stage) {
+  auto round = cycle_.Round(round_id);
+  if (!round) return round.status();
+  auto rows = db_.Query(
+      "SELECT r.id, r.framework_id, r.round, r.stage, s.summary, r.computed_at, "
+      "r.appeal_deadline FROM results r JOIN result_summaries s ON s.result_id = r.id "
+      "WHERE r.framework_id = ? AND r.round = ? AND r.stage IN (" +
+          VisibleStages(actor, stage) + ") ORDER BY r.id DESC LIMIT 1",
+      {round->framework_id, int64_t{round->round}});
+  if (!rows) return rows.status();
+  if (rows->empty())
+    return Status::NotFound("ยังไม่มีผลการประเมินของรอบนี้", "no results for this round yet");
+  const storage::Row& r = (*rows)[0];
+  auto found = ParseStage(r.Text(3));
+  if (!found) return found.status();
+  StoredResult out{r.Int(0), r.Int(1), static_cast<int>(r.Int(2)), *found, r.Text(4),
+                   r.Int(5), r.Int(6)};
+  if ((actor.Is(Role::kReporter) || actor.Is(Role::kApprover)) &&
+      *found != ResultStage::kPublished) {
+    json summary = json::parse(out.document);
+    json own = json::array();
+    for (const json& a : summary["agencies"]) {
+      if (a["code"] == actor.agency) own.push_back(a);
+    }
+    summary["agencies"] = own;
+    out.document = summary.dump();
+  }
+  return out;
+}
+
 Result<StoredResult> Results::Store(const Actor& actor, int64_t round_id, ResultStage stage,
                                     const std::string& document, int64_t appeal_deadline) {
   auto round = cycle_.Round(round_id);
@@ -107,6 +172,10 @@ Result<StoredResult> Results::Store(const Actor& actor, int64_t round_id, Result
            appeal_deadline ? storage::Value{appeal_deadline} : storage::Value{}, part.dump()});
       if (!s.ok()) return s;
     }
+    Status summarized =
+        db_.Execute("INSERT INTO result_summaries (result_id, summary) VALUES (?, ?)",
+                    {id, Summarize(parsed, english).dump()});
+    if (!summarized.ok()) return summarized;
     return AuditLog(db_).Append(actor, now, std::string("results.") + ResultStageName(stage),
                                 "result/" + std::to_string(id), "{}",
                                 json{{"round", round_id}, {"totals", summary}}.dump());

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -72,6 +74,13 @@ class Results {
   Result<StoredResult> Latest(const Actor& actor, int64_t round_id, ResultStage stage);
   Result<std::vector<AppealInfo>> Appeals(const Actor& actor, int64_t result_id);
 
+  // The newest result of a round at `stage` or later, under the same rules as Latest, with a
+  // short `document`: {"fiscal_year", "round", "agencies": [{"code", "name_th", "name_en",
+  // "kind", "parent", "total", "total_text", "grade", "grade_en", "scored_weight", "kpis":
+  // {"<id>": {"level", "score", "status"}}}]} — what lists and dashboards need, a few KB per
+  // agency less than the whole. An agency's users see only their own agency before publication.
+  Result<StoredResult> Summary(const Actor& actor, int64_t round_id, ResultStage stage);
+
   // One agency's part of the newest result at `stage` or later, under the same rules as Latest;
   // its `document` is {"fiscal_year", "round", "agency", "agency_en"}: the agency's scores with
   // their explanations in Thai and in English. Read from its own row: no large document is parsed.
@@ -80,6 +89,9 @@ class Results {
 
  private:
   Result<std::string> Score(int64_t round_id);
+  // The summary stored beside a result (see Summary) of its parsed document.
+  nlohmann::json Summarize(const nlohmann::json& document,
+                           const std::map<std::string, nlohmann::json>& english);
   Result<StoredResult> Store(const Actor& actor, int64_t round_id, ResultStage stage,
                              const std::string& document, int64_t appeal_deadline);
   Result<StoredResult> Load(int64_t result_id);

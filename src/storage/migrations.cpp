@@ -187,6 +187,12 @@ CREATE TABLE result_agencies (
 );
 CREATE INDEX result_agencies_lookup ON result_agencies (agency_code, framework_id, round, result_id)
 )SQL"},
+      {3, "result summaries", R"SQL(
+CREATE TABLE result_summaries (
+  result_id BIGINT PRIMARY KEY REFERENCES results(id),
+  summary TEXT NOT NULL
+)
+)SQL"},
   };
   return kMigrations;
 }

@@ -1,0 +1,72 @@
+#include "common/thai.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace esar {
+namespace {
+
+// 30 Sep 2024 10:30 in Bangkok is 03:30 UTC.
+constexpr int64_t kSep30At1030 = 1727667000000;
+
+TEST(ThaiDates, BuddhistEraDateAndTime) {
+  EXPECT_EQ(FormatDate(kSep30At1030, Lang::kThai), "30 ก.ย. 2567");
+  EXPECT_EQ(FormatDateTime(kSep30At1030, Lang::kThai), "30 ก.ย. 2567 10:30 น.");
+  EXPECT_EQ(FormatDate(kSep30At1030, Lang::kEnglish), "30 Sept 2024");
+}
+
+TEST(ThaiDates, TheDayIsBangkoksNotUtcs) {
+  // 17:30 UTC on 30 Sep is already 1 Oct in Bangkok.
+  const int64_t late = kSep30At1030 + 14LL * 3600 * 1000;
+  EXPECT_EQ(FormatDate(late, Lang::kThai), "1 ต.ค. 2567");
+  EXPECT_EQ(IsoDateInBangkok(late), "2024-10-01");
+  EXPECT_EQ(IsoTimeInBangkok(late), "00:30");
+}
+
+TEST(ThaiDates, ParsesFieldsInBangkokTime) {
+  auto at = ParseBangkokDateTime("2024-09-30", "10:30");
+  ASSERT_TRUE(at.ok());
+  EXPECT_EQ(*at, kSep30At1030);
+  auto end_of_day = ParseBangkokDateTime("2024-09-30", "");
+  ASSERT_TRUE(end_of_day.ok());
+  EXPECT_EQ(IsoTimeInBangkok(*end_of_day), "23:59");
+  EXPECT_FALSE(ParseBangkokDateTime("2024-02-30", "").ok());
+  EXPECT_FALSE(ParseBangkokDateTime("30/09/2567", "").ok());
+  EXPECT_FALSE(ParseBangkokDateTime("2024-09-30", "25:00").ok());
+  EXPECT_EQ(ParseBangkokDateTime("2024-13-01", "").status().message_th(),
+            "วันที่ต้องอยู่ในรูป ปปปป-ดด-วว (ค.ศ.)");
+}
+
+TEST(ThaiDates, DaysLeftCountsCalendarDays) {
+  const int64_t day = 24LL * 3600 * 1000;
+  EXPECT_EQ(DaysLeft(kSep30At1030 + 3 * day, kSep30At1030, Lang::kThai), "เหลือ 3 วัน");
+  EXPECT_EQ(DaysLeft(kSep30At1030 + 3 * day, kSep30At1030, Lang::kEnglish), "3 days left");
+  EXPECT_EQ(DaysLeft(kSep30At1030 + 3600 * 1000, kSep30At1030, Lang::kThai), "ครบกำหนดวันนี้");
+  EXPECT_EQ(DaysLeft(kSep30At1030 - 2 * day, kSep30At1030, Lang::kThai), "เลยกำหนด 2 วัน");
+  EXPECT_EQ(DaysLeft(kSep30At1030 - day, kSep30At1030, Lang::kEnglish), "1 day overdue");
+}
+
+TEST(ThaiDates, FiscalYearsAndRounds) {
+  EXPECT_EQ(FiscalYearName(2567, Lang::kThai), "ปีงบประมาณ พ.ศ. 2567");
+  EXPECT_EQ(FiscalYearName(2567, Lang::kEnglish), "fiscal year 2024 (B.E. 2567)");
+  EXPECT_EQ(RoundName(12, Lang::kThai), "รอบ 12 เดือน");
+}
+
+TEST(ThaiCollation, SortsAsAThaiDictionary) {
+  // Leading vowels (เ แ โ ใ ไ) are skipped for order: เกษตร sorts under ก, before ข.
+  std::vector<std::string> names = {"กระทรวงแรงงาน", "ขอนแก่น", "เกษตรและสหกรณ์",
+                                    "กรมบัญชีกลาง",    "ไปรษณีย์", "บางกอก"};
+  std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
+    return ThaiSortKey(a) < ThaiSortKey(b);
+  });
+  const std::vector<std::string> expected = {"กรมบัญชีกลาง", "กระทรวงแรงงาน", "เกษตรและสหกรณ์",
+                                             "ขอนแก่น",     "บางกอก",        "ไปรษณีย์"};
+  EXPECT_EQ(names, expected);
+  // Plain byte order would put every word with a leading vowel after all the others.
+  EXPECT_GT(std::string("เกษตรและสหกรณ์"), std::string("ขอนแก่น"));
+}
+
+}  // namespace
+}  // namespace esar
