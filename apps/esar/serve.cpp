@@ -11,6 +11,8 @@
 #include "storage/migrations.h"
 #include "storage/pool.h"
 #include "web/api.h"
+#include "web/pages.h"
+#include "web/view.h"
 #include "web/server.h"
 
 namespace esar::cli {
@@ -67,6 +69,12 @@ int Serve(const ServeOptions& options, Lang lang) {
   web::Api api(pool, **files, clock, metrics, api_options);
   web::Router router;
   api.Register(router);
+  auto views = web::Views::Load();
+  if (!views) return fail(views.status());
+  web::Pages pages(pool, **files, clock, metrics, **views,
+                   {api_options.hash_strength, api_options.secure_cookies,
+                    api_options.max_upload_bytes});
+  pages.Register(router);
   auto server = web::Server::Start(server_options, router, &metrics);
   if (!server) return fail(server.status());
   std::cout << "esar: listening on http://" << server_options.address << ":" << (*server)->port()

@@ -637,7 +637,8 @@ Result<std::vector<domain::Observation>> Reporting::ReportedValues(int64_t round
   return out;
 }
 
-Result<std::vector<domain::Observation>> Reporting::AcceptedValues(int64_t round_id) {
+Result<std::vector<domain::Observation>> Reporting::AcceptedValues(int64_t round_id,
+                                                                   const std::string& agency) {
   auto round = cycle_.Round(round_id);
   if (!round) return round.status();
   auto framework =
@@ -649,8 +650,10 @@ Result<std::vector<domain::Observation>> Reporting::AcceptedValues(int64_t round
       "SELECT s.agency_code, s.kpi, rv.verified_json FROM submissions s JOIN reviews rv ON "
       "rv.submission_id = s.id "
       "WHERE s.round_id = ? AND s.status = 'accepted' AND rv.decision = 'accepted' AND rv.id = "
-      "(SELECT MAX(id) FROM reviews WHERE submission_id = s.id AND decision = 'accepted')",
-      {round_id});
+      "(SELECT MAX(id) FROM reviews WHERE submission_id = s.id AND decision = 'accepted')" +
+          std::string(agency.empty() ? "" : " AND s.agency_code = ?"),
+      agency.empty() ? std::vector<storage::Value>{round_id}
+                     : std::vector<storage::Value>{round_id, agency});
   if (!rows) return rows.status();
   std::vector<domain::Observation> out;
   for (const storage::Row& r : *rows) {

@@ -148,7 +148,9 @@ class Reporting {
                                                           const std::string& agency);
 
   // The verified values of every accepted submission of a round, as observations.
-  Result<std::vector<domain::Observation>> AcceptedValues(int64_t round_id);
+  // With `agency`, that agency's only.
+  Result<std::vector<domain::Observation>> AcceptedValues(int64_t round_id,
+                                                          const std::string& agency = "");
 
  private:
   Result<SubmissionView> Load(int64_t submission_id);

@@ -100,6 +100,17 @@ json Results::Summarize(const json& document, const std::map<std::string, json>&
           {"agencies", agencies}};
 }
 
+Result<std::vector<int64_t>> Results::RoundsWithResults(const Actor& actor, ResultStage stage) {
+  auto rows = db_.Query(
+      "SELECT DISTINCT rd.id FROM rounds rd JOIN results r ON r.framework_id = rd.framework_id "
+      "AND r.round = rd.round WHERE r.stage IN (" +
+      VisibleStages(actor, stage) + ") ORDER BY rd.id DESC");
+  if (!rows) return rows.status();
+  std::vector<int64_t> out;
+  for (const storage::Row& r : *rows) out.push_back(r.Int(0));
+  return out;
+}
+
 Result<StoredResult> Results::Summary(const Actor& actor, int64_t round_id, ResultStage stage) {
   auto round = cycle_.Round(round_id);
   if (!round) return round.status();

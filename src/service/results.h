@@ -74,6 +74,9 @@ class Results {
   Result<StoredResult> Latest(const Actor& actor, int64_t round_id, ResultStage stage);
   Result<std::vector<AppealInfo>> Appeals(const Actor& actor, int64_t result_id);
 
+  // The rounds (ids, newest first) that have a result at `stage` or later the actor may see.
+  Result<std::vector<int64_t>> RoundsWithResults(const Actor& actor, ResultStage stage);
+
   // The newest result of a round at `stage` or later, under the same rules as Latest, with a
   // short `document`: {"fiscal_year", "round", "agencies": [{"code", "name_th", "name_en",
   // "kind", "parent", "total", "total_text", "grade", "grade_en", "scored_weight", "kpis":

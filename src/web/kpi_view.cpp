@@ -1,0 +1,332 @@
+#include "web/kpi_view.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+#include "domain/engine.h"
+#include "service/reporting.h"
+
+namespace esar::web {
+
+using nlohmann::json;
+
+const domain::Criteria* EffectiveCriteria(const domain::Framework& framework,
+                                          const std::string& agency, const domain::Kpi& kpi) {
+  const domain::Criteria* found = kpi.criteria ? &*kpi.criteria : nullptr;
+  for (const domain::AssignmentRule& rule : framework.assignments) {
+    const bool applies =
+        std::find(rule.agencies.begin(), rule.agencies.end(), agency) != rule.agencies.end() ||
+        std::find(rule.agencies.begin(), rule.agencies.end(), "*") != rule.agencies.end();
+    if (!applies) continue;
+    for (const domain::AssignedKpi& assigned : rule.kpis) {
+      if (assigned.kpi == kpi.id && assigned.criteria) found = assigned.criteria.get();
+    }
+  }
+  return found;
+}
+
+namespace {
+
+json Texts(const PageCall& call, const std::vector<LocalizedText>& texts) {
+  json out = json::array();
+  for (const LocalizedText& t : texts) {
+    if (!call.Pick(t).empty()) out.push_back(call.Pick(t));
+  }
+  return out;
+}
+
+json LevelRows(const PageCall& call, const domain::Framework& framework,
+               const domain::Criteria& criteria) {
+  json rows = json::array();
+  for (size_t i = 0; i < framework.levels.size(); ++i) {
+    std::string target;
+    if (i < criteria.level_texts.size()) target = call.Pick(criteria.level_texts[i]);
+    if (target.empty()) {
+      switch (criteria.form) {
+        case domain::CriteriaForm::kLevels:
+          if (i < criteria.levels.targets.size() && criteria.levels.targets[i].present) {
+            target = (criteria.levels.targets[i].strict ? "> " : "") +
+                     criteria.levels.targets[i].expression;
+          }
+          break;
+        case domain::CriteriaForm::kMilestones:
+          if (i < criteria.milestones.levels.size()) {
+            for (const auto& m : criteria.milestones.levels[i])
+              target += (target.empty() ? "" : "; ") + call.Pick(m.text);
+          }
+          break;
+        case domain::CriteriaForm::kConditions:
+          if (i < criteria.conditions.levels.size()) target = criteria.conditions.levels[i];
+          break;
+        default:
+          break;
+      }
+    }
+    rows.push_back({{"name", call.Pick(framework.levels[i].name)},
+                    {"points", ShortestDecimal(framework.levels[i].points)},
+                    {"target", target.empty() ? "–" : target}});
+  }
+  return rows;
+}
+
+json CriteriaModel(const PageCall& call, const domain::Framework& framework,
+                   const domain::Criteria& criteria) {
+  json out = json::object();
+  if (criteria.form == domain::CriteriaForm::kGroups) {
+    json groups = json::array();
+    for (const domain::Group& g : criteria.groups.groups) {
+      json group = {{"name", call.Pick(g.name)}, {"range", g.range.ToString()}};
+      if (g.criteria) group["levels"] = LevelRows(call, framework, *g.criteria);
+      groups.push_back(group);
+    }
+    out["groups"] = groups;
+    out["by"] = criteria.groups.by;
+    return out;
+  }
+  if (criteria.form == domain::CriteriaForm::kPoints) {
+    json items = json::array();
+    for (const domain::PointsItem& item : criteria.points.items) {
+      items.push_back({{"text", call.Pick(item.text)}, {"points", ShortestDecimal(item.points)}});
+    }
+    out["points"] = items;
+    return out;
+  }
+  out["levels"] = LevelRows(call, framework, criteria);
+  if (criteria.form == domain::CriteriaForm::kLevels &&
+      criteria.levels.direction == domain::Direction::kLowerIsBetter) {
+    out["lower_is_better"] = true;
+  }
+  return out;
+}
+
+const char* FieldKind(domain::VariableType type) {
+  switch (type) {
+    case domain::VariableType::kCount:
+      return "count";
+    case domain::VariableType::kPassFail:
+      return "passfail";
+    case domain::VariableType::kNumberList:
+      return "list";
+    default:
+      return "number";
+  }
+}
+
+std::string ValueText(const json& value) {
+  if (value.is_number()) return ShortestDecimal(value.get<double>());
+  if (value.is_string()) return value.get<std::string>();
+  return "";
+}
+
+// A number as typed by a person: spaces and thousands separators are ignored.
+bool ParseTyped(std::string text, double& out) {
+  text.erase(std::remove_if(text.begin(), text.end(),
+                            [](char ch) { return ch == ',' || ch == ' '; }),
+             text.end());
+  if (text.empty()) return false;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && ptr == text.data() + text.size() && std::isfinite(out);
+}
+
+const domain::KpiScore* FindScore(const std::vector<domain::KpiScore>& scores,
+                                  const std::string& id) {
+  for (const auto& s : scores) {
+    if (s.kpi == id) return &s;
+    if (const auto* sub = FindScore(s.sub_kpis, id)) return sub;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+json KpiDocModel(const PageCall& call, const domain::Framework& framework, const domain::Kpi& kpi,
+                 const domain::Criteria* criteria) {
+  const domain::KpiDocumentation& doc = kpi.doc;
+  json baseline = json::array();
+  for (const domain::YearEntry& y : doc.baseline) {
+    baseline.push_back({{"year", y.fiscal_year},
+                        {"text", call.Pick(y.text).empty() && y.value
+                                     ? ShortestDecimal(*y.value)
+                                     : call.Pick(y.text)}});
+  }
+  json out = {{"id", kpi.id},
+              {"anchor", "kpi-" + HtmlId(kpi.id)},
+              {"name", call.Pick(kpi.name)},
+              {"unit", call.Pick(kpi.unit)},
+              {"description", call.Pick(doc.description)},
+              {"definitions", Texts(call, doc.definitions)},
+              {"scope", call.Pick(doc.scope)},
+              {"formula", call.Pick(doc.formula_text).empty() ? kpi.result
+                                                              : call.Pick(doc.formula_text)},
+              {"data_source", call.Pick(doc.data_source)},
+              {"data_collection", call.Pick(doc.data_collection)},
+              {"steps", Texts(call, doc.steps)},
+              {"baseline", baseline},
+              {"benefit", call.Pick(doc.benefit)},
+              {"monitoring", kpi.monitoring_only}};
+  if (criteria) out["criteria"] = CriteriaModel(call, framework, *criteria);
+  json subs = json::array();
+  for (const domain::Kpi& sub : kpi.sub_kpis) {
+    subs.push_back({{"id", sub.id},
+                    {"name", call.Pick(sub.name)},
+                    {"weight", ShortestDecimal(sub.weight_in_parent)}});
+  }
+  if (!subs.empty()) out["sub_kpis"] = subs;
+  return out;
+}
+
+json VariableFields(const PageCall& call, const domain::Kpi& kpi, const json& values) {
+  json fields = json::array();
+  for (const domain::Variable& v : kpi.variables) {
+    if (v.type == domain::VariableType::kDerived) continue;
+    const json value = values.is_object() && values.contains(v.id) ? values[v.id] : json();
+    json field = {{"id", v.id},
+                  {"field", "v_" + v.id},
+                  {"name", call.Pick(v.name).empty() ? v.id : call.Pick(v.name)},
+                  {"unit", call.Pick(v.unit)},
+                  {FieldKind(v.type), true},
+                  {"optional", v.optional}};
+    if (v.type == domain::VariableType::kNumberList) {
+      json items = json::array();
+      for (int i = 0; i < v.length; ++i) {
+        const json item = value.is_array() && static_cast<size_t>(i) < value.size()
+                              ? value[static_cast<size_t>(i)]
+                              : json();
+        items.push_back({{"field", "v_" + v.id + "_" + std::to_string(i + 1)},
+                         {"number", i + 1},
+                         {"value", ValueText(item)}});
+      }
+      field["items"] = items;
+    } else if (v.type == domain::VariableType::kPassFail) {
+      const bool pass = (value.is_string() && value.get<std::string>() == "ผ่าน") ||
+                        (value.is_number() && value.get<double>() == 1);
+      const bool fail = (value.is_string() && value.get<std::string>() == "ไม่ผ่าน") ||
+                        (value.is_number() && value.get<double>() == 0);
+      field["pass"] = pass;
+      field["fail"] = fail;
+    } else {
+      field["value"] = ValueText(value);
+    }
+    fields.push_back(field);
+  }
+  return fields;
+}
+
+Result<json> ValuesFromForm(const PageCall& call, const domain::Kpi& kpi) {
+  json values = json::object();
+  auto bad = [&](const domain::Variable& v) {
+    const std::string name = v.name.th.empty() ? v.id : v.name.th;
+    const std::string name_en = v.name.en.empty() ? v.id : v.name.en;
+    return Status::InvalidInput("\"" + name + "\" ต้องเป็นตัวเลข",
+                                "\"" + name_en + "\" must be a number");
+  };
+  for (const domain::Variable& v : kpi.variables) {
+    if (v.type == domain::VariableType::kDerived) continue;
+    if (v.type == domain::VariableType::kNumberList) {
+      json list = json::array();
+      bool any = false;
+      for (int i = 1; i <= v.length; ++i) {
+        const std::string text = call.Field("v_" + v.id + "_" + std::to_string(i));
+        double number = 0;
+        if (text.empty()) {
+          list.push_back(nullptr);
+          continue;
+        }
+        if (!ParseTyped(text, number)) return bad(v);
+        list.push_back(number);
+        any = true;
+      }
+      if (!any) continue;
+      for (const json& item : list) {
+        if (item.is_null()) {
+          return Status::InvalidInput("\"" + v.name.th + "\" ต้องกรอกให้ครบทุกช่อง",
+                                      "\"" + v.name.en + "\" needs every one of its values");
+        }
+      }
+      values[v.id] = list;
+      continue;
+    }
+    const std::string text = call.Field("v_" + v.id);
+    if (text.empty()) continue;
+    if (v.type == domain::VariableType::kPassFail) {
+      if (text != "ผ่าน" && text != "ไม่ผ่าน") {
+        return Status::InvalidInput("\"" + v.name.th + "\" ต้องเป็น ผ่าน หรือ ไม่ผ่าน",
+                                    "\"" + v.name.en + "\" must be pass or fail");
+      }
+      values[v.id] = text;
+      continue;
+    }
+    double number = 0;
+    if (!ParseTyped(text, number)) return bad(v);
+    values[v.id] = number;
+  }
+  return values;
+}
+
+json WhatIfModel(PageCall& call, const domain::Framework& framework,
+                 const service::RoundInfo& round, const domain::Agency& agency,
+                 const std::string& kpi_id, const json& values) {
+  json out = {{"ok", false}};
+  auto engine = domain::Engine::Compile(framework, round.round);
+  if (!engine) {
+    out["text"] = call.Message(engine.status());
+    return out;
+  }
+  service::Cycle cycle(call.db, call.clock);
+  service::Reporting reporting(call.db, call.clock);
+  auto observations = cycle.ObservationsOf(agency.code);
+  auto reported = reporting.ReportedValues(round.id, agency.code);
+  auto typed = service::ValuesToObservations(values.dump(), agency.code, kpi_id,
+                                             framework.fiscal_year, round.round);
+  if (!observations || !reported || !typed) {
+    out["text"] = call.Message(!observations ? observations.status()
+                               : !reported   ? reported.status()
+                                             : typed.status());
+    return out;
+  }
+  for (auto& o : *reported) {
+    if (o.kpi != kpi_id) observations->push_back(std::move(o));
+  }
+  observations->insert(observations->end(), typed->begin(), typed->end());
+  const auto scores = engine->Score({agency}, *observations, false);
+  if (scores.empty()) {
+    out["text"] = call.T("whatif.not_assigned");
+    return out;
+  }
+  const domain::KpiScore* score = FindScore(scores[0].kpis, kpi_id);
+  const std::string total = Number(scores[0].total, framework.decimals.total);
+  out["total"] = total;
+  if (!score || score->status == domain::KpiStatus::kMissing) {
+    json missing = json::array();
+    const domain::Kpi* kpi = domain::FindKpi(framework.kpis, kpi_id);
+    const auto needed = engine->InputsNeeded(agency.code, kpi_id);
+    if (kpi) {
+      for (const domain::Variable& v : kpi->variables) {
+        if (needed.count(v.id) && !values.contains(v.id) && !v.optional &&
+            v.type != domain::VariableType::kDerived)
+          missing.push_back(call.Pick(v.name).empty() ? v.id : call.Pick(v.name));
+      }
+    }
+    out["missing"] = missing;
+    std::string list;
+    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m.get<std::string>();
+    out["text"] = call.T("whatif.incomplete") + (list.empty() ? "" : " " + list) + " — " +
+                  call.T("whatif.total_now") + " " + total;
+    return out;
+  }
+  if (score->status == domain::KpiStatus::kExempt || score->status == domain::KpiStatus::kMonitoring) {
+    out["text"] = call.T(score->status == domain::KpiStatus::kExempt ? "whatif.exempt"
+                                                                     : "whatif.monitoring");
+    out["ok"] = true;
+    return out;
+  }
+  out["ok"] = true;
+  out["result"] = Number(score->result, framework.decimals.result);
+  out["score"] = Number(score->score, framework.decimals.score);
+  out["text"] = call.T("whatif.scores") + " " + out["score"].get<std::string>() + " " +
+                call.T("whatif.points") + " " + call.T("whatif.total_becomes") + " " + total;
+  return out;
+}
+
+}  // namespace esar::web

@@ -1,0 +1,44 @@
+#pragma once
+
+// A KPI as pages show it (internal to src/web): its documentation and criteria with an
+// agency's own targets, the form fields of its variables, and the what-if line.
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/status.h"
+#include "domain/model.h"
+#include "service/cycle.h"
+#include "web/page_support.h"
+
+namespace esar::web {
+
+// The criteria that apply to `agency` for `kpi`: the last assignment rule naming the agency
+// (or "*") that sets criteria, else the KPI's own; nullptr for a composite KPI.
+const domain::Criteria* EffectiveCriteria(const domain::Framework& framework,
+                                          const std::string& agency, const domain::Kpi& kpi);
+
+// {"id", "name", "unit", "description", "definitions", "scope", "formula", "data_source",
+//  "steps", "baseline", "benefit", "criteria": {...}} for templates/part_kpi_doc.mustache.
+nlohmann::json KpiDocModel(const PageCall& call, const domain::Framework& framework,
+                           const domain::Kpi& kpi, const domain::Criteria* criteria);
+
+// The variables an agency reports for `kpi` as form fields, filled from `values` (a JSON
+// object as stored; may be empty): [{"id", "field", "name", "unit", "number"|"count"|
+// "passfail"|"list", "value", "items": [...]}]. Derived variables are left out.
+nlohmann::json VariableFields(const PageCall& call, const domain::Kpi& kpi,
+                              const nlohmann::json& values);
+
+// The values of a submitted form (fields "v_<id>", "v_<id>_<i>" for lists) as the JSON object
+// the reporting service stores. Empty fields are left out. An error names the variable whose
+// value is not a number.
+Result<nlohmann::json> ValuesFromForm(const PageCall& call, const domain::Kpi& kpi);
+
+// The what-if line for `agency` reporting `values` for `kpi_id` in `round`, every other KPI
+// as last reported and the imported baselines: {"ok", "result", "score", "total", "text",
+// "missing"}; "text" is the sentence to show ("ผลนี้ได้ 62.50 คะแนน คะแนนรวมจะเป็น 81.250").
+nlohmann::json WhatIfModel(PageCall& call, const domain::Framework& framework,
+                           const service::RoundInfo& round, const domain::Agency& agency,
+                           const std::string& kpi_id, const nlohmann::json& values);
+
+}  // namespace esar::web

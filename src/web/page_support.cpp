@@ -1,0 +1,253 @@
+#include "web/page_support.h"
+
+#include <cmath>
+
+#include "common/text.h"
+#include "web/multipart.h"
+
+namespace esar::web {
+
+using nlohmann::json;
+
+std::string PageCall::Field(const std::string& name) const {
+  const auto found = form.find(name);
+  return found == form.end() ? "" : found->second;
+}
+
+std::string PageCall::Query(const std::string& name) const {
+  const auto found = request.query.find(name);
+  return found == request.query.end() ? "" : found->second;
+}
+
+namespace {
+
+struct NavItem {
+  const char* href;
+  const char* key;
+};
+
+std::vector<NavItem> NavFor(service::Role role) {
+  using service::Role;
+  switch (role) {
+    case Role::kReporter:
+    case Role::kApprover:
+      return {{"/agency", "nav.agency"}, {"/agency/results", "nav.agency_results"},
+              {"/", "nav.results"}, {"/dashboard", "nav.dashboard"}};
+    case Role::kEvaluator:
+      return {{"/review", "nav.review"}, {"/review/appeals", "nav.appeals"},
+              {"/", "nav.results"}, {"/dashboard", "nav.dashboard"}};
+    case Role::kAdmin:
+      return {{"/admin", "nav.admin"},           {"/admin/frameworks", "nav.frameworks"},
+              {"/admin/rounds", "nav.rounds"},   {"/admin/results", "nav.admin_results"},
+              {"/admin/agencies", "nav.agencies"}, {"/admin/users", "nav.users"},
+              {"/review", "nav.review"},         {"/", "nav.results"}};
+    case Role::kPublic:
+      break;
+  }
+  return {{"/", "nav.results"}, {"/dashboard", "nav.dashboard"}};
+}
+
+void SecurityHeaders(HttpResponse& r, bool personal) {
+  r.headers.emplace_back("Content-Security-Policy",
+                         "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                         "script-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+                         "base-uri 'none'");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.headers.emplace_back("Referrer-Policy", "same-origin");
+  r.headers.emplace_back("Cache-Control", personal ? "no-store" : "no-cache");
+}
+
+}  // namespace
+
+HttpResponse RenderPage(PageCall& call, const std::string& template_name, json model,
+                        const std::string& title, int status) {
+  const bool thai = call.lang == Lang::kThai;
+  model["th"] = thai;
+  model["csrf"] = call.csrf;
+  const std::string content = call.views.Render(template_name, model, call.lang);
+  json layout = {{"content", content},
+                 {"title", title},
+                 {"lang", thai ? "th" : "en"},
+                 {"th", thai},
+                 {"csrf", call.csrf},
+                 {"path", UrlEncode(call.request.target)},
+                 {"htmx", model.value("htmx", false)},
+                 {"chart", model.value("chart", false)}};
+  for (const char* asset : {"esar.css", "esar.js", "htmx.min.js", "chart.umd.min.js"}) {
+    const StaticAsset* found = call.views.Asset(asset);
+    std::string key(asset);
+    for (char& ch : key) {
+      if (ch == '.') ch = '_';
+    }
+    layout["asset"][key] = found ? found->url : "";
+  }
+  json nav = json::array();
+  for (const NavItem& item : NavFor(call.actor.role)) {
+    const std::string href = item.href;
+    const bool current = call.request.path == href ||
+                         (href != "/" && call.request.path.rfind(href + "/", 0) == 0 &&
+                          !(href == "/agency" && call.request.path.rfind("/agency/results", 0) == 0));
+    nav.push_back({{"href", href}, {"label", call.T(item.key)}, {"current", current}});
+  }
+  layout["nav"] = nav;
+  if (call.actor.user_id != 0) {
+    layout["user"] = {{"name", call.actor.username},
+                      {"role", call.T(std::string("role.") + service::RoleName(call.actor.role))},
+                      {"agency", call.actor.agency}};
+  }
+  const std::string done = call.Query("done");
+  if (!done.empty()) {
+    const std::string key = "done." + done;
+    const std::string& message = call.T(key);
+    if (message != key) layout["flash"] = message;
+  }
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "text/html; charset=utf-8";
+  r.body = call.views.Render("layout", layout, call.lang);
+  SecurityHeaders(r, call.actor.user_id != 0);
+  return r;
+}
+
+HttpResponse RenderFragment(PageCall& call, const std::string& template_name, const json& model) {
+  json with = model;
+  with["th"] = call.lang == Lang::kThai;
+  HttpResponse r;
+  r.content_type = "text/html; charset=utf-8";
+  r.body = call.views.Render(template_name, with, call.lang);
+  SecurityHeaders(r, true);
+  return r;
+}
+
+HttpResponse Redirect(const std::string& location) {
+  HttpResponse r;
+  r.status = 303;
+  r.content_type = "text/plain; charset=utf-8";
+  r.headers.emplace_back("Location", location);
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+HttpResponse ErrorPage(PageCall& call, const Status& status) {
+  const int http = HttpStatusOf(status.code());
+  json model = {{"message", call.Message(status)},
+                {"status", http},
+                {"login", http == 401}};
+  return RenderPage(call, "error", model, call.T("error.title"), http);
+}
+
+std::map<std::string, std::string> ParseUrlEncoded(std::string_view body) {
+  std::map<std::string, std::string> out;
+  auto decode = [](std::string_view text) {
+    std::string value;
+    for (size_t i = 0; i < text.size(); ++i) {
+      const char ch = text[i];
+      if (ch == '+') {
+        value += ' ';
+      } else if (ch == '%' && i + 2 < text.size() + 0 && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+                 std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+        value += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+        i += 2;
+      } else {
+        value += ch;
+      }
+    }
+    return value;
+  };
+  size_t start = 0;
+  while (start <= body.size()) {
+    size_t end = body.find('&', start);
+    if (end == std::string_view::npos) end = body.size();
+    const std::string_view pair = body.substr(start, end - start);
+    if (!pair.empty()) {
+      const size_t eq = pair.find('=');
+      std::string key = decode(pair.substr(0, eq));
+      std::string value = eq == std::string_view::npos ? "" : decode(pair.substr(eq + 1));
+      if (!IsValidUtf8(key) || !IsValidUtf8(value)) {
+        key = "";  // dropped: never shown back or stored as broken text
+      } else {
+        out[key] = std::move(value);
+      }
+    }
+    start = end + 1;
+  }
+  out.erase("");
+  return out;
+}
+
+Result<std::map<std::string, std::string>> ParseMultipartForm(std::string_view body,
+                                                              std::string_view content_type) {
+  auto boundary = BoundaryFromContentType(content_type);
+  if (!boundary) return boundary.status();
+  struct Collector final : MultipartParser::Handler {
+    std::map<std::string, std::string> fields;
+    std::string current;
+    Status OnPartBegin(const PartHeaders& headers) override {
+      current = headers.name;
+      fields[current].clear();
+      if (headers.has_filename) fields[current + ".name"] = CleanFileName(headers.filename);
+      return Status::Ok();
+    }
+    Status OnPartData(std::string_view bytes) override {
+      fields[current].append(bytes);
+      return Status::Ok();
+    }
+    Status OnPartEnd() override { return Status::Ok(); }
+  } collector;
+  MultipartParser parser(*boundary, collector);
+  Status fed = parser.Feed(body);
+  if (!fed.ok()) return fed;
+  Status finished = parser.Finish();
+  if (!finished.ok()) return finished;
+  for (const auto& [name, value] : collector.fields) {
+    if (!IsValidUtf8(value)) {
+      return Status::InvalidInput("ช่อง \"" + name + "\" ไม่ใช่ข้อความ UTF-8",
+                                  "field \"" + name + "\" is not UTF-8 text");
+    }
+  }
+  return collector.fields;
+}
+
+std::string UrlEncode(std::string_view text) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (const unsigned char ch : text) {
+    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~' || ch == '/') {
+      out += static_cast<char>(ch);
+    } else {
+      out += '%';
+      out += kHex[ch >> 4];
+      out += kHex[ch & 15];
+    }
+  }
+  return out;
+}
+
+std::string SafeNext(const std::string& next) {
+  if (next.empty() || next[0] != '/' || (next.size() > 1 && (next[1] == '/' || next[1] == '\\')))
+    return "/";
+  for (const unsigned char ch : next) {
+    if (ch < 0x20 || ch == 0x7f) return "/";
+  }
+  return next;
+}
+
+std::string Number(double value, int decimals) {
+  if (!std::isfinite(value)) return "–";
+  std::string text = FormatDecimal(value, decimals);
+  const bool negative = !text.empty() && text[0] == '-';
+  const size_t digits_start = negative ? 1 : 0;
+  size_t point = text.find('.');
+  if (point == std::string::npos) point = text.size();
+  for (size_t at = point; at > digits_start + 3; at -= 3) text.insert(at - 3, ",");
+  return text;
+}
+
+std::string HtmlId(std::string text) {
+  for (char& ch : text) {
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '-';
+  }
+  return text;
+}
+
+}  // namespace esar::web

@@ -1,0 +1,75 @@
+#pragma once
+
+// What every page handler shares (internal to src/web): the request as a page sees it — who
+// asks, in which language, the form sent — and the ways to answer: a page in the layout, a
+// redirect, an error page.
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "common/text.h"
+#include "domain/model.h"
+#include "service/actor.h"
+#include "storage/database.h"
+#include "web/http.h"
+#include "web/view.h"
+
+namespace esar::web {
+
+inline constexpr const char* kLangCookie = "esar_lang";
+
+struct PageCall {
+  HttpRequest& request;
+  storage::Database& db;
+  const Clock& clock;
+  const Views& views;
+  service::Actor actor;
+  std::string csrf;  // the session's CSRF token; "" for the public
+  Lang lang = Lang::kThai;
+  std::map<std::string, std::string> form;  // the fields of a POSTed urlencoded form
+
+  // A message of the catalog in the caller's language.
+  const std::string& T(const std::string& key) const { return views.Message(key, lang); }
+  const std::string& Pick(const LocalizedText& text) const { return text.Pick(lang); }
+  const std::string& Message(const Status& status) const {
+    return lang == Lang::kThai ? status.message_th() : status.message_en();
+  }
+  // The form field, or "" when absent.
+  std::string Field(const std::string& name) const;
+  // The query parameter, or "" when absent.
+  std::string Query(const std::string& name) const;
+};
+
+// `template_name` rendered with `model` inside the layout (navigation for the caller's role,
+// the language switch, the flash message named by ?done=), with `title` as the page's title.
+HttpResponse RenderPage(PageCall& call, const std::string& template_name, nlohmann::json model,
+                        const std::string& title, int status = 200);
+// A piece of a page without the layout, for htmx.
+HttpResponse RenderFragment(PageCall& call, const std::string& template_name,
+                            const nlohmann::json& model);
+// 303 See Other to `location` (a path on this site).
+HttpResponse Redirect(const std::string& location);
+// The error page for `status`, with the HTTP status it maps to.
+HttpResponse ErrorPage(PageCall& call, const Status& status);
+
+// application/x-www-form-urlencoded (and query strings): '+' is a space, %XX a byte.
+std::map<std::string, std::string> ParseUrlEncoded(std::string_view body);
+std::string UrlEncode(std::string_view text);
+// The fields of a multipart/form-data body (a form with a file input): each field's bytes by
+// name, and a file's name (as CleanFileName leaves it) under "<field>.name".
+Result<std::map<std::string, std::string>> ParseMultipartForm(std::string_view body,
+                                                              std::string_view content_type);
+// `next` when it is a path on this site ("/agency"), else "/": never an open redirect.
+std::string SafeNext(const std::string& next);
+
+// A number as the framework prints it: `decimals` places, thousands separated ("1,234.50").
+std::string Number(double value, int decimals);
+
+// An id-safe form of `text` for HTML id attributes ("4.1" -> "4-1").
+std::string HtmlId(std::string text);
+
+}  // namespace esar::web

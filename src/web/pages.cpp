@@ -1,0 +1,675 @@
+#include "web/pages.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "common/thai.h"
+#include "domain/engine.h"
+#include "service/cycle.h"
+#include "service/directory.h"
+#include "service/reporting.h"
+#include "service/results.h"
+#include "web/auth.h"
+#include "web/kpi_view.h"
+#include "web/page_support.h"
+
+namespace esar::web {
+
+using nlohmann::json;
+using service::Role;
+
+namespace {
+
+Lang LangOf(const HttpRequest& request) {
+  return request.Cookie(kLangCookie) == "en" ? Lang::kEnglish : Lang::kThai;
+}
+
+std::string SessionCookieHeader(const std::string& token, int64_t max_age_s, bool secure) {
+  return std::string(kSessionCookie) + "=" + token +
+         "; Path=/; HttpOnly; SameSite=Lax; Max-Age=" + std::to_string(max_age_s) +
+         (secure ? "; Secure" : "");
+}
+
+// "กรม · ปีงบประมาณ พ.ศ. 2567 · รอบ 12 เดือน"
+std::string RoundLabel(const PageCall& call, const service::RoundSummary& r) {
+  const std::string kind_key = "kind." + r.agency_kind;
+  const std::string& kind = call.T(kind_key);
+  return FiscalYearName(r.fiscal_year, call.lang) + " · " +
+         (kind == kind_key ? r.agency_kind : kind) + " · " + RoundName(r.round.round, call.lang);
+}
+
+std::string KindName(const PageCall& call, const std::string& kind) {
+  const std::string key = "kind." + kind;
+  const std::string& name = call.T(key);
+  return name == key ? kind : name;
+}
+
+}  // namespace
+
+Handler Pages::Page(std::vector<Role> roles, PageHandler handler) {
+  return [this, roles, handler](HttpRequest& request) -> HttpResponse {
+    auto lease = pool_.Acquire();
+    if (!lease) {
+      HttpResponse r;
+      r.status = 503;
+      r.content_type = "text/plain; charset=utf-8";
+      r.body = "ระบบไม่พร้อมให้บริการชั่วคราว โปรดลองใหม่ — esar is briefly unavailable, try again";
+      return r;
+    }
+    PageCall call{request, **lease, clock_, views_, service::Actor::Public(), "", LangOf(request),
+                  {}};
+    bool stale_session = false;
+    const std::string token = request.Cookie(kSessionCookie);
+    if (!token.empty()) {
+      auto session = service::Directory(call.db, clock_).FindSession(token);
+      if (session) {
+        call.actor = session->actor;
+        call.csrf = session->csrf_token;
+      } else {
+        stale_session = true;
+      }
+    }
+    auto finish = [&](HttpResponse r) {
+      if (stale_session) {
+        r.headers.emplace_back("Set-Cookie",
+                               SessionCookieHeader("", 0, options_.secure_cookies || request.tls));
+      }
+      return r;
+    };
+    if (!roles.empty() &&
+        std::find(roles.begin(), roles.end(), call.actor.role) == roles.end()) {
+      if (call.actor.user_id == 0) return finish(Redirect("/login?next=" + UrlEncode(request.target)));
+      return finish(ErrorPage(call, service::Denied(call.actor, "เปิดหน้านี้", "open this page")));
+    }
+    if (request.method == "POST") {
+      const std::string& type = request.Header("content-type");
+      if (type.rfind("application/x-www-form-urlencoded", 0) == 0) {
+        call.form = ParseUrlEncoded(request.body);
+      } else if (type.rfind("multipart/form-data", 0) == 0) {
+        auto fields = ParseMultipartForm(request.body, type);
+        if (!fields) return finish(ErrorPage(call, fields.status()));
+        call.form = std::move(*fields);
+      }
+      if (call.actor.user_id != 0 &&
+          !security::ConstantTimeEquals(call.Field("csrf"), call.csrf)) {
+        return finish(ErrorPage(
+            call, Status::PermissionDenied("แบบฟอร์มหมดอายุหรือไม่ได้มาจากหน้านี้ โปรดโหลดหน้าใหม่แล้วส่งอีกครั้ง",
+                                           "the form expired or did not come from this site: "
+                                           "reload the page and send it again")));
+      }
+    }
+    try {
+      return finish(handler(call));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "esar: request %s: page failed: %s\n", request.request_id.c_str(),
+                   e.what());
+      return finish(ErrorPage(call, Status::Internal("page failed")));
+    }
+  };
+}
+
+HttpResponse Pages::StaticFile(HttpRequest& request) const {
+  const StaticAsset* asset = views_.Asset(request.params.at("name"));
+  HttpResponse r;
+  if (!asset) {
+    r.status = 404;
+    r.content_type = "text/plain; charset=utf-8";
+    r.body = "ไม่พบไฟล์ — no such file";
+    return r;
+  }
+  r.content_type = asset->content_type;
+  r.headers.emplace_back("ETag", asset->etag);
+  r.headers.emplace_back("Vary", "Accept-Encoding");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  // Pages link files with ?v=<hash of the content>: such an address never changes meaning.
+  r.headers.emplace_back("Cache-Control", request.query.count("v")
+                                              ? "public, max-age=31536000, immutable"
+                                              : "public, max-age=300");
+  if (request.Header("if-none-match") == asset->etag) {
+    r.status = 304;
+    return r;
+  }
+  const bool gzip = !asset->gzipped.empty() &&
+                    request.Header("accept-encoding").find("gzip") != std::string::npos;
+  if (gzip) {
+    r.headers.emplace_back("Content-Encoding", "gzip");
+    r.body = asset->gzipped;
+  } else {
+    r.body = asset->bytes;
+  }
+  return r;
+}
+
+// ---- everyone ----
+
+HttpResponse Pages::LoginForm(PageCall& call) {
+  if (call.actor.user_id != 0) return Redirect("/");
+  return RenderPage(call, "login", {{"next", SafeNext(call.Query("next"))}}, call.T("login.title"));
+}
+
+HttpResponse Pages::Login(PageCall& call) {
+  const std::string username = call.Field("username");
+  const std::string next = SafeNext(call.Field("next"));
+  auto session = service::Directory(call.db, clock_, options_.hash_strength)
+                     .Login(username, call.Field("password"), call.request.remote_address);
+  if (!session) {
+    return RenderPage(call, "login",
+                      {{"next", next}, {"username", username}, {"error", call.Message(session.status())}},
+                      call.T("login.title"), HttpStatusOf(session.status().code()));
+  }
+  std::string home = next;
+  if (home == "/") {
+    switch (session->actor.role) {
+      case Role::kAdmin:
+        home = "/admin";
+        break;
+      case Role::kEvaluator:
+        home = "/review";
+        break;
+      case Role::kReporter:
+      case Role::kApprover:
+        home = "/agency";
+        break;
+      case Role::kPublic:
+        break;
+    }
+  }
+  HttpResponse r = Redirect(home);
+  r.headers.emplace_back("Set-Cookie",
+                         SessionCookieHeader(session->token,
+                                             service::Directory::kSessionLifetimeMs / 1000,
+                                             options_.secure_cookies || call.request.tls));
+  return r;
+}
+
+HttpResponse Pages::Logout(PageCall& call) {
+  if (call.actor.user_id != 0) {
+    Status s = service::Directory(call.db, clock_).Logout(call.request.Cookie(kSessionCookie));
+    if (!s.ok()) return ErrorPage(call, s);
+  }
+  HttpResponse r = Redirect("/?done=logged_out");
+  r.headers.emplace_back("Set-Cookie",
+                         SessionCookieHeader("", 0, options_.secure_cookies || call.request.tls));
+  return r;
+}
+
+HttpResponse Pages::PasswordForm(PageCall& call) {
+  return RenderPage(call, "password", json::object(), call.T("password.title"));
+}
+
+HttpResponse Pages::ChangePassword(PageCall& call) {
+  if (call.Field("new_password") != call.Field("confirm")) {
+    return RenderPage(call, "password", {{"error", call.T("password.mismatch")}},
+                      call.T("password.title"), 400);
+  }
+  Status s = service::Directory(call.db, clock_, options_.hash_strength)
+                 .ChangePassword(call.actor, call.Field("old_password"), call.Field("new_password"));
+  if (!s.ok()) {
+    return RenderPage(call, "password", {{"error", call.Message(s)}}, call.T("password.title"),
+                      HttpStatusOf(s.code()));
+  }
+  return Redirect("/account/password?done=password_changed");
+}
+
+HttpResponse Pages::SwitchLanguage(PageCall& call) {
+  const std::string lang = call.request.params.at("lang") == "en" ? "en" : "th";
+  HttpResponse r = Redirect(SafeNext(call.Query("next")));
+  r.headers.emplace_back("Set-Cookie", std::string(kLangCookie) + "=" + lang +
+                                           "; Path=/; SameSite=Lax; Max-Age=31536000");
+  return r;
+}
+
+// ---- public results ----
+
+HttpResponse Pages::PublicResults(PageCall& call) {
+  service::Cycle cycle(call.db, clock_);
+  service::Results results(call.db, clock_);
+  auto published = results.RoundsWithResults(service::Actor::Public(), service::ResultStage::kPublished);
+  if (!published) return ErrorPage(call, published.status());
+  auto rounds = cycle.Rounds();
+  if (!rounds) return ErrorPage(call, rounds.status());
+  json model = {{"rounds", json::array()}};
+  int64_t chosen = published->empty() ? 0 : published->front();
+  const std::string wanted = call.Query("round");
+  for (int64_t id : *published) {
+    if (wanted == std::to_string(id)) chosen = id;
+  }
+  std::map<int64_t, const service::RoundSummary*> by_id;
+  for (const auto& r : *rounds) by_id[r.round.id] = &r;
+  for (int64_t id : *published) {
+    if (!by_id.count(id)) continue;
+    model["rounds"].push_back(
+        {{"id", id}, {"label", RoundLabel(call, *by_id[id])}, {"selected", id == chosen}});
+  }
+  if (chosen == 0) return RenderPage(call, "public_results", model, call.T("results.title"));
+  auto summary = results.Summary(service::Actor::Public(), chosen, service::ResultStage::kPublished);
+  if (!summary) return ErrorPage(call, summary.status());
+  const json document = json::parse(summary->document);
+  auto agencies = service::Directory(call.db, clock_).Agencies();
+  if (!agencies) return ErrorPage(call, agencies.status());
+  std::map<std::string, std::string> names;
+  for (const auto& a : *agencies) names[a.code] = call.Pick(a.name);
+
+  const std::string q = call.Query("q");
+  const std::string sort = call.Query("sort").empty() ? "ministry" : call.Query("sort");
+  const bool descending = call.Query("dir") == "desc";
+  struct Row {
+    json view;
+    std::string name_key, ministry_key;
+    double total = 0;
+  };
+  std::vector<Row> rows;
+  auto contains = [](const std::string& text, const std::string& needle) {
+    if (needle.empty()) return true;
+    std::string a = text, b = needle;
+    for (char& ch : a) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    for (char& ch : b) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return a.find(b) != std::string::npos;
+  };
+  for (const json& a : document["agencies"]) {
+    const std::string code = a["code"];
+    const std::string name = call.lang == Lang::kThai || a["name_en"].get<std::string>().empty()
+                                 ? a["name_th"].get<std::string>()
+                                 : a["name_en"].get<std::string>();
+    const std::string parent = a.value("parent", "");
+    const std::string ministry = names.count(parent) ? names[parent] : "";
+    if (!contains(name, q) && !contains(code, q) && !contains(ministry, q) &&
+        !contains(a["name_en"].get<std::string>(), q))
+      continue;
+    const json grade = call.lang == Lang::kThai ? a["grade"] : a.value("grade_en", a["grade"]);
+    Row row;
+    row.view = {{"code", code},
+                {"name", name},
+                {"ministry", ministry},
+                {"kind", KindName(call, a.value("kind", ""))},
+                {"total", a.value("total_text", "")},
+                {"grade", grade.is_string() ? grade : json("–")},
+                {"href", "/results/" + std::to_string(chosen) + "/agencies/" + UrlEncode(code)}};
+    row.name_key = ThaiSortKey(name);
+    row.ministry_key = ThaiSortKey(ministry);
+    row.total = a["total"].is_number() ? a["total"].get<double>() : 0;
+    rows.push_back(std::move(row));
+  }
+  std::stable_sort(rows.begin(), rows.end(), [&](const Row& x, const Row& y) {
+    if (sort == "score") return descending ? x.total > y.total : x.total < y.total;
+    if (sort == "name") return descending ? x.name_key > y.name_key : x.name_key < y.name_key;
+    if (x.ministry_key != y.ministry_key)
+      return descending ? x.ministry_key > y.ministry_key : x.ministry_key < y.ministry_key;
+    return x.name_key < y.name_key;
+  });
+  json list = json::array();
+  for (auto& r : rows) list.push_back(std::move(r.view));
+  model["agencies"] = list;
+  model["count"] = list.size();
+  model["round"] = chosen;
+  model["q"] = q;
+  model["round_label"] = by_id.count(chosen) ? RoundLabel(call, *by_id[chosen]) : "";
+  // Each column header links to the list sorted by it; again reverses the order.
+  for (const char* column : {"name", "ministry", "score"}) {
+    const bool active = sort == column;
+    const std::string next_dir = active && !descending ? "desc" : "asc";
+    model["sort"][column] = {
+        {"href", "/?round=" + std::to_string(chosen) + "&q=" + UrlEncode(q) +
+                     "&sort=" + column + "&dir=" + next_dir},
+        {"aria", active ? (descending ? "descending" : "ascending") : "none"}};
+  }
+  return RenderPage(call, "public_results", model, call.T("results.title"));
+}
+
+HttpResponse Pages::AgencyReport(PageCall& call) {
+  const std::string& round_text = call.request.params.at("round");
+  const std::string code = call.request.params.at("code");
+  const int64_t round_id = std::atoll(round_text.c_str());
+  service::Cycle cycle(call.db, clock_);
+  auto round = cycle.Round(round_id);
+  if (!round) return ErrorPage(call, round.status());
+  auto result = service::Results(call.db, clock_)
+                    .LatestForAgency(call.actor, round_id, service::ResultStage::kPublished, code);
+  if (!result) return ErrorPage(call, result.status());
+  auto framework = cycle.Framework(round->framework_id);
+  if (!framework) return ErrorPage(call, framework.status());
+  const domain::Framework& fw = framework->framework;
+  const json part = json::parse(result->document);
+  const json& agency = call.lang == Lang::kEnglish && part["agency_en"].is_object()
+                           ? part["agency_en"]
+                           : part["agency"];
+  auto agencies = service::Directory(call.db, clock_).Agencies();
+  if (!agencies) return ErrorPage(call, agencies.status());
+  std::string ministry;
+  for (const auto& a : *agencies) {
+    if (a.code == code) {
+      for (const auto& m : *agencies) {
+        if (m.code == a.parent) ministry = call.Pick(m.name);
+      }
+    }
+  }
+  // The verified values the scores came from, for the table of evaluation items.
+  auto values = service::Reporting(call.db, clock_).AcceptedValues(round_id, code);
+  if (!values) return ErrorPage(call, values.status());
+  std::map<std::string, std::map<std::string, std::vector<double>>> reported;
+  for (const auto& o : *values) reported[o.kpi][o.variable] = o.values;
+
+  json components = json::array();
+  std::map<std::string, size_t> component_index;
+  for (const domain::Component& c : fw.components) {
+    component_index[c.id] = components.size();
+    components.push_back({{"name", call.Pick(c.name)}, {"kpis", json::array()}});
+  }
+  json details = json::array();
+  for (const json& k : agency["kpis"]) {
+    const std::string id = k["id"];
+    const domain::Kpi* kpi = domain::FindKpi(fw.kpis, id);
+    if (!kpi) continue;
+    const std::string status = k.value("status", "");
+    json row = {{"id", id},
+                {"anchor", "kpi-" + HtmlId(id)},
+                {"name", call.Pick(kpi->name)},
+                {"weight", k["weight"].is_number() ? ShortestDecimal(k["weight"].get<double>()) : ""},
+                {"result", k.value("result_text", "–")},
+                {"unit", call.Pick(kpi->unit)},
+                {"score", k.value("score_text", "–")},
+                {"weighted", k["weighted"].is_number()
+                                 ? Number(k["weighted"].get<double>(), 4)
+                                 : "–"},
+                {"status", call.T("kpi_status." + status)},
+                {"explanation", k.value("explanation", json::array())}};
+    json items = json::array();
+    for (const domain::Variable& v : kpi->variables) {
+      if (v.type == domain::VariableType::kDerived) continue;
+      const auto found = reported[id].find(v.id);
+      std::string text = "–";
+      if (found != reported[id].end()) {
+        text.clear();
+        for (double x : found->second)
+          text += (text.empty() ? "" : ", ") + Number(x, fw.decimals.result);
+        if (v.type == domain::VariableType::kPassFail && found->second.size() == 1)
+          text = call.T(found->second[0] != 0 ? "value.pass" : "value.fail");
+      }
+      items.push_back({{"name", call.Pick(v.name).empty() ? v.id : call.Pick(v.name)},
+                       {"value", text},
+                       {"unit", call.Pick(v.unit)}});
+    }
+    row["items"] = items;
+    json doc = KpiDocModel(call, fw, *kpi, EffectiveCriteria(fw, code, *kpi));
+    row["doc"] = doc;
+    const auto at = component_index.find(kpi->component);
+    if (at != component_index.end()) components[at->second]["kpis"].push_back(row);
+    details.push_back(row);
+  }
+  json shown = json::array();
+  for (auto& c : components) {
+    if (!c["kpis"].empty()) shown.push_back(c);
+  }
+  const json grade = agency.value("grade", json(nullptr));
+  json model = {{"code", code},
+                {"name", agency["name"].is_object()
+                             ? agency["name"].value(call.lang == Lang::kThai ? "th" : "en",
+                                                    std::string())
+                             : std::string()},
+                {"ministry", ministry},
+                {"period", FiscalYearName(fw.fiscal_year, call.lang) + " · " +
+                               RoundName(round->round, call.lang)},
+                {"total", agency.value("total_text", "")},
+                {"weight", ShortestDecimal(agency.value("scored_weight", 100.0))},
+                {"grade", grade.is_string() ? grade : json(nullptr)},
+                {"stage", call.T(std::string("stage.") + service::ResultStageName(result->stage))},
+                {"published", result->stage == service::ResultStage::kPublished},
+                {"computed_at", FormatDateTime(result->computed_at, call.lang)},
+                {"components", shown},
+                {"kpis", details},
+                {"back", "/?round=" + std::to_string(round_id)}};
+  return RenderPage(call, "agency_report", model, model["name"].get<std::string>());
+}
+
+HttpResponse Pages::Dashboard(PageCall& call) {
+  service::Cycle cycle(call.db, clock_);
+  service::Results results(call.db, clock_);
+  auto published = results.RoundsWithResults(service::Actor::Public(), service::ResultStage::kPublished);
+  if (!published) return ErrorPage(call, published.status());
+  auto rounds = cycle.Rounds();
+  if (!rounds) return ErrorPage(call, rounds.status());
+  std::map<int64_t, const service::RoundSummary*> by_id;
+  for (const auto& r : *rounds) by_id[r.round.id] = &r;
+  // A dashboard covers one fiscal year and round length, every kind of agency together.
+  std::set<std::pair<int, int>> periods;  // (fiscal year, round)
+  for (int64_t id : *published) {
+    if (by_id.count(id)) periods.insert({by_id[id]->fiscal_year, by_id[id]->round.round});
+  }
+  json model = {{"periods", json::array()}, {"chart", true}};
+  if (periods.empty()) return RenderPage(call, "dashboard", model, call.T("dashboard.title"));
+  std::pair<int, int> chosen = *periods.rbegin();
+  for (const auto& p : periods) {
+    if (call.Query("period") == std::to_string(p.first) + "-" + std::to_string(p.second)) chosen = p;
+  }
+  for (auto it = periods.rbegin(); it != periods.rend(); ++it) {
+    model["periods"].push_back(
+        {{"value", std::to_string(it->first) + "-" + std::to_string(it->second)},
+         {"label", FiscalYearName(it->first, call.lang) + " · " + RoundName(it->second, call.lang)},
+         {"selected", *it == chosen}});
+  }
+  auto agencies = service::Directory(call.db, clock_).Agencies();
+  if (!agencies) return ErrorPage(call, agencies.status());
+  std::map<std::string, std::string> names;
+  for (const auto& a : *agencies) names[a.code] = call.Pick(a.name);
+
+  // Every published agency total of a period, with the frameworks they came from.
+  struct Scored {
+    std::string code, kind, parent, grade;
+    double total = 0;
+  };
+  auto gather = [&](std::pair<int, int> period, std::vector<json>* summaries,
+                    std::vector<domain::Framework>* frameworks) {
+    std::vector<Scored> out;
+    for (int64_t id : *published) {
+      if (!by_id.count(id) || by_id[id]->fiscal_year != period.first ||
+          by_id[id]->round.round != period.second)
+        continue;
+      auto summary = results.Summary(service::Actor::Public(), id, service::ResultStage::kPublished);
+      if (!summary) continue;
+      json document = json::parse(summary->document);
+      for (const json& a : document["agencies"]) {
+        const json grade = call.lang == Lang::kThai ? a["grade"] : a.value("grade_en", a["grade"]);
+        out.push_back({a["code"], a.value("kind", ""), a.value("parent", ""),
+                       grade.is_string() ? grade.get<std::string>() : "",
+                       a["total"].is_number() ? a["total"].get<double>() : 0});
+      }
+      if (summaries) summaries->push_back(std::move(document));
+      if (frameworks) {
+        auto fw = cycle.Framework(by_id[id]->round.framework_id);
+        if (fw) frameworks->push_back(fw->framework);
+      }
+    }
+    return out;
+  };
+  std::vector<json> summaries;
+  std::vector<domain::Framework> frameworks;
+  const std::vector<Scored> now = gather(chosen, &summaries, &frameworks);
+  const std::vector<Scored> before = gather({chosen.first - 1, chosen.second}, nullptr, nullptr);
+  std::map<std::string, double> last_year;
+  for (const auto& s : before) last_year[s.code] = s.total;
+
+  // Grades: in the order the frameworks list them (best first).
+  std::vector<std::string> grade_order;
+  for (const auto& fw : frameworks) {
+    for (const auto& g : fw.grades) {
+      const std::string name = call.Pick(g.name);
+      if (std::find(grade_order.begin(), grade_order.end(), name) == grade_order.end())
+        grade_order.push_back(name);
+    }
+  }
+  std::map<std::string, int> grade_count;
+  for (const auto& s : now) grade_count[s.grade]++;
+  json grades = json::array();
+  for (const auto& g : grade_order) {
+    const int n = grade_count[g];
+    grades.push_back({{"name", g},
+                      {"count", n},
+                      {"percent", now.empty() ? 0 : static_cast<int>(100.0 * n / static_cast<double>(now.size()) + 0.5)}});
+  }
+  if (grade_count.count("")) {
+    grades.push_back({{"name", call.T("dashboard.no_grade")}, {"count", grade_count[""]},
+                      {"percent", static_cast<int>(100.0 * grade_count[""] / static_cast<double>(now.size()) + 0.5)}});
+  }
+  auto averages = [&](auto key_of, auto label_of) {
+    struct Sum {
+      double total = 0, before = 0;
+      int n = 0, n_before = 0;
+    };
+    std::map<std::string, Sum> sums;
+    for (const auto& s : now) {
+      Sum& sum = sums[key_of(s)];
+      sum.total += s.total;
+      sum.n++;
+      if (last_year.count(s.code)) {
+        sum.before += last_year[s.code];
+        sum.n_before++;
+      }
+    }
+    std::vector<std::pair<std::string, json>> rows;
+    for (const auto& [key, sum] : sums) {
+      const double average = sum.total / sum.n;
+      json row = {{"name", label_of(key)}, {"count", sum.n}, {"average", Number(average, 2)}};
+      if (sum.n_before) {
+        const double change = average - sum.before / sum.n_before;
+        row["change"] = (change >= 0 ? "+" : "") + Number(change, 2);
+        row["up"] = change >= 0;
+      }
+      rows.push_back({ThaiSortKey(row["name"].get<std::string>()), row});
+    }
+    std::sort(rows.begin(), rows.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    json out = json::array();
+    for (auto& r : rows) out.push_back(std::move(r.second));
+    return out;
+  };
+  model["by_ministry"] = averages(
+      [](const Scored& s) { return s.parent; },
+      [&](const std::string& code) {
+        return code.empty() ? call.T("dashboard.no_ministry")
+                            : (names.count(code) ? names[code] : code);
+      });
+  model["by_kind"] =
+      averages([](const Scored& s) { return s.kind; },
+               [&](const std::string& kind) { return KindName(call, kind); });
+  double sum = 0, sum_before = 0;
+  int n_before = 0, improved = 0;
+  for (const auto& s : now) {
+    sum += s.total;
+    if (last_year.count(s.code)) {
+      sum_before += last_year[s.code];
+      n_before++;
+      improved += s.total > last_year[s.code];
+    }
+  }
+  model["agency_count"] = now.size();
+  model["average"] = now.empty() ? "–" : Number(sum / static_cast<double>(now.size()), 2);
+  model["grades"] = grades;
+  if (n_before) {
+    model["previous"] = {{"year", chosen.first - 1},
+                         {"compared", n_before},
+                         {"improved", improved},
+                         {"average_before", Number(sum_before / n_before, 2)}};
+  }
+  // Shared KPIs: those scored (or missing) for every agency of a framework's result.
+  json shared = json::array();
+  for (size_t i = 0; i < summaries.size() && i < frameworks.size(); ++i) {
+    const json& agencies_json = summaries[i]["agencies"];
+    if (agencies_json.empty()) continue;
+    const domain::Framework& fw = frameworks[i];
+    std::function<void(const std::vector<domain::Kpi>&)> walk =
+        [&](const std::vector<domain::Kpi>& kpis) {
+          for (const domain::Kpi& kpi : kpis) {
+            std::vector<int> counts(fw.levels.size() + 1, 0);  // [0] = below the first level
+            bool everyone = true;
+            for (const json& a : agencies_json) {
+              const json& k = a["kpis"];
+              if (!k.contains(kpi.id) || k[kpi.id]["status"] == "exempt" ||
+                  k[kpi.id]["status"] == "monitoring") {
+                everyone = false;
+                break;
+              }
+              const int level = k[kpi.id].value("level", -1);
+              counts[static_cast<size_t>(std::clamp(level + 1, 0, static_cast<int>(fw.levels.size())))]++;
+            }
+            if (everyone && kpi.criteria) {
+              json levels = json::array();
+              levels.push_back({{"name", call.T("dashboard.below_basic")}, {"count", counts[0]}});
+              for (size_t l = 0; l < fw.levels.size(); ++l)
+                levels.push_back({{"name", call.Pick(fw.levels[l].name)}, {"count", counts[l + 1]}});
+              shared.push_back({{"id", kpi.id}, {"name", call.Pick(kpi.name)}, {"levels", levels}});
+            }
+            walk(kpi.sub_kpis);
+          }
+        };
+    walk(fw.kpis);
+  }
+  model["shared"] = shared;
+  json chart = {{"labels", json::array()}, {"counts", json::array()}};
+  for (const auto& g : grades) {
+    chart["labels"].push_back(g["name"]);
+    chart["counts"].push_back(g["count"]);
+  }
+  model["chart_data"] = chart.dump();
+  model["chart_label"] = call.T("dashboard.agencies");
+  return RenderPage(call, "dashboard", model, call.T("dashboard.title"));
+}
+
+void Pages::Register(Router& router) {
+  const std::vector<Role> anyone;
+  const std::vector<Role> users = {Role::kAdmin, Role::kEvaluator, Role::kReporter,
+                                   Role::kApprover};
+  const std::vector<Role> agency = {Role::kReporter, Role::kApprover};
+  const std::vector<Role> reviewers = {Role::kEvaluator, Role::kAdmin};
+  const std::vector<Role> admin = {Role::kAdmin};
+  auto bind = [this](HttpResponse (Pages::*method)(PageCall&)) {
+    return [this, method](PageCall& call) { return (this->*method)(call); };
+  };
+  router.Add("GET", "/static/{name}", [this](HttpRequest& r) { return StaticFile(r); });
+  router.Add("GET", "/", Page(anyone, bind(&Pages::PublicResults)));
+  router.Add("GET", "/results/{round}/agencies/{code}", Page(anyone, bind(&Pages::AgencyReport)));
+  router.Add("GET", "/dashboard", Page(anyone, bind(&Pages::Dashboard)));
+  router.Add("GET", "/login", Page(anyone, bind(&Pages::LoginForm)));
+  router.Add("POST", "/login", Page(anyone, bind(&Pages::Login)));
+  router.Add("POST", "/logout", Page(users, bind(&Pages::Logout)));
+  router.Add("GET", "/account/password", Page(users, bind(&Pages::PasswordForm)));
+  router.Add("POST", "/account/password", Page(users, bind(&Pages::ChangePassword)));
+  router.Add("GET", "/lang/{lang}", Page(anyone, bind(&Pages::SwitchLanguage)));
+
+  router.Add("GET", "/agency", Page(agency, bind(&Pages::AgencyHome)));
+  router.Add("GET", "/agency/rounds/{round}/kpis/{kpi}", Page(agency, bind(&Pages::KpiForm)));
+  router.Add("POST", "/agency/rounds/{round}/kpis/{kpi}", Page(agency, bind(&Pages::SaveKpi)));
+  router.Add("GET", "/agency/rounds/{round}/kpis/{kpi}/whatif",
+             Page(agency, bind(&Pages::WhatIfLine)));
+  router.Add("POST", "/agency/submissions/{id}/approve", Page(agency, bind(&Pages::ApproveOrSubmit)));
+  router.Add("POST", "/agency/submissions/{id}/submit", Page(agency, bind(&Pages::ApproveOrSubmit)));
+  router.AddUpload("POST", "/agency/submissions/{id}/evidence", EvidenceForm());
+  router.Add("GET", "/agency/results", Page(agency, bind(&Pages::AgencyResults)));
+  router.Add("POST", "/agency/results/{result}/appeals", Page(agency, bind(&Pages::FileAppeal)));
+
+  router.Add("GET", "/review", Page(reviewers, bind(&Pages::Queue)));
+  router.Add("GET", "/review/submissions/{id}", Page(reviewers, bind(&Pages::ReviewForm)));
+  router.Add("POST", "/review/submissions/{id}", Page(reviewers, bind(&Pages::Review)));
+  router.Add("GET", "/review/appeals", Page(reviewers, bind(&Pages::AppealsList)));
+  router.Add("POST", "/review/appeals/{id}", Page(reviewers, bind(&Pages::DecideAppeal)));
+
+  router.Add("GET", "/admin", Page(admin, bind(&Pages::AdminHome)));
+  router.Add("GET", "/admin/agencies", Page(admin, bind(&Pages::AgenciesPage)));
+  router.Add("POST", "/admin/agencies", Page(admin, bind(&Pages::ImportAgencies)));
+  router.Add("GET", "/admin/users", Page(admin, bind(&Pages::UsersPage)));
+  router.Add("POST", "/admin/users", Page(admin, bind(&Pages::CreateUser)));
+  router.Add("GET", "/admin/frameworks", Page(admin, bind(&Pages::FrameworksPage)));
+  router.Add("POST", "/admin/frameworks", Page(admin, bind(&Pages::ImportFramework)));
+  router.Add("GET", "/admin/frameworks/{id}", Page(admin, bind(&Pages::FrameworkPage)));
+  router.Add("GET", "/admin/frameworks/{id}/kpis/{kpi}", Page(admin, bind(&Pages::KpiEditor)));
+  router.Add("POST", "/admin/frameworks/{id}/kpis/{kpi}",
+             Page(admin, bind(&Pages::SaveKpiDefinition)));
+  router.Add("GET", "/admin/rounds", Page(admin, bind(&Pages::RoundsPage)));
+  router.Add("POST", "/admin/rounds", Page(admin, bind(&Pages::OpenRound)));
+  router.Add("POST", "/admin/rounds/{id}/extensions", Page(admin, bind(&Pages::ExtendDeadline)));
+  router.Add("GET", "/admin/results", Page(admin, bind(&Pages::ResultsAdmin)));
+  router.Add("POST", "/admin/results/{round}/{action}", Page(admin, bind(&Pages::ResultsAction)));
+}
+
+}  // namespace esar::web

@@ -1,0 +1,105 @@
+#pragma once
+
+// The web interface: HTML pages rendered on the server for every role, working without
+// JavaScript (every action is a form that posts and redirects); htmx adds the live what-if
+// line, a small script adds upload progress and charts. Thai first, English on request.
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/clock.h"
+#include "security/crypto.h"
+#include "service/actor.h"
+#include "storage/file_store.h"
+#include "storage/pool.h"
+#include "web/api.h"
+#include "web/http.h"
+#include "web/view.h"
+
+namespace esar::web {
+
+struct PageCall;
+
+struct PageOptions {
+  security::HashStrength hash_strength = security::HashStrength::kInteractive;
+  bool secure_cookies = false;
+  int64_t max_upload_bytes = 20 << 20;
+};
+
+class Pages {
+ public:
+  // `views` must outlive the pages; so must the pool, store, clock and metrics.
+  Pages(storage::DatabasePool& pool, storage::FileStore& files, const Clock& clock,
+        Metrics& metrics, const Views& views, PageOptions options)
+      : pool_(pool), files_(files), clock_(clock), metrics_(metrics), views_(views),
+        options_(options) {}
+
+  // Adds every page, form action and /static/ file to `router`.
+  void Register(Router& router);
+
+ private:
+  using PageHandler = std::function<HttpResponse(PageCall&)>;
+  // Wraps `handler`: borrows a connection, finds the session and language, sends the public
+  // to the login page when `roles` is not empty and an unlisted role to a 403 page, checks the
+  // CSRF field of every POST from a session, and turns anything thrown into a 500 page.
+  Handler Page(std::vector<service::Role> roles, PageHandler handler);
+
+  // Everyone (pages_public.cpp).
+  HttpResponse PublicResults(PageCall& call);
+  HttpResponse AgencyReport(PageCall& call);
+  HttpResponse Dashboard(PageCall& call);
+  HttpResponse LoginForm(PageCall& call);
+  HttpResponse Login(PageCall& call);
+  HttpResponse Logout(PageCall& call);
+  HttpResponse PasswordForm(PageCall& call);
+  HttpResponse ChangePassword(PageCall& call);
+  HttpResponse SwitchLanguage(PageCall& call);
+  HttpResponse StaticFile(HttpRequest& request) const;
+
+  // Agencies' reporters and approvers (pages_agency.cpp).
+  HttpResponse AgencyHome(PageCall& call);
+  HttpResponse KpiForm(PageCall& call);
+  HttpResponse SaveKpi(PageCall& call);
+  HttpResponse WhatIfLine(PageCall& call);
+  HttpResponse ApproveOrSubmit(PageCall& call);
+  HttpResponse AgencyResults(PageCall& call);
+  HttpResponse FileAppeal(PageCall& call);
+  UploadStarter EvidenceForm();
+
+  // Evaluators (pages_review.cpp).
+  HttpResponse Queue(PageCall& call);
+  HttpResponse ReviewForm(PageCall& call);
+  HttpResponse Review(PageCall& call);
+  HttpResponse AppealsList(PageCall& call);
+  HttpResponse DecideAppeal(PageCall& call);
+
+  // The central office (pages_admin.cpp).
+  HttpResponse AdminHome(PageCall& call);
+  HttpResponse AgenciesPage(PageCall& call);
+  HttpResponse ImportAgencies(PageCall& call);
+  HttpResponse UsersPage(PageCall& call);
+  HttpResponse CreateUser(PageCall& call);
+  HttpResponse FrameworksPage(PageCall& call);
+  HttpResponse ImportFramework(PageCall& call);
+  HttpResponse FrameworkPage(PageCall& call);
+  HttpResponse KpiEditor(PageCall& call);
+  HttpResponse SaveKpiDefinition(PageCall& call);
+  HttpResponse RoundsPage(PageCall& call);
+  HttpResponse OpenRound(PageCall& call);
+  HttpResponse ExtendDeadline(PageCall& call);
+  HttpResponse ResultsAdmin(PageCall& call);
+  HttpResponse ResultsAction(PageCall& call);
+
+  storage::DatabasePool& pool_;
+  storage::FileStore& files_;
+  const Clock& clock_;
+  Metrics& metrics_;
+  const Views& views_;
+  PageOptions options_;
+};
+
+}  // namespace esar::web

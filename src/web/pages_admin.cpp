@@ -1,0 +1,494 @@
+// The central office's pages: agencies and users, frameworks (import, read, edit a KPI with
+// `esar check`'s findings inline), rounds and extensions, and results (compute, finalize,
+// publish).
+
+#include <charconv>
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "common/thai.h"
+#include "domain/check.h"
+#include "formats/framework_json.h"
+#include "formats/inputs.h"
+#include "service/cycle.h"
+#include "service/directory.h"
+#include "service/reporting.h"
+#include "service/results.h"
+#include "web/kpi_view.h"
+#include "web/page_support.h"
+#include "web/pages.h"
+
+namespace esar::web {
+
+using nlohmann::json;
+using service::Role;
+
+namespace {
+
+int64_t Id(const std::string& text) {
+  int64_t id = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  return ec == std::errc() && ptr == text.data() + text.size() ? id : 0;
+}
+
+std::string KindLabel(const PageCall& call, const std::string& kind) {
+  const std::string key = "kind." + kind;
+  const std::string& name = call.T(key);
+  return name == key ? kind : name;
+}
+
+json AgencyOptions(const PageCall& call, const std::vector<domain::Agency>& agencies,
+                   const std::string& chosen) {
+  std::vector<std::pair<std::string, json>> sorted;
+  for (const auto& a : agencies) {
+    const std::string label = call.Pick(a.name) + " (" + a.code + ")";
+    sorted.push_back({ThaiSortKey(call.Pick(a.name)),
+                      {{"value", a.code}, {"label", label}, {"selected", a.code == chosen}}});
+  }
+  std::sort(sorted.begin(), sorted.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  json out = json::array();
+  for (auto& s : sorted) out.push_back(std::move(s.second));
+  return out;
+}
+
+json FindingsModel(const PageCall& call, const std::vector<domain::Finding>& findings,
+                   const std::string& path_prefix) {
+  json out = json::array();
+  for (const auto& f : findings) {
+    if (!path_prefix.empty() && f.where.json_path.rfind(path_prefix, 0) != 0) continue;
+    out.push_back({{"error", f.severity == domain::Severity::kError},
+                   {"severity", call.T(f.severity == domain::Severity::kError ? "check.error" : "check.warning")},
+                   {"where", f.where.json_path},
+                   {"message", call.lang == Lang::kThai ? f.message_th : f.message_en},
+                   {"code", f.code}});
+  }
+  return out;
+}
+
+}  // namespace
+
+HttpResponse Pages::AdminHome(PageCall& call) {
+  service::Cycle cycle(call.db, clock_);
+  auto rounds = cycle.Rounds();
+  if (!rounds) return ErrorPage(call, rounds.status());
+  service::Reporting reporting(call.db, clock_);
+  json list = json::array();
+  const int64_t now = clock_.NowMs();
+  for (const auto& r : *rounds) {
+    json counts = json::array();
+    for (const char* status : {"draft", "approved", "submitted", "returned", "accepted"}) {
+      service::QueueFilter filter;
+      filter.round_id = r.round.id;
+      filter.status = status;
+      filter.limit = 1;
+      auto page = reporting.Queue(call.actor, filter);
+      if (!page) return ErrorPage(call, page.status());
+      counts.push_back({{"label", call.T(std::string("status.") + status)}, {"count", page->total}});
+    }
+    list.push_back({{"period", FiscalYearName(r.fiscal_year, call.lang) + " · " +
+                                   KindLabel(call, r.agency_kind) + " · " +
+                                   RoundName(r.round.round, call.lang)},
+                    {"deadline", FormatDateTime(r.round.deadline, call.lang)},
+                    {"days_left", DaysLeft(r.round.deadline, now, call.lang)},
+                    {"counts", counts},
+                    {"queue", "/review?round=" + std::to_string(r.round.id) + "&status="}});
+  }
+  auto frameworks = cycle.Frameworks();
+  auto agencies = service::Directory(call.db, clock_).Agencies();
+  auto users = service::Directory(call.db, clock_).Users(call.actor);
+  json model = {{"rounds", list},
+                {"frameworks", frameworks ? frameworks->size() : 0},
+                {"agencies", agencies ? agencies->size() : 0},
+                {"users", users ? users->size() : 0}};
+  return RenderPage(call, "admin_home", model, call.T("admin.title"));
+}
+
+HttpResponse Pages::AgenciesPage(PageCall& call) {
+  auto agencies = service::Directory(call.db, clock_).Agencies();
+  if (!agencies) return ErrorPage(call, agencies.status());
+  std::map<std::string, std::string> names;
+  for (const auto& a : *agencies) names[a.code] = call.Pick(a.name);
+  std::vector<std::pair<std::string, json>> rows;
+  for (const auto& a : *agencies) {
+    const std::string ministry = names.count(a.parent) ? names[a.parent] : "";
+    rows.push_back({ThaiSortKey(ministry) + std::string(1, '\0') + ThaiSortKey(call.Pick(a.name)),
+                    {{"code", a.code},
+                     {"name", call.Pick(a.name)},
+                     {"kind", KindLabel(call, a.kind)},
+                     {"ministry", ministry}}});
+  }
+  std::sort(rows.begin(), rows.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  json list = json::array();
+  for (auto& r : rows) list.push_back(std::move(r.second));
+  json model = {{"agencies", list}, {"count", list.size()}, {"csv", call.Field("csv")}};
+  if (call.request.method == "POST") model["error"] = call.Field("__error");
+  return RenderPage(call, "admin_agencies", model, call.T("agencies.title"),
+                    call.form.count("__error") ? 400 : 200);
+}
+
+HttpResponse Pages::ImportAgencies(PageCall& call) {
+  std::string text = call.Field("file");
+  if (text.empty()) text = call.Field("csv");
+  auto parsed = formats::ParseAgencies(text, call.form.count("file.name") ? call.Field("file.name") : "agencies.csv");
+  Status s = parsed ? service::Directory(call.db, clock_).UpsertAgencies(call.actor, *parsed)
+                    : parsed.status();
+  if (!s.ok()) {
+    call.form["__error"] = s.ToString(call.lang == Lang::kThai);
+    return AgenciesPage(call);
+  }
+  return Redirect("/admin/agencies?done=agencies_imported");
+}
+
+HttpResponse Pages::UsersPage(PageCall& call) {
+  service::Directory directory(call.db, clock_);
+  auto users = directory.Users(call.actor);
+  if (!users) return ErrorPage(call, users.status());
+  auto agencies = directory.Agencies();
+  if (!agencies) return ErrorPage(call, agencies.status());
+  json list = json::array();
+  for (const auto& u : *users) {
+    list.push_back({{"username", u.username},
+                    {"name", u.display_name},
+                    {"role", call.T(std::string("role.") + service::RoleName(u.role))},
+                    {"agency", u.agency},
+                    {"active", u.active}});
+  }
+  json roles = json::array();
+  for (const char* r : {"reporter", "approver", "evaluator", "admin"}) {
+    roles.push_back({{"value", r}, {"label", call.T(std::string("role.") + r)},
+                     {"selected", call.Field("role") == r}});
+  }
+  json model = {{"users", list},
+                {"roles", roles},
+                {"agencies", AgencyOptions(call, *agencies, call.Field("agency"))},
+                {"username", call.Field("username")},
+                {"display_name", call.Field("display_name")}};
+  if (call.form.count("__error")) model["error"] = call.Field("__error");
+  return RenderPage(call, "admin_users", model, call.T("users.title"),
+                    call.form.count("__error") ? 400 : 200);
+}
+
+HttpResponse Pages::CreateUser(PageCall& call) {
+  service::NewUser user;
+  user.username = call.Field("username");
+  user.display_name = call.Field("display_name");
+  user.password = call.Field("password");
+  auto role = service::ParseRole(call.Field("role"));
+  Status s = role.status();
+  if (role) {
+    user.role = *role;
+    if (*role == Role::kReporter || *role == Role::kApprover) user.agency = call.Field("agency");
+    auto created = service::Directory(call.db, clock_, options_.hash_strength).CreateUser(call.actor, user);
+    s = created.status();
+  }
+  if (!s.ok()) {
+    call.form["__error"] = call.Message(s);
+    return UsersPage(call);
+  }
+  return Redirect("/admin/users?done=user_created");
+}
+
+HttpResponse Pages::FrameworksPage(PageCall& call) {
+  auto frameworks = service::Cycle(call.db, clock_).Frameworks();
+  if (!frameworks) return ErrorPage(call, frameworks.status());
+  json list = json::array();
+  for (const auto& f : *frameworks) {
+    list.push_back({{"id", f.id},
+                    {"year", FiscalYearName(f.fiscal_year, call.lang)},
+                    {"kind", KindLabel(call, f.agency_kind)},
+                    {"version", f.version},
+                    {"frozen", f.frozen},
+                    {"imported", FormatDateTime(f.imported_at, call.lang)},
+                    {"href", "/admin/frameworks/" + std::to_string(f.id)}});
+  }
+  json model = {{"frameworks", list}};
+  if (call.form.count("__error")) {
+    model["error"] = call.Field("__error");
+    model["document"] = call.Field("document");
+  }
+  return RenderPage(call, "admin_frameworks", model, call.T("frameworks.title"),
+                    call.form.count("__error") ? 400 : 200);
+}
+
+HttpResponse Pages::ImportFramework(PageCall& call) {
+  std::string text = call.Field("file");
+  if (text.empty()) text = call.Field("document");
+  auto imported = service::Cycle(call.db, clock_).ImportFramework(call.actor, text);
+  if (!imported) {
+    call.form["__error"] = imported.status().ToString(call.lang == Lang::kThai);
+    return FrameworksPage(call);
+  }
+  return Redirect("/admin/frameworks/" + std::to_string(imported->id) + "?done=framework_imported");
+}
+
+HttpResponse Pages::FrameworkPage(PageCall& call) {
+  auto stored = service::Cycle(call.db, clock_).Framework(Id(call.request.params.at("id")));
+  if (!stored) return ErrorPage(call, stored.status());
+  const domain::Framework& fw = stored->framework;
+  json kpis = json::array();
+  for (const domain::Kpi& kpi : fw.kpis) {
+    json doc = KpiDocModel(call, fw, kpi, kpi.criteria ? &*kpi.criteria : nullptr);
+    doc["edit"] = "/admin/frameworks/" + std::to_string(stored->id) + "/kpis/" + UrlEncode(kpi.id);
+    kpis.push_back(doc);
+  }
+  domain::CheckInput input;
+  input.framework = &fw;
+  input.framework_file = "framework.json";
+  const auto findings = domain::Check(input);
+  json model = {{"id", stored->id},
+                {"title", call.Pick(fw.title)},
+                {"year", FiscalYearName(fw.fiscal_year, call.lang)},
+                {"kind", KindLabel(call, fw.agency_kind)},
+                {"version", stored->version},
+                {"frozen", stored->frozen},
+                {"kpis", kpis},
+                {"findings", FindingsModel(call, findings, "")}};
+  return RenderPage(call, "admin_framework", model, call.Pick(fw.title));
+}
+
+namespace {
+
+// The index of KPI `id` among the document's top-level KPIs, or -1.
+int KpiIndex(const json& document, const std::string& id) {
+  if (!document.contains("kpis") || !document["kpis"].is_array()) return -1;
+  for (size_t i = 0; i < document["kpis"].size(); ++i) {
+    if (document["kpis"][i].value("id", "") == id) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+}  // namespace
+
+// The KPI editor: `text` is the KPI's JSON as shown (the stored one, or what was sent).
+static HttpResponse KpiEditorPage(PageCall& call, const service::StoredFramework& stored,
+                                  const std::string& kpi_id, const std::string& text,
+                                  const json& findings, const std::string& error, bool checked,
+                                  int status) {
+  json model = {{"id", stored.id},
+                {"kpi", kpi_id},
+                {"title", call.Pick(stored.framework.title)},
+                {"text", text},
+                {"findings", findings},
+                {"checked", checked},
+                {"clean", checked && findings.empty() && error.empty()},
+                {"frozen", stored.frozen},
+                {"action", "/admin/frameworks/" + std::to_string(stored.id) + "/kpis/" + UrlEncode(kpi_id)},
+                {"back", "/admin/frameworks/" + std::to_string(stored.id)}};
+  if (!error.empty()) model["error"] = error;
+  return RenderPage(call, "admin_kpi_edit", model, call.T("kpi_edit.title") + " " + kpi_id, status);
+}
+
+HttpResponse Pages::KpiEditor(PageCall& call) {
+  auto stored = service::Cycle(call.db, clock_).Framework(Id(call.request.params.at("id")));
+  if (!stored) return ErrorPage(call, stored.status());
+  const std::string kpi_id = call.request.params.at("kpi");
+  const json document = json::parse(stored->document);
+  const int index = KpiIndex(document, kpi_id);
+  if (index < 0) return ErrorPage(call, Status::NotFound("ไม่มีตัวชี้วัด " + kpi_id, "no KPI " + kpi_id));
+  domain::CheckInput input;
+  input.framework = &stored->framework;
+  input.framework_file = "framework.json";
+  const json findings = FindingsModel(call, domain::Check(input), "/kpis/" + std::to_string(index));
+  return KpiEditorPage(call, *stored, kpi_id, document["kpis"][static_cast<size_t>(index)].dump(2),
+                       findings, "", true, 200);
+}
+
+HttpResponse Pages::SaveKpiDefinition(PageCall& call) {
+  service::Cycle cycle(call.db, clock_);
+  auto stored = cycle.Framework(Id(call.request.params.at("id")));
+  if (!stored) return ErrorPage(call, stored.status());
+  const std::string kpi_id = call.request.params.at("kpi");
+  const std::string text = call.Field("kpi_json");
+  json document = json::parse(stored->document);
+  const int index = KpiIndex(document, kpi_id);
+  if (index < 0) return ErrorPage(call, Status::NotFound("ไม่มีตัวชี้วัด " + kpi_id, "no KPI " + kpi_id));
+  json kpi;
+  try {
+    kpi = json::parse(text);
+  } catch (const json::parse_error& e) {
+    const std::string where = std::to_string(e.byte);
+    return KpiEditorPage(call, *stored, kpi_id, text, json::array(),
+                         call.lang == Lang::kThai ? "JSON ไม่ถูกต้องที่ตำแหน่ง " + where
+                                                  : "invalid JSON at byte " + where,
+                         false, 400);
+  }
+  document["kpis"][static_cast<size_t>(index)] = kpi;
+  const std::string changed = document.dump(2);
+  auto framework = formats::ParseFramework(changed, "framework.json");
+  if (!framework) {
+    return KpiEditorPage(call, *stored, kpi_id, text, json::array(),
+                         framework.status().ToString(call.lang == Lang::kThai), false, 400);
+  }
+  domain::CheckInput input;
+  input.framework = &*framework;
+  input.framework_file = "framework.json";
+  const auto all = domain::Check(input);
+  const json findings = FindingsModel(call, all, "");
+  if (call.Field("intent") != "save" || domain::HasErrors(all)) {
+    return KpiEditorPage(call, *stored, kpi_id, text, findings, "", true,
+                         domain::HasErrors(all) ? 400 : 200);
+  }
+  auto imported = cycle.ImportFramework(call.actor, changed);
+  if (!imported) {
+    return KpiEditorPage(call, *stored, kpi_id, text, findings,
+                         imported.status().ToString(call.lang == Lang::kThai), false,
+                         HttpStatusOf(imported.status().code()));
+  }
+  return Redirect("/admin/frameworks/" + std::to_string(imported->id) + "?done=kpi_saved#kpi-" +
+                  HtmlId(kpi_id));
+}
+
+HttpResponse Pages::RoundsPage(PageCall& call) {
+  service::Cycle cycle(call.db, clock_);
+  auto rounds = cycle.Rounds();
+  if (!rounds) return ErrorPage(call, rounds.status());
+  auto frameworks = cycle.Frameworks();
+  if (!frameworks) return ErrorPage(call, frameworks.status());
+  auto agencies = service::Directory(call.db, clock_).Agencies();
+  if (!agencies) return ErrorPage(call, agencies.status());
+  std::map<std::string, std::string> names;
+  for (const auto& a : *agencies) names[a.code] = call.Pick(a.name);
+  const int64_t now = clock_.NowMs();
+  json list = json::array();
+  for (const auto& r : *rounds) {
+    json extensions = json::array();
+    if (auto granted = cycle.Extensions(r.round.id)) {
+      for (const auto& e : *granted) {
+        extensions.push_back({{"agency", names.count(e.agency) ? names[e.agency] : e.agency},
+                              {"deadline", FormatDateTime(e.deadline, call.lang)}});
+      }
+    }
+    std::vector<domain::Agency> of_kind;
+    for (const auto& a : *agencies) {
+      if (a.kind == r.agency_kind) of_kind.push_back(a);
+    }
+    list.push_back({{"id", r.round.id},
+                    {"period", FiscalYearName(r.fiscal_year, call.lang) + " · " +
+                                   KindLabel(call, r.agency_kind) + " · " +
+                                   RoundName(r.round.round, call.lang)},
+                    {"deadline", FormatDateTime(r.round.deadline, call.lang)},
+                    {"days_left", DaysLeft(r.round.deadline, now, call.lang)},
+                    {"extensions", extensions},
+                    {"agencies", AgencyOptions(call, of_kind, "")},
+                    {"extend_action", "/admin/rounds/" + std::to_string(r.round.id) + "/extensions"},
+                    {"field_id", "ext-" + std::to_string(r.round.id)}});
+  }
+  json framework_options = json::array();
+  for (const auto& f : *frameworks) {
+    framework_options.push_back({{"value", f.id},
+                                 {"label", FiscalYearName(f.fiscal_year, call.lang) + " · " +
+                                               KindLabel(call, f.agency_kind) + " · v" +
+                                               std::to_string(f.version)}});
+  }
+  json model = {{"rounds", list}, {"frameworks", framework_options}, {"today", IsoDateInBangkok(now)}};
+  if (call.form.count("__error")) model["error"] = call.Field("__error");
+  return RenderPage(call, "admin_rounds", model, call.T("rounds.title"),
+                    call.form.count("__error") ? 400 : 200);
+}
+
+HttpResponse Pages::OpenRound(PageCall& call) {
+  auto deadline = ParseBangkokDateTime(call.Field("date"), call.Field("time"));
+  Status s = deadline.status();
+  if (deadline) {
+    const int round = call.Field("round") == "6" ? 6 : 12;
+    s = service::Cycle(call.db, clock_)
+            .OpenRound(call.actor, Id(call.Field("framework")), round, *deadline)
+            .status();
+  }
+  if (!s.ok()) {
+    call.form["__error"] = call.Message(s);
+    return RoundsPage(call);
+  }
+  return Redirect("/admin/rounds?done=round_opened");
+}
+
+HttpResponse Pages::ExtendDeadline(PageCall& call) {
+  auto deadline = ParseBangkokDateTime(call.Field("date"), call.Field("time"));
+  Status s = deadline.status();
+  if (deadline) {
+    s = service::Cycle(call.db, clock_)
+            .ExtendDeadline(call.actor, Id(call.request.params.at("id")), call.Field("agency"),
+                            *deadline);
+  }
+  if (!s.ok()) {
+    call.form["__error"] = call.Message(s);
+    return RoundsPage(call);
+  }
+  return Redirect("/admin/rounds?done=extended");
+}
+
+HttpResponse Pages::ResultsAdmin(PageCall& call) {
+  service::Cycle cycle(call.db, clock_);
+  service::Results results(call.db, clock_);
+  auto rounds = cycle.Rounds();
+  if (!rounds) return ErrorPage(call, rounds.status());
+  const int64_t chosen = Id(call.Query("round"));
+  json list = json::array();
+  json table = json::array();
+  std::string chosen_label;
+  for (const auto& r : *rounds) {
+    const std::string label = FiscalYearName(r.fiscal_year, call.lang) + " · " +
+                              KindLabel(call, r.agency_kind) + " · " +
+                              RoundName(r.round.round, call.lang);
+    json row = {{"id", r.round.id}, {"period", label}, {"stage", call.T("stage.none")},
+                {"base", "/admin/results/" + std::to_string(r.round.id)},
+                {"view", "/admin/results?round=" + std::to_string(r.round.id)}};
+    auto summary = results.Summary(call.actor, r.round.id, service::ResultStage::kPreliminary);
+    if (summary) {
+      row["stage"] = call.T(std::string("stage.") + service::ResultStageName(summary->stage));
+      row["computed_at"] = FormatDateTime(summary->computed_at, call.lang);
+      row["can_finalize"] = summary->stage == service::ResultStage::kPreliminary;
+      row["can_publish"] = summary->stage == service::ResultStage::kFinal;
+      if (summary->stage == service::ResultStage::kPreliminary && summary->appeal_deadline)
+        row["appeal_deadline"] = FormatDateTime(summary->appeal_deadline, call.lang);
+      if (auto appeals = results.Appeals(call.actor, summary->id)) {
+        int open = 0;
+        for (const auto& a : *appeals) open += a.status == "open";
+        row["open_appeals"] = open;
+      }
+      if (r.round.id == chosen) {
+        chosen_label = label;
+        const json document = json::parse(summary->document);
+        std::vector<json> agencies(document["agencies"].begin(), document["agencies"].end());
+        std::sort(agencies.begin(), agencies.end(), [](const json& x, const json& y) {
+          return x["total"].get<double>() > y["total"].get<double>();
+        });
+        for (const json& a : agencies) {
+          const json grade = call.lang == Lang::kThai ? a["grade"] : a.value("grade_en", a["grade"]);
+          table.push_back({{"code", a["code"]},
+                           {"name", call.lang == Lang::kThai ? a["name_th"] : a["name_en"]},
+                           {"total", a.value("total_text", "")},
+                           {"grade", grade.is_string() ? grade : json("–")}});
+        }
+      }
+    }
+    list.push_back(row);
+  }
+  json model = {{"rounds", list}, {"table", table}, {"chosen", chosen_label}};
+  return RenderPage(call, "admin_results", model, call.T("admin_results.title"));
+}
+
+HttpResponse Pages::ResultsAction(PageCall& call) {
+  const int64_t round = Id(call.request.params.at("round"));
+  const std::string action = call.request.params.at("action");
+  service::Results results(call.db, clock_);
+  Result<service::StoredResult> done = Status::NotFound("ไม่มีคำสั่งนี้", "no such action");
+  if (action == "compute") {
+    int64_t days = 14;
+    if (!call.Field("appeal_days").empty()) days = Id(call.Field("appeal_days"));
+    if (days < 0 || days > 365 || (days == 0 && call.Field("appeal_days") != "0")) {
+      return ErrorPage(call, Status::InvalidInput("ระยะอุทธรณ์ต้องเป็น 0–365 วัน",
+                                                  "the appeal window must be 0–365 days"));
+    }
+    done = results.ComputePreliminary(call.actor, round, days * 24 * 3600 * 1000);
+  } else if (action == "finalize") {
+    done = results.Finalize(call.actor, round);
+  } else if (action == "publish") {
+    done = results.Publish(call.actor, round);
+  }
+  if (!done) return ErrorPage(call, done.status());
+  return Redirect("/admin/results?round=" + std::to_string(round) + "&done=results_" + action);
+}
+
+}  // namespace esar::web

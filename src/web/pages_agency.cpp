@@ -1,0 +1,457 @@
+// The pages of an agency's reporters and approvers: this round's KPIs, the report form of one
+// KPI with its what-if line, evidence, approval and submission, results and appeals.
+
+#include <algorithm>
+#include <charconv>
+
+#include "common/thai.h"
+#include "domain/engine.h"
+#include "service/cycle.h"
+#include "service/directory.h"
+#include "service/reporting.h"
+#include "service/results.h"
+#include "web/evidence_upload.h"
+#include "web/kpi_view.h"
+#include "web/page_support.h"
+#include "web/pages.h"
+
+namespace esar::web {
+
+using nlohmann::json;
+using service::Role;
+using service::SubmissionStatus;
+
+namespace {
+
+int64_t IdParam(const PageCall& call, const char* name) {
+  const std::string& text = call.request.params.at(name);
+  int64_t id = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  return ec == std::errc() && ptr == text.data() + text.size() ? id : 0;
+}
+
+Result<domain::Agency> FindAgency(storage::Database& db, const Clock& clock,
+                                  const std::string& code) {
+  auto agencies = service::Directory(db, clock).Agencies();
+  if (!agencies) return agencies.status();
+  for (auto& a : *agencies) {
+    if (a.code == code) return a;
+  }
+  return Status::NotFound("ไม่มีหน่วยงาน " + code, "no agency " + code);
+}
+
+const char* StatusClass(SubmissionStatus s) {
+  switch (s) {
+    case SubmissionStatus::kAccepted:
+      return "ok";
+    case SubmissionStatus::kReturned:
+      return "warn";
+    case SubmissionStatus::kSubmitted:
+      return "info";
+    default:
+      return "muted";
+  }
+}
+
+std::string SizeText(int64_t bytes) {
+  if (bytes < 1024) return std::to_string(bytes) + " B";
+  if (bytes < 1024 * 1024) return FormatDecimal(static_cast<double>(bytes) / 1024, 1) + " KB";
+  return FormatDecimal(static_cast<double>(bytes) / (1024 * 1024), 1) + " MB";
+}
+
+}  // namespace
+
+json EvidenceList(const PageCall& call, const service::SubmissionView& s) {
+  json files = json::array();
+  for (const auto& e : s.evidence) {
+    files.push_back({{"id", e.id},
+                     {"name", e.name},
+                     {"size", SizeText(e.size)},
+                     {"type", e.media_type},
+                     {"at", FormatDateTime(e.uploaded_at, call.lang)},
+                     {"href", "/api/v1/evidence/" + std::to_string(e.id) + "/content"},
+                     {"replaced", e.replaced_by.has_value()}});
+  }
+  return files;
+}
+
+json ReviewList(const PageCall& call, const service::SubmissionView& s) {
+  json reviews = json::array();
+  for (auto it = s.reviews.rbegin(); it != s.reviews.rend(); ++it) {
+    json notes = json::array();
+    for (const auto& [id, note] : it->evidence_notes) {
+      std::string name = "#" + std::to_string(id);
+      for (const auto& e : s.evidence) {
+        if (e.id == id) name = e.name;
+      }
+      if (!note.empty()) notes.push_back({{"file", name}, {"note", note}});
+    }
+    reviews.push_back({{"decision", call.T("decision." + it->decision)},
+                       {"returned", it->decision == "returned"},
+                       {"comment", it->comment},
+                       {"at", FormatDateTime(it->at, call.lang)},
+                       {"notes", notes}});
+  }
+  return reviews;
+}
+
+HttpResponse Pages::AgencyHome(PageCall& call) {
+  auto agency = FindAgency(call.db, clock_, call.actor.agency);
+  if (!agency) return ErrorPage(call, agency.status());
+  service::Cycle cycle(call.db, clock_);
+  auto rounds = cycle.Rounds();
+  if (!rounds) return ErrorPage(call, rounds.status());
+  json list = json::array();
+  const int64_t now = clock_.NowMs();
+  for (const auto& r : *rounds) {
+    if (r.agency_kind != agency->kind) continue;
+    auto framework = cycle.Framework(r.round.framework_id);
+    if (!framework) return ErrorPage(call, framework.status());
+    auto engine = domain::Engine::Compile(framework->framework, r.round.round);
+    if (!engine) return ErrorPage(call, engine.status());
+    const auto assigned = engine->AssignedKpis(agency->code);
+    if (assigned.empty()) continue;
+    auto deadline = cycle.DeadlineFor(r.round.id, agency->code);
+    if (!deadline) return ErrorPage(call, deadline.status());
+    service::QueueFilter filter;
+    filter.round_id = r.round.id;
+    filter.limit = 10000;
+    auto submissions = service::Reporting(call.db, clock_).Queue(call.actor, filter);
+    if (!submissions) return ErrorPage(call, submissions.status());
+    json kpis = json::array();
+    int sent = 0;
+    for (const auto& [id, weight] : assigned) {
+      const domain::Kpi* kpi = domain::FindKpi(framework->framework.kpis, id);
+      if (!kpi || !kpi->sub_kpis.empty()) continue;
+      json row = {{"id", id},
+                  {"name", call.Pick(kpi->name)},
+                  {"weight", weight > 0 ? ShortestDecimal(weight) : call.T("kpi.monitoring")},
+                  {"href", "/agency/rounds/" + std::to_string(r.round.id) + "/kpis/" + UrlEncode(id)},
+                  {"status", call.T("status.new")},
+                  {"class", "muted"}};
+      for (const auto& s : submissions->items) {
+        if (s.kpi != id) continue;
+        row["status"] = call.T(std::string("status.") + service::SubmissionStatusName(s.status));
+        row["class"] = StatusClass(s.status);
+        row["updated"] = FormatDateTime(s.updated_at, call.lang);
+        row["returned"] = s.status == SubmissionStatus::kReturned;
+        sent += s.status == SubmissionStatus::kSubmitted || s.status == SubmissionStatus::kAccepted;
+      }
+      kpis.push_back(row);
+    }
+    list.push_back({{"id", r.round.id},
+                    {"title", call.Pick(framework->framework.title)},
+                    {"period", FiscalYearName(r.fiscal_year, call.lang) + " · " +
+                                   RoundName(r.round.round, call.lang)},
+                    {"deadline", FormatDateTime(*deadline, call.lang)},
+                    {"days_left", DaysLeft(*deadline, now, call.lang)},
+                    {"overdue", *deadline < now},
+                    {"sent", sent},
+                    {"count", kpis.size()},
+                    {"kpis", kpis}});
+  }
+  json model = {{"agency", call.Pick(agency->name)}, {"rounds", list}};
+  return RenderPage(call, "agency_home", model, call.T("agency.title"));
+}
+
+namespace {
+
+struct KpiContext {
+  service::RoundInfo round;
+  service::StoredFramework framework;
+  const domain::Kpi* kpi = nullptr;
+  domain::Agency agency;
+  std::optional<service::SubmissionView> submission;
+};
+
+Result<KpiContext> LoadKpiContext(PageCall& call, const Clock& clock) {
+  KpiContext c;
+  service::Cycle cycle(call.db, clock);
+  auto round = cycle.Round(IdParam(call, "round"));
+  if (!round) return round.status();
+  c.round = *round;
+  auto framework = cycle.Framework(round->framework_id);
+  if (!framework) return framework.status();
+  c.framework = std::move(*framework);
+  const std::string& kpi_id = call.request.params.at("kpi");
+  c.kpi = domain::FindKpi(c.framework.framework.kpis, kpi_id);
+  if (!c.kpi) {
+    return Status::NotFound("ไม่มีตัวชี้วัด " + kpi_id + " ในกรอบนี้",
+                            "no KPI " + kpi_id + " in this framework");
+  }
+  auto agency = FindAgency(call.db, clock, call.actor.agency);
+  if (!agency) return agency.status();
+  c.agency = *agency;
+  service::Reporting reporting(call.db, clock);
+  service::QueueFilter filter;
+  filter.round_id = c.round.id;
+  filter.limit = 10000;
+  auto submissions = reporting.Queue(call.actor, filter);
+  if (!submissions) return submissions.status();
+  for (const auto& s : submissions->items) {
+    if (s.kpi != kpi_id) continue;
+    auto view = reporting.Get(call.actor, s.id);
+    if (!view) return view.status();
+    c.submission = std::move(*view);
+  }
+  return c;
+}
+
+}  // namespace
+
+// The report form of one KPI; `typed` (the values as sent, when re-showing a refused form) and
+// `error` override what is stored.
+static HttpResponse KpiFormPage(PageCall& call, const Clock& clock, KpiContext& c,
+                                const json* typed, const std::string& error, int status) {
+  const domain::Framework& fw = c.framework.framework;
+  const SubmissionStatus* state = c.submission ? &c.submission->status : nullptr;
+  json values = json::object();
+  if (c.submission) values = json::parse(c.submission->report.values_json);
+  if (typed) values = *typed;
+  const bool reporter = call.actor.Is(Role::kReporter);
+  const bool editable = !state || *state == SubmissionStatus::kDraft ||
+                        *state == SubmissionStatus::kApproved || *state == SubmissionStatus::kReturned;
+  auto deadline = service::Cycle(call.db, clock).DeadlineFor(c.round.id, c.agency.code);
+  const int64_t due = deadline ? *deadline : c.round.deadline;
+  const std::string base =
+      "/agency/rounds/" + std::to_string(c.round.id) + "/kpis/" + UrlEncode(c.kpi->id);
+  double weight = 0;
+  if (auto engine = domain::Engine::Compile(fw, c.round.round)) {
+    for (const auto& [id, w] : engine->AssignedKpis(c.agency.code)) {
+      if (id == c.kpi->id) weight = w;
+    }
+  }
+  json model = {
+      {"doc", KpiDocModel(call, fw, *c.kpi, EffectiveCriteria(fw, c.agency.code, *c.kpi))},
+      {"weight", ShortestDecimal(weight)},
+      {"period", FiscalYearName(fw.fiscal_year, call.lang) + " · " + RoundName(c.round.round, call.lang)},
+      {"deadline", FormatDateTime(due, call.lang)},
+      {"days_left", DaysLeft(due, clock.NowMs(), call.lang)},
+      {"overdue", due < clock.NowMs()},
+      {"fields", VariableFields(call, *c.kpi, values)},
+      {"action", base},
+      {"whatif_url", base + "/whatif"},
+      {"can_edit", reporter && editable},
+      {"readonly", !(reporter && editable)},
+      {"status", call.T(state ? std::string("status.") + service::SubmissionStatusName(*state)
+                              : std::string("status.new"))},
+      {"htmx", true},
+      {"whatif", WhatIfModel(call, fw, c.round, c.agency, c.kpi->id, values)},
+      {"unit", call.Pick(c.kpi->unit)}};
+  if (!error.empty()) model["error"] = error;
+  if (c.submission) {
+    const auto& s = *c.submission;
+    model["explanation"] = s.report.explanation;
+    model["problems"] = s.report.problems;
+    model["remarks"] = s.report.remarks;
+    model["submission"] = {{"id", s.id},
+                           {"revision", s.revision},
+                           {"updated", FormatDateTime(s.updated_at, call.lang)}};
+    model["evidence"] = EvidenceList(call, s);
+    model["reviews"] = ReviewList(call, s);
+    const std::string id = std::to_string(s.id);
+    model["can_approve"] = call.actor.Is(Role::kApprover) && s.status == SubmissionStatus::kDraft;
+    model["can_submit"] = s.status == SubmissionStatus::kApproved;
+    model["can_upload"] = reporter && (s.status == SubmissionStatus::kDraft ||
+                                       s.status == SubmissionStatus::kReturned);
+    model["approve_url"] = "/agency/submissions/" + id + "/approve";
+    model["submit_url"] = "/agency/submissions/" + id + "/submit";
+    model["upload_url"] = "/agency/submissions/" + id + "/evidence?csrf=" + UrlEncode(call.csrf) +
+                          "&back=" + UrlEncode(base);
+    model["upload_api"] = "/api/v1/submissions/" + id + "/evidence";
+  }
+  if (typed) {
+    model["explanation"] = call.Field("explanation");
+    model["problems"] = call.Field("problems");
+    model["remarks"] = call.Field("remarks");
+  }
+  return RenderPage(call, "kpi_form", model, c.kpi->id + " " + call.Pick(c.kpi->name), status);
+}
+
+HttpResponse Pages::KpiForm(PageCall& call) {
+  auto context = LoadKpiContext(call, clock_);
+  if (!context) return ErrorPage(call, context.status());
+  return KpiFormPage(call, clock_, *context, nullptr, "", 200);
+}
+
+HttpResponse Pages::SaveKpi(PageCall& call) {
+  auto context = LoadKpiContext(call, clock_);
+  if (!context) return ErrorPage(call, context.status());
+  // The values as typed, to show them again if the form is refused.
+  json typed = json::object();
+  for (const auto& [name, value] : call.form) {
+    if (name.rfind("v_", 0) == 0) typed[name.substr(2)] = value;
+  }
+  auto values = ValuesFromForm(call, *context->kpi);
+  if (!values) return KpiFormPage(call, clock_, *context, &typed, call.Message(values.status()), 400);
+  service::Report report;
+  report.kpi = context->kpi->id;
+  report.values_json = values->dump();
+  report.explanation = call.Field("explanation");
+  report.problems = call.Field("problems");
+  report.remarks = call.Field("remarks");
+  auto saved = service::Reporting(call.db, clock_)
+                   .SaveDraft(call.actor, context->round.id, call.actor.agency, report);
+  if (!saved) {
+    return KpiFormPage(call, clock_, *context, &typed, call.Message(saved.status()),
+                       HttpStatusOf(saved.status().code()));
+  }
+  return Redirect(call.request.path + "?done=saved");
+}
+
+HttpResponse Pages::WhatIfLine(PageCall& call) {
+  auto context = LoadKpiContext(call, clock_);
+  if (!context) return RenderFragment(call, "part_whatif", {{"whatif", {{"text", call.Message(context.status())}}}});
+  call.form = call.request.query;
+  auto values = ValuesFromForm(call, *context->kpi);
+  if (!values) {
+    return RenderFragment(call, "part_whatif",
+                          {{"whatif", {{"ok", false}, {"text", call.Message(values.status())}}}});
+  }
+  return RenderFragment(call, "part_whatif",
+                        {{"unit", call.Pick(context->kpi->unit)},
+                         {"whatif", WhatIfModel(call, context->framework.framework, context->round,
+                                                context->agency, context->kpi->id, *values)}});
+}
+
+HttpResponse Pages::ApproveOrSubmit(PageCall& call) {
+  const int64_t id = IdParam(call, "id");
+  const bool approve = call.request.path.size() >= 8 &&
+                       call.request.path.compare(call.request.path.size() - 8, 8, "/approve") == 0;
+  service::Reporting reporting(call.db, clock_);
+  auto done = approve ? reporting.Approve(call.actor, id) : reporting.Submit(call.actor, id);
+  if (!done) return ErrorPage(call, done.status());
+  if (!approve) metrics_.CountSubmission();
+  return Redirect("/agency/rounds/" + std::to_string(done->round_id) + "/kpis/" +
+                  UrlEncode(done->report.kpi) + "?done=" + (approve ? "approved" : "submitted"));
+}
+
+namespace {
+
+// The page form of the evidence upload: the API's streamed upload, with the CSRF token taken
+// from the query string (a form cannot send a header) and a redirect back to the form after.
+class FormUploadSink final : public UploadSink {
+ public:
+  FormUploadSink(std::unique_ptr<UploadSink> inner, std::function<HttpResponse(int, const std::string&)> done)
+      : inner_(std::move(inner)), done_(std::move(done)) {}
+  Status Write(std::string_view bytes) override { return inner_->Write(bytes); }
+  HttpResponse Finish(const Status& transfer) override {
+    HttpResponse r = inner_->Finish(transfer);
+    return done_(r.status, r.body);
+  }
+
+ private:
+  std::unique_ptr<UploadSink> inner_;
+  std::function<HttpResponse(int, const std::string&)> done_;
+};
+
+}  // namespace
+
+UploadStarter Pages::EvidenceForm() {
+  UploadStarter api = MakeEvidenceUpload(pool_, files_, clock_, metrics_, options_.max_upload_bytes);
+  return [this, api](HttpRequest& request)
+             -> std::variant<HttpResponse, std::unique_ptr<UploadSink>> {
+    const auto csrf = request.query.find("csrf");
+    request.headers["x-csrf-token"] = csrf == request.query.end() ? "" : csrf->second;
+    const auto back = request.query.find("back");
+    const std::string to = SafeNext(back == request.query.end() ? "/agency" : back->second);
+    const Lang lang = request.Cookie(kLangCookie) == "en" ? Lang::kEnglish : Lang::kThai;
+    auto answer = [this, to, lang, &request](int status, const std::string& body) -> HttpResponse {
+      if (status == 201) return Redirect(to + "?done=uploaded");
+      Status error = Status::InvalidInput("อัปโหลดไม่สำเร็จ", "the upload failed");
+      try {
+        const json parsed = json::parse(body);
+        const json& e = parsed.at("error");
+        const std::string th = e.value("message_th", ""), en = e.value("message_en", "");
+        error = status == 401   ? Status::Unauthenticated(th, en)
+                : status == 403 ? Status::PermissionDenied(th, en)
+                : status == 404 ? Status::NotFound(th, en)
+                : status == 409 ? Status::Conflict(th, en)
+                                : Status::InvalidInput(th, en);
+      } catch (const json::exception&) {
+      }
+      auto lease = pool_.Acquire();
+      if (!lease) return Redirect(to);
+      PageCall call{request, **lease, clock_, views_, service::Actor::Public(), "", lang, {}};
+      HttpResponse page = ErrorPage(call, error);
+      page.status = status >= 400 ? status : 400;
+      return page;
+    };
+    auto started = api(request);
+    if (auto* refused = std::get_if<HttpResponse>(&started)) return answer(refused->status, refused->body);
+    return std::unique_ptr<UploadSink>(std::make_unique<FormUploadSink>(
+        std::move(std::get<std::unique_ptr<UploadSink>>(started)),
+        [answer](int status, const std::string& body) { return answer(status, body); }));
+  };
+}
+
+HttpResponse Pages::AgencyResults(PageCall& call) {
+  service::Cycle cycle(call.db, clock_);
+  service::Results results(call.db, clock_);
+  auto with_results = results.RoundsWithResults(call.actor, service::ResultStage::kPreliminary);
+  if (!with_results) return ErrorPage(call, with_results.status());
+  json list = json::array();
+  const int64_t now = clock_.NowMs();
+  for (int64_t round_id : *with_results) {
+    auto result = results.LatestForAgency(call.actor, round_id, service::ResultStage::kPreliminary,
+                                          call.actor.agency);
+    if (!result) continue;
+    auto round = cycle.Round(round_id);
+    if (!round) continue;
+    auto framework = cycle.Framework(round->framework_id);
+    if (!framework) continue;
+    const domain::Framework& fw = framework->framework;
+    const json part = json::parse(result->document);
+    const json& a = call.lang == Lang::kEnglish && part["agency_en"].is_object() ? part["agency_en"]
+                                                                                 : part["agency"];
+    json kpis = json::array();
+    for (const json& k : a["kpis"]) {
+      const domain::Kpi* kpi = domain::FindKpi(fw.kpis, k["id"].get<std::string>());
+      kpis.push_back({{"id", k["id"]},
+                      {"name", kpi ? call.Pick(kpi->name) : k["id"].get<std::string>()},
+                      {"result", k.value("result_text", "–")},
+                      {"score", k.value("score_text", "–")},
+                      {"status", call.T("kpi_status." + k.value("status", std::string()))},
+                      {"explanation", k.value("explanation", json::array())}});
+    }
+    json appeals = json::array();
+    if (auto filed = results.Appeals(call.actor, result->id)) {
+      for (const auto& ap : *filed) {
+        appeals.push_back({{"kpi", ap.kpi},
+                           {"reason", ap.reason},
+                           {"status", call.T("appeal." + ap.status)},
+                           {"decision", ap.decision_reason}});
+      }
+    }
+    const bool open = result->stage == service::ResultStage::kPreliminary &&
+                      result->appeal_deadline > now;
+    const json grade = a.value("grade", json(nullptr));
+    list.push_back({{"period", FiscalYearName(fw.fiscal_year, call.lang) + " · " +
+                                   RoundName(round->round, call.lang)},
+                    {"stage", call.T(std::string("stage.") + service::ResultStageName(result->stage))},
+                    {"total", a.value("total_text", "")},
+                    {"grade", grade.is_string() ? grade : json(nullptr)},
+                    {"kpis", kpis},
+                    {"appeals", appeals},
+                    {"can_appeal", open},
+                    {"appeal_deadline", result->appeal_deadline
+                                            ? FormatDateTime(result->appeal_deadline, call.lang)
+                                            : ""},
+                    {"appeal_url", "/agency/results/" + std::to_string(result->id) + "/appeals"},
+                    {"public_url", result->stage == service::ResultStage::kPublished
+                                       ? "/results/" + std::to_string(round_id) + "/agencies/" +
+                                             UrlEncode(call.actor.agency)
+                                       : ""}});
+  }
+  return RenderPage(call, "agency_results", {{"results", list}}, call.T("agency_results.title"));
+}
+
+HttpResponse Pages::FileAppeal(PageCall& call) {
+  auto filed = service::Results(call.db, clock_)
+                   .FileAppeal(call.actor, IdParam(call, "result"), call.Field("kpi"),
+                               call.Field("reason"));
+  if (!filed) return ErrorPage(call, filed.status());
+  return Redirect("/agency/results?done=appealed");
+}
+
+}  // namespace esar::web

@@ -1,0 +1,305 @@
+// The evaluators' pages: the queue of submissions, the review of one (reported and verified
+// values side by side, a note on each evidence file, accept or return), and appeals.
+
+#include <charconv>
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "common/thai.h"
+#include "service/cycle.h"
+#include "service/directory.h"
+#include "service/reporting.h"
+#include "service/results.h"
+#include "web/kpi_view.h"
+#include "web/page_support.h"
+#include "web/pages.h"
+
+namespace esar::web {
+
+using nlohmann::json;
+using service::SubmissionStatus;
+
+json EvidenceList(const PageCall& call, const service::SubmissionView& s);
+json ReviewList(const PageCall& call, const service::SubmissionView& s);
+
+namespace {
+
+int64_t Id(const std::string& text) {
+  int64_t id = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  return ec == std::errc() && ptr == text.data() + text.size() ? id : 0;
+}
+
+// Frameworks by round, loaded once per request.
+class FrameworkCache {
+ public:
+  FrameworkCache(storage::Database& db, const Clock& clock) : cycle_(db, clock) {}
+  const domain::Framework* ForRound(int64_t round_id) {
+    auto found = by_round_.find(round_id);
+    if (found != by_round_.end()) return found->second ? &*found->second : nullptr;
+    auto round = cycle_.Round(round_id);
+    std::optional<domain::Framework> framework;
+    if (round) {
+      if (auto stored = cycle_.Framework(round->framework_id)) framework = stored->framework;
+    }
+    auto [at, inserted] = by_round_.emplace(round_id, std::move(framework));
+    return at->second ? &*at->second : nullptr;
+  }
+
+ private:
+  service::Cycle cycle_;
+  std::map<int64_t, std::optional<domain::Framework>> by_round_;
+};
+
+}  // namespace
+
+HttpResponse Pages::Queue(PageCall& call) {
+  service::Cycle cycle(call.db, clock_);
+  auto rounds = cycle.Rounds();
+  if (!rounds) return ErrorPage(call, rounds.status());
+  auto agencies = service::Directory(call.db, clock_).Agencies();
+  if (!agencies) return ErrorPage(call, agencies.status());
+  std::map<std::string, std::string> names;
+  std::set<std::string> ministries, kinds;
+  for (const auto& a : *agencies) {
+    names[a.code] = call.Pick(a.name);
+    if (!a.parent.empty()) ministries.insert(a.parent);
+    if (!a.kind.empty()) kinds.insert(a.kind);
+  }
+  service::QueueFilter filter;
+  filter.round_id = Id(call.Query("round"));
+  filter.status = call.request.query.count("status") ? call.Query("status") : "submitted";
+  filter.ministry = call.Query("ministry");
+  filter.kind = call.Query("kind");
+  filter.overdue = call.Query("overdue") == "1";
+  filter.now = clock_.NowMs();
+  const int64_t page = std::max<int64_t>(1, Id(call.Query("page")));
+  filter.limit = 50;
+  filter.offset = (page - 1) * filter.limit;
+  const bool known_status = filter.status.empty() || filter.status == "draft" ||
+                            filter.status == "approved" || filter.status == "submitted" ||
+                            filter.status == "returned" || filter.status == "accepted";
+  if (!known_status) filter.status = "submitted";
+  auto queue = service::Reporting(call.db, clock_).Queue(call.actor, filter);
+  if (!queue) return ErrorPage(call, queue.status());
+  FrameworkCache frameworks(call.db, clock_);
+  json items = json::array();
+  for (const auto& s : queue->items) {
+    const domain::Framework* fw = frameworks.ForRound(s.round_id);
+    const domain::Kpi* kpi = fw ? domain::FindKpi(fw->kpis, s.kpi) : nullptr;
+    items.push_back({{"href", "/review/submissions/" + std::to_string(s.id)},
+                     {"agency", call.lang == Lang::kThai || s.agency_name_en.empty()
+                                    ? s.agency_name_th
+                                    : s.agency_name_en},
+                     {"ministry", names.count(s.ministry) ? names[s.ministry] : ""},
+                     {"kpi", s.kpi},
+                     {"kpi_name", kpi ? call.Pick(kpi->name) : ""},
+                     {"status", call.T(std::string("status.") + service::SubmissionStatusName(s.status))},
+                     {"updated", FormatDateTime(s.updated_at, call.lang)},
+                     {"deadline", FormatDate(s.deadline, call.lang)},
+                     {"overdue", s.deadline < filter.now && (s.status == SubmissionStatus::kDraft ||
+                                                            s.status == SubmissionStatus::kApproved ||
+                                                            s.status == SubmissionStatus::kReturned)}});
+  }
+  json round_options = json::array();
+  for (const auto& r : *rounds) {
+    round_options.push_back(
+        {{"value", r.round.id},
+         {"label", FiscalYearName(r.fiscal_year, call.lang) + " · " + r.agency_kind + " · " +
+                       RoundName(r.round.round, call.lang)},
+         {"selected", r.round.id == filter.round_id}});
+  }
+  auto options = [&](const std::set<std::string>& values, const std::string& chosen, bool is_kind) {
+    std::vector<std::pair<std::string, json>> sorted;
+    for (const auto& v : values) {
+      std::string label = v;
+      if (is_kind) {
+        const std::string& kind = call.T("kind." + v);
+        if (kind != "kind." + v) label = kind;
+      } else if (names.count(v)) {
+        label = names[v];
+      }
+      sorted.push_back({ThaiSortKey(label), {{"value", v}, {"label", label}, {"selected", v == chosen}}});
+    }
+    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    json out = json::array();
+    for (auto& s : sorted) out.push_back(std::move(s.second));
+    return out;
+  };
+  json statuses = json::array();
+  for (const char* s : {"submitted", "returned", "accepted", "approved", "draft"}) {
+    statuses.push_back({{"value", s}, {"label", call.T(std::string("status.") + s)}, {"selected", filter.status == s}});
+  }
+  const int64_t pages = (queue->total + filter.limit - 1) / filter.limit;
+  std::string query = "round=" + (filter.round_id ? std::to_string(filter.round_id) : "") +
+                      "&status=" + UrlEncode(filter.status) + "&ministry=" + UrlEncode(filter.ministry) +
+                      "&kind=" + UrlEncode(filter.kind) + (filter.overdue ? "&overdue=1" : "");
+  json model = {{"items", items},
+                {"total", queue->total},
+                {"rounds", round_options},
+                {"ministries", options(ministries, filter.ministry, false)},
+                {"kinds", options(kinds, filter.kind, true)},
+                {"statuses", statuses},
+                {"all_statuses", filter.status.empty()},
+                {"overdue", filter.overdue},
+                {"page", page},
+                {"pages", std::max<int64_t>(pages, 1)}};
+  if (page > 1) model["prev"] = "/review?" + query + "&page=" + std::to_string(page - 1);
+  if (page < pages) model["next"] = "/review?" + query + "&page=" + std::to_string(page + 1);
+  return RenderPage(call, "queue", model, call.T("queue.title"));
+}
+
+namespace {
+
+std::string ValueText(const json& v, int decimals) {
+  if (v.is_number()) return Number(v.get<double>(), decimals);
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_array()) {
+    std::string out;
+    for (const auto& x : v) out += (out.empty() ? "" : ", ") + ValueText(x, decimals);
+    return out;
+  }
+  return "–";
+}
+
+}  // namespace
+
+// The review page of submission `id`; `error` is shown above the form.
+static HttpResponse ReviewPage(PageCall& call, const Clock& clock, int64_t id,
+                               const std::string& error, int status) {
+  service::Reporting reporting(call.db, clock);
+  auto submission = reporting.Get(call.actor, id);
+  if (!submission) return ErrorPage(call, submission.status());
+  const service::SubmissionView& s = *submission;
+  service::Cycle cycle(call.db, clock);
+  auto round = cycle.Round(s.round_id);
+  if (!round) return ErrorPage(call, round.status());
+  auto framework = cycle.Framework(round->framework_id);
+  if (!framework) return ErrorPage(call, framework.status());
+  const domain::Framework& fw = framework->framework;
+  const domain::Kpi* kpi = domain::FindKpi(fw.kpis, s.report.kpi);
+  if (!kpi) return ErrorPage(call, Status::NotFound("ไม่มีตัวชี้วัดนี้", "no such KPI"));
+  domain::Agency agency;
+  if (auto agencies = service::Directory(call.db, clock).Agencies()) {
+    for (const auto& a : *agencies) {
+      if (a.code == s.agency) agency = a;
+    }
+  }
+  const json reported = json::parse(s.report.values_json);
+  json verified = reported;
+  for (const auto& r : s.reviews) verified = json::parse(r.verified_json);
+  json fields = VariableFields(call, *kpi, verified);
+  for (auto& f : fields) {
+    const std::string vid = f["id"];
+    f["reported"] = reported.contains(vid) ? ValueText(reported[vid], fw.decimals.result) : "–";
+  }
+  json evidence = EvidenceList(call, s);
+  for (auto& e : evidence) e["note_field"] = "note_" + std::to_string(e["id"].get<int64_t>());
+  json model = {
+      {"id", s.id},
+      {"agency", call.Pick(agency.name)},
+      {"agency_code", s.agency},
+      {"period", FiscalYearName(fw.fiscal_year, call.lang) + " · " + RoundName(round->round, call.lang)},
+      {"doc", KpiDocModel(call, fw, *kpi, EffectiveCriteria(fw, s.agency, *kpi))},
+      {"status", call.T(std::string("status.") + service::SubmissionStatusName(s.status))},
+      {"revision", s.revision},
+      {"updated", FormatDateTime(s.updated_at, call.lang)},
+      {"fields", fields},
+      {"explanation", s.report.explanation},
+      {"problems", s.report.problems},
+      {"remarks", s.report.remarks},
+      {"evidence", evidence},
+      {"reviews", ReviewList(call, s)},
+      {"can_review", s.status == SubmissionStatus::kSubmitted && call.actor.Is(service::Role::kEvaluator)},
+      {"action", "/review/submissions/" + std::to_string(s.id)},
+      {"whatif", WhatIfModel(call, fw, *round, agency, kpi->id, verified)},
+      {"unit", call.Pick(kpi->unit)}};
+  if (!error.empty()) model["error"] = error;
+  return RenderPage(call, "review", model, call.T("review.title") + " " + s.agency + " " + kpi->id,
+                    status);
+}
+
+HttpResponse Pages::ReviewForm(PageCall& call) {
+  return ReviewPage(call, clock_, Id(call.request.params.at("id")), "", 200);
+}
+
+HttpResponse Pages::Review(PageCall& call) {
+  const int64_t id = Id(call.request.params.at("id"));
+  service::Reporting reporting(call.db, clock_);
+  auto submission = reporting.Get(call.actor, id);
+  if (!submission) return ErrorPage(call, submission.status());
+  service::Cycle cycle(call.db, clock_);
+  auto round = cycle.Round(submission->round_id);
+  if (!round) return ErrorPage(call, round.status());
+  auto framework = cycle.Framework(round->framework_id);
+  if (!framework) return ErrorPage(call, framework.status());
+  const domain::Kpi* kpi = domain::FindKpi(framework->framework.kpis, submission->report.kpi);
+  if (!kpi) return ErrorPage(call, Status::NotFound("ไม่มีตัวชี้วัดนี้", "no such KPI"));
+  auto verified = ValuesFromForm(call, *kpi);
+  if (!verified) return ReviewPage(call, clock_, id, call.Message(verified.status()), 400);
+  service::ReviewInput review;
+  review.verified_json = verified->empty() ? "" : verified->dump();
+  review.comment = call.Field("comment");
+  for (const auto& e : submission->evidence) {
+    const std::string note = call.Field("note_" + std::to_string(e.id));
+    if (!note.empty()) review.evidence_notes[e.id] = note;
+  }
+  const bool accept = call.Field("decision") == "accept";
+  auto done = accept ? reporting.Accept(call.actor, id, review) : reporting.Return(call.actor, id, review);
+  if (!done) return ReviewPage(call, clock_, id, call.Message(done.status()), HttpStatusOf(done.status().code()));
+  return Redirect(std::string("/review?done=") + (accept ? "accepted" : "returned"));
+}
+
+HttpResponse Pages::AppealsList(PageCall& call) {
+  service::Results results(call.db, clock_);
+  service::Cycle cycle(call.db, clock_);
+  auto rounds = results.RoundsWithResults(call.actor, service::ResultStage::kPreliminary);
+  if (!rounds) return ErrorPage(call, rounds.status());
+  json open = json::array(), decided = json::array();
+  FrameworkCache frameworks(call.db, clock_);
+  for (int64_t round_id : *rounds) {
+    auto summary = results.Summary(call.actor, round_id, service::ResultStage::kPreliminary);
+    if (!summary) continue;
+    auto appeals = results.Appeals(call.actor, summary->id);
+    if (!appeals) return ErrorPage(call, appeals.status());
+    const domain::Framework* fw = frameworks.ForRound(round_id);
+    for (const auto& a : *appeals) {
+      const domain::Kpi* kpi = fw ? domain::FindKpi(fw->kpis, a.kpi) : nullptr;
+      json row = {{"id", a.id},
+                  {"agency", a.agency},
+                  {"kpi", a.kpi},
+                  {"kpi_name", kpi ? call.Pick(kpi->name) : ""},
+                  {"reason", a.reason},
+                  {"status", call.T("appeal." + a.status)},
+                  {"decision", a.decision_reason},
+                  {"round", round_id},
+                  {"appeal", a.id},
+                  {"action", "/review/appeals/" + std::to_string(a.id)}};
+      if (kpi) row["fields"] = VariableFields(call, *kpi, json::object());
+      (a.status == "open" ? open : decided).push_back(row);
+    }
+  }
+  return RenderPage(call, "appeals", {{"open", open}, {"decided", decided}}, call.T("appeals.title"));
+}
+
+HttpResponse Pages::DecideAppeal(PageCall& call) {
+  std::string corrected;
+  auto round = service::Cycle(call.db, clock_).Round(Id(call.Field("round")));
+  if (round) {
+    if (auto framework = service::Cycle(call.db, clock_).Framework(round->framework_id)) {
+      if (const domain::Kpi* kpi = domain::FindKpi(framework->framework.kpis, call.Field("kpi"))) {
+        auto values = ValuesFromForm(call, *kpi);
+        if (!values) return ErrorPage(call, values.status());
+        if (!values->empty()) corrected = values->dump();
+      }
+    }
+  }
+  auto decided = service::Results(call.db, clock_)
+                     .DecideAppeal(call.actor, Id(call.request.params.at("id")),
+                                   call.Field("upheld") == "yes", call.Field("reason"), corrected);
+  if (!decided) return ErrorPage(call, decided.status());
+  return Redirect("/review/appeals?done=appeal_decided");
+}
+
+}  // namespace esar::web

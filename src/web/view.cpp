@@ -1,0 +1,160 @@
+#include "web/view.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+
+#include <kainjow/mustache.hpp>
+
+#include "common/text.h"
+#include "security/crypto.h"
+#include "web/embedded.h"
+
+namespace esar::web {
+namespace {
+
+using nlohmann::json;
+namespace mustache = kainjow::mustache;
+
+mustache::data ToData(const json& value) {
+  switch (value.type()) {
+    case json::value_t::object: {
+      mustache::data out{mustache::data::type::object};
+      for (const auto& [key, item] : value.items()) {
+        out.set(key, ToData(item));
+        // Mustache cannot ask whether a list is empty without looping over it: every list
+        // comes with has_<name>, true when it has items.
+        if (item.is_array()) out.set("has_" + key, mustache::data(!item.empty()));
+      }
+      return out;
+    }
+    case json::value_t::array: {
+      mustache::data out{mustache::data::type::list};
+      for (const auto& item : value) out.push_back(ToData(item));
+      return out;
+    }
+    case json::value_t::string:
+      return mustache::data(value.get<std::string>());
+    case json::value_t::boolean:
+      return value.get<bool>() ? mustache::data(true) : mustache::data(false);
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+      return mustache::data(std::to_string(value.get<int64_t>()));
+    case json::value_t::number_float:
+      return mustache::data(ShortestDecimal(value.get<double>()));
+    default:
+      return mustache::data(false);
+  }
+}
+
+std::string Gzip(std::string_view bytes) {
+  z_stream stream{};
+  if (deflateInit2(&stream, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) return "";
+  std::string out(deflateBound(&stream, static_cast<uLong>(bytes.size())) + 32, '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  stream.avail_in = static_cast<uInt>(bytes.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  const int done = deflate(&stream, Z_FINISH);
+  out.resize(stream.total_out);
+  deflateEnd(&stream);
+  if (done != Z_STREAM_END || out.size() >= bytes.size()) return "";
+  return out;
+}
+
+std::string ContentTypeOf(const std::string& name) {
+  auto ends = [&](const char* suffix) {
+    const std::string s(suffix);
+    return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
+  };
+  if (ends(".css")) return "text/css; charset=utf-8";
+  if (ends(".js")) return "text/javascript; charset=utf-8";
+  if (ends(".svg")) return "image/svg+xml";
+  if (ends(".ico")) return "image/x-icon";
+  return "application/octet-stream";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<const Views>> Views::Load() {
+  auto views = std::make_unique<Views>();
+  for (const EmbeddedFile& file : EmbeddedFiles()) {
+    const std::string name(file.name);
+    if (name.rfind("templates/", 0) == 0 && name.size() > 19 &&
+        name.compare(name.size() - 9, 9, ".mustache") == 0) {
+      const std::string key = name.substr(10, name.size() - 19);
+      std::string source(file.bytes);
+      mustache::mustache parsed(source);
+      if (!parsed.is_valid()) {
+        return Status::Internal("template " + key + ": " + parsed.error_message());
+      }
+      views->templates_[key] = std::move(source);
+    } else if (name == "templates/messages.json") {
+      json catalog;
+      try {
+        catalog = json::parse(file.bytes);
+      } catch (const json::exception& e) {
+        return Status::Internal(std::string("templates/messages.json: ") + e.what());
+      }
+      for (const auto& [key, pair] : catalog.items()) {
+        if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string() || !pair[1].is_string())
+          return Status::Internal("templates/messages.json: " + key + " must be [th, en]");
+        views->messages_[key] = {pair[0].get<std::string>(), pair[1].get<std::string>()};
+        // Nested by the dots of the key, so that templates can say {{t.nav.login}}.
+        const json::json_pointer at("/" + [&] {
+          std::string path = key;
+          std::replace(path.begin(), path.end(), '.', '/');
+          return path;
+        }());
+        try {
+          views->messages_th_[at] = pair[0];
+          views->messages_en_[at] = pair[1];
+        } catch (const json::exception&) {
+          return Status::Internal("templates/messages.json: " + key +
+                                  " clashes with a shorter key");
+        }
+      }
+    } else if (name.rfind("static/", 0) == 0) {
+      const std::string key = name.substr(7);
+      StaticAsset asset;
+      asset.content_type = ContentTypeOf(key);
+      asset.bytes = std::string(file.bytes);
+      asset.gzipped = Gzip(asset.bytes);
+      const std::string hash = security::Sha256Hex(asset.bytes).substr(0, 12);
+      asset.etag = "\"" + hash + "\"";
+      asset.url = "/static/" + key + "?v=" + hash;
+      views->assets_[key] = std::move(asset);
+    }
+  }
+  if (views->templates_.empty()) return Status::Internal("no templates were built in");
+  return std::unique_ptr<const Views>(std::move(views));
+}
+
+std::string Views::Render(const std::string& name, const json& model, Lang lang) const {
+  const auto found = templates_.find(name);
+  if (found == templates_.end()) return "";
+  // A template is parsed for each use: kainjow's renderer keeps state in the parsed tree, so
+  // one parsed copy cannot serve two threads; parsing costs tens of microseconds.
+  mustache::mustache page(found->second);
+  mustache::data data = ToData(model);
+  data.set("t", ToData(lang == Lang::kThai ? messages_th_ : messages_en_));
+  for (const auto& [partial_name, source] : templates_) {
+    if (partial_name.rfind("part_", 0) != 0) continue;
+    const std::string* text = &source;
+    data.set(partial_name, mustache::partial([text]() { return *text; }));
+  }
+  return page.render(data);
+}
+
+const std::string& Views::Message(const std::string& key, Lang lang) const {
+  const auto found = messages_.find(key);
+  if (found == messages_.end()) return key;
+  return lang == Lang::kThai ? found->second.first : found->second.second;
+}
+
+const StaticAsset* Views::Asset(const std::string& name) const {
+  const auto found = assets_.find(name);
+  return found == assets_.end() ? nullptr : &found->second;
+}
+
+}  // namespace esar::web

@@ -1,0 +1,50 @@
+#pragma once
+
+// Pages as HTML: the mustache templates and the message catalog built into the binary
+// (templates/), rendered with HTML escaping on by default, in Thai or English.
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/status.h"
+#include "common/text.h"
+
+namespace esar::web {
+
+// A static file served under /static/, with its gzip form made once at start.
+struct StaticAsset {
+  std::string content_type;
+  std::string bytes;
+  std::string gzipped;  // "" when compressing would not save anything
+  std::string etag;     // a short hash of the bytes, quoted
+  std::string url;      // "/static/esar.css?v=<hash>": the address pages use
+};
+
+class Views {
+ public:
+  // Reads the embedded templates, messages and static files; fails when a template does not
+  // parse or the catalog is malformed (a build error, found at start and by the tests).
+  static Result<std::unique_ptr<const Views>> Load();
+
+  // Renders template `name` ("agency_home") with `model`, the catalog's messages of `lang`
+  // under "t", and the templates named part_* as partials ({{> part_kpi_doc}}). Values are escaped unless the
+  // template uses {{{triple}}} braces; JSON null and false hide a section, numbers print as the
+  // shortest decimal that reads back the same; each list <name> comes with has_<name>.
+  std::string Render(const std::string& name, const nlohmann::json& model, Lang lang) const;
+
+  // A message of the catalog in `lang`; the key itself when the catalog has no such message.
+  const std::string& Message(const std::string& key, Lang lang) const;
+
+  // The static file at `name` ("esar.css"), or nullptr.
+  const StaticAsset* Asset(const std::string& name) const;
+
+ private:
+  std::map<std::string, std::string> templates_;  // name -> source
+  std::map<std::string, std::pair<std::string, std::string>> messages_;  // key -> (th, en)
+  std::map<std::string, StaticAsset> assets_;
+  nlohmann::json messages_th_, messages_en_;
+};
+
+}  // namespace esar::web
