@@ -58,7 +58,7 @@ document.addEventListener("DOMContentLoaded", () => {
     new window.Chart(canvas, {
       type: "bar",
       data: { labels: data.labels, datasets: [{ label: canvas.dataset.label, data: data.counts, backgroundColor: "#1f5fa8" }] },
-      options: { animation: false, plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
+      options: { animation: false, responsive: true, maintainAspectRatio: false, plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
     });
   }
 });

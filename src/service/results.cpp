@@ -75,9 +75,10 @@ json Results::Summarize(const json& document, const std::map<std::string, json>&
     const std::string code = a["code"];
     json kpis = json::object();
     for (const json& k : a["kpis"]) {
-      kpis[k["id"].get<std::string>()] = {{"level", k.value("level", -1)},
-                                          {"score", k.value("score", 0.0)},
-                                          {"status", k.value("status", "")}};
+      kpis[k["id"].get<std::string>()] = {
+          {"level", k.contains("level") && k["level"].is_number() ? k["level"] : json(-1)},
+          {"score", k.contains("score") && k["score"].is_number() ? k["score"] : json(nullptr)},
+          {"status", k.contains("status") && k["status"].is_string() ? k["status"] : json("")}};
     }
     const auto found = directory.find(code);
     const auto en = english.find(code);
@@ -92,7 +93,7 @@ json Results::Summarize(const json& document, const std::map<std::string, json>&
          {"grade", a.value("grade", json(nullptr))},
          {"grade_en",
           en == english.end() ? json(nullptr) : en->second.value("grade", json(nullptr))},
-         {"scored_weight", a.value("scored_weight", 0.0)},
+         {"scored_weight", a.contains("scored_weight") ? a["scored_weight"] : json(nullptr)},
          {"kpis", kpis}});
   }
   return {{"fiscal_year", document["fiscal_year"]},

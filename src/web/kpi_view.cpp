@@ -285,6 +285,10 @@ json WhatIfModel(PageCall& call, const domain::Framework& framework,
                                              : typed.status());
     return out;
   }
+  // What is typed replaces whatever else this KPI has for this round, imported or reported.
+  std::erase_if(*observations, [&](const domain::Observation& o) {
+    return o.kpi == kpi_id && o.fiscal_year == framework.fiscal_year && o.round == round.round;
+  });
   for (auto& o : *reported) {
     if (o.kpi != kpi_id) observations->push_back(std::move(o));
   }

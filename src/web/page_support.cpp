@@ -243,6 +243,19 @@ std::string Number(double value, int decimals) {
   return text;
 }
 
+std::string TextOr(const json& object, const char* key, const std::string& fallback) {
+  if (!object.is_object() || !object.contains(key)) return fallback;
+  const json& value = object[key];
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_number()) return ShortestDecimal(value.get<double>());
+  return fallback;
+}
+
+double NumberOr(const json& object, const char* key, double fallback) {
+  if (!object.is_object() || !object.contains(key) || !object[key].is_number()) return fallback;
+  return object[key].get<double>();
+}
+
 std::string HtmlId(std::string text) {
   for (char& ch : text) {
     if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '-';

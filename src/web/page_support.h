@@ -69,6 +69,11 @@ std::string SafeNext(const std::string& next);
 // A number as the framework prints it: `decimals` places, thousands separated ("1,234.50").
 std::string Number(double value, int decimals);
 
+// Field `key` of `object` when it is a string (or a number), else `fallback`: stored result
+// documents hold null for what does not apply (no result, no grade).
+std::string TextOr(const nlohmann::json& object, const char* key, const std::string& fallback);
+double NumberOr(const nlohmann::json& object, const char* key, double fallback);
+
 // An id-safe form of `text` for HTML id attributes ("4.1" -> "4-1").
 std::string HtmlId(std::string text);
 

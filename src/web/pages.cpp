@@ -273,7 +273,7 @@ HttpResponse Pages::PublicResults(PageCall& call) {
     const std::string name = call.lang == Lang::kThai || a["name_en"].get<std::string>().empty()
                                  ? a["name_th"].get<std::string>()
                                  : a["name_en"].get<std::string>();
-    const std::string parent = a.value("parent", "");
+    const std::string parent = TextOr(a, "parent", "");
     const std::string ministry = names.count(parent) ? names[parent] : "";
     if (!contains(name, q) && !contains(code, q) && !contains(ministry, q) &&
         !contains(a["name_en"].get<std::string>(), q))
@@ -283,8 +283,8 @@ HttpResponse Pages::PublicResults(PageCall& call) {
     row.view = {{"code", code},
                 {"name", name},
                 {"ministry", ministry},
-                {"kind", KindName(call, a.value("kind", ""))},
-                {"total", a.value("total_text", "")},
+                {"kind", KindName(call, TextOr(a, "kind", ""))},
+                {"total", TextOr(a, "total_text", "")},
                 {"grade", grade.is_string() ? grade : json("–")},
                 {"href", "/results/" + std::to_string(chosen) + "/agencies/" + UrlEncode(code)}};
     row.name_key = ThaiSortKey(name);
@@ -362,14 +362,14 @@ HttpResponse Pages::AgencyReport(PageCall& call) {
     const std::string id = k["id"];
     const domain::Kpi* kpi = domain::FindKpi(fw.kpis, id);
     if (!kpi) continue;
-    const std::string status = k.value("status", "");
+    const std::string status = TextOr(k, "status", "");
     json row = {{"id", id},
                 {"anchor", "kpi-" + HtmlId(id)},
                 {"name", call.Pick(kpi->name)},
                 {"weight", k["weight"].is_number() ? ShortestDecimal(k["weight"].get<double>()) : ""},
-                {"result", k.value("result_text", "–")},
+                {"result", TextOr(k, "result_text", "–")},
                 {"unit", call.Pick(kpi->unit)},
-                {"score", k.value("score_text", "–")},
+                {"score", TextOr(k, "score_text", "–")},
                 {"weighted", k["weighted"].is_number()
                                  ? Number(k["weighted"].get<double>(), 4)
                                  : "–"},
@@ -411,8 +411,8 @@ HttpResponse Pages::AgencyReport(PageCall& call) {
                 {"ministry", ministry},
                 {"period", FiscalYearName(fw.fiscal_year, call.lang) + " · " +
                                RoundName(round->round, call.lang)},
-                {"total", agency.value("total_text", "")},
-                {"weight", ShortestDecimal(agency.value("scored_weight", 100.0))},
+                {"total", TextOr(agency, "total_text", "")},
+                {"weight", ShortestDecimal(NumberOr(agency, "scored_weight", 100.0))},
                 {"grade", grade.is_string() ? grade : json(nullptr)},
                 {"stage", call.T(std::string("stage.") + service::ResultStageName(result->stage))},
                 {"published", result->stage == service::ResultStage::kPublished},
@@ -471,7 +471,7 @@ HttpResponse Pages::Dashboard(PageCall& call) {
       json document = json::parse(summary->document);
       for (const json& a : document["agencies"]) {
         const json grade = call.lang == Lang::kThai ? a["grade"] : a.value("grade_en", a["grade"]);
-        out.push_back({a["code"], a.value("kind", ""), a.value("parent", ""),
+        out.push_back({a["code"], TextOr(a, "kind", ""), TextOr(a, "parent", ""),
                        grade.is_string() ? grade.get<std::string>() : "",
                        a["total"].is_number() ? a["total"].get<double>() : 0});
       }
@@ -590,7 +590,7 @@ HttpResponse Pages::Dashboard(PageCall& call) {
                 everyone = false;
                 break;
               }
-              const int level = k[kpi.id].value("level", -1);
+              const int level = static_cast<int>(NumberOr(k[kpi.id], "level", -1));
               counts[static_cast<size_t>(std::clamp(level + 1, 0, static_cast<int>(fw.levels.size())))]++;
             }
             if (everyone && kpi.criteria) {

@@ -451,14 +451,16 @@ HttpResponse Pages::ResultsAdmin(PageCall& call) {
         chosen_label = label;
         const json document = json::parse(summary->document);
         std::vector<json> agencies(document["agencies"].begin(), document["agencies"].end());
-        std::sort(agencies.begin(), agencies.end(), [](const json& x, const json& y) {
-          return x["total"].get<double>() > y["total"].get<double>();
-        });
+        auto total = [](const json& a) {
+          return a["total"].is_number() ? a["total"].get<double>() : -1.0;
+        };
+        std::sort(agencies.begin(), agencies.end(),
+                  [&](const json& x, const json& y) { return total(x) > total(y); });
         for (const json& a : agencies) {
           const json grade = call.lang == Lang::kThai ? a["grade"] : a.value("grade_en", a["grade"]);
           table.push_back({{"code", a["code"]},
                            {"name", call.lang == Lang::kThai ? a["name_th"] : a["name_en"]},
-                           {"total", a.value("total_text", "")},
+                           {"total", TextOr(a, "total_text", "")},
                            {"grade", grade.is_string() ? grade : json("–")}});
         }
       }

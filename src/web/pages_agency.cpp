@@ -409,9 +409,9 @@ HttpResponse Pages::AgencyResults(PageCall& call) {
       const domain::Kpi* kpi = domain::FindKpi(fw.kpis, k["id"].get<std::string>());
       kpis.push_back({{"id", k["id"]},
                       {"name", kpi ? call.Pick(kpi->name) : k["id"].get<std::string>()},
-                      {"result", k.value("result_text", "–")},
-                      {"score", k.value("score_text", "–")},
-                      {"status", call.T("kpi_status." + k.value("status", std::string()))},
+                      {"result", TextOr(k, "result_text", "–")},
+                      {"score", TextOr(k, "score_text", "–")},
+                      {"status", call.T("kpi_status." + TextOr(k, "status", ""))},
                       {"explanation", k.value("explanation", json::array())}});
     }
     json appeals = json::array();
@@ -429,7 +429,7 @@ HttpResponse Pages::AgencyResults(PageCall& call) {
     list.push_back({{"period", FiscalYearName(fw.fiscal_year, call.lang) + " · " +
                                    RoundName(round->round, call.lang)},
                     {"stage", call.T(std::string("stage.") + service::ResultStageName(result->stage))},
-                    {"total", a.value("total_text", "")},
+                    {"total", TextOr(a, "total_text", "")},
                     {"grade", grade.is_string() ? grade : json(nullptr)},
                     {"kpis", kpis},
                     {"appeals", appeals},

@@ -1,0 +1,254 @@
+// The whole evaluation cycle in a real browser (Debian's chromium driven by playwright-core):
+// the admin opens the round; a reporter fills a KPI, watches the what-if line, uploads a PDF;
+// the approver approves and submits; the evaluator returns it; the reporter fixes it, the
+// approver sends it again and the evaluator accepts; the admin computes, finalizes and
+// publishes; the public page shows the total that `esar score` computes from the same data.
+// axe-core checks every page (no serious or critical finding may remain) and every page is
+// photographed at desktop width and at 390 px.
+//
+// usage: node tests/browser/journey.mjs <esar binary> <screenshot folder>
+
+import { chromium } from "playwright-core";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const [esar, shots] = process.argv.slice(2);
+if (!esar || !shots) {
+  console.error("usage: node tests/browser/journey.mjs <esar binary> <screenshot folder>");
+  process.exit(2);
+}
+mkdirSync(shots, { recursive: true });
+const work = mkdtempSync(join(tmpdir(), "esar-browser-"));
+const db = join(work, "esar.db");
+const example = join(root, "examples", "ocs-2567");
+const env = { ...process.env, ESAR_INSECURE_FAST_PASSWORD_HASHING: "1" };
+const cli = (args, extra = {}) => execFileSync(esar, args, { env: { ...env, ...extra }, encoding: "utf8" });
+
+cli(["import", "agencies", join(example, "agencies.csv"), "--db", db]);
+cli(["import", "framework", join(example, "framework.json"), "--db", db]);
+cli(["import", "data", join(example, "data.csv"), "--db", db]);
+const users = [["admin", "admin"], ["evaluator", "evaluator"], ["reporter.ocs", "reporter", "OCS"], ["approver.ocs", "approver", "OCS"]];
+for (const [name, role, agency] of users) {
+  cli(["admin", "create-user", "--db", db, "--username", name, "--role", role, ...(agency ? ["--agency", agency] : [])],
+      { ESAR_PASSWORD: `demo-${name}-2567` });
+}
+
+// What the engine gives once the journey's values replace OCS's KPI 1 in the example data.
+const received = 200, completed = 180;
+const data = readFileSync(join(example, "data.csv"), "utf8").split("\n")
+  .filter((line) => !line.startsWith("OCS,1,")).join("\n").trimEnd() +
+  `\nOCS,1,completed_within_standard,2567,12,${completed}\nOCS,1,received,2567,12,${received}\n`;
+writeFileSync(join(work, "data.csv"), data);
+const expected = JSON.parse(cli(["score", "--framework", join(example, "framework.json"), "--agencies",
+  join(example, "agencies.csv"), "--data", join(work, "data.csv"), "--format", "json"]))
+  .agencies.find((a) => a.code === "OCS");
+
+const server = spawn(esar, ["serve", "--listen", "127.0.0.1:0", "--db", db, "--data-dir", join(work, "files"), "--quiet"],
+  { env, stdio: ["ignore", "pipe", "inherit"] });
+const base = await new Promise((resolve, reject) => {
+  let out = "";
+  server.stdout.on("data", (chunk) => {
+    out += chunk;
+    const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    if (m) resolve(m[1]);
+  });
+  server.on("exit", (code) => reject(new Error(`esar serve exited with ${code}`)));
+  setTimeout(() => reject(new Error("esar serve did not start in 20 s")), 20000);
+});
+
+const browser = await chromium.launch({
+  executablePath: process.env.ESAR_CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const axeSource = readFileSync(join(root, "node_modules", "axe-core", "axe.min.js"), "utf8");
+const findings = [];
+let checks = 0, failures = 0;
+const check = (ok, what) => {
+  checks++;
+  if (!ok) failures++;
+  console.log(`${ok ? "ok  " : "FAIL"} ${what}`);
+};
+
+// A browser context per person: its own cookies, Thai first, axe allowed past the CSP.
+async function person() {
+  const context = await browser.newContext({ bypassCSP: true, locale: "th-TH", viewport: { width: 1280, height: 900 } });
+  return context.newPage();
+}
+
+// axe on the page as it is, then a photograph at desktop width and at 390 px.
+async function look(page, name) {
+  await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(async () =>
+    await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }));
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  for (const v of bad) findings.push(`${name}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+  check(bad.length === 0, `axe: ${name} has no serious or critical finding (${result.passes.length} rules pass)`);
+  await page.screenshot({ path: join(shots, `${name}-desktop.png`), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(150);  // let charts follow the new width
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(overflow <= 0, `${name} fits 390 px without sideways scrolling of the page (overflow ${overflow}px)`);
+  await page.screenshot({ path: join(shots, `${name}-390.png`), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+async function login(page, user) {
+  await page.goto(`${base}/login`);
+  await page.getByLabel("ชื่อผู้ใช้").fill(user);
+  await page.getByLabel("รหัสผ่าน").fill(`demo-${user}-2567`);
+  await page.getByRole("button", { name: "เข้าสู่ระบบ" }).click();
+  await page.waitForLoadState("load");
+}
+
+async function logout(page) {
+  await page.getByRole("button", { name: "ออกจากระบบ" }).click();
+  await page.waitForLoadState("load");
+}
+
+const flash = async (page) => (await page.locator(".flash").textContent().catch(() => "")) || "";
+
+try {
+  // ---- the public before anything is published, and the login page ----
+  const pub = await person();
+  await pub.goto(`${base}/`);
+  await look(pub, "01-public-empty");
+  await pub.goto(`${base}/login`);
+  await look(pub, "02-login");
+
+  // ---- admin: open the round, read the framework, check a KPI ----
+  const admin = await person();
+  await login(admin, "admin");
+  check(admin.url().endsWith("/admin"), "the admin lands on the overview");
+  await look(admin, "03-admin-home");
+  await admin.goto(`${base}/admin/rounds`);
+  const due = new Date(Date.now() + 30 * 86400e3).toISOString().slice(0, 10);
+  await admin.getByLabel("วันกำหนดส่ง").first().fill(due);
+  await admin.getByRole("button", { name: "เปิดรอบ (หรือเปลี่ยนกำหนดส่ง)" }).click();
+  check((await flash(admin)).includes("เปิดรอบการรายงานแล้ว"), "the admin opened the FY2567 round");
+  await look(admin, "04-admin-rounds");
+  await admin.goto(`${base}/admin/frameworks`);
+  await look(admin, "05-admin-frameworks");
+  await admin.getByRole("link", { name: "ปีงบประมาณ พ.ศ. 2567" }).click();
+  check(await admin.getByRole("heading", { name: /ตัวชี้วัด 1 ร้อยละความสำเร็จ/ }).count() === 1, "the framework page shows KPI 1 as agencies see it");
+  await look(admin, "06-admin-framework");
+  await admin.getByRole("link", { name: "แก้ไขตัวชี้วัด 1" }).click();
+  await admin.getByRole("button", { name: "ตรวจสอบ", exact: true }).click();
+  check(await admin.locator(".findings, .ok").count() > 0, "the KPI editor shows esar check's findings");
+  await look(admin, "07-admin-kpi-edit");
+  await admin.goto(`${base}/admin/agencies`);
+  await look(admin, "08-admin-agencies");
+  await admin.goto(`${base}/admin/users`);
+  await look(admin, "09-admin-users");
+
+  // ---- reporter: fill KPI 1, watch the what-if line, save, upload a PDF ----
+  const reporter = await person();
+  await login(reporter, "reporter.ocs");
+  check(reporter.url().endsWith("/agency"), "the reporter lands on the agency's home page");
+  check(/เหลือ \d+ วัน/.test(await reporter.locator("main").textContent()), "the home page says how many days are left");
+  await look(reporter, "10-agency-home");
+  await reporter.getByRole("link", { name: /^1 ร้อยละความสำเร็จ/ }).click();
+  await reporter.getByLabel(/จำนวนเรื่องรับเข้า/).fill(String(received));
+  await reporter.getByLabel(/จำนวนเรื่องที่แล้วเสร็จ/).fill(String(completed));
+  await reporter.locator("#whatif").filter({ hasText: "ผลนี้ได้ 75.00 คะแนน" }).waitFor({ timeout: 10000 });
+  const whatif = await reporter.locator("#whatif").textContent();
+  check(whatif.includes(`คะแนนรวมจะเป็น ${expected.total_text}`), `the what-if line shows the score and the total (${whatif.trim()})`);
+  await reporter.getByLabel("คำชี้แจงประกอบผลการดำเนินงาน").fill("ตรวจพิจารณาแล้วเสร็จ 180 เรื่องจาก 200 เรื่อง");
+  await reporter.getByRole("button", { name: "บันทึกร่าง" }).click();
+  check((await flash(reporter)).includes("บันทึกร่างแล้ว"), "the draft is saved");
+  const pdf = "%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+  await reporter.getByLabel("เลือกไฟล์").setInputFiles({ name: "หนังสือรับรอง.pdf", mimeType: "application/pdf", buffer: Buffer.from(pdf) });
+  await reporter.getByRole("button", { name: "อัปโหลด" }).click();
+  await reporter.locator(".files").getByText("หนังสือรับรอง.pdf").waitFor({ timeout: 10000 });
+  check(true, "the PDF is uploaded and listed");
+  await look(reporter, "11-kpi-form");
+  await logout(reporter);
+
+  // ---- approver: approve and submit ----
+  const approver = await person();
+  await login(approver, "approver.ocs");
+  await approver.goto(`${base}/agency/rounds/1/kpis/1`);
+  await approver.getByRole("button", { name: "อนุมัติ" }).click();
+  check((await flash(approver)).includes("อนุมัติแล้ว"), "the approver approves");
+  await approver.getByRole("button", { name: "ส่งให้ส่วนกลาง" }).click();
+  check((await flash(approver)).includes("ส่งรายงานให้ส่วนกลางแล้ว"), "the approver submits");
+
+  // ---- evaluator: the queue, then return with a comment ----
+  const evaluator = await person();
+  await login(evaluator, "evaluator");
+  check(evaluator.url().endsWith("/review"), "the evaluator lands on the queue");
+  await look(evaluator, "12-review-queue");
+  await evaluator.getByRole("link", { name: "สำนักงานคณะกรรมการกฤษฎีกา" }).first().click();
+  check((await evaluator.locator("main").textContent()).includes("หนังสือรับรอง.pdf"), "the review page lists the evidence");
+  await look(evaluator, "13-review");
+  await evaluator.getByLabel("บันทึกต่อไฟล์ หนังสือรับรอง.pdf").fill("ไม่มีลายมือชื่อผู้รับรอง");
+  await evaluator.getByLabel("ความเห็นถึงหน่วยงาน").fill("โปรดแนบหนังสือรับรองที่ลงนามแล้ว");
+  await evaluator.getByRole("button", { name: "ส่งกลับให้แก้ไข" }).click();
+  check((await flash(evaluator)).includes("ส่งกลับให้หน่วยงานแก้ไขแล้ว"), "the evaluator returns it");
+
+  // ---- reporter fixes; approver sends again; evaluator accepts ----
+  await login(reporter, "reporter.ocs");
+  check((await reporter.locator("main").textContent()).includes("ส่งกลับให้แก้ไข"), "the reporter sees it returned");
+  await reporter.goto(`${base}/agency/rounds/1/kpis/1`);
+  check((await reporter.locator(".reviews").textContent()).includes("โปรดแนบหนังสือรับรองที่ลงนามแล้ว"), "the evaluator's comment is shown");
+  await reporter.getByLabel("หมายเหตุ").fill("แนบหนังสือรับรองฉบับลงนามแล้ว");
+  await reporter.getByRole("button", { name: "บันทึกร่าง" }).click();
+  check((await flash(reporter)).includes("บันทึกร่างแล้ว"), "the fix is saved");
+  await approver.goto(`${base}/agency/rounds/1/kpis/1`);
+  await approver.getByRole("button", { name: "อนุมัติ" }).click();
+  await approver.getByRole("button", { name: "ส่งให้ส่วนกลาง" }).click();
+  check((await flash(approver)).includes("ส่งรายงานให้ส่วนกลางแล้ว"), "the approver sends it again");
+  await evaluator.goto(`${base}/review`);
+  await evaluator.getByRole("link", { name: "สำนักงานคณะกรรมการกฤษฎีกา" }).first().click();
+  await evaluator.getByRole("button", { name: "ยืนยันผล" }).click();
+  check((await flash(evaluator)).includes("ยืนยันผลการตรวจแล้ว"), "the evaluator accepts it");
+
+  // ---- admin: compute, finalize, publish ----
+  await admin.goto(`${base}/admin/results`);
+  await admin.getByLabel("ระยะอุทธรณ์ (วัน)").fill("0");
+  await admin.getByRole("button", { name: "คำนวณผลเบื้องต้น" }).click();
+  check((await flash(admin)).includes("คำนวณผลเบื้องต้นแล้ว"), "the admin computes preliminary results");
+  await look(admin, "14-admin-results");
+  await reporter.goto(`${base}/agency/results`);
+  await look(reporter, "15-agency-results");
+  await admin.getByRole("button", { name: "สรุปผลขั้นสุดท้าย" }).click();
+  await admin.getByRole("button", { name: "เผยแพร่" }).click();
+  check((await flash(admin)).includes("เผยแพร่ผลการประเมินแล้ว"), "the admin publishes");
+  await evaluator.goto(`${base}/review/appeals`);
+  await look(evaluator, "16-appeals");
+
+  // ---- the public: the list, the agency's report, the dashboard ----
+  await pub.goto(`${base}/`);
+  const row = pub.getByRole("row").filter({ hasText: "สำนักงานคณะกรรมการกฤษฎีกา" });
+  const shown = (await row.locator("td.num").textContent()).trim();
+  check(shown === expected.total_text, `the public list shows OCS at ${shown}, the engine gives ${expected.total_text}`);
+  await look(pub, "17-public-results");
+  await pub.getByRole("link", { name: "สำนักงานคณะกรรมการกฤษฎีกา" }).click();
+  const report = await pub.locator("main").textContent();
+  check(report.includes(expected.total_text) && report.includes(expected.grade), `the agency report shows ${expected.total_text} ${expected.grade}`);
+  await pub.getByText("ที่มาของคะแนน").first().click();
+  check(await pub.locator(".explain li").first().isVisible(), "a score's explanation is one click away");
+  await look(pub, "18-agency-report");
+  await pub.goto(`${base}/dashboard`);
+  check((await pub.locator("main").textContent()).includes("จำนวนหน่วยงานในแต่ละระดับ"), "the dashboard counts agencies per grade");
+  await look(pub, "19-dashboard");
+  await pub.getByRole("link", { name: "English" }).click();
+  check((await pub.locator("h1").textContent()).includes("National dashboard"), "the English switch works and persists");
+  await pub.goto(`${base}/`);
+  check((await pub.locator("h1").textContent()).includes("Evaluation results"), "English stays on the next page");
+  await look(pub, "20-public-results-en");
+} catch (error) {
+  failures++;
+  console.error(`FAIL the journey stopped: ${error.stack || error}`);
+} finally {
+  await browser.close();
+  server.kill("SIGTERM");
+  rmSync(work, { recursive: true, force: true });
+}
+for (const f of findings) console.log(`axe: ${f}`);
+console.log(`${checks - failures + (failures ? 0 : 0)} of ${checks} checks passed; screenshots in ${shots}`);
+process.exit(failures ? 1 : 0);
