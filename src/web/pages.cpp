@@ -394,8 +394,18 @@ HttpResponse Pages::AgencyReport(PageCall& call) {
     row["items"] = items;
     json doc = KpiDocModel(call, fw, *kpi, EffectiveCriteria(fw, code, *kpi));
     row["doc"] = doc;
-    const auto at = component_index.find(kpi->component);
-    if (at != component_index.end()) components[at->second]["kpis"].push_back(row);
+    auto at = component_index.find(kpi->component);
+    if (at == component_index.end()) {
+      // A component the framework does not name: grouped under its id's usual name.
+      const std::string key = "component." + kpi->component;
+      const std::string& name = call.T(key);
+      at = component_index.emplace(kpi->component, components.size()).first;
+      const std::string shown_name = kpi->component.empty() ? call.T("report.table")
+                                     : name == key          ? kpi->component
+                                                            : name;
+      components.push_back({{"name", shown_name}, {"kpis", json::array()}});
+    }
+    components[at->second]["kpis"].push_back(row);
     details.push_back(row);
   }
   json shown = json::array();

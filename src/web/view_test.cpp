@@ -1,0 +1,99 @@
+#include "web/view.h"
+
+#include <gtest/gtest.h>
+
+#include "web/page_support.h"
+
+namespace esar::web {
+namespace {
+
+using nlohmann::json;
+
+const Views& TheViews() {
+  static const auto views = [] {
+    auto loaded = Views::Load();
+    EXPECT_TRUE(loaded.ok()) << loaded.status().message_en();
+    return std::move(*loaded);
+  }();
+  return *views;
+}
+
+TEST(Views, EveryTemplateAndTheCatalogLoad) {
+  const Views& views = TheViews();
+  EXPECT_EQ(views.Message("nav.login", Lang::kThai), "เข้าสู่ระบบ");
+  EXPECT_EQ(views.Message("nav.login", Lang::kEnglish), "Log in");
+  EXPECT_EQ(views.Message("no.such.key", Lang::kThai), "no.such.key");
+}
+
+TEST(Views, EscapesWhatItIsGiven) {
+  const std::string html = TheViews().Render(
+      "error", {{"message", "<script>alert('x')</script> & \"q\""}, {"status", 400}}, Lang::kThai);
+  EXPECT_EQ(html.find("<script>"), std::string::npos);
+  EXPECT_NE(html.find("&lt;script&gt;"), std::string::npos);
+  EXPECT_NE(html.find("&amp;"), std::string::npos);
+  EXPECT_NE(html.find("ทำรายการไม่สำเร็จ"), std::string::npos);  // {{t.error.title}}
+}
+
+TEST(Views, ListsComeWithHasAndNullHidesASection) {
+  const std::string empty = TheViews().Render("agency_home", {{"agency", "x"}, {"rounds", json::array()}},
+                                              Lang::kEnglish);
+  EXPECT_NE(empty.find("No reporting round is open"), std::string::npos);
+  const std::string grade = TheViews().Render(
+      "agency_results",
+      {{"results", {{{"period", "p"}, {"total", "81.250"}, {"grade", nullptr}, {"kpis", json::array()}}}}},
+      Lang::kEnglish);
+  EXPECT_NE(grade.find("81.250"), std::string::npos);
+  EXPECT_EQ(grade.find(" · null"), std::string::npos);
+}
+
+TEST(Views, StaticFilesAreCompressedAndAddressedByContent) {
+  const StaticAsset* css = TheViews().Asset("esar.css");
+  ASSERT_NE(css, nullptr);
+  EXPECT_EQ(css->content_type, "text/css; charset=utf-8");
+  EXPECT_FALSE(css->gzipped.empty());
+  EXPECT_LT(css->gzipped.size(), css->bytes.size());
+  EXPECT_EQ(css->url.rfind("/static/esar.css?v=", 0), 0u);
+  EXPECT_NE(TheViews().Asset("htmx.min.js"), nullptr);
+  EXPECT_NE(TheViews().Asset("chart.umd.min.js"), nullptr);
+  EXPECT_EQ(TheViews().Asset("../etc/passwd"), nullptr);
+}
+
+TEST(PageSupport, FormsDecodeAndDropBrokenText) {
+  auto form = ParseUrlEncoded("a=1&b=%E0%B8%81+x&c=&bad=%FF&&=z");
+  EXPECT_EQ(form["a"], "1");
+  EXPECT_EQ(form["b"], "ก x");
+  EXPECT_EQ(form["c"], "");
+  EXPECT_EQ(form.count("bad"), 0u);
+  EXPECT_EQ(form.count(""), 0u);
+}
+
+TEST(PageSupport, RedirectsStayOnThisSite) {
+  EXPECT_EQ(SafeNext("/agency?x=1"), "/agency?x=1");
+  EXPECT_EQ(SafeNext("//evil.example/"), "/");
+  EXPECT_EQ(SafeNext("/\\evil.example/"), "/");
+  EXPECT_EQ(SafeNext("https://evil.example/"), "/");
+  EXPECT_EQ(SafeNext("/a\r\nSet-Cookie: x"), "/");
+}
+
+TEST(PageSupport, NumbersHaveThousandsSeparatorsAndTheFrameworksDecimals) {
+  EXPECT_EQ(Number(1234567.891, 2), "1,234,567.89");
+  EXPECT_EQ(Number(-1234.5, 1), "-1,234.5");
+  EXPECT_EQ(Number(81.25, 3), "81.250");
+  EXPECT_EQ(Number(999, 0), "999");
+}
+
+TEST(PageSupport, MultipartFormsKeepFilesAndNames) {
+  const std::string body =
+      "--b\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\ntok\r\n"
+      "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n"
+      "Content-Type: text/csv\r\n\r\ncode,name_th\r\nX,ก\r\n--b--\r\n";
+  auto form = ParseMultipartForm(body, "multipart/form-data; boundary=b");
+  ASSERT_TRUE(form.ok()) << form.status().message_en();
+  EXPECT_EQ((*form)["csrf"], "tok");
+  EXPECT_EQ((*form)["file"], "code,name_th\r\nX,ก");
+  EXPECT_EQ((*form)["file.name"], "a.csv");
+  EXPECT_FALSE(ParseMultipartForm(body, "text/plain").ok());
+}
+
+}  // namespace
+}  // namespace esar::web
