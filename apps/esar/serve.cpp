@@ -12,8 +12,8 @@
 #include "storage/pool.h"
 #include "web/api.h"
 #include "web/pages.h"
-#include "web/view.h"
 #include "web/server.h"
+#include "web/view.h"
 
 namespace esar::cli {
 
@@ -71,9 +71,9 @@ int Serve(const ServeOptions& options, Lang lang) {
   api.Register(router);
   auto views = web::Views::Load();
   if (!views) return fail(views.status());
-  web::Pages pages(pool, **files, clock, metrics, **views,
-                   {api_options.hash_strength, api_options.secure_cookies,
-                    api_options.max_upload_bytes});
+  web::Pages pages(
+      pool, **files, clock, metrics, **views,
+      {api_options.hash_strength, api_options.secure_cookies, api_options.max_upload_bytes});
   pages.Register(router);
   auto server = web::Server::Start(server_options, router, &metrics);
   if (!server) return fail(server.status());

@@ -121,9 +121,9 @@ std::string ValueText(const json& value) {
 
 // A number as typed by a person: spaces and thousands separators are ignored.
 bool ParseTyped(std::string text, double& out) {
-  text.erase(std::remove_if(text.begin(), text.end(),
-                            [](char ch) { return ch == ',' || ch == ' '; }),
-             text.end());
+  text.erase(
+      std::remove_if(text.begin(), text.end(), [](char ch) { return ch == ',' || ch == ' '; }),
+      text.end());
   if (text.empty()) return false;
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   return ec == std::errc() && ptr == text.data() + text.size() && std::isfinite(out);
@@ -146,25 +146,24 @@ json KpiDocModel(const PageCall& call, const domain::Framework& framework, const
   json baseline = json::array();
   for (const domain::YearEntry& y : doc.baseline) {
     baseline.push_back({{"year", y.fiscal_year},
-                        {"text", call.Pick(y.text).empty() && y.value
-                                     ? ShortestDecimal(*y.value)
-                                     : call.Pick(y.text)}});
+                        {"text", call.Pick(y.text).empty() && y.value ? ShortestDecimal(*y.value)
+                                                                      : call.Pick(y.text)}});
   }
-  json out = {{"id", kpi.id},
-              {"anchor", "kpi-" + HtmlId(kpi.id)},
-              {"name", call.Pick(kpi.name)},
-              {"unit", call.Pick(kpi.unit)},
-              {"description", call.Pick(doc.description)},
-              {"definitions", Texts(call, doc.definitions)},
-              {"scope", call.Pick(doc.scope)},
-              {"formula", call.Pick(doc.formula_text).empty() ? kpi.result
-                                                              : call.Pick(doc.formula_text)},
-              {"data_source", call.Pick(doc.data_source)},
-              {"data_collection", call.Pick(doc.data_collection)},
-              {"steps", Texts(call, doc.steps)},
-              {"baseline", baseline},
-              {"benefit", call.Pick(doc.benefit)},
-              {"monitoring", kpi.monitoring_only}};
+  json out = {
+      {"id", kpi.id},
+      {"anchor", "kpi-" + HtmlId(kpi.id)},
+      {"name", call.Pick(kpi.name)},
+      {"unit", call.Pick(kpi.unit)},
+      {"description", call.Pick(doc.description)},
+      {"definitions", Texts(call, doc.definitions)},
+      {"scope", call.Pick(doc.scope)},
+      {"formula", call.Pick(doc.formula_text).empty() ? kpi.result : call.Pick(doc.formula_text)},
+      {"data_source", call.Pick(doc.data_source)},
+      {"data_collection", call.Pick(doc.data_collection)},
+      {"steps", Texts(call, doc.steps)},
+      {"baseline", baseline},
+      {"benefit", call.Pick(doc.benefit)},
+      {"monitoring", kpi.monitoring_only}};
   if (criteria) out["criteria"] = CriteriaModel(call, framework, *criteria);
   json subs = json::array();
   for (const domain::Kpi& sub : kpi.sub_kpis) {
@@ -319,9 +318,10 @@ json WhatIfModel(PageCall& call, const domain::Framework& framework,
                   call.T("whatif.total_now") + " " + total;
     return out;
   }
-  if (score->status == domain::KpiStatus::kExempt || score->status == domain::KpiStatus::kMonitoring) {
-    out["text"] = call.T(score->status == domain::KpiStatus::kExempt ? "whatif.exempt"
-                                                                     : "whatif.monitoring");
+  if (score->status == domain::KpiStatus::kExempt ||
+      score->status == domain::KpiStatus::kMonitoring) {
+    out["text"] =
+        call.T(score->status == domain::KpiStatus::kExempt ? "whatif.exempt" : "whatif.monitoring");
     out["ok"] = true;
     return out;
   }

@@ -31,16 +31,24 @@ std::vector<NavItem> NavFor(service::Role role) {
   switch (role) {
     case Role::kReporter:
     case Role::kApprover:
-      return {{"/agency", "nav.agency"}, {"/agency/results", "nav.agency_results"},
-              {"/", "nav.results"}, {"/dashboard", "nav.dashboard"}};
+      return {{"/agency", "nav.agency"},
+              {"/agency/results", "nav.agency_results"},
+              {"/", "nav.results"},
+              {"/dashboard", "nav.dashboard"}};
     case Role::kEvaluator:
-      return {{"/review", "nav.review"}, {"/review/appeals", "nav.appeals"},
-              {"/", "nav.results"}, {"/dashboard", "nav.dashboard"}};
+      return {{"/review", "nav.review"},
+              {"/review/appeals", "nav.appeals"},
+              {"/", "nav.results"},
+              {"/dashboard", "nav.dashboard"}};
     case Role::kAdmin:
-      return {{"/admin", "nav.admin"},           {"/admin/frameworks", "nav.frameworks"},
-              {"/admin/rounds", "nav.rounds"},   {"/admin/results", "nav.admin_results"},
-              {"/admin/agencies", "nav.agencies"}, {"/admin/users", "nav.users"},
-              {"/review", "nav.review"},         {"/", "nav.results"}};
+      return {{"/admin", "nav.admin"},
+              {"/admin/frameworks", "nav.frameworks"},
+              {"/admin/rounds", "nav.rounds"},
+              {"/admin/results", "nav.admin_results"},
+              {"/admin/agencies", "nav.agencies"},
+              {"/admin/users", "nav.users"},
+              {"/review", "nav.review"},
+              {"/", "nav.results"}};
     case Role::kPublic:
       break;
   }
@@ -84,9 +92,10 @@ HttpResponse RenderPage(PageCall& call, const std::string& template_name, json m
   json nav = json::array();
   for (const NavItem& item : NavFor(call.actor.role)) {
     const std::string href = item.href;
-    const bool current = call.request.path == href ||
-                         (href != "/" && call.request.path.rfind(href + "/", 0) == 0 &&
-                          !(href == "/agency" && call.request.path.rfind("/agency/results", 0) == 0));
+    const bool current =
+        call.request.path == href ||
+        (href != "/" && call.request.path.rfind(href + "/", 0) == 0 &&
+         !(href == "/agency" && call.request.path.rfind("/agency/results", 0) == 0));
     nav.push_back({{"href", href}, {"label", call.T(item.key)}, {"current", current}});
   }
   layout["nav"] = nav;
@@ -130,9 +139,7 @@ HttpResponse Redirect(const std::string& location) {
 
 HttpResponse ErrorPage(PageCall& call, const Status& status) {
   const int http = HttpStatusOf(status.code());
-  json model = {{"message", call.Message(status)},
-                {"status", http},
-                {"login", http == 401}};
+  json model = {{"message", call.Message(status)}, {"status", http}, {"login", http == 401}};
   return RenderPage(call, "error", model, call.T("error.title"), http);
 }
 
@@ -144,7 +151,8 @@ std::map<std::string, std::string> ParseUrlEncoded(std::string_view body) {
       const char ch = text[i];
       if (ch == '+') {
         value += ' ';
-      } else if (ch == '%' && i + 2 < text.size() + 0 && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+      } else if (ch == '%' && i + 2 < text.size() + 0 &&
+                 std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
                  std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
         value += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
         i += 2;

@@ -58,8 +58,8 @@ Handler Pages::Page(std::vector<Role> roles, PageHandler handler) {
       r.body = "ระบบไม่พร้อมให้บริการชั่วคราว โปรดลองใหม่ — esar is briefly unavailable, try again";
       return r;
     }
-    PageCall call{request, **lease, clock_, views_, service::Actor::Public(), "", LangOf(request),
-                  {}};
+    PageCall call{request, **lease,         clock_, views_, service::Actor::Public(),
+                  "",      LangOf(request), {}};
     bool stale_session = false;
     const std::string token = request.Cookie(kSessionCookie);
     if (!token.empty()) {
@@ -78,9 +78,9 @@ Handler Pages::Page(std::vector<Role> roles, PageHandler handler) {
       }
       return r;
     };
-    if (!roles.empty() &&
-        std::find(roles.begin(), roles.end(), call.actor.role) == roles.end()) {
-      if (call.actor.user_id == 0) return finish(Redirect("/login?next=" + UrlEncode(request.target)));
+    if (!roles.empty() && std::find(roles.begin(), roles.end(), call.actor.role) == roles.end()) {
+      if (call.actor.user_id == 0)
+        return finish(Redirect("/login?next=" + UrlEncode(request.target)));
       return finish(ErrorPage(call, service::Denied(call.actor, "เปิดหน้านี้", "open this page")));
     }
     if (request.method == "POST") {
@@ -92,8 +92,7 @@ Handler Pages::Page(std::vector<Role> roles, PageHandler handler) {
         if (!fields) return finish(ErrorPage(call, fields.status()));
         call.form = std::move(*fields);
       }
-      if (call.actor.user_id != 0 &&
-          !security::ConstantTimeEquals(call.Field("csrf"), call.csrf)) {
+      if (call.actor.user_id != 0 && !security::ConstantTimeEquals(call.Field("csrf"), call.csrf)) {
         return finish(ErrorPage(
             call, Status::PermissionDenied("แบบฟอร์มหมดอายุหรือไม่ได้มาจากหน้านี้ โปรดโหลดหน้าใหม่แล้วส่งอีกครั้ง",
                                            "the form expired or did not come from this site: "
@@ -108,6 +107,19 @@ Handler Pages::Page(std::vector<Role> roles, PageHandler handler) {
       return finish(ErrorPage(call, Status::Internal("page failed")));
     }
   };
+}
+
+std::shared_ptr<const json> Pages::ParsedSummary(int64_t result_id, const std::string& text) {
+  {
+    std::lock_guard<std::mutex> lock(summaries_mutex_);
+    const auto found = summaries_.find(result_id);
+    if (found != summaries_.end()) return found->second;
+  }
+  auto parsed = std::make_shared<const json>(json::parse(text));
+  std::lock_guard<std::mutex> lock(summaries_mutex_);
+  if (summaries_.size() >= 64) summaries_.clear();  // a year has a few dozen rounds at most
+  summaries_.emplace(result_id, parsed);
+  return parsed;
 }
 
 HttpResponse Pages::StaticFile(HttpRequest& request) const {
@@ -155,9 +167,10 @@ HttpResponse Pages::Login(PageCall& call) {
   auto session = service::Directory(call.db, clock_, options_.hash_strength)
                      .Login(username, call.Field("password"), call.request.remote_address);
   if (!session) {
-    return RenderPage(call, "login",
-                      {{"next", next}, {"username", username}, {"error", call.Message(session.status())}},
-                      call.T("login.title"), HttpStatusOf(session.status().code()));
+    return RenderPage(
+        call, "login",
+        {{"next", next}, {"username", username}, {"error", call.Message(session.status())}},
+        call.T("login.title"), HttpStatusOf(session.status().code()));
   }
   std::string home = next;
   if (home == "/") {
@@ -177,10 +190,10 @@ HttpResponse Pages::Login(PageCall& call) {
     }
   }
   HttpResponse r = Redirect(home);
-  r.headers.emplace_back("Set-Cookie",
-                         SessionCookieHeader(session->token,
-                                             service::Directory::kSessionLifetimeMs / 1000,
-                                             options_.secure_cookies || call.request.tls));
+  r.headers.emplace_back(
+      "Set-Cookie",
+      SessionCookieHeader(session->token, service::Directory::kSessionLifetimeMs / 1000,
+                          options_.secure_cookies || call.request.tls));
   return r;
 }
 
@@ -204,8 +217,9 @@ HttpResponse Pages::ChangePassword(PageCall& call) {
     return RenderPage(call, "password", {{"error", call.T("password.mismatch")}},
                       call.T("password.title"), 400);
   }
-  Status s = service::Directory(call.db, clock_, options_.hash_strength)
-                 .ChangePassword(call.actor, call.Field("old_password"), call.Field("new_password"));
+  Status s =
+      service::Directory(call.db, clock_, options_.hash_strength)
+          .ChangePassword(call.actor, call.Field("old_password"), call.Field("new_password"));
   if (!s.ok()) {
     return RenderPage(call, "password", {{"error", call.Message(s)}}, call.T("password.title"),
                       HttpStatusOf(s.code()));
@@ -226,7 +240,8 @@ HttpResponse Pages::SwitchLanguage(PageCall& call) {
 HttpResponse Pages::PublicResults(PageCall& call) {
   service::Cycle cycle(call.db, clock_);
   service::Results results(call.db, clock_);
-  auto published = results.RoundsWithResults(service::Actor::Public(), service::ResultStage::kPublished);
+  auto published =
+      results.RoundsWithResults(service::Actor::Public(), service::ResultStage::kPublished);
   if (!published) return ErrorPage(call, published.status());
   auto rounds = cycle.Rounds();
   if (!rounds) return ErrorPage(call, rounds.status());
@@ -244,9 +259,11 @@ HttpResponse Pages::PublicResults(PageCall& call) {
         {{"id", id}, {"label", RoundLabel(call, *by_id[id])}, {"selected", id == chosen}});
   }
   if (chosen == 0) return RenderPage(call, "public_results", model, call.T("results.title"));
-  auto summary = results.Summary(service::Actor::Public(), chosen, service::ResultStage::kPublished);
+  auto summary =
+      results.Summary(service::Actor::Public(), chosen, service::ResultStage::kPublished);
   if (!summary) return ErrorPage(call, summary.status());
-  const json document = json::parse(summary->document);
+  const auto parsed = ParsedSummary(summary->id, summary->document);
+  const json& document = *parsed;
   auto agencies = service::Directory(call.db, clock_).Agencies();
   if (!agencies) return ErrorPage(call, agencies.status());
   std::map<std::string, std::string> names;
@@ -310,10 +327,9 @@ HttpResponse Pages::PublicResults(PageCall& call) {
   for (const char* column : {"name", "ministry", "score"}) {
     const bool active = sort == column;
     const std::string next_dir = active && !descending ? "desc" : "asc";
-    model["sort"][column] = {
-        {"href", "/?round=" + std::to_string(chosen) + "&q=" + UrlEncode(q) +
-                     "&sort=" + column + "&dir=" + next_dir},
-        {"aria", active ? (descending ? "descending" : "ascending") : "none"}};
+    model["sort"][column] = {{"href", "/?round=" + std::to_string(chosen) + "&q=" + UrlEncode(q) +
+                                          "&sort=" + column + "&dir=" + next_dir},
+                             {"aria", active ? (descending ? "descending" : "ascending") : "none"}};
   }
   return RenderPage(call, "public_results", model, call.T("results.title"));
 }
@@ -363,18 +379,17 @@ HttpResponse Pages::AgencyReport(PageCall& call) {
     const domain::Kpi* kpi = domain::FindKpi(fw.kpis, id);
     if (!kpi) continue;
     const std::string status = TextOr(k, "status", "");
-    json row = {{"id", id},
-                {"anchor", "kpi-" + HtmlId(id)},
-                {"name", call.Pick(kpi->name)},
-                {"weight", k["weight"].is_number() ? ShortestDecimal(k["weight"].get<double>()) : ""},
-                {"result", TextOr(k, "result_text", "–")},
-                {"unit", call.Pick(kpi->unit)},
-                {"score", TextOr(k, "score_text", "–")},
-                {"weighted", k["weighted"].is_number()
-                                 ? Number(k["weighted"].get<double>(), 4)
-                                 : "–"},
-                {"status", call.T("kpi_status." + status)},
-                {"explanation", k.value("explanation", json::array())}};
+    json row = {
+        {"id", id},
+        {"anchor", "kpi-" + HtmlId(id)},
+        {"name", call.Pick(kpi->name)},
+        {"weight", k["weight"].is_number() ? ShortestDecimal(k["weight"].get<double>()) : ""},
+        {"result", TextOr(k, "result_text", "–")},
+        {"unit", call.Pick(kpi->unit)},
+        {"score", TextOr(k, "score_text", "–")},
+        {"weighted", k["weighted"].is_number() ? Number(k["weighted"].get<double>(), 4) : "–"},
+        {"status", call.T("kpi_status." + status)},
+        {"explanation", k.value("explanation", json::array())}};
     json items = json::array();
     for (const domain::Variable& v : kpi->variables) {
       if (v.type == domain::VariableType::kDerived) continue;
@@ -413,30 +428,31 @@ HttpResponse Pages::AgencyReport(PageCall& call) {
     if (!c["kpis"].empty()) shown.push_back(c);
   }
   const json grade = agency.value("grade", json(nullptr));
-  json model = {{"code", code},
-                {"name", agency["name"].is_object()
-                             ? agency["name"].value(call.lang == Lang::kThai ? "th" : "en",
-                                                    std::string())
-                             : std::string()},
-                {"ministry", ministry},
-                {"period", FiscalYearName(fw.fiscal_year, call.lang) + " · " +
-                               RoundName(round->round, call.lang)},
-                {"total", TextOr(agency, "total_text", "")},
-                {"weight", ShortestDecimal(NumberOr(agency, "scored_weight", 100.0))},
-                {"grade", grade.is_string() ? grade : json(nullptr)},
-                {"stage", call.T(std::string("stage.") + service::ResultStageName(result->stage))},
-                {"published", result->stage == service::ResultStage::kPublished},
-                {"computed_at", FormatDateTime(result->computed_at, call.lang)},
-                {"components", shown},
-                {"kpis", details},
-                {"back", "/?round=" + std::to_string(round_id)}};
+  json model = {
+      {"code", code},
+      {"name", agency["name"].is_object()
+                   ? agency["name"].value(call.lang == Lang::kThai ? "th" : "en", std::string())
+                   : std::string()},
+      {"ministry", ministry},
+      {"period",
+       FiscalYearName(fw.fiscal_year, call.lang) + " · " + RoundName(round->round, call.lang)},
+      {"total", TextOr(agency, "total_text", "")},
+      {"weight", ShortestDecimal(NumberOr(agency, "scored_weight", 100.0))},
+      {"grade", grade.is_string() ? grade : json(nullptr)},
+      {"stage", call.T(std::string("stage.") + service::ResultStageName(result->stage))},
+      {"published", result->stage == service::ResultStage::kPublished},
+      {"computed_at", FormatDateTime(result->computed_at, call.lang)},
+      {"components", shown},
+      {"kpis", details},
+      {"back", "/?round=" + std::to_string(round_id)}};
   return RenderPage(call, "agency_report", model, model["name"].get<std::string>());
 }
 
 HttpResponse Pages::Dashboard(PageCall& call) {
   service::Cycle cycle(call.db, clock_);
   service::Results results(call.db, clock_);
-  auto published = results.RoundsWithResults(service::Actor::Public(), service::ResultStage::kPublished);
+  auto published =
+      results.RoundsWithResults(service::Actor::Public(), service::ResultStage::kPublished);
   if (!published) return ErrorPage(call, published.status());
   auto rounds = cycle.Rounds();
   if (!rounds) return ErrorPage(call, rounds.status());
@@ -451,7 +467,8 @@ HttpResponse Pages::Dashboard(PageCall& call) {
   if (periods.empty()) return RenderPage(call, "dashboard", model, call.T("dashboard.title"));
   std::pair<int, int> chosen = *periods.rbegin();
   for (const auto& p : periods) {
-    if (call.Query("period") == std::to_string(p.first) + "-" + std::to_string(p.second)) chosen = p;
+    if (call.Query("period") == std::to_string(p.first) + "-" + std::to_string(p.second))
+      chosen = p;
   }
   for (auto it = periods.rbegin(); it != periods.rend(); ++it) {
     model["periods"].push_back(
@@ -469,23 +486,25 @@ HttpResponse Pages::Dashboard(PageCall& call) {
     std::string code, kind, parent, grade;
     double total = 0;
   };
-  auto gather = [&](std::pair<int, int> period, std::vector<json>* summaries,
+  auto gather = [&](std::pair<int, int> period, std::vector<std::shared_ptr<const json>>* summaries,
                     std::vector<domain::Framework>* frameworks) {
     std::vector<Scored> out;
     for (int64_t id : *published) {
       if (!by_id.count(id) || by_id[id]->fiscal_year != period.first ||
           by_id[id]->round.round != period.second)
         continue;
-      auto summary = results.Summary(service::Actor::Public(), id, service::ResultStage::kPublished);
+      auto summary =
+          results.Summary(service::Actor::Public(), id, service::ResultStage::kPublished);
       if (!summary) continue;
-      json document = json::parse(summary->document);
+      const auto parsed = ParsedSummary(summary->id, summary->document);
+      const json& document = *parsed;
       for (const json& a : document["agencies"]) {
         const json grade = call.lang == Lang::kThai ? a["grade"] : a.value("grade_en", a["grade"]);
         out.push_back({a["code"], TextOr(a, "kind", ""), TextOr(a, "parent", ""),
                        grade.is_string() ? grade.get<std::string>() : "",
                        a["total"].is_number() ? a["total"].get<double>() : 0});
       }
-      if (summaries) summaries->push_back(std::move(document));
+      if (summaries) summaries->push_back(parsed);
       if (frameworks) {
         auto fw = cycle.Framework(by_id[id]->round.framework_id);
         if (fw) frameworks->push_back(fw->framework);
@@ -493,7 +512,7 @@ HttpResponse Pages::Dashboard(PageCall& call) {
     }
     return out;
   };
-  std::vector<json> summaries;
+  std::vector<std::shared_ptr<const json>> summaries;
   std::vector<domain::Framework> frameworks;
   const std::vector<Scored> now = gather(chosen, &summaries, &frameworks);
   const std::vector<Scored> before = gather({chosen.first - 1, chosen.second}, nullptr, nullptr);
@@ -514,13 +533,18 @@ HttpResponse Pages::Dashboard(PageCall& call) {
   json grades = json::array();
   for (const auto& g : grade_order) {
     const int n = grade_count[g];
-    grades.push_back({{"name", g},
-                      {"count", n},
-                      {"percent", now.empty() ? 0 : static_cast<int>(100.0 * n / static_cast<double>(now.size()) + 0.5)}});
+    grades.push_back(
+        {{"name", g},
+         {"count", n},
+         {"percent",
+          now.empty() ? 0 : static_cast<int>(100.0 * n / static_cast<double>(now.size()) + 0.5)}});
   }
   if (grade_count.count("")) {
-    grades.push_back({{"name", call.T("dashboard.no_grade")}, {"count", grade_count[""]},
-                      {"percent", static_cast<int>(100.0 * grade_count[""] / static_cast<double>(now.size()) + 0.5)}});
+    grades.push_back(
+        {{"name", call.T("dashboard.no_grade")},
+         {"count", grade_count[""]},
+         {"percent",
+          static_cast<int>(100.0 * grade_count[""] / static_cast<double>(now.size()) + 0.5)}});
   }
   auto averages = [&](auto key_of, auto label_of) {
     struct Sum {
@@ -554,15 +578,13 @@ HttpResponse Pages::Dashboard(PageCall& call) {
     for (auto& r : rows) out.push_back(std::move(r.second));
     return out;
   };
-  model["by_ministry"] = averages(
-      [](const Scored& s) { return s.parent; },
-      [&](const std::string& code) {
-        return code.empty() ? call.T("dashboard.no_ministry")
-                            : (names.count(code) ? names[code] : code);
-      });
-  model["by_kind"] =
-      averages([](const Scored& s) { return s.kind; },
-               [&](const std::string& kind) { return KindName(call, kind); });
+  model["by_ministry"] = averages([](const Scored& s) { return s.parent; },
+                                  [&](const std::string& code) {
+                                    return code.empty() ? call.T("dashboard.no_ministry")
+                                                        : (names.count(code) ? names[code] : code);
+                                  });
+  model["by_kind"] = averages([](const Scored& s) { return s.kind; },
+                              [&](const std::string& kind) { return KindName(call, kind); });
   double sum = 0, sum_before = 0;
   int n_before = 0, improved = 0;
   for (const auto& s : now) {
@@ -585,34 +607,35 @@ HttpResponse Pages::Dashboard(PageCall& call) {
   // Shared KPIs: those scored (or missing) for every agency of a framework's result.
   json shared = json::array();
   for (size_t i = 0; i < summaries.size() && i < frameworks.size(); ++i) {
-    const json& agencies_json = summaries[i]["agencies"];
+    const json& agencies_json = (*summaries[i])["agencies"];
     if (agencies_json.empty()) continue;
     const domain::Framework& fw = frameworks[i];
-    std::function<void(const std::vector<domain::Kpi>&)> walk =
-        [&](const std::vector<domain::Kpi>& kpis) {
-          for (const domain::Kpi& kpi : kpis) {
-            std::vector<int> counts(fw.levels.size() + 1, 0);  // [0] = below the first level
-            bool everyone = true;
-            for (const json& a : agencies_json) {
-              const json& k = a["kpis"];
-              if (!k.contains(kpi.id) || k[kpi.id]["status"] == "exempt" ||
-                  k[kpi.id]["status"] == "monitoring") {
-                everyone = false;
-                break;
-              }
-              const int level = static_cast<int>(NumberOr(k[kpi.id], "level", -1));
-              counts[static_cast<size_t>(std::clamp(level + 1, 0, static_cast<int>(fw.levels.size())))]++;
-            }
-            if (everyone && kpi.criteria) {
-              json levels = json::array();
-              levels.push_back({{"name", call.T("dashboard.below_basic")}, {"count", counts[0]}});
-              for (size_t l = 0; l < fw.levels.size(); ++l)
-                levels.push_back({{"name", call.Pick(fw.levels[l].name)}, {"count", counts[l + 1]}});
-              shared.push_back({{"id", kpi.id}, {"name", call.Pick(kpi.name)}, {"levels", levels}});
-            }
-            walk(kpi.sub_kpis);
+    std::function<void(const std::vector<domain::Kpi>&)> walk = [&](const std::vector<domain::Kpi>&
+                                                                        kpis) {
+      for (const domain::Kpi& kpi : kpis) {
+        std::vector<int> counts(fw.levels.size() + 1, 0);  // [0] = below the first level
+        bool everyone = true;
+        for (const json& a : agencies_json) {
+          const json& k = a["kpis"];
+          if (!k.contains(kpi.id) || k[kpi.id]["status"] == "exempt" ||
+              k[kpi.id]["status"] == "monitoring") {
+            everyone = false;
+            break;
           }
-        };
+          const int level = static_cast<int>(NumberOr(k[kpi.id], "level", -1));
+          counts[static_cast<size_t>(
+              std::clamp(level + 1, 0, static_cast<int>(fw.levels.size())))]++;
+        }
+        if (everyone && kpi.criteria) {
+          json levels = json::array();
+          levels.push_back({{"name", call.T("dashboard.below_basic")}, {"count", counts[0]}});
+          for (size_t l = 0; l < fw.levels.size(); ++l)
+            levels.push_back({{"name", call.Pick(fw.levels[l].name)}, {"count", counts[l + 1]}});
+          shared.push_back({{"id", kpi.id}, {"name", call.Pick(kpi.name)}, {"levels", levels}});
+        }
+        walk(kpi.sub_kpis);
+      }
+    };
     walk(fw.kpis);
   }
   model["shared"] = shared;
@@ -652,8 +675,10 @@ void Pages::Register(Router& router) {
   router.Add("POST", "/agency/rounds/{round}/kpis/{kpi}", Page(agency, bind(&Pages::SaveKpi)));
   router.Add("GET", "/agency/rounds/{round}/kpis/{kpi}/whatif",
              Page(agency, bind(&Pages::WhatIfLine)));
-  router.Add("POST", "/agency/submissions/{id}/approve", Page(agency, bind(&Pages::ApproveOrSubmit)));
-  router.Add("POST", "/agency/submissions/{id}/submit", Page(agency, bind(&Pages::ApproveOrSubmit)));
+  router.Add("POST", "/agency/submissions/{id}/approve",
+             Page(agency, bind(&Pages::ApproveOrSubmit)));
+  router.Add("POST", "/agency/submissions/{id}/submit",
+             Page(agency, bind(&Pages::ApproveOrSubmit)));
   router.AddUpload("POST", "/agency/submissions/{id}/evidence", EvidenceForm());
   router.Add("GET", "/agency/results", Page(agency, bind(&Pages::AgencyResults)));
   router.Add("POST", "/agency/results/{result}/appeals", Page(agency, bind(&Pages::FileAppeal)));

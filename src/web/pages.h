@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -35,7 +36,11 @@ class Pages {
   // `views` must outlive the pages; so must the pool, store, clock and metrics.
   Pages(storage::DatabasePool& pool, storage::FileStore& files, const Clock& clock,
         Metrics& metrics, const Views& views, PageOptions options)
-      : pool_(pool), files_(files), clock_(clock), metrics_(metrics), views_(views),
+      : pool_(pool),
+        files_(files),
+        clock_(clock),
+        metrics_(metrics),
+        views_(views),
         options_(options) {}
 
   // Adds every page, form action and /static/ file to `router`.
@@ -93,6 +98,13 @@ class Pages {
   HttpResponse ExtendDeadline(PageCall& call);
   HttpResponse ResultsAdmin(PageCall& call);
   HttpResponse ResultsAction(PageCall& call);
+
+  // A stored result's summary, parsed: results never change once stored, so the parse (a few
+  // ms for 400 agencies) is kept by result id. Only for summaries read in full (public, admin).
+  std::shared_ptr<const nlohmann::json> ParsedSummary(int64_t result_id, const std::string& text);
+
+  std::mutex summaries_mutex_;
+  std::unordered_map<int64_t, std::shared_ptr<const nlohmann::json>> summaries_;  // guarded
 
   storage::DatabasePool& pool_;
   storage::FileStore& files_;

@@ -2,8 +2,8 @@
 // `esar check`'s findings inline), rounds and extensions, and results (compute, finalize,
 // publish).
 
-#include <charconv>
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <set>
 
@@ -46,7 +46,8 @@ json AgencyOptions(const PageCall& call, const std::vector<domain::Agency>& agen
     sorted.push_back({ThaiSortKey(call.Pick(a.name)),
                       {{"value", a.code}, {"label", label}, {"selected", a.code == chosen}}});
   }
-  std::sort(sorted.begin(), sorted.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto& x, const auto& y) { return x.first < y.first; });
   json out = json::array();
   for (auto& s : sorted) out.push_back(std::move(s.second));
   return out;
@@ -58,7 +59,8 @@ json FindingsModel(const PageCall& call, const std::vector<domain::Finding>& fin
   for (const auto& f : findings) {
     if (!path_prefix.empty() && f.where.json_path.rfind(path_prefix, 0) != 0) continue;
     out.push_back({{"error", f.severity == domain::Severity::kError},
-                   {"severity", call.T(f.severity == domain::Severity::kError ? "check.error" : "check.warning")},
+                   {"severity", call.T(f.severity == domain::Severity::kError ? "check.error"
+                                                                              : "check.warning")},
                    {"where", f.where.json_path},
                    {"message", call.lang == Lang::kThai ? f.message_th : f.message_en},
                    {"code", f.code}});
@@ -84,7 +86,8 @@ HttpResponse Pages::AdminHome(PageCall& call) {
       filter.limit = 1;
       auto page = reporting.Queue(call.actor, filter);
       if (!page) return ErrorPage(call, page.status());
-      counts.push_back({{"label", call.T(std::string("status.") + status)}, {"count", page->total}});
+      counts.push_back(
+          {{"label", call.T(std::string("status.") + status)}, {"count", page->total}});
     }
     list.push_back({{"period", FiscalYearName(r.fiscal_year, call.lang) + " · " +
                                    KindLabel(call, r.agency_kind) + " · " +
@@ -118,7 +121,8 @@ HttpResponse Pages::AgenciesPage(PageCall& call) {
                      {"kind", KindLabel(call, a.kind)},
                      {"ministry", ministry}}});
   }
-  std::sort(rows.begin(), rows.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  std::sort(rows.begin(), rows.end(),
+            [](const auto& x, const auto& y) { return x.first < y.first; });
   json list = json::array();
   for (auto& r : rows) list.push_back(std::move(r.second));
   json model = {{"agencies", list}, {"count", list.size()}, {"csv", call.Field("csv")}};
@@ -130,7 +134,8 @@ HttpResponse Pages::AgenciesPage(PageCall& call) {
 HttpResponse Pages::ImportAgencies(PageCall& call) {
   std::string text = call.Field("file");
   if (text.empty()) text = call.Field("csv");
-  auto parsed = formats::ParseAgencies(text, call.form.count("file.name") ? call.Field("file.name") : "agencies.csv");
+  auto parsed = formats::ParseAgencies(
+      text, call.form.count("file.name") ? call.Field("file.name") : "agencies.csv");
   Status s = parsed ? service::Directory(call.db, clock_).UpsertAgencies(call.actor, *parsed)
                     : parsed.status();
   if (!s.ok()) {
@@ -156,7 +161,8 @@ HttpResponse Pages::UsersPage(PageCall& call) {
   }
   json roles = json::array();
   for (const char* r : {"reporter", "approver", "evaluator", "admin"}) {
-    roles.push_back({{"value", r}, {"label", call.T(std::string("role.") + r)},
+    roles.push_back({{"value", r},
+                     {"label", call.T(std::string("role.") + r)},
                      {"selected", call.Field("role") == r}});
   }
   json model = {{"users", list},
@@ -179,7 +185,8 @@ HttpResponse Pages::CreateUser(PageCall& call) {
   if (role) {
     user.role = *role;
     if (*role == Role::kReporter || *role == Role::kApprover) user.agency = call.Field("agency");
-    auto created = service::Directory(call.db, clock_, options_.hash_strength).CreateUser(call.actor, user);
+    auto created =
+        service::Directory(call.db, clock_, options_.hash_strength).CreateUser(call.actor, user);
     s = created.status();
   }
   if (!s.ok()) {
@@ -265,16 +272,17 @@ static HttpResponse KpiEditorPage(PageCall& call, const service::StoredFramework
                                   const std::string& kpi_id, const std::string& text,
                                   const json& findings, const std::string& error, bool checked,
                                   int status) {
-  json model = {{"id", stored.id},
-                {"kpi", kpi_id},
-                {"title", call.Pick(stored.framework.title)},
-                {"text", text},
-                {"findings", findings},
-                {"checked", checked},
-                {"clean", checked && findings.empty() && error.empty()},
-                {"frozen", stored.frozen},
-                {"action", "/admin/frameworks/" + std::to_string(stored.id) + "/kpis/" + UrlEncode(kpi_id)},
-                {"back", "/admin/frameworks/" + std::to_string(stored.id)}};
+  json model = {
+      {"id", stored.id},
+      {"kpi", kpi_id},
+      {"title", call.Pick(stored.framework.title)},
+      {"text", text},
+      {"findings", findings},
+      {"checked", checked},
+      {"clean", checked && findings.empty() && error.empty()},
+      {"frozen", stored.frozen},
+      {"action", "/admin/frameworks/" + std::to_string(stored.id) + "/kpis/" + UrlEncode(kpi_id)},
+      {"back", "/admin/frameworks/" + std::to_string(stored.id)}};
   if (!error.empty()) model["error"] = error;
   return RenderPage(call, "admin_kpi_edit", model, call.T("kpi_edit.title") + " " + kpi_id, status);
 }
@@ -308,10 +316,10 @@ HttpResponse Pages::SaveKpiDefinition(PageCall& call) {
     kpi = json::parse(text);
   } catch (const json::parse_error& e) {
     const std::string where = std::to_string(e.byte);
-    return KpiEditorPage(call, *stored, kpi_id, text, json::array(),
-                         call.lang == Lang::kThai ? "JSON ไม่ถูกต้องที่ตำแหน่ง " + where
-                                                  : "invalid JSON at byte " + where,
-                         false, 400);
+    return KpiEditorPage(
+        call, *stored, kpi_id, text, json::array(),
+        call.lang == Lang::kThai ? "JSON ไม่ถูกต้องที่ตำแหน่ง " + where : "invalid JSON at byte " + where,
+        false, 400);
   }
   document["kpis"][static_cast<size_t>(index)] = kpi;
   const std::string changed = document.dump(2);
@@ -363,25 +371,27 @@ HttpResponse Pages::RoundsPage(PageCall& call) {
     for (const auto& a : *agencies) {
       if (a.kind == r.agency_kind) of_kind.push_back(a);
     }
-    list.push_back({{"id", r.round.id},
-                    {"period", FiscalYearName(r.fiscal_year, call.lang) + " · " +
-                                   KindLabel(call, r.agency_kind) + " · " +
-                                   RoundName(r.round.round, call.lang)},
-                    {"deadline", FormatDateTime(r.round.deadline, call.lang)},
-                    {"days_left", DaysLeft(r.round.deadline, now, call.lang)},
-                    {"extensions", extensions},
-                    {"agencies", AgencyOptions(call, of_kind, "")},
-                    {"extend_action", "/admin/rounds/" + std::to_string(r.round.id) + "/extensions"},
-                    {"field_id", "ext-" + std::to_string(r.round.id)}});
+    list.push_back(
+        {{"id", r.round.id},
+         {"period", FiscalYearName(r.fiscal_year, call.lang) + " · " +
+                        KindLabel(call, r.agency_kind) + " · " +
+                        RoundName(r.round.round, call.lang)},
+         {"deadline", FormatDateTime(r.round.deadline, call.lang)},
+         {"days_left", DaysLeft(r.round.deadline, now, call.lang)},
+         {"extensions", extensions},
+         {"agencies", AgencyOptions(call, of_kind, "")},
+         {"extend_action", "/admin/rounds/" + std::to_string(r.round.id) + "/extensions"},
+         {"field_id", "ext-" + std::to_string(r.round.id)}});
   }
   json framework_options = json::array();
   for (const auto& f : *frameworks) {
-    framework_options.push_back({{"value", f.id},
-                                 {"label", FiscalYearName(f.fiscal_year, call.lang) + " · " +
-                                               KindLabel(call, f.agency_kind) + " · v" +
-                                               std::to_string(f.version)}});
+    framework_options.push_back(
+        {{"value", f.id},
+         {"label", FiscalYearName(f.fiscal_year, call.lang) + " · " +
+                       KindLabel(call, f.agency_kind) + " · v" + std::to_string(f.version)}});
   }
-  json model = {{"rounds", list}, {"frameworks", framework_options}, {"today", IsoDateInBangkok(now)}};
+  json model = {
+      {"rounds", list}, {"frameworks", framework_options}, {"today", IsoDateInBangkok(now)}};
   if (call.form.count("__error")) model["error"] = call.Field("__error");
   return RenderPage(call, "admin_rounds", model, call.T("rounds.title"),
                     call.form.count("__error") ? 400 : 200);
@@ -431,7 +441,9 @@ HttpResponse Pages::ResultsAdmin(PageCall& call) {
     const std::string label = FiscalYearName(r.fiscal_year, call.lang) + " · " +
                               KindLabel(call, r.agency_kind) + " · " +
                               RoundName(r.round.round, call.lang);
-    json row = {{"id", r.round.id}, {"period", label}, {"stage", call.T("stage.none")},
+    json row = {{"id", r.round.id},
+                {"period", label},
+                {"stage", call.T("stage.none")},
                 {"base", "/admin/results/" + std::to_string(r.round.id)},
                 {"view", "/admin/results?round=" + std::to_string(r.round.id)}};
     auto summary = results.Summary(call.actor, r.round.id, service::ResultStage::kPreliminary);
@@ -449,15 +461,19 @@ HttpResponse Pages::ResultsAdmin(PageCall& call) {
       }
       if (r.round.id == chosen) {
         chosen_label = label;
-        const json document = json::parse(summary->document);
-        std::vector<json> agencies(document["agencies"].begin(), document["agencies"].end());
+        const auto parsed = ParsedSummary(summary->id, summary->document);
+        const json& document = *parsed;
+        std::vector<const json*> agencies;
+        for (const json& a : document["agencies"]) agencies.push_back(&a);
         auto total = [](const json& a) {
           return a["total"].is_number() ? a["total"].get<double>() : -1.0;
         };
         std::sort(agencies.begin(), agencies.end(),
-                  [&](const json& x, const json& y) { return total(x) > total(y); });
-        for (const json& a : agencies) {
-          const json grade = call.lang == Lang::kThai ? a["grade"] : a.value("grade_en", a["grade"]);
+                  [&](const json* x, const json* y) { return total(*x) > total(*y); });
+        for (const json* entry : agencies) {
+          const json& a = *entry;
+          const json grade =
+              call.lang == Lang::kThai ? a["grade"] : a.value("grade_en", a["grade"]);
           table.push_back({{"code", a["code"]},
                            {"name", call.lang == Lang::kThai ? a["name_th"] : a["name_en"]},
                            {"total", TextOr(a, "total_text", "")},

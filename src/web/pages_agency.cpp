@@ -123,12 +123,13 @@ HttpResponse Pages::AgencyHome(PageCall& call) {
     for (const auto& [id, weight] : assigned) {
       const domain::Kpi* kpi = domain::FindKpi(framework->framework.kpis, id);
       if (!kpi || !kpi->sub_kpis.empty()) continue;
-      json row = {{"id", id},
-                  {"name", call.Pick(kpi->name)},
-                  {"weight", weight > 0 ? ShortestDecimal(weight) : call.T("kpi.monitoring")},
-                  {"href", "/agency/rounds/" + std::to_string(r.round.id) + "/kpis/" + UrlEncode(id)},
-                  {"status", call.T("status.new")},
-                  {"class", "muted"}};
+      json row = {
+          {"id", id},
+          {"name", call.Pick(kpi->name)},
+          {"weight", weight > 0 ? ShortestDecimal(weight) : call.T("kpi.monitoring")},
+          {"href", "/agency/rounds/" + std::to_string(r.round.id) + "/kpis/" + UrlEncode(id)},
+          {"status", call.T("status.new")},
+          {"class", "muted"}};
       for (const auto& s : submissions->items) {
         if (s.kpi != id) continue;
         row["status"] = call.T(std::string("status.") + service::SubmissionStatusName(s.status));
@@ -210,7 +211,8 @@ static HttpResponse KpiFormPage(PageCall& call, const Clock& clock, KpiContext& 
   if (typed) values = *typed;
   const bool reporter = call.actor.Is(Role::kReporter);
   const bool editable = !state || *state == SubmissionStatus::kDraft ||
-                        *state == SubmissionStatus::kApproved || *state == SubmissionStatus::kReturned;
+                        *state == SubmissionStatus::kApproved ||
+                        *state == SubmissionStatus::kReturned;
   auto deadline = service::Cycle(call.db, clock).DeadlineFor(c.round.id, c.agency.code);
   const int64_t due = deadline ? *deadline : c.round.deadline;
   const std::string base =
@@ -224,7 +226,8 @@ static HttpResponse KpiFormPage(PageCall& call, const Clock& clock, KpiContext& 
   json model = {
       {"doc", KpiDocModel(call, fw, *c.kpi, EffectiveCriteria(fw, c.agency.code, *c.kpi))},
       {"weight", ShortestDecimal(weight)},
-      {"period", FiscalYearName(fw.fiscal_year, call.lang) + " · " + RoundName(c.round.round, call.lang)},
+      {"period",
+       FiscalYearName(fw.fiscal_year, call.lang) + " · " + RoundName(c.round.round, call.lang)},
       {"deadline", FormatDateTime(due, call.lang)},
       {"days_left", DaysLeft(due, clock.NowMs(), call.lang)},
       {"overdue", due < clock.NowMs()},
@@ -283,7 +286,8 @@ HttpResponse Pages::SaveKpi(PageCall& call) {
     if (name.rfind("v_", 0) == 0) typed[name.substr(2)] = value;
   }
   auto values = ValuesFromForm(call, *context->kpi);
-  if (!values) return KpiFormPage(call, clock_, *context, &typed, call.Message(values.status()), 400);
+  if (!values)
+    return KpiFormPage(call, clock_, *context, &typed, call.Message(values.status()), 400);
   service::Report report;
   report.kpi = context->kpi->id;
   report.values_json = values->dump();
@@ -301,7 +305,9 @@ HttpResponse Pages::SaveKpi(PageCall& call) {
 
 HttpResponse Pages::WhatIfLine(PageCall& call) {
   auto context = LoadKpiContext(call, clock_);
-  if (!context) return RenderFragment(call, "part_whatif", {{"whatif", {{"text", call.Message(context.status())}}}});
+  if (!context)
+    return RenderFragment(call, "part_whatif",
+                          {{"whatif", {{"text", call.Message(context.status())}}}});
   call.form = call.request.query;
   auto values = ValuesFromForm(call, *context->kpi);
   if (!values) {
@@ -332,7 +338,8 @@ namespace {
 // from the query string (a form cannot send a header) and a redirect back to the form after.
 class FormUploadSink final : public UploadSink {
  public:
-  FormUploadSink(std::unique_ptr<UploadSink> inner, std::function<HttpResponse(int, const std::string&)> done)
+  FormUploadSink(std::unique_ptr<UploadSink> inner,
+                 std::function<HttpResponse(int, const std::string&)> done)
       : inner_(std::move(inner)), done_(std::move(done)) {}
   Status Write(std::string_view bytes) override { return inner_->Write(bytes); }
   HttpResponse Finish(const Status& transfer) override {
@@ -348,9 +355,10 @@ class FormUploadSink final : public UploadSink {
 }  // namespace
 
 UploadStarter Pages::EvidenceForm() {
-  UploadStarter api = MakeEvidenceUpload(pool_, files_, clock_, metrics_, options_.max_upload_bytes);
-  return [this, api](HttpRequest& request)
-             -> std::variant<HttpResponse, std::unique_ptr<UploadSink>> {
+  UploadStarter api =
+      MakeEvidenceUpload(pool_, files_, clock_, metrics_, options_.max_upload_bytes);
+  return [this,
+          api](HttpRequest& request) -> std::variant<HttpResponse, std::unique_ptr<UploadSink>> {
     const auto csrf = request.query.find("csrf");
     request.headers["x-csrf-token"] = csrf == request.query.end() ? "" : csrf->second;
     const auto back = request.query.find("back");
@@ -378,7 +386,8 @@ UploadStarter Pages::EvidenceForm() {
       return page;
     };
     auto started = api(request);
-    if (auto* refused = std::get_if<HttpResponse>(&started)) return answer(refused->status, refused->body);
+    if (auto* refused = std::get_if<HttpResponse>(&started))
+      return answer(refused->status, refused->body);
     return std::unique_ptr<UploadSink>(std::make_unique<FormUploadSink>(
         std::move(std::get<std::unique_ptr<UploadSink>>(started)),
         [answer](int status, const std::string& body) { return answer(status, body); }));
@@ -423,33 +432,33 @@ HttpResponse Pages::AgencyResults(PageCall& call) {
                            {"decision", ap.decision_reason}});
       }
     }
-    const bool open = result->stage == service::ResultStage::kPreliminary &&
-                      result->appeal_deadline > now;
+    const bool open =
+        result->stage == service::ResultStage::kPreliminary && result->appeal_deadline > now;
     const json grade = a.value("grade", json(nullptr));
-    list.push_back({{"period", FiscalYearName(fw.fiscal_year, call.lang) + " · " +
-                                   RoundName(round->round, call.lang)},
-                    {"stage", call.T(std::string("stage.") + service::ResultStageName(result->stage))},
-                    {"total", TextOr(a, "total_text", "")},
-                    {"grade", grade.is_string() ? grade : json(nullptr)},
-                    {"kpis", kpis},
-                    {"appeals", appeals},
-                    {"can_appeal", open},
-                    {"appeal_deadline", result->appeal_deadline
-                                            ? FormatDateTime(result->appeal_deadline, call.lang)
-                                            : ""},
-                    {"appeal_url", "/agency/results/" + std::to_string(result->id) + "/appeals"},
-                    {"public_url", result->stage == service::ResultStage::kPublished
-                                       ? "/results/" + std::to_string(round_id) + "/agencies/" +
-                                             UrlEncode(call.actor.agency)
-                                       : ""}});
+    list.push_back(
+        {{"period",
+          FiscalYearName(fw.fiscal_year, call.lang) + " · " + RoundName(round->round, call.lang)},
+         {"stage", call.T(std::string("stage.") + service::ResultStageName(result->stage))},
+         {"total", TextOr(a, "total_text", "")},
+         {"grade", grade.is_string() ? grade : json(nullptr)},
+         {"kpis", kpis},
+         {"appeals", appeals},
+         {"can_appeal", open},
+         {"appeal_deadline",
+          result->appeal_deadline ? FormatDateTime(result->appeal_deadline, call.lang) : ""},
+         {"appeal_url", "/agency/results/" + std::to_string(result->id) + "/appeals"},
+         {"public_url",
+          result->stage == service::ResultStage::kPublished
+              ? "/results/" + std::to_string(round_id) + "/agencies/" + UrlEncode(call.actor.agency)
+              : ""}});
   }
   return RenderPage(call, "agency_results", {{"results", list}}, call.T("agency_results.title"));
 }
 
 HttpResponse Pages::FileAppeal(PageCall& call) {
-  auto filed = service::Results(call.db, clock_)
-                   .FileAppeal(call.actor, IdParam(call, "result"), call.Field("kpi"),
-                               call.Field("reason"));
+  auto filed =
+      service::Results(call.db, clock_)
+          .FileAppeal(call.actor, IdParam(call, "result"), call.Field("kpi"), call.Field("reason"));
   if (!filed) return ErrorPage(call, filed.status());
   return Redirect("/agency/results?done=appealed");
 }

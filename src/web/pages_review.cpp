@@ -1,8 +1,8 @@
 // The evaluators' pages: the queue of submissions, the review of one (reported and verified
 // values side by side, a note on each evidence file, accept or return), and appeals.
 
-#include <charconv>
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <set>
 
@@ -88,19 +88,19 @@ HttpResponse Pages::Queue(PageCall& call) {
   for (const auto& s : queue->items) {
     const domain::Framework* fw = frameworks.ForRound(s.round_id);
     const domain::Kpi* kpi = fw ? domain::FindKpi(fw->kpis, s.kpi) : nullptr;
-    items.push_back({{"href", "/review/submissions/" + std::to_string(s.id)},
-                     {"agency", call.lang == Lang::kThai || s.agency_name_en.empty()
-                                    ? s.agency_name_th
-                                    : s.agency_name_en},
-                     {"ministry", names.count(s.ministry) ? names[s.ministry] : ""},
-                     {"kpi", s.kpi},
-                     {"kpi_name", kpi ? call.Pick(kpi->name) : ""},
-                     {"status", call.T(std::string("status.") + service::SubmissionStatusName(s.status))},
-                     {"updated", FormatDateTime(s.updated_at, call.lang)},
-                     {"deadline", FormatDate(s.deadline, call.lang)},
-                     {"overdue", s.deadline < filter.now && (s.status == SubmissionStatus::kDraft ||
-                                                            s.status == SubmissionStatus::kApproved ||
-                                                            s.status == SubmissionStatus::kReturned)}});
+    items.push_back(
+        {{"href", "/review/submissions/" + std::to_string(s.id)},
+         {"agency", call.lang == Lang::kThai || s.agency_name_en.empty() ? s.agency_name_th
+                                                                         : s.agency_name_en},
+         {"ministry", names.count(s.ministry) ? names[s.ministry] : ""},
+         {"kpi", s.kpi},
+         {"kpi_name", kpi ? call.Pick(kpi->name) : ""},
+         {"status", call.T(std::string("status.") + service::SubmissionStatusName(s.status))},
+         {"updated", FormatDateTime(s.updated_at, call.lang)},
+         {"deadline", FormatDate(s.deadline, call.lang)},
+         {"overdue", s.deadline < filter.now && (s.status == SubmissionStatus::kDraft ||
+                                                 s.status == SubmissionStatus::kApproved ||
+                                                 s.status == SubmissionStatus::kReturned)}});
   }
   json round_options = json::array();
   for (const auto& r : *rounds) {
@@ -120,20 +120,25 @@ HttpResponse Pages::Queue(PageCall& call) {
       } else if (names.count(v)) {
         label = names[v];
       }
-      sorted.push_back({ThaiSortKey(label), {{"value", v}, {"label", label}, {"selected", v == chosen}}});
+      sorted.push_back(
+          {ThaiSortKey(label), {{"value", v}, {"label", label}, {"selected", v == chosen}}});
     }
-    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::sort(sorted.begin(), sorted.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
     json out = json::array();
     for (auto& s : sorted) out.push_back(std::move(s.second));
     return out;
   };
   json statuses = json::array();
   for (const char* s : {"submitted", "returned", "accepted", "approved", "draft"}) {
-    statuses.push_back({{"value", s}, {"label", call.T(std::string("status.") + s)}, {"selected", filter.status == s}});
+    statuses.push_back({{"value", s},
+                        {"label", call.T(std::string("status.") + s)},
+                        {"selected", filter.status == s}});
   }
   const int64_t pages = (queue->total + filter.limit - 1) / filter.limit;
   std::string query = "round=" + (filter.round_id ? std::to_string(filter.round_id) : "") +
-                      "&status=" + UrlEncode(filter.status) + "&ministry=" + UrlEncode(filter.ministry) +
+                      "&status=" + UrlEncode(filter.status) +
+                      "&ministry=" + UrlEncode(filter.ministry) +
                       "&kind=" + UrlEncode(filter.kind) + (filter.overdue ? "&overdue=1" : "");
   json model = {{"items", items},
                 {"total", queue->total},
@@ -200,7 +205,8 @@ static HttpResponse ReviewPage(PageCall& call, const Clock& clock, int64_t id,
       {"id", s.id},
       {"agency", call.Pick(agency.name)},
       {"agency_code", s.agency},
-      {"period", FiscalYearName(fw.fiscal_year, call.lang) + " · " + RoundName(round->round, call.lang)},
+      {"period",
+       FiscalYearName(fw.fiscal_year, call.lang) + " · " + RoundName(round->round, call.lang)},
       {"doc", KpiDocModel(call, fw, *kpi, EffectiveCriteria(fw, s.agency, *kpi))},
       {"status", call.T(std::string("status.") + service::SubmissionStatusName(s.status))},
       {"revision", s.revision},
@@ -211,7 +217,8 @@ static HttpResponse ReviewPage(PageCall& call, const Clock& clock, int64_t id,
       {"remarks", s.report.remarks},
       {"evidence", evidence},
       {"reviews", ReviewList(call, s)},
-      {"can_review", s.status == SubmissionStatus::kSubmitted && call.actor.Is(service::Role::kEvaluator)},
+      {"can_review",
+       s.status == SubmissionStatus::kSubmitted && call.actor.Is(service::Role::kEvaluator)},
       {"action", "/review/submissions/" + std::to_string(s.id)},
       {"whatif", WhatIfModel(call, fw, *round, agency, kpi->id, verified)},
       {"unit", call.Pick(kpi->unit)}};
@@ -246,8 +253,11 @@ HttpResponse Pages::Review(PageCall& call) {
     if (!note.empty()) review.evidence_notes[e.id] = note;
   }
   const bool accept = call.Field("decision") == "accept";
-  auto done = accept ? reporting.Accept(call.actor, id, review) : reporting.Return(call.actor, id, review);
-  if (!done) return ReviewPage(call, clock_, id, call.Message(done.status()), HttpStatusOf(done.status().code()));
+  auto done =
+      accept ? reporting.Accept(call.actor, id, review) : reporting.Return(call.actor, id, review);
+  if (!done)
+    return ReviewPage(call, clock_, id, call.Message(done.status()),
+                      HttpStatusOf(done.status().code()));
   return Redirect(std::string("/review?done=") + (accept ? "accepted" : "returned"));
 }
 
@@ -280,7 +290,8 @@ HttpResponse Pages::AppealsList(PageCall& call) {
       (a.status == "open" ? open : decided).push_back(row);
     }
   }
-  return RenderPage(call, "appeals", {{"open", open}, {"decided", decided}}, call.T("appeals.title"));
+  return RenderPage(call, "appeals", {{"open", open}, {"decided", decided}},
+                    call.T("appeals.title"));
 }
 
 HttpResponse Pages::DecideAppeal(PageCall& call) {

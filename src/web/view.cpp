@@ -3,7 +3,6 @@
 #include <zlib.h>
 
 #include <algorithm>
-
 #include <kainjow/mustache.hpp>
 
 #include "common/text.h"

@@ -29,9 +29,9 @@ class Views {
   static Result<std::unique_ptr<const Views>> Load();
 
   // Renders template `name` ("agency_home") with `model`, the catalog's messages of `lang`
-  // under "t", and the templates named part_* as partials ({{> part_kpi_doc}}). Values are escaped unless the
-  // template uses {{{triple}}} braces; JSON null and false hide a section, numbers print as the
-  // shortest decimal that reads back the same; each list <name> comes with has_<name>.
+  // under "t", and the templates named part_* as partials ({{> part_kpi_doc}}). Values are escaped
+  // unless the template uses {{{triple}}} braces; JSON null and false hide a section, numbers print
+  // as the shortest decimal that reads back the same; each list <name> comes with has_<name>.
   std::string Render(const std::string& name, const nlohmann::json& model, Lang lang) const;
 
   // A message of the catalog in `lang`; the key itself when the catalog has no such message.
@@ -41,7 +41,7 @@ class Views {
   const StaticAsset* Asset(const std::string& name) const;
 
  private:
-  std::map<std::string, std::string> templates_;  // name -> source
+  std::map<std::string, std::string> templates_;                         // name -> source
   std::map<std::string, std::pair<std::string, std::string>> messages_;  // key -> (th, en)
   std::map<std::string, StaticAsset> assets_;
   nlohmann::json messages_th_, messages_en_;

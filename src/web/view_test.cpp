@@ -35,12 +35,13 @@ TEST(Views, EscapesWhatItIsGiven) {
 }
 
 TEST(Views, ListsComeWithHasAndNullHidesASection) {
-  const std::string empty = TheViews().Render("agency_home", {{"agency", "x"}, {"rounds", json::array()}},
-                                              Lang::kEnglish);
+  const std::string empty = TheViews().Render(
+      "agency_home", {{"agency", "x"}, {"rounds", json::array()}}, Lang::kEnglish);
   EXPECT_NE(empty.find("No reporting round is open"), std::string::npos);
   const std::string grade = TheViews().Render(
       "agency_results",
-      {{"results", {{{"period", "p"}, {"total", "81.250"}, {"grade", nullptr}, {"kpis", json::array()}}}}},
+      {{"results",
+        {{{"period", "p"}, {"total", "81.250"}, {"grade", nullptr}, {"kpis", json::array()}}}}},
       Lang::kEnglish);
   EXPECT_NE(grade.find("81.250"), std::string::npos);
   EXPECT_EQ(grade.find(" · null"), std::string::npos);
