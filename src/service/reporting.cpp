@@ -614,46 +614,15 @@ Result<QueuePage> Reporting::Queue(const Actor& actor, const QueueFilter& filter
   return page;
 }
 
-Result<std::vector<domain::Observation>> Reporting::ReportedValues(int64_t round_id,
-                                                                   const std::string& agency) {
+Result<std::vector<domain::Observation>> Reporting::ValuesOfRound(
+    int64_t round_id, const std::string& sql, const std::vector<storage::Value>& params) {
   auto round = cycle_.Round(round_id);
   if (!round) return round.status();
   auto framework =
       db_.Query("SELECT fiscal_year FROM frameworks WHERE id = ?", {round->framework_id});
   if (!framework) return framework.status();
   const int fiscal_year = static_cast<int>((*framework)[0].Int(0));
-  auto rows = db_.Query(
-      "SELECT s.kpi, r.values_json FROM submissions s JOIN submission_revisions r ON "
-      "r.submission_id = s.id AND r.revision = s.revision WHERE s.round_id = ? AND "
-      "s.agency_code = ?",
-      {round_id, agency});
-  if (!rows) return rows.status();
-  std::vector<domain::Observation> out;
-  for (const storage::Row& r : *rows) {
-    auto values = ValuesToObservations(r.Text(1), agency, r.Text(0), fiscal_year, round->round);
-    if (!values) return values.status();
-    out.insert(out.end(), values->begin(), values->end());
-  }
-  return out;
-}
-
-Result<std::vector<domain::Observation>> Reporting::AcceptedValues(int64_t round_id,
-                                                                   const std::string& agency) {
-  auto round = cycle_.Round(round_id);
-  if (!round) return round.status();
-  auto framework =
-      db_.Query("SELECT fiscal_year FROM frameworks WHERE id = ?", {round->framework_id});
-  if (!framework) return framework.status();
-  const int fiscal_year = static_cast<int>((*framework)[0].Int(0));
-  // The verified values of the newest acceptance of each accepted submission.
-  auto rows = db_.Query(
-      "SELECT s.agency_code, s.kpi, rv.verified_json FROM submissions s JOIN reviews rv ON "
-      "rv.submission_id = s.id "
-      "WHERE s.round_id = ? AND s.status = 'accepted' AND rv.decision = 'accepted' AND rv.id = "
-      "(SELECT MAX(id) FROM reviews WHERE submission_id = s.id AND decision = 'accepted')" +
-          std::string(agency.empty() ? "" : " AND s.agency_code = ?"),
-      agency.empty() ? std::vector<storage::Value>{round_id}
-                     : std::vector<storage::Value>{round_id, agency});
+  auto rows = db_.Query(sql, params);
   if (!rows) return rows.status();
   std::vector<domain::Observation> out;
   for (const storage::Row& r : *rows) {
@@ -662,6 +631,30 @@ Result<std::vector<domain::Observation>> Reporting::AcceptedValues(int64_t round
     out.insert(out.end(), values->begin(), values->end());
   }
   return out;
+}
+
+Result<std::vector<domain::Observation>> Reporting::ReportedValues(int64_t round_id,
+                                                                   const std::string& agency) {
+  return ValuesOfRound(
+      round_id,
+      "SELECT s.agency_code, s.kpi, r.values_json FROM submissions s JOIN submission_revisions r "
+      "ON r.submission_id = s.id AND r.revision = s.revision WHERE s.round_id = ? AND "
+      "s.agency_code = ?",
+      {round_id, agency});
+}
+
+Result<std::vector<domain::Observation>> Reporting::AcceptedValues(int64_t round_id,
+                                                                   const std::string& agency) {
+  // The verified values of the newest acceptance of each accepted submission.
+  return ValuesOfRound(
+      round_id,
+      "SELECT s.agency_code, s.kpi, rv.verified_json FROM submissions s JOIN reviews rv ON "
+      "rv.submission_id = s.id "
+      "WHERE s.round_id = ? AND s.status = 'accepted' AND rv.decision = 'accepted' AND rv.id = "
+      "(SELECT MAX(id) FROM reviews WHERE submission_id = s.id AND decision = 'accepted')" +
+          std::string(agency.empty() ? "" : " AND s.agency_code = ?"),
+      agency.empty() ? std::vector<storage::Value>{round_id}
+                     : std::vector<storage::Value>{round_id, agency});
 }
 
 }  // namespace esar::service

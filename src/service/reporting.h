@@ -154,6 +154,9 @@ class Reporting {
 
  private:
   Result<SubmissionView> Load(int64_t submission_id);
+  // The values of `sql`'s rows (agency, KPI, values JSON) as observations of the round's year.
+  Result<std::vector<domain::Observation>> ValuesOfRound(int64_t round_id, const std::string& sql,
+                                                         const std::vector<storage::Value>& params);
   Status Transition(const Actor& actor, int64_t submission_id, SubmissionStatus from,
                     SubmissionStatus to, const std::string& action, const ReviewInput* review);
 

@@ -1,5 +1,6 @@
 #include "web/page_support.h"
 
+#include <charconv>
 #include <cmath>
 
 #include "common/text.h"
@@ -262,6 +263,12 @@ std::string TextOr(const json& object, const char* key, const std::string& fallb
 double NumberOr(const json& object, const char* key, double fallback) {
   if (!object.is_object() || !object.contains(key) || !object[key].is_number()) return fallback;
   return object[key].get<double>();
+}
+
+int64_t ParseId(const std::string& text) {
+  int64_t id = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  return ec == std::errc() && ptr == text.data() + text.size() && id > 0 ? id : 0;
 }
 
 std::string HtmlId(std::string text) {

@@ -74,6 +74,9 @@ std::string Number(double value, int decimals);
 std::string TextOr(const nlohmann::json& object, const char* key, const std::string& fallback);
 double NumberOr(const nlohmann::json& object, const char* key, double fallback);
 
+// A positive id in decimal ("17"), or 0 for anything else.
+int64_t ParseId(const std::string& text);
+
 // An id-safe form of `text` for HTML id attributes ("4.1" -> "4-1").
 std::string HtmlId(std::string text);
 

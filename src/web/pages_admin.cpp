@@ -26,12 +26,6 @@ using service::Role;
 
 namespace {
 
-int64_t Id(const std::string& text) {
-  int64_t id = 0;
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  return ec == std::errc() && ptr == text.data() + text.size() ? id : 0;
-}
-
 std::string KindLabel(const PageCall& call, const std::string& kind) {
   const std::string key = "kind." + kind;
   const std::string& name = call.T(key);
@@ -230,7 +224,7 @@ HttpResponse Pages::ImportFramework(PageCall& call) {
 }
 
 HttpResponse Pages::FrameworkPage(PageCall& call) {
-  auto stored = service::Cycle(call.db, clock_).Framework(Id(call.request.params.at("id")));
+  auto stored = service::Cycle(call.db, clock_).Framework(ParseId(call.request.params.at("id")));
   if (!stored) return ErrorPage(call, stored.status());
   const domain::Framework& fw = stored->framework;
   json kpis = json::array();
@@ -288,7 +282,7 @@ static HttpResponse KpiEditorPage(PageCall& call, const service::StoredFramework
 }
 
 HttpResponse Pages::KpiEditor(PageCall& call) {
-  auto stored = service::Cycle(call.db, clock_).Framework(Id(call.request.params.at("id")));
+  auto stored = service::Cycle(call.db, clock_).Framework(ParseId(call.request.params.at("id")));
   if (!stored) return ErrorPage(call, stored.status());
   const std::string kpi_id = call.request.params.at("kpi");
   const json document = json::parse(stored->document);
@@ -304,7 +298,7 @@ HttpResponse Pages::KpiEditor(PageCall& call) {
 
 HttpResponse Pages::SaveKpiDefinition(PageCall& call) {
   service::Cycle cycle(call.db, clock_);
-  auto stored = cycle.Framework(Id(call.request.params.at("id")));
+  auto stored = cycle.Framework(ParseId(call.request.params.at("id")));
   if (!stored) return ErrorPage(call, stored.status());
   const std::string kpi_id = call.request.params.at("kpi");
   const std::string text = call.Field("kpi_json");
@@ -403,7 +397,7 @@ HttpResponse Pages::OpenRound(PageCall& call) {
   if (deadline) {
     const int round = call.Field("round") == "6" ? 6 : 12;
     s = service::Cycle(call.db, clock_)
-            .OpenRound(call.actor, Id(call.Field("framework")), round, *deadline)
+            .OpenRound(call.actor, ParseId(call.Field("framework")), round, *deadline)
             .status();
   }
   if (!s.ok()) {
@@ -418,7 +412,7 @@ HttpResponse Pages::ExtendDeadline(PageCall& call) {
   Status s = deadline.status();
   if (deadline) {
     s = service::Cycle(call.db, clock_)
-            .ExtendDeadline(call.actor, Id(call.request.params.at("id")), call.Field("agency"),
+            .ExtendDeadline(call.actor, ParseId(call.request.params.at("id")), call.Field("agency"),
                             *deadline);
   }
   if (!s.ok()) {
@@ -433,7 +427,7 @@ HttpResponse Pages::ResultsAdmin(PageCall& call) {
   service::Results results(call.db, clock_);
   auto rounds = cycle.Rounds();
   if (!rounds) return ErrorPage(call, rounds.status());
-  const int64_t chosen = Id(call.Query("round"));
+  const int64_t chosen = ParseId(call.Query("round"));
   json list = json::array();
   json table = json::array();
   std::string chosen_label;
@@ -488,13 +482,13 @@ HttpResponse Pages::ResultsAdmin(PageCall& call) {
 }
 
 HttpResponse Pages::ResultsAction(PageCall& call) {
-  const int64_t round = Id(call.request.params.at("round"));
+  const int64_t round = ParseId(call.request.params.at("round"));
   const std::string action = call.request.params.at("action");
   service::Results results(call.db, clock_);
   Result<service::StoredResult> done = Status::NotFound("ไม่มีคำสั่งนี้", "no such action");
   if (action == "compute") {
     int64_t days = 14;
-    if (!call.Field("appeal_days").empty()) days = Id(call.Field("appeal_days"));
+    if (!call.Field("appeal_days").empty()) days = ParseId(call.Field("appeal_days"));
     if (days < 0 || days > 365 || (days == 0 && call.Field("appeal_days") != "0")) {
       return ErrorPage(call, Status::InvalidInput("ระยะอุทธรณ์ต้องเป็น 0–365 วัน",
                                                   "the appeal window must be 0–365 days"));

@@ -24,10 +24,7 @@ using service::SubmissionStatus;
 namespace {
 
 int64_t IdParam(const PageCall& call, const char* name) {
-  const std::string& text = call.request.params.at(name);
-  int64_t id = 0;
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  return ec == std::errc() && ptr == text.data() + text.size() ? id : 0;
+  return ParseId(call.request.params.at(name));
 }
 
 Result<domain::Agency> FindAgency(storage::Database& db, const Clock& clock,

@@ -25,12 +25,6 @@ json ReviewList(const PageCall& call, const service::SubmissionView& s);
 
 namespace {
 
-int64_t Id(const std::string& text) {
-  int64_t id = 0;
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  return ec == std::errc() && ptr == text.data() + text.size() ? id : 0;
-}
-
 // Frameworks by round, loaded once per request.
 class FrameworkCache {
  public:
@@ -68,13 +62,13 @@ HttpResponse Pages::Queue(PageCall& call) {
     if (!a.kind.empty()) kinds.insert(a.kind);
   }
   service::QueueFilter filter;
-  filter.round_id = Id(call.Query("round"));
+  filter.round_id = ParseId(call.Query("round"));
   filter.status = call.request.query.count("status") ? call.Query("status") : "submitted";
   filter.ministry = call.Query("ministry");
   filter.kind = call.Query("kind");
   filter.overdue = call.Query("overdue") == "1";
   filter.now = clock_.NowMs();
-  const int64_t page = std::max<int64_t>(1, Id(call.Query("page")));
+  const int64_t page = std::max<int64_t>(1, ParseId(call.Query("page")));
   filter.limit = 50;
   filter.offset = (page - 1) * filter.limit;
   const bool known_status = filter.status.empty() || filter.status == "draft" ||
@@ -228,11 +222,11 @@ static HttpResponse ReviewPage(PageCall& call, const Clock& clock, int64_t id,
 }
 
 HttpResponse Pages::ReviewForm(PageCall& call) {
-  return ReviewPage(call, clock_, Id(call.request.params.at("id")), "", 200);
+  return ReviewPage(call, clock_, ParseId(call.request.params.at("id")), "", 200);
 }
 
 HttpResponse Pages::Review(PageCall& call) {
-  const int64_t id = Id(call.request.params.at("id"));
+  const int64_t id = ParseId(call.request.params.at("id"));
   service::Reporting reporting(call.db, clock_);
   auto submission = reporting.Get(call.actor, id);
   if (!submission) return ErrorPage(call, submission.status());
@@ -296,7 +290,7 @@ HttpResponse Pages::AppealsList(PageCall& call) {
 
 HttpResponse Pages::DecideAppeal(PageCall& call) {
   std::string corrected;
-  auto round = service::Cycle(call.db, clock_).Round(Id(call.Field("round")));
+  auto round = service::Cycle(call.db, clock_).Round(ParseId(call.Field("round")));
   if (round) {
     if (auto framework = service::Cycle(call.db, clock_).Framework(round->framework_id)) {
       if (const domain::Kpi* kpi = domain::FindKpi(framework->framework.kpis, call.Field("kpi"))) {
@@ -307,7 +301,7 @@ HttpResponse Pages::DecideAppeal(PageCall& call) {
     }
   }
   auto decided = service::Results(call.db, clock_)
-                     .DecideAppeal(call.actor, Id(call.request.params.at("id")),
+                     .DecideAppeal(call.actor, ParseId(call.request.params.at("id")),
                                    call.Field("upheld") == "yes", call.Field("reason"), corrected);
   if (!decided) return ErrorPage(call, decided.status());
   return Redirect("/review/appeals?done=appeal_decided");
