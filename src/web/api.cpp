@@ -192,12 +192,6 @@ Result<json> Page(const HttpRequest& request, const json& items) {
   return json{{"items", slice}, {"page", *page}, {"per_page", *per_page}, {"total", total}};
 }
 
-std::string SessionCookie(const std::string& token, int64_t max_age_s, bool secure) {
-  return std::string(kSessionCookie) + "=" + token +
-         "; Path=/; HttpOnly; SameSite=Lax; Max-Age=" + std::to_string(max_age_s) +
-         (secure ? "; Secure" : "");
-}
-
 }  // namespace
 
 void Metrics::OnResponse(const HttpRequest& request, int status, double milliseconds) {

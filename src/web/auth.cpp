@@ -5,6 +5,12 @@
 
 namespace esar::web {
 
+std::string SessionCookie(const std::string& token, int64_t max_age_s, bool secure) {
+  return std::string(kSessionCookie) + "=" + token +
+         "; Path=/; HttpOnly; SameSite=Lax; Max-Age=" + std::to_string(max_age_s) +
+         (secure ? "; Secure" : "");
+}
+
 Result<service::Actor> Authenticate(const HttpRequest& request, storage::Database& db,
                                     const Clock& clock) {
   service::Directory directory(db, clock);

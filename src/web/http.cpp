@@ -20,26 +20,6 @@ std::vector<std::string> Split(const std::string& path) {
   return out;
 }
 
-bool PercentDecode(std::string_view in, std::string& out, bool plus_is_space) {
-  out.clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size() || !std::isxdigit(static_cast<unsigned char>(in[i + 1])) ||
-          !std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
-        return false;
-      }
-      out += static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out += ' ';
-    } else {
-      out += c;
-    }
-  }
-  return IsValidUtf8(out) && out.find('\0') == std::string::npos;
-}
-
 const char* CodeName(StatusCode code) {
   switch (code) {
     case StatusCode::kInvalidInput:
@@ -64,6 +44,26 @@ const char* CodeName(StatusCode code) {
 }
 
 }  // namespace
+
+bool PercentDecode(std::string_view in, std::string& out, bool plus_is_space) {
+  out.clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size() || !std::isxdigit(static_cast<unsigned char>(in[i + 1])) ||
+          !std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
+        return false;
+      }
+      out += static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return IsValidUtf8(out) && out.find('\0') == std::string::npos;
+}
 
 const std::string& HttpRequest::Header(const std::string& lower_name) const {
   static const std::string kEmpty;

@@ -84,6 +84,10 @@ class Router {
   std::vector<Route> routes_;
 };
 
+// Percent-decodes `in` into `out` ('+' as a space when `plus_is_space`, as in query strings and
+// forms); false for a malformed escape, invalid UTF-8 or a NUL.
+bool PercentDecode(std::string_view in, std::string& out, bool plus_is_space);
+
 // Splits `target` into path and query, percent-decoding both; false for a malformed target.
 bool ParseTarget(const std::string& target, std::string& path,
                  std::map<std::string, std::string>& query);

@@ -5,11 +5,22 @@
 #include <cmath>
 
 #include "domain/engine.h"
+#include "service/directory.h"
 #include "service/reporting.h"
 
 namespace esar::web {
 
 using nlohmann::json;
+
+Result<domain::Agency> FindAgency(storage::Database& db, const Clock& clock,
+                                  const std::string& code) {
+  auto agencies = service::Directory(db, clock).Agencies();
+  if (!agencies) return agencies.status();
+  for (auto& a : *agencies) {
+    if (a.code == code) return a;
+  }
+  return Status::NotFound("ไม่มีหน่วยงาน " + code, "no agency " + code);
+}
 
 const domain::Criteria* EffectiveCriteria(const domain::Framework& framework,
                                           const std::string& agency, const domain::Kpi& kpi) {
@@ -298,6 +309,7 @@ json WhatIfModel(PageCall& call, const domain::Framework& framework,
     return out;
   }
   const domain::KpiScore* score = FindScore(scores[0].kpis, kpi_id);
+  out["weight"] = score && score->status != domain::KpiStatus::kExempt ? score->weight : 0.0;
   const std::string total = Number(scores[0].total, framework.decimals.total);
   out["total"] = total;
   if (!score || score->status == domain::KpiStatus::kMissing) {

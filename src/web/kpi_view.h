@@ -6,12 +6,18 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "domain/model.h"
 #include "service/cycle.h"
+#include "storage/database.h"
 #include "web/page_support.h"
 
 namespace esar::web {
+
+// The agency with `code`, or kNotFound.
+Result<domain::Agency> FindAgency(storage::Database& db, const Clock& clock,
+                                  const std::string& code);
 
 // The criteria that apply to `agency` for `kpi`: the last assignment rule naming the agency
 // (or "*") that sets criteria, else the KPI's own; nullptr for a composite KPI.
@@ -35,8 +41,9 @@ nlohmann::json VariableFields(const PageCall& call, const domain::Kpi& kpi,
 Result<nlohmann::json> ValuesFromForm(const PageCall& call, const domain::Kpi& kpi);
 
 // The what-if line for `agency` reporting `values` for `kpi_id` in `round`, every other KPI
-// as last reported and the imported baselines: {"ok", "result", "score", "total", "text",
-// "missing"}; "text" is the sentence to show ("ผลนี้ได้ 62.50 คะแนน คะแนนรวมจะเป็น 81.250").
+// as last reported and the imported baselines: {"ok", "result", "score", "total", "weight",
+// "text", "missing"} ("weight" 0 when exempt or not assigned); "text" is the sentence to show
+// ("ผลนี้ได้ 62.50 คะแนน คะแนนรวมจะเป็น 81.250").
 nlohmann::json WhatIfModel(PageCall& call, const domain::Framework& framework,
                            const service::RoundInfo& round, const domain::Agency& agency,
                            const std::string& kpi_id, const nlohmann::json& values);

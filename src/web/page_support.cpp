@@ -146,41 +146,20 @@ HttpResponse ErrorPage(PageCall& call, const Status& status) {
 
 std::map<std::string, std::string> ParseUrlEncoded(std::string_view body) {
   std::map<std::string, std::string> out;
-  auto decode = [](std::string_view text) {
-    std::string value;
-    for (size_t i = 0; i < text.size(); ++i) {
-      const char ch = text[i];
-      if (ch == '+') {
-        value += ' ';
-      } else if (ch == '%' && i + 2 < text.size() + 0 &&
-                 std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
-                 std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
-        value += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
-        i += 2;
-      } else {
-        value += ch;
-      }
+  while (!body.empty()) {
+    const size_t amp = body.find('&');
+    const std::string_view pair = body.substr(0, amp);
+    const size_t eq = pair.find('=');
+    std::string key, value;
+    // A pair with a malformed escape or broken text is dropped: never shown back or stored.
+    if (PercentDecode(pair.substr(0, eq), key, true) &&
+        (eq == std::string_view::npos || PercentDecode(pair.substr(eq + 1), value, true)) &&
+        !key.empty()) {
+      out[key] = std::move(value);
     }
-    return value;
-  };
-  size_t start = 0;
-  while (start <= body.size()) {
-    size_t end = body.find('&', start);
-    if (end == std::string_view::npos) end = body.size();
-    const std::string_view pair = body.substr(start, end - start);
-    if (!pair.empty()) {
-      const size_t eq = pair.find('=');
-      std::string key = decode(pair.substr(0, eq));
-      std::string value = eq == std::string_view::npos ? "" : decode(pair.substr(eq + 1));
-      if (!IsValidUtf8(key) || !IsValidUtf8(value)) {
-        key = "";  // dropped: never shown back or stored as broken text
-      } else {
-        out[key] = std::move(value);
-      }
-    }
-    start = end + 1;
+    if (amp == std::string_view::npos) break;
+    body.remove_prefix(amp + 1);
   }
-  out.erase("");
   return out;
 }
 

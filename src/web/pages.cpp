@@ -26,12 +26,6 @@ Lang LangOf(const HttpRequest& request) {
   return request.Cookie(kLangCookie) == "en" ? Lang::kEnglish : Lang::kThai;
 }
 
-std::string SessionCookieHeader(const std::string& token, int64_t max_age_s, bool secure) {
-  return std::string(kSessionCookie) + "=" + token +
-         "; Path=/; HttpOnly; SameSite=Lax; Max-Age=" + std::to_string(max_age_s) +
-         (secure ? "; Secure" : "");
-}
-
 // "กรม · ปีงบประมาณ พ.ศ. 2567 · รอบ 12 เดือน"
 std::string RoundLabel(const PageCall& call, const service::RoundSummary& r) {
   const std::string kind_key = "kind." + r.agency_kind;
@@ -44,6 +38,26 @@ std::string KindName(const PageCall& call, const std::string& kind) {
   const std::string key = "kind." + kind;
   const std::string& name = call.T(key);
   return name == key ? kind : name;
+}
+
+// The rounds with published results (newest first), and every round by id.
+struct PublishedRounds {
+  std::vector<int64_t> ids;
+  std::map<int64_t, service::RoundSummary> by_id;
+};
+
+Result<PublishedRounds> LoadPublishedRounds(storage::Database& db, const Clock& clock) {
+  auto published = service::Results(db, clock).RoundsWithResults(service::Actor::Public(),
+                                                                 service::ResultStage::kPublished);
+  if (!published) return published.status();
+  auto rounds = service::Cycle(db, clock).Rounds();
+  if (!rounds) return rounds.status();
+  PublishedRounds out;
+  for (const auto& r : *rounds) out.by_id[r.round.id] = r;
+  for (int64_t id : *published) {
+    if (out.by_id.count(id)) out.ids.push_back(id);
+  }
+  return out;
 }
 
 }  // namespace
@@ -74,7 +88,7 @@ Handler Pages::Page(std::vector<Role> roles, PageHandler handler) {
     auto finish = [&](HttpResponse r) {
       if (stale_session) {
         r.headers.emplace_back("Set-Cookie",
-                               SessionCookieHeader("", 0, options_.secure_cookies || request.tls));
+                               SessionCookie("", 0, options_.secure_cookies || request.tls));
       }
       return r;
     };
@@ -191,9 +205,8 @@ HttpResponse Pages::Login(PageCall& call) {
   }
   HttpResponse r = Redirect(home);
   r.headers.emplace_back(
-      "Set-Cookie",
-      SessionCookieHeader(session->token, service::Directory::kSessionLifetimeMs / 1000,
-                          options_.secure_cookies || call.request.tls));
+      "Set-Cookie", SessionCookie(session->token, service::Directory::kSessionLifetimeMs / 1000,
+                                  options_.secure_cookies || call.request.tls));
   return r;
 }
 
@@ -204,7 +217,7 @@ HttpResponse Pages::Logout(PageCall& call) {
   }
   HttpResponse r = Redirect("/?done=logged_out");
   r.headers.emplace_back("Set-Cookie",
-                         SessionCookieHeader("", 0, options_.secure_cookies || call.request.tls));
+                         SessionCookie("", 0, options_.secure_cookies || call.request.tls));
   return r;
 }
 
@@ -238,25 +251,19 @@ HttpResponse Pages::SwitchLanguage(PageCall& call) {
 // ---- public results ----
 
 HttpResponse Pages::PublicResults(PageCall& call) {
-  service::Cycle cycle(call.db, clock_);
   service::Results results(call.db, clock_);
-  auto published =
-      results.RoundsWithResults(service::Actor::Public(), service::ResultStage::kPublished);
+  auto published = LoadPublishedRounds(call.db, clock_);
   if (!published) return ErrorPage(call, published.status());
-  auto rounds = cycle.Rounds();
-  if (!rounds) return ErrorPage(call, rounds.status());
   json model = {{"rounds", json::array()}};
-  int64_t chosen = published->empty() ? 0 : published->front();
-  const std::string wanted = call.Query("round");
-  for (int64_t id : *published) {
-    if (wanted == std::to_string(id)) chosen = id;
+  int64_t chosen = published->ids.empty() ? 0 : published->ids.front();
+  const int64_t wanted = ParseId(call.Query("round"));
+  for (int64_t id : published->ids) {
+    if (wanted == id) chosen = id;
   }
-  std::map<int64_t, const service::RoundSummary*> by_id;
-  for (const auto& r : *rounds) by_id[r.round.id] = &r;
-  for (int64_t id : *published) {
-    if (!by_id.count(id)) continue;
-    model["rounds"].push_back(
-        {{"id", id}, {"label", RoundLabel(call, *by_id[id])}, {"selected", id == chosen}});
+  for (int64_t id : published->ids) {
+    model["rounds"].push_back({{"id", id},
+                               {"label", RoundLabel(call, published->by_id.at(id))},
+                               {"selected", id == chosen}});
   }
   if (chosen == 0) return RenderPage(call, "public_results", model, call.T("results.title"));
   auto summary =
@@ -322,7 +329,7 @@ HttpResponse Pages::PublicResults(PageCall& call) {
   model["count"] = list.size();
   model["round"] = chosen;
   model["q"] = q;
-  model["round_label"] = by_id.count(chosen) ? RoundLabel(call, *by_id[chosen]) : "";
+  model["round_label"] = RoundLabel(call, published->by_id.at(chosen));
   // Each column header links to the list sorted by it; again reverses the order.
   for (const char* column : {"name", "ministry", "score"}) {
     const bool active = sort == column;
@@ -335,9 +342,8 @@ HttpResponse Pages::PublicResults(PageCall& call) {
 }
 
 HttpResponse Pages::AgencyReport(PageCall& call) {
-  const std::string& round_text = call.request.params.at("round");
   const std::string code = call.request.params.at("code");
-  const int64_t round_id = std::atoll(round_text.c_str());
+  const int64_t round_id = ParseId(call.request.params.at("round"));
   service::Cycle cycle(call.db, clock_);
   auto round = cycle.Round(round_id);
   if (!round) return ErrorPage(call, round.status());
@@ -353,13 +359,12 @@ HttpResponse Pages::AgencyReport(PageCall& call) {
                            : part["agency"];
   auto agencies = service::Directory(call.db, clock_).Agencies();
   if (!agencies) return ErrorPage(call, agencies.status());
+  std::map<std::string, const domain::Agency*> by_code;
+  for (const auto& a : *agencies) by_code[a.code] = &a;
   std::string ministry;
-  for (const auto& a : *agencies) {
-    if (a.code == code) {
-      for (const auto& m : *agencies) {
-        if (m.code == a.parent) ministry = call.Pick(m.name);
-      }
-    }
+  if (const auto self = by_code.find(code); self != by_code.end()) {
+    if (const auto parent = by_code.find(self->second->parent); parent != by_code.end())
+      ministry = call.Pick(parent->second->name);
   }
   // The verified values the scores came from, for the table of evaluation items.
   auto values = service::Reporting(call.db, clock_).AcceptedValues(round_id, code);
@@ -451,17 +456,13 @@ HttpResponse Pages::AgencyReport(PageCall& call) {
 HttpResponse Pages::Dashboard(PageCall& call) {
   service::Cycle cycle(call.db, clock_);
   service::Results results(call.db, clock_);
-  auto published =
-      results.RoundsWithResults(service::Actor::Public(), service::ResultStage::kPublished);
+  auto published = LoadPublishedRounds(call.db, clock_);
   if (!published) return ErrorPage(call, published.status());
-  auto rounds = cycle.Rounds();
-  if (!rounds) return ErrorPage(call, rounds.status());
-  std::map<int64_t, const service::RoundSummary*> by_id;
-  for (const auto& r : *rounds) by_id[r.round.id] = &r;
+  const auto& by_id = published->by_id;
   // A dashboard covers one fiscal year and round length, every kind of agency together.
   std::set<std::pair<int, int>> periods;  // (fiscal year, round)
-  for (int64_t id : *published) {
-    if (by_id.count(id)) periods.insert({by_id[id]->fiscal_year, by_id[id]->round.round});
+  for (int64_t id : published->ids) {
+    periods.insert({by_id.at(id).fiscal_year, by_id.at(id).round.round});
   }
   json model = {{"periods", json::array()}, {"chart", true}};
   if (periods.empty()) return RenderPage(call, "dashboard", model, call.T("dashboard.title"));
@@ -489,10 +490,9 @@ HttpResponse Pages::Dashboard(PageCall& call) {
   auto gather = [&](std::pair<int, int> period, std::vector<std::shared_ptr<const json>>* summaries,
                     std::vector<domain::Framework>* frameworks) {
     std::vector<Scored> out;
-    for (int64_t id : *published) {
-      if (!by_id.count(id) || by_id[id]->fiscal_year != period.first ||
-          by_id[id]->round.round != period.second)
-        continue;
+    for (int64_t id : published->ids) {
+      const service::RoundSummary& round = by_id.at(id);
+      if (round.fiscal_year != period.first || round.round.round != period.second) continue;
       auto summary =
           results.Summary(service::Actor::Public(), id, service::ResultStage::kPublished);
       if (!summary) continue;
@@ -506,7 +506,7 @@ HttpResponse Pages::Dashboard(PageCall& call) {
       }
       if (summaries) summaries->push_back(parsed);
       if (frameworks) {
-        auto fw = cycle.Framework(by_id[id]->round.framework_id);
+        auto fw = cycle.Framework(round.round.framework_id);
         if (fw) frameworks->push_back(fw->framework);
       }
     }

@@ -27,16 +27,6 @@ int64_t IdParam(const PageCall& call, const char* name) {
   return ParseId(call.request.params.at(name));
 }
 
-Result<domain::Agency> FindAgency(storage::Database& db, const Clock& clock,
-                                  const std::string& code) {
-  auto agencies = service::Directory(db, clock).Agencies();
-  if (!agencies) return agencies.status();
-  for (auto& a : *agencies) {
-    if (a.code == code) return a;
-  }
-  return Status::NotFound("ไม่มีหน่วยงาน " + code, "no agency " + code);
-}
-
 const char* StatusClass(SubmissionStatus s) {
   switch (s) {
     case SubmissionStatus::kAccepted:
@@ -214,12 +204,8 @@ static HttpResponse KpiFormPage(PageCall& call, const Clock& clock, KpiContext& 
   const int64_t due = deadline ? *deadline : c.round.deadline;
   const std::string base =
       "/agency/rounds/" + std::to_string(c.round.id) + "/kpis/" + UrlEncode(c.kpi->id);
-  double weight = 0;
-  if (auto engine = domain::Engine::Compile(fw, c.round.round)) {
-    for (const auto& [id, w] : engine->AssignedKpis(c.agency.code)) {
-      if (id == c.kpi->id) weight = w;
-    }
-  }
+  json whatif = WhatIfModel(call, fw, c.round, c.agency, c.kpi->id, values);
+  const double weight = NumberOr(whatif, "weight", 0);
   json model = {
       {"doc", KpiDocModel(call, fw, *c.kpi, EffectiveCriteria(fw, c.agency.code, *c.kpi))},
       {"weight", ShortestDecimal(weight)},
@@ -236,7 +222,7 @@ static HttpResponse KpiFormPage(PageCall& call, const Clock& clock, KpiContext& 
       {"status", call.T(state ? std::string("status.") + service::SubmissionStatusName(*state)
                               : std::string("status.new"))},
       {"htmx", true},
-      {"whatif", WhatIfModel(call, fw, c.round, c.agency, c.kpi->id, values)},
+      {"whatif", whatif},
       {"unit", call.Pick(c.kpi->unit)}};
   if (!error.empty()) model["error"] = error;
   if (c.submission) {

@@ -179,12 +179,8 @@ static HttpResponse ReviewPage(PageCall& call, const Clock& clock, int64_t id,
   const domain::Framework& fw = framework->framework;
   const domain::Kpi* kpi = domain::FindKpi(fw.kpis, s.report.kpi);
   if (!kpi) return ErrorPage(call, Status::NotFound("ไม่มีตัวชี้วัดนี้", "no such KPI"));
-  domain::Agency agency;
-  if (auto agencies = service::Directory(call.db, clock).Agencies()) {
-    for (const auto& a : *agencies) {
-      if (a.code == s.agency) agency = a;
-    }
-  }
+  auto found = FindAgency(call.db, clock, s.agency);
+  const domain::Agency agency = found ? *found : domain::Agency{};
   const json reported = json::parse(s.report.values_json);
   json verified = reported;
   for (const auto& r : s.reviews) verified = json::parse(r.verified_json);
