@@ -183,6 +183,21 @@ int main(int argc, char** argv) {
                    "largest evidence file (default 20)")
       ->envname("ESAR_MAX_UPLOAD_MB")
       ->check(CLI::Range(1, 1024));
+  serve
+      ->add_option("--max-connections", serve_options.max_connections,
+                   "connections open at once (default: from the descriptor limit, at most 16384)")
+      ->envname("ESAR_MAX_CONNECTIONS")
+      ->check(CLI::Range(0, 1'000'000));
+  serve
+      ->add_option("--workers", serve_options.worker_threads,
+                   "threads that run requests (default 16)")
+      ->envname("ESAR_WORKERS")
+      ->check(CLI::Range(1, 256));
+  serve
+      ->add_option("--header-timeout-s", serve_options.header_timeout_s,
+                   "seconds a client has to send a request's header (default 10)")
+      ->envname("ESAR_HEADER_TIMEOUT_S")
+      ->check(CLI::Range(1, 600));
   serve->add_flag("--quiet", serve_options.quiet, "no access log");
   serve->add_flag("--secure-cookies", serve_options.secure_cookies,
                   "mark session cookies Secure (when served over TLS, e.g. behind a TLS proxy)")

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -37,6 +38,12 @@ int Serve(const ServeOptions& options, Lang lang) {
     return fail(Status::InvalidInput("พอร์ตไม่ถูกต้อง", "bad port in --listen"));
   }
   server_options.max_upload_bytes = static_cast<size_t>(options.max_upload_mb) << 20;
+  server_options.header_timeout_ms = int64_t{options.header_timeout_s} * 1000;
+  server_options.worker_threads = options.worker_threads;
+  // As an operator's `ulimit -n` would: idle connections cost descriptors, not threads.
+  const uint64_t descriptors = web::RaiseDescriptorLimit();
+  server_options.max_connections =
+      options.max_connections ? options.max_connections : web::DefaultMaxConnections(descriptors);
 
   {
     auto db = storage::Open(options.db_url);
@@ -54,7 +61,8 @@ int Serve(const ServeOptions& options, Lang lang) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  storage::DatabasePool pool(options.db_url, 64);
+  // More connections than workers: a handler may hold a second lease briefly (an upload's answer).
+  storage::DatabasePool pool(options.db_url, std::max<size_t>(64, 2 * options.worker_threads));
   SystemClock clock;
   web::Metrics metrics;
   metrics.set_log(!options.quiet);
@@ -78,6 +86,9 @@ int Serve(const ServeOptions& options, Lang lang) {
   auto server = web::Server::Start(server_options, router, &metrics);
   if (!server) return fail(server.status());
   std::cout << "esar: listening on http://" << server_options.address << ":" << (*server)->port()
+            << std::endl;
+  std::cerr << "esar: at most " << (*server)->max_connections() << " connections ("
+            << descriptors << " descriptors), " << server_options.worker_threads << " workers"
             << std::endl;
 
   int received = 0;

@@ -11,6 +11,9 @@ struct ServeOptions {
   std::string db_url;
   std::string data_dir = "esar-data";  // evidence files
   int max_upload_mb = 20;
+  size_t max_connections = 0;  // 0: derived from the descriptor limit (web::DefaultMaxConnections)
+  size_t worker_threads = 16;  // threads that run handlers
+  int header_timeout_s = 10;   // a request's header must arrive within this
   bool quiet = false;           // no access log lines
   bool secure_cookies = false;  // served over TLS (e.g. behind a TLS proxy): cookies get Secure
 };

@@ -1,19 +1,27 @@
 // The only file that includes Boost.Beast and Asio (slow to compile; kept out of headers).
 #include "web/server.h"
 
-#include <poll.h>
-#include <sys/socket.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <limits>
-#include <list>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <unordered_map>
 #include <utility>  // before Boost's asio headers (g++ 12, C++20)
 
 #include "security/crypto.h"
@@ -25,15 +33,12 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
 
-constexpr int kPollMs =
-    250;  // how often the accepting thread looks for stopping and idle connections
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+constexpr size_t kHeaderLimit = 16 * 1024;
+constexpr size_t kUploadChunk = 64 * 1024;
+// After refusing a body: how much of it is read and dropped, and for how long, before closing.
+constexpr int64_t kLingerMs = 5'000;
 
 std::string RequestId(const std::string& given) {
   // A client's own id is kept when it is short and plain, so that logs can be joined.
@@ -45,333 +50,560 @@ std::string RequestId(const std::string& given) {
   return security::RandomToken().substr(0, 16);
 }
 
+HttpResponse Refusal(int status, const std::string& th, const std::string& en) {
+  HttpResponse r = ErrorResponse(Status::InvalidInput(th, en));
+  r.status = status;
+  return r;
+}
+
+HttpResponse Dispatch(const Handler& handler, HttpRequest& request) {
+  try {
+    return handler(request);
+  } catch (const std::exception& e) {
+    return ErrorResponse(
+        Status::Internal(std::string("request ") + request.request_id + ": " + e.what()));
+  } catch (...) {
+    return ErrorResponse(Status::Internal("request " + request.request_id + ": unknown exception"));
+  }
+}
+
+// A fixed set of threads taking jobs from a bounded queue. Thread-safe.
+class WorkerPool {
+ public:
+  WorkerPool(size_t threads, size_t max_queued) : max_queued_(max_queued) {
+    for (size_t i = 0; i < std::max<size_t>(threads, 1); ++i)
+      threads_.emplace_back([this] { Run(); });
+  }
+  ~WorkerPool() { Stop(); }
+
+  // Queues `job`; false (and `job` dropped) when the queue is full or the pool stopped.
+  bool Submit(std::function<void()> job) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopped_ || jobs_.size() >= max_queued_) return false;
+      jobs_.push_back(std::move(job));
+    }
+    ready_.notify_one();
+    return true;
+  }
+
+  // Runs the jobs already queued, then joins the threads. Safe to call more than once.
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopped_ = true;
+    }
+    ready_.notify_all();
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+  }
+
+ private:
+  void Run() {
+    while (true) {
+      std::function<void()> job;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        ready_.wait(lock, [&] { return stopped_ || !jobs_.empty(); });
+        if (jobs_.empty()) return;  // stopped and drained
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      job();
+    }
+  }
+
+  const size_t max_queued_;
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::function<void()>> jobs_;  // guarded by mutex_
+  bool stopped_ = false;                     // guarded by mutex_
+  std::vector<std::thread> threads_;
+};
+
 }  // namespace
 
+size_t DefaultMaxConnections(uint64_t descriptor_limit) {
+  constexpr uint64_t kReserved = 256;  // database pool, evidence files, logs, the listener
+  if (descriptor_limit <= kReserved + 16) return 16;
+  return static_cast<size_t>(std::min<uint64_t>(descriptor_limit - kReserved, 16'384));
+}
+
+uint64_t RaiseDescriptorLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  return limit.rlim_cur == RLIM_INFINITY ? std::numeric_limits<uint64_t>::max() : limit.rlim_cur;
+}
+
 struct Server::Impl {
-  // Asio's blocking reads wait without a timeout, so a connection waiting for its next request
-  // is woken from outside: the accepting thread shuts down the read side of connections idle too
-  // long, and Stop() of every idle one. A connection marks itself idle before it looks whether
-  // the server is stopping, so Stop() cannot miss it.
-  struct Connection {
-    std::thread thread;
-    int fd = -1;
-    std::atomic<bool> done{false};
-    std::atomic<bool> idle{false};
-    std::atomic<int64_t> idle_since{0};
-    std::atomic<int64_t> busy_since{0};
-  };
+  class Session;
 
   ServerOptions options;
+  size_t max_connections = 0;
   const Router* router = nullptr;
   RequestObserver* observer = nullptr;
+  // Declared before the I/O context: sessions still queued in it when it is destroyed remove
+  // themselves from here.
+  std::mutex mutex;  // guards sessions
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+  std::atomic<bool> stopping{false};
+  std::atomic<size_t> busy{0};  // requests between their header and their answer's last byte
+  std::atomic<int64_t> refused{0};
+  std::atomic<int64_t> last_accept_error_log{0};
   asio::io_context io;
   tcp::acceptor acceptor{io};
-  std::atomic<bool> stopping{false};
-  std::thread accept_thread;
-  std::mutex mutex;  // guards connections
-  std::list<std::unique_ptr<Connection>> connections;
+  asio::steady_timer accept_pause{io};
+  std::unique_ptr<WorkerPool> workers;
+  std::vector<std::thread> io_threads;
 
-  void AcceptLoop() {
-    const int listen_fd = acceptor.native_handle();
-    while (!stopping) {
-      pollfd ready{listen_fd, POLLIN, 0};
-      const int n = ::poll(&ready, 1, kPollMs);
-      Reap();
-      CloseIdle(false);
-      if (n <= 0 || stopping) continue;
-      tcp::socket socket(io);
+  size_t OpenConnections() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return sessions.size();
+  }
+
+  // One connection. Its handlers run on its strand, one at a time; a handler's work runs on the
+  // worker pool and comes back to the strand to answer.
+  class Session : public std::enable_shared_from_this<Session> {
+   public:
+    Session(Impl& server, tcp::socket socket)
+        : server_(server), stream_(std::move(socket)) {
       beast::error_code ec;
-      acceptor.accept(socket, ec);
-      if (ec) continue;  // a client that gave up before we accepted it
-      std::lock_guard<std::mutex> lock(mutex);
-      auto connection = std::make_unique<Connection>();
-      Connection* raw = connection.get();
-      raw->fd = socket.native_handle();
-      raw->idle_since = NowMs();
-      raw->busy_since = NowMs();  // not yet idle: busy from now, not since 1970
-      raw->thread = std::thread([this, raw, s = std::move(socket)]() mutable {
-        Serve(std::move(s), *raw);
-        raw->done = true;
+      const auto remote = stream_.socket().remote_endpoint(ec);
+      remote_address_ = ec ? "" : remote.address().to_string();
+    }
+
+    void Start() { WaitForRequest(); }
+
+    // From Stop(): closes the connection now if it waits for a request; else after its answer.
+    void CloseIfIdle() {
+      asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+        if (self->idle_) self->Close();
       });
-      connections.push_back(std::move(connection));
     }
-  }
-
-  // Joins the threads of connections that have ended.
-  void Reap() {
-    std::lock_guard<std::mutex> lock(mutex);
-    for (auto it = connections.begin(); it != connections.end();) {
-      if ((*it)->done) {
-        (*it)->thread.join();
-        it = connections.erase(it);
-      } else {
-        ++it;
-      }
+    // From Stop(), after the grace period: cuts the connection whatever it is doing.
+    void Cut() {
+      asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Close(); });
     }
-  }
 
-  // Wakes connections waiting for a request (all of them with `all`, else those idle too long),
-  // and cuts those whose request has taken too long (a client that stopped sending mid-body).
-  // fd is -1 once the connection has closed its socket, so a reused number is never touched.
-  void CloseIdle(bool all) {
-    const int64_t now = NowMs();
-    std::lock_guard<std::mutex> lock(mutex);
-    for (auto& c : connections) {
-      if (c->done || c->fd < 0) continue;
-      if (c->idle && (all || now - c->idle_since > options.idle_timeout_ms))
-        ::shutdown(c->fd, SHUT_RD);
-      else if (!c->idle && now - c->busy_since > options.request_timeout_ms)
-        ::shutdown(c->fd, SHUT_RDWR);
+   private:
+    // Waits, up to the idle timeout, for the first byte of the next request.
+    void WaitForRequest() {
+      idle_ = true;
+      if (server_.stopping) return Close();
+      if (buffer_.size() > 0) return ReadHeader();  // a pipelined request is already here
+      stream_.expires_after(std::chrono::milliseconds(server_.options.idle_timeout_ms));
+      stream_.async_read_some(
+          buffer_.prepare(1024), [self = shared_from_this()](beast::error_code ec, size_t n) {
+            self->buffer_.commit(n);
+            if (ec) return self->Close();
+            self->ReadHeader();
+          });
     }
-  }
 
-  // Cuts every connection still open (Stop, after its grace period).
-  void CloseAll() {
-    std::lock_guard<std::mutex> lock(mutex);
-    for (auto& c : connections) {
-      if (!c->done && c->fd >= 0) ::shutdown(c->fd, SHUT_RDWR);
-    }
-  }
-
-  bool AllDone() {
-    std::lock_guard<std::mutex> lock(mutex);
-    return std::all_of(connections.begin(), connections.end(),
-                       [](const auto& c) { return c->done.load(); });
-  }
-
-  static HttpRequest FromHeader(const http::request_header<>& header, const tcp::socket& socket) {
-    HttpRequest request;
-    request.method = std::string(header.method_string());
-    request.target = std::string(header.target());
-    for (const auto& field : header) {
-      std::string name(field.name_string());
-      std::transform(name.begin(), name.end(), name.begin(),
-                     [](unsigned char c) { return std::tolower(c); });
-      std::string& value = request.headers[name];
-      value =
-          value.empty() ? std::string(field.value()) : value + ", " + std::string(field.value());
-    }
-    beast::error_code ec;
-    const auto remote = socket.remote_endpoint(ec);
-    request.remote_address = ec ? "" : remote.address().to_string();
-    request.request_id = RequestId(request.Header("x-request-id"));
-    return request;
-  }
-
-  static HttpResponse Dispatch(const Handler& handler, HttpRequest& request) {
-    try {
-      return handler(request);
-    } catch (const std::exception& e) {
-      return ErrorResponse(
-          Status::Internal(std::string("request ") + request.request_id + ": " + e.what()));
-    } catch (...) {
-      return ErrorResponse(
-          Status::Internal("request " + request.request_id + ": unknown exception"));
-    }
-  }
-
-  bool Send(tcp::socket& socket, const HttpRequest& request, HttpResponse response,
-            unsigned version, bool keep_alive, std::chrono::steady_clock::time_point started) {
-    http::response<http::string_body> res{static_cast<http::status>(response.status), version};
-    res.set(http::field::server, "esar");
-    res.set(http::field::content_type, response.content_type);
-    res.set("X-Request-Id", request.request_id);
-    res.set("X-Content-Type-Options", "nosniff");
-    for (auto& [name, value] : response.headers) res.insert(name, value);
-    res.body() = std::move(response.body);
-    res.keep_alive(keep_alive);
-    res.prepare_payload();
-    beast::error_code ec;
-    http::write(socket, res, ec);
-    if (observer) {
-      try {
-        observer->OnResponse(
-            request, response.status,
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-                .count());
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "esar: request %s: the log line failed: %s\n",
-                     request.request_id.c_str(), e.what());
-      }
-    }
-    return !ec;
-  }
-
-  void Serve(tcp::socket socket, Connection& self) {
-    beast::flat_buffer buffer;
-    while (true) {
-      self.idle_since = NowMs();
-      self.idle = true;
-      if (stopping) break;
-      http::request_parser<http::empty_body> header_parser;
-      header_parser.header_limit(16 * 1024);
+    void ReadHeader() {
+      idle_ = false;
+      header_parser_.emplace();
+      header_parser_->header_limit(kHeaderLimit);
       // The real limits are set on the body parsers; Boost 1.74 takes a plain number here.
-      header_parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-      beast::error_code ec;
-      http::read_header(socket, buffer, header_parser, ec);
-      self.busy_since = NowMs();
-      self.idle = false;
+      header_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+      stream_.expires_after(std::chrono::milliseconds(server_.options.header_timeout_ms));
+      http::async_read_header(stream_, buffer_, *header_parser_,
+                              [self = shared_from_this()](beast::error_code ec, size_t) {
+                                self->OnHeader(ec);
+                              });
+    }
+
+    void OnHeader(beast::error_code ec) {
+      started_ = Clock::now();
       if (ec == http::error::header_limit) {
-        HttpRequest too_large;
-        too_large.request_id = RequestId("");
-        HttpResponse answer = ErrorResponse(Status::InvalidInput(
-            "ส่วนหัวของคำขอใหญ่เกิน 16 KB", "the request headers are larger than 16 KB"));
-        answer.status = 431;
-        Send(socket, too_large, std::move(answer), 11, false, std::chrono::steady_clock::now());
-        LingeringClose(socket);
-        break;
+        request_ = HttpRequest();
+        request_.request_id = RequestId("");
+        return Answer(Refusal(431, "ส่วนหัวของคำขอใหญ่เกิน 16 KB", "the request headers are larger than 16 KB"),
+                      AfterAnswer::kLinger);
       }
-      if (ec) break;
-      const auto started = std::chrono::steady_clock::now();
-      HttpRequest request = FromHeader(header_parser.get(), socket);
-      const unsigned version = header_parser.get().version();
-      bool keep_alive = header_parser.get().keep_alive() && !stopping;
-      if (!ParseTarget(request.target, request.path, request.query)) {
-        request.path.clear();  // partly decoded, maybe not UTF-8: not for the log
-        Send(socket, request,
-             ErrorResponse(Status::InvalidInput("ที่อยู่ที่ขอไม่ถูกต้อง", "malformed request target")),
-             version, false, started);
-        break;
+      if (ec) return Close();  // the client left, or trickled its header past the timeout
+      ++server_.busy;
+      counted_busy_ = true;
+      FillRequest();
+      const auto& header = header_parser_->get();
+      version_ = header.version();
+      keep_alive_ = header.keep_alive() && !server_.stopping;
+      deadline_ = Clock::now() + std::chrono::milliseconds(server_.options.request_timeout_ms);
+      if (!ParseTarget(request_.target, request_.path, request_.query)) {
+        request_.path.clear();  // partly decoded, maybe not UTF-8: not for the log
+        return Answer(ErrorResponse(Status::InvalidInput("ที่อยู่ที่ขอไม่ถูกต้อง", "malformed request target")),
+                      AfterAnswer::kClose);
       }
-      Router::Match match = router->Find(request);
-      if (match.upload) {
-        keep_alive = ServeUpload(socket, buffer, std::move(header_parser), request, *match.upload,
-                                 version, keep_alive, started);
-        if (!keep_alive) break;
-        continue;
-      }
+      match_ = server_.router->Find(request_);
+      if (match_.upload) return StartUpload();
       // Beast checks a body limit against the declared length only while parsing the header, so
       // both the declared length and the bytes that arrive (chunked bodies) are checked here.
-      const auto declared = header_parser.content_length();
-      http::request_parser<http::string_body> parser{std::move(header_parser)};
-      if (declared && *declared > options.max_body_bytes) ec = http::error::body_limit;
-      while (!ec && !parser.is_done()) {
-        http::read_some(socket, buffer, parser, ec);
-        if (!ec && parser.get().body().size() > options.max_body_bytes)
-          ec = http::error::body_limit;
+      const auto declared = header_parser_->content_length();
+      body_parser_.emplace(std::move(*header_parser_));
+      header_parser_.reset();
+      if (declared && *declared > server_.options.max_body_bytes) return RefuseTooLarge();
+      ReadBody();
+    }
+
+    void FillRequest() {
+      const auto& header = header_parser_->get();
+      request_ = HttpRequest();
+      request_.method = std::string(header.method_string());
+      request_.target = std::string(header.target());
+      for (const auto& field : header) {
+        std::string name(field.name_string());
+        std::transform(name.begin(), name.end(), name.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
+        std::string& value = request_.headers[name];
+        value =
+            value.empty() ? std::string(field.value()) : value + ", " + std::string(field.value());
       }
-      if (ec == http::error::body_limit) {
-        HttpResponse too_large = ErrorResponse(
-            Status::InvalidInput("ข้อมูลที่ส่งมาใหญ่เกินไป", "the request body is too large"));
-        too_large.status = 413;
-        Send(socket, request, std::move(too_large), version, false, started);
-        LingeringClose(socket);
-        break;
+      request_.remote_address = remote_address_;
+      request_.request_id = RequestId(request_.Header("x-request-id"));
+    }
+
+    void ReadBody() {
+      if (body_parser_->is_done()) return RunHandler();
+      stream_.expires_at(deadline_);
+      http::async_read_some(stream_, buffer_, *body_parser_,
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              self->OnBody(ec);
+                            });
+    }
+
+    void OnBody(beast::error_code ec) {
+      if (!ec && body_parser_->get().body().size() > server_.options.max_body_bytes)
+        ec = http::error::body_limit;
+      if (ec == http::error::body_limit) return RefuseTooLarge();
+      if (ec == beast::error::timeout || ec == http::error::end_of_stream ||
+          ec == asio::error::eof || ec == asio::error::connection_reset ||
+          ec == asio::error::operation_aborted) {
+        return Close();
       }
       if (ec) {
-        if (ec != http::error::end_of_stream && ec != asio::error::eof) {
-          Send(socket, request,
-               ErrorResponse(Status::InvalidInput("คำขอ HTTP ไม่ถูกต้อง", "malformed HTTP request")),
-               version, false, started);
-        }
-        break;
+        return Answer(
+            ErrorResponse(Status::InvalidInput("คำขอ HTTP ไม่ถูกต้อง", "malformed HTTP request")),
+            AfterAnswer::kClose);
       }
-      request.body = parser.release().body();
-      HttpResponse response;
-      if (match.handler) {
-        response = Dispatch(*match.handler, request);
-      } else if (match.path_known) {
-        response = ErrorResponse(Status::InvalidInput(
-            "ไม่รองรับวิธี " + request.method + " ที่ที่อยู่นี้ (ใช้ได้: " + match.allowed + ")",
-            "method " + request.method + " is not allowed here (allowed: " + match.allowed + ")"));
-        response.status = 405;
-        response.headers.emplace_back("Allow", match.allowed);
+      ReadBody();
+    }
+
+    void RefuseTooLarge() {
+      keep_alive_ = false;
+      Answer(Refusal(413, "ข้อมูลที่ส่งมาใหญ่เกินไป", "the request body is too large"),
+             AfterAnswer::kLinger);
+    }
+
+    // Runs the route's handler (or answers 404/405) on a worker, then answers on the strand.
+    void RunHandler() {
+      request_.body = body_parser_->release().body();
+      body_parser_.reset();
+      if (!match_.handler) {
+        HttpResponse response;
+        if (match_.path_known) {
+          response = ErrorResponse(Status::InvalidInput(
+              "ไม่รองรับวิธี " + request_.method + " ที่ที่อยู่นี้ (ใช้ได้: " + match_.allowed + ")",
+              "method " + request_.method + " is not allowed here (allowed: " + match_.allowed +
+                  ")"));
+          response.status = 405;
+          response.headers.emplace_back("Allow", match_.allowed);
+        } else {
+          response = ErrorResponse(Status::NotFound("ไม่พบหน้าที่ขอ", "no such page"));
+        }
+        return Answer(std::move(response), AfterAnswer::kKeepAlive);
+      }
+      OnWorker([](Session& self) { return Dispatch(*self.match_.handler, self.request_); },
+               AfterAnswer::kKeepAlive);
+    }
+
+    // Runs `work` on a worker thread and answers with what it returns; 503 at once when every
+    // worker is busy and the queue is full.
+    template <typename Work>
+    void OnWorker(Work work, int after) {
+      auto self = shared_from_this();
+      const bool queued = server_.workers->Submit([self, work, after] {
+        HttpResponse response = work(*self);
+        asio::post(self->stream_.get_executor(),
+                   [self, after, r = std::move(response)]() mutable {
+                     self->Answer(std::move(r), after);
+                   });
+      });
+      if (!queued) {
+        HttpResponse busy = ErrorResponse(Status::IoError(
+            "เซิร์ฟเวอร์มีงานค้างมาก โปรดลองใหม่ในอีกครู่", "the server is overloaded: try again shortly"));
+        busy.status = 503;
+        busy.headers.emplace_back("Retry-After", "1");
+        keep_alive_ = false;
+        Answer(std::move(busy), AfterAnswer::kLinger);
+      }
+    }
+
+    // ---- uploads: the starter and Finish run on a worker; the body's pieces go to the sink as
+    // they arrive ----
+    void StartUpload() {
+      upload_parser_.emplace(std::move(*header_parser_));
+      header_parser_.reset();
+      // Room for the multipart framing around the file.
+      upload_parser_->body_limit(server_.options.max_upload_bytes + 64 * 1024);
+      auto self = shared_from_this();
+      const bool queued = server_.workers->Submit([self] {
+        std::variant<HttpResponse, std::unique_ptr<UploadSink>> begun;
+        try {
+          begun = (*self->match_.upload)(self->request_);
+        } catch (const std::exception& e) {
+          begun = ErrorResponse(Status::Internal(std::string("request ") +
+                                                 self->request_.request_id + ": " + e.what()));
+        }
+        asio::post(self->stream_.get_executor(), [self, b = std::move(begun)]() mutable {
+          if (auto* refused = std::get_if<HttpResponse>(&b)) {
+            // The body is not wanted: answer, then drop what the client is still sending.
+            self->keep_alive_ = false;
+            return self->Answer(std::move(*refused), AfterAnswer::kLinger);
+          }
+          self->sink_ = std::move(std::get<std::unique_ptr<UploadSink>>(b));
+          self->chunk_.resize(kUploadChunk);
+          self->ReadUploadPiece();
+        });
+      });
+      if (!queued) {
+        HttpResponse busy = ErrorResponse(Status::IoError(
+            "เซิร์ฟเวอร์มีงานค้างมาก โปรดลองใหม่ในอีกครู่", "the server is overloaded: try again shortly"));
+        busy.status = 503;
+        busy.headers.emplace_back("Retry-After", "1");
+        keep_alive_ = false;
+        Answer(std::move(busy), AfterAnswer::kLinger);
+      }
+    }
+
+    void ReadUploadPiece() {
+      if (upload_parser_->is_done()) return FinishUpload(Status::Ok());
+      upload_parser_->get().body().data = chunk_.data();
+      upload_parser_->get().body().size = chunk_.size();
+      stream_.expires_at(deadline_);
+      http::async_read_some(stream_, buffer_, *upload_parser_,
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              self->OnUploadPiece(ec);
+                            });
+    }
+
+    void OnUploadPiece(beast::error_code ec) {
+      if (ec == http::error::need_buffer) ec = {};
+      const size_t got = chunk_.size() - upload_parser_->get().body().size;
+      Status transfer;
+      if (got > 0) {
+        try {
+          transfer = sink_->Write(std::string_view(chunk_.data(), got));
+        } catch (const std::exception& e) {
+          transfer = Status::Internal(std::string("request ") + request_.request_id + ": " + e.what());
+        }
+        if (!transfer.ok()) return FinishUpload(transfer);
+      }
+      if (ec == http::error::body_limit) {
+        return FinishUpload(
+            Status::InvalidInput("ไฟล์ใหญ่เกินกำหนด", "the upload is larger than allowed"));
+      }
+      if (ec && ec.category() == http::make_error_code(http::error::bad_chunk).category()) {
+        // A malformed body is the client's error, not a broken connection.
+        return FinishUpload(Status::InvalidInput("คำขอ HTTP ไม่ถูกต้อง (" + ec.message() + ")",
+                                                 "malformed HTTP request (" + ec.message() + ")"));
+      }
+      if (ec) {
+        return FinishUpload(
+            Status::IoError("การเชื่อมต่อขาดระหว่างส่งไฟล์", "the connection broke during the upload"));
+      }
+      ReadUploadPiece();
+    }
+
+    void FinishUpload(Status transfer) {
+      const bool complete = upload_parser_->is_done() && transfer.ok();
+      if (!complete) keep_alive_ = false;
+      OnWorker(
+          [transfer](Session& self) -> HttpResponse {
+            try {
+              return self.sink_->Finish(transfer);
+            } catch (const std::exception& e) {
+              return ErrorResponse(Status::Internal(std::string("request ") +
+                                                    self.request_.request_id + ": " + e.what()));
+            }
+          },
+          complete ? AfterAnswer::kKeepAlive : AfterAnswer::kClose);
+    }
+
+    // ---- answering ----
+    enum AfterAnswer { kKeepAlive, kClose, kLinger };
+
+    void Answer(HttpResponse response, int after) {
+      if (closed_) return;
+      const bool keep = after == kKeepAlive && keep_alive_ && !server_.stopping;
+      auto res = std::make_shared<http::response<http::string_body>>(
+          static_cast<http::status>(response.status), version_ ? version_ : 11);
+      res->set(http::field::server, "esar");
+      res->set(http::field::content_type, response.content_type);
+      res->set("X-Request-Id", request_.request_id);
+      res->set("X-Content-Type-Options", "nosniff");
+      for (auto& [name, value] : response.headers) res->insert(name, value);
+      res->body() = std::move(response.body);
+      res->keep_alive(keep);
+      res->prepare_payload();
+      const int status = response.status;
+      stream_.expires_after(std::chrono::milliseconds(server_.options.request_timeout_ms));
+      http::async_write(stream_, *res,
+                        [self = shared_from_this(), res, keep, after, status](
+                            beast::error_code ec, size_t) {
+                          self->Observe(status);
+                          self->EndRequest();
+                          if (ec) return self->Close();
+                          if (after == kLinger) return self->Linger();
+                          if (!keep) return self->Close();
+                          self->sink_.reset();
+                          self->upload_parser_.reset();
+                          self->WaitForRequest();
+                        });
+    }
+
+    void Observe(int status) {
+      if (!server_.observer) return;
+      try {
+        server_.observer->OnResponse(
+            request_, status,
+            std::chrono::duration<double, std::milli>(Clock::now() - started_).count());
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "esar: request %s: the log line failed: %s\n",
+                     request_.request_id.c_str(), e.what());
+      }
+    }
+
+    void EndRequest() {
+      if (counted_busy_) {
+        counted_busy_ = false;
+        --server_.busy;
+      }
+    }
+
+    // After refusing a request whose body is not wanted: stop sending, then read and drop what
+    // the client is still sending (up to a bound, for a few seconds) before the socket closes,
+    // so that closing does not reset the connection and lose the answer.
+    void Linger() {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      chunk_.resize(kUploadChunk);
+      lingered_ = 0;
+      stream_.expires_after(std::chrono::milliseconds(kLingerMs));
+      LingerRead();
+    }
+
+    void LingerRead() {
+      stream_.async_read_some(asio::buffer(chunk_),
+                              [self = shared_from_this()](beast::error_code ec, size_t n) {
+                                self->lingered_ += n;
+                                if (ec || self->lingered_ > self->server_.options.max_upload_bytes +
+                                                                (1u << 20)) {
+                                  return self->Close();
+                                }
+                                self->LingerRead();
+                              });
+    }
+
+    void Close() {
+      if (closed_) return;
+      closed_ = true;
+      idle_ = false;
+      EndRequest();
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      stream_.close();
+    }
+
+    Impl& server_;
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    std::string remote_address_;
+    std::optional<http::request_parser<http::empty_body>> header_parser_;
+    std::optional<http::request_parser<http::string_body>> body_parser_;
+    std::optional<http::request_parser<http::buffer_body>> upload_parser_;
+    std::unique_ptr<UploadSink> sink_;
+    std::vector<char> chunk_;
+    HttpRequest request_;
+    Router::Match match_;
+    unsigned version_ = 11;
+    bool keep_alive_ = false;
+    bool idle_ = false;
+    bool closed_ = false;
+    bool counted_busy_ = false;
+    size_t lingered_ = 0;
+    Clock::time_point started_ = Clock::now();
+    Clock::time_point deadline_ = Clock::now();
+
+   public:
+    ~Session() {
+      EndRequest();
+      std::lock_guard<std::mutex> lock(server_.mutex);
+      server_.sessions.erase(this);
+    }
+  };
+
+  void Accept() {
+    acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+      if (stopping) return;
+      if (ec) {
+        // Out of descriptors (or memory): waiting is the only cure, so the accepting pauses
+        // instead of spinning on the same error; a message at most once a second.
+        const bool exhausted = ec == asio::error::no_descriptors ||
+                               ec.value() == ENFILE || ec == asio::error::no_buffer_space ||
+                               ec == asio::error::no_memory;
+        if (exhausted) {
+          const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  Clock::now().time_since_epoch())
+                                  .count();
+          if (now - last_accept_error_log.exchange(now) >= 1000) {
+            std::fprintf(stderr, "esar: cannot accept connections: %s (%zu open)\n",
+                         ec.message().c_str(), OpenConnections());
+          }
+          accept_pause.expires_after(std::chrono::milliseconds(100));
+          accept_pause.async_wait([this](beast::error_code) {
+            if (!stopping) Accept();
+          });
+          return;
+        }
+        return Accept();  // a client that gave up before we accepted it
+      }
+      auto session = std::make_shared<Session>(*this, std::move(socket));
+      bool admitted = false;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (sessions.size() < max_connections) {
+          sessions.emplace(session.get(), session);
+          admitted = true;
+        }
+      }
+      if (admitted) {
+        session->Start();
       } else {
-        response = ErrorResponse(Status::NotFound("ไม่พบหน้าที่ขอ", "no such page"));
+        refused++;
+        const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                Clock::now().time_since_epoch())
+                                .count();
+        if (now - last_accept_error_log.exchange(now) >= 1000) {
+          std::fprintf(stderr, "esar: %zu connections open (the cap): refusing new ones\n",
+                       max_connections);
+        }
+        // Never registered: its destructor's erase finds nothing, and it closes here.
       }
-      if (!Send(socket, request, std::move(response), version, keep_alive, started) || !keep_alive)
-        break;
-    }
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      self.idle = false;
-      self.fd = -1;
-    }
-    beast::error_code ignored;
-    socket.shutdown(tcp::socket::shutdown_both, ignored);
-    socket.close(ignored);
+      Accept();
+    });
   }
 
-  // After refusing a request whose body is not wanted: stop sending, then read and drop what the
-  // client is still sending (up to a bound) before the socket closes, so that closing does not
-  // reset the connection and lose the answer.
-  void LingeringClose(tcp::socket& socket) {
-    beast::error_code ec;
-    socket.shutdown(tcp::socket::shutdown_send, ec);
-    std::vector<char> sink(64 * 1024);
-    size_t drained = 0;
-    while (!ec && drained < options.max_upload_bytes + (1u << 20))
-      drained += socket.read_some(asio::buffer(sink), ec);
-  }
-
-  // Streams an upload's body to its sink. Returns whether the connection may be kept alive.
-  bool ServeUpload(tcp::socket& socket, beast::flat_buffer& buffer,
-                   http::request_parser<http::empty_body>&& header_parser, HttpRequest& request,
-                   const UploadStarter& starter, unsigned version, bool keep_alive,
-                   std::chrono::steady_clock::time_point started) {
-    std::variant<HttpResponse, std::unique_ptr<UploadSink>> begun;
-    try {
-      begun = starter(request);
-    } catch (const std::exception& e) {
-      begun = ErrorResponse(
-          Status::Internal(std::string("request ") + request.request_id + ": " + e.what()));
-    }
-    if (auto* refused = std::get_if<HttpResponse>(&begun)) {
-      // The body is not wanted. Answer, then read and drop what the client is still sending (up
-      // to a bound) before closing: closing at once would reset the connection, and the client
-      // could lose the answer.
-      Send(socket, request, std::move(*refused), version, false, started);
-      LingeringClose(socket);
-      return false;
-    }
-    std::unique_ptr<UploadSink> sink = std::move(std::get<std::unique_ptr<UploadSink>>(begun));
-    http::request_parser<http::buffer_body> parser{std::move(header_parser)};
-    parser.body_limit(options.max_upload_bytes + 64 * 1024);  // room for the multipart framing
-    Status transfer;
-    std::vector<char> chunk(64 * 1024);
-    try {
-      while (!parser.is_done()) {
-        parser.get().body().data = chunk.data();
-        parser.get().body().size = chunk.size();
-        beast::error_code ec;
-        http::read_some(socket, buffer, parser, ec);
-        if (ec == http::error::need_buffer) ec = {};
-        const size_t got = chunk.size() - parser.get().body().size;
-        if (got > 0) {
-          transfer = sink->Write(std::string_view(chunk.data(), got));
-          if (!transfer.ok()) break;
-        }
-        if (ec == http::error::body_limit) {
-          transfer = Status::InvalidInput("ไฟล์ใหญ่เกินกำหนด", "the upload is larger than allowed");
-          break;
-        }
-        if (ec &&
-            ec.category() == beast::http::make_error_code(http::error::bad_chunk).category()) {
-          // A malformed body is the client's error, not a broken connection.
-          transfer = Status::InvalidInput("คำขอ HTTP ไม่ถูกต้อง (" + ec.message() + ")",
-                                          "malformed HTTP request (" + ec.message() + ")");
-          break;
-        }
-        if (ec) {
-          transfer =
-              Status::IoError("การเชื่อมต่อขาดระหว่างส่งไฟล์", "the connection broke during the upload");
-          break;
-        }
-      }
-    } catch (const std::exception& e) {
-      transfer = Status::Internal(std::string("request ") + request.request_id + ": " + e.what());
-    }
-    const bool complete = parser.is_done() && transfer.ok();
-    HttpResponse response;
-    try {
-      response = sink->Finish(transfer);
-    } catch (const std::exception& e) {
-      response = ErrorResponse(
-          Status::Internal(std::string("request ") + request.request_id + ": " + e.what()));
-    }
-    const bool reuse = keep_alive && complete;
-    Send(socket, request, std::move(response), version, reuse, started);
-    return reuse;
+  std::vector<std::shared_ptr<Session>> LiveSessions() {
+    std::vector<std::shared_ptr<Session>> out;
+    std::lock_guard<std::mutex> lock(mutex);
+    for (auto& [raw, weak] : sessions)
+      if (auto s = weak.lock()) out.push_back(std::move(s));
+    return out;
   }
 };
 
@@ -385,6 +617,13 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, cons
   impl->options = options;
   impl->router = &router;
   impl->observer = observer;
+  impl->max_connections = options.max_connections
+                              ? options.max_connections
+                              : DefaultMaxConnections([] {
+                                  rlimit limit{};
+                                  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return uint64_t{1024};
+                                  return static_cast<uint64_t>(limit.rlim_cur);
+                                }());
   beast::error_code ec;
   const auto address = asio::ip::make_address(options.address, ec);
   if (ec) {
@@ -402,32 +641,51 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, cons
                            "cannot listen on " + options.address + ":" +
                                std::to_string(options.port) + ": " + ec.message());
   }
-  Impl* raw = impl.get();
-  impl->accept_thread = std::thread([raw] { raw->AcceptLoop(); });
+  impl->workers = std::make_unique<WorkerPool>(options.worker_threads, options.max_queued_requests);
+  impl->Accept();
+  for (size_t i = 0; i < std::max<size_t>(options.io_threads, 1); ++i) {
+    Impl* raw = impl.get();
+    impl->io_threads.emplace_back([raw] {
+      // A handler that throws ends only itself: the loop goes on with the others.
+      while (true) {
+        try {
+          raw->io.run();
+          return;
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "esar: an I/O handler failed: %s\n", e.what());
+        }
+      }
+    });
+  }
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
 uint16_t Server::port() const { return impl_->acceptor.local_endpoint().port(); }
 
+size_t Server::max_connections() const { return impl_->max_connections; }
+
 void Server::Stop() {
   if (!impl_ || impl_->stopping.exchange(true)) return;
-  if (impl_->accept_thread.joinable()) impl_->accept_thread.join();
-  impl_->CloseIdle(true);
+  Impl& s = *impl_;
+  asio::post(s.io, [&s] {
+    beast::error_code ignored;
+    s.acceptor.close(ignored);
+    s.accept_pause.cancel();
+  });
+  for (auto& session : s.LiveSessions()) session->CloseIfIdle();
   // Requests in flight may finish; a client that stalls them is cut after the grace period.
-  const int64_t give_up = NowMs() + impl_->options.stop_grace_ms;
-  while (!impl_->AllDone() && NowMs() < give_up) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    impl_->CloseIdle(true);
-  }
-  impl_->CloseAll();
-  beast::error_code ignored;
-  impl_->acceptor.close(ignored);
-  std::list<std::unique_ptr<Impl::Connection>> connections;
-  {
-    std::lock_guard<std::mutex> lock(impl_->mutex);
-    connections.swap(impl_->connections);
-  }
-  for (auto& c : connections) c->thread.join();
+  const auto give_up = Clock::now() + std::chrono::milliseconds(s.options.stop_grace_ms);
+  while (s.busy > 0 && Clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (auto& session : s.LiveSessions()) session->Cut();
+  // Handlers still running finish (their answers go nowhere), then the loop ends.
+  s.workers->Stop();
+  const auto settle = Clock::now() + std::chrono::seconds(2);
+  while (s.OpenConnections() > 0 && Clock::now() < settle)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  s.io.stop();
+  for (auto& t : s.io_threads)
+    if (t.joinable()) t.join();
 }
 
 }  // namespace esar::web
