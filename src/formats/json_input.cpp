@@ -33,13 +33,15 @@ Result<std::string> ReadFile(const std::string& path) {
   return text;
 }
 
-Result<nlohmann::json> ParseJsonText(const std::string& text, const std::string& file) {
-  const Location where{file, "", 0};
-  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
-    return Status::InvalidInput("ไฟล์ว่างเปล่า", "the file is empty", where);
-  }
+namespace {
+
+// Parses with the depth limit; errors carry `where` (the line filled in for syntax errors).
+Result<nlohmann::json> ParseLimited(const std::string& text, const Location& where,
+                                    const char* empty_th, const char* empty_en) {
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos)
+    return Status::InvalidInput(empty_th, empty_en, where);
   if (!IsValidUtf8(text)) {
-    return Status::InvalidInput("ไฟล์ไม่ได้เข้ารหัสเป็น UTF-8 ที่ถูกต้อง", "the file is not valid UTF-8",
+    return Status::InvalidInput("ข้อมูลไม่ได้เข้ารหัสเป็น UTF-8 ที่ถูกต้อง", "the text is not valid UTF-8",
                                 where);
   }
   try {
@@ -53,13 +55,23 @@ Result<nlohmann::json> ParseJsonText(const std::string& text, const std::string&
                                 where);
   } catch (const nlohmann::json::parse_error& e) {
     Location at = where;
-    at.line = LineOfOffset(text, e.byte > 0 ? e.byte - 1 : 0);
+    if (!at.file.empty()) at.line = LineOfOffset(text, e.byte > 0 ? e.byte - 1 : 0);
     return Status::InvalidInput(std::string("JSON ไม่ถูกต้อง: ") + e.what(),
                                 std::string("malformed JSON: ") + e.what(), at);
   } catch (const nlohmann::json::exception& e) {
     return Status::InvalidInput(std::string("JSON ไม่ถูกต้อง: ") + e.what(),
                                 std::string("malformed JSON: ") + e.what(), where);
   }
+}
+
+}  // namespace
+
+Result<nlohmann::json> ParseJsonText(const std::string& text, const std::string& file) {
+  return ParseLimited(text, Location{file, "", 0}, "ไฟล์ว่างเปล่า", "the file is empty");
+}
+
+Result<nlohmann::json> ParseJsonBody(const std::string& text) {
+  return ParseLimited(text, Location{}, "ไม่มีข้อมูล JSON", "the JSON text is empty");
 }
 
 }  // namespace esar::formats

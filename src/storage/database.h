@@ -74,13 +74,16 @@ class Database {
 
  protected:
   virtual Status Begin() = 0;
-  Status Commit() { return Execute("COMMIT"); }
-  Status Rollback() { return Execute("ROLLBACK"); }
+  // End the transaction Begin() started; called exactly once after it succeeded.
+  virtual Status Commit() { return Execute("COMMIT"); }
+  virtual Status Rollback() { return Execute("ROLLBACK"); }
 };
 
 // Opens `url`: "postgresql://user@host:port/db" (or "postgres://"), "sqlite:PATH", or a plain
 // path, taken as an SQLite file (created if missing; ":memory:" for a private in-memory one).
-// SQLite is opened with WAL, foreign keys on and a 5 s busy timeout; PostgreSQL with UTF-8.
+// SQLite is opened with WAL, foreign keys on and a 15 s busy timeout; the connections of one
+// process to one SQLite file take turns to write (one writer at a time, waiting up to the busy
+// timeout), so writers queue instead of meeting "database is locked". PostgreSQL with UTF-8.
 Result<std::unique_ptr<Database>> Open(const std::string& url);
 
 // `sql` with every `?` outside quotes replaced by $1, $2, ... (PostgreSQL's placeholders).

@@ -1,10 +1,40 @@
 // The SQLite backend: the embedded default.
 #include <sqlite3.h>
 
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+
 #include "storage/backends.h"
 
 namespace esar::storage {
 namespace {
+
+constexpr int kBusyTimeoutMs = 15'000;
+
+// SQLite lets one connection write at a time; a connection that finds the file locked sleeps and
+// retries in its busy handler, and under a surge of writers some of them run out of time and
+// fail with "database is locked". Within one process the writers therefore queue on a mutex per
+// file (fair enough, and woken at once when the writer before them finishes), so the busy handler
+// is left for other processes (an import from the command line while the server runs).
+std::shared_ptr<std::timed_mutex> WriterLockFor(const std::string& path) {
+  static std::mutex registry_mutex;
+  static std::map<std::string, std::weak_ptr<std::timed_mutex>> registry;  // by registry_mutex
+  if (path == ":memory:" || path.empty()) return std::make_shared<std::timed_mutex>();
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  std::shared_ptr<std::timed_mutex> found = registry[path].lock();
+  if (!found) {
+    found = std::make_shared<std::timed_mutex>();
+    registry[path] = found;
+  }
+  return found;
+}
+
+Status WriterBusy() {
+  return Status::IoError("ฐานข้อมูลไม่ว่าง มีการบันทึกอื่นนานเกิน 15 วินาที โปรดลองใหม่",
+                         "the database is busy: another write took longer than 15 s; try again");
+}
 
 Status SqliteError(sqlite3* db, const std::string& what) {
   const std::string message = db ? sqlite3_errmsg(db) : "out of memory";
@@ -14,8 +44,12 @@ Status SqliteError(sqlite3* db, const std::string& what) {
 
 class SqliteDatabase final : public Database {
  public:
-  explicit SqliteDatabase(sqlite3* db) : db_(db) {}
-  ~SqliteDatabase() override { sqlite3_close_v2(db_); }
+  SqliteDatabase(sqlite3* db, std::shared_ptr<std::timed_mutex> writer)
+      : db_(db), writer_(std::move(writer)) {}
+  ~SqliteDatabase() override {
+    if (holding_writer_) writer_->unlock();
+    sqlite3_close_v2(db_);
+  }
 
   Result<Rows> Query(std::string_view sql, const std::vector<Value>& params) override {
     sqlite3_stmt* stmt = nullptr;
@@ -41,6 +75,11 @@ class SqliteDatabase final : public Database {
         rc = sqlite3_bind_blob64(stmt, index, b->bytes.data(), b->bytes.size(), SQLITE_TRANSIENT);
       }
       if (rc != SQLITE_OK) return SqliteError(db_, "bind");
+    }
+    // A write outside a transaction waits its turn like a transaction does (see WriterLockFor).
+    std::unique_lock<std::timed_mutex> turn(*writer_, std::defer_lock);
+    if (!holding_writer_ && !sqlite3_stmt_readonly(stmt)) {
+      if (!turn.try_lock_for(std::chrono::milliseconds(kBusyTimeoutMs))) return WriterBusy();
     }
     Rows rows;
     while (true) {
@@ -92,10 +131,35 @@ class SqliteDatabase final : public Database {
   Dialect dialect() const override { return Dialect::kSqlite; }
 
  protected:
-  Status Begin() override { return Execute("BEGIN IMMEDIATE"); }
+  Status Begin() override {
+    if (!writer_->try_lock_for(std::chrono::milliseconds(kBusyTimeoutMs))) return WriterBusy();
+    holding_writer_ = true;
+    Status begun = Execute("BEGIN IMMEDIATE");
+    if (!begun.ok()) ReleaseWriter();
+    return begun;
+  }
+  Status Commit() override {
+    Status done = Execute("COMMIT");
+    if (done.ok()) ReleaseWriter();
+    return done;  // on failure Transaction rolls back, which releases
+  }
+  Status Rollback() override {
+    Status done = Execute("ROLLBACK");
+    ReleaseWriter();
+    return done;
+  }
 
  private:
+  void ReleaseWriter() {
+    if (holding_writer_) {
+      holding_writer_ = false;
+      writer_->unlock();
+    }
+  }
+
   sqlite3* db_;
+  std::shared_ptr<std::timed_mutex> writer_;  // this file's writers' turn (WriterLockFor)
+  bool holding_writer_ = false;               // between Begin and Commit/Rollback
 };
 
 }  // namespace
@@ -108,8 +172,8 @@ Result<std::unique_ptr<Database>> OpenSqlite(const std::string& path) {
     sqlite3_close_v2(db);
     return s;
   }
-  auto out = std::make_unique<SqliteDatabase>(db);
-  sqlite3_busy_timeout(db, 5000);
+  auto out = std::make_unique<SqliteDatabase>(db, WriterLockFor(path));
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
   Status pragmas = out->ExecuteScript(
       "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;");
   if (!pragmas.ok()) return pragmas;

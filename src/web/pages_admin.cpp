@@ -9,6 +9,7 @@
 
 #include "common/thai.h"
 #include "domain/check.h"
+#include "formats/json_input.h"
 #include "formats/framework_json.h"
 #include "formats/inputs.h"
 #include "service/cycle.h"
@@ -305,17 +306,13 @@ HttpResponse Pages::SaveKpiDefinition(PageCall& call) {
   json document = json::parse(stored->document);
   const int index = KpiIndex(document, kpi_id);
   if (index < 0) return ErrorPage(call, Status::NotFound("ไม่มีตัวชี้วัด " + kpi_id, "no KPI " + kpi_id));
-  json kpi;
-  try {
-    kpi = json::parse(text);
-  } catch (const json::parse_error& e) {
-    const std::string where = std::to_string(e.byte);
-    return KpiEditorPage(
-        call, *stored, kpi_id, text, json::array(),
-        call.lang == Lang::kThai ? "JSON ไม่ถูกต้องที่ตำแหน่ง " + where : "invalid JSON at byte " + where,
-        false, 400);
+  // The same limits as every JSON input (depth above all: the editor's text is re-serialized).
+  auto kpi = formats::ParseJsonBody(text);
+  if (!kpi) {
+    return KpiEditorPage(call, *stored, kpi_id, text, json::array(),
+                         kpi.status().ToString(call.lang == Lang::kThai), false, 400);
   }
-  document["kpis"][static_cast<size_t>(index)] = kpi;
+  document["kpis"][static_cast<size_t>(index)] = std::move(*kpi);
   const std::string changed = document.dump(2);
   auto framework = formats::ParseFramework(changed, "framework.json");
   if (!framework) {

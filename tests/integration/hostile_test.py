@@ -610,6 +610,7 @@ def remove(obj, path):
 
 
 MARK = "HOSTILEMARK7f3a"
+DEEP = 100000
 
 WRONG = {
     "string": [("a number", 12345), ("an object", {"a": 1}), ("an array", ["x"]), ("a boolean", True)],
@@ -672,6 +673,19 @@ def json_cases(w, rt):
         send("an empty body", raw=b"", want={400})
         fresh()
         send("an empty object", raw=b"{}", want={400})
+    # 100,000-deep nesting (200 KB) in every field and beside them, from the allowed user and
+    # from the public: deep JSON once overflowed the stack where a route serialized a field again.
+    deep = b"[" * DEEP + b"]" * DEEP
+    for where in [None] + [f.path for f in rt.fields]:
+        b = fresh()
+        put(b, where or ("deep_extra_field",), MARK)
+        raw = json.dumps(b, ensure_ascii=False).encode("utf-8").replace(b'"' + MARK.encode() + b'"', deep)
+        label = f"JSON nested {DEEP} deep in " + (".".join(map(str, where)) if where else "an extra field")
+        send(label, raw=raw, want={400})
+        if rt.role != "public":
+            fresh()
+            attempt(w, f"{name:54} {label}, from the public", w.public, rt.method, rt.path(rt.params_now),
+                    raw=raw, ctype="application/json", want={400, 401, 403, 404})
     big = b'{"x": "' + b"a" * (2 * 1024 * 1024) + b'"}'
     fresh()
     send("a 2 MB body", raw=big, want={413})

@@ -130,6 +130,16 @@ def main():
         check(status == 303 and "done=round_opened" in headers.get("location", ""), "the admin opens the round")
         status, html = admin.page("/admin/rounds")
         check("30 ก.ย. 2642 16:30 น." in html, "the deadline is shown in Buddhist Era, Bangkok time")
+        # The KPI editor's JSON goes through the same depth limit as every JSON input: 100,000-deep
+        # nesting once overflowed the stack when the framework was serialized again.
+        editor = "/admin/frameworks/%s/kpis/1" % framework
+        status, html = admin.page(editor)
+        check(status == 200, "the admin opens the KPI editor (%d)" % status)
+        deep = "[" * 100000 + "]" * 100000
+        status, headers, raw = admin.request("POST", editor, {"csrf": admin.csrf(html), "kpi_json": deep})
+        check(status == 400 and "64" in raw.decode("utf-8", "replace"),
+              "100,000-deep JSON in the KPI editor is refused with the depth limit named (%d)" % status)
+        check(admin.get("/healthz")[0] == 200, "the server still answers after the deep JSON")
         status, html = admin.page("/admin/agencies")
         check("&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert(1)" not in html,
               "markup in an agency's name is escaped")
