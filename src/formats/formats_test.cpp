@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "formats/csv.h"
 #include "formats/framework_json.h"
@@ -111,6 +112,38 @@ TEST(FrameworkJsonTest, RefusesNumbersBeyondRangeAndWrongLevels) {
       "criteria": {"form": "levels", "targets": [1, 2, 3]}}]})",
                      "f")
           .ok());
+}
+
+TEST(FrameworkJsonTest, KpiIdsAreKeptToTheDocumentedSafeSet) {
+  auto with_id = [](const std::string& id, bool sub) {
+    const std::string escaped = nlohmann::json(id).dump();
+    const std::string kpi =
+        sub ? R"({"id": "1", "component": "c", "name": "x", "sub_kpis": [{"id": )" + escaped +
+                  R"(, "name": "y", "weight": 100, "criteria": {"form": "levels", "targets": [1, 2, 3]}}]})"
+            : R"({"id": )" + escaped +
+                  R"(, "component": "c", "name": "x", "criteria": {"form": "levels", "targets": [1, 2, 3]}})";
+    return ParseFramework(R"({"fiscal_year": 2567, "kpis": [)" + kpi + "]}", "fw.json");
+  };
+  for (const std::string& id : std::vector<std::string>{"1", "4.1", "pmqa_2", "A-1", "x",
+                                                       std::string(32, '9')}) {
+    EXPECT_TRUE(IsSafeKpiId(id)) << id;
+    EXPECT_TRUE(with_id(id, false).ok()) << id;
+    EXPECT_TRUE(with_id(id, true).ok()) << id;
+  }
+  for (const std::string& id :
+       {std::string(""), std::string("1\r\nSet-Cookie: x=1"), std::string("1\n"), std::string("a b"),
+        std::string("1/2"), std::string("1?x"), std::string("1#2"), std::string("%0D"),
+        std::string(".1"), std::string("-1"), std::string("_1"), std::string("ตัวชี้วัด1"),
+        std::string("1\0", 2), std::string(33, '9'), std::string("<b>")}) {
+    EXPECT_FALSE(IsSafeKpiId(id)) << id;
+    for (const bool sub : {false, true}) {
+      auto fw = with_id(id, sub);
+      ASSERT_FALSE(fw.ok()) << id;
+      EXPECT_EQ(fw.status().where().json_path, sub ? "/kpis/0/sub_kpis/0/id" : "/kpis/0/id");
+      EXPECT_NE(fw.status().message_en().find("A–Z a–z 0–9"), std::string::npos);
+      EXPECT_NE(fw.status().message_th().find("รหัสตัวชี้วัด"), std::string::npos);
+    }
+  }
 }
 
 TEST(ObservationsTest, CsvErrorsNameTheLine) {

@@ -391,8 +391,11 @@ domain::Kpi ReadKpi(const json& v, const std::string& path, bool is_sub, int dep
                 "references", "result", "criteria", "weight", "sub_kpis"});
   domain::Kpi kpi;
   kpi.id = String(Required(v, "id", path), path + "/id");
-  if (kpi.id.empty() || kpi.id.size() > 32)
-    Fail(path + "/id", "รหัสต้องยาว 1–32 ตัวอักษร", "the id must be 1–32 characters");
+  if (!IsSafeKpiId(kpi.id)) {
+    Fail(path + "/id",
+         "รหัสตัวชี้วัดต้องยาว 1–32 ตัวอักษร ใช้ได้เฉพาะ A–Z a–z 0–9 และ . - _ และขึ้นต้นด้วยตัวอักษรหรือตัวเลข",
+         "a KPI id must be 1–32 characters of A–Z a–z 0–9 . - _, starting with a letter or a digit");
+  }
   if (!is_sub) kpi.component = String(Required(v, "component", path), path + "/component");
   kpi.name = Text(&Required(v, "name", path), path + "/name");
   if (const json* flags = Optional(v, "flags")) {
@@ -586,6 +589,18 @@ Status AtFile(const ReadError& e, const std::string& file) {
 }
 
 }  // namespace
+
+bool IsSafeKpiId(std::string_view id) {
+  if (id.empty() || id.size() > 32) return false;
+  auto alnum = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+  };
+  if (!alnum(id[0])) return false;
+  for (const char c : id) {
+    if (!alnum(c) && c != '.' && c != '-' && c != '_') return false;
+  }
+  return true;
+}
 
 Result<domain::Framework> ParseFramework(const std::string& text, const std::string& file) {
   auto root = ParseJsonText(text, file);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -13,6 +14,12 @@ namespace esar::formats {
 // malformed JSON, broken UTF-8, a missing or unknown field, a wrong type, an out-of-range number.
 // The meaning of the formulas is checked later, by domain::Engine::Compile and domain::Check.
 Result<domain::Framework> ParseFramework(const std::string& text, const std::string& file);
+
+// A KPI (or sub-KPI) id: 1–32 ASCII letters, digits, '.', '-' and '_', starting with a letter or
+// a digit ("1", "4.1", "pmqa_2"). Ids go into URLs, HTML anchors, CSV files and file names, so
+// they are kept to characters that need no escaping anywhere: no spaces, no control characters
+// (a CR LF in an id once reached a redirect header), no Thai (the KPI's name carries the text).
+bool IsSafeKpiId(std::string_view id);
 
 // ParseFramework on the file at `path`.
 Result<domain::Framework> LoadFramework(const std::string& path);

@@ -647,19 +647,8 @@ void Api::Register(Router& router) {
                HttpResponse r;
                r.content_type = found->first.media_type;
                r.body = std::move(*bytes);
-               std::string encoded;
-               for (unsigned char ch : found->first.name) {
-                 if (std::isalnum(ch) || ch == '.' || ch == '-' || ch == '_') {
-                   encoded += static_cast<char>(ch);
-                 } else {
-                   static const char* kHex = "0123456789ABCDEF";
-                   encoded += '%';
-                   encoded += kHex[ch >> 4];
-                   encoded += kHex[ch & 15];
-                 }
-               }
                r.headers.emplace_back("Content-Disposition",
-                                      "attachment; filename*=UTF-8''" + encoded);
+                                      AttachmentDisposition(found->first.name));
                return r;
              }));
   router.AddUpload("POST", "/api/v1/submissions/{id}/evidence",

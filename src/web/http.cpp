@@ -149,6 +149,58 @@ bool ParseTarget(const std::string& target, std::string& path,
   return true;
 }
 
+namespace {
+
+constexpr char kHex[] = "0123456789ABCDEF";
+
+void AppendEscaped(std::string& out, unsigned char ch) {
+  out += '%';
+  out += kHex[ch >> 4];
+  out += kHex[ch & 15];
+}
+
+bool IsAsciiAlnum(unsigned char ch) {
+  return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+}
+
+}  // namespace
+
+std::string EncodeUriReference(std::string_view uri) {
+  // RFC 3986: unreserved, reserved (gen-delims and sub-delims) and '%' may stay.
+  static constexpr std::string_view kKept = "-._~:/?#[]@!$&'()*+,;=%";
+  std::string out;
+  out.reserve(uri.size());
+  for (const unsigned char ch : uri) {
+    if (IsAsciiAlnum(ch) || kKept.find(static_cast<char>(ch)) != std::string_view::npos) {
+      out += static_cast<char>(ch);
+    } else {
+      AppendEscaped(out, ch);
+    }
+  }
+  return out;
+}
+
+std::string AttachmentDisposition(std::string_view name) {
+  // RFC 8187 attr-char: ALPHA DIGIT and !#$&+-.^_`|~ ; everything else percent-encoded.
+  static constexpr std::string_view kAttrChars = "!#$&+-.^_`|~";
+  std::string out = "attachment; filename*=UTF-8''";
+  for (const unsigned char ch : name) {
+    if (IsAsciiAlnum(ch) || kAttrChars.find(static_cast<char>(ch)) != std::string_view::npos) {
+      out += static_cast<char>(ch);
+    } else {
+      AppendEscaped(out, ch);
+    }
+  }
+  return out;
+}
+
+bool IsSafeHeaderValue(std::string_view value) {
+  for (const unsigned char ch : value) {
+    if ((ch < 0x20 && ch != '\t') || ch >= 0x7f) return false;
+  }
+  return true;
+}
+
 int HttpStatusOf(StatusCode code) {
   switch (code) {
     case StatusCode::kOk:

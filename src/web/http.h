@@ -92,6 +92,20 @@ bool PercentDecode(std::string_view in, std::string& out, bool plus_is_space);
 bool ParseTarget(const std::string& target, std::string& path,
                  std::map<std::string, std::string>& query);
 
+// `uri` made safe to send as a Location header: every byte that may not appear in a URI
+// (control characters such as CR and LF, space, non-ASCII, '"', '<', '>', '\\', '^', '`', '{',
+// '|', '}') is percent-encoded; '%' and the URI delimiters are kept, so an address already
+// encoded passes unchanged. Data never reaches a header as it came.
+std::string EncodeUriReference(std::string_view uri);
+
+// A Content-Disposition value that downloads a file named `name` (UTF-8): RFC 6266 with the name
+// percent-encoded in filename* (RFC 8187), so no byte of it can end the header or the parameter.
+std::string AttachmentDisposition(std::string_view name);
+
+// True when `value` may be sent as a header field value as it is: visible ASCII, spaces and tabs
+// only (no CR, LF, NUL or other control character, nothing above 0x7E).
+bool IsSafeHeaderValue(std::string_view value);
+
 // A JSON body {"error": {"code", "message_th", "message_en", "details"}} with the HTTP status
 // that `status` maps to (400, 401, 403, 404, 409, 429, 500, ...).
 HttpResponse ErrorResponse(const Status& status, const std::string& details_json = "null");

@@ -1,5 +1,6 @@
 #include "web/page_support.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -133,7 +134,7 @@ HttpResponse Redirect(const std::string& location) {
   HttpResponse r;
   r.status = 303;
   r.content_type = "text/plain; charset=utf-8";
-  r.headers.emplace_back("Location", location);
+  r.headers.emplace_back("Location", EncodeUriReference(location));
   r.headers.emplace_back("Cache-Control", "no-store");
   return r;
 }
@@ -248,6 +249,15 @@ int64_t ParseId(const std::string& text) {
   int64_t id = 0;
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
   return ec == std::errc() && ptr == text.data() + text.size() && id > 0 ? id : 0;
+}
+
+int64_t PageNumber(const std::string& text) {
+  int64_t page = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), page);
+  if (ptr != text.data() + text.size() || text.empty()) return 1;
+  if (ec == std::errc::result_out_of_range) return text[0] == '-' ? 1 : kMaxPageNumber;
+  if (ec != std::errc() || page < 1) return 1;
+  return std::min(page, kMaxPageNumber);
 }
 
 std::string HtmlId(std::string text) {

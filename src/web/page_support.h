@@ -51,7 +51,8 @@ HttpResponse RenderPage(PageCall& call, const std::string& template_name, nlohma
 // A piece of a page without the layout, for htmx.
 HttpResponse RenderFragment(PageCall& call, const std::string& template_name,
                             const nlohmann::json& model);
-// 303 See Other to `location` (a path on this site).
+// 303 See Other to `location` (a path on this site). Whatever `location` holds, the header
+// carries it through EncodeUriReference: raw text (a CR LF, a space, Thai) is percent-encoded.
 HttpResponse Redirect(const std::string& location);
 // The error page for `status`, with the HTTP status it maps to.
 HttpResponse ErrorPage(PageCall& call, const Status& status);
@@ -76,6 +77,14 @@ double NumberOr(const nlohmann::json& object, const char* key, double fallback);
 
 // A positive id in decimal ("17"), or 0 for anything else.
 int64_t ParseId(const std::string& text);
+
+// The highest ?page= a page list accepts (as the API's pagination): with at most a few hundred
+// items a page, offsets stay far from overflowing.
+inline constexpr int64_t kMaxPageNumber = 1'000'000;
+
+// A ?page= value: 1 for an absent or malformed one, kMaxPageNumber for a larger number (however
+// many digits it has), else the number.
+int64_t PageNumber(const std::string& text);
 
 // An id-safe form of `text` for HTML id attributes ("4.1" -> "4-1").
 std::string HtmlId(std::string text);

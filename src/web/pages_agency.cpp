@@ -283,7 +283,9 @@ HttpResponse Pages::SaveKpi(PageCall& call) {
     return KpiFormPage(call, clock_, *context, &typed, call.Message(saved.status()),
                        HttpStatusOf(saved.status().code()));
   }
-  return Redirect(call.request.path + "?done=saved");
+  // Built from the ids, each encoded, not from the decoded request path.
+  return Redirect("/agency/rounds/" + std::to_string(context->round.id) + "/kpis/" +
+                  UrlEncode(context->kpi->id) + "?done=saved");
 }
 
 HttpResponse Pages::WhatIfLine(PageCall& call) {

@@ -68,15 +68,24 @@ HttpResponse Pages::Queue(PageCall& call) {
   filter.kind = call.Query("kind");
   filter.overdue = call.Query("overdue") == "1";
   filter.now = clock_.NowMs();
-  const int64_t page = std::max<int64_t>(1, ParseId(call.Query("page")));
+  // Bounded before any arithmetic: page × 50 cannot overflow.
+  int64_t page = PageNumber(call.Query("page"));
   filter.limit = 50;
   filter.offset = (page - 1) * filter.limit;
   const bool known_status = filter.status.empty() || filter.status == "draft" ||
                             filter.status == "approved" || filter.status == "submitted" ||
                             filter.status == "returned" || filter.status == "accepted";
   if (!known_status) filter.status = "submitted";
-  auto queue = service::Reporting(call.db, clock_).Queue(call.actor, filter);
+  service::Reporting reporting(call.db, clock_);
+  auto queue = reporting.Queue(call.actor, filter);
   if (!queue) return ErrorPage(call, queue.status());
+  if (queue->items.empty() && queue->total > 0 && filter.offset >= queue->total) {
+    // Past the end (an old link, a typed number): the last page instead of an empty one.
+    page = (queue->total + filter.limit - 1) / filter.limit;
+    filter.offset = (page - 1) * filter.limit;
+    queue = reporting.Queue(call.actor, filter);
+    if (!queue) return ErrorPage(call, queue.status());
+  }
   FrameworkCache frameworks(call.db, clock_);
   json items = json::array();
   for (const auto& s : queue->items) {

@@ -439,6 +439,16 @@ struct Server::Impl {
 
     void Answer(HttpResponse response, int after) {
       if (closed_) return;
+      // The last guard against header injection: a header carrying raw data (a CR LF from a
+      // stored name, say) is never sent; the request gets a 500 whose message names the header.
+      for (const auto& [name, value] : response.headers) {
+        if (IsSafeHeaderValue(name) && IsSafeHeaderValue(value) &&
+            IsSafeHeaderValue(response.content_type))
+          continue;
+        response = ErrorResponse(Status::Internal(
+            "request " + request_.request_id + ": refused to send an unsafe " + name + " header"));
+        break;
+      }
       const bool keep = after == kKeepAlive && keep_alive_ && !server_.stopping;
       auto res = std::make_shared<http::response<http::string_body>>(
           static_cast<http::status>(response.status), version_ ? version_ : 11);

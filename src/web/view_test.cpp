@@ -76,6 +76,32 @@ TEST(PageSupport, RedirectsStayOnThisSite) {
   EXPECT_EQ(SafeNext("/a\r\nSet-Cookie: x"), "/");
 }
 
+TEST(PageSupport, NoHeaderCarriesRawText) {
+  auto location = [](const HttpResponse& r) {
+    for (const auto& [name, value] : r.headers)
+      if (name == "Location") return value;
+    return std::string();
+  };
+  // Whatever a redirect is given, its Location has no CR, LF, space or non-ASCII byte.
+  const HttpResponse r = Redirect("/agency/rounds/1/kpis/1\r\nSet-Cookie: x=1?done=saved");
+  EXPECT_EQ(location(r), "/agency/rounds/1/kpis/1%0D%0ASet-Cookie:%20x=1?done=saved");
+  EXPECT_TRUE(IsSafeHeaderValue(location(r)));
+  // An address already encoded passes unchanged; Thai is encoded as UTF-8.
+  EXPECT_EQ(location(Redirect("/login?next=%2Fagency%3Fx%3D1")), "/login?next=%2Fagency%3Fx%3D1");
+  EXPECT_EQ(location(Redirect("/x/ก#kpi-1")), "/x/%E0%B8%81#kpi-1");
+  EXPECT_EQ(EncodeUriReference("a\"<>\\^`{|}\x7f\x01 b"), "a%22%3C%3E%5C%5E%60%7B%7C%7D%7F%01%20b");
+  // A download's file name cannot end the header or the parameter.
+  EXPECT_EQ(AttachmentDisposition("รายงาน 1.pdf"),
+            "attachment; filename*=UTF-8''%E0%B8%A3%E0%B8%B2%E0%B8%A2%E0%B8%87%E0%B8%B2%E0%B8%99%201.pdf");
+  EXPECT_EQ(AttachmentDisposition("a\r\nX: y;\"'.pdf"),
+            "attachment; filename*=UTF-8''a%0D%0AX%3A%20y%3B%22%27.pdf");
+  EXPECT_TRUE(IsSafeHeaderValue(AttachmentDisposition(std::string("\0\r\n\xff", 4))));
+  EXPECT_FALSE(IsSafeHeaderValue("a\r\nb"));
+  EXPECT_FALSE(IsSafeHeaderValue(std::string("a\0b", 3)));
+  EXPECT_FALSE(IsSafeHeaderValue("ก"));
+  EXPECT_TRUE(IsSafeHeaderValue("text/html; charset=utf-8\t"));
+}
+
 TEST(PageSupport, NumbersHaveThousandsSeparatorsAndTheFrameworksDecimals) {
   EXPECT_EQ(Number(1234567.891, 2), "1,234,567.89");
   EXPECT_EQ(Number(-1234.5, 1), "-1,234.5");

@@ -1165,6 +1165,53 @@ def evidence_cases(w):
                 files_too=False, accept=lambda r: None if "\x00" not in r.json["name"] else "NUL stored")
 
 
+# ------------------------------------------------------------------ KPI ids
+
+def renamed_kpi(framework, old, new):
+    """A copy of `framework` with the KPI (or sub-KPI) `old` renamed `new` everywhere it is named
+    (its own id, assignments, references), so that only the id itself can make it wrong."""
+    def walk(node):
+        if isinstance(node, dict):
+            out = {}
+            for k, v in node.items():
+                if k in ("id", "kpi") and v == old and ("name" in node or k == "kpi"):
+                    out[k] = new
+                else:
+                    out[k] = walk(v)
+            return out
+        if isinstance(node, list):
+            return [walk(x) for x in node]
+        return node
+    return walk(copy.deepcopy(framework))
+
+
+def kpi_id_cases(w):
+    """KPI ids are kept to the documented safe set (docs/formats.md): an admin cannot define an
+    id that would carry CR LF (or anything needing escaping) into a URL or a header."""
+    adm = w.admin
+    name = "POST /api/v1/frameworks"
+    ok = renamed_kpi(w.framework, "1", "kpi_1.a-b")
+    attempt(w, f"{name:54} a KPI id of letters, digits, . - _", adm, "POST", "/api/v1/frameworks",
+            body=ok, accept=lambda r: None if any(k["id"] == "kpi_1.a-b" for k in r.json["document"]["kpis"])
+            else "renamed KPI not stored")
+    # (Sub-KPI ids go through the same reader: src/formats/formats_test.cpp.)
+    for label, new in [("CR LF and a header", "1\r\nSet-Cookie: evil=1"), ("a LF", "1\nX"),
+                       ("a space", "a b"), ("Thai", "ตัวชี้วัด1"), ("a slash", "1/2"), ("a ?", "1?x"),
+                       ("a #", "1#x"), ("a percent escape", "%0D%0A"), ("a leading dot", ".."),
+                       ("markup", "<b>1</b>"), ("33 characters", "9" * 33), ("a NUL", "1\x00")]:
+        body = renamed_kpi(w.framework, "1", new)
+        if not check(json.dumps(body).count(json.dumps(new)) >= 2,
+                     f"{name:54} KPI 1 renamed {label!r} in its id and its assignments"):
+            continue
+        r = attempt(w, f"{name:54} KPI 1 renamed to an id with {label}", adm, "POST",
+                    "/api/v1/frameworks", body=body, want={400})
+        if r is not None and r.status == 400 and r.json:
+            where = (r.json["error"].get("details") or {}).get("where", "")
+            check(where.endswith("/kpis/0/id") and "A–Z a–z 0–9" in r.json["error"]["message_en"],
+                  f"{name:54} KPI 1 renamed with {label}: the message names the id field",
+                  f"details {where!r}, message {r.json['error']['message_en']!r}")
+
+
 # ------------------------------------------------------------------ other targets
 
 def target_cases(w):
@@ -1244,7 +1291,7 @@ def main():
                         path_cases(w, rt)
                 except (RuntimeError, IndexError, KeyError, TypeError) as e:
                     check(False, f"{rt.route} ran to the end", f"{type(e).__name__}: {e}")
-            for part_of_run in (evidence_cases, target_cases, session_cases, deep_nesting_case):
+            for part_of_run in (kpi_id_cases, evidence_cases, target_cases, session_cases, deep_nesting_case):
                 try:
                     part_of_run(w)
                 except (RuntimeError, IndexError, KeyError, TypeError) as e:

@@ -203,6 +203,15 @@ def main():
         evaluator.login("evaluator")
         status, html = evaluator.page("/review")
         check("สำนักงานคณะกรรมการกฤษฎีกา" in html, "the submission is in the evaluator's queue")
+        # ?page= of any size: bounded before the offset is computed; past the end is the last page.
+        for page in ("9223372036854775807", "99999999999999999999", "4611686018427387904", "1000001",
+                     "2", "-9223372036854775808", "0", "abc", "1e9", ""):
+            status, html = evaluator.page("/review?page=" + page)
+            shown = re.search(r"<span>หน้า (\d+) / (\d+)</span>", html)
+            check(status == 200 and shown is not None and shown.groups() == ("1", "1")
+                  and "สำนักงานคณะกรรมการกฤษฎีกา" in html,
+                  "/review?page=%s shows the one page there is (%d, %s)"
+                  % (page, status, shown.groups() if shown else html[:200]))
         status, html = evaluator.page("/review/submissions/" + submission)
         check("1,000" in html or "1000" in html, "the review page shows the reported values")
         status, headers, _ = evaluator.request("POST", "/review/submissions/" + submission,

@@ -33,6 +33,10 @@ broken = {
     "year as text": {"fiscal_year": "2567", "kpis": [kpi]},
     "no kpis": {"fiscal_year": 2567},
     "above and below": {"fiscal_year": 2567, "kpis": [dict(kpi, criteria={"form": "levels", "targets": [1, 2, {"above": 3, "below": 4}]})]},
+    "a KPI id with CR LF": {"fiscal_year": 2567, "kpis": [dict(kpi, id="1\r\nSet-Cookie: x=1")]},
+    "a KPI id with a space": {"fiscal_year": 2567, "kpis": [dict(kpi, id="a b")]},
+    "a KPI id in Thai": {"fiscal_year": 2567, "kpis": [dict(kpi, id="ตัวชี้วัด1")]},
+    "a sub-KPI id with a slash": {"fiscal_year": 2567, "kpis": [dict(kpi, sub_kpis=[dict(kpi, id="1/2", weight=100)])]},
 }
 for name, framework in broken.items():
     if validator.is_valid(framework):
