@@ -1,6 +1,7 @@
 // The only file that includes Boost.Beast and Asio (slow to compile; kept out of headers).
 #include "web/server.h"
 
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -39,6 +40,8 @@ constexpr size_t kHeaderLimit = 16 * 1024;
 constexpr size_t kUploadChunk = 64 * 1024;
 // After refusing a body: how much of it is read and dropped, and for how long, before closing.
 constexpr int64_t kLingerMs = 5'000;
+constexpr size_t kTrimAfterBytes = 1u << 20;
+constexpr auto kTrimAfterTime = std::chrono::milliseconds(200);
 
 std::string RequestId(const std::string& given) {
   // A client's own id is kept when it is short and plain, so that logs can be joined.
@@ -327,7 +330,13 @@ struct Server::Impl {
     void OnWorker(Work work, int after) {
       auto self = shared_from_this();
       const bool queued = server_.workers->Submit([self, work, after] {
+        const auto began = Clock::now();
         HttpResponse response = work(*self);
+        // A heavy request (computing a round, a large answer) leaves megabytes freed in this
+        // thread's malloc arena, which glibc keeps; hand them back to the system at once so that
+        // the resident size follows the work in hand, not the largest ever done.
+        if (response.body.size() > kTrimAfterBytes || Clock::now() - began > kTrimAfterTime)
+          ::malloc_trim(0);
         asio::post(self->stream_.get_executor(),
                    [self, after, r = std::move(response)]() mutable {
                      self->Answer(std::move(r), after);
