@@ -8,6 +8,7 @@
 #include "formats/json_input.h"
 #include "service/audit.h"
 #include "service/cycle.h"
+#include "security/password_hasher.h"
 #include "service/directory.h"
 #include "storage/backup.h"
 #include "storage/file_store.h"
@@ -111,7 +112,9 @@ int CreateUser(const std::string& db_url, const std::string& username,
   auto db = OpenDb(db_url, lang);
   if (!db) return kFailed;
   SystemClock clock;
-  auto id = service::Directory(*db, clock)
+  // The command line hashes one password, alone: one turn, nobody waits.
+  security::PasswordHasher hasher(security::HashStrength::kInteractive, {1, 0, 0});
+  auto id = service::Directory(*db, clock, &hasher)
                 .CreateUser(service::Actor::System(),
                             {username, display_name.empty() ? username : display_name, password,
                              *role, agency});

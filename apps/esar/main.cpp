@@ -202,6 +202,16 @@ int main(int argc, char** argv) {
   serve->add_flag("--secure-cookies", serve_options.secure_cookies,
                   "mark session cookies Secure (when served over TLS, e.g. behind a TLS proxy)")
       ->envname("ESAR_SECURE_COOKIES");
+  serve
+      ->add_option("--trusted-proxy", serve_options.trusted_proxy,
+                   "the reverse proxy's address (or several, comma-separated) whose "
+                   "X-Forwarded-For names the client; others' is ignored")
+      ->envname("ESAR_TRUSTED_PROXY");
+  serve
+      ->add_option("--hash-concurrency", serve_options.hash_concurrency,
+                   "password hashes run at once, 64 MiB each (default: one per core)")
+      ->envname("ESAR_HASH_CONCURRENCY")
+      ->check(CLI::Range(1, 256));
 
   CLI11_PARSE(app, argc, argv);
   const Lang lang = lang_name == "en" ? Lang::kEnglish : Lang::kThai;

@@ -4,11 +4,18 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/clock.h"
+#include "security/password_hasher.h"
+#include "service/directory.h"
 #include "storage/file_store.h"
 #include "storage/migrations.h"
 #include "storage/pool.h"
@@ -18,6 +25,68 @@
 #include "web/view.h"
 
 namespace esar::cli {
+namespace {
+
+// How often expired sessions, idle login-throttle entries and old idempotency keys are purged.
+constexpr auto kPurgeInterval = std::chrono::minutes(10);
+
+// Runs Directory::Purge at start and every kPurgeInterval on a thread of its own, until
+// destroyed. A failed purge is logged and tried again next time: nothing depends on it soon.
+class PeriodicPurge {
+ public:
+  PeriodicPurge(storage::DatabasePool& pool, const Clock& clock, bool log)
+      : thread_([this, &pool, &clock, log] { Run(pool, clock, log); }) {}
+  ~PeriodicPurge() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+
+ private:
+  void Run(storage::DatabasePool& pool, const Clock& clock, bool log) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    do {
+      lock.unlock();
+      Once(pool, clock, log);
+      lock.lock();
+    } while (!wake_.wait_for(lock, kPurgeInterval, [this] { return stopping_; }));
+  }
+
+  static void Once(storage::DatabasePool& pool, const Clock& clock, bool log) {
+    auto lease = pool.Acquire();
+    Result<service::Purged> purged =
+        lease ? service::Directory(**lease, clock).Purge() : Result<service::Purged>(lease.status());
+    if (!purged) {
+      std::cerr << nlohmann::json{{"ts", clock.NowMs()},
+                                  {"level", "error"},
+                                  {"event", "purge"},
+                                  {"message", purged.status().message_en()}}
+                       .dump()
+                << std::endl;
+      return;
+    }
+    if (log && purged->sessions + purged->throttle_entries + purged->idempotency_keys > 0) {
+      std::cerr << nlohmann::json{{"ts", clock.NowMs()},
+                                  {"level", "info"},
+                                  {"event", "purge"},
+                                  {"sessions", purged->sessions},
+                                  {"throttle_entries", purged->throttle_entries},
+                                  {"idempotency_keys", purged->idempotency_keys}}
+                       .dump()
+                << std::endl;
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;  // guarded by mutex_
+  std::thread thread_;     // last: started once the rest exists
+};
+
+}  // namespace
 
 int Serve(const ServeOptions& options, Lang lang) {
   const bool thai = lang == Lang::kThai;
@@ -45,6 +114,8 @@ int Serve(const ServeOptions& options, Lang lang) {
   const uint64_t descriptors = web::RaiseDescriptorLimit();
   server_options.max_connections =
       options.max_connections ? options.max_connections : web::DefaultMaxConnections(descriptors);
+  auto proxy = web::TrustedProxy::Parse(options.trusted_proxy);
+  if (!proxy) return fail(proxy.status());
 
   {
     auto db = storage::Open(options.db_url);
@@ -71,22 +142,32 @@ int Serve(const ServeOptions& options, Lang lang) {
   SystemClock clock;
   web::Metrics metrics;
   metrics.set_log(!options.quiet);
-  web::ApiOptions api_options;
-  api_options.max_upload_bytes = static_cast<int64_t>(server_options.max_upload_bytes);
-  api_options.secure_cookies = options.secure_cookies;
+  metrics.set_proxy(*proxy);
   // For test suites only: cheap password hashes, so that logins under sanitizers stay quick.
+  security::HashStrength strength = security::HashStrength::kInteractive;
   if (const char* fast = std::getenv("ESAR_INSECURE_FAST_PASSWORD_HASHING");
       fast && std::string(fast) == "1") {
-    api_options.hash_strength = security::HashStrength::kMinimum;
+    strength = security::HashStrength::kMinimum;
   }
+  // One hash per core at a time (each takes a core and 64 MiB), as many waiting briefly; more
+  // are refused with 503 and Retry-After rather than queued behind a flood.
+  const size_t hashes = options.hash_concurrency > 0
+                            ? static_cast<size_t>(options.hash_concurrency)
+                            : std::max(1u, std::thread::hardware_concurrency());
+  security::PasswordHasher hasher(strength, {hashes, hashes, 1000});
+  web::ApiOptions api_options;
+  api_options.hasher = &hasher;
+  api_options.proxy = *proxy;
+  api_options.max_upload_bytes = static_cast<int64_t>(server_options.max_upload_bytes);
+  api_options.secure_cookies = options.secure_cookies;
   web::Api api(pool, **files, clock, metrics, api_options);
   web::Router router;
   api.Register(router);
   auto views = web::Views::Load();
   if (!views) return fail(views.status());
-  web::Pages pages(
-      pool, **files, clock, metrics, **views,
-      {api_options.hash_strength, api_options.secure_cookies, api_options.max_upload_bytes});
+  web::Pages pages(pool, **files, clock, metrics, **views,
+                   {&hasher, api_options.secure_cookies, api_options.max_upload_bytes, *proxy});
+  PeriodicPurge purge(pool, clock, !options.quiet);
   pages.Register(router);
   auto server = web::Server::Start(server_options, router, &metrics);
   if (!server) return fail(server.status());

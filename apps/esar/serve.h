@@ -16,6 +16,11 @@ struct ServeOptions {
   int header_timeout_s = 10;   // a request's header must arrive within this
   bool quiet = false;           // no access log lines
   bool secure_cookies = false;  // served over TLS (e.g. behind a TLS proxy): cookies get Secure
+  // The reverse proxy (one address or several, comma-separated) whose X-Forwarded-For names the
+  // client; "" = none: the connection's address is the client's.
+  std::string trusted_proxy;
+  // Password hashes run at once (64 MiB each); 0 = one per core.
+  int hash_concurrency = 0;
 };
 
 // Runs the server until SIGTERM or SIGINT, then stops accepting, lets requests in flight finish

@@ -26,6 +26,7 @@ enum class StatusCode {
   kPermissionDenied,  // known, but not allowed to do this
   kConflict,          // not possible in the current state (submitted already, past deadline)
   kTooManyRequests,   // throttled: too many failed logins
+  kUnavailable,       // busy for a moment (too many password checks at once): try again soon
   kInternal,          // a bug in esar: a message for the log, never for the user to fix
 };
 
@@ -56,6 +57,9 @@ class Status {
   }
   static Status TooManyRequests(std::string th, std::string en) {
     return Status(StatusCode::kTooManyRequests, std::move(th), std::move(en), {});
+  }
+  static Status Unavailable(std::string th, std::string en) {
+    return Status(StatusCode::kUnavailable, std::move(th), std::move(en), {});
   }
   static Status Internal(std::string en) {
     return Status(StatusCode::kInternal, "ข้อผิดพลาดภายใน: " + en, en, {});

@@ -9,7 +9,15 @@ namespace {
 
 using nlohmann::json;
 
-bool ValidUsername(const std::string& name) {
+Status WrongLogin() {
+  return Status::Unauthenticated("ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง", "wrong username or password");
+}
+
+Status NoHasher() { return Status::Internal("no password hasher given to the directory"); }
+
+}  // namespace
+
+bool IsValidUsername(const std::string& name) {
   if (name.size() < 3 || name.size() > 64) return false;
   for (char c : name) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'))
@@ -17,12 +25,6 @@ bool ValidUsername(const std::string& name) {
   }
   return true;
 }
-
-Status WrongLogin() {
-  return Status::Unauthenticated("ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง", "wrong username or password");
-}
-
-}  // namespace
 
 Status Directory::UpsertAgencies(const Actor& actor, const std::vector<domain::Agency>& agencies) {
   if (!actor.Is(Role::kAdmin)) return Denied(actor, "นำเข้ารายชื่อหน่วยงาน", "import agencies");
@@ -83,7 +85,7 @@ Result<std::vector<UserInfo>> Directory::Users(const Actor& actor) {
 
 Result<int64_t> Directory::CreateUser(const Actor& actor, const NewUser& user) {
   if (!actor.Is(Role::kAdmin)) return Denied(actor, "สร้างบัญชีผู้ใช้", "create users");
-  if (!ValidUsername(user.username)) {
+  if (!IsValidUsername(user.username)) {
     return Status::InvalidInput("ชื่อผู้ใช้ต้องยาว 3–64 ตัวอักษร ใช้ได้เฉพาะอักษรละติน ตัวเลข . _ -",
                                 "a username is 3–64 characters: Latin letters, digits, . _ -");
   }
@@ -96,7 +98,8 @@ Result<int64_t> Directory::CreateUser(const Actor& actor, const NewUser& user) {
     return Status::InvalidInput("ผู้รายงานและผู้อนุมัติต้องสังกัดหน่วยงาน ส่วนบทบาทอื่นต้องไม่สังกัด",
                                 "reporters and approvers belong to an agency; other roles do not");
   }
-  auto hash = security::HashPassword(user.password, strength_);
+  if (!hasher_) return NoHasher();
+  auto hash = hasher_->Hash(user.password);
   if (!hash) return hash.status();
   const int64_t now = clock_.NowMs();
   int64_t id = 0;
@@ -129,79 +132,20 @@ Result<int64_t> Directory::CreateUser(const Actor& actor, const NewUser& user) {
   return id;
 }
 
-Status Directory::CheckThrottle(const std::string& username, const std::string& address) {
-  const int64_t since = clock_.NowMs() - kThrottleWindowMs;
-  auto count = [&](const std::string& subject) -> Result<int64_t> {
-    auto rows = db_.Query("SELECT COUNT(*) FROM login_failures WHERE subject = ? AND at > ?",
-                          {subject, since});
-    if (!rows) return rows.status();
-    return (*rows)[0].Int(0);
-  };
-  auto by_user = count("user:" + username);
-  if (!by_user) return by_user.status();
-  auto by_address = count("addr:" + address);
-  if (!by_address) return by_address.status();
-  if (*by_user >= kMaxFailuresPerAccount || *by_address >= kMaxFailuresPerAddress) {
-    return Status::TooManyRequests("เข้าสู่ระบบผิดหลายครั้งเกินไป โปรดรอ 15 นาทีแล้วลองใหม่",
-                                   "too many failed logins: wait 15 minutes and try again");
-  }
-  return Status::Ok();
-}
-
-const std::string& Directory::DummyHash() {
-  // Made once per strength, at the strength of real users' hashes, so that checking it costs the
-  // same as checking a real password.
-  static const std::string kInteractive =
-      *security::HashPassword("not a password", security::HashStrength::kInteractive);
-  static const std::string kMinimum =
-      *security::HashPassword("not a password", security::HashStrength::kMinimum);
-  return strength_ == security::HashStrength::kMinimum ? kMinimum : kInteractive;
-}
-
-Result<Session> Directory::Login(const std::string& username, const std::string& password,
-                                 const std::string& address) {
-  if (!ValidUsername(username)) {
-    // A name that cannot exist never logs in: refused as any wrong login (after the same work,
-    // so that timing tells nothing), and nothing of it is stored.
-    (void)security::VerifyPassword(DummyHash(), password);
-    return WrongLogin();
-  }
-  Status throttled = CheckThrottle(username, address);
-  if (!throttled.ok()) return throttled;
-  auto rows =
-      db_.Query("SELECT id, password_hash, active FROM users WHERE username = ?", {username});
-  if (!rows) return rows.status();
-  const bool known = !rows->empty() && (*rows)[0].Int(2) == 1;
-  // A wrong name costs as much as a wrong password, so that timing does not tell names apart.
-  const std::string dummy_hash = DummyHash();
-  const bool ok =
-      security::VerifyPassword(known ? (*rows)[0].Text(1) : dummy_hash, password) && known;
+Result<Session> Directory::OpenSession(int64_t user_id) {
+  auto actor = ActorOf(user_id);
+  if (!actor) return actor.status();
   const int64_t now = clock_.NowMs();
-  if (!ok) {
-    for (const std::string& subject : {"user:" + username, "addr:" + address}) {
-      Status s =
-          db_.Execute("INSERT INTO login_failures (subject, at) VALUES (?, ?)", {subject, now});
-      if (!s.ok()) return s;
-    }
-    return WrongLogin();
-  }
   Session session;
   session.token = security::RandomToken();
   session.csrf_token = security::RandomToken();
   session.expires_at = now + kSessionLifetimeMs;
-  const int64_t user_id = (*rows)[0].Int(0);
-  Status stored = db_.Transaction([&]() -> Status {
-    Status s = db_.Execute(
-        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, "
-        "?, ?, ?, ?)",
-        {security::Sha256Hex(session.token), user_id, session.csrf_token, now, session.expires_at});
-    if (!s.ok()) return s;
-    return db_.Execute("DELETE FROM login_failures WHERE subject = ?", {"user:" + username});
-  });
-  if (!stored.ok()) return stored;
-  auto actor = ActorOf(user_id);
-  if (!actor) return actor.status();
   session.actor = *actor;
+  Status s = db_.Execute(
+      "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, "
+      "?, ?, ?, ?)",
+      {security::Sha256Hex(session.token), user_id, session.csrf_token, now, session.expires_at});
+  if (!s.ok()) return s;
   return session;
 }
 
@@ -235,16 +179,22 @@ Status Directory::Logout(const std::string& token) {
 Status Directory::ChangePassword(const Actor& actor, const std::string& old_password,
                                  const std::string& new_password) {
   if (actor.user_id == 0) return Denied(actor, "เปลี่ยนรหัสผ่าน", "change a password");
+  if (!hasher_) return NoHasher();
   auto rows = db_.Query("SELECT password_hash FROM users WHERE id = ?", {UserRef(actor)});
   if (!rows) return rows.status();
-  if (rows->empty() || !security::VerifyPassword((*rows)[0].Text(0), old_password)) {
+  if (rows->empty()) {
+    return Status::Unauthenticated("รหัสผ่านเดิมไม่ถูกต้อง", "the current password is wrong");
+  }
+  auto matches = hasher_->Verify((*rows)[0].Text(0), old_password);
+  if (!matches) return matches.status();
+  if (!*matches) {
     return Status::Unauthenticated("รหัสผ่านเดิมไม่ถูกต้อง", "the current password is wrong");
   }
   if (new_password.size() < 10) {
     return Status::InvalidInput("รหัสผ่านต้องยาวอย่างน้อย 10 ตัวอักษร",
                                 "a password needs at least 10 characters");
   }
-  auto hash = security::HashPassword(new_password, strength_);
+  auto hash = hasher_->Hash(new_password);
   if (!hash) return hash.status();
   const int64_t now = clock_.NowMs();
   return db_.Transaction([&]() -> Status {
@@ -282,6 +232,31 @@ Result<Actor> Directory::FindApiToken(const std::string& token) {
   if (!rows) return rows.status();
   if (rows->empty()) return Status::Unauthenticated("โทเคน API ไม่ถูกต้อง", "unknown API token");
   return ActorOf((*rows)[0].Int(0));
+}
+
+Result<Purged> Directory::Purge() {
+  const int64_t now = clock_.NowMs();
+  Purged purged;
+  auto count = [&](std::string_view sql, const std::vector<storage::Value>& params,
+                   int64_t& into) -> Status {
+    auto rows = db_.Query(sql, params);
+    if (!rows) return rows.status();
+    into = static_cast<int64_t>(rows->size());
+    return Status::Ok();
+  };
+  Status s = count("DELETE FROM sessions WHERE expires_at <= ? RETURNING user_id", {now},
+                   purged.sessions);
+  if (!s.ok()) return s;
+  s = count(
+      "DELETE FROM login_throttle WHERE last_at < ? AND blocked_until <= ? RETURNING subject",
+      {now - kThrottleRetentionMs, now}, purged.throttle_entries);
+  if (!s.ok()) return s;
+  // A key whose request is still running has no answer yet; a day is far longer than any
+  // request may run (the server cuts them after minutes), so it goes too.
+  s = count("DELETE FROM idempotency_keys WHERE created_at < ? RETURNING user_id",
+            {now - kIdempotencyRetentionMs}, purged.idempotency_keys);
+  if (!s.ok()) return s;
+  return purged;
 }
 
 }  // namespace esar::service

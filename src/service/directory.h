@@ -8,6 +8,7 @@
 #include "common/status.h"
 #include "domain/model.h"
 #include "security/crypto.h"
+#include "security/password_hasher.h"
 #include "service/actor.h"
 #include "storage/database.h"
 
@@ -38,17 +39,30 @@ struct Session {
   Actor actor;
 };
 
-// Agencies, users, logins, sessions and API tokens.
+// True for a name that can be a user's: 3–64 characters, Latin letters, digits, . _ -
+bool IsValidUsername(const std::string& name);
+
+// What Directory::Purge removed.
+struct Purged {
+  int64_t sessions = 0;
+  int64_t throttle_entries = 0;
+  int64_t idempotency_keys = 0;
+};
+
+// Agencies, users, sessions and API tokens (logging in itself is service/login.h).
 class Directory {
  public:
   static constexpr int64_t kSessionLifetimeMs = 8LL * 3600 * 1000;
-  static constexpr int64_t kThrottleWindowMs = 15LL * 60 * 1000;
-  static constexpr int kMaxFailuresPerAccount = 5;
-  static constexpr int kMaxFailuresPerAddress = 20;
+  // How long a login-throttle entry is kept after its last attempt (and after its wait ends),
+  // and how long an answer is kept for its Idempotency-Key: a retry after a day is a new request.
+  static constexpr int64_t kThrottleRetentionMs = 24LL * 3600 * 1000;
+  static constexpr int64_t kIdempotencyRetentionMs = 24LL * 3600 * 1000;
 
+  // `hasher` is needed only by the operations that hash passwords (CreateUser, ChangePassword);
+  // they fail with kInternal without one.
   Directory(storage::Database& db, const Clock& clock,
-            security::HashStrength strength = security::HashStrength::kInteractive)
-      : db_(db), clock_(clock), strength_(strength) {}
+            security::PasswordHasher* hasher = nullptr)
+      : db_(db), clock_(clock), hasher_(hasher) {}
 
   // Adds or updates agencies (by code). Admins only. Parents must exist in the list or already.
   Status UpsertAgencies(const Actor& actor, const std::vector<domain::Agency>& agencies);
@@ -59,11 +73,9 @@ class Directory {
   // Every user, by username; admins only.
   Result<std::vector<UserInfo>> Users(const Actor& actor);
 
-  // Logs in. Wrong names and wrong passwords fail alike. After kMaxFailuresPerAccount failures
-  // for one account, or kMaxFailuresPerAddress from one address, within kThrottleWindowMs,
-  // every attempt fails with kTooManyRequests until the window passes.
-  Result<Session> Login(const std::string& username, const std::string& password,
-                        const std::string& address);
+  // A new session for `user_id`, whose password the caller has just checked (Logins::Login);
+  // kUnauthenticated when the user is gone or inactive.
+  Result<Session> OpenSession(int64_t user_id);
 
   // The actor of a live session, or kUnauthenticated.
   Result<Session> FindSession(const std::string& token);
@@ -76,15 +88,16 @@ class Directory {
   Result<std::string> CreateApiToken(const Actor& actor, const std::string& name);
   Result<Actor> FindApiToken(const std::string& token);
 
+  // Deletes what has run its course: expired sessions, login-throttle entries idle for
+  // kThrottleRetentionMs, and idempotency keys older than kIdempotencyRetentionMs.
+  Result<Purged> Purge();
+
  private:
   Result<Actor> ActorOf(int64_t user_id);
-  Status CheckThrottle(const std::string& username, const std::string& address);
-  // A hash of this directory's strength that matches no password, checked for unknown names.
-  const std::string& DummyHash();
 
   storage::Database& db_;
   const Clock& clock_;
-  security::HashStrength strength_;
+  security::PasswordHasher* hasher_;
 };
 
 }  // namespace esar::service

@@ -6,13 +6,16 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "formats/inputs.h"
 #include "service/audit.h"
 #include "service/cycle.h"
 #include "service/directory.h"
+#include "service/login.h"
 #include "service/reporting.h"
 #include "service/results.h"
 #include "tests/support/test_database.h"
@@ -46,9 +49,11 @@ class ServiceTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     ESAR_SKIP_WITHOUT(GetParam());
-    db_ = esar::testing::FreshDatabase(GetParam());
+    db_ = esar::testing::FreshDatabase(GetParam(), &url_);
     ASSERT_NE(db_, nullptr);
-    directory_ = std::make_unique<Directory>(*db_, clock_, security::HashStrength::kMinimum);
+    pool_ = std::make_unique<storage::DatabasePool>(url_, 8);
+    directory_ = std::make_unique<Directory>(*db_, clock_, &hasher_);
+    logins_ = std::make_unique<Logins>(*pool_, clock_, hasher_);
     cycle_ = std::make_unique<Cycle>(*db_, clock_);
     reporting_ = std::make_unique<Reporting>(*db_, clock_);
     results_ = std::make_unique<Results>(*db_, clock_);
@@ -104,9 +109,22 @@ class ServiceTest : public ::testing::TestWithParam<std::string> {
     return draft->id;
   }
 
+  // The status of a login, and the Retry-After it gave (0 for none).
+  std::pair<StatusCode, int64_t> TryLogin(const std::string& name, const std::string& password,
+                                          const std::string& address) {
+    int64_t retry = 0;
+    auto session = logins_->Login(name, password, address, &retry);
+    return {session.status().code(), retry};
+  }
+
   FakeClock clock_{kJan2024};
+  std::string url_;
   std::unique_ptr<storage::Database> db_;
+  std::unique_ptr<storage::DatabasePool> pool_;
+  // Cheap hashes; enough turns and patience that no test but the one about it meets a refusal.
+  security::PasswordHasher hasher_{security::HashStrength::kMinimum, {4, 64, 60'000}};
   std::unique_ptr<Directory> directory_;
+  std::unique_ptr<Logins> logins_;
   std::unique_ptr<Cycle> cycle_;
   std::unique_ptr<Reporting> reporting_;
   std::unique_ptr<Results> results_;
@@ -304,24 +322,14 @@ TEST_P(ServiceTest, AFrozenFrameworkChangesOnlyAsANewVersion) {
   EXPECT_EQ(refused.status().code(), StatusCode::kInvalidInput);
 }
 
-TEST_P(ServiceTest, LoginsAreThrottledAndSessionsExpire) {
-  auto session = directory_->Login("reporter.ocs", "password-reporter.ocs", "127.0.0.1");
+TEST_P(ServiceTest, SessionsExpire) {
+  auto session = logins_->Login("reporter.ocs", "password-reporter.ocs", "127.0.0.1");
   ASSERT_TRUE(session.ok()) << session.status().ToString(false);
   EXPECT_EQ(session->actor.agency, "OCS");
   auto found = directory_->FindSession(session->token);
   ASSERT_TRUE(found.ok());
   EXPECT_EQ(found->csrf_token, session->csrf_token);
-  for (int i = 0; i < Directory::kMaxFailuresPerAccount; ++i) {
-    EXPECT_EQ(directory_->Login("reporter.ocs", "wrong", "10.0.0.1").status().code(),
-              StatusCode::kUnauthenticated);
-  }
-  // Now even the right password waits.
-  EXPECT_EQ(directory_->Login("reporter.ocs", "password-reporter.ocs", "127.0.0.1").status().code(),
-            StatusCode::kTooManyRequests);
-  clock_.Advance(Directory::kThrottleWindowMs + 1);
-  EXPECT_TRUE(directory_->Login("reporter.ocs", "password-reporter.ocs", "127.0.0.1").ok());
-  EXPECT_EQ(directory_->Login("nobody", "x", "127.0.0.1").status().code(),
-            StatusCode::kUnauthenticated);
+  EXPECT_EQ(TryLogin("nobody", "x", "127.0.0.1").first, StatusCode::kUnauthenticated);
   clock_.Advance(Directory::kSessionLifetimeMs);
   EXPECT_EQ(directory_->FindSession(session->token).status().code(), StatusCode::kUnauthenticated);
   auto token = directory_->CreateApiToken(admin_, "ci");
@@ -331,15 +339,189 @@ TEST_P(ServiceTest, LoginsAreThrottledAndSessionsExpire) {
   EXPECT_EQ(machine->role, Role::kAdmin);
 }
 
-TEST_P(ServiceTest, LoginsAreThrottledPerAddressToo) {
-  // Many names tried from one address: the address waits, whatever the name; others do not.
-  for (int i = 0; i < Directory::kMaxFailuresPerAddress; ++i) {
-    EXPECT_EQ(directory_->Login("guess" + std::to_string(i), "wrong", "10.9.9.9").status().code(),
+TEST_P(ServiceTest, AGuesserWaitsLongerAndLongerButTheOwnerIsNotLockedOut) {
+  const std::string guesser = "10.0.0.1";
+  for (int i = 0; i < Logins::kFreeFailuresPerPair; ++i)
+    EXPECT_EQ(TryLogin("reporter.ocs", "wrong", guesser).first, StatusCode::kUnauthenticated);
+  // The pair waits now, even with the right password...
+  EXPECT_EQ(TryLogin("reporter.ocs", "password-reporter.ocs", guesser),
+            std::make_pair(StatusCode::kTooManyRequests, int64_t{1}));
+  // ...but the owner, from anywhere else, is not locked out.
+  EXPECT_TRUE(logins_->Login("reporter.ocs", "password-reporter.ocs", "127.0.0.1").ok());
+  EXPECT_TRUE(logins_->Login("reporter.ocs", "password-reporter.ocs", "192.0.2.7").ok());
+  // Each further failure doubles the wait: 1 s, 2 s, 4 s, ...
+  for (int64_t wait = 1; wait <= 8; wait *= 2) {
+    clock_.Advance(wait * 1000);
+    EXPECT_EQ(TryLogin("reporter.ocs", "wrong", guesser).first, StatusCode::kUnauthenticated);
+    EXPECT_EQ(TryLogin("reporter.ocs", "wrong", guesser),
+              std::make_pair(StatusCode::kTooManyRequests, wait * 2));
+  }
+  // Capped: however many failures, never more than kMaxPairDelayMs (reached at the 15th).
+  for (int i = 0; i < 7; ++i) {
+    clock_.Advance(Logins::kMaxPairDelayMs);
+    EXPECT_EQ(TryLogin("reporter.ocs", "wrong", guesser).first, StatusCode::kUnauthenticated);
+  }
+  EXPECT_EQ(TryLogin("reporter.ocs", "wrong", guesser),
+            std::make_pair(StatusCode::kTooManyRequests, Logins::kMaxPairDelayMs / 1000));
+  // After the wait the right password works, and clears the pair: failures come without
+  // waiting again.
+  clock_.Advance(Logins::kMaxPairDelayMs);
+  EXPECT_TRUE(logins_->Login("reporter.ocs", "password-reporter.ocs", guesser).ok());
+  EXPECT_EQ(TryLogin("reporter.ocs", "wrong", guesser).first, StatusCode::kUnauthenticated);
+  EXPECT_EQ(TryLogin("reporter.ocs", "wrong", guesser).first, StatusCode::kUnauthenticated);
+}
+
+TEST_P(ServiceTest, OneAddressIsThrottledWhateverTheNames) {
+  const int64_t hashes = hasher_.runs();
+  // Names that cannot exist are refused without a hash, and count against the address.
+  for (int i = 0; i < Logins::kFreeFailuresPerAddress; ++i)
+    EXPECT_EQ(TryLogin("x", "wrong", "10.8.8.8").first, StatusCode::kUnauthenticated);
+  EXPECT_EQ(hasher_.runs(), hashes);
+  EXPECT_EQ(TryLogin("x", "wrong", "10.8.8.8").first, StatusCode::kTooManyRequests);
+  EXPECT_EQ(TryLogin("reporter.ocs", "password-reporter.ocs", "10.8.8.8").first,
+            StatusCode::kTooManyRequests);
+  EXPECT_EQ(hasher_.runs(), hashes);
+  // Many plausible names from one address: the address waits, whatever the name.
+  for (int i = 0; i < Logins::kFreeFailuresPerAddress; ++i) {
+    EXPECT_EQ(TryLogin("guess" + std::to_string(i), "wrong", "10.9.9.9").first,
               StatusCode::kUnauthenticated);
   }
-  EXPECT_EQ(directory_->Login("reporter.ocs", "password-reporter.ocs", "10.9.9.9").status().code(),
+  EXPECT_EQ(TryLogin("reporter.ocs", "password-reporter.ocs", "10.9.9.9").first,
             StatusCode::kTooManyRequests);
-  EXPECT_TRUE(directory_->Login("reporter.ocs", "password-reporter.ocs", "127.0.0.1").ok());
+  EXPECT_TRUE(logins_->Login("reporter.ocs", "password-reporter.ocs", "127.0.0.1").ok());
+  // Successes do not count against an address.
+  for (int i = 0; i < Logins::kFreeFailuresPerAddress + 5; ++i)
+    EXPECT_TRUE(logins_->Login("approver.ocs", "password-approver.ocs", "10.7.7.7").ok());
+  // Failures are forgotten after a quiet hour.
+  clock_.Advance(Logins::kAddressMemoryMs + 1);
+  EXPECT_TRUE(logins_->Login("reporter.ocs", "password-reporter.ocs", "10.9.9.9").ok());
+}
+
+TEST_P(ServiceTest, ParallelGuessesGetNoMoreChecksThanTheAllowance) {
+  const int64_t hashes = hasher_.runs();
+  std::vector<std::future<StatusCode>> guesses;
+  for (int i = 0; i < 40; ++i) {
+    guesses.push_back(std::async(std::launch::async, [this, i] {
+      return TryLogin("evaluator.one", "wrong-" + std::to_string(i), "10.1.1.1").first;
+    }));
+  }
+  std::map<StatusCode, int> outcomes;
+  for (auto& g : guesses) outcomes[g.get()]++;
+  EXPECT_EQ(outcomes[StatusCode::kUnauthenticated], Logins::kFreeFailuresPerPair);
+  EXPECT_EQ(outcomes[StatusCode::kTooManyRequests], 40 - Logins::kFreeFailuresPerPair);
+  EXPECT_EQ(hasher_.runs() - hashes, Logins::kFreeFailuresPerPair);
+}
+
+// A hasher that reports what else is going on while a check runs.
+class WatchingHasher : public security::PasswordHasher {
+ public:
+  WatchingHasher(storage::DatabasePool& pool, security::HasherLimits limits)
+      : PasswordHasher(security::HashStrength::kMinimum, limits), pool_(pool) {}
+  std::vector<size_t> connections_in_use;  // one per check, taken while it ran
+  std::promise<void> entered;               // set when a check starts
+  std::shared_future<void> go_on;           // a check waits for it, when set
+
+ protected:
+  bool RunVerify(std::string_view hash, std::string_view password) override {
+    connections_in_use.push_back(pool_.InUse());
+    if (go_on.valid()) {
+      entered.set_value();
+      go_on.wait();
+    }
+    return PasswordHasher::RunVerify(hash, password);
+  }
+
+ private:
+  storage::DatabasePool& pool_;
+};
+
+TEST_P(ServiceTest, NoConnectionIsHeldWhilePasswordsAreChecked) {
+  WatchingHasher watching(*pool_, {1, 0, 0});
+  Logins logins(*pool_, clock_, watching);
+  EXPECT_TRUE(logins.Login("reporter.ocs", "password-reporter.ocs", "127.0.0.1").ok());
+  EXPECT_FALSE(logins.Login("reporter.ocs", "wrong", "127.0.0.1").ok());
+  EXPECT_FALSE(logins.Login("nobody.here", "wrong", "127.0.0.1").ok());
+  EXPECT_EQ(watching.connections_in_use, (std::vector<size_t>{0, 0, 0}));
+}
+
+TEST_P(ServiceTest, TooManyChecksAtOnceAreRefusedAtOnceAndNotCounted) {
+  WatchingHasher busy(*pool_, {1, 0, 0});  // one check at a time, nobody waits
+  Logins logins(*pool_, clock_, busy);
+  std::promise<void> release;
+  busy.go_on = release.get_future().share();
+  auto first = std::async(std::launch::async, [&] {
+    return logins.Login("reporter.ocs", "password-reporter.ocs", "127.0.0.1").ok();
+  });
+  // Until the first check holds the only turn (a login that failed before it would never).
+  auto entered = busy.entered.get_future();
+  while (entered.wait_for(std::chrono::milliseconds(10)) != std::future_status::ready) {
+    if (first.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+      release.set_value();
+      FAIL() << "the first login ended before its password was checked";
+    }
+  }
+  for (int i = 0; i < 2 * Logins::kFreeFailuresPerPair; ++i) {
+    int64_t retry = 0;
+    auto refused = logins.Login("approver.ocs", "wrong", "10.2.2.2", &retry);
+    EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable);
+    EXPECT_EQ(retry, security::PasswordHasher::kRetryAfterSeconds);
+  }
+  release.set_value();
+  EXPECT_TRUE(first.get());
+  busy.go_on = {};
+  // The refused attempts were never checked: the pair still has its whole allowance.
+  for (int i = 0; i < Logins::kFreeFailuresPerPair; ++i) {
+    EXPECT_EQ(logins.Login("approver.ocs", "wrong", "10.2.2.2").status().code(),
+              StatusCode::kUnauthenticated);
+  }
+  EXPECT_EQ(logins.Login("approver.ocs", "wrong", "10.2.2.2").status().code(),
+            StatusCode::kTooManyRequests);
+}
+
+TEST_P(ServiceTest, PurgeRemovesWhatHasRunItsCourse) {
+  auto AddIdempotencyKey = [&](const std::string& key) {
+    const std::vector<storage::Value> row = {reporter_.user_id, key, clock_.NowMs()};
+    Status added = db_->Execute(
+        "INSERT INTO idempotency_keys (user_id, key, request_hash, response, created_at) VALUES "
+        "(?, ?, 'h', '', ?)",
+        row);
+    ASSERT_TRUE(added.ok()) << added.ToString(false);
+  };
+  auto old_session = logins_->Login("reporter.ocs", "password-reporter.ocs", "127.0.0.1");
+  ASSERT_TRUE(old_session.ok());
+  EXPECT_FALSE(logins_->Login("reporter.ocs", "wrong", "10.3.3.3").ok());
+  AddIdempotencyKey("old");
+  auto count = [&](const std::string& table) {
+    auto rows = db_->Query("SELECT COUNT(*) FROM " + table);
+    return rows ? (*rows)[0].Int(0) : -1;
+  };
+  // Nothing is due yet.
+  auto none = directory_->Purge();
+  ASSERT_TRUE(none.ok()) << none.status().ToString(false);
+  EXPECT_EQ(none->sessions + none->throttle_entries + none->idempotency_keys, 0);
+  clock_.Advance(Directory::kThrottleRetentionMs + 1);
+  auto fresh = logins_->Login("approver.ocs", "password-approver.ocs", "127.0.0.1");
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_FALSE(logins_->Login("approver.ocs", "wrong", "10.4.4.4").ok());
+  AddIdempotencyKey("new");
+  const int64_t throttle_before = count("login_throttle");
+  auto purged = directory_->Purge();
+  ASSERT_TRUE(purged.ok()) << purged.status().ToString(false);
+  EXPECT_EQ(purged->sessions, 1);
+  EXPECT_EQ(purged->idempotency_keys, 1);
+  EXPECT_GE(purged->throttle_entries, 2);  // the old pair and its address
+  EXPECT_EQ(count("login_throttle"), throttle_before - purged->throttle_entries);
+  EXPECT_EQ(count("sessions"), 1);
+  EXPECT_EQ(count("idempotency_keys"), 1);
+  EXPECT_TRUE(directory_->FindSession(fresh->token).ok());
+  auto kept = db_->Query("SELECT subject FROM login_throttle ORDER BY subject");
+  ASSERT_TRUE(kept.ok());
+  for (const storage::Row& r : *kept)
+    EXPECT_EQ(r.Text(0).find("10.3.3.3"), std::string::npos) << r.Text(0);
+  auto key = db_->Query("SELECT key FROM idempotency_keys");
+  ASSERT_TRUE(key.ok());
+  ASSERT_EQ(key->size(), 1u);
+  EXPECT_EQ((*key)[0].Text(0), "new");
 }
 
 TEST_P(ServiceTest, TamperingWithTheAuditLogIsFound) {

@@ -193,6 +193,17 @@ CREATE TABLE result_summaries (
   summary TEXT NOT NULL
 )
 )SQL"},
+      // Failed logins were rows counted after the fact (check, then insert): parallel guesses
+      // all passed the check. Now one counter per subject, raised atomically before the check.
+      {4, "login throttle counters", R"SQL(
+CREATE TABLE login_throttle (
+  subject TEXT PRIMARY KEY,
+  failures INTEGER NOT NULL,
+  blocked_until BIGINT NOT NULL,
+  last_at BIGINT NOT NULL
+);
+DROP TABLE login_failures
+)SQL"},
   };
   return kMigrations;
 }

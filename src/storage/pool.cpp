@@ -26,6 +26,11 @@ Result<DatabasePool::Lease> DatabasePool::Acquire() {
   return Lease(this, std::move(*db));
 }
 
+size_t DatabasePool::InUse() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return open_ - idle_.size();
+}
+
 void DatabasePool::Return(std::unique_ptr<Database> db) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (db)

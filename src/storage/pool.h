@@ -40,6 +40,9 @@ class DatabasePool {
   };
   Result<Lease> Acquire();
 
+  // Connections lent out now (for tests that check what holds one, and when).
+  size_t InUse();
+
  private:
   void Return(std::unique_ptr<Database> db);
 

@@ -11,6 +11,7 @@
 #include "security/crypto.h"
 #include "service/cycle.h"
 #include "service/directory.h"
+#include "service/login.h"
 #include "service/reporting.h"
 #include "service/results.h"
 #include "web/auth.h"
@@ -36,6 +37,16 @@ struct Call {
 };
 
 HttpResponse Ok(const json& body, int status = 200) { return JsonResponse(status, body.dump()); }
+
+// The error answer, with Retry-After when the refusal is a moment's (too many password checks).
+HttpResponse BusyOrError(const Status& status) {
+  HttpResponse r = ErrorResponse(status);
+  if (status.code() == StatusCode::kUnavailable) {
+    r.headers.emplace_back("Retry-After",
+                           std::to_string(security::PasswordHasher::kRetryAfterSeconds));
+  }
+  return r;
+}
 
 Status BadRequest(const std::string& th, const std::string& en) {
   return Status::InvalidInput(th, en);
@@ -224,7 +235,7 @@ void Metrics::OnResponse(const HttpRequest& request, int status, double millisec
                      {"path", request.path},
                      {"status", status},
                      {"ms", std::round(milliseconds * 1000) / 1000},
-                     {"remote", request.remote_address}};
+                     {"remote", proxy_.ClientAddress(request)}};
   std::lock_guard<std::mutex> lock(log_mutex_);
   std::fprintf(stderr, "%s\n", line.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
 }
@@ -371,6 +382,9 @@ void Api::Register(Router& router) {
 
   // ---- sessions and users ----
   router.Add("POST", "/api/v1/session", [this](HttpRequest& request) -> HttpResponse {
+    // A browser's cross-site post names its origin; scripts send none and pass.
+    Status same_site = CheckSameSite(request, options_.proxy);
+    if (!same_site.ok()) return ErrorResponse(same_site);
     if (request.body.empty())
       return ErrorResponse(BadRequest("ต้องส่ง JSON ออบเจ็กต์", "the body must be a JSON object"));
     auto parsed = ParseBody(request.body);
@@ -380,11 +394,17 @@ void Api::Register(Router& router) {
     if (!username) return ErrorResponse(username.status());
     auto password = Text(body, "password");
     if (!password) return ErrorResponse(password.status());
-    auto lease = pool_.Acquire();
-    if (!lease) return ErrorResponse(lease.status());
-    auto session = service::Directory(**lease, clock_, options_.hash_strength)
-                       .Login(*username, *password, request.remote_address);
-    if (!session) return ErrorResponse(session.status());
+    // No connection is held here: Login takes one for its bookkeeping, never while it hashes.
+    int64_t retry_after_s = 0;
+    auto session = service::Logins(pool_, clock_, *options_.hasher)
+                       .Login(*username, *password, options_.proxy.ClientAddress(request),
+                              &retry_after_s);
+    if (!session) {
+      HttpResponse refused = ErrorResponse(session.status());
+      if (retry_after_s > 0)
+        refused.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
+      return refused;
+    }
     HttpResponse r = Ok({{"user", ActorJson(session->actor)},
                          {"csrf_token", session->csrf_token},
                          {"expires_at", session->expires_at}});
@@ -412,9 +432,9 @@ void Api::Register(Router& router) {
                if (!old_password) return ErrorResponse(old_password.status());
                auto new_password = Text(c.body, "new_password");
                if (!new_password) return ErrorResponse(new_password.status());
-               Status s = service::Directory(c.db, clock_, options_.hash_strength)
+               Status s = service::Directory(c.db, clock_, options_.hasher)
                               .ChangePassword(c.actor, *old_password, *new_password);
-               if (!s.ok()) return ErrorResponse(s);
+               if (!s.ok()) return BusyOrError(s);
                return Ok({{"changed", true}});
              }));
   router.Add(
@@ -438,9 +458,8 @@ void Api::Register(Router& router) {
         user.display_name = display->empty() ? user.username : *display;
         user.role = *parsed;
         user.agency = *agency;
-        auto id =
-            service::Directory(c.db, clock_, options_.hash_strength).CreateUser(c.actor, user);
-        if (!id) return ErrorResponse(id.status());
+        auto id = service::Directory(c.db, clock_, options_.hasher).CreateUser(c.actor, user);
+        if (!id) return BusyOrError(id.status());
         return Ok({{"id", *id}, {"username", user.username}, {"role", *role}}, 201);
       }));
   router.Add("POST", "/api/v1/tokens", with(false, [this](Call& c) -> HttpResponse {

@@ -9,8 +9,10 @@
 
 #include "common/clock.h"
 #include "security/crypto.h"
+#include "security/password_hasher.h"
 #include "storage/file_store.h"
 #include "storage/pool.h"
+#include "web/auth.h"
 #include "web/http.h"
 #include "web/server.h"
 
@@ -25,6 +27,8 @@ class Metrics final : public RequestObserver {
   void CountUpload() { uploads_++; }
   std::string Text() const;
   void set_log(bool log) { log_ = log; }
+  // Whose X-Forwarded-For names the client in the log line (set before serving).
+  void set_proxy(const TrustedProxy& proxy) { proxy_ = proxy; }
 
  private:
   static constexpr std::array<double, 10> kBucketsMs = {1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000};
@@ -35,11 +39,14 @@ class Metrics final : public RequestObserver {
   std::atomic<int64_t> submissions_{0};
   std::atomic<int64_t> uploads_{0};
   std::atomic<bool> log_{true};
+  TrustedProxy proxy_;
   std::mutex log_mutex_;
 };
 
 struct ApiOptions {
-  security::HashStrength hash_strength = security::HashStrength::kInteractive;
+  // Every password hash and check goes through it (bounded; see password_hasher.h). Required.
+  security::PasswordHasher* hasher = nullptr;
+  TrustedProxy proxy;  // who may name the client (the login throttle's address)
   int64_t max_upload_bytes = 20 << 20;
   bool secure_cookies = false;  // add Secure to the session cookie (served over TLS)
 };

@@ -35,6 +35,7 @@ const char* CodeName(StatusCode code) {
     case StatusCode::kTooManyRequests:
       return "too_many_requests";
     case StatusCode::kIoError:
+    case StatusCode::kUnavailable:
       return "unavailable";
     case StatusCode::kInternal:
     case StatusCode::kOk:
@@ -218,6 +219,7 @@ int HttpStatusOf(StatusCode code) {
     case StatusCode::kTooManyRequests:
       return 429;
     case StatusCode::kIoError:
+    case StatusCode::kUnavailable:
       return 503;
     case StatusCode::kInternal:
       return 500;

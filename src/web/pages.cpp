@@ -9,6 +9,7 @@
 #include "domain/engine.h"
 #include "service/cycle.h"
 #include "service/directory.h"
+#include "service/login.h"
 #include "service/reporting.h"
 #include "service/results.h"
 #include "web/auth.h"
@@ -24,6 +25,24 @@ namespace {
 
 Lang LangOf(const HttpRequest& request) {
   return request.Cookie(kLangCookie) == "en" ? Lang::kEnglish : Lang::kThai;
+}
+
+// The login form's own CSRF token, before any session exists (double submit): the form carries
+// it in a field and the browser in this cookie, which only this site's pages can have set. Asked
+// for when a login post names no origin (no Origin or Referer) to check instead.
+constexpr const char* kLoginCookie = "esar_login";
+
+std::string LoginCookie(const std::string& token, bool secure) {
+  return std::string(kLoginCookie) + "=" + token + "; Path=/login; HttpOnly; SameSite=Strict; " +
+         "Max-Age=" + (token.empty() ? "0" : "7200") + (secure ? "; Secure" : "");
+}
+
+HttpResponse Unavailable() {
+  HttpResponse r;
+  r.status = 503;
+  r.content_type = "text/plain; charset=utf-8";
+  r.body = "ระบบไม่พร้อมให้บริการชั่วคราว โปรดลองใหม่ — esar is briefly unavailable, try again";
+  return r;
 }
 
 // "กรม · ปีงบประมาณ พ.ศ. 2567 · รอบ 12 เดือน"
@@ -65,13 +84,7 @@ Result<PublishedRounds> LoadPublishedRounds(storage::Database& db, const Clock& 
 Handler Pages::Page(std::vector<Role> roles, PageHandler handler) {
   return [this, roles, handler](HttpRequest& request) -> HttpResponse {
     auto lease = pool_.Acquire();
-    if (!lease) {
-      HttpResponse r;
-      r.status = 503;
-      r.content_type = "text/plain; charset=utf-8";
-      r.body = "ระบบไม่พร้อมให้บริการชั่วคราว โปรดลองใหม่ — esar is briefly unavailable, try again";
-      return r;
-    }
+    if (!lease) return Unavailable();
     PageCall call{request, **lease,         clock_, views_, service::Actor::Public(),
                   "",      LangOf(request), {}};
     bool stale_session = false;
@@ -86,7 +99,13 @@ Handler Pages::Page(std::vector<Role> roles, PageHandler handler) {
       }
     }
     auto finish = [&](HttpResponse r) {
-      if (stale_session) {
+      const bool sets_session =
+          std::any_of(r.headers.begin(), r.headers.end(), [](const auto& header) {
+            return header.first == "Set-Cookie" &&
+                   header.second.rfind(std::string(kSessionCookie) + "=", 0) == 0;
+          });
+      // A handler that set a new session cookie must not see it deleted after it.
+      if (stale_session && !sets_session) {
         r.headers.emplace_back("Set-Cookie",
                                SessionCookie("", 0, options_.secure_cookies || request.tls));
       }
@@ -172,42 +191,89 @@ HttpResponse Pages::StaticFile(HttpRequest& request) const {
 
 HttpResponse Pages::LoginForm(PageCall& call) {
   if (call.actor.user_id != 0) return Redirect("/");
-  return RenderPage(call, "login", {{"next", SafeNext(call.Query("next"))}}, call.T("login.title"));
+  const std::string token = security::RandomToken();
+  HttpResponse r = RenderPage(
+      call, "login", {{"next", SafeNext(call.Query("next"))}, {"login_csrf", token}},
+      call.T("login.title"));
+  r.headers.emplace_back("Set-Cookie",
+                         LoginCookie(token, options_.secure_cookies || call.request.tls));
+  return r;
 }
 
-HttpResponse Pages::Login(PageCall& call) {
-  const std::string username = call.Field("username");
-  const std::string next = SafeNext(call.Field("next"));
-  auto session = service::Directory(call.db, clock_, options_.hash_strength)
-                     .Login(username, call.Field("password"), call.request.remote_address);
-  if (!session) {
-    return RenderPage(
-        call, "login",
-        {{"next", next}, {"username", username}, {"error", call.Message(session.status())}},
-        call.T("login.title"), HttpStatusOf(session.status().code()));
-  }
-  std::string home = next;
-  if (home == "/") {
-    switch (session->actor.role) {
-      case Role::kAdmin:
-        home = "/admin";
-        break;
-      case Role::kEvaluator:
-        home = "/review";
-        break;
-      case Role::kReporter:
-      case Role::kApprover:
-        home = "/agency";
-        break;
-      case Role::kPublic:
-        break;
+HttpResponse Pages::Login(HttpRequest& request) {
+  const bool secure = options_.secure_cookies || request.tls;
+  std::map<std::string, std::string> form;
+  if (request.Header("content-type").rfind("application/x-www-form-urlencoded", 0) == 0)
+    form = ParseUrlEncoded(request.body);
+  auto field = [&](const char* name) {
+    const auto it = form.find(name);
+    return it == form.end() ? std::string() : it->second;
+  };
+  const std::string username = field("username");
+  const std::string next = SafeNext(field("next"));
+  // A refusal shows the form again (with a fresh token), rendered with a connection: no password
+  // is being checked by then.
+  auto again = [&](const Status& status, int64_t retry_after_s) -> HttpResponse {
+    auto lease = pool_.Acquire();
+    if (!lease) return Unavailable();
+    PageCall call{request, **lease, clock_, views_, service::Actor::Public(), "", LangOf(request),
+                  form};
+    const std::string token = security::RandomToken();
+    HttpResponse r = RenderPage(call, "login",
+                                {{"next", next},
+                                 {"username", username},
+                                 {"login_csrf", token},
+                                 {"error", call.Message(status)}},
+                                call.T("login.title"), HttpStatusOf(status.code()));
+    r.headers.emplace_back("Set-Cookie", LoginCookie(token, secure));
+    if (retry_after_s > 0) r.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
+    return r;
+  };
+  try {
+    bool vouched = false;
+    Status same_site = CheckSameSite(request, options_.proxy, &vouched);
+    if (!same_site.ok()) return again(same_site, 0);
+    const std::string cookie = request.Cookie(kLoginCookie);
+    if (!vouched && (cookie.empty() || !security::ConstantTimeEquals(field("login_csrf"), cookie))) {
+      return again(Status::PermissionDenied(
+                       "แบบฟอร์มเข้าสู่ระบบหมดอายุหรือไม่ได้มาจากหน้านี้ โปรดลองอีกครั้ง",
+                       "the login form expired or did not come from this site: try again"),
+                   0);
     }
+    int64_t retry_after_s = 0;
+    auto session = service::Logins(pool_, clock_, *options_.hasher)
+                       .Login(username, field("password"), options_.proxy.ClientAddress(request),
+                              &retry_after_s);
+    if (!session) return again(session.status(), retry_after_s);
+    std::string home = next;
+    if (home == "/") {
+      switch (session->actor.role) {
+        case Role::kAdmin:
+          home = "/admin";
+          break;
+        case Role::kEvaluator:
+          home = "/review";
+          break;
+        case Role::kReporter:
+        case Role::kApprover:
+          home = "/agency";
+          break;
+        case Role::kPublic:
+          break;
+      }
+    }
+    // Only the new session's cookie: an old, dead one is simply replaced by it.
+    HttpResponse r = Redirect(home);
+    r.headers.emplace_back(
+        "Set-Cookie",
+        SessionCookie(session->token, service::Directory::kSessionLifetimeMs / 1000, secure));
+    r.headers.emplace_back("Set-Cookie", LoginCookie("", secure));
+    return r;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "esar: request %s: login failed: %s\n", request.request_id.c_str(),
+                 e.what());
+    return again(Status::Internal("login failed"), 0);
   }
-  HttpResponse r = Redirect(home);
-  r.headers.emplace_back(
-      "Set-Cookie", SessionCookie(session->token, service::Directory::kSessionLifetimeMs / 1000,
-                                  options_.secure_cookies || call.request.tls));
-  return r;
 }
 
 HttpResponse Pages::Logout(PageCall& call) {
@@ -231,11 +297,16 @@ HttpResponse Pages::ChangePassword(PageCall& call) {
                       call.T("password.title"), 400);
   }
   Status s =
-      service::Directory(call.db, clock_, options_.hash_strength)
+      service::Directory(call.db, clock_, options_.hasher)
           .ChangePassword(call.actor, call.Field("old_password"), call.Field("new_password"));
   if (!s.ok()) {
-    return RenderPage(call, "password", {{"error", call.Message(s)}}, call.T("password.title"),
-                      HttpStatusOf(s.code()));
+    HttpResponse r = RenderPage(call, "password", {{"error", call.Message(s)}},
+                                call.T("password.title"), HttpStatusOf(s.code()));
+    if (s.code() == StatusCode::kUnavailable) {
+      r.headers.emplace_back("Retry-After",
+                             std::to_string(security::PasswordHasher::kRetryAfterSeconds));
+    }
+    return r;
   }
   return Redirect("/account/password?done=password_changed");
 }
@@ -664,7 +735,7 @@ void Pages::Register(Router& router) {
   router.Add("GET", "/results/{round}/agencies/{code}", Page(anyone, bind(&Pages::AgencyReport)));
   router.Add("GET", "/dashboard", Page(anyone, bind(&Pages::Dashboard)));
   router.Add("GET", "/login", Page(anyone, bind(&Pages::LoginForm)));
-  router.Add("POST", "/login", Page(anyone, bind(&Pages::Login)));
+  router.Add("POST", "/login", [this](HttpRequest& r) { return Login(r); });
   router.Add("POST", "/logout", Page(users, bind(&Pages::Logout)));
   router.Add("GET", "/account/password", Page(users, bind(&Pages::PasswordForm)));
   router.Add("POST", "/account/password", Page(users, bind(&Pages::ChangePassword)));

@@ -18,6 +18,7 @@
 #include "storage/file_store.h"
 #include "storage/pool.h"
 #include "web/api.h"
+#include "web/auth.h"
 #include "web/http.h"
 #include "web/view.h"
 
@@ -26,9 +27,10 @@ namespace esar::web {
 struct PageCall;
 
 struct PageOptions {
-  security::HashStrength hash_strength = security::HashStrength::kInteractive;
+  security::PasswordHasher* hasher = nullptr;  // every password hash and check; required
   bool secure_cookies = false;
   int64_t max_upload_bytes = 20 << 20;
+  TrustedProxy proxy;  // who may name the client (the login throttle's address)
 };
 
 class Pages {
@@ -58,7 +60,9 @@ class Pages {
   HttpResponse AgencyReport(PageCall& call);
   HttpResponse Dashboard(PageCall& call);
   HttpResponse LoginForm(PageCall& call);
-  HttpResponse Login(PageCall& call);
+  // POST /login: not wrapped by Page(), so that no connection is held while the password is
+  // checked (service::Logins takes its own, briefly, before and after).
+  HttpResponse Login(HttpRequest& request);
   HttpResponse Logout(PageCall& call);
   HttpResponse PasswordForm(PageCall& call);
   HttpResponse ChangePassword(PageCall& call);

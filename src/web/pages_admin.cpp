@@ -181,7 +181,7 @@ HttpResponse Pages::CreateUser(PageCall& call) {
     user.role = *role;
     if (*role == Role::kReporter || *role == Role::kApprover) user.agency = call.Field("agency");
     auto created =
-        service::Directory(call.db, clock_, options_.hash_strength).CreateUser(call.actor, user);
+        service::Directory(call.db, clock_, options_.hasher).CreateUser(call.actor, user);
     s = created.status();
   }
   if (!s.ok()) {

@@ -17,13 +17,15 @@ def run_cli(esar, args, env=None):
     return p
 
 
-def start_server(esar, db, data_dir, log_path, extra=(), quiet=True, prefix=()):
-    """Starts `esar serve` on 127.0.0.1:0 with cheap password hashing (for tests) and waits
-    until it says where it listens. Returns (process, base URL or None, log file). `prefix` runs
-    it through another command (e.g. prlimit)."""
+def start_server(esar, db, data_dir, log_path, extra=(), quiet=True, prefix=(), fast_hashing=True):
+    """Starts `esar serve` on 127.0.0.1:0 with cheap password hashing (for tests; real hashing
+    with fast_hashing=False) and waits until it says where it listens. Returns (process, base
+    URL or None, log file). `prefix` runs it through another command (e.g. prlimit)."""
     log = open(log_path, "wb")
     env = dict(os.environ)
-    env["ESAR_INSECURE_FAST_PASSWORD_HASHING"] = "1"
+    env.pop("ESAR_INSECURE_FAST_PASSWORD_HASHING", None)
+    if fast_hashing:
+        env["ESAR_INSECURE_FAST_PASSWORD_HASHING"] = "1"
     args = list(prefix) + [esar, "serve", "--listen", "127.0.0.1:0", "--db", db, "--data-dir", data_dir]
     args += ["--quiet"] if quiet else []
     proc = subprocess.Popen(args + list(extra), stdout=subprocess.PIPE, stderr=log, env=env)

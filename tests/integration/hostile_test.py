@@ -20,9 +20,10 @@ A refused request must get a 4xx (never a 5xx, never a dropped connection) whose
 {"error": {"code", "message_th", "message_en", "details"}} with a Thai and an English message, and
 nothing may be stored: the row count of every table of the database (read directly, read-only,
 between requests) and the files of the evidence store must be unchanged. The one exception is the
-documented login throttle: a wrong login of a plausible user name (at most 64 bytes) may add its two
-login_failures rows, whose subjects must then be exactly "user:<the name sent>" and "addr:<ip>".
-A 10 KB user name can never be a user (names are at most 64 characters) and must not be stored.
+documented login throttle: a wrong login may add its counters to login_throttle, one for the
+address ("addr:<ip>") and, for a plausible user name (at most 64 bytes), one for that name from that
+address ("pair:<the name sent>@<ip>"). A 10 KB user name can never be a user (names are at most 64
+characters) and must not be stored.
 
 Control characters and SQL metacharacters in free text (explanations, comments, reasons, names)
 may legitimately be accepted: then the stored value must read back exactly as sent and every table
@@ -845,17 +846,21 @@ def build_routes(w):
         return same(found[0]["decision_reason"], body["reason"], "decision reason") if found else "appeal gone"
 
     def login_rows_ok(before, after, r):
-        """A wrong login of a plausible user name may add the two throttle rows, exactly."""
+        """A wrong login may add the throttle's counters, exactly: one for the address and, for a
+        plausible user name (at most 64 bytes), one for that name from this address."""
         body = w.last_login
-        if r.status != 401 or not isinstance(body, dict) or not isinstance(body.get("username"), str):
-            return False
-        if len(body["username"].encode("utf-8")) > 64:
+        if r.status not in (401, 429) or not isinstance(body, dict) or not isinstance(body.get("username"), str):
             return False
         changed = {t for t in set(before) | set(after) if before.get(t) != after.get(t)}
-        if changed != {"login_failures"} or after["login_failures"] - before["login_failures"] != 2:
+        if changed != {"login_throttle"} or not 0 < after["login_throttle"] - before["login_throttle"] <= 2:
             return False
-        subjects = {row[0] for row in w.query("SELECT subject FROM login_failures ORDER BY rowid DESC LIMIT 2")}
-        return "user:" + body["username"] in subjects and any(s.startswith("addr:") for s in subjects)
+        subjects = [row[0] for row in w.query("SELECT subject FROM login_throttle")]
+        shape = re.compile(r"addr:[0-9a-fA-F.:]+|pair:[A-Za-z0-9._-]{3,64}@[0-9a-fA-F.:]+")
+        if not all(shape.fullmatch(s) for s in subjects):
+            return False
+        name = body["username"]
+        return len(name.encode("utf-8")) > 64 or f"pair:{name}@127.0.0.1" in subjects \
+            or not re.fullmatch(r"[A-Za-z0-9._-]{3,64}", name)
 
     def set_current_appeal():
         w.current_appeal = w.new_appeal()
