@@ -572,9 +572,11 @@ struct Server::Impl {
       if (ec) {
         // Out of descriptors (or memory): waiting is the only cure, so the accepting pauses
         // instead of spinning on the same error; a message at most once a second.
-        const bool exhausted = ec == asio::error::no_descriptors ||
-                               ec.value() == ENFILE || ec == asio::error::no_buffer_space ||
-                               ec == asio::error::no_memory;
+        // Accept's errors are errno values; compared as numbers, since comparing with Boost
+        // 1.74's error enums trips UBSan's vptr check on its static error categories.
+        const int code = ec.value();
+        const bool exhausted =
+            code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM;
         if (exhausted) {
           const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                                   Clock::now().time_since_epoch())
