@@ -184,6 +184,28 @@ int main(int argc, char** argv) {
       ->envname("ESAR_MAX_UPLOAD_MB")
       ->check(CLI::Range(1, 1024));
   serve
+      ->add_option("--max-submission-mb", serve_options.max_submission_mb,
+                   "evidence of one submission, all files together, replaced ones too (default 50)")
+      ->envname("ESAR_MAX_SUBMISSION_MB")
+      ->check(CLI::Range(1, 1'000'000));
+  serve
+      ->add_option("--max-submission-files", serve_options.max_submission_files,
+                   "evidence files of one submission, replaced ones too (default 20)")
+      ->envname("ESAR_MAX_SUBMISSION_FILES")
+      ->check(CLI::Range(1, 100'000));
+  serve
+      ->add_option("--max-unzipped-mb", serve_options.max_unzipped_mb,
+                   "an office file (DOCX, XLSX: ZIP) once opened; also refused: over 100 times "
+                   "its size (default 100)")
+      ->envname("ESAR_MAX_UNZIPPED_MB")
+      ->check(CLI::Range(1, 100'000));
+  serve
+      ->add_option("--metrics-token", serve_options.metrics_token,
+                   "serve /metrics to 'Authorization: Bearer TOKEN' only (default: to loopback "
+                   "peers only, not forwarded by a proxy); prefer $ESAR_METRICS_TOKEN or the "
+                   "config file, which other users cannot read in the process list")
+      ->envname("ESAR_METRICS_TOKEN");
+  serve
       ->add_option("--max-connections", serve_options.max_connections,
                    "connections open at once (default: from the descriptor limit, at most 16384)")
       ->envname("ESAR_MAX_CONNECTIONS")

@@ -158,15 +158,19 @@ int Serve(const ServeOptions& options, Lang lang) {
   web::ApiOptions api_options;
   api_options.hasher = &hasher;
   api_options.proxy = *proxy;
-  api_options.max_upload_bytes = static_cast<int64_t>(server_options.max_upload_bytes);
+  api_options.uploads.max_file_bytes = static_cast<int64_t>(server_options.max_upload_bytes);
+  api_options.uploads.max_submission_bytes = int64_t{options.max_submission_mb} << 20;
+  api_options.uploads.max_submission_files = options.max_submission_files;
+  api_options.uploads.max_unzipped_bytes = int64_t{options.max_unzipped_mb} << 20;
   api_options.secure_cookies = options.secure_cookies;
+  api_options.metrics_token = options.metrics_token;
   web::Api api(pool, **files, clock, metrics, api_options);
   web::Router router;
   api.Register(router);
   auto views = web::Views::Load();
   if (!views) return fail(views.status());
   web::Pages pages(pool, **files, clock, metrics, **views,
-                   {&hasher, api_options.secure_cookies, api_options.max_upload_bytes, *proxy});
+                   {&hasher, api_options.secure_cookies, api_options.uploads, *proxy});
   PeriodicPurge purge(pool, clock, !options.quiet);
   pages.Register(router);
   auto server = web::Server::Start(server_options, router, &metrics);

@@ -11,6 +11,10 @@ struct ServeOptions {
   std::string db_url;
   std::string data_dir = "esar-data";  // evidence files
   int max_upload_mb = 20;
+  int max_submission_mb = 50;     // all the evidence of one submission (replaced files too)
+  int max_submission_files = 20;  // likewise, in files
+  int max_unzipped_mb = 100;      // an office file (ZIP) once opened
+  std::string metrics_token;      // "" = /metrics for loopback peers only
   size_t max_connections = 0;  // 0: derived from the descriptor limit (web::DefaultMaxConnections)
   size_t worker_threads = 16;  // threads that run handlers
   int header_timeout_s = 10;   // a request's header must arrive within this

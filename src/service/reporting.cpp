@@ -452,9 +452,31 @@ Result<SubmissionView> Reporting::Accept(const Actor& actor, int64_t submission_
   return Load(submission_id);
 }
 
+Status Reporting::CheckEvidenceQuota(const EvidenceQuota& quota, int64_t files, int64_t bytes,
+                                     int64_t size) {
+  if (files + 1 > quota.max_files) {
+    return Status::Conflict(
+        "รายงานนี้มีหลักฐานครบ " + std::to_string(quota.max_files) +
+            " ไฟล์แล้ว ซึ่งเป็นจำนวนสูงสุด (ไฟล์ที่ถูกแทนที่นับด้วย เพราะระบบเก็บไว้)",
+        "this submission already has " + std::to_string(files) + " evidence files, " +
+            "the most allowed is " + std::to_string(quota.max_files) +
+            " (replaced files count: they are kept)");
+  }
+  if (size > quota.max_bytes - bytes) {
+    auto mb = [](int64_t b) { return std::to_string((b + (1 << 20) - 1) >> 20) + " MB"; };
+    return Status::Conflict(
+        "หลักฐานของรายงานนี้รวมกันได้ไม่เกิน " + mb(quota.max_bytes) + " (ใช้ไปแล้ว " + mb(bytes) +
+            " ไฟล์นี้ " + mb(size) + " ไฟล์ที่ถูกแทนที่นับด้วย)",
+        "a submission's evidence may total at most " + mb(quota.max_bytes) + " (" + mb(bytes) +
+            " used, this file " + mb(size) + "; replaced files count)");
+  }
+  return Status::Ok();
+}
+
 Result<EvidenceInfo> Reporting::AddEvidence(const Actor& actor, int64_t submission_id,
                                             const EvidenceInfo& file,
-                                            std::optional<int64_t> replaces) {
+                                            std::optional<int64_t> replaces,
+                                            const EvidenceQuota& quota) {
   auto current = Load(submission_id);
   if (!current) return current.status();
   if (!(actor.Is(Role::kReporter) && actor.OfAgency(current->agency))) {
@@ -477,6 +499,13 @@ Result<EvidenceInfo> Reporting::AddEvidence(const Actor& actor, int64_t submissi
       return Status::Conflict("แนบหลักฐานได้เฉพาะรายงานที่เป็นร่างหรือถูกส่งกลับ",
                               "evidence can be attached only to a draft or a returned submission");
     }
+    // Counted under the same lock as the insert: parallel uploads take turns here.
+    auto used = db_.Query(
+        "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM evidence WHERE submission_id = ?",
+        {submission_id});
+    if (!used) return used.status();
+    Status room = CheckEvidenceQuota(quota, (*used)[0].Int(0), (*used)[0].Int(1), file.size);
+    if (!room.ok()) return room;
     auto rows = db_.Query(
         "INSERT INTO evidence (submission_id, name, media_type, size, sha256, uploaded_by, "
         "uploaded_at) "

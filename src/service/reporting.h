@@ -100,6 +100,13 @@ struct ReviewInput {
   std::map<int64_t, std::string> evidence_notes;
 };
 
+// What one submission's evidence may come to. Every file recorded for it counts, replaced ones
+// too: they are kept (nothing reported is deleted), so replacing must not bypass the bound.
+struct EvidenceQuota {
+  int64_t max_bytes = int64_t{50} << 20;
+  int64_t max_files = 20;
+};
+
 // The reporting workflow of one round: draft → approved (inside the agency) → submitted →
 // returned (back to the agency) or accepted (by an evaluator). Every change is a new revision;
 // nothing reported is edited in place. Every change is audited.
@@ -125,10 +132,18 @@ class Reporting {
                                 const ReviewInput& review);
 
   // Records an evidence file (already stored by its SHA-256) for a draft or returned submission;
-  // the agency's reporters only. With `replaces`, that file is marked replaced and kept.
+  // the agency's reporters only. With `replaces`, that file is marked replaced and kept. A file
+  // that would take the submission past `quota` (checked under the submission's lock, so uploads
+  // in parallel cannot pass it together) is refused with kConflict and nothing recorded.
   Result<EvidenceInfo> AddEvidence(const Actor& actor, int64_t submission_id,
                                    const EvidenceInfo& file,
-                                   std::optional<int64_t> replaces = std::nullopt);
+                                   std::optional<int64_t> replaces = std::nullopt,
+                                   const EvidenceQuota& quota = {});
+
+  // kConflict, with a message in Thai and English, when one more file of `size` bytes would take
+  // a submission holding `files` files of `bytes` bytes past `quota`; else Ok.
+  static Status CheckEvidenceQuota(const EvidenceQuota& quota, int64_t files, int64_t bytes,
+                                   int64_t size);
 
   // An evidence file's record and the agency whose submission it belongs to: for the agency's
   // users, evaluators and admins (the same as the submission).

@@ -24,6 +24,27 @@ extern const char* const kOpenApiJson;
 
 namespace {
 
+// Who may read /metrics (request counts, latencies, workload: nothing for the public). With a
+// token, whoever sends it as a bearer token; without one, only this machine: a loopback peer
+// that no proxy forwarded (a proxy on this host would make every visitor look local).
+Status MayReadMetrics(const HttpRequest& request, const std::string& token) {
+  if (!token.empty()) {
+    const std::string& authorization = request.Header("authorization");
+    if (authorization.rfind("Bearer ", 0) == 0 &&
+        security::ConstantTimeEquals(authorization.substr(7), token))
+      return Status::Ok();
+    return Status::Unauthenticated("/metrics ต้องใช้โทเคนของ --metrics-token (Authorization: Bearer)",
+                                   "/metrics needs the --metrics-token (Authorization: Bearer)");
+  }
+  const bool forwarded = !request.Header("forwarded").empty() ||
+                         !request.Header("x-forwarded-for").empty() ||
+                         !request.Header("x-real-ip").empty();
+  if (IsLoopbackAddress(request.remote_address) && !forwarded) return Status::Ok();
+  return Status::PermissionDenied(
+      "/metrics เปิดให้อ่านจากเครื่องนี้เท่านั้น (ตั้ง --metrics-token เพื่ออ่านจากที่อื่น)",
+      "/metrics is served to this machine only (set --metrics-token to read it from elsewhere)");
+}
+
 using nlohmann::json;
 using service::Actor;
 using service::Role;
@@ -373,7 +394,14 @@ void Api::Register(Router& router) {
     }
     return Ok({{"status", "ok"}, {"database", "up"}});
   });
-  router.Add("GET", "/metrics", [this](HttpRequest&) {
+  router.Add("GET", "/metrics", [this](HttpRequest& request) {
+    Status allowed = MayReadMetrics(request, options_.metrics_token);
+    if (!allowed.ok()) {
+      HttpResponse refused = ErrorResponse(allowed);
+      if (refused.status == 401)
+        refused.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"metrics\"");
+      return refused;
+    }
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = metrics_.Text();
@@ -509,7 +537,14 @@ void Api::Register(Router& router) {
              with(false, [this, reply, framework_json](Call& c) -> HttpResponse {
                auto id = PathId(c.request, "id");
                if (!id) return ErrorResponse(id.status());
-               return reply(service::Cycle(c.db, clock_).Framework(*id), framework_json);
+               auto framework = service::Cycle(c.db, clock_).Framework(*id);
+               // A framework not yet frozen by a round is a draft, per-agency targets and all:
+               // the central office's alone. Anyone else gets the answer of a missing one.
+               if (framework && !framework->frozen && !c.actor.Is(service::Role::kAdmin)) {
+                 return ErrorResponse(Status::NotFound("ไม่มีกรอบการประเมินรหัส " + std::to_string(*id),
+                                                       "no framework " + std::to_string(*id)));
+               }
+               return reply(framework, framework_json);
              }));
   auto round_json = [](const service::RoundInfo& r) {
     return json{{"id", r.id},
@@ -671,7 +706,7 @@ void Api::Register(Router& router) {
                return r;
              }));
   router.AddUpload("POST", "/api/v1/submissions/{id}/evidence",
-                   MakeEvidenceUpload(pool_, files_, clock_, metrics_, options_.max_upload_bytes));
+                   MakeEvidenceUpload(pool_, files_, clock_, metrics_, options_.uploads));
 
   // ---- results and appeals ----
   router.Add(

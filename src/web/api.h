@@ -43,12 +43,24 @@ class Metrics final : public RequestObserver {
   std::mutex log_mutex_;
 };
 
+// What evidence uploads may come to (esar serve's --max-upload-mb, --max-submission-mb,
+// --max-submission-files, --max-unzipped-mb; docs/operations.md).
+struct UploadLimits {
+  int64_t max_file_bytes = 20 << 20;                // one file
+  int64_t max_submission_bytes = int64_t{50} << 20;  // all the files of one submission
+  int64_t max_submission_files = 20;                // counting replaced files (they are kept)
+  int64_t max_unzipped_bytes = int64_t{100} << 20;   // an office file (ZIP) once opened
+};
+
 struct ApiOptions {
   // Every password hash and check goes through it (bounded; see password_hasher.h). Required.
   security::PasswordHasher* hasher = nullptr;
   TrustedProxy proxy;  // who may name the client (the login throttle's address)
-  int64_t max_upload_bytes = 20 << 20;
+  UploadLimits uploads;
   bool secure_cookies = false;  // add Secure to the session cookie (served over TLS)
+  // GET /metrics: "" serves it to loopback peers only (not forwarded by a proxy); otherwise
+  // only to requests with "Authorization: Bearer <metrics_token>".
+  std::string metrics_token;
 };
 
 // The REST API under /api/v1, plus /healthz and /metrics. Handlers borrow a database connection

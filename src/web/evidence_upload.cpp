@@ -10,6 +10,7 @@
 #include "service/reporting.h"
 #include "web/auth.h"
 #include "web/multipart.h"
+#include "web/zip_check.h"
 
 namespace esar::web {
 namespace {
@@ -32,16 +33,21 @@ HttpResponse Refuse(const Status& status, int http_status = 0) {
 
 class EvidenceSink final : public UploadSink, public MultipartParser::Handler {
  public:
+  // `used_files` and `used_bytes`: the submission's evidence when the upload began.
   EvidenceSink(storage::DatabasePool& pool, storage::FileStore& files, const Clock& clock,
-               Metrics& metrics, int64_t max_bytes, service::Actor actor, int64_t submission,
-               std::string boundary, std::unique_ptr<storage::FileWriter> writer)
+               Metrics& metrics, const UploadLimits& limits, service::Actor actor,
+               int64_t submission, int64_t used_files, int64_t used_bytes, std::string boundary,
+               std::unique_ptr<storage::FileWriter> writer)
       : pool_(pool),
         files_(files),
         clock_(clock),
         metrics_(metrics),
-        max_bytes_(max_bytes),
+        max_bytes_(limits.max_file_bytes),
+        limits_(limits),
         actor_(std::move(actor)),
         submission_(submission),
+        used_files_(used_files),
+        used_bytes_(used_bytes),
         parser_(std::move(boundary), *this),
         writer_(std::move(writer)) {}
 
@@ -49,6 +55,10 @@ class EvidenceSink final : public UploadSink, public MultipartParser::Handler {
 
   HttpResponse Finish(const Status& transfer) override {
     if (too_large_) return Refuse(TooLarge(max_bytes_), 413);
+    if (over_quota_) {
+      return Refuse(
+          service::Reporting::CheckEvidenceQuota(Quota(), used_files_, used_bytes_, size_));
+    }
     if (!transfer.ok())
       return Refuse(transfer, transfer.message_en().find("larger") != std::string::npos ? 413 : 0);
     Status parsed = parser_.Finish();
@@ -66,6 +76,12 @@ class EvidenceSink final : public UploadSink, public MultipartParser::Handler {
                             (type.empty() ? "of an unknown type" : type) + ")"),
                     415);
     }
+    if (LooksLikeZip(writer_->TemporaryPath())) {
+      ZipBounds bounds;
+      bounds.max_uncompressed_bytes = limits_.max_unzipped_bytes;
+      Status sane = CheckZipExpansion(writer_->TemporaryPath(), bounds);
+      if (!sane.ok()) return Refuse(sane);
+    }
     auto stored = writer_->Commit();
     if (!stored) return Refuse(stored.status());
     auto lease = pool_.Acquire();
@@ -74,7 +90,7 @@ class EvidenceSink final : public UploadSink, public MultipartParser::Handler {
         service::Reporting(**lease, clock_)
             .AddEvidence(actor_, submission_,
                          {0, CleanFileName(filename_), type, stored->size, stored->sha256},
-                         replaces_);
+                         replaces_, Quota());
     if (!evidence) return Refuse(evidence.status());
     metrics_.CountUpload();
     return JsonResponse(201, json{{"id", evidence->id},
@@ -125,6 +141,11 @@ class EvidenceSink final : public UploadSink, public MultipartParser::Handler {
       too_large_ = true;
       return TooLarge(max_bytes_);
     }
+    // Stopped as soon as the quota is passed, not after the whole file is on disk.
+    if (!service::Reporting::CheckEvidenceQuota(Quota(), used_files_, used_bytes_, size_).ok()) {
+      over_quota_ = true;
+      return Status::Conflict("หลักฐานเกินโควตาของรายงาน", "over the submission's evidence quota");
+    }
     return writer_->Write(bytes);
   }
 
@@ -143,16 +164,22 @@ class EvidenceSink final : public UploadSink, public MultipartParser::Handler {
   }
 
  private:
+  service::EvidenceQuota Quota() const {
+    return {limits_.max_submission_bytes, limits_.max_submission_files};
+  }
+
   storage::DatabasePool& pool_;
   storage::FileStore& files_;
   const Clock& clock_;
   Metrics& metrics_;
   int64_t max_bytes_;
+  UploadLimits limits_;
   service::Actor actor_;
   int64_t submission_;
+  int64_t used_files_, used_bytes_;
   MultipartParser parser_;
   std::unique_ptr<storage::FileWriter> writer_;
-  bool seen_file_ = false, in_file_ = false, too_large_ = false;
+  bool seen_file_ = false, in_file_ = false, too_large_ = false, over_quota_ = false;
   std::string filename_, current_, field_;
   std::optional<int64_t> replaces_;
   int64_t size_ = 0;
@@ -181,8 +208,9 @@ std::string SniffMediaType(const std::string& path) {
 }
 
 UploadStarter MakeEvidenceUpload(storage::DatabasePool& pool, storage::FileStore& files,
-                                 const Clock& clock, Metrics& metrics, int64_t max_bytes) {
-  return [&pool, &files, &clock, &metrics, max_bytes](
+                                 const Clock& clock, Metrics& metrics, const UploadLimits& limits) {
+  const int64_t max_bytes = limits.max_file_bytes;
+  return [&pool, &files, &clock, &metrics, limits, max_bytes](
              HttpRequest& request) -> std::variant<HttpResponse, std::unique_ptr<UploadSink>> {
     const std::string& length = request.Header("content-length");
     if (!length.empty()) {
@@ -198,6 +226,7 @@ UploadStarter MakeEvidenceUpload(storage::DatabasePool& pool, storage::FileStore
     if (ec != std::errc() || ptr != id.data() + id.size())
       return Refuse(Status::NotFound("ไม่มีรายงานนี้", "no such submission"));
     service::Actor actor;
+    int64_t used_files = 0, used_bytes = 0;
     {
       auto lease = pool.Acquire();
       if (!lease) return Refuse(lease.status());
@@ -216,11 +245,21 @@ UploadStarter MakeEvidenceUpload(storage::DatabasePool& pool, storage::FileStore
             Status::Conflict("แนบหลักฐานได้เฉพาะรายงานที่เป็นร่างหรือถูกส่งกลับ",
                              "evidence can be attached only to a draft or a returned submission"));
       }
+      for (const service::EvidenceInfo& e : view->evidence) {
+        ++used_files;
+        used_bytes += e.size;
+      }
+      // A full submission is refused before a byte of the body is read (a file of one byte
+      // would not fit).
+      Status room = service::Reporting::CheckEvidenceQuota(
+          {limits.max_submission_bytes, limits.max_submission_files}, used_files, used_bytes, 1);
+      if (!room.ok()) return Refuse(room);
     }
     auto writer = files.Create();
     if (!writer) return Refuse(writer.status());
-    return std::unique_ptr<UploadSink>(new EvidenceSink(
-        pool, files, clock, metrics, max_bytes, actor, submission, *boundary, std::move(*writer)));
+    return std::unique_ptr<UploadSink>(new EvidenceSink(pool, files, clock, metrics, limits, actor,
+                                                        submission, used_files, used_bytes,
+                                                        *boundary, std::move(*writer)));
   };
 }
 

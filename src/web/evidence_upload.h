@@ -19,8 +19,11 @@ std::string SniffMediaType(const std::string& path);
 // from the headers is checked before the body is read (who asks, the submission's state, the
 // declared size); the body then streams through the multipart parser into the file store,
 // hashed as it goes, never whole in memory. PDF, DOCX, XLSX, PNG and JPEG only, by content;
-// anything else, or more than `max_bytes`, is refused with a clear reason and nothing stored.
+// anything else, a file over `limits.max_file_bytes` (413), a file that would take the
+// submission past its quota of files or bytes (409, checked before the body is read, while it
+// streams and again under the submission's lock), or an office file that expands to more than
+// `limits.max_unzipped_bytes` or absurdly (400) is refused with a clear reason and nothing stored.
 UploadStarter MakeEvidenceUpload(storage::DatabasePool& pool, storage::FileStore& files,
-                                 const Clock& clock, Metrics& metrics, int64_t max_bytes);
+                                 const Clock& clock, Metrics& metrics, const UploadLimits& limits);
 
 }  // namespace esar::web

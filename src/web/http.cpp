@@ -202,6 +202,26 @@ bool IsSafeHeaderValue(std::string_view value) {
   return true;
 }
 
+bool IsLoopbackAddress(std::string_view address) {
+  if (address == "::1") return true;
+  if (address.rfind("::ffff:", 0) == 0) address.remove_prefix(7);
+  // 127.a.b.c: three more decimal parts of at most three digits after "127.".
+  if (address.rfind("127.", 0) != 0) return false;
+  int parts = 2, digits = 0;  // "127" and the part being read
+  for (const char ch : address.substr(4)) {
+    if (ch == '.') {
+      if (digits == 0) return false;
+      ++parts;
+      digits = 0;
+    } else if (ch >= '0' && ch <= '9' && digits < 3) {
+      ++digits;
+    } else {
+      return false;
+    }
+  }
+  return parts == 4 && digits > 0;
+}
+
 int HttpStatusOf(StatusCode code) {
   switch (code) {
     case StatusCode::kOk:

@@ -106,6 +106,10 @@ std::string AttachmentDisposition(std::string_view name);
 // only (no CR, LF, NUL or other control character, nothing above 0x7E).
 bool IsSafeHeaderValue(std::string_view value);
 
+// True for an address of this machine's loopback: 127.0.0.0/8, ::1, or ::ffff:127.x.y.z (as the
+// server writes a peer's address).
+bool IsLoopbackAddress(std::string_view address);
+
 // A JSON body {"error": {"code", "message_th", "message_en", "details"}} with the HTTP status
 // that `status` maps to (400, 401, 403, 404, 409, 429, 500, ...).
 HttpResponse ErrorResponse(const Status& status, const std::string& details_json = "null");

@@ -29,7 +29,7 @@ struct PageCall;
 struct PageOptions {
   security::PasswordHasher* hasher = nullptr;  // every password hash and check; required
   bool secure_cookies = false;
-  int64_t max_upload_bytes = 20 << 20;
+  UploadLimits uploads;
   TrustedProxy proxy;  // who may name the client (the login throttle's address)
 };
 

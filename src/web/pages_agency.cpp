@@ -341,7 +341,7 @@ class FormUploadSink final : public UploadSink {
 
 UploadStarter Pages::EvidenceForm() {
   UploadStarter api =
-      MakeEvidenceUpload(pool_, files_, clock_, metrics_, options_.max_upload_bytes);
+      MakeEvidenceUpload(pool_, files_, clock_, metrics_, options_.uploads);
   return [this,
           api](HttpRequest& request) -> std::variant<HttpResponse, std::unique_ptr<UploadSink>> {
     const auto csrf = request.query.find("csrf");

@@ -102,6 +102,15 @@ TEST(PageSupport, NoHeaderCarriesRawText) {
   EXPECT_TRUE(IsSafeHeaderValue("text/html; charset=utf-8\t"));
 }
 
+TEST(PageSupport, LoopbackAddressesAreTold) {
+  for (const char* yes : {"127.0.0.1", "127.1.2.3", "127.255.255.255", "::1", "::ffff:127.0.0.1"})
+    EXPECT_TRUE(IsLoopbackAddress(yes)) << yes;
+  for (const char* no : {"", "10.0.0.1", "128.0.0.1", "127.0.0", "127.0.0.1.5", "127..0.1",
+                         "127.0.0.1000", "127.0.0.x", "::2", "::ffff:10.0.0.1", "1127.0.0.1",
+                         "fe80::1", "0:0:0:0:0:0:0:2"})
+    EXPECT_FALSE(IsLoopbackAddress(no)) << no;
+}
+
 TEST(PageSupport, NumbersHaveThousandsSeparatorsAndTheFrameworksDecimals) {
   EXPECT_EQ(Number(1234567.891, 2), "1,234,567.89");
   EXPECT_EQ(Number(-1234.5, 1), "-1,234.5");

@@ -67,7 +67,7 @@ AGENCY_USERS = {"rep_own", "rep_other", "appr_own", "appr_other"}
 EXPECTED = {
     # ---- open to everyone: health, metrics, the API description, logging in
     "GET /healthz": EVERYONE,
-    "GET /metrics": EVERYONE,
+    "GET /metrics": EVERYONE,                               # from loopback, no --metrics-token (limits_test.py)
     "GET /api/v1/openapi.json": EVERYONE,
     "POST /api/v1/session": EVERYONE,                       # logging in needs no login
     # ---- one's own account: any logged-in user
@@ -84,7 +84,7 @@ EXPECTED = {
     "POST /api/v1/data": {"admin"},
     # ---- public reference data
     "GET /api/v1/agencies": EVERYONE,
-    "GET /api/v1/frameworks/{id}": EVERYONE,
+    "GET /api/v1/frameworks/{id}": EVERYONE,                # a frozen one; drafts: admins (visibility_checks)
     "GET /api/v1/rounds/{id}": EVERYONE,
     # ---- reporting (the object is an OCS submission)
     # Any logged-in user may list; an agency's users get only their own agency's reports
@@ -643,6 +643,24 @@ def visibility_checks(w):
         after = w.status(sid)
         check(r.status == 409 and len(after["evidence"]) == len(before["evidence"]),
               f"rep_own adds evidence to a {what} report -> {r.status} (want 409)", r.text())
+    # A framework no round has frozen yet is a draft (with per-agency targets): the central
+    # office's alone. Everyone else gets exactly the answer for a framework that does not exist.
+    draft = expect(w.admin.request("POST", "/api/v1/frameworks", body=w.framework), 201, "import a draft")
+    check(draft and not draft["frozen"], "a framework imported after the last frozen one is a draft")
+    missing = w.public.request("GET", "/api/v1/frameworks/987654")
+    for role in ROLES:
+        r = w.client(role).request("GET", f"/api/v1/frameworks/{draft['id']}")
+        if role == "admin":
+            check(r.status == 200 and (r.json or {}).get("frozen") is False,
+                  f"admin reads the draft framework -> {r.status} (want 200)", r.text())
+        else:
+            e = (r.json or {}).get("error") or {}
+            check(r.status == 404 and e.get("code") == "not_found"
+                  and e.get("message_en") == f"no framework {draft['id']}"
+                  and set(r.json) == set(missing.json or {}) and "document" not in r.text(100000),
+                  f"{role} reads the draft framework -> {r.status} (want 404, as for a missing one)", r.text())
+    r = w.public.request("GET", "/api/v1/frameworks/1")
+    check(r.status == 200 and r.json["frozen"], f"the public reads a frozen framework -> {r.status} (want 200)")
     for role in ("admin", "evaluator", "appr_own"):
         kpi = w.status(w.submitted_id)["kpi"]
         r = w.users[role].request("PUT", f"/api/v1/rounds/{w.r12}/agencies/OCS/kpis/{kpi}",

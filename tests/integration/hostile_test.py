@@ -795,7 +795,8 @@ def build_routes(w):
         return same(stored, dig(body, f.path), f.name)
 
     def verify_framework(r, body, f):
-        j = expect(w.public.request("GET", f"/api/v1/frameworks/{r.json['id']}"), 200, "read framework")
+        # Read as the admin: a framework no round has frozen is a draft, hidden from others.
+        j = expect(w.admin.request("GET", f"/api/v1/frameworks/{r.json['id']}"), 200, "read framework")
         stored = j["agency_kind"] if f.name == "agency_kind" else dig(j["document"], f.path)
         return same(stored, dig(body, f.path), f.name)
 

@@ -375,6 +375,8 @@ def cycle(base):
     call(public, "GET", "/healthz", 200, "health")
     r = call(public, "GET", "/metrics", 200, "metrics")
     check(r.raw.startswith(b"# HELP"), "  metrics are Prometheus text")
+    call(public, "GET", "/metrics", 403, "metrics through a proxy (loopback-only without --metrics-token)",
+         headers={"X-Forwarded-For": "203.0.113.7"})
 
     r = public.request("GET", "/api/v1/openapi.json")
     if r.status == 404 and r.json and r.json.get("error", {}).get("message_en") == "no such page":
@@ -450,8 +452,12 @@ def cycle(base):
     call(admin, "PUT", "/api/v1/agencies", 200, "add an agency", body=upsert)
     call(reporter, "PUT", "/api/v1/agencies", 403, "add an agency as a reporter", body=upsert)
 
-    r = call(public, "GET", "/api/v1/frameworks/1", 200, "framework 1")
-    check(r.json and r.json.get("version") == 1 and r.json.get("diff") is None, "  version 1 has no diff")
+    # No round has frozen framework 1 yet: a draft, the admins' alone.
+    r = call(admin, "GET", "/api/v1/frameworks/1", 200, "framework 1 (a draft, as the admin)")
+    check(r.json and r.json.get("version") == 1 and r.json.get("diff") is None
+          and r.json.get("frozen") is False, "  version 1 has no diff and is not frozen")
+    call(public, "GET", "/api/v1/frameworks/1", 404, "a draft framework (public)")
+    call(reporter, "GET", "/api/v1/frameworks/1", 404, "a draft framework (reporter)")
     call(public, "GET", "/api/v1/frameworks/999", 404, "missing framework")
 
     deadline = int(time.time() * 1000) + 365 * 24 * 3600 * 1000
@@ -467,6 +473,8 @@ def cycle(base):
          body=new_round)
     r = call(admin, "POST", "/api/v1/frameworks/1/rounds", 201, "open round 12", body=new_round)
     round_id = (r.json or {}).get("id", 0)
+    r = call(public, "GET", "/api/v1/frameworks/1", 200, "framework 1, frozen by its round (public)")
+    check(r.json and r.json.get("frozen") is True, "  frozen")
     r = call(public, "GET", f"/api/v1/rounds/{round_id}", 200, "the round")
     check(r.json and r.json.get("deadline") == deadline, "  deadline kept")
     call(public, "GET", "/api/v1/rounds/999", 404, "missing round")
@@ -668,6 +676,10 @@ def cycle(base):
     r = call(admin, "POST", "/api/v1/frameworks", 201, "import framework version 2", body=framework)
     check(r.json and r.json.get("version") == 2 and isinstance(r.json.get("diff"), list)
           and r.json.get("frozen") is False, "  version 2 with a diff")
+    v2 = (r.json or {}).get("id", 0)
+    call(public, "GET", f"/api/v1/frameworks/{v2}", 404, "the draft version 2 (public)")
+    call(evaluator, "GET", f"/api/v1/frameworks/{v2}", 404, "the draft version 2 (evaluator)")
+    call(admin, "GET", f"/api/v1/frameworks/{v2}", 200, "the draft version 2 (admin)")
 
     # ---- outside the routes
     call(admin, "DELETE", "/api/v1/me", 405, "DELETE on a GET-only path", off_document="MethodNotAllowed")
