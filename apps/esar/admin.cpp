@@ -1,6 +1,10 @@
 #include "admin.h"
 
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -45,6 +49,19 @@ void Say(Lang lang, const std::string& th, const std::string& en) {
   std::cout << (lang == Lang::kThai ? th : en) << "\n";
 }
 
+// OpenDb, for a command that changes the database: its audit entries sealed (UseAuditSeal).
+std::unique_ptr<storage::Database> OpenDbToWrite(const std::string& url,
+                                                 const AuditKeyFlags& audit, Lang lang) {
+  auto db = OpenDb(url, lang);
+  if (!db) return nullptr;
+  Status ready = UseAuditSeal(*db, audit, KeyUse::kIfPresent, lang);
+  if (!ready.ok()) {
+    Fail(ready, lang);
+    return nullptr;
+  }
+  return db;
+}
+
 }  // namespace
 
 std::string DatabaseUrl(const std::string& flag) {
@@ -53,8 +70,9 @@ std::string DatabaseUrl(const std::string& flag) {
   return env && *env ? env : "esar.db";
 }
 
-int ImportFramework(const std::string& db_url, const std::string& path, Lang lang) {
-  auto db = OpenDb(db_url, lang);
+int ImportFramework(const std::string& db_url, const AuditKeyFlags& audit, const std::string& path,
+                    Lang lang) {
+  auto db = OpenDbToWrite(db_url, audit, lang);
   if (!db) return kFailed;
   auto text = formats::ReadFile(path);
   if (!text) return Fail(text.status(), lang);
@@ -69,8 +87,9 @@ int ImportFramework(const std::string& db_url, const std::string& path, Lang lan
   return 0;
 }
 
-int ImportAgencies(const std::string& db_url, const std::string& path, Lang lang) {
-  auto db = OpenDb(db_url, lang);
+int ImportAgencies(const std::string& db_url, const AuditKeyFlags& audit, const std::string& path,
+                   Lang lang) {
+  auto db = OpenDbToWrite(db_url, audit, lang);
   if (!db) return kFailed;
   auto agencies = formats::LoadAgencies(path);
   if (!agencies) return Fail(agencies.status(), lang);
@@ -82,8 +101,9 @@ int ImportAgencies(const std::string& db_url, const std::string& path, Lang lang
   return 0;
 }
 
-int ImportData(const std::string& db_url, const std::string& path, Lang lang) {
-  auto db = OpenDb(db_url, lang);
+int ImportData(const std::string& db_url, const AuditKeyFlags& audit, const std::string& path,
+               Lang lang) {
+  auto db = OpenDbToWrite(db_url, audit, lang);
   if (!db) return kFailed;
   auto data = formats::LoadObservations(path);
   if (!data) return Fail(data.status(), lang);
@@ -95,7 +115,7 @@ int ImportData(const std::string& db_url, const std::string& path, Lang lang) {
   return 0;
 }
 
-int CreateUser(const std::string& db_url, const std::string& username,
+int CreateUser(const std::string& db_url, const AuditKeyFlags& audit, const std::string& username,
                const std::string& display_name, const std::string& role_name,
                const std::string& agency, Lang lang) {
   auto role = service::ParseRole(role_name);
@@ -109,7 +129,7 @@ int CreateUser(const std::string& db_url, const std::string& username,
                     "give the password in ESAR_PASSWORD or on the first line of standard input"),
                 lang);
   }
-  auto db = OpenDb(db_url, lang);
+  auto db = OpenDbToWrite(db_url, audit, lang);
   if (!db) return kFailed;
   SystemClock clock;
   // The command line hashes one password, alone: one turn, nobody waits.
@@ -124,46 +144,203 @@ int CreateUser(const std::string& db_url, const std::string& username,
   return 0;
 }
 
-int VerifyAudit(const std::string& db_url, Lang lang) {
+int VerifyAudit(const std::string& db_url, const AuditKeyFlags& audit,
+                const std::vector<std::string>& heads, bool write_head, Lang lang) {
   auto db = OpenDb(db_url, lang);
   if (!db) return kFailed;
-  auto result = service::AuditLog(*db).Verify();
+  auto seal = OpenAuditSeal(*db, audit, KeyUse::kIfPresent, lang);
+  if (!seal) return Fail(seal.status(), lang);
+  service::AuditLog::VerifyOptions options;
+  options.seal = seal->get();
+  options.head_file = !write_head;
+  for (const std::string& head : heads) {
+    const size_t colon = std::min(head.find(':'), head.size());
+    int64_t seq = 0;
+    const auto [ptr, ec] = std::from_chars(head.data(), head.data() + colon, seq);
+    if (colon == head.size() || ec != std::errc() || ptr != head.data() + colon || seq < 1 ||
+        head.size() - colon - 1 != 64) {
+      return Fail(Status::InvalidInput("--head ต้องอยู่ในรูป ลำดับ:แฮช (เช่น 120:3fa9...)",
+                                       "--head must be SEQ:HASH (e.g. 120:3fa9...)"),
+                  lang);
+    }
+    options.heads.push_back({seq, head.substr(colon + 1)});
+  }
+  // The evidence files are checked where the data folder is; verify never creates one.
+  std::unique_ptr<storage::FileStore> files;
+  if (std::filesystem::is_directory(audit.data_dir)) {
+    auto opened = storage::OpenDiskFileStore(audit.data_dir);
+    if (!opened) return Fail(opened.status(), lang);
+    files = std::move(*opened);
+    options.files = files.get();
+  }
+  auto result = service::AuditLog(*db).Verify(options);
   if (!result) return Fail(result.status(), lang);
-  if (result->first_broken != 0) {
-    Say(lang, "บันทึกการตรวจสอบขาดตอน: " + result->problem_th,
-        "the audit chain is broken: " + result->problem_en);
+  const service::AuditLog::Verification& v = *result;
+  if (!v.whole()) {
+    Say(lang, "บันทึกการตรวจสอบขาดตอนหรือไม่ตรงกับข้อมูล: " + v.problem_th,
+        "the audit chain is broken or does not match the data: " + v.problem_en);
+    for (const auto& p : v.problems) Say(lang, "  - " + p.th, "  - " + p.en);
     return kBroken;
   }
-  Say(lang, "บันทึกการตรวจสอบครบถ้วน " + std::to_string(result->entries) + " รายการ ไม่มีการแก้ไข",
-      "the audit chain is whole: " + std::to_string(result->entries) + " entries, none changed");
+  Say(lang, "บันทึกการตรวจสอบครบถ้วน " + std::to_string(v.entries) + " รายการ ไม่มีการแก้ไข",
+      "the audit chain is whole: " + std::to_string(v.entries) + " entries, none changed");
+  if (options.seal) {
+    Say(lang,
+        "ผนึกด้วยกุญแจรหัส " + options.seal->key_id() + ": ตรวจตราผนึกแล้ว " +
+            std::to_string(v.sealed) + " รายการ",
+        "sealed with key " + options.seal->key_id() + ": " + std::to_string(v.sealed) +
+            " seals checked");
+  } else {
+    Say(lang, "ไม่มีกุญแจบันทึกการตรวจสอบ: ตรวจได้เฉพาะห่วงโซ่แฮช (ยังไม่ได้ผนึก)",
+        "no audit key: only the hash chain was checked (the log is not sealed yet)");
+  }
+  Say(lang,
+      "สถานะปัจจุบันตรงกับบันทึก " + std::to_string(v.entities) + " รายการ (รายงาน ผลการประเมิน "
+          "อุทธรณ์ ผู้ใช้ รอบ กรอบการประเมิน หน่วยงาน ข้อมูลนำเข้า)",
+      "the live state matches the log for " + std::to_string(v.entities) +
+          " entities (submissions with their reviews and evidence, results, appeals, users, "
+          "rounds, frameworks, agencies, imported data)");
+  if (v.unrecorded) {
+    Say(lang,
+        std::to_string(v.unrecorded) + " รายการเก่ากว่าการบันทึกสถานะ: ตรวจได้ตั้งแต่การเริ่ม esar serve "
+            "ครั้งแรกพร้อมกุญแจ",
+        std::to_string(v.unrecorded) +
+            " entities predate the state digests: they are covered from the first start of esar "
+            "serve with its key");
+  }
+  if (options.files) {
+    Say(lang, "ไฟล์หลักฐานตรงกับค่า SHA-256 ทั้ง " + std::to_string(v.files) + " ไฟล์",
+        "evidence files matching their SHA-256: " + std::to_string(v.files));
+  } else {
+    Say(lang, "ไม่ได้ตรวจไฟล์หลักฐาน: ไม่มีโฟลเดอร์ " + audit.data_dir + " (ระบุ --data-dir)",
+        "evidence files not checked: there is no folder " + audit.data_dir + " (give --data-dir)");
+  }
+  if (v.last) {
+    // Printed to be kept elsewhere (a ticket, a report, paper): `--head` compares it later.
+    Say(lang, "หัวของบันทึก: " + std::to_string(v.last->seq) + ":" + v.last->hash,
+        "head: " + std::to_string(v.last->seq) + ":" + v.last->hash);
+  }
+  if (write_head) {
+    if (!options.seal) {
+      return Fail(Status::InvalidInput("--write-head ต้องมีกุญแจบันทึกการตรวจสอบ",
+                                       "--write-head needs the audit key"),
+                  lang);
+    }
+    if (!v.last) return 0;
+    Status written = options.seal->ResetHead(*v.last);
+    if (!written.ok()) return Fail(written, lang);
+    Say(lang, "เขียนหัวของบันทึกไว้ที่ " + options.seal->head_file() + " แล้ว",
+        "wrote the head to " + options.seal->head_file());
+  }
   return 0;
 }
 
-int BackupTo(const std::string& db_url, const std::string& data_dir, const std::string& path,
+int BackupTo(const std::string& db_url, const AuditKeyFlags& audit, const std::string& path,
              Lang lang) {
   auto db = OpenDb(db_url, lang);
   if (!db) return kFailed;
-  auto files = storage::OpenDiskFileStore(data_dir);
+  auto files = storage::OpenDiskFileStore(audit.data_dir);
   if (!files) return Fail(files.status(), lang);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return Fail(Status::IoError("เขียนไฟล์ " + path + " ไม่ได้", "cannot write " + path), lang);
-  Status s = storage::Backup(*db, **files, out);
-  if (!s.ok()) return Fail(s, lang);
-  Say(lang, "สำรองข้อมูลไว้ที่ " + path + " แล้ว", "backed up to " + path);
+  auto seal = OpenAuditSeal(*db, audit, KeyUse::kIfPresent, lang);
+  if (!seal) return Fail(seal.status(), lang);
+  storage::BackupKey key;
+  std::optional<storage::BackupHead> head;
+  if (*seal) {
+    key = {(*seal)->backup_key(), (*seal)->key_id()};
+    auto kept = (*seal)->ReadHead();
+    if (!kept) return Fail(kept.status(), lang);
+    if (*kept) head = storage::BackupHead{(*kept)->seq, (*kept)->hash};
+  } else {
+    auto sealed = service::AuditLog(*db).IsSealed();
+    if (!sealed) return Fail(sealed.status(), lang);
+    if (*sealed) {
+      return Fail(Status::Conflict(
+                      "บันทึกการตรวจสอบผนึกด้วยกุญแจ แต่ไม่พบกุญแจ จึงผนึกข้อมูลสำรองไม่ได้: ระบุ --data-dir "
+                      "ของเซิร์ฟเวอร์ หรือ --audit-key-file",
+                      "the audit log is sealed with a key that was not found, so the backup "
+                      "cannot be sealed: give the server's --data-dir or --audit-key-file"),
+                  lang);
+    }
+  }
+  const std::string partial = path + ".partial";
+  Status s;
+  {
+    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+    if (!out) {
+      return Fail(Status::IoError("เขียนไฟล์ " + partial + " ไม่ได้", "cannot write " + partial), lang);
+    }
+    s = storage::Backup(*db, **files, out, key, head);
+    out.close();
+    if (s.ok() && !out) s = Status::IoError("เขียนไฟล์ " + partial + " ไม่ได้", "cannot write " + partial);
+  }
+  if (s.ok() && std::rename(partial.c_str(), path.c_str()) != 0) {
+    s = Status::IoError("เปลี่ยนชื่อ " + partial + " เป็น " + path + " ไม่ได้",
+                        "cannot rename " + partial + " to " + path);
+  }
+  if (!s.ok()) {
+    std::remove(partial.c_str());
+    Fail(s, lang);
+    return s.code() == StatusCode::kDataLoss ? kBroken : kFailed;
+  }
+  Say(lang,
+      "สำรองข้อมูลไว้ที่ " + path + " แล้ว" +
+          (*seal ? " (ผนึกด้วยกุญแจรหัส " + (*seal)->key_id() + ")" : " (ไม่ได้ผนึก: ไม่มีกุญแจ)"),
+      "backed up to " + path +
+          (*seal ? " (sealed with key " + (*seal)->key_id() + ")" : " (not sealed: no key)"));
   return 0;
 }
 
-int RestoreFrom(const std::string& db_url, const std::string& data_dir, const std::string& path,
+int RestoreFrom(const std::string& db_url, const AuditKeyFlags& audit, const std::string& path,
                 Lang lang) {
   auto db = OpenDb(db_url, lang);
   if (!db) return kFailed;
-  auto files = storage::OpenDiskFileStore(data_dir);
+  auto files = storage::OpenDiskFileStore(audit.data_dir);
   if (!files) return Fail(files.status(), lang);
+  auto seal = OpenAuditSeal(*db, audit, KeyUse::kIfPresent, lang);
+  if (!seal) return Fail(seal.status(), lang);
   std::ifstream in(path, std::ios::binary);
   if (!in) return Fail(Status::NotFound("เปิดไฟล์ " + path + " ไม่ได้", "cannot open " + path), lang);
-  Status s = storage::Restore(*db, **files, in);
-  if (!s.ok()) return Fail(s, lang);
-  Say(lang, "กู้คืนข้อมูลจาก " + path + " แล้ว", "restored from " + path);
+  storage::RestoreOptions options;
+  if (*seal) options.key = {(*seal)->backup_key(), (*seal)->key_id()};
+  std::optional<service::AuditLog::Verification> verified;
+  // The restored data is verified before it is committed: a backup whose audit log does not
+  // vouch for its rows (changed before the backup was made, or sealed without the key) is not
+  // restored at all.
+  options.check = [&](const storage::BackupInfo& info) -> Status {
+    service::AuditLog::VerifyOptions verify;
+    verify.seal = seal->get();
+    verify.head_file = false;  // this data folder's head is written once the restore is in
+    if (info.head) verify.heads.push_back({info.head->seq, info.head->hash});
+    verify.files = files->get();
+    auto result = service::AuditLog(*db).Verify(verify);
+    if (!result) return result.status();
+    if (!result->whole()) {
+      std::string th, en;
+      for (const auto& p : result->problems) {
+        th += "\n  - " + p.th;
+        en += "\n  - " + p.en;
+      }
+      return Status::DataLoss("ข้อมูลสำรองนี้ไม่ผ่านการตรวจบันทึกการตรวจสอบ จึงไม่ได้กู้คืน:" + th,
+                              "the backup's data does not verify against its audit log, so "
+                              "nothing was restored:" + en);
+    }
+    verified = *result;
+    return Status::Ok();
+  };
+  Status s = storage::Restore(*db, **files, in, options);
+  if (!s.ok()) {
+    Fail(s, lang);
+    return s.code() == StatusCode::kDataLoss ? kBroken : kFailed;
+  }
+  if (*seal && verified && verified->last) {
+    Status head = (*seal)->ResetHead(*verified->last);
+    if (!head.ok()) return Fail(head, lang);
+  }
+  Say(lang,
+      "กู้คืนข้อมูลจาก " + path + " แล้ว บันทึกการตรวจสอบครบถ้วน " +
+          std::to_string(verified ? verified->entries : 0) + " รายการ",
+      "restored from " + path + "; the audit chain verifies: " +
+          std::to_string(verified ? verified->entries : 0) + " entries");
   return 0;
 }
 

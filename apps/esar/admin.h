@@ -4,7 +4,9 @@
 // process's exit code and prints its messages in `lang`.
 
 #include <string>
+#include <vector>
 
+#include "audit_key.h"
 #include "common/text.h"
 
 namespace esar::cli {
@@ -12,23 +14,38 @@ namespace esar::cli {
 // The database URL: `flag` when given, else $ESAR_DB, else "esar.db" in the working folder.
 std::string DatabaseUrl(const std::string& flag);
 
-int ImportFramework(const std::string& db_url, const std::string& path, Lang lang);
-int ImportAgencies(const std::string& db_url, const std::string& path, Lang lang);
-int ImportData(const std::string& db_url, const std::string& path, Lang lang);
+// The commands that change the database seal their audit entries with the key `audit` finds
+// (they write unsealed ones only while the log has never been sealed: before the first start of
+// esar serve, which creates the key).
+int ImportFramework(const std::string& db_url, const AuditKeyFlags& audit, const std::string& path,
+                    Lang lang);
+int ImportAgencies(const std::string& db_url, const AuditKeyFlags& audit, const std::string& path,
+                   Lang lang);
+int ImportData(const std::string& db_url, const AuditKeyFlags& audit, const std::string& path,
+               Lang lang);
 
 // The password comes from $ESAR_PASSWORD or, when unset, the first line of standard input.
-int CreateUser(const std::string& db_url, const std::string& username,
+int CreateUser(const std::string& db_url, const AuditKeyFlags& audit, const std::string& username,
                const std::string& display_name, const std::string& role, const std::string& agency,
                Lang lang);
 
-// Exit 0 when the audit chain is whole, 1 when it is broken (saying where), 2 on other errors.
-int VerifyAudit(const std::string& db_url, Lang lang);
+// Exit 0 when the audit chain is whole, its seals and its head match, the live state matches
+// what it recorded and every evidence file its hash; 1 when not (saying what), 2 on other errors.
+// `heads` are heads recorded elsewhere ("SEQ:HASH"). With `write_head`, the head file is not
+// compared (it is missing or to be replaced) and, if all else is whole, set to the last entry.
+int VerifyAudit(const std::string& db_url, const AuditKeyFlags& audit,
+                const std::vector<std::string>& heads, bool write_head, Lang lang);
 
-// Writes the database (and the evidence files under `data_dir`) to `path` (esar-backup/1).
-int BackupTo(const std::string& db_url, const std::string& data_dir, const std::string& path,
+// Writes the database and the evidence files under `audit.data_dir` to `path` (esar-backup/2,
+// sealed with the audit key when there is one), through a temporary file renamed at the end:
+// a backup that fails (a damaged evidence file, named) leaves nothing under `path`.
+int BackupTo(const std::string& db_url, const AuditKeyFlags& audit, const std::string& path,
              Lang lang);
-// Restores `path` into an empty database (migrated first) and `data_dir`.
-int RestoreFrom(const std::string& db_url, const std::string& data_dir, const std::string& path,
+// Restores `path` into an empty database (migrated first) and `audit.data_dir`, after checking
+// the whole file, and only if the restored audit log then verifies; exit 1 when the backup is
+// damaged or altered or does not verify (nothing restored), 2 on other errors. The head of the
+// restored chain is written to the data folder.
+int RestoreFrom(const std::string& db_url, const AuditKeyFlags& audit, const std::string& path,
                 Lang lang);
 
 }  // namespace esar::cli

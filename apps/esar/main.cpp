@@ -118,12 +118,24 @@ int main(int argc, char** argv) {
   explain->add_option("--kpi", kpi_id, "only this KPI / เฉพาะตัวชี้วัดนี้");
 
   std::string db_flag;
+  // Where the evidence files, the audit key and the chain head are (docs/operations.md).
+  esar::cli::AuditKeyFlags audit_flags;
+  auto add_audit_flags = [&audit_flags](CLI::App* cmd) {
+    cmd->add_option("--data-dir", audit_flags.data_dir,
+                    "folder of evidence files, the audit key and the chain head (default "
+                    "esar-data)")
+        ->envname("ESAR_DATA_DIR");
+    cmd->add_option("--audit-key-file", audit_flags.key_file,
+                    "the audit key (default DATA_DIR/audit.key)")
+        ->envname("ESAR_AUDIT_KEY_FILE");
+  };
   CLI::App* import = app.add_subcommand("import", "import into the database / นำเข้าข้อมูลสู่ฐานข้อมูล");
   import->require_subcommand(1);
   import->fallthrough();  // --db may follow the subcommand
   import->add_option(
       "--db", db_flag,
       "database: a file path (SQLite) or postgresql://... (default $ESAR_DB or esar.db)");
+  add_audit_flags(import);
   std::string import_path;
   CLI::App* import_framework = import->add_subcommand("framework", "a framework JSON file");
   import_framework->add_option("file", import_path)->required();
@@ -136,6 +148,7 @@ int main(int argc, char** argv) {
   admin->require_subcommand(1);
   admin->fallthrough();
   admin->add_option("--db", db_flag, "database (default $ESAR_DB or esar.db)");
+  add_audit_flags(admin);
   CLI::App* create_user = admin->add_subcommand(
       "create-user", "create a user; the password comes from $ESAR_PASSWORD or stdin");
   std::string username, display_name, role_name, user_agency;
@@ -149,21 +162,29 @@ int main(int argc, char** argv) {
   audit->require_subcommand(1);
   audit->fallthrough();
   audit->add_option("--db", db_flag, "database (default $ESAR_DB or esar.db)");
-  CLI::App* audit_verify = audit->add_subcommand("verify", "prove the audit chain unbroken");
+  add_audit_flags(audit);
+  CLI::App* audit_verify = audit->add_subcommand(
+      "verify",
+      "prove the audit chain unbroken and the data what it recorded / ตรวจบันทึกการตรวจสอบ");
+  std::vector<std::string> audit_heads;
+  bool write_head = false;
+  audit_verify->add_option("--head", audit_heads,
+                           "a head recorded elsewhere, SEQ:HASH (as verify prints it); repeatable");
+  audit_verify->add_flag("--write-head", write_head,
+                         "do not compare the head file: set it to the last entry if all else "
+                         "verifies (after a lost head file; see docs/operations.md)");
 
-  std::string backup_path, backup_data_dir = "esar-data";
+  std::string backup_path;
   CLI::App* backup =
       app.add_subcommand("backup", "write the database and evidence files to a file / สำรองข้อมูล");
   backup->add_option("file", backup_path)->required();
   backup->add_option("--db", db_flag, "database (default $ESAR_DB or esar.db)");
-  backup->add_option("--data-dir", backup_data_dir, "folder of evidence files (default esar-data)")
-      ->envname("ESAR_DATA_DIR");
+  add_audit_flags(backup);
   CLI::App* restore =
       app.add_subcommand("restore", "restore a backup into an empty database / กู้คืนข้อมูล");
   restore->add_option("file", backup_path)->required();
   restore->add_option("--db", db_flag, "database (default $ESAR_DB or esar.db)");
-  restore->add_option("--data-dir", backup_data_dir, "folder of evidence files (default esar-data)")
-      ->envname("ESAR_DATA_DIR");
+  add_audit_flags(restore);
 
   esar::cli::ServeOptions serve_options;
   CLI::App* serve = app.add_subcommand("serve", "run the web server / เปิดเซิร์ฟเวอร์");
@@ -176,8 +197,13 @@ int main(int argc, char** argv) {
       ->envname("ESAR_DB");
   serve
       ->add_option("--data-dir", serve_options.data_dir,
-                   "folder for evidence files (default esar-data)")
+                   "folder for evidence files, the audit key and the chain head (default "
+                   "esar-data)")
       ->envname("ESAR_DATA_DIR");
+  serve
+      ->add_option("--audit-key-file", serve_options.audit_key_file,
+                   "the audit key (default DATA_DIR/audit.key, created at the first start)")
+      ->envname("ESAR_AUDIT_KEY_FILE");
   serve
       ->add_option("--max-upload-mb", serve_options.max_upload_mb,
                    "largest evidence file (default 20)")
@@ -245,14 +271,18 @@ int main(int argc, char** argv) {
       serve_options.db_url = db_url;
       return esar::cli::Serve(serve_options, lang);
     }
-    if (*backup) return esar::cli::BackupTo(db_url, backup_data_dir, backup_path, lang);
-    if (*restore) return esar::cli::RestoreFrom(db_url, backup_data_dir, backup_path, lang);
-    if (*import_framework) return esar::cli::ImportFramework(db_url, import_path, lang);
-    if (*import_agencies) return esar::cli::ImportAgencies(db_url, import_path, lang);
-    if (*import_data) return esar::cli::ImportData(db_url, import_path, lang);
-    if (*create_user)
-      return esar::cli::CreateUser(db_url, username, display_name, role_name, user_agency, lang);
-    if (*audit_verify) return esar::cli::VerifyAudit(db_url, lang);
+    if (*backup) return esar::cli::BackupTo(db_url, audit_flags, backup_path, lang);
+    if (*restore) return esar::cli::RestoreFrom(db_url, audit_flags, backup_path, lang);
+    if (*import_framework)
+      return esar::cli::ImportFramework(db_url, audit_flags, import_path, lang);
+    if (*import_agencies) return esar::cli::ImportAgencies(db_url, audit_flags, import_path, lang);
+    if (*import_data) return esar::cli::ImportData(db_url, audit_flags, import_path, lang);
+    if (*create_user) {
+      return esar::cli::CreateUser(db_url, audit_flags, username, display_name, role_name,
+                                   user_agency, lang);
+    }
+    if (*audit_verify)
+      return esar::cli::VerifyAudit(db_url, audit_flags, audit_heads, write_head, lang);
     if (*check) {
       auto loaded = Load(check_in);
       if (!loaded) return Fail(loaded.status(), lang);

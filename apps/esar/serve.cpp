@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "audit_key.h"
 #include "common/clock.h"
 #include "security/password_hasher.h"
 #include "service/directory.h"
@@ -117,14 +118,18 @@ int Serve(const ServeOptions& options, Lang lang) {
   auto proxy = web::TrustedProxy::Parse(options.trusted_proxy);
   if (!proxy) return fail(proxy.status());
 
+  auto files = storage::OpenDiskFileStore(options.data_dir);
+  if (!files) return fail(files.status());
   {
     auto db = storage::Open(options.db_url);
     if (!db) return fail(db.status());
     Status migrated = storage::Migrate(**db);
     if (!migrated.ok()) return fail(migrated);
+    // Every audit entry this server writes is sealed; the key is made at the first start.
+    Status sealed = UseAuditSeal(**db, {options.data_dir, options.audit_key_file},
+                                 KeyUse::kCreateAtFirstStart, lang);
+    if (!sealed.ok()) return fail(sealed);
   }
-  auto files = storage::OpenDiskFileStore(options.data_dir);
-  if (!files) return fail(files.status());
 
   // Every thread started from here on inherits this mask; the signals are taken by sigwait.
   sigset_t signals;

@@ -9,7 +9,8 @@ namespace esar::cli {
 struct ServeOptions {
   std::string listen = "127.0.0.1:8080";  // host:port; port 0 = any free port
   std::string db_url;
-  std::string data_dir = "esar-data";  // evidence files
+  std::string data_dir = "esar-data";  // evidence files, the audit key and the chain head
+  std::string audit_key_file;          // "" = DATA_DIR/audit.key, created at the first start
   int max_upload_mb = 20;
   int max_submission_mb = 50;     // all the evidence of one submission (replaced files too)
   int max_submission_files = 20;  // likewise, in files

@@ -28,6 +28,7 @@ enum class StatusCode {
   kTooManyRequests,   // throttled: too many failed logins
   kUnavailable,       // busy for a moment (too many password checks at once): try again soon
   kInternal,          // a bug in esar: a message for the log, never for the user to fix
+  kDataLoss,          // what esar stored no longer matches its hash: damaged or altered outside
 };
 
 // The outcome of an operation that can fail in an expected way. An ok Status carries nothing;
@@ -60,6 +61,9 @@ class Status {
   }
   static Status Unavailable(std::string th, std::string en) {
     return Status(StatusCode::kUnavailable, std::move(th), std::move(en), {});
+  }
+  static Status DataLoss(std::string th, std::string en) {
+    return Status(StatusCode::kDataLoss, std::move(th), std::move(en), {});
   }
   static Status Internal(std::string en) {
     return Status(StatusCode::kInternal, "ข้อผิดพลาดภายใน: " + en, en, {});

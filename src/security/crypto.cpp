@@ -24,6 +24,7 @@ std::string Hex(const unsigned char* bytes, size_t size) {
 }
 
 static_assert(sizeof(crypto_hash_sha256_state) <= 256, "Sha256::state_ is too small");
+static_assert(sizeof(crypto_auth_hmacsha256_state) <= 512, "HmacSha256::state_ is too small");
 
 }  // namespace
 
@@ -76,6 +77,37 @@ std::string Sha256::FinishHex() {
   unsigned char digest[crypto_hash_sha256_BYTES];
   crypto_hash_sha256_final(reinterpret_cast<crypto_hash_sha256_state*>(state_), digest);
   return Hex(digest, sizeof digest);
+}
+
+std::string HmacSha256Hex(std::string_view key, std::string_view message) {
+  HmacSha256 mac(key);
+  mac.Update(message);
+  return mac.FinishHex();
+}
+
+HmacSha256::HmacSha256(std::string_view key) {
+  EnsureSodium();
+  crypto_auth_hmacsha256_init(reinterpret_cast<crypto_auth_hmacsha256_state*>(state_),
+                              reinterpret_cast<const unsigned char*>(key.data()), key.size());
+}
+
+void HmacSha256::Update(std::string_view bytes) {
+  crypto_auth_hmacsha256_update(reinterpret_cast<crypto_auth_hmacsha256_state*>(state_),
+                                reinterpret_cast<const unsigned char*>(bytes.data()),
+                                bytes.size());
+}
+
+std::string HmacSha256::FinishHex() {
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_final(reinterpret_cast<crypto_auth_hmacsha256_state*>(state_), mac);
+  return Hex(mac, sizeof mac);
+}
+
+std::string RandomBytes(size_t size) {
+  EnsureSodium();
+  std::string out(size, '\0');
+  randombytes_buf(out.data(), out.size());
+  return out;
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {

@@ -40,6 +40,25 @@ class Sha256 {
   alignas(64) unsigned char state_[256];
 };
 
+// The HMAC-SHA-256 of `message` under `key` (any length; libsodium hashes longer keys), as 64
+// lowercase hex characters.
+std::string HmacSha256Hex(std::string_view key, std::string_view message);
+
+// An HMAC-SHA-256 computed piece by piece (for backups written line by line).
+class HmacSha256 {
+ public:
+  explicit HmacSha256(std::string_view key);
+  void Update(std::string_view bytes);
+  // The MAC as hex; the object must not be updated afterwards.
+  std::string FinishHex();
+
+ private:
+  alignas(64) unsigned char state_[512];
+};
+
+// `size` random bytes (for keys).
+std::string RandomBytes(size_t size);
+
 // True when `a` and `b` are equal, compared in time that does not depend on where they differ.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 

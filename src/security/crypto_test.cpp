@@ -17,6 +17,18 @@ TEST(PasswordTest, VerifiesTheRightPasswordOnly) {
   EXPECT_NE(*hash, *again);  // salted
 }
 
+// RFC 4231, test cases 1 and 2.
+TEST(HmacSha256Test, MatchesTheStandardVectorsWholeAndInPieces) {
+  EXPECT_EQ(HmacSha256Hex(std::string(20, '\x0b'), "Hi There"),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  HmacSha256 pieces("Jefe");
+  pieces.Update("what do ya want ");
+  pieces.Update("for nothing?");
+  EXPECT_EQ(pieces.FinishHex(),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_NE(HmacSha256Hex("Jefe", "x"), HmacSha256Hex("Jeff", "x"));
+}
+
 TEST(TokenTest, TokensAreLongAndDifferent) {
   const std::string a = RandomToken(), b = RandomToken();
   EXPECT_EQ(a.size(), 64u);

@@ -146,7 +146,8 @@ Result<RoundInfo> Cycle::OpenRound(const Actor& actor, int64_t framework_id, int
     id = (*rows)[0].Int(0);
     return AuditLog(db_).Append(
         actor, now, "round.open", "round/" + std::to_string(id), "{}",
-        json{{"framework", framework_id}, {"round", round}, {"deadline", deadline_ms}}.dump());
+        json{{"framework", framework_id}, {"round", round}, {"deadline", deadline_ms}}.dump(),
+        {"framework/" + std::to_string(framework_id)});  // frozen by the opening
   });
   if (!done.ok()) return done;
   return Round(id);

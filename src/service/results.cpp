@@ -301,6 +301,7 @@ Result<AppealInfo> Results::DecideAppeal(const Actor& actor, int64_t appeal_id, 
     // Another evaluator decided it meanwhile: this decision changes nothing.
     if (decided->empty()) return Status::Conflict("อุทธรณ์นี้วินิจฉัยแล้ว", "this appeal has been decided");
     Status s;
+    std::vector<std::string> also;  // the submission a correction changes
     if (upheld && !corrected_values_json.empty()) {
       auto sub = db_.Query(
           "SELECT s.id, s.revision FROM submissions s JOIN rounds r ON r.id = s.round_id "
@@ -324,6 +325,7 @@ Result<AppealInfo> Results::DecideAppeal(const Actor& actor, int64_t appeal_id, 
           {(*sub)[0].Int(0), (*sub)[0].Int(1), UserRef(actor), corrected_values_json,
            "อุทธรณ์: " + reason, now});
       if (!s.ok()) return s;
+      also.push_back("submission/" + std::to_string((*sub)[0].Int(0)));
     }
     return AuditLog(db_).Append(
         actor, now, upheld ? "appeal.uphold" : "appeal.reject",
@@ -332,7 +334,8 @@ Result<AppealInfo> Results::DecideAppeal(const Actor& actor, int64_t appeal_id, 
              {"reason", reason},
              {"corrected",
               corrected_values_json.empty() ? json(nullptr) : json::parse(corrected_values_json)}}
-            .dump());
+            .dump(),
+        also);
   });
   if (!done.ok()) return done;
   return Appeal(actor, result_id, appeal_id);

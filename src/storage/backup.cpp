@@ -1,10 +1,13 @@
 #include "storage/backup.h"
 
+#include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "security/crypto.h"
 #include "storage/migrations.h"
 
 namespace esar::storage {
@@ -12,64 +15,27 @@ namespace {
 
 using nlohmann::json;
 
-struct Table {
-  const char* name;
-  std::vector<const char*> columns;
-  bool has_id;  // an auto-numbered "id" whose sequence PostgreSQL must move past the restored ids
-};
+constexpr const char* kFormat = "esar-backup/2";
 
-// In an order that satisfies the foreign keys (self-references are restored in a second pass).
-const std::vector<Table>& Tables() {
-  static const std::vector<Table> kTables = {
-      {"agencies", {"code", "name_th", "name_en", "kind", "parent"}, false},
-      {"users",
-       {"id", "username", "display_name", "password_hash", "role", "agency_code", "active",
-        "created_at"},
-       true},
-      {"api_tokens", {"token_hash", "user_id", "name", "created_at", "revoked_at"}, false},
-      {"frameworks",
-       {"id", "fiscal_year", "agency_kind", "version", "document", "diff", "imported_by",
-        "imported_at", "frozen_at"},
-       true},
-      {"rounds", {"id", "framework_id", "round", "deadline"}, true},
-      {"extensions", {"round_id", "agency_code", "deadline", "granted_by", "granted_at"}, false},
-      {"observations",
-       {"agency_code", "kpi", "variable", "fiscal_year", "round", "value", "source"},
-       false},
-      {"submissions",
-       {"id", "round_id", "agency_code", "kpi", "status", "revision", "updated_at"},
-       true},
-      {"submission_revisions",
-       {"submission_id", "revision", "status", "values_json", "explanation", "problems", "remarks",
-        "actor", "at"},
-       false},
-      {"evidence",
-       {"id", "submission_id", "name", "media_type", "size", "sha256", "uploaded_by", "uploaded_at",
-        "replaced_by"},
-       true},
-      {"reviews",
-       {"id", "submission_id", "revision", "evaluator", "decision", "verified_json", "comment",
-        "at"},
-       true},
-      {"evidence_notes", {"review_id", "evidence_id", "note"}, false},
-      {"results",
-       {"id", "framework_id", "round", "stage", "document", "computed_by", "computed_at",
-        "appeal_deadline"},
-       true},
-      {"result_agencies",
-       {"result_id", "agency_code", "framework_id", "round", "stage", "computed_at",
-        "appeal_deadline", "document"},
-       false},
-      {"appeals",
-       {"id", "result_id", "agency_code", "kpi", "reason", "filed_by", "filed_at", "status",
-        "decision_reason", "decided_by", "decided_at"},
-       true},
-      {"idempotency_keys", {"user_id", "key", "request_hash", "response", "created_at"}, false},
-      {"audit_log",
-       {"seq", "at", "actor", "action", "entity", "before_json", "after_json", "prev_hash", "hash"},
-       false},
-  };
+// Every table a backup carries, in an order that satisfies the foreign keys (self-references
+// are restored in a second pass). Their columns come from the schema itself, so that a column
+// added by a migration is carried without a change here; a table added by one must be named
+// here (or below, as not carried), or backups fail until it is.
+const std::vector<std::string>& CarriedTables() {
+  static const std::vector<std::string> kTables = {
+      "agencies",         "users",          "api_tokens",      "frameworks",
+      "rounds",           "extensions",     "observations",    "submissions",
+      "submission_revisions", "evidence",   "reviews",         "evidence_notes",
+      "results",          "result_agencies", "result_summaries", "appeals",
+      "idempotency_keys", "audit_log"};
   return kTables;
+}
+
+// Not carried: logins in progress (everyone logs in again after a restore) and their
+// throttling, and the migrations' bookkeeping, which the database restored into keeps itself.
+bool LeftOut(const std::string& table) {
+  return table == "sessions" || table == "login_throttle" || table == "login_failures" ||
+         table == "schema_migrations";
 }
 
 // Columns that point back into their own table: written NULL first, set after every row is in.
@@ -91,7 +57,7 @@ std::string Hex(const std::string& bytes) {
 
 Result<std::string> Unhex(const std::string& hex) {
   if (hex.size() % 2)
-    return Status::InvalidInput("ข้อมูลสำรองเสียหาย", "the backup is damaged (odd hex)");
+    return Status::DataLoss("ข้อมูลสำรองเสียหาย", "the backup is damaged (odd hex)");
   std::string out;
   out.reserve(hex.size() / 2);
   for (size_t i = 0; i < hex.size(); i += 2) {
@@ -102,7 +68,7 @@ Result<std::string> Unhex(const std::string& hex) {
     };
     const int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
     if (hi < 0 || lo < 0)
-      return Status::InvalidInput("ข้อมูลสำรองเสียหาย", "the backup is damaged (bad hex)");
+      return Status::DataLoss("ข้อมูลสำรองเสียหาย", "the backup is damaged (bad hex)");
     out += static_cast<char>(hi * 16 + lo);
   }
   return out;
@@ -126,14 +92,270 @@ Result<Value> FromJson(const json& j) {
     if (!bytes) return bytes.status();
     return Value{Blob{*bytes}};
   }
-  return Status::InvalidInput("ข้อมูลสำรองมีค่าที่อ่านไม่ได้",
-                              "the backup holds a value that cannot be read");
+  return Status::DataLoss("ข้อมูลสำรองมีค่าที่อ่านไม่ได้", "the backup holds a value that cannot be read");
 }
 
-Status Damaged(size_t line, const std::string& why);
+Status Damaged(size_t line, const std::string& why_th, const std::string& why_en) {
+  return Status::DataLoss(
+      "ข้อมูลสำรองเสียหายหรือถูกแก้ไขที่บรรทัด " + std::to_string(line) + ": " + why_th,
+      "the backup is damaged or altered at line " + std::to_string(line) + ": " + why_en);
+}
 
-// Writes one backed-up file into the store and checks it against its SHA-256.
-Status RestoreFile(FileStore& files, const std::string& sha, const std::string& hex) {
+Status Refused(const std::string& why_th, const std::string& why_en) {
+  return Status::DataLoss("ไม่กู้คืนข้อมูลสำรองนี้: " + why_th, "this backup is not restored: " + why_en);
+}
+
+// The tables of the schema, and each one's columns in their order.
+Result<std::map<std::string, std::vector<std::string>>> SchemaColumns(Database& db) {
+  std::map<std::string, std::vector<std::string>> out;
+  if (db.dialect() == Dialect::kSqlite) {
+    auto tables = db.Query(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'");
+    if (!tables) return tables.status();
+    for (const Row& t : *tables) {
+      auto columns = db.Query("SELECT name FROM pragma_table_info(?) ORDER BY cid", {t.Text(0)});
+      if (!columns) return columns.status();
+      for (const Row& c : *columns) out[t.Text(0)].push_back(c.Text(0));
+    }
+    return out;
+  }
+  auto columns = db.Query(
+      "SELECT c.table_name, c.column_name FROM information_schema.columns c JOIN "
+      "information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = "
+      "c.table_name WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' "
+      "ORDER BY c.table_name, c.ordinal_position");
+  if (!columns) return columns.status();
+  for (const Row& c : *columns) out[c.Text(0)].push_back(c.Text(1));
+  return out;
+}
+
+// Lines written or read, with the checksum of every byte so far.
+class Checksum {
+ public:
+  explicit Checksum(const BackupKey& key)
+      : keyed_(!key.key.empty()), mac_(key.key) {}
+  void Add(const std::string& line) {
+    if (keyed_) {
+      mac_.Update(line);
+      mac_.Update("\n");
+    } else {
+      sha_.Update(line);
+      sha_.Update("\n");
+    }
+    ++lines_;
+  }
+  int64_t lines() const { return lines_; }
+  std::string Finish() {
+    return keyed_ ? "hmac-sha256:" + mac_.FinishHex() : "sha256:" + sha_.FinishHex();
+  }
+
+ private:
+  bool keyed_;
+  security::HmacSha256 mac_;
+  security::Sha256 sha_;
+  int64_t lines_ = 0;
+};
+
+Status WriteBackup(Database& db, FileStore& files, std::ostream& out, const BackupKey& key,
+                   const std::optional<BackupHead>& head) {
+  auto version = SchemaVersion(db);
+  if (!version) return version.status();
+  auto schema = SchemaColumns(db);
+  if (!schema) return schema.status();
+  const std::set<std::string> carried(CarriedTables().begin(), CarriedTables().end());
+  for (const auto& [table, columns] : *schema) {
+    if (!carried.count(table) && !LeftOut(table)) {
+      return Status::Internal("the backup does not know table \"" + table +
+                              "\": name it in storage/backup.cpp");
+    }
+  }
+  json tables = json::array();
+  for (const std::string& table : CarriedTables()) {
+    auto found = schema->find(table);
+    if (found == schema->end()) return Status::Internal("the schema has no table " + table);
+    tables.push_back({{"name", table}, {"columns", found->second}});
+  }
+  Checksum sum(key);
+  auto line = [&](const json& j) {
+    const std::string text = j.dump();
+    out << text << "\n";
+    sum.Add(text);
+  };
+  line({{"format", kFormat},
+        {"schema_version", *version},
+        {"tables", tables},
+        {"key_id", key.key.empty() ? json(nullptr) : json(key.key_id)},
+        {"audit_head", head ? json{{"seq", head->seq}, {"hash", head->hash}} : json(nullptr)}});
+  for (const json& table : tables) {
+    std::string columns;
+    for (const json& c : table["columns"])
+      columns += (columns.empty() ? "" : ", ") + c.get<std::string>();
+    auto rows = db.Query("SELECT " + columns + " FROM " + table["name"].get<std::string>() +
+                         " ORDER BY 1");
+    if (!rows) return rows.status();
+    for (const Row& row : *rows) {
+      json values = json::array();
+      for (size_t i = 0; i < row.size(); ++i) values.push_back(ToJson(row[i]));
+      line({{"table", table["name"]}, {"row", values}});
+    }
+  }
+  // Every file read is checked against its SHA-256 (FileStore::Read does): a damaged file is
+  // found now, when the original may still be had, not at a restore.
+  auto evidence = db.Query(
+      "SELECT sha256, id, name, submission_id FROM evidence ORDER BY sha256, id");
+  if (!evidence) return evidence.status();
+  std::string done, bad_th, bad_en;
+  for (const Row& row : *evidence) {
+    const std::string sha = row.Text(0);
+    if (sha == done) continue;
+    done = sha;
+    auto bytes = files.Read(sha);
+    if (!bytes) {
+      const std::string reason_en = bytes.status().code() == StatusCode::kNotFound
+                                        ? "the file is missing"
+                                        : bytes.status().message_en();
+      const std::string reason_th =
+          bytes.status().code() == StatusCode::kNotFound ? "ไม่มีไฟล์" : bytes.status().message_th();
+      bad_en += "\n  evidence " + row.Text(1) + " \"" + row.Text(2) + "\" of submission " +
+                row.Text(3) + " (file " + sha + "): " + reason_en;
+      bad_th += "\n  หลักฐานรหัส " + row.Text(1) + " \"" + row.Text(2) + "\" ของรายงาน " +
+                row.Text(3) + " (ไฟล์ " + sha + "): " + reason_th;
+      continue;
+    }
+    if (!bad_en.empty()) continue;  // the backup fails: no need to write more
+    line({{"file", sha}, {"hex", Hex(*bytes)}});
+  }
+  if (!bad_en.empty()) {
+    return Status::DataLoss("ไฟล์หลักฐานเสียหายหรือหายไป จึงไม่ได้สำรองข้อมูล:" + bad_th,
+                            "evidence files are damaged or missing, so no backup was made:" +
+                                bad_en);
+  }
+  const int64_t count = sum.lines();
+  const json end = {{"end", {{"lines", count}, {"checksum", sum.Finish()}}}};
+  out << end.dump() << "\n";
+  out.flush();
+  if (!out) return Status::IoError("เขียนข้อมูลสำรองไม่สำเร็จ", "writing the backup failed");
+  return Status::Ok();
+}
+
+// Pass one: the header, the checksum over every line, the end line, and every file's hash.
+// Nothing is written.
+Result<BackupInfo> CheckWhole(std::istream& in, const BackupKey& key, json* header) {
+  std::string line;
+  if (!std::getline(in, line)) return Damaged(1, "ว่างเปล่า", "empty");
+  try {
+    *header = json::parse(line);
+  } catch (const json::exception&) {
+    return Refused("ไฟล์นี้ไม่ใช่ข้อมูลสำรองของ esar", "this file is not an esar backup");
+  }
+  if (!header->is_object() || !(*header)["format"].is_string()) {
+    return Refused("ไฟล์นี้ไม่ใช่ข้อมูลสำรองของ esar", "this file is not an esar backup");
+  }
+  const std::string format = (*header)["format"];
+  if (format != kFormat) {
+    return Refused("เป็นรูปแบบ " + format + " ซึ่ง esar รุ่นนี้ไม่รับ (รูปแบบเดิมไม่มีค่าตรวจสอบ)",
+                   "it is in format " + format +
+                       ", which this esar does not take (older backups carry no checksum): "
+                       "restore it with the esar that made it, then back up again");
+  }
+  BackupInfo info;
+  const json& h = *header;
+  if (!h["schema_version"].is_number_integer() || !h["tables"].is_array() ||
+      !(h["key_id"].is_null() || h["key_id"].is_string()) ||
+      !(h["audit_head"].is_null() || (h["audit_head"].is_object() &&
+                                      h["audit_head"]["seq"].is_number_integer() &&
+                                      h["audit_head"]["hash"].is_string()))) {
+    return Damaged(1, "ส่วนหัวไม่ครบ", "the header is incomplete");
+  }
+  info.schema_version = h["schema_version"].get<int>();
+  info.key_id = h["key_id"].is_string() ? h["key_id"].get<std::string>() : "";
+  if (h["audit_head"].is_object()) {
+    info.head = BackupHead{h["audit_head"]["seq"].get<int64_t>(),
+                           h["audit_head"]["hash"].get<std::string>()};
+  }
+  if (!info.key_id.empty() && key.key.empty()) {
+    return Refused("ผนึกด้วยกุญแจบันทึกการตรวจสอบรหัส " + info.key_id +
+                       " ต้องให้กุญแจนั้น (--audit-key-file หรือ --data-dir ที่มีกุญแจ)",
+                   "it is sealed with audit key " + info.key_id +
+                       ": give that key (--audit-key-file, or a --data-dir holding it)");
+  }
+  if (!info.key_id.empty() && info.key_id != key.key_id) {
+    return Refused("ผนึกด้วยกุญแจรหัส " + info.key_id + " ไม่ใช่กุญแจที่ให้มา (" + key.key_id + ")",
+                   "it is sealed with audit key " + info.key_id + ", not the key given (" +
+                       key.key_id + ")");
+  }
+  if (info.key_id.empty() && !key.key.empty()) {
+    return Refused(
+        "ไม่ได้ผนึกด้วยกุญแจ แต่ที่นี่มีกุญแจบันทึกการตรวจสอบ: ข้อมูลสำรองที่ไม่ผนึกอาจถูกแก้ไขระหว่างทาง",
+        "it is not sealed with a key, but there is an audit key here: an unsealed backup "
+        "could have been changed on the way (restore it where there is no key; see "
+        "docs/operations.md)");
+  }
+  Checksum sum(info.key_id.empty() ? BackupKey{} : key);
+  sum.Add(line);
+  size_t number = 1;
+  json end;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.rfind("{\"end\":", 0) == 0) {
+      try {
+        end = json::parse(line);
+      } catch (const json::exception&) {
+        return Damaged(number, "บรรทัดท้ายอ่านไม่ได้", "the end line cannot be read");
+      }
+      break;
+    }
+    sum.Add(line);
+    // Each file against its hash too: with a checksum recomputed by whoever changed the file
+    // (possible without a key), a file is still never written under a name it does not match.
+    if (line.rfind("{\"file\":", 0) == 0) {
+      json entry;
+      try {
+        entry = json::parse(line);
+      } catch (const json::exception&) {
+        return Damaged(number, "ไม่ใช่ JSON", "not JSON");
+      }
+      if (!entry["file"].is_string() || !entry["hex"].is_string())
+        return Damaged(number, "รายการไฟล์ไม่มีชื่อหรือเนื้อไฟล์", "a file entry without its name or bytes");
+      auto bytes = Unhex(entry["hex"].get<std::string>());
+      if (!bytes) return Damaged(number, bytes.status().message_th(), bytes.status().message_en());
+      const std::string sha = entry["file"];
+      if (security::Sha256Hex(*bytes) != sha)
+        return Damaged(number, "ไฟล์ " + sha + " ไม่ตรงกับค่า SHA-256",
+                       "file " + sha + " does not match its SHA-256");
+    }
+  }
+  if (end.is_null()) {
+    return Damaged(number, "ไม่มีบรรทัดท้าย: ไฟล์ถูกตัดหรือไม่ครบ",
+                   "there is no end line: the file was cut short");
+  }
+  if (std::getline(in, line)) {
+    return Damaged(number + 1, "มีข้อมูลต่อท้ายบรรทัดท้าย", "there is more after the end line");
+  }
+  const json& e = end["end"];
+  if (!e.is_object() || !e["lines"].is_number_integer() || !e["checksum"].is_string())
+    return Damaged(number, "บรรทัดท้ายไม่ครบ", "the end line is incomplete");
+  if (e["lines"].get<int64_t>() != sum.lines()) {
+    return Damaged(number, "จำนวนบรรทัดไม่ตรง (" + std::to_string(sum.lines()) + " แทน " + e["lines"].dump() + ")",
+                   "the number of lines does not match (" + std::to_string(sum.lines()) +
+                       " instead of " + e["lines"].dump() + ")");
+  }
+  if (!security::ConstantTimeEquals(sum.Finish(), e["checksum"].get<std::string>())) {
+    return Refused(info.key_id.empty()
+                       ? "ค่าตรวจสอบ SHA-256 ไม่ตรง: ไฟล์เสียหายหรือถูกแก้ไข"
+                       : "ค่าตรวจสอบ (HMAC ด้วยกุญแจบันทึกการตรวจสอบ) ไม่ตรง: ไฟล์ถูกแก้ไขหรือเสียหาย",
+                   info.key_id.empty()
+                       ? "its SHA-256 checksum does not match: the file is damaged or was changed"
+                       : "its checksum (an HMAC under the audit key) does not match: the file "
+                         "was changed or damaged");
+  }
+  return info;
+}
+
+// Writes one backed-up file into the store (its hash was checked in pass one; the store
+// computes it again as it writes).
+Status RestoreFile(FileStore& files, const std::string& sha, const std::string& hex,
+                   size_t line) {
   auto bytes = Unhex(hex);
   if (!bytes) return bytes.status();
   auto writer = files.Create();
@@ -142,45 +364,15 @@ Status RestoreFile(FileStore& files, const std::string& sha, const std::string& 
   if (!written.ok()) return written;
   auto stored = (*writer)->Commit();
   if (!stored) return stored.status();
-  if (stored->sha256 != sha) return Damaged(0, "file " + sha + " does not match its SHA-256");
-  return Status::Ok();
-}
-
-Status Damaged(size_t line, const std::string& why) {
-  return Status::InvalidInput("ข้อมูลสำรองเสียหายที่บรรทัด " + std::to_string(line) + ": " + why,
-                              "the backup is damaged at line " + std::to_string(line) + ": " + why);
-}
-
-Status WriteBackup(Database& db, FileStore& files, std::ostream& out) {
-  auto version = SchemaVersion(db);
-  if (!version) return version.status();
-  out << json{{"format", "esar-backup/1"}, {"schema_version", *version}}.dump() << "\n";
-  for (const Table& table : Tables()) {
-    std::string columns;
-    for (const char* c : table.columns) columns += std::string(columns.empty() ? "" : ", ") + c;
-    auto rows = db.Query("SELECT " + columns + " FROM " + table.name + " ORDER BY 1");
-    if (!rows) return rows.status();
-    for (const Row& row : *rows) {
-      json values = json::array();
-      for (size_t i = 0; i < row.size(); ++i) values.push_back(ToJson(row[i]));
-      out << json{{"table", table.name}, {"row", values}}.dump() << "\n";
-    }
-  }
-  auto shas = db.Query("SELECT DISTINCT sha256 FROM evidence ORDER BY 1");
-  if (!shas) return shas.status();
-  for (const Row& row : *shas) {
-    auto bytes = files.Read(row.Text(0));
-    if (!bytes) return bytes.status();
-    out << json{{"file", row.Text(0)}, {"hex", Hex(*bytes)}}.dump() << "\n";
-  }
-  out.flush();
-  if (!out) return Status::IoError("เขียนข้อมูลสำรองไม่สำเร็จ", "writing the backup failed");
+  if (stored->sha256 != sha)
+    return Damaged(line, "ไฟล์ " + sha + " ไม่ตรงกับค่า SHA-256", "file " + sha + " does not match its SHA-256");
   return Status::Ok();
 }
 
 }  // namespace
 
-Status Backup(Database& db, FileStore& files, std::ostream& out) {
+Status Backup(Database& db, FileStore& files, std::ostream& out, const BackupKey& key,
+              const std::optional<BackupHead>& head) {
   // One transaction, so that every table is read as of one moment (a consistent snapshot: with
   // the server running, no row can appear without the rows it refers to).
   return db.Transaction([&]() -> Status {
@@ -188,29 +380,46 @@ Status Backup(Database& db, FileStore& files, std::ostream& out) {
       Status isolated = db.Execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
       if (!isolated.ok()) return isolated;
     }
-    return WriteBackup(db, files, out);
+    return WriteBackup(db, files, out, key, head);
   });
 }
 
-Status Restore(Database& db, FileStore& files, std::istream& in) {
-  std::string line;
-  if (!std::getline(in, line)) return Damaged(1, "empty");
+Status Restore(Database& db, FileStore& files, std::istream& in, const RestoreOptions& options,
+               BackupInfo* info_out) {
   json header;
-  try {
-    header = json::parse(line);
-  } catch (const json::exception&) {
-    return Damaged(1, "not a backup header");
-  }
-  if (!header.is_object() || header.value("format", "") != "esar-backup/1") {
-    return Status::InvalidInput("ไฟล์นี้ไม่ใช่ข้อมูลสำรองของ esar", "this file is not an esar backup");
-  }
+  auto checked = CheckWhole(in, options.key, &header);
+  if (!checked) return checked.status();
+  const BackupInfo& info = *checked;
+  if (info_out) *info_out = info;
   auto version = SchemaVersion(db);
   if (!version) return version.status();
-  if (header.value("schema_version", -1) != *version) {
-    return Status::InvalidInput("ข้อมูลสำรองเป็นโครงสร้างรุ่น " + header["schema_version"].dump() +
+  if (info.schema_version != *version) {
+    return Status::InvalidInput("ข้อมูลสำรองเป็นโครงสร้างรุ่น " + std::to_string(info.schema_version) +
                                     " แต่ฐานข้อมูลเป็นรุ่น " + std::to_string(*version),
-                                "the backup has schema version " + header["schema_version"].dump() +
-                                    ", the database " + std::to_string(*version));
+                                "the backup has schema version " +
+                                    std::to_string(info.schema_version) + ", the database " +
+                                    std::to_string(*version));
+  }
+  auto schema = SchemaColumns(db);
+  if (!schema) return schema.status();
+  std::map<std::string, std::vector<std::string>> columns_of;
+  for (const json& t : header["tables"]) {
+    if (!t.is_object() || !t["name"].is_string() || !t["columns"].is_array())
+      return Damaged(1, "รายชื่อตารางอ่านไม่ได้", "the list of tables cannot be read");
+    const std::string name = t["name"];
+    std::vector<std::string> columns;
+    for (const json& c : t["columns"]) {
+      if (!c.is_string()) return Damaged(1, "รายชื่อคอลัมน์อ่านไม่ได้", "a column name cannot be read");
+      columns.push_back(c);
+    }
+    auto here = schema->find(name);
+    if (here == schema->end() ||
+        std::set<std::string>(here->second.begin(), here->second.end()) !=
+            std::set<std::string>(columns.begin(), columns.end())) {
+      return Status::InvalidInput("ตาราง " + name + " ในข้อมูลสำรองไม่ตรงกับฐานข้อมูล",
+                                  "table " + name + " of the backup does not match the database's");
+    }
+    columns_of[name] = std::move(columns);
   }
   auto existing = db.Query("SELECT (SELECT COUNT(*) FROM agencies) + (SELECT COUNT(*) FROM users)");
   if (!existing) return existing.status();
@@ -218,57 +427,59 @@ Status Restore(Database& db, FileStore& files, std::istream& in) {
     return Status::Conflict("ฐานข้อมูลปลายทางต้องว่างเปล่า",
                             "the database to restore into must be empty");
   }
-  std::map<std::string, const Table*> by_name;
-  for (const Table& t : Tables()) by_name[t.name] = &t;
+
+  // Pass two: the rows and files, in one transaction.
+  in.clear();
+  in.seekg(0);
+  std::string line;
+  std::getline(in, line);  // the header, read already
   std::vector<std::tuple<std::string, std::string, Value, Value>>
       second_pass;  // table, column, value, key
+  std::vector<std::string> written_files;
   size_t line_number = 1;
   Status restored = db.Transaction([&]() -> Status {
     while (std::getline(in, line)) {
       ++line_number;
-      if (line.empty()) continue;
+      if (line.rfind("{\"end\":", 0) == 0) break;
       json entry;
       try {
         entry = json::parse(line);
       } catch (const json::exception&) {
-        return Damaged(line_number, "not JSON");
+        return Damaged(line_number, "ไม่ใช่ JSON", "not JSON");
       }
       if (entry.contains("file")) {
-        // Written (and checked) before the rows commit, so that a damaged file leaves nothing
-        // restored; a file written before a later failure is harmless: it is named by its content.
-        if (!entry["file"].is_string() || !entry.contains("hex") || !entry["hex"].is_string()) {
-          return Damaged(line_number, "a file entry without its name or bytes");
-        }
-        Status written =
-            RestoreFile(files, entry["file"].get<std::string>(), entry["hex"].get<std::string>());
+        const std::string sha = entry["file"];
+        const bool had = files.Exists(sha);
+        Status written = RestoreFile(files, sha, entry["hex"].get<std::string>(), line_number);
         if (!written.ok()) return written;
+        if (!had) written_files.push_back(sha);
         continue;
       }
-      auto t = by_name.find(entry.value("table", ""));
-      if (t == by_name.end() || !entry["row"].is_array() ||
-          entry["row"].size() != t->second->columns.size()) {
-        return Damaged(line_number, "unknown table or wrong number of columns");
+      auto t = columns_of.find(entry.value("table", ""));
+      if (t == columns_of.end() || !entry["row"].is_array() ||
+          entry["row"].size() != t->second.size()) {
+        return Damaged(line_number, "ไม่มีตารางนี้หรือจำนวนคอลัมน์ไม่ตรง",
+                       "unknown table or wrong number of columns");
       }
-      const Table& table = *t->second;
+      const std::string& table = t->first;
+      const std::vector<std::string>& table_columns = t->second;
       std::string columns, marks;
       std::vector<Value> values;
-      for (size_t i = 0; i < table.columns.size(); ++i) {
+      for (size_t i = 0; i < table_columns.size(); ++i) {
         auto v = FromJson(entry["row"][i]);
-        if (!v) return v.status();
-        if (SelfReference(table.name, table.columns[i]) &&
+        if (!v) return Damaged(line_number, v.status().message_th(), v.status().message_en());
+        if (SelfReference(table, table_columns[i]) &&
             !std::holds_alternative<std::monostate>(*v)) {
-          second_pass.emplace_back(table.name, table.columns[i], *v,
-                                   FromJson(entry["row"][0]).value());
+          second_pass.emplace_back(table, table_columns[i], *v, FromJson(entry["row"][0]).value());
           *v = Value{};
         }
-        columns += std::string(i ? ", " : "") + table.columns[i];
+        columns += (i ? ", " : "") + table_columns[i];
         marks += i ? ", ?" : "?";
         values.push_back(std::move(*v));
       }
-      Status s = db.Execute(
-          std::string("INSERT INTO ") + table.name + " (" + columns + ") VALUES (" + marks + ")",
-          values);
-      if (!s.ok()) return Damaged(line_number, s.message_en());
+      Status s = db.Execute("INSERT INTO " + table + " (" + columns + ") VALUES (" + marks + ")",
+                            values);
+      if (!s.ok()) return Damaged(line_number, s.message_th(), s.message_en());
     }
     for (const auto& [table, column, value, key] : second_pass) {
       const std::string key_column = table == "agencies" ? "code" : "id";
@@ -277,16 +488,19 @@ Status Restore(Database& db, FileStore& files, std::istream& in) {
       if (!s.ok()) return s;
     }
     if (db.dialect() == Dialect::kPostgres) {
-      for (const Table& table : Tables()) {
-        if (!table.has_id) continue;
-        Status s = db.Execute(std::string("SELECT setval(pg_get_serial_sequence('") + table.name +
-                              "', 'id'), " + "COALESCE((SELECT MAX(id) FROM " + table.name +
-                              "), 0) + 1, false)");
+      for (const auto& [table, columns] : columns_of) {
+        if (std::find(columns.begin(), columns.end(), "id") == columns.end()) continue;
+        // setval of NULL (a table whose id is not generated) does nothing.
+        Status s = db.Execute("SELECT setval(pg_get_serial_sequence('" + table + "', 'id'), " +
+                              "COALESCE((SELECT MAX(id) FROM " + table + "), 0) + 1, false)");
         if (!s.ok()) return s;
       }
     }
-    return Status::Ok();
+    return options.check ? options.check(info) : Status::Ok();
   });
+  if (!restored.ok()) {
+    for (const std::string& sha : written_files) (void)files.Remove(sha);
+  }
   return restored;
 }
 

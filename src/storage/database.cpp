@@ -47,22 +47,43 @@ Status Database::Execute(std::string_view sql, const std::vector<Value>& params)
 
 bool Database::Ping() { return Query("SELECT 1").ok(); }
 
+void Database::AfterCommit(std::function<void()> done) {
+  if (in_transaction_) {
+    after_commit_.push_back(std::move(done));
+  } else {
+    done();
+  }
+}
+
 Status Database::Transaction(const std::function<Status()>& work) {
   Status begun = Begin();
   if (!begun.ok()) return begun;
+  in_transaction_ = true;
+  after_commit_.clear();
+  auto end = [this](bool committed) {
+    in_transaction_ = false;
+    std::vector<std::function<void()>> done;
+    done.swap(after_commit_);
+    if (committed) {
+      for (auto& f : done) f();
+    }
+  };
   Status result;
   try {
     result = work();
   } catch (...) {
     (void)Rollback();
+    end(false);
     throw;
   }
   if (!result.ok()) {
     (void)Rollback();
+    end(false);
     return result;
   }
   Status committed = Commit();
   if (!committed.ok()) (void)Rollback();
+  end(committed.ok());
   return committed;
 }
 

@@ -64,6 +64,12 @@ class Database {
   // lock at once (BEGIN IMMEDIATE), so concurrent writers queue instead of failing midway.
   Status Transaction(const std::function<Status()>& work);
 
+  // Runs `done` once the transaction in progress commits, or at once when none is open (the
+  // statements before it have committed already); dropped when the transaction rolls back. For
+  // effects outside the database that must follow what it holds, never precede it (the audit
+  // chain's head kept in a file).
+  void AfterCommit(std::function<void()> done);
+
   // True when the database answers a trivial query.
   bool Ping();
 
@@ -77,6 +83,10 @@ class Database {
   // End the transaction Begin() started; called exactly once after it succeeded.
   virtual Status Commit() { return Execute("COMMIT"); }
   virtual Status Rollback() { return Execute("ROLLBACK"); }
+
+ private:
+  bool in_transaction_ = false;
+  std::vector<std::function<void()>> after_commit_;  // for the transaction in progress
 };
 
 // Opens `url`: "postgresql://user@host:port/db" (or "postgres://"), "sqlite:PATH", or a plain

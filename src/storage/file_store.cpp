@@ -107,11 +107,28 @@ class DiskFileStore final : public FileStore {
     if (!in) return Status::NotFound("ไม่มีไฟล์นี้", "no such file");
     std::ostringstream bytes;
     bytes << in.rdbuf();
-    return bytes.str();
+    if (!in.good() && !in.eof()) return Errno("read " + sha256);
+    std::string out = bytes.str();
+    const std::string actual = security::Sha256Hex(out);
+    if (actual != sha256) {
+      return Status::DataLoss(
+          "ไฟล์หลักฐาน " + sha256 + " ไม่ตรงกับค่า SHA-256 ที่บันทึกไว้ (ได้ " + actual +
+              ") ไฟล์เสียหายหรือถูกแก้ไขบนดิสก์",
+          "evidence file " + sha256 + " does not match its SHA-256 (its bytes hash to " + actual +
+              "): damaged or altered on disk");
+    }
+    return out;
   }
 
   bool Exists(const std::string& sha256) override {
     return IsSha256(sha256) && fs::exists(root_ / sha256.substr(0, 2) / sha256);
+  }
+
+  Status Remove(const std::string& sha256) override {
+    if (!IsSha256(sha256)) return Status::NotFound("ไม่มีไฟล์นี้", "no such file");
+    const fs::path path = root_ / sha256.substr(0, 2) / sha256;
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Errno("unlink " + path.string());
+    return Status::Ok();
   }
 
  private:

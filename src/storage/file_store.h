@@ -30,9 +30,12 @@ class FileStore {
  public:
   virtual ~FileStore() = default;
   virtual Result<std::unique_ptr<FileWriter>> Create() = 0;
-  // The file's bytes, or kNotFound.
+  // The file's bytes, or kNotFound; kDataLoss when they no longer hash to `sha256` (damaged or
+  // altered on disk): bytes that are not what was stored are never handed out.
   virtual Result<std::string> Read(const std::string& sha256) = 0;
   virtual bool Exists(const std::string& sha256) = 0;
+  // Deletes the file if it is there (a restore that failed takes back the files it wrote).
+  virtual Status Remove(const std::string& sha256) = 0;
 };
 
 // Files under `directory` (created if missing): content in ab/abcdef..., written to tmp/ first,

@@ -204,6 +204,14 @@ CREATE TABLE login_throttle (
 );
 DROP TABLE login_failures
 )SQL"},
+      // Each entry's digests of the state it left (entity -> SHA-256, see service/audit_state.h),
+      // and its seal: the id of the audit key and an HMAC of the entry's hash under that key,
+      // which the database does not hold. Entries written before have neither.
+      {5, "sealed audit log", R"SQL(
+ALTER TABLE audit_log ADD COLUMN states TEXT;
+ALTER TABLE audit_log ADD COLUMN key_id TEXT;
+ALTER TABLE audit_log ADD COLUMN mac TEXT
+)SQL"},
   };
   return kMigrations;
 }

@@ -114,6 +114,23 @@ TEST_P(StorageTest, ATransactionCommitsOrRollsBackWhole) {
   EXPECT_EQ((*rows)[0].Text(0), "A");
 }
 
+TEST_P(StorageTest, WorkAfterACommitRunsOnlyOnceItHasCommitted) {
+  std::vector<std::string> ran;
+  ASSERT_TRUE(db_->Transaction([&] {
+                   db_->AfterCommit([&] { ran.push_back("committed"); });
+                   EXPECT_TRUE(ran.empty());  // not before the commit
+                   return db_->Execute("INSERT INTO agencies (code, name_th) VALUES ('A', 'ก')");
+                 })
+                  .ok());
+  EXPECT_FALSE(db_->Transaction([&]() -> Status {
+                     db_->AfterCommit([&] { ran.push_back("rolled back"); });
+                     return Status::Conflict("ไม่", "no");
+                   })
+                   .ok());
+  db_->AfterCommit([&] { ran.push_back("no transaction"); });
+  EXPECT_EQ(ran, (std::vector<std::string>{"committed", "no transaction"}));
+}
+
 TEST_P(StorageTest, ConcurrentWritersFromTwoConnectionsAllLand) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {

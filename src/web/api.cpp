@@ -261,6 +261,17 @@ void Metrics::OnResponse(const HttpRequest& request, int status, double millisec
   std::fprintf(stderr, "%s\n", line.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
 }
 
+void Metrics::LogError(const HttpRequest& request, const std::string& message) {
+  const json line = {{"ts", SystemClock().NowMs()},
+                     {"level", "error"},
+                     {"request_id", request.request_id},
+                     {"method", request.method},
+                     {"path", request.path},
+                     {"message", message}};
+  std::lock_guard<std::mutex> lock(log_mutex_);
+  std::fprintf(stderr, "%s\n", line.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
+}
+
 std::string Metrics::Text() const {
   std::string out;
   out +=
@@ -697,7 +708,14 @@ void Api::Register(Router& router) {
                auto found = service::Reporting(c.db, clock_).Evidence(c.actor, *id);
                if (!found) return ErrorResponse(found.status());
                auto bytes = files_.Read(found->first.sha256);
-               if (!bytes) return ErrorResponse(bytes.status());
+               if (!bytes) {
+                 // Damaged or altered on disk: refused, and said where an operator looks.
+                 if (bytes.status().code() == StatusCode::kDataLoss) {
+                   metrics_.LogError(c.request, "evidence " + std::to_string(*id) + ": " +
+                                                    bytes.status().message_en());
+                 }
+                 return ErrorResponse(bytes.status());
+               }
                HttpResponse r;
                r.content_type = found->first.media_type;
                r.body = std::move(*bytes);

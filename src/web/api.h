@@ -29,6 +29,8 @@ class Metrics final : public RequestObserver {
   void set_log(bool log) { log_ = log; }
   // Whose X-Forwarded-For names the client in the log line (set before serving).
   void set_proxy(const TrustedProxy& proxy) { proxy_ = proxy; }
+  // Writes an error line about `request` to standard error (even with the access log off).
+  void LogError(const HttpRequest& request, const std::string& message);
 
  private:
   static constexpr std::array<double, 10> kBucketsMs = {1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000};

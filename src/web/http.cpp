@@ -37,6 +37,8 @@ const char* CodeName(StatusCode code) {
     case StatusCode::kIoError:
     case StatusCode::kUnavailable:
       return "unavailable";
+    case StatusCode::kDataLoss:
+      return "data_corrupt";
     case StatusCode::kInternal:
     case StatusCode::kOk:
       return "internal";
@@ -242,6 +244,7 @@ int HttpStatusOf(StatusCode code) {
     case StatusCode::kUnavailable:
       return 503;
     case StatusCode::kInternal:
+    case StatusCode::kDataLoss:
       return 500;
   }
   return 500;

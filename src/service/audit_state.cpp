@@ -1,0 +1,176 @@
+#include "service/audit_state.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "security/crypto.h"
+
+namespace esar::service {
+namespace {
+
+// Rows of one table that belong to an entity: `select` lists the columns (from `from`),
+// `key` is the column that names the entity (empty: the whole table is one entity).
+struct Part {
+  const char* select;
+  const char* key;
+};
+
+struct Kind {
+  const char* name;  // "submission" for submission/<id>; "agencies" for the whole table
+  bool has_id;
+  std::vector<Part> parts;  // the first holds the entity's own row: no rows, no entity
+  const char* list;         // SELECT of the ids of every entity of the kind (has_id only)
+};
+
+const std::vector<Kind>& Kinds() {
+  static const std::vector<Kind> kKinds = {
+      {"submission",
+       true,
+       {{"SELECT id, round_id, agency_code, kpi, status, revision, updated_at FROM submissions",
+         "id"},
+        {"SELECT revision, status, values_json, explanation, problems, remarks, actor, at FROM "
+         "submission_revisions",
+         "submission_id"},
+        {"SELECT id, name, media_type, size, sha256, uploaded_by, uploaded_at, replaced_by FROM "
+         "evidence",
+         "submission_id"},
+        {"SELECT id, revision, evaluator, decision, verified_json, comment, at FROM reviews",
+         "submission_id"},
+        {"SELECT n.review_id, n.evidence_id, n.note FROM evidence_notes n JOIN reviews r ON r.id "
+         "= n.review_id",
+         "r.submission_id"}},
+       "SELECT id FROM submissions"},
+      {"result",
+       true,
+       {{"SELECT id, framework_id, round, stage, document, computed_by, computed_at, "
+         "appeal_deadline FROM results",
+         "id"},
+        {"SELECT agency_code, framework_id, round, stage, computed_at, appeal_deadline, document "
+         "FROM result_agencies",
+         "result_id"},
+        {"SELECT summary FROM result_summaries", "result_id"}},
+       "SELECT id FROM results"},
+      {"appeal",
+       true,
+       {{"SELECT id, result_id, agency_code, kpi, reason, filed_by, filed_at, status, "
+         "decision_reason, decided_by, decided_at FROM appeals",
+         "id"}},
+       "SELECT id FROM appeals"},
+      {"user",
+       true,
+       {{"SELECT id, username, display_name, password_hash, role, agency_code, active, created_at "
+         "FROM users",
+         "id"}},
+       "SELECT id FROM users"},
+      {"round",
+       true,
+       {{"SELECT id, framework_id, round, deadline FROM rounds", "id"},
+        {"SELECT agency_code, deadline, granted_by, granted_at FROM extensions", "round_id"}},
+       "SELECT id FROM rounds"},
+      {"framework",
+       true,
+       {{"SELECT id, fiscal_year, agency_kind, version, document, diff, imported_by, imported_at, "
+         "frozen_at FROM frameworks",
+         "id"}},
+       "SELECT id FROM frameworks"},
+      {"agencies", false, {{"SELECT code, name_th, name_en, kind, parent FROM agencies", ""}}, ""},
+      {"observations",
+       false,
+       {{"SELECT agency_code, kpi, variable, fiscal_year, round, value, source FROM observations",
+         ""}},
+       ""},
+  };
+  return kKinds;
+}
+
+// The kind of `entity` and its id (0 for whole-table kinds); null when it has no digest.
+const Kind* KindOf(const std::string& entity, int64_t* id) {
+  for (const Kind& kind : Kinds()) {
+    const std::string name = kind.name;
+    if (!kind.has_id) {
+      if (entity == name) {
+        *id = 0;
+        return &kind;
+      }
+      continue;
+    }
+    if (entity.size() <= name.size() + 1 || entity.compare(0, name.size(), name) != 0 ||
+        entity[name.size()] != '/')
+      continue;
+    const char* begin = entity.data() + name.size() + 1;
+    const char* end = entity.data() + entity.size();
+    const auto [ptr, ec] = std::from_chars(begin, end, *id);
+    if (ec == std::errc() && ptr == end && *id > 0) return &kind;
+  }
+  return nullptr;
+}
+
+// One row as text that no other row can share: each value's length before it, NULL marked.
+std::string Encode(const storage::Row& row) {
+  std::string out;
+  for (size_t i = 0; i < row.size(); ++i) {
+    if (row.IsNull(i)) {
+      out += "-;";
+    } else {
+      const std::string text = row.Text(i);
+      out += std::to_string(text.size()) + ":" + text + ";";
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+bool HasStateDigest(const std::string& entity) {
+  int64_t id = 0;
+  return KindOf(entity, &id) != nullptr;
+}
+
+Result<EntityState> StateOf(storage::Database& db, const std::string& entity) {
+  int64_t id = 0;
+  const Kind* kind = KindOf(entity, &id);
+  if (!kind) return Status::Internal("no state digest for " + entity);
+  security::Sha256 digest;
+  digest.Update("esar-state/1\n" + entity + "\n");
+  EntityState out;
+  for (size_t p = 0; p < kind->parts.size(); ++p) {
+    const Part& part = kind->parts[p];
+    auto rows = kind->has_id ? db.Query(std::string(part.select) + " WHERE " + part.key + " = ?",
+                                        {id})
+                             : db.Query(part.select);
+    if (!rows) return rows.status();
+    if (p == 0) out.exists = !rows->empty();
+    // Sorted here rather than by SQL: SQLite and PostgreSQL collate text differently, and the
+    // digest must not depend on the engine (a backup moves between them).
+    std::vector<std::string> encoded;
+    encoded.reserve(rows->size());
+    for (const storage::Row& r : *rows) encoded.push_back(Encode(r));
+    std::sort(encoded.begin(), encoded.end());
+    digest.Update("part " + std::to_string(p) + " " + std::to_string(encoded.size()) + "\n");
+    for (const std::string& e : encoded) {
+      digest.Update(std::to_string(e.size()) + ":");
+      digest.Update(e);
+      digest.Update("\n");
+    }
+  }
+  out.digest = digest.FinishHex();
+  return out;
+}
+
+Result<std::vector<std::string>> LiveEntities(storage::Database& db) {
+  std::vector<std::string> out;
+  for (const Kind& kind : Kinds()) {
+    if (!kind.has_id) {
+      auto rows = db.Query(std::string("SELECT COUNT(*) FROM (") + kind.parts[0].select + ") t");
+      if (!rows) return rows.status();
+      if ((*rows)[0].Int(0) > 0) out.emplace_back(kind.name);
+      continue;
+    }
+    auto rows = db.Query(std::string(kind.list) + " ORDER BY id");
+    if (!rows) return rows.status();
+    for (const storage::Row& r : *rows) out.push_back(std::string(kind.name) + "/" + r.Text(0));
+  }
+  return out;
+}
+
+}  // namespace esar::service

@@ -1,0 +1,167 @@
+#include "tests/support/cycle_scenario.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <tuple>
+#include <vector>
+
+#include "formats/inputs.h"
+#include "tests/support/http_client.h"
+#include "tests/support/run_esar.h"
+#include "tests/support/test_database.h"
+
+namespace esar::testing {
+namespace {
+
+using nlohmann::json;
+
+const std::string kExample = std::string(ESAR_SOURCE_DIR) + "/examples/ocs-2567/";
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+json Parse(const HttpReply& r) {
+  try {
+    return json::parse(r.body);
+  } catch (const json::exception&) {
+    return json();
+  }
+}
+
+}  // namespace
+
+RunResult EsarOn(const CycleScenario& scenario, const std::string& args) {
+  return RunEsar("--lang en " + args + " --db '" + scenario.db_url + "'",
+                 "ESAR_DATA_DIR='" + scenario.files_dir + "'");
+}
+
+void RunWholeCycle(const std::string& backend, CycleScenario* out) {
+  out->db_url = FreshDatabaseUrl(backend);
+  ASSERT_FALSE(out->db_url.empty());
+  out->server_dir = MakeTempDir();
+  out->files_dir = out->server_dir + "/files";
+  for (const std::string& what :
+       {"agencies '" + kExample + "agencies.csv'", "framework '" + kExample + "framework.json'",
+        "data '" + kExample + "data.csv'"}) {
+    auto r = RunEsar("import " + what + " --db '" + out->db_url + "'");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  for (const auto& [name, role, agency] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{{"admin", "admin", ""},
+                                                                      {"evaluator", "evaluator", ""},
+                                                                      {"rep.ocs", "reporter", "OCS"},
+                                                                      {"app.ocs", "approver", "OCS"}}) {
+    auto r = RunEsar("admin create-user --db '" + out->db_url + "' --username " + name +
+                         " --role " + role + (agency.empty() ? "" : " --agency " + agency),
+                     "ESAR_PASSWORD=password-of-" + name);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  std::map<std::string, json> values;  // OCS's FY2567 values by KPI, as the API takes them
+  auto data = formats::LoadObservations(kExample + "data.csv");
+  ASSERT_TRUE(data.ok());
+  for (const auto& o : *data) {
+    if (o.agency == "OCS" && o.fiscal_year == 2567)
+      values[o.kpi][o.variable] = o.values.size() == 1 ? json(o.values[0]) : json(o.values);
+  }
+  ASSERT_FALSE(values.empty());
+
+  ServerProcess server(out->db_url, "", out->server_dir);
+  ASSERT_GT(server.port(), 0) << "esar serve did not start";
+  std::map<std::string, std::unique_ptr<HttpClient>> as;
+  for (const char* name : {"admin", "evaluator", "rep.ocs", "app.ocs"}) {
+    as[name] = std::make_unique<HttpClient>(server.port());
+    ASSERT_TRUE(as[name]->Login(name, std::string("password-of-") + name)) << name;
+  }
+  HttpClient& admin = *as["admin"];
+  HttpClient& evaluator = *as["evaluator"];
+  HttpClient& reporter = *as["rep.ocs"];
+  HttpClient& approver = *as["app.ocs"];
+  HttpReply opened =
+      admin.Request("POST", "/api/v1/frameworks/1/rounds",
+                    json{{"round", 12}, {"deadline", NowMs() + 30LL * 24 * 3600 * 1000}}.dump());
+  ASSERT_EQ(opened.status, 201) << opened.body;
+  out->round = Parse(opened)["id"].get<int64_t>();
+  const std::string base = "/api/v1/rounds/" + std::to_string(out->round);
+  ASSERT_EQ(admin
+                .Request("POST", base + "/extensions",
+                         json{{"agency", "OCS"}, {"deadline", NowMs() + 40LL * 24 * 3600 * 1000}}
+                             .dump())
+                .status,
+            201);
+  ASSERT_EQ(admin.Request("POST", "/api/v1/tokens", json{{"name", "reports"}}.dump()).status, 201);
+
+  std::vector<int64_t> ids;
+  for (const auto& [kpi, v] : values) {
+    HttpReply draft = reporter.Request(
+        "PUT", base + "/agencies/OCS/kpis/" + kpi,
+        json{{"values", v}, {"explanation", "คำชี้แจง"}, {"problems", "ไม่มี"}}.dump());
+    ASSERT_EQ(draft.status, 200) << draft.body;
+    ids.push_back(Parse(draft)["id"].get<int64_t>());
+  }
+  out->evidence_submission = ids[0];
+  const std::string first = "/api/v1/submissions/" + std::to_string(ids[0]);
+  out->evidence_name = "หลักฐาน ผลการดำเนินงาน.pdf";
+  out->evidence_bytes =
+      "%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
+  HttpReply evidence = reporter.Upload(first + "/evidence", out->evidence_name, out->evidence_bytes);
+  ASSERT_EQ(evidence.status, 201) << evidence.body;
+  out->evidence_id = Parse(evidence)["id"].get<int64_t>();
+  out->evidence_sha256 = Parse(evidence)["sha256"].get<std::string>();
+  for (int64_t id : ids) {
+    const std::string s = "/api/v1/submissions/" + std::to_string(id);
+    ASSERT_EQ(approver.Request("POST", s + "/approve").status, 200);
+    HttpReply submitted = approver.Request("POST", s + "/submit", "",
+                                           {{"Idempotency-Key", "submit-" + std::to_string(id)}});
+    ASSERT_EQ(submitted.status, 200) << submitted.body;
+  }
+  ASSERT_EQ(evaluator.Request("POST", first + "/return", json{{"comment", "แนบทะเบียน"}}.dump()).status,
+            200);
+  ASSERT_EQ(reporter
+                .Request("PUT", base + "/agencies/OCS/kpis/" + values.begin()->first,
+                         json{{"values", values.begin()->second}, {"explanation", "แก้ไขแล้ว"}}.dump())
+                .status,
+            200);
+  ASSERT_EQ(approver.Request("POST", first + "/approve").status, 200);
+  ASSERT_EQ(reporter.Request("POST", first + "/submit").status, 200);
+  for (int64_t id : ids) {
+    HttpReply accepted = evaluator.Request(
+        "POST", "/api/v1/submissions/" + std::to_string(id) + "/accept",
+        json{{"comment", "ถูกต้อง"},
+             {"evidence_notes", id == ids[0] ? json{{std::to_string(out->evidence_id), "ตรงกับระบบ"}}
+                                             : json::object()}}
+            .dump());
+    ASSERT_EQ(accepted.status, 200) << accepted.body;
+  }
+  HttpReply computed = admin.Request("POST", base + "/results");
+  ASSERT_EQ(computed.status, 201) << computed.body;
+  HttpReply appeal = reporter.Request(
+      "POST", "/api/v1/results/" + Parse(computed)["id"].dump() + "/appeals",
+      json{{"kpi", values.begin()->first}, {"reason", "บันทึกผิด 1 เรื่อง"}}.dump());
+  ASSERT_EQ(appeal.status, 201) << appeal.body;
+  json corrected = values.begin()->second;
+  for (auto& [name, value] : corrected.items()) {
+    if (value.is_number()) value = value.get<double>() + 1;
+  }
+  HttpReply decided = evaluator.Request(
+      "POST", "/api/v1/appeals/" + Parse(appeal)["id"].dump() + "/decision",
+      json{{"upheld", true}, {"reason", "ถูกต้องตามหลักฐาน"}, {"corrected_values", corrected}}.dump());
+  ASSERT_EQ(decided.status, 200) << decided.body;
+  ASSERT_EQ(admin.Request("POST", base + "/results/final").status, 201);
+  HttpReply published = admin.Request("POST", base + "/results/publish");
+  ASSERT_EQ(published.status, 201) << published.body;
+  const json scores = Parse(published);
+  out->published_result = scores["id"].get<int64_t>();
+  for (const json& a : scores["scores"]["agencies"]) {
+    if (a["code"] == "OCS") out->ocs_total_text = a.value("total_text", "");
+  }
+  ASSERT_FALSE(out->ocs_total_text.empty()) << published.body.substr(0, 600);
+  ASSERT_EQ(server.Stop(), 0);
+}
+
+}  // namespace esar::testing
