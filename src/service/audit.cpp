@@ -60,6 +60,13 @@ Status AuditLog::Append(const Actor& actor, int64_t at_ms, const std::string& ac
                         const std::string& entity, const std::string& before_json,
                         const std::string& after_json, const std::vector<std::string>& also) {
   const std::shared_ptr<const AuditSeal> seal = Seal();
+  if (db_.dialect() == storage::Dialect::kPostgres) {
+    // One appender at a time until this transaction ends (SQLite's write lock does this there).
+    // Taken before the state is read: whatever another appender committed first is then part
+    // of it, so that the newest digest of an entity is always of its newest state.
+    Status locked = db_.Execute("SELECT pg_advisory_xact_lock(7263171)");
+    if (!locked.ok()) return locked;
+  }
   // Read inside the caller's transaction: the state its change leaves.
   json states = json::object();
   std::vector<std::string> touched = {entity};
@@ -72,11 +79,6 @@ Status AuditLog::Append(const Actor& actor, int64_t at_ms, const std::string& ac
   }
   const std::optional<std::string> states_text =
       states.empty() ? std::nullopt : std::optional<std::string>(states.dump());
-  if (db_.dialect() == storage::Dialect::kPostgres) {
-    // One appender at a time until this transaction ends (SQLite's write lock does this there).
-    Status locked = db_.Execute("SELECT pg_advisory_xact_lock(7263171)");
-    if (!locked.ok()) return locked;
-  }
   auto last = db_.Query("SELECT seq, hash, mac FROM audit_log ORDER BY seq DESC LIMIT 1");
   if (!last) return last.status();
   if (!seal && !last->empty() && !(*last)[0].IsNull(2)) return SealedWithoutKey();
@@ -143,13 +145,14 @@ Status AuditLog::Prepare(int64_t now_ms) {
     }
     return Status::Ok();
   }
-  auto entities = LiveEntities(db_);
-  if (!entities) return entities.status();
   return db_.Transaction([&]() -> Status {
     // Checked again under the transaction: another process may have sealed it meanwhile.
     auto again = db_.Query("SELECT 1 FROM audit_log WHERE mac IS NOT NULL LIMIT 1");
     if (!again) return again.status();
     if (!again->empty()) return Status::Ok();
+    // Listed in the transaction that records them, so the baseline is of one moment.
+    auto entities = LiveEntities(db_);
+    if (!entities) return entities.status();
     return Append(Actor::System(), now_ms, "audit.seal", "audit", "{}",
                   json{{"key_id", seal->key_id()}}.dump(), *entities);
   });
