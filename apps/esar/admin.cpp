@@ -10,9 +10,9 @@
 
 #include "formats/inputs.h"
 #include "formats/json_input.h"
+#include "security/password_hasher.h"
 #include "service/audit.h"
 #include "service/cycle.h"
-#include "security/password_hasher.h"
 #include "service/directory.h"
 #include "storage/backup.h"
 #include "storage/file_store.h"
@@ -50,8 +50,8 @@ void Say(Lang lang, const std::string& th, const std::string& en) {
 }
 
 // OpenDb, for a command that changes the database: its audit entries sealed (UseAuditSeal).
-std::unique_ptr<storage::Database> OpenDbToWrite(const std::string& url,
-                                                 const AuditKeyFlags& audit, Lang lang) {
+std::unique_ptr<storage::Database> OpenDbToWrite(const std::string& url, const AuditKeyFlags& audit,
+                                                 Lang lang) {
   auto db = OpenDb(url, lang);
   if (!db) return nullptr;
   Status ready = UseAuditSeal(*db, audit, KeyUse::kIfPresent, lang);
@@ -186,8 +186,8 @@ int VerifyAudit(const std::string& db_url, const AuditKeyFlags& audit,
       "the audit chain is whole: " + std::to_string(v.entries) + " entries, none changed");
   if (options.seal) {
     Say(lang,
-        "ผนึกด้วยกุญแจรหัส " + options.seal->key_id() + ": ตรวจตราผนึกแล้ว " +
-            std::to_string(v.sealed) + " รายการ",
+        "ผนึกด้วยกุญแจรหัส " + options.seal->key_id() + ": ตรวจตราผนึกแล้ว " + std::to_string(v.sealed) +
+            " รายการ",
         "sealed with key " + options.seal->key_id() + ": " + std::to_string(v.sealed) +
             " seals checked");
   } else {
@@ -195,14 +195,16 @@ int VerifyAudit(const std::string& db_url, const AuditKeyFlags& audit,
         "no audit key: only the hash chain was checked (the log is not sealed yet)");
   }
   Say(lang,
-      "สถานะปัจจุบันตรงกับบันทึก " + std::to_string(v.entities) + " รายการ (รายงาน ผลการประเมิน "
+      "สถานะปัจจุบันตรงกับบันทึก " + std::to_string(v.entities) +
+          " รายการ (รายงาน ผลการประเมิน "
           "อุทธรณ์ ผู้ใช้ รอบ กรอบการประเมิน หน่วยงาน ข้อมูลนำเข้า)",
       "the live state matches the log for " + std::to_string(v.entities) +
           " entities (submissions with their reviews and evidence, results, appeals, users, "
           "rounds, frameworks, agencies, imported data)");
   if (v.unrecorded) {
     Say(lang,
-        std::to_string(v.unrecorded) + " รายการเก่ากว่าการบันทึกสถานะ: ตรวจได้ตั้งแต่การเริ่ม esar serve "
+        std::to_string(v.unrecorded) +
+            " รายการเก่ากว่าการบันทึกสถานะ: ตรวจได้ตั้งแต่การเริ่ม esar serve "
             "ครั้งแรกพร้อมกุญแจ",
         std::to_string(v.unrecorded) +
             " entities predate the state digests: they are covered from the first start of esar "
@@ -254,12 +256,12 @@ int BackupTo(const std::string& db_url, const AuditKeyFlags& audit, const std::s
     auto sealed = service::AuditLog(*db).IsSealed();
     if (!sealed) return Fail(sealed.status(), lang);
     if (*sealed) {
-      return Fail(Status::Conflict(
-                      "บันทึกการตรวจสอบผนึกด้วยกุญแจ แต่ไม่พบกุญแจ จึงผนึกข้อมูลสำรองไม่ได้: ระบุ --data-dir "
-                      "ของเซิร์ฟเวอร์ หรือ --audit-key-file",
-                      "the audit log is sealed with a key that was not found, so the backup "
-                      "cannot be sealed: give the server's --data-dir or --audit-key-file"),
-                  lang);
+      return Fail(
+          Status::Conflict("บันทึกการตรวจสอบผนึกด้วยกุญแจ แต่ไม่พบกุญแจ จึงผนึกข้อมูลสำรองไม่ได้: ระบุ --data-dir "
+                           "ของเซิร์ฟเวอร์ หรือ --audit-key-file",
+                           "the audit log is sealed with a key that was not found, so the backup "
+                           "cannot be sealed: give the server's --data-dir or --audit-key-file"),
+          lang);
     }
   }
   const std::string partial = path + ".partial";
@@ -271,7 +273,8 @@ int BackupTo(const std::string& db_url, const AuditKeyFlags& audit, const std::s
     }
     s = storage::Backup(*db, **files, out, key, head);
     out.close();
-    if (s.ok() && !out) s = Status::IoError("เขียนไฟล์ " + partial + " ไม่ได้", "cannot write " + partial);
+    if (s.ok() && !out)
+      s = Status::IoError("เขียนไฟล์ " + partial + " ไม่ได้", "cannot write " + partial);
   }
   if (s.ok() && std::rename(partial.c_str(), path.c_str()) != 0) {
     s = Status::IoError("เปลี่ยนชื่อ " + partial + " เป็น " + path + " ไม่ได้",
@@ -322,7 +325,8 @@ int RestoreFrom(const std::string& db_url, const AuditKeyFlags& audit, const std
       }
       return Status::DataLoss("ข้อมูลสำรองนี้ไม่ผ่านการตรวจบันทึกการตรวจสอบ จึงไม่ได้กู้คืน:" + th,
                               "the backup's data does not verify against its audit log, so "
-                              "nothing was restored:" + en);
+                              "nothing was restored:" +
+                                  en);
     }
     verified = *result;
     return Status::Ok();

@@ -9,8 +9,8 @@
 namespace esar::cli {
 
 Result<std::shared_ptr<const service::AuditSeal>> OpenAuditSeal(storage::Database& db,
-                                                               const AuditKeyFlags& flags,
-                                                               KeyUse use, Lang lang) {
+                                                                const AuditKeyFlags& flags,
+                                                                KeyUse use, Lang lang) {
   const bool named = !flags.key_file.empty();
   const std::string key_file = named ? flags.key_file : flags.data_dir + "/audit.key";
   const std::string head_file = flags.data_dir + "/audit.head";

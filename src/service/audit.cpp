@@ -94,8 +94,7 @@ Status AuditLog::Append(const Actor& actor, int64_t at_ms, const std::string& ac
       "hash, states, key_id, mac) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       {seq, at_ms, actor.user_id, action, entity, before_json, after_json, prev, hash,
-       text_or_null(states_text),
-       seal ? storage::Value{seal->key_id()} : storage::Value{},
+       text_or_null(states_text), seal ? storage::Value{seal->key_id()} : storage::Value{},
        seal ? storage::Value{seal->SealEntry(hash)} : storage::Value{}});
   if (!inserted.ok()) return inserted;
   if (seal) {
@@ -120,25 +119,26 @@ Result<bool> AuditLog::IsSealed() {
 
 Status AuditLog::Prepare(int64_t now_ms) {
   const std::shared_ptr<const AuditSeal> seal = Seal();
-  auto sealed = db_.Query(
-      "SELECT key_id FROM audit_log WHERE mac IS NOT NULL ORDER BY seq DESC LIMIT 1");
+  auto sealed =
+      db_.Query("SELECT key_id FROM audit_log WHERE mac IS NOT NULL ORDER BY seq DESC LIMIT 1");
   if (!sealed) return sealed.status();
   if (!seal) return sealed->empty() ? Status::Ok() : SealedWithoutKey();
   if (!sealed->empty()) {
     const std::string key_id = (*sealed)[0].Text(0);
     if (key_id != seal->key_id()) {
-      return Status::Conflict(
-          "บันทึกการตรวจสอบนี้ผนึกด้วยกุญแจรหัส " + key_id + " ไม่ใช่กุญแจที่ให้มา (" +
-              seal->key_id() + "): ใช้ไฟล์กุญแจเดิมของระบบนี้",
-          "this audit log is sealed with key " + key_id + ", not the key given (" +
-              seal->key_id() + "): use this installation's own key file");
+      return Status::Conflict("บันทึกการตรวจสอบนี้ผนึกด้วยกุญแจรหัส " + key_id + " ไม่ใช่กุญแจที่ให้มา (" +
+                                  seal->key_id() + "): ใช้ไฟล์กุญแจเดิมของระบบนี้",
+                              "this audit log is sealed with key " + key_id +
+                                  ", not the key given (" + seal->key_id() +
+                                  "): use this installation's own key file");
     }
     auto head = seal->ReadHead();
     if (!head) return head.status();
     if (!*head) {
       return Status::Conflict(
           "ไม่มีไฟล์หัวของบันทึกการตรวจสอบ " + seal->head_file() +
-              ": นำกลับมาจากที่เก็บไว้ หรือตรวจสอบด้วย esar audit verify --write-head (ดู docs/operations.md)",
+              ": นำกลับมาจากที่เก็บไว้ หรือตรวจสอบด้วย esar audit verify --write-head (ดู "
+              "docs/operations.md)",
           "the chain head file " + seal->head_file() +
               " is missing: bring it back, or check the log with esar audit verify --write-head "
               "(see docs/operations.md)");
@@ -179,7 +179,7 @@ Result<AuditLog::Verification> AuditLog::Verify(const VerifyOptions& options) {
   bool chain_whole = true, seen_sealed = false, said_no_key = false;
   bool first_has_states = false, baseline = false;
   std::map<std::string, std::pair<std::string, int64_t>> recorded;  // entity -> digest, entry
-  std::vector<std::string> hashes;                                   // by seq - 1
+  std::vector<std::string> hashes;                                  // by seq - 1
   for (const storage::Row& r : *rows) {
     const int64_t seq = r.Int(0);
     auto broken = [&](const std::string& th, const std::string& en) {
@@ -222,8 +222,8 @@ Result<AuditLog::Verification> AuditLog::Verify(const VerifyOptions& options) {
         }
       } else if (key_id != options.seal->key_id()) {
         broken("ผนึกด้วยกุญแจรหัส " + key_id + " ไม่ใช่กุญแจที่ให้มา (" + options.seal->key_id() + ")",
-               "is sealed with key " + key_id + ", not the key given (" +
-                   options.seal->key_id() + ")");
+               "is sealed with key " + key_id + ", not the key given (" + options.seal->key_id() +
+                   ")");
         break;
       } else if (!security::ConstantTimeEquals(r.Text(11), options.seal->SealEntry(hash))) {
         broken("ตราผนึกไม่ตรง: ถูกเขียนใหม่โดยไม่มีกุญแจ",
@@ -283,17 +283,15 @@ Result<AuditLog::Verification> AuditLog::Verify(const VerifyOptions& options) {
       if (head.seq > last_seq) {
         problem(last_seq + 1,
                 "รายการที่ " + entry(last_seq + 1) + " ถึง " + entry(head.seq) +
-                    " หายไป: บันทึกจบที่รายการ " + entry(last_seq) +
-                    " แต่หัวของบันทึกที่เก็บไว้นอกฐานข้อมูล (" + where + ") อยู่ที่รายการ " +
-                    entry(head.seq),
+                    " หายไป: บันทึกจบที่รายการ " + entry(last_seq) + " แต่หัวของบันทึกที่เก็บไว้นอกฐานข้อมูล (" +
+                    where + ") อยู่ที่รายการ " + entry(head.seq),
                 "entries " + entry(last_seq + 1) + " to " + entry(head.seq) +
                     " are missing: the log ends at entry " + entry(last_seq) +
-                    ", but the chain head kept outside the database (" + where +
-                    ") is at entry " + entry(head.seq));
+                    ", but the chain head kept outside the database (" + where + ") is at entry " +
+                    entry(head.seq));
       } else if (head.seq > 0 && hashes[static_cast<size_t>(head.seq - 1)] != head.hash) {
         problem(head.seq,
-                "รายการที่ " + entry(head.seq) +
-                    " ไม่ใช่รายการที่หัวของบันทึกนอกฐานข้อมูล (" + where +
+                "รายการที่ " + entry(head.seq) + " ไม่ใช่รายการที่หัวของบันทึกนอกฐานข้อมูล (" + where +
                     ") ระบุ: บันทึกถูกเขียนใหม่",
                 "entry " + entry(head.seq) +
                     " is not the one the chain head kept outside the database (" + where +

@@ -135,9 +135,9 @@ Result<EntityState> StateOf(storage::Database& db, const std::string& entity) {
   EntityState out;
   for (size_t p = 0; p < kind->parts.size(); ++p) {
     const Part& part = kind->parts[p];
-    auto rows = kind->has_id ? db.Query(std::string(part.select) + " WHERE " + part.key + " = ?",
-                                        {id})
-                             : db.Query(part.select);
+    auto rows = kind->has_id
+                    ? db.Query(std::string(part.select) + " WHERE " + part.key + " = ?", {id})
+                    : db.Query(part.select);
     if (!rows) return rows.status();
     if (p == 0) out.exists = !rows->empty();
     // Sorted here rather than by SQL: SQLite and PostgreSQL collate text differently, and the

@@ -126,7 +126,7 @@ TEST_P(AuditLogTest, ALogIsSealedOnceAndThenRefusesUnsealedEntries) {
   ASSERT_EQ(entries->size(), 2u);
   EXPECT_EQ((*entries)[1].Text(1), "audit.seal");
   EXPECT_NE((*entries)[1].Text(2).find("\"agencies\""), std::string::npos);  // the baseline
-  ASSERT_TRUE(log.Prepare(4000).ok());  // sealed once only
+  ASSERT_TRUE(log.Prepare(4000).ok());                                       // sealed once only
   ASSERT_TRUE(AddAgency("B").ok());
   auto head = seal->ReadHead();
   ASSERT_TRUE(head.ok() && head->has_value());

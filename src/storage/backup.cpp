@@ -22,12 +22,24 @@ constexpr const char* kFormat = "esar-backup/2";
 // added by a migration is carried without a change here; a table added by one must be named
 // here (or below, as not carried), or backups fail until it is.
 const std::vector<std::string>& CarriedTables() {
-  static const std::vector<std::string> kTables = {
-      "agencies",         "users",          "api_tokens",      "frameworks",
-      "rounds",           "extensions",     "observations",    "submissions",
-      "submission_revisions", "evidence",   "reviews",         "evidence_notes",
-      "results",          "result_agencies", "result_summaries", "appeals",
-      "idempotency_keys", "audit_log"};
+  static const std::vector<std::string> kTables = {"agencies",
+                                                   "users",
+                                                   "api_tokens",
+                                                   "frameworks",
+                                                   "rounds",
+                                                   "extensions",
+                                                   "observations",
+                                                   "submissions",
+                                                   "submission_revisions",
+                                                   "evidence",
+                                                   "reviews",
+                                                   "evidence_notes",
+                                                   "results",
+                                                   "result_agencies",
+                                                   "result_summaries",
+                                                   "appeals",
+                                                   "idempotency_keys",
+                                                   "audit_log"};
   return kTables;
 }
 
@@ -56,8 +68,7 @@ std::string Hex(const std::string& bytes) {
 }
 
 Result<std::string> Unhex(const std::string& hex) {
-  if (hex.size() % 2)
-    return Status::DataLoss("ข้อมูลสำรองเสียหาย", "the backup is damaged (odd hex)");
+  if (hex.size() % 2) return Status::DataLoss("ข้อมูลสำรองเสียหาย", "the backup is damaged (odd hex)");
   std::string out;
   out.reserve(hex.size() / 2);
   for (size_t i = 0; i < hex.size(); i += 2) {
@@ -132,8 +143,7 @@ Result<std::map<std::string, std::vector<std::string>>> SchemaColumns(Database& 
 // Lines written or read, with the checksum of every byte so far.
 class Checksum {
  public:
-  explicit Checksum(const BackupKey& key)
-      : keyed_(!key.key.empty()), mac_(key.key) {}
+  explicit Checksum(const BackupKey& key) : keyed_(!key.key.empty()), mac_(key.key) {}
   void Add(const std::string& line) {
     if (keyed_) {
       mac_.Update(line);
@@ -190,8 +200,8 @@ Status WriteBackup(Database& db, FileStore& files, std::ostream& out, const Back
     std::string columns;
     for (const json& c : table["columns"])
       columns += (columns.empty() ? "" : ", ") + c.get<std::string>();
-    auto rows = db.Query("SELECT " + columns + " FROM " + table["name"].get<std::string>() +
-                         " ORDER BY 1");
+    auto rows =
+        db.Query("SELECT " + columns + " FROM " + table["name"].get<std::string>() + " ORDER BY 1");
     if (!rows) return rows.status();
     for (const Row& row : *rows) {
       json values = json::array();
@@ -201,8 +211,8 @@ Status WriteBackup(Database& db, FileStore& files, std::ostream& out, const Back
   }
   // Every file read is checked against its SHA-256 (FileStore::Read does): a damaged file is
   // found now, when the original may still be had, not at a restore.
-  auto evidence = db.Query(
-      "SELECT sha256, id, name, submission_id FROM evidence ORDER BY sha256, id");
+  auto evidence =
+      db.Query("SELECT sha256, id, name, submission_id FROM evidence ORDER BY sha256, id");
   if (!evidence) return evidence.status();
   std::string done, bad_th, bad_en;
   for (const Row& row : *evidence) {
@@ -226,9 +236,9 @@ Status WriteBackup(Database& db, FileStore& files, std::ostream& out, const Back
     line({{"file", sha}, {"hex", Hex(*bytes)}});
   }
   if (!bad_en.empty()) {
-    return Status::DataLoss("ไฟล์หลักฐานเสียหายหรือหายไป จึงไม่ได้สำรองข้อมูล:" + bad_th,
-                            "evidence files are damaged or missing, so no backup was made:" +
-                                bad_en);
+    return Status::DataLoss(
+        "ไฟล์หลักฐานเสียหายหรือหายไป จึงไม่ได้สำรองข้อมูล:" + bad_th,
+        "evidence files are damaged or missing, so no backup was made:" + bad_en);
   }
   const int64_t count = sum.lines();
   const json end = {{"end", {{"lines", count}, {"checksum", sum.Finish()}}}};
@@ -262,9 +272,9 @@ Result<BackupInfo> CheckWhole(std::istream& in, const BackupKey& key, json* head
   const json& h = *header;
   if (!h["schema_version"].is_number_integer() || !h["tables"].is_array() ||
       !(h["key_id"].is_null() || h["key_id"].is_string()) ||
-      !(h["audit_head"].is_null() || (h["audit_head"].is_object() &&
-                                      h["audit_head"]["seq"].is_number_integer() &&
-                                      h["audit_head"]["hash"].is_string()))) {
+      !(h["audit_head"].is_null() ||
+        (h["audit_head"].is_object() && h["audit_head"]["seq"].is_number_integer() &&
+         h["audit_head"]["hash"].is_string()))) {
     return Damaged(1, "ส่วนหัวไม่ครบ", "the header is incomplete");
   }
   info.schema_version = h["schema_version"].get<int>();
@@ -280,9 +290,9 @@ Result<BackupInfo> CheckWhole(std::istream& in, const BackupKey& key, json* head
                        ": give that key (--audit-key-file, or a --data-dir holding it)");
   }
   if (!info.key_id.empty() && info.key_id != key.key_id) {
-    return Refused("ผนึกด้วยกุญแจรหัส " + info.key_id + " ไม่ใช่กุญแจที่ให้มา (" + key.key_id + ")",
-                   "it is sealed with audit key " + info.key_id + ", not the key given (" +
-                       key.key_id + ")");
+    return Refused(
+        "ผนึกด้วยกุญแจรหัส " + info.key_id + " ไม่ใช่กุญแจที่ให้มา (" + key.key_id + ")",
+        "it is sealed with audit key " + info.key_id + ", not the key given (" + key.key_id + ")");
   }
   if (info.key_id.empty() && !key.key.empty()) {
     return Refused(
@@ -336,9 +346,11 @@ Result<BackupInfo> CheckWhole(std::istream& in, const BackupKey& key, json* head
   if (!e.is_object() || !e["lines"].is_number_integer() || !e["checksum"].is_string())
     return Damaged(number, "บรรทัดท้ายไม่ครบ", "the end line is incomplete");
   if (e["lines"].get<int64_t>() != sum.lines()) {
-    return Damaged(number, "จำนวนบรรทัดไม่ตรง (" + std::to_string(sum.lines()) + " แทน " + e["lines"].dump() + ")",
-                   "the number of lines does not match (" + std::to_string(sum.lines()) +
-                       " instead of " + e["lines"].dump() + ")");
+    return Damaged(
+        number,
+        "จำนวนบรรทัดไม่ตรง (" + std::to_string(sum.lines()) + " แทน " + e["lines"].dump() + ")",
+        "the number of lines does not match (" + std::to_string(sum.lines()) + " instead of " +
+            e["lines"].dump() + ")");
   }
   if (!security::ConstantTimeEquals(sum.Finish(), e["checksum"].get<std::string>())) {
     return Refused(info.key_id.empty()
@@ -354,8 +366,7 @@ Result<BackupInfo> CheckWhole(std::istream& in, const BackupKey& key, json* head
 
 // Writes one backed-up file into the store (its hash was checked in pass one; the store
 // computes it again as it writes).
-Status RestoreFile(FileStore& files, const std::string& sha, const std::string& hex,
-                   size_t line) {
+Status RestoreFile(FileStore& files, const std::string& sha, const std::string& hex, size_t line) {
   auto bytes = Unhex(hex);
   if (!bytes) return bytes.status();
   auto writer = files.Create();
@@ -365,7 +376,8 @@ Status RestoreFile(FileStore& files, const std::string& sha, const std::string& 
   auto stored = (*writer)->Commit();
   if (!stored) return stored.status();
   if (stored->sha256 != sha)
-    return Damaged(line, "ไฟล์ " + sha + " ไม่ตรงกับค่า SHA-256", "file " + sha + " does not match its SHA-256");
+    return Damaged(line, "ไฟล์ " + sha + " ไม่ตรงกับค่า SHA-256",
+                   "file " + sha + " does not match its SHA-256");
   return Status::Ok();
 }
 
@@ -413,9 +425,8 @@ Status Restore(Database& db, FileStore& files, std::istream& in, const RestoreOp
       columns.push_back(c);
     }
     auto here = schema->find(name);
-    if (here == schema->end() ||
-        std::set<std::string>(here->second.begin(), here->second.end()) !=
-            std::set<std::string>(columns.begin(), columns.end())) {
+    if (here == schema->end() || std::set<std::string>(here->second.begin(), here->second.end()) !=
+                                     std::set<std::string>(columns.begin(), columns.end())) {
       return Status::InvalidInput("ตาราง " + name + " ในข้อมูลสำรองไม่ตรงกับฐานข้อมูล",
                                   "table " + name + " of the backup does not match the database's");
     }
@@ -468,8 +479,7 @@ Status Restore(Database& db, FileStore& files, std::istream& in, const RestoreOp
       for (size_t i = 0; i < table_columns.size(); ++i) {
         auto v = FromJson(entry["row"][i]);
         if (!v) return Damaged(line_number, v.status().message_th(), v.status().message_en());
-        if (SelfReference(table, table_columns[i]) &&
-            !std::holds_alternative<std::monostate>(*v)) {
+        if (SelfReference(table, table_columns[i]) && !std::holds_alternative<std::monostate>(*v)) {
           second_pass.emplace_back(table, table_columns[i], *v, FromJson(entry["row"][0]).value());
           *v = Value{};
         }
@@ -477,8 +487,8 @@ Status Restore(Database& db, FileStore& files, std::istream& in, const RestoreOp
         marks += i ? ", ?" : "?";
         values.push_back(std::move(*v));
       }
-      Status s = db.Execute("INSERT INTO " + table + " (" + columns + ") VALUES (" + marks + ")",
-                            values);
+      Status s =
+          db.Execute("INSERT INTO " + table + " (" + columns + ") VALUES (" + marks + ")", values);
       if (!s.ok()) return Damaged(line_number, s.message_th(), s.message_en());
     }
     for (const auto& [table, column, value, key] : second_pass) {

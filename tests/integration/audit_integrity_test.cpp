@@ -67,7 +67,8 @@ std::string PublicEntryHash(const storage::Row& r, bool with_states) {
   std::vector<std::string> fields = {r.Text(7), r.Text(0), r.Text(1), r.Text(2),
                                      r.Text(3), r.Text(4), r.Text(5), r.Text(6)};
   if (with_states && !r.IsNull(9)) fields.push_back(r.Text(9));
-  for (const std::string& field : fields) canonical += std::to_string(field.size()) + ":" + field + ";";
+  for (const std::string& field : fields)
+    canonical += std::to_string(field.size()) + ":" + field + ";";
   return security::Sha256Hex(canonical);
 }
 
@@ -76,8 +77,9 @@ TEST_P(AuditIntegrityTest, AnEntryChangedAndTheChainRecomputedIsFound) {
   ASSERT_TRUE(columns.ok());
   const bool with_states = (*columns)[0].size() > 9;
   const std::string select =
-      std::string("SELECT seq, at, actor, action, entity, before_json, after_json, prev_hash, "
-                  "hash") +
+      std::string(
+          "SELECT seq, at, actor, action, entity, before_json, after_json, prev_hash, "
+          "hash") +
       (with_states ? ", states" : "") + " FROM audit_log ORDER BY seq";
   // The acceptance of the evidence's submission, rewritten as a return; every later entry made
   // to follow it again, in both ways a forger might try: keeping the seals, and dropping them

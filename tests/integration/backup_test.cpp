@@ -91,8 +91,7 @@ TEST_P(BackupTest, EveryTableSurvivesARoundTripToTheOtherBackend) {
   // Every table the schema has, on both backends, row for row.
   const auto before = esar::testing::AllRows(source_.db_url);
   const auto after = esar::testing::AllRows(target_url_);
-  EXPECT_EQ(esar::testing::SchemaTables(source_.db_url),
-            esar::testing::SchemaTables(target_url_));
+  EXPECT_EQ(esar::testing::SchemaTables(source_.db_url), esar::testing::SchemaTables(target_url_));
   int compared = 0;
   for (const auto& [table, rows] : before) {
     if (NotBackedUp(table)) continue;
@@ -117,8 +116,8 @@ TEST_P(BackupTest, EveryTableSurvivesARoundTripToTheOtherBackend) {
   EXPECT_NE(page.body.find(source_.ocs_total_text), std::string::npos) << page.body.substr(0, 2000);
   HttpClient reporter(server.port()), admin(server.port());
   ASSERT_TRUE(reporter.Login("rep.ocs", "password-of-rep.ocs"));  // the password hash came along
-  auto content =
-      reporter.Request("GET", "/api/v1/evidence/" + std::to_string(source_.evidence_id) + "/content");
+  auto content = reporter.Request(
+      "GET", "/api/v1/evidence/" + std::to_string(source_.evidence_id) + "/content");
   ASSERT_EQ(content.status, 200) << content.body;
   EXPECT_EQ(content.body, source_.evidence_bytes);
   // New rows get new ids after the restored ones.

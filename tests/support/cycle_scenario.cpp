@@ -53,10 +53,11 @@ void RunWholeCycle(const std::string& backend, CycleScenario* out) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   for (const auto& [name, role, agency] :
-       std::vector<std::tuple<std::string, std::string, std::string>>{{"admin", "admin", ""},
-                                                                      {"evaluator", "evaluator", ""},
-                                                                      {"rep.ocs", "reporter", "OCS"},
-                                                                      {"app.ocs", "approver", "OCS"}}) {
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"admin", "admin", ""},
+           {"evaluator", "evaluator", ""},
+           {"rep.ocs", "reporter", "OCS"},
+           {"app.ocs", "approver", "OCS"}}) {
     auto r = RunEsar("admin create-user --db '" + out->db_url + "' --username " + name +
                          " --role " + role + (agency.empty() ? "" : " --agency " + agency),
                      "ESAR_PASSWORD=password-of-" + name);
@@ -88,12 +89,12 @@ void RunWholeCycle(const std::string& backend, CycleScenario* out) {
   ASSERT_EQ(opened.status, 201) << opened.body;
   out->round = Parse(opened)["id"].get<int64_t>();
   const std::string base = "/api/v1/rounds/" + std::to_string(out->round);
-  ASSERT_EQ(admin
-                .Request("POST", base + "/extensions",
-                         json{{"agency", "OCS"}, {"deadline", NowMs() + 40LL * 24 * 3600 * 1000}}
-                             .dump())
-                .status,
-            201);
+  ASSERT_EQ(
+      admin
+          .Request("POST", base + "/extensions",
+                   json{{"agency", "OCS"}, {"deadline", NowMs() + 40LL * 24 * 3600 * 1000}}.dump())
+          .status,
+      201);
   ASSERT_EQ(admin.Request("POST", "/api/v1/tokens", json{{"name", "reports"}}.dump()).status, 201);
 
   std::vector<int64_t> ids;
@@ -109,7 +110,8 @@ void RunWholeCycle(const std::string& backend, CycleScenario* out) {
   out->evidence_name = "หลักฐาน ผลการดำเนินงาน.pdf";
   out->evidence_bytes =
       "%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
-  HttpReply evidence = reporter.Upload(first + "/evidence", out->evidence_name, out->evidence_bytes);
+  HttpReply evidence =
+      reporter.Upload(first + "/evidence", out->evidence_name, out->evidence_bytes);
   ASSERT_EQ(evidence.status, 201) << evidence.body;
   out->evidence_id = Parse(evidence)["id"].get<int64_t>();
   out->evidence_sha256 = Parse(evidence)["sha256"].get<std::string>();
@@ -120,13 +122,15 @@ void RunWholeCycle(const std::string& backend, CycleScenario* out) {
                                            {{"Idempotency-Key", "submit-" + std::to_string(id)}});
     ASSERT_EQ(submitted.status, 200) << submitted.body;
   }
-  ASSERT_EQ(evaluator.Request("POST", first + "/return", json{{"comment", "แนบทะเบียน"}}.dump()).status,
-            200);
-  ASSERT_EQ(reporter
-                .Request("PUT", base + "/agencies/OCS/kpis/" + values.begin()->first,
-                         json{{"values", values.begin()->second}, {"explanation", "แก้ไขแล้ว"}}.dump())
-                .status,
-            200);
+  ASSERT_EQ(
+      evaluator.Request("POST", first + "/return", json{{"comment", "แนบทะเบียน"}}.dump()).status,
+      200);
+  ASSERT_EQ(
+      reporter
+          .Request("PUT", base + "/agencies/OCS/kpis/" + values.begin()->first,
+                   json{{"values", values.begin()->second}, {"explanation", "แก้ไขแล้ว"}}.dump())
+          .status,
+      200);
   ASSERT_EQ(approver.Request("POST", first + "/approve").status, 200);
   ASSERT_EQ(reporter.Request("POST", first + "/submit").status, 200);
   for (int64_t id : ids) {
@@ -140,9 +144,9 @@ void RunWholeCycle(const std::string& backend, CycleScenario* out) {
   }
   HttpReply computed = admin.Request("POST", base + "/results");
   ASSERT_EQ(computed.status, 201) << computed.body;
-  HttpReply appeal = reporter.Request(
-      "POST", "/api/v1/results/" + Parse(computed)["id"].dump() + "/appeals",
-      json{{"kpi", values.begin()->first}, {"reason", "บันทึกผิด 1 เรื่อง"}}.dump());
+  HttpReply appeal =
+      reporter.Request("POST", "/api/v1/results/" + Parse(computed)["id"].dump() + "/appeals",
+                       json{{"kpi", values.begin()->first}, {"reason", "บันทึกผิด 1 เรื่อง"}}.dump());
   ASSERT_EQ(appeal.status, 201) << appeal.body;
   json corrected = values.begin()->second;
   for (auto& [name, value] : corrected.items()) {
