@@ -80,6 +80,60 @@ async function person() {
   return context.newPage();
 }
 
+// What a reader of the page's tables sees at the current width: a word broken across lines
+// inside a cell (Thai words found as the browser's line breaker finds them, with ICU's
+// dictionary through Intl.Segmenter), a cell squeezed to a word or two a line (fewer than 7
+// letters a line over 4 lines or more), or a table wider than its place that is not inside its
+// own scrolling box (overflow-x auto, focusable, named). Returns one line per problem.
+async function tableProblems(page) {
+  return page.evaluate(() => {
+    const problems = [];
+    const segmenter = new Intl.Segmenter(document.documentElement.lang || "th", { granularity: "word" });
+    const shown = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
+    const label = (cell) => `${cell.tagName.toLowerCase()} "${cell.textContent.trim().replace(/\s+/g, " ").slice(0, 40)}"`;
+    for (const cell of document.querySelectorAll("main td, main th")) {
+      if (!shown(cell)) continue;
+      const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+      let broken = null, letters = 0;
+      const cellLines = new Set();
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        if (!node.parentElement || !shown(node.parentElement)) continue;
+        for (const { segment, index, isWordLike } of segmenter.segment(node.data)) {
+          if (!isWordLike) continue;
+          letters += [...segment].length;
+          const range = document.createRange();
+          range.setStart(node, index);
+          range.setEnd(node, index + segment.length);
+          const lines = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.bottom)));
+          for (const line of lines) cellLines.add(line);
+          if (lines.size > 1 && [...segment].length > 1 && !broken) broken = `"${segment}" over ${lines.size} lines`;
+        }
+      }
+      if (broken) problems.push(`${label(cell)}: the word ${broken}`);
+      // A word or two a line is a column squeezed past reading (Thai words run 2-6 letters).
+      if (cellLines.size >= 4 && letters / cellLines.size < 7)
+        problems.push(`${label(cell)}: ${letters} letters over ${cellLines.size} lines`);
+    }
+    for (const table of document.querySelectorAll("main table")) {
+      if (!shown(table)) continue;
+      let box = table.parentElement;
+      while (box && box !== document.body && !["auto", "scroll"].includes(getComputedStyle(box).overflowX)) box = box.parentElement;
+      const scrolls = box && box !== document.body;
+      const place = (scrolls ? box : table.parentElement).clientWidth;
+      const head = `table "${(table.querySelector("th") || table).textContent.trim().slice(0, 30)}"`;
+      if (!scrolls && table.offsetWidth > place + 1) {
+        problems.push(`${head} is ${table.offsetWidth}px wide in ${place}px, with no scrolling box of its own`);
+      } else if (scrolls && table.offsetWidth > box.clientWidth + 1) {
+        if (box.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+          problems.push(`${head}: its scrolling box runs past the screen`);
+        if (box.tabIndex < 0 || !(box.getAttribute("aria-label") || box.getAttribute("aria-labelledby")))
+          problems.push(`${head}: its scrolling box cannot be reached by keyboard or has no name`);
+      }
+    }
+    return problems;
+  });
+}
+
 // axe on the page as it is, then a photograph at desktop width and at 390 px.
 async function look(page, name) {
   await page.addScriptTag({ content: axeSource });
@@ -93,6 +147,9 @@ async function look(page, name) {
   await page.waitForTimeout(150);  // let charts follow the new width
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(overflow <= 0, `${name} fits 390 px without sideways scrolling of the page (overflow ${overflow}px)`);
+  const tables = await tableProblems(page);
+  check(tables.length === 0, `${name} at 390 px: its tables are readable (no word broken inside a cell, wide ` +
+        `tables scroll in their own box)${tables.length ? ` — ${tables.length} problems: ${tables.slice(0, 4).join("; ")}` : ""}`);
   await page.screenshot({ path: join(shots, `${name}-390.png`), fullPage: true });
   await page.setViewportSize({ width: 1280, height: 900 });
 }
