@@ -19,6 +19,10 @@ struct Actor {
   Role role = Role::kPublic;
   std::string agency;    // reporters and approvers belong to one agency
   std::string username;  // "system" for the command line
+  // Acting through an API token rather than a login: such an actor never manages tokens or the
+  // password; `read_only` for a token of scope 'read' (reads only).
+  bool by_token = false;
+  bool read_only = false;
 
   static Actor Public() { return {}; }
   static Actor System() { return {0, Role::kAdmin, "", "system"}; }

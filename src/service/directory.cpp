@@ -13,6 +13,13 @@ Status WrongLogin() {
   return Status::Unauthenticated("ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง", "wrong username or password");
 }
 
+// Tokens manage nothing of the account: not other tokens, not the password.
+Status NotWithAToken() {
+  return Status::PermissionDenied(
+      "โทเคน API ใช้จัดการโทเคนหรือรหัสผ่านไม่ได้ โปรดเข้าสู่ระบบด้วยรหัสผ่าน",
+      "an API token cannot manage tokens or the password: log in with the password");
+}
+
 Status NoHasher() { return Status::Internal("no password hasher given to the directory"); }
 
 }  // namespace
@@ -179,6 +186,7 @@ Status Directory::Logout(const std::string& token) {
 Status Directory::ChangePassword(const Actor& actor, const std::string& old_password,
                                  const std::string& new_password) {
   if (actor.user_id == 0) return Denied(actor, "เปลี่ยนรหัสผ่าน", "change a password");
+  if (actor.by_token) return NotWithAToken();
   if (!hasher_) return NoHasher();
   auto rows = db_.Query("SELECT password_hash FROM users WHERE id = ?", {UserRef(actor)});
   if (!rows) return rows.status();
@@ -204,34 +212,131 @@ Status Directory::ChangePassword(const Actor& actor, const std::string& old_pass
     // Every session of this user ends with the old password, this one too: log in again.
     s = db_.Execute("DELETE FROM sessions WHERE user_id = ?", {UserRef(actor)});
     if (!s.ok()) return s;
+    // And every token made with it: whoever had the old password may have made one.
+    s = db_.Execute(
+        "UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+        {now, UserRef(actor)});
+    if (!s.ok()) return s;
     return AuditLog(db_).Append(actor, now, "user.password",
                                 "user/" + std::to_string(actor.user_id), "{}", "{}");
   });
 }
 
-Result<std::string> Directory::CreateApiToken(const Actor& actor, const std::string& name) {
+namespace {
+
+constexpr const char* kTokenColumns =
+    "id, name, scope, created_at, expires_at, last_used_at, revoked_at";
+
+ApiTokenInfo TokenInfoOf(const storage::Row& r) {
+  return {r.Int(0),
+          r.Text(1),
+          r.Text(2) == "read" ? TokenScope::kRead : TokenScope::kFull,
+          r.Int(3),
+          r.Int(4),
+          r.IsNull(5) ? 0 : r.Int(5),
+          r.IsNull(6) ? 0 : r.Int(6)};
+}
+
+// A token's use is noted at most this often.
+constexpr int64_t kTokenUseResolutionMs = 60 * 1000;
+
+}  // namespace
+
+const char* TokenScopeName(TokenScope scope) {
+  return scope == TokenScope::kRead ? "read" : "full";
+}
+
+Result<CreatedApiToken> Directory::CreateApiToken(const Actor& actor, const NewApiToken& token) {
   if (actor.user_id == 0) return Denied(actor, "สร้างโทเคน API", "create API tokens");
-  const std::string token = security::RandomToken();
+  if (actor.by_token) return NotWithAToken();
+  if (token.name.empty() || token.name.size() > 200) {
+    return Status::InvalidInput("ชื่อโทเคนต้องยาว 1–200 ไบต์", "a token's name is 1–200 bytes");
+  }
+  const int64_t lifetime = token.lifetime_ms == 0 ? kDefaultTokenLifetimeMs : token.lifetime_ms;
+  if (lifetime < 0 || lifetime > kMaxTokenLifetimeMs) {
+    return Status::InvalidInput("โทเคนมีอายุได้ไม่เกิน 365 วัน",
+                                "a token lives at most 365 days");
+  }
+  CreatedApiToken created;
+  created.token = security::RandomToken();
   const int64_t now = clock_.NowMs();
   Status s = db_.Transaction([&]() -> Status {
-    Status inserted = db_.Execute(
-        "INSERT INTO api_tokens (token_hash, user_id, name, created_at) VALUES (?, ?, ?, ?)",
-        {security::Sha256Hex(token), UserRef(actor), name, now});
-    if (!inserted.ok()) return inserted;
+    auto rows = db_.Query(
+        "INSERT INTO api_tokens (token_hash, user_id, name, scope, created_at, expires_at) VALUES "
+        "(?, ?, ?, ?, ?, ?) RETURNING " +
+            std::string(kTokenColumns),
+        {security::Sha256Hex(created.token), UserRef(actor), token.name,
+         std::string(TokenScopeName(token.scope)), now, now + lifetime});
+    if (!rows) return rows.status();
+    created.info = TokenInfoOf((*rows)[0]);
     return AuditLog(db_).Append(actor, now, "token.create", "user/" + std::to_string(actor.user_id),
-                                "{}", json{{"name", name}}.dump());
+                                "{}",
+                                json{{"id", created.info.id},
+                                     {"name", token.name},
+                                     {"scope", TokenScopeName(token.scope)},
+                                     {"expires_at", now + lifetime}}
+                                    .dump());
   });
   if (!s.ok()) return s;
-  return token;
+  return created;
+}
+
+Result<std::vector<ApiTokenInfo>> Directory::ApiTokens(const Actor& actor) {
+  if (actor.user_id == 0) return Denied(actor, "ดูโทเคน API", "list API tokens");
+  if (actor.by_token) return NotWithAToken();
+  auto rows = db_.Query("SELECT " + std::string(kTokenColumns) +
+                            " FROM api_tokens WHERE user_id = ? ORDER BY id DESC",
+                        {UserRef(actor)});
+  if (!rows) return rows.status();
+  std::vector<ApiTokenInfo> out;
+  for (const storage::Row& r : *rows) out.push_back(TokenInfoOf(r));
+  return out;
+}
+
+Result<ApiTokenInfo> Directory::RevokeApiToken(const Actor& actor, int64_t id) {
+  if (actor.user_id == 0) return Denied(actor, "เพิกถอนโทเคน API", "revoke API tokens");
+  if (actor.by_token) return NotWithAToken();
+  const int64_t now = clock_.NowMs();
+  ApiTokenInfo info;
+  Status s = db_.Transaction([&]() -> Status {
+    auto rows = db_.Query(
+        "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? AND user_id = ? "
+        "RETURNING " +
+            std::string(kTokenColumns),
+        {now, id, UserRef(actor)});
+    if (!rows) return rows.status();
+    if (rows->empty()) {
+      return Status::NotFound("ไม่พบโทเคน " + std::to_string(id), "no token " + std::to_string(id));
+    }
+    info = TokenInfoOf((*rows)[0]);
+    return AuditLog(db_).Append(actor, now, "token.revoke", "user/" + std::to_string(actor.user_id),
+                                "{}", json{{"id", id}}.dump());
+  });
+  if (!s.ok()) return s;
+  return info;
 }
 
 Result<Actor> Directory::FindApiToken(const std::string& token) {
-  auto rows =
-      db_.Query("SELECT user_id FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
-                {security::Sha256Hex(token)});
+  auto rows = db_.Query(
+      "SELECT id, user_id, scope, expires_at, last_used_at FROM api_tokens WHERE token_hash = ? "
+      "AND revoked_at IS NULL",
+      {security::Sha256Hex(token)});
   if (!rows) return rows.status();
-  if (rows->empty()) return Status::Unauthenticated("โทเคน API ไม่ถูกต้อง", "unknown API token");
-  return ActorOf((*rows)[0].Int(0));
+  const int64_t now = clock_.NowMs();
+  if (rows->empty() || (*rows)[0].Int(3) <= now) {
+    return Status::Unauthenticated("โทเคน API ไม่ถูกต้อง หมดอายุ หรือถูกเพิกถอน",
+                                   "unknown, expired or revoked API token");
+  }
+  const storage::Row& r = (*rows)[0];
+  if (r.IsNull(4) || r.Int(4) < now - kTokenUseResolutionMs) {
+    Status noted = db_.Execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", {now, r.Int(0)});
+    if (!noted.ok()) return noted;
+  }
+  auto actor = ActorOf(r.Int(1));
+  if (!actor) return actor.status();
+  actor->by_token = true;
+  actor->read_only = r.Text(2) == "read";
+  return actor;
 }
 
 Result<Purged> Directory::Purge() {

@@ -42,6 +42,31 @@ struct Session {
 // True for a name that can be a user's: 3–64 characters, Latin letters, digits, . _ -
 bool IsValidUsername(const std::string& name);
 
+enum class TokenScope { kRead, kFull };
+const char* TokenScopeName(TokenScope scope);  // "read", "full"
+
+struct NewApiToken {
+  std::string name;
+  TokenScope scope = TokenScope::kFull;
+  int64_t lifetime_ms = 0;  // 0: the default (Directory::kDefaultTokenLifetimeMs)
+};
+
+// A token as its owner's list shows it (never the token itself: only its hash is kept).
+struct ApiTokenInfo {
+  int64_t id = 0;
+  std::string name;
+  TokenScope scope = TokenScope::kFull;
+  int64_t created_at = 0;
+  int64_t expires_at = 0;
+  int64_t last_used_at = 0;  // 0: never used
+  int64_t revoked_at = 0;    // 0: not revoked
+};
+
+struct CreatedApiToken {
+  ApiTokenInfo info;
+  std::string token;  // shown once
+};
+
 // What Directory::Purge removed.
 struct Purged {
   int64_t sessions = 0;
@@ -57,6 +82,8 @@ class Directory {
   // and how long an answer is kept for its Idempotency-Key: a retry after a day is a new request.
   static constexpr int64_t kThrottleRetentionMs = 24LL * 3600 * 1000;
   static constexpr int64_t kIdempotencyRetentionMs = 24LL * 3600 * 1000;
+  static constexpr int64_t kDefaultTokenLifetimeMs = 90LL * 24 * 3600 * 1000;
+  static constexpr int64_t kMaxTokenLifetimeMs = 365LL * 24 * 3600 * 1000;
 
   // `hasher` is needed only by the operations that hash passwords (CreateUser, ChangePassword);
   // they fail with kInternal without one.
@@ -81,11 +108,23 @@ class Directory {
   Result<Session> FindSession(const std::string& token);
   Status Logout(const std::string& token);
 
+  // Changes the actor's password (checking the old one) and ends every session and revokes every
+  // API token of the user: whatever the old password let in is shut. Not through a token.
   Status ChangePassword(const Actor& actor, const std::string& old_password,
                         const std::string& new_password);
 
-  // A token for machine clients, acting as `actor`; shown once, only its hash is kept.
-  Result<std::string> CreateApiToken(const Actor& actor, const std::string& name);
+  // A token for machine clients, acting as `actor` within `token.scope` until it expires (at
+  // most kMaxTokenLifetimeMs); shown once, only its hash is kept. Logged-in users only, and
+  // never through a token (a stolen token cannot make itself another).
+  Result<CreatedApiToken> CreateApiToken(const Actor& actor, const NewApiToken& token);
+  // The actor's own tokens, newest first, revoked and expired ones too. Not through a token.
+  Result<std::vector<ApiTokenInfo>> ApiTokens(const Actor& actor);
+  // Revokes the actor's own token `id` (kNotFound for anyone else's); revoking twice keeps the
+  // first time. Not through a token.
+  Result<ApiTokenInfo> RevokeApiToken(const Actor& actor, int64_t id);
+  // The actor a live token acts as (by_token set, read_only for scope 'read'), or
+  // kUnauthenticated for an unknown, revoked or expired one. Notes its use (at most once a
+  // minute, so that reads do not all write).
   Result<Actor> FindApiToken(const std::string& token);
 
   // Deletes what has run its course: expired sessions, login-throttle entries idle for

@@ -332,11 +332,72 @@ TEST_P(ServiceTest, SessionsExpire) {
   EXPECT_EQ(TryLogin("nobody", "x", "127.0.0.1").first, StatusCode::kUnauthenticated);
   clock_.Advance(Directory::kSessionLifetimeMs);
   EXPECT_EQ(directory_->FindSession(session->token).status().code(), StatusCode::kUnauthenticated);
-  auto token = directory_->CreateApiToken(admin_, "ci");
+  auto token = directory_->CreateApiToken(admin_, {"ci"});
   ASSERT_TRUE(token.ok());
-  auto machine = directory_->FindApiToken(*token);
+  auto machine = directory_->FindApiToken(token->token);
   ASSERT_TRUE(machine.ok());
   EXPECT_EQ(machine->role, Role::kAdmin);
+}
+
+TEST_P(ServiceTest, TokensExpireAreListedRevokedAndManageNothing) {
+  auto full = directory_->CreateApiToken(reporter_, {"ci"});
+  auto reader = directory_->CreateApiToken(reporter_, {"dashboard", TokenScope::kRead, 7 * kDay});
+  auto brief = directory_->CreateApiToken(reporter_, {"brief", TokenScope::kFull, kDay});
+  ASSERT_TRUE(full.ok() && reader.ok() && brief.ok()) << full.status().ToString(false);
+  EXPECT_EQ(full->info.expires_at, clock_.NowMs() + Directory::kDefaultTokenLifetimeMs);
+  EXPECT_EQ(directory_->CreateApiToken(reporter_, {"forever", TokenScope::kFull, 400 * kDay})
+                .status()
+                .code(),
+            StatusCode::kInvalidInput);
+  // A token acts as its user, marked as a token; a read token is read-only.
+  auto as_full = directory_->FindApiToken(full->token);
+  auto as_reader = directory_->FindApiToken(reader->token);
+  ASSERT_TRUE(as_full.ok() && as_reader.ok());
+  EXPECT_EQ(as_full->user_id, reporter_.user_id);
+  EXPECT_TRUE(as_full->by_token && !as_full->read_only);
+  EXPECT_TRUE(as_reader->by_token && as_reader->read_only);
+  // Through a token: no tokens made, listed or revoked, no password changed.
+  for (const Actor& robot : {*as_full, *as_reader}) {
+    EXPECT_EQ(directory_->CreateApiToken(robot, {"more"}).status().code(),
+              StatusCode::kPermissionDenied);
+    EXPECT_EQ(directory_->ApiTokens(robot).status().code(), StatusCode::kPermissionDenied);
+    EXPECT_EQ(directory_->RevokeApiToken(robot, full->info.id).status().code(),
+              StatusCode::kPermissionDenied);
+    EXPECT_EQ(directory_->ChangePassword(robot, "password-reporter.ocs", "a-new-password-1")
+                  .code(),
+              StatusCode::kPermissionDenied);
+  }
+  // The owner lists them, newest first, with their last use.
+  auto listed = directory_->ApiTokens(reporter_);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 3u);
+  EXPECT_EQ((*listed)[0].name, "brief");
+  EXPECT_EQ((*listed)[2].name, "ci");
+  EXPECT_EQ((*listed)[2].last_used_at, clock_.NowMs());
+  EXPECT_EQ((*listed)[0].last_used_at, 0);
+  EXPECT_TRUE(directory_->ApiTokens(approver_)->empty());
+  // Expiry.
+  clock_.Advance(kDay);
+  EXPECT_EQ(directory_->FindApiToken(brief->token).status().code(),
+            StatusCode::kUnauthenticated);
+  EXPECT_TRUE(directory_->FindApiToken(reader->token).ok());
+  // Revoking: only one's own.
+  EXPECT_EQ(directory_->RevokeApiToken(approver_, reader->info.id).status().code(),
+            StatusCode::kNotFound);
+  auto revoked = directory_->RevokeApiToken(reporter_, reader->info.id);
+  ASSERT_TRUE(revoked.ok());
+  EXPECT_EQ(revoked->revoked_at, clock_.NowMs());
+  EXPECT_EQ(directory_->FindApiToken(reader->token).status().code(),
+            StatusCode::kUnauthenticated);
+  // A new password revokes every token made with the old one.
+  ASSERT_TRUE(directory_->FindApiToken(full->token).ok());
+  ASSERT_TRUE(
+      directory_->ChangePassword(reporter_, "password-reporter.ocs", "a-new-password-1").ok());
+  EXPECT_EQ(directory_->FindApiToken(full->token).status().code(),
+            StatusCode::kUnauthenticated);
+  auto after = directory_->ApiTokens(reporter_);
+  ASSERT_TRUE(after.ok());
+  for (const ApiTokenInfo& t : *after) EXPECT_NE(t.revoked_at, 0) << t.name;
 }
 
 TEST_P(ServiceTest, AGuesserWaitsLongerAndLongerButTheOwnerIsNotLockedOut) {

@@ -212,6 +212,28 @@ ALTER TABLE audit_log ADD COLUMN states TEXT;
 ALTER TABLE audit_log ADD COLUMN key_id TEXT;
 ALTER TABLE audit_log ADD COLUMN mac TEXT
 )SQL"},
+      // API tokens get an id (to list and revoke them by), a scope ('read': GET only; 'full':
+      // what the user may do, but never tokens or the password), an expiry and the time of
+      // their last use. Tokens made before expire 90 days after they were made.
+      {6, "api token lifetimes and scopes", R"SQL(
+CREATE TABLE api_tokens_new (
+  id {ID},
+  token_hash TEXT NOT NULL UNIQUE,
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  name TEXT NOT NULL,
+  scope TEXT NOT NULL CHECK (scope IN ('read', 'full')),
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  last_used_at BIGINT,
+  revoked_at BIGINT
+);
+INSERT INTO api_tokens_new (token_hash, user_id, name, scope, created_at, expires_at, revoked_at)
+  SELECT token_hash, user_id, name, 'full', created_at, created_at + 7776000000, revoked_at
+  FROM api_tokens ORDER BY created_at;
+DROP TABLE api_tokens;
+ALTER TABLE api_tokens_new RENAME TO api_tokens;
+CREATE INDEX api_tokens_user ON api_tokens (user_id, id)
+)SQL"},
   };
   return kMigrations;
 }

@@ -131,6 +131,17 @@ json ActorJson(const Actor& a) {
           {"agency", a.agency.empty() ? json(nullptr) : json(a.agency)}};
 }
 
+json TokenJson(const service::ApiTokenInfo& t) {
+  auto time_or_null = [](int64_t ms) { return ms ? json(ms) : json(nullptr); };
+  return {{"id", t.id},
+          {"name", t.name},
+          {"scope", service::TokenScopeName(t.scope)},
+          {"created_at", t.created_at},
+          {"expires_at", t.expires_at},
+          {"last_used_at", time_or_null(t.last_used_at)},
+          {"revoked_at", time_or_null(t.revoked_at)}};
+}
+
 json EvidenceJson(const service::EvidenceInfo& e) {
   return {{"id", e.id},
           {"name", e.name},
@@ -502,11 +513,46 @@ void Api::Register(Router& router) {
         return Ok({{"id", *id}, {"username", user.username}, {"role", *role}}, 201);
       }));
   router.Add("POST", "/api/v1/tokens", with(false, [this](Call& c) -> HttpResponse {
+               service::NewApiToken wanted;
                auto name = Text(c.body, "name");
                if (!name) return ErrorResponse(name.status());
-               auto token = service::Directory(c.db, clock_).CreateApiToken(c.actor, *name);
-               if (!token) return ErrorResponse(token.status());
-               return Ok({{"token", *token}, {"name", *name}}, 201);
+               wanted.name = *name;
+               auto scope = Text(c.body, "scope", false);
+               if (!scope) return ErrorResponse(scope.status());
+               if (*scope == "read") {
+                 wanted.scope = service::TokenScope::kRead;
+               } else if (!scope->empty() && *scope != "full") {
+                 return ErrorResponse(BadRequest("\"scope\" ต้องเป็น \"read\" หรือ \"full\"",
+                                                 "\"scope\" must be \"read\" or \"full\""));
+               }
+               if (c.body.contains("expires_in_days") && !c.body["expires_in_days"].is_null()) {
+                 auto days = Integer(c.body, "expires_in_days");
+                 if (!days || *days < 1 || *days > 365) {
+                   return ErrorResponse(BadRequest("expires_in_days ต้องเป็น 1–365",
+                                                   "expires_in_days must be 1–365"));
+                 }
+                 wanted.lifetime_ms = *days * 24 * 3600 * 1000;
+               }
+               auto created = service::Directory(c.db, clock_).CreateApiToken(c.actor, wanted);
+               if (!created) return ErrorResponse(created.status());
+               json answer = TokenJson(created->info);
+               answer["token"] = created->token;
+               return Ok(answer, 201);
+             }));
+  router.Add("GET", "/api/v1/tokens", with(false, [this](Call& c) -> HttpResponse {
+               auto list = service::Directory(c.db, clock_).ApiTokens(c.actor);
+               if (!list) return ErrorResponse(list.status());
+               json items = json::array();
+               for (const auto& t : *list) items.push_back(TokenJson(t));
+               auto page = Page(c.request, items);
+               if (!page) return ErrorResponse(page.status());
+               return Ok(*page);
+             }));
+  router.Add("DELETE", "/api/v1/tokens/{id}", with(false, [this, reply](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               return reply(service::Directory(c.db, clock_).RevokeApiToken(c.actor, *id),
+                            TokenJson);
              }));
 
   // ---- agencies, frameworks, rounds, data ----

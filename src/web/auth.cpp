@@ -138,14 +138,20 @@ Result<service::Actor> Authenticate(const HttpRequest& request, storage::Databas
                                     const Clock& clock) {
   service::Directory directory(db, clock);
   const std::string& authorization = request.Header("authorization");
-  if (authorization.rfind("Bearer ", 0) == 0)
-    return directory.FindApiToken(authorization.substr(7));
+  const bool unsafe =
+      request.method != "GET" && request.method != "HEAD" && request.method != "OPTIONS";
+  if (authorization.rfind("Bearer ", 0) == 0) {
+    auto actor = directory.FindApiToken(authorization.substr(7));
+    if (actor && actor->read_only && unsafe) {
+      return Status::PermissionDenied("โทเคนนี้ใช้อ่านข้อมูลได้อย่างเดียว",
+                                      "this API token may only read");
+    }
+    return actor;
+  }
   const std::string token = request.Cookie(kSessionCookie);
   if (token.empty()) return service::Actor::Public();
   auto session = directory.FindSession(token);
   if (!session) return session.status();
-  const bool unsafe =
-      request.method != "GET" && request.method != "HEAD" && request.method != "OPTIONS";
   if (unsafe &&
       !security::ConstantTimeEquals(request.Header("x-csrf-token"), session->csrf_token)) {
     return Status::PermissionDenied("คำขอไม่มีโทเคน CSRF ที่ถูกต้อง โปรดโหลดหน้าใหม่",

@@ -54,7 +54,8 @@ Status CheckSameSite(const HttpRequest& request, const TrustedProxy& proxy,
 std::string SessionCookie(const std::string& token, int64_t max_age_s, bool secure);
 
 // The public when the request carries no credentials; kUnauthenticated for bad or expired ones;
-// kPermissionDenied for a cookie session's unsafe request without the right X-CSRF-Token.
+// kPermissionDenied for a cookie session's unsafe request without the right X-CSRF-Token, and
+// for a read-only API token's unsafe request.
 Result<service::Actor> Authenticate(const HttpRequest& request, storage::Database& db,
                                     const Clock& clock);
 

@@ -287,21 +287,45 @@ HttpResponse Pages::Logout(PageCall& call) {
   return r;
 }
 
-HttpResponse Pages::PasswordForm(PageCall& call) {
-  return RenderPage(call, "password", json::object(), call.T("password.title"));
+// The password page: the form, and the user's API tokens with a way to revoke each.
+HttpResponse Pages::PasswordPage(PageCall& call, const std::string& error, int status) {
+  json model = json::object();
+  if (!error.empty()) model["error"] = error;
+  auto tokens = service::Directory(call.db, clock_).ApiTokens(call.actor);
+  if (!tokens) return ErrorPage(call, tokens.status());
+  const int64_t now = clock_.NowMs();
+  json list = json::array();
+  for (const service::ApiTokenInfo& t : *tokens) {
+    const bool active = t.revoked_at == 0 && t.expires_at > now;
+    list.push_back(
+        {{"id", t.id},
+         {"name", t.name},
+         {"scope", call.T(std::string("token_scope.") + service::TokenScopeName(t.scope))},
+         {"created", FormatDateTime(t.created_at, call.lang)},
+         {"expires", FormatDateTime(t.expires_at, call.lang)},
+         {"last_used", t.last_used_at ? FormatDateTime(t.last_used_at, call.lang)
+                                      : call.T("tokens.never")},
+         {"state", call.T(active            ? "tokens.active"
+                          : t.revoked_at != 0 ? "tokens.revoked"
+                                              : "tokens.expired")},
+         {"active", active}});
+  }
+  model["has_tokens"] = !list.empty();
+  model["tokens"] = list;
+  return RenderPage(call, "password", model, call.T("password.title"), status);
 }
+
+HttpResponse Pages::PasswordForm(PageCall& call) { return PasswordPage(call, "", 200); }
 
 HttpResponse Pages::ChangePassword(PageCall& call) {
   if (call.Field("new_password") != call.Field("confirm")) {
-    return RenderPage(call, "password", {{"error", call.T("password.mismatch")}},
-                      call.T("password.title"), 400);
+    return PasswordPage(call, call.T("password.mismatch"), 400);
   }
   Status s =
       service::Directory(call.db, clock_, options_.hasher)
           .ChangePassword(call.actor, call.Field("old_password"), call.Field("new_password"));
   if (!s.ok()) {
-    HttpResponse r = RenderPage(call, "password", {{"error", call.Message(s)}},
-                                call.T("password.title"), HttpStatusOf(s.code()));
+    HttpResponse r = PasswordPage(call, call.Message(s), HttpStatusOf(s.code()));
     if (s.code() == StatusCode::kUnavailable) {
       r.headers.emplace_back("Retry-After",
                              std::to_string(security::PasswordHasher::kRetryAfterSeconds));
@@ -309,6 +333,13 @@ HttpResponse Pages::ChangePassword(PageCall& call) {
     return r;
   }
   return Redirect("/account/password?done=password_changed");
+}
+
+HttpResponse Pages::RevokeToken(PageCall& call) {
+  auto revoked = service::Directory(call.db, clock_)
+                     .RevokeApiToken(call.actor, ParseId(call.request.params.at("id")));
+  if (!revoked) return ErrorPage(call, revoked.status());
+  return Redirect("/account/password?done=token_revoked#tokens");
 }
 
 HttpResponse Pages::SwitchLanguage(PageCall& call) {
@@ -739,6 +770,7 @@ void Pages::Register(Router& router) {
   router.Add("POST", "/logout", Page(users, bind(&Pages::Logout)));
   router.Add("GET", "/account/password", Page(users, bind(&Pages::PasswordForm)));
   router.Add("POST", "/account/password", Page(users, bind(&Pages::ChangePassword)));
+  router.Add("POST", "/account/tokens/{id}/revoke", Page(users, bind(&Pages::RevokeToken)));
   router.Add("GET", "/lang/{lang}", Page(anyone, bind(&Pages::SwitchLanguage)));
 
   router.Add("GET", "/agency", Page(agency, bind(&Pages::AgencyHome)));

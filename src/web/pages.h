@@ -66,6 +66,8 @@ class Pages {
   HttpResponse Logout(PageCall& call);
   HttpResponse PasswordForm(PageCall& call);
   HttpResponse ChangePassword(PageCall& call);
+  HttpResponse RevokeToken(PageCall& call);
+  HttpResponse PasswordPage(PageCall& call, const std::string& error, int status);
   HttpResponse SwitchLanguage(PageCall& call);
   HttpResponse StaticFile(HttpRequest& request) const;
 

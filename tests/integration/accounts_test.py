@@ -3,7 +3,7 @@
 trusted proxy, login CSRF and the session cookie of a login. Runs `esar serve` twice on a fresh
 database (SQLite, or PostgreSQL under with_pg_schema.sh):
 
-  A: plain (no proxy): parallel wrong guesses get at most the allowance checked; names that
+  A: plain (no proxy, room for 64 hashes at once): parallel wrong guesses get at most the allowance checked; names that
      cannot exist are throttled per address (a client's own X-Forwarded-For is ignored);
      cross-site logins are refused; a login's answer sets only the new cookie.
   B: --trusted-proxy 127.0.0.1 --hash-concurrency 1, real (64 MiB) hashing: clients behind the
@@ -240,7 +240,9 @@ def main():
         for name, role in (("admin1", "admin"), ("eval1", "evaluator")):
             esar_harness.run_cli(ESAR, ["admin", "create-user", "--db", db, "--username", name, "--role", role],
                                  env={"ESAR_PASSWORD": PASSWORD})
-        proc, base, log = esar_harness.start_server(ESAR, db, os.path.join(tmp, "files"), os.path.join(tmp, "a.log"))
+        # Room for every parallel hash here, so that only the throttle decides (B tests the bound).
+        proc, base, log = esar_harness.start_server(ESAR, db, os.path.join(tmp, "files"), os.path.join(tmp, "a.log"),
+                                                    extra=("--hash-concurrency", "64"))
         procs.append((proc, log))
         if check(base is not None, "server A started"):
             csrf_and_cookie_checks(base)

@@ -75,6 +75,8 @@ EXPECTED = {
     "GET /api/v1/me": LOGGED_IN,
     "POST /api/v1/me/password": LOGGED_IN,
     "POST /api/v1/tokens": LOGGED_IN,                       # a token for oneself
+    "GET /api/v1/tokens": LOGGED_IN,                        # one's own tokens
+    "DELETE /api/v1/tokens/{id}": LOGGED_IN,                # revoking one's own token
     # ---- the central office's administration
     "POST /api/v1/users": {"admin"},
     "PUT /api/v1/agencies": {"admin"},
@@ -480,6 +482,20 @@ def build_attempts(w):
         return Attempt("POST", f"/api/v1/appeals/{w.new_appeal()}/decision",
                        body={"upheld": False, "reason": f"วินิจฉัยโดย {role}"})
 
+    def revoke_token(role):
+        """Each user revokes a token of its own (the public: some user's token, still 401)."""
+        owner = w.users["rep_own" if role == "public" else role]
+        made = expect(owner.request("POST", "/api/v1/tokens", body={"name": f"to-revoke-{role}"}), 201,
+                      "make a token to revoke")
+        return Attempt("DELETE", f"/api/v1/tokens/{made['id']}")
+
+    def only_own_tokens(role):
+        def verify(r):
+            names = [t.get("name") for t in (r.json or {}).get("items", [])]
+            foreign = [n for n in names if not (n.endswith(f"-{role}") or n in ("robot",))]
+            return f"lists others' tokens: {foreign}" if foreign else None
+        return verify
+
     def published(r):
         return None if (r.json or {}).get("stage") == "published" else f"stage {(r.json or {}).get('stage')}"
 
@@ -495,6 +511,8 @@ def build_attempts(w):
             "POST", "/api/v1/users",
             body={"username": w.unique("new_user_"), "password": PASSWORD, "role": "evaluator"}),
         "POST /api/v1/tokens": lambda role: Attempt("POST", "/api/v1/tokens", body={"name": f"authz-{role}"}),
+        "GET /api/v1/tokens": lambda role: Attempt("GET", "/api/v1/tokens", verify=only_own_tokens(role)),
+        "DELETE /api/v1/tokens/{id}": revoke_token,
         "GET /api/v1/agencies": lambda role: Attempt("GET", "/api/v1/agencies"),
         "PUT /api/v1/agencies": lambda role: Attempt(
             "PUT", "/api/v1/agencies",
@@ -616,6 +634,7 @@ def visibility_checks(w):
         status = e.code
         e.close()
     check(status == 403, f"rep_other's API token reads an OCS report -> {status} (want 403)")
+    token_checks(w, token)
     for role in ("rep_other", "appr_other", "rep_own"):
         r = w.users[role].request("GET", f"/api/v1/rounds/{w.r12}/results?stage=preliminary")
         codes = [a.get("code") for a in ((r.json or {}).get("scores") or {}).get("agencies", [])]
@@ -666,6 +685,40 @@ def visibility_checks(w):
         r = w.users[role].request("PUT", f"/api/v1/rounds/{w.r12}/agencies/OCS/kpis/{kpi}",
                                   body=report_body(kpi))
         check(r.status == 403, f"{role} saves over a submitted OCS report -> {r.status} (want 403)", r.text())
+
+
+def bearer(w, token, method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(w.base + path, data=data, method=method,
+                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with OPENER.open(req, timeout=30) as resp:
+            return resp.status
+    except urllib.error.HTTPError as e:
+        e.close()
+        return e.code
+
+
+def token_checks(w, full_token):
+    """Through a token: no token or password management; a read token only reads."""
+    for method, path, body in (("POST", "/api/v1/tokens", {"name": "another"}),
+                               ("GET", "/api/v1/tokens", None),
+                               ("DELETE", "/api/v1/tokens/1", None),
+                               ("POST", "/api/v1/me/password", {"old_password": PASSWORD,
+                                                                "new_password": "another-long-password"})):
+        status = bearer(w, full_token, method, path, body)
+        check(status == 403, f"a full API token: {method} {path} -> {status} (want 403)")
+    admin = w.admin
+    reader = expect(admin.request("POST", "/api/v1/tokens", body={"name": "reader", "scope": "read"}), 201,
+                    "read token")["token"]
+    status = bearer(w, reader, "GET", f"/api/v1/rounds/{w.r12}/submissions")
+    check(status == 200, f"a read token lists submissions -> {status} (want 200)")
+    for method, path, body in (("POST", f"/api/v1/rounds/{w.r12}/extensions", {"agency": "BOI", "deadline": FAR}),
+                               ("PUT", "/api/v1/agencies", {"agencies": []}),
+                               ("POST", "/api/v1/users", {"username": "by_reader", "password": PASSWORD,
+                                                          "role": "evaluator"})):
+        status = bearer(w, reader, method, path, body)
+        check(status == 403, f"an admin's read token: {method} {path} -> {status} (want 403)")
 
 
 def main():

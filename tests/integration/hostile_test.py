@@ -480,6 +480,9 @@ class World:
         expect(admin.request("POST", "/api/v1/users", body={"username": "twin_eval", "password": PASSWORD,
                                                             "role": "evaluator"}), 201, "create twin")
         self.twin = Client(self.base, "twin_eval").login()
+        # A token of the evaluator's, for the revoking route's path cases.
+        self.token_id = expect(self.users["evaluator"].request("POST", "/api/v1/tokens", body={"name": "kept"}),
+                               201, "make a token")["id"]
 
 
 # ------------------------------------------------------------------ one hostile request
@@ -885,8 +888,12 @@ def build_routes(w):
                       Field(["role"], "string", True, "strict"),
                       Field(["agency"], "nstring", rule="free")],
               verify=verify_users),
-        Route("POST /api/v1/tokens", ev, body=lambda: {"name": "hostile token"},
-              fields=[Field(["name"], "string", True, "free")], verify=verify_token),
+        Route("POST /api/v1/tokens", ev, body=lambda: {"name": "hostile token", "scope": "read",
+                                                      "expires_in_days": 30},
+              fields=[Field(["name"], "string", True, "free"), Field(["scope"], "nstring", rule="strict"),
+                      Field(["expires_in_days"], "integer")],
+              verify=verify_token),
+        Route("DELETE /api/v1/tokens/{id}", ev, params=lambda: {"id": w.token_id}),
         Route("PUT /api/v1/agencies", adm,
               body=lambda: {"agencies": [{"code": w.unique("TS"), "name": {"th": "หน่วยงานทดสอบ", "en": "Test"},
                                           "kind": "department", "parent": "PMO"}]},

@@ -424,6 +424,29 @@ def cycle(base):
     stale = Client(base)
     stale.bearer = "not-a-token"
     call(stale, "GET", "/api/v1/me", 401, "me with an unknown bearer token")
+    # Tokens: listed and revoked by their owner's session, never through a token; a read token
+    # only reads.
+    call(robot, "POST", "/api/v1/tokens", 403, "a token makes another token", body={"name": "more"})
+    call(robot, "GET", "/api/v1/tokens", 403, "a token lists tokens")
+    body = {"name": "dashboard", "scope": "read", "expires_in_days": 7}
+    request_schema_check("POST", "/api/v1/tokens", body, "create a read token")
+    r = call(admin, "POST", "/api/v1/tokens", 201, "create a read-only token for a week", body=body)
+    reader = Client(base)
+    reader.bearer = (r.json or {}).get("token")
+    reader_id = (r.json or {}).get("id")
+    check(r.json and r.json.get("scope") == "read" and r.json["expires_at"] - r.json["created_at"] == 7 * 86400000,
+          "  the read token says its scope and expiry")
+    call(reader, "GET", "/api/v1/me", 200, "me with a read token")
+    call(reader, "PUT", "/api/v1/agencies", 403, "a read token writes", body={"agencies": []})
+    call(admin, "POST", "/api/v1/tokens", 400, "a token for 400 days", body={"name": "x", "expires_in_days": 400})
+    r = call(admin, "GET", "/api/v1/tokens", 200, "list one's tokens")
+    names = [t.get("name") for t in (r.json or {}).get("items", [])]
+    check(names[:2] == ["dashboard", "ci"], f"  newest first, without the tokens themselves: {names}")
+    call(reporter, "DELETE", f"/api/v1/tokens/{reader_id}", 404, "revoke another user's token")
+    r = call(admin, "DELETE", f"/api/v1/tokens/{reader_id}", 200, "revoke a token")
+    check(r.json and r.json.get("revoked_at"), "  it says when it was revoked")
+    call(reader, "GET", "/api/v1/me", 401, "me with the revoked token")
+    call(admin, "DELETE", "/api/v1/tokens/987654", 404, "revoke an unknown token")
 
     eval2 = Client(base)
     r = call(public, "POST", "/api/v1/session", 200, "login eval2",

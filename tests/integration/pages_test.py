@@ -245,6 +245,33 @@ def main():
         status, html = public.page("/results/1/agencies/NOPE")
         check(status == 404, "an unknown agency's report is a 404 page (%d)" % status)
 
+        # ---- API tokens on the password page: listed, revoked ----
+        status, html = admin.page("/account/password")
+        status, _, raw = admin.request("POST", "/api/v1/tokens", body=b'{"name": "nightly-import", "scope": "read"}',
+                                       content_type="application/json",
+                                       headers={"X-CSRF-Token": admin.csrf(html)})
+        token = re.search(r'"token":"([0-9a-f]+)"', raw.decode())
+        check(status == 201 and token is not None, "the admin makes an API token (%d)" % status)
+        status, html = admin.page("/account/password")
+        revoke = re.search(r'<th scope="row">nightly-import</th>.*?action="(/account/tokens/\d+/revoke)"', html, re.S)
+        check(status == 200 and revoke is not None and "อ่านอย่างเดียว" in html,
+              "the password page lists the token, its scope and a revoke button")
+        if revoke and token:
+            me = http.client.HTTPConnection(admin.host, admin.port, timeout=30)
+            me.request("GET", "/api/v1/me", headers={"Authorization": "Bearer " + token.group(1)})
+            check(me.getresponse().status == 200, "the token works before it is revoked")
+            me.close()
+            status, headers, _ = admin.request("POST", revoke.group(1), {"csrf": admin.csrf(html)})
+            check(status == 303 and "done=token_revoked" in headers.get("location", ""),
+                  "the revoke button revokes (%d)" % status)
+            status, html = admin.page("/account/password")
+            check(re.search(r"nightly-import</th>.*?เพิกถอนแล้ว", html, re.S) is not None,
+                  "the page shows the token revoked")
+            me = http.client.HTTPConnection(admin.host, admin.port, timeout=30)
+            me.request("GET", "/api/v1/me", headers={"Authorization": "Bearer " + token.group(1)})
+            check(me.getresponse().status == 401, "the revoked token no longer works")
+            me.close()
+
         # ---- language, redirects, static files ----
         status, headers, _ = public.get("/lang/en?next=/dashboard")
         check(status == 303 and headers["location"] == "/dashboard" and public.cookies.get("esar_lang") == "en",
