@@ -13,8 +13,9 @@ authorization), sends hostile input:
     chunked, 413); broken UTF-8 in every text field (raw bytes, overlong, surrogates); control
     characters and NUL in every text field; SQL metacharacters in every text field; path
     parameters that are not numbers, negative, zero, huge, or percent-encoded garbage;
-    for the evidence upload: broken multipart, hostile file names, wrong file types, an empty file
-    and files over the limit; for the login: a 10 KB user name and broken UTF-8.
+    for the evidence upload: broken multipart, hostile file names, wrong file types, an empty file,
+    files over the limit and office files that expand absurdly (zip bombs); for the framework
+    import: KPI ids outside the documented safe set (CR LF, spaces, Thai, '/', '?', '#', ...); for the login: a 10 KB user name and broken UTF-8.
 
 A refused request must get a 4xx (never a 5xx, never a dropped connection) whose body is exactly
 {"error": {"code", "message_th", "message_en", "details"}} with a Thai and an English message, and
@@ -36,6 +37,7 @@ Prints one line per check, then `N passed, M failed`; exits 1 on any failure.
 import copy
 import csv
 import hashlib
+import io
 import json
 import os
 import pathlib
@@ -48,6 +50,7 @@ import tempfile
 import threading
 import time
 import uuid
+import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import esar_harness  # noqa: E402
@@ -1108,6 +1111,19 @@ def evidence_cases(w):
         up(f"{label}", body, ctype, want={415})
     body, ctype = mp([part("file", b"", "empty.pdf", "application/pdf")])
     up("an empty file", body, ctype, want={400})
+    # Office files that expand absurdly once opened (zip bombs), built here: refused, nothing kept.
+    for label, total in (("a DOCX holding 300 MB of zeros", 300 << 20), ("a DOCX holding 8 MB of zeros", 8 << 20)):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+            z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/'
+                                              'package/2006/content-types"/>')
+            z.writestr("_rels/.rels", '<?xml version="1.0"?><Relationships/>')  # libmagic's DOCX signs
+            with z.open("word/document.xml", "w") as f:
+                for _ in range(total >> 20):
+                    f.write(b"\0" * (1 << 20))
+        body, ctype = mp([part("file", buf.getvalue(), "bomb.docx",
+                               "application/vnd.openxmlformats-officedocument.wordprocessingml.document")])
+        up(f"{label} ({len(buf.getvalue()) // 1024} KB)", body, ctype, want={400})
     # Over the limit (--max-upload-mb 1).
     limit = MAX_UPLOAD_MB * 1024 * 1024
     body, ctype = mp([part("file", big_pdf(3 * limit), "big.pdf", "application/pdf")])
