@@ -1,7 +1,10 @@
 #include "service/cycle.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "common/text.h"
+#include "common/thai.h"
 #include "domain/check.h"
 #include "formats/framework_json.h"
 #include "service/audit.h"
@@ -20,7 +23,40 @@ std::string ValuesText(const std::vector<double>& values) {
   return out;
 }
 
+// The refusal of a deadline that has already passed.
+Status PastDeadline(int64_t deadline_ms) {
+  return Status::InvalidInput(
+      "กำหนดส่ง " + FormatDateTime(deadline_ms, Lang::kThai) + " ผ่านไปแล้ว ต้องเป็นเวลาในอนาคต",
+      "the deadline " + FormatDateTime(deadline_ms, Lang::kEnglish) +
+          " has passed: it must lie in the future");
+}
+
+// A text an admin gives with a change of state (a reason): UTF-8, at most 64 KB.
+Status CheckReason(const std::string& reason) {
+  if (reason.size() > 64 * 1024 || !IsValidUtf8(reason)) {
+    return Status::InvalidInput("เหตุผลต้องเป็นข้อความ UTF-8 ไม่เกิน 64 KB",
+                                "the reason must be UTF-8 text of at most 64 KB");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+const char* RoundStateName(RoundState state) {
+  switch (state) {
+    case RoundState::kOpen:
+      return "open";
+    case RoundState::kClosed:
+      return "closed";
+    case RoundState::kPreliminary:
+      return "preliminary";
+    case RoundState::kFinal:
+      return "final";
+    case RoundState::kPublished:
+      return "published";
+  }
+  return "open";
+}
 
 Result<StoredFramework> Cycle::Load(const storage::Row& row) {
   StoredFramework out;
@@ -129,18 +165,41 @@ Result<RoundInfo> Cycle::OpenRound(const Actor& actor, int64_t framework_id, int
   if (round != 6 && round != 12)
     return Status::InvalidInput("รอบต้องเป็น 6 หรือ 12", "a round is 6 or 12");
   const int64_t now = clock_.NowMs();
+  if (deadline_ms <= now) return PastDeadline(deadline_ms);
   int64_t id = 0;
   Status done = db_.Transaction([&]() -> Status {
     auto exists = db_.Query("SELECT 1 FROM frameworks WHERE id = ?", {framework_id});
     if (!exists) return exists.status();
     if (exists->empty()) return Status::NotFound("ไม่มีกรอบการประเมินนี้", "no such framework");
+    auto existing =
+        db_.Query("SELECT id, deadline FROM rounds WHERE framework_id = ? AND round = ?",
+                  {framework_id, int64_t{round}});
+    if (!existing) return existing.status();
+    if (!existing->empty()) {
+      // Opening it again moves the deadline, but never reopens a closed round: that takes
+      // Reopen, with a reason.
+      id = (*existing)[0].Int(0);
+      Status locked = LockRound(id, true);
+      if (!locked.ok()) return locked;
+      auto status = StatusOf(id);
+      if (!status) return status.status();
+      if (status->state != RoundState::kOpen) {
+        return Status::Conflict(
+            "รอบนี้ปิดรับรายงานแล้ว เปลี่ยนกำหนดส่งไม่ได้ ให้ใช้การเปิดรอบอีกครั้งพร้อมเหตุผล",
+            "this round is closed: its deadline cannot change; reopen it with a reason instead");
+      }
+      Status s = db_.Execute("UPDATE rounds SET deadline = ? WHERE id = ?", {deadline_ms, id});
+      if (!s.ok()) return s;
+      return AuditLog(db_).Append(actor, now, "round.deadline", "round/" + std::to_string(id),
+                                  json{{"deadline", (*existing)[0].Int(1)}}.dump(),
+                                  json{{"deadline", deadline_ms}}.dump());
+    }
     Status frozen =
         db_.Execute("UPDATE frameworks SET frozen_at = ? WHERE id = ? AND frozen_at IS NULL",
                     {now, framework_id});
     if (!frozen.ok()) return frozen;
     auto rows = db_.Query(
-        "INSERT INTO rounds (framework_id, round, deadline) VALUES (?, ?, ?) "
-        "ON CONFLICT (framework_id, round) DO UPDATE SET deadline = excluded.deadline RETURNING id",
+        "INSERT INTO rounds (framework_id, round, deadline) VALUES (?, ?, ?) RETURNING id",
         {framework_id, int64_t{round}, deadline_ms});
     if (!rows) return rows.status();
     id = (*rows)[0].Int(0);
@@ -151,6 +210,173 @@ Result<RoundInfo> Cycle::OpenRound(const Actor& actor, int64_t framework_id, int
   });
   if (!done.ok()) return done;
   return Round(id);
+}
+
+Status Cycle::LockRound(int64_t round_id, bool exclusive) {
+  if (db_.dialect() != storage::Dialect::kPostgres) return Status::Ok();
+  auto rows = db_.Query(std::string("SELECT id FROM rounds WHERE id = ?") +
+                            (exclusive ? " FOR UPDATE" : " FOR SHARE"),
+                        {round_id});
+  if (!rows) return rows.status();
+  if (rows->empty()) return Status::NotFound("ไม่มีรอบการรายงานนี้", "no such reporting round");
+  return Status::Ok();
+}
+
+Result<RoundStatus> Cycle::StatusOf(int64_t round_id) {
+  auto rows = db_.Query(
+      "SELECT r.id, r.framework_id, r.round, r.deadline, r.closed_at, "
+      "(SELECT MAX(e.deadline) FROM extensions e WHERE e.round_id = r.id) "
+      "FROM rounds r WHERE r.id = ?",
+      {round_id});
+  if (!rows) return rows.status();
+  if (rows->empty()) return Status::NotFound("ไม่มีรอบการรายงานนี้", "no such reporting round");
+  const storage::Row& r = (*rows)[0];
+  RoundStatus out;
+  out.round = {r.Int(0), r.Int(1), static_cast<int>(r.Int(2)), r.Int(3)};
+  out.closed_early_at = r.IsNull(4) ? 0 : r.Int(4);
+  const int64_t latest_extension = r.IsNull(5) ? 0 : r.Int(5);
+  out.closes_at =
+      out.closed_early_at ? out.closed_early_at : std::max(out.round.deadline, latest_extension);
+  auto reopened = db_.Query(
+      "SELECT reopened_at, reopened_by, reason, deadline, after_result FROM round_reopenings "
+      "WHERE round_id = ? ORDER BY id",
+      {round_id});
+  if (!reopened) return reopened.status();
+  int64_t after_result = 0;
+  for (const storage::Row& o : *reopened) {
+    out.reopenings.push_back({o.Int(0), o.Int(1), o.Text(2), o.Int(3), o.Int(4)});
+    after_result = std::max(after_result, o.Int(4));
+  }
+  auto latest = db_.Query(
+      "SELECT id, stage, appeal_deadline FROM results WHERE framework_id = ? AND round = ? AND "
+      "id > ? ORDER BY id DESC LIMIT 1",
+      {out.round.framework_id, int64_t{out.round.round}, after_result});
+  if (!latest) return latest.status();
+  if (!latest->empty()) {
+    const storage::Row& l = (*latest)[0];
+    out.result_id = l.Int(0);
+    const std::string stage = l.Text(1);
+    out.state = stage == "published" ? RoundState::kPublished
+                : stage == "final"   ? RoundState::kFinal
+                                     : RoundState::kPreliminary;
+    if (out.state == RoundState::kPreliminary) out.appeal_deadline = l.Int(2);
+    return out;
+  }
+  const int64_t now = clock_.NowMs();
+  out.state = out.closed_early_at || now > out.closes_at ? RoundState::kClosed : RoundState::kOpen;
+  return out;
+}
+
+Status Cycle::CheckReportingOpen(int64_t round_id, const std::string& agency) {
+  auto status = StatusOf(round_id);
+  if (!status) return status.status();
+  if (status->state != RoundState::kOpen && status->state != RoundState::kClosed) {
+    return Status::Conflict(
+        "ผลการประเมินของรอบนี้คำนวณแล้ว แก้ไขหรือส่งรายงานไม่ได้ เว้นแต่สำนักงาน ก.พ.ร. เปิดรอบอีกครั้ง",
+        "this round's results are computed: reports can no longer change unless the central "
+        "office reopens the round");
+  }
+  if (status->closed_early_at) {
+    return Status::Conflict("สำนักงาน ก.พ.ร. ปิดรับรายงานรอบนี้แล้วเมื่อ " +
+                                FormatDateTime(status->closed_early_at, Lang::kThai),
+                            "the central office closed reporting for this round on " +
+                                FormatDateTime(status->closed_early_at, Lang::kEnglish));
+  }
+  auto deadline = DeadlineFor(round_id, agency);
+  if (!deadline) return deadline.status();
+  if (clock_.NowMs() > *deadline) {
+    return Status::Conflict("เลยกำหนดส่งแล้ว (" + FormatDateTime(*deadline, Lang::kThai) +
+                                ") ขอขยายเวลาได้จากสำนักงาน ก.พ.ร.",
+                            "the deadline has passed (" +
+                                FormatDateTime(*deadline, Lang::kEnglish) +
+                                "): ask the central office for an extension");
+  }
+  return Status::Ok();
+}
+
+Status Cycle::CheckReviewOpen(int64_t round_id) {
+  auto status = StatusOf(round_id);
+  if (!status) return status.status();
+  if (status->state != RoundState::kOpen && status->state != RoundState::kClosed) {
+    return Status::Conflict(
+        "ผลการประเมินของรอบนี้คำนวณแล้ว ค่าที่ใช้เปลี่ยนได้ทางการอุทธรณ์หรือการเปิดรอบอีกครั้งเท่านั้น",
+        "this round's results are computed: values change only through appeals or a reopening");
+  }
+  return Status::Ok();
+}
+
+Result<RoundStatus> Cycle::CloseReporting(const Actor& actor, int64_t round_id,
+                                          const std::string& reason) {
+  if (!actor.Is(Role::kAdmin)) return Denied(actor, "ปิดรับรายงาน", "close reporting");
+  Status valid = CheckReason(reason);
+  if (!valid.ok()) return valid;
+  const int64_t now = clock_.NowMs();
+  Status done = db_.Transaction([&]() -> Status {
+    Status locked = LockRound(round_id, true);
+    if (!locked.ok()) return locked;
+    auto status = StatusOf(round_id);
+    if (!status) return status.status();
+    if (status->state != RoundState::kOpen) {
+      return Status::Conflict("รอบนี้ปิดรับรายงานแล้ว", "reporting for this round is already closed");
+    }
+    Status s = db_.Execute("UPDATE rounds SET closed_at = ? WHERE id = ?", {now, round_id});
+    if (!s.ok()) return s;
+    return AuditLog(db_).Append(actor, now, "round.close", "round/" + std::to_string(round_id),
+                                json{{"state", "open"}, {"closes_at", status->closes_at}}.dump(),
+                                json{{"state", "closed"}, {"reason", reason}}.dump());
+  });
+  if (!done.ok()) return done;
+  return StatusOf(round_id);
+}
+
+Result<RoundStatus> Cycle::Reopen(const Actor& actor, int64_t round_id, const std::string& reason,
+                                  int64_t deadline_ms) {
+  if (!actor.Is(Role::kAdmin)) return Denied(actor, "เปิดรอบการรายงานอีกครั้ง", "reopen rounds");
+  if (reason.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return Status::InvalidInput("การเปิดรอบอีกครั้งต้องระบุเหตุผล", "reopening a round needs a reason");
+  }
+  Status valid = CheckReason(reason);
+  if (!valid.ok()) return valid;
+  const int64_t now = clock_.NowMs();
+  if (deadline_ms <= now) return PastDeadline(deadline_ms);
+  Status done = db_.Transaction([&]() -> Status {
+    Status locked = LockRound(round_id, true);
+    if (!locked.ok()) return locked;
+    auto status = StatusOf(round_id);
+    if (!status) return status.status();
+    if (status->state == RoundState::kOpen) {
+      return Status::Conflict("รอบนี้ยังเปิดรับรายงานอยู่", "this round is still open");
+    }
+    auto open = db_.Query(
+        "SELECT COUNT(*) FROM appeals a JOIN results r ON r.id = a.result_id WHERE "
+        "r.framework_id = ? AND r.round = ? AND a.status = 'open'",
+        {status->round.framework_id, int64_t{status->round.round}});
+    if (!open) return open.status();
+    if ((*open)[0].Int(0) > 0) {
+      return Status::Conflict(
+          "ยังมีอุทธรณ์รอพิจารณา " + std::to_string((*open)[0].Int(0)) + " เรื่อง ต้องวินิจฉัยก่อนเปิดรอบอีกครั้ง",
+          std::to_string((*open)[0].Int(0)) +
+              " appeals are still open: decide them before reopening");
+    }
+    auto newest =
+        db_.Query("SELECT COALESCE(MAX(id), 0) FROM results WHERE framework_id = ? AND round = ?",
+                  {status->round.framework_id, int64_t{status->round.round}});
+    if (!newest) return newest.status();
+    Status s = db_.Execute(
+        "INSERT INTO round_reopenings (round_id, reopened_by, reopened_at, reason, deadline, "
+        "after_result) VALUES (?, ?, ?, ?, ?, ?)",
+        {round_id, UserRef(actor), now, reason, deadline_ms, (*newest)[0].Int(0)});
+    if (!s.ok()) return s;
+    s = db_.Execute("UPDATE rounds SET deadline = ?, closed_at = NULL WHERE id = ?",
+                    {deadline_ms, round_id});
+    if (!s.ok()) return s;
+    return AuditLog(db_).Append(
+        actor, now, "round.reopen", "round/" + std::to_string(round_id),
+        json{{"state", RoundStateName(status->state)}, {"deadline", status->round.deadline}}.dump(),
+        json{{"state", "open"}, {"deadline", deadline_ms}, {"reason", reason}}.dump());
+  });
+  if (!done.ok()) return done;
+  return StatusOf(round_id);
 }
 
 Result<RoundInfo> Cycle::Round(int64_t round_id) {
@@ -206,6 +432,31 @@ Status Cycle::ExtendDeadline(const Actor& actor, int64_t round_id, const std::st
   if (!actor.Is(Role::kAdmin)) return Denied(actor, "ขยายกำหนดส่ง", "extend deadlines");
   const int64_t now = clock_.NowMs();
   return db_.Transaction([&]() -> Status {
+    Status locked = LockRound(round_id, true);
+    if (!locked.ok()) return locked;
+    auto status = StatusOf(round_id);
+    if (!status) return status.status();
+    if (status->state != RoundState::kOpen && status->state != RoundState::kClosed) {
+      return Status::Conflict(
+          "ผลการประเมินของรอบนี้คำนวณแล้ว ขยายกำหนดส่งไม่ได้ ให้เปิดรอบอีกครั้งพร้อมเหตุผล",
+          "this round's results are computed: no more extensions; reopen it with a reason");
+    }
+    if (status->closed_early_at) {
+      return Status::Conflict(
+          "ส่วนกลางปิดรับรายงานรอบนี้แล้ว ขยายกำหนดส่งไม่ได้ ให้เปิดรอบอีกครั้งพร้อมเหตุผล",
+          "reporting for this round was closed: no more extensions; reopen it with a reason");
+    }
+    if (deadline_ms <= status->round.deadline) {
+      return Status::InvalidInput("กำหนดส่งที่ขยายต้องหลังกำหนดส่งของรอบ (" +
+                                      FormatDateTime(status->round.deadline, Lang::kThai) + ")",
+                                  "an extension must lie after the round's deadline (" +
+                                      FormatDateTime(status->round.deadline, Lang::kEnglish) + ")");
+    }
+    if (deadline_ms <= now) return PastDeadline(deadline_ms);
+    auto before =
+        db_.Query("SELECT deadline FROM extensions WHERE round_id = ? AND agency_code = ?",
+                  {round_id, agency});
+    if (!before) return before.status();
     Status s = db_.Execute(
         "INSERT INTO extensions (round_id, agency_code, deadline, granted_by, granted_at) VALUES "
         "(?, ?, ?, ?, ?) "
@@ -214,21 +465,55 @@ Status Cycle::ExtendDeadline(const Actor& actor, int64_t round_id, const std::st
         "granted_at = excluded.granted_at",
         {round_id, agency, deadline_ms, UserRef(actor), now});
     if (!s.ok()) {
-      return Status::InvalidInput("ไม่มีรอบการรายงานหรือหน่วยงานนี้", "no such round or agency");
+      return Status::InvalidInput("ไม่มีหน่วยงานนี้", "no such agency");
     }
-    return AuditLog(db_).Append(actor, now, "round.extend", "round/" + std::to_string(round_id),
-                                "{}", json{{"agency", agency}, {"deadline", deadline_ms}}.dump());
+    const json previous = before->empty()
+                              ? json::object()
+                              : json{{"agency", agency}, {"deadline", (*before)[0].Int(0)}};
+    return AuditLog(db_).Append(actor, now,
+                                before->empty() ? "round.extend" : "round.extend.change",
+                                "round/" + std::to_string(round_id), previous.dump(),
+                                json{{"agency", agency}, {"deadline", deadline_ms}}.dump());
+  });
+}
+
+Status Cycle::RemoveExtension(const Actor& actor, int64_t round_id, const std::string& agency) {
+  if (!actor.Is(Role::kAdmin)) return Denied(actor, "ยกเลิกการขยายกำหนดส่ง", "remove extensions");
+  const int64_t now = clock_.NowMs();
+  return db_.Transaction([&]() -> Status {
+    Status locked = LockRound(round_id, true);
+    if (!locked.ok()) return locked;
+    auto status = StatusOf(round_id);
+    if (!status) return status.status();
+    if (status->state != RoundState::kOpen && status->state != RoundState::kClosed) {
+      return Status::Conflict("ผลการประเมินของรอบนี้คำนวณแล้ว เปลี่ยนการขยายกำหนดส่งไม่ได้",
+                              "this round's results are computed: extensions can no longer change");
+    }
+    auto removed = db_.Query(
+        "DELETE FROM extensions WHERE round_id = ? AND agency_code = ? RETURNING deadline",
+        {round_id, agency});
+    if (!removed) return removed.status();
+    if (removed->empty()) {
+      return Status::NotFound("หน่วยงาน " + agency + " ไม่ได้รับการขยายกำหนดส่งในรอบนี้",
+                              "agency " + agency + " has no extension in this round");
+    }
+    return AuditLog(db_).Append(actor, now, "round.extend.remove",
+                                "round/" + std::to_string(round_id),
+                                json{{"agency", agency}, {"deadline", (*removed)[0].Int(0)}}.dump(),
+                                json{{"agency", agency}, {"deadline", nullptr}}.dump());
   });
 }
 
 Result<int64_t> Cycle::DeadlineFor(int64_t round_id, const std::string& agency) {
+  // An extension never shortens the round's deadline (the round's may have moved past it).
   auto rows = db_.Query(
-      "SELECT COALESCE(e.deadline, r.deadline) FROM rounds r "
+      "SELECT r.deadline, e.deadline FROM rounds r "
       "LEFT JOIN extensions e ON e.round_id = r.id AND e.agency_code = ? WHERE r.id = ?",
       {agency, round_id});
   if (!rows) return rows.status();
   if (rows->empty()) return Status::NotFound("ไม่มีรอบการรายงานนี้", "no such reporting round");
-  return (*rows)[0].Int(0);
+  const storage::Row& r = (*rows)[0];
+  return r.IsNull(1) ? r.Int(0) : std::max(r.Int(0), r.Int(1));
 }
 
 Status Cycle::ImportObservations(const Actor& actor,

@@ -52,6 +52,35 @@ struct Extension {
   int64_t deadline = 0;
 };
 
+// Where a round is in its cycle: open → closed → preliminary → final → published. Only an
+// explicit, audited reopening (Cycle::Reopen) goes back to open.
+enum class RoundState { kOpen, kClosed, kPreliminary, kFinal, kPublished };
+// "open", "closed", "preliminary", "final", "published".
+const char* RoundStateName(RoundState state);
+
+// One reopening of a round: who, when, why, and the deadline it gave.
+struct Reopening {
+  int64_t at = 0;
+  int64_t by = 0;  // user id, 0 for the system
+  std::string reason;
+  int64_t deadline = 0;
+  int64_t after_result = 0;  // results with an id up to this one came before the reopening
+};
+
+// A round with its state, derived from the stored facts (deadline, extensions, an early close,
+// reopenings, the results computed since the last reopening).
+struct RoundStatus {
+  RoundInfo round;
+  RoundState state = RoundState::kOpen;
+  // When reporting closes (or closed): the early close if there was one, else the latest of the
+  // round's deadline and its extensions.
+  int64_t closes_at = 0;
+  int64_t closed_early_at = 0;        // the early close (Cycle::CloseReporting), 0 when none
+  int64_t result_id = 0;              // the newest result since the last reopening, 0 when none
+  int64_t appeal_deadline = 0;        // of that result while it is preliminary
+  std::vector<Reopening> reopenings;  // oldest first
+};
+
 // The year's frameworks, reporting rounds, deadlines and baseline data.
 class Cycle {
  public:
@@ -69,21 +98,55 @@ class Cycle {
   // The newest version for a fiscal year and kind.
   Result<StoredFramework> LatestFramework(int fiscal_year, const std::string& agency_kind);
 
-  // Opens round 6 or 12 of a framework with its deadline (ms since epoch); admins only. Opening
-  // a round freezes the framework. Opening it again changes the deadline.
+  // Opens round 6 or 12 of a framework with its deadline (ms since epoch, in the future); admins
+  // only. Opening a round freezes the framework. Opening it again changes the deadline, only
+  // while the round is open (a closed round opens again only through Reopen); kConflict
+  // otherwise, kInvalidInput for a deadline already past.
   Result<RoundInfo> OpenRound(const Actor& actor, int64_t framework_id, int round,
                               int64_t deadline_ms);
   Result<RoundInfo> Round(int64_t round_id);
+  // The round with its state (see RoundStatus); kNotFound for an unknown round.
+  Result<RoundStatus> StatusOf(int64_t round_id);
   // Every round, newest fiscal year first, then by kind and round.
   Result<std::vector<RoundSummary>> Rounds();
   // The extensions granted for a round, by agency code.
   Result<std::vector<Extension>> Extensions(int64_t round_id);
 
-  // Gives one agency a later deadline for a round; admins only.
+  // Gives one agency a later deadline for a round, or changes the one it has; admins only,
+  // audited with the deadline before and after. The deadline must lie after the round's and in
+  // the future (kInvalidInput); refused (kConflict) once reporting was closed early or results
+  // were computed: then only Reopen opens the round again.
   Status ExtendDeadline(const Actor& actor, int64_t round_id, const std::string& agency,
                         int64_t deadline_ms);
-  // The deadline that applies to `agency`: its extension, or the round's.
+  // Takes an agency's extension away (it has the round's deadline again); admins only, audited.
+  // kNotFound when it has none; kConflict once results were computed.
+  Status RemoveExtension(const Actor& actor, int64_t round_id, const std::string& agency);
+  // The deadline that applies to `agency`: the later of its extension and the round's.
   Result<int64_t> DeadlineFor(int64_t round_id, const std::string& agency);
+
+  // Closes reporting now, before the deadline (and any extension) passes; admins only, audited
+  // with `reason` (may be empty). kConflict unless the round is open.
+  Result<RoundStatus> CloseReporting(const Actor& actor, int64_t round_id,
+                                     const std::string& reason);
+  // Opens a closed round again, whatever results it has, until `deadline_ms` (in the future);
+  // admins only, audited. Needs a reason (kInvalidInput without one); kConflict while the round is
+  // open or appeals are open. Results computed before stay stored (the published ones stay
+  // public) but no longer decide the round's state: the next results start afresh. The early
+  // close no longer applies; extensions still do where they are later than the new deadline.
+  Result<RoundStatus> Reopen(const Actor& actor, int64_t round_id, const std::string& reason,
+                             int64_t deadline_ms);
+
+  // Ok when `agency` may still change its reports of the round now: the round has no results,
+  // was not closed early, and the agency's deadline has not passed. Otherwise kConflict saying
+  // why, in Thai and English. Inside a transaction, call LockRound first.
+  Status CheckReportingOpen(int64_t round_id, const std::string& agency);
+  // Ok while evaluators may review the round's submissions: before any results (after that,
+  // changes go through appeals or a reopening). kConflict otherwise.
+  Status CheckReviewOpen(int64_t round_id);
+  // Inside a transaction, serializes with changes of the round's state: `exclusive` for those
+  // changes (close, reopen, results), shared for the reports that depend on the state.
+  // PostgreSQL locks the round's row; SQLite's transactions already take the write lock.
+  Status LockRound(int64_t round_id, bool exclusive);
 
   // Stores baseline and other imported values (replacing ones with the same key); admins only.
   Status ImportObservations(const Actor& actor,

@@ -1,8 +1,11 @@
 #include "service/reporting.h"
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
+#include "common/thai.h"
 #include "formats/inputs.h"
 #include "service/audit.h"
 
@@ -44,28 +47,18 @@ std::string ForUpdate(const storage::Database& db) {
   return db.dialect() == storage::Dialect::kPostgres ? " FOR UPDATE" : "";
 }
 
-// True when `top_kpi` is given to `agency` by the framework's assignments and not exempted.
-bool Assigned(const domain::Framework& fw, const std::string& agency, const std::string& top_kpi) {
-  bool assigned = false, exempt = false;
-  for (const domain::AssignmentRule& rule : fw.assignments) {
-    bool applies = false;
-    for (const std::string& a : rule.agencies) applies = applies || a == "*" || a == agency;
-    if (!applies) continue;
-    for (const domain::AssignedKpi& k : rule.kpis) {
-      if (k.kpi != top_kpi) continue;
-      assigned = true;
-      exempt = exempt || k.exempt;
-    }
+// The leaves of `kpi` (itself when it has no sub-KPIs), with whether every KPI on the way
+// down counts in `round` and, when one does not, the rounds it counts in.
+void Leaves(const domain::Kpi& kpi, int round, bool in_round, const std::vector<int>& rounds,
+            std::vector<std::tuple<const domain::Kpi*, bool, std::vector<int>>>& out) {
+  const bool here = std::find(kpi.rounds.begin(), kpi.rounds.end(), round) != kpi.rounds.end();
+  const bool in = in_round && here;
+  const std::vector<int>& shown = in_round && !here ? kpi.rounds : rounds;
+  if (kpi.sub_kpis.empty()) {
+    out.emplace_back(&kpi, in, shown);
+    return;
   }
-  return assigned && !exempt;
-}
-
-// The top-level KPI that holds `id` (itself when it is top-level), or "".
-std::string TopKpiOf(const domain::Framework& fw, const std::string& id) {
-  for (const domain::Kpi& k : fw.kpis) {
-    if (domain::FindKpi({k}, id)) return k.id;
-  }
-  return "";
+  for (const domain::Kpi& sub : kpi.sub_kpis) Leaves(sub, round, in, shown, out);
 }
 
 Status CheckText(const std::string& text, const char* what_th, const char* what_en) {
@@ -149,15 +142,83 @@ Result<std::vector<domain::Observation>> ValuesToObservations(const std::string&
   return out;
 }
 
-Status CheckReport(const domain::Framework& fw, const std::string& agency, const Report& report) {
+std::vector<KpiDuty> KpiDuties(const domain::Framework& fw, int round, const std::string& agency) {
+  // Resolved as the engine resolves assignments: later rules override earlier ones field by
+  // field, and an exemption, once given, stays.
+  struct Assigned {
+    double weight = 0;
+    bool exempt = false;
+    LocalizedText reason;
+  };
+  std::map<std::string, Assigned> by_kpi;
+  for (const domain::AssignmentRule& rule : fw.assignments) {
+    const bool applies = std::any_of(rule.agencies.begin(), rule.agencies.end(),
+                                     [&](const std::string& a) { return a == "*" || a == agency; });
+    if (!applies) continue;
+    for (const domain::AssignedKpi& k : rule.kpis) {
+      Assigned& a = by_kpi[k.kpi];
+      if (k.weight) a.weight = *k.weight;
+      if (k.exempt) {
+        a.exempt = true;
+        a.reason = k.exempt_reason;
+      }
+    }
+  }
+  std::vector<KpiDuty> out;
+  for (const domain::Kpi& top : fw.kpis) {
+    const auto found = by_kpi.find(top.id);
+    if (found == by_kpi.end()) continue;
+    std::vector<std::tuple<const domain::Kpi*, bool, std::vector<int>>> leaves;
+    Leaves(top, round, true, top.rounds, leaves);
+    for (const auto& [leaf, in_round, rounds] : leaves) {
+      KpiDuty duty;
+      duty.kpi = leaf->id;
+      duty.top_kpi = top.id;
+      duty.monitoring = top.monitoring_only || leaf->monitoring_only;
+      duty.weight = top.monitoring_only ? 0 : found->second.weight;
+      duty.exempt = found->second.exempt;
+      duty.exempt_reason = found->second.reason;
+      duty.in_round = in_round;
+      duty.rounds = rounds;
+      out.push_back(std::move(duty));
+    }
+  }
+  return out;
+}
+
+Status CheckReport(const domain::Framework& fw, const std::string& agency, const Report& report,
+                   int round) {
   const domain::Kpi* kpi = domain::FindKpi(fw.kpis, report.kpi);
   if (!kpi || !kpi->sub_kpis.empty()) {
     return Status::InvalidInput("ไม่มีตัวชี้วัด \"" + report.kpi + "\" ที่รายงานผลได้ในกรอบการประเมินนี้",
                                 "no reportable KPI \"" + report.kpi + "\" in this framework");
   }
-  if (!Assigned(fw, agency, TopKpiOf(fw, report.kpi))) {
+  const std::vector<KpiDuty> duties = KpiDuties(fw, round, agency);
+  const auto duty = std::find_if(duties.begin(), duties.end(),
+                                 [&](const KpiDuty& d) { return d.kpi == report.kpi; });
+  if (duty == duties.end()) {
     return Status::InvalidInput("หน่วยงาน " + agency + " ไม่ได้รับการประเมินตัวชี้วัด " + report.kpi,
                                 "agency " + agency + " is not evaluated on KPI " + report.kpi);
+  }
+  if (duty->exempt) {
+    const std::string th = duty->exempt_reason.Pick(Lang::kThai);
+    const std::string en = duty->exempt_reason.Pick(Lang::kEnglish);
+    return Status::InvalidInput("หน่วยงาน " + agency + " ได้รับยกเว้นตัวชี้วัด " + report.kpi +
+                                    " จึงไม่ต้องรายงาน" + (th.empty() ? "" : ": " + th),
+                                "agency " + agency + " is exempt from KPI " + report.kpi +
+                                    " and does not report it" + (en.empty() ? "" : ": " + en));
+  }
+  if (!duty->in_round) {
+    std::string th, en;
+    for (int r : duty->rounds) {
+      th += (th.empty() ? "" : " และ") + RoundName(r, Lang::kThai);
+      en += (en.empty() ? "" : " and the ") + RoundName(r, Lang::kEnglish);
+    }
+    return Status::InvalidInput("ตัวชี้วัด " + report.kpi + " ประเมินเฉพาะ" + th + " ไม่ต้องรายงานใน" +
+                                    RoundName(round, Lang::kThai),
+                                "KPI " + report.kpi + " counts only in the " + en +
+                                    ": it is not reported in the " +
+                                    RoundName(round, Lang::kEnglish));
   }
   for (const auto& [text, th, en] : {std::tuple{&report.explanation, "คำชี้แจง", "the explanation"},
                                      std::tuple{&report.problems, "ปัญหาอุปสรรค", "the problems"},
@@ -166,7 +227,7 @@ Status CheckReport(const domain::Framework& fw, const std::string& agency, const
     if (!s.ok()) return s;
   }
   auto observations =
-      ValuesToObservations(report.values_json, agency, report.kpi, fw.fiscal_year, 12);
+      ValuesToObservations(report.values_json, agency, report.kpi, fw.fiscal_year, round);
   if (!observations) return observations.status();
   for (const domain::Observation& o : *observations) {
     const domain::Variable* variable = nullptr;
@@ -204,7 +265,8 @@ Result<SubmissionView> Reporting::Load(int64_t submission_id) {
   auto rows = db_.Query(
       "SELECT s.id, s.round_id, s.agency_code, s.kpi, s.status, s.revision, s.updated_at, "
       "r.values_json, r.explanation, "
-      "r.problems, r.remarks FROM submissions s JOIN submission_revisions r ON r.submission_id = "
+      "r.problems, r.remarks, r.status FROM submissions s JOIN submission_revisions r ON "
+      "r.submission_id = "
       "s.id AND "
       "r.revision = s.revision WHERE s.id = ?",
       {submission_id});
@@ -225,6 +287,15 @@ Result<SubmissionView> Reporting::Load(int64_t submission_id) {
   v.report.explanation = r.Text(8);
   v.report.problems = r.Text(9);
   v.report.remarks = r.Text(10);
+  v.sent_back = r.Text(11) == "sent_back";
+  auto sent_back = db_.Query(
+      "SELECT revision, actor, comment, at FROM submission_revisions WHERE submission_id = ? AND "
+      "status = 'sent_back' ORDER BY revision",
+      {submission_id});
+  if (!sent_back) return sent_back.status();
+  for (const storage::Row& b : *sent_back) {
+    v.send_backs.push_back({static_cast<int>(b.Int(0)), b.Int(1), b.Text(2), b.Int(3)});
+  }
   auto files = db_.Query(
       "SELECT id, name, media_type, size, sha256, uploaded_by, uploaded_at, replaced_by FROM "
       "evidence "
@@ -265,11 +336,15 @@ Result<SubmissionView> Reporting::SaveDraft(const Actor& actor, int64_t round_id
   if (!round) return round.status();
   auto framework = cycle_.Framework(round->framework_id);
   if (!framework) return framework.status();
-  Status valid = CheckReport(framework->framework, agency, report);
+  Status valid = CheckReport(framework->framework, agency, report, round->round);
   if (!valid.ok()) return valid;
   const int64_t now = clock_.NowMs();
   int64_t id = 0;
   Status done = db_.Transaction([&]() -> Status {
+    Status locked = cycle_.LockRound(round_id, false);
+    if (!locked.ok()) return locked;
+    Status open = cycle_.CheckReportingOpen(round_id, agency);
+    if (!open.ok()) return open;
     auto existing = db_.Query(
         "SELECT id, status, revision FROM submissions WHERE round_id = ? AND agency_code = ? AND "
         "kpi = ?" +
@@ -318,39 +393,58 @@ Result<SubmissionView> Reporting::SaveDraft(const Actor& actor, int64_t round_id
   return Load(id);
 }
 
-Status Reporting::Transition(const Actor& actor, int64_t submission_id, SubmissionStatus from,
-                             SubmissionStatus to, const std::string& action,
-                             const ReviewInput* review) {
+Status Reporting::Transition(const Actor& actor, int64_t submission_id,
+                             std::initializer_list<SubmissionStatus> from, SubmissionStatus to,
+                             const std::string& action, const ReviewInput* review, Gate gate,
+                             const std::string& revision_status, const std::string& comment) {
   const int64_t now = clock_.NowMs();
+  // The round and agency of a submission never change: read before the locks, which are taken
+  // round first, then submission, everywhere.
+  auto owner =
+      db_.Query("SELECT round_id, agency_code FROM submissions WHERE id = ?", {submission_id});
+  if (!owner) return owner.status();
+  if (owner->empty()) return Status::NotFound("ไม่มีรายงานนี้", "no such submission");
+  const int64_t round_id = (*owner)[0].Int(0);
+  const std::string agency = (*owner)[0].Text(1);
   return db_.Transaction([&]() -> Status {
+    Status locked = cycle_.LockRound(round_id, false);
+    if (!locked.ok()) return locked;
     auto rows = db_.Query("SELECT status, revision FROM submissions WHERE id = ?" + ForUpdate(db_),
                           {submission_id});
     if (!rows) return rows.status();
     if (rows->empty()) return Status::NotFound("ไม่มีรายงานนี้", "no such submission");
     auto status = ParseStatus((*rows)[0].Text(0));
     if (!status) return status.status();
-    if (*status != from) {
+    if (std::find(from.begin(), from.end(), *status) == from.end()) {
+      std::string wanted;
+      for (SubmissionStatus f : from)
+        wanted += (wanted.empty() ? "" : " or ") + std::string(SubmissionStatusName(f));
       return Status::Conflict(
           std::string("รายงานอยู่ในสถานะ") + StatusThai(*status) + " จึง" + "ทำรายการนี้ไม่ได้",
-          std::string("the submission is ") + SubmissionStatusName(*status) + ", not " +
-              SubmissionStatusName(from));
+          std::string("the submission is ") + SubmissionStatusName(*status) + ", not " + wanted);
     }
+    Status open = gate == Gate::kAgency ? cycle_.CheckReportingOpen(round_id, agency)
+                                        : cycle_.CheckReviewOpen(round_id);
+    if (!open.ok()) return open;
     const int64_t revision = (*rows)[0].Int(1);
     const int64_t next = revision + 1;
     // The new revision repeats the content with the new status: history shows every step.
+    const std::string stored_status =
+        revision_status.empty() ? std::string(SubmissionStatusName(to)) : revision_status;
     Status s = db_.Execute(
         "INSERT INTO submission_revisions (submission_id, revision, status, values_json, "
         "explanation, problems, remarks, "
-        "actor, at) SELECT submission_id, ?, ?, values_json, explanation, problems, remarks, ?, ? "
+        "actor, at, comment) SELECT submission_id, ?, ?, values_json, explanation, problems, "
+        "remarks, ?, ?, ? "
         "FROM submission_revisions "
         "WHERE submission_id = ? AND revision = ?",
-        {next, std::string(SubmissionStatusName(to)), UserRef(actor), now, submission_id,
-         revision});
+        {next, stored_status, UserRef(actor), now, comment, submission_id, revision});
     if (!s.ok()) return s;
     s = db_.Execute("UPDATE submissions SET status = ?, revision = ?, updated_at = ? WHERE id = ?",
                     {std::string(SubmissionStatusName(to)), next, now, submission_id});
     if (!s.ok()) return s;
     json after = {{"status", SubmissionStatusName(to)}, {"revision", next}};
+    if (!comment.empty()) after["comment"] = comment;
     if (review) {
       auto reviewed = db_.Query(
           "INSERT INTO reviews (submission_id, revision, evaluator, decision, verified_json, "
@@ -380,7 +474,8 @@ Status Reporting::Transition(const Actor& actor, int64_t submission_id, Submissi
     }
     return AuditLog(db_).Append(
         actor, now, action, "submission/" + std::to_string(submission_id),
-        json{{"status", SubmissionStatusName(from)}, {"revision", revision}}.dump(), after.dump());
+        json{{"status", SubmissionStatusName(*status)}, {"revision", revision}}.dump(),
+        after.dump());
   });
 }
 
@@ -391,8 +486,30 @@ Result<SubmissionView> Reporting::Approve(const Actor& actor, int64_t submission
     return Denied(actor, "อนุมัติรายงานของหน่วยงาน " + current->agency,
                   "approve submissions of agency " + current->agency);
   }
-  Status s = Transition(actor, submission_id, SubmissionStatus::kDraft, SubmissionStatus::kApproved,
-                        "submission.approve", nullptr);
+  Status s = Transition(actor, submission_id, {SubmissionStatus::kDraft},
+                        SubmissionStatus::kApproved, "submission.approve", nullptr, Gate::kAgency);
+  if (!s.ok()) return s;
+  return Load(submission_id);
+}
+
+Result<SubmissionView> Reporting::SendBack(const Actor& actor, int64_t submission_id,
+                                           const std::string& comment) {
+  auto current = Load(submission_id);
+  if (!current) return current.status();
+  if (!(actor.Is(Role::kApprover) && actor.OfAgency(current->agency))) {
+    return Denied(actor, "ส่งร่างรายงานของหน่วยงาน " + current->agency + " กลับให้ผู้รายงาน",
+                  "send drafts of agency " + current->agency + " back to the reporter");
+  }
+  if (comment.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return Status::InvalidInput("การส่งกลับให้ผู้รายงานต้องมีความเห็นบอกสิ่งที่ต้องแก้",
+                                "sending back needs a comment saying what to change");
+  }
+  Status text = CheckText(comment, "ความเห็น", "the comment");
+  if (!text.ok()) return text;
+  Status s =
+      Transition(actor, submission_id, {SubmissionStatus::kDraft, SubmissionStatus::kApproved},
+                 SubmissionStatus::kDraft, "submission.send_back", nullptr, Gate::kAgency,
+                 "sent_back", comment);
   if (!s.ok()) return s;
   return Load(submission_id);
 }
@@ -404,14 +521,8 @@ Result<SubmissionView> Reporting::Submit(const Actor& actor, int64_t submission_
     return Denied(actor, "ส่งรายงานของหน่วยงาน " + current->agency,
                   "submit for agency " + current->agency);
   }
-  auto deadline = cycle_.DeadlineFor(current->round_id, current->agency);
-  if (!deadline) return deadline.status();
-  if (clock_.NowMs() > *deadline) {
-    return Status::Conflict("เลยกำหนดส่งแล้ว ขอขยายเวลาได้จากสำนักงาน ก.พ.ร.",
-                            "the deadline has passed: ask the central office for an extension");
-  }
-  Status s = Transition(actor, submission_id, SubmissionStatus::kApproved,
-                        SubmissionStatus::kSubmitted, "submission.submit", nullptr);
+  Status s = Transition(actor, submission_id, {SubmissionStatus::kApproved},
+                        SubmissionStatus::kSubmitted, "submission.submit", nullptr, Gate::kAgency);
   if (!s.ok()) return s;
   return Load(submission_id);
 }
@@ -425,8 +536,9 @@ Result<SubmissionView> Reporting::Return(const Actor& actor, int64_t submission_
   }
   ReviewInput with_values = review;
   if (with_values.verified_json.empty()) with_values.verified_json = "{}";
-  Status s = Transition(actor, submission_id, SubmissionStatus::kSubmitted,
-                        SubmissionStatus::kReturned, "submission.return", &with_values);
+  Status s =
+      Transition(actor, submission_id, {SubmissionStatus::kSubmitted}, SubmissionStatus::kReturned,
+                 "submission.return", &with_values, Gate::kReview);
   if (!s.ok()) return s;
   return Load(submission_id);
 }
@@ -444,10 +556,11 @@ Result<SubmissionView> Reporting::Accept(const Actor& actor, int64_t submission_
   if (!framework) return framework.status();
   Report verified = current->report;
   verified.values_json = with_values.verified_json;
-  Status valid = CheckReport(framework->framework, current->agency, verified);
+  Status valid = CheckReport(framework->framework, current->agency, verified, round->round);
   if (!valid.ok()) return valid;
-  Status s = Transition(actor, submission_id, SubmissionStatus::kSubmitted,
-                        SubmissionStatus::kAccepted, "submission.accept", &with_values);
+  Status s =
+      Transition(actor, submission_id, {SubmissionStatus::kSubmitted}, SubmissionStatus::kAccepted,
+                 "submission.accept", &with_values, Gate::kReview);
   if (!s.ok()) return s;
   return Load(submission_id);
 }
@@ -491,6 +604,10 @@ Result<EvidenceInfo> Reporting::AddEvidence(const Actor& actor, int64_t submissi
   const int64_t now = clock_.NowMs();
   int64_t id = 0;
   Status done = db_.Transaction([&]() -> Status {
+    Status locked = cycle_.LockRound(current->round_id, false);
+    if (!locked.ok()) return locked;
+    Status open = cycle_.CheckReportingOpen(current->round_id, current->agency);
+    if (!open.ok()) return open;
     // Checked again under the lock: an approval may have come in while the file was uploading.
     auto state =
         db_.Query("SELECT status FROM submissions WHERE id = ?" + ForUpdate(db_), {submission_id});
@@ -611,7 +728,9 @@ Result<QueuePage> Reporting::Queue(const Actor& actor, const QueueFilter& filter
     where += " AND a.kind = ?";
     params.emplace_back(filter.kind);
   }
-  const std::string deadline = "COALESCE(e.deadline, rd.deadline)";
+  // An extension never shortens the round's deadline.
+  const std::string deadline =
+      "CASE WHEN e.deadline > rd.deadline THEN e.deadline ELSE rd.deadline END";
   if (filter.overdue) {
     where += " AND s.status IN ('draft', 'approved', 'returned') AND " + deadline + " < ?";
     params.emplace_back(filter.now);
@@ -619,6 +738,7 @@ Result<QueuePage> Reporting::Queue(const Actor& actor, const QueueFilter& filter
   const std::string from =
       " FROM submissions s JOIN agencies a ON a.code = s.agency_code "
       "JOIN rounds rd ON rd.id = s.round_id "
+      "JOIN submission_revisions sr ON sr.submission_id = s.id AND sr.revision = s.revision "
       "LEFT JOIN extensions e ON e.round_id = s.round_id AND e.agency_code = s.agency_code";
   auto counted = db_.Query("SELECT COUNT(*)" + from + where, params);
   if (!counted) return counted.status();
@@ -628,7 +748,7 @@ Result<QueuePage> Reporting::Queue(const Actor& actor, const QueueFilter& filter
   auto rows = db_.Query(
       "SELECT s.id, s.round_id, s.agency_code, a.name_th, a.name_en, a.kind, a.parent, s.kpi, "
       "s.status, s.revision, s.updated_at, " +
-          deadline + from + where + " ORDER BY s.updated_at, s.id LIMIT ? OFFSET ?",
+          deadline + ", sr.status" + from + where + " ORDER BY s.updated_at, s.id LIMIT ? OFFSET ?",
       paged);
   if (!rows) return rows.status();
   QueuePage page;
@@ -638,7 +758,8 @@ Result<QueuePage> Reporting::Queue(const Actor& actor, const QueueFilter& filter
     if (!status) return status.status();
     page.items.push_back({r.Int(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5),
                           r.IsNull(6) ? "" : r.Text(6), r.Text(7), *status,
-                          static_cast<int>(r.Int(9)), r.Int(10), r.Int(11)});
+                          static_cast<int>(r.Int(9)), r.Int(10), r.Int(11),
+                          r.Text(12) == "sent_back"});
   }
   return page;
 }
@@ -670,6 +791,45 @@ Result<std::vector<domain::Observation>> Reporting::ReportedValues(int64_t round
       "ON r.submission_id = s.id AND r.revision = s.revision WHERE s.round_id = ? AND "
       "s.agency_code = ?",
       {round_id, agency});
+}
+
+Result<CurrentValues> Reporting::CurrentValuesOf(int64_t round_id, const std::string& agency) {
+  auto round = cycle_.Round(round_id);
+  if (!round) return round.status();
+  auto framework =
+      db_.Query("SELECT fiscal_year FROM frameworks WHERE id = ?", {round->framework_id});
+  if (!framework) return framework.status();
+  if (framework->empty()) return Status::Internal("a round without its framework");
+  const int fiscal_year = static_cast<int>((*framework)[0].Int(0));
+  auto imported = cycle_.ObservationsOf(agency);
+  if (!imported) return imported.status();
+  // Per KPI: the newest accepted review's verified values once accepted, else the values of
+  // the current revision.
+  auto rows = db_.Query(
+      "SELECT s.kpi, s.status, r.values_json, "
+      "(SELECT rv.verified_json FROM reviews rv WHERE rv.submission_id = s.id AND rv.decision = "
+      "'accepted' ORDER BY rv.id DESC LIMIT 1) "
+      "FROM submissions s JOIN submission_revisions r ON r.submission_id = s.id AND r.revision = "
+      "s.revision WHERE s.round_id = ? AND s.agency_code = ?",
+      {round_id, agency});
+  if (!rows) return rows.status();
+  CurrentValues out;
+  for (const storage::Row& r : *rows) {
+    const bool verified = r.Text(1) == "accepted" && !r.IsNull(3);
+    auto values = ValuesToObservations(verified ? r.Text(3) : r.Text(2), agency, r.Text(0),
+                                       fiscal_year, round->round);
+    if (!values) return values.status();
+    if (values->empty()) continue;  // a draft without values yet: the imported data stands
+    out.source[r.Text(0)] = verified ? "verified" : "reported";
+    out.observations.insert(out.observations.end(), values->begin(), values->end());
+  }
+  for (domain::Observation& o : *imported) {
+    const bool this_round = o.fiscal_year == fiscal_year && o.round == round->round;
+    if (this_round && out.source.count(o.kpi) && out.source[o.kpi] != "imported") continue;
+    if (this_round) out.source.emplace(o.kpi, "imported");
+    out.observations.push_back(std::move(o));
+  }
+  return out;
 }
 
 Result<std::vector<domain::Observation>> Reporting::AcceptedValues(int64_t round_id,

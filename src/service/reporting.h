@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -49,6 +50,14 @@ struct ReviewInfo {
   std::map<int64_t, std::string> evidence_notes;  // evidence id -> note
 };
 
+// An approver's comment on sending a draft back to the agency's reporter.
+struct SendBackInfo {
+  int revision = 0;  // the revision the send-back made
+  int64_t by = 0;    // the approver's user id
+  std::string comment;
+  int64_t at = 0;
+};
+
 struct SubmissionView {
   int64_t id = 0;
   int64_t round_id = 0;
@@ -59,6 +68,8 @@ struct SubmissionView {
   int64_t updated_at = 0;
   std::vector<EvidenceInfo> evidence;
   std::vector<ReviewInfo> reviews;
+  std::vector<SendBackInfo> send_backs;  // oldest first
+  bool sent_back = false;  // the current revision is an approver's send-back, not yet reworked
 };
 
 // One line of a list of submissions: no values, files or reviews.
@@ -74,7 +85,8 @@ struct SubmissionSummary {
   SubmissionStatus status = SubmissionStatus::kDraft;
   int revision = 0;
   int64_t updated_at = 0;
-  int64_t deadline = 0;  // the agency's: its extension, or the round's
+  int64_t deadline = 0;    // the agency's: the later of its extension and the round's
+  bool sent_back = false;  // a draft an approver sent back, not yet reworked
 };
 
 // Which submissions a queue shows; empty strings and 0 match everything.
@@ -92,6 +104,33 @@ struct QueueFilter {
 struct QueuePage {
   std::vector<SubmissionSummary> items;
   int64_t total = 0;  // how many match, over all pages
+};
+
+// What one agency owes for one reportable (leaf) KPI of a framework in a round.
+struct KpiDuty {
+  std::string kpi;      // the reportable KPI: a top-level KPI, or a sub-KPI of a composite one
+  std::string top_kpi;  // the top-level KPI holding it (itself when top-level)
+  double weight = 0;    // the top-level KPI's weight for the agency (0 for monitoring)
+  bool monitoring = false;
+  bool exempt = false;          // the framework exempts the agency from it...
+  LocalizedText exempt_reason;  // ...for this reason (may be empty)
+  bool in_round = true;         // false when it counts only in other rounds...
+  std::vector<int> rounds;      // ...these
+  // True when the agency reports it in this round (and it counts in "submitted x/y").
+  bool Reportable() const { return !exempt && in_round; }
+};
+
+// Every KPI `framework` assigns to `agency`, reportable in `round` or not (exempt, or counting
+// only in another round), in framework order; sub-KPIs stand in for their composite KPI.
+std::vector<KpiDuty> KpiDuties(const domain::Framework& framework, int round,
+                               const std::string& agency);
+
+// The values a KPI page scores an agency's round with, the same on every page: per KPI the
+// verified values of its accepted submission, else the values last reported (any other
+// status), else the imported data (`source` says which for each KPI that has values).
+struct CurrentValues {
+  std::vector<domain::Observation> observations;  // imported data included
+  std::map<std::string, std::string> source;      // KPI id -> "verified", "reported", "imported"
 };
 
 struct ReviewInput {
@@ -116,25 +155,34 @@ class Reporting {
       : db_(db), clock_(clock), cycle_(db, clock) {}
 
   // Saves a draft (a new revision) for the actor's own agency; reporters only. Allowed while the
-  // KPI is new, a draft, approved (it goes back to draft) or returned. The values must name the
-  // KPI's reported variables with values of their types.
+  // KPI is new, a draft, approved (it goes back to draft) or returned, and while reporting is
+  // open for the agency (Cycle::CheckReportingOpen; kConflict otherwise). The KPI must be
+  // reportable by the agency in the round (not exempt, counted in this round) and the values
+  // must name its reported variables with values of their types.
   Result<SubmissionView> SaveDraft(const Actor& actor, int64_t round_id, const std::string& agency,
                                    const Report& report);
   // draft → approved; the agency's approvers only.
   Result<SubmissionView> Approve(const Actor& actor, int64_t submission_id);
-  // approved → submitted; the agency's reporters or approvers, before the agency's deadline.
+  // draft or approved → draft with a comment saying what to change, for the agency's reporter
+  // (the revision's status is "sent_back"); the agency's approvers only, while reporting is
+  // open for the agency. kInvalidInput without a comment.
+  Result<SubmissionView> SendBack(const Actor& actor, int64_t submission_id,
+                                  const std::string& comment);
+  // approved → submitted; the agency's reporters or approvers, while reporting is open for the
+  // agency (before its deadline, the round neither closed early nor with results).
   Result<SubmissionView> Submit(const Actor& actor, int64_t submission_id);
-  // submitted → returned with a comment; evaluators only.
+  // submitted → returned with a comment; evaluators only, before the round has results.
   Result<SubmissionView> Return(const Actor& actor, int64_t submission_id,
                                 const ReviewInput& review);
-  // submitted → accepted with the verified values; evaluators only.
+  // submitted → accepted with the verified values; evaluators only, before the round has results.
   Result<SubmissionView> Accept(const Actor& actor, int64_t submission_id,
                                 const ReviewInput& review);
 
   // Records an evidence file (already stored by its SHA-256) for a draft or returned submission;
-  // the agency's reporters only. With `replaces`, that file is marked replaced and kept. A file
-  // that would take the submission past `quota` (checked under the submission's lock, so uploads
-  // in parallel cannot pass it together) is refused with kConflict and nothing recorded.
+  // the agency's reporters only, while reporting is open for the agency. With `replaces`, that
+  // file is marked replaced and kept. A file that would take the submission past `quota`
+  // (checked under the submission's lock, so uploads in parallel cannot pass it together) is
+  // refused with kConflict and nothing recorded.
   Result<EvidenceInfo> AddEvidence(const Actor& actor, int64_t submission_id,
                                    const EvidenceInfo& file,
                                    std::optional<int64_t> replaces = std::nullopt,
@@ -162,6 +210,11 @@ class Reporting {
   Result<std::vector<domain::Observation>> ReportedValues(int64_t round_id,
                                                           const std::string& agency);
 
+  // The values the KPI pages of `agency` score its round with (see CurrentValues): imported
+  // data, replaced KPI by KPI by what the agency reported and, once accepted, by the verified
+  // values.
+  Result<CurrentValues> CurrentValuesOf(int64_t round_id, const std::string& agency);
+
   // The verified values of every accepted submission of a round, as observations.
   // With `agency`, that agency's only.
   Result<std::vector<domain::Observation>> AcceptedValues(int64_t round_id,
@@ -172,19 +225,27 @@ class Reporting {
   // The values of `sql`'s rows (agency, KPI, values JSON) as observations of the round's year.
   Result<std::vector<domain::Observation>> ValuesOfRound(int64_t round_id, const std::string& sql,
                                                          const std::vector<storage::Value>& params);
-  Status Transition(const Actor& actor, int64_t submission_id, SubmissionStatus from,
-                    SubmissionStatus to, const std::string& action, const ReviewInput* review);
+  // Who may make a transition when: the agency while reporting is open for it, or evaluators
+  // before the round has results.
+  enum class Gate { kAgency, kReview };
+  // Moves a submission from one of `from` to `to` as a new revision (status `revision_status`,
+  // "" = `to`'s name, with `comment`), checking the round's state under its lock.
+  Status Transition(const Actor& actor, int64_t submission_id,
+                    std::initializer_list<SubmissionStatus> from, SubmissionStatus to,
+                    const std::string& action, const ReviewInput* review, Gate gate,
+                    const std::string& revision_status = "", const std::string& comment = "");
 
   storage::Database& db_;
   const Clock& clock_;
   Cycle cycle_;
 };
 
-// Checks `report` against `framework` as a report of `agency`: the KPI is reportable and
-// assigned, the values name its variables with values of their types and ranges, the texts
+// Checks `report` against `framework` as a report of `agency` in round `round` (6 or 12): the
+// KPI is reportable, assigned and not exempt (the refusal gives the framework's reason), counted
+// in this round, the values name its variables with values of their types and ranges, the texts
 // are UTF-8 and at most 64 KB.
 Status CheckReport(const domain::Framework& framework, const std::string& agency,
-                   const Report& report);
+                   const Report& report, int round);
 
 // Reported values (a JSON object, see Report) as observations of `kpi`; fails on a value that
 // is not a number, a list of numbers, or pass/fail.

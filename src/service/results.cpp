@@ -3,6 +3,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "common/thai.h"
 #include "domain/engine.h"
 #include "formats/report.h"
 #include "service/audit.h"
@@ -142,58 +143,88 @@ Result<StoredResult> Results::Summary(const Actor& actor, int64_t round_id, Resu
   return out;
 }
 
-Result<StoredResult> Results::Store(const Actor& actor, int64_t round_id, ResultStage stage,
-                                    const std::string& document, int64_t appeal_deadline) {
-  auto round = cycle_.Round(round_id);
-  if (!round) return round.status();
+Result<int64_t> Results::OpenAppeals(const RoundInfo& round) {
+  auto open = db_.Query(
+      "SELECT COUNT(*) FROM appeals a JOIN results r ON r.id = a.result_id WHERE "
+      "r.framework_id = ? AND r.round = ? AND a.status = 'open'",
+      {round.framework_id, int64_t{round.round}});
+  if (!open) return open.status();
+  return (*open)[0].Int(0);
+}
+
+Result<StoredResult> Results::Advance(
+    const Actor& actor, int64_t round_id, ResultStage stage, int64_t appeal_window_ms,
+    const std::function<Status(const RoundStatus&)>& allowed,
+    const std::function<Result<std::string>(const RoundStatus&)>& make) {
   const int64_t now = clock_.NowMs();
   int64_t id = 0;
   Status done = db_.Transaction([&]() -> Status {
-    auto rows = db_.Query(
-        "INSERT INTO results (framework_id, round, stage, document, computed_by, computed_at, "
-        "appeal_deadline) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        {round->framework_id, int64_t{round->round}, std::string(ResultStageName(stage)), document,
-         UserRef(actor), now,
-         appeal_deadline ? storage::Value{appeal_deadline} : storage::Value{}});
-    if (!rows) return rows.status();
-    id = (*rows)[0].Int(0);
-    json summary = json::object();
-    const json parsed = json::parse(document);
-    for (const json& a : parsed["agencies"]) summary[a["code"].get<std::string>()] = a["total"];
-    // Each agency's part in a row of its own, so that one agency's result is read without
-    // parsing the whole (for 400 agencies, megabytes of) document.
-    std::map<std::string, json> english;
-    if (parsed.contains("explanation_en")) {
-      for (const json& a : parsed["explanation_en"]) english[a["code"].get<std::string>()] = a;
-    }
-    for (const json& a : parsed["agencies"]) {
-      const std::string code = a["code"];
-      const json part = {{"fiscal_year", parsed["fiscal_year"]},
-                         {"round", parsed["round"]},
-                         {"agency", a},
-                         {"agency_en", english.count(code) ? english[code] : json(nullptr)}};
-      // The metadata is repeated here so that reading one agency never touches `results`, whose
-      // large document SQLite would otherwise read through to reach the columns after it.
-      Status s = db_.Execute(
-          "INSERT INTO result_agencies (result_id, agency_code, framework_id, round, stage, "
-          "computed_at, appeal_deadline, "
-          "document) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-          {id, code, round->framework_id, int64_t{round->round},
-           std::string(ResultStageName(stage)), now,
-           appeal_deadline ? storage::Value{appeal_deadline} : storage::Value{}, part.dump()});
-      if (!s.ok()) return s;
-    }
-    Status summarized =
-        db_.Execute("INSERT INTO result_summaries (result_id, summary) VALUES (?, ?)",
-                    {id, Summarize(parsed, english).dump()});
-    if (!summarized.ok()) return summarized;
-    return AuditLog(db_).Append(actor, now, std::string("results.") + ResultStageName(stage),
-                                "result/" + std::to_string(id), "{}",
-                                json{{"round", round_id}, {"totals", summary}}.dump());
+    // Held to the end: no report, review or other change of state slips in between the check,
+    // the scoring and the store.
+    Status locked = cycle_.LockRound(round_id, true);
+    if (!locked.ok()) return locked;
+    auto status = cycle_.StatusOf(round_id);
+    if (!status) return status.status();
+    Status ok = allowed(*status);
+    if (!ok.ok()) return ok;
+    auto document = make(*status);
+    if (!document) return document.status();
+    auto stored = StoreLocked(actor, status->round, stage, *document,
+                              stage == ResultStage::kPreliminary ? now + appeal_window_ms : 0, now);
+    if (!stored) return stored.status();
+    id = *stored;
+    return Status::Ok();
   });
   if (!done.ok()) return done;
   return Load(id);
+}
+
+Result<int64_t> Results::StoreLocked(const Actor& actor, const RoundInfo& round_info,
+                                     ResultStage stage, const std::string& document,
+                                     int64_t appeal_deadline, int64_t now) {
+  const RoundInfo* round = &round_info;
+  const int64_t round_id = round_info.id;
+  auto rows = db_.Query(
+      "INSERT INTO results (framework_id, round, stage, document, computed_by, computed_at, "
+      "appeal_deadline) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+      {round->framework_id, int64_t{round->round}, std::string(ResultStageName(stage)), document,
+       UserRef(actor), now, appeal_deadline ? storage::Value{appeal_deadline} : storage::Value{}});
+  if (!rows) return rows.status();
+  const int64_t id = (*rows)[0].Int(0);
+  json summary = json::object();
+  const json parsed = json::parse(document);
+  for (const json& a : parsed["agencies"]) summary[a["code"].get<std::string>()] = a["total"];
+  // Each agency's part in a row of its own, so that one agency's result is read without
+  // parsing the whole (for 400 agencies, megabytes of) document.
+  std::map<std::string, json> english;
+  if (parsed.contains("explanation_en")) {
+    for (const json& a : parsed["explanation_en"]) english[a["code"].get<std::string>()] = a;
+  }
+  for (const json& a : parsed["agencies"]) {
+    const std::string code = a["code"];
+    const json part = {{"fiscal_year", parsed["fiscal_year"]},
+                       {"round", parsed["round"]},
+                       {"agency", a},
+                       {"agency_en", english.count(code) ? english[code] : json(nullptr)}};
+    // The metadata is repeated here so that reading one agency never touches `results`, whose
+    // large document SQLite would otherwise read through to reach the columns after it.
+    Status s = db_.Execute(
+        "INSERT INTO result_agencies (result_id, agency_code, framework_id, round, stage, "
+        "computed_at, appeal_deadline, "
+        "document) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        {id, code, round->framework_id, int64_t{round->round}, std::string(ResultStageName(stage)),
+         now, appeal_deadline ? storage::Value{appeal_deadline} : storage::Value{}, part.dump()});
+    if (!s.ok()) return s;
+  }
+  Status summarized = db_.Execute("INSERT INTO result_summaries (result_id, summary) VALUES (?, ?)",
+                                  {id, Summarize(parsed, english).dump()});
+  if (!summarized.ok()) return summarized;
+  Status audited = AuditLog(db_).Append(
+      actor, now, std::string("results.") + ResultStageName(stage), "result/" + std::to_string(id),
+      "{}", json{{"round", round_id}, {"totals", summary}}.dump());
+  if (!audited.ok()) return audited;
+  return id;
 }
 
 Result<StoredResult> Results::Load(int64_t result_id) {
@@ -210,13 +241,155 @@ Result<StoredResult> Results::Load(int64_t result_id) {
                       r.Int(5), r.Int(6)};
 }
 
+namespace {
+
+// The refusal to go on from results that are already final or published.
+Status AlreadyDone(RoundState state) {
+  if (state == RoundState::kPublished) {
+    return Status::Conflict(
+        "ผลการประเมินของรอบนี้เผยแพร่แล้ว ทำรายการนี้ได้เมื่อเปิดรอบอีกครั้งพร้อมเหตุผล",
+        "this round's results are published: reopen the round (with a reason) to do this");
+  }
+  return Status::Conflict(
+      "ผลการประเมินของรอบนี้เป็นผลขั้นสุดท้ายแล้ว ทำรายการนี้ได้เมื่อเปิดรอบอีกครั้งพร้อมเหตุผล",
+      "this round's results are final: reopen the round (with a reason) to do this");
+}
+
+Status StillOpen(const RoundStatus& status) {
+  return Status::Conflict("รอบนี้ยังเปิดรับรายงานถึง " + FormatDateTime(status.closes_at, Lang::kThai) +
+                              " ให้ปิดรับรายงานก่อนหรือรอให้พ้นกำหนด",
+                          "reporting is open until " +
+                              FormatDateTime(status.closes_at, Lang::kEnglish) +
+                              ": close it first, or wait for the deadline");
+}
+
+Status OpenAppealsLeft(int64_t open) {
+  return Status::Conflict("ยังมีอุทธรณ์ที่ยังไม่ได้วินิจฉัย " + std::to_string(open) + " เรื่อง",
+                          std::to_string(open) + " appeals are still open");
+}
+
+}  // namespace
+
 Result<StoredResult> Results::ComputePreliminary(const Actor& actor, int64_t round_id,
                                                  int64_t appeal_window_ms) {
   if (!actor.Is(Role::kAdmin)) return Denied(actor, "คำนวณผลการประเมิน", "compute results");
-  auto document = Score(round_id);
-  if (!document) return document.status();
-  return Store(actor, round_id, ResultStage::kPreliminary, *document,
-               clock_.NowMs() + appeal_window_ms);
+  auto allowed = [&](const RoundStatus& status) -> Status {
+    switch (status.state) {
+      case RoundState::kOpen:
+        return StillOpen(status);
+      case RoundState::kClosed:
+        return Status::Ok();
+      case RoundState::kPreliminary: {
+        // Computing again would leave the open appeals on results nobody looks at.
+        auto open = OpenAppeals(status.round);
+        if (!open) return open.status();
+        if (*open > 0) {
+          return Status::Conflict(
+              "ยังมีอุทธรณ์รอพิจารณา " + std::to_string(*open) + " เรื่อง ต้องวินิจฉัยก่อนคำนวณผลใหม่",
+              std::to_string(*open) + " appeals are open: decide them before computing again");
+        }
+        return Status::Ok();
+      }
+      default:
+        return AlreadyDone(status.state);
+    }
+  };
+  return Advance(actor, round_id, ResultStage::kPreliminary, appeal_window_ms, allowed,
+                 [&](const RoundStatus&) { return Score(round_id); });
+}
+
+Result<StoredResult> Results::CloseAppeals(const Actor& actor, int64_t round_id,
+                                           const std::string& reason) {
+  if (!actor.Is(Role::kAdmin)) return Denied(actor, "ปิดรับอุทธรณ์", "close the appeal window");
+  if (reason.size() > 64 * 1024 || !IsValidUtf8(reason)) {
+    return Status::InvalidInput("เหตุผลต้องเป็นข้อความ UTF-8 ไม่เกิน 64 KB",
+                                "the reason must be UTF-8 text of at most 64 KB");
+  }
+  const int64_t now = clock_.NowMs();
+  int64_t id = 0;
+  Status done = db_.Transaction([&]() -> Status {
+    Status locked = cycle_.LockRound(round_id, true);
+    if (!locked.ok()) return locked;
+    auto status = cycle_.StatusOf(round_id);
+    if (!status) return status.status();
+    if (status->state != RoundState::kPreliminary || now >= status->appeal_deadline) {
+      return Status::Conflict("รอบนี้ไม่มีระยะอุทธรณ์ที่เปิดอยู่", "this round has no open appeal window");
+    }
+    id = status->result_id;
+    Status s = db_.Execute("UPDATE results SET appeal_deadline = ? WHERE id = ?", {now, id});
+    if (!s.ok()) return s;
+    s = db_.Execute("UPDATE result_agencies SET appeal_deadline = ? WHERE result_id = ?",
+                    {now, id});
+    if (!s.ok()) return s;
+    return AuditLog(db_).Append(actor, now, "results.close_appeals", "result/" + std::to_string(id),
+                                json{{"appeal_deadline", status->appeal_deadline}}.dump(),
+                                json{{"appeal_deadline", now}, {"reason", reason}}.dump());
+  });
+  if (!done.ok()) return done;
+  return Load(id);
+}
+
+Result<Readiness> Results::ReadinessOf(const Actor& actor, int64_t round_id) {
+  if (!(actor.Is(Role::kAdmin) || actor.Is(Role::kEvaluator)))
+    return Denied(actor, "ดูความพร้อมของรอบการรายงาน", "see a round's readiness");
+  Readiness out;
+  auto status = cycle_.StatusOf(round_id);
+  if (!status) return status.status();
+  out.status = *status;
+  auto framework = cycle_.Framework(status->round.framework_id);
+  if (!framework) return framework.status();
+  auto agencies = Directory(db_, clock_).Agencies();
+  if (!agencies) return agencies.status();
+  // One query for every submission of the round; the duties come from the framework.
+  auto rows =
+      db_.Query("SELECT agency_code, kpi, status FROM submissions WHERE round_id = ?", {round_id});
+  if (!rows) return rows.status();
+  std::map<std::pair<std::string, std::string>, std::string> state;
+  for (const storage::Row& r : *rows) state[{r.Text(0), r.Text(1)}] = r.Text(2);
+  const domain::Framework& fw = framework->framework;
+  for (const domain::Agency& a : *agencies) {
+    if (!fw.agency_kind.empty() && a.kind != fw.agency_kind) continue;
+    int64_t due = 0, missing = 0;
+    for (const KpiDuty& d : KpiDuties(fw, status->round.round, a.code)) {
+      if (!d.Reportable()) continue;
+      ++due;
+      const auto found = state.find({a.code, d.kpi});
+      const std::string s = found == state.end() ? "" : found->second;
+      if (s == "submitted") {
+        ++out.awaiting_review;
+      } else if (s == "accepted") {
+        ++out.accepted;
+      } else {
+        ++missing;
+      }
+    }
+    if (due == 0) continue;
+    ++out.agencies;
+    out.kpis_due += due;
+    out.kpis_missing += missing;
+    out.agencies_missing += missing > 0;
+  }
+  auto open = OpenAppeals(status->round);
+  if (!open) return open.status();
+  out.open_appeals = *open;
+  if (status->result_id) {
+    auto decided =
+        db_.Query("SELECT COUNT(*) FROM appeals WHERE result_id = ? AND status <> 'open'",
+                  {status->result_id});
+    if (!decided) return decided.status();
+    out.decided_appeals = (*decided)[0].Int(0);
+    auto summary =
+        db_.Query("SELECT summary FROM result_summaries WHERE result_id = ?", {status->result_id});
+    if (!summary) return summary.status();
+    if (!summary->empty()) {
+      const json parsed = json::parse((*summary)[0].Text(0));
+      for (const json& a : parsed["agencies"]) {
+        ++out.agencies_scored;
+        out.agencies_without_total += !a["total"].is_number();
+      }
+    }
+  }
+  return out;
 }
 
 Result<AppealInfo> Results::FileAppeal(const Actor& actor, int64_t result_id,
@@ -229,7 +402,7 @@ Result<AppealInfo> Results::FileAppeal(const Actor& actor, int64_t result_id,
     return Status::Conflict("อุทธรณ์ได้เฉพาะผลการประเมินเบื้องต้น",
                             "only preliminary results can be appealed");
   }
-  if (clock_.NowMs() > result->appeal_deadline) {
+  if (clock_.NowMs() >= result->appeal_deadline) {
     return Status::Conflict("พ้นกำหนดยื่นอุทธรณ์แล้ว", "the appeal window has closed");
   }
   if (reason.empty() || reason.size() > 64 * 1024 || !IsValidUtf8(reason)) {
@@ -248,16 +421,28 @@ Result<AppealInfo> Results::FileAppeal(const Actor& actor, int64_t result_id,
   }
   const int64_t now = clock_.NowMs();
   int64_t id = 0;
+  auto round = db_.Query("SELECT id FROM rounds WHERE framework_id = ? AND round = ?",
+                         {result->framework_id, int64_t{result->round}});
+  if (!round) return round.status();
+  if (round->empty()) return Status::Internal("results without their round");
+  const int64_t round_id = (*round)[0].Int(0);
   Status done = db_.Transaction([&]() -> Status {
-    // Once the round's results are final, its preliminary results can no longer be appealed.
-    auto later = db_.Query(
-        "SELECT 1 FROM results WHERE framework_id = ? AND round = ? AND stage <> 'preliminary' AND "
-        "id > ?",
-        {result->framework_id, int64_t{result->round}, result_id});
-    if (!later) return later.status();
-    if (!later->empty()) {
+    Status locked = cycle_.LockRound(round_id, false);
+    if (!locked.ok()) return locked;
+    // Only the round's current results can be appealed: not once they are final, nor results
+    // that a newer computation or a reopening replaced.
+    auto status = cycle_.StatusOf(round_id);
+    if (!status) return status.status();
+    if (status->state == RoundState::kFinal || status->state == RoundState::kPublished) {
       return Status::Conflict("ผลการประเมินของรอบนี้เป็นผลขั้นสุดท้ายแล้ว อุทธรณ์ไม่ได้",
                               "the results of this round are final: no more appeals");
+    }
+    if (status->result_id != result_id) {
+      return Status::Conflict("ผลการประเมินนี้ถูกแทนด้วยผลที่คำนวณใหม่แล้ว ให้อุทธรณ์ผลล่าสุด",
+                              "these results were replaced by newer ones: appeal the newest");
+    }
+    if (now >= status->appeal_deadline) {
+      return Status::Conflict("พ้นกำหนดยื่นอุทธรณ์แล้ว", "the appeal window has closed");
     }
     auto rows = db_.Query(
         "INSERT INTO appeals (result_id, agency_code, kpi, reason, filed_by, filed_at, status) "
@@ -315,8 +500,8 @@ Result<AppealInfo> Results::DecideAppeal(const Actor& actor, int64_t appeal_id, 
       }
       auto framework = cycle_.Framework(result->framework_id);
       if (!framework) return framework.status();
-      Status valid =
-          CheckReport(framework->framework, agency, {kpi, corrected_values_json, "", "", ""});
+      Status valid = CheckReport(framework->framework, agency,
+                                 {kpi, corrected_values_json, "", "", ""}, result->round);
       if (!valid.ok()) return valid;
       s = db_.Execute(
           "INSERT INTO reviews (submission_id, revision, evaluator, decision, verified_json, "
@@ -343,36 +528,53 @@ Result<AppealInfo> Results::DecideAppeal(const Actor& actor, int64_t appeal_id, 
 
 Result<StoredResult> Results::Finalize(const Actor& actor, int64_t round_id) {
   if (!actor.Is(Role::kAdmin)) return Denied(actor, "สรุปผลการประเมิน", "finalize results");
-  auto open = db_.Query(
-      "SELECT COUNT(*) FROM appeals a JOIN results r ON r.id = a.result_id JOIN rounds rd ON "
-      "rd.framework_id = r.framework_id "
-      "AND rd.round = r.round WHERE rd.id = ? AND a.status = 'open'",
-      {round_id});
-  if (!open) return open.status();
-  if ((*open)[0].Int(0) > 0) {
-    return Status::Conflict("ยังมีอุทธรณ์ที่ยังไม่ได้วินิจฉัย " + std::to_string((*open)[0].Int(0)) + " เรื่อง",
-                            std::to_string((*open)[0].Int(0)) + " appeals are still open");
-  }
-  auto preliminary = Latest(actor, round_id, ResultStage::kPreliminary);
-  if (!preliminary)
-    return Status::Conflict("ต้องคำนวณผลเบื้องต้นก่อน", "compute preliminary results first");
-  auto document = Score(round_id);
-  if (!document) return document.status();
-  return Store(actor, round_id, ResultStage::kFinal, *document, 0);
+  const int64_t now = clock_.NowMs();
+  auto allowed = [&](const RoundStatus& status) -> Status {
+    switch (status.state) {
+      case RoundState::kOpen:
+      case RoundState::kClosed:
+        return Status::Conflict("ต้องคำนวณผลเบื้องต้นก่อน", "compute preliminary results first");
+      case RoundState::kPreliminary:
+        break;
+      default:
+        return AlreadyDone(status.state);
+    }
+    if (now < status.appeal_deadline) {
+      return Status::Conflict("ระยะอุทธรณ์ยังเปิดถึง " +
+                                  FormatDateTime(status.appeal_deadline, Lang::kThai) +
+                                  " รอให้ครบกำหนดหรือปิดรับอุทธรณ์ก่อนกำหนด",
+                              "the appeal window is open until " +
+                                  FormatDateTime(status.appeal_deadline, Lang::kEnglish) +
+                                  ": wait for it to end, or close it early");
+    }
+    auto open = OpenAppeals(status.round);
+    if (!open) return open.status();
+    if (*open > 0) return OpenAppealsLeft(*open);
+    return Status::Ok();
+  };
+  return Advance(actor, round_id, ResultStage::kFinal, 0, allowed,
+                 [&](const RoundStatus&) { return Score(round_id); });
 }
 
 Result<StoredResult> Results::Publish(const Actor& actor, int64_t round_id) {
   if (!actor.Is(Role::kAdmin)) return Denied(actor, "เผยแพร่ผลการประเมิน", "publish results");
-  auto final_result = Latest(actor, round_id, ResultStage::kFinal);
-  if (final_result && final_result->stage == ResultStage::kPublished) {
-    return Status::Conflict("เผยแพร่ผลการประเมินของรอบนี้แล้ว",
-                            "the results of this round are already published");
-  }
-  if (!final_result || final_result->stage != ResultStage::kFinal) {
-    return Status::Conflict("ต้องสรุปผลการประเมินขั้นสุดท้ายก่อนเผยแพร่",
-                            "finalize the results before publishing");
-  }
-  return Store(actor, round_id, ResultStage::kPublished, final_result->document, 0);
+  auto allowed = [&](const RoundStatus& status) -> Status {
+    if (status.state == RoundState::kPublished) {
+      return Status::Conflict("เผยแพร่ผลการประเมินของรอบนี้แล้ว",
+                              "the results of this round are already published");
+    }
+    if (status.state != RoundState::kFinal) {
+      return Status::Conflict("ต้องสรุปผลการประเมินขั้นสุดท้ายก่อนเผยแพร่",
+                              "finalize the results before publishing");
+    }
+    return Status::Ok();
+  };
+  return Advance(actor, round_id, ResultStage::kPublished, 0, allowed,
+                 [&](const RoundStatus& status) -> Result<std::string> {
+                   auto final_result = Load(status.result_id);
+                   if (!final_result) return final_result.status();
+                   return final_result->document;
+                 });
 }
 
 Result<StoredResult> Results::Latest(const Actor& actor, int64_t round_id, ResultStage stage) {
@@ -445,6 +647,28 @@ Result<AppealInfo> Results::Appeal(const Actor& actor, int64_t result_id, int64_
     if (a.id == appeal_id) return a;
   }
   return Status::NotFound("ไม่มีอุทธรณ์นี้", "no such appeal");
+}
+
+Result<std::vector<AppealInfo>> Results::AppealsOfRound(const Actor& actor, int64_t round_id) {
+  const bool all = actor.Is(Role::kAdmin) || actor.Is(Role::kEvaluator);
+  if (!all && !(actor.Is(Role::kReporter) || actor.Is(Role::kApprover)))
+    return Denied(actor, "ดูอุทธรณ์", "see appeals");
+  auto round = cycle_.Round(round_id);
+  if (!round) return round.status();
+  const std::string sql =
+      "SELECT a.id, a.result_id, a.agency_code, a.kpi, a.reason, a.status, a.decision_reason "
+      "FROM appeals a JOIN results r ON r.id = a.result_id WHERE r.framework_id = ? AND "
+      "r.round = ?" +
+      std::string(all ? "" : " AND a.agency_code = ?") + " ORDER BY a.id";
+  std::vector<storage::Value> params = {round->framework_id, int64_t{round->round}};
+  if (!all) params.emplace_back(actor.agency);
+  auto rows = db_.Query(sql, params);
+  if (!rows) return rows.status();
+  std::vector<AppealInfo> out;
+  for (const storage::Row& r : *rows) {
+    out.push_back({r.Int(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5), r.Text(6)});
+  }
+  return out;
 }
 
 Result<std::vector<AppealInfo>> Results::Appeals(const Actor& actor, int64_t result_id) {

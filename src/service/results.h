@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -38,6 +39,22 @@ struct AppealInfo {
   std::string decision_reason;
 };
 
+// What a round still lacks when the central office is about to close reporting, compute,
+// finalize or publish: what its confirmation says ("12 agencies have not submitted 31 KPIs").
+struct Readiness {
+  RoundStatus status;
+  int64_t agencies = 0;                // agencies of the framework's kind with KPIs to report
+  int64_t kpis_due = 0;                // the KPIs they report in this round (exempt ones left out)
+  int64_t agencies_missing = 0;        // agencies with at least one of them not submitted...
+  int64_t kpis_missing = 0;            // ...and those KPIs: none, draft, approved or returned
+  int64_t awaiting_review = 0;         // submitted, not yet accepted: their values do not count
+  int64_t accepted = 0;                // accepted: their verified values count
+  int64_t open_appeals = 0;            // open appeals against any result of the round
+  int64_t decided_appeals = 0;         // decided appeals against the current result
+  int64_t agencies_scored = 0;         // agencies in the current result...
+  int64_t agencies_without_total = 0;  // ...of which without a total (nothing scored)
+};
+
 // Results computed by the engine from the verified values (and the imported baselines), the
 // appeals against them, and their publication: preliminary → (appeals decided) → final →
 // published. Every step is audited.
@@ -50,11 +67,24 @@ class Results {
 
   // Scores every agency for a round from the accepted submissions' verified values and the
   // imported data; admins only. Opens the appeal window until now + `appeal_window_ms`.
+  // Only once reporting is closed (kConflict while the round is open), and again while the
+  // results are preliminary only when no appeal is open (kConflict); final and published
+  // results are computed again only after Cycle::Reopen.
   Result<StoredResult> ComputePreliminary(const Actor& actor, int64_t round_id,
                                           int64_t appeal_window_ms = kDefaultAppealWindowMs);
 
+  // Closes the appeal window of the round's preliminary results now, before its end; admins
+  // only, audited with `reason` (may be empty). kConflict unless the round's results are
+  // preliminary with the window open.
+  Result<StoredResult> CloseAppeals(const Actor& actor, int64_t round_id,
+                                    const std::string& reason);
+
+  // The counts of Readiness for the round now; admins and evaluators.
+  Result<Readiness> ReadinessOf(const Actor& actor, int64_t round_id);
+
   // An agency's reporter or approver appeals its preliminary score of one KPI, with a reason,
-  // while the window is open.
+  // while the window is open; only the round's current results (kConflict for results a newer
+  // computation or a reopening replaced).
   Result<AppealInfo> FileAppeal(const Actor& actor, int64_t result_id, const std::string& kpi,
                                 const std::string& reason);
 
@@ -64,15 +94,20 @@ class Results {
                                   const std::string& reason,
                                   const std::string& corrected_values_json = "");
 
-  // Recomputes and stores the final results once no appeal is open; admins only.
+  // Recomputes and stores the final results of a round whose results are preliminary, once the
+  // appeal window has ended (or was closed early) and no appeal is open; admins only. kConflict
+  // otherwise, saying what is still missing.
   Result<StoredResult> Finalize(const Actor& actor, int64_t round_id);
-  // Publishes the newest final results of the round; admins only.
+  // Publishes the round's final results; admins only. kConflict unless they are final.
   Result<StoredResult> Publish(const Actor& actor, int64_t round_id);
 
   // The newest result of a round at `stage` or later. The public sees only published ones;
   // an agency's users see their own agency's part of the others.
   Result<StoredResult> Latest(const Actor& actor, int64_t round_id, ResultStage stage);
   Result<std::vector<AppealInfo>> Appeals(const Actor& actor, int64_t result_id);
+  // The appeals against every result of a round, oldest first, under the same rules as Appeals:
+  // none is hidden when the results are computed again.
+  Result<std::vector<AppealInfo>> AppealsOfRound(const Actor& actor, int64_t round_id);
 
   // The rounds (ids, newest first) that have a result at `stage` or later the actor may see.
   Result<std::vector<int64_t>> RoundsWithResults(const Actor& actor, ResultStage stage);
@@ -95,8 +130,18 @@ class Results {
   // The summary stored beside a result (see Summary) of its parsed document.
   nlohmann::json Summarize(const nlohmann::json& document,
                            const std::map<std::string, nlohmann::json>& english);
-  Result<StoredResult> Store(const Actor& actor, int64_t round_id, ResultStage stage,
-                             const std::string& document, int64_t appeal_deadline);
+  // In one transaction holding the round's lock: checks `allowed` against the round's state,
+  // makes the document with `make` and stores it at `stage` (see StoreLocked).
+  Result<StoredResult> Advance(const Actor& actor, int64_t round_id, ResultStage stage,
+                               int64_t appeal_window_ms,
+                               const std::function<Status(const RoundStatus&)>& allowed,
+                               const std::function<Result<std::string>(const RoundStatus&)>& make);
+  // Stores `document` as a result of the round at `stage` with its per-agency rows, summary and
+  // audit entry; inside a transaction. Returns the new result's id.
+  Result<int64_t> StoreLocked(const Actor& actor, const RoundInfo& round, ResultStage stage,
+                              const std::string& document, int64_t appeal_deadline, int64_t now);
+  // The number of open appeals against any result of the round.
+  Result<int64_t> OpenAppeals(const RoundInfo& round);
   Result<StoredResult> Load(int64_t result_id);
   // One appeal of `result_id` as `actor` may see it.
   Result<AppealInfo> Appeal(const Actor& actor, int64_t result_id, int64_t appeal_id);

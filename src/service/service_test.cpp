@@ -4,6 +4,7 @@
 // logins, and the audit chain.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -117,6 +118,16 @@ class ServiceTest : public ::testing::TestWithParam<std::string> {
     return {session.status().code(), retry};
   }
 
+  // OCS reports, submits and gets accepted every KPI, as reported.
+  void AcceptAll() {
+    std::map<std::string, int64_t> ids;
+    for (const auto& [kpi, values] : ocs_values_) ids[kpi] = ReportAndSubmit(kpi, values.dump());
+    for (const auto& [kpi, id] : ids) {
+      auto accepted = reporting_->Accept(evaluator_, id, {});
+      ASSERT_TRUE(accepted.ok()) << kpi << ": " << accepted.status().ToString(false);
+    }
+  }
+
   FakeClock clock_{kJan2024};
   std::string url_;
   std::unique_ptr<storage::Database> db_;
@@ -168,7 +179,11 @@ TEST_P(ServiceTest, TheWholeCycleGivesTheEnginesScores) {
   ASSERT_EQ(history->reviews.size(), 2u);
   EXPECT_EQ(history->reviews[1].evidence_notes.at(evidence->id), "ตรงกับระบบโปรแกรม");
 
-  // Preliminary results equal the hand-checked expectations of the example.
+  // Reporting closes at the deadline; then preliminary results equal the hand-checked
+  // expectations of the example.
+  EXPECT_EQ(results_->ComputePreliminary(admin_, round_.id).status().code(),
+            StatusCode::kConflict);  // reporting is still open
+  clock_.Set(round_.deadline + 1);
   auto preliminary = results_->ComputePreliminary(admin_, round_.id);
   ASSERT_TRUE(preliminary.ok()) << preliminary.status().ToString(false);
   const json expected = json::parse(ReadText(kExample / "expected.json"));
@@ -207,6 +222,9 @@ TEST_P(ServiceTest, TheWholeCycleGivesTheEnginesScores) {
   ASSERT_TRUE(decided.ok()) << decided.status().ToString(false);
   EXPECT_EQ(decided->status, "upheld");
 
+  EXPECT_EQ(results_->Finalize(admin_, round_.id).status().code(),
+            StatusCode::kConflict);  // the appeal window is still open
+  clock_.Advance(Results::kDefaultAppealWindowMs);
   auto final_result = results_->Finalize(admin_, round_.id);
   ASSERT_TRUE(final_result.ok()) << final_result.status().ToString(false);
   const json fin = json::parse(final_result->document);
@@ -601,6 +619,318 @@ TEST_P(ServiceTest, TamperingWithTheAuditLogIsFound) {
   ASSERT_TRUE(gap.ok());
   EXPECT_EQ(gap->first_broken, 3);
   EXPECT_NE(gap->problem_en.find("missing"), std::string::npos);
+}
+
+// ---- the cycle's rules (issue 8: 14, 15, 16, 17, 18, 19) ----
+
+TEST_P(ServiceTest, AClosedOrPublishedRoundTakesNoMoreReportsOrRecomputation) {
+  ASSERT_NO_FATAL_FAILURE(AcceptAll());
+  // Results only once reporting is closed: the deadline closes it.
+  auto early = results_->ComputePreliminary(admin_, round_.id);
+  EXPECT_EQ(early.status().code(), StatusCode::kConflict);
+  EXPECT_NE(early.status().message_en().find("reporting is open"), std::string::npos);
+  clock_.Set(round_.deadline + 1);
+  ASSERT_TRUE(results_->ComputePreliminary(admin_, round_.id).ok());
+  // Preliminary results: no more drafts, and evaluators no longer change values.
+  auto draft = reporting_->SaveDraft(boi_reporter_, round_.id, "BOI",
+                                     {"5", ocs_values_.at("5").dump(), "", "", ""});
+  EXPECT_EQ(draft.status().code(), StatusCode::kConflict);
+  // Finalize waits for the appeal window.
+  auto waiting = results_->Finalize(admin_, round_.id);
+  EXPECT_EQ(waiting.status().code(), StatusCode::kConflict);
+  EXPECT_NE(waiting.status().message_en().find("appeal window"), std::string::npos);
+  clock_.Advance(Results::kDefaultAppealWindowMs);
+  ASSERT_TRUE(results_->Finalize(admin_, round_.id).ok());
+  auto published = results_->Publish(admin_, round_.id);
+  ASSERT_TRUE(published.ok());
+  // Published: computing again does not put it back to preliminary, and nothing is reported.
+  auto again = results_->ComputePreliminary(admin_, round_.id);
+  EXPECT_EQ(again.status().code(), StatusCode::kConflict);
+  auto latest = results_->Latest(admin_, round_.id, ResultStage::kPreliminary);
+  ASSERT_TRUE(latest.ok());
+  EXPECT_EQ(latest->stage, ResultStage::kPublished);
+  EXPECT_EQ(latest->id, published->id);
+  EXPECT_EQ(reporting_
+                ->SaveDraft(boi_reporter_, round_.id, "BOI",
+                            {"5", ocs_values_.at("5").dump(), "", "", ""})
+                .status()
+                .code(),
+            StatusCode::kConflict);
+  EXPECT_EQ(results_->Finalize(admin_, round_.id).status().code(), StatusCode::kConflict);
+  EXPECT_EQ(cycle_->ExtendDeadline(admin_, round_.id, "OCS", clock_.NowMs() + 10 * kDay).code(),
+            StatusCode::kConflict);
+}
+
+TEST_P(ServiceTest, AReopeningIsExplicitAuditedAndStartsTheResultsAfresh) {
+  ASSERT_NO_FATAL_FAILURE(AcceptAll());
+  // Closed early, on purpose: the round is closed, not open, before its deadline.
+  auto closed = cycle_->CloseReporting(admin_, round_.id, "ครบทุกหน่วยงานแล้ว");
+  ASSERT_TRUE(closed.ok()) << closed.status().ToString(false);
+  EXPECT_EQ(closed->state, RoundState::kClosed);
+  EXPECT_EQ(closed->closed_early_at, clock_.NowMs());
+  EXPECT_EQ(reporting_
+                ->SaveDraft(boi_reporter_, round_.id, "BOI",
+                            {"5", ocs_values_.at("5").dump(), "", "", ""})
+                .status()
+                .code(),
+            StatusCode::kConflict);
+  EXPECT_EQ(cycle_->CloseReporting(admin_, round_.id, "").status().code(), StatusCode::kConflict);
+  EXPECT_EQ(cycle_->CloseReporting(evaluator_, round_.id, "").status().code(),
+            StatusCode::kPermissionDenied);
+  // Changing the deadline does not reopen it.
+  EXPECT_EQ(
+      cycle_->OpenRound(admin_, framework_.id, 12, clock_.NowMs() + 60 * kDay).status().code(),
+      StatusCode::kConflict);
+  auto preliminary = results_->ComputePreliminary(admin_, round_.id, 0);
+  ASSERT_TRUE(preliminary.ok()) << preliminary.status().ToString(false);
+  ASSERT_TRUE(results_->Finalize(admin_, round_.id).ok());
+  auto published = results_->Publish(admin_, round_.id);
+  ASSERT_TRUE(published.ok());
+  EXPECT_EQ(cycle_->StatusOf(round_.id)->state, RoundState::kPublished);
+
+  // Reopening needs a reason and a deadline to come.
+  EXPECT_EQ(cycle_->Reopen(admin_, round_.id, " ", clock_.NowMs() + 10 * kDay).status().code(),
+            StatusCode::kInvalidInput);
+  EXPECT_EQ(cycle_->Reopen(admin_, round_.id, "แก้ข้อมูลผิด", clock_.NowMs() - kDay).status().code(),
+            StatusCode::kInvalidInput);
+  EXPECT_EQ(
+      cycle_->Reopen(reporter_, round_.id, "แก้ข้อมูลผิด", clock_.NowMs() + 10 * kDay).status().code(),
+      StatusCode::kPermissionDenied);
+  auto reopened =
+      cycle_->Reopen(admin_, round_.id, "พบข้อมูลผิดพลาดของ BOI", clock_.NowMs() + 10 * kDay);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString(false);
+  EXPECT_EQ(reopened->state, RoundState::kOpen);
+  EXPECT_EQ(reopened->result_id, 0);
+  ASSERT_EQ(reopened->reopenings.size(), 1u);
+  EXPECT_EQ(reopened->reopenings[0].reason, "พบข้อมูลผิดพลาดของ BOI");
+  EXPECT_EQ(cycle_->Reopen(admin_, round_.id, "อีกครั้ง", clock_.NowMs() + 10 * kDay).status().code(),
+            StatusCode::kConflict);  // it is open
+  // The published results stay public until new ones are published.
+  auto still = results_->Latest(Actor::Public(), round_.id, ResultStage::kPublished);
+  ASSERT_TRUE(still.ok());
+  EXPECT_EQ(still->id, published->id);
+  // Reporting is open again.
+  auto draft = reporting_->SaveDraft(boi_reporter_, round_.id, "BOI",
+                                     {"5", ocs_values_.at("5").dump(), "", "", ""});
+  EXPECT_TRUE(draft.ok()) << draft.status().ToString(false);
+
+  // Every change of state is in the audit log.
+  auto rows = db_->Query(
+      "SELECT action, after_json FROM audit_log WHERE action IN ('round.close', 'round.reopen') "
+      "ORDER BY seq");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].Text(0), "round.close");
+  EXPECT_EQ((*rows)[1].Text(0), "round.reopen");
+  EXPECT_NE((*rows)[1].Text(1).find("พบข้อมูลผิดพลาดของ BOI"), std::string::npos);
+}
+
+TEST_P(ServiceTest, ComputingAgainWaitsForOpenAppealsWhichStayVisible) {
+  ASSERT_NO_FATAL_FAILURE(AcceptAll());
+  clock_.Set(round_.deadline + 1);
+  auto first = results_->ComputePreliminary(admin_, round_.id);
+  ASSERT_TRUE(first.ok());
+  auto appeal = results_->FileAppeal(reporter_, first->id, "1", "ค่าที่ใช้ผิด");
+  ASSERT_TRUE(appeal.ok()) << appeal.status().ToString(false);
+  // Computing again would hide the open appeal from the pages while finalize counts it.
+  auto again = results_->ComputePreliminary(admin_, round_.id);
+  EXPECT_EQ(again.status().code(), StatusCode::kConflict);
+  auto latest = results_->Latest(admin_, round_.id, ResultStage::kPreliminary);
+  ASSERT_TRUE(latest.ok());
+  EXPECT_EQ(latest->id, first->id);
+  ASSERT_TRUE(results_->DecideAppeal(evaluator_, appeal->id, false, "ค่าถูกต้องแล้ว").ok());
+  auto second = results_->ComputePreliminary(admin_, round_.id);
+  ASSERT_TRUE(second.ok()) << second.status().ToString(false);
+  // The decided appeal is still listed with the round; the replaced results take no appeals.
+  auto listed = results_->AppealsOfRound(reporter_, round_.id);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].status, "rejected");
+  EXPECT_EQ(results_->FileAppeal(reporter_, first->id, "2", "อีกเรื่อง").status().code(),
+            StatusCode::kConflict);
+  auto on_new = results_->FileAppeal(reporter_, second->id, "2", "อีกเรื่อง");
+  ASSERT_TRUE(on_new.ok()) << on_new.status().ToString(false);
+  EXPECT_EQ(results_->AppealsOfRound(evaluator_, round_.id)->size(), 2u);
+  EXPECT_TRUE(results_->AppealsOfRound(boi_reporter_, round_.id)->empty());
+  // An early close of the window is explicit and audited; then no more appeals.
+  EXPECT_EQ(results_->CloseAppeals(evaluator_, round_.id, "").status().code(),
+            StatusCode::kPermissionDenied);
+  auto closed = results_->CloseAppeals(admin_, round_.id, "ครบทุกหน่วยงานยืนยันแล้ว");
+  ASSERT_TRUE(closed.ok()) << closed.status().ToString(false);
+  EXPECT_EQ(closed->appeal_deadline, clock_.NowMs());
+  EXPECT_EQ(results_->FileAppeal(reporter_, second->id, "3", "ช้าไป").status().code(),
+            StatusCode::kConflict);
+  EXPECT_EQ(results_->Finalize(admin_, round_.id).status().code(),
+            StatusCode::kConflict);  // one appeal is still open
+  ASSERT_TRUE(results_->DecideAppeal(evaluator_, on_new->id, false, "ค่าถูกต้องแล้ว").ok());
+  EXPECT_TRUE(results_->Finalize(admin_, round_.id).ok());
+  auto audited =
+      db_->Query("SELECT COUNT(*) FROM audit_log WHERE action = 'results.close_appeals'");
+  ASSERT_TRUE(audited.ok());
+  EXPECT_EQ((*audited)[0].Int(0), 1);
+}
+
+TEST_P(ServiceTest, ExtensionsLieAfterTheDeadlineInTheFutureAndCanBeUndone) {
+  const int64_t deadline = round_.deadline;
+  constexpr int64_t k2020 = 1577836800000;  // 1 Jan 2020
+  EXPECT_EQ(cycle_->ExtendDeadline(admin_, round_.id, "OCS", k2020).code(),
+            StatusCode::kInvalidInput);
+  EXPECT_EQ(cycle_->ExtendDeadline(admin_, round_.id, "OCS", deadline - kDay).code(),
+            StatusCode::kInvalidInput);
+  EXPECT_EQ(cycle_->DeadlineFor(round_.id, "OCS").value(), deadline);
+  clock_.Set(deadline + 5 * kDay);
+  EXPECT_EQ(cycle_->ExtendDeadline(admin_, round_.id, "OCS", deadline + 2 * kDay).code(),
+            StatusCode::kInvalidInput);  // after the round's deadline, but already past
+  ASSERT_TRUE(cycle_->ExtendDeadline(admin_, round_.id, "OCS", deadline + 10 * kDay).ok());
+  EXPECT_EQ(cycle_->DeadlineFor(round_.id, "OCS").value(), deadline + 10 * kDay);
+  // Changed, then taken away: each audited with what it was.
+  ASSERT_TRUE(cycle_->ExtendDeadline(admin_, round_.id, "OCS", deadline + 20 * kDay).ok());
+  EXPECT_EQ(cycle_->DeadlineFor(round_.id, "OCS").value(), deadline + 20 * kDay);
+  EXPECT_EQ(cycle_->RemoveExtension(evaluator_, round_.id, "OCS").code(),
+            StatusCode::kPermissionDenied);
+  ASSERT_TRUE(cycle_->RemoveExtension(admin_, round_.id, "OCS").ok());
+  EXPECT_EQ(cycle_->DeadlineFor(round_.id, "OCS").value(), deadline);
+  EXPECT_TRUE(cycle_->Extensions(round_.id)->empty());
+  EXPECT_EQ(cycle_->RemoveExtension(admin_, round_.id, "OCS").code(), StatusCode::kNotFound);
+  auto audit = db_->Query(
+      "SELECT action, before_json FROM audit_log WHERE action LIKE 'round.extend%' ORDER BY seq");
+  ASSERT_TRUE(audit.ok());
+  ASSERT_EQ(audit->size(), 3u);
+  EXPECT_EQ((*audit)[1].Text(0), "round.extend.change");
+  EXPECT_NE((*audit)[1].Text(1).find(std::to_string(deadline + 10 * kDay)), std::string::npos);
+  EXPECT_EQ((*audit)[2].Text(0), "round.extend.remove");
+  // A round's own deadline lies in the future too.
+  EXPECT_EQ(cycle_->OpenRound(admin_, framework_.id, 6, clock_.NowMs() - kDay).status().code(),
+            StatusCode::kInvalidInput);
+}
+
+TEST_P(ServiceTest, ExemptKpisAndKpisOfAnotherRoundAreNotReportable) {
+  // BOI is exempt from KPI 7, for the framework's reason.
+  const std::vector<KpiDuty> boi = KpiDuties(framework_.framework, 12, "BOI");
+  const auto seven =
+      std::find_if(boi.begin(), boi.end(), [](const KpiDuty& d) { return d.kpi == "7"; });
+  ASSERT_NE(seven, boi.end());
+  EXPECT_TRUE(seven->exempt);
+  EXPECT_FALSE(seven->Reportable());
+  EXPECT_NE(seven->exempt_reason.en.find("FY2566"), std::string::npos);
+  auto exempt = reporting_->SaveDraft(boi_reporter_, round_.id, "BOI",
+                                      {"7", ocs_values_.at("7").dump(), "", "", ""});
+  EXPECT_EQ(exempt.status().code(), StatusCode::kInvalidInput);
+  EXPECT_NE(exempt.status().message_en().find("FY2566"), std::string::npos)
+      << exempt.status().message_en();
+  // KPIs 5 to 8 count only in the 12-month round.
+  auto six = cycle_->OpenRound(admin_, framework_.id, 6, kJan2024 + 20 * kDay);
+  ASSERT_TRUE(six.ok());
+  for (const KpiDuty& d : KpiDuties(framework_.framework, 6, "OCS")) {
+    EXPECT_EQ(d.Reportable(), d.kpi < "5") << d.kpi;
+  }
+  auto other_round = reporting_->SaveDraft(reporter_, six->id, "OCS",
+                                           {"5", ocs_values_.at("5").dump(), "", "", ""});
+  EXPECT_EQ(other_round.status().code(), StatusCode::kInvalidInput);
+  EXPECT_NE(other_round.status().message_en().find("12-month"), std::string::npos)
+      << other_round.status().message_en();
+  EXPECT_TRUE(
+      reporting_
+          ->SaveDraft(reporter_, six->id, "OCS", {"1", ocs_values_.at("1").dump(), "", "", ""})
+          .ok());
+  // What is missing leaves them out.
+  auto readiness = results_->ReadinessOf(admin_, six->id);
+  ASSERT_TRUE(readiness.ok()) << readiness.status().ToString(false);
+  EXPECT_EQ(readiness->kpis_due, 4);  // OCS's KPIs 1 to 4; the other agencies have none
+  EXPECT_EQ(readiness->agencies, 1);
+  EXPECT_EQ(readiness->kpis_missing, 4);
+}
+
+TEST_P(ServiceTest, ReadinessSaysWhatIsMissing) {
+  auto none = results_->ReadinessOf(admin_, round_.id);
+  ASSERT_TRUE(none.ok()) << none.status().ToString(false);
+  const int64_t due = none->kpis_due;
+  EXPECT_GT(none->agencies, 1);
+  EXPECT_EQ(none->kpis_missing, due);
+  EXPECT_EQ(none->agencies_missing, none->agencies);
+  const int64_t submitted = ReportAndSubmit("1", ocs_values_.at("1").dump());
+  const int64_t accepted = ReportAndSubmit("2", ocs_values_.at("2").dump());
+  ASSERT_TRUE(reporting_->Accept(evaluator_, accepted, {}).ok());
+  ASSERT_TRUE(
+      reporting_
+          ->SaveDraft(reporter_, round_.id, "OCS", {"3", ocs_values_.at("3").dump(), "", "", ""})
+          .ok());
+  auto some = results_->ReadinessOf(evaluator_, round_.id);
+  ASSERT_TRUE(some.ok());
+  EXPECT_EQ(some->kpis_missing, due - 2);  // the draft is still missing
+  EXPECT_EQ(some->awaiting_review, 1);
+  EXPECT_EQ(some->accepted, 1);
+  EXPECT_EQ(some->status.state, RoundState::kOpen);
+  EXPECT_EQ(results_->ReadinessOf(reporter_, round_.id).status().code(),
+            StatusCode::kPermissionDenied);
+  (void)submitted;
+}
+
+TEST_P(ServiceTest, TheApproverSendsADraftBackWithAComment) {
+  auto draft = reporting_->SaveDraft(reporter_, round_.id, "OCS",
+                                     {"1", ocs_values_.at("1").dump(), "", "", ""});
+  ASSERT_TRUE(draft.ok());
+  EXPECT_EQ(reporting_->SendBack(reporter_, draft->id, "แก้").status().code(),
+            StatusCode::kPermissionDenied);
+  Actor boi_approver = MakeUser("approver.boi", Role::kApprover, "BOI");
+  EXPECT_EQ(reporting_->SendBack(boi_approver, draft->id, "แก้").status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(reporting_->SendBack(approver_, draft->id, "  ").status().code(),
+            StatusCode::kInvalidInput);
+  auto back = reporting_->SendBack(approver_, draft->id, "ตัวเลขไม่ตรงกับหนังสือรับรอง");
+  ASSERT_TRUE(back.ok()) << back.status().ToString(false);
+  EXPECT_EQ(back->status, SubmissionStatus::kDraft);
+  EXPECT_TRUE(back->sent_back);
+  ASSERT_EQ(back->send_backs.size(), 1u);
+  EXPECT_EQ(back->send_backs[0].comment, "ตัวเลขไม่ตรงกับหนังสือรับรอง");
+  EXPECT_EQ(back->send_backs[0].by, approver_.user_id);
+  EXPECT_EQ(back->report.values_json, draft->report.values_json);
+  // The reporter sees it in the list, reworks it; an approved one goes back too.
+  service::QueueFilter filter;
+  filter.round_id = round_.id;
+  auto listed = reporting_->Queue(reporter_, filter);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->items.size(), 1u);
+  EXPECT_TRUE(listed->items[0].sent_back);
+  auto reworked = reporting_->SaveDraft(reporter_, round_.id, "OCS",
+                                        {"1", ocs_values_.at("1").dump(), "แก้แล้ว", "", ""});
+  ASSERT_TRUE(reworked.ok());
+  EXPECT_FALSE(reworked->sent_back);
+  ASSERT_TRUE(reporting_->Approve(approver_, draft->id).ok());
+  auto again = reporting_->SendBack(approver_, draft->id, "ยังไม่ครบ");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->status, SubmissionStatus::kDraft);
+  EXPECT_EQ(again->send_backs.size(), 2u);
+  ASSERT_TRUE(reporting_->Approve(approver_, draft->id).ok());
+  ASSERT_TRUE(reporting_->Submit(approver_, draft->id).ok());
+  EXPECT_EQ(reporting_->SendBack(approver_, draft->id, "ช้าไป").status().code(),
+            StatusCode::kConflict);
+}
+
+TEST_P(ServiceTest, KpiPagesScoreWithTheVerifiedValuesOnceAccepted) {
+  json reported = ocs_values_.at("1");
+  const int64_t id = ReportAndSubmit("1", reported.dump());
+  json verified = reported;
+  for (auto& [name, value] : verified.items()) {
+    if (value.is_number()) value = value.get<double>() - 1;
+  }
+  ASSERT_TRUE(reporting_->Accept(evaluator_, id, {verified.dump(), "แก้ตามหลักฐาน", {}}).ok());
+  ASSERT_TRUE(
+      reporting_
+          ->SaveDraft(reporter_, round_.id, "OCS", {"2", ocs_values_.at("2").dump(), "", "", ""})
+          .ok());
+  auto current = reporting_->CurrentValuesOf(round_.id, "OCS");
+  ASSERT_TRUE(current.ok()) << current.status().ToString(false);
+  EXPECT_EQ(current->source.at("1"), "verified");
+  EXPECT_EQ(current->source.at("2"), "reported");
+  int seen = 0;
+  for (const domain::Observation& o : current->observations) {
+    if (o.kpi != "1" || o.fiscal_year != framework_.fiscal_year || o.round != 12) continue;
+    ++seen;
+    ASSERT_EQ(o.values.size(), 1u);
+    EXPECT_EQ(o.values[0], verified[o.variable].get<double>()) << o.variable;
+  }
+  EXPECT_EQ(seen, static_cast<int>(verified.size()));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ServiceTest, ::testing::ValuesIn(esar::testing::Backends()),

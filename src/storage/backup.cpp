@@ -27,6 +27,7 @@ const std::vector<std::string>& CarriedTables() {
                                                    "api_tokens",
                                                    "frameworks",
                                                    "rounds",
+                                                   "round_reopenings",
                                                    "extensions",
                                                    "observations",
                                                    "submissions",

@@ -234,6 +234,23 @@ DROP TABLE api_tokens;
 ALTER TABLE api_tokens_new RENAME TO api_tokens;
 CREATE INDEX api_tokens_user ON api_tokens (user_id, id)
 )SQL"},
+      // The cycle's rules: reporting closed early by the central office; every reopening with
+      // its reason (results computed before it, id <= after_result, belong to an earlier
+      // opening); an approver's comment when sending a draft back to the reporter.
+      {7, "round states", R"SQL(
+ALTER TABLE rounds ADD COLUMN closed_at BIGINT;
+CREATE TABLE round_reopenings (
+  id {ID},
+  round_id BIGINT NOT NULL REFERENCES rounds(id),
+  reopened_by BIGINT REFERENCES users(id),
+  reopened_at BIGINT NOT NULL,
+  reason TEXT NOT NULL,
+  deadline BIGINT NOT NULL,
+  after_result BIGINT NOT NULL
+);
+CREATE INDEX round_reopenings_round ON round_reopenings (round_id, id);
+ALTER TABLE submission_revisions ADD COLUMN comment TEXT NOT NULL DEFAULT ''
+)SQL"},
   };
   return kMigrations;
 }

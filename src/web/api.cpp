@@ -169,6 +169,11 @@ json SubmissionJson(const service::SubmissionView& s) {
                        {"at", r.at},
                        {"evidence_notes", notes}});
   }
+  json send_backs = json::array();
+  for (const auto& b : s.send_backs) {
+    send_backs.push_back(
+        {{"revision", b.revision}, {"by", b.by}, {"comment", b.comment}, {"at", b.at}});
+  }
   return {{"id", s.id},
           {"round_id", s.round_id},
           {"agency", s.agency},
@@ -181,26 +186,71 @@ json SubmissionJson(const service::SubmissionView& s) {
           {"remarks", s.report.remarks},
           {"updated_at", s.updated_at},
           {"evidence", evidence},
-          {"reviews", reviews}};
+          {"reviews", reviews},
+          {"sent_back", s.sent_back},
+          {"send_backs", send_backs}};
+}
+
+json RoundJson(const service::RoundStatus& r) {
+  json reopenings = json::array();
+  for (const auto& o : r.reopenings) {
+    reopenings.push_back({{"at", o.at}, {"reason", o.reason}, {"deadline", o.deadline}});
+  }
+  return {{"id", r.round.id},
+          {"framework_id", r.round.framework_id},
+          {"round", r.round.round},
+          {"deadline", r.round.deadline},
+          {"state", service::RoundStateName(r.state)},
+          {"closes_at", r.closes_at},
+          {"closed_early_at", r.closed_early_at ? json(r.closed_early_at) : json(nullptr)},
+          {"appeal_deadline", r.appeal_deadline ? json(r.appeal_deadline) : json(nullptr)},
+          {"reopenings", reopenings}};
+}
+
+json ReadinessJson(const service::Readiness& r) {
+  return {{"round_id", r.status.round.id},
+          {"state", service::RoundStateName(r.status.state)},
+          {"closes_at", r.status.closes_at},
+          {"appeal_deadline",
+           r.status.appeal_deadline ? json(r.status.appeal_deadline) : json(nullptr)},
+          {"agencies", r.agencies},
+          {"kpis_due", r.kpis_due},
+          {"agencies_missing", r.agencies_missing},
+          {"kpis_missing", r.kpis_missing},
+          {"awaiting_review", r.awaiting_review},
+          {"accepted", r.accepted},
+          {"open_appeals", r.open_appeals},
+          {"decided_appeals", r.decided_appeals},
+          {"agencies_scored", r.agencies_scored},
+          {"agencies_without_total", r.agencies_without_total}};
 }
 
 // A stored result as the API gives it: the metadata, and the stored document under `field` as it
 // was stored: spliced in as text, never parsed and serialized again (it can be megabytes).
 HttpResponse ResultResponse(const Result<service::StoredResult>& result, int status,
-                            const char* field) {
+                            const char* field, const json& extra = json::object()) {
   if (!result) return ErrorResponse(result.status());
   const service::StoredResult& r = *result;
-  const json meta = {
-      {"id", r.id},
-      {"framework_id", r.framework_id},
-      {"round", r.round},
-      {"stage", service::ResultStageName(r.stage)},
-      {"computed_at", r.computed_at},
-      {"appeal_deadline", r.appeal_deadline ? json(r.appeal_deadline) : json(nullptr)}};
+  json meta = {{"id", r.id},
+               {"framework_id", r.framework_id},
+               {"round", r.round},
+               {"stage", service::ResultStageName(r.stage)},
+               {"computed_at", r.computed_at},
+               {"appeal_deadline", r.appeal_deadline ? json(r.appeal_deadline) : json(nullptr)}};
+  meta.update(extra);
   std::string body = meta.dump();
   body.pop_back();  // the closing brace
   body += std::string(",\"") + field + "\":" + r.document + "}";
   return JsonResponse(status, body);
+}
+
+// {"readiness": {...}} of the round after an action, for the answer: what was missing when it
+// was done (the API's confirmation is this report, see docs/openapi.json). Empty when it cannot
+// be read (never for an admin, who may act).
+json ReadinessField(service::Results& results, const Actor& actor, int64_t round_id) {
+  auto ready = results.ReadinessOf(actor, round_id);
+  if (!ready) return json::object();
+  return {{"readiness", ReadinessJson(*ready)}};
 }
 
 json AppealJson(const service::AppealInfo& a) {
@@ -603,30 +653,63 @@ void Api::Register(Router& router) {
                }
                return reply(framework, framework_json);
              }));
-  auto round_json = [](const service::RoundInfo& r) {
-    return json{{"id", r.id},
-                {"framework_id", r.framework_id},
-                {"round", r.round},
-                {"deadline", r.deadline}};
+  // A round as the API gives it: with its state, read again after any change.
+  auto round_reply = [this](storage::Database& db, const Result<service::RoundInfo>& round,
+                            int status) -> HttpResponse {
+    if (!round) return ErrorResponse(round.status());
+    auto current = service::Cycle(db, clock_).StatusOf(round->id);
+    if (!current) return ErrorResponse(current.status());
+    return Ok(RoundJson(*current), status);
   };
   router.Add("POST", "/api/v1/frameworks/{id}/rounds",
-             with(false, [this, reply, round_json](Call& c) -> HttpResponse {
+             with(false, [this, round_reply](Call& c) -> HttpResponse {
                auto id = PathId(c.request, "id");
                if (!id) return ErrorResponse(id.status());
                auto round = Integer(c.body, "round");
                auto deadline = Integer(c.body, "deadline");
                if (!round || !deadline)
                  return ErrorResponse(!round ? round.status() : deadline.status());
-               return reply(service::Cycle(c.db, clock_)
-                                .OpenRound(c.actor, *id, static_cast<int>(*round), *deadline),
-                            round_json, 201);
+               return round_reply(c.db,
+                                  service::Cycle(c.db, clock_)
+                                      .OpenRound(c.actor, *id, static_cast<int>(*round), *deadline),
+                                  201);
              }));
-  router.Add("GET", "/api/v1/rounds/{id}",
-             with(false, [this, reply, round_json](Call& c) -> HttpResponse {
+  router.Add("GET", "/api/v1/rounds/{id}", with(false, [this, reply](Call& c) -> HttpResponse {
                auto id = PathId(c.request, "id");
                if (!id) return ErrorResponse(id.status());
-               return reply(service::Cycle(c.db, clock_).Round(*id), round_json);
+               return reply(service::Cycle(c.db, clock_).StatusOf(*id), RoundJson);
              }));
+  // Closing reporting early and reopening a closed round: the only ways a round's state moves
+  // by hand. The answer carries the round's readiness, so a client sees what was missing.
+  router.Add("POST", "/api/v1/rounds/{id}/close", with(false, [this](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               auto reason = Text(c.body, "reason", false);
+               if (!reason) return ErrorResponse(reason.status());
+               auto closed = service::Cycle(c.db, clock_).CloseReporting(c.actor, *id, *reason);
+               if (!closed) return ErrorResponse(closed.status());
+               json body = RoundJson(*closed);
+               if (auto ready = service::Results(c.db, clock_).ReadinessOf(c.actor, *id))
+                 body["readiness"] = ReadinessJson(*ready);
+               return Ok(body);
+             }));
+  router.Add("POST", "/api/v1/rounds/{id}/reopen",
+             with(false, [this, reply](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               auto reason = Text(c.body, "reason");
+               if (!reason) return ErrorResponse(reason.status());
+               auto deadline = Integer(c.body, "deadline");
+               if (!deadline) return ErrorResponse(deadline.status());
+               return reply(service::Cycle(c.db, clock_).Reopen(c.actor, *id, *reason, *deadline),
+                            RoundJson);
+             }));
+  router.Add(
+      "GET", "/api/v1/rounds/{id}/readiness", with(false, [this, reply](Call& c) -> HttpResponse {
+        auto id = PathId(c.request, "id");
+        if (!id) return ErrorResponse(id.status());
+        return reply(service::Results(c.db, clock_).ReadinessOf(c.actor, *id), ReadinessJson);
+      }));
   router.Add("POST", "/api/v1/rounds/{id}/extensions", with(false, [this](Call& c) -> HttpResponse {
                auto id = PathId(c.request, "id");
                if (!id) return ErrorResponse(id.status());
@@ -638,6 +721,15 @@ void Api::Register(Router& router) {
                    service::Cycle(c.db, clock_).ExtendDeadline(c.actor, *id, *agency, *deadline);
                if (!s.ok()) return ErrorResponse(s);
                return Ok({{"round_id", *id}, {"agency", *agency}, {"deadline", *deadline}}, 201);
+             }));
+  router.Add("DELETE", "/api/v1/rounds/{id}/extensions/{agency}",
+             with(false, [this](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               const std::string& agency = c.request.params.at("agency");
+               Status s = service::Cycle(c.db, clock_).RemoveExtension(c.actor, *id, agency);
+               if (!s.ok()) return ErrorResponse(s);
+               return Ok({{"round_id", *id}, {"agency", agency}, {"removed", true}});
              }));
   router.Add("POST", "/api/v1/data", with(false, [this](Call& c) -> HttpResponse {
                auto data = formats::ParseObservations(c.request.body, "body.json");
@@ -691,6 +783,15 @@ void Api::Register(Router& router) {
                auto id = PathId(c.request, "id");
                if (!id) return ErrorResponse(id.status());
                return reply(service::Reporting(c.db, clock_).Approve(c.actor, *id), SubmissionJson);
+             }));
+  router.Add("POST", "/api/v1/submissions/{id}/send-back",
+             with(true, [this, reply](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               auto comment = Text(c.body, "comment");
+               if (!comment) return ErrorResponse(comment.status());
+               return reply(service::Reporting(c.db, clock_).SendBack(c.actor, *id, *comment),
+                            SubmissionJson);
              }));
   router.Add("POST", "/api/v1/submissions/{id}/submit",
              with(true, [this, reply](Call& c) -> HttpResponse {
@@ -785,22 +886,35 @@ void Api::Register(Router& router) {
                 BadRequest("appeal_days ต้องเป็น 0–365", "appeal_days must be 0–365"));
           window = *days * 24 * 3600 * 1000;
         }
-        return ResultResponse(
-            service::Results(c.db, clock_).ComputePreliminary(c.actor, *id, window), 201, "scores");
+        service::Results results(c.db, clock_);
+        auto computed = results.ComputePreliminary(c.actor, *id, window);
+        return ResultResponse(computed, 201, "scores", ReadinessField(results, c.actor, *id));
       }));
-  router.Add("POST", "/api/v1/rounds/{id}/results/final",
-             with(false, [this, reply](Call& c) -> HttpResponse {
+  router.Add(
+      "POST", "/api/v1/rounds/{id}/results/final", with(false, [this](Call& c) -> HttpResponse {
+        auto id = PathId(c.request, "id");
+        if (!id) return ErrorResponse(id.status());
+        service::Results results(c.db, clock_);
+        auto finalized = results.Finalize(c.actor, *id);
+        return ResultResponse(finalized, 201, "scores", ReadinessField(results, c.actor, *id));
+      }));
+  router.Add(
+      "POST", "/api/v1/rounds/{id}/results/publish", with(false, [this](Call& c) -> HttpResponse {
+        auto id = PathId(c.request, "id");
+        if (!id) return ErrorResponse(id.status());
+        service::Results results(c.db, clock_);
+        auto published = results.Publish(c.actor, *id);
+        return ResultResponse(published, 201, "scores", ReadinessField(results, c.actor, *id));
+      }));
+  router.Add("POST", "/api/v1/rounds/{id}/results/close-appeals",
+             with(false, [this](Call& c) -> HttpResponse {
                auto id = PathId(c.request, "id");
                if (!id) return ErrorResponse(id.status());
-               return ResultResponse(service::Results(c.db, clock_).Finalize(c.actor, *id), 201,
-                                     "scores");
-             }));
-  router.Add("POST", "/api/v1/rounds/{id}/results/publish",
-             with(false, [this, reply](Call& c) -> HttpResponse {
-               auto id = PathId(c.request, "id");
-               if (!id) return ErrorResponse(id.status());
-               return ResultResponse(service::Results(c.db, clock_).Publish(c.actor, *id), 201,
-                                     "scores");
+               auto reason = Text(c.body, "reason", false);
+               if (!reason) return ErrorResponse(reason.status());
+               service::Results results(c.db, clock_);
+               auto closed = results.CloseAppeals(c.actor, *id, *reason);
+               return ResultResponse(closed, 200, "scores", ReadinessField(results, c.actor, *id));
              }));
   router.Add("GET", "/api/v1/rounds/{id}/results", with(false, [this](Call& c) -> HttpResponse {
                auto id = PathId(c.request, "id");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <map>
 
 #include "domain/engine.h"
 #include "service/directory.h"
@@ -223,6 +224,17 @@ json VariableFields(const PageCall& call, const domain::Kpi& kpi, const json& va
   return fields;
 }
 
+std::string DisplayValue(const json& v, int decimals) {
+  if (v.is_number()) return Number(v.get<double>(), decimals);
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_array()) {
+    std::string out;
+    for (const auto& x : v) out += (out.empty() ? "" : ", ") + DisplayValue(x, decimals);
+    return out;
+  }
+  return "–";
+}
+
 Result<json> ValuesFromForm(const PageCall& call, const domain::Kpi& kpi) {
   json values = json::object();
   auto bad = [&](const domain::Variable& v) {
@@ -276,34 +288,43 @@ Result<json> ValuesFromForm(const PageCall& call, const domain::Kpi& kpi) {
 
 json WhatIfModel(PageCall& call, const domain::Framework& framework,
                  const service::RoundInfo& round, const domain::Agency& agency,
-                 const std::string& kpi_id, const json& values) {
+                 const std::string& kpi_id, const json& values,
+                 const std::string& this_kpi_source) {
   json out = {{"ok", false}};
   auto engine = domain::Engine::Compile(framework, round.round);
   if (!engine) {
     out["text"] = call.Message(engine.status());
     return out;
   }
-  service::Cycle cycle(call.db, call.clock);
   service::Reporting reporting(call.db, call.clock);
-  auto observations = cycle.ObservationsOf(agency.code);
-  auto reported = reporting.ReportedValues(round.id, agency.code);
+  // The same values on every KPI page of the agency, the agency's and the evaluator's alike.
+  auto current = reporting.CurrentValuesOf(round.id, agency.code);
   auto typed = service::ValuesToObservations(values.dump(), agency.code, kpi_id,
                                              framework.fiscal_year, round.round);
-  if (!observations || !reported || !typed) {
-    out["text"] = call.Message(!observations ? observations.status()
-                               : !reported   ? reported.status()
-                                             : typed.status());
+  if (!current || !typed) {
+    out["text"] = call.Message(!current ? current.status() : typed.status());
     return out;
   }
-  // What is typed replaces whatever else this KPI has for this round, imported or reported.
-  std::erase_if(*observations, [&](const domain::Observation& o) {
+  std::vector<domain::Observation>& observations = current->observations;
+  // The values given replace whatever else this KPI has for this round.
+  std::erase_if(observations, [&](const domain::Observation& o) {
     return o.kpi == kpi_id && o.fiscal_year == framework.fiscal_year && o.round == round.round;
   });
-  for (auto& o : *reported) {
-    if (o.kpi != kpi_id) observations->push_back(std::move(o));
+  observations.insert(observations.end(), typed->begin(), typed->end());
+  // Which values the total uses: counted over the agency's other KPIs.
+  std::map<std::string, int> sources;
+  for (const auto& [kpi, source] : current->source) {
+    if (kpi != kpi_id) sources[source]++;
   }
-  observations->insert(observations->end(), typed->begin(), typed->end());
-  const auto scores = engine->Score({agency}, *observations, false);
+  std::string basis;
+  for (const char* source : {"verified", "reported", "imported"}) {
+    if (!sources[source]) continue;
+    basis += (basis.empty() ? "" : ", ") + call.T(std::string("whatif.basis_") + source) + " " +
+             std::to_string(sources[source]) + " " + call.T("whatif.basis_kpis");
+  }
+  out["basis"] = call.T("whatif.basis") + " " + call.T(this_kpi_source) +
+                 (basis.empty() ? "" : "; " + call.T("whatif.basis_others") + " " + basis);
+  const auto scores = engine->Score({agency}, observations, false);
   if (scores.empty()) {
     out["text"] = call.T("whatif.not_assigned");
     return out;

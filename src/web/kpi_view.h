@@ -35,17 +35,24 @@ nlohmann::json KpiDocModel(const PageCall& call, const domain::Framework& framew
 nlohmann::json VariableFields(const PageCall& call, const domain::Kpi& kpi,
                               const nlohmann::json& values);
 
+// A reported or verified value as a page shows it: numbers with `decimals` places and
+// thousands separated, lists joined by ", ", "–" for none.
+std::string DisplayValue(const nlohmann::json& value, int decimals);
+
 // The values of a submitted form (fields "v_<id>", "v_<id>_<i>" for lists) as the JSON object
 // the reporting service stores. Empty fields are left out. An error names the variable whose
 // value is not a number.
 Result<nlohmann::json> ValuesFromForm(const PageCall& call, const domain::Kpi& kpi);
 
-// The what-if line for `agency` reporting `values` for `kpi_id` in `round`, every other KPI
-// as last reported and the imported baselines: {"ok", "result", "score", "total", "weight",
-// "text", "missing"} ("weight" 0 when exempt or not assigned); "text" is the sentence to show
-// ("ผลนี้ได้ 62.50 คะแนน คะแนนรวมจะเป็น 81.250").
+// The what-if line for `agency` with `values` for `kpi_id` in `round`, every other KPI with
+// the values every KPI page uses (service::Reporting::CurrentValuesOf: verified once accepted,
+// else as last reported, else imported): {"ok", "result", "score", "total", "weight", "text",
+// "missing", "basis"} ("weight" 0 when exempt or not assigned); "text" is the sentence to show
+// ("ผลนี้ได้ 62.50 คะแนน คะแนนรวมจะเป็น 81.250"), "basis" says which values the total uses,
+// `this_kpi_source` (a message key) naming those of this KPI.
 nlohmann::json WhatIfModel(PageCall& call, const domain::Framework& framework,
                            const service::RoundInfo& round, const domain::Agency& agency,
-                           const std::string& kpi_id, const nlohmann::json& values);
+                           const std::string& kpi_id, const nlohmann::json& values,
+                           const std::string& this_kpi_source = "whatif.basis_form");
 
 }  // namespace esar::web

@@ -79,6 +79,23 @@ Result<PublishedRounds> LoadPublishedRounds(storage::Database& db, const Clock& 
   return out;
 }
 
+// When the round was reopened after result `result_id` was computed: "this round was reopened
+// on ... for ...", shown above those results; "" otherwise.
+std::string ReopenedNote(const PageCall& call, int64_t round_id, int64_t result_id) {
+  auto status = service::Cycle(call.db, call.clock).StatusOf(round_id);
+  if (!status || status->reopenings.empty()) return "";
+  const service::Reopening& last = status->reopenings.back();
+  if (result_id > last.after_result) return "";
+  std::string note = call.T("results.reopened_note");
+  for (const auto& [slot, value] :
+       {std::pair<std::string, std::string>{"{1}", FormatDateTime(last.at, call.lang)},
+        std::pair<std::string, std::string>{"{2}", last.reason}}) {
+    const size_t at = note.find(slot);
+    if (at != std::string::npos) note.replace(at, slot.size(), value);
+  }
+  return note;
+}
+
 }  // namespace
 
 Handler Pages::Page(std::vector<Role> roles, PageHandler handler) {
@@ -432,6 +449,7 @@ HttpResponse Pages::PublicResults(PageCall& call) {
   model["round"] = chosen;
   model["q"] = q;
   model["round_label"] = RoundLabel(call, published->by_id.at(chosen));
+  model["reopened"] = ReopenedNote(call, chosen, summary->id);
   // Each column header links to the list sorted by it; again reverses the order.
   for (const char* column : {"name", "ministry", "score"}) {
     const bool active = sort == column;
@@ -551,6 +569,7 @@ HttpResponse Pages::AgencyReport(PageCall& call) {
       {"computed_at", FormatDateTime(result->computed_at, call.lang)},
       {"components", shown},
       {"kpis", details},
+      {"reopened", ReopenedNote(call, round_id, result->id)},
       {"back", "/?round=" + std::to_string(round_id)}};
   return RenderPage(call, "agency_report", model, model["name"].get<std::string>());
 }
@@ -782,6 +801,8 @@ void Pages::Register(Router& router) {
              Page(agency, bind(&Pages::ApproveOrSubmit)));
   router.Add("POST", "/agency/submissions/{id}/submit",
              Page(agency, bind(&Pages::ApproveOrSubmit)));
+  router.Add("POST", "/agency/submissions/{id}/send-back",
+             Page(agency, bind(&Pages::ApproveOrSubmit)));
   router.AddUpload("POST", "/agency/submissions/{id}/evidence", EvidenceForm());
   router.Add("GET", "/agency/results", Page(agency, bind(&Pages::AgencyResults)));
   router.Add("POST", "/agency/results/{result}/appeals", Page(agency, bind(&Pages::FileAppeal)));
@@ -806,6 +827,10 @@ void Pages::Register(Router& router) {
   router.Add("GET", "/admin/rounds", Page(admin, bind(&Pages::RoundsPage)));
   router.Add("POST", "/admin/rounds", Page(admin, bind(&Pages::OpenRound)));
   router.Add("POST", "/admin/rounds/{id}/extensions", Page(admin, bind(&Pages::ExtendDeadline)));
+  router.Add("POST", "/admin/rounds/{id}/extensions/{agency}/remove",
+             Page(admin, bind(&Pages::RemoveExtension)));
+  router.Add("POST", "/admin/rounds/{id}/close", Page(admin, bind(&Pages::CloseRound)));
+  router.Add("POST", "/admin/rounds/{id}/reopen", Page(admin, bind(&Pages::ReopenRound)));
   router.Add("GET", "/admin/results", Page(admin, bind(&Pages::ResultsAdmin)));
   router.Add("POST", "/admin/results/{round}/{action}", Page(admin, bind(&Pages::ResultsAction)));
 }

@@ -102,7 +102,14 @@ class Pages {
   HttpResponse RoundsPage(PageCall& call);
   HttpResponse OpenRound(PageCall& call);
   HttpResponse ExtendDeadline(PageCall& call);
+  HttpResponse RemoveExtension(PageCall& call);
+  // Closing reporting early (after a confirmation stating what is missing) and reopening a
+  // closed round with a reason and a new deadline.
+  HttpResponse CloseRound(PageCall& call);
+  HttpResponse ReopenRound(PageCall& call);
   HttpResponse ResultsAdmin(PageCall& call);
+  // Compute, close the appeal window, finalize or publish: a confirmation page stating what the
+  // round lacks, then (with confirm=yes) the step.
   HttpResponse ResultsAction(PageCall& call);
 
   // A stored result's summary, parsed: results never change once stored, so the parse (a few

@@ -63,7 +63,97 @@ json FindingsModel(const PageCall& call, const std::vector<domain::Finding>& fin
   return out;
 }
 
+// `pattern` with {1}, {2}, ... replaced by `args` ("{1} agencies have not submitted {2} KPIs").
+std::string Fill(std::string pattern, const std::vector<std::string>& args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string slot = "{" + std::to_string(i + 1) + "}";
+    for (size_t at = pattern.find(slot); at != std::string::npos;
+         at = pattern.find(slot, at + args[i].size())) {
+      pattern.replace(at, slot.size(), args[i]);
+    }
+  }
+  return pattern;
+}
+
+std::string Count(int64_t n) { return Number(static_cast<double>(n), 0); }
+
+// The label of a round: "ปีงบประมาณ พ.ศ. 2567 · กรม · รอบ 12 เดือน".
+std::string PeriodOf(const PageCall& call, const service::RoundSummary& r) {
+  return FiscalYearName(r.fiscal_year, call.lang) + " · " + KindLabel(call, r.agency_kind) + " · " +
+         RoundName(r.round.round, call.lang);
+}
+
+// What a confirmation states before `action` ("close", "compute", "finalize", "close-appeals",
+// "publish"): the round's readiness as sentences, those that stand in the way (or will not
+// count) marked `missing`.
+json ReadinessFacts(const PageCall& call, const service::Readiness& r, const std::string& action) {
+  json facts = json::array();
+  auto add = [&](const std::string& text, bool missing) {
+    facts.push_back({{"text", text}, {"missing", missing}});
+  };
+  if (action == "close" || action == "compute") {
+    if (r.kpis_missing > 0) {
+      add(Fill(call.T("confirm.missing"), {Count(r.agencies_missing), Count(r.kpis_missing),
+                                           Count(r.kpis_due), Count(r.agencies)}),
+          true);
+    } else {
+      add(call.T("confirm.none_missing"), false);
+    }
+    if (r.awaiting_review > 0)
+      add(Fill(call.T("confirm.awaiting"), {Count(r.awaiting_review)}), true);
+    add(Fill(call.T("confirm.accepted"), {Count(r.accepted)}), false);
+  }
+  if (action == "close") {
+    add(Fill(call.T("confirm.closes_at"), {FormatDateTime(r.status.closes_at, call.lang)}), false);
+  }
+  if (action == "compute" && r.status.state == service::RoundState::kPreliminary) {
+    add(call.T("confirm.recompute"), false);
+  }
+  if (action == "finalize" || action == "close-appeals") {
+    if (r.status.appeal_deadline > call.clock.NowMs()) {
+      add(Fill(call.T("confirm.window_open"),
+               {FormatDateTime(r.status.appeal_deadline, call.lang)}),
+          action == "finalize");
+    }
+    if (r.open_appeals > 0)
+      add(Fill(call.T("confirm.open_appeals"), {Count(r.open_appeals)}), true);
+    add(Fill(call.T("confirm.decided_appeals"), {Count(r.decided_appeals)}), false);
+  }
+  if (action == "publish") {
+    add(Fill(call.T("confirm.scored"), {Count(r.agencies_scored)}), false);
+    if (r.agencies_without_total > 0)
+      add(Fill(call.T("confirm.without_total"), {Count(r.agencies_without_total)}), true);
+  }
+  return facts;
+}
+
 }  // namespace
+
+// The confirmation step of `action` on round `round_id`: what it is, what the round lacks, and a
+// form that posts the same fields again with confirm=yes.
+static HttpResponse ConfirmPage(PageCall& call, const Clock& clock, int64_t round_id,
+                                const std::string& action, const std::string& what,
+                                const std::string& post_to, const json& hidden,
+                                const std::string& back, bool with_reason) {
+  auto ready = service::Results(call.db, clock).ReadinessOf(call.actor, round_id);
+  if (!ready) return ErrorPage(call, ready.status());
+  std::string period;
+  if (auto rounds = service::Cycle(call.db, clock).Rounds()) {
+    for (const auto& r : *rounds) {
+      if (r.round.id == round_id) period = PeriodOf(call, r);
+    }
+  }
+  json model = {
+      {"what", what},
+      {"period", period},
+      {"state", call.T(std::string("round_state.") + service::RoundStateName(ready->status.state))},
+      {"facts", ReadinessFacts(call, *ready, action)},
+      {"action", post_to},
+      {"hidden", hidden},
+      {"back", back},
+      {"with_reason", with_reason}};
+  return RenderPage(call, "admin_confirm", model, call.T("confirm.title") + ": " + what);
+}
 
 HttpResponse Pages::AdminHome(PageCall& call) {
   service::Cycle cycle(call.db, clock_);
@@ -349,30 +439,55 @@ HttpResponse Pages::RoundsPage(PageCall& call) {
   std::map<std::string, std::string> names;
   for (const auto& a : *agencies) names[a.code] = call.Pick(a.name);
   const int64_t now = clock_.NowMs();
+  const std::string today = IsoDateInBangkok(now);
   json list = json::array();
   for (const auto& r : *rounds) {
+    auto status = cycle.StatusOf(r.round.id);
+    if (!status) return ErrorPage(call, status.status());
+    const bool reporting = status->state == service::RoundState::kOpen ||
+                           status->state == service::RoundState::kClosed;
+    const bool can_extend = reporting && !status->closed_early_at;
+    const std::string base = "/admin/rounds/" + std::to_string(r.round.id);
     json extensions = json::array();
     if (auto granted = cycle.Extensions(r.round.id)) {
       for (const auto& e : *granted) {
-        extensions.push_back({{"agency", names.count(e.agency) ? names[e.agency] : e.agency},
-                              {"deadline", FormatDateTime(e.deadline, call.lang)}});
+        extensions.push_back(
+            {{"agency", names.count(e.agency) ? names[e.agency] : e.agency},
+             {"deadline", FormatDateTime(e.deadline, call.lang)},
+             {"can_remove", reporting},
+             {"remove_action", base + "/extensions/" + UrlEncode(e.agency) + "/remove"}});
       }
+    }
+    json reopenings = json::array();
+    for (const auto& o : status->reopenings) {
+      reopenings.push_back({{"at", FormatDateTime(o.at, call.lang)}, {"reason", o.reason}});
     }
     std::vector<domain::Agency> of_kind;
     for (const auto& a : *agencies) {
       if (a.kind == r.agency_kind) of_kind.push_back(a);
     }
-    list.push_back(
-        {{"id", r.round.id},
-         {"period", FiscalYearName(r.fiscal_year, call.lang) + " · " +
-                        KindLabel(call, r.agency_kind) + " · " +
-                        RoundName(r.round.round, call.lang)},
-         {"deadline", FormatDateTime(r.round.deadline, call.lang)},
-         {"days_left", DaysLeft(r.round.deadline, now, call.lang)},
-         {"extensions", extensions},
-         {"agencies", AgencyOptions(call, of_kind, "")},
-         {"extend_action", "/admin/rounds/" + std::to_string(r.round.id) + "/extensions"},
-         {"field_id", "ext-" + std::to_string(r.round.id)}});
+    json row = {
+        {"id", r.round.id},
+        {"period", PeriodOf(call, r)},
+        {"state", call.T(std::string("round_state.") + service::RoundStateName(status->state))},
+        {"is_open", status->state == service::RoundState::kOpen},
+        {"deadline", FormatDateTime(r.round.deadline, call.lang)},
+        {"days_left", DaysLeft(r.round.deadline, now, call.lang)},
+        {"closes_at", FormatDateTime(status->closes_at, call.lang)},
+        {"extensions", extensions},
+        {"reopenings", reopenings},
+        {"can_extend", can_extend},
+        {"can_close", status->state == service::RoundState::kOpen},
+        {"can_reopen", status->state != service::RoundState::kOpen},
+        {"close_action", base + "/close"},
+        {"reopen_action", base + "/reopen"},
+        {"agencies", AgencyOptions(call, of_kind, "")},
+        {"extend_action", base + "/extensions"},
+        {"today", today},
+        {"field_id", "ext-" + std::to_string(r.round.id)}};
+    if (status->closed_early_at)
+      row["closed_early"] = FormatDateTime(status->closed_early_at, call.lang);
+    list.push_back(row);
   }
   json framework_options = json::array();
   for (const auto& f : *frameworks) {
@@ -381,8 +496,7 @@ HttpResponse Pages::RoundsPage(PageCall& call) {
          {"label", FiscalYearName(f.fiscal_year, call.lang) + " · " +
                        KindLabel(call, f.agency_kind) + " · v" + std::to_string(f.version)}});
   }
-  json model = {
-      {"rounds", list}, {"frameworks", framework_options}, {"today", IsoDateInBangkok(now)}};
+  json model = {{"rounds", list}, {"frameworks", framework_options}, {"today", today}};
   if (call.form.count("__error")) model["error"] = call.Field("__error");
   return RenderPage(call, "admin_rounds", model, call.T("rounds.title"),
                     call.form.count("__error") ? 400 : 200);
@@ -419,6 +533,48 @@ HttpResponse Pages::ExtendDeadline(PageCall& call) {
   return Redirect("/admin/rounds?done=extended");
 }
 
+HttpResponse Pages::RemoveExtension(PageCall& call) {
+  Status s = service::Cycle(call.db, clock_)
+                 .RemoveExtension(call.actor, ParseId(call.request.params.at("id")),
+                                  call.request.params.at("agency"));
+  if (!s.ok()) {
+    call.form["__error"] = call.Message(s);
+    return RoundsPage(call);
+  }
+  return Redirect("/admin/rounds?done=extension_removed");
+}
+
+HttpResponse Pages::CloseRound(PageCall& call) {
+  const int64_t round = ParseId(call.request.params.at("id"));
+  const std::string back =
+      SafeNext(call.Field("back").empty() ? "/admin/rounds" : call.Field("back"));
+  if (call.Field("confirm") != "yes") {
+    return ConfirmPage(call, clock_, round, "close", call.T("rounds.close_now"),
+                       "/admin/rounds/" + std::to_string(round) + "/close",
+                       json::array({{{"name", "back"}, {"value", back}}}), back, true);
+  }
+  auto closed =
+      service::Cycle(call.db, clock_).CloseReporting(call.actor, round, call.Field("reason"));
+  if (!closed) return ErrorPage(call, closed.status());
+  return Redirect(back + (back.find('?') == std::string::npos ? "?" : "&") + "done=round_closed");
+}
+
+HttpResponse Pages::ReopenRound(PageCall& call) {
+  auto deadline = ParseBangkokDateTime(call.Field("date"), call.Field("time"));
+  Status s = deadline.status();
+  if (deadline) {
+    s = service::Cycle(call.db, clock_)
+            .Reopen(call.actor, ParseId(call.request.params.at("id")), call.Field("reason"),
+                    *deadline)
+            .status();
+  }
+  if (!s.ok()) {
+    call.form["__error"] = call.Message(s);
+    return RoundsPage(call);
+  }
+  return Redirect("/admin/rounds?done=round_reopened");
+}
+
 HttpResponse Pages::ResultsAdmin(PageCall& call) {
   service::Cycle cycle(call.db, clock_);
   service::Results results(call.db, clock_);
@@ -432,24 +588,38 @@ HttpResponse Pages::ResultsAdmin(PageCall& call) {
     const std::string label = FiscalYearName(r.fiscal_year, call.lang) + " · " +
                               KindLabel(call, r.agency_kind) + " · " +
                               RoundName(r.round.round, call.lang);
-    json row = {{"id", r.round.id},
-                {"period", label},
-                {"stage", call.T("stage.none")},
-                {"base", "/admin/results/" + std::to_string(r.round.id)},
-                {"view", "/admin/results?round=" + std::to_string(r.round.id)}};
+    auto status = cycle.StatusOf(r.round.id);
+    if (!status) return ErrorPage(call, status.status());
+    using service::RoundState;
+    const RoundState state = status->state;
+    const int64_t now = clock_.NowMs();
+    int64_t open_appeals = 0;
+    if (auto appeals = results.AppealsOfRound(call.actor, r.round.id)) {
+      for (const auto& a : *appeals) open_appeals += a.status == "open";
+    }
+    const bool window_open = state == RoundState::kPreliminary && status->appeal_deadline > now;
+    // Only the steps the round's state allows are offered; the service refuses the others too.
+    json row = {
+        {"id", r.round.id},
+        {"period", label},
+        {"stage", call.T(std::string("round_state.") + service::RoundStateName(state))},
+        {"base", "/admin/results/" + std::to_string(r.round.id)},
+        {"close_action", "/admin/rounds/" + std::to_string(r.round.id) + "/close"},
+        {"view", "/admin/results?round=" + std::to_string(r.round.id)},
+        {"is_open", state == RoundState::kOpen},
+        {"closes_at", FormatDateTime(status->closes_at, call.lang)},
+        {"can_compute", state == RoundState::kClosed},
+        {"can_compute_again", state == RoundState::kPreliminary && open_appeals == 0},
+        {"can_close_appeals", window_open},
+        {"can_finalize", state == RoundState::kPreliminary && !window_open && open_appeals == 0},
+        {"waiting_window", window_open},
+        {"can_publish", state == RoundState::kFinal},
+        {"is_published", state == RoundState::kPublished}};
+    if (open_appeals) row["open_appeals"] = open_appeals;
+    if (window_open) row["appeal_deadline"] = FormatDateTime(status->appeal_deadline, call.lang);
     auto summary = results.Summary(call.actor, r.round.id, service::ResultStage::kPreliminary);
     if (summary) {
-      row["stage"] = call.T(std::string("stage.") + service::ResultStageName(summary->stage));
       row["computed_at"] = FormatDateTime(summary->computed_at, call.lang);
-      row["can_finalize"] = summary->stage == service::ResultStage::kPreliminary;
-      row["can_publish"] = summary->stage == service::ResultStage::kFinal;
-      if (summary->stage == service::ResultStage::kPreliminary && summary->appeal_deadline)
-        row["appeal_deadline"] = FormatDateTime(summary->appeal_deadline, call.lang);
-      if (auto appeals = results.Appeals(call.actor, summary->id)) {
-        int open = 0;
-        for (const auto& a : *appeals) open += a.status == "open";
-        row["open_appeals"] = open;
-      }
       if (r.round.id == chosen) {
         chosen_label = label;
         const auto parsed = ParsedSummary(summary->id, summary->document);
@@ -481,23 +651,43 @@ HttpResponse Pages::ResultsAdmin(PageCall& call) {
 HttpResponse Pages::ResultsAction(PageCall& call) {
   const int64_t round = ParseId(call.request.params.at("round"));
   const std::string action = call.request.params.at("action");
-  service::Results results(call.db, clock_);
-  Result<service::StoredResult> done = Status::NotFound("ไม่มีคำสั่งนี้", "no such action");
+  if (action != "compute" && action != "finalize" && action != "publish" &&
+      action != "close-appeals") {
+    return ErrorPage(call, Status::NotFound("ไม่มีคำสั่งนี้", "no such action"));
+  }
+  int64_t days = 14;
   if (action == "compute") {
-    int64_t days = 14;
     if (!call.Field("appeal_days").empty()) days = ParseId(call.Field("appeal_days"));
     if (days < 0 || days > 365 || (days == 0 && call.Field("appeal_days") != "0")) {
       return ErrorPage(call, Status::InvalidInput("ระยะอุทธรณ์ต้องเป็น 0–365 วัน",
                                                   "the appeal window must be 0–365 days"));
     }
+  }
+  // Each step is confirmed first, on a page that says what the round still lacks.
+  if (call.Field("confirm") != "yes") {
+    const std::string key =
+        action == "close-appeals" ? "admin_results.close_appeals" : "admin_results." + action;
+    json hidden = json::array();
+    if (action == "compute")
+      hidden.push_back({{"name", "appeal_days"}, {"value", std::to_string(days)}});
+    return ConfirmPage(call, clock_, round, action, call.T(key),
+                       "/admin/results/" + std::to_string(round) + "/" + action, hidden,
+                       "/admin/results", action == "close-appeals");
+  }
+  service::Results results(call.db, clock_);
+  Result<service::StoredResult> done = Status::NotFound("ไม่มีคำสั่งนี้", "no such action");
+  if (action == "compute") {
     done = results.ComputePreliminary(call.actor, round, days * 24 * 3600 * 1000);
+  } else if (action == "close-appeals") {
+    done = results.CloseAppeals(call.actor, round, call.Field("reason"));
   } else if (action == "finalize") {
     done = results.Finalize(call.actor, round);
   } else if (action == "publish") {
     done = results.Publish(call.actor, round);
   }
   if (!done) return ErrorPage(call, done.status());
-  return Redirect("/admin/results?round=" + std::to_string(round) + "&done=results_" + action);
+  return Redirect("/admin/results?round=" + std::to_string(round) + "&done=results_" +
+                  (action == "close-appeals" ? std::string("close_appeals") : action));
 }
 
 }  // namespace esar::web

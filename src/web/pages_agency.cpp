@@ -40,6 +40,15 @@ const char* StatusClass(SubmissionStatus s) {
   }
 }
 
+// "ประเมินเฉพาะรอบ 12 เดือน" / "counts only in the 12-month round".
+std::string OtherRoundsText(const PageCall& call, const std::vector<int>& rounds) {
+  std::string names;
+  for (int r : rounds) {
+    names += (names.empty() ? "" : call.T("duty.and")) + RoundName(r, call.lang);
+  }
+  return call.T("duty.only_in") + " " + names;
+}
+
 std::string SizeText(int64_t bytes) {
   if (bytes < 1024) return std::to_string(bytes) + " B";
   if (bytes < 1024 * 1024) return FormatDecimal(static_cast<double>(bytes) / 1024, 1) + " KB";
@@ -82,6 +91,17 @@ json ReviewList(const PageCall& call, const service::SubmissionView& s) {
   return reviews;
 }
 
+// The line saying where a round stands for an agency: reporting open (until when), closed (why),
+// or its results' stage.
+static json RoundStateModel(const PageCall& call, const service::RoundStatus& status,
+                            const Status& reporting_open) {
+  json out = {
+      {"state", call.T(std::string("round_state.") + service::RoundStateName(status.state))},
+      {"open", reporting_open.ok()}};
+  if (!reporting_open.ok()) out["why"] = call.Message(reporting_open);
+  return out;
+}
+
 HttpResponse Pages::AgencyHome(PageCall& call) {
   auto agency = FindAgency(call.db, clock_, call.actor.agency);
   if (!agency) return ErrorPage(call, agency.status());
@@ -94,49 +114,63 @@ HttpResponse Pages::AgencyHome(PageCall& call) {
     if (r.agency_kind != agency->kind) continue;
     auto framework = cycle.Framework(r.round.framework_id);
     if (!framework) return ErrorPage(call, framework.status());
-    auto engine = domain::Engine::Compile(framework->framework, r.round.round);
-    if (!engine) return ErrorPage(call, engine.status());
-    const auto assigned = engine->AssignedKpis(agency->code);
-    if (assigned.empty()) continue;
+    const auto duties = service::KpiDuties(framework->framework, r.round.round, agency->code);
+    if (duties.empty()) continue;
     auto deadline = cycle.DeadlineFor(r.round.id, agency->code);
     if (!deadline) return ErrorPage(call, deadline.status());
+    auto status = cycle.StatusOf(r.round.id);
+    if (!status) return ErrorPage(call, status.status());
     service::QueueFilter filter;
     filter.round_id = r.round.id;
     filter.limit = 10000;
     auto submissions = service::Reporting(call.db, clock_).Queue(call.actor, filter);
     if (!submissions) return ErrorPage(call, submissions.status());
     json kpis = json::array();
-    int sent = 0;
-    for (const auto& [id, weight] : assigned) {
-      const domain::Kpi* kpi = domain::FindKpi(framework->framework.kpis, id);
-      if (!kpi || !kpi->sub_kpis.empty()) continue;
+    int sent = 0, due = 0;
+    for (const service::KpiDuty& d : duties) {
+      const domain::Kpi* kpi = domain::FindKpi(framework->framework.kpis, d.kpi);
+      if (!kpi) continue;
       json row = {
-          {"id", id},
+          {"id", d.kpi},
           {"name", call.Pick(kpi->name)},
-          {"weight", weight > 0 ? ShortestDecimal(weight) : call.T("kpi.monitoring")},
-          {"href", "/agency/rounds/" + std::to_string(r.round.id) + "/kpis/" + UrlEncode(id)},
+          {"weight", d.monitoring ? call.T("kpi.monitoring") : ShortestDecimal(d.weight)},
+          {"href", "/agency/rounds/" + std::to_string(r.round.id) + "/kpis/" + UrlEncode(d.kpi)},
           {"status", call.T("status.new")},
-          {"class", "muted"}};
+          {"class", "muted"},
+          {"reportable", d.Reportable()}};
+      if (!d.Reportable()) {
+        // Not reported and not counted: the framework's reason instead of a status.
+        row["weight"] = "–";
+        row["status"] = call.T(d.exempt ? "kpi_status.exempt" : "duty.other_round");
+        row["reason"] = d.exempt ? call.Pick(d.exempt_reason) : OtherRoundsText(call, d.rounds);
+        kpis.push_back(row);
+        continue;
+      }
+      ++due;
       for (const auto& s : submissions->items) {
-        if (s.kpi != id) continue;
+        if (s.kpi != d.kpi) continue;
         row["status"] = call.T(std::string("status.") + service::SubmissionStatusName(s.status));
         row["class"] = StatusClass(s.status);
         row["updated"] = FormatDateTime(s.updated_at, call.lang);
         row["returned"] = s.status == SubmissionStatus::kReturned;
+        row["sent_back"] = s.sent_back;
         sent += s.status == SubmissionStatus::kSubmitted || s.status == SubmissionStatus::kAccepted;
       }
       kpis.push_back(row);
     }
-    list.push_back({{"id", r.round.id},
-                    {"title", call.Pick(framework->framework.title)},
-                    {"period", FiscalYearName(r.fiscal_year, call.lang) + " · " +
-                                   RoundName(r.round.round, call.lang)},
-                    {"deadline", FormatDateTime(*deadline, call.lang)},
-                    {"days_left", DaysLeft(*deadline, now, call.lang)},
-                    {"overdue", *deadline < now},
-                    {"sent", sent},
-                    {"count", kpis.size()},
-                    {"kpis", kpis}});
+    list.push_back(
+        {{"id", r.round.id},
+         {"title", call.Pick(framework->framework.title)},
+         {"period",
+          FiscalYearName(r.fiscal_year, call.lang) + " · " + RoundName(r.round.round, call.lang)},
+         {"deadline", FormatDateTime(*deadline, call.lang)},
+         {"days_left", DaysLeft(*deadline, now, call.lang)},
+         {"overdue", *deadline < now},
+         {"round_state",
+          RoundStateModel(call, *status, cycle.CheckReportingOpen(r.round.id, agency->code))},
+         {"sent", sent},
+         {"count", due},
+         {"kpis", kpis}});
   }
   json model = {{"agency", call.Pick(agency->name)}, {"rounds", list}};
   return RenderPage(call, "agency_home", model, call.T("agency.title"));
@@ -150,6 +184,8 @@ struct KpiContext {
   const domain::Kpi* kpi = nullptr;
   domain::Agency agency;
   std::optional<service::SubmissionView> submission;
+  std::optional<service::KpiDuty> duty;  // none when the KPI is not assigned to the agency
+  Status reporting_open;                 // Cycle::CheckReportingOpen for the agency
 };
 
 Result<KpiContext> LoadKpiContext(PageCall& call, const Clock& clock) {
@@ -170,6 +206,11 @@ Result<KpiContext> LoadKpiContext(PageCall& call, const Clock& clock) {
   auto agency = FindAgency(call.db, clock, call.actor.agency);
   if (!agency) return agency.status();
   c.agency = *agency;
+  for (service::KpiDuty& d :
+       service::KpiDuties(c.framework.framework, c.round.round, c.agency.code)) {
+    if (d.kpi == kpi_id) c.duty = std::move(d);
+  }
+  c.reporting_open = cycle.CheckReportingOpen(c.round.id, c.agency.code);
   service::Reporting reporting(call.db, clock);
   service::QueueFilter filter;
   filter.round_id = c.round.id;
@@ -197,14 +238,28 @@ static HttpResponse KpiFormPage(PageCall& call, const Clock& clock, KpiContext& 
   if (c.submission) values = json::parse(c.submission->report.values_json);
   if (typed) values = *typed;
   const bool reporter = call.actor.Is(Role::kReporter);
-  const bool editable = !state || *state == SubmissionStatus::kDraft ||
-                        *state == SubmissionStatus::kApproved ||
-                        *state == SubmissionStatus::kReturned;
+  // Exempt KPIs and KPIs of another round are not reported; nothing is once reporting closed.
+  const bool reportable = c.duty && c.duty->Reportable();
+  const bool open = c.reporting_open.ok();
+  const bool editable =
+      reportable && open &&
+      (!state || *state == SubmissionStatus::kDraft || *state == SubmissionStatus::kApproved ||
+       *state == SubmissionStatus::kReturned);
   auto deadline = service::Cycle(call.db, clock).DeadlineFor(c.round.id, c.agency.code);
   const int64_t due = deadline ? *deadline : c.round.deadline;
   const std::string base =
       "/agency/rounds/" + std::to_string(c.round.id) + "/kpis/" + UrlEncode(c.kpi->id);
-  json whatif = WhatIfModel(call, fw, c.round, c.agency, c.kpi->id, values);
+  // Once accepted, the verified values are what counts: the score shown is theirs.
+  const bool accepted = state && *state == SubmissionStatus::kAccepted && !typed;
+  json verified = json::object();
+  if (accepted) {
+    for (const auto& r : c.submission->reviews) {
+      if (r.decision == "accepted") verified = json::parse(r.verified_json);
+    }
+  }
+  json whatif = accepted ? WhatIfModel(call, fw, c.round, c.agency, c.kpi->id, verified,
+                                       "whatif.basis_verified_this")
+                         : WhatIfModel(call, fw, c.round, c.agency, c.kpi->id, values);
   const double weight = NumberOr(whatif, "weight", 0);
   json model = {
       {"doc", KpiDocModel(call, fw, *c.kpi, EffectiveCriteria(fw, c.agency.code, *c.kpi))},
@@ -221,10 +276,40 @@ static HttpResponse KpiFormPage(PageCall& call, const Clock& clock, KpiContext& 
       {"readonly", !(reporter && editable)},
       {"status", call.T(state ? std::string("status.") + service::SubmissionStatusName(*state)
                               : std::string("status.new"))},
-      {"htmx", true},
+      {"reportable", reportable},
+      {"htmx", editable},
       {"whatif", whatif},
       {"unit", call.Pick(c.kpi->unit)}};
   if (!error.empty()) model["error"] = error;
+  if (!reportable) {
+    model["status"] = call.T(c.duty && c.duty->exempt ? "kpi_status.exempt" : "duty.not_assigned");
+    model["not_reportable"] =
+        !c.duty          ? call.T("duty.not_assigned")
+        : c.duty->exempt ? call.T("duty.exempt_reason") + " " + call.Pick(c.duty->exempt_reason)
+                         : OtherRoundsText(call, c.duty->rounds);
+    model["weight"] = "–";
+    model.erase("whatif");
+  } else if (!open) {
+    model["closed"] = call.Message(c.reporting_open);
+  }
+  if (accepted) {
+    // What the agency reported beside what the evaluator verified, item by item.
+    const json reported = json::parse(c.submission->report.values_json);
+    json items = json::array();
+    bool changed = false;
+    for (const domain::Variable& v : c.kpi->variables) {
+      if (v.type == domain::VariableType::kDerived) continue;
+      const json a = reported.contains(v.id) ? reported[v.id] : json();
+      const json b = verified.contains(v.id) ? verified[v.id] : json();
+      changed = changed || a != b;
+      items.push_back({{"name", call.Pick(v.name).empty() ? v.id : call.Pick(v.name)},
+                       {"unit", call.Pick(v.unit)},
+                       {"reported", DisplayValue(a, fw.decimals.result)},
+                       {"verified", DisplayValue(b, fw.decimals.result)},
+                       {"differs", a != b}});
+    }
+    model["verified"] = {{"items", items}, {"changed", changed}};
+  }
   if (c.submission) {
     const auto& s = *c.submission;
     model["explanation"] = s.report.explanation;
@@ -236,10 +321,22 @@ static HttpResponse KpiFormPage(PageCall& call, const Clock& clock, KpiContext& 
     model["evidence"] = EvidenceList(call, s);
     model["reviews"] = ReviewList(call, s);
     const std::string id = std::to_string(s.id);
-    model["can_approve"] = call.actor.Is(Role::kApprover) && s.status == SubmissionStatus::kDraft;
-    model["can_submit"] = s.status == SubmissionStatus::kApproved;
-    model["can_upload"] = reporter && (s.status == SubmissionStatus::kDraft ||
-                                       s.status == SubmissionStatus::kReturned);
+    model["can_approve"] =
+        open && call.actor.Is(Role::kApprover) && s.status == SubmissionStatus::kDraft;
+    model["can_send_back"] =
+        open && call.actor.Is(Role::kApprover) &&
+        (s.status == SubmissionStatus::kDraft || s.status == SubmissionStatus::kApproved);
+    model["can_submit"] = open && s.status == SubmissionStatus::kApproved;
+    model["can_upload"] =
+        open && reporter &&
+        (s.status == SubmissionStatus::kDraft || s.status == SubmissionStatus::kReturned);
+    model["send_back_url"] = "/agency/submissions/" + id + "/send-back";
+    json send_backs = json::array();
+    for (auto it = s.send_backs.rbegin(); it != s.send_backs.rend(); ++it) {
+      send_backs.push_back({{"comment", it->comment}, {"at", FormatDateTime(it->at, call.lang)}});
+    }
+    model["send_backs"] = send_backs;
+    model["sent_back"] = s.sent_back;
     model["approve_url"] = "/agency/submissions/" + id + "/approve";
     model["submit_url"] = "/agency/submissions/" + id + "/submit";
     model["upload_url"] = "/agency/submissions/" + id + "/evidence?csrf=" + UrlEncode(call.csrf) +
@@ -307,14 +404,22 @@ HttpResponse Pages::WhatIfLine(PageCall& call) {
 
 HttpResponse Pages::ApproveOrSubmit(PageCall& call) {
   const int64_t id = IdParam(call, "id");
-  const bool approve = call.request.path.size() >= 8 &&
-                       call.request.path.compare(call.request.path.size() - 8, 8, "/approve") == 0;
+  auto ends_with = [&](std::string_view tail) {
+    const std::string& path = call.request.path;
+    return path.size() >= tail.size() &&
+           path.compare(path.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  const std::string action = ends_with("/approve")     ? "approved"
+                             : ends_with("/send-back") ? "sent_back"
+                                                       : "submitted";
   service::Reporting reporting(call.db, clock_);
-  auto done = approve ? reporting.Approve(call.actor, id) : reporting.Submit(call.actor, id);
+  auto done = action == "approved"    ? reporting.Approve(call.actor, id)
+              : action == "sent_back" ? reporting.SendBack(call.actor, id, call.Field("comment"))
+                                      : reporting.Submit(call.actor, id);
   if (!done) return ErrorPage(call, done.status());
-  if (!approve) metrics_.CountSubmission();
+  if (action == "submitted") metrics_.CountSubmission();
   return Redirect("/agency/rounds/" + std::to_string(done->round_id) + "/kpis/" +
-                  UrlEncode(done->report.kpi) + "?done=" + (approve ? "approved" : "submitted"));
+                  UrlEncode(done->report.kpi) + "?done=" + action);
 }
 
 namespace {
@@ -409,7 +514,7 @@ HttpResponse Pages::AgencyResults(PageCall& call) {
                       {"explanation", k.value("explanation", json::array())}});
     }
     json appeals = json::array();
-    if (auto filed = results.Appeals(call.actor, result->id)) {
+    if (auto filed = results.AppealsOfRound(call.actor, round_id)) {
       for (const auto& ap : *filed) {
         appeals.push_back({{"kpi", ap.kpi},
                            {"reason", ap.reason},
@@ -417,8 +522,10 @@ HttpResponse Pages::AgencyResults(PageCall& call) {
                            {"decision", ap.decision_reason}});
       }
     }
-    const bool open =
-        result->stage == service::ResultStage::kPreliminary && result->appeal_deadline > now;
+    auto status = cycle.StatusOf(round_id);
+    const bool open = status && status->result_id == result->id &&
+                      result->stage == service::ResultStage::kPreliminary &&
+                      result->appeal_deadline > now;
     const json grade = a.value("grade", json(nullptr));
     list.push_back(
         {{"period",

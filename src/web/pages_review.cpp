@@ -158,21 +158,6 @@ HttpResponse Pages::Queue(PageCall& call) {
   return RenderPage(call, "queue", model, call.T("queue.title"));
 }
 
-namespace {
-
-std::string ValueText(const json& v, int decimals) {
-  if (v.is_number()) return Number(v.get<double>(), decimals);
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_array()) {
-    std::string out;
-    for (const auto& x : v) out += (out.empty() ? "" : ", ") + ValueText(x, decimals);
-    return out;
-  }
-  return "–";
-}
-
-}  // namespace
-
 // The review page of submission `id`; `error` is shown above the form.
 static HttpResponse ReviewPage(PageCall& call, const Clock& clock, int64_t id,
                                const std::string& error, int status) {
@@ -196,10 +181,11 @@ static HttpResponse ReviewPage(PageCall& call, const Clock& clock, int64_t id,
   json fields = VariableFields(call, *kpi, verified);
   for (auto& f : fields) {
     const std::string vid = f["id"];
-    f["reported"] = reported.contains(vid) ? ValueText(reported[vid], fw.decimals.result) : "–";
+    f["reported"] = reported.contains(vid) ? DisplayValue(reported[vid], fw.decimals.result) : "–";
   }
   json evidence = EvidenceList(call, s);
   for (auto& e : evidence) e["note_field"] = "note_" + std::to_string(e["id"].get<int64_t>());
+  const Status review_open = cycle.CheckReviewOpen(s.round_id);
   json model = {
       {"id", s.id},
       {"agency", call.Pick(agency.name)},
@@ -216,12 +202,14 @@ static HttpResponse ReviewPage(PageCall& call, const Clock& clock, int64_t id,
       {"remarks", s.report.remarks},
       {"evidence", evidence},
       {"reviews", ReviewList(call, s)},
-      {"can_review",
-       s.status == SubmissionStatus::kSubmitted && call.actor.Is(service::Role::kEvaluator)},
+      {"can_review", s.status == SubmissionStatus::kSubmitted &&
+                         call.actor.Is(service::Role::kEvaluator) && review_open.ok()},
       {"action", "/review/submissions/" + std::to_string(s.id)},
       {"whatif", WhatIfModel(call, fw, *round, agency, kpi->id, verified)},
       {"unit", call.Pick(kpi->unit)}};
   if (!error.empty()) model["error"] = error;
+  if (s.status == SubmissionStatus::kSubmitted && !review_open.ok())
+    model["closed"] = call.Message(review_open);
   return RenderPage(call, "review", model, call.T("review.title") + " " + s.agency + " " + kpi->id,
                     status);
 }
@@ -268,9 +256,8 @@ HttpResponse Pages::AppealsList(PageCall& call) {
   json open = json::array(), decided = json::array();
   FrameworkCache frameworks(call.db, clock_);
   for (int64_t round_id : *rounds) {
-    auto summary = results.Summary(call.actor, round_id, service::ResultStage::kPreliminary);
-    if (!summary) continue;
-    auto appeals = results.Appeals(call.actor, summary->id);
+    // Every result of the round: computing again never hides an appeal.
+    auto appeals = results.AppealsOfRound(call.actor, round_id);
     if (!appeals) return ErrorPage(call, appeals.status());
     const domain::Framework* fw = frameworks.ForRound(round_id);
     for (const auto& a : *appeals) {

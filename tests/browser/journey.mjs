@@ -1,8 +1,9 @@
 // The whole evaluation cycle in a real browser (Debian's chromium driven by playwright-core):
 // the admin opens the round; a reporter fills a KPI, watches the what-if line, uploads a PDF;
-// the approver approves and submits; the evaluator returns it; the reporter fixes it, the
-// approver sends it again and the evaluator accepts; the admin computes, finalizes and
-// publishes; the public page shows the total that `esar score` computes from the same data.
+// the approver sends the draft back with a comment, then approves and submits; the evaluator
+// returns it; the reporter fixes it, the approver sends it again and the evaluator accepts; the
+// admin closes reporting, computes, finalizes and publishes, each after a confirmation that says
+// what is missing; the public page shows the total that `esar score` computes from the same data.
 // axe-core checks every page (no serious or critical finding may remain) and every page is
 // photographed at desktop width and at 390 px.
 //
@@ -225,10 +226,14 @@ try {
   await look(reporter, "11-kpi-form");
   await logout(reporter);
 
-  // ---- approver: approve and submit ----
+  // ---- approver: send it back with a comment, then approve and submit ----
   const approver = await person();
   await login(approver, "approver.ocs");
   await approver.goto(`${base}/agency/rounds/1/kpis/1`);
+  await approver.getByLabel(/ความเห็นถึงผู้รายงาน/).fill("โปรดระบุแหล่งข้อมูลในคำชี้แจง");
+  await approver.getByRole("button", { name: "ส่งกลับให้ผู้รายงานแก้ไข" }).click();
+  check((await flash(approver)).includes("ส่งกลับให้ผู้รายงานแก้ไขแล้ว"), "the approver sends the draft back with a comment");
+  check((await approver.locator(".send-backs").textContent()).includes("โปรดระบุแหล่งข้อมูลในคำชี้แจง"), "the comment is kept with the report");
   await approver.getByRole("button", { name: "อนุมัติ" }).click();
   check((await flash(approver)).includes("อนุมัติแล้ว"), "the approver approves");
   await approver.getByRole("button", { name: "ส่งให้ส่วนกลาง" }).click();
@@ -264,17 +269,28 @@ try {
   await evaluator.getByRole("button", { name: "ยืนยันผล" }).click();
   check((await flash(evaluator)).includes("ยืนยันผลการตรวจแล้ว"), "the evaluator accepts it");
 
-  // ---- admin: compute, finalize, publish ----
+  // ---- admin: close reporting, compute, finalize, publish; each confirmed first ----
   await admin.goto(`${base}/admin/results`);
+  check(await admin.getByRole("button", { name: "คำนวณผลเบื้องต้น" }).count() === 0, "results are not offered while reporting is open");
+  await admin.getByRole("button", { name: "ปิดรับรายงานตอนนี้" }).click();
+  const facts = await admin.locator("#confirm-facts").textContent();
+  check(/\d+ หน่วยงานยังไม่ส่ง \d+ ตัวชี้วัด/.test(facts), `the confirmation says what is missing (${facts.trim().slice(0, 80)})`);
+  await look(admin, "14-admin-confirm");
+  await admin.getByRole("button", { name: "ยืนยัน" }).click();
+  check((await flash(admin)).includes("ปิดรับรายงานแล้ว"), "the admin closes reporting");
   await admin.getByLabel("ระยะอุทธรณ์ (วัน)").fill("0");
   await admin.getByRole("button", { name: "คำนวณผลเบื้องต้น" }).click();
+  await admin.getByRole("button", { name: "ยืนยัน" }).click();
   check((await flash(admin)).includes("คำนวณผลเบื้องต้นแล้ว"), "the admin computes preliminary results");
   await look(admin, "14-admin-results");
   await reporter.goto(`${base}/agency/results`);
   await look(reporter, "15-agency-results");
   await admin.getByRole("button", { name: "สรุปผลขั้นสุดท้าย" }).click();
+  await admin.getByRole("button", { name: "ยืนยัน" }).click();
   await admin.getByRole("button", { name: "เผยแพร่" }).click();
+  await admin.getByRole("button", { name: "ยืนยัน" }).click();
   check((await flash(admin)).includes("เผยแพร่ผลการประเมินแล้ว"), "the admin publishes");
+  check(await admin.getByRole("button", { name: "คำนวณผลเบื้องต้น" }).count() === 0, "a published round offers no computation");
   await evaluator.goto(`${base}/review/appeals`);
   await look(evaluator, "16-appeals");
 

@@ -52,6 +52,7 @@ EXAMPLE = os.path.join(ROOT, "examples", "ocs-2567")
 DOC_PATH = os.path.join(ROOT, "docs", "openapi.json")
 PASSWORD = "correct-horse-battery-9"
 FAR = int(time.time() * 1000) + 365 * 24 * 3600 * 1000  # a deadline a year from now
+DAY = 24 * 3600 * 1000
 
 ROLES = ("public", "admin", "evaluator", "rep_own", "rep_other", "appr_own", "appr_other")
 
@@ -83,6 +84,12 @@ EXPECTED = {
     "POST /api/v1/frameworks": {"admin"},
     "POST /api/v1/frameworks/{id}/rounds": {"admin"},
     "POST /api/v1/rounds/{id}/extensions": {"admin"},
+    "DELETE /api/v1/rounds/{id}/extensions/{agency}": {"admin"},
+    # ---- a round's state moved by hand: closing reporting early, reopening with a reason
+    "POST /api/v1/rounds/{id}/close": {"admin"},
+    "POST /api/v1/rounds/{id}/reopen": {"admin"},
+    # What a round still lacks: the central office's view.
+    "GET /api/v1/rounds/{id}/readiness": {"admin", "evaluator"},
     "POST /api/v1/data": {"admin"},
     # ---- public reference data
     "GET /api/v1/agencies": EVERYONE,
@@ -98,6 +105,7 @@ EXPECTED = {
     "PUT /api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}": {"rep_own"},    # drafts: own reporter
     "POST /api/v1/submissions/{id}/evidence": {"rep_own"},                 # evidence: own reporter
     "POST /api/v1/submissions/{id}/approve": {"appr_own"},                 # approve: own approver
+    "POST /api/v1/submissions/{id}/send-back": {"appr_own"},               # send back: own approver
     "POST /api/v1/submissions/{id}/submit": {"rep_own", "appr_own"},       # submit: own rep./appr.
     "POST /api/v1/submissions/{id}/return": {"evaluator"},                 # review: evaluators only
     "POST /api/v1/submissions/{id}/accept": {"evaluator"},
@@ -105,6 +113,7 @@ EXPECTED = {
     "POST /api/v1/rounds/{id}/results": {"admin"},
     "POST /api/v1/rounds/{id}/results/final": {"admin"},
     "POST /api/v1/rounds/{id}/results/publish": {"admin"},
+    "POST /api/v1/rounds/{id}/results/close-appeals": {"admin"},
     # Published results are public (the test reads a published round).
     "GET /api/v1/rounds/{id}/results": EVERYONE,
     "GET /api/v1/rounds/{id}/results/agencies/{code}": EVERYONE,
@@ -353,9 +362,36 @@ class World:
             201, "file an appeal")
         return j["id"]
 
+    def open_round(self, framework, number, close=False, compute_days=None, finalize=False,
+                   publish=False):
+        """Opens round `number` of `framework` and takes it as far as asked: reporting closed,
+        preliminary results with an appeal window of `compute_days`, final, published."""
+        admin = self.admin
+        rid = expect(admin.request("POST", f"/api/v1/frameworks/{framework}/rounds",
+                                   body={"round": number, "deadline": FAR}), 201,
+                     f"open framework {framework} round {number}")["id"]
+        if close or compute_days is not None:
+            expect(admin.request("POST", f"/api/v1/rounds/{rid}/close", body={"reason": "setup"}), 200,
+                   f"close round {rid}")
+        if compute_days is not None:
+            expect(admin.request("POST", f"/api/v1/rounds/{rid}/results", body={"appeal_days": compute_days}),
+                   201, f"compute round {rid}")
+        if finalize:
+            expect(admin.request("POST", f"/api/v1/rounds/{rid}/results/final"), 201, f"finalize round {rid}")
+        if publish:
+            expect(admin.request("POST", f"/api/v1/rounds/{rid}/results/publish"), 201, f"publish round {rid}")
+        return rid
+
+    def new_framework(self):
+        """A new version of the example framework (the last one is frozen by its rounds)."""
+        return expect(self.admin.request("POST", "/api/v1/frameworks", body=self.framework), 201,
+                      "import a framework version")["id"]
+
     def setup(self):
         admin = self.admin
-        # Framework 1: round 12 is where OCS reports and appeals.
+        with open(os.path.join(EXAMPLE, "framework.json"), encoding="utf-8") as f:
+            self.framework = json.load(f)
+        # Framework 1: round 12 is where OCS reports; it stays open.
         self.r12 = expect(admin.request("POST", "/api/v1/frameworks/1/rounds",
                                         body={"round": 12, "deadline": FAR}), 201, "open round 12")["id"]
         self.free_kpis = sorted(VALUES, key=int)
@@ -375,25 +411,25 @@ class World:
                200, "approve")
         expect(self.users["appr_own"].request("POST", f"/api/v1/submissions/{self.submitted_id}/submit"),
                200, "submit")
-        # Preliminary results of round 12 with a two-week appeal window.
-        self.prelim_id = expect(admin.request("POST", f"/api/v1/rounds/{self.r12}/results",
-                                              body={"appeal_days": 14}), 201, "compute round 12")["id"]
-        # Framework 2 (a new version; 1 is frozen): round 12 for the finalize and publish checks
-        # (preliminary results, no appeals), round 6 fully published for reading.
-        with open(os.path.join(EXAMPLE, "framework.json"), encoding="utf-8") as f:
-            self.framework = json.load(f)
-        fw2 = expect(admin.request("POST", "/api/v1/frameworks", body=self.framework), 201,
-                     "import framework 2")["id"]
-        self.r_final = expect(admin.request("POST", f"/api/v1/frameworks/{fw2}/rounds",
-                                            body={"round": 12, "deadline": FAR}), 201, "open fw2 round 12")["id"]
-        expect(admin.request("POST", f"/api/v1/rounds/{self.r_final}/results", body={}), 201,
-               "compute fw2 round 12")
-        self.r_pub = expect(admin.request("POST", f"/api/v1/frameworks/{fw2}/rounds",
-                                          body={"round": 6, "deadline": FAR}), 201, "open fw2 round 6")["id"]
-        expect(admin.request("POST", f"/api/v1/rounds/{self.r_pub}/results", body={}), 201,
-               "compute fw2 round 6")
-        expect(admin.request("POST", f"/api/v1/rounds/{self.r_pub}/results/final"), 201, "finalize fw2 round 6")
-        expect(admin.request("POST", f"/api/v1/rounds/{self.r_pub}/results/publish"), 201, "publish fw2 round 6")
+        # Results come only once reporting is closed: the other rounds are of newer versions of the
+        # framework (each version has one round 6 and one round 12).
+        # Framework 2: round 12 with preliminary results and a two-week appeal window, for the
+        # appeals; round 6 closed with preliminary results, for computing again, finalizing and
+        # publishing.
+        fw2 = self.new_framework()
+        self.r_appeal = self.open_round(fw2, 12, compute_days=14)
+        self.prelim_id = expect(admin.request("GET", f"/api/v1/rounds/{self.r_appeal}/results?stage=preliminary"),
+                                200, "read the preliminary results")["id"]
+        self.r_final = self.open_round(fw2, 6, compute_days=0)
+        # Framework 3: round 6 published, for reading; round 12 open, for closing.
+        fw3 = self.new_framework()
+        self.r_pub = self.open_round(fw3, 6, compute_days=0, finalize=True, publish=True)
+        self.r_close = self.open_round(fw3, 12)
+        # Framework 4: round 12 closed, for reopening; round 6 with an open appeal window, for
+        # closing it early.
+        fw4 = self.new_framework()
+        self.r_reopen = self.open_round(fw4, 12, close=True)
+        self.r_window = self.open_round(fw4, 6, compute_days=14)
         # Twin users (same role and agency) whose passwords the password check changes.
         self.twins = {}
         for role, (r, agency) in USER_SPECS.items():
@@ -478,6 +514,11 @@ def build_attempts(w):
         verify = own_only("agency", agency_of(role)) if agency_of(role) else None
         return Attempt("GET", f"/api/v1/results/{w.prelim_id}/appeals?per_page=200", verify=verify)
 
+    def remove_extension(role):
+        expect(w.admin.request("POST", f"/api/v1/rounds/{w.r12}/extensions",
+                               body={"agency": "BOI", "deadline": FAR + DAY}), 201, "grant an extension")
+        return Attempt("DELETE", f"/api/v1/rounds/{w.r12}/extensions/BOI")
+
     def decision(role):
         return Attempt("POST", f"/api/v1/appeals/{w.new_appeal()}/decision",
                        body={"upheld": False, "reason": f"วินิจฉัยโดย {role}"})
@@ -524,7 +565,13 @@ def build_attempts(w):
             "POST", "/api/v1/frameworks/1/rounds", body={"round": 6, "deadline": FAR}),
         "GET /api/v1/rounds/{id}": lambda role: Attempt("GET", f"/api/v1/rounds/{w.r12}"),
         "POST /api/v1/rounds/{id}/extensions": lambda role: Attempt(
-            "POST", f"/api/v1/rounds/{w.r12}/extensions", body={"agency": "BOI", "deadline": FAR}),
+            "POST", f"/api/v1/rounds/{w.r12}/extensions", body={"agency": "BOI", "deadline": FAR + DAY}),
+        "DELETE /api/v1/rounds/{id}/extensions/{agency}": remove_extension,
+        "POST /api/v1/rounds/{id}/close": lambda role: Attempt(
+            "POST", f"/api/v1/rounds/{w.r_close}/close", body={"reason": f"ปิดโดย {role}"}),
+        "POST /api/v1/rounds/{id}/reopen": lambda role: Attempt(
+            "POST", f"/api/v1/rounds/{w.r_reopen}/reopen", body={"reason": f"เปิดโดย {role}", "deadline": FAR}),
+        "GET /api/v1/rounds/{id}/readiness": lambda role: Attempt("GET", f"/api/v1/rounds/{w.r12}/readiness"),
         "POST /api/v1/data": lambda role: Attempt(
             "POST", "/api/v1/data",
             body={"observations": [{"agency": "OCS", "kpi": "7", "variable": "score",
@@ -535,16 +582,20 @@ def build_attempts(w):
         "PUT /api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}": save,
         "POST /api/v1/submissions/{id}/evidence": evidence,
         "POST /api/v1/submissions/{id}/approve": transition("draft", "approve"),
+        "POST /api/v1/submissions/{id}/send-back": transition("draft", "send-back",
+                                                              {"comment": "โปรดแนบหนังสือรับรอง"}),
         "POST /api/v1/submissions/{id}/submit": transition("approved", "submit"),
         "POST /api/v1/submissions/{id}/return": transition("submitted", "return",
                                                            {"comment": "โปรดแนบหนังสือรับรอง"}),
         "POST /api/v1/submissions/{id}/accept": transition("submitted", "accept", {"comment": "ถูกต้อง"}),
         "POST /api/v1/rounds/{id}/results": lambda role: Attempt(
-            "POST", f"/api/v1/rounds/{w.r12}/results", body={"appeal_days": 14}),
+            "POST", f"/api/v1/rounds/{w.r_final}/results", body={"appeal_days": 0}),
         "POST /api/v1/rounds/{id}/results/final": lambda role: Attempt(
             "POST", f"/api/v1/rounds/{w.r_final}/results/final"),
         "POST /api/v1/rounds/{id}/results/publish": lambda role: Attempt(
             "POST", f"/api/v1/rounds/{w.r_final}/results/publish"),
+        "POST /api/v1/rounds/{id}/results/close-appeals": lambda role: Attempt(
+            "POST", f"/api/v1/rounds/{w.r_window}/results/close-appeals", body={"reason": f"โดย {role}"}),
         "GET /api/v1/rounds/{id}/results": lambda role: Attempt(
             "GET", f"/api/v1/rounds/{w.r_pub}/results", verify=published),
         "GET /api/v1/rounds/{id}/results/agencies/{code}": lambda role: Attempt(
@@ -608,14 +659,11 @@ def route_coverage():
 def visibility_checks(w):
     """What the rules say beyond allow/deny: who sees what, and no edits in place."""
     rep_other, rep_own = w.users["rep_other"], w.users["rep_own"]
-    r = w.public.request("GET", f"/api/v1/rounds/{w.r12}/results?stage=preliminary")
-    check(r.status == 404, f"public asks for round 12's preliminary results -> {r.status} (want 404: "
+    r = w.public.request("GET", f"/api/v1/rounds/{w.r_appeal}/results?stage=preliminary")
+    check(r.status == 404, f"public asks for preliminary results -> {r.status} (want 404: "
                            "only published results are public)", r.text())
     # Framework 1, round 6: final results, not published. The public sees none of them.
-    r6 = expect(w.admin.request("POST", "/api/v1/frameworks/1/rounds", body={"round": 6, "deadline": FAR}),
-                201, "open fw1 round 6")["id"]
-    expect(w.admin.request("POST", f"/api/v1/rounds/{r6}/results", body={}), 201, "compute fw1 round 6")
-    expect(w.admin.request("POST", f"/api/v1/rounds/{r6}/results/final"), 201, "finalize fw1 round 6")
+    r6 = w.open_round(1, 6, compute_days=0, finalize=True)
     for query in ("", "?stage=final", "?stage=preliminary"):
         r = w.public.request("GET", f"/api/v1/rounds/{r6}/results{query}")
         check(r.status == 404, f"public asks for final, unpublished results{query} -> {r.status} (want 404)",
@@ -636,7 +684,7 @@ def visibility_checks(w):
     check(status == 403, f"rep_other's API token reads an OCS report -> {status} (want 403)")
     token_checks(w, token)
     for role in ("rep_other", "appr_other", "rep_own"):
-        r = w.users[role].request("GET", f"/api/v1/rounds/{w.r12}/results?stage=preliminary")
+        r = w.users[role].request("GET", f"/api/v1/rounds/{w.r_appeal}/results?stage=preliminary")
         codes = [a.get("code") for a in ((r.json or {}).get("scores") or {}).get("agencies", [])]
         want = agency_of(role)
         check(r.status == 200 and codes == [want],

@@ -3,7 +3,8 @@
 
 Builds a fresh SQLite database in a temporary directory with the command line (examples/ocs-2567)
 and one user per role, starts `esar serve --max-upload-mb 1`, sets up the state each route needs
-(an open round, OCS drafts, submitted reports, evidence, preliminary results, open appeals), then,
+(an open round, OCS drafts, submitted reports, evidence, a closed round with preliminary results,
+open appeals), then,
 as a user who IS allowed to call the route (so that a refusal comes from input checking, not from
 authorization), sends hostile input:
 
@@ -61,6 +62,7 @@ EXAMPLE = os.path.join(ROOT, "examples", "ocs-2567")
 DOC_PATH = os.path.join(ROOT, "docs", "openapi.json")
 PASSWORD = "correct-horse-battery-9"
 FAR = int(time.time() * 1000) + 365 * 24 * 3600 * 1000
+DAY = 24 * 3600 * 1000
 MAX_UPLOAD_MB = 1
 ERROR_CODES = {"invalid_input", "not_found", "unauthenticated", "forbidden", "conflict",
                "too_many_requests", "unavailable", "internal"}
@@ -454,6 +456,38 @@ class World:
             201, "file an appeal")
         return j["id"]
 
+    def open_round(self, framework, number, compute_days=None):
+        """Opens round `number` of `framework`; with `compute_days`, closes reporting and computes
+        preliminary results with that appeal window."""
+        admin = self.admin
+        rid = expect(admin.request("POST", f"/api/v1/frameworks/{framework}/rounds",
+                                   body={"round": number, "deadline": FAR}), 201, "open a round")["id"]
+        if compute_days is not None:
+            expect(admin.request("POST", f"/api/v1/rounds/{rid}/close", body={}), 200, "close reporting")
+            expect(admin.request("POST", f"/api/v1/rounds/{rid}/results", body={"appeal_days": compute_days}),
+                   201, "compute")
+        return rid
+
+    def round_state(self, rid):
+        return expect(self.admin.request("GET", f"/api/v1/rounds/{rid}"), 200, "read round")["state"]
+
+    def round_open(self, rid):
+        """Brings round `rid` back to open (reopening it with a reason)."""
+        if self.round_state(rid) != "open":
+            expect(self.admin.request("POST", f"/api/v1/rounds/{rid}/reopen",
+                                      body={"reason": "hostile setup", "deadline": FAR}), 200, "reopen")
+
+    def round_closed(self, rid):
+        if self.round_state(rid) == "open":
+            expect(self.admin.request("POST", f"/api/v1/rounds/{rid}/close", body={}), 200, "close")
+
+    def appeal_window_open(self, rid):
+        """Round `rid`'s preliminary results with an open appeal window (computed again if closed)."""
+        j = expect(self.admin.request("GET", f"/api/v1/rounds/{rid}"), 200, "read round")
+        if j["appeal_deadline"] is None or j["appeal_deadline"] <= int(time.time() * 1000):
+            expect(self.admin.request("POST", f"/api/v1/rounds/{rid}/results", body={"appeal_days": 14}),
+                   201, "compute again")
+
     def setup(self):
         admin = self.admin
         self.r12 = expect(admin.request("POST", "/api/v1/frameworks/1/rounds",
@@ -470,14 +504,25 @@ class World:
             "POST", f"/api/v1/submissions/{self.review_id}/evidence", raw=raw, content_type=ctype),
             201, "upload evidence")["id"]
         self.bring(self.review_id, "submitted")
-        # Preliminary results of round 12 with an appeal window, for appeals.
-        self.prelim_id = expect(admin.request("POST", f"/api/v1/rounds/{self.r12}/results",
-                                              body={"appeal_days": 14}), 201, "compute round 12")["id"]
-        # Framework 1, round 6: no results yet (compute, finalize and publish refuse on input).
+        # Framework 1, round 6: open, no results (compute, finalize and publish refuse on input or
+        # on the round's state).
         self.r6 = expect(admin.request("POST", "/api/v1/frameworks/1/rounds",
                                        body={"round": 6, "deadline": FAR}), 201, "open round 6")["id"]
         with open(os.path.join(EXAMPLE, "framework.json"), encoding="utf-8") as f:
             self.framework = json.load(f)
+        # Results come once reporting is closed: a second version of the framework has them.
+        # Round 12: preliminary results with an appeal window, for appeals. Round 6: open, closed
+        # early and reopened by the routes' cases.
+        fw2 = expect(admin.request("POST", "/api/v1/frameworks", body=self.framework), 201,
+                     "import framework 2")["id"]
+        self.r_appeal = self.open_round(fw2, 12, compute_days=14)
+        self.prelim_id = expect(admin.request("GET", f"/api/v1/rounds/{self.r_appeal}/results?stage=preliminary"),
+                                200, "read the preliminary results")["id"]
+        self.r_state = self.open_round(fw2, 6)
+        # A third version: round 12 with an appeal window that its route closes early.
+        fw3 = expect(admin.request("POST", "/api/v1/frameworks", body=self.framework), 201,
+                     "import framework 3")["id"]
+        self.r_window = self.open_round(fw3, 12, compute_days=14)
         # A twin evaluator whose password the password route changes.
         self.twin_password = PASSWORD
         expect(admin.request("POST", "/api/v1/users", body={"username": "twin_eval", "password": PASSWORD,
@@ -813,6 +858,27 @@ def build_routes(w):
             return f"an extension for agency {body['agency']!r}, which does not exist"
         return None if rows else f"no extension stored for {body['agency']!r}"
 
+    def last_audit(action):
+        rows = w.query("SELECT after_json FROM audit_log WHERE action = ? ORDER BY seq DESC LIMIT 1", (action,))
+        return json.loads(rows[0][0]) if rows else {}
+
+    def verify_close(r, body, f):
+        return same(last_audit("round.close").get("reason"), body.get("reason") or "", "reason")
+
+    def verify_reopen(r, body, f):
+        rows = w.query("SELECT reason FROM round_reopenings ORDER BY id DESC LIMIT 1")
+        return same(rows[0][0] if rows else None, body["reason"], "reason")
+
+    def verify_close_appeals(r, body, f):
+        return same(last_audit("results.close_appeals").get("reason"), body.get("reason") or "", "reason")
+
+    def verify_send_back(r, body, f):
+        rows = w.query("SELECT comment, status FROM submission_revisions WHERE submission_id = ? "
+                       "ORDER BY revision DESC LIMIT 1", (w.draft_id,))
+        if not rows or rows[0][1] != "sent_back":
+            return "no send-back revision stored"
+        return same(rows[0][0], body["comment"], "comment")
+
     def verify_data(r, body, f):
         o = body["observations"][0]
         rows = w.query("SELECT value FROM observations WHERE agency_code = ? AND kpi = ? AND variable = ? "
@@ -922,7 +988,7 @@ def build_routes(w):
               body=lambda: {"round": 6, "deadline": FAR},
               fields=[Field(["round"], "integer", True), Field(["deadline"], "integer", True)]),
         Route("POST /api/v1/rounds/{id}/extensions", adm, params=lambda: {"id": w.r12},
-              body=lambda: {"agency": "OCS", "deadline": FAR},
+              body=lambda: {"agency": "OCS", "deadline": FAR + DAY},
               fields=[Field(["agency"], "string", True, "free"), Field(["deadline"], "integer", True)],
               verify=verify_extension),
         Route("POST /api/v1/data", adm,
@@ -945,6 +1011,28 @@ def build_routes(w):
                       Field(["problems"], "nstring", rule="free"),
                       Field(["remarks"], "nstring", rule="free")],
               verify=verify_report),
+        Route("DELETE /api/v1/rounds/{id}/extensions/{agency}", adm,
+              params=lambda: {"id": w.r12, "agency": "BOI"},
+              prepare=lambda: expect(w.admin.request("POST", f"/api/v1/rounds/{w.r12}/extensions",
+                                                     body={"agency": "BOI", "deadline": FAR + DAY}),
+                                     201, "grant an extension")),
+        Route("POST /api/v1/rounds/{id}/close", adm, params=lambda: {"id": w.r_state},
+              prepare=lambda: w.round_open(w.r_state),
+              body=lambda: {"reason": "ครบกำหนด"}, fields=[Field(["reason"], "nstring", rule="free")],
+              verify=verify_close),
+        Route("POST /api/v1/rounds/{id}/reopen", adm, params=lambda: {"id": w.r_state},
+              prepare=lambda: w.round_closed(w.r_state),
+              body=lambda: {"reason": "แก้ข้อมูลผิดพลาด", "deadline": FAR},
+              fields=[Field(["reason"], "string", True, "free"), Field(["deadline"], "integer", True)],
+              verify=verify_reopen),
+        Route("GET /api/v1/rounds/{id}/readiness", ev, params=lambda: {"id": w.r12}),
+        Route("POST /api/v1/rounds/{id}/results/close-appeals", adm, params=lambda: {"id": w.r_window},
+              prepare=lambda: w.appeal_window_open(w.r_window),
+              body=lambda: {"reason": "ทุกหน่วยงานยืนยันแล้ว"}, fields=[Field(["reason"], "nstring", rule="free")],
+              verify=verify_close_appeals),
+        Route("POST /api/v1/submissions/{id}/send-back", "appr_own", params=lambda: {"id": w.draft_id},
+              body=lambda: {"comment": "โปรดแก้ตัวเลข"}, fields=[Field(["comment"], "string", True, "free")],
+              verify=verify_send_back),
         Route("POST /api/v1/submissions/{id}/approve", "appr_own", params=lambda: {"id": w.draft_id}),
         Route("POST /api/v1/submissions/{id}/submit", "appr_own", params=lambda: {"id": w.draft_id}),
         Route("POST /api/v1/submissions/{id}/return", ev, params=lambda: {"id": w.review_id},
@@ -977,10 +1065,10 @@ def build_routes(w):
         Route("GET /api/v1/rounds/{id}/submissions", ev, params=lambda: {"id": w.r12}),
         Route("GET /api/v1/submissions/{id}", ev, params=lambda: {"id": w.review_id}),
         Route("GET /api/v1/evidence/{id}/content", ev, params=lambda: {"id": w.review_evidence}),
-        Route("GET /api/v1/rounds/{id}/results", ev, params=lambda: {"id": w.r12}),
+        Route("GET /api/v1/rounds/{id}/results", ev, params=lambda: {"id": w.r_appeal}),
         Route("GET /api/v1/results/{id}/appeals", ev, params=lambda: {"id": w.prelim_id}),
         Route("GET /api/v1/rounds/{id}/results/agencies/{code}", ev,
-              params=lambda: {"id": w.r12, "code": "OCS"}),
+              params=lambda: {"id": w.r_appeal, "code": "OCS"}),
     ]
     # The evidence-note field's key is the evidence id, known only now.
     for rt in routes:

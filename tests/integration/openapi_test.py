@@ -500,10 +500,26 @@ def cycle(base):
     check(r.json and r.json.get("frozen") is True, "  frozen")
     r = call(public, "GET", f"/api/v1/rounds/{round_id}", 200, "the round")
     check(r.json and r.json.get("deadline") == deadline, "  deadline kept")
+    check(r.json and r.json.get("state") == "open" and r.json.get("closes_at") == deadline,
+          "  open until its deadline")
+    call(admin, "POST", "/api/v1/frameworks/1/rounds", 400, "open a round with a past deadline",
+         body={"round": 6, "deadline": 1577836800000})
     call(public, "GET", "/api/v1/rounds/999", 404, "missing round")
     ext = {"agency": "OCS", "deadline": deadline + 86_400_000}
     request_schema_check("POST", "/api/v1/rounds/{id}/extensions", ext, "extension")
+    call(admin, "POST", f"/api/v1/rounds/{round_id}/extensions", 400, "an extension to 2020-01-01",
+         body={"agency": "OCS", "deadline": 1577836800000})
+    call(admin, "POST", f"/api/v1/rounds/{round_id}/extensions", 400, "an extension before the round's deadline",
+         body={"agency": "OCS", "deadline": deadline - 86_400_000})
+    call(admin, "POST", f"/api/v1/rounds/{round_id}/extensions", 201, "extend BOI's deadline",
+         body={"agency": "BOI", "deadline": deadline + 86_400_000})
+    call(reporter, "DELETE", f"/api/v1/rounds/{round_id}/extensions/BOI", 403, "remove an extension as a reporter")
+    r = call(admin, "DELETE", f"/api/v1/rounds/{round_id}/extensions/BOI", 200, "remove BOI's extension")
+    check(r.json and r.json.get("removed") is True and r.json.get("agency") == "BOI", "  removed")
+    call(admin, "DELETE", f"/api/v1/rounds/{round_id}/extensions/BOI", 404, "remove it again")
     call(admin, "POST", f"/api/v1/rounds/{round_id}/extensions", 201, "extend OCS's deadline", body=ext)
+    r = call(public, "GET", f"/api/v1/rounds/{round_id}", 200, "the round with an extension")
+    check(r.json and r.json.get("closes_at") == ext["deadline"], "  reporting closes with the latest extension")
     data = {"observations": [{"agency": "OCS", "kpi": "7", "variable": "score", "fiscal_year": 2567,
                               "round": 12, "value": 80.12}]}
     request_schema_check("POST", "/api/v1/data", data, "data")
@@ -575,6 +591,14 @@ def cycle(base):
     check(len(evidence) == 2 and evidence[0].get("replaced_by") == pdf_id
           and evidence[1].get("replaced_by") is None, "  the old file is kept, marked replaced")
 
+    send_back = {"comment": "โปรดแนบหนังสือรับรองฉบับลงนาม"}
+    request_schema_check("POST", "/api/v1/submissions/{id}/send-back", send_back, "send back")
+    call(reporter, "POST", f"/api/v1/submissions/{sid}/send-back", 403, "send back as the reporter", body=send_back)
+    call(approver, "POST", f"/api/v1/submissions/{sid}/send-back", 400, "send back without a comment", body={})
+    r = call(approver, "POST", f"/api/v1/submissions/{sid}/send-back", 200, "send the draft back", body=send_back)
+    check(r.json and r.json.get("status") == "draft" and r.json.get("sent_back") is True
+          and [b.get("comment") for b in r.json.get("send_backs", [])] == [send_back["comment"]],
+          "  a draft again, with the approver's comment")
     call(reporter, "POST", f"/api/v1/submissions/{sid}/submit", 409, "submit a draft (wrong state)")
     call(reporter, "POST", f"/api/v1/submissions/{sid}/approve", 403, "approve as the reporter")
     r = call(approver, "POST", f"/api/v1/submissions/{sid}/approve", 200, "approve")
@@ -623,6 +647,23 @@ def cycle(base):
           "  accepted, two reviews")
     call(evaluator, "POST", f"/api/v1/submissions/{sid}/accept", 409, "accept twice", body=accept)
 
+    # ---- the round's states: reporting closes before results
+    r = call(admin, "GET", f"/api/v1/rounds/{round_id}/readiness", 200, "the round's readiness")
+    check(r.json and r.json.get("state") == "open" and r.json.get("kpis_missing", 0) > 0
+          and r.json.get("accepted") == 1, "  open, KPIs missing, one accepted")
+    call(reporter, "GET", f"/api/v1/rounds/{round_id}/readiness", 403, "readiness as a reporter")
+    r = call(admin, "POST", f"/api/v1/rounds/{round_id}/results", 409, "compute while reporting is open",
+             body={"appeal_days": 14})
+    check(r.json and "open" in r.json["error"]["message_en"], "  says reporting is open")
+    close = {"reason": "ครบกำหนดตามหนังสือเวียน"}
+    request_schema_check("POST", "/api/v1/rounds/{id}/close", close, "close")
+    call(reporter, "POST", f"/api/v1/rounds/{round_id}/close", 403, "close reporting as a reporter", body=close)
+    r = call(admin, "POST", f"/api/v1/rounds/{round_id}/close", 200, "close reporting", body=close)
+    check(r.json and r.json.get("state") == "closed" and isinstance(r.json.get("closed_early_at"), int)
+          and r.json.get("readiness", {}).get("kpis_missing", 0) > 0, "  closed, with what was missing")
+    call(admin, "POST", f"/api/v1/rounds/{round_id}/close", 409, "close it again", body={})
+    call(reporter, "PUT", kpi_path, 409, "save a draft once reporting is closed", body=report)
+
     # ---- results and appeals
     call(reporter, "POST", f"/api/v1/rounds/{round_id}/results", 403, "compute results as a reporter")
     call(admin, "POST", f"/api/v1/rounds/{round_id}/results", 400, "compute with appeal_days=400",
@@ -633,6 +674,7 @@ def cycle(base):
     result_id = (r.json or {}).get("id", 0)
     check(r.json and r.json.get("stage") == "preliminary" and isinstance(r.json.get("appeal_deadline"), int),
           "  preliminary with an appeal deadline")
+    check(r.json and r.json.get("readiness", {}).get("state") == "preliminary", "  with the round's readiness")
     r = call(admin, "GET", f"/api/v1/rounds/{round_id}/results?stage=preliminary", 200,
              "preliminary results (admin)")
     check(r.json and len(r.json["scores"]["agencies"]) > 1, "  the admin sees every agency")
@@ -670,6 +712,14 @@ def cycle(base):
           "  upheld with its reason")
     call(evaluator, "POST", f"/api/v1/appeals/{appeal_id}/decision", 409, "decide twice", body=decision)
 
+    r = call(admin, "POST", f"/api/v1/rounds/{round_id}/results/final", 409, "finalize during the appeal window")
+    check(r.json and "appeal window" in r.json["error"]["message_en"], "  says the window is open")
+    call(reporter, "POST", f"/api/v1/rounds/{round_id}/results/close-appeals", 403, "close the appeal window as a reporter")
+    r = call(admin, "POST", f"/api/v1/rounds/{round_id}/results/close-appeals", 200, "close the appeal window early",
+             body={"reason": "ทุกหน่วยงานยืนยันผลแล้ว"})
+    check(r.json and r.json.get("appeal_deadline") is not None and r.json["appeal_deadline"] <= int(time.time() * 1000),
+          "  the window ends now")
+    call(admin, "POST", f"/api/v1/rounds/{round_id}/results/close-appeals", 409, "close it again")
     r = call(admin, "POST", f"/api/v1/rounds/{round_id}/results/final", 201, "finalize")
     final_id = (r.json or {}).get("id", 0)
     check(r.json and r.json.get("stage") == "final" and r.json.get("appeal_deadline") is None,
@@ -687,6 +737,18 @@ def cycle(base):
     check(r.json and r.json["result"]["agency"]["code"] == "OCS" and r.json["result"]["agency"]["total"] == ocs[0]["total"],
           "  the same OCS total as in the whole results")
     call(public, "GET", f"/api/v1/rounds/{round_id}/results/agencies/NOWHERE", 404, "an agency without results")
+    call(admin, "POST", f"/api/v1/rounds/{round_id}/results", 409, "compute a published round again",
+         body={"appeal_days": 14})
+    reopen = {"reason": "พบข้อมูลผิดพลาด", "deadline": deadline + 2 * 86_400_000}
+    request_schema_check("POST", "/api/v1/rounds/{id}/reopen", reopen, "reopen")
+    call(reporter, "POST", f"/api/v1/rounds/{round_id}/reopen", 403, "reopen as a reporter", body=reopen)
+    call(admin, "POST", f"/api/v1/rounds/{round_id}/reopen", 400, "reopen without a reason",
+         body={"reason": "", "deadline": reopen["deadline"]})
+    r = call(admin, "POST", f"/api/v1/rounds/{round_id}/reopen", 200, "reopen with a reason", body=reopen)
+    check(r.json and r.json.get("state") == "open" and [o.get("reason") for o in r.json.get("reopenings", [])]
+          == [reopen["reason"]], "  open again, the reason kept")
+    r = call(public, "GET", f"/api/v1/rounds/{round_id}/results", 200, "the published results stay public")
+    check(r.json and r.json.get("stage") == "published", "  still the published ones")
 
     # ---- a new framework version (the first is frozen now)
     with open(os.path.join(EXAMPLE, "framework.json"), encoding="utf-8") as f:

@@ -3,6 +3,11 @@
 HTTP client walks the reporting cycle; pages for signed-in roles send the public to the login
 page and other roles to a 403; POSTs without the session's CSRF field are refused; what users
 type is escaped; redirects stay on the site; static files are compressed, cached and revalidated.
+The cycle's rules as users meet them: exempt KPIs and KPIs of another round are not reported and
+say why; an approver sends a draft back with a comment; the agency sees the verified values and
+the score they give; extensions lie after the deadline and can be removed; reporting closes,
+results are computed, finalized and published only after a confirmation that says what is
+missing; a published round takes nothing more until it is reopened, with a reason.
 
     pages_test.py <esar binary>
 """
@@ -102,7 +107,8 @@ def main():
         run_cli(esar, ["import", "framework", os.path.join(EXAMPLE, "framework.json"), "--db", db])
         run_cli(esar, ["import", "data", os.path.join(EXAMPLE, "data.csv"), "--db", db])
         for user, role, agency in (("admin", "admin", None), ("evaluator", "evaluator", None),
-                                   ("reporter.ocs", "reporter", "OCS"), ("approver.ocs", "approver", "OCS")):
+                                   ("reporter.ocs", "reporter", "OCS"), ("approver.ocs", "approver", "OCS"),
+                                   ("reporter.boi", "reporter", "BOI")):
             run_cli(esar, ["admin", "create-user", "--db", db, "--username", user, "--role", role]
                     + (["--agency", agency] if agency else []), env={"ESAR_PASSWORD": "demo-%s-2567" % user})
         proc, base, _ = start_server(esar, db, os.path.join(work, "files"), os.path.join(work, "server.log"))
@@ -136,6 +142,42 @@ def main():
         check(status == 303 and "done=round_opened" in headers.get("location", ""), "the admin opens the round")
         status, html = admin.page("/admin/rounds")
         check("30 ก.ย. 2642 16:30 น." in html, "the deadline is shown in Buddhist Era, Bangkok time")
+        check("เปิดรับรายงาน" in html, "the round is shown open for reports")
+
+        # ---- extensions: after the deadline, in the future, changed and removed (issue 8.16)
+        token = admin.csrf(html)
+        status, _, raw = admin.request("POST", "/admin/rounds/1/extensions", {"csrf": token, "agency": "BOI",
+                                                                              "date": "2020-01-01", "time": "16:30"})
+        body = raw.decode()
+        check(status == 400 and "หลังกำหนดส่งของรอบ" in body, "an extension to 2020-01-01 is refused and says why (%d)" % status)
+        check("1 ม.ค. 2563" not in body, "  and it is not listed")
+        status, headers, _ = admin.request("POST", "/admin/rounds/1/extensions", {"csrf": token, "agency": "BOI",
+                                                                                 "date": "2099-10-15", "time": "16:30"})
+        check(status == 303 and "done=extended" in headers.get("location", ""), "an extension after the deadline is granted")
+        status, headers, _ = admin.request("POST", "/admin/rounds/1/extensions", {"csrf": token, "agency": "BOI",
+                                                                                 "date": "2099-10-20", "time": "16:30"})
+        status, html = admin.page("/admin/rounds")
+        check("20 ต.ค. 2642" in html and "15 ต.ค. 2642" not in html, "extending again changes the date")
+        m = re.search(r'action="(/admin/rounds/1/extensions/BOI/remove)"', html)
+        check(m is not None, "the extension can be removed")
+        status, headers, _ = admin.request("POST", m.group(1) if m else "/", {"csrf": token})
+        status, html = admin.page("/admin/rounds")
+        check(status == 200 and "20 ต.ค. 2642" not in html, "the removed extension is gone")
+
+        # ---- KPIs the agency does not report (issue 8.17)
+        boi = Browser(base)
+        boi.login("reporter.boi")
+        status, html = boi.page("/agency")
+        row7 = re.search(r'kpis/7">.*?</tr>', html, re.S)
+        check(row7 is not None and "ได้รับยกเว้น" in row7.group(0) and "ไม่มีผลคะแนนปี 66" in row7.group(0),
+              "the exempt KPI says it is exempt and why")
+        check(row7 is not None and "ยังไม่เริ่ม" not in row7.group(0), "  and is not 'not started'")
+        check("ส่งแล้ว 0/3" in html, "the exempt KPI is not counted: sent 0/3")
+        status, html = boi.page("/agency/rounds/1/kpis/7")
+        check(status == 200 and "ไม่มีผลคะแนนปี 66" in html and "บันทึกร่าง" not in html,
+              "the exempt KPI's page gives the reason and no save button")
+        status, _, raw = boi.request("POST", "/agency/rounds/1/kpis/7", {"csrf": boi.csrf(html), "v_score": "80"})
+        check(status == 400 and "ได้รับยกเว้น" in raw.decode(), "saving the exempt KPI is refused (%d)" % status)
         # The KPI editor's JSON goes through the same depth limit as every JSON input: 100,000-deep
         # nesting once overflowed the stack when the framework was serialized again.
         editor = "/admin/frameworks/%s/kpis/1" % framework
@@ -198,6 +240,18 @@ def main():
         status, html = approver.page(kpi)
         check("report.pdf" in html, "the approver sees the uploaded file")
         token = approver.csrf(html)
+        # ---- the approver sends the draft back with a comment (issue 8.19)
+        check('action="/agency/submissions/%s/send-back"' % submission in html, "the approver is offered to send it back")
+        status, headers, _ = approver.request("POST", "/agency/submissions/%s/send-back" % submission,
+                                              {"csrf": token, "comment": ""})
+        check(status == 400, "sending back needs a comment (%d)" % status)
+        status, headers, _ = approver.request("POST", "/agency/submissions/%s/send-back" % submission,
+                                              {"csrf": token, "comment": "โปรดแนบหนังสือรับรอง <ฉบับลงนาม>"})
+        check(status == 303 and "done=sent_back" in headers.get("location", ""), "the approver sends the draft back")
+        status, html = reporter.page("/agency")
+        check("ผู้อนุมัติส่งกลับให้แก้ไข" in html, "the reporter's list says the approver sent it back")
+        status, html = reporter.page(kpi)
+        check("โปรดแนบหนังสือรับรอง &lt;ฉบับลงนาม&gt;" in html, "the reporter reads the approver's comment, escaped")
         status, headers, _ = approver.request("POST", "/agency/submissions/%s/approve" % submission, {"csrf": token})
         check(status == 303 and "done=approved" in headers["location"], "the approver approves")
         status, headers, _ = approver.request("POST", "/agency/submissions/%s/submit" % submission, {"csrf": token})
@@ -222,17 +276,66 @@ def main():
         check("1,000" in html or "1000" in html, "the review page shows the reported values")
         status, headers, _ = evaluator.request("POST", "/review/submissions/" + submission,
                                                {"csrf": evaluator.csrf(html), "decision": "accept",
-                                                "v_received": "1000", "v_completed_within_standard": "900",
-                                                "comment": "ครบถ้วน"})
-        check(status == 303 and "done=accepted" in headers["location"], "the evaluator accepts (%d)" % status)
+                                                "v_received": "1000", "v_completed_within_standard": "850",
+                                                "comment": "ตามหลักฐานแล้วเสร็จ 850 เรื่อง"})
+        check(status == 303 and "done=accepted" in headers["location"], "the evaluator accepts, correcting a value (%d)" % status)
 
-        # ---- results, published and shown to the public ----
+        # ---- the agency sees the verified values and the score they give (issue 8.18)
+        status, html = reporter.page(kpi)
+        verified = re.search(r'id="verified-values".*?</table>', html, re.S)
+        check(verified is not None and "850" in verified.group(0) and "900" in verified.group(0),
+              "the agency's page shows its value (900) beside the verified one (850)")
+        check("ผลนี้ได้ 62.50 คะแนน" in html and "ผลนี้ได้ 75.00 คะแนน" not in html,
+              "the score shown is the verified values' (85 % -> 62.50), not the reported ones' (75.00)")
+        agency_total = re.search(r"คะแนนรวมจะเป็น ([0-9.,]+)", html)
+        check("คะแนนรวมคิดจาก ตัวชี้วัดนี้: ค่าที่ผ่านการตรวจสอบ" in html, "the total says which values it uses")
+        status, html = evaluator.page("/review/submissions/" + submission)
+        review_total = re.search(r"คะแนนรวมจะเป็น ([0-9.,]+)", html)
+        check(agency_total is not None and review_total is not None and agency_total.group(1) == review_total.group(1),
+              "the agency's and the evaluator's pages give the same total (%s, %s)"
+              % (agency_total and agency_total.group(1), review_total and review_total.group(1)))
+
+        # ---- the cycle's states, each step confirmed with what is missing (issue 8.15) ----
         status, html = admin.page("/admin/results")
         token = admin.csrf(html)
+        check('action="/admin/results/1/compute"' not in html and 'action="/admin/rounds/1/close"' in html,
+              "while the round is open, computing is not offered but closing is")
+        status, _, raw = admin.request("POST", "/admin/results/1/compute",
+                                       {"csrf": token, "appeal_days": "0", "confirm": "yes"})
+        check(status == 409 and "เปิดรับรายงาน" in raw.decode(), "computing an open round is refused (%d)" % status)
+        status, _, raw = admin.request("POST", "/admin/rounds/1/close", {"csrf": token, "back": "/admin/results"})
+        body = raw.decode()
+        missing = re.search(r"(\d+) หน่วยงานยังไม่ส่ง (\d+) ตัวชี้วัด", body)
+        check(status == 200 and missing is not None and 'name="confirm" value="yes"' in body,
+              "closing first asks for a confirmation that says what is missing (%d)" % status)
+        check(missing is not None and int(missing.group(1)) >= 2 and int(missing.group(2)) > int(missing.group(1)),
+              "  counted by agency and KPI: %s" % (missing and missing.group(0)))
+        status, headers, _ = admin.request("POST", "/admin/rounds/1/close",
+                                           {"csrf": token, "back": "/admin/results", "confirm": "yes",
+                                            "reason": "ครบกำหนดตามหนังสือเวียน"})
+        check(status == 303 and "done=round_closed" in headers.get("location", ""), "the admin closes reporting")
+        status, _, raw = reporter.request("POST", kpi, {"csrf": reporter.csrf(reporter.page(kpi)[1]), "v_received": "5"})
+        check(status == 409, "a closed round takes no more drafts (%d)" % status)
+        status, html = reporter.page("/agency")
+        check("ปิดรับรายงานแล้ว" in html, "the reporter's page says reporting is closed")
         for action in ("compute", "finalize", "publish"):
+            status, _, raw = admin.request("POST", "/admin/results/1/" + action, {"csrf": token, "appeal_days": "0"})
+            body = raw.decode()
+            check(status == 200 and 'name="confirm" value="yes"' in body and "<li" in body,
+                  "%s first shows a confirmation with the round's facts (%d)" % (action, status))
             status, headers, _ = admin.request("POST", "/admin/results/1/" + action,
-                                               {"csrf": token, "appeal_days": "0"})
-            check(status == 303, "the admin can %s (%d)" % (action, status))
+                                               {"csrf": token, "appeal_days": "0", "confirm": "yes"})
+            check(status == 303, "the admin confirms and can %s (%d)" % (action, status))
+        status, html = admin.page("/admin/results")
+        check('action="/admin/results/1/compute"' not in html, "a published round offers no computation")
+        status, _, raw = admin.request("POST", "/admin/results/1/compute",
+                                       {"csrf": token, "appeal_days": "14", "confirm": "yes"})
+        check(status == 409, "computing a published round is refused (%d)" % status)
+        status, html = admin.page("/admin/results?round=1")
+        check("เผยแพร่ผลแล้ว" in html, "the round is still published")
+        status, _, raw = approver.request("POST", "/agency/submissions/%s/send-back" % submission,
+                                          {"csrf": approver.csrf(approver.page(kpi)[1]), "comment": "x"})
+        check(status == 409, "a published round takes no more changes (%d)" % status)
         status, html = public.page("/?sort=name")
         names = re.findall(r'<th scope="row"><a href="/results/1/agencies/[^"]+">([^<]+)</a>', html)
         check(len(names) >= 5, "the public list shows the agencies (%d)" % len(names))
@@ -244,6 +347,22 @@ def main():
         check(status == 200 and "ที่มาของคะแนน" in html, "the agency report opens with explanations")
         status, html = public.page("/results/1/agencies/NOPE")
         check(status == 404, "an unknown agency's report is a 404 page (%d)" % status)
+
+        # ---- reopening: explicit, with a reason, shown with the published results
+        status, html = admin.page("/admin/rounds")
+        check('action="/admin/rounds/1/reopen"' in html, "a published round can be reopened")
+        status, _, raw = admin.request("POST", "/admin/rounds/1/reopen", {"csrf": token, "reason": "",
+                                                                          "date": "2099-12-01", "time": "16:30"})
+        check(status == 400 and "เหตุผล" in raw.decode(), "reopening without a reason is refused (%d)" % status)
+        status, headers, _ = admin.request("POST", "/admin/rounds/1/reopen",
+                                           {"csrf": token, "reason": "แก้ข้อมูลของหน่วยงานที่ผิดพลาด",
+                                            "date": "2099-12-01", "time": "16:30"})
+        check(status == 303 and "done=round_reopened" in headers.get("location", ""), "the admin reopens it with a reason")
+        status, html = public.page("/")
+        check("แก้ข้อมูลของหน่วยงานที่ผิดพลาด" in html and "ผลที่เผยแพร่ก่อนหน้า" in html,
+              "the public page says the round was reopened, and why")
+        status, html = reporter.page("/agency")
+        check("เปิดรับรายงาน" in html, "the reporter's page shows the round open again")
 
         # ---- API tokens on the password page: listed, revoked ----
         status, html = admin.page("/account/password")

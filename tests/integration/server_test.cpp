@@ -160,7 +160,10 @@ TEST_P(ServerTest, TheWholeCycleThroughTheApi) {
             .dump());
     ASSERT_EQ(accepted.status, 200) << accepted.body;
   }
-  // Results equal the example's hand-checked expectations.
+  // Results come once reporting is closed; they equal the example's hand-checked expectations.
+  EXPECT_EQ(admin->Request("POST", base + "/results").status, 409);  // reporting is open
+  ASSERT_EQ(admin->Request("POST", base + "/close", json{{"reason", "ครบกำหนด"}}.dump()).status,
+            200);
   HttpReply computed = admin->Request("POST", base + "/results");
   ASSERT_EQ(computed.status, 201) << computed.body;
   const json expected = json::parse(std::ifstream(kExample + "expected.json"));
@@ -184,6 +187,8 @@ TEST_P(ServerTest, TheWholeCycleThroughTheApi) {
       "POST", "/api/v1/appeals/" + Json(appeal)["id"].dump() + "/decision",
       json{{"upheld", true}, {"reason", "ถูกต้องตามหลักฐาน"}, {"corrected_values", corrected}}.dump());
   ASSERT_EQ(decided.status, 200) << decided.body;
+  EXPECT_EQ(admin->Request("POST", base + "/results/final").status, 409);  // the window is open
+  ASSERT_EQ(admin->Request("POST", base + "/results/close-appeals").status, 200);
   ASSERT_EQ(admin->Request("POST", base + "/results/final").status, 201);
   ASSERT_EQ(admin->Request("POST", base + "/results/publish").status, 201);
   HttpReply published = anonymous.Request("GET", base + "/results");

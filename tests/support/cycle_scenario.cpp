@@ -115,6 +115,10 @@ void RunWholeCycle(const std::string& backend, CycleScenario* out) {
   ASSERT_EQ(evidence.status, 201) << evidence.body;
   out->evidence_id = Parse(evidence)["id"].get<int64_t>();
   out->evidence_sha256 = Parse(evidence)["sha256"].get<std::string>();
+  // The approver sends the first draft back to the reporter once, with a comment.
+  ASSERT_EQ(approver.Request("POST", first + "/send-back", json{{"comment", "โปรดตรวจทาน"}}.dump())
+                .status,
+            200);
   for (int64_t id : ids) {
     const std::string s = "/api/v1/submissions/" + std::to_string(id);
     ASSERT_EQ(approver.Request("POST", s + "/approve").status, 200);
@@ -142,6 +146,9 @@ void RunWholeCycle(const std::string& backend, CycleScenario* out) {
             .dump());
     ASSERT_EQ(accepted.status, 200) << accepted.body;
   }
+  // Reporting closes early, before the results.
+  HttpReply closed = admin.Request("POST", base + "/close", json{{"reason", "ครบกำหนด"}}.dump());
+  ASSERT_EQ(closed.status, 200) << closed.body;
   HttpReply computed = admin.Request("POST", base + "/results");
   ASSERT_EQ(computed.status, 201) << computed.body;
   HttpReply appeal =
@@ -156,6 +163,7 @@ void RunWholeCycle(const std::string& backend, CycleScenario* out) {
       "POST", "/api/v1/appeals/" + Parse(appeal)["id"].dump() + "/decision",
       json{{"upheld", true}, {"reason", "ถูกต้องตามหลักฐาน"}, {"corrected_values", corrected}}.dump());
   ASSERT_EQ(decided.status, 200) << decided.body;
+  ASSERT_EQ(admin.Request("POST", base + "/results/close-appeals").status, 200);
   ASSERT_EQ(admin.Request("POST", base + "/results/final").status, 201);
   HttpReply published = admin.Request("POST", base + "/results/publish");
   ASSERT_EQ(published.status, 201) << published.body;
@@ -165,6 +173,12 @@ void RunWholeCycle(const std::string& backend, CycleScenario* out) {
     if (a["code"] == "OCS") out->ocs_total_text = a.value("total_text", "");
   }
   ASSERT_FALSE(out->ocs_total_text.empty()) << published.body.substr(0, 600);
+  // Reopened after publication, with a reason: the published results stay public.
+  HttpReply reopened = admin.Request(
+      "POST", base + "/reopen",
+      json{{"reason", "แก้ข้อมูลที่ผิดพลาด"}, {"deadline", Parse(closed)["deadline"].get<int64_t>()}}
+          .dump());
+  ASSERT_EQ(reopened.status, 200) << reopened.body;
   ASSERT_EQ(server.Stop(), 0);
 }
 
