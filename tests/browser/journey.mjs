@@ -202,6 +202,17 @@ try {
   await look(admin, "08-admin-agencies");
   await admin.goto(`${base}/admin/users`);
   await look(admin, "09-admin-users");
+  // The account page with an API token listed (made through the API with the session's CSRF token).
+  await admin.goto(`${base}/account/password`);
+  const made = await admin.evaluate(async () => {
+    const csrf = document.querySelector("input[name=csrf]").value;
+    const r = await fetch("/api/v1/tokens", { method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+                                              body: JSON.stringify({ name: "รายงานประจำเดือนของระบบติดตามผล" }) });
+    return r.status;
+  });
+  check(made === 201, `an API token is made for the account page (${made})`);
+  await admin.reload();
+  await look(admin, "09b-account-tokens");
 
   // ---- reporter: fill KPI 1, watch the what-if line, save, upload a PDF ----
   const reporter = await person();
