@@ -122,6 +122,8 @@ def prepare(args):
     now = int(time.time() * 1000)
     r12 = must("open round 12", *admin.request(
         "POST", "/api/v1/frameworks/%d/rounds" % fw, {"round": 12, "deadline": now + day})[:2])["id"]
+    must("close reporting", *admin.request(
+        "POST", "/api/v1/rounds/%d/close" % r12, {"reason": "bench: reporting closed early"})[:2])
     must("compute results", *admin.request(
         "POST", "/api/v1/rounds/%d/results" % r12, {"appeal_days": 0})[:2])
     must("final results", *admin.request("POST", "/api/v1/rounds/%d/results/final" % r12, {})[:2])
