@@ -174,9 +174,13 @@ HttpResponse Pages::AdminHome(PageCall& call) {
       counts.push_back(
           {{"label", call.T(std::string("status.") + status)}, {"count", page->total}});
     }
+    auto status = service::Cycle(call.db, clock_).StatusOf(r.round.id);
+    if (!status) return ErrorPage(call, status.status());
     list.push_back({{"period", FiscalYearName(r.fiscal_year, call.lang) + " · " +
                                    KindLabel(call, r.agency_kind) + " · " +
                                    RoundName(r.round.round, call.lang)},
+                    {"state", call.T(std::string("round_state.") +
+                                     service::RoundStateName(status->state))},
                     {"deadline", FormatDateTime(r.round.deadline, call.lang)},
                     {"days_left", DaysLeft(r.round.deadline, now, call.lang)},
                     {"counts", counts},

@@ -285,7 +285,10 @@ static HttpResponse KpiFormPage(PageCall& call, const Clock& clock, KpiContext& 
     model["status"] = call.T(c.duty && c.duty->exempt ? "kpi_status.exempt" : "duty.not_assigned");
     model["not_reportable"] =
         !c.duty          ? call.T("duty.not_assigned")
-        : c.duty->exempt ? call.T("duty.exempt_reason") + " " + call.Pick(c.duty->exempt_reason)
+        : c.duty->exempt ? call.T("duty.exempt_reason") +
+                               (call.Pick(c.duty->exempt_reason).empty()
+                                    ? std::string()
+                                    : " (" + call.Pick(c.duty->exempt_reason) + ")")
                          : OtherRoundsText(call, c.duty->rounds);
     model["weight"] = "–";
     model.erase("whatif");
