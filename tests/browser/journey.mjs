@@ -213,6 +213,11 @@ try {
   check(made === 201, `an API token is made for the account page (${made})`);
   await admin.reload();
   await look(admin, "09b-account-tokens");
+  // Revoked from the page.
+  await admin.getByRole("button", { name: /^เพิกถอน/ }).first().click();
+  await admin.waitForLoadState("load");
+  check(await admin.getByRole("row").filter({ hasText: "รายงานประจำเดือนของระบบติดตามผล" }).filter({ hasText: "เพิกถอนแล้ว" }).isVisible(),
+        "the token is revoked from the account page");
 
   // ---- reporter: fill KPI 1, watch the what-if line, save, upload a PDF ----
   const reporter = await person();
