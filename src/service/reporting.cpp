@@ -783,16 +783,6 @@ Result<std::vector<domain::Observation>> Reporting::ValuesOfRound(
   return out;
 }
 
-Result<std::vector<domain::Observation>> Reporting::ReportedValues(int64_t round_id,
-                                                                   const std::string& agency) {
-  return ValuesOfRound(
-      round_id,
-      "SELECT s.agency_code, s.kpi, r.values_json FROM submissions s JOIN submission_revisions r "
-      "ON r.submission_id = s.id AND r.revision = s.revision WHERE s.round_id = ? AND "
-      "s.agency_code = ?",
-      {round_id, agency});
-}
-
 Result<CurrentValues> Reporting::CurrentValuesOf(int64_t round_id, const std::string& agency) {
   auto round = cycle_.Round(round_id);
   if (!round) return round.status();

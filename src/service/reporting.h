@@ -206,10 +206,6 @@ class Reporting {
   // agency's only), oldest change first, a page at a time: one query, however many there are.
   Result<QueuePage> Queue(const Actor& actor, const QueueFilter& filter);
 
-  // The values last reported for each KPI of `agency` in a round (any status), as observations.
-  Result<std::vector<domain::Observation>> ReportedValues(int64_t round_id,
-                                                          const std::string& agency);
-
   // The values the KPI pages of `agency` score its round with (see CurrentValues): imported
   // data, replaced KPI by KPI by what the agency reported and, once accepted, by the verified
   // values.
