@@ -22,6 +22,8 @@ constexpr size_t kMaxComment = 0xffff;
 // A central directory this large is not an office file's (10,000 entries with long names take
 // a few MB).
 constexpr uint64_t kMaxCentralDirectory = 32u << 20;
+// Bytes before the central directory that no entry accounts for (padding some writers leave).
+constexpr uint64_t kMaxUnlistedBytes = 64u << 10;
 
 uint16_t U16(const unsigned char* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
 uint32_t U32(const unsigned char* p) {
@@ -84,8 +86,10 @@ class Reader {
   uint64_t size_ = 0;
 };
 
-// Fills `entries` from the central directory; fails on anything inconsistent.
-Status ReadCentralDirectory(Reader& file, const ZipBounds& bounds, std::vector<Entry>& entries) {
+// Fills `entries` from the central directory, and `directory_offset` with where it starts;
+// fails on anything inconsistent.
+Status ReadCentralDirectory(Reader& file, const ZipBounds& bounds, std::vector<Entry>& entries,
+                            uint64_t& directory_offset) {
   const uint64_t size = file.size();
   if (size < kEndSize) return Damaged("ไม่มีสารบัญของไฟล์", "no end of central directory");
   const size_t tail_size = static_cast<size_t>(std::min<uint64_t>(size, kEndSize + kMaxComment));
@@ -169,6 +173,11 @@ Status ReadCentralDirectory(Reader& file, const ZipBounds& bounds, std::vector<E
     entries.push_back(entry);
     at += kCentralSize + name + extra + comment;
   }
+  // An end record that counts fewer entries than the directory holds would hide the others from
+  // this check, not from every reader.
+  if (at != cd.size())
+    return Damaged("สารบัญมีรายการมากกว่าที่ระบุ", "the central directory holds more than it counts");
+  directory_offset = cd_offset;
   return Status::Ok();
 }
 
@@ -214,7 +223,8 @@ Status CheckZipExpansion(const std::string& path, const ZipBounds& bounds) {
   Reader file(path);
   if (!file.ok()) return Status::IoError("อ่านไฟล์ที่อัปโหลดไม่ได้", "cannot read the uploaded file");
   std::vector<Entry> entries;
-  Status read = ReadCentralDirectory(file, bounds, entries);
+  uint64_t directory_offset = 0;
+  Status read = ReadCentralDirectory(file, bounds, entries, directory_offset);
   if (!read.ok()) return read;
 
   // What the archive says about itself.
@@ -252,6 +262,7 @@ Status CheckZipExpansion(const std::string& path, const ZipBounds& bounds) {
   }
 
   // What it really holds: every entry inflated, counting, never past its declared size.
+  std::vector<std::pair<uint64_t, uint64_t>> spans;  // [local header, end of data) of each entry
   for (const Entry& e : entries) {
     std::array<unsigned char, kLocalSize> local{};
     if (!file.ReadAt(e.offset, local.data(), local.size()) || U32(local.data()) != kLocalHeader)
@@ -271,6 +282,21 @@ Status CheckZipExpansion(const std::string& path, const ZipBounds& bounds) {
     }
     if (produced != e.uncompressed)
       return Damaged("ขนาดของรายการไม่ตรงกับที่ระบุ", "an entry's size differs from the declared one");
+    // A data descriptor (flag 3) of at most 24 bytes may follow the data.
+    spans.emplace_back(e.offset, data + e.compressed + ((e.flags & 8) ? 24 : 0));
+  }
+  // Data the directory does not list is data this check did not inflate, but a reader that walks
+  // the local headers (a streaming one) would: more than a little of it is refused.
+  std::sort(spans.begin(), spans.end());
+  uint64_t covered = 0, reach = 0;
+  for (const auto& [begin, end] : spans) {
+    const uint64_t from = std::max(begin, reach), to = std::min(end, directory_offset);
+    if (to > from) covered += to - from;
+    reach = std::max(reach, end);
+  }
+  if (directory_offset > covered && directory_offset - covered > kMaxUnlistedBytes) {
+    return Damaged("มีข้อมูลที่สารบัญไม่ได้ระบุไว้ " + Megabytes(directory_offset - covered),
+                   Megabytes(directory_offset - covered) + " of data the directory does not list");
   }
   return Status::Ok();
 }

@@ -27,7 +27,8 @@ bool LooksLikeZip(const std::string& path);
 // so an archive that declares less than it holds is caught too (inflation stops at the declared
 // size, never beyond the bound). Returns Ok, or InvalidInput in Thai and English: too large
 // when opened, too compressed, too many entries, an encrypted entry or one compressed by another
-// method than stored/deflate, or a damaged archive. Never reads more than the file.
+// method than stored/deflate, more than 64 KB of data the directory does not list (a streaming
+// reader would find it), or a damaged archive. Reads the file about once, never more.
 Status CheckZipExpansion(const std::string& path, const ZipBounds& bounds);
 
 }  // namespace esar::web

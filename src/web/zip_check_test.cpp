@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -20,6 +21,7 @@ struct ZipEntry {
   int64_t declared_size = -1;  // the uncompressed size written in the headers (-1: the true one)
   uint16_t flags = 0;
   uint16_t method = 0;  // 0: stored or deflate as `deflate` says; else written as is
+  bool listed = true;   // false: left out of the central directory
 };
 
 void Put16(std::string& out, uint32_t v) {
@@ -66,6 +68,7 @@ std::string MakeZip(const std::vector<ZipEntry>& entries) {
     Put16(body, static_cast<uint32_t>(e.name.size()));
     Put16(body, 0);
     body += e.name + data;
+    if (!e.listed) continue;
     Put32(central, 0x02014b50);
     Put16(central, 20);
     Put16(central, 20);
@@ -83,10 +86,12 @@ std::string MakeZip(const std::vector<ZipEntry>& entries) {
     central += e.name;
   }
   std::string out = body + central;
+  const auto listed = static_cast<uint32_t>(
+      std::count_if(entries.begin(), entries.end(), [](const ZipEntry& e) { return e.listed; }));
   Put32(out, 0x06054b50);
   Put32(out, 0);
-  Put16(out, static_cast<uint32_t>(entries.size()));
-  Put16(out, static_cast<uint32_t>(entries.size()));
+  Put16(out, listed);
+  Put16(out, listed);
   Put32(out, static_cast<uint32_t>(central.size()));
   Put32(out, static_cast<uint32_t>(body.size()));
   Put16(out, 0);
@@ -213,6 +218,30 @@ TEST_F(ZipCheckTest, DamageAnywhereGivesAnAnswerNeverACrash) {
   }
   EXPECT_GT(refused, 0);
   EXPECT_TRUE(Check(good, bounds).ok());
+}
+
+TEST_F(ZipCheckTest, EntriesHiddenFromTheDirectoryAreRefused) {
+  std::string noise;
+  uint32_t x = 12345;
+  for (int i = 0; i < 100'000; ++i) {
+    x = x * 1103515245u + 12345u;
+    noise += static_cast<char>(x >> 24);
+  }
+  ZipEntry hidden{"word/hidden.xml", noise, false};
+  hidden.listed = false;
+  const Status unlisted =
+      Check(MakeZip({{"[Content_Types].xml", kContentTypes}, hidden, {"word/document.xml", "x"}}));
+  ASSERT_FALSE(unlisted.ok());
+  EXPECT_NE(unlisted.message_en().find("the directory does not list"), std::string::npos)
+      << unlisted.message_en();
+  // An end record counting one entry less than the directory holds.
+  std::string short_count = MakeZip({{"[Content_Types].xml", kContentTypes}, {"word/document.xml", "y"}});
+  short_count[short_count.size() - 14] = 1;  // entries on this disk
+  short_count[short_count.size() - 12] = 1;  // entries in all
+  const Status counted = Check(short_count);
+  ASSERT_FALSE(counted.ok());
+  EXPECT_NE(counted.message_en().find("holds more than it counts"), std::string::npos)
+      << counted.message_en();
 }
 
 TEST_F(ZipCheckTest, TooManyEntriesAreRefusedBeforeAnyIsRead) {
