@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <tuple>
 
@@ -142,20 +143,41 @@ Result<std::vector<domain::Observation>> ValuesToObservations(const std::string&
   return out;
 }
 
-std::vector<KpiDuty> KpiDuties(const domain::Framework& fw, int round, const std::string& agency) {
-  // Resolved as the engine resolves assignments: later rules override earlier ones field by
-  // field, and an exemption, once given, stays.
+KpiDutyResolver::KpiDutyResolver(const domain::Framework& framework, int round)
+    : framework_(framework), round_(round) {
+  for (size_t i = 0; i < framework.assignments.size(); ++i) {
+    bool all = false;
+    for (const std::string& a : framework.assignments[i].agencies) {
+      if (a == "*") {
+        all = true;
+      } else {
+        std::vector<size_t>& rules = for_agency_[a];
+        if (rules.empty() || rules.back() != i) rules.push_back(i);
+      }
+    }
+    if (all) for_all_.push_back(i);
+  }
+}
+
+std::vector<KpiDuty> KpiDutyResolver::For(const std::string& agency) const {
+  // The rules that apply, in framework order: later ones override earlier ones field by field,
+  // and an exemption, once given, stays (as the engine resolves them).
+  std::vector<size_t> rules = for_all_;
+  if (const auto own = for_agency_.find(agency); own != for_agency_.end()) {
+    std::vector<size_t> merged;
+    std::merge(rules.begin(), rules.end(), own->second.begin(), own->second.end(),
+               std::back_inserter(merged));
+    merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
+    rules = std::move(merged);
+  }
   struct Assigned {
     double weight = 0;
     bool exempt = false;
     LocalizedText reason;
   };
   std::map<std::string, Assigned> by_kpi;
-  for (const domain::AssignmentRule& rule : fw.assignments) {
-    const bool applies = std::any_of(rule.agencies.begin(), rule.agencies.end(),
-                                     [&](const std::string& a) { return a == "*" || a == agency; });
-    if (!applies) continue;
-    for (const domain::AssignedKpi& k : rule.kpis) {
+  for (size_t r : rules) {
+    for (const domain::AssignedKpi& k : framework_.assignments[r].kpis) {
       Assigned& a = by_kpi[k.kpi];
       if (k.weight) a.weight = *k.weight;
       if (k.exempt) {
@@ -165,11 +187,11 @@ std::vector<KpiDuty> KpiDuties(const domain::Framework& fw, int round, const std
     }
   }
   std::vector<KpiDuty> out;
-  for (const domain::Kpi& top : fw.kpis) {
+  for (const domain::Kpi& top : framework_.kpis) {
     const auto found = by_kpi.find(top.id);
     if (found == by_kpi.end()) continue;
     std::vector<std::tuple<const domain::Kpi*, bool, std::vector<int>>> leaves;
-    Leaves(top, round, true, top.rounds, leaves);
+    Leaves(top, round_, true, top.rounds, leaves);
     for (const auto& [leaf, in_round, rounds] : leaves) {
       KpiDuty duty;
       duty.kpi = leaf->id;
@@ -184,6 +206,11 @@ std::vector<KpiDuty> KpiDuties(const domain::Framework& fw, int round, const std
     }
   }
   return out;
+}
+
+std::vector<KpiDuty> KpiDuties(const domain::Framework& fw, int round,
+                               const std::string& agency) {
+  return KpiDutyResolver(fw, round).For(agency);
 }
 
 Status CheckReport(const domain::Framework& fw, const std::string& agency, const Report& report,

@@ -347,10 +347,11 @@ Result<Readiness> Results::ReadinessOf(const Actor& actor, int64_t round_id) {
   std::map<std::pair<std::string, std::string>, std::string> state;
   for (const storage::Row& r : *rows) state[{r.Text(0), r.Text(1)}] = r.Text(2);
   const domain::Framework& fw = framework->framework;
+  const KpiDutyResolver duties(fw, status->round.round);
   for (const domain::Agency& a : *agencies) {
     if (!fw.agency_kind.empty() && a.kind != fw.agency_kind) continue;
     int64_t due = 0, missing = 0;
-    for (const KpiDuty& d : KpiDuties(fw, status->round.round, a.code)) {
+    for (const KpiDuty& d : duties.For(a.code)) {
       if (!d.Reportable()) continue;
       ++due;
       const auto found = state.find({a.code, d.kpi});

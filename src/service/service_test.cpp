@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "domain/engine.h"
 #include "formats/inputs.h"
 #include "service/audit.h"
 #include "service/cycle.h"
@@ -813,6 +814,15 @@ TEST_P(ServiceTest, ExemptKpisAndKpisOfAnotherRoundAreNotReportable) {
   EXPECT_TRUE(seven->exempt);
   EXPECT_FALSE(seven->Reportable());
   EXPECT_NE(seven->exempt_reason.en.find("FY2566"), std::string::npos);
+  // The duties resolve assignments as the engine does: the same KPIs with the same weights.
+  auto engine = domain::Engine::Compile(framework_.framework, 12);
+  ASSERT_TRUE(engine.ok());
+  const KpiDutyResolver resolver(framework_.framework, 12);
+  for (const char* code : {"OCS", "BOI", "DSD", "OGGP", "DCLS", "DLIS", "PMO"}) {
+    std::vector<std::pair<std::string, double>> duties;
+    for (const KpiDuty& d : resolver.For(code)) duties.emplace_back(d.top_kpi, d.weight);
+    EXPECT_EQ(duties, engine->AssignedKpis(code)) << code;
+  }
   auto exempt = reporting_->SaveDraft(boi_reporter_, round_.id, "BOI",
                                       {"7", ocs_values_.at("7").dump(), "", "", ""});
   EXPECT_EQ(exempt.status().code(), StatusCode::kInvalidInput);
