@@ -58,8 +58,8 @@ class PeriodicPurge {
 
   static void Once(storage::DatabasePool& pool, const Clock& clock, bool log) {
     auto lease = pool.Acquire();
-    Result<service::Purged> purged =
-        lease ? service::Directory(**lease, clock).Purge() : Result<service::Purged>(lease.status());
+    Result<service::Purged> purged = lease ? service::Directory(**lease, clock).Purge()
+                                           : Result<service::Purged>(lease.status());
     if (!purged) {
       std::cerr << nlohmann::json{{"ts", clock.NowMs()},
                                   {"level", "error"},
@@ -182,9 +182,8 @@ int Serve(const ServeOptions& options, Lang lang) {
   if (!server) return fail(server.status());
   std::cout << "esar: listening on http://" << server_options.address << ":" << (*server)->port()
             << std::endl;
-  std::cerr << "esar: at most " << (*server)->max_connections() << " connections ("
-            << descriptors << " descriptors), " << server_options.worker_threads << " workers"
-            << std::endl;
+  std::cerr << "esar: at most " << (*server)->max_connections() << " connections (" << descriptors
+            << " descriptors), " << server_options.worker_threads << " workers" << std::endl;
 
   int received = 0;
   sigwait(&signals, &received);

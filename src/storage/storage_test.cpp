@@ -123,9 +123,9 @@ TEST_P(StorageTest, WorkAfterACommitRunsOnlyOnceItHasCommitted) {
                  })
                   .ok());
   EXPECT_FALSE(db_->Transaction([&]() -> Status {
-                     db_->AfterCommit([&] { ran.push_back("rolled back"); });
-                     return Status::Conflict("ไม่", "no");
-                   })
+                    db_->AfterCommit([&] { ran.push_back("rolled back"); });
+                    return Status::Conflict("ไม่", "no");
+                  })
                    .ok());
   db_->AfterCommit([&] { ran.push_back("no transaction"); });
   EXPECT_EQ(ran, (std::vector<std::string>{"committed", "no transaction"}));

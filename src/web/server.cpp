@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -14,6 +13,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -120,7 +120,7 @@ class WorkerPool {
   std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<std::function<void()>> jobs_;  // guarded by mutex_
-  bool stopped_ = false;                     // guarded by mutex_
+  bool stopped_ = false;                    // guarded by mutex_
   std::vector<std::thread> threads_;
 };
 
@@ -173,8 +173,7 @@ struct Server::Impl {
   // worker pool and comes back to the strand to answer.
   class Session : public std::enable_shared_from_this<Session> {
    public:
-    Session(Impl& server, tcp::socket socket)
-        : server_(server), stream_(std::move(socket)) {
+    Session(Impl& server, tcp::socket socket) : server_(server), stream_(std::move(socket)) {
       beast::error_code ec;
       const auto remote = stream_.socket().remote_endpoint(ec);
       remote_address_ = ec ? "" : remote.address().to_string();
@@ -200,12 +199,12 @@ struct Server::Impl {
       if (server_.stopping) return Close();
       if (buffer_.size() > 0) return ReadHeader();  // a pipelined request is already here
       stream_.expires_after(std::chrono::milliseconds(server_.options.idle_timeout_ms));
-      stream_.async_read_some(
-          buffer_.prepare(1024), [self = shared_from_this()](beast::error_code ec, size_t n) {
-            self->buffer_.commit(n);
-            if (ec) return self->Close();
-            self->ReadHeader();
-          });
+      stream_.async_read_some(buffer_.prepare(1024),
+                              [self = shared_from_this()](beast::error_code ec, size_t n) {
+                                self->buffer_.commit(n);
+                                if (ec) return self->Close();
+                                self->ReadHeader();
+                              });
     }
 
     void ReadHeader() {
@@ -215,10 +214,9 @@ struct Server::Impl {
       // The real limits are set on the body parsers; Boost 1.74 takes a plain number here.
       header_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
       stream_.expires_after(std::chrono::milliseconds(server_.options.header_timeout_ms));
-      http::async_read_header(stream_, buffer_, *header_parser_,
-                              [self = shared_from_this()](beast::error_code ec, size_t) {
-                                self->OnHeader(ec);
-                              });
+      http::async_read_header(
+          stream_, buffer_, *header_parser_,
+          [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
     }
 
     void OnHeader(beast::error_code ec) {
@@ -226,8 +224,9 @@ struct Server::Impl {
       if (ec == http::error::header_limit) {
         request_ = HttpRequest();
         request_.request_id = RequestId("");
-        return Answer(Refusal(431, "ส่วนหัวของคำขอใหญ่เกิน 16 KB", "the request headers are larger than 16 KB"),
-                      AfterAnswer::kLinger);
+        return Answer(
+            Refusal(431, "ส่วนหัวของคำขอใหญ่เกิน 16 KB", "the request headers are larger than 16 KB"),
+            AfterAnswer::kLinger);
       }
       if (ec) return Close();  // the client left, or trickled its header past the timeout
       ++server_.busy;
@@ -239,8 +238,9 @@ struct Server::Impl {
       deadline_ = Clock::now() + std::chrono::milliseconds(server_.options.request_timeout_ms);
       if (!ParseTarget(request_.target, request_.path, request_.query)) {
         request_.path.clear();  // partly decoded, maybe not UTF-8: not for the log
-        return Answer(ErrorResponse(Status::InvalidInput("ที่อยู่ที่ขอไม่ถูกต้อง", "malformed request target")),
-                      AfterAnswer::kClose);
+        return Answer(
+            ErrorResponse(Status::InvalidInput("ที่อยู่ที่ขอไม่ถูกต้อง", "malformed request target")),
+            AfterAnswer::kClose);
       }
       match_ = server_.router->Find(request_);
       if (match_.upload) return StartUpload();
@@ -273,10 +273,9 @@ struct Server::Impl {
     void ReadBody() {
       if (body_parser_->is_done()) return RunHandler();
       stream_.expires_at(deadline_);
-      http::async_read_some(stream_, buffer_, *body_parser_,
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
-                              self->OnBody(ec);
-                            });
+      http::async_read_some(
+          stream_, buffer_, *body_parser_,
+          [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
     }
 
     void OnBody(beast::error_code ec) {
@@ -337,19 +336,21 @@ struct Server::Impl {
         // the resident size follows the work in hand, not the largest ever done.
         if (response.body.size() > kTrimAfterBytes || Clock::now() - began > kTrimAfterTime)
           ::malloc_trim(0);
-        asio::post(self->stream_.get_executor(),
-                   [self, after, r = std::move(response)]() mutable {
-                     self->Answer(std::move(r), after);
-                   });
+        asio::post(self->stream_.get_executor(), [self, after, r = std::move(response)]() mutable {
+          self->Answer(std::move(r), after);
+        });
       });
-      if (!queued) {
-        HttpResponse busy = ErrorResponse(Status::IoError(
-            "เซิร์ฟเวอร์มีงานค้างมาก โปรดลองใหม่ในอีกครู่", "the server is overloaded: try again shortly"));
-        busy.status = 503;
-        busy.headers.emplace_back("Retry-After", "1");
-        keep_alive_ = false;
-        Answer(std::move(busy), AfterAnswer::kLinger);
-      }
+      if (!queued) RefuseOverloaded();
+    }
+
+    // Every worker busy and the queue full: 503 with Retry-After, and the body left unread.
+    void RefuseOverloaded() {
+      HttpResponse busy = ErrorResponse(Status::IoError(
+          "เซิร์ฟเวอร์มีงานค้างมาก โปรดลองใหม่ในอีกครู่", "the server is overloaded: try again shortly"));
+      busy.status = 503;
+      busy.headers.emplace_back("Retry-After", "1");
+      keep_alive_ = false;
+      Answer(std::move(busy), AfterAnswer::kLinger);
     }
 
     // ---- uploads: the starter and Finish run on a worker; the body's pieces go to the sink as
@@ -379,14 +380,7 @@ struct Server::Impl {
           self->ReadUploadPiece();
         });
       });
-      if (!queued) {
-        HttpResponse busy = ErrorResponse(Status::IoError(
-            "เซิร์ฟเวอร์มีงานค้างมาก โปรดลองใหม่ในอีกครู่", "the server is overloaded: try again shortly"));
-        busy.status = 503;
-        busy.headers.emplace_back("Retry-After", "1");
-        keep_alive_ = false;
-        Answer(std::move(busy), AfterAnswer::kLinger);
-      }
+      if (!queued) RefuseOverloaded();
     }
 
     void ReadUploadPiece() {
@@ -394,10 +388,9 @@ struct Server::Impl {
       upload_parser_->get().body().data = chunk_.data();
       upload_parser_->get().body().size = chunk_.size();
       stream_.expires_at(deadline_);
-      http::async_read_some(stream_, buffer_, *upload_parser_,
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
-                              self->OnUploadPiece(ec);
-                            });
+      http::async_read_some(
+          stream_, buffer_, *upload_parser_,
+          [self = shared_from_this()](beast::error_code ec, size_t) { self->OnUploadPiece(ec); });
     }
 
     void OnUploadPiece(beast::error_code ec) {
@@ -408,7 +401,8 @@ struct Server::Impl {
         try {
           transfer = sink_->Write(std::string_view(chunk_.data(), got));
         } catch (const std::exception& e) {
-          transfer = Status::Internal(std::string("request ") + request_.request_id + ": " + e.what());
+          transfer =
+              Status::Internal(std::string("request ") + request_.request_id + ": " + e.what());
         }
         if (!transfer.ok()) return FinishUpload(transfer);
       }
@@ -471,18 +465,18 @@ struct Server::Impl {
       res->prepare_payload();
       const int status = response.status;
       stream_.expires_after(std::chrono::milliseconds(server_.options.request_timeout_ms));
-      http::async_write(stream_, *res,
-                        [self = shared_from_this(), res, keep, after, status](
-                            beast::error_code ec, size_t) {
-                          self->Observe(status);
-                          self->EndRequest();
-                          if (ec) return self->Close();
-                          if (after == kLinger) return self->Linger();
-                          if (!keep) return self->Close();
-                          self->sink_.reset();
-                          self->upload_parser_.reset();
-                          self->WaitForRequest();
-                        });
+      http::async_write(
+          stream_, *res,
+          [self = shared_from_this(), res, keep, after, status](beast::error_code ec, size_t) {
+            self->Observe(status);
+            self->EndRequest();
+            if (ec) return self->Close();
+            if (after == kLinger) return self->Linger();
+            if (!keep) return self->Close();
+            self->sink_.reset();
+            self->upload_parser_.reset();
+            self->WaitForRequest();
+          });
     }
 
     void Observe(int status) {
@@ -517,15 +511,14 @@ struct Server::Impl {
     }
 
     void LingerRead() {
-      stream_.async_read_some(asio::buffer(chunk_),
-                              [self = shared_from_this()](beast::error_code ec, size_t n) {
-                                self->lingered_ += n;
-                                if (ec || self->lingered_ > self->server_.options.max_upload_bytes +
-                                                                (1u << 20)) {
-                                  return self->Close();
-                                }
-                                self->LingerRead();
-                              });
+      stream_.async_read_some(
+          asio::buffer(chunk_), [self = shared_from_this()](beast::error_code ec, size_t n) {
+            self->lingered_ += n;
+            if (ec || self->lingered_ > self->server_.options.max_upload_bytes + (1u << 20)) {
+              return self->Close();
+            }
+            self->LingerRead();
+          });
     }
 
     void Close() {
@@ -578,9 +571,9 @@ struct Server::Impl {
         const bool exhausted =
             code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM;
         if (exhausted) {
-          const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  Clock::now().time_since_epoch())
-                                  .count();
+          const int64_t now =
+              std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
+                  .count();
           if (now - last_accept_error_log.exchange(now) >= 1000) {
             std::fprintf(stderr, "esar: cannot accept connections: %s (%zu open)\n",
                          ec.message().c_str(), OpenConnections());
@@ -606,9 +599,9 @@ struct Server::Impl {
         session->Start();
       } else {
         refused++;
-        const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                Clock::now().time_since_epoch())
-                                .count();
+        const int64_t now =
+            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
+                .count();
         if (now - last_accept_error_log.exchange(now) >= 1000) {
           std::fprintf(stderr, "esar: %zu connections open (the cap): refusing new ones\n",
                        max_connections);
@@ -638,13 +631,12 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, cons
   impl->options = options;
   impl->router = &router;
   impl->observer = observer;
-  impl->max_connections = options.max_connections
-                              ? options.max_connections
-                              : DefaultMaxConnections([] {
-                                  rlimit limit{};
-                                  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return uint64_t{1024};
-                                  return static_cast<uint64_t>(limit.rlim_cur);
-                                }());
+  impl->max_connections =
+      options.max_connections ? options.max_connections : DefaultMaxConnections([] {
+        rlimit limit{};
+        if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return uint64_t{1024};
+        return static_cast<uint64_t>(limit.rlim_cur);
+      }());
   beast::error_code ec;
   const auto address = asio::ip::make_address(options.address, ec);
   if (ec) {
