@@ -28,8 +28,8 @@ const std::vector<Kind>& Kinds() {
        true,
        {{"SELECT id, round_id, agency_code, kpi, status, revision, updated_at FROM submissions",
          "id"},
-        {"SELECT revision, status, values_json, explanation, problems, remarks, actor, at FROM "
-         "submission_revisions",
+        {"SELECT revision, status, values_json, explanation, problems, remarks, actor, at, "
+         "comment FROM submission_revisions",
          "submission_id"},
         {"SELECT id, name, media_type, size, sha256, uploaded_by, uploaded_at, replaced_by FROM "
          "evidence",
@@ -64,8 +64,11 @@ const std::vector<Kind>& Kinds() {
        "SELECT id FROM users"},
       {"round",
        true,
-       {{"SELECT id, framework_id, round, deadline FROM rounds", "id"},
-        {"SELECT agency_code, deadline, granted_by, granted_at FROM extensions", "round_id"}},
+       {{"SELECT id, framework_id, round, deadline, closed_at FROM rounds", "id"},
+        {"SELECT agency_code, deadline, granted_by, granted_at FROM extensions", "round_id"},
+        {"SELECT id, reopened_by, reopened_at, reason, deadline, after_result FROM "
+         "round_reopenings",
+         "round_id"}},
        "SELECT id FROM rounds"},
       {"framework",
        true,

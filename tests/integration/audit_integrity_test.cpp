@@ -127,6 +127,22 @@ TEST_P(AuditIntegrityTest, AChangedReviewIsFound) {
   ExpectBroken("submission/" + (*last)[0].Text(1));
 }
 
+// The round's own facts: when its reporting closed and why it was reopened.
+TEST_P(AuditIntegrityTest, AChangedRoundClosingOrReopeningIsFound) {
+  Sql("UPDATE rounds SET closed_at = COALESCE(closed_at, 0) + 1 WHERE id = ?", {s_.round});
+  ExpectBroken("round/" + std::to_string(s_.round));
+}
+
+TEST_P(AuditIntegrityTest, AChangedSendBackCommentIsFound) {
+  auto last = db_->Query(
+      "SELECT submission_id FROM submission_revisions ORDER BY at DESC, revision DESC LIMIT 1");
+  ASSERT_TRUE(last.ok());
+  ASSERT_FALSE(last->empty());
+  Sql("UPDATE submission_revisions SET comment = 'forged' WHERE submission_id = ?",
+      {(*last)[0].Int(0)});
+  ExpectBroken("submission/" + (*last)[0].Text(0));
+}
+
 TEST_P(AuditIntegrityTest, AChangedPublishedTotalIsFound) {
   // What the public page reads: the summary, and the agency's own row.
   for (const char* table : {"result_summaries", "result_agencies"}) {
