@@ -179,9 +179,7 @@ Result<RoundInfo> Cycle::OpenRound(const Actor& actor, int64_t framework_id, int
       // Opening it again moves the deadline, but never reopens a closed round: that takes
       // Reopen, with a reason.
       id = (*existing)[0].Int(0);
-      Status locked = LockRound(id, true);
-      if (!locked.ok()) return locked;
-      auto status = StatusOf(id);
+      auto status = LockForChange(id);
       if (!status) return status.status();
       if (status->state != RoundState::kOpen) {
         return Status::Conflict(
@@ -210,6 +208,12 @@ Result<RoundInfo> Cycle::OpenRound(const Actor& actor, int64_t framework_id, int
   });
   if (!done.ok()) return done;
   return Round(id);
+}
+
+Result<RoundStatus> Cycle::LockForChange(int64_t round_id) {
+  Status locked = LockRound(round_id, true);
+  if (!locked.ok()) return locked;
+  return StatusOf(round_id);
 }
 
 Status Cycle::LockRound(int64_t round_id, bool exclusive) {
@@ -312,9 +316,7 @@ Result<RoundStatus> Cycle::CloseReporting(const Actor& actor, int64_t round_id,
   if (!valid.ok()) return valid;
   const int64_t now = clock_.NowMs();
   Status done = db_.Transaction([&]() -> Status {
-    Status locked = LockRound(round_id, true);
-    if (!locked.ok()) return locked;
-    auto status = StatusOf(round_id);
+    auto status = LockForChange(round_id);
     if (!status) return status.status();
     if (status->state != RoundState::kOpen) {
       return Status::Conflict("รอบนี้ปิดรับรายงานแล้ว", "reporting for this round is already closed");
@@ -340,9 +342,7 @@ Result<RoundStatus> Cycle::Reopen(const Actor& actor, int64_t round_id, const st
   const int64_t now = clock_.NowMs();
   if (deadline_ms <= now) return PastDeadline(deadline_ms);
   Status done = db_.Transaction([&]() -> Status {
-    Status locked = LockRound(round_id, true);
-    if (!locked.ok()) return locked;
-    auto status = StatusOf(round_id);
+    auto status = LockForChange(round_id);
     if (!status) return status.status();
     if (status->state == RoundState::kOpen) {
       return Status::Conflict("รอบนี้ยังเปิดรับรายงานอยู่", "this round is still open");
@@ -432,9 +432,7 @@ Status Cycle::ExtendDeadline(const Actor& actor, int64_t round_id, const std::st
   if (!actor.Is(Role::kAdmin)) return Denied(actor, "ขยายกำหนดส่ง", "extend deadlines");
   const int64_t now = clock_.NowMs();
   return db_.Transaction([&]() -> Status {
-    Status locked = LockRound(round_id, true);
-    if (!locked.ok()) return locked;
-    auto status = StatusOf(round_id);
+    auto status = LockForChange(round_id);
     if (!status) return status.status();
     if (status->state != RoundState::kOpen && status->state != RoundState::kClosed) {
       return Status::Conflict(
@@ -481,9 +479,7 @@ Status Cycle::RemoveExtension(const Actor& actor, int64_t round_id, const std::s
   if (!actor.Is(Role::kAdmin)) return Denied(actor, "ยกเลิกการขยายกำหนดส่ง", "remove extensions");
   const int64_t now = clock_.NowMs();
   return db_.Transaction([&]() -> Status {
-    Status locked = LockRound(round_id, true);
-    if (!locked.ok()) return locked;
-    auto status = StatusOf(round_id);
+    auto status = LockForChange(round_id);
     if (!status) return status.status();
     if (status->state != RoundState::kOpen && status->state != RoundState::kClosed) {
       return Status::Conflict("ผลการประเมินของรอบนี้คำนวณแล้ว เปลี่ยนการขยายกำหนดส่งไม่ได้",

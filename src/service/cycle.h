@@ -147,6 +147,9 @@ class Cycle {
   // changes (close, reopen, results), shared for the reports that depend on the state.
   // PostgreSQL locks the round's row; SQLite's transactions already take the write lock.
   Status LockRound(int64_t round_id, bool exclusive);
+  // Inside a transaction, before a change of the round's state: LockRound (exclusive), then the
+  // round's status as it stands under that lock.
+  Result<RoundStatus> LockForChange(int64_t round_id);
 
   // Stores baseline and other imported values (replacing ones with the same key); admins only.
   Status ImportObservations(const Actor& actor,

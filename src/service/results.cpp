@@ -161,9 +161,7 @@ Result<StoredResult> Results::Advance(
   Status done = db_.Transaction([&]() -> Status {
     // Held to the end: no report, review or other change of state slips in between the check,
     // the scoring and the store.
-    Status locked = cycle_.LockRound(round_id, true);
-    if (!locked.ok()) return locked;
-    auto status = cycle_.StatusOf(round_id);
+    auto status = cycle_.LockForChange(round_id);
     if (!status) return status.status();
     Status ok = allowed(*status);
     if (!ok.ok()) return ok;
@@ -308,9 +306,7 @@ Result<StoredResult> Results::CloseAppeals(const Actor& actor, int64_t round_id,
   const int64_t now = clock_.NowMs();
   int64_t id = 0;
   Status done = db_.Transaction([&]() -> Status {
-    Status locked = cycle_.LockRound(round_id, true);
-    if (!locked.ok()) return locked;
-    auto status = cycle_.StatusOf(round_id);
+    auto status = cycle_.LockForChange(round_id);
     if (!status) return status.status();
     if (status->state != RoundState::kPreliminary || now >= status->appeal_deadline) {
       return Status::Conflict("รอบนี้ไม่มีระยะอุทธรณ์ที่เปิดอยู่", "this round has no open appeal window");
