@@ -35,11 +35,30 @@ struct HttpRequest {
   std::string Cookie(const std::string& name) const;
 };
 
+// What a body producer says after each call (see HttpResponse::stream).
+enum class StreamStep {
+  kMore,    // `out` holds the next piece (it may be empty); call again
+  kDone,    // `out` holds the last piece (it may be empty): the body is complete
+  kFailed,  // the body cannot be finished: the connection is cut, so the client sees an
+            // incomplete answer (no last chunk) rather than a complete-looking wrong one
+};
+
+// Produces a body piece by piece, appending each to `out` (given empty). Called on a worker
+// thread, one call at a time, never after kDone or kFailed; it may read the database (borrow a
+// connection per call rather than hold one while the client reads). An exception counts as
+// kFailed.
+using BodyProducer = std::function<StreamStep(std::string& out)>;
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json; charset=utf-8";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // When set, the body is `stream`'s pieces instead of `body` (which is ignored), sent as they
+  // come with chunked transfer coding (HTTP/1.0: unframed, then the connection closes), so that
+  // a large answer is never held whole in memory. The status and headers go first, so the
+  // handler must have refused whatever it can refuse before returning one.
+  BodyProducer stream;
 };
 
 // Receives an upload's body piece by piece, as it arrives; never the whole of it at once.

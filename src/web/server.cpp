@@ -11,6 +11,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cerrno>
@@ -84,6 +85,18 @@ class WorkerPool {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (stopped_ || jobs_.size() >= max_queued_) return false;
+      jobs_.push_back(std::move(job));
+    }
+    ready_.notify_one();
+    return true;
+  }
+
+  // Queues `job` whatever the queue's length (false only once the pool stopped): the next step
+  // of a request already accepted, which must not be refused halfway through its answer.
+  bool SubmitContinuation(std::function<void()> job) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopped_) return false;
       jobs_.push_back(std::move(job));
     }
     ready_.notify_one();
@@ -442,6 +455,7 @@ struct Server::Impl {
 
     void Answer(HttpResponse response, int after) {
       if (closed_) return;
+      if (response.stream) return AnswerStreamed(std::move(response), after);
       // The last guard against header injection: a header carrying raw data (a CR LF from a
       // stored name, say) is never sent; the request gets a 500 whose message names the header.
       for (const auto& [name, value] : response.headers) {
@@ -477,6 +491,109 @@ struct Server::Impl {
             self->upload_parser_.reset();
             self->WaitForRequest();
           });
+    }
+
+    // ---- streamed answers: the header, then each piece as the producer gives it (produced on a
+    // worker, written from the strand), then the last chunk ----
+    void AnswerStreamed(HttpResponse response, int after) {
+      for (const auto& [name, value] : response.headers) {
+        if (IsSafeHeaderValue(name) && IsSafeHeaderValue(value) &&
+            IsSafeHeaderValue(response.content_type))
+          continue;
+        return Answer(
+            ErrorResponse(Status::Internal("request " + request_.request_id +
+                                           ": refused to send an unsafe " + name + " header")),
+            after);
+      }
+      // HTTP/1.0 has no chunks: the end of the body is the end of the connection.
+      chunked_ = version_ != 10;
+      stream_keep_ = chunked_ && after == kKeepAlive && keep_alive_ && !server_.stopping;
+      stream_status_ = response.status;
+      stream_after_ = after;
+      stream_bytes_ = 0;
+      producer_ = std::move(response.stream);
+      auto header = std::make_shared<http::response<http::empty_body>>(
+          static_cast<http::status>(response.status), version_ ? version_ : 11);
+      header->set(http::field::server, "esar");
+      header->set(http::field::content_type, response.content_type);
+      header->set("X-Request-Id", request_.request_id);
+      header->set("X-Content-Type-Options", "nosniff");
+      for (auto& [name, value] : response.headers) header->insert(name, value);
+      header->keep_alive(stream_keep_);
+      if (chunked_) header->chunked(true);
+      auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*header);
+      stream_.expires_after(std::chrono::milliseconds(server_.options.request_timeout_ms));
+      http::async_write_header(
+          stream_, *serializer,
+          [self = shared_from_this(), header, serializer](beast::error_code ec, size_t) {
+            if (ec) return self->EndStream(false);
+            self->ProduceNext();
+          });
+    }
+
+    // Asks the producer for the next piece on a worker, and writes it from the strand.
+    void ProduceNext() {
+      auto self = shared_from_this();
+      const bool queued = server_.workers->SubmitContinuation([self] {
+        auto piece = std::make_shared<std::string>();
+        StreamStep step = StreamStep::kFailed;
+        try {
+          step = self->producer_(*piece);
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "esar: request %s: the answer failed midway: %s\n",
+                       self->request_.request_id.c_str(), e.what());
+        } catch (...) {
+          std::fprintf(stderr, "esar: request %s: the answer failed midway\n",
+                       self->request_.request_id.c_str());
+        }
+        self->stream_bytes_ += piece->size();
+        // As after any large answer, hand the freed memory back (see OnWorker).
+        if (step != StreamStep::kMore && self->stream_bytes_ > kTrimAfterBytes) ::malloc_trim(0);
+        asio::post(self->stream_.get_executor(),
+                   [self, piece, step]() { self->WritePiece(piece, step); });
+      });
+      if (!queued) asio::post(stream_.get_executor(), [self] { self->EndStream(false); });
+    }
+
+    void WritePiece(const std::shared_ptr<std::string>& piece, StreamStep step) {
+      if (closed_) return EndStream(false);
+      if (step == StreamStep::kFailed) return EndStream(false);
+      auto next = [self = shared_from_this(), piece, step](beast::error_code ec, size_t) {
+        if (ec) return self->EndStream(false);
+        if (step == StreamStep::kMore) return self->ProduceNext();
+        self->FinishStream();
+      };
+      if (piece->empty()) {
+        // Nothing to frame (an empty chunk would end the body): go on at once.
+        return asio::post(stream_.get_executor(),
+                          [next]() mutable { next(beast::error_code{}, 0); });
+      }
+      stream_.expires_after(std::chrono::milliseconds(server_.options.request_timeout_ms));
+      if (chunked_) {
+        asio::async_write(stream_, http::make_chunk(asio::buffer(*piece)), std::move(next));
+      } else {
+        asio::async_write(stream_, asio::buffer(*piece), std::move(next));
+      }
+    }
+
+    void FinishStream() {
+      if (!chunked_) return EndStream(true);
+      stream_.expires_after(std::chrono::milliseconds(server_.options.request_timeout_ms));
+      asio::async_write(
+          stream_, http::make_chunk_last(),
+          [self = shared_from_this()](beast::error_code ec, size_t) { self->EndStream(!ec); });
+    }
+
+    // The streamed answer is over: complete (then as after any answer) or cut.
+    void EndStream(bool complete) {
+      producer_ = nullptr;
+      Observe(stream_status_);
+      EndRequest();
+      if (!complete || !stream_keep_) return Close();
+      if (stream_after_ == kLinger) return Linger();
+      sink_.reset();
+      upload_parser_.reset();
+      WaitForRequest();
     }
 
     void Observe(int status) {
@@ -543,6 +660,12 @@ struct Server::Impl {
     HttpRequest request_;
     Router::Match match_;
     unsigned version_ = 11;
+    BodyProducer producer_;  // of the streamed answer in progress
+    bool chunked_ = true;
+    bool stream_keep_ = false;
+    int stream_status_ = 200;
+    int stream_after_ = kKeepAlive;
+    std::atomic<size_t> stream_bytes_{0};  // written by workers, one at a time
     bool keep_alive_ = false;
     bool idle_ = false;
     bool closed_ = false;
