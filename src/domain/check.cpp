@@ -314,6 +314,27 @@ void CheckFramework(const Framework& fw, Findings& findings) {
                           "\", which does not exist");
     }
   }
+  // Keys name a KPI across fiscal years: a malformed or repeated one would mix two KPIs' history.
+  std::map<std::string, std::string> key_owner;  // key -> id of the first KPI with it
+  WalkKpis(fw.kpis, "/kpis", [&](const Kpi& kpi, const std::string& path) {
+    if (kpi.key.empty()) return;
+    if (!IsValidKpiKey(kpi.key)) {
+      findings.AtPath(Severity::kError, "kpi-key", path + "/key",
+                      "รหัสประจำตัวชี้วัด (key) \"" + kpi.key + "\" ของตัวชี้วัด " + kpi.id +
+                          " ใช้ไม่ได้: ต้องยาว 1–64 ตัวอักษร ใช้ได้เฉพาะ a–z 0–9 - _ และขึ้นต้นด้วยตัวอักษร",
+                      "the key \"" + kpi.key + "\" of KPI " + kpi.id +
+                          " is not valid: 1–64 characters of a–z 0–9 - _, starting with a letter");
+      return;
+    }
+    const auto [at, fresh] = key_owner.emplace(kpi.key, kpi.id);
+    if (!fresh) {
+      findings.AtPath(Severity::kError, "kpi-key-duplicate", path + "/key",
+                      "ตัวชี้วัด " + kpi.id + " ใช้รหัสประจำตัวชี้วัด \"" + kpi.key +
+                          "\" ซ้ำกับตัวชี้วัด " + at->second,
+                      "KPI " + kpi.id + " has the key \"" + kpi.key + "\" of KPI " + at->second +
+                          " again");
+    }
+  });
   WalkKpis(fw.kpis, "/kpis", [&](const Kpi& kpi, const std::string& path) {
     if (!kpi.sub_kpis.empty()) {
       double sum = 0;

@@ -61,6 +61,41 @@ TEST(CheckTest, WeightsMustAddUpTo100AndToEachComponentsShare) {
   EXPECT_NE(FindCode(findings, "component-weights"), nullptr);
 }
 
+// A KPI's key names it across fiscal years, so a malformed key or one two KPIs share is an
+// error at the key's JSON path, naming both KPIs.
+TEST(CheckTest, KpiKeysMustBeValidAndUniqueInTheFramework) {
+  const std::string two = R"({"fiscal_year": 2567, "kpis": [
+      {"id": "1", "key": "pmqa", "component": "p", "name": "one", "variables": [{"id": "r", "type": "number"}],
+       "criteria": {"form": "levels", "targets": [80, 90, 100]}},
+      {"id": "2", "key": "KEY2", "component": "p", "name": "two", "variables": [{"id": "r", "type": "number"}],
+       "criteria": {"form": "levels", "targets": [80, 90, 100]}}],
+    "assignments": [{"agencies": ["*"], "kpis": [{"kpi": "1", "weight": 50}, {"kpi": "2", "weight": 50}]}]})";
+  const auto bad = RunCheck(FrameworkFromJson(two));
+  const Finding* invalid = FindCode(bad, "kpi-key");
+  ASSERT_NE(invalid, nullptr);
+  EXPECT_EQ(invalid->severity, Severity::kError);
+  EXPECT_EQ(invalid->where.json_path, "/kpis/1/key");
+  EXPECT_NE(invalid->message_en.find("\"KEY2\""), std::string::npos);
+  EXPECT_NE(invalid->message_th.find("ใช้ไม่ได้"), std::string::npos);
+
+  std::string twice = two;
+  twice.replace(twice.find("KEY2"), 4, "pmqa");
+  const auto dup = RunCheck(FrameworkFromJson(twice));
+  EXPECT_EQ(FindCode(dup, "kpi-key"), nullptr);
+  const Finding* repeated = FindCode(dup, "kpi-key-duplicate");
+  ASSERT_NE(repeated, nullptr);
+  EXPECT_EQ(repeated->where.json_path, "/kpis/1/key");
+  EXPECT_NE(repeated->message_en.find("KPI 2 has the key \"pmqa\" of KPI 1"), std::string::npos);
+
+  std::string distinct = two;
+  distinct.replace(distinct.find("KEY2"), 4, "digital-readiness");
+  const Framework ok = FrameworkFromJson(distinct);
+  EXPECT_TRUE(RunCheck(ok).empty());
+  EXPECT_EQ(ok.kpis[1].key, "digital-readiness");
+  EXPECT_EQ(FindKpiByKey(ok.kpis, "digital-readiness"), &ok.kpis[1]);
+  EXPECT_EQ(FindKpiByKey(ok.kpis, ""), nullptr);
+}
+
 TEST(CheckTest, WarnsAboutThePmqaGroupOneQuirk) {
   const auto fw = esar::testing::SingleKpiFramework(esar::testing::kPmqaGroupsKpi);
   const auto findings = RunCheck(fw);

@@ -30,4 +30,22 @@ const Kpi* FindKpi(const std::vector<Kpi>& kpis, const std::string& id) {
   return nullptr;
 }
 
+const Kpi* FindKpiByKey(const std::vector<Kpi>& kpis, const std::string& key) {
+  if (key.empty()) return nullptr;
+  for (const Kpi& kpi : kpis) {
+    if (kpi.key == key) return &kpi;
+    if (const Kpi* sub = FindKpiByKey(kpi.sub_kpis, key)) return sub;
+  }
+  return nullptr;
+}
+
+bool IsValidKpiKey(const std::string& key) {
+  if (key.empty() || key.size() > 64 || key[0] < 'a' || key[0] > 'z') return false;
+  for (const char c : key) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 }  // namespace esar::domain

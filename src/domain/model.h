@@ -171,6 +171,10 @@ struct KpiDocumentation {
 
 struct Kpi {
   std::string id;  // "1", "4.1"
+  // The KPI's name across fiscal years ("pmqa", "digital-readiness"), empty when it has none:
+  // ids are renumbered from year to year, keys are not. Earlier years' results are found by it.
+  // `esar check` wants it a valid key (IsValidKpiKey) and unique in the framework.
+  std::string key;
   std::string component;
   LocalizedText name;
   bool is_new = false;
@@ -261,5 +265,13 @@ struct Observation {
 
 // The KPI with this id among `kpis` and their sub-KPIs, or nullptr.
 const Kpi* FindKpi(const std::vector<Kpi>& kpis, const std::string& id);
+
+// The KPI with this key among `kpis` and their sub-KPIs, or nullptr (also for an empty key).
+const Kpi* FindKpiByKey(const std::vector<Kpi>& kpis, const std::string& key);
+
+// A KPI key: 1–64 characters of a–z, 0–9, '-' and '_', starting with a letter ("pmqa",
+// "digital-readiness"). Lower case only, so that "PMQA" and "pmqa" cannot name two KPIs, and
+// nothing that needs escaping in CSV, URLs or SQL LIKE patterns.
+bool IsValidKpiKey(const std::string& key);
 
 }  // namespace esar::domain

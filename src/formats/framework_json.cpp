@@ -387,8 +387,8 @@ domain::KpiDocumentation ReadDocumentation(const json* v, const std::string& pat
 domain::Kpi ReadKpi(const json& v, const std::string& path, bool is_sub, int depth) {
   if (depth > 4) Fail(path, "ตัวชี้วัดย่อยซ้อนกันลึกเกินไป", "sub-KPIs are nested too deeply");
   ExpectObject(v, path,
-               {"id", "component", "name", "flags", "unit", "documentation", "rounds", "variables",
-                "references", "result", "criteria", "weight", "sub_kpis"});
+               {"id", "key", "component", "name", "flags", "unit", "documentation", "rounds",
+                "variables", "references", "result", "criteria", "weight", "sub_kpis"});
   domain::Kpi kpi;
   kpi.id = String(Required(v, "id", path), path + "/id");
   if (!IsSafeKpiId(kpi.id)) {
@@ -396,6 +396,9 @@ domain::Kpi ReadKpi(const json& v, const std::string& path, bool is_sub, int dep
          "รหัสตัวชี้วัดต้องยาว 1–32 ตัวอักษร ใช้ได้เฉพาะ A–Z a–z 0–9 และ . - _ และขึ้นต้นด้วยตัวอักษรหรือตัวเลข",
          "a KPI id must be 1–32 characters of A–Z a–z 0–9 . - _, starting with a letter or a digit");
   }
+  // Whether the key is well formed and unique is `esar check`'s to say (kpi-key), with the
+  // other findings, rather than the reader's, which stops at the first problem.
+  if (const json* k = Optional(v, "key")) kpi.key = String(*k, path + "/key");
   if (!is_sub) kpi.component = String(Required(v, "component", path), path + "/component");
   kpi.name = Text(&Required(v, "name", path), path + "/name");
   if (const json* flags = Optional(v, "flags")) {

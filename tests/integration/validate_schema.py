@@ -36,6 +36,8 @@ broken = {
     "a KPI id with CR LF": {"fiscal_year": 2567, "kpis": [dict(kpi, id="1\r\nSet-Cookie: x=1")]},
     "a KPI id with a space": {"fiscal_year": 2567, "kpis": [dict(kpi, id="a b")]},
     "a KPI id in Thai": {"fiscal_year": 2567, "kpis": [dict(kpi, id="ตัวชี้วัด1")]},
+    "a KPI key in capitals": {"fiscal_year": 2567, "kpis": [dict(kpi, key="PMQA")]},
+    "a KPI key with a space": {"fiscal_year": 2567, "kpis": [dict(kpi, key="pmqa 4")]},
     "a sub-KPI id with a slash": {"fiscal_year": 2567, "kpis": [dict(kpi, sub_kpis=[dict(kpi, id="1/2", weight=100)])]},
 }
 for name, framework in broken.items():
