@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/thai.h"
 #include "service/audit.h"
 
 namespace esar::service {
@@ -43,11 +44,12 @@ Status Directory::UpsertAgencies(const Actor& actor, const std::vector<domain::A
         return Status::InvalidInput("หน่วยงานต้องมีรหัสและชื่อภาษาไทย",
                                     "an agency needs a code and a Thai name");
       }
+      // The sort key goes with the name it is of: lists sort by it in SQL (Thai order).
       Status s = db_.Execute(
-          "INSERT INTO agencies (code, name_th, name_en, kind) VALUES (?, ?, ?, ?) "
+          "INSERT INTO agencies (code, name_th, name_en, kind, sort_key) VALUES (?, ?, ?, ?, ?) "
           "ON CONFLICT (code) DO UPDATE SET name_th = excluded.name_th, name_en = "
-          "excluded.name_en, kind = excluded.kind",
-          {a.code, a.name.th, a.name.en, a.kind});
+          "excluded.name_en, kind = excluded.kind, sort_key = excluded.sort_key",
+          {a.code, a.name.th, a.name.en, a.kind, storage::Blob{ThaiSortKey(a.name.th)}});
       if (!s.ok()) return s;
     }
     for (const domain::Agency& a : agencies) {
@@ -72,6 +74,25 @@ Result<std::vector<domain::Agency>> Directory::Agencies() {
   std::vector<domain::Agency> out;
   for (const storage::Row& r : *rows)
     out.push_back({r.Text(0), {r.Text(1), r.Text(2)}, r.Text(3), r.Text(4), {}});
+  return out;
+}
+
+Result<std::vector<domain::Agency>> Directory::Parents() {
+  auto rows = db_.Query(
+      "SELECT code, name_th, name_en, kind, parent FROM agencies WHERE code IN (SELECT parent "
+      "FROM agencies WHERE parent IS NOT NULL) ORDER BY sort_key, code");
+  if (!rows) return rows.status();
+  std::vector<domain::Agency> out;
+  for (const storage::Row& r : *rows)
+    out.push_back({r.Text(0), {r.Text(1), r.Text(2)}, r.Text(3), r.Text(4), {}});
+  return out;
+}
+
+Result<std::vector<std::string>> Directory::Kinds() {
+  auto rows = db_.Query("SELECT DISTINCT kind FROM agencies WHERE kind <> '' ORDER BY kind");
+  if (!rows) return rows.status();
+  std::vector<std::string> out;
+  for (const storage::Row& r : *rows) out.push_back(r.Text(0));
   return out;
 }
 

@@ -94,6 +94,11 @@ class Directory {
   // Adds or updates agencies (by code). Admins only. Parents must exist in the list or already.
   Status UpsertAgencies(const Actor& actor, const std::vector<domain::Agency>& agencies);
   Result<std::vector<domain::Agency>> Agencies();
+  // The agencies others belong to (ministries, provinces), in Thai order of their Thai names:
+  // what a filter by parent offers. One query, without reading every agency.
+  Result<std::vector<domain::Agency>> Parents();
+  // The kinds of agency there are (each once, in code order): what a filter by kind offers.
+  Result<std::vector<std::string>> Kinds();
 
   // Creates a user; admins only (the command line acts as the system admin). Returns its id.
   Result<int64_t> CreateUser(const Actor& actor, const NewUser& user);

@@ -755,6 +755,20 @@ Result<QueuePage> Reporting::Queue(const Actor& actor, const QueueFilter& filter
     where += " AND a.kind = ?";
     params.emplace_back(filter.kind);
   }
+  if (!filter.q.empty()) {
+    // A substring, its LIKE wildcards taken literally; LOWER folds Latin letters on both engines
+    // (Thai has no case).
+    std::string pattern = "%";
+    for (char c : filter.q) {
+      if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+      pattern += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    pattern += '%';
+    where +=
+        " AND (LOWER(a.code) LIKE ? ESCAPE '\\' OR LOWER(a.name_th) LIKE ? ESCAPE '\\' OR "
+        "LOWER(a.name_en) LIKE ? ESCAPE '\\')";
+    for (int i = 0; i < 3; ++i) params.emplace_back(pattern);
+  }
   // An extension never shortens the round's deadline.
   const std::string deadline =
       "CASE WHEN e.deadline > rd.deadline THEN e.deadline ELSE rd.deadline END";
@@ -764,18 +778,38 @@ Result<QueuePage> Reporting::Queue(const Actor& actor, const QueueFilter& filter
   }
   const std::string from =
       " FROM submissions s JOIN agencies a ON a.code = s.agency_code "
+      "LEFT JOIN agencies p ON p.code = a.parent "
       "JOIN rounds rd ON rd.id = s.round_id "
       "JOIN submission_revisions sr ON sr.submission_id = s.id AND sr.revision = s.revision "
       "LEFT JOIN extensions e ON e.round_id = s.round_id AND e.agency_code = s.agency_code";
   auto counted = db_.Query("SELECT COUNT(*)" + from + where, params);
   if (!counted) return counted.status();
+  const std::string dir = filter.descending ? " DESC" : "";
+  std::string order;
+  switch (filter.sort) {
+    case QueueSort::kUpdated:
+      order = "s.updated_at" + dir + ", s.id" + dir;
+      break;
+    case QueueSort::kAgency:
+      order = "s.agency_code" + dir + ", s.kpi, s.round_id";
+      break;
+    case QueueSort::kName:
+      order = "a.sort_key" + dir + ", s.agency_code" + dir + ", s.kpi, s.round_id";
+      break;
+    case QueueSort::kMinistry:
+      // NULLs sort first on SQLite and last on PostgreSQL: said outright, the same on both.
+      order = "CASE WHEN p.sort_key IS NULL THEN 1 ELSE 0 END" + dir + ", p.sort_key" + dir +
+              ", a.sort_key" + dir + ", s.agency_code" + dir + ", s.kpi, s.round_id";
+      break;
+  }
   std::vector<storage::Value> paged = params;
   paged.emplace_back(filter.limit);
   paged.emplace_back(filter.offset);
   auto rows = db_.Query(
       "SELECT s.id, s.round_id, s.agency_code, a.name_th, a.name_en, a.kind, a.parent, s.kpi, "
       "s.status, s.revision, s.updated_at, " +
-          deadline + ", sr.status" + from + where + " ORDER BY s.updated_at, s.id LIMIT ? OFFSET ?",
+          deadline + ", sr.status, p.name_th, p.name_en" + from + where + " ORDER BY " + order +
+          " LIMIT ? OFFSET ?",
       paged);
   if (!rows) return rows.status();
   QueuePage page;
@@ -783,10 +817,22 @@ Result<QueuePage> Reporting::Queue(const Actor& actor, const QueueFilter& filter
   for (const storage::Row& r : *rows) {
     auto status = ParseStatus(r.Text(8));
     if (!status) return status.status();
-    page.items.push_back({r.Int(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5),
-                          r.IsNull(6) ? "" : r.Text(6), r.Text(7), *status,
-                          static_cast<int>(r.Int(9)), r.Int(10), r.Int(11),
-                          r.Text(12) == "sent_back"});
+    SubmissionSummary item{r.Int(0),
+                           r.Int(1),
+                           r.Text(2),
+                           r.Text(3),
+                           r.Text(4),
+                           r.Text(5),
+                           r.IsNull(6) ? "" : r.Text(6),
+                           r.Text(13),
+                           r.Text(14),
+                           r.Text(7),
+                           *status,
+                           static_cast<int>(r.Int(9)),
+                           r.Int(10),
+                           r.Int(11),
+                           r.Text(12) == "sent_back"};
+    page.items.push_back(std::move(item));
   }
   return page;
 }

@@ -81,6 +81,8 @@ struct SubmissionSummary {
   std::string agency_name_en;
   std::string agency_kind;
   std::string ministry;  // the agency's parent
+  std::string ministry_name_th;  // the parent's names ("" without a parent)
+  std::string ministry_name_en;
   std::string kpi;
   SubmissionStatus status = SubmissionStatus::kDraft;
   int revision = 0;
@@ -89,14 +91,25 @@ struct SubmissionSummary {
   bool sent_back = false;  // a draft an approver sent back, not yet reworked
 };
 
-// Which submissions a queue shows; empty strings and 0 match everything.
+// The order of a queue. Ties are broken by agency code, then KPI, so pages never overlap.
+enum class QueueSort {
+  kUpdated,   // oldest change first (what waits longest on top)
+  kAgency,    // by agency code, then KPI (the API's documented order)
+  kName,      // by the agency's Thai name in Thai dictionary order (agencies.sort_key)
+  kMinistry,  // by the parent's Thai name in Thai order (agencies without one last), then name
+};
+
+// Which submissions a queue shows, in what order; empty strings and 0 match everything.
 struct QueueFilter {
   int64_t round_id = 0;
   std::string status;  // a SubmissionStatusName
-  std::string ministry;
+  std::string ministry;  // the agency's parent (ministry or province) code
   std::string kind;
+  std::string q;  // part of the agency's code, Thai or English name (Latin letters in any case)
   bool overdue = false;  // past the agency's deadline and not yet submitted
   int64_t now = 0;       // for `overdue`
+  QueueSort sort = QueueSort::kUpdated;
+  bool descending = false;  // the order reversed (ties still by code, then KPI)
   int64_t limit = 50;
   int64_t offset = 0;
 };
@@ -218,7 +231,8 @@ class Reporting {
   Result<std::vector<SubmissionView>> List(const Actor& actor, int64_t round_id);
 
   // The submissions matching `filter` that the actor may see (an agency's users: their own
-  // agency's only), oldest change first, a page at a time: one query, however many there are.
+  // agency's only), in `filter.sort` order, a page at a time: filtered, searched, sorted and
+  // paged in SQL (one query for the page, one for the count), however many there are.
   Result<QueuePage> Queue(const Actor& actor, const QueueFilter& filter);
 
   // The values the KPI pages of `agency` score its round with (see CurrentValues): imported

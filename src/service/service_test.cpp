@@ -943,6 +943,79 @@ TEST_P(ServiceTest, KpiPagesScoreWithTheVerifiedValuesOnceAccepted) {
   EXPECT_EQ(seen, static_cast<int>(verified.size()));
 }
 
+// The queue at any size: sorted by the agencies' Thai names (their sort keys, kept with every
+// rename) or their parents', searched by code or name with LIKE's wildcards taken literally,
+// filtered by parent and kind, and paged without overlap — all in the database.
+TEST_P(ServiceTest, TheQueueIsSortedSearchedFilteredAndPagedInTheDatabase) {
+  // Renamed so that Thai order differs from the codes' and the names' byte order.
+  std::vector<domain::Agency> renamed = {
+      {"OCS", {"เกาะสมุย", "Ko Samui"}, "department", "PMO", {}},
+      {"BOI", {"ขอนแก่น", "Khon Kaen"}, "department", "PMO", {}},
+      {"DSD", {"ฉะเชิงเทรา", "Chachoengsao"}, "department", "MOL", {}},
+      {"OGGP", {"โคราช", "Korat"}, "department", "PMO", {}}};
+  ASSERT_TRUE(directory_->UpsertAgencies(admin_, renamed).ok());
+  std::map<std::string, Actor> reporters = {{"OCS", reporter_}, {"BOI", boi_reporter_}};
+  reporters["DSD"] = MakeUser("reporter.dsd", Role::kReporter, "DSD");
+  reporters["OGGP"] = MakeUser("reporter.oggp", Role::kReporter, "OGGP");
+  for (const auto& [code, reporter] : reporters) {
+    auto draft = reporting_->SaveDraft(reporter, round_.id, code,
+                                       {"5", ocs_values_.at("5").dump(), "", "", ""});
+    ASSERT_TRUE(draft.ok()) << code << ": " << draft.status().ToString(false);
+  }
+  auto codes = [&](QueueFilter filter) {
+    filter.round_id = round_.id;
+    auto page = reporting_->Queue(evaluator_, filter);
+    EXPECT_TRUE(page.ok()) << page.status().ToString(false);
+    std::string out;
+    if (!page.ok()) return out;
+    for (const auto& item : page->items) out += (out.empty() ? "" : " ") + item.agency;
+    return out + " (" + std::to_string(page->total) + ")";
+  };
+  QueueFilter by_name;
+  by_name.sort = QueueSort::kName;
+  EXPECT_EQ(codes(by_name), "OCS BOI OGGP DSD (4)");
+  by_name.limit = 2;
+  EXPECT_EQ(codes(by_name), "OCS BOI (4)");
+  by_name.offset = 2;
+  EXPECT_EQ(codes(by_name), "OGGP DSD (4)");
+  QueueFilter reversed;
+  reversed.sort = QueueSort::kName;
+  reversed.descending = true;
+  EXPECT_EQ(codes(reversed), "DSD OGGP BOI OCS (4)");
+  // กระทรวงแรงงาน (MOL) before สำนักนายกรัฐมนตรี (PMO), then by name.
+  QueueFilter by_parent;
+  by_parent.sort = QueueSort::kMinistry;
+  EXPECT_EQ(codes(by_parent), "DSD OCS BOI OGGP (4)");
+  QueueFilter search;
+  search.sort = QueueSort::kName;
+  search.q = "ขอน";
+  EXPECT_EQ(codes(search), "BOI (1)");
+  search.q = "dsd";  // the code, in another case
+  EXPECT_EQ(codes(search), "DSD (1)");
+  search.q = "KORAT";
+  EXPECT_EQ(codes(search), "OGGP (1)");
+  search.q = "%";  // a literal percent sign, which no name has
+  EXPECT_EQ(codes(search), " (0)");
+  search.q = "_";
+  EXPECT_EQ(codes(search), " (0)");
+  QueueFilter filtered;
+  filtered.sort = QueueSort::kName;
+  filtered.ministry = "PMO";
+  EXPECT_EQ(codes(filtered), "OCS BOI OGGP (3)");
+  filtered.ministry = "";
+  filtered.kind = "ministry";
+  EXPECT_EQ(codes(filtered), " (0)");
+  // An agency's own users still see only their own agency, whatever they search.
+  QueueFilter own;
+  own.round_id = round_.id;
+  own.sort = QueueSort::kName;
+  auto mine = reporting_->Queue(boi_reporter_, own);
+  ASSERT_TRUE(mine.ok());
+  ASSERT_EQ(mine->items.size(), 1u);
+  EXPECT_EQ(mine->items[0].agency, "BOI");
+  EXPECT_EQ(mine->items[0].ministry_name_th, "สำนักนายกรัฐมนตรี");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ServiceTest, ::testing::ValuesIn(esar::testing::Backends()),
                          [](const auto& param_info) { return param_info.param; });
 

@@ -2,7 +2,25 @@
 
 #include <chrono>
 
+#include "common/thai.h"
+
 namespace esar::storage {
+namespace {
+
+// Migration 9's data: every agency's sort key (agencies.sort_key, the ICU Thai collation key of
+// its Thai name, whose byte order is Thai dictionary order) for the rows there before it.
+Status FillAgencySortKeys(Database& db) {
+  auto rows = db.Query("SELECT code, name_th FROM agencies WHERE sort_key IS NULL");
+  if (!rows) return rows.status();
+  for (const Row& r : *rows) {
+    Status s = db.Execute("UPDATE agencies SET sort_key = ? WHERE code = ?",
+                          {Blob{ThaiSortKey(r.Text(1))}, r.Text(0)});
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 const std::vector<Migration>& AllMigrations() {
   // Times are milliseconds since the Unix epoch (UTC); JSON columns hold esar's own formats.
@@ -251,6 +269,19 @@ CREATE TABLE round_reopenings (
 CREATE INDEX round_reopenings_round ON round_reopenings (round_id, id);
 ALTER TABLE submission_revisions ADD COLUMN comment TEXT NOT NULL DEFAULT ''
 )SQL"},
+      // Lists of thousands of agencies (every local government) are sorted, filtered and paged
+      // in SQL: each agency keeps the ICU Thai collation key of its Thai name (bytes whose order
+      // is Thai dictionary order; written with every insert or rename, filled here for the rows
+      // already there), and the queue's filters and orders are indexed.
+      {9, "agency sort keys and list indexes", R"SQL(
+ALTER TABLE agencies ADD COLUMN sort_key {BLOB};
+CREATE INDEX agencies_sort_key ON agencies (sort_key, code);
+CREATE INDEX agencies_parent ON agencies (parent, sort_key);
+CREATE INDEX agencies_kind ON agencies (kind, sort_key);
+CREATE INDEX submissions_round_status ON submissions (round_id, status, updated_at);
+CREATE INDEX submissions_status ON submissions (status, updated_at)
+)SQL",
+       FillAgencySortKeys},
   };
   return kMigrations;
 }
@@ -290,6 +321,10 @@ Result<int> SchemaVersion(Database& db) {
 }
 
 Status Migrate(Database& db) {
+  return MigrateTo(db, AllMigrations().empty() ? 0 : AllMigrations().back().version);
+}
+
+Status MigrateTo(Database& db, int version) {
   auto current = SchemaVersion(db);
   if (!current) return current.status();
   const int newest = AllMigrations().empty() ? 0 : AllMigrations().back().version;
@@ -301,6 +336,7 @@ Status Migrate(Database& db) {
             ", newer than this esar knows (" + std::to_string(newest) + "): use a newer esar");
   }
   for (const Migration& m : AllMigrations()) {
+    if (m.version > version) break;
     Status applied = db.Transaction([&]() -> Status {
       if (db.dialect() == Dialect::kPostgres) {
         Status locked = db.Execute("SELECT pg_advisory_xact_lock(7263170)");
@@ -313,6 +349,10 @@ Status Migrate(Database& db) {
       if (!done->empty()) return Status::Ok();
       Status run = db.ExecuteScript(ForDialect(m.sql, db.dialect()));
       if (!run.ok()) return run;
+      if (m.data) {
+        Status data = m.data(db);
+        if (!data.ok()) return data;
+      }
       return db.Execute(
           "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
           {static_cast<int64_t>(m.version), std::string(m.name), NowMs()});

@@ -13,6 +13,9 @@ struct Migration {
   // The schema change, in the SQL both engines share, with {ID} for an auto-numbered primary key
   // and {BLOB} for bytes; both are replaced for the dialect before running.
   const char* sql;
+  // A change of data SQL cannot say (e.g. ICU sort keys of existing rows), run after `sql` in the
+  // same transaction; its failure rolls the whole migration back. Null for most migrations.
+  Status (*data)(Database& db) = nullptr;
 };
 
 // Every migration, oldest first. Never edit one that has shipped: add the next.
@@ -23,6 +26,9 @@ const std::vector<Migration>& AllMigrations();
 // processes at once (PostgreSQL takes an advisory lock; SQLite's write lock serializes). Fails
 // if the database has a migration newer than this program knows (an older esar on a newer db).
 Status Migrate(Database& db);
+
+// Migrate, up to `version` only (tests build databases of an older schema with it).
+Status MigrateTo(Database& db, int version);
 
 // The newest version recorded in `db` (0 for a new database).
 Result<int> SchemaVersion(Database& db);

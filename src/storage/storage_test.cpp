@@ -55,6 +55,30 @@ TEST_P(StorageTest, MigrationsApplyOnceAndRecordTheirVersion) {
   EXPECT_EQ((*count)[0].Int(0), static_cast<int64_t>(AllMigrations().size()));
 }
 
+// Agencies there before migration 9 get their Thai sort keys from it: ORDER BY sort_key is Thai
+// dictionary order (leading vowels skipped), which neither the codes nor the bytes of the names
+// give (เ and โ come after every consonant in UTF-8).
+TEST_P(StorageTest, MigrationNineGivesExistingAgenciesThaiSortKeys) {
+  auto opened = Open(esar::testing::FreshDatabaseUrl(GetParam()));
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString(false);
+  Database& db = **opened;
+  ASSERT_TRUE(MigrateTo(db, 7).ok());
+  for (const auto& [code, name] : std::vector<std::pair<std::string, std::string>>{
+           {"A", "เกาะสมุย"}, {"B", "ขอนแก่น"}, {"C", "ฉะเชิงเทรา"}, {"D", "โคราช"}}) {
+    ASSERT_TRUE(
+        db.Execute("INSERT INTO agencies (code, name_th) VALUES (?, ?)", {code, name}).ok());
+  }
+  ASSERT_TRUE(Migrate(db).ok());
+  auto rows = db.Query("SELECT code FROM agencies ORDER BY sort_key, code");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString(false);
+  std::string order;
+  for (const Row& r : *rows) order += r.Text(0);
+  EXPECT_EQ(order, "ABDC");  // ก(เกาะ) ข ค(โคราช) ฉ
+  auto missing = db.Query("SELECT COUNT(*) FROM agencies WHERE sort_key IS NULL");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ((*missing)[0].Int(0), 0);
+}
+
 TEST_P(StorageTest, RefusesToRunOnANewerSchema) {
   ASSERT_TRUE(
       db_->Execute(

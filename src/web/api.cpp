@@ -275,7 +275,9 @@ Result<service::ResultStage> StageParam(const HttpRequest& request) {
 }
 
 // A page of `items` from ?page= (1-based) and ?per_page= (1..200, default 50).
-Result<json> Page(const HttpRequest& request, const json& items) {
+// The page and per_page of a list request: 1 and 50 by default, per_page at most 200; a 400
+// for anything else.
+Result<std::pair<int64_t, int64_t>> PageParams(const HttpRequest& request) {
   auto number = [&](const char* name, int64_t fallback, int64_t max) -> Result<int64_t> {
     auto it = request.query.find(name);
     if (it == request.query.end()) return fallback;
@@ -293,11 +295,18 @@ Result<json> Page(const HttpRequest& request, const json& items) {
   if (!page) return page.status();
   auto per_page = number("per_page", 50, 200);
   if (!per_page) return per_page.status();
+  return std::pair<int64_t, int64_t>{*page, *per_page};
+}
+
+Result<json> Page(const HttpRequest& request, const json& items) {
+  auto paging = PageParams(request);
+  if (!paging) return paging.status();
+  const auto [page, per_page] = *paging;
   json slice = json::array();
   const auto total = static_cast<int64_t>(items.size());
-  for (int64_t i = (*page - 1) * *per_page; i < std::min(total, *page * *per_page); ++i)
+  for (int64_t i = (page - 1) * per_page; i < std::min(total, page * per_page); ++i)
     slice.push_back(items[static_cast<size_t>(i)]);
-  return json{{"items", slice}, {"page", *page}, {"per_page", *per_page}, {"total", total}};
+  return json{{"items", slice}, {"page", page}, {"per_page", per_page}, {"total", total}};
 }
 
 }  // namespace
@@ -740,16 +749,53 @@ void Api::Register(Router& router) {
              }));
 
   // ---- reporting ----
+  // The round's submissions, filtered, ordered and paged in SQL: only the page's submissions
+  // are read whole, however many the round has.
   router.Add("GET", "/api/v1/rounds/{id}/submissions", with(false, [this](Call& c) -> HttpResponse {
                auto id = PathId(c.request, "id");
                if (!id) return ErrorResponse(id.status());
-               auto list = service::Reporting(c.db, clock_).List(c.actor, *id);
-               if (!list) return ErrorResponse(list.status());
+               auto paging = PageParams(c.request);
+               if (!paging) return ErrorResponse(paging.status());
+               auto param = [&](const char* name) {
+                 const auto it = c.request.query.find(name);
+                 return it == c.request.query.end() ? std::string() : it->second;
+               };
+               service::QueueFilter filter;
+               filter.round_id = *id;
+               filter.status = param("status");
+               if (!filter.status.empty() && filter.status != "draft" &&
+                   filter.status != "approved" && filter.status != "submitted" &&
+                   filter.status != "returned" && filter.status != "accepted") {
+                 return ErrorResponse(
+                     BadRequest("status ต้องเป็น draft, approved, submitted, returned หรือ accepted",
+                                "status must be draft, approved, submitted, returned or accepted"));
+               }
+               filter.kind = param("kind");
+               filter.ministry = param("parent");
+               filter.q = param("q");
+               const std::string overdue = param("overdue");
+               if (!overdue.empty() && overdue != "true" && overdue != "false") {
+                 return ErrorResponse(
+                     BadRequest("overdue ต้องเป็น true หรือ false", "overdue must be true or false"));
+               }
+               filter.overdue = overdue == "true";
+               filter.now = clock_.NowMs();
+               filter.sort = service::QueueSort::kAgency;
+               filter.limit = paging->second;
+               filter.offset = (paging->first - 1) * paging->second;
+               service::Reporting reporting(c.db, clock_);
+               auto queue = reporting.Queue(c.actor, filter);
+               if (!queue) return ErrorResponse(queue.status());
                json items = json::array();
-               for (const auto& s : *list) items.push_back(SubmissionJson(s));
-               auto page = Page(c.request, items);
-               if (!page) return ErrorResponse(page.status());
-               return Ok(*page);
+               for (const auto& s : queue->items) {
+                 auto view = reporting.Get(c.actor, s.id);
+                 if (!view) return ErrorResponse(view.status());
+                 items.push_back(SubmissionJson(*view));
+               }
+               return Ok({{"items", items},
+                          {"page", paging->first},
+                          {"per_page", paging->second},
+                          {"total", queue->total}});
              }));
   router.Add("PUT", "/api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}",
              with(true, [this, reply](Call& c) -> HttpResponse {

@@ -52,22 +52,28 @@ HttpResponse Pages::Queue(PageCall& call) {
   service::Cycle cycle(call.db, clock_);
   auto rounds = cycle.Rounds();
   if (!rounds) return ErrorPage(call, rounds.status());
-  auto agencies = service::Directory(call.db, clock_).Agencies();
-  if (!agencies) return ErrorPage(call, agencies.status());
-  std::map<std::string, std::string> names;
-  std::set<std::string> ministries, kinds;
-  for (const auto& a : *agencies) {
-    names[a.code] = call.Pick(a.name);
-    if (!a.parent.empty()) ministries.insert(a.parent);
-    if (!a.kind.empty()) kinds.insert(a.kind);
-  }
+  // Only what the filters offer is read here: the parents and kinds, not every agency.
+  service::Directory directory(call.db, clock_);
+  auto parents = directory.Parents();
+  if (!parents) return ErrorPage(call, parents.status());
+  auto kinds = directory.Kinds();
+  if (!kinds) return ErrorPage(call, kinds.status());
   service::QueueFilter filter;
   filter.round_id = ParseId(call.Query("round"));
   filter.status = call.request.query.count("status") ? call.Query("status") : "submitted";
   filter.ministry = call.Query("ministry");
   filter.kind = call.Query("kind");
+  filter.q = call.Query("q");
   filter.overdue = call.Query("overdue") == "1";
   filter.now = clock_.NowMs();
+  const std::string sort = call.Query("sort");
+  filter.sort = sort == "name"       ? service::QueueSort::kName
+                : sort == "ministry" ? service::QueueSort::kMinistry
+                                     : service::QueueSort::kUpdated;
+  const std::string sort_name = filter.sort == service::QueueSort::kName       ? "name"
+                                : filter.sort == service::QueueSort::kMinistry ? "ministry"
+                                                                               : "updated";
+  filter.descending = call.Query("dir") == "desc";
   // Bounded before any arithmetic: page × 50 cannot overflow.
   int64_t page = PageNumber(call.Query("page"));
   filter.limit = 50;
@@ -93,9 +99,8 @@ HttpResponse Pages::Queue(PageCall& call) {
     const domain::Kpi* kpi = fw ? domain::FindKpi(fw->kpis, s.kpi) : nullptr;
     items.push_back(
         {{"href", "/review/submissions/" + std::to_string(s.id)},
-         {"agency", call.lang == Lang::kThai || s.agency_name_en.empty() ? s.agency_name_th
-                                                                         : s.agency_name_en},
-         {"ministry", names.count(s.ministry) ? names[s.ministry] : ""},
+         {"agency", call.Pick({s.agency_name_th, s.agency_name_en})},
+         {"ministry", call.Pick({s.ministry_name_th, s.ministry_name_en})},
          {"kpi", s.kpi},
          {"kpi_name", kpi ? call.Pick(kpi->name) : ""},
          {"status", call.T(std::string("status.") + service::SubmissionStatusName(s.status))},
@@ -113,25 +118,23 @@ HttpResponse Pages::Queue(PageCall& call) {
                        RoundName(r.round.round, call.lang)},
          {"selected", r.round.id == filter.round_id}});
   }
-  auto options = [&](const std::set<std::string>& values, const std::string& chosen, bool is_kind) {
-    std::vector<std::pair<std::string, json>> sorted;
-    for (const auto& v : values) {
-      std::string label = v;
-      if (is_kind) {
-        const std::string& kind = call.T("kind." + v);
-        if (kind != "kind." + v) label = kind;
-      } else if (names.count(v)) {
-        label = names[v];
-      }
-      sorted.push_back(
-          {ThaiSortKey(label), {{"value", v}, {"label", label}, {"selected", v == chosen}}});
-    }
-    std::sort(sorted.begin(), sorted.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
-    json out = json::array();
-    for (auto& s : sorted) out.push_back(std::move(s.second));
-    return out;
-  };
+  json ministries = json::array();
+  for (const domain::Agency& a : *parents) {  // in Thai order already
+    ministries.push_back(
+        {{"value", a.code}, {"label", call.Pick(a.name)}, {"selected", a.code == filter.ministry}});
+  }
+  std::vector<std::pair<std::string, json>> sorted_kinds;
+  for (const std::string& k : *kinds) {
+    std::string label = k;
+    const std::string& name = call.T("kind." + k);
+    if (name != "kind." + k) label = name;
+    sorted_kinds.push_back(
+        {ThaiSortKey(label), {{"value", k}, {"label", label}, {"selected", k == filter.kind}}});
+  }
+  std::sort(sorted_kinds.begin(), sorted_kinds.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  json kind_options = json::array();
+  for (auto& k : sorted_kinds) kind_options.push_back(std::move(k.second));
   json statuses = json::array();
   for (const char* s : {"submitted", "returned", "accepted", "approved", "draft"}) {
     statuses.push_back({{"value", s},
@@ -139,20 +142,34 @@ HttpResponse Pages::Queue(PageCall& call) {
                         {"selected", filter.status == s}});
   }
   const int64_t pages = (queue->total + filter.limit - 1) / filter.limit;
-  std::string query = "round=" + (filter.round_id ? std::to_string(filter.round_id) : "") +
-                      "&status=" + UrlEncode(filter.status) +
-                      "&ministry=" + UrlEncode(filter.ministry) +
-                      "&kind=" + UrlEncode(filter.kind) + (filter.overdue ? "&overdue=1" : "");
+  const std::string filters = "round=" + (filter.round_id ? std::to_string(filter.round_id) : "") +
+                              "&status=" + UrlEncode(filter.status) +
+                              "&ministry=" + UrlEncode(filter.ministry) +
+                              "&kind=" + UrlEncode(filter.kind) + "&q=" + UrlEncode(filter.q) +
+                              (filter.overdue ? "&overdue=1" : "");
+  const std::string query = filters + "&sort=" + sort_name + (filter.descending ? "&dir=desc" : "");
   json model = {{"items", items},
+                {"has_items", !items.empty()},
                 {"total", queue->total},
                 {"rounds", round_options},
-                {"ministries", options(ministries, filter.ministry, false)},
-                {"kinds", options(kinds, filter.kind, true)},
+                {"ministries", ministries},
+                {"kinds", kind_options},
                 {"statuses", statuses},
                 {"all_statuses", filter.status.empty()},
                 {"overdue", filter.overdue},
+                {"q", filter.q},
+                {"sort_value", sort_name},
+                {"dir_value", filter.descending ? "desc" : "asc"},
                 {"page", page},
                 {"pages", std::max<int64_t>(pages, 1)}};
+  // Each sortable header links to the queue sorted by it (from the first page); again reverses.
+  for (const char* column : {"name", "ministry", "updated"}) {
+    const bool active = sort_name == column;
+    const std::string next_dir = active && !filter.descending ? "desc" : "asc";
+    model["sort"][column] = {
+        {"href", "/review?" + filters + "&sort=" + column + "&dir=" + next_dir},
+        {"aria", active ? (filter.descending ? "descending" : "ascending") : "none"}};
+  }
   if (page > 1) model["prev"] = "/review?" + query + "&page=" + std::to_string(page - 1);
   if (page < pages) model["next"] = "/review?" + query + "&page=" + std::to_string(page + 1);
   return RenderPage(call, "queue", model, call.T("queue.title"));

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -552,6 +553,20 @@ def cycle(base):
     check(r.json and r.json.get("total") == 1 and r.json.get("per_page") == 10, "  one submission on the page")
     call(evaluator, "GET", f"/api/v1/rounds/{round_id}/submissions?per_page=201", 400,
          "list with per_page=201")
+    # Filters, answered by the database: state, parent, kind, a search of code or name (LIKE's
+    # wildcards literal), overdue; unknown values of the closed sets are a 400.
+    for query, total in (("status=draft", 1), ("status=accepted", 0), ("parent=PMO", 1),
+                         ("parent=MOL", 0), ("kind=department", 1), ("kind=ministry", 0),
+                         ("q=ocs", 1), ("q=" + urllib.parse.quote("กฤษฎีกา"), 1), ("q=%25", 0),
+                         ("q=BOI", 0), ("overdue=false", 1), ("overdue=true", 0)):
+        r = call(evaluator, "GET", f"/api/v1/rounds/{round_id}/submissions?{query}", 200,
+                 f"list submissions with {query}")
+        check(r.json and r.json.get("total") == total and len(r.json.get("items", [])) == total,
+              f"  {query}: {total} submission(s)", repr(r.json)[:200])
+    call(evaluator, "GET", f"/api/v1/rounds/{round_id}/submissions?status=lost", 400,
+         "list with an unknown status")
+    call(evaluator, "GET", f"/api/v1/rounds/{round_id}/submissions?overdue=maybe", 400,
+         "list with overdue neither true nor false")
     call(public, "GET", f"/api/v1/rounds/{round_id}/submissions", 401, "list submissions as the public")
     call(reporter, "GET", f"/api/v1/submissions/{sid}", 200, "the submission")
     call(reporter, "GET", "/api/v1/submissions/99999", 404, "missing submission")

@@ -272,6 +272,20 @@ def main():
                   and "สำนักงานคณะกรรมการกฤษฎีกา" in html,
                   "/review?page=%s shows the one page there is (%d, %s)"
                   % (page, status, shown.groups() if shown else html[:200]))
+        # Searched, filtered and sorted by the database; the sorted column says so (aria-sort).
+        status, html = evaluator.page("/review?q=" + urllib.parse.quote("กฤษฎีกา"))
+        check(status == 200 and "สำนักงานคณะกรรมการกฤษฎีกา" in html, "the queue finds the agency by name")
+        status, html = evaluator.page("/review?q=ocs&ministry=PMO&kind=department")
+        check(status == 200 and "สำนักงานคณะกรรมการกฤษฎีกา" in html, "the queue finds it by code in its ministry")
+        for query in ("q=" + urllib.parse.quote("ไม่มีหน่วยงานนี้"), "q=%25", "ministry=MOL", "kind=ministry"):
+            status, html = evaluator.page("/review?" + query)
+            check(status == 200 and "สำนักงานคณะกรรมการกฤษฎีกา" not in html and "ไม่มีรายการ" in html,
+                  "the queue with %s is empty and says so" % query)
+        status, html = evaluator.page("/review?sort=name&dir=desc")
+        header = re.search(r'<th scope="col" aria-sort="([a-z]+)"><a href="([^"]+)">หน่วยงาน</a>', html)
+        check(status == 200 and header is not None and header.group(1) == "descending"
+              and "sort=name&amp;dir=asc" in header.group(2) and "สำนักงานคณะกรรมการกฤษฎีกา" in html,
+              "the queue sorted by name, descending, links the other way (%r)" % (header.groups() if header else None,))
         status, html = evaluator.page("/review/submissions/" + submission)
         check("1,000" in html or "1000" in html, "the review page shows the reported values")
         status, headers, _ = evaluator.request("POST", "/review/submissions/" + submission,
