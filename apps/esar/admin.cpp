@@ -7,13 +7,16 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 
 #include "formats/inputs.h"
 #include "formats/json_input.h"
+#include "formats/past_results.h"
 #include "security/password_hasher.h"
 #include "service/audit.h"
 #include "service/cycle.h"
 #include "service/directory.h"
+#include "service/history.h"
 #include "storage/backup.h"
 #include "storage/file_store.h"
 #include "storage/migrations.h"
@@ -113,6 +116,44 @@ int ImportData(const std::string& db_url, const AuditKeyFlags& audit, const std:
   Say(lang, "นำเข้าข้อมูล " + std::to_string(data->size()) + " ค่า",
       "imported " + std::to_string(data->size()) + " values");
   return 0;
+}
+
+int ImportResults(const std::string& db_url, const AuditKeyFlags& audit, const std::string& path,
+                  Lang lang) {
+  auto results = formats::LoadPastResults(path);
+  if (!results) return Fail(results.status(), lang);
+  auto db = OpenDbToWrite(db_url, audit, lang);
+  if (!db) return kFailed;
+  SystemClock clock;
+  Status s = service::History(*db, clock).ImportResults(service::Actor::System(), *results);
+  if (!s.ok()) return Fail(s, lang);
+  std::set<std::string> years;
+  for (const auto& r : *results) years.insert(std::to_string(r.fiscal_year));
+  std::string list;
+  for (const std::string& y : years) list += (list.empty() ? "" : ", ") + y;
+  Say(lang,
+      "นำเข้าผลการประเมิน " + std::to_string(results->size()) + " แถว ของปีงบประมาณ พ.ศ. " + list,
+      "imported " + std::to_string(results->size()) + " earlier results of FY " + list);
+  return 0;
+}
+
+Result<StoredInputs> ReadStoredInputs(const std::string& db_url, int fiscal_year, Lang lang) {
+  auto db = OpenDb(db_url, lang);
+  if (!db) {
+    return Status::IoError("เปิดฐานข้อมูลไม่ได้", "the database cannot be opened");
+  }
+  SystemClock clock;
+  StoredInputs out;
+  auto agencies = service::Directory(*db, clock).Agencies();
+  if (!agencies) return agencies.status();
+  out.agencies = std::move(*agencies);
+  auto observations = service::Cycle(*db, clock).Observations();
+  if (!observations) return observations.status();
+  out.observations = std::move(*observations);
+  auto past = service::History(*db, clock).PastResults(fiscal_year);
+  if (!past) return past.status();
+  out.past = std::move(*past);
+  return out;
 }
 
 int CreateUser(const std::string& db_url, const AuditKeyFlags& audit, const std::string& username,

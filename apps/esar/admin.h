@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "audit_key.h"
+#include "common/status.h"
 #include "common/text.h"
+#include "domain/history.h"
 
 namespace esar::cli {
 
@@ -23,6 +25,21 @@ int ImportAgencies(const std::string& db_url, const AuditKeyFlags& audit, const 
                    Lang lang);
 int ImportData(const std::string& db_url, const AuditKeyFlags& audit, const std::string& path,
                Lang lang);
+
+// `esar import results FILE`: earlier years' published results (formats::ParsePastResults),
+// each year and round in the file replacing what an earlier import loaded for it.
+int ImportResults(const std::string& db_url, const AuditKeyFlags& audit, const std::string& path,
+                  Lang lang);
+
+// What `esar check --db` reads from a database: its agencies, its imported values and the
+// earlier results (service::History::PastResults) of years before `fiscal_year`.
+struct StoredInputs {
+  std::vector<domain::Agency> agencies;
+  std::vector<domain::Observation> observations;
+  std::vector<domain::PastResult> past;
+};
+// Fails when the database cannot be opened (after printing why) or read.
+Result<StoredInputs> ReadStoredInputs(const std::string& db_url, int fiscal_year, Lang lang);
 
 // The password comes from $ESAR_PASSWORD or, when unset, the first line of standard input.
 int CreateUser(const std::string& db_url, const AuditKeyFlags& audit, const std::string& username,

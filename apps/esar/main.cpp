@@ -8,9 +8,11 @@
 #include "admin.h"
 #include "domain/check.h"
 #include "domain/engine.h"
+#include "domain/history.h"
 #include "formats/framework_json.h"
 #include "formats/inputs.h"
 #include "formats/json_input.h"
+#include "formats/past_results.h"
 #include "formats/report.h"
 #include "serve.h"
 
@@ -28,6 +30,7 @@ struct Inputs {
   std::string agencies;
   std::string data;
   std::string assignments;
+  std::string past_results;  // CSV of earlier years' results, for baselines read from them
   int round = 12;
 };
 
@@ -35,6 +38,7 @@ struct Loaded {
   esar::domain::Framework framework;
   std::vector<esar::domain::Agency> agencies;
   std::vector<esar::domain::Observation> observations;
+  std::vector<esar::domain::PastResult> past;
 };
 
 int Fail(const Status& s, Lang lang) {
@@ -66,6 +70,11 @@ esar::Result<Loaded> Load(const Inputs& in) {
     if (!data) return data.status();
     out.observations = std::move(*data);
   }
+  if (!in.past_results.empty()) {
+    auto past = esar::formats::LoadPastResults(in.past_results);
+    if (!past) return past.status();
+    out.past = std::move(*past);
+  }
   return out;
 }
 
@@ -82,6 +91,9 @@ void AddInputs(CLI::App* cmd, Inputs& in, bool framework_positional) {
                   "reported and baseline values, CSV or JSON / ข้อมูลผลการดำเนินงาน");
   cmd->add_option("--assignments", in.assignments,
                   "assignments JSON, used instead of the framework's");
+  cmd->add_option("--past-results", in.past_results,
+                  "earlier years' results, CSV (as for esar import results): the baselines a "
+                  "framework reads from them / ผลการประเมินปีก่อน");
   cmd->add_option("--round,-r", in.round, "reporting round: 6 or 12 / รอบการรายงาน")
       ->check(CLI::IsMember({6, 12}));
 }
@@ -101,6 +113,10 @@ int main(int argc, char** argv) {
   CLI::App* check = app.add_subcommand(
       "check", "check a framework (and agencies, data) for errors / ตรวจสอบกรอบการประเมิน");
   AddInputs(check, check_in, true);
+  std::string check_db;
+  check->add_option("--db", check_db,
+                    "also read a database: its agencies and imported values (where no file is "
+                    "given) and its earlier results, esar's published ones included");
 
   CLI::App* score = app.add_subcommand("score", "score every agency / คำนวณคะแนน");
   AddInputs(score, score_in, false);
@@ -143,6 +159,11 @@ int main(int argc, char** argv) {
   import_agencies->add_option("file", import_path)->required();
   CLI::App* import_data = import->add_subcommand("data", "baseline and other values, CSV or JSON");
   import_data->add_option("file", import_path)->required();
+  CLI::App* import_results = import->add_subcommand(
+      "results",
+      "earlier years' published results, CSV: fiscal_year,round,agency,kpi_key,result,score,total "
+      "/ ผลการประเมินปีก่อน");
+  import_results->add_option("file", import_path)->required();
 
   CLI::App* admin = app.add_subcommand("admin", "administration / งานผู้ดูแลระบบ");
   admin->require_subcommand(1);
@@ -277,6 +298,7 @@ int main(int argc, char** argv) {
       return esar::cli::ImportFramework(db_url, audit_flags, import_path, lang);
     if (*import_agencies) return esar::cli::ImportAgencies(db_url, audit_flags, import_path, lang);
     if (*import_data) return esar::cli::ImportData(db_url, audit_flags, import_path, lang);
+    if (*import_results) return esar::cli::ImportResults(db_url, audit_flags, import_path, lang);
     if (*create_user) {
       return esar::cli::CreateUser(db_url, audit_flags, username, display_name, role_name,
                                    user_agency, lang);
@@ -286,12 +308,27 @@ int main(int argc, char** argv) {
     if (*check) {
       auto loaded = Load(check_in);
       if (!loaded) return Fail(loaded.status(), lang);
+      const bool with_db = !check_db.empty();
+      if (with_db) {
+        auto stored = esar::cli::ReadStoredInputs(check_db, loaded->framework.fiscal_year, lang);
+        if (!stored) return Fail(stored.status(), lang);
+        if (check_in.agencies.empty()) loaded->agencies = std::move(stored->agencies);
+        if (check_in.data.empty()) loaded->observations = std::move(stored->observations);
+        loaded->past.insert(loaded->past.end(), stored->past.begin(), stored->past.end());
+      }
+      // The baselines taken from earlier results count as given; those still lacking are
+      // reported (baseline-missing) for each agency.
+      const bool with_past = with_db || !check_in.past_results.empty();
+      if (with_past) {
+        esar::domain::FillBaselines(loaded->framework, loaded->agencies, loaded->past,
+                                    loaded->observations);
+      }
       esar::domain::CheckInput input;
       input.framework = &loaded->framework;
       input.framework_file = check_in.framework;
       input.round = check_in.round;
-      if (!check_in.agencies.empty()) input.agencies = &loaded->agencies;
-      if (!check_in.data.empty()) input.observations = &loaded->observations;
+      if (!check_in.agencies.empty() || with_db) input.agencies = &loaded->agencies;
+      if (!check_in.data.empty() || with_past) input.observations = &loaded->observations;
       const auto findings = esar::domain::Check(input);
       std::cout << esar::formats::FindingsText(findings, lang);
       size_t errors = 0;
@@ -312,6 +349,8 @@ int main(int argc, char** argv) {
     }
     auto loaded = Load(in);
     if (!loaded) return Fail(loaded.status(), lang);
+    esar::domain::FillBaselines(loaded->framework, loaded->agencies, loaded->past,
+                                loaded->observations);
     auto engine = esar::domain::Engine::Compile(loaded->framework, in.round);
     if (!engine) {
       const Status& s = engine.status();

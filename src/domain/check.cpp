@@ -563,7 +563,25 @@ void CheckData(const Framework& fw, const Engine& engine, const CheckInput& inpu
           if (year == fw.fiscal_year && ref.round == input.round) continue;  // this year's report
           const std::string key = a.code + "|" + target + "|" + ref.variable + "|" +
                                   std::to_string(year) + "|" + std::to_string(ref.round);
-          if (!have.count(key)) {
+          if (!have.count(key) && ref.from_result) {
+            const std::string y = std::to_string(year);
+            const std::string r = std::to_string(ref.round);
+            findings.Add(Severity::kError, "baseline-missing", a.where,
+                         "หน่วยงาน " + a.code + " ไม่มีผลการประเมินปีงบประมาณ พ.ศ. " + y + " รอบ " + r +
+                             " เดือนที่เผยแพร่แล้วของตัวชี้วัด " + ref.from_result->key + " (" +
+                             (ref.from_result->score ? "คะแนน" : "ผลการดำเนินงาน") +
+                             ") ซึ่งเป็นข้อมูลพื้นฐาน \"" + ref.name + "\" ของตัวชี้วัด " + k.id +
+                             " — ให้นำเข้าผลปี " + y + " (esar import results) หรือนำเข้าค่าแทน (ตัวชี้วัด " +
+                             target + " ตัวแปร " + ref.variable + ") หรือยกเว้นการประเมินตัวชี้วัดนี้",
+                         "agency " + a.code + " has no published FY" + y + " " + r + "-month " +
+                             (ref.from_result->score ? "score" : "result") + " of KPI " +
+                             ref.from_result->key + ", which is baseline \"" + ref.name +
+                             "\" of KPI " + k.id + ": load FY" + y +
+                             "'s results (esar import results), import a value "
+                             "in its place (KPI " +
+                             target + " variable " + ref.variable +
+                             "), or exempt the agency from this KPI");
+          } else if (!have.count(key)) {
             findings.Add(
                 Severity::kError, "baseline-missing", a.where,
                 "หน่วยงาน " + a.code + " ต้องมีข้อมูลพื้นฐาน \"" + ref.name + "\" (ตัวชี้วัด " + target +

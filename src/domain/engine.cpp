@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "domain/expression.h"
+#include "domain/history.h"
 
 namespace esar::domain {
 namespace {
@@ -269,6 +270,18 @@ struct Engine::Impl {
       }
       const int year = ref.fiscal_year == 0 ? framework.fiscal_year : ref.fiscal_year;
       const int length = variable->type == VariableType::kNumberList ? variable->length : 1;
+      if (ref.from_result && (length != 1 || year >= framework.fiscal_year)) {
+        // An earlier result is one number of an earlier year: a list or this year's value
+        // could never be filled in.
+        return KpiError(kpi,
+                        "อ้างอิง \"" + ref.name +
+                            "\" อ่านผลการประเมินปีก่อน (from_result) จึงต้องเป็นค่าเดียวของปีงบประมาณก่อน " +
+                            std::to_string(framework.fiscal_year),
+                        "reference \"" + ref.name +
+                            "\" reads an earlier result (from_result), so it must be one number of "
+                            "a fiscal year before " +
+                            std::to_string(framework.fiscal_year));
+      }
       SlotRun run = AllocateData(target_id, ref.variable, year, ref.round, length);
       Bind(out.scope, ref.name, run, length > 1);
       out.inputs.push_back({run, ref.name, true});
@@ -1139,6 +1152,8 @@ std::vector<AgencyScore> Engine::Score(const std::vector<Agency>& agencies,
     if (impl_->profiles[matrix.profiles_[r]].empty()) continue;
     out.push_back(ScoreRow(matrix, r, agencies[r], explain));
   }
+  // Where each baseline taken from an earlier year's result came from, for the explanation.
+  if (explain) AnnotateBaselines(*this, observations, out);
   return out;
 }
 

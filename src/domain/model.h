@@ -44,6 +44,16 @@ struct Reference {
   std::string variable;
   int fiscal_year = 0;  // 0 = the framework's own fiscal year
   int round = 12;       // baselines are the 12-month results by default
+
+  // An earlier year's published result to take the value from, when no value is given for
+  // (kpi, variable, fiscal_year, round): e.g. s = this agency's FY2566 12-month result of the
+  // KPI keyed "pmqa". esar fills it in (domain::FillBaselines) from its own published results
+  // of that year or those loaded by `esar import results`; an imported value overrides it.
+  struct FromResult {
+    std::string key;     // the KPI key in that year's results
+    bool score = false;  // read its score; false = its result value
+  };
+  std::optional<FromResult> from_result;
 };
 
 enum class Direction { kHigherIsBetter, kLowerIsBetter };
@@ -261,6 +271,9 @@ struct Observation {
   int round = 12;
   std::vector<double> values;  // one number, or a list's numbers
   Location where;              // where it was read, for messages
+  // "" for a reported or imported value; for a baseline esar filled in from an earlier year's
+  // result (domain::FillBaselines): domain::kFilledFromPublished or kFilledFromImported.
+  std::string source;
 };
 
 // The KPI with this id among `kpis` and their sub-KPIs, or nullptr.

@@ -32,6 +32,10 @@ enum class TraceKind {
   kMissing,        // id = the first missing name; text = "baseline" when it is a reference
   kNotComputable,  // text = formula whose value could not be computed (0/0, ...)
   kNoGroup,        // value = the `by` value that fell in no group
+  kBaseline,       // a reference read from an earlier year's result (Reference::from_result):
+                   // id = its name; value = its value; level = fiscal year; level2 = round;
+                   // detail = the KPI key; flag = the score was read (else the result);
+                   // text = the value's Observation::source ("" = imported in its place)
 };
 
 struct TraceStep {

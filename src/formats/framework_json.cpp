@@ -440,7 +440,7 @@ domain::Kpi ReadKpi(const json& v, const std::string& path, bool is_sub, int dep
     const json& arr = Array(*refs, path + "/references");
     for (size_t i = 0; i < arr.size(); ++i) {
       const std::string p = path + "/references/" + std::to_string(i);
-      ExpectObject(arr[i], p, {"name", "kpi", "variable", "fiscal_year", "round"});
+      ExpectObject(arr[i], p, {"name", "kpi", "variable", "fiscal_year", "round", "from_result"});
       domain::Reference r;
       r.name = String(Required(arr[i], "name", p), p + "/name");
       if (const json* k = Optional(arr[i], "kpi")) r.kpi = String(*k, p + "/kpi");
@@ -451,6 +451,23 @@ domain::Kpi ReadKpi(const json& v, const std::string& path, bool is_sub, int dep
         r.round = Integer(*rd, p + "/round", 6, 12);
         if (r.round != 6 && r.round != 12)
           Fail(p + "/round", "รอบต้องเป็น 6 หรือ 12", "a round is 6 or 12");
+      }
+      if (const json* from = Optional(arr[i], "from_result")) {
+        const std::string fp = p + "/from_result";
+        ExpectObject(*from, fp, {"key", "read"});
+        domain::Reference::FromResult f;
+        f.key = String(Required(*from, "key", fp), fp + "/key");
+        if (!domain::IsValidKpiKey(f.key)) {
+          Fail(fp + "/key",
+               "รหัสประจำตัวชี้วัด \"" + f.key +
+                   "\" ใช้ไม่ได้: ต้องยาว 1–64 ตัวอักษร ใช้ได้เฉพาะ a–z 0–9 - _ และขึ้นต้นด้วยตัวอักษร",
+               "the KPI key \"" + f.key +
+                   "\" is not valid: 1–64 characters of a–z 0–9 - _, starting with a letter");
+        }
+        if (const json* read = Optional(*from, "read")) {
+          f.score = Choice<bool>(*read, fp + "/read", {{"result", false}, {"score", true}});
+        }
+        r.from_result = std::move(f);
       }
       kpi.references.push_back(std::move(r));
     }

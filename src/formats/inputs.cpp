@@ -3,10 +3,14 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <tuple>
 
 #include "formats/csv.h"
 #include "formats/json_input.h"
+#include "formats/past_results.h"
 
 namespace esar::formats {
 namespace {
@@ -308,6 +312,115 @@ Result<std::vector<domain::Observation>> LoadObservations(const std::string& pat
   auto text = ReadFile(path);
   if (!text) return text.status();
   return ParseObservations(*text, path);
+}
+
+Result<std::vector<domain::PastResult>> ParsePastResults(const std::string& text,
+                                                         const std::string& file) {
+  auto table = CsvTable::Parse(text, file, {"fiscal_year", "agency", "kpi_key"});
+  if (!table) return table.status();
+  std::vector<domain::PastResult> out;
+  // Where each (agency, key, year, round) was first given, and each total with its value.
+  std::map<std::tuple<std::string, std::string, int, int>, int> seen;
+  std::map<std::tuple<std::string, int, int>, std::pair<double, int>> totals;
+  for (const CsvRow& row : table->rows()) {
+    domain::PastResult p;
+    p.where = {file, "", row.line};
+    auto year = ParseYear(table->Field(row, "fiscal_year"));
+    if (!year) return At(year.status(), file, row.line);
+    p.fiscal_year = *year;
+    auto round = ParseRound(table->Field(row, "round"));
+    if (!round) return At(round.status(), file, row.line);
+    p.round = *round;
+    p.agency = Trim(table->Field(row, "agency"));
+    if (p.agency.empty()) return Missing("agency", file, row.line);
+    if (!IsCleanCode(p.agency)) {
+      return Status::InvalidInput("รหัสหน่วยงานมีอักขระควบคุม หรือยาวเกิน 64 ตัวอักษร",
+                                  "the agency code has control characters or is over 64 long",
+                                  {file, "", row.line});
+    }
+    p.kpi_key = Trim(table->Field(row, "kpi_key"));
+    if (!p.kpi_key.empty() && !domain::IsValidKpiKey(p.kpi_key)) {
+      return Status::InvalidInput(
+          "รหัสประจำตัวชี้วัด \"" + p.kpi_key +
+              "\" ใช้ไม่ได้: ต้องยาว 1–64 ตัวอักษร ใช้ได้เฉพาะ a–z 0–9 - _ และขึ้นต้นด้วยตัวอักษร",
+          "the KPI key \"" + p.kpi_key +
+              "\" is not valid: 1–64 characters of a–z 0–9 - _, starting with a letter",
+          {file, "", row.line});
+    }
+    std::optional<double> values[3];
+    const char* columns[3] = {"result", "score", "total"};
+    for (int i = 0; i < 3; ++i) {
+      const std::string cell = Trim(table->Field(row, columns[i]));
+      if (cell.empty()) continue;
+      auto v = ParseNumber(cell);
+      if (!v) {
+        return Status::InvalidInput(
+            "ช่อง \"" + std::string(columns[i]) + "\": " + v.status().message_th(),
+            "column \"" + std::string(columns[i]) + "\": " + v.status().message_en(),
+            {file, "", row.line});
+      }
+      values[i] = *v;
+    }
+    if (p.kpi_key.empty()) {
+      if (values[0] || values[1] || !values[2]) {
+        return Status::InvalidInput(
+            "แถวที่ไม่มี kpi_key คือคะแนนรวมของหน่วยงาน: ต้องมี total และไม่มี result หรือ score",
+            "a row without a kpi_key is the agency's total: it needs total, and no result or "
+            "score",
+            {file, "", row.line});
+      }
+    } else if (!values[0] && !values[1]) {
+      return Status::InvalidInput(
+          "แถวของตัวชี้วัด " + p.kpi_key + " ต้องมี result หรือ score อย่างน้อยหนึ่งค่า",
+          "the row of KPI " + p.kpi_key + " needs a result or a score, or both",
+          {file, "", row.line});
+    }
+    const std::string year_text = std::to_string(p.fiscal_year);
+    const std::string round_text = std::to_string(p.round);
+    if (!p.kpi_key.empty()) {
+      const auto [at, fresh] =
+          seen.emplace(std::make_tuple(p.agency, p.kpi_key, p.fiscal_year, p.round), row.line);
+      if (!fresh) {
+        return Status::InvalidInput(
+            "หน่วยงาน " + p.agency + " ตัวชี้วัด " + p.kpi_key + " ปีงบประมาณ พ.ศ. " + year_text +
+                " รอบ " + round_text + " เดือน ซ้ำกับบรรทัด " + std::to_string(at->second),
+            "agency " + p.agency + ", KPI " + p.kpi_key + ", FY" + year_text + " round " +
+                round_text + " is given again (first on line " + std::to_string(at->second) + ")",
+            {file, "", row.line});
+      }
+      p.result = values[0];
+      p.score = values[1];
+      out.push_back(p);
+    }
+    if (values[2]) {
+      const auto [at, fresh] = totals.emplace(std::make_tuple(p.agency, p.fiscal_year, p.round),
+                                              std::make_pair(*values[2], row.line));
+      if (!fresh) {
+        // The total may be repeated on each KPI row of the agency, as spreadsheets do.
+        if (at->second.first != *values[2]) {
+          return Status::InvalidInput(
+              "คะแนนรวมของหน่วยงาน " + p.agency + " ปีงบประมาณ พ.ศ. " + year_text + " รอบ " +
+                  round_text + " เดือน ไม่ตรงกับบรรทัด " + std::to_string(at->second.second),
+              "the total of agency " + p.agency + " for FY" + year_text + " round " + round_text +
+                  " differs from line " + std::to_string(at->second.second),
+              {file, "", row.line});
+        }
+        continue;
+      }
+      domain::PastResult total = p;
+      total.kpi_key.clear();
+      total.result.reset();
+      total.score = values[2];
+      out.push_back(std::move(total));
+    }
+  }
+  return out;
+}
+
+Result<std::vector<domain::PastResult>> LoadPastResults(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text) return text.status();
+  return ParsePastResults(*text, path);
 }
 
 }  // namespace esar::formats

@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "domain/history.h"
 #include "formats/csv.h"
 
 namespace esar::formats {
@@ -289,6 +290,31 @@ std::vector<std::string> ExplainKpi(const domain::Framework& fw, const KpiScore&
                                              : Tr(th, "ไม่ได้รายงาน \"{}\" จึงให้ 0 คะแนน",
                                                   "\"{}\" was not reported, so 0 points", s.id));
         break;
+      case TraceKind::kBaseline: {
+        const std::string value = FormatDecimal(s.value, s.flag ? sd : rd);
+        const std::string what =
+            s.flag ? (th ? "คะแนน" : "score") : (th ? "ผลการดำเนินงาน" : "result");
+        if (s.text.empty()) {
+          lines.push_back(Tr(th,
+                             "ข้อมูลพื้นฐาน {} = {} นำเข้าแทนผลการประเมินปี {} ที่เผยแพร่แล้ว "
+                             "(ตัวชี้วัด {} {} รอบ {} เดือน)",
+                             "baseline {} = {} imported in place of the published FY{} results "
+                             "(KPI {}, {}, {}-month round)",
+                             s.id, value, s.level, s.detail, what, s.level2));
+        } else {
+          lines.push_back(
+              Tr(th,
+                 "ข้อมูลพื้นฐาน {} = {} จากผลการประเมินปี {} ที่เผยแพร่แล้ว "
+                 "(ตัวชี้วัด {} {} รอบ {} เดือน{})",
+                 "baseline {} = {} from the published FY{} results "
+                 "(KPI {}, {}, {}-month round{})",
+                 s.id, value, s.level, s.detail, what, s.level2,
+                 s.text == domain::kFilledFromImported
+                     ? (th ? " นำเข้าด้วย esar import results" : ", loaded by esar import results")
+                     : ""));
+        }
+        break;
+      }
       case TraceKind::kNotComputable:
         lines.push_back(Tr(th, "คำนวณ {} ไม่ได้ (เช่น หารด้วยศูนย์) จึงให้ 0 คะแนน",
                            "{} cannot be computed (e.g. division by zero), so 0 points", s.text));

@@ -82,6 +82,10 @@ const std::vector<Kind>& Kinds() {
        {{"SELECT agency_code, kpi, variable, fiscal_year, round, value, source FROM observations",
          ""}},
        ""},
+      {"past_results",
+       false,
+       {{"SELECT fiscal_year, round, agency_code, kpi_key, result, score FROM past_results", ""}},
+       ""},
   };
   return kKinds;
 }

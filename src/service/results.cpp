@@ -8,6 +8,7 @@
 #include "formats/report.h"
 #include "service/audit.h"
 #include "service/directory.h"
+#include "service/history.h"
 
 namespace esar::service {
 namespace {
@@ -57,6 +58,9 @@ Result<std::string> Results::Score(int64_t round_id) {
   observations->insert(observations->end(), accepted->begin(), accepted->end());
   auto agencies = Directory(db_, clock_).Agencies();
   if (!agencies) return agencies.status();
+  // Baselines read from an earlier year's published result, where no value was imported.
+  auto filled = History(db_, clock_).FillBaselines(framework->framework, *agencies, *observations);
+  if (!filled) return filled.status();
   auto engine = domain::Engine::Compile(framework->framework, round->round);
   if (!engine) return engine.status();
   const auto scores = engine->Score(*agencies, *observations, true);

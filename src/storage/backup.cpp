@@ -30,6 +30,7 @@ const std::vector<std::string>& CarriedTables() {
                                                    "round_reopenings",
                                                    "extensions",
                                                    "observations",
+                                                   "past_results",
                                                    "submissions",
                                                    "submission_revisions",
                                                    "evidence",

@@ -282,6 +282,22 @@ CREATE INDEX submissions_round_status ON submissions (round_id, status, updated_
 CREATE INDEX submissions_status ON submissions (status, updated_at)
 )SQL",
        FillAgencySortKeys},
+      // Earlier years' published results of years evaluated outside esar (`esar import
+      // results`), by KPI key: trends, the change from the year before, baselines. kpi_key ''
+      // holds the agency's total (in score). Values are shortest decimal texts (both backends
+      // print them alike, which the audit digest needs).
+      {10, "past results", R"SQL(
+CREATE TABLE past_results (
+  fiscal_year INTEGER NOT NULL,
+  round INTEGER NOT NULL CHECK (round IN (6, 12)),
+  agency_code TEXT NOT NULL REFERENCES agencies(code),
+  kpi_key TEXT NOT NULL,
+  result TEXT,
+  score TEXT,
+  PRIMARY KEY (fiscal_year, round, agency_code, kpi_key)
+);
+CREATE INDEX past_results_agency ON past_results (agency_code, kpi_key, fiscal_year)
+)SQL"},
   };
   return kMigrations;
 }

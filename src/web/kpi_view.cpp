@@ -6,7 +6,9 @@
 #include <map>
 
 #include "domain/engine.h"
+#include "formats/report.h"
 #include "service/directory.h"
+#include "service/history.h"
 #include "service/reporting.h"
 
 namespace esar::web {
@@ -311,6 +313,13 @@ json WhatIfModel(PageCall& call, const domain::Framework& framework,
     return o.kpi == kpi_id && o.fiscal_year == framework.fiscal_year && o.round == round.round;
   });
   observations.insert(observations.end(), typed->begin(), typed->end());
+  // Baselines read from an earlier year's published result, as when results are computed.
+  auto filled =
+      service::History(call.db, call.clock).FillBaselines(framework, {agency}, observations);
+  if (!filled) {
+    out["text"] = call.Message(filled.status());
+    return out;
+  }
   // Which values the total uses: counted over the agency's other KPIs.
   std::map<std::string, int> sources;
   for (const auto& [kpi, source] : current->source) {
@@ -324,12 +333,23 @@ json WhatIfModel(PageCall& call, const domain::Framework& framework,
   }
   out["basis"] = call.T("whatif.basis") + " " + call.T(this_kpi_source) +
                  (basis.empty() ? "" : "; " + call.T("whatif.basis_others") + " " + basis);
-  const auto scores = engine->Score({agency}, observations, false);
+  const auto scores = engine->Score({agency}, observations, true);
   if (scores.empty()) {
     out["text"] = call.T("whatif.not_assigned");
     return out;
   }
   const domain::KpiScore* score = FindScore(scores[0].kpis, kpi_id);
+  if (score) {
+    // Each baseline taken from an earlier result, with where it came from, as the explanation
+    // of the computed result will say it.
+    domain::KpiScore baselines;
+    baselines.kpi = score->kpi;
+    for (const domain::TraceStep& step : score->trace) {
+      if (step.kind == domain::TraceKind::kBaseline) baselines.trace.push_back(step);
+    }
+    if (!baselines.trace.empty())
+      out["baselines"] = formats::ExplainKpi(framework, baselines, call.lang);
+  }
   out["weight"] = score && score->status != domain::KpiStatus::kExempt ? score->weight : 0.0;
   const std::string total = Number(scores[0].total, framework.decimals.total);
   out["total"] = total;

@@ -9,6 +9,7 @@
 #include "domain/engine.h"
 #include "service/cycle.h"
 #include "service/directory.h"
+#include "service/history.h"
 #include "service/login.h"
 #include "service/reporting.h"
 #include "service/results.h"
@@ -94,6 +95,30 @@ std::string ReopenedNote(const PageCall& call, int64_t round_id, int64_t result_
     if (at != std::string::npos) note.replace(at, slot.size(), value);
   }
   return note;
+}
+
+// The earlier years of one agency's KPI (by key) or total ("" key) in `round`, then this year's
+// `now` values, as a trend table's rows: [{"year", "result", "score", "now"}]; null when there
+// is no earlier year (nothing to compare). Values with the framework's decimals.
+json TrendModel(const PageCall& call, const std::vector<domain::PastResult>& past,
+                const std::string& agency, const std::string& key, int round,
+                const domain::Decimals& decimals, int this_year, const std::string& now_result,
+                const std::string& now_score) {
+  json years = json::array();
+  for (const domain::PastResult& p : domain::HistoryOf(past, agency, key)) {
+    if (p.round != round || p.fiscal_year >= this_year) continue;
+    const int score_decimals = key.empty() ? decimals.total : decimals.score;
+    years.push_back({{"year", FiscalYearName(p.fiscal_year, call.lang)},
+                     {"result", p.result ? Number(*p.result, decimals.result) : "–"},
+                     {"score", p.score ? Number(*p.score, score_decimals) : "–"},
+                     {"now", false}});
+  }
+  if (years.empty()) return nullptr;
+  years.push_back({{"year", FiscalYearName(this_year, call.lang)},
+                   {"result", now_result},
+                   {"score", now_score},
+                   {"now", true}});
+  return {{"years", years}};
 }
 
 }  // namespace
@@ -491,6 +516,9 @@ HttpResponse Pages::AgencyReport(PageCall& call) {
   if (!values) return ErrorPage(call, values.status());
   std::map<std::string, std::map<std::string, std::vector<double>>> reported;
   for (const auto& o : *values) reported[o.kpi][o.variable] = o.values;
+  // The agency's earlier years, for the trends of its KPIs (by key) and of its total.
+  auto past = service::History(call.db, clock_).PastResults(fw.fiscal_year, code);
+  if (!past) return ErrorPage(call, past.status());
 
   json components = json::array();
   std::map<std::string, size_t> component_index;
@@ -515,6 +543,11 @@ HttpResponse Pages::AgencyReport(PageCall& call) {
         {"weighted", k["weighted"].is_number() ? Number(k["weighted"].get<double>(), 4) : "–"},
         {"status", call.T("kpi_status." + status)},
         {"explanation", k.value("explanation", json::array())}};
+    if (!kpi->key.empty()) {
+      row["trend"] =
+          TrendModel(call, *past, code, kpi->key, round->round, fw.decimals, fw.fiscal_year,
+                     row["result"].get<std::string>(), row["score"].get<std::string>());
+    }
     json items = json::array();
     for (const domain::Variable& v : kpi->variables) {
       if (v.type == domain::VariableType::kDerived) continue;
@@ -569,6 +602,8 @@ HttpResponse Pages::AgencyReport(PageCall& call) {
       {"computed_at", FormatDateTime(result->computed_at, call.lang)},
       {"components", shown},
       {"kpis", details},
+      {"trend", TrendModel(call, *past, code, "", round->round, fw.decimals, fw.fiscal_year, "–",
+                           TextOr(agency, "total_text", "–"))},
       {"reopened", ReopenedNote(call, round_id, result->id)},
       {"back", "/?round=" + std::to_string(round_id)}};
   return RenderPage(call, "agency_report", model, model["name"].get<std::string>());
@@ -639,6 +674,20 @@ HttpResponse Pages::Dashboard(PageCall& call) {
   const std::vector<Scored> before = gather({chosen.first - 1, chosen.second}, nullptr, nullptr);
   std::map<std::string, double> last_year;
   for (const auto& s : before) last_year[s.code] = s.total;
+  // The year before from every source: esar's own publications (above) and the results loaded
+  // by `esar import results` for a year evaluated outside esar; by KPI key for shared KPIs.
+  auto past = service::History(call.db, clock_).PastResults(chosen.first);
+  if (!past) return ErrorPage(call, past.status());
+  std::map<std::string, std::map<std::string, double>> last_year_scores;  // key -> agency -> score
+  for (const domain::PastResult& p : *past) {
+    if (p.fiscal_year != chosen.first - 1 || p.round != chosen.second || !p.score) continue;
+    if (p.kpi_key.empty()) {
+      last_year.emplace(p.agency, *p.score);  // esar's own publication, when there is one, stays
+    } else if (p.source == domain::PastSource::kPublished ||
+               !last_year_scores[p.kpi_key].count(p.agency)) {
+      last_year_scores[p.kpi_key][p.agency] = *p.score;
+    }
+  }
 
   // Grades: in the order the frameworks list them (best first).
   std::vector<std::string> grade_order;
@@ -752,7 +801,32 @@ HttpResponse Pages::Dashboard(PageCall& call) {
           levels.push_back({{"name", call.T("dashboard.below_basic")}, {"count", counts[0]}});
           for (size_t l = 0; l < fw.levels.size(); ++l)
             levels.push_back({{"name", call.Pick(fw.levels[l].name)}, {"count", counts[l + 1]}});
-          shared.push_back({{"id", kpi.id}, {"name", call.Pick(kpi.name)}, {"levels", levels}});
+          json entry = {{"id", kpi.id}, {"name", call.Pick(kpi.name)}, {"levels", levels}};
+          // The change from the year before: the average score of the agencies scored both
+          // years, this year's less last year's (found by the KPI's key).
+          double sum_now = 0, sum_change = 0;
+          int n_now = 0, n_both = 0;
+          const auto& before_scores = last_year_scores[kpi.key];
+          for (const json& a : agencies_json) {
+            const json& k = a["kpis"][kpi.id];
+            if (k["status"] != "scored" || !k["score"].is_number()) continue;
+            const double score = k["score"].get<double>();
+            sum_now += score;
+            ++n_now;
+            const auto found = kpi.key.empty() ? before_scores.end()
+                                               : before_scores.find(a["code"].get<std::string>());
+            if (found == before_scores.end()) continue;
+            sum_change += score - found->second;
+            ++n_both;
+          }
+          if (n_now) entry["average"] = Number(sum_now / n_now, fw.decimals.score);
+          if (n_both) {
+            const double change = sum_change / n_both;
+            entry["change"] = (change >= 0 ? "+" : "") + Number(change, fw.decimals.score);
+            entry["up"] = change >= 0;
+            entry["compared"] = n_both;
+          }
+          shared.push_back(entry);
         }
         walk(kpi.sub_kpis);
       }

@@ -48,7 +48,7 @@ void RunWholeCycle(const std::string& backend, CycleScenario* out) {
   out->files_dir = out->server_dir + "/files";
   for (const std::string& what :
        {"agencies '" + kExample + "agencies.csv'", "framework '" + kExample + "framework.json'",
-        "data '" + kExample + "data.csv'"}) {
+        "data '" + kExample + "data.csv'", "results '" + kExample + "past-results.csv'"}) {
     auto r = RunEsar("import " + what + " --db '" + out->db_url + "'");
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "domain/history.h"
+#include "domain/model.h"
+#include "service/actor.h"
+#include "storage/database.h"
+
+namespace esar::service {
+
+// Earlier fiscal years: results loaded for years evaluated outside esar (`esar import results`),
+// esar's own published results found by KPI key, and the baselines a framework takes from them.
+class History {
+ public:
+  History(storage::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+
+  // Loads earlier years' published results (formats::ParsePastResults); admins only. Each fiscal
+  // year and round in `results` is replaced whole: rows of that year and round that a previous
+  // import loaded and this one does not are removed, so importing a file again changes nothing
+  // and importing a corrected file leaves only it. One transaction; one audit entry
+  // ("results.import", entity "past_results") with the years, rounds and row counts before and
+  // after. kInvalidInput naming the line for an agency esar does not know; nothing is stored then.
+  Status ImportResults(const Actor& actor, const std::vector<domain::PastResult>& results);
+
+  // Every earlier result esar knows of fiscal years before `before_year` (0: every year), of
+  // `agency` only when it is not empty: those loaded by ImportResults, and those of esar's own
+  // published results of KPIs with a key (and the agencies' totals), each with its source.
+  // Readable by anyone: they are published.
+  Result<std::vector<domain::PastResult>> PastResults(int before_year = 0,
+                                                      const std::string& agency = "");
+
+  // domain::FillBaselines over PastResults(framework's year): the framework's baselines taken
+  // from earlier years' results where `observations` has no value for them.
+  Result<size_t> FillBaselines(const domain::Framework& framework,
+                               const std::vector<domain::Agency>& agencies,
+                               std::vector<domain::Observation>& observations);
+
+ private:
+  // The earlier results in esar's own published results (see PastResults).
+  Result<std::vector<domain::PastResult>> Published(int before_year, const std::string& agency);
+
+  storage::Database& db_;
+  const Clock& clock_;
+};
+
+}  // namespace esar::service

@@ -1,0 +1,165 @@
+#!/usr/bin/python3
+"""History across fiscal years through the running server, as scripts/run sets up the demo: the
+Council of State example's FY2565 and FY2566 results loaded with `esar import results`, its data
+without FY2566 PMQA (KPI 8's s), the FY2567 round computed and published. Then the FY2567 PMQA
+baseline comes from the FY2566 results (with its source in the explanation and on the KPI form),
+the agency report shows each KPI's and the total's earlier years, and the dashboard the change
+from the year before per ministry and shared KPI.
+
+    history_test.py ESAR      (SQLite; under with_pg_schema.sh, PostgreSQL via ESAR_TEST_DB_URL)
+"""
+import html as html_lib
+import http.cookiejar
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+from esar_harness import run_cli, start_server, stop_server
+
+EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "ocs-2567")
+failures = []
+
+
+def check(ok, what):
+    print(("ok   " if ok else "FAIL ") + what)
+    if not ok:
+        failures.append(what)
+
+
+class Client:
+    """Cookies and the CSRF token of one login, JSON in and out."""
+
+    def __init__(self, base):
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        self.csrf = None
+
+    def call(self, method, path, body=None):
+        headers = {"Content-Type": "application/json"}
+        if self.csrf and method != "GET":
+            headers["X-CSRF-Token"] = self.csrf
+        req = urllib.request.Request(self.base + path, method=method, headers=headers,
+                                     data=None if body is None else json.dumps(body).encode())
+        try:
+            with self.opener.open(req) as r:
+                return r.status, r.read().decode("utf-8")
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode("utf-8")
+
+    def json(self, method, path, body=None, expect=200):
+        status, text = self.call(method, path, body)
+        check(status == expect, "%s %s: %d (%s)" % (method, path, status, text[:200] if status != expect else "as expected"))
+        return json.loads(text) if text.startswith("{") else {}
+
+
+def text_of(page):
+    """The page's text: tags dropped, entities decoded, spaces squeezed."""
+    return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", page)))
+
+
+def main():
+    esar = sys.argv[1]
+    work = tempfile.mkdtemp(prefix="esar-history-")
+    proc = None
+    try:
+        db = os.environ.get("ESAR_TEST_DB_URL") or os.path.join(work, "esar.db")
+        with open(os.path.join(EXAMPLE, "data.csv"), encoding="utf-8") as f:
+            data = [line for line in f if ",8,pmqa,2566," not in line]
+        with open(os.path.join(work, "data.csv"), "w", encoding="utf-8") as f:
+            f.writelines(data)
+        run_cli(esar, ["import", "agencies", os.path.join(EXAMPLE, "agencies.csv"), "--db", db])
+        run_cli(esar, ["import", "framework", os.path.join(EXAMPLE, "framework.json"), "--db", db])
+        run_cli(esar, ["import", "data", os.path.join(work, "data.csv"), "--db", db])
+        run_cli(esar, ["import", "results", os.path.join(EXAMPLE, "past-results.csv"), "--db", db])
+        run_cli(esar, ["admin", "create-user", "--db", db, "--username", "admin", "--role", "admin"],
+                env={"ESAR_PASSWORD": "demo-admin-2567"})
+        run_cli(esar, ["admin", "create-user", "--db", db, "--username", "reporter.dcls", "--role", "reporter",
+                       "--agency", "DCLS"], env={"ESAR_PASSWORD": "demo-reporter-2567"})
+        proc, base, _ = start_server(esar, db, os.path.join(work, "files"), os.path.join(work, "server.log"))
+        if not base:
+            sys.exit("history_test.py: esar serve did not start")
+
+        admin = Client(base)
+        session = admin.json("POST", "/api/v1/session", {"username": "admin", "password": "demo-admin-2567"})
+        admin.csrf = session.get("csrf_token")
+        framework_id = 1  # the only framework
+        deadline = int((time.time() + 30 * 86400) * 1000)
+        round_id = admin.json("POST", "/api/v1/frameworks/%d/rounds" % framework_id,
+                              {"round": 12, "deadline": deadline}, expect=201)["id"]
+
+        # ---- the KPI form: DCLS's PMQA shows s with where it came from
+        reporter = Client(base)
+        session = reporter.json("POST", "/api/v1/session", {"username": "reporter.dcls", "password": "demo-reporter-2567"})
+        reporter.csrf = session.get("csrf_token")
+        status, page = reporter.call("GET", "/agency/rounds/%d/kpis/8" % round_id)
+        form = text_of(page)
+        check(status == 200 and "ข้อมูลพื้นฐาน s = 310.00 จากผลการประเมินปี 2566 ที่เผยแพร่แล้ว" in form,
+              "the KPI form shows s = 310.00 from the published FY2566 results (%d)" % status)
+
+        # ---- FY2567 computed and published: PMQA's s from the FY2566 results
+        admin.json("POST", "/api/v1/rounds/%d/close" % round_id, {"reason": "ทดสอบ"})
+        admin.json("POST", "/api/v1/rounds/%d/results" % round_id, {"appeal_days": 14}, expect=201)
+        admin.json("POST", "/api/v1/rounds/%d/results/close-appeals" % round_id, {"reason": "ทดสอบ"})
+        admin.json("POST", "/api/v1/rounds/%d/results/final" % round_id, {}, expect=201)
+        admin.json("POST", "/api/v1/rounds/%d/results/publish" % round_id, {}, expect=201)
+        with open(os.path.join(EXAMPLE, "expected.json"), encoding="utf-8") as f:
+            expected = {a["code"]: a for a in json.load(f)["agencies"]}
+        scores = admin.json("GET", "/api/v1/rounds/%d/results" % round_id)["scores"]["agencies"]
+        for a in scores:
+            if a["code"] not in expected or a["code"] == "OCS":
+                continue  # OCS's own KPIs 1-4 are reported through the workflow, not imported here
+            want = next(k for k in expected[a["code"]]["kpis"] if k["id"] == "8")
+            got = next(k for k in a["kpis"] if k["id"] == "8")
+            check(abs(got["score"] - want["score"]) < 1e-9,
+                  "%s KPI 8 scores %.4f as expected.json (s from FY2566's results)" % (a["code"], got["score"]))
+
+        # ---- the agency report: earlier years per KPI and for the total
+        public = Client(base)
+        status, page = public.call("GET", "/results/%d/agencies/DCLS" % round_id)
+        report = text_of(page)
+        check(status == 200, "the public opens DCLS's report (%d)" % status)
+        total = re.search(r'<table class="data compact trend" id="trend-total">(.*?)</table>', page, re.S)
+        check(total is not None and "ปีงบประมาณ พ.ศ. 2565" in total.group(1) and "68.900" in total.group(1)
+              and "71.030" in total.group(1) and "70.246" in total.group(1),
+              "the total's trend: 68.900 (2565), 71.030 (2566), 70.246 now")
+        pmqa = re.search(r'id="kpi-8-trend-table">(.*?)</table>', page, re.S)
+        check(pmqa is not None and "298.40" in pmqa.group(1) and "310.00" in pmqa.group(1)
+              and "300.00" in pmqa.group(1) and "<caption" in pmqa.group(1),
+              "KPI 8's trend: 298.40, 310.00, then 300.00 this year, with a caption")
+        check('id="kpi-1-trend-table"' not in page, "a KPI with no earlier year has no trend")
+        check("ข้อมูลพื้นฐาน s = 310.00 จากผลการประเมินปี 2566 ที่เผยแพร่แล้ว" in report,
+              "the explanation gives s's source")
+        english = Client(base)
+        english.call("GET", "/lang/en")
+        status, page = english.call("GET", "/results/%d/agencies/DCLS" % round_id)
+        check("baseline s = 310.00 from the published FY2566 results" in text_of(page),
+              "in English: from the published FY2566 results")
+
+        # ---- the dashboard: the change from the year before, per ministry and shared KPI
+        status, page = public.call("GET", "/dashboard")
+        dash = text_of(page)
+        check(status == 200 and "ปีก่อน 2566" in dash, "the dashboard compares with FY2566 (%d)" % status)
+        ministry = re.search(r'aria-labelledby="ministry-h">(.*?)</table>', page, re.S)
+        check(ministry is not None and re.search(r'class="(up|down)">[+-]\d', ministry.group(1)) is not None,
+              "the averages by ministry show the change from FY2566")
+        shared = re.search(r"8 การประเมินสถานะ.*?</table>", page, re.S)
+        check(shared is not None and re.search(r"เปลี่ยนจากปีก่อน <span class=\"(up|down)\">[+-]\d+\.\d\d</span>",
+                                                shared.group(0)) is not None,
+              "PMQA, a shared KPI, shows the change of its average score from FY2566")
+    finally:
+        stop_server(proc)
+        shutil.rmtree(work, ignore_errors=True)
+    if failures:
+        print("%d failed" % len(failures))
+        sys.exit(1)
+    print("all passed")
+
+
+if __name__ == "__main__":
+    main()
