@@ -2,8 +2,10 @@
 // hands them to the engine and prints; every error reaches the user in Thai (or --lang en).
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "admin.h"
 #include "domain/check.h"
@@ -313,7 +315,24 @@ int main(int argc, char** argv) {
         auto stored = esar::cli::ReadStoredInputs(check_db, loaded->framework.fiscal_year, lang);
         if (!stored) return Fail(stored.status(), lang);
         if (check_in.agencies.empty()) loaded->agencies = std::move(stored->agencies);
-        if (check_in.data.empty()) loaded->observations = std::move(stored->observations);
+        if (check_in.data.empty()) {
+          // The database holds every framework's values: only this year's and the years its
+          // references read are this framework's (others would all be "unknown KPI" warnings).
+          std::set<int> years = {loaded->framework.fiscal_year};
+          std::function<void(const std::vector<esar::domain::Kpi>&)> walk =
+              [&](const std::vector<esar::domain::Kpi>& kpis) {
+                for (const auto& k : kpis) {
+                  for (const auto& r : k.references) {
+                    if (r.fiscal_year != 0) years.insert(r.fiscal_year);
+                  }
+                  walk(k.sub_kpis);
+                }
+              };
+          walk(loaded->framework.kpis);
+          for (auto& o : stored->observations) {
+            if (years.count(o.fiscal_year)) loaded->observations.push_back(std::move(o));
+          }
+        }
         loaded->past.insert(loaded->past.end(), stored->past.begin(), stored->past.end());
       }
       // The baselines taken from earlier results count as given; those still lacking are

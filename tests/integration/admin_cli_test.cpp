@@ -145,6 +145,18 @@ TEST_P(AdminCliTest, ImportsEarlierResultsAndChecksTheBaselinesTheyGive) {
   EXPECT_NE(from_db.out.find("agency DSD has no published FY2566"), std::string::npos)
       << from_db.out;
   EXPECT_EQ(from_db.out.find("agency OCS has no"), std::string::npos) << from_db.out;
+  // With only the database: its agencies and values, another year's framework's values (the
+  // FY2565 example) left out rather than reported as unknown.
+  const std::string opdc = std::string(ESAR_SOURCE_DIR) + "/examples/opdc-2565/";
+  ASSERT_EQ(Esar("import agencies '" + opdc + "agencies.csv'").exit_code, 0);
+  ASSERT_EQ(Esar("import data '" + opdc + "data.csv'").exit_code, 0);
+  ASSERT_EQ(Esar("import data '" + dir + "/data.csv'").exit_code, 0);
+  auto db_only = RunEsar("--lang en check '" + ex + "framework.json' --db '" + url_ + "'");
+  EXPECT_EQ(db_only.exit_code, 1);
+  EXPECT_NE(db_only.out.find("agency DSD has no published FY2566"), std::string::npos)
+      << db_only.out;
+  EXPECT_EQ(db_only.out.find("[data-"), std::string::npos) << db_only.out;
+  EXPECT_EQ(db_only.out.find("agency DCLS has no"), std::string::npos) << db_only.out;
   auto verified = Esar("--lang en audit verify");
   EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
 }
