@@ -43,12 +43,14 @@ const std::vector<Kind>& Kinds() {
       {"result",
        true,
        {{"SELECT id, framework_id, round, stage, document, computed_by, computed_at, "
-         "appeal_deadline FROM results",
+         "appeal_deadline, rows_from FROM results",
          "id"},
-        {"SELECT agency_code, framework_id, round, stage, computed_at, appeal_deadline, document "
-         "FROM result_agencies",
+        {"SELECT agency_code, kind, parent, total, grade, scored_weight, status, inputs, "
+         "explanation FROM result_totals",
          "result_id"},
-        {"SELECT summary FROM result_summaries", "result_id"}},
+        {"SELECT agency_code, kpi, parent_kpi, kpi_key, status, result, score, level, group_id, "
+         "weight, weighted FROM result_kpis",
+         "result_id"}},
        "SELECT id FROM results"},
       {"appeal",
        true,

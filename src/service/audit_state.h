@@ -9,7 +9,9 @@
 // The entities, and the rows each digest covers:
 //   submission/<id>  the submission, its revisions (values, texts), its evidence records, its
 //                    reviews (verified values, comments) and their notes on the evidence
-//   result/<id>      the result (its document), its per-agency rows and its summary
+//   result/<id>      the result (where its rows come from), its totals per agency with the values
+//                    they were scored from, and its scores per agency x KPI (a publication's
+//                    rows are its final result's, covered there)
 //   appeal/<id>      the appeal and its decision
 //   user/<id>        the account: name, password hash, role, agency, active
 //   round/<id>       the round (its deadline) and its extensions

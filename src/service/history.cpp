@@ -78,62 +78,48 @@ Status History::ImportResults(const Actor& actor, const std::vector<domain::Past
 
 Result<std::vector<domain::PastResult>> History::Published(int before_year,
                                                            const std::string& agency_code) {
-  auto rows = db_.Query(
-      "SELECT ra.agency_code, ra.document, f.fiscal_year, ra.round, f.id, f.document "
-      "FROM result_agencies ra JOIN frameworks f ON f.id = ra.framework_id "
-      "WHERE ra.stage = 'published' AND (? = 0 OR f.fiscal_year < ?) "
-      "AND (? = '' OR ra.agency_code = ?) ORDER BY ra.result_id",
-      {int64_t{before_year}, int64_t{before_year}, agency_code, agency_code});
-  if (!rows) return rows.status();
-  // Each framework's keys by KPI id, parsed once.
-  std::map<int64_t, std::map<std::string, std::string>> keys;
+  // The rows a publication shows are its final result's (results.rows_from); a KPI's key is kept
+  // with its rows (result_kpis.kpi_key).
+  const std::vector<storage::Value> params = {int64_t{before_year}, int64_t{before_year},
+                                              agency_code, agency_code};
+  auto totals = db_.Query(
+      "SELECT t.agency_code, t.total, f.fiscal_year, r.round FROM results r "
+      "JOIN frameworks f ON f.id = r.framework_id "
+      "JOIN result_totals t ON t.result_id = COALESCE(r.rows_from, r.id) "
+      "WHERE r.stage = 'published' AND (? = 0 OR f.fiscal_year < ?) "
+      "AND (? = '' OR t.agency_code = ?) AND t.total IS NOT NULL ORDER BY r.id",
+      params);
+  if (!totals) return totals.status();
+  auto kpis = db_.Query(
+      "SELECT k.agency_code, k.kpi_key, k.result, k.score, f.fiscal_year, r.round FROM results r "
+      "JOIN frameworks f ON f.id = r.framework_id "
+      "JOIN result_kpis k ON k.result_id = COALESCE(r.rows_from, r.id) "
+      "WHERE r.stage = 'published' AND (? = 0 OR f.fiscal_year < ?) "
+      "AND (? = '' OR k.agency_code = ?) AND k.kpi_key <> '' AND k.status = 'scored' "
+      "ORDER BY r.id",
+      params);
+  if (!kpis) return kpis.status();
   // The newest publication of a year and round wins (a round published again after a reopening).
   std::map<std::tuple<std::string, std::string, int, int>, domain::PastResult> found;
-  for (const storage::Row& r : *rows) {
-    const int64_t framework_id = r.Int(4);
-    auto known = keys.find(framework_id);
-    if (known == keys.end()) {
-      std::map<std::string, std::string> by_id;
-      auto fw = formats::ParseFramework(r.Text(5), "framework " + std::to_string(framework_id));
-      if (fw) {
-        std::function<void(const std::vector<domain::Kpi>&)> walk =
-            [&](const std::vector<domain::Kpi>& kpis) {
-              for (const domain::Kpi& k : kpis) {
-                if (!k.key.empty()) by_id[k.id] = k.key;
-                walk(k.sub_kpis);
-              }
-            };
-        walk(fw->kpis);
-      }
-      known = keys.emplace(framework_id, std::move(by_id)).first;
-    }
-    domain::PastResult base;
-    base.agency = r.Text(0);
-    base.fiscal_year = static_cast<int>(r.Int(2));
-    base.round = static_cast<int>(r.Int(3));
-    base.source = domain::PastSource::kPublished;
-    const json part = json::parse(r.Text(1), nullptr, false);
-    if (part.is_discarded() || !part.contains("agency")) continue;
-    const json& agency = part["agency"];
-    if (agency.contains("total") && agency["total"].is_number()) {
-      domain::PastResult total = base;
-      total.score = agency["total"].get<double>();
-      found[{base.agency, "", base.fiscal_year, base.round}] = total;
-    }
-    std::function<void(const json&)> walk = [&](const json& kpis) {
-      if (!kpis.is_array()) return;
-      for (const json& k : kpis) {
-        if (k.contains("sub_kpis")) walk(k["sub_kpis"]);
-        const auto key = known->second.find(k.value("id", ""));
-        if (key == known->second.end() || k.value("status", "") != "scored") continue;
-        domain::PastResult p = base;
-        p.kpi_key = key->second;
-        if (k.contains("result") && k["result"].is_number()) p.result = k["result"].get<double>();
-        if (k.contains("score") && k["score"].is_number()) p.score = k["score"].get<double>();
-        found[{p.agency, p.kpi_key, p.fiscal_year, p.round}] = p;
-      }
-    };
-    walk(agency.contains("kpis") ? agency["kpis"] : json());
+  for (const storage::Row& r : *totals) {
+    domain::PastResult total;
+    total.agency = r.Text(0);
+    total.fiscal_year = static_cast<int>(r.Int(2));
+    total.round = static_cast<int>(r.Int(3));
+    total.source = domain::PastSource::kPublished;
+    total.score = r.Real(1);
+    found[{total.agency, "", total.fiscal_year, total.round}] = total;
+  }
+  for (const storage::Row& r : *kpis) {
+    domain::PastResult p;
+    p.agency = r.Text(0);
+    p.kpi_key = r.Text(1);
+    p.fiscal_year = static_cast<int>(r.Int(4));
+    p.round = static_cast<int>(r.Int(5));
+    p.source = domain::PastSource::kPublished;
+    if (!r.IsNull(2)) p.result = r.Real(2);
+    if (!r.IsNull(3)) p.score = r.Real(3);
+    found[{p.agency, p.kpi_key, p.fiscal_year, p.round}] = p;
   }
   std::vector<domain::PastResult> out;
   out.reserve(found.size());

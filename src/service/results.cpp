@@ -1,7 +1,12 @@
 #include "service/results.h"
 
+#include <cmath>
+#include <limits>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <unordered_map>
 
 #include "common/thai.h"
 #include "domain/engine.h"
@@ -46,64 +51,179 @@ const char* ResultStageName(ResultStage stage) {
   return "preliminary";
 }
 
-Result<std::string> Results::Score(int64_t round_id) {
-  auto round = cycle_.Round(round_id);
-  if (!round) return round.status();
-  auto framework = cycle_.Framework(round->framework_id);
-  if (!framework) return framework.status();
-  auto observations = cycle_.Observations();
-  if (!observations) return observations.status();
-  auto accepted = reporting_.AcceptedValues(round_id);
-  if (!accepted) return accepted.status();
-  observations->insert(observations->end(), accepted->begin(), accepted->end());
-  auto agencies = Directory(db_, clock_).Agencies();
-  if (!agencies) return agencies.status();
-  // Baselines read from an earlier year's published result, where no value was imported.
-  auto filled = History(db_, clock_).FillBaselines(framework->framework, *agencies, *observations);
-  if (!filled) return filled.status();
-  auto engine = domain::Engine::Compile(framework->framework, round->round);
-  if (!engine) return engine.status();
-  const auto scores = engine->Score(*agencies, *observations, true);
-  formats::ScoreReport report{&framework->framework, &*agencies, &scores, round->round};
-  json document = formats::ScoresJson(report, true, Lang::kThai);
-  document["explanation_en"] = formats::ScoresJson(report, true, Lang::kEnglish)["agencies"];
-  return document.dump();
+namespace {
+
+// Framework versions parsed once per process, by id and the hash of their text (ids alone repeat
+// across databases, as in tests). A result's framework version is frozen (opening a round
+// freezes it) and never changes, so only its text is read again, not parsed.
+Result<std::shared_ptr<const StoredFramework>> FrozenFramework(storage::Database& db, Cycle& cycle,
+                                                               int64_t id) {
+  static std::mutex mutex;
+  static std::map<std::pair<int64_t, size_t>, std::shared_ptr<const StoredFramework>>
+      cache;  // guarded by mutex
+  auto text = db.Query("SELECT document FROM frameworks WHERE id = ?", {id});
+  if (!text) return text.status();
+  if (text->empty()) return Status::NotFound("ไม่มีเกณฑ์การประเมินนี้", "no such framework");
+  const std::pair<int64_t, size_t> key = {id, std::hash<std::string>()((*text)[0].Text(0))};
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    const auto found = cache.find(key);
+    if (found != cache.end()) return found->second;
+  }
+  auto loaded = cycle.Framework(id);
+  if (!loaded) return loaded.status();
+  auto shared = std::make_shared<const StoredFramework>(std::move(*loaded));
+  if (shared->frozen) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (cache.size() >= 256) cache.clear();  // a few dozen versions a year
+    cache.emplace(key, shared);
+  }
+  return shared;
 }
 
-json Results::Summarize(const json& document, const std::map<std::string, json>& english) {
-  std::map<std::string, domain::Agency> directory;
-  if (auto agencies = Directory(db_, clock_).Agencies()) {
-    for (auto& a : *agencies) directory[a.code] = a;
+double RealOrNaN(const storage::Row& r, size_t i) {
+  return r.IsNull(i) ? std::numeric_limits<double>::quiet_NaN() : r.Real(i);
+}
+
+storage::Value RealOrNull(double v) { return std::isnan(v) ? storage::Value{} : storage::Value{v}; }
+
+// The values an agency was scored from, as result_totals.inputs keeps them: its names and every
+// observation of it the framework's KPIs read, numbers at full precision.
+std::string InputsJson(const domain::Agency& agency,
+                       const std::vector<const domain::Observation*>& observations) {
+  json values = json::array();
+  for (const domain::Observation* o : observations) {
+    json numbers = json::array();
+    for (double v : o->values) numbers.push_back(std::isnan(v) ? json(nullptr) : json(v));
+    json value = {o->kpi, o->variable, o->fiscal_year, o->round, std::move(numbers)};
+    if (!o->source.empty()) value.push_back(o->source);  // a baseline esar filled in
+    values.push_back(std::move(value));
   }
-  json agencies = json::array();
-  for (const json& a : document["agencies"]) {
-    const std::string code = a["code"];
-    json kpis = json::object();
-    for (const json& k : a["kpis"]) {
-      kpis[k["id"].get<std::string>()] = {
-          {"level", k.contains("level") && k["level"].is_number() ? k["level"] : json(-1)},
-          {"score", k.contains("score") && k["score"].is_number() ? k["score"] : json(nullptr)},
-          {"status", k.contains("status") && k["status"].is_string() ? k["status"] : json("")}};
-    }
-    const auto found = directory.find(code);
-    const auto en = english.find(code);
-    agencies.push_back(
-        {{"code", code},
-         {"name_th", a["name"].value("th", "")},
-         {"name_en", a["name"].value("en", "")},
-         {"kind", found == directory.end() ? "" : found->second.kind},
-         {"parent", found == directory.end() ? "" : found->second.parent},
-         {"total", a["total"]},
-         {"total_text", a.value("total_text", "")},
-         {"grade", a.value("grade", json(nullptr))},
-         {"grade_en",
-          en == english.end() ? json(nullptr) : en->second.value("grade", json(nullptr))},
-         {"scored_weight", a.contains("scored_weight") ? a["scored_weight"] : json(nullptr)},
-         {"kpis", kpis}});
+  return json{{"name", {{"th", agency.name.th}, {"en", agency.name.en}}}, {"values", values}}
+      .dump();
+}
+
+// InputsJson read back: the agency (code, kind and parent from its row) and its observations.
+Status ParseInputs(const std::string& text, domain::Agency& agency,
+                   std::vector<domain::Observation>& observations) {
+  const json inputs = json::parse(text, nullptr, false);
+  if (!inputs.is_object() || !inputs["values"].is_array() || !inputs["name"].is_object())
+    return Status::DataLoss("ข้อมูลที่ใช้คำนวณผลของหน่วยงาน " + agency.code + " อ่านไม่ได้",
+                            "the values agency " + agency.code + " was scored from cannot be read");
+  agency.name.th = inputs["name"].value("th", "");
+  agency.name.en = inputs["name"].value("en", "");
+  for (const json& v : inputs["values"]) {
+    if (!v.is_array() || v.size() < 5 || v.size() > 6 || !v[4].is_array())
+      return Status::DataLoss("ข้อมูลที่ใช้คำนวณผลของหน่วยงาน " + agency.code + " อ่านไม่ได้",
+                              "the values agency " + agency.code +
+                                  " was scored from cannot be read");
+    domain::Observation o;
+    o.agency = agency.code;
+    o.kpi = v[0].get<std::string>();
+    o.variable = v[1].get<std::string>();
+    o.fiscal_year = v[2].get<int>();
+    o.round = v[3].get<int>();
+    for (const json& n : v[4])
+      o.values.push_back(n.is_number() ? n.get<double>() : std::numeric_limits<double>::quiet_NaN());
+    if (v.size() == 6) o.source = v[5].get<std::string>();
+    observations.push_back(std::move(o));
   }
-  return {{"fiscal_year", document["fiscal_year"]},
-          {"round", document["round"]},
-          {"agencies", agencies}};
+  return Status::Ok();
+}
+
+// The result_kpis rows of `k` (and of its sub-KPIs, under it).
+void AppendKpiRows(int64_t id, const std::string& agency, const domain::KpiScore& k,
+                   const std::string& parent, std::vector<std::vector<storage::Value>>& out) {
+  out.push_back({id, agency, k.kpi, parent, std::string(),
+                 std::string(domain::KpiStatusName(k.status)), RealOrNull(k.result),
+                 RealOrNull(k.score), int64_t{k.level + 1}, k.group, k.weight, k.weighted});
+  for (const domain::KpiScore& sub : k.sub_kpis) AppendKpiRows(id, agency, sub, k.kpi, out);
+}
+
+}  // namespace
+
+Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id) {
+  auto framework = FrozenFramework(db_, cycle_, round.framework_id);
+  if (!framework) return framework.status();
+  const domain::Framework& fw = (*framework)->framework;
+  auto observations = cycle_.Observations();
+  if (!observations) return observations.status();
+  auto accepted = reporting_.AcceptedValues(round.id);
+  if (!accepted) return accepted.status();
+  observations->insert(observations->end(), std::make_move_iterator(accepted->begin()),
+                       std::make_move_iterator(accepted->end()));
+  auto agencies = Directory(db_, clock_).Agencies();
+  if (!agencies) return agencies.status();
+  // Baselines read from an earlier year's published result, where no value was imported; they
+  // are kept with the inputs (and where they came from, which the explanation says).
+  auto filled = History(db_, clock_).FillBaselines(fw, *agencies, *observations);
+  if (!filled) return filled.status();
+  auto engine = domain::Engine::Compile(fw, round.round);
+  if (!engine) return engine.status();
+  // The fast path: no explanations (they are derived on request from the inputs kept).
+  const std::vector<domain::AgencyScore> scores = engine->Score(*agencies, *observations, false);
+
+  std::set<std::string> kpi_ids;
+  std::function<void(const std::vector<domain::Kpi>&)> collect =
+      [&](const std::vector<domain::Kpi>& kpis) {
+        for (const domain::Kpi& k : kpis) {
+          kpi_ids.insert(k.id);
+          collect(k.sub_kpis);
+        }
+      };
+  collect(fw.kpis);
+  std::unordered_map<std::string, std::vector<const domain::Observation*>> by_agency;
+  for (const domain::Observation& o : *observations) {
+    if (kpi_ids.count(o.kpi)) by_agency[o.agency].push_back(&o);
+  }
+  std::unordered_map<std::string, const domain::Agency*> agency_of;
+  for (const domain::Agency& a : *agencies) agency_of.emplace(a.code, &a);
+
+  json totals = json::object();
+  size_t next_total = 0;
+  static const std::vector<const domain::Observation*> kNone;
+  Status s = db_.BulkInsert(
+      "result_totals",
+      {"result_id", "agency_code", "kind", "parent", "total", "grade", "scored_weight", "status",
+       "inputs"},
+      [&](std::vector<storage::Value>& row) {
+        if (next_total == scores.size()) return false;
+        const domain::AgencyScore& a = scores[next_total++];
+        const domain::Agency& agency = *agency_of.at(a.agency);
+        const auto found = by_agency.find(a.agency);
+        totals[a.agency] = std::isnan(a.total) ? json(nullptr) : json(a.total);
+        row = {id,
+               a.agency,
+               agency.kind,
+               agency.parent,
+               RealOrNull(a.total),
+               a.grade >= 0 ? storage::Value{int64_t{a.grade}} : storage::Value{},
+               a.scored_weight,
+               std::string(std::isnan(a.total) ? "unscored" : "scored"),
+               InputsJson(agency, found == by_agency.end() ? kNone : found->second)};
+        return true;
+      });
+  if (!s.ok()) return s;
+  size_t agency_at = 0;
+  std::vector<std::vector<storage::Value>> pending;  // one agency's KPI rows at a time
+  size_t pending_at = 0;
+  s = db_.BulkInsert("result_kpis",
+                     {"result_id", "agency_code", "kpi", "parent_kpi", "kpi_key", "status",
+                      "result", "score", "level", "group_id", "weight", "weighted"},
+                     [&](std::vector<storage::Value>& row) {
+                       while (pending_at == pending.size()) {
+                         if (agency_at == scores.size()) return false;
+                         pending.clear();
+                         pending_at = 0;
+                         const domain::AgencyScore& a = scores[agency_at++];
+                         for (const domain::KpiScore& k : a.kpis)
+                           AppendKpiRows(id, a.agency, k, "", pending);
+                       }
+                       row = std::move(pending[pending_at++]);
+                       return true;
+                     });
+  if (!s.ok()) return s;
+  return totals;
 }
 
 Result<std::vector<int64_t>> Results::RoundsWithResults(const Actor& actor, ResultStage stage) {
@@ -117,34 +237,117 @@ Result<std::vector<int64_t>> Results::RoundsWithResults(const Actor& actor, Resu
   return out;
 }
 
-Result<StoredResult> Results::Summary(const Actor& actor, int64_t round_id, ResultStage stage) {
+bool Results::OwnOnly(const Actor& actor, const StoredResult& result) const {
+  return (actor.Is(Role::kReporter) || actor.Is(Role::kApprover)) &&
+         result.stage != ResultStage::kPublished;
+}
+
+Result<StoredResult> Results::Newest(const Actor& actor, int64_t round_id, ResultStage stage) {
   auto round = cycle_.Round(round_id);
   if (!round) return round.status();
-  auto rows = db_.Query(
-      "SELECT r.id, r.framework_id, r.round, r.stage, s.summary, r.computed_at, "
-      "r.appeal_deadline FROM results r JOIN result_summaries s ON s.result_id = r.id "
-      "WHERE r.framework_id = ? AND r.round = ? AND r.stage IN (" +
-          VisibleStages(actor, stage) + ") ORDER BY r.id DESC LIMIT 1",
-      {round->framework_id, int64_t{round->round}});
+  auto rows =
+      db_.Query("SELECT id FROM results WHERE framework_id = ? AND round = ? AND stage IN (" +
+                    VisibleStages(actor, stage) + ") ORDER BY id DESC LIMIT 1",
+                {round->framework_id, int64_t{round->round}});
   if (!rows) return rows.status();
   if (rows->empty())
     return Status::NotFound("ยังไม่มีผลการประเมินของรอบนี้", "no results for this round yet");
-  const storage::Row& r = (*rows)[0];
-  auto found = ParseStage(r.Text(3));
-  if (!found) return found.status();
-  StoredResult out{r.Int(0), r.Int(1), static_cast<int>(r.Int(2)), *found, r.Text(4),
-                   r.Int(5), r.Int(6)};
-  if ((actor.Is(Role::kReporter) || actor.Is(Role::kApprover)) &&
-      *found != ResultStage::kPublished) {
-    json summary = json::parse(out.document);
-    json own = json::array();
-    for (const json& a : summary["agencies"]) {
-      if (a["code"] == actor.agency) own.push_back(a);
+  return Load((*rows)[0].Int(0));
+}
+
+Result<StoredResult> Results::LatestMeta(const Actor& actor, int64_t round_id, ResultStage stage) {
+  return Newest(actor, round_id, stage);
+}
+
+Result<std::vector<AgencyTotal>> Results::Totals(const Actor& actor, const StoredResult& result,
+                                                 int64_t limit, int64_t offset,
+                                                 const std::string& order_by) {
+  auto framework = FrozenFramework(db_, cycle_, result.framework_id);
+  if (!framework) return framework.status();
+  const domain::Framework& fw = (*framework)->framework;
+  const bool own = OwnOnly(actor, result);
+  std::vector<storage::Value> params = {result.rows_from};
+  if (own) params.emplace_back(actor.agency);
+  params.emplace_back(limit);
+  params.emplace_back(offset);
+  auto rows = db_.Query(
+      "SELECT t.agency_code, COALESCE(a.name_th, ''), COALESCE(a.name_en, ''), t.kind, t.parent, "
+      "t.total, t.grade, t.scored_weight FROM result_totals t LEFT JOIN agencies a ON a.code = "
+      "t.agency_code WHERE t.result_id = ?" +
+          std::string(own ? " AND t.agency_code = ?" : "") + " ORDER BY " +
+          (order_by == "total DESC" ? "t.total DESC, t.agency_code" : "t.agency_code") +
+          " LIMIT ? OFFSET ?",
+      params);
+  if (!rows) return rows.status();
+  std::vector<AgencyTotal> out;
+  out.reserve(rows->size());
+  for (const storage::Row& r : *rows) {
+    AgencyTotal t;
+    t.code = r.Text(0);
+    t.name_th = r.Text(1);
+    t.name_en = r.Text(2);
+    t.kind = r.Text(3);
+    t.parent = r.Text(4);
+    t.total = RealOrNaN(r, 5);
+    t.total_text = FormatDecimal(t.total, fw.decimals.total);
+    t.grade = r.IsNull(6) ? -1 : static_cast<int>(r.Int(6));
+    if (t.grade >= 0 && static_cast<size_t>(t.grade) < fw.grades.size()) {
+      t.grade_th = fw.grades[static_cast<size_t>(t.grade)].name.Pick(Lang::kThai);
+      t.grade_en = fw.grades[static_cast<size_t>(t.grade)].name.Pick(Lang::kEnglish);
+    } else {
+      t.grade = -1;
     }
-    summary["agencies"] = own;
-    out.document = summary.dump();
+    t.scored_weight = r.Real(7);
+    out.push_back(std::move(t));
   }
   return out;
+}
+
+Result<StoredResult> Results::Summary(const Actor& actor, int64_t round_id, ResultStage stage) {
+  auto result = Newest(actor, round_id, stage);
+  if (!result) return result.status();
+  auto totals = Totals(actor, *result, std::numeric_limits<int32_t>::max(), 0);
+  if (!totals) return totals.status();
+  auto framework = FrozenFramework(db_, cycle_, result->framework_id);
+  if (!framework) return framework.status();
+  const bool own = OwnOnly(actor, *result);
+  std::vector<storage::Value> params = {result->rows_from};
+  if (own) params.emplace_back(actor.agency);
+  auto kpis = db_.Query(
+      "SELECT agency_code, kpi, level, score, status FROM result_kpis WHERE result_id = ? AND "
+      "parent_kpi = ''" +
+          std::string(own ? " AND agency_code = ?" : ""),
+      params);
+  if (!kpis) return kpis.status();
+  std::unordered_map<std::string, json> kpis_of;
+  for (const storage::Row& k : *kpis) {
+    json& of = kpis_of[k.Text(0)];
+    if (of.is_null()) of = json::object();
+    of[k.Text(1)] = {{"level", k.Int(2) > 0 ? json(k.Int(2)) : json(-1)},
+                     {"score", k.IsNull(3) ? json(nullptr) : json(k.Real(3))},
+                     {"status", k.Text(4)}};
+  }
+  json agencies = json::array();
+  for (AgencyTotal& t : *totals) {
+    auto found = kpis_of.find(t.code);
+    agencies.push_back(
+        {{"code", t.code},
+         {"name_th", t.name_th},
+         {"name_en", t.name_en},
+         {"kind", t.kind},
+         {"parent", t.parent},
+         {"total", std::isnan(t.total) ? json(nullptr) : json(t.total)},
+         {"total_text", t.total_text},
+         {"grade", t.grade >= 0 ? json(t.grade_th) : json(nullptr)},
+         {"grade_en", t.grade >= 0 ? json(t.grade_en) : json(nullptr)},
+         {"scored_weight", t.scored_weight},
+         {"kpis", found == kpis_of.end() ? json::object() : std::move(found->second)}});
+  }
+  result->document = json{{"fiscal_year", (*framework)->framework.fiscal_year},
+                          {"round", result->round},
+                          {"agencies", std::move(agencies)}}
+                         .dump();
+  return result;
 }
 
 Result<int64_t> Results::OpenAppeals(const RoundInfo& round) {
@@ -156,10 +359,10 @@ Result<int64_t> Results::OpenAppeals(const RoundInfo& round) {
   return (*open)[0].Int(0);
 }
 
-Result<StoredResult> Results::Advance(
-    const Actor& actor, int64_t round_id, ResultStage stage, int64_t appeal_window_ms,
-    const std::function<Status(const RoundStatus&)>& allowed,
-    const std::function<Result<std::string>(const RoundStatus&)>& make) {
+Result<StoredResult> Results::Advance(const Actor& actor, int64_t round_id, ResultStage stage,
+                                      int64_t appeal_window_ms,
+                                      const std::function<Status(const RoundStatus&)>& allowed,
+                                      bool publish) {
   const int64_t now = clock_.NowMs();
   int64_t id = 0;
   Status done = db_.Transaction([&]() -> Status {
@@ -169,78 +372,52 @@ Result<StoredResult> Results::Advance(
     if (!status) return status.status();
     Status ok = allowed(*status);
     if (!ok.ok()) return ok;
-    auto document = make(*status);
-    if (!document) return document.status();
-    auto stored = StoreLocked(actor, status->round, stage, *document,
-                              stage == ResultStage::kPreliminary ? now + appeal_window_ms : 0, now);
-    if (!stored) return stored.status();
-    id = *stored;
-    return Status::Ok();
+    const RoundInfo& round = status->round;
+    const int64_t appeal_deadline = stage == ResultStage::kPreliminary ? now + appeal_window_ms : 0;
+    int64_t rows_from = 0;
+    if (publish) {
+      // A publication shows the final result's rows: nothing is copied.
+      auto final_result = Load(status->result_id);
+      if (!final_result) return final_result.status();
+      rows_from = final_result->rows_from;
+    }
+    auto rows = db_.Query(
+        "INSERT INTO results (framework_id, round, stage, document, computed_by, computed_at, "
+        "appeal_deadline, rows_from) VALUES (?, ?, ?, '', ?, ?, ?, ?) RETURNING id",
+        {round.framework_id, int64_t{round.round}, std::string(ResultStageName(stage)),
+         UserRef(actor), now, appeal_deadline ? storage::Value{appeal_deadline} : storage::Value{},
+         rows_from ? storage::Value{rows_from} : storage::Value{}});
+    if (!rows) return rows.status();
+    id = (*rows)[0].Int(0);
+    json after = {{"round", round_id}};
+    if (publish) {
+      after["rows_from"] = rows_from;
+    } else {
+      Status set = db_.Execute("UPDATE results SET rows_from = id WHERE id = ?", {id});
+      if (!set.ok()) return set;
+      auto totals = ScoreAndStore(round, id);
+      if (!totals) return totals.status();
+      after["totals"] = std::move(*totals);
+    }
+    return AuditLog(db_).Append(actor, now, std::string("results.") + ResultStageName(stage),
+                                "result/" + std::to_string(id), "{}", after.dump());
   });
   if (!done.ok()) return done;
   return Load(id);
 }
 
-Result<int64_t> Results::StoreLocked(const Actor& actor, const RoundInfo& round_info,
-                                     ResultStage stage, const std::string& document,
-                                     int64_t appeal_deadline, int64_t now) {
-  const RoundInfo* round = &round_info;
-  const int64_t round_id = round_info.id;
-  auto rows = db_.Query(
-      "INSERT INTO results (framework_id, round, stage, document, computed_by, computed_at, "
-      "appeal_deadline) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-      {round->framework_id, int64_t{round->round}, std::string(ResultStageName(stage)), document,
-       UserRef(actor), now, appeal_deadline ? storage::Value{appeal_deadline} : storage::Value{}});
-  if (!rows) return rows.status();
-  const int64_t id = (*rows)[0].Int(0);
-  json summary = json::object();
-  const json parsed = json::parse(document);
-  for (const json& a : parsed["agencies"]) summary[a["code"].get<std::string>()] = a["total"];
-  // Each agency's part in a row of its own, so that one agency's result is read without
-  // parsing the whole (for 400 agencies, megabytes of) document.
-  std::map<std::string, json> english;
-  if (parsed.contains("explanation_en")) {
-    for (const json& a : parsed["explanation_en"]) english[a["code"].get<std::string>()] = a;
-  }
-  for (const json& a : parsed["agencies"]) {
-    const std::string code = a["code"];
-    const json part = {{"fiscal_year", parsed["fiscal_year"]},
-                       {"round", parsed["round"]},
-                       {"agency", a},
-                       {"agency_en", english.count(code) ? english[code] : json(nullptr)}};
-    // The metadata is repeated here so that reading one agency never touches `results`, whose
-    // large document SQLite would otherwise read through to reach the columns after it.
-    Status s = db_.Execute(
-        "INSERT INTO result_agencies (result_id, agency_code, framework_id, round, stage, "
-        "computed_at, appeal_deadline, "
-        "document) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        {id, code, round->framework_id, int64_t{round->round}, std::string(ResultStageName(stage)),
-         now, appeal_deadline ? storage::Value{appeal_deadline} : storage::Value{}, part.dump()});
-    if (!s.ok()) return s;
-  }
-  Status summarized = db_.Execute("INSERT INTO result_summaries (result_id, summary) VALUES (?, ?)",
-                                  {id, Summarize(parsed, english).dump()});
-  if (!summarized.ok()) return summarized;
-  Status audited = AuditLog(db_).Append(
-      actor, now, std::string("results.") + ResultStageName(stage), "result/" + std::to_string(id),
-      "{}", json{{"round", round_id}, {"totals", summary}}.dump());
-  if (!audited.ok()) return audited;
-  return id;
-}
-
 Result<StoredResult> Results::Load(int64_t result_id) {
   auto rows = db_.Query(
-      "SELECT id, framework_id, round, stage, document, computed_at, appeal_deadline FROM results "
-      "WHERE id = ?",
+      "SELECT id, framework_id, round, stage, computed_at, appeal_deadline, "
+      "COALESCE(rows_from, id) FROM results WHERE id = ?",
       {result_id});
   if (!rows) return rows.status();
   if (rows->empty()) return Status::NotFound("ไม่มีผลการประเมินนี้", "no such result");
   const storage::Row& r = (*rows)[0];
   auto stage = ParseStage(r.Text(3));
   if (!stage) return stage.status();
-  return StoredResult{r.Int(0), r.Int(1), static_cast<int>(r.Int(2)), *stage, r.Text(4),
-                      r.Int(5), r.Int(6)};
+  return StoredResult{r.Int(0), r.Int(1), static_cast<int>(r.Int(2)), *stage, "",
+                      r.Int(4), r.Int(5), r.Int(6)};
 }
 
 namespace {
@@ -296,8 +473,7 @@ Result<StoredResult> Results::ComputePreliminary(const Actor& actor, int64_t rou
         return AlreadyDone(status.state);
     }
   };
-  return Advance(actor, round_id, ResultStage::kPreliminary, appeal_window_ms, allowed,
-                 [&](const RoundStatus&) { return Score(round_id); });
+  return Advance(actor, round_id, ResultStage::kPreliminary, appeal_window_ms, allowed, false);
 }
 
 Result<StoredResult> Results::CloseAppeals(const Actor& actor, int64_t round_id,
@@ -317,9 +493,6 @@ Result<StoredResult> Results::CloseAppeals(const Actor& actor, int64_t round_id,
     }
     id = status->result_id;
     Status s = db_.Execute("UPDATE results SET appeal_deadline = ? WHERE id = ?", {now, id});
-    if (!s.ok()) return s;
-    s = db_.Execute("UPDATE result_agencies SET appeal_deadline = ? WHERE result_id = ?",
-                    {now, id});
     if (!s.ok()) return s;
     return AuditLog(db_).Append(actor, now, "results.close_appeals", "result/" + std::to_string(id),
                                 json{{"appeal_deadline", status->appeal_deadline}}.dump(),
@@ -379,16 +552,13 @@ Result<Readiness> Results::ReadinessOf(const Actor& actor, int64_t round_id) {
                   {status->result_id});
     if (!decided) return decided.status();
     out.decided_appeals = (*decided)[0].Int(0);
-    auto summary =
-        db_.Query("SELECT summary FROM result_summaries WHERE result_id = ?", {status->result_id});
-    if (!summary) return summary.status();
-    if (!summary->empty()) {
-      const json parsed = json::parse((*summary)[0].Text(0));
-      for (const json& a : parsed["agencies"]) {
-        ++out.agencies_scored;
-        out.agencies_without_total += !a["total"].is_number();
-      }
-    }
+    auto scored = db_.Query(
+        "SELECT COUNT(*), COUNT(*) - COUNT(t.total) FROM result_totals t JOIN results r ON "
+        "t.result_id = COALESCE(r.rows_from, r.id) WHERE r.id = ?",
+        {status->result_id});
+    if (!scored) return scored.status();
+    out.agencies_scored = (*scored)[0].Int(0);
+    out.agencies_without_total = (*scored)[0].Int(1);
   }
   return out;
 }
@@ -410,13 +580,12 @@ Result<AppealInfo> Results::FileAppeal(const Actor& actor, int64_t result_id,
     return Status::InvalidInput("ต้องระบุเหตุผลการอุทธรณ์ (ไม่เกิน 64 KB)",
                                 "an appeal needs a reason (at most 64 KB)");
   }
-  bool scored = false;
-  const json document = json::parse(result->document);
-  for (const json& a : document["agencies"]) {
-    if (a["code"] != actor.agency) continue;
-    for (const json& k : a["kpis"]) scored = scored || k["id"] == kpi;
-  }
-  if (!scored) {
+  auto scored = db_.Query(
+      "SELECT 1 FROM result_kpis WHERE result_id = ? AND agency_code = ? AND kpi = ? AND "
+      "parent_kpi = ''",
+      {result->rows_from, actor.agency, kpi});
+  if (!scored) return scored.status();
+  if (scored->empty()) {
     return Status::InvalidInput("หน่วยงานนี้ไม่มีผลตัวชี้วัด " + kpi + " ในผลการประเมินนี้",
                                 "this agency has no score for KPI " + kpi + " in these results");
   }
@@ -553,8 +722,7 @@ Result<StoredResult> Results::Finalize(const Actor& actor, int64_t round_id) {
     if (*open > 0) return OpenAppealsLeft(*open);
     return Status::Ok();
   };
-  return Advance(actor, round_id, ResultStage::kFinal, 0, allowed,
-                 [&](const RoundStatus&) { return Score(round_id); });
+  return Advance(actor, round_id, ResultStage::kFinal, 0, allowed, false);
 }
 
 Result<StoredResult> Results::Publish(const Actor& actor, int64_t round_id) {
@@ -570,75 +738,143 @@ Result<StoredResult> Results::Publish(const Actor& actor, int64_t round_id) {
     }
     return Status::Ok();
   };
-  return Advance(actor, round_id, ResultStage::kPublished, 0, allowed,
-                 [&](const RoundStatus& status) -> Result<std::string> {
-                   auto final_result = Load(status.result_id);
-                   if (!final_result) return final_result.status();
-                   return final_result->document;
-                 });
+  return Advance(actor, round_id, ResultStage::kPublished, 0, allowed, true);
+}
+
+namespace {
+
+// One agency scored again with explanations from the values it was scored from, as
+// LatestForAgency's document: {"fiscal_year", "round", "agency" (Thai), "agency_en"}.
+json DeriveAgency(const domain::Framework& fw, domain::Engine& engine, int round,
+                  const domain::Agency& agency,
+                  const std::vector<domain::Observation>& observations) {
+  const std::vector<domain::Agency> one = {agency};
+  const std::vector<domain::AgencyScore> scores = engine.Score(one, observations, true);
+  const formats::ScoreReport report{&fw, &one, &scores, round};
+  json th = formats::ScoresJson(report, true, Lang::kThai);
+  json en = formats::ScoresJson(report, true, Lang::kEnglish);
+  return {{"fiscal_year", fw.fiscal_year},
+          {"round", round},
+          {"agency", th["agencies"].empty() ? json(nullptr) : std::move(th["agencies"][0])},
+          {"agency_en", en["agencies"].empty() ? json(nullptr) : std::move(en["agencies"][0])}};
+}
+
+}  // namespace
+
+Result<json> Results::AgencyDocument(const StoredResult& result, const std::string& code) {
+  auto rows = db_.Query(
+      "SELECT kind, parent, inputs, explanation FROM result_totals WHERE result_id = ? AND "
+      "agency_code = ?",
+      {result.rows_from, code});
+  if (!rows) return rows.status();
+  if (rows->empty()) {
+    return Status::NotFound("ยังไม่มีผลการประเมินของหน่วยงาน " + code + " ในรอบนี้",
+                            "no results for agency " + code + " in this round yet");
+  }
+  const storage::Row& r = (*rows)[0];
+  // Computed before schema 8: the explanation kept then (no inputs were).
+  if (!r.IsNull(3)) return json::parse(r.Text(3));
+  auto framework = FrozenFramework(db_, cycle_, result.framework_id);
+  if (!framework) return framework.status();
+  auto engine = domain::Engine::Compile((*framework)->framework, result.round);
+  if (!engine) return engine.status();
+  domain::Agency agency;
+  agency.code = code;
+  agency.kind = r.Text(0);
+  agency.parent = r.Text(1);
+  std::vector<domain::Observation> observations;
+  Status parsed = ParseInputs(r.Text(2), agency, observations);
+  if (!parsed.ok()) return parsed;
+  return DeriveAgency((*framework)->framework, *engine, result.round, agency, observations);
+}
+
+Status Results::WriteScores(const Actor& actor, const StoredResult& result,
+                            const std::function<void(std::string_view)>& emit) {
+  auto framework = FrozenFramework(db_, cycle_, result.framework_id);
+  if (!framework) return framework.status();
+  const domain::Framework& fw = (*framework)->framework;
+  auto engine = domain::Engine::Compile(fw, result.round);
+  if (!engine) return engine.status();
+  const bool own = OwnOnly(actor, result);
+  emit("{\"fiscal_year\":" + std::to_string(fw.fiscal_year) +
+       ",\"round\":" + std::to_string(result.round) + ",\"agencies\":[");
+  // Twice over the agencies, a batch at a time in the directory's order: the Thai explanations,
+  // then the English ones. Each agency's part is derived and written, then dropped.
+  constexpr int64_t kBatch = 200;
+  for (const Lang lang : {Lang::kThai, Lang::kEnglish}) {
+    if (lang == Lang::kEnglish) emit("],\"explanation_en\":[");
+    std::string after;
+    bool first = true;
+    while (true) {
+      std::vector<storage::Value> params = {result.rows_from, after};
+      if (own) params.emplace_back(actor.agency);
+      params.emplace_back(kBatch);
+      auto rows = db_.Query(
+          "SELECT agency_code, kind, parent, inputs, explanation FROM result_totals WHERE "
+          "result_id = ? AND agency_code > ?" +
+              std::string(own ? " AND agency_code = ?" : "") + " ORDER BY agency_code LIMIT ?",
+          params);
+      if (!rows) return rows.status();
+      if (rows->empty()) break;
+      for (const storage::Row& r : *rows) {
+        json part;
+        if (!r.IsNull(4)) {
+          part = json::parse(r.Text(4));
+        } else {
+          domain::Agency agency;
+          agency.code = r.Text(0);
+          agency.kind = r.Text(1);
+          agency.parent = r.Text(2);
+          std::vector<domain::Observation> observations;
+          Status parsed = ParseInputs(r.Text(3), agency, observations);
+          if (!parsed.ok()) return parsed;
+          const std::vector<domain::Agency> one = {agency};
+          const std::vector<domain::AgencyScore> scores =
+              engine->Score(one, observations, true);
+          const formats::ScoreReport report{&fw, &one, &scores, result.round};
+          json scored = formats::ScoresJson(report, true, lang);
+          part = {{"agency", scored["agencies"].empty() ? json(nullptr)
+                                                        : std::move(scored["agencies"][0])},
+                  {"agency_en", nullptr}};
+          if (lang == Lang::kEnglish) part["agency_en"] = part["agency"];
+        }
+        const json& shown = part[lang == Lang::kThai ? "agency" : "agency_en"];
+        if (shown.is_null()) continue;
+        emit(first ? shown.dump() : "," + shown.dump());
+        first = false;
+      }
+      after = rows->back().Text(0);
+      if (static_cast<int64_t>(rows->size()) < kBatch) break;
+    }
+  }
+  emit("]}");
+  return Status::Ok();
 }
 
 Result<StoredResult> Results::Latest(const Actor& actor, int64_t round_id, ResultStage stage) {
-  auto round = cycle_.Round(round_id);
-  if (!round) return round.status();
-  const std::string stages = VisibleStages(actor, stage);
-  auto rows =
-      db_.Query("SELECT id FROM results WHERE framework_id = ? AND round = ? AND stage IN (" +
-                    stages + ") ORDER BY id DESC LIMIT 1",
-                {round->framework_id, int64_t{round->round}});
-  if (!rows) return rows.status();
-  if (rows->empty())
-    return Status::NotFound("ยังไม่มีผลการประเมินของรอบนี้", "no results for this round yet");
-  auto result = Load((*rows)[0].Int(0));
+  auto result = Newest(actor, round_id, stage);
   if (!result) return result.status();
-  if ((actor.Is(Role::kReporter) || actor.Is(Role::kApprover)) &&
-      result->stage != ResultStage::kPublished) {
-    // Before publication an agency sees only its own scores.
-    json document = json::parse(result->document);
-    json own = json::array();
-    for (const json& a : document["agencies"]) {
-      if (a["code"] == actor.agency) own.push_back(a);
-    }
-    document["agencies"] = own;
-    json own_en = json::array();
-    for (const json& a : document["explanation_en"]) {
-      if (a["code"] == actor.agency) own_en.push_back(a);
-    }
-    document["explanation_en"] = own_en;
-    result->document = document.dump();
-  }
+  std::string document;
+  Status written =
+      WriteScores(actor, *result, [&](std::string_view piece) { document.append(piece); });
+  if (!written.ok()) return written;
+  result->document = std::move(document);
   return result;
 }
 
 Result<StoredResult> Results::LatestForAgency(const Actor& actor, int64_t round_id,
                                               ResultStage stage, const std::string& agency) {
-  auto round = cycle_.Round(round_id);
-  if (!round) return round.status();
-  const std::string stages = VisibleStages(actor, stage);
-  auto rows = db_.Query(
-      "SELECT result_id, framework_id, round, stage, document, computed_at, appeal_deadline FROM "
-      "result_agencies "
-      "WHERE agency_code = ? AND framework_id = ? AND round = ? AND stage IN (" +
-          stages +
-          ") "
-          "ORDER BY result_id DESC LIMIT 1",
-      {agency, round->framework_id, int64_t{round->round}});
-  if (!rows) return rows.status();
-  if (rows->empty()) {
-    return Status::NotFound("ยังไม่มีผลการประเมินของหน่วยงาน " + agency + " ในรอบนี้",
-                            "no results for agency " + agency + " in this round yet");
-  }
-  const storage::Row& r = (*rows)[0];
-  auto found = ParseStage(r.Text(3));
-  if (!found) return found.status();
+  auto result = Newest(actor, round_id, stage);
+  if (!result) return result.status();
   // Before publication an agency's users see only their own agency.
-  if ((actor.Is(Role::kReporter) || actor.Is(Role::kApprover)) &&
-      *found != ResultStage::kPublished && actor.agency != agency) {
+  if (OwnOnly(actor, *result) && actor.agency != agency) {
     return Status::NotFound("ยังไม่มีผลการประเมินของหน่วยงาน " + agency + " ในรอบนี้",
                             "no results for agency " + agency + " in this round yet");
   }
-  return StoredResult{r.Int(0), r.Int(1), static_cast<int>(r.Int(2)), *found, r.Text(4),
-                      r.Int(5), r.Int(6)};
+  auto document = AgencyDocument(*result, agency);
+  if (!document) return document.status();
+  result->document = document->dump();
+  return result;
 }
 
 Result<AppealInfo> Results::Appeal(const Actor& actor, int64_t result_id, int64_t appeal_id) {

@@ -3,8 +3,10 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.h"
@@ -19,14 +21,30 @@ namespace esar::service {
 enum class ResultStage { kPreliminary, kFinal, kPublished };
 const char* ResultStageName(ResultStage stage);
 
+// A result: one computation (or publication) of a round. Its scores are rows (result_totals,
+// result_kpis) of the result named by `rows_from`: its own id when computed, the final result's
+// for a publication, which shares them.
 struct StoredResult {
   int64_t id = 0;
   int64_t framework_id = 0;
   int round = 12;
   ResultStage stage = ResultStage::kPreliminary;
-  std::string document;  // `esar score --format json --trace` of every agency
+  std::string document;  // what the call that returned it says; empty for the actions
   int64_t computed_at = 0;
   int64_t appeal_deadline = 0;  // preliminary results only
+  int64_t rows_from = 0;        // the result whose rows hold the scores
+};
+
+// One agency's line of a result: its total, grade and where it sits, from result_totals.
+struct AgencyTotal {
+  std::string code;
+  std::string name_th, name_en;  // from the directory now
+  std::string kind, parent;      // at computation time
+  double total = 0;              // NaN when nothing was scored
+  std::string total_text;        // with the framework's decimals ("-" without a total)
+  int grade = -1;                // index into the framework's grades, -1 for none
+  std::string grade_th, grade_en;
+  double scored_weight = 0;
 };
 
 struct AppealInfo {
@@ -101,9 +119,21 @@ class Results {
   // Publishes the round's final results; admins only. kConflict unless they are final.
   Result<StoredResult> Publish(const Actor& actor, int64_t round_id);
 
-  // The newest result of a round at `stage` or later. The public sees only published ones;
-  // an agency's users see their own agency's part of the others.
+  // The newest result of a round at `stage` or later, with `document` the whole round as
+  // `esar score --format json --trace` gives it, explanations in Thai ("agencies") and English
+  // ("explanation_en"), derived from the rows and inputs (see WriteScores). The public sees only
+  // published ones; an agency's users see their own agency's part of the others.
   Result<StoredResult> Latest(const Actor& actor, int64_t round_id, ResultStage stage);
+
+  // The newest result of a round at `stage` or later under the rules of Latest, without its
+  // scores (`document` empty): what a producer of the whole round starts from.
+  Result<StoredResult> LatestMeta(const Actor& actor, int64_t round_id, ResultStage stage);
+
+  // Writes the scores of `result` (from LatestMeta for `actor`) as Latest's document, piece by
+  // piece to `emit`, deriving one agency at a time: never the whole round in memory. Fails
+  // before anything is emitted, or (a database error midway) after: then the text is cut short.
+  Status WriteScores(const Actor& actor, const StoredResult& result,
+                     const std::function<void(std::string_view)>& emit);
   Result<std::vector<AppealInfo>> Appeals(const Actor& actor, int64_t result_id);
   // The appeals against every result of a round, oldest first, under the same rules as Appeals:
   // none is hidden when the results are computed again.
@@ -121,25 +151,40 @@ class Results {
 
   // One agency's part of the newest result at `stage` or later, under the same rules as Latest;
   // its `document` is {"fiscal_year", "round", "agency", "agency_en"}: the agency's scores with
-  // their explanations in Thai and in English. Read from its own row: no large document is parsed.
+  // their explanations in Thai and in English, derived again from its inputs (AgencyDocument).
   Result<StoredResult> LatestForAgency(const Actor& actor, int64_t round_id, ResultStage stage,
                                        const std::string& agency);
 
+  // The agencies of `result` (from Latest*, as `actor` may see it), a page at a time in the order
+  // of `order_by` ("total DESC" or "code", fixed by the caller, never from a request).
+  Result<std::vector<AgencyTotal>> Totals(const Actor& actor, const StoredResult& result,
+                                          int64_t limit, int64_t offset,
+                                          const std::string& order_by = "code");
+
+  // One agency's part of `result` (any stage; the caller checked who may see it) as
+  // LatestForAgency's document: the frozen framework version and the values the agency was
+  // scored from, scored again with explanations and written by formats::ScoresJson in Thai and
+  // in English — the text of the day it was computed. For results migrated from before schema 8,
+  // the explanation kept then. kNotFound when the agency is not in the result.
+  Result<nlohmann::json> AgencyDocument(const StoredResult& result, const std::string& agency);
+
  private:
-  Result<std::string> Score(int64_t round_id);
-  // The summary stored beside a result (see Summary) of its parsed document.
-  nlohmann::json Summarize(const nlohmann::json& document,
-                           const std::map<std::string, nlohmann::json>& english);
   // In one transaction holding the round's lock: checks `allowed` against the round's state,
-  // makes the document with `make` and stores it at `stage` (see StoreLocked).
+  // then stores a result at `stage`: scored now into rows (ScoreAndStore), or, when
+  // `share_rows` names a result, sharing its rows (a publication). Returns the stored result.
   Result<StoredResult> Advance(const Actor& actor, int64_t round_id, ResultStage stage,
                                int64_t appeal_window_ms,
                                const std::function<Status(const RoundStatus&)>& allowed,
-                               const std::function<Result<std::string>(const RoundStatus&)>& make);
-  // Stores `document` as a result of the round at `stage` with its per-agency rows, summary and
-  // audit entry; inside a transaction. Returns the new result's id.
-  Result<int64_t> StoreLocked(const Actor& actor, const RoundInfo& round, ResultStage stage,
-                              const std::string& document, int64_t appeal_deadline, int64_t now);
+                               bool publish);
+  // Scores every agency of the round without explanations and writes result `id`'s rows: a
+  // total per agency with the values it was scored from, a row per agency x KPI and sub-KPI.
+  // Inside the caller's transaction. Returns the totals per agency, for the audit entry.
+  Result<nlohmann::json> ScoreAndStore(const RoundInfo& round, int64_t id);
+  // The newest result of the round at `stage` or later that `actor` may see (see Latest).
+  Result<StoredResult> Newest(const Actor& actor, int64_t round_id, ResultStage stage);
+  // True when `actor` sees only their own agency in `result` (an agency's user before
+  // publication).
+  bool OwnOnly(const Actor& actor, const StoredResult& result) const;
   // The number of open appeals against any result of the round.
   Result<int64_t> OpenAppeals(const RoundInfo& round);
   Result<StoredResult> Load(int64_t result_id);

@@ -7,13 +7,16 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "domain/engine.h"
+#include "formats/framework_json.h"
 #include "formats/inputs.h"
+#include "formats/report.h"
 #include "service/audit.h"
 #include "service/cycle.h"
 #include "service/directory.h"
@@ -188,7 +191,11 @@ TEST_P(ServiceTest, TheWholeCycleGivesTheEnginesScores) {
   auto preliminary = results_->ComputePreliminary(admin_, round_.id);
   ASSERT_TRUE(preliminary.ok()) << preliminary.status().ToString(false);
   const json expected = json::parse(ReadText(kExample / "expected.json"));
-  const json got = json::parse(preliminary->document);
+  EXPECT_TRUE(preliminary->document.empty());  // the scores are rows, read on request
+  auto read = results_->Latest(admin_, round_.id, ResultStage::kPreliminary);
+  ASSERT_TRUE(read.ok()) << read.status().ToString(false);
+  EXPECT_EQ(read->id, preliminary->id);
+  const json got = json::parse(read->document);
   ASSERT_EQ(got["agencies"].size(), expected["agencies"].size());
   for (const json& want : expected["agencies"]) {
     const json& have = ByCode(got, want["code"]);
@@ -228,7 +235,10 @@ TEST_P(ServiceTest, TheWholeCycleGivesTheEnginesScores) {
   clock_.Advance(Results::kDefaultAppealWindowMs);
   auto final_result = results_->Finalize(admin_, round_.id);
   ASSERT_TRUE(final_result.ok()) << final_result.status().ToString(false);
-  const json fin = json::parse(final_result->document);
+  auto final_read = results_->Latest(admin_, round_.id, ResultStage::kFinal);
+  ASSERT_TRUE(final_read.ok()) << final_read.status().ToString(false);
+  EXPECT_EQ(final_read->id, final_result->id);
+  const json fin = json::parse(final_read->document);
   const json& ocs = ByCode(fin, "OCS");
   EXPECT_NEAR(ocs["kpis"][0]["score"].get<double>(), 100, 1e-9);
   EXPECT_GT(ocs["total"].get<double>(), ByCode(expected, "OCS")["total"].get<double>());
@@ -1016,8 +1026,151 @@ TEST_P(ServiceTest, TheQueueIsSortedSearchedFilteredAndPagedInTheDatabase) {
   EXPECT_EQ(mine->items[0].ministry_name_th, "สำนักนายกรัฐมนตรี");
 }
 
+// Results are rows: one total per agency with the values it was scored from, one row per agency
+// x KPI and sub-KPI; no document of a whole round is stored, nothing in two languages; a
+// publication shares its final result's rows.
+TEST_P(ServiceTest, ScoresAreStoredAsRowsAndAPublicationSharesThem) {
+  AcceptAll();
+  clock_.Set(round_.deadline + 1);
+  auto preliminary = results_->ComputePreliminary(admin_, round_.id, 0);
+  ASSERT_TRUE(preliminary.ok()) << preliminary.status().ToString(false);
+  auto final_result = results_->Finalize(admin_, round_.id);
+  ASSERT_TRUE(final_result.ok()) << final_result.status().ToString(false);
+  auto published = results_->Publish(admin_, round_.id);
+  ASSERT_TRUE(published.ok()) << published.status().ToString(false);
+  EXPECT_EQ(published->rows_from, final_result->id);
+  EXPECT_EQ(final_result->rows_from, final_result->id);
+
+  auto documents = db_->Query("SELECT COUNT(*) FROM results WHERE document <> ''");
+  ASSERT_TRUE(documents.ok()) << documents.status().ToString(false);
+  EXPECT_EQ((*documents)[0].Int(0), 0);
+  const json expected = json::parse(ReadText(kExample / "expected.json"));
+  for (const int64_t id : {preliminary->id, final_result->id}) {
+    auto totals = db_->Query(
+        "SELECT agency_code, total, inputs, explanation FROM result_totals WHERE result_id = ? "
+        "ORDER BY agency_code",
+        {id});
+    ASSERT_TRUE(totals.ok()) << totals.status().ToString(false);
+    ASSERT_EQ(totals->size(), expected["agencies"].size());
+    for (const storage::Row& r : *totals) {
+      EXPECT_TRUE(r.IsNull(3));  // derived on request, not stored
+      const json inputs = json::parse(r.Text(2));
+      EXPECT_FALSE(inputs["values"].empty()) << r.Text(0);
+      if (r.Text(0) != "OCS") {
+        EXPECT_NEAR(r.Real(1), ByCode(expected, r.Text(0))["total"].get<double>(), 1e-9);
+      }
+    }
+    size_t kpi_rows = 0;
+    std::function<void(const json&)> count = [&](const json& kpis) {
+      for (const json& k : kpis) {
+        ++kpi_rows;
+        if (k.contains("sub_kpis")) count(k["sub_kpis"]);
+      }
+    };
+    for (const json& a : expected["agencies"]) count(a["kpis"]);
+    auto kpis = db_->Query("SELECT COUNT(*) FROM result_kpis WHERE result_id = ?", {id});
+    ASSERT_TRUE(kpis.ok());
+    EXPECT_EQ((*kpis)[0].Int(0), static_cast<int64_t>(kpi_rows));
+  }
+  auto own = db_->Query("SELECT COUNT(*) FROM result_totals WHERE result_id = ?", {published->id});
+  ASSERT_TRUE(own.ok());
+  EXPECT_EQ((*own)[0].Int(0), 0);  // shared, not copied
+  // The public reads the published scores from the final result's rows.
+  auto seen = results_->LatestForAgency(Actor::Public(), round_.id, ResultStage::kPublished, "BOI");
+  ASSERT_TRUE(seen.ok()) << seen.status().ToString(false);
+  EXPECT_EQ(seen->id, published->id);
+  EXPECT_NEAR(json::parse(seen->document)["agency"]["total"].get<double>(),
+              ByCode(expected, "BOI")["total"].get<double>(), 1e-9);
+  auto summary = results_->Summary(Actor::Public(), round_.id, ResultStage::kPublished);
+  ASSERT_TRUE(summary.ok()) << summary.status().ToString(false);
+  EXPECT_EQ(json::parse(summary->document)["agencies"].size(), expected["agencies"].size());
+  auto ready = results_->ReadinessOf(admin_, round_.id);
+  ASSERT_TRUE(ready.ok());
+  EXPECT_EQ(ready->agencies_scored, static_cast<int64_t>(expected["agencies"].size()));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ServiceTest, ::testing::ValuesIn(esar::testing::Backends()),
                          [](const auto& param_info) { return param_info.param; });
+
+// Explanations derived on request (the frozen framework version and the values kept, scored
+// again) equal the text formats::ScoresJson gives at compute time, in Thai and in English, for
+// every example: one agency's and the whole round's.
+class DerivedExplanationTest
+    : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
+
+TEST_P(DerivedExplanationTest, EqualWhatScoresJsonGivesAtComputeTime) {
+  const auto& [backend, example] = GetParam();
+  ESAR_SKIP_WITHOUT(backend);
+  auto db = esar::testing::FreshDatabase(backend);
+  ASSERT_NE(db, nullptr);
+  FakeClock clock(kJan2024);
+  security::PasswordHasher hasher{security::HashStrength::kMinimum, {4, 64, 60'000}};
+  Directory directory(*db, clock, &hasher);
+  Cycle cycle(*db, clock);
+  Results results(*db, clock);
+  const fs::path dir = fs::path(ESAR_SOURCE_DIR) / "examples" / example;
+  auto agencies = formats::LoadAgencies((dir / "agencies.csv").string());
+  ASSERT_TRUE(agencies.ok());
+  ASSERT_TRUE(directory.UpsertAgencies(Actor::System(), *agencies).ok());
+  auto admin_id = directory.CreateUser(
+      Actor::System(), {"admin.x", "admin.x", "password-admin.x", Role::kAdmin, ""});
+  ASSERT_TRUE(admin_id.ok()) << admin_id.status().ToString(false);
+  const Actor admin{*admin_id, Role::kAdmin, "", "admin.x"};
+  const std::string text = ReadText(dir / "framework.json");
+  auto stored = cycle.ImportFramework(admin, text);
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString(false);
+  const json expected = json::parse(ReadText(dir / "expected.json"));
+  const int round_months = expected["round"].get<int>();
+  auto round = cycle.OpenRound(admin, stored->id, round_months, kJan2024 + kDay);
+  ASSERT_TRUE(round.ok()) << round.status().ToString(false);
+  auto data = formats::LoadObservations((dir / "data.csv").string());
+  ASSERT_TRUE(data.ok());
+  ASSERT_TRUE(cycle.ImportObservations(admin, *data).ok());
+  clock.Advance(2 * kDay);
+  auto computed = results.ComputePreliminary(admin, round->id);
+  ASSERT_TRUE(computed.ok()) << computed.status().ToString(false);
+
+  // Today's text: the engine with explanations over the same values, written at once.
+  auto framework = formats::ParseFramework(text, "framework.json");
+  ASSERT_TRUE(framework.ok());
+  auto engine = domain::Engine::Compile(*framework, round_months);
+  ASSERT_TRUE(engine.ok());
+  auto in_order = directory.Agencies();
+  ASSERT_TRUE(in_order.ok());
+  const auto scores = engine->Score(*in_order, *data, true);
+  const formats::ScoreReport report{&*framework, &*in_order, &scores, round_months};
+  const json th = formats::ScoresJson(report, true, Lang::kThai);
+  const json en = formats::ScoresJson(report, true, Lang::kEnglish);
+  ASSERT_EQ(th["agencies"].size(), expected["agencies"].size());
+  for (size_t i = 0; i < th["agencies"].size(); ++i) {
+    const std::string code = th["agencies"][i]["code"];
+    auto one = results.LatestForAgency(admin, round->id, ResultStage::kPreliminary, code);
+    ASSERT_TRUE(one.ok()) << code << ": " << one.status().ToString(false);
+    const json part = json::parse(one->document);
+    EXPECT_EQ(part["agency"], th["agencies"][i]) << code;
+    EXPECT_EQ(part["agency_en"], en["agencies"][i]) << code;
+    EXPECT_EQ(part["fiscal_year"], th["fiscal_year"]);
+    EXPECT_EQ(part["round"], round_months);
+    EXPECT_FALSE(part["agency"]["kpis"][0]["explanation"].empty());
+  }
+  json whole = th;
+  whole["explanation_en"] = en["agencies"];
+  auto latest = results.Latest(admin, round->id, ResultStage::kPreliminary);
+  ASSERT_TRUE(latest.ok()) << latest.status().ToString(false);
+  EXPECT_EQ(json::parse(latest->document), whole);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    BackendsAndExamples, DerivedExplanationTest,
+    ::testing::Combine(::testing::ValuesIn(esar::testing::Backends()),
+                       ::testing::Values("ocs-2567", "opdc-2565", "mof-ops-2564")),
+    [](const auto& param_info) {
+      std::string name = std::get<0>(param_info.param) + "_" + std::get<1>(param_info.param);
+      for (char& c : name) {
+        if (c == '-') c = '_';
+      }
+      return name;
+    });
 
 }  // namespace
 }  // namespace esar::service

@@ -4,10 +4,15 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "storage/database.h"
 
 namespace esar::storage {
+
+// "INSERT INTO table (a, b) VALUES (?, ?)" for `columns`.
+std::string InsertStatement(std::string_view table, const std::vector<std::string>& columns);
 
 // Opens (creating if need be) the SQLite file at `path`, or ":memory:".
 Result<std::unique_ptr<Database>> OpenSqlite(const std::string& path);

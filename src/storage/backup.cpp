@@ -37,8 +37,8 @@ const std::vector<std::string>& CarriedTables() {
                                                    "reviews",
                                                    "evidence_notes",
                                                    "results",
-                                                   "result_agencies",
-                                                   "result_summaries",
+                                                   "result_totals",
+                                                   "result_kpis",
                                                    "appeals",
                                                    "idempotency_keys",
                                                    "audit_log"};

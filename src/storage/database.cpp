@@ -45,6 +45,33 @@ Status Database::Execute(std::string_view sql, const std::vector<Value>& params)
   return rows.ok() ? Status::Ok() : rows.status();
 }
 
+Status Database::BulkInsert(std::string_view table, const std::vector<std::string>& columns,
+                            const std::function<bool(std::vector<Value>& row)>& next) {
+  if (columns.empty()) return Status::Internal("BulkInsert without columns");
+  if (in_transaction_) return BulkInsertRows(table, columns, next);
+  return Transaction([&] { return BulkInsertRows(table, columns, next); });
+}
+
+Status Database::BulkInsert(std::string_view table, const std::vector<std::string>& columns,
+                            const std::vector<std::vector<Value>>& rows) {
+  size_t at = 0;
+  return BulkInsert(table, columns, [&](std::vector<Value>& row) {
+    if (at == rows.size()) return false;
+    row = rows[at++];
+    return true;
+  });
+}
+
+std::string InsertStatement(std::string_view table, const std::vector<std::string>& columns) {
+  std::string sql = "INSERT INTO " + std::string(table) + " (";
+  std::string marks;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    sql += (i ? ", " : "") + columns[i];
+    marks += i ? ", ?" : "?";
+  }
+  return sql + ") VALUES (" + marks + ")";
+}
+
 bool Database::Ping() { return Query("SELECT 1").ok(); }
 
 void Database::AfterCommit(std::function<void()> done) {

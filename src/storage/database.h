@@ -70,6 +70,19 @@ class Database {
   // chain's head kept in a file).
   void AfterCommit(std::function<void()> done);
 
+  // Inserts rows into `table` (its `columns`, in that order) as fast as the engine allows: SQLite
+  // binds one prepared statement again for each row; PostgreSQL streams them with COPY FROM STDIN
+  // (text format; no prepared statement is left behind, so it works through pgbouncer's
+  // transaction pooling). `next` fills `row` (one value per column, cleared before each call)
+  // and returns false when there are no more. Inside the caller's transaction if one is open,
+  // else in one of its own: all rows are inserted, or none. Fails like Query (a constraint
+  // violated, a column that does not exist); a row with the wrong number of values is kInternal.
+  Status BulkInsert(std::string_view table, const std::vector<std::string>& columns,
+                    const std::function<bool(std::vector<Value>& row)>& next);
+  // The same from rows held in memory.
+  Status BulkInsert(std::string_view table, const std::vector<std::string>& columns,
+                    const std::vector<std::vector<Value>>& rows);
+
   // True when the database answers a trivial query.
   bool Ping();
 
@@ -83,6 +96,9 @@ class Database {
   // End the transaction Begin() started; called exactly once after it succeeded.
   virtual Status Commit() { return Execute("COMMIT"); }
   virtual Status Rollback() { return Execute("ROLLBACK"); }
+  // BulkInsert inside a transaction.
+  virtual Status BulkInsertRows(std::string_view table, const std::vector<std::string>& columns,
+                                const std::function<bool(std::vector<Value>& row)>& next) = 0;
 
  private:
   bool in_transaction_ = false;

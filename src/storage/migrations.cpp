@@ -1,6 +1,10 @@
 #include "storage/migrations.h"
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
 
 #include "common/thai.h"
 
@@ -18,6 +22,117 @@ Status FillAgencySortKeys(Database& db) {
     if (!s.ok()) return s;
   }
   return Status::Ok();
+}
+
+using nlohmann::json;
+
+// A JSON number as a column value; NULL for anything else.
+Value NumberOrNull(const json& j) {
+  return j.is_number() ? Value{j.get<double>()} : Value{};
+}
+
+// The rows of `kpi` (and its sub-KPIs, under `parent`) of one agency's scores document.
+void KpiRows(int64_t result_id, const std::string& agency, const json& kpi,
+             const std::string& parent, const std::map<std::string, std::string>& key_of,
+             std::vector<std::vector<Value>>& out) {
+  if (!kpi.is_object() || !kpi["id"].is_string()) return;
+  const std::string id = kpi["id"];
+  const auto key = key_of.find(id);
+  out.push_back({result_id, agency, id, parent,
+                 key == key_of.end() ? std::string() : key->second,
+                 kpi.value("status", std::string("missing")), NumberOrNull(kpi.value("result", json())),
+                 NumberOrNull(kpi.value("score", json())),
+                 int64_t{kpi.value("level", json()).is_number_integer() ? kpi["level"].get<int64_t>()
+                                                                        : 0},
+                 kpi.value("group", std::string()),
+                 kpi.value("weight", json()).is_number() ? Value{kpi["weight"].get<double>()}
+                                                         : Value{0.0},
+                 kpi.value("weighted", json()).is_number() ? Value{kpi["weighted"].get<double>()}
+                                                           : Value{0.0}});
+  if (kpi.contains("sub_kpis") && kpi["sub_kpis"].is_array()) {
+    for (const json& sub : kpi["sub_kpis"]) KpiRows(result_id, agency, sub, id, key_of, out);
+  }
+}
+
+// Migration 8's data: every per-agency document of the results computed before (result_agencies)
+// into result_totals and result_kpis. Their inputs were not kept, so their explanations stay as
+// they were computed: the whole per-agency document in result_totals.explanation.
+Status MigrateResultDocumentsToRows(Database& db) {
+  std::map<std::string, std::pair<std::string, std::string>> directory;  // code -> kind, parent
+  auto agencies = db.Query("SELECT code, kind, parent FROM agencies");
+  if (!agencies) return agencies.status();
+  for (const Row& a : *agencies) directory[a.Text(0)] = {a.Text(1), a.Text(2)};
+  // Each framework's grade names (Thai), to find a grade's index from its name, and its KPIs'
+  // keys by id.
+  std::map<int64_t, std::vector<std::string>> grades;
+  std::map<int64_t, std::map<std::string, std::string>> keys;
+  auto frameworks = db.Query("SELECT id, document FROM frameworks");
+  if (!frameworks) return frameworks.status();
+  for (const Row& f : *frameworks) {
+    const json doc = json::parse(f.Text(1), nullptr, false);
+    std::vector<std::string>& names = grades[f.Int(0)];
+    std::map<std::string, std::string>& key_of = keys[f.Int(0)];
+    std::function<void(const json&)> walk = [&](const json& kpis) {
+      if (!kpis.is_array()) return;
+      for (const json& k : kpis) {
+        if (!k.is_object()) continue;
+        if (k.value("id", json()).is_string() && k.value("key", json()).is_string())
+          key_of[k["id"].get<std::string>()] = k["key"].get<std::string>();
+        walk(k.value("sub_kpis", json()));
+      }
+    };
+    if (doc.is_object()) walk(doc.value("kpis", json()));
+    if (!doc.is_object() || !doc.contains("grades") || !doc["grades"].is_array()) continue;
+    for (const json& g : doc["grades"]) {
+      const json name = g.is_object() ? g.value("name", json()) : json();
+      names.push_back(name.is_string()   ? name.get<std::string>()
+                      : name.is_object() ? name.value("th", std::string())
+                                         : std::string());
+    }
+  }
+  auto parts = db.Query(
+      "SELECT result_id, agency_code, framework_id, document FROM result_agencies ORDER BY "
+      "result_id, agency_code");
+  if (!parts) return parts.status();
+  std::vector<std::vector<Value>> totals, kpis;
+  for (const Row& p : *parts) {
+    const int64_t result_id = p.Int(0);
+    const std::string code = p.Text(1);
+    const json part = json::parse(p.Text(3), nullptr, false);
+    if (!part.is_object() || !part.contains("agency") || !part["agency"].is_object()) {
+      return Status::DataLoss(
+          "ผลการประเมินรหัส " + std::to_string(result_id) + " ของหน่วยงาน " + code + " อ่านไม่ได้",
+          "the result " + std::to_string(result_id) + " of agency " + code + " cannot be read");
+    }
+    const json& agency = part["agency"];
+    Value grade;
+    if (agency.value("grade", json()).is_string()) {
+      const auto& names = grades[p.Int(2)];
+      const auto at = std::find(names.begin(), names.end(), agency["grade"].get<std::string>());
+      if (at != names.end()) grade = static_cast<int64_t>(at - names.begin());
+    }
+    const auto where = directory.find(code);
+    const Value total = NumberOrNull(agency.value("total", json()));
+    totals.push_back({result_id, code, where == directory.end() ? "" : where->second.first,
+                      where == directory.end() ? "" : where->second.second, total, grade,
+                      agency.value("scored_weight", json()).is_number()
+                          ? Value{agency["scored_weight"].get<double>()}
+                          : Value{0.0},
+                      std::string(std::holds_alternative<double>(total) ? "scored" : "unscored"),
+                      std::string(), p.Text(3)});
+    if (agency.contains("kpis") && agency["kpis"].is_array()) {
+      for (const json& k : agency["kpis"]) KpiRows(result_id, code, k, "", keys[p.Int(2)], kpis);
+    }
+  }
+  Status s = db.BulkInsert("result_totals",
+                           {"result_id", "agency_code", "kind", "parent", "total", "grade",
+                            "scored_weight", "status", "inputs", "explanation"},
+                           totals);
+  if (!s.ok()) return s;
+  return db.BulkInsert("result_kpis",
+                       {"result_id", "agency_code", "kpi", "parent_kpi", "kpi_key", "status",
+                        "result", "score", "level", "group_id", "weight", "weighted"},
+                       kpis);
 }
 
 }  // namespace
@@ -269,6 +384,55 @@ CREATE TABLE round_reopenings (
 CREATE INDEX round_reopenings_round ON round_reopenings (round_id, id);
 ALTER TABLE submission_revisions ADD COLUMN comment TEXT NOT NULL DEFAULT ''
 )SQL"},
+      // Scores in rows: one row per agency scored (result_totals) and one per agency x KPI and
+      // sub-KPI (result_kpis), with the values each agency was scored from (`inputs`), so that
+      // its explanation is derived again on request from the frozen framework version. A
+      // publication shares its final result's rows (results.rows_from). Results computed before
+      // kept no inputs: their rows come from their per-agency documents, whose explanations stay
+      // in result_totals.explanation; the documents and summaries are then dropped.
+      // result_kpis.level: the level reached, 1-based (1 = the first level), 0 below basic.
+      {8, "scores in rows", R"SQL(
+ALTER TABLE results ADD COLUMN rows_from BIGINT;
+UPDATE results SET rows_from = id;
+CREATE TABLE result_totals (
+  result_id BIGINT NOT NULL REFERENCES results(id),
+  agency_code TEXT NOT NULL,
+  kind TEXT NOT NULL DEFAULT '',
+  parent TEXT NOT NULL DEFAULT '',
+  total {REAL},
+  grade INTEGER,
+  scored_weight {REAL} NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('scored', 'unscored')),
+  inputs TEXT NOT NULL,
+  explanation TEXT,
+  PRIMARY KEY (result_id, agency_code)
+);
+CREATE INDEX result_totals_agency ON result_totals (agency_code, result_id);
+CREATE INDEX result_totals_total ON result_totals (result_id, total);
+CREATE INDEX result_totals_parent ON result_totals (result_id, parent, kind);
+CREATE TABLE result_kpis (
+  result_id BIGINT NOT NULL REFERENCES results(id),
+  agency_code TEXT NOT NULL,
+  kpi TEXT NOT NULL,
+  parent_kpi TEXT NOT NULL DEFAULT '',
+  kpi_key TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL CHECK (status IN ('scored', 'exempt', 'monitoring', 'missing')),
+  result {REAL},
+  score {REAL},
+  level INTEGER NOT NULL,
+  group_id TEXT NOT NULL DEFAULT '',
+  weight {REAL} NOT NULL,
+  weighted {REAL} NOT NULL,
+  PRIMARY KEY (result_id, agency_code, kpi)
+);
+CREATE INDEX result_kpis_kpi ON result_kpis (result_id, kpi, level);
+CREATE INDEX result_kpis_key ON result_kpis (kpi_key, agency_code)
+)SQL",
+       MigrateResultDocumentsToRows, R"SQL(
+DROP TABLE result_agencies;
+DROP TABLE result_summaries;
+UPDATE results SET document = ''
+)SQL"},
       // Lists of thousands of agencies (every local government) are sorted, filtered and paged
       // in SQL: each agency keeps the ICU Thai collation key of its Thai name (bytes whose order
       // is Thai dictionary order; written with every insert or rename, filled here for the rows
@@ -323,6 +487,7 @@ std::string ForDialect(const std::string& sql, Dialect dialect) {
   std::string out = replace_all(
       sql, "{ID}",
       pg ? "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY" : "INTEGER PRIMARY KEY");
+  out = replace_all(out, "{REAL}", pg ? "DOUBLE PRECISION" : "REAL");
   return replace_all(out, "{BLOB}", pg ? "BYTEA" : "BLOB");
 }
 
@@ -368,6 +533,10 @@ Status MigrateTo(Database& db, int version) {
       if (m.data) {
         Status data = m.data(db);
         if (!data.ok()) return data;
+      }
+      if (m.after) {
+        Status after = db.ExecuteScript(ForDialect(m.after, db.dialect()));
+        if (!after.ok()) return after;
       }
       return db.Execute(
           "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",

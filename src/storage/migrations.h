@@ -10,12 +10,14 @@ namespace esar::storage {
 struct Migration {
   int version;
   const char* name;
-  // The schema change, in the SQL both engines share, with {ID} for an auto-numbered primary key
-  // and {BLOB} for bytes; both are replaced for the dialect before running.
+  // The schema change, in the SQL both engines share, with {ID} for an auto-numbered primary key,
+  // {BLOB} for bytes and {REAL} for a double; they are replaced for the dialect before running.
   const char* sql;
-  // A change of data SQL cannot say (e.g. ICU sort keys of existing rows), run after `sql` in the
-  // same transaction; its failure rolls the whole migration back. Null for most migrations.
+  // A change of data SQL cannot say (e.g. JSON documents into rows), run after `sql` in the same
+  // transaction; its failure rolls the whole migration back. Null for most migrations.
   Status (*data)(Database& db) = nullptr;
+  // SQL run after `data`, in the same transaction (e.g. dropping what `data` read); may be null.
+  const char* after = nullptr;
 };
 
 // Every migration, oldest first. Never edit one that has shipped: add the next.
@@ -33,7 +35,7 @@ Status MigrateTo(Database& db, int version);
 // The newest version recorded in `db` (0 for a new database).
 Result<int> SchemaVersion(Database& db);
 
-// `sql` with {ID} and {BLOB} replaced for `dialect`.
+// `sql` with {ID}, {BLOB} and {REAL} replaced for `dialect`.
 std::string ForDialect(const std::string& sql, Dialect dialect);
 
 }  // namespace esar::storage

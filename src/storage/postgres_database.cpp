@@ -30,6 +30,44 @@ std::string DecodeBytea(const char* text, size_t length) {
   return out;
 }
 
+// `v` as COPY's text format writes it: NULL as \N; a backslash, tab, newline and carriage return
+// escaped; bytes as bytea's hex form (its backslash escaped too).
+void AppendCopyText(const Value& v, std::string& out) {
+  if (std::holds_alternative<std::monostate>(v)) {
+    out += "\\N";
+  } else if (const auto* n = std::get_if<int64_t>(&v)) {
+    out += std::to_string(*n);
+  } else if (const auto* d = std::get_if<double>(&v)) {
+    out += ShortestDecimal(*d);
+  } else if (const auto* s = std::get_if<std::string>(&v)) {
+    for (char c : *s) {
+      switch (c) {
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        default:
+          out += c;
+      }
+    }
+  } else if (const auto* b = std::get_if<Blob>(&v)) {
+    static const char* kDigits = "0123456789abcdef";
+    out += "\\\\x";
+    for (unsigned char c : b->bytes) {
+      out += kDigits[c >> 4];
+      out += kDigits[c & 15];
+    }
+  }
+}
+
 class PostgresDatabase final : public Database {
  public:
   explicit PostgresDatabase(PGconn* conn) : conn_(conn) {}
@@ -108,6 +146,57 @@ class PostgresDatabase final : public Database {
       rows.emplace_back(std::move(row));
     }
     return rows;
+  }
+
+  Status BulkInsertRows(std::string_view table, const std::vector<std::string>& columns,
+                        const std::function<bool(std::vector<Value>& row)>& next) override {
+    std::string sql = "COPY " + std::string(table) + " (";
+    for (size_t i = 0; i < columns.size(); ++i) sql += (i ? ", " : "") + columns[i];
+    sql += ") FROM STDIN";
+    {
+      PGresult* started = PQexec(conn_, sql.c_str());
+      std::unique_ptr<PGresult, void (*)(PGresult*)> guard(started, PQclear);
+      if (PQresultStatus(started) != PGRES_COPY_IN)
+        return PgError("copy", PQresultErrorMessage(started));
+    }
+    std::string buffer;
+    std::vector<Value> row;
+    row.reserve(columns.size());
+    Status failed;
+    auto flush = [&]() {
+      if (buffer.empty()) return true;
+      if (PQputCopyData(conn_, buffer.data(), static_cast<int>(buffer.size())) != 1) return false;
+      buffer.clear();
+      return true;
+    };
+    while (failed.ok()) {
+      row.clear();
+      if (!next(row)) break;
+      if (row.size() != columns.size()) {
+        failed = Status::Internal("BulkInsert: a row of " + std::to_string(row.size()) +
+                                  " values for " + std::to_string(columns.size()) + " columns");
+        break;
+      }
+      for (size_t i = 0; i < row.size(); ++i) {
+        if (i) buffer += '\t';
+        AppendCopyText(row[i], buffer);
+      }
+      buffer += '\n';
+      if (buffer.size() >= (1u << 20) && !flush()) failed = PgError("copy", PQerrorMessage(conn_));
+    }
+    if (failed.ok() && !flush()) failed = PgError("copy", PQerrorMessage(conn_));
+    // Ended with an error message when the rows stopped halfway: the server drops what it got.
+    if (PQputCopyEnd(conn_, failed.ok() ? nullptr : "esar: bulk insert abandoned") != 1 &&
+        failed.ok()) {
+      failed = PgError("copy", PQerrorMessage(conn_));
+    }
+    while (PGresult* result = PQgetResult(conn_)) {
+      std::unique_ptr<PGresult, void (*)(PGresult*)> guard(result, PQclear);
+      if (PQresultStatus(result) != PGRES_COMMAND_OK && failed.ok())
+        failed = PgError("copy into " + std::string(table), PQresultErrorMessage(result));
+    }
+    if (PQstatus(conn_) == CONNECTION_BAD) PQreset(conn_);
+    return failed;
   }
 
   Status ExecuteScript(std::string_view sql) override {

@@ -59,23 +59,8 @@ class SqliteDatabase final : public Database {
     }
     // Finalized on every path out of this function.
     std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> guard(stmt, sqlite3_finalize);
-    for (size_t i = 0; i < params.size(); ++i) {
-      const int index = static_cast<int>(i) + 1;
-      const Value& v = params[i];
-      int rc = SQLITE_OK;
-      if (std::holds_alternative<std::monostate>(v))
-        rc = sqlite3_bind_null(stmt, index);
-      else if (const auto* n = std::get_if<int64_t>(&v))
-        rc = sqlite3_bind_int64(stmt, index, *n);
-      else if (const auto* d = std::get_if<double>(&v))
-        rc = sqlite3_bind_double(stmt, index, *d);
-      else if (const auto* s = std::get_if<std::string>(&v)) {
-        rc = sqlite3_bind_text64(stmt, index, s->data(), s->size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-      } else if (const auto* b = std::get_if<Blob>(&v)) {
-        rc = sqlite3_bind_blob64(stmt, index, b->bytes.data(), b->bytes.size(), SQLITE_TRANSIENT);
-      }
-      if (rc != SQLITE_OK) return SqliteError(db_, "bind");
-    }
+    Status bound = Bind(stmt, params);
+    if (!bound.ok()) return bound;
     // A write outside a transaction waits its turn like a transaction does (see WriterLockFor).
     std::unique_lock<std::timed_mutex> turn(*writer_, std::defer_lock);
     if (!holding_writer_ && !sqlite3_stmt_readonly(stmt)) {
@@ -117,6 +102,31 @@ class SqliteDatabase final : public Database {
     return rows;
   }
 
+  Status BulkInsertRows(std::string_view table, const std::vector<std::string>& columns,
+                        const std::function<bool(std::vector<Value>& row)>& next) override {
+    const std::string sql = InsertStatement(table, columns);
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr) !=
+        SQLITE_OK) {
+      return SqliteError(db_, "prepare");
+    }
+    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> guard(stmt, sqlite3_finalize);
+    std::vector<Value> row;
+    row.reserve(columns.size());
+    while (true) {
+      row.clear();
+      if (!next(row)) break;
+      if (row.size() != columns.size())
+        return Status::Internal("BulkInsert: a row of " + std::to_string(row.size()) +
+                                " values for " + std::to_string(columns.size()) + " columns");
+      sqlite3_reset(stmt);
+      Status bound = Bind(stmt, row);
+      if (!bound.ok()) return bound;
+      if (sqlite3_step(stmt) != SQLITE_DONE) return SqliteError(db_, "insert into " + std::string(table));
+    }
+    return Status::Ok();
+  }
+
   Status ExecuteScript(std::string_view sql) override {
     char* error = nullptr;
     const std::string text(sql);
@@ -150,6 +160,28 @@ class SqliteDatabase final : public Database {
   }
 
  private:
+  // Binds `params` to `stmt`'s placeholders, in order.
+  Status Bind(sqlite3_stmt* stmt, const std::vector<Value>& params) {
+    for (size_t i = 0; i < params.size(); ++i) {
+      const int index = static_cast<int>(i) + 1;
+      const Value& v = params[i];
+      int rc = SQLITE_OK;
+      if (std::holds_alternative<std::monostate>(v))
+        rc = sqlite3_bind_null(stmt, index);
+      else if (const auto* n = std::get_if<int64_t>(&v))
+        rc = sqlite3_bind_int64(stmt, index, *n);
+      else if (const auto* d = std::get_if<double>(&v))
+        rc = sqlite3_bind_double(stmt, index, *d);
+      else if (const auto* s = std::get_if<std::string>(&v)) {
+        rc = sqlite3_bind_text64(stmt, index, s->data(), s->size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+      } else if (const auto* b = std::get_if<Blob>(&v)) {
+        rc = sqlite3_bind_blob64(stmt, index, b->bytes.data(), b->bytes.size(), SQLITE_TRANSIENT);
+      }
+      if (rc != SQLITE_OK) return SqliteError(db_, "bind");
+    }
+    return Status::Ok();
+  }
+
   void ReleaseWriter() {
     if (holding_writer_) {
       holding_writer_ = false;

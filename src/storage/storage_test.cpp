@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "storage/database.h"
@@ -214,6 +215,185 @@ TEST_P(StorageTest, ASurgeOfSlowWritersAllLandWithoutDatabaseIsLocked) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, StorageTest, ::testing::ValuesIn(esar::testing::Backends()),
                          [](const auto& param_info) { return param_info.param; });
+
+TEST_P(StorageTest, BulkInsertCarriesAwkwardTextNullsAndNumbers) {
+  ASSERT_TRUE(db_->Execute("CREATE TABLE bulk (i BIGINT NOT NULL, r DOUBLE PRECISION, s TEXT, b " +
+                           std::string(db_->dialect() == Dialect::kPostgres ? "BYTEA" : "BLOB") +
+                           ", PRIMARY KEY (i))")
+                  .ok());
+  const std::vector<std::string> texts = {
+      "tab\there", "new\nline", "back\\slash \\N \\t", "\\N", "cr\r\nlf",
+      "สำนักงาน ก.พ.ร. ที่ นั้น 'quoted' \"double\"", "", "end\\"};
+  std::vector<std::vector<Value>> rows;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    rows.push_back({static_cast<int64_t>(i), i % 3 == 0 ? Value{} : Value{94.36 + 0.1 * static_cast<double>(i)},
+                    Value{texts[i]}, i % 2 ? Value{Blob{std::string("\x00\\\t\xff", 4)}} : Value{}});
+  }
+  rows.push_back({int64_t{100}, -1e-300, Value{}, Value{}});  // NULL text, not "\N"
+  ASSERT_TRUE(db_->BulkInsert("bulk", {"i", "r", "s", "b"}, rows).ok());
+  auto got = db_->Query("SELECT i, r, s, b FROM bulk ORDER BY i");
+  ASSERT_TRUE(got.ok()) << got.status().ToString(false);
+  ASSERT_EQ(got->size(), rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Row& row = (*got)[i];
+    EXPECT_EQ(row.Int(0), std::get<int64_t>(rows[i][0]));
+    EXPECT_EQ(row.IsNull(1), std::holds_alternative<std::monostate>(rows[i][1])) << i;
+    if (!row.IsNull(1)) {
+      EXPECT_EQ(row.Real(1), std::get<double>(rows[i][1])) << i;
+    }
+    EXPECT_EQ(row.IsNull(2), std::holds_alternative<std::monostate>(rows[i][2])) << i;
+    if (!row.IsNull(2)) {
+      EXPECT_EQ(row.Text(2), std::get<std::string>(rows[i][2])) << i;
+    }
+    EXPECT_EQ(row.IsNull(3), std::holds_alternative<std::monostate>(rows[i][3])) << i;
+    if (!row.IsNull(3)) {
+      EXPECT_EQ(std::get<Blob>(row[3]).bytes, std::get<Blob>(rows[i][3]).bytes);
+    }
+  }
+}
+
+TEST_P(StorageTest, BulkInsertIsAllOrNothingAndJoinsTheCallersTransaction) {
+  ASSERT_TRUE(db_->Execute("CREATE TABLE bulk (i BIGINT PRIMARY KEY, s TEXT NOT NULL)").ok());
+  // A duplicate key halfway: nothing of the batch stays.
+  Status s = db_->BulkInsert("bulk", {"i", "s"},
+                             std::vector<std::vector<Value>>{{int64_t{1}, std::string("a")},
+                                                             {int64_t{2}, std::string("b")},
+                                                             {int64_t{1}, std::string("c")}});
+  EXPECT_FALSE(s.ok());
+  auto count = db_->Query("SELECT COUNT(*) FROM bulk");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ((*count)[0].Int(0), 0);
+  // Inside a transaction that rolls back, the rows go with it; the connection works after.
+  Status rolled = db_->Transaction([&]() -> Status {
+    Status in = db_->BulkInsert("bulk", {"i", "s"},
+                                std::vector<std::vector<Value>>{{int64_t{5}, std::string("x")}});
+    if (!in.ok()) return in;
+    return Status::Conflict("ย้อนกลับ", "roll back");
+  });
+  EXPECT_EQ(rolled.code(), StatusCode::kConflict);
+  int64_t n = 0;
+  ASSERT_TRUE(db_->BulkInsert("bulk", {"i", "s"}, [&](std::vector<Value>& row) {
+                   if (n == 1000) return false;
+                   row = {n, "row " + std::to_string(n)};
+                   ++n;
+                   return true;
+                 }).ok());
+  count = db_->Query("SELECT COUNT(*), MIN(s) FROM bulk");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ((*count)[0].Int(0), 1000);
+  EXPECT_EQ((*count)[0].Text(1), "row 0");
+  // A row of the wrong width is a programming error, reported, not inserted.
+  EXPECT_EQ(db_->BulkInsert("bulk", {"i", "s"},
+                            std::vector<std::vector<Value>>{{int64_t{2000}}})
+                .code(),
+            StatusCode::kInternal);
+}
+
+// A database of schema 7 holding results as documents (per-agency rows and a summary), written
+// directly as esar wrote them, then migrated: the scores become rows, the legacy explanation is
+// kept per agency, and no document of a whole round is left.
+TEST_P(StorageTest, MigrationEightTurnsResultDocumentsIntoRows) {
+  const std::string url = esar::testing::FreshDatabaseUrl(GetParam());
+  auto opened = Open(url);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString(false);
+  Database& db = **opened;
+  ASSERT_TRUE(MigrateTo(db, 7).ok());
+  ASSERT_TRUE(db.ExecuteScript(
+                    "INSERT INTO agencies (code, name_th, kind) VALUES ('MIN', 'กระทรวง', "
+                    "'ministry');"
+                    "INSERT INTO agencies (code, name_th, kind, parent) VALUES ('OCS', 'สคก.', "
+                    "'department', 'MIN');"
+                    "INSERT INTO agencies (code, name_th, kind, parent) VALUES ('BOI', 'สกท.', "
+                    "'department', 'MIN');"
+                    "INSERT INTO frameworks (fiscal_year, agency_kind, version, document, "
+                    "imported_at) VALUES (2567, 'department', 1, '{\"kpis\": [{\"id\": \"1\", "
+                    "\"key\": \"complaints\"}], \"grades\": [{\"min\": 90, "
+                    "\"name\": {\"th\": \"ดีเด่น\", \"en\": \"excellent\"}}, {\"min\": 0, "
+                    "\"name\": {\"th\": \"ผ่าน\", \"en\": \"pass\"}}]}', 1);"
+                    "INSERT INTO results (framework_id, round, stage, document, computed_at) "
+                    "VALUES (1, 12, 'final', '{\"agencies\": []}', 5)")
+                  .ok());
+  const nlohmann::json ocs = {
+      {"fiscal_year", 2567},
+      {"round", 12},
+      {"agency",
+       {{"code", "OCS"},
+        {"total", 93.5},
+        {"grade", "ดีเด่น"},
+        {"scored_weight", 80},
+        {"kpis",
+         {{{"id", "1"}, {"status", "scored"}, {"result", 99.5}, {"score", 100}, {"level", 3},
+           {"weight", 40}, {"weighted", 40}, {"explanation", {"ผล 99.5\tแท็บ"}}},
+          {{"id", "2"}, {"status", "scored"}, {"result", nullptr}, {"score", 87}, {"level", nullptr},
+           {"weight", 40}, {"weighted", 34.8}, {"group", "ก"},
+           {"sub_kpis",
+            {{{"id", "2.1"}, {"status", "missing"}, {"result", nullptr}, {"score", 0},
+              {"level", nullptr}, {"weight", 50}, {"weighted", 0}}}}},
+          {{"id", "3"}, {"status", "exempt"}, {"score", 0}, {"weight", 20}, {"weighted", 0}}}}}},
+      {"agency_en", {{"code", "OCS"}, {"grade", "excellent"}}}};
+  const nlohmann::json boi = {
+      {"fiscal_year", 2567},
+      {"round", 12},
+      {"agency", {{"code", "BOI"}, {"total", nullptr}, {"grade", nullptr}, {"scored_weight", 0},
+                  {"kpis", nlohmann::json::array()}}},
+      {"agency_en", nullptr}};
+  for (const auto& [code, part] : {std::pair<std::string, nlohmann::json>{"OCS", ocs}, {"BOI", boi}}) {
+    ASSERT_TRUE(db.Execute("INSERT INTO result_agencies (result_id, agency_code, framework_id, "
+                           "round, stage, computed_at, document) VALUES (1, ?, 1, 12, 'final', 5, ?)",
+                           {code, part.dump()})
+                    .ok());
+  }
+  ASSERT_TRUE(db.Execute("INSERT INTO result_summaries (result_id, summary) VALUES (1, '{}')").ok());
+
+  ASSERT_TRUE(Migrate(db).ok());
+  auto totals = db.Query(
+      "SELECT agency_code, kind, parent, total, grade, scored_weight, status, inputs, explanation "
+      "FROM result_totals WHERE result_id = 1 ORDER BY agency_code");
+  ASSERT_TRUE(totals.ok()) << totals.status().ToString(false);
+  ASSERT_EQ(totals->size(), 2u);
+  const Row& b = (*totals)[0];
+  EXPECT_EQ(b.Text(0), "BOI");
+  EXPECT_TRUE(b.IsNull(3));
+  EXPECT_TRUE(b.IsNull(4));
+  EXPECT_EQ(b.Text(6), "unscored");
+  const Row& o = (*totals)[1];
+  EXPECT_EQ(o.Text(0), "OCS");
+  EXPECT_EQ(o.Text(1), "department");
+  EXPECT_EQ(o.Text(2), "MIN");
+  EXPECT_DOUBLE_EQ(o.Real(3), 93.5);
+  EXPECT_EQ(o.Int(4), 0);  // the first grade
+  EXPECT_DOUBLE_EQ(o.Real(5), 80);
+  EXPECT_EQ(o.Text(6), "scored");
+  EXPECT_EQ(o.Text(7), "");  // no inputs were kept before
+  EXPECT_EQ(nlohmann::json::parse(o.Text(8)), ocs);
+  auto kpis = db.Query(
+      "SELECT kpi, parent_kpi, status, result, score, level, group_id, weight, weighted FROM "
+      "result_kpis WHERE result_id = 1 AND agency_code = 'OCS' ORDER BY kpi");
+  ASSERT_TRUE(kpis.ok()) << kpis.status().ToString(false);
+  ASSERT_EQ(kpis->size(), 4u);
+  EXPECT_EQ((*kpis)[0].Text(0), "1");
+  EXPECT_DOUBLE_EQ((*kpis)[0].Real(3), 99.5);
+  auto keyed = db.Query("SELECT kpi FROM result_kpis WHERE kpi_key = 'complaints'");
+  ASSERT_TRUE(keyed.ok());
+  ASSERT_EQ(keyed->size(), 1u);
+  EXPECT_EQ((*keyed)[0].Text(0), "1");
+  EXPECT_EQ((*kpis)[0].Int(5), 3);
+  EXPECT_EQ((*kpis)[1].Text(0), "2");
+  EXPECT_TRUE((*kpis)[1].IsNull(3));
+  EXPECT_EQ((*kpis)[1].Int(5), 0);  // below basic
+  EXPECT_EQ((*kpis)[1].Text(6), "ก");
+  EXPECT_DOUBLE_EQ((*kpis)[1].Real(8), 34.8);
+  EXPECT_EQ((*kpis)[2].Text(0), "2.1");
+  EXPECT_EQ((*kpis)[2].Text(1), "2");
+  EXPECT_EQ((*kpis)[2].Text(2), "missing");
+  EXPECT_EQ((*kpis)[3].Text(2), "exempt");
+  auto result = db.Query("SELECT document, rows_from FROM results WHERE id = 1");
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ((*result)[0].Text(0), "");
+  EXPECT_EQ((*result)[0].Int(1), 1);
+  EXPECT_FALSE(db.Query("SELECT COUNT(*) FROM result_agencies").ok());
+  EXPECT_FALSE(db.Query("SELECT COUNT(*) FROM result_summaries").ok());
+}
 
 TEST(PlaceholdersTest, NumbersQuestionMarksOutsideQuotes) {
   EXPECT_EQ(NumberPlaceholders("SELECT ? , '?', \"?\", ?"), "SELECT $1 , '?', \"?\", $2");

@@ -244,6 +244,22 @@ HttpResponse ResultResponse(const Result<service::StoredResult>& result, int sta
   return JsonResponse(status, body);
 }
 
+// The answer to an action on a round's results (compute, finalize, publish, close the appeal
+// window): the result with its scores as Latest gives them to `actor`, derived from the rows.
+// The documented shape (ScoreDocument) holds every agency's explanations, so the body is that
+// big; it is written one agency at a time (Results::WriteScores).
+HttpResponse ActionResponse(service::Results& results, const Actor& actor,
+                            const Result<service::StoredResult>& result, int status,
+                            const json& extra) {
+  if (!result) return ErrorResponse(result.status());
+  service::StoredResult with_scores = *result;
+  Status written = results.WriteScores(actor, *result, [&](std::string_view piece) {
+    with_scores.document.append(piece);
+  });
+  if (!written.ok()) return ErrorResponse(written);
+  return ResultResponse(with_scores, status, "scores", extra);
+}
+
 // {"readiness": {...}} of the round after an action, for the answer: what was missing when it
 // was done (the API's confirmation is this report, see docs/openapi.json). Empty when it cannot
 // be read (never for an admin, who may act).
@@ -934,7 +950,8 @@ void Api::Register(Router& router) {
         }
         service::Results results(c.db, clock_);
         auto computed = results.ComputePreliminary(c.actor, *id, window);
-        return ResultResponse(computed, 201, "scores", ReadinessField(results, c.actor, *id));
+        return ActionResponse(results, c.actor, computed, 201,
+                              ReadinessField(results, c.actor, *id));
       }));
   router.Add(
       "POST", "/api/v1/rounds/{id}/results/final", with(false, [this](Call& c) -> HttpResponse {
@@ -942,7 +959,8 @@ void Api::Register(Router& router) {
         if (!id) return ErrorResponse(id.status());
         service::Results results(c.db, clock_);
         auto finalized = results.Finalize(c.actor, *id);
-        return ResultResponse(finalized, 201, "scores", ReadinessField(results, c.actor, *id));
+        return ActionResponse(results, c.actor, finalized, 201,
+                              ReadinessField(results, c.actor, *id));
       }));
   router.Add(
       "POST", "/api/v1/rounds/{id}/results/publish", with(false, [this](Call& c) -> HttpResponse {
@@ -950,7 +968,8 @@ void Api::Register(Router& router) {
         if (!id) return ErrorResponse(id.status());
         service::Results results(c.db, clock_);
         auto published = results.Publish(c.actor, *id);
-        return ResultResponse(published, 201, "scores", ReadinessField(results, c.actor, *id));
+        return ActionResponse(results, c.actor, published, 201,
+                              ReadinessField(results, c.actor, *id));
       }));
   router.Add("POST", "/api/v1/rounds/{id}/results/close-appeals",
              with(false, [this](Call& c) -> HttpResponse {
@@ -960,7 +979,8 @@ void Api::Register(Router& router) {
                if (!reason) return ErrorResponse(reason.status());
                service::Results results(c.db, clock_);
                auto closed = results.CloseAppeals(c.actor, *id, *reason);
-               return ResultResponse(closed, 200, "scores", ReadinessField(results, c.actor, *id));
+               return ActionResponse(results, c.actor, closed, 200,
+                                     ReadinessField(results, c.actor, *id));
              }));
   router.Add("GET", "/api/v1/rounds/{id}/results", with(false, [this](Call& c) -> HttpResponse {
                auto id = PathId(c.request, "id");
