@@ -131,13 +131,17 @@ Status ParseInputs(const std::string& text, domain::Agency& agency,
   return Status::Ok();
 }
 
-// The result_kpis rows of `k` (and of its sub-KPIs, under it).
+// The result_kpis rows of `k` (and of its sub-KPIs, under it); `key_of` gives each KPI's key.
 void AppendKpiRows(int64_t id, const std::string& agency, const domain::KpiScore& k,
-                   const std::string& parent, std::vector<std::vector<storage::Value>>& out) {
-  out.push_back({id, agency, k.kpi, parent, std::string(),
+                   const std::string& parent,
+                   const std::unordered_map<std::string, std::string>& key_of,
+                   std::vector<std::vector<storage::Value>>& out) {
+  const auto key = key_of.find(k.kpi);
+  out.push_back({id, agency, k.kpi, parent, key == key_of.end() ? std::string() : key->second,
                  std::string(domain::KpiStatusName(k.status)), RealOrNull(k.result),
                  RealOrNull(k.score), int64_t{k.level + 1}, k.group, k.weight, k.weighted});
-  for (const domain::KpiScore& sub : k.sub_kpis) AppendKpiRows(id, agency, sub, k.kpi, out);
+  for (const domain::KpiScore& sub : k.sub_kpis)
+    AppendKpiRows(id, agency, sub, k.kpi, key_of, out);
 }
 
 }  // namespace
@@ -164,10 +168,12 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id) {
   const std::vector<domain::AgencyScore> scores = engine->Score(*agencies, *observations, false);
 
   std::set<std::string> kpi_ids;
+  std::unordered_map<std::string, std::string> key_of;  // the stable key across years
   std::function<void(const std::vector<domain::Kpi>&)> collect =
       [&](const std::vector<domain::Kpi>& kpis) {
         for (const domain::Kpi& k : kpis) {
           kpi_ids.insert(k.id);
+          if (!k.key.empty()) key_of.emplace(k.id, k.key);
           collect(k.sub_kpis);
         }
       };
@@ -217,7 +223,7 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id) {
                          pending_at = 0;
                          const domain::AgencyScore& a = scores[agency_at++];
                          for (const domain::KpiScore& k : a.kpis)
-                           AppendKpiRows(id, a.agency, k, "", pending);
+                           AppendKpiRows(id, a.agency, k, "", key_of, pending);
                        }
                        row = std::move(pending[pending_at++]);
                        return true;
@@ -788,67 +794,95 @@ Result<json> Results::AgencyDocument(const StoredResult& result, const std::stri
   return DeriveAgency((*framework)->framework, *engine, result.round, agency, observations);
 }
 
-Status Results::WriteScores(const Actor& actor, const StoredResult& result,
-                            const std::function<void(std::string_view)>& emit) {
+Result<ScoresCursor> Results::OpenScores(const Actor& actor, const StoredResult& result) {
+  ScoresCursor cursor;
   auto framework = FrozenFramework(db_, cycle_, result.framework_id);
   if (!framework) return framework.status();
-  const domain::Framework& fw = (*framework)->framework;
-  auto engine = domain::Engine::Compile(fw, result.round);
+  auto engine = domain::Engine::Compile((*framework)->framework, result.round);
   if (!engine) return engine.status();
-  const bool own = OwnOnly(actor, result);
-  emit("{\"fiscal_year\":" + std::to_string(fw.fiscal_year) +
-       ",\"round\":" + std::to_string(result.round) + ",\"agencies\":[");
-  // Twice over the agencies, a batch at a time in the directory's order: the Thai explanations,
-  // then the English ones. Each agency's part is derived and written, then dropped.
-  constexpr int64_t kBatch = 200;
-  for (const Lang lang : {Lang::kThai, Lang::kEnglish}) {
-    if (lang == Lang::kEnglish) emit("],\"explanation_en\":[");
-    std::string after;
-    bool first = true;
-    while (true) {
-      std::vector<storage::Value> params = {result.rows_from, after};
-      if (own) params.emplace_back(actor.agency);
-      params.emplace_back(kBatch);
-      auto rows = db_.Query(
-          "SELECT agency_code, kind, parent, inputs, explanation FROM result_totals WHERE "
-          "result_id = ? AND agency_code > ?" +
-              std::string(own ? " AND agency_code = ?" : "") + " ORDER BY agency_code LIMIT ?",
-          params);
-      if (!rows) return rows.status();
-      if (rows->empty()) break;
-      for (const storage::Row& r : *rows) {
-        json part;
-        if (!r.IsNull(4)) {
-          part = json::parse(r.Text(4));
-        } else {
-          domain::Agency agency;
-          agency.code = r.Text(0);
-          agency.kind = r.Text(1);
-          agency.parent = r.Text(2);
-          std::vector<domain::Observation> observations;
-          Status parsed = ParseInputs(r.Text(3), agency, observations);
-          if (!parsed.ok()) return parsed;
-          const std::vector<domain::Agency> one = {agency};
-          const std::vector<domain::AgencyScore> scores =
-              engine->Score(one, observations, true);
-          const formats::ScoreReport report{&fw, &one, &scores, result.round};
-          json scored = formats::ScoresJson(report, true, lang);
-          part = {{"agency", scored["agencies"].empty() ? json(nullptr)
-                                                        : std::move(scored["agencies"][0])},
-                  {"agency_en", nullptr}};
-          if (lang == Lang::kEnglish) part["agency_en"] = part["agency"];
-        }
-        const json& shown = part[lang == Lang::kThai ? "agency" : "agency_en"];
-        if (shown.is_null()) continue;
-        emit(first ? shown.dump() : "," + shown.dump());
-        first = false;
-      }
-      after = rows->back().Text(0);
-      if (static_cast<int64_t>(rows->size()) < kBatch) break;
-    }
+  cursor.result_ = result;
+  cursor.result_.document.clear();
+  cursor.own_only_ = OwnOnly(actor, result);
+  cursor.only_ = actor.agency;
+  cursor.framework_ = *framework;
+  cursor.engine_ = std::make_shared<domain::Engine>(std::move(*engine));
+  return cursor;
+}
+
+Result<bool> ScoresCursor::Next(storage::Database& db, std::string& out) {
+  const domain::Framework& fw = framework_->framework;
+  if (phase_ == 0) {
+    out += "{\"fiscal_year\":" + std::to_string(fw.fiscal_year) +
+           ",\"round\":" + std::to_string(result_.round) + ",\"agencies\":[";
+    phase_ = 1;
+    return false;
   }
-  emit("]}");
-  return Status::Ok();
+  if (phase_ == 3) return true;
+  // A batch of agencies in the directory's order (by code): the Thai explanations in phase 1,
+  // then the English ones in phase 2. Each agency's part is derived, written and dropped.
+  constexpr int64_t kBatch = 200;
+  const Lang lang = phase_ == 1 ? Lang::kThai : Lang::kEnglish;
+  std::vector<storage::Value> params = {result_.rows_from, after_};
+  if (own_only_) params.emplace_back(only_);
+  params.emplace_back(kBatch);
+  auto rows = db.Query(
+      "SELECT agency_code, kind, parent, inputs, explanation FROM result_totals WHERE "
+      "result_id = ? AND agency_code > ?" +
+          std::string(own_only_ ? " AND agency_code = ?" : "") +
+          " ORDER BY agency_code LIMIT ?",
+      params);
+  if (!rows) return rows.status();
+  for (const storage::Row& r : *rows) {
+    json shown;
+    if (!r.IsNull(4)) {
+      // Computed before schema 8: the explanation kept then.
+      shown = json::parse(r.Text(4))[lang == Lang::kThai ? "agency" : "agency_en"];
+    } else {
+      domain::Agency agency;
+      agency.code = r.Text(0);
+      agency.kind = r.Text(1);
+      agency.parent = r.Text(2);
+      std::vector<domain::Observation> observations;
+      Status parsed = ParseInputs(r.Text(3), agency, observations);
+      if (!parsed.ok()) return parsed;
+      const std::vector<domain::Agency> one = {agency};
+      const std::vector<domain::AgencyScore> scores = engine_->Score(one, observations, true);
+      const formats::ScoreReport report{&fw, &one, &scores, result_.round};
+      json scored = formats::ScoresJson(report, true, lang);
+      if (!scored["agencies"].empty()) shown = std::move(scored["agencies"][0]);
+    }
+    if (shown.is_null()) continue;
+    if (!first_) out += ',';
+    out += shown.dump();
+    first_ = false;
+  }
+  if (!rows->empty()) after_ = rows->back().Text(0);
+  if (static_cast<int64_t>(rows->size()) == kBatch) return false;
+  // This language is done.
+  after_.clear();
+  first_ = true;
+  if (phase_ == 1) {
+    out += "],\"explanation_en\":[";
+    phase_ = 2;
+    return false;
+  }
+  out += "]}";
+  phase_ = 3;
+  return true;
+}
+
+Status Results::WriteScores(const Actor& actor, const StoredResult& result,
+                            const std::function<void(std::string_view)>& emit) {
+  auto cursor = OpenScores(actor, result);
+  if (!cursor) return cursor.status();
+  std::string piece;
+  while (true) {
+    piece.clear();
+    auto done = cursor->Next(db_, piece);
+    if (!done) return done.status();
+    emit(piece);
+    if (*done) return Status::Ok();
+  }
 }
 
 Result<StoredResult> Results::Latest(const Actor& actor, int64_t round_id, ResultStage stage) {

@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "domain/engine.h"
 #include "service/actor.h"
 #include "service/cycle.h"
 #include "service/reporting.h"
@@ -73,6 +74,28 @@ struct Readiness {
   int64_t agencies_without_total = 0;  // ...of which without a total (nothing scored)
 };
 
+// A result's scores as Latest's document, written a batch of agencies at a time, each agency's
+// part derived from its rows and inputs as Results::AgencyDocument does: the whole round is
+// never in memory. Made by Results::OpenScores; one thread at a time.
+class ScoresCursor {
+ public:
+  // Appends the next piece of the document to `out`, reading with `db` (any connection to the
+  // database it was opened on: a stream borrows one per piece). Returns true once the document
+  // is complete (and must not be called again); a failure leaves the document unfinished.
+  Result<bool> Next(storage::Database& db, std::string& out);
+
+ private:
+  friend class Results;
+  StoredResult result_;
+  bool own_only_ = false;  // only one agency is shown (an agency's user before publication)...
+  std::string only_;       // ...this one
+  std::shared_ptr<const StoredFramework> framework_;
+  std::shared_ptr<domain::Engine> engine_;
+  int phase_ = 0;      // 0 the opening, 1 the Thai explanations, 2 the English ones, 3 done
+  std::string after_;  // the last agency written in this phase (agencies go by code)
+  bool first_ = true;  // nothing written yet in this phase's array
+};
+
 // Results computed by the engine from the verified values (and the imported baselines), the
 // appeals against them, and their publication: preliminary → (appeals decided) → final →
 // published. Every step is audited.
@@ -129,9 +152,12 @@ class Results {
   // scores (`document` empty): what a producer of the whole round starts from.
   Result<StoredResult> LatestMeta(const Actor& actor, int64_t round_id, ResultStage stage);
 
-  // Writes the scores of `result` (from LatestMeta for `actor`) as Latest's document, piece by
-  // piece to `emit`, deriving one agency at a time: never the whole round in memory. Fails
-  // before anything is emitted, or (a database error midway) after: then the text is cut short.
+  // A cursor over the scores of `result` (from LatestMeta, or an action, for `actor`) as Latest's
+  // document: what a streamed answer produces piece by piece.
+  Result<ScoresCursor> OpenScores(const Actor& actor, const StoredResult& result);
+
+  // The document of OpenScores, piece by piece to `emit`, with this connection. Fails before
+  // anything is emitted, or (a database error midway) after: then the text is cut short.
   Status WriteScores(const Actor& actor, const StoredResult& result,
                      const std::function<void(std::string_view)>& emit);
   Result<std::vector<AppealInfo>> Appeals(const Actor& actor, int64_t result_id);

@@ -1071,6 +1071,11 @@ TEST_P(ServiceTest, ScoresAreStoredAsRowsAndAPublicationSharesThem) {
     auto kpis = db_->Query("SELECT COUNT(*) FROM result_kpis WHERE result_id = ?", {id});
     ASSERT_TRUE(kpis.ok());
     EXPECT_EQ((*kpis)[0].Int(0), static_cast<int64_t>(kpi_rows));
+    // A KPI's stable key is kept with its rows (PMQA is "pmqa" in the example).
+    auto keyed = db_->Query(
+        "SELECT COUNT(*) FROM result_kpis WHERE result_id = ? AND kpi_key = 'pmqa'", {id});
+    ASSERT_TRUE(keyed.ok());
+    EXPECT_EQ((*keyed)[0].Int(0), static_cast<int64_t>(expected["agencies"].size()));
   }
   auto own = db_->Query("SELECT COUNT(*) FROM result_totals WHERE result_id = ?", {published->id});
   ASSERT_TRUE(own.ok());

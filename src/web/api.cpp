@@ -244,20 +244,49 @@ HttpResponse ResultResponse(const Result<service::StoredResult>& result, int sta
   return JsonResponse(status, body);
 }
 
-// The answer to an action on a round's results (compute, finalize, publish, close the appeal
-// window): the result with its scores as Latest gives them to `actor`, derived from the rows.
-// The documented shape (ScoreDocument) holds every agency's explanations, so the body is that
-// big; it is written one agency at a time (Results::WriteScores).
-HttpResponse ActionResponse(service::Results& results, const Actor& actor,
-                            const Result<service::StoredResult>& result, int status,
-                            const json& extra) {
+// A result with its scores as Latest gives them to `actor` (docs/openapi.json: Result), streamed:
+// the metadata (with `extra`), then the scores a batch of agencies at a time, each agency's part
+// derived from its rows with a connection borrowed from `pool` for that piece. The whole round is
+// never in memory, in the database or here. Refusals (no such result, not allowed) come before
+// anything is sent.
+HttpResponse StreamedResult(storage::DatabasePool& pool, service::Results& results,
+                            const Actor& actor, const Result<service::StoredResult>& result,
+                            int status, const json& extra = json::object()) {
   if (!result) return ErrorResponse(result.status());
-  service::StoredResult with_scores = *result;
-  Status written = results.WriteScores(actor, *result, [&](std::string_view piece) {
-    with_scores.document.append(piece);
-  });
-  if (!written.ok()) return ErrorResponse(written);
-  return ResultResponse(with_scores, status, "scores", extra);
+  auto cursor = results.OpenScores(actor, *result);
+  if (!cursor) return ErrorResponse(cursor.status());
+  const service::StoredResult& r = *result;
+  json meta = {{"id", r.id},
+               {"framework_id", r.framework_id},
+               {"round", r.round},
+               {"stage", service::ResultStageName(r.stage)},
+               {"computed_at", r.computed_at},
+               {"appeal_deadline", r.appeal_deadline ? json(r.appeal_deadline) : json(nullptr)}};
+  meta.update(extra);
+  auto head = std::make_shared<std::string>(meta.dump());
+  head->pop_back();  // the closing brace
+  *head += ",\"scores\":";
+  auto state = std::make_shared<service::ScoresCursor>(std::move(*cursor));
+  HttpResponse response;
+  response.status = status;
+  response.stream = [&pool, head, state](std::string& out) -> StreamStep {
+    if (!head->empty()) {
+      out.swap(*head);
+      return StreamStep::kMore;
+    }
+    auto lease = pool.Acquire();
+    if (!lease) return StreamStep::kFailed;
+    auto done = state->Next(**lease, out);
+    if (!done) {
+      std::fprintf(stderr, "esar: streaming results failed: %s\n",
+                   done.status().message_en().c_str());
+      return StreamStep::kFailed;
+    }
+    if (!*done) return StreamStep::kMore;
+    out += '}';
+    return StreamStep::kDone;
+  };
+  return response;
 }
 
 // {"readiness": {...}} of the round after an action, for the answer: what was missing when it
@@ -950,7 +979,7 @@ void Api::Register(Router& router) {
         }
         service::Results results(c.db, clock_);
         auto computed = results.ComputePreliminary(c.actor, *id, window);
-        return ActionResponse(results, c.actor, computed, 201,
+        return StreamedResult(pool_, results, c.actor, computed, 201,
                               ReadinessField(results, c.actor, *id));
       }));
   router.Add(
@@ -959,7 +988,7 @@ void Api::Register(Router& router) {
         if (!id) return ErrorResponse(id.status());
         service::Results results(c.db, clock_);
         auto finalized = results.Finalize(c.actor, *id);
-        return ActionResponse(results, c.actor, finalized, 201,
+        return StreamedResult(pool_, results, c.actor, finalized, 201,
                               ReadinessField(results, c.actor, *id));
       }));
   router.Add(
@@ -968,7 +997,7 @@ void Api::Register(Router& router) {
         if (!id) return ErrorResponse(id.status());
         service::Results results(c.db, clock_);
         auto published = results.Publish(c.actor, *id);
-        return ActionResponse(results, c.actor, published, 201,
+        return StreamedResult(pool_, results, c.actor, published, 201,
                               ReadinessField(results, c.actor, *id));
       }));
   router.Add("POST", "/api/v1/rounds/{id}/results/close-appeals",
@@ -979,7 +1008,7 @@ void Api::Register(Router& router) {
                if (!reason) return ErrorResponse(reason.status());
                service::Results results(c.db, clock_);
                auto closed = results.CloseAppeals(c.actor, *id, *reason);
-               return ActionResponse(results, c.actor, closed, 200,
+               return StreamedResult(pool_, results, c.actor, closed, 200,
                                      ReadinessField(results, c.actor, *id));
              }));
   router.Add("GET", "/api/v1/rounds/{id}/results", with(false, [this](Call& c) -> HttpResponse {
@@ -987,8 +1016,9 @@ void Api::Register(Router& router) {
                if (!id) return ErrorResponse(id.status());
                auto stage = StageParam(c.request);
                if (!stage) return ErrorResponse(stage.status());
-               return ResultResponse(service::Results(c.db, clock_).Latest(c.actor, *id, *stage),
-                                     200, "scores");
+               service::Results results(c.db, clock_);
+               return StreamedResult(pool_, results, c.actor,
+                                     results.LatestMeta(c.actor, *id, *stage), 200);
              }));
   // One agency's published (or, for those who may see it, earlier) result: what the public page
   // of an agency shows, read from its own row, and answered from memory while fresh.

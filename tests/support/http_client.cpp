@@ -28,7 +28,8 @@ bool SendAll(int fd, const std::string& data) {
   return true;
 }
 
-// Reads one response (Content-Length framed, as esar always sends).
+// Reads one response: framed by Content-Length, or chunked (a streamed answer). False when the
+// connection ends before the response does (a stream cut short has no last chunk).
 bool ReadReply(int fd, HttpReply& reply) {
   std::string data;
   char buf[65536];
@@ -57,6 +58,31 @@ bool ReadReply(int fd, HttpReply& reply) {
       if (name == "content-length") length = std::strtoul(value.c_str(), nullptr, 10);
     }
     line_start = line_end + 2;
+  }
+  const auto encoding = reply.headers.find("transfer-encoding");
+  if (encoding != reply.headers.end() && encoding->second.find("chunked") != std::string::npos) {
+    std::string rest = data.substr(header_end + 4);
+    auto more = [&]() {
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) return false;
+      rest.append(buf, static_cast<size_t>(n));
+      return true;
+    };
+    reply.body.clear();
+    while (true) {
+      size_t line_end;
+      while ((line_end = rest.find("\r\n")) == std::string::npos) {
+        if (!more()) return false;
+      }
+      const size_t size = std::strtoul(rest.substr(0, line_end).c_str(), nullptr, 16);
+      rest.erase(0, line_end + 2);
+      while (rest.size() < size + 2) {
+        if (!more()) return false;
+      }
+      reply.body.append(rest, 0, size);
+      rest.erase(0, size + 2);
+      if (size == 0) return true;  // the last chunk (esar sends no trailers)
+    }
   }
   reply.body = data.substr(header_end + 4);
   while (reply.body.size() < length) {
