@@ -16,7 +16,7 @@ validator = jsonschema.Draft202012Validator(schema)
 
 failures = 0
 passed = 0
-for path in sorted(glob.glob(os.path.join(root, "examples", "*", "framework.json"))):
+for path in sorted(glob.glob(os.path.join(root, "examples", "**", "framework.json"), recursive=True)):
     with open(path, encoding="utf-8") as f:
         errors = list(validator.iter_errors(json.load(f)))
     if errors:
