@@ -76,17 +76,19 @@ Status History::ImportResults(const Actor& actor, const std::vector<domain::Past
   });
 }
 
-Result<std::vector<domain::PastResult>> History::Published(int before_year,
-                                                           const std::string& agency_code) {
+Result<std::vector<domain::PastResult>> History::Published(const PastFilter& filter) {
   // The rows a publication shows are its final result's (results.rows_from); a KPI's key is kept
   // with its rows (result_kpis.kpi_key).
-  const std::vector<storage::Value> params = {int64_t{before_year}, int64_t{before_year},
-                                              agency_code, agency_code};
+  const std::vector<storage::Value> params = {
+      int64_t{filter.before_year}, int64_t{filter.before_year}, int64_t{filter.year},
+      int64_t{filter.year},        int64_t{filter.round},       int64_t{filter.round},
+      filter.agency,               filter.agency};
   auto totals = db_.Query(
       "SELECT t.agency_code, t.total, f.fiscal_year, r.round FROM results r "
       "JOIN frameworks f ON f.id = r.framework_id "
       "JOIN result_totals t ON t.result_id = COALESCE(r.rows_from, r.id) "
       "WHERE r.stage = 'published' AND (? = 0 OR f.fiscal_year < ?) "
+      "AND (? = 0 OR f.fiscal_year = ?) AND (? = 0 OR r.round = ?) "
       "AND (? = '' OR t.agency_code = ?) AND t.total IS NOT NULL ORDER BY r.id",
       params);
   if (!totals) return totals.status();
@@ -95,6 +97,7 @@ Result<std::vector<domain::PastResult>> History::Published(int before_year,
       "JOIN frameworks f ON f.id = r.framework_id "
       "JOIN result_kpis k ON k.result_id = COALESCE(r.rows_from, r.id) "
       "WHERE r.stage = 'published' AND (? = 0 OR f.fiscal_year < ?) "
+      "AND (? = 0 OR f.fiscal_year = ?) AND (? = 0 OR r.round = ?) "
       "AND (? = '' OR k.agency_code = ?) AND k.kpi_key <> '' AND k.status = 'scored' "
       "ORDER BY r.id",
       params);
@@ -127,12 +130,14 @@ Result<std::vector<domain::PastResult>> History::Published(int before_year,
   return out;
 }
 
-Result<std::vector<domain::PastResult>> History::PastResults(int before_year,
-                                                             const std::string& agency) {
+Result<std::vector<domain::PastResult>> History::PastResults(const PastFilter& filter) {
   auto rows = db_.Query(
       "SELECT fiscal_year, round, agency_code, kpi_key, result, score FROM past_results "
-      "WHERE (? = 0 OR fiscal_year < ?) AND (? = '' OR agency_code = ?)",
-      {int64_t{before_year}, int64_t{before_year}, agency, agency});
+      "WHERE (? = 0 OR fiscal_year < ?) AND (? = 0 OR fiscal_year = ?) AND (? = 0 OR round = ?) "
+      "AND (? = '' OR agency_code = ?)",
+      {int64_t{filter.before_year}, int64_t{filter.before_year}, int64_t{filter.year},
+       int64_t{filter.year}, int64_t{filter.round}, int64_t{filter.round}, filter.agency,
+       filter.agency});
   if (!rows) return rows.status();
   std::vector<domain::PastResult> out;
   for (const storage::Row& r : *rows) {
@@ -146,7 +151,7 @@ Result<std::vector<domain::PastResult>> History::PastResults(int before_year,
     p.source = domain::PastSource::kImported;
     out.push_back(std::move(p));
   }
-  auto published = Published(before_year, agency);
+  auto published = Published(filter);
   if (!published) return published.status();
   out.insert(out.end(), published->begin(), published->end());
   return out;
@@ -155,18 +160,27 @@ Result<std::vector<domain::PastResult>> History::PastResults(int before_year,
 Result<size_t> History::FillBaselines(const domain::Framework& framework,
                                       const std::vector<domain::Agency>& agencies,
                                       std::vector<domain::Observation>& observations) {
-  bool any = false;
+  std::set<std::pair<int, int>> read;  // the (fiscal year, round) the references read
   std::function<void(const std::vector<domain::Kpi>&)> walk =
       [&](const std::vector<domain::Kpi>& kpis) {
         for (const domain::Kpi& k : kpis) {
-          for (const domain::Reference& ref : k.references) any = any || ref.from_result;
+          for (const domain::Reference& ref : k.references) {
+            if (ref.from_result) read.insert({ref.fiscal_year, ref.round});
+          }
           walk(k.sub_kpis);
         }
       };
   walk(framework.kpis);
-  if (!any) return size_t{0};  // nothing to read: most frameworks
+  if (read.empty()) return size_t{0};  // nothing to read: most frameworks
+  PastFilter filter;
+  filter.before_year = framework.fiscal_year;
+  if (read.size() == 1) {  // the usual case: one earlier year and round (FY2566, 12 months)
+    filter.year = read.begin()->first;
+    filter.round = read.begin()->second;
+  }
   // One agency (a KPI page's what-if line): only its own results are read.
-  auto past = PastResults(framework.fiscal_year, agencies.size() == 1 ? agencies[0].code : "");
+  if (agencies.size() == 1) filter.agency = agencies[0].code;
+  auto past = PastResults(filter);
   if (!past) return past.status();
   return domain::FillBaselines(framework, agencies, *past, observations);
 }

@@ -26,12 +26,24 @@ class History {
   // after. kInvalidInput naming the line for an agency esar does not know; nothing is stored then.
   Status ImportResults(const Actor& actor, const std::vector<domain::PastResult>& results);
 
-  // Every earlier result esar knows of fiscal years before `before_year` (0: every year), of
-  // `agency` only when it is not empty: those loaded by ImportResults, and those of esar's own
-  // published results of KPIs with a key (and the agencies' totals), each with its source.
-  // Readable by anyone: they are published.
+  // Which earlier results to read (PastResults); every field left at its default matches all.
+  struct PastFilter {
+    int before_year = 0;  // fiscal years before this one
+    int year = 0;         // this fiscal year only
+    int round = 0;        // this round only (6 or 12)
+    std::string agency;   // this agency only
+  };
+
+  // Every earlier result esar knows that `filter` matches: those loaded by ImportResults, and
+  // those of esar's own published results of KPIs with a key (and the agencies' totals), each
+  // with its source. Readable by anyone: they are published. A page reads only what it shows
+  // (one agency, or one year and round): at thousands of agencies, all years would be costly.
+  Result<std::vector<domain::PastResult>> PastResults(const PastFilter& filter);
+  // PastResults of the years before `before_year` (0: every year), of `agency` only when set.
   Result<std::vector<domain::PastResult>> PastResults(int before_year = 0,
-                                                      const std::string& agency = "");
+                                                      const std::string& agency = "") {
+    return PastResults(PastFilter{before_year, 0, 0, agency});
+  }
 
   // domain::FillBaselines over PastResults(framework's year): the framework's baselines taken
   // from earlier years' results where `observations` has no value for them.
@@ -41,7 +53,7 @@ class History {
 
  private:
   // The earlier results in esar's own published results (see PastResults).
-  Result<std::vector<domain::PastResult>> Published(int before_year, const std::string& agency);
+  Result<std::vector<domain::PastResult>> Published(const PastFilter& filter);
 
   storage::Database& db_;
   const Clock& clock_;

@@ -207,6 +207,16 @@ TEST_P(HistoryTest, ImportedResultsReplaceTheirYearAreAuditedAndFeedTheBaselines
   auto before_2566 = history.PastResults(2566);
   ASSERT_TRUE(before_2566.ok());
   EXPECT_EQ(before_2566->size(), 3u);
+  // One year and round, one agency: what a page reads.
+  auto fy2565 = history.PastResults(History::PastFilter{0, 2565, 12, ""});
+  ASSERT_TRUE(fy2565.ok());
+  EXPECT_EQ(fy2565->size(), 3u);
+  for (const auto& p : *fy2565) EXPECT_EQ(p.fiscal_year, 2565);
+  EXPECT_TRUE(history.PastResults(History::PastFilter{0, 2565, 6, ""})->empty());
+  auto boi = history.PastResults(History::PastFilter{0, 2565, 12, "BOI"});
+  ASSERT_TRUE(boi.ok());
+  ASSERT_EQ(boi->size(), 1u);
+  EXPECT_EQ((*boi)[0].agency, "BOI");
 
   // An agency esar does not know: refused with its line, and nothing changes.
   auto unknown =

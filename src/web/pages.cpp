@@ -676,7 +676,10 @@ HttpResponse Pages::Dashboard(PageCall& call) {
   for (const auto& s : before) last_year[s.code] = s.total;
   // The year before from every source: esar's own publications (above) and the results loaded
   // by `esar import results` for a year evaluated outside esar; by KPI key for shared KPIs.
-  auto past = service::History(call.db, clock_).PastResults(chosen.first);
+  service::History::PastFilter year_before;
+  year_before.year = chosen.first - 1;
+  year_before.round = chosen.second;
+  auto past = service::History(call.db, clock_).PastResults(year_before);
   if (!past) return ErrorPage(call, past.status());
   std::map<std::string, std::map<std::string, double>> last_year_scores;  // key -> agency -> score
   for (const domain::PastResult& p : *past) {
