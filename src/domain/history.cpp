@@ -41,11 +41,9 @@ std::map<PastKey, const PastResult*> IndexPast(const std::vector<PastResult>& pa
 }  // namespace
 
 size_t FillBaselines(const Framework& framework, const std::vector<Agency>& agencies,
-                     const std::vector<PastResult>& past, std::vector<Observation>& observations) {
-  std::set<ValueKey> have;
-  for (const Observation& o : observations)
-    have.insert({o.agency, o.kpi, o.variable, o.fiscal_year, o.round});
-  const auto index = IndexPast(past);
+                     const std::vector<PastResult>& past, std::vector<Observation>& observations,
+                     size_t* kept) {
+  if (kept) *kept = 0;
   // The references to fill, with the KPI they belong to.
   std::vector<std::pair<const Kpi*, const Reference*>> wanted;
   EachKpi(framework.kpis, [&](const Kpi& kpi) {
@@ -54,23 +52,35 @@ size_t FillBaselines(const Framework& framework, const std::vector<Agency>& agen
     }
   });
   if (wanted.empty()) return 0;
+  // Only the values these references read are looked up: a round holds many others.
+  std::set<std::tuple<std::string, std::string, int, int>> read;  // kpi, variable, year, round
+  for (const auto& [kpi, ref] : wanted) {
+    read.insert({ref->kpi.empty() ? kpi->id : ref->kpi, ref->variable, YearOf(framework, *ref),
+                 ref->round});
+  }
+  std::set<ValueKey> given;   // the values given
+  std::set<ValueKey> filled;  // those filled in here (two references may read the same one)
+  for (const Observation& o : observations) {
+    if (read.count({o.kpi, o.variable, o.fiscal_year, o.round}))
+      given.insert({o.agency, o.kpi, o.variable, o.fiscal_year, o.round});
+  }
+  const auto index = IndexPast(past);
   size_t added = 0;
   for (const Agency& agency : agencies) {
     for (const auto& [kpi, ref] : wanted) {
       const std::string target = ref->kpi.empty() ? kpi->id : ref->kpi;
       const int year = YearOf(framework, *ref);
-      if (!have.insert({agency.code, target, ref->variable, year, ref->round}).second) continue;
-      const auto found = index.find({agency.code, ref->from_result->key, year, ref->round});
-      if (found == index.end()) {
-        have.erase({agency.code, target, ref->variable, year, ref->round});
+      const ValueKey key{agency.code, target, ref->variable, year, ref->round};
+      if (given.count(key)) {
+        if (kept) ++*kept;  // imported in place of the earlier result
         continue;
       }
+      if (filled.count(key)) continue;
+      const auto found = index.find({agency.code, ref->from_result->key, year, ref->round});
+      if (found == index.end()) continue;
       const std::optional<double>& value =
           ref->from_result->score ? found->second->score : found->second->result;
-      if (!value) {
-        have.erase({agency.code, target, ref->variable, year, ref->round});
-        continue;
-      }
+      if (!value) continue;
       Observation o;
       o.agency = agency.code;
       o.kpi = target;
@@ -82,6 +92,7 @@ size_t FillBaselines(const Framework& framework, const std::vector<Agency>& agen
                                                                  : kFilledFromImported;
       o.where = found->second->where;
       observations.push_back(std::move(o));
+      filled.insert(key);
       ++added;
     }
   }

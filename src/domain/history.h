@@ -42,9 +42,11 @@ inline constexpr const char* kFilledFromImported = "imported-results";
 // score of the KPI with that key in that year and round. A value `observations` already has is
 // kept: an imported observation overrides the earlier result. The values added carry
 // Observation::source kFilledFromPublished or kFilledFromImported (esar's own published result
-// wins over an imported one of the same year, should both exist). Returns how many were added.
+// wins over an imported one of the same year, should both exist). Returns how many were added;
+// `kept`, when given, is set to how many `observations` already had (imported in their place).
 size_t FillBaselines(const Framework& framework, const std::vector<Agency>& agencies,
-                     const std::vector<PastResult>& past, std::vector<Observation>& observations);
+                     const std::vector<PastResult>& past, std::vector<Observation>& observations,
+                     size_t* kept = nullptr);
 
 // Adds to the traces in `scores` (scored from `observations` with explanations), before each
 // KPI's other steps, one TraceKind::kBaseline step per reference with `from_result` that the

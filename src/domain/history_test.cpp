@@ -96,7 +96,9 @@ TEST(BaselineFromResultTest, AnImportedValueOverridesTheEarlierResultAndSaysSo) 
   const auto agencies = Agencies({"A"});
   std::vector<Observation> data = {Obs("pmqa", 300, 2567, "k", "A"),
                                    Obs("pmqa", 260, 2566, "k", "A")};
-  EXPECT_EQ(FillBaselines(fw, agencies, {Past("A", "pmqa", 310, 67)}, data), 0u);
+  size_t kept = 0;
+  EXPECT_EQ(FillBaselines(fw, agencies, {Past("A", "pmqa", 310, 67)}, data, &kept), 0u);
+  EXPECT_EQ(kept, 1u);
   auto engine = Engine::Compile(fw, 12);
   ASSERT_TRUE(engine.ok());
   auto scores = engine->Score(agencies, data, true);

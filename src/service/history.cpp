@@ -159,7 +159,8 @@ Result<std::vector<domain::PastResult>> History::PastResults(const PastFilter& f
 
 Result<size_t> History::FillBaselines(const domain::Framework& framework,
                                       const std::vector<domain::Agency>& agencies,
-                                      std::vector<domain::Observation>& observations) {
+                                      std::vector<domain::Observation>& observations,
+                                      size_t* kept) {
   std::set<std::pair<int, int>> read;  // the (fiscal year, round) the references read
   std::function<void(const std::vector<domain::Kpi>&)> walk =
       [&](const std::vector<domain::Kpi>& kpis) {
@@ -182,7 +183,7 @@ Result<size_t> History::FillBaselines(const domain::Framework& framework,
   if (agencies.size() == 1) filter.agency = agencies[0].code;
   auto past = PastResults(filter);
   if (!past) return past.status();
-  return domain::FillBaselines(framework, agencies, *past, observations);
+  return domain::FillBaselines(framework, agencies, *past, observations, kept);
 }
 
 }  // namespace esar::service

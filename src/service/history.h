@@ -45,11 +45,13 @@ class History {
     return PastResults(PastFilter{before_year, 0, 0, agency});
   }
 
-  // domain::FillBaselines over PastResults(framework's year): the framework's baselines taken
-  // from earlier years' results where `observations` has no value for them.
+  // domain::FillBaselines over the earlier results the framework's references read: its
+  // baselines taken from earlier years' results where `observations` has no value for them
+  // (`kept`, when given, counts those it has: imported in their place).
   Result<size_t> FillBaselines(const domain::Framework& framework,
                                const std::vector<domain::Agency>& agencies,
-                               std::vector<domain::Observation>& observations);
+                               std::vector<domain::Observation>& observations,
+                               size_t* kept = nullptr);
 
  private:
   // The earlier results in esar's own published results (see PastResults).

@@ -170,10 +170,19 @@ TEST_P(HistoryTest, ThePmqaBaselineComesFromThePublishedFy2566Result) {
                 .find("ข้อมูลพื้นฐาน s = 360.00 นำเข้าแทนผลการประเมินปี 2566 ที่เผยแพร่แล้ว"),
             std::string::npos);
   EXPECT_EQ(overridden.at("BOI")["score"], kpi8.at("BOI")["score"]);
-  // The import that overrode it is in the audit log.
+  // The import that overrode it is in the audit log, and so is the override, with the result.
   auto imports = db_->Query("SELECT COUNT(*) FROM audit_log WHERE action = 'data.import'");
   ASSERT_TRUE(imports.ok());
   EXPECT_EQ((*imports)[0].Int(0), 3);
+  auto computed = db_->Query(
+      "SELECT after_json FROM audit_log WHERE action = 'results.preliminary' ORDER BY seq");
+  ASSERT_TRUE(computed.ok());
+  ASSERT_EQ(computed->size(), 3u);  // FY2566's, then FY2567's twice
+  EXPECT_FALSE(json::parse((*computed)[0].Text(0)).contains("baselines"));
+  EXPECT_EQ(json::parse((*computed)[1].Text(0))["baselines"],
+            json({{"from_earlier_results", 6}, {"imported_in_place", 0}}));
+  EXPECT_EQ(json::parse((*computed)[2].Text(0))["baselines"],
+            json({{"from_earlier_results", 5}, {"imported_in_place", 1}}));
 }
 
 TEST_P(HistoryTest, ImportedResultsReplaceTheirYearAreAuditedAndFeedTheBaselines) {

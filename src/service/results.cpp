@@ -146,7 +146,7 @@ void AppendKpiRows(int64_t id, const std::string& agency, const domain::KpiScore
 
 }  // namespace
 
-Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id) {
+Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, json* baselines) {
   auto framework = FrozenFramework(db_, cycle_, round.framework_id);
   if (!framework) return framework.status();
   const domain::Framework& fw = (*framework)->framework;
@@ -160,8 +160,15 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id) {
   if (!agencies) return agencies.status();
   // Baselines read from an earlier year's published result, where no value was imported; they
   // are kept with the inputs (and where they came from, which the explanation says).
-  auto filled = History(db_, clock_).FillBaselines(fw, *agencies, *observations);
+  size_t imported_in_place = 0;
+  auto filled =
+      History(db_, clock_).FillBaselines(fw, *agencies, *observations, &imported_in_place);
   if (!filled) return filled.status();
+  // The audit entry says how many came from earlier results and how many imported values took
+  // their place: an override is on the record with the result it changed.
+  if (*filled || imported_in_place) {
+    *baselines = {{"from_earlier_results", *filled}, {"imported_in_place", imported_in_place}};
+  }
   auto engine = domain::Engine::Compile(fw, round.round);
   if (!engine) return engine.status();
   // The fast path: no explanations (they are derived on request from the inputs kept).
@@ -401,9 +408,11 @@ Result<StoredResult> Results::Advance(const Actor& actor, int64_t round_id, Resu
     } else {
       Status set = db_.Execute("UPDATE results SET rows_from = id WHERE id = ?", {id});
       if (!set.ok()) return set;
-      auto totals = ScoreAndStore(round, id);
+      json baselines;
+      auto totals = ScoreAndStore(round, id, &baselines);
       if (!totals) return totals.status();
       after["totals"] = std::move(*totals);
+      if (!baselines.is_null()) after["baselines"] = std::move(baselines);
     }
     return AuditLog(db_).Append(actor, now, std::string("results.") + ResultStageName(stage),
                                 "result/" + std::to_string(id), "{}", after.dump());
