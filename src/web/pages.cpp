@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "common/thai.h"
@@ -98,15 +99,19 @@ std::string ReopenedNote(const PageCall& call, int64_t round_id, int64_t result_
 }
 
 // The earlier years of one agency's KPI (by key) or total ("" key) in `round`, then this year's
-// `now` values, as a trend table's rows: [{"year", "result", "score", "now"}]; null when there
-// is no earlier year (nothing to compare). Values with the framework's decimals.
+// `now` values, as a trend table's rows: {"years": [{"year", "result", "score", "now"}],
+// "points"}; null when there is no earlier year (nothing to compare). Values with the
+// framework's decimals; "points" draws the scores (0–100) as a small line, 120 × 32, beside the
+// table that says the same in words (it is only a picture of it: hidden from screen readers).
 json TrendModel(const PageCall& call, const std::vector<domain::PastResult>& past,
                 const std::string& agency, const std::string& key, int round,
                 const domain::Decimals& decimals, int this_year, const std::string& now_result,
-                const std::string& now_score) {
+                const std::string& now_score, std::optional<double> now_value) {
   json years = json::array();
+  std::vector<std::optional<double>> scores;
   for (const domain::PastResult& p : domain::HistoryOf(past, agency, key)) {
     if (p.round != round || p.fiscal_year >= this_year) continue;
+    scores.push_back(p.score);
     const int score_decimals = key.empty() ? decimals.total : decimals.score;
     years.push_back({{"year", FiscalYearName(p.fiscal_year, call.lang)},
                      {"result", p.result ? Number(*p.result, decimals.result) : "–"},
@@ -118,7 +123,18 @@ json TrendModel(const PageCall& call, const std::vector<domain::PastResult>& pas
                    {"result", now_result},
                    {"score", now_score},
                    {"now", true}});
-  return {{"years", years}};
+  scores.push_back(now_value);
+  std::string points;
+  const double step = 120.0 / static_cast<double>(scores.size() - 1);
+  for (size_t i = 0; i < scores.size(); ++i) {
+    if (!scores[i]) continue;
+    const double y = 30 - std::clamp(*scores[i], 0.0, 100.0) * 0.28;
+    points += (points.empty() ? "" : " ") + Number(step * static_cast<double>(i), 1) + "," +
+              Number(y, 1);
+  }
+  json out = {{"years", years}};
+  if (points.find(' ') != std::string::npos) out["points"] = points;  // two points at least
+  return out;
 }
 
 }  // namespace
@@ -546,7 +562,10 @@ HttpResponse Pages::AgencyReport(PageCall& call) {
     if (!kpi->key.empty()) {
       row["trend"] =
           TrendModel(call, *past, code, kpi->key, round->round, fw.decimals, fw.fiscal_year,
-                     row["result"].get<std::string>(), row["score"].get<std::string>());
+                     row["result"].get<std::string>(), row["score"].get<std::string>(),
+                     status == "scored" && k["score"].is_number()
+                         ? std::optional<double>(k["score"].get<double>())
+                         : std::nullopt);
     }
     json items = json::array();
     for (const domain::Variable& v : kpi->variables) {
@@ -603,7 +622,10 @@ HttpResponse Pages::AgencyReport(PageCall& call) {
       {"components", shown},
       {"kpis", details},
       {"trend", TrendModel(call, *past, code, "", round->round, fw.decimals, fw.fiscal_year, "–",
-                           TextOr(agency, "total_text", "–"))},
+                           TextOr(agency, "total_text", "–"),
+                           agency["total"].is_number()
+                               ? std::optional<double>(agency["total"].get<double>())
+                               : std::nullopt)},
       {"reopened", ReopenedNote(call, round_id, result->id)},
       {"back", "/?round=" + std::to_string(round_id)}};
   return RenderPage(call, "agency_report", model, model["name"].get<std::string>());

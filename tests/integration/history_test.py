@@ -133,6 +133,10 @@ def main():
               and "300.00" in pmqa.group(1) and "<caption" in pmqa.group(1),
               "KPI 8's trend: 298.40, 310.00, then 300.00 this year, with a caption")
         check('id="kpi-1-trend-table"' not in page, "a KPI with no earlier year has no trend")
+        # The small line: DCLS's PMQA scores 62.00, 70.00 and 67.857 drawn at 0, 60 and 120.
+        line = re.search(r'id="kpi-8-trend".*?<svg class="spark"[^>]*aria-hidden="true"[^>]*><polyline points="([^"]+)"', page, re.S)
+        check(line is not None and line.group(1) == "0.0,12.6 60.0,10.4 120.0,11.0",
+              "KPI 8's small line, hidden from screen readers (%s)" % (line.group(1) if line else None))
         check("ข้อมูลพื้นฐาน s = 310.00 จากผลการประเมินปี 2566 ที่เผยแพร่แล้ว" in report,
               "the explanation gives s's source")
         english = Client(base)
