@@ -77,6 +77,15 @@ Result<std::vector<domain::Agency>> Directory::Agencies() {
   return out;
 }
 
+Result<domain::Agency> Directory::FindAgency(const std::string& code) {
+  auto rows =
+      db_.Query("SELECT code, name_th, name_en, kind, parent FROM agencies WHERE code = ?", {code});
+  if (!rows) return rows.status();
+  if (rows->empty()) return Status::NotFound("ไม่มีหน่วยงาน " + code, "no agency " + code);
+  const storage::Row& r = (*rows)[0];
+  return domain::Agency{r.Text(0), {r.Text(1), r.Text(2)}, r.Text(3), r.Text(4), {}};
+}
+
 Result<std::vector<domain::Agency>> Directory::Parents() {
   auto rows = db_.Query(
       "SELECT code, name_th, name_en, kind, parent FROM agencies WHERE code IN (SELECT parent "

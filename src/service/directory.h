@@ -94,6 +94,8 @@ class Directory {
   // Adds or updates agencies (by code). Admins only. Parents must exist in the list or already.
   Status UpsertAgencies(const Actor& actor, const std::vector<domain::Agency>& agencies);
   Result<std::vector<domain::Agency>> Agencies();
+  // One agency by code, or kNotFound (in Thai and English).
+  Result<domain::Agency> FindAgency(const std::string& code);
   // The agencies others belong to (ministries, provinces), in Thai order of their Thai names:
   // what a filter by parent offers. One query, without reading every agency.
   Result<std::vector<domain::Agency>> Parents();

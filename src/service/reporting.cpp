@@ -756,17 +756,10 @@ Result<QueuePage> Reporting::Queue(const Actor& actor, const QueueFilter& filter
     params.emplace_back(filter.kind);
   }
   if (!filter.q.empty()) {
-    // A substring, its LIKE wildcards taken literally; LOWER folds Latin letters on both engines
-    // (Thai has no case).
-    std::string pattern = "%";
-    for (char c : filter.q) {
-      if (c == '%' || c == '_' || c == '\\') pattern += '\\';
-      pattern += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    pattern += '%';
     where +=
         " AND (LOWER(a.code) LIKE ? ESCAPE '\\' OR LOWER(a.name_th) LIKE ? ESCAPE '\\' OR "
         "LOWER(a.name_en) LIKE ? ESCAPE '\\')";
+    const std::string pattern = storage::ContainsPattern(filter.q);
     for (int i = 0; i < 3; ++i) params.emplace_back(pattern);
   }
   // An extension never shortens the round's deadline.

@@ -22,6 +22,7 @@
 #include "service/directory.h"
 #include "service/login.h"
 #include "service/reporting.h"
+#include "service/result_list.h"
 #include "service/results.h"
 #include "tests/support/test_database.h"
 
@@ -1092,6 +1093,88 @@ TEST_P(ServiceTest, ScoresAreStoredAsRowsAndAPublicationSharesThem) {
   auto ready = results_->ReadinessOf(admin_, round_.id);
   ASSERT_TRUE(ready.ok());
   EXPECT_EQ(ready->agencies_scored, static_cast<int64_t>(expected["agencies"].size()));
+}
+
+// The public list of a result at any size: sorted by Thai name (the agencies' sort keys), by
+// parent then name, or by score; searched by code or name, the agency's or its parent's;
+// filtered by kind and parent; paged — in SQL over the result's rows.
+TEST_P(ServiceTest, AResultsAgenciesAreListedSortedSearchedAndPagedInTheDatabase) {
+  // Renamed so that Thai order differs from the codes' and the names' byte order.
+  ASSERT_TRUE(directory_
+                  ->UpsertAgencies(
+                      admin_, {{"OCS", {"เกาะสมุย", "Ko Samui"}, "department", "PMO", {}},
+                               {"BOI", {"ขอนแก่น", "Khon Kaen"}, "department", "PMO", {}},
+                               {"OGGP", {"โคราช", "Korat"}, "department", "PMO", {}},
+                               {"DLIS", {"งาว", "Ngao"}, "department", "MOL", {}},
+                               {"DCLS", {"จันทบุรี", "Chanthaburi"}, "department", "MOL", {}},
+                               {"DSD", {"ฉะเชิงเทรา", "Chachoengsao"}, "department", "MOL", {}}})
+                  .ok());
+  ASSERT_TRUE(cycle_->CloseReporting(admin_, round_.id, "ปิดรับรายงาน").ok());
+  auto computed = results_->ComputePreliminary(admin_, round_.id);
+  ASSERT_TRUE(computed.ok()) << computed.status().ToString(false);
+  auto meta = results_->LatestMeta(admin_, round_.id, ResultStage::kPreliminary);
+  ASSERT_TRUE(meta.ok());
+  auto list = [&](ListQuery query) {
+    auto page = ListResultAgencies(*db_, meta->rows_from, query);
+    EXPECT_TRUE(page.ok()) << page.status().ToString(false);
+    std::string out;
+    if (!page.ok()) return out;
+    for (const auto& a : page->items) out += (out.empty() ? "" : " ") + a.code;
+    return out + " (" + std::to_string(page->total) + ")";
+  };
+  ListQuery by_name;
+  by_name.sort = ListSort::kName;
+  EXPECT_EQ(list(by_name), "OCS BOI OGGP DLIS DCLS DSD (6)");
+  by_name.descending = true;
+  EXPECT_EQ(list(by_name), "DSD DCLS DLIS OGGP BOI OCS (6)");
+  by_name.descending = false;
+  by_name.limit = 4;
+  by_name.offset = 4;
+  EXPECT_EQ(list(by_name), "DCLS DSD (6)");
+  ListQuery by_parent;  // กระทรวงแรงงาน before สำนักนายกรัฐมนตรี; names ascending within
+  EXPECT_EQ(list(by_parent), "DLIS DCLS DSD OCS BOI OGGP (6)");
+  by_parent.descending = true;
+  EXPECT_EQ(list(by_parent), "OCS BOI OGGP DLIS DCLS DSD (6)");
+  // By score: the totals as stored, best first (ties by code), the unscored last.
+  auto totals = db_->Query("SELECT agency_code, total FROM result_totals WHERE result_id = ?",
+                           {meta->rows_from});
+  ASSERT_TRUE(totals.ok());
+  ASSERT_EQ(totals->size(), 6u);
+  std::vector<std::pair<double, std::string>> ranked;
+  for (const storage::Row& r : *totals)
+    ranked.push_back({r.IsNull(1) ? -1e300 : r.Real(1), r.Text(0)});
+  std::sort(ranked.begin(), ranked.end(), std::greater<>());
+  std::string expected;
+  for (const auto& [total, code] : ranked) expected += (expected.empty() ? "" : " ") + code;
+  ListQuery by_score;
+  by_score.sort = ListSort::kScore;
+  by_score.descending = true;
+  EXPECT_EQ(list(by_score), expected + " (6)");
+  ListQuery search;
+  search.sort = ListSort::kName;
+  search.q = "ขอน";
+  EXPECT_EQ(list(search), "BOI (1)");
+  search.q = "แรงงาน";  // the parent's name: กระทรวงแรงงาน
+  EXPECT_EQ(list(search), "DLIS DCLS DSD (3)");
+  search.offset = 10;  // past the end: no agency, still the count
+  EXPECT_EQ(list(search), " (3)");
+  search.offset = 0;
+  search.q = "pmo";  // the parent's code, in another case
+  EXPECT_EQ(list(search), "OCS BOI OGGP (3)");
+  search.q = "korat";
+  EXPECT_EQ(list(search), "OGGP (1)");
+  search.q = "%";
+  EXPECT_EQ(list(search), " (0)");
+  ListQuery filtered;
+  filtered.sort = ListSort::kName;
+  filtered.parent = "MOL";
+  EXPECT_EQ(list(filtered), "DLIS DCLS DSD (3)");
+  filtered.parent = "";
+  filtered.kind = "ministry";
+  EXPECT_EQ(list(filtered), " (0)");
+  auto kinds = KindsInResult(*db_, meta->rows_from);
+  ASSERT_TRUE(kinds.ok());
+  EXPECT_EQ(*kinds, std::vector<std::string>{"department"});
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ServiceTest, ::testing::ValuesIn(esar::testing::Backends()),

@@ -1,5 +1,6 @@
 #include "storage/database.h"
 
+#include <cctype>
 #include <charconv>
 
 #include "common/text.h"
@@ -133,6 +134,16 @@ std::string NumberPlaceholders(std::string_view sql) {
     }
   }
   return out;
+}
+
+std::string ContainsPattern(std::string_view needle) {
+  std::string pattern = "%";
+  for (char c : needle) {
+    if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+    pattern += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  pattern += '%';
+  return pattern;
 }
 
 }  // namespace esar::storage

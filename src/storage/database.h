@@ -115,4 +115,9 @@ Result<std::unique_ptr<Database>> Open(const std::string& url);
 // `sql` with every `?` outside quotes replaced by $1, $2, ... (PostgreSQL's placeholders).
 std::string NumberPlaceholders(std::string_view sql);
 
+// A LIKE pattern, for `LOWER(column) LIKE ? ESCAPE '\'`, that matches text containing `needle`:
+// its Latin letters lowercased (LOWER folds them on both engines; Thai has no case) and LIKE's
+// wildcards (% and _) and the escape taken literally.
+std::string ContainsPattern(std::string_view needle);
+
 }  // namespace esar::storage

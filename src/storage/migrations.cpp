@@ -462,6 +462,15 @@ CREATE TABLE past_results (
 );
 CREATE INDEX past_results_agency ON past_results (agency_code, kpi_key, fiscal_year)
 )SQL"},
+      // The public list of a result's agencies (every local government: ~8,000) counts, filters
+      // and pages over these covering indexes, never reading the rows with their inputs: by code
+      // (the lookups of a page ordered by name), by parent and kind (filters), by total (the
+      // score order, read straight from the index).
+      {11, "result list indexes", R"SQL(
+CREATE INDEX result_totals_list ON result_totals (result_id, agency_code, parent, kind, total, grade);
+CREATE INDEX result_totals_by_parent ON result_totals (result_id, parent, kind, agency_code);
+CREATE INDEX result_totals_score ON result_totals (result_id, total, agency_code, parent, kind, grade)
+)SQL"},
   };
   return kMigrations;
 }

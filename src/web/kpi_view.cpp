@@ -17,12 +17,7 @@ using nlohmann::json;
 
 Result<domain::Agency> FindAgency(storage::Database& db, const Clock& clock,
                                   const std::string& code) {
-  auto agencies = service::Directory(db, clock).Agencies();
-  if (!agencies) return agencies.status();
-  for (auto& a : *agencies) {
-    if (a.code == code) return a;
-  }
-  return Status::NotFound("ไม่มีหน่วยงาน " + code, "no agency " + code);
+  return service::Directory(db, clock).FindAgency(code);
 }
 
 const domain::Criteria* EffectiveCriteria(const domain::Framework& framework,

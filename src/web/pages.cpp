@@ -13,6 +13,7 @@
 #include "service/history.h"
 #include "service/login.h"
 #include "service/reporting.h"
+#include "service/result_list.h"
 #include "service/results.h"
 #include "web/auth.h"
 #include "web/kpi_view.h"
@@ -198,6 +199,22 @@ Handler Pages::Page(std::vector<Role> roles, PageHandler handler) {
       return finish(ErrorPage(call, Status::Internal("page failed")));
     }
   };
+}
+
+std::shared_ptr<const json> Pages::PublishedSummary(storage::Database& db, int64_t round_id) {
+  service::Results results(db, clock_);
+  auto meta =
+      results.LatestMeta(service::Actor::Public(), round_id, service::ResultStage::kPublished);
+  if (!meta) return nullptr;
+  {
+    std::lock_guard<std::mutex> lock(summaries_mutex_);
+    const auto found = summaries_.find(meta->id);
+    if (found != summaries_.end()) return found->second;
+  }
+  auto summary =
+      results.Summary(service::Actor::Public(), round_id, service::ResultStage::kPublished);
+  if (!summary) return nullptr;
+  return ParsedSummary(summary->id, summary->document);
 }
 
 std::shared_ptr<const json> Pages::ParsedSummary(int64_t result_id, const std::string& text) {
@@ -410,6 +427,27 @@ HttpResponse Pages::SwitchLanguage(PageCall& call) {
 
 // ---- public results ----
 
+Result<std::shared_ptr<const service::StoredFramework>> Pages::FrozenFramework(
+    storage::Database& db, int64_t id) {
+  {
+    std::lock_guard<std::mutex> lock(frameworks_mutex_);
+    const auto found = frameworks_.find(id);
+    if (found != frameworks_.end()) return found->second;
+  }
+  auto loaded = service::Cycle(db, clock_).Framework(id);
+  if (!loaded) return loaded.status();
+  auto shared = std::make_shared<const service::StoredFramework>(std::move(*loaded));
+  if (shared->frozen) {
+    std::lock_guard<std::mutex> lock(frameworks_mutex_);
+    if (frameworks_.size() >= 256) frameworks_.clear();  // a few dozen versions a year
+    frameworks_.emplace(id, shared);
+  }
+  return shared;
+}
+
+// The public list of a round's published results, a page of 50 at a time: searched, filtered by
+// kind and parent (ministry or province), sorted by name (Thai order), parent or score, all in
+// SQL over the result's rows, so that 8,000 local governments cost what 400 agencies did.
 HttpResponse Pages::PublicResults(PageCall& call) {
   service::Results results(call.db, clock_);
   auto published = LoadPublishedRounds(call.db, clock_);
@@ -426,79 +464,93 @@ HttpResponse Pages::PublicResults(PageCall& call) {
                                {"selected", id == chosen}});
   }
   if (chosen == 0) return RenderPage(call, "public_results", model, call.T("results.title"));
-  auto summary =
-      results.Summary(service::Actor::Public(), chosen, service::ResultStage::kPublished);
-  if (!summary) return ErrorPage(call, summary.status());
-  const auto parsed = ParsedSummary(summary->id, summary->document);
-  const json& document = *parsed;
-  auto agencies = service::Directory(call.db, clock_).Agencies();
-  if (!agencies) return ErrorPage(call, agencies.status());
-  std::map<std::string, std::string> names;
-  for (const auto& a : *agencies) names[a.code] = call.Pick(a.name);
+  auto result =
+      results.LatestMeta(service::Actor::Public(), chosen, service::ResultStage::kPublished);
+  if (!result) return ErrorPage(call, result.status());
+  auto framework = FrozenFramework(call.db, result->framework_id);
+  if (!framework) return ErrorPage(call, framework.status());
+  const domain::Framework& fw = (*framework)->framework;
 
-  const std::string q = call.Query("q");
-  const std::string sort = call.Query("sort").empty() ? "ministry" : call.Query("sort");
-  const bool descending = call.Query("dir") == "desc";
-  struct Row {
-    json view;
-    std::string name_key, ministry_key;
-    double total = 0;
-  };
-  std::vector<Row> rows;
-  auto contains = [](const std::string& text, const std::string& needle) {
-    if (needle.empty()) return true;
-    std::string a = text, b = needle;
-    for (char& ch : a) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    for (char& ch : b) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    return a.find(b) != std::string::npos;
-  };
-  for (const json& a : document["agencies"]) {
-    const std::string code = a["code"];
-    const std::string name = call.lang == Lang::kThai || a["name_en"].get<std::string>().empty()
-                                 ? a["name_th"].get<std::string>()
-                                 : a["name_en"].get<std::string>();
-    const std::string parent = TextOr(a, "parent", "");
-    const std::string ministry = names.count(parent) ? names[parent] : "";
-    if (!contains(name, q) && !contains(code, q) && !contains(ministry, q) &&
-        !contains(a["name_en"].get<std::string>(), q))
-      continue;
-    const json grade = call.lang == Lang::kThai ? a["grade"] : a.value("grade_en", a["grade"]);
-    Row row;
-    row.view = {{"code", code},
-                {"name", name},
-                {"ministry", ministry},
-                {"kind", KindName(call, TextOr(a, "kind", ""))},
-                {"total", TextOr(a, "total_text", "")},
-                {"grade", grade.is_string() ? grade : json("–")},
-                {"href", "/results/" + std::to_string(chosen) + "/agencies/" + UrlEncode(code)}};
-    row.name_key = ThaiSortKey(name);
-    row.ministry_key = ThaiSortKey(ministry);
-    row.total = a["total"].is_number() ? a["total"].get<double>() : 0;
-    rows.push_back(std::move(row));
+  service::ListQuery query;
+  query.q = call.Query("q");
+  query.kind = call.Query("kind");
+  query.parent = call.Query("parent");
+  const std::string sort = call.Query("sort") == "name" || call.Query("sort") == "score"
+                               ? call.Query("sort")
+                               : "ministry";
+  query.sort = sort == "name"    ? service::ListSort::kName
+               : sort == "score" ? service::ListSort::kScore
+                                 : service::ListSort::kParent;
+  query.descending = call.Query("dir") == "desc";
+  int64_t page = PageNumber(call.Query("page"));  // bounded: page × 50 cannot overflow
+  query.limit = 50;
+  query.offset = (page - 1) * query.limit;
+  auto list = service::ListResultAgencies(call.db, result->rows_from, query);
+  if (!list) return ErrorPage(call, list.status());
+  if (list->items.empty() && list->total > 0 && query.offset >= list->total) {
+    // Past the end (an old link, a typed number): the last page instead of an empty one.
+    page = (list->total + query.limit - 1) / query.limit;
+    query.offset = (page - 1) * query.limit;
+    list = service::ListResultAgencies(call.db, result->rows_from, query);
+    if (!list) return ErrorPage(call, list.status());
   }
-  std::stable_sort(rows.begin(), rows.end(), [&](const Row& x, const Row& y) {
-    if (sort == "score") return descending ? x.total > y.total : x.total < y.total;
-    if (sort == "name") return descending ? x.name_key > y.name_key : x.name_key < y.name_key;
-    if (x.ministry_key != y.ministry_key)
-      return descending ? x.ministry_key > y.ministry_key : x.ministry_key < y.ministry_key;
-    return x.name_key < y.name_key;
-  });
-  json list = json::array();
-  for (auto& r : rows) list.push_back(std::move(r.view));
-  model["agencies"] = list;
-  model["count"] = list.size();
+  json rows = json::array();
+  for (const service::ListedAgency& a : list->items) {
+    const bool graded = a.grade >= 0 && static_cast<size_t>(a.grade) < fw.grades.size();
+    rows.push_back(
+        {{"code", a.code},
+         {"name", call.Pick({a.name_th, a.name_en})},
+         {"ministry", call.Pick({a.parent_name_th, a.parent_name_en})},
+         {"kind", KindName(call, a.kind)},
+         {"total", a.total ? FormatDecimal(*a.total, fw.decimals.total) : ""},
+         {"grade", graded ? call.Pick(fw.grades[static_cast<size_t>(a.grade)].name) : "–"},
+         {"href", "/results/" + std::to_string(chosen) + "/agencies/" + UrlEncode(a.code)}});
+  }
+  auto kinds = service::KindsInResult(call.db, result->rows_from);
+  if (!kinds) return ErrorPage(call, kinds.status());
+  std::vector<std::pair<std::string, json>> kind_options;
+  for (const std::string& k : *kinds) {
+    const std::string label = KindName(call, k);
+    kind_options.push_back(
+        {ThaiSortKey(label), {{"value", k}, {"label", label}, {"selected", k == query.kind}}});
+  }
+  std::sort(kind_options.begin(), kind_options.end(),
+            [](const auto& x, const auto& y) { return x.first < y.first; });
+  model["kinds"] = json::array();
+  for (auto& k : kind_options) model["kinds"].push_back(std::move(k.second));
+  auto parents = service::Directory(call.db, clock_).Parents();  // in Thai order already
+  if (!parents) return ErrorPage(call, parents.status());
+  model["parents"] = json::array();
+  for (const domain::Agency& p : *parents) {
+    model["parents"].push_back(
+        {{"value", p.code}, {"label", call.Pick(p.name)}, {"selected", p.code == query.parent}});
+  }
+  const int64_t pages = std::max<int64_t>((list->total + query.limit - 1) / query.limit, 1);
+  model["agencies"] = rows;
+  model["count"] = list->total;
   model["round"] = chosen;
-  model["q"] = q;
+  model["q"] = query.q;
+  model["sort_value"] = sort;
+  model["dir_value"] = query.descending ? "desc" : "asc";
+  model["page"] = page;
+  model["pages"] = pages;
   model["round_label"] = RoundLabel(call, published->by_id.at(chosen));
-  model["reopened"] = ReopenedNote(call, chosen, summary->id);
-  // Each column header links to the list sorted by it; again reverses the order.
+  model["reopened"] = ReopenedNote(call, chosen, result->id);
+  const std::string filters = "/?round=" + std::to_string(chosen) + "&q=" + UrlEncode(query.q) +
+                              "&kind=" + UrlEncode(query.kind) +
+                              "&parent=" + UrlEncode(query.parent);
+  // Each column header links to the list sorted by it (from its first page); again reverses.
   for (const char* column : {"name", "ministry", "score"}) {
     const bool active = sort == column;
-    const std::string next_dir = active && !descending ? "desc" : "asc";
-    model["sort"][column] = {{"href", "/?round=" + std::to_string(chosen) + "&q=" + UrlEncode(q) +
-                                          "&sort=" + column + "&dir=" + next_dir},
-                             {"aria", active ? (descending ? "descending" : "ascending") : "none"}};
+    const std::string next_dir = active && !query.descending ? "desc" : "asc";
+    model["sort"][column] = {
+        {"href", filters + "&sort=" + column + "&dir=" + next_dir},
+        {"aria", active ? (query.descending ? "descending" : "ascending") : "none"}};
   }
+  const std::string here =
+      filters + "&sort=" + sort + (query.descending ? "&dir=desc" : "&dir=asc") + "&page=";
+  if (page > 1) model["prev"] = here + std::to_string(page - 1);
+  if (page < pages) model["next"] = here + std::to_string(page + 1);
   return RenderPage(call, "public_results", model, call.T("results.title"));
 }
 
@@ -518,14 +570,10 @@ HttpResponse Pages::AgencyReport(PageCall& call) {
   const json& agency = call.lang == Lang::kEnglish && part["agency_en"].is_object()
                            ? part["agency_en"]
                            : part["agency"];
-  auto agencies = service::Directory(call.db, clock_).Agencies();
-  if (!agencies) return ErrorPage(call, agencies.status());
-  std::map<std::string, const domain::Agency*> by_code;
-  for (const auto& a : *agencies) by_code[a.code] = &a;
+  // The agency and its parent only, not the whole directory (8,000 local governments).
   std::string ministry;
-  if (const auto self = by_code.find(code); self != by_code.end()) {
-    if (const auto parent = by_code.find(self->second->parent); parent != by_code.end())
-      ministry = call.Pick(parent->second->name);
+  if (auto self = FindAgency(call.db, clock_, code); self && !self->parent.empty()) {
+    if (auto parent = FindAgency(call.db, clock_, self->parent)) ministry = call.Pick(parent->name);
   }
   // The verified values the scores came from, for the table of evaluation items.
   auto values = service::Reporting(call.db, clock_).AcceptedValues(round_id, code);
@@ -631,9 +679,32 @@ HttpResponse Pages::AgencyReport(PageCall& call) {
   return RenderPage(call, "agency_report", model, model["name"].get<std::string>());
 }
 
+// The dashboard is a view of published results (whose rows never change), the directory's names
+// and earlier years' results, all of which change only through an audited action. So its model
+// is kept per language and period until the audit log moves, and rebuilt from the rows then.
 HttpResponse Pages::Dashboard(PageCall& call) {
+  auto head = call.db.Query("SELECT COALESCE(MAX(seq), 0) FROM audit_log");
+  if (!head) return ErrorPage(call, head.status());
+  const std::string key = std::string(call.lang == Lang::kThai ? "th" : "en") + "|" +
+                          std::to_string((*head)[0].Int(0)) + "|" + call.Query("period");
+  {
+    std::lock_guard<std::mutex> lock(dashboards_mutex_);
+    const auto found = dashboards_.find(key);
+    if (found != dashboards_.end())
+      return RenderPage(call, "dashboard", *found->second, call.T("dashboard.title"));
+  }
+  json model;
+  HttpResponse response = BuildDashboard(call, &model);
+  if (response.status == 200 && !model.is_null()) {
+    std::lock_guard<std::mutex> lock(dashboards_mutex_);
+    if (dashboards_.size() >= 64) dashboards_.clear();  // two languages x a few periods
+    dashboards_[key] = std::make_shared<const json>(std::move(model));
+  }
+  return response;
+}
+
+HttpResponse Pages::BuildDashboard(PageCall& call, json* model_out) {
   service::Cycle cycle(call.db, clock_);
-  service::Results results(call.db, clock_);
   auto published = LoadPublishedRounds(call.db, clock_);
   if (!published) return ErrorPage(call, published.status());
   const auto& by_id = published->by_id;
@@ -643,7 +714,10 @@ HttpResponse Pages::Dashboard(PageCall& call) {
     periods.insert({by_id.at(id).fiscal_year, by_id.at(id).round.round});
   }
   json model = {{"periods", json::array()}, {"chart", true}};
-  if (periods.empty()) return RenderPage(call, "dashboard", model, call.T("dashboard.title"));
+  if (periods.empty()) {
+    *model_out = model;
+    return RenderPage(call, "dashboard", model, call.T("dashboard.title"));
+  }
   std::pair<int, int> chosen = *periods.rbegin();
   for (const auto& p : periods) {
     if (call.Query("period") == std::to_string(p.first) + "-" + std::to_string(p.second))
@@ -671,10 +745,8 @@ HttpResponse Pages::Dashboard(PageCall& call) {
     for (int64_t id : published->ids) {
       const service::RoundSummary& round = by_id.at(id);
       if (round.fiscal_year != period.first || round.round.round != period.second) continue;
-      auto summary =
-          results.Summary(service::Actor::Public(), id, service::ResultStage::kPublished);
-      if (!summary) continue;
-      const auto parsed = ParsedSummary(summary->id, summary->document);
+      const auto parsed = PublishedSummary(call.db, id);
+      if (!parsed) continue;
       const json& document = *parsed;
       for (const json& a : document["agencies"]) {
         const json grade = call.lang == Lang::kThai ? a["grade"] : a.value("grade_en", a["grade"]);
@@ -866,6 +938,7 @@ HttpResponse Pages::Dashboard(PageCall& call) {
   }
   model["chart_data"] = chart.dump();
   model["chart_label"] = call.T("dashboard.agencies");
+  *model_out = model;
   return RenderPage(call, "dashboard", model, call.T("dashboard.title"));
 }
 

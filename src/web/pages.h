@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "security/crypto.h"
 #include "service/actor.h"
+#include "service/cycle.h"
 #include "storage/file_store.h"
 #include "storage/pool.h"
 #include "web/api.h"
@@ -59,6 +60,9 @@ class Pages {
   HttpResponse PublicResults(PageCall& call);
   HttpResponse AgencyReport(PageCall& call);
   HttpResponse Dashboard(PageCall& call);
+  // The dashboard built afresh from the rows; `*model` is set to the model it rendered (left
+  // null when it answered an error).
+  HttpResponse BuildDashboard(PageCall& call, nlohmann::json* model);
   HttpResponse LoginForm(PageCall& call);
   // POST /login: not wrapped by Page(), so that no connection is held while the password is
   // checked (service::Logins takes its own, briefly, before and after).
@@ -116,8 +120,26 @@ class Pages {
   // ms for 400 agencies) is kept by result id. Only for summaries read in full (public, admin).
   std::shared_ptr<const nlohmann::json> ParsedSummary(int64_t result_id, const std::string& text);
 
+  // The summary of round `round_id`'s newest published result, parsed; kept by result id (a
+  // published result's rows never change), so only its first reader reads them. Null on error.
+  std::shared_ptr<const nlohmann::json> PublishedSummary(storage::Database& db, int64_t round_id);
+
+  std::mutex dashboards_mutex_;
+  // Dashboard models by language, audit-log head and period (see Dashboard).
+  std::unordered_map<std::string, std::shared_ptr<const nlohmann::json>>
+      dashboards_;  // guarded by dashboards_mutex_
+
   std::mutex summaries_mutex_;
   std::unordered_map<int64_t, std::shared_ptr<const nlohmann::json>> summaries_;  // guarded
+
+  // Framework `id` as stored, parsed; a frozen one (every round's: it cannot change) is kept, so
+  // that a page of a result does not parse its framework again on every request.
+  Result<std::shared_ptr<const service::StoredFramework>> FrozenFramework(storage::Database& db,
+                                                                          int64_t id);
+
+  std::mutex frameworks_mutex_;
+  std::unordered_map<int64_t, std::shared_ptr<const service::StoredFramework>>
+      frameworks_;  // guarded by frameworks_mutex_; frozen frameworks only
 
   storage::DatabasePool& pool_;
   storage::FileStore& files_;

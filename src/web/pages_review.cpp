@@ -149,7 +149,6 @@ HttpResponse Pages::Queue(PageCall& call) {
                               (filter.overdue ? "&overdue=1" : "");
   const std::string query = filters + "&sort=" + sort_name + (filter.descending ? "&dir=desc" : "");
   json model = {{"items", items},
-                {"has_items", !items.empty()},
                 {"total", queue->total},
                 {"rounds", round_options},
                 {"ministries", ministries},

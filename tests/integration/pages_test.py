@@ -357,6 +357,36 @@ def main():
               if "สำนักงานคณะกรรมการส่งเสริมการลงทุน" in names else True, "names are in Thai dictionary order")
         status, html = public.page("/?q=" + urllib.parse.quote("กฤษฎีกา"))
         check(html.count('<th scope="row"><a href="/results/1/agencies/') == 1, "search finds one agency")
+        # Filtered by parent and kind, sorted both ways, paged: by the database, the sorted column
+        # saying so (aria-sort) and linking the other way.
+        agency_link = r'<th scope="row"><a href="/results/1/agencies/([^"]+)">'
+        status, html = public.page("/?parent=MOL&sort=name&dir=desc")
+        codes = re.findall(agency_link, html)
+        header = re.search(r'<th scope="col" aria-sort="([a-z]+)"><a href="([^"]+)">หน่วยงาน</a>', html)
+        check(status == 200 and codes and all(c in ("DSD", "DCLS", "DLIS") for c in codes)
+              and header is not None and header.group(1) == "descending" and "dir=asc" in header.group(2)
+              and "parent=MOL" in header.group(2),
+              "the list of one ministry, by name descending (%r, %r)" % (codes, header.groups() if header else None))
+        status, html = public.page("/?kind=ministry")
+        check(status == 200 and not re.findall(agency_link, html) and "ไม่พบหน่วยงานที่ค้นหา" in html,
+              "no agency of the kind ministry was scored, and the page says so")
+        status, html = public.page("/?sort=score&dir=desc&page=99999")
+        check(status == 200 and re.search(r"<span>หน้า 1 / 1</span>", html) and len(re.findall(agency_link, html)) >= 5,
+              "a page past the end shows the last one")
+        # The dashboard is kept between changes, never past one: a ministry renamed (an audited
+        # change, here by the command line beside the server) shows at once.
+        status, html = public.page("/dashboard")
+        check(status == 200 and "สำนักนายกรัฐมนตรี" in html, "the dashboard lists the ministry")
+        status, again = public.page("/dashboard")
+        check(again == html, "the dashboard is the same until something changes")
+        with open(os.path.join(work, "renamed.csv"), "w", encoding="utf-8") as f:
+            f.write("code,name_th,name_en,kind,parent\nPMO,สำนักนายกรัฐมนตรี (ชื่อใหม่),Office of the Prime Minister,ministry,\n")
+        run_cli(esar, ["import", "agencies", os.path.join(work, "renamed.csv"), "--db", db,
+                       "--data-dir", os.path.join(work, "files")])
+        status, html = public.page("/dashboard")
+        check(status == 200 and "สำนักนายกรัฐมนตรี (ชื่อใหม่)" in html, "the renamed ministry shows on the dashboard at once")
+        status, html = public.page("/?sort=name")
+        check("สำนักนายกรัฐมนตรี (ชื่อใหม่)" in html, "and in the public list")
         status, html = public.page("/results/1/agencies/OCS")
         check(status == 200 and "ที่มาของคะแนน" in html, "the agency report opens with explanations")
         status, html = public.page("/results/1/agencies/NOPE")
