@@ -35,6 +35,9 @@ Result<std::shared_ptr<const service::AuditSeal>> OpenAuditSeal(storage::Databas
   std::error_code ec;
   std::filesystem::create_directories(flags.data_dir, ec);
   Status created = service::AuditSeal::GenerateKeyFile(key_file);
+  // Another server sharing the data folder, started at the same moment, made it first: its key
+  // is this installation's key.
+  if (created.code() == StatusCode::kConflict) return service::AuditSeal::Load(key_file, head_file);
   if (!created.ok()) return created;
   std::cerr << (lang == Lang::kThai
                     ? "esar: สร้างกุญแจบันทึกการตรวจสอบที่ " + key_file +

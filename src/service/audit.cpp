@@ -60,13 +60,10 @@ Status AuditLog::Append(const Actor& actor, int64_t at_ms, const std::string& ac
                         const std::string& entity, const std::string& before_json,
                         const std::string& after_json, const std::vector<std::string>& also) {
   const std::shared_ptr<const AuditSeal> seal = Seal();
-  if (db_.dialect() == storage::Dialect::kPostgres) {
-    // One appender at a time until this transaction ends (SQLite's write lock does this there).
-    // Taken before the state is read: whatever another appender committed first is then part
-    // of it, so that the newest digest of an entity is always of its newest state.
-    Status locked = db_.Execute("SELECT pg_advisory_xact_lock(7263171)");
-    if (!locked.ok()) return locked;
-  }
+  // Taken before the state is read: whatever another appender committed first is then part of
+  // it, so that the newest digest of an entity is always of its newest state.
+  Status locked = LockForAppend();
+  if (!locked.ok()) return locked;
   // Read inside the caller's transaction: the state its change leaves.
   json states = json::object();
   std::vector<std::string> touched = {entity};
@@ -111,6 +108,12 @@ Status AuditLog::Append(const Actor& actor, int64_t at_ms, const std::string& ac
   return Status::Ok();
 }
 
+Status AuditLog::LockForAppend() {
+  // SQLite's write lock, taken by every transaction at its start, does this there.
+  if (db_.dialect() != storage::Dialect::kPostgres) return Status::Ok();
+  return db_.Execute("SELECT pg_advisory_xact_lock(7263171)");
+}
+
 Result<bool> AuditLog::IsSealed() {
   auto rows = db_.Query("SELECT 1 FROM audit_log WHERE mac IS NOT NULL LIMIT 1");
   if (!rows) return rows.status();
@@ -145,8 +148,21 @@ Status AuditLog::Prepare(int64_t now_ms) {
     }
     return Status::Ok();
   }
+  // The head file is written before the seal commits, naming the last entry committed already
+  // (never one ahead of the log). A server that finds the log sealed then always finds a head
+  // too: another one starting at the same moment, between this seal's commit and its head's
+  // move, refused to start, taking the head for one lost. An existing head further on (entries
+  // removed from the end since) stays where it is, for verify to report.
+  auto last = db_.Query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+  if (!last) return last.status();
+  Status anchored = seal->AdvanceHead(
+      last->empty() ? ChainHead{0, kGenesis} : ChainHead{(*last)[0].Int(0), (*last)[0].Text(1)});
+  if (!anchored.ok()) return anchored;
   return db_.Transaction([&]() -> Status {
-    // Checked again under the transaction: another process may have sealed it meanwhile.
+    // Checked again under the appenders' lock: another process may have sealed it meanwhile, and
+    // two servers starting at once must not both record a baseline.
+    Status locked = LockForAppend();
+    if (!locked.ok()) return locked;
     auto again = db_.Query("SELECT 1 FROM audit_log WHERE mac IS NOT NULL LIMIT 1");
     if (!again) return again.status();
     if (!again->empty()) return Status::Ok();
@@ -159,6 +175,25 @@ Status AuditLog::Prepare(int64_t now_ms) {
 }
 
 Result<AuditLog::Verification> AuditLog::Verify(const VerifyOptions& options) {
+  // The head file first, then the database as of one moment: a head moves only once its entry
+  // has committed, so a snapshot begun after reading it holds that entry; and in one snapshot
+  // every entity is in the state the last entry touching it recorded, whatever other servers
+  // commit meanwhile. (Read the other way round, an entry committed between the reads looked
+  // like entries cut from the end, or like rows changed outside esar.)
+  std::optional<Result<std::optional<ChainHead>>> head_file;
+  if (options.seal && options.head_file) head_file = options.seal->ReadHead();
+  std::optional<Result<Verification>> out;
+  Status read = db_.ReadSnapshot([&]() -> Status {
+    out = VerifySnapshot(options, head_file);
+    return out->status();
+  });
+  if (!read.ok()) return read;
+  return std::move(*out);
+}
+
+Result<AuditLog::Verification> AuditLog::VerifySnapshot(
+    const VerifyOptions& options,
+    const std::optional<Result<std::optional<ChainHead>>>& head_file) {
   auto rows = db_.Query(
       "SELECT seq, at, actor, action, entity, before_json, after_json, prev_hash, hash, states, "
       "key_id, mac FROM audit_log ORDER BY seq");
@@ -263,8 +298,8 @@ Result<AuditLog::Verification> AuditLog::Verify(const VerifyOptions& options) {
   // 2. The heads kept outside the database: entries removed from the end, or a rewritten chain.
   std::vector<std::pair<ChainHead, std::string>> heads;  // head, where it was kept
   for (const ChainHead& h : options.heads) heads.emplace_back(h, "given");
-  if (options.seal && options.head_file) {
-    auto head = options.seal->ReadHead();
+  if (head_file) {
+    const auto& head = *head_file;
     if (!head) {
       problem(0, head.status().message_th(), head.status().message_en());
     } else if (*head) {

@@ -61,7 +61,7 @@ class AuditLog {
     std::string problem_th, problem_en;  // the first problem found, "" when none
     std::vector<Problem> problems;       // every problem found (up to 100)
     std::optional<ChainHead> last;       // the last entry
-    int64_t entities = 0;    // entities whose live state was compared with the log
+    int64_t entities = 0;                // entities whose live state was compared with the log
     int64_t unrecorded = 0;  // entities older than the state digests (before the log's seal)
     int64_t files = 0;       // evidence files whose bytes were checked
     bool whole() const { return problems.empty(); }
@@ -79,10 +79,20 @@ class AuditLog {
   // Recomputes the whole chain and its seals, compares it with the heads, compares the live
   // state of every entity with the newest digest the log recorded, and checks the evidence
   // files. Fails only when the database cannot be read; what does not match is in the result.
+  // Safe while servers write: the head file is read first and the database as of one moment
+  // after it (Database::ReadSnapshot), so a change committed meanwhile is no false alarm.
   Result<Verification> Verify(const VerifyOptions& options);
   Result<Verification> Verify() { return Verify(VerifyOptions{}); }
 
  private:
+  // Inside a transaction: waits until no other transaction (of any process) may append, and
+  // keeps it so until this one ends, so that entries are numbered without gaps or forks.
+  Status LockForAppend();
+  // Verify's work inside its snapshot, with the head file as read before it (nullopt: not read).
+  Result<Verification> VerifySnapshot(
+      const VerifyOptions& options,
+      const std::optional<Result<std::optional<ChainHead>>>& head_file);
+
   storage::Database& db_;
 };
 

@@ -95,18 +95,38 @@ Result<std::shared_ptr<const AuditSeal>> AuditSeal::Load(const std::string& key_
 }
 
 Status AuditSeal::GenerateKeyFile(const std::string& key_file) {
-  Fd file{::open(key_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)};
-  if (file.fd < 0) return Errno("create " + key_file);
-  const std::string bytes = security::RandomBytes(32);
-  std::string hex;
-  for (unsigned char c : bytes) {
-    static const char* kDigits = "0123456789abcdef";
-    hex += kDigits[c >> 4];
-    hex += kDigits[c & 15];
+  // Written whole to a file of its own, then linked in under its name, which fails when that
+  // exists: a server starting at the same moment (sharing the data folder) never reads half a
+  // key, and only one key is ever made.
+  const std::string temp = key_file + ".tmp-" + security::RandomToken().substr(0, 12);
+  {
+    Fd file{::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)};
+    if (file.fd < 0) return Errno("create " + temp);
+    const std::string bytes = security::RandomBytes(32);
+    std::string hex;
+    for (unsigned char c : bytes) {
+      static const char* kDigits = "0123456789abcdef";
+      hex += kDigits[c >> 4];
+      hex += kDigits[c & 15];
+    }
+    Status written = WriteAll(file.fd, hex + "\n", temp);
+    if (written.ok() && ::fsync(file.fd) != 0) written = Errno("fsync " + temp);
+    if (!written.ok()) {
+      ::unlink(temp.c_str());
+      return written;
+    }
   }
-  Status written = WriteAll(file.fd, hex + "\n", key_file);
-  if (!written.ok()) return written;
-  if (::fsync(file.fd) != 0) return Errno("fsync " + key_file);
+  const int linked = ::link(temp.c_str(), key_file.c_str());
+  const int link_errno = errno;
+  ::unlink(temp.c_str());
+  if (linked != 0) {
+    if (link_errno == EEXIST) {
+      return Status::Conflict("มีไฟล์กุญแจบันทึกการตรวจสอบ " + key_file + " อยู่แล้ว",
+                              "the audit key file " + key_file + " exists already");
+    }
+    errno = link_errno;
+    return Errno("link " + key_file);
+  }
   return Status::Ok();
 }
 

@@ -30,8 +30,9 @@ class AuditSeal {
   static Result<std::shared_ptr<const AuditSeal>> Load(const std::string& key_file,
                                                        const std::string& head_file);
 
-  // Writes 32 new random bytes, hex, to `key_file`, readable by its owner only; fails (and
-  // leaves the file alone) when it exists.
+  // Writes 32 new random bytes, hex, to `key_file`, readable by its owner only, whole or not at
+  // all (others reading it meanwhile see no file or the whole key). kConflict (and the file left
+  // alone) when it exists; kIoError when it cannot be written.
   static Status GenerateKeyFile(const std::string& key_file);
 
   // A public name of the key (16 hex characters): which key sealed an entry or a backup,

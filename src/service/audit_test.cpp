@@ -5,9 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "service/audit_state.h"
 #include "tests/support/test_database.h"
@@ -170,6 +176,168 @@ TEST_P(AuditLogTest, AnAgencyChangedOutsideEsarIsFound) {
   EXPECT_NE(after->problem_en.find("agencies differs"), std::string::npos) << after->problem_en;
   EXPECT_EQ(after->first_broken, 0);  // the chain itself is whole
 }
+
+// One connection whose statements pass through to `inner`, which runs `after` once, right after
+// the first statement containing `marker`: what another server does between two statements of
+// this one, at a moment chosen by the test.
+class Interleaved final : public storage::Database {
+ public:
+  Interleaved(storage::Database& inner, std::string marker, std::function<void()> after)
+      : inner_(inner), marker_(std::move(marker)), after_(std::move(after)) {}
+  Result<storage::Rows> Query(std::string_view sql,
+                              const std::vector<storage::Value>& params) override {
+    auto rows = inner_.Query(sql, params);
+    if (after_ && sql.find(marker_) != std::string_view::npos) {
+      auto after = std::move(after_);
+      after_ = nullptr;
+      after();
+    }
+    return rows;
+  }
+  Status ExecuteScript(std::string_view sql) override { return inner_.ExecuteScript(sql); }
+  storage::Dialect dialect() const override { return inner_.dialect(); }
+
+ protected:
+  Status Begin() override {
+    return Execute(dialect() == storage::Dialect::kPostgres ? "BEGIN" : "BEGIN IMMEDIATE");
+  }
+  // One INSERT a row, through Query (the inner connection's own bulk path is not reachable).
+  Status BulkInsertRows(
+      std::string_view table, const std::vector<std::string>& columns,
+      const std::function<bool(std::vector<storage::Value>& row)>& next) override {
+    std::string names, marks;
+    for (const std::string& c : columns) {
+      names += (names.empty() ? "" : ", ") + c;
+      marks += marks.empty() ? "?" : ", ?";
+    }
+    const std::string sql =
+        "INSERT INTO " + std::string(table) + " (" + names + ") VALUES (" + marks + ")";
+    std::vector<storage::Value> row;
+    while (true) {
+      row.clear();
+      if (!next(row)) return Status::Ok();
+      Status inserted = Execute(sql, row);
+      if (!inserted.ok()) return inserted;
+    }
+  }
+
+ private:
+  storage::Database& inner_;
+  const std::string marker_;
+  std::function<void()> after_;
+};
+
+// Two servers on one database, each with its own connection, sealing with the same key and
+// sharing the head file in `dir` (their data folder).
+class TwoServersTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    ESAR_SKIP_WITHOUT(GetParam());
+    std::string url;
+    first_ = esar::testing::FreshDatabase(GetParam(), &url);
+    ASSERT_NE(first_, nullptr);
+    auto second = storage::Open(url);
+    ASSERT_TRUE(second.ok()) << second.status().ToString(false);
+    second_ = std::move(*second);
+    dir_ = TempDir();
+    seal_ = NewSeal(dir_);
+    ASSERT_NE(seal_, nullptr);
+    AuditLog::UseSeal(seal_);
+  }
+  void TearDown() override { AuditLog::UseSeal(nullptr); }
+
+  static Status AddAgency(storage::Database& db, const std::string& code) {
+    return db.Transaction([&]() -> Status {
+      Status s = db.Execute(
+          "INSERT INTO agencies (code, name_th) VALUES (?, ?) ON CONFLICT (code) DO UPDATE SET "
+          "name_th = excluded.name_th",
+          {code, "หน่วยงาน " + code + " " + std::to_string(std::rand())});
+      if (!s.ok()) return s;
+      return AuditLog(db).Append(Actor::System(), 1000, "agencies.upsert", "agencies", "{}", "{}");
+    });
+  }
+  int64_t Count(const std::string& sql) {
+    auto rows = first_->Query(sql);
+    EXPECT_TRUE(rows.ok());
+    return rows.ok() && !rows->empty() ? (*rows)[0].Int(0) : -1;
+  }
+  Result<AuditLog::Verification> Verify(storage::Database& db) {
+    AuditLog::VerifyOptions options;
+    options.seal = seal_.get();
+    return AuditLog(db).Verify(options);
+  }
+
+  std::unique_ptr<storage::Database> first_, second_;
+  std::string dir_;
+  std::shared_ptr<const AuditSeal> seal_;
+};
+
+TEST_P(TwoServersTest, VerifyWhileTheOtherServerWritesFindsNoProblem) {
+  ASSERT_TRUE(AuditLog(*first_).Prepare(1000).ok());
+  ASSERT_TRUE(AddAgency(*first_, "A").ok());
+  // Verify reads the chain on the first connection; the other server then changes the agencies
+  // and appends its entry (its head moves) before verify reads the rest.
+  Interleaved verifier(*first_, "FROM audit_log ORDER BY seq",
+                       [&] { ASSERT_TRUE(AddAgency(*second_, "A").ok()); });
+  const int64_t before = Count("SELECT count(*) FROM audit_log");
+  auto during = Verify(verifier);
+  ASSERT_TRUE(during.ok()) << during.status().ToString(false);
+  EXPECT_EQ(Count("SELECT count(*) FROM audit_log"), before + 1);  // the write did happen
+  EXPECT_TRUE(during->whole()) << during->problem_en;
+  EXPECT_EQ(during->entries, before);  // as of the moment verify began
+  auto after = Verify(*first_);
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->whole()) << after->problem_en;
+  EXPECT_EQ(after->entries, before + 1);
+}
+
+TEST_P(TwoServersTest, AServerStartingAsTheOtherSealsFindsTheHead) {
+  AuditLog::UseSeal(nullptr);  // entries from before the key (the command line, first)
+  ASSERT_TRUE(AddAgency(*first_, "A").ok());
+  AuditLog::UseSeal(seal_);
+  // The second server starts right after the first one's seal commits.
+  Status second_start = Status::Conflict("ยังไม่เริ่ม", "not started");
+  Interleaved first(*first_, "COMMIT", [&] { second_start = AuditLog(*second_).Prepare(2000); });
+  ASSERT_TRUE(AuditLog(first).Prepare(1000).ok());
+  EXPECT_TRUE(second_start.ok()) << second_start.ToString(false);
+  EXPECT_EQ(Count("SELECT count(*) FROM audit_log WHERE action = 'audit.seal'"), 1);
+  auto verified = Verify(*first_);
+  ASSERT_TRUE(verified.ok());
+  EXPECT_TRUE(verified->whole()) << verified->problem_en;
+}
+
+TEST_P(TwoServersTest, TwoServersSealingAtOnceRecordOneBaseline) {
+  // Two servers share PostgreSQL only. (On SQLite every transaction takes the write lock at its
+  // start, so sealings are one after the other anyway; and the pause below, taken inside one,
+  // would hold the other server's connection waiting on the file's lock.)
+  if (GetParam() != "postgres") GTEST_SKIP() << "two servers share PostgreSQL only";
+  // Each server pauses after checking, inside its sealing transaction, that the log is not
+  // sealed yet, until the other has checked too (or 3 s, when the other cannot get that far).
+  std::mutex mutex;
+  std::condition_variable arrived;
+  int waiting = 0;
+  auto meet = [&] {
+    std::unique_lock<std::mutex> lock(mutex);
+    ++waiting;
+    arrived.notify_all();
+    arrived.wait_for(lock, std::chrono::seconds(3), [&] { return waiting >= 2; });
+  };
+  const std::string marker = "SELECT 1 FROM audit_log WHERE mac IS NOT NULL";
+  Interleaved one(*first_, marker, meet), two(*second_, marker, meet);
+  Status started_one, started_two;
+  std::thread other([&] { started_two = AuditLog(two).Prepare(1000); });
+  started_one = AuditLog(one).Prepare(1000);
+  other.join();
+  EXPECT_TRUE(started_one.ok()) << started_one.ToString(false);
+  EXPECT_TRUE(started_two.ok()) << started_two.ToString(false);
+  EXPECT_EQ(Count("SELECT count(*) FROM audit_log WHERE action = 'audit.seal'"), 1);
+  auto verified = Verify(*first_);
+  ASSERT_TRUE(verified.ok());
+  EXPECT_TRUE(verified->whole()) << verified->problem_en;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, TwoServersTest, ::testing::ValuesIn(esar::testing::Backends()),
+                         [](const auto& param_info) { return param_info.param; });
 
 INSTANTIATE_TEST_SUITE_P(Backends, AuditLogTest, ::testing::ValuesIn(esar::testing::Backends()),
                          [](const auto& param_info) { return param_info.param; });

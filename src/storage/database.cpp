@@ -83,6 +83,31 @@ void Database::AfterCommit(std::function<void()> done) {
   }
 }
 
+Status Database::ReadSnapshot(const std::function<Status()>& work) {
+  if (in_transaction_) return work();
+  // Not Begin(): SQLite's takes the write lock, which a reader must not hold.
+  Status begun =
+      Execute(dialect() == Dialect::kPostgres ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+                                              : "BEGIN DEFERRED");
+  if (!begun.ok()) return begun;
+  in_transaction_ = true;
+  after_commit_.clear();
+  auto end = [this] {
+    in_transaction_ = false;
+    after_commit_.clear();  // nothing was written, so nothing follows a commit
+    (void)Execute("ROLLBACK");
+  };
+  Status result;
+  try {
+    result = work();
+  } catch (...) {
+    end();
+    throw;
+  }
+  end();
+  return result;
+}
+
 Status Database::Transaction(const std::function<Status()>& work) {
   Status begun = Begin();
   if (!begun.ok()) return begun;

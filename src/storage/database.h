@@ -64,6 +64,14 @@ class Database {
   // lock at once (BEGIN IMMEDIATE), so concurrent writers queue instead of failing midway.
   Status Transaction(const std::function<Status()>& work);
 
+  // Runs `work`, which only reads, as of one moment while other connections (other threads or
+  // other esar processes) write: all of what they had committed when its first statement ran,
+  // nothing they commit after. PostgreSQL: a REPEATABLE READ, READ ONLY transaction; SQLite: a
+  // deferred transaction (in WAL mode a reader has its snapshot and never blocks the writer).
+  // Inside a transaction already, `work` simply runs in it. Returns what `work` returns, or the
+  // failure to begin or end the snapshot.
+  Status ReadSnapshot(const std::function<Status()>& work);
+
   // Runs `done` once the transaction in progress commits, or at once when none is open (the
   // statements before it have committed already); dropped when the transaction rolls back. For
   // effects outside the database that must follow what it holds, never precede it (the audit

@@ -500,10 +500,22 @@ std::string ForDialect(const std::string& sql, Dialect dialect) {
   return replace_all(out, "{BLOB}", pg ? "BYTEA" : "BLOB");
 }
 
+namespace {
+
+constexpr const char* kCreateSchemaMigrations =
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT "
+    "NULL, applied_at BIGINT NOT NULL)";
+
+// Inside a transaction: one process migrates at a time (SQLite's write lock does this there).
+Status LockMigrations(Database& db) {
+  if (db.dialect() != Dialect::kPostgres) return Status::Ok();
+  return db.Execute("SELECT pg_advisory_xact_lock(7263170)");
+}
+
+}  // namespace
+
 Result<int> SchemaVersion(Database& db) {
-  Status created = db.Execute(
-      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT "
-      "NULL, applied_at BIGINT NOT NULL)");
+  Status created = db.Execute(kCreateSchemaMigrations);
   if (!created.ok()) return created;
   auto rows = db.Query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
   if (!rows) return rows.status();
@@ -515,6 +527,16 @@ Status Migrate(Database& db) {
 }
 
 Status MigrateTo(Database& db, int version) {
+  // The table of applied migrations is made under the migrations' lock too: IF NOT EXISTS is no
+  // guard against another process creating it at the same moment (PostgreSQL then fails one of
+  // them on a unique index of its catalog), and several servers may start at once on a new
+  // database.
+  Status made = db.Transaction([&]() -> Status {
+    Status locked = LockMigrations(db);
+    if (!locked.ok()) return locked;
+    return db.Execute(kCreateSchemaMigrations);
+  });
+  if (!made.ok()) return made;
   auto current = SchemaVersion(db);
   if (!current) return current.status();
   const int newest = AllMigrations().empty() ? 0 : AllMigrations().back().version;
@@ -528,10 +550,8 @@ Status MigrateTo(Database& db, int version) {
   for (const Migration& m : AllMigrations()) {
     if (m.version > version) break;
     Status applied = db.Transaction([&]() -> Status {
-      if (db.dialect() == Dialect::kPostgres) {
-        Status locked = db.Execute("SELECT pg_advisory_xact_lock(7263170)");
-        if (!locked.ok()) return locked;
-      }
+      Status locked = LockMigrations(db);
+      if (!locked.ok()) return locked;
       // Checked again inside the lock: another process may have applied it meanwhile.
       auto done = db.Query("SELECT 1 FROM schema_migrations WHERE version = ?",
                            {static_cast<int64_t>(m.version)});

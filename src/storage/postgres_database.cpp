@@ -2,7 +2,9 @@
 #include <libpq-fe.h>
 
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include "common/text.h"
 #include "storage/backends.h"
@@ -218,20 +220,32 @@ class PostgresDatabase final : public Database {
   PGconn* conn_;
 };
 
+// The server's notices below a warning ("relation already exists, skipping" from migrations)
+// are dropped; warnings and worse go to standard error, as libpq would print them.
+void OnNotice(void*, const PGresult* notice) {
+  const char* severity = PQresultErrorField(notice, PG_DIAG_SEVERITY_NONLOCALIZED);
+  const std::string level = severity ? severity : "";
+  if (level == "NOTICE" || level == "INFO" || level == "LOG" || level == "DEBUG") return;
+  std::fprintf(stderr, "esar: PostgreSQL: %s", PQresultErrorMessage(notice));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Database>> OpenPostgres(const std::string& url) {
-  PGconn* conn = PQconnectdb(url.c_str());
+  // The encoding travels in the startup message, and nothing is SET on the session: behind
+  // pgbouncer in transaction pooling a SET outside a transaction stays with whichever server
+  // connection ran it (for other clients to inherit) and is missing from those this
+  // connection's later transactions run on. (`url` is expanded; its own parameters come first.)
+  const char* keys[] = {"dbname", "client_encoding", nullptr};
+  const char* values[] = {url.c_str(), "UTF8", nullptr};
+  PGconn* conn = PQconnectdbParams(keys, values, 1);
   if (PQstatus(conn) != CONNECTION_OK) {
     Status s = PgError("connect", conn ? PQerrorMessage(conn) : "out of memory");
     PQfinish(conn);
     return s;
   }
-  PQsetClientEncoding(conn, "UTF8");
-  auto out = std::make_unique<PostgresDatabase>(conn);
-  Status quiet = out->ExecuteScript("SET client_min_messages = warning");
-  if (!quiet.ok()) return quiet;
-  return std::unique_ptr<Database>(std::move(out));
+  PQsetNoticeReceiver(conn, OnNotice, nullptr);
+  return std::unique_ptr<Database>(std::make_unique<PostgresDatabase>(conn));
 }
 
 }  // namespace esar::storage

@@ -80,6 +80,20 @@ TEST_P(StorageTest, MigrationNineGivesExistingAgenciesThaiSortKeys) {
   EXPECT_EQ((*missing)[0].Int(0), 0);
 }
 
+// Behind pgbouncer in transaction pooling, a setting made with SET outside a transaction would
+// stay with one server connection, for other clients, and be missing from the next transaction.
+TEST_P(StorageTest, AConnectionSetsNothingOnItsSession) {
+  if (db_->dialect() != Dialect::kPostgres) GTEST_SKIP() << "PostgreSQL sessions only";
+  auto set = db_->Query("SELECT name FROM pg_settings WHERE source = 'session' ORDER BY name");
+  ASSERT_TRUE(set.ok()) << set.status().ToString(false);
+  std::string names;
+  for (const Row& row : *set) names += row.Text(0) + " ";
+  EXPECT_EQ(names, "");
+  auto encoding = db_->Query("SELECT current_setting('client_encoding')");
+  ASSERT_TRUE(encoding.ok());
+  EXPECT_EQ((*encoding)[0].Text(0), "UTF8");  // asked for in the startup message instead
+}
+
 TEST_P(StorageTest, RefusesToRunOnANewerSchema) {
   ASSERT_TRUE(
       db_->Execute(

@@ -18,8 +18,11 @@ directly:
     token works across them too;
   - an Idempotency-Key used on one is honoured on the other (the first answer, no second effect);
   - evidence uploaded to one is downloaded, the same bytes, from the other;
-  - concurrent writes to both leave one audit chain: `esar audit verify` finds it whole, and the
-    chain head file shared in the data directory names the log's last entry;
+  - concurrent writes to both leave one audit chain: `esar audit verify` finds it whole, also
+    while they write, and the chain head file shared in the data directory names the log's last
+    entry;
+  - two servers started at the same moment on a new database and data directory both start,
+    with one audit key and one baseline;
   - a newer publication is seen by both once the documented cache delay (1 s) has passed.
 
   /usr/bin/python3 multi_server_test.py ESAR [--pgbouncer]
@@ -186,6 +189,7 @@ def start_pgbouncer(tmp, pg_url, dbname):
     conf = f"""
 [databases]
 {dbname} = host={parts.hostname} port={parts.port} dbname={dbname} user={user}
+* = host={parts.hostname} port={parts.port} user={user}
 
 [pgbouncer]
 listen_addr = 127.0.0.1
@@ -616,8 +620,18 @@ def hammer(admin, a_base, b_base, db, data_dir):
     threads = [threading.Thread(target=worker, args=(t,)) for t in range(8)]
     for t in threads:
         t.start()
+    # Verified meanwhile, as an operator may at any time: a change committed by either server
+    # while verify reads is no reason to alarm.
+    during = []
+    while any(t.is_alive() for t in threads) or not during:
+        p = subprocess.run([ESAR, "--lang", "en", "audit", "verify", "--db", db, "--data-dir",
+                            data_dir], capture_output=True, text=True, timeout=300)
+        during.append((p.returncode, (p.stdout + p.stderr)[-600:]))
     for t in threads:
         t.join()
+    alarms = [out for rc, out in during if rc != 0]
+    check(not alarms, f"esar audit verify {len(during)} times during the writes: no false alarm",
+          alarms[0] if alarms else "")
     bad = [r for r in results if r[0] not in (200, 201)]
     check(not bad, f"{len(results)} concurrent writes to A and B succeeded", repr(bad[:3]))
     after = int(psql(db, "SELECT count(*) FROM audit_log"))
@@ -629,6 +643,43 @@ def hammer(admin, a_base, b_base, db, data_dir):
                      "HAVING count(*) > 1) f")
     check(forks == "0", "  no two entries follow the same one (no fork)", forks)
     verify(db, data_dir, "after concurrent writes to both")
+
+
+def first_starts_at_once(tmp, pg_url, db_url_of, trials=4):
+    """Two servers started at the same moment on a new database and an empty data directory (as
+    a service manager starts them): both must start, sharing one audit key and one baseline."""
+    for trial in range(trials):
+        dbname = f"esar_multi_start_{os.getpid()}_{trial}"
+        psql(pg_url, f"CREATE DATABASE {dbname}")
+        db = db_url_of(dbname)
+        data_dir = os.path.join(tmp, f"start-{trial}")
+        started = {}
+
+        def start(name):
+            log = os.path.join(tmp, f"start-{trial}-{name}.log")
+            started[name] = esar_harness.start_server(ESAR, db, data_dir, log) + (log,)
+
+        threads = [threading.Thread(target=start, args=(n,)) for n in ("A", "B")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        try:
+            for name, (proc, base, log, path) in sorted(started.items()):
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    said = f.read()[-400:]
+                check(base is not None, f"first start {trial + 1}: server {name} started at the "
+                      "same moment as the other", said)
+            seals = psql(db, "SELECT count(*) FROM audit_log WHERE action = 'audit.seal'")
+            check(seals == "1", "  one baseline (audit.seal) recorded", seals)
+            keys = [n for n in os.listdir(data_dir) if n.startswith("audit.key")]
+            check(keys == ["audit.key"], "  one audit key in the data directory", repr(keys))
+        finally:
+            for proc, base, log, path in started.values():
+                esar_harness.stop_server(proc)
+                log.close()
+        verify(db, data_dir, f"after first start {trial + 1}")
+        psql(pg_url, f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
 
 
 def verify(db, data_dir, when):
@@ -692,6 +743,8 @@ def main():
         if not check(proxy is not None, "nginx started in front of A and B"):
             return 1
         cycle(proxy, bases["A"], bases["B"], Backends(logs), db, data_dir)
+        first_starts_at_once(tmp, pg_url, lambda name: (
+            db.rsplit("/", 1)[0] + "/" + name if PGBOUNCER else with_database(pg_url, name)))
     except Exception as e:  # noqa: BLE001 - report and fail, never leave a process running
         import traceback
         traceback.print_exc()
