@@ -460,16 +460,39 @@ def cycle(proxy_base, a_base, b_base, backends, db, data_dir):
     values = kpi1_values()
     report = {"values": values, "explanation": "ตรวจพิจารณาร่างกฎหมายแล้วเสร็จตามมาตรฐาน",
               "problems": "", "remarks": None}
+    # The same keyed save sent to A and B at the same moment (a client retrying on a timeout):
+    # one acts, the other repeats its answer or says it is still running.
     key = "save-" + uuid.uuid4().hex
+    answers = {}
+
+    def save_on(name, base):
+        answers[name] = reporter.at(base).request("PUT", kpi_path, body=report,
+                                                  headers={"Idempotency-Key": key})
+
+    racing = [threading.Thread(target=save_on, args=(n, b)) for n, b in (("A", a_base),
+                                                                         ("B", b_base))]
+    for t in racing:
+        t.start()
+    for t in racing:
+        t.join()
+    statuses = sorted(a.status for a in answers.values())
+    check(statuses in ([200, 200], [200, 409]),
+          f"the same keyed save on A and B at once: {statuses}", repr(
+              [a.text()[:200] for a in answers.values()]))
+    sid = max((a.json or {}).get("id", 0) for a in answers.values())
+    revisions = psql(db, f"SELECT count(*) FROM submission_revisions WHERE submission_id = {sid}")
+    check(revisions == "1", "  saved once (one revision)", revisions)
+
+    key = "save-" + uuid.uuid4().hex
+    report["problems"] = "ไม่มี"
     r1 = call(reporter.at(a_base), "PUT", kpi_path, 200, "save the draft on A with a key",
               body=report, headers={"Idempotency-Key": key})
-    sid = (r1.json or {}).get("id", 0)
     r2 = call(reporter.at(b_base), "PUT", kpi_path, 200, "the same save again on B",
               body=report, headers={"Idempotency-Key": key})
     check(r2.headers.get("Idempotent-Replayed") == "true", "  B answered it as a replay")
     check(r1.json is not None and r2.json == r1.json, "  with A's answer")
     revisions = psql(db, f"SELECT count(*) FROM submission_revisions WHERE submission_id = {sid}")
-    check(revisions == "1", "  and saved once (one revision)", revisions)
+    check(revisions == "2", "  and saved once (one more revision)", revisions)
     call(reporter.at(b_base), "PUT", kpi_path, 409, "the key reused on B for another request",
          body={**report, "remarks": "อื่น"}, headers={"Idempotency-Key": key})
 
