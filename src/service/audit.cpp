@@ -58,7 +58,8 @@ std::shared_ptr<const AuditSeal> AuditLog::Seal() {
 
 Status AuditLog::Append(const Actor& actor, int64_t at_ms, const std::string& action,
                         const std::string& entity, const std::string& before_json,
-                        const std::string& after_json, const std::vector<std::string>& also) {
+                        const std::string& after_json, const std::vector<std::string>& also,
+                        const std::map<std::string, std::string>& known_states) {
   const std::shared_ptr<const AuditSeal> seal = Seal();
   // Taken before the state is read: whatever another appender committed first is then part of
   // it, so that the newest digest of an entity is always of its newest state.
@@ -70,6 +71,10 @@ Status AuditLog::Append(const Actor& actor, int64_t at_ms, const std::string& ac
   touched.insert(touched.end(), also.begin(), also.end());
   for (const std::string& e : touched) {
     if (!HasStateDigest(e) || states.contains(e)) continue;
+    if (auto known = known_states.find(e); known != known_states.end()) {
+      states[e] = known->second;
+      continue;
+    }
     auto state = StateOf(db_, e);
     if (!state) return state.status();
     states[e] = state->digest;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,9 +36,17 @@ class AuditLog {
   // change, so that the two land together or not at all; concurrent appends are serialized (the
   // entries are numbered 1, 2, 3, ... without gaps). Sealed with Seal(), whose chain head moves
   // once the transaction commits. kConflict when there is no seal and the log is sealed already.
+  // `known_states` gives digests already computed (StateOfWith) for some of those entities, in
+  // this transaction, after the lock Append takes: they are used instead of reading the state.
   Status Append(const Actor& actor, int64_t at_ms, const std::string& action,
                 const std::string& entity, const std::string& before_json,
-                const std::string& after_json, const std::vector<std::string>& also = {});
+                const std::string& after_json, const std::vector<std::string>& also = {},
+                const std::map<std::string, std::string>& known_states = {});
+
+  // Takes the lock Append takes (PostgreSQL; SQLite's write lock does it there), for a caller
+  // that computes a digest for `known_states` before appending: no other appender can then
+  // commit between. Inside the caller's transaction.
+  Status LockForAppend();
 
   // True when some entry of the log is sealed (the installation has had its audit key).
   Result<bool> IsSealed();
@@ -85,9 +94,6 @@ class AuditLog {
   Result<Verification> Verify() { return Verify(VerifyOptions{}); }
 
  private:
-  // Inside a transaction: waits until no other transaction (of any process) may append, and
-  // keeps it so until this one ends, so that entries are numbered without gaps or forks.
-  Status LockForAppend();
   // Verify's work inside its snapshot, with the head file as read before it (nullopt: not read).
   Result<Verification> VerifySnapshot(
       const VerifyOptions& options,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 
 #include "security/crypto.h"
 
@@ -130,12 +131,21 @@ std::string Encode(const storage::Row& row) {
 
 }  // namespace
 
+std::string EncodeValues(const std::vector<storage::Value>& values) {
+  return Encode(storage::Row(values));
+}
+
 bool HasStateDigest(const std::string& entity) {
   int64_t id = 0;
   return KindOf(entity, &id) != nullptr;
 }
 
 Result<EntityState> StateOf(storage::Database& db, const std::string& entity) {
+  return StateOfWith(db, entity, {});
+}
+
+Result<EntityState> StateOfWith(storage::Database& db, const std::string& entity,
+                                std::map<size_t, std::vector<std::string>> given) {
   int64_t id = 0;
   const Kind* kind = KindOf(entity, &id);
   if (!kind) return Status::Internal("no state digest for " + entity);
@@ -144,16 +154,20 @@ Result<EntityState> StateOf(storage::Database& db, const std::string& entity) {
   EntityState out;
   for (size_t p = 0; p < kind->parts.size(); ++p) {
     const Part& part = kind->parts[p];
-    auto rows = kind->has_id
-                    ? db.Query(std::string(part.select) + " WHERE " + part.key + " = ?", {id})
-                    : db.Query(part.select);
-    if (!rows) return rows.status();
-    if (p == 0) out.exists = !rows->empty();
+    std::vector<std::string> encoded;
+    if (auto known = given.find(p); known != given.end() && p > 0) {
+      encoded = std::move(known->second);
+    } else {
+      auto rows = kind->has_id
+                      ? db.Query(std::string(part.select) + " WHERE " + part.key + " = ?", {id})
+                      : db.Query(part.select);
+      if (!rows) return rows.status();
+      if (p == 0) out.exists = !rows->empty();
+      encoded.reserve(rows->size());
+      for (const storage::Row& r : *rows) encoded.push_back(Encode(r));
+    }
     // Sorted here rather than by SQL: SQLite and PostgreSQL collate text differently, and the
     // digest must not depend on the engine (a backup moves between them).
-    std::vector<std::string> encoded;
-    encoded.reserve(rows->size());
-    for (const storage::Row& r : *rows) encoded.push_back(Encode(r));
     std::sort(encoded.begin(), encoded.end());
     digest.Update("part " + std::to_string(p) + " " + std::to_string(encoded.size()) + "\n");
     for (const std::string& e : encoded) {

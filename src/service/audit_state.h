@@ -21,6 +21,7 @@
 // So every change to those rows must be appended to the audit log under the entity it changes
 // (or name it in AuditLog::Append's `also`); a change that is not shows as a difference.
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,19 @@ struct EntityState {
 // The state of `entity` as `db` holds it now (inside the caller's transaction, if any). The
 // digest is the same on SQLite and PostgreSQL for the same rows.
 Result<EntityState> StateOf(storage::Database& db, const std::string& entity);
+
+// StateOf, with the rows of some parts given instead of read: `given` maps a part's index (1 or
+// more; part 0, the entity's own row, is always read) to its rows, each encoded by EncodeValues
+// with the part's columns in order, in any order. For a writer that holds the many rows it has
+// just written (a result's: part 1 is result_totals' agency_code, kind, parent, total, grade,
+// scored_weight, status, inputs, explanation; part 2 is result_kpis' agency_code, kpi,
+// parent_kpi, kpi_key, status, result, score, level, group_id, weight, weighted), so that they
+// are not read back. The digest equals StateOf's when the rows are those stored.
+Result<EntityState> StateOfWith(storage::Database& db, const std::string& entity,
+                                std::map<size_t, std::vector<std::string>> given);
+
+// One row as StateOf encodes it (for StateOfWith).
+std::string EncodeValues(const std::vector<storage::Value>& values);
 
 // Every entity of the kinds above that exists in `db`.
 Result<std::vector<std::string>> LiveEntities(storage::Database& db);

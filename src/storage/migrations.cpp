@@ -391,6 +391,10 @@ ALTER TABLE submission_revisions ADD COLUMN comment TEXT NOT NULL DEFAULT ''
       // kept no inputs: their rows come from their per-agency documents, whose explanations stay
       // in result_totals.explanation; the documents and summaries are then dropped.
       // result_kpis.level: the level reached, 1-based (1 = the first level), 0 below basic.
+      // result_kpis has its primary key only (a result's rows, an agency's rows) and no foreign
+      // key: 25 rows per agency are written at once, and each more index or check per row costs
+      // more than the computation (its rows belong to a result_totals row of the same result,
+      // written in the same transaction by Results alone).
       {8, "scores in rows", R"SQL(
 ALTER TABLE results ADD COLUMN rows_from BIGINT;
 UPDATE results SET rows_from = id;
@@ -411,7 +415,7 @@ CREATE INDEX result_totals_agency ON result_totals (agency_code, result_id);
 CREATE INDEX result_totals_total ON result_totals (result_id, total);
 CREATE INDEX result_totals_parent ON result_totals (result_id, parent, kind);
 CREATE TABLE result_kpis (
-  result_id BIGINT NOT NULL REFERENCES results(id),
+  result_id BIGINT NOT NULL,
   agency_code TEXT NOT NULL,
   kpi TEXT NOT NULL,
   parent_kpi TEXT NOT NULL DEFAULT '',
@@ -424,9 +428,7 @@ CREATE TABLE result_kpis (
   weight {REAL} NOT NULL,
   weighted {REAL} NOT NULL,
   PRIMARY KEY (result_id, agency_code, kpi)
-);
-CREATE INDEX result_kpis_kpi ON result_kpis (result_id, kpi, level);
-CREATE INDEX result_kpis_key ON result_kpis (kpi_key, agency_code)
+)
 )SQL",
        MigrateResultDocumentsToRows, R"SQL(
 DROP TABLE result_agencies;

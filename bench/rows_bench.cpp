@@ -1,0 +1,89 @@
+// esar_rows_bench: the time to compute and store a round's results as rows (Results::
+// ComputePreliminary: read the values, score without explanations, write a total per agency with
+// its inputs and a row per agency x KPI, audit), in process on SQLite or PostgreSQL, then the time
+// to derive one agency's explanation and the whole round's document.
+//
+//   bench/generate.py --agencies 8000 --kpis 25 --out DIR
+//   build/bin/esar_rows_bench --dir DIR --db /tmp/x.db|postgresql://...
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "formats/inputs.h"
+#include "service/cycle.h"
+#include "service/directory.h"
+#include "service/results.h"
+#include "storage/migrations.h"
+
+namespace {
+
+using esar::service::Actor;
+
+double Since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+int Fail(const esar::Status& s) {
+  std::fprintf(stderr, "esar_rows_bench: %s\n", s.ToString(false).c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"esar_rows_bench: compute and store a round's results as rows"};
+  std::string dir, url;
+  app.add_option("--dir", dir, "bench/generate.py's output")->required();
+  app.add_option("--db", url, "a new SQLite file or an empty PostgreSQL database")->required();
+  CLI11_PARSE(app, argc, argv);
+  namespace fs = std::filesystem;
+  auto db = esar::storage::Open(url);
+  if (!db) return Fail(db.status());
+  if (auto s = esar::storage::Migrate(**db); !s.ok()) return Fail(s);
+  constexpr int64_t kStart = 1704067200000;  // 1 Jan 2024, inside FY2567
+  esar::FakeClock clock(kStart);
+  esar::service::Directory directory(**db, clock);
+  esar::service::Cycle cycle(**db, clock);
+  esar::service::Results results(**db, clock);
+  const Actor admin{0, esar::service::Role::kAdmin, "", "bench"};
+  auto agencies = esar::formats::LoadAgencies((fs::path(dir) / "agencies.csv").string());
+  if (!agencies) return Fail(agencies.status());
+  if (auto s = directory.UpsertAgencies(Actor::System(), *agencies); !s.ok()) return Fail(s);
+  std::ifstream in(fs::path(dir) / "framework.json");
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  auto framework = cycle.ImportFramework(admin, text);
+  if (!framework) return Fail(framework.status());
+  auto round = cycle.OpenRound(admin, framework->id, 12, kStart + 1000);
+  if (!round) return Fail(round.status());
+  auto data = esar::formats::LoadObservations((fs::path(dir) / "data.csv").string());
+  if (!data) return Fail(data.status());
+  if (auto s = cycle.ImportObservations(admin, *data); !s.ok()) return Fail(s);
+  clock.Advance(2000);
+
+  auto t = std::chrono::steady_clock::now();
+  auto computed = results.ComputePreliminary(admin, round->id, 0);
+  const double compute_s = Since(t);
+  if (!computed) return Fail(computed.status());
+  auto rows = (*db)->Query("SELECT (SELECT COUNT(*) FROM result_totals), (SELECT COUNT(*) FROM "
+                           "result_kpis)");
+  if (!rows) return Fail(rows.status());
+  t = std::chrono::steady_clock::now();
+  auto one = results.LatestForAgency(admin, round->id, esar::service::ResultStage::kPreliminary,
+                                     (*agencies)[agencies->size() / 2].code);
+  const double one_ms = Since(t) * 1000;
+  if (!one) return Fail(one.status());
+  t = std::chrono::steady_clock::now();
+  size_t bytes = 0;
+  auto status = results.WriteScores(admin, *computed,
+                                    [&](std::string_view piece) { bytes += piece.size(); });
+  const double export_s = Since(t);
+  if (!status.ok()) return Fail(status);
+  std::printf(
+      "agencies=%lld kpi_rows=%lld compute_store_s=%.3f one_explanation_ms=%.2f export_s=%.2f "
+      "export_mb=%.1f\n",
+      static_cast<long long>((*rows)[0].Int(0)), static_cast<long long>((*rows)[0].Int(1)),
+      compute_s, one_ms, export_s, static_cast<double>(bytes) / 1e6);
+  return 0;
+}
