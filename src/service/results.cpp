@@ -821,6 +821,38 @@ Result<StoredResult> Results::Publish(const Actor& actor, int64_t round_id) {
 
 namespace {
 
+// A compiled engine of a frozen framework and round, with the lock its users hold: an Engine
+// keeps scratch state while it scores, so one thread at a time scores with it.
+struct SharedEngine {
+  explicit SharedEngine(domain::Engine compiled) : engine(std::move(compiled)) {}
+  std::mutex mutex;
+  domain::Engine engine;  // guarded by mutex
+};
+
+// The engine of framework `id` (`stored`) for `round`: compiled once for a frozen framework
+// (which never changes), afresh for one still being edited. Compiling a framework that names
+// thousands of agencies costs more than scoring one of them.
+Result<std::shared_ptr<SharedEngine>> EngineFor(const StoredFramework& stored, int64_t id,
+                                                int round) {
+  static std::mutex mutex;
+  static std::map<std::pair<int64_t, int>, std::shared_ptr<SharedEngine>>
+      cache;  // guarded by mutex; frozen frameworks only
+  if (stored.frozen) {
+    std::lock_guard<std::mutex> lock(mutex);
+    const auto found = cache.find({id, round});
+    if (found != cache.end()) return found->second;
+  }
+  auto engine = domain::Engine::Compile(stored.framework, round);
+  if (!engine) return engine.status();
+  auto shared = std::make_shared<SharedEngine>(std::move(*engine));
+  if (stored.frozen) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (cache.size() >= 64) cache.clear();  // a few dozen framework versions and rounds a year
+    cache.emplace(std::make_pair(id, round), shared);
+  }
+  return shared;
+}
+
 // One agency scored again with explanations from the values it was scored from, as
 // LatestForAgency's document: {"fiscal_year", "round", "agency" (Thai), "agency_en"}.
 json DeriveAgency(const domain::Framework& fw, domain::Engine& engine, int round,
@@ -854,7 +886,7 @@ Result<json> Results::AgencyDocument(const StoredResult& result, const std::stri
   if (!r.IsNull(3)) return json::parse(r.Text(3));
   auto framework = FrozenFramework(db_, cycle_, result.framework_id);
   if (!framework) return framework.status();
-  auto engine = domain::Engine::Compile((*framework)->framework, result.round);
+  auto engine = EngineFor(**framework, result.framework_id, result.round);
   if (!engine) return engine.status();
   domain::Agency agency;
   agency.code = code;
@@ -863,7 +895,9 @@ Result<json> Results::AgencyDocument(const StoredResult& result, const std::stri
   std::vector<domain::Observation> observations;
   Status parsed = ParseInputs(r.Text(2), agency, observations);
   if (!parsed.ok()) return parsed;
-  return DeriveAgency((*framework)->framework, *engine, result.round, agency, observations);
+  std::lock_guard<std::mutex> lock((*engine)->mutex);
+  return DeriveAgency((*framework)->framework, (*engine)->engine, result.round, agency,
+                      observations);
 }
 
 Result<ScoresCursor> Results::OpenScores(const Actor& actor, const StoredResult& result) {

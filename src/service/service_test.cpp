@@ -1241,6 +1241,16 @@ TEST_P(DerivedExplanationTest, EqualWhatScoresJsonGivesAtComputeTime) {
     EXPECT_EQ(part["round"], round_months);
     EXPECT_FALSE(part["agency"]["kpis"][0]["explanation"].empty());
   }
+  // Again in reverse order: the engine kept for the frozen framework scores each agency the
+  // same, whatever it scored before.
+  for (size_t i = th["agencies"].size(); i-- > 0;) {
+    const std::string code = th["agencies"][i]["code"];
+    auto one = results.LatestForAgency(admin, round->id, ResultStage::kPreliminary, code);
+    ASSERT_TRUE(one.ok()) << code << ": " << one.status().ToString(false);
+    const json part = json::parse(one->document);
+    EXPECT_EQ(part["agency"], th["agencies"][i]) << code;
+    EXPECT_EQ(part["agency_en"], en["agencies"][i]) << code;
+  }
   json whole = th;
   whole["explanation_en"] = en["agencies"];
   auto latest = results.Latest(admin, round->id, ResultStage::kPreliminary);

@@ -563,9 +563,9 @@ HttpResponse Pages::AgencyReport(PageCall& call) {
   auto result = service::Results(call.db, clock_)
                     .LatestForAgency(call.actor, round_id, service::ResultStage::kPublished, code);
   if (!result) return ErrorPage(call, result.status());
-  auto framework = cycle.Framework(round->framework_id);
+  auto framework = FrozenFramework(call.db, round->framework_id);
   if (!framework) return ErrorPage(call, framework.status());
-  const domain::Framework& fw = framework->framework;
+  const domain::Framework& fw = (*framework)->framework;
   const json part = json::parse(result->document);
   const json& agency = call.lang == Lang::kEnglish && part["agency_en"].is_object()
                            ? part["agency_en"]
