@@ -889,9 +889,9 @@ HttpResponse Pages::BuildDashboard(PageCall& call, json* model_out) {
             everyone = false;
             break;
           }
+          // Levels are 1-based (as published), -1 or 0 below the first: counts[level] then.
           const int level = static_cast<int>(NumberOr(k[kpi.id], "level", -1));
-          counts[static_cast<size_t>(
-              std::clamp(level + 1, 0, static_cast<int>(fw.levels.size())))]++;
+          counts[static_cast<size_t>(std::clamp(level, 0, static_cast<int>(fw.levels.size())))]++;
         }
         if (everyone && kpi.criteria) {
           json levels = json::array();

@@ -12,6 +12,7 @@ missing; a published round takes nothing more until it is reopened, with a reaso
     pages_test.py <esar binary>
 """
 import gzip
+import json
 import http.client
 import os
 import re
@@ -379,6 +380,22 @@ def main():
         check(status == 200 and "สำนักนายกรัฐมนตรี" in html, "the dashboard lists the ministry")
         status, again = public.page("/dashboard")
         check(again == html, "the dashboard is the same until something changes")
+        # Each shared KPI's table counts the agencies at each level the published scores give.
+        status, _, raw = public.get("/api/v1/rounds/1/results?stage=published")
+        published = json.loads(raw)["scores"]["agencies"]
+        tables = re.findall(r'<h3>([0-9.]+) [^<]*</h3>.*?<tbody>(.*?)</tbody>', html.split('id="shared-h"', 1)[-1], re.S)
+        check(len(tables) >= 1, "the dashboard shows the shared KPIs' levels (%d)" % len(tables))
+        for kpi_id, body in tables:
+            shown = [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', body)]
+            expected = [0] * len(shown)
+            def count(kpis):
+                for k in kpis:
+                    if k["id"] == kpi_id:
+                        expected[k["level"] or 0] += 1
+                    count(k.get("sub_kpis", []))
+            for a in published:
+                count(a["kpis"])
+            check(shown == expected, "KPI %s: agencies per level %r, as published %r" % (kpi_id, shown, expected))
         with open(os.path.join(work, "renamed.csv"), "w", encoding="utf-8") as f:
             f.write("code,name_th,name_en,kind,parent\nPMO,สำนักนายกรัฐมนตรี (ชื่อใหม่),Office of the Prime Minister,ministry,\n")
         run_cli(esar, ["import", "agencies", os.path.join(work, "renamed.csv"), "--db", db,
