@@ -60,8 +60,10 @@ Result<ListPage> ListResultAgencies(storage::Database& db, int64_t rows_from,
       order = "p.sort_key" + dir + " NULLS LAST, a.sort_key, a.code";
       break;
     case ListSort::kScore:
-      // In the order of the covering index result_totals_score: no sort at all.
-      order = "t.total" + dir + " NULLS LAST, t.agency_code" + dir;
+      // In the order of the covering index result_totals_score (a missing total lowest), read
+      // forwards or backwards: no sort at all.
+      order = "t.total" + dir + (query.descending ? " NULLS LAST" : " NULLS FIRST") +
+              ", t.agency_code" + dir;
       break;
   }
   std::vector<storage::Value> paged = params;

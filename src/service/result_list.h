@@ -17,7 +17,7 @@ namespace esar::service {
 enum class ListSort {
   kParent,  // by the parent's Thai name (ministry or province; none last), then the agency's
   kName,    // by the agency's Thai name, in Thai dictionary order
-  kScore,   // by total (unscored agencies last either way), ties by Thai name
+  kScore,   // by total, a missing one the lowest (last when descending); ties by code
 };
 
 // Which agencies of a result, in what order, which page; empty strings match everything.

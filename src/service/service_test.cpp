@@ -1150,6 +1150,11 @@ TEST_P(ServiceTest, AResultsAgenciesAreListedSortedSearchedAndPagedInTheDatabase
   by_score.sort = ListSort::kScore;
   by_score.descending = true;
   EXPECT_EQ(list(by_score), expected + " (6)");
+  std::string reversed;  // worst first: the same order read backwards
+  for (auto it = ranked.rbegin(); it != ranked.rend(); ++it)
+    reversed += (reversed.empty() ? "" : " ") + it->second;
+  by_score.descending = false;
+  EXPECT_EQ(list(by_score), reversed + " (6)");
   ListQuery search;
   search.sort = ListSort::kName;
   search.q = "ขอน";

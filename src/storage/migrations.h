@@ -35,7 +35,7 @@ Status MigrateTo(Database& db, int version);
 // The newest version recorded in `db` (0 for a new database).
 Result<int> SchemaVersion(Database& db);
 
-// `sql` with {ID}, {BLOB} and {REAL} replaced for `dialect`.
+// `sql` with {ID}, {BLOB}, {REAL} and {NULLS_FIRST} replaced for `dialect`.
 std::string ForDialect(const std::string& sql, Dialect dialect);
 
 }  // namespace esar::storage
