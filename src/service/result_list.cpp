@@ -43,38 +43,53 @@ Result<ListPage> ListResultAgencies(storage::Database& db, int64_t rows_from,
     total = (*counted)[0].Int(0);
   }
   const std::string dir = query.descending ? " DESC" : "";
-  // By name, the agencies' sort-key index drives the page (CROSS JOIN keeps SQLite's loops in
-  // that order; PostgreSQL plans it as the inner join it is), so a page reads its rows only.
-  std::string from =
-      " FROM result_totals t JOIN agencies a ON a.code = t.agency_code "
-      "LEFT JOIN agencies p ON p.code = t.parent";
-  std::string order;
+  // The page is found first from what the indexes hold (the sort keys, the totals), skipping
+  // `offset` rows without reading names; only its rows are then read whole. By name, the
+  // agencies' sort-key index drives it (CROSS JOIN keeps SQLite's loops in that order;
+  // PostgreSQL plans it as the inner join it is).
+  std::string inner_from = " FROM result_totals t";
+  std::string keys, inner_order, outer_order;
   switch (query.sort) {
     case ListSort::kName:
-      from =
-          " FROM agencies a CROSS JOIN result_totals t LEFT JOIN agencies p ON p.code = t.parent";
+      inner_from = " FROM agencies a CROSS JOIN result_totals t";
       where += " AND t.agency_code = a.code";
-      order = "a.sort_key" + dir + ", a.code" + dir;
+      keys = "a.code AS code, a.sort_key AS k1, a.sort_key AS k2";
+      inner_order = "a.sort_key" + dir + ", a.code" + dir;
+      outer_order = "pg.k1" + dir + ", pg.code" + dir;
       break;
     case ListSort::kParent:
-      order = "p.sort_key" + dir + " NULLS LAST, a.sort_key, a.code";
+      inner_from =
+          " FROM result_totals t JOIN agencies a ON a.code = t.agency_code "
+          "LEFT JOIN agencies p ON p.code = t.parent";
+      keys = "t.agency_code AS code, p.sort_key AS k1, a.sort_key AS k2";
+      inner_order = "p.sort_key" + dir + " NULLS LAST, a.sort_key, a.code";
+      outer_order = "pg.k1" + dir + " NULLS LAST, pg.k2, pg.code";
       break;
-    case ListSort::kScore:
+    case ListSort::kScore: {
       // In the order of the covering index result_totals_score (a missing total lowest), read
       // forwards or backwards: no sort at all.
-      order = "t.total" + dir + (query.descending ? " NULLS LAST" : " NULLS FIRST") +
-              ", t.agency_code" + dir;
+      const std::string nulls = query.descending ? " NULLS LAST" : " NULLS FIRST";
+      keys = "t.agency_code AS code, t.total AS k1, t.total AS k2";
+      inner_order = "t.total" + dir + nulls + ", t.agency_code" + dir;
+      outer_order = "pg.k1" + dir + nulls + ", pg.code" + dir;
       break;
+    }
   }
   std::vector<storage::Value> paged = params;
   paged.emplace_back(query.limit);
   paged.emplace_back(query.offset);
-  auto rows = db.Query(with +
-                           "SELECT t.agency_code, a.name_th, a.name_en, t.kind, t.parent, "
-                           "p.name_th, p.name_en, t.total, t.grade" +
-                           (searching ? ", COUNT(*) OVER ()" : "") +
-                           from + where + " ORDER BY " + order + " LIMIT ? OFFSET ?",
-                       paged);
+  paged.emplace_back(rows_from);
+  auto rows = db.Query(
+      with +
+          "SELECT t.agency_code, a.name_th, a.name_en, t.kind, t.parent, p.name_th, p.name_en, " +
+          "t.total, t.grade, pg.n FROM (SELECT " + keys + ", " +
+          (searching ? "COUNT(*) OVER ()" : "0") + " AS n" + inner_from + where + " ORDER BY " +
+          inner_order +
+          " LIMIT ? OFFSET ?) pg JOIN result_totals t ON t.result_id = ? AND t.agency_code = "
+          "pg.code JOIN agencies a ON a.code = t.agency_code LEFT JOIN agencies p ON p.code = "
+          "t.parent ORDER BY " +
+          outer_order,
+      paged);
   if (!rows) return rows.status();
   if (searching && !rows->empty()) total = (*rows)[0].Int(9);
   if (!total) {
