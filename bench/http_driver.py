@@ -68,6 +68,9 @@ class Client:
             try:
                 self.conn.request(method, path, body=data, headers=headers)
                 resp = self.conn.getresponse()
+                # When the status line and headers came: for a streamed answer, the moment the
+                # server had done the work and began to send its body.
+                self.headers_at = time.perf_counter()
                 raw = resp.read()
                 if resp.getheader("Connection", "").lower() == "close":
                     self.conn.close()
