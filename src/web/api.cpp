@@ -225,12 +225,9 @@ json ReadinessJson(const service::Readiness& r) {
           {"agencies_without_total", r.agencies_without_total}};
 }
 
-// A stored result as the API gives it: the metadata, and the stored document under `field` as it
-// was stored: spliced in as text, never parsed and serialized again (it can be megabytes).
-HttpResponse ResultResponse(const Result<service::StoredResult>& result, int status,
-                            const char* field, const json& extra = json::object()) {
-  if (!result) return ErrorResponse(result.status());
-  const service::StoredResult& r = *result;
+// A result's metadata as the API gives it (docs/openapi.json: Result without its scores), with
+// `extra`'s fields added.
+json ResultMeta(const service::StoredResult& r, const json& extra) {
   json meta = {{"id", r.id},
                {"framework_id", r.framework_id},
                {"round", r.round},
@@ -238,6 +235,16 @@ HttpResponse ResultResponse(const Result<service::StoredResult>& result, int sta
                {"computed_at", r.computed_at},
                {"appeal_deadline", r.appeal_deadline ? json(r.appeal_deadline) : json(nullptr)}};
   meta.update(extra);
+  return meta;
+}
+
+// A stored result as the API gives it: the metadata, and the stored document under `field` as it
+// was stored: spliced in as text, never parsed and serialized again (it can be megabytes).
+HttpResponse ResultResponse(const Result<service::StoredResult>& result, int status,
+                            const char* field, const json& extra = json::object()) {
+  if (!result) return ErrorResponse(result.status());
+  const service::StoredResult& r = *result;
+  json meta = ResultMeta(*result, extra);
   std::string body = meta.dump();
   body.pop_back();  // the closing brace
   body += std::string(",\"") + field + "\":" + r.document + "}";
@@ -255,14 +262,7 @@ HttpResponse StreamedResult(storage::DatabasePool& pool, service::Results& resul
   if (!result) return ErrorResponse(result.status());
   auto cursor = results.OpenScores(actor, *result);
   if (!cursor) return ErrorResponse(cursor.status());
-  const service::StoredResult& r = *result;
-  json meta = {{"id", r.id},
-               {"framework_id", r.framework_id},
-               {"round", r.round},
-               {"stage", service::ResultStageName(r.stage)},
-               {"computed_at", r.computed_at},
-               {"appeal_deadline", r.appeal_deadline ? json(r.appeal_deadline) : json(nullptr)}};
-  meta.update(extra);
+  json meta = ResultMeta(*result, extra);
   auto head = std::make_shared<std::string>(meta.dump());
   head->pop_back();  // the closing brace
   *head += ",\"scores\":";
@@ -377,12 +377,9 @@ void Metrics::OnResponse(const HttpRequest& request, int status, double millisec
 }
 
 void Metrics::LogError(const HttpRequest& request, const std::string& message) {
-  const json line = {{"ts", SystemClock().NowMs()},
-                     {"level", "error"},
-                     {"request_id", request.request_id},
-                     {"method", request.method},
-                     {"path", request.path},
-                     {"message", message}};
+  const json line = {
+      {"ts", SystemClock().NowMs()}, {"level", "error"},     {"request_id", request.request_id},
+      {"method", request.method},    {"path", request.path}, {"message", message}};
   std::lock_guard<std::mutex> lock(log_mutex_);
   std::fprintf(stderr, "%s\n", line.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
 }
@@ -550,9 +547,9 @@ void Api::Register(Router& router) {
     if (!password) return ErrorResponse(password.status());
     // No connection is held here: Login takes one for its bookkeeping, never while it hashes.
     int64_t retry_after_s = 0;
-    auto session = service::Logins(pool_, clock_, *options_.hasher)
-                       .Login(*username, *password, options_.proxy.ClientAddress(request),
-                              &retry_after_s);
+    auto session =
+        service::Logins(pool_, clock_, *options_.hasher)
+            .Login(*username, *password, options_.proxy.ClientAddress(request), &retry_after_s);
     if (!session) {
       HttpResponse refused = ErrorResponse(session.status());
       if (retry_after_s > 0)
@@ -591,31 +588,31 @@ void Api::Register(Router& router) {
                if (!s.ok()) return BusyOrError(s);
                return Ok({{"changed", true}});
              }));
-  router.Add(
-      "POST", "/api/v1/users", with(false, [this](Call& c) -> HttpResponse {
-        service::NewUser user;
-        for (auto [field, into] :
-             {std::pair{"username", &user.username}, std::pair{"password", &user.password}}) {
-          auto v = Text(c.body, field);
-          if (!v) return ErrorResponse(v.status());
-          *into = *v;
-        }
-        auto display = Text(c.body, "display_name", false);
-        auto role = Text(c.body, "role");
-        auto agency = Text(c.body, "agency", false);
-        if (!display || !role || !agency)
-          return ErrorResponse(!display ? display.status()
-                               : !role  ? role.status()
-                                        : agency.status());
-        auto parsed = service::ParseRole(*role);
-        if (!parsed) return ErrorResponse(parsed.status());
-        user.display_name = display->empty() ? user.username : *display;
-        user.role = *parsed;
-        user.agency = *agency;
-        auto id = service::Directory(c.db, clock_, options_.hasher).CreateUser(c.actor, user);
-        if (!id) return BusyOrError(id.status());
-        return Ok({{"id", *id}, {"username", user.username}, {"role", *role}}, 201);
-      }));
+  router.Add("POST", "/api/v1/users", with(false, [this](Call& c) -> HttpResponse {
+               service::NewUser user;
+               for (auto [field, into] : {std::pair{"username", &user.username},
+                                          std::pair{"password", &user.password}}) {
+                 auto v = Text(c.body, field);
+                 if (!v) return ErrorResponse(v.status());
+                 *into = *v;
+               }
+               auto display = Text(c.body, "display_name", false);
+               auto role = Text(c.body, "role");
+               auto agency = Text(c.body, "agency", false);
+               if (!display || !role || !agency)
+                 return ErrorResponse(!display ? display.status()
+                                      : !role  ? role.status()
+                                               : agency.status());
+               auto parsed = service::ParseRole(*role);
+               if (!parsed) return ErrorResponse(parsed.status());
+               user.display_name = display->empty() ? user.username : *display;
+               user.role = *parsed;
+               user.agency = *agency;
+               auto id =
+                   service::Directory(c.db, clock_, options_.hasher).CreateUser(c.actor, user);
+               if (!id) return BusyOrError(id.status());
+               return Ok({{"id", *id}, {"username", user.username}, {"role", *role}}, 201);
+             }));
   router.Add("POST", "/api/v1/tokens", with(false, [this](Call& c) -> HttpResponse {
                service::NewApiToken wanted;
                auto name = Text(c.body, "name");
@@ -632,8 +629,8 @@ void Api::Register(Router& router) {
                if (c.body.contains("expires_in_days") && !c.body["expires_in_days"].is_null()) {
                  auto days = Integer(c.body, "expires_in_days");
                  if (!days || *days < 1 || *days > 365) {
-                   return ErrorResponse(BadRequest("expires_in_days ต้องเป็น 1–365",
-                                                   "expires_in_days must be 1–365"));
+                   return ErrorResponse(
+                       BadRequest("expires_in_days ต้องเป็น 1–365", "expires_in_days must be 1–365"));
                  }
                  wanted.lifetime_ms = *days * 24 * 3600 * 1000;
                }
@@ -940,66 +937,66 @@ void Api::Register(Router& router) {
              }));
 
   // An evidence file's bytes, as uploaded; the name comes back in an RFC 6266/5987 header.
-  router.Add("GET", "/api/v1/evidence/{id}/content", with(false, [this](Call& c) -> HttpResponse {
-               auto id = PathId(c.request, "id");
-               if (!id) return ErrorResponse(id.status());
-               auto found = service::Reporting(c.db, clock_).Evidence(c.actor, *id);
-               if (!found) return ErrorResponse(found.status());
-               auto bytes = files_.Read(found->first.sha256);
-               if (!bytes) {
-                 // Damaged or altered on disk: refused, and said where an operator looks.
-                 if (bytes.status().code() == StatusCode::kDataLoss) {
-                   metrics_.LogError(c.request, "evidence " + std::to_string(*id) + ": " +
-                                                    bytes.status().message_en());
-                 }
-                 return ErrorResponse(bytes.status());
-               }
-               HttpResponse r;
-               r.content_type = found->first.media_type;
-               r.body = std::move(*bytes);
-               r.headers.emplace_back("Content-Disposition",
-                                      AttachmentDisposition(found->first.name));
-               return r;
-             }));
+  router.Add(
+      "GET", "/api/v1/evidence/{id}/content", with(false, [this](Call& c) -> HttpResponse {
+        auto id = PathId(c.request, "id");
+        if (!id) return ErrorResponse(id.status());
+        auto found = service::Reporting(c.db, clock_).Evidence(c.actor, *id);
+        if (!found) return ErrorResponse(found.status());
+        auto bytes = files_.Read(found->first.sha256);
+        if (!bytes) {
+          // Damaged or altered on disk: refused, and said where an operator looks.
+          if (bytes.status().code() == StatusCode::kDataLoss) {
+            metrics_.LogError(
+                c.request, "evidence " + std::to_string(*id) + ": " + bytes.status().message_en());
+          }
+          return ErrorResponse(bytes.status());
+        }
+        HttpResponse r;
+        r.content_type = found->first.media_type;
+        r.body = std::move(*bytes);
+        r.headers.emplace_back("Content-Disposition", AttachmentDisposition(found->first.name));
+        return r;
+      }));
   router.AddUpload("POST", "/api/v1/submissions/{id}/evidence",
                    MakeEvidenceUpload(pool_, files_, clock_, metrics_, options_.uploads));
 
   // ---- results and appeals ----
-  router.Add(
-      "POST", "/api/v1/rounds/{id}/results", with(false, [this, reply](Call& c) -> HttpResponse {
-        auto id = PathId(c.request, "id");
-        if (!id) return ErrorResponse(id.status());
-        int64_t window = service::Results::kDefaultAppealWindowMs;
-        if (c.body.contains("appeal_days")) {
-          auto days = Integer(c.body, "appeal_days");
-          if (!days || *days < 0 || *days > 365)
-            return ErrorResponse(
-                BadRequest("appeal_days ต้องเป็น 0–365", "appeal_days must be 0–365"));
-          window = *days * 24 * 3600 * 1000;
-        }
-        service::Results results(c.db, clock_);
-        auto computed = results.ComputePreliminary(c.actor, *id, window);
-        return StreamedResult(pool_, results, c.actor, computed, 201,
-                              ReadinessField(results, c.actor, *id));
-      }));
-  router.Add(
-      "POST", "/api/v1/rounds/{id}/results/final", with(false, [this](Call& c) -> HttpResponse {
-        auto id = PathId(c.request, "id");
-        if (!id) return ErrorResponse(id.status());
-        service::Results results(c.db, clock_);
-        auto finalized = results.Finalize(c.actor, *id);
-        return StreamedResult(pool_, results, c.actor, finalized, 201,
-                              ReadinessField(results, c.actor, *id));
-      }));
-  router.Add(
-      "POST", "/api/v1/rounds/{id}/results/publish", with(false, [this](Call& c) -> HttpResponse {
-        auto id = PathId(c.request, "id");
-        if (!id) return ErrorResponse(id.status());
-        service::Results results(c.db, clock_);
-        auto published = results.Publish(c.actor, *id);
-        return StreamedResult(pool_, results, c.actor, published, 201,
-                              ReadinessField(results, c.actor, *id));
-      }));
+  router.Add("POST", "/api/v1/rounds/{id}/results",
+             with(false, [this, reply](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               int64_t window = service::Results::kDefaultAppealWindowMs;
+               if (c.body.contains("appeal_days")) {
+                 auto days = Integer(c.body, "appeal_days");
+                 if (!days || *days < 0 || *days > 365)
+                   return ErrorResponse(
+                       BadRequest("appeal_days ต้องเป็น 0–365", "appeal_days must be 0–365"));
+                 window = *days * 24 * 3600 * 1000;
+               }
+               service::Results results(c.db, clock_);
+               auto computed = results.ComputePreliminary(c.actor, *id, window);
+               return StreamedResult(pool_, results, c.actor, computed, 201,
+                                     ReadinessField(results, c.actor, *id));
+             }));
+  router.Add("POST", "/api/v1/rounds/{id}/results/final",
+             with(false, [this](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               service::Results results(c.db, clock_);
+               auto finalized = results.Finalize(c.actor, *id);
+               return StreamedResult(pool_, results, c.actor, finalized, 201,
+                                     ReadinessField(results, c.actor, *id));
+             }));
+  router.Add("POST", "/api/v1/rounds/{id}/results/publish",
+             with(false, [this](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               service::Results results(c.db, clock_);
+               auto published = results.Publish(c.actor, *id);
+               return StreamedResult(pool_, results, c.actor, published, 201,
+                                     ReadinessField(results, c.actor, *id));
+             }));
   router.Add("POST", "/api/v1/rounds/{id}/results/close-appeals",
              with(false, [this](Call& c) -> HttpResponse {
                auto id = PathId(c.request, "id");

@@ -451,21 +451,26 @@ struct Server::Impl {
     }
 
     // ---- answering ----
+    // The last guard against header injection: a header carrying raw data (a CR LF from a
+    // stored name, say) is never sent; the request gets a 500 whose message names the header.
+    // Empty when every header of `response` may be sent.
+    std::optional<HttpResponse> UnsafeHeaderRefusal(const HttpResponse& response) const {
+      for (const auto& [name, value] : response.headers) {
+        if (IsSafeHeaderValue(name) && IsSafeHeaderValue(value) &&
+            IsSafeHeaderValue(response.content_type))
+          continue;
+        return ErrorResponse(Status::Internal("request " + request_.request_id +
+                                              ": refused to send an unsafe " + name + " header"));
+      }
+      return std::nullopt;
+    }
+
     enum AfterAnswer { kKeepAlive, kClose, kLinger };
 
     void Answer(HttpResponse response, int after) {
       if (closed_) return;
       if (response.stream) return AnswerStreamed(std::move(response), after);
-      // The last guard against header injection: a header carrying raw data (a CR LF from a
-      // stored name, say) is never sent; the request gets a 500 whose message names the header.
-      for (const auto& [name, value] : response.headers) {
-        if (IsSafeHeaderValue(name) && IsSafeHeaderValue(value) &&
-            IsSafeHeaderValue(response.content_type))
-          continue;
-        response = ErrorResponse(Status::Internal(
-            "request " + request_.request_id + ": refused to send an unsafe " + name + " header"));
-        break;
-      }
+      if (auto unsafe = UnsafeHeaderRefusal(response)) response = std::move(*unsafe);
       const bool keep = after == kKeepAlive && keep_alive_ && !server_.stopping;
       auto res = std::make_shared<http::response<http::string_body>>(
           static_cast<http::status>(response.status), version_ ? version_ : 11);
@@ -496,15 +501,7 @@ struct Server::Impl {
     // ---- streamed answers: the header, then each piece as the producer gives it (produced on a
     // worker, written from the strand), then the last chunk ----
     void AnswerStreamed(HttpResponse response, int after) {
-      for (const auto& [name, value] : response.headers) {
-        if (IsSafeHeaderValue(name) && IsSafeHeaderValue(value) &&
-            IsSafeHeaderValue(response.content_type))
-          continue;
-        return Answer(
-            ErrorResponse(Status::Internal("request " + request_.request_id +
-                                           ": refused to send an unsafe " + name + " header")),
-            after);
-      }
+      if (auto unsafe = UnsafeHeaderRefusal(response)) return Answer(std::move(*unsafe), after);
       // HTTP/1.0 has no chunks: the end of the body is the end of the connection.
       chunked_ = version_ != 10;
       stream_keep_ = chunked_ && after == kKeepAlive && keep_alive_ && !server_.stopping;
