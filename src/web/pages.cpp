@@ -83,12 +83,13 @@ Result<PublishedRounds> LoadPublishedRounds(storage::Database& db, const Clock& 
 }
 
 // When the round was reopened after result `result_id` was computed: "this round was reopened
-// on ... for ...", shown above those results; "" otherwise.
-std::string ReopenedNote(const PageCall& call, int64_t round_id, int64_t result_id) {
+// on ... for ...", shown above those results; null otherwise (a template's section over a
+// string shows even when it is empty: an empty note box on every page).
+json ReopenedNote(const PageCall& call, int64_t round_id, int64_t result_id) {
   auto status = service::Cycle(call.db, call.clock).StatusOf(round_id);
-  if (!status || status->reopenings.empty()) return "";
+  if (!status || status->reopenings.empty()) return nullptr;
   const service::Reopening& last = status->reopenings.back();
-  if (result_id > last.after_result) return "";
+  if (result_id > last.after_result) return nullptr;
   std::string note = call.T("results.reopened_note");
   for (const auto& [slot, value] :
        {std::pair<std::string, std::string>{"{1}", FormatDateTime(last.at, call.lang)},

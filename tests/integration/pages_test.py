@@ -356,6 +356,7 @@ def main():
         check(len(names) >= 5, "the public list shows the agencies (%d)" % len(names))
         check(names.index("สำนักงานคณะกรรมการกฤษฎีกา") < names.index("สำนักงานคณะกรรมการส่งเสริมการลงทุน")
               if "สำนักงานคณะกรรมการส่งเสริมการลงทุน" in names else True, "names are in Thai dictionary order")
+        check('class="note"' not in html, "a round never reopened shows no (empty) note above its results")
         status, html = public.page("/?q=" + urllib.parse.quote("กฤษฎีกา"))
         check(html.count('<th scope="row"><a href="/results/1/agencies/') == 1, "search finds one agency")
         # Filtered by parent and kind, sorted both ways, paged: by the database, the sorted column
