@@ -130,7 +130,7 @@ Status AuditLog::Prepare(int64_t now_ms) {
   auto sealed =
       db_.Query("SELECT key_id FROM audit_log WHERE mac IS NOT NULL ORDER BY seq DESC LIMIT 1");
   if (!sealed) return sealed.status();
-  if (!seal) return sealed->empty() ? Status::Ok() : SealedWithoutKey();
+  if (!seal) return sealed->empty() ? RecordRebaselines(now_ms) : SealedWithoutKey();
   if (!sealed->empty()) {
     const std::string key_id = (*sealed)[0].Text(0);
     if (key_id != seal->key_id()) {
@@ -151,7 +151,7 @@ Status AuditLog::Prepare(int64_t now_ms) {
               " is missing: bring it back, or check the log with esar audit verify --write-head "
               "(see docs/operations.md)");
     }
-    return Status::Ok();
+    return RecordRebaselines(now_ms);
   }
   // The head file is written before the seal commits, naming the last entry committed already
   // (never one ahead of the log). A server that finds the log sealed then always finds a head
@@ -163,7 +163,7 @@ Status AuditLog::Prepare(int64_t now_ms) {
   Status anchored = seal->AdvanceHead(
       last->empty() ? ChainHead{0, kGenesis} : ChainHead{(*last)[0].Int(0), (*last)[0].Text(1)});
   if (!anchored.ok()) return anchored;
-  return db_.Transaction([&]() -> Status {
+  Status sealed_now = db_.Transaction([&]() -> Status {
     // Checked again under the appenders' lock: another process may have sealed it meanwhile, and
     // two servers starting at once must not both record a baseline.
     Status locked = LockForAppend();
@@ -176,6 +176,49 @@ Status AuditLog::Prepare(int64_t now_ms) {
     if (!entities) return entities.status();
     return Append(Actor::System(), now_ms, "audit.seal", "audit", "{}",
                   json{{"key_id", seal->key_id()}}.dump(), *entities);
+  });
+  if (!sealed_now.ok()) return sealed_now;
+  return RecordRebaselines(now_ms);
+}
+
+Status AuditLog::RecordRebaselines(int64_t now_ms) {
+  // Looked at outside a transaction first: nearly every start finds nothing to do.
+  auto pending = db_.Query("SELECT 1 FROM audit_rebaselines LIMIT 1");
+  if (!pending) return pending.status();
+  if (pending->empty()) return Status::Ok();
+  return db_.Transaction([&]() -> Status {
+    // Read again under the appenders' lock: two servers starting at once after an upgrade
+    // must record one entry, not two.
+    Status locked = LockForAppend();
+    if (!locked.ok()) return locked;
+    auto rows = db_.Query("SELECT entity, migration FROM audit_rebaselines ORDER BY entity");
+    if (!rows) return rows.status();
+    if (rows->empty()) return Status::Ok();
+    std::vector<std::string> entities;
+    std::set<int64_t> migrations;
+    for (const storage::Row& r : *rows) {
+      entities.push_back(r.Text(0));
+      migrations.insert(r.Int(1));
+    }
+    std::string th = "โครงสร้างฐานข้อมูลรุ่นใหม่เขียนข้อมูลเหล่านี้ใหม่ (migration";
+    std::string en = "the schema upgrade rewrote these (migration";
+    for (int64_t m : migrations) {
+      th += " " + std::to_string(m);
+      en += " " + std::to_string(m);
+    }
+    th += "): สถานะที่บันทึกไว้ก่อนหน้านี้เป็นของรูปแบบเดิม จึงบันทึกสถานะหลังปรับรุ่นเป็นฐานใหม่";
+    en += "): the states recorded before were of their old shape, so their state after the "
+          "upgrade is recorded as the new baseline";
+    Status appended =
+        Append(Actor::System(), now_ms, "audit.rebaseline", "audit", "{}",
+               json{{"migrations", std::vector<int64_t>(migrations.begin(), migrations.end())},
+                    {"entities", entities},
+                    {"reason_th", th},
+                    {"reason_en", en}}
+                   .dump(),
+               entities);
+    if (!appended.ok()) return appended;
+    return db_.Execute("DELETE FROM audit_rebaselines");
   });
 }
 

@@ -59,6 +59,15 @@ class AuditLog {
   // baseline later changes are compared with.
   Status Prepare(int64_t now_ms);
 
+  // Records, in one "audit.rebaseline" entry, the state of the entities a schema migration
+  // rewrote (listed in audit_rebaselines by it, e.g. results moved into rows by migration 8),
+  // saying which migration and why, and empties the list in the same transaction: their digests
+  // recorded before the upgrade describe rows that no longer exist in that shape. Nothing to do
+  // (Ok) when the list is empty. Sealed with Seal() as Append is, so call it once the seal is
+  // set: Prepare does, and `esar audit verify` before verifying. Errors are the database's, or
+  // Append's kConflict.
+  Status RecordRebaselines(int64_t now_ms);
+
   struct Problem {
     int64_t seq = 0;  // the entry it concerns, 0 when none
     std::string th, en;

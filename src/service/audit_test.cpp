@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -15,7 +16,11 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
+#include "security/crypto.h"
 #include "service/audit_state.h"
+#include "storage/migrations.h"
 #include "tests/support/test_database.h"
 
 namespace esar::service {
@@ -175,6 +180,107 @@ TEST_P(AuditLogTest, AnAgencyChangedOutsideEsarIsFound) {
   EXPECT_FALSE(after->whole());
   EXPECT_NE(after->problem_en.find("agencies differs"), std::string::npos) << after->problem_en;
   EXPECT_EQ(after->first_broken, 0);  // the chain itself is whole
+}
+
+// The digest of result/<id> as esar wrote it before schema 8 (its results row, its per-agency
+// documents and its summary), computed the way StateOf did then: what the audit log of a
+// database made before the upgrade holds.
+std::string DigestBeforeSchema8(storage::Database& db, int64_t id) {
+  const char* parts[] = {
+      "SELECT id, framework_id, round, stage, document, computed_by, computed_at, "
+      "appeal_deadline FROM results WHERE id = ?",
+      "SELECT agency_code, framework_id, round, stage, computed_at, appeal_deadline, document "
+      "FROM result_agencies WHERE result_id = ?",
+      "SELECT summary FROM result_summaries WHERE result_id = ?"};
+  security::Sha256 digest;
+  digest.Update("esar-state/1\nresult/" + std::to_string(id) + "\n");
+  for (size_t p = 0; p < 3; ++p) {
+    auto rows = db.Query(parts[p], {id});
+    EXPECT_TRUE(rows.ok()) << rows.status().ToString(false);
+    std::vector<std::string> encoded;
+    for (const storage::Row& r : *rows) {
+      std::vector<storage::Value> values;
+      for (size_t i = 0; i < r.size(); ++i) values.push_back(r[i]);
+      encoded.push_back(EncodeValues(values));
+    }
+    std::sort(encoded.begin(), encoded.end());
+    digest.Update("part " + std::to_string(p) + " " + std::to_string(encoded.size()) + "\n");
+    for (const std::string& e : encoded) {
+      digest.Update(std::to_string(e.size()) + ":");
+      digest.Update(e);
+      digest.Update("\n");
+    }
+  }
+  return digest.FinishHex();
+}
+
+// A database made at schema 7 with an audited, sealed result (its documents and the digest the
+// log recorded then), upgraded: migration 8 rewrites the result into rows, and the first start
+// after (Prepare) records one re-baseline entry naming the migration, so verify is clean; a row
+// changed after that is still found. Before, verify reported result/1 as changed.
+TEST_P(AuditLogTest, AResultAuditedBeforeTheUpgradeToRowsStillVerifies) {
+  const std::string url = esar::testing::FreshDatabaseUrl(GetParam());
+  auto opened = storage::Open(url);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString(false);
+  storage::Database& db = **opened;
+  ASSERT_TRUE(storage::MigrateTo(db, 7).ok());
+  ASSERT_TRUE(db.ExecuteScript(
+                    "INSERT INTO agencies (code, name_th, kind) VALUES ('MIN', 'กระทรวง', "
+                    "'ministry');"
+                    "INSERT INTO agencies (code, name_th, kind, parent) VALUES ('OCS', 'สคก.', "
+                    "'department', 'MIN');"
+                    "INSERT INTO frameworks (fiscal_year, agency_kind, version, document, "
+                    "imported_at) VALUES (2567, 'department', 1, '{\"kpis\": [{\"id\": \"1\"}], "
+                    "\"grades\": [{\"min\": 0, \"name\": {\"th\": \"ผ่าน\", \"en\": "
+                    "\"pass\"}}]}', 1);"
+                    "INSERT INTO results (framework_id, round, stage, document, computed_at) "
+                    "VALUES (1, 12, 'final', '{\"agencies\": []}', 5);"
+                    "INSERT INTO result_agencies (result_id, agency_code, framework_id, round, "
+                    "stage, computed_at, document) VALUES (1, 'OCS', 1, 12, 'final', 5, "
+                    "'{\"agency\": {\"code\": \"OCS\", \"total\": 80, \"grade\": \"ผ่าน\", "
+                    "\"scored_weight\": 100, \"kpis\": [{\"id\": \"1\", \"status\": "
+                    "\"scored\", \"result\": 80, \"score\": 80, \"level\": 2, \"weight\": "
+                    "100, \"weighted\": 80}]}}');"
+                    "INSERT INTO result_summaries (result_id, summary) VALUES (1, '{}')")
+                  .ok());
+  const std::string dir = TempDir();
+  auto seal = NewSeal(dir);
+  ASSERT_NE(seal, nullptr);
+  AuditLog::UseSeal(seal);
+  AuditLog log(db);
+  ASSERT_TRUE(db.Transaction([&]() -> Status {
+                  return log.Append(Actor::System(), 1000, "results.compute", "result/1", "{}",
+                                    "{}", {"agencies", "framework/1"},
+                                    {{"result/1", DigestBeforeSchema8(db, 1)}});
+                }).ok());
+
+  ASSERT_TRUE(storage::Migrate(db).ok());  // what the new esar does when it opens the database
+  ASSERT_TRUE(log.Prepare(2000).ok());     // and then at its start
+  AuditLog::VerifyOptions options;
+  options.seal = seal.get();
+  auto verified = log.Verify(options);
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString(false);
+  EXPECT_TRUE(verified->whole()) << verified->problem_en;
+  auto entry = db.Query("SELECT action, entity, after_json FROM audit_log ORDER BY seq DESC LIMIT 1");
+  ASSERT_TRUE(entry.ok());
+  EXPECT_EQ((*entry)[0].Text(0), "audit.rebaseline");
+  const nlohmann::json after = nlohmann::json::parse((*entry)[0].Text(2));
+  EXPECT_EQ(after["migrations"], nlohmann::json::array({8}));
+  EXPECT_EQ(after["entities"], nlohmann::json::array({"result/1"}));
+  auto pending = db.Query("SELECT COUNT(*) FROM audit_rebaselines");
+  ASSERT_TRUE(pending.ok());
+  EXPECT_EQ((*pending)[0].Int(0), 0);
+  // Once only: a second start records nothing more.
+  auto entries = db.Query("SELECT COUNT(*) FROM audit_log");
+  ASSERT_TRUE(log.Prepare(3000).ok());
+  EXPECT_EQ((*db.Query("SELECT COUNT(*) FROM audit_log"))[0].Int(0), (*entries)[0].Int(0));
+
+  // The re-baseline vouches for the rows as migrated, not for whatever comes after.
+  ASSERT_TRUE(db.Execute("UPDATE result_totals SET total = 99 WHERE result_id = 1").ok());
+  auto tampered = log.Verify(options);
+  ASSERT_TRUE(tampered.ok());
+  EXPECT_FALSE(tampered->whole());
+  EXPECT_NE(tampered->problem_en.find("result/1"), std::string::npos) << tampered->problem_en;
 }
 
 // One connection whose statements pass through to `inner`, which runs `after` once, right after
