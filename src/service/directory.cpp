@@ -105,6 +105,61 @@ Result<std::vector<std::string>> Directory::Kinds() {
   return out;
 }
 
+Result<Directory::AgencyPage> Directory::ListAgencies(const Actor& actor,
+                                                      const AgencyQuery& query) {
+  if (!actor.Is(Role::kAdmin)) return Denied(actor, "ดูรายชื่อหน่วยงาน", "list agencies");
+  std::string where = " WHERE 1 = 1";
+  std::vector<storage::Value> params;
+  if (!query.kind.empty()) {
+    where += " AND a.kind = ?";
+    params.emplace_back(query.kind);
+  }
+  if (!query.parent.empty()) {
+    where += " AND a.parent = ?";
+    params.emplace_back(query.parent);
+  }
+  if (!query.q.empty()) {
+    // As the public list searches: the code or a name of the agency or of its parent. LIKE
+    // folds Latin letters on SQLite, ILIKE on PostgreSQL; Thai has no case.
+    const std::string like = db_.dialect() == storage::Dialect::kPostgres ? " ILIKE" : " LIKE";
+    where += " AND (";
+    const char* columns[] = {"a.code", "a.name_th", "a.name_en", "a.parent", "p.name_th",
+                             "p.name_en"};
+    for (size_t i = 0; i < 6; ++i) {
+      where += std::string(i ? " OR " : "") + columns[i] + like + " ? ESCAPE '\\'";
+      params.emplace_back(storage::ContainsPattern(query.q));
+    }
+    where += ")";
+  }
+  const std::string dir = query.descending ? " DESC" : "";
+  const std::string order = query.by_name
+                                ? "a.sort_key" + dir + ", a.code" + dir
+                                : "p.sort_key" + dir + " NULLS LAST, a.sort_key, a.code";
+  std::vector<storage::Value> paged = params;
+  paged.emplace_back(query.limit);
+  paged.emplace_back(query.offset);
+  const std::string from = " FROM agencies a LEFT JOIN agencies p ON p.code = a.parent";
+  auto rows = db_.Query(
+      "SELECT a.code, a.name_th, a.name_en, a.kind, a.parent, p.name_th, p.name_en, COUNT(*) "
+      "OVER ()" + from + where + " ORDER BY " + order + " LIMIT ? OFFSET ?",
+      paged);
+  if (!rows) return rows.status();
+  AgencyPage page;
+  if (!rows->empty()) {
+    page.total = (*rows)[0].Int(7);
+  } else {
+    // A page past the end says how many there are all the same.
+    auto counted = db_.Query("SELECT COUNT(*)" + from + where, params);
+    if (!counted) return counted.status();
+    page.total = (*counted)[0].Int(0);
+  }
+  for (const storage::Row& r : *rows) {
+    page.items.push_back({r.Text(0), {r.Text(1), r.Text(2)}, r.Text(3), r.Text(4), {}});
+    page.parent_names.push_back({r.Text(5), r.Text(6)});
+  }
+  return page;
+}
+
 Result<std::vector<UserInfo>> Directory::Users(const Actor& actor) {
   if (!actor.Is(Role::kAdmin)) return Denied(actor, "ดูรายชื่อผู้ใช้", "list users");
   auto rows = db_.Query(

@@ -102,6 +102,26 @@ class Directory {
   // The kinds of agency there are (each once, in code order): what a filter by kind offers.
   Result<std::vector<std::string>> Kinds();
 
+  // Which agencies of the directory, in what order, which page; empty strings match everything.
+  struct AgencyQuery {
+    std::string q;       // part of the code, the Thai or English name, or the parent's names
+    std::string kind;    // the agency's kind
+    std::string parent;  // the parent's code (ministry or province)
+    bool by_name = false;  // by the agency's Thai name; else by the parent's, then the agency's
+    bool descending = false;
+    int64_t limit = 50;
+    int64_t offset = 0;
+  };
+  struct AgencyPage {
+    std::vector<domain::Agency> items;
+    std::vector<LocalizedText> parent_names;  // each item's parent's names ({} if none)
+    int64_t total = 0;                                 // how many match, over all pages
+  };
+  // The agencies matching `query`, one page in its order (Thai dictionary order by the sort
+  // keys; ties by code), searched, filtered, sorted and paged in SQL: one query for the page and
+  // its count, however many agencies there are (every local government: ~8,000). Admins only.
+  Result<AgencyPage> ListAgencies(const Actor& actor, const AgencyQuery& query);
+
   // Creates a user; admins only (the command line acts as the system admin). Returns its id.
   Result<int64_t> CreateUser(const Actor& actor, const NewUser& user);
   // Every user, by username; admins only.

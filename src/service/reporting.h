@@ -227,6 +227,10 @@ class Reporting {
 
   // One submission: its agency's users, evaluators and admins.
   Result<SubmissionView> Get(const Actor& actor, int64_t submission_id);
+  // Get for several submissions at once, in the order of `ids`, read in a few queries whatever
+  // their number (a page of a queue): kNotFound when one of them does not exist,
+  // kPermissionDenied when the actor may not see one.
+  Result<std::vector<SubmissionView>> GetMany(const Actor& actor, const std::vector<int64_t>& ids);
   // The submissions of a round the actor may see (an agency's own, or all for evaluators/admins).
   Result<std::vector<SubmissionView>> List(const Actor& actor, int64_t round_id);
 
@@ -247,6 +251,8 @@ class Reporting {
 
  private:
   Result<SubmissionView> Load(int64_t submission_id);
+  // The submissions of `ids` (those that exist), in the order of `ids`, in five queries.
+  Result<std::vector<SubmissionView>> LoadMany(const std::vector<int64_t>& ids);
   // The values of `sql`'s rows (agency, KPI, values JSON) as observations of the round's year.
   Result<std::vector<domain::Observation>> ValuesOfRound(int64_t round_id, const std::string& sql,
                                                          const std::vector<storage::Value>& params);

@@ -1,6 +1,168 @@
 #include "service/result_list.h"
 
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <tuple>
+
 namespace esar::service {
+namespace {
+
+// Latin letters in lower case, everything else as it is: what LIKE (SQLite) and ILIKE
+// (PostgreSQL) fold for the names esar holds (Thai has no case).
+std::string Fold(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const ResultListIndex>> ResultListIndex::Build(storage::Database& db,
+                                                                      int64_t rows_from) {
+  auto rows = db.Query(
+      "SELECT t.agency_code, t.kind, t.parent, t.total, a.sort_key, a.name_th, a.name_en, "
+      "p.sort_key, p.code, p.name_th, p.name_en FROM result_totals t JOIN agencies a ON a.code = "
+      "t.agency_code LEFT JOIN agencies p ON p.code = t.parent WHERE t.result_id = ?",
+      {rows_from});
+  if (!rows) return rows.status();
+  auto index = std::make_shared<ResultListIndex>();
+  index->entries_.reserve(rows->size());
+  for (const storage::Row& r : *rows) {
+    Entry e;
+    e.code = r.Text(0);
+    e.kind = r.Text(1);
+    e.parent = r.Text(2);
+    if (!r.IsNull(3)) e.total = r.Real(3);
+    e.name_key = r.Text(4);
+    e.has_parent_key = !r.IsNull(7);
+    e.parent_key = r.Text(7);
+    e.own_text = Fold(e.code + "\n" + r.Text(5) + "\n" + r.Text(6));
+    if (!r.IsNull(8)) e.parent_text = Fold(r.Text(8) + "\n" + r.Text(9) + "\n" + r.Text(10));
+    index->entries_.push_back(std::move(e));
+  }
+  const std::vector<Entry>& es = index->entries_;
+  std::vector<uint32_t> all(es.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<uint32_t>(i);
+  // The orders of ListResultAgencies' SQL. Sort keys are bytes compared as unsigned, as both
+  // databases compare BLOB/bytea; codes as bytes too (ties only: codes are unique).
+  auto by_name = [&](uint32_t x, uint32_t y) {
+    return std::tie(es[x].name_key, es[x].code) < std::tie(es[y].name_key, es[y].code);
+  };
+  index->by_name_ = all;
+  std::sort(index->by_name_.begin(), index->by_name_.end(), by_name);
+  // By parent: agencies without one last either way, the names ascending within a parent.
+  auto by_parent = [&](bool descending) {
+    return [&, descending](uint32_t x, uint32_t y) {
+      const Entry& a = es[x];
+      const Entry& b = es[y];
+      if (a.has_parent_key != b.has_parent_key) return a.has_parent_key;
+      if (a.has_parent_key && a.parent_key != b.parent_key)
+        return descending ? a.parent_key > b.parent_key : a.parent_key < b.parent_key;
+      return by_name(x, y);
+    };
+  };
+  index->by_parent_ = all;
+  std::sort(index->by_parent_.begin(), index->by_parent_.end(), by_parent(false));
+  index->by_parent_desc_ = all;
+  std::sort(index->by_parent_desc_.begin(), index->by_parent_desc_.end(), by_parent(true));
+  // By score, a missing total lowest; read backwards for best first (as the index is).
+  index->by_score_ = all;
+  std::sort(index->by_score_.begin(), index->by_score_.end(), [&](uint32_t x, uint32_t y) {
+    const Entry& a = es[x];
+    const Entry& b = es[y];
+    if (a.total.has_value() != b.total.has_value()) return !a.total.has_value();
+    if (a.total && *a.total != *b.total) return *a.total < *b.total;
+    return a.code < b.code;
+  });
+  for (const Entry& e : es) {
+    if (!e.kind.empty()) index->kinds_.push_back(e.kind);
+  }
+  std::sort(index->kinds_.begin(), index->kinds_.end());
+  index->kinds_.erase(std::unique(index->kinds_.begin(), index->kinds_.end()),
+                      index->kinds_.end());
+  return std::shared_ptr<const ResultListIndex>(std::move(index));
+}
+
+ResultListIndex::Slice ResultListIndex::Find(const ListQuery& query) const {
+  const std::vector<uint32_t>* order = &by_parent_;
+  bool backwards = false;
+  switch (query.sort) {
+    case ListSort::kName:
+      order = &by_name_;
+      backwards = query.descending;
+      break;
+    case ListSort::kParent:
+      order = query.descending ? &by_parent_desc_ : &by_parent_;
+      break;
+    case ListSort::kScore:
+      order = &by_score_;
+      backwards = query.descending;
+      break;
+  }
+  const std::string needle = Fold(query.q);
+  Slice out;
+  const size_t n = order->size();
+  for (size_t i = 0; i < n; ++i) {
+    const Entry& e = entries_[(*order)[backwards ? n - 1 - i : i]];
+    if (!query.kind.empty() && e.kind != query.kind) continue;
+    if (!query.parent.empty() && e.parent != query.parent) continue;
+    if (!needle.empty() && e.own_text.find(needle) == std::string::npos &&
+        e.parent_text.find(needle) == std::string::npos)
+      continue;
+    if (out.total >= query.offset && out.total < query.offset + query.limit) {
+      out.codes.push_back(e.code);
+    }
+    ++out.total;
+  }
+  return out;
+}
+
+Result<int64_t> DirectoryVersion(storage::Database& db) {
+  auto rows =
+      db.Query("SELECT COALESCE(MAX(seq), 0) FROM audit_log WHERE entity = 'agencies'");
+  if (!rows) return rows.status();
+  return (*rows)[0].Int(0);
+}
+
+Result<ListPage> ListResultAgencies(storage::Database& db, int64_t rows_from,
+                                    const ListQuery& query, const ResultListIndex& index) {
+  const ResultListIndex::Slice slice = index.Find(query);
+  ListPage page;
+  page.total = slice.total;
+  if (slice.codes.empty()) return page;
+  std::string in;
+  std::vector<storage::Value> params = {rows_from};
+  for (const std::string& code : slice.codes) {
+    in += in.empty() ? "?" : ", ?";
+    params.emplace_back(code);
+  }
+  auto rows = db.Query(
+      "SELECT t.agency_code, a.name_th, a.name_en, t.kind, t.parent, p.name_th, p.name_en, "
+      "t.total, t.grade FROM result_totals t JOIN agencies a ON a.code = t.agency_code LEFT "
+      "JOIN agencies p ON p.code = t.parent WHERE t.result_id = ? AND t.agency_code IN (" +
+          in + ")",
+      params);
+  if (!rows) return rows.status();
+  std::map<std::string, ListedAgency> by_code;
+  for (const storage::Row& r : *rows) {
+    ListedAgency a;
+    a.code = r.Text(0);
+    a.name_th = r.Text(1);
+    a.name_en = r.Text(2);
+    a.kind = r.Text(3);
+    a.parent = r.Text(4);
+    a.parent_name_th = r.Text(5);
+    a.parent_name_en = r.Text(6);
+    if (!r.IsNull(7)) a.total = r.Real(7);
+    a.grade = r.IsNull(8) ? -1 : static_cast<int>(r.Int(8));
+    by_code.emplace(a.code, std::move(a));
+  }
+  for (const std::string& code : slice.codes) {
+    auto found = by_code.find(code);
+    if (found != by_code.end()) page.items.push_back(std::move(found->second));
+  }
+  return page;
+}
 
 Result<ListPage> ListResultAgencies(storage::Database& db, int64_t rows_from,
                                     const ListQuery& query) {

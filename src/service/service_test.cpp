@@ -11,6 +11,7 @@
 #include <future>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "domain/engine.h"
@@ -183,6 +184,36 @@ TEST_P(ServiceTest, TheWholeCycleGivesTheEnginesScores) {
             8);  // draft, approved, submitted, returned, draft, approved, submitted, accepted
   ASSERT_EQ(history->reviews.size(), 2u);
   EXPECT_EQ(history->reviews[1].evidence_notes.at(evidence->id), "ตรงกับระบบโปรแกรม");
+  // A page of submissions read at once (the API's queue) is what reading each gives, in the
+  // order asked, with their files, reviews and notes; and only for those who may see them all.
+  auto whole = [](const SubmissionView& v) {
+    std::string out = std::to_string(v.id) + "|" + std::to_string(v.round_id) + "|" + v.agency +
+                      "|" + SubmissionStatusName(v.status) + "|" + std::to_string(v.revision) +
+                      "|" + v.report.kpi + "|" + v.report.values_json + "|" +
+                      v.report.explanation + "|" + v.report.problems + "|" + v.report.remarks +
+                      "|" + std::to_string(v.updated_at) + "|" + (v.sent_back ? "sent" : "");
+    for (const auto& e : v.evidence)
+      out += "|e" + std::to_string(e.id) + e.name + e.media_type + e.sha256;
+    for (const auto& r : v.reviews) {
+      out += "|r" + std::to_string(r.id) + r.decision + r.verified_json + r.comment;
+      for (const auto& [file, note] : r.evidence_notes) out += std::to_string(file) + note;
+    }
+    for (const auto& b : v.send_backs) out += "|b" + std::to_string(b.revision) + b.comment;
+    return out;
+  };
+  std::vector<int64_t> backwards(submissions.rbegin(), submissions.rend());
+  auto many = reporting_->GetMany(evaluator_, backwards);
+  ASSERT_TRUE(many.ok()) << many.status().ToString(false);
+  ASSERT_EQ(many->size(), backwards.size());
+  for (size_t i = 0; i < backwards.size(); ++i) {
+    auto one = reporting_->Get(evaluator_, backwards[i]);
+    ASSERT_TRUE(one.ok());
+    EXPECT_EQ(whole((*many)[i]), whole(*one));
+  }
+  EXPECT_EQ(reporting_->GetMany(boi_reporter_, submissions).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(reporting_->GetMany(evaluator_, {first, 999999}).status().code(),
+            StatusCode::kNotFound);
 
   // Reporting closes at the deadline; then preliminary results equal the hand-checked
   // expectations of the example.
@@ -1114,12 +1145,30 @@ TEST_P(ServiceTest, AResultsAgenciesAreListedSortedSearchedAndPagedInTheDatabase
   ASSERT_TRUE(computed.ok()) << computed.status().ToString(false);
   auto meta = results_->LatestMeta(admin_, round_.id, ResultStage::kPreliminary);
   ASSERT_TRUE(meta.ok());
+  // Each page is asked twice: in SQL, and from the list index the pages keep (built from the
+  // rows and the directory once); both must give the same agencies, rows and count.
+  auto index = ResultListIndex::Build(*db_, meta->rows_from);
+  ASSERT_TRUE(index.ok()) << index.status().ToString(false);
   auto list = [&](ListQuery query) {
     auto page = ListResultAgencies(*db_, meta->rows_from, query);
     EXPECT_TRUE(page.ok()) << page.status().ToString(false);
-    std::string out;
-    if (!page.ok()) return out;
-    for (const auto& a : page->items) out += (out.empty() ? "" : " ") + a.code;
+    auto kept = ListResultAgencies(*db_, meta->rows_from, query, **index);
+    EXPECT_TRUE(kept.ok()) << kept.status().ToString(false);
+    std::string out, from_index;
+    if (!page.ok() || !kept.ok()) return out;
+    auto line = [](const ListedAgency& a) {
+      return a.code + "," + a.name_th + "," + a.name_en + "," + a.kind + "," + a.parent + "," +
+             a.parent_name_th + "," + a.parent_name_en + "," +
+             (a.total ? std::to_string(*a.total) : "-") + "," + std::to_string(a.grade);
+    };
+    for (const auto& a : page->items) {
+      out += (out.empty() ? "" : " ") + a.code;
+      from_index += line(a) + ";";
+    }
+    std::string index_lines;
+    for (const auto& a : kept->items) index_lines += line(a) + ";";
+    EXPECT_EQ(index_lines, from_index) << "the list index differs from SQL";
+    EXPECT_EQ(kept->total, page->total) << "the list index counts differently from SQL";
     return out + " (" + std::to_string(page->total) + ")";
   };
   ListQuery by_name;
@@ -1180,6 +1229,84 @@ TEST_P(ServiceTest, AResultsAgenciesAreListedSortedSearchedAndPagedInTheDatabase
   auto kinds = KindsInResult(*db_, meta->rows_from);
   ASSERT_TRUE(kinds.ok());
   EXPECT_EQ(*kinds, std::vector<std::string>{"department"});
+  EXPECT_EQ((*index)->kinds(), *kinds);
+
+  // A rename moves the directory's version, so that a kept index is built again, in the new
+  // order; nothing else (a user made) moves it.
+  auto version = DirectoryVersion(*db_);
+  ASSERT_TRUE(version.ok());
+  ASSERT_TRUE(directory_->CreateUser(admin_, {"x.user", "x", "password-x.user", Role::kEvaluator, ""})
+                  .ok());
+  EXPECT_EQ(*DirectoryVersion(*db_), *version);
+  ASSERT_TRUE(directory_
+                  ->UpsertAgencies(admin_, {{"DSD", {"กรุงเทพ", "Bangkok"}, "department", "MOL", {}}})
+                  .ok());
+  auto renamed = DirectoryVersion(*db_);
+  ASSERT_TRUE(renamed.ok());
+  EXPECT_GT(*renamed, *version);
+  index = ResultListIndex::Build(*db_, meta->rows_from);
+  ASSERT_TRUE(index.ok());
+  ListQuery after_rename;
+  after_rename.sort = ListSort::kName;
+  EXPECT_EQ(list(after_rename), "DSD OCS BOI OGGP DLIS DCLS (6)");
+}
+
+// The admin's directory a page at a time, searched, filtered and sorted in SQL.
+TEST_P(ServiceTest, TheDirectoryIsListedAPageAtATime) {
+  ASSERT_TRUE(directory_
+                  ->UpsertAgencies(
+                      admin_, {{"OCS", {"เกาะสมุย", "Ko Samui"}, "department", "PMO", {}},
+                               {"BOI", {"ขอนแก่น", "Khon Kaen"}, "department", "PMO", {}},
+                               {"DLIS", {"งาว", "Ngao"}, "department", "MOL", {}}})
+                  .ok());
+  auto all = directory_->Agencies();
+  ASSERT_TRUE(all.ok());
+  auto list = [&](const Directory::AgencyQuery& query) {
+    auto page = directory_->ListAgencies(admin_, query);
+    EXPECT_TRUE(page.ok()) << page.status().ToString(false);
+    std::string out;
+    if (!page.ok()) return out;
+    EXPECT_EQ(page->items.size(), page->parent_names.size());
+    for (const auto& a : page->items) out += (out.empty() ? "" : " ") + a.code;
+    return out + " (" + std::to_string(page->total) + ")";
+  };
+  Directory::AgencyQuery by_name;
+  by_name.by_name = true;
+  by_name.parent = "PMO";
+  // เกาะสมุย, ขอนแก่น, สำนักงาน ก.พ.ร. in Thai order (not the codes' or the bytes' order)
+  EXPECT_EQ(list(by_name), "OCS BOI OGGP (3)");
+  by_name.descending = true;
+  EXPECT_EQ(list(by_name), "OGGP BOI OCS (3)");
+  Directory::AgencyQuery paged;
+  paged.limit = 2;
+  auto first = directory_->ListAgencies(admin_, paged);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->items.size(), 2u);
+  EXPECT_EQ(first->total, static_cast<int64_t>(all->size()));
+  paged.offset = static_cast<int64_t>(all->size());  // past the end: none, still the count
+  EXPECT_EQ(list(paged), " (" + std::to_string(all->size()) + ")");
+  Directory::AgencyQuery search;
+  search.q = "ขอน";
+  EXPECT_EQ(list(search), "BOI (1)");
+  search.q = "khon KAEN";  // Latin letters in any case
+  EXPECT_EQ(list(search), "BOI (1)");
+  search.q = "mol";  // the parent's code: its agencies (and the parent itself, by its code)
+  search.kind = "department";
+  auto of_mol = directory_->ListAgencies(admin_, search);
+  ASSERT_TRUE(of_mol.ok());
+  std::set<std::string> expected, got;
+  for (const auto& a : *all) {
+    if (a.parent == "MOL" && a.kind == "department") expected.insert(a.code);
+  }
+  for (const auto& a : of_mol->items) got.insert(a.code);
+  EXPECT_TRUE(expected.count("DLIS"));
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(of_mol->total, static_cast<int64_t>(expected.size()));
+  search.q = "%";
+  search.kind = "";
+  EXPECT_EQ(list(search), " (0)");
+  EXPECT_EQ(directory_->ListAgencies(reporter_, {}).status().code(),
+            StatusCode::kPermissionDenied);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ServiceTest, ::testing::ValuesIn(esar::testing::Backends()),

@@ -497,6 +497,15 @@ INSERT INTO audit_rebaselines (entity, migration)
   SELECT 'result/' || CAST(r.id AS TEXT), 8 FROM results r
   WHERE NOT EXISTS (SELECT 1 FROM result_totals t WHERE t.result_id = r.rows_from AND t.inputs <> '')
 )SQL"},
+      // Pages at every local government's scale: the newest audit entry of one entity (what the
+      // dashboard and the public list key their kept models on: DirectoryVersion) found in the
+      // index, not by reading the log; a page of submissions read whole (Reporting::LoadMany)
+      // finds their evidence and reviews by submission.
+      {14, "page lookups", R"SQL(
+CREATE INDEX audit_log_entity ON audit_log (entity, seq);
+CREATE INDEX evidence_submission ON evidence (submission_id, id);
+CREATE INDEX reviews_submission ON reviews (submission_id, id)
+)SQL"},
   };
   return kMigrations;
 }

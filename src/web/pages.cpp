@@ -218,6 +218,44 @@ std::shared_ptr<const json> Pages::PublishedSummary(storage::Database& db, int64
   return ParsedSummary(summary->id, summary->document);
 }
 
+Result<std::shared_ptr<const service::ResultListIndex>> Pages::ListIndex(storage::Database& db,
+                                                                         int64_t rows_from,
+                                                                         int64_t version) {
+  const std::pair<int64_t, int64_t> key{rows_from, version};
+  {
+    std::lock_guard<std::mutex> lock(lists_mutex_);
+    const auto found = lists_.find(key);
+    if (found != lists_.end()) return found->second;
+  }
+  // Built outside the lock: two requests may both build it at first; both are the same.
+  auto built = service::ResultListIndex::Build(db, rows_from);
+  if (!built) return built.status();
+  std::lock_guard<std::mutex> lock(lists_mutex_);
+  // A few results are listed at a time (a year's rounds); older versions are never asked again.
+  if (lists_.size() >= 8) lists_.clear();
+  lists_[key] = *built;
+  return *built;
+}
+
+Result<std::shared_ptr<const Pages::DirectoryFilters>> Pages::CachedFilters(storage::Database& db,
+                                                                            int64_t version) {
+  {
+    std::lock_guard<std::mutex> lock(lists_mutex_);
+    if (filters_ && filters_version_ == version) return filters_;
+  }
+  service::Directory directory(db, clock_);
+  auto parents = directory.Parents();
+  if (!parents) return parents.status();
+  auto kinds = directory.Kinds();
+  if (!kinds) return kinds.status();
+  auto shared = std::make_shared<const DirectoryFilters>(
+      DirectoryFilters{std::move(*parents), std::move(*kinds)});
+  std::lock_guard<std::mutex> lock(lists_mutex_);
+  filters_ = shared;
+  filters_version_ = version;
+  return shared;
+}
+
 std::shared_ptr<const json> Pages::ParsedSummary(int64_t result_id, const std::string& text) {
   {
     std::lock_guard<std::mutex> lock(summaries_mutex_);
@@ -486,13 +524,19 @@ HttpResponse Pages::PublicResults(PageCall& call) {
   int64_t page = PageNumber(call.Query("page"));  // bounded: page × 50 cannot overflow
   query.limit = 50;
   query.offset = (page - 1) * query.limit;
-  auto list = service::ListResultAgencies(call.db, result->rows_from, query);
+  // The page found in the result's list index (kept while the result's rows and the directory
+  // stay as they are), then only its rows read.
+  auto version = service::DirectoryVersion(call.db);
+  if (!version) return ErrorPage(call, version.status());
+  auto index = ListIndex(call.db, result->rows_from, *version);
+  if (!index) return ErrorPage(call, index.status());
+  auto list = service::ListResultAgencies(call.db, result->rows_from, query, **index);
   if (!list) return ErrorPage(call, list.status());
   if (list->items.empty() && list->total > 0 && query.offset >= list->total) {
     // Past the end (an old link, a typed number): the last page instead of an empty one.
     page = (list->total + query.limit - 1) / query.limit;
     query.offset = (page - 1) * query.limit;
-    list = service::ListResultAgencies(call.db, result->rows_from, query);
+    list = service::ListResultAgencies(call.db, result->rows_from, query, **index);
     if (!list) return ErrorPage(call, list.status());
   }
   json rows = json::array();
@@ -507,10 +551,8 @@ HttpResponse Pages::PublicResults(PageCall& call) {
          {"grade", graded ? call.Pick(fw.grades[static_cast<size_t>(a.grade)].name) : "–"},
          {"href", "/results/" + std::to_string(chosen) + "/agencies/" + UrlEncode(a.code)}});
   }
-  auto kinds = service::KindsInResult(call.db, result->rows_from);
-  if (!kinds) return ErrorPage(call, kinds.status());
   std::vector<std::pair<std::string, json>> kind_options;
-  for (const std::string& k : *kinds) {
+  for (const std::string& k : (*index)->kinds()) {
     const std::string label = KindName(call, k);
     kind_options.push_back(
         {ThaiSortKey(label), {{"value", k}, {"label", label}, {"selected", k == query.kind}}});
@@ -519,10 +561,10 @@ HttpResponse Pages::PublicResults(PageCall& call) {
             [](const auto& x, const auto& y) { return x.first < y.first; });
   model["kinds"] = json::array();
   for (auto& k : kind_options) model["kinds"].push_back(std::move(k.second));
-  auto parents = service::Directory(call.db, clock_).Parents();  // in Thai order already
-  if (!parents) return ErrorPage(call, parents.status());
+  auto directory_filters = CachedFilters(call.db, *version);
+  if (!directory_filters) return ErrorPage(call, directory_filters.status());
   model["parents"] = json::array();
-  for (const domain::Agency& p : *parents) {
+  for (const domain::Agency& p : (*directory_filters)->parents) {  // in Thai order already
     model["parents"].push_back(
         {{"value", p.code}, {"label", call.Pick(p.name)}, {"selected", p.code == query.parent}});
   }
@@ -680,19 +722,35 @@ HttpResponse Pages::AgencyReport(PageCall& call) {
   return RenderPage(call, "agency_report", model, model["name"].get<std::string>());
 }
 
-// The dashboard is a view of published results (whose rows never change), the directory's names
-// and earlier years' results, all of which change only through an audited action. So its model
-// is kept per language and period until the audit log moves, and rebuilt from the rows then.
+// The dashboard is a view of published results (whose rows never change, and whose frameworks
+// are frozen), the directory's names, kinds and parents, and earlier years' imported results. So
+// its model is kept per language and period until one of those moves, and rebuilt from the rows
+// then: the key holds the newest published result and their number, and the newest audit entry
+// of the agencies and of the imported results (every change to either is audited under that
+// entity: Directory::UpsertAgencies, History::ImportResults). Reports, reviews, users and other
+// rounds' work move none of these, so they no longer cost a rebuild (~1.2 s at 8,000 agencies).
+// The key is read from the database on every request, so a change made by another server (or
+// the command line) is seen at once. The answer says whether it was kept (X-Cache: hit).
 HttpResponse Pages::Dashboard(PageCall& call) {
-  auto head = call.db.Query("SELECT COALESCE(MAX(seq), 0) FROM audit_log");
-  if (!head) return ErrorPage(call, head.status());
+  auto version = call.db.Query(
+      "SELECT (SELECT COALESCE(MAX(id), 0) FROM results WHERE stage = 'published'), "
+      "(SELECT COUNT(*) FROM results WHERE stage = 'published'), "
+      "(SELECT COALESCE(MAX(seq), 0) FROM audit_log WHERE entity = 'agencies'), "
+      "(SELECT COALESCE(MAX(seq), 0) FROM audit_log WHERE entity = 'past_results')");
+  if (!version) return ErrorPage(call, version.status());
+  const storage::Row& v = (*version)[0];
   const std::string key = std::string(call.lang == Lang::kThai ? "th" : "en") + "|" +
-                          std::to_string((*head)[0].Int(0)) + "|" + call.Query("period");
+                          std::to_string(v.Int(0)) + "|" + std::to_string(v.Int(1)) + "|" +
+                          std::to_string(v.Int(2)) + "|" + std::to_string(v.Int(3)) + "|" +
+                          call.Query("period");
   {
     std::lock_guard<std::mutex> lock(dashboards_mutex_);
     const auto found = dashboards_.find(key);
-    if (found != dashboards_.end())
-      return RenderPage(call, "dashboard", *found->second, call.T("dashboard.title"));
+    if (found != dashboards_.end()) {
+      HttpResponse kept = RenderPage(call, "dashboard", *found->second, call.T("dashboard.title"));
+      kept.headers.emplace_back("X-Cache", "hit");
+      return kept;
+    }
   }
   json model;
   HttpResponse response = BuildDashboard(call, &model);
@@ -701,6 +759,7 @@ HttpResponse Pages::Dashboard(PageCall& call) {
     if (dashboards_.size() >= 64) dashboards_.clear();  // two languages x a few periods
     dashboards_[key] = std::make_shared<const json>(std::move(model));
   }
+  response.headers.emplace_back("X-Cache", "miss");
   return response;
 }
 

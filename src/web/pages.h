@@ -5,6 +5,7 @@
 // line, a small script adds upload progress and charts. Thai first, English on request.
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -16,6 +17,7 @@
 #include "security/crypto.h"
 #include "service/actor.h"
 #include "service/cycle.h"
+#include "service/result_list.h"
 #include "storage/file_store.h"
 #include "storage/pool.h"
 #include "web/api.h"
@@ -125,12 +127,37 @@ class Pages {
   std::shared_ptr<const nlohmann::json> PublishedSummary(storage::Database& db, int64_t round_id);
 
   std::mutex dashboards_mutex_;
-  // Dashboard models by language, audit-log head and period (see Dashboard).
+  // Dashboard models by language, the versions of what they read, and period (see Dashboard).
   std::unordered_map<std::string, std::shared_ptr<const nlohmann::json>>
       dashboards_;  // guarded by dashboards_mutex_
 
   std::mutex summaries_mutex_;
   std::unordered_map<int64_t, std::shared_ptr<const nlohmann::json>> summaries_;  // guarded
+
+  // The list index of result rows `rows_from` at directory version `version`
+  // (service::DirectoryVersion), built on first use and kept while both stay: a list page then
+  // reads its 50 rows only. Errors are the database's.
+  Result<std::shared_ptr<const service::ResultListIndex>> ListIndex(storage::Database& db,
+                                                                    int64_t rows_from,
+                                                                    int64_t version);
+  // What the lists' filters offer from the directory: its parents (Directory::Parents, in Thai
+  // order) and its kinds (Directory::Kinds).
+  struct DirectoryFilters {
+    std::vector<domain::Agency> parents;
+    std::vector<std::string> kinds;
+  };
+  // The directory's filters at directory version `version` (service::DirectoryVersion), kept
+  // while it stays: every list and queue page offers them, and reading them took 3 ms on
+  // PostgreSQL at 8,000 agencies. Errors are the database's.
+  Result<std::shared_ptr<const DirectoryFilters>> CachedFilters(storage::Database& db,
+                                                                int64_t version);
+
+  std::mutex lists_mutex_;
+  // By (rows_from, directory version); guarded by lists_mutex_.
+  std::map<std::pair<int64_t, int64_t>, std::shared_ptr<const service::ResultListIndex>> lists_;
+  // The filters at filters_version_; guarded by lists_mutex_.
+  std::shared_ptr<const DirectoryFilters> filters_;
+  int64_t filters_version_ = -1;
 
   // Framework `id` as stored, parsed; a frozen one (every round's: it cannot change) is kept, so
   // that a page of a result does not parse its framework again on every request.

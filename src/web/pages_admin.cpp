@@ -196,25 +196,76 @@ HttpResponse Pages::AdminHome(PageCall& call) {
   return RenderPage(call, "admin_home", model, call.T("admin.title"));
 }
 
+// The directory a page at a time (every local government: ~8,000), searched, filtered and sorted
+// in SQL as the public list is (Directory::ListAgencies), with the import form above it.
 HttpResponse Pages::AgenciesPage(PageCall& call) {
-  auto agencies = service::Directory(call.db, clock_).Agencies();
-  if (!agencies) return ErrorPage(call, agencies.status());
-  std::map<std::string, std::string> names;
-  for (const auto& a : *agencies) names[a.code] = call.Pick(a.name);
-  std::vector<std::pair<std::string, json>> rows;
-  for (const auto& a : *agencies) {
-    const std::string ministry = names.count(a.parent) ? names[a.parent] : "";
-    rows.push_back({ThaiSortKey(ministry) + std::string(1, '\0') + ThaiSortKey(call.Pick(a.name)),
-                    {{"code", a.code},
-                     {"name", call.Pick(a.name)},
-                     {"kind", KindLabel(call, a.kind)},
-                     {"ministry", ministry}}});
+  service::Directory directory(call.db, clock_);
+  service::Directory::AgencyQuery query;
+  query.q = call.Query("q");
+  query.kind = call.Query("kind");
+  query.parent = call.Query("parent");
+  const std::string sort = call.Query("sort") == "name" ? "name" : "ministry";
+  query.by_name = sort == "name";
+  query.descending = call.Query("dir") == "desc";
+  int64_t page = PageNumber(call.Query("page"));  // bounded: page × 50 cannot overflow
+  query.offset = (page - 1) * query.limit;
+  auto list = directory.ListAgencies(call.actor, query);
+  if (!list) return ErrorPage(call, list.status());
+  if (list->items.empty() && list->total > 0 && query.offset >= list->total) {
+    // Past the end (an old link, a typed number): the last page instead of an empty one.
+    page = (list->total + query.limit - 1) / query.limit;
+    query.offset = (page - 1) * query.limit;
+    list = directory.ListAgencies(call.actor, query);
+    if (!list) return ErrorPage(call, list.status());
   }
-  std::sort(rows.begin(), rows.end(),
-            [](const auto& x, const auto& y) { return x.first < y.first; });
-  json list = json::array();
-  for (auto& r : rows) list.push_back(std::move(r.second));
-  json model = {{"agencies", list}, {"count", list.size()}, {"csv", call.Field("csv")}};
+  json rows = json::array();
+  for (size_t i = 0; i < list->items.size(); ++i) {
+    const domain::Agency& a = list->items[i];
+    rows.push_back({{"code", a.code},
+                    {"name", call.Pick(a.name)},
+                    {"kind", KindLabel(call, a.kind)},
+                    {"ministry", call.Pick(list->parent_names[i])}});
+  }
+  auto kinds = directory.Kinds();
+  if (!kinds) return ErrorPage(call, kinds.status());
+  json kind_options = json::array();
+  for (const std::string& k : *kinds) {
+    kind_options.push_back(
+        {{"value", k}, {"label", KindLabel(call, k)}, {"selected", k == query.kind}});
+  }
+  auto parents = directory.Parents();  // in Thai order already
+  if (!parents) return ErrorPage(call, parents.status());
+  json parent_options = json::array();
+  for (const domain::Agency& p : *parents) {
+    parent_options.push_back(
+        {{"value", p.code}, {"label", call.Pick(p.name)}, {"selected", p.code == query.parent}});
+  }
+  const int64_t pages = std::max<int64_t>((list->total + query.limit - 1) / query.limit, 1);
+  json model = {{"agencies", rows},
+                {"count", list->total},
+                {"csv", call.Field("csv")},
+                {"q", query.q},
+                {"kinds", kind_options},
+                {"parents", parent_options},
+                {"sort_value", sort},
+                {"dir_value", query.descending ? "desc" : "asc"},
+                {"page", page},
+                {"pages", pages}};
+  const std::string filters = "/admin/agencies?q=" + UrlEncode(query.q) +
+                              "&kind=" + UrlEncode(query.kind) +
+                              "&parent=" + UrlEncode(query.parent);
+  // Each column header links to the list sorted by it (from its first page); again reverses.
+  for (const char* column : {"name", "ministry"}) {
+    const bool active = sort == column;
+    const std::string next_dir = active && !query.descending ? "desc" : "asc";
+    model["sort"][column] = {
+        {"href", filters + "&sort=" + column + "&dir=" + next_dir},
+        {"aria", active ? (query.descending ? "descending" : "ascending") : "none"}};
+  }
+  const std::string here =
+      filters + "&sort=" + sort + (query.descending ? "&dir=desc" : "&dir=asc") + "&page=";
+  if (page > 1) model["prev"] = here + std::to_string(page - 1);
+  if (page < pages) model["next"] = here + std::to_string(page + 1);
   if (call.request.method == "POST") model["error"] = call.Field("__error");
   return RenderPage(call, "admin_agencies", model, call.T("agencies.title"),
                     call.form.count("__error") ? 400 : 200);

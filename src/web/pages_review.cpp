@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <functional>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "common/thai.h"
@@ -25,25 +27,31 @@ json ReviewList(const PageCall& call, const service::SubmissionView& s);
 
 namespace {
 
-// Frameworks by round, loaded once per request.
+// Frameworks by round, each looked up once per request; frozen ones come from the process's
+// parsed copies (Pages::FrozenFramework): a framework naming 8,000 agencies took milliseconds to
+// parse on every queue page.
 class FrameworkCache {
  public:
-  FrameworkCache(storage::Database& db, const Clock& clock) : cycle_(db, clock) {}
+  using Loader =
+      std::function<Result<std::shared_ptr<const service::StoredFramework>>(int64_t framework_id)>;
+  FrameworkCache(storage::Database& db, const Clock& clock, Loader load)
+      : cycle_(db, clock), load_(std::move(load)) {}
   const domain::Framework* ForRound(int64_t round_id) {
     auto found = by_round_.find(round_id);
-    if (found != by_round_.end()) return found->second ? &*found->second : nullptr;
+    if (found != by_round_.end()) return found->second ? &found->second->framework : nullptr;
     auto round = cycle_.Round(round_id);
-    std::optional<domain::Framework> framework;
+    std::shared_ptr<const service::StoredFramework> framework;
     if (round) {
-      if (auto stored = cycle_.Framework(round->framework_id)) framework = stored->framework;
+      if (auto stored = load_(round->framework_id)) framework = *stored;
     }
     auto [at, inserted] = by_round_.emplace(round_id, std::move(framework));
-    return at->second ? &*at->second : nullptr;
+    return at->second ? &at->second->framework : nullptr;
   }
 
  private:
   service::Cycle cycle_;
-  std::map<int64_t, std::optional<domain::Framework>> by_round_;
+  Loader load_;
+  std::map<int64_t, std::shared_ptr<const service::StoredFramework>> by_round_;
 };
 
 }  // namespace
@@ -52,12 +60,14 @@ HttpResponse Pages::Queue(PageCall& call) {
   service::Cycle cycle(call.db, clock_);
   auto rounds = cycle.Rounds();
   if (!rounds) return ErrorPage(call, rounds.status());
-  // Only what the filters offer is read here: the parents and kinds, not every agency.
-  service::Directory directory(call.db, clock_);
-  auto parents = directory.Parents();
-  if (!parents) return ErrorPage(call, parents.status());
-  auto kinds = directory.Kinds();
-  if (!kinds) return ErrorPage(call, kinds.status());
+  // Only what the filters offer is read here, the parents and kinds, not every agency: kept
+  // while the directory stays as it is.
+  auto version = service::DirectoryVersion(call.db);
+  if (!version) return ErrorPage(call, version.status());
+  auto directory_filters = CachedFilters(call.db, *version);
+  if (!directory_filters) return ErrorPage(call, directory_filters.status());
+  const std::vector<domain::Agency>* parents = &(*directory_filters)->parents;
+  const std::vector<std::string>* kinds = &(*directory_filters)->kinds;
   service::QueueFilter filter;
   filter.round_id = ParseId(call.Query("round"));
   filter.status = call.request.query.count("status") ? call.Query("status") : "submitted";
@@ -92,7 +102,8 @@ HttpResponse Pages::Queue(PageCall& call) {
     queue = reporting.Queue(call.actor, filter);
     if (!queue) return ErrorPage(call, queue.status());
   }
-  FrameworkCache frameworks(call.db, clock_);
+  FrameworkCache frameworks(call.db, clock_,
+                            [&](int64_t id) { return FrozenFramework(call.db, id); });
   json items = json::array();
   for (const auto& s : queue->items) {
     const domain::Framework* fw = frameworks.ForRound(s.round_id);
@@ -270,7 +281,8 @@ HttpResponse Pages::AppealsList(PageCall& call) {
   auto rounds = results.RoundsWithResults(call.actor, service::ResultStage::kPreliminary);
   if (!rounds) return ErrorPage(call, rounds.status());
   json open = json::array(), decided = json::array();
-  FrameworkCache frameworks(call.db, clock_);
+  FrameworkCache frameworks(call.db, clock_,
+                            [&](int64_t id) { return FrozenFramework(call.db, id); });
   for (int64_t round_id : *rounds) {
     // Every result of the round: computing again never hides an appeal.
     auto appeals = results.AppealsOfRound(call.actor, round_id);

@@ -192,6 +192,23 @@ def main():
         status, html = admin.page("/admin/agencies")
         check("&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert(1)" not in html,
               "markup in an agency's name is escaped")
+        # The directory a page at a time, searched and filtered as the public list is.
+        check(re.search(r"<span>หน้า 1 / 1</span>", html) is not None and 'name="q"' in html,
+              "the agencies page is paged and has a search")
+        status, html = admin.page("/admin/agencies?q=%s" % urllib.parse.quote("กฤษฎีกา"))
+        rows = re.findall(r"<tr><td>([^<]+)</td><th scope=\"row\">", html)
+        check(status == 200 and rows == ["OCS"], "a search finds the agency by part of its Thai name (%r)" % rows)
+        status, html = admin.page("/admin/agencies?parent=PMO&sort=name&dir=desc")
+        rows = re.findall(r"<tr><td>([^<]+)</td><th scope=\"row\">", html)
+        check(status == 200 and "OCS" in rows and "XSS" in rows and "PMO" not in rows
+              and 'aria-sort="descending"' in html,
+              "the agencies of one ministry, by name descending (%r)" % rows)
+        status, html = admin.page("/admin/agencies?page=99999")
+        check(status == 200 and re.search(r"<span>หน้า 1 / 1</span>", html) is not None and "OCS" in html,
+              "a page past the end shows the last one")
+        status, html = admin.page("/admin/agencies?q=%25")
+        check(status == 200 and "ไม่พบหน่วยงานที่ค้นหา" in html, "a search matching nothing says so")
+        status, html = admin.page("/admin/agencies")
         check(admin.get("/agency")[0] == 403, "the admin may not open an agency's reporting page")
 
         # ---- the reporter's round, without JavaScript ----
@@ -379,8 +396,17 @@ def main():
         # change, here by the command line beside the server) shows at once.
         status, html = public.page("/dashboard")
         check(status == 200 and "สำนักนายกรัฐมนตรี" in html, "the dashboard lists the ministry")
-        status, again = public.page("/dashboard")
-        check(again == html, "the dashboard is the same until something changes")
+        status, headers, raw = public.get("/dashboard")
+        check(raw.decode("utf-8") == html and headers.get("x-cache") == "hit",
+              "the dashboard is the same until something changes, and kept (%r)" % headers.get("x-cache"))
+        # An audited change to something the dashboard does not show (a user made; reports and
+        # reviews alike) leaves it kept: it is keyed on what it reads, not on the audit log.
+        run_cli(esar, ["admin", "--db", db, "--data-dir", os.path.join(work, "files"), "create-user",
+                       "--username", "auditor.x", "--role", "evaluator"],
+                env={"ESAR_PASSWORD": "demo-auditor.x-2567"})
+        status, headers, raw = public.get("/dashboard")
+        check(status == 200 and raw.decode("utf-8") == html and headers.get("x-cache") == "hit",
+              "an audited change it does not read keeps the dashboard (%r)" % headers.get("x-cache"))
         # Each shared KPI's table counts the agencies at each level the published scores give.
         status, _, raw = public.get("/api/v1/rounds/1/results?stage=published")
         published = json.loads(raw)["scores"]["agencies"]
@@ -401,8 +427,9 @@ def main():
             f.write("code,name_th,name_en,kind,parent\nPMO,สำนักนายกรัฐมนตรี (ชื่อใหม่),Office of the Prime Minister,ministry,\n")
         run_cli(esar, ["import", "agencies", os.path.join(work, "renamed.csv"), "--db", db,
                        "--data-dir", os.path.join(work, "files")])
-        status, html = public.page("/dashboard")
-        check(status == 200 and "สำนักนายกรัฐมนตรี (ชื่อใหม่)" in html, "the renamed ministry shows on the dashboard at once")
+        status, headers, raw = public.get("/dashboard")
+        check(status == 200 and "สำนักนายกรัฐมนตรี (ชื่อใหม่)" in raw.decode("utf-8") and headers.get("x-cache") == "miss",
+              "the renamed ministry shows on the dashboard at once (built again: %r)" % headers.get("x-cache"))
         status, html = public.page("/?sort=name")
         check("สำนักนายกรัฐมนตรี (ชื่อใหม่)" in html, "and in the public list")
         status, html = public.page("/results/1/agencies/OCS")
