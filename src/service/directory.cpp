@@ -1,5 +1,6 @@
 #include "service/directory.h"
 
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "common/thai.h"
@@ -154,6 +155,45 @@ Result<Directory::AgencyPage> Directory::ListAgencies(const Actor& actor,
     page.total = (*counted)[0].Int(0);
   }
   for (const storage::Row& r : *rows) {
+    page.items.push_back({r.Text(0), {r.Text(1), r.Text(2)}, r.Text(3), r.Text(4), {}});
+    page.parent_names.push_back({r.Text(5), r.Text(6)});
+  }
+  return page;
+}
+
+Result<Directory::AgencyPage> Directory::ListAgencies(const Actor& actor,
+                                                      const AgencyQuery& query,
+                                                      const ResultListIndex& index) {
+  if (!actor.Is(Role::kAdmin)) return Denied(actor, "ดูรายชื่อหน่วยงาน", "list agencies");
+  ListQuery found;
+  found.q = query.q;
+  found.kind = query.kind;
+  found.parent = query.parent;
+  found.sort = query.by_name ? ListSort::kName : ListSort::kParent;
+  found.descending = query.descending;
+  found.limit = query.limit;
+  found.offset = query.offset;
+  const ResultListIndex::Slice slice = index.Find(found);
+  AgencyPage page;
+  page.total = slice.total;
+  if (slice.codes.empty()) return page;
+  std::string in;
+  std::vector<storage::Value> params;
+  for (const std::string& code : slice.codes) {
+    in += in.empty() ? "?" : ", ?";
+    params.emplace_back(code);
+  }
+  auto rows = db_.Query(
+      "SELECT a.code, a.name_th, a.name_en, a.kind, a.parent, p.name_th, p.name_en FROM agencies "
+      "a LEFT JOIN agencies p ON p.code = a.parent WHERE a.code IN (" + in + ")",
+      params);
+  if (!rows) return rows.status();
+  std::map<std::string, const storage::Row*> by_code;
+  for (const storage::Row& r : *rows) by_code[r.Text(0)] = &r;
+  for (const std::string& code : slice.codes) {
+    const auto at = by_code.find(code);
+    if (at == by_code.end()) continue;
+    const storage::Row& r = *at->second;
     page.items.push_back({r.Text(0), {r.Text(1), r.Text(2)}, r.Text(3), r.Text(4), {}});
     page.parent_names.push_back({r.Text(5), r.Text(6)});
   }

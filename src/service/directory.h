@@ -10,6 +10,7 @@
 #include "security/crypto.h"
 #include "security/password_hasher.h"
 #include "service/actor.h"
+#include "service/result_list.h"
 #include "storage/database.h"
 
 namespace esar::service {
@@ -121,6 +122,11 @@ class Directory {
   // keys; ties by code), searched, filtered, sorted and paged in SQL: one query for the page and
   // its count, however many agencies there are (every local government: ~8,000). Admins only.
   Result<AgencyPage> ListAgencies(const Actor& actor, const AgencyQuery& query);
+  // The same page found in `index` (ResultListIndex::BuildDirectory, built at the current
+  // DirectoryVersion), then only its agencies read: what the admin's page uses, kept between
+  // requests, so that a deep page or a search does not sort or scan the directory in SQL.
+  Result<AgencyPage> ListAgencies(const Actor& actor, const AgencyQuery& query,
+                                  const ResultListIndex& index);
 
   // Creates a user; admins only (the command line acts as the system admin). Returns its id.
   Result<int64_t> CreateUser(const Actor& actor, const NewUser& user);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 #include <map>
 #include <tuple>
 
@@ -25,9 +26,23 @@ Result<std::shared_ptr<const ResultListIndex>> ResultListIndex::Build(storage::D
       "t.agency_code LEFT JOIN agencies p ON p.code = t.parent WHERE t.result_id = ?",
       {rows_from});
   if (!rows) return rows.status();
+  return FromRows(*rows);
+}
+
+Result<std::shared_ptr<const ResultListIndex>> ResultListIndex::BuildDirectory(
+    storage::Database& db) {
+  auto rows = db.Query(
+      "SELECT a.code, a.kind, COALESCE(a.parent, ''), NULL, a.sort_key, a.name_th, a.name_en, "
+      "p.sort_key, p.code, p.name_th, p.name_en FROM agencies a LEFT JOIN agencies p ON p.code = "
+      "a.parent");
+  if (!rows) return rows.status();
+  return FromRows(*rows);
+}
+
+std::shared_ptr<const ResultListIndex> ResultListIndex::FromRows(const storage::Rows& rows) {
   auto index = std::make_shared<ResultListIndex>();
-  index->entries_.reserve(rows->size());
-  for (const storage::Row& r : *rows) {
+  index->entries_.reserve(rows.size());
+  for (const storage::Row& r : rows) {
     Entry e;
     e.code = r.Text(0);
     e.kind = r.Text(1);
@@ -80,7 +95,7 @@ Result<std::shared_ptr<const ResultListIndex>> ResultListIndex::Build(storage::D
   std::sort(index->kinds_.begin(), index->kinds_.end());
   index->kinds_.erase(std::unique(index->kinds_.begin(), index->kinds_.end()),
                       index->kinds_.end());
-  return std::shared_ptr<const ResultListIndex>(std::move(index));
+  return index;
 }
 
 ResultListIndex::Slice ResultListIndex::Find(const ListQuery& query) const {
@@ -100,15 +115,19 @@ ResultListIndex::Slice ResultListIndex::Find(const ListQuery& query) const {
       break;
   }
   const std::string needle = Fold(query.q);
+  // Thai text in UTF-8 starts nearly every character with the same byte, which a plain find
+  // matches first over and over: a skip table is several times faster over 8,000 names.
+  const std::boyer_moore_horspool_searcher searcher(needle.begin(), needle.end());
+  auto contains = [&](const std::string& text) {
+    return std::search(text.begin(), text.end(), searcher) != text.end();
+  };
   Slice out;
   const size_t n = order->size();
   for (size_t i = 0; i < n; ++i) {
     const Entry& e = entries_[(*order)[backwards ? n - 1 - i : i]];
     if (!query.kind.empty() && e.kind != query.kind) continue;
     if (!query.parent.empty() && e.parent != query.parent) continue;
-    if (!needle.empty() && e.own_text.find(needle) == std::string::npos &&
-        e.parent_text.find(needle) == std::string::npos)
-      continue;
+    if (!needle.empty() && !contains(e.own_text) && !contains(e.parent_text)) continue;
     if (out.total >= query.offset && out.total < query.offset + query.limit) {
       out.codes.push_back(e.code);
     }

@@ -59,6 +59,9 @@ class ResultListIndex {
   // (one query) and orders them every way the list sorts. Errors are the database's.
   static Result<std::shared_ptr<const ResultListIndex>> Build(storage::Database& db,
                                                               int64_t rows_from);
+  // The same over the whole directory (every agency, its kind and parent as they are now, no
+  // totals): what the admin's list of agencies pages through (Directory::ListAgencies).
+  static Result<std::shared_ptr<const ResultListIndex>> BuildDirectory(storage::Database& db);
 
   // The codes of the agencies of `query`'s page, in its order, and how many match in all;
   // the same agencies and order as ListResultAgencies' SQL gives.
@@ -72,6 +75,10 @@ class ResultListIndex {
   const std::vector<std::string>& kinds() const { return kinds_; }
 
  private:
+  // Builds from rows of: code, kind, parent, total, sort key, Thai and English names, the
+  // parent's sort key, code, Thai and English names.
+  static std::shared_ptr<const ResultListIndex> FromRows(const storage::Rows& rows);
+
   struct Entry {
     std::string code, kind, parent;
     std::optional<double> total;

@@ -228,7 +228,8 @@ Result<std::shared_ptr<const service::ResultListIndex>> Pages::ListIndex(storage
     if (found != lists_.end()) return found->second;
   }
   // Built outside the lock: two requests may both build it at first; both are the same.
-  auto built = service::ResultListIndex::Build(db, rows_from);
+  auto built = rows_from == 0 ? service::ResultListIndex::BuildDirectory(db)
+                              : service::ResultListIndex::Build(db, rows_from);
   if (!built) return built.status();
   std::lock_guard<std::mutex> lock(lists_mutex_);
   // A few results are listed at a time (a year's rounds); older versions are never asked again.

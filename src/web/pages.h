@@ -134,9 +134,9 @@ class Pages {
   std::mutex summaries_mutex_;
   std::unordered_map<int64_t, std::shared_ptr<const nlohmann::json>> summaries_;  // guarded
 
-  // The list index of result rows `rows_from` at directory version `version`
-  // (service::DirectoryVersion), built on first use and kept while both stay: a list page then
-  // reads its 50 rows only. Errors are the database's.
+  // The list index of result rows `rows_from` (0: of the whole directory) at directory version
+  // `version` (service::DirectoryVersion), built on first use and kept while both stay: a list
+  // page then reads its 50 rows only. Errors are the database's.
   Result<std::shared_ptr<const service::ResultListIndex>> ListIndex(storage::Database& db,
                                                                     int64_t rows_from,
                                                                     int64_t version);

@@ -197,7 +197,8 @@ HttpResponse Pages::AdminHome(PageCall& call) {
 }
 
 // The directory a page at a time (every local government: ~8,000), searched, filtered and sorted
-// in SQL as the public list is (Directory::ListAgencies), with the import form above it.
+// as the public list is (Directory::ListAgencies over the directory's kept list index), with the
+// import form above it.
 HttpResponse Pages::AgenciesPage(PageCall& call) {
   service::Directory directory(call.db, clock_);
   service::Directory::AgencyQuery query;
@@ -209,13 +210,19 @@ HttpResponse Pages::AgenciesPage(PageCall& call) {
   query.descending = call.Query("dir") == "desc";
   int64_t page = PageNumber(call.Query("page"));  // bounded: page × 50 cannot overflow
   query.offset = (page - 1) * query.limit;
-  auto list = directory.ListAgencies(call.actor, query);
+  // The page found in the directory's list index (kept while the directory stays as it is: a
+  // deep page or a search sorted or scanned 8,000 agencies in SQL), then its agencies read.
+  auto version = service::DirectoryVersion(call.db);
+  if (!version) return ErrorPage(call, version.status());
+  auto index = ListIndex(call.db, 0, *version);
+  if (!index) return ErrorPage(call, index.status());
+  auto list = directory.ListAgencies(call.actor, query, **index);
   if (!list) return ErrorPage(call, list.status());
   if (list->items.empty() && list->total > 0 && query.offset >= list->total) {
     // Past the end (an old link, a typed number): the last page instead of an empty one.
     page = (list->total + query.limit - 1) / query.limit;
     query.offset = (page - 1) * query.limit;
-    list = directory.ListAgencies(call.actor, query);
+    list = directory.ListAgencies(call.actor, query, **index);
     if (!list) return ErrorPage(call, list.status());
   }
   json rows = json::array();
