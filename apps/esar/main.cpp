@@ -8,6 +8,7 @@
 #include <set>
 
 #include "admin.h"
+#include "cases.h"
 #include "domain/check.h"
 #include "domain/engine.h"
 #include "domain/history.h"
@@ -134,6 +135,24 @@ int main(int argc, char** argv) {
   std::string agency_code, kpi_id;
   explain->add_option("--agency", agency_code, "agency code / รหัสหน่วยงาน")->required();
   explain->add_option("--kpi", kpi_id, "only this KPI / เฉพาะตัวชี้วัดนี้");
+
+  esar::cli::CasesOptions cases_options;
+  CLI::App* cases = app.add_subcommand(
+      "cases", "compute a KPI from a case log / คำนวณผลตัวชี้วัดจากบันทึกเรื่อง");
+  cases->add_option("--framework,-f", cases_options.framework, "framework JSON file / ไฟล์กรอบการประเมิน")
+      ->required();
+  cases->add_option("--kpi", cases_options.kpi, "the KPI computed from cases / ตัวชี้วัด")->required();
+  cases->add_option("--agency", cases_options.agency, "agency code / รหัสหน่วยงาน")->required();
+  cases->add_option("--round,-r", cases_options.round, "reporting round: 6 or 12 / รอบการรายงาน")
+      ->check(CLI::IsMember({6, 12}))
+      ->required();
+  cases->add_option("--cases", cases_options.cases, "cases.csv / บันทึกเรื่อง")->required();
+  cases->add_option("--pauses", cases_options.pauses, "pauses.csv / ช่วงหยุดนับเวลา");
+  cases->add_option("--format", cases_options.format,
+                    "json, table, csv (one row per case) or data (rows for data.csv)")
+      ->check(CLI::IsMember({"json", "table", "csv", "data"}));
+  cases->add_flag("--totals-only", cases_options.totals_only,
+                  "json without the list of cases / เฉพาะผลรวม");
 
   std::string db_flag;
   // Where the evidence files, the audit key and the chain head are (docs/operations.md).
@@ -290,6 +309,7 @@ int main(int argc, char** argv) {
 
   const std::string db_url = esar::cli::DatabaseUrl(db_flag);
   try {
+    if (*cases) return esar::cli::RunCases(cases_options, lang);
     if (*serve) {
       serve_options.db_url = db_url;
       return esar::cli::Serve(serve_options, lang);

@@ -285,6 +285,69 @@ void CheckCriteria(const Kpi& kpi, const Criteria& criteria, const Framework& fw
   }
 }
 
+// The case rule of a KPI computed from case records: every round the KPI is scored in needs a
+// cut-off and a window for every class, or its cases could not be judged in that round.
+void CheckCaseRule(const Framework& fw, const Kpi& kpi, const CaseRule& rule,
+                   const std::string& path, Findings& findings) {
+  if (rule.kinds.empty()) {
+    findings.AtPath(Severity::kError, "cases-kinds", path + "/kinds",
+                    "ตัวชี้วัด " + kpi.id + " ไม่ได้ระบุประเภทเรื่องที่นับ (kinds)",
+                    "KPI " + kpi.id + " names no kind of case to count");
+  }
+  // The fiscal year named in Buddhist Era runs 1 October (CE year − 544) to 30 September.
+  const int ce = fw.fiscal_year - 543;
+  const Day fy_start = DayFromCivil(ce - 1, 10, 1), fy_end = DayFromCivil(ce, 9, 30);
+  for (const int round : kpi.rounds) {
+    const std::string r = std::to_string(round);
+    const CaseCutoff* cutoff = nullptr;
+    for (const CaseCutoff& c : rule.cutoffs) {
+      if (c.round == round) cutoff = &c;
+    }
+    if (!cutoff) {
+      findings.AtPath(Severity::kError, "cases-cutoff", path + "/cutoffs",
+                      "ตัวชี้วัด " + kpi.id + " ไม่มีวันตัดยอดเรื่องเสร็จของรอบ " + r + " เดือน",
+                      "KPI " + kpi.id + " has no completion cut-off for the " + r + "-month round");
+    } else if (cutoff->date < fy_start || cutoff->date > fy_end) {
+      findings.AtPath(Severity::kWarning, "cases-cutoff-year", path + "/cutoffs/" + r,
+                      "วันตัดยอดรอบ " + r + " เดือน (" + IsoDate(cutoff->date) +
+                          ") อยู่นอกปีงบประมาณ " + std::to_string(fw.fiscal_year),
+                      "the " + r + "-month cut-off (" + IsoDate(cutoff->date) +
+                          ") is outside fiscal year " + std::to_string(fw.fiscal_year));
+    }
+    for (size_t i = 0; i < rule.classes.size(); ++i) {
+      const CaseClass& c = rule.classes[i];
+      int windows = 0;
+      for (const CaseWindow& w : c.windows) {
+        windows += static_cast<int>(std::count(w.rounds.begin(), w.rounds.end(), round));
+      }
+      if (windows != 1) {
+        findings.AtPath(Severity::kError, "cases-window",
+                        path + "/classes/" + std::to_string(i) + "/windows",
+                        "ประเภทเรื่อง \"" + c.id + "\" ของตัวชี้วัด " + kpi.id + " ต้องมีช่วงรับเรื่องของรอบ " +
+                            r + " เดือน หนึ่งช่วงพอดี (มี " + std::to_string(windows) + ")",
+                        "class \"" + c.id + "\" of KPI " + kpi.id +
+                            " needs exactly one receiving window for the " + r + "-month round (has " +
+                            std::to_string(windows) + ")");
+      }
+    }
+  }
+  for (const std::string* name : {&rule.on_time_variable, &rule.counted_variable}) {
+    if (name->empty()) continue;
+    bool declared = false;
+    for (const Variable& v : kpi.variables) {
+      declared = declared || (v.id == *name && (v.type == VariableType::kCount ||
+                                                v.type == VariableType::kNumber));
+    }
+    if (!declared) {
+      findings.AtPath(Severity::kError, "cases-variable", path + "/variables",
+                      "ตัวแปร \"" + *name + "\" ที่ผลนับเรื่องจะเติมให้ ไม่ได้ประกาศเป็นตัวแปรชนิด count หรือ number ของตัวชี้วัด " +
+                          kpi.id,
+                      "the variable \"" + *name + "\" the case counts fill in is not a count or number variable of KPI " +
+                          kpi.id);
+    }
+  }
+}
+
 void CheckFramework(const Framework& fw, Findings& findings) {
   double shares = 0;
   std::set<std::string> component_ids;
@@ -348,6 +411,7 @@ void CheckFramework(const Framework& fw, Findings& findings) {
     }
     if (kpi.criteria)
       CheckCriteria(kpi, *kpi.criteria, fw, nullptr, "", path + "/criteria", findings);
+    if (kpi.cases) CheckCaseRule(fw, kpi, *kpi.cases, path + "/cases", findings);
   });
   for (size_t r = 0; r < fw.assignments.size(); ++r) {
     for (size_t k = 0; k < fw.assignments[r].kpis.size(); ++k) {

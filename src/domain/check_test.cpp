@@ -266,3 +266,51 @@ TEST(CheckTest, AgencyHierarchiesMustNotLoop) {
 
 }  // namespace
 }  // namespace esar::domain
+
+namespace esar::domain {
+namespace {
+
+// A KPI computed from cases: every round it is scored in needs a cut-off and one window per
+// class; its counts fill declared count variables; its cut-offs lie in the fiscal year.
+TEST(CheckTest, CaseRulesNeedCutoffsWindowsAndCountVariables) {
+  auto kpi = [](const std::string& cases) {
+    return esar::testing::SingleKpiFramework(
+        R"({"id": "k", "component": "c", "name": "n", "variables": [{"id": "ok", "type": "count"},
+          {"id": "n", "type": "count"}, {"id": "x", "type": "pass_fail"}], "result": "ok * 100 / n",
+          "criteria": {"form": "levels", "targets": [80, 90, 100]}, "cases": )" + cases + "}");
+  };
+  const std::string good_class =
+      R"({"id": "o", "standard": {"days": 53}, "windows": [{"rounds": [6], "from": "2023-08-01", "to": "2024-01-31"},
+          {"rounds": [12], "from": "2023-08-01", "to": "2024-07-31"}]})";
+  auto fw = kpi(R"({"kinds": ["opinion"], "cutoffs": {"6": "2024-03-31", "12": "2024-09-30"},
+                   "classes": [)" + good_class + R"(], "variables": {"on_time": "ok", "counted": "n"}})");
+  auto findings = RunCheck(fw);
+  for (const Finding& f : findings) EXPECT_NE(f.code.substr(0, 5), "cases") << f.message_en;
+
+  // No 6-month cut-off, a class with no 12-month window (and one with two 6-month windows), a
+  // cut-off in another fiscal year, a variable that is pass/fail.
+  fw = kpi(R"({"kinds": [], "cutoffs": {"12": "2025-01-31"},
+     "classes": [{"id": "a", "standard": {"days": 53}, "windows": [{"rounds": [6], "from": "2023-08-01", "to": "2024-01-31"},
+       {"rounds": [6], "from": "2023-08-01", "to": "2024-01-31"}]}],
+     "variables": {"on_time": "x", "counted": "n"}})");
+  findings = RunCheck(fw);
+  const Finding* f = FindCode(findings, "cases-cutoff");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->severity, Severity::kError);
+  EXPECT_EQ(f->where.json_path, "/kpis/0/cases/cutoffs");
+  EXPECT_NE(f->message_en.find("6-month"), std::string::npos);
+  int windows = 0;
+  for (const Finding& w : findings) windows += w.code == "cases-window" ? 1 : 0;
+  EXPECT_EQ(windows, 2);  // two 6-month windows, no 12-month one
+  f = FindCode(findings, "cases-cutoff-year");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->severity, Severity::kWarning);
+  EXPECT_NE(f->message_en.find("2025-01-31"), std::string::npos);
+  f = FindCode(findings, "cases-variable");
+  ASSERT_NE(f, nullptr);
+  EXPECT_NE(f->message_en.find("\"x\""), std::string::npos);
+  ASSERT_NE(FindCode(findings, "cases-kinds"), nullptr);
+}
+
+}  // namespace
+}  // namespace esar::domain

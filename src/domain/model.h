@@ -11,6 +11,7 @@
 
 #include "common/status.h"
 #include "common/text.h"
+#include "domain/cases.h"
 
 namespace esar::domain {
 
@@ -198,6 +199,9 @@ struct Kpi {
   std::vector<Reference> references;
   std::string result;                // formula; empty = the single reported number
   std::optional<Criteria> criteria;  // absent for a composite KPI
+  // Present when the result is computed from case records (seed 002 KPIs 1 and 2): `esar cases`
+  // and the server's case-log upload fill `cases->on_time_variable` and `counted_variable`.
+  std::optional<CaseRule> cases;
   double weight_in_parent = 0;       // for a sub-KPI: its share (of 100) of the parent's score
   std::vector<Kpi> sub_kpis;
 };

@@ -354,6 +354,163 @@ domain::Variable ReadVariable(const json& v, const std::string& path) {
   return var;
 }
 
+// A date in the framework: ISO only ("2024-03-31"), year 1900–2200.
+domain::Day FrameworkDate(const json& v, const std::string& path) {
+  const std::string s = String(v, path);
+  auto d = domain::ParseIsoDate(s);
+  if (!d) {
+    Fail(path, "วันที่ \"" + s + "\" ใช้ไม่ได้: เขียนแบบ 2024-03-31 (ค.ศ. 1900–2200)",
+         "\"" + s + "\" is not a date: write 2024-03-31 (years 1900–2200)");
+  }
+  return *d;
+}
+
+std::vector<int> Rounds(const json& v, const std::string& path) {
+  std::vector<int> out;
+  const json& arr = Array(v, path);
+  if (arr.empty()) Fail(path, "ต้องระบุอย่างน้อยหนึ่งรอบ", "needs at least one round");
+  for (size_t i = 0; i < arr.size(); ++i) {
+    const std::string p = path + "/" + std::to_string(i);
+    const int r = Integer(arr[i], p, 6, 12);
+    if (r != 6 && r != 12) Fail(p, "รอบต้องเป็น 6 หรือ 12", "a round is 6 or 12");
+    out.push_back(r);
+  }
+  return out;
+}
+
+// A kind of case: a lower-case word ("act", "royal_decree"), as the case log writes it.
+bool IsCaseKind(const std::string& s) {
+  if (s.empty() || s.size() > 64 || s[0] < 'a' || s[0] > 'z') return false;
+  for (const char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+std::vector<std::string> Kinds(const json& v, const std::string& path) {
+  std::vector<std::string> out;
+  const json& arr = Array(v, path);
+  for (size_t i = 0; i < arr.size(); ++i) {
+    const std::string p = path + "/" + std::to_string(i);
+    std::string k = String(arr[i], p);
+    if (!IsCaseKind(k)) {
+      Fail(p, "ประเภทเรื่อง \"" + k + "\" ต้องเป็นคำภาษาอังกฤษตัวพิมพ์เล็ก (a–z 0–9 _) ไม่เกิน 64 ตัว",
+           "the kind \"" + k + "\" must be a lower-case word (a–z 0–9 _), at most 64 characters");
+    }
+    out.push_back(std::move(k));
+  }
+  return out;
+}
+
+// The "cases" field of a KPI (docs/formats.md, "KPIs computed from case records").
+domain::CaseRule ReadCaseRule(const json& v, const std::string& path) {
+  ExpectObject(v, path,
+               {"kinds", "excluded_categories", "pauses_not_counted", "cutoffs", "classes",
+                "backlog", "variables"});
+  domain::CaseRule rule;
+  rule.kinds = Kinds(Required(v, "kinds", path), path + "/kinds");
+  if (const json* e = Optional(v, "excluded_categories")) {
+    const json& arr = Array(*e, path + "/excluded_categories");
+    for (size_t i = 0; i < arr.size(); ++i) {
+      rule.excluded_categories.push_back(
+          Integer(arr[i], path + "/excluded_categories/" + std::to_string(i), 1, 6));
+    }
+  }
+  if (const json* pz = Optional(v, "pauses_not_counted")) {
+    const json& arr = Array(*pz, path + "/pauses_not_counted");
+    for (size_t i = 0; i < arr.size(); ++i) {
+      rule.pauses_not_counted.push_back(Choice<domain::PauseReason>(
+          arr[i], path + "/pauses_not_counted/" + std::to_string(i),
+          {{"ria", domain::PauseReason::kRia},
+           {"committee", domain::PauseReason::kCommittee},
+           {"outside", domain::PauseReason::kOutside}}));
+    }
+  }
+  const std::string cp = path + "/cutoffs";
+  const json& cutoffs = Required(v, "cutoffs", path);
+  ExpectObject(cutoffs, cp, {"6", "12"});
+  for (const char* r : {"6", "12"}) {
+    if (const json* d = Optional(cutoffs, r)) {
+      rule.cutoffs.push_back({std::stoi(r), FrameworkDate(*d, cp + "/" + r)});
+    }
+  }
+  if (rule.cutoffs.empty()) Fail(cp, "ต้องระบุวันตัดยอดอย่างน้อยหนึ่งรอบ", "needs a cut-off for a round");
+  const std::string kp = path + "/classes";
+  const json& classes = Array(Required(v, "classes", path), kp);
+  std::set<std::string> ids;
+  for (size_t i = 0; i < classes.size(); ++i) {
+    const std::string p = kp + "/" + std::to_string(i);
+    ExpectObject(classes[i], p, {"id", "name", "when", "standard", "windows"});
+    domain::CaseClass c;
+    c.id = String(Required(classes[i], "id", p), p + "/id");
+    if (!IsSafeKpiId(c.id)) {
+      Fail(p + "/id", "รหัสประเภทเรื่องต้องยาว 1–32 ตัว ใช้ได้เฉพาะ A–Z a–z 0–9 . - _",
+           "a class id is 1–32 characters of A–Z a–z 0–9 . - _");
+    }
+    if (!ids.insert(c.id).second) {
+      Fail(p + "/id", "รหัสประเภทเรื่อง \"" + c.id + "\" ซ้ำ", "the class id \"" + c.id + "\" is repeated");
+    }
+    c.name = Text(Optional(classes[i], "name"), p + "/name");
+    if (const json* when = Optional(classes[i], "when")) {
+      ExpectObject(*when, p + "/when", {"sections", "maps", "maps_complex", "annex_pages"});
+      for (const auto& [field, range] : when->items()) {
+        const domain::Range r = ReadRange(range, p + "/when/" + field);
+        domain::CaseCondition cond;
+        cond.field = field == "sections"       ? domain::CaseField::kSections
+                     : field == "maps"         ? domain::CaseField::kMaps
+                     : field == "maps_complex" ? domain::CaseField::kMapsComplex
+                                               : domain::CaseField::kAnnexPages;
+        cond.at_least = r.at_least;
+        cond.above = r.above;
+        cond.at_most = r.at_most;
+        cond.below = r.below;
+        c.when.push_back(cond);
+      }
+    }
+    const std::string sp = p + "/standard";
+    const json& st = Required(classes[i], "standard", p);
+    ExpectObject(st, sp, {"months", "days"});
+    const json* months = Optional(st, "months");
+    const json* days = Optional(st, "days");
+    if ((months != nullptr) == (days != nullptr)) {
+      Fail(sp, "ต้องระบุ months หรือ days อย่างใดอย่างหนึ่ง", "needs exactly one of \"months\" and \"days\"");
+    }
+    c.standard.months = months != nullptr;
+    c.standard.amount = months ? Integer(*months, sp + "/months", 1, 120)
+                               : Integer(*days, sp + "/days", 1, 3650);
+    const std::string wp = p + "/windows";
+    const json& windows = Array(Required(classes[i], "windows", p), wp);
+    for (size_t w = 0; w < windows.size(); ++w) {
+      const std::string q = wp + "/" + std::to_string(w);
+      ExpectObject(windows[w], q, {"rounds", "from", "to"});
+      domain::CaseWindow cw;
+      cw.rounds = Rounds(Required(windows[w], "rounds", q), q + "/rounds");
+      cw.from = FrameworkDate(Required(windows[w], "from", q), q + "/from");
+      cw.to = FrameworkDate(Required(windows[w], "to", q), q + "/to");
+      if (cw.to < cw.from) {
+        Fail(q + "/to", "วันสิ้นสุดช่วงรับเรื่องอยู่ก่อนวันเริ่ม", "the window ends before it starts");
+      }
+      c.windows.push_back(std::move(cw));
+    }
+    rule.classes.push_back(std::move(c));
+  }
+  if (const json* b = Optional(v, "backlog")) {
+    const std::string bp = path + "/backlog";
+    ExpectObject(*b, bp, {"rounds", "kinds"});
+    domain::CaseBacklogRule br;
+    br.rounds = Rounds(Required(*b, "rounds", bp), bp + "/rounds");
+    br.kinds = Kinds(Required(*b, "kinds", bp), bp + "/kinds");
+    rule.backlog = std::move(br);
+  }
+  if (const json* vars = Optional(v, "variables")) {
+    const std::string vp = path + "/variables";
+    ExpectObject(*vars, vp, {"on_time", "counted"});
+    rule.on_time_variable = String(Required(*vars, "on_time", vp), vp + "/on_time");
+    rule.counted_variable = String(Required(*vars, "counted", vp), vp + "/counted");
+  }
+  return rule;
+}
+
 domain::KpiDocumentation ReadDocumentation(const json* v, const std::string& path) {
   domain::KpiDocumentation d;
   if (!v) return d;
@@ -388,7 +545,7 @@ domain::Kpi ReadKpi(const json& v, const std::string& path, bool is_sub, int dep
   if (depth > 4) Fail(path, "ตัวชี้วัดย่อยซ้อนกันลึกเกินไป", "sub-KPIs are nested too deeply");
   ExpectObject(v, path,
                {"id", "key", "component", "name", "flags", "unit", "documentation", "rounds",
-                "variables", "references", "result", "criteria", "weight", "sub_kpis"});
+                "variables", "references", "result", "criteria", "weight", "sub_kpis", "cases"});
   domain::Kpi kpi;
   kpi.id = String(Required(v, "id", path), path + "/id");
   if (!IsSafeKpiId(kpi.id)) {
@@ -475,6 +632,7 @@ domain::Kpi ReadKpi(const json& v, const std::string& path, bool is_sub, int dep
   if (const json* r = Optional(v, "result")) kpi.result = Formula(*r, path + "/result");
   if (const json* c = Optional(v, "criteria"))
     kpi.criteria = *ReadCriteria(*c, path + "/criteria", 0);
+  if (const json* cs = Optional(v, "cases")) kpi.cases = ReadCaseRule(*cs, path + "/cases");
   if (is_sub)
     kpi.weight_in_parent = Number(Required(v, "weight", path), path + "/weight");
   else if (Optional(v, "weight")) {

@@ -38,6 +38,9 @@ broken = {
     "a KPI id in Thai": {"fiscal_year": 2567, "kpis": [dict(kpi, id="ตัวชี้วัด1")]},
     "a KPI key in capitals": {"fiscal_year": 2567, "kpis": [dict(kpi, key="PMQA")]},
     "a KPI key with a space": {"fiscal_year": 2567, "kpis": [dict(kpi, key="pmqa 4")]},
+    "a case rule with a Thai cut-off date": {"fiscal_year": 2567, "kpis": [dict(kpi, cases={"kinds": ["opinion"], "cutoffs": {"12": "30/9/2567"}, "classes": []})]},
+    "a case rule with an unknown pause reason": {"fiscal_year": 2567, "kpis": [dict(kpi, cases={"kinds": ["opinion"], "cutoffs": {"12": "2024-09-30"}, "pauses_not_counted": ["lunch"], "classes": []})]},
+    "a case class with months and days": {"fiscal_year": 2567, "kpis": [dict(kpi, cases={"kinds": ["opinion"], "cutoffs": {"12": "2024-09-30"}, "classes": [{"id": "a", "standard": {"months": 1, "days": 2}, "windows": []}]})]},
     "a sub-KPI id with a slash": {"fiscal_year": 2567, "kpis": [dict(kpi, sub_kpis=[dict(kpi, id="1/2", weight=100)])]},
 }
 for name, framework in broken.items():

@@ -1,0 +1,894 @@
+#include "formats/case_log.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <queue>
+#include <unordered_map>
+
+#include "formats/csv.h"
+
+namespace esar::formats {
+namespace {
+
+using domain::CaseRecord;
+using domain::CaseVerdict;
+using domain::Day;
+using domain::PauseReason;
+using domain::PauseSpan;
+
+class FileSource : public ByteSource {
+ public:
+  FileSource(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~FileSource() override { ::close(fd_); }
+  FileSource(const FileSource&) = delete;
+  FileSource& operator=(const FileSource&) = delete;
+
+  Result<size_t> Read(char* buf, size_t n) override {
+    for (;;) {
+      const ssize_t got = ::read(fd_, buf, n);
+      if (got >= 0) return static_cast<size_t>(got);
+      if (errno == EINTR) continue;
+      return Status::IoError("อ่านไฟล์ " + path_ + " ไม่ได้: " + std::strerror(errno),
+                             "cannot read " + path_ + ": " + std::strerror(errno));
+    }
+  }
+  Status Rewind() override {
+    if (::lseek(fd_, 0, SEEK_SET) != 0) {
+      return Status::IoError("อ่านไฟล์ " + path_ + " ซ้ำไม่ได้", "cannot read " + path_ + " again");
+    }
+    return Status::Ok();
+  }
+
+ private:
+  int fd_;
+  std::string path_;
+};
+
+class TextSource : public ByteSource {
+ public:
+  explicit TextSource(std::string_view text) : text_(text) {}
+  Result<size_t> Read(char* buf, size_t n) override {
+    const size_t k = std::min(n, text_.size() - pos_);
+    std::memcpy(buf, text_.data() + pos_, k);
+    pos_ += k;
+    return k;
+  }
+  Status Rewind() override {
+    pos_ = 0;
+    return Status::Ok();
+  }
+
+ private:
+  std::string_view text_;
+  size_t pos_ = 0;
+};
+
+// Collects problems: all are counted, the first `max` kept.
+class Problems {
+ public:
+  explicit Problems(size_t max) : max_(max) {}
+  void Add(const std::string& file, int64_t line, std::string column, std::string th,
+           std::string en) {
+    ++count_;
+    if (kept_.size() < max_) {
+      kept_.push_back({file, line, std::move(column), std::move(th), std::move(en)});
+    }
+  }
+  int64_t count() const { return count_; }
+  std::vector<CaseLogProblem>& kept() { return kept_; }
+
+ private:
+  size_t max_;
+  int64_t count_ = 0;
+  std::vector<CaseLogProblem> kept_;
+};
+
+// A streaming RFC 4180 reader over a ByteSource: records are cut from a block buffer, fields are
+// views into it (or into `unquoted_` for quoted fields), valid until the next call. Written here
+// rather than reusing ParseCsv, which needs the whole text in memory.
+class CsvStream {
+ public:
+  CsvStream(ByteSource* src, std::string file, const CaseLogLimits& limits, Problems* problems)
+      : src_(src),
+        file_(std::move(file)),
+        max_record_(limits.max_record_bytes),
+        problems_(problems) {
+    buf_.resize(std::max(limits.buffer_bytes, 2 * limits.max_record_bytes));
+  }
+
+  // The next non-blank record into `fields`, its first line into `line`. False at the end or
+  // after a fatal problem (already recorded); an IoError when reading fails.
+  Result<bool> Next(std::vector<std::string_view>& fields, int64_t& line) {
+    for (;;) {
+      if (fatal_) return false;
+      if (begin_ == end_) {
+        if (eof_) return false;
+        if (Status s = Fill(); !s.ok()) return s;
+        continue;
+      }
+      const char* p = buf_.data() + begin_;
+      const char* e = buf_.data() + end_;
+      const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(e - p)));
+      if (!nl && !eof_) {
+        if (end_ - begin_ >= max_record_) return TooLong();
+        if (Status s = Fill(); !s.ok()) return s;
+        continue;
+      }
+      const char* line_end = nl ? nl : e;
+      if (!std::memchr(p, '"', static_cast<size_t>(line_end - p))) {
+        // The common case: no quotes, one line.
+        if (static_cast<size_t>(line_end - p) > max_record_) return TooLong();
+        line = line_;
+        ++line_;
+        begin_ = nl ? static_cast<size_t>(nl + 1 - buf_.data()) : end_;
+        const char* stop = line_end;
+        if (stop > p && stop[-1] == '\r') --stop;
+        if (stop == p) continue;  // a blank line
+        fields.clear();
+        const char* f = p;
+        for (;;) {
+          const char* comma =
+              static_cast<const char*>(std::memchr(f, ',', static_cast<size_t>(stop - f)));
+          if (!comma) {
+            fields.emplace_back(f, static_cast<size_t>(stop - f));
+            break;
+          }
+          fields.emplace_back(f, static_cast<size_t>(comma - f));
+          f = comma + 1;
+        }
+        return true;
+      }
+      auto quoted = Quoted(fields, line);
+      if (!quoted.ok()) return quoted.status();
+      if (*quoted == 1) return true;
+      if (*quoted == 2) return false;
+      // 0: the record continues past the buffer: read more and try again.
+      if (end_ - begin_ >= max_record_) return TooLong();
+      if (Status s = Fill(); !s.ok()) return s;
+    }
+  }
+
+  // Skips a UTF-8 byte order mark at the very start (Excel writes one).
+  Status SkipBom() {
+    while (!eof_ && end_ - begin_ < 3) {
+      if (Status s = Fill(); !s.ok()) return s;
+    }
+    if (end_ - begin_ >= 3 && std::memcmp(buf_.data() + begin_, "\xEF\xBB\xBF", 3) == 0)
+      begin_ += 3;
+    return Status::Ok();
+  }
+
+  // True when reading stopped at a problem that hides the rest of the file.
+  bool fatal() const { return fatal_; }
+
+  Status Rewind() {
+    begin_ = end_ = 0;
+    eof_ = false;
+    fatal_ = false;
+    line_ = 1;
+    if (Status s = src_->Rewind(); !s.ok()) return s;
+    return SkipBom();
+  }
+
+ private:
+  Result<bool> TooLong() {
+    problems_->Add(
+        file_, line_, "",
+        "ระเบียนยาวเกิน " + std::to_string(max_record_) + " ไบต์ (อาจมีเครื่องหมายคำพูดที่ไม่ได้ปิด)",
+        "a record longer than " + std::to_string(max_record_) +
+            " bytes (perhaps a quote left open)");
+    fatal_ = true;
+    return false;
+  }
+
+  Status Fill() {
+    if (begin_ > 0) {
+      std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+    }
+    while (end_ < buf_.size()) {
+      auto got = src_->Read(buf_.data() + end_, buf_.size() - end_);
+      if (!got.ok()) return got.status();
+      if (*got == 0) {
+        eof_ = true;
+        break;
+      }
+      end_ += *got;
+    }
+    return Status::Ok();
+  }
+
+  // Parses a record with quotes starting at begin_. 1: a record; 0: incomplete, read more;
+  // 2: a fatal syntax problem (recorded).
+  Result<int> Quoted(std::vector<std::string_view>& fields, int64_t& line) {
+    const char* p = buf_.data() + begin_;
+    const char* e = buf_.data() + end_;
+    unquoted_.clear();
+    std::vector<std::pair<size_t, size_t>> spans;  // into unquoted_
+    int64_t lines = 0;
+    size_t start = 0;
+    bool in_quotes = false, was_quoted = false, after_quote = false;
+    const char* q = p;
+    for (; q < e; ++q) {
+      const char c = *q;
+      if (in_quotes) {
+        if (c == '"') {
+          if (q + 1 < e && q[1] == '"') {
+            unquoted_.push_back('"');
+            ++q;
+          } else if (q + 1 == e && !eof_) {
+            return 0;  // cannot tell "" from a closing quote yet
+          } else {
+            in_quotes = false;
+            after_quote = true;
+          }
+        } else {
+          if (c == '\n') ++lines;
+          unquoted_.push_back(c);
+        }
+        continue;
+      }
+      if (c == ',') {
+        spans.emplace_back(start, unquoted_.size() - start);
+        start = unquoted_.size();
+        was_quoted = after_quote = false;
+        continue;
+      }
+      if (c == '\n' || (c == '\r' && q + 1 < e && q[1] == '\n')) break;
+      if (c == '\r' && q + 1 == e && !eof_) return 0;
+      if (after_quote) {
+        problems_->Add(file_, line_ + lines, "", "มีข้อความต่อท้ายหลังเครื่องหมายคำพูดปิด",
+                       "text after a closing quote");
+        fatal_ = true;
+        return 2;
+      }
+      if (c == '"') {
+        if (unquoted_.size() != start || was_quoted) {
+          problems_->Add(file_, line_ + lines, "", "เครื่องหมายคำพูดอยู่กลางช่อง",
+                         "a quote in the middle of a field");
+          fatal_ = true;
+          return 2;
+        }
+        in_quotes = was_quoted = true;
+        continue;
+      }
+      unquoted_.push_back(c);
+    }
+    if (in_quotes) {
+      if (!eof_) return 0;
+      problems_->Add(file_, line_, "", "เครื่องหมายคำพูดเปิดไว้แต่ไม่ได้ปิด", "a quote left open");
+      fatal_ = true;
+      return 2;
+    }
+    if (q == e && !eof_) return 0;
+    spans.emplace_back(start, unquoted_.size() - start);
+    line = line_;
+    line_ += lines + 1;
+    if (q < e) q += (*q == '\r') ? 2 : 1;
+    begin_ = static_cast<size_t>(q - buf_.data());
+    fields.clear();
+    for (const auto& [off, len] : spans) fields.emplace_back(unquoted_.data() + off, len);
+    return 1;
+  }
+
+  ByteSource* src_;
+  std::string file_;
+  size_t max_record_;
+  Problems* problems_;
+  std::vector<char> buf_;
+  std::string unquoted_;
+  size_t begin_ = 0, end_ = 0;
+  bool eof_ = false;
+  bool fatal_ = false;
+  int64_t line_ = 1;
+};
+
+// The hashes of every case id, in sorted chunks of a million (8 MB), merged at the end to find
+// repeats: memory is 8 bytes per case, with no doubling when a single vector would grow.
+class HashChunks {
+ public:
+  void Add(uint64_t h) {
+    if (chunks_.empty() || chunks_.back().size() == kChunk) {
+      if (!chunks_.empty()) std::sort(chunks_.back().begin(), chunks_.back().end());
+      chunks_.emplace_back();
+      chunks_.back().reserve(kChunk);
+    }
+    chunks_.back().push_back(h);
+  }
+
+  // The hash values seen more than once, sorted.
+  std::vector<uint64_t> Repeated() {
+    if (chunks_.empty()) return {};
+    std::sort(chunks_.back().begin(), chunks_.back().end());
+    using Head = std::pair<uint64_t, size_t>;  // value, chunk
+    std::priority_queue<Head, std::vector<Head>, std::greater<Head>> heap;
+    std::vector<size_t> pos(chunks_.size(), 0);
+    for (size_t i = 0; i < chunks_.size(); ++i) {
+      if (!chunks_[i].empty()) heap.emplace(chunks_[i][0], i);
+    }
+    std::vector<uint64_t> out;
+    bool have_prev = false;
+    uint64_t prev = 0;
+    while (!heap.empty()) {
+      const auto [v, i] = heap.top();
+      heap.pop();
+      if (have_prev && v == prev && (out.empty() || out.back() != v)) out.push_back(v);
+      prev = v;
+      have_prev = true;
+      if (++pos[i] < chunks_[i].size()) heap.emplace(chunks_[i][pos[i]], i);
+    }
+    return out;
+  }
+
+ private:
+  static constexpr size_t kChunk = 1 << 20;
+  std::vector<std::vector<uint64_t>> chunks_;
+};
+
+uint64_t HashId(std::string_view s) {
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a: short ids, no need for anything faster
+  for (const char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  h ^= h >> 33;  // spread the low bits, which index the pause table
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  return h;
+}
+
+// A whole number of ASCII digits, at most `max`; nullopt otherwise.
+std::optional<int> Whole(std::string_view t, int max) {
+  if (t.empty() || t.size() > 9) return std::nullopt;
+  int v = 0;
+  for (const char c : t) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  if (v > max) return std::nullopt;
+  return v;
+}
+
+bool IsKindWord(std::string_view s) {
+  if (s.empty() || s.size() > 64 || s[0] < 'a' || s[0] > 'z') return false;
+  for (const char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+// Quoted for a message, cut to a readable length.
+std::string Shown(std::string_view v) {
+  std::string s(v.substr(0, 40));
+  if (!IsValidUtf8(s)) s = "(ไบต์ UTF-8 ไม่ถูกต้อง / invalid UTF-8)";
+  return "\"" + s + (v.size() > 40 ? "…\"" : "\"");
+}
+
+const char kDateRuleTh[] =
+    "ต้องเป็นวันที่แบบ 2024-01-15 (ค.ศ. 1900–2200) หรือ 15/1/2567 (วัน/เดือน/ปี พ.ศ. 2400–2700)";
+const char kDateRuleEn[] =
+    "must be a date written 2024-01-15 (years 1900–2200) or 15/1/2567 (day/month/Buddhist Era "
+    "year 2400–2700)";
+
+// The header's columns found by name; missing ones reported at line 1.
+struct Columns {
+  std::vector<int> index;  // per wanted column, its position
+  size_t width = 0;
+};
+
+Columns FindColumns(const std::vector<std::string_view>& header,
+                    const std::vector<const char*>& wanted, const std::string& file,
+                    Problems& problems, bool& ok) {
+  Columns out;
+  out.width = header.size();
+  ok = true;
+  for (const char* w : wanted) {
+    int at = -1;
+    for (size_t i = 0; i < header.size(); ++i) {
+      if (header[i] == w) at = static_cast<int>(i);
+    }
+    if (at < 0) {
+      problems.Add(file, 1, w, std::string("ไม่มีคอลัมน์ ") + w + " ในแถวหัวตาราง",
+                   std::string("the header has no column ") + w);
+      ok = false;
+    }
+    out.index.push_back(at);
+  }
+  return out;
+}
+
+// One pause as held between reading pauses.csv and the cases: 24 bytes, so two million pauses
+// take 48 MB. Its line is not kept: a pause whose case is missing is found again by re-reading.
+struct PauseRec {
+  uint64_t hash;
+  uint32_t id_offset;  // into the id arena
+  Day start;
+  Day end;
+  uint8_t id_length;  // ids are at most 200 bytes
+  PauseReason reason;
+  bool matched;
+};
+static_assert(sizeof(PauseRec) == 24);
+
+// The pauses grouped by case id, found by an open-addressing table on the id's hash.
+class PauseIndex {
+ public:
+  void Build(std::vector<PauseRec> recs, std::string arena) {
+    recs_ = std::move(recs);
+    arena_ = std::move(arena);
+    std::sort(recs_.begin(), recs_.end(), [this](const PauseRec& a, const PauseRec& b) {
+      if (a.hash != b.hash) return a.hash < b.hash;
+      const int c = Id(a).compare(Id(b));
+      return c != 0 ? c < 0 : a.start < b.start;
+    });
+    size_t slots = 16;
+    while (slots < recs_.size() * 2) slots <<= 1;
+    table_.assign(slots, UINT32_MAX);
+    mask_ = slots - 1;
+    for (size_t i = 0; i < recs_.size(); ++i) {
+      if (i > 0 && recs_[i].hash == recs_[i - 1].hash && Id(recs_[i]) == Id(recs_[i - 1])) continue;
+      size_t s = recs_[i].hash & mask_;
+      while (table_[s] != UINT32_MAX) s = (s + 1) & mask_;
+      table_[s] = static_cast<uint32_t>(i);
+    }
+  }
+
+  // Copies the pauses of case `id` into `out` and marks them matched.
+  void Find(std::string_view id, uint64_t hash, std::vector<PauseSpan>& out) {
+    out.clear();
+    if (recs_.empty()) return;
+    for (size_t s = hash & mask_; table_[s] != UINT32_MAX; s = (s + 1) & mask_) {
+      size_t i = table_[s];
+      if (recs_[i].hash != hash || Id(recs_[i]) != id) continue;
+      for (; i < recs_.size() && recs_[i].hash == hash && Id(recs_[i]) == id; ++i) {
+        recs_[i].matched = true;
+        out.push_back(PauseSpan{recs_[i].reason, recs_[i].start, recs_[i].end});
+      }
+      return;
+    }
+  }
+
+  // The ids of the pauses no case claimed, sorted.
+  std::vector<std::string> Unmatched() const {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < recs_.size(); ++i) {
+      if (recs_[i].matched) continue;
+      if (out.empty() || out.back() != Id(recs_[i])) out.emplace_back(Id(recs_[i]));
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
+
+ private:
+  std::string_view Id(const PauseRec& r) const {
+    return std::string_view(arena_).substr(r.id_offset, r.id_length);
+  }
+  std::vector<PauseRec> recs_;
+  std::string arena_;
+  std::vector<uint32_t> table_;
+  size_t mask_ = 0;
+};
+
+const std::vector<const char*> kCaseColumns = {
+    "case_id",          "kind",     "sections",  "maps",   "maps_complex", "annex_pages",
+    "special_category", "received", "completed", "backlog"};
+const std::vector<const char*> kPauseColumns = {"case_id", "reason", "start", "end"};
+
+Status ReadPauses(const CaseLogInput& in, const CaseLogLimits& limits, Problems& problems,
+                  PauseIndex& index) {
+  std::vector<PauseRec> recs;
+  std::string arena;
+  if (in.pauses) {
+    CsvStream csv(in.pauses, in.pauses_name, limits, &problems);
+    if (Status s = csv.Rewind(); !s.ok()) return s;
+    std::vector<std::string_view> f;
+    int64_t line = 0;
+    auto got = csv.Next(f, line);
+    if (!got.ok()) return got.status();
+    if (!*got) {
+      problems.Add(in.pauses_name, 1, "", "ไฟล์ว่าง ไม่มีแถวหัวตาราง",
+                   "the file is empty: no header row");
+    } else {
+      bool header_ok = false;
+      const Columns cols = FindColumns(f, kPauseColumns, in.pauses_name, problems, header_ok);
+      while (header_ok) {
+        got = csv.Next(f, line);
+        if (!got.ok()) return got.status();
+        if (!*got) break;
+        const std::string& file = in.pauses_name;
+        if (f.size() != cols.width) {
+          problems.Add(
+              file, line, "",
+              "มี " + std::to_string(f.size()) + " ช่อง แต่หัวตารางมี " + std::to_string(cols.width),
+              std::to_string(f.size()) + " fields where the header has " +
+                  std::to_string(cols.width));
+          continue;
+        }
+        const int64_t before = problems.count();
+        const std::string_view id = f[static_cast<size_t>(cols.index[0])];
+        if (id.empty() || id.size() > limits.max_case_id_bytes || !IsValidUtf8(id)) {
+          problems.Add(file, line, "case_id", "ต้องระบุรหัสเรื่อง (UTF-8 ไม่เกิน 200 ไบต์)",
+                       "a case id is required (UTF-8, at most 200 bytes)");
+        }
+        const std::string_view reason_text = f[static_cast<size_t>(cols.index[1])];
+        const auto reason = domain::ParsePauseReason(reason_text);
+        if (!reason) {
+          problems.Add(
+              file, line, "reason",
+              "เหตุที่หยุดนับ " + Shown(reason_text) + " ใช้ไม่ได้ (ใช้ได้: ria, committee, outside)",
+              "the reason " + Shown(reason_text) +
+                  " is not allowed (choose from: ria, committee, outside)");
+        }
+        const std::string_view start_text = f[static_cast<size_t>(cols.index[2])];
+        const auto start = domain::ParseCaseDate(start_text);
+        if (!start) {
+          problems.Add(file, line, "start", "วันเริ่ม " + Shown(start_text) + " " + kDateRuleTh,
+                       "the start " + Shown(start_text) + " " + kDateRuleEn);
+        }
+        const std::string_view end_text = f[static_cast<size_t>(cols.index[3])];
+        std::optional<Day> end;
+        if (!end_text.empty()) {
+          end = domain::ParseCaseDate(end_text);
+          if (!end) {
+            problems.Add(file, line, "end", "วันสิ้นสุด " + Shown(end_text) + " " + kDateRuleTh,
+                         "the end " + Shown(end_text) + " " + kDateRuleEn);
+          } else if (start && *end < *start) {
+            problems.Add(file, line, "end", "วันสิ้นสุดการหยุดนับอยู่ก่อนวันเริ่ม",
+                         "the pause ends before it starts");
+          }
+        }
+        if (problems.count() != before) continue;
+        if (arena.size() + id.size() > UINT32_MAX || recs.size() >= UINT32_MAX - 1) {
+          problems.Add(file, line, "", "ไฟล์ใหญ่เกินไป", "the file is too large");
+          break;
+        }
+        recs.push_back(PauseRec{HashId(id), static_cast<uint32_t>(arena.size()), *start,
+                                end ? *end : domain::kOpenEnd, static_cast<uint8_t>(id.size()),
+                                *reason, false});
+        arena.append(id);
+      }
+    }
+  }
+  recs.shrink_to_fit();
+  arena.shrink_to_fit();
+  index.Build(std::move(recs), std::move(arena));
+  return Status::Ok();
+}
+
+// Re-reads pauses.csv and names every row whose case id is in `missing` (sorted).
+Status ReportUnknownCases(const CaseLogInput& in, const std::vector<std::string>& missing,
+                          const CaseLogLimits& limits, Problems& problems) {
+  Problems ignored(0);
+  CsvStream csv(in.pauses, in.pauses_name, limits, &ignored);
+  if (Status s = csv.Rewind(); !s.ok()) return s;
+  std::vector<std::string_view> f;
+  int64_t line = 0;
+  int id_col = -1;
+  for (;;) {
+    auto got = csv.Next(f, line);
+    if (!got.ok()) return got.status();
+    if (!*got) break;
+    if (id_col < 0) {
+      for (size_t i = 0; i < f.size(); ++i) {
+        if (f[i] == "case_id") id_col = static_cast<int>(i);
+      }
+      if (id_col < 0) break;
+      continue;
+    }
+    if (static_cast<size_t>(id_col) >= f.size()) continue;
+    const std::string_view id = f[static_cast<size_t>(id_col)];
+    if (!std::binary_search(missing.begin(), missing.end(), id)) continue;
+    problems.Add(in.pauses_name, line, "case_id",
+                 "ไม่มีเรื่องรหัส " + Shown(id) + " ใน " + in.cases_name,
+                 "no case " + Shown(id) + " in " + in.cases_name);
+  }
+  return Status::Ok();
+}
+
+// Parses one data row of cases.csv into `c`; problems recorded; true when the row is good.
+bool ParseCaseRow(const std::vector<std::string_view>& f, const Columns& cols,
+                  const std::string& file, int64_t line, const CaseLogLimits& limits,
+                  Problems& problems, CaseRecord& c) {
+  if (f.size() != cols.width) {
+    problems.Add(
+        file, line, "",
+        "มี " + std::to_string(f.size()) + " ช่อง แต่หัวตารางมี " + std::to_string(cols.width),
+        std::to_string(f.size()) + " fields where the header has " + std::to_string(cols.width));
+    return false;
+  }
+  const int64_t before = problems.count();
+  auto col = [&](int i) { return f[static_cast<size_t>(cols.index[static_cast<size_t>(i)])]; };
+  c.case_id = col(0);
+  if (c.case_id.empty() || c.case_id.size() > limits.max_case_id_bytes || !IsValidUtf8(c.case_id)) {
+    problems.Add(file, line, "case_id", "ต้องระบุรหัสเรื่อง (UTF-8 ไม่เกิน 200 ไบต์)",
+                 "a case id is required (UTF-8, at most 200 bytes)");
+  }
+  c.kind = col(1);
+  if (!IsKindWord(c.kind)) {
+    problems.Add(
+        file, line, "kind",
+        "ประเภทเรื่อง " + Shown(c.kind) + " ต้องเป็นคำภาษาอังกฤษตัวพิมพ์เล็ก เช่น act, royal_decree, opinion",
+        "the kind " + Shown(c.kind) +
+            " must be a lower-case word such as act, royal_decree, opinion");
+  }
+  // Counts: empty means 0, except sections, where empty means "not stated".
+  auto count = [&](int i, const char* name, int max, int empty_value, int& out) {
+    const std::string_view t = col(i);
+    if (t.empty()) {
+      out = empty_value;
+      return;
+    }
+    const auto v = Whole(t, max);
+    if (!v) {
+      problems.Add(
+          file, line, name, "ค่า " + Shown(t) + " ต้องเป็นจำนวนเต็ม 0 ถึง " + std::to_string(max),
+          "the value " + Shown(t) + " must be a whole number from 0 to " + std::to_string(max));
+      out = empty_value;
+      return;
+    }
+    out = *v;
+  };
+  count(2, "sections", 1000000, -1, c.sections);
+  count(3, "maps", 1000000, 0, c.maps);
+  count(4, "maps_complex", 1, 0, c.maps_complex);
+  count(5, "annex_pages", 1000000, 0, c.annex_pages);
+  count(6, "special_category", 6, 0, c.special_category);
+  int backlog = 0;
+  count(9, "backlog", 1, 0, backlog);
+  c.backlog = backlog == 1;
+  const std::string_view received = col(7);
+  const auto r = domain::ParseCaseDate(received);
+  if (!r) {
+    problems.Add(file, line, "received",
+                 received.empty() ? std::string("ต้องระบุวันลงรับเรื่อง")
+                                  : "วันลงรับ " + Shown(received) + " " + kDateRuleTh,
+                 received.empty() ? std::string("the date of registration is required")
+                                  : "the date " + Shown(received) + " " + kDateRuleEn);
+  } else {
+    c.received = *r;
+  }
+  const std::string_view completed = col(8);
+  c.completed = domain::kNoDay;
+  if (!completed.empty()) {
+    const auto d = domain::ParseCaseDate(completed);
+    if (!d) {
+      problems.Add(file, line, "completed", "วันแล้วเสร็จ " + Shown(completed) + " " + kDateRuleTh,
+                   "the date " + Shown(completed) + " " + kDateRuleEn);
+    } else if (r && *d < *r) {
+      problems.Add(file, line, "completed", "วันแล้วเสร็จอยู่ก่อนวันลงรับเรื่อง",
+                   "completed before it was received");
+    } else {
+      c.completed = *d;
+    }
+  }
+  return problems.count() == before;
+}
+
+// Re-reads the cases and names each repeated id at its second (and later) line. Only run when
+// two ids had the same hash, so its map holds just those ids.
+Status ConfirmDuplicates(const CaseLogInput& in, const Columns& cols,
+                         const std::vector<uint64_t>& repeated, const CaseLogLimits& limits,
+                         Problems& problems) {
+  Problems ignored(0);
+  CsvStream csv(in.cases, in.cases_name, limits, &ignored);
+  if (Status s = csv.Rewind(); !s.ok()) return s;
+  std::vector<std::string_view> f;
+  int64_t line = 0;
+  std::unordered_map<std::string, int64_t> first_line;
+  bool header = true;
+  for (;;) {
+    auto got = csv.Next(f, line);
+    if (!got.ok()) return got.status();
+    if (!*got) break;
+    if (header) {
+      header = false;
+      continue;
+    }
+    if (f.size() != cols.width) continue;
+    const std::string_view id = f[static_cast<size_t>(cols.index[0])];
+    if (!std::binary_search(repeated.begin(), repeated.end(), HashId(id))) continue;
+    const auto [at, fresh] = first_line.emplace(std::string(id), line);
+    if (!fresh) {
+      problems.Add(in.cases_name, line, "case_id",
+                   "รหัสเรื่อง " + Shown(id) + " ซ้ำกับบรรทัด " + std::to_string(at->second),
+                   "the case id " + Shown(id) + " repeats line " + std::to_string(at->second));
+    }
+  }
+  return Status::Ok();
+}
+
+void JsonString(std::string& out, std::string_view s) {
+  out += '"';
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += ch;
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ByteSource>> OpenFileSource(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      return Status::NotFound("ไม่พบไฟล์ " + path, "no such file: " + path);
+    }
+    return Status::IoError("เปิดไฟล์ " + path + " ไม่ได้: " + std::strerror(errno),
+                           "cannot open " + path + ": " + std::strerror(errno));
+  }
+  return std::unique_ptr<ByteSource>(std::make_unique<FileSource>(fd, path));
+}
+
+std::unique_ptr<ByteSource> MemorySource(std::string_view text) {
+  return std::make_unique<TextSource>(text);
+}
+
+std::string CaseLogProblem::ToString(Lang lang) const {
+  std::string out = file;
+  if (line > 0) out += ":" + std::to_string(line);
+  out += ": ";
+  if (!column.empty()) out += (lang == Lang::kThai ? "คอลัมน์ " : "column ") + column + ": ";
+  out += lang == Lang::kThai ? th : en;
+  return out;
+}
+
+Result<CaseLogOutcome> JudgeCaseLog(const CaseLogInput& in, const domain::CaseEvaluator& evaluator,
+                                    const CaseVisitor& visit, const CaseLogLimits& limits,
+                                    const CaseCountsVisitor& counts) {
+  Problems problems(limits.max_problems);
+  PauseIndex pauses;
+  if (Status s = ReadPauses(in, limits, problems, pauses); !s.ok()) return s;
+
+  CaseLogOutcome out;
+  CsvStream csv(in.cases, in.cases_name, limits, &problems);
+  if (Status s = csv.Rewind(); !s.ok()) return s;
+  std::vector<std::string_view> f;
+  f.reserve(16);
+  int64_t line = 0;
+  auto got = csv.Next(f, line);
+  if (!got.ok()) return got.status();
+  Columns cols;
+  bool header_ok = false;
+  if (!*got) {
+    problems.Add(in.cases_name, 1, "", "ไฟล์ว่าง ไม่มีแถวหัวตาราง", "the file is empty: no header row");
+  } else {
+    cols = FindColumns(f, kCaseColumns, in.cases_name, problems, header_ok);
+  }
+  HashChunks hashes;
+  std::vector<PauseSpan> scratch;
+  CaseRecord c;
+  while (header_ok) {
+    got = csv.Next(f, line);
+    if (!got.ok()) return got.status();
+    if (!*got) break;
+    if (!ParseCaseRow(f, cols, in.cases_name, line, limits, problems, c)) {
+      // Its pauses belong to a case that exists, though its row is bad (and reported).
+      if (f.size() == cols.width) {
+        const std::string_view id = f[static_cast<size_t>(cols.index[0])];
+        pauses.Find(id, HashId(id), scratch);
+      }
+      continue;
+    }
+    const uint64_t h = HashId(c.case_id);
+    hashes.Add(h);
+    pauses.Find(c.case_id, h, scratch);
+    out.tally.Add(evaluator.Evaluate(c, scratch));
+  }
+  // A file cut short by a fatal syntax problem was not read to its end: its later ids are
+  // unknown, so neither repeats nor pauses without a case can be told.
+  if (header_ok && !csv.fatal()) {
+    const std::vector<uint64_t> repeated = hashes.Repeated();
+    hashes = HashChunks();
+    if (!repeated.empty()) {
+      if (Status s = ConfirmDuplicates(in, cols, repeated, limits, problems); !s.ok()) return s;
+    }
+    const std::vector<std::string> missing = pauses.Unmatched();
+    if (!missing.empty()) {
+      if (Status s = ReportUnknownCases(in, missing, limits, problems); !s.ok()) return s;
+    }
+  }
+  out.problem_count = problems.count();
+  out.problems = std::move(problems.kept());
+  std::stable_sort(out.problems.begin(), out.problems.end(),
+                   [&](const CaseLogProblem& a, const CaseLogProblem& b) {
+                     const bool ap = a.file != in.cases_name, bp = b.file != in.cases_name;
+                     if (ap != bp) return ap < bp;
+                     return a.line < b.line;
+                   });
+  if (!out.ok() || !visit) return out;
+  if (counts) counts(out.tally);
+
+  // The second reading: the log is known to be good, so each verdict can be handed on.
+  Problems none(0);
+  CsvStream again(in.cases, in.cases_name, limits, &none);
+  if (Status s = again.Rewind(); !s.ok()) return s;
+  bool header = true;
+  for (;;) {
+    got = again.Next(f, line);
+    if (!got.ok()) return got.status();
+    if (!*got) break;
+    if (header) {
+      header = false;
+      continue;
+    }
+    if (!ParseCaseRow(f, cols, in.cases_name, line, limits, none, c)) {
+      return Status::Internal("a case row changed between readings at line " +
+                              std::to_string(line));
+    }
+    pauses.Find(c.case_id, HashId(c.case_id), scratch);
+    visit(c, evaluator.Evaluate(c, scratch));
+  }
+  return out;
+}
+
+std::string CaseLogProblemsText(const CaseLogOutcome& outcome, Lang lang) {
+  std::string out;
+  for (const CaseLogProblem& p : outcome.problems) out += p.ToString(lang) + "\n";
+  const int64_t more = outcome.problem_count - static_cast<int64_t>(outcome.problems.size());
+  if (more > 0) {
+    out += lang == Lang::kThai ? "… และอีก " + std::to_string(more) + " รายการ\n"
+                               : "… and " + std::to_string(more) + " more\n";
+  }
+  return out;
+}
+
+std::string CaseVerdictJson(const CaseRecord& c, const CaseVerdict& v,
+                            const domain::CaseEvaluator& ev) {
+  std::string out = "{\"case_id\":";
+  JsonString(out, c.case_id);
+  out += v.counted ? ",\"counted\":true,\"reason\":null" : ",\"counted\":false,\"reason\":";
+  if (!v.counted) JsonString(out, domain::CaseReasonCode(v.reason, ev.round()));
+  out += ",\"class\":";
+  if (v.class_index >= 0) {
+    const domain::CaseClass& k = ev.rule().classes[static_cast<size_t>(v.class_index)];
+    JsonString(out, k.id);
+    out += ",\"standard\":";
+    JsonString(out, k.standard.ToString(Lang::kEnglish));
+    out += ",\"due\":\"" + domain::IsoDate(v.due) + "\"";
+  } else {
+    out += "null,\"standard\":null,\"due\":null";
+  }
+  out += ",\"paused_days\":" + std::to_string(v.paused_days);
+  out += v.counted ? (v.on_time ? ",\"on_time\":true" : ",\"on_time\":false") : ",\"on_time\":null";
+  out += ",\"late_days\":" + std::to_string(v.late_days) + "}";
+  return out;
+}
+
+std::string CaseVerdictCsvHeader() {
+  return "case_id,counted,reason,class,standard,due,paused_days,on_time,late_days\n";
+}
+
+std::string CaseVerdictCsv(const CaseRecord& c, const CaseVerdict& v,
+                           const domain::CaseEvaluator& ev) {
+  std::string out = CsvEscape(std::string(c.case_id));
+  out += v.counted ? ",1," : ",0," + domain::CaseReasonCode(v.reason, ev.round());
+  if (v.class_index >= 0) {
+    const domain::CaseClass& k = ev.rule().classes[static_cast<size_t>(v.class_index)];
+    out += "," + k.id + "," + k.standard.ToString(Lang::kEnglish) + "," + domain::IsoDate(v.due);
+  } else {
+    out += ",,,";
+  }
+  out += "," + std::to_string(v.paused_days) + ",";
+  if (v.counted) out += v.on_time ? "1" : "0";
+  out += "," + std::to_string(v.late_days) + "\n";
+  return out;
+}
+
+}  // namespace esar::formats
