@@ -610,6 +610,27 @@ def cycle(proxy_base, a_base, b_base, backends, db, data_dir):
         check(r.json and r.json.get("id") == newer, f"  {name} shows the newer publication",
               f"id {(r.json or {}).get('id')}, want {newer}")
 
+    # ---- the dashboard and the public list kept by each server, never past a change: both
+    # have them built; a ministry renamed through B shows on A's next answer (each request reads
+    # the versions of what its page shows from the database).
+    for name, base in (("A", a_base), ("B", b_base)):
+        for path in ("/dashboard", "/dashboard", f"/?round={round_id}&sort=name"):
+            call(Client(base), "GET", path, 200, f"{path} from {name}")
+    r = Client(a_base).request("GET", "/dashboard")
+    check(r.status == 200 and r.headers.get("x-cache") == "hit", "  A keeps its dashboard",
+          repr(r.headers.get("x-cache")))
+    call(admin.at(b_base), "PUT", "/api/v1/agencies", 200, "rename the ministry through B", body={
+        "agencies": [{"code": "PMO", "name": {"th": "สำนักนายกรัฐมนตรี (ชื่อใหม่)",
+                                              "en": "Office of the Prime Minister"},
+                      "kind": "ministry"}]})
+    r = Client(a_base).request("GET", "/dashboard")
+    check(r.status == 200 and "สำนักนายกรัฐมนตรี (ชื่อใหม่)" in r.text()
+          and r.headers.get("x-cache") == "miss",
+          "  A's dashboard shows the new name at once, built again", repr(r.headers.get("x-cache")))
+    r = Client(a_base).request("GET", f"/?round={round_id}&sort=name")
+    check(r.status == 200 and "สำนักนายกรัฐมนตรี (ชื่อใหม่)" in r.text(),
+          "  and A's public list too")
+
     verify(db, data_dir, "after the whole cycle")
 
 
