@@ -62,3 +62,18 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// Printing shows every score's explanation: a closed <details> prints nothing of its content,
+// whatever the print stylesheet says, so each is opened for the print and closed again after.
+window.addEventListener("beforeprint", () => {
+  document.querySelectorAll("details:not([open])").forEach((d) => {
+    d.dataset.printOpened = "1";
+    d.open = true;
+  });
+});
+window.addEventListener("afterprint", () => {
+  document.querySelectorAll("details[data-print-opened]").forEach((d) => {
+    d.open = false;
+    delete d.dataset.printOpened;
+  });
+});

@@ -17,6 +17,7 @@
 #include "formats/json_input.h"
 #include "formats/past_results.h"
 #include "formats/report.h"
+#include "report.h"
 #include "serve.h"
 
 namespace {
@@ -303,6 +304,28 @@ int main(int argc, char** argv) {
       ->envname("ESAR_HASH_CONCURRENCY")
       ->check(CLI::Range(1, 256));
 
+  esar::cli::AgencyReportOptions report_options;
+  CLI::App* report_cmd =
+      app.add_subcommand("report", "documents to hand on / เอกสารรายงานผลการประเมิน");
+  report_cmd->require_subcommand(1);
+  report_cmd->fallthrough();
+  report_cmd->add_option("--db", db_flag, "database (default $ESAR_DB or esar.db)");
+  CLI::App* report_agency = report_cmd->add_subcommand(
+      "agency", "an agency's evaluation report as PDF, or every agency's as ZIP / รายงานผลการประเมินของหน่วยงาน");
+  report_agency->add_option("--round", report_options.round_id, "round id / รหัสรอบการประเมิน")
+      ->required();
+  auto* one_agency = report_agency->add_option("--agency", report_options.agency,
+                                               "agency code / รหัสหน่วยงาน");
+  report_agency->add_flag("--all", report_options.all,
+                          "every agency of the round's publication, as one ZIP / ทุกหน่วยงาน")
+      ->excludes(one_agency);
+  report_agency->add_option("--output,-o", report_options.output, "the file to write / แฟ้มผลลัพธ์")
+      ->required();
+  report_agency->add_option("--base-url", report_options.base_url,
+                            "the site's address, printed before /verify/ (e.g. https://esar.example.go.th)");
+  report_agency->add_option("--threads", report_options.threads, "PDFs drawn at once with --all (default 2)")
+      ->check(CLI::Range(1, 64));
+
   CLI11_PARSE(app, argc, argv);
   const Lang lang = lang_name == "en" ? Lang::kEnglish : Lang::kThai;
   const bool thai = lang == Lang::kThai;
@@ -313,6 +336,15 @@ int main(int argc, char** argv) {
     if (*serve) {
       serve_options.db_url = db_url;
       return esar::cli::Serve(serve_options, lang);
+    }
+    if (*report_agency) {
+      if (!report_options.all && report_options.agency.empty()) {
+        return Fail(Status::InvalidInput("ต้องระบุ --agency หรือ --all",
+                                         "--agency or --all is required"),
+                    lang);
+      }
+      report_options.db_url = db_url;
+      return esar::cli::ReportAgency(report_options, lang);
     }
     if (*backup) return esar::cli::BackupTo(db_url, audit_flags, backup_path, lang);
     if (*restore) return esar::cli::RestoreFrom(db_url, audit_flags, backup_path, lang);

@@ -18,6 +18,7 @@
 #include "web/auth.h"
 #include "web/kpi_view.h"
 #include "web/page_support.h"
+#include "web/report_model.h"
 
 namespace esar::web {
 
@@ -79,63 +80,6 @@ Result<PublishedRounds> LoadPublishedRounds(storage::Database& db, const Clock& 
   for (int64_t id : *published) {
     if (out.by_id.count(id)) out.ids.push_back(id);
   }
-  return out;
-}
-
-// When the round was reopened after result `result_id` was computed: "this round was reopened
-// on ... for ...", shown above those results; null otherwise (a template's section over a
-// string shows even when it is empty: an empty note box on every page).
-json ReopenedNote(const PageCall& call, int64_t round_id, int64_t result_id) {
-  auto status = service::Cycle(call.db, call.clock).StatusOf(round_id);
-  if (!status || status->reopenings.empty()) return nullptr;
-  const service::Reopening& last = status->reopenings.back();
-  if (result_id > last.after_result) return nullptr;
-  std::string note = call.T("results.reopened_note");
-  for (const auto& [slot, value] :
-       {std::pair<std::string, std::string>{"{1}", FormatDateTime(last.at, call.lang)},
-        std::pair<std::string, std::string>{"{2}", last.reason}}) {
-    const size_t at = note.find(slot);
-    if (at != std::string::npos) note.replace(at, slot.size(), value);
-  }
-  return note;
-}
-
-// The earlier years of one agency's KPI (by key) or total ("" key) in `round`, then this year's
-// `now` values, as a trend table's rows: {"years": [{"year", "result", "score", "now"}],
-// "points"}; null when there is no earlier year (nothing to compare). Values with the
-// framework's decimals; "points" draws the scores (0–100) as a small line, 120 × 32, beside the
-// table that says the same in words (it is only a picture of it: hidden from screen readers).
-json TrendModel(const PageCall& call, const std::vector<domain::PastResult>& past,
-                const std::string& agency, const std::string& key, int round,
-                const domain::Decimals& decimals, int this_year, const std::string& now_result,
-                const std::string& now_score, std::optional<double> now_value) {
-  json years = json::array();
-  std::vector<std::optional<double>> scores;
-  for (const domain::PastResult& p : domain::HistoryOf(past, agency, key)) {
-    if (p.round != round || p.fiscal_year >= this_year) continue;
-    scores.push_back(p.score);
-    const int score_decimals = key.empty() ? decimals.total : decimals.score;
-    years.push_back({{"year", FiscalYearName(p.fiscal_year, call.lang)},
-                     {"result", p.result ? Number(*p.result, decimals.result) : "–"},
-                     {"score", p.score ? Number(*p.score, score_decimals) : "–"},
-                     {"now", false}});
-  }
-  if (years.empty()) return nullptr;
-  years.push_back({{"year", FiscalYearName(this_year, call.lang)},
-                   {"result", now_result},
-                   {"score", now_score},
-                   {"now", true}});
-  scores.push_back(now_value);
-  std::string points;
-  const double step = 120.0 / static_cast<double>(scores.size() - 1);
-  for (size_t i = 0; i < scores.size(); ++i) {
-    if (!scores[i]) continue;
-    const double y = 30 - std::clamp(*scores[i], 0.0, 100.0) * 0.28;
-    points += (points.empty() ? "" : " ") + Number(step * static_cast<double>(i), 1) + "," +
-              Number(y, 1);
-  }
-  json out = {{"years", years}};
-  if (points.find(' ') != std::string::npos) out["points"] = points;  // two points at least
   return out;
 }
 
@@ -580,6 +524,7 @@ HttpResponse Pages::PublicResults(PageCall& call) {
   model["pages"] = pages;
   model["round_label"] = RoundLabel(call, published->by_id.at(chosen));
   model["reopened"] = ReopenedNote(call, chosen, result->id);
+  model["zip"] = "/results/" + std::to_string(chosen) + "/reports.zip";
   const std::string filters = "/?round=" + std::to_string(chosen) + "&q=" + UrlEncode(query.q) +
                               "&kind=" + UrlEncode(query.kind) +
                               "&parent=" + UrlEncode(query.parent);
@@ -599,128 +544,11 @@ HttpResponse Pages::PublicResults(PageCall& call) {
 }
 
 HttpResponse Pages::AgencyReport(PageCall& call) {
-  const std::string code = call.request.params.at("code");
-  const int64_t round_id = ParseId(call.request.params.at("round"));
-  service::Cycle cycle(call.db, clock_);
-  auto round = cycle.Round(round_id);
-  if (!round) return ErrorPage(call, round.status());
-  auto result = service::Results(call.db, clock_)
-                    .LatestForAgency(call.actor, round_id, service::ResultStage::kPublished, code);
-  if (!result) return ErrorPage(call, result.status());
-  auto framework = FrozenFramework(call.db, round->framework_id);
-  if (!framework) return ErrorPage(call, framework.status());
-  const domain::Framework& fw = (*framework)->framework;
-  const json part = json::parse(result->document);
-  const json& agency = call.lang == Lang::kEnglish && part["agency_en"].is_object()
-                           ? part["agency_en"]
-                           : part["agency"];
-  // The agency and its parent only, not the whole directory (8,000 local governments).
-  std::string ministry;
-  if (auto self = FindAgency(call.db, clock_, code); self && !self->parent.empty()) {
-    if (auto parent = FindAgency(call.db, clock_, self->parent)) ministry = call.Pick(parent->name);
-  }
-  // The verified values the scores came from, for the table of evaluation items.
-  auto values = service::Reporting(call.db, clock_).AcceptedValues(round_id, code);
-  if (!values) return ErrorPage(call, values.status());
-  std::map<std::string, std::map<std::string, std::vector<double>>> reported;
-  for (const auto& o : *values) reported[o.kpi][o.variable] = o.values;
-  // The agency's earlier years, for the trends of its KPIs (by key) and of its total.
-  auto past = service::History(call.db, clock_).PastResults(fw.fiscal_year, code);
-  if (!past) return ErrorPage(call, past.status());
-
-  json components = json::array();
-  std::map<std::string, size_t> component_index;
-  for (const domain::Component& c : fw.components) {
-    component_index[c.id] = components.size();
-    components.push_back({{"name", call.Pick(c.name)}, {"kpis", json::array()}});
-  }
-  json details = json::array();
-  for (const json& k : agency["kpis"]) {
-    const std::string id = k["id"];
-    const domain::Kpi* kpi = domain::FindKpi(fw.kpis, id);
-    if (!kpi) continue;
-    const std::string status = TextOr(k, "status", "");
-    json row = {
-        {"id", id},
-        {"anchor", "kpi-" + HtmlId(id)},
-        {"name", call.Pick(kpi->name)},
-        {"weight", k["weight"].is_number() ? ShortestDecimal(k["weight"].get<double>()) : ""},
-        {"result", TextOr(k, "result_text", "–")},
-        {"unit", call.Pick(kpi->unit)},
-        {"score", TextOr(k, "score_text", "–")},
-        {"weighted", k["weighted"].is_number() ? Number(k["weighted"].get<double>(), 4) : "–"},
-        {"status", call.T("kpi_status." + status)},
-        {"explanation", k.value("explanation", json::array())}};
-    if (!kpi->key.empty()) {
-      row["trend"] =
-          TrendModel(call, *past, code, kpi->key, round->round, fw.decimals, fw.fiscal_year,
-                     row["result"].get<std::string>(), row["score"].get<std::string>(),
-                     status == "scored" && k["score"].is_number()
-                         ? std::optional<double>(k["score"].get<double>())
-                         : std::nullopt);
-    }
-    json items = json::array();
-    for (const domain::Variable& v : kpi->variables) {
-      if (v.type == domain::VariableType::kDerived) continue;
-      const auto found = reported[id].find(v.id);
-      std::string text = "–";
-      if (found != reported[id].end()) {
-        text.clear();
-        for (double x : found->second)
-          text += (text.empty() ? "" : ", ") + Number(x, fw.decimals.result);
-        if (v.type == domain::VariableType::kPassFail && found->second.size() == 1)
-          text = call.T(found->second[0] != 0 ? "value.pass" : "value.fail");
-      }
-      items.push_back({{"name", call.Pick(v.name).empty() ? v.id : call.Pick(v.name)},
-                       {"value", text},
-                       {"unit", call.Pick(v.unit)}});
-    }
-    row["items"] = items;
-    json doc = KpiDocModel(call, fw, *kpi, EffectiveCriteria(fw, code, *kpi));
-    row["doc"] = doc;
-    auto at = component_index.find(kpi->component);
-    if (at == component_index.end()) {
-      // A component the framework does not name: grouped under its id's usual name.
-      const std::string key = "component." + kpi->component;
-      const std::string& name = call.T(key);
-      at = component_index.emplace(kpi->component, components.size()).first;
-      const std::string shown_name = kpi->component.empty() ? call.T("report.table")
-                                     : name == key          ? kpi->component
-                                                            : name;
-      components.push_back({{"name", shown_name}, {"kpis", json::array()}});
-    }
-    components[at->second]["kpis"].push_back(row);
-    details.push_back(row);
-  }
-  json shown = json::array();
-  for (auto& c : components) {
-    if (!c["kpis"].empty()) shown.push_back(c);
-  }
-  const json grade = agency.value("grade", json(nullptr));
-  json model = {
-      {"code", code},
-      {"name", agency["name"].is_object()
-                   ? agency["name"].value(call.lang == Lang::kThai ? "th" : "en", std::string())
-                   : std::string()},
-      {"ministry", ministry},
-      {"period",
-       FiscalYearName(fw.fiscal_year, call.lang) + " · " + RoundName(round->round, call.lang)},
-      {"total", TextOr(agency, "total_text", "")},
-      {"weight", ShortestDecimal(NumberOr(agency, "scored_weight", 100.0))},
-      {"grade", grade.is_string() ? grade : json(nullptr)},
-      {"stage", call.T(std::string("stage.") + service::ResultStageName(result->stage))},
-      {"published", result->stage == service::ResultStage::kPublished},
-      {"computed_at", FormatDateTime(result->computed_at, call.lang)},
-      {"components", shown},
-      {"kpis", details},
-      {"trend", TrendModel(call, *past, code, "", round->round, fw.decimals, fw.fiscal_year, "–",
-                           TextOr(agency, "total_text", "–"),
-                           agency["total"].is_number()
-                               ? std::optional<double>(agency["total"].get<double>())
-                               : std::nullopt)},
-      {"reopened", ReopenedNote(call, round_id, result->id)},
-      {"back", "/?round=" + std::to_string(round_id)}};
-  return RenderPage(call, "agency_report", model, model["name"].get<std::string>());
+  auto report = BuildAgencyReport(call, ParseId(call.request.params.at("round")),
+                                  call.request.params.at("code"), Loader());
+  if (!report) return ErrorPage(call, report.status());
+  const std::string title = report->model["name"].get<std::string>();
+  return RenderPage(call, "agency_report", std::move(report->model), title);
 }
 
 // The dashboard is a view of published results (whose rows never change, and whose frameworks
@@ -1016,6 +844,24 @@ void Pages::Register(Router& router) {
   router.Add("GET", "/static/{name}", [this](HttpRequest& r) { return StaticFile(r); });
   router.Add("GET", "/", Page(anyone, bind(&Pages::PublicResults)));
   router.Add("GET", "/results/{round}/agencies/{code}", Page(anyone, bind(&Pages::AgencyReport)));
+  // The report files: the page's download buttons and the same under /api/v1 (errors as JSON).
+  auto file = [this](HttpResponse (Pages::*method)(PageCall&, bool), bool api) {
+    return [this, method, api](PageCall& call) {
+      // The API names the round {id}, as its other round routes do.
+      const auto id = call.request.params.find("id");
+      if (id != call.request.params.end()) call.request.params["round"] = id->second;
+      return (this->*method)(call, api);
+    };
+  };
+  router.Add("GET", "/results/{round}/agencies/{code}/report.pdf",
+             Page(anyone, file(&Pages::AgencyReportPdf, false)));
+  router.Add("GET", "/results/{round}/reports.zip", Page(anyone, file(&Pages::RoundReportsZip, false)));
+  router.Add("GET", "/verify/{hash}", Page(anyone, file(&Pages::Verify, false)));
+  router.Add("GET", "/api/v1/rounds/{id}/results/agencies/{code}/report.pdf",
+             Page(anyone, file(&Pages::AgencyReportPdf, true)));
+  router.Add("GET", "/api/v1/rounds/{id}/results/reports.zip",
+             Page(anyone, file(&Pages::RoundReportsZip, true)));
+  router.Add("GET", "/api/v1/verify/{hash}", Page(anyone, file(&Pages::Verify, true)));
   router.Add("GET", "/dashboard", Page(anyone, bind(&Pages::Dashboard)));
   router.Add("GET", "/login", Page(anyone, bind(&Pages::LoginForm)));
   router.Add("POST", "/login", [this](HttpRequest& r) { return Login(r); });

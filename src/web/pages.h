@@ -18,11 +18,14 @@
 #include "service/actor.h"
 #include "service/cycle.h"
 #include "service/result_list.h"
+#include "service/report_digest.h"
 #include "storage/file_store.h"
 #include "storage/pool.h"
 #include "web/api.h"
 #include "web/auth.h"
 #include "web/http.h"
+#include "web/report_model.h"
+#include "web/report_pdf.h"
 #include "web/view.h"
 
 namespace esar::web {
@@ -65,6 +68,18 @@ class Pages {
   // The dashboard built afresh from the rows; `*model` is set to the model it rendered (left
   // null when it answered an error).
   HttpResponse BuildDashboard(PageCall& call, nlohmann::json* model);
+  // The report files (pages_reports.cpp): an agency's report as PDF, every agency's of a
+  // round as one ZIP, each as a page's download (errors as pages) and under /api/v1 (errors as
+  // the API's JSON); /verify/{hash} answers whether a PDF's digest is a published result.
+  HttpResponse AgencyReportPdf(PageCall& call, bool api);
+  HttpResponse RoundReportsZip(PageCall& call, bool api);
+  HttpResponse Verify(PageCall& call, bool api);
+  // Every published agency's rows by digest, derived again after each new publication; null on
+  // a database error.
+  std::shared_ptr<const std::map<std::string, service::PublishedReport>> Digests(
+      storage::Database& db);
+  // FrozenFramework as a FrameworkLoader, for the report builders.
+  FrameworkLoader Loader();
   HttpResponse LoginForm(PageCall& call);
   // POST /login: not wrapped by Page(), so that no connection is held while the password is
   // checked (service::Logins takes its own, briefly, before and after).
@@ -130,6 +145,10 @@ class Pages {
   // Dashboard models by language, the versions of what they read, and period (see Dashboard).
   std::unordered_map<std::string, std::shared_ptr<const nlohmann::json>>
       dashboards_;  // guarded by dashboards_mutex_
+
+  std::mutex digests_mutex_;
+  int64_t digests_head_ = -1;  // the publications digests_ was derived from; guarded
+  std::shared_ptr<const std::map<std::string, service::PublishedReport>> digests_;  // guarded
 
   std::mutex summaries_mutex_;
   std::unordered_map<int64_t, std::shared_ptr<const nlohmann::json>> summaries_;  // guarded

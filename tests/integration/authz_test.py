@@ -117,6 +117,10 @@ EXPECTED = {
     # Published results are public (the test reads a published round).
     "GET /api/v1/rounds/{id}/results": EVERYONE,
     "GET /api/v1/rounds/{id}/results/agencies/{code}": EVERYONE,
+    # The report files and the check of a report's code: published results are public.
+    "GET /api/v1/rounds/{id}/results/agencies/{code}/report.pdf": EVERYONE,
+    "GET /api/v1/rounds/{id}/results/reports.zip": EVERYONE,
+    "GET /api/v1/verify/{hash}": EVERYONE,
     # ---- appeals. Results cover every agency: each agency's reporters and approvers appeal their
     # own agency's score (BOI users appeal a BOI KPI of the same results).
     "POST /api/v1/results/{id}/appeals": AGENCY_USERS,
@@ -600,6 +604,11 @@ def build_attempts(w):
             "GET", f"/api/v1/rounds/{w.r_pub}/results", verify=published),
         "GET /api/v1/rounds/{id}/results/agencies/{code}": lambda role: Attempt(
             "GET", f"/api/v1/rounds/{w.r_pub}/results/agencies/OCS", verify=published),
+        "GET /api/v1/rounds/{id}/results/agencies/{code}/report.pdf": lambda role: Attempt(
+            "GET", f"/api/v1/rounds/{w.r_pub}/results/agencies/OCS/report.pdf"),
+        "GET /api/v1/rounds/{id}/results/reports.zip": lambda role: Attempt(
+            "GET", f"/api/v1/rounds/{w.r_pub}/results/reports.zip"),
+        "GET /api/v1/verify/{hash}": lambda role: Attempt("GET", "/api/v1/verify/not-a-check-code"),
         "POST /api/v1/results/{id}/appeals": appeal,
         "GET /api/v1/results/{id}/appeals": list_appeals,
         "POST /api/v1/appeals/{id}/decision": decision,

@@ -1069,6 +1069,10 @@ def build_routes(w):
         Route("GET /api/v1/results/{id}/appeals", ev, params=lambda: {"id": w.prelim_id}),
         Route("GET /api/v1/rounds/{id}/results/agencies/{code}", ev,
               params=lambda: {"id": w.r_appeal, "code": "OCS"}),
+        Route("GET /api/v1/rounds/{id}/results/agencies/{code}/report.pdf", "public",
+              params=lambda: {"id": w.r_appeal, "code": "OCS"}),
+        Route("GET /api/v1/rounds/{id}/results/reports.zip", "public", params=lambda: {"id": w.r_appeal}),
+        Route("GET /api/v1/verify/{hash}", "public", params=lambda: {"hash": "0" * 64}),
     ]
     # The evidence-note field's key is the evidence id, known only now.
     for rt in routes:

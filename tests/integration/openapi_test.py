@@ -752,6 +752,22 @@ def cycle(base):
     check(r.json and r.json["result"]["agency"]["code"] == "OCS" and r.json["result"]["agency"]["total"] == ocs[0]["total"],
           "  the same OCS total as in the whole results")
     call(public, "GET", f"/api/v1/rounds/{round_id}/results/agencies/NOWHERE", 404, "an agency without results")
+    # The report files and the check of a report's code.
+    r = call(public, "GET", f"/api/v1/rounds/{round_id}/results/agencies/OCS/report.pdf?lang=en", 200,
+             "OCS's evaluation report as PDF (public)")
+    check(r.raw.startswith(b"%PDF-"), "  a PDF")
+    text = subprocess.run(["pdftotext", "-raw", "-", "-"], input=r.raw, capture_output=True).stdout.decode()
+    digest = re.search(r"/verify/\s*([0-9a-f]{64})", text)
+    check(digest is not None, "  it prints its check code")
+    call(public, "GET", f"/api/v1/rounds/{round_id}/results/agencies/NOWHERE/report.pdf", 404,
+         "the PDF of an agency without results")
+    r = call(public, "GET", f"/api/v1/rounds/{round_id}/results/reports.zip", 200, "every agency's report as ZIP")
+    check(r.raw.startswith(b"PK"), "  a ZIP")
+    r = call(public, "GET", "/api/v1/verify/" + (digest.group(1) if digest else "0" * 64), 200,
+             "a report's check code is a published result")
+    check(r.json and r.json.get("agency") == "OCS", "  OCS's")
+    call(public, "GET", "/api/v1/verify/" + "0" * 64, 404, "a code no published result has")
+    call(public, "GET", "/api/v1/verify/not-hex", 400, "a malformed code")
     call(admin, "POST", f"/api/v1/rounds/{round_id}/results", 409, "compute a published round again",
          body={"appeal_days": 14})
     reopen = {"reason": "พบข้อมูลผิดพลาด", "deadline": deadline + 2 * 86_400_000}
