@@ -12,11 +12,13 @@
 #include "formats/inputs.h"
 #include "formats/json_input.h"
 #include "formats/past_results.h"
+#include "formats/qa_json.h"
 #include "security/password_hasher.h"
 #include "service/audit.h"
 #include "service/cycle.h"
 #include "service/directory.h"
 #include "service/history.h"
+#include "service/questions.h"
 #include "storage/backup.h"
 #include "storage/file_store.h"
 #include "storage/migrations.h"
@@ -150,6 +152,27 @@ int ImportResults(const std::string& db_url, const AuditKeyFlags& audit, const s
   Say(lang,
       "นำเข้าผลการประเมิน " + std::to_string(results->size()) + " แถว ของปีงบประมาณ พ.ศ. " + list,
       "imported " + std::to_string(results->size()) + " earlier results of FY " + list);
+  return 0;
+}
+
+int ImportQuestions(const std::string& db_url, const AuditKeyFlags& audit, const std::string& path,
+                    Lang lang) {
+  auto file = formats::LoadQaFile(path);
+  if (!file) return Fail(file.status(), lang);
+  auto db = OpenDbToWrite(db_url, audit, lang);
+  if (!db) return kFailed;
+  SystemClock clock;
+  auto added = service::Questions(*db, clock).Import(service::Actor::System(), *file);
+  if (!added) return Fail(added.status(), lang);
+  const std::string cycle = file->agency_kind + " " + std::to_string(file->fiscal_year) +
+                            (file->through_year > file->fiscal_year
+                                 ? " - " + std::to_string(file->through_year)
+                                 : std::string());
+  Say(lang,
+      "นำเข้าคำถาม-คำตอบ " + std::to_string(*added) + " ข้อ (จาก " +
+          std::to_string(file->items.size()) + " ข้อในไฟล์) ของรอบ " + cycle,
+      "imported " + std::to_string(*added) + " questions and answers (of " +
+          std::to_string(file->items.size()) + " in the file) of cycle " + cycle);
   return 0;
 }
 

@@ -31,6 +31,11 @@ int ImportData(const std::string& db_url, const AuditKeyFlags& audit, const std:
 int ImportResults(const std::string& db_url, const AuditKeyFlags& audit, const std::string& path,
                   Lang lang);
 
+// `esar import questions FILE`: a cycle's published questions and answers (formats::ParseQaFile)
+// as published answers with their numbers; loading the same file again adds nothing.
+int ImportQuestions(const std::string& db_url, const AuditKeyFlags& audit, const std::string& path,
+                    Lang lang);
+
 // What `esar check --db` reads from a database: its agencies, its imported values and the
 // earlier results (service::History::PastResults) of years before `fiscal_year`.
 struct StoredInputs {

@@ -186,6 +186,11 @@ int main(int argc, char** argv) {
       "earlier years' published results, CSV: fiscal_year,round,agency,kpi_key,result,score,total "
       "/ ผลการประเมินปีก่อน");
   import_results->add_option("file", import_path)->required();
+  CLI::App* import_questions = import->add_subcommand(
+      "questions",
+      "a cycle's published questions and answers, esar-qa/1 JSON (docs/formats.md §5.2) / "
+      "คำถาม-คำตอบที่เผยแพร่แล้ว");
+  import_questions->add_option("file", import_path)->required();
 
   CLI::App* admin = app.add_subcommand("admin", "administration / งานผู้ดูแลระบบ");
   admin->require_subcommand(1);
@@ -350,6 +355,8 @@ int main(int argc, char** argv) {
     if (*restore) return esar::cli::RestoreFrom(db_url, audit_flags, backup_path, lang);
     if (*import_framework)
       return esar::cli::ImportFramework(db_url, audit_flags, import_path, lang);
+    if (*import_questions)
+      return esar::cli::ImportQuestions(db_url, audit_flags, import_path, lang);
     if (*import_agencies) return esar::cli::ImportAgencies(db_url, audit_flags, import_path, lang);
     if (*import_data) return esar::cli::ImportData(db_url, audit_flags, import_path, lang);
     if (*import_results) return esar::cli::ImportResults(db_url, audit_flags, import_path, lang);

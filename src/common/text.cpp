@@ -101,4 +101,31 @@ std::string FormatDecimal(double value, int decimals) {
   return out;
 }
 
+bool IsPlainText(std::string_view bytes) {
+  if (!IsValidUtf8(bytes)) return false;
+  for (const char c : bytes) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t' && c != '\n' && c != '\r') || u == 0x7f) return false;
+  }
+  return true;
+}
+
+std::string TrimSpaces(std::string_view text) {
+  constexpr std::string_view kNbsp = "\xc2\xa0";  // U+00A0 in UTF-8
+  auto space_at_start = [&](std::string_view t) -> size_t {
+    if (t.empty()) return 0;
+    if (t[0] == ' ' || t[0] == '\t' || t[0] == '\n' || t[0] == '\r') return 1;
+    return t.substr(0, 2) == kNbsp ? 2 : 0;
+  };
+  auto space_at_end = [&](std::string_view t) -> size_t {
+    if (t.empty()) return 0;
+    const char c = t.back();
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') return 1;
+    return t.size() >= 2 && t.substr(t.size() - 2) == kNbsp ? 2 : 0;
+  };
+  for (size_t n = space_at_start(text); n; n = space_at_start(text)) text.remove_prefix(n);
+  for (size_t n = space_at_end(text); n; n = space_at_end(text)) text.remove_suffix(n);
+  return std::string(text);
+}
+
 }  // namespace esar

@@ -19,6 +19,13 @@ struct LocalizedText {
 // True when `bytes` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
 bool IsValidUtf8(std::string_view bytes);
 
+// True when `bytes` is text a person wrote: well-formed UTF-8 with no control characters but
+// tab, line feed and carriage return (no NUL, no escape sequences for a terminal or a log).
+bool IsPlainText(std::string_view bytes);
+
+// `text` without the spaces, tabs and line breaks (ASCII, and the no-break space) at its ends.
+std::string TrimSpaces(std::string_view text);
+
 // The 1-based line of byte `offset` in `text`.
 int LineOfOffset(std::string_view text, size_t offset);
 

@@ -1,10 +1,12 @@
 #include "common/thai.h"
 
+#include <unicode/brkiter.h>
 #include <unicode/calendar.h>
 #include <unicode/coll.h>
 #include <unicode/locid.h>
 #include <unicode/smpdtfmt.h>
 #include <unicode/timezone.h>
+#include <unicode/ubrk.h>
 #include <unicode/unistr.h>
 
 #include <charconv>
@@ -178,6 +180,30 @@ std::string ThaiSortKey(std::string_view utf8) {
   }
   key.resize(static_cast<size_t>(needed > 0 ? needed - 1 : 0));  // without the final NUL
   return key;
+}
+
+std::vector<std::string> ThaiWords(std::string_view utf8) {
+  std::vector<std::string> words;
+  UErrorCode status = U_ZERO_ERROR;
+  // A breaker per call: ICU's break iterators are not thread-safe, and ICU caches the rules and
+  // dictionary behind createWordInstance, so making one is cheap next to breaking a text.
+  std::unique_ptr<icu::BreakIterator> breaker(
+      icu::BreakIterator::createWordInstance(icu::Locale("th"), status));
+  if (U_FAILURE(status) || !breaker) return words;
+  icu::UnicodeString text = icu::UnicodeString::fromUTF8(
+      icu::StringPiece(utf8.data(), static_cast<int32_t>(utf8.size())));
+  text.foldCase();
+  breaker->setText(text);
+  int32_t start = breaker->first();
+  for (int32_t end = breaker->next(); end != icu::BreakIterator::DONE;
+       start = end, end = breaker->next()) {
+    // Rule status below UBRK_WORD_NONE_LIMIT: spaces and punctuation, not words.
+    if (breaker->getRuleStatus() < UBRK_WORD_NONE_LIMIT) continue;
+    std::string word;
+    text.tempSubStringBetween(start, end).toUTF8String(word);
+    words.push_back(std::move(word));
+  }
+  return words;
 }
 
 }  // namespace esar

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "common/text.h"
@@ -36,5 +37,12 @@ std::string IsoTimeInBangkok(int64_t ms);
 // A key whose byte order is Thai dictionary order (ICU's Thai collation): sorting by it sorts
 // names as a Thai reader expects (leading vowels ignored, tone marks secondary).
 std::string ThaiSortKey(std::string_view utf8);
+
+// The words of `utf8` as ICU's Thai word breaker finds them (Thai is written without spaces
+// between words, so a dictionary decides where they end: "การรายงาน" is "การ" + "รายงาน"), in
+// order, repeats kept, Latin letters lowercased (as with all letters with case), spaces and
+// punctuation left out. Searching by whole words of this list finds "รายงาน" in "การรายงาน"
+// without finding "งาน" inside "รายงาน". Invalid UTF-8 yields the words of what decodes.
+std::vector<std::string> ThaiWords(std::string_view utf8);
 
 }  // namespace esar

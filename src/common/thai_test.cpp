@@ -68,5 +68,30 @@ TEST(ThaiCollation, SortsAsAThaiDictionary) {
   EXPECT_GT(std::string("เกษตรและสหกรณ์"), std::string("ขอนแก่น"));
 }
 
+TEST(ThaiWords, SplitsThaiAtDictionaryWordBoundaries) {
+  // Thai has no spaces between words: ICU's dictionary finds "รายงาน" inside "การรายงาน".
+  const std::vector<std::string> words = ThaiWords("การรายงานปี 2563");
+  EXPECT_NE(std::find(words.begin(), words.end(), "รายงาน"), words.end());
+  EXPECT_NE(std::find(words.begin(), words.end(), "การ"), words.end());
+  EXPECT_NE(std::find(words.begin(), words.end(), "2563"), words.end());
+  // A word is whole: "งาน" is not a word of "รายงาน".
+  const std::vector<std::string> report = ThaiWords("รายงาน");
+  EXPECT_EQ(report, std::vector<std::string>{"รายงาน"});
+}
+
+TEST(ThaiWords, LeavesOutSpacesAndPunctuationAndFoldsLatinCase) {
+  const std::vector<std::string> words = ThaiWords("  ระบบ e-SAR, (PMQA 4.0)!  ");
+  EXPECT_NE(std::find(words.begin(), words.end(), "sar"), words.end());
+  EXPECT_NE(std::find(words.begin(), words.end(), "pmqa"), words.end());
+  EXPECT_NE(std::find(words.begin(), words.end(), "ระบบ"), words.end());
+  for (const std::string& w : words) {
+    EXPECT_EQ(w.find_first_of(" ,()!-"), std::string::npos) << w;
+  }
+  EXPECT_TRUE(ThaiWords("").empty());
+  EXPECT_TRUE(ThaiWords(" ... ").empty());
+  // Bytes that are not UTF-8 do not stop it: what decodes is still split.
+  EXPECT_FALSE(ThaiWords(std::string("รายงาน\xff\xfe")).empty());
+}
+
 }  // namespace
 }  // namespace esar

@@ -427,7 +427,10 @@ Result<AuditLog::Verification> AuditLog::VerifySnapshot(
 
   // 4. The evidence files' bytes against their SHA-256.
   if (options.files) {
-    auto evidence = db_.Query("SELECT sha256, id, name FROM evidence ORDER BY sha256, id");
+    // Announcements' attachments live in the same store (column 3: 'a'; evidence: 'e').
+    auto evidence = db_.Query(
+        "SELECT sha256, id, name, 'e' FROM evidence UNION ALL SELECT sha256, id, name, 'a' FROM "
+        "announcement_files ORDER BY 1, 4, 2");
     if (!evidence) return evidence.status();
     std::string done;
     for (const storage::Row& r : *evidence) {
@@ -437,10 +440,11 @@ Result<AuditLog::Verification> AuditLog::VerifySnapshot(
       ++out.files;
       auto bytes = options.files->Read(sha);
       if (bytes) continue;
-      const std::string which =
-          "evidence " + r.Text(1) + " \"" + r.Text(2) + "\" (file " + sha + ")";
-      const std::string which_th =
-          "หลักฐานรหัส " + r.Text(1) + " \"" + r.Text(2) + "\" (ไฟล์ " + sha + ")";
+      const bool attachment = r.Text(3) == "a";
+      const std::string which = (attachment ? "announcement attachment " : "evidence ") +
+                                r.Text(1) + " \"" + r.Text(2) + "\" (file " + sha + ")";
+      const std::string which_th = (attachment ? "ไฟล์แนบประกาศรหัส " : "หลักฐานรหัส ") +
+                                   r.Text(1) + " \"" + r.Text(2) + "\" (ไฟล์ " + sha + ")";
       if (bytes.status().code() == StatusCode::kNotFound) {
         problem(0, which_th + " ไม่มีไฟล์อยู่", which + ": the file is missing");
       } else {

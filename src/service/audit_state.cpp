@@ -79,6 +79,21 @@ const std::vector<Kind>& Kinds() {
          "frozen_at FROM frameworks",
          "id"}},
        "SELECT id FROM frameworks"},
+      {"question",
+       true,
+       {{"SELECT id, fiscal_year, through_year, agency_kind, kpi, agency_code, asked_by, asked_at, "
+         "question, answer, answered_by, answered_at, published, number FROM questions",
+         "id"}},
+       "SELECT id FROM questions"},
+      {"announcement",
+       true,
+       {{"SELECT id, fiscal_year, agency_kind, title, body, posted_by, posted_at FROM "
+         "announcements",
+         "id"},
+        {"SELECT id, name, media_type, size, sha256, uploaded_by, uploaded_at FROM "
+         "announcement_files",
+         "announcement_id"}},
+       "SELECT id FROM announcements"},
       {"agencies", false, {{"SELECT code, name_th, name_en, kind, parent FROM agencies", ""}}, ""},
       {"observations",
        false,

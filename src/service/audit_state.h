@@ -16,6 +16,9 @@
 //   user/<id>        the account: name, password hash, role, agency, active
 //   round/<id>       the round (its deadline) and its extensions
 //   framework/<id>   the framework version (its document) and whether it is frozen
+//   question/<id>    a question, its answer, whether it is published and its number (not its
+//                    search words, derived from the texts)
+//   announcement/<id> an announcement and its attached files' records
 //   agencies         every agency
 //   observations     every imported value
 // So every change to those rows must be appended to the audit log under the entity it changes

@@ -41,6 +41,9 @@ const std::vector<std::string>& CarriedTables() {
                                                    "result_kpis",
                                                    "appeals",
                                                    "idempotency_keys",
+                                                   "announcements",
+                                                   "announcement_files",
+                                                   "questions",
                                                    "audit_log"};
   return kTables;
 }
@@ -215,8 +218,10 @@ Status WriteBackup(Database& db, FileStore& files, std::ostream& out, const Back
   }
   // Every file read is checked against its SHA-256 (FileStore::Read does): a damaged file is
   // found now, when the original may still be had, not at a restore.
-  auto evidence =
-      db.Query("SELECT sha256, id, name, submission_id FROM evidence ORDER BY sha256, id");
+  // Announcements' attachments live in the same store (column 4: 'a'; evidence: 'e').
+  auto evidence = db.Query(
+      "SELECT sha256, id, name, submission_id, 'e' FROM evidence UNION ALL SELECT sha256, id, "
+      "name, announcement_id, 'a' FROM announcement_files ORDER BY 1, 5, 2");
   if (!evidence) return evidence.status();
   std::string done, bad_th, bad_en;
   for (const Row& row : *evidence) {
@@ -230,10 +235,13 @@ Status WriteBackup(Database& db, FileStore& files, std::ostream& out, const Back
                                         : bytes.status().message_en();
       const std::string reason_th =
           bytes.status().code() == StatusCode::kNotFound ? "ไม่มีไฟล์" : bytes.status().message_th();
-      bad_en += "\n  evidence " + row.Text(1) + " \"" + row.Text(2) + "\" of submission " +
+      const bool attachment = row.Text(4) == "a";
+      bad_en += std::string("\n  ") + (attachment ? "attachment " : "evidence ") + row.Text(1) +
+                " \"" + row.Text(2) + "\" of " + (attachment ? "announcement " : "submission ") +
                 row.Text(3) + " (file " + sha + "): " + reason_en;
-      bad_th += "\n  หลักฐานรหัส " + row.Text(1) + " \"" + row.Text(2) + "\" ของรายงาน " +
-                row.Text(3) + " (ไฟล์ " + sha + "): " + reason_th;
+      bad_th += std::string("\n  ") + (attachment ? "ไฟล์แนบรหัส " : "หลักฐานรหัส ") + row.Text(1) +
+                " \"" + row.Text(2) + "\" ของ" + (attachment ? "ประกาศ " : "รายงาน ") + row.Text(3) +
+                " (ไฟล์ " + sha + "): " + reason_th;
       continue;
     }
     if (!bad_en.empty()) continue;  // the backup fails: no need to write more

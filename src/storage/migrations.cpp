@@ -506,6 +506,58 @@ CREATE INDEX audit_log_entity ON audit_log (entity, seq);
 CREATE INDEX evidence_submission ON evidence (submission_id, id);
 CREATE INDEX reviews_submission ON reviews (submission_id, id)
 )SQL"},
+      // Issue 13 §3-4: the central office's announcements to a cycle (a fiscal year and kind of
+      // agency) with attached files (kept in the evidence file store by SHA-256), and the
+      // questions agencies ask about a cycle with the office's answers. An answer the office
+      // publishes gets the next number of its cycle for good (kept if it is later withdrawn,
+      // so a number once cited never names another answer). through_year: the last fiscal year
+      // a cycle's guidance covers (seed 004 answers for 2563 - 2564). search_words is derived
+      // (the ICU words of the question and answer, " w1 w2 ... ", written with every change),
+      // so Thai search matches whole words in SQL; the audit digest leaves it out.
+      {15, "announcements and questions", R"SQL(
+CREATE TABLE announcements (
+  id {ID},
+  fiscal_year INTEGER NOT NULL,
+  agency_kind TEXT NOT NULL,
+  title TEXT NOT NULL,
+  body TEXT NOT NULL,
+  posted_by BIGINT REFERENCES users(id),
+  posted_at BIGINT NOT NULL
+);
+CREATE INDEX announcements_cycle ON announcements (agency_kind, fiscal_year, posted_at);
+CREATE TABLE announcement_files (
+  id {ID},
+  announcement_id BIGINT NOT NULL REFERENCES announcements(id),
+  name TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  size BIGINT NOT NULL,
+  sha256 TEXT NOT NULL,
+  uploaded_by BIGINT REFERENCES users(id),
+  uploaded_at BIGINT NOT NULL
+);
+CREATE INDEX announcement_files_of ON announcement_files (announcement_id, id);
+CREATE TABLE questions (
+  id {ID},
+  fiscal_year INTEGER NOT NULL,
+  through_year INTEGER NOT NULL,
+  agency_kind TEXT NOT NULL,
+  kpi TEXT NOT NULL DEFAULT '',
+  agency_code TEXT REFERENCES agencies(code),
+  asked_by BIGINT REFERENCES users(id),
+  asked_at BIGINT NOT NULL,
+  question TEXT NOT NULL,
+  answer TEXT,
+  answered_by BIGINT REFERENCES users(id),
+  answered_at BIGINT,
+  published INTEGER NOT NULL DEFAULT 0,
+  number INTEGER,
+  search_words TEXT NOT NULL DEFAULT '',
+  UNIQUE (fiscal_year, agency_kind, number)
+);
+CREATE INDEX questions_cycle ON questions (fiscal_year, agency_kind, published, number);
+CREATE INDEX questions_agency ON questions (agency_code, id);
+CREATE INDEX questions_waiting ON questions (answered_at, id)
+)SQL"},
   };
   return kMigrations;
 }

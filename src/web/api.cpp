@@ -8,10 +8,13 @@
 #include "common/text.h"
 #include "formats/inputs.h"
 #include "formats/json_input.h"
+#include "formats/qa_json.h"
 #include "security/crypto.h"
+#include "service/announcements.h"
 #include "service/cycle.h"
 #include "service/directory.h"
 #include "service/login.h"
+#include "service/questions.h"
 #include "service/reporting.h"
 #include "service/results.h"
 #include "web/auth.h"
@@ -189,6 +192,39 @@ json SubmissionJson(const service::SubmissionView& s) {
           {"reviews", reviews},
           {"sent_back", s.sent_back},
           {"send_backs", send_backs}};
+}
+
+// A question as the API gives it (docs/openapi.json: Question); without `with_asker`, the
+// agency and the user who asked are left out (null), as the public reads a published answer.
+json QuestionJson(const service::QuestionInfo& q, bool with_asker) {
+  auto or_null = [](bool has, const json& value) { return has ? value : json(nullptr); };
+  return {{"id", q.id},
+          {"fiscal_year", q.fiscal_year},
+          {"through_year", q.through_year},
+          {"agency_kind", q.agency_kind},
+          {"kpi", or_null(!q.kpi.empty(), q.kpi)},
+          {"agency", or_null(with_asker && !q.agency.empty(), q.agency)},
+          {"asked_by", or_null(with_asker && q.asked_by != 0, q.asked_by)},
+          {"asked_at", q.asked_at},
+          {"question", q.question},
+          {"answered", q.answered},
+          {"answer", or_null(q.answered, q.answer)},
+          {"answered_at", or_null(q.answered, q.answered_at)},
+          {"published", q.published},
+          {"number", or_null(q.number != 0, q.number)}};
+}
+
+// An announcement as the API gives it (docs/openapi.json: Announcement).
+json AnnouncementJson(const service::AnnouncementInfo& a) {
+  json files = json::array();
+  for (const auto& f : a.files) files.push_back(AnnouncementFileJson(f));
+  return {{"id", a.id},
+          {"fiscal_year", a.fiscal_year},
+          {"agency_kind", a.agency_kind},
+          {"title", a.title},
+          {"body", a.body},
+          {"posted_at", a.posted_at},
+          {"files", files}};
 }
 
 json RoundJson(const service::RoundStatus& r) {
@@ -1090,6 +1126,178 @@ void Api::Register(Router& router) {
             service::Results(c.db, clock_)
                 .DecideAppeal(c.actor, *id, c.body["upheld"].get<bool>(), *reason, corrected),
             AppealJson);
+      }));
+
+  // ---- questions and answers, announcements (issue 13 §3-4) ----
+  router.Add("GET", "/api/v1/qa", with(false, [this](Call& c) -> HttpResponse {
+               auto cycles = service::Questions(c.db, clock_).PublishedCycles();
+               if (!cycles) return ErrorResponse(cycles.status());
+               json items = json::array();
+               for (const service::QaCycle& q : *cycles) {
+                 items.push_back({{"fiscal_year", q.fiscal_year},
+                                  {"through_year", q.through_year},
+                                  {"agency_kind", q.agency_kind},
+                                  {"published", q.published}});
+               }
+               return Ok({{"items", items}});
+             }));
+  router.Add("GET", "/api/v1/qa/{year}/{kind}", with(false, [this](Call& c) -> HttpResponse {
+               auto year = PathId(c.request, "year");
+               const std::string& kind = c.request.params.at("kind");
+               if (!year || *year < 2400 || *year > 2800 || !formats::IsValidAgencyKind(kind)) {
+                 return ErrorResponse(Status::NotFound("ไม่มีรอบการประเมินนี้", "no such cycle"));
+               }
+               const auto q = c.request.query.find("q");
+               auto found = service::Questions(c.db, clock_)
+                                .Published(static_cast<int>(*year), kind,
+                                           q == c.request.query.end() ? "" : q->second);
+               if (!found) return ErrorResponse(found.status());
+               json items = json::array();
+               for (const auto& item : *found) items.push_back(QuestionJson(item, false));
+               return Ok({{"fiscal_year", *year}, {"agency_kind", kind}, {"items", items}});
+             }));
+  router.Add("POST", "/api/v1/questions", with(true, [this](Call& c) -> HttpResponse {
+               auto year = Integer(c.body, "fiscal_year");
+               if (!year) return ErrorResponse(year.status());
+               auto kpi = Text(c.body, "kpi", false);
+               if (!kpi) return ErrorResponse(kpi.status());
+               auto question = Text(c.body, "question");
+               if (!question) return ErrorResponse(question.status());
+               if (*year < 2400 || *year > 2800) {
+                 return ErrorResponse(BadRequest("fiscal_year ต้องเป็นปี พ.ศ. (2400 - 2800)",
+                                                 "fiscal_year must be a Buddhist Era year"));
+               }
+               auto asked = service::Questions(c.db, clock_)
+                                .Ask(c.actor, static_cast<int>(*year), *kpi, *question);
+               if (!asked) return ErrorResponse(asked.status());
+               return Ok(QuestionJson(*asked, true), 201);
+             }));
+  router.Add("GET", "/api/v1/questions", with(false, [this](Call& c) -> HttpResponse {
+               auto paging = PageParams(c.request);
+               if (!paging) return ErrorResponse(paging.status());
+               service::QuestionFilter filter;
+               if (const auto it = c.request.query.find("state"); it != c.request.query.end())
+                 filter.state = it->second;
+               if (const auto it = c.request.query.find("agency_kind");
+                   it != c.request.query.end())
+                 filter.agency_kind = it->second;
+               if (const auto it = c.request.query.find("fiscal_year");
+                   it != c.request.query.end()) {
+                 int64_t year = 0;
+                 const auto [ptr, ec] = std::from_chars(
+                     it->second.data(), it->second.data() + it->second.size(), year);
+                 if (ec != std::errc() || ptr != it->second.data() + it->second.size() ||
+                     year < 2400 || year > 2800) {
+                   return ErrorResponse(BadRequest("fiscal_year ต้องเป็นปี พ.ศ. (2400 - 2800)",
+                                                   "fiscal_year must be a Buddhist Era year"));
+                 }
+                 filter.fiscal_year = static_cast<int>(year);
+               }
+               filter.limit = paging->second;
+               filter.offset = (paging->first - 1) * paging->second;
+               auto found = service::Questions(c.db, clock_).List(c.actor, filter);
+               if (!found) return ErrorResponse(found.status());
+               json items = json::array();
+               for (const auto& q : found->items) items.push_back(QuestionJson(q, true));
+               return Ok({{"items", items},
+                          {"page", paging->first},
+                          {"per_page", paging->second},
+                          {"total", found->total}});
+             }));
+  router.Add("GET", "/api/v1/questions/{id}", with(false, [this](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               auto q = service::Questions(c.db, clock_).Get(c.actor, *id);
+               if (!q) return ErrorResponse(q.status());
+               // The public reads a published answer without who asked it.
+               const bool with_asker = c.actor.Is(Role::kAdmin) || c.actor.Is(Role::kEvaluator) ||
+                                       (!q->agency.empty() && c.actor.OfAgency(q->agency));
+               return Ok(QuestionJson(*q, with_asker));
+             }));
+  router.Add("POST", "/api/v1/questions/{id}/answer",
+             with(true, [this](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               auto answer = Text(c.body, "answer");
+               if (!answer) return ErrorResponse(answer.status());
+               if (!c.body.contains("publish") || !c.body["publish"].is_boolean()) {
+                 return ErrorResponse(BadRequest("ต้องระบุ \"publish\" เป็น true หรือ false",
+                                                 "\"publish\" must be true or false"));
+               }
+               auto answered = service::Questions(c.db, clock_)
+                                   .Answer(c.actor, *id, *answer, c.body["publish"].get<bool>());
+               if (!answered) return ErrorResponse(answered.status());
+               return Ok(QuestionJson(*answered, true));
+             }));
+  router.Add("GET", "/api/v1/announcements", with(false, [this](Call& c) -> HttpResponse {
+               int64_t year = 0;
+               if (const auto it = c.request.query.find("fiscal_year");
+                   it != c.request.query.end()) {
+                 const auto [ptr, ec] = std::from_chars(
+                     it->second.data(), it->second.data() + it->second.size(), year);
+                 if (ec != std::errc() || ptr != it->second.data() + it->second.size() ||
+                     year < 2400 || year > 2800) {
+                   return ErrorResponse(BadRequest("fiscal_year ต้องเป็นปี พ.ศ. (2400 - 2800)",
+                                                   "fiscal_year must be a Buddhist Era year"));
+                 }
+               }
+               const auto kind = c.request.query.find("agency_kind");
+               auto found = service::Announcements(c.db, clock_)
+                                .List(c.actor, static_cast<int>(year),
+                                      kind == c.request.query.end() ? "" : kind->second, 200);
+               if (!found) return ErrorResponse(found.status());
+               json items = json::array();
+               for (const auto& a : *found) items.push_back(AnnouncementJson(a));
+               return Ok({{"items", items}});
+             }));
+  router.Add("POST", "/api/v1/announcements", with(true, [this](Call& c) -> HttpResponse {
+               auto year = Integer(c.body, "fiscal_year");
+               if (!year) return ErrorResponse(year.status());
+               std::string fields[3];
+               const char* names[3] = {"agency_kind", "title", "body"};
+               for (int i = 0; i < 3; ++i) {
+                 auto v = Text(c.body, names[i]);
+                 if (!v) return ErrorResponse(v.status());
+                 fields[i] = *v;
+               }
+               if (*year < 2400 || *year > 2800) {
+                 return ErrorResponse(BadRequest("fiscal_year ต้องเป็นปี พ.ศ. (2400 - 2800)",
+                                                 "fiscal_year must be a Buddhist Era year"));
+               }
+               auto posted = service::Announcements(c.db, clock_)
+                                 .Post(c.actor, static_cast<int>(*year), fields[0], fields[1],
+                                       fields[2]);
+               if (!posted) return ErrorResponse(posted.status());
+               return Ok(AnnouncementJson(*posted), 201);
+             }));
+  router.Add("GET", "/api/v1/announcements/{id}", with(false, [this](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               auto found = service::Announcements(c.db, clock_).Get(c.actor, *id);
+               if (!found) return ErrorResponse(found.status());
+               return Ok(AnnouncementJson(*found));
+             }));
+  router.AddUpload("POST", "/api/v1/announcements/{id}/files",
+                   MakeAnnouncementUpload(pool_, files_, clock_, metrics_, options_.uploads));
+  router.Add(
+      "GET", "/api/v1/announcement-files/{id}/content", with(false, [this](Call& c) -> HttpResponse {
+        auto id = PathId(c.request, "id");
+        if (!id) return ErrorResponse(id.status());
+        auto found = service::Announcements(c.db, clock_).File(c.actor, *id);
+        if (!found) return ErrorResponse(found.status());
+        auto bytes = files_.Read(found->sha256);
+        if (!bytes) {
+          if (bytes.status().code() == StatusCode::kDataLoss) {
+            metrics_.LogError(c.request, "announcement file " + std::to_string(*id) + ": " +
+                                             bytes.status().message_en());
+          }
+          return ErrorResponse(bytes.status());
+        }
+        HttpResponse r;
+        r.content_type = found->media_type;
+        r.body = std::move(*bytes);
+        r.headers.emplace_back("Content-Disposition", AttachmentDisposition(found->name));
+        return r;
       }));
 }
 

@@ -3,10 +3,12 @@
 #include <magic.h>
 
 #include <charconv>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "common/text.h"
+#include "service/announcements.h"
 #include "service/reporting.h"
 #include "web/auth.h"
 #include "web/multipart.h"
@@ -31,23 +33,28 @@ HttpResponse Refuse(const Status& status, int http_status = 0) {
   return r;
 }
 
-class EvidenceSink final : public UploadSink, public MultipartParser::Handler {
+// Where an upload's file goes once stored and checked: `room` says whether one more file of
+// `size` bytes fits (asked as the body streams, so an upload past the quota stops early), and
+// `record` records the stored file and gives the answer. `takes_replaces` allows the
+// "replaces" field (evidence only).
+struct UploadTarget {
+  std::function<Status(int64_t size)> room;
+  std::function<HttpResponse(const storage::StoredFile& stored, const std::string& name,
+                             const std::string& type, std::optional<int64_t> replaces)>
+      record;
+  bool takes_replaces = false;
+};
+
+// Streams one multipart upload into the file store: size-limited, typed by content, office
+// files checked for absurd expansion, then recorded by its target. The one sink behind evidence
+// and announcement attachments, so that both get every check.
+class FileUploadSink final : public UploadSink, public MultipartParser::Handler {
  public:
-  // `used_files` and `used_bytes`: the submission's evidence when the upload began.
-  EvidenceSink(storage::DatabasePool& pool, storage::FileStore& files, const Clock& clock,
-               Metrics& metrics, const UploadLimits& limits, service::Actor actor,
-               int64_t submission, int64_t used_files, int64_t used_bytes, std::string boundary,
-               std::unique_ptr<storage::FileWriter> writer)
-      : pool_(pool),
-        files_(files),
-        clock_(clock),
-        metrics_(metrics),
-        max_bytes_(limits.max_file_bytes),
+  FileUploadSink(const UploadLimits& limits, UploadTarget target, std::string boundary,
+                 std::unique_ptr<storage::FileWriter> writer)
+      : max_bytes_(limits.max_file_bytes),
         limits_(limits),
-        actor_(std::move(actor)),
-        submission_(submission),
-        used_files_(used_files),
-        used_bytes_(used_bytes),
+        target_(std::move(target)),
         parser_(std::move(boundary), *this),
         writer_(std::move(writer)) {}
 
@@ -55,10 +62,7 @@ class EvidenceSink final : public UploadSink, public MultipartParser::Handler {
 
   HttpResponse Finish(const Status& transfer) override {
     if (too_large_) return Refuse(TooLarge(max_bytes_), 413);
-    if (over_quota_) {
-      return Refuse(
-          service::Reporting::CheckEvidenceQuota(Quota(), used_files_, used_bytes_, size_));
-    }
+    if (over_quota_) return Refuse(target_.room(size_));
     if (!transfer.ok())
       return Refuse(transfer, transfer.message_en().find("larger") != std::string::npos ? 413 : 0);
     Status parsed = parser_.Finish();
@@ -84,22 +88,7 @@ class EvidenceSink final : public UploadSink, public MultipartParser::Handler {
     }
     auto stored = writer_->Commit();
     if (!stored) return Refuse(stored.status());
-    auto lease = pool_.Acquire();
-    if (!lease) return Refuse(lease.status());
-    auto evidence =
-        service::Reporting(**lease, clock_)
-            .AddEvidence(actor_, submission_,
-                         {0, CleanFileName(filename_), type, stored->size, stored->sha256},
-                         replaces_, Quota());
-    if (!evidence) return Refuse(evidence.status());
-    metrics_.CountUpload();
-    return JsonResponse(201, json{{"id", evidence->id},
-                                  {"name", evidence->name},
-                                  {"media_type", evidence->media_type},
-                                  {"size", evidence->size},
-                                  {"sha256", evidence->sha256},
-                                  {"replaced", replaces_ ? json(*replaces_) : json(nullptr)}}
-                                 .dump());
+    return target_.record(*stored, CleanFileName(filename_), type, replaces_);
   }
 
   // ---- MultipartParser::Handler ----
@@ -120,9 +109,10 @@ class EvidenceSink final : public UploadSink, public MultipartParser::Handler {
     }
     in_file_ = false;
     current_ = headers.name;
-    if (current_ != "replaces") {
-      return Status::InvalidInput("ไม่รู้จักช่อง \"" + current_ + "\" (ใช้ได้: file, replaces)",
-                                  "unknown field \"" + current_ + "\" (known: file, replaces)");
+    if (current_ != "replaces" || !target_.takes_replaces) {
+      const std::string known = target_.takes_replaces ? "file, replaces" : "file";
+      return Status::InvalidInput("ไม่รู้จักช่อง \"" + current_ + "\" (ใช้ได้: " + known + ")",
+                                  "unknown field \"" + current_ + "\" (known: " + known + ")");
     }
     return Status::Ok();
   }
@@ -142,9 +132,9 @@ class EvidenceSink final : public UploadSink, public MultipartParser::Handler {
       return TooLarge(max_bytes_);
     }
     // Stopped as soon as the quota is passed, not after the whole file is on disk.
-    if (!service::Reporting::CheckEvidenceQuota(Quota(), used_files_, used_bytes_, size_).ok()) {
+    if (!target_.room(size_).ok()) {
       over_quota_ = true;
-      return Status::Conflict("หลักฐานเกินโควตาของรายงาน", "over the submission's evidence quota");
+      return Status::Conflict("ไฟล์เกินโควตา", "over the quota of files");
     }
     return writer_->Write(bytes);
   }
@@ -164,19 +154,9 @@ class EvidenceSink final : public UploadSink, public MultipartParser::Handler {
   }
 
  private:
-  service::EvidenceQuota Quota() const {
-    return {limits_.max_submission_bytes, limits_.max_submission_files};
-  }
-
-  storage::DatabasePool& pool_;
-  storage::FileStore& files_;
-  const Clock& clock_;
-  Metrics& metrics_;
   int64_t max_bytes_;
   UploadLimits limits_;
-  service::Actor actor_;
-  int64_t submission_;
-  int64_t used_files_, used_bytes_;
+  UploadTarget target_;
   MultipartParser parser_;
   std::unique_ptr<storage::FileWriter> writer_;
   bool seen_file_ = false, in_file_ = false, too_large_ = false, over_quota_ = false;
@@ -184,6 +164,30 @@ class EvidenceSink final : public UploadSink, public MultipartParser::Handler {
   std::optional<int64_t> replaces_;
   int64_t size_ = 0;
 };
+
+// The checks every upload gets from its headers before a byte of the body is read: the declared
+// size, and a multipart boundary. Fills `boundary`; a response when refused.
+std::optional<HttpResponse> CheckUploadHeaders(const HttpRequest& request, int64_t max_bytes,
+                                               std::string& boundary) {
+  const std::string& length = request.Header("content-length");
+  if (!length.empty()) {
+    int64_t declared = 0;
+    std::from_chars(length.data(), length.data() + length.size(), declared);
+    if (declared > max_bytes + 64 * 1024) return Refuse(TooLarge(max_bytes), 413);
+  }
+  auto found = BoundaryFromContentType(request.Header("content-type"));
+  if (!found) return Refuse(found.status(), 415);
+  boundary = *found;
+  return std::nullopt;
+}
+
+// The {id} of the request's path, or 0 when it is not a positive number.
+int64_t PathIdParam(const HttpRequest& request) {
+  int64_t id = 0;
+  const std::string& text = request.params.at("id");
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  return ec == std::errc() && ptr == text.data() + text.size() && id > 0 ? id : 0;
+}
 
 }  // namespace
 
@@ -209,22 +213,13 @@ std::string SniffMediaType(const std::string& path) {
 
 UploadStarter MakeEvidenceUpload(storage::DatabasePool& pool, storage::FileStore& files,
                                  const Clock& clock, Metrics& metrics, const UploadLimits& limits) {
-  const int64_t max_bytes = limits.max_file_bytes;
-  return [&pool, &files, &clock, &metrics, limits, max_bytes](
+  return [&pool, &files, &clock, &metrics, limits](
              HttpRequest& request) -> std::variant<HttpResponse, std::unique_ptr<UploadSink>> {
-    const std::string& length = request.Header("content-length");
-    if (!length.empty()) {
-      int64_t declared = 0;
-      std::from_chars(length.data(), length.data() + length.size(), declared);
-      if (declared > max_bytes + 64 * 1024) return Refuse(TooLarge(max_bytes), 413);
-    }
-    auto boundary = BoundaryFromContentType(request.Header("content-type"));
-    if (!boundary) return Refuse(boundary.status(), 415);
-    int64_t submission = 0;
-    const std::string& id = request.params.at("id");
-    const auto [ptr, ec] = std::from_chars(id.data(), id.data() + id.size(), submission);
-    if (ec != std::errc() || ptr != id.data() + id.size())
-      return Refuse(Status::NotFound("ไม่มีรายงานนี้", "no such submission"));
+    std::string boundary;
+    if (auto refused = CheckUploadHeaders(request, limits.max_file_bytes, boundary))
+      return *refused;
+    const int64_t submission = PathIdParam(request);
+    if (!submission) return Refuse(Status::NotFound("ไม่มีรายงานนี้", "no such submission"));
     service::Actor actor;
     int64_t used_files = 0, used_bytes = 0;
     {
@@ -257,10 +252,99 @@ UploadStarter MakeEvidenceUpload(storage::DatabasePool& pool, storage::FileStore
     }
     auto writer = files.Create();
     if (!writer) return Refuse(writer.status());
-    return std::unique_ptr<UploadSink>(new EvidenceSink(pool, files, clock, metrics, limits, actor,
-                                                        submission, used_files, used_bytes,
-                                                        *boundary, std::move(*writer)));
+    const service::EvidenceQuota quota{limits.max_submission_bytes, limits.max_submission_files};
+    UploadTarget target;
+    target.takes_replaces = true;
+    target.room = [quota, used_files, used_bytes](int64_t size) {
+      return service::Reporting::CheckEvidenceQuota(quota, used_files, used_bytes, size);
+    };
+    target.record = [&pool, &clock, &metrics, actor, submission, quota](
+                        const storage::StoredFile& stored, const std::string& name,
+                        const std::string& type, std::optional<int64_t> replaces) {
+      auto lease = pool.Acquire();
+      if (!lease) return Refuse(lease.status());
+      auto evidence =
+          service::Reporting(**lease, clock)
+              .AddEvidence(actor, submission, {0, name, type, stored.size, stored.sha256},
+                           replaces, quota);
+      if (!evidence) return Refuse(evidence.status());
+      metrics.CountUpload();
+      return JsonResponse(201, json{{"id", evidence->id},
+                                    {"name", evidence->name},
+                                    {"media_type", evidence->media_type},
+                                    {"size", evidence->size},
+                                    {"sha256", evidence->sha256},
+                                    {"replaced", replaces ? json(*replaces) : json(nullptr)}}
+                                   .dump());
+    };
+    return std::unique_ptr<UploadSink>(
+        new FileUploadSink(limits, std::move(target), boundary, std::move(*writer)));
   };
+}
+
+UploadStarter MakeAnnouncementUpload(storage::DatabasePool& pool, storage::FileStore& files,
+                                     const Clock& clock, Metrics& metrics,
+                                     const UploadLimits& limits) {
+  return [&pool, &files, &clock, &metrics, limits](
+             HttpRequest& request) -> std::variant<HttpResponse, std::unique_ptr<UploadSink>> {
+    std::string boundary;
+    if (auto refused = CheckUploadHeaders(request, limits.max_file_bytes, boundary))
+      return *refused;
+    const int64_t announcement = PathIdParam(request);
+    if (!announcement) return Refuse(Status::NotFound("ไม่มีประกาศนี้", "no such announcement"));
+    service::Actor actor;
+    int64_t used_files = 0, used_bytes = 0;
+    const service::EvidenceQuota quota{limits.max_submission_bytes, limits.max_submission_files};
+    {
+      auto lease = pool.Acquire();
+      if (!lease) return Refuse(lease.status());
+      auto who = Authenticate(request, **lease, clock);
+      if (!who) return Refuse(who.status());
+      actor = *who;
+      if (!actor.Is(service::Role::kAdmin)) {
+        return Refuse(service::Denied(actor, "แนบไฟล์กับประกาศ", "attach files to announcements"));
+      }
+      auto found = service::Announcements(**lease, clock).Get(actor, announcement);
+      if (!found) return Refuse(found.status());
+      for (const service::AnnouncementFile& f : found->files) {
+        ++used_files;
+        used_bytes += f.size;
+      }
+      Status room = service::Announcements::CheckQuota(quota, used_files, used_bytes, 1);
+      if (!room.ok()) return Refuse(room);
+    }
+    auto writer = files.Create();
+    if (!writer) return Refuse(writer.status());
+    UploadTarget target;
+    target.room = [quota, used_files, used_bytes](int64_t size) {
+      return service::Announcements::CheckQuota(quota, used_files, used_bytes, size);
+    };
+    target.record = [&pool, &clock, &metrics, actor, announcement, quota](
+                        const storage::StoredFile& stored, const std::string& name,
+                        const std::string& type, std::optional<int64_t>) {
+      auto lease = pool.Acquire();
+      if (!lease) return Refuse(lease.status());
+      auto file = service::Announcements(**lease, clock)
+                      .AddFile(actor, announcement,
+                               {0, announcement, name, type, stored.size, stored.sha256}, quota);
+      if (!file) return Refuse(file.status());
+      metrics.CountUpload();
+      return JsonResponse(201, AnnouncementFileJson(*file).dump());
+    };
+    return std::unique_ptr<UploadSink>(
+        new FileUploadSink(limits, std::move(target), boundary, std::move(*writer)));
+  };
+}
+
+nlohmann::json AnnouncementFileJson(const service::AnnouncementFile& f) {
+  return {{"id", f.id},
+          {"announcement_id", f.announcement_id},
+          {"name", f.name},
+          {"media_type", f.media_type},
+          {"size", f.size},
+          {"sha256", f.sha256},
+          {"uploaded_at", f.uploaded_at},
+          {"href", "/api/v1/announcement-files/" + std::to_string(f.id) + "/content"}};
 }
 
 }  // namespace esar::web

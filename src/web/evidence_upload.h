@@ -1,6 +1,9 @@
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include "common/clock.h"
+#include "service/announcements.h"
 #include "storage/file_store.h"
 #include "storage/pool.h"
 #include "web/api.h"
@@ -25,5 +28,18 @@ std::string SniffMediaType(const std::string& path);
 // `limits.max_unzipped_bytes` or absurdly (400) is refused with a clear reason and nothing stored.
 UploadStarter MakeEvidenceUpload(storage::DatabasePool& pool, storage::FileStore& files,
                                  const Clock& clock, Metrics& metrics, const UploadLimits& limits);
+
+// POST /api/v1/announcements/{id}/files: one file attached to an announcement by an admin, as
+// MakeEvidenceUpload takes evidence (one "file" part, streamed, the same types by content, the
+// same size and expansion limits, 413/415/400 alike); an announcement holds at most
+// `limits.max_submission_files` files and `limits.max_submission_bytes` bytes (409 beyond).
+// Answers 201 with AnnouncementFileJson.
+UploadStarter MakeAnnouncementUpload(storage::DatabasePool& pool, storage::FileStore& files,
+                                     const Clock& clock, Metrics& metrics,
+                                     const UploadLimits& limits);
+
+// An attached file as the API gives it (docs/openapi.json: AnnouncementFile), with the address
+// of its bytes in "href".
+nlohmann::json AnnouncementFileJson(const service::AnnouncementFile& file);
 
 }  // namespace esar::web

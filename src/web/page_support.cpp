@@ -35,13 +35,15 @@ std::vector<NavItem> NavFor(service::Role role) {
     case Role::kApprover:
       return {{"/agency", "nav.agency"},
               {"/agency/results", "nav.agency_results"},
+              {"/agency/questions", "nav.agency_questions"},
               {"/", "nav.results"},
               {"/dashboard", "nav.dashboard"}};
     case Role::kEvaluator:
       return {{"/review", "nav.review"},
               {"/review/appeals", "nav.appeals"},
               {"/", "nav.results"},
-              {"/dashboard", "nav.dashboard"}};
+              {"/dashboard", "nav.dashboard"},
+              {"/qa", "nav.qa"}};
     case Role::kAdmin:
       return {{"/admin", "nav.admin"},
               {"/admin/frameworks", "nav.frameworks"},
@@ -49,12 +51,14 @@ std::vector<NavItem> NavFor(service::Role role) {
               {"/admin/results", "nav.admin_results"},
               {"/admin/agencies", "nav.agencies"},
               {"/admin/users", "nav.users"},
+              {"/admin/questions", "nav.admin_questions"},
+              {"/admin/announcements", "nav.announcements"},
               {"/review", "nav.review"},
               {"/", "nav.results"}};
     case Role::kPublic:
       break;
   }
-  return {{"/", "nav.results"}, {"/dashboard", "nav.dashboard"}};
+  return {{"/", "nav.results"}, {"/dashboard", "nav.dashboard"}, {"/qa", "nav.qa"}};
 }
 
 void SecurityHeaders(HttpResponse& r, bool personal) {
@@ -91,13 +95,21 @@ HttpResponse RenderPage(PageCall& call, const std::string& template_name, json m
     }
     layout["asset"][key] = found ? found->url : "";
   }
+  // The current item is the one whose address is the longest prefix of the page's path:
+  // /agency/results is under "Results and appeals", not also under /agency.
+  const std::vector<NavItem> items = NavFor(call.actor.role);
+  auto covers = [&](const std::string& href) {
+    return call.request.path == href ||
+           (href != "/" && call.request.path.rfind(href + "/", 0) == 0);
+  };
+  size_t longest = 0;
+  for (const NavItem& item : items) {
+    if (covers(item.href)) longest = std::max(longest, std::string(item.href).size());
+  }
   json nav = json::array();
-  for (const NavItem& item : NavFor(call.actor.role)) {
+  for (const NavItem& item : items) {
     const std::string href = item.href;
-    const bool current =
-        call.request.path == href ||
-        (href != "/" && call.request.path.rfind(href + "/", 0) == 0 &&
-         !(href == "/agency" && call.request.path.rfind("/agency/results", 0) == 0));
+    const bool current = covers(href) && href.size() == longest;
     nav.push_back({{"href", href}, {"label", call.T(item.key)}, {"current", current}});
   }
   layout["nav"] = nav;

@@ -892,6 +892,17 @@ void Pages::Register(Router& router) {
   router.Add("GET", "/review/appeals", Page(reviewers, bind(&Pages::AppealsList)));
   router.Add("POST", "/review/appeals/{id}", Page(reviewers, bind(&Pages::DecideAppeal)));
 
+  router.Add("GET", "/qa", Page(anyone, bind(&Pages::QaIndex)));
+  router.Add("GET", "/qa/{year}/{kind}", Page(anyone, bind(&Pages::QaCycle)));
+  router.Add("GET", "/agency/questions", Page(agency, bind(&Pages::AgencyQuestions)));
+  router.Add("POST", "/agency/questions", Page(agency, bind(&Pages::AskQuestion)));
+  router.Add("GET", "/admin/questions", Page(admin, bind(&Pages::AdminQuestions)));
+  router.Add("GET", "/admin/questions/{id}", Page(admin, bind(&Pages::AdminQuestion)));
+  router.Add("POST", "/admin/questions/{id}", Page(admin, bind(&Pages::AnswerQuestion)));
+  router.Add("GET", "/admin/announcements", Page(admin, bind(&Pages::AdminAnnouncements)));
+  router.Add("POST", "/admin/announcements", Page(admin, bind(&Pages::PostAnnouncement)));
+  router.AddUpload("POST", "/admin/announcements/{id}/files", AnnouncementFileForm());
+
   router.Add("GET", "/admin", Page(admin, bind(&Pages::AdminHome)));
   router.Add("GET", "/admin/agencies", Page(admin, bind(&Pages::AgenciesPage)));
   router.Add("POST", "/admin/agencies", Page(admin, bind(&Pages::ImportAgencies)));

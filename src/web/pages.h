@@ -101,6 +101,30 @@ class Pages {
   HttpResponse AgencyResults(PageCall& call);
   HttpResponse FileAppeal(PageCall& call);
   UploadStarter EvidenceForm();
+  // A page form's upload through the API's streamed upload `api`: the CSRF token from the query
+  // string (a form cannot send a header), then a redirect to ?back= (a path on this site, else
+  // `fallback`) with done=uploaded, or the error page.
+  UploadStarter FormUpload(UploadStarter api, const std::string& fallback);
+
+  // Questions and answers, announcements (pages_qa.cpp). The public Q&A of every cycle, and of
+  // one cycle with Thai search (?q=).
+  HttpResponse QaIndex(PageCall& call);
+  HttpResponse QaCycle(PageCall& call);
+  // An agency's own questions and the form to ask one.
+  HttpResponse AgencyQuestions(PageCall& call);
+  HttpResponse AskQuestion(PageCall& call);
+  // The central office's questions to answer (?state=waiting by default), one question's answer
+  // form, and the answer (with publish=yes to publish it).
+  HttpResponse AdminQuestions(PageCall& call);
+  HttpResponse AdminQuestion(PageCall& call);
+  HttpResponse AnswerQuestion(PageCall& call);
+  // The central office's announcements: post one, attach files to one.
+  HttpResponse AdminAnnouncements(PageCall& call);
+  HttpResponse PostAnnouncement(PageCall& call);
+  UploadStarter AnnouncementFileForm();
+  // The announcements to the actor's kind of agency, newest first, as the agency home page and
+  // its own list show them (the newest `limit`).
+  nlohmann::json AnnouncementsModel(PageCall& call, int64_t limit);
 
   // Evaluators (pages_review.cpp).
   HttpResponse Queue(PageCall& call);

@@ -172,7 +172,11 @@ HttpResponse Pages::AgencyHome(PageCall& call) {
          {"count", due},
          {"kpis", kpis}});
   }
-  json model = {{"agency", call.Pick(agency->name)}, {"rounds", list}};
+  // The central office's newest announcements to this kind of agency (all of them on the
+  // questions page).
+  json model = {{"agency", call.Pick(agency->name)},
+                {"rounds", list},
+                {"announcements", AnnouncementsModel(call, 5)}};
   return RenderPage(call, "agency_home", model, call.T("agency.title"));
 }
 
@@ -448,14 +452,17 @@ class FormUploadSink final : public UploadSink {
 }  // namespace
 
 UploadStarter Pages::EvidenceForm() {
-  UploadStarter api =
-      MakeEvidenceUpload(pool_, files_, clock_, metrics_, options_.uploads);
-  return [this,
-          api](HttpRequest& request) -> std::variant<HttpResponse, std::unique_ptr<UploadSink>> {
+  return FormUpload(MakeEvidenceUpload(pool_, files_, clock_, metrics_, options_.uploads),
+                    "/agency");
+}
+
+UploadStarter Pages::FormUpload(UploadStarter api, const std::string& fallback) {
+  return [this, api,
+          fallback](HttpRequest& request) -> std::variant<HttpResponse, std::unique_ptr<UploadSink>> {
     const auto csrf = request.query.find("csrf");
     request.headers["x-csrf-token"] = csrf == request.query.end() ? "" : csrf->second;
     const auto back = request.query.find("back");
-    const std::string to = SafeNext(back == request.query.end() ? "/agency" : back->second);
+    const std::string to = SafeNext(back == request.query.end() ? fallback : back->second);
     const Lang lang = request.Cookie(kLangCookie) == "en" ? Lang::kEnglish : Lang::kThai;
     auto answer = [this, to, lang, &request](int status, const std::string& body) -> HttpResponse {
       if (status == 201) return Redirect(to + "?done=uploaded");

@@ -179,6 +179,26 @@ void RunWholeCycle(const std::string& backend, CycleScenario* out) {
       json{{"reason", "แก้ข้อมูลที่ผิดพลาด"}, {"deadline", Parse(closed)["deadline"].get<int64_t>()}}
           .dump());
   ASSERT_EQ(reopened.status, 200) << reopened.body;
+  // A question answered and published, an announcement with a file (issue 13 §3-4).
+  HttpReply asked = reporter.Request(
+      "POST", "/api/v1/questions",
+      json{{"fiscal_year", 2567}, {"kpi", values.begin()->first}, {"question", "การรายงานรอบนี้แนบอะไร"}}
+          .dump());
+  ASSERT_EQ(asked.status, 201) << asked.body;
+  HttpReply answered =
+      admin.Request("POST", "/api/v1/questions/" + Parse(asked)["id"].dump() + "/answer",
+                    json{{"answer", "แนบไฟล์ PDF"}, {"publish", true}}.dump());
+  ASSERT_EQ(answered.status, 200) << answered.body;
+  HttpReply announced = admin.Request(
+      "POST", "/api/v1/announcements",
+      json{{"fiscal_year", 2567}, {"agency_kind", "department"}, {"title", "ขยายเวลา"},
+           {"body", "ขยายถึงสิ้นเดือน"}}
+          .dump());
+  ASSERT_EQ(announced.status, 201) << announced.body;
+  HttpReply attached =
+      admin.Upload("/api/v1/announcements/" + Parse(announced)["id"].dump() + "/files",
+                   "หนังสือแจ้ง.pdf", out->evidence_bytes + "% announcement\n");
+  ASSERT_EQ(attached.status, 201) << attached.body;
   ASSERT_EQ(server.Stop(), 0);
 }
 
