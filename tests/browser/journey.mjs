@@ -3,7 +3,11 @@
 // the approver sends the draft back with a comment, then approves and submits; the evaluator
 // returns it; the reporter fixes it, the approver sends it again and the evaluator accepts; the
 // admin closes reporting, computes, finalizes and publishes, each after a confirmation that says
-// what is missing; the public page shows the total that `esar score` computes from the same data.
+// what is missing; the reporter asks a question about KPI 1, the admin answers and publishes it
+// and posts an announcement with a PDF that the agency's home page shows; the public finds the
+// answer on the public Q&A page by searching a word ("รายงาน" inside "การรายงาน"), and searches
+// seed 004's Q&A of the provinces; the public page shows the total that `esar score` computes
+// from the same data.
 // axe-core checks every page (no serious or critical finding may remain) and every page is
 // photographed at desktop width and at 390 px.
 //
@@ -32,6 +36,7 @@ const cli = (args, extra = {}) => execFileSync(esar, args, { env: { ...env, ...e
 cli(["import", "agencies", join(example, "agencies.csv"), "--db", db]);
 cli(["import", "framework", join(example, "framework.json"), "--db", db]);
 cli(["import", "data", join(example, "data.csv"), "--db", db]);
+cli(["import", "questions", join(root, "examples", "qa-province-2563-2564.json"), "--db", db]);
 const users = [["admin", "admin"], ["evaluator", "evaluator"], ["reporter.ocs", "reporter", "OCS"], ["approver.ocs", "approver", "OCS"]];
 for (const [name, role, agency] of users) {
   cli(["admin", "create-user", "--db", db, "--username", name, "--role", role, ...(agency ? ["--agency", agency] : [])],
@@ -309,6 +314,58 @@ try {
   check(await admin.getByRole("button", { name: "คำนวณผลเบื้องต้น" }).count() === 0, "a published round offers no computation");
   await evaluator.goto(`${base}/review/appeals`);
   await look(evaluator, "16-appeals");
+
+  // ---- questions and answers, announcements (issue 13 §3-4) ----
+  const question = "การรายงานผลตัวชี้วัดที่ 1 ต้องแนบหนังสือรับรองที่ลงนามแล้วหรือไม่";
+  await reporter.goto(`${base}/agency/questions`);
+  await reporter.getByLabel(/^รอบการประเมิน/).selectOption("2567");
+  await reporter.getByLabel("เกี่ยวกับตัวชี้วัด (ถ้ามี)").selectOption("1");
+  await reporter.getByLabel("คำถาม", { exact: true }).fill(question);
+  await reporter.getByRole("button", { name: "ส่งคำถาม" }).click();
+  check((await flash(reporter)).includes("ส่งคำถามถึงสำนักงาน ก.พ.ร. แล้ว"), "the reporter asks a question about KPI 1");
+  check((await reporter.locator("main").textContent()).includes("รอคำตอบ"), "the question waits for an answer");
+  await look(reporter, "21-agency-questions");
+  await admin.goto(`${base}/admin/questions`);
+  check((await admin.locator("main").textContent()).includes(question), "the central office sees the question waiting");
+  await look(admin, "22-admin-questions");
+  await admin.getByRole("link", { name: /ตอบคำถามนี้/ }).first().click();
+  await admin.getByLabel("คำตอบ", { exact: true }).fill("ต้องแนบหนังสือรับรองที่ลงนามแล้ว เป็นไฟล์ PDF ในระบบ e-SAR");
+  await admin.getByLabel(/เผยแพร่ในหน้าถาม-ตอบ/).check();
+  await look(admin, "23-admin-answer");
+  await admin.getByRole("button", { name: "บันทึกคำตอบ" }).click();
+  check((await flash(admin)).includes("บันทึกคำตอบแล้ว"), "the central office answers and publishes it");
+  await reporter.goto(`${base}/agency/questions`);
+  check((await reporter.locator("main").textContent()).includes("เผยแพร่ ข้อ 1"), "the asker sees the answer, published as number 1");
+  await admin.goto(`${base}/admin/announcements`);
+  await admin.getByLabel("หัวเรื่อง").fill("ขยายกำหนดส่งรายงานรอบ 12 เดือน");
+  await admin.getByLabel("ข้อความ").fill("สำนักงาน ก.พ.ร. ขยายกำหนดส่งรายงานรอบ 12 เดือนถึงวันที่ 15 ตุลาคม\nรายละเอียดตามหนังสือที่แนบ");
+  await admin.getByRole("button", { name: "ลงประกาศ" }).click();
+  check((await flash(admin)).includes("ลงประกาศแล้ว"), "the central office posts an announcement to departments");
+  await admin.getByLabel("แนบไฟล์", { exact: true }).first().setInputFiles({ name: "หนังสือขยายเวลา.pdf", mimeType: "application/pdf", buffer: Buffer.from(pdf) });
+  await admin.getByRole("button", { name: "อัปโหลด" }).first().click();
+  await admin.locator(".announcement .files").getByText("หนังสือขยายเวลา.pdf").waitFor({ timeout: 10000 });
+  check(true, "a PDF is attached to the announcement");
+  await look(admin, "24-admin-announcements");
+  await reporter.goto(`${base}/agency`);
+  const home = await reporter.locator("main").textContent();
+  check(home.includes("ขยายกำหนดส่งรายงานรอบ 12 เดือน") && home.includes("หนังสือขยายเวลา.pdf"),
+        "the agency's home page shows the announcement and its file");
+  await look(reporter, "25-agency-home-announcement");
+  await pub.goto(`${base}/qa`);
+  await look(pub, "26-public-qa");
+  await pub.getByRole("link", { name: /^กรม · ปีงบประมาณ พ.ศ. 2567/ }).click();
+  await pub.getByLabel("ค้นหาคำถามและคำตอบ").fill("รายงาน");
+  await pub.getByRole("button", { name: "ค้นหา", exact: true }).click();
+  await pub.waitForLoadState("load");
+  const found = await pub.locator(".qa-list > li").allTextContents();
+  check(found.length === 1 && found[0].includes(question) && found[0].includes("1."),
+        `the public finds the answer by searching "รายงาน" (in "การรายงาน"): ${found.length} found`);
+  await look(pub, "27-public-qa-search");
+  await pub.goto(`${base}/qa/2563/province?q=${encodeURIComponent("รายงาน")}`);
+  const seed = await pub.locator(".qa-list > li").count();
+  check(seed > 0 && (await pub.locator("main").textContent()).includes("ปีงบประมาณ พ.ศ. 2563 - 2564"),
+        `seed 004's questions of the provinces are searchable (${seed} found)`);
+  await look(pub, "28-public-qa-seed004");
 
   // ---- the public: the list, the agency's report, the dashboard ----
   await pub.goto(`${base}/`);
