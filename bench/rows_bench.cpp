@@ -1,15 +1,21 @@
 // esar_rows_bench: the time to compute and store a round's results as rows (Results::
 // ComputePreliminary: read the values, score without explanations, write a total per agency with
 // its inputs and a row per agency x KPI, audit), in process on SQLite or PostgreSQL, then the time
-// to derive one agency's explanation and the whole round's document.
+// to derive one agency's explanation and the whole round's document. compute_peak_mb is how far
+// the resident size rose above its level before the computation (Linux); answer_ms what the API's
+// answer adds before its status line (the round's readiness, the cursor over the scores).
 //
 //   bench/generate.py --agencies 8000 --kpis 25 --out DIR
 //   build/bin/esar_rows_bench --dir DIR --db /tmp/x.db|postgresql://...
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <malloc.h>
+#include <string>
 
 #include "formats/inputs.h"
 #include "service/cycle.h"
@@ -23,6 +29,26 @@ using esar::service::Actor;
 
 double Since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// The process's resident size now ("VmRSS") or its peak ("VmHWM") in MB, from /proc/self/status;
+// -1 where it cannot be read.
+long long ResidentMb(const char* field) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(field, 0) == 0) return std::atoll(line.c_str() + std::strlen(field) + 1) / 1024;
+  }
+  return -1;
+}
+
+// Starts the peak resident size (VmHWM) afresh from the size now, so that the next reading is the
+// peak of what follows (Linux: clear_refs 5). Returns false where that is not possible.
+bool ResetPeak() {
+  std::ofstream clear("/proc/self/clear_refs");
+  clear << "5";
+  clear.flush();
+  return static_cast<bool>(clear);
 }
 
 int Fail(const esar::Status& s) {
@@ -62,10 +88,25 @@ int main(int argc, char** argv) {
   if (auto s = cycle.ImportObservations(admin, *data); !s.ok()) return Fail(s);
   clock.Advance(2000);
 
+  // What earlier steps freed goes back to the system first, so that the peak measured is what the
+  // computation itself holds, not less because it reused memory freed by the import.
+  ::malloc_trim(0);
+  const long long rss_before_mb = ResidentMb("VmRSS");
+  const bool peak_reset = ResetPeak();
   auto t = std::chrono::steady_clock::now();
   auto computed = results.ComputePreliminary(admin, round->id, 0);
   const double compute_s = Since(t);
+  // What computing and storing held at its peak, above what the process held before it.
+  const long long compute_peak_mb = peak_reset ? ResidentMb("VmHWM") - rss_before_mb : -1;
   if (!computed) return Fail(computed.status());
+  // What the API's answer to the computation does before its status line: the round's
+  // readiness, and the cursor over the scores (an engine compiled for the explanations).
+  t = std::chrono::steady_clock::now();
+  auto readiness = results.ReadinessOf(admin, round->id);
+  if (!readiness) return Fail(readiness.status());
+  auto cursor = results.OpenScores(admin, *computed);
+  if (!cursor) return Fail(cursor.status());
+  const double answer_ms = Since(t) * 1000;
   auto rows = (*db)->Query("SELECT (SELECT COUNT(*) FROM result_totals), (SELECT COUNT(*) FROM "
                            "result_kpis)");
   if (!rows) return Fail(rows.status());
@@ -81,9 +122,9 @@ int main(int argc, char** argv) {
   const double export_s = Since(t);
   if (!status.ok()) return Fail(status);
   std::printf(
-      "agencies=%lld kpi_rows=%lld compute_store_s=%.3f one_explanation_ms=%.2f export_s=%.2f "
-      "export_mb=%.1f\n",
+      "agencies=%lld kpi_rows=%lld compute_store_s=%.3f compute_peak_mb=%lld answer_ms=%.1f "
+      "one_explanation_ms=%.2f export_s=%.2f export_mb=%.1f\n",
       static_cast<long long>((*rows)[0].Int(0)), static_cast<long long>((*rows)[0].Int(1)),
-      compute_s, one_ms, export_s, static_cast<double>(bytes) / 1e6);
+      compute_s, compute_peak_mb, answer_ms, one_ms, export_s, static_cast<double>(bytes) / 1e6);
   return 0;
 }

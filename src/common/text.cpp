@@ -60,6 +60,11 @@ int LineOfOffset(std::string_view text, size_t offset) {
 
 std::string ShortestDecimal(double value) { return fmt::format("{}", value); }
 
+size_t ShortestDecimalTo(double value, char* out) {
+  // The same format as ShortestDecimal; at most 24 characters ("-2.2250738585072014e-308").
+  return fmt::format_to_n(out, kShortestDecimalMax, "{}", value).size;
+}
+
 std::string FormatDecimal(double value, int decimals) {
   if (std::isnan(value)) return "-";
   if (std::isinf(value)) return value > 0 ? "∞" : "-∞";

@@ -38,4 +38,9 @@ std::string FormatDecimal(double value, int decimals);
 // The shortest decimal text that reads back as exactly `value` ("0.1", "96.763", "1e+300").
 std::string ShortestDecimal(double value);
 
+// ShortestDecimal's text written to `out` (room for kShortestDecimalMax characters); returns its
+// length. For writers of many numbers, which need no string per number.
+inline constexpr size_t kShortestDecimalMax = 32;
+size_t ShortestDecimalTo(double value, char* out);
+
 }  // namespace esar

@@ -36,8 +36,10 @@ class AuditLog {
   // change, so that the two land together or not at all; concurrent appends are serialized (the
   // entries are numbered 1, 2, 3, ... without gaps). Sealed with Seal(), whose chain head moves
   // once the transaction commits. kConflict when there is no seal and the log is sealed already.
-  // `known_states` gives digests already computed (StateOfWith) for some of those entities, in
-  // this transaction, after the lock Append takes: they are used instead of reading the state.
+  // `known_states` gives digests already computed (StateOfParts) for some of those entities, in
+  // this transaction, after the lock Append takes or of rows no other transaction can change
+  // before this one commits (rows it wrote itself, under the lock of the round they belong to):
+  // they are used instead of reading the state.
   Status Append(const Actor& actor, int64_t at_ms, const std::string& action,
                 const std::string& entity, const std::string& before_json,
                 const std::string& after_json, const std::vector<std::string>& also = {},

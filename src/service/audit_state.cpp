@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <string_view>
+#include <variant>
 
+#include "common/text.h"
 #include "security/crypto.h"
 
 namespace esar::service {
@@ -130,24 +133,50 @@ const Kind* KindOf(const std::string& entity, int64_t* id) {
   return nullptr;
 }
 
-// One row as text that no other row can share: each value's length before it, NULL marked.
-std::string Encode(const storage::Row& row) {
-  std::string out;
-  for (size_t i = 0; i < row.size(); ++i) {
-    if (row.IsNull(i)) {
-      out += "-;";
-    } else {
-      const std::string text = row.Text(i);
-      out += std::to_string(text.size()) + ":" + text + ";";
-    }
+// One value as text that no other row can share: its length before it, NULL marked. The text
+// is Row::Text's (numbers as ShortestDecimal prints them), written without a string per value.
+void EncodeValue(const storage::Value& v, std::string& out) {
+  char number[kShortestDecimalMax];
+  std::string_view text;
+  if (std::holds_alternative<std::monostate>(v)) {
+    out += "-;";
+    return;
+  } else if (const auto* s = std::get_if<std::string>(&v)) {
+    text = *s;
+  } else if (const auto* b = std::get_if<storage::Blob>(&v)) {
+    text = b->bytes;
+  } else if (const auto* n = std::get_if<int64_t>(&v)) {
+    text = std::string_view(number, static_cast<size_t>(
+                                        std::to_chars(number, number + sizeof number, *n).ptr -
+                                        number));
+  } else {
+    text = std::string_view(number, ShortestDecimalTo(std::get<double>(v), number));
   }
-  return out;
+  char length[24];
+  out.append(length, static_cast<size_t>(
+                         std::to_chars(length, length + sizeof length, text.size()).ptr - length));
+  out += ':';
+  out += text;
+  out += ';';
 }
 
 }  // namespace
 
+void EncodedRows::Add(const storage::Value* values, size_t count, size_t nulls) {
+  for (size_t i = 0; i < count; ++i) EncodeValue(values[i], bytes_);
+  for (size_t i = 0; i < nulls; ++i) bytes_ += "-;";
+  ends_.push_back(bytes_.size());
+}
+
+void EncodedRows::Add(const storage::Row& row) {
+  for (size_t i = 0; i < row.size(); ++i) EncodeValue(row[i], bytes_);
+  ends_.push_back(bytes_.size());
+}
+
 std::string EncodeValues(const std::vector<storage::Value>& values) {
-  return Encode(storage::Row(values));
+  std::string out;
+  for (const storage::Value& v : values) EncodeValue(v, out);
+  return out;
 }
 
 bool HasStateDigest(const std::string& entity) {
@@ -156,41 +185,61 @@ bool HasStateDigest(const std::string& entity) {
 }
 
 Result<EntityState> StateOf(storage::Database& db, const std::string& entity) {
-  return StateOfWith(db, entity, {});
+  auto parts = ReadParts(db, entity);
+  if (!parts) return parts.status();
+  return StateOfParts(entity, *parts);
 }
 
-Result<EntityState> StateOfWith(storage::Database& db, const std::string& entity,
-                                std::map<size_t, std::vector<std::string>> given) {
+Result<std::vector<EncodedRows>> ReadParts(storage::Database& db, const std::string& entity,
+                                           const std::vector<size_t>& skip) {
   int64_t id = 0;
   const Kind* kind = KindOf(entity, &id);
   if (!kind) return Status::Internal("no state digest for " + entity);
+  std::vector<EncodedRows> parts(kind->parts.size());
+  for (size_t p = 0; p < kind->parts.size(); ++p) {
+    if (std::find(skip.begin(), skip.end(), p) != skip.end()) continue;
+    const Part& part = kind->parts[p];
+    auto found = kind->has_id
+                     ? db.Query(std::string(part.select) + " WHERE " + part.key + " = ?", {id})
+                     : db.Query(part.select);
+    if (!found) return found.status();
+    for (const storage::Row& r : *found) parts[p].Add(r);
+  }
+  return parts;
+}
+
+EntityState StateOfParts(const std::string& entity, const std::vector<EncodedRows>& parts) {
   security::Sha256 digest;
   digest.Update("esar-state/1\n" + entity + "\n");
   EntityState out;
-  for (size_t p = 0; p < kind->parts.size(); ++p) {
-    const Part& part = kind->parts[p];
-    std::vector<std::string> encoded;
-    if (auto known = given.find(p); known != given.end() && p > 0) {
-      encoded = std::move(known->second);
-    } else {
-      auto rows = kind->has_id
-                      ? db.Query(std::string(part.select) + " WHERE " + part.key + " = ?", {id})
-                      : db.Query(part.select);
-      if (!rows) return rows.status();
-      if (p == 0) out.exists = !rows->empty();
-      encoded.reserve(rows->size());
-      for (const storage::Row& r : *rows) encoded.push_back(Encode(r));
-    }
+  out.exists = !parts.empty() && !parts[0].empty();
+  std::string hashed;  // what goes into the digest next, up to a megabyte at a time
+  for (size_t p = 0; p < parts.size(); ++p) {
+    const EncodedRows& rows = parts[p];
+    std::vector<std::string_view> encoded;
+    encoded.reserve(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) encoded.push_back(rows[i]);
     // Sorted here rather than by SQL: SQLite and PostgreSQL collate text differently, and the
     // digest must not depend on the engine (a backup moves between them).
     std::sort(encoded.begin(), encoded.end());
-    digest.Update("part " + std::to_string(p) + " " + std::to_string(encoded.size()) + "\n");
-    for (const std::string& e : encoded) {
-      digest.Update(std::to_string(e.size()) + ":");
-      digest.Update(e);
-      digest.Update("\n");
+    hashed += "part " + std::to_string(p) + " " + std::to_string(encoded.size()) + "\n";
+    // Each row as "<length>:<row>\n", hashed a megabyte at a time rather than in three small
+    // pieces a row (the same bytes, so the same digest).
+    for (const std::string_view e : encoded) {
+      char length[24];
+      hashed.append(length, static_cast<size_t>(
+                                std::to_chars(length, length + sizeof length, e.size()).ptr -
+                                length));
+      hashed += ':';
+      hashed += e;
+      hashed += '\n';
+      if (hashed.size() >= (1u << 20)) {
+        digest.Update(hashed);
+        hashed.clear();
+      }
     }
   }
+  digest.Update(hashed);
   out.digest = digest.FinishHex();
   return out;
 }

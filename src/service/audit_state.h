@@ -26,6 +26,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -45,17 +46,48 @@ struct EntityState {
 // digest is the same on SQLite and PostgreSQL for the same rows.
 Result<EntityState> StateOf(storage::Database& db, const std::string& entity);
 
-// StateOf, with the rows of some parts given instead of read: `given` maps a part's index (1 or
-// more; part 0, the entity's own row, is always read) to its rows, each encoded by EncodeValues
-// with the part's columns in order, in any order. For a writer that holds the many rows it has
-// just written (a result's: part 1 is result_totals' agency_code, kind, parent, total, grade,
-// scored_weight, status, inputs, explanation; part 2 is result_kpis' agency_code, kpi,
-// parent_kpi, kpi_key, status, result, score, level, group_id, weight, weighted), so that they
-// are not read back. The digest equals StateOf's when the rows are those stored.
-Result<EntityState> StateOfWith(storage::Database& db, const std::string& entity,
-                                std::map<size_t, std::vector<std::string>> given);
+// Rows encoded as StateOf encodes them, held in one buffer: what a writer of many rows gives
+// StateOfParts, without a string per row (a result's 200,000 rows would be as many allocations).
+class EncodedRows {
+ public:
+  // Room for `rows` rows of `bytes` bytes in all, for a writer that knows about how many.
+  void Reserve(size_t rows, size_t bytes) {
+    ends_.reserve(rows);
+    bytes_.reserve(bytes);
+  }
+  // Appends one row of `count` values (each as EncodeValues encodes it), then `nulls` NULLs: a
+  // part's columns the writer does not write (a result's explanation).
+  void Add(const storage::Value* values, size_t count, size_t nulls = 0);
+  // Appends `row` as it was read.
+  void Add(const storage::Row& row);
+  size_t size() const { return ends_.size(); }
+  bool empty() const { return ends_.empty(); }
+  // Row `i` (0 <= i < size()) as EncodeValues gives it.
+  std::string_view operator[](size_t i) const {
+    const size_t begin = i == 0 ? 0 : ends_[i - 1];
+    return std::string_view(bytes_).substr(begin, ends_[i] - begin);
+  }
 
-// One row as StateOf encodes it (for StateOfWith).
+ private:
+  std::string bytes_;         // every row's encoding, one after the other
+  std::vector<size_t> ends_;  // where each row's encoding ends in bytes_
+};
+
+// The rows of each part of `entity` (see the list above), in order, as StateOf reads them from
+// `db`, except the parts named in `skip`, left empty for a writer to fill with the rows it has
+// just written (so that they are not read back). kInternal for an entity without a digest.
+Result<std::vector<EncodedRows>> ReadParts(storage::Database& db, const std::string& entity,
+                                           const std::vector<size_t>& skip = {});
+
+// The state of `entity` whose parts hold `parts` (ReadParts' shape; each part's rows in any
+// order): StateOf's digest when they are the rows stored. Reads nothing, so a writer may compute
+// it on another thread while it stores the rows. For a result, part 1 is result_totals'
+// agency_code, kind, parent, total, grade, scored_weight, status, inputs, explanation; part 2 is
+// result_kpis' agency_code, kpi, parent_kpi, kpi_key, status, result, score, level, group_id,
+// weight, weighted.
+EntityState StateOfParts(const std::string& entity, const std::vector<EncodedRows>& parts);
+
+// One row as StateOf encodes it.
 std::string EncodeValues(const std::vector<storage::Value>& values);
 
 // Every entity of the kinds above that exists in `db`.

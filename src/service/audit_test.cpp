@@ -283,6 +283,75 @@ TEST_P(AuditLogTest, AResultAuditedBeforeTheUpgradeToRowsStillVerifies) {
   EXPECT_NE(tampered->problem_en.find("result/1"), std::string::npos) << tampered->problem_en;
 }
 
+// A writer of many rows (a result's) gives their encodings from memory instead of reading them
+// back: the digest must be the one `esar audit verify` computes from the rows as the engine
+// stores and returns them, for awkward values too (Thai, escapes, NULLs, numbers whose text has
+// an exponent or many digits), in whatever order the rows were written.
+TEST_P(AuditLogTest, ADigestOfRowsGivenEqualsTheDigestOfTheRowsRead) {
+  using storage::Value;
+  ASSERT_TRUE(db_->Execute("INSERT INTO frameworks (fiscal_year, agency_kind, version, document, "
+                           "imported_at) VALUES (2567, 'department', 1, '{}', 1)")
+                  .ok());
+  auto result = db_->Query(
+      "INSERT INTO results (framework_id, round, stage, document, computed_at, rows_from) SELECT "
+      "id, 12, 'preliminary', '', 2, NULL FROM frameworks RETURNING id");
+  ASSERT_TRUE(result.ok()) << result.status().ToString(false);
+  const int64_t id = (*result)[0].Int(0);
+  const std::vector<std::string> codes = {"Z9", "กรม ที่ นั้น", "a\tb\n\\N", "10", "9"};
+  const std::vector<double> numbers = {0.1 + 0.2, -1e-300, 1e300, 94.13499999999999, 0, -0.5};
+  std::vector<std::vector<Value>> totals, kpis;
+  EncodedRows totals_given, kpis_given;
+  for (size_t i = 0; i < codes.size(); ++i) {
+    const double n = numbers[i % numbers.size()];
+    totals.push_back({id, codes[i], std::string("sao"), std::string("จังหวัด \"ก\""),
+                      i % 2 ? Value{} : Value{n}, i % 3 ? Value{int64_t{2}} : Value{}, n * 3,
+                      std::string(i % 2 ? "unscored" : "scored"),
+                      std::string("{\"values\":[[\"1\",\"x\",2567,12,[") +
+                          std::to_string(i) + "]]}"});
+    totals_given.Add(totals.back().data() + 1, totals.back().size() - 1, 1);
+    for (const std::string& kpi : std::vector<std::string>{"1", "4.1", "12"}) {
+      kpis.push_back({id, codes[i], kpi, std::string(kpi == "4.1" ? "4" : ""),
+                      std::string(kpi == "1" ? "pmqa" : ""), std::string("scored"),
+                      i % 2 ? Value{} : Value{n / 7}, Value{n * 11}, int64_t{-1} + int64_t(i),
+                      std::string(), 12.5, n / 3});
+      kpis_given.Add(kpis.back().data() + 1, kpis.back().size() - 1);
+    }
+  }
+  ASSERT_TRUE(db_->BulkInsert("result_totals",
+                              {"result_id", "agency_code", "kind", "parent", "total", "grade",
+                               "scored_weight", "status", "inputs"},
+                              totals)
+                  .ok());
+  ASSERT_TRUE(db_->BulkInsert("result_kpis",
+                              {"result_id", "agency_code", "kpi", "parent_kpi", "kpi_key",
+                               "status", "result", "score", "level", "group_id", "weight",
+                               "weighted"},
+                              kpis)
+                  .ok());
+  const std::string entity = "result/" + std::to_string(id);
+  auto read = StateOf(*db_, entity);
+  ASSERT_TRUE(read.ok()) << read.status().ToString(false);
+  auto parts = ReadParts(*db_, entity, {1, 2});
+  ASSERT_TRUE(parts.ok()) << parts.status().ToString(false);
+  ASSERT_EQ(parts->size(), 3u);
+  EXPECT_EQ((*parts)[0].size(), 1u);  // the result's own row, read
+  EXPECT_TRUE((*parts)[1].empty() && (*parts)[2].empty());
+  (*parts)[1] = totals_given;
+  (*parts)[2] = kpis_given;
+  const EntityState from_memory = StateOfParts(entity, *parts);
+  EXPECT_TRUE(read->exists);
+  EXPECT_TRUE(from_memory.exists);
+  EXPECT_EQ(from_memory.digest, read->digest);
+  // And the digest covers those rows: one value different, another digest.
+  ASSERT_TRUE(db_->Execute("UPDATE result_kpis SET weighted = 0.25 WHERE result_id = ? AND "
+                           "agency_code = '9' AND kpi = '12'",
+                           {id})
+                  .ok());
+  auto changed = StateOf(*db_, entity);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_NE(changed->digest, read->digest);
+}
+
 // One connection whose statements pass through to `inner`, which runs `after` once, right after
 // the first statement containing `marker`: what another server does between two statements of
 // this one, at a moment chosen by the test.

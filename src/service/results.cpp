@@ -1,6 +1,7 @@
 #include "service/results.h"
 
 #include <cmath>
+#include <future>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -175,23 +176,19 @@ Status ParseInputs(const std::string& text, domain::Agency& agency,
   return Status::Ok();
 }
 
-// The result_kpis rows of `k` (and of its sub-KPIs, under it); `key_of` gives each KPI's key.
-void AppendKpiRows(int64_t id, const std::string& agency, const domain::KpiScore& k,
-                   const std::string& parent,
-                   const std::unordered_map<std::string, std::string>& key_of,
-                   std::vector<std::vector<storage::Value>>& out) {
-  const auto key = key_of.find(k.kpi);
-  out.push_back({id, agency, k.kpi, parent, key == key_of.end() ? std::string() : key->second,
-                 std::string(domain::KpiStatusName(k.status)), RealOrNull(k.result),
-                 RealOrNull(k.score), int64_t{k.level + 1}, k.group, k.weight, k.weighted});
-  for (const domain::KpiScore& sub : k.sub_kpis)
-    AppendKpiRows(id, agency, sub, k.kpi, key_of, out);
+// The KPI scores of one agency in the order of its result_kpis rows, each with its parent's id
+// ("" at the top): `k`, then its sub-KPIs under it. Pointers into the scores, which outlive them.
+void AppendKpiOrder(const domain::KpiScore& k, const std::string* parent,
+                    std::vector<std::pair<const domain::KpiScore*, const std::string*>>& out) {
+  out.emplace_back(&k, parent);
+  for (const domain::KpiScore& sub : k.sub_kpis) AppendKpiOrder(sub, &k.kpi, out);
 }
 
 }  // namespace
 
-Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, json* baselines,
-                                    std::map<size_t, std::vector<std::string>>* encoded) {
+Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id,
+                                    const std::string& entity, std::vector<EncodedRows> parts,
+                                    json* baselines, EntityState* state) {
   auto framework = FrozenFramework(db_, cycle_, round.framework_id);
   if (!framework) return framework.status();
   const domain::Framework& fw = (*framework)->framework;
@@ -237,9 +234,76 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, json* ba
   std::unordered_map<std::string, const domain::Agency*> agency_of;
   for (const domain::Agency& a : *agencies) agency_of.emplace(a.code, &a);
 
+  // Each row of result_totals and result_kpis is filled by one of these two, for the insert and
+  // for the digest alike: both see the same values.
+  static const std::vector<const domain::Observation*> kNone;
+  auto fill_total = [&](const domain::AgencyScore& a, std::vector<storage::Value>& row) {
+    const domain::Agency& agency = *agency_of.at(a.agency);
+    const auto found = by_agency.find(a.agency);
+    row.emplace_back(id);
+    row.emplace_back(a.agency);
+    row.emplace_back(agency.kind);
+    row.emplace_back(agency.parent);
+    row.push_back(RealOrNull(a.total));
+    row.push_back(a.grade >= 0 ? storage::Value{int64_t{a.grade}} : storage::Value{});
+    row.emplace_back(a.scored_weight);
+    row.emplace_back(std::string(std::isnan(a.total) ? "unscored" : "scored"));
+    row.emplace_back(InputsJson(agency, found == by_agency.end() ? kNone : found->second));
+  };
+  auto fill_kpi = [&](const domain::AgencyScore& a, const domain::KpiScore& k,
+                      const std::string& parent, std::vector<storage::Value>& row) {
+    const auto key = key_of.find(k.kpi);
+    row.emplace_back(id);
+    row.emplace_back(a.agency);
+    row.emplace_back(k.kpi);
+    row.emplace_back(parent);
+    row.emplace_back(key == key_of.end() ? std::string() : key->second);
+    row.emplace_back(std::string(domain::KpiStatusName(k.status)));
+    row.push_back(RealOrNull(k.result));
+    row.push_back(RealOrNull(k.score));
+    row.emplace_back(int64_t{k.level + 1});
+    row.emplace_back(k.group);
+    row.emplace_back(k.weight);
+    row.emplace_back(k.weighted);
+  };
+  const std::string top;  // the parent of a top-level KPI
+  using KpiOrder = std::vector<std::pair<const domain::KpiScore*, const std::string*>>;
+
+  // The state digest of the result as its rows will stand (audit_state.h), computed on another
+  // thread from the same scores while this one writes the rows: encoding, sorting and hashing
+  // 200,000 rows takes about as long as writing them. Only that thread touches `parts`; the
+  // scores and the maps it reads are not changed until it is joined (get(), or the future's
+  // destructor on every way out of this function).
+  std::future<EntityState> digest =
+      std::async(std::launch::async, [&, parts = std::move(parts)]() mutable {
+    std::vector<storage::Value> row;
+    EncodedRows& totals_rows = parts.at(1);
+    EncodedRows& kpi_rows = parts.at(2);
+    for (const domain::AgencyScore& a : scores) {
+      row.clear();
+      fill_total(a, row);
+      totals_rows.Add(row.data() + 1, row.size() - 1, 1);  // not result_id; explanation: none
+    }
+    KpiOrder order;
+    if (!scores.empty()) {
+      for (const domain::KpiScore& k : scores.front().kpis) AppendKpiOrder(k, &top, order);
+    }
+    // About as many rows for every agency as for the first, of ~80 bytes each.
+    kpi_rows.Reserve(order.size() * scores.size(), order.size() * scores.size() * 88);
+    for (const domain::AgencyScore& a : scores) {
+      order.clear();
+      for (const domain::KpiScore& k : a.kpis) AppendKpiOrder(k, &top, order);
+      for (const auto& [k, parent] : order) {
+        row.clear();
+        fill_kpi(a, *k, *parent, row);
+        kpi_rows.Add(row.data() + 1, row.size() - 1);  // not result_id
+      }
+    }
+    return StateOfParts(entity, parts);
+  });
+
   json totals = json::object();
   size_t next_total = 0;
-  static const std::vector<const domain::Observation*> kNone;
   Status s = db_.BulkInsert(
       "result_totals",
       {"result_id", "agency_code", "kind", "parent", "total", "grade", "scored_weight", "status",
@@ -247,28 +311,17 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, json* ba
       [&](std::vector<storage::Value>& row) {
         if (next_total == scores.size()) return false;
         const domain::AgencyScore& a = scores[next_total++];
-        const domain::Agency& agency = *agency_of.at(a.agency);
-        const auto found = by_agency.find(a.agency);
         totals[a.agency] = std::isnan(a.total) ? json(nullptr) : json(a.total);
-        row = {id,
-               a.agency,
-               agency.kind,
-               agency.parent,
-               RealOrNull(a.total),
-               a.grade >= 0 ? storage::Value{int64_t{a.grade}} : storage::Value{},
-               a.scored_weight,
-               std::string(std::isnan(a.total) ? "unscored" : "scored"),
-               InputsJson(agency, found == by_agency.end() ? kNone : found->second)};
-        // As the audit state digest reads it back (audit_state.h, part 1).
-        std::vector<storage::Value> digested(row.begin() + 1, row.end());
-        digested.emplace_back();  // explanation: none
-        (*encoded)[1].push_back(EncodeValues(digested));
+        fill_total(a, row);
         return true;
       });
   if (!s.ok()) return s;
+  // The KPI rows are filled in place from the scores, one agency's at a time: no row is built
+  // twice nor held beyond its insert.
   size_t agency_at = 0;
-  std::vector<std::vector<storage::Value>> pending;  // one agency's KPI rows at a time
+  KpiOrder pending;
   size_t pending_at = 0;
+  const domain::AgencyScore* agency = nullptr;
   s = db_.BulkInsert("result_kpis",
                      {"result_id", "agency_code", "kpi", "parent_kpi", "kpi_key", "status",
                       "result", "score", "level", "group_id", "weight", "weighted"},
@@ -277,17 +330,16 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, json* ba
                          if (agency_at == scores.size()) return false;
                          pending.clear();
                          pending_at = 0;
-                         const domain::AgencyScore& a = scores[agency_at++];
-                         for (const domain::KpiScore& k : a.kpis)
-                           AppendKpiRows(id, a.agency, k, "", key_of, pending);
+                         agency = &scores[agency_at++];
+                         for (const domain::KpiScore& k : agency->kpis)
+                           AppendKpiOrder(k, &top, pending);
                        }
-                       row = std::move(pending[pending_at++]);
-                       // As the audit state digest reads it back (audit_state.h, part 2).
-                       (*encoded)[2].push_back(EncodeValues(
-                           std::vector<storage::Value>(row.begin() + 1, row.end())));
+                       const auto [k, parent] = pending[pending_at++];
+                       fill_kpi(*agency, *k, *parent, row);
                        return true;
                      });
   if (!s.ok()) return s;
+  *state = digest.get();
   return totals;
 }
 
@@ -463,19 +515,20 @@ Result<StoredResult> Results::Advance(const Actor& actor, int64_t round_id, Resu
     } else {
       Status set = db_.Execute("UPDATE results SET rows_from = id WHERE id = ?", {id});
       if (!set.ok()) return set;
+      // The result's own row as it stands (part 0 of its state), read now: this transaction
+      // inserted it, and holds the round's lock, so nothing else can change it before the
+      // commit. Its rows (parts 1 and 2) are digested from memory as they are written.
+      auto parts = ReadParts(db_, entity, {1, 2});
+      if (!parts) return parts.status();
       json baselines;
-      std::map<size_t, std::vector<std::string>> encoded;
-      auto totals = ScoreAndStore(round, id, &baselines, &encoded);
+      EntityState state;
+      auto totals = ScoreAndStore(round, id, entity, std::move(*parts), &baselines, &state);
       if (!totals) return totals.status();
       after["totals"] = std::move(*totals);
       if (!baselines.is_null()) after["baselines"] = std::move(baselines);
-      // The digest of the rows just written, from memory: reading 200,000 rows back would take
-      // longer than writing them. Under the audit's lock, as Append reads states.
       Status locked = audit.LockForAppend();
       if (!locked.ok()) return locked;
-      auto state = StateOfWith(db_, entity, std::move(encoded));
-      if (!state) return state.status();
-      known[entity] = state->digest;
+      known[entity] = state.digest;
     }
     return audit.Append(actor, now, std::string("results.") + ResultStageName(stage), entity,
                         "{}", after.dump(), {}, known);

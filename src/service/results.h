@@ -13,6 +13,7 @@
 #include "common/status.h"
 #include "domain/engine.h"
 #include "service/actor.h"
+#include "service/audit_state.h"
 #include "service/cycle.h"
 #include "service/reporting.h"
 #include "storage/database.h"
@@ -206,11 +207,12 @@ class Results {
   // total per agency with the values it was scored from, a row per agency x KPI and sub-KPI.
   // Inside the caller's transaction. Returns the totals per agency, for the audit entry, and sets
   // `baselines` to {"from_earlier_results": n, "imported_in_place": m} when the framework takes
-  // baselines from earlier results (Reference::from_result), else leaves it alone. Adds the rows
-  // written to `encoded` as the audit state digest reads them (StateOfWith).
+  // baselines from earlier results (Reference::from_result), else leaves it alone. Sets `state`
+  // to the audit state of `entity` (the result) once its rows are written: `parts` are its parts
+  // as ReadParts gave them, all but the rows (parts 1 and 2), which are added from memory.
   Result<nlohmann::json> ScoreAndStore(const RoundInfo& round, int64_t id,
-                                       nlohmann::json* baselines,
-                                       std::map<size_t, std::vector<std::string>>* encoded);
+                                       const std::string& entity, std::vector<EncodedRows> parts,
+                                       nlohmann::json* baselines, EntityState* state);
   // The newest result of the round at `stage` or later that `actor` may see (see Latest).
   Result<StoredResult> Newest(const Actor& actor, int64_t round_id, ResultStage stage);
   // True when `actor` sees only their own agency in `result` (an agency's user before

@@ -11,8 +11,10 @@
 
 namespace esar::storage {
 
-// "INSERT INTO table (a, b) VALUES (?, ?)" for `columns`.
-std::string InsertStatement(std::string_view table, const std::vector<std::string>& columns);
+// "INSERT INTO table (a, b) VALUES (?, ?)" for `columns`; with `rows` > 1, that many rows:
+// "VALUES (?, ?), (?, ?)".
+std::string InsertStatement(std::string_view table, const std::vector<std::string>& columns,
+                            size_t rows = 1);
 
 // Opens (creating if need be) the SQLite file at `path`, or ":memory:".
 Result<std::unique_ptr<Database>> OpenSqlite(const std::string& path);

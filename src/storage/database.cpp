@@ -46,6 +46,17 @@ Status Database::Execute(std::string_view sql, const std::vector<Value>& params)
   return rows.ok() ? Status::Ok() : rows.status();
 }
 
+Status Database::QueryEach(std::string_view sql, const std::vector<Value>& params,
+                           const std::function<Status(const Row&)>& each) {
+  auto rows = Query(sql, params);
+  if (!rows) return rows.status();
+  for (const Row& r : *rows) {
+    Status s = each(r);
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
 Status Database::BulkInsert(std::string_view table, const std::vector<std::string>& columns,
                             const std::function<bool(std::vector<Value>& row)>& next) {
   if (columns.empty()) return Status::Internal("BulkInsert without columns");
@@ -63,14 +74,22 @@ Status Database::BulkInsert(std::string_view table, const std::vector<std::strin
   });
 }
 
-std::string InsertStatement(std::string_view table, const std::vector<std::string>& columns) {
+std::string InsertStatement(std::string_view table, const std::vector<std::string>& columns,
+                            size_t rows) {
   std::string sql = "INSERT INTO " + std::string(table) + " (";
-  std::string marks;
+  std::string marks = "(";
   for (size_t i = 0; i < columns.size(); ++i) {
     sql += (i ? ", " : "") + columns[i];
     marks += i ? ", ?" : "?";
   }
-  return sql + ") VALUES (" + marks + ")";
+  marks += ')';
+  sql += ") VALUES ";
+  sql.reserve(sql.size() + rows * (marks.size() + 2));
+  for (size_t r = 0; r < rows; ++r) {
+    if (r) sql += ", ";
+    sql += marks;
+  }
+  return sql;
 }
 
 bool Database::Ping() { return Query("SELECT 1").ok(); }

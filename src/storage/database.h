@@ -56,6 +56,15 @@ class Database {
   // as a Status whose English message carries the engine's own words.
   virtual Result<Rows> Query(std::string_view sql, const std::vector<Value>& params = {}) = 0;
 
+  // Query, giving the rows to `each` one at a time as they are read rather than holding them all:
+  // for reads of hundreds of thousands of rows (every observation of a cycle), whose Rows would
+  // take more memory than what the caller makes of them. The Row passed lives only for the call.
+  // Returns the first failure `each` returns (which ends the read), or fails like Query.
+  // PostgreSQL reads through a cursor, a batch of rows at a time, inside the transaction in
+  // progress or else in a ReadSnapshot of its own.
+  virtual Status QueryEach(std::string_view sql, const std::vector<Value>& params,
+                           const std::function<Status(const Row&)>& each);
+
   // Query, for statements whose rows do not matter.
   Status Execute(std::string_view sql, const std::vector<Value>& params = {});
 
@@ -100,6 +109,8 @@ class Database {
   virtual Status ExecuteScript(std::string_view sql) = 0;
 
  protected:
+  // True between the start and the end of a Transaction or ReadSnapshot.
+  bool InTransaction() const { return in_transaction_; }
   virtual Status Begin() = 0;
   // End the transaction Begin() started; called exactly once after it succeeded.
   virtual Status Commit() { return Execute("COMMIT"); }

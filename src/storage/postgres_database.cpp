@@ -38,10 +38,18 @@ void AppendCopyText(const Value& v, std::string& out) {
   if (std::holds_alternative<std::monostate>(v)) {
     out += "\\N";
   } else if (const auto* n = std::get_if<int64_t>(&v)) {
-    out += std::to_string(*n);
+    char digits[24];
+    out.append(digits,
+               static_cast<size_t>(std::to_chars(digits, digits + sizeof digits, *n).ptr - digits));
   } else if (const auto* d = std::get_if<double>(&v)) {
-    out += ShortestDecimal(*d);
+    char digits[kShortestDecimalMax];
+    out.append(digits, ShortestDecimalTo(*d, digits));
   } else if (const auto* s = std::get_if<std::string>(&v)) {
+    // Most texts need no escape: appended whole.
+    if (s->find_first_of(std::string_view("\\\t\n\r", 4)) == std::string::npos) {
+      out += *s;
+      return;
+    }
     for (char c : *s) {
       switch (c) {
         case '\\':
@@ -150,6 +158,30 @@ class PostgresDatabase final : public Database {
     return rows;
   }
 
+  Status QueryEach(std::string_view sql, const std::vector<Value>& params,
+                   const std::function<Status(const Row&)>& each) override {
+    // A cursor lives in a transaction: the caller's, or a snapshot of this read's own.
+    if (!InTransaction()) return ReadSnapshot([&] { return QueryEach(sql, params, each); });
+    // Named afresh each time: `each` may read through another cursor meanwhile.
+    const std::string cursor = "esar_each_" + std::to_string(++cursors_);
+    Status declared =
+        Execute("DECLARE " + cursor + " NO SCROLL CURSOR FOR " + std::string(sql), params);
+    if (!declared.ok()) return declared;
+    const std::string fetch = "FETCH " + std::to_string(kFetchRows) + " FROM " + cursor;
+    Status out;
+    while (out.ok()) {
+      auto rows = Query(fetch, {});
+      if (!rows) return rows.status();  // the transaction is aborted: the cursor goes with it
+      for (const Row& r : *rows) {
+        out = each(r);
+        if (!out.ok()) break;
+      }
+      if (rows->size() < kFetchRows) break;
+    }
+    Status closed = Execute("CLOSE " + cursor);
+    return out.ok() ? closed : out;
+  }
+
   Status BulkInsertRows(std::string_view table, const std::vector<std::string>& columns,
                         const std::function<bool(std::vector<Value>& row)>& next) override {
     std::string sql = "COPY " + std::string(table) + " (";
@@ -217,7 +249,10 @@ class PostgresDatabase final : public Database {
   Status Begin() override { return Execute("BEGIN"); }
 
  private:
+  // Rows a QueryEach fetches at a time: a few hundred kilobytes, few round trips.
+  static constexpr size_t kFetchRows = 4096;
   PGconn* conn_;
+  uint64_t cursors_ = 0;  // QueryEach's cursors so far, for their names
 };
 
 // The server's notices below a warning ("relation already exists, skipping" from migrations)

@@ -1,6 +1,7 @@
 // The SQLite backend: the embedded default.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -12,6 +13,8 @@ namespace esar::storage {
 namespace {
 
 constexpr int kBusyTimeoutMs = 15'000;
+// Rows of one INSERT statement of BulkInsert (fewer when the table is wide).
+constexpr size_t kRowsPerInsert = 64;
 
 // SQLite lets one connection write at a time; a connection that finds the file locked sleeps and
 // retries in its busy handler, and under a surge of writers some of them run out of time and
@@ -52,79 +55,66 @@ class SqliteDatabase final : public Database {
   }
 
   Result<Rows> Query(std::string_view sql, const std::vector<Value>& params) override {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=
-        SQLITE_OK) {
-      return SqliteError(db_, "prepare");
-    }
-    // Finalized on every path out of this function.
-    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> guard(stmt, sqlite3_finalize);
-    Status bound = Bind(stmt, params);
-    if (!bound.ok()) return bound;
-    // A write outside a transaction waits its turn like a transaction does (see WriterLockFor).
-    std::unique_lock<std::timed_mutex> turn(*writer_, std::defer_lock);
-    if (!holding_writer_ && !sqlite3_stmt_readonly(stmt)) {
-      if (!turn.try_lock_for(std::chrono::milliseconds(kBusyTimeoutMs))) return WriterBusy();
-    }
     Rows rows;
-    while (true) {
-      const int rc = sqlite3_step(stmt);
-      if (rc == SQLITE_DONE) break;
-      if (rc != SQLITE_ROW) return SqliteError(db_, "step");
-      const int columns = sqlite3_column_count(stmt);
-      std::vector<Value> values;
-      values.reserve(static_cast<size_t>(columns));
-      for (int c = 0; c < columns; ++c) {
-        switch (sqlite3_column_type(stmt, c)) {
-          case SQLITE_INTEGER:
-            values.emplace_back(static_cast<int64_t>(sqlite3_column_int64(stmt, c)));
-            break;
-          case SQLITE_FLOAT:
-            values.emplace_back(sqlite3_column_double(stmt, c));
-            break;
-          case SQLITE_TEXT:
-            values.emplace_back(
-                std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, c)),
-                            static_cast<size_t>(sqlite3_column_bytes(stmt, c))));
-            break;
-          case SQLITE_BLOB: {
-            const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt, c));
-            values.emplace_back(Blob{
-                std::string(data ? data : "", static_cast<size_t>(sqlite3_column_bytes(stmt, c)))});
-            break;
-          }
-          default:
-            values.emplace_back(std::monostate{});
-        }
-      }
+    Status s = Run(sql, params, [&](std::vector<Value>&& values) {
       rows.emplace_back(std::move(values));
-    }
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
     return rows;
+  }
+
+  Status QueryEach(std::string_view sql, const std::vector<Value>& params,
+                   const std::function<Status(const Row&)>& each) override {
+    return Run(sql, params, [&](std::vector<Value>&& values) { return each(Row(std::move(values))); });
   }
 
   Status BulkInsertRows(std::string_view table, const std::vector<std::string>& columns,
                         const std::function<bool(std::vector<Value>& row)>& next) override {
-    const std::string sql = InsertStatement(table, columns);
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr) !=
-        SQLITE_OK) {
-      return SqliteError(db_, "prepare");
-    }
-    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> guard(stmt, sqlite3_finalize);
-    std::vector<Value> row;
-    row.reserve(columns.size());
+    // Several rows a statement: each execution of a statement costs more than a row's values
+    // (cursors opened and closed, and the ephemeral table a CHECK (x IN (...)) of more than two
+    // constants builds once per execution), so one INSERT of kRows rows is ~kRows times cheaper
+    // per row in overhead. Bounded by the variables a statement may bind.
+    const size_t width = columns.size();
+    const auto variables = static_cast<size_t>(sqlite3_limit(db_, SQLITE_LIMIT_VARIABLE_NUMBER, -1));
+    const size_t batch = std::max<size_t>(1, std::min<size_t>(kRowsPerInsert, variables / width));
+    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> full(nullptr, sqlite3_finalize);
+    std::vector<std::vector<Value>> rows(batch);
+    for (auto& row : rows) row.reserve(width);
+    size_t held = 0;  // rows of `rows` filled and not yet inserted
+    auto insert = [&](sqlite3_stmt* stmt, size_t n) -> Status {
+      sqlite3_reset(stmt);
+      for (size_t r = 0; r < n; ++r) {
+        Status bound = Bind(stmt, rows[r], static_cast<int>(r * width));
+        if (!bound.ok()) return bound;
+      }
+      if (sqlite3_step(stmt) != SQLITE_DONE)
+        return SqliteError(db_, "insert into " + std::string(table));
+      return Status::Ok();
+    };
     while (true) {
+      std::vector<Value>& row = rows[held];
       row.clear();
       if (!next(row)) break;
-      if (row.size() != columns.size())
+      if (row.size() != width)
         return Status::Internal("BulkInsert: a row of " + std::to_string(row.size()) +
-                                " values for " + std::to_string(columns.size()) + " columns");
-      sqlite3_reset(stmt);
-      Status bound = Bind(stmt, row);
-      if (!bound.ok()) return bound;
-      if (sqlite3_step(stmt) != SQLITE_DONE) return SqliteError(db_, "insert into " + std::string(table));
+                                " values for " + std::to_string(width) + " columns");
+      if (++held < batch) continue;
+      if (!full) {
+        auto prepared = Prepare(InsertStatement(table, columns, batch));
+        if (!prepared) return prepared.status();
+        full.reset(*prepared);
+      }
+      Status inserted = insert(full.get(), held);
+      if (!inserted.ok()) return inserted;
+      held = 0;
     }
-    return Status::Ok();
+    if (held == 0) return Status::Ok();
+    // The rows left over, fewer than a batch: one statement of their number.
+    auto prepared = Prepare(InsertStatement(table, columns, held));
+    if (!prepared) return prepared.status();
+    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> rest(*prepared, sqlite3_finalize);
+    return insert(rest.get(), held);
   }
 
   Status ExecuteScript(std::string_view sql) override {
@@ -160,10 +150,75 @@ class SqliteDatabase final : public Database {
   }
 
  private:
-  // Binds `params` to `stmt`'s placeholders, in order.
-  Status Bind(sqlite3_stmt* stmt, const std::vector<Value>& params) {
+  // `sql` prepared, to be finalized by the caller.
+  Result<sqlite3_stmt*> Prepare(const std::string& sql) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr) !=
+        SQLITE_OK) {
+      sqlite3_finalize(stmt);
+      return SqliteError(db_, "prepare");
+    }
+    return stmt;
+  }
+
+  // Runs `sql` with `params` and gives each row's values to `row`, as they are stepped; stops at
+  // the first failure `row` returns.
+  Status Run(std::string_view sql, const std::vector<Value>& params,
+             const std::function<Status(std::vector<Value>&&)>& row) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=
+        SQLITE_OK) {
+      return SqliteError(db_, "prepare");
+    }
+    // Finalized on every path out of this function.
+    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> guard(stmt, sqlite3_finalize);
+    Status bound = Bind(stmt, params);
+    if (!bound.ok()) return bound;
+    // A write outside a transaction waits its turn like a transaction does (see WriterLockFor).
+    std::unique_lock<std::timed_mutex> turn(*writer_, std::defer_lock);
+    if (!holding_writer_ && !sqlite3_stmt_readonly(stmt)) {
+      if (!turn.try_lock_for(std::chrono::milliseconds(kBusyTimeoutMs))) return WriterBusy();
+    }
+    const int columns = sqlite3_column_count(stmt);
+    while (true) {
+      const int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return SqliteError(db_, "step");
+      std::vector<Value> values;
+      values.reserve(static_cast<size_t>(columns));
+      for (int c = 0; c < columns; ++c) {
+        switch (sqlite3_column_type(stmt, c)) {
+          case SQLITE_INTEGER:
+            values.emplace_back(static_cast<int64_t>(sqlite3_column_int64(stmt, c)));
+            break;
+          case SQLITE_FLOAT:
+            values.emplace_back(sqlite3_column_double(stmt, c));
+            break;
+          case SQLITE_TEXT:
+            values.emplace_back(
+                std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, c)),
+                            static_cast<size_t>(sqlite3_column_bytes(stmt, c))));
+            break;
+          case SQLITE_BLOB: {
+            const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt, c));
+            values.emplace_back(Blob{
+                std::string(data ? data : "", static_cast<size_t>(sqlite3_column_bytes(stmt, c)))});
+            break;
+          }
+          default:
+            values.emplace_back(std::monostate{});
+        }
+      }
+      Status given = row(std::move(values));
+      if (!given.ok()) return given;
+    }
+    return Status::Ok();
+  }
+
+  // Binds `params` to `stmt`'s placeholders in order, the first to placeholder `skip` + 1.
+  Status Bind(sqlite3_stmt* stmt, const std::vector<Value>& params, int skip = 0) {
     for (size_t i = 0; i < params.size(); ++i) {
-      const int index = static_cast<int>(i) + 1;
+      const int index = skip + static_cast<int>(i) + 1;
       const Value& v = params[i];
       int rc = SQLITE_OK;
       if (std::holds_alternative<std::monostate>(v))

@@ -346,12 +346,15 @@ struct Server::Impl {
         HttpResponse response = work(*self);
         // A heavy request (computing a round, a large answer) leaves megabytes freed in this
         // thread's malloc arena, which glibc keeps; hand them back to the system at once so that
-        // the resident size follows the work in hand, not the largest ever done.
-        if (response.body.size() > kTrimAfterBytes || Clock::now() - began > kTrimAfterTime)
-          ::malloc_trim(0);
+        // the resident size follows the work in hand, not the largest ever done. After the
+        // answer is on its way: the trim takes a while over a large heap, and the answer needs
+        // none of that memory.
+        const bool trim =
+            response.body.size() > kTrimAfterBytes || Clock::now() - began > kTrimAfterTime;
         asio::post(self->stream_.get_executor(), [self, after, r = std::move(response)]() mutable {
           self->Answer(std::move(r), after);
         });
+        if (trim) ::malloc_trim(0);
       });
       if (!queued) RefuseOverloaded();
     }
