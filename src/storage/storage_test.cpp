@@ -266,6 +266,74 @@ TEST_P(StorageTest, BulkInsertCarriesAwkwardTextNullsAndNumbers) {
   }
 }
 
+// QueryEach gives the rows Query gives, one at a time (more than one PostgreSQL fetch of them),
+// inside a transaction or not, also while another QueryEach reads; a failure of the callback
+// ends the read and comes back; a bad statement fails like Query; the connection works after.
+TEST_P(StorageTest, QueryEachGivesEveryRowOnceAndStopsAtAFailure) {
+  ASSERT_TRUE(db_->Execute("CREATE TABLE many (i BIGINT PRIMARY KEY, s TEXT, r DOUBLE PRECISION)")
+                  .ok());
+  constexpr int64_t kRows = 10'000;
+  int64_t n = 0;
+  ASSERT_TRUE(db_->BulkInsert("many", {"i", "s", "r"}, [&](std::vector<Value>& row) {
+                   if (n == kRows) return false;
+                   row = {n, n % 7 ? Value{"ค่า " + std::to_string(n)} : Value{}, 0.5 * double(n)};
+                   ++n;
+                   return true;
+                 }).ok());
+  auto all = db_->Query("SELECT i, s, r FROM many WHERE i >= ? ORDER BY i", {int64_t{3}});
+  ASSERT_TRUE(all.ok()) << all.status().ToString(false);
+  ASSERT_EQ(all->size(), size_t{kRows - 3});
+  auto read_each = [&]() {
+    std::vector<Row> got;
+    Status s = db_->QueryEach("SELECT i, s, r FROM many WHERE i >= ? ORDER BY i", {int64_t{3}},
+                              [&](const Row& r) {
+                                got.push_back(r);
+                                return Status::Ok();
+                              });
+    EXPECT_TRUE(s.ok()) << s.ToString(false);
+    ASSERT_EQ(got.size(), all->size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      ASSERT_EQ(got[i].Int(0), (*all)[i].Int(0));
+      ASSERT_EQ(got[i].IsNull(1), (*all)[i].IsNull(1)) << i;
+      ASSERT_EQ(got[i].Text(1), (*all)[i].Text(1));
+      ASSERT_EQ(got[i].Real(2), (*all)[i].Real(2));
+    }
+  };
+  read_each();
+  ASSERT_TRUE(db_->Transaction([&]() -> Status {
+                   read_each();
+                   return Status::Ok();
+                 }).ok());
+  // One read inside another's callback: each sees its own rows.
+  int64_t outer = 0, inner = 0;
+  Status nested = db_->Transaction([&]() -> Status {
+    return db_->QueryEach("SELECT i FROM many WHERE i < 3", {}, [&](const Row&) {
+      ++outer;
+      return db_->QueryEach("SELECT i FROM many", {}, [&](const Row&) {
+        ++inner;
+        return Status::Ok();
+      });
+    });
+  });
+  EXPECT_TRUE(nested.ok()) << nested.ToString(false);
+  EXPECT_EQ(outer, 3);
+  EXPECT_EQ(inner, 3 * kRows);
+  // The callback's failure ends the read there and is what comes back.
+  int64_t seen = 0;
+  Status stopped = db_->QueryEach("SELECT i FROM many ORDER BY i", {}, [&](const Row& r) {
+    ++seen;
+    return r.Int(0) == 4500 ? Status::DataLoss("หยุด", "stop here") : Status::Ok();
+  });
+  EXPECT_EQ(stopped.code(), StatusCode::kDataLoss);
+  EXPECT_EQ(seen, 4501);
+  EXPECT_FALSE(db_->QueryEach("SELECT nothing FROM nowhere", {}, [](const Row&) {
+                   return Status::Ok();
+                 }).ok());
+  auto count = db_->Query("SELECT COUNT(*) FROM many");
+  ASSERT_TRUE(count.ok()) << count.status().ToString(false);
+  EXPECT_EQ((*count)[0].Int(0), kRows);
+}
+
 TEST_P(StorageTest, BulkInsertIsAllOrNothingAndJoinsTheCallersTransaction) {
   ASSERT_TRUE(db_->Execute("CREATE TABLE bulk (i BIGINT PRIMARY KEY, s TEXT NOT NULL)").ok());
   // A duplicate key halfway: nothing of the batch stays.
