@@ -13,10 +13,9 @@
 #include <fstream>
 #include <functional>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "security/crypto.h"
 #include "service/audit_state.h"
@@ -224,25 +223,25 @@ TEST_P(AuditLogTest, AResultAuditedBeforeTheUpgradeToRowsStillVerifies) {
   ASSERT_TRUE(opened.ok()) << opened.status().ToString(false);
   storage::Database& db = **opened;
   ASSERT_TRUE(storage::MigrateTo(db, 7).ok());
-  ASSERT_TRUE(db.ExecuteScript(
-                    "INSERT INTO agencies (code, name_th, kind) VALUES ('MIN', 'กระทรวง', "
-                    "'ministry');"
-                    "INSERT INTO agencies (code, name_th, kind, parent) VALUES ('OCS', 'สคก.', "
-                    "'department', 'MIN');"
-                    "INSERT INTO frameworks (fiscal_year, agency_kind, version, document, "
-                    "imported_at) VALUES (2567, 'department', 1, '{\"kpis\": [{\"id\": \"1\"}], "
-                    "\"grades\": [{\"min\": 0, \"name\": {\"th\": \"ผ่าน\", \"en\": "
-                    "\"pass\"}}]}', 1);"
-                    "INSERT INTO results (framework_id, round, stage, document, computed_at) "
-                    "VALUES (1, 12, 'final', '{\"agencies\": []}', 5);"
-                    "INSERT INTO result_agencies (result_id, agency_code, framework_id, round, "
-                    "stage, computed_at, document) VALUES (1, 'OCS', 1, 12, 'final', 5, "
-                    "'{\"agency\": {\"code\": \"OCS\", \"total\": 80, \"grade\": \"ผ่าน\", "
-                    "\"scored_weight\": 100, \"kpis\": [{\"id\": \"1\", \"status\": "
-                    "\"scored\", \"result\": 80, \"score\": 80, \"level\": 2, \"weight\": "
-                    "100, \"weighted\": 80}]}}');"
-                    "INSERT INTO result_summaries (result_id, summary) VALUES (1, '{}')")
-                  .ok());
+  ASSERT_TRUE(
+      db.ExecuteScript("INSERT INTO agencies (code, name_th, kind) VALUES ('MIN', 'กระทรวง', "
+                       "'ministry');"
+                       "INSERT INTO agencies (code, name_th, kind, parent) VALUES ('OCS', 'สคก.', "
+                       "'department', 'MIN');"
+                       "INSERT INTO frameworks (fiscal_year, agency_kind, version, document, "
+                       "imported_at) VALUES (2567, 'department', 1, '{\"kpis\": [{\"id\": \"1\"}], "
+                       "\"grades\": [{\"min\": 0, \"name\": {\"th\": \"ผ่าน\", \"en\": "
+                       "\"pass\"}}]}', 1);"
+                       "INSERT INTO results (framework_id, round, stage, document, computed_at) "
+                       "VALUES (1, 12, 'final', '{\"agencies\": []}', 5);"
+                       "INSERT INTO result_agencies (result_id, agency_code, framework_id, round, "
+                       "stage, computed_at, document) VALUES (1, 'OCS', 1, 12, 'final', 5, "
+                       "'{\"agency\": {\"code\": \"OCS\", \"total\": 80, \"grade\": \"ผ่าน\", "
+                       "\"scored_weight\": 100, \"kpis\": [{\"id\": \"1\", \"status\": "
+                       "\"scored\", \"result\": 80, \"score\": 80, \"level\": 2, \"weight\": "
+                       "100, \"weighted\": 80}]}}');"
+                       "INSERT INTO result_summaries (result_id, summary) VALUES (1, '{}')")
+          .ok());
   const std::string dir = TempDir();
   auto seal = NewSeal(dir);
   ASSERT_NE(seal, nullptr);
@@ -261,7 +260,8 @@ TEST_P(AuditLogTest, AResultAuditedBeforeTheUpgradeToRowsStillVerifies) {
   auto verified = log.Verify(options);
   ASSERT_TRUE(verified.ok()) << verified.status().ToString(false);
   EXPECT_TRUE(verified->whole()) << verified->problem_en;
-  auto entry = db.Query("SELECT action, entity, after_json FROM audit_log ORDER BY seq DESC LIMIT 1");
+  auto entry =
+      db.Query("SELECT action, entity, after_json FROM audit_log ORDER BY seq DESC LIMIT 1");
   ASSERT_TRUE(entry.ok());
   EXPECT_EQ((*entry)[0].Text(0), "audit.rebaseline");
   const nlohmann::json after = nlohmann::json::parse((*entry)[0].Text(2));

@@ -93,8 +93,7 @@ std::shared_ptr<const ResultListIndex> ResultListIndex::FromRows(const storage::
     if (!e.kind.empty()) index->kinds_.push_back(e.kind);
   }
   std::sort(index->kinds_.begin(), index->kinds_.end());
-  index->kinds_.erase(std::unique(index->kinds_.begin(), index->kinds_.end()),
-                      index->kinds_.end());
+  index->kinds_.erase(std::unique(index->kinds_.begin(), index->kinds_.end()), index->kinds_.end());
   return index;
 }
 
@@ -137,8 +136,7 @@ ResultListIndex::Slice ResultListIndex::Find(const ListQuery& query) const {
 }
 
 Result<int64_t> DirectoryVersion(storage::Database& db) {
-  auto rows =
-      db.Query("SELECT COALESCE(MAX(seq), 0) FROM audit_log WHERE entity = 'agencies'");
+  auto rows = db.Query("SELECT COALESCE(MAX(seq), 0) FROM audit_log WHERE entity = 'agencies'");
   if (!rows) return rows.status();
   return (*rows)[0].Int(0);
 }
@@ -210,8 +208,7 @@ Result<ListPage> ListResultAgencies(storage::Database& db, int64_t rows_from,
     params.emplace_back(query.parent);
   }
   if (!query.q.empty()) {
-    where +=
-        " AND (t.agency_code IN (SELECT code FROM m) OR t.parent IN (SELECT code FROM m))";
+    where += " AND (t.agency_code IN (SELECT code FROM m) OR t.parent IN (SELECT code FROM m))";
   }
   // A search reads the directory once: the page query counts its matches too (COUNT OVER),
   // and only a page past the end needs the count alone. Otherwise the count reads one index.
