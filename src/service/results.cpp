@@ -234,12 +234,17 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id,
   std::unordered_map<std::string, const domain::Agency*> agency_of;
   for (const domain::Agency& a : *agencies) agency_of.emplace(a.code, &a);
 
-  // Each row of result_totals and result_kpis is filled by one of these two, for the insert and
-  // for the digest alike: both see the same values.
+  // Each row of result_totals and result_kpis is filled by fill_total or fill_kpi, for the insert
+  // and for the digest alike: both see the same values.
   static const std::vector<const domain::Observation*> kNone;
-  auto fill_total = [&](const domain::AgencyScore& a, std::vector<storage::Value>& row) {
-    const domain::Agency& agency = *agency_of.at(a.agency);
+  // The values agency score `a` was scored from, as result_totals.inputs keeps them.
+  auto inputs_of = [&](const domain::AgencyScore& a) {
     const auto found = by_agency.find(a.agency);
+    return InputsJson(*agency_of.at(a.agency), found == by_agency.end() ? kNone : found->second);
+  };
+  auto fill_total = [&](const domain::AgencyScore& a, std::string inputs,
+                        std::vector<storage::Value>& row) {
+    const domain::Agency& agency = *agency_of.at(a.agency);
     row.emplace_back(id);
     row.emplace_back(a.agency);
     row.emplace_back(agency.kind);
@@ -248,7 +253,7 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id,
     row.push_back(a.grade >= 0 ? storage::Value{int64_t{a.grade}} : storage::Value{});
     row.emplace_back(a.scored_weight);
     row.emplace_back(std::string(std::isnan(a.total) ? "unscored" : "scored"));
-    row.emplace_back(InputsJson(agency, found == by_agency.end() ? kNone : found->second));
+    row.emplace_back(std::move(inputs));
   };
   auto fill_kpi = [&](const domain::AgencyScore& a, const domain::KpiScore& k,
                       const std::string& parent, std::vector<storage::Value>& row) {
@@ -271,19 +276,30 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id,
 
   // The state digest of the result as its rows will stand (audit_state.h), computed on another
   // thread from the same scores while this one writes the rows: encoding, sorting and hashing
-  // 200,000 rows takes about as long as writing them. Only that thread touches `parts`; the
-  // scores and the maps it reads are not changed until it is joined (get(), or the future's
-  // destructor on every way out of this function).
+  // 200,000 rows takes about as long as writing them. That thread first writes every agency's
+  // inputs (`inputs`, then `inputs_made`), which this one inserts once it has written the KPI
+  // rows. Only that thread touches `parts`; the scores and the maps it reads are not changed until
+  // it is joined (get(), or the future's destructor, first of the three, on every way out).
+  std::vector<std::string> inputs(scores.size());
+  std::promise<void> inputs_made;
+  std::future<void> inputs_ready = inputs_made.get_future();
   std::future<EntityState> digest =
       std::async(std::launch::async, [&, parts = std::move(parts)]() mutable {
     std::vector<storage::Value> row;
     EncodedRows& totals_rows = parts.at(1);
     EncodedRows& kpi_rows = parts.at(2);
-    for (const domain::AgencyScore& a : scores) {
-      row.clear();
-      fill_total(a, row);
-      totals_rows.Add(row.data() + 1, row.size() - 1, 1);  // not result_id; explanation: none
+    try {
+      for (size_t i = 0; i < scores.size(); ++i) {
+        inputs[i] = inputs_of(scores[i]);
+        row.clear();
+        fill_total(scores[i], inputs[i], row);
+        totals_rows.Add(row.data() + 1, row.size() - 1, 1);  // not result_id; explanation: none
+      }
+    } catch (...) {
+      inputs_made.set_exception(std::current_exception());  // never leave the writer waiting
+      throw;
     }
+    inputs_made.set_value();
     KpiOrder order;
     if (!scores.empty()) {
       for (const domain::KpiScore& k : scores.front().kpis) AppendKpiOrder(k, &top, order);
@@ -302,40 +318,41 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id,
     return StateOfParts(entity, parts);
   });
 
-  json totals = json::object();
-  size_t next_total = 0;
-  Status s = db_.BulkInsert(
-      "result_totals",
-      {"result_id", "agency_code", "kind", "parent", "total", "grade", "scored_weight", "status",
-       "inputs"},
-      [&](std::vector<storage::Value>& row) {
-        if (next_total == scores.size()) return false;
-        const domain::AgencyScore& a = scores[next_total++];
-        totals[a.agency] = std::isnan(a.total) ? json(nullptr) : json(a.total);
-        fill_total(a, row);
-        return true;
-      });
-  if (!s.ok()) return s;
   // The KPI rows are filled in place from the scores, one agency's at a time: no row is built
   // twice nor held beyond its insert.
   size_t agency_at = 0;
   KpiOrder pending;
   size_t pending_at = 0;
   const domain::AgencyScore* agency = nullptr;
-  s = db_.BulkInsert("result_kpis",
-                     {"result_id", "agency_code", "kpi", "parent_kpi", "kpi_key", "status",
-                      "result", "score", "level", "group_id", "weight", "weighted"},
+  Status s = db_.BulkInsert("result_kpis",
+                            {"result_id", "agency_code", "kpi", "parent_kpi", "kpi_key", "status",
+                             "result", "score", "level", "group_id", "weight", "weighted"},
+                            [&](std::vector<storage::Value>& row) {
+                              while (pending_at == pending.size()) {
+                                if (agency_at == scores.size()) return false;
+                                pending.clear();
+                                pending_at = 0;
+                                agency = &scores[agency_at++];
+                                for (const domain::KpiScore& k : agency->kpis)
+                                  AppendKpiOrder(k, &top, pending);
+                              }
+                              const auto [k, parent] = pending[pending_at++];
+                              fill_kpi(*agency, *k, *parent, row);
+                              return true;
+                            });
+  if (!s.ok()) return s;
+  inputs_ready.get();
+  json totals = json::object();
+  size_t next_total = 0;
+  s = db_.BulkInsert("result_totals",
+                     {"result_id", "agency_code", "kind", "parent", "total", "grade",
+                      "scored_weight", "status", "inputs"},
                      [&](std::vector<storage::Value>& row) {
-                       while (pending_at == pending.size()) {
-                         if (agency_at == scores.size()) return false;
-                         pending.clear();
-                         pending_at = 0;
-                         agency = &scores[agency_at++];
-                         for (const domain::KpiScore& k : agency->kpis)
-                           AppendKpiOrder(k, &top, pending);
-                       }
-                       const auto [k, parent] = pending[pending_at++];
-                       fill_kpi(*agency, *k, *parent, row);
+                       if (next_total == scores.size()) return false;
+                       const size_t i = next_total++;
+                       const domain::AgencyScore& a = scores[i];
+                       totals[a.agency] = std::isnan(a.total) ? json(nullptr) : json(a.total);
+                       fill_total(a, std::move(inputs[i]), row);
                        return true;
                      });
   if (!s.ok()) return s;

@@ -85,7 +85,9 @@ class SqliteDatabase final : public Database {
     auto insert = [&](sqlite3_stmt* stmt, size_t n) -> Status {
       sqlite3_reset(stmt);
       for (size_t r = 0; r < n; ++r) {
-        Status bound = Bind(stmt, rows[r], static_cast<int>(r * width));
+        // Not copied: `rows` holds the values until the step below has read them, and every
+        // parameter is bound again before the statement runs again.
+        Status bound = Bind(stmt, rows[r], static_cast<int>(r * width), SQLITE_STATIC);
         if (!bound.ok()) return bound;
       }
       if (sqlite3_step(stmt) != SQLITE_DONE)
@@ -215,8 +217,11 @@ class SqliteDatabase final : public Database {
     return Status::Ok();
   }
 
-  // Binds `params` to `stmt`'s placeholders in order, the first to placeholder `skip` + 1.
-  Status Bind(sqlite3_stmt* stmt, const std::vector<Value>& params, int skip = 0) {
+  // Binds `params` to `stmt`'s placeholders in order, the first to placeholder `skip` + 1; text
+  // and bytes copied (SQLITE_TRANSIENT), or (SQLITE_STATIC) read where they are when the statement
+  // steps, for a caller that keeps them there until then.
+  Status Bind(sqlite3_stmt* stmt, const std::vector<Value>& params, int skip = 0,
+              sqlite3_destructor_type keep = SQLITE_TRANSIENT) {
     for (size_t i = 0; i < params.size(); ++i) {
       const int index = skip + static_cast<int>(i) + 1;
       const Value& v = params[i];
@@ -228,9 +233,9 @@ class SqliteDatabase final : public Database {
       else if (const auto* d = std::get_if<double>(&v))
         rc = sqlite3_bind_double(stmt, index, *d);
       else if (const auto* s = std::get_if<std::string>(&v)) {
-        rc = sqlite3_bind_text64(stmt, index, s->data(), s->size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+        rc = sqlite3_bind_text64(stmt, index, s->data(), s->size(), keep, SQLITE_UTF8);
       } else if (const auto* b = std::get_if<Blob>(&v)) {
-        rc = sqlite3_bind_blob64(stmt, index, b->bytes.data(), b->bytes.size(), SQLITE_TRANSIENT);
+        rc = sqlite3_bind_blob64(stmt, index, b->bytes.data(), b->bytes.size(), keep);
       }
       if (rc != SQLITE_OK) return SqliteError(db_, "bind");
     }
