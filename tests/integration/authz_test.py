@@ -40,6 +40,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -129,6 +130,18 @@ EXPECTED = {
     # Deciding: evaluators, and admins as docs/openapi.json and service/results.cpp say
     # ("evaluators and admins").
     "POST /api/v1/appeals/{id}/decision": {"evaluator", "admin"},
+    # ---- questions and answers, announcements (issue 13 §3-4)
+    "GET /api/v1/qa": EVERYONE,                             # the public Q&A
+    "GET /api/v1/qa/{year}/{kind}": EVERYONE,
+    "POST /api/v1/questions": AGENCY_USERS,                 # an agency asks about its own kind's cycle
+    "GET /api/v1/questions": LOGGED_IN,                     # an agency's users see their own (checked)
+    "GET /api/v1/questions/{id}": EVERYONE,                 # a published one (who asked hidden, checked)
+    "POST /api/v1/questions/{id}/answer": {"admin"},        # the central office only
+    "GET /api/v1/announcements": LOGGED_IN,                 # agencies: their own kind's
+    "POST /api/v1/announcements": {"admin"},
+    "GET /api/v1/announcements/{id}": LOGGED_IN,            # OCS and BOI are both departments
+    "POST /api/v1/announcements/{id}/files": {"admin"},
+    "GET /api/v1/announcement-files/{id}/content": LOGGED_IN,
 }
 
 BUSINESS_4XX = {400, 409, 415}  # refusals that come after the authorization check
@@ -541,6 +554,35 @@ def build_attempts(w):
             return f"lists others' tokens: {foreign}" if foreign else None
         return verify
 
+    def qa_world():
+        """A published question of OCS's and an announcement to departments with a file."""
+        if not hasattr(w, "qa_question"):
+            asked = expect(w.users["rep_own"].request("POST", "/api/v1/questions",
+                                                      body={"fiscal_year": 2567, "question": "ถามเพื่อตรวจสิทธิ์"}),
+                           201, "ask a question")
+            expect(w.admin.request("POST", f"/api/v1/questions/{asked['id']}/answer",
+                                   body={"answer": "ตอบเพื่อตรวจสิทธิ์", "publish": True}), 200, "answer it")
+            posted = expect(w.admin.request("POST", "/api/v1/announcements",
+                                            body={"fiscal_year": 2567, "agency_kind": "department",
+                                                  "title": "ประกาศ", "body": "เนื้อหา"}), 201, "post")
+            raw, ctype = pdf_upload()
+            attached = expect(w.admin.request("POST", f"/api/v1/announcements/{posted['id']}/files",
+                                              raw=raw, content_type=ctype), 201, "attach")
+            w.qa_question, w.qa_announcement, w.qa_file = asked["id"], posted["id"], attached["id"]
+        return w
+
+    def question_read(role):
+        def verify(r):
+            who = (r.json or {}).get("agency")
+            want = "OCS" if role in ("admin", "evaluator", "rep_own", "appr_own") else None
+            return None if who == want else f"agency {who!r}, want {want!r}"
+        return Attempt("GET", f"/api/v1/questions/{qa_world().qa_question}", verify=verify)
+
+    def announcement_file(role):
+        raw, ctype = pdf_upload()
+        return Attempt("POST", f"/api/v1/announcements/{qa_world().qa_announcement}/files", raw=raw,
+                       content_type=ctype)
+
     def published(r):
         return None if (r.json or {}).get("stage") == "published" else f"stage {(r.json or {}).get('stage')}"
 
@@ -612,6 +654,27 @@ def build_attempts(w):
         "POST /api/v1/results/{id}/appeals": appeal,
         "GET /api/v1/results/{id}/appeals": list_appeals,
         "POST /api/v1/appeals/{id}/decision": decision,
+        "GET /api/v1/qa": lambda role: Attempt("GET", "/api/v1/qa"),
+        "GET /api/v1/qa/{year}/{kind}": lambda role: Attempt(
+            "GET", f"/api/v1/qa/2567/department?q={urllib.parse.quote('สิทธิ์')}"),
+        "POST /api/v1/questions": lambda role: Attempt(
+            "POST", "/api/v1/questions", body={"fiscal_year": 2567, "question": f"คำถามของ {role}"}),
+        "GET /api/v1/questions": lambda role: Attempt(
+            "GET", "/api/v1/questions?per_page=200",
+            verify=own_only("agency", agency_of(role)) if agency_of(role) else None),
+        "GET /api/v1/questions/{id}": question_read,
+        "POST /api/v1/questions/{id}/answer": lambda role: Attempt(
+            "POST", f"/api/v1/questions/{qa_world().qa_question}/answer",
+            body={"answer": f"ตอบโดย {role}", "publish": True}),
+        "GET /api/v1/announcements": lambda role: Attempt("GET", "/api/v1/announcements"),
+        "POST /api/v1/announcements": lambda role: Attempt(
+            "POST", "/api/v1/announcements",
+            body={"fiscal_year": 2567, "agency_kind": "department", "title": f"โดย {role}", "body": "x"}),
+        "GET /api/v1/announcements/{id}": lambda role: Attempt(
+            "GET", f"/api/v1/announcements/{qa_world().qa_announcement}"),
+        "POST /api/v1/announcements/{id}/files": announcement_file,
+        "GET /api/v1/announcement-files/{id}/content": lambda role: Attempt(
+            "GET", f"/api/v1/announcement-files/{qa_world().qa_file}/content"),
     }
 
 

@@ -528,6 +528,18 @@ class World:
         expect(admin.request("POST", "/api/v1/users", body={"username": "twin_eval", "password": PASSWORD,
                                                             "role": "evaluator"}), 201, "create twin")
         self.twin = Client(self.base, "twin_eval").login()
+        # A question of OCS's (answered by its route's cases) and an announcement with a file.
+        self.question_id = expect(self.users["rep_own"].request(
+            "POST", "/api/v1/questions", body={"fiscal_year": 2567, "question": "คำถามของหน่วยงาน"}),
+            201, "ask a question")["id"]
+        self.announcement_id = expect(admin.request(
+            "POST", "/api/v1/announcements",
+            body={"fiscal_year": 2567, "agency_kind": "department", "title": "ประกาศ", "body": "เนื้อหา"}),
+            201, "post an announcement")["id"]
+        raw, ctype = pdf_upload()
+        self.announcement_file = expect(admin.request(
+            "POST", f"/api/v1/announcements/{self.announcement_id}/files", raw=raw, content_type=ctype),
+            201, "attach a file")["id"]
         # A token of the evaluator's, for the revoking route's path cases.
         self.token_id = expect(self.users["evaluator"].request("POST", "/api/v1/tokens", body={"name": "kept"}),
                                201, "make a token")["id"]
@@ -1073,6 +1085,29 @@ def build_routes(w):
               params=lambda: {"id": w.r_appeal, "code": "OCS"}),
         Route("GET /api/v1/rounds/{id}/results/reports.zip", "public", params=lambda: {"id": w.r_appeal}),
         Route("GET /api/v1/verify/{hash}", "public", params=lambda: {"hash": "0" * 64}),
+        Route("POST /api/v1/questions", rep,
+              body=lambda: {"fiscal_year": 2567, "question": "คำถาม " + w.unique("")},
+              fields=[Field(["fiscal_year"], "integer", True), Field(["kpi"], "nstring", rule="strict"),
+                      Field(["question"], "string", True, "free")],
+              verify=lambda r, body, f: same(r.json.get(f.path[-1]), body[f.path[-1]], f.name)),
+        Route("POST /api/v1/questions/{id}/answer", adm, params=lambda: {"id": w.question_id},
+              body=lambda: {"answer": "คำตอบ " + w.unique(""), "publish": True},
+              fields=[Field(["answer"], "string", True, "free"), Field(["publish"], "boolean", True)],
+              verify=lambda r, body, f: same(
+                  expect(w.users["rep_own"].request("GET", f"/api/v1/questions/{w.question_id}"), 200,
+                         "read the question")["answer"], body["answer"], "answer")),
+        Route("POST /api/v1/announcements", adm,
+              body=lambda: {"fiscal_year": 2567, "agency_kind": "department",
+                            "title": "ประกาศ " + w.unique(""), "body": "เนื้อหา"},
+              fields=[Field(["fiscal_year"], "integer", True), Field(["agency_kind"], "string", True, "strict"),
+                      Field(["title"], "string", True, "free"), Field(["body"], "string", True, "free")],
+              verify=lambda r, body, f: same(
+                  expect(w.users["rep_own"].request("GET", f"/api/v1/announcements/{r.json['id']}"), 200,
+                         "read the announcement")[f.path[-1]], body[f.path[-1]], f.name)),
+        Route("GET /api/v1/qa/{year}/{kind}", "public", params=lambda: {"year": 2567, "kind": "department"}),
+        Route("GET /api/v1/questions/{id}", ev, params=lambda: {"id": w.question_id}),
+        Route("GET /api/v1/announcements/{id}", ev, params=lambda: {"id": w.announcement_id}),
+        Route("GET /api/v1/announcement-files/{id}/content", ev, params=lambda: {"id": w.announcement_file}),
     ]
     # The evidence-note field's key is the evidence id, known only now.
     for rt in routes:
@@ -1094,7 +1129,8 @@ def route_coverage(routes):
                 continue
             if "{" in p or op.get("requestBody"):
                 wanted.add(f"{m.upper()} {p}")
-    have = {rt.route for rt in routes} | {"POST /api/v1/session", "POST /api/v1/submissions/{id}/evidence"}
+    have = {rt.route for rt in routes} | {"POST /api/v1/session", "POST /api/v1/submissions/{id}/evidence",
+                                          "POST /api/v1/announcements/{id}/files"}
     missing, extra = sorted(wanted - have), sorted(have - wanted)
     check(not missing and not extra, f"hostile cases cover every documented route with a body or path "
                                      f"parameters ({len(wanted)})", f"missing {missing}, not documented {extra}")
@@ -1137,12 +1173,28 @@ def session_cases(w):
 
 # ------------------------------------------------------------------ the evidence upload
 
-def evidence_cases(w):
-    name = "POST /api/v1/submissions/{id}/evidence"
-    rep = w.users["rep_own"]
+def announcement_file_cases(w):
+    """The announcement upload goes through the evidence upload's sink: the same cases, as the
+    admin, against an announcement (no "replaces" field there)."""
+    aid = w.announcement_id
+
+    def names(fid):
+        j = expect(w.admin.request("GET", f"/api/v1/announcements/{aid}"), 200, "read the announcement")
+        return [f["name"] for f in j["files"] if f["id"] == fid]
+    evidence_cases(w, name="POST /api/v1/announcements/{id}/files", client=w.admin,
+                   path=f"/api/v1/announcements/{aid}/files", prefix=b"/api/v1/announcements/",
+                   suffix=b"/files", table="announcement_files", listed=names)
+
+
+def evidence_cases(w, name="POST /api/v1/submissions/{id}/evidence", client=None, path=None,
+                   prefix=b"/api/v1/submissions/", suffix=b"/evidence", table="evidence", listed=None):
+    rep = client or w.users["rep_own"]
     sid = w.upload_id
-    path = f"/api/v1/submissions/{sid}/evidence"
+    path = path or f"/api/v1/submissions/{sid}/evidence"
     pdf = minimal_pdf()
+    if listed is None:
+        def listed(fid):
+            return [e["name"] for e in w.status(sid)["evidence"] if e["id"] == fid]
 
     def up(label, raw, ctype, want=None, chunked=False, headers=(), target=None):
         return attempt(w, f"{name:54} {label}", rep, "POST", target or path, raw=raw, ctype=ctype,
@@ -1181,13 +1233,13 @@ def evidence_cases(w):
     body, ctype = mp([part("file", pdf, "a.pdf", "application/pdf")])
     up("a broken chunked body", b"64\r\n" + body[:100] + b"\r\nzz\r\n" + body[100:], ctype, want={400},
        chunked="raw")
-    # The replaces field.
+    # The replaces field (evidence only; an unknown field elsewhere).
     for label, value in [("not a number", b"abc"), ("negative", b"-1"), ("zero", b"0"),
                          ("huge", b"99999999999999999999"), ("SQL", b"1; DROP TABLE evidence; --"),
                          ("an unknown id", b"987654"), ("100 characters", b"1" * 100),
                          ("broken UTF-8", b"\xe0\xb8")]:
         body, ctype = mp([part("replaces", value), part("file", pdf, "a.pdf", "application/pdf")])
-        up(f"replaces is {label}", body, ctype, want={400, 404, 409})
+        up(f"replaces is {label}", body, ctype, want={400, 404, 409} if table == "evidence" else {400})
     # Wrong file types.
     with open("/bin/true", "rb") as f:
         elf = f.read()
@@ -1232,7 +1284,7 @@ def evidence_cases(w):
     for label, value in PATH_GARBAGE:
         body, ctype = mp([part("file", pdf, "a.pdf", "application/pdf")])
         up(f"path {{id}} {label}", body, ctype, want={400, 404},
-           target=b"/api/v1/submissions/" + value + b"/evidence")
+           target=prefix + value + suffix)
     # Hostile file names: accepted, stored cleaned.
     before_top = set(os.listdir(w.tmp))
     for label, fname in [
@@ -1259,10 +1311,10 @@ def evidence_cases(w):
             problems.append(f"status {r.status} (want 201) {r.text(200)}")
         else:
             stored = r.json["name"]
-            row = w.query("SELECT name FROM evidence WHERE id = ?", (r.json["id"],))
-            listed = [e["name"] for e in w.status(sid)["evidence"] if e["id"] == r.json["id"]]
+            row = w.query(f"SELECT name FROM {table} WHERE id = ?", (r.json["id"],))
+            shown = listed(r.json["id"])
             for where, value in (("answer", stored), ("database", row[0][0] if row else None),
-                                 ("submission", listed[0] if listed else None)):
+                                 ("listing", shown[0] if shown else None)):
                 if value is None:
                     problems.append(f"no name in the {where}")
                     continue
@@ -1274,7 +1326,7 @@ def evidence_cases(w):
             if stored != (row[0][0] if row else None):
                 problems.append(f"answer {stored!r} differs from the database {row[0][0] if row else None!r}")
             after = w.snapshot()
-            if after.get("evidence", 0) != before.get("evidence", 0) + 1:
+            if after.get(table, 0) != before.get(table, 0) + 1:
                 problems.append(f"rows: {diff_counts(before, after)}")
         if set(os.listdir(w.tmp)) != before_top:
             problems.append(f"something appeared next to the data folder: {set(os.listdir(w.tmp)) ^ before_top}")
@@ -1412,7 +1464,8 @@ def main():
                         path_cases(w, rt)
                 except (RuntimeError, IndexError, KeyError, TypeError) as e:
                     check(False, f"{rt.route} ran to the end", f"{type(e).__name__}: {e}")
-            for part_of_run in (kpi_id_cases, evidence_cases, target_cases, session_cases, deep_nesting_case):
+            for part_of_run in (kpi_id_cases, evidence_cases, announcement_file_cases, target_cases,
+                                session_cases, deep_nesting_case):
                 try:
                     part_of_run(w)
                 except (RuntimeError, IndexError, KeyError, TypeError) as e:

@@ -808,6 +808,68 @@ def cycle(base):
     check("esar_submissions_total 2" in text and "esar_uploads_total 2" in text,
           "  submissions and uploads counted", text[-300:])
 
+    # ---- questions and answers, announcements (issue 13 §3-4); after the metrics above, whose
+    # upload count they would change
+    ask = {"fiscal_year": 2567, "kpi": "1", "question": "การรายงานผลตัวชี้วัดที่ 1 ต้องแนบอะไร"}
+    request_schema_check("POST", "/api/v1/questions", ask, "question")
+    call(admin, "POST", "/api/v1/questions", 403, "ask as the central office", body=ask)
+    call(reporter, "POST", "/api/v1/questions", 400, "ask about a KPI the framework lacks",
+         body=dict(ask, kpi="99"))
+    r = call(reporter, "POST", "/api/v1/questions", 201, "ask about KPI 1", body=ask)
+    qid = (r.json or {}).get("id", 0)
+    check(r.json and r.json.get("answered") is False and r.json.get("agency") == "OCS", "  waiting, OCS's")
+    r = call(admin, "GET", "/api/v1/questions?state=waiting", 200, "the questions waiting")
+    check(r.json and [q["id"] for q in r.json.get("items", [])] == [qid], "  the one asked")
+    call(admin, "GET", "/api/v1/questions?state=nonsense", 400, "an unknown state")
+    call(public, "GET", f"/api/v1/questions/{qid}", 404, "the public reads an unpublished question")
+    answer = {"answer": "แนบรายงานผลเป็นไฟล์ PDF", "publish": True}
+    request_schema_check("POST", "/api/v1/questions/{id}/answer", answer, "answer")
+    call(reporter, "POST", f"/api/v1/questions/{qid}/answer", 403, "a reporter answers", body=answer)
+    call(public, "POST", f"/api/v1/questions/{qid}/answer", 401, "the public answers", body=answer,
+         csrf=False)
+    call(admin, "POST", f"/api/v1/questions/{qid}/answer", 400, "a blank answer",
+         body={"answer": " ", "publish": True})
+    r = call(admin, "POST", f"/api/v1/questions/{qid}/answer", 200, "answer and publish", body=answer)
+    check(r.json and r.json.get("number") == 1 and r.json.get("published") is True, "  published as number 1")
+    r = call(public, "GET", f"/api/v1/questions/{qid}", 200, "the public reads it once published")
+    check(r.json and r.json.get("agency") is None and r.json.get("asked_by") is None, "  without who asked")
+    r = call(public, "GET", "/api/v1/qa", 200, "the cycles with a public Q&A")
+    check(r.json and [(c["fiscal_year"], c["agency_kind"]) for c in r.json.get("items", [])] == [(2567, "department")],
+          "  FY2567's departments")
+    r = call(public, "GET", "/api/v1/qa/2567/department?q=" + urllib.parse.quote("รายงาน"), 200,
+             "search the public Q&A by a word inside a longer one")
+    check(r.json and [q["number"] for q in r.json.get("items", [])] == [1], "  'รายงาน' finds 'การรายงาน'")
+    call(public, "GET", "/api/v1/qa/2567/department?q=" + "a" * 201, 400, "a search over 200 bytes")
+    call(public, "GET", "/api/v1/qa/25/department", 404, "a year that is no Buddhist Era year")
+    r = call(reporter, "GET", "/api/v1/questions", 200, "the agency's own questions")
+    check(r.json and r.json.get("total") == 1, "  one")
+    news = {"fiscal_year": 2567, "agency_kind": "department", "title": "ขยายกำหนดส่งรายงาน",
+            "body": "ขยายถึงวันที่ 15 ตุลาคม"}
+    request_schema_check("POST", "/api/v1/announcements", news, "announcement")
+    call(reporter, "POST", "/api/v1/announcements", 403, "an agency posts an announcement", body=news)
+    call(admin, "POST", "/api/v1/announcements", 400, "an announcement to a malformed kind of agency",
+         body=dict(news, agency_kind="Dept!"))
+    r = call(admin, "POST", "/api/v1/announcements", 201, "post an announcement", body=news)
+    aid = (r.json or {}).get("id", 0)
+    body, ctype = multipart({}, {"file": ("หนังสือแจ้ง.pdf", "application/pdf", minimal_pdf())})
+    call(reporter, "POST", f"/api/v1/announcements/{aid}/files", 403, "an agency attaches a file",
+         raw=body, content_type=ctype)
+    r = call(admin, "POST", f"/api/v1/announcements/{aid}/files", 201, "attach a PDF", raw=body,
+             content_type=ctype)
+    fid = (r.json or {}).get("id", 0)
+    body, ctype = multipart({}, {"file": ("notes.txt", "text/plain", b"plain text\n" * 10)})
+    call(admin, "POST", f"/api/v1/announcements/{aid}/files", 415, "attach a text file", raw=body,
+         content_type=ctype)
+    r = call(reporter, "GET", "/api/v1/announcements", 200, "the agency's announcements")
+    check(r.json and [a["id"] for a in r.json.get("items", [])] == [aid]
+          and len(r.json["items"][0]["files"]) == 1, "  the one posted, with its file")
+    call(public, "GET", "/api/v1/announcements", 401, "the public lists announcements")
+    r = call(reporter, "GET", f"/api/v1/announcements/{aid}", 200, "one announcement")
+    r = call(reporter, "GET", f"/api/v1/announcement-files/{fid}/content", 200, "its file's bytes")
+    check(r.raw == minimal_pdf(), "  the bytes uploaded")
+    call(public, "GET", f"/api/v1/announcement-files/{fid}/content", 401, "the public reads the file")
+    call(admin, "GET", "/api/v1/announcements/987654", 404, "an unknown announcement")
+
 
 def main():
     tmp = tempfile.mkdtemp(prefix="esar-openapi-")
