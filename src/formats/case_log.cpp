@@ -5,9 +5,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <functional>
-#include <queue>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "formats/csv.h"
@@ -81,6 +84,14 @@ class Problems {
   }
   int64_t count() const { return count_; }
   std::vector<CaseLogProblem>& kept() { return kept_; }
+
+  // Takes `other`'s problems in (the kept ones may then exceed the limit until Trim()).
+  void Absorb(Problems& other) {
+    count_ += other.count_;
+    for (CaseLogProblem& p : other.kept_) kept_.push_back(std::move(p));
+    other.kept_.clear();
+    other.count_ = 0;
+  }
 
  private:
   size_t max_;
@@ -289,46 +300,48 @@ class CsvStream {
   int64_t line_ = 1;
 };
 
-// The hashes of every case id, in sorted chunks of a million (8 MB), merged at the end to find
-// repeats: memory is 8 bytes per case, with no doubling when a single vector would grow.
-class HashChunks {
+// The hashes of every case id, to find repeats: 8 bytes per case, kept in 256 buckets by their
+// top byte, each a list of 32 KB blocks (no vector doubling at ten million cases). At the end each
+// bucket is sorted on its own, small enough for the cache, and scanned for equal neighbours.
+class HashBuckets {
  public:
   void Add(uint64_t h) {
-    if (chunks_.empty() || chunks_.back().size() == kChunk) {
-      if (!chunks_.empty()) std::sort(chunks_.back().begin(), chunks_.back().end());
-      chunks_.emplace_back();
-      chunks_.back().reserve(kChunk);
+    Bucket& b = buckets_[h >> 56];
+    if (b.blocks.empty() || b.fill == kBlock) {
+      b.blocks.push_back(std::make_unique<uint64_t[]>(kBlock));
+      b.fill = 0;
     }
-    chunks_.back().push_back(h);
+    b.blocks.back()[b.fill++] = h;
   }
 
-  // The hash values seen more than once, sorted.
-  std::vector<uint64_t> Repeated() {
-    if (chunks_.empty()) return {};
-    std::sort(chunks_.back().begin(), chunks_.back().end());
-    using Head = std::pair<uint64_t, size_t>;  // value, chunk
-    std::priority_queue<Head, std::vector<Head>, std::greater<Head>> heap;
-    std::vector<size_t> pos(chunks_.size(), 0);
-    for (size_t i = 0; i < chunks_.size(); ++i) {
-      if (!chunks_[i].empty()) heap.emplace(chunks_[i][0], i);
-    }
-    std::vector<uint64_t> out;
-    bool have_prev = false;
-    uint64_t prev = 0;
-    while (!heap.empty()) {
-      const auto [v, i] = heap.top();
-      heap.pop();
-      if (have_prev && v == prev && (out.empty() || out.back() != v)) out.push_back(v);
-      prev = v;
-      have_prev = true;
-      if (++pos[i] < chunks_[i].size()) heap.emplace(chunks_[i][pos[i]], i);
+  // The hash values seen more than once in any of `sets` together, sorted; empties them.
+  static std::vector<uint64_t> Repeated(std::vector<HashBuckets>& sets) {
+    std::vector<uint64_t> out, all;
+    for (size_t k = 0; k < 256; ++k) {
+      all.clear();
+      for (HashBuckets& set : sets) {
+        Bucket& b = set.buckets_[k];
+        for (size_t i = 0; i < b.blocks.size(); ++i) {
+          const size_t n = i + 1 == b.blocks.size() ? b.fill : kBlock;
+          all.insert(all.end(), b.blocks[i].get(), b.blocks[i].get() + n);
+        }
+        b.blocks.clear();
+      }
+      std::sort(all.begin(), all.end());
+      for (size_t i = 1; i < all.size(); ++i) {
+        if (all[i] == all[i - 1] && (out.empty() || out.back() != all[i])) out.push_back(all[i]);
+      }
     }
     return out;
   }
 
  private:
-  static constexpr size_t kChunk = 1 << 20;
-  std::vector<std::vector<uint64_t>> chunks_;
+  static constexpr size_t kBlock = 4096;
+  struct Bucket {
+    std::vector<std::unique_ptr<uint64_t[]>> blocks;
+    size_t fill = 0;
+  };
+  Bucket buckets_[256];
 };
 
 uint64_t HashId(std::string_view s) {
@@ -416,7 +429,10 @@ struct PauseRec {
 };
 static_assert(sizeof(PauseRec) == 24);
 
-// The pauses grouped by case id, found by an open-addressing table on the id's hash.
+// The pauses grouped by case id, found by an open-addressing table on the id's hash. Most cases
+// have no pause, and a table of millions of pauses does not fit in the cache: a small bit filter
+// (16 bits per case with pauses, two bits each) answers "no pause" for most of them without
+// touching the table.
 class PauseIndex {
  public:
   void Build(std::vector<PauseRec> recs, std::string arena) {
@@ -431,26 +447,57 @@ class PauseIndex {
     while (slots < recs_.size() * 2) slots <<= 1;
     table_.assign(slots, UINT32_MAX);
     mask_ = slots - 1;
+    size_t filter_bits = 64;
+    while (filter_bits < recs_.size() * 16) filter_bits <<= 1;
+    filter_.assign(filter_bits / 64, 0);
+    filter_mask_ = filter_bits - 1;
     for (size_t i = 0; i < recs_.size(); ++i) {
       if (i > 0 && recs_[i].hash == recs_[i - 1].hash && Id(recs_[i]) == Id(recs_[i - 1])) continue;
-      size_t s = recs_[i].hash & mask_;
+      const uint64_t h = recs_[i].hash;
+      size_t s = h & mask_;
       while (table_[s] != UINT32_MAX) s = (s + 1) & mask_;
       table_[s] = static_cast<uint32_t>(i);
+      const uint64_t b1 = (h >> 24) & filter_mask_, b2 = (h >> 40 | h << 24) & filter_mask_;
+      filter_[b1 / 64] |= uint64_t{1} << (b1 % 64);
+      filter_[b2 / 64] |= uint64_t{1} << (b2 % 64);
     }
   }
 
   // Copies the pauses of case `id` into `out` and marks them matched.
   void Find(std::string_view id, uint64_t hash, std::vector<PauseSpan>& out) {
+    const auto [first, last] = Range(id, hash);
     out.clear();
-    if (recs_.empty()) return;
+    for (size_t i = first; i < last; ++i) {
+      recs_[i].matched = true;
+      out.push_back(PauseSpan{recs_[i].reason, recs_[i].start, recs_[i].end});
+    }
+  }
+
+  // The same without marking: safe from several threads at once. The pauses are
+  // [first, last) of Span(); the caller notes them in its own `matched` (MarkMatched).
+  std::pair<size_t, size_t> Range(std::string_view id, uint64_t hash) const {
+    if (recs_.empty()) return {0, 0};
+    const uint64_t b1 = (hash >> 24) & filter_mask_, b2 = (hash >> 40 | hash << 24) & filter_mask_;
+    if (!(filter_[b1 / 64] >> (b1 % 64) & 1) || !(filter_[b2 / 64] >> (b2 % 64) & 1)) return {0, 0};
     for (size_t s = hash & mask_; table_[s] != UINT32_MAX; s = (s + 1) & mask_) {
-      size_t i = table_[s];
-      if (recs_[i].hash != hash || Id(recs_[i]) != id) continue;
-      for (; i < recs_.size() && recs_[i].hash == hash && Id(recs_[i]) == id; ++i) {
-        recs_[i].matched = true;
-        out.push_back(PauseSpan{recs_[i].reason, recs_[i].start, recs_[i].end});
-      }
-      return;
+      const size_t first = table_[s];
+      if (recs_[first].hash != hash || Id(recs_[first]) != id) continue;
+      size_t last = first;
+      while (last < recs_.size() && recs_[last].hash == hash && Id(recs_[last]) == id) ++last;
+      return {first, last};
+    }
+    return {0, 0};
+  }
+
+  PauseSpan Span(size_t i) const {
+    return PauseSpan{recs_[i].reason, recs_[i].start, recs_[i].end};
+  }
+  size_t size() const { return recs_.size(); }
+
+  // Marks the pauses a worker found (`matched`, one byte per pause).
+  void MarkMatched(const std::vector<uint8_t>& matched) {
+    for (size_t i = 0; i < matched.size() && i < recs_.size(); ++i) {
+      if (matched[i]) recs_[i].matched = true;
     }
   }
 
@@ -472,8 +519,10 @@ class PauseIndex {
   }
   std::vector<PauseRec> recs_;
   std::string arena_;
-  std::vector<uint32_t> table_;
+  std::vector<uint32_t> table_;  // index of a case's first pause in recs_; UINT32_MAX = empty
   size_t mask_ = 0;
+  std::vector<uint64_t> filter_;
+  size_t filter_mask_ = 0;
 };
 
 const std::vector<const char*> kCaseColumns = {
@@ -722,6 +771,148 @@ void JsonString(std::string& out, std::string_view s) {
   out += '"';
 }
 
+// Records cut from the file by the reading thread, judged by a worker: the fields' bytes one
+// after another, and per record its line and its fields' (offset, length).
+struct RecordBatch {
+  static constexpr size_t kRecords = 8192;
+  std::string bytes;
+  std::vector<uint32_t> spans;   // offset, length, offset, length, ...
+  std::vector<uint32_t> widths;  // fields per record
+  std::vector<int64_t> lines;
+  void Clear() {
+    bytes.clear();
+    spans.clear();
+    widths.clear();
+    lines.clear();
+  }
+};
+
+// A bounded queue of batches between the reading thread and the workers; nullptr ends a worker.
+class BatchQueue {
+ public:
+  explicit BatchQueue(size_t capacity) : capacity_(capacity) {}
+  void Push(RecordBatch* b) {
+    std::unique_lock<std::mutex> lock(mu_);
+    not_full_.wait(lock, [&] { return items_.size() < capacity_; });
+    items_.push_back(b);
+    not_empty_.notify_one();
+  }
+  RecordBatch* Pop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    not_empty_.wait(lock, [&] { return !items_.empty(); });
+    RecordBatch* b = items_.front();
+    items_.pop_front();
+    not_full_.notify_one();
+    return b;
+  }
+
+ private:
+  size_t capacity_;
+  std::mutex mu_;  // guards items_
+  std::condition_variable not_full_, not_empty_;
+  std::deque<RecordBatch*> items_;
+};
+
+// The first reading of cases.csv: this thread cuts records (CsvStream) into batches, one worker
+// per core parses, checks and judges them. The counts, the problems, the id hashes and the
+// pauses found are gathered per worker and merged after, so the workers share nothing writable.
+// Checking and judging cost about four times what cutting does, so two cores nearly halve the
+// time of a large log.
+Status JudgeInParallel(CsvStream& csv, const CaseLogInput& in, const Columns& cols,
+                       const domain::CaseEvaluator& evaluator, const PauseIndex& pauses,
+                       const CaseLogLimits& limits, Problems& problems, domain::CaseTally& tally,
+                       std::vector<HashBuckets>& hashes,
+                       std::vector<std::vector<uint8_t>>& matched) {
+  const unsigned cores = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
+  const size_t workers = cores;
+  struct Worker {
+    explicit Worker(size_t max) : problems(max) {}
+    Problems problems;
+    domain::CaseTally tally;
+  };
+  std::vector<Worker> state;
+  for (size_t w = 0; w < workers; ++w) state.emplace_back(limits.max_problems);
+  hashes.resize(workers);
+  matched.assign(workers, std::vector<uint8_t>(pauses.size(), 0));
+  std::vector<std::unique_ptr<RecordBatch>> pool;
+  for (size_t i = 0; i < workers * 3; ++i) pool.push_back(std::make_unique<RecordBatch>());
+  BatchQueue work(workers * 2), free_batches(pool.size());
+  for (auto& b : pool) free_batches.Push(b.get());
+
+  auto run = [&](size_t w) {
+    Worker& me = state[w];
+    std::vector<std::string_view> f;
+    std::vector<PauseSpan> scratch;
+    CaseRecord c;
+    for (;;) {
+      RecordBatch* b = work.Pop();
+      if (!b) return;
+      size_t span = 0;
+      for (size_t r = 0; r < b->lines.size(); ++r) {
+        f.clear();
+        for (uint32_t k = 0; k < b->widths[r]; ++k, span += 2) {
+          f.emplace_back(b->bytes.data() + b->spans[span], b->spans[span + 1]);
+        }
+        const bool good = ParseCaseRow(f, cols, in.cases_name, b->lines[r], limits, me.problems, c);
+        // A bad row's pauses still belong to a case that exists (its row is reported).
+        const std::string_view id = good                     ? c.case_id
+                                    : f.size() == cols.width ? f[static_cast<size_t>(cols.index[0])]
+                                                             : std::string_view();
+        const uint64_t h = HashId(id);
+        const auto [first, last] =
+            id.empty() ? std::pair<size_t, size_t>{0, 0} : pauses.Range(id, h);
+        scratch.clear();
+        for (size_t i = first; i < last; ++i) {
+          matched[w][i] = 1;
+          scratch.push_back(pauses.Span(i));
+        }
+        if (!good) continue;
+        hashes[w].Add(h);
+        me.tally.Add(evaluator.Evaluate(c, scratch));
+      }
+      b->Clear();
+      free_batches.Push(b);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t w = 0; w < workers; ++w) threads.emplace_back(run, w);
+
+  Status status = Status::Ok();
+  RecordBatch* batch = free_batches.Pop();
+  std::vector<std::string_view> f;
+  int64_t line = 0;
+  for (;;) {
+    auto got = csv.Next(f, line);
+    if (!got.ok()) {
+      status = got.status();
+      break;
+    }
+    if (!*got) break;
+    batch->lines.push_back(line);
+    batch->widths.push_back(static_cast<uint32_t>(f.size()));
+    for (const std::string_view v : f) {
+      batch->spans.push_back(static_cast<uint32_t>(batch->bytes.size()));
+      batch->spans.push_back(static_cast<uint32_t>(v.size()));
+      batch->bytes.append(v);
+    }
+    if (batch->lines.size() == RecordBatch::kRecords) {
+      work.Push(batch);
+      batch = free_batches.Pop();
+    }
+  }
+  work.Push(batch);
+  for (size_t w = 0; w < workers; ++w) work.Push(nullptr);
+  for (std::thread& t : threads) t.join();
+  for (Worker& w : state) {
+    problems.Absorb(w.problems);
+    tally.cases += w.tally.cases;
+    tally.counted += w.tally.counted;
+    tally.on_time += w.tally.on_time;
+    for (size_t r = 0; r < 9; ++r) tally.by_reason[r] += w.tally.by_reason[r];
+  }
+  return status;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ByteSource>> OpenFileSource(const std::string& path) {
@@ -771,31 +962,18 @@ Result<CaseLogOutcome> JudgeCaseLog(const CaseLogInput& in, const domain::CaseEv
   } else {
     cols = FindColumns(f, kCaseColumns, in.cases_name, problems, header_ok);
   }
-  HashChunks hashes;
-  std::vector<PauseSpan> scratch;
-  CaseRecord c;
-  while (header_ok) {
-    got = csv.Next(f, line);
-    if (!got.ok()) return got.status();
-    if (!*got) break;
-    if (!ParseCaseRow(f, cols, in.cases_name, line, limits, problems, c)) {
-      // Its pauses belong to a case that exists, though its row is bad (and reported).
-      if (f.size() == cols.width) {
-        const std::string_view id = f[static_cast<size_t>(cols.index[0])];
-        pauses.Find(id, HashId(id), scratch);
-      }
-      continue;
-    }
-    const uint64_t h = HashId(c.case_id);
-    hashes.Add(h);
-    pauses.Find(c.case_id, h, scratch);
-    out.tally.Add(evaluator.Evaluate(c, scratch));
+  std::vector<HashBuckets> hashes;
+  std::vector<std::vector<uint8_t>> matched;
+  if (header_ok) {
+    auto judged = JudgeInParallel(csv, in, cols, evaluator, pauses, limits, problems, out.tally,
+                                  hashes, matched);
+    if (!judged.ok()) return judged;
+    for (const auto& m : matched) pauses.MarkMatched(m);
   }
   // A file cut short by a fatal syntax problem was not read to its end: its later ids are
   // unknown, so neither repeats nor pauses without a case can be told.
   if (header_ok && !csv.fatal()) {
-    const std::vector<uint64_t> repeated = hashes.Repeated();
-    hashes = HashChunks();
+    const std::vector<uint64_t> repeated = HashBuckets::Repeated(hashes);
     if (!repeated.empty()) {
       if (Status s = ConfirmDuplicates(in, cols, repeated, limits, problems); !s.ok()) return s;
     }
@@ -812,6 +990,8 @@ Result<CaseLogOutcome> JudgeCaseLog(const CaseLogInput& in, const domain::CaseEv
                      if (ap != bp) return ap < bp;
                      return a.line < b.line;
                    });
+  // The workers each kept their first problems: together, the first of the file are among them.
+  if (out.problems.size() > limits.max_problems) out.problems.resize(limits.max_problems);
   if (!out.ok() || !visit) return out;
   if (counts) counts(out.tally);
 
@@ -819,6 +999,8 @@ Result<CaseLogOutcome> JudgeCaseLog(const CaseLogInput& in, const domain::CaseEv
   Problems none(0);
   CsvStream again(in.cases, in.cases_name, limits, &none);
   if (Status s = again.Rewind(); !s.ok()) return s;
+  std::vector<PauseSpan> scratch;
+  CaseRecord c;
   bool header = true;
   for (;;) {
     got = again.Next(f, line);

@@ -176,6 +176,37 @@ TEST(CaseLogTest, ProblemsBeyondTheLimitAreCountedNotKept) {
   EXPECT_NE(CaseLogProblemsText(j.outcome, Lang::kEnglish).find("and 20 more"), std::string::npos);
 }
 
+// A log long enough to be judged in several batches by several workers: the problems kept are
+// still the first of the file, in order, and the counts add up over the workers.
+TEST(CaseLogTest, ALargeLogIsJudgedInBatchesWithTheFirstProblemsKept) {
+  std::string cases = kHeader;
+  for (int i = 0; i < 40000; ++i) {
+    const bool bad = i % 1000 == 999;
+    cases += "C" + std::to_string(i) + ",act,5,,,,," + (bad ? "x" : "2024-01-15") + ",2024-02-01,\n";
+  }
+  CaseLogLimits limits;
+  limits.max_problems = 5;
+  Judged j = JudgeText(cases, "", 12, limits);
+  EXPECT_EQ(j.outcome.problem_count, 40);
+  ASSERT_EQ(j.outcome.problems.size(), 5u);
+  for (size_t k = 0; k < 5; ++k) {
+    EXPECT_EQ(j.outcome.problems[k].line, 2 + 999 + 1000 * static_cast<int64_t>(k));  // C999 on line 1001
+    EXPECT_EQ(j.outcome.problems[k].column, "received");
+  }
+  cases = kHeader;
+  for (int i = 0; i < 40000; ++i) cases += "C" + std::to_string(i) + ",act,5,,,,,2024-01-15,2024-02-01,\n";
+  cases += "C123,act,5,,,,,2024-01-15,,\n";  // a repeat, far from the first
+  j = JudgeText(cases, "", 12, limits);
+  ASSERT_EQ(j.outcome.problem_count, 1);
+  EXPECT_EQ(j.outcome.problems[0].line, 40002);
+  cases.resize(cases.rfind("C123,"));
+  j = JudgeText(cases, "", 12, limits);
+  ASSERT_TRUE(j.outcome.ok());
+  EXPECT_EQ(j.outcome.tally.counted, 40000);
+  EXPECT_EQ(j.outcome.tally.on_time, 40000);
+  EXPECT_EQ(j.visited.size(), 40000u);
+}
+
 // Hands out its text a few bytes at a time, so records cross every buffer boundary.
 class Dribble : public ByteSource {
  public:
