@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -300,18 +301,20 @@ class CsvStream {
   int64_t line_ = 1;
 };
 
-// The hashes of every case id, to find repeats: 8 bytes per case, kept in 256 buckets by their
-// top byte, each a list of 32 KB blocks (no vector doubling at ten million cases). At the end each
+// The hashes of every case id, to find repeats: 7 bytes per case, kept in 256 buckets by their
+// top byte, each a list of 7 KB blocks (no vector doubling at ten million cases). At the end each
 // bucket is sorted on its own, small enough for the cache, and scanned for equal neighbours.
 class HashBuckets {
  public:
   void Add(uint64_t h) {
     Bucket& b = buckets_[h >> 56];
     if (b.blocks.empty() || b.fill == kBlock) {
-      b.blocks.push_back(std::make_unique<uint64_t[]>(kBlock));
+      b.blocks.push_back(std::make_unique<uint8_t[]>(kBlock * kBytes));
       b.fill = 0;
     }
-    b.blocks.back()[b.fill++] = h;
+    // The top byte is the bucket's number: only the other seven are kept.
+    std::memcpy(b.blocks.back().get() + b.fill * kBytes, &h, kBytes);
+    ++b.fill;
   }
 
   // The hash values seen more than once in any of `sets` together, sorted; empties them.
@@ -323,7 +326,11 @@ class HashBuckets {
         Bucket& b = set.buckets_[k];
         for (size_t i = 0; i < b.blocks.size(); ++i) {
           const size_t n = i + 1 == b.blocks.size() ? b.fill : kBlock;
-          all.insert(all.end(), b.blocks[i].get(), b.blocks[i].get() + n);
+          for (size_t j = 0; j < n; ++j) {
+            uint64_t h = 0;
+            std::memcpy(&h, b.blocks[i].get() + j * kBytes, kBytes);
+            all.push_back(h | uint64_t{k} << 56);
+          }
         }
         b.blocks.clear();
       }
@@ -336,9 +343,11 @@ class HashBuckets {
   }
 
  private:
-  static constexpr size_t kBlock = 4096;
+  static_assert(std::endian::native == std::endian::little, "the low seven bytes come first");
+  static constexpr size_t kBlock = 1024;  // hashes per block: 7 KB
+  static constexpr size_t kBytes = 7;
   struct Bucket {
-    std::vector<std::unique_ptr<uint64_t[]>> blocks;
+    std::vector<std::unique_ptr<uint8_t[]>> blocks;
     size_t fill = 0;
   };
   Bucket buckets_[256];
