@@ -29,7 +29,7 @@ document.addEventListener("DOMContentLoaded", () => {
       request.addEventListener("load", () => {
         if (request.status === 201) {
           const url = new URL(window.location.href);
-          url.searchParams.set("done", "uploaded");
+          url.searchParams.set("done", form.dataset.done || "uploaded");
           window.location.assign(url.pathname + url.search);
           return;
         }

@@ -103,8 +103,9 @@ class Pages {
   UploadStarter EvidenceForm();
   // A page form's upload through the API's streamed upload `api`: the CSRF token from the query
   // string (a form cannot send a header), then a redirect to ?back= (a path on this site, else
-  // `fallback`) with done=uploaded, or the error page.
-  UploadStarter FormUpload(UploadStarter api, const std::string& fallback);
+  // `fallback`) with done=`done` (the flash message's key), or the error page.
+  UploadStarter FormUpload(UploadStarter api, const std::string& fallback,
+                           const std::string& done);
 
   // Questions and answers, announcements (pages_qa.cpp). The public Q&A of every cycle, and of
   // one cycle with Thai search (?q=).

@@ -453,19 +453,21 @@ class FormUploadSink final : public UploadSink {
 
 UploadStarter Pages::EvidenceForm() {
   return FormUpload(MakeEvidenceUpload(pool_, files_, clock_, metrics_, options_.uploads),
-                    "/agency");
+                    "/agency", "uploaded");
 }
 
-UploadStarter Pages::FormUpload(UploadStarter api, const std::string& fallback) {
-  return [this, api,
-          fallback](HttpRequest& request) -> std::variant<HttpResponse, std::unique_ptr<UploadSink>> {
+UploadStarter Pages::FormUpload(UploadStarter api, const std::string& fallback,
+                                const std::string& done) {
+  return [this, api, fallback,
+          done](HttpRequest& request) -> std::variant<HttpResponse, std::unique_ptr<UploadSink>> {
     const auto csrf = request.query.find("csrf");
     request.headers["x-csrf-token"] = csrf == request.query.end() ? "" : csrf->second;
     const auto back = request.query.find("back");
     const std::string to = SafeNext(back == request.query.end() ? fallback : back->second);
     const Lang lang = request.Cookie(kLangCookie) == "en" ? Lang::kEnglish : Lang::kThai;
-    auto answer = [this, to, lang, &request](int status, const std::string& body) -> HttpResponse {
-      if (status == 201) return Redirect(to + "?done=uploaded");
+    auto answer = [this, to, lang, done, &request](int status,
+                                                  const std::string& body) -> HttpResponse {
+      if (status == 201) return Redirect(to + "?done=" + done);
       Status error = Status::InvalidInput("อัปโหลดไม่สำเร็จ", "the upload failed");
       try {
         const json parsed = json::parse(body);

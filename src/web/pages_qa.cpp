@@ -352,7 +352,7 @@ HttpResponse Pages::PostAnnouncement(PageCall& call) {
 
 UploadStarter Pages::AnnouncementFileForm() {
   return FormUpload(MakeAnnouncementUpload(pool_, files_, clock_, metrics_, options_.uploads),
-                    "/admin/announcements");
+                    "/admin/announcements", "attached");
 }
 
 }  // namespace esar::web

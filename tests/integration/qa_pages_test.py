@@ -230,7 +230,9 @@ def main():
         status, headers, _ = admin.request(
             "POST", "/admin/announcements/%d/files?csrf=%s&back=/admin/announcements" % (aid, atoken),
             body=body, content_type=ctype)
-        check(status == 303 and "done=uploaded" in headers.get("location", ""), "a PDF is attached (%d)" % status)
+        check(status == 303 and "done=attached" in headers.get("location", ""), "a PDF is attached (%d)" % status)
+        status, html = admin.page(headers.get("location", "/"))
+        check("แนบไฟล์กับประกาศแล้ว" in html, "the flash says the file was attached to the announcement")
         body, ctype = multipart("file", "notes.txt", b"plain text, not a document\n", "application/pdf")
         status, _, raw = admin.request(
             "POST", "/admin/announcements/%d/files?csrf=%s" % (aid, atoken), body=body, content_type=ctype)
