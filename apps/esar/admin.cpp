@@ -13,6 +13,9 @@
 #include "formats/json_input.h"
 #include "formats/past_results.h"
 #include "formats/qa_json.h"
+#include "formats/sheet_writer.h"
+#include "service/spreadsheets.h"
+#include "common/thai.h"
 #include "security/password_hasher.h"
 #include "service/audit.h"
 #include "service/cycle.h"
@@ -133,6 +136,52 @@ int ImportData(const std::string& db_url, const AuditKeyFlags& audit, const std:
   if (!s.ok()) return Fail(s, lang);
   Say(lang, "นำเข้าข้อมูล " + std::to_string(data->size()) + " ค่า",
       "imported " + std::to_string(data->size()) + " values");
+  return 0;
+}
+
+int Export(const std::string& db_url, const ExportRequest& request, Lang lang) {
+  auto format = formats::ParseSheetFormat(request.format);
+  if (!format) return Fail(format.status(), lang);
+  service::ResultStage stage = service::ResultStage::kPublished;
+  if (request.stage == "final") {
+    stage = service::ResultStage::kFinal;
+  } else if (request.stage == "preliminary") {
+    stage = service::ResultStage::kPreliminary;
+  } else if (request.stage != "published") {
+    return Fail(Status::InvalidInput("--stage ต้องเป็น preliminary, final หรือ published",
+                                     "--stage must be preliminary, final or published"),
+                lang);
+  }
+  int64_t from = 0, to = 0;
+  if (request.what == "audit") {
+    auto start = ParseBangkokDateTime(request.from, "00:00");
+    if (!start) return Fail(start.status(), lang);
+    auto end = ParseBangkokDateTime(request.to, "00:00");
+    if (!end) return Fail(end.status(), lang);
+    from = *start;
+    to = *end + 24LL * 3600 * 1000;  // the whole of the last day
+  }
+  auto db = OpenDb(db_url, lang);
+  if (!db) return kFailed;
+  SystemClock clock;
+  const std::string partial = request.out + ".partial";
+  auto writer = formats::TableWriter::Create(*format, partial);
+  if (!writer) return Fail(writer.status(), lang);
+  service::Spreadsheets sheets(*db, clock);
+  const service::Actor system = service::Actor::System();
+  Status s = request.what == "results"  ? sheets.ResultsTable(system, request.round_id, stage, **writer)
+             : request.what == "status" ? sheets.StatusTable(system, request.round_id, **writer)
+                                        : sheets.AuditTable(system, from, to, **writer);
+  if (s.ok()) s = (*writer)->Finish();
+  writer->reset();
+  if (s.ok() && std::rename(partial.c_str(), request.out.c_str()) != 0) {
+    s = Status::IoError("เปลี่ยนชื่อเป็น " + request.out + " ไม่ได้", "cannot rename to " + request.out);
+  }
+  if (!s.ok()) {
+    std::remove(partial.c_str());
+    return Fail(s, lang);
+  }
+  Say(lang, "เขียน " + request.out + " แล้ว", "wrote " + request.out);
   return 0;
 }
 

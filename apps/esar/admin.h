@@ -3,6 +3,7 @@
 // The commands that act on an esar database: imports, users, the audit chain. Each returns the
 // process's exit code and prints its messages in `lang`.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,20 @@ struct StoredInputs {
 };
 // Fails when the database cannot be opened (after printing why) or read.
 Result<StoredInputs> ReadStoredInputs(const std::string& db_url, int fiscal_year, Lang lang);
+
+// `esar export results|status|audit`: a table of service::Spreadsheets (a round's results at
+// `stage` or later, its submission status, or the audit log from `from` to `to`, Bangkok dates)
+// as CSV or XLSX written to `out` (through a temporary file beside it, renamed at the end: a
+// failed export leaves nothing). As the system (an admin). Exit 0, or 2 saying why.
+struct ExportRequest {
+  std::string what;        // results, status or audit
+  int64_t round_id = 0;    // results and status
+  std::string stage = "published";
+  std::string format = "xlsx";
+  std::string from, to;    // audit
+  std::string out;
+};
+int Export(const std::string& db_url, const ExportRequest& request, Lang lang);
 
 // The password comes from $ESAR_PASSWORD or, when unset, the first line of standard input.
 int CreateUser(const std::string& db_url, const AuditKeyFlags& audit, const std::string& username,

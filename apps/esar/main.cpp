@@ -192,6 +192,31 @@ int main(int argc, char** argv) {
       "คำถาม-คำตอบที่เผยแพร่แล้ว");
   import_questions->add_option("file", import_path)->required();
 
+  esar::cli::ExportRequest export_request;
+  CLI::App* export_cmd =
+      app.add_subcommand("export", "tables as CSV or XLSX / ส่งออกตารางเป็น CSV หรือ XLSX");
+  export_cmd->require_subcommand(1);
+  export_cmd->fallthrough();
+  export_cmd->add_option("--db", db_flag,
+                         "database: a file path (SQLite) or postgresql://... (default $ESAR_DB or "
+                         "esar.db)");
+  export_cmd->add_option("--format", export_request.format, "xlsx (default) or csv")
+      ->check(CLI::IsMember({"xlsx", "csv"}));
+  export_cmd->add_option("--out", export_request.out, "the file to write")->required();
+  CLI::App* export_results = export_cmd->add_subcommand(
+      "results", "a round's results, agency x KPI / ผลการประเมินของรอบ");
+  export_results->add_option("--round", export_request.round_id, "the round's id")->required();
+  export_results->add_option("--stage", export_request.stage,
+                             "published (default), final or preliminary: that stage or later");
+  CLI::App* export_status = export_cmd->add_subcommand(
+      "status", "who submitted what in a round, what is overdue / สถานะการส่งรายงาน");
+  export_status->add_option("--round", export_request.round_id, "the round's id")->required();
+  CLI::App* export_audit =
+      export_cmd->add_subcommand("audit", "the audit log of a period / บันทึกการตรวจสอบ");
+  export_audit->add_option("--from", export_request.from, "first day, e.g. 2024-10-01 (Bangkok)")
+      ->required();
+  export_audit->add_option("--to", export_request.to, "last day, included")->required();
+
   CLI::App* admin = app.add_subcommand("admin", "administration / งานผู้ดูแลระบบ");
   admin->require_subcommand(1);
   admin->fallthrough();
@@ -353,6 +378,10 @@ int main(int argc, char** argv) {
     }
     if (*backup) return esar::cli::BackupTo(db_url, audit_flags, backup_path, lang);
     if (*restore) return esar::cli::RestoreFrom(db_url, audit_flags, backup_path, lang);
+    if (*export_cmd) {
+      export_request.what = *export_results ? "results" : *export_status ? "status" : "audit";
+      return esar::cli::Export(db_url, export_request, lang);
+    }
     if (*import_framework)
       return esar::cli::ImportFramework(db_url, audit_flags, import_path, lang);
     if (*import_questions)

@@ -11,6 +11,7 @@
 #include "formats/csv.h"
 #include "formats/json_input.h"
 #include "formats/past_results.h"
+#include "formats/xlsx_reader.h"
 
 namespace esar::formats {
 namespace {
@@ -194,9 +195,45 @@ Result<std::vector<domain::Agency>> ParseAgencies(const std::string& text,
   return out;
 }
 
+namespace {
+
+// The first sheet of the XLSX file `bytes` as CSV text whose lines are its rows, and the name
+// to give messages about it.
+Result<std::pair<std::string, std::string>> FirstSheet(std::string_view bytes,
+                                                       const std::string& file) {
+  auto book = ReadXlsx(bytes);
+  if (!book) {
+    const Status& s = book.status();
+    return Status::InvalidInput(s.message_th(), s.message_en(), {file, "", 0});
+  }
+  if (book->sheets.empty()) {
+    return Status::InvalidInput("ไฟล์ XLSX ไม่มีชีต", "the XLSX file has no sheet", {file, "", 0});
+  }
+  const XlsxSheet& sheet = book->sheets.front();
+  // Named so the readers take it as CSV (not ".json") and the line reads as the sheet's row.
+  return std::pair{SheetToCsv(sheet), file + " [ชีต/sheet " + sheet.name + ", แถว/row]"};
+}
+
+}  // namespace
+
+Result<std::vector<domain::Agency>> ParseAgenciesXlsx(std::string_view bytes,
+                                                      const std::string& file) {
+  auto sheet = FirstSheet(bytes, file);
+  if (!sheet) return sheet.status();
+  return ParseAgencies(sheet->first, sheet->second);
+}
+
+Result<std::vector<domain::Observation>> ParseObservationsXlsx(std::string_view bytes,
+                                                               const std::string& file) {
+  auto sheet = FirstSheet(bytes, file);
+  if (!sheet) return sheet.status();
+  return ParseObservations(sheet->first, sheet->second);
+}
+
 Result<std::vector<domain::Agency>> LoadAgencies(const std::string& path) {
   auto text = ReadFile(path);
   if (!text) return text.status();
+  if (EndsWith(path, ".xlsx")) return ParseAgenciesXlsx(*text, path);
   return ParseAgencies(*text, path);
 }
 
@@ -311,6 +348,7 @@ Result<std::vector<domain::Observation>> ParseObservations(const std::string& te
 Result<std::vector<domain::Observation>> LoadObservations(const std::string& path) {
   auto text = ReadFile(path);
   if (!text) return text.status();
+  if (EndsWith(path, ".xlsx")) return ParseObservationsXlsx(*text, path);
   return ParseObservations(*text, path);
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -22,6 +23,16 @@ Result<std::vector<domain::Agency>> LoadAgencies(const std::string& path);
 Result<std::vector<domain::Observation>> ParseObservations(const std::string& text,
                                                            const std::string& file);
 Result<std::vector<domain::Observation>> LoadObservations(const std::string& path);
+
+// The same from the first sheet of an XLSX file (`bytes`), read by ReadXlsx under its default
+// limits, whose row 1 holds the CSV's headings: agencies.xlsx beside agencies.csv. A message's
+// location names the file and sheet, and its line is the sheet's row ("a.xlsx [ชีต/sheet
+// Agencies, แถว/row]:12"). Hostile files are refused as ReadXlsx says. Load* read a path ending
+// in .xlsx this way.
+Result<std::vector<domain::Agency>> ParseAgenciesXlsx(std::string_view bytes,
+                                                      const std::string& file);
+Result<std::vector<domain::Observation>> ParseObservationsXlsx(std::string_view bytes,
+                                                               const std::string& file);
 
 // A reported value as a number: "94.36" -> 94.36, "ผ่าน"/"pass" -> 1, "ไม่ผ่าน"/"fail" -> 0, and
 // "3;4;5" -> {3, 4, 5}. Fails (with a message in both languages) on anything else, on numbers

@@ -383,6 +383,14 @@ Result<std::vector<SubmissionView>> Reporting::LoadMany(const std::vector<int64_
 
 Result<SubmissionView> Reporting::SaveDraft(const Actor& actor, int64_t round_id,
                                             const std::string& agency, const Report& report) {
+  auto saved = SaveDrafts(actor, round_id, agency, {report});
+  if (!saved) return saved.status();
+  return std::move(saved->front());
+}
+
+Result<std::vector<SubmissionView>> Reporting::SaveDrafts(const Actor& actor, int64_t round_id,
+                                                          const std::string& agency,
+                                                          const std::vector<Report>& reports) {
   if (!(actor.Is(Role::kReporter) && actor.OfAgency(agency))) {
     return Denied(actor, "บันทึกร่างรายงานของหน่วยงาน " + agency, "save drafts for agency " + agency);
   }
@@ -390,61 +398,85 @@ Result<SubmissionView> Reporting::SaveDraft(const Actor& actor, int64_t round_id
   if (!round) return round.status();
   auto framework = cycle_.Framework(round->framework_id);
   if (!framework) return framework.status();
-  Status valid = CheckReport(framework->framework, agency, report, round->round);
-  if (!valid.ok()) return valid;
+  for (const Report& report : reports) {
+    Status valid = CheckReport(framework->framework, agency, report, round->round);
+    if (!valid.ok()) return valid;
+  }
   const int64_t now = clock_.NowMs();
-  int64_t id = 0;
+  std::vector<int64_t> ids;
   Status done = db_.Transaction([&]() -> Status {
+    ids.clear();
     Status locked = cycle_.LockRound(round_id, false);
     if (!locked.ok()) return locked;
     Status open = cycle_.CheckReportingOpen(round_id, agency);
     if (!open.ok()) return open;
-    auto existing = db_.Query(
-        "SELECT id, status, revision FROM submissions WHERE round_id = ? AND agency_code = ? AND "
-        "kpi = ?" +
-            ForUpdate(db_),
-        {round_id, agency, report.kpi});
-    if (!existing) return existing.status();
-    int revision = 1;
-    std::string before = "{}";
-    if (existing->empty()) {
-      auto inserted = db_.Query(
-          "INSERT INTO submissions (round_id, agency_code, kpi, status, revision, updated_at) "
-          "VALUES (?, ?, ?, 'draft', 1, ?) "
-          "RETURNING id",
-          {round_id, agency, report.kpi, now});
-      if (!inserted) return inserted.status();
-      id = (*inserted)[0].Int(0);
-    } else {
-      id = (*existing)[0].Int(0);
-      auto status = ParseStatus((*existing)[0].Text(1));
-      if (!status) return status.status();
-      if (*status == SubmissionStatus::kSubmitted || *status == SubmissionStatus::kAccepted) {
-        return Status::Conflict(std::string("รายงานนี้อยู่ในสถานะ") + StatusThai(*status) + " แก้ไขไม่ได้",
-                                std::string("this submission is ") + SubmissionStatusName(*status) +
-                                    " and cannot be changed");
-      }
-      revision = static_cast<int>((*existing)[0].Int(2)) + 1;
-      before = json{{"status", SubmissionStatusName(*status)}, {"revision", revision - 1}}.dump();
-      Status s = db_.Execute(
-          "UPDATE submissions SET status = 'draft', revision = ?, updated_at = ? WHERE id = ?",
-          {int64_t{revision}, now, id});
-      if (!s.ok()) return s;
+    for (const Report& report : reports) {
+      auto id = SaveDraftLocked(actor, round_id, agency, report, now);
+      if (!id) return id.status();
+      ids.push_back(*id);
     }
-    Status s = db_.Execute(
-        "INSERT INTO submission_revisions (submission_id, revision, status, values_json, "
-        "explanation, problems, remarks, "
-        "actor, at) VALUES (?, ?, 'draft', ?, ?, ?, ?, ?, ?)",
-        {id, int64_t{revision}, report.values_json, report.explanation, report.problems,
-         report.remarks, UserRef(actor), now});
-    if (!s.ok()) return s;
-    const json after = {
-        {"status", "draft"}, {"revision", revision}, {"values", json::parse(report.values_json)}};
-    return AuditLog(db_).Append(actor, now, "submission.save", "submission/" + std::to_string(id),
-                                before, after.dump());
+    return Status::Ok();
   });
   if (!done.ok()) return done;
-  return Load(id);
+  std::vector<SubmissionView> out;
+  for (int64_t id : ids) {
+    auto view = Load(id);
+    if (!view) return view.status();
+    out.push_back(std::move(*view));
+  }
+  return out;
+}
+
+Result<int64_t> Reporting::SaveDraftLocked(const Actor& actor, int64_t round_id,
+                                           const std::string& agency, const Report& report,
+                                           int64_t now) {
+  int64_t id = 0;
+  auto existing = db_.Query(
+      "SELECT id, status, revision FROM submissions WHERE round_id = ? AND agency_code = ? AND "
+      "kpi = ?" +
+          ForUpdate(db_),
+      {round_id, agency, report.kpi});
+  if (!existing) return existing.status();
+  int revision = 1;
+  std::string before = "{}";
+  if (existing->empty()) {
+    auto inserted = db_.Query(
+        "INSERT INTO submissions (round_id, agency_code, kpi, status, revision, updated_at) "
+        "VALUES (?, ?, ?, 'draft', 1, ?) "
+        "RETURNING id",
+        {round_id, agency, report.kpi, now});
+    if (!inserted) return inserted.status();
+    id = (*inserted)[0].Int(0);
+  } else {
+    id = (*existing)[0].Int(0);
+    auto status = ParseStatus((*existing)[0].Text(1));
+    if (!status) return status.status();
+    if (*status == SubmissionStatus::kSubmitted || *status == SubmissionStatus::kAccepted) {
+      return Status::Conflict("รายงานตัวชี้วัด " + report.kpi + " อยู่ในสถานะ" + StatusThai(*status) +
+                                  " แก้ไขไม่ได้",
+                              "the submission of KPI " + report.kpi + " is " +
+                                  SubmissionStatusName(*status) + " and cannot be changed");
+    }
+    revision = static_cast<int>((*existing)[0].Int(2)) + 1;
+    before = json{{"status", SubmissionStatusName(*status)}, {"revision", revision - 1}}.dump();
+    Status s = db_.Execute(
+        "UPDATE submissions SET status = 'draft', revision = ?, updated_at = ? WHERE id = ?",
+        {int64_t{revision}, now, id});
+    if (!s.ok()) return s;
+  }
+  Status s = db_.Execute(
+      "INSERT INTO submission_revisions (submission_id, revision, status, values_json, "
+      "explanation, problems, remarks, "
+      "actor, at) VALUES (?, ?, 'draft', ?, ?, ?, ?, ?, ?)",
+      {id, int64_t{revision}, report.values_json, report.explanation, report.problems,
+       report.remarks, UserRef(actor), now});
+  if (!s.ok()) return s;
+  const json after = {
+      {"status", "draft"}, {"revision", revision}, {"values", json::parse(report.values_json)}};
+  s = AuditLog(db_).Append(actor, now, "submission.save", "submission/" + std::to_string(id),
+                           before, after.dump());
+  if (!s.ok()) return s;
+  return id;
 }
 
 Status Reporting::Transition(const Actor& actor, int64_t submission_id,

@@ -189,6 +189,12 @@ class Reporting {
   // must name its reported variables with values of their types.
   Result<SubmissionView> SaveDraft(const Actor& actor, int64_t round_id, const std::string& agency,
                                    const Report& report);
+  // SaveDraft for several KPIs at once (an uploaded template), under the same rules, in one
+  // transaction: every draft is saved, or none (the first refusal is returned). Returns the
+  // drafts in the order of `reports`.
+  Result<std::vector<SubmissionView>> SaveDrafts(const Actor& actor, int64_t round_id,
+                                                 const std::string& agency,
+                                                 const std::vector<Report>& reports);
   // draft → approved; the agency's approvers only.
   Result<SubmissionView> Approve(const Actor& actor, int64_t submission_id);
   // draft or approved → draft with a comment saying what to change, for the agency's reporter
@@ -253,6 +259,10 @@ class Reporting {
   Result<SubmissionView> Load(int64_t submission_id);
   // The submissions of `ids` (those that exist), in the order of `ids`, in five queries.
   Result<std::vector<SubmissionView>> LoadMany(const std::vector<int64_t>& ids);
+  // One draft of SaveDrafts, inside its transaction (the round locked, reporting open for the
+  // agency, the report checked): a new revision, audited. Returns the submission's id.
+  Result<int64_t> SaveDraftLocked(const Actor& actor, int64_t round_id, const std::string& agency,
+                                  const Report& report, int64_t now);
   // The values of `sql`'s rows (agency, KPI, values JSON) as observations of the round's year.
   Result<std::vector<domain::Observation>> ValuesOfRound(int64_t round_id, const std::string& sql,
                                                          const std::vector<storage::Value>& params);

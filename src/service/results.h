@@ -195,6 +195,12 @@ class Results {
   // the explanation kept then. kNotFound when the agency is not in the result.
   Result<nlohmann::json> AgencyDocument(const StoredResult& result, const std::string& agency);
 
+  // True when `actor` sees only their own agency's rows of `result` (an agency's user before
+  // publication): what a producer of the whole round (a spreadsheet) must filter by.
+  bool SeesOwnAgencyOnly(const Actor& actor, const StoredResult& result) const {
+    return OwnOnly(actor, result);
+  }
+
  private:
   // In one transaction holding the round's lock: checks `allowed` against the round's state,
   // then stores a result at `stage`: scored now into rows (ScoreAndStore), or, when

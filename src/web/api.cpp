@@ -6,9 +6,12 @@
 #include <nlohmann/json.hpp>
 
 #include "common/text.h"
+#include "common/thai.h"
 #include "formats/inputs.h"
 #include "formats/json_input.h"
 #include "formats/qa_json.h"
+#include "formats/sheet_writer.h"
+#include "formats/xlsx_reader.h"
 #include "security/crypto.h"
 #include "service/announcements.h"
 #include "service/cycle.h"
@@ -17,7 +20,9 @@
 #include "service/questions.h"
 #include "service/reporting.h"
 #include "service/results.h"
+#include "service/spreadsheets.h"
 #include "web/auth.h"
+#include "web/downloads.h"
 #include "web/evidence_upload.h"
 
 namespace esar::web {
@@ -379,6 +384,107 @@ Result<std::pair<int64_t, int64_t>> PageParams(const HttpRequest& request) {
   return std::pair<int64_t, int64_t>{*page, *per_page};
 }
 
+// True when the request's body is an XLSX file (by its Content-Type): the imports and the
+// template upload read it as a spreadsheet, not as JSON.
+bool IsXlsxBody(const HttpRequest& request) {
+  const std::string& type = request.Header("content-type");
+  return type.rfind(formats::SheetMediaType(formats::SheetFormat::kXlsx), 0) == 0;
+}
+
+// An XLSX import is the admins' (as the JSON one): refused before the file is opened, so that
+// nobody else makes the server read a spreadsheet.
+Status MayImportXlsx(const Actor& actor) {
+  if (actor.Is(Role::kAdmin)) return Status::Ok();
+  return service::Denied(actor, "นำเข้าไฟล์ XLSX", "import an XLSX file");
+}
+
+// A query parameter's value, or "" when absent.
+std::string QueryText(const HttpRequest& request, const char* name) {
+  const auto it = request.query.find(name);
+  return it == request.query.end() ? std::string() : it->second;
+}
+
+// A round's download name ("results-2567-12.xlsx"); kNotFound for an unknown round.
+Result<std::string> RoundDownloadName(storage::Database& db, int64_t round_id,
+                                      const std::string& what, formats::SheetFormat format) {
+  auto rows = db.Query(
+      "SELECT f.fiscal_year, r.round FROM rounds r JOIN frameworks f ON f.id = r.framework_id "
+      "WHERE r.id = ?",
+      {round_id});
+  if (!rows) return rows.status();
+  if (rows->empty()) {
+    return Status::NotFound("ไม่พบรอบการรายงาน " + std::to_string(round_id),
+                            "no reporting round " + std::to_string(round_id));
+  }
+  return service::DownloadName(what, static_cast<int>((*rows)[0].Int(0)),
+                               static_cast<int>((*rows)[0].Int(1)), format);
+}
+
+// `name` with anything but ASCII letters, digits, '-' and '_' replaced by '_', for a file name.
+std::string SafeFileName(const std::string& name) {
+  std::string out;
+  for (char ch : name) {
+    const bool plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                       (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+    out += plain ? ch : '_';
+  }
+  return out.substr(0, 64);
+}
+
+// The queue's filter from the parameters /review uses: round, status ("" = any), ministry,
+// kind, q, overdue=1, sort (updated, name, ministry) and dir=desc; a 400 for a bad value.
+Result<service::QueueFilter> QueueFilterParams(const HttpRequest& request) {
+  service::QueueFilter filter;
+  const std::string round = QueryText(request, "round");
+  if (!round.empty()) {
+    const auto [ptr, ec] = std::from_chars(round.data(), round.data() + round.size(), filter.round_id);
+    if (ec != std::errc() || ptr != round.data() + round.size() || filter.round_id <= 0)
+      return BadRequest("round ต้องเป็นรหัสรอบ", "round must be a round id");
+  }
+  filter.status = QueryText(request, "status");
+  if (!filter.status.empty() && filter.status != "draft" && filter.status != "approved" &&
+      filter.status != "submitted" && filter.status != "returned" && filter.status != "accepted") {
+    return BadRequest("status ต้องเป็น draft, approved, submitted, returned หรือ accepted",
+                      "status must be draft, approved, submitted, returned or accepted");
+  }
+  filter.ministry = QueryText(request, "ministry");
+  filter.kind = QueryText(request, "kind");
+  filter.q = QueryText(request, "q");
+  const std::string overdue = QueryText(request, "overdue");
+  if (!overdue.empty() && overdue != "1" && overdue != "0")
+    return BadRequest("overdue ต้องเป็น 1 หรือ 0", "overdue must be 1 or 0");
+  filter.overdue = overdue == "1";
+  const std::string sort = QueryText(request, "sort");
+  if (sort == "name") {
+    filter.sort = service::QueueSort::kName;
+  } else if (sort == "ministry") {
+    filter.sort = service::QueueSort::kMinistry;
+  } else if (sort.empty() || sort == "updated") {
+    filter.sort = service::QueueSort::kUpdated;
+  } else {
+    return BadRequest("sort ต้องเป็น updated, name หรือ ministry",
+                      "sort must be updated, name or ministry");
+  }
+  filter.descending = QueryText(request, "dir") == "desc";
+  return filter;
+}
+
+// The ?from= and ?to= of the audit download (Bangkok dates, "2024-09-30"; `to` included) as
+// [from, to + 1 day) in ms; both required.
+Result<std::pair<int64_t, int64_t>> PeriodParams(const HttpRequest& request) {
+  const std::string from = QueryText(request, "from"), to = QueryText(request, "to");
+  if (from.empty() || to.empty())
+    return BadRequest("ต้องระบุ from และ to (วันที่ เช่น 2024-09-30)",
+                      "from and to are required (dates such as 2024-09-30)");
+  auto start = ParseBangkokDateTime(from, "00:00");
+  if (!start) return start.status();
+  auto end = ParseBangkokDateTime(to, "00:00");
+  if (!end) return end.status();
+  if (*end < *start)
+    return BadRequest("to ต้องไม่ก่อน from", "to must not be before from");
+  return std::pair<int64_t, int64_t>{*start, *end + 24LL * 3600 * 1000};
+}
+
 Result<json> Page(const HttpRequest& request, const json& items) {
   auto paging = PageParams(request);
   if (!paging) return paging.status();
@@ -474,7 +580,8 @@ void Api::Register(Router& router) {
         return ErrorResponse(
             Status::Unauthenticated("ต้องเข้าสู่ระบบก่อน", "log in first: this needs an account"));
       }
-      auto parsed = ParseBody(request.body);
+      // A spreadsheet body is the route's to read (IsXlsxBody); anything else must be JSON.
+      auto parsed = IsXlsxBody(request) ? Result<json>(json::object()) : ParseBody(request.body);
       if (!parsed) return ErrorResponse(parsed.status());
       const json body = std::move(*parsed);
       const std::string& key = request.Header("idempotency-key");
@@ -708,7 +815,10 @@ void Api::Register(Router& router) {
                             });
              }));
   router.Add("PUT", "/api/v1/agencies", with(false, [this](Call& c) -> HttpResponse {
-               auto agencies = formats::ParseAgencies(c.request.body, "body.json");
+               const bool xlsx = IsXlsxBody(c.request);
+               if (Status may = MayImportXlsx(c.actor); xlsx && !may.ok()) return ErrorResponse(may);
+               auto agencies = xlsx ? formats::ParseAgenciesXlsx(c.request.body, "body.xlsx")
+                                    : formats::ParseAgencies(c.request.body, "body.json");
                if (!agencies) return ErrorResponse(agencies.status());
                Status s = service::Directory(c.db, clock_).UpsertAgencies(c.actor, *agencies);
                if (!s.ok()) return ErrorResponse(s);
@@ -819,7 +929,10 @@ void Api::Register(Router& router) {
                return Ok({{"round_id", *id}, {"agency", agency}, {"removed", true}});
              }));
   router.Add("POST", "/api/v1/data", with(false, [this](Call& c) -> HttpResponse {
-               auto data = formats::ParseObservations(c.request.body, "body.json");
+               const bool xlsx = IsXlsxBody(c.request);
+               if (Status may = MayImportXlsx(c.actor); xlsx && !may.ok()) return ErrorResponse(may);
+               auto data = xlsx ? formats::ParseObservationsXlsx(c.request.body, "body.xlsx")
+                                : formats::ParseObservations(c.request.body, "body.json");
                if (!data) return ErrorResponse(data.status());
                Status s = service::Cycle(c.db, clock_).ImportObservations(c.actor, *data);
                if (!s.ok()) return ErrorResponse(s);
@@ -1299,6 +1412,91 @@ void Api::Register(Router& router) {
         r.headers.emplace_back("Content-Disposition", AttachmentDisposition(found->name));
         return r;
       }));
+
+  // ---- spreadsheets (issue 10 §3-4): tables out as CSV or XLSX, the template in ----
+  // Each table is made into a temporary file, then streamed (web/downloads.h); refusals come
+  // before anything is sent.
+  router.Add("GET", "/api/v1/rounds/{id}/results/export",
+             with(false, [this](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               auto stage = StageParam(c.request);
+               if (!stage) return ErrorResponse(stage.status());
+               auto format = FormatParam(c.request, formats::SheetFormat::kXlsx);
+               if (!format) return ErrorResponse(format.status());
+               auto name = RoundDownloadName(c.db, *id, "results", *format);
+               if (!name) return ErrorResponse(name.status());
+               return TableDownload(*format, *name, [&](formats::TableWriter& out) {
+                 return service::Spreadsheets(c.db, clock_).ResultsTable(c.actor, *id, *stage, out);
+               });
+             }));
+  router.Add("GET", "/api/v1/rounds/{id}/status/export",
+             with(false, [this](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               auto format = FormatParam(c.request, formats::SheetFormat::kXlsx);
+               if (!format) return ErrorResponse(format.status());
+               auto name = RoundDownloadName(c.db, *id, "status", *format);
+               if (!name) return ErrorResponse(name.status());
+               return TableDownload(*format, *name, [&](formats::TableWriter& out) {
+                 return service::Spreadsheets(c.db, clock_).StatusTable(c.actor, *id, out);
+               });
+             }));
+  // The evaluator's queue as filtered on /review (the same parameters).
+  router.Add("GET", "/api/v1/queue/export", with(false, [this](Call& c) -> HttpResponse {
+               auto format = FormatParam(c.request, formats::SheetFormat::kXlsx);
+               if (!format) return ErrorResponse(format.status());
+               auto filter = QueueFilterParams(c.request);
+               if (!filter) return ErrorResponse(filter.status());
+               filter->now = clock_.NowMs();
+               return TableDownload(*format, std::string("queue.") + formats::SheetExtension(*format),
+                                    [&](formats::TableWriter& out) {
+                                      return service::Spreadsheets(c.db, clock_)
+                                          .QueueTable(c.actor, *filter, out);
+                                    });
+             }));
+  router.Add("GET", "/api/v1/audit/export", with(false, [this](Call& c) -> HttpResponse {
+               auto format = FormatParam(c.request, formats::SheetFormat::kXlsx);
+               if (!format) return ErrorResponse(format.status());
+               auto period = PeriodParams(c.request);
+               if (!period) return ErrorResponse(period.status());
+               const std::string name = "audit-" + QueryText(c.request, "from") + "-" +
+                                        QueryText(c.request, "to") + "." +
+                                        formats::SheetExtension(*format);
+               return TableDownload(*format, name, [&](formats::TableWriter& out) {
+                 return service::Spreadsheets(c.db, clock_)
+                     .AuditTable(c.actor, period->first, period->second, out);
+               });
+             }));
+  router.Add("GET", "/api/v1/rounds/{id}/agencies/{agency}/template",
+             with(false, [this](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               const std::string& agency = c.request.params.at("agency");
+               auto name = RoundDownloadName(c.db, *id, "template-" + SafeFileName(agency),
+                                             formats::SheetFormat::kXlsx);
+               if (!name) return ErrorResponse(name.status());
+               return FileDownload(formats::SheetMediaType(formats::SheetFormat::kXlsx), *name,
+                                   [&](const std::string& path) {
+                                     return service::Spreadsheets(c.db, clock_)
+                                         .WriteTemplate(c.actor, *id, agency, path);
+                                   });
+             }));
+  router.Add("POST", "/api/v1/rounds/{id}/agencies/{agency}/template",
+             with(false, [this](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               if (!IsXlsxBody(c.request)) {
+                 return ErrorResponse(BadRequest(
+                     "ต้องส่งไฟล์ XLSX (Content-Type: " +
+                         std::string(formats::SheetMediaType(formats::SheetFormat::kXlsx)) + ")",
+                     "send the XLSX file (Content-Type: " +
+                         std::string(formats::SheetMediaType(formats::SheetFormat::kXlsx)) + ")"));
+               }
+               return TemplateUploadResponse(
+                   service::Spreadsheets(c.db, clock_)
+                       .UploadTemplate(c.actor, *id, c.request.params.at("agency"), c.request.body));
+             }));
 }
 
 }  // namespace esar::web

@@ -142,6 +142,15 @@ EXPECTED = {
     "GET /api/v1/announcements/{id}": LOGGED_IN,            # OCS and BOI are both departments
     "POST /api/v1/announcements/{id}/files": {"admin"},
     "GET /api/v1/announcement-files/{id}/content": LOGGED_IN,
+    # ---- spreadsheets: the results as getResults (published: everyone); a round's submission
+    # status and the queue to any logged-in user (an agency's users get their own agency's rows);
+    # the audit log to admins; the template to the agency's users, its upload to its reporters.
+    "GET /api/v1/rounds/{id}/results/export": EVERYONE,
+    "GET /api/v1/rounds/{id}/status/export": LOGGED_IN,
+    "GET /api/v1/queue/export": LOGGED_IN,
+    "GET /api/v1/audit/export": {"admin"},
+    "GET /api/v1/rounds/{id}/agencies/{agency}/template": {"rep_own", "appr_own"},
+    "POST /api/v1/rounds/{id}/agencies/{agency}/template": {"rep_own"},
 }
 
 BUSINESS_4XX = {400, 409, 415}  # refusals that come after the authorization check
@@ -675,6 +684,19 @@ def build_attempts(w):
         "POST /api/v1/announcements/{id}/files": announcement_file,
         "GET /api/v1/announcement-files/{id}/content": lambda role: Attempt(
             "GET", f"/api/v1/announcement-files/{qa_world().qa_file}/content"),
+        "GET /api/v1/rounds/{id}/results/export": lambda role: Attempt(
+            "GET", f"/api/v1/rounds/{w.r_pub}/results/export"),
+        "GET /api/v1/rounds/{id}/status/export": lambda role: Attempt(
+            "GET", f"/api/v1/rounds/{w.r12}/status/export?format=csv"),
+        "GET /api/v1/queue/export": lambda role: Attempt("GET", f"/api/v1/queue/export?round={w.r12}"),
+        "GET /api/v1/audit/export": lambda role: Attempt(
+            "GET", "/api/v1/audit/export?from=2020-01-01&to=2040-12-31"),
+        "GET /api/v1/rounds/{id}/agencies/{agency}/template": lambda role: Attempt(
+            "GET", f"/api/v1/rounds/{w.r12}/agencies/OCS/template"),
+        # Not an XLSX file: the reporter gets past the check to a 400; nothing is saved.
+        "POST /api/v1/rounds/{id}/agencies/{agency}/template": lambda role: Attempt(
+            "POST", f"/api/v1/rounds/{w.r12}/agencies/OCS/template", raw=b"not a spreadsheet",
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     }
 
 

@@ -1108,6 +1108,14 @@ def build_routes(w):
         Route("GET /api/v1/questions/{id}", ev, params=lambda: {"id": w.question_id}),
         Route("GET /api/v1/announcements/{id}", ev, params=lambda: {"id": w.announcement_id}),
         Route("GET /api/v1/announcement-files/{id}/content", ev, params=lambda: {"id": w.announcement_file}),
+        Route("GET /api/v1/rounds/{id}/results/export", ev, params=lambda: {"id": w.r_appeal}),
+        Route("GET /api/v1/rounds/{id}/status/export", ev, params=lambda: {"id": w.r12}),
+        Route("GET /api/v1/rounds/{id}/agencies/{agency}/template", rep,
+              params=lambda: {"id": w.r12, "agency": "OCS"}),
+        # Its body is a spreadsheet, not JSON: hostile files are spreadsheets_test.py's; here the
+        # path, with no body (a 400 once the path is right).
+        Route("POST /api/v1/rounds/{id}/agencies/{agency}/template", rep,
+              params=lambda: {"id": w.r12, "agency": "OCS"}),
     ]
     # The evidence-note field's key is the evidence id, known only now.
     for rt in routes:

@@ -548,6 +548,19 @@ def cycle(base):
     check(submission.get("status") == "draft" and submission.get("values") == values,
           "  draft holds the values")
 
+    # The agency's XLSX template: prefilled with the draft, so sent back unchanged it saves
+    # nothing new; a file that is not XLSX is a 400; another agency's template is refused.
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    tpl = f"/api/v1/rounds/{round_id}/agencies/OCS/template"
+    r = call(reporter, "GET", tpl, 200, "the agency's XLSX template")
+    check(r.raw[:4] == b"PK\x03\x04", "  an XLSX (ZIP) file")
+    r = call(reporter, "POST", tpl, 200, "upload the template unchanged", raw=r.raw, content_type=xlsx)
+    check(r.json == {"drafts": []}, "  no new draft for values saved already", repr(r.json))
+    call(reporter, "POST", tpl, 400, "upload a file that is not XLSX", raw=b"code\n1\n", content_type=xlsx)
+    call(reporter, "POST", tpl, 400, "upload JSON instead of XLSX", body={"values": {}})
+    call(reporter, "GET", f"/api/v1/rounds/{round_id}/agencies/BOI/template", 403, "another agency's template")
+    call(reporter, "GET", f"/api/v1/rounds/999/agencies/OCS/template", 404, "the template of a missing round")
+
     r = call(reporter, "GET", f"/api/v1/rounds/{round_id}/submissions?page=1&per_page=10", 200,
              "list submissions (reporter)")
     check(r.json and r.json.get("total") == 1 and r.json.get("per_page") == 10, "  one submission on the page")
@@ -751,6 +764,23 @@ def cycle(base):
     r = call(public, "GET", f"/api/v1/rounds/{round_id}/results/agencies/OCS", 200, "one agency's published result (public)")
     check(r.json and r.json["result"]["agency"]["code"] == "OCS" and r.json["result"]["agency"]["total"] == ocs[0]["total"],
           "  the same OCS total as in the whole results")
+    # The spreadsheets: results, the round's submission status, the queue, the audit log.
+    r = call(public, "GET", f"/api/v1/rounds/{round_id}/results/export", 200, "the published results as XLSX")
+    check(r.raw[:4] == b"PK\x03\x04" and "attachment" in r.headers.get("Content-Disposition", ""),
+          "  an XLSX attachment")
+    r = call(public, "GET", f"/api/v1/rounds/{round_id}/results/export?format=csv", 200, "the published results as CSV")
+    check(r.raw.startswith(b"\xef\xbb\xbf"), "  UTF-8 with a byte order mark")
+    call(public, "GET", f"/api/v1/rounds/{round_id}/results/export?format=pdf", 400, "results as an unknown format")
+    call(public, "GET", "/api/v1/rounds/999/results/export", 404, "the results of a missing round")
+    call(admin, "GET", f"/api/v1/rounds/{round_id}/status/export?format=csv", 200, "the round's submission status")
+    call(public, "GET", f"/api/v1/rounds/{round_id}/status/export", 401, "the submission status (public)")
+    call(admin, "GET", "/api/v1/rounds/999/status/export", 404, "the status of a missing round")
+    call(evaluator, "GET", f"/api/v1/queue/export?round={round_id}&status=accepted", 200, "the queue as filtered")
+    call(evaluator, "GET", "/api/v1/queue/export?sort=nonsense", 400, "the queue in an unknown order")
+    call(public, "GET", "/api/v1/queue/export", 401, "the queue (public)")
+    call(admin, "GET", "/api/v1/audit/export?from=2020-01-01&to=2040-12-31&format=csv", 200, "the audit log of a period")
+    call(admin, "GET", "/api/v1/audit/export?from=2020-01-01", 400, "the audit log without an end")
+    call(evaluator, "GET", "/api/v1/audit/export?from=2020-01-01&to=2040-12-31", 403, "the audit log (evaluator)")
     call(public, "GET", f"/api/v1/rounds/{round_id}/results/agencies/NOWHERE", 404, "an agency without results")
     # The report files and the check of a report's code.
     r = call(public, "GET", f"/api/v1/rounds/{round_id}/results/agencies/OCS/report.pdf?lang=en", 200,
