@@ -356,6 +356,20 @@ int main(int argc, char** argv) {
   report_agency->add_option("--threads", report_options.threads, "PDFs drawn at once with --all (default 2)")
       ->check(CLI::Range(1, 64));
 
+  esar::cli::NationalReportOptions national_options;
+  CLI::App* report_national = report_cmd->add_subcommand(
+      "national", "the national annual report, PDF or XLSX / รายงานผลการประเมินประจำปีระดับประเทศ");
+  report_national->add_option("--year", national_options.fiscal_year,
+                              "fiscal year, Buddhist Era (e.g. 2567) / ปีงบประมาณ")
+      ->required()
+      ->check(CLI::Range(2400, 2800));
+  report_national->add_option("--round", national_options.round, "6 or 12 (default 12) / รอบ")
+      ->check(CLI::IsMember({6, 12}));
+  report_national->add_option("--format", national_options.format, "pdf (default) or xlsx")
+      ->check(CLI::IsMember({"pdf", "xlsx"}));
+  report_national->add_option("--output,-o", national_options.output, "the file to write / แฟ้มผลลัพธ์")
+      ->required();
+
   CLI11_PARSE(app, argc, argv);
   const Lang lang = lang_name == "en" ? Lang::kEnglish : Lang::kThai;
   const bool thai = lang == Lang::kThai;
@@ -366,6 +380,10 @@ int main(int argc, char** argv) {
     if (*serve) {
       serve_options.db_url = db_url;
       return esar::cli::Serve(serve_options, lang);
+    }
+    if (*report_national) {
+      national_options.db_url = db_url;
+      return esar::cli::ReportNational(national_options, lang);
     }
     if (*report_agency) {
       if (!report_options.all && report_options.agency.empty()) {

@@ -11,6 +11,7 @@
 #include "storage/database.h"
 #include "storage/migrations.h"
 #include "web/page_support.h"
+#include "web/national_report.h"
 #include "web/report_pdf.h"
 #include "web/view.h"
 
@@ -104,6 +105,26 @@ int ReportAgency(const AgencyReportOptions& options, Lang lang) {
   Status written = WriteFile(options.output, *zip);
   if (!written.ok()) return Fail(written, lang);
   std::cout << options.output << " " << count << " PDF\n";
+  return 0;
+}
+
+int ReportNational(const NationalReportOptions& options, Lang lang) {
+  auto db = OpenMigrated(options.db_url);
+  if (!db) return Fail(db.status(), lang);
+  auto views = web::Views::Load();
+  if (!views) return Fail(views.status(), lang);
+  SystemClock clock;
+  web::HttpRequest request;
+  web::PageCall call{request, **db, clock, **views, service::Actor::Public(), "", lang, {}};
+  auto report =
+      web::BuildNationalReport(call, options.fiscal_year, options.round, web::ReadFramework(clock));
+  if (!report) return Fail(report.status(), lang);
+  auto bytes = options.format == "xlsx" ? render::RenderNationalReportXlsx(*report)
+                                        : render::RenderNationalReportPdf(*report);
+  if (!bytes) return Fail(bytes.status(), lang);
+  Status written = WriteFile(options.output, *bytes);
+  if (!written.ok()) return Fail(written, lang);
+  std::cout << options.output << "\n";
   return 0;
 }
 

@@ -21,6 +21,18 @@ struct AgencyReportOptions {
   int threads = 2;       // PDFs drawn at once for `all`, each with a connection of its own
 };
 
+struct NationalReportOptions {
+  std::string db_url;
+  int fiscal_year = 0;  // Buddhist Era
+  int round = 12;
+  std::string format = "pdf";  // or "xlsx"
+  std::string output;
+};
+
+// Writes the national annual report of `fiscal_year` as PDF or XLSX to `output` in `lang`. Exit
+// 0 when written, 2 when it cannot be (no published result that year, a write that failed).
+int ReportNational(const NationalReportOptions& options, Lang lang);
+
 // Writes the PDF (or ZIP) to `output` in `lang` (the documents' language and the messages').
 // Exit 0 when written, 2 when it cannot be (no published result, an unknown agency, a write
 // that failed: said on standard error).

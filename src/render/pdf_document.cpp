@@ -163,15 +163,15 @@ void PdfDocument::List(const std::vector<std::string>& items, bool numbered, dou
         impl_->Layout(item, size_pt, false, impl_->Width() - indent, TextStyle::Align::kLeft);
     const size_t first = impl_->blocks.size();
     impl_->Lines(body, indent, 0, false);
-    // The marker is drawn with the item's first line.
     PangoLayoutLine* mark_line = pango_layout_get_line_readonly(marker, 0);
     const double base = static_cast<double>(pango_layout_get_baseline(body)) / PANGO_SCALE;
     auto draw_line = impl_->blocks[first].draw;
+    // The marker first: text is read back in the order it is drawn.
     impl_->blocks[first].draw = [draw_line, mark_line, base](cairo_t* cr, double x, double y) {
-      draw_line(cr, x, y);
       cairo_set_source_rgb(cr, 0, 0, 0);
       cairo_move_to(cr, x + 2 * kMm, y + base);
       pango_cairo_show_layout_line(cr, mark_line);
+      draw_line(cr, x, y);
     };
   }
 }

@@ -857,6 +857,11 @@ void Pages::Register(Router& router) {
              Page(anyone, file(&Pages::AgencyReportPdf, false)));
   router.Add("GET", "/results/{round}/reports.zip", Page(anyone, file(&Pages::RoundReportsZip, false)));
   router.Add("GET", "/verify/{hash}", Page(anyone, file(&Pages::Verify, false)));
+  router.Add("GET", "/reports/national", Page(anyone, bind(&Pages::NationalReport)));
+  router.Add("GET", "/reports/national/{year}/report.pdf",
+             Page(anyone, file(&Pages::NationalReportFile, false)));
+  router.Add("GET", "/reports/national/{year}/report.xlsx",
+             Page(anyone, file(&Pages::NationalReportFile, true)));
   router.Add("GET", "/api/v1/rounds/{id}/results/agencies/{code}/report.pdf",
              Page(anyone, file(&Pages::AgencyReportPdf, true)));
   router.Add("GET", "/api/v1/rounds/{id}/results/reports.zip",

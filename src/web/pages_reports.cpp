@@ -10,6 +10,7 @@
 #include "web/page_support.h"
 #include "web/pages.h"
 #include "web/kpi_view.h"
+#include "web/national_report.h"
 #include "web/report_pdf.h"
 
 namespace esar::web {
@@ -190,6 +191,83 @@ HttpResponse Pages::Verify(PageCall& call, bool api) {
   model["result_id"] = found->result_id;
   model["report"] = "/results/" + std::to_string(found->round_id) + "/agencies/" + found->agency;
   return RenderPage(call, "verify", model, call.T("verify.title"));
+}
+
+namespace {
+
+// ?round=6 or 12 (12 when absent or anything else).
+int RoundOf(const PageCall& call) { return call.Query("round") == "6" ? 6 : 12; }
+
+}  // namespace
+
+HttpResponse Pages::NationalReport(PageCall& call) {
+  const int round = RoundOf(call);
+  auto years = PublishedYears(call, round);
+  if (!years) return ErrorPage(call, years.status());
+  json model = {{"years", json::array()}, {"round", round}, {"has_report", false}};
+  if (years->empty()) {
+    model["message"] = call.T("nat.none");
+    return RenderPage(call, "national_report", model, call.T("nat.title"));
+  }
+  int year = years->front();
+  for (int y : *years) {
+    if (call.Query("year") == std::to_string(y)) year = y;
+  }
+  for (int y : *years) {
+    model["years"].push_back({{"value", y}, {"label", FiscalYearName(y, call.lang)},
+                              {"selected", y == year}});
+  }
+  auto report = BuildNationalReport(call, year, round, Loader());
+  if (!report) return ErrorPage(call, report.status());
+  const std::string base = "/reports/national/" + std::to_string(year) + "/report.";
+  const std::string query = "?round=" + std::to_string(round);
+  model["has_report"] = true;
+  model["subtitle"] = report->subtitle;
+  model["highlights_heading"] = report->highlights_heading;
+  model["highlights"] = report->highlights;
+  model["pdf"] = base + "pdf" + query;
+  model["xlsx"] = base + "xlsx" + query;
+  json parts = json::array();
+  int n = 0;
+  for (const render::NationalPart& p : report->parts) {
+    json rows = json::array();
+    for (size_t r = 0; r < p.section.table.rows.size(); ++r) {
+      json cells = json::array();
+      for (size_t c = 0; c < p.section.table.rows[r].size(); ++c) {
+        const bool numeric = c < p.section.table.columns.size() && p.section.table.columns[c].numeric;
+        cells.push_back({{"text", p.section.table.rows[r][c]}, {"num", numeric}, {"first", c == 0}});
+      }
+      rows.push_back({{"cells", cells}});
+    }
+    json header = json::array();
+    for (size_t c = 0; c < p.section.table.header.size(); ++c) {
+      const bool numeric = c < p.section.table.columns.size() && p.section.table.columns[c].numeric;
+      header.push_back({{"text", p.section.table.header[c]}, {"num", numeric}});
+    }
+    parts.push_back({{"id", "part-" + std::to_string(++n)},
+                     {"heading", p.section.heading},
+                     {"paragraphs", p.section.paragraphs},
+                     {"header", header},
+                     {"rows", rows}});
+  }
+  model["parts"] = parts;
+  return RenderPage(call, "national_report", model, call.T("nat.title"));
+}
+
+HttpResponse Pages::NationalReportFile(PageCall& call, bool xlsx) {
+  const int year = static_cast<int>(ParseId(call.request.params.at("year")));
+  const int round = RoundOf(call);
+  auto report = BuildNationalReport(call, year, round, Loader());
+  if (!report) return ErrorPage(call, report.status());
+  auto bytes = xlsx ? render::RenderNationalReportXlsx(*report)
+                    : render::RenderNationalReportPdf(*report);
+  if (!bytes) return ErrorPage(call, bytes.status());
+  const std::string name = "national-report-" + std::to_string(year) + "-" +
+                           std::to_string(round) + (xlsx ? ".xlsx" : ".pdf");
+  return FileResponse(std::move(*bytes),
+                      xlsx ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                           : "application/pdf",
+                      name);
 }
 
 }  // namespace esar::web
