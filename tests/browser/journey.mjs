@@ -379,6 +379,33 @@ try {
   await pub.getByText("ที่มาของคะแนน").first().click();
   check(await pub.locator(".explain li").first().isVisible(), "a score's explanation is one click away");
   await look(pub, "18-agency-report");
+  // ---- the report files, downloaded from the pages' buttons ----
+  const download = async (page, locator) => {
+    const [file] = await Promise.all([page.waitForEvent("download"), locator.click()]);
+    return { name: file.suggestedFilename(), bytes: readFileSync(await file.path()) };
+  };
+  const agencyPdf = await download(pub, pub.locator("#report-pdf"));
+  const agencyText = execFileSync("pdftotext", ["-raw", "-", "-"], { input: agencyPdf.bytes }).toString();
+  check(agencyPdf.bytes.subarray(0, 5).toString() === "%PDF-" && agencyPdf.name === "OCS-2567-12.pdf" &&
+        agencyText.includes(expected.total_text) && /\/verify\/\s*[0-9a-f]{64}/.test(agencyText),
+        `the agency's report downloads as ${agencyPdf.name}, with ${expected.total_text} and its check code`);
+  const code = agencyText.match(/\/verify\/\s*([0-9a-f]{64})/);
+  if (code) {
+    await pub.goto(`${base}/verify/${code[1]}`);
+    check((await pub.locator("main").textContent()).includes("รหัสนี้ตรงกับผลการประเมินที่เผยแพร่แล้ว"), "its check code verifies at /verify");
+    await look(pub, "29-verify");
+  }
+  await pub.goto(`${base}/`);
+  const zip = await download(pub, pub.locator(".downloads a.download"));
+  check(zip.bytes.subarray(0, 2).toString() === "PK" && zip.name.endsWith(".zip"), `every agency's report as one ZIP (${zip.name})`);
+  await pub.getByRole("link", { name: "รายงานประจำปีระดับประเทศ" }).click();
+  check((await pub.locator("#highlights").textContent()).includes("ปีงบประมาณ พ.ศ. 2567"), "the national report page with its sentences");
+  await look(pub, "30-national-report");
+  const nationalPdf = await download(pub, pub.locator("#national-pdf"));
+  check(nationalPdf.bytes.subarray(0, 5).toString() === "%PDF-", `the national report as PDF (${nationalPdf.name})`);
+  const nationalXlsx = await download(pub, pub.locator("#national-xlsx"));
+  check(nationalXlsx.bytes.subarray(0, 2).toString() === "PK" && nationalXlsx.name.endsWith(".xlsx"),
+        `the national report's figures as XLSX (${nationalXlsx.name})`);
   await pub.goto(`${base}/dashboard`);
   check((await pub.locator("main").textContent()).includes("จำนวนหน่วยงานในแต่ละระดับ"), "the dashboard counts agencies per grade");
   await look(pub, "19-dashboard");
