@@ -126,6 +126,16 @@ Result<std::unique_ptr<const Views>> Views::Load() {
     }
   }
   if (views->templates_.empty()) return Status::Internal("no templates were built in");
+  for (const Lang lang : {Lang::kThai, Lang::kEnglish}) {
+    auto shared = std::make_shared<mustache::data>(mustache::data::type::object);
+    shared->set("t", ToData(lang == Lang::kThai ? views->messages_th_ : views->messages_en_));
+    for (const auto& [partial_name, source] : views->templates_) {
+      if (partial_name.rfind("part_", 0) != 0) continue;
+      const std::string* text = &source;
+      shared->set(partial_name, mustache::partial([text]() { return *text; }));
+    }
+    (lang == Lang::kThai ? views->shared_th_ : views->shared_en_) = std::move(shared);
+  }
   return std::unique_ptr<const Views>(std::move(views));
 }
 
@@ -133,16 +143,14 @@ std::string Views::Render(const std::string& name, const json& model, Lang lang)
   const auto found = templates_.find(name);
   if (found == templates_.end()) return "";
   // A template is parsed for each use: kainjow's renderer keeps state in the parsed tree, so
-  // one parsed copy cannot serve two threads; parsing costs tens of microseconds.
+  // one parsed copy cannot serve two threads; parsing costs tens of microseconds. The catalog
+  // and the partials are not copied: the page's own values are looked up first, then the
+  // language's shared data, built once at start.
   mustache::mustache page(found->second);
-  mustache::data data = ToData(model);
-  data.set("t", ToData(lang == Lang::kThai ? messages_th_ : messages_en_));
-  for (const auto& [partial_name, source] : templates_) {
-    if (partial_name.rfind("part_", 0) != 0) continue;
-    const std::string* text = &source;
-    data.set(partial_name, mustache::partial([text]() { return *text; }));
-  }
-  return page.render(data);
+  const mustache::data values = ToData(model);
+  mustache::context<std::string> context(lang == Lang::kThai ? shared_th_.get() : shared_en_.get());
+  context.push(&values);
+  return page.render(context);
 }
 
 const std::string& Views::Message(const std::string& key, Lang lang) const {

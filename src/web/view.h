@@ -11,6 +11,11 @@
 #include "common/status.h"
 #include "common/text.h"
 
+namespace kainjow::mustache {
+template <typename string_type>
+class basic_data;
+}  // namespace kainjow::mustache
+
 namespace esar::web {
 
 // A static file served under /static/, with its gzip form made once at start.
@@ -45,6 +50,9 @@ class Views {
   std::map<std::string, std::pair<std::string, std::string>> messages_;  // key -> (th, en)
   std::map<std::string, StaticAsset> assets_;
   nlohmann::json messages_th_, messages_en_;
+  // Each language's catalog under "t" and the part_* partials, as the renderer reads them:
+  // built once at start and only read afterwards, by every thread at once.
+  std::shared_ptr<const kainjow::mustache::basic_data<std::string>> shared_th_, shared_en_;
 };
 
 }  // namespace esar::web
