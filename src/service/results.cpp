@@ -899,26 +899,32 @@ struct SharedEngine {
   domain::Engine engine;  // guarded by mutex
 };
 
-// The engine of framework `id` (`stored`) for `round`: compiled once for a frozen framework
-// (which never changes), afresh for one still being edited. Compiling a framework that names
-// thousands of agencies costs more than scoring one of them.
-Result<std::shared_ptr<SharedEngine>> EngineFor(const StoredFramework& stored, int64_t id,
-                                                int round) {
+// The engine of `stored` for `round`: compiled once for a frozen framework (which never
+// changes), afresh for one still being edited. Compiling a framework that names thousands of
+// agencies costs more than scoring one of them. Keyed by the parsed framework FrozenFramework
+// gives (ids alone repeat across databases, as in tests); each entry holds that framework, so
+// its address is not reused while the entry lives.
+Result<std::shared_ptr<SharedEngine>> EngineFor(
+    const std::shared_ptr<const StoredFramework>& stored, int round) {
+  struct Entry {
+    std::shared_ptr<const StoredFramework> framework;
+    std::shared_ptr<SharedEngine> engine;
+  };
   static std::mutex mutex;
-  static std::map<std::pair<int64_t, int>, std::shared_ptr<SharedEngine>>
-      cache;  // guarded by mutex; frozen frameworks only
-  if (stored.frozen) {
+  static std::map<std::pair<const StoredFramework*, int>, Entry> cache;  // guarded by mutex
+  const auto key = std::make_pair(stored.get(), round);
+  if (stored->frozen) {
     std::lock_guard<std::mutex> lock(mutex);
-    const auto found = cache.find({id, round});
-    if (found != cache.end()) return found->second;
+    const auto found = cache.find(key);
+    if (found != cache.end()) return found->second.engine;
   }
-  auto engine = domain::Engine::Compile(stored.framework, round);
+  auto engine = domain::Engine::Compile(stored->framework, round);
   if (!engine) return engine.status();
   auto shared = std::make_shared<SharedEngine>(std::move(*engine));
-  if (stored.frozen) {
+  if (stored->frozen) {
     std::lock_guard<std::mutex> lock(mutex);
     if (cache.size() >= 64) cache.clear();  // a few dozen framework versions and rounds a year
-    cache.emplace(std::make_pair(id, round), shared);
+    cache.emplace(key, Entry{stored, shared});
   }
   return shared;
 }
@@ -956,7 +962,7 @@ Result<json> Results::AgencyDocument(const StoredResult& result, const std::stri
   if (!r.IsNull(3)) return json::parse(r.Text(3));
   auto framework = FrozenFramework(db_, cycle_, result.framework_id);
   if (!framework) return framework.status();
-  auto engine = EngineFor(**framework, result.framework_id, result.round);
+  auto engine = EngineFor(*framework, result.round);
   if (!engine) return engine.status();
   domain::Agency agency;
   agency.code = code;
