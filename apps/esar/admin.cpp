@@ -20,6 +20,7 @@
 #include "service/audit.h"
 #include "service/cycle.h"
 #include "service/directory.h"
+#include "service/notify.h"
 #include "service/history.h"
 #include "service/questions.h"
 #include "storage/backup.h"
@@ -246,9 +247,12 @@ Result<StoredInputs> ReadStoredInputs(const std::string& db_url, int fiscal_year
 
 int CreateUser(const std::string& db_url, const AuditKeyFlags& audit, const std::string& username,
                const std::string& display_name, const std::string& role_name,
-               const std::string& agency, Lang lang) {
+               const std::string& agency, const std::string& email,
+               const std::string& mail_language, Lang lang) {
   auto role = service::ParseRole(role_name);
   if (!role) return Fail(role.status(), lang);
+  auto language = service::ParseLangCode(mail_language);
+  if (!language) return Fail(language.status(), lang);
   std::string password;
   if (const char* env = std::getenv("ESAR_PASSWORD"); env && *env) {
     password = env;
@@ -266,7 +270,7 @@ int CreateUser(const std::string& db_url, const AuditKeyFlags& audit, const std:
   auto id = service::Directory(*db, clock, &hasher)
                 .CreateUser(service::Actor::System(),
                             {username, display_name.empty() ? username : display_name, password,
-                             *role, agency});
+                             *role, agency, email, *language});
   if (!id) return Fail(id.status(), lang);
   Say(lang, "สร้างบัญชี " + username + " (" + role_name + ") แล้ว",
       "created user " + username + " (" + role_name + ")");

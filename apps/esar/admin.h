@@ -62,9 +62,11 @@ struct ExportRequest {
 int Export(const std::string& db_url, const ExportRequest& request, Lang lang);
 
 // The password comes from $ESAR_PASSWORD or, when unset, the first line of standard input.
+// With an `email` ("" for none), the user's "account created" e-mail waits in the outbox for the
+// server's mail worker; `mail_language` is "th" or "en" (the language of what the user is sent).
 int CreateUser(const std::string& db_url, const AuditKeyFlags& audit, const std::string& username,
                const std::string& display_name, const std::string& role, const std::string& agency,
-               Lang lang);
+               const std::string& email, const std::string& mail_language, Lang lang);
 
 // Exit 0 when the audit chain is whole, its seals and its head match, the live state matches
 // what it recorded and every evidence file its hash; 1 when not (saying what), 2 on other errors.

@@ -230,6 +230,10 @@ int main(int argc, char** argv) {
   create_user->add_option("--role", role_name, "admin, evaluator, reporter or approver")
       ->required();
   create_user->add_option("--agency", user_agency, "agency code, for reporters and approvers");
+  std::string user_email, user_language = "th";
+  create_user->add_option("--email", user_email, "e-mail address / อีเมล");
+  create_user->add_option("--language", user_language,
+                          "th or en: the language of the e-mail the user gets / ภาษาของอีเมล");
 
   CLI::App* audit = app.add_subcommand("audit", "the audit log / บันทึกการตรวจสอบ");
   audit->require_subcommand(1);
@@ -333,6 +337,37 @@ int main(int argc, char** argv) {
                    "password hashes run at once, 64 MiB each (default: one per core)")
       ->envname("ESAR_HASH_CONCURRENCY")
       ->check(CLI::Range(1, 256));
+  serve
+      ->add_option("--smtp", serve_options.smtp_url,
+                   "the mail relay, smtp://host:port (STARTTLS when offered) or smtps://; "
+                   "without it nothing is sent and e-mail waits in the outbox")
+      ->envname("ESAR_SMTP");
+  serve
+      ->add_option("--mail-from", serve_options.mail_from,
+                   "the sender of esar's e-mail (default esar@ the public URL's host)")
+      ->envname("ESAR_MAIL_FROM");
+  serve
+      ->add_option("--public-url", serve_options.public_url,
+                   "the address people open esar at, for links in e-mail (default "
+                   "http://LISTEN)")
+      ->envname("ESAR_PUBLIC_URL");
+  serve
+      ->add_option("--mail-retry-s", serve_options.mail_retry_s,
+                   "the first wait before trying an e-mail again; it doubles each time, up to "
+                   "an hour (default 60)")
+      ->envname("ESAR_MAIL_RETRY_S")
+      ->check(CLI::Range(1, 3600));
+  serve
+      ->add_option("--reminder-days", serve_options.reminder_days,
+                   "days before a deadline when reminders go (default 7,3,1)")
+      ->envname("ESAR_REMINDER_DAYS")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 60));
+  serve
+      ->add_option("--digest-hour", serve_options.digest_hour,
+                   "the hour (Bangkok) from which evaluators' daily digest goes (default 8)")
+      ->envname("ESAR_DIGEST_HOUR")
+      ->check(CLI::Range(0, 23));
 
   esar::cli::AgencyReportOptions report_options;
   CLI::App* report_cmd =
@@ -409,7 +444,7 @@ int main(int argc, char** argv) {
     if (*import_results) return esar::cli::ImportResults(db_url, audit_flags, import_path, lang);
     if (*create_user) {
       return esar::cli::CreateUser(db_url, audit_flags, username, display_name, role_name,
-                                   user_agency, lang);
+                                   user_agency, user_email, user_language, lang);
     }
     if (*audit_verify)
       return esar::cli::VerifyAudit(db_url, audit_flags, audit_heads, write_head, lang);

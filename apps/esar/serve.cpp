@@ -16,7 +16,10 @@
 #include "audit_key.h"
 #include "common/clock.h"
 #include "security/password_hasher.h"
+#include "mail/smtp.h"
+#include "mail/worker.h"
 #include "service/directory.h"
+#include "service/notify.h"
 #include "storage/file_store.h"
 #include "storage/migrations.h"
 #include "storage/pool.h"
@@ -87,6 +90,24 @@ class PeriodicPurge {
   std::thread thread_;     // last: started once the rest exists
 };
 
+// esar@<host of `public_url`>, or esar@localhost when the host is an address (a bare IP
+// makes no mail domain).
+std::string DefaultMailFrom(const std::string& public_url) {
+  std::string host = public_url.substr(public_url.find("://") + 3);
+  host = host.substr(0, host.find_first_of(":/"));
+  const bool address =
+      host.empty() || host.find_first_not_of("0123456789.") == std::string::npos || host[0] == '[';
+  return "esar@" + (address ? std::string("localhost") : host);
+}
+
+// The relay's URL without its password, for the log.
+std::string RelayForLog(const std::string& url) {
+  const size_t scheme = url.find("://");
+  const size_t at = url.find('@');
+  if (scheme == std::string::npos || at == std::string::npos) return url;
+  return url.substr(0, scheme + 3) + "***@" + url.substr(at + 1);
+}
+
 }  // namespace
 
 int Serve(const ServeOptions& options, Lang lang) {
@@ -117,6 +138,25 @@ int Serve(const ServeOptions& options, Lang lang) {
       options.max_connections ? options.max_connections : web::DefaultMaxConnections(descriptors);
   auto proxy = web::TrustedProxy::Parse(options.trusted_proxy);
   if (!proxy) return fail(proxy.status());
+
+  if (!options.smtp_url.empty()) {
+    const std::string wrong = mail::CheckSmtpUrl(options.smtp_url);
+    if (!wrong.empty()) {
+      return fail(Status::InvalidInput("--smtp ต้องเป็น smtp://host:port หรือ smtps://host:port",
+                                       "--smtp: " + wrong));
+    }
+  }
+  if (!options.mail_from.empty() && !service::IsValidEmail(options.mail_from)) {
+    return fail(Status::InvalidInput("--mail-from ไม่ใช่ที่อยู่อีเมลที่ถูกต้อง",
+                                     "--mail-from is not a valid e-mail address"));
+  }
+  if (!options.public_url.empty() && options.public_url.rfind("http://", 0) != 0 &&
+      options.public_url.rfind("https://", 0) != 0) {
+    return fail(Status::InvalidInput("--public-url ต้องขึ้นต้นด้วย http:// หรือ https://",
+                                     "--public-url must start with http:// or https://"));
+  }
+  // libcurl's global state, before any thread starts.
+  mail::CurlGlobalInit();
 
   auto files = storage::OpenDiskFileStore(options.data_dir);
   if (!files) return fail(files.status());
@@ -169,6 +209,7 @@ int Serve(const ServeOptions& options, Lang lang) {
   api_options.uploads.max_unzipped_bytes = int64_t{options.max_unzipped_mb} << 20;
   api_options.secure_cookies = options.secure_cookies;
   api_options.metrics_token = options.metrics_token;
+  api_options.mail_sending = !options.smtp_url.empty();
   web::Api api(pool, **files, clock, metrics, api_options);
   web::Router router;
   api.Register(router);
@@ -184,6 +225,32 @@ int Serve(const ServeOptions& options, Lang lang) {
             << std::endl;
   std::cerr << "esar: at most " << (*server)->max_connections() << " connections (" << descriptors
             << " descriptors), " << server_options.worker_threads << " workers" << std::endl;
+
+  // The mail worker: sends the outbox through the relay (when there is one) and runs the
+  // reminders and digests. Links point at --public-url, by default the address listened on.
+  mail::MailWorkerOptions mail_options;
+  mail_options.smtp_url = options.smtp_url;
+  mail_options.mime.public_url =
+      options.public_url.empty() ? "http://" + server_options.address + ":" +
+                                       std::to_string((*server)->port())
+                                 : options.public_url;
+  mail_options.mime.from =
+      options.mail_from.empty() ? DefaultMailFrom(mail_options.mime.public_url) : options.mail_from;
+  mail_options.retry.first_retry_ms = int64_t{options.mail_retry_s} * 1000;
+  mail_options.schedule.reminder_days = options.reminder_days;
+  mail_options.schedule.digest_hour = options.digest_hour;
+  mail_options.log = !options.quiet;
+  mail::MailWorker mailer(pool, clock, mail_options,
+                          options.smtp_url.empty() ? nullptr : mail::MakeSmtpSender(options.smtp_url));
+  if (options.smtp_url.empty()) {
+    std::cerr << (thai ? "esar: ไม่ได้ตั้ง --smtp: ไม่ส่งอีเมล อีเมลรออยู่ในกล่องขาออก (/admin/outbox)"
+                       : "esar: no --smtp: no e-mail is sent; it waits in the outbox (/admin/outbox)")
+              << std::endl;
+  } else {
+    std::cerr << "esar: e-mail through " << RelayForLog(options.smtp_url) << " from "
+              << mail_options.mime.from << ", links to " << mail_options.mime.public_url
+              << std::endl;
+  }
 
   int received = 0;
   sigwait(&signals, &received);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/text.h"
 
@@ -26,6 +27,14 @@ struct ServeOptions {
   std::string trusted_proxy;
   // Password hashes run at once (64 MiB each); 0 = one per core.
   int hash_concurrency = 0;
+  // E-mail. Without a relay nothing is sent: e-mail waits in the outbox (the admins' outbox page
+  // says so) and the reminder schedule still fills the notification lists.
+  std::string smtp_url;    // smtp://host:port or smtps://host:port
+  std::string mail_from;   // "" = esar@<the public URL's host>
+  std::string public_url;  // "" = http://<listen address>: links in e-mail
+  int mail_retry_s = 60;   // the first wait before a retry (doubling, at most an hour)
+  std::vector<int> reminder_days = {7, 3, 1};
+  int digest_hour = 8;
 };
 
 // Runs the server until SIGTERM or SIGINT, then stops accepting, lets requests in flight finish

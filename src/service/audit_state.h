@@ -14,6 +14,7 @@
 //                    rows are its final result's, covered there)
 //   appeal/<id>      the appeal and its decision
 //   user/<id>        the account: name, password hash, role, agency, active
+//   contact/<id>     a user's e-mail address, language and the mail turned off (by user id)
 //   round/<id>       the round (its deadline) and its extensions
 //   framework/<id>   the framework version (its document) and whether it is frozen
 //   question/<id>    a question, its answer, whether it is published and its number (not its

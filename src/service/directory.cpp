@@ -5,6 +5,8 @@
 
 #include "common/thai.h"
 #include "service/audit.h"
+#include "service/mail_texts.h"
+#include "service/notify.h"
 
 namespace esar::service {
 namespace {
@@ -230,6 +232,10 @@ Result<int64_t> Directory::CreateUser(const Actor& actor, const NewUser& user) {
     return Status::InvalidInput("ผู้รายงานและผู้อนุมัติต้องสังกัดหน่วยงาน ส่วนบทบาทอื่นต้องไม่สังกัด",
                                 "reporters and approvers belong to an agency; other roles do not");
   }
+  if (!user.email.empty() && !IsValidEmail(user.email)) {
+    return Status::InvalidInput("ที่อยู่อีเมล \"" + user.email + "\" ไม่ถูกต้อง",
+                                "\"" + user.email + "\" is not a valid e-mail address");
+  }
   if (!hasher_) return NoHasher();
   auto hash = hasher_->Hash(user.password);
   if (!hash) return hash.status();
@@ -257,8 +263,15 @@ Result<int64_t> Directory::CreateUser(const Actor& actor, const NewUser& user) {
                         {"username", user.username},
                         {"role", RoleName(user.role)},
                         {"agency", user.agency}};
-    return AuditLog(db_).Append(actor, now, "user.create", "user/" + std::to_string(id), "{}",
-                                after.dump());
+    Status audited = AuditLog(db_).Append(actor, now, "user.create",
+                                          "user/" + std::to_string(id), "{}", after.dump());
+    if (!audited.ok()) return audited;
+    if (user.email.empty() && user.language == Lang::kThai) return Status::Ok();
+    Status contact = Contacts(db_, clock_).Create(actor, id, user.email, user.language);
+    if (!contact.ok() || user.email.empty()) return contact;
+    auto told = Notifier(db_, clock_).Notify(id, AccountCreatedMessage(user.username,
+                                                                       RoleName(user.role)));
+    return told.status();
   });
   if (!done.ok()) return done;
   return id;

@@ -21,6 +21,8 @@ struct NewUser {
   std::string password;  // at least 10 characters
   Role role = Role::kReporter;
   std::string agency;  // required for reporters and approvers, empty otherwise
+  std::string email;   // "" for none; else it must pass IsValidEmail (service/notify.h)
+  Lang language = Lang::kThai;  // of the e-mail and notifications the user gets
 };
 
 // A user as an admin's list shows it.
@@ -129,6 +131,9 @@ class Directory {
                                   const ResultListIndex& index);
 
   // Creates a user; admins only (the command line acts as the system admin). Returns its id.
+  // With an e-mail address, the user's contact is stored and an "account created" message is
+  // put in the outbox in the same transaction (kInvalidInput for an address IsValidEmail
+  // refuses).
   Result<int64_t> CreateUser(const Actor& actor, const NewUser& user);
   // Every user, by username; admins only.
   Result<std::vector<UserInfo>> Users(const Actor& actor);

@@ -9,6 +9,8 @@
 #include "common/thai.h"
 #include "formats/inputs.h"
 #include "service/audit.h"
+#include "service/mail_texts.h"
+#include "service/notify.h"
 
 namespace esar::service {
 namespace {
@@ -558,11 +560,44 @@ Status Reporting::Transition(const Actor& actor, int64_t submission_id,
       after["comment"] = review->comment;
       after["verified"] = json::parse(review->verified_json);
     }
-    return AuditLog(db_).Append(
+    Status audited = AuditLog(db_).Append(
         actor, now, action, "submission/" + std::to_string(submission_id),
         json{{"status", SubmissionStatusName(*status)}, {"revision", revision}}.dump(),
         after.dump());
+    if (!audited.ok() || !review) return audited;
+    return TellReview(submission_id, round_id, agency, to, *review);
   });
+}
+
+Status Reporting::TellReview(int64_t submission_id, int64_t round_id, const std::string& agency,
+                             SubmissionStatus to, const ReviewInput& review) {
+  auto rows = db_.Query(
+      "SELECT f.fiscal_year, r.round, s.kpi, v.values_json FROM submissions s JOIN rounds r ON "
+      "r.id = s.round_id JOIN frameworks f ON f.id = r.framework_id JOIN submission_revisions v "
+      "ON v.submission_id = s.id AND v.revision = s.revision - 1 WHERE s.id = ?",
+      {submission_id});
+  if (!rows) return rows.status();
+  if (rows->empty()) return Status::Internal("no submission " + std::to_string(submission_id));
+  const LocalizedText title =
+      RoundTitle(static_cast<int>((*rows)[0].Int(0)), static_cast<int>((*rows)[0].Int(1)));
+  const std::string kpi = (*rows)[0].Text(2);
+  Notifier notifier(db_, clock_);
+  if (to == SubmissionStatus::kReturned) {
+    return notifier
+        .NotifyAgency(agency, {Role::kReporter},
+                      ReportReturnedMessage(title, kpi, review.comment, round_id))
+        .status();
+  }
+  // Corrected when the verified values are not those reported (compared as JSON, so that the
+  // order of the keys or the spelling of a number does not count as a correction).
+  const json reported = json::parse((*rows)[0].Text(3), nullptr, false);
+  const json verified = json::parse(review.verified_json, nullptr, false);
+  const bool corrected = !reported.is_discarded() && !verified.is_discarded() && reported != verified;
+  return notifier
+      .NotifyAgency(agency, {Role::kReporter, Role::kApprover},
+                    corrected ? ReportCorrectedMessage(title, kpi, review.comment, round_id)
+                              : ReportAcceptedMessage(title, kpi, round_id))
+      .status();
 }
 
 Result<SubmissionView> Reporting::Approve(const Actor& actor, int64_t submission_id) {

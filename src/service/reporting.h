@@ -205,10 +205,13 @@ class Reporting {
   // approved → submitted; the agency's reporters or approvers, while reporting is open for the
   // agency (before its deadline, the round neither closed early nor with results).
   Result<SubmissionView> Submit(const Actor& actor, int64_t submission_id);
-  // submitted → returned with a comment; evaluators only, before the round has results.
+  // submitted → returned with a comment; evaluators only, before the round has results. The
+  // agency's reporters are told (notification list and e-mail) in the same transaction.
   Result<SubmissionView> Return(const Actor& actor, int64_t submission_id,
                                 const ReviewInput& review);
   // submitted → accepted with the verified values; evaluators only, before the round has results.
+  // The agency's reporters and approvers are told (accepted, or accepted with corrected values
+  // when the verified values differ from those reported) in the same transaction.
   Result<SubmissionView> Accept(const Actor& actor, int64_t submission_id,
                                 const ReviewInput& review);
 
@@ -275,6 +278,12 @@ class Reporting {
                     std::initializer_list<SubmissionStatus> from, SubmissionStatus to,
                     const std::string& action, const ReviewInput* review, Gate gate,
                     const std::string& revision_status = "", const std::string& comment = "");
+
+  // Inside Transition's transaction, after a review of `submission_id` moved it to `to`
+  // (returned or accepted): tells the agency (returned: its reporters, with the evaluator's
+  // comment; accepted, or accepted with corrected values: its reporters and approvers).
+  Status TellReview(int64_t submission_id, int64_t round_id, const std::string& agency,
+                    SubmissionStatus to, const ReviewInput& review);
 
   storage::Database& db_;
   const Clock& clock_;

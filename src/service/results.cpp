@@ -15,6 +15,8 @@
 #include "domain/engine.h"
 #include "formats/report.h"
 #include "service/audit.h"
+#include "service/mail_texts.h"
+#include "service/notify.h"
 #include "service/audit_state.h"
 #include "service/directory.h"
 #include "service/history.h"
@@ -547,11 +549,48 @@ Result<StoredResult> Results::Advance(const Actor& actor, int64_t round_id, Resu
       if (!locked.ok()) return locked;
       known[entity] = state.digest;
     }
-    return audit.Append(actor, now, std::string("results.") + ResultStageName(stage), entity,
-                        "{}", after.dump(), {}, known);
+    Status audited = audit.Append(actor, now, std::string("results.") + ResultStageName(stage),
+                                  entity, "{}", after.dump(), {}, known);
+    if (!audited.ok()) return audited;
+    // Preliminary results (with their appeal window) and publication are news for every agency
+    // of the result: its reporters and approvers are told in this transaction. Finalizing is
+    // the central office's own step: nobody outside it acts on it.
+    if (stage == ResultStage::kFinal) return Status::Ok();
+    auto title = RoundTitleOf(round.framework_id, round.round);
+    if (!title) return title.status();
+    auto users = db_.Query(
+        "SELECT u.id, u.agency_code FROM users u JOIN result_totals t ON t.agency_code = "
+        "u.agency_code WHERE t.result_id = ? AND u.active = 1 AND u.role IN ('reporter', "
+        "'approver') ORDER BY u.id",
+        {publish ? rows_from : id});
+    if (!users) return users.status();
+    Notifier notifier(db_, clock_);
+    for (const storage::Row& u : *users) {
+      const Message message =
+          publish ? ResultsPublishedMessage(*title, round_id, u.Text(1))
+                  : PreliminaryResultsMessage(*title, appeal_deadline, round_id);
+      auto told = notifier.Notify(u.Int(0), message);
+      if (!told) return told.status();
+    }
+    return Status::Ok();
   });
   if (!done.ok()) return done;
   return Load(id);
+}
+
+Result<LocalizedText> Results::RoundTitleOf(int64_t framework_id, int round) {
+  auto rows = db_.Query("SELECT fiscal_year FROM frameworks WHERE id = ?", {framework_id});
+  if (!rows) return rows.status();
+  if (rows->empty()) return Status::NotFound("ไม่พบกรอบการประเมิน", "no such framework");
+  return RoundTitle(static_cast<int>((*rows)[0].Int(0)), round);
+}
+
+Result<int64_t> Results::RoundIdOf(int64_t framework_id, int round) {
+  auto rows = db_.Query("SELECT id FROM rounds WHERE framework_id = ? AND round = ?",
+                        {framework_id, int64_t{round}});
+  if (!rows) return rows.status();
+  if (rows->empty()) return Status::NotFound("ไม่พบรอบการประเมิน", "no such round");
+  return (*rows)[0].Int(0);
 }
 
 Result<StoredResult> Results::Load(int64_t result_id) {
@@ -830,7 +869,7 @@ Result<AppealInfo> Results::DecideAppeal(const Actor& actor, int64_t appeal_id, 
       if (!s.ok()) return s;
       also.push_back("submission/" + std::to_string((*sub)[0].Int(0)));
     }
-    return AuditLog(db_).Append(
+    Status audited = AuditLog(db_).Append(
         actor, now, upheld ? "appeal.uphold" : "appeal.reject",
         "appeal/" + std::to_string(appeal_id), json{{"status", "open"}}.dump(),
         json{{"status", upheld ? "upheld" : "rejected"},
@@ -839,6 +878,16 @@ Result<AppealInfo> Results::DecideAppeal(const Actor& actor, int64_t appeal_id, 
               corrected_values_json.empty() ? json(nullptr) : json::parse(corrected_values_json)}}
             .dump(),
         also);
+    if (!audited.ok()) return audited;
+    // The agency learns the decision with it (its users' lists and e-mail, same transaction).
+    auto title = RoundTitleOf(result->framework_id, result->round);
+    if (!title) return title.status();
+    auto round_id = RoundIdOf(result->framework_id, result->round);
+    if (!round_id) return round_id.status();
+    return Notifier(db_, clock_)
+        .NotifyAgency(agency, {Role::kReporter, Role::kApprover},
+                      AppealDecidedMessage(*title, kpi, upheld, reason, *round_id))
+        .status();
   });
   if (!done.ok()) return done;
   return Appeal(actor, result_id, appeal_id);

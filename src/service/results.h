@@ -227,6 +227,9 @@ class Results {
   // The number of open appeals against any result of the round.
   Result<int64_t> OpenAppeals(const RoundInfo& round);
   Result<StoredResult> Load(int64_t result_id);
+  // The round's name for messages ("ปีงบประมาณ พ.ศ. 2567 รอบ 12 เดือน"), and its id.
+  Result<LocalizedText> RoundTitleOf(int64_t framework_id, int round);
+  Result<int64_t> RoundIdOf(int64_t framework_id, int round);
   // One appeal of `result_id` as `actor` may see it.
   Result<AppealInfo> Appeal(const Actor& actor, int64_t result_id, int64_t appeal_id);
 

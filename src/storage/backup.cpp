@@ -24,6 +24,10 @@ constexpr const char* kFormat = "esar-backup/2";
 const std::vector<std::string>& CarriedTables() {
   static const std::vector<std::string> kTables = {"agencies",
                                                    "users",
+                                                   "user_contacts",
+                                                   "mail_optouts",
+                                                   "notifications",
+                                                   "outbox",
                                                    "api_tokens",
                                                    "frameworks",
                                                    "rounds",
@@ -49,12 +53,14 @@ const std::vector<std::string>& CarriedTables() {
 }
 
 // Not carried: logins in progress (everyone logs in again after a restore) and their
-// throttling, the migrations' bookkeeping, which the database restored into keeps itself, and
-// the entities an upgrade left to re-baseline (audit_rebaselines: `esar backup` records their
-// entry before it reads, so it is empty in every backup).
+// throttling, password-reset links (valid an hour: whoever needs one asks again), the
+// migrations' bookkeeping, which the database restored into keeps itself, and the entities an
+// upgrade left to re-baseline (audit_rebaselines: `esar backup` records their entry before it
+// reads, so it is empty in every backup).
 bool LeftOut(const std::string& table) {
   return table == "sessions" || table == "login_throttle" || table == "login_failures" ||
-         table == "schema_migrations" || table == "audit_rebaselines";
+         table == "password_resets" || table == "schema_migrations" ||
+         table == "audit_rebaselines";
 }
 
 // Columns that point back into their own table: written NULL first, set after every row is in.

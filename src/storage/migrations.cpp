@@ -558,6 +558,73 @@ CREATE INDEX questions_cycle ON questions (fiscal_year, agency_kind, published, 
 CREATE INDEX questions_agency ON questions (agency_code, id);
 CREATE INDEX questions_waiting ON questions (answered_at, id)
 )SQL"},
+      // Telling people (issue 13). A user's e-mail address and language live beside the users
+      // table rather than in it, so that the audit digest of a user (its own row) stays what it
+      // was for every entry written before; the contact is an audited entity of its own.
+      // `notifications` is what each user's list in the browser shows (both languages, the
+      // page shows the reader's); `outbox` holds each e-mail, written in the transaction of the
+      // event that causes it and sent later by the worker of `esar serve`, which claims a row
+      // with a lease (lease_owner, lease_until) so that several servers never send one twice.
+      // A dedup_key (reminders, digests) makes a message that several servers or runs would
+      // write land once. Reset tokens are stored hashed, single use.
+      {16, "e-mail, notifications and password resets", R"SQL(
+CREATE TABLE user_contacts (
+  user_id BIGINT PRIMARY KEY REFERENCES users(id),
+  email TEXT NOT NULL DEFAULT '',
+  language TEXT NOT NULL DEFAULT 'th' CHECK (language IN ('th', 'en')),
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX user_contacts_email ON user_contacts (email);
+CREATE TABLE mail_optouts (
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  topic TEXT NOT NULL,
+  PRIMARY KEY (user_id, topic)
+);
+CREATE TABLE notifications (
+  id {ID},
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  kind TEXT NOT NULL,
+  subject_th TEXT NOT NULL,
+  subject_en TEXT NOT NULL,
+  body_th TEXT NOT NULL DEFAULT '',
+  body_en TEXT NOT NULL DEFAULT '',
+  link TEXT NOT NULL DEFAULT '',
+  dedup_key TEXT UNIQUE,
+  created_at BIGINT NOT NULL,
+  read_at BIGINT
+);
+CREATE INDEX notifications_user ON notifications (user_id, id);
+CREATE INDEX notifications_unread ON notifications (user_id, read_at);
+CREATE TABLE outbox (
+  id {ID},
+  user_id BIGINT REFERENCES users(id),
+  address TEXT NOT NULL,
+  language TEXT NOT NULL CHECK (language IN ('th', 'en')),
+  kind TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  body TEXT NOT NULL,
+  link TEXT NOT NULL DEFAULT '',
+  dedup_key TEXT UNIQUE,
+  created_at BIGINT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('waiting', 'sent', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL,
+  lease_owner TEXT,
+  lease_until BIGINT,
+  sent_at BIGINT,
+  last_error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+CREATE INDEX outbox_created ON outbox (created_at, id);
+CREATE TABLE password_resets (
+  token_hash TEXT PRIMARY KEY,
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  used_at BIGINT
+);
+CREATE INDEX password_resets_user ON password_resets (user_id)
+)SQL"},
   };
   return kMigrations;
 }

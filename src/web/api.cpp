@@ -16,6 +16,7 @@
 #include "service/announcements.h"
 #include "service/cycle.h"
 #include "service/directory.h"
+#include "service/notify.h"
 #include "service/login.h"
 #include "service/questions.h"
 #include "service/reporting.h"
@@ -137,6 +138,46 @@ json ActorJson(const Actor& a) {
           {"username", a.username},
           {"role", service::RoleName(a.role)},
           {"agency", a.agency.empty() ? json(nullptr) : json(a.agency)}};
+}
+
+json ContactJson(const service::Contact& c) {
+  return {{"user_id", c.user_id},
+          {"email", c.email},
+          {"language", service::LangCode(c.language)},
+          {"reminders", c.MailOn(service::kTopicReminders)},
+          {"digest", c.MailOn(service::kTopicDigest)}};
+}
+
+json NotificationJson(const service::NotificationItem& n) {
+  return {{"id", n.id},
+          {"kind", n.kind},
+          {"subject_th", n.subject.th},
+          {"subject_en", n.subject.en},
+          {"body_th", n.body.th},
+          {"body_en", n.body.en},
+          {"link", n.link},
+          {"created_at", n.created_at},
+          {"read_at", n.read_at ? json(n.read_at) : json(nullptr)}};
+}
+
+json OutboxJson(const service::OutboxItem& m) {
+  auto time_or_null = [](int64_t ms) { return ms ? json(ms) : json(nullptr); };
+  return {{"id", m.id},
+          {"user_id", m.user_id ? json(m.user_id) : json(nullptr)},
+          {"username", m.username},
+          {"address", m.address},
+          {"language", service::LangCode(m.language)},
+          {"kind", m.kind},
+          {"subject", m.subject},
+          {"link", m.link},
+          {"created_at", m.created_at},
+          {"status", service::OutboxStatusName(m.status)},
+          {"attempts", m.attempts},
+          {"next_attempt_at", m.status == service::OutboxStatus::kWaiting
+                                  ? json(m.next_attempt_at)
+                                  : json(nullptr)},
+          {"sent_at", time_or_null(m.sent_at)},
+          {"last_error", m.last_error}};
 }
 
 json TokenJson(const service::ApiTokenInfo& t) {
@@ -751,11 +792,120 @@ void Api::Register(Router& router) {
                user.display_name = display->empty() ? user.username : *display;
                user.role = *parsed;
                user.agency = *agency;
+               auto email = Text(c.body, "email", false);
+               if (!email) return ErrorResponse(email.status());
+               user.email = *email;
+               auto language = Text(c.body, "language", false);
+               if (!language) return ErrorResponse(language.status());
+               if (!language->empty()) {
+                 auto lang = service::ParseLangCode(*language);
+                 if (!lang) return ErrorResponse(lang.status());
+                 user.language = *lang;
+               }
                auto id =
                    service::Directory(c.db, clock_, options_.hasher).CreateUser(c.actor, user);
                if (!id) return BusyOrError(id.status());
                return Ok({{"id", *id}, {"username", user.username}, {"role", *role}}, 201);
              }));
+  // ---- e-mail addresses, preferences, notifications, the outbox ----
+  router.Add("GET", "/api/v1/users/{id}/contact", with(false, [this, reply](Call& c) {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               return reply(service::Contacts(c.db, clock_).Get(c.actor, *id), ContactJson);
+             }));
+  router.Add("PUT", "/api/v1/users/{id}/contact", with(false, [this, reply](Call& c) {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               auto email = Text(c.body, "email");
+               if (!email) return ErrorResponse(email.status());
+               auto language = Text(c.body, "language");
+               if (!language) return ErrorResponse(language.status());
+               auto lang = service::ParseLangCode(*language);
+               if (!lang) return ErrorResponse(lang.status());
+               service::Contacts contacts(c.db, clock_);
+               Status s = contacts.SetAddress(c.actor, *id, *email, *lang);
+               if (!s.ok()) return ErrorResponse(s);
+               return reply(contacts.Get(c.actor, *id), ContactJson);
+             }));
+  router.Add("PUT", "/api/v1/me/preferences", with(false, [this, reply](Call& c) {
+               auto language = Text(c.body, "language");
+               if (!language) return ErrorResponse(language.status());
+               auto lang = service::ParseLangCode(*language);
+               if (!lang) return ErrorResponse(lang.status());
+               bool on[2] = {true, true};
+               const char* names[2] = {"reminders", "digest"};
+               for (int i = 0; i < 2; ++i) {
+                 if (!c.body.contains(names[i]) || !c.body[names[i]].is_boolean()) {
+                   return ErrorResponse(
+                       BadRequest(std::string("\"") + names[i] + "\" ต้องเป็น true หรือ false",
+                                  std::string("\"") + names[i] + "\" must be true or false"));
+                 }
+                 on[i] = c.body[names[i]].get<bool>();
+               }
+               service::Contacts contacts(c.db, clock_);
+               Status s = contacts.SetPreferences(c.actor, *lang, on[0], on[1]);
+               if (!s.ok()) return ErrorResponse(s);
+               return reply(contacts.Get(c.actor, c.actor.user_id), ContactJson);
+             }));
+  router.Add("GET", "/api/v1/me/notifications", with(false, [this](Call& c) -> HttpResponse {
+               auto paging = PageParams(c.request);
+               if (!paging) return ErrorResponse(paging.status());
+               const auto [page, per_page] = *paging;
+               auto list = service::Inbox(c.db, clock_).List(c.actor, per_page,
+                                                             (page - 1) * per_page);
+               if (!list) return ErrorResponse(list.status());
+               json items = json::array();
+               for (const auto& n : list->items) items.push_back(NotificationJson(n));
+               return Ok({{"items", items},
+                          {"page", page},
+                          {"per_page", per_page},
+                          {"total", list->total},
+                          {"unread", list->unread}});
+             }));
+  router.Add("POST", "/api/v1/me/notifications/read",
+             with(false, [this](Call& c) -> HttpResponse {
+               int64_t id = 0;
+               if (c.body.contains("id") && !c.body["id"].is_null()) {
+                 auto given = Integer(c.body, "id");
+                 if (!given || *given < 1)
+                   return ErrorResponse(BadRequest("\"id\" ต้องเป็นจำนวนเต็มบวก",
+                                                   "\"id\" must be a positive whole number"));
+                 id = *given;
+               }
+               service::Inbox inbox(c.db, clock_);
+               auto marked = inbox.MarkRead(c.actor, id);
+               if (!marked) return ErrorResponse(marked.status());
+               auto unread = inbox.Unread(c.actor);
+               if (!unread) return ErrorResponse(unread.status());
+               return Ok({{"marked", *marked}, {"unread", *unread}});
+             }));
+  router.Add("GET", "/api/v1/outbox", with(false, [this](Call& c) -> HttpResponse {
+               auto paging = PageParams(c.request);
+               if (!paging) return ErrorResponse(paging.status());
+               const auto [page, per_page] = *paging;
+               const auto status = c.request.query.find("status");
+               auto list = service::Outbox(c.db, clock_)
+                               .List(c.actor, status == c.request.query.end() ? "" : status->second,
+                                     per_page, (page - 1) * per_page);
+               if (!list) return ErrorResponse(list.status());
+               json items = json::array();
+               for (const auto& m : list->items) items.push_back(OutboxJson(m));
+               return Ok({{"items", items},
+                          {"page", page},
+                          {"per_page", per_page},
+                          {"total", list->total},
+                          {"counts",
+                           {{"waiting", list->waiting}, {"sent", list->sent}, {"failed", list->failed}}},
+                          {"sending", options_.mail_sending}});
+             }));
+  router.Add("POST", "/api/v1/outbox/{id}/resend", with(false, [this](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               Status s = service::Outbox(c.db, clock_).Resend(c.actor, *id);
+               if (!s.ok()) return ErrorResponse(s);
+               return Ok({{"id", *id}, {"status", "waiting"}});
+             }));
+
   router.Add("POST", "/api/v1/tokens", with(false, [this](Call& c) -> HttpResponse {
                service::NewApiToken wanted;
                auto name = Text(c.body, "name");

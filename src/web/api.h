@@ -63,6 +63,9 @@ struct ApiOptions {
   // GET /metrics: "" serves it to loopback peers only (not forwarded by a proxy); otherwise
   // only to requests with "Authorization: Bearer <metrics_token>".
   std::string metrics_token;
+  // True when the server's mail worker sends the outbox (--smtp given): GET /api/v1/outbox says
+  // so, since without it e-mail only waits.
+  bool mail_sending = false;
 };
 
 // The REST API under /api/v1, plus /healthz and /metrics. Handlers borrow a database connection

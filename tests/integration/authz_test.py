@@ -79,6 +79,15 @@ EXPECTED = {
     "POST /api/v1/tokens": LOGGED_IN,                       # a token for oneself
     "GET /api/v1/tokens": LOGGED_IN,                        # one's own tokens
     "DELETE /api/v1/tokens/{id}": LOGGED_IN,                # revoking one's own token
+    # ---- e-mail and notifications: one's own list and preferences; a contact is its user's
+    # and the admins'; the outbox is the admins'
+    "GET /api/v1/me/notifications": LOGGED_IN,
+    "POST /api/v1/me/notifications/read": LOGGED_IN,
+    "PUT /api/v1/me/preferences": LOGGED_IN,
+    "GET /api/v1/users/{id}/contact": {"admin", "rep_own"},  # rep_own's contact
+    "PUT /api/v1/users/{id}/contact": {"admin"},
+    "GET /api/v1/outbox": {"admin"},
+    "POST /api/v1/outbox/{id}/resend": {"admin"},             # a waiting e-mail: 409 for admins
     # ---- the central office's administration
     "POST /api/v1/users": {"admin"},
     "PUT /api/v1/agencies": {"admin"},
@@ -595,7 +604,31 @@ def build_attempts(w):
     def published(r):
         return None if (r.json or {}).get("stage") == "published" else f"stage {(r.json or {}).get('stage')}"
 
+    def rep_own_id():
+        return expect(w.users["rep_own"].request("GET", "/api/v1/me"), 200, "who is rep_own")["id"]
+
+    def resend(role):
+        admin = w.users["admin"]
+        expect(admin.request("POST", "/api/v1/users",
+                             body={"username": w.unique("mailed_"), "password": PASSWORD,
+                                   "role": "evaluator", "email": "mailed@opdc.go.th"}), 201,
+               "make a user with an address")
+        mails = expect(admin.request("GET", "/api/v1/outbox"), 200, "the outbox")["items"]
+        return Attempt("POST", f"/api/v1/outbox/{mails[0]['id']}/resend")
+
     return {
+        "GET /api/v1/me/notifications": lambda role: Attempt("GET", "/api/v1/me/notifications"),
+        "POST /api/v1/me/notifications/read": lambda role: Attempt(
+            "POST", "/api/v1/me/notifications/read", body={}),
+        "PUT /api/v1/me/preferences": lambda role: Attempt(
+            "PUT", "/api/v1/me/preferences", body={"language": "th", "reminders": True, "digest": True}),
+        "GET /api/v1/users/{id}/contact": lambda role: Attempt(
+            "GET", f"/api/v1/users/{rep_own_id()}/contact"),
+        "PUT /api/v1/users/{id}/contact": lambda role: Attempt(
+            "PUT", f"/api/v1/users/{rep_own_id()}/contact",
+            body={"email": "reporter@ocs.go.th", "language": "th"}),
+        "GET /api/v1/outbox": lambda role: Attempt("GET", "/api/v1/outbox"),
+        "POST /api/v1/outbox/{id}/resend": resend,
         "GET /healthz": lambda role: Attempt("GET", "/healthz"),
         "GET /metrics": lambda role: Attempt("GET", "/metrics"),
         "GET /api/v1/openapi.json": lambda role: Attempt("GET", "/api/v1/openapi.json"),

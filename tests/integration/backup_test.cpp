@@ -28,11 +28,12 @@ using esar::testing::ServerProcess;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-// Tables a backup leaves out on purpose (docs/operations.md): logins in progress, and the
-// migrations' own bookkeeping, which the target database keeps for itself.
+// Tables a backup leaves out on purpose (docs/operations.md): logins in progress, password-reset
+// links (an hour's worth), and the migrations' own bookkeeping, which the target database keeps
+// for itself.
 bool NotBackedUp(const std::string& table) {
   return table == "sessions" || table == "login_throttle" || table == "schema_migrations" ||
-         table == "audit_rebaselines";
+         table == "audit_rebaselines" || table == "password_resets";
 }
 
 std::vector<std::string> Lines(const std::string& path) {

@@ -954,7 +954,39 @@ def build_routes(w):
                      Field(["verified_values"], "object"),
                      Field(["evidence_notes"], "object")]
 
+    def twin_id():
+        return w.query("SELECT id FROM users WHERE username = 'twin_eval'")[0][0]
+
+    def mail_id():
+        """An e-mail of the outbox (a user made with an address puts one there)."""
+        rows = w.query("SELECT id FROM outbox ORDER BY id LIMIT 1")
+        if not rows:
+            expect(w.users["admin"].request("POST", "/api/v1/users", body={
+                "username": w.unique("mailed_"), "password": PASSWORD, "role": "evaluator",
+                "email": "mailed@opdc.go.th"}), 201, "a user with an address")
+            rows = w.query("SELECT id FROM outbox ORDER BY id LIMIT 1")
+        return rows[0][0]
+
+    def verify_contact(r, body, f):
+        rows = w.query("SELECT email, language FROM user_contacts WHERE user_id = ?", (twin_id(),))
+        if not rows:
+            return "no user_contacts row"
+        return same(rows[0][0], body["email"], "email") or same(rows[0][1], body["language"], "language")
+
     routes = [
+        Route("GET /api/v1/users/{id}/contact", adm, params=lambda: {"id": twin_id()}),
+        Route("PUT /api/v1/users/{id}/contact", adm, params=lambda: {"id": twin_id()},
+              body=lambda: {"email": "twin@opdc.go.th", "language": "en"},
+              fields=[Field(["email"], "string", True, "strict"),
+                      Field(["language"], "string", True, "strict")],
+              verify=verify_contact),
+        Route("PUT /api/v1/me/preferences", ev,
+              body=lambda: {"language": "th", "reminders": False, "digest": True},
+              fields=[Field(["language"], "string", True, "strict"),
+                      Field(["reminders"], "boolean", True), Field(["digest"], "boolean", True)]),
+        Route("POST /api/v1/me/notifications/read", ev, body=lambda: {},
+              fields=[Field(["id"], "integer")]),
+        Route("POST /api/v1/outbox/{id}/resend", adm, params=lambda: {"id": mail_id()}),
         Route("POST /api/v1/me/password", "twin",
               body=lambda: {"old_password": w.twin_password, "new_password": w.unique("a-new-password-")},
               fields=[Field(["old_password"], "string", True, "free"),

@@ -417,6 +417,67 @@ def cycle(base):
     call(reporter, "POST", "/api/v1/users", 403, "create a user as a reporter", body=new_user)
     call(admin, "POST", "/api/v1/users", 400, "create a user without a role",
          body={"username": "eval3", "password": PASSWORD})
+    # ---- e-mail addresses, preferences, notifications, the outbox
+    mailed = {"username": "eval_mailed", "password": PASSWORD, "role": "evaluator",
+              "email": "eval.mailed@opdc.go.th", "language": "en"}
+    request_schema_check("POST", "/api/v1/users", mailed, "create a user with an address")
+    r = call(admin, "POST", "/api/v1/users", 201, "create a user with an address", body=mailed)
+    mailed_id = (r.json or {}).get("id")
+    call(admin, "POST", "/api/v1/users", 400, "create a user with a bad address",
+         body={**mailed, "username": "eval_badmail", "email": "not an address"})
+    r = call(admin, "GET", f"/api/v1/users/{mailed_id}/contact", 200, "a user's contact")
+    check(r.json and r.json.get("email") == "eval.mailed@opdc.go.th" and r.json.get("language") == "en",
+          "  the address and language given at creation")
+    me = call(reporter, "GET", "/api/v1/me", 200, "me (reporter), for the contact").json or {}
+    contact = {"email": "ocs.reporter@ocs.go.th", "language": "th"}
+    request_schema_check("PUT", "/api/v1/users/{id}/contact", contact, "set a contact")
+    call(admin, "PUT", f"/api/v1/users/{me.get('id')}/contact", 200, "set a user's address", body=contact)
+    call(reporter, "PUT", f"/api/v1/users/{me.get('id')}/contact", 403, "set one's own address (admins only)",
+         body=contact)
+    call(admin, "PUT", f"/api/v1/users/{me.get('id')}/contact", 400, "set a bad address",
+         body={"email": "a@b", "language": "th"})
+    call(admin, "PUT", "/api/v1/users/987654/contact", 404, "set an unknown user's address", body=contact)
+    r = call(reporter, "GET", f"/api/v1/users/{me.get('id')}/contact", 200, "one's own contact")
+    check(r.json and r.json.get("email") == "ocs.reporter@ocs.go.th", "  the address set by the admin")
+    call(reporter, "GET", f"/api/v1/users/{mailed_id}/contact", 403, "another user's contact")
+    prefs = {"language": "en", "reminders": False, "digest": True}
+    request_schema_check("PUT", "/api/v1/me/preferences", prefs, "preferences")
+    r = call(reporter, "PUT", "/api/v1/me/preferences", 200, "turn reminders off", body=prefs)
+    check(r.json and r.json.get("reminders") is False and r.json.get("language") == "en",
+          "  reminders off, English")
+    call(reporter, "PUT", "/api/v1/me/preferences", 400, "preferences without a choice",
+         body={"language": "en"})
+    call(reporter, "PUT", "/api/v1/me/preferences", 200, "reminders back on",
+         body={"language": "th", "reminders": True, "digest": True})
+    r = call(admin, "GET", "/api/v1/outbox", 200, "the outbox")
+    check(r.json and r.json.get("sending") is False and r.json["counts"]["waiting"] >= 1,
+          "  without --smtp nothing is sent: the e-mail waits")
+    waiting = [m for m in (r.json or {}).get("items", []) if m["kind"] == "account.created"]
+    check(waiting and waiting[0]["address"] == "eval.mailed@opdc.go.th" and waiting[0]["language"] == "en",
+          "  the account-created e-mail waits, in English")
+    call(admin, "GET", "/api/v1/outbox?status=waiting", 200, "the outbox, waiting only")
+    call(admin, "GET", "/api/v1/outbox?status=lost", 400, "the outbox, an unknown status")
+    call(evaluator, "GET", "/api/v1/outbox", 403, "the outbox as an evaluator")
+    if waiting:
+        call(admin, "POST", f"/api/v1/outbox/{waiting[0]['id']}/resend", 409, "resend an e-mail still waiting")
+    call(admin, "POST", "/api/v1/outbox/987654/resend", 404, "resend an unknown e-mail")
+    mailed_client = Client(base)
+    r = call(public, "POST", "/api/v1/session", 200, "login eval_mailed",
+             body={"username": "eval_mailed", "password": PASSWORD})
+    cookie = re.search(r"esar_session=([^;]+)", r.headers.get("Set-Cookie", "") or "")
+    if cookie and r.json:
+        mailed_client.cookie, mailed_client.csrf = cookie.group(1), r.json.get("csrf_token")
+    r = call(mailed_client, "GET", "/api/v1/me/notifications", 200, "one's notifications")
+    check(r.json and r.json.get("unread") == 1 and r.json["items"][0]["kind"] == "account.created",
+          "  the account-created notification, unread")
+    notification_id = ((r.json or {}).get("items") or [{"id": 1}])[0]["id"]
+    request_schema_check("POST", "/api/v1/me/notifications/read", {}, "mark read")
+    r = call(mailed_client, "POST", "/api/v1/me/notifications/read", 200, "mark all read", body={})
+    check(r.json and r.json.get("marked") == 1 and r.json.get("unread") == 0, "  none unread after")
+    call(reporter, "POST", "/api/v1/me/notifications/read", 404, "mark another's notification read",
+         body={"id": notification_id})
+    call(public, "GET", "/api/v1/me/notifications", 401, "notifications without a session")
+
     r = call(admin, "POST", "/api/v1/tokens", 201, "create an API token", body={"name": "ci"})
     robot = Client(base)
     robot.bearer = r.json.get("token") if r.json else None

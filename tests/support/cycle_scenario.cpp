@@ -58,8 +58,13 @@ void RunWholeCycle(const std::string& backend, CycleScenario* out) {
            {"evaluator", "evaluator", ""},
            {"rep.ocs", "reporter", "OCS"},
            {"app.ocs", "approver", "OCS"}}) {
+    // Every user but the admin has an address (the reporter's in English), so the cycle fills
+    // the outbox and the notification lists.
+    const std::string email =
+        name == "admin" ? "" : " --email " + name + "@example.go.th" +
+                                   (name == "rep.ocs" ? " --language en" : "");
     auto r = RunEsar("admin create-user --db '" + out->db_url + "' --username " + name +
-                         " --role " + role + (agency.empty() ? "" : " --agency " + agency),
+                         " --role " + role + (agency.empty() ? "" : " --agency " + agency) + email,
                      "ESAR_PASSWORD=password-of-" + name);
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
@@ -96,6 +101,12 @@ void RunWholeCycle(const std::string& backend, CycleScenario* out) {
           .status,
       201);
   ASSERT_EQ(admin.Request("POST", "/api/v1/tokens", json{{"name", "reports"}}.dump()).status, 201);
+  // The approver turns deadline reminders off.
+  ASSERT_EQ(approver
+                .Request("PUT", "/api/v1/me/preferences",
+                         json{{"language", "th"}, {"reminders", false}, {"digest", true}}.dump())
+                .status,
+            200);
 
   std::vector<int64_t> ids;
   for (const auto& [kpi, v] : values) {
