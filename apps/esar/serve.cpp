@@ -216,7 +216,8 @@ int Serve(const ServeOptions& options, Lang lang) {
   auto views = web::Views::Load();
   if (!views) return fail(views.status());
   web::Pages pages(pool, **files, clock, metrics, **views,
-                   {&hasher, api_options.secure_cookies, api_options.uploads, *proxy});
+                   {&hasher, api_options.secure_cookies, api_options.uploads, *proxy,
+                    api_options.mail_sending});
   PeriodicPurge purge(pool, clock, !options.quiet);
   pages.Register(router);
   auto server = web::Server::Start(server_options, router, &metrics);

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "common/text.h"
+#include "service/notify.h"
 #include "web/multipart.h"
 
 namespace esar::web {
@@ -53,6 +54,7 @@ std::vector<NavItem> NavFor(service::Role role) {
               {"/admin/users", "nav.users"},
               {"/admin/questions", "nav.admin_questions"},
               {"/admin/announcements", "nav.announcements"},
+              {"/admin/outbox", "nav.outbox"},
               {"/review", "nav.review"},
               {"/", "nav.results"}};
     case Role::kPublic:
@@ -114,6 +116,12 @@ HttpResponse RenderPage(PageCall& call, const std::string& template_name, json m
   }
   layout["nav"] = nav;
   if (call.actor.user_id != 0) {
+    // Every page a user sees says how many notifications wait unread (one indexed count).
+    auto unread = service::Inbox(call.db, call.clock).Unread(call.actor);
+    const int64_t count = unread ? *unread : 0;
+    layout["notifications"] = {{"unread", count},
+                               {"has_unread", count > 0},
+                               {"current", call.request.path == "/notifications"}};
     layout["user"] = {{"name", call.actor.username},
                       {"role", call.T(std::string("role.") + service::RoleName(call.actor.role))},
                       {"agency", call.actor.agency}};

@@ -10,6 +10,7 @@
 #include "domain/engine.h"
 #include "service/cycle.h"
 #include "service/directory.h"
+#include "service/notify.h"
 #include "service/history.h"
 #include "service/login.h"
 #include "service/reporting.h"
@@ -371,6 +372,16 @@ HttpResponse Pages::PasswordPage(PageCall& call, const std::string& error, int s
   }
   model["has_tokens"] = !list.empty();
   model["tokens"] = list;
+  // The e-mail this user gets: the address (set by the central office), language, topics.
+  auto contact = service::Contacts(call.db, clock_).Get(call.actor, call.actor.user_id);
+  if (contact) {
+    model["mail"] = {{"email", contact->email},
+                     {"has_email", !contact->email.empty()},
+                     {"th", contact->language == Lang::kThai},
+                     {"reminders", contact->MailOn(service::kTopicReminders)},
+                     {"digest", contact->MailOn(service::kTopicDigest)},
+                     {"evaluator", call.actor.Is(service::Role::kEvaluator)}};
+  }
   return RenderPage(call, "password", model, call.T("password.title"), status);
 }
 
@@ -874,6 +885,11 @@ void Pages::Register(Router& router) {
   router.Add("GET", "/account/password", Page(users, bind(&Pages::PasswordForm)));
   router.Add("POST", "/account/password", Page(users, bind(&Pages::ChangePassword)));
   router.Add("POST", "/account/tokens/{id}/revoke", Page(users, bind(&Pages::RevokeToken)));
+  router.Add("POST", "/account/preferences", Page(users, bind(&Pages::SavePreferences)));
+  router.Add("GET", "/notifications", Page(users, bind(&Pages::Notifications)));
+  router.Add("POST", "/notifications/read", Page(users, bind(&Pages::MarkNotificationsRead)));
+  router.Add("GET", "/admin/outbox", Page(admin, bind(&Pages::OutboxPage)));
+  router.Add("POST", "/admin/outbox/{id}/resend", Page(admin, bind(&Pages::ResendMail)));
   router.Add("GET", "/lang/{lang}", Page(anyone, bind(&Pages::SwitchLanguage)));
 
   router.Add("GET", "/agency", Page(agency, bind(&Pages::AgencyHome)));

@@ -37,6 +37,7 @@ struct PageOptions {
   bool secure_cookies = false;
   UploadLimits uploads;
   TrustedProxy proxy;  // who may name the client (the login throttle's address)
+  bool mail_sending = false;  // the mail worker has a relay (--smtp): the outbox page says so
 };
 
 class Pages {
@@ -129,6 +130,15 @@ class Pages {
   // The announcements to the actor's kind of agency, newest first, as the agency home page and
   // its own list show them (the newest `limit`).
   nlohmann::json AnnouncementsModel(PageCall& call, int64_t limit);
+
+  // Everyone logged in: the notification list (pages_mail.cpp), and the e-mail preferences on
+  // the account page.
+  HttpResponse Notifications(PageCall& call);
+  HttpResponse MarkNotificationsRead(PageCall& call);
+  HttpResponse SavePreferences(PageCall& call);
+  // The central office's outbox: sent, waiting, failed with the relay's answer; resend.
+  HttpResponse OutboxPage(PageCall& call);
+  HttpResponse ResendMail(PageCall& call);
 
   // Evaluators (pages_review.cpp).
   HttpResponse Queue(PageCall& call);

@@ -289,6 +289,20 @@ def cycle(esar, db, work, relay_port, captured):
         check(r["unread"] == len(kinds), "all unread")
         rep.json("POST", "/api/v1/me/notifications/read", {"id": r["items"][0]["id"]})
         check(rep.json("GET", "/api/v1/me/notifications")["unread"] == len(kinds) - 1, "one read")
+        # ---- the same in the browser: the list, the unread count on every page, marking read
+        status, page = rep.call("GET", "/notifications")
+        unread = len(kinds) - 1
+        check(status == 200 and f'<span class="tag info">{unread}<span class="sr">' in page,
+              "every page shows the unread count", str(status))
+        check("ส่งกลับให้แก้ไข" in page and "การแจ้งเตือน" in page, "the list shows the events in Thai")
+        status, page = rep.call("POST", "/notifications/read", form={"csrf": rep.csrf})
+        check(status == 200 and rep.json("GET", "/api/v1/me/notifications")["unread"] == 0,
+              "mark all read from the page")
+        status, page = admin.call("GET", "/admin/outbox")
+        check(status == 200 and "ส่งแล้ว" in page and "ไม่ได้ตั้งค่าเซิร์ฟเวอร์ส่งอีเมล" not in page,
+              "the outbox page lists what was sent", str(status))
+        status, _ = rep.call("GET", "/admin/outbox")
+        check(status == 403, "the outbox page is the admins'", str(status))
         r = c["rep.boi"].json("GET", "/api/v1/me/notifications")
         check(sorted(n["kind"] for n in r["items"]) ==
               ["account.created", "results.preliminary", "results.published"], "BOI's list: its own events only")
@@ -341,6 +355,8 @@ def relay_down_and_restarts(esar, db, work, relay, captured):
         check(page["counts"]["waiting"] == 0, "the backlog is sent once the relay is back",
               json.dumps(page["counts"]))
         late = [m for m in captured.messages[before:]]
+        status, page = admin.call("GET", "/admin/outbox?status=sent")
+        check(status == 200 and "late.0@opdc.go.th" in page, "the outbox page shows the backlog sent")
         to = sorted(m["to"][0] for m in late)
         check(to == sorted(f"{n}@opdc.go.th" for n in names), "every waiting e-mail arrived exactly once", repr(to))
         ids = [parse(m)["Message-ID"] for m in captured.messages]
@@ -348,6 +364,23 @@ def relay_down_and_restarts(esar, db, work, relay, captured):
     finally:
         for p in procs:
             stop_server(p)
+
+
+def without_relay(esar, db, work):
+    """Without --smtp nothing is sent, and the outbox page says so."""
+    proc, base, _ = start_server(esar, db, os.path.join(work, "files"), os.path.join(work, "serve4.log"))
+    try:
+        admin = Client(base).login("admin", password_of("admin"))
+        admin.json("POST", "/api/v1/users", {"username": "unsent", "password": password_of("unsent"),
+                                             "role": "evaluator", "email": "unsent@opdc.go.th"}, expect=201)
+        time.sleep(1.5)
+        page = admin.json("GET", "/api/v1/outbox?status=waiting")
+        check(page["sending"] is False and [m["address"] for m in page["items"]] == ["unsent@opdc.go.th"],
+              "without --smtp the e-mail waits")
+        status, html = admin.call("GET", "/admin/outbox")
+        check(status == 200 and "ไม่ได้ตั้งค่าเซิร์ฟเวอร์ส่งอีเมล (--smtp)" in html, "the outbox page says nothing is sent")
+    finally:
+        stop_server(proc)
 
 
 def main():
@@ -370,6 +403,7 @@ def main():
             run_cli(esar, args, env={"ESAR_PASSWORD": password_of(name)})
         cycle(esar, db, work, relay.port, captured)
         relay_down_and_restarts(esar, db, work, relay, captured)
+        without_relay(esar, db, work)
     finally:
         relay.stop()
         if not failures:
