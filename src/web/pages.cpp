@@ -536,6 +536,10 @@ HttpResponse Pages::PublicResults(PageCall& call) {
   model["round_label"] = RoundLabel(call, published->by_id.at(chosen));
   model["reopened"] = ReopenedNote(call, chosen, result->id);
   model["zip"] = "/results/" + std::to_string(chosen) + "/reports.zip";
+  // The same list as a spreadsheet (the API's download: published results, for everyone).
+  const std::string exported = "/api/v1/rounds/" + std::to_string(chosen) + "/results/export?format=";
+  model["results_xlsx"] = exported + "xlsx";
+  model["results_csv"] = exported + "csv";
   const std::string filters = "/?round=" + std::to_string(chosen) + "&q=" + UrlEncode(query.q) +
                               "&kind=" + UrlEncode(query.kind) +
                               "&parent=" + UrlEncode(query.parent);

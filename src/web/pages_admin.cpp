@@ -12,6 +12,7 @@
 #include "formats/json_input.h"
 #include "formats/framework_json.h"
 #include "formats/inputs.h"
+#include "formats/xlsx_reader.h"
 #include "service/cycle.h"
 #include "service/directory.h"
 #include "service/reporting.h"
@@ -192,7 +193,10 @@ HttpResponse Pages::AdminHome(PageCall& call) {
   json model = {{"rounds", list},
                 {"frameworks", frameworks ? frameworks->size() : 0},
                 {"agencies", agencies ? agencies->size() : 0},
-                {"users", users ? users->size() : 0}};
+                {"users", users ? users->size() : 0},
+                // The audit log's download form starts at the last 30 days.
+                {"audit_from", IsoDateInBangkok(now - 30LL * 24 * 3600 * 1000)},
+                {"audit_to", IsoDateInBangkok(now)}};
   return RenderPage(call, "admin_home", model, call.T("admin.title"));
 }
 
@@ -281,8 +285,10 @@ HttpResponse Pages::AgenciesPage(PageCall& call) {
 HttpResponse Pages::ImportAgencies(PageCall& call) {
   std::string text = call.Field("file");
   if (text.empty()) text = call.Field("csv");
-  auto parsed = formats::ParseAgencies(
-      text, call.form.count("file.name") ? call.Field("file.name") : "agencies.csv");
+  const std::string name = call.form.count("file.name") ? call.Field("file.name") : "agencies.csv";
+  // An XLSX file beside CSV: recognised by its content (a ZIP), whatever its name says.
+  auto parsed = formats::LooksLikeXlsx(text) ? formats::ParseAgenciesXlsx(text, name)
+                                             : formats::ParseAgencies(text, name);
   Status s = parsed ? service::Directory(call.db, clock_).UpsertAgencies(call.actor, *parsed)
                     : parsed.status();
   if (!s.ok()) {

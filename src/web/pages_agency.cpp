@@ -170,7 +170,13 @@ HttpResponse Pages::AgencyHome(PageCall& call) {
           RoundStateModel(call, *status, cycle.CheckReportingOpen(r.round.id, agency->code))},
          {"sent", sent},
          {"count", due},
-         {"kpis", kpis}});
+         {"kpis", kpis},
+         // The round as a spreadsheet: the template to fill offline (uploaded back through the
+         // API as drafts) and the agency's own submission status.
+         {"template", "/api/v1/rounds/" + std::to_string(r.round.id) + "/agencies/" +
+                          UrlEncode(agency->code) + "/template"},
+         {"status_xlsx", "/api/v1/rounds/" + std::to_string(r.round.id) + "/status/export?format=xlsx"},
+         {"status_csv", "/api/v1/rounds/" + std::to_string(r.round.id) + "/status/export?format=csv"}});
   }
   // The central office's newest announcements to this kind of agency (all of them on the
   // questions page).

@@ -160,6 +160,8 @@ HttpResponse Pages::Queue(PageCall& call) {
                               (filter.overdue ? "&overdue=1" : "");
   const std::string query = filters + "&sort=" + sort_name + (filter.descending ? "&dir=desc" : "");
   json model = {{"items", items},
+                {"export_xlsx", "/api/v1/queue/export?" + query + "&format=xlsx"},
+                {"export_csv", "/api/v1/queue/export?" + query + "&format=csv"},
                 {"total", queue->total},
                 {"rounds", round_options},
                 {"ministries", ministries},

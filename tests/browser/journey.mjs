@@ -173,6 +173,18 @@ async function logout(page) {
   await page.waitForLoadState("load");
 }
 
+// Clicks `link` (or a form's button) and checks the file it downloads: an XLSX (a ZIP, "PK")
+// or a CSV (UTF-8 with a byte order mark). Returns the file's bytes.
+async function downloads(page, link, what) {
+  const [file] = await Promise.all([page.waitForEvent("download", { timeout: 15000 }), link.click()]);
+  const bytes = readFileSync(await file.path());
+  const name = file.suggestedFilename();
+  const ok = name.endsWith(".csv") ? bytes.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf]))
+                                   : bytes.subarray(0, 2).toString("latin1") === "PK";
+  check(ok && bytes.length > 100, `${what}: ${name} downloaded (${bytes.length} bytes)`);
+  return bytes;
+}
+
 const flash = async (page) => (await page.locator(".flash").textContent().catch(() => "")) || "";
 
 try {
@@ -188,6 +200,7 @@ try {
   await login(admin, "admin");
   check(admin.url().endsWith("/admin"), "the admin lands on the overview");
   await look(admin, "03-admin-home");
+  await downloads(admin, admin.getByRole("button", { name: "ดาวน์โหลด", exact: true }), "the audit log of the last 30 days (admin home)");
   await admin.goto(`${base}/admin/rounds`);
   const due = new Date(Date.now() + 30 * 86400e3).toISOString().slice(0, 10);
   await admin.getByLabel("วันกำหนดส่ง").first().fill(due);
@@ -230,6 +243,7 @@ try {
   check(reporter.url().endsWith("/agency"), "the reporter lands on the agency's home page");
   check(/เหลือ \d+ วัน/.test(await reporter.locator("main").textContent()), "the home page says how many days are left");
   await look(reporter, "10-agency-home");
+  await downloads(reporter, reporter.locator("p.downloads").getByRole("link", { name: "XLSX", exact: true }).first(), "the agency's submission status (agency home)");
   await reporter.getByRole("link", { name: /^1 ร้อยละความสำเร็จ/ }).click();
   await reporter.getByLabel(/จำนวนเรื่องรับเข้า/).fill(String(received));
   await reporter.getByLabel(/จำนวนเรื่องที่แล้วเสร็จ/).fill(String(completed));
@@ -245,6 +259,10 @@ try {
   await reporter.locator(".files").getByText("หนังสือรับรอง.pdf").waitFor({ timeout: 10000 });
   check(true, "the PDF is uploaded and listed");
   await look(reporter, "11-kpi-form");
+  // The round's Excel template from the agency's home page (uploaded back through the API:
+  // spreadsheets_test.py).
+  await reporter.goto(`${base}/agency`);
+  await downloads(reporter, reporter.getByRole("link", { name: "แบบฟอร์ม Excel ของรอบนี้ (XLSX)" }), "the round's template (agency home)");
   await logout(reporter);
 
   // ---- approver: send it back with a comment, then approve and submit ----
@@ -265,6 +283,7 @@ try {
   await login(evaluator, "evaluator");
   check(evaluator.url().endsWith("/review"), "the evaluator lands on the queue");
   await look(evaluator, "12-review-queue");
+  await downloads(evaluator, evaluator.locator("p.downloads").getByRole("link", { name: "CSV" }), "the queue as filtered (review page)");
   await evaluator.getByRole("link", { name: "สำนักงานคณะกรรมการกฤษฎีกา" }).first().click();
   check((await evaluator.locator("main").textContent()).includes("หนังสือรับรอง.pdf"), "the review page lists the evidence");
   await look(evaluator, "13-review");
@@ -304,6 +323,8 @@ try {
   await admin.getByRole("button", { name: "ยืนยัน" }).click();
   check((await flash(admin)).includes("คำนวณผลเบื้องต้นแล้ว"), "the admin computes preliminary results");
   await look(admin, "14-admin-results");
+  await downloads(admin, admin.locator("p.downloads").getByRole("link", { name: "XLSX", exact: true }).nth(1), "the preliminary results (admin results page)");
+  await downloads(admin, admin.locator("p.downloads").getByRole("link", { name: "CSV" }).first(), "the submission status (admin results page)");
   await reporter.goto(`${base}/agency/results`);
   await look(reporter, "15-agency-results");
   await admin.getByRole("button", { name: "สรุปผลขั้นสุดท้าย" }).click();
@@ -373,6 +394,7 @@ try {
   const shown = (await row.locator("td.num").textContent()).trim();
   check(shown === expected.total_text, `the public list shows OCS at ${shown}, the engine gives ${expected.total_text}`);
   await look(pub, "17-public-results");
+  await downloads(pub, pub.locator("p.downloads").getByRole("link", { name: "XLSX", exact: true }), "the published results (public list)");
   await pub.getByRole("link", { name: "สำนักงานคณะกรรมการกฤษฎีกา" }).click();
   const report = await pub.locator("main").textContent();
   check(report.includes(expected.total_text) && report.includes(expected.grade), `the agency report shows ${expected.total_text} ${expected.grade}`);
