@@ -1,11 +1,19 @@
-"""What the Python checks of the running server share: running the esar command line, and
-starting and stopping `esar serve` on a free port of 127.0.0.1. Standard library only."""
+"""What the Python checks of the running server share: running the esar command line,
+starting and stopping `esar serve` on a free port of 127.0.0.1, and the two HTTP clients the
+tests talk to it with (`ApiClient` for the JSON API, `Browser` for the pages without
+JavaScript). Standard library only."""
+import http.client
+import http.cookiejar
+import json
 import os
 import re
 import signal
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 
 
 def run_cli(esar, args, env=None):
@@ -55,3 +63,126 @@ def stop_server(proc):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=5)
+
+
+class ApiClient:
+    """One login's cookies and CSRF token against the JSON API (pages too, through `text`).
+
+    `check(ok, what)`, when given, is the test's own recorder: `json` then reports every status
+    through it and carries on after a wrong one; without it a wrong status raises RuntimeError."""
+
+    def __init__(self, base, check=None):
+        self.base = base
+        self.check = check
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        self.csrf = None
+
+    def call(self, method, path, body=None, raw=None, content_type="application/json", form=None):
+        """Sends a JSON `body`, `raw` bytes of `content_type`, or an urlencoded `form`; the
+        session's CSRF token goes with every non-GET. Returns (status, headers, bytes); HTTP
+        errors are answers, not exceptions."""
+        headers = {"Content-Type": content_type}
+        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        if form is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            data = urllib.parse.urlencode(form).encode()
+        if self.csrf and method != "GET":
+            headers["X-CSRF-Token"] = self.csrf
+        req = urllib.request.Request(self.base + path, method=method, headers=headers, data=data)
+        try:
+            with self.opener.open(req) as r:
+                return r.status, r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, e.read()
+
+    def text(self, method, path, **kw):
+        """`call`, answering (status, body decoded as UTF-8)."""
+        status, _, data = self.call(method, path, **kw)
+        return status, data.decode("utf-8", "replace")
+
+    def json(self, method, path, body=None, expect=200, raw=None, content_type="application/json"):
+        """`call`, expecting the status `expect`; returns the parsed JSON answer ({} if it is
+        not JSON)."""
+        status, _, data = self.call(method, path, body, raw, content_type)
+        text = data.decode("utf-8", "replace")
+        what = "%s %s: %d (%s)" % (method, path, status, text[:300] if status != expect else "as expected")
+        if self.check is not None:
+            self.check(status == expect, what)
+        elif status != expect:
+            raise RuntimeError(f"{method} {path}: expected {expect}, got {status} {text[:300]}")
+        return json.loads(text) if text[:1] in ("{", "[") else {}
+
+    def login(self, username, password):
+        """Opens a session through the API and keeps its CSRF token; returns self."""
+        self.csrf = self.json("POST", "/api/v1/session", {"username": username, "password": password}).get("csrf_token")
+        return self
+
+
+class Browser:
+    """The pages as a browser without JavaScript sees them: cookies kept by hand (so a test
+    can read and drop them), forms posted urlencoded, redirects not followed."""
+
+    def __init__(self, base):
+        u = urllib.parse.urlsplit(base)
+        self.host, self.port = u.hostname, u.port
+        self.cookies = {}
+
+    def request(self, method, path, fields=None, body=None, content_type=None, headers=None):
+        """Returns (status, headers with lower-case names, bytes)."""
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        h = dict(headers or {})
+        if self.cookies:
+            h["Cookie"] = "; ".join("%s=%s" % kv for kv in self.cookies.items())
+        if fields is not None:
+            body = urllib.parse.urlencode(fields).encode()
+            content_type = "application/x-www-form-urlencoded"
+        if content_type:
+            h["Content-Type"] = content_type
+        conn.request(method, path, body=body, headers=h)
+        r = conn.getresponse()
+        raw = r.read()
+        for k, v in r.getheaders():
+            if k.lower() == "set-cookie":
+                name, value = v.split(";")[0].split("=", 1)
+                if "Max-Age=0" in v:
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = value
+        conn.close()
+        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), raw
+
+    def get(self, path):
+        return self.request("GET", path)
+
+    def page(self, path):
+        """GET, answering (status, body as text)."""
+        status, headers, raw = self.get(path)
+        return status, raw.decode("utf-8")
+
+    def csrf(self, html):
+        """The page's form token ("" when it has none)."""
+        m = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+        return m.group(1) if m else ""
+
+    def login_fields(self, fields):
+        """Opens the login page (for its form token, as a browser would) and posts `fields`."""
+        status, html = self.page("/login")
+        m = re.search(r'name="login_csrf" value="([0-9a-f]+)"', html)
+        return self.request("POST", "/login", dict(fields, login_csrf=m.group(1) if m else ""))
+
+    def login(self, user):
+        """Signs in as a demo user (password demo-USER-2567); returns (status, redirect target)."""
+        status, headers, _ = self.login_fields({"username": user, "password": "demo-%s-2567" % user,
+                                                "next": "/"})
+        return status, headers.get("location", "")
+
+
+def multipart_file(name, filename, data, content_type, fields=None, boundary="----esar7b1c"):
+    """A multipart/form-data body of plain `fields` and one file; returns (body, content type)."""
+    body = b""
+    for k, v in (fields or {}).items():
+        body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").encode()
+    body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; "
+             f"filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n").encode() + data + \
+        f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"

@@ -18,7 +18,6 @@ capturing every message esar's mail worker hands it.
 import csv
 import email
 import email.policy
-import http.cookiejar
 import json
 import os
 import re
@@ -27,12 +26,9 @@ import socket
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from esar_harness import run_cli, start_server, stop_server  # noqa: E402
+from esar_harness import ApiClient as Client, run_cli, start_server, stop_server  # noqa: E402
 
 from aiosmtpd.controller import Controller  # noqa: E402
 
@@ -87,42 +83,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-class Client:
-    """Cookies and the CSRF token of one login; JSON in and out."""
-
-    def __init__(self, base):
-        self.base = base
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-        self.csrf = None
-
-    def call(self, method, path, body=None, form=None):
-        headers = {"Content-Type": "application/json"}
-        data = None if body is None else json.dumps(body).encode()
-        if form is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            data = urllib.parse.urlencode(form).encode()
-        if self.csrf and method != "GET":
-            headers["X-CSRF-Token"] = self.csrf
-        req = urllib.request.Request(self.base + path, method=method, headers=headers, data=data)
-        try:
-            with self.opener.open(req) as r:
-                return r.status, r.read().decode("utf-8")
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode("utf-8")
-
-    def json(self, method, path, body=None, expect=200):
-        status, text = self.call(method, path, body)
-        if status != expect:
-            raise RuntimeError(f"{method} {path}: expected {expect}, got {status} {text[:300]}")
-        return json.loads(text) if text.startswith("{") else {}
-
-    def login(self, username, password):
-        session = self.json("POST", "/api/v1/session", {"username": username, "password": password})
-        self.csrf = session.get("csrf_token")
-        return self
 
 
 def parse(message):
@@ -290,18 +250,18 @@ def cycle(esar, db, work, relay_port, captured):
         rep.json("POST", "/api/v1/me/notifications/read", {"id": r["items"][0]["id"]})
         check(rep.json("GET", "/api/v1/me/notifications")["unread"] == len(kinds) - 1, "one read")
         # ---- the same in the browser: the list, the unread count on every page, marking read
-        status, page = rep.call("GET", "/notifications")
+        status, page = rep.text("GET", "/notifications")
         unread = len(kinds) - 1
         check(status == 200 and f'<span class="tag info">{unread}<span class="sr">' in page,
               "every page shows the unread count", str(status))
         check("ส่งกลับให้แก้ไข" in page and "การแจ้งเตือน" in page, "the list shows the events in Thai")
-        status, page = rep.call("POST", "/notifications/read", form={"csrf": rep.csrf})
+        status, page = rep.text("POST", "/notifications/read", form={"csrf": rep.csrf})
         check(status == 200 and rep.json("GET", "/api/v1/me/notifications")["unread"] == 0,
               "mark all read from the page")
-        status, page = admin.call("GET", "/admin/outbox")
+        status, page = admin.text("GET", "/admin/outbox")
         check(status == 200 and "ส่งแล้ว" in page and "ไม่ได้ตั้งค่าเซิร์ฟเวอร์ส่งอีเมล" not in page,
               "the outbox page lists what was sent", str(status))
-        status, _ = rep.call("GET", "/admin/outbox")
+        status, _ = rep.text("GET", "/admin/outbox")
         check(status == 403, "the outbox page is the admins'", str(status))
         r = c["rep.boi"].json("GET", "/api/v1/me/notifications")
         check(sorted(n["kind"] for n in r["items"]) ==
@@ -355,7 +315,7 @@ def relay_down_and_restarts(esar, db, work, relay, captured):
         check(page["counts"]["waiting"] == 0, "the backlog is sent once the relay is back",
               json.dumps(page["counts"]))
         late = [m for m in captured.messages[before:]]
-        status, page = admin.call("GET", "/admin/outbox?status=sent")
+        status, page = admin.text("GET", "/admin/outbox?status=sent")
         check(status == 200 and "late.0@opdc.go.th" in page, "the outbox page shows the backlog sent")
         to = sorted(m["to"][0] for m in late)
         check(to == sorted(f"{n}@opdc.go.th" for n in names), "every waiting e-mail arrived exactly once", repr(to))
@@ -377,7 +337,7 @@ def without_relay(esar, db, work):
         page = admin.json("GET", "/api/v1/outbox?status=waiting")
         check(page["sending"] is False and [m["address"] for m in page["items"]] == ["unsent@opdc.go.th"],
               "without --smtp the e-mail waits")
-        status, html = admin.call("GET", "/admin/outbox")
+        status, html = admin.text("GET", "/admin/outbox")
         check(status == 200 and "ไม่ได้ตั้งค่าเซิร์ฟเวอร์ส่งอีเมล (--smtp)" in html, "the outbox page says nothing is sent")
     finally:
         stop_server(proc)

@@ -22,7 +22,7 @@ import tempfile
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from esar_harness import run_cli, start_server, stop_server  # noqa: E402
+from esar_harness import Browser, run_cli, start_server, stop_server  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLE = os.path.join(ROOT, "examples", "ocs-2567")
@@ -36,60 +36,6 @@ def check(ok, what):
     else:
         failed += 1
         print("FAIL " + what)
-
-
-class Browser:
-    """Cookies and keep-alive; no JavaScript."""
-
-    def __init__(self, base):
-        u = urllib.parse.urlsplit(base)
-        self.host, self.port = u.hostname, u.port
-        self.cookies = {}
-
-    def request(self, method, path, fields=None, body=None, content_type=None, headers=None):
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
-        h = dict(headers or {})
-        if self.cookies:
-            h["Cookie"] = "; ".join("%s=%s" % kv for kv in self.cookies.items())
-        if fields is not None:
-            body = urllib.parse.urlencode(fields).encode()
-            content_type = "application/x-www-form-urlencoded"
-        if content_type:
-            h["Content-Type"] = content_type
-        conn.request(method, path, body=body, headers=h)
-        r = conn.getresponse()
-        raw = r.read()
-        for k, v in r.getheaders():
-            if k.lower() == "set-cookie":
-                name, value = v.split(";")[0].split("=", 1)
-                if "Max-Age=0" in v:
-                    self.cookies.pop(name, None)
-                else:
-                    self.cookies[name] = value
-        conn.close()
-        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), raw
-
-    def get(self, path):
-        return self.request("GET", path)
-
-    def page(self, path):
-        status, headers, raw = self.get(path)
-        return status, raw.decode("utf-8")
-
-    def csrf(self, html):
-        m = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
-        return m.group(1) if m else ""
-
-    def login_fields(self, fields):
-        """Opens the login page (for its form token, as a browser would) and posts `fields`."""
-        status, html = self.page("/login")
-        m = re.search(r'name="login_csrf" value="([0-9a-f]+)"', html)
-        return self.request("POST", "/login", dict(fields, login_csrf=m.group(1) if m else ""))
-
-    def login(self, user):
-        status, headers, _ = self.login_fields({"username": user, "password": "demo-%s-2567" % user,
-                                                "next": "/"})
-        return status, headers.get("location", "")
 
 
 def main():

@@ -21,8 +21,7 @@ import tempfile
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from esar_harness import run_cli, start_server, stop_server  # noqa: E402
-from pages_test import Browser  # noqa: E402
+from esar_harness import Browser, multipart_file, run_cli, start_server, stop_server  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLE = os.path.join(ROOT, "examples", "ocs-2567")
@@ -51,14 +50,6 @@ def numbers_shown(html):
 def minimal_pdf():
     return (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]"
             b"/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
-
-
-def multipart(name, filename, data, content_type):
-    boundary = "----esarqa7b1c"
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; "
-            f"filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n").encode() + data + \
-        f"\r\n--{boundary}--\r\n".encode()
-    return body, f"multipart/form-data; boundary={boundary}"
 
 
 def main():
@@ -226,18 +217,18 @@ def main():
                                            {"csrf": atoken, "fiscal_year": "2567", "agency_kind": "department",
                                             "title": "สอง\nบรรทัด", "body": "x"})
         check(status == 400, "a title of two lines is refused")
-        body, ctype = multipart("file", "หนังสือแจ้ง.pdf", minimal_pdf(), "application/pdf")
+        body, ctype = multipart_file("file", "หนังสือแจ้ง.pdf", minimal_pdf(), "application/pdf")
         status, headers, _ = admin.request(
             "POST", "/admin/announcements/%d/files?csrf=%s&back=/admin/announcements" % (aid, atoken),
             body=body, content_type=ctype)
         check(status == 303 and "done=attached" in headers.get("location", ""), "a PDF is attached (%d)" % status)
         status, html = admin.page(headers.get("location", "/"))
         check("แนบไฟล์กับประกาศแล้ว" in html, "the flash says the file was attached to the announcement")
-        body, ctype = multipart("file", "notes.txt", b"plain text, not a document\n", "application/pdf")
+        body, ctype = multipart_file("file", "notes.txt", b"plain text, not a document\n", "application/pdf")
         status, _, raw = admin.request(
             "POST", "/admin/announcements/%d/files?csrf=%s" % (aid, atoken), body=body, content_type=ctype)
         check(status == 415, "a text file named as PDF is refused by its content (%d)" % status)
-        body, ctype = multipart("file", "x.pdf", minimal_pdf(), "application/pdf")
+        body, ctype = multipart_file("file", "x.pdf", minimal_pdf(), "application/pdf")
         status, _, _ = ocs.request(
             "POST", "/admin/announcements/%d/files?csrf=%s" % (aid, token), body=body, content_type=ctype)
         check(status == 403, "an agency cannot attach files (%d)" % status)

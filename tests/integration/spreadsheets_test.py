@@ -10,7 +10,6 @@ neutralised; the agencies and data imports from XLSX (API and CLI); `esar export
 """
 import csv
 import datetime
-import http.cookiejar
 import io
 import json
 import os
@@ -20,13 +19,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import zipfile
 
 import openpyxl
 
-from esar_harness import run_cli, start_server, stop_server
+from esar_harness import ApiClient, run_cli, start_server, stop_server
 
 EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "ocs-2567")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -41,35 +38,9 @@ def check(ok, what):
         failures.append(what)
 
 
-class Client:
-    """Cookies and the CSRF token of one login."""
-
-    def __init__(self, base):
-        self.base = base
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-        self.csrf = None
-
-    def call(self, method, path, body=None, raw=None, content_type="application/json"):
-        headers = {"Content-Type": content_type}
-        if self.csrf and method != "GET":
-            headers["X-CSRF-Token"] = self.csrf
-        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-        req = urllib.request.Request(self.base + path, method=method, headers=headers, data=data)
-        try:
-            with self.opener.open(req) as r:
-                return r.status, r.headers, r.read()
-        except urllib.error.HTTPError as e:
-            return e.code, e.headers, e.read()
-
-    def json(self, method, path, body=None, expect=200, raw=None, content_type="application/json"):
-        status, _, data = self.call(method, path, body, raw, content_type)
-        text = data.decode("utf-8", "replace")
-        check(status == expect, "%s %s: %d (%s)" % (method, path, status, text[:300] if status != expect else "as expected"))
-        return json.loads(text) if text[:1] in ("{", "[") else {}
-
-    def login(self, username, password):
-        self.csrf = self.json("POST", "/api/v1/session", {"username": username, "password": password}).get("csrf_token")
-        return self
+def Client(base):
+    """An API client whose status checks are recorded as this test's checks."""
+    return ApiClient(base, check=check)
 
 
 def workbook(data):
