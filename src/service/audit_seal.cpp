@@ -8,10 +8,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "security/crypto.h"
 
@@ -19,7 +16,6 @@ namespace esar::service {
 namespace {
 
 using nlohmann::json;
-namespace fs = std::filesystem;
 
 constexpr const char* kHeadFormat = "esar-audit-head/1";
 
@@ -55,22 +51,42 @@ struct Fd {
   }
 };
 
+// The whole of a small file; NotFound when it does not exist at the moment of opening.
+Result<std::string> ReadWhole(const std::string& path) {
+  Fd file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (file.fd < 0) {
+    if (errno == ENOENT) return Status::NotFound("ไม่มีไฟล์ " + path, "no file " + path);
+    return Errno("open " + path);
+  }
+  std::string bytes;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(file.fd, buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno("read " + path);
+    }
+    if (n == 0) return bytes;
+    bytes.append(buffer, static_cast<size_t>(n));
+  }
+}
+
 }  // namespace
 
 Result<std::shared_ptr<const AuditSeal>> AuditSeal::Load(const std::string& key_file,
                                                          const std::string& head_file) {
-  std::ifstream in(key_file, std::ios::binary);
-  if (!in) {
-    if (!fs::exists(key_file)) {
+  // Why the open failed is decided by its own errno, never by looking again: a server sharing
+  // the data folder may link the key in between, and "missing" must not turn into "unreadable".
+  auto text = ReadWhole(key_file);
+  if (!text) {
+    if (text.status().code() == StatusCode::kNotFound) {
       return Status::NotFound("ไม่มีไฟล์กุญแจบันทึกการตรวจสอบ " + key_file,
                               "no audit key file " + key_file);
     }
     return Status::IoError("อ่านไฟล์กุญแจบันทึกการตรวจสอบ " + key_file + " ไม่ได้",
                            "cannot read the audit key file " + key_file);
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  std::string hex = text.str();
+  std::string hex = std::move(*text);
   while (!hex.empty() && std::isspace(static_cast<unsigned char>(hex.back()))) hex.pop_back();
   if (!IsHex(hex, 64)) {
     return Status::InvalidInput(
@@ -140,21 +156,19 @@ std::string AuditSeal::HeadMac(const ChainHead& head) const {
 }
 
 Result<std::optional<ChainHead>> AuditSeal::ReadHead() const {
-  std::ifstream in(head_file_, std::ios::binary);
-  if (!in) {
-    if (!fs::exists(head_file_)) return std::optional<ChainHead>();
+  auto text = ReadWhole(head_file_);
+  if (!text) {
+    if (text.status().code() == StatusCode::kNotFound) return std::optional<ChainHead>();
     return Status::IoError("อ่านไฟล์หัวของบันทึกการตรวจสอบ " + head_file_ + " ไม่ได้",
                            "cannot read the chain head file " + head_file_);
   }
-  std::ostringstream text;
-  text << in.rdbuf();
   auto altered = [&](const std::string& why_th, const std::string& why_en) {
     return Status::DataLoss("ไฟล์หัวของบันทึกการตรวจสอบ " + head_file_ + " " + why_th,
                             "the chain head file " + head_file_ + " " + why_en);
   };
   json j;
   try {
-    j = json::parse(text.str());
+    j = json::parse(*text);
   } catch (const json::exception&) {
     return altered("อ่านไม่ได้", "cannot be read");
   }
