@@ -10,7 +10,9 @@
 #include <unicode/unistr.h>
 
 #include <charconv>
+#include <cstdio>
 #include <memory>
+#include <vector>
 
 namespace esar {
 namespace {
@@ -147,6 +149,88 @@ Result<int64_t> ParseBangkokDateTime(std::string_view date, std::string_view tim
     if (!time_ok) return Status::InvalidInput("เวลาต้องอยู่ในรูป ชช:นน", "the time must be HH:MM");
   }
   return (DaysFromCivil(y, m, d) * 24 * 60 + hh * 60 + mm) * 60 * 1000 - kBangkokOffsetMs;
+}
+
+namespace {
+
+// `text` with Thai digits (๐-๙, U+0E50-U+0E59: E0 B9 90-99 in UTF-8) as ASCII digits and the
+// spaces around it dropped.
+std::string AsciiDigits(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == 0xE0 && i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0xB9 &&
+        static_cast<unsigned char>(text[i + 2]) >= 0x90 &&
+        static_cast<unsigned char>(text[i + 2]) <= 0x99) {
+      out.push_back(static_cast<char>('0' + (static_cast<unsigned char>(text[i + 2]) - 0x90)));
+      i += 2;
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  const size_t first = out.find_first_not_of(" \t");
+  if (first == std::string::npos) return "";
+  return out.substr(first, out.find_last_not_of(" \t") - first + 1);
+}
+
+Status DateFormError() {
+  return Status::InvalidInput("วันที่ต้องอยู่ในรูป วัน/เดือน/ปี พ.ศ. เช่น 30/9/2567",
+                              "the date must be day/month/Buddhist Era year, e.g. 30/9/2567");
+}
+
+}  // namespace
+
+Result<int64_t> ParseDateField(std::string_view date, std::string_view time) {
+  // Anything longer than "๓๐/๑๒/๒๕๖๗" with spaces is no date: refused before it is copied.
+  if (date.size() > 64) return DateFormError();
+  const std::string text = AsciiDigits(date);
+  if (text.size() == 10 && text[4] == '-' && text[7] == '-') {
+    return ParseBangkokDateTime(text, time);
+  }
+  std::vector<std::string> parts(1);
+  for (char c : text) {
+    if (c == '/' || c == '-' || c == '.') {
+      parts.emplace_back();
+    } else if (c >= '0' && c <= '9') {
+      parts.back().push_back(c);
+    } else {
+      return DateFormError();
+    }
+  }
+  int64_t d = 0, m = 0, y = 0;
+  if (parts.size() != 3 || parts[0].empty() || parts[0].size() > 2 || parts[1].empty() ||
+      parts[1].size() > 2 || parts[2].size() != 4 || !ReadNumber(parts[0], d) ||
+      !ReadNumber(parts[1], m) || !ReadNumber(parts[2], y)) {
+    return DateFormError();
+  }
+  if (y < 2400) {
+    // 2024 is this century's Common Era year; a Buddhist Era year is 543 more.
+    const std::string be = std::to_string(y + 543);
+    return Status::InvalidInput(
+        "ปี " + parts[2] + " เป็นปี ค.ศ. กรุณาใช้ปี พ.ศ. (" + parts[2] + " + 543 = " + be + ")",
+        "the year " + parts[2] + " is a Common Era year: use the Buddhist Era year (" + parts[2] +
+            " + 543 = " + be + ")");
+  }
+  const int64_t ce = y - 543;
+  int64_t check_y = 0, check_m = 0, check_d = 0;
+  if (m >= 1 && m <= 12 && d >= 1 && d <= 31) {
+    CivilFromDays(DaysFromCivil(ce, m, d), check_y, check_m, check_d);
+  }
+  if (check_m != m || check_d != d) {
+    const std::string shown = std::to_string(d) + "/" + std::to_string(m) + "/" + parts[2];
+    return Status::InvalidInput("ไม่มีวันที่ " + shown + " ในปฏิทิน",
+                                "there is no such date as " + shown);
+  }
+  char iso[16];
+  std::snprintf(iso, sizeof iso, "%04d-%02d-%02d", static_cast<int>(ce), static_cast<int>(m),
+                static_cast<int>(d));
+  return ParseBangkokDateTime(iso, time);
+}
+
+std::string DateFieldText(int64_t ms) {
+  int64_t y = 0, m = 0, d = 0;
+  CivilFromDays(FloorDiv(ms + kBangkokOffsetMs, kDayMs), y, m, d);
+  return std::to_string(d) + "/" + std::to_string(m) + "/" + std::to_string(y + 543);
 }
 
 std::string IsoDateInBangkok(int64_t ms) {

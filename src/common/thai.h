@@ -30,6 +30,17 @@ int64_t CalendarDaysUntil(int64_t deadline_ms, int64_t now_ms);
 // A date ("2024-09-30", as an HTML date field sends it) and a time ("16:30", or "" for 23:59)
 // in Bangkok as ms since the epoch; an error in Thai and English when either is malformed.
 Result<int64_t> ParseBangkokDateTime(std::string_view date, std::string_view time);
+// A date as people type it in esar's date fields, with a time, in Bangkok as ms since the
+// epoch. The date is day/month/Buddhist Era year ("30/9/2567": one or two digits for the day and
+// the month, four for the year; Thai digits too; '/', '-' or '.' between; spaces around
+// ignored), or "2024-09-30" as API clients and older forms send it. The time is "16:30", or ""
+// for 23:59. kInvalidInput in Thai and English saying what is wrong and how to write it: the
+// form ("30/9/2567"), a year that looks like the Common Era's (2024: "use 2567"), a date the
+// calendar does not have (31/9/2567), a malformed time.
+Result<int64_t> ParseDateField(std::string_view date, std::string_view time);
+// The Bangkok date of `ms` as esar's date fields show it: "30/9/2567" (Buddhist Era).
+std::string DateFieldText(int64_t ms);
+
 // The Bangkok date of `ms` as "2024-09-30" and its time as "16:30", for HTML fields.
 std::string IsoDateInBangkok(int64_t ms);
 std::string IsoTimeInBangkok(int64_t ms);

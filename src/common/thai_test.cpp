@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <string>
 #include <vector>
 
 namespace esar {
@@ -37,6 +38,57 @@ TEST(ThaiDates, ParsesFieldsInBangkokTime) {
   EXPECT_FALSE(ParseBangkokDateTime("2024-09-30", "25:00").ok());
   EXPECT_EQ(ParseBangkokDateTime("2024-13-01", "").status().message_th(),
             "วันที่ต้องอยู่ในรูป ปปปป-ดด-วว (ค.ศ.)");
+}
+
+TEST(ThaiDates, DateFieldTakesBuddhistEraDates) {
+  auto at = ParseDateField("30/9/2567", "10:30");
+  ASSERT_TRUE(at.ok()) << at.status().message_en();
+  EXPECT_EQ(*at, kSep30At1030);
+  // Two-digit day and month, Thai digits, other separators, spaces around: the same moment.
+  for (const char* same : {"30/09/2567", " 30/9/2567 ", "๓๐/๙/๒๕๖๗", "30-9-2567", "30.09.2567",
+                           "2024-09-30"}) {
+    auto again = ParseDateField(same, "10:30");
+    ASSERT_TRUE(again.ok()) << same << ": " << again.status().message_en();
+    EXPECT_EQ(*again, kSep30At1030) << same;
+  }
+  // What the field shows reads back as the same day.
+  EXPECT_EQ(DateFieldText(kSep30At1030), "30/9/2567");
+  EXPECT_EQ(DateFieldText(kSep30At1030 + 14LL * 3600 * 1000), "1/10/2567");  // Bangkok's day
+  auto end_of_day = ParseDateField(DateFieldText(kSep30At1030), "");
+  ASSERT_TRUE(end_of_day.ok());
+  EXPECT_EQ(IsoDateInBangkok(*end_of_day), "2024-09-30");
+  EXPECT_EQ(IsoTimeInBangkok(*end_of_day), "23:59");
+  // 29 February exists in 2567 (2024) and not in 2566 (2023).
+  EXPECT_TRUE(ParseDateField("29/2/2567", "").ok());
+  EXPECT_EQ(ParseDateField("29/2/2566", "").status().message_th(), "ไม่มีวันที่ 29/2/2566 ในปฏิทิน");
+}
+
+TEST(ThaiDates, DateFieldSaysWhatIsWrongInThaiAndEnglish) {
+  // A Common Era year: told which Buddhist Era year is meant.
+  auto ce = ParseDateField("30/9/2024", "");
+  ASSERT_FALSE(ce.ok());
+  EXPECT_EQ(ce.status().code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(ce.status().message_th(), "ปี 2024 เป็นปี ค.ศ. กรุณาใช้ปี พ.ศ. (2024 + 543 = 2567)");
+  EXPECT_EQ(ce.status().message_en(),
+            "the year 2024 is a Common Era year: use the Buddhist Era year (2024 + 543 = 2567)");
+  auto none = ParseDateField("31/9/2567", "");
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().message_en(), "there is no such date as 31/9/2567");
+  // The browser's mm/dd/yyyy is not taken for a day that does not exist.
+  EXPECT_FALSE(ParseDateField("9/30/2567", "").ok());
+  for (const char* bad : {"", "30/9", "30/9/67", "30/9/25670", "3O/9/2567", "30//2567",
+                          "100/9/2567", "30/9/2567/1", "0/9/2567", "30/0/2567", "30/13/2567",
+                          "30 ก.ย. 2567"}) {
+    auto parsed = ParseDateField(bad, "");
+    ASSERT_FALSE(parsed.ok()) << bad;
+    EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidInput) << bad;
+    EXPECT_FALSE(parsed.status().message_th().empty());
+    EXPECT_FALSE(parsed.status().message_en().empty());
+  }
+  EXPECT_EQ(ParseDateField("30 ก.ย. 2567", "").status().message_th(),
+            "วันที่ต้องอยู่ในรูป วัน/เดือน/ปี พ.ศ. เช่น 30/9/2567");
+  EXPECT_FALSE(ParseDateField(std::string(100000, '1'), "").ok());  // long input refused
+  EXPECT_FALSE(ParseDateField("30/9/2567", "16.30").ok());
 }
 
 TEST(ThaiDates, DaysLeftCountsCalendarDays) {

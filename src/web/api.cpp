@@ -510,16 +510,17 @@ Result<service::QueueFilter> QueueFilterParams(const HttpRequest& request) {
   return filter;
 }
 
-// The ?from= and ?to= of the audit download (Bangkok dates, "2024-09-30"; `to` included) as
+// The ?from= and ?to= of the audit download (Bangkok dates, "2024-09-30" or "30/9/2567" as the
+// admin's page sends them; `to` included) as
 // [from, to + 1 day) in ms; both required.
 Result<std::pair<int64_t, int64_t>> PeriodParams(const HttpRequest& request) {
   const std::string from = QueryText(request, "from"), to = QueryText(request, "to");
   if (from.empty() || to.empty())
     return BadRequest("ต้องระบุ from และ to (วันที่ เช่น 2024-09-30)",
                       "from and to are required (dates such as 2024-09-30)");
-  auto start = ParseBangkokDateTime(from, "00:00");
+  auto start = ParseDateField(from, "00:00");
   if (!start) return start.status();
-  auto end = ParseBangkokDateTime(to, "00:00");
+  auto end = ParseDateField(to, "00:00");
   if (!end) return end.status();
   if (*end < *start)
     return BadRequest("to ต้องไม่ก่อน from", "to must not be before from");

@@ -287,4 +287,9 @@ std::string HtmlId(std::string text) {
   return text;
 }
 
+nlohmann::json DateField(const std::string& id, const std::string& name,
+                         const std::string& label, const std::string& value, bool required) {
+  return {{"id", id}, {"name", name}, {"label", label}, {"value", value}, {"required", required}};
+}
+
 }  // namespace esar::web

@@ -86,6 +86,13 @@ inline constexpr int64_t kMaxPageNumber = 1'000'000;
 // many digits it has), else the number.
 int64_t PageNumber(const std::string& text);
 
+// The model of one date field (templates/part_date_field: a text field that takes and shows
+// "30/9/2567", read back with ParseDateField): its HTML id, form name, label and value
+// (DateFieldText of a moment, what was typed when a form comes back with an error, or "").
+nlohmann::json DateField(const std::string& id, const std::string& name,
+                         const std::string& label, const std::string& value,
+                         bool required = true);
+
 // An id-safe form of `text` for HTML id attributes ("4.1" -> "4-1").
 std::string HtmlId(std::string text);
 

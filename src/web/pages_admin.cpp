@@ -195,8 +195,9 @@ HttpResponse Pages::AdminHome(PageCall& call) {
                 {"agencies", agencies ? agencies->size() : 0},
                 {"users", users ? users->size() : 0},
                 // The audit log's download form starts at the last 30 days.
-                {"audit_from", IsoDateInBangkok(now - 30LL * 24 * 3600 * 1000)},
-                {"audit_to", IsoDateInBangkok(now)}};
+                {"audit_from", DateField("audit-from", "from", call.T("sheets.from"),
+                                         DateFieldText(now - 30LL * 24 * 3600 * 1000))},
+                {"audit_to", DateField("audit-to", "to", call.T("sheets.to"), DateFieldText(now))}};
   return RenderPage(call, "admin_home", model, call.T("admin.title"));
 }
 
@@ -507,7 +508,11 @@ HttpResponse Pages::RoundsPage(PageCall& call) {
   std::map<std::string, std::string> names;
   for (const auto& a : *agencies) names[a.code] = call.Pick(a.name);
   const int64_t now = clock_.NowMs();
-  const std::string today = IsoDateInBangkok(now);
+  // A form that comes back with an error keeps the date typed in it (and only that form).
+  const bool posted = call.request.method == "POST";
+  auto typed_for = [&](const std::string& action) {
+    return posted && call.request.path == action ? call.Field("date") : std::string();
+  };
   json list = json::array();
   for (const auto& r : *rounds) {
     auto status = cycle.StatusOf(r.round.id);
@@ -551,7 +556,10 @@ HttpResponse Pages::RoundsPage(PageCall& call) {
         {"reopen_action", base + "/reopen"},
         {"agencies", AgencyOptions(call, of_kind, "")},
         {"extend_action", base + "/extensions"},
-        {"today", today},
+        {"extend_date", DateField("ext-" + std::to_string(r.round.id) + "-date", "date",
+                                  call.T("rounds.date"), typed_for(base + "/extensions"))},
+        {"reopen_date", DateField("ext-" + std::to_string(r.round.id) + "-rdate", "date",
+                                  call.T("rounds.reopen_date"), typed_for(base + "/reopen"))},
         {"field_id", "ext-" + std::to_string(r.round.id)}};
     if (status->closed_early_at)
       row["closed_early"] = FormatDateTime(status->closed_early_at, call.lang);
@@ -564,14 +572,17 @@ HttpResponse Pages::RoundsPage(PageCall& call) {
          {"label", FiscalYearName(f.fiscal_year, call.lang) + " · " +
                        KindLabel(call, f.agency_kind) + " · v" + std::to_string(f.version)}});
   }
-  json model = {{"rounds", list}, {"frameworks", framework_options}, {"today", today}};
+  json model = {{"rounds", list},
+                {"frameworks", framework_options},
+                {"open_date", DateField("r-date", "date", call.T("rounds.date"),
+                                        typed_for("/admin/rounds"))}};
   if (call.form.count("__error")) model["error"] = call.Field("__error");
   return RenderPage(call, "admin_rounds", model, call.T("rounds.title"),
                     call.form.count("__error") ? 400 : 200);
 }
 
 HttpResponse Pages::OpenRound(PageCall& call) {
-  auto deadline = ParseBangkokDateTime(call.Field("date"), call.Field("time"));
+  auto deadline = ParseDateField(call.Field("date"), call.Field("time"));
   Status s = deadline.status();
   if (deadline) {
     const int round = call.Field("round") == "6" ? 6 : 12;
@@ -587,7 +598,7 @@ HttpResponse Pages::OpenRound(PageCall& call) {
 }
 
 HttpResponse Pages::ExtendDeadline(PageCall& call) {
-  auto deadline = ParseBangkokDateTime(call.Field("date"), call.Field("time"));
+  auto deadline = ParseDateField(call.Field("date"), call.Field("time"));
   Status s = deadline.status();
   if (deadline) {
     s = service::Cycle(call.db, clock_)
@@ -628,7 +639,7 @@ HttpResponse Pages::CloseRound(PageCall& call) {
 }
 
 HttpResponse Pages::ReopenRound(PageCall& call) {
-  auto deadline = ParseBangkokDateTime(call.Field("date"), call.Field("time"));
+  auto deadline = ParseDateField(call.Field("date"), call.Field("time"));
   Status s = deadline.status();
   if (deadline) {
     s = service::Cycle(call.db, clock_)

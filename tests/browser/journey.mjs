@@ -202,7 +202,10 @@ try {
   await look(admin, "03-admin-home");
   await downloads(admin, admin.getByRole("button", { name: "ดาวน์โหลด", exact: true }), "the audit log of the last 30 days (admin home)");
   await admin.goto(`${base}/admin/rounds`);
-  const due = new Date(Date.now() + 30 * 86400e3).toISOString().slice(0, 10);
+  // Dates are typed as Thai people write them: day/month/Buddhist Era year.
+  const dueDay = new Date(Date.now() + 30 * 86400e3);
+  const due = `${dueDay.getUTCDate()}/${dueDay.getUTCMonth() + 1}/${dueDay.getUTCFullYear() + 543}`;
+  check(await admin.locator('input[type="date"]').count() === 0, "no date field is the browser's mm/dd/yyyy input");
   await admin.getByLabel("วันกำหนดส่ง").first().fill(due);
   await admin.getByRole("button", { name: "เปิดรอบ (หรือเปลี่ยนกำหนดส่ง)" }).click();
   check((await flash(admin)).includes("เปิดรอบการรายงานแล้ว"), "the admin opened the FY2567 round");

@@ -84,8 +84,21 @@ def main():
         status, headers, _ = admin.request("POST", "/admin/rounds", {"csrf": admin.csrf(html), "framework": framework,
                                                                      "round": "12", "date": "2099-02-30", "time": ""})
         check(status == 400, "an impossible date is refused with the form shown again (%d)" % status)
+        # Dates are typed day/month/Buddhist Era year; a Common Era year is refused saying which
+        # year is meant, and the form comes back with what was typed.
+        status, _, raw = admin.request("POST", "/admin/rounds", {"csrf": admin.csrf(html), "framework": framework,
+                                                                 "round": "12", "date": "30/9/2099", "time": "16:30"})
+        body = raw.decode()
+        check(status == 400 and "ปี 2099 เป็นปี ค.ศ. กรุณาใช้ปี พ.ศ. (2099 + 543 = 2642)" in body,
+              "a Common Era year is refused and the Buddhist Era year named (%d)" % status)
+        check(re.search(r'<input id="r-date" name="date" type="text"[^>]*value="30/9/2099"', body) is not None,
+              "  and the date field keeps what was typed")
+        check('type="date"' not in body, "  no field is the browser's mm/dd/yyyy date input")
+        status, _, raw = admin.request("POST", "/admin/rounds", {"csrf": admin.csrf(html), "framework": framework,
+                                                                 "round": "12", "date": "31/9/2642", "time": "16:30"})
+        check(status == 400 and "ไม่มีวันที่ 31/9/2642 ในปฏิทิน" in raw.decode(), "31/9/2642 is no date (%d)" % status)
         status, headers, _ = admin.request("POST", "/admin/rounds", {"csrf": admin.csrf(html), "framework": framework,
-                                                                     "round": "12", "date": "2099-09-30", "time": "16:30"})
+                                                                     "round": "12", "date": "30/9/2642", "time": "16:30"})
         check(status == 303 and "done=round_opened" in headers.get("location", ""), "the admin opens the round")
         status, html = admin.page("/admin/rounds")
         check("30 ก.ย. 2642 16:30 น." in html, "the deadline is shown in Buddhist Era, Bangkok time")
@@ -99,7 +112,7 @@ def main():
         check(status == 400 and "หลังกำหนดส่งของรอบ" in body, "an extension to 2020-01-01 is refused and says why (%d)" % status)
         check("1 ม.ค. 2563" not in body, "  and it is not listed")
         status, headers, _ = admin.request("POST", "/admin/rounds/1/extensions", {"csrf": token, "agency": "BOI",
-                                                                                 "date": "2099-10-15", "time": "16:30"})
+                                                                                 "date": "15/10/2642", "time": "16:30"})
         check(status == 303 and "done=extended" in headers.get("location", ""), "an extension after the deadline is granted")
         status, headers, _ = admin.request("POST", "/admin/rounds/1/extensions", {"csrf": token, "agency": "BOI",
                                                                                  "date": "2099-10-20", "time": "16:30"})
