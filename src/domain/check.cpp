@@ -9,6 +9,7 @@
 
 #include "domain/engine.h"
 #include "domain/expression.h"
+#include "domain/from_agencies.h"
 
 namespace esar::domain {
 namespace {
@@ -348,6 +349,33 @@ void CheckCaseRule(const Framework& fw, const Kpi& kpi, const CaseRule& rule,
   }
 }
 
+// A KPI computed from other agencies' results: the variable it fills is one the KPI declares as
+// a plain number, and no such KPI waits, through others, for its own results.
+void CheckFromAgencies(const Framework& fw, Findings& findings) {
+  WalkKpis(fw.kpis, "/kpis", [&](const Kpi& kpi, const std::string& path) {
+    if (!kpi.from_agencies) return;
+    const std::string& name = kpi.from_agencies->variable;
+    bool declared = false;
+    for (const Variable& v : kpi.variables) {
+      declared = declared || (v.id == name && (v.type == VariableType::kCount ||
+                                               v.type == VariableType::kNumber ||
+                                               v.type == VariableType::kPercent));
+    }
+    if (!declared) {
+      findings.AtPath(Severity::kError, "from-agencies-variable", path + "/from_agencies/variable",
+                      "ตัวแปร \"" + name + "\" ที่ผลของหน่วยงานอื่นจะเติมให้ ไม่ได้ประกาศเป็นตัวแปรชนิด number, percent หรือ count ของตัวชี้วัด " +
+                          kpi.id,
+                      "the variable \"" + name + "\" that other agencies' results fill in is not a number, percent or count variable of KPI " +
+                          kpi.id);
+    }
+  });
+  auto order = FromAgenciesOrder(fw);
+  if (!order) {
+    findings.AtPath(Severity::kError, "from-agencies-cycle", "/kpis", order.status().message_th(),
+                    order.status().message_en());
+  }
+}
+
 void CheckFramework(const Framework& fw, Findings& findings) {
   double shares = 0;
   std::set<std::string> component_ids;
@@ -681,6 +709,7 @@ std::vector<Finding> Check(const CheckInput& input) {
     return findings.Take();
   }
   CheckFramework(fw, findings);
+  CheckFromAgencies(fw, findings);
   CheckUnusedNames(fw, *engine, findings);
   std::vector<std::string> agency_codes;
   if (input.agencies) {

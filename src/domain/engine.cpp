@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "domain/expression.h"
+#include "domain/from_agencies.h"
 #include "domain/history.h"
 
 namespace esar::domain {
@@ -1154,6 +1155,8 @@ std::vector<AgencyScore> Engine::Score(const std::vector<Agency>& agencies,
   }
   // Where each baseline taken from an earlier year's result came from, for the explanation.
   if (explain) AnnotateBaselines(*this, observations, out);
+  // Which agencies a value computed from other agencies' results counted and left out.
+  if (explain) AnnotateFromAgencies(*this, observations, out);
   return out;
 }
 

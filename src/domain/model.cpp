@@ -22,6 +22,24 @@ std::string Range::ToString() const {
   return out;
 }
 
+const char* PeerMeasureName(PeerMeasure measure) {
+  switch (measure) {
+    case PeerMeasure::kShare:
+      return "share";
+    case PeerMeasure::kCount:
+      return "count";
+    case PeerMeasure::kAverage:
+      return "average";
+    case PeerMeasure::kSum:
+      return "sum";
+    case PeerMeasure::kMin:
+      return "min";
+    case PeerMeasure::kMax:
+      return "max";
+  }
+  return "share";
+}
+
 const Kpi* FindKpi(const std::vector<Kpi>& kpis, const std::string& id) {
   for (const Kpi& kpi : kpis) {
     if (kpi.id == id) return &kpi;

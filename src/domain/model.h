@@ -180,6 +180,36 @@ struct KpiDocumentation {
   std::vector<PlanLink> plan_links;
 };
 
+// Which agencies a KPI computed from other agencies' results reads (issue 11 §2). Each list that
+// is not empty narrows the set (kinds AND ministries AND codes); all empty = every agency that
+// has a result of the KPI read ("those assigned KPI k").
+struct AgencySelector {
+  std::vector<std::string> kinds;    // agency kinds: "department", "province", ...
+  std::vector<std::string> parents;  // ministries: the agencies' parent codes
+  std::vector<std::string> codes;    // a list of agencies
+  bool Empty() const { return kinds.empty() && parents.empty() && codes.empty(); }
+};
+
+// What is computed over the set: the share (0–100) or count of agencies whose result reached,
+// or the average, sum, minimum or maximum of their results.
+enum class PeerMeasure { kShare, kCount, kAverage, kSum, kMin, kMax };
+const char* PeerMeasureName(PeerMeasure measure);  // "share", "count", "average", ...
+
+// A KPI whose value is computed from other agencies' results of the same fiscal year and round,
+// in any framework (issue 11 §2): it fills `variable` of the KPI for every agency assigned it,
+// so that the value enters scoring like a typed one. domain/from_agencies.h computes it.
+struct FromAgencies {
+  std::string variable;  // a number, percent or count variable of this KPI
+  std::string key;       // the key of the KPI whose results are read
+  AgencySelector agencies;
+  PeerMeasure measure = PeerMeasure::kShare;
+  // For share and count: reached when the agency's level is at least `level` (1 = the first
+  // level, as results number them), or its result is at least / at most the value given.
+  int level = 0;  // 0 = not by level
+  std::optional<double> at_least;
+  std::optional<double> at_most;
+};
+
 struct Kpi {
   std::string id;  // "1", "4.1"
   // The KPI's name across fiscal years ("pmqa", "digital-readiness"), empty when it has none:
@@ -202,6 +232,8 @@ struct Kpi {
   // Present when the result is computed from case records (seed 002 KPIs 1 and 2): `esar cases`
   // and the server's case-log upload fill `cases->on_time_variable` and `counted_variable`.
   std::optional<CaseRule> cases;
+  // Present when the result is computed from other agencies' results (issue 11 §2).
+  std::optional<FromAgencies> from_agencies;
   double weight_in_parent = 0;       // for a sub-KPI: its share (of 100) of the parent's score
   std::vector<Kpi> sub_kpis;
 };

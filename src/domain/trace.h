@@ -36,6 +36,10 @@ enum class TraceKind {
                    // id = its name; value = its value; level = fiscal year; level2 = round;
                    // detail = the KPI key; flag = the score was read (else the result);
                    // text = the value's Observation::source ("" = imported in its place)
+  kFromAgencies,   // a value computed from other agencies' results (Kpi::from_agencies):
+                   // id = the variable; value = its value (NaN: none); detail = the
+                   // Observation::source that lists the agencies counted and left out
+                   // (domain/from_agencies.h)
 };
 
 struct TraceStep {

@@ -511,6 +511,69 @@ domain::CaseRule ReadCaseRule(const json& v, const std::string& path) {
   return rule;
 }
 
+std::vector<std::string> Strings(const json& v, const std::string& path) {
+  std::vector<std::string> out;
+  const json& arr = Array(v, path);
+  if (arr.size() > 100000) Fail(path, "รายการยาวเกิน 100000", "more than 100000 entries");
+  for (size_t i = 0; i < arr.size(); ++i) {
+    out.push_back(String(arr[i], path + "/" + std::to_string(i)));
+    if (out.back().empty()) {
+      Fail(path + "/" + std::to_string(i), "ต้องไม่เป็นข้อความว่าง", "must not be empty");
+    }
+  }
+  return out;
+}
+
+// The "from_agencies" field of a KPI (docs/formats.md, "KPIs computed from other agencies'
+// results").
+domain::FromAgencies ReadFromAgencies(const json& v, const std::string& path) {
+  ExpectObject(v, path, {"variable", "key", "agencies", "measure", "level", "at_least", "at_most"});
+  domain::FromAgencies rule;
+  rule.variable = String(Required(v, "variable", path), path + "/variable");
+  rule.key = String(Required(v, "key", path), path + "/key");
+  if (!domain::IsValidKpiKey(rule.key)) {
+    Fail(path + "/key",
+         "รหัสประจำตัวชี้วัด \"" + rule.key +
+             "\" ใช้ไม่ได้: ต้องยาว 1–64 ตัวอักษร ใช้ได้เฉพาะ a–z 0–9 - _ และขึ้นต้นด้วยตัวอักษร",
+         "the KPI key \"" + rule.key +
+             "\" is not valid: 1–64 characters of a–z 0–9 - _, starting with a letter");
+  }
+  if (const json* a = Optional(v, "agencies")) {
+    const std::string ap = path + "/agencies";
+    ExpectObject(*a, ap, {"kinds", "ministries", "codes"});
+    if (const json* k = Optional(*a, "kinds")) rule.agencies.kinds = Strings(*k, ap + "/kinds");
+    if (const json* m = Optional(*a, "ministries"))
+      rule.agencies.parents = Strings(*m, ap + "/ministries");
+    if (const json* c = Optional(*a, "codes")) rule.agencies.codes = Strings(*c, ap + "/codes");
+  }
+  rule.measure = Choice<domain::PeerMeasure>(Required(v, "measure", path), path + "/measure",
+                                             {{"share", domain::PeerMeasure::kShare},
+                                              {"count", domain::PeerMeasure::kCount},
+                                              {"average", domain::PeerMeasure::kAverage},
+                                              {"sum", domain::PeerMeasure::kSum},
+                                              {"min", domain::PeerMeasure::kMin},
+                                              {"max", domain::PeerMeasure::kMax}});
+  if (const json* l = Optional(v, "level")) rule.level = Integer(*l, path + "/level", 1, 10);
+  if (const json* x = Optional(v, "at_least")) rule.at_least = Number(*x, path + "/at_least");
+  if (const json* x = Optional(v, "at_most")) rule.at_most = Number(*x, path + "/at_most");
+  const bool counts =
+      rule.measure == domain::PeerMeasure::kShare || rule.measure == domain::PeerMeasure::kCount;
+  const bool by_value = rule.at_least || rule.at_most;
+  if (counts && rule.level == 0 && !by_value) {
+    Fail(path, "share และ count ต้องบอกว่าหน่วยงานใดนับว่าถึงเป้า: level หรือ at_least / at_most",
+         "share and count need what counts as reached: \"level\" or \"at_least\" / \"at_most\"");
+  }
+  if (counts && rule.level > 0 && by_value) {
+    Fail(path, "ใช้ level หรือ at_least / at_most อย่างใดอย่างหนึ่ง",
+         "use either \"level\" or \"at_least\" / \"at_most\", not both");
+  }
+  if (!counts && (rule.level > 0 || by_value)) {
+    Fail(path, std::string("level, at_least และ at_most ใช้กับ share และ count เท่านั้น"),
+         std::string("\"level\", \"at_least\" and \"at_most\" apply to share and count only"));
+  }
+  return rule;
+}
+
 domain::KpiDocumentation ReadDocumentation(const json* v, const std::string& path) {
   domain::KpiDocumentation d;
   if (!v) return d;
@@ -545,7 +608,8 @@ domain::Kpi ReadKpi(const json& v, const std::string& path, bool is_sub, int dep
   if (depth > 4) Fail(path, "ตัวชี้วัดย่อยซ้อนกันลึกเกินไป", "sub-KPIs are nested too deeply");
   ExpectObject(v, path,
                {"id", "key", "component", "name", "flags", "unit", "documentation", "rounds",
-                "variables", "references", "result", "criteria", "weight", "sub_kpis", "cases"});
+                "variables", "references", "result", "criteria", "weight", "sub_kpis", "cases",
+                "from_agencies"});
   domain::Kpi kpi;
   kpi.id = String(Required(v, "id", path), path + "/id");
   if (!IsSafeKpiId(kpi.id)) {
@@ -633,6 +697,13 @@ domain::Kpi ReadKpi(const json& v, const std::string& path, bool is_sub, int dep
   if (const json* c = Optional(v, "criteria"))
     kpi.criteria = *ReadCriteria(*c, path + "/criteria", 0);
   if (const json* cs = Optional(v, "cases")) kpi.cases = ReadCaseRule(*cs, path + "/cases");
+  if (const json* fa = Optional(v, "from_agencies")) {
+    kpi.from_agencies = ReadFromAgencies(*fa, path + "/from_agencies");
+    if (kpi.cases) {
+      Fail(path + "/from_agencies", "ตัวชี้วัดหนึ่งคำนวณจากบันทึกเรื่อง (cases) หรือจากผลของหน่วยงานอื่นได้อย่างใดอย่างหนึ่ง",
+           "a KPI is computed from case records (\"cases\") or from other agencies' results, not both");
+    }
+  }
   if (is_sub)
     kpi.weight_in_parent = Number(Required(v, "weight", path), path + "/weight");
   else if (Optional(v, "weight")) {

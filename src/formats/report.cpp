@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "domain/from_agencies.h"
 #include "domain/history.h"
 #include "formats/csv.h"
 
@@ -73,6 +74,95 @@ std::string GradeName(const domain::Framework& fw, int grade, Lang lang) {
 
 std::string Total(const domain::Framework& fw, double total) {
   return FormatDecimal(total, fw.decimals.total);
+}
+
+// The first line of a value computed from other agencies' results: what was computed and from
+// how many agencies.
+std::string PeerRuleLine(const domain::FromAgencies& rule, const domain::PeerComputation& c,
+                         const std::string& variable, int rd, bool th) {
+  std::string reached;
+  if (rule.level > 0) {
+    reached = Tr(th, "ถึงระดับ {} ขึ้นไป", "at level {} or above", rule.level);
+  } else {
+    if (rule.at_least) reached += Tr(th, "ผลอย่างน้อย {}", "a result of at least {}", Short(*rule.at_least));
+    if (rule.at_most) {
+      reached += (reached.empty() ? "" : (th ? " และ" : " and ")) +
+                 Tr(th, "ผลไม่เกิน {}", "a result of at most {}", Short(*rule.at_most));
+    }
+  }
+  size_t hits = 0;
+  for (const domain::PeerEntry& e : c.counted) hits += e.reached ? 1 : 0;
+  const size_t n = c.counted.size();
+  std::string what;
+  switch (rule.measure) {
+    case domain::PeerMeasure::kShare:
+      what = Tr(th, "ร้อยละของหน่วยงานที่ตัวชี้วัด {} {}: {} จาก {} หน่วยงาน",
+                "share of agencies whose KPI {} is {}: {} of {} agencies", rule.key, reached,
+                hits, n);
+      break;
+    case domain::PeerMeasure::kCount:
+      what = Tr(th, "จำนวนหน่วยงานที่ตัวชี้วัด {} {}: {} จาก {} หน่วยงาน",
+                "number of agencies whose KPI {} is {}: {} of {} agencies", rule.key, reached,
+                hits, n);
+      break;
+    case domain::PeerMeasure::kAverage:
+      what = Tr(th, "ค่าเฉลี่ยผลตัวชี้วัด {} ของ {} หน่วยงาน",
+                "average of the results of KPI {} of {} agencies", rule.key, n);
+      break;
+    case domain::PeerMeasure::kSum:
+      what = Tr(th, "ผลรวมผลตัวชี้วัด {} ของ {} หน่วยงาน", "sum of the results of KPI {} of {} agencies",
+                rule.key, n);
+      break;
+    case domain::PeerMeasure::kMin:
+      what = Tr(th, "ผลต่ำสุดของตัวชี้วัด {} ใน {} หน่วยงาน",
+                "lowest result of KPI {} among {} agencies", rule.key, n);
+      break;
+    case domain::PeerMeasure::kMax:
+      what = Tr(th, "ผลสูงสุดของตัวชี้วัด {} ใน {} หน่วยงาน",
+                "highest result of KPI {} among {} agencies", rule.key, n);
+      break;
+  }
+  if (std::isnan(c.value)) {
+    return Tr(th, "{} คำนวณจากผลของหน่วยงานอื่นไม่ได้: ไม่มีหน่วยงานที่นับได้ ({})",
+              "{} cannot be computed from other agencies' results: no agency counted ({})",
+              variable, what);
+  }
+  return Tr(th, "{} = {} คำนวณจากผลของหน่วยงานอื่นในปีงบประมาณและรอบเดียวกัน — {}",
+            "{} = {} computed from other agencies' results of the same fiscal year and round — {}",
+            variable, FormatDecimal(c.value, rd), what);
+}
+
+// The agencies counted, each with its result and level (and, for a share or count, whether it
+// reached).
+std::string PeerCountedLine(const domain::FromAgencies& rule, const domain::PeerComputation& c,
+                            int rd, bool th) {
+  const bool counts =
+      rule.measure == domain::PeerMeasure::kShare || rule.measure == domain::PeerMeasure::kCount;
+  std::string list;
+  for (const domain::PeerEntry& e : c.counted) {
+    std::string item = e.agency + " (";
+    item += std::isnan(e.result) ? (th ? "ไม่มีผล" : "no result")
+                                 : (th ? "ผล " : "result ") + FormatDecimal(e.result, rd);
+    if (rule.level > 0) item += Tr(th, " ระดับ {}", ", level {}", e.level);
+    if (counts) item += e.reached ? (th ? " ถึง" : ", reached") : (th ? " ไม่ถึง" : ", not reached");
+    item += ")";
+    list += (list.empty() ? "" : ", ") + item;
+  }
+  return Tr(th, "หน่วยงานที่นับ ({}): {}", "agencies counted ({}): {}", c.counted.size(), list);
+}
+
+// The agencies of the set left out, each with why.
+std::string PeerLeftOutLine(const domain::PeerComputation& c, bool th) {
+  std::string list;
+  for (const domain::PeerEntry& e : c.left_out) {
+    std::string why = e.reason;
+    if (e.reason == "exempt") why = th ? "ยกเว้นการประเมิน" : "exempt";
+    if (e.reason == "missing") why = th ? "ไม่มีผล" : "no result reported";
+    if (e.reason == "monitoring") why = th ? "ตัวชี้วัดติดตามผล ไม่มีระดับ" : "monitoring only, no level";
+    if (e.reason == "no_result") why = th ? "ไม่มีผลของตัวชี้วัดนี้ในรอบนี้" : "no result of this KPI in this round";
+    list += (list.empty() ? "" : ", ") + e.agency + " (" + why + ")";
+  }
+  return Tr(th, "หน่วยงานที่ไม่นับ ({}): {}", "agencies left out ({}): {}", c.left_out.size(), list);
 }
 
 json KpiJson(const domain::Framework& fw, const KpiScore& k, bool with_trace, Lang lang) {
@@ -313,6 +403,15 @@ std::vector<std::string> ExplainKpi(const domain::Framework& fw, const KpiScore&
                      ? (th ? " นำเข้าด้วย esar import results" : ", loaded by esar import results")
                      : ""));
         }
+        break;
+      }
+      case TraceKind::kFromAgencies: {
+        domain::FromAgencies rule;
+        const auto c = domain::DecodePeerSource(s.detail, &rule);
+        if (!c) break;
+        lines.push_back(PeerRuleLine(rule, *c, s.id, rd, th));
+        if (!c->counted.empty()) lines.push_back(PeerCountedLine(rule, *c, rd, th));
+        if (!c->left_out.empty()) lines.push_back(PeerLeftOutLine(*c, th));
         break;
       }
       case TraceKind::kNotComputable:

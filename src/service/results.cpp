@@ -13,6 +13,7 @@
 
 #include "common/thai.h"
 #include "domain/engine.h"
+#include "domain/from_agencies.h"
 #include "formats/report.h"
 #include "service/audit.h"
 #include "service/mail_texts.h"
@@ -20,6 +21,7 @@
 #include "service/audit_state.h"
 #include "service/directory.h"
 #include "service/history.h"
+#include "service/peer_results.h"
 
 namespace esar::service {
 namespace {
@@ -215,6 +217,16 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id,
   }
   auto engine = domain::Engine::Compile(fw, round.round);
   if (!engine) return engine.status();
+  // KPIs computed from other agencies' results (domain/from_agencies.h), filled in before the
+  // agencies carrying them are scored, each value kept with the agencies it counted. Nothing is
+  // read or scored for a framework without them.
+  if (domain::HasFromAgencies(fw)) {
+    auto peers = PeerResultsFor(db_, fw, (*framework)->agency_kind, round.round);
+    if (!peers) return peers.status();
+    auto from_peers =
+        domain::FillFromAgencies(*engine, round.round, *agencies, *peers, *observations);
+    if (!from_peers) return from_peers.status();
+  }
   // The fast path: no explanations (they are derived on request from the inputs kept).
   const std::vector<domain::AgencyScore> scores = engine->Score(*agencies, *observations, false);
 
