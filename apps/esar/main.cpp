@@ -9,6 +9,7 @@
 
 #include "admin.h"
 #include "cases.h"
+#include "catalog.h"
 #include "domain/check.h"
 #include "domain/engine.h"
 #include "domain/history.h"
@@ -154,6 +155,28 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"json", "table", "csv", "data"}));
   cases->add_flag("--totals-only", cases_options.totals_only,
                   "json without the list of cases / เฉพาะผลรวม");
+
+  esar::cli::CatalogOptions catalog_options;
+  CLI::App* catalog_cmd = app.add_subcommand(
+      "catalog", "an agency's data catalog / บัญชีข้อมูลของหน่วยงาน");
+  catalog_cmd->require_subcommand(1);
+  CLI::App* catalog_check = catalog_cmd->add_subcommand(
+      "check",
+      "check every dataset's 14 mandatory metadata items / ตรวจคำอธิบายข้อมูล 14 รายการของทุกชุดข้อมูล");
+  catalog_check
+      ->add_option("--catalog", catalog_options.catalog,
+                   "CKAN package_search JSON or CSV / ไฟล์บัญชีข้อมูล")
+      ->required();
+  catalog_check
+      ->add_option("--format", catalog_options.format,
+                   "table, json, csv (one row per dataset) or data (rows for data.csv)")
+      ->check(CLI::IsMember({"table", "json", "csv", "data"}));
+  catalog_check->add_option("--framework,-f", catalog_options.framework,
+                            "framework JSON file (--format data) / ไฟล์กรอบการประเมิน");
+  catalog_check->add_option("--kpi", catalog_options.kpi, "the KPI (--format data) / ตัวชี้วัด");
+  catalog_check->add_option("--agency", catalog_options.agency, "agency code (--format data) / รหัสหน่วยงาน");
+  catalog_check->add_option("--round,-r", catalog_options.round, "6 or 12 (default 12) / รอบ")
+      ->check(CLI::IsMember({6, 12}));
 
   std::string db_flag;
   // Where the evidence files, the audit key and the chain head are (docs/operations.md).
@@ -412,6 +435,7 @@ int main(int argc, char** argv) {
   const std::string db_url = esar::cli::DatabaseUrl(db_flag);
   try {
     if (*cases) return esar::cli::RunCases(cases_options, lang);
+    if (*catalog_check) return esar::cli::RunCatalogCheck(catalog_options, lang);
     if (*serve) {
       serve_options.db_url = db_url;
       return esar::cli::Serve(serve_options, lang);

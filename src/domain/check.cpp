@@ -288,6 +288,44 @@ void CheckCriteria(const Kpi& kpi, const Criteria& criteria, const Framework& fw
 
 // The case rule of a KPI computed from case records: every round the KPI is scored in needs a
 // cut-off and a window for every class, or its cases could not be judged in that round.
+// The variables a data-catalog check fills must be the KPI's own: counts (or numbers) for the
+// two counts, a percent (or number) for the share; at least one must be named.
+void CheckCatalogRule(const Kpi& kpi, const CatalogRule& rule, const std::string& path,
+                      Findings& findings) {
+  struct Slot {
+    const std::string* name;
+    const char* key;
+    bool percent;
+  };
+  const Slot slots[] = {{&rule.datasets_variable, "datasets", false},
+                        {&rule.complete_variable, "complete", false},
+                        {&rule.complete_percent_variable, "complete_percent", true}};
+  bool any = false;
+  for (const Slot& slot : slots) {
+    if (slot.name->empty()) continue;
+    any = true;
+    bool declared = false;
+    for (const Variable& v : kpi.variables) {
+      const bool type_ok = v.type == VariableType::kNumber ||
+                           (slot.percent ? v.type == VariableType::kPercent
+                                         : v.type == VariableType::kCount);
+      declared = declared || (v.id == *slot.name && type_ok);
+    }
+    if (!declared) {
+      findings.AtPath(Severity::kError, "catalog-variable", path + "/variables/" + slot.key,
+                      "ตัวแปร \"" + *slot.name + "\" ที่ผลตรวจบัญชีข้อมูลจะเติมให้ ไม่ได้ประกาศเป็นตัวแปรชนิด " +
+                          (slot.percent ? "percent" : "count") + " หรือ number ของตัวชี้วัด " + kpi.id,
+                      "the variable \"" + *slot.name + "\" the catalog check fills in is not a " +
+                          (slot.percent ? "percent" : "count") + " or number variable of KPI " + kpi.id);
+    }
+  }
+  if (!any) {
+    findings.AtPath(Severity::kError, "catalog-variable", path + "/variables",
+                    "ตัวชี้วัด " + kpi.id + " ไม่ได้ระบุตัวแปรที่ผลตรวจบัญชีข้อมูลเติมให้",
+                    "KPI " + kpi.id + " names no variable for the catalog check to fill in");
+  }
+}
+
 void CheckCaseRule(const Framework& fw, const Kpi& kpi, const CaseRule& rule,
                    const std::string& path, Findings& findings) {
   if (rule.kinds.empty()) {
@@ -440,6 +478,7 @@ void CheckFramework(const Framework& fw, Findings& findings) {
     if (kpi.criteria)
       CheckCriteria(kpi, *kpi.criteria, fw, nullptr, "", path + "/criteria", findings);
     if (kpi.cases) CheckCaseRule(fw, kpi, *kpi.cases, path + "/cases", findings);
+    if (kpi.catalog) CheckCatalogRule(kpi, *kpi.catalog, path + "/catalog", findings);
   });
   for (size_t r = 0; r < fw.assignments.size(); ++r) {
     for (size_t k = 0; k < fw.assignments[r].kpis.size(); ++k) {

@@ -314,3 +314,47 @@ TEST(CheckTest, CaseRulesNeedCutoffsWindowsAndCountVariables) {
 
 }  // namespace
 }  // namespace esar::domain
+
+namespace esar::domain {
+namespace {
+
+// A KPI whose variables the data-catalog check fills: counts for the counts, a percent for the
+// share, each declared by the KPI; naming none is an error too.
+TEST(CheckTest, CatalogRulesFillDeclaredVariablesOfTheRightType) {
+  auto kpi = [](const std::string& catalog) {
+    return esar::testing::SingleKpiFramework(
+        R"({"id": "k", "component": "c", "name": "n", "variables": [{"id": "n", "type": "count"},
+          {"id": "ok", "type": "count"}, {"id": "pct", "type": "percent"}, {"id": "x", "type": "pass_fail"}],
+          "result": "ok * 100 / n", "criteria": {"form": "levels", "targets": [80, 90, 100]},
+          "catalog": )" + catalog + "}");
+  };
+  auto findings =
+      RunCheck(kpi(R"({"variables": {"datasets": "n", "complete": "ok", "complete_percent": "pct"}})"));
+  EXPECT_EQ(FindCode(findings, "catalog-variable"), nullptr);
+
+  findings = RunCheck(kpi(R"({"variables": {"datasets": "x", "complete_percent": "ok"}})"));
+  int bad = 0;
+  for (const Finding& f : findings) {
+    if (f.code != "catalog-variable") continue;
+    ++bad;
+    EXPECT_EQ(f.severity, Severity::kError);
+  }
+  EXPECT_EQ(bad, 2);  // x is pass/fail; ok is a count, not a percent
+  const Finding* f = FindCode(findings, "catalog-variable");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->where.json_path, "/kpis/0/catalog/variables/datasets");
+  EXPECT_NE(f->message_th.find("\"x\""), std::string::npos);
+
+  findings = RunCheck(kpi(R"({"variables": {"datasets": "missing"}})"));
+  f = FindCode(findings, "catalog-variable");
+  ASSERT_NE(f, nullptr);
+  EXPECT_NE(f->message_en.find("\"missing\""), std::string::npos);
+
+  findings = RunCheck(kpi(R"({"variables": {}})"));
+  f = FindCode(findings, "catalog-variable");
+  ASSERT_NE(f, nullptr);
+  EXPECT_NE(f->message_en.find("names no variable"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace esar::domain

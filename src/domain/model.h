@@ -210,6 +210,13 @@ struct FromAgencies {
   std::optional<double> at_most;
 };
 
+// Which of a KPI's variables the data-catalog check fills (each may be empty: not used).
+struct CatalogRule {
+  std::string datasets_variable;          // the number of datasets in the catalog
+  std::string complete_variable;          // the number whose 14 mandatory items are all right
+  std::string complete_percent_variable;  // complete ÷ datasets × 100
+};
+
 struct Kpi {
   std::string id;  // "1", "4.1"
   // The KPI's name across fiscal years ("pmqa", "digital-readiness"), empty when it has none:
@@ -234,6 +241,9 @@ struct Kpi {
   std::optional<CaseRule> cases;
   // Present when the result is computed from other agencies' results (issue 11 §2).
   std::optional<FromAgencies> from_agencies;
+  // Present when variables are computed from the agency's data catalog (issue 11 §3): `esar
+  // catalog check` and the server's catalog upload fill them from the datasets checked.
+  std::optional<CatalogRule> catalog;
   double weight_in_parent = 0;       // for a sub-KPI: its share (of 100) of the parent's score
   std::vector<Kpi> sub_kpis;
 };

@@ -609,7 +609,7 @@ domain::Kpi ReadKpi(const json& v, const std::string& path, bool is_sub, int dep
   ExpectObject(v, path,
                {"id", "key", "component", "name", "flags", "unit", "documentation", "rounds",
                 "variables", "references", "result", "criteria", "weight", "sub_kpis", "cases",
-                "from_agencies"});
+                "from_agencies", "catalog"});
   domain::Kpi kpi;
   kpi.id = String(Required(v, "id", path), path + "/id");
   if (!IsSafeKpiId(kpi.id)) {
@@ -703,6 +703,19 @@ domain::Kpi ReadKpi(const json& v, const std::string& path, bool is_sub, int dep
       Fail(path + "/from_agencies", "ตัวชี้วัดหนึ่งคำนวณจากบันทึกเรื่อง (cases) หรือจากผลของหน่วยงานอื่นได้อย่างใดอย่างหนึ่ง",
            "a KPI is computed from case records (\"cases\") or from other agencies' results, not both");
     }
+  }
+  if (const json* cg = Optional(v, "catalog")) {
+    const std::string cp = path + "/catalog";
+    ExpectObject(*cg, cp, {"variables"});
+    const std::string vp = cp + "/variables";
+    const json& vars = Required(*cg, "variables", cp);
+    ExpectObject(vars, vp, {"datasets", "complete", "complete_percent"});
+    domain::CatalogRule rule;
+    if (const json* d = Optional(vars, "datasets")) rule.datasets_variable = String(*d, vp + "/datasets");
+    if (const json* c = Optional(vars, "complete")) rule.complete_variable = String(*c, vp + "/complete");
+    if (const json* p = Optional(vars, "complete_percent"))
+      rule.complete_percent_variable = String(*p, vp + "/complete_percent");
+    kpi.catalog = std::move(rule);
   }
   if (is_sub)
     kpi.weight_in_parent = Number(Required(v, "weight", path), path + "/weight");
