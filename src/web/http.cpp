@@ -127,6 +127,7 @@ Router::Match Router::Find(HttpRequest& request) const {
     match.upload = route.upload ? &route.upload : nullptr;
     return match;
   }
+  if (!match.path_known && fallback_) match.handler = &fallback_;
   return match;
 }
 

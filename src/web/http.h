@@ -90,8 +90,11 @@ class Router {
     bool path_known = false;  // some route has this path, with another method (405)
     std::string allowed;      // those methods, for the Allow header
   };
-  // Finds the route for `request` and fills its params.
+  // Finds the route for `request` and fills its params. When no route has the request's path,
+  // the fallback (if set) answers it: the pages answer an unknown address with a page.
   Match Find(HttpRequest& request) const;
+  // The handler for addresses no route has (in place of the server's own JSON 404).
+  void SetFallback(Handler handler) { fallback_ = std::move(handler); }
 
  private:
   struct Route {
@@ -101,6 +104,7 @@ class Router {
     UploadStarter upload;
   };
   std::vector<Route> routes_;
+  Handler fallback_;
 };
 
 // Percent-decodes `in` into `out` ('+' as a space when `plus_is_space`, as in query strings and

@@ -173,6 +173,12 @@ json KpiDocModel(const PageCall& call, const domain::Framework& framework, const
       {"baseline", baseline},
       {"benefit", call.Pick(doc.benefit)},
       {"monitoring", kpi.monitoring_only}};
+  // A text the framework leaves empty has no heading either (the templates show a heading only
+  // for a field present): no empty "ประโยชน์ที่คาดว่าจะได้รับ" under every KPI.
+  for (const char* key :
+       {"description", "scope", "formula", "data_source", "data_collection", "benefit"}) {
+    if (out[key].get<std::string>().empty()) out.erase(key);
+  }
   if (criteria) out["criteria"] = CriteriaModel(call, framework, *criteria);
   json subs = json::array();
   for (const domain::Kpi& sub : kpi.sub_kpis) {

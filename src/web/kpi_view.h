@@ -48,7 +48,7 @@ Result<nlohmann::json> ValuesFromForm(const PageCall& call, const domain::Kpi& k
 // the values every KPI page uses (service::Reporting::CurrentValuesOf: verified once accepted,
 // else as last reported, else imported): {"ok", "result", "score", "total", "weight", "text",
 // "missing", "basis"} ("weight" 0 when exempt or not assigned); "text" is the sentence to show
-// ("ผลนี้ได้ 62.50 คะแนน คะแนนรวมจะเป็น 81.250"), "basis" says which values the total uses,
+// ("คิดเป็น 62.50 คะแนน คะแนนรวมจะเป็น 81.250"), "basis" says which values the total uses,
 // `this_kpi_source` (a message key) naming those of this KPI.
 nlohmann::json WhatIfModel(PageCall& call, const domain::Framework& framework,
                            const service::RoundInfo& round, const domain::Agency& agency,

@@ -89,7 +89,7 @@ HttpResponse RenderPage(PageCall& call, const std::string& template_name, json m
                  {"path", UrlEncode(call.request.target)},
                  {"htmx", model.value("htmx", false)},
                  {"chart", model.value("chart", false)}};
-  for (const char* asset : {"esar.css", "esar.js", "htmx.min.js", "chart.umd.min.js"}) {
+  for (const char* asset : {"esar.css", "esar.js", "htmx.min.js", "chart.umd.min.js", "favicon.svg"}) {
     const StaticAsset* found = call.views.Asset(asset);
     std::string key(asset);
     for (char& ch : key) {

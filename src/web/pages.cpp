@@ -857,6 +857,20 @@ void Pages::Register(Router& router) {
     return [this, method](PageCall& call) { return (this->*method)(call); };
   };
   router.Add("GET", "/static/{name}", [this](HttpRequest& r) { return StaticFile(r); });
+  // Browsers ask for /favicon.ico whatever the page says: the same icon the pages link.
+  router.Add("GET", "/favicon.ico", [this](HttpRequest& r) {
+    r.params["name"] = "favicon.svg";
+    return StaticFile(r);
+  });
+  // An address no route has: a page in the user's language under the site's menu, except under
+  // /api, where programs expect the JSON error.
+  router.SetFallback([this, page = Page(anyone, [](PageCall& call) {
+                        return ErrorPage(call, Status::NotFound("ไม่พบหน้าที่ขอ", "no such page"));
+                      })](HttpRequest& r) {
+    if (r.path == "/api" || r.path.rfind("/api/", 0) == 0)
+      return ErrorResponse(Status::NotFound("ไม่พบหน้าที่ขอ", "no such page"));
+    return page(r);
+  });
   router.Add("GET", "/", Page(anyone, bind(&Pages::PublicResults)));
   router.Add("GET", "/results/{round}/agencies/{code}", Page(anyone, bind(&Pages::AgencyReport)));
   // The report files: the page's download buttons and the same under /api/v1 (errors as JSON).

@@ -250,7 +250,7 @@ try {
   await reporter.getByRole("link", { name: /^1 ร้อยละความสำเร็จ/ }).click();
   await reporter.getByLabel(/จำนวนเรื่องรับเข้า/).fill(String(received));
   await reporter.getByLabel(/จำนวนเรื่องที่แล้วเสร็จ/).fill(String(completed));
-  await reporter.locator("#whatif").filter({ hasText: "ผลนี้ได้ 75.00 คะแนน" }).waitFor({ timeout: 10000 });
+  await reporter.locator("#whatif").filter({ hasText: "คิดเป็น 75.00 คะแนน" }).waitFor({ timeout: 10000 });
   const whatif = await reporter.locator("#whatif").textContent();
   check(whatif.includes(`คะแนนรวมจะเป็น ${expected.total_text}`), `the what-if line shows the score and the total (${whatif.trim()})`);
   await reporter.getByLabel("คำชี้แจงประกอบผลการดำเนินงาน").fill("ตรวจพิจารณาแล้วเสร็จ 180 เรื่องจาก 200 เรื่อง");
@@ -290,7 +290,7 @@ try {
   await evaluator.getByRole("link", { name: "สำนักงานคณะกรรมการกฤษฎีกา" }).first().click();
   check((await evaluator.locator("main").textContent()).includes("หนังสือรับรอง.pdf"), "the review page lists the evidence");
   await look(evaluator, "13-review");
-  await evaluator.getByLabel("บันทึกต่อไฟล์ หนังสือรับรอง.pdf").fill("ไม่มีลายมือชื่อผู้รับรอง");
+  await evaluator.getByLabel("หมายเหตุประกอบไฟล์ หนังสือรับรอง.pdf").fill("ไม่มีลายมือชื่อผู้รับรอง");
   await evaluator.getByLabel("ความเห็นถึงหน่วยงาน").fill("โปรดแนบหนังสือรับรองที่ลงนามแล้ว");
   await evaluator.getByRole("button", { name: "ส่งกลับให้แก้ไข" }).click();
   check((await flash(evaluator)).includes("ส่งกลับให้หน่วยงานแก้ไขแล้ว"), "the evaluator returns it");
@@ -309,8 +309,8 @@ try {
   check((await flash(approver)).includes("ส่งรายงานให้ส่วนกลางแล้ว"), "the approver sends it again");
   await evaluator.goto(`${base}/review`);
   await evaluator.getByRole("link", { name: "สำนักงานคณะกรรมการกฤษฎีกา" }).first().click();
-  await evaluator.getByRole("button", { name: "ยืนยันผล" }).click();
-  check((await flash(evaluator)).includes("ยืนยันผลการตรวจแล้ว"), "the evaluator accepts it");
+  await evaluator.getByRole("button", { name: "ผ่านการตรวจ", exact: true }).click();
+  check((await flash(evaluator)).includes("รายงานผ่านการตรวจแล้ว"), "the evaluator accepts it");
 
   // ---- admin: close reporting, compute, finalize, publish; each confirmed first ----
   await admin.goto(`${base}/admin/results`);

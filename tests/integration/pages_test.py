@@ -193,7 +193,7 @@ def main():
         check("บันทึกร่างแล้ว" in html and 'value="1000"' in html and "&lt;b&gt;bold&lt;/b&gt;" in html,
               "the saved values come back, thousands separator read, markup escaped")
         status, html = reporter.page(kpi + "/whatif?v_received=200&v_completed_within_standard=180")
-        check("ผลนี้ได้ 75.00 คะแนน" in html, "the what-if fragment scores typed values: " + html.strip()[:120])
+        check("คิดเป็น 75.00 คะแนน" in html, "the what-if fragment scores typed values: " + html.strip()[:120])
         status, html = reporter.page(kpi)
         m = re.search(r'action="(/agency/submissions/(\d+)/evidence\?csrf=[0-9a-f]+&amp;back=[^"]+)"', html)
         check(m is not None, "the form offers an upload that works without JavaScript")
@@ -276,7 +276,7 @@ def main():
         verified = re.search(r'id="verified-values".*?</table>', html, re.S)
         check(verified is not None and "850" in verified.group(0) and "900" in verified.group(0),
               "the agency's page shows its value (900) beside the verified one (850)")
-        check("ผลนี้ได้ 62.50 คะแนน" in html and "ผลนี้ได้ 75.00 คะแนน" not in html,
+        check("คิดเป็น 62.50 คะแนน" in html and "คิดเป็น 75.00 คะแนน" not in html,
               "the score shown is the verified values' (85 % -> 62.50), not the reported ones' (75.00)")
         agency_total = re.search(r"คะแนนรวมจะเป็น ([0-9.,]+)", html)
         check("คะแนนรวมคิดจาก ตัวชี้วัดนี้: ค่าที่ผ่านการตรวจสอบ" in html, "the total says which values it uses")

