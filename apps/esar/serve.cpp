@@ -19,6 +19,7 @@
 #include "mail/smtp.h"
 #include "mail/worker.h"
 #include "service/directory.h"
+#include "service/notices.h"
 #include "service/notify.h"
 #include "storage/file_store.h"
 #include "storage/migrations.h"
@@ -185,6 +186,8 @@ int Serve(const ServeOptions& options, Lang lang) {
   ::mallopt(M_ARENA_MAX, 2);
   storage::DatabasePool pool(options.db_url, std::max<size_t>(64, 2 * options.worker_threads));
   SystemClock clock;
+  // Answers and announcements tell those they concern, in the transaction that makes them.
+  service::ConnectNotices(clock);
   web::Metrics metrics;
   metrics.set_log(!options.quiet);
   metrics.set_proxy(*proxy);

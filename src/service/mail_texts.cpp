@@ -178,6 +178,34 @@ Message ReviewDigestMessage(int64_t awaiting_review, int64_t open_appeals) {
   return m;
 }
 
+Message QuestionAnsweredMessage(int64_t id, const std::string& question, const std::string& answer,
+                                bool published, int number) {
+  Message m;
+  m.kind = "question.answered";
+  m.subject = {"สำนักงาน ก.พ.ร. ตอบคำถามของหน่วยงานท่านแล้ว",
+               "The central office answered your agency's question"};
+  const std::string n = std::to_string(number);
+  m.body = {"คำถาม:\n" + question + "\n\nคำตอบ:\n" + answer +
+                (published ? "\n\nคำตอบนี้เผยแพร่ในหน้าถาม-ตอบสาธารณะเป็นข้อที่ " + n : ""),
+            "Question:\n" + question + "\n\nAnswer:\n" + answer +
+                (published ? "\n\nThis answer is on the public Q&A as number " + n + "." : "")};
+  m.link = "/agency/questions#q" + std::to_string(id);
+  return m;
+}
+
+Message AnnouncementPostedMessage(int64_t id, int fiscal_year, const std::string& title,
+                                  const std::string& body) {
+  Message m;
+  m.kind = "announcement.posted";
+  m.topic = kTopicAnnouncements;
+  m.subject = {"ประกาศจากสำนักงาน ก.พ.ร.: " + title, "Announcement from the central office: " + title};
+  m.body = {"ประกาศสำหรับ" + FiscalYearName(fiscal_year, Lang::kThai) + "\n\n" + body,
+            "An announcement for " + FiscalYearName(fiscal_year, Lang::kEnglish) + "\n\n" + body};
+  m.link = "/agency#a" + std::to_string(id);
+  m.dedup_key = "announcement:" + std::to_string(id);
+  return m;
+}
+
 Message PasswordResetMessage(const std::string& token) {
   Message m;
   m.kind = "password.reset";

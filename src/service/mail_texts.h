@@ -47,6 +47,17 @@ Message DeadlineReminderMessage(const LocalizedText& round_title, int64_t deadli
 // "review.digest": to an evaluator, once a day, what waits in the queue. Topic kTopicDigest;
 // e-mail only (the queue itself is the list).
 Message ReviewDigestMessage(int64_t awaiting_review, int64_t open_appeals);
+// "question.answered": to the user who asked question `id`, when the central office answers it
+// or changes its answer; quotes both and says whether the answer is on the public Q&A (with its
+// number). Links to the agency's questions page at the question.
+Message QuestionAnsweredMessage(int64_t id, const std::string& question, const std::string& answer,
+                                bool published, int number);
+// "announcement.posted": to the reporters and approvers of the agencies an announcement is for;
+// its title and text (written by the office in one language, shown as written in both). Topic
+// kTopicAnnouncements; links to the agency's home page at the announcement. Lands once per
+// user (dedup key "announcement:<id>").
+Message AnnouncementPostedMessage(int64_t id, int fiscal_year, const std::string& title,
+                                  const std::string& body);
 // "password.reset": the link to set a new password (valid for an hour, once). E-mail only.
 Message PasswordResetMessage(const std::string& token);
 

@@ -248,7 +248,8 @@ Status Contacts::Create(const Actor& actor, int64_t user_id, const std::string& 
   return Store(actor, Contact{user_id, "", Lang::kThai, {}}, after, "contact.address");
 }
 
-Status Contacts::SetPreferences(const Actor& actor, Lang language, bool reminders, bool digest) {
+Status Contacts::SetPreferences(const Actor& actor, Lang language, bool reminders, bool digest,
+                                std::optional<bool> announcements) {
   if (actor.user_id == 0 || actor.read_only) {
     return Denied(actor, "ตั้งค่าการแจ้งเตือน", "change notification settings");
   }
@@ -264,6 +265,7 @@ Status Contacts::SetPreferences(const Actor& actor, Lang language, bool reminder
     };
     set(kTopicReminders, reminders);
     set(kTopicDigest, digest);
+    if (announcements) set(kTopicAnnouncements, *announcements);
     std::sort(after.mail_off.begin(), after.mail_off.end());
     return Store(actor, *before, after, "contact.preferences");
   });

@@ -29,6 +29,7 @@ namespace esar::service {
 // is any short name: a new kind of message may bring its own without a schema change.
 inline constexpr const char* kTopicReminders = "reminders";  // deadline reminders
 inline constexpr const char* kTopicDigest = "digest";        // the evaluators' daily digest
+inline constexpr const char* kTopicAnnouncements = "announcements";  // the office's announcements
 
 // One message to one user, in Thai and English; the user's language picks the e-mail's.
 struct Message {
@@ -134,10 +135,11 @@ class Contacts {
   // (kInvalidInput) an address IsValidEmail rejects; kNotFound for an unknown user.
   Status SetAddress(const Actor& actor, int64_t user_id, const std::string& email, Lang language);
 
-  // The actor's own language and which topics of e-mail they get (reminders, digest): the
-  // logged-in user (not the public, not a read-only token), audited. Topics other than
-  // kTopicReminders and kTopicDigest are left as they were.
-  Status SetPreferences(const Actor& actor, Lang language, bool reminders, bool digest);
+  // The actor's own language and which topics of e-mail they get (reminders, digest,
+  // announcements; an unset `announcements` keeps that topic as it was): the logged-in user (not
+  // the public, not a read-only token), audited. Other topics are left as they were.
+  Status SetPreferences(const Actor& actor, Lang language, bool reminders, bool digest,
+                        std::optional<bool> announcements = std::nullopt);
 
   // Writes the contact of a user just made by `actor` (Directory::CreateUser) and its audit
   // entry, inside the caller's transaction; no permission check (the caller made the user).

@@ -15,11 +15,15 @@
 #include "service/audit.h"
 #include "service/cycle.h"
 #include "service/directory.h"
+#include "service/announcements.h"
 #include "service/mail_texts.h"
+#include "service/notices.h"
 #include "service/notify.h"
+#include "service/questions.h"
 #include "service/reporting.h"
 #include "service/results.h"
 #include "service/schedule.h"
+#include "tests/support/service_fixture.h"
 #include "tests/support/test_database.h"
 
 namespace esar::service {
@@ -28,15 +32,11 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-const fs::path kExample = fs::path(ESAR_SOURCE_DIR) / "examples" / "ocs-2567";
-constexpr int64_t kJan2024 = 1704067200000;  // 1 Jan 2024 00:00 UTC, inside FY2567
-constexpr int64_t kHour = 3600LL * 1000;
-constexpr int64_t kDay = 24 * kHour;
-
-std::string ReadText(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using esar::testing::kDay;
+using esar::testing::kHour;
+using esar::testing::kJan2024;
+using esar::testing::ReadText;
+const fs::path kExample = esar::testing::OcsExample();
 
 // One e-mail of the outbox as the tests look at it.
 struct Mail {
@@ -45,33 +45,15 @@ struct Mail {
   std::string address, language, kind, subject, body, link, status;
 };
 
-class NotifyTest : public ::testing::TestWithParam<std::string> {
+// The shared ground (tests/support/service_fixture.h), its users with addresses in Thai and
+// English (BOI's reporter without).
+class NotifyTest : public esar::testing::ServiceFixture {
  protected:
-  void SetUp() override {
-    ESAR_SKIP_WITHOUT(GetParam());
-    db_ = esar::testing::FreshDatabase(GetParam(), &url_);
-    ASSERT_NE(db_, nullptr);
-    directory_ = std::make_unique<Directory>(*db_, clock_, &hasher_);
-    cycle_ = std::make_unique<Cycle>(*db_, clock_);
-    reporting_ = std::make_unique<Reporting>(*db_, clock_);
-    results_ = std::make_unique<Results>(*db_, clock_);
-    auto agencies = formats::LoadAgencies((kExample / "agencies.csv").string());
-    ASSERT_TRUE(agencies.ok());
-    ASSERT_TRUE(directory_->UpsertAgencies(Actor::System(), *agencies).ok());
-    admin_ = MakeUser("admin.opdc", Role::kAdmin, "", "admin@opdc.go.th", Lang::kThai);
-    evaluator_ = MakeUser("evaluator.one", Role::kEvaluator, "", "eval@opdc.go.th", Lang::kEnglish);
-    reporter_ = MakeUser("reporter.ocs", Role::kReporter, "OCS", "reporter@ocs.go.th", Lang::kThai);
-    approver_ =
-        MakeUser("approver.ocs", Role::kApprover, "OCS", "approver@ocs.go.th", Lang::kEnglish);
-    boi_reporter_ = MakeUser("reporter.boi", Role::kReporter, "BOI", "", Lang::kThai);
-  }
+  NotifyTest() : ServiceFixture(/*with_addresses=*/true) {}
 
-  Actor MakeUser(const std::string& name, Role role, const std::string& agency,
-                 const std::string& email, Lang lang) {
-    NewUser user{name, name, "password-" + name, role, agency, email, lang};
-    auto id = directory_->CreateUser(Actor::System(), user);
-    EXPECT_TRUE(id.ok()) << id.status().ToString(false);
-    return Actor{id.ok() ? *id : 0, role, agency, name};
+  void TearDown() override {
+    Questions::SetAnswerListener(nullptr);
+    Announcements::SetPostListener(nullptr);
   }
 
   std::vector<Mail> Outbox(const std::string& where = "1 = 1") {
@@ -102,15 +84,6 @@ class NotifyTest : public ::testing::TestWithParam<std::string> {
     EXPECT_TRUE(verified->whole()) << verified->problem_en;
   }
 
-  FakeClock clock_{kJan2024};
-  std::string url_;
-  std::unique_ptr<storage::Database> db_;
-  security::PasswordHasher hasher_{security::HashStrength::kMinimum, {4, 64, 60'000}};
-  std::unique_ptr<Directory> directory_;
-  std::unique_ptr<Cycle> cycle_;
-  std::unique_ptr<Reporting> reporting_;
-  std::unique_ptr<Results> results_;
-  Actor admin_, evaluator_, reporter_, approver_, boi_reporter_;
 };
 
 TEST(EmailAddress, OnlyPlainAddressesPass) {
@@ -554,6 +527,110 @@ TEST_P(NotifyCycleTest, EvaluatorsGetOneDigestADayWhenSomethingWaits) {
   clock_.Set(kJan2024 + 2 * kDay + 2 * kHour);
   ASSERT_TRUE(schedule.RunOnce().ok());
   EXPECT_EQ(Outbox("kind = 'review.digest'").size(), 2u);
+}
+
+// Issue 13 §4: the asker (only) hears of the answer, in the list and by e-mail in their
+// language, with the link to the question; a changed answer is told again; an unchanged one is
+// not. Without ConnectNotices (what `esar serve` calls at start) nobody hears anything.
+TEST_P(NotifyTest, TheAskerIsToldOfTheAnswer) {
+  Questions questions(*db_, clock_);
+  auto unheard = questions.Ask(reporter_, 2567, "", "ต้องส่งรายงานรอบ 6 เดือนหรือไม่");
+  ASSERT_TRUE(unheard.ok()) << unheard.status().ToString(false);
+  ASSERT_TRUE(questions.Answer(admin_, unheard->id, "ไม่ต้อง", false).ok());
+  EXPECT_TRUE(Outbox("kind = 'question.answered'").empty());
+
+  ConnectNotices(clock_);
+  auto asked = questions.Ask(reporter_, 2567, "", "กำหนดส่งรายงานรอบ 12 เดือนคือวันใด");
+  ASSERT_TRUE(asked.ok()) << asked.status().ToString(false);
+  auto answered = questions.Answer(admin_, asked->id, "ภายใน 30 กันยายน", true);
+  ASSERT_TRUE(answered.ok()) << answered.status().ToString(false);
+  auto mails = Outbox("kind = 'question.answered'");
+  ASSERT_EQ(mails.size(), 1u);
+  EXPECT_EQ(mails[0].user_id, reporter_.user_id);  // not the approver of the same agency
+  EXPECT_EQ(mails[0].address, "reporter@ocs.go.th");
+  EXPECT_EQ(mails[0].language, "th");
+  EXPECT_EQ(mails[0].link, "/agency/questions#q" + std::to_string(asked->id));
+  EXPECT_NE(mails[0].body.find("ภายใน 30 กันยายน"), std::string::npos);
+  EXPECT_NE(mails[0].body.find("กำหนดส่งรายงานรอบ 12 เดือนคือวันใด"), std::string::npos);
+  EXPECT_NE(mails[0].body.find("ข้อที่ " + std::to_string(answered->number)), std::string::npos);
+  auto list = Inbox(*db_, clock_).List(reporter_, 50, 0);
+  ASSERT_TRUE(list.ok());
+  ASSERT_FALSE(list->items.empty());
+  EXPECT_EQ(list->items[0].kind, "question.answered");
+  auto approver_list = Inbox(*db_, clock_).List(approver_, 50, 0);
+  ASSERT_TRUE(approver_list.ok());
+  for (const auto& n : approver_list->items) EXPECT_NE(n.kind, "question.answered");
+
+  // Published again with the same text: nothing new to tell; a changed answer is told.
+  ASSERT_TRUE(questions.Answer(admin_, asked->id, "ภายใน 30 กันยายน", false).ok());
+  EXPECT_EQ(Outbox("kind = 'question.answered'").size(), 1u);
+  ASSERT_TRUE(questions.Answer(admin_, asked->id, "ภายใน 30 กันยายน 2567", true).ok());
+  EXPECT_EQ(Outbox("kind = 'question.answered'").size(), 2u);
+  ExpectAuditWhole();
+}
+
+// An English-speaking asker gets the English text; a failure to tell rolls the answer back.
+TEST_P(NotifyTest, AnAnswerAndItsNoticeLandTogether) {
+  ConnectNotices(clock_);
+  Questions questions(*db_, clock_);
+  auto asked = questions.Ask(approver_, 2567, "", "Is the 6-month report required?");
+  ASSERT_TRUE(asked.ok()) << asked.status().ToString(false);
+  ASSERT_TRUE(questions.Answer(admin_, asked->id, "No.", false).ok());
+  auto mails = Outbox("kind = 'question.answered'");
+  ASSERT_EQ(mails.size(), 1u);
+  EXPECT_EQ(mails[0].language, "en");
+  EXPECT_NE(mails[0].subject.find("answered"), std::string::npos);
+  // The outbox refuses the next write: the answer does not change either.
+  ASSERT_TRUE(db_->Execute("DROP TABLE notifications").ok());
+  auto refused = questions.Answer(admin_, asked->id, "Yes, after all.", false);
+  EXPECT_FALSE(refused.ok());
+  auto kept = questions.Get(admin_, asked->id);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->answer, "No.");
+}
+
+// Issue 13 §3: an announcement reaches the reporters and approvers of the agencies of its kind,
+// in their lists and by e-mail unless they turned the "announcements" topic off; not the
+// office, not agencies of another kind.
+TEST_P(NotifyTest, AnAnnouncementReachesTheAgenciesOfItsKindUnlessTurnedOff) {
+  ConnectNotices(clock_);
+  const Actor mol = MakeUser("reporter.mol", Role::kReporter, "MOL", "mol@mol.go.th", Lang::kThai);
+  Contacts contacts(*db_, clock_);
+  ASSERT_TRUE(contacts.SetPreferences(approver_, Lang::kEnglish, true, true, false).ok());
+  auto contact = contacts.Load(approver_.user_id);
+  ASSERT_TRUE(contact.ok());
+  EXPECT_FALSE(contact->MailOn(kTopicAnnouncements));
+  EXPECT_TRUE(contact->MailOn(kTopicReminders));
+  // Leaving the topic out keeps it as it was.
+  ASSERT_TRUE(contacts.SetPreferences(approver_, Lang::kEnglish, true, true).ok());
+  contact = contacts.Load(approver_.user_id);
+  ASSERT_TRUE(contact.ok());
+  EXPECT_FALSE(contact->MailOn(kTopicAnnouncements));
+
+  Announcements announcements(*db_, clock_);
+  auto posted = announcements.Post(admin_, 2567, "department", "เลื่อนกำหนดส่งรายงาน",
+                                   "ขยายกำหนดส่งรายงานรอบ 12 เดือนถึง 15 ตุลาคม");
+  ASSERT_TRUE(posted.ok()) << posted.status().ToString(false);
+  auto mails = Outbox("kind = 'announcement.posted'");
+  ASSERT_EQ(mails.size(), 1u);  // the approver turned it off; BOI's reporter has no address
+  EXPECT_EQ(mails[0].user_id, reporter_.user_id);
+  EXPECT_EQ(mails[0].link, "/agency#a" + std::to_string(posted->id));
+  EXPECT_NE(mails[0].subject.find("เลื่อนกำหนดส่งรายงาน"), std::string::npos);
+  EXPECT_NE(mails[0].body.find("15 ตุลาคม"), std::string::npos);
+  auto listed = db_->Query(
+      "SELECT user_id FROM notifications WHERE kind = 'announcement.posted' ORDER BY user_id");
+  ASSERT_TRUE(listed.ok());
+  std::set<int64_t> told;
+  for (const auto& r : *listed) told.insert(r.Int(0));
+  EXPECT_EQ(told, (std::set<int64_t>{reporter_.user_id, approver_.user_id,
+                                     boi_reporter_.user_id}));  // not MOL, not the office
+
+  // To ministries: MOL's reporter only.
+  ASSERT_TRUE(announcements.Post(admin_, 2567, "ministry", "ประกาศกระทรวง", "ข้อความ").ok());
+  mails = Outbox("kind = 'announcement.posted'");
+  ASSERT_EQ(mails.size(), 2u);
+  EXPECT_EQ(mails[1].user_id, mol.user_id);
+  ExpectAuditWhole();
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, NotifyCycleTest,

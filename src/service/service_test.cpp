@@ -25,6 +25,7 @@
 #include "service/reporting.h"
 #include "service/result_list.h"
 #include "service/results.h"
+#include "tests/support/service_fixture.h"
 #include "tests/support/test_database.h"
 
 namespace esar::service {
@@ -33,9 +34,10 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-const fs::path kExample = fs::path(ESAR_SOURCE_DIR) / "examples" / "ocs-2567";
-constexpr int64_t kJan2024 = 1704067200000;  // 1 Jan 2024 00:00 UTC, inside FY2567
-constexpr int64_t kDay = 24LL * 3600 * 1000;
+using esar::testing::kDay;
+using esar::testing::kJan2024;
+using esar::testing::ReadText;
+const fs::path kExample = esar::testing::OcsExample();
 
 // The agency with `code` in a scores document.
 const json& ByCode(const json& document, const std::string& code) {
@@ -47,32 +49,15 @@ const json& ByCode(const json& document, const std::string& code) {
   return kNone;
 }
 
-std::string ReadText(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-class ServiceTest : public ::testing::TestWithParam<std::string> {
+// The shared ground (tests/support/service_fixture.h) with the example's framework, a 12-month
+// round, every agency's values but OCS's imported, a pool and logins.
+class ServiceTest : public esar::testing::ServiceFixture {
  protected:
   void SetUp() override {
-    ESAR_SKIP_WITHOUT(GetParam());
-    db_ = esar::testing::FreshDatabase(GetParam(), &url_);
-    ASSERT_NE(db_, nullptr);
+    ServiceFixture::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     pool_ = std::make_unique<storage::DatabasePool>(url_, 8);
-    directory_ = std::make_unique<Directory>(*db_, clock_, &hasher_);
     logins_ = std::make_unique<Logins>(*pool_, clock_, hasher_);
-    cycle_ = std::make_unique<Cycle>(*db_, clock_);
-    reporting_ = std::make_unique<Reporting>(*db_, clock_);
-    results_ = std::make_unique<Results>(*db_, clock_);
-
-    auto agencies = formats::LoadAgencies((kExample / "agencies.csv").string());
-    ASSERT_TRUE(agencies.ok());
-    ASSERT_TRUE(directory_->UpsertAgencies(Actor::System(), *agencies).ok());
-    admin_ = MakeUser("admin.opdc", Role::kAdmin, "");
-    evaluator_ = MakeUser("evaluator.one", Role::kEvaluator, "");
-    reporter_ = MakeUser("reporter.ocs", Role::kReporter, "OCS");
-    approver_ = MakeUser("approver.ocs", Role::kApprover, "OCS");
-    boi_reporter_ = MakeUser("reporter.boi", Role::kReporter, "BOI");
 
     auto framework = cycle_->ImportFramework(admin_, ReadText(kExample / "framework.json"));
     ASSERT_TRUE(framework.ok()) << framework.status().ToString(false);
@@ -95,13 +80,6 @@ class ServiceTest : public ::testing::TestWithParam<std::string> {
       }
     }
     ASSERT_TRUE(cycle_->ImportObservations(admin_, imported).ok());
-  }
-
-  Actor MakeUser(const std::string& name, Role role, const std::string& agency) {
-    auto id =
-        directory_->CreateUser(Actor::System(), {name, name, "password-" + name, role, agency});
-    EXPECT_TRUE(id.ok()) << id.status().ToString(false);
-    return Actor{id.ok() ? *id : 0, role, agency, name};
   }
 
   // OCS reports, approves and submits one KPI; returns the submission id.
@@ -134,18 +112,8 @@ class ServiceTest : public ::testing::TestWithParam<std::string> {
     }
   }
 
-  FakeClock clock_{kJan2024};
-  std::string url_;
-  std::unique_ptr<storage::Database> db_;
   std::unique_ptr<storage::DatabasePool> pool_;
-  // Cheap hashes; enough turns and patience that no test but the one about it meets a refusal.
-  security::PasswordHasher hasher_{security::HashStrength::kMinimum, {4, 64, 60'000}};
-  std::unique_ptr<Directory> directory_;
   std::unique_ptr<Logins> logins_;
-  std::unique_ptr<Cycle> cycle_;
-  std::unique_ptr<Reporting> reporting_;
-  std::unique_ptr<Results> results_;
-  Actor admin_, evaluator_, reporter_, approver_, boi_reporter_;
   StoredFramework framework_;
   RoundInfo round_;
   std::map<std::string, json> ocs_values_;

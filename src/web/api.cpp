@@ -145,7 +145,8 @@ json ContactJson(const service::Contact& c) {
           {"email", c.email},
           {"language", service::LangCode(c.language)},
           {"reminders", c.MailOn(service::kTopicReminders)},
-          {"digest", c.MailOn(service::kTopicDigest)}};
+          {"digest", c.MailOn(service::kTopicDigest)},
+          {"announcements", c.MailOn(service::kTopicAnnouncements)}};
 }
 
 json NotificationJson(const service::NotificationItem& n) {
@@ -843,8 +844,17 @@ void Api::Register(Router& router) {
                  }
                  on[i] = c.body[names[i]].get<bool>();
                }
+               // Optional, so that clients written before the topic existed keep working.
+               std::optional<bool> announcements;
+               if (c.body.contains("announcements")) {
+                 if (!c.body["announcements"].is_boolean()) {
+                   return ErrorResponse(BadRequest("\"announcements\" ต้องเป็น true หรือ false",
+                                                   "\"announcements\" must be true or false"));
+                 }
+                 announcements = c.body["announcements"].get<bool>();
+               }
                service::Contacts contacts(c.db, clock_);
-               Status s = contacts.SetPreferences(c.actor, *lang, on[0], on[1]);
+               Status s = contacts.SetPreferences(c.actor, *lang, on[0], on[1], announcements);
                if (!s.ok()) return ErrorResponse(s);
                return reply(contacts.Get(c.actor, c.actor.user_id), ContactJson);
              }));

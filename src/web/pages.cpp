@@ -380,6 +380,8 @@ HttpResponse Pages::PasswordPage(PageCall& call, const std::string& error, int s
                      {"th", contact->language == Lang::kThai},
                      {"reminders", contact->MailOn(service::kTopicReminders)},
                      {"digest", contact->MailOn(service::kTopicDigest)},
+                     {"announcements", contact->MailOn(service::kTopicAnnouncements)},
+                     {"agency_user", !call.actor.agency.empty()},
                      {"evaluator", call.actor.Is(service::Role::kEvaluator)}};
   }
   return RenderPage(call, "password", model, call.T("password.title"), status);
@@ -900,6 +902,10 @@ void Pages::Register(Router& router) {
   router.Add("GET", "/login", Page(anyone, bind(&Pages::LoginForm)));
   router.Add("POST", "/login", [this](HttpRequest& r) { return Login(r); });
   router.Add("POST", "/logout", Page(users, bind(&Pages::Logout)));
+  router.Add("GET", "/password/forgot", Page(anyone, bind(&Pages::ForgotForm)));
+  router.Add("POST", "/password/forgot", Page(anyone, bind(&Pages::RequestReset)));
+  router.Add("GET", "/password/reset", Page(anyone, bind(&Pages::ResetForm)));
+  router.Add("POST", "/password/reset", Page(anyone, bind(&Pages::ResetPassword)));
   router.Add("GET", "/account/password", Page(users, bind(&Pages::PasswordForm)));
   router.Add("POST", "/account/password", Page(users, bind(&Pages::ChangePassword)));
   router.Add("POST", "/account/tokens/{id}/revoke", Page(users, bind(&Pages::RevokeToken)));

@@ -94,6 +94,15 @@ class Pages {
   HttpResponse RevokeToken(PageCall& call);
   HttpResponse PasswordPage(PageCall& call, const std::string& error, int status);
   HttpResponse SwitchLanguage(PageCall& call);
+  // Forgotten passwords (pages_reset.cpp): the form asking for a link and its answer (the same
+  // whether or not the name exists), and the page the link opens, setting a new password.
+  HttpResponse ForgotForm(PageCall& call);
+  HttpResponse RequestReset(PageCall& call);
+  HttpResponse ForgotPage(PageCall& call, const nlohmann::json& extra, int status);
+  HttpResponse ResetForm(PageCall& call);
+  HttpResponse ResetPassword(PageCall& call);
+  HttpResponse ResetPage(PageCall& call, const std::string& token, const std::string& error,
+                         int status);
   HttpResponse StaticFile(HttpRequest& request) const;
 
   // Agencies' reporters and approvers (pages_agency.cpp).

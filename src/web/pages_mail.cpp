@@ -67,7 +67,8 @@ HttpResponse Pages::SavePreferences(PageCall& call) {
   if (!lang) return ErrorPage(call, lang.status());
   Status s = service::Contacts(call.db, clock_)
                  .SetPreferences(call.actor, *lang, call.Field("reminders") == "on",
-                                 call.Field("digest") == "on");
+                                 call.Field("digest") == "on",
+                                 call.Field("announcements") == "on");
   if (!s.ok()) return ErrorPage(call, s);
   return Redirect("/account/password?done=preferences_saved#mail");
 }

@@ -10,8 +10,13 @@ capturing every message esar's mail worker hands it.
 2. The relay stopped for a while: e-mail waits and is retried with the relay's failure kept; esar
    is stopped and two esar serve are started on the same database; the relay comes back; every
    message arrives exactly once.
-3. Password reset: the answer never says whether an address exists; the link works once, and not
-   after an hour (the server's clock is real, so the expiry is checked by aging the token's row).
+3. Password reset, through the pages from /login: the answer never says whether an address
+   exists (the same page for a known and an unknown one); the e-mail arrives with a link that
+   opens the reset page and sets a new password; the old session ends; the link works once, and
+   not after an hour (the server's clock is real, so the expiry is checked by aging the token's
+   row); asking too often is refused alike for known and unknown addresses.
+4. An answered question e-mails the asker (only); an announcement e-mails the reporters and
+   approvers of the agencies of its kind, except those who turned announcements off.
 
     mail_test.py ESAR      (SQLite; under with_pg_schema.sh, PostgreSQL via ESAR_TEST_DB_URL)
 """
@@ -23,6 +28,8 @@ import os
 import re
 import shutil
 import socket
+import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -271,6 +278,165 @@ def cycle(esar, db, work, relay_port, captured):
         stop_server(proc)
 
 
+def sql(db, statement):
+    """Runs one statement on the test's database (SQLite file or PostgreSQL URL)."""
+    if db.startswith("postgresql://"):
+        p = subprocess.run(["psql", "-X", "-q", "-t", "-A", db, "-c", statement], capture_output=True,
+                           text=True)
+        if p.returncode != 0:
+            raise RuntimeError(f"psql {statement[:60]}: {p.stderr[-300:]}")
+        return p.stdout.strip()
+    with sqlite3.connect(db) as conn:
+        return conn.execute(statement).fetchall()
+
+
+def text_of(message):
+    return parse(message).get_body(preferencelist=("plain",)).get_content()
+
+
+def reset_link(message):
+    """The path of the reset link in an e-mail, under --public-url."""
+    m = re.search(re.escape(PUBLIC_URL) + r"(/password/reset\?token=[0-9a-f]{64})", text_of(message))
+    return m.group(1) if m else None
+
+
+def new_mail(captured, before, admin):
+    wait_drained(admin)
+    time.sleep(0.3)
+    return captured.messages[before:]
+
+
+def answers_announcements_and_resets(esar, db, work, relay_port, captured):
+    """Parts 3 and 4: answers and announcements told by e-mail; password resets from the pages."""
+    proc, base, _ = start_server(esar, db, os.path.join(work, "files"), os.path.join(work, "serve1b.log"),
+                                 extra=["--smtp", f"smtp://127.0.0.1:{relay_port}", "--public-url", PUBLIC_URL,
+                                        "--mail-retry-s", "1"])
+    try:
+        if not check(base is not None, "esar serve starts again"):
+            return
+        c = {name: Client(base).login(name, password_of(name)) for name in USERS}
+        admin, rep, app = c["admin"], c["rep.ocs"], c["app.ocs"]
+
+        # ---- an answer tells the asker, with the link to the question
+        before = len(captured.messages)
+        q = rep.json("POST", "/api/v1/questions", {"fiscal_year": 2567, "question": "ต้องแนบหลักฐานใดบ้าง"},
+                     expect=201)
+        admin.json("POST", f"/api/v1/questions/{q['id']}/answer",
+                   {"answer": "แนบไฟล์ PDF ที่ลงนามแล้ว", "publish": True})
+        got = new_mail(captured, before, admin)
+        check([m["to"] for m in got] == [["rep@ocs.go.th"]], "the answer is e-mailed to the asker only",
+              repr([m["to"] for m in got]))
+        if got:
+            body = text_of(got[0])
+            check(str(parse(got[0])["Subject"]) == "สำนักงาน ก.พ.ร. ตอบคำถามของหน่วยงานท่านแล้ว"
+                  and "แนบไฟล์ PDF ที่ลงนามแล้ว" in body
+                  and f"{PUBLIC_URL}/agency/questions#q{q['id']}" in body,
+                  "the answer e-mail quotes the answer and links to the question", body[:400])
+        notes = rep.json("GET", "/api/v1/me/notifications")["items"]
+        check(notes and notes[0]["kind"] == "question.answered", "the asker's list shows the answer")
+
+        # ---- an announcement tells the agencies of its kind, unless turned off
+        r = app.json("PUT", "/api/v1/me/preferences",
+                     {"language": "en", "reminders": True, "digest": True, "announcements": False})
+        check(r.get("announcements") is False, "an approver turns announcements off")
+        status, page = rep.text("GET", "/account/password")
+        check(status == 200 and 'id="m-announcements"' in page, "the account page offers the announcements topic")
+        before = len(captured.messages)
+        a = admin.json("POST", "/api/v1/announcements",
+                       {"fiscal_year": 2567, "agency_kind": "department", "title": "ขยายกำหนดส่งรายงาน",
+                        "body": "ขยายกำหนดส่งรายงานรอบ 12 เดือนถึง 15 ตุลาคม"}, expect=201)
+        got = new_mail(captured, before, admin)
+        to = sorted(m["to"][0] for m in got)
+        check(to == ["rep@boi.go.th", "rep@ocs.go.th"],
+              "the announcement goes to the departments' users who want it", repr(to))
+        check(all(f"{PUBLIC_URL}/agency#a{a['id']}" in text_of(m) and "15 ตุลาคม" in text_of(m) for m in got),
+              "the announcement e-mail holds its text and links to it")
+        check(any(n["kind"] == "announcement.posted" for n in app.json("GET", "/api/v1/me/notifications")["items"]),
+              "the approver who turned the e-mail off still has it in the list")
+
+        # ---- password reset from the login page
+        public = Client(base)
+        status, page = public.text("GET", "/login")
+        check(status == 200 and 'href="/password/forgot"' in page, "the login page links to the reset form")
+        status, form_page = public.text("GET", "/password/forgot")
+        check(status == 200 and 'name="who"' in form_page, "the reset form asks for a name or address")
+        before = len(captured.messages)
+        known = public.text("POST", "/password/forgot", form={"who": "rep@ocs.go.th"})
+        unknown = public.text("POST", "/password/forgot", form={"who": "nobody@ocs.go.th"})
+        no_address = public.text("POST", "/password/forgot", form={"who": "no.such.user"})
+        check(known[0] == unknown[0] == no_address[0] == 200 and 'id="forgot-sent"' in known[1],
+              "asking answers 200 with the same message", f"{known[0]} {unknown[0]} {no_address[0]}")
+        check(known[1] == unknown[1] == no_address[1], "the page is the same for a known and an unknown address")
+        got = new_mail(captured, before, admin)
+        check([m["to"] for m in got] == [["rep@ocs.go.th"]], "one reset e-mail, to the known address only",
+              repr([m["to"] for m in got]))
+        link = reset_link(got[0]) if got else None
+        check(link is not None, "the e-mail holds the reset link under --public-url")
+        token = link.split("=", 1)[1] if link else ""
+        stored = sql(db, "SELECT COUNT(*) FROM password_resets WHERE token_hash = '" + token + "'")
+        check(str(stored).strip("[](),") == "0", "the token itself is not stored", repr(stored))
+
+        status, page = public.text("GET", link or "/password/reset?token=x")
+        check(status == 200 and f'value="{token}"' in page and 'name="new_password"' in page,
+              "the link opens the form to set a new password", str(status))
+        _, headers, _ = public.call("GET", link or "/")
+        check(headers.get("Referrer-Policy") == "no-referrer", "the reset page sends no Referer onwards")
+        status, page = public.text("POST", "/password/reset",
+                                   form={"token": token, "new_password": "short", "confirm": "short"})
+        check(status == 400 and "อย่างน้อย 10 ตัวอักษร" in page, "a short password is refused", str(status))
+        status, page = public.text("POST", "/password/reset",
+                                   form={"token": token, "new_password": "a-new-password-1",
+                                         "confirm": "a-new-password-2"})
+        check(status == 400, "two different passwords are refused", str(status))
+        status, page = public.text("POST", "/password/reset",
+                                   form={"token": token, "new_password": "a-new-password-1",
+                                         "confirm": "a-new-password-1"})
+        check(status == 200 and "ตั้งรหัสผ่านใหม่แล้ว" in page and 'name="username"' in page,
+              "the new password is set and the login page says so", str(status))
+        status, _ = rep.text("GET", "/api/v1/me/notifications")
+        check(status == 401, "the old session ended", str(status))
+        status, _ = Client(base).text("POST", "/api/v1/session",
+                                      body={"username": "rep.ocs", "password": password_of("rep.ocs")})
+        check(status == 401, "the old password no longer works", str(status))
+        Client(base).login("rep.ocs", "a-new-password-1")
+        check(True, "the new password logs in")
+        status, page = public.text("GET", link)
+        check(status == 400 and "ถูกใช้ไปแล้ว" in page and 'name="new_password"' not in page,
+              "the link works once", str(status))
+        status, _ = public.text("POST", "/password/reset",
+                                form={"token": token, "new_password": "third-password-1",
+                                      "confirm": "third-password-1"})
+        check(status == 400, "posting the used token again is refused", str(status))
+        tampered = token[:-1] + ("0" if token[-1] != "0" else "1")
+        status, page = public.text("GET", "/password/reset?token=" + tampered)
+        check(status == 400 and "ไม่ถูกต้อง" in page, "a tampered link is refused", str(status))
+
+        # Expired: a new link for the English-speaking approver, its row aged past the hour.
+        before = len(captured.messages)
+        public.text("POST", "/password/forgot", form={"who": "app.ocs"})
+        got = new_mail(captured, before, admin)
+        check(len(got) == 1 and str(parse(got[0])["Subject"]) == "Set a new e-SAR password",
+              "the approver's link comes in English")
+        link = reset_link(got[0]) if got else "/password/reset?token=x"
+        sql(db, "UPDATE password_resets SET expires_at = created_at - 1 WHERE used_at IS NULL")
+        status, page = public.text("GET", link)
+        check(status == 400 and "หมดอายุ" in page, "the link no longer works after an hour", str(status))
+        status, _ = public.text("POST", "/password/reset",
+                                form={"token": link.split("=", 1)[1], "new_password": "late-password-1",
+                                      "confirm": "late-password-1"})
+        check(status == 400, "nor can it set a password", str(status))
+        app.login("app.ocs", password_of("app.ocs"))
+        check(True, "the approver's password stays")
+
+        # Asking too often: refused alike for a known and an unknown address.
+        for who in ("rep.boi", "nobody.at.all"):
+            codes = [public.text("POST", "/password/forgot", form={"who": who})[0] for _ in range(4)]
+            check(codes == [200, 200, 200, 429], f"the fourth request in an hour is refused ({who})", repr(codes))
+        wait_drained(admin)  # nothing of this part left for the next one to count
+    finally:
+        stop_server(proc)
+
+
 def relay_down_and_restarts(esar, db, work, relay, captured):
     """Part 2: nothing lost or sent twice across a relay outage and esar restarts."""
     extra = ["--smtp", f"smtp://127.0.0.1:{relay.port}", "--public-url", PUBLIC_URL, "--mail-retry-s", "1"]
@@ -362,6 +528,7 @@ def main():
                 args += ["--agency", agency]
             run_cli(esar, args, env={"ESAR_PASSWORD": password_of(name)})
         cycle(esar, db, work, relay.port, captured)
+        answers_announcements_and_resets(esar, db, work, relay.port, captured)
         relay_down_and_restarts(esar, db, work, relay, captured)
         without_relay(esar, db, work)
     finally:
