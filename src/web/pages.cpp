@@ -577,6 +577,10 @@ HttpResponse Pages::AgencyReport(PageCall& call) {
 // rounds' work move none of these, so they no longer cost a rebuild (~1.2 s at 8,000 agencies).
 // The key is read from the database on every request, so a change made by another server (or
 // the command line) is seen at once. The answer says whether it was kept (X-Cache: hit).
+HttpResponse Pages::Glossary(PageCall& call) {
+  return RenderPage(call, "glossary", json::object(), call.T("glossary.title"));
+}
+
 HttpResponse Pages::Dashboard(PageCall& call) {
   auto version = call.db.Query(
       "SELECT (SELECT COALESCE(MAX(id), 0) FROM results WHERE stage = 'published'), "
@@ -899,6 +903,7 @@ void Pages::Register(Router& router) {
              Page(anyone, file(&Pages::RoundReportsZip, true)));
   router.Add("GET", "/api/v1/verify/{hash}", Page(anyone, file(&Pages::Verify, true)));
   router.Add("GET", "/dashboard", Page(anyone, bind(&Pages::Dashboard)));
+  router.Add("GET", "/glossary", Page(anyone, bind(&Pages::Glossary)));
   router.Add("GET", "/login", Page(anyone, bind(&Pages::LoginForm)));
   router.Add("POST", "/login", [this](HttpRequest& r) { return Login(r); });
   router.Add("POST", "/logout", Page(users, bind(&Pages::Logout)));

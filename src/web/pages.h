@@ -66,6 +66,8 @@ class Pages {
   HttpResponse PublicResults(PageCall& call);
   HttpResponse AgencyReport(PageCall& call);
   HttpResponse Dashboard(PageCall& call);
+  // The glossary of the evaluation's words (issue 12 §7), for everyone.
+  HttpResponse Glossary(PageCall& call);
   // The dashboard built afresh from the rows; `*model` is set to the model it rendered (left
   // null when it answered an error).
   HttpResponse BuildDashboard(PageCall& call, nlohmann::json* model);

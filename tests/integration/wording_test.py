@@ -95,6 +95,31 @@ def main():
         check(status == 200, "the reporter opens KPI 3 (%d)" % status)
         check("ประโยชน์ที่คาดว่าจะได้รับ" not in html,
               "no benefit heading under a KPI that states no benefit")
+
+        # ---- issue 12 §7: the glossary, linked from every page; short help on each role's pages
+        status, html = public.page("/glossary")
+        check(status == 200 and "<h1>อภิธานศัพท์</h1>" in html, "the glossary opens for everyone (%d)" % status)
+        for term, meaning in (("ตัวชี้วัด", "สิ่งที่ใช้วัดผลการดำเนินงาน"), ("เป้าหมายขั้นต้น", "50 คะแนน"),
+                              ("เป้าหมายมาตรฐาน", "75 คะแนน"), ("เป้าหมายขั้นสูง", "100 คะแนน"),
+                              ("อุทธรณ์", "ขอให้ทบทวน"), ("ผ่านการตรวจ", "ผู้ประเมินตรวจแล้ว")):
+            m = re.search(r"<dt>%s</dt><dd>([^<]*)</dd>" % re.escape(term), html)
+            check(m is not None and meaning in m.group(1), "the glossary explains %s" % term)
+        public.get("/lang/en?next=/glossary")
+        status, html = public.page("/glossary")
+        check("<dt>Basic target (เป้าหมายขั้นต้น)</dt><dd>The result that earns 50 points" in html,
+              "the glossary in English keeps the Thai term")
+        public.get("/lang/th?next=/")
+        for who, browser, path, words in (
+                ("reporter", reporter, "/agency", "เลือกตัวชี้วัดเพื่อกรอกผลการดำเนินงาน"),
+                ("reporter", reporter, "/agency/rounds/1/kpis/3", "ระบบคำนวณคะแนนที่ค่านี้จะได้"),
+                ("admin", admin, "/admin", "เปิดรอบการรายงานพร้อมกำหนดส่ง"),
+                ("admin", admin, "/review", "รายงานที่หน่วยงานส่งมาแล้วรอการตรวจ")):
+            status, html = browser.page(path)
+            help_box = re.search(r'<details class="help"><summary>วิธีใช้หน้านี้</summary><p>([^<]*)</p>'
+                                 r'<p><a href="/glossary">', html)
+            check(status == 200 and help_box is not None and words in help_box.group(1),
+                  "the %s's %s has short help linking the glossary" % (who, path))
+            check('<a href="/glossary">อภิธานศัพท์</a>' in html, "  and the footer links the glossary")
     finally:
         stop_server(proc)
         shutil.rmtree(work, ignore_errors=True)
