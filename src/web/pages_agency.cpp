@@ -537,7 +537,9 @@ HttpResponse Pages::AgencyResults(PageCall& call) {
         appeals.push_back({{"kpi", ap.kpi},
                            {"reason", ap.reason},
                            {"status", call.T("appeal." + ap.status)},
-                           {"decision", ap.decision_reason}});
+                           // false, not "": an open appeal shows no empty "()" after its status.
+                           {"decision", ap.decision_reason.empty() ? json(false)
+                                                                   : json(ap.decision_reason)}});
       }
     }
     auto status = cycle.StatusOf(round_id);

@@ -298,7 +298,7 @@ HttpResponse Pages::AppealsList(PageCall& call) {
                   {"kpi_name", kpi ? call.Pick(kpi->name) : ""},
                   {"reason", a.reason},
                   {"status", call.T("appeal." + a.status)},
-                  {"decision", a.decision_reason},
+                  {"decision", a.decision_reason.empty() ? json(false) : json(a.decision_reason)},
                   {"round", round_id},
                   {"appeal", a.id},
                   {"action", "/review/appeals/" + std::to_string(a.id)}};

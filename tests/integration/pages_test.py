@@ -330,6 +330,10 @@ def main():
         status, html = public.page("/?sort=name")
         names = re.findall(r'<th scope="row"><a href="/results/1/agencies/[^"]+">([^<]+)</a>', html)
         check(len(names) >= 5, "the public list shows the agencies (%d)" % len(names))
+        # The kind is a filter and part of the name ("สำนักงาน…"): never repeated after the name
+        # ("กรมบริการแรงงานชุมชน กรม", issue 12 §8).
+        check(re.search(r'</a> <span class="muted">[^<]*</span></th>', html) is None,
+              "the agency's kind is not repeated after its name")
         check(names.index("สำนักงานคณะกรรมการกฤษฎีกา") < names.index("สำนักงานคณะกรรมการส่งเสริมการลงทุน")
               if "สำนักงานคณะกรรมการส่งเสริมการลงทุน" in names else True, "names are in Thai dictionary order")
         check('class="note"' not in html, "a round never reopened shows no (empty) note above its results")

@@ -14,7 +14,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from esar_harness import Browser, run_cli, start_server, stop_server  # noqa: E402
+from esar_harness import ApiClient, Browser, run_cli, start_server, stop_server  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLE = os.path.join(ROOT, "examples", "ocs-2567")
@@ -120,6 +120,22 @@ def main():
             check(status == 200 and help_box is not None and words in help_box.group(1),
                   "the %s's %s has short help linking the glossary" % (who, path))
             check('<a href="/glossary">อภิธานศัพท์</a>' in html, "  and the footer links the glossary")
+
+        # ---- an open appeal: its status, with no empty "()" for a decision not yet given
+        api_admin = ApiClient(base)
+        api_admin.login("admin", "demo-admin-2567")
+        api_admin.json("POST", "/api/v1/rounds/1/close", {"reason": "ทดสอบ"})
+        prelim = api_admin.json("POST", "/api/v1/rounds/1/results", {"appeal_days": 14}, expect=201)
+        api_reporter = ApiClient(base)
+        api_reporter.login("reporter.ocs", "demo-reporter.ocs-2567")
+        api_reporter.json("POST", "/api/v1/results/%d/appeals" % prelim["id"],
+                          {"kpi": "1", "reason": "ค่าที่ใช้ไม่ตรงกับหนังสือรับรอง"}, expect=201)
+        status, html = reporter.page("/agency/results")
+        m = re.search(r"ค่าที่ใช้ไม่ตรงกับหนังสือรับรอง — <strong>([^<]*)</strong>([^<]*)</li>", html)
+        check(status == 200 and m is not None and m.group(1) == "รอพิจารณา" and m.group(2) == "",
+              "an open appeal reads 'รอพิจารณา' with nothing after it: %r" % (m.groups() if m else None,))
+        status, html = admin.page("/review/appeals")
+        check(status == 200 and "()" not in html, "the evaluators' appeal list shows no empty ()")
     finally:
         stop_server(proc)
         shutil.rmtree(work, ignore_errors=True)
