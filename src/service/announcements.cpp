@@ -41,6 +41,33 @@ AnnouncementFile FileFromRow(const storage::Row& r) {
 
 Status NoSuchAnnouncement() { return Status::NotFound("ไม่มีประกาศนี้", "no such announcement"); }
 
+// The title and text as stored (trimmed), or why they cannot be.
+Status CleanText(const std::string& title, const std::string& body, std::string* clean_title,
+                 std::string* clean_body) {
+  *clean_title = TrimSpaces(title);
+  if (!IsPlainText(*clean_title) || clean_title->empty() ||
+      clean_title->size() > Announcements::kMaxTitleBytes ||
+      clean_title->find_first_of("\r\n\t") != std::string::npos) {
+    return Status::InvalidInput("หัวเรื่องต้องเป็นข้อความหนึ่งบรรทัด 1 - 300 ไบต์",
+                                "the title must be one line of 1 - 300 bytes of text");
+  }
+  *clean_body = TrimSpaces(body);
+  if (!IsPlainText(*clean_body) || clean_body->empty() || clean_body->size() > Announcements::kMaxBodyBytes) {
+    return Status::InvalidInput("เนื้อหาต้องเป็นข้อความ 1 ไบต์ - 16 KB ที่ไม่มีอักขระควบคุม",
+                                "the text must be 1 byte - 16 KB without control characters");
+  }
+  return Status::Ok();
+}
+
+// What the audit log keeps of an announcement's files.
+json FilesJson(const std::vector<AnnouncementFile>& files) {
+  json out = json::array();
+  for (const AnnouncementFile& f : files) {
+    out.push_back({{"file", f.id}, {"name", f.name}, {"size", f.size}, {"sha256", f.sha256}});
+  }
+  return out;
+}
+
 }  // namespace
 
 void Announcements::SetPostListener(AnnouncementListener listener) {
@@ -96,18 +123,9 @@ Result<AnnouncementInfo> Announcements::Post(const Actor& actor, int fiscal_year
     return Status::InvalidInput("ประเภทหน่วยงานต้องเป็น a-z, 0-9, _ หรือ - (1 - 64 ตัว)",
                                 "the kind of agency must be 1 - 64 of a-z, 0-9, _ and -");
   }
-  const std::string clean_title = TrimSpaces(title);
-  if (!IsPlainText(clean_title) || clean_title.empty() ||
-      clean_title.size() > kMaxTitleBytes ||
-      clean_title.find_first_of("\r\n\t") != std::string::npos) {
-    return Status::InvalidInput("หัวเรื่องต้องเป็นข้อความหนึ่งบรรทัด 1 - 300 ไบต์",
-                                "the title must be one line of 1 - 300 bytes of text");
-  }
-  const std::string clean_body = TrimSpaces(body);
-  if (!IsPlainText(clean_body) || clean_body.empty() || clean_body.size() > kMaxBodyBytes) {
-    return Status::InvalidInput("เนื้อหาต้องเป็นข้อความ 1 ไบต์ - 16 KB ที่ไม่มีอักขระควบคุม",
-                                "the text must be 1 byte - 16 KB without control characters");
-  }
+  std::string clean_title, clean_body;
+  Status text = CleanText(title, body, &clean_title, &clean_body);
+  if (!text.ok()) return text;
   const int64_t now = clock_.NowMs();
   int64_t id = 0;
   Status done = db_.Transaction([&]() -> Status {
@@ -168,6 +186,77 @@ Result<AnnouncementFile> Announcements::AddFile(const Actor& actor, int64_t id,
   if (!rows) return rows.status();
   if (rows->empty()) return Status::Internal("an attached file vanished");
   return FileFromRow((*rows)[0]);
+}
+
+Result<AnnouncementInfo> Announcements::Edit(const Actor& actor, int64_t id,
+                                             const std::string& title, const std::string& body) {
+  if (!actor.Is(Role::kAdmin)) return Denied(actor, "แก้ไขประกาศ", "edit announcements");
+  std::string clean_title, clean_body;
+  Status text = CleanText(title, body, &clean_title, &clean_body);
+  if (!text.ok()) return text;
+  const int64_t now = clock_.NowMs();
+  Status done = db_.Transaction([&]() -> Status {
+    AuditLog audit(db_);
+    Status locked = audit.LockForAppend();
+    if (!locked.ok()) return locked;
+    auto before = Load(id);
+    if (!before) return before.status();
+    if (before->title == clean_title && before->body == clean_body) return Status::Ok();
+    Status s = db_.Execute("UPDATE announcements SET title = ?, body = ? WHERE id = ?",
+                           {clean_title, clean_body, id});
+    if (!s.ok()) return s;
+    return audit.Append(actor, now, "announcement.edit", "announcement/" + std::to_string(id),
+                        json{{"title", before->title}, {"body", before->body}}.dump(),
+                        json{{"title", clean_title}, {"body", clean_body}}.dump());
+  });
+  if (!done.ok()) return done;
+  return Load(id);
+}
+
+Status Announcements::Delete(const Actor& actor, int64_t id) {
+  if (!actor.Is(Role::kAdmin)) return Denied(actor, "ลบประกาศ", "delete announcements");
+  const int64_t now = clock_.NowMs();
+  return db_.Transaction([&]() -> Status {
+    // Under the audit lock, as AddFile checks the announcement: a file cannot be attached to
+    // an announcement being deleted.
+    AuditLog audit(db_);
+    Status locked = audit.LockForAppend();
+    if (!locked.ok()) return locked;
+    auto before = Load(id);
+    if (!before) return before.status();
+    Status s = db_.Execute("DELETE FROM announcement_files WHERE announcement_id = ?", {id});
+    if (s.ok()) s = db_.Execute("DELETE FROM announcements WHERE id = ?", {id});
+    if (!s.ok()) return s;
+    // What was said stays in the log; the files stay in the file store (kept by content, which
+    // evidence may share).
+    return audit.Append(actor, now, "announcement.delete", "announcement/" + std::to_string(id),
+                        json{{"fiscal_year", before->fiscal_year},
+                             {"agency_kind", before->agency_kind},
+                             {"title", before->title},
+                             {"body", before->body},
+                             {"files", FilesJson(before->files)}}
+                            .dump(),
+                        "{}");
+  });
+}
+
+Status Announcements::RemoveFile(const Actor& actor, int64_t file_id) {
+  if (!actor.Is(Role::kAdmin)) return Denied(actor, "ลบไฟล์แนบของประกาศ", "remove announcement files");
+  const int64_t now = clock_.NowMs();
+  return db_.Transaction([&]() -> Status {
+    AuditLog audit(db_);
+    Status locked = audit.LockForAppend();
+    if (!locked.ok()) return locked;
+    auto rows = db_.Query(std::string(kSelectFile) + "WHERE id = ?", {file_id});
+    if (!rows) return rows.status();
+    if (rows->empty()) return Status::NotFound("ไม่มีไฟล์นี้", "no such file");
+    const AnnouncementFile file = FileFromRow((*rows)[0]);
+    Status s = db_.Execute("DELETE FROM announcement_files WHERE id = ?", {file_id});
+    if (!s.ok()) return s;
+    return audit.Append(actor, now, "announcement.detach",
+                        "announcement/" + std::to_string(file.announcement_id),
+                        FilesJson({file})[0].dump(), "{}");
+  });
 }
 
 Result<AnnouncementInfo> Announcements::Get(const Actor& actor, int64_t id) {

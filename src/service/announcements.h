@@ -76,6 +76,22 @@ class Announcements {
   static Status CheckQuota(const EvidenceQuota& quota, int64_t files, int64_t bytes,
                            int64_t size);
 
+  // Changes the title and text of announcement `id` (checked as Post checks them); admins
+  // only. Audited ("announcement.edit", before and after) unless nothing changed. Nobody is
+  // told again. kNotFound for an unknown id.
+  Result<AnnouncementInfo> Edit(const Actor& actor, int64_t id, const std::string& title,
+                                const std::string& body);
+
+  // Deletes announcement `id` and its files' records; admins only. Audited
+  // ("announcement.delete") with its year, kind, title, text and files, so what was announced
+  // stays in the log; the files' content stays in the file store (kept by SHA-256, which
+  // evidence may share). kNotFound for an unknown id.
+  Status Delete(const Actor& actor, int64_t id);
+
+  // Removes attached file `file_id` from its announcement; admins only. Audited
+  // ("announcement.detach", naming the file). kNotFound for an unknown file.
+  Status RemoveFile(const Actor& actor, int64_t file_id);
+
   // Announcement `id` with its files: admins and evaluators, and the users of agencies of its
   // kind; Denied for the public; kNotFound for other users, as if it did not exist.
   Result<AnnouncementInfo> Get(const Actor& actor, int64_t id);

@@ -551,6 +551,76 @@ TEST_P(QaTest, TheAuditLogCoversQuestionsAndAnnouncements) {
   EXPECT_EQ(named, (std::set<std::string>{"q", "a"})) << broken->problem_en;
 }
 
+// Issue 13 §3: the office edits and deletes announcements and removes their files; agencies
+// cannot; every change is audited with what was there before, so a deleted announcement's words
+// stay in the log; the audit log stays whole.
+TEST_P(QaTest, AnnouncementsAreEditedAndDeletedByTheOfficeOnlyAndAudited) {
+  auto posted = announcements_->Post(admin_, 2567, "department", "เลื่อนกำหนดส่ง", "ถึง 15 ตุลาคม");
+  ASSERT_TRUE(posted.ok()) << posted.status().ToString(false);
+  AnnouncementFile file{0, posted->id, "หนังสือ.pdf", "application/pdf", 1234,
+                        std::string(64, 'a'), admin_.user_id, kJan2024};
+  auto attached = announcements_->AddFile(admin_, posted->id, file);
+  ASSERT_TRUE(attached.ok()) << attached.status().ToString(false);
+  auto second = announcements_->AddFile(admin_, posted->id, file);
+  ASSERT_TRUE(second.ok());
+
+  // Agencies and evaluators may not change anything.
+  for (const Actor& who : {reporter_, approver_, evaluator_}) {
+    EXPECT_EQ(announcements_->Edit(who, posted->id, "x", "y").status().code(),
+              StatusCode::kPermissionDenied);
+    EXPECT_EQ(announcements_->Delete(who, posted->id).code(), StatusCode::kPermissionDenied);
+    EXPECT_EQ(announcements_->RemoveFile(who, attached->id).code(), StatusCode::kPermissionDenied);
+  }
+  // Checked as a post is.
+  EXPECT_EQ(announcements_->Edit(admin_, posted->id, "สอง\nบรรทัด", "y").status().code(),
+            StatusCode::kInvalidInput);
+  EXPECT_EQ(announcements_->Edit(admin_, posted->id, "x", "   ").status().code(),
+            StatusCode::kInvalidInput);
+  EXPECT_EQ(announcements_->Edit(admin_, 999999, "x", "y").status().code(), StatusCode::kNotFound);
+
+  auto edited = announcements_->Edit(admin_, posted->id, " เลื่อนกำหนดส่ง (แก้ไข) ", "ถึง 20 ตุลาคม");
+  ASSERT_TRUE(edited.ok()) << edited.status().ToString(false);
+  EXPECT_EQ(edited->title, "เลื่อนกำหนดส่ง (แก้ไข)");
+  EXPECT_EQ(edited->posted_at, posted->posted_at);  // still the day it was posted
+  auto seen = announcements_->Get(reporter_, posted->id);
+  ASSERT_TRUE(seen.ok());
+  EXPECT_EQ(seen->body, "ถึง 20 ตุลาคม");
+  ASSERT_EQ(seen->files.size(), 2u);
+
+  ASSERT_TRUE(announcements_->RemoveFile(admin_, attached->id).ok());
+  EXPECT_EQ(announcements_->RemoveFile(admin_, attached->id).code(), StatusCode::kNotFound);
+  seen = announcements_->Get(reporter_, posted->id);
+  ASSERT_TRUE(seen.ok());
+  ASSERT_EQ(seen->files.size(), 1u);
+  EXPECT_EQ(seen->files[0].id, second->id);
+
+  ASSERT_TRUE(announcements_->Delete(admin_, posted->id).ok());
+  EXPECT_EQ(announcements_->Delete(admin_, posted->id).code(), StatusCode::kNotFound);  // twice
+  EXPECT_EQ(announcements_->Get(admin_, posted->id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(announcements_->File(reporter_, second->id).status().code(), StatusCode::kNotFound);
+  auto listed = announcements_->List(reporter_);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(listed->empty());
+  EXPECT_EQ(announcements_->AddFile(admin_, posted->id, file).status().code(),
+            StatusCode::kNotFound);
+
+  // The log holds each change with what was there before.
+  auto log = db_->Query("SELECT action, before_json FROM audit_log WHERE entity = ? ORDER BY seq",
+                        {"announcement/" + std::to_string(posted->id)});
+  ASSERT_TRUE(log.ok()) << log.status().ToString(false);
+  std::vector<std::string> actions;
+  for (const auto& r : *log) actions.push_back(r.Text(0));
+  EXPECT_EQ(actions, (std::vector<std::string>{"announcement.post", "announcement.attach",
+                                               "announcement.attach", "announcement.edit",
+                                               "announcement.detach", "announcement.delete"}));
+  const std::string deleted = log->back().Text(1);
+  EXPECT_NE(deleted.find("ถึง 20 ตุลาคม"), std::string::npos) << deleted;
+  EXPECT_NE(deleted.find(second->sha256), std::string::npos) << deleted;
+  auto verified = AuditLog(*db_).Verify();
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString(false);
+  EXPECT_TRUE(verified->whole()) << verified->problem_en;
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, QaTest, ::testing::ValuesIn(esar::testing::Backends()),
                          [](const auto& param_info) { return param_info.param; });
 

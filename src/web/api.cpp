@@ -170,7 +170,9 @@ json OutboxJson(const service::OutboxItem& m) {
           {"language", service::LangCode(m.language)},
           {"kind", m.kind},
           {"subject", m.subject},
-          {"link", m.link},
+          // A reset link is the user's key to the account: not shown to anyone else, admins
+          // included.
+          {"link", m.kind == "password.reset" ? std::string() : m.link},
           {"created_at", m.created_at},
           {"status", service::OutboxStatusName(m.status)},
           {"attempts", m.attempts},

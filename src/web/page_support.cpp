@@ -42,6 +42,7 @@ std::vector<NavItem> NavFor(service::Role role) {
     case Role::kEvaluator:
       return {{"/review", "nav.review"},
               {"/review/appeals", "nav.appeals"},
+              {"/review/questions", "nav.review_questions"},
               {"/", "nav.results"},
               {"/dashboard", "nav.dashboard"},
               {"/qa", "nav.qa"}};

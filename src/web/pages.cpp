@@ -947,11 +947,18 @@ void Pages::Register(Router& router) {
   router.Add("GET", "/agency/questions", Page(agency, bind(&Pages::AgencyQuestions)));
   router.Add("POST", "/agency/questions", Page(agency, bind(&Pages::AskQuestion)));
   router.Add("GET", "/admin/questions", Page(admin, bind(&Pages::AdminQuestions)));
+  router.Add("GET", "/review/questions", Page(reviewers, bind(&Pages::AdminQuestions)));
   router.Add("GET", "/admin/questions/{id}", Page(admin, bind(&Pages::AdminQuestion)));
   router.Add("POST", "/admin/questions/{id}", Page(admin, bind(&Pages::AnswerQuestion)));
   router.Add("GET", "/admin/announcements", Page(admin, bind(&Pages::AdminAnnouncements)));
   router.Add("POST", "/admin/announcements", Page(admin, bind(&Pages::PostAnnouncement)));
   router.AddUpload("POST", "/admin/announcements/{id}/files", AnnouncementFileForm());
+  router.Add("GET", "/admin/announcements/{id}", Page(admin, bind(&Pages::AnnouncementEditor)));
+  router.Add("POST", "/admin/announcements/{id}", Page(admin, bind(&Pages::EditAnnouncement)));
+  router.Add("POST", "/admin/announcements/{id}/delete",
+             Page(admin, bind(&Pages::DeleteAnnouncement)));
+  router.Add("POST", "/admin/announcement-files/{id}/remove",
+             Page(admin, bind(&Pages::RemoveAnnouncementFile)));
 
   router.Add("GET", "/admin", Page(admin, bind(&Pages::AdminHome)));
   router.Add("GET", "/admin/agencies", Page(admin, bind(&Pages::AgenciesPage)));

@@ -129,14 +129,22 @@ class Pages {
   // An agency's own questions and the form to ask one.
   HttpResponse AgencyQuestions(PageCall& call);
   HttpResponse AskQuestion(PageCall& call);
-  // The central office's questions to answer (?state=waiting by default), one question's answer
-  // form, and the answer (with publish=yes to publish it).
+  // The central office's questions to answer (?state=waiting by default; evaluators read the
+  // same list at /review/questions, without answering), one question's answer form, and the
+  // answer (with publish=yes to publish it).
   HttpResponse AdminQuestions(PageCall& call);
   HttpResponse AdminQuestion(PageCall& call);
   HttpResponse AnswerQuestion(PageCall& call);
   // The central office's announcements: post one, attach files to one.
   HttpResponse AdminAnnouncements(PageCall& call);
   HttpResponse PostAnnouncement(PageCall& call);
+  // One announcement's editor: its title and text, its files (each removable), and deleting it
+  // (with a confirmation box ticked).
+  HttpResponse AnnouncementEditor(PageCall& call);
+  HttpResponse AnnouncementEditorPage(PageCall& call, const std::string& error, int status);
+  HttpResponse EditAnnouncement(PageCall& call);
+  HttpResponse DeleteAnnouncement(PageCall& call);
+  HttpResponse RemoveAnnouncementFile(PageCall& call);
   UploadStarter AnnouncementFileForm();
   // The announcements to the actor's kind of agency, newest first, as the agency home page and
   // its own list show them (the newest `limit`).

@@ -246,6 +246,11 @@ HttpResponse Pages::AdminQuestions(PageCall& call) {
   if (state.empty()) state = "waiting";
   const std::vector<std::string> states = {"waiting", "answered", "published", "all"};
   if (std::find(states.begin(), states.end(), state) == states.end()) state = "waiting";
+  // The office answers at /admin/questions; evaluators read the same list at /review/questions
+  // (the questions agencies ask about what they report), without the answer form.
+  const bool office = call.actor.Is(service::Role::kAdmin) &&
+                      call.request.path.rfind("/admin/", 0) == 0;
+  const std::string base = office ? "/admin/questions" : "/review/questions";
   const int64_t page = PageNumber(call.Query("page"));
   constexpr int64_t kPerPage = 50;
   service::QuestionFilter filter;
@@ -257,26 +262,28 @@ HttpResponse Pages::AdminQuestions(PageCall& call) {
   json items = json::array();
   for (const QuestionInfo& q : found->items) {
     json m = QuestionModel(call, q);
-    m["href"] = "/admin/questions/" + std::to_string(q.id);
+    if (office) m["href"] = "/admin/questions/" + std::to_string(q.id);
     items.push_back(m);
   }
   json tabs = json::array();
   for (const std::string& s : states) {
-    tabs.push_back({{"href", "/admin/questions?state=" + s},
+    tabs.push_back({{"href", base + "?state=" + s},
                     {"label", call.T("qa.filter." + s)},
                     {"current", s == state}});
   }
   json model = {{"items", items},
                 {"has_items", !items.empty()},
                 {"tabs", tabs},
+                {"office", office},
                 {"count", call.T("qa.count") + " " + std::to_string(found->total)}};
   if (page > 1) {
-    model["prev"] = "/admin/questions?state=" + state + "&page=" + std::to_string(page - 1);
+    model["prev"] = base + "?state=" + state + "&page=" + std::to_string(page - 1);
   }
   if (page * kPerPage < found->total) {
-    model["next"] = "/admin/questions?state=" + state + "&page=" + std::to_string(page + 1);
+    model["next"] = base + "?state=" + state + "&page=" + std::to_string(page + 1);
   }
-  return RenderPage(call, "admin_questions", model, call.T("qa.admin_title"));
+  return RenderPage(call, "admin_questions", model,
+                    call.T(office ? "qa.admin_title" : "qa.review_title"));
 }
 
 HttpResponse Pages::AdminQuestion(PageCall& call) {
@@ -326,6 +333,7 @@ HttpResponse Pages::AdminAnnouncements(PageCall& call) {
     a["upload_url"] = "/admin/announcements/" + id + "/files?csrf=" + UrlEncode(call.csrf) +
                       "&back=" + UrlEncode("/admin/announcements");
     a["upload_api"] = "/api/v1/announcements/" + id + "/files";
+    a["edit_url"] = "/admin/announcements/" + id;
   }
   json model = {{"kinds", kind_options},
                 {"year", year ? year : service::FiscalYearAt(clock_.NowMs())},
@@ -348,6 +356,62 @@ HttpResponse Pages::PostAnnouncement(PageCall& call) {
     return AdminAnnouncements(call);
   }
   return Redirect("/admin/announcements?done=posted#a" + std::to_string(posted->id));
+}
+
+HttpResponse Pages::AnnouncementEditor(PageCall& call) {
+  return AnnouncementEditorPage(call, "", 200);
+}
+
+HttpResponse Pages::AnnouncementEditorPage(PageCall& call, const std::string& error, int status) {
+  const int64_t id = ParseId(call.request.params.at("id"));
+  auto a = service::Announcements(call.db, clock_).Get(call.actor, id);
+  if (!a) return ErrorPage(call, a.status());
+  json files = json::array();
+  for (const service::AnnouncementFile& f : a->files) {
+    files.push_back({{"id", f.id}, {"name", f.name}, {"href", AnnouncementFileJson(f)["href"]}});
+  }
+  const bool again = call.form.count("title") > 0;
+  json model = {{"id", a->id},
+                {"cycle", KindName(call, a->agency_kind) + " · " +
+                              FiscalYearName(a->fiscal_year, call.lang)},
+                {"title_text", again ? call.Field("title") : a->title},
+                {"body_text", again ? call.Field("body") : a->body},
+                {"files", files},
+                {"has_files", !files.empty()}};
+  if (!error.empty()) model["error"] = error;
+  return RenderPage(call, "admin_announcement", model, call.T("announce.edit_title"), status);
+}
+
+HttpResponse Pages::EditAnnouncement(PageCall& call) {
+  const int64_t id = ParseId(call.request.params.at("id"));
+  auto edited = service::Announcements(call.db, clock_)
+                    .Edit(call.actor, id, call.Field("title"), call.Field("body"));
+  if (!edited) {
+    if (edited.status().code() == StatusCode::kNotFound) return ErrorPage(call, edited.status());
+    return AnnouncementEditorPage(call, call.Message(edited.status()),
+                                  HttpStatusOf(edited.status().code()));
+  }
+  return Redirect("/admin/announcements?done=announcement_edited#a" + std::to_string(id));
+}
+
+HttpResponse Pages::DeleteAnnouncement(PageCall& call) {
+  const int64_t id = ParseId(call.request.params.at("id"));
+  if (call.Field("confirm") != "yes") {
+    return AnnouncementEditorPage(call, call.T("announce.confirm_needed"), 400);
+  }
+  Status s = service::Announcements(call.db, clock_).Delete(call.actor, id);
+  if (!s.ok()) return ErrorPage(call, s);
+  return Redirect("/admin/announcements?done=announcement_deleted");
+}
+
+HttpResponse Pages::RemoveAnnouncementFile(PageCall& call) {
+  service::Announcements announcements(call.db, clock_);
+  auto file = announcements.File(call.actor, ParseId(call.request.params.at("id")));
+  if (!file) return ErrorPage(call, file.status());
+  Status s = announcements.RemoveFile(call.actor, file->id);
+  if (!s.ok()) return ErrorPage(call, s);
+  return Redirect("/admin/announcements/" + std::to_string(file->announcement_id) +
+                  "?done=file_removed");
 }
 
 UploadStarter Pages::AnnouncementFileForm() {

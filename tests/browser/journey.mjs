@@ -37,9 +37,12 @@ cli(["import", "agencies", join(example, "agencies.csv"), "--db", db]);
 cli(["import", "framework", join(example, "framework.json"), "--db", db]);
 cli(["import", "data", join(example, "data.csv"), "--db", db]);
 cli(["import", "questions", join(root, "examples", "qa-province-2563-2564.json"), "--db", db]);
-const users = [["admin", "admin"], ["evaluator", "evaluator"], ["reporter.ocs", "reporter", "OCS"], ["approver.ocs", "approver", "OCS"]];
-for (const [name, role, agency] of users) {
-  cli(["admin", "create-user", "--db", db, "--username", name, "--role", role, ...(agency ? ["--agency", agency] : [])],
+// The reporter has an e-mail address: what esar tells them waits in the outbox (no --smtp here).
+const users = [["admin", "admin"], ["evaluator", "evaluator"], ["reporter.ocs", "reporter", "OCS", "reporter@ocs.go.th"],
+               ["approver.ocs", "approver", "OCS"]];
+for (const [name, role, agency, address] of users) {
+  cli(["admin", "create-user", "--db", db, "--username", name, "--role", role, ...(agency ? ["--agency", agency] : []),
+       ...(address ? ["--email", address] : [])],
       { ESAR_PASSWORD: `demo-${name}-2567` });
 }
 
@@ -194,6 +197,14 @@ try {
   await look(pub, "01-public-empty");
   await pub.goto(`${base}/login`);
   await look(pub, "02-login");
+  // ---- a forgotten password: the form from the login page; the same answer for anyone ----
+  await pub.getByRole("link", { name: "ลืมรหัสผ่าน?" }).click();
+  await look(pub, "02a-password-forgot");
+  await pub.getByLabel("ชื่อผู้ใช้หรืออีเมล").fill("nobody@example.go.th");
+  await pub.getByRole("button", { name: "ส่งลิงก์ตั้งรหัสผ่านใหม่" }).click();
+  check((await pub.locator("#forgot-sent").textContent()).includes("หากมีบัญชีที่ตรงกับชื่อหรืออีเมลนี้"),
+        "asking for a reset link answers without saying whether the address exists");
+  await look(pub, "02b-password-forgot-sent");
 
   // ---- admin: open the round, read the framework, check a KPI ----
   const admin = await person();
@@ -375,6 +386,24 @@ try {
   check(home.includes("ขยายกำหนดส่งรายงานรอบ 12 เดือน") && home.includes("หนังสือขยายเวลา.pdf"),
         "the agency's home page shows the announcement and its file");
   await look(reporter, "25-agency-home-announcement");
+  // ---- what the reporter was told (issue 13 §2): the list with its unread count, and the
+  // central office's outbox (no --smtp: the e-mail waits there, and the page says so) ----
+  await reporter.goto(`${base}/notifications`);
+  const told = await reporter.locator("main").textContent();
+  check(told.includes("สำนักงาน ก.พ.ร. ตอบคำถามของหน่วยงานท่านแล้ว") && told.includes("ขยายกำหนดส่งรายงานรอบ 12 เดือน"),
+        "the reporter's notifications hold the answer and the announcement");
+  const unread = Number((await reporter.locator("header .tag.info").first().textContent()).replace(/\D/g, ""));
+  check(unread >= 2, `the header shows the unread count (${unread})`);
+  await look(reporter, "32-notifications");
+  await reporter.getByRole("button", { name: "ทำเครื่องหมายว่าอ่านแล้วทั้งหมด" }).click();
+  check((await flash(reporter)).includes("ทำเครื่องหมายว่าอ่านแล้ว") && (await reporter.locator("header .tag.info").count()) === 0,
+        "marking all read clears the count");
+  await look(reporter, "33-notifications-read");
+  await admin.goto(`${base}/admin/outbox`);
+  const outbox = await admin.locator("main").textContent();
+  check(outbox.includes("reporter@ocs.go.th") && outbox.includes("ไม่ได้ตั้งค่าเซิร์ฟเวอร์ส่งอีเมล"),
+        "the outbox lists the reporter's e-mail waiting and says nothing is sent without --smtp");
+  await look(admin, "34-admin-outbox");
   await pub.goto(`${base}/qa`);
   await look(pub, "26-public-qa");
   await pub.getByRole("link", { name: /^กรม · ปีงบประมาณ พ.ศ. 2567/ }).click();

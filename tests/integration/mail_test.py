@@ -373,6 +373,8 @@ def answers_announcements_and_resets(esar, db, work, relay_port, captured):
         link = reset_link(got[0]) if got else None
         check(link is not None, "the e-mail holds the reset link under --public-url")
         token = link.split("=", 1)[1] if link else ""
+        shown = json.dumps(admin.json("GET", "/api/v1/outbox?per_page=200"))
+        check(token and token not in shown, "the outbox shows admins no reset link")
         stored = sql(db, "SELECT COUNT(*) FROM password_resets WHERE token_hash = '" + token + "'")
         check(str(stored).strip("[](),") == "0", "the token itself is not stored", repr(stored))
 

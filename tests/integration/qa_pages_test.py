@@ -16,6 +16,8 @@ import json
 import os
 import re
 import shutil
+import sqlite3
+import subprocess
 import sys
 import tempfile
 import urllib.parse
@@ -50,6 +52,17 @@ def numbers_shown(html):
 def minimal_pdf():
     return (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]"
             b"/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+def sql(db, statement):
+    """The first column of each row a query gives on the test's database (SQLite or PostgreSQL)."""
+    if db.startswith("postgresql://"):
+        p = subprocess.run(["psql", "-X", "-q", "-t", "-A", db, "-c", statement], capture_output=True, text=True)
+        if p.returncode != 0:
+            raise RuntimeError(f"psql {statement[:60]}: {p.stderr[-300:]}")
+        return [line for line in p.stdout.splitlines() if line]
+    with sqlite3.connect(db) as conn:
+        return [str(r[0]) for r in conn.execute(statement).fetchall()]
 
 
 def main():
@@ -251,6 +264,60 @@ def main():
         items = json.loads(raw)["items"] if status == 200 else None
         check(items is not None and [a["agency_kind"] for a in items] == ["department"],
               "an agency asking the API for another kind gets its own kind's")
+
+        # ---- the office edits and deletes announcements (and their files), audited ----
+        status, html = admin.page("/admin/announcements")
+        check(('href="/admin/announcements/%d"' % aid) in html, "each announcement links to its editor")
+        status, html = admin.page("/admin/announcements/%d" % aid)
+        check(status == 200 and "หนังสือแจ้ง.pdf" in html and 'name="confirm"' in html,
+              "the editor shows the text, the files and the delete form")
+        status, _, _ = ocs.request("GET", "/admin/announcements/%d" % aid)
+        check(status == 403, "an agency cannot open the editor (%d)" % status)
+        status, _, _ = ocs.request("POST", "/admin/announcements/%d/delete" % aid, {"csrf": token, "confirm": "yes"})
+        check(status == 403, "an agency cannot delete (%d)" % status)
+        status, _, raw = admin.request("POST", "/admin/announcements/%d" % aid,
+                                       {"csrf": atoken, "title": "", "body": "x"})
+        check(status == 400 and "หัวเรื่อง" in raw.decode(), "a blank title is refused on the editor")
+        status, headers, _ = admin.request("POST", "/admin/announcements/%d" % aid,
+                                           {"csrf": atoken, "title": "ขยายกำหนดส่งรายงาน (แก้ไข)",
+                                            "body": "ขยายถึง 20 ตุลาคม"})
+        check(status == 303 and "done=announcement_edited" in headers.get("location", ""), "editing redirects")
+        status, html = ocs.page("/agency")
+        check("ขยายกำหนดส่งรายงาน (แก้ไข)" in html and "20 ตุลาคม" in html and "15 ตุลาคม" not in html,
+              "the agency sees the edited announcement")
+        fid = re.search(r'action="/admin/announcement-files/(\d+)/remove"', admin.page("/admin/announcements/%d" % aid)[1])
+        check(fid is not None, "each file has a remove button")
+        if fid:
+            status, headers, _ = admin.request("POST", "/admin/announcement-files/%s/remove" % fid.group(1),
+                                               {"csrf": atoken})
+            check(status == 303 and "done=file_removed" in headers.get("location", ""), "removing a file redirects")
+            status, html = ocs.page("/agency")
+            check("หนังสือแจ้ง.pdf" not in html, "the removed file is gone from the agency's page")
+        status, _, _ = admin.request("POST", "/admin/announcements/%d/delete" % aid, {"csrf": atoken})
+        check(status == 400, "deleting needs the confirmation ticked (%d)" % status)
+        status, headers, _ = admin.request("POST", "/admin/announcements/%d/delete" % aid,
+                                           {"csrf": atoken, "confirm": "yes"})
+        check(status == 303 and "done=announcement_deleted" in headers.get("location", ""), "deleting redirects")
+        status, html = ocs.page("/agency")
+        check("ขยายกำหนดส่งรายงาน" not in html, "the deleted announcement is gone from the agency's page")
+        status, _, _ = admin.request("GET", "/admin/announcements/%d" % aid)
+        check(status == 404, "the deleted announcement's editor is not found (%d)" % status)
+        actions = sql(db, "SELECT action FROM audit_log WHERE entity = 'announcement/%d' ORDER BY seq" % aid)
+        check(actions[-3:] == ["announcement.edit", "announcement.detach", "announcement.delete"],
+              "the edit, the removed file and the deletion are audited: %s" % actions)
+
+        # ---- evaluators read the agencies' questions from their menu ----
+        evaluator = Browser(base)
+        evaluator.login("evaluator")
+        status, html = evaluator.page("/review")
+        check('href="/review/questions"' in html, "the evaluator's menu has the agencies' questions")
+        status, html = evaluator.page("/review/questions?state=all")
+        check(status == 200 and "&lt;script&gt;" in html and answer in html and ("/admin/questions/%d" % qid) not in html,
+              "the evaluator reads the questions and answers without the answer form")
+        status, html = evaluator.page("/review/questions")
+        check(status == 200 and answer not in html, "the evaluator's list shows those waiting by default")
+        status, _, _ = ocs.request("GET", "/review/questions")
+        check(status == 403, "an agency cannot open the evaluators' list (%d)" % status)
     finally:
         stop_server(proc)
         shutil.rmtree(work, ignore_errors=True)
