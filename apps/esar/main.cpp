@@ -12,6 +12,7 @@
 #include "catalog.h"
 #include "domain/check.h"
 #include "domain/engine.h"
+#include "domain/from_agencies.h"
 #include "domain/history.h"
 #include "formats/framework_json.h"
 #include "formats/inputs.h"
@@ -540,6 +541,15 @@ int main(int argc, char** argv) {
       const Status& s = engine.status();
       return Fail(Status::InvalidInput(s.message_th(), s.message_en(),
                                        {in.framework, s.where().json_path, 0}),
+                  lang);
+    }
+    // KPIs computed from other agencies' results: from this framework's own agencies here (the
+    // server also reads the other frameworks' stored results of the same fiscal year).
+    auto from_peers = esar::domain::FillFromAgencies(*engine, in.round, loaded->agencies, {},
+                                                     loaded->observations);
+    if (!from_peers) {
+      const Status& s = from_peers.status();
+      return Fail(Status::InvalidInput(s.message_th(), s.message_en(), {in.framework, "/kpis", 0}),
                   lang);
     }
     const bool need_trace = *explain || with_trace;

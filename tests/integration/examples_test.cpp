@@ -113,6 +113,42 @@ TEST(ExamplesTest, TheMinistryOfFinanceExampleHasTheHandComputedTotal) {
   EXPECT_EQ(got["agencies"][0]["total_text"], "86.018");
 }
 
+// KPIs computed from other agencies' results (issue 11 §2), hand-checked: seed 000's "share of
+// agencies whose e-Service KPI reached the standard level" (49 of the 51 departments not exempt:
+// 96.08 %) and "provinces with high achievement" (45 of 76), seed 003's KPI 1 as the average of
+// three departments' results ((100 + 90 + 85) ÷ 3). The explanation names who was left out.
+TEST(ExamplesTest, ResultsComputedFromOtherAgenciesResults) {
+  auto kpi_of = [](const json& doc, const std::string& agency, const std::string& id) {
+    for (const json& a : doc["agencies"]) {
+      if (a["code"] != agency) continue;
+      for (const json& k : a["kpis"]) {
+        if (k["id"] == id) return k;
+      }
+    }
+    ADD_FAILURE() << agency << " " << id;
+    return json::object();
+  };
+  const fs::path opdc = fs::path(ESAR_SOURCE_DIR) / "examples" / "opdc-2565";
+  auto run = RunEsar("score " + Args(opdc) + " --format json");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const json got = json::parse(run.out);
+  EXPECT_NEAR(kpi_of(got, "OPDC", "2")["result"].get<double>(), 49.0 / 51.0 * 100.0, 1e-9);
+  EXPECT_EQ(kpi_of(got, "OPDC", "2")["result_text"], "96.08");
+  EXPECT_EQ(kpi_of(got, "OPDC", "6")["result"], 45.0);
+  auto en = RunEsar("--lang en explain " + Args(opdc) + " --agency OPDC --kpi 2");
+  ASSERT_EQ(en.exit_code, 0) << en.err;
+  EXPECT_NE(en.out.find("49 of 51 agencies"), std::string::npos) << en.out;
+  EXPECT_NE(en.out.find("D50 (result 85.50, level 1, not reached)"), std::string::npos) << en.out;
+  EXPECT_NE(en.out.find("agencies left out (2): D52 (exempt), OPDC (no result of this KPI"),
+            std::string::npos)
+      << en.out;
+  const fs::path mof = fs::path(ESAR_SOURCE_DIR) / "examples" / "mof-ops-2564";
+  auto mof_run = RunEsar("score " + Args(mof) + " --format json");
+  ASSERT_EQ(mof_run.exit_code, 0) << mof_run.err;
+  EXPECT_NEAR(kpi_of(json::parse(mof_run.out), "MOF-OPS", "1")["result"].get<double>(),
+              (100.0 + 90.0 + 85.0) / 3.0, 1e-9);
+}
+
 TEST(ExamplesTest, CheckWarnsAboutThePmqaQuirkOnTheCouncilOfStateExample) {
   const fs::path dir = fs::path(ESAR_SOURCE_DIR) / "examples" / "ocs-2567";
   auto run = RunEsar("--lang en check '" + (dir / "framework.json").string() + "'");
