@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <unordered_map>
 
 namespace esar::render {
 
@@ -37,6 +38,105 @@ std::string IsoDate(int64_t ms) {
   return out;
 }
 
+// The layouts already made on this thread, kept from one document to the next. Shaping and
+// breaking text is about half of a PDF's cost (perf on `esar report agency --all`: pango's
+// shaping and line breaking ~40%, the score's data ~6%), and a round's reports repeat most of
+// their texts: labels, level names, targets, the framework's KPI texts, "หน้า 3 จาก 36". A
+// layout is the same whoever draws it, so the second report draws the first one's.
+//
+// Bounded: two generations, each of at most kMaxEntries layouts and kMaxTextBytes of text;
+// when the newer is full, the older is dropped (a document still drawing one of its layouts
+// holds its own reference). The context is the thread's too: pango's default font map is per
+// thread, and a layout belongs to the context it was made in.
+class LayoutCache {
+ public:
+  static constexpr size_t kMaxEntries = kLayoutCacheGeneration;
+  static constexpr size_t kMaxTextBytes = kLayoutCacheGenerationBytes;
+
+  LayoutCache() {
+    context_ = pango_font_map_create_context(pango_cairo_font_map_get_default());
+    // Points as pango's units (a PDF page is measured in points), and unhinted metrics so
+    // that the widths measured are those drawn at any zoom.
+    pango_cairo_context_set_resolution(context_, 72);
+    cairo_font_options_t* font_options = cairo_font_options_create();
+    cairo_font_options_set_hint_metrics(font_options, CAIRO_HINT_METRICS_OFF);
+    cairo_font_options_set_hint_style(font_options, CAIRO_HINT_STYLE_NONE);
+    pango_cairo_context_set_font_options(context_, font_options);
+    cairo_font_options_destroy(font_options);
+  }
+  ~LayoutCache() {
+    Clear(newer_);
+    Clear(older_);
+    g_object_unref(context_);
+  }
+  LayoutCache(const LayoutCache&) = delete;
+  LayoutCache& operator=(const LayoutCache&) = delete;
+
+  PangoContext* context() const { return context_; }
+
+  // The layout kept under `key` (a reference the caller owns), or nullptr.
+  PangoLayout* Find(const std::string& key) {
+    if (auto it = newer_.map.find(key); it != newer_.map.end()) {
+      ++hits_;
+      return static_cast<PangoLayout*>(g_object_ref(it->second));
+    }
+    auto it = older_.map.find(key);
+    if (it == older_.map.end()) {
+      ++misses_;
+      return nullptr;
+    }
+    ++hits_;
+    // Still in use: moved to the newer generation, so that it outlives the older one.
+    PangoLayout* layout = it->second;
+    older_.text_bytes -= key.size();
+    older_.map.erase(it);
+    Keep(key, layout);
+    return static_cast<PangoLayout*>(g_object_ref(layout));
+  }
+
+  // Keeps `layout` under `key`, taking over one reference to it.
+  void Put(const std::string& key, PangoLayout* layout) { Keep(key, layout); }
+
+  LayoutCacheStats Stats() const {
+    return {newer_.map.size() + older_.map.size(), newer_.text_bytes + older_.text_bytes, hits_,
+            misses_};
+  }
+
+ private:
+  struct Generation {
+    std::unordered_map<std::string, PangoLayout*> map;
+    size_t text_bytes = 0;
+  };
+
+  static void Clear(Generation& g) {
+    for (auto& [key, layout] : g.map) g_object_unref(layout);
+    g.map.clear();
+    g.text_bytes = 0;
+  }
+
+  void Keep(const std::string& key, PangoLayout* layout) {
+    if (newer_.map.size() >= kMaxEntries || newer_.text_bytes + key.size() > kMaxTextBytes) {
+      Clear(older_);
+      std::swap(older_, newer_);
+    }
+    auto [it, added] = newer_.map.emplace(key, layout);
+    if (!added) {  // cannot happen (Find looked first); keep the references balanced anyway
+      g_object_unref(layout);
+      return;
+    }
+    newer_.text_bytes += key.size();
+  }
+
+  PangoContext* context_ = nullptr;
+  Generation newer_, older_;
+  uint64_t hits_ = 0, misses_ = 0;
+};
+
+LayoutCache& ThreadLayouts() {
+  thread_local LayoutCache cache;
+  return cache;
+}
+
 }  // namespace
 
 // What is laid out: each block's height is known when it is added; where it lands is decided
@@ -52,47 +152,47 @@ struct Block {
 
 struct PdfDocument::Impl {
   DocumentOptions options;
-  PangoFontMap* font_map = nullptr;  // the thread's default: not ours to free
-  PangoContext* context = nullptr;
-  std::vector<PangoLayout*> layouts;  // alive until the blocks are drawn
+  LayoutCache& cache = ThreadLayouts();  // the thread's; a document never changes thread
+  std::vector<PangoLayout*> layouts;  // our references, alive until the blocks are drawn
   std::vector<Block> blocks;
 
-  explicit Impl(DocumentOptions o) : options(std::move(o)) {
-    font_map = pango_cairo_font_map_get_default();
-    context = pango_font_map_create_context(font_map);
-    // Points as pango's units (a PDF page is measured in points), and unhinted metrics so that
-    // the widths measured are those drawn at any zoom.
-    pango_cairo_context_set_resolution(context, 72);
-    cairo_font_options_t* font_options = cairo_font_options_create();
-    cairo_font_options_set_hint_metrics(font_options, CAIRO_HINT_METRICS_OFF);
-    cairo_font_options_set_hint_style(font_options, CAIRO_HINT_STYLE_NONE);
-    pango_cairo_context_set_font_options(context, font_options);
-    cairo_font_options_destroy(font_options);
-  }
+  explicit Impl(DocumentOptions o) : options(std::move(o)) {}
   ~Impl() {
     for (PangoLayout* l : layouts) g_object_unref(l);
-    g_object_unref(context);
   }
 
   double Width() const { return kPageWidth - kLeft - kRight; }
 
   // A layout of `text` wrapped at `width` points (between words: pango asks libthai where Thai
-  // words end).
+  // words end); the thread's copy when an earlier document made the same one.
   PangoLayout* Layout(const std::string& text, double size_pt, bool bold, double width,
                       TextStyle::Align align) {
-    PangoLayout* layout = pango_layout_new(context);
+    const int pango_size = static_cast<int>(size_pt * PANGO_SCALE);
+    const int pango_width = static_cast<int>(width * PANGO_SCALE);
+    std::string key = options.font_family;
+    key += '\x1f';
+    key += std::to_string(pango_size) + (bold ? "b" : "r") + std::to_string(pango_width) +
+           static_cast<char>('0' + static_cast<int>(align));
+    key += '\x1f';
+    key += text;
+    if (PangoLayout* kept = cache.Find(key)) {
+      layouts.push_back(kept);
+      return kept;
+    }
+    PangoLayout* layout = pango_layout_new(cache.context());
     PangoFontDescription* font = pango_font_description_new();
     pango_font_description_set_family(font, options.font_family.c_str());
-    pango_font_description_set_size(font, static_cast<gint>(size_pt * PANGO_SCALE));
+    pango_font_description_set_size(font, pango_size);
     pango_font_description_set_weight(font, bold ? PANGO_WEIGHT_BOLD : PANGO_WEIGHT_NORMAL);
     pango_layout_set_font_description(layout, font);
     pango_font_description_free(font);
-    pango_layout_set_width(layout, static_cast<int>(width * PANGO_SCALE));
+    pango_layout_set_width(layout, pango_width);
     pango_layout_set_wrap(layout, PANGO_WRAP_WORD_CHAR);
     pango_layout_set_alignment(layout, align == TextStyle::Align::kCenter  ? PANGO_ALIGN_CENTER
                                        : align == TextStyle::Align::kRight ? PANGO_ALIGN_RIGHT
                                                                            : PANGO_ALIGN_LEFT);
     pango_layout_set_text(layout, text.data(), static_cast<int>(text.size()));
+    cache.Put(key, static_cast<PangoLayout*>(g_object_ref(layout)));
     layouts.push_back(layout);
     return layout;
   }
@@ -128,6 +228,8 @@ struct PdfDocument::Impl {
     pango_layout_iter_free(iter);
   }
 };
+
+LayoutCacheStats ThreadLayoutCacheStats() { return ThreadLayouts().Stats(); }
 
 PdfDocument::PdfDocument(DocumentOptions options)
     : impl_(std::make_unique<Impl>(std::move(options))) {}

@@ -6,7 +6,9 @@
 // cairo cannot go back to a page once it is shown. Paragraphs break between lines; a table row
 // is never split, and a table's header row is repeated at the top of a page it continues on.
 //
-// Not thread-safe: one document per thread (pango's default font map is per thread).
+// Not thread-safe: one document per thread (pango's default font map is per thread). Each thread
+// keeps the layouts it made, bounded, for its next documents (a round's reports repeat most of
+// their texts), so a document must be made and finished on one thread.
 
 #include <cairo.h>
 
@@ -57,6 +59,19 @@ struct DocumentOptions {
   std::string font_family = "Laksaman";
   int64_t created_ms = 0;     // the PDF's creation date (the result's time: reproducible bytes)
 };
+
+// What the calling thread's layout cache holds (see PdfDocument): layouts kept (at most
+// 2 x kLayoutCacheGeneration) and the bytes of their texts and keys (at most 2 x
+// kLayoutCacheGenerationBytes), and since the thread began, layouts found and made.
+inline constexpr size_t kLayoutCacheGeneration = 4096;
+inline constexpr size_t kLayoutCacheGenerationBytes = size_t{1} << 20;
+struct LayoutCacheStats {
+  size_t layouts = 0;
+  size_t text_bytes = 0;
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+};
+LayoutCacheStats ThreadLayoutCacheStats();
 
 class PdfDocument {
  public:
