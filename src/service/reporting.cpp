@@ -873,6 +873,10 @@ Result<QueuePage> Reporting::Queue(const Actor& actor, const QueueFilter& filter
     where += " AND s.status IN ('draft', 'approved', 'returned') AND " + deadline + " < ?";
     params.emplace_back(filter.now);
   }
+  // Counted for the page's rows through the evidence_submission index; ordering by it counts for
+  // every row the filter keeps, which the same index makes a lookup each.
+  static constexpr const char* kEvidenceCount =
+      "(SELECT COUNT(*) FROM evidence ev WHERE ev.submission_id = s.id)";
   const std::string from =
       " FROM submissions s JOIN agencies a ON a.code = s.agency_code "
       "LEFT JOIN agencies p ON p.code = a.parent "
@@ -904,6 +908,17 @@ Result<QueuePage> Reporting::Queue(const Actor& actor, const QueueFilter& filter
     case QueueSort::kName:
       order = "a.sort_key" + dir + ", s.agency_code" + dir + ", s.kpi, s.round_id";
       break;
+    case QueueSort::kStatus:
+      order = "CASE s.status WHEN 'draft' THEN 0 WHEN 'approved' THEN 1 WHEN 'submitted' THEN 2 "
+              "WHEN 'returned' THEN 3 ELSE 4 END" +
+              dir + ", s.agency_code" + dir + ", s.kpi, s.round_id";
+      break;
+    case QueueSort::kDeadline:
+      order = deadline + dir + ", s.agency_code" + dir + ", s.kpi, s.round_id";
+      break;
+    case QueueSort::kEvidence:
+      order = std::string(kEvidenceCount) + dir + ", s.agency_code" + dir + ", s.kpi, s.round_id";
+      break;
     case QueueSort::kMinistry:
       // NULLs sort first on SQLite and last on PostgreSQL: said outright, the same on both.
       order = "CASE WHEN p.sort_key IS NULL THEN 1 ELSE 0 END" + dir + ", p.sort_key" + dir +
@@ -916,7 +931,8 @@ Result<QueuePage> Reporting::Queue(const Actor& actor, const QueueFilter& filter
   auto rows = db_.Query(
       "SELECT s.id, s.round_id, s.agency_code, a.name_th, a.name_en, a.kind, a.parent, s.kpi, "
       "s.status, s.revision, s.updated_at, " +
-          deadline + ", sr.status, p.name_th, p.name_en" + from + where + " ORDER BY " + order +
+          deadline + ", sr.status, p.name_th, p.name_en, " + kEvidenceCount + from + where +
+          " ORDER BY " + order +
           " LIMIT ? OFFSET ?",
       paged);
   if (!rows) return rows.status();
@@ -939,7 +955,8 @@ Result<QueuePage> Reporting::Queue(const Actor& actor, const QueueFilter& filter
                            static_cast<int>(r.Int(9)),
                            r.Int(10),
                            r.Int(11),
-                           r.Text(12) == "sent_back"};
+                           r.Text(12) == "sent_back",
+                           r.Int(15)};
     page.items.push_back(std::move(item));
   }
   return page;

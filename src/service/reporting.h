@@ -89,6 +89,7 @@ struct SubmissionSummary {
   int64_t updated_at = 0;
   int64_t deadline = 0;    // the agency's: the later of its extension and the round's
   bool sent_back = false;  // a draft an approver sent back, not yet reworked
+  int64_t evidence_files = 0;  // files attached to it (every revision's)
 };
 
 // The order of a queue. Ties are broken by agency code, then KPI, so pages never overlap.
@@ -97,6 +98,9 @@ enum class QueueSort {
   kAgency,    // by agency code, then KPI (the API's documented order)
   kName,      // by the agency's Thai name in Thai dictionary order (agencies.sort_key)
   kMinistry,  // by the parent's Thai name in Thai order (agencies without one last), then name
+  kStatus,    // by where it stands in the workflow: draft, approved, submitted, returned, accepted
+  kDeadline,  // by the agency's deadline (its extension counted), earliest first
+  kEvidence,  // by the number of evidence files, fewest first
 };
 
 // Which submissions a queue shows, in what order; empty strings and 0 match everything.

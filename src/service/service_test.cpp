@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "domain/engine.h"
 #include "domain/from_agencies.h"
@@ -1025,6 +1026,57 @@ TEST_P(ServiceTest, TheQueueIsSortedSearchedFilteredAndPagedInTheDatabase) {
   ASSERT_EQ(mine->items.size(), 1u);
   EXPECT_EQ(mine->items[0].agency, "BOI");
   EXPECT_EQ(mine->items[0].ministry_name_th, "สำนักนายกรัฐมนตรี");
+}
+
+// Issue 12 §5 (part): the queue counts each submission's evidence files and sorts by status,
+// deadline (extensions counted) and evidence, both ways, ties by agency code.
+TEST_P(ServiceTest, TheQueueCountsEvidenceAndSortsByStatusDeadlineAndEvidence) {
+  const Actor dsd = MakeUser("reporter.dsd", Role::kReporter, "DSD");
+  std::map<std::string, int64_t> ids;
+  for (const auto& [code, who] : std::vector<std::pair<std::string, Actor>>{
+           {"OCS", reporter_}, {"BOI", boi_reporter_}, {"DSD", dsd}}) {
+    auto draft = reporting_->SaveDraft(who, round_.id, code,
+                                       {"5", ocs_values_.at("5").dump(), "", "", ""});
+    ASSERT_TRUE(draft.ok()) << code << ": " << draft.status().ToString(false);
+    ids[code] = draft->id;
+  }
+  // OCS: two files; DSD: one; BOI: none.
+  for (const auto& [code, who, files] : std::vector<std::tuple<std::string, Actor, int>>{
+           {"OCS", reporter_, 2}, {"DSD", dsd, 1}}) {
+    for (int i = 0; i < files; ++i) {
+      auto added = reporting_->AddEvidence(
+          who, ids[code], {0, "f" + std::to_string(i) + ".pdf", "application/pdf", 100,
+                           std::string(64, static_cast<char>('a' + i))});
+      ASSERT_TRUE(added.ok()) << added.status().ToString(false);
+    }
+  }
+  // BOI's deadline extended past the round's; OCS's report approved (a later status).
+  ASSERT_TRUE(cycle_->ExtendDeadline(admin_, round_.id, "BOI", round_.deadline + 5 * kDay).ok());
+  ASSERT_TRUE(reporting_->Approve(approver_, ids["OCS"]).ok());
+
+  auto listed = [&](QueueSort sort, bool descending) {
+    QueueFilter filter;
+    filter.round_id = round_.id;
+    filter.status = "";
+    filter.sort = sort;
+    filter.descending = descending;
+    auto page = reporting_->Queue(evaluator_, filter);
+    EXPECT_TRUE(page.ok()) << page.status().ToString(false);
+    std::string out;
+    if (!page.ok()) return out;
+    for (const auto& item : page->items) {
+      out += (out.empty() ? "" : " ") + item.agency + ":" + std::to_string(item.evidence_files);
+    }
+    return out;
+  };
+  EXPECT_EQ(listed(QueueSort::kEvidence, false), "BOI:0 DSD:1 OCS:2");
+  EXPECT_EQ(listed(QueueSort::kEvidence, true), "OCS:2 DSD:1 BOI:0");
+  // Ties (DSD and OCS share the round's deadline) by code: DSD before OCS.
+  EXPECT_EQ(listed(QueueSort::kDeadline, false), "DSD:1 OCS:2 BOI:0");
+  EXPECT_EQ(listed(QueueSort::kDeadline, true), "BOI:0 OCS:2 DSD:1");
+  // Drafts (BOI, DSD) before the approved one.
+  EXPECT_EQ(listed(QueueSort::kStatus, false), "BOI:0 DSD:1 OCS:2");
+  EXPECT_EQ(listed(QueueSort::kStatus, true), "OCS:2 DSD:1 BOI:0");
 }
 
 // Results are rows: one total per agency with the values it was scored from, one row per agency

@@ -503,11 +503,17 @@ Result<service::QueueFilter> QueueFilterParams(const HttpRequest& request) {
     filter.sort = service::QueueSort::kName;
   } else if (sort == "ministry") {
     filter.sort = service::QueueSort::kMinistry;
+  } else if (sort == "status") {
+    filter.sort = service::QueueSort::kStatus;
+  } else if (sort == "deadline") {
+    filter.sort = service::QueueSort::kDeadline;
+  } else if (sort == "evidence") {
+    filter.sort = service::QueueSort::kEvidence;
   } else if (sort.empty() || sort == "updated") {
     filter.sort = service::QueueSort::kUpdated;
   } else {
-    return BadRequest("sort ต้องเป็น updated, name หรือ ministry",
-                      "sort must be updated, name or ministry");
+    return BadRequest("sort ต้องเป็น updated, name, ministry, status, deadline หรือ evidence",
+                      "sort must be updated, name, ministry, status, deadline or evidence");
   }
   filter.descending = QueryText(request, "dir") == "desc";
   return filter;

@@ -56,6 +56,23 @@ class FrameworkCache {
 
 }  // namespace
 
+// "อีก 3 วัน" / "ครบกำหนดวันนี้" / "เลยกำหนด 2 วัน": calendar days in Bangkok between today and the
+// deadline's day (a deadline at the end of its day is still "today" all that day).
+static std::string DaysToDeadline(const PageCall& call, int64_t deadline, int64_t now) {
+  constexpr int64_t kDayMs = 24LL * 3600 * 1000;
+  constexpr int64_t kBangkokMs = 7LL * 3600 * 1000;
+  auto day = [](int64_t ms) {
+    const int64_t local = ms + kBangkokMs;
+    return local >= 0 ? local / kDayMs : (local - kDayMs + 1) / kDayMs;
+  };
+  const int64_t days = day(deadline) - day(now);
+  if (days == 0) return call.T("queue.due_today");
+  std::string text = call.T(days > 0 ? "queue.days_left" : "queue.days_late");
+  const size_t at = text.find("{n}");
+  if (at != std::string::npos) text.replace(at, 3, std::to_string(days > 0 ? days : -days));
+  return text;
+}
+
 HttpResponse Pages::Queue(PageCall& call) {
   service::Cycle cycle(call.db, clock_);
   auto rounds = cycle.Rounds();
@@ -77,12 +94,19 @@ HttpResponse Pages::Queue(PageCall& call) {
   filter.overdue = call.Query("overdue") == "1";
   filter.now = clock_.NowMs();
   const std::string sort = call.Query("sort");
-  filter.sort = sort == "name"       ? service::QueueSort::kName
-                : sort == "ministry" ? service::QueueSort::kMinistry
-                                     : service::QueueSort::kUpdated;
-  const std::string sort_name = filter.sort == service::QueueSort::kName       ? "name"
-                                : filter.sort == service::QueueSort::kMinistry ? "ministry"
-                                                                               : "updated";
+  // Every column but the KPI sorts (KPI numbers such as 4.1 and 10 have no order SQL knows).
+  static const std::vector<std::pair<std::string, service::QueueSort>> kSorts = {
+      {"updated", service::QueueSort::kUpdated},   {"name", service::QueueSort::kName},
+      {"ministry", service::QueueSort::kMinistry}, {"status", service::QueueSort::kStatus},
+      {"deadline", service::QueueSort::kDeadline}, {"evidence", service::QueueSort::kEvidence}};
+  std::string sort_name = "updated";
+  filter.sort = service::QueueSort::kUpdated;
+  for (const auto& [name, order] : kSorts) {
+    if (name == sort) {
+      sort_name = name;
+      filter.sort = order;
+    }
+  }
   filter.descending = call.Query("dir") == "desc";
   // Bounded before any arithmetic: page × 50 cannot overflow.
   int64_t page = PageNumber(call.Query("page"));
@@ -117,6 +141,8 @@ HttpResponse Pages::Queue(PageCall& call) {
          {"status", call.T(std::string("status.") + service::SubmissionStatusName(s.status))},
          {"updated", FormatDateTime(s.updated_at, call.lang)},
          {"deadline", FormatDate(s.deadline, call.lang)},
+         {"days", DaysToDeadline(call, s.deadline, filter.now)},
+         {"evidence", s.evidence_files},
          {"overdue", s.deadline < filter.now && (s.status == SubmissionStatus::kDraft ||
                                                  s.status == SubmissionStatus::kApproved ||
                                                  s.status == SubmissionStatus::kReturned)}});
@@ -175,7 +201,7 @@ HttpResponse Pages::Queue(PageCall& call) {
                 {"page", page},
                 {"pages", std::max<int64_t>(pages, 1)}};
   // Each sortable header links to the queue sorted by it (from the first page); again reverses.
-  for (const char* column : {"name", "ministry", "updated"}) {
+  for (const char* column : {"name", "ministry", "status", "updated", "deadline", "evidence"}) {
     const bool active = sort_name == column;
     const std::string next_dir = active && !filter.descending ? "desc" : "asc";
     model["sort"][column] = {
