@@ -252,6 +252,24 @@ Result<std::map<std::string, SavedReport>> CurrentReports(storage::Database& db,
   return out;
 }
 
+// Walks agencies in code order a page at a time, so that a round of 8,000 agencies is never
+// whole in memory: `read(after)` gives the next at most kPage rows whose column 0 (the agency
+// code) comes after `after` ("" for the first page), `each(rows)` writes one page. Stops at an
+// empty or short page, or at the first error either returns.
+template <class Read, class Each>
+Status ForEachPageOfAgencies(Read read, Each each) {
+  std::string after;
+  while (true) {
+    auto rows = read(after);
+    if (!rows) return rows.status();
+    if (rows->empty()) return Status::Ok();
+    after = rows->back().Text(0);
+    Status s = each(*rows);
+    if (!s.ok()) return s;
+    if (static_cast<int64_t>(rows->size()) < kPage) return Status::Ok();
+  }
+}
+
 Status WorkbookFailed(lxw_error e) {
   return Status::IoError(std::string("เขียนแบบฟอร์ม XLSX ไม่ได้: ") + lxw_strerror(e),
                          std::string("cannot write the XLSX template: ") + lxw_strerror(e));
@@ -299,8 +317,7 @@ Status Spreadsheets::ResultsTable(const Actor& actor, int64_t round_id, ResultSt
     }
     Status s = out.BeginSheet("ผลการประเมิน (Results)", columns);
     if (!s.ok()) return s;
-    std::string after;
-    while (true) {
+    auto read = [&](const std::string& after) {
       std::string sql =
           "SELECT t.agency_code, COALESCE(a.name_th, ''), COALESCE(a.name_en, ''), t.kind, "
           "t.parent, t.total, t.grade, t.scored_weight FROM result_totals t LEFT JOIN agencies a "
@@ -311,20 +328,18 @@ Status Spreadsheets::ResultsTable(const Actor& actor, int64_t round_id, ResultSt
         params.emplace_back(actor.agency);
       }
       sql += " ORDER BY t.agency_code LIMIT " + std::to_string(kPage);
-      auto totals = db_.Query(sql, params);
-      if (!totals) return totals.status();
-      if (totals->empty()) break;
-      const std::string first = totals->front().Text(0);
-      after = totals->back().Text(0);
+      return db_.Query(sql, params);
+    };
+    std::vector<Cell> cells;
+    return ForEachPageOfAgencies(read, [&](const std::vector<storage::Row>& totals) -> Status {
       auto rows = db_.Query(
           "SELECT agency_code, kpi, result, score FROM result_kpis WHERE result_id = ? AND "
           "agency_code >= ? AND agency_code <= ?",
-          {meta->rows_from, first, after});
+          {meta->rows_from, totals.front().Text(0), totals.back().Text(0)});
       if (!rows) return rows.status();
       std::map<std::string, std::vector<const storage::Row*>> by_agency;
       for (const storage::Row& r : *rows) by_agency[r.Text(0)].push_back(&r);
-      std::vector<Cell> cells;
-      for (const storage::Row& t : *totals) {
+      for (const storage::Row& t : totals) {
         cells.assign(columns.size(), Cell{});
         const std::string code = t.Text(0);
         cells[0] = Text(code);
@@ -345,12 +360,11 @@ Status Spreadsheets::ResultsTable(const Actor& actor, int64_t round_id, ResultSt
           if (!r->IsNull(2)) cells[col->second] = Cell::Number(r->Real(2));
           if (!r->IsNull(3)) cells[col->second + 1] = Cell::Number(r->Real(3));
         }
-        s = out.AddRow(cells);
-        if (!s.ok()) return s;
+        Status added = out.AddRow(cells);
+        if (!added.ok()) return added;
       }
-      if (static_cast<int64_t>(totals->size()) < kPage) break;
-    }
-    return Status::Ok();
+      return Status::Ok();
+    });
   });
 }
 
@@ -386,8 +400,7 @@ Status Spreadsheets::StatusTable(const Actor& actor, int64_t round_id, formats::
          {"กำหนดส่ง / Deadline", 16},
          {"เลยกำหนด / Overdue", 10}});
     if (!s.ok()) return s;
-    std::string after;
-    while (true) {
+    auto read = [&](const std::string& after) {
       std::string sql =
           "SELECT code, name_th, name_en, COALESCE(parent, '') FROM agencies WHERE code > ?";
       std::vector<storage::Value> params = {after};
@@ -400,19 +413,17 @@ Status Spreadsheets::StatusTable(const Actor& actor, int64_t round_id, formats::
         params.emplace_back(actor.agency);
       }
       sql += " ORDER BY code LIMIT " + std::to_string(kPage);
-      auto agencies = db_.Query(sql, params);
-      if (!agencies) return agencies.status();
-      if (agencies->empty()) break;
-      const std::string first = agencies->front().Text(0);
-      after = agencies->back().Text(0);
+      return db_.Query(sql, params);
+    };
+    return ForEachPageOfAgencies(read, [&](const std::vector<storage::Row>& agencies) -> Status {
       auto rows = db_.Query(
           "SELECT agency_code, kpi, status, revision, updated_at FROM submissions WHERE "
           "round_id = ? AND agency_code >= ? AND agency_code <= ?",
-          {round_id, first, after});
+          {round_id, agencies.front().Text(0), agencies.back().Text(0)});
       if (!rows) return rows.status();
       std::map<std::pair<std::string, std::string>, const storage::Row*> saved;
       for (const storage::Row& r : *rows) saved[{r.Text(0), r.Text(1)}] = &r;
-      for (const storage::Row& a : *agencies) {
+      for (const storage::Row& a : agencies) {
         const std::string code = a.Text(0);
         int64_t deadline = status->round.deadline;
         if (auto e = extended.find(code); e != extended.end()) deadline = std::max(deadline, e->second);
@@ -437,13 +448,12 @@ Status Spreadsheets::StatusTable(const Actor& actor, int64_t round_id, formats::
               found == saved.end() ? Cell{} : Text(FormatDateTime(found->second->Int(4), Lang::kThai)),
               Text(FormatDate(deadline, Lang::kThai)),
               Text(overdue ? "ใช่ / yes" : "")};
-          s = out.AddRow(cells);
-          if (!s.ok()) return s;
+          Status added = out.AddRow(cells);
+          if (!added.ok()) return added;
         }
       }
-      if (static_cast<int64_t>(agencies->size()) < kPage) break;
-    }
-    return Status::Ok();
+      return Status::Ok();
+    });
   });
 }
 

@@ -1298,24 +1298,21 @@ void Api::Register(Router& router) {
                return StreamedResult(pool_, results, c.actor, computed, 201,
                                      ReadinessField(results, c.actor, *id));
              }));
-  router.Add("POST", "/api/v1/rounds/{id}/results/final",
-             with(false, [this](Call& c) -> HttpResponse {
-               auto id = PathId(c.request, "id");
-               if (!id) return ErrorResponse(id.status());
-               service::Results results(c.db, clock_);
-               auto finalized = results.Finalize(c.actor, *id);
-               return StreamedResult(pool_, results, c.actor, finalized, 201,
-                                     ReadinessField(results, c.actor, *id));
-             }));
-  router.Add("POST", "/api/v1/rounds/{id}/results/publish",
-             with(false, [this](Call& c) -> HttpResponse {
-               auto id = PathId(c.request, "id");
-               if (!id) return ErrorResponse(id.status());
-               service::Results results(c.db, clock_);
-               auto published = results.Publish(c.actor, *id);
-               return StreamedResult(pool_, results, c.actor, published, 201,
-                                     ReadinessField(results, c.actor, *id));
-             }));
+  // Finalizing and publishing differ only in the step taken: the round's result moved to its
+  // next stage, answered as the stored result (201) with the readiness of the round.
+  auto next_stage = [this, &with](Result<service::StoredResult> (service::Results::*step)(
+                                      const service::Actor&, int64_t)) {
+    return with(false, [this, step](Call& c) -> HttpResponse {
+      auto id = PathId(c.request, "id");
+      if (!id) return ErrorResponse(id.status());
+      service::Results results(c.db, clock_);
+      auto moved = (results.*step)(c.actor, *id);
+      return StreamedResult(pool_, results, c.actor, moved, 201,
+                            ReadinessField(results, c.actor, *id));
+    });
+  };
+  router.Add("POST", "/api/v1/rounds/{id}/results/final", next_stage(&service::Results::Finalize));
+  router.Add("POST", "/api/v1/rounds/{id}/results/publish", next_stage(&service::Results::Publish));
   router.Add("POST", "/api/v1/rounds/{id}/results/close-appeals",
              with(false, [this](Call& c) -> HttpResponse {
                auto id = PathId(c.request, "id");
