@@ -893,10 +893,14 @@ void Pages::Register(Router& router) {
   router.Add("GET", "/results/{round}/reports.zip", Page(anyone, file(&Pages::RoundReportsZip, false)));
   router.Add("GET", "/verify/{hash}", Page(anyone, file(&Pages::Verify, false)));
   router.Add("GET", "/reports/national", Page(anyone, bind(&Pages::NationalReport)));
-  router.Add("GET", "/reports/national/{year}/report.pdf",
-             Page(anyone, file(&Pages::NationalReportFile, false)));
-  router.Add("GET", "/reports/national/{year}/report.xlsx",
-             Page(anyone, file(&Pages::NationalReportFile, true)));
+  // The national report's files: from the page, and under /api/v1 with errors as JSON.
+  auto national = [this](bool xlsx, bool api) {
+    return [this, xlsx, api](PageCall& call) { return NationalReportFile(call, xlsx, api); };
+  };
+  router.Add("GET", "/reports/national/{year}/report.pdf", Page(anyone, national(false, false)));
+  router.Add("GET", "/reports/national/{year}/report.xlsx", Page(anyone, national(true, false)));
+  router.Add("GET", "/api/v1/reports/national/{year}/report.pdf", Page(anyone, national(false, true)));
+  router.Add("GET", "/api/v1/reports/national/{year}/report.xlsx", Page(anyone, national(true, true)));
   router.Add("GET", "/api/v1/rounds/{id}/results/agencies/{code}/report.pdf",
              Page(anyone, file(&Pages::AgencyReportPdf, true)));
   router.Add("GET", "/api/v1/rounds/{id}/results/reports.zip",

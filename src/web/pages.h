@@ -79,7 +79,7 @@ class Pages {
   HttpResponse Verify(PageCall& call, bool api);
   // The national annual report of a fiscal year (?year=, ?round=): the page, and its PDF or XLSX.
   HttpResponse NationalReport(PageCall& call);
-  HttpResponse NationalReportFile(PageCall& call, bool xlsx);
+  HttpResponse NationalReportFile(PageCall& call, bool xlsx, bool api);
   // Every published agency's rows by digest, derived again after each new publication; null on
   // a database error.
   std::shared_ptr<const std::map<std::string, service::PublishedReport>> Digests(

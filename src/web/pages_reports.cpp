@@ -254,14 +254,27 @@ HttpResponse Pages::NationalReport(PageCall& call) {
   return RenderPage(call, "national_report", model, call.T("nat.title"));
 }
 
-HttpResponse Pages::NationalReportFile(PageCall& call, bool xlsx) {
-  const int year = static_cast<int>(ParseId(call.request.params.at("year")));
+HttpResponse Pages::NationalReportFile(PageCall& call, bool xlsx, bool api) {
+  PickLanguage(call);
+  auto fail = [&](const Status& s) { return api ? ErrorResponse(s) : ErrorPage(call, s); };
+  const int64_t year = ParseId(call.request.params.at("year"));
+  // Buddhist Era years only: 2024 is most likely a Common Era year typed by mistake.
+  if (year < 2400 || year > 2800) {
+    return fail(Status::InvalidInput(
+        "ปีงบประมาณต้องเป็นปี พ.ศ. เช่น 2567: \"" + call.request.params.at("year") + "\"",
+        "the fiscal year must be a Buddhist Era year such as 2567: \"" +
+            call.request.params.at("year") + "\""));
+  }
+  const std::string round_text = call.Query("round");
+  if (api && !round_text.empty() && round_text != "6" && round_text != "12") {
+    return fail(Status::InvalidInput("round ต้องเป็น 6 หรือ 12", "round must be 6 or 12"));
+  }
   const int round = RoundOf(call);
-  auto report = BuildNationalReport(call, year, round, Loader());
-  if (!report) return ErrorPage(call, report.status());
+  auto report = BuildNationalReport(call, static_cast<int>(year), round, Loader());
+  if (!report) return fail(report.status());
   auto bytes = xlsx ? render::RenderNationalReportXlsx(*report)
                     : render::RenderNationalReportPdf(*report);
-  if (!bytes) return ErrorPage(call, bytes.status());
+  if (!bytes) return fail(bytes.status());
   const std::string name = "national-report-" + std::to_string(year) + "-" +
                            std::to_string(round) + (xlsx ? ".xlsx" : ".pdf");
   return FileResponse(std::move(*bytes),

@@ -23,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 import openpyxl
 
@@ -171,6 +173,30 @@ def main():
             check(f.read(5) == b"%PDF-", "esar report national (PDF)")
         status, _ = public.call("GET", "/reports/national/2599/report.pdf")
         check(status == 404, "a year without published results: 404 (%d)" % status)
+
+        # ---- the same files through the API (errors as JSON, in Thai and English)
+        status, headers, data = api_get(base, "/api/v1/reports/national/2567/report.xlsx")
+        check(status == 200 and data.startswith(b"PK"), "GET /api/v1/reports/national/2567/report.xlsx: %d" % status)
+        api_book = openpyxl.load_workbook(io.BytesIO(data)) if status == 200 else None
+        check(api_book is not None and api_book.sheetnames == book.sheetnames and
+              all(list(api_book[n].iter_rows(values_only=True)) == list(book[n].iter_rows(values_only=True))
+                  for n in book.sheetnames),
+              "the API's XLSX holds the page's sheets and figures")
+        check(headers.get("Content-Disposition", "").endswith("''national-report-2567-12.xlsx"),
+              "  named national-report-2567-12.xlsx: %s" % headers.get("Content-Disposition"))
+        status, headers, data = api_get(base, "/api/v1/reports/national/2567/report.pdf?round=12")
+        api_text = subprocess.run(["pdftotext", "-raw", "-", "-"], input=data, capture_output=True).stdout.decode()
+        check(status == 200 and headers.get("Content-Type") == "application/pdf" and
+              nospace(sentence) in nospace(api_text), "the API's PDF: the same first sentence")
+        for path, expect, words in (("/api/v1/reports/national/2599/report.pdf", 404, ("ไม่", "no")),
+                                    ("/api/v1/reports/national/2024/report.pdf", 400, ("พ.ศ.", "Buddhist Era")),
+                                    ("/api/v1/reports/national/abc/report.xlsx", 400, ("พ.ศ.", "Buddhist Era")),
+                                    ("/api/v1/reports/national/2567/report.xlsx?round=7", 400, ("6 หรือ 12", "6 or 12"))):
+            status, headers, data = api_get(base, path)
+            error = json.loads(data.decode()) if headers.get("Content-Type", "").startswith("application/json") else {}
+            message = json.dumps(error, ensure_ascii=False)
+            check(status == expect and all(w in message for w in words),
+                  "%s: %d with a JSON error in Thai and English (%s)" % (path, status, message[:200]))
     finally:
         stop_server(proc)
         shutil.rmtree(work, ignore_errors=True)
@@ -178,6 +204,15 @@ def main():
         print("%d failed" % len(failures))
         sys.exit(1)
     print("all passed")
+
+
+def api_get(base, path):
+    """GET without a session: (status, headers, body), errors included."""
+    try:
+        with urllib.request.urlopen(base + path) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
 
 
 def a_level(agency, kpi):

@@ -859,6 +859,15 @@ def cycle(base):
     check(r.json and r.json.get("agency") == "OCS", "  OCS's")
     call(public, "GET", "/api/v1/verify/" + "0" * 64, 404, "a code no published result has")
     call(public, "GET", "/api/v1/verify/not-hex", 400, "a malformed code")
+    # The national annual report of the fiscal year just published.
+    r = call(public, "GET", "/api/v1/reports/national/2567/report.pdf", 200, "the national report as PDF (public)")
+    check(r.raw.startswith(b"%PDF-"), "  a PDF")
+    r = call(public, "GET", "/api/v1/reports/national/2567/report.xlsx?round=12&lang=en", 200,
+             "the national report as XLSX (public)")
+    check(r.raw.startswith(b"PK"), "  an XLSX (a ZIP)")
+    call(public, "GET", "/api/v1/reports/national/2599/report.pdf", 404, "the national report of a year without results")
+    call(public, "GET", "/api/v1/reports/national/2024/report.xlsx", 400, "the national report of a Common Era year")
+    call(public, "GET", "/api/v1/reports/national/2567/report.pdf?round=7", 400, "the national report of a 7-month round")
     call(admin, "POST", f"/api/v1/rounds/{round_id}/results", 409, "compute a published round again",
          body={"appeal_days": 14})
     reopen = {"reason": "พบข้อมูลผิดพลาด", "deadline": deadline + 2 * 86_400_000}
