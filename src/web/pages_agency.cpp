@@ -49,8 +49,9 @@ std::string OtherRoundsText(const PageCall& call, const std::vector<int>& rounds
   return call.T("duty.only_in") + " " + names;
 }
 
-std::string SizeText(int64_t bytes) {
-  if (bytes < 1024) return std::to_string(bytes) + " B";
+// "70 ไบต์" in Thai ("70 B" in English), then KB and MB in both.
+std::string SizeText(int64_t bytes, Lang lang) {
+  if (bytes < 1024) return std::to_string(bytes) + (lang == Lang::kThai ? " ไบต์" : " B");
   if (bytes < 1024 * 1024) return FormatDecimal(static_cast<double>(bytes) / 1024, 1) + " KB";
   return FormatDecimal(static_cast<double>(bytes) / (1024 * 1024), 1) + " MB";
 }
@@ -62,7 +63,7 @@ json EvidenceList(const PageCall& call, const service::SubmissionView& s) {
   for (const auto& e : s.evidence) {
     files.push_back({{"id", e.id},
                      {"name", e.name},
-                     {"size", SizeText(e.size)},
+                     {"size", SizeText(e.size, call.lang)},
                      {"type", e.media_type},
                      {"at", FormatDateTime(e.uploaded_at, call.lang)},
                      {"href", "/api/v1/evidence/" + std::to_string(e.id) + "/content"},

@@ -204,6 +204,9 @@ def main():
         status, headers, _ = reporter.request("POST", upload, body=multipart,
                                               content_type="multipart/form-data; boundary=x")
         check(status == 303 and "done=uploaded" in headers.get("location", ""), "the upload redirects back (%d)" % status)
+        status, html = reporter.page(kpi)
+        check("%d ไบต์" % len(pdf) in html and "%d B<" % len(pdf) not in html and "%d B " % len(pdf) not in html,
+              "the file's size is given in Thai units (%d ไบต์), not B" % len(pdf))
         status, headers, raw = reporter.request("POST", upload.replace("csrf=", "csrf=0"), body=multipart,
                                                 content_type="multipart/form-data; boundary=x")
         check(status == 403 and "CSRF" in raw.decode(), "an upload with the wrong CSRF token is refused (%d)" % status)

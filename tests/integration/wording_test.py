@@ -82,6 +82,10 @@ def main():
             current = re.findall(r'<a href="([^"]+)" aria-current="page"', html)
             check(status == 200 and current == [path], "one menu item highlighted on %s: %s" % (path, current))
         check("รายงานรอการตรวจ" in html and "คิวตรวจรายงาน" not in html, "the menu says รายงานรอการตรวจ")
+        status, html = admin.page("/review")
+        kinds = re.search(r'<select id="f-kind" name="kind">(.*?)</select>', html, re.S)
+        check(kinds is not None and '<option value="department">กรม</option>' in kinds.group(1)
+              and ">department<" not in kinds.group(1), "the queue's kind filter reads กรม in Thai")
 
         # ---- a round, and a reporter's KPI page: no empty benefit heading; the what-if wording
         status, html = admin.page("/admin/rounds")
