@@ -63,6 +63,9 @@ int main(int argc, char** argv) {
   std::string dir, url;
   app.add_option("--dir", dir, "bench/generate.py's output")->required();
   app.add_option("--db", url, "a new SQLite file or an empty PostgreSQL database")->required();
+  bool compute_only = false;
+  app.add_flag("--compute-only", compute_only,
+               "stop after computing and storing (for a profile of that step alone)");
   CLI11_PARSE(app, argc, argv);
   namespace fs = std::filesystem;
   auto db = esar::storage::Open(url);
@@ -99,6 +102,10 @@ int main(int argc, char** argv) {
   // What computing and storing held at its peak, above what the process held before it.
   const long long compute_peak_mb = peak_reset ? ResidentMb("VmHWM") - rss_before_mb : -1;
   if (!computed) return Fail(computed.status());
+  if (compute_only) {
+    std::printf("compute_store_s=%.3f compute_peak_mb=%lld\n", compute_s, compute_peak_mb);
+    return 0;
+  }
   // What the API's answer to the computation does before its status line: the round's
   // readiness, and the cursor over the scores (an engine compiled for the explanations).
   t = std::chrono::steady_clock::now();

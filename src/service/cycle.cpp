@@ -569,7 +569,7 @@ Status AppendObservation(const storage::Row& r, std::vector<domain::Observation>
 }
 }  // namespace
 
-Result<std::vector<domain::Observation>> Cycle::Observations() {
+Result<std::vector<domain::Observation>> Cycle::Observations(size_t more) {
   // Read row by row: the rows of every observation at once would take more memory than the
   // observations made of them.
   std::vector<domain::Observation> out;
@@ -577,7 +577,7 @@ Result<std::vector<domain::Observation>> Cycle::Observations() {
   // and move every observation, on its way to 300,000 of them.
   auto count = db_.Query("SELECT COUNT(*) FROM observations");
   if (!count) return count.status();
-  out.reserve(static_cast<size_t>((*count)[0].Int(0)));
+  out.reserve(static_cast<size_t>((*count)[0].Int(0)) + more);
   Status read = db_.QueryEach(
       "SELECT agency_code, kpi, variable, fiscal_year, round, value FROM observations", {},
       [&](const storage::Row& r) { return AppendObservation(r, out); });

@@ -161,9 +161,7 @@ KpiDutyResolver::KpiDutyResolver(const domain::Framework& framework, int round)
   }
 }
 
-std::vector<KpiDuty> KpiDutyResolver::For(const std::string& agency) const {
-  // The rules that apply, in framework order: later ones override earlier ones field by field,
-  // and an exemption, once given, stays (as the engine resolves them).
+std::vector<size_t> KpiDutyResolver::Rules(const std::string& agency) const {
   std::vector<size_t> rules = for_all_;
   if (const auto own = for_agency_.find(agency); own != for_agency_.end()) {
     std::vector<size_t> merged;
@@ -172,6 +170,13 @@ std::vector<KpiDuty> KpiDutyResolver::For(const std::string& agency) const {
     merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
     rules = std::move(merged);
   }
+  return rules;
+}
+
+std::vector<KpiDuty> KpiDutyResolver::For(const std::string& agency) const {
+  // The rules that apply, in framework order: later ones override earlier ones field by field,
+  // and an exemption, once given, stays (as the engine resolves them).
+  const std::vector<size_t> rules = Rules(agency);
   struct Assigned {
     double weight = 0;
     bool exempt = false;

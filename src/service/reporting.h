@@ -149,6 +149,10 @@ class KpiDutyResolver {
  public:
   KpiDutyResolver(const domain::Framework& framework, int round);
   std::vector<KpiDuty> For(const std::string& agency) const;
+  // The indexes of the assignment rules that apply to `agency`, in framework order: agencies
+  // with the same rules have the same duties (what a caller over thousands of agencies, most of
+  // them under one rule, can work out once per set of rules).
+  std::vector<size_t> Rules(const std::string& agency) const;
 
  private:
   const domain::Framework& framework_;

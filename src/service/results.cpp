@@ -1,10 +1,12 @@
 #include "service/results.h"
 
+#include <algorithm>
 #include <cmath>
 #include <future>
 #include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
@@ -46,6 +48,14 @@ std::string VisibleStages(const Actor& actor, ResultStage stage) {
 }
 
 }  // namespace
+
+// A compiled engine of a frozen framework and round, with the lock its users hold: an Engine
+// keeps scratch state while it scores, so one thread at a time scores with it.
+struct SharedEngine {
+  explicit SharedEngine(domain::Engine compiled) : engine(std::move(compiled)) {}
+  std::mutex mutex;
+  domain::Engine engine;  // guarded by mutex
+};
 
 const char* ResultStageName(ResultStage stage) {
   switch (stage) {
@@ -180,6 +190,36 @@ Status ParseInputs(const std::string& text, domain::Agency& agency,
   return Status::Ok();
 }
 
+// The engine of `stored` for `round`: compiled once for a frozen framework (which never
+// changes), afresh for one still being edited. Compiling a framework that names thousands of
+// agencies costs more than scoring one of them. Keyed by the parsed framework FrozenFramework
+// gives (ids alone repeat across databases, as in tests); each entry holds that framework, so
+// its address is not reused while the entry lives.
+Result<std::shared_ptr<SharedEngine>> EngineFor(
+    const std::shared_ptr<const StoredFramework>& stored, int round) {
+  struct Entry {
+    std::shared_ptr<const StoredFramework> framework;
+    std::shared_ptr<SharedEngine> engine;
+  };
+  static std::mutex mutex;
+  static std::map<std::pair<const StoredFramework*, int>, Entry> cache;  // guarded by mutex
+  const auto key = std::make_pair(stored.get(), round);
+  if (stored->frozen) {
+    std::lock_guard<std::mutex> lock(mutex);
+    const auto found = cache.find(key);
+    if (found != cache.end()) return found->second.engine;
+  }
+  auto engine = domain::Engine::Compile(stored->framework, round);
+  if (!engine) return engine.status();
+  auto shared = std::make_shared<SharedEngine>(std::move(*engine));
+  if (stored->frozen) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (cache.size() >= 64) cache.clear();  // a few dozen framework versions and rounds a year
+    cache.emplace(key, Entry{stored, shared});
+  }
+  return shared;
+}
+
 // The KPI scores of one agency in the order of its result_kpis rows, each with its parent's id
 // ("" at the top): `k`, then its sub-KPIs under it. Pointers into the scores, which outlive them.
 void AppendKpiOrder(const domain::KpiScore& k, const std::string* parent,
@@ -196,14 +236,28 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id,
   auto framework = FrozenFramework(db_, cycle_, round.framework_id);
   if (!framework) return framework.status();
   const domain::Framework& fw = (*framework)->framework;
-  auto observations = cycle_.Observations();
-  if (!observations) return observations.status();
-  auto accepted = reporting_.AcceptedValues(round.id);
-  if (!accepted) return accepted.status();
-  observations->insert(observations->end(), std::make_move_iterator(accepted->begin()),
-                       std::make_move_iterator(accepted->end()));
+  std::set<std::string> kpi_ids;
+  std::unordered_map<std::string, std::string> key_of;  // the stable key across years
+  size_t from_results = 0;  // the baselines read from an earlier year's result, per agency
+  std::function<void(const std::vector<domain::Kpi>&)> collect =
+      [&](const std::vector<domain::Kpi>& kpis) {
+        for (const domain::Kpi& k : kpis) {
+          kpi_ids.insert(k.id);
+          if (!k.key.empty()) key_of.emplace(k.id, k.key);
+          for (const domain::Reference& ref : k.references) from_results += ref.from_result ? 1 : 0;
+          collect(k.sub_kpis);
+        }
+      };
+  collect(fw.kpis);
   auto agencies = Directory(db_, clock_).Agencies();
   if (!agencies) return agencies.status();
+  auto accepted = reporting_.AcceptedValues(round.id);
+  if (!accepted) return accepted.status();
+  // The imported values with room for the accepted ones and the baselines filled in below.
+  auto observations = cycle_.Observations(accepted->size() + from_results * agencies->size());
+  if (!observations) return observations.status();
+  observations->insert(observations->end(), std::make_move_iterator(accepted->begin()),
+                       std::make_move_iterator(accepted->end()));
   // Baselines read from an earlier year's published result, where no value was imported; they
   // are kept with the inputs (and where they came from, which the explanation says).
   size_t imported_in_place = 0;
@@ -215,8 +269,20 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id,
   if (*filled || imported_in_place) {
     *baselines = {{"from_earlier_results", *filled}, {"imported_in_place", imported_in_place}};
   }
-  auto engine = domain::Engine::Compile(fw, round.round);
-  if (!engine) return engine.status();
+  // The engine compiled once per frozen framework and round (EngineFor), which the answer's
+  // cursor over the explanations and the agency reports then use as well. Should another thread be
+  // scoring with it now (an agency's report), this computation compiles one of its own rather
+  // than wait.
+  auto shared = EngineFor(*framework, round.round);
+  if (!shared) return shared.status();
+  std::unique_lock<std::mutex> lock((*shared)->mutex, std::try_to_lock);
+  std::optional<domain::Engine> own;
+  if (!lock.owns_lock()) {
+    auto compiled = domain::Engine::Compile(fw, round.round);
+    if (!compiled) return compiled.status();
+    own.emplace(std::move(*compiled));
+  }
+  domain::Engine& engine = own ? *own : (*shared)->engine;
   // KPIs computed from other agencies' results (domain/from_agencies.h), filled in before the
   // agencies carrying them are scored, each value kept with the agencies it counted. Nothing is
   // read or scored for a framework without them.
@@ -224,23 +290,13 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id,
     auto peers = PeerResultsFor(db_, fw, (*framework)->agency_kind, round.round);
     if (!peers) return peers.status();
     auto from_peers =
-        domain::FillFromAgencies(*engine, round.round, *agencies, *peers, *observations);
+        domain::FillFromAgencies(engine, round.round, *agencies, *peers, *observations);
     if (!from_peers) return from_peers.status();
   }
   // The fast path: no explanations (they are derived on request from the inputs kept).
-  const std::vector<domain::AgencyScore> scores = engine->Score(*agencies, *observations, false);
+  const std::vector<domain::AgencyScore> scores = engine.Score(*agencies, *observations, false);
+  if (lock.owns_lock()) lock.unlock();
 
-  std::set<std::string> kpi_ids;
-  std::unordered_map<std::string, std::string> key_of;  // the stable key across years
-  std::function<void(const std::vector<domain::Kpi>&)> collect =
-      [&](const std::vector<domain::Kpi>& kpis) {
-        for (const domain::Kpi& k : kpis) {
-          kpi_ids.insert(k.id);
-          if (!k.key.empty()) key_of.emplace(k.id, k.key);
-          collect(k.sub_kpis);
-        }
-      };
-  collect(fw.kpis);
   std::unordered_map<std::string, std::vector<const domain::Observation*>> by_agency;
   for (const domain::Observation& o : *observations) {
     if (kpi_ids.count(o.kpi)) by_agency[o.agency].push_back(&o);
@@ -708,37 +764,57 @@ Result<Readiness> Results::ReadinessOf(const Actor& actor, int64_t round_id) {
   auto status = cycle_.StatusOf(round_id);
   if (!status) return status.status();
   out.status = *status;
-  auto framework = cycle_.Framework(status->round.framework_id);
+  // The round's framework is frozen: parsed once per process, not on every readiness.
+  auto framework = FrozenFramework(db_, cycle_, status->round.framework_id);
   if (!framework) return framework.status();
-  auto agencies = Directory(db_, clock_).Agencies();
+  // The codes and kinds are all the counts need (not the names of 8,000 agencies).
+  auto agencies = db_.Query("SELECT code, kind FROM agencies");
   if (!agencies) return agencies.status();
-  // One query for every submission of the round; the duties come from the framework.
+  // One query for every submission of the round, grouped by agency; the duties come from the
+  // framework.
   auto rows =
       db_.Query("SELECT agency_code, kpi, status FROM submissions WHERE round_id = ?", {round_id});
   if (!rows) return rows.status();
-  std::map<std::pair<std::string, std::string>, std::string> state;
-  for (const storage::Row& r : *rows) state[{r.Text(0), r.Text(1)}] = r.Text(2);
-  const domain::Framework& fw = framework->framework;
+  std::unordered_map<std::string, std::vector<std::pair<std::string, std::string>>> state;
+  for (const storage::Row& r : *rows) state[r.Text(0)].emplace_back(r.Text(1), r.Text(2));
+  const domain::Framework& fw = (*framework)->framework;
   const KpiDutyResolver duties(fw, status->round.round);
-  for (const domain::Agency& a : *agencies) {
-    if (!fw.agency_kind.empty() && a.kind != fw.agency_kind) continue;
-    int64_t due = 0, missing = 0;
-    for (const KpiDuty& d : duties.For(a.code)) {
-      if (!d.Reportable()) continue;
-      ++due;
-      const auto found = state.find({a.code, d.kpi});
-      const std::string s = found == state.end() ? "" : found->second;
-      if (s == "submitted") {
-        ++out.awaiting_review;
-      } else if (s == "accepted") {
-        ++out.accepted;
-      } else {
-        ++missing;
+  // The KPIs an agency reports this round depend only on the assignment rules that name it: a
+  // cycle of thousands of agencies has a few sets of rules, each worked out once.
+  std::map<std::vector<size_t>, std::vector<std::string>> reportable_by_rules;
+  for (const storage::Row& a : *agencies) {
+    if (!fw.agency_kind.empty() && a.Text(1) != fw.agency_kind) continue;
+    const std::string code = a.Text(0);
+    auto [due_kpis, added] = reportable_by_rules.try_emplace(duties.Rules(code));
+    if (added) {
+      for (const KpiDuty& d : duties.For(code)) {
+        if (d.Reportable()) due_kpis->second.push_back(d.kpi);
       }
     }
-    if (due == 0) continue;
+    const std::vector<std::string>& due = due_kpis->second;
+    if (due.empty()) continue;
+    int64_t missing = 0;
+    const auto submitted = state.find(code);
+    if (submitted == state.end()) {
+      missing = static_cast<int64_t>(due.size());  // nothing reported at all
+    } else {
+      for (const std::string& kpi : due) {
+        const auto found =
+            std::find_if(submitted->second.begin(), submitted->second.end(),
+                         [&](const std::pair<std::string, std::string>& k) { return k.first == kpi; });
+        static const std::string kNone;
+        const std::string& s = found == submitted->second.end() ? kNone : found->second;
+        if (s == "submitted") {
+          ++out.awaiting_review;
+        } else if (s == "accepted") {
+          ++out.accepted;
+        } else {
+          ++missing;
+        }
+      }
+    }
     ++out.agencies;
-    out.kpis_due += due;
+    out.kpis_due += static_cast<int64_t>(due.size());
     out.kpis_missing += missing;
     out.agencies_missing += missing > 0;
   }
@@ -952,44 +1028,6 @@ Result<StoredResult> Results::Publish(const Actor& actor, int64_t round_id) {
 
 namespace {
 
-// A compiled engine of a frozen framework and round, with the lock its users hold: an Engine
-// keeps scratch state while it scores, so one thread at a time scores with it.
-struct SharedEngine {
-  explicit SharedEngine(domain::Engine compiled) : engine(std::move(compiled)) {}
-  std::mutex mutex;
-  domain::Engine engine;  // guarded by mutex
-};
-
-// The engine of `stored` for `round`: compiled once for a frozen framework (which never
-// changes), afresh for one still being edited. Compiling a framework that names thousands of
-// agencies costs more than scoring one of them. Keyed by the parsed framework FrozenFramework
-// gives (ids alone repeat across databases, as in tests); each entry holds that framework, so
-// its address is not reused while the entry lives.
-Result<std::shared_ptr<SharedEngine>> EngineFor(
-    const std::shared_ptr<const StoredFramework>& stored, int round) {
-  struct Entry {
-    std::shared_ptr<const StoredFramework> framework;
-    std::shared_ptr<SharedEngine> engine;
-  };
-  static std::mutex mutex;
-  static std::map<std::pair<const StoredFramework*, int>, Entry> cache;  // guarded by mutex
-  const auto key = std::make_pair(stored.get(), round);
-  if (stored->frozen) {
-    std::lock_guard<std::mutex> lock(mutex);
-    const auto found = cache.find(key);
-    if (found != cache.end()) return found->second.engine;
-  }
-  auto engine = domain::Engine::Compile(stored->framework, round);
-  if (!engine) return engine.status();
-  auto shared = std::make_shared<SharedEngine>(std::move(*engine));
-  if (stored->frozen) {
-    std::lock_guard<std::mutex> lock(mutex);
-    if (cache.size() >= 64) cache.clear();  // a few dozen framework versions and rounds a year
-    cache.emplace(key, Entry{stored, shared});
-  }
-  return shared;
-}
-
 // One agency scored again with explanations from the values it was scored from, as
 // LatestForAgency's document: {"fiscal_year", "round", "agency" (Thai), "agency_en"}.
 json DeriveAgency(const domain::Framework& fw, domain::Engine& engine, int round,
@@ -1041,14 +1079,17 @@ Result<ScoresCursor> Results::OpenScores(const Actor& actor, const StoredResult&
   ScoresCursor cursor;
   auto framework = FrozenFramework(db_, cycle_, result.framework_id);
   if (!framework) return framework.status();
-  auto engine = domain::Engine::Compile((*framework)->framework, result.round);
+  // The engine the computation used (or an agency report), not compiled again: compiling a
+  // framework that names thousands of agencies takes tens of milliseconds, before the answer's
+  // status line.
+  auto engine = EngineFor(*framework, result.round);
   if (!engine) return engine.status();
   cursor.result_ = result;
   cursor.result_.document.clear();
   cursor.own_only_ = OwnOnly(actor, result);
   cursor.only_ = actor.agency;
   cursor.framework_ = *framework;
-  cursor.engine_ = std::make_shared<domain::Engine>(std::move(*engine));
+  cursor.engine_ = std::move(*engine);
   return cursor;
 }
 
@@ -1089,7 +1130,11 @@ Result<bool> ScoresCursor::Next(storage::Database& db, std::string& out) {
       Status parsed = ParseInputs(r.Text(3), agency, observations);
       if (!parsed.ok()) return parsed;
       const std::vector<domain::Agency> one = {agency};
-      const std::vector<domain::AgencyScore> scores = engine_->Score(one, observations, true);
+      std::vector<domain::AgencyScore> scores;
+      {
+        std::lock_guard<std::mutex> lock(engine_->mutex);
+        scores = engine_->engine.Score(one, observations, true);
+      }
       const formats::ScoreReport report{&fw, &one, &scores, result_.round};
       json scored = formats::ScoresJson(report, true, lang);
       if (!scored["agencies"].empty()) shown = std::move(scored["agencies"][0]);

@@ -75,6 +75,9 @@ struct Readiness {
   int64_t agencies_without_total = 0;  // ...of which without a total (nothing scored)
 };
 
+// A compiled engine shared by the threads that score with one frozen framework (results.cpp).
+struct SharedEngine;
+
 // A result's scores as Latest's document, written a batch of agencies at a time, each agency's
 // part derived from its rows and inputs as Results::AgencyDocument does: the whole round is
 // never in memory. Made by Results::OpenScores; one thread at a time.
@@ -91,7 +94,7 @@ class ScoresCursor {
   bool own_only_ = false;  // only one agency is shown (an agency's user before publication)...
   std::string only_;       // ...this one
   std::shared_ptr<const StoredFramework> framework_;
-  std::shared_ptr<domain::Engine> engine_;
+  std::shared_ptr<SharedEngine> engine_;  // held while this cursor scores (its mutex)
   int phase_ = 0;      // 0 the opening, 1 the Thai explanations, 2 the English ones, 3 done
   std::string after_;  // the last agency written in this phase (agencies go by code)
   bool first_ = true;  // nothing written yet in this phase's array

@@ -870,6 +870,21 @@ TEST_P(ServiceTest, ReadinessSaysWhatIsMissing) {
   EXPECT_GT(none->agencies, 1);
   EXPECT_EQ(none->kpis_missing, due);
   EXPECT_EQ(none->agencies_missing, none->agencies);
+  // The counts are every agency's own duties (the examples' agencies are under different
+  // assignment rules, some exempt from KPIs), agency by agency as the KPI pages list them.
+  auto listed = directory_->Agencies();
+  ASSERT_TRUE(listed.ok());
+  int64_t agencies_due = 0, kpis_due = 0;
+  for (const domain::Agency& a : *listed) {
+    if (!framework_.framework.agency_kind.empty() && a.kind != framework_.framework.agency_kind)
+      continue;
+    int64_t own = 0;
+    for (const KpiDuty& d : KpiDuties(framework_.framework, 12, a.code)) own += d.Reportable();
+    kpis_due += own;
+    agencies_due += own > 0;
+  }
+  EXPECT_EQ(none->kpis_due, kpis_due);
+  EXPECT_EQ(none->agencies, agencies_due);
   const int64_t submitted = ReportAndSubmit("1", ocs_values_.at("1").dump());
   const int64_t accepted = ReportAndSubmit("2", ocs_values_.at("2").dump());
   ASSERT_TRUE(reporting_->Accept(evaluator_, accepted, {}).ok());
