@@ -175,6 +175,8 @@ class Pages {
   HttpResponse FrameworksPage(PageCall& call);
   HttpResponse ImportFramework(PageCall& call);
   HttpResponse FrameworkPage(PageCall& call);
+  // POST: the next fiscal year's framework started from this one (service::Authoring).
+  HttpResponse StartNextYear(PageCall& call);
   HttpResponse KpiEditor(PageCall& call);
   HttpResponse SaveKpiDefinition(PageCall& call);
   HttpResponse RoundsPage(PageCall& call);

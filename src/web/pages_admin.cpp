@@ -9,10 +9,12 @@
 
 #include "common/thai.h"
 #include "domain/check.h"
+#include "domain/framework_diff.h"
 #include "formats/json_input.h"
 #include "formats/framework_json.h"
 #include "formats/inputs.h"
 #include "formats/xlsx_reader.h"
+#include "service/authoring.h"
 #include "service/cycle.h"
 #include "service/directory.h"
 #include "service/reporting.h"
@@ -400,12 +402,41 @@ HttpResponse Pages::FrameworkPage(PageCall& call) {
   json model = {{"id", stored->id},
                 {"title", call.Pick(fw.title)},
                 {"year", FiscalYearName(fw.fiscal_year, call.lang)},
+                {"next_year", FiscalYearName(fw.fiscal_year + 1, call.lang)},
                 {"kind", KindLabel(call, fw.agency_kind)},
                 {"version", stored->version},
                 {"frozen", stored->frozen},
                 {"kpis", kpis},
-                {"findings", FindingsModel(call, findings, "")}};
-  return RenderPage(call, "admin_framework", model, call.Pick(fw.title));
+                {"findings", FindingsModel(call, findings, "")},
+                {"next_year_action", "/admin/frameworks/" + std::to_string(stored->id) + "/next-year"}};
+  // The difference from the version before, in words (a version made after a round froze it).
+  auto previous = service::Authoring(call.db, clock_).PreviousVersion(*stored);
+  if (!previous) return ErrorPage(call, previous.status());
+  if (previous->has_value()) {
+    json changes = json::array();
+    for (const domain::FrameworkChange& c : domain::DiffFrameworks((*previous)->framework, fw)) {
+      changes.push_back(call.Pick(c.text));
+    }
+    model["previous"] = {{"version", (*previous)->version},
+                         {"href", "/admin/frameworks/" + std::to_string((*previous)->id)},
+                         {"changes", changes},
+                         {"none", changes.empty()}};
+  }
+  if (call.form.count("__error")) model["error"] = call.Field("__error");
+  return RenderPage(call, "admin_framework", model, call.Pick(fw.title),
+                    call.form.count("__status") ? std::stoi(call.Field("__status")) : 200);
+}
+
+HttpResponse Pages::StartNextYear(PageCall& call) {
+  const int64_t id = ParseId(call.request.params.at("id"));
+  auto started = service::Authoring(call.db, clock_).StartNextYear(call.actor, id);
+  if (!started) {
+    if (started.status().code() == StatusCode::kNotFound) return ErrorPage(call, started.status());
+    call.form["__error"] = call.Message(started.status());
+    call.form["__status"] = std::to_string(HttpStatusOf(started.status().code()));
+    return FrameworkPage(call);
+  }
+  return Redirect("/admin/frameworks/" + std::to_string(started->id) + "?done=next_year");
 }
 
 namespace {

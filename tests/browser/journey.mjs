@@ -230,6 +230,16 @@ try {
   await admin.getByRole("button", { name: "ตรวจสอบ", exact: true }).click();
   check(await admin.locator(".findings, .ok").count() > 0, "the KPI editor shows esar check's findings");
   await look(admin, "07-admin-kpi-edit");
+  // A new fiscal year made from last year's framework, with one button (no JSON).
+  await admin.goto(`${base}/admin/frameworks`);
+  await admin.getByRole("link", { name: "ปีงบประมาณ พ.ศ. 2567", exact: true }).click();
+  await admin.getByRole("button", { name: "สร้างกรอบการประเมิน ปีงบประมาณ พ.ศ. 2568" }).click();
+  await admin.waitForLoadState("load");
+  check((await flash(admin)).includes("สร้างกรอบการประเมินของปีงบประมาณใหม่จากปีก่อนแล้ว"), "the admin made FY2568's framework from FY2567's");
+  check(/ปีงบประมาณ พ\.ศ\. 2568 · .* · ฉบับที่ 1 · ร่าง/.test(await admin.locator("main").textContent()),
+        "  the new framework is FY2568's version 1, a draft");
+  check(await admin.getByRole("heading", { name: /^ตัวชี้วัด 8 / }).count() === 1, "  with last year's KPIs");
+  await look(admin, "07b-admin-framework-next-year");
   await admin.goto(`${base}/admin/agencies`);
   await look(admin, "08-admin-agencies");
   await admin.goto(`${base}/admin/users`);

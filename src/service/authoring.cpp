@@ -1,0 +1,205 @@
+#include "service/authoring.h"
+
+#include <nlohmann/json.hpp>
+
+#include "domain/check.h"
+#include "formats/framework_edit.h"
+#include "formats/framework_json.h"
+#include "formats/json_input.h"
+#include "security/crypto.h"
+#include "service/audit.h"
+
+namespace esar::service {
+namespace {
+
+using nlohmann::json;
+
+// The first error `esar check` finds in `framework`, or Ok.
+Status FirstError(const domain::Framework& framework) {
+  domain::CheckInput check;
+  check.framework = &framework;
+  check.framework_file = "framework.json";
+  for (const domain::Finding& f : domain::Check(check)) {
+    if (f.severity == domain::Severity::kError) {
+      return Status::InvalidInput(f.message_th, f.message_en, f.where);
+    }
+  }
+  return Status::Ok();
+}
+
+// On PostgreSQL, locks framework row `id` for the rest of the transaction, so that two saves of
+// the same version (or a save and the round opening that freezes it) take turns. SQLite's
+// transactions hold the write lock from their start (BEGIN IMMEDIATE) already.
+Status LockFramework(storage::Database& db, int64_t id) {
+  if (db.dialect() != storage::Dialect::kPostgres) return Status::Ok();
+  auto rows = db.Query("SELECT id FROM frameworks WHERE id = ? FOR UPDATE", {id});
+  if (!rows) return rows.status();
+  return Status::Ok();
+}
+
+Status NotFound(int64_t id) {
+  return Status::NotFound("ไม่มีกรอบการประเมินรหัส " + std::to_string(id),
+                          "no framework " + std::to_string(id));
+}
+
+}  // namespace
+
+std::string Authoring::Token(const std::string& document) {
+  return security::Sha256Hex(document);
+}
+
+Result<StoredFramework> Authoring::StartNextYear(const Actor& actor, int64_t from_id) {
+  if (!actor.Is(Role::kAdmin) || actor.read_only) {
+    return Denied(actor, "เริ่มปีงบประมาณใหม่", "start a new fiscal year");
+  }
+  Cycle cycle(db_, clock_);
+  auto from = cycle.Framework(from_id);
+  if (!from) return from.status();
+  auto document = formats::NextYearDocument(from->document);
+  if (!document) return document.status();
+  auto copy = formats::ParseFramework(*document, "framework.json");
+  if (!copy) return copy.status();
+  Status checked = FirstError(*copy);
+  if (!checked.ok()) return checked;
+  const int year = copy->fiscal_year;
+  const std::string kind = copy->agency_kind;
+  const int64_t now = clock_.NowMs();
+  int64_t id = 0;
+  Status done = db_.Transaction([&]() -> Status {
+    Status locked = LockFramework(db_, from_id);
+    if (!locked.ok()) return locked;
+    auto existing = db_.Query(
+        "SELECT id FROM frameworks WHERE fiscal_year = ? AND agency_kind = ? LIMIT 1",
+        {int64_t{year}, kind});
+    if (!existing) return existing.status();
+    if (!existing->empty()) {
+      return Status::Conflict(
+          "ปีงบประมาณ " + std::to_string(year) + " มีกรอบการประเมินของหน่วยงานประเภทนี้แล้ว " +
+              "(รหัส " + std::to_string((*existing)[0].Int(0)) + ") แก้ไขกรอบนั้นแทน",
+          "fiscal year " + std::to_string(year) +
+              " already has a framework for this kind of agency (id " +
+              std::to_string((*existing)[0].Int(0)) + "): edit that one instead");
+    }
+    auto rows = db_.Query(
+        "INSERT INTO frameworks (fiscal_year, agency_kind, version, document, diff, imported_by, "
+        "imported_at) VALUES (?, ?, 1, ?, '', ?, ?) RETURNING id",
+        {int64_t{year}, kind, *document, UserRef(actor), now});
+    if (!rows) return rows.status();
+    id = (*rows)[0].Int(0);
+    return AuditLog(db_).Append(
+        actor, now, "framework.next_year", "framework/" + std::to_string(id), "{}",
+        json{{"fiscal_year", year}, {"agency_kind", kind}, {"version", 1}, {"from", from_id}}
+            .dump());
+  });
+  if (!done.ok()) return done;
+  return cycle.Framework(id);
+}
+
+Result<StoredFramework> Authoring::Save(const Actor& actor, int64_t framework_id,
+                                        const std::string& token, const std::string& document) {
+  if (!actor.Is(Role::kAdmin) || actor.read_only) {
+    return Denied(actor, "แก้ไขกรอบการประเมิน", "edit frameworks");
+  }
+  auto parsed = formats::ParseFramework(document, "framework.json");
+  if (!parsed) return parsed.status();
+  Status checked = FirstError(*parsed);
+  if (!checked.ok()) return checked;
+  // Normalized, so that the stored text (and the next token) does not depend on how the
+  // document was spaced, and so that the JSON limits (depth, size) applied.
+  auto normalized = formats::ParseJsonBody(document);
+  if (!normalized) return normalized.status();
+  const std::string text = normalized->dump(2);
+  const int64_t now = clock_.NowMs();
+  int64_t id = 0;
+  Status done = db_.Transaction([&]() -> Status {
+    Status locked = LockFramework(db_, framework_id);
+    if (!locked.ok()) return locked;
+    auto rows = db_.Query(
+        "SELECT id, fiscal_year, agency_kind, version, document, frozen_at FROM frameworks "
+        "WHERE id = ?",
+        {framework_id});
+    if (!rows) return rows.status();
+    if (rows->empty()) return NotFound(framework_id);
+    const storage::Row& row = (*rows)[0];
+    const int year = static_cast<int>(row.Int(1));
+    const std::string kind = row.Text(2);
+    const int version = static_cast<int>(row.Int(3));
+    const std::string before = row.Text(4);
+    const bool frozen = !row.IsNull(5);
+    if (parsed->fiscal_year != year || parsed->agency_kind != kind) {
+      return Status::InvalidInput(
+          "ปีงบประมาณและประเภทหน่วยงานของกรอบการประเมินเปลี่ยนไม่ได้ (ปี " + std::to_string(year) +
+              ", " + kind + ")",
+          "a framework's fiscal year and agency kind cannot change (" + std::to_string(year) +
+              ", " + kind + ")");
+    }
+    auto newer = db_.Query(
+        "SELECT MAX(version) FROM frameworks WHERE fiscal_year = ? AND agency_kind = ?",
+        {int64_t{year}, kind});
+    if (!newer) return newer.status();
+    if (!newer->empty() && !(*newer)[0].IsNull(0) && (*newer)[0].Int(0) > version) {
+      return Status::Conflict(
+          "มีกรอบการประเมินรุ่นที่ " + std::to_string((*newer)[0].Int(0)) +
+              " ที่ใหม่กว่าแล้ว โปรดแก้ไขจากรุ่นล่าสุด",
+          "a newer version (" + std::to_string((*newer)[0].Int(0)) +
+              ") exists already: edit the newest version");
+    }
+    if (Token(before) != token) {
+      return Status::Conflict(
+          "มีผู้อื่นบันทึกกรอบการประเมินนี้ระหว่างที่ท่านแก้ไข โปรดเปิดหน้าใหม่แล้วแก้ไขอีกครั้ง",
+          "someone else saved this framework while you were editing it: open it again and redo "
+          "your change");
+    }
+    const json before_json = json::parse(before);
+    if (before_json == *normalized) {  // sent twice, or nothing changed: nothing to record
+      id = framework_id;
+      return Status::Ok();
+    }
+    const std::string patch = json::diff(before_json, *normalized).dump();
+    AuditLog audit(db_);
+    if (!frozen) {
+      auto replaced = db_.Query(
+          "UPDATE frameworks SET document = ?, imported_by = ?, imported_at = ? WHERE id = ? AND "
+          "frozen_at IS NULL RETURNING id",
+          {text, UserRef(actor), now, framework_id});
+      if (!replaced) return replaced.status();
+      if (replaced->empty()) {
+        return Status::Conflict("กรอบการประเมินเพิ่งถูกตรึงเมื่อเปิดรอบการรายงาน โปรดบันทึกอีกครั้ง",
+                                "the framework was frozen meanwhile by a round opening: save again");
+      }
+      id = framework_id;
+      return audit.Append(actor, now, "framework.edit", "framework/" + std::to_string(id), "{}",
+                          patch);
+    }
+    auto inserted = db_.Query(
+        "INSERT INTO frameworks (fiscal_year, agency_kind, version, document, diff, imported_by, "
+        "imported_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        {int64_t{year}, kind, int64_t{version + 1}, text, patch, UserRef(actor), now});
+    if (!inserted) return inserted.status();
+    id = (*inserted)[0].Int(0);
+    return audit.Append(actor, now, "framework.version", "framework/" + std::to_string(id), "{}",
+                        json{{"fiscal_year", year},
+                             {"agency_kind", kind},
+                             {"version", version + 1},
+                             {"from", framework_id},
+                             {"patch", json::parse(patch)}}
+                            .dump());
+  });
+  if (!done.ok()) return done;
+  return Cycle(db_, clock_).Framework(id);
+}
+
+Result<std::optional<StoredFramework>> Authoring::PreviousVersion(
+    const StoredFramework& framework) {
+  if (framework.version <= 1) return std::optional<StoredFramework>();
+  auto rows = db_.Query(
+      "SELECT id FROM frameworks WHERE fiscal_year = ? AND agency_kind = ? AND version = ?",
+      {int64_t{framework.fiscal_year}, framework.agency_kind, int64_t{framework.version - 1}});
+  if (!rows) return rows.status();
+  if (rows->empty()) return std::optional<StoredFramework>();
+  auto previous = Cycle(db_, clock_).Framework((*rows)[0].Int(0));
+  if (!previous) return previous.status();
+  return std::optional<StoredFramework>(std::move(*previous));
+}
+
+}  // namespace esar::service

@@ -1,0 +1,54 @@
+#pragma once
+
+// Framework authoring in the browser: a new fiscal year started from last year's framework,
+// and a framework changed as a whole document by the editing pages, safely against a second
+// editor and against a round freezing it meanwhile.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "service/actor.h"
+#include "service/cycle.h"
+#include "storage/database.h"
+
+namespace esar::service {
+
+class Authoring {
+ public:
+  Authoring(storage::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+
+  // The token an editor keeps while it edits `document`: its SHA-256 in hex. A save made from an
+  // older token is refused, so that one editor never overwrites what another saved meanwhile.
+  static std::string Token(const std::string& document);
+
+  // Starts the fiscal year after framework `from_id`'s as a copy of it (formats::
+  // NextYearDocument: KPI keys kept, baselines moved to last year's results); admins only,
+  // audited ("framework.next_year"). The copy is version 1 of its year, not frozen.
+  // kNotFound for an unknown framework; kConflict when that year already has a framework of
+  // the same kind (also when two admins start it at once: one wins); kInvalidInput when the copy
+  // has errors `esar check` finds.
+  Result<StoredFramework> StartNextYear(const Actor& actor, int64_t from_id);
+
+  // Saves `document` as the new content of framework `framework_id`, which the editor loaded
+  // with `token`; admins only. The document must parse, keep the framework's fiscal year and
+  // kind, and have no errors by `esar check` (kInvalidInput with the first, in Thai and English).
+  // While the framework is not frozen it is replaced in place ("framework.edit"); once frozen,
+  // the save makes the next version with its difference from this one ("framework.version").
+  // kConflict when `framework_id` is not the newest version of its year any more, or when its
+  // document changed since `token` (another editor saved first): nothing is saved. Audited, in
+  // the same transaction, with the JSON Patch from the old document to the new one.
+  Result<StoredFramework> Save(const Actor& actor, int64_t framework_id, const std::string& token,
+                               const std::string& document);
+
+  // The version before `framework` of the same fiscal year and kind, or nullopt for version 1.
+  Result<std::optional<StoredFramework>> PreviousVersion(const StoredFramework& framework);
+
+ private:
+  storage::Database& db_;
+  const Clock& clock_;
+};
+
+}  // namespace esar::service

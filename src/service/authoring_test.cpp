@@ -1,0 +1,269 @@
+// Framework authoring through the service, on SQLite and on PostgreSQL: a new year from last
+// year's framework, saves of a draft and of a frozen framework (a new version), bad documents,
+// two editors at once, and every change in the audit log.
+#include "service/authoring.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <algorithm>
+#include <future>
+#include <nlohmann/json.hpp>
+
+#include "domain/check.h"
+#include "domain/framework_diff.h"
+#include "formats/inputs.h"
+#include "service/audit.h"
+#include "service/directory.h"
+#include "storage/pool.h"
+#include "tests/support/test_database.h"
+
+namespace esar::service {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+const fs::path kExample = fs::path(ESAR_SOURCE_DIR) / "examples" / "ocs-2567";
+constexpr int64_t kJan2024 = 1704067200000;
+constexpr int64_t kDay = 24LL * 3600 * 1000;
+
+std::string ReadText(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+class AuthoringTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    ESAR_SKIP_WITHOUT(GetParam());
+    db_ = esar::testing::FreshDatabase(GetParam(), &url_);
+    ASSERT_NE(db_, nullptr);
+    Directory directory(*db_, clock_, nullptr);
+    auto agencies = formats::LoadAgencies((kExample / "agencies.csv").string());
+    ASSERT_TRUE(agencies.ok());
+    ASSERT_TRUE(directory.UpsertAgencies(Actor::System(), *agencies).ok());
+    auto imported = Cycle(*db_, clock_).ImportFramework(admin_, ReadText(kExample / "framework.json"));
+    ASSERT_TRUE(imported.ok()) << imported.status().ToString(false);
+    framework_ = *imported;
+  }
+
+  // The audit entries with `action`, oldest first: (entity, after_json).
+  std::vector<std::pair<std::string, std::string>> Audited(const std::string& action) {
+    std::vector<std::pair<std::string, std::string>> out;
+    auto rows = db_->Query("SELECT entity, after_json FROM audit_log WHERE action = ? ORDER BY seq",
+                           {action});
+    EXPECT_TRUE(rows.ok());
+    if (rows.ok()) {
+      for (const auto& r : *rows) out.emplace_back(r.Text(0), r.Text(1));
+    }
+    return out;
+  }
+
+  // The framework's document with the advanced target of KPI `index` (a levels KPI) set.
+  static std::string WithAdvanced(const std::string& document, size_t index, double target) {
+    json doc = json::parse(document);
+    doc["kpis"][index]["criteria"]["targets"][2] = target;
+    return doc.dump();
+  }
+
+  FakeClock clock_{kJan2024};
+  std::string url_;
+  std::unique_ptr<storage::Database> db_;
+  // The command line's admin: no user row, so none to create (the users table wants a hasher).
+  Actor admin_ = Actor::System();
+  StoredFramework framework_;
+};
+
+TEST_P(AuthoringTest, NextYearCopiesKeysAndPointsBaselinesAtLastYear) {
+  Authoring authoring(*db_, clock_);
+  auto next = authoring.StartNextYear(admin_, framework_.id);
+  ASSERT_TRUE(next.ok()) << next.status().ToString(false);
+  EXPECT_EQ(next->fiscal_year, 2568);
+  EXPECT_EQ(next->version, 1);
+  EXPECT_FALSE(next->frozen);
+  ASSERT_EQ(next->framework.kpis.size(), framework_.framework.kpis.size());
+  for (size_t i = 0; i < next->framework.kpis.size(); ++i) {
+    EXPECT_EQ(next->framework.kpis[i].key, framework_.framework.kpis[i].key);
+    EXPECT_EQ(next->framework.kpis[i].id, framework_.framework.kpis[i].id);
+  }
+  const domain::Kpi* pmqa = domain::FindKpiByKey(next->framework.kpis, "pmqa");
+  ASSERT_NE(pmqa, nullptr);
+  ASSERT_FALSE(pmqa->references.empty());
+  EXPECT_EQ(pmqa->references[0].fiscal_year, 2567);
+  ASSERT_TRUE(pmqa->references[0].from_result.has_value());
+  EXPECT_EQ(pmqa->references[0].from_result->key, "pmqa");
+  // The case rule's dates move into FY2568, so esar check finds none outside the year.
+  const json doc = json::parse(next->document);
+  EXPECT_EQ(doc["kpis"][0]["cases"]["cutoffs"]["6"], "2025-03-31");
+  EXPECT_EQ(doc["kpis"][0]["cases"]["cutoffs"]["12"], "2025-09-30");
+  EXPECT_EQ(doc["kpis"][0]["cases"]["classes"][0]["windows"][0]["from"], "2024-07-01");
+  domain::CheckInput check;
+  check.framework = &next->framework;
+  for (const domain::Finding& f : domain::Check(check)) {
+    EXPECT_NE(f.code, "cases-cutoff-year") << f.message_en;
+  }
+  // Last year's is untouched.
+  auto old = Cycle(*db_, clock_).Framework(framework_.id);
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(old->document, framework_.document);
+  const auto audited = Audited("framework.next_year");
+  ASSERT_EQ(audited.size(), 1u);
+  EXPECT_EQ(audited[0].first, "framework/" + std::to_string(next->id));
+  EXPECT_EQ(json::parse(audited[0].second)["from"], framework_.id);
+  auto verified = AuditLog(*db_).Verify();
+  ASSERT_TRUE(verified.ok());
+  EXPECT_TRUE(verified->whole()) << verified->problem_en;
+}
+
+TEST_P(AuthoringTest, NextYearTwiceIsRefusedAndNothingIsAdded) {
+  Authoring authoring(*db_, clock_);
+  ASSERT_TRUE(authoring.StartNextYear(admin_, framework_.id).ok());
+  auto again = authoring.StartNextYear(admin_, framework_.id);
+  EXPECT_EQ(again.status().code(), StatusCode::kConflict);
+  EXPECT_NE(again.status().message_th().find("2568"), std::string::npos);
+  auto count = db_->Query("SELECT COUNT(*) FROM frameworks WHERE fiscal_year = 2568", {});
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ((*count)[0].Int(0), 1);
+  EXPECT_EQ(authoring.StartNextYear(admin_, 999999).status().code(), StatusCode::kNotFound);
+  const Actor reporter{7, Role::kReporter, "OCS", "reporter"};
+  EXPECT_EQ(authoring.StartNextYear(reporter, framework_.id).status().code(),
+            StatusCode::kPermissionDenied);
+}
+
+TEST_P(AuthoringTest, NextYearStartedByTwoAdminsAtOnceMakesOne) {
+  storage::DatabasePool pool(url_, 4);
+  auto start = [&]() {
+    auto lease = pool.Acquire();
+    if (!lease.ok()) return StatusCode::kInternal;
+    return Authoring(**lease, clock_).StartNextYear(admin_, framework_.id).status().code();
+  };
+  auto a = std::async(std::launch::async, start);
+  auto b = std::async(std::launch::async, start);
+  std::vector<StatusCode> codes = {a.get(), b.get()};
+  std::sort(codes.begin(), codes.end());
+  EXPECT_EQ(std::count(codes.begin(), codes.end(), StatusCode::kOk), 1);
+  EXPECT_EQ(std::count(codes.begin(), codes.end(), StatusCode::kConflict), 1);
+  auto count = db_->Query("SELECT COUNT(*) FROM frameworks WHERE fiscal_year = 2568", {});
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ((*count)[0].Int(0), 1);
+}
+
+TEST_P(AuthoringTest, SaveReplacesADraftAndAuditsThePatch) {
+  Authoring authoring(*db_, clock_);
+  const std::string changed = WithAdvanced(framework_.document, 2, 97);
+  auto saved = authoring.Save(admin_, framework_.id, Authoring::Token(framework_.document), changed);
+  ASSERT_TRUE(saved.ok()) << saved.status().ToString(false);
+  EXPECT_EQ(saved->id, framework_.id);
+  EXPECT_EQ(saved->version, 1);
+  const auto audited = Audited("framework.edit");
+  ASSERT_EQ(audited.size(), 1u);
+  const json patch = json::parse(audited[0].second);
+  ASSERT_EQ(patch.size(), 1u);
+  EXPECT_EQ(patch[0]["path"], "/kpis/2/criteria/targets/2");
+  EXPECT_EQ(patch[0]["value"], 97);
+  // Sending the same save again changes nothing and records nothing.
+  auto twice = authoring.Save(admin_, framework_.id, Authoring::Token(saved->document), changed);
+  ASSERT_TRUE(twice.ok());
+  EXPECT_EQ(Audited("framework.edit").size(), 1u);
+}
+
+TEST_P(AuthoringTest, SecondEditorFromTheSameVersionIsRefused) {
+  Authoring authoring(*db_, clock_);
+  const std::string token = Authoring::Token(framework_.document);
+  ASSERT_TRUE(authoring.Save(admin_, framework_.id, token, WithAdvanced(framework_.document, 2, 97)).ok());
+  auto second = authoring.Save(admin_, framework_.id, token, WithAdvanced(framework_.document, 3, 99));
+  EXPECT_EQ(second.status().code(), StatusCode::kConflict);
+  auto stored = Cycle(*db_, clock_).Framework(framework_.id);
+  ASSERT_TRUE(stored.ok());
+  const json doc = json::parse(stored->document);
+  EXPECT_EQ(doc["kpis"][2]["criteria"]["targets"][2], 97);   // the first editor's change stays
+  EXPECT_EQ(doc["kpis"][3]["criteria"]["targets"][2], 100);  // the second's is not applied
+}
+
+TEST_P(AuthoringTest, TwoEditorsSavingAtOnceOneWins) {
+  storage::DatabasePool pool(url_, 4);
+  const std::string token = Authoring::Token(framework_.document);
+  auto save = [&](size_t index) {
+    auto lease = pool.Acquire();
+    if (!lease.ok()) return StatusCode::kInternal;
+    return Authoring(**lease, clock_)
+        .Save(admin_, framework_.id, token, WithAdvanced(framework_.document, index, 98))
+        .status()
+        .code();
+  };
+  auto a = std::async(std::launch::async, save, 2);
+  auto b = std::async(std::launch::async, save, 3);
+  std::vector<StatusCode> codes = {a.get(), b.get()};
+  EXPECT_EQ(std::count(codes.begin(), codes.end(), StatusCode::kOk), 1);
+  EXPECT_EQ(std::count(codes.begin(), codes.end(), StatusCode::kConflict), 1);
+  EXPECT_EQ(Audited("framework.edit").size(), 1u);
+}
+
+TEST_P(AuthoringTest, FrozenFrameworkMakesANewVersionShownInWords) {
+  Cycle cycle(*db_, clock_);
+  ASSERT_TRUE(cycle.OpenRound(admin_, framework_.id, 12, kJan2024 + 30 * kDay).ok());
+  auto frozen = cycle.Framework(framework_.id);
+  ASSERT_TRUE(frozen.ok() && frozen->frozen);
+  Authoring authoring(*db_, clock_);
+  auto saved = authoring.Save(admin_, framework_.id, Authoring::Token(frozen->document),
+                              WithAdvanced(frozen->document, 2, 97));
+  ASSERT_TRUE(saved.ok()) << saved.status().ToString(false);
+  EXPECT_NE(saved->id, framework_.id);
+  EXPECT_EQ(saved->version, 2);
+  EXPECT_FALSE(saved->frozen);
+  // The frozen version is unchanged; the new one's difference from it, in words.
+  auto kept = cycle.Framework(framework_.id);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->document, frozen->document);
+  auto previous = authoring.PreviousVersion(*saved);
+  ASSERT_TRUE(previous.ok() && previous->has_value());
+  EXPECT_EQ((*previous)->id, framework_.id);
+  const auto changes = domain::DiffFrameworks((*previous)->framework, saved->framework);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].text.th, "ตัวชี้วัด 3: เป้าหมายขั้นสูง 100 → 97");
+  ASSERT_EQ(Audited("framework.version").size(), 1u);
+  // Saving the frozen version again, now that version 2 exists, is refused.
+  auto stale = authoring.Save(admin_, framework_.id, Authoring::Token(frozen->document),
+                              WithAdvanced(frozen->document, 2, 96));
+  EXPECT_EQ(stale.status().code(), StatusCode::kConflict);
+  auto versions = db_->Query("SELECT COUNT(*) FROM frameworks WHERE fiscal_year = 2567", {});
+  ASSERT_TRUE(versions.ok());
+  EXPECT_EQ((*versions)[0].Int(0), 2);
+  auto verified = AuditLog(*db_).Verify();
+  ASSERT_TRUE(verified.ok());
+  EXPECT_TRUE(verified->whole()) << verified->problem_en;
+}
+
+TEST_P(AuthoringTest, BadDocumentsAreRefusedInThaiAndEnglishAndNothingChanges) {
+  Authoring authoring(*db_, clock_);
+  const std::string token = Authoring::Token(framework_.document);
+  json weights = json::parse(framework_.document);
+  weights["assignments"][1]["kpis"][0]["weight"] = 90;  // OCS's weights no longer add up
+  json year = json::parse(framework_.document);
+  year["fiscal_year"] = 2570;
+  const std::vector<std::string> bad = {"", "{", "[1, 2]", std::string(300, '['), weights.dump(),
+                                        year.dump(), "{\"kpis\": 5}"};
+  for (const std::string& document : bad) {
+    auto saved = authoring.Save(admin_, framework_.id, token, document);
+    EXPECT_EQ(saved.status().code(), StatusCode::kInvalidInput) << document.substr(0, 40);
+    EXPECT_FALSE(saved.status().message_th().empty());
+    EXPECT_FALSE(saved.status().message_en().empty());
+  }
+  const Actor evaluator{9, Role::kEvaluator, "", "evaluator"};
+  EXPECT_EQ(authoring.Save(evaluator, framework_.id, token, framework_.document).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(authoring.Save(admin_, 424242, token, framework_.document).status().code(),
+            StatusCode::kNotFound);
+  auto stored = Cycle(*db_, clock_).Framework(framework_.id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->document, framework_.document);
+  EXPECT_TRUE(Audited("framework.edit").empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, AuthoringTest, ::testing::ValuesIn(esar::testing::Backends()),
+                         [](const auto& param_info) { return param_info.param; });
+
+}  // namespace
+}  // namespace esar::service

@@ -1,0 +1,126 @@
+#!/usr/bin/python3
+"""Framework authoring through the pages, without JavaScript (issue 12 §1): a new fiscal year
+made from last year's framework (once: a second time is refused and says why), and a change to
+a frozen framework shown on the new version's page in words. Run on SQLite, and on PostgreSQL
+under with_pg_schema.sh.
+
+    authoring_pages_test.py <esar binary>
+"""
+import html as htmllib
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from esar_harness import Browser, run_cli, start_server, stop_server  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXAMPLE = os.path.join(ROOT, "examples", "ocs-2567")
+passed = failed = 0
+
+
+def check(ok, what):
+    global passed, failed
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL " + what)
+
+
+def text_of(page):
+    """The page's text as a reader sees it: tags dropped, entities decoded, spaces folded."""
+    return re.sub(r"\s+", " ", htmllib.unescape(re.sub(r"<[^>]+>", " ", page)))
+
+
+def main():
+    esar = sys.argv[1]
+    work = tempfile.mkdtemp(prefix="esar-authoring-")
+    proc = None
+    try:
+        db = os.environ.get("ESAR_TEST_DB_URL") or os.path.join(work, "esar.db")
+        run_cli(esar, ["import", "agencies", os.path.join(EXAMPLE, "agencies.csv"), "--db", db])
+        run_cli(esar, ["import", "framework", os.path.join(EXAMPLE, "framework.json"), "--db", db])
+        for user, role, agency in (("admin", "admin", None), ("reporter.ocs", "reporter", "OCS")):
+            run_cli(esar, ["admin", "create-user", "--db", db, "--username", user, "--role", role]
+                    + (["--agency", agency] if agency else []), env={"ESAR_PASSWORD": "demo-%s-2567" % user})
+        proc, base, _ = start_server(esar, db, os.path.join(work, "files"), os.path.join(work, "server.log"))
+        if not base:
+            sys.exit("authoring_pages_test.py: esar serve did not start")
+        admin = Browser(base)
+        admin.login("admin")
+        status, page = admin.page("/admin/frameworks/1")
+        check(status == 200 and "สร้างกรอบการประเมิน ปีงบประมาณ พ.ศ. 2568" in page,
+              "the FY2567 framework offers to make FY2568's (%d)" % status)
+        check("ความเปลี่ยนแปลงจาก" not in page, "version 1 lists no changes (it has no version before)")
+        token = admin.csrf(page)
+
+        # ---- a new fiscal year from last year's ----
+        status, headers, _ = admin.request("POST", "/admin/frameworks/1/next-year", {"csrf": ""})
+        check(status == 403, "without the CSRF field the new year is refused (%d)" % status)
+        reporter = Browser(base)
+        reporter.login("reporter.ocs")
+        status, _, _ = reporter.request("POST", "/admin/frameworks/1/next-year", {"csrf": token})
+        check(status == 403, "a reporter may not start a year (%d)" % status)
+        status, headers, _ = admin.request("POST", "/admin/frameworks/1/next-year", {"csrf": token})
+        where = headers.get("location", "")
+        check(status == 303 and where.endswith("?done=next_year"), "the admin starts FY2568 (%d %s)" % (status, where))
+        status, page = admin.page(where)
+        shown = text_of(page)
+        check(status == 200 and "ปีงบประมาณ พ.ศ. 2568" in shown and "ร่าง" in shown,
+              "the new framework is FY2568, a draft (%d)" % status)
+        check("สร้างกรอบการประเมินของปีงบประมาณใหม่จากปีก่อนแล้ว" in shown, "  and the page says it was made")
+        check("ตัวชี้วัด 8" in shown and "PMQA" in shown, "  with last year's KPIs")
+        new_id = re.search(r"/admin/frameworks/(\d+)", where).group(1)
+        status, _, raw = admin.request("POST", "/admin/frameworks/1/next-year", {"csrf": token})
+        body = text_of(raw.decode())
+        check(status == 409 and "ปีงบประมาณ 2568 มีกรอบการประเมินของหน่วยงานประเภทนี้แล้ว" in body,
+              "starting FY2568 a second time is refused and says why (%d)" % status)
+        status, page = admin.page("/admin/frameworks")
+        check(len(re.findall(r">ปีงบประมาณ พ.ศ. 2568<", page)) == 1, "the list has one FY2568 framework")
+        # The API gives the copy: keys kept, PMQA's baseline is FY2567's published result.
+        status, _, raw = admin.request("GET", "/api/v1/frameworks/%s" % new_id)
+        if status == 200:
+            doc = json.loads(raw)
+            doc = doc.get("document", doc)
+            pmqa = [k for k in doc["kpis"] if k.get("key") == "pmqa"]
+            check(len(pmqa) == 1 and pmqa[0]["references"][0]["fiscal_year"] == 2567
+                  and pmqa[0]["references"][0]["from_result"]["key"] == "pmqa",
+                  "the copy's PMQA baseline reads FY2567's published result")
+        else:
+            check(False, "the API gives the new framework (%d)" % status)
+
+        # ---- a change to a frozen framework becomes version 2, shown in words ----
+        status, page = admin.page("/admin/rounds")
+        status, headers, _ = admin.request("POST", "/admin/rounds", {"csrf": admin.csrf(page), "framework": "1",
+                                                                     "round": "12", "date": "2099-09-30", "time": "16:30"})
+        check(status == 303, "a round of FY2567 opens and freezes its framework (%d)" % status)
+        status, page = admin.page("/admin/frameworks/1/kpis/1")
+        m = re.search(r'<textarea id="kpi_json"[^>]*>(.*?)</textarea>', page, re.S)
+        kpi = json.loads(htmllib.unescape(m.group(1)))
+        kpi["criteria"]["targets"][2] = 97
+        status, headers, _ = admin.request("POST", "/admin/frameworks/1/kpis/1",
+                                           {"csrf": admin.csrf(page), "kpi_json": json.dumps(kpi, ensure_ascii=False),
+                                            "intent": "save"})
+        where = headers.get("location", "")
+        check(status == 303, "the frozen framework's KPI 1 is saved (%d)" % status)
+        status, page = admin.page(where.split("#")[0])
+        shown = text_of(page)
+        check("ฉบับที่ 2" in shown and "ความเปลี่ยนแปลงจาก ฉบับที่ 1" in shown,
+              "the new version's page says what changed from version 1")
+        check("ตัวชี้วัด 1: เป้าหมายขั้นสูง 100 → 97" in shown, "  in words: ตัวชี้วัด 1: เป้าหมายขั้นสูง 100 → 97")
+        admin.request("GET", "/lang/en?next=/admin/frameworks")
+        status, page = admin.page(where.split("#")[0])
+        check("KPI 1: advanced 100 → 97" in text_of(page), "  and in English: KPI 1: advanced 100 → 97")
+    finally:
+        stop_server(proc)
+        shutil.rmtree(work, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
