@@ -139,7 +139,7 @@ Result<StoredFramework> Authoring::Save(const Actor& actor, int64_t framework_id
     if (!newer) return newer.status();
     if (!newer->empty() && !(*newer)[0].IsNull(0) && (*newer)[0].Int(0) > version) {
       return Status::Conflict(
-          "มีกรอบการประเมินรุ่นที่ " + std::to_string((*newer)[0].Int(0)) +
+          "มีกรอบการประเมินฉบับที่ " + std::to_string((*newer)[0].Int(0)) +
               " ที่ใหม่กว่าแล้ว โปรดแก้ไขจากรุ่นล่าสุด",
           "a newer version (" + std::to_string((*newer)[0].Int(0)) +
               ") exists already: edit the newest version");
