@@ -468,6 +468,10 @@ static HttpResponse KpiEditorPage(PageCall& call, const service::StoredFramework
       {"frozen", stored.frozen},
       {"action", "/admin/frameworks/" + std::to_string(stored.id) + "/kpis/" + UrlEncode(kpi_id)},
       {"back", "/admin/frameworks/" + std::to_string(stored.id)}};
+  // The version the editor started from travels with the form, through checks and refusals, so
+  // that saving never overwrites what someone else saved meanwhile (service::Authoring::Save).
+  const std::string sent = call.Field("token");
+  model["token"] = sent.empty() ? service::Authoring::Token(stored.document) : sent;
   if (!error.empty()) model["error"] = error;
   return RenderPage(call, "admin_kpi_edit", model, call.T("kpi_edit.title") + " " + kpi_id, status);
 }
@@ -518,7 +522,8 @@ HttpResponse Pages::SaveKpiDefinition(PageCall& call) {
     return KpiEditorPage(call, *stored, kpi_id, text, findings, "", true,
                          domain::HasErrors(all) ? 400 : 200);
   }
-  auto imported = cycle.ImportFramework(call.actor, changed);
+  auto imported =
+      service::Authoring(call.db, clock_).Save(call.actor, stored->id, call.Field("token"), changed);
   if (!imported) {
     return KpiEditorPage(call, *stored, kpi_id, text, findings,
                          imported.status().ToString(call.lang == Lang::kThai), false,

@@ -98,20 +98,53 @@ def main():
         status, headers, _ = admin.request("POST", "/admin/rounds", {"csrf": admin.csrf(page), "framework": "1",
                                                                      "round": "12", "date": "2099-09-30", "time": "16:30"})
         check(status == 303, "a round of FY2567 opens and freezes its framework (%d)" % status)
+        # Two editors open KPI 1 of the frozen version 1; the first saves (version 2), the
+        # second's save is refused and says why, and makes no version 3.
         status, page = admin.page("/admin/frameworks/1/kpis/1")
+        status, other = admin.page("/admin/frameworks/1/kpis/1")
+        token = re.search(r'name="token" value="([0-9a-f]{64})"', page)
+        check(token is not None, "the KPI editor carries the version it was opened on")
         m = re.search(r'<textarea id="kpi_json"[^>]*>(.*?)</textarea>', page, re.S)
         kpi = json.loads(htmllib.unescape(m.group(1)))
         kpi["criteria"]["targets"][2] = 97
         status, headers, _ = admin.request("POST", "/admin/frameworks/1/kpis/1",
-                                           {"csrf": admin.csrf(page), "kpi_json": json.dumps(kpi, ensure_ascii=False),
-                                            "intent": "save"})
+                                           {"csrf": admin.csrf(page), "token": token.group(1) if token else "",
+                                            "kpi_json": json.dumps(kpi, ensure_ascii=False), "intent": "save"})
         where = headers.get("location", "")
         check(status == 303, "the frozen framework's KPI 1 is saved (%d)" % status)
+        kpi["criteria"]["targets"][2] = 98
+        second = re.search(r'name="token" value="([0-9a-f]{64})"', other).group(1)
+        status, _, raw = admin.request("POST", "/admin/frameworks/1/kpis/1",
+                                       {"csrf": admin.csrf(other), "token": second,
+                                        "kpi_json": json.dumps(kpi, ensure_ascii=False), "intent": "save"})
+        check(status == 409 and "ฉบับที่ 2 ที่ใหม่กว่าแล้ว" in text_of(raw.decode()),
+              "the second editor's save of version 1 is refused: version 2 is newer (%d)" % status)
+        status, page = admin.page("/admin/frameworks")
+        check(len(re.findall(r">ปีงบประมาณ พ.ศ. 2567<", page)) == 2, "  FY2567 has two versions, not three")
         status, page = admin.page(where.split("#")[0])
         shown = text_of(page)
         check("ฉบับที่ 2" in shown and "ความเปลี่ยนแปลงจาก ฉบับที่ 1" in shown,
               "the new version's page says what changed from version 1")
         check("ตัวชี้วัด 1: เป้าหมายขั้นสูง 100 → 97" in shown, "  in words: ตัวชี้วัด 1: เป้าหมายขั้นสูง 100 → 97")
+        # Two editors of the FY2568 draft: the second, opened before the first saved, is refused.
+        status, first = admin.page("/admin/frameworks/%s/kpis/1" % new_id)
+        status, second = admin.page("/admin/frameworks/%s/kpis/1" % new_id)
+        tokens = [re.search(r'name="token" value="([0-9a-f]{64})"', p).group(1) for p in (first, second)]
+        m = re.search(r'<textarea id="kpi_json"[^>]*>(.*?)</textarea>', first, re.S)
+        kpi = json.loads(htmllib.unescape(m.group(1)))
+        kpi["criteria"]["targets"][0] = 70
+        fields = {"csrf": admin.csrf(first), "kpi_json": json.dumps(kpi, ensure_ascii=False), "intent": "save"}
+        status, headers, _ = admin.request("POST", "/admin/frameworks/%s/kpis/1" % new_id, dict(fields, token=tokens[0]))
+        check(status == 303, "the first editor saves the FY2568 draft (%d)" % status)
+        kpi["criteria"]["targets"][0] = 60
+        fields["kpi_json"] = json.dumps(kpi, ensure_ascii=False)
+        status, _, raw = admin.request("POST", "/admin/frameworks/%s/kpis/1" % new_id, dict(fields, token=tokens[1]))
+        shown = text_of(raw.decode())
+        check(status == 409 and "มีผู้อื่นบันทึกกรอบการประเมินนี้ระหว่างที่ท่านแก้ไข" in shown,
+              "the second editor is refused and told someone else saved (%d)" % status)
+        status, _, raw = admin.request("GET", "/api/v1/frameworks/%s" % new_id)
+        check(json.loads(raw)["document"]["kpis"][0]["criteria"]["targets"][0] == 70,
+              "  the draft keeps the first editor's target 70")
         admin.request("GET", "/lang/en?next=/admin/frameworks")
         status, page = admin.page(where.split("#")[0])
         check("KPI 1: advanced 100 → 97" in text_of(page), "  and in English: KPI 1: advanced 100 → 97")
