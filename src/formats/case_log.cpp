@@ -1082,4 +1082,61 @@ std::string CaseVerdictCsv(const CaseRecord& c, const CaseVerdict& v,
   return out;
 }
 
+namespace {
+
+// The day a spreadsheet date number names: days since 30 Dec 1899 (Excel's 1900 date system,
+// whose serial 60 is the 29 Feb 1900 that never was, so only serials from 61 = 1 Mar 1900 are
+// taken). nullopt for text that is not such a number, or one past 31 Dec 2200.
+std::optional<Day> SpreadsheetDay(std::string_view text) {
+  const size_t dot = text.find('.');
+  std::string_view whole = text.substr(0, dot);
+  if (whole.empty() || whole.size() > 6) return std::nullopt;
+  for (char c : whole)
+    if (c < '0' || c > '9') return std::nullopt;
+  if (dot != std::string_view::npos) {
+    const std::string_view fraction = text.substr(dot + 1);
+    if (fraction.empty()) return std::nullopt;
+    for (char c : fraction)
+      if (c < '0' || c > '9') return std::nullopt;
+  }
+  int serial = 0;
+  for (char c : whole) serial = serial * 10 + (c - '0');
+  const Day day = domain::DayFromCivil(1899, 12, 30) + serial;
+  if (serial < 61 || day > domain::DayFromCivil(2200, 12, 31)) return std::nullopt;
+  return day;
+}
+
+}  // namespace
+
+Result<std::string> CaseLogSheetCsv(const XlsxWorkbook& book, std::string_view table,
+                                    std::string* sheet_name) {
+  const XlsxSheet* sheet = book.Find(std::string(table));
+  if (!sheet && !book.sheets.empty()) sheet = &book.sheets.front();
+  if (!sheet) {
+    return Status::InvalidInput("ไฟล์ XLSX ไม่มีแผ่นงาน", "the XLSX file has no sheet");
+  }
+  if (sheet_name) *sheet_name = sheet->name;
+  XlsxSheet copy = *sheet;
+  if (!copy.rows.empty()) {
+    const std::vector<std::string>& header = copy.rows.front().cells;
+    size_t width = header.size();
+    while (width > 0 && header[width - 1].empty()) --width;
+    std::vector<size_t> dates;
+    for (size_t i = 0; i < width; ++i) {
+      const std::string& h = header[i];
+      if (h == "received" || h == "completed" || h == "start" || h == "end") dates.push_back(i);
+    }
+    for (size_t r = 1; r < copy.rows.size(); ++r) {
+      std::vector<std::string>& cells = copy.rows[r].cells;
+      while (cells.size() > width && cells.back().empty()) cells.pop_back();
+      if (cells.size() < width) cells.resize(width);
+      for (size_t i : dates) {
+        if (auto day = SpreadsheetDay(cells[i])) cells[i] = domain::IsoDate(*day);
+      }
+    }
+    copy.rows.front().cells.resize(width);
+  }
+  return SheetToCsv(copy);
+}
+
 }  // namespace esar::formats

@@ -16,6 +16,7 @@
 #include "common/status.h"
 #include "common/text.h"
 #include "domain/cases.h"
+#include "formats/xlsx_reader.h"
 
 namespace esar::formats {
 
@@ -104,5 +105,17 @@ std::string CaseVerdictJson(const domain::CaseRecord& c, const domain::CaseVerdi
 std::string CaseVerdictCsvHeader();
 std::string CaseVerdictCsv(const domain::CaseRecord& c, const domain::CaseVerdict& v,
                            const domain::CaseEvaluator& evaluator);
+
+// The CSV text of table `table` ("cases" or "pauses") of a case log given as an XLSX workbook:
+// the sheet named `table`, else the first sheet; `sheet_name` (if given) receives its name. Its
+// line numbers are the sheet's row numbers (SheetToCsv), so problems name the rows people see.
+// Rows shorter than the header (a spreadsheet leaves trailing empty cells out) are padded with
+// empty fields, and empty cells past the header dropped. A cell of a date column (`received`,
+// `completed`, `start`, `end`) holding a spreadsheet date number, as a cell formatted as a date
+// stores it (45306 = 2024-01-15; a fraction is a time of day and is dropped), becomes its ISO
+// date; any other text is left for the input rules to judge. kInvalidInput (Thai and English)
+// when the workbook has no sheet.
+Result<std::string> CaseLogSheetCsv(const XlsxWorkbook& book, std::string_view table,
+                                    std::string* sheet_name = nullptr);
 
 }  // namespace esar::formats

@@ -325,5 +325,33 @@ TEST(CaseRuleJsonTest, RefusesAMalformedRuleWithItsPath) {
   EXPECT_EQ(bad.status().where().json_path, "/kpis/0/cases/excluded_categories/0");
 }
 
+TEST(CaseLogSheetTest, AnXlsxSheetBecomesCsvWithItsRowNumbersDatesAndShortRowsPadded) {
+  XlsxWorkbook book;
+  XlsxSheet other{"notes", {{1, {"x"}}}};
+  XlsxSheet pauses{"pauses",
+                   {{1, {"case_id", "reason", "start", "end", ""}},
+                    // A date cell (45306 = 15 Jan 2024), a date-time one, and an open end left out.
+                    {2, {"A", "ria", "45306", "45310.75"}},
+                    {4, {"B", "committee", "15/1/2567"}},
+                    // Text that is not a date number stays for the input rules to refuse.
+                    {5, {"C", "outside", "45306x", "60", "", ""}}}};
+  book.sheets = {other, pauses};
+  std::string name;
+  auto csv = CaseLogSheetCsv(book, "pauses", &name);
+  ASSERT_TRUE(csv.ok());
+  EXPECT_EQ(name, "pauses");
+  EXPECT_EQ(*csv,
+            "case_id,reason,start,end\n"
+            "A,ria,2024-01-15,2024-01-19\n"
+            "\n"
+            "B,committee,15/1/2567,\n"
+            "C,outside,45306x,60\n");
+  // No sheet of that name: the first one.
+  auto first = CaseLogSheetCsv(book, "cases", &name);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(name, "notes");
+  EXPECT_FALSE(CaseLogSheetCsv(XlsxWorkbook{}, "cases").ok());
+}
+
 }  // namespace
 }  // namespace esar::formats

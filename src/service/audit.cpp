@@ -427,10 +427,12 @@ Result<AuditLog::Verification> AuditLog::VerifySnapshot(
 
   // 4. The evidence files' bytes against their SHA-256.
   if (options.files) {
-    // Announcements' attachments live in the same store (column 3: 'a'; evidence: 'e').
+    // Announcements' attachments and agencies' data files live in the same store (column 3:
+    // 'a', 'd'; evidence: 'e').
     auto evidence = db_.Query(
         "SELECT sha256, id, name, 'e' FROM evidence UNION ALL SELECT sha256, id, name, 'a' FROM "
-        "announcement_files ORDER BY 1, 4, 2");
+        "announcement_files UNION ALL SELECT sha256, upload_id, name, 'd' FROM data_upload_files "
+        "ORDER BY 1, 4, 2");
     if (!evidence) return evidence.status();
     std::string done;
     for (const storage::Row& r : *evidence) {
@@ -441,10 +443,13 @@ Result<AuditLog::Verification> AuditLog::VerifySnapshot(
       auto bytes = options.files->Read(sha);
       if (bytes) continue;
       const bool attachment = r.Text(3) == "a";
-      const std::string which = (attachment ? "announcement attachment " : "evidence ") +
-                                r.Text(1) + " \"" + r.Text(2) + "\" (file " + sha + ")";
-      const std::string which_th = (attachment ? "ไฟล์แนบประกาศรหัส " : "หลักฐานรหัส ") +
-                                   r.Text(1) + " \"" + r.Text(2) + "\" (ไฟล์ " + sha + ")";
+      const bool data = r.Text(3) == "d";
+      const std::string which =
+          (data ? "data file of upload " : attachment ? "announcement attachment " : "evidence ") +
+          r.Text(1) + " \"" + r.Text(2) + "\" (file " + sha + ")";
+      const std::string which_th =
+          (data ? "ไฟล์ข้อมูลของการอัปโหลดรหัส " : attachment ? "ไฟล์แนบประกาศรหัส " : "หลักฐานรหัส ") +
+          r.Text(1) + " \"" + r.Text(2) + "\" (ไฟล์ " + sha + ")";
       if (bytes.status().code() == StatusCode::kNotFound) {
         problem(0, which_th + " ไม่มีไฟล์อยู่", which + ": the file is missing");
       } else {

@@ -105,6 +105,18 @@ const std::vector<Kind>& Kinds() {
          "announcement_files",
          "announcement_id"}},
        "SELECT id FROM announcements"},
+      // An agency's data upload for a KPI (a case log...): the upload, its files' records and,
+      // for a case log, every case's verdict.
+      {"data_upload",
+       true,
+       {{"SELECT id, round_id, agency_code, kpi, kind, uploaded_by, uploaded_at, replaced_by, "
+         "summary_json, submission_id, revision FROM data_uploads",
+         "id"},
+        {"SELECT role, name, media_type, size, sha256 FROM data_upload_files", "upload_id"},
+        {"SELECT seq, case_id, kind, received, completed, verdict, class_id, standard, due, "
+         "paused_days, late_days FROM case_verdicts",
+         "upload_id"}},
+       "SELECT id FROM data_uploads"},
       {"agencies", false, {{"SELECT code, name_th, name_en, kind, parent FROM agencies", ""}}, ""},
       {"observations",
        false,

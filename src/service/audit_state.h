@@ -20,6 +20,8 @@
 //   question/<id>    a question, its answer, whether it is published and its number (not its
 //                    search words, derived from the texts)
 //   announcement/<id> an announcement and its attached files' records
+//   data_upload/<id> an agency's data upload for a KPI (a case log...), its files' records and
+//                    each case's verdict
 //   agencies         every agency
 //   observations     every imported value
 // So every change to those rows must be appended to the audit log under the entity it changes

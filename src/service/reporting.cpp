@@ -434,6 +434,43 @@ Result<std::vector<SubmissionView>> Reporting::SaveDrafts(const Actor& actor, in
   return out;
 }
 
+Result<std::pair<int64_t, int>> Reporting::SaveDraftLockedForCaller(const Actor& actor,
+                                                                    int64_t round_id,
+                                                                    const std::string& agency,
+                                                                    const Report& report) {
+  auto id = SaveDraftLocked(actor, round_id, agency, report, clock_.NowMs());
+  if (!id) return id.status();
+  auto rows = db_.Query("SELECT revision FROM submissions WHERE id = ?", {*id});
+  if (!rows) return rows.status();
+  if (rows->empty()) return Status::Internal("the submission just saved is missing");
+  return std::make_pair(*id, static_cast<int>((*rows)[0].Int(0)));
+}
+
+Result<std::optional<Reporting::Current>> Reporting::CurrentReport(int64_t round_id,
+                                                                   const std::string& agency,
+                                                                   const std::string& kpi) {
+  auto rows = db_.Query(
+      "SELECT s.id, s.status, s.revision, r.values_json, r.explanation, r.problems, r.remarks "
+      "FROM submissions s JOIN submission_revisions r ON r.submission_id = s.id AND r.revision = "
+      "s.revision WHERE s.round_id = ? AND s.agency_code = ? AND s.kpi = ?",
+      {round_id, agency, kpi});
+  if (!rows) return rows.status();
+  if (rows->empty()) return std::optional<Current>();
+  const storage::Row& r = rows->front();
+  auto status = ParseStatus(r.Text(1));
+  if (!status) return status.status();
+  Current c;
+  c.submission_id = r.Int(0);
+  c.status = *status;
+  c.revision = static_cast<int>(r.Int(2));
+  c.report.kpi = kpi;
+  c.report.values_json = r.Text(3);
+  c.report.explanation = r.Text(4);
+  c.report.problems = r.Text(5);
+  c.report.remarks = r.Text(6);
+  return std::optional<Current>(std::move(c));
+}
+
 Result<int64_t> Reporting::SaveDraftLocked(const Actor& actor, int64_t round_id,
                                            const std::string& agency, const Report& report,
                                            int64_t now) {
@@ -447,14 +484,28 @@ Result<int64_t> Reporting::SaveDraftLocked(const Actor& actor, int64_t round_id,
   int revision = 1;
   std::string before = "{}";
   if (existing->empty()) {
+    // Two first drafts of one KPI at once (two uploads of a case log, two tabs): the second
+    // waits for the first to commit, inserts nothing, and goes on as a new revision of it,
+    // rather than failing on the unique key.
     auto inserted = db_.Query(
         "INSERT INTO submissions (round_id, agency_code, kpi, status, revision, updated_at) "
         "VALUES (?, ?, ?, 'draft', 1, ?) "
-        "RETURNING id",
+        "ON CONFLICT (round_id, agency_code, kpi) DO NOTHING RETURNING id",
         {round_id, agency, report.kpi, now});
     if (!inserted) return inserted.status();
-    id = (*inserted)[0].Int(0);
-  } else {
+    if (inserted->empty()) {
+      existing = db_.Query(
+          "SELECT id, status, revision FROM submissions WHERE round_id = ? AND agency_code = ? "
+          "AND kpi = ?" +
+              ForUpdate(db_),
+          {round_id, agency, report.kpi});
+      if (!existing) return existing.status();
+      if (existing->empty()) return Status::Internal("a submission in the way is gone");
+    } else {
+      id = (*inserted)[0].Int(0);
+    }
+  }
+  if (!existing->empty()) {
     id = (*existing)[0].Int(0);
     auto status = ParseStatus((*existing)[0].Text(1));
     if (!status) return status.status();

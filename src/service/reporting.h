@@ -203,6 +203,25 @@ class Reporting {
   Result<std::vector<SubmissionView>> SaveDrafts(const Actor& actor, int64_t round_id,
                                                  const std::string& agency,
                                                  const std::vector<Report>& reports);
+  // SaveDraft's write for a caller that saves a draft together with rows of its own (an
+  // uploaded case log), inside the caller's transaction, which must hold the round's lock
+  // (Cycle::LockRound) and have checked that reporting is open for the agency, who asks and
+  // the report (CheckReport). kConflict when the report is submitted or accepted. Returns the
+  // submission's id and the revision saved.
+  Result<std::pair<int64_t, int>> SaveDraftLockedForCaller(const Actor& actor, int64_t round_id,
+                                                           const std::string& agency,
+                                                           const Report& report);
+  // The current revision's report of the agency's KPI in the round (values and texts), its
+  // status and revision; nullopt when nothing was reported yet. No permission check: for a
+  // caller that has made its own.
+  struct Current {
+    Report report;
+    SubmissionStatus status = SubmissionStatus::kDraft;
+    int64_t submission_id = 0;
+    int revision = 0;
+  };
+  Result<std::optional<Current>> CurrentReport(int64_t round_id, const std::string& agency,
+                                               const std::string& kpi);
   // draft → approved; the agency's approvers only.
   Result<SubmissionView> Approve(const Actor& actor, int64_t submission_id);
   // draft or approved → draft with a comment saying what to change, for the agency's reporter

@@ -48,6 +48,9 @@ const std::vector<std::string>& CarriedTables() {
                                                    "announcements",
                                                    "announcement_files",
                                                    "questions",
+                                                   "data_uploads",
+                                                   "data_upload_files",
+                                                   "case_verdicts",
                                                    "audit_log"};
   return kTables;
 }
@@ -66,7 +69,8 @@ bool LeftOut(const std::string& table) {
 // Columns that point back into their own table: written NULL first, set after every row is in.
 bool SelfReference(const std::string& table, const std::string& column) {
   return (table == "agencies" && column == "parent") ||
-         (table == "evidence" && column == "replaced_by");
+         (table == "evidence" && column == "replaced_by") ||
+         (table == "data_uploads" && column == "replaced_by");
 }
 
 std::string Hex(const std::string& bytes) {
@@ -224,10 +228,12 @@ Status WriteBackup(Database& db, FileStore& files, std::ostream& out, const Back
   }
   // Every file read is checked against its SHA-256 (FileStore::Read does): a damaged file is
   // found now, when the original may still be had, not at a restore.
-  // Announcements' attachments live in the same store (column 4: 'a'; evidence: 'e').
+  // Announcements' attachments and agencies' data files (case logs...) live in the same store
+  // (column 4: 'a', 'd'; evidence: 'e').
   auto evidence = db.Query(
       "SELECT sha256, id, name, submission_id, 'e' FROM evidence UNION ALL SELECT sha256, id, "
-      "name, announcement_id, 'a' FROM announcement_files ORDER BY 1, 5, 2");
+      "name, announcement_id, 'a' FROM announcement_files UNION ALL SELECT sha256, upload_id, "
+      "name, upload_id, 'd' FROM data_upload_files ORDER BY 1, 5, 2");
   if (!evidence) return evidence.status();
   std::string done, bad_th, bad_en;
   for (const Row& row : *evidence) {
@@ -242,11 +248,16 @@ Status WriteBackup(Database& db, FileStore& files, std::ostream& out, const Back
       const std::string reason_th =
           bytes.status().code() == StatusCode::kNotFound ? "ไม่มีไฟล์" : bytes.status().message_th();
       const bool attachment = row.Text(4) == "a";
-      bad_en += std::string("\n  ") + (attachment ? "attachment " : "evidence ") + row.Text(1) +
-                " \"" + row.Text(2) + "\" of " + (attachment ? "announcement " : "submission ") +
-                row.Text(3) + " (file " + sha + "): " + reason_en;
-      bad_th += std::string("\n  ") + (attachment ? "ไฟล์แนบรหัส " : "หลักฐานรหัส ") + row.Text(1) +
-                " \"" + row.Text(2) + "\" ของ" + (attachment ? "ประกาศ " : "รายงาน ") + row.Text(3) +
+      const bool data = row.Text(4) == "d";
+      bad_en += std::string("\n  ") +
+                (data ? "data file " : attachment ? "attachment " : "evidence ") + row.Text(1) +
+                " \"" + row.Text(2) + "\" of " +
+                (data ? "upload " : attachment ? "announcement " : "submission ") + row.Text(3) +
+                " (file " + sha + "): " + reason_en;
+      bad_th += std::string("\n  ") +
+                (data ? "ไฟล์ข้อมูลรหัส " : attachment ? "ไฟล์แนบรหัส " : "หลักฐานรหัส ") +
+                row.Text(1) + " \"" + row.Text(2) + "\" ของ" +
+                (data ? "การอัปโหลด " : attachment ? "ประกาศ " : "รายงาน ") + row.Text(3) +
                 " (ไฟล์ " + sha + "): " + reason_th;
       continue;
     }

@@ -625,6 +625,55 @@ CREATE TABLE password_resets (
 );
 CREATE INDEX password_resets_user ON password_resets (user_id)
 )SQL"},
+      // Data files an agency uploads for a KPI in a round, from which esar computes the KPI's
+      // variables instead of their being typed in (issue 11: case logs, data catalogs). One row
+      // per upload of a kind ('case_log', ...) with its files kept in the evidence file store by
+      // SHA-256; a newer upload of the same kind for the same agency, KPI and round replaces the
+      // older (replaced_by), which is kept. summary_json holds what was computed (counts, the
+      // result); submission_id and revision name the draft revision the upload made, when its
+      // kind fills reported variables. case_verdicts keeps each case's verdict of a case log
+      // (its line order in seq; verdict is 'on_time', 'late' or the reason it is not counted).
+      {17, "data files per KPI and case verdicts", R"SQL(
+CREATE TABLE data_uploads (
+  id {ID},
+  round_id BIGINT NOT NULL REFERENCES rounds(id),
+  agency_code TEXT NOT NULL REFERENCES agencies(code),
+  kpi TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  uploaded_by BIGINT REFERENCES users(id),
+  uploaded_at BIGINT NOT NULL,
+  replaced_by BIGINT REFERENCES data_uploads(id),
+  summary_json TEXT NOT NULL DEFAULT '{}',
+  submission_id BIGINT REFERENCES submissions(id),
+  revision INTEGER
+);
+CREATE INDEX data_uploads_of ON data_uploads (round_id, agency_code, kpi, kind, id);
+CREATE TABLE data_upload_files (
+  upload_id BIGINT NOT NULL REFERENCES data_uploads(id),
+  role TEXT NOT NULL,
+  name TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  size BIGINT NOT NULL,
+  sha256 TEXT NOT NULL,
+  PRIMARY KEY (upload_id, role)
+);
+CREATE TABLE case_verdicts (
+  upload_id BIGINT NOT NULL REFERENCES data_uploads(id),
+  seq INTEGER NOT NULL,
+  case_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  received TEXT NOT NULL,
+  completed TEXT,
+  verdict TEXT NOT NULL,
+  class_id TEXT,
+  standard TEXT,
+  due TEXT,
+  paused_days INTEGER NOT NULL,
+  late_days INTEGER NOT NULL,
+  PRIMARY KEY (upload_id, seq)
+);
+CREATE INDEX case_verdicts_verdict ON case_verdicts (upload_id, verdict, seq)
+)SQL"},
   };
   return kMigrations;
 }

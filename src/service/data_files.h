@@ -1,0 +1,102 @@
+#pragma once
+
+// Data files an agency uploads for one KPI in one round, from which esar computes the KPI's
+// variables rather than their being typed in (issue 11): a case log (cases and pauses files),
+// and other kinds alike (a data catalog). One store for every kind: an upload is a row of
+// data_uploads (migration 17) with its files (kept in the evidence file store by SHA-256) and
+// what was computed from them; the kind's own rows (a case log's verdicts) hang off the upload's
+// id. A new upload of a kind replaces the agency's last one for that KPI and round; both are
+// kept. Every upload is audited (entity data_upload/<id>, audit_state.h).
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "service/actor.h"
+#include "storage/database.h"
+#include "storage/file_store.h"
+
+namespace esar::service {
+
+// One file of an upload, kept in the file store.
+struct DataFile {
+  std::string role;        // which file of the kind it is: "cases", "pauses", "catalog", ...
+  std::string name;        // the name it was uploaded under (cleaned)
+  std::string media_type;  // "text/csv", the XLSX type, "application/json"
+  int64_t size = 0;
+  std::string sha256;
+};
+
+struct DataUpload {
+  int64_t id = 0;
+  int64_t round_id = 0;
+  std::string agency;
+  std::string kpi;
+  std::string kind;  // "case_log", ...
+  int64_t uploaded_by = 0;  // user id, 0 for the system
+  int64_t uploaded_at = 0;
+  std::optional<int64_t> replaced_by;  // a newer upload of the kind took its place
+  std::string summary_json = "{}";     // what was computed from it (the kind's own shape)
+  std::optional<int64_t> submission_id;  // the submission whose draft it saved, if any...
+  int revision = 0;                      // ...and the revision it made (0 when none)
+  std::vector<DataFile> files;           // by role
+};
+
+// A file received but not yet kept: its bytes are readable at `path` until `keep` stores them
+// for good in the file store (FileWriter::Commit) and says where. Nothing is kept for a file
+// that is refused.
+struct PendingFile {
+  std::string role;
+  std::string name;
+  std::string path;
+  std::function<Result<storage::StoredFile>()> keep;
+};
+
+// The store of uploads. Reads are for the agency's users, evaluators and admins.
+class DataFiles {
+ public:
+  DataFiles(storage::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+
+  // Inside the caller's transaction, which holds the round's lock (Cycle::LockRound), so that
+  // two uploads for one agency, KPI and round replace each other in turn: records `upload`
+  // (round, agency, KPI, kind, summary, submission and revision; its id, time and uploader are
+  // set here from `actor` and `now`) with `files`, marks the current upload of that kind as
+  // replaced by it (kept), calls `rows` with the new id for the kind's own rows, then appends
+  // "data_upload.add" to the audit log for data_upload/<id> (and the replaced one). Returns the
+  // upload as stored.
+  Result<DataUpload> RecordLocked(const Actor& actor, DataUpload upload,
+                                  const std::vector<DataFile>& files, int64_t now,
+                                  const std::function<Status(int64_t id)>& rows = nullptr);
+
+  // The agency's current (not replaced) upload of `kind` for `kpi` in the round, or nullopt.
+  Result<std::optional<DataUpload>> Current(const Actor& actor, int64_t round_id,
+                                            const std::string& agency, const std::string& kpi,
+                                            const std::string& kind);
+  // Every upload of `kind` for `kpi` in the round by the agency, newest first (at most 200).
+  Result<std::vector<DataUpload>> History(const Actor& actor, int64_t round_id,
+                                          const std::string& agency, const std::string& kpi,
+                                          const std::string& kind);
+  // One upload with its files; kNotFound when there is none, Denied when the actor may not see
+  // its agency's uploads.
+  Result<DataUpload> Get(const Actor& actor, int64_t id);
+  // One file of an upload (its record; the bytes are in the file store), as Get allows.
+  Result<DataFile> File(const Actor& actor, int64_t id, const std::string& role);
+
+  // Ok when `actor` may see the uploads of `agency`: its reporters and approvers, evaluators
+  // and admins.
+  static Status MaySee(const Actor& actor, const std::string& agency);
+
+ private:
+  // The uploads `where` selects (with `params`), with their files.
+  Result<std::vector<DataUpload>> Load(const std::string& where,
+                                       const std::vector<storage::Value>& params);
+
+  storage::Database& db_;
+  const Clock& clock_;
+};
+
+}  // namespace esar::service
