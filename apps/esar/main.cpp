@@ -311,6 +311,12 @@ int main(int argc, char** argv) {
       ->envname("ESAR_MAX_UPLOAD_MB")
       ->check(CLI::Range(1, 1024));
   serve
+      ->add_option("--max-case-log-cases", serve_options.max_case_log_cases,
+                   "cases in one uploaded case log, each file also within --max-upload-mb "
+                   "(default 200000)")
+      ->envname("ESAR_MAX_CASE_LOG_CASES")
+      ->check(CLI::Range(int64_t{1}, int64_t{100'000'000}));
+  serve
       ->add_option("--max-submission-mb", serve_options.max_submission_mb,
                    "evidence of one submission, all files together, replaced ones too (default 50)")
       ->envname("ESAR_MAX_SUBMISSION_MB")

@@ -210,6 +210,7 @@ int Serve(const ServeOptions& options, Lang lang) {
   api_options.uploads.max_submission_bytes = int64_t{options.max_submission_mb} << 20;
   api_options.uploads.max_submission_files = options.max_submission_files;
   api_options.uploads.max_unzipped_bytes = int64_t{options.max_unzipped_mb} << 20;
+  api_options.uploads.max_case_log_cases = options.max_case_log_cases;
   api_options.secure_cookies = options.secure_cookies;
   api_options.metrics_token = options.metrics_token;
   api_options.mail_sending = !options.smtp_url.empty();

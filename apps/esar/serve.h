@@ -15,6 +15,7 @@ struct ServeOptions {
   int max_upload_mb = 20;
   int max_submission_mb = 50;     // all the evidence of one submission (replaced files too)
   int max_submission_files = 20;  // likewise, in files
+  int64_t max_case_log_cases = 200'000;  // cases in one uploaded case log
   int max_unzipped_mb = 100;      // an office file (ZIP) once opened
   std::string metrics_token;      // "" = /metrics for loopback peers only
   size_t max_connections = 0;  // 0: derived from the descriptor limit (web::DefaultMaxConnections)

@@ -23,6 +23,7 @@
 #include "service/results.h"
 #include "service/spreadsheets.h"
 #include "web/auth.h"
+#include "web/case_log_api.h"
 #include "web/downloads.h"
 #include "web/evidence_upload.h"
 
@@ -1556,6 +1557,10 @@ void Api::Register(Router& router) {
                if (!found) return ErrorResponse(found.status());
                return Ok(AnnouncementJson(*found));
              }));
+  // Case logs (issue 11 §1): the upload and the lists, in case_log_api.cpp.
+  router.AddUpload("POST", "/api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}/case-log",
+                   MakeCaseLogUpload(pool_, files_, clock_, metrics_, options_.uploads));
+  RegisterCaseLogRoutes(router, pool_, clock_);
   router.AddUpload("POST", "/api/v1/announcements/{id}/files",
                    MakeAnnouncementUpload(pool_, files_, clock_, metrics_, options_.uploads));
   router.Add(

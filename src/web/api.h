@@ -52,6 +52,7 @@ struct UploadLimits {
   int64_t max_submission_bytes = int64_t{50} << 20;  // all the files of one submission
   int64_t max_submission_files = 20;                // counting replaced files (they are kept)
   int64_t max_unzipped_bytes = int64_t{100} << 20;   // an office file (ZIP) once opened
+  int64_t max_case_log_cases = 200'000;  // cases in one uploaded case log (each verdict is kept)
 };
 
 struct ApiOptions {

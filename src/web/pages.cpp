@@ -937,6 +937,10 @@ void Pages::Register(Router& router) {
   router.Add("POST", "/agency/submissions/{id}/send-back",
              Page(agency, bind(&Pages::ApproveOrSubmit)));
   router.AddUpload("POST", "/agency/submissions/{id}/evidence", EvidenceForm());
+  router.AddUpload("POST", "/agency/rounds/{id}/kpis/{kpi}/case-log", CaseLogForm());
+  router.Add("GET", "/case-logs/{id}",
+             Page({Role::kReporter, Role::kApprover, Role::kEvaluator, Role::kAdmin},
+                  bind(&Pages::CaseLogList)));
   router.Add("GET", "/agency/results", Page(agency, bind(&Pages::AgencyResults)));
   router.Add("POST", "/agency/results/{result}/appeals", Page(agency, bind(&Pages::FileAppeal)));
 

@@ -116,6 +116,10 @@ class Pages {
   HttpResponse AgencyResults(PageCall& call);
   HttpResponse FileAppeal(PageCall& call);
   UploadStarter EvidenceForm();
+  // Case logs (pages_cases.cpp): the upload form of a KPI computed from case records (through
+  // the API's streamed upload; a refused log's problems listed on a page), and the case list.
+  UploadStarter CaseLogForm();
+  HttpResponse CaseLogList(PageCall& call);
   // A page form's upload through the API's streamed upload `api`: the CSRF token from the query
   // string (a form cannot send a header), then a redirect to ?back= (a path on this site, else
   // `fallback`) with done=`done` (the flash message's key), or the error page.

@@ -11,6 +11,7 @@
 #include "service/reporting.h"
 #include "service/results.h"
 #include "web/evidence_upload.h"
+#include "web/pages_cases.h"
 #include "web/kpi_view.h"
 #include "web/page_support.h"
 #include "web/pages.h"
@@ -356,6 +357,12 @@ static HttpResponse KpiFormPage(PageCall& call, const Clock& clock, KpiContext& 
     model["upload_url"] = "/agency/submissions/" + id + "/evidence?csrf=" + UrlEncode(call.csrf) +
                           "&back=" + UrlEncode(base);
     model["upload_api"] = "/api/v1/submissions/" + id + "/evidence";
+  }
+  if (c.kpi->cases) {
+    // Computed from case records: the upload replaces typing the counts.
+    model["case_log"] = CaseLogSectionModel(
+        call, clock, *c.kpi, c.round.id, c.agency.code, reporter && editable, base,
+        fw.decimals.result);
   }
   if (typed) {
     model["explanation"] = call.Field("explanation");

@@ -13,6 +13,7 @@
 #include "service/directory.h"
 #include "service/reporting.h"
 #include "service/results.h"
+#include "web/pages_cases.h"
 #include "web/kpi_view.h"
 #include "web/page_support.h"
 #include "web/pages.h"
@@ -262,6 +263,12 @@ static HttpResponse ReviewPage(PageCall& call, const Clock& clock, int64_t id,
       {"action", "/review/submissions/" + std::to_string(s.id)},
       {"whatif", WhatIfModel(call, fw, *round, agency, kpi->id, verified)},
       {"unit", call.Pick(kpi->unit)}};
+  if (kpi->cases) {
+    // The case log the counts came from: its cases, verdict by verdict.
+    model["case_log"] = CaseLogSectionModel(call, clock, *kpi, s.round_id, s.agency, false,
+                                            "/review/submissions/" + std::to_string(s.id),
+                                            fw.decimals.result);
+  }
   if (!error.empty()) model["error"] = error;
   if (s.status == SubmissionStatus::kSubmitted && !review_open.ok())
     model["closed"] = call.Message(review_open);

@@ -287,6 +287,36 @@ try {
   // spreadsheets_test.py).
   await reporter.goto(`${base}/agency`);
   await downloads(reporter, reporter.getByRole("link", { name: "แบบฟอร์ม Excel ของรอบนี้ (XLSX)" }), "the round's template (agency home)");
+
+  // ---- reporter: KPI 2 computed from the example's case log (issue 11 §1) ----
+  await reporter.goto(`${base}/agency/rounds/1/kpis/2`);
+  const casesCsv = readFileSync(join(example, "cases", "cases.csv"));
+  const pausesCsv = readFileSync(join(example, "cases", "pauses.csv"));
+  // A log with a bad row first: refused whole, the row named on the page.
+  const badCases = Buffer.from(casesCsv.toString("utf8").replace(",2023-", ",23-"));
+  await reporter.getByLabel("ไฟล์รายการเรื่อง (cases)").setInputFiles({ name: "cases.csv", mimeType: "text/csv", buffer: badCases });
+  await reporter.getByRole("button", { name: "นำเข้าบันทึกเรื่องและคำนวณผล" }).click();
+  await reporter.waitForLoadState("load");
+  const refused = await reporter.locator("#case-log-problems").textContent().catch(() => "");
+  check(refused.includes("cases.csv") && refused.includes("received"), "a case log with a bad date is refused, the row named on the page");
+  await look(reporter, "11b-case-log-refused");
+  await reporter.getByRole("link", { name: /กลับไปแก้ไข/ }).click();
+  await reporter.getByLabel("ไฟล์รายการเรื่อง (cases)").setInputFiles({ name: "cases.csv", mimeType: "text/csv", buffer: casesCsv });
+  await reporter.getByLabel("ไฟล์การหยุดนับเวลา (pauses) ถ้ามี").setInputFiles({ name: "pauses.csv", mimeType: "text/csv", buffer: pausesCsv });
+  await reporter.getByRole("button", { name: "นำเข้าบันทึกเรื่องและคำนวณผล" }).click();
+  check((await flash(reporter)).includes("บันทึกผลนับจากบันทึกเรื่องเป็นร่างรายงานแล้ว"), "the case log is uploaded");
+  const counts = await reporter.locator("#case-log-counts").textContent();
+  check(counts.includes("98.45") && counts.includes("127") && counts.includes("129"),
+        `KPI 2's counts from the log: 127 on time of 129 (98.45) (${counts.replace(/\s+/g, " ").trim()})`);
+  check(await reporter.getByLabel(/จำนวนเรื่องที่แล้วเสร็จ/).inputValue() === "127", "the draft's value is the count");
+  await look(reporter, "11c-case-log-form");
+  await reporter.getByRole("link", { name: "ดูผลการพิจารณารายเรื่อง" }).click();
+  await reporter.getByLabel("ผลการพิจารณา", { exact: true }).selectOption("late");
+  await reporter.getByRole("button", { name: "แสดง" }).click();
+  await reporter.waitForLoadState("load");
+  check(await reporter.locator("#case-list tbody tr").count() === 2, "the case list filtered to the two late opinions");
+  await look(reporter, "11d-case-log-list");
+  await downloads(reporter, reporter.locator("p.downloads").getByRole("link", { name: "CSV" }), "the late cases (case list)");
   await logout(reporter);
 
   // ---- approver: send it back with a comment, then approve and submit ----

@@ -369,6 +369,51 @@ def check_document():
 
 # ---------------------------------------------------------------- the cycle
 
+def case_log_calls(reporter, approver, evaluator, public, round_id):
+    """KPI 2 of OCS from the example's case log (issue 11 §1): upload, the same again, a bad log,
+    the lists and the download, each answer against the document."""
+    with open(os.path.join(EXAMPLE, "cases", "cases.csv"), "rb") as f:
+        cases = f.read()
+    with open(os.path.join(EXAMPLE, "cases", "pauses.csv"), "rb") as f:
+        pauses = f.read()
+    path = f"/api/v1/rounds/{round_id}/agencies/OCS/kpis/2/case-log"
+    body, ctype = multipart({}, {"cases": ("cases.csv", "text/csv", cases),
+                                 "pauses": ("pauses.csv", "text/csv", pauses)})
+    r = call(reporter, "POST", path, 201, "upload the case log of KPI 2", raw=body, content_type=ctype)
+    upload = r.json or {}
+    check(upload.get("summary", {}).get("counted") == 129 and upload["summary"].get("on_time") == 127,
+          "  127 on time of 129 counted (seed 002: 98.45 %)", repr(upload.get("summary"))[:200])
+    r = call(reporter, "POST", path, 200, "the same case log again", raw=body, content_type=ctype)
+    check(r.json and r.json.get("unchanged") is True and r.json.get("id") == upload.get("id"),
+          "  nothing new stored")
+    bad, bad_type = multipart({}, {"cases": ("cases.csv", "text/csv",
+                                             cases.replace(b",2023-", b",23-", 1))})
+    r = call(reporter, "POST", path, 400, "a case log with a bad date", raw=bad, content_type=bad_type)
+    problems = ((r.json or {}).get("error", {}).get("details") or {}).get("problems", [])
+    check(len(problems) == 1 and problems[0]["file"] == "cases.csv" and problems[0]["line"] == 2,
+          "  the bad row named by file and line", repr(problems)[:300])
+    call(approver, "POST", path, 403, "upload a case log as the approver", raw=body, content_type=ctype)
+    call(reporter, "POST", path, 415, "upload a case log without multipart", raw=cases,
+         content_type="text/csv")
+    r = call(evaluator, "GET", path, 200, "the case logs of KPI 2")
+    check(r.json and r.json["current"] and r.json["current"]["id"] == upload.get("id")
+          and len(r.json["uploads"]) == 1, "  one upload, the current one")
+    call(public, "GET", path, 401, "the case logs as the public")
+    log_id = upload.get("id", 0)
+    call(approver, "GET", f"/api/v1/case-logs/{log_id}", 200, "one case log")
+    call(reporter, "GET", "/api/v1/case-logs/99999", 404, "a missing case log")
+    r = call(evaluator, "GET", f"/api/v1/case-logs/{log_id}/cases?verdict=late&limit=5", 200,
+             "the late cases")
+    check(r.json and r.json["total"] == 2 and all(i["verdict"] == "late" for i in r.json["items"]),
+          "  two late opinions", repr(r.json)[:300])
+    call(evaluator, "GET", f"/api/v1/case-logs/{log_id}/cases?verdict=maybe", 400, "an unknown verdict")
+    call(evaluator, "GET", f"/api/v1/case-logs/{log_id}/cases?limit=0", 400, "a page of nothing")
+    r = call(evaluator, "GET", f"/api/v1/case-logs/{log_id}/cases/export?format=csv&verdict=counted",
+             200, "the counted cases as CSV")
+    check(r.raw.startswith(b"\xef\xbb\xbf") and r.raw.count(b"\n") == 130, "  a header and 129 rows")
+    call(public, "GET", f"/api/v1/case-logs/{log_id}/cases/export", 401, "the cases as the public")
+
+
 def cycle(base):
     public = Client(base)
     admin, evaluator, reporter, approver = (Client(base) for _ in range(4))
@@ -645,6 +690,8 @@ def cycle(base):
     call(reporter, "GET", f"/api/v1/submissions/{sid}", 200, "the submission")
     call(reporter, "GET", "/api/v1/submissions/99999", 404, "missing submission")
     call(reporter, "GET", "/api/v1/submissions/abc", 404, "non-numeric submission id")
+
+    case_log_calls(reporter, approver, evaluator, public, round_id)
 
     pdf = minimal_pdf()
     body, ctype = multipart({}, {"file": ("ผลการตรวจพิจารณา.pdf", "application/pdf", pdf)})

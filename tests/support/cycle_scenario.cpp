@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <tuple>
@@ -126,6 +127,25 @@ void RunWholeCycle(const std::string& backend, CycleScenario* out) {
   ASSERT_EQ(evidence.status, 201) << evidence.body;
   out->evidence_id = Parse(evidence)["id"].get<int64_t>();
   out->evidence_sha256 = Parse(evidence)["sha256"].get<std::string>();
+  // KPI 2 from the example's case log (issue 11 §1): its counts (the values the data gives it)
+  // become a new draft revision, and the upload, its files and every verdict fill their tables.
+  {
+    auto read = [](const std::string& path) {
+      std::ifstream in(path, std::ios::binary);
+      return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    };
+    const std::string boundary = "esar-scenario-case-log";
+    std::string body;
+    for (const char* table : {"cases", "pauses"}) {
+      body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + table +
+              "\"; filename=\"" + table + ".csv\"\r\nContent-Type: text/csv\r\n\r\n" +
+              read(kExample + "cases/" + table + ".csv") + "\r\n";
+    }
+    body += "--" + boundary + "--\r\n";
+    HttpReply log = reporter.Request("POST", base + "/agencies/OCS/kpis/2/case-log", body,
+                                     {{"Content-Type", "multipart/form-data; boundary=" + boundary}});
+    ASSERT_EQ(log.status, 201) << log.body;
+  }
   // The approver sends the first draft back to the reporter once, with a comment.
   ASSERT_EQ(approver.Request("POST", first + "/send-back", json{{"comment", "โปรดตรวจทาน"}}.dump())
                 .status,

@@ -1,0 +1,292 @@
+#include "web/pages_cases.h"
+
+#include <algorithm>
+#include <map>
+
+#include <functional>
+#include <memory>
+#include <variant>
+
+#include "common/thai.h"
+#include "domain/cases.h"
+#include "service/cycle.h"
+#include "service/data_files.h"
+#include "web/auth.h"
+#include "web/case_log_api.h"
+#include "web/pages.h"
+
+namespace esar::web {
+namespace {
+
+using nlohmann::json;
+
+constexpr int64_t kPerPage = 50;
+
+// "3 months" / "53 days" as stored, in the caller's language.
+std::string StandardText(PageCall& call, const std::string& standard) {
+  if (standard.empty() || call.lang != Lang::kThai) return standard;
+  const size_t space = standard.find(' ');
+  if (space == std::string::npos) return standard;
+  const std::string unit = standard.substr(space + 1);
+  return standard.substr(0, space) + (unit == "months" || unit == "month" ? " เดือน" : " วัน");
+}
+
+// An ISO date of a case ("2024-04-14") as people read it ("14 เม.ย. 2567"); "–" when empty.
+std::string DateText(PageCall& call, const std::string& iso) {
+  const auto day = domain::ParseIsoDate(iso);
+  if (!day) return iso.empty() ? "–" : iso;
+  // Noon UTC of that day is the same day in Bangkok (UTC+7).
+  return FormatDate(int64_t{*day} * 86'400'000 + 43'200'000, call.lang);
+}
+
+// A verdict or reason code in the caller's language ("caselog.verdict.<code>").
+std::string VerdictText(PageCall& call, const std::string& code) {
+  return call.T("caselog.verdict." + code);
+}
+
+// The counts of an upload's summary for a page.
+json SummaryModel(PageCall& call, const service::DataUpload& u, int decimals) {
+  const json s = json::parse(u.summary_json);
+  json reasons = json::array();
+  if (s.contains("not_counted") && s["not_counted"].is_object()) {
+    for (const auto& [code, n] : s["not_counted"].items())
+      reasons.push_back({{"reason", VerdictText(call, code)}, {"count", n}});
+  }
+  json files = json::array();
+  for (const service::DataFile& f : u.files) files.push_back({{"role", f.role}, {"name", f.name}});
+  return {{"id", u.id},
+          {"url", "/case-logs/" + std::to_string(u.id)},
+          {"result", s["result"].is_number() ? Number(s["result"].get<double>(), decimals)
+                                             : call.T("caselog.no_result")},
+          {"cases", s.value("cases", 0)},
+          {"counted", s.value("counted", 0)},
+          {"on_time", s.value("on_time", 0)},
+          {"late", s.value("late", 0)},
+          {"reasons", reasons},
+          {"has_reasons", !reasons.empty()},
+          {"files", files},
+          {"current", !u.replaced_by},
+          {"uploaded_at", FormatDateTime(u.uploaded_at, call.lang)}};
+}
+
+}  // namespace
+
+json CaseLogSectionModel(PageCall& call, const Clock& clock, const domain::Kpi& kpi,
+                         int64_t round_id, const std::string& agency, bool can_upload,
+                         const std::string& back, int decimals) {
+  if (!kpi.cases) return nullptr;
+  json model = json::object();
+  auto current =
+      service::DataFiles(call.db, clock).Current(call.actor, round_id, agency, kpi.id,
+                                                 service::kCaseLogKind);
+  if (current && *current) model["current"] = SummaryModel(call, **current, decimals);
+  model["can_upload"] = can_upload;
+  model["upload_url"] = back + "/case-log?csrf=" + UrlEncode(call.csrf) + "&back=" + UrlEncode(back);
+  model["variables"] = kpi.cases->on_time_variable + ", " + kpi.cases->counted_variable;
+  return model;
+}
+
+HttpResponse CaseLogListPage(PageCall& call, const Clock& clock) {
+  const int64_t id = ParseId(call.request.params.at("id"));
+  service::DataFiles store(call.db, clock);
+  auto upload = store.Get(call.actor, id);
+  if (!upload) return ErrorPage(call, upload.status());
+  if (upload->kind != service::kCaseLogKind)
+    return ErrorPage(call, Status::NotFound("ไม่มีบันทึกเรื่องนี้", "no such case log"));
+  service::Cycle cycle(call.db, clock);
+  auto round = cycle.Round(upload->round_id);
+  if (!round) return ErrorPage(call, round.status());
+  auto framework = cycle.Framework(round->framework_id);
+  if (!framework) return ErrorPage(call, framework.status());
+  const domain::Framework& fw = framework->framework;
+  const domain::Kpi* kpi = domain::FindKpi(fw.kpis, upload->kpi);
+
+  std::string verdict = call.Query("verdict");
+  const auto& filters = service::CaseVerdictFilters();
+  if (std::find(filters.begin(), filters.end(), verdict) == filters.end()) verdict.clear();
+  const int64_t page = PageNumber(call.Query("page"));
+  auto list = service::CaseLogs(call.db, clock)
+                  .Verdicts(call.actor, id, {verdict, kPerPage, (page - 1) * kPerPage});
+  if (!list) return ErrorPage(call, list.status());
+  const std::string base = "/case-logs/" + std::to_string(id);
+  const std::string filter_query = verdict.empty() ? "" : "verdict=" + UrlEncode(verdict);
+
+  json rows = json::array();
+  std::map<std::string, std::string> class_names;
+  if (kpi && kpi->cases) {
+    for (const domain::CaseClass& k : kpi->cases->classes) class_names[k.id] = call.Pick(k.name);
+  }
+  for (const service::CaseVerdictRow& v : list->items) {
+    const bool counted = v.verdict == "on_time" || v.verdict == "late";
+    rows.push_back({{"seq", v.seq},
+                    {"case_id", v.case_id},
+                    {"kind", v.kind},
+                    {"received", DateText(call, v.received)},
+                    {"completed", v.completed.empty() ? call.T("caselog.open") : DateText(call, v.completed)},
+                    {"verdict", VerdictText(call, v.verdict)},
+                    {"late", v.verdict == "late"},
+                    {"counted", counted},
+                    {"class", v.class_id.empty() ? "–"
+                                                 : (class_names.count(v.class_id)
+                                                        ? class_names[v.class_id]
+                                                        : v.class_id)},
+                    {"standard", v.standard.empty() ? "–" : StandardText(call, v.standard)},
+                    {"due", DateText(call, v.due)},
+                    {"paused_days", v.paused_days},
+                    {"late_days", v.late_days}});
+  }
+  json options = json::array();
+  options.push_back({{"value", ""}, {"label", call.T("caselog.all")}, {"selected", verdict.empty()}});
+  for (const std::string& f : filters)
+    options.push_back({{"value", f}, {"label", VerdictText(call, f)}, {"selected", f == verdict}});
+  const int64_t pages = std::max<int64_t>(1, (list->total + kPerPage - 1) / kPerPage);
+  auto page_url = [&](int64_t p) {
+    std::string q = filter_query;
+    if (p > 1) q += (q.empty() ? "" : "&") + std::string("page=") + std::to_string(p);
+    return base + (q.empty() ? "" : "?" + q);
+  };
+  auto history = store.History(call.actor, upload->round_id, upload->agency, upload->kpi,
+                               service::kCaseLogKind);
+  json others = json::array();
+  if (history) {
+    for (const service::DataUpload& u : *history) {
+      json m = SummaryModel(call, u, fw.decimals.result);
+      m["this"] = u.id == id;
+      others.push_back(m);
+    }
+  }
+  const std::string export_base = "/api/v1/case-logs/" + std::to_string(id) +
+                                  "/cases/export?" + (filter_query.empty() ? "" : filter_query + "&");
+  json model = {{"summary", SummaryModel(call, *upload, fw.decimals.result)},
+                {"agency", upload->agency},
+                {"kpi", upload->kpi},
+                {"kpi_name", kpi ? call.Pick(kpi->name) : std::string()},
+                {"round", RoundName(round->round, call.lang)},
+                {"options", options},
+                {"rows", rows},
+                {"has_rows", !rows.empty()},
+                {"total", list->total},
+                {"page", page},
+                {"pages", pages},
+                {"prev", page > 1 ? json(page_url(page - 1)) : json(nullptr)},
+                {"next", page < pages ? json(page_url(page + 1)) : json(nullptr)},
+                {"export_csv", export_base + "format=csv"},
+                {"export_xlsx", export_base + "format=xlsx"},
+                {"history", others},
+                {"back", call.actor.Is(service::Role::kEvaluator) ||
+                                 call.actor.Is(service::Role::kAdmin)
+                             ? (upload->submission_id
+                                    ? "/review/submissions/" + std::to_string(*upload->submission_id)
+                                    : std::string("/review"))
+                             : "/agency/rounds/" + std::to_string(upload->round_id) + "/kpis/" +
+                                   UrlEncode(upload->kpi)}};
+  return RenderPage(call, "case_log", model,
+                    call.T("caselog.title") + " " + upload->agency + " " + upload->kpi);
+}
+
+HttpResponse CaseLogProblemsPage(PageCall& call, const json& details, const std::string& message,
+                                 const std::string& back) {
+  json problems = json::array();
+  const bool thai = call.lang == Lang::kThai;
+  if (details.contains("problems") && details["problems"].is_array()) {
+    for (const json& p : details["problems"]) {
+      problems.push_back({{"file", p.value("file", "")},
+                          {"line", p.value("line", 0)},
+                          {"column", p["column"].is_string() ? p["column"].get<std::string>() : "–"},
+                          {"message", p.value(thai ? "message_th" : "message_en", "")}});
+    }
+  }
+  const int64_t count = details.value("problem_count", static_cast<int64_t>(problems.size()));
+  json model = {{"message", message},
+                {"problems", problems},
+                {"more", count > static_cast<int64_t>(problems.size())
+                             ? json(count - static_cast<int64_t>(problems.size()))
+                             : json(nullptr)},
+                {"back", back}};
+  return RenderPage(call, "case_log_problems", model, call.T("caselog.refused"), 400);
+}
+
+}  // namespace esar::web
+
+namespace esar::web {
+namespace {
+
+// Hands the body to the API's sink and turns its answer into the page's (a redirect, or a page).
+class CaseLogFormSink final : public UploadSink {
+ public:
+  CaseLogFormSink(std::unique_ptr<UploadSink> inner,
+                  std::function<HttpResponse(int, const std::string&)> done)
+      : inner_(std::move(inner)), done_(std::move(done)) {}
+  Status Write(std::string_view bytes) override { return inner_->Write(bytes); }
+  HttpResponse Finish(const Status& transfer) override {
+    HttpResponse r = inner_->Finish(transfer);
+    return done_(r.status, r.body);
+  }
+
+ private:
+  std::unique_ptr<UploadSink> inner_;
+  std::function<HttpResponse(int, const std::string&)> done_;
+};
+
+}  // namespace
+
+UploadStarter Pages::CaseLogForm() {
+  UploadStarter api = MakeCaseLogUpload(pool_, files_, clock_, metrics_, options_.uploads);
+  return [this, api](HttpRequest& request)
+             -> std::variant<HttpResponse, std::unique_ptr<UploadSink>> {
+    // A form cannot send a header: the CSRF token comes in the query string.
+    const auto csrf = request.query.find("csrf");
+    const std::string token = csrf == request.query.end() ? "" : csrf->second;
+    request.headers["x-csrf-token"] = token;
+    const auto back_param = request.query.find("back");
+    const std::string back =
+        SafeNext(back_param == request.query.end() ? "/agency" : back_param->second);
+    const Lang lang = request.Cookie(kLangCookie) == "en" ? Lang::kEnglish : Lang::kThai;
+    // The page's upload is for the reporter's own agency (the API's path names it).
+    service::Actor actor;
+    {
+      auto lease = pool_.Acquire();
+      if (!lease) return Redirect(back);
+      auto who = Authenticate(request, **lease, clock_);
+      if (who) actor = *who;
+    }
+    request.params["agency"] = actor.agency;
+    auto answer = [this, back, lang, token, actor, &request](int status,
+                                                             const std::string& body) -> HttpResponse {
+      if (status == 201) return Redirect(back + "?done=case_log#case-log");
+      if (status == 200) return Redirect(back + "?done=case_log_unchanged#case-log");
+      Status error = Status::InvalidInput("อัปโหลดไม่สำเร็จ", "the upload failed");
+      json details;
+      try {
+        const json parsed = json::parse(body);
+        const json& e = parsed.at("error");
+        const std::string th = e.value("message_th", ""), en = e.value("message_en", "");
+        details = e.value("details", json());
+        error = status == 401   ? Status::Unauthenticated(th, en)
+                : status == 403 ? Status::PermissionDenied(th, en)
+                : status == 404 ? Status::NotFound(th, en)
+                : status == 409 ? Status::Conflict(th, en)
+                                : Status::InvalidInput(th, en);
+      } catch (const json::exception&) {
+      }
+      auto lease = pool_.Acquire();
+      if (!lease) return Redirect(back);
+      PageCall call{request, **lease, clock_, views_, actor, token, lang, {}};
+      if (details.is_object() && details.contains("problems"))
+        return CaseLogProblemsPage(call, details, call.Message(error), back);
+      HttpResponse page = ErrorPage(call, error);
+      page.status = status >= 400 ? status : 400;
+      return page;
+    };
+    auto started = api(request);
+    if (auto* refused = std::get_if<HttpResponse>(&started))
+      return answer(refused->status, refused->body);
+    return std::unique_ptr<UploadSink>(std::make_unique<CaseLogFormSink>(
+        std::move(std::get<std::unique_ptr<UploadSink>>(started)),
+        [answer](int status, const std::string& body) { return answer(status, body); }));
+  };
+}
+
+HttpResponse Pages::CaseLogList(PageCall& call) { return CaseLogListPage(call, clock_); }
+
+}  // namespace esar::web
