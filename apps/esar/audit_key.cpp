@@ -22,6 +22,13 @@ Result<std::shared_ptr<const service::AuditSeal>> OpenAuditSeal(storage::Databas
   if (!sealed) return sealed.status();
   if (use == KeyUse::kIfPresent && !*sealed) return std::shared_ptr<const service::AuditSeal>();
   if (*sealed) {
+    // A server sharing the data folder, started at the same moment, may have made the key and
+    // sealed the log since the first look: it links the key in before it seals, so a log found
+    // sealed means its key, if it is to be here at all, is here now.
+    auto made_meanwhile = service::AuditSeal::Load(key_file, head_file);
+    if (made_meanwhile || made_meanwhile.status().code() != StatusCode::kNotFound) {
+      return made_meanwhile;
+    }
     if (use == KeyUse::kIfPresent) return std::shared_ptr<const service::AuditSeal>();
     return Status::Conflict(
         "ไม่มีกุญแจบันทึกการตรวจสอบ " + key_file +
