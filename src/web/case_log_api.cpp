@@ -60,8 +60,8 @@ class CaseLogSink final : public UploadSink, public MultipartParser::Handler {
       if (p.size == 0) {
         // An empty file input (the optional pauses left out in a form) is no file.
         if (p.role == "pauses") continue;
-        return Refuse(Status::InvalidInput("ไฟล์ " + p.role + " ว่างเปล่า", "the " + p.role +
-                                                                              " file is empty"));
+        return Refuse(
+            Status::InvalidInput("ไฟล์ " + p.role + " ว่างเปล่า", "the " + p.role + " file is empty"));
       }
       storage::FileWriter* writer = p.writer.get();
       pending.push_back({p.role, CleanFileName(p.name.empty() ? p.role : p.name),
@@ -78,9 +78,9 @@ class CaseLogSink final : public UploadSink, public MultipartParser::Handler {
     if (!out->upload) {
       const std::string n = std::to_string(out->problem_count);
       return ErrorResponse(
-          Status::InvalidInput("บันทึกเรื่องมีปัญหา " + n + " รายการ จึงไม่รับทั้งชุด (ไม่ได้บันทึกสิ่งใด)",
-                               "the case log has " + n +
-                                   " problems, so it is refused whole (nothing was stored)"),
+          Status::InvalidInput(
+              "บันทึกเรื่องมีปัญหา " + n + " รายการ จึงไม่รับทั้งชุด (ไม่ได้บันทึกสิ่งใด)",
+              "the case log has " + n + " problems, so it is refused whole (nothing was stored)"),
           CaseLogProblemsJson(*out).dump());
     }
     return JsonResponse(out->unchanged ? 200 : 201,
@@ -212,10 +212,9 @@ json VerdictJson(const service::CaseVerdictRow& v) {
 }
 
 // Runs `work` with a connection and the caller authenticated (GET routes: no CSRF to check).
-Handler Authenticated(storage::DatabasePool& pool, const Clock& clock,
-                      std::function<HttpResponse(storage::Database&, const service::Actor&,
-                                                 HttpRequest&)>
-                          work) {
+Handler Authenticated(
+    storage::DatabasePool& pool, const Clock& clock,
+    std::function<HttpResponse(storage::Database&, const service::Actor&, HttpRequest&)> work) {
   return [&pool, &clock, work](HttpRequest& request) -> HttpResponse {
     auto lease = pool.Acquire();
     if (!lease) return ErrorResponse(lease.status());
@@ -268,7 +267,8 @@ json CaseLogProblemsJson(const service::CaseLogUploadOutcome& outcome) {
 
 UploadStarter MakeCaseLogUpload(storage::DatabasePool& pool, storage::FileStore& files,
                                 const Clock& clock, Metrics& metrics, const UploadLimits& limits) {
-  return [&pool, &files, &clock, &metrics, limits](HttpRequest& request) -> std::variant<HttpResponse, std::unique_ptr<UploadSink>> {
+  return [&pool, &files, &clock, &metrics,
+          limits](HttpRequest& request) -> std::variant<HttpResponse, std::unique_ptr<UploadSink>> {
     // Two files at most, each bounded: a body declaring more is refused before it is read.
     const std::string& length = request.Header("content-length");
     if (!length.empty()) {
@@ -277,8 +277,8 @@ UploadStarter MakeCaseLogUpload(storage::DatabasePool& pool, storage::FileStore&
       if (declared > 2 * limits.max_file_bytes + 64 * 1024)
         return Refuse(TooLarge(limits.max_file_bytes), 413);
     }
-    auto boundary = BoundaryFromContentType(request.Header("content-type"));
-    if (!boundary) return Refuse(boundary.status(), 415);
+    // The address, then who asks, then the body's type: a malformed round id answers 404 and a
+    // stranger 401/403 whatever they send, as on every other route.
     auto round_id = IdParam(request, "id");
     if (!round_id) return Refuse(round_id.status());
     const std::string agency = request.params.at("agency");
@@ -296,114 +296,110 @@ UploadStarter MakeCaseLogUpload(storage::DatabasePool& pool, storage::FileStore&
       return Refuse(service::Denied(actor, "อัปโหลดบันทึกเรื่องของหน่วยงาน " + agency,
                                     "upload case logs for agency " + agency));
     }
-    return std::unique_ptr<UploadSink>(new CaseLogSink(pool, files, clock, metrics, actor,
-                                                       *round_id, agency, kpi,
-                                                       limits.max_file_bytes,
-                                                       limits.max_case_log_cases,
-                                                       *boundary));
+    auto boundary = BoundaryFromContentType(request.Header("content-type"));
+    if (!boundary) return Refuse(boundary.status(), 415);
+    return std::unique_ptr<UploadSink>(
+        new CaseLogSink(pool, files, clock, metrics, actor, *round_id, agency, kpi,
+                        limits.max_file_bytes, limits.max_case_log_cases, *boundary));
   };
 }
 
 void RegisterCaseLogRoutes(Router& router, storage::DatabasePool& pool, const Clock& clock) {
+  router.Add("GET", "/api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}/case-log",
+             Authenticated(
+                 pool, clock,
+                 [&clock](storage::Database& db, const service::Actor& actor,
+                          HttpRequest& request) -> HttpResponse {
+                   auto id = IdParam(request, "id");
+                   if (!id) return ErrorResponse(id.status());
+                   auto history = service::DataFiles(db, clock).History(
+                       actor, *id, request.params.at("agency"), request.params.at("kpi"),
+                       service::kCaseLogKind);
+                   if (!history) return ErrorResponse(history.status());
+                   json items = json::array();
+                   json current = nullptr;
+                   for (const service::DataUpload& u : *history) {
+                     items.push_back(CaseLogUploadJson(u));
+                     if (!u.replaced_by && current.is_null()) current = items.back();
+                   }
+                   return JsonResponse(200, json{{"current", current}, {"uploads", items}}.dump());
+                 }));
   router.Add(
-      "GET", "/api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}/case-log",
+      "GET", "/api/v1/case-logs/{id}",
       Authenticated(pool, clock,
                     [&clock](storage::Database& db, const service::Actor& actor,
                              HttpRequest& request) -> HttpResponse {
                       auto id = IdParam(request, "id");
                       if (!id) return ErrorResponse(id.status());
-                      auto history = service::DataFiles(db, clock).History(
-                          actor, *id, request.params.at("agency"), request.params.at("kpi"),
-                          service::kCaseLogKind);
-                      if (!history) return ErrorResponse(history.status());
-                      json items = json::array();
-                      json current = nullptr;
-                      for (const service::DataUpload& u : *history) {
-                        items.push_back(CaseLogUploadJson(u));
-                        if (!u.replaced_by && current.is_null()) current = items.back();
-                      }
-                      return JsonResponse(200,
-                                          json{{"current", current}, {"uploads", items}}.dump());
+                      auto upload = service::DataFiles(db, clock).Get(actor, *id);
+                      if (!upload) return ErrorResponse(upload.status());
+                      if (upload->kind != service::kCaseLogKind)
+                        return ErrorResponse(Status::NotFound("ไม่มีบันทึกเรื่องนี้", "no such case log"));
+                      return JsonResponse(200, CaseLogUploadJson(*upload).dump());
                     }));
-  router.Add("GET", "/api/v1/case-logs/{id}",
+  router.Add("GET", "/api/v1/case-logs/{id}/cases",
              Authenticated(pool, clock,
                            [&clock](storage::Database& db, const service::Actor& actor,
                                     HttpRequest& request) -> HttpResponse {
                              auto id = IdParam(request, "id");
                              if (!id) return ErrorResponse(id.status());
-                             auto upload = service::DataFiles(db, clock).Get(actor, *id);
-                             if (!upload) return ErrorResponse(upload.status());
-                             if (upload->kind != service::kCaseLogKind)
-                               return ErrorResponse(Status::NotFound("ไม่มีบันทึกเรื่องนี้",
-                                                                     "no such case log"));
-                             return JsonResponse(200, CaseLogUploadJson(*upload).dump());
+                             auto limit = NumberParam(request, "limit", 50, 1, 500);
+                             if (!limit) return ErrorResponse(limit.status());
+                             auto offset = NumberParam(request, "offset", 0, 0, int64_t{1} << 40);
+                             if (!offset) return ErrorResponse(offset.status());
+                             auto page = service::CaseLogs(db, clock).Verdicts(
+                                 actor, *id, {QueryText(request, "verdict"), *limit, *offset});
+                             if (!page) return ErrorResponse(page.status());
+                             json items = json::array();
+                             for (const auto& v : page->items) items.push_back(VerdictJson(v));
+                             return JsonResponse(200, json{{"items", items},
+                                                           {"total", page->total},
+                                                           {"limit", *limit},
+                                                           {"offset", *offset}}
+                                                          .dump());
                            }));
-  router.Add(
-      "GET", "/api/v1/case-logs/{id}/cases",
-      Authenticated(pool, clock,
-                    [&clock](storage::Database& db, const service::Actor& actor,
-                             HttpRequest& request) -> HttpResponse {
-                      auto id = IdParam(request, "id");
-                      if (!id) return ErrorResponse(id.status());
-                      auto limit = NumberParam(request, "limit", 50, 1, 500);
-                      if (!limit) return ErrorResponse(limit.status());
-                      auto offset = NumberParam(request, "offset", 0, 0, int64_t{1} << 40);
-                      if (!offset) return ErrorResponse(offset.status());
-                      auto page = service::CaseLogs(db, clock).Verdicts(
-                          actor, *id, {QueryText(request, "verdict"), *limit, *offset});
-                      if (!page) return ErrorResponse(page.status());
-                      json items = json::array();
-                      for (const auto& v : page->items) items.push_back(VerdictJson(v));
-                      return JsonResponse(200, json{{"items", items},
-                                                    {"total", page->total},
-                                                    {"limit", *limit},
-                                                    {"offset", *offset}}
-                                                   .dump());
-                    }));
-  router.Add(
-      "GET", "/api/v1/case-logs/{id}/cases/export",
-      Authenticated(
-          pool, clock,
-          [&clock](storage::Database& db, const service::Actor& actor,
-                   HttpRequest& request) -> HttpResponse {
-            auto id = IdParam(request, "id");
-            if (!id) return ErrorResponse(id.status());
-            auto format = FormatParam(request, formats::SheetFormat::kXlsx);
-            if (!format) return ErrorResponse(format.status());
-            auto upload = service::DataFiles(db, clock).Get(actor, *id);
-            if (!upload) return ErrorResponse(upload.status());
-            const std::string verdict = QueryText(request, "verdict");
-            const std::string name = "case-log-" + std::to_string(*id) + "-" +
-                                     FileNamePart(upload->agency) + "-kpi-" +
-                                     FileNamePart(upload->kpi) +
-                                     (verdict.empty() ? "" : "-" + FileNamePart(verdict)) + "." +
-                                     formats::SheetExtension(*format);
-            return TableDownload(*format, name, [&](formats::TableWriter& out) {
-              Status begun = out.BeginSheet(
-                  "cases", {{"ลำดับ / Seq", 8},
-                            {"เลขเรื่อง / Case", 16},
-                            {"ประเภท / Kind", 16},
-                            {"รับเรื่อง / Received", 12},
-                            {"แล้วเสร็จ / Completed", 12},
-                            {"ผล / Verdict", 16},
-                            {"กลุ่ม / Class", 12},
-                            {"มาตรฐาน / Standard", 12},
-                            {"ครบกำหนด / Due", 12},
-                            {"วันหยุดนับ / Paused days", 10},
-                            {"ช้า (วัน) / Late days", 10}});
-              if (!begun.ok()) return begun;
-              return service::CaseLogs(db, clock).EachVerdict(
-                  actor, *id, verdict, [&](const service::CaseVerdictRow& v) {
-                    using formats::Cell;
-                    return out.AddRow({Cell::Number(static_cast<double>(v.seq)),
-                                       Cell::Text(v.case_id), Cell::Text(v.kind),
-                                       Cell::Text(v.received), Cell::Text(v.completed),
-                                       Cell::Text(v.verdict), Cell::Text(v.class_id),
-                                       Cell::Text(v.standard), Cell::Text(v.due),
-                                       Cell::Number(v.paused_days), Cell::Number(v.late_days)});
-                  });
-            });
-          }));
+  router.Add("GET", "/api/v1/case-logs/{id}/cases/export",
+             Authenticated(
+                 pool, clock,
+                 [&clock](storage::Database& db, const service::Actor& actor,
+                          HttpRequest& request) -> HttpResponse {
+                   auto id = IdParam(request, "id");
+                   if (!id) return ErrorResponse(id.status());
+                   auto format = FormatParam(request, formats::SheetFormat::kXlsx);
+                   if (!format) return ErrorResponse(format.status());
+                   auto upload = service::DataFiles(db, clock).Get(actor, *id);
+                   if (!upload) return ErrorResponse(upload.status());
+                   const std::string verdict = QueryText(request, "verdict");
+                   const std::string name = "case-log-" + std::to_string(*id) + "-" +
+                                            FileNamePart(upload->agency) + "-kpi-" +
+                                            FileNamePart(upload->kpi) +
+                                            (verdict.empty() ? "" : "-" + FileNamePart(verdict)) +
+                                            "." + formats::SheetExtension(*format);
+                   return TableDownload(*format, name, [&](formats::TableWriter& out) {
+                     Status begun = out.BeginSheet("cases", {{"ลำดับ / Seq", 8},
+                                                             {"เลขเรื่อง / Case", 16},
+                                                             {"ประเภท / Kind", 16},
+                                                             {"รับเรื่อง / Received", 12},
+                                                             {"แล้วเสร็จ / Completed", 12},
+                                                             {"ผล / Verdict", 16},
+                                                             {"กลุ่ม / Class", 12},
+                                                             {"มาตรฐาน / Standard", 12},
+                                                             {"ครบกำหนด / Due", 12},
+                                                             {"วันหยุดนับ / Paused days", 10},
+                                                             {"ช้า (วัน) / Late days", 10}});
+                     if (!begun.ok()) return begun;
+                     return service::CaseLogs(db, clock).EachVerdict(
+                         actor, *id, verdict, [&](const service::CaseVerdictRow& v) {
+                           using formats::Cell;
+                           return out.AddRow(
+                               {Cell::Number(static_cast<double>(v.seq)), Cell::Text(v.case_id),
+                                Cell::Text(v.kind), Cell::Text(v.received), Cell::Text(v.completed),
+                                Cell::Text(v.verdict), Cell::Text(v.class_id),
+                                Cell::Text(v.standard), Cell::Text(v.due),
+                                Cell::Number(v.paused_days), Cell::Number(v.late_days)});
+                         });
+                   });
+                 }));
 }
 
 }  // namespace esar::web

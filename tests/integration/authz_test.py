@@ -160,6 +160,16 @@ EXPECTED = {
     "GET /api/v1/audit/export": {"admin"},
     "GET /api/v1/rounds/{id}/agencies/{agency}/template": {"rep_own", "appr_own"},
     "POST /api/v1/rounds/{id}/agencies/{agency}/template": {"rep_own"},
+    # ---- the national annual report: public, like its page (a year with published results)
+    "GET /api/v1/reports/national/{year}/report.pdf": EVERYONE,
+    "GET /api/v1/reports/national/{year}/report.xlsx": EVERYONE,
+    # ---- case logs (issue 11 §1): uploaded by the agency's reporter; read by the central office
+    # and the agency's own users.
+    "POST /api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}/case-log": {"rep_own"},
+    "GET /api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}/case-log": {"admin", "evaluator", "rep_own", "appr_own"},
+    "GET /api/v1/case-logs/{id}": {"admin", "evaluator", "rep_own", "appr_own"},
+    "GET /api/v1/case-logs/{id}/cases": {"admin", "evaluator", "rep_own", "appr_own"},
+    "GET /api/v1/case-logs/{id}/cases/export": {"admin", "evaluator", "rep_own", "appr_own"},
 }
 
 BUSINESS_4XX = {400, 409, 415}  # refusals that come after the authorization check
@@ -430,6 +440,8 @@ class World:
         self.r12 = expect(admin.request("POST", "/api/v1/frameworks/1/rounds",
                                         body={"round": 12, "deadline": FAR}), 201, "open round 12")["id"]
         self.free_kpis = sorted(VALUES, key=int)
+        # KPI 2 is computed from a case log: kept for the case-log checks (case_world).
+        self.free_kpis.remove("2")
         # A report with evidence, a submitted one and an accepted one (for the in-place checks).
         self.draft_with_evidence = self.new_draft()
         raw, ctype = pdf_upload()
@@ -596,6 +608,33 @@ def build_attempts(w):
             return None if who == want else f"agency {who!r}, want {want!r}"
         return Attempt("GET", f"/api/v1/questions/{qa_world().qa_question}", verify=verify)
 
+    def case_log_body():
+        boundary = "----esar-authz-case-log"
+        body = b""
+        for field in ("cases", "pauses"):
+            with open(os.path.join(EXAMPLE, "cases", field + ".csv"), "rb") as f:
+                data = f.read()
+            body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; "
+                     f"filename=\"{field}.csv\"\r\nContent-Type: text/csv\r\n\r\n").encode() + data + b"\r\n"
+        return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+    def case_world():
+        """OCS's case log for a case-log KPI of round 12 that no other check uses."""
+        if not hasattr(w, "case_log_id"):
+            kpi = "2"
+            raw, ctype = case_log_body()
+            up = expect(w.users["rep_own"].request(
+                "POST", f"/api/v1/rounds/{w.r12}/agencies/OCS/kpis/{kpi}/case-log", raw=raw,
+                content_type=ctype), 201, "upload OCS's case log")
+            w.case_kpi, w.case_log_id = kpi, up["id"]
+        return w
+
+    def case_log_upload(role):
+        # The same log again: for the reporter a replacement (201) once the others were refused.
+        raw, ctype = case_log_body()
+        return Attempt("POST", f"/api/v1/rounds/{w.r12}/agencies/OCS/kpis/{case_world().case_kpi}/case-log",
+                       raw=raw, content_type=ctype)
+
     def announcement_file(role):
         raw, ctype = pdf_upload()
         return Attempt("POST", f"/api/v1/announcements/{qa_world().qa_announcement}/files", raw=raw,
@@ -726,6 +765,18 @@ def build_attempts(w):
             "GET", "/api/v1/audit/export?from=2020-01-01&to=2040-12-31"),
         "GET /api/v1/rounds/{id}/agencies/{agency}/template": lambda role: Attempt(
             "GET", f"/api/v1/rounds/{w.r12}/agencies/OCS/template"),
+        "GET /api/v1/reports/national/{year}/report.pdf": lambda role: Attempt(
+            "GET", "/api/v1/reports/national/2567/report.pdf?round=6"),
+        "GET /api/v1/reports/national/{year}/report.xlsx": lambda role: Attempt(
+            "GET", "/api/v1/reports/national/2567/report.xlsx?round=6"),
+        "POST /api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}/case-log": case_log_upload,
+        "GET /api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}/case-log": lambda role: Attempt(
+            "GET", f"/api/v1/rounds/{w.r12}/agencies/OCS/kpis/{case_world().case_kpi}/case-log"),
+        "GET /api/v1/case-logs/{id}": lambda role: Attempt("GET", f"/api/v1/case-logs/{case_world().case_log_id}"),
+        "GET /api/v1/case-logs/{id}/cases": lambda role: Attempt(
+            "GET", f"/api/v1/case-logs/{case_world().case_log_id}/cases?verdict=late"),
+        "GET /api/v1/case-logs/{id}/cases/export": lambda role: Attempt(
+            "GET", f"/api/v1/case-logs/{case_world().case_log_id}/cases/export?format=csv"),
         # Not an XLSX file: the reporter gets past the check to a 400; nothing is saved.
         "POST /api/v1/rounds/{id}/agencies/{agency}/template": lambda role: Attempt(
             "POST", f"/api/v1/rounds/{w.r12}/agencies/OCS/template", raw=b"not a spreadsheet",

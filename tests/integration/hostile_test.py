@@ -1148,6 +1148,17 @@ def build_routes(w):
         # path, with no body (a 400 once the path is right).
         Route("POST /api/v1/rounds/{id}/agencies/{agency}/template", rep,
               params=lambda: {"id": w.r12, "agency": "OCS"}),
+        Route("GET /api/v1/reports/national/{year}/report.pdf", "public", params=lambda: {"year": 2567}),
+        Route("GET /api/v1/reports/national/{year}/report.xlsx", "public", params=lambda: {"year": 2567}),
+        # A case log's body is multipart files: hostile files are case_logs_test.py's; here the
+        # path, with no body.
+        Route("POST /api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}/case-log", rep,
+              params=lambda: {"id": w.r12, "agency": "OCS", "kpi": "2"}),
+        Route("GET /api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}/case-log", rep,
+              params=lambda: {"id": w.r12, "agency": "OCS", "kpi": "2"}),
+        Route("GET /api/v1/case-logs/{id}", ev, params=lambda: {"id": 1}),
+        Route("GET /api/v1/case-logs/{id}/cases", ev, params=lambda: {"id": 1}),
+        Route("GET /api/v1/case-logs/{id}/cases/export", ev, params=lambda: {"id": 1}),
     ]
     # The evidence-note field's key is the evidence id, known only now.
     for rt in routes:
