@@ -443,12 +443,17 @@ struct Server::Impl {
       if (!complete) keep_alive_ = false;
       OnWorker(
           [transfer](Session& self) -> HttpResponse {
+            // The sink goes here, on the worker, before the answer is written: a refused
+            // upload's temporary file is gone by the time the client reads the refusal.
+            HttpResponse answer;
             try {
-              return self.sink_->Finish(transfer);
+              answer = self.sink_->Finish(transfer);
             } catch (const std::exception& e) {
-              return ErrorResponse(Status::Internal(std::string("request ") +
-                                                    self.request_.request_id + ": " + e.what()));
+              answer = ErrorResponse(Status::Internal(std::string("request ") +
+                                                      self.request_.request_id + ": " + e.what()));
             }
+            self.sink_.reset();
+            return answer;
           },
           complete ? AfterAnswer::kKeepAlive : AfterAnswer::kClose);
     }

@@ -600,11 +600,8 @@ def attempt(w, label, client, method, path, body=None, raw=None, ctype=None, hea
     if after != before and not (rows_ok and 400 <= r.status < 500 and rows_ok(before, after, r)):
         problems.append("stored on a refused request: " + diff_counts(before, after))
     if files_too:
+        # No grace period: a refused upload's temporary file must be gone before its answer.
         files_after = w.files()
-        deadline = time.time() + 2
-        while files_after != files_before and time.time() < deadline:  # temp files go on close
-            time.sleep(0.05)
-            files_after = w.files()
         if files_after != files_before:
             problems.append(f"files changed: +{sorted(files_after - files_before)} "
                             f"-{sorted(files_before - files_after)}")
