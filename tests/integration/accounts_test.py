@@ -25,26 +25,14 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import esar_harness  # noqa: E402
+from esar_harness import Checks, EXAMPLE, ROOT  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+check = Checks(verbose=True)
+
 ESAR = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(ROOT, "build", "bin", "esar")
-EXAMPLE = os.path.join(ROOT, "examples", "ocs-2567")
 PASSWORD = "correct-horse-battery-9"
 FREE_PER_PAIR = 5       # service/login.h kFreeFailuresPerPair
 FREE_PER_ADDRESS = 20   # service/login.h kFreeFailuresPerAddress
-
-passed = failed = 0
-
-
-def check(ok, what, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS {what}")
-    else:
-        failed += 1
-        print(f"FAIL {what}" + (f": {detail}" if detail else ""))
-    return ok
 
 
 class Answer:
@@ -271,7 +259,7 @@ def main():
         for proc, log in procs:
             esar_harness.stop_server(proc)
             log.close()
-        if failed:
+        if check.failed:
             for name in ("a.log", "b.log"):
                 path = os.path.join(tmp, name)
                 if os.path.exists(path):
@@ -279,8 +267,8 @@ def main():
                         for line in f.readlines()[-5:]:
                             print(f"server log {name}:", line.rstrip())
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    print(check.summary())
+    return check.exit_code()
 
 
 if __name__ == "__main__":

@@ -45,11 +45,12 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import esar_harness  # noqa: E402
+from esar_harness import Checks, EXAMPLE, ROOT  # noqa: E402
+
+check = Checks(verbose=True)
 import uuid
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ESAR = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(ROOT, "build", "bin", "esar")
-EXAMPLE = os.path.join(ROOT, "examples", "ocs-2567")
 DOC_PATH = os.path.join(ROOT, "docs", "openapi.json")
 PASSWORD = "correct-horse-battery-9"
 FAR = int(time.time() * 1000) + 365 * 24 * 3600 * 1000  # a deadline a year from now
@@ -173,20 +174,6 @@ EXPECTED = {
 }
 
 BUSINESS_4XX = {400, 409, 415}  # refusals that come after the authorization check
-
-passed = 0
-failed = 0
-
-
-def check(ok, what, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS {what}")
-    else:
-        failed += 1
-        print(f"FAIL {what}" + (f": {detail}" if detail else ""))
-    return ok
 
 
 # ------------------------------------------------------------------ HTTP
@@ -980,13 +967,13 @@ def main():
             check(proc.returncode == 0, "server stopped cleanly on SIGTERM", f"exit {proc.returncode}")
         if log:
             log.close()
-            if failed:
+            if check.failed:
                 with open(os.path.join(tmp, "server.log"), encoding="utf-8", errors="replace") as f:
                     for line in f.readlines()[-10:]:
                         print("server log:", line.rstrip())
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    print(check.summary())
+    return check.exit_code()
 
 
 if __name__ == "__main__":

@@ -25,14 +25,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import esar_harness  # noqa: E402
+from esar_harness import Checks  # noqa: E402
 
-passed = failed = 0
-
-
-def check(ok, what, detail=""):
-    global passed, failed
-    passed, failed = (passed + 1, failed) if ok else (passed, failed + 1)
-    print(("PASS " if ok else "FAIL ") + what + ("" if ok or not detail else ": " + detail), flush=True)
+check = Checks(verbose=True)
 
 
 def threads_of(pid):
@@ -182,9 +177,9 @@ def main():
         for p in procs:
             esar_harness.stop_server(p)
         shutil.rmtree(work, ignore_errors=True)
-        print(f"{passed} passed, {failed} failed")
+        print(check.summary())
 
 
 if __name__ == "__main__":
     main()
-    sys.exit(1 if failed else 0)
+    sys.exit(check.exit_code())

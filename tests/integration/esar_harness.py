@@ -2,6 +2,7 @@
 starting and stopping `esar serve` on a free port of 127.0.0.1, and the two HTTP clients the
 tests talk to it with (`ApiClient` for the JSON API, `Browser` for the pages without
 JavaScript). Standard library only."""
+import html as htmllib
 import http.client
 import http.cookiejar
 import json
@@ -14,6 +15,54 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXAMPLE = os.path.join(ROOT, "examples", "ocs-2567")  # the example most tests start from
+
+
+class Checks:
+    """Counts a test's checks. Call it as check(ok, what[, detail]); it returns ok. With
+    verbose it prints a PASS line for each passing check, else only the FAIL lines (each with
+    its detail), so that a failure can always be read in the test's output."""
+
+    def __init__(self, verbose=False):
+        self.passed = 0
+        self.failed = 0
+        self.verbose = verbose
+
+    def __call__(self, ok, what, detail=""):
+        if ok:
+            self.passed += 1
+            if self.verbose:
+                print(f"PASS {what}", flush=True)
+        else:
+            self.failed += 1
+            print(f"FAIL {what}" + (f": {detail}" if detail else ""), flush=True)
+        return ok
+
+    def summary(self):
+        """The last line every test prints: `N passed, M failed`."""
+        return f"{self.passed} passed, {self.failed} failed"
+
+    def exit_code(self):
+        return 1 if self.failed else 0
+
+
+def text_of(page):
+    """The page's text as a reader sees it: tags dropped, entities decoded, spaces folded."""
+    return re.sub(r"\s+", " ", htmllib.unescape(re.sub(r"<[^>]+>", " ", page)))
+
+
+def import_example(esar, db, users, example=EXAMPLE, agencies=None):
+    """Imports the example's agencies (or the CSV `agencies`) and framework into `db`, then
+    creates `users`, (username, role, agency or None) each, with the demo password
+    demo-USERNAME-2567 that Browser.login uses."""
+    run_cli(esar, ["import", "agencies", agencies or os.path.join(example, "agencies.csv"), "--db", db])
+    run_cli(esar, ["import", "framework", os.path.join(example, "framework.json"), "--db", db])
+    for user, role, agency in users:
+        run_cli(esar, ["admin", "create-user", "--db", db, "--username", user, "--role", role]
+                + (["--agency", agency] if agency else []), env={"ESAR_PASSWORD": "demo-%s-2567" % user})
 
 
 def run_cli(esar, args, env=None):

@@ -55,10 +55,11 @@ import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import esar_harness  # noqa: E402
+from esar_harness import Checks, EXAMPLE, ROOT  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+check = Checks(verbose=True)
+
 ESAR = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(ROOT, "build", "bin", "esar")
-EXAMPLE = os.path.join(ROOT, "examples", "ocs-2567")
 DOC_PATH = os.path.join(ROOT, "docs", "openapi.json")
 PASSWORD = "correct-horse-battery-9"
 FAR = int(time.time() * 1000) + 365 * 24 * 3600 * 1000
@@ -67,20 +68,6 @@ MAX_UPLOAD_MB = 1
 ERROR_CODES = {"invalid_input", "not_found", "unauthenticated", "forbidden", "conflict",
                "too_many_requests", "unavailable", "internal"}
 THAI = re.compile("[\u0e00-\u0e7f]")
-
-passed = 0
-failed = 0
-
-
-def check(ok, what, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS {what}", flush=True)
-    else:
-        failed += 1
-        print(f"FAIL {what}" + (f": {detail}" if detail else ""), flush=True)
-    return ok
 
 
 class Fatal(Exception):
@@ -1531,13 +1518,13 @@ def main():
             check(proc.returncode == 0, "server stopped cleanly on SIGTERM", f"exit {proc.returncode}")
         if log:
             log.close()
-            if failed:
+            if check.failed:
                 with open(os.path.join(tmp, "server.log"), encoding="utf-8", errors="replace") as f:
                     for line in f.readlines()[-10:]:
                         print("server log:", line.rstrip())
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    print(check.summary())
+    return check.exit_code()
 
 
 def rt_client_refresh(w, rt):

@@ -38,23 +38,15 @@ import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import esar_harness  # noqa: E402
+from esar_harness import Checks, EXAMPLE, ROOT  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+check = Checks(verbose=True)
+
 ESAR = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(ROOT, "build", "bin", "esar")
-EXAMPLE = os.path.join(ROOT, "examples", "ocs-2567")
 PASSWORD = "correct-horse-battery-9"
 FAR = int(time.time() * 1000) + 365 * 24 * 3600 * 1000
 THAI = re.compile("[\u0e00-\u0e7f]")
 MAX_FILES, MAX_SUBMISSION_MB, MAX_UPLOAD_MB = 5, 2, 1
-
-passed = failed = 0
-
-
-def check(ok, what, detail=""):
-    global passed, failed
-    passed, failed = (passed + 1, failed) if ok else (passed, failed + 1)
-    print(("PASS " if ok else "FAIL ") + what + ("" if ok or not detail else ": " + detail), flush=True)
-    return ok
 
 
 class Response:
@@ -373,7 +365,7 @@ def main():
         for proc, log in procs:
             esar_harness.stop_server(proc)
             log.close()
-        if failed:
+        if check.failed:
             for name in ("server.log", "server2.log"):
                 path = os.path.join(tmp, name)
                 if os.path.exists(path):
@@ -381,8 +373,8 @@ def main():
                         for line in f.readlines()[-5:]:
                             print(f"{name}:", line.rstrip())
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    print(check.summary())
+    return check.exit_code()
 
 
 if __name__ == "__main__":

@@ -49,29 +49,16 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import esar_harness  # noqa: E402
+from esar_harness import Checks, EXAMPLE, ROOT  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+check = Checks(verbose=True)
+
 ESAR = sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("--") else os.path.join(
     ROOT, "build", "bin", "esar")
 PGBOUNCER = "--pgbouncer" in sys.argv
-EXAMPLE = os.path.join(ROOT, "examples", "ocs-2567")
 PASSWORD = "correct-horse-battery-9"
 # docs/operations.md: a newer publication shows on every server within this delay.
 CACHE_DELAY_S = 1.0
-
-passed = 0
-failed = 0
-
-
-def check(ok, what, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS {what}")
-    else:
-        failed += 1
-        print(f"FAIL {what}" + (f": {detail}" if detail else ""))
-    return ok
 
 
 def free_port():
@@ -805,7 +792,7 @@ def main():
                     proc.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     proc.kill()
-        if failed:
+        if check.failed:
             for name, path in logs.items():
                 with open(path, encoding="utf-8", errors="replace") as f:
                     lines = [l for l in f if '"status":5' in l or "error" in l.lower()][-10:]
@@ -816,8 +803,8 @@ def main():
         except RuntimeError as e:
             print(f"note: {e}")
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    print(check.summary())
+    return check.exit_code()
 
 
 if __name__ == "__main__":

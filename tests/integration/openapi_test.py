@@ -27,28 +27,15 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import esar_harness  # noqa: E402
+from esar_harness import Checks, EXAMPLE, ROOT  # noqa: E402
+
+check = Checks(verbose=True)
 
 import jsonschema
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ESAR = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build", "bin", "esar")
-EXAMPLE = os.path.join(ROOT, "examples", "ocs-2567")
 DOC_PATH = os.path.join(ROOT, "docs", "openapi.json")
 PASSWORD = "correct-horse-battery-9"
-
-passed = 0
-failed = 0
-
-
-def check(ok, what, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS {what}")
-    else:
-        failed += 1
-        print(f"FAIL {what}" + (f": {detail}" if detail else ""))
-    return ok
 
 
 # ---------------------------------------------------------------- the document
@@ -322,8 +309,6 @@ def run_cli(args, env=None, what=""):
     p = subprocess.run([ESAR] + args, capture_output=True, text=True, env=full_env, timeout=120)
     check(p.returncode == 0, f"cli {what or ' '.join(args[:2])}", (p.stderr or p.stdout)[-400:])
     return p
-
-
 
 
 # ---------------------------------------------------------------- the document itself
@@ -1054,14 +1039,14 @@ def main():
             check(proc.returncode == 0, "server stopped cleanly on SIGTERM", f"exit {proc.returncode}")
         if log:
             log.close()
-            if failed:
+            if check.failed:
                 with open(os.path.join(tmp, "server.log"), encoding="utf-8", errors="replace") as f:
                     lines = [l for l in f if '"status":5' in l or "error" in l.lower()][-10:]
                 for line in lines:
                     print("server log:", line.rstrip())
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    print(check.summary())
+    return check.exit_code()
 
 
 if __name__ == "__main__":

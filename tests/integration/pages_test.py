@@ -22,20 +22,9 @@ import tempfile
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from esar_harness import Browser, run_cli, start_server, stop_server  # noqa: E402
+from esar_harness import Browser, Checks, EXAMPLE, import_example, run_cli, start_server, stop_server  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-EXAMPLE = os.path.join(ROOT, "examples", "ocs-2567")
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL " + what)
+check = Checks()
 
 
 def main():
@@ -50,14 +39,10 @@ def main():
             agencies = f.read().rstrip("\n") + '\nXSS,"<script>alert(1)</script> สำนักงาน",<b>x</b>,department,PMO\n'
         with open(os.path.join(work, "agencies.csv"), "w", encoding="utf-8") as f:
             f.write(agencies)
-        run_cli(esar, ["import", "agencies", os.path.join(work, "agencies.csv"), "--db", db])
-        run_cli(esar, ["import", "framework", os.path.join(EXAMPLE, "framework.json"), "--db", db])
+        import_example(esar, db, (("admin", "admin", None), ("evaluator", "evaluator", None),
+                                  ("reporter.ocs", "reporter", "OCS"), ("approver.ocs", "approver", "OCS"),
+                                  ("reporter.boi", "reporter", "BOI")), agencies=os.path.join(work, "agencies.csv"))
         run_cli(esar, ["import", "data", os.path.join(EXAMPLE, "data.csv"), "--db", db])
-        for user, role, agency in (("admin", "admin", None), ("evaluator", "evaluator", None),
-                                   ("reporter.ocs", "reporter", "OCS"), ("approver.ocs", "approver", "OCS"),
-                                   ("reporter.boi", "reporter", "BOI")):
-            run_cli(esar, ["admin", "create-user", "--db", db, "--username", user, "--role", role]
-                    + (["--agency", agency] if agency else []), env={"ESAR_PASSWORD": "demo-%s-2567" % user})
         proc, base, _ = start_server(esar, db, os.path.join(work, "files"), os.path.join(work, "server.log"))
         if not base:
             sys.exit("pages_test.py: esar serve did not start")
@@ -471,8 +456,8 @@ def main():
     finally:
         stop_server(proc)
         shutil.rmtree(work, ignore_errors=True)
-    print("pages: %d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    print("pages: " + check.summary())
+    sys.exit(check.exit_code())
 
 
 if __name__ == "__main__":

@@ -23,21 +23,11 @@ import tempfile
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from esar_harness import Browser, multipart_file, run_cli, start_server, stop_server  # noqa: E402
+from esar_harness import Browser, Checks, EXAMPLE, multipart_file, ROOT, run_cli, start_server, stop_server  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-EXAMPLE = os.path.join(ROOT, "examples", "ocs-2567")
+check = Checks()
+
 SEED_QA = os.path.join(ROOT, "examples", "qa-province-2563-2564.json")
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL " + what)
 
 
 def q(text):
@@ -321,8 +311,8 @@ def main():
     finally:
         stop_server(proc)
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    print(check.summary())
+    sys.exit(check.exit_code())
 
 
 if __name__ == "__main__":

@@ -14,20 +14,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from esar_harness import ApiClient, Browser, run_cli, start_server, stop_server  # noqa: E402
+from esar_harness import ApiClient, Browser, Checks, import_example, start_server, stop_server  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-EXAMPLE = os.path.join(ROOT, "examples", "ocs-2567")
-passed = failed = 0
-
-
-def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL " + what)
+check = Checks()
 
 
 def main():
@@ -36,12 +25,8 @@ def main():
     proc = None
     try:
         db = os.environ.get("ESAR_TEST_DB_URL") or os.path.join(work, "esar.db")
-        run_cli(esar, ["import", "agencies", os.path.join(EXAMPLE, "agencies.csv"), "--db", db])
-        run_cli(esar, ["import", "framework", os.path.join(EXAMPLE, "framework.json"), "--db", db])
-        for user, role, agency in (("admin", "admin", None), ("evaluator", "evaluator", None),
-                                   ("reporter.ocs", "reporter", "OCS")):
-            run_cli(esar, ["admin", "create-user", "--db", db, "--username", user, "--role", role]
-                    + (["--agency", agency] if agency else []), env={"ESAR_PASSWORD": "demo-%s-2567" % user})
+        import_example(esar, db, (("admin", "admin", None), ("evaluator", "evaluator", None),
+                                  ("reporter.ocs", "reporter", "OCS")))
         proc, base, _ = start_server(esar, db, os.path.join(work, "files"), os.path.join(work, "server.log"))
         if not base:
             sys.exit("wording_test.py: esar serve did not start")
@@ -143,8 +128,8 @@ def main():
     finally:
         stop_server(proc)
         shutil.rmtree(work, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    print(check.summary())
+    sys.exit(check.exit_code())
 
 
 main()
