@@ -11,7 +11,6 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "formats/inputs.h"
 #include "service/audit.h"
 #include "service/cycle.h"
 #include "service/directory.h"
@@ -35,8 +34,6 @@ namespace fs = std::filesystem;
 using esar::testing::kDay;
 using esar::testing::kHour;
 using esar::testing::kJan2024;
-using esar::testing::ReadText;
-const fs::path kExample = esar::testing::OcsExample();
 
 // One e-mail of the outbox as the tests look at it.
 struct Mail {
@@ -321,23 +318,7 @@ class NotifyCycleTest : public NotifyTest {
   void SetUp() override {
     NotifyTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    auto framework = cycle_->ImportFramework(admin_, ReadText(kExample / "framework.json"));
-    ASSERT_TRUE(framework.ok()) << framework.status().ToString(false);
-    auto round = cycle_->OpenRound(admin_, framework->id, 12, kJan2024 + 10 * kDay);
-    ASSERT_TRUE(round.ok()) << round.status().ToString(false);
-    round_ = *round;
-    auto data = formats::LoadObservations((kExample / "data.csv").string());
-    ASSERT_TRUE(data.ok());
-    std::vector<domain::Observation> imported;
-    for (const domain::Observation& o : *data) {
-      if (o.agency == "OCS" && o.fiscal_year == 2567) {
-        json& values = ocs_values_[o.kpi];
-        values[o.variable] = o.values.size() == 1 ? json(o.values[0]) : json(o.values);
-      } else {
-        imported.push_back(o);
-      }
-    }
-    ASSERT_TRUE(cycle_->ImportObservations(admin_, imported).ok());
+    OpenOcsRound(kJan2024 + 10 * kDay);
     // What account creation wrote is not what these tests look at.
     ASSERT_TRUE(db_->Execute("DELETE FROM outbox").ok());
     ASSERT_TRUE(db_->Execute("DELETE FROM notifications").ok());
@@ -363,9 +344,6 @@ class NotifyCycleTest : public NotifyTest {
     }
     return out;
   }
-
-  RoundInfo round_;
-  std::map<std::string, json> ocs_values_;
 };
 
 TEST_P(NotifyCycleTest, EachEventTellsTheRightPeopleInTheirLanguage) {

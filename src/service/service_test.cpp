@@ -61,27 +61,9 @@ class ServiceTest : public esar::testing::ServiceFixture {
     pool_ = std::make_unique<storage::DatabasePool>(url_, 8);
     logins_ = std::make_unique<Logins>(*pool_, clock_, hasher_);
 
-    auto framework = cycle_->ImportFramework(admin_, ReadText(kExample / "framework.json"));
-    ASSERT_TRUE(framework.ok()) << framework.status().ToString(false);
-    framework_ = *framework;
-    auto round = cycle_->OpenRound(admin_, framework_.id, 12, kJan2024 + 30 * kDay);
-    ASSERT_TRUE(round.ok()) << round.status().ToString(false);
-    round_ = *round;
-
     // The baselines and every agency's values but OCS's are imported; OCS reports through the
     // workflow. Its values, grouped by KPI, become the reports.
-    auto data = formats::LoadObservations((kExample / "data.csv").string());
-    ASSERT_TRUE(data.ok());
-    std::vector<domain::Observation> imported;
-    for (const domain::Observation& o : *data) {
-      if (o.agency == "OCS" && o.fiscal_year == 2567) {
-        json& values = ocs_values_[o.kpi];
-        values[o.variable] = o.values.size() == 1 ? json(o.values[0]) : json(o.values);
-      } else {
-        imported.push_back(o);
-      }
-    }
-    ASSERT_TRUE(cycle_->ImportObservations(admin_, imported).ok());
+    OpenOcsRound(kJan2024 + 30 * kDay);
   }
 
   // OCS reports, approves and submits one KPI; returns the submission id.
@@ -116,9 +98,6 @@ class ServiceTest : public esar::testing::ServiceFixture {
 
   std::unique_ptr<storage::DatabasePool> pool_;
   std::unique_ptr<Logins> logins_;
-  StoredFramework framework_;
-  RoundInfo round_;
-  std::map<std::string, json> ocs_values_;
 };
 
 TEST_P(ServiceTest, TheWholeCycleGivesTheEnginesScores) {

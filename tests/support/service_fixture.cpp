@@ -49,4 +49,26 @@ service::Actor ServiceFixture::MakeUser(const std::string& name, service::Role r
   return service::Actor{id.ok() ? *id : 0, role, agency, name};
 }
 
+void ServiceFixture::OpenOcsRound(int64_t deadline) {
+  auto framework = cycle_->ImportFramework(admin_, ReadText(OcsExample() / "framework.json"));
+  ASSERT_TRUE(framework.ok()) << framework.status().ToString(false);
+  framework_ = *framework;
+  auto round = cycle_->OpenRound(admin_, framework_.id, 12, deadline);
+  ASSERT_TRUE(round.ok()) << round.status().ToString(false);
+  round_ = *round;
+  auto data = formats::LoadObservations((OcsExample() / "data.csv").string());
+  ASSERT_TRUE(data.ok());
+  std::vector<domain::Observation> imported;
+  for (const domain::Observation& o : *data) {
+    if (o.agency == "OCS" && o.fiscal_year == 2567) {
+      nlohmann::json& values = ocs_values_[o.kpi];
+      values[o.variable] =
+          o.values.size() == 1 ? nlohmann::json(o.values[0]) : nlohmann::json(o.values);
+    } else {
+      imported.push_back(o);
+    }
+  }
+  ASSERT_TRUE(cycle_->ImportObservations(admin_, imported).ok());
+}
+
 }  // namespace esar::testing

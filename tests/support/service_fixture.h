@@ -9,7 +9,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "common/clock.h"
@@ -46,6 +48,12 @@ class ServiceFixture : public ::testing::TestWithParam<std::string> {
   service::Actor MakeUser(const std::string& name, service::Role role, const std::string& agency,
                           const std::string& email = "", Lang lang = Lang::kThai);
 
+  // Imports the example's framework, opens its 12-month round with `deadline`, and imports
+  // every value of data.csv but OCS's FY2567 ones, which land in ocs_values_ (by KPI, the
+  // variables as a JSON object) for the test to report through the workflow. Fails the test on
+  // any refusal.
+  void OpenOcsRound(int64_t deadline);
+
   FakeClock clock_{kJan2024};
   std::string url_;
   std::unique_ptr<storage::Database> db_;
@@ -56,6 +64,10 @@ class ServiceFixture : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<service::Reporting> reporting_;
   std::unique_ptr<service::Results> results_;
   service::Actor admin_, evaluator_, reporter_, approver_, boi_reporter_;
+  // Set by OpenOcsRound.
+  service::StoredFramework framework_;
+  service::RoundInfo round_;
+  std::map<std::string, nlohmann::json> ocs_values_;
 
  private:
   const bool with_addresses_;
