@@ -22,6 +22,7 @@
 #include "service/directory.h"
 #include "service/notify.h"
 #include "service/history.h"
+#include "service/peer_results.h"
 #include "service/questions.h"
 #include "storage/backup.h"
 #include "storage/file_store.h"
@@ -242,6 +243,24 @@ Result<StoredInputs> ReadStoredInputs(const std::string& db_url, int fiscal_year
   auto past = service::History(*db, clock).PastResults(fiscal_year);
   if (!past) return past.status();
   out.past = std::move(*past);
+  return out;
+}
+
+Result<StoredPeers> ReadStoredPeers(const std::string& db_url, const domain::Framework& framework,
+                                    int round, Lang lang) {
+  auto db = OpenDb(db_url, lang);
+  if (!db) {
+    return Status::IoError("เปิดฐานข้อมูลไม่ได้", "the database cannot be opened");
+  }
+  SystemClock clock;
+  StoredPeers out;
+  auto frameworks =
+      service::Cycle(*db, clock).OtherFrameworksOfYear(framework.fiscal_year, framework.agency_kind);
+  if (!frameworks) return frameworks.status();
+  out.frameworks = std::move(*frameworks);
+  auto results = service::PeerResultsFor(*db, framework, framework.agency_kind, round);
+  if (!results) return results.status();
+  out.results = std::move(*results);
   return out;
 }
 

@@ -10,7 +10,9 @@
 #include "audit_key.h"
 #include "common/status.h"
 #include "common/text.h"
+#include "domain/from_agencies.h"
 #include "domain/history.h"
+#include "service/cycle.h"
 
 namespace esar::cli {
 
@@ -46,6 +48,18 @@ struct StoredInputs {
 };
 // Fails when the database cannot be opened (after printing why) or read.
 Result<StoredInputs> ReadStoredInputs(const std::string& db_url, int fiscal_year, Lang lang);
+
+// What a framework's KPIs computed from other agencies' results read from a database: the newest
+// framework of each other agency kind of its fiscal year (for the cycle check across them) and
+// those frameworks' stored results of `round` for the keys its rules read
+// (service::PeerResultsFor). Fails when the database cannot be opened (after printing why) or
+// read.
+struct StoredPeers {
+  std::vector<service::StoredFramework> frameworks;
+  std::vector<domain::PeerResult> results;
+};
+Result<StoredPeers> ReadStoredPeers(const std::string& db_url, const domain::Framework& framework,
+                                    int round, Lang lang);
 
 // `esar export results|status|audit`: a table of service::Spreadsheets (a round's results at
 // `stage` or later, its submission status, or the audit log from `from` to `to`, Bangkok dates)

@@ -2,6 +2,7 @@
 // hands them to the engine and prints; every error reaches the user in Thai (or --lang en).
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <algorithm>
 #include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -37,6 +38,9 @@ struct Inputs {
   std::string data;
   std::string assignments;
   std::string past_results;  // CSV of earlier years' results, for baselines read from them
+  // Other frameworks of the same fiscal year (other agency kinds): `esar check` looks for KPIs
+  // computed from other agencies' results waiting for each other in a cycle across them.
+  std::vector<std::string> other_frameworks;
   int round = 12;
 };
 
@@ -104,6 +108,17 @@ void AddInputs(CLI::App* cmd, Inputs& in, bool framework_positional) {
       ->check(CLI::IsMember({6, 12}));
 }
 
+// The frameworks of `files` with the names findings give them (agency kind, else the file).
+esar::Result<std::vector<esar::domain::Framework>> LoadOthers(const std::vector<std::string>& files) {
+  std::vector<esar::domain::Framework> out;
+  for (const std::string& f : files) {
+    auto fw = esar::formats::LoadFramework(f);
+    if (!fw) return fw.status();
+    out.push_back(std::move(*fw));
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -122,7 +137,12 @@ int main(int argc, char** argv) {
   std::string check_db;
   check->add_option("--db", check_db,
                     "also read a database: its agencies and imported values (where no file is "
-                    "given) and its earlier results, esar's published ones included");
+                    "given), its earlier results, esar's published ones included, and the "
+                    "year's frameworks of other agency kinds");
+  check->add_option("--other-framework", check_in.other_frameworks,
+                    "another framework of the same fiscal year (repeatable): KPIs computed from "
+                    "other agencies' results must not wait for each other in a cycle across them "
+                    "/ กรอบการประเมินอื่นของปีเดียวกัน");
 
   CLI::App* score = app.add_subcommand("score", "score every agency / คำนวณคะแนน");
   AddInputs(score, score_in, false);
@@ -138,6 +158,12 @@ int main(int argc, char** argv) {
   std::string agency_code, kpi_id;
   explain->add_option("--agency", agency_code, "agency code / รหัสหน่วยงาน")->required();
   explain->add_option("--kpi", kpi_id, "only this KPI / เฉพาะตัวชี้วัดนี้");
+  std::string score_db;
+  for (CLI::App* cmd : {score, explain}) {
+    cmd->add_option("--db", score_db,
+                    "read the stored results of the year's other frameworks, for KPIs computed "
+                    "from other agencies' results / อ่านผลของกรอบการประเมินอื่นจากฐานข้อมูล");
+  }
 
   esar::cli::CasesOptions cases_options;
   CLI::App* cases = app.add_subcommand(
@@ -518,6 +544,27 @@ int main(int argc, char** argv) {
       input.framework = &loaded->framework;
       input.framework_file = check_in.framework;
       input.round = check_in.round;
+      // The year's other frameworks, from files and from the database (a file given for a kind
+      // stands for the stored framework of that kind), for cycles across frameworks.
+      auto others = LoadOthers(check_in.other_frameworks);
+      if (!others) return Fail(others.status(), lang);
+      std::vector<esar::service::StoredFramework> stored_others;
+      if (with_db && esar::domain::HasFromAgencies(loaded->framework)) {
+        auto peers = esar::cli::ReadStoredPeers(check_db, loaded->framework, check_in.round, lang);
+        if (!peers) return Fail(peers.status(), lang);
+        stored_others = std::move(peers->frameworks);
+      }
+      for (size_t i = 0; i < others->size(); ++i) {
+        const esar::domain::Framework& o = (*others)[i];
+        input.other_frameworks.push_back(
+            {o.agency_kind.empty() ? check_in.other_frameworks[i] : o.agency_kind, &o});
+      }
+      for (const esar::service::StoredFramework& o : stored_others) {
+        const bool given = std::any_of(others->begin(), others->end(), [&](const auto& f) {
+          return f.agency_kind == o.agency_kind;
+        });
+        if (!given) input.other_frameworks.push_back({o.agency_kind, &o.framework});
+      }
       if (!check_in.agencies.empty() || with_db) input.agencies = &loaded->agencies;
       if (!check_in.data.empty() || with_past) input.observations = &loaded->observations;
       const auto findings = esar::domain::Check(input);
@@ -549,9 +596,16 @@ int main(int argc, char** argv) {
                                        {in.framework, s.where().json_path, 0}),
                   lang);
     }
-    // KPIs computed from other agencies' results: from this framework's own agencies here (the
-    // server also reads the other frameworks' stored results of the same fiscal year).
-    auto from_peers = esar::domain::FillFromAgencies(*engine, in.round, loaded->agencies, {},
+    // KPIs computed from other agencies' results: from this framework's own agencies and, with
+    // --db, the stored results of the year's other frameworks, as the server computes them.
+    std::vector<esar::domain::PeerResult> others;
+    if (!score_db.empty() && esar::domain::HasFromAgencies(loaded->framework)) {
+      auto peers = esar::cli::ReadStoredPeers(esar::cli::DatabaseUrl(score_db), loaded->framework,
+                                              in.round, lang);
+      if (!peers) return Fail(peers.status(), lang);
+      others = std::move(peers->results);
+    }
+    auto from_peers = esar::domain::FillFromAgencies(*engine, in.round, loaded->agencies, others,
                                                      loaded->observations);
     if (!from_peers) {
       const Status& s = from_peers.status();

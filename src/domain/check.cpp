@@ -749,6 +749,19 @@ std::vector<Finding> Check(const CheckInput& input) {
   }
   CheckFramework(fw, findings);
   CheckFromAgencies(fw, findings);
+  if (!input.other_frameworks.empty()) {
+    std::vector<NamedFramework> all = {
+        {input.framework_name.empty() ? (fw.agency_kind.empty() ? input.framework_file
+                                                                 : fw.agency_kind)
+                                      : input.framework_name,
+         &fw}};
+    all.insert(all.end(), input.other_frameworks.begin(), input.other_frameworks.end());
+    const Status across = CheckFromAgenciesAcross(all);
+    if (!across.ok()) {
+      findings.AtPath(Severity::kError, "from-agencies-cycle-across", "/kpis",
+                      across.message_th(), across.message_en());
+    }
+  }
   CheckUnusedNames(fw, *engine, findings);
   std::vector<std::string> agency_codes;
   if (input.agencies) {

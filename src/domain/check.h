@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "domain/from_agencies.h"
 #include "domain/model.h"
 
 namespace esar::domain {
@@ -25,6 +26,11 @@ struct CheckInput {
   const std::vector<Agency>* agencies = nullptr;           // optional
   const std::vector<Observation>* observations = nullptr;  // optional
   int round = 12;
+  // The other frameworks of the same fiscal year (other agency kinds), when known: KPIs computed
+  // from other agencies' results must not wait for each other in a cycle across them
+  // (CheckFromAgenciesAcross). `framework_name` names `framework` in that finding.
+  std::vector<NamedFramework> other_frameworks;
+  std::string framework_name;
 };
 
 // Every problem found in the framework and, when given, the agencies and the data: errors

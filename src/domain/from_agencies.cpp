@@ -287,6 +287,68 @@ Result<std::vector<const Kpi*>> FromAgenciesOrder(const Framework& fw) {
   return order;
 }
 
+Status CheckFromAgenciesAcross(const std::vector<NamedFramework>& frameworks) {
+  // Nodes: (framework index, KPI with a rule).
+  using Node = std::pair<size_t, const Kpi*>;
+  std::vector<Node> rules;
+  for (size_t i = 0; i < frameworks.size(); ++i) {
+    EachKpi(frameworks[i].framework->kpis, [&](const Kpi& k) {
+      if (k.from_agencies) rules.emplace_back(i, &k);
+    });
+  }
+  std::map<Node, std::vector<Node>> reads;
+  for (const Node& r : rules) {
+    const Framework& own = *frameworks[r.first].framework;
+    for (size_t j = 0; j < frameworks.size(); ++j) {
+      const Framework& other = *frameworks[j].framework;
+      if (other.fiscal_year != own.fiscal_year) continue;
+      const std::set<std::string> ids = ReadIds(other, r.second->from_agencies->key);
+      if (ids.empty()) continue;
+      for (const Node& o : rules) {
+        if (o.first == j && ids.count(o.second->id)) reads[r].push_back(o);
+      }
+    }
+  }
+  std::map<Node, int> state;  // 0 unseen, 1 on the path, 2 done
+  std::vector<Node> path;
+  std::optional<std::vector<Node>> cycle;
+  std::function<void(const Node&)> visit = [&](const Node& n) {
+    if (cycle || state[n] == 2) return;
+    state[n] = 1;
+    path.push_back(n);
+    for (const Node& next : reads[n]) {
+      if (cycle) break;
+      if (state[next] == 1) {
+        std::vector<Node> found(std::find(path.begin(), path.end(), next), path.end());
+        found.push_back(next);
+        // Only a cycle through two frameworks or more is this check's to report.
+        const bool across = std::any_of(found.begin(), found.end(),
+                                        [&](const Node& x) { return x.first != next.first; });
+        if (across) cycle = std::move(found);
+        continue;
+      }
+      visit(next);
+    }
+    path.pop_back();
+    state[n] = 2;
+  };
+  for (const Node& r : rules) visit(r);
+  if (!cycle) return Status::Ok();
+  std::string words;
+  for (const Node& n : *cycle) {
+    words += (words.empty() ? "" : " → ") + n.second->id + " (" + frameworks[n.first].name + ")";
+  }
+  const Node& first = cycle->front();
+  return Status::InvalidInput(
+      "ตัวชี้วัด " + first.second->id + " ของกรอบ " + frameworks[first.first].name +
+          " คำนวณจากผลของหน่วยงานอื่นเป็นวงวนข้ามกรอบการประเมินของปีงบประมาณเดียวกัน: " + words +
+          " (แต่ละตัวต้องรอผลของตัวถัดไป จึงคำนวณไม่ได้)",
+      "KPI " + first.second->id + " of the " + frameworks[first.first].name +
+          " framework is computed from other agencies' results in a cycle across the frameworks "
+          "of one fiscal year: " +
+          words + " (each waits for the next one's results, so none can be computed)");
+}
+
 Result<size_t> FillFromAgencies(Engine& engine, int round, const std::vector<Agency>& agencies,
                                 const std::vector<PeerResult>& others,
                                 std::vector<Observation>& observations) {

@@ -72,6 +72,23 @@ std::optional<PeerComputation> DecodePeerSource(const std::string& source,
 // words ("1 → 2 → 1"), in Thai and English.
 Result<std::vector<const Kpi*>> FromAgenciesOrder(const Framework& framework);
 
+// A framework among the frameworks of one fiscal year, with the name messages give it (its
+// agency kind, or its file).
+struct NamedFramework {
+  std::string name;
+  const Framework* framework = nullptr;
+};
+
+// Across the frameworks of one fiscal year (one per agency kind: the server reads each other
+// kind's results of a key, domain::PeerResult), whether a KPI with `from_agencies` waits,
+// through rules of other frameworks, for its own results. A rule reading key k depends on the
+// rules among ReadIds(k) of its own framework and of every other framework of the same fiscal
+// year that has a KPI with key k. Ok when there is no such cycle; InvalidInput naming the KPIs
+// and their frameworks in words ("1 (department) → 3 (province) → 1 (department)"), in Thai and
+// English, for the first cycle that spans two frameworks or more (a cycle within one framework
+// is FromAgenciesOrder's to report).
+Status CheckFromAgenciesAcross(const std::vector<NamedFramework>& frameworks);
+
 // For every KPI of the engine's framework with `from_agencies`, in FromAgenciesOrder: computes
 // its value from `others` (other frameworks' results of the same fiscal year and `round`) and
 // this framework's own results of the keys it reads (scored first, from `observations` as they

@@ -303,6 +303,70 @@ TEST(FromAgenciesTest, ACycleIsACheckErrorInWords) {
   EXPECT_NE(self_order.status().message_en().find("1 → 1"), std::string::npos);
 }
 
+// Issue 11 §2: the departments' KPI 2 counts provinces by their KPI "hpp", and the provinces'
+// KPI 1 (key "hpp") averages the departments' KPI 2 (key "share"): neither can be computed
+// first. Each framework alone is fine; together `esar check` names the cycle and both
+// frameworks. A province KPI reading a department KPI that reads nothing back is no cycle.
+TEST(FromAgenciesTest, ACycleAcrossFrameworksOfOneYearIsACheckErrorNamingThem) {
+  const Framework departments = FrameworkFromJson(R"({"fiscal_year": 2565,
+    "agency_kind": "department", "kpis": [
+    {"id": "1", "key": "e-service", "component": "c", "name": "e",
+     "variables": [{"id": "r", "type": "percent"}],
+     "criteria": {"form": "levels", "targets": [1, 2, 3]}},
+    {"id": "2", "key": "share", "component": "c", "name": "share",
+     "variables": [{"id": "n", "type": "count"}],
+     "from_agencies": {"variable": "n", "key": "hpp", "measure": "count", "level": 2},
+     "criteria": {"form": "levels", "targets": [1, 2, 3]}}],
+    "assignments": [{"agencies": ["*"], "kpis": [{"kpi": "1", "weight": 50}, {"kpi": "2", "weight": 50}]}]})");
+  const Framework provinces = FrameworkFromJson(R"({"fiscal_year": 2565,
+    "agency_kind": "province", "kpis": [
+    {"id": "1", "key": "hpp", "component": "c", "name": "hpp",
+     "variables": [{"id": "a", "type": "number"}],
+     "from_agencies": {"variable": "a", "key": "share", "measure": "average"},
+     "criteria": {"form": "levels", "targets": [1, 2, 3]}}],
+    "assignments": [{"agencies": ["*"], "kpis": [{"kpi": "1", "weight": 100}]}]})");
+  ASSERT_TRUE(FromAgenciesOrder(departments).ok());
+  ASSERT_TRUE(FromAgenciesOrder(provinces).ok());
+  const Status across = CheckFromAgenciesAcross({{"department", &departments}, {"province", &provinces}});
+  ASSERT_FALSE(across.ok());
+  EXPECT_NE(across.message_en().find("2 (department) → 1 (province) → 2 (department)"),
+            std::string::npos)
+      << across.message_en();
+  EXPECT_NE(across.message_th().find("วงวนข้ามกรอบ"), std::string::npos) << across.message_th();
+
+  auto codes = [](const CheckInput& input) {
+    std::vector<std::string> out;
+    for (const Finding& f : Check(input)) {
+      if (f.severity == Severity::kError) out.push_back(f.code);
+    }
+    return out;
+  };
+  CheckInput alone;
+  alone.framework = &provinces;
+  EXPECT_EQ(codes(alone), std::vector<std::string>{});
+  CheckInput with_others = alone;
+  with_others.other_frameworks = {{"department", &departments}};
+  EXPECT_EQ(codes(with_others), std::vector<std::string>{"from-agencies-cycle-across"});
+  for (const Finding& f : Check(with_others)) {
+    EXPECT_NE(f.message_en.find("1 (province) → 2 (department) → 1 (province)"), std::string::npos)
+        << f.message_en;
+  }
+
+  // Another fiscal year's framework is never read: no cycle.
+  Framework next_year = departments;
+  next_year.fiscal_year = 2566;
+  EXPECT_TRUE(CheckFromAgenciesAcross({{"department", &next_year}, {"province", &provinces}}).ok());
+  // The provinces reading the departments' plain KPI 1 (e-service) close no cycle.
+  const Framework plain = FrameworkFromJson(R"({"fiscal_year": 2565,
+    "agency_kind": "province", "kpis": [
+    {"id": "1", "key": "hpp", "component": "c", "name": "hpp",
+     "variables": [{"id": "a", "type": "number"}],
+     "from_agencies": {"variable": "a", "key": "e-service", "measure": "average"},
+     "criteria": {"form": "levels", "targets": [1, 2, 3]}}],
+    "assignments": [{"agencies": ["*"], "kpis": [{"kpi": "1", "weight": 100}]}]})");
+  EXPECT_TRUE(CheckFromAgenciesAcross({{"department", &departments}, {"province", &plain}}).ok());
+}
+
 TEST(FromAgenciesTest, CheckWantsTheFilledVariableDeclared) {
   const Framework fw = FrameworkFromJson(R"({"fiscal_year": 2565, "kpis": [
     {"id": "1", "component": "c", "name": "a",

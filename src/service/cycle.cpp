@@ -82,6 +82,17 @@ Result<StoredFramework> Cycle::ImportFramework(const Actor& actor, const std::st
   domain::CheckInput check;
   check.framework = &*framework;
   check.framework_file = "framework.json";
+  // KPIs computed from other agencies' results must not close a cycle with the stored
+  // frameworks of the year's other kinds: results computed from them could never settle.
+  std::vector<StoredFramework> others;
+  if (domain::HasFromAgencies(*framework)) {
+    auto stored = OtherFrameworksOfYear(framework->fiscal_year, framework->agency_kind);
+    if (!stored) return stored.status();
+    others = std::move(*stored);
+    for (const StoredFramework& o : others) {
+      check.other_frameworks.push_back({o.agency_kind, &o.framework});
+    }
+  }
   for (const domain::Finding& f : domain::Check(check)) {
     if (f.severity == domain::Severity::kError) {
       return Status::InvalidInput(f.message_th, f.message_en, f.where);
@@ -159,6 +170,22 @@ Result<StoredFramework> Cycle::LatestFramework(int fiscal_year, const std::strin
                             "no framework for fiscal year " + std::to_string(fiscal_year));
   }
   return Load((*rows)[0]);
+}
+
+Result<std::vector<StoredFramework>> Cycle::OtherFrameworksOfYear(
+    int fiscal_year, const std::string& except_kind) {
+  auto kinds = db_.Query(
+      "SELECT DISTINCT agency_kind FROM frameworks WHERE fiscal_year = ? AND agency_kind <> ? "
+      "ORDER BY agency_kind",
+      {int64_t{fiscal_year}, except_kind});
+  if (!kinds) return kinds.status();
+  std::vector<StoredFramework> out;
+  for (const storage::Row& r : *kinds) {
+    auto latest = LatestFramework(fiscal_year, r.Text(0));
+    if (!latest) return latest.status();
+    out.push_back(std::move(*latest));
+  }
+  return out;
 }
 
 Result<RoundInfo> Cycle::OpenRound(const Actor& actor, int64_t framework_id, int round,

@@ -97,6 +97,11 @@ class Cycle {
   Result<std::vector<FrameworkSummary>> Frameworks();
   // The newest version for a fiscal year and kind.
   Result<StoredFramework> LatestFramework(int fiscal_year, const std::string& agency_kind);
+  // The newest version of each framework of `fiscal_year` for an agency kind other than
+  // `except_kind`, by kind: the frameworks whose results KPIs computed from other agencies'
+  // results read (service/peer_results.h).
+  Result<std::vector<StoredFramework>> OtherFrameworksOfYear(int fiscal_year,
+                                                             const std::string& except_kind);
 
   // Opens round 6 or 12 of a framework with its deadline (ms since epoch, in the future); admins
   // only. Opening a round freezes the framework. Opening it again changes the deadline, only

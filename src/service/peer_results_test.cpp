@@ -12,6 +12,7 @@
 #include "service/cycle.h"
 #include "service/directory.h"
 #include "service/results.h"
+#include "tests/support/run_esar.h"
 #include "tests/support/test_database.h"
 
 namespace esar::service {
@@ -66,7 +67,7 @@ class PeerResultsTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     ESAR_SKIP_WITHOUT(GetParam());
-    db_ = esar::testing::FreshDatabase(GetParam());
+    db_ = esar::testing::FreshDatabase(GetParam(), &url_);
     ASSERT_NE(db_, nullptr);
     directory_ = std::make_unique<Directory>(*db_, clock_, &hasher_);
     cycle_ = std::make_unique<Cycle>(*db_, clock_);
@@ -121,6 +122,7 @@ class PeerResultsTest : public ::testing::TestWithParam<std::string> {
 
   FakeClock clock_{kOct2022};
   security::PasswordHasher hasher_{security::HashStrength::kMinimum, {4, 64, 60'000}};
+  std::string url_;
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<Directory> directory_;
   std::unique_ptr<Cycle> cycle_;
@@ -166,6 +168,89 @@ TEST_P(PeerResultsTest, OwnAndOtherFrameworksResultsAreCountedAndExplained) {
   ASSERT_TRUE(results_->ComputePreliminary(admin_, rounds_[1]).ok());
   EXPECT_EQ(OpdcKpi("6")["result"], 3.0);
   EXPECT_EQ(OpdcKpi("6")["score"], 100.0);
+}
+
+// The command line reads the other frameworks' stored results as the server does (issue 11 §2):
+// `esar score --db` gives OPDC's KPI 6 the provinces counted from the provinces' stored
+// result; without --db it has none of them to count.
+TEST_P(PeerResultsTest, TheCommandLineReadsOtherFrameworksStoredResults) {
+  ASSERT_TRUE(results_->ComputePreliminary(admin_, rounds_[0]).ok());  // the provinces
+  const std::string dir = esar::testing::MakeTempDir();
+  esar::testing::WriteFile(dir + "/departments.json", kDepartments);
+  esar::testing::WriteFile(dir + "/agencies.csv",
+                           "code,name_th,name_en,kind,parent\n"
+                           "D1,D1,D1,department,\nD2,D2,D2,department,\nD3,D3,D3,department,\n"
+                           "OPDC,OPDC,OPDC,department,\n");
+  esar::testing::WriteFile(dir + "/data.csv",
+                           "agency,kpi,variable,fiscal_year,round,value\n"
+                           "D1,1,r,2565,12,95\nD2,1,r,2565,12,90\nD3,1,r,2565,12,85\n");
+  auto kpi6 = [&](const std::string& extra) {
+    auto run = esar::testing::RunEsar("score --framework '" + dir + "/departments.json' --agencies '" +
+                                      dir + "/agencies.csv' --data '" + dir +
+                                      "/data.csv' --format json" + extra);
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    const json doc = json::parse(run.out, nullptr, false);
+    if (doc.is_discarded()) return json(nullptr);
+    for (const json& a : doc["agencies"]) {
+      if (a["code"] != "OPDC") continue;
+      for (const json& k : a["kpis"]) {
+        if (k["id"] == "6") return k["result"];
+      }
+    }
+    ADD_FAILURE() << run.out;
+    return json(nullptr);
+  };
+  // P1 (level 2) and P2 (level 3) reached the standard level: 2 provinces.
+  EXPECT_EQ(kpi6(" --db '" + url_ + "'"), 2.0);
+  EXPECT_EQ(kpi6(""), 0.0);
+  // explain says which provinces were counted.
+  auto explained = esar::testing::RunEsar(
+      "--lang en explain --framework '" + dir + "/departments.json' --agencies '" + dir +
+      "/agencies.csv' --data '" + dir + "/data.csv' --agency OPDC --kpi 6 --db '" + url_ + "'");
+  EXPECT_EQ(explained.exit_code, 0) << explained.err;
+  EXPECT_NE(explained.out.find("2 of 3 agencies"), std::string::npos) << explained.out;
+}
+
+// KPIs of two frameworks of one fiscal year that wait for each other's results (issue 11 §2):
+// the server refuses to import the framework that closes the cycle, and `esar check` names it,
+// from the database (--db) or from the other framework's file (--other-framework).
+TEST_P(PeerResultsTest, ACycleAcrossTheYearsFrameworksIsRefusedAndCheckedByName) {
+  const std::string departments = R"({"fiscal_year": 2566, "agency_kind": "department",
+    "title": "departments", "kpis": [
+    {"id": "6", "key": "hpp-provinces", "component": "c", "name": "HPP provinces",
+     "variables": [{"id": "provinces", "type": "count"}],
+     "from_agencies": {"variable": "provinces", "key": "hpp", "measure": "count", "level": 2},
+     "criteria": {"form": "levels", "targets": [1, 2, 3]}}],
+    "assignments": [{"agencies": ["OPDC"], "kpis": [{"kpi": "6", "weight": 100}]}]})";
+  const std::string provinces = R"({"fiscal_year": 2566, "agency_kind": "province",
+    "title": "provinces", "kpis": [
+    {"id": "1", "key": "hpp", "component": "c", "name": "HPP",
+     "variables": [{"id": "n", "type": "number"}],
+     "from_agencies": {"variable": "n", "key": "hpp-provinces", "measure": "average"},
+     "criteria": {"form": "levels", "targets": [1, 2, 3]}}],
+    "assignments": [{"agencies": ["P1"], "kpis": [{"kpi": "1", "weight": 100}]}]})";
+  ASSERT_TRUE(cycle_->ImportFramework(admin_, departments).ok());
+  auto refused = cycle_->ImportFramework(admin_, provinces);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidInput);
+  EXPECT_NE(refused.status().message_en().find("1 (province) → 6 (department) → 1 (province)"),
+            std::string::npos)
+      << refused.status().message_en();
+  auto stored = cycle_->LatestFramework(2566, "province");
+  EXPECT_FALSE(stored.ok());  // nothing was imported
+
+  const std::string dir = esar::testing::MakeTempDir();
+  esar::testing::WriteFile(dir + "/provinces.json", provinces);
+  esar::testing::WriteFile(dir + "/departments.json", departments);
+  auto alone = esar::testing::RunEsar("--lang en check '" + dir + "/provinces.json'");
+  EXPECT_EQ(alone.exit_code, 0) << alone.out << alone.err;
+  for (const std::string& other :
+       {" --db '" + url_ + "'", " --other-framework '" + dir + "/departments.json'"}) {
+    auto run = esar::testing::RunEsar("--lang en check '" + dir + "/provinces.json'" + other);
+    EXPECT_EQ(run.exit_code, 1) << other << "\n" << run.out << run.err;
+    EXPECT_NE(run.out.find("1 (province) → 6 (department) → 1 (province)"), std::string::npos)
+        << other << "\n" << run.out;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PeerResultsTest,
