@@ -399,6 +399,11 @@ int main(int argc, char** argv) {
                    "without it nothing is sent and e-mail waits in the outbox")
       ->envname("ESAR_SMTP");
   serve
+      ->add_option("--smtp-ca-file", serve_options.smtp_ca_file,
+                   "a PEM file of the certificate authorities to trust for the relay's TLS "
+                   "(STARTTLS or smtps://); default the system's")
+      ->envname("ESAR_SMTP_CA_FILE");
+  serve
       ->add_option("--mail-from", serve_options.mail_from,
                    "the sender of esar's e-mail (default esar@ the public URL's host)")
       ->envname("ESAR_MAIL_FROM");

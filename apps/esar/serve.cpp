@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -147,6 +148,16 @@ int Serve(const ServeOptions& options, Lang lang) {
                                        "--smtp: " + wrong));
     }
   }
+  if (!options.smtp_ca_file.empty()) {
+    // Checked now: a wrong path would otherwise show only as every e-mail failing later.
+    std::ifstream ca(options.smtp_ca_file);
+    std::string first;
+    if (!ca || !std::getline(ca, first)) {
+      return fail(Status::InvalidInput(
+          "อ่านไฟล์ --smtp-ca-file ไม่ได้: " + options.smtp_ca_file,
+          "--smtp-ca-file cannot be read: " + options.smtp_ca_file));
+    }
+  }
   if (!options.mail_from.empty() && !service::IsValidEmail(options.mail_from)) {
     return fail(Status::InvalidInput("--mail-from ไม่ใช่ที่อยู่อีเมลที่ถูกต้อง",
                                      "--mail-from is not a valid e-mail address"));
@@ -246,7 +257,9 @@ int Serve(const ServeOptions& options, Lang lang) {
   mail_options.schedule.digest_hour = options.digest_hour;
   mail_options.log = !options.quiet;
   mail::MailWorker mailer(pool, clock, mail_options,
-                          options.smtp_url.empty() ? nullptr : mail::MakeSmtpSender(options.smtp_url));
+                          options.smtp_url.empty()
+                              ? nullptr
+                              : mail::MakeSmtpSender(options.smtp_url, options.smtp_ca_file));
   if (options.smtp_url.empty()) {
     std::cerr << (thai ? "esar: ไม่ได้ตั้ง --smtp: ไม่ส่งอีเมล อีเมลรออยู่ในกล่องขาออก (/admin/outbox)"
                        : "esar: no --smtp: no e-mail is sent; it waits in the outbox (/admin/outbox)")

@@ -31,6 +31,9 @@ struct ServeOptions {
   // E-mail. Without a relay nothing is sent: e-mail waits in the outbox (the admins' outbox page
   // says so) and the reminder schedule still fills the notification lists.
   std::string smtp_url;    // smtp://host:port or smtps://host:port
+  // A PEM file of the certificate authorities the relay's TLS certificate is checked against
+  // (an internal CA); "" = the system's (/etc/ssl/certs). Must be readable at start.
+  std::string smtp_ca_file;
   std::string mail_from;   // "" = esar@<the public URL's host>
   std::string public_url;  // "" = http://<listen address>: links in e-mail
   int mail_retry_s = 60;   // the first wait before a retry (doubling, at most an hour)

@@ -29,10 +29,15 @@ class MailSender {
                            const std::string& message) = 0;
 };
 
-// A sender to `url`: "smtp://host:port" (STARTTLS when the relay offers it, plain otherwise),
-// "smtps://host:port" (TLS from the start); "smtp://user:password@host:port" to log in.
+// A sender to `url`: "smtp://host:port" (STARTTLS when the relay offers it, plain otherwise:
+// libcurl's CURLOPT_USE_SSL = CURLUSESSL_TRY), "smtps://host:port" (TLS from the start);
+// "smtp://user:password@host:port" to log in. Whenever TLS is used the relay's certificate and
+// host name are checked, against the certificate authorities of `ca_file` (PEM; CURLOPT_CAINFO)
+// or the system's when it is "": a relay that offers STARTTLS with a certificate that fails the
+// check gets nothing (the send fails with curl's TLS error; it never falls back to plain text).
 // curl_global_init must have run (CurlGlobalInit) before the first one is made.
-std::unique_ptr<MailSender> MakeSmtpSender(const std::string& url);
+std::unique_ptr<MailSender> MakeSmtpSender(const std::string& url,
+                                           const std::string& ca_file = "");
 
 // Initializes libcurl for the process (not thread-safe: call once at start, before threads).
 void CurlGlobalInit();

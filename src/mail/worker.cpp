@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "service/password_reset.h"
+
 namespace esar::mail {
 
 std::string WorkerName() {
@@ -98,7 +100,25 @@ int MailWorker::SendDue() {
     return 0;
   }
   for (const service::OutboxItem& mail : *claimed) {
-    const std::string message = BuildMime(mail, options_.mime, clock_.NowMs());
+    service::OutboxItem to_send = mail;
+    if (mail.kind == service::kPasswordResetKind) {
+      // The reset token is made now and lives only in this message (and its hash in the
+      // database): the outbox row never holds a usable link.
+      auto link = service::PasswordResets::IssueLink(**lease, clock_, mail, owner_);
+      if (!link) {
+        Log("error", "mail.reset_link", &mail, link.status().message_en());
+        auto failed = outbox.MarkFailed(mail.id, owner_, "reset link: " + link.status().message_en(),
+                                        false, options_.retry);
+        if (!failed) Log("error", "mail.settle", &mail, failed.status().message_en());
+        continue;
+      }
+      if (link->empty()) {
+        Log("warning", "mail.lease_lost", &mail, "the lease ended before the reset link was made");
+        continue;
+      }
+      to_send.link = *link;
+    }
+    const std::string message = BuildMime(to_send, options_.mime, clock_.NowMs());
     const SendOutcome sent = sender_->Send(options_.mime.from, mail.address, message);
     Result<bool> settled =
         sent.accepted ? outbox.MarkSent(mail.id, owner_)

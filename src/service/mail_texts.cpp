@@ -1,6 +1,7 @@
 #include "service/mail_texts.h"
 
 #include "common/thai.h"
+#include "service/password_reset.h"
 
 namespace esar::service {
 namespace {
@@ -206,16 +207,20 @@ Message AnnouncementPostedMessage(int64_t id, int fiscal_year, const std::string
   return m;
 }
 
-Message PasswordResetMessage(const std::string& token) {
+std::string ResetLink(const std::string& token) { return "/password/reset?token=" + token; }
+
+Message PasswordResetMessage() {
   Message m;
-  m.kind = "password.reset";
+  m.kind = kPasswordResetKind;
   m.in_list = false;
   m.subject = {"ตั้งรหัสผ่านใหม่สำหรับ e-SAR", "Set a new e-SAR password"};
   m.body = {"มีคำขอตั้งรหัสผ่านใหม่สำหรับบัญชีของท่าน ลิงก์ด้านล่างใช้ได้ครั้งเดียวภายใน 1 ชั่วโมง "
             "หากท่านไม่ได้ขอ ไม่ต้องทำอะไร รหัสผ่านเดิมยังใช้ได้",
             "Someone asked to set a new password for your account. The link below works once, "
             "within one hour. If it was not you, do nothing: your password stays as it is."};
-  m.link = "/password/reset?token=" + token;
+  // The token is added by the worker as it sends (PasswordResets::IssueLink): the outbox keeps
+  // only the page's address.
+  m.link = "/password/reset";
   return m;
 }
 

@@ -58,7 +58,11 @@ Message QuestionAnsweredMessage(int64_t id, const std::string& question, const s
 // user (dedup key "announcement:<id>").
 Message AnnouncementPostedMessage(int64_t id, int fiscal_year, const std::string& title,
                                   const std::string& body);
-// "password.reset": the link to set a new password (valid for an hour, once). E-mail only.
-Message PasswordResetMessage(const std::string& token);
+// "password.reset": the link to set a new password (valid for an hour, once). E-mail only. Its
+// link is the reset page without a token: the mail worker adds one as it sends
+// (PasswordResets::IssueLink), so that no usable link waits in the outbox.
+Message PasswordResetMessage();
+// The reset page's link carrying `token`, as the e-mail gives it.
+std::string ResetLink(const std::string& token);
 
 }  // namespace esar::service

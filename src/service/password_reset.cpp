@@ -110,17 +110,14 @@ Status PasswordResets::Request(const std::string& who, const std::string& client
         {name});
     if (!users) return users.status();
     for (const storage::Row& u : *users) {
-      const std::string token = security::RandomToken();
-      Status s = db.Execute(
-          "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES (?, "
-          "?, ?, ?)",
-          {security::Sha256Hex(token), u.Int(0), now, now + kTokenLifetimeMs});
-      if (!s.ok()) return s;
+      // No token yet: the worker mints it as it sends the e-mail (IssueLink), so that none
+      // waits in the outbox in plain text.
       auto lang = ParseLangCode(u.Text(5));
       auto queued = Notifier(db, clock_).MailOnly(u.Int(0), u.Text(4),
                                                   lang ? *lang : Lang::kThai,
-                                                  PasswordResetMessage(token));
+                                                  PasswordResetMessage());
       if (!queued) return queued.status();
+      Status s;
       // Asked by whoever knew the name: the system acts, the entry names the client.
       s = AuditLog(db).Append(Actor::System(), now, "user.password_reset_request",
                               "user/" + std::to_string(u.Int(0)), "{}",
@@ -199,6 +196,23 @@ Status PasswordResets::Reset(const std::string& token, const std::string& new_pa
     return AuditLog(db).Append(actor, now, "user.password_reset",
                                "user/" + std::to_string(user_id), "{}", "{}");
   });
+}
+
+Result<std::string> PasswordResets::IssueLink(storage::Database& db, const Clock& clock,
+                                              const OutboxItem& mail, const std::string& owner) {
+  const std::string token = security::RandomToken();
+  const int64_t now = clock.NowMs();
+  // One statement checks the lease and stores the hash: a worker whose lease ended (another
+  // server took the e-mail) mints nothing.
+  auto minted = db.Query(
+      "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) SELECT ?, "
+      "o.user_id, ?, ? FROM outbox o JOIN users u ON u.id = o.user_id WHERE o.id = ? AND "
+      "o.kind = ? AND o.status = 'waiting' AND o.lease_owner = ? RETURNING user_id",
+      {security::Sha256Hex(token), now, now + kTokenLifetimeMs, mail.id,
+       std::string(kPasswordResetKind), owner});
+  if (!minted) return minted.status();
+  if (minted->empty()) return std::string();
+  return ResetLink(token);
 }
 
 }  // namespace esar::service

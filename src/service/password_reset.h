@@ -9,6 +9,16 @@
 // as its SHA-256 (a copy of the database lets nobody in); using it ends every session and
 // revokes every API token of the user (whoever knew the old password is shut out) and spends
 // every other link of that user.
+//
+// No usable token is ever at rest in plain text. A request puts in the outbox an e-mail whose
+// link has no token ("/password/reset"); the mail worker makes the token only when it hands that
+// e-mail to the relay (IssueLink), stores its hash, and keeps the token itself only in memory and
+// in the message it sends. So neither the outbox (waiting or sent), nor the admins' outbox page,
+// nor a backup holds a link that works. The hour of validity counts from that moment: a relay
+// down for a day does not deliver dead links. The lease that makes each e-mail sent once
+// (service::Outbox::Claim) also makes each token minted by one server: IssueLink mints only for
+// the worker holding the e-mail's lease. A try that the relay refuses leaves a token nobody was
+// told (its hash only, it expires within the hour); the next try mints another.
 
 #include <cstdint>
 #include <string>
@@ -16,9 +26,15 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "security/password_hasher.h"
+#include "storage/database.h"
 #include "storage/pool.h"
 
 namespace esar::service {
+
+struct OutboxItem;
+
+// The kind of the reset e-mail in the outbox (Message::kind): the worker mints its token.
+inline constexpr const char* kPasswordResetKind = "password.reset";
 
 class PasswordResets {
  public:
@@ -38,8 +54,9 @@ class PasswordResets {
 
   // Someone at `client` (the client's address, as the server resolved it) asks for a reset of
   // the account named `who`: a username or an e-mail address (any case). For each active user
-  // it names who has an address, a new token is stored (hashed) and the link is put in the
-  // outbox in the user's language, audited ("user.password_reset_request"), in one transaction.
+  // it names who has an address, the reset e-mail (its link without a token: IssueLink makes
+  // that when it is sent) is put in the outbox in the user's language, audited
+  // ("user.password_reset_request"), in one transaction.
   // Returns Ok whether or not any user matched; kInvalidInput (Thai and English) for a blank
   // `who` or one longer than kMaxIdentifierBytes; kTooManyRequests when `who` or `client` asked
   // too often this window (`*retry_after_s`, when given, says how long to wait).
@@ -57,6 +74,15 @@ class PasswordResets {
   // user no longer active, or a short password (the token is then not spent); kUnavailable when
   // too many passwords are being hashed at once.
   Status Reset(const std::string& token, const std::string& new_password);
+
+  // For the mail worker, as it hands reset e-mail `mail` (kind kPasswordResetKind, claimed by
+  // `owner` through Outbox::Claim) to the relay: a new token for the e-mail's user, its hash
+  // stored valid kTokenLifetimeMs from now, and the link to put in the message
+  // ("/password/reset?token=..."); the token is nowhere else. "" (nothing stored) when `owner`
+  // no longer holds the e-mail's lease or it is no longer waiting, or it has no user: the caller
+  // then sends nothing. Database failures as they come.
+  static Result<std::string> IssueLink(storage::Database& db, const Clock& clock,
+                                       const OutboxItem& mail, const std::string& owner);
 
  private:
   storage::DatabasePool& pool_;

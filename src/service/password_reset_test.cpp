@@ -13,6 +13,7 @@
 #include "security/crypto.h"
 #include "service/audit.h"
 #include "service/login.h"
+#include "service/notify.h"
 #include "storage/pool.h"
 #include "tests/support/service_fixture.h"
 #include "tests/support/test_database.h"
@@ -33,20 +34,28 @@ class PasswordResetTest : public esar::testing::ServiceFixture {
     resets_ = std::make_unique<PasswordResets>(*pool_, clock_, hasher_);
   }
 
-  // The tokens of the reset e-mails in the outbox, oldest first, with their recipients.
+  // The tokens of the reset e-mails sent so far, oldest first, with their recipients. Sends
+  // what waits in the outbox as the mail worker does (claim, IssueLink, mark sent): the token
+  // exists only in the message.
   std::vector<std::pair<int64_t, std::string>> Links() {
-    auto rows = db_->Query("SELECT user_id, link FROM outbox WHERE kind = 'password.reset' ORDER BY id");
-    EXPECT_TRUE(rows.ok());
-    std::vector<std::pair<int64_t, std::string>> out;
-    if (!rows.ok()) return out;
+    Outbox outbox(*db_, clock_);
+    auto claimed = outbox.Claim("test-worker", 60'000, 1000);
+    EXPECT_TRUE(claimed.ok());
+    if (!claimed.ok()) return sent_;
     static const std::regex kLink("^/password/reset\\?token=([0-9a-f]{64})$");
-    for (const auto& r : *rows) {
-      std::smatch m;
-      const std::string link = r.Text(1);
-      EXPECT_TRUE(std::regex_match(link, m, kLink)) << link;
-      out.push_back({r.Int(0), m.size() > 1 ? m[1].str() : ""});
+    for (const OutboxItem& mail : *claimed) {
+      if (mail.kind == kPasswordResetKind) {
+        EXPECT_EQ(mail.link, "/password/reset");
+        auto link = PasswordResets::IssueLink(*db_, clock_, mail, "test-worker");
+        EXPECT_TRUE(link.ok()) << link.status().ToString(false);
+        std::smatch m;
+        const std::string text = link.ok() ? *link : "";
+        EXPECT_TRUE(std::regex_match(text, m, kLink)) << text;
+        sent_.push_back({mail.user_id, m.size() > 1 ? m[1].str() : ""});
+      }
+      EXPECT_TRUE(outbox.MarkSent(mail.id, "test-worker").ok());
     }
-    return out;
+    return sent_;
   }
 
   // A link for OCS's reporter, asked for from `client`.
@@ -70,6 +79,7 @@ class PasswordResetTest : public esar::testing::ServiceFixture {
 
   std::unique_ptr<storage::DatabasePool> pool_;
   std::unique_ptr<PasswordResets> resets_;
+  std::vector<std::pair<int64_t, std::string>> sent_;  // Links(): every reset link sent so far
 };
 
 TEST_P(PasswordResetTest, TheLinkGoesToAKnownUserAndTheAnswerIsTheSameForAnyoneElse) {
@@ -223,6 +233,84 @@ TEST_P(PasswordResetTest, RequestsAreLimitedPerAccountAndPerClientForAnyName) {
   clock_.Advance(PasswordResets::kWindowMs);
   EXPECT_TRUE(resets_->Request("reporter@ocs.go.th", "10.2.0.1").ok());
   EXPECT_EQ(Links().size(), static_cast<size_t>(PasswordResets::kMaxPerAccount) + 1);
+}
+
+// What anyone who reads the database finds: every run of 64 hex digits in the tables a reset
+// touches (the outbox with every column, the notification list, the links' table, the audit log)
+// is tried as a token; none may open the reset form.
+std::vector<std::string> UsableTokensAtRest(storage::Database& db, PasswordResets& resets) {
+  std::vector<std::string> usable;
+  static const std::regex kHex("[0-9a-fA-F]{64}");
+  for (const char* table : {"outbox", "notifications", "password_resets", "audit_log"}) {
+    auto rows = db.Query(std::string("SELECT * FROM ") + table);
+    EXPECT_TRUE(rows.ok()) << table;
+    if (!rows.ok()) continue;
+    for (const storage::Row& row : *rows) {
+      for (size_t i = 0; i < row.size(); ++i) {
+        const std::string text = row.Text(i);
+        for (auto it = std::sregex_iterator(text.begin(), text.end(), kHex);
+             it != std::sregex_iterator(); ++it) {
+          if (resets.Check(it->str()).ok()) usable.push_back(std::string(table) + ": " + it->str());
+        }
+      }
+    }
+  }
+  return usable;
+}
+
+TEST_P(PasswordResetTest, NoUsableTokenIsEverAtRestInTheDatabase) {
+  // Asked for: the e-mail waits in the outbox (the relay may be down for hours).
+  ASSERT_TRUE(resets_->Request("reporter@ocs.go.th", "10.0.0.1").ok());
+  ASSERT_TRUE(resets_->Request("approver.ocs", "10.0.0.1").ok());
+  EXPECT_EQ(UsableTokensAtRest(*db_, *resets_), std::vector<std::string>{});
+  auto waiting = db_->Query("SELECT link FROM outbox WHERE kind = 'password.reset'");
+  ASSERT_TRUE(waiting.ok());
+  ASSERT_EQ(waiting->size(), 2u);
+  for (const auto& r : *waiting) EXPECT_EQ(r.Text(0).find("token"), std::string::npos) << r.Text(0);
+  // Sent: the e-mailed links work, and still nothing usable is stored.
+  auto links = Links();
+  ASSERT_EQ(links.size(), 2u);
+  EXPECT_TRUE(resets_->Check(links[0].second).ok());
+  EXPECT_TRUE(resets_->Check(links[1].second).ok());
+  EXPECT_EQ(UsableTokensAtRest(*db_, *resets_), std::vector<std::string>{});
+  ASSERT_TRUE(resets_->Reset(links[0].second, "a-new-password-1").ok());
+  EXPECT_EQ(LoginAs("reporter.ocs", "a-new-password-1"), StatusCode::kOk);
+  EXPECT_EQ(UsableTokensAtRest(*db_, *resets_), std::vector<std::string>{});
+}
+
+TEST_P(PasswordResetTest, OnlyTheWorkerHoldingTheLeaseMintsAToken) {
+  ASSERT_TRUE(Links().empty());  // sends the users' account e-mails: only the reset waits now
+  ASSERT_TRUE(resets_->Request("reporter.ocs", "10.0.0.1").ok());
+  Outbox outbox(*db_, clock_);
+  auto a = outbox.Claim("server-a", 60'000, 10);
+  ASSERT_TRUE(a.ok());
+  ASSERT_EQ(a->size(), 1u);
+  // Server A stalls past its lease; server B takes the e-mail.
+  clock_.Advance(61'000);
+  auto b = outbox.Claim("server-b", 60'000, 10);
+  ASSERT_TRUE(b.ok());
+  ASSERT_EQ(b->size(), 1u);
+  auto late = PasswordResets::IssueLink(*db_, clock_, (*a)[0], "server-a");
+  ASSERT_TRUE(late.ok());
+  EXPECT_EQ(*late, "") << "a worker that lost the lease minted a token";
+  auto rows = db_->Query("SELECT COUNT(*) FROM password_resets");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ((*rows)[0].Int(0), 0);
+  auto link = PasswordResets::IssueLink(*db_, clock_, (*b)[0], "server-b");
+  ASSERT_TRUE(link.ok());
+  ASSERT_EQ(link->size(), std::string("/password/reset?token=").size() + 64);
+  auto marked = outbox.MarkSent((*b)[0].id, "server-b");
+  ASSERT_TRUE(marked.ok() && *marked);
+  // Sent: nobody mints again for it, whoever asks.
+  for (const char* owner : {"server-a", "server-b", ""}) {
+    auto again = PasswordResets::IssueLink(*db_, clock_, (*b)[0], owner);
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(*again, "") << owner;
+  }
+  rows = db_->Query("SELECT COUNT(*) FROM password_resets");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ((*rows)[0].Int(0), 1);
+  EXPECT_TRUE(resets_->Check(link->substr(link->find('=') + 1)).ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PasswordResetTest,

@@ -674,6 +674,13 @@ CREATE TABLE case_verdicts (
 );
 CREATE INDEX case_verdicts_verdict ON case_verdicts (upload_id, verdict, seq)
 )SQL"},
+      // Password-reset e-mails no longer carry their token in the outbox: the mail worker makes
+      // it as it sends (service::PasswordResets::IssueLink). Links written before are cut to
+      // the page's address, so that no usable token stays at rest; an e-mail still waiting gets
+      // a fresh token when it goes, and one already sent keeps working from the mailbox.
+      {18, "no reset token at rest in the outbox", R"SQL(
+UPDATE outbox SET link = '/password/reset' WHERE kind = 'password.reset' AND link <> '/password/reset'
+)SQL"},
   };
   return kMigrations;
 }

@@ -123,6 +123,26 @@ async function tableProblems(page) {
       if (cellLines.size >= 4 && letters / cellLines.size < 7)
         problems.push(`${label(cell)}: ${letters} letters over ${cellLines.size} lines`);
     }
+    // A header row far taller than the headers in view is a blank band to the reader: a column
+    // scrolled out of sight wraps its long header word by word.
+    for (const row of document.querySelectorAll("main thead tr")) {
+      if (!shown(row)) continue;
+      let box = row.closest("table").parentElement;
+      while (box && box !== document.body && !["auto", "scroll"].includes(getComputedStyle(box).overflowX)) box = box.parentElement;
+      const view = box && box !== document.body ? box.getBoundingClientRect() : { left: 0, right: window.innerWidth };
+      let tallest = 0, line = 0;
+      for (const cell of row.cells) {
+        const r = cell.getBoundingClientRect();
+        if (r.right <= view.left || r.left >= view.right) continue;
+        const text = document.createRange();
+        text.selectNodeContents(cell);
+        tallest = Math.max(tallest, text.getBoundingClientRect().height);
+        line = Math.max(line, parseFloat(getComputedStyle(cell).lineHeight) || parseFloat(getComputedStyle(cell).fontSize) * 1.5);
+      }
+      const band = row.getBoundingClientRect().height - tallest;
+      if (tallest > 0 && band > 2 * line)
+        problems.push(`header row "${row.textContent.trim().replace(/\s+/g, " ").slice(0, 30)}": a blank band of ${Math.round(band)}px under the headers in view`);
+    }
     for (const table of document.querySelectorAll("main table")) {
       if (!shown(table)) continue;
       let box = table.parentElement;

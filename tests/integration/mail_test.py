@@ -14,7 +14,9 @@ capturing every message esar's mail worker hands it.
    exists (the same page for a known and an unknown one); the e-mail arrives with a link that
    opens the reset page and sets a new password; the old session ends; the link works once, and
    not after an hour (the server's clock is real, so the expiry is checked by aging the token's
-   row); asking too often is refused alike for known and unknown addresses.
+   row); asking too often is refused alike for known and unknown addresses. No usable token is
+   in the database: every column of the outbox, links, notifications and audit tables is read
+   directly, before the e-mail is sent (relay down) and after.
 4. An answered question e-mails the asker (only); an announcement e-mails the reporters and
    approvers of the agencies of its kind, except those who turned announcements off.
 
@@ -377,6 +379,13 @@ def answers_announcements_and_resets(esar, db, work, relay_port, captured):
         check(token and token not in shown, "the outbox shows admins no reset link")
         stored = sql(db, "SELECT COUNT(*) FROM password_resets WHERE token_hash = '" + token + "'")
         check(str(stored).strip("[](),") == "0", "the token itself is not stored", repr(stored))
+        # Whoever reads the database (every column of the outbox, the links' table, the
+        # notification lists, the audit log) finds no token that works.
+        at_rest = " ".join(str(sql(db, f"SELECT * FROM {t}"))
+                           for t in ("outbox", "password_resets", "notifications", "audit_log"))
+        check(token and token not in at_rest, "the database holds the e-mailed token nowhere")
+        check("token=" not in str(sql(db, "SELECT link, body FROM outbox WHERE kind = 'password.reset'")),
+              "the sent reset e-mail's outbox row has no token")
 
         status, page = public.text("GET", link or "/password/reset?token=x")
         check(status == 200 and f'value="{token}"' in page and 'name="new_password"' in page,
@@ -466,6 +475,13 @@ def relay_down_and_restarts(esar, db, work, relay, captured):
               json.dumps([(m["attempts"], m["last_error"]) for m in waiting]))
         check(all(m["next_attempt_at"] > int(time.time() * 1000) - 1000 for m in waiting),
               "the next try lies ahead")
+        # A password reset asked for while the relay is down: its e-mail waits without a token.
+        public = Client(base)
+        status, _ = public.text("POST", "/password/forgot", form={"who": "late.0"})
+        check(status == 200, "a reset asked for while the relay is down", str(status))
+        rows = str(sql(db, "SELECT * FROM outbox WHERE kind = 'password.reset' AND status = 'waiting'"))
+        check("late.0@opdc.go.th" in rows and "token=" not in rows,
+              "the waiting reset e-mail holds no token", rows[:300])
         # esar stops; two servers start on the same database; then the relay comes back.
         stop_server(proc)
         procs = []
@@ -486,7 +502,13 @@ def relay_down_and_restarts(esar, db, work, relay, captured):
         status, page = admin.text("GET", "/admin/outbox?status=sent")
         check(status == 200 and "late.0@opdc.go.th" in page, "the outbox page shows the backlog sent")
         to = sorted(m["to"][0] for m in late)
-        check(to == sorted(f"{n}@opdc.go.th" for n in names), "every waiting e-mail arrived exactly once", repr(to))
+        check(to == sorted([f"{n}@opdc.go.th" for n in names] + ["late.0@opdc.go.th"]),
+              "every waiting e-mail arrived exactly once", repr(to))
+        resets = [m for m in late if parse(m)["X-Esar-Kind"] == "password.reset"]
+        link = reset_link(resets[0]) if len(resets) == 1 else None
+        check(link is not None, "the reset e-mail arrived once, its token made as it was sent")
+        status, page = Client(base).text("GET", link or "/password/reset?token=x")
+        check(status == 200 and 'name="new_password"' in page, "its link opens the reset form", str(status))
         ids = [parse(m)["Message-ID"] for m in captured.messages]
         check(len(ids) == len(set(ids)), "no Message-ID twice in the whole test")
     finally:
