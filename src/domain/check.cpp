@@ -249,6 +249,36 @@ void CheckGroups(const Kpi& kpi, const GroupsCriteria& groups, const std::string
   }
 }
 
+// True when `v` is a reported date esar can hold: a whole domain::Day from 1 Jan 1900 to
+// 31 Dec 2200 (what formats::ParseValue reads from 2021-01-15 or 15/1/2564).
+bool IsDateValue(double v) {
+  return v == std::floor(v) && v >= DayFromCivil(1900, 1, 1) && v <= DayFromCivil(2200, 12, 31);
+}
+
+// The dated milestones of `criteria`, its groups' criteria included, appended to `out`.
+void CollectDatedMilestones(const Criteria& criteria, std::vector<const Milestone*>& out) {
+  for (const auto& level : criteria.milestones.levels) {
+    for (const Milestone& m : level) {
+      if (m.due) out.push_back(&m);
+    }
+  }
+  for (const Group& g : criteria.groups.groups) {
+    if (g.criteria) CollectDatedMilestones(*g.criteria, out);
+  }
+}
+
+// Every dated milestone `kpi` has, in its own criteria or an agency's.
+std::vector<const Milestone*> DatedMilestones(const Framework& fw, const Kpi& kpi) {
+  std::vector<const Milestone*> out;
+  if (kpi.criteria) CollectDatedMilestones(*kpi.criteria, out);
+  for (const AssignmentRule& rule : fw.assignments) {
+    for (const AssignedKpi& a : rule.kpis) {
+      if (a.kpi == kpi.id && a.criteria) CollectDatedMilestones(*a.criteria, out);
+    }
+  }
+  return out;
+}
+
 void CheckCriteria(const Kpi& kpi, const Criteria& criteria, const Framework& fw,
                    const Group* group, const std::string& group_by, const std::string& path,
                    Findings& findings) {
@@ -268,6 +298,29 @@ void CheckCriteria(const Kpi& kpi, const Criteria& criteria, const Framework& fw
         }
       }
       break;
+    case CriteriaForm::kMilestones: {
+      // A due date outside the fiscal year evaluated is most likely a year typed in the wrong
+      // era or a copy of last year's framework: the milestone would be late (or early) for all.
+      const Day first = DayFromCivil(fw.fiscal_year - 544, 10, 1);
+      const Day last = DayFromCivil(fw.fiscal_year - 543, 9, 30);
+      for (size_t l = 0; l < criteria.milestones.levels.size(); ++l) {
+        for (size_t m = 0; m < criteria.milestones.levels[l].size(); ++m) {
+          const Milestone& ms = criteria.milestones.levels[l][m];
+          if (!ms.due || (*ms.due >= first && *ms.due <= last)) continue;
+          findings.AtPath(
+              Severity::kWarning, "milestone-due-outside-year",
+              path + "/levels/" + std::to_string(l) + "/" + std::to_string(m) + "/due",
+              "ตัวชี้วัด " + kpi.id + " เป้าหมายความสำเร็จ \"" + ms.variable + "\" มีกำหนด " +
+                  IsoDate(*ms.due) + " ซึ่งอยู่นอกปีงบประมาณ พ.ศ. " +
+                  std::to_string(fw.fiscal_year) + " (" + IsoDate(first) + " ถึง " + IsoDate(last) +
+                  ")",
+              "KPI " + kpi.id + " milestone \"" + ms.variable + "\" is due on " +
+                  IsoDate(*ms.due) + ", outside fiscal year " + std::to_string(fw.fiscal_year) +
+                  " (" + IsoDate(first) + " to " + IsoDate(last) + ")");
+        }
+      }
+      break;
+    }
     case CriteriaForm::kPoints: {
       double sum = 0;
       for (const PointsItem& item : criteria.points.items) sum += item.points;
@@ -660,12 +713,34 @@ void CheckData(const Framework& fw, const Engine& engine, const CheckInput& inpu
       } else if (var->type == VariableType::kCount && (v < 0 || v != std::floor(v))) {
         th = "จำนวนต้องเป็นจำนวนเต็มที่ไม่ติดลบ";
         en = "a count must be a whole number, not negative";
+      } else if (var->type == VariableType::kDate && !IsDateValue(v)) {
+        th = "ค่า " + Num(v) + " ไม่ใช่วันที่: เขียนแบบ 15/1/2564 (พ.ศ.) หรือ 2021-01-15";
+        en = "value " + Num(v) + " is not a date: write 15/1/2564 (Buddhist Era) or 2021-01-15";
       }
       if (!th.empty()) {
         findings.Add(Severity::kError, "data-range", o.where, "ตัวแปร \"" + o.variable + "\": " + th,
                      "variable \"" + o.variable + "\": " + en);
         break;
       }
+    }
+  }
+  // A dated milestone reported reached with no date: it will not count (domain.md §4.3).
+  for (const Observation& o : *input.observations) {
+    const Kpi* kpi = FindKpi(fw.kpis, o.kpi);
+    if (!kpi || o.values.size() != 1 || o.values[0] < 0.5) continue;
+    for (const Milestone* m : DatedMilestones(fw, *kpi)) {
+      if (m->variable != o.variable) continue;
+      const std::string date_key = o.agency + "|" + o.kpi + "|" + m->reached + "|" +
+                                   std::to_string(o.fiscal_year) + "|" + std::to_string(o.round);
+      if (have.count(date_key)) continue;
+      findings.Add(Severity::kWarning, "milestone-date-missing", o.where,
+                   "หน่วยงาน " + o.agency + " ตัวชี้วัด " + o.kpi + " รายงานว่า \"" + o.variable +
+                       "\" บรรลุแล้ว แต่ไม่ได้ให้วันที่บรรลุ (\"" + m->reached +
+                       "\") เป้าหมายความสำเร็จนี้จึงไม่นับ",
+                   "agency " + o.agency + " KPI " + o.kpi + " reports \"" + o.variable +
+                       "\" reached but gives no date it was reached (\"" + m->reached +
+                       "\"), so the milestone does not count");
+      break;
     }
   }
   if (!input.agencies) return;

@@ -356,5 +356,65 @@ TEST(CheckTest, CatalogRulesFillDeclaredVariablesOfTheRightType) {
   EXPECT_NE(f->message_en.find("names no variable"), std::string::npos);
 }
 
+// A dated milestone (domain.md §4.3) in FY2567: plan approved by `due`, its day in plan_on.
+std::string DatedMilestoneFramework(const std::string& due) {
+  return R"({"fiscal_year": 2567, "components": [{"id": "p", "name": "p", "share": 100}],
+    "kpis": [{"id": "1", "component": "p", "name": "plan",
+      "variables": [{"id": "plan", "type": "pass_fail"}, {"id": "plan_on", "type": "date"}],
+      "criteria": {"form": "milestones", "cumulative": false, "levels": [
+        [{"variable": "plan", "due": ")" + due + R"(", "reached": "plan_on"}], [], []]}}],
+    "assignments": [{"agencies": ["*"], "kpis": [{"kpi": "1", "weight": 100}]}]})";
+}
+
+TEST(CheckTest, ADueDateOutsideTheFiscalYearIsAWarning) {
+  // FY2567 runs from 1 Oct 2023 to 30 Sep 2024: both ends are inside, a day beyond is not.
+  for (const char* inside : {"2023-10-01", "2023-12-31", "2024-09-30"})
+    EXPECT_EQ(FindCode(RunCheck(FrameworkFromJson(DatedMilestoneFramework(inside))),
+                       "milestone-due-outside-year"),
+              nullptr)
+        << inside;
+  for (const char* outside : {"2023-09-30", "2024-10-01", "2020-12-31"}) {
+    const auto findings = RunCheck(FrameworkFromJson(DatedMilestoneFramework(outside)));
+    const Finding* f = FindCode(findings, "milestone-due-outside-year");
+    ASSERT_NE(f, nullptr) << outside;
+    EXPECT_EQ(f->severity, Severity::kWarning);
+    EXPECT_EQ(f->where.json_path, "/kpis/0/criteria/levels/0/0/due");
+    EXPECT_NE(f->message_en.find(std::string("due on ") + outside), std::string::npos);
+    EXPECT_NE(f->message_th.find("นอกปีงบประมาณ พ.ศ. 2567"), std::string::npos);
+  }
+}
+
+TEST(CheckTest, DataForADatedMilestone) {
+  const auto fw = FrameworkFromJson(DatedMilestoneFramework("2023-12-31"));
+  auto obs = [](const std::string& agency, const std::string& variable, double v, int line) {
+    Observation o = Obs(variable, v, 2567, "1", agency);
+    o.where = Location{"data.csv", "", line};
+    return o;
+  };
+  // A: reached with its date; B: reached, no date; C: a date that is no day; D: not reached.
+  const std::vector<Observation> data = {
+      obs("A", "plan", 1, 2), obs("A", "plan_on", DayFromCivil(2024, 1, 15), 3),
+      obs("B", "plan", 1, 4), obs("C", "plan", 1, 5), obs("C", "plan_on", 12.5, 6),
+      obs("D", "plan", 0, 7)};
+  const auto findings = RunCheck(fw, nullptr, &data);
+  std::vector<const Finding*> missing, bad;
+  for (const Finding& f : findings) {
+    if (f.code == "milestone-date-missing") missing.push_back(&f);
+    if (f.code == "data-range") bad.push_back(&f);
+  }
+  ASSERT_EQ(missing.size(), 1u);
+  EXPECT_EQ(missing[0]->where.line, 4);
+  EXPECT_EQ(missing[0]->severity, Severity::kWarning);
+  EXPECT_NE(missing[0]->message_en.find("gives no date it was reached (\"plan_on\")"), std::string::npos);
+  EXPECT_NE(missing[0]->message_th.find("ไม่ได้ให้วันที่บรรลุ"), std::string::npos);
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_EQ(bad[0]->where.line, 6);
+  EXPECT_EQ(bad[0]->severity, Severity::kError);
+  EXPECT_NE(bad[0]->message_en.find("is not a date"), std::string::npos);
+  EXPECT_NE(bad[0]->message_th.find("ไม่ใช่วันที่"), std::string::npos);
+  // The date variable is used (by the milestone), so it is not reported unused.
+  EXPECT_EQ(FindCode(findings, "variable-unused"), nullptr);
+}
+
 }  // namespace
 }  // namespace esar::domain

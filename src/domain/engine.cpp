@@ -76,8 +76,14 @@ struct CompiledCriteria {
   LevelScoring scoring = LevelScoring::kInterpolate;
   std::optional<BelowBasic> below_basic;
   std::vector<CompiledTarget> targets;
-  // kMilestones: per level, the slots of its pass/fail variables and the milestones
-  std::vector<std::vector<std::pair<int, const Milestone*>>> milestones;
+  // kMilestones: per level, each milestone with the slots of its pass/fail variable and, when
+  // dated, of its date variable (-1: none)
+  struct CompiledMilestone {
+    int slot = 0;
+    int date_slot = -1;
+    const Milestone* milestone = nullptr;
+  };
+  std::vector<std::vector<CompiledMilestone>> milestones;
   bool cumulative = true;
   // kPoints
   struct Item {
@@ -100,8 +106,9 @@ struct CompiledCriteria {
   std::vector<RequiredInput> required;
 };
 
-// Every name `c` reads, through its targets, conditions, milestones, items and groups.
-void CollectNames(const CompiledCriteria& c, std::set<std::string>& names) {
+// Every name `c` reads, through its targets, conditions, milestones, items and groups; with
+// `dates`, also the date variables of dated milestones (used, though not required to score).
+void CollectNames(const CompiledCriteria& c, std::set<std::string>& names, bool dates = false) {
   auto add = [&](const Expression& e) {
     names.insert(e.names_used().begin(), e.names_used().end());
   };
@@ -109,14 +116,19 @@ void CollectNames(const CompiledCriteria& c, std::set<std::string>& names) {
     if (t.present) add(t.expression);
   }
   for (const auto& level : c.milestones) {
-    for (const auto& [slot, m] : level) names.insert(m->variable);
+    // The date of a dated milestone is not listed: a date not reported makes that milestone
+    // not count (the trace says so), not the whole KPI missing.
+    for (const auto& m : level) {
+      names.insert(m.milestone->variable);
+      if (dates && m.date_slot >= 0) names.insert(m.milestone->reached);
+    }
   }
   for (const auto& item : c.items) add(item.condition);
   for (const auto& cond : c.conditions) {
     if (cond) add(*cond);
   }
   if (c.by) add(*c.by);
-  for (const auto& g : c.groups) CollectNames(*g.criteria, names);
+  for (const auto& g : c.groups) CollectNames(*g.criteria, names, dates);
 }
 
 struct CompiledKpi {
@@ -351,7 +363,7 @@ struct Engine::Impl {
         }
         out->cumulative = criteria.milestones.cumulative;
         for (const auto& level : criteria.milestones.levels) {
-          std::vector<std::pair<int, const Milestone*>> compiled;
+          std::vector<CompiledCriteria::CompiledMilestone> compiled;
           for (const Milestone& m : level) {
             auto it = scope.scalars().find(m.variable);
             if (it == scope.scalars().end()) {
@@ -359,7 +371,30 @@ struct Engine::Impl {
                   kpi, "เป้าหมายความสำเร็จอ้างถึงตัวแปร \"" + m.variable + "\" ซึ่งไม่มีอยู่",
                   "a milestone refers to variable \"" + m.variable + "\", which does not exist");
             }
-            compiled.emplace_back(it->second, &m);
+            int date_slot = -1;
+            if (m.due.has_value() != !m.reached.empty()) {
+              return KpiError(kpi,
+                              "เป้าหมายความสำเร็จ \"" + m.variable +
+                                  "\" ต้องระบุทั้งวันที่กำหนด (due) และตัวแปรวันที่บรรลุ (reached) หรือไม่ระบุทั้งคู่",
+                              "milestone \"" + m.variable +
+                                  "\" needs both a due date (due) and a date variable (reached), or neither");
+            }
+            if (m.due) {
+              const Variable* date = nullptr;
+              for (const Variable& v : kpi.variables) {
+                if (v.id == m.reached) date = &v;
+              }
+              auto slot = scope.scalars().find(m.reached);
+              if (!date || date->type != VariableType::kDate || slot == scope.scalars().end()) {
+                return KpiError(kpi,
+                                "เป้าหมายความสำเร็จ \"" + m.variable + "\" อ่านวันที่บรรลุจาก \"" +
+                                    m.reached + "\" ซึ่งไม่ใช่ตัวแปรชนิดวันที่ (date) ของตัวชี้วัดนี้",
+                                "milestone \"" + m.variable + "\" reads the date reached from \"" +
+                                    m.reached + "\", which is not a date variable of this KPI");
+              }
+              date_slot = slot->second;
+            }
+            compiled.push_back({it->second, date_slot, &m});
           }
           out->milestones.push_back(std::move(compiled));
         }
@@ -511,7 +546,8 @@ struct Engine::Impl {
       const Variable* single = nullptr;
       int numeric = 0;
       for (const Variable& v : kpi.variables) {
-        if (v.type != VariableType::kNumberList && v.type != VariableType::kPassFail) {
+        if (v.type != VariableType::kNumberList && v.type != VariableType::kPassFail &&
+            v.type != VariableType::kDate) {
           ++numeric;
           single = &v;
         }
@@ -771,16 +807,35 @@ struct Engine::Impl {
         int reached = -1;
         for (size_t i = 0; i < c.milestones.size(); ++i) {
           bool all = true;
-          for (const auto& [slot, milestone] : c.milestones[i]) {
-            const bool passed = scratch[static_cast<size_t>(slot)] >= 0.5;
-            all = all && passed;
-            if (trace) {
-              trace->push_back({.kind = TraceKind::kMilestone,
-                                .level = static_cast<int>(i),
-                                .flag = passed,
-                                .id = milestone->variable,
-                                .name = milestone->text});
+          for (const auto& m : c.milestones[i]) {
+            const Milestone& milestone = *m.milestone;
+            bool passed = scratch[static_cast<size_t>(m.slot)] >= 0.5;
+            TraceStep step{.kind = TraceKind::kMilestone,
+                           .level = static_cast<int>(i),
+                           .id = milestone.variable,
+                           .name = milestone.text};
+            if (m.date_slot >= 0) {
+              // Reached late, or without the date it was reached, it does not count.
+              const double reached_on = scratch[static_cast<size_t>(m.date_slot)];
+              const double due = static_cast<double>(*milestone.due);
+              step.flag2 = true;
+              step.value = due;
+              step.value2 = reached_on;
+              if (!passed) {
+                step.detail = "not_reached";
+              } else if (std::isnan(reached_on)) {
+                step.detail = "no_date";
+                passed = false;
+              } else if (reached_on > due) {
+                step.detail = "late";
+                passed = false;
+              } else {
+                step.detail = "on_time";
+              }
             }
+            all = all && passed;
+            step.flag = passed;
+            if (trace) trace->push_back(std::move(step));
           }
           if (all && !c.milestones[i].empty())
             reached = static_cast<int>(i);
@@ -1168,7 +1223,7 @@ void CollectKpiNames(const CompiledKpi& ck, std::map<std::string, std::set<std::
   };
   for (const auto& [slot, e] : ck.derived) add(e);
   if (ck.result) add(*ck.result);
-  if (ck.criteria) CollectNames(*ck.criteria, names);
+  if (ck.criteria) CollectNames(*ck.criteria, names, true);
   for (const CompiledKpi& sub : ck.subs) CollectKpiNames(sub, out);
 }
 }  // namespace
@@ -1178,7 +1233,7 @@ std::map<std::string, std::set<std::string>> Engine::NamesUsed() const {
   for (const CompiledKpi& ck : impl_->kpis) CollectKpiNames(ck, out);
   for (const CompiledRule& rule : impl_->rules) {
     for (const CompiledRuleEntry& e : rule.entries) {
-      if (e.criteria) CollectNames(*e.criteria, out[impl_->kpis[e.kpi_index].kpi->id]);
+      if (e.criteria) CollectNames(*e.criteria, out[impl_->kpis[e.kpi_index].kpi->id], true);
     }
   }
   return out;

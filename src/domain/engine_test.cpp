@@ -7,6 +7,7 @@
 #include <cmath>
 #include <random>
 
+#include "formats/report.h"
 #include "tests/support/framework_builder.h"
 
 namespace esar::domain {
@@ -182,6 +183,127 @@ TEST(MilestonesTest, NonCumulativeMilestonesScoreTheHighestLevelPassed) {
   KpiScore k =
       ScoreKpi(kpi, {Obs("plan", 1), Obs("six", 0), Obs("central", 46), Obs("regional", 900)});
   EXPECT_NEAR(k.score, 100, kEps);
+}
+
+// §4.3 milestones with due dates (seed 003 KPI 2: "plan approved by December 2563"), here in
+// FY2567: level 2's plan must be approved by 31 Dec 2023; the agency reports the day it was.
+const char* kDatedMilestonesKpi = R"({"id": "k", "component": "c", "name": "plan",
+    "variables": [{"id": "team", "type": "pass_fail"}, {"id": "plan", "type": "pass_fail"},
+                  {"id": "plan_on", "type": "date"}, {"id": "done", "type": "pass_fail"}],
+    "criteria": {"form": "milestones", "levels": [
+      [{"variable": "team", "text": {"th": "ตั้งคณะทำงาน", "en": "team set up"}}],
+      [{"variable": "plan", "text": {"th": "อนุมัติแผน", "en": "plan approved"},
+        "due": "2023-12-31", "reached": "plan_on"}],
+      [{"variable": "done", "text": "done"}]]}})";
+
+// The KPI scored with team and done passed, `plan` as given and `plan_on` (when not NaN).
+KpiScore DatedMilestone(double plan, double plan_on) {
+  std::vector<Observation> data = {Obs("team", 1), Obs("plan", plan), Obs("done", 0)};
+  if (!std::isnan(plan_on)) data.push_back(Obs("plan_on", plan_on));
+  return ScoreKpi(kDatedMilestonesKpi, data);
+}
+
+// The trace step of the dated milestone.
+const TraceStep* PlanStep(const KpiScore& k) {
+  for (const TraceStep& s : k.trace) {
+    if (s.kind == TraceKind::kMilestone && s.id == "plan") return &s;
+  }
+  return nullptr;
+}
+
+TEST(DatedMilestonesTest, ReachedOnTimeCounts) {
+  KpiScore k = DatedMilestone(1, DayFromCivil(2023, 12, 15));
+  EXPECT_EQ(k.status, KpiStatus::kScored);
+  EXPECT_NEAR(k.score, 75, kEps);  // level 2 reached, level 3 (done) not
+  const TraceStep* s = PlanStep(k);
+  ASSERT_NE(s, nullptr);
+  EXPECT_TRUE(s->flag);
+  EXPECT_TRUE(s->flag2);
+  EXPECT_EQ(s->detail, "on_time");
+  EXPECT_DOUBLE_EQ(s->value, DayFromCivil(2023, 12, 31));
+  EXPECT_DOUBLE_EQ(s->value2, DayFromCivil(2023, 12, 15));
+}
+
+TEST(DatedMilestonesTest, ReachedOnTheDueDayItselfCounts) {
+  KpiScore k = DatedMilestone(1, DayFromCivil(2023, 12, 31));
+  EXPECT_NEAR(k.score, 75, kEps);
+  ASSERT_NE(PlanStep(k), nullptr);
+  EXPECT_EQ(PlanStep(k)->detail, "on_time");
+}
+
+TEST(DatedMilestonesTest, ReachedAfterTheDueDateDoesNotCount) {
+  // One day late is late; cumulative, so level 3 cannot be reached past it either.
+  for (Day day : {DayFromCivil(2024, 1, 1), DayFromCivil(2024, 1, 15)}) {
+    KpiScore k = DatedMilestone(1, day);
+    EXPECT_EQ(k.status, KpiStatus::kScored);
+    EXPECT_NEAR(k.score, 50, kEps);
+    EXPECT_EQ(k.level, 0);
+    const TraceStep* s = PlanStep(k);
+    ASSERT_NE(s, nullptr);
+    EXPECT_FALSE(s->flag);
+    EXPECT_EQ(s->detail, "late");
+    EXPECT_DOUBLE_EQ(s->value2, day);
+  }
+}
+
+TEST(DatedMilestonesTest, NotReachedDoesNotCountWhateverTheDate) {
+  for (double day : {std::nan(""), static_cast<double>(DayFromCivil(2023, 12, 1))}) {
+    KpiScore k = DatedMilestone(0, day);
+    EXPECT_NEAR(k.score, 50, kEps);
+    ASSERT_NE(PlanStep(k), nullptr);
+    EXPECT_FALSE(PlanStep(k)->flag);
+    EXPECT_EQ(PlanStep(k)->detail, "not_reached");
+  }
+}
+
+TEST(DatedMilestonesTest, ReachedWithoutItsDateDoesNotCountAndTheKpiIsStillScored) {
+  KpiScore k = DatedMilestone(1, std::nan(""));
+  EXPECT_EQ(k.status, KpiStatus::kScored);
+  EXPECT_NEAR(k.score, 50, kEps);
+  ASSERT_NE(PlanStep(k), nullptr);
+  EXPECT_FALSE(PlanStep(k)->flag);
+  EXPECT_EQ(PlanStep(k)->detail, "no_date");
+}
+
+TEST(DatedMilestonesTest, WithLaterLevelsNonCumulativeOnlyTheLateLevelIsLost) {
+  std::string kpi = kDatedMilestonesKpi;
+  kpi.replace(kpi.find(R"("form": "milestones")"), 20,
+              R"("form": "milestones", "cumulative": false)");
+  KpiScore k = ScoreKpi(kpi, {Obs("team", 1), Obs("plan", 1), Obs("done", 1),
+                              Obs("plan_on", DayFromCivil(2024, 2, 1))});
+  EXPECT_NEAR(k.score, 100, kEps);  // level 3 passes on its own
+}
+
+// The explanation says in Thai and English when the milestone was reached against its due date.
+TEST(DatedMilestonesTest, TheExplanationSaysLateOnTimeOrNoDate) {
+  const Framework fw = SingleKpiFramework(kDatedMilestonesKpi);
+  auto line = [&](double plan, double plan_on, Lang lang) {
+    for (const std::string& l : formats::ExplainKpi(fw, DatedMilestone(plan, plan_on), lang)) {
+      if (l.find(lang == Lang::kThai ? "อนุมัติแผน" : "plan approved") != std::string::npos) return l;
+    }
+    return std::string("(none)");
+  };
+  const double late = DayFromCivil(2024, 1, 15);
+  EXPECT_EQ(line(1, late, Lang::kThai), "✗ ขั้นที่ 2 อนุมัติแผน: บรรลุ 15 ม.ค. 2567 หลังกำหนด 31 ธ.ค. 2566 จึงไม่นับ");
+  EXPECT_EQ(line(1, late, Lang::kEnglish),
+            "✗ step 2 plan approved: reached on 15 Jan 2024, after its due date 31 Dec 2023, so it "
+            "does not count");
+  EXPECT_EQ(line(1, DayFromCivil(2023, 12, 31), Lang::kThai),
+            "✓ ขั้นที่ 2 อนุมัติแผน: บรรลุ 31 ธ.ค. 2566 ภายในกำหนด 31 ธ.ค. 2566 — ผ่าน");
+  EXPECT_NE(line(1, std::nan(""), Lang::kThai).find("ไม่ได้ระบุวันที่บรรลุ"), std::string::npos);
+  EXPECT_NE(line(1, std::nan(""), Lang::kEnglish).find("without the date it was reached"),
+            std::string::npos);
+  EXPECT_NE(line(0, std::nan(""), Lang::kThai).find("ยังไม่บรรลุ (กำหนด 31 ธ.ค. 2566)"),
+            std::string::npos);
+}
+
+TEST(DatedMilestonesTest, TheMilestoneMustNameADateVariable) {
+  std::string kpi = kDatedMilestonesKpi;
+  kpi.replace(kpi.find(R"("reached": "plan_on")"), 20, R"("reached": "team")");
+  auto engine = Engine::Compile(SingleKpiFramework(kpi), 12);
+  ASSERT_FALSE(engine.ok());
+  EXPECT_NE(engine.status().message_en().find("not a date variable"), std::string::npos);
+  EXPECT_NE(engine.status().message_th().find("ไม่ใช่ตัวแปรชนิดวันที่"), std::string::npos);
 }
 
 // §4.4 points for components with a prerequisite (seed 000, Data Catalog FY2565).

@@ -47,6 +47,7 @@ const char* TypeName(VariableType t, Lang lang) {
     case VariableType::kPassFail: return th ? "ผ่าน/ไม่ผ่าน" : "pass/fail";
     case VariableType::kNumberList: return th ? "รายการตัวเลข" : "list of numbers";
     case VariableType::kDerived: return th ? "คำนวณจากสูตร" : "computed by a formula";
+    case VariableType::kDate: return th ? "วันที่" : "date";
   }
   return "";
 }
@@ -560,6 +561,14 @@ void Differ::CriteriaChanges(const std::string& kpi, const std::string& th, cons
             Changed(kpi, th + " " + LevelName(i, Lang::kThai) + " ขั้นที่ " + std::to_string(j + 1) + " ข้อมูลที่ใช้",
                     en + " " + LevelName(i, Lang::kEnglish) + " milestone " + std::to_string(j + 1) + " value",
                     ma[j].variable, mb[j].variable);
+          }
+          // A due date moved (or set, or dropped) changes which reports count as on time.
+          const std::string due_a = ma[j].due ? IsoDate(*ma[j].due) + " (" + ma[j].reached + ")" : "–";
+          const std::string due_b = mb[j].due ? IsoDate(*mb[j].due) + " (" + mb[j].reached + ")" : "–";
+          if (due_a != due_b) {
+            Changed(kpi, th + " " + LevelName(i, Lang::kThai) + " ขั้นที่ " + std::to_string(j + 1) + " วันที่กำหนด",
+                    en + " " + LevelName(i, Lang::kEnglish) + " milestone " + std::to_string(j + 1) + " due date",
+                    due_a, due_b);
           }
         }
       }

@@ -22,6 +22,9 @@ enum class VariableType {
   kPassFail,    // 1 = ผ่าน (pass), 0 = ไม่ผ่าน (fail)
   kNumberList,  // a fixed number of numbers, e.g. the levels of the seven DG pillars
   kDerived,     // computed per agency from `formula` over the KPI's other names
+  // A calendar date (the day a dated milestone was reached): its domain::Day, the days since
+  // 1970-01-01, held as a number like any reported value; written 2021-01-15 or 15/1/2564.
+  kDate,
 };
 
 // A value an agency reports for a KPI (or that esar derives from those values).
@@ -89,6 +92,11 @@ struct LevelsCriteria {
 struct Milestone {
   std::string variable;  // a pass/fail variable of the KPI
   LocalizedText text;
+  // A dated milestone ("plan approved by December 2563"): it passes only when `variable` passes
+  // and the date variable `reached` holds a day on or before `due`. Reached after its due date,
+  // or with no date reported, it does not count (the trace says which). Both set or neither.
+  std::optional<Day> due;
+  std::string reached;  // a date variable of the KPI: the day the agency reached the milestone
 };
 
 // Level i is reached when all milestones of level i pass (and, when cumulative, those of every

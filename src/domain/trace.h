@@ -21,7 +21,10 @@ enum class TraceKind {
                    // level2/value4/value5 = upper level, its target and points; score = value6
   kStepReached,    // level reached (step scoring or below a strict target); value = points
   kBelowBasic,     // value = result; value2 = basic target; flag = interpolated from value3
-  kMilestone,      // level; id = variable; name = milestone text; flag = passed
+  kMilestone,      // level; id = variable; name = milestone text; flag = passed (counts);
+                   // a dated milestone (Milestone::due) also has flag2 = true, value = its due
+                   // day, value2 = the day reported as reached (NaN: none), and detail =
+                   // "on_time" | "late" | "no_date" | "not_reached"
   kCondition,      // level; text = condition; flag = held
   kPointsItem,     // id; name; value = points; flag = met; flag2 = a prerequisite not met
   kSubKpi,         // id; value = sub-KPI score; value2 = its weight; value3 = contribution

@@ -54,6 +54,47 @@ TEST(ValueTest, ReadsNumbersPassFailAndLists) {
   }
 }
 
+TEST(ValueTest, ReadsDatesAsTheirDayNumbers) {
+  // The day a dated milestone was reached, as ISO or as Thai users write it (Buddhist Era).
+  EXPECT_EQ(*ParseValue("2021-01-15"), std::vector<double>{static_cast<double>(domain::DayFromCivil(2021, 1, 15))});
+  EXPECT_EQ(*ParseValue("15/1/2564"), std::vector<double>{static_cast<double>(domain::DayFromCivil(2021, 1, 15))});
+  for (const char* bad : {"31/2/2564", "15/1/64", "15/1/2021", "2021-02-30", "2021-1-15"})
+    EXPECT_FALSE(ParseValue(bad).ok()) << bad;
+}
+
+// A dated milestone: "due" is an ISO date, "reached" names its date variable; both or neither.
+TEST(FrameworkJsonTest, ReadsADatedMilestoneAndRefusesABadOne) {
+  auto text = [](const std::string& milestone) {
+    return R"({"fiscal_year": 2567, "kpis": [{"id": "1", "component": "c", "name": "x",
+      "variables": [{"id": "plan", "type": "pass_fail"}, {"id": "plan_on", "type": "date"}],
+      "criteria": {"form": "milestones", "levels": [[)" + milestone + R"(], [], []]}}]})";
+  };
+  auto ok = ParseFramework(text(R"({"variable": "plan", "due": "2023-12-31", "reached": "plan_on"})"),
+                           "fw.json");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString(false);
+  const domain::Milestone& m = ok->kpis[0].criteria->milestones.levels[0][0];
+  ASSERT_TRUE(m.due.has_value());
+  EXPECT_EQ(*m.due, domain::DayFromCivil(2023, 12, 31));
+  EXPECT_EQ(m.reached, "plan_on");
+  EXPECT_EQ(ok->kpis[0].variables[1].type, domain::VariableType::kDate);
+
+  auto be = ParseFramework(text(R"({"variable": "plan", "due": "31/12/2566", "reached": "plan_on"})"),
+                           "fw.json");
+  ASSERT_FALSE(be.ok());
+  EXPECT_EQ(be.status().where().json_path, "/kpis/0/criteria/levels/0/0/due");
+  EXPECT_NE(be.status().message_en().find("write 2024-03-31"), std::string::npos);
+  EXPECT_NE(be.status().message_th().find("ใช้ไม่ได้"), std::string::npos);
+
+  auto no_date = ParseFramework(text(R"({"variable": "plan", "due": "2023-13-01", "reached": "plan_on"})"),
+                                "fw.json");
+  EXPECT_FALSE(no_date.ok());
+
+  auto half = ParseFramework(text(R"({"variable": "plan", "due": "2023-12-31"})"), "fw.json");
+  ASSERT_FALSE(half.ok());
+  EXPECT_EQ(half.status().where().json_path, "/kpis/0/criteria/levels/0/0");
+  EXPECT_NE(half.status().message_en().find("needs both"), std::string::npos);
+}
+
 TEST(FrameworkJsonTest, ErrorsNameTheJsonPath) {
   auto unknown = ParseFramework(
       R"({"fiscal_year": 2567, "kpis": [{"id": "1", "component": "c", "name": "x", "wieght": 5,

@@ -181,6 +181,7 @@ Enum Choice(const json& v, const std::string& path,
 }
 
 std::shared_ptr<const Criteria> ReadCriteria(const json& v, const std::string& path, int depth);
+domain::Day FrameworkDate(const json& v, const std::string& path);
 
 domain::Range ReadRange(const json& v, const std::string& path) {
   ExpectObject(v, path, {"at_least", "above", "at_most", "below"});
@@ -266,9 +267,18 @@ std::shared_ptr<const Criteria> ReadCriteria(const json& v, const std::string& p
         const json& ms = Array(levels[i], p);
         for (size_t k = 0; k < ms.size(); ++k) {
           const std::string mp = p + "/" + std::to_string(k);
-          ExpectObject(ms[k], mp, {"variable", "text"});
-          level.push_back({String(Required(ms[k], "variable", mp), mp + "/variable"),
-                           Text(Optional(ms[k], "text"), mp + "/text")});
+          ExpectObject(ms[k], mp, {"variable", "text", "due", "reached"});
+          domain::Milestone m{String(Required(ms[k], "variable", mp), mp + "/variable"),
+                              Text(Optional(ms[k], "text"), mp + "/text")};
+          if (const json* due = Optional(ms[k], "due")) m.due = FrameworkDate(*due, mp + "/due");
+          if (const json* r = Optional(ms[k], "reached")) m.reached = String(*r, mp + "/reached");
+          // One without the other is refused here, where the path can be named.
+          if (m.due.has_value() != !m.reached.empty()) {
+            Fail(mp, "เป้าหมายความสำเร็จที่มีกำหนดวันต้องระบุทั้ง due (วันที่กำหนด) และ reached (ตัวแปรวันที่บรรลุ)",
+                 "a dated milestone needs both \"due\" (its due date) and \"reached\" (the date "
+                 "variable it was reached on)");
+          }
+          level.push_back(std::move(m));
         }
         c->milestones.levels.push_back(std::move(level));
       }
@@ -339,6 +349,7 @@ domain::Variable ReadVariable(const json& v, const std::string& path) {
                                            {"count", domain::VariableType::kCount},
                                            {"pass_fail", domain::VariableType::kPassFail},
                                            {"number_list", domain::VariableType::kNumberList},
+                                           {"date", domain::VariableType::kDate},
                                            {"derived", domain::VariableType::kDerived}});
   var.name = Text(Optional(v, "name"), path + "/name");
   var.unit = Text(Optional(v, "unit"), path + "/unit");

@@ -104,6 +104,8 @@ Result<std::vector<double>> ParseValue(const std::string& text) {
   const std::string s = Trim(text);
   if (s == "ผ่าน" || s == "pass" || s == "PASS" || s == "Pass") return std::vector<double>{1};
   if (s == "ไม่ผ่าน" || s == "fail" || s == "FAIL" || s == "Fail") return std::vector<double>{0};
+  // A date (the day a dated milestone was reached): its day number, as domain::Day counts.
+  if (auto day = domain::ParseCaseDate(s)) return std::vector<double>{static_cast<double>(*day)};
   std::vector<double> out;
   size_t start = 0;
   while (true) {

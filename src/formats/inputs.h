@@ -35,7 +35,8 @@ Result<std::vector<domain::Observation>> ParseObservationsXlsx(std::string_view 
                                                                const std::string& file);
 
 // A reported value as a number: "94.36" -> 94.36, "ผ่าน"/"pass" -> 1, "ไม่ผ่าน"/"fail" -> 0, and
-// "3;4;5" -> {3, 4, 5}. Fails (with a message in both languages) on anything else, on numbers
+// "3;4;5" -> {3, 4, 5}, a date ("2021-01-15" or "15/1/2564", as domain::ParseCaseDate reads it)
+// -> its domain::Day (the day a dated milestone was reached). Fails (with a message in both languages) on anything else, on numbers
 // beyond ±10^15, and on NaN or infinity.
 Result<std::vector<double>> ParseValue(const std::string& text);
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "common/thai.h"
 #include "domain/from_agencies.h"
 #include "domain/history.h"
 #include "formats/csv.h"
@@ -44,6 +45,38 @@ std::string LevelName(const domain::Framework& fw, int level, Lang lang) {
     return Th(lang) ? "ต่ำกว่าขั้นต้น" : "below basic";
   const auto& l = fw.levels[static_cast<size_t>(level)];
   return l.name.Pick(lang) + " (" + Short(l.points) + ")";
+}
+
+// A day of the calendar as people read it: "31 ธ.ค. 2563" / "31 Dec 2020".
+std::string DayText(double day, Lang lang) {
+  // Noon UTC of that day is the same day in Bangkok (UTC+7), where FormatDate reads it.
+  return FormatDate(static_cast<int64_t>(day) * 86'400'000 + 43'200'000, lang);
+}
+
+// The explanation of a dated milestone (TraceKind::kMilestone with flag2): "✗ ขั้นที่ 2
+// อนุมัติแผน: บรรลุ 15 ม.ค. 2564 หลังกำหนด 31 ธ.ค. 2563 จึงไม่นับ".
+std::string DatedMilestoneLine(const domain::TraceStep& s, Lang lang) {
+  const bool th = Th(lang);
+  const std::string head =
+      Tr(th, "{} ขั้นที่ {} {}", "{} step {} {}", s.flag ? "✓" : "✗", s.level + 1,
+         s.name.empty() ? s.id : s.name.Pick(lang));
+  const std::string due = DayText(s.value, lang);
+  if (s.detail == "on_time") {
+    return head + Tr(th, ": บรรลุ {} ภายในกำหนด {} — ผ่าน",
+                     ": reached on {}, by its due date {} — passed", DayText(s.value2, lang), due);
+  }
+  if (s.detail == "late") {
+    return head + Tr(th, ": บรรลุ {} หลังกำหนด {} จึงไม่นับ",
+                     ": reached on {}, after its due date {}, so it does not count",
+                     DayText(s.value2, lang), due);
+  }
+  if (s.detail == "no_date") {
+    return head + Tr(th, ": รายงานว่าบรรลุแต่ไม่ได้ระบุวันที่บรรลุ (กำหนด {}) จึงไม่นับ",
+                     ": reported reached without the date it was reached (due {}), so it does "
+                     "not count",
+                     due);
+  }
+  return head + Tr(th, ": ยังไม่บรรลุ (กำหนด {}) — ไม่ผ่าน", ": not reached (due {}) — not passed", due);
 }
 
 std::string StatusText(KpiStatus s, Lang lang) {
@@ -333,6 +366,10 @@ std::vector<std::string> ExplainKpi(const domain::Framework& fw, const KpiScore&
                      Short(s.value2)));
         break;
       case TraceKind::kMilestone:
+        if (s.flag2) {
+          lines.push_back(DatedMilestoneLine(s, lang));
+          break;
+        }
         lines.push_back(
             fmt::format("{} {} — {}", s.flag ? "✓" : "✗", s.name.empty() ? s.id : s.name.Pick(lang),
                         s.flag ? (th ? "ผ่าน" : "passed") : (th ? "ไม่ผ่าน" : "not passed")));

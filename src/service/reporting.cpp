@@ -280,11 +280,25 @@ Status CheckReport(const domain::Framework& fw, const std::string& agency, const
           "ตัวแปร \"" + o.variable + "\" ต้องมี " + std::to_string(length) + " ค่า",
           "variable \"" + o.variable + "\" takes " + std::to_string(length) + " values");
     }
+    // A date given for a variable that is not a date would be read as its day number.
+    if (variable->type != domain::VariableType::kDate) {
+      const json raw = json::parse(report.values_json, nullptr, false);
+      const json* given = raw.is_object() && raw.contains(o.variable) ? &raw[o.variable] : nullptr;
+      if (given && given->is_string() &&
+          domain::ParseCaseDate(TrimSpaces(given->get<std::string>()))) {
+        return Status::InvalidInput("\"" + o.variable + "\" ไม่ใช่ตัวแปรวันที่ จึงรับวันที่ไม่ได้",
+                                    "\"" + o.variable + "\" is not a date variable: a date is not "
+                                    "a value for it");
+      }
+    }
     for (double v : o.values) {
       const bool bad =
           (variable->min && v < *variable->min) || (variable->max && v > *variable->max) ||
           (variable->type == domain::VariableType::kPassFail && v != 0 && v != 1) ||
-          (variable->type == domain::VariableType::kCount && (v < 0 || v != std::floor(v)));
+          (variable->type == domain::VariableType::kCount && (v < 0 || v != std::floor(v))) ||
+          (variable->type == domain::VariableType::kDate &&
+           (v != std::floor(v) || v < domain::DayFromCivil(1900, 1, 1) ||
+            v > domain::DayFromCivil(2200, 12, 31)));
       if (bad) {
         return Status::InvalidInput(
             "ค่าของ \"" + o.variable + "\" (" + ShortestDecimal(v) + ") อยู่นอกช่วงที่ยอมรับ",

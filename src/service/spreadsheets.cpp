@@ -148,6 +148,8 @@ std::string AllowedRange(const domain::Variable& v) {
   switch (v.type) {
     case VariableType::kPassFail:
       return "ผ่าน หรือ ไม่ผ่าน / pass or fail";
+    case VariableType::kDate:
+      return "วันที่ เช่น 15/1/2564 / a date such as 15/1/2564 or 2021-01-15";
     case VariableType::kNumberList:
       return std::to_string(v.length) + " ตัวเลข คั่นด้วย ; / " + std::to_string(v.length) +
              " numbers separated by ;" +
@@ -177,6 +179,14 @@ Result<json> CellValue(const domain::Variable& v, const std::string& text) {
     if (values.size() != 1 || (values[0] != 0 && values[0] != 1))
       return Status::InvalidInput("ต้องเป็น ผ่าน หรือ ไม่ผ่าน", "must be pass or fail");
     return json(values[0] == 1 ? "ผ่าน" : "ไม่ผ่าน");
+  }
+  if (v.type == VariableType::kDate) {
+    // Stored as the web form stores it: the ISO date.
+    const auto day = domain::ParseCaseDate(Trim(text));
+    if (!day)
+      return Status::InvalidInput("ต้องเป็นวันที่ เช่น 15/1/2564 หรือ 2021-01-15",
+                                  "must be a date such as 15/1/2564 or 2021-01-15");
+    return json(domain::IsoDate(*day));
   }
   auto in_range = [&](double d) -> Status {
     if (v.type == VariableType::kCount && (d < 0 || d != std::floor(d)))
@@ -714,8 +724,9 @@ Status Spreadsheets::WriteTemplate(const Actor& actor, int64_t round_id, const s
       if (v.type == domain::VariableType::kPassFail) {
         dv.validate = LXW_VALIDATION_TYPE_LIST;
         dv.value_list = pass_fail;
-      } else if (v.type == domain::VariableType::kNumberList) {
-        validate = false;  // "3;4;5" is text to Excel: checked on upload only
+      } else if (v.type == domain::VariableType::kNumberList ||
+                 v.type == domain::VariableType::kDate) {
+        validate = false;  // "3;4;5" and "15/1/2564" are text to Excel: checked on upload only
       } else {
         dv.validate = v.type == domain::VariableType::kCount ? LXW_VALIDATION_TYPE_INTEGER
                                                               : LXW_VALIDATION_TYPE_DECIMAL;

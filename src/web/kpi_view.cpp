@@ -4,7 +4,9 @@
 #include <charconv>
 #include <cmath>
 #include <map>
+#include <optional>
 
+#include "common/thai.h"
 #include "domain/engine.h"
 #include "formats/report.h"
 #include "service/directory.h"
@@ -45,12 +47,36 @@ json Texts(const PageCall& call, const std::vector<LocalizedText>& texts) {
   return out;
 }
 
+// The day a reported date value names: stored as the form stores it ("2021-01-15"), as a
+// data file or an API client may give it ("15/1/2564"), or as its day number; nullopt if none.
+std::optional<domain::Day> DayOfValue(const json& value) {
+  if (value.is_string()) return domain::ParseCaseDate(TrimSpaces(value.get<std::string>()));
+  if (value.is_number()) {
+    const double d = value.get<double>();
+    if (d == std::floor(d) && std::fabs(d) < 1e6) return static_cast<domain::Day>(d);
+  }
+  return std::nullopt;
+}
+
+// Noon UTC of `day`: the same day in Bangkok, for the date functions that take a moment.
+int64_t NoonOf(domain::Day day) { return int64_t{day} * 86'400'000 + 43'200'000; }
+
 json LevelRows(const PageCall& call, const domain::Framework& framework,
                const domain::Criteria& criteria) {
   json rows = json::array();
   for (size_t i = 0; i < framework.levels.size(); ++i) {
     std::string target;
     if (i < criteria.level_texts.size()) target = call.Pick(criteria.level_texts[i]);
+    // Due dates are said even where the level's text is the seed's own words: the reporter
+    // must know the day by which the milestone counts.
+    std::string due;
+    if (criteria.form == domain::CriteriaForm::kMilestones && i < criteria.milestones.levels.size()) {
+      for (const auto& m : criteria.milestones.levels[i]) {
+        if (m.due)
+          due += (due.empty() ? "" : "; ") + call.T("milestone.due") + " " +
+                 FormatDate(NoonOf(*m.due), call.lang);
+      }
+    }
     if (target.empty()) {
       switch (criteria.form) {
         case domain::CriteriaForm::kLevels:
@@ -74,7 +100,7 @@ json LevelRows(const PageCall& call, const domain::Framework& framework,
     }
     rows.push_back({{"name", call.Pick(framework.levels[i].name)},
                     {"points", ShortestDecimal(framework.levels[i].points)},
-                    {"target", target.empty() ? "–" : target}});
+                    {"target", (target.empty() ? "–" : target) + (due.empty() ? "" : " (" + due + ")")}});
   }
   return rows;
 }
@@ -117,6 +143,8 @@ const char* FieldKind(domain::VariableType type) {
       return "passfail";
     case domain::VariableType::kNumberList:
       return "list";
+    case domain::VariableType::kDate:
+      return "date";
     default:
       return "number";
   }
@@ -219,12 +247,23 @@ json VariableFields(const PageCall& call, const domain::Kpi& kpi, const json& va
                         (value.is_number() && value.get<double>() == 0);
       field["pass"] = pass;
       field["fail"] = fail;
+    } else if (v.type == domain::VariableType::kDate) {
+      // Shown as esar's date fields show dates (15/1/2564), read back by ParseDateField.
+      const auto day = DayOfValue(value);
+      field["date_field"] = DateField(field["field"], field["field"], field["name"],
+                                      day ? DateFieldText(NoonOf(*day)) : ValueText(value), false);
     } else {
       field["value"] = ValueText(value);
     }
     fields.push_back(field);
   }
   return fields;
+}
+
+std::string DateValueText(const json& value, Lang lang) {
+  const auto day = DayOfValue(value);
+  if (day) return FormatDate(NoonOf(*day), lang);
+  return value.is_string() ? value.get<std::string>() : "–";
 }
 
 std::string DisplayValue(const json& v, int decimals) {
@@ -280,6 +319,18 @@ Result<json> ValuesFromForm(const PageCall& call, const domain::Kpi& kpi) {
                                     "\"" + v.name.en + "\" must be pass or fail");
       }
       values[v.id] = text;
+      continue;
+    }
+    if (v.type == domain::VariableType::kDate) {
+      // Stored as an ISO date, which formats::ParseValue reads as its day number.
+      auto moment = ParseDateField(text, "12:00");
+      if (!moment) {
+        const std::string name = v.name.th.empty() ? v.id : v.name.th;
+        const std::string name_en = v.name.en.empty() ? v.id : v.name.en;
+        return Status::InvalidInput("\"" + name + "\": " + moment.status().message_th(),
+                                    "\"" + name_en + "\": " + moment.status().message_en());
+      }
+      values[v.id] = IsoDateInBangkok(*moment);
       continue;
     }
     double number = 0;

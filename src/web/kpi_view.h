@@ -31,13 +31,18 @@ nlohmann::json KpiDocModel(const PageCall& call, const domain::Framework& framew
 
 // The variables an agency reports for `kpi` as form fields, filled from `values` (a JSON
 // object as stored; may be empty): [{"id", "field", "name", "unit", "number"|"count"|
-// "passfail"|"list", "value", "items": [...]}]. Derived variables are left out.
+// "passfail"|"list"|"date", "value", "items": [...], "date_field": {...} for a date, as
+// templates/part_date_field takes it}]. Derived variables are left out.
 nlohmann::json VariableFields(const PageCall& call, const domain::Kpi& kpi,
                               const nlohmann::json& values);
 
 // A reported or verified value as a page shows it: numbers with `decimals` places and
 // thousands separated, lists joined by ", ", "–" for none.
 std::string DisplayValue(const nlohmann::json& value, int decimals);
+
+// A reported date value (a date variable's: "2021-01-15", "15/1/2564" or its day number) as a
+// page shows it: "15 ม.ค. 2564" / "15 Jan 2021"; a string that is no date as written; "–" else.
+std::string DateValueText(const nlohmann::json& value, Lang lang);
 
 // The values of a submitted form (fields "v_<id>", "v_<id>_<i>" for lists) as the JSON object
 // the reporting service stores. Empty fields are left out. An error names the variable whose

@@ -319,8 +319,12 @@ static HttpResponse KpiFormPage(PageCall& call, const Clock& clock, KpiContext& 
       changed = changed || a != b;
       items.push_back({{"name", call.Pick(v.name).empty() ? v.id : call.Pick(v.name)},
                        {"unit", call.Pick(v.unit)},
-                       {"reported", DisplayValue(a, fw.decimals.result)},
-                       {"verified", DisplayValue(b, fw.decimals.result)},
+                       {"reported", v.type == domain::VariableType::kDate
+                                        ? (a.is_null() ? "–" : DateValueText(a, call.lang))
+                                        : DisplayValue(a, fw.decimals.result)},
+                       {"verified", v.type == domain::VariableType::kDate
+                                        ? (b.is_null() ? "–" : DateValueText(b, call.lang))
+                                        : DisplayValue(b, fw.decimals.result)},
                        {"differs", a != b}});
     }
     model["verified"] = {{"items", items}, {"changed", changed}};

@@ -44,13 +44,29 @@ std::string VerdictText(PageCall& call, const std::string& code) {
   return call.T("caselog.verdict." + code);
 }
 
+// A reason a case is not counted, for the summary's tags that follow its "not counted" label
+// ("caselog.reason.<code>"): "ประเภทเรื่อง", not "ไม่นับ: ประเภทเรื่อง" again.
+std::string ReasonText(PageCall& call, const std::string& code) {
+  const std::string key = "caselog.reason." + code;
+  const std::string& text = call.T(key);
+  return text == key ? VerdictText(call, code) : text;
+}
+
+// The kind of a case as people call it in the interface's language ("caselog.kind_name.<kind>":
+// พระราชบัญญัติ / Act); a kind the catalog has no words for is shown as the log writes it.
+std::string KindText(PageCall& call, const std::string& kind) {
+  const std::string key = "caselog.kind_name." + kind;
+  const std::string& text = call.T(key);
+  return text == key ? kind : text;
+}
+
 // The counts of an upload's summary for a page.
 json SummaryModel(PageCall& call, const service::DataUpload& u, int decimals) {
   const json s = json::parse(u.summary_json);
   json reasons = json::array();
   if (s.contains("not_counted") && s["not_counted"].is_object()) {
     for (const auto& [code, n] : s["not_counted"].items())
-      reasons.push_back({{"reason", VerdictText(call, code)}, {"count", n}});
+      reasons.push_back({{"reason", ReasonText(call, code)}, {"count", n}});
   }
   json files = json::array();
   for (const service::DataFile& f : u.files) files.push_back({{"role", f.role}, {"name", f.name}});
@@ -120,7 +136,7 @@ HttpResponse CaseLogListPage(PageCall& call, const Clock& clock) {
     const bool counted = v.verdict == "on_time" || v.verdict == "late";
     rows.push_back({{"seq", v.seq},
                     {"case_id", v.case_id},
-                    {"kind", v.kind},
+                    {"kind", KindText(call, v.kind)},
                     {"received", DateText(call, v.received)},
                     {"completed", v.completed.empty() ? call.T("caselog.open") : DateText(call, v.completed)},
                     {"verdict", VerdictText(call, v.verdict)},

@@ -237,7 +237,9 @@ static HttpResponse ReviewPage(PageCall& call, const Clock& clock, int64_t id,
   json fields = VariableFields(call, *kpi, verified);
   for (auto& f : fields) {
     const std::string vid = f["id"];
-    f["reported"] = reported.contains(vid) ? DisplayValue(reported[vid], fw.decimals.result) : "–";
+    f["reported"] = !reported.contains(vid) ? "–"
+                    : f.contains("date")    ? DateValueText(reported[vid], call.lang)
+                                            : DisplayValue(reported[vid], fw.decimals.result);
   }
   json evidence = EvidenceList(call, s);
   for (auto& e : evidence) e["note_field"] = "note_" + std::to_string(e["id"].get<int64_t>());

@@ -153,6 +153,8 @@ Result<AgencyReportData> BuildAgencyReport(PageCall& call, int64_t round_id,
           text += (text.empty() ? "" : ", ") + Number(x, fw.decimals.result);
         if (v.type == domain::VariableType::kPassFail && found->second.size() == 1)
           text = call.T(found->second[0] != 0 ? "value.pass" : "value.fail");
+        if (v.type == domain::VariableType::kDate && found->second.size() == 1)
+          text = DateValueText(found->second[0], call.lang);
       }
       items.push_back({{"name", call.Pick(v.name).empty() ? v.id : call.Pick(v.name)},
                        {"value", text},

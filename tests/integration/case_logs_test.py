@@ -87,6 +87,58 @@ def xlsx_log():
     return buf.getvalue()
 
 
+# How the list page names each kind of case the example's log has: people read these words,
+# not the format's ("opinion").
+KIND_LABELS = {
+    "th": {"act": "พระราชบัญญัติ", "royal_decree": "พระราชกฤษฎีกา",
+           "ministerial_regulation": "กฎกระทรวง", "opinion": "ความเห็นทางกฎหมาย", "treaty": "สนธิสัญญา"},
+    "en": {"act": "Act", "royal_decree": "Royal decree",
+           "ministerial_regulation": "Ministerial regulation", "opinion": "Legal opinion", "treaty": "Treaty"},
+}
+# The summary's reasons follow its "not counted" label, so each tag names the reason only.
+REASON_TAGS = {
+    "th": ("ไม่นับ", {"kind": "ประเภทเรื่อง", "outside_window": "รับนอกช่วงที่นับ"}),
+    "en": ("Not counted", {"kind": "kind", "outside_window": "received outside the window"}),
+}
+
+
+def check_list_wording(browser, log_id):
+    """The case list page (every page of it) in Thai, then in English: each row's kind in words
+    of the interface's language, and the summary's reason tags without the repeated prefix."""
+    kinds = {}
+    with open(os.path.join(EXAMPLE, "cases", "cases.csv"), encoding="utf-8-sig") as f:
+        for row in csv.DictReader(f):
+            kinds[row["case_id"]] = row["kind"]
+    for lang in ("th", "en"):
+        browser.request("GET", f"/lang/{lang}?next=/")
+        seen, wrong, page, last = {}, [], 1, None
+        while True:
+            status, html = browser.page(f"/case-logs/{log_id}" + (f"?page={page}" if page > 1 else ""))
+            if status != 200:
+                wrong.append(f"page {page}: {status}")
+                break
+            if page == 1:
+                first = html
+            for case_id, cell in re.findall(r'<th scope="row">([^<]*)</th><td>([^<]*)</td>', html):
+                want = KIND_LABELS[lang].get(kinds.get(case_id, ""), "?")
+                seen[kinds.get(case_id)] = True
+                if cell != want:
+                    wrong.append(f"{case_id}: {cell!r}, not {want!r}")
+            if 'rel="next"' not in html:
+                break
+            page += 1
+        check(not wrong and set(seen) == set(KIND_LABELS[lang]),
+              f"{lang}: every case's kind in words ({len(seen)} kinds seen; wrong: {wrong[:3]})")
+        label, tags = REASON_TAGS[lang]
+        reasons = re.search(r"<p>" + re.escape(label) + r": (.*?)</p>", first)
+        tag_texts = re.findall(r'<span class="tag">([^<]*)</span>', reasons.group(1)) if reasons else []
+        check(reasons is not None and tag_texts and f"{label}: {label}" not in first
+              and all(not t.lower().startswith(label.lower()) for t in tag_texts)
+              and all(any(t.startswith(w + " ") for t in tag_texts) for w in tags.values()),
+              f"{lang}: the reasons read '{label}: {tags['kind']} N', once ({tag_texts})")
+    browser.request("GET", "/lang/th?next=/")
+
+
 def main():
     esar = sys.argv[1]
     work = tempfile.mkdtemp(prefix="esar-caselogs-")
@@ -267,6 +319,7 @@ def main():
         eb.login_fields({"username": "evaluator", "password": "demo-evaluator-2567", "next": "/"})
         status, html = eb.page(f"/case-logs/{fixed.get('id')}")
         check(status == 200 and "case-list" in html, "the evaluator reads the case list")
+        check_list_wording(eb, fixed.get("id"))
         status, html = eb.page(f"/review/submissions/{sid}")
         check(status == 200 and f"/case-logs/{fixed.get('id')}" in html, "the review page links the case log")
     finally:

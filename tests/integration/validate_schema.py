@@ -45,6 +45,8 @@ broken = {
     "a case rule with a Thai cut-off date": {"fiscal_year": 2567, "kpis": [dict(kpi, cases={"kinds": ["opinion"], "cutoffs": {"12": "30/9/2567"}, "classes": []})]},
     "a case rule with an unknown pause reason": {"fiscal_year": 2567, "kpis": [dict(kpi, cases={"kinds": ["opinion"], "cutoffs": {"12": "2024-09-30"}, "pauses_not_counted": ["lunch"], "classes": []})]},
     "a case class with months and days": {"fiscal_year": 2567, "kpis": [dict(kpi, cases={"kinds": ["opinion"], "cutoffs": {"12": "2024-09-30"}, "classes": [{"id": "a", "standard": {"months": 1, "days": 2}, "windows": []}]})]},
+    "a milestone due in Buddhist Era digits": {"fiscal_year": 2567, "kpis": [dict(kpi, variables=[{"id": "p", "type": "pass_fail"}, {"id": "d", "type": "date"}], criteria={"form": "milestones", "levels": [[{"variable": "p", "due": "31/12/2566", "reached": "d"}], [], []]})]},
+    "a milestone due with no date variable": {"fiscal_year": 2567, "kpis": [dict(kpi, variables=[{"id": "p", "type": "pass_fail"}], criteria={"form": "milestones", "levels": [[{"variable": "p", "due": "2023-12-31"}], [], []]})]},
     "a sub-KPI id with a slash": {"fiscal_year": 2567, "kpis": [dict(kpi, sub_kpis=[dict(kpi, id="1/2", weight=100)])]},
 }
 for name, framework in broken.items():
