@@ -226,7 +226,9 @@ json VariableFields(const PageCall& call, const domain::Kpi& kpi, const json& va
     json field = {{"id", v.id},
                   {"field", "v_" + v.id},
                   {"name", call.Pick(v.name).empty() ? v.id : call.Pick(v.name)},
-                  {"unit", call.Pick(v.unit)},
+                  // null, not "", when there is none: the templates' {{#unit}} (…) shows for
+                  // any string, and read "วันที่ … ()" on the review page.
+                  {"unit", call.Pick(v.unit).empty() ? json(nullptr) : json(call.Pick(v.unit))},
                   {FieldKind(v.type), true},
                   {"optional", v.optional}};
     if (v.type == domain::VariableType::kNumberList) {
