@@ -605,8 +605,8 @@ Result<std::vector<domain::Observation>> Cycle::Observations(size_t more) {
   auto count = db_.Query("SELECT COUNT(*) FROM observations");
   if (!count) return count.status();
   out.reserve(static_cast<size_t>((*count)[0].Int(0)) + more);
-  Status read = db_.QueryEach(
-      "SELECT agency_code, kpi, variable, fiscal_year, round, value FROM observations", {},
+  Status read = db_.ScanEach(
+      "SELECT agency_code, kpi, variable, fiscal_year, round, value FROM observations",
       [&](const storage::Row& r) { return AppendObservation(r, out); });
   if (!read.ok()) return read;
   return out;

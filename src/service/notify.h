@@ -14,6 +14,7 @@
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -76,6 +77,15 @@ class Notifier {
   // (kInvalidInput) on a message without kind or subject or with a link not starting with "/",
   // or when the database fails: the caller's transaction should then roll back.
   Result<Delivery> Notify(int64_t user_id, const Message& message);
+
+  // Notify for each (user, message) of `recipients`, in that order, with a few statements
+  // whatever their number: the users' contacts and opt-outs read in batches and the
+  // notifications and e-mails written with BulkInsert (COPY on PostgreSQL). What lands is what
+  // Notify would write for each in turn (inactive or unknown users get nothing, no address or a
+  // topic turned off no e-mail); a message with a dedup_key goes through Notify, which needs its
+  // ON CONFLICT. Returns how many recipients were told (listed or mailed). Fails like Notify
+  // (a bad message: nothing is written).
+  Result<int> NotifyEach(const std::vector<std::pair<int64_t, Message>>& recipients);
 
   // Notify for every active user of `agency` whose role is one of `roles`. Returns how many
   // users were told (listed or mailed).

@@ -220,6 +220,132 @@ TEST_P(NotifyTest, ADedupKeyTellsEachUserOnceAndTopicsTurnOffOnlyTheMail) {
   EXPECT_EQ(listed->size(), 2u);
 }
 
+// NotifyEach writes what Notify writes for each recipient in turn (the oracle): over 600 users
+// (more than one batch of their contacts), some inactive, some without an address, some in
+// English, some who turned reminders off, an unknown id, a message with a dedup key given twice.
+// A bad message among them fails the whole call and writes nothing.
+TEST_P(NotifyTest, NotifyEachWritesWhatNotifyWritesOneByOne) {
+  constexpr int64_t kUsers = 600;
+  std::vector<int64_t> ids = {reporter_.user_id, approver_.user_id, boi_reporter_.user_id,
+                              987'654};
+  ASSERT_TRUE(db_->Transaction([&]() -> Status {
+                   for (int64_t i = 0; i < kUsers; ++i) {
+                     auto made = db_->Query(
+                         "INSERT INTO users (username, display_name, password_hash, role, "
+                         "agency_code, active, created_at) VALUES (?, ?, 'x', 'reporter', 'OCS', "
+                         "?, 0) RETURNING id",
+                         {"many-" + std::to_string(i), "ผู้รายงาน " + std::to_string(i),
+                          int64_t{i % 10 != 3}});
+                     if (!made) return made.status();
+                     const int64_t id = (*made)[0].Int(0);
+                     ids.push_back(id);
+                     if (i % 4 != 0) {
+                       Status c = db_->Execute(
+                           "INSERT INTO user_contacts (user_id, email, language, updated_at) "
+                           "VALUES (?, ?, ?, 0)",
+                           {id, i % 4 == 1 ? std::string() : "m" + std::to_string(i) + "@x.go.th",
+                            std::string(i % 3 ? "th" : "en")});
+                       if (!c.ok()) return c;
+                     }
+                     if (i % 5 == 2) {
+                       Status o = db_->Execute(
+                           "INSERT INTO mail_optouts (user_id, topic) VALUES (?, ?)",
+                           {id, std::string(kTopicReminders)});
+                       if (!o.ok()) return o;
+                     }
+                   }
+                   return Status::Ok();
+                 }).ok());
+  Message plain;
+  plain.kind = "test.each";
+  plain.subject = {"ผลการประเมิน\nเบื้องต้น", "Preliminary\tresults"};
+  plain.body = {"เนื้อความ\\N", "Body\twith tab"};
+  plain.link = "/agency/results?round=3";
+  Message reminder = plain;
+  reminder.kind = "test.each.reminder";
+  reminder.topic = kTopicReminders;
+  Message listed_only = plain;
+  listed_only.kind = "test.each.list";
+  listed_only.by_mail = false;
+  Message deduped = plain;
+  deduped.kind = "test.each.dedup";
+  deduped.dedup_key = "test-each";
+  std::vector<std::pair<int64_t, Message>> recipients;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    recipients.emplace_back(ids[i], i % 3 == 0 ? reminder : i % 7 == 0 ? listed_only : plain);
+  }
+  recipients.emplace_back(reporter_.user_id, deduped);
+  recipients.emplace_back(reporter_.user_id, deduped);
+  recipients.emplace_back(ids[10], plain);  // twice: told twice, as Notify would
+
+  using Written = std::multiset<std::vector<std::string>>;
+  auto written = [&]() {
+    Written out;
+    auto listed = db_->Query(
+        "SELECT user_id, kind, subject_th, subject_en, body_th, body_en, link, dedup_key, "
+        "created_at, read_at FROM notifications WHERE kind LIKE 'test.each%'");
+    auto mailed = db_->Query(
+        "SELECT user_id, address, language, kind, subject, body, link, dedup_key, created_at, "
+        "status, attempts, next_attempt_at FROM outbox WHERE kind LIKE 'test.each%'");
+    EXPECT_TRUE(listed.ok() && mailed.ok());
+    if (!listed.ok() || !mailed.ok()) return out;
+    for (const auto* rows : {&*listed, &*mailed}) {
+      for (const storage::Row& r : *rows) {
+        std::vector<std::string> row = {rows == &*listed ? "list" : "mail"};
+        for (size_t c = 0; c < r.size(); ++c) row.push_back(r.IsNull(c) ? "NULL" : r.Text(c));
+        out.insert(row);
+      }
+    }
+    return out;
+  };
+  auto clear = [&]() {
+    ASSERT_TRUE(db_->Execute("DELETE FROM notifications WHERE kind LIKE 'test.each%'").ok());
+    ASSERT_TRUE(db_->Execute("DELETE FROM outbox WHERE kind LIKE 'test.each%'").ok());
+  };
+
+  Notifier notifier(*db_, clock_);
+  int told_one_by_one = 0;
+  ASSERT_TRUE(db_->Transaction([&]() -> Status {
+                   for (const auto& [id, m] : recipients) {
+                     auto d = notifier.Notify(id, m);
+                     if (!d) return d.status();
+                     if (d->listed || d->queued) ++told_one_by_one;
+                   }
+                   return Status::Ok();
+                 }).ok());
+  const Written expected = written();
+  clear();
+  int told_each = 0;
+  Status each = db_->Transaction([&]() -> Status {
+    auto told = notifier.NotifyEach(recipients);
+    if (!told) return told.status();
+    told_each = *told;
+    return Status::Ok();
+  });
+  ASSERT_TRUE(each.ok()) << each.ToString(false);
+  EXPECT_EQ(told_each, told_one_by_one);
+  const Written got = written();
+  EXPECT_TRUE(got == expected) << got.size() << " rows written, " << expected.size()
+                               << " by Notify one by one";
+  // What the oracle wrote is not trivial: lists, e-mails in both languages, the topic respected.
+  std::map<std::string, int> by;
+  for (const auto& row : expected) {
+    ++by[row[0]];
+    if (row[0] == "mail") ++by["mail-" + row[3]];
+  }
+  EXPECT_GT(by["list"], 500);
+  EXPECT_GT(by["mail-th"], 50);
+  EXPECT_GT(by["mail-en"], 20);
+  EXPECT_LT(by["mail"], by["list"]);
+
+  // A message without a kind among them: a bug of the caller, nothing written.
+  clear();
+  auto bad = recipients;
+  bad[bad.size() / 2].second.kind.clear();
+  EXPECT_FALSE(notifier.NotifyEach(bad).ok());
+  EXPECT_TRUE(written().empty());
+}
+
 TEST_P(NotifyTest, TheListIsEachUsersOwn) {
   Inbox inbox(*db_, clock_);
   auto mine = inbox.List(reporter_, 50, 0);

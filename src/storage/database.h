@@ -65,6 +65,16 @@ class Database {
   virtual Status QueryEach(std::string_view sql, const std::vector<Value>& params,
                            const std::function<Status(const Row&)>& each);
 
+  // QueryEach for a query without parameters whose rows are read in one pass, the largest reads
+  // (every observation of a cycle): `each` must not use this database until the read has ended.
+  // The rows and their Values are those Query gives. PostgreSQL streams them with COPY (...) TO
+  // STDOUT (no cursor and no fetch after fetch), inside the transaction in
+  // progress or else a ReadSnapshot of its own; SQLite steps its statement as QueryEach does.
+  // A failure of `each` ends the read and is returned; the database's own fail like Query.
+  virtual Status ScanEach(std::string_view sql, const std::function<Status(const Row&)>& each) {
+    return QueryEach(sql, {}, each);
+  }
+
   // Query, for statements whose rows do not matter.
   Status Execute(std::string_view sql, const std::vector<Value>& params = {});
 

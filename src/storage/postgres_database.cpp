@@ -1,6 +1,7 @@
 // The PostgreSQL backend, on libpq: the engine for scale.
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -78,6 +79,60 @@ void AppendCopyText(const Value& v, std::string& out) {
   }
 }
 
+// One cell of text-format output (`cell`, `length` bytes, NUL-terminated) of column type `type`
+// as the Value Query gives for it, appended to `row`.
+void AppendCell(Oid type, const char* cell, size_t length, std::vector<Value>& row) {
+  switch (type) {
+    case kInt2Oid:
+    case kInt4Oid:
+    case kInt8Oid: {
+      int64_t v = 0;
+      std::from_chars(cell, cell + length, v);
+      row.emplace_back(v);
+      break;
+    }
+    case kFloat4Oid:
+    case kFloat8Oid:
+    case kNumericOid:
+      row.emplace_back(std::strtod(cell, nullptr));
+      break;
+    case kBoolOid:
+      row.emplace_back(static_cast<int64_t>(cell[0] == 't'));
+      break;
+    case kByteaOid:
+      row.emplace_back(Blob{DecodeBytea(cell, length)});
+      break;
+    default:
+      row.emplace_back(std::string(cell, length));
+  }
+}
+
+// One field of a line of COPY's text format, [at, end), unescaped into `out` (the reverse of
+// AppendCopyText: \\, \t, \n, \r, \b, \f, \v; any other escaped character stands for
+// itself). Returns false for the NULL marker \N.
+bool UnescapeCopyField(const char* at, const char* end, std::string& out) {
+  out.clear();
+  if (end - at == 2 && at[0] == '\\' && at[1] == 'N') return false;
+  const char* plain = at;
+  for (; at < end; ++at) {
+    if (*at != '\\' || at + 1 == end) continue;
+    out.append(plain, at);
+    ++at;
+    switch (*at) {
+      case 't': out += '\t'; break;
+      case 'n': out += '\n'; break;
+      case 'r': out += '\r'; break;
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case 'v': out += '\v'; break;
+      default: out += *at;
+    }
+    plain = at + 1;
+  }
+  out.append(plain, end);
+  return true;
+}
+
 class PostgresDatabase final : public Database {
  public:
   explicit PostgresDatabase(PGconn* conn) : conn_(conn) {}
@@ -129,29 +184,7 @@ class PostgresDatabase final : public Database {
         }
         const char* cell = PQgetvalue(result, r, c);
         const auto length = static_cast<size_t>(PQgetlength(result, r, c));
-        switch (PQftype(result, c)) {
-          case kInt2Oid:
-          case kInt4Oid:
-          case kInt8Oid: {
-            int64_t v = 0;
-            std::from_chars(cell, cell + length, v);
-            row.emplace_back(v);
-            break;
-          }
-          case kFloat4Oid:
-          case kFloat8Oid:
-          case kNumericOid:
-            row.emplace_back(std::strtod(cell, nullptr));
-            break;
-          case kBoolOid:
-            row.emplace_back(static_cast<int64_t>(cell[0] == 't'));
-            break;
-          case kByteaOid:
-            row.emplace_back(Blob{DecodeBytea(cell, length)});
-            break;
-          default:
-            row.emplace_back(std::string(cell, length));
-        }
+        AppendCell(PQftype(result, c), cell, length, row);
       }
       rows.emplace_back(std::move(row));
     }
@@ -180,6 +213,70 @@ class PostgresDatabase final : public Database {
     }
     Status closed = Execute("CLOSE " + cursor);
     return out.ok() ? closed : out;
+  }
+
+  Status ScanEach(std::string_view sql,
+                  const std::function<Status(const Row&)>& each) override {
+    // The column types (for the Values Query would give) from the same query without rows,
+    // then its rows as COPY's text, streamed: no cursor, no round trip per batch, one line per
+    // row. Both in one transaction (the caller's or a snapshot of this read's own), so they see
+    // the same data and, under pgbouncer's transaction pooling, one server connection.
+    if (!InTransaction()) return ReadSnapshot([&] { return ScanEach(sql, each); });
+    std::vector<Oid> types;
+    {
+      const std::string probe = "SELECT * FROM (" + std::string(sql) + ") AS scanned LIMIT 0";
+      PGresult* result = PQexec(conn_, probe.c_str());
+      std::unique_ptr<PGresult, void (*)(PGresult*)> guard(result, PQclear);
+      if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+        Status error = PgError("query", PQresultErrorMessage(result));
+        if (PQstatus(conn_) == CONNECTION_BAD) PQreset(conn_);
+        return error;
+      }
+      for (int c = 0; c < PQnfields(result); ++c) types.push_back(PQftype(result, c));
+    }
+    {
+      const std::string copy = "COPY (" + std::string(sql) + ") TO STDOUT";
+      PGresult* started = PQexec(conn_, copy.c_str());
+      std::unique_ptr<PGresult, void (*)(PGresult*)> guard(started, PQclear);
+      if (PQresultStatus(started) != PGRES_COPY_OUT) {
+        Status error = PgError("copy", PQresultErrorMessage(started));
+        if (PQstatus(conn_) == CONNECTION_BAD) PQreset(conn_);
+        return error;
+      }
+    }
+    Status out;
+    std::vector<Value> values;
+    std::string field;
+    while (true) {
+      char* line = nullptr;
+      const int length = PQgetCopyData(conn_, &line, 0);
+      if (length < 0) break;  // -1: every row read; -2: failed (the result below says why)
+      std::unique_ptr<char, void (*)(void*)> held(line, PQfreemem);
+      // After `each` failed the rest is read and dropped: COPY cannot be stopped midway on a
+      // connection that is to be used again, and the transaction ends with this failure anyway.
+      if (!out.ok()) continue;
+      const char* at = line;
+      const char* const end = line + (length > 0 && line[length - 1] == '\n' ? length - 1 : length);
+      values.clear();
+      values.reserve(types.size());
+      for (size_t c = 0; c < types.size(); ++c) {
+        const char* stop = std::find(at, end, '\t');
+        if (!UnescapeCopyField(at, stop, field))
+          values.emplace_back(std::monostate{});
+        else
+          AppendCell(types[c], field.c_str(), field.size(), values);
+        at = stop == end ? end : stop + 1;
+      }
+      out = each(Row(std::move(values)));
+      values = {};
+    }
+    while (PGresult* result = PQgetResult(conn_)) {
+      std::unique_ptr<PGresult, void (*)(PGresult*)> guard(result, PQclear);
+      if (PQresultStatus(result) != PGRES_COMMAND_OK && out.ok())
+        out = PgError("copy", PQresultErrorMessage(result));
+    }
+    if (PQstatus(conn_) == CONNECTION_BAD) PQreset(conn_);
+    return out;
   }
 
   Status BulkInsertRows(std::string_view table, const std::vector<std::string>& columns,

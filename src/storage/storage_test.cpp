@@ -334,6 +334,71 @@ TEST_P(StorageTest, QueryEachGivesEveryRowOnceAndStopsAtAFailure) {
   EXPECT_EQ((*count)[0].Int(0), kRows);
 }
 
+// ScanEach (COPY ... TO STDOUT on PostgreSQL) gives exactly the rows and Values Query gives:
+// texts with tabs, line breaks, backslashes, "\N" as text, Thai, empty and NULL texts; integers,
+// reals (the shortest text of each, the smallest and negative), bytes, booleans; inside a
+// transaction or not. A failure of the callback ends it and comes back, and the connection
+// works after; a bad statement fails like Query.
+TEST_P(StorageTest, ScanEachGivesWhatQueryGivesAndStopsAtAFailure) {
+  const bool pg = db_->dialect() == Dialect::kPostgres;
+  ASSERT_TRUE(db_->Execute("CREATE TABLE scanned (i BIGINT PRIMARY KEY, small INTEGER, r DOUBLE "
+                           "PRECISION, s TEXT, b " +
+                           std::string(pg ? "BYTEA" : "BLOB") + ")")
+                  .ok());
+  const std::vector<std::string> texts = {
+      "tab\there", "new\nline", "back\\slash \\N \\t", "\\N", "cr\r\nlf", "\b\f\v",
+      "สำนักงาน ก.พ.ร. ที่ นั้น 'quoted' \"double\"", "", "end\\"};
+  constexpr int64_t kRows = 9'000;  // more than one buffer of COPY's output
+  int64_t n = 0;
+  ASSERT_TRUE(db_->BulkInsert("scanned", {"i", "small", "r", "s", "b"}, [&](std::vector<Value>& row) {
+                   if (n == kRows) return false;
+                   const auto at = static_cast<size_t>(n);
+                   row = {n - 4'000, n % 5 ? Value{int64_t{n % 1000 - 500}} : Value{},
+                          n % 4 ? Value{0.1 * static_cast<double>(n) - 3e-300} : Value{},
+                          n % 11 ? Value{texts[at % texts.size()] + std::to_string(n)} : Value{},
+                          n % 3 ? Value{} : Value{Blob{std::string("\x00\\\t\n\xff", 5)}}};
+                   ++n;
+                   return true;
+                 }).ok());
+  const std::string sql = "SELECT i, small, r, s, b, i > 0 AS positive FROM scanned ORDER BY i";
+  auto all = db_->Query(sql);
+  ASSERT_TRUE(all.ok()) << all.status().ToString(false);
+  ASSERT_EQ(all->size(), size_t{kRows});
+  auto scan = [&]() {
+    std::vector<Row> got;
+    Status s = db_->ScanEach(sql, [&](const Row& r) {
+      got.push_back(r);
+      return Status::Ok();
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString(false);
+    ASSERT_EQ(got.size(), all->size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      ASSERT_EQ(got[i].size(), (*all)[i].size());
+      for (size_t c = 0; c < got[i].size(); ++c)
+        ASSERT_TRUE(got[i][c] == (*all)[i][c]) << "row " << i << " column " << c;
+    }
+  };
+  scan();
+  ASSERT_TRUE(db_->Transaction([&]() -> Status {
+                   scan();
+                   return Status::Ok();
+                 }).ok());
+  // The callback's failure ends the read there and is what comes back; the connection is fine.
+  int64_t seen = 0;
+  Status stopped = db_->ScanEach("SELECT i FROM scanned ORDER BY i", [&](const Row& r) {
+    ++seen;
+    return r.Int(0) == 500 ? Status::DataLoss("หยุด", "stop here") : Status::Ok();
+  });
+  EXPECT_EQ(stopped.code(), StatusCode::kDataLoss);
+  EXPECT_EQ(seen, 4501);
+  EXPECT_FALSE(db_->ScanEach("SELECT nothing FROM nowhere", [](const Row&) {
+                   return Status::Ok();
+                 }).ok());
+  auto count = db_->Query("SELECT COUNT(*) FROM scanned");
+  ASSERT_TRUE(count.ok()) << count.status().ToString(false);
+  EXPECT_EQ((*count)[0].Int(0), kRows);
+}
+
 TEST_P(StorageTest, BulkInsertIsAllOrNothingAndJoinsTheCallersTransaction) {
   ASSERT_TRUE(db_->Execute("CREATE TABLE bulk (i BIGINT PRIMARY KEY, s TEXT NOT NULL)").ok());
   // A duplicate key halfway: nothing of the batch stays.
