@@ -7,6 +7,10 @@
 //
 //   bench/generate.py --agencies 8000 --kpis 25 --out DIR
 //   build/bin/esar_rows_bench --dir DIR --db /tmp/x.db|postgresql://...
+//
+// Repeated computations on PostgreSQL without loading each time (the load is one statement per
+// value): --load-only into a database T, then for each run CREATE DATABASE Rn TEMPLATE T and
+// --loaded --compute-only on Rn.
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -66,6 +70,12 @@ int main(int argc, char** argv) {
   bool compute_only = false;
   app.add_flag("--compute-only", compute_only,
                "stop after computing and storing (for a profile of that step alone)");
+  bool load_only = false, loaded = false;
+  app.add_flag("--load-only", load_only,
+               "stop after loading (a database to copy, e.g. CREATE DATABASE ... TEMPLATE, for "
+               "repeated computations)");
+  app.add_flag("--loaded", loaded,
+               "the database holds what --load-only loaded: compute its newest open round");
   CLI11_PARSE(app, argc, argv);
   namespace fs = std::filesystem;
   auto db = esar::storage::Open(url);
@@ -79,16 +89,25 @@ int main(int argc, char** argv) {
   const Actor admin{0, esar::service::Role::kAdmin, "", "bench"};
   auto agencies = esar::formats::LoadAgencies((fs::path(dir) / "agencies.csv").string());
   if (!agencies) return Fail(agencies.status());
-  if (auto s = directory.UpsertAgencies(Actor::System(), *agencies); !s.ok()) return Fail(s);
-  std::ifstream in(fs::path(dir) / "framework.json");
-  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  auto framework = cycle.ImportFramework(admin, text);
-  if (!framework) return Fail(framework.status());
-  auto round = cycle.OpenRound(admin, framework->id, 12, kStart + 1000);
-  if (!round) return Fail(round.status());
-  auto data = esar::formats::LoadObservations((fs::path(dir) / "data.csv").string());
-  if (!data) return Fail(data.status());
-  if (auto s = cycle.ImportObservations(admin, *data); !s.ok()) return Fail(s);
+  int64_t round_id = 0;
+  if (loaded) {
+    auto newest = (*db)->Query("SELECT MAX(id) FROM rounds");
+    if (!newest) return Fail(newest.status());
+    round_id = (*newest)[0].Int(0);
+  } else {
+    if (auto s = directory.UpsertAgencies(Actor::System(), *agencies); !s.ok()) return Fail(s);
+    std::ifstream in(fs::path(dir) / "framework.json");
+    const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    auto framework = cycle.ImportFramework(admin, text);
+    if (!framework) return Fail(framework.status());
+    auto round = cycle.OpenRound(admin, framework->id, 12, kStart + 1000);
+    if (!round) return Fail(round.status());
+    round_id = round->id;
+    auto data = esar::formats::LoadObservations((fs::path(dir) / "data.csv").string());
+    if (!data) return Fail(data.status());
+    if (auto s = cycle.ImportObservations(admin, *data); !s.ok()) return Fail(s);
+    if (load_only) return 0;
+  }
   clock.Advance(2000);
 
   // What earlier steps freed goes back to the system first, so that the peak measured is what the
@@ -97,7 +116,7 @@ int main(int argc, char** argv) {
   const long long rss_before_mb = ResidentMb("VmRSS");
   const bool peak_reset = ResetPeak();
   auto t = std::chrono::steady_clock::now();
-  auto computed = results.ComputePreliminary(admin, round->id, 0);
+  auto computed = results.ComputePreliminary(admin, round_id, 0);
   const double compute_s = Since(t);
   // What computing and storing held at its peak, above what the process held before it.
   const long long compute_peak_mb = peak_reset ? ResidentMb("VmHWM") - rss_before_mb : -1;
@@ -109,7 +128,7 @@ int main(int argc, char** argv) {
   // What the API's answer to the computation does before its status line: the round's
   // readiness, and the cursor over the scores (an engine compiled for the explanations).
   t = std::chrono::steady_clock::now();
-  auto readiness = results.ReadinessOf(admin, round->id);
+  auto readiness = results.ReadinessOf(admin, round_id);
   if (!readiness) return Fail(readiness.status());
   auto cursor = results.OpenScores(admin, *computed);
   if (!cursor) return Fail(cursor.status());
@@ -118,7 +137,7 @@ int main(int argc, char** argv) {
                            "result_kpis)");
   if (!rows) return Fail(rows.status());
   t = std::chrono::steady_clock::now();
-  auto one = results.LatestForAgency(admin, round->id, esar::service::ResultStage::kPreliminary,
+  auto one = results.LatestForAgency(admin, round_id, esar::service::ResultStage::kPreliminary,
                                      (*agencies)[agencies->size() / 2].code);
   const double one_ms = Since(t) * 1000;
   if (!one) return Fail(one.status());

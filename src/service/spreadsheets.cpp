@@ -342,10 +342,19 @@ Status Spreadsheets::ResultsTable(const Actor& actor, int64_t round_id, ResultSt
     };
     std::vector<Cell> cells;
     return ForEachPageOfAgencies(read, [&](const std::vector<storage::Row>& totals) -> Status {
+      // The page's agencies by their codes, not as a range between its first and last: on
+      // PostgreSQL result_kpis.agency_code compares by bytes (migration 19) while the page was
+      // ordered in result_totals' collation, the database's, whose order may differ.
+      std::string in;
+      std::vector<storage::Value> params = {meta->rows_from};
+      for (const storage::Row& t : totals) {
+        in += in.empty() ? "?" : ", ?";
+        params.emplace_back(t.Text(0));
+      }
       auto rows = db_.Query(
           "SELECT agency_code, kpi, result, score FROM result_kpis WHERE result_id = ? AND "
-          "agency_code >= ? AND agency_code <= ?",
-          {meta->rows_from, totals.front().Text(0), totals.back().Text(0)});
+          "agency_code IN (" + in + ")",
+          params);
       if (!rows) return rows.status();
       std::map<std::string, std::vector<const storage::Row*>> by_agency;
       for (const storage::Row& r : *rows) by_agency[r.Text(0)].push_back(&r);

@@ -2,6 +2,7 @@
 // errors come back as values, migrations apply once.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -54,6 +55,49 @@ TEST_P(StorageTest, MigrationsApplyOnceAndRecordTheirVersion) {
   auto count = db_->Query("SELECT COUNT(*) FROM schema_migrations");
   ASSERT_TRUE(count.ok());
   EXPECT_EQ((*count)[0].Int(0), static_cast<int64_t>(AllMigrations().size()));
+}
+
+// Migration 19: result_kpis' agency codes and KPI ids compare byte by byte on PostgreSQL (their
+// collation is "C") as on SQLite; the rows there before it stay, found by key and ordered by
+// bytes: upper case before lower, "10" before "2", Thai after ASCII.
+TEST_P(StorageTest, MigrationNineteenOrdersKpiRowsByBytes) {
+  auto opened = Open(esar::testing::FreshDatabaseUrl(GetParam()));
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString(false);
+  Database& db = **opened;
+  ASSERT_TRUE(MigrateTo(db, 18).ok());
+  const std::vector<std::pair<std::string, std::string>> keys = {
+      {"b01", "2"}, {"B01", "10"}, {"_x", "4.1"}, {"ก01", "1"}, {"B01", "2"}, {"a-1", "41"}};
+  for (const auto& [agency, kpi] : keys) {
+    ASSERT_TRUE(db.Execute("INSERT INTO result_kpis (result_id, agency_code, kpi, status, level, "
+                           "weight, weighted) VALUES (1, ?, ?, 'scored', 1, 1, 1)",
+                           {agency, kpi})
+                    .ok());
+  }
+  ASSERT_TRUE(Migrate(db).ok());
+  if (db.dialect() == Dialect::kPostgres) {
+    auto collations = db.Query(
+        "SELECT column_name, COALESCE(collation_name, '') FROM information_schema.columns WHERE "
+        "table_schema = current_schema() AND table_name = 'result_kpis' AND column_name IN "
+        "('agency_code', 'kpi') ORDER BY column_name");
+    ASSERT_TRUE(collations.ok()) << collations.status().ToString(false);
+    ASSERT_EQ(collations->size(), 2u);
+    for (const Row& r : *collations) EXPECT_EQ(r.Text(1), "C") << r.Text(0);
+  }
+  auto rows = db.Query("SELECT agency_code, kpi FROM result_kpis WHERE result_id = 1 ORDER BY "
+                       "agency_code, kpi");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString(false);
+  auto expected = keys;
+  std::sort(expected.begin(), expected.end());  // std::string compares bytes
+  ASSERT_EQ(rows->size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ((*rows)[i].Text(0), expected[i].first) << i;
+    EXPECT_EQ((*rows)[i].Text(1), expected[i].second) << i;
+  }
+  auto one = db.Query("SELECT COUNT(*) FROM result_kpis WHERE result_id = 1 AND agency_code = ? "
+                      "AND kpi = ?",
+                      {std::string("ก01"), std::string("1")});
+  ASSERT_TRUE(one.ok()) << one.status().ToString(false);
+  EXPECT_EQ((*one)[0].Int(0), 1);
 }
 
 // Agencies there before migration 9 get their Thai sort keys from it: ORDER BY sort_key is Thai
