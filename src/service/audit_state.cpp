@@ -78,7 +78,7 @@ const std::vector<Kind>& Kinds() {
        "SELECT user_id AS id FROM user_contacts"},
       {"round",
        true,
-       {{"SELECT id, framework_id, round, deadline, closed_at FROM rounds", "id"},
+       {{"SELECT id, framework_id, round, deadline, closed_at, starts_at FROM rounds", "id"},
         {"SELECT agency_code, deadline, granted_by, granted_at FROM extensions", "round_id"},
         {"SELECT id, reopened_by, reopened_at, reason, deadline, after_result FROM "
          "round_reopenings",

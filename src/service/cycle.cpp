@@ -46,6 +46,8 @@ Status CheckReason(const std::string& reason) {
 
 const char* RoundStateName(RoundState state) {
   switch (state) {
+    case RoundState::kScheduled:
+      return "scheduled";
     case RoundState::kOpen:
       return "open";
     case RoundState::kClosed:
@@ -189,51 +191,76 @@ Result<std::vector<StoredFramework>> Cycle::OtherFrameworksOfYear(
 }
 
 Result<RoundInfo> Cycle::OpenRound(const Actor& actor, int64_t framework_id, int round,
-                                   int64_t deadline_ms) {
+                                   int64_t deadline_ms, int64_t starts_at_ms) {
   if (!actor.Is(Role::kAdmin)) return Denied(actor, "เปิดรอบการรายงาน", "open reporting rounds");
   if (round != 6 && round != 12)
     return Status::InvalidInput("รอบต้องเป็น 6 หรือ 12", "a round is 6 or 12");
   const int64_t now = clock_.NowMs();
   if (deadline_ms <= now) return PastDeadline(deadline_ms);
+  if (starts_at_ms < 0) starts_at_ms = 0;
+  if (starts_at_ms != 0 && starts_at_ms >= deadline_ms) {
+    return Status::InvalidInput(
+        "วันเริ่มรับรายงาน (" + FormatDateTime(starts_at_ms, Lang::kThai) +
+            ") ต้องก่อนกำหนดส่ง (" + FormatDateTime(deadline_ms, Lang::kThai) + ")",
+        "reporting must start (" + FormatDateTime(starts_at_ms, Lang::kEnglish) +
+            ") before the deadline (" + FormatDateTime(deadline_ms, Lang::kEnglish) + ")");
+  }
+  const storage::Value start = starts_at_ms ? storage::Value(starts_at_ms) : storage::Value();
+  auto start_json = [](int64_t ms) { return ms ? json(ms) : json(nullptr); };
   int64_t id = 0;
   Status done = db_.Transaction([&]() -> Status {
     auto exists = db_.Query("SELECT 1 FROM frameworks WHERE id = ?", {framework_id});
     if (!exists) return exists.status();
     if (exists->empty()) return Status::NotFound("ไม่มีกรอบการประเมินนี้", "no such framework");
-    auto existing =
-        db_.Query("SELECT id, deadline FROM rounds WHERE framework_id = ? AND round = ?",
-                  {framework_id, int64_t{round}});
+    auto existing = db_.Query("SELECT id FROM rounds WHERE framework_id = ? AND round = ?",
+                              {framework_id, int64_t{round}});
     if (!existing) return existing.status();
     if (!existing->empty()) {
-      // Opening it again moves the deadline, but never reopens a closed round: that takes
+      // Opening it again moves its dates, but never reopens a closed round: that takes
       // Reopen, with a reason.
       id = (*existing)[0].Int(0);
       auto status = LockForChange(id);
       if (!status) return status.status();
-      if (status->state != RoundState::kOpen) {
+      if (status->state != RoundState::kOpen && status->state != RoundState::kScheduled) {
         return Status::Conflict(
             "รอบนี้ปิดรับรายงานแล้ว เปลี่ยนกำหนดส่งไม่ได้ ให้ใช้การเปิดรอบอีกครั้งพร้อมเหตุผล",
             "this round is closed: its deadline cannot change; reopen it with a reason instead");
       }
-      Status s = db_.Execute("UPDATE rounds SET deadline = ? WHERE id = ?", {deadline_ms, id});
+      const int64_t old_start = status->round.starts_at;
+      const int64_t old_deadline = status->round.deadline;
+      if (old_start == starts_at_ms && old_deadline == deadline_ms) return Status::Ok();
+      // Agencies that have begun reporting are not shut out again by a later start.
+      const bool started = old_start == 0 || old_start <= now;
+      if (started && starts_at_ms != old_start && starts_at_ms > now) {
+        return Status::Conflict(
+            "รอบนี้เริ่มรับรายงานแล้ว เลื่อนวันเริ่มไปภายหลังไม่ได้",
+            "this round has started taking reports: its start cannot move later");
+      }
+      Status s = db_.Execute("UPDATE rounds SET deadline = ?, starts_at = ? WHERE id = ?",
+                             {deadline_ms, start, id});
       if (!s.ok()) return s;
-      return AuditLog(db_).Append(actor, now, "round.deadline", "round/" + std::to_string(id),
-                                  json{{"deadline", (*existing)[0].Int(1)}}.dump(),
-                                  json{{"deadline", deadline_ms}}.dump());
+      return AuditLog(db_).Append(
+          actor, now, "round.deadline", "round/" + std::to_string(id),
+          json{{"deadline", old_deadline}, {"starts_at", start_json(old_start)}}.dump(),
+          json{{"deadline", deadline_ms}, {"starts_at", start_json(starts_at_ms)}}.dump());
     }
     Status frozen =
         db_.Execute("UPDATE frameworks SET frozen_at = ? WHERE id = ? AND frozen_at IS NULL",
                     {now, framework_id});
     if (!frozen.ok()) return frozen;
     auto rows = db_.Query(
-        "INSERT INTO rounds (framework_id, round, deadline) VALUES (?, ?, ?) RETURNING id",
-        {framework_id, int64_t{round}, deadline_ms});
+        "INSERT INTO rounds (framework_id, round, deadline, starts_at) VALUES (?, ?, ?, ?) "
+        "RETURNING id",
+        {framework_id, int64_t{round}, deadline_ms, start});
     if (!rows) return rows.status();
     id = (*rows)[0].Int(0);
-    return AuditLog(db_).Append(
-        actor, now, "round.open", "round/" + std::to_string(id), "{}",
-        json{{"framework", framework_id}, {"round", round}, {"deadline", deadline_ms}}.dump(),
-        {"framework/" + std::to_string(framework_id)});  // frozen by the opening
+    return AuditLog(db_).Append(actor, now, "round.open", "round/" + std::to_string(id), "{}",
+                                json{{"framework", framework_id},
+                                     {"round", round},
+                                     {"deadline", deadline_ms},
+                                     {"starts_at", start_json(starts_at_ms)}}
+                                    .dump(),
+                                {"framework/" + std::to_string(framework_id)});  // frozen by it
   });
   if (!done.ok()) return done;
   return Round(id);
@@ -258,14 +285,15 @@ Status Cycle::LockRound(int64_t round_id, bool exclusive) {
 Result<RoundStatus> Cycle::StatusOf(int64_t round_id) {
   auto rows = db_.Query(
       "SELECT r.id, r.framework_id, r.round, r.deadline, r.closed_at, "
-      "(SELECT MAX(e.deadline) FROM extensions e WHERE e.round_id = r.id) "
+      "(SELECT MAX(e.deadline) FROM extensions e WHERE e.round_id = r.id), r.starts_at "
       "FROM rounds r WHERE r.id = ?",
       {round_id});
   if (!rows) return rows.status();
   if (rows->empty()) return Status::NotFound("ไม่มีรอบการรายงานนี้", "no such reporting round");
   const storage::Row& r = (*rows)[0];
   RoundStatus out;
-  out.round = {r.Int(0), r.Int(1), static_cast<int>(r.Int(2)), r.Int(3)};
+  out.round = {r.Int(0), r.Int(1), static_cast<int>(r.Int(2)), r.Int(3),
+               r.IsNull(6) ? 0 : r.Int(6)};
   out.closed_early_at = r.IsNull(4) ? 0 : r.Int(4);
   const int64_t latest_extension = r.IsNull(5) ? 0 : r.Int(5);
   out.closes_at =
@@ -296,13 +324,26 @@ Result<RoundStatus> Cycle::StatusOf(int64_t round_id) {
     return out;
   }
   const int64_t now = clock_.NowMs();
-  out.state = out.closed_early_at || now > out.closes_at ? RoundState::kClosed : RoundState::kOpen;
+  if (out.closed_early_at || now > out.closes_at) {
+    out.state = RoundState::kClosed;
+  } else {
+    // A reopening opens the round at once, whatever start it had.
+    out.state = now < out.round.starts_at && out.reopenings.empty() ? RoundState::kScheduled
+                                                                    : RoundState::kOpen;
+  }
   return out;
 }
 
 Status Cycle::CheckReportingOpen(int64_t round_id, const std::string& agency) {
   auto status = StatusOf(round_id);
   if (!status) return status.status();
+  if (status->state == RoundState::kScheduled) {
+    return Status::Conflict(
+        "รอบนี้ยังไม่เปิดรับรายงาน เริ่มรับรายงาน " +
+            FormatDateTime(status->round.starts_at, Lang::kThai),
+        "this round does not take reports yet: reporting starts on " +
+            FormatDateTime(status->round.starts_at, Lang::kEnglish));
+  }
   if (status->state != RoundState::kOpen && status->state != RoundState::kClosed) {
     return Status::Conflict(
         "ผลการประเมินของรอบนี้คำนวณแล้ว แก้ไขหรือส่งรายงานไม่ได้ เว้นแต่สำนักงาน ก.พ.ร. เปิดรอบอีกครั้ง",
@@ -330,7 +371,8 @@ Status Cycle::CheckReportingOpen(int64_t round_id, const std::string& agency) {
 Status Cycle::CheckReviewOpen(int64_t round_id) {
   auto status = StatusOf(round_id);
   if (!status) return status.status();
-  if (status->state != RoundState::kOpen && status->state != RoundState::kClosed) {
+  if (status->state != RoundState::kOpen && status->state != RoundState::kClosed &&
+      status->state != RoundState::kScheduled) {
     return Status::Conflict(
         "ผลการประเมินของรอบนี้คำนวณแล้ว ค่าที่ใช้เปลี่ยนได้ทางการอุทธรณ์หรือการเปิดรอบอีกครั้งเท่านั้น",
         "this round's results are computed: values change only through appeals or a reopening");
@@ -347,6 +389,10 @@ Result<RoundStatus> Cycle::CloseReporting(const Actor& actor, int64_t round_id,
   Status done = db_.Transaction([&]() -> Status {
     auto status = LockForChange(round_id);
     if (!status) return status.status();
+    if (status->state == RoundState::kScheduled) {
+      return Status::Conflict("รอบนี้ยังไม่เริ่มรับรายงาน จึงยังปิดไม่ได้",
+                              "this round has not started taking reports: there is nothing to close");
+    }
     if (status->state != RoundState::kOpen) {
       return Status::Conflict("รอบนี้ปิดรับรายงานแล้ว", "reporting for this round is already closed");
     }
@@ -373,7 +419,7 @@ Result<RoundStatus> Cycle::Reopen(const Actor& actor, int64_t round_id, const st
   Status done = db_.Transaction([&]() -> Status {
     auto status = LockForChange(round_id);
     if (!status) return status.status();
-    if (status->state == RoundState::kOpen) {
+    if (status->state == RoundState::kOpen || status->state == RoundState::kScheduled) {
       return Status::Conflict("รอบนี้ยังเปิดรับรายงานอยู่", "this round is still open");
     }
     auto open = db_.Query(
@@ -409,12 +455,13 @@ Result<RoundStatus> Cycle::Reopen(const Actor& actor, int64_t round_id, const st
 }
 
 Result<RoundInfo> Cycle::Round(int64_t round_id) {
-  auto rows =
-      db_.Query("SELECT id, framework_id, round, deadline FROM rounds WHERE id = ?", {round_id});
+  auto rows = db_.Query(
+      "SELECT id, framework_id, round, deadline, starts_at FROM rounds WHERE id = ?", {round_id});
   if (!rows) return rows.status();
   if (rows->empty()) return Status::NotFound("ไม่มีรอบการรายงานนี้", "no such reporting round");
   const storage::Row& r = (*rows)[0];
-  return RoundInfo{r.Int(0), r.Int(1), static_cast<int>(r.Int(2)), r.Int(3)};
+  return RoundInfo{r.Int(0), r.Int(1), static_cast<int>(r.Int(2)), r.Int(3),
+                   r.IsNull(4) ? 0 : r.Int(4)};
 }
 
 Result<std::vector<FrameworkSummary>> Cycle::Frameworks() {
@@ -432,14 +479,15 @@ Result<std::vector<FrameworkSummary>> Cycle::Frameworks() {
 
 Result<std::vector<RoundSummary>> Cycle::Rounds() {
   auto rows = db_.Query(
-      "SELECT r.id, r.framework_id, r.round, r.deadline, f.fiscal_year, f.agency_kind FROM rounds "
-      "r "
+      "SELECT r.id, r.framework_id, r.round, r.deadline, f.fiscal_year, f.agency_kind, "
+      "r.starts_at FROM rounds r "
       "JOIN frameworks f ON f.id = r.framework_id "
       "ORDER BY f.fiscal_year DESC, f.agency_kind, r.round DESC, r.id DESC");
   if (!rows) return rows.status();
   std::vector<RoundSummary> out;
   for (const storage::Row& r : *rows) {
-    out.push_back({{r.Int(0), r.Int(1), static_cast<int>(r.Int(2)), r.Int(3)},
+    out.push_back({{r.Int(0), r.Int(1), static_cast<int>(r.Int(2)), r.Int(3),
+                    r.IsNull(6) ? 0 : r.Int(6)},
                    static_cast<int>(r.Int(4)),
                    r.Text(5)});
   }
@@ -463,7 +511,8 @@ Status Cycle::ExtendDeadline(const Actor& actor, int64_t round_id, const std::st
   return db_.Transaction([&]() -> Status {
     auto status = LockForChange(round_id);
     if (!status) return status.status();
-    if (status->state != RoundState::kOpen && status->state != RoundState::kClosed) {
+    if (status->state != RoundState::kOpen && status->state != RoundState::kClosed &&
+        status->state != RoundState::kScheduled) {
       return Status::Conflict(
           "ผลการประเมินของรอบนี้คำนวณแล้ว ขยายกำหนดส่งไม่ได้ ให้เปิดรอบอีกครั้งพร้อมเหตุผล",
           "this round's results are computed: no more extensions; reopen it with a reason");
@@ -484,6 +533,8 @@ Status Cycle::ExtendDeadline(const Actor& actor, int64_t round_id, const std::st
         db_.Query("SELECT deadline FROM extensions WHERE round_id = ? AND agency_code = ?",
                   {round_id, agency});
     if (!before) return before.status();
+    // The same date again (a form sent twice) changes nothing and is not audited again.
+    if (!before->empty() && (*before)[0].Int(0) == deadline_ms) return Status::Ok();
     Status s = db_.Execute(
         "INSERT INTO extensions (round_id, agency_code, deadline, granted_by, granted_at) VALUES "
         "(?, ?, ?, ?, ?) "
@@ -510,7 +561,8 @@ Status Cycle::RemoveExtension(const Actor& actor, int64_t round_id, const std::s
   return db_.Transaction([&]() -> Status {
     auto status = LockForChange(round_id);
     if (!status) return status.status();
-    if (status->state != RoundState::kOpen && status->state != RoundState::kClosed) {
+    if (status->state != RoundState::kOpen && status->state != RoundState::kClosed &&
+        status->state != RoundState::kScheduled) {
       return Status::Conflict("ผลการประเมินของรอบนี้คำนวณแล้ว เปลี่ยนการขยายกำหนดส่งไม่ได้",
                               "this round's results are computed: extensions can no longer change");
     }

@@ -28,6 +28,7 @@ struct RoundInfo {
   int64_t framework_id = 0;
   int round = 12;
   int64_t deadline = 0;
+  int64_t starts_at = 0;  // when agencies may start reporting; 0: from the round's opening
 };
 
 // A framework version without its document: what a list of frameworks shows.
@@ -52,10 +53,11 @@ struct Extension {
   int64_t deadline = 0;
 };
 
-// Where a round is in its cycle: open → closed → preliminary → final → published. Only an
-// explicit, audited reopening (Cycle::Reopen) goes back to open.
-enum class RoundState { kOpen, kClosed, kPreliminary, kFinal, kPublished };
-// "open", "closed", "preliminary", "final", "published".
+// Where a round is in its cycle: scheduled (set up, its start date not reached) → open → closed
+// → preliminary → final → published. Only an explicit, audited reopening (Cycle::Reopen) goes
+// back to open.
+enum class RoundState { kScheduled, kOpen, kClosed, kPreliminary, kFinal, kPublished };
+// "scheduled", "open", "closed", "preliminary", "final", "published".
 const char* RoundStateName(RoundState state);
 
 // One reopening of a round: who, when, why, and the deadline it gave.
@@ -103,12 +105,16 @@ class Cycle {
   Result<std::vector<StoredFramework>> OtherFrameworksOfYear(int fiscal_year,
                                                              const std::string& except_kind);
 
-  // Opens round 6 or 12 of a framework with its deadline (ms since epoch, in the future); admins
-  // only. Opening a round freezes the framework. Opening it again changes the deadline, only
-  // while the round is open (a closed round opens again only through Reopen); kConflict
-  // otherwise, kInvalidInput for a deadline already past.
+  // Opens round 6 or 12 of a framework with its deadline (ms since epoch, in the future) and the
+  // day agencies may start reporting (`starts_at_ms`, before the deadline; 0: at once); admins
+  // only, audited. Opening a round freezes the framework. Opening it again changes the dates,
+  // only while the round is scheduled or open (a closed round opens again only through Reopen),
+  // and the start only while it is still ahead (agencies already reporting are not shut out
+  // again): kConflict otherwise. kInvalidInput for a deadline already past or a start not
+  // before the deadline. Opening it again with the same dates changes nothing and is not
+  // audited again.
   Result<RoundInfo> OpenRound(const Actor& actor, int64_t framework_id, int round,
-                              int64_t deadline_ms);
+                              int64_t deadline_ms, int64_t starts_at_ms = 0);
   Result<RoundInfo> Round(int64_t round_id);
   // The round with its state (see RoundStatus); kNotFound for an unknown round.
   Result<RoundStatus> StatusOf(int64_t round_id);
@@ -118,7 +124,7 @@ class Cycle {
   Result<std::vector<Extension>> Extensions(int64_t round_id);
 
   // Gives one agency a later deadline for a round, or changes the one it has; admins only,
-  // audited with the deadline before and after. The deadline must lie after the round's and in
+  // audited with the deadline before and after (the same deadline again changes nothing). The deadline must lie after the round's and in
   // the future (kInvalidInput); refused (kConflict) once reporting was closed early or results
   // were computed: then only Reopen opens the round again.
   Status ExtendDeadline(const Actor& actor, int64_t round_id, const std::string& agency,
@@ -141,9 +147,9 @@ class Cycle {
   Result<RoundStatus> Reopen(const Actor& actor, int64_t round_id, const std::string& reason,
                              int64_t deadline_ms);
 
-  // Ok when `agency` may still change its reports of the round now: the round has no results,
-  // was not closed early, and the agency's deadline has not passed. Otherwise kConflict saying
-  // why, in Thai and English. Inside a transaction, call LockRound first.
+  // Ok when `agency` may change its reports of the round now: the round has started, has no
+  // results, was not closed early, and the agency's deadline has not passed. Otherwise kConflict
+  // saying why, in Thai and English. Inside a transaction, call LockRound first.
   Status CheckReportingOpen(int64_t round_id, const std::string& agency);
   // Ok while evaluators may review the round's submissions: before any results (after that,
   // changes go through appeals or a reopening). kConflict otherwise.

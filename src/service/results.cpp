@@ -713,6 +713,7 @@ Result<StoredResult> Results::ComputePreliminary(const Actor& actor, int64_t rou
   if (!actor.Is(Role::kAdmin)) return Denied(actor, "คำนวณผลการประเมิน", "compute results");
   auto allowed = [&](const RoundStatus& status) -> Status {
     switch (status.state) {
+      case RoundState::kScheduled:
       case RoundState::kOpen:
         return StillOpen(status);
       case RoundState::kClosed:
@@ -990,6 +991,7 @@ Result<StoredResult> Results::Finalize(const Actor& actor, int64_t round_id) {
   const int64_t now = clock_.NowMs();
   auto allowed = [&](const RoundStatus& status) -> Status {
     switch (status.state) {
+      case RoundState::kScheduled:
       case RoundState::kOpen:
       case RoundState::kClosed:
         return Status::Conflict("ต้องคำนวณผลเบื้องต้นก่อน", "compute preliminary results first");

@@ -699,6 +699,14 @@ UPDATE outbox SET link = '/password/reset' WHERE kind = 'password.reset' AND lin
       // their codes by the pages) keeps the database's collation, so those joins still use the
       // agencies' index.
       {19, "KPI rows compared byte by byte", "SELECT 1", KpiRowsInByteOrder},
+      // A round can open for reports on a later day than it is set up (NULL: reports from its
+      // opening). The round's audited state gains the column, so every round recorded before is
+      // re-baselined (see migration 13) rather than reported as changed behind esar's back.
+      {20, "round start dates", R"SQL(
+ALTER TABLE rounds ADD COLUMN starts_at BIGINT;
+INSERT INTO audit_rebaselines (entity, migration)
+  SELECT 'round/' || CAST(id AS TEXT), 20 FROM rounds
+)SQL"},
   };
   return kMigrations;
 }

@@ -286,6 +286,7 @@ json RoundJson(const service::RoundStatus& r) {
           {"framework_id", r.round.framework_id},
           {"round", r.round.round},
           {"deadline", r.round.deadline},
+          {"starts_at", r.round.starts_at ? json(r.round.starts_at) : json(nullptr)},
           {"state", service::RoundStateName(r.state)},
           {"closes_at", r.closes_at},
           {"closed_early_at", r.closed_early_at ? json(r.closed_early_at) : json(nullptr)},
@@ -1036,9 +1037,13 @@ void Api::Register(Router& router) {
                auto deadline = Integer(c.body, "deadline");
                if (!round || !deadline)
                  return ErrorResponse(!round ? round.status() : deadline.status());
+               Result<int64_t> starts_at = int64_t{0};  // optional: at once
+               if (c.body.contains("starts_at")) starts_at = Integer(c.body, "starts_at");
+               if (!starts_at) return ErrorResponse(starts_at.status());
                return round_reply(c.db,
                                   service::Cycle(c.db, clock_)
-                                      .OpenRound(c.actor, *id, static_cast<int>(*round), *deadline),
+                                      .OpenRound(c.actor, *id, static_cast<int>(*round), *deadline,
+                                                 *starts_at),
                                   201);
              }));
   router.Add("GET", "/api/v1/rounds/{id}", with(false, [this, reply](Call& c) -> HttpResponse {

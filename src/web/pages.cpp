@@ -982,6 +982,7 @@ void Pages::Register(Router& router) {
              Page(admin, bind(&Pages::SaveKpiDefinition)));
   router.Add("GET", "/admin/rounds", Page(admin, bind(&Pages::RoundsPage)));
   router.Add("POST", "/admin/rounds", Page(admin, bind(&Pages::OpenRound)));
+  router.Add("POST", "/admin/rounds/{id}/dates", Page(admin, bind(&Pages::ChangeRoundDates)));
   router.Add("POST", "/admin/rounds/{id}/extensions", Page(admin, bind(&Pages::ExtendDeadline)));
   router.Add("POST", "/admin/rounds/{id}/extensions/{agency}/remove",
              Page(admin, bind(&Pages::RemoveExtension)));

@@ -185,6 +185,8 @@ class Pages {
   HttpResponse SaveKpiDefinition(PageCall& call);
   HttpResponse RoundsPage(PageCall& call);
   HttpResponse OpenRound(PageCall& call);
+  // POST /admin/rounds/{id}/dates: the round's start (while ahead) and deadline changed.
+  HttpResponse ChangeRoundDates(PageCall& call);
   HttpResponse ExtendDeadline(PageCall& call);
   HttpResponse RemoveExtension(PageCall& call);
   // Closing reporting early (after a confirmation stating what is missing) and reopening a

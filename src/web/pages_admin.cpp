@@ -533,6 +533,36 @@ HttpResponse Pages::SaveKpiDefinition(PageCall& call) {
                   HtmlId(kpi_id));
 }
 
+// What the round's state means and what moves it on, in a sentence (and where to go for it).
+static json NextStep(const PageCall& call, const service::RoundStatus& status, int64_t now,
+                     json* link) {
+  using service::RoundState;
+  const std::string closes = FormatDateTime(status.closes_at, call.lang);
+  switch (status.state) {
+    case RoundState::kScheduled:
+      return Fill(call.T("rounds.next.scheduled"),
+                  {FormatDateTime(status.round.starts_at, call.lang), closes});
+    case RoundState::kOpen:
+      return Fill(call.T("rounds.next.open"), {closes});
+    case RoundState::kClosed:
+      *link = {{"href", "/admin/results"}, {"label", call.T("rounds.next.go_results")}};
+      return call.T("rounds.next.closed");
+    case RoundState::kPreliminary:
+      *link = {{"href", "/admin/results"}, {"label", call.T("rounds.next.go_results")}};
+      if (status.appeal_deadline > now) {
+        return Fill(call.T("rounds.next.preliminary"),
+                    {FormatDateTime(status.appeal_deadline, call.lang)});
+      }
+      return call.T("rounds.next.preliminary_over");
+    case RoundState::kFinal:
+      *link = {{"href", "/admin/results"}, {"label", call.T("rounds.next.go_results")}};
+      return call.T("rounds.next.final");
+    case RoundState::kPublished:
+      return call.T("rounds.next.published");
+  }
+  return "";
+}
+
 HttpResponse Pages::RoundsPage(PageCall& call) {
   service::Cycle cycle(call.db, clock_);
   auto rounds = cycle.Rounds();
@@ -544,26 +574,42 @@ HttpResponse Pages::RoundsPage(PageCall& call) {
   std::map<std::string, std::string> names;
   for (const auto& a : *agencies) names[a.code] = call.Pick(a.name);
   const int64_t now = clock_.NowMs();
-  // A form that comes back with an error keeps the date typed in it (and only that form).
+  // A form that comes back with an error keeps the dates typed in it (and only that form).
   const bool posted = call.request.method == "POST";
-  auto typed_for = [&](const std::string& action) {
-    return posted && call.request.path == action ? call.Field("date") : std::string();
+  auto typed_for = [&](const std::string& action, const std::string& field,
+                       const std::string& otherwise) {
+    return posted && call.request.path == action ? call.Field(field) : otherwise;
   };
   json list = json::array();
   for (const auto& r : *rounds) {
     auto status = cycle.StatusOf(r.round.id);
     if (!status) return ErrorPage(call, status.status());
-    const bool reporting = status->state == service::RoundState::kOpen ||
-                           status->state == service::RoundState::kClosed;
+    using service::RoundState;
+    const bool reporting = status->state == RoundState::kOpen ||
+                           status->state == RoundState::kClosed ||
+                           status->state == RoundState::kScheduled;
     const bool can_extend = reporting && !status->closed_early_at;
-    const std::string base = "/admin/rounds/" + std::to_string(r.round.id);
+    const std::string id = std::to_string(r.round.id);
+    const std::string base = "/admin/rounds/" + id;
+    const std::string field_id = "ext-" + id;
     json extensions = json::array();
     if (auto granted = cycle.Extensions(r.round.id)) {
       for (const auto& e : *granted) {
+        const std::string name = names.count(e.agency) ? names[e.agency] : e.agency;
+        const std::string eid = field_id + "-" + HtmlId(e.agency);
+        // The change form of the extension that came back with an error keeps what was typed.
+        const bool this_one = posted && call.request.path == base + "/extensions" &&
+                              call.Field("agency") == e.agency && call.Field("change") == "1";
         extensions.push_back(
-            {{"agency", names.count(e.agency) ? names[e.agency] : e.agency},
+            {{"agency", name},
+             {"code", e.agency},
              {"deadline", FormatDateTime(e.deadline, call.lang)},
-             {"can_remove", reporting},
+             {"can_remove", can_extend},
+             {"change_action", base + "/extensions"},
+             {"date", DateField(eid + "-date", "date", call.T("rounds.extension_date"),
+                                this_one ? call.Field("date") : DateFieldText(e.deadline))},
+             {"time_id", eid + "-time"},
+             {"time", IsoTimeInBangkok(e.deadline)},
              {"remove_action", base + "/extensions/" + UrlEncode(e.agency) + "/remove"}});
       }
     }
@@ -575,28 +621,51 @@ HttpResponse Pages::RoundsPage(PageCall& call) {
     for (const auto& a : *agencies) {
       if (a.kind == r.agency_kind) of_kind.push_back(a);
     }
+    json next_link = nullptr;
+    const json next = NextStep(call, *status, now, &next_link);
+    const int64_t start = status->round.starts_at;
+    const bool started = start == 0 || start <= now;
+    const bool can_change_dates =
+        status->state == RoundState::kOpen || status->state == RoundState::kScheduled;
     json row = {
         {"id", r.round.id},
         {"period", PeriodOf(call, r)},
         {"state", call.T(std::string("round_state.") + service::RoundStateName(status->state))},
-        {"is_open", status->state == service::RoundState::kOpen},
+        {"next", next},
+        {"next_link", next_link},
+        {"is_open", status->state == RoundState::kOpen},
+        {"starts", start ? FormatDateTime(start, call.lang) : call.T("rounds.start_now")},
         {"deadline", FormatDateTime(r.round.deadline, call.lang)},
         {"days_left", DaysLeft(r.round.deadline, now, call.lang)},
         {"closes_at", FormatDateTime(status->closes_at, call.lang)},
         {"extensions", extensions},
         {"reopenings", reopenings},
         {"can_extend", can_extend},
-        {"can_close", status->state == service::RoundState::kOpen},
-        {"can_reopen", status->state != service::RoundState::kOpen},
+        {"can_close", status->state == RoundState::kOpen},
+        {"can_reopen", !can_change_dates},
+        {"can_change_dates", can_change_dates},
+        {"started", started},
+        {"dates_action", base + "/dates"},
+        {"deadline_time", IsoTimeInBangkok(r.round.deadline)},
         {"close_action", base + "/close"},
         {"reopen_action", base + "/reopen"},
         {"agencies", AgencyOptions(call, of_kind, "")},
         {"extend_action", base + "/extensions"},
-        {"extend_date", DateField("ext-" + std::to_string(r.round.id) + "-date", "date",
-                                  call.T("rounds.date"), typed_for(base + "/extensions"))},
-        {"reopen_date", DateField("ext-" + std::to_string(r.round.id) + "-rdate", "date",
-                                  call.T("rounds.reopen_date"), typed_for(base + "/reopen"))},
-        {"field_id", "ext-" + std::to_string(r.round.id)}};
+        {"extend_date",
+         DateField(field_id + "-date", "date", call.T("rounds.date"),
+                   call.Field("change") == "1" ? "" : typed_for(base + "/extensions", "date", ""))},
+        {"reopen_date", DateField(field_id + "-rdate", "date", call.T("rounds.reopen_date"),
+                                  typed_for(base + "/reopen", "date", ""))},
+        {"deadline_date",
+         DateField(field_id + "-ddate", "date", call.T("rounds.date"),
+                   typed_for(base + "/dates", "date", DateFieldText(r.round.deadline)))},
+        {"field_id", field_id}};
+    // The start can change only while it is ahead (Cycle::OpenRound); empty: at once.
+    if (!started) {
+      row["start_date"] = DateField(field_id + "-sdate", "start", call.T("rounds.start"),
+                                    typed_for(base + "/dates", "start", DateFieldText(start)),
+                                    false);
+    }
     if (status->closed_early_at)
       row["closed_early"] = FormatDateTime(status->closed_early_at, call.lang);
     list.push_back(row);
@@ -610,20 +679,29 @@ HttpResponse Pages::RoundsPage(PageCall& call) {
   }
   json model = {{"rounds", list},
                 {"frameworks", framework_options},
+                {"open_start", DateField("r-start", "start", call.T("rounds.start"),
+                                         typed_for("/admin/rounds", "start", ""), false)},
                 {"open_date", DateField("r-date", "date", call.T("rounds.date"),
-                                        typed_for("/admin/rounds"))}};
+                                        typed_for("/admin/rounds", "date", ""))}};
   if (call.form.count("__error")) model["error"] = call.Field("__error");
   return RenderPage(call, "admin_rounds", model, call.T("rounds.title"),
                     call.form.count("__error") ? 400 : 200);
 }
 
+// The start of a round as its form gives it: "" for at once (0), else 00:00 of the day.
+static Result<int64_t> StartField(const std::string& text) {
+  if (text.find_first_not_of(" \t") == std::string::npos) return int64_t{0};
+  return ParseDateField(text, "00:00");
+}
+
 HttpResponse Pages::OpenRound(PageCall& call) {
   auto deadline = ParseDateField(call.Field("date"), call.Field("time"));
-  Status s = deadline.status();
-  if (deadline) {
+  auto start = StartField(call.Field("start"));
+  Status s = !deadline ? deadline.status() : start.status();
+  if (s.ok()) {
     const int round = call.Field("round") == "6" ? 6 : 12;
     s = service::Cycle(call.db, clock_)
-            .OpenRound(call.actor, ParseId(call.Field("framework")), round, *deadline)
+            .OpenRound(call.actor, ParseId(call.Field("framework")), round, *deadline, *start)
             .status();
   }
   if (!s.ok()) {
@@ -631,6 +709,25 @@ HttpResponse Pages::OpenRound(PageCall& call) {
     return RoundsPage(call);
   }
   return Redirect("/admin/rounds?done=round_opened");
+}
+
+HttpResponse Pages::ChangeRoundDates(PageCall& call) {
+  service::Cycle cycle(call.db, clock_);
+  auto round = cycle.Round(ParseId(call.request.params.at("id")));
+  if (!round) return ErrorPage(call, round.status());
+  auto deadline = ParseDateField(call.Field("date"), call.Field("time"));
+  // Without a start field (the round has started: its start is fixed), the start stays.
+  Result<int64_t> start = round->starts_at;
+  if (call.form.count("start")) start = StartField(call.Field("start"));
+  Status s = !deadline ? deadline.status() : start.status();
+  if (s.ok()) {
+    s = cycle.OpenRound(call.actor, round->framework_id, round->round, *deadline, *start).status();
+  }
+  if (!s.ok()) {
+    call.form["__error"] = call.Message(s);
+    return RoundsPage(call);
+  }
+  return Redirect("/admin/rounds?done=round_dates#rh-" + std::to_string(round->id));
 }
 
 HttpResponse Pages::ExtendDeadline(PageCall& call) {
@@ -645,7 +742,8 @@ HttpResponse Pages::ExtendDeadline(PageCall& call) {
     call.form["__error"] = call.Message(s);
     return RoundsPage(call);
   }
-  return Redirect("/admin/rounds?done=extended");
+  return Redirect(call.Field("change") == "1" ? "/admin/rounds?done=extension_changed"
+                                              : "/admin/rounds?done=extended");
 }
 
 HttpResponse Pages::RemoveExtension(PageCall& call) {

@@ -237,10 +237,34 @@ try {
   const dueDay = new Date(Date.now() + 30 * 86400e3);
   const due = `${dueDay.getUTCDate()}/${dueDay.getUTCMonth() + 1}/${dueDay.getUTCFullYear() + 543}`;
   check(await admin.locator('input[type="date"]').count() === 0, "no date field is the browser's mm/dd/yyyy input");
+  const beDate = (d) => `${d.getUTCDate()}/${d.getUTCMonth() + 1}/${d.getUTCFullYear() + 543}`;
+  // Opened with a start date: today's (Bangkok's day), so agencies report at once.
+  const today = beDate(new Date(Date.now() + 7 * 3600e3));
+  await admin.getByLabel("วันเริ่มรับรายงาน").first().fill(today);
   await admin.getByLabel("วันกำหนดส่ง").first().fill(due);
   await admin.getByRole("button", { name: "เปิดรอบ (หรือเปลี่ยนกำหนดส่ง)" }).click();
   check((await flash(admin)).includes("เปิดรอบการรายงานแล้ว"), "the admin opened the FY2567 round");
+  const roundCard = admin.locator("section.card").first();
+  check((await roundCard.locator("dl.dates").textContent()).includes("เริ่มรับรายงาน"), "the round shows its start date");
+  check((await roundCard.locator("p.next").textContent()).includes("หน่วยงานรายงานได้ถึง"), "the round's state is said in words with what closes it");
+  // An extension granted, changed and removed.
+  const extendForm = admin.locator("form", { has: admin.getByRole("heading", { name: "ขยายกำหนดส่งให้หน่วยงาน" }) }).first();
+  const extended = await extendForm.getByLabel("หน่วยงาน").locator("option").first().textContent();
+  await extendForm.getByLabel("วันกำหนดส่ง").fill(beDate(new Date(Date.now() + 40 * 86400e3)));
+  await extendForm.getByRole("button", { name: "ขยายกำหนดส่ง" }).click();
+  check((await flash(admin)).includes("ขยายกำหนดส่งแล้ว"), `an extension is granted to ${extended}`);
+  // The day typed is Bangkok's (UTC+7), as the listing shows it: between 17:00 and 24:00 UTC
+  // the UTC date is a day behind.
+  const later = new Date(Date.now() + 45 * 86400e3 + 7 * 3600e3);
+  await admin.locator("ul.extensions").getByLabel("ขยายถึงวันที่").first().fill(beDate(later));
+  await admin.locator("ul.extensions").getByRole("button", { name: /^เปลี่ยนวันที่ขยาย/ }).first().click();
+  check((await flash(admin)).includes("เปลี่ยนวันที่ขยายกำหนดส่งแล้ว"), "the extension's date is changed");
+  const laterThai = new Intl.DateTimeFormat("th-TH-u-ca-buddhist", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" }).format(later);
+  check((await admin.locator("ul.extensions").textContent()).includes(laterThai), `the changed extension is listed until ${laterThai}`);
   await look(admin, "04-admin-rounds");
+  await admin.locator("ul.extensions").getByRole("button", { name: /^ยกเลิกการขยาย/ }).first().click();
+  check((await flash(admin)).includes("ยกเลิกการขยายกำหนดส่งแล้ว") && await admin.locator("ul.extensions").count() === 0,
+        "the extension is removed");
   await admin.goto(`${base}/admin/frameworks`);
   await look(admin, "05-admin-frameworks");
   await admin.getByRole("link", { name: "ปีงบประมาณ พ.ศ. 2567" }).click();
