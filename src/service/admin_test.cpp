@@ -9,8 +9,10 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "common/thai.h"
 #include "formats/inputs.h"
 #include "service/audit.h"
+#include "service/audit_trail.h"
 #include "service/cycle.h"
 #include "service/directory.h"
 #include "service/reporting.h"
@@ -235,6 +237,197 @@ TEST_P(AdminTest, TwoAdminsChangingOneExtensionAtOnceLeaveOneStoryInTheLog) {
     EXPECT_EQ(json::parse((*rows)[0].Text(1))["deadline"], (*granted)[0].deadline);
   }
   ExpectAuditWhole();
+}
+
+// The audit trail as the admin's page reads it (issue 12 §6): filtered by agency, user, kind and
+// time, newest first, paged by sequence, each entry in words in Thai and English.
+TEST_P(AdminTest, TheAuditTrailIsFilteredPagedAndToldInWords) {
+  const int64_t deadline = kJan2024 + 30 * kDay;
+  auto round = cycle_->OpenRound(admin_, framework_.id, 12, deadline);
+  ASSERT_TRUE(round.ok());
+  clock_.Advance(kDay);
+  ASSERT_TRUE(cycle_->ExtendDeadline(admin_, round->id, "OCS", deadline + 10 * kDay).ok());
+  ASSERT_TRUE(cycle_->ExtendDeadline(other_admin_, round->id, "OCS", deadline + 12 * kDay).ok());
+  ASSERT_TRUE(cycle_->ExtendDeadline(admin_, round->id, "DCLS", deadline + 5 * kDay).ok());
+  clock_.Advance(kDay);
+  const int64_t third_day = clock_.NowMs();
+  Reporting reporting(*db_, clock_);
+  auto draft = reporting.SaveDraft(
+      reporter_, round->id, "OCS",
+      {"1", R"({"completed_within_standard": 207, "received": 208})", "", "", ""});
+  ASSERT_TRUE(draft.ok()) << draft.status().ToString(false);
+  ASSERT_TRUE(cycle_->RemoveExtension(admin_, round->id, "OCS").ok());
+
+  auto read = [&](AuditQuery q) {
+    auto page = ReadAuditTrail(*db_, admin_, q);
+    EXPECT_TRUE(page.ok()) << page.status().ToString(false);
+    std::vector<std::string> actions;
+    if (page.ok()) {
+      for (const AuditEntry& e : page->items) actions.push_back(e.action);
+    }
+    return actions;
+  };
+  using Actions = std::vector<std::string>;
+  // By agency: OCS's extensions and its report, newest first; not DCLS's extension; the
+  // directory import that named OCS (its codes) too, and OCS's reporter's creation.
+  AuditQuery ocs;
+  ocs.agency = "OCS";
+  ocs.kind = "round";
+  EXPECT_EQ(read(ocs), (Actions{"round.extend.remove", "round.extend.change", "round.extend"}));
+  ocs.kind = "report";
+  EXPECT_EQ(read(ocs), (Actions{"submission.save"}));
+  ocs.kind = "";
+  const Actions everything_ocs = read(ocs);
+  EXPECT_EQ(std::count(everything_ocs.begin(), everything_ocs.end(), "agencies.upsert"), 1);
+  EXPECT_EQ(std::count(everything_ocs.begin(), everything_ocs.end(), "user.create"), 1);
+  AuditQuery dcls;
+  dcls.agency = "DCLS";
+  dcls.kind = "round";
+  EXPECT_EQ(read(dcls), (Actions{"round.extend"}));
+  // A code matches exactly: not by case, not by a LIKE wildcard.
+  dcls.agency = "dcls";
+  EXPECT_TRUE(read(dcls).empty());
+  dcls.agency = "DCL_";
+  EXPECT_TRUE(read(dcls).empty());
+  dcls.agency = "%";
+  EXPECT_TRUE(read(dcls).empty());
+  // By user: the second admin changed one extension; the system imported the agencies.
+  AuditQuery two;
+  two.username = "admin.two";
+  EXPECT_EQ(read(two), (Actions{"round.extend.change"}));
+  AuditQuery system;
+  system.username = "system";
+  system.kind = "agency";
+  EXPECT_EQ(read(system), (Actions{"agencies.upsert"}));
+  // By time: from the third day on, the draft and the removal.
+  AuditQuery late;
+  late.from_ms = third_day;
+  EXPECT_EQ(read(late), (Actions{"round.extend.remove", "submission.save"}));
+  late.from_ms = 0;
+  late.to_ms = third_day;
+  late.kind = "round";
+  EXPECT_EQ(read(late), (Actions{"round.extend", "round.extend.change", "round.extend",
+                                 "round.open"}));
+
+  // Paged by sequence: two a page, the pages together are the whole list, none twice.
+  AuditQuery all;
+  const Actions whole = read(all);
+  ASSERT_GE(whole.size(), 8u);
+  AuditQuery paged;
+  paged.limit = 2;
+  Actions joined;
+  int pages = 0;
+  while (true) {
+    auto page = ReadAuditTrail(*db_, admin_, paged);
+    ASSERT_TRUE(page.ok());
+    ASSERT_LE(page->items.size(), 2u);
+    for (const AuditEntry& e : page->items) joined.push_back(e.action);
+    ++pages;
+    if (!page->next_before) break;
+    EXPECT_EQ(page->next_before, page->items.back().seq);
+    paged.before_seq = page->next_before;
+  }
+  EXPECT_EQ(joined, whole);
+  EXPECT_EQ(pages, static_cast<int>((whole.size() + 1) / 2));
+
+  // In words: who, what, and the extension's date before → after as Buddhist Era dates.
+  AuditQuery change;
+  change.username = "admin.two";
+  auto page = ReadAuditTrail(*db_, admin_, change);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->items.size(), 1u);
+  const AuditEntry& e = page->items[0];
+  EXPECT_EQ(e.username, "admin.two");
+  EXPECT_EQ(e.what.th, "เปลี่ยนวันที่ขยายกำหนดส่ง: รอบ 12 เดือน ปีงบประมาณ พ.ศ. 2567 (กรม)");
+  EXPECT_EQ(e.what.en, "changed an extension: 12-month round, fiscal year 2024 (B.E. 2567) (department)");
+  ASSERT_EQ(e.changes.size(), 1u);  // the agency stayed; only the date moved
+  EXPECT_EQ(e.changes[0].field.th, "กำหนดส่ง");
+  EXPECT_EQ(e.changes[0].before.th, FormatDateTime(deadline + 10 * kDay, Lang::kThai));
+  EXPECT_EQ(e.changes[0].after.th, FormatDateTime(deadline + 12 * kDay, Lang::kThai));
+  EXPECT_NE(e.changes[0].after.th.find("2567"), std::string::npos);
+  EXPECT_EQ(e.changes[0].after.en, FormatDateTime(deadline + 12 * kDay, Lang::kEnglish));
+  // The report's entry names the KPI and the agency, and its values in words.
+  AuditQuery report;
+  report.kind = "report";
+  page = ReadAuditTrail(*db_, admin_, report);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0].what.th,
+            "บันทึกรายงานตัวชี้วัด: ตัวชี้วัด 1 ของสำนักงานคณะกรรมการกฤษฎีกา (OCS), รอบ 12 เดือน "
+            "ปีงบประมาณ พ.ศ. 2567");
+  bool values_told = false;
+  for (const AuditChange& c : page->items[0].changes) {
+    if (c.field.en == "values reported") {
+      values_told = true;
+      EXPECT_TRUE(c.before.empty());
+      EXPECT_EQ(c.after.th, "completed_within_standard = 207, received = 208");
+    }
+    if (c.field.en == "status") {
+      EXPECT_EQ(c.after.th, "ร่าง");
+    }
+  }
+  EXPECT_TRUE(values_told);
+  // The removal: the date removed reads "ไม่มี" after it.
+  AuditQuery removal;
+  removal.agency = "OCS";
+  removal.kind = "round";
+  removal.limit = 1;
+  page = ReadAuditTrail(*db_, admin_, removal);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->items.size(), 1u);
+  ASSERT_EQ(page->items[0].changes.size(), 1u);
+  EXPECT_EQ(page->items[0].changes[0].after.th, "ไม่มี");
+  EXPECT_EQ(page->items[0].changes[0].after.en, "none");
+  EXPECT_EQ(page->items[0].changes[0].before.th, FormatDateTime(deadline + 12 * kDay, Lang::kThai));
+
+  // Refusals in Thai and English; only admins read the trail.
+  AuditQuery bad_kind;
+  bad_kind.kind = "nope";
+  auto refused = ReadAuditTrail(*db_, admin_, bad_kind);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidInput);
+  EXPECT_NE(refused.status().message_th().find("nope"), std::string::npos);
+  EXPECT_NE(refused.status().message_en().find("kind of change"), std::string::npos);
+  AuditQuery backwards;
+  backwards.from_ms = third_day;
+  backwards.to_ms = third_day - kDay;
+  EXPECT_EQ(ReadAuditTrail(*db_, admin_, backwards).status().code(), StatusCode::kInvalidInput);
+  AuditQuery long_code;
+  long_code.agency = std::string(65, 'A');
+  EXPECT_EQ(ReadAuditTrail(*db_, admin_, long_code).status().code(), StatusCode::kInvalidInput);
+  AuditQuery control;
+  control.username = std::string("a\nb");
+  EXPECT_EQ(ReadAuditTrail(*db_, admin_, control).status().code(), StatusCode::kInvalidInput);
+  AuditQuery huge;
+  huge.limit = 201;
+  EXPECT_EQ(ReadAuditTrail(*db_, admin_, huge).status().code(), StatusCode::kInvalidInput);
+  for (const Actor& who : {reporter_, evaluator_, Actor::Public()}) {
+    auto denied = ReadAuditTrail(*db_, who, AuditQuery{});
+    EXPECT_FALSE(denied.ok()) << who.username;
+  }
+}
+
+// Values recorded in shapes esar does not write are told as text, never lost or thrown on.
+TEST(AuditWords, OddRecordsAreToldAsTheyAre) {
+  auto odd = AuditChanges("not json", "{\"a\":1}");
+  ASSERT_EQ(odd.size(), 1u);
+  EXPECT_EQ(odd[0].before.th, "not json");
+  EXPECT_EQ(odd[0].after.en, "{\"a\":1}");
+  // A long text is cut on a character boundary (Thai is three bytes a character).
+  std::string thai;
+  for (int i = 0; i < 200; ++i) thai += "ก";
+  auto cut = AuditChanges("{}", json{{"reason", thai}}.dump());
+  ASSERT_EQ(cut.size(), 1u);
+  EXPECT_EQ(cut[0].field.th, "เหตุผล");
+  EXPECT_LT(cut[0].after.th.size(), thai.size());
+  EXPECT_EQ(cut[0].after.th.substr(cut[0].after.th.size() - 3), "…");
+  EXPECT_EQ((cut[0].after.th.size() - 3) % 3, 0u);
+  // Unchanged values are left out; an unknown field keeps its name.
+  auto same = AuditChanges(R"({"state":"open","x":1})", R"({"state":"open","x":2})");
+  ASSERT_EQ(same.size(), 1u);
+  EXPECT_EQ(same[0].field.en, "x");
+  EXPECT_EQ(AuditActionWords("round.open").th, "เปิดรอบการรายงาน");
+  EXPECT_EQ(AuditActionWords("something.new").en, "something.new");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, AdminTest, ::testing::ValuesIn(esar::testing::Backends()),

@@ -56,6 +56,7 @@ std::vector<NavItem> NavFor(service::Role role) {
               {"/admin/questions", "nav.admin_questions"},
               {"/admin/announcements", "nav.announcements"},
               {"/admin/outbox", "nav.outbox"},
+              {"/admin/audit", "nav.audit"},
               {"/review", "nav.review"},
               {"/", "nav.results"}};
     case Role::kPublic:

@@ -922,6 +922,7 @@ void Pages::Register(Router& router) {
   router.Add("GET", "/notifications", Page(users, bind(&Pages::Notifications)));
   router.Add("POST", "/notifications/read", Page(users, bind(&Pages::MarkNotificationsRead)));
   router.Add("GET", "/admin/outbox", Page(admin, bind(&Pages::OutboxPage)));
+  router.Add("GET", "/admin/audit", Page(admin, bind(&Pages::AuditTrail)));
   router.Add("POST", "/admin/outbox/{id}/resend", Page(admin, bind(&Pages::ResendMail)));
   router.Add("GET", "/lang/{lang}", Page(anyone, bind(&Pages::SwitchLanguage)));
 

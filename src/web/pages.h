@@ -194,6 +194,9 @@ class Pages {
   HttpResponse CloseRound(PageCall& call);
   HttpResponse ReopenRound(PageCall& call);
   HttpResponse ResultsAdmin(PageCall& call);
+  // The audit trail (pages_audit.cpp): ?agency=, ?user=, ?kind= (service::AuditKinds), ?from=
+  // and ?to= (dates as the date field takes them, `to` included), ?before= (the older page).
+  HttpResponse AuditTrail(PageCall& call);
   // Compute, close the appeal window, finalize or publish: a confirmation page stating what the
   // round lacks, then (with confirm=yes) the step.
   HttpResponse ResultsAction(PageCall& call);

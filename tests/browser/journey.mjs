@@ -488,6 +488,22 @@ try {
   check(outbox.includes("reporter@ocs.go.th") && outbox.includes("ไม่ได้ตั้งค่าเซิร์ฟเวอร์ส่งอีเมล"),
         "the outbox lists the reporter's e-mail waiting and says nothing is sent without --smtp");
   await look(admin, "34-admin-outbox");
+  // The audit trail (issue 12 §6): the extension granted, changed and removed above, found by
+  // the agency, the kind of change and today's date typed as day/month/Buddhist Era year.
+  await admin.getByRole("link", { name: "บันทึกการเปลี่ยนแปลง" }).click();
+  const extendedCode = (extended.match(/\(([^)]+)\)\s*$/) || [])[1] || "";
+  await admin.getByLabel("รหัสหน่วยงาน").fill(extendedCode);
+  await admin.getByLabel("ประเภทการเปลี่ยนแปลง").selectOption({ label: "รอบการรายงานและกำหนดส่ง" });
+  await admin.getByLabel("ตั้งแต่วันที่").fill(today);
+  await admin.getByRole("button", { name: "แสดง", exact: true }).click();
+  const trail = await admin.locator("ol.audit > li").allTextContents();
+  check(trail.length === 3 && trail[0].includes("ยกเลิกการขยายกำหนดส่ง") && trail[1].includes("เปลี่ยนวันที่ขยายกำหนดส่ง") &&
+        trail[2].includes("ขยายกำหนดส่งให้หน่วยงาน"),
+        `the audit trail lists ${extendedCode}'s extension removed, changed and granted, newest first (${trail.length} entries)`);
+  check(trail.length > 1 && trail[1].includes(`กำหนดส่ง:`) && trail[1].includes("→") && trail[1].includes(laterThai.split(" ").slice(0, 2).join(" ")),
+        "  the change reads its deadline before → after in Buddhist Era dates");
+  check(trail.every((t) => !t.includes('{"')), "  and no entry shows raw JSON");
+  await look(admin, "35-admin-audit");
   await pub.goto(`${base}/qa`);
   await look(pub, "26-public-qa");
   await pub.getByRole("link", { name: /^กรม · ปีงบประมาณ พ.ศ. 2567/ }).click();
