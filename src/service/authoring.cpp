@@ -1,5 +1,6 @@
 #include "service/authoring.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "domain/check.h"
@@ -187,6 +188,98 @@ Result<StoredFramework> Authoring::Save(const Actor& actor, int64_t framework_id
   });
   if (!done.ok()) return done;
   return Cycle(db_, clock_).Framework(id);
+}
+
+namespace {
+
+// The top-level KPI `kpi_id`'s index in `document`, or -1.
+int TopLevelKpi(const json& document, const std::string& kpi_id) {
+  if (!document.contains("kpis") || !document["kpis"].is_array()) return -1;
+  for (size_t i = 0; i < document["kpis"].size(); ++i) {
+    const json& k = document["kpis"][i];
+    if (k.is_object() && k.contains("id") && k["id"].is_string() && k["id"] == kpi_id) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+// `s` with its location made the form field `field` ("" when none).
+Status AtField(const Status& s, const std::string& field) {
+  return Status::InvalidInput(s.message_th(), s.message_en(), Location{"", field, 0});
+}
+
+}  // namespace
+
+Result<StoredFramework> Authoring::SaveKpiForm(const Actor& actor, int64_t framework_id,
+                                               const std::string& token,
+                                               const std::string& kpi_id,
+                                               const formats::FormFields& fields) {
+  if (!actor.Is(Role::kAdmin) || actor.read_only) {
+    return Denied(actor, "แก้ไขกรอบการประเมิน", "edit frameworks");
+  }
+  auto stored = Cycle(db_, clock_).Framework(framework_id);
+  if (!stored) return stored.status();
+  json document = json::parse(stored->document);
+  const int index = TopLevelKpi(document, kpi_id);
+  if (index < 0) {
+    return Status::NotFound("ไม่มีตัวชี้วัด " + kpi_id, "no KPI " + kpi_id);
+  }
+  std::vector<std::string> components;
+  for (const auto& c : stored->framework.components) components.push_back(c.id);
+  json& kpi = document["kpis"][static_cast<size_t>(index)];
+  auto changed = formats::ApplyKpiForm(kpi, fields, components, true);
+  if (!changed) return changed.status();
+  kpi = std::move(*changed);
+  const std::string kpi_path = "/kpis/" + std::to_string(index);
+  const std::string text = document.dump(2);
+  // The first error `esar check` finds, named by the field it concerns (Save would name the
+  // JSON path only).
+  auto parsed = formats::ParseFramework(text, "framework.json");
+  if (!parsed) {
+    return AtField(parsed.status(),
+                   formats::KpiFieldOfPath(kpi_path, parsed.status().where().json_path));
+  }
+  domain::CheckInput check;
+  check.framework = &*parsed;
+  check.framework_file = "framework.json";
+  const std::string key = kpi.contains("key") && kpi["key"].is_string() ? kpi["key"].get<std::string>() : "";
+  for (const domain::Finding& f : domain::Check(check)) {
+    if (f.severity != domain::Severity::kError) continue;
+    return Status::InvalidInput(f.message_th, f.message_en,
+                                Location{"", formats::KpiFieldOfFinding(kpi_path, key, f), 0});
+  }
+  auto saved = Save(actor, framework_id, token, text);
+  if (!saved && saved.status().code() == StatusCode::kInvalidInput) {
+    return AtField(saved.status(), formats::KpiFieldOfPath("/kpis/" + std::to_string(index),
+                                                           saved.status().where().json_path));
+  }
+  return saved;
+}
+
+Result<StoredFramework> Authoring::SaveComponentsForm(const Actor& actor, int64_t framework_id,
+                                                      const std::string& token,
+                                                      const formats::FormFields& fields) {
+  if (!actor.Is(Role::kAdmin) || actor.read_only) {
+    return Denied(actor, "แก้ไขกรอบการประเมิน", "edit frameworks");
+  }
+  auto stored = Cycle(db_, clock_).Framework(framework_id);
+  if (!stored) return stored.status();
+  auto changed = formats::ApplyComponentsForm(json::parse(stored->document), fields);
+  if (!changed) return changed.status();
+  auto saved = Save(actor, framework_id, token, changed->dump(2));
+  if (!saved && saved.status().code() == StatusCode::kInvalidInput) {
+    const Status error = saved.status();
+    const std::string path = error.where().json_path;
+    // "/components/1/share" -> "components.1.share"; elsewhere: no field of this form.
+    std::string field;
+    if (path.rfind("/components/", 0) == 0) {
+      field = path.substr(1);
+      std::replace(field.begin(), field.end(), '/', '.');
+    }
+    return AtField(error, field);
+  }
+  return saved;
 }
 
 Result<std::optional<StoredFramework>> Authoring::PreviousVersion(

@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "formats/framework_form.h"
 #include "service/actor.h"
 #include "service/cycle.h"
 #include "storage/database.h"
@@ -42,6 +43,23 @@ class Authoring {
   // the same transaction, with the JSON Patch from the old document to the new one.
   Result<StoredFramework> Save(const Actor& actor, int64_t framework_id, const std::string& token,
                                const std::string& document);
+
+  // Saves the KPI form `fields` (formats::ApplyKpiForm) on top-level KPI `kpi_id` of framework
+  // `framework_id`, opened with `token`, as Save does: the same refusals (kConflict for a stale
+  // token or an older version; a frozen framework makes the next version with its difference),
+  // the same audit. kNotFound for an unknown framework or KPI. kInvalidInput names the form field
+  // in where().json_path ("name.th", "variables.0.id", "key"), also for an error `esar check`
+  // finds in the KPI after the change; an error elsewhere in the framework has an empty path.
+  Result<StoredFramework> SaveKpiForm(const Actor& actor, int64_t framework_id,
+                                      const std::string& token, const std::string& kpi_id,
+                                      const formats::FormFields& fields);
+
+  // Saves the components form `fields` (formats::ApplyComponentsForm) on framework
+  // `framework_id` as Save does; kInvalidInput names the field ("components.1.share"), or has
+  // an empty path for a framework-wide error (a KPI left without its component).
+  Result<StoredFramework> SaveComponentsForm(const Actor& actor, int64_t framework_id,
+                                             const std::string& token,
+                                             const formats::FormFields& fields);
 
   // The version before `framework` of the same fiscal year and kind, or nullopt for version 1.
   Result<std::optional<StoredFramework>> PreviousVersion(const StoredFramework& framework);

@@ -262,6 +262,146 @@ TEST_P(AuthoringTest, BadDocumentsAreRefusedInThaiAndEnglishAndNothingChanges) {
   EXPECT_TRUE(Audited("framework.edit").empty());
 }
 
+// ---- the forms (formats::ApplyKpiForm / ApplyComponentsForm through the service) ----
+
+TEST_P(AuthoringTest, KpiFormUntouchedChangesNothingAndAnEditIsSavedAndAudited) {
+  Authoring authoring(*db_, clock_);
+  const json doc = json::parse(framework_.document);
+  formats::FormFields fields = formats::KpiFormFields(doc["kpis"][2]);
+  const std::string token = Authoring::Token(framework_.document);
+  auto same = authoring.SaveKpiForm(admin_, framework_.id, token, "3", fields);
+  ASSERT_TRUE(same.ok()) << same.status().ToString(false);
+  EXPECT_EQ(same->document, framework_.document);
+  EXPECT_TRUE(Audited("framework.edit").empty());
+  fields["unit.en"] = "per cent";
+  fields["doc.scope.th"] = "ขอบเขตใหม่";
+  fields["doc.scope.en"] = "";
+  auto saved = authoring.SaveKpiForm(admin_, framework_.id, token, "3", fields);
+  ASSERT_TRUE(saved.ok()) << saved.status().ToString(false);
+  EXPECT_EQ(saved->id, framework_.id);
+  const json after = json::parse(saved->document);
+  EXPECT_EQ(after["kpis"][2]["unit"]["en"], "per cent");
+  EXPECT_EQ(after["kpis"][2]["documentation"]["scope"], "ขอบเขตใหม่");
+  EXPECT_EQ(after["kpis"][2]["criteria"], doc["kpis"][2]["criteria"]);
+  const auto audited = Audited("framework.edit");
+  ASSERT_EQ(audited.size(), 1u);
+  EXPECT_EQ(json::parse(audited[0].second).size(), 2u);  // two changes in the patch
+}
+
+TEST_P(AuthoringTest, KpiFormErrorsNameTheField) {
+  Authoring authoring(*db_, clock_);
+  const json doc = json::parse(framework_.document);
+  const std::string token = Authoring::Token(framework_.document);
+  formats::FormFields fields = formats::KpiFormFields(doc["kpis"][0]);
+  fields["key"] = "Bad Key";
+  auto bad = authoring.SaveKpiForm(admin_, framework_.id, token, "1", fields);
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(bad.status().where().json_path, "key");
+  EXPECT_NE(bad.status().message_th().find("รหัสประจำตัวชี้วัด"), std::string::npos);
+  // A key KPI 8 has already: `esar check`'s error, named by the field it concerns.
+  fields["key"] = "pmqa";
+  auto duplicate = authoring.SaveKpiForm(admin_, framework_.id, token, "1", fields);
+  EXPECT_EQ(duplicate.status().code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(duplicate.status().where().json_path, "key") << duplicate.status().ToString(false);
+  fields = formats::KpiFormFields(doc["kpis"][0]);
+  fields["variables.0.type"] = "text";
+  auto type = authoring.SaveKpiForm(admin_, framework_.id, token, "1", fields);
+  EXPECT_EQ(type.status().where().json_path, "variables.0.type");
+  EXPECT_FALSE(type.status().message_en().empty());
+  // A result formula naming a variable the KPI does not have.
+  fields = formats::KpiFormFields(doc["kpis"][2]);
+  fields["result"] = "nothing_like_this * 2";
+  auto result = authoring.SaveKpiForm(admin_, framework_.id, token, "3", fields);
+  EXPECT_EQ(result.status().code(), StatusCode::kInvalidInput);
+  // The engine finds it when it compiles the KPI: the message names the KPI and the name.
+  EXPECT_NE(result.status().message_en().find("nothing_like_this"), std::string::npos)
+      << result.status().ToString(false);
+  EXPECT_NE(result.status().message_th().find("nothing_like_this"), std::string::npos);
+  EXPECT_EQ(authoring.SaveKpiForm(admin_, framework_.id, token, "99", fields).status().code(),
+            StatusCode::kNotFound);
+  const Actor evaluator{9, Role::kEvaluator, "", "evaluator"};
+  EXPECT_EQ(authoring.SaveKpiForm(evaluator, framework_.id, token, "3", fields).status().code(),
+            StatusCode::kPermissionDenied);
+  auto stored = Cycle(*db_, clock_).Framework(framework_.id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->document, framework_.document);
+  EXPECT_TRUE(Audited("framework.edit").empty());
+}
+
+TEST_P(AuthoringTest, KpiFormFromAStaleVersionIsRefused) {
+  Authoring authoring(*db_, clock_);
+  const json doc = json::parse(framework_.document);
+  const std::string token = Authoring::Token(framework_.document);
+  formats::FormFields first = formats::KpiFormFields(doc["kpis"][3]);
+  formats::FormFields second = first;
+  first["unit.th"] = "ร้อยละ (ก)";
+  second["unit.th"] = "ร้อยละ (ข)";
+  ASSERT_TRUE(authoring.SaveKpiForm(admin_, framework_.id, token, "4", first).ok());
+  auto stale = authoring.SaveKpiForm(admin_, framework_.id, token, "4", second);
+  EXPECT_EQ(stale.status().code(), StatusCode::kConflict);
+  EXPECT_NE(stale.status().message_th().find("มีผู้อื่นบันทึก"), std::string::npos);
+  auto stored = Cycle(*db_, clock_).Framework(framework_.id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(json::parse(stored->document)["kpis"][3]["unit"]["th"], "ร้อยละ (ก)");
+}
+
+TEST_P(AuthoringTest, KpiFormOnAFrozenFrameworkMakesAVersionShownInWords) {
+  Cycle cycle(*db_, clock_);
+  ASSERT_TRUE(cycle.OpenRound(admin_, framework_.id, 12, kJan2024 + 30 * kDay).ok());
+  auto frozen = cycle.Framework(framework_.id);
+  ASSERT_TRUE(frozen.ok() && frozen->frozen);
+  Authoring authoring(*db_, clock_);
+  formats::FormFields fields = formats::KpiFormFields(json::parse(frozen->document)["kpis"][2]);
+  fields["unit.th"] = "ร้อยละของร่างกฎหมาย";
+  auto saved = authoring.SaveKpiForm(admin_, framework_.id, Authoring::Token(frozen->document), "3", fields);
+  ASSERT_TRUE(saved.ok()) << saved.status().ToString(false);
+  EXPECT_NE(saved->id, framework_.id);
+  EXPECT_EQ(saved->version, 2);
+  auto kept = cycle.Framework(framework_.id);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->document, frozen->document);
+  const auto changes = domain::DiffFrameworks(frozen->framework, saved->framework);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].text.th, "ตัวชี้วัด 3: หน่วย “ร้อยละ” → “ร้อยละของร่างกฎหมาย”");
+  EXPECT_EQ(Audited("framework.version").size(), 1u);
+}
+
+TEST_P(AuthoringTest, ComponentsFormSavesNamesAndRefusesSharesTheWeightsDoNotMatch) {
+  Authoring authoring(*db_, clock_);
+  // Components for the OCS framework: performance 70 (KPIs 1-4) and potential 30 (KPIs 5-8)
+  // match OCS's weights, but not the other agencies' (KPIs 5-8 only, 100 in all).
+  const std::string token = Authoring::Token(framework_.document);
+  formats::FormFields fields = {{"components.0.id", "performance"},
+                                {"components.0.name.th", "ประสิทธิผล"},
+                                {"components.0.share", "70"},
+                                {"components.1.id", "potential"},
+                                {"components.1.name.th", "ศักยภาพ"},
+                                {"components.1.share", "30"}};
+  auto refused = authoring.SaveComponentsForm(admin_, framework_.id, token, fields);
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidInput);
+  EXPECT_FALSE(refused.status().message_th().empty());
+  fields["components.1.share"] = "thirty";
+  auto typed = authoring.SaveComponentsForm(admin_, framework_.id, token, fields);
+  EXPECT_EQ(typed.status().where().json_path, "components.1.share");
+  auto stored = Cycle(*db_, clock_).Framework(framework_.id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->document, framework_.document);
+  // The MOF framework has its components: a name changes, nothing else does.
+  auto mof = Cycle(*db_, clock_)
+                 .ImportFramework(admin_, ReadText(fs::path(ESAR_SOURCE_DIR) / "examples" /
+                                                   "mof-ops-2564" / "framework.json"));
+  ASSERT_TRUE(mof.ok()) << mof.status().ToString(false);
+  formats::FormFields names = formats::ComponentsFormFields(json::parse(mof->document));
+  names["components.1.name.en"] = "Potential";
+  auto saved = authoring.SaveComponentsForm(admin_, mof->id, Authoring::Token(mof->document), names);
+  ASSERT_TRUE(saved.ok()) << saved.status().ToString(false);
+  const auto changes = domain::DiffFrameworks(mof->framework, saved->framework);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_NE(changes[0].text.en.find("Potential"), std::string::npos) << changes[0].text.en;
+  auto stale = authoring.SaveComponentsForm(admin_, mof->id, Authoring::Token(mof->document), names);
+  EXPECT_EQ(stale.status().code(), StatusCode::kConflict);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, AuthoringTest, ::testing::ValuesIn(esar::testing::Backends()),
                          [](const auto& param_info) { return param_info.param; });
 

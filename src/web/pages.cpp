@@ -978,6 +978,7 @@ void Pages::Register(Router& router) {
   router.Add("POST", "/admin/frameworks", Page(admin, bind(&Pages::ImportFramework)));
   router.Add("GET", "/admin/frameworks/{id}", Page(admin, bind(&Pages::FrameworkPage)));
   router.Add("POST", "/admin/frameworks/{id}/next-year", Page(admin, bind(&Pages::StartNextYear)));
+  router.Add("POST", "/admin/frameworks/{id}/components", Page(admin, bind(&Pages::SaveComponents)));
   router.Add("GET", "/admin/frameworks/{id}/kpis/{kpi}", Page(admin, bind(&Pages::KpiEditor)));
   router.Add("POST", "/admin/frameworks/{id}/kpis/{kpi}",
              Page(admin, bind(&Pages::SaveKpiDefinition)));

@@ -181,8 +181,13 @@ class Pages {
   HttpResponse FrameworkPage(PageCall& call);
   // POST: the next fiscal year's framework started from this one (service::Authoring).
   HttpResponse StartNextYear(PageCall& call);
+  // The KPI editor (pages_authoring.cpp): the KPI's fields as a form, its JSON below; a POST
+  // with `kpi_json` saves the JSON, any other the form (service::Authoring).
   HttpResponse KpiEditor(PageCall& call);
   HttpResponse SaveKpiDefinition(PageCall& call);
+  // The components form on the framework page: its model, and its POST.
+  nlohmann::json ComponentsModel(PageCall& call, const service::StoredFramework& stored);
+  HttpResponse SaveComponents(PageCall& call);
   HttpResponse RoundsPage(PageCall& call);
   HttpResponse OpenRound(PageCall& call);
   // POST /admin/rounds/{id}/dates: the round's start (while ahead) and deadline changed.

@@ -422,6 +422,7 @@ HttpResponse Pages::FrameworkPage(PageCall& call) {
                          {"changes", changes},
                          {"none", changes.empty()}};
   }
+  model["components_form"] = ComponentsModel(call, *stored);
   if (call.form.count("__error")) model["error"] = call.Field("__error");
   return RenderPage(call, "admin_framework", model, call.Pick(fw.title),
                     call.form.count("__status") ? std::stoi(call.Field("__status")) : 200);
@@ -437,100 +438,6 @@ HttpResponse Pages::StartNextYear(PageCall& call) {
     return FrameworkPage(call);
   }
   return Redirect("/admin/frameworks/" + std::to_string(started->id) + "?done=next_year");
-}
-
-namespace {
-
-// The index of KPI `id` among the document's top-level KPIs, or -1.
-int KpiIndex(const json& document, const std::string& id) {
-  if (!document.contains("kpis") || !document["kpis"].is_array()) return -1;
-  for (size_t i = 0; i < document["kpis"].size(); ++i) {
-    if (document["kpis"][i].value("id", "") == id) return static_cast<int>(i);
-  }
-  return -1;
-}
-
-}  // namespace
-
-// The KPI editor: `text` is the KPI's JSON as shown (the stored one, or what was sent).
-static HttpResponse KpiEditorPage(PageCall& call, const service::StoredFramework& stored,
-                                  const std::string& kpi_id, const std::string& text,
-                                  const json& findings, const std::string& error, bool checked,
-                                  int status) {
-  json model = {
-      {"id", stored.id},
-      {"kpi", kpi_id},
-      {"title", call.Pick(stored.framework.title)},
-      {"text", text},
-      {"findings", findings},
-      {"checked", checked},
-      {"clean", checked && findings.empty() && error.empty()},
-      {"frozen", stored.frozen},
-      {"action", "/admin/frameworks/" + std::to_string(stored.id) + "/kpis/" + UrlEncode(kpi_id)},
-      {"back", "/admin/frameworks/" + std::to_string(stored.id)}};
-  // The version the editor started from travels with the form, through checks and refusals, so
-  // that saving never overwrites what someone else saved meanwhile (service::Authoring::Save).
-  const std::string sent = call.Field("token");
-  model["token"] = sent.empty() ? service::Authoring::Token(stored.document) : sent;
-  if (!error.empty()) model["error"] = error;
-  return RenderPage(call, "admin_kpi_edit", model, call.T("kpi_edit.title") + " " + kpi_id, status);
-}
-
-HttpResponse Pages::KpiEditor(PageCall& call) {
-  auto stored = service::Cycle(call.db, clock_).Framework(ParseId(call.request.params.at("id")));
-  if (!stored) return ErrorPage(call, stored.status());
-  const std::string kpi_id = call.request.params.at("kpi");
-  const json document = json::parse(stored->document);
-  const int index = KpiIndex(document, kpi_id);
-  if (index < 0) return ErrorPage(call, Status::NotFound("ไม่มีตัวชี้วัด " + kpi_id, "no KPI " + kpi_id));
-  domain::CheckInput input;
-  input.framework = &stored->framework;
-  input.framework_file = "framework.json";
-  const json findings = FindingsModel(call, domain::Check(input), "/kpis/" + std::to_string(index));
-  return KpiEditorPage(call, *stored, kpi_id, document["kpis"][static_cast<size_t>(index)].dump(2),
-                       findings, "", true, 200);
-}
-
-HttpResponse Pages::SaveKpiDefinition(PageCall& call) {
-  service::Cycle cycle(call.db, clock_);
-  auto stored = cycle.Framework(ParseId(call.request.params.at("id")));
-  if (!stored) return ErrorPage(call, stored.status());
-  const std::string kpi_id = call.request.params.at("kpi");
-  const std::string text = call.Field("kpi_json");
-  json document = json::parse(stored->document);
-  const int index = KpiIndex(document, kpi_id);
-  if (index < 0) return ErrorPage(call, Status::NotFound("ไม่มีตัวชี้วัด " + kpi_id, "no KPI " + kpi_id));
-  // The same limits as every JSON input (depth above all: the editor's text is re-serialized).
-  auto kpi = formats::ParseJsonBody(text);
-  if (!kpi) {
-    return KpiEditorPage(call, *stored, kpi_id, text, json::array(),
-                         kpi.status().ToString(call.lang == Lang::kThai), false, 400);
-  }
-  document["kpis"][static_cast<size_t>(index)] = std::move(*kpi);
-  const std::string changed = document.dump(2);
-  auto framework = formats::ParseFramework(changed, "framework.json");
-  if (!framework) {
-    return KpiEditorPage(call, *stored, kpi_id, text, json::array(),
-                         framework.status().ToString(call.lang == Lang::kThai), false, 400);
-  }
-  domain::CheckInput input;
-  input.framework = &*framework;
-  input.framework_file = "framework.json";
-  const auto all = domain::Check(input);
-  const json findings = FindingsModel(call, all, "");
-  if (call.Field("intent") != "save" || domain::HasErrors(all)) {
-    return KpiEditorPage(call, *stored, kpi_id, text, findings, "", true,
-                         domain::HasErrors(all) ? 400 : 200);
-  }
-  auto imported =
-      service::Authoring(call.db, clock_).Save(call.actor, stored->id, call.Field("token"), changed);
-  if (!imported) {
-    return KpiEditorPage(call, *stored, kpi_id, text, findings,
-                         imported.status().ToString(call.lang == Lang::kThai), false,
-                         HttpStatusOf(imported.status().code()));
-  }
-  return Redirect("/admin/frameworks/" + std::to_string(imported->id) + "?done=kpi_saved#kpi-" +
-                  HtmlId(kpi_id));
 }
 
 // What the round's state means and what moves it on, in a sentence (and where to go for it).

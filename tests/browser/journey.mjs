@@ -271,7 +271,7 @@ try {
   check(await admin.getByRole("heading", { name: /ตัวชี้วัด 1 ร้อยละความสำเร็จ/ }).count() === 1, "the framework page shows KPI 1 as agencies see it");
   await look(admin, "06-admin-framework");
   await admin.getByRole("link", { name: "แก้ไขตัวชี้วัด 1" }).click();
-  await admin.getByRole("button", { name: "ตรวจสอบ", exact: true }).click();
+  await admin.getByRole("button", { name: "ตรวจสอบ", exact: true }).first().click();
   check(await admin.locator(".findings, .ok").count() > 0, "the KPI editor shows esar check's findings");
   await look(admin, "07-admin-kpi-edit");
   // A new fiscal year made from last year's framework, with one button (no JSON).
@@ -284,6 +284,25 @@ try {
         "  the new framework is FY2568's version 1, a draft");
   check(await admin.getByRole("heading", { name: /^ตัวชี้วัด 8 / }).count() === 1, "  with last year's KPIs");
   await look(admin, "07b-admin-framework-next-year");
+  // KPI 3 of the FY2568 draft edited as a form (no JSON): its unit and a new definition; then
+  // a malformed key, refused with the reason beside the field.
+  await admin.getByRole("link", { name: "แก้ไขตัวชี้วัด 3" }).click();
+  await look(admin, "07c-admin-kpi-form");
+  await admin.locator("#f-unit-th").fill("ร้อยละของร่างพระราชบัญญัติ");
+  const newDefinition = admin.locator("#s-doc-definitions fieldset").last().getByLabel("ข้อความภาษาไทย");
+  await newDefinition.fill("4. นิยามที่เพิ่มจากแบบฟอร์ม");
+  await admin.getByRole("button", { name: "ตรวจสอบและบันทึก" }).first().click();
+  await admin.waitForLoadState("load");
+  check((await flash(admin)).includes("บันทึกตัวชี้วัดแล้ว"), "KPI 3's unit and a new definition are saved from the form");
+  check((await admin.locator("main").textContent()).includes("4. นิยามที่เพิ่มจากแบบฟอร์ม"), "  the framework page shows the new definition");
+  await admin.getByRole("link", { name: "แก้ไขตัวชี้วัด 3" }).click();
+  check(await admin.locator("#f-unit-th").inputValue() === "ร้อยละของร่างพระราชบัญญัติ", "  the form shows the saved unit");
+  await admin.locator("#f-key").fill("Bad Key");
+  await admin.getByRole("button", { name: "ตรวจสอบและบันทึก" }).first().click();
+  await admin.waitForLoadState("load");
+  check((await admin.locator("#f-key-err").textContent()).includes("อักษรอังกฤษตัวเล็ก"), "a malformed key is refused, the reason beside the key field");
+  check(await admin.locator("#f-key").getAttribute("aria-invalid") === "true", "  and the field is marked invalid");
+  await look(admin, "07d-admin-kpi-form-error");
   await admin.goto(`${base}/admin/agencies`);
   await look(admin, "08-admin-agencies");
   await admin.goto(`${base}/admin/users`);

@@ -7,6 +7,7 @@ under with_pg_schema.sh.
     authoring_pages_test.py <esar binary>
 """
 import html as htmllib
+from html.parser import HTMLParser
 import json
 import os
 import re
@@ -18,6 +19,62 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from esar_harness import Browser, Checks, import_example, start_server, stop_server, text_of  # noqa: E402
 
 check = Checks()
+
+
+class FormReader(HTMLParser):
+    """The fields a browser would send from the form whose action is `action`: text inputs,
+    textareas (less the one line break after the tag, as browsers drop it), selected options,
+    ticked checkboxes; hidden fields too. Buttons are left out."""
+
+    def __init__(self, action):
+        super().__init__(convert_charrefs=True)
+        self.action, self.inside, self.fields = action, False, {}
+        self.area = self.select = None
+        self.done = False  # the first form with that action only (the KPI page's JSON form has it too)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = a.get("action") == self.action and not self.done
+        if not self.inside:
+            return
+        if tag == "input" and a.get("type") != "checkbox":
+            self.fields[a["name"]] = a.get("value", "")
+        elif tag == "input" and "checked" in a:
+            self.fields[a["name"]] = a.get("value", "on")
+        elif tag == "textarea":
+            self.area, self.fields[a["name"]] = a["name"], ""
+        elif tag == "select":
+            self.select, self.fields[a["name"]] = a["name"], ""
+        elif tag == "option" and self.select and "selected" in a:
+            self.fields[self.select] = a.get("value", "")
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.done = self.done or self.inside
+            self.inside = False
+        elif tag == "textarea" and self.area:
+            value = self.fields[self.area]
+            self.fields[self.area] = value[1:] if value.startswith("\n") else value
+            self.area = None
+        elif tag == "select":
+            self.select = None
+
+    def handle_data(self, data):
+        if self.area:
+            self.fields[self.area] += data
+
+
+def form_of(page, action):
+    reader = FormReader(action)
+    reader.feed(page)
+    return reader.fields
+
+
+def beside(page, field_id):
+    """The error shown under field `field_id` (its -err element's text), or ""."""
+    m = re.search(r'id="%s-err">(.*?)</div>' % re.escape(field_id), page, re.S)
+    return text_of(m.group(1)).strip() if m else ""
 
 
 def main():
@@ -125,6 +182,58 @@ def main():
         status, _, raw = admin.request("GET", "/api/v1/frameworks/%s" % new_id)
         check(json.loads(raw)["document"]["kpis"][0]["criteria"]["targets"][0] == 70,
               "  the draft keeps the first editor's target 70")
+        # ---- the KPI form: no JSON typed ----
+        action = "/admin/frameworks/%s/kpis/3" % new_id
+        status, page = admin.page(action)
+        fields = form_of(page, action)
+        check(status == 200 and 'for="f-name-th">ชื่อ (ภาษาไทย)' in page and fields.get("unit.th") == "ร้อยละ",
+              "the KPI editor shows KPI 3 as a form with Thai labels (%d)" % status)
+        check("variables.0.id" in fields and "doc.scope.th" in fields and "doc.definitions.0.th" in fields,
+              "  with its variables, scope and definitions")
+        _, _, raw = admin.request("GET", "/api/v1/frameworks/%s" % new_id)
+        before = json.loads(raw)["document"]
+        status, headers, _ = admin.request("POST", action, dict(fields, intent="save"))
+        _, _, raw = admin.request("GET", "/api/v1/frameworks/%s" % new_id)
+        check(status == 303 and json.loads(raw)["document"] == before,
+              "saving the untouched form changes nothing (%d)" % status)
+        status, _, raw = admin.request("POST", action, dict(fields, key="PMQA 4", intent="save"))
+        page = raw.decode()
+        check(status == 400 and "อักษรอังกฤษตัวเล็ก" in beside(page, "f-key"),
+              "a malformed key is refused, the reason beside the key field (%d): %s" % (status, beside(page, "f-key")))
+        check('href="#f-key"' in page, "  and the summary links to the field")
+        status, _, raw = admin.request("POST", action, dict(fields, key="pmqa", intent="save"))
+        page = raw.decode()
+        check(status == 400 and "pmqa" in beside(page, "f-key"),
+              "esar check's duplicate key shows beside the key field (%d): %s" % (status, beside(page, "f-key")))
+        status, _, raw = admin.request("POST", action, dict(fields, **{"variables.0.min": "ten", "intent": "save"}))
+        check(status == 400 and "ต้องเป็นตัวเลข" in beside(raw.decode(), "f-variables-0-min"),
+              "a minimum that is not a number is named beside its field (%d)" % status)
+        changed = dict(fields, **{"unit.th": "ร้อยละของร่างพระราชบัญญัติ", "doc.steps.0.th": "ขั้นที่หนึ่ง", "intent": "save"})
+        status, headers, _ = admin.request("POST", action, changed)
+        _, _, raw = admin.request("GET", "/api/v1/frameworks/%s" % new_id)
+        kpi3 = json.loads(raw)["document"]["kpis"][2]
+        check(status == 303 and kpi3["unit"]["th"] == "ร้อยละของร่างพระราชบัญญัติ"
+              and kpi3["documentation"]["steps"] == ["ขั้นที่หนึ่ง"],
+              "the unit and a first step are saved from the form (%d)" % status)
+        status, _, raw = admin.request("POST", action, changed)
+        check(status == 409, "the same form sent again from the old version is refused (%d)" % status)
+
+        # ---- the components form ----
+        status, page = admin.page("/admin/frameworks/%s" % new_id)
+        cfields = form_of(page, "/admin/frameworks/%s/components" % new_id)
+        check("components.0.share" in cfields, "the framework page has the components form")
+        status, _, _ = reporter.request("POST", "/admin/frameworks/%s/components" % new_id,
+                                        dict(cfields, csrf=token))
+        check(status == 403, "a reporter may not change components (%d)" % status)
+        status, _, _ = admin.request("POST", "/admin/frameworks/%s/components" % new_id, dict(cfields, csrf=""))
+        check(status == 403, "without the CSRF field the components form is refused (%d)" % status)
+        status, _, _ = reporter.request("POST", action, dict(fields, csrf=token, intent="save"))
+        check(status == 403, "a reporter may not save the KPI form (%d)" % status)
+        cfields.update({"components.0.id": "performance", "components.0.name.th": "ประสิทธิผล",
+                        "components.0.share": "เจ็ดสิบ"})
+        status, _, raw = admin.request("POST", "/admin/frameworks/%s/components" % new_id, cfields)
+        check(status == 400 and "0–100" in beside(raw.decode(), "f-components-0-share"),
+              "a share that is not a number is named beside its field (%d)" % status)
         admin.request("GET", "/lang/en?next=/admin/frameworks")
         status, page = admin.page(where.split("#")[0])
         check("KPI 1: advanced 100 → 97" in text_of(page), "  and in English: KPI 1: advanced 100 → 97")

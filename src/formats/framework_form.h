@@ -1,0 +1,70 @@
+#pragma once
+
+// The authoring pages' forms over a framework document: a KPI (its name, key, component, unit,
+// flags, rounds, result formula, variables and documentation) and the components with their
+// shares, each shown as named form fields and applied back to the JSON document.
+//
+// Applying works on the JSON itself and keeps every value whose field the form did not change
+// exactly as it was (a number written 70 stays 70, a text given as a plain string stays one, a
+// field the form does not know stays), so that opening a form and saving it unchanged gives the
+// same document: ApplyKpiForm(kpi, KpiFormFields(kpi)) == kpi.
+
+#include <map>
+#include <vector>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/status.h"
+#include "domain/check.h"
+
+namespace esar::formats {
+
+// A form as sent: field name -> value. Rows are numbered from 0 ("variables.2.id"); a localized
+// text is two fields ("name.th", "name.en"); a checkbox is present ("1") when ticked.
+using FormFields = std::map<std::string, std::string>;
+
+// The most rows of one kind (variables, definitions, baselines...) a form may send: far more
+// than any framework has, small enough that a forged form cannot make the page or save slow.
+inline constexpr int kMaxFormRows = 200;
+
+// The fields of the KPI form for `kpi` (a KPI object of a framework document, top-level or not).
+FormFields KpiFormFields(const nlohmann::json& kpi);
+
+// `kpi` with the KPI form `fields` applied: every field the form shows is taken from `fields`
+// (an absent one counts as empty or unticked); other members of `kpi` (criteria, sub-KPIs,
+// references, case rules...) are kept. `components` are the framework's component ids: when
+// there are any, a top-level KPI's component must be one of them. Blank rows are dropped.
+// kInvalidInput, in Thai and English, naming the form field in where().json_path ("name.th",
+// "variables.1.type"), for a missing name, a malformed key or variable id, a type esar does not
+// know, a number that is not one, a derived variable without a formula, a list without a length.
+Result<nlohmann::json> ApplyKpiForm(const nlohmann::json& kpi, const FormFields& fields,
+                                    const std::vector<std::string>& components, bool top_level);
+
+// The fields of the components form for `document` (a framework document): one row per
+// component ("components.0.id", ".name.th", ".name.en", ".share").
+FormFields ComponentsFormFields(const nlohmann::json& document);
+
+// `document` with its components replaced by the form's rows (blank rows dropped; no rows left
+// removes `components` unless the document had an empty list). kInvalidInput naming the field
+// for a row without an id or share, a malformed or repeated id, a share that is not a number
+// from 0 to 100.
+Result<nlohmann::json> ApplyComponentsForm(const nlohmann::json& document,
+                                           const FormFields& fields);
+
+// The form field a finding at `json_path` of a framework document concerns, for the KPI at
+// `kpi_path` ("/kpis/3"): "name", "key", "component", "unit", "result", "variables.N",
+// "criteria", a documentation field ("scope", "definitions"...), or "" when the path lies
+// elsewhere in the KPI or outside it.
+std::string KpiFieldOfPath(const std::string& kpi_path, const std::string& json_path);
+
+}  // namespace esar::formats
+
+namespace esar::formats {
+
+// The form field `finding` concerns for the KPI at `kpi_path` whose key is `kpi_key`: as
+// KpiFieldOfPath, and "key" for a key another KPI has too (`esar check` reports it at whichever
+// KPI comes second, the other one).
+std::string KpiFieldOfFinding(const std::string& kpi_path, const std::string& kpi_key,
+                              const domain::Finding& finding);
+
+}  // namespace esar::formats

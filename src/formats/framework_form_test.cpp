@@ -1,0 +1,227 @@
+#include "formats/framework_form.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "formats/framework_json.h"
+
+namespace esar::formats {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+json Example(const std::string& name) {
+  std::ifstream in(fs::path(ESAR_SOURCE_DIR) / "examples" / name / "framework.json");
+  return json::parse(in);
+}
+
+// Every KPI and sub-KPI of `kpis`, depth first.
+void EachKpi(const json& kpis, std::vector<json>& out) {
+  for (const json& k : kpis) {
+    out.push_back(k);
+    if (k.contains("sub_kpis")) EachKpi(k["sub_kpis"], out);
+  }
+}
+
+// What a browser sends back for an unchanged form: every field as shown, line breaks as CR LF,
+// and one blank row of each kind the page adds for a new entry.
+FormFields AsSent(FormFields fields) {
+  for (auto& [name, value] : fields) {
+    std::string crlf;
+    for (char c : value) {
+      if (c == '\n') crlf += '\r';
+      crlf += c;
+    }
+    value = crlf;
+  }
+  for (const char* blank : {"variables.99.id", "variables.99.name.th", "doc.definitions.99.th",
+                            "doc.steps.99.en", "doc.baseline.99.fiscal_year",
+                            "components.99.share"}) {
+    fields[blank] = "";
+  }
+  return fields;
+}
+
+TEST(KpiFormTest, EveryExampleKpiComesBackUnchangedFromAnUntouchedForm) {
+  int seen = 0;
+  for (const char* name : {"ocs-2567", "opdc-2565", "mof-ops-2564"}) {
+    const json doc = Example(name);
+    std::vector<json> kpis;
+    EachKpi(doc["kpis"], kpis);
+    for (const json& kpi : kpis) {
+      auto back = ApplyKpiForm(kpi, AsSent(KpiFormFields(kpi)), {}, false);
+      ASSERT_TRUE(back.ok()) << name << " KPI " << kpi["id"] << ": "
+                             << back.status().ToString(false);
+      EXPECT_EQ(back->dump(2), kpi.dump(2)) << name << " KPI " << kpi["id"];
+      ++seen;
+    }
+    auto components = ApplyComponentsForm(doc, AsSent(ComponentsFormFields(doc)));
+    ASSERT_TRUE(components.ok());
+    EXPECT_EQ(components->dump(2), doc.dump(2)) << name;
+  }
+  EXPECT_GE(seen, 20);
+}
+
+TEST(KpiFormTest, EditsChangeOnlyWhatWasEdited) {
+  const json doc = Example("ocs-2567");
+  const json kpi = doc["kpis"][2];
+  FormFields f = KpiFormFields(kpi);
+  f["unit.en"] = "per cent";
+  f["doc.definitions.1.th"] = "นิยามใหม่";
+  f["doc.definitions.1.en"] = "";
+  f["doc.definitions.3.th"] = "ข้อ 4";  // a new row
+  f["doc.benefit.th"] = "ประชาชนได้กฎหมายที่ดีขึ้น";
+  f["key"] = "ria";
+  f["round.6"] = "";
+  f["flag.reform_plan"] = "1";
+  f["doc.baseline.0.fiscal_year"] = "2566";
+  f["doc.baseline.0.value"] = "97.5";
+  auto back = ApplyKpiForm(kpi, f, {"performance", "potential"}, true);
+  ASSERT_TRUE(back.ok()) << back.status().ToString(false);
+  json want = kpi;
+  want["unit"]["en"] = "per cent";
+  want["documentation"]["definitions"][1] = "นิยามใหม่";
+  want["documentation"]["definitions"].push_back("ข้อ 4");
+  want["documentation"]["benefit"] = "ประชาชนได้กฎหมายที่ดีขึ้น";
+  want["documentation"]["baseline"] = json::array({{{"fiscal_year", 2566}, {"value", 97.5}}});
+  want["key"] = "ria";
+  want["rounds"] = json::array({12});
+  want["flags"] = json::array({"reform_plan"});
+  EXPECT_EQ(*back, want) << json::diff(want, *back).dump();
+  // The result parses as a framework.
+  json changed = doc;
+  changed["kpis"][2] = *back;
+  EXPECT_TRUE(ParseFramework(changed.dump(), "f.json").ok());
+}
+
+TEST(KpiFormTest, VariablesAreAddedChangedAndRemoved) {
+  const json kpi = Example("ocs-2567")["kpis"][2];
+  FormFields f = KpiFormFields(kpi);
+  const size_t n = kpi["variables"].size();
+  ASSERT_GE(n, 1u);
+  const std::string last = "variables." + std::to_string(n) + ".";
+  f[last + "id"] = "ratio";
+  f[last + "type"] = "derived";
+  f[last + "formula"] = "1 + 1";
+  f[last + "name.th"] = "อัตราส่วน";
+  f[last + "min"] = "0";
+  f[last + "optional"] = "1";
+  f["variables.0.max"] = "1000";
+  auto back = ApplyKpiForm(kpi, f, {}, false);
+  ASSERT_TRUE(back.ok()) << back.status().ToString(false);
+  ASSERT_EQ((*back)["variables"].size(), n + 1);
+  EXPECT_EQ((*back)["variables"][n],
+            (json{{"id", "ratio"}, {"type", "derived"}, {"name", "อัตราส่วน"}, {"formula", "1 + 1"},
+                  {"optional", true}, {"min", 0}}));
+  EXPECT_EQ((*back)["variables"][0]["max"], 1000);
+  // Blanking a row removes it.
+  for (const char* c : {"id", "name.th", "name.en", "formula"}) f[last + c] = "";
+  f["variables.0.id"] = "";
+  f["variables.0.name.th"] = "";
+  f["variables.0.name.en"] = "";
+  f["variables.0.formula"] = "";
+  back = ApplyKpiForm(kpi, f, {}, false);
+  ASSERT_TRUE(back.ok()) << back.status().ToString(false);
+  EXPECT_EQ((*back)["variables"].size(), n - 1);
+}
+
+TEST(KpiFormTest, BadInputNamesTheField) {
+  const json kpi = Example("ocs-2567")["kpis"][0];
+  struct Case {
+    std::string field, value, named, words;
+  };
+  const std::vector<Case> cases = {
+      {"name.th", "", "name.th", "ชื่อตัวชี้วัด"},
+      {"key", "PMQA 4", "key", "รหัสประจำตัวชี้วัด"},
+      {"component", "nowhere", "component", "องค์ประกอบ"},
+      {"variables.0.id", "1st", "variables.0.id", "รหัสตัวแปร"},
+      {"variables.0.type", "text", "variables.0.type", "ชนิดของตัวแปร"},
+      {"variables.0.min", "ten", "variables.0.min", "ต้องเป็นตัวเลข"},
+      {"variables.0.length", "0", "variables.0.length", "1–1000"},
+      {"doc.baseline.0.fiscal_year", "2024", "doc.baseline.0.fiscal_year", "พ.ศ."},
+  };
+  for (const Case& c : cases) {
+    FormFields f = KpiFormFields(kpi);
+    f[c.field] = c.value;
+    if (c.field == "name.th") f["name.en"] = "";
+    if (c.field == "variables.0.length") f["variables.0.type"] = "number_list";
+    auto back = ApplyKpiForm(kpi, f, {"performance"}, true);
+    ASSERT_FALSE(back.ok()) << c.field;
+    EXPECT_EQ(back.status().code(), StatusCode::kInvalidInput);
+    EXPECT_EQ(back.status().where().json_path, c.named) << c.field;
+    EXPECT_NE(back.status().message_th().find(c.words), std::string::npos)
+        << back.status().message_th();
+    EXPECT_FALSE(back.status().message_en().empty());
+  }
+  // A derived variable without a formula, a second variable with the same id.
+  FormFields f = KpiFormFields(kpi);
+  f["variables.0.type"] = "derived";
+  f["variables.0.formula"] = "";
+  auto back = ApplyKpiForm(kpi, f, {}, true);
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.status().where().json_path, "variables.0.formula");
+  f = KpiFormFields(kpi);
+  f["variables.9.id"] = f["variables.0.id"];
+  f["variables.9.type"] = "number";
+  back = ApplyKpiForm(kpi, f, {}, true);
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.status().where().json_path, "variables.9.id");
+}
+
+TEST(KpiFormTest, AForgedFormWithTooManyRowsIsRefused) {
+  const json kpi = Example("ocs-2567")["kpis"][0];
+  FormFields f = KpiFormFields(kpi);
+  for (int i = 0; i <= kMaxFormRows; ++i) f["doc.steps." + std::to_string(i) + ".th"] = "x";
+  auto back = ApplyKpiForm(kpi, f, {}, true);
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.status().where().json_path, "doc.steps");
+}
+
+TEST(ComponentsFormTest, SharesChangeAndBadRowsAreNamed) {
+  const json doc = Example("mof-ops-2564");
+  FormFields f = ComponentsFormFields(doc);
+  f["components.0.share"] = "60";
+  f["components.1.share"] = "40.5";
+  f["components.2.id"] = "extra";
+  f["components.2.name.th"] = "องค์ประกอบเพิ่ม";
+  f["components.2.share"] = "0";
+  auto back = ApplyComponentsForm(doc, f);
+  ASSERT_TRUE(back.ok()) << back.status().ToString(false);
+  EXPECT_EQ((*back)["components"][0]["share"], 60);
+  EXPECT_EQ((*back)["components"][1]["share"], 40.5);
+  EXPECT_EQ((*back)["components"][1]["name"], doc["components"][1]["name"]);
+  EXPECT_EQ((*back)["components"][2], (json{{"id", "extra"}, {"name", "องค์ประกอบเพิ่ม"}, {"share", 0}}));
+  f["components.2.share"] = "101";
+  back = ApplyComponentsForm(doc, f);
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.status().where().json_path, "components.2.share");
+  f["components.2.share"] = "1";
+  f["components.2.id"] = "performance";
+  back = ApplyComponentsForm(doc, f);
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.status().where().json_path, "components.2.id");
+}
+
+TEST(KpiFormTest, FindingsPathsNameTheFormField) {
+  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/key"), "key");
+  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/variables/2/formula"), "variables.2");
+  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/documentation/scope"), "doc.scope");
+  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/criteria/targets/1"), "criteria");
+  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/31/key"), "");
+  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/assignments"), "");
+  // A key two KPIs share is reported at the second: it concerns the edited KPI's key field too.
+  domain::Finding duplicate;
+  duplicate.code = "kpi-key-duplicate";
+  duplicate.where.json_path = "/kpis/7/key";
+  duplicate.message_th = "ตัวชี้วัด 8 ใช้รหัสประจำตัวชี้วัด \"pmqa\" ซ้ำกับตัวชี้วัด 1";
+  duplicate.message_en = "KPI 8 has the key \"pmqa\" of KPI 1 again";
+  EXPECT_EQ(KpiFieldOfFinding("/kpis/0", "pmqa", duplicate), "key");
+  EXPECT_EQ(KpiFieldOfFinding("/kpis/0", "other", duplicate), "");
+}
+
+}  // namespace
+}  // namespace esar::formats

@@ -1,0 +1,481 @@
+// Framework authoring as forms (issue 12 §1): a KPI's name, key, component, unit, flags,
+// rounds, variables and documentation edited field by field, and the components with their
+// shares; errors and `esar check`'s findings shown beside the field they concern, in words.
+// The KPI's JSON stays on the same page for what the forms do not cover yet.
+
+#include <algorithm>
+#include <set>
+
+#include "domain/check.h"
+#include "formats/framework_form.h"
+#include "formats/framework_json.h"
+#include "formats/json_input.h"
+#include "service/authoring.h"
+#include "service/cycle.h"
+#include "web/kpi_view.h"
+#include "web/page_support.h"
+#include "web/pages.h"
+
+namespace esar::web {
+
+using nlohmann::json;
+
+namespace {
+
+// Messages by the form field (or row, or section) they concern; what no field claims is shown
+// at the top of the form. Every message also goes in the summary, linked to where it is shown.
+class ErrorBook {
+ public:
+  void Add(const std::string& key, const std::string& message) {
+    auto& list = by_key_[key];
+    if (std::find(list.begin(), list.end(), message) == list.end()) list.push_back(message);
+  }
+  // The messages for `key`, shown at the element with HTML id `anchor`.
+  json Take(const std::string& key, const std::string& anchor) {
+    json out = json::array();
+    auto it = by_key_.find(key);
+    if (it == by_key_.end()) return out;
+    for (const std::string& m : it->second) {
+      out.push_back(m);
+      summary_.push_back({{"message", m}, {"href", "#" + anchor}});
+    }
+    by_key_.erase(it);
+    return out;
+  }
+  // The summary: every message taken (linked), then those nobody took.
+  json Summary() {
+    json out = summary_;
+    for (const auto& [key, list] : by_key_) {
+      for (const std::string& m : list) out.push_back({{"message", m}});
+    }
+    return out;
+  }
+  bool empty() const { return by_key_.empty() && summary_.empty(); }
+
+ private:
+  std::map<std::string, std::vector<std::string>> by_key_;
+  json summary_ = json::array();
+};
+
+// The index of KPI `id` among the document's top-level KPIs, or -1.
+int KpiIndex(const json& document, const std::string& id) {
+  if (!document.contains("kpis") || !document["kpis"].is_array()) return -1;
+  for (size_t i = 0; i < document["kpis"].size(); ++i) {
+    if (document["kpis"][i].value("id", "") == id) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+std::string Value(const formats::FormFields& fields, const std::string& name) {
+  auto it = fields.find(name);
+  return it == fields.end() ? std::string() : it->second;
+}
+
+std::string FieldId(const std::string& name) { return "f-" + HtmlId(name); }
+
+// One field of a form for templates/part_form_field.mustache. `kind` is "text", "area",
+// "select" (with `options` [{value, label}]) or "checkbox".
+json Field(const formats::FormFields& fields, ErrorBook& errors, const std::string& name,
+           const std::string& label, const std::string& kind, const std::string& hint = "",
+           const json& options = json::array(), int rows = 3) {
+  const std::string id = FieldId(name);
+  const std::string value = Value(fields, name);
+  json errs = errors.Take(name, id);
+  // A text in two languages: what concerns the text as a whole is shown at its Thai field.
+  if (name.size() > 3 && name.compare(name.size() - 3, 3, ".th") == 0) {
+    for (const json& e : errors.Take(name.substr(0, name.size() - 3), id)) errs.push_back(e);
+  }
+  // Every key the template reads is set, so that none is looked up in an enclosing section
+  // (a section's hint, the page's "text").
+  json f = {{"id", id},         {"name", name},          {"label", label}, {"value", value},
+            {"rows", rows},     {"errors", errs},        {"has_error", !errs.empty()},
+            {"text", false},    {"area", false},         {"select", false},
+            {"checkbox", false}, {"checked", false},     {"hint", false},
+            {"describedby", false}, {"options", json::array()}};
+  std::string described;
+  if (!hint.empty()) {
+    f["hint"] = hint;
+    described = id + "-hint";
+  }
+  if (!errs.empty()) described += (described.empty() ? "" : " ") + id + "-err";
+  if (!described.empty()) f["describedby"] = described;
+  if (kind == "select") {
+    json opts = json::array();
+    bool found = false;
+    for (const json& o : options) {
+      const bool selected = o["value"].get<std::string>() == value;
+      found = found || selected;
+      opts.push_back({{"value", o["value"]}, {"label", o["label"]}, {"selected", selected}});
+    }
+    // A value the list does not have (typed in the JSON) stays selectable, so it is not lost.
+    if (!found && !value.empty()) opts.push_back({{"value", value}, {"label", value}, {"selected", true}});
+    f["options"] = opts;
+  }
+  if (kind == "checkbox") f["checked"] = !value.empty();
+  f[kind] = true;
+  return f;
+}
+
+// The number of rows `prefix`.N shown: those sent or stored (the highest index present) and
+// one blank row more for a new entry.
+int RowCount(const formats::FormFields& fields, const std::string& prefix) {
+  int count = 0;
+  const std::string start = prefix + ".";
+  for (auto it = fields.lower_bound(start); it != fields.end() && it->first.rfind(start, 0) == 0;
+       ++it) {
+    const std::string rest = it->first.substr(start.size());
+    const size_t dot = rest.find('.');
+    const std::string n = dot == std::string::npos ? rest : rest.substr(0, dot);
+    if (n.empty() || n.size() > 3 || !std::all_of(n.begin(), n.end(), ::isdigit)) continue;
+    count = std::max(count, std::stoi(n) + 1);
+  }
+  return std::min(count, formats::kMaxFormRows - 1) + 1;
+}
+
+std::string Numbered(const PageCall& call, const std::string& key, int n, int total) {
+  return n + 1 == total ? call.T(key + "_new") : call.T(key) + " " + std::to_string(n + 1);
+}
+
+json KpiFormSections(PageCall& call, const service::StoredFramework& stored,
+                     const formats::FormFields& f, ErrorBook& errors) {
+  json sections = json::array();
+  // ---- the KPI itself ----
+  json general = json::array();
+  general.push_back(Field(f, errors, "name.th", call.T("form.name_th"), "area", "", {}, 2));
+  general.push_back(Field(f, errors, "name.en", call.T("form.name_en"), "area", "", {}, 2));
+  general.push_back(Field(f, errors, "key", call.T("form.key"), "text", call.T("form.key_hint")));
+  json components = json::array();
+  for (const auto& c : stored.framework.components) {
+    components.push_back({{"value", c.id}, {"label", call.Pick(c.name) + " (" + c.id + ")"}});
+  }
+  if (components.empty()) {
+    general.push_back(Field(f, errors, "component", call.T("form.component"), "text",
+                            call.T("form.component_free_hint")));
+  } else {
+    general.push_back(Field(f, errors, "component", call.T("form.component"), "select", "", components));
+  }
+  general.push_back(Field(f, errors, "unit.th", call.T("form.unit_th"), "text", call.T("form.unit_hint")));
+  general.push_back(Field(f, errors, "unit.en", call.T("form.unit_en"), "text"));
+  general.push_back(Field(f, errors, "result", call.T("form.result"), "text", call.T("form.result_hint")));
+  json flags = json::array();
+  for (const char* flag : {"new", "continuing", "reform_plan", "monitoring_only"}) {
+    flags.push_back(Field(f, errors, std::string("flag.") + flag, call.T(std::string("form.flag_") + flag), "checkbox"));
+  }
+  json rounds = json::array();
+  for (const char* r : {"6", "12"}) {
+    rounds.push_back(Field(f, errors, std::string("round.") + r, call.T(std::string("form.round_") + r), "checkbox"));
+  }
+  json groups = json::array(
+      {{{"legend", call.T("form.flags")}, {"id", "g-flags"}, {"fields", flags},
+        {"errors", errors.Take("flags", "g-flags")}},
+       {{"legend", call.T("form.rounds")}, {"id", "g-rounds"}, {"fields", rounds},
+        {"hint", call.T("form.rounds_hint")}, {"errors", errors.Take("rounds", "g-rounds")}}});
+  sections.push_back({{"id", "s-kpi"}, {"title", call.T("form.section_kpi")}, {"fields", general},
+                      {"groups", groups}, {"errors", json::array()}});
+
+  // ---- variables ----
+  json types = json::array();
+  for (const char* t : {"number", "percent", "count", "pass_fail", "number_list", "derived"}) {
+    types.push_back({{"value", t}, {"label", call.T(std::string("form.type_") + t)}});
+  }
+  json rows = json::array();
+  const int variables = RowCount(f, "variables");
+  for (int i = 0; i < variables; ++i) {
+    const std::string at = "variables." + std::to_string(i) + ".";
+    json fields = json::array();
+    fields.push_back(Field(f, errors, at + "id", call.T("form.var_id"), "text", call.T("form.var_id_hint")));
+    fields.push_back(Field(f, errors, at + "type", call.T("form.var_type"), "select", "", types));
+    fields.push_back(Field(f, errors, at + "name.th", call.T("form.name_th"), "text"));
+    fields.push_back(Field(f, errors, at + "name.en", call.T("form.name_en"), "text"));
+    fields.push_back(Field(f, errors, at + "unit.th", call.T("form.unit_th"), "text"));
+    fields.push_back(Field(f, errors, at + "unit.en", call.T("form.unit_en"), "text"));
+    fields.push_back(Field(f, errors, at + "formula", call.T("form.var_formula"), "text", call.T("form.var_formula_hint")));
+    fields.push_back(Field(f, errors, at + "length", call.T("form.var_length"), "text", call.T("form.var_length_hint")));
+    fields.push_back(Field(f, errors, at + "min", call.T("form.var_min"), "text"));
+    fields.push_back(Field(f, errors, at + "max", call.T("form.var_max"), "text"));
+    fields.push_back(Field(f, errors, at + "optional", call.T("form.var_optional"), "checkbox"));
+    const std::string id = "r-variables-" + std::to_string(i);
+    rows.push_back({{"legend", Numbered(call, "form.variable", i, variables)}, {"id", id},
+                    {"fields", fields}, {"errors", errors.Take("variables." + std::to_string(i), id)}});
+  }
+  sections.push_back({{"id", "s-variables"}, {"title", call.T("form.section_variables")},
+                      {"hint", call.T("form.variables_hint")}, {"rows", rows},
+                      {"errors", errors.Take("variables", "s-variables")}});
+
+  // ---- documentation ----
+  json doc = json::array();
+  auto text_pair = [&](const std::string& key) {
+    doc.push_back(Field(f, errors, "doc." + key + ".th", call.T("form.doc_" + key) + " " + call.T("form.in_thai"), "area", "", {}, 4));
+    doc.push_back(Field(f, errors, "doc." + key + ".en", call.T("form.doc_" + key) + " " + call.T("form.in_english"), "area", "", {}, 3));
+  };
+  text_pair("description");
+  json doc_rows = json::array();
+  auto text_rows = [&](const std::string& key) {
+    const std::string prefix = "doc." + key;
+    const int n = RowCount(f, prefix);
+    for (int i = 0; i < n; ++i) {
+      const std::string at = prefix + "." + std::to_string(i) + ".";
+      const std::string id = "r-" + HtmlId(prefix) + "-" + std::to_string(i);
+      doc_rows.push_back(
+          {{"legend", Numbered(call, "form.doc_" + key + "_item", i, n)}, {"id", id},
+           {"fields", json::array({Field(f, errors, at + "th", call.T("form.in_thai_text"), "area", "", {}, 2),
+                                   Field(f, errors, at + "en", call.T("form.in_english_text"), "area", "", {}, 2)})},
+           {"errors", errors.Take(prefix + "." + std::to_string(i), id)}});
+    }
+  };
+  auto year_rows = [&](const std::string& key) {
+    const std::string prefix = "doc." + key;
+    const int n = RowCount(f, prefix);
+    for (int i = 0; i < n; ++i) {
+      const std::string at = prefix + "." + std::to_string(i) + ".";
+      const std::string id = "r-" + HtmlId(prefix) + "-" + std::to_string(i);
+      doc_rows.push_back(
+          {{"legend", Numbered(call, "form.doc_" + key + "_item", i, n)}, {"id", id},
+           {"fields", json::array({Field(f, errors, at + "fiscal_year", call.T("form.fiscal_year"), "text", call.T("form.fiscal_year_hint")),
+                                   Field(f, errors, at + "value", call.T("form.value"), "text"),
+                                   Field(f, errors, at + "text.th", call.T("form.in_thai_text"), "text"),
+                                   Field(f, errors, at + "text.en", call.T("form.in_english_text"), "text")})},
+           {"errors", errors.Take(prefix + "." + std::to_string(i), id)}});
+    }
+  };
+  sections.push_back({{"id", "s-doc"}, {"title", call.T("form.section_doc")}, {"fields", doc},
+                      {"errors", errors.Take("documentation", "s-doc")}});
+  for (const char* key : {"definitions", "baseline", "roadmap", "steps"}) {
+    doc_rows = json::array();
+    if (std::string(key) == "baseline" || std::string(key) == "roadmap") {
+      year_rows(key);
+    } else {
+      text_rows(key);
+    }
+    const std::string id = "s-doc-" + std::string(key);
+    sections.push_back({{"id", id}, {"title", call.T(std::string("form.doc_") + key)},
+                        {"hint", call.T(std::string("form.doc_") + key + "_hint")},
+                        {"rows", doc_rows}, {"sub", true},
+                        {"errors", errors.Take(std::string("doc.") + key, id)}});
+  }
+  for (const char* key : {"scope", "data_collection", "data_source", "formula", "benefit"}) {
+    doc = json::array();
+    text_pair(key);
+    sections.push_back({{"id", "s-doc-" + std::string(key)}, {"title", call.T(std::string("form.doc_") + key)},
+                        {"fields", doc}, {"sub", true}, {"errors", json::array()}});
+  }
+  return sections;
+}
+
+// The KPI editor: `fields` as shown (stored or sent), `form_error` beside its field, `findings`
+// beside theirs, `json_text` in the JSON editor (open, with `json_error`, when that was sent).
+HttpResponse KpiFormPage(PageCall& call, const service::StoredFramework& stored,
+                                const std::string& kpi_id, const formats::FormFields& fields,
+                                const Status& form_error, const std::vector<domain::Finding>& findings,
+                                bool checked, const std::string& json_text,
+                                const std::string& json_error, int status) {
+  const json document = json::parse(stored.document);
+  size_t index = 0;
+  for (; index < document["kpis"].size(); ++index) {
+    if (document["kpis"][index].value("id", "") == kpi_id) break;
+  }
+  const std::string kpi_path = "/kpis/" + std::to_string(index);
+  ErrorBook errors;
+  if (!form_error.ok()) errors.Add(form_error.where().json_path, call.Message(form_error));
+  json other_findings = json::array();
+  for (const domain::Finding& finding : findings) {
+    const std::string field = formats::KpiFieldOfFinding(kpi_path, Value(fields, "key"), finding);
+    const std::string text =
+        call.T(finding.severity == domain::Severity::kError ? "check.error" : "check.warning") +
+        ": " + (call.lang == Lang::kThai ? finding.message_th : finding.message_en);
+    if (field.empty() || field == "criteria") {
+      // Findings elsewhere in the framework, or in the criteria (edited as JSON below), are
+      // listed with the findings of the whole KPI.
+      if (finding.where.json_path.rfind(kpi_path + "/", 0) == 0 || finding.where.json_path == kpi_path ||
+          finding.severity == domain::Severity::kError) {
+        other_findings.push_back(text);
+      }
+      continue;
+    }
+    errors.Add(field, text);
+  }
+  json model = {
+      {"id", stored.id},
+      {"kpi", kpi_id},
+      {"title", call.Pick(stored.framework.title)},
+      {"frozen", stored.frozen},
+      {"action", "/admin/frameworks/" + std::to_string(stored.id) + "/kpis/" + UrlEncode(kpi_id)},
+      {"back", "/admin/frameworks/" + std::to_string(stored.id)},
+      {"text", json_text},
+      {"json_open", !json_error.empty()},
+      {"other_findings", other_findings},
+      {"clean", checked && findings.empty() && form_error.ok() && json_error.empty()}};
+  // The version the editor started from travels with the form, through checks and refusals, so
+  // that saving never overwrites what someone else saved meanwhile (service::Authoring).
+  const std::string sent = call.Field("token");
+  model["token"] = sent.empty() ? service::Authoring::Token(stored.document) : sent;
+  model["sections"] = KpiFormSections(call, stored, fields, errors);
+  // The criteria as the agencies read them, until they have a form of their own.
+  const domain::Kpi* kpi = domain::FindKpi(stored.framework.kpis, kpi_id);
+  if (kpi != nullptr && kpi->criteria) {
+    model["criteria_doc"] = KpiDocModel(call, stored.framework, *kpi, &*kpi->criteria);
+  }
+  if (!json_error.empty()) model["json_error"] = json_error;
+  const json summary = errors.Summary();
+  if (!summary.empty()) model["summary"] = summary;
+  return RenderPage(call, "admin_kpi_edit", model, call.T("kpi_edit.title") + " " + kpi_id, status);
+}
+
+
+// The KPI editor's JSON form: the KPI's JSON as typed replaces the KPI (bulk work, and the
+// criteria forms that have no form yet).
+HttpResponse SaveKpiJson(PageCall& call, const Clock& clock) {
+  service::Cycle cycle(call.db, clock);
+  auto stored = cycle.Framework(ParseId(call.request.params.at("id")));
+  if (!stored) return ErrorPage(call, stored.status());
+  const std::string kpi_id = call.request.params.at("kpi");
+  const std::string text = call.Field("kpi_json");
+  json document = json::parse(stored->document);
+  const int index = KpiIndex(document, kpi_id);
+  if (index < 0) return ErrorPage(call, Status::NotFound("ไม่มีตัวชี้วัด " + kpi_id, "no KPI " + kpi_id));
+  const formats::FormFields fields =
+      formats::KpiFormFields(document["kpis"][static_cast<size_t>(index)]);
+  // The same limits as every JSON input (depth above all: the editor's text is re-serialized).
+  auto kpi = formats::ParseJsonBody(text);
+  if (!kpi) {
+    return KpiFormPage(call, *stored, kpi_id, fields, Status::Ok(), {}, false, text,
+                       kpi.status().ToString(call.lang == Lang::kThai), 400);
+  }
+  document["kpis"][static_cast<size_t>(index)] = std::move(*kpi);
+  const std::string changed = document.dump(2);
+  auto framework = formats::ParseFramework(changed, "framework.json");
+  if (!framework) {
+    return KpiFormPage(call, *stored, kpi_id, fields, Status::Ok(), {}, false, text,
+                       framework.status().ToString(call.lang == Lang::kThai), 400);
+  }
+  domain::CheckInput input;
+  input.framework = &*framework;
+  input.framework_file = "framework.json";
+  const auto all = domain::Check(input);
+  if (call.Field("intent") != "save" || domain::HasErrors(all)) {
+    return KpiFormPage(call, *stored, kpi_id, fields, Status::Ok(), all, true, text,
+                       domain::HasErrors(all) ? call.T("form.json_has_errors") : "",
+                       domain::HasErrors(all) ? 400 : 200);
+  }
+  auto imported =
+      service::Authoring(call.db, clock).Save(call.actor, stored->id, call.Field("token"), changed);
+  if (!imported) {
+    return KpiFormPage(call, *stored, kpi_id, fields, Status::Ok(), all, false, text,
+                       imported.status().ToString(call.lang == Lang::kThai),
+                       HttpStatusOf(imported.status().code()));
+  }
+  return Redirect("/admin/frameworks/" + std::to_string(imported->id) + "?done=kpi_saved#kpi-" +
+                  HtmlId(kpi_id));
+}
+
+}  // namespace
+
+HttpResponse Pages::KpiEditor(PageCall& call) {
+  auto stored = service::Cycle(call.db, clock_).Framework(ParseId(call.request.params.at("id")));
+  if (!stored) return ErrorPage(call, stored.status());
+  const std::string kpi_id = call.request.params.at("kpi");
+  const json document = json::parse(stored->document);
+  const int index = KpiIndex(document, kpi_id);
+  if (index < 0) return ErrorPage(call, Status::NotFound("ไม่มีตัวชี้วัด " + kpi_id, "no KPI " + kpi_id));
+  const json& kpi = document["kpis"][static_cast<size_t>(index)];
+  domain::CheckInput input;
+  input.framework = &stored->framework;
+  input.framework_file = "framework.json";
+  return KpiFormPage(call, *stored, kpi_id, formats::KpiFormFields(kpi), Status::Ok(),
+                     domain::Check(input), true, kpi.dump(2), "", 200);
+}
+
+HttpResponse Pages::SaveKpiDefinition(PageCall& call) {
+  if (call.form.count("kpi_json")) return SaveKpiJson(call, clock_);
+
+  service::Cycle cycle(call.db, clock_);
+  auto stored = cycle.Framework(ParseId(call.request.params.at("id")));
+  if (!stored) return ErrorPage(call, stored.status());
+  const std::string kpi_id = call.request.params.at("kpi");
+  json document = json::parse(stored->document);
+  size_t index = 0;
+  for (; index < document["kpis"].size(); ++index) {
+    if (document["kpis"][index].value("id", "") == kpi_id) break;
+  }
+  if (index == document["kpis"].size()) {
+    return ErrorPage(call, Status::NotFound("ไม่มีตัวชี้วัด " + kpi_id, "no KPI " + kpi_id));
+  }
+  const std::string json_text = document["kpis"][index].dump(2);
+  std::vector<std::string> components;
+  for (const auto& c : stored->framework.components) components.push_back(c.id);
+  auto applied = formats::ApplyKpiForm(document["kpis"][index], call.form, components, true);
+  if (!applied) {
+    return KpiFormPage(call, *stored, kpi_id, call.form, applied.status(), {}, false, json_text, "", 400);
+  }
+  document["kpis"][index] = *applied;
+  auto framework = formats::ParseFramework(document.dump(2), "framework.json");
+  if (!framework) {
+    Status s = framework.status();
+    const std::string field = formats::KpiFieldOfPath("/kpis/" + std::to_string(index), s.where().json_path);
+    return KpiFormPage(call, *stored, kpi_id, call.form,
+                       Status::InvalidInput(s.message_th(), s.message_en(), Location{"", field, 0}),
+                       {}, false, json_text, "", 400);
+  }
+  domain::CheckInput input;
+  input.framework = &*framework;
+  input.framework_file = "framework.json";
+  const auto findings = domain::Check(input);
+  if (call.Field("intent") != "save" || domain::HasErrors(findings)) {
+    return KpiFormPage(call, *stored, kpi_id, call.form, Status::Ok(), findings, true, json_text, "",
+                       domain::HasErrors(findings) ? 400 : 200);
+  }
+  auto saved = service::Authoring(call.db, clock_)
+                   .SaveKpiForm(call.actor, stored->id, call.Field("token"), kpi_id, call.form);
+  if (!saved) {
+    return KpiFormPage(call, *stored, kpi_id, call.form, saved.status(), findings, false, json_text,
+                       "", HttpStatusOf(saved.status().code()));
+  }
+  return Redirect("/admin/frameworks/" + std::to_string(saved->id) + "?done=kpi_saved#kpi-" +
+                  HtmlId(kpi_id));
+}
+
+json Pages::ComponentsModel(PageCall& call, const service::StoredFramework& stored) {
+  const bool posted = call.request.method == "POST" &&
+                      call.request.path.size() >= 11 &&
+                      call.request.path.compare(call.request.path.size() - 11, 11, "/components") == 0;
+  const formats::FormFields fields =
+      posted ? formats::FormFields(call.form.begin(), call.form.end())
+             : formats::ComponentsFormFields(json::parse(stored.document));
+  ErrorBook errors;
+  if (posted && call.form.count("__cerror")) errors.Add(call.Field("__field"), call.Field("__cerror"));
+  json rows = json::array();
+  const int n = RowCount(fields, "components");
+  for (int i = 0; i < n; ++i) {
+    const std::string at = "components." + std::to_string(i) + ".";
+    const std::string id = "r-components-" + std::to_string(i);
+    rows.push_back(
+        {{"legend", Numbered(call, "form.component_row", i, n)}, {"id", id},
+         {"fields", json::array({Field(fields, errors, at + "id", call.T("form.component_id"), "text", call.T("form.component_id_hint")),
+                                 Field(fields, errors, at + "name.th", call.T("form.name_th"), "text"),
+                                 Field(fields, errors, at + "name.en", call.T("form.name_en"), "text"),
+                                 Field(fields, errors, at + "share", call.T("form.share"), "text", call.T("form.share_hint"))})},
+         {"errors", errors.Take("components." + std::to_string(i), id)}});
+  }
+  json model = {{"action", "/admin/frameworks/" + std::to_string(stored.id) + "/components"},
+                {"token", posted ? call.Field("token") : service::Authoring::Token(stored.document)},
+                {"rows", rows}};
+  const json summary = errors.Summary();
+  if (!summary.empty()) model["summary"] = summary;
+  return model;
+}
+
+HttpResponse Pages::SaveComponents(PageCall& call) {
+  const int64_t id = ParseId(call.request.params.at("id"));
+  auto saved = service::Authoring(call.db, clock_)
+                   .SaveComponentsForm(call.actor, id, call.Field("token"), call.form);
+  if (!saved) {
+    if (saved.status().code() == StatusCode::kNotFound) return ErrorPage(call, saved.status());
+    call.form["__field"] = saved.status().where().json_path;
+    call.form["__cerror"] = call.Message(saved.status());
+    call.form["__status"] = std::to_string(HttpStatusOf(saved.status().code()));
+    return FrameworkPage(call);
+  }
+  return Redirect("/admin/frameworks/" + std::to_string(saved->id) + "?done=components_saved#components");
+}
+
+}  // namespace esar::web
