@@ -172,8 +172,8 @@ const std::vector<std::string> kVariableColumns = {"id",     "type",    "name.th
                                                    "unit.th", "unit.en", "formula", "length",
                                                    "optional", "min",   "max"};
 const std::vector<std::string> kVariableKeys = {"id", "name.th", "name.en", "formula"};
-const std::vector<std::string> kVariableTypes = {"number",   "percent",     "count",
-                                                 "pass_fail", "number_list", "derived"};
+const std::vector<std::string> kVariableTypes = {"number",    "percent",     "count", "pass_fail",
+                                                 "number_list", "derived", "date"};
 const std::vector<std::string> kDocTexts = {"description", "scope",   "data_collection",
                                             "data_source", "formula", "benefit"};
 const std::vector<std::string> kDocLists = {"definitions", "steps"};

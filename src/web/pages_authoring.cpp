@@ -175,7 +175,7 @@ json KpiFormSections(PageCall& call, const service::StoredFramework& stored,
 
   // ---- variables ----
   json types = json::array();
-  for (const char* t : {"number", "percent", "count", "pass_fail", "number_list", "derived"}) {
+  for (const char* t : {"number", "percent", "count", "pass_fail", "number_list", "derived", "date"}) {
     types.push_back({{"value", t}, {"label", call.T(std::string("form.type_") + t)}});
   }
   json rows = json::array();
