@@ -278,6 +278,9 @@ HttpResponse KpiFormPage(PageCall& call, const service::StoredFramework& stored,
   ErrorBook errors;
   if (!form_error.ok()) errors.Add(form_error.where().json_path, call.Message(form_error));
   json other_findings = json::array();
+  // Warnings about other KPIs are not this editor's business: the KPI is clean when nothing
+  // shown on this page concerns it.
+  size_t findings_shown = 0;
   for (const domain::Finding& finding : findings) {
     const std::string field = formats::KpiFieldOfFinding(kpi_path, Value(fields, "key"), finding);
     const std::string text =
@@ -289,10 +292,12 @@ HttpResponse KpiFormPage(PageCall& call, const service::StoredFramework& stored,
       if (finding.where.json_path.rfind(kpi_path + "/", 0) == 0 || finding.where.json_path == kpi_path ||
           finding.severity == domain::Severity::kError) {
         other_findings.push_back(text);
+        ++findings_shown;
       }
       continue;
     }
     errors.Add(field, text);
+    ++findings_shown;
   }
   json model = {
       {"id", stored.id},
@@ -304,7 +309,7 @@ HttpResponse KpiFormPage(PageCall& call, const service::StoredFramework& stored,
       {"text", json_text},
       {"json_open", !json_error.empty()},
       {"other_findings", other_findings},
-      {"clean", checked && findings.empty() && form_error.ok() && json_error.empty()}};
+      {"clean", checked && findings_shown == 0 && form_error.ok() && json_error.empty()}};
   // The version the editor started from travels with the form, through checks and refusals, so
   // that saving never overwrites what someone else saved meanwhile (service::Authoring).
   const std::string sent = call.Field("token");
