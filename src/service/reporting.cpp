@@ -989,6 +989,17 @@ Result<QueuePage> Reporting::Queue(const Actor& actor, const QueueFilter& filter
     case QueueSort::kEvidence:
       order = std::string(kEvidenceCount) + dir + ", s.agency_code" + dir + ", s.kpi, s.round_id";
       break;
+    case QueueSort::kKpi: {
+      // The number before the first dot (its first 9 digits: no overflow), then shorter ids
+      // first (4 before 4.1, 4.2 before 4.10), then the id byte by byte on both backends.
+      const bool pg = db_.dialect() == storage::Dialect::kPostgres;
+      const std::string number =
+          pg ? "COALESCE(CAST(SUBSTRING(s.kpi FROM '^[0-9]{1,9}') AS BIGINT), 0)"
+             : "CAST(SUBSTR(s.kpi, 1, 9) AS INTEGER)";
+      order = number + dir + ", LENGTH(s.kpi)" + dir + ", s.kpi" +
+              (pg ? " COLLATE \"C\"" : "") + dir + ", s.agency_code" + dir + ", s.round_id";
+      break;
+    }
     case QueueSort::kMinistry:
       // NULLs sort first on SQLite and last on PostgreSQL: said outright, the same on both.
       order = "CASE WHEN p.sort_key IS NULL THEN 1 ELSE 0 END" + dir + ", p.sort_key" + dir +

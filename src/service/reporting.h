@@ -101,6 +101,7 @@ enum class QueueSort {
   kStatus,    // by where it stands in the workflow: draft, approved, submitted, returned, accepted
   kDeadline,  // by the agency's deadline (its extension counted), earliest first
   kEvidence,  // by the number of evidence files, fewest first
+  kKpi,       // by KPI number as people read it (2 before 10, 4 before 4.1 before 4.2), then code
 };
 
 // Which submissions a queue shows, in what order; empty strings and 0 match everything.

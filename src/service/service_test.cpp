@@ -1073,6 +1073,33 @@ TEST_P(ServiceTest, TheQueueCountsEvidenceAndSortsByStatusDeadlineAndEvidence) {
   EXPECT_EQ(listed(QueueSort::kStatus, true), "OCS:2 DSD:1 BOI:0");
 }
 
+// Issue 12 §5: the queue sorts by KPI number, both ways, in SQL (ties by agency code).
+TEST_P(ServiceTest, TheQueueSortsByKpiNumber) {
+  for (const char* kpi : {"7", "1", "5"}) {
+    auto draft = reporting_->SaveDraft(reporter_, round_.id, "OCS",
+                                       {kpi, ocs_values_.at(kpi).dump(), "", "", ""});
+    ASSERT_TRUE(draft.ok()) << kpi << ": " << draft.status().ToString(false);
+  }
+  auto boi = reporting_->SaveDraft(boi_reporter_, round_.id, "BOI",
+                                   {"5", ocs_values_.at("5").dump(), "", "", ""});
+  ASSERT_TRUE(boi.ok()) << boi.status().ToString(false);
+  auto listed = [&](bool descending) {
+    QueueFilter filter;
+    filter.round_id = round_.id;
+    filter.status = "";
+    filter.sort = QueueSort::kKpi;
+    filter.descending = descending;
+    auto page = reporting_->Queue(evaluator_, filter);
+    EXPECT_TRUE(page.ok()) << page.status().ToString(false);
+    std::string out;
+    if (!page.ok()) return out;
+    for (const auto& item : page->items) out += (out.empty() ? "" : " ") + item.agency + ":" + item.kpi;
+    return out;
+  };
+  EXPECT_EQ(listed(false), "OCS:1 BOI:5 OCS:5 OCS:7");
+  EXPECT_EQ(listed(true), "OCS:7 OCS:5 BOI:5 OCS:1");
+}
+
 // Results are rows: one total per agency with the values it was scored from, one row per agency
 // x KPI and sub-KPI; no document of a whole round is stored, nothing in two languages; a
 // publication shares its final result's rows.

@@ -478,7 +478,7 @@ std::string SafeFileName(const std::string& name) {
 }
 
 // The queue's filter from the parameters /review uses: round, status ("" = any), ministry,
-// kind, q, overdue=1, sort (updated, name, ministry) and dir=desc; a 400 for a bad value.
+// kind, q, overdue=1, sort (updated, name, ministry, kpi, status, deadline, evidence) and dir=desc; a 400 for a bad value.
 Result<service::QueueFilter> QueueFilterParams(const HttpRequest& request) {
   service::QueueFilter filter;
   const std::string round = QueryText(request, "round");
@@ -511,11 +511,13 @@ Result<service::QueueFilter> QueueFilterParams(const HttpRequest& request) {
     filter.sort = service::QueueSort::kDeadline;
   } else if (sort == "evidence") {
     filter.sort = service::QueueSort::kEvidence;
+  } else if (sort == "kpi") {
+    filter.sort = service::QueueSort::kKpi;
   } else if (sort.empty() || sort == "updated") {
     filter.sort = service::QueueSort::kUpdated;
   } else {
-    return BadRequest("sort ต้องเป็น updated, name, ministry, status, deadline หรือ evidence",
-                      "sort must be updated, name, ministry, status, deadline or evidence");
+    return BadRequest("sort ต้องเป็น updated, name, ministry, kpi, status, deadline หรือ evidence",
+                      "sort must be updated, name, ministry, kpi, status, deadline or evidence");
   }
   filter.descending = QueryText(request, "dir") == "desc";
   return filter;

@@ -4,10 +4,12 @@
 // agency's own targets, the form fields of its variables, and the what-if line.
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "domain/engine.h"
 #include "domain/model.h"
 #include "service/cycle.h"
 #include "storage/database.h"
@@ -59,5 +61,19 @@ nlohmann::json WhatIfModel(PageCall& call, const domain::Framework& framework,
                            const service::RoundInfo& round, const domain::Agency& agency,
                            const std::string& kpi_id, const nlohmann::json& values,
                            const std::string& this_kpi_source = "whatif.basis_form");
+
+// The scores `agency` earns in round `round_id` from the values every KPI page uses (as
+// WhatIfModel: Reporting::CurrentValuesOf, baselines from earlier published results filled in),
+// by `engine` (compiled for `framework` and the round); nullopt when the agency has no KPI
+// assigned. Fails as those reads do. The evaluators' queue shows each KPI's from it.
+Result<std::optional<domain::AgencyScore>> CurrentScores(PageCall& call,
+                                                         const domain::Framework& framework,
+                                                         domain::Engine& engine,
+                                                         int64_t round_id,
+                                                         const domain::Agency& agency);
+
+// The score of KPI or sub-KPI `id` among `scores` (sub-KPIs searched too); nullptr when absent.
+const domain::KpiScore* FindKpiScore(const std::vector<domain::KpiScore>& scores,
+                                     const std::string& id);
 
 }  // namespace esar::web

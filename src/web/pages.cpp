@@ -948,6 +948,7 @@ void Pages::Register(Router& router) {
   router.Add("GET", "/review", Page(reviewers, bind(&Pages::Queue)));
   router.Add("GET", "/review/submissions/{id}", Page(reviewers, bind(&Pages::ReviewForm)));
   router.Add("POST", "/review/submissions/{id}", Page(reviewers, bind(&Pages::Review)));
+  router.Add("POST", "/review/accept-many", Page(reviewers, bind(&Pages::AcceptMany)));
   router.Add("GET", "/review/appeals", Page(reviewers, bind(&Pages::AppealsList)));
   router.Add("POST", "/review/appeals/{id}", Page(reviewers, bind(&Pages::DecideAppeal)));
 

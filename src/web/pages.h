@@ -167,6 +167,10 @@ class Pages {
   HttpResponse Queue(PageCall& call);
   HttpResponse ReviewForm(PageCall& call);
   HttpResponse Review(PageCall& call);
+  // POST /review/accept-many: the queue's selected reports (fields s_<id>) listed with their
+  // values and scores for a confirmation; with confirm=yes each accepted as reported, unless one
+  // no longer awaits review (409, nothing accepted). Evaluators only (the service checks).
+  HttpResponse AcceptMany(PageCall& call);
   HttpResponse AppealsList(PageCall& call);
   HttpResponse DecideAppeal(PageCall& call);
 

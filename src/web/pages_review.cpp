@@ -74,6 +74,182 @@ static std::string DaysToDeadline(const PageCall& call, int64_t deadline, int64_
   return text;
 }
 
+// At most this many submissions are sorted by score: a score is the engine's, not a column SQL
+// can order by, so the filtered queue is scored whole first (one scoring per agency and round).
+constexpr int64_t kScoreSortMax = 500;
+
+// The queue's filter, sort and page as /review's query string gives them (unknown values fall
+// back to the defaults: the submitted reports, oldest change first, page 1).
+struct QueueQuery {
+  service::QueueFilter filter;
+  std::string sort_name = "updated";  // "score" sorts by the engine's score, the rest in SQL
+  int64_t page = 1;
+  // "round=..&status=..&ministry=..&kind=..&q=..[&overdue=1]": the filters alone.
+  std::string Filters() const {
+    return "round=" + (filter.round_id ? std::to_string(filter.round_id) : "") +
+           "&status=" + UrlEncode(filter.status) + "&ministry=" + UrlEncode(filter.ministry) +
+           "&kind=" + UrlEncode(filter.kind) + "&q=" + UrlEncode(filter.q) +
+           (filter.overdue ? "&overdue=1" : "");
+  }
+  // The filters with the sort and its direction.
+  std::string Sorted() const {
+    return Filters() + "&sort=" + sort_name + (filter.descending ? "&dir=desc" : "");
+  }
+};
+
+static QueueQuery ReadQueueQuery(const PageCall& call, int64_t now) {
+  QueueQuery q;
+  service::QueueFilter& filter = q.filter;
+  filter.round_id = ParseId(call.Query("round"));
+  filter.status = call.request.query.count("status") ? call.Query("status") : "submitted";
+  filter.ministry = call.Query("ministry");
+  filter.kind = call.Query("kind");
+  filter.q = call.Query("q");
+  filter.overdue = call.Query("overdue") == "1";
+  filter.now = now;
+  const std::string sort = call.Query("sort");
+  static const std::vector<std::pair<std::string, service::QueueSort>> kSorts = {
+      {"updated", service::QueueSort::kUpdated},   {"name", service::QueueSort::kName},
+      {"ministry", service::QueueSort::kMinistry}, {"status", service::QueueSort::kStatus},
+      {"deadline", service::QueueSort::kDeadline}, {"evidence", service::QueueSort::kEvidence},
+      {"kpi", service::QueueSort::kKpi},           {"score", service::QueueSort::kKpi}};
+  filter.sort = service::QueueSort::kUpdated;
+  for (const auto& [name, order] : kSorts) {
+    if (name == sort) {
+      q.sort_name = name;
+      filter.sort = order;  // by score: read in KPI order, then sorted by score (stable)
+    }
+  }
+  filter.descending = call.Query("dir") == "desc";
+  const bool known_status = filter.status.empty() || filter.status == "draft" ||
+                            filter.status == "approved" || filter.status == "submitted" ||
+                            filter.status == "returned" || filter.status == "accepted";
+  if (!known_status) filter.status = "submitted";
+  // Bounded before any arithmetic: page × 50 cannot overflow.
+  q.page = PageNumber(call.Query("page"));
+  filter.limit = 50;
+  filter.offset = (q.page - 1) * filter.limit;
+  return q;
+}
+
+namespace {
+
+// The score each listed submission's KPI would earn from the values the agency's pages score
+// with (Reporting::CurrentValuesOf: as reported, the verified values once accepted; baselines
+// from earlier results filled in): the what-if the agency's form shows. One engine per round,
+// one scoring per agency and round, however many of its KPIs are listed.
+class QueueScores {
+ public:
+  struct Score {
+    std::string text;             // "62.50", or why there is none ("ยังไม่ครบ", "ยกเว้น")
+    std::optional<double> value;  // when scored
+  };
+  QueueScores(PageCall& call, const Clock& clock, FrameworkCache& frameworks)
+      : call_(call), clock_(clock), frameworks_(frameworks) {}
+
+  Score Of(const service::SubmissionSummary& s) {
+    const domain::Framework* fw = frameworks_.ForRound(s.round_id);
+    if (!fw) return {"–", std::nullopt};
+    const auto key = std::make_pair(s.round_id, s.agency);
+    auto found = scores_.find(key);
+    if (found == scores_.end()) {
+      found = scores_.emplace(key, Compute(*fw, s.round_id, s.agency)).first;
+    }
+    if (!found->second.ok()) return {call_.Message(found->second.status()), std::nullopt};
+    const auto& agency = *found->second;
+    const domain::KpiScore* score = agency ? FindKpiScore(agency->kpis, s.kpi) : nullptr;
+    if (!score) return {call_.T("queue.score_not_assigned"), std::nullopt};
+    switch (score->status) {
+      case domain::KpiStatus::kScored:
+        return {Number(score->score, fw->decimals.score), score->score};
+      case domain::KpiStatus::kExempt:
+        return {call_.T("queue.score_exempt"), std::nullopt};
+      case domain::KpiStatus::kMonitoring:
+        return {call_.T("queue.score_monitoring"), std::nullopt};
+      case domain::KpiStatus::kMissing:
+        break;
+    }
+    return {call_.T("queue.score_missing"), std::nullopt};
+  }
+
+ private:
+  Result<std::optional<domain::AgencyScore>> Compute(const domain::Framework& fw, int64_t round_id,
+                                                     const std::string& code) {
+    auto engine = engines_.find(round_id);
+    if (engine == engines_.end()) {
+      auto round = service::Cycle(call_.db, clock_).Round(round_id);
+      if (!round) return round.status();
+      engine = engines_.emplace(round_id, domain::Engine::Compile(fw, round->round)).first;
+    }
+    if (!engine->second.ok()) return engine->second.status();
+    auto agency = FindAgency(call_.db, clock_, code);
+    if (!agency) return agency.status();
+    return CurrentScores(call_, fw, *engine->second, round_id, *agency);
+  }
+
+  PageCall& call_;
+  const Clock& clock_;
+  FrameworkCache& frameworks_;
+  std::map<int64_t, Result<domain::Engine>> engines_;
+  std::map<std::pair<int64_t, std::string>, Result<std::optional<domain::AgencyScore>>> scores_;
+};
+
+// One page of the queue as `q` asks, each item with its score. Sorted in SQL, or, by score,
+// the whole filtered queue (at most kScoreSortMax: `too_many` is set beyond, and the page comes
+// in KPI order) scored and sorted here, unscored ones last, ties in KPI order.
+struct ScoredQueue {
+  std::vector<service::SubmissionSummary> items;
+  std::vector<QueueScores::Score> scores;
+  int64_t total = 0;
+  bool too_many = false;
+};
+
+Result<ScoredQueue> ReadScoredQueue(PageCall& call, const Clock& clock, QueueScores& scorer,
+                                    service::QueueFilter filter, bool by_score) {
+  service::Reporting reporting(call.db, clock);
+  ScoredQueue out;
+  if (by_score) {
+    service::QueueFilter all = filter;
+    all.offset = 0;
+    all.limit = kScoreSortMax;
+    all.descending = false;
+    auto whole = reporting.Queue(call.actor, all);
+    if (!whole) return whole.status();
+    if (whole->total <= kScoreSortMax) {
+      std::vector<std::pair<service::SubmissionSummary, QueueScores::Score>> rows;
+      for (auto& s : whole->items) {
+        QueueScores::Score score = scorer.Of(s);
+        rows.emplace_back(std::move(s), std::move(score));
+      }
+      const bool desc = filter.descending;
+      std::stable_sort(rows.begin(), rows.end(), [desc](const auto& a, const auto& b) {
+        const auto& x = a.second.value;
+        const auto& y = b.second.value;
+        if (x.has_value() != y.has_value()) return x.has_value();  // unscored last, both ways
+        if (!x) return false;
+        return desc ? *x > *y : *x < *y;
+      });
+      out.total = whole->total;
+      const auto first = std::min<int64_t>(filter.offset, out.total);
+      const auto last = std::min<int64_t>(filter.offset + filter.limit, out.total);
+      for (int64_t i = first; i < last; ++i) {
+        out.items.push_back(std::move(rows[static_cast<size_t>(i)].first));
+        out.scores.push_back(std::move(rows[static_cast<size_t>(i)].second));
+      }
+      return out;
+    }
+    out.too_many = true;  // read the page in KPI order instead
+  }
+  auto page = reporting.Queue(call.actor, filter);
+  if (!page) return page.status();
+  out.total = page->total;
+  out.items = std::move(page->items);
+  for (const auto& s : out.items) out.scores.push_back(scorer.Of(s));
+  return out;
+}
+
+}  // namespace
+
 HttpResponse Pages::Queue(PageCall& call) {
   service::Cycle cycle(call.db, clock_);
   auto rounds = cycle.Rounds();
@@ -86,59 +262,40 @@ HttpResponse Pages::Queue(PageCall& call) {
   if (!directory_filters) return ErrorPage(call, directory_filters.status());
   const std::vector<domain::Agency>* parents = &(*directory_filters)->parents;
   const std::vector<std::string>* kinds = &(*directory_filters)->kinds;
-  service::QueueFilter filter;
-  filter.round_id = ParseId(call.Query("round"));
-  filter.status = call.request.query.count("status") ? call.Query("status") : "submitted";
-  filter.ministry = call.Query("ministry");
-  filter.kind = call.Query("kind");
-  filter.q = call.Query("q");
-  filter.overdue = call.Query("overdue") == "1";
-  filter.now = clock_.NowMs();
-  const std::string sort = call.Query("sort");
-  // Every column but the KPI sorts (KPI numbers such as 4.1 and 10 have no order SQL knows).
-  static const std::vector<std::pair<std::string, service::QueueSort>> kSorts = {
-      {"updated", service::QueueSort::kUpdated},   {"name", service::QueueSort::kName},
-      {"ministry", service::QueueSort::kMinistry}, {"status", service::QueueSort::kStatus},
-      {"deadline", service::QueueSort::kDeadline}, {"evidence", service::QueueSort::kEvidence}};
-  std::string sort_name = "updated";
-  filter.sort = service::QueueSort::kUpdated;
-  for (const auto& [name, order] : kSorts) {
-    if (name == sort) {
-      sort_name = name;
-      filter.sort = order;
-    }
-  }
-  filter.descending = call.Query("dir") == "desc";
-  // Bounded before any arithmetic: page × 50 cannot overflow.
-  int64_t page = PageNumber(call.Query("page"));
-  filter.limit = 50;
-  filter.offset = (page - 1) * filter.limit;
-  const bool known_status = filter.status.empty() || filter.status == "draft" ||
-                            filter.status == "approved" || filter.status == "submitted" ||
-                            filter.status == "returned" || filter.status == "accepted";
-  if (!known_status) filter.status = "submitted";
-  service::Reporting reporting(call.db, clock_);
-  auto queue = reporting.Queue(call.actor, filter);
+  QueueQuery q = ReadQueueQuery(call, clock_.NowMs());
+  service::QueueFilter& filter = q.filter;
+  const std::string& sort_name = q.sort_name;
+  int64_t page = q.page;
+  const bool by_score = sort_name == "score";
+  FrameworkCache frameworks(call.db, clock_,
+                            [&](int64_t id) { return FrozenFramework(call.db, id); });
+  QueueScores scorer(call, clock_, frameworks);
+  auto queue = ReadScoredQueue(call, clock_, scorer, filter, by_score);
   if (!queue) return ErrorPage(call, queue.status());
   if (queue->items.empty() && queue->total > 0 && filter.offset >= queue->total) {
     // Past the end (an old link, a typed number): the last page instead of an empty one.
     page = (queue->total + filter.limit - 1) / filter.limit;
     filter.offset = (page - 1) * filter.limit;
-    queue = reporting.Queue(call.actor, filter);
+    queue = ReadScoredQueue(call, clock_, scorer, filter, by_score);
     if (!queue) return ErrorPage(call, queue.status());
   }
-  FrameworkCache frameworks(call.db, clock_,
-                            [&](int64_t id) { return FrozenFramework(call.db, id); });
   json items = json::array();
-  for (const auto& s : queue->items) {
+  for (size_t i = 0; i < queue->items.size(); ++i) {
+    const service::SubmissionSummary& s = queue->items[i];
     const domain::Framework* fw = frameworks.ForRound(s.round_id);
     const domain::Kpi* kpi = fw ? domain::FindKpi(fw->kpis, s.kpi) : nullptr;
+    const int64_t at = filter.offset + static_cast<int64_t>(i);
     items.push_back(
-        {{"href", "/review/submissions/" + std::to_string(s.id)},
+        {{"href", "/review/submissions/" + std::to_string(s.id) + "?" + q.Sorted() +
+                      "&at=" + std::to_string(at)},
+         {"id", s.id},
+         {"selectable", s.status == SubmissionStatus::kSubmitted},
          {"agency", call.Pick({s.agency_name_th, s.agency_name_en})},
          {"ministry", call.Pick({s.ministry_name_th, s.ministry_name_en})},
          {"kpi", s.kpi},
          {"kpi_name", kpi ? call.Pick(kpi->name) : ""},
+         {"score", queue->scores[i].text},
+         {"scored", queue->scores[i].value.has_value()},
          {"status", call.T(std::string("status.") + service::SubmissionStatusName(s.status))},
          {"updated", FormatDateTime(s.updated_at, call.lang)},
          {"deadline", FormatDate(s.deadline, call.lang)},
@@ -180,15 +337,18 @@ HttpResponse Pages::Queue(PageCall& call) {
                         {"selected", filter.status == s}});
   }
   const int64_t pages = (queue->total + filter.limit - 1) / filter.limit;
-  const std::string filters = "round=" + (filter.round_id ? std::to_string(filter.round_id) : "") +
-                              "&status=" + UrlEncode(filter.status) +
-                              "&ministry=" + UrlEncode(filter.ministry) +
-                              "&kind=" + UrlEncode(filter.kind) + "&q=" + UrlEncode(filter.q) +
-                              (filter.overdue ? "&overdue=1" : "");
-  const std::string query = filters + "&sort=" + sort_name + (filter.descending ? "&dir=desc" : "");
+  const std::string filters = q.Filters();
+  const std::string query = q.Sorted();
+  // The spreadsheet lists what SQL can order; by score it comes in KPI order.
+  const std::string export_query =
+      by_score ? filters + "&sort=kpi" + (filter.descending ? "&dir=desc" : "") : query;
   json model = {{"items", items},
-                {"export_xlsx", "/api/v1/queue/export?" + query + "&format=xlsx"},
-                {"export_csv", "/api/v1/queue/export?" + query + "&format=csv"},
+                {"export_xlsx", "/api/v1/queue/export?" + export_query + "&format=xlsx"},
+                {"export_csv", "/api/v1/queue/export?" + export_query + "&format=csv"},
+                {"score_sort_limited", queue->too_many},
+                {"back", "/review?" + query + "&page=" + std::to_string(page)},
+                {"score_sort_max", kScoreSortMax},
+                {"has_selectable", filter.status == "submitted" && call.actor.Is(service::Role::kEvaluator)},
                 {"total", queue->total},
                 {"rounds", round_options},
                 {"ministries", ministries},
@@ -202,7 +362,8 @@ HttpResponse Pages::Queue(PageCall& call) {
                 {"page", page},
                 {"pages", std::max<int64_t>(pages, 1)}};
   // Each sortable header links to the queue sorted by it (from the first page); again reverses.
-  for (const char* column : {"name", "ministry", "status", "updated", "deadline", "evidence"}) {
+  for (const char* column :
+       {"name", "ministry", "kpi", "score", "status", "updated", "deadline", "evidence"}) {
     const bool active = sort_name == column;
     const std::string next_dir = active && !filter.descending ? "desc" : "asc";
     model["sort"][column] = {
@@ -214,8 +375,52 @@ HttpResponse Pages::Queue(PageCall& call) {
   return RenderPage(call, "queue", model, call.T("queue.title"));
 }
 
+// The place ?at=N names in a queue: a number 0..10^9, anything else 0.
+static int64_t QueuePlace(const PageCall& call) {
+  const std::string text = call.Query("at");
+  int64_t at = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), at);
+  if (ec != std::errc() || ptr != text.data() + text.size() || at < 0 || at > 1000000000) return 0;
+  return at;
+}
+
+// Where submission `id`'s review page came from in the queue (?...&at=N: the queue's filters and
+// sort, and its place N in it): {"back": that queue's page, "next": the review page of the item
+// after it in that queue, or of the one now at its place when it left the list (accepted,
+// returned)}; {} when the page was not opened from the queue, no "next" at the queue's end.
+static Result<json> QueueNavigation(PageCall& call, const Clock& clock,
+                                    const FrameworkCache::Loader& load, int64_t id) {
+  json out = json::object();
+  if (!call.request.query.count("at")) return out;
+  QueueQuery q = ReadQueueQuery(call, clock.NowMs());
+  const int64_t at = QueuePlace(call);
+  q.filter.offset = at;
+  q.filter.limit = 2;
+  FrameworkCache frameworks(call.db, clock, load);
+  QueueScores scorer(call, clock, frameworks);
+  auto queue = ReadScoredQueue(call, clock, scorer, q.filter, q.sort_name == "score");
+  if (!queue) return queue.status();
+  out["back"] = "/review?" + q.Sorted() + "&page=" + std::to_string(at / 50 + 1);
+  const auto& items = queue->items;
+  int64_t next_at = -1;
+  if (!items.empty() && items[0].id == id) {
+    if (items.size() > 1) next_at = at + 1;
+  } else if (!items.empty()) {
+    next_at = at;  // this one left the list: the next took its place
+  }
+  if (next_at >= 0) {
+    const auto& next = items[static_cast<size_t>(next_at - at)];
+    out["next"] = "/review/submissions/" + std::to_string(next.id) + "?" + q.Sorted() +
+                  "&at=" + std::to_string(next_at);
+    out["next_label"] = call.Pick({next.agency_name_th, next.agency_name_en}) + " — " + next.kpi;
+  }
+  out["query"] = q.Sorted() + "&at=" + std::to_string(at);
+  return out;
+}
+
 // The review page of submission `id`; `error` is shown above the form.
-static HttpResponse ReviewPage(PageCall& call, const Clock& clock, int64_t id,
+static HttpResponse ReviewPage(PageCall& call, const Clock& clock,
+                               const FrameworkCache::Loader& load, int64_t id,
                                const std::string& error, int status) {
   service::Reporting reporting(call.db, clock);
   auto submission = reporting.Get(call.actor, id);
@@ -239,6 +444,7 @@ static HttpResponse ReviewPage(PageCall& call, const Clock& clock, int64_t id,
     const std::string vid = f["id"];
     f["reported"] = !reported.contains(vid) ? "–"
                     : f.contains("date")    ? DateValueText(reported[vid], call.lang)
+                    : f.contains("count")   ? DisplayValue(reported[vid], 0)  // "180", not "180.00"
                                             : DisplayValue(reported[vid], fw.decimals.result);
   }
   json evidence = EvidenceList(call, s);
@@ -271,6 +477,12 @@ static HttpResponse ReviewPage(PageCall& call, const Clock& clock, int64_t id,
                                             "/review/submissions/" + std::to_string(s.id),
                                             fw.decimals.result);
   }
+  auto navigation = QueueNavigation(call, clock, load, s.id);
+  if (!navigation) return ErrorPage(call, navigation.status());
+  model["queue"] = *navigation;
+  if (navigation->contains("query"))
+    model["action"] = "/review/submissions/" + std::to_string(s.id) + "?" +
+                      (*navigation)["query"].get<std::string>();
   if (!error.empty()) model["error"] = error;
   if (s.status == SubmissionStatus::kSubmitted && !review_open.ok())
     model["closed"] = call.Message(review_open);
@@ -279,10 +491,12 @@ static HttpResponse ReviewPage(PageCall& call, const Clock& clock, int64_t id,
 }
 
 HttpResponse Pages::ReviewForm(PageCall& call) {
-  return ReviewPage(call, clock_, ParseId(call.request.params.at("id")), "", 200);
+  const FrameworkCache::Loader loader = [&](int64_t id) { return FrozenFramework(call.db, id); };
+  return ReviewPage(call, clock_, loader, ParseId(call.request.params.at("id")), "", 200);
 }
 
 HttpResponse Pages::Review(PageCall& call) {
+  const FrameworkCache::Loader loader = [&](int64_t id) { return FrozenFramework(call.db, id); };
   const int64_t id = ParseId(call.request.params.at("id"));
   service::Reporting reporting(call.db, clock_);
   auto submission = reporting.Get(call.actor, id);
@@ -295,7 +509,7 @@ HttpResponse Pages::Review(PageCall& call) {
   const domain::Kpi* kpi = domain::FindKpi(framework->framework.kpis, submission->report.kpi);
   if (!kpi) return ErrorPage(call, Status::NotFound("ไม่มีตัวชี้วัดนี้", "no such KPI"));
   auto verified = ValuesFromForm(call, *kpi);
-  if (!verified) return ReviewPage(call, clock_, id, call.Message(verified.status()), 400);
+  if (!verified) return ReviewPage(call, clock_, loader, id, call.Message(verified.status()), 400);
   service::ReviewInput review;
   review.verified_json = verified->empty() ? "" : verified->dump();
   review.comment = call.Field("comment");
@@ -307,9 +521,111 @@ HttpResponse Pages::Review(PageCall& call) {
   auto done =
       accept ? reporting.Accept(call.actor, id, review) : reporting.Return(call.actor, id, review);
   if (!done)
-    return ReviewPage(call, clock_, id, call.Message(done.status()),
+    return ReviewPage(call, clock_, loader, id, call.Message(done.status()),
                       HttpStatusOf(done.status().code()));
-  return Redirect(std::string("/review?done=") + (accept ? "accepted" : "returned"));
+  const std::string flash = std::string("done=") + (accept ? "accepted" : "returned");
+  // Opened from the queue: on to its next item (this one has left a queue of submitted reports).
+  auto navigation = QueueNavigation(call, clock_, loader, id);
+  if (navigation && navigation->contains("next"))
+    return Redirect((*navigation)["next"].get<std::string>() + "&" + flash);
+  if (navigation && navigation->contains("back"))
+    return Redirect((*navigation)["back"].get<std::string>() + "&" + flash);
+  return Redirect("/review?" + flash);
+}
+
+// The reported values of `s` in words for a list: "ผลงาน 850 เรื่อง; เรื่องที่รับ 1,000 เรื่อง".
+static std::string ValuesText(const PageCall& call, const domain::Framework& fw,
+                              const domain::Kpi& kpi, const json& values) {
+  std::string out;
+  for (const auto& f : VariableFields(call, kpi, values)) {
+    const std::string vid = f["id"];
+    if (!values.contains(vid)) continue;
+    // Counts as whole numbers ("180 เรื่อง"), other numbers with the framework's decimals.
+    const std::string value =
+        f.contains("date") ? DateValueText(values[vid], call.lang)
+                           : DisplayValue(values[vid], f.contains("count") ? 0 : fw.decimals.result);
+    const std::string unit = f.value("unit", "");
+    out += (out.empty() ? "" : "; ") + f["name"].get<std::string>() + " " + value +
+           (unit.empty() ? "" : " " + unit);
+  }
+  return out.empty() ? "–" : out;
+}
+
+HttpResponse Pages::AcceptMany(PageCall& call) {
+  // Back to the queue the selection came from; anything else is not followed.
+  std::string back = call.Field("back");
+  if (back != "/review" && back.rfind("/review?", 0) != 0) back = "/review";
+  std::vector<int64_t> ids;
+  for (const auto& [name, value] : call.form) {
+    if (name.rfind("s_", 0) != 0) continue;
+    const int64_t id = ParseId(name.substr(2));
+    if (id <= 0 || std::to_string(id) != name.substr(2))
+      return ErrorPage(call, Status::InvalidInput("รายการที่เลือกไม่ถูกต้อง: " + name,
+                                                  "not a report of the queue: " + name));
+    ids.push_back(id);
+  }
+  if (ids.empty())
+    return ErrorPage(call, Status::InvalidInput("โปรดเลือกรายงานอย่างน้อยหนึ่งรายการ",
+                                                "Select at least one report."));
+  if (static_cast<int64_t>(ids.size()) > kScoreSortMax)
+    return ErrorPage(call, Status::InvalidInput(
+                               "เลือกได้ครั้งละไม่เกิน " + std::to_string(kScoreSortMax) + " รายการ",
+                               "At most " + std::to_string(kScoreSortMax) + " reports at once."));
+  std::sort(ids.begin(), ids.end());
+  service::Reporting reporting(call.db, clock_);
+  auto views = reporting.GetMany(call.actor, ids);
+  if (!views) return ErrorPage(call, views.status());
+  std::vector<const service::SubmissionView*> waiting, left_out;
+  for (const auto& v : *views)
+    (v.status == SubmissionStatus::kSubmitted ? waiting : left_out).push_back(&v);
+  FrameworkCache frameworks(call.db, clock_,
+                            [&](int64_t id) { return FrozenFramework(call.db, id); });
+  QueueScores scorer(call, clock_, frameworks);
+  auto describe = [&](const service::SubmissionView& v) {
+    const domain::Framework* fw = frameworks.ForRound(v.round_id);
+    const domain::Kpi* kpi = fw ? domain::FindKpi(fw->kpis, v.report.kpi) : nullptr;
+    auto agency = FindAgency(call.db, clock_, v.agency);
+    service::SubmissionSummary summary;
+    summary.round_id = v.round_id;
+    summary.agency = v.agency;
+    summary.kpi = v.report.kpi;
+    return json{{"id", v.id},
+                {"agency", agency ? call.Pick(agency->name) : v.agency},
+                {"kpi", v.report.kpi},
+                {"kpi_name", kpi ? call.Pick(kpi->name) : ""},
+                {"values", kpi ? ValuesText(call, *fw, *kpi, json::parse(v.report.values_json))
+                               : v.report.values_json},
+                {"score", scorer.Of(summary).text},
+                {"evidence", v.evidence.size()},
+                {"status",
+                 call.T(std::string("status.") + service::SubmissionStatusName(v.status))}};
+  };
+  auto render = [&](const std::string& error, int status) {
+    json items = json::array(), others = json::array();
+    for (const auto* v : waiting) items.push_back(describe(*v));
+    for (const auto* v : left_out) others.push_back(describe(*v));
+    json model = {{"items", items}, {"left_out", others}, {"count", items.size()}, {"back", back}};
+    if (!error.empty()) model["error"] = error;
+    return RenderPage(call, "review_bulk", model, call.T("bulk.title"), status);
+  };
+  if (call.Field("confirm") != "yes") return render("", waiting.empty() ? 409 : 200);
+  // Confirmed: every report must still await review (a second click, another evaluator first):
+  // otherwise nothing is accepted and the page says which have moved on.
+  if (!left_out.empty()) {
+    const Status moved = Status::Conflict(
+        "มีรายงานที่ไม่อยู่ในสถานะรอตรวจแล้ว จึงยังไม่ได้ให้ผ่านการตรวจรายการใด",
+        "Some of these reports no longer await review: none was accepted.");
+    return render(call.Message(moved), 409);
+  }
+  for (size_t i = 0; i < waiting.size(); ++i) {
+    auto done = reporting.Accept(call.actor, waiting[i]->id, {});
+    if (!done) {
+      // Accepted up to here (each is its own decision, told to its agency); the rest listed again.
+      waiting.erase(waiting.begin(), waiting.begin() + static_cast<std::ptrdiff_t>(i));
+      return render(call.Message(done.status()), HttpStatusOf(done.status().code()));
+    }
+  }
+  return Redirect(back + (back.find('?') == std::string::npos ? "?" : "&") + "done=accepted_many");
 }
 
 HttpResponse Pages::AppealsList(PageCall& call) {

@@ -421,10 +421,22 @@ try {
   await approver.getByRole("button", { name: "อนุมัติ" }).click();
   await approver.getByRole("button", { name: "ส่งให้ส่วนกลาง" }).click();
   check((await flash(approver)).includes("ส่งรายงานให้ส่วนกลางแล้ว"), "the approver sends it again");
+  // The queue sorted by the score the reported values earn; accepted from it after a confirmation.
   await evaluator.goto(`${base}/review`);
-  await evaluator.getByRole("link", { name: "สำนักงานคณะกรรมการกฤษฎีกา" }).first().click();
-  await evaluator.getByRole("button", { name: "ผ่านการตรวจ", exact: true }).click();
-  check((await flash(evaluator)).includes("รายงานผ่านการตรวจแล้ว"), "the evaluator accepts it");
+  await evaluator.getByRole("link", { name: "คะแนนจากค่าที่รายงาน" }).click();
+  check((await evaluator.locator('th[aria-sort="ascending"]').textContent()).includes("คะแนนจากค่าที่รายงาน"),
+        "the queue is sorted by score and its header says so");
+  const score = (await evaluator.locator("td.score").first().textContent()).trim();
+  check(/^\d+\.\d\d$/.test(score), `the queue shows the score the reported values earn (${score})`);
+  await look(evaluator, "12b-review-queue-by-score");
+  await evaluator.getByLabel("เลือก สำนักงานคณะกรรมการกฤษฎีกา 1", { exact: true }).check();
+  await evaluator.getByRole("button", { name: "ให้ผ่านการตรวจรายการที่เลือก…" }).click();
+  const going = await evaluator.locator("#bulk-items").textContent();
+  check(going.includes("สำนักงานคณะกรรมการกฤษฎีกา") && going.includes(score),
+        "the confirmation lists the report with its score before anything is accepted");
+  await look(evaluator, "12c-bulk-accept-confirm");
+  await evaluator.getByRole("button", { name: /^ยืนยัน ให้ผ่านการตรวจ 1 รายการ/ }).click();
+  check((await flash(evaluator)).includes("รายงานที่เลือกผ่านการตรวจแล้ว"), "the evaluator accepts it from the queue");
 
   // ---- admin: close reporting, compute, finalize, publish; each confirmed first ----
   await admin.goto(`${base}/admin/results`);
