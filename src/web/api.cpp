@@ -29,6 +29,16 @@
 
 namespace esar::web {
 
+// The policy an evidence file is served with: sandboxed (an origin of its own, no script, no
+// form, no pop-up), nothing loaded from anywhere but the file itself, framed only by this site.
+// The sandbox is the policy's, not only the frame's: Chromium refuses to show a PDF in a frame
+// with a sandbox attribute, but shows one whose own policy sandboxes it (seen in Debian's
+// chromium 2026-12-01), so PDFs are framed without the attribute and stay sandboxed.
+constexpr const char* kEvidenceCsp =
+    "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; "
+    "script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'self'";
+
 // docs/openapi.json, embedded at build time (openapi.cpp.in).
 extern const char* const kOpenApiJson;
 
@@ -1282,7 +1292,17 @@ void Api::Register(Router& router) {
         HttpResponse r;
         r.content_type = found->first.media_type;
         r.body = std::move(*bytes);
-        r.headers.emplace_back("Content-Disposition", AttachmentDisposition(found->first.name));
+        // ?inline=1 shows a PDF or an image inside the review page's sandboxed frame; any other
+        // type is still a download. Either way the file runs no script, loads nothing and may
+        // be framed only by this site's pages (nosniff is on every answer).
+        const bool viewable = r.content_type == "application/pdf" || r.content_type == "image/png" ||
+                              r.content_type == "image/jpeg";
+        std::string disposition = AttachmentDisposition(found->first.name);
+        if (viewable && QueryText(c.request, "inline") == "1")
+          disposition.replace(0, std::string_view("attachment").size(), "inline");
+        r.headers.emplace_back("Content-Disposition", disposition);
+        r.headers.emplace_back("Content-Security-Policy", kEvidenceCsp);
+        r.headers.emplace_back("Cache-Control", "private, no-store");
         return r;
       }));
   router.AddUpload("POST", "/api/v1/submissions/{id}/evidence",

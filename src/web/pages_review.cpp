@@ -448,7 +448,21 @@ static HttpResponse ReviewPage(PageCall& call, const Clock& clock,
                                             : DisplayValue(reported[vid], fw.decimals.result);
   }
   json evidence = EvidenceList(call, s);
-  for (auto& e : evidence) e["note_field"] = "note_" + std::to_string(e["id"].get<int64_t>());
+  bool first_view = true;
+  for (auto& e : evidence) {
+    e["note_field"] = "note_" + std::to_string(e["id"].get<int64_t>());
+    // PDFs and images open in the page (a sandboxed frame; the file served with a policy that
+    // runs no script), the first one unfolded; other types are downloaded.
+    const std::string type = e["type"];
+    if (!e["replaced"].get<bool>() &&
+        (type == "application/pdf" || type == "image/png" || type == "image/jpeg")) {
+      e["view"] = e["href"].get<std::string>() + "?inline=1";
+      // Sandboxed by the file's own policy (see kEvidenceCsp); an image's frame says so too.
+      e["image"] = type != "application/pdf";
+      e["first"] = first_view;
+      first_view = false;
+    }
+  }
   const Status review_open = cycle.CheckReviewOpen(s.round_id);
   json model = {
       {"id", s.id},
@@ -634,6 +648,7 @@ HttpResponse Pages::AppealsList(PageCall& call) {
   auto rounds = results.RoundsWithResults(call.actor, service::ResultStage::kPreliminary);
   if (!rounds) return ErrorPage(call, rounds.status());
   json open = json::array(), decided = json::array();
+  service::Reporting reporting(call.db, clock_);
   FrameworkCache frameworks(call.db, clock_,
                             [&](int64_t id) { return FrozenFramework(call.db, id); });
   for (int64_t round_id : *rounds) {
@@ -643,8 +658,10 @@ HttpResponse Pages::AppealsList(PageCall& call) {
     const domain::Framework* fw = frameworks.ForRound(round_id);
     for (const auto& a : *appeals) {
       const domain::Kpi* kpi = fw ? domain::FindKpi(fw->kpis, a.kpi) : nullptr;
+      auto agency = FindAgency(call.db, clock_, a.agency);
       json row = {{"id", a.id},
-                  {"agency", a.agency},
+                  {"agency", agency ? call.Pick(agency->name) : a.agency},
+                  {"agency_code", a.agency},
                   {"kpi", a.kpi},
                   {"kpi_name", kpi ? call.Pick(kpi->name) : ""},
                   {"reason", a.reason},
@@ -653,7 +670,25 @@ HttpResponse Pages::AppealsList(PageCall& call) {
                   {"round", round_id},
                   {"appeal", a.id},
                   {"action", "/review/appeals/" + std::to_string(a.id)}};
-      if (kpi) row["fields"] = VariableFields(call, *kpi, json::object());
+      if (kpi) {
+        row["fields"] = VariableFields(call, *kpi, json::object());
+        // What is at stake: the values the result was scored from (as reported, and as verified
+        // when the evaluator corrected them), and the evidence sent with them.
+        auto current = reporting.CurrentReport(round_id, a.agency, a.kpi);
+        if (!current) return ErrorPage(call, current.status());
+        if (*current) {
+          auto submission = reporting.Get(call.actor, (*current)->submission_id);
+          if (!submission) return ErrorPage(call, submission.status());
+          const json reported = json::parse(submission->report.values_json);
+          json verified = reported;
+          for (const auto& r : submission->reviews) {
+            if (!r.verified_json.empty()) verified = json::parse(r.verified_json);
+          }
+          row["reported"] = ValuesText(call, *fw, *kpi, reported);
+          if (verified != reported) row["verified"] = ValuesText(call, *fw, *kpi, verified);
+          row["evidence"] = EvidenceList(call, *submission);
+        }
+      }
       (a.status == "open" ? open : decided).push_back(row);
     }
   }

@@ -13,16 +13,20 @@ without its CSRF token, from a reporter, with nothing or garbage selected, is re
 Prints FAIL lines, then `N passed, M failed`; exits 1 on any failure.
 """
 import html as htmllib
+import io
 import os
 import re
 import shutil
 import sys
 import tempfile
+import struct
 import time
+import zipfile
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from esar_harness import (ApiClient, Browser, Checks, EXAMPLE, import_example, run_cli,  # noqa: E402
-                          start_server, stop_server, text_of)
+from esar_harness import (ApiClient, Browser, Checks, EXAMPLE, import_example, multipart_file,  # noqa: E402
+                          run_cli, start_server, stop_server, text_of)
 
 check = Checks()
 
@@ -51,6 +55,29 @@ def header(page, label):
     """(aria-sort, href) of the queue's column header `label`."""
     m = re.search(r'<th scope="col"[^>]*aria-sort="([a-z]+)"><a href="([^"]+)">' + re.escape(label) + "</a>", page)
     return (m.group(1), htmllib.unescape(m.group(2))) if m else (None, None)
+
+
+def png():
+    """A 1×1 PNG (libmagic tells it as image/png)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+
+
+def docx():
+    """A small DOCX ([Content_Types].xml first, then word/document.xml)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("[Content_Types].xml", '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.'
+                   'openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/'
+                   'xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-'
+                   'officedocument.wordprocessingml.document.main+xml"/></Types>')
+        z.writestr("_rels/.rels", '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+                   'package/2006/relationships"/>')
+        z.writestr("word/document.xml", '<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats'
+                   '.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>หลักฐาน</w:t></w:r></w:p></w:body></w:document>')
+    return buf.getvalue()
 
 
 def number(text):
@@ -87,6 +114,17 @@ def main():
             for kpi, values in reports:
                 sub = reporter.json("PUT", "/api/v1/rounds/%d/agencies/%s/kpis/%s" % (round_id, code, kpi),
                                     {"values": values})
+                if code == "BOI":  # a PDF as evidence
+                    body, content_type = multipart_file("file", "รายงาน.pdf", b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\n"
+                                                        b"trailer<</Root 1 0 R>>\n%%EOF\n", "application/pdf")
+                    reporter.json("POST", "/api/v1/submissions/%d/evidence" % sub["id"], raw=body,
+                                  content_type=content_type, expect=201)
+                if code == "DSD":  # an image and a Word file as evidence
+                    for name, data, ctype in (("ภาพหน้าจอ.png", png(), "image/png"),
+                                              ("บันทึก.docx", docx(), "application/octet-stream")):
+                        body, content_type = multipart_file("file", name, data, ctype)
+                        reporter.json("POST", "/api/v1/submissions/%d/evidence" % sub["id"], raw=body,
+                                      content_type=content_type, expect=201)
                 approver.json("POST", "/api/v1/submissions/%d/approve" % sub["id"], {})
                 approver.json("POST", "/api/v1/submissions/%d/submit" % sub["id"], {})
                 submissions[(code, kpi)] = sub["id"]
@@ -114,6 +152,37 @@ def main():
         reported = re.findall(r'<td class="num">([^<]*)</td>', review)
         check(status == 200 and "180" in reported and "200" in reported and "180.00" not in review,
               "the review page shows the counts 180 and 200 as integers (%r)" % reported)
+
+        # ---- evidence: an image opens inside the review page, a Word file downloads
+        status, review = evaluator.page("/review/submissions/%d" % submissions[("DSD", "5")])
+        frames = re.findall(r'<iframe sandbox src="([^"]+)" title="([^"]+)"', review)
+        check(status == 200 and len(frames) == 1 and frames[0][0].endswith("/content?inline=1")
+              and "ภาพหน้าจอ.png" in frames[0][1], "the PNG opens in a sandboxed frame, the DOCX does not (%r)" % frames)
+        check("บันทึก.docx" in review and "ดาวน์โหลดเพื่อเปิดดู" in review, "the DOCX is offered as a download")
+        image = htmllib.unescape(frames[0][0]) if frames else "/"
+        status, headers, data = evaluator.request("GET", image)
+        csp = headers.get("content-security-policy", "")
+        check(status == 200 and data == png() and headers.get("content-disposition", "").startswith("inline;"),
+              "the image is served inline (%d, %s)" % (status, headers.get("content-disposition")))
+        check(csp.startswith("sandbox;") and "script-src 'none'" in csp and "default-src 'none'" in csp
+              and "frame-ancestors 'self'" in csp
+              and headers.get("x-content-type-options") == "nosniff",
+              "with a policy that runs no script and nosniff (%s)" % csp)
+        word = re.search(r'<a href="(/api/v1/evidence/\d+/content)" download>บันทึก.docx</a>', review)
+        status, headers, _ = evaluator.request("GET", (word.group(1) if word else "/") + "?inline=1")
+        check(status == 200 and headers.get("content-disposition", "").startswith("attachment;")
+              and "script-src 'none'" in headers.get("content-security-policy", ""),
+              "a DOCX asked for inline is still an attachment, under the same policy (%s)" % headers.get("content-disposition"))
+        # A PDF is framed without the sandbox attribute (Chromium shows no PDF in such a frame),
+        # sandboxed by its own policy instead.
+        status, review = evaluator.page("/review/submissions/%d" % submissions[("BOI", "5")])
+        frames = re.findall(r'<iframe ([^>]*)src="([^"]+)" title="([^"]+)"', review)
+        check(status == 200 and len(frames) == 1 and "sandbox" not in frames[0][0] and "รายงาน.pdf" in frames[0][2],
+              "BOI's PDF opens in a frame (%r)" % frames)
+        status, headers, data = evaluator.request("GET", htmllib.unescape(frames[0][1]) if frames else "/")
+        check(status == 200 and data.startswith(b"%PDF") and headers.get("content-disposition", "").startswith("inline;")
+              and headers.get("content-security-policy", "").startswith("sandbox;"),
+              "served inline and sandboxed by its policy (%s)" % headers.get("content-security-policy"))
 
         # ---- sorted by score, both ways; by KPI number; aria-sort says which
         status, page = evaluator.page("/review?round=%d&sort=score" % round_id)
@@ -210,6 +279,31 @@ def main():
         location = headers.get("location", "")
         check(status == 303 and location.startswith("/review?done=accepted_many"),
               "and is not followed: back to the queue (%d %s)" % (status, location))
+        # ---- appeals: the agency's name, the values at stake and the evidence; decided stay listed
+        admin.json("POST", "/api/v1/rounds/%d/close" % round_id, {"reason": "ทดสอบ"})
+        prelim = admin.json("POST", "/api/v1/rounds/%d/results" % round_id, {"appeal_days": 14}, expect=201)
+        dsd = ApiClient(base).login("reporter.dsd", "demo-reporter.dsd-2567")
+        dsd.json("POST", "/api/v1/results/%d/appeals" % prelim["id"],
+                 {"kpi": "5", "reason": "ชุดข้อมูลที่ลงทะเบียนแล้วยังไม่ถูกนับ"}, expect=201)
+        status, page = evaluator.page("/review/appeals")
+        card = re.search(r'<form method="post" action="(/review/appeals/\d+)" class="card">(.*?)</form>', page, re.S)
+        text = text_of(card.group(2)) if card else ""
+        check(status == 200 and "กรมพัฒนาฝีมือแรงงาน" in text and "ชุดข้อมูลที่ลงทะเบียนแล้วยังไม่ถูกนับ" in text,
+              "the open appeal names the agency in words (%d)" % status)
+        check("ค่าที่หน่วยงานรายงาน" in text and "20" in text and "92.00" in text and "85.00" in text,
+              "it shows the values at stake (%s)" % text[:300])
+        check("ภาพหน้าจอ.png" in text and "บันทึก.docx" in text, "and the evidence")
+        status, headers, _ = evaluator.request("POST", card.group(1) if card else "/review/appeals/0",
+                                               {"csrf": evaluator.csrf(page), "upheld": "no",
+                                                "reason": "ตรวจแล้วตรงตามที่รายงาน", "round": str(round_id), "kpi": "5"})
+        check(status == 303, "the evaluator rejects the appeal (%d)" % status)
+        status, page = evaluator.page("/review/appeals")
+        decided = re.search(r'<section class="card appeal-decided"[^>]*>(.*?)</section>', page, re.S)
+        text = text_of(decided.group(1)) if decided else ""
+        check("กรมพัฒนาฝีมือแรงงาน" in text and "ไม่รับอุทธรณ์" in text and "ตรวจแล้วตรงตามที่รายงาน" in text
+              and "ภาพหน้าจอ.png" in text and "92.00" in text,
+              "the decided appeal stays listed with its decision, reason, values and evidence (%s)" % text[:300])
+
         reporter = Browser(base)
         reporter.login("reporter.ocs")
         status, page = reporter.page("/agency")
