@@ -935,6 +935,8 @@ void Pages::Register(Router& router) {
              Page(agency, bind(&Pages::ApproveOrSubmit)));
   router.Add("POST", "/agency/submissions/{id}/submit",
              Page(agency, bind(&Pages::ApproveOrSubmit)));
+  router.Add("POST", "/agency/rounds/{round}/submit-all",
+             Page({Role::kApprover}, bind(&Pages::SubmitAll)));
   router.Add("POST", "/agency/submissions/{id}/send-back",
              Page(agency, bind(&Pages::ApproveOrSubmit)));
   router.AddUpload("POST", "/agency/submissions/{id}/evidence", EvidenceForm());

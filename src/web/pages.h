@@ -113,6 +113,11 @@ class Pages {
   HttpResponse SaveKpi(PageCall& call);
   HttpResponse WhatIfLine(PageCall& call);
   HttpResponse ApproveOrSubmit(PageCall& call);
+  // POST /agency/rounds/{round}/submit-all (approvers): the agency's drafts (not sent back) and
+  // approved reports of the round listed with their values for a confirmation; with confirm=yes
+  // and the listed ids (s_<id>) each approved if need be and submitted. A list that changed
+  // since it was shown (sent twice) is refused with 409 and nothing sent.
+  HttpResponse SubmitAll(PageCall& call);
   HttpResponse AgencyResults(PageCall& call);
   HttpResponse FileAppeal(PageCall& call);
   UploadStarter EvidenceForm();

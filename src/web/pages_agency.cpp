@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <set>
 
 #include "common/thai.h"
 #include "domain/engine.h"
@@ -178,7 +179,10 @@ HttpResponse Pages::AgencyHome(PageCall& call) {
          {"template", "/api/v1/rounds/" + std::to_string(r.round.id) + "/agencies/" +
                           UrlEncode(agency->code) + "/template"},
          {"status_xlsx", "/api/v1/rounds/" + std::to_string(r.round.id) + "/status/export?format=xlsx"},
-         {"status_csv", "/api/v1/rounds/" + std::to_string(r.round.id) + "/status/export?format=csv"}});
+         {"status_csv", "/api/v1/rounds/" + std::to_string(r.round.id) + "/status/export?format=csv"},
+         {"submit_all", call.actor.Is(service::Role::kApprover)
+                            ? json("/agency/rounds/" + std::to_string(r.round.id) + "/submit-all")
+                            : json(false)}});
   }
   // The central office's newest announcements to this kind of agency (all of them on the
   // questions page).
@@ -425,6 +429,95 @@ HttpResponse Pages::WhatIfLine(PageCall& call) {
                         {{"unit", call.Pick(context->kpi->unit)},
                          {"whatif", WhatIfModel(call, context->framework.framework, context->round,
                                                 context->agency, context->kpi->id, *values)}});
+}
+
+HttpResponse Pages::SubmitAll(PageCall& call) {
+  const int64_t round_id = IdParam(call, "round");
+  service::Reporting reporting(call.db, clock_);
+  auto listed = reporting.List(call.actor, round_id);
+  if (!listed) return ErrorPage(call, listed.status());
+  service::Cycle cycle(call.db, clock_);
+  auto round = cycle.Round(round_id);
+  if (!round) return ErrorPage(call, round.status());
+  auto framework = cycle.Framework(round->framework_id);
+  if (!framework) return ErrorPage(call, framework.status());
+  const domain::Framework& fw = framework->framework;
+  // What goes: the agency's drafts (not those sent back to the reporter to rework) and approved
+  // reports of the round, in KPI order as the framework lists them.
+  auto goes = [](const service::SubmissionView& v) {
+    return (v.status == service::SubmissionStatus::kDraft && !v.sent_back) ||
+           v.status == service::SubmissionStatus::kApproved;
+  };
+  std::vector<const service::SubmissionView*> items;
+  for (const auto& v : *listed) {
+    if (v.agency == call.actor.agency && goes(v)) items.push_back(&v);
+  }
+  // With confirm=yes, the ids the confirmation listed (s_<id>): the same list must still stand.
+  const bool confirm = call.Field("confirm") == "yes";
+  std::set<int64_t> chosen;
+  for (const auto& [name, value] : call.form) {
+    if (name.rfind("s_", 0) != 0) continue;
+    const int64_t id = ParseId(name.substr(2));
+    if (id <= 0 || std::to_string(id) != name.substr(2))
+      return ErrorPage(call, Status::InvalidInput("รายการไม่ถูกต้อง: " + name, "not a report: " + name));
+    chosen.insert(id);
+  }
+  json rows = json::array();
+  for (const auto* v : items) {
+    const domain::Kpi* kpi = domain::FindKpi(fw.kpis, v->report.kpi);
+    std::string values = "–";
+    if (kpi) {
+      values.clear();
+      const json reported = json::parse(v->report.values_json);
+      for (const auto& f : VariableFields(call, *kpi, reported)) {
+        const std::string vid = f["id"];
+        if (!reported.contains(vid)) continue;
+        const std::string unit = f.value("unit", "");
+        values += (values.empty() ? "" : "; ") + f["name"].get<std::string>() + " " +
+                  (f.contains("date") ? DateValueText(reported[vid], call.lang)
+                                      : DisplayValue(reported[vid], f.contains("count") ? 0 : fw.decimals.result)) +
+                  (unit.empty() ? "" : " " + unit);
+      }
+      if (values.empty()) values = "–";
+    }
+    rows.push_back({{"id", v->id},
+                    {"kpi", v->report.kpi},
+                    {"kpi_name", kpi ? call.Pick(kpi->name) : ""},
+                    {"values", values},
+                    {"evidence", v->evidence.size()},
+                    {"status", call.T(std::string("status.") +
+                                      service::SubmissionStatusName(v->status))}});
+  }
+  auto render = [&](const std::string& error, int status) {
+    json model = {{"items", rows},
+                  {"count", rows.size()},
+                  {"action", "/agency/rounds/" + std::to_string(round_id) + "/submit-all"},
+                  {"period", FiscalYearName(fw.fiscal_year, call.lang) + " · " +
+                                 RoundName(round->round, call.lang)}};
+    if (!error.empty()) model["error"] = error;
+    return RenderPage(call, "agency_submit_all", model, call.T("submit_all.title"), status);
+  };
+  if (!confirm) return render("", items.empty() ? 409 : 200);
+  std::set<int64_t> standing;
+  for (const auto* v : items) standing.insert(v->id);
+  if (chosen.empty() || chosen != standing) {
+    // Sent twice, or the list changed since it was shown: nothing is sent, the list shown again.
+    return render(call.Message(Status::Conflict(
+                      "รายการที่จะส่งเปลี่ยนไปจากที่แสดงไว้ (อาจส่งไปแล้ว) จึงยังไม่ได้ส่งรายการใด โปรดตรวจรายการอีกครั้ง",
+                      "What would be sent has changed since it was shown (perhaps already sent): "
+                      "nothing was sent. Check the list again.")),
+                  409);
+  }
+  for (const auto* v : items) {
+    if (v->status == service::SubmissionStatus::kDraft) {
+      auto approved = reporting.Approve(call.actor, v->id);
+      if (!approved) return ErrorPage(call, approved.status());
+    }
+    auto submitted = reporting.Submit(call.actor, v->id);
+    if (!submitted) return ErrorPage(call, submitted.status());
+    metrics_.CountSubmission();
+  }
+  return Redirect("/agency?done=submitted_all");
 }
 
 HttpResponse Pages::ApproveOrSubmit(PageCall& call) {

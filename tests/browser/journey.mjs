@@ -417,10 +417,14 @@ try {
   await reporter.getByLabel("หมายเหตุ").fill("แนบหนังสือรับรองฉบับลงนามแล้ว");
   await reporter.getByRole("button", { name: "บันทึกร่าง" }).click();
   check((await flash(reporter)).includes("บันทึกร่างแล้ว"), "the fix is saved");
-  await approver.goto(`${base}/agency/rounds/1/kpis/1`);
-  await approver.getByRole("button", { name: "อนุมัติ" }).click();
-  await approver.getByRole("button", { name: "ส่งให้ส่วนกลาง" }).click();
-  check((await flash(approver)).includes("ส่งรายงานให้ส่วนกลางแล้ว"), "the approver sends it again");
+  // The approver sends everything waiting at once, from the list of what will go.
+  await approver.goto(`${base}/agency`);
+  await approver.getByRole("button", { name: "อนุมัติและส่งทั้งหมด…" }).first().click();
+  const going_all = await approver.locator("#submit-all-items").textContent();
+  check(going_all.includes("ร้อยละความสำเร็จในการตรวจพิจารณากฎหมาย"), "'approve and submit all' lists KPI 1 before anything is sent");
+  await look(approver, "11b-agency-submit-all");
+  await approver.getByRole("button", { name: /^ยืนยัน อนุมัติและส่ง/ }).click();
+  check((await flash(approver)).includes("อนุมัติและส่งรายงานทั้งหมดแล้ว"), "the approver sends it again, with everything waiting");
   // The queue sorted by the score the reported values earn; accepted from it after a confirmation.
   await evaluator.goto(`${base}/review`);
   await evaluator.getByRole("link", { name: "คะแนนจากค่าที่รายงาน" }).click();

@@ -30,7 +30,7 @@ from esar_harness import (ApiClient, Browser, Checks, EXAMPLE, import_example, m
 
 check = Checks()
 
-AGENCIES = ("OCS", "BOI", "DSD")
+AGENCIES = ("OCS", "BOI", "DSD")  # OGGP's approver uses "approve and submit all"
 # KPI 5's values per agency (datasets, quality to the open standard %, share registered %).
 KPI5 = {"OCS": {"datasets": 12, "quality_percent": 100, "registered_percent": 95},
         "BOI": {"datasets": 48, "quality_percent": 85, "registered_percent": 70},
@@ -96,6 +96,7 @@ def main():
         users = [("admin", "admin", None), ("evaluator", "evaluator", None)]
         for code in AGENCIES:
             users += [("reporter." + code.lower(), "reporter", code), ("approver." + code.lower(), "approver", code)]
+        users += [("reporter.oggp", "reporter", "OGGP"), ("approver.oggp", "approver", "OGGP")]
         import_example(esar, db, users)
         run_cli(esar, ["import", "data", os.path.join(EXAMPLE, "data.csv"), "--db", db])
         proc, base, _ = start_server(esar, db, os.path.join(work, "files"), os.path.join(work, "server.log"))
@@ -279,6 +280,52 @@ def main():
         location = headers.get("location", "")
         check(status == 303 and location.startswith("/review?done=accepted_many"),
               "and is not followed: back to the queue (%d %s)" % (status, location))
+        # ---- the approver's "approve and submit all": the list first, sent once
+        oggp_reporter = ApiClient(base).login("reporter.oggp", "demo-reporter.oggp-2567")
+        oggp_approver = ApiClient(base).login("approver.oggp", "demo-approver.oggp-2567")
+        drafts = {}
+        for kpi, values in (("5", KPI5["DSD"]), ("7", {"score": 81.5}), ("8", {"pmqa": 300})):
+            drafts[kpi] = oggp_reporter.json("PUT", "/api/v1/rounds/%d/agencies/OGGP/kpis/%s" % (round_id, kpi),
+                                             {"values": values})["id"]
+        oggp_approver.json("POST", "/api/v1/submissions/%d/approve" % drafts["7"], {})
+        oggp_approver.json("POST", "/api/v1/submissions/%d/send-back" % drafts["8"], {"comment": "โปรดตรวจคะแนนอีกครั้ง"})
+        approver = Browser(base)
+        approver.login("approver.oggp")
+        status, home = approver.page("/agency")
+        action = "/agency/rounds/%d/submit-all" % round_id
+        check(status == 200 and 'action="%s"' % action in home and "อนุมัติและส่งทั้งหมด…" in home,
+              "the approver's round offers 'approve and submit all'")
+        status, _, raw = approver.request("POST", action, {})
+        check(status == 403, "without the CSRF token it is refused (%d)" % status)
+        status, _, raw = approver.request("POST", action, {"csrf": approver.csrf(home)})
+        page = raw.decode()
+        listed_all = text_of(re.search(r'id="submit-all-items">(.*?)</table>', page, re.S).group(1)) if 'id="submit-all-items"' in page else ""
+        check(status == 200 and re.search(r"\b5 ", listed_all) and "81.50" in listed_all and "pmqa" not in listed_all
+              and "300" not in listed_all, "the list holds KPI 5 (a draft) and 7 (approved), not 8 (sent back) (%s)" % listed_all[:300])
+        states = [api.json("GET", "/api/v1/submissions/%d" % drafts[k])["status"] for k in ("5", "7")]
+        check(states == ["draft", "approved"], "nothing is sent before the confirmation (%r)" % states)
+        form = {k: htmllib.unescape(v) for k, v in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">',
+                                                             page[page.index('<form method="post" action="%s"' % action):])}
+        status, headers, _ = approver.request("POST", action, form)
+        check(status == 303 and headers.get("location", "") == "/agency?done=submitted_all",
+              "confirmed: back home (%d %s)" % (status, headers.get("location")))
+        states = [api.json("GET", "/api/v1/submissions/%d" % drafts[k])["status"] for k in ("5", "7", "8")]
+        check(states == ["submitted", "submitted", "draft"], "KPIs 5 and 7 are submitted, 8 stays with the reporter (%r)" % states)
+        status, _, raw = approver.request("POST", action, form)
+        check(status == 409 and 'role="alert"' in raw.decode(), "the same confirmation again is refused with 409 (%d)" % status)
+        revisions = [api.json("GET", "/api/v1/submissions/%d" % drafts[k])["revision"] for k in ("5", "7")]
+        status, _, _ = approver.request("POST", action, form)
+        check(revisions == [api.json("GET", "/api/v1/submissions/%d" % drafts[k])["revision"] for k in ("5", "7")],
+              "and nothing changes (revisions %r)" % revisions)
+        oggp_browser = Browser(base)
+        oggp_browser.login("reporter.oggp")
+        status, home = oggp_browser.page("/agency")
+        check("อนุมัติและส่งทั้งหมด…" not in home, "a reporter is not offered it")
+        status, _, _ = oggp_browser.request("POST", action, {"csrf": oggp_browser.csrf(home)})
+        check(status == 403, "and is refused it (%d)" % status)
+        status, _, _ = approver.request("POST", action, {"csrf": form["csrf"], "confirm": "yes", "s_x1": "1"})
+        check(status == 400, "a garbage id is refused (%d)" % status)
+
         # ---- appeals: the agency's name, the values at stake and the evidence; decided stay listed
         admin.json("POST", "/api/v1/rounds/%d/close" % round_id, {"reason": "ทดสอบ"})
         prelim = admin.json("POST", "/api/v1/rounds/%d/results" % round_id, {"appeal_days": 14}, expect=201)
