@@ -7,6 +7,7 @@
 #include <set>
 #include <utility>
 
+#include "domain/cases.h"
 #include "domain/expression.h"
 #include "domain/model.h"
 #include "formats/framework_json.h"
@@ -387,6 +388,348 @@ Status ApplyYears(json& doc, const json& original_doc, const std::string& key,
   return Status::Ok();
 }
 
+
+// ---- the criteria form (levels and milestones; other forms stay in the JSON editor) ----
+
+// The criteria forms that have a form of their own. Groups, points and conditions are edited
+// in the KPI's JSON until theirs exist.
+bool HasCriteriaForm(const json& criteria) {
+  const json& form = Member(criteria, "form");
+  return form.is_string() && (form == "levels" || form == "milestones");
+}
+
+// A milestone's due date as typed in the form: day/month/Buddhist Era year ("31/12/2563").
+std::string DueText(const json& due) {
+  if (!due.is_string()) return "";
+  auto day = domain::ParseIsoDate(due.get<std::string>());
+  if (!day) return due.get<std::string>();
+  int y = 0, m = 0, d = 0;
+  domain::CivilFromDay(*day, y, m, d);
+  return std::to_string(d) + "/" + std::to_string(m) + "/" + std::to_string(y + 543);
+}
+
+// The number N of every field "`prefix`.N…" sent, in order (blank rows included: a missing
+// level is a blank target). kInvalidInput for an N that is not a number below kMaxFormRows.
+Result<std::set<int>> Indices(const FormFields& fields, const std::string& prefix) {
+  std::set<int> out;
+  const std::string start = prefix + ".";
+  for (auto it = fields.lower_bound(start); it != fields.end() && it->first.rfind(start, 0) == 0;
+       ++it) {
+    const std::string rest = it->first.substr(start.size());
+    const std::string n = rest.substr(0, rest.find('.'));
+    int index = -1;
+    auto [ptr, ec] = std::from_chars(n.data(), n.data() + n.size(), index);
+    if (ec != std::errc() || ptr != n.data() + n.size() || n.empty() || index < 0 ||
+        index >= kMaxFormRows) {
+      return FieldError(prefix, "มีรายการมากเกินไป (ไม่เกิน " + std::to_string(kMaxFormRows) + " รายการ)",
+                        "too many rows (at most " + std::to_string(kMaxFormRows) + ")");
+    }
+    out.insert(index);
+  }
+  return out;
+}
+
+void AddCriteriaFields(FormFields& out, const json& criteria) {
+  if (!HasCriteriaForm(criteria)) return;
+  const std::string form = Member(criteria, "form").get<std::string>();
+  out["criteria.form"] = form;
+  const json& texts = Member(criteria, "texts");
+  if (texts.is_array()) {
+    for (size_t i = 0; i < texts.size(); ++i) {
+      AddText(out, "criteria.texts." + std::to_string(i), texts[i]);
+    }
+  }
+  if (form == "levels") {
+    const json& direction = Member(criteria, "direction");
+    out["criteria.direction"] = direction.is_string() ? direction.get<std::string>() : "higher";
+    const json& scoring = Member(criteria, "scoring");
+    out["criteria.scoring"] = scoring.is_string() ? scoring.get<std::string>() : "interpolate";
+    const json& targets = Member(criteria, "targets");
+    if (!targets.is_array()) return;
+    for (size_t i = 0; i < targets.size(); ++i) {
+      const std::string at = "criteria.targets." + std::to_string(i) + ".";
+      const json& t = targets[i];
+      std::string value;
+      bool strict = false;
+      if (t.is_object()) {
+        strict = true;
+        value = ValueText(t.contains("above") ? t["above"] : Member(t, "below"));
+      } else if (!(t.is_string() && t.get<std::string>() == "-")) {
+        value = ValueText(t);
+      }
+      out[at + "value"] = value;
+      out[at + "strict"] = strict ? "1" : "";
+    }
+    return;
+  }
+  // milestones
+  const json& cumulative = Member(criteria, "cumulative");
+  out["criteria.cumulative"] = cumulative.is_boolean() && !cumulative.get<bool>() ? "" : "1";
+  const json& levels = Member(criteria, "levels");
+  if (!levels.is_array()) return;
+  for (size_t l = 0; l < levels.size(); ++l) {
+    const std::string level = "criteria.levels." + std::to_string(l);
+    // The level exists even when it has no milestone (its rows all blank).
+    out["criteria.mlevel." + std::to_string(l)] = "1";
+    if (!levels[l].is_array()) continue;
+    for (size_t m = 0; m < levels[l].size(); ++m) {
+      const json& ms = levels[l][m];
+      const std::string at = level + "." + std::to_string(m) + ".";
+      out[at + "variable"] = ValueText(Member(ms, "variable"));
+      AddText(out, at + "text", Member(ms, "text"));
+      out[at + "due"] = DueText(Member(ms, "due"));
+      out[at + "reached"] = ValueText(Member(ms, "reached"));
+    }
+  }
+}
+
+// `criteria.texts` rows applied to `c` (the texts each level is shown with).
+Status ApplyLevelTexts(json& c, const json& original, const FormFields& before,
+                       const FormFields& fields) {
+  auto sent = Indices(fields, "criteria.texts");
+  if (!sent) return sent.status();
+  auto was = Indices(before, "criteria.texts");
+  bool same = *sent == *was || sent->empty();
+  for (int i : *sent) {
+    for (const char* lang : {".th", ".en"}) {
+      const std::string name = "criteria.texts." + std::to_string(i) + lang;
+      auto b = before.find(name);
+      if (Get(fields, name) != (b == before.end() ? "" : Lf(b->second))) same = false;
+    }
+  }
+  if (same) return Status::Ok();
+  const json& old = Member(original, "texts");
+  json texts = json::array();
+  int last = -1;
+  for (int i : *sent) {
+    const std::string at = "criteria.texts." + std::to_string(i) + ".";
+    const std::string th = Get(fields, at + "th"), en = Get(fields, at + "en");
+    const bool unchanged = th == Lf(before.count(at + "th") ? before.at(at + "th") : "") &&
+                           en == Lf(before.count(at + "en") ? before.at(at + "en") : "");
+    while (static_cast<int>(texts.size()) < i) texts.push_back("");
+    if (unchanged && old.is_array() && static_cast<size_t>(i) < old.size()) {
+      texts.push_back(old[static_cast<size_t>(i)]);
+    } else {
+      auto text = MakeText(Trim(th).empty() ? "" : th, Trim(en).empty() ? "" : en);
+      texts.push_back(text ? *text : json(""));
+    }
+    if (!Trim(th).empty() || !Trim(en).empty()) last = i;
+  }
+  // Levels with no text at the end are left out; no text at all removes `texts`.
+  while (static_cast<int>(texts.size()) > last + 1) texts.erase(texts.size() - 1);
+  if (texts.empty()) {
+    c.erase("texts");
+  } else {
+    c["texts"] = std::move(texts);
+  }
+  return Status::Ok();
+}
+
+Status ApplyLevels(json& c, const json& original, const FormFields& before,
+                   const FormFields& fields) {
+  auto changed = [&](const std::string& name) {
+    auto b = before.find(name);
+    return Get(fields, name) != (b == before.end() ? "" : Lf(b->second));
+  };
+  const std::string direction = Get(fields, "criteria.direction");
+  if (direction != "higher" && direction != "lower") {
+    return FieldError("criteria.direction", "เลือกทิศทางของเกณฑ์ (ยิ่งมากยิ่งดี หรือ ยิ่งน้อยยิ่งดี)",
+                      "choose the criteria's direction (higher or lower is better)");
+  }
+  if (changed("criteria.direction")) {
+    if (direction == "higher") {
+      c.erase("direction");
+    } else {
+      c["direction"] = direction;
+    }
+  }
+  const std::string scoring = Get(fields, "criteria.scoring");
+  if (scoring != "interpolate" && scoring != "step") {
+    return FieldError("criteria.scoring", "เลือกวิธีให้คะแนน (เทียบบัญญัติไตรยางศ์ หรือ ตามขั้นที่ผ่าน)",
+                      "choose how the score is given (interpolated or by the level reached)");
+  }
+  if (changed("criteria.scoring")) {
+    if (scoring == "interpolate") {
+      c.erase("scoring");
+    } else {
+      c["scoring"] = scoring;
+    }
+  }
+  auto indices = Indices(fields, "criteria.targets");
+  if (!indices) return indices.status();
+  const json& old = Member(original, "targets");
+  json targets = json::array();
+  for (int i : *indices) {
+    const std::string at = "criteria.targets." + std::to_string(i) + ".";
+    const std::string value = Trim(Get(fields, at + "value"));
+    const bool strict = !Get(fields, at + "strict").empty();
+    if (!changed(at + "value") && !changed(at + "strict") && old.is_array() &&
+        static_cast<size_t>(i) < old.size()) {
+      targets.push_back(old[static_cast<size_t>(i)]);
+      continue;
+    }
+    if (value.empty()) {
+      if (strict) {
+        return FieldError(at + "value",
+                          "เป้าหมายขั้นที่ " + std::to_string(i + 1) +
+                              " ที่ต้องเกินค่าหนึ่ง ต้องระบุค่านั้น (หรือเอาเครื่องหมาย \"ต้องเกิน\" ออก)",
+                          "the strict target of level " + std::to_string(i + 1) +
+                              " needs a value (or untick \"strictly beyond\")");
+      }
+      targets.push_back(nullptr);  // a missing level (the seeds' "-")
+      continue;
+    }
+    auto number = ParseNumber(value);
+    json target = number ? NumberJson(*number) : json(value);
+    // A formula is checked with the whole framework (its names are the KPI's): `esar check`
+    // names this field when it is wrong.
+    if (strict) target = json{{direction == "lower" ? "below" : "above", target}};
+    targets.push_back(std::move(target));
+  }
+  c["targets"] = std::move(targets);
+  return Status::Ok();
+}
+
+Status ApplyMilestones(json& c, const json& original, const FormFields& before,
+                       const FormFields& fields) {
+  const bool cumulative = !Get(fields, "criteria.cumulative").empty();
+  if (Get(fields, "criteria.cumulative") != Lf(before.count("criteria.cumulative") ? before.at("criteria.cumulative") : "")) {
+    if (cumulative && !original.contains("cumulative")) {
+      c.erase("cumulative");
+    } else {
+      c["cumulative"] = cumulative;
+    }
+  }
+  static const std::vector<std::string> kColumns = {"variable", "text.th", "text.en", "due",
+                                                    "reached"};
+  auto levels = Indices(fields, "criteria.mlevel");
+  if (!levels) return levels.status();
+  const json& old_levels = Member(original, "levels");
+  json out = json::array();
+  bool any_changed = *levels != *Indices(before, "criteria.mlevel");
+  for (int l : *levels) {
+    const std::string prefix = "criteria.levels." + std::to_string(l);
+    auto was = Rows(before, prefix, kColumns, kColumns);
+    auto sent = Rows(fields, prefix, kColumns, kColumns);
+    if (!sent) return sent.status();
+    const json old = old_levels.is_array() && static_cast<size_t>(l) < old_levels.size()
+                         ? old_levels[static_cast<size_t>(l)]
+                         : json();
+    if (was.ok() && *sent == *was && old.is_array()) {
+      out.push_back(old);
+      continue;
+    }
+    any_changed = true;
+    json level = json::array();
+    for (const Row& row : *sent) {
+      const std::string at = prefix + "." + std::to_string(row.index) + ".";
+      json m = old.is_array() && static_cast<size_t>(row.index) < old.size() &&
+                       old[static_cast<size_t>(row.index)].is_object()
+                   ? old[static_cast<size_t>(row.index)]
+                   : json::object();
+      auto col_changed = [&](const std::string& col) {
+        return row.values.at(col) != Before(*was, row.index, col) || m.empty();
+      };
+      const std::string variable = Trim(row.values.at("variable"));
+      if (!domain::IsIdentifier(variable)) {
+        return FieldError(at + "variable",
+                          "เป้าหมายความสำเร็จขั้นที่ " + std::to_string(l + 1) +
+                              ": ระบุรหัสตัวแปรที่หน่วยงานรายงานว่าผ่าน (อักษรอังกฤษ ตัวเลข และ _)",
+                          "milestone of level " + std::to_string(l + 1) +
+                              ": give the id of the variable the agency reports as passed "
+                              "(English letters, digits and _)");
+      }
+      if (col_changed("variable")) m["variable"] = variable;
+      if (col_changed("text.th") || col_changed("text.en")) {
+        PutText(m, "text", row.values.at("text.th"), row.values.at("text.en"));
+      }
+      const std::string due = Trim(row.values.at("due"));
+      const std::string reached = Trim(row.values.at("reached"));
+      if (due.empty() != reached.empty()) {
+        return FieldError(at + (due.empty() ? "due" : "reached"),
+                          "เป้าหมายความสำเร็จที่มีกำหนดวัน ต้องระบุทั้งวันที่กำหนด และตัวแปรวันที่บรรลุ",
+                          "a dated milestone needs both its due date and the date variable it "
+                          "was reached on");
+      }
+      if (col_changed("due")) {
+        if (due.empty()) {
+          m.erase("due");
+        } else {
+          auto day = domain::ParseCaseDate(due);
+          if (!day) {
+            return FieldError(at + "due",
+                              "วันที่กำหนด \"" + due + "\" ต้องเป็น วัน/เดือน/ปี พ.ศ. เช่น 31/12/2563",
+                              "due date \"" + due +
+                                  "\" must be day/month/Buddhist Era year, such as 31/12/2563");
+          }
+          m["due"] = domain::IsoDate(*day);
+        }
+      }
+      if (col_changed("reached")) {
+        if (reached.empty()) {
+          m.erase("reached");
+        } else if (!domain::IsIdentifier(reached)) {
+          return FieldError(at + "reached", "ตัวแปรวันที่บรรลุ: ใช้รหัสตัวแปรชนิดวันที่ของตัวชี้วัดนี้",
+                            "reached on: the id of a date variable of this KPI");
+        } else {
+          m["reached"] = reached;
+        }
+      }
+      level.push_back(std::move(m));
+    }
+    out.push_back(std::move(level));
+  }
+  if (any_changed) c["levels"] = std::move(out);
+  return Status::Ok();
+}
+
+// `kpi`'s criteria with the criteria form applied, when they have a form (else unchanged).
+Status ApplyCriteria(json& kpi, const json& original, const FormFields& before,
+                     const FormFields& fields) {
+  if (!before.count("criteria.form")) return Status::Ok();  // edited in the JSON editor
+  const json& old = Member(original, "criteria");
+  if (Get(fields, "criteria.form") != before.at("criteria.form")) {
+    return FieldError("criteria.form",
+                      "เปลี่ยนแบบของเกณฑ์ได้ในตัวแก้ไข JSON ด้านล่างเท่านั้น",
+                      "the criteria's form can be changed in the JSON editor below only");
+  }
+  json c = old;
+  Status applied = before.at("criteria.form") == "levels" ? ApplyLevels(c, old, before, fields)
+                                                          : ApplyMilestones(c, old, before, fields);
+  if (!applied.ok()) return applied;
+  Status texts = ApplyLevelTexts(c, old, before, fields);
+  if (!texts.ok()) return texts;
+  if (c != old) kpi["criteria"] = std::move(c);
+  return Status::Ok();
+}
+
+// The criteria form's field (or row) a path inside the criteria ("targets/1",
+// "levels/0/2/due") concerns; "criteria" for the criteria as a whole.
+std::string CriteriaFieldOfPath(const std::string& rest) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= rest.size() && !rest.empty()) {
+    const size_t slash = rest.find('/', start);
+    parts.push_back(rest.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  if (parts.empty()) return "criteria";
+  const std::string& head = parts[0];
+  if (head == "direction" || head == "scoring" || head == "cumulative" || head == "form") {
+    return "criteria." + head;
+  }
+  if (head == "targets" && parts.size() >= 2) return "criteria.targets." + parts[1] + ".value";
+  if (head == "texts" && parts.size() >= 2) return "criteria.texts." + parts[1] + ".th";
+  if (head == "levels" && parts.size() >= 3) {
+    std::string field = parts.size() >= 4 ? parts[3] : "variable";
+    if (field == "text") field = "text.th";
+    return "criteria.levels." + parts[1] + "." + parts[2] + "." + field;
+  }
+  if (head == "levels" && parts.size() == 2) return "criteria.levels." + parts[1];
+  return "criteria";
+}
+
 }  // namespace
 
 FormFields KpiFormFields(const nlohmann::json& kpi) {
@@ -428,6 +771,7 @@ FormFields KpiFormFields(const nlohmann::json& kpi) {
       out[at + "max"] = ValueText(Member(v, "max"));
     }
   }
+  AddCriteriaFields(out, Member(kpi, "criteria"));
   const json& doc = Member(kpi, "documentation");
   for (const std::string& key : kDocTexts) AddText(out, "doc." + key, Member(doc, key.c_str()));
   for (const std::string& key : kDocLists) {
@@ -536,6 +880,9 @@ Result<nlohmann::json> ApplyKpiForm(const nlohmann::json& kpi, const FormFields&
   Status variables = ApplyVariables(out, kpi, fields);
   if (!variables.ok()) return variables;
 
+  Status criteria = ApplyCriteria(out, kpi, before, fields);
+  if (!criteria.ok()) return criteria;
+
   const json& old_doc = Member(kpi, "documentation");
   json doc = old_doc.is_object() ? old_doc : json::object();
   for (const std::string& key : kDocTexts) {
@@ -630,8 +977,9 @@ std::string KpiFieldOfPath(const std::string& kpi_path, const std::string& json_
   const std::string rest = json_path.substr(kpi_path.size() + 1);
   auto first = [](const std::string& s) { return s.substr(0, s.find('/')); };
   const std::string head = first(rest);
+  if (head == "criteria") return CriteriaFieldOfPath(rest.size() > 9 ? rest.substr(9) : "");
   if (head == "name" || head == "key" || head == "component" || head == "unit" ||
-      head == "result" || head == "criteria" || head == "flags" || head == "rounds") {
+      head == "result" || head == "flags" || head == "rounds") {
     return head;
   }
   if (head == "variables") {
@@ -648,7 +996,23 @@ std::string KpiFieldOfPath(const std::string& kpi_path, const std::string& json_
 }
 
 std::string KpiFieldOfFinding(const std::string& kpi_path, const std::string& kpi_key,
-                              const domain::Finding& finding) {
+                              const domain::Finding& finding, const FormFields* fields) {
+  const std::string by_path = KpiFieldOfPath(kpi_path, finding.where.json_path);
+  const std::string& path = finding.where.json_path;
+  if (fields != nullptr && (path.empty() || path == kpi_path || by_path == "criteria")) {
+    // The engine compiles targets without their JSON path (the finding is at the KPI or
+    // nowhere); its message names the level and quotes the formula.
+    for (int i = 0; i < kMaxFormRows; ++i) {
+      auto it = fields->find("criteria.targets." + std::to_string(i) + ".value");
+      if (it == fields->end()) break;
+      const std::string formula = Trim(it->second);
+      if (!formula.empty() &&
+          finding.message_en.find("level " + std::to_string(i + 1) + " target") != std::string::npos &&
+          finding.message_en.find("\"" + formula + "\"") != std::string::npos) {
+        return it->first;
+      }
+    }
+  }
   if (finding.code == "kpi-key-duplicate" && !kpi_key.empty() &&
       finding.message_en.find("\"" + kpi_key + "\"") != std::string::npos) {
     return "key";

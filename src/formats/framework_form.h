@@ -31,8 +31,14 @@ inline constexpr int kMaxFormRows = 200;
 FormFields KpiFormFields(const nlohmann::json& kpi);
 
 // `kpi` with the KPI form `fields` applied: every field the form shows is taken from `fields`
-// (an absent one counts as empty or unticked); other members of `kpi` (criteria, sub-KPIs,
-// references, case rules...) are kept. `components` are the framework's component ids: when
+// (an absent one counts as empty or unticked); other members of `kpi` (sub-KPIs, references,
+// case rules...) are kept. Criteria of the forms that have one (levels: "criteria.direction",
+// "criteria.scoring", "criteria.targets.N.value"/".strict" with a blank value for a missing
+// level; milestones: "criteria.cumulative", "criteria.levels.N.M.variable"/".text.th"/".due"
+// typed as day/month/BE year/".reached"; both: "criteria.texts.N.th"/".en") are applied too;
+// other criteria (groups, points, conditions) are kept for the JSON editor, and so are the
+// criteria when "criteria.form" was not shown. An untouched target, milestone or text keeps its
+// JSON exactly. `components` are the framework's component ids: when
 // there are any, a top-level KPI's component must be one of them. Blank rows are dropped.
 // kInvalidInput, in Thai and English, naming the form field in where().json_path ("name.th",
 // "variables.1.type"), for a missing name, a malformed key or variable id, a type esar does not
@@ -53,7 +59,8 @@ Result<nlohmann::json> ApplyComponentsForm(const nlohmann::json& document,
 
 // The form field a finding at `json_path` of a framework document concerns, for the KPI at
 // `kpi_path` ("/kpis/3"): "name", "key", "component", "unit", "result", "variables.N",
-// "criteria", a documentation field ("scope", "definitions"...), or "" when the path lies
+// a criteria field ("criteria.targets.1.value", "criteria.levels.0.2.due"), "criteria" for the
+// criteria as a whole, a documentation field ("scope", "definitions"...), or "" when the path lies
 // elsewhere in the KPI or outside it.
 std::string KpiFieldOfPath(const std::string& kpi_path, const std::string& json_path);
 
@@ -64,7 +71,10 @@ namespace esar::formats {
 // The form field `finding` concerns for the KPI at `kpi_path` whose key is `kpi_key`: as
 // KpiFieldOfPath, and "key" for a key another KPI has too (`esar check` reports it at whichever
 // KPI comes second, the other one).
+// With the KPI form's `fields`, an engine error that names no path ("KPI 3 level 2 target:
+// formula \"x * 2\": unknown name") is placed at the target field holding that formula.
 std::string KpiFieldOfFinding(const std::string& kpi_path, const std::string& kpi_key,
-                              const domain::Finding& finding);
+                              const domain::Finding& finding,
+                              const FormFields* fields = nullptr);
 
 }  // namespace esar::formats

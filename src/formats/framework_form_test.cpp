@@ -38,7 +38,8 @@ FormFields AsSent(FormFields fields) {
     }
     value = crlf;
   }
-  for (const char* blank : {"variables.99.id", "variables.99.name.th", "doc.definitions.99.th",
+  for (const char* blank : {"criteria.levels.0.99.variable", "criteria.levels.2.98.due",
+                            "variables.99.id", "variables.99.name.th", "doc.definitions.99.th",
                             "doc.steps.99.en", "doc.baseline.99.fiscal_year",
                             "components.99.share"}) {
     fields[blank] = "";
@@ -64,6 +65,136 @@ TEST(KpiFormTest, EveryExampleKpiComesBackUnchangedFromAnUntouchedForm) {
     EXPECT_EQ(components->dump(2), doc.dump(2)) << name;
   }
   EXPECT_GE(seen, 20);
+}
+
+TEST(KpiFormTest, EveryExampleKpiWithLevelsOrMilestonesHasACriteriaForm) {
+  int levels = 0, milestones = 0, json_only = 0;
+  for (const char* name : {"ocs-2567", "opdc-2565", "mof-ops-2564"}) {
+    std::vector<json> kpis;
+    EachKpi(Example(name)["kpis"], kpis);
+    for (const json& kpi : kpis) {
+      const FormFields f = KpiFormFields(kpi);
+      const std::string form = kpi.contains("criteria") ? kpi["criteria"]["form"].get<std::string>() : "";
+      if (form == "levels" || form == "milestones") {
+        EXPECT_EQ(f.count("criteria.form") ? f.at("criteria.form") : "", form) << kpi["id"];
+        (form == "levels" ? levels : milestones)++;
+      } else {
+        EXPECT_EQ(f.count("criteria.form"), 0u) << kpi["id"];
+        ++json_only;
+      }
+    }
+  }
+  EXPECT_GE(levels, 15);
+  EXPECT_GE(milestones, 3);
+  EXPECT_GE(json_only, 4);  // groups, points, conditions, composite KPIs: the JSON editor's
+}
+
+TEST(KpiFormTest, LevelsCriteriaAreEditedAsAForm) {
+  const json kpi = Example("ocs-2567")["kpis"][0];  // 80 / 90 / 100 with a text per level
+  FormFields f = KpiFormFields(kpi);
+  EXPECT_EQ(f.at("criteria.targets.1.value"), "90");
+  EXPECT_EQ(f.at("criteria.direction"), "higher");
+  f["criteria.targets.0.value"] = "";  // a missing level
+  f["criteria.targets.1.value"] = "s * 1.10";
+  f["criteria.targets.2.value"] = "95.5";
+  f["criteria.targets.2.strict"] = "1";
+  f["criteria.direction"] = "lower";
+  f["criteria.scoring"] = "step";
+  f["criteria.texts.1.en"] = "";
+  f["criteria.texts.1.th"] = "ตามสูตร";
+  auto back = ApplyKpiForm(kpi, f, {}, true);
+  ASSERT_TRUE(back.ok()) << back.status().ToString(false);
+  json want = kpi["criteria"];
+  want["targets"] = json::parse(R"([null, "s * 1.10", {"below": 95.5}])");
+  want["direction"] = "lower";
+  want["scoring"] = "step";
+  want["texts"][1] = "ตามสูตร";
+  EXPECT_EQ((*back)["criteria"], want) << json::diff(want, (*back)["criteria"]).dump();
+  // Back to the defaults: the fields leave the document, as the format's defaults.
+  FormFields again = KpiFormFields(*back);
+  EXPECT_EQ(again.at("criteria.targets.2.strict"), "1");
+  EXPECT_EQ(again.at("criteria.targets.2.value"), "95.5");
+  EXPECT_EQ(again.at("criteria.targets.0.value"), "");
+  again["criteria.direction"] = "higher";
+  again["criteria.scoring"] = "interpolate";
+  again["criteria.targets.2.strict"] = "";
+  for (int i = 0; i < 3; ++i) {
+    again["criteria.texts." + std::to_string(i) + ".th"] = "";
+    again["criteria.texts." + std::to_string(i) + ".en"] = "";
+  }
+  auto plain = ApplyKpiForm(*back, again, {}, true);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString(false);
+  EXPECT_EQ((*plain)["criteria"], json::parse(R"({"form": "levels", "targets": [null, "s * 1.10", 95.5]})"));
+}
+
+TEST(KpiFormTest, MilestonesAreEditedAsAFormWithBuddhistEraDueDates) {
+  const json kpi = Example("mof-ops-2564")["kpis"][2];  // KPI 3: a dated milestone first
+  FormFields f = KpiFormFields(kpi);
+  EXPECT_EQ(f.at("criteria.levels.0.0.due"), "31/12/2563");
+  EXPECT_EQ(f.at("criteria.levels.0.0.reached"), "plan_approved_on");
+  EXPECT_EQ(f.at("criteria.cumulative"), "1");
+  f["criteria.levels.1.2.variable"] = "units_central";  // a new milestone at level 2
+  f["criteria.levels.1.2.text.th"] = "ตรวจส่วนกลาง";
+  f["criteria.levels.1.2.due"] = "30/9/2564";
+  f["criteria.levels.1.2.reached"] = "plan_approved_on";
+  f["criteria.levels.2.1.variable"] = "";  // the second milestone of level 3 removed
+  f["criteria.levels.2.1.text.th"] = "";
+  f["criteria.levels.0.0.due"] = "";  // no longer dated
+  f["criteria.levels.0.0.reached"] = "";
+  f["criteria.cumulative"] = "";
+  auto back = ApplyKpiForm(kpi, f, {}, true);
+  ASSERT_TRUE(back.ok()) << back.status().ToString(false);
+  json want = kpi["criteria"];
+  want["cumulative"] = false;
+  want["levels"][0][0].erase("due");
+  want["levels"][0][0].erase("reached");
+  want["levels"][1].push_back(json::parse(
+      R"({"variable": "units_central", "text": "ตรวจส่วนกลาง", "due": "2021-09-30", "reached": "plan_approved_on"})"));
+  want["levels"][2].erase(1);
+  EXPECT_EQ((*back)["criteria"], want) << json::diff(want, (*back)["criteria"]).dump();
+  json doc = Example("mof-ops-2564");
+  doc["kpis"][2] = *back;
+  EXPECT_TRUE(ParseFramework(doc.dump(), "f.json").ok());
+}
+
+TEST(KpiFormTest, BadCriteriaInputNamesTheField) {
+  const json levels = Example("ocs-2567")["kpis"][0];
+  FormFields f = KpiFormFields(levels);
+  f["criteria.targets.2.value"] = "";
+  f["criteria.targets.2.strict"] = "1";
+  auto strict = ApplyKpiForm(levels, f, {}, true);
+  ASSERT_FALSE(strict.ok());
+  EXPECT_EQ(strict.status().where().json_path, "criteria.targets.2.value");
+  EXPECT_NE(strict.status().message_th().find("เป้าหมายขั้นที่ 3"), std::string::npos);
+  f = KpiFormFields(levels);
+  f["criteria.direction"] = "sideways";
+  EXPECT_EQ(ApplyKpiForm(levels, f, {}, true).status().where().json_path, "criteria.direction");
+  f = KpiFormFields(levels);
+  f["criteria.form"] = "milestones";
+  EXPECT_EQ(ApplyKpiForm(levels, f, {}, true).status().where().json_path, "criteria.form");
+
+  const json dated = Example("mof-ops-2564")["kpis"][2];
+  f = KpiFormFields(dated);
+  f["criteria.levels.0.0.due"] = "31/13/2563";
+  auto due = ApplyKpiForm(dated, f, {}, true);
+  ASSERT_FALSE(due.ok());
+  EXPECT_EQ(due.status().where().json_path, "criteria.levels.0.0.due");
+  EXPECT_NE(due.status().message_th().find("31/12/2563"), std::string::npos);  // the example
+  f = KpiFormFields(dated);
+  f["criteria.levels.0.0.reached"] = "";
+  EXPECT_EQ(ApplyKpiForm(dated, f, {}, true).status().where().json_path,
+            "criteria.levels.0.0.reached");
+  f = KpiFormFields(dated);
+  f["criteria.levels.1.0.variable"] = "not an id";
+  EXPECT_EQ(ApplyKpiForm(dated, f, {}, true).status().where().json_path,
+            "criteria.levels.1.0.variable");
+  // Criteria without a form are kept whatever a forged form sends for them.
+  const json points = Example("opdc-2565")["kpis"][6];
+  f = KpiFormFields(points);
+  f["criteria.targets.0.value"] = "1";
+  auto kept = ApplyKpiForm(points, f, {}, true);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ((*kept)["criteria"], points["criteria"]);
 }
 
 TEST(KpiFormTest, EditsChangeOnlyWhatWasEdited) {
@@ -210,7 +341,17 @@ TEST(KpiFormTest, FindingsPathsNameTheFormField) {
   EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/key"), "key");
   EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/variables/2/formula"), "variables.2");
   EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/documentation/scope"), "doc.scope");
-  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/criteria/targets/1"), "criteria");
+  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/criteria/targets/1"), "criteria.targets.1.value");
+  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/criteria/targets/2/above"),
+            "criteria.targets.2.value");
+  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/criteria/levels/0/1/due"),
+            "criteria.levels.0.1.due");
+  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/criteria/levels/2/0/text"),
+            "criteria.levels.2.0.text.th");
+  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/criteria/levels/1"), "criteria.levels.1");
+  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/criteria/direction"), "criteria.direction");
+  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/criteria/groups/0/range"), "criteria");
+  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/criteria"), "criteria");
   EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/31/key"), "");
   EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/assignments"), "");
   // A key two KPIs share is reported at the second: it concerns the edited KPI's key field too.

@@ -247,7 +247,7 @@ Result<StoredFramework> Authoring::SaveKpiForm(const Actor& actor, int64_t frame
   for (const domain::Finding& f : domain::Check(check)) {
     if (f.severity != domain::Severity::kError) continue;
     return Status::InvalidInput(f.message_th, f.message_en,
-                                Location{"", formats::KpiFieldOfFinding(kpi_path, key, f), 0});
+                                Location{"", formats::KpiFieldOfFinding(kpi_path, key, f, &fields), 0});
   }
   auto saved = Save(actor, framework_id, token, text);
   if (!saved && saved.status().code() == StatusCode::kInvalidInput) {

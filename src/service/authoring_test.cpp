@@ -366,6 +366,49 @@ TEST_P(AuthoringTest, KpiFormOnAFrozenFrameworkMakesAVersionShownInWords) {
   EXPECT_EQ(Audited("framework.version").size(), 1u);
 }
 
+TEST_P(AuthoringTest, CriteriaFormErrorsNameTheFieldAndAFrozenChangeIsShownInWords) {
+  Authoring authoring(*db_, clock_);
+  const json doc = json::parse(framework_.document);
+  const std::string token = Authoring::Token(framework_.document);
+  formats::FormFields fields = formats::KpiFormFields(doc["kpis"][2]);
+  // A formula naming nothing the KPI has: `esar check`'s error, beside the target it concerns.
+  fields["criteria.targets.1.value"] = "no_such_name * 2";
+  auto bad = authoring.SaveKpiForm(admin_, framework_.id, token, "3", fields);
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(bad.status().where().json_path, "criteria.targets.1.value")
+      << bad.status().ToString(false);
+  EXPECT_NE(bad.status().message_th().find("no_such_name"), std::string::npos);
+  fields = formats::KpiFormFields(doc["kpis"][2]);
+  fields["criteria.targets.2.value"] = "";
+  fields["criteria.targets.2.strict"] = "1";
+  EXPECT_EQ(authoring.SaveKpiForm(admin_, framework_.id, token, "3", fields).status().where().json_path,
+            "criteria.targets.2.value");
+  auto unchanged = Cycle(*db_, clock_).Framework(framework_.id);
+  ASSERT_TRUE(unchanged.ok());
+  EXPECT_EQ(unchanged->document, framework_.document);
+
+  Cycle cycle(*db_, clock_);
+  ASSERT_TRUE(cycle.OpenRound(admin_, framework_.id, 12, kJan2024 + 30 * kDay).ok());
+  auto frozen = cycle.Framework(framework_.id);
+  ASSERT_TRUE(frozen.ok() && frozen->frozen);
+  fields = formats::KpiFormFields(json::parse(frozen->document)["kpis"][2]);
+  fields["criteria.targets.2.value"] = "97";
+  auto saved = authoring.SaveKpiForm(admin_, framework_.id, Authoring::Token(frozen->document),
+                                     "3", fields);
+  ASSERT_TRUE(saved.ok()) << saved.status().ToString(false);
+  EXPECT_EQ(saved->version, 2);
+  EXPECT_EQ(json::parse(saved->document)["kpis"][2]["criteria"]["targets"][2], 97);
+  const auto changes = domain::DiffFrameworks(frozen->framework, saved->framework);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_NE(changes[0].text.th.find("ตัวชี้วัด 3"), std::string::npos) << changes[0].text.th;
+  EXPECT_NE(changes[0].text.th.find("100 → 97"), std::string::npos) << changes[0].text.th;
+  // The same form again, from the old version: refused, nothing more saved.
+  auto stale = authoring.SaveKpiForm(admin_, framework_.id, Authoring::Token(frozen->document),
+                                     "3", fields);
+  EXPECT_EQ(stale.status().code(), StatusCode::kConflict);
+  EXPECT_EQ(Audited("framework.version").size(), 1u);
+}
+
 TEST_P(AuthoringTest, ComponentsFormSavesNamesAndRefusesSharesTheWeightsDoNotMatch) {
   Authoring authoring(*db_, clock_);
   // Components for the OCS framework: performance 70 (KPIs 1-4) and potential 30 (KPIs 5-8)

@@ -173,6 +173,82 @@ json KpiFormSections(PageCall& call, const service::StoredFramework& stored,
   sections.push_back({{"id", "s-kpi"}, {"title", call.T("form.section_kpi")}, {"fields", general},
                       {"groups", groups}, {"errors", json::array()}});
 
+  // ---- criteria (levels and milestones; other forms are edited in the JSON below) ----
+  const std::string form = Value(f, "criteria.form");
+  if (form == "levels" || form == "milestones") {
+    json how = json::array();
+    how.push_back(Field(f, errors, "criteria.form", call.T("form.section_criteria"), "select", "",
+                        json::array({{{"value", form}, {"label", call.T("form.criteria_form_" + form)}}})));
+    if (form == "levels") {
+      how.push_back(Field(f, errors, "criteria.direction", call.T("form.direction"), "select", "",
+                          json::array({{{"value", "higher"}, {"label", call.T("form.direction_higher")}},
+                                       {{"value", "lower"}, {"label", call.T("form.direction_lower")}}})));
+      how.push_back(Field(f, errors, "criteria.scoring", call.T("form.scoring"), "select", "",
+                          json::array({{{"value", "interpolate"}, {"label", call.T("form.scoring_interpolate")}},
+                                       {{"value", "step"}, {"label", call.T("form.scoring_step")}}})));
+    } else {
+      how.push_back(Field(f, errors, "criteria.cumulative", call.T("form.cumulative"), "checkbox"));
+    }
+    json level_rows = json::array();
+    const auto& levels = stored.framework.levels;
+    // Every level of the framework, and any more the criteria have (esar check names those).
+    int count = static_cast<int>(levels.size());
+    for (const auto& [name, value] : f) {
+      for (const char* prefix : {"criteria.targets.", "criteria.mlevel."}) {
+        const std::string p = prefix;
+        if (name.rfind(p, 0) != 0) continue;
+        const std::string n = name.substr(p.size(), name.find('.', p.size()) - p.size());
+        if (!n.empty() && n.size() <= 2 && std::all_of(n.begin(), n.end(), ::isdigit)) {
+          count = std::max(count, std::stoi(n) + 1);
+        }
+      }
+    }
+    for (int i = 0; i < count; ++i) {
+      const std::string n = std::to_string(i);
+      const std::string legend =
+          static_cast<size_t>(i) < levels.size()
+              ? call.Pick(levels[static_cast<size_t>(i)].name) + " (" +
+                    ShortestDecimal(levels[static_cast<size_t>(i)].points) + " " + call.T("doc.points") + ")"
+              : call.T("form.level_row") + " " + std::to_string(i + 1);
+      json fields = json::array();
+      if (form == "levels") {
+        fields.push_back(Field(f, errors, "criteria.targets." + n + ".value", call.T("form.target"), "text", call.T("form.target_hint")));
+        fields.push_back(Field(f, errors, "criteria.targets." + n + ".strict", call.T("form.target_strict"), "checkbox"));
+      }
+      fields.push_back(Field(f, errors, "criteria.texts." + n + ".th", call.T("form.level_text_th"), "area", call.T("form.level_text_hint"), {}, 2));
+      fields.push_back(Field(f, errors, "criteria.texts." + n + ".en", call.T("form.level_text_en"), "area", "", {}, 2));
+      const std::string id = "r-criteria-" + n;
+      json errs = errors.Take("criteria.targets." + n, id);
+      for (const json& e : errors.Take("criteria.levels." + n, id)) errs.push_back(e);
+      level_rows.push_back({{"legend", legend}, {"id", id}, {"fields", fields}, {"errors", errs}});
+      if (form != "milestones") continue;
+      // The level's milestones, and a blank one to add.
+      const int milestones = RowCount(f, "criteria.levels." + n);
+      for (int m = 0; m < milestones; ++m) {
+        const std::string at = "criteria.levels." + n + "." + std::to_string(m) + ".";
+        json mf = json::array();
+        mf.push_back(Field(f, errors, at + "variable", call.T("form.milestone_variable"), "text", call.T("form.milestone_variable_hint")));
+        mf.push_back(Field(f, errors, at + "text.th", call.T("form.in_thai_text"), "area", "", {}, 2));
+        mf.push_back(Field(f, errors, at + "text.en", call.T("form.in_english_text"), "area", "", {}, 2));
+        mf.push_back(Field(f, errors, at + "due", call.T("form.milestone_due"), "text", call.T("form.milestone_due_hint")));
+        mf.push_back(Field(f, errors, at + "reached", call.T("form.milestone_reached"), "text", call.T("form.milestone_reached_hint")));
+        const std::string mid = "r-criteria-" + n + "-" + std::to_string(m);
+        level_rows.push_back({{"legend", legend + " · " + Numbered(call, "form.milestone", m, milestones)},
+                              {"id", mid}, {"fields", mf},
+                              {"errors", errors.Take("criteria.levels." + n + "." + std::to_string(m), mid)}});
+      }
+    }
+    // Every level is sent, also one without milestones, so that it is not lost.
+    json hidden = json::array();
+    for (int i = 0; form == "milestones" && i < count; ++i) {
+      hidden.push_back({{"name", "criteria.mlevel." + std::to_string(i)}, {"value", "1"}});
+    }
+    sections.push_back({{"id", "s-criteria"}, {"title", call.T("form.section_criteria")},
+                        {"hint", call.T("form.criteria_form_" + form)}, {"fields", how},
+                        {"rows", level_rows}, {"hidden", hidden},
+                        {"errors", errors.Take("criteria", "s-criteria")}});
+  }
+
   // ---- variables ----
   json types = json::array();
   for (const char* t : {"number", "percent", "count", "pass_fail", "number_list", "derived", "date"}) {
@@ -282,13 +358,15 @@ HttpResponse KpiFormPage(PageCall& call, const service::StoredFramework& stored,
   // shown on this page concerns it.
   size_t findings_shown = 0;
   for (const domain::Finding& finding : findings) {
-    const std::string field = formats::KpiFieldOfFinding(kpi_path, Value(fields, "key"), finding);
+    const std::string field = formats::KpiFieldOfFinding(kpi_path, Value(fields, "key"), finding, &fields);
     const std::string text =
         call.T(finding.severity == domain::Severity::kError ? "check.error" : "check.warning") +
         ": " + (call.lang == Lang::kThai ? finding.message_th : finding.message_en);
-    if (field.empty() || field == "criteria") {
-      // Findings elsewhere in the framework, or in the criteria (edited as JSON below), are
-      // listed with the findings of the whole KPI.
+    const bool criteria_in_json =
+        field.rfind("criteria", 0) == 0 && fields.count("criteria.form") == 0;
+    if (field.empty() || criteria_in_json) {
+      // Findings elsewhere in the framework, or in criteria without a form (edited as JSON
+      // below), are listed with the findings of the whole KPI.
       if (finding.where.json_path.rfind(kpi_path + "/", 0) == 0 || finding.where.json_path == kpi_path ||
           finding.severity == domain::Severity::kError) {
         other_findings.push_back(text);
@@ -315,6 +393,7 @@ HttpResponse KpiFormPage(PageCall& call, const service::StoredFramework& stored,
   const std::string sent = call.Field("token");
   model["token"] = sent.empty() ? service::Authoring::Token(stored.document) : sent;
   model["sections"] = KpiFormSections(call, stored, fields, errors);
+  model["criteria_form"] = fields.count("criteria.form") > 0;
   // The criteria as the agencies read them, until they have a form of their own.
   const domain::Kpi* kpi = domain::FindKpi(stored.framework.kpis, kpi_id);
   if (kpi != nullptr && kpi->criteria) {

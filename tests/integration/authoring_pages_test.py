@@ -218,6 +218,37 @@ def main():
         status, _, raw = admin.request("POST", action, changed)
         check(status == 409, "the same form sent again from the old version is refused (%d)" % status)
 
+        # ---- the criteria form: levels (KPI 3), no JSON typed ----
+        status, page = admin.page(action)
+        fields = form_of(page, action)
+        check(fields.get("criteria.form") == "levels" and fields.get("criteria.targets.2.value") == "100"
+              and fields.get("criteria.direction") == "higher",
+              "KPI 3's criteria are a form: its targets, direction and scoring (%s)" % fields.get("criteria.targets.2.value"))
+        check("ยังไม่มีแบบฟอร์ม" not in text_of(page), "  and the page does not send them to the JSON editor")
+        status, _, raw = admin.request("POST", action, dict(fields, **{"criteria.targets.1.value": "no_such_name + 1",
+                                                                       "intent": "check"}))
+        page = raw.decode()
+        check(status == 400 and "no_such_name" in beside(page, "f-criteria-targets-1-value"),
+              "esar check's error about a target formula shows beside that target (%d): %s"
+              % (status, beside(page, "f-criteria-targets-1-value")))
+        status, _, raw = admin.request("POST", action, dict(fields, **{"criteria.targets.2.value": "",
+                                                                       "criteria.targets.2.strict": "1",
+                                                                       "intent": "save"}))
+        check(status == 400 and "เป้าหมายขั้นที่ 3" in beside(raw.decode(), "f-criteria-targets-2-value"),
+              "a strict target without a value is refused beside its field (%d)" % status)
+        status, headers, _ = admin.request("POST", action, dict(fields, **{"criteria.targets.2.value": "95",
+                                                                           "criteria.targets.2.strict": "1",
+                                                                           "criteria.scoring": "step",
+                                                                           "intent": "save"}))
+        _, _, raw = admin.request("GET", "/api/v1/frameworks/%s" % new_id)
+        criteria = json.loads(raw)["document"]["kpis"][2]["criteria"]
+        check(status == 303 and criteria["targets"][2] == {"above": 95} and criteria["scoring"] == "step"
+              and criteria["targets"][:2] == [80, 90],
+              "a strict advanced target and step scoring are saved from the form (%d): %s" % (status, criteria))
+        status, page = admin.page("/admin/frameworks/%s/kpis/5" % new_id)
+        check(status == 200 and "ยังไม่มีแบบฟอร์ม" in text_of(page) and 'name="criteria.form"' not in page,
+              "KPI 5's groups of conditions have no form yet: the page says the JSON editor edits them")
+
         # ---- the components form ----
         status, page = admin.page("/admin/frameworks/%s" % new_id)
         cfields = form_of(page, "/admin/frameworks/%s/components" % new_id)
