@@ -303,6 +303,22 @@ try {
   check((await admin.locator("#f-key-err").textContent()).includes("อักษรอังกฤษตัวเล็ก"), "a malformed key is refused, the reason beside the key field");
   check(await admin.locator("#f-key").getAttribute("aria-invalid") === "true", "  and the field is marked invalid");
   await look(admin, "07d-admin-kpi-form-error");
+  // KPI 3's criteria edited as a form (no JSON): the advanced target made strict 95, scored
+  // by the level reached.
+  await admin.goto(admin.url().split("#")[0]);
+  await admin.locator("#f-criteria-targets-2-value").fill("95");
+  await admin.locator("#f-criteria-targets-2-strict").check();
+  await admin.locator("#f-criteria-scoring").selectOption("step");
+  await admin.getByRole("button", { name: "ตรวจสอบและบันทึก" }).first().click();
+  await admin.waitForLoadState("load");
+  check((await flash(admin)).includes("บันทึกตัวชี้วัดแล้ว"), "KPI 3's criteria are saved from the form (a strict target, step scoring)");
+  await admin.getByRole("link", { name: "แก้ไขตัวชี้วัด 3" }).click();
+  check(await admin.locator("#f-criteria-targets-2-value").inputValue() === "95"
+        && await admin.locator("#f-criteria-targets-2-strict").isChecked()
+        && await admin.locator("#f-criteria-scoring").inputValue() === "step",
+        "  the criteria form shows the strict target 95 and step scoring");
+  await admin.locator("#s-criteria").scrollIntoViewIfNeeded();
+  await look(admin, "07e-admin-kpi-criteria-form");
   await admin.goto(`${base}/admin/agencies`);
   await look(admin, "08-admin-agencies");
   await admin.goto(`${base}/admin/users`);
