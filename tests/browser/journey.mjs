@@ -441,6 +441,12 @@ try {
   await look(approver, "11b-agency-submit-all");
   await approver.getByRole("button", { name: /^ยืนยัน อนุมัติและส่ง/ }).click();
   check((await flash(approver)).includes("อนุมัติและส่งรายงานทั้งหมดแล้ว"), "the approver sends it again, with everything waiting");
+  // Sent, the reporter's form is read-only and looks it: its fields are not white boxes to type in.
+  await reporter.goto(`${base}/agency/rounds/1/kpis/1`);
+  const field = reporter.locator("fieldset[disabled] input[name^='v_']").first();
+  const looks = await field.evaluate((e) => { const s = getComputedStyle(e); return [s.backgroundColor, s.borderTopStyle]; });
+  check(looks[0] !== "rgb(255, 255, 255)" && looks[1] === "dashed", `a read-only field looks read-only (${looks.join(", ")})`);
+  await look(reporter, "11e-kpi-form-read-only");
   // The queue sorted by the score the reported values earn; accepted from it after a confirmation.
   await evaluator.goto(`${base}/review`);
   await evaluator.getByRole("link", { name: "คะแนนจากค่าที่รายงาน" }).click();
