@@ -26,6 +26,7 @@
 #include "web/case_log_api.h"
 #include "web/downloads.h"
 #include "web/evidence_upload.h"
+#include "web/request_params.h"
 
 namespace esar::web {
 
@@ -132,16 +133,6 @@ Result<int64_t> Integer(const json& body, const char* name) {
                       std::string("\"") + name + "\" must be a whole number");
   }
   return body[name].get<int64_t>();
-}
-
-Result<int64_t> PathId(const HttpRequest& request, const char* name) {
-  const std::string& text = request.params.at(name);
-  int64_t id = 0;
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (ec != std::errc() || ptr != text.data() + text.size() || id <= 0) {
-    return Status::NotFound("ไม่พบรายการ \"" + text + "\"", "no item \"" + text + "\"");
-  }
-  return id;
 }
 
 json ActorJson(const Actor& a) {
@@ -454,12 +445,6 @@ Status MayImportXlsx(const Actor& actor) {
   return service::Denied(actor, "นำเข้าไฟล์ XLSX", "import an XLSX file");
 }
 
-// A query parameter's value, or "" when absent.
-std::string QueryText(const HttpRequest& request, const char* name) {
-  const auto it = request.query.find(name);
-  return it == request.query.end() ? std::string() : it->second;
-}
-
 // A round's download name ("results-2567-12.xlsx"); kNotFound for an unknown round.
 Result<std::string> RoundDownloadName(storage::Database& db, int64_t round_id,
                                       const std::string& what, formats::SheetFormat format) {
@@ -474,17 +459,6 @@ Result<std::string> RoundDownloadName(storage::Database& db, int64_t round_id,
   }
   return service::DownloadName(what, static_cast<int>((*rows)[0].Int(0)),
                                static_cast<int>((*rows)[0].Int(1)), format);
-}
-
-// `name` with anything but ASCII letters, digits, '-' and '_' replaced by '_', for a file name.
-std::string SafeFileName(const std::string& name) {
-  std::string out;
-  for (char ch : name) {
-    const bool plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                       (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
-    out += plain ? ch : '_';
-  }
-  return out.substr(0, 64);
 }
 
 // The queue's filter from the parameters /review uses: round, status ("" = any), ministry,
@@ -1586,7 +1560,7 @@ void Api::Register(Router& router) {
              }));
   // Case logs (issue 11 §1): the upload and the lists, in case_log_api.cpp.
   router.AddUpload("POST", "/api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}/case-log",
-                   MakeCaseLogUpload(pool_, files_, clock_, metrics_, options_.uploads));
+                   MakeCaseLogUpload(pool_, files_, clock_, options_.uploads));
   RegisterCaseLogRoutes(router, pool_, clock_);
   router.AddUpload("POST", "/api/v1/announcements/{id}/files",
                    MakeAnnouncementUpload(pool_, files_, clock_, metrics_, options_.uploads));

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <deque>
+#include <functional>
 #include <memory>
 
 #include "common/text.h"
@@ -9,6 +10,7 @@
 #include "web/auth.h"
 #include "web/downloads.h"
 #include "web/multipart.h"
+#include "web/request_params.h"
 
 namespace esar::web {
 namespace {
@@ -33,12 +35,11 @@ Status TooLarge(int64_t max_bytes) {
 class CaseLogSink final : public UploadSink, public MultipartParser::Handler {
  public:
   CaseLogSink(storage::DatabasePool& pool, storage::FileStore& files, const Clock& clock,
-              Metrics& metrics, service::Actor actor, int64_t round_id, std::string agency,
+              service::Actor actor, int64_t round_id, std::string agency,
               std::string kpi, int64_t max_bytes, int64_t max_cases, std::string boundary)
       : pool_(pool),
         files_(files),
         clock_(clock),
-        metrics_(metrics),
         actor_(std::move(actor)),
         round_id_(round_id),
         agency_(std::move(agency)),
@@ -141,7 +142,6 @@ class CaseLogSink final : public UploadSink, public MultipartParser::Handler {
   storage::DatabasePool& pool_;
   storage::FileStore& files_;
   const Clock& clock_;
-  Metrics& metrics_;
   service::Actor actor_;
   int64_t round_id_;
   std::string agency_, kpi_;
@@ -151,49 +151,6 @@ class CaseLogSink final : public UploadSink, public MultipartParser::Handler {
   Part* current_ = nullptr;
   bool too_large_ = false;
 };
-
-Result<int64_t> IdParam(const HttpRequest& request, const char* name) {
-  const std::string& text = request.params.at(name);
-  int64_t id = 0;
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (ec != std::errc() || ptr != text.data() + text.size() || id <= 0) {
-    return Status::NotFound("ไม่พบรายการ \"" + text + "\"", "no item \"" + text + "\"");
-  }
-  return id;
-}
-
-// A whole-number query parameter from `min` to `max`, `fallback` when absent.
-Result<int64_t> NumberParam(const HttpRequest& request, const char* name, int64_t fallback,
-                            int64_t min, int64_t max) {
-  const auto it = request.query.find(name);
-  if (it == request.query.end() || it->second.empty()) return fallback;
-  int64_t v = 0;
-  const std::string& text = it->second;
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || ptr != text.data() + text.size() || v < min || v > max) {
-    return Status::InvalidInput(std::string("\"") + name + "\" ต้องเป็นจำนวนเต็มตั้งแต่ " +
-                                    std::to_string(min) + " ถึง " + std::to_string(max),
-                                std::string("\"") + name + "\" must be a whole number from " +
-                                    std::to_string(min) + " to " + std::to_string(max));
-  }
-  return v;
-}
-
-// `name` with anything but ASCII letters, digits, '-' and '_' replaced by '_', for a file name.
-std::string FileNamePart(const std::string& name) {
-  std::string out;
-  for (char ch : name) {
-    const bool plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                       (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
-    out += plain ? ch : '_';
-  }
-  return out;
-}
-
-std::string QueryText(const HttpRequest& request, const char* name) {
-  const auto it = request.query.find(name);
-  return it == request.query.end() ? std::string() : it->second;
-}
 
 json VerdictJson(const service::CaseVerdictRow& v) {
   auto text_or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
@@ -211,17 +168,32 @@ json VerdictJson(const service::CaseVerdictRow& v) {
           {"late_days", v.late_days}};
 }
 
-// Runs `work` with a connection and the caller authenticated (GET routes: no CSRF to check).
-Handler Authenticated(
-    storage::DatabasePool& pool, const Clock& clock,
-    std::function<HttpResponse(storage::Database&, const service::Actor&, HttpRequest&)> work) {
-  return [&pool, &clock, work](HttpRequest& request) -> HttpResponse {
+// Runs `work` with a connection, the caller authenticated and the path's {id} read (GET routes:
+// no CSRF to check). Who asks is checked before the id, as on every other route: a stranger
+// gets 401/403 whatever id is asked for.
+using IdWork = std::function<HttpResponse(storage::Database&, const service::Actor&,
+                                          HttpRequest&, int64_t id)>;
+Handler WithId(storage::DatabasePool& pool, const Clock& clock, IdWork work) {
+  return [&pool, &clock, work = std::move(work)](HttpRequest& request) -> HttpResponse {
     auto lease = pool.Acquire();
     if (!lease) return ErrorResponse(lease.status());
     auto actor = Authenticate(request, **lease, clock);
     if (!actor) return ErrorResponse(actor.status());
-    return work(**lease, *actor, request);
+    auto id = PathId(request, "id");
+    if (!id) return ErrorResponse(id.status());
+    return work(**lease, *actor, request, *id);
   };
+}
+
+// Upload `id` when the caller may read it and it is a case log (the data_uploads table also
+// holds other kinds of data file); kNotFound otherwise.
+Result<service::DataUpload> CaseLogUpload(storage::Database& db, const Clock& clock,
+                                          const service::Actor& actor, int64_t id) {
+  auto upload = service::DataFiles(db, clock).Get(actor, id);
+  if (!upload) return upload.status();
+  if (upload->kind != service::kCaseLogKind)
+    return Status::NotFound("ไม่มีบันทึกเรื่องนี้", "no such case log");
+  return upload;
 }
 
 }  // namespace
@@ -266,8 +238,8 @@ json CaseLogProblemsJson(const service::CaseLogUploadOutcome& outcome) {
 }
 
 UploadStarter MakeCaseLogUpload(storage::DatabasePool& pool, storage::FileStore& files,
-                                const Clock& clock, Metrics& metrics, const UploadLimits& limits) {
-  return [&pool, &files, &clock, &metrics,
+                                const Clock& clock, const UploadLimits& limits) {
+  return [&pool, &files, &clock,
           limits](HttpRequest& request) -> std::variant<HttpResponse, std::unique_ptr<UploadSink>> {
     // Two files at most, each bounded: a body declaring more is refused before it is read.
     const std::string& length = request.Header("content-length");
@@ -279,7 +251,7 @@ UploadStarter MakeCaseLogUpload(storage::DatabasePool& pool, storage::FileStore&
     }
     // The address, then who asks, then the body's type: a malformed round id answers 404 and a
     // stranger 401/403 whatever they send, as on every other route.
-    auto round_id = IdParam(request, "id");
+    auto round_id = PathId(request, "id");
     if (!round_id) return Refuse(round_id.status());
     const std::string agency = request.params.at("agency");
     const std::string kpi = request.params.at("kpi");
@@ -299,107 +271,98 @@ UploadStarter MakeCaseLogUpload(storage::DatabasePool& pool, storage::FileStore&
     auto boundary = BoundaryFromContentType(request.Header("content-type"));
     if (!boundary) return Refuse(boundary.status(), 415);
     return std::unique_ptr<UploadSink>(
-        new CaseLogSink(pool, files, clock, metrics, actor, *round_id, agency, kpi,
+        new CaseLogSink(pool, files, clock, actor, *round_id, agency, kpi,
                         limits.max_file_bytes, limits.max_case_log_cases, *boundary));
   };
 }
 
 void RegisterCaseLogRoutes(Router& router, storage::DatabasePool& pool, const Clock& clock) {
   router.Add("GET", "/api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}/case-log",
-             Authenticated(
-                 pool, clock,
-                 [&clock](storage::Database& db, const service::Actor& actor,
-                          HttpRequest& request) -> HttpResponse {
-                   auto id = IdParam(request, "id");
-                   if (!id) return ErrorResponse(id.status());
-                   auto history = service::DataFiles(db, clock).History(
-                       actor, *id, request.params.at("agency"), request.params.at("kpi"),
-                       service::kCaseLogKind);
-                   if (!history) return ErrorResponse(history.status());
-                   json items = json::array();
-                   json current = nullptr;
-                   for (const service::DataUpload& u : *history) {
-                     items.push_back(CaseLogUploadJson(u));
-                     if (!u.replaced_by && current.is_null()) current = items.back();
-                   }
-                   return JsonResponse(200, json{{"current", current}, {"uploads", items}}.dump());
-                 }));
-  router.Add(
-      "GET", "/api/v1/case-logs/{id}",
-      Authenticated(pool, clock,
+             WithId(pool, clock,
                     [&clock](storage::Database& db, const service::Actor& actor,
-                             HttpRequest& request) -> HttpResponse {
-                      auto id = IdParam(request, "id");
-                      if (!id) return ErrorResponse(id.status());
-                      auto upload = service::DataFiles(db, clock).Get(actor, *id);
+                             HttpRequest& request, int64_t round_id) -> HttpResponse {
+                      auto history = service::DataFiles(db, clock).History(
+                          actor, round_id, request.params.at("agency"), request.params.at("kpi"),
+                          service::kCaseLogKind);
+                      if (!history) return ErrorResponse(history.status());
+                      json items = json::array();
+                      json current = nullptr;
+                      for (const service::DataUpload& u : *history) {
+                        items.push_back(CaseLogUploadJson(u));
+                        if (!u.replaced_by && current.is_null()) current = items.back();
+                      }
+                      return JsonResponse(200,
+                                          json{{"current", current}, {"uploads", items}}.dump());
+                    }));
+  router.Add("GET", "/api/v1/case-logs/{id}",
+             WithId(pool, clock,
+                    [&clock](storage::Database& db, const service::Actor& actor, HttpRequest&,
+                             int64_t id) -> HttpResponse {
+                      auto upload = CaseLogUpload(db, clock, actor, id);
                       if (!upload) return ErrorResponse(upload.status());
-                      if (upload->kind != service::kCaseLogKind)
-                        return ErrorResponse(Status::NotFound("ไม่มีบันทึกเรื่องนี้", "no such case log"));
                       return JsonResponse(200, CaseLogUploadJson(*upload).dump());
                     }));
   router.Add("GET", "/api/v1/case-logs/{id}/cases",
-             Authenticated(pool, clock,
-                           [&clock](storage::Database& db, const service::Actor& actor,
-                                    HttpRequest& request) -> HttpResponse {
-                             auto id = IdParam(request, "id");
-                             if (!id) return ErrorResponse(id.status());
-                             auto limit = NumberParam(request, "limit", 50, 1, 500);
-                             if (!limit) return ErrorResponse(limit.status());
-                             auto offset = NumberParam(request, "offset", 0, 0, int64_t{1} << 40);
-                             if (!offset) return ErrorResponse(offset.status());
-                             auto page = service::CaseLogs(db, clock).Verdicts(
-                                 actor, *id, {QueryText(request, "verdict"), *limit, *offset});
-                             if (!page) return ErrorResponse(page.status());
-                             json items = json::array();
-                             for (const auto& v : page->items) items.push_back(VerdictJson(v));
-                             return JsonResponse(200, json{{"items", items},
-                                                           {"total", page->total},
-                                                           {"limit", *limit},
-                                                           {"offset", *offset}}
-                                                          .dump());
-                           }));
-  router.Add("GET", "/api/v1/case-logs/{id}/cases/export",
-             Authenticated(
-                 pool, clock,
-                 [&clock](storage::Database& db, const service::Actor& actor,
-                          HttpRequest& request) -> HttpResponse {
-                   auto id = IdParam(request, "id");
-                   if (!id) return ErrorResponse(id.status());
-                   auto format = FormatParam(request, formats::SheetFormat::kXlsx);
-                   if (!format) return ErrorResponse(format.status());
-                   auto upload = service::DataFiles(db, clock).Get(actor, *id);
-                   if (!upload) return ErrorResponse(upload.status());
-                   const std::string verdict = QueryText(request, "verdict");
-                   const std::string name = "case-log-" + std::to_string(*id) + "-" +
-                                            FileNamePart(upload->agency) + "-kpi-" +
-                                            FileNamePart(upload->kpi) +
-                                            (verdict.empty() ? "" : "-" + FileNamePart(verdict)) +
-                                            "." + formats::SheetExtension(*format);
-                   return TableDownload(*format, name, [&](formats::TableWriter& out) {
-                     Status begun = out.BeginSheet("cases", {{"ลำดับ / Seq", 8},
-                                                             {"เลขเรื่อง / Case", 16},
-                                                             {"ประเภท / Kind", 16},
-                                                             {"รับเรื่อง / Received", 12},
-                                                             {"แล้วเสร็จ / Completed", 12},
-                                                             {"ผล / Verdict", 16},
-                                                             {"กลุ่ม / Class", 12},
-                                                             {"มาตรฐาน / Standard", 12},
-                                                             {"ครบกำหนด / Due", 12},
-                                                             {"วันหยุดนับ / Paused days", 10},
-                                                             {"ช้า (วัน) / Late days", 10}});
-                     if (!begun.ok()) return begun;
-                     return service::CaseLogs(db, clock).EachVerdict(
-                         actor, *id, verdict, [&](const service::CaseVerdictRow& v) {
-                           using formats::Cell;
-                           return out.AddRow(
-                               {Cell::Number(static_cast<double>(v.seq)), Cell::Text(v.case_id),
-                                Cell::Text(v.kind), Cell::Text(v.received), Cell::Text(v.completed),
-                                Cell::Text(v.verdict), Cell::Text(v.class_id),
-                                Cell::Text(v.standard), Cell::Text(v.due),
-                                Cell::Number(v.paused_days), Cell::Number(v.late_days)});
-                         });
-                   });
-                 }));
+             WithId(pool, clock,
+                    [&clock](storage::Database& db, const service::Actor& actor,
+                             HttpRequest& request, int64_t id) -> HttpResponse {
+                      auto upload = CaseLogUpload(db, clock, actor, id);
+                      if (!upload) return ErrorResponse(upload.status());
+                      auto limit = QueryNumber(request, "limit", 50, 1, 500);
+                      if (!limit) return ErrorResponse(limit.status());
+                      auto offset = QueryNumber(request, "offset", 0, 0, int64_t{1} << 40);
+                      if (!offset) return ErrorResponse(offset.status());
+                      auto page = service::CaseLogs(db, clock).Verdicts(
+                          actor, id, {QueryText(request, "verdict"), *limit, *offset});
+                      if (!page) return ErrorResponse(page.status());
+                      json items = json::array();
+                      for (const auto& v : page->items) items.push_back(VerdictJson(v));
+                      return JsonResponse(200, json{{"items", items},
+                                                    {"total", page->total},
+                                                    {"limit", *limit},
+                                                    {"offset", *offset}}
+                                                   .dump());
+                    }));
+  router.Add(
+      "GET", "/api/v1/case-logs/{id}/cases/export",
+      WithId(pool, clock,
+             [&clock](storage::Database& db, const service::Actor& actor, HttpRequest& request,
+                      int64_t id) -> HttpResponse {
+               auto format = FormatParam(request, formats::SheetFormat::kXlsx);
+               if (!format) return ErrorResponse(format.status());
+               auto upload = CaseLogUpload(db, clock, actor, id);
+               if (!upload) return ErrorResponse(upload.status());
+               const std::string verdict = QueryText(request, "verdict");
+               const std::string name = "case-log-" + std::to_string(id) + "-" +
+                                        SafeFileName(upload->agency) + "-kpi-" +
+                                        SafeFileName(upload->kpi) +
+                                        (verdict.empty() ? "" : "-" + SafeFileName(verdict)) + "." +
+                                        formats::SheetExtension(*format);
+               return TableDownload(*format, name, [&](formats::TableWriter& out) {
+                 Status begun = out.BeginSheet("cases", {{"ลำดับ / Seq", 8},
+                                                         {"เลขเรื่อง / Case", 16},
+                                                         {"ประเภท / Kind", 16},
+                                                         {"รับเรื่อง / Received", 12},
+                                                         {"แล้วเสร็จ / Completed", 12},
+                                                         {"ผล / Verdict", 16},
+                                                         {"กลุ่ม / Class", 12},
+                                                         {"มาตรฐาน / Standard", 12},
+                                                         {"ครบกำหนด / Due", 12},
+                                                         {"วันหยุดนับ / Paused days", 10},
+                                                         {"ช้า (วัน) / Late days", 10}});
+                 if (!begun.ok()) return begun;
+                 return service::CaseLogs(db, clock).EachVerdict(
+                     actor, id, verdict, [&](const service::CaseVerdictRow& v) {
+                       using formats::Cell;
+                       return out.AddRow(
+                           {Cell::Number(static_cast<double>(v.seq)), Cell::Text(v.case_id),
+                            Cell::Text(v.kind), Cell::Text(v.received), Cell::Text(v.completed),
+                            Cell::Text(v.verdict), Cell::Text(v.class_id), Cell::Text(v.standard),
+                            Cell::Text(v.due), Cell::Number(v.paused_days),
+                            Cell::Number(v.late_days)});
+                     });
+               });
+             }));
 }
 
 }  // namespace esar::web

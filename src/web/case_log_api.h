@@ -25,7 +25,7 @@ namespace esar::web {
 // "message_en"}]} when rows are bad (nothing stored); 409 when the report is submitted or
 // accepted, or reporting is closed. At most `limits.max_case_log_cases` cases.
 UploadStarter MakeCaseLogUpload(storage::DatabasePool& pool, storage::FileStore& files,
-                                const Clock& clock, Metrics& metrics, const UploadLimits& limits);
+                                const Clock& clock, const UploadLimits& limits);
 
 // The GET routes: the uploads of an agency's KPI in a round, one upload, its verdicts (JSON,
 // paged, ?verdict=), and their download (?format=csv|xlsx).

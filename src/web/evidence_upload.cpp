@@ -12,6 +12,7 @@
 #include "service/reporting.h"
 #include "web/auth.h"
 #include "web/multipart.h"
+#include "web/request_params.h"
 #include "web/zip_check.h"
 
 namespace esar::web {
@@ -181,14 +182,6 @@ std::optional<HttpResponse> CheckUploadHeaders(const HttpRequest& request, int64
   return std::nullopt;
 }
 
-// The {id} of the request's path, or 0 when it is not a positive number.
-int64_t PathIdParam(const HttpRequest& request) {
-  int64_t id = 0;
-  const std::string& text = request.params.at("id");
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  return ec == std::errc() && ptr == text.data() + text.size() && id > 0 ? id : 0;
-}
-
 }  // namespace
 
 bool IsAllowedEvidenceType(const std::string& media_type) {
@@ -218,8 +211,9 @@ UploadStarter MakeEvidenceUpload(storage::DatabasePool& pool, storage::FileStore
     std::string boundary;
     if (auto refused = CheckUploadHeaders(request, limits.max_file_bytes, boundary))
       return *refused;
-    const int64_t submission = PathIdParam(request);
-    if (!submission) return Refuse(Status::NotFound("ไม่มีรายงานนี้", "no such submission"));
+    const auto path_id = PathId(request, "id");
+    if (!path_id) return Refuse(Status::NotFound("ไม่มีรายงานนี้", "no such submission"));
+    const int64_t submission = *path_id;
     service::Actor actor;
     int64_t used_files = 0, used_bytes = 0;
     {
@@ -290,8 +284,9 @@ UploadStarter MakeAnnouncementUpload(storage::DatabasePool& pool, storage::FileS
     std::string boundary;
     if (auto refused = CheckUploadHeaders(request, limits.max_file_bytes, boundary))
       return *refused;
-    const int64_t announcement = PathIdParam(request);
-    if (!announcement) return Refuse(Status::NotFound("ไม่มีประกาศนี้", "no such announcement"));
+    const auto path_id = PathId(request, "id");
+    if (!path_id) return Refuse(Status::NotFound("ไม่มีประกาศนี้", "no such announcement"));
+    const int64_t announcement = *path_id;
     service::Actor actor;
     int64_t used_files = 0, used_bytes = 0;
     const service::EvidenceQuota quota{limits.max_submission_bytes, limits.max_submission_files};

@@ -247,7 +247,7 @@ class CaseLogFormSink final : public UploadSink {
 }  // namespace
 
 UploadStarter Pages::CaseLogForm() {
-  UploadStarter api = MakeCaseLogUpload(pool_, files_, clock_, metrics_, options_.uploads);
+  UploadStarter api = MakeCaseLogUpload(pool_, files_, clock_, options_.uploads);
   return [this, api](HttpRequest& request)
              -> std::variant<HttpResponse, std::unique_ptr<UploadSink>> {
     // A form cannot send a header: the CSRF token comes in the query string.
