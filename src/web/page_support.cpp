@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <set>
 
 #include "common/text.h"
 #include "service/notify.h"
@@ -192,11 +193,15 @@ Result<std::map<std::string, std::string>> ParseMultipartForm(std::string_view b
   if (!boundary) return boundary.status();
   struct Collector final : MultipartParser::Handler {
     std::map<std::string, std::string> fields;
+    std::set<std::string> files;  // the fields that are files: their bytes may be binary
     std::string current;
     Status OnPartBegin(const PartHeaders& headers) override {
       current = headers.name;
       fields[current].clear();
-      if (headers.has_filename) fields[current + ".name"] = CleanFileName(headers.filename);
+      if (headers.has_filename) {
+        fields[current + ".name"] = CleanFileName(headers.filename);
+        files.insert(current);
+      }
       return Status::Ok();
     }
     Status OnPartData(std::string_view bytes) override {
@@ -211,7 +216,8 @@ Result<std::map<std::string, std::string>> ParseMultipartForm(std::string_view b
   Status finished = parser.Finish();
   if (!finished.ok()) return finished;
   for (const auto& [name, value] : collector.fields) {
-    if (!IsValidUtf8(value)) {
+    // A file's bytes are the handler's to read (an XLSX is a ZIP); every text field is UTF-8.
+    if (!collector.files.count(name) && !IsValidUtf8(value)) {
       return Status::InvalidInput("ช่อง \"" + name + "\" ไม่ใช่ข้อความ UTF-8",
                                   "field \"" + name + "\" is not UTF-8 text");
     }

@@ -61,7 +61,9 @@ HttpResponse ErrorPage(PageCall& call, const Status& status);
 std::map<std::string, std::string> ParseUrlEncoded(std::string_view body);
 std::string UrlEncode(std::string_view text);
 // The fields of a multipart/form-data body (a form with a file input): each field's bytes by
-// name, and a file's name (as CleanFileName leaves it) under "<field>.name".
+// name, and a file's name (as CleanFileName leaves it) under "<field>.name". Text fields must be
+// UTF-8 (InvalidInput otherwise); a file's bytes are kept as sent (binary, e.g. an XLSX), for
+// its handler to check.
 Result<std::map<std::string, std::string>> ParseMultipartForm(std::string_view body,
                                                               std::string_view content_type);
 // `next` when it is a path on this site ("/agency"), else "/": never an open redirect.

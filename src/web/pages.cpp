@@ -941,6 +941,7 @@ void Pages::Register(Router& router) {
              Page(agency, bind(&Pages::ApproveOrSubmit)));
   router.AddUpload("POST", "/agency/submissions/{id}/evidence", EvidenceForm());
   router.AddUpload("POST", "/agency/rounds/{id}/kpis/{kpi}/case-log", CaseLogForm());
+  router.Add("POST", "/agency/rounds/{round}/template", Page(agency, bind(&Pages::UploadTemplate)));
   router.Add("GET", "/case-logs/{id}",
              Page({Role::kReporter, Role::kApprover, Role::kEvaluator, Role::kAdmin},
                   bind(&Pages::CaseLogList)));

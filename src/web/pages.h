@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <unordered_map>
@@ -125,11 +126,32 @@ class Pages {
   // the API's streamed upload; a refused log's problems listed on a page), and the case list.
   UploadStarter CaseLogForm();
   HttpResponse CaseLogList(PageCall& call);
-  // A page form's upload through the API's streamed upload `api`: the CSRF token from the query
-  // string (a form cannot send a header), then a redirect to ?back= (a path on this site, else
-  // `fallback`) with done=`done` (the flash message's key), or the error page.
-  UploadStarter FormUpload(UploadStarter api, const std::string& fallback,
-                           const std::string& done);
+  // What a page form's upload does with the API's answer (FormUpload).
+  struct FormUploadSpec {
+    std::string fallback;   // where to return when ?back= is absent or not a path on this site
+    std::string done;       // the flash message's key after a 201
+    std::string unchanged;  // after a 200 ("" when the API never answers 200)
+    std::string anchor;     // appended to the redirect ("#case-log"), or ""
+    bool own_agency = false;  // the API path's {agency} is the signed-in user's agency
+    // A refusal whose `details` the form lists itself (a case log's bad rows): the page, or
+    // nullopt for the error page. `message` is the refusal's in the caller's language.
+    std::function<std::optional<HttpResponse>(PageCall& call, const nlohmann::json& details,
+                                              const std::string& message,
+                                              const std::string& back)>
+        refused;
+  };
+  // A page form's upload through the API's streamed upload `api` (one builder for every upload
+  // form: evidence, announcement files, case logs): the CSRF token from the query string (a
+  // form cannot send a header), then a redirect to ?back= (a path on this site, else
+  // spec.fallback) with done=<key> and spec.anchor, or spec.refused's page, or the error page
+  // with the API's status and message.
+  UploadStarter FormUpload(UploadStarter api, FormUploadSpec spec);
+  // POST /agency/rounds/{round}/template: the agency's filled XLSX template from the home
+  // page's form (multipart, field "file"; the body bounded as every form's, the file read by
+  // service::Spreadsheets::UploadTemplate with its limits). Answers a page listing the drafts
+  // saved with links to them, or (400) one listing every bad cell by sheet, row and column in
+  // Thai and English with nothing saved, or the error page (a file refused whole, no reporter).
+  HttpResponse UploadTemplate(PageCall& call);
 
   // Questions and answers, announcements (pages_qa.cpp). The public Q&A of every cycle, and of
   // one cycle with Thai search (?q=).

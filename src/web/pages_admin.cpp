@@ -377,7 +377,12 @@ HttpResponse Pages::FrameworksPage(PageCall& call) {
 HttpResponse Pages::ImportFramework(PageCall& call) {
   std::string text = call.Field("file");
   if (text.empty()) text = call.Field("document");
-  auto imported = service::Cycle(call.db, clock_).ImportFramework(call.actor, text);
+  // A file's bytes come as sent: a framework is JSON text.
+  auto imported =
+      IsValidUtf8(text)
+          ? service::Cycle(call.db, clock_).ImportFramework(call.actor, text)
+          : Result<service::StoredFramework>(Status::InvalidInput(
+                "ไฟล์กรอบการประเมินต้องเป็นข้อความ JSON (UTF-8)", "a framework file is JSON text (UTF-8)"));
   if (!imported) {
     call.form["__error"] = imported.status().ToString(call.lang == Lang::kThai);
     return FrameworksPage(call);

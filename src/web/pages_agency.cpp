@@ -11,6 +11,7 @@
 #include "service/directory.h"
 #include "service/reporting.h"
 #include "service/results.h"
+#include "service/spreadsheets.h"
 #include "web/evidence_upload.h"
 #include "web/pages_cases.h"
 #include "web/kpi_view.h"
@@ -59,6 +60,15 @@ std::string SizeText(int64_t bytes, Lang lang) {
 }
 
 }  // namespace
+
+// The template upload form's model (templates/part_template_upload): its address and token.
+static json TemplateUploadForm(const PageCall& call, int64_t round_id, const std::string& agency) {
+  return {{"action", "/agency/rounds/" + std::to_string(round_id) + "/template"},
+          {"csrf", call.csrf},
+          {"id", round_id},
+          {"template", "/api/v1/rounds/" + std::to_string(round_id) + "/agencies/" +
+                           UrlEncode(agency) + "/template"}};
+}
 
 json EvidenceList(const PageCall& call, const service::SubmissionView& s) {
   json files = json::array();
@@ -174,10 +184,13 @@ HttpResponse Pages::AgencyHome(PageCall& call) {
          {"sent", sent},
          {"count", due},
          {"kpis", kpis},
-         // The round as a spreadsheet: the template to fill offline (uploaded back through the
-         // API as drafts) and the agency's own submission status.
+         // The round as a spreadsheet: the template to fill offline (uploaded back from this
+         // page, or through the API, as drafts) and the agency's own submission status.
          {"template", "/api/v1/rounds/" + std::to_string(r.round.id) + "/agencies/" +
                           UrlEncode(agency->code) + "/template"},
+         {"upload", call.actor.Is(Role::kReporter)
+                        ? TemplateUploadForm(call, r.round.id, agency->code)
+                        : json(nullptr)},
          {"status_xlsx", "/api/v1/rounds/" + std::to_string(r.round.id) + "/status/export?format=xlsx"},
          {"status_csv", "/api/v1/rounds/" + std::to_string(r.round.id) + "/status/export?format=csv"},
          {"submit_all", call.actor.Is(service::Role::kApprover)
@@ -542,8 +555,8 @@ HttpResponse Pages::ApproveOrSubmit(PageCall& call) {
 
 namespace {
 
-// The page form of the evidence upload: the API's streamed upload, with the CSRF token taken
-// from the query string (a form cannot send a header) and a redirect back to the form after.
+// The page form of an upload: the API's streamed upload, with the API's answer turned into the
+// page's (a redirect, or a page) once the body has been read.
 class FormUploadSink final : public UploadSink {
  public:
   FormUploadSink(std::unique_ptr<UploadSink> inner,
@@ -563,27 +576,45 @@ class FormUploadSink final : public UploadSink {
 }  // namespace
 
 UploadStarter Pages::EvidenceForm() {
+  FormUploadSpec spec;
+  spec.fallback = "/agency";
+  spec.done = "uploaded";
   return FormUpload(MakeEvidenceUpload(pool_, files_, clock_, metrics_, options_.uploads),
-                    "/agency", "uploaded");
+                    std::move(spec));
 }
 
-UploadStarter Pages::FormUpload(UploadStarter api, const std::string& fallback,
-                                const std::string& done) {
-  return [this, api, fallback,
-          done](HttpRequest& request) -> std::variant<HttpResponse, std::unique_ptr<UploadSink>> {
+UploadStarter Pages::FormUpload(UploadStarter api, FormUploadSpec spec) {
+  return [this, api, spec](HttpRequest& request)
+             -> std::variant<HttpResponse, std::unique_ptr<UploadSink>> {
+    // A form cannot send a header: the CSRF token comes in the query string.
     const auto csrf = request.query.find("csrf");
-    request.headers["x-csrf-token"] = csrf == request.query.end() ? "" : csrf->second;
-    const auto back = request.query.find("back");
-    const std::string to = SafeNext(back == request.query.end() ? fallback : back->second);
+    const std::string token = csrf == request.query.end() ? "" : csrf->second;
+    request.headers["x-csrf-token"] = token;
+    const auto back_param = request.query.find("back");
+    const std::string back =
+        SafeNext(back_param == request.query.end() ? spec.fallback : back_param->second);
     const Lang lang = request.Cookie(kLangCookie) == "en" ? Lang::kEnglish : Lang::kThai;
-    auto answer = [this, to, lang, done, &request](int status,
-                                                  const std::string& body) -> HttpResponse {
-      if (status == 201) return Redirect(to + "?done=" + done);
+    // Who asks, for the answer's page (its menu) and for an upload to the user's own agency.
+    service::Actor actor = service::Actor::Public();
+    {
+      auto lease = pool_.Acquire();
+      if (!lease) return Redirect(back);
+      auto who = Authenticate(request, **lease, clock_);
+      if (who) actor = *who;
+    }
+    if (spec.own_agency) request.params["agency"] = actor.agency;
+    auto answer = [this, spec, back, lang, token, actor, &request](
+                      int status, const std::string& body) -> HttpResponse {
+      if (status == 201) return Redirect(back + "?done=" + spec.done + spec.anchor);
+      if (status == 200 && !spec.unchanged.empty())
+        return Redirect(back + "?done=" + spec.unchanged + spec.anchor);
       Status error = Status::InvalidInput("อัปโหลดไม่สำเร็จ", "the upload failed");
+      json details;
       try {
         const json parsed = json::parse(body);
         const json& e = parsed.at("error");
         const std::string th = e.value("message_th", ""), en = e.value("message_en", "");
+        details = e.value("details", json());
         error = status == 401   ? Status::Unauthenticated(th, en)
                 : status == 403 ? Status::PermissionDenied(th, en)
                 : status == 404 ? Status::NotFound(th, en)
@@ -592,8 +623,11 @@ UploadStarter Pages::FormUpload(UploadStarter api, const std::string& fallback,
       } catch (const json::exception&) {
       }
       auto lease = pool_.Acquire();
-      if (!lease) return Redirect(to);
-      PageCall call{request, **lease, clock_, views_, service::Actor::Public(), "", lang, {}};
+      if (!lease) return Redirect(back);
+      PageCall call{request, **lease, clock_, views_, actor, token, lang, {}};
+      if (spec.refused && details.is_object()) {
+        if (auto page = spec.refused(call, details, call.Message(error), back)) return *page;
+      }
       HttpResponse page = ErrorPage(call, error);
       page.status = status >= 400 ? status : 400;
       return page;
@@ -605,6 +639,62 @@ UploadStarter Pages::FormUpload(UploadStarter api, const std::string& fallback,
         std::move(std::get<std::unique_ptr<UploadSink>>(started)),
         [answer](int status, const std::string& body) { return answer(status, body); }));
   };
+}
+
+HttpResponse Pages::UploadTemplate(PageCall& call) {
+  const int64_t round_id = IdParam(call, "round");
+  service::Cycle cycle(call.db, clock_);
+  auto round = cycle.Round(round_id);
+  if (!round) return ErrorPage(call, round.status());
+  auto stored = cycle.Framework(round->framework_id);
+  if (!stored) return ErrorPage(call, stored.status());
+  const std::string bytes = call.Field("file");
+  json model = {{"period", FiscalYearName(stored->fiscal_year, call.lang) + " · " +
+                               RoundName(round->round, call.lang)},
+                {"upload", TemplateUploadForm(call, round_id, call.actor.agency)}};
+  if (bytes.empty() && call.actor.Is(Role::kReporter)) {
+    return ErrorPage(call, Status::InvalidInput("เลือกไฟล์แบบฟอร์ม Excel (XLSX) ที่กรอกแล้วก่อนกดนำเข้า",
+                                                "choose the filled Excel template (XLSX) first"));
+  }
+  auto upload = service::Spreadsheets(call.db, clock_)
+                    .UploadTemplate(call.actor, round_id, call.actor.agency, bytes);
+  if (!upload) return ErrorPage(call, upload.status());
+  const bool thai = call.lang == Lang::kThai;
+  if (!upload->errors.empty()) {
+    json cells = json::array();
+    for (const service::CellError& e : upload->errors) {
+      // Both languages: the page's first, the other beside it (the cell may be passed on).
+      cells.push_back({{"sheet", e.sheet},
+                       {"row", e.row},
+                       {"column", e.column},
+                       {"cell", e.column + std::to_string(e.row)},
+                       {"message", thai ? e.message_th : e.message_en},
+                       {"other", thai ? e.message_en : e.message_th},
+                       {"other_lang", thai ? "en" : "th"}});
+    }
+    const std::string n = std::to_string(upload->errors.size());
+    model["refused"] = true;
+    model["message"] = thai ? "มี " + n + " เซลล์ที่ไม่ถูกต้อง ไม่ได้บันทึกค่าใดเลย แก้ไขแล้วนำเข้าอีกครั้ง"
+                            : n + " cells are wrong; nothing was saved. Correct them and upload again.";
+    model["cells"] = cells;
+    return RenderPage(call, "template_upload", model, call.T("template.refused"), 400);
+  }
+  json drafts = json::array();
+  for (const service::SubmissionView& d : upload->drafts) {
+    const domain::Kpi* kpi = domain::FindKpi(stored->framework.kpis, d.report.kpi);
+    drafts.push_back({{"kpi", d.report.kpi},
+                      {"name", kpi ? call.Pick(kpi->name) : d.report.kpi},
+                      {"status", call.T(std::string("status.") + service::SubmissionStatusName(d.status))},
+                      {"revision", d.revision},
+                      {"href", "/agency/rounds/" + std::to_string(round_id) + "/kpis/" +
+                                   UrlEncode(d.report.kpi)}});
+  }
+  const std::string n = std::to_string(upload->drafts.size());
+  model["saved"] = true;
+  model["message"] = thai ? "บันทึกร่างจากแบบฟอร์มแล้ว " + n + " ตัวชี้วัด (ยังไม่ได้ส่ง: ผู้อนุมัติของหน่วยงานตรวจทานและส่งจากหน้าตัวชี้วัด)"
+                          : n + " drafts saved from the template (not sent: the agency's approver checks and submits them from each KPI's page).";
+  model["drafts"] = drafts;
+  return RenderPage(call, "template_upload", model, call.T("template.saved"));
 }
 
 HttpResponse Pages::AgencyResults(PageCall& call) {

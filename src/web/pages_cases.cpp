@@ -225,82 +225,22 @@ HttpResponse CaseLogProblemsPage(PageCall& call, const json& details, const std:
 }  // namespace esar::web
 
 namespace esar::web {
-namespace {
-
-// Hands the body to the API's sink and turns its answer into the page's (a redirect, or a page).
-class CaseLogFormSink final : public UploadSink {
- public:
-  CaseLogFormSink(std::unique_ptr<UploadSink> inner,
-                  std::function<HttpResponse(int, const std::string&)> done)
-      : inner_(std::move(inner)), done_(std::move(done)) {}
-  Status Write(std::string_view bytes) override { return inner_->Write(bytes); }
-  HttpResponse Finish(const Status& transfer) override {
-    HttpResponse r = inner_->Finish(transfer);
-    return done_(r.status, r.body);
-  }
-
- private:
-  std::unique_ptr<UploadSink> inner_;
-  std::function<HttpResponse(int, const std::string&)> done_;
-};
-
-}  // namespace
 
 UploadStarter Pages::CaseLogForm() {
-  UploadStarter api = MakeCaseLogUpload(pool_, files_, clock_, options_.uploads);
-  return [this, api](HttpRequest& request)
-             -> std::variant<HttpResponse, std::unique_ptr<UploadSink>> {
-    // A form cannot send a header: the CSRF token comes in the query string.
-    const auto csrf = request.query.find("csrf");
-    const std::string token = csrf == request.query.end() ? "" : csrf->second;
-    request.headers["x-csrf-token"] = token;
-    const auto back_param = request.query.find("back");
-    const std::string back =
-        SafeNext(back_param == request.query.end() ? "/agency" : back_param->second);
-    const Lang lang = request.Cookie(kLangCookie) == "en" ? Lang::kEnglish : Lang::kThai;
-    // The page's upload is for the reporter's own agency (the API's path names it).
-    service::Actor actor;
-    {
-      auto lease = pool_.Acquire();
-      if (!lease) return Redirect(back);
-      auto who = Authenticate(request, **lease, clock_);
-      if (who) actor = *who;
-    }
-    request.params["agency"] = actor.agency;
-    auto answer = [this, back, lang, token, actor, &request](int status,
-                                                             const std::string& body) -> HttpResponse {
-      if (status == 201) return Redirect(back + "?done=case_log#case-log");
-      if (status == 200) return Redirect(back + "?done=case_log_unchanged#case-log");
-      Status error = Status::InvalidInput("อัปโหลดไม่สำเร็จ", "the upload failed");
-      json details;
-      try {
-        const json parsed = json::parse(body);
-        const json& e = parsed.at("error");
-        const std::string th = e.value("message_th", ""), en = e.value("message_en", "");
-        details = e.value("details", json());
-        error = status == 401   ? Status::Unauthenticated(th, en)
-                : status == 403 ? Status::PermissionDenied(th, en)
-                : status == 404 ? Status::NotFound(th, en)
-                : status == 409 ? Status::Conflict(th, en)
-                                : Status::InvalidInput(th, en);
-      } catch (const json::exception&) {
-      }
-      auto lease = pool_.Acquire();
-      if (!lease) return Redirect(back);
-      PageCall call{request, **lease, clock_, views_, actor, token, lang, {}};
-      if (details.is_object() && details.contains("problems"))
-        return CaseLogProblemsPage(call, details, call.Message(error), back);
-      HttpResponse page = ErrorPage(call, error);
-      page.status = status >= 400 ? status : 400;
-      return page;
-    };
-    auto started = api(request);
-    if (auto* refused = std::get_if<HttpResponse>(&started))
-      return answer(refused->status, refused->body);
-    return std::unique_ptr<UploadSink>(std::make_unique<CaseLogFormSink>(
-        std::move(std::get<std::unique_ptr<UploadSink>>(started)),
-        [answer](int status, const std::string& body) { return answer(status, body); }));
+  FormUploadSpec spec;
+  spec.fallback = "/agency";
+  spec.done = "case_log";
+  spec.unchanged = "case_log_unchanged";
+  spec.anchor = "#case-log";
+  // The page's upload is for the reporter's own agency (the API's path names it).
+  spec.own_agency = true;
+  spec.refused = [](PageCall& call, const json& details, const std::string& message,
+                    const std::string& back) -> std::optional<HttpResponse> {
+    if (!details.contains("problems")) return std::nullopt;
+    return CaseLogProblemsPage(call, details, message, back);
   };
+  return FormUpload(MakeCaseLogUpload(pool_, files_, clock_, options_.uploads),
+                    std::move(spec));
 }
 
 HttpResponse Pages::CaseLogList(PageCall& call) { return CaseLogListPage(call, clock_); }

@@ -415,8 +415,11 @@ HttpResponse Pages::RemoveAnnouncementFile(PageCall& call) {
 }
 
 UploadStarter Pages::AnnouncementFileForm() {
+  FormUploadSpec spec;
+  spec.fallback = "/admin/announcements";
+  spec.done = "attached";
   return FormUpload(MakeAnnouncementUpload(pool_, files_, clock_, metrics_, options_.uploads),
-                    "/admin/announcements", "attached");
+                    std::move(spec));
 }
 
 }  // namespace esar::web

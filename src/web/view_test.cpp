@@ -131,5 +131,22 @@ TEST(PageSupport, MultipartFormsKeepFilesAndNames) {
   EXPECT_FALSE(ParseMultipartForm(body, "text/plain").ok());
 }
 
+// A file's bytes are kept as sent (an XLSX is a ZIP, not text); a text field must be UTF-8.
+TEST(PageSupport, MultipartFilesMayBeBinaryTextFieldsMayNot) {
+  const std::string zip("PK\x03\x04\xff\xfe\x00\x80", 8);
+  const std::string file_part =
+      "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"t.xlsx\"\r\n\r\n" + zip +
+      "\r\n--b--\r\n";
+  auto form = ParseMultipartForm(file_part, "multipart/form-data; boundary=b");
+  ASSERT_TRUE(form.ok()) << form.status().message_en();
+  EXPECT_EQ((*form)["file"], zip);
+  const std::string text_part =
+      "--b\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\n" + zip + "\r\n--b--\r\n";
+  auto refused = ParseMultipartForm(text_part, "multipart/form-data; boundary=b");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message_en().find("\"note\" is not UTF-8"), std::string::npos)
+      << refused.status().message_en();
+}
+
 }  // namespace
 }  // namespace esar::web

@@ -10,9 +10,11 @@ neutralised; the agencies and data imports from XLSX (API and CLI); `esar export
 """
 import csv
 import datetime
+import html as htmlmod
 import io
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -23,7 +25,7 @@ import zipfile
 
 import openpyxl
 
-from esar_harness import ApiClient, run_cli, start_server, stop_server
+from esar_harness import ApiClient, Browser, multipart_file, run_cli, start_server, stop_server
 
 EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "ocs-2567")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -278,6 +280,108 @@ def main():
                   f"{what} ({len(content)} bytes) is refused: {status} {err.get('message_en')}")
         check(revisions() == before, "  nothing was stored by the hostile files")
 
+        # ---- the same from the agency's home page (a form beside the template's download link)
+        def page_login(user):
+            b = Browser(base)
+            b.login_fields({"username": user, "password": "pw-" + user + "-2567", "next": "/agency"})
+            return b
+
+        rb = page_login("reporter.ocs")
+        status, home = rb.page("/agency")
+        action = f"/agency/rounds/{round_id}/template"
+        check(status == 200 and f'action="{action}"' in home and 'name="file"' in home
+              and f'/api/v1/rounds/{round_id}/agencies/OCS/template' in home,
+              "the agency home page has the template's upload form beside its download link")
+        token = rb.csrf(home)
+
+        def page_upload(b, content, csrf, path=action, name="แบบฟอร์ม.xlsx"):
+            body, ctype = multipart_file("file", name, content, XLSX, fields={"csrf": csrf})
+            status, _, raw = b.request("POST", path, body=body, content_type=ctype)
+            return status, raw.decode("utf-8", "replace")
+
+        wb = workbook(good_file)
+        ws = wb[VALUES]
+        page_values = {("1", "received"): 60, ("1", "completed_within_standard"): 51, ("7", "score"): 77.25}
+        for (kpi, var), value in page_values.items():
+            ws.cell(row_of(ws, kpi, var), 8).value = value
+        buf = io.BytesIO()
+        wb.save(buf)
+        page_good = buf.getvalue()
+        before = revisions()
+        # Refused before anything is read: no form token, the approver, an evaluator, the public,
+        # a round that does not exist.
+        status, html = page_upload(rb, page_good, "")
+        check(status == 403 and revisions() == before, f"  without the form's token: refused ({status}), nothing stored")
+        ab = page_login("approver.ocs")
+        status, html = page_upload(ab, page_good, ab.csrf(ab.page("/agency")[1]))
+        check(status == 403 and revisions() == before, f"  the approver's upload: refused ({status}), nothing stored")
+        eb = page_login("evaluator")
+        status, html = page_upload(eb, page_good, eb.csrf(eb.page("/review")[1]))
+        check(status == 403 and revisions() == before, f"  an evaluator's upload: refused ({status})")
+        status, _, raw = Browser(base).request("POST", action, body=multipart_file("file", "a.xlsx", page_good, XLSX)[0],
+                                              content_type=multipart_file("file", "a.xlsx", page_good, XLSX)[1])
+        check(status == 303 and revisions() == before, f"  the public is sent to the login page ({status})")
+        for bad_path in (f"/agency/rounds/987654/template", "/agency/rounds/x1/template", "/agency/rounds/-1/template"):
+            status, html = page_upload(rb, page_good, token, path=bad_path)
+            check(status == 404 and revisions() == before, f"  {bad_path}: {status} (want 404), nothing stored")
+        # A good file: a page saying how many drafts, each linked.
+        status, html = page_upload(rb, page_good, token)
+        after = revisions()
+        # KPIs 1 and 7 changed; 2 and 6 hold the values already saved: no new draft for them.
+        check(status == 200 and 'id="template-saved"' in html and "บันทึกร่างจากแบบฟอร์มแล้ว 2 ตัวชี้วัด" in html,
+              f"a filled template uploaded from the page: '2 drafts saved' ({status})")
+        listed = re.findall(r'<a href="/agency/rounds/%d/kpis/([^"]+)">' % round_id, html.split('id="template-drafts"')[-1])
+        check(listed == ["1", "7"], f"  the two drafts are listed, each linked to its KPI's page ({listed})")
+        for kpi in ("1", "7"):
+            check(after[("OCS", kpi)][0] == before[("OCS", kpi)][0] + 1, f"  KPI {kpi}: a new revision "
+                  f"({before[('OCS', kpi)][0]} -> {after[('OCS', kpi)][0]})")
+        for kpi in ("2", "6"):
+            check(after[("OCS", kpi)] == before[("OCS", kpi)], f"  KPI {kpi}, unchanged, keeps its revision")
+        check(json.loads(after[("OCS", "1")][1]) == {"completed_within_standard": 51, "received": 60}
+              and json.loads(after[("OCS", "7")][1]) == {"score": 77.25},
+              f"  the drafts hold the page's values ({after[('OCS', '1')][1]}, {after[('OCS', '7')][1]})")
+        check(all(s["status"] == "draft" for s in admin.json("GET", f"/api/v1/rounds/{round_id}/submissions?agency=OCS&per_page=200")
+                  .get("items", []) if s["agency"] == "OCS"), "  nothing was submitted by the upload")
+        # A bad file: every bad cell named by sheet, row and column in Thai and English, nothing saved.
+        wb = workbook(page_good)
+        ws = wb[VALUES]
+        r7, r1 = row_of(ws, "7", "score"), row_of(ws, "1", "received")
+        ws.cell(r7, 8).value = 150
+        ws.cell(r1, 8).value = "สองร้อย"
+        ws.cell(row_of(ws, "2", "received"), 8).value = 21  # a good change, not saved either
+        buf = io.BytesIO()
+        wb.save(buf)
+        before = revisions()
+        status, html = page_upload(rb, buf.getvalue(), token)
+        check(status == 400 and 'id="template-cells"' in html and "มี 2 เซลล์ที่ไม่ถูกต้อง ไม่ได้บันทึกค่าใดเลย" in html,
+              f"a template with 2 bad cells is refused on a page ({status})")
+        rows = re.findall(r"<tr><td>([^<]*)</td><td class=\"num\">(\d+)</td><td>([A-Z]+) <span class=\"muted\">\(([A-Z]+\d+)\)</span></td>"
+                          r"<td>([^<]*)<br><span class=\"muted\" lang=\"en\">([^<]*)</span></td></tr>", html)
+        named = {(htmlmod.unescape(sheet), int(row), col): (htmlmod.unescape(th), htmlmod.unescape(en)) for sheet, row, col, cell, th, en in rows}
+        check(set(named) == {(VALUES, r7, "H"), (VALUES, r1, "H")}, f"  the two cells are listed by sheet, row and column ({sorted(named)})")
+        th, en = named.get((VALUES, r7, "H"), ("", ""))
+        check("outside the allowed range" in en and "150" in th and "150" in en, f"  KPI 7's cell in Thai and English ({th} / {en})")
+        th, en = named.get((VALUES, r1, "H"), ("", ""))
+        check("สองร้อย" in th and "number" in en, f"  KPI 1's cell in Thai and English ({th} / {en})")
+        check(revisions() == before, "  nothing was stored (every submission's revision and values unchanged)")
+        check(f'action="{action}"' in html, "  the refusal page offers the form again")
+        # Hostile files through the page: refused with the API's message, nothing stored.
+        for what, content, words in hostile[:3] + hostile[6:]:
+            api_error = json.loads(reporter.call("POST", path, raw=content, content_type=XLSX)[2]).get("error", {})
+            status, html = page_upload(rb, content, token)
+            check(status == 400 and api_error.get("message_th") and api_error["message_th"] in htmlmod.unescape(html),
+                  f"  {what} from the page: refused ({status}) with the API's message ({api_error.get('message_th')})")
+        check(revisions() == before, "  nothing was stored by the hostile files from the page")
+        # Larger than a form may be (the API's bound for a JSON or XLSX body): refused whole.
+        status, html = page_upload(rb, b"PK" + os.urandom(2 << 20), token)
+        check(status == 413 and revisions() == before, f"  a 2 MB file from the page: {status} (want 413)")
+        # In English the page's own words are English, the cells' English first.
+        rb.get("/lang/en")
+        status, html = page_upload(rb, buf.getvalue(), token)
+        check(status == 400 and "2 cells are wrong; nothing was saved" in html and 'lang="th"' in html,
+              f"  in English: the refusal in English, each cell's Thai beside it ({status})")
+        rb.get("/lang/th")
+
         # ---- the cycle to published results: OCS's drafts approved, submitted and accepted
         for kpi, d in drafts.items():
             approver.json("POST", f"/api/v1/submissions/{d['id']}/approve")
@@ -406,8 +510,8 @@ def main():
         seqs = [int(r["ลำดับ / Seq"]) for r in audit]
         check(status == 200 and seqs == sorted(seqs) and len(seqs) > 10, f"the admin downloads today's audit log ({len(seqs)} entries, in order)")
         saves = [r for r in audit if r["การกระทำ / Action"] == "submission.save"]
-        check(len(saves) == 4 and all(r["ผู้ทำ / Actor"] == "reporter.ocs" for r in saves),
-              f"  the upload's four drafts are there, by reporter.ocs ({len(saves)})")
+        check(len(saves) == 6 and all(r["ผู้ทำ / Actor"] == "reporter.ocs" for r in saves),
+              f"  the uploads' drafts are there (four through the API, two from the page), by reporter.ocs ({len(saves)})")
         status, _, data = admin.call("GET", "/api/v1/audit/export?from=2001-01-01&to=2001-01-31")
         check(status == 200 and len(sheet_rows(workbook(data).active)) == 0, "  a period without entries: headings only")
         check(evaluator.call("GET", f"/api/v1/audit/export?from={today}&to={today}")[0] == 403, "  an evaluator may not")
