@@ -57,6 +57,18 @@ const Kpi* FindKpiByKey(const std::vector<Kpi>& kpis, const std::string& key) {
   return nullptr;
 }
 
+VariableSource SourceOfVariable(const Kpi& kpi, const std::string& variable) {
+  if (variable.empty()) return VariableSource::kTyped;
+  if (kpi.from_agencies && kpi.from_agencies->variable == variable) {
+    return VariableSource::kFromAgencies;
+  }
+  if (kpi.cases &&
+      (kpi.cases->on_time_variable == variable || kpi.cases->counted_variable == variable)) {
+    return VariableSource::kCaseLog;
+  }
+  return VariableSource::kTyped;
+}
+
 bool IsValidKpiKey(const std::string& key) {
   if (key.empty() || key.size() > 64 || key[0] < 'a' || key[0] > 'z') return false;
   for (const char c : key) {

@@ -336,6 +336,14 @@ const Kpi* FindKpi(const std::vector<Kpi>& kpis, const std::string& id);
 // The KPI with this key among `kpis` and their sub-KPIs, or nullptr (also for an empty key).
 const Kpi* FindKpiByKey(const std::vector<Kpi>& kpis, const std::string& key);
 
+// Where a KPI's variable comes from when nobody types it: its from_agencies rule (other
+// agencies' results, filled when results are computed) or its case log (cases: the on-time and
+// counted variables, filled by the upload). kTyped for every other variable, the data catalog's
+// variables included for now: the server takes no catalog upload yet, so they are typed from
+// `esar catalog check`'s counts.
+enum class VariableSource { kTyped, kFromAgencies, kCaseLog };
+VariableSource SourceOfVariable(const Kpi& kpi, const std::string& variable);
+
 // A KPI key: 1–64 characters of a–z, 0–9, '-' and '_', starting with a letter ("pmqa",
 // "digital-readiness"). Lower case only, so that "PMQA" and "pmqa" cannot name two KPIs, and
 // nothing that needs escaping in CSV, URLs or SQL LIKE patterns.

@@ -196,6 +196,41 @@ TEST_P(CaseLogsTest, AnUploadKeepsEveryVerdictAndSavesTheCountsAsTheDraft) {
   EXPECT_FALSE(tampered->problems.empty());
 }
 
+// The counts a case log gives are not typed (issue 11 §2 leftovers): a draft giving them another
+// value is refused, saying where they come from, in Thai and English; a draft without them
+// (the form's texts, other values) keeps the upload's counts; the same counts given back (a
+// form or template carrying them through) are fine.
+TEST_P(CaseLogsTest, TheCountsAreNotTypedAndADraftWithoutThemKeepsThem) {
+  auto out = CaseLogs(*db_, clock_).Upload(reporter_, round_, "OCS", "1", ExampleLog());
+  ASSERT_TRUE(out.ok() && out->upload) << out.status().ToString(false);
+  Reporting reporting(*db_, clock_);
+  auto uploaded = reporting.CurrentReport(round_, "OCS", "1");
+  ASSERT_TRUE(uploaded.ok() && *uploaded);
+  const json counts = json::parse((*uploaded)->report.values_json);
+  const int64_t on_time = counts["completed_within_standard"].get<int64_t>();
+
+  auto typed = reporting.SaveDraft(
+      reporter_, round_, "OCS",
+      Report{"1", json{{"completed_within_standard", on_time + 1}}.dump(), "", "", ""});
+  ASSERT_FALSE(typed.ok());
+  EXPECT_EQ(typed.status().code(), StatusCode::kInvalidInput);
+  EXPECT_NE(typed.status().message_en().find("computed from the uploaded case log"),
+            std::string::npos)
+      << typed.status().message_en();
+  EXPECT_NE(typed.status().message_th().find("บันทึกเรื่องที่อัปโหลด"), std::string::npos);
+
+  auto texts = reporting.SaveDraft(reporter_, round_, "OCS", Report{"1", "{}", "ชี้แจง", "", ""});
+  ASSERT_TRUE(texts.ok()) << texts.status().ToString(false);
+  auto after = reporting.CurrentReport(round_, "OCS", "1");
+  ASSERT_TRUE(after.ok() && *after);
+  EXPECT_EQ(json::parse((*after)->report.values_json), counts) << (*after)->report.values_json;
+  EXPECT_EQ((*after)->report.explanation, "ชี้แจง");
+
+  auto same = reporting.SaveDraft(reporter_, round_, "OCS",
+                                  Report{"1", counts.dump(), "อีกครั้ง", "", ""});
+  EXPECT_TRUE(same.ok()) << same.status().ToString(false);
+}
+
 TEST_P(CaseLogsTest, ALogWithBadRowsIsRefusedWholeWithEveryRowNamedAndNothingStored) {
   const std::string cases =
       "case_id,kind,sections,maps,maps_complex,annex_pages,special_category,received,completed,"

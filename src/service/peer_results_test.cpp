@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "service/cycle.h"
 #include "service/directory.h"
+#include "service/reporting.h"
 #include "service/results.h"
 #include "tests/support/run_esar.h"
 #include "tests/support/test_database.h"
@@ -251,6 +252,39 @@ TEST_P(PeerResultsTest, ACycleAcrossTheYearsFrameworksIsRefusedAndCheckedByName)
     EXPECT_NE(run.out.find("1 (province) → 6 (department) → 1 (province)"), std::string::npos)
         << other << "\n" << run.out;
   }
+}
+
+// A value computed from other agencies' results is not typed (issue 11 §2 leftovers): the
+// agency's reporter saving one is refused, saying where it comes from; its other values save.
+TEST_P(PeerResultsTest, AValueFromOtherAgenciesIsNotTyped) {
+  const std::string departments = R"({"fiscal_year": 2566, "agency_kind": "department",
+    "title": "departments", "kpis": [
+    {"id": "6", "component": "c", "name": "HPP provinces",
+     "variables": [{"id": "provinces", "type": "count"}, {"id": "note", "type": "number"}],
+     "result": "provinces + note",
+     "from_agencies": {"variable": "provinces", "key": "hpp", "measure": "count", "level": 2},
+     "criteria": {"form": "levels", "targets": [1, 2, 3]}}],
+    "assignments": [{"agencies": ["OPDC"], "kpis": [{"kpi": "6", "weight": 100}]}]})";
+  auto fw = cycle_->ImportFramework(admin_, departments);
+  ASSERT_TRUE(fw.ok()) << fw.status().ToString(false);
+  auto round = cycle_->OpenRound(admin_, fw->id, 12, clock_.NowMs() + kDay);
+  ASSERT_TRUE(round.ok()) << round.status().ToString(false);
+  auto id = directory_->CreateUser(
+      Actor::System(), {"rep.opdc", "rep.opdc", "password-rep.opdc", Role::kReporter, "OPDC"});
+  ASSERT_TRUE(id.ok()) << id.status().ToString(false);
+  const Actor reporter{*id, Role::kReporter, "OPDC", "rep.opdc"};
+  Reporting reporting(*db_, clock_);
+  auto typed = reporting.SaveDraft(reporter, round->id, "OPDC",
+                                   Report{"6", R"({"provinces": 3})", "", "", ""});
+  ASSERT_FALSE(typed.ok());
+  EXPECT_EQ(typed.status().code(), StatusCode::kInvalidInput);
+  EXPECT_NE(typed.status().message_en().find("computed from other agencies' results"),
+            std::string::npos)
+      << typed.status().message_en();
+  EXPECT_NE(typed.status().message_th().find("ผลของหน่วยงานอื่น"), std::string::npos);
+  auto other = reporting.SaveDraft(reporter, round->id, "OPDC",
+                                   Report{"6", R"({"note": 1})", "", "", ""});
+  EXPECT_TRUE(other.ok()) << other.status().ToString(false);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PeerResultsTest,

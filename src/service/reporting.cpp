@@ -9,6 +9,8 @@
 #include "common/thai.h"
 #include "formats/inputs.h"
 #include "service/audit.h"
+#include "service/case_logs.h"
+#include "service/data_files.h"
 #include "service/mail_texts.h"
 #include "service/notify.h"
 
@@ -402,6 +404,49 @@ Result<std::vector<SubmissionView>> Reporting::LoadMany(const std::vector<int64_
   return out;
 }
 
+namespace {
+
+// `values_json` (a report's values as given) with the values of the KPI's computed variables
+// (domain::SourceOfVariable) taken from `stored_json` (the report as it stands): nobody types
+// them. A computed variable given a value other than the stored one is refused, in Thai and
+// English, saying where it comes from; the stored value given back unchanged (a form or a
+// template that carries it through) is fine.
+// A case log's counts are computed once a log is uploaded (`case_log_current`); before that they
+// may still be typed, as for an agency whose log is kept outside esar.
+Result<std::string> KeepComputedValues(const domain::Kpi& kpi, const std::string& values_json,
+                                       const std::string& stored_json, bool case_log_current) {
+  json values = json::parse(values_json, nullptr, false);
+  if (!values.is_object()) return values_json;  // CheckReport refused it already
+  json stored = json::parse(stored_json, nullptr, false);
+  if (!stored.is_object()) stored = json::object();
+  bool changed = false;
+  for (const domain::Variable& v : kpi.variables) {
+    const domain::VariableSource source = domain::SourceOfVariable(kpi, v.id);
+    if (source == domain::VariableSource::kTyped) continue;
+    if (source == domain::VariableSource::kCaseLog && !case_log_current) continue;
+    const bool given = values.contains(v.id) && !values[v.id].is_null();
+    const bool kept = stored.contains(v.id) && !stored[v.id].is_null();
+    if (given && !(kept && values[v.id] == stored[v.id])) {
+      const bool peers = source == domain::VariableSource::kFromAgencies;
+      return Status::InvalidInput(
+          "ตัวแปร \"" + v.id + "\" ของตัวชี้วัด " + kpi.id + " คำนวณจาก" +
+              (peers ? "ผลของหน่วยงานอื่นเมื่อประมวลผลคะแนน จึงไม่ต้องกรอก"
+                     : "บันทึกเรื่องที่อัปโหลด จึงกรอกเองไม่ได้ (อัปโหลดบันทึกเรื่องใหม่แทน)"),
+          "the variable \"" + v.id + "\" of KPI " + kpi.id + " is computed from " +
+              (peers ? "other agencies' results when scores are computed, so it is not typed in"
+                     : "the uploaded case log and cannot be typed in (upload a new case log "
+                       "instead)"));
+    }
+    if (!given && kept) {
+      values[v.id] = stored[v.id];
+      changed = true;
+    }
+  }
+  return changed ? values.dump() : values_json;
+}
+
+}  // namespace
+
 Result<SubmissionView> Reporting::SaveDraft(const Actor& actor, int64_t round_id,
                                             const std::string& agency, const Report& report) {
   auto saved = SaveDrafts(actor, round_id, agency, {report});
@@ -431,7 +476,26 @@ Result<std::vector<SubmissionView>> Reporting::SaveDrafts(const Actor& actor, in
     if (!locked.ok()) return locked;
     Status open = cycle_.CheckReportingOpen(round_id, agency);
     if (!open.ok()) return open;
-    for (const Report& report : reports) {
+    for (const Report& given : reports) {
+      // The computed variables' values stay those the upload (or the computation) gave.
+      Report report = given;
+      const domain::Kpi* kpi = domain::FindKpi(framework->framework.kpis, report.kpi);
+      if (kpi) {
+        auto current = CurrentReport(round_id, agency, report.kpi);
+        if (!current) return current.status();
+        bool case_log_current = false;
+        if (kpi->cases) {
+          auto upload = DataFiles(db_, clock_).Current(actor, round_id, agency, report.kpi,
+                                                       kCaseLogKind);
+          if (!upload) return upload.status();
+          case_log_current = upload->has_value();
+        }
+        auto kept = KeepComputedValues(*kpi, report.values_json,
+                                       *current ? (*current)->report.values_json : "{}",
+                                       case_log_current);
+        if (!kept) return kept.status();
+        report.values_json = std::move(*kept);
+      }
       auto id = SaveDraftLocked(actor, round_id, agency, report, now);
       if (!id) return id.status();
       ids.push_back(*id);

@@ -218,7 +218,8 @@ json KpiDocModel(const PageCall& call, const domain::Framework& framework, const
   return out;
 }
 
-json VariableFields(const PageCall& call, const domain::Kpi& kpi, const json& values) {
+json VariableFields(const PageCall& call, const domain::Kpi& kpi, const json& values,
+                    bool computed_read_only, bool case_log_current) {
   json fields = json::array();
   for (const domain::Variable& v : kpi.variables) {
     if (v.type == domain::VariableType::kDerived) continue;
@@ -229,8 +230,36 @@ json VariableFields(const PageCall& call, const domain::Kpi& kpi, const json& va
                   // null, not "", when there is none: the templates' {{#unit}} (…) shows for
                   // any string, and read "วันที่ … ()" on the review page.
                   {"unit", call.Pick(v.unit).empty() ? json(nullptr) : json(call.Pick(v.unit))},
-                  {FieldKind(v.type), true},
                   {"optional", v.optional}};
+    const domain::VariableSource source = domain::SourceOfVariable(kpi, v.id);
+    if (computed_read_only && source != domain::VariableSource::kTyped &&
+        (source != domain::VariableSource::kCaseLog || case_log_current)) {
+      field["computed"] = true;
+      field["value"] = ValueText(value);
+      if (source == domain::VariableSource::kFromAgencies) {
+        const domain::FromAgencies& rule = *kpi.from_agencies;
+        field["source"] = call.Pick(LocalizedText{
+            "คำนวณจากผลตัวชี้วัด \"" + rule.key + "\" ของหน่วยงานอื่น (" +
+                domain::PeerMeasureName(rule.measure) +
+                ") เมื่อประมวลผลคะแนน ไม่ต้องกรอก คำอธิบายคะแนนจะระบุหน่วยงานที่นับและที่ไม่นับ",
+            "Computed from other agencies' results of KPI \"" + rule.key + "\" (" +
+                domain::PeerMeasureName(rule.measure) +
+                ") when scores are computed; nothing to type. The score's explanation names "
+                "the agencies counted and left out"});
+      } else {
+        const bool on_time = kpi.cases->on_time_variable == v.id;
+        field["source"] = call.Pick(LocalizedText{
+            std::string("คำนวณจากบันทึกเรื่องที่อัปโหลด: จำนวนเรื่อง") +
+                (on_time ? "ที่แล้วเสร็จทันเวลา" : "ที่นับ") +
+                " แก้ไขโดยอัปโหลดบันทึกเรื่องใหม่ (ดูรายการเรื่องด้านล่าง)",
+            std::string("Computed from the uploaded case log: the number of cases ") +
+                (on_time ? "completed on time" : "counted") +
+                ". Upload a new case log to change it (the case list is below)"});
+      }
+      fields.push_back(field);
+      continue;
+    }
+    field[FieldKind(v.type)] = true;
     if (v.type == domain::VariableType::kNumberList) {
       json items = json::array();
       for (int i = 0; i < v.length; ++i) {

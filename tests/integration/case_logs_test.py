@@ -12,6 +12,7 @@ a new upload, a returned one takes it.
 """
 import csv
 import io
+import json
 import os
 import re
 import shutil
@@ -298,6 +299,18 @@ def main():
         sub = reporter.json("GET", f"/api/v1/submissions/{sid}")
         check(sub.get("status") == "draft" and fixed.get("summary", {}).get("on_time") == on_time,
               "a returned report is corrected by a new upload (a draft again)")
+        # The counts are not typed (issue 11 §2 leftovers): the API refuses another value for
+        # them, saying where they come from; a save without them keeps the upload's counts.
+        kpi_path = f"/api/v1/rounds/{round_id}/agencies/OCS/kpis/1"
+        status, _, data = reporter.call("PUT", kpi_path, {"values": {"completed_within_standard": on_time + 1}})
+        err = json.loads(data.decode("utf-8")).get("error", {}) if data[:1] == b"{" else {}
+        check(status == 400 and "case log" in err.get("message_en", "") and "บันทึกเรื่อง" in err.get("message_th", ""),
+              f"a typed value for a case-log count is refused in Thai and English: {status} {data[:300]!r}")
+        reporter.json("PUT", kpi_path, {"values": {}, "explanation": "คำชี้แจง"})
+        kept = reporter.json("GET", f"/api/v1/submissions/{sid}")
+        kept_values = kept.get("report", kept).get("values", {})
+        check(kept_values.get("completed_within_standard") == on_time and kept_values.get("received") == counted,
+              f"  a save without the counts keeps the upload's ({kept_values})")
 
         # ---- the pages: the form's section, the case list, a refused log's problems
         browser = Browser(base)
@@ -305,6 +318,10 @@ def main():
         status, html = browser.page(f"/agency/rounds/{round_id}/kpis/1")
         check(status == 200 and 'id="case-log-form"' in html and f"/case-logs/{fixed.get('id')}" in html,
               "the KPI 1 form shows the current case log and the upload form")
+        field = re.search(r'<input id="v_completed_within_standard"[^>]*>', html)
+        check(field is not None and "readonly" in field.group(0) and f'value="{on_time}"' in field.group(0)
+              and "คำนวณจากบันทึกเรื่องที่อัปโหลด" in html,
+              f"  the counts are shown read-only with their source, not as inputs to type ({field and field.group(0)})")
         status, html = browser.page(f"/case-logs/{fixed.get('id')}?verdict=late")
         check(status == 200 and html.count('<tr><td class="num">') == sum(v == "late" for v in want.values()),
               "the case list filtered to the late cases")
