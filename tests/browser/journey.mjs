@@ -362,10 +362,44 @@ try {
   await reporter.locator(".files").getByText("หนังสือรับรอง.pdf").waitFor({ timeout: 10000 });
   check(true, "the PDF is uploaded and listed");
   await look(reporter, "11-kpi-form");
-  // The round's Excel template from the agency's home page (uploaded back through the API:
-  // spreadsheets_test.py).
+  // The round's Excel template from the agency's home page, filled as people fill it in Excel
+  // (here openpyxl), uploaded back from the same page: a wrong cell first, then right.
   await reporter.goto(`${base}/agency`);
-  await downloads(reporter, reporter.getByRole("link", { name: "แบบฟอร์ม Excel ของรอบนี้ (XLSX)" }), "the round's template (agency home)");
+  const template = await downloads(reporter, reporter.getByRole("link", { name: "แบบฟอร์ม Excel ของรอบนี้ (XLSX)" }), "the round's template (agency home)");
+  writeFileSync(join(work, "template.xlsx"), template);
+  // KPI 7's score as the example's data has it (so the totals below stay the engine's), and
+  // once out of its range.
+  const fill = (score, out) => execFileSync("/usr/bin/python3", ["-c", `
+import sys, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+ws = wb["ค่าที่รายงาน (Values)"]
+for r in range(2, ws.max_row + 1):
+    if str(ws.cell(r, 1).value) == "7" and ws.cell(r, 3).value == "score":
+        ws.cell(r, 8).value = float(sys.argv[2])
+        print(r)
+wb.save(sys.argv[3])`, join(work, "template.xlsx"), String(score), join(work, out)], { encoding: "utf8" }).trim();
+  const row7 = fill(150, "template-bad.xlsx");
+  fill(80.12, "template-good.xlsx");
+  const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+  await reporter.getByLabel("แบบฟอร์ม Excel ที่กรอกแล้ว (XLSX)").setInputFiles({ name: "แบบฟอร์ม.xlsx", mimeType: xlsxType, buffer: readFileSync(join(work, "template-bad.xlsx")) });
+  await reporter.getByRole("button", { name: "นำเข้าแบบฟอร์มเป็นร่างรายงาน" }).click();
+  await reporter.waitForLoadState("load");
+  const cells = (await reporter.locator("#template-cells").textContent().catch(() => "")).replace(/\s+/g, " ");
+  check(cells.includes("ค่าที่รายงาน (Values)") && cells.includes(`H${row7}`) && cells.includes("150") &&
+        cells.includes("outside the allowed range"),
+        `the template with KPI 7's score at 150 is refused, the cell named: sheet, row ${row7}, column H, in Thai and English (${cells.trim().slice(0, 160)})`);
+  await look(reporter, "10a-template-refused");
+  await reporter.getByLabel("แบบฟอร์ม Excel ที่กรอกแล้ว (XLSX)").setInputFiles({ name: "แบบฟอร์ม.xlsx", mimeType: xlsxType, buffer: readFileSync(join(work, "template-good.xlsx")) });
+  await reporter.getByRole("button", { name: "นำเข้าแบบฟอร์มเป็นร่างรายงาน" }).click();
+  await reporter.waitForLoadState("load");
+  const saved = (await reporter.locator("#template-saved").textContent().catch(() => "")).trim();
+  check(saved.includes("บันทึกร่างจากแบบฟอร์มแล้ว 1 ตัวชี้วัด"), `the corrected template saves one draft (${saved})`);
+  check(await reporter.locator("#template-drafts").getByRole("link", { name: /^7 / }).count() === 1, "  KPI 7's draft is listed with a link");
+  await look(reporter, "10b-template-saved");
+  await reporter.locator("#template-drafts").getByRole("link", { name: /^7 / }).click();
+  await reporter.waitForLoadState("load");
+  const score7 = await reporter.locator('input[name="score"]').inputValue();
+  check(Number(score7) === 80.12, `  KPI 7's form holds the template's value (${score7})`);
 
   // ---- reporter: KPI 2 computed from the example's case log (issue 11 §1) ----
   await reporter.goto(`${base}/agency/rounds/1/kpis/2`);
