@@ -398,7 +398,7 @@ wb.save(sys.argv[3])`, join(work, "template.xlsx"), String(score), join(work, ou
   await look(reporter, "10b-template-saved");
   await reporter.locator("#template-drafts").getByRole("link", { name: /^7 / }).click();
   await reporter.waitForLoadState("load");
-  const score7 = await reporter.locator('input[name="score"]').inputValue();
+  const score7 = await reporter.locator('input[name="v_score"]').inputValue();
   check(Number(score7) === 80.12, `  KPI 7's form holds the template's value (${score7})`);
 
   // ---- reporter: KPI 2 computed from the example's case log (issue 11 §1) ----
