@@ -12,14 +12,12 @@ Prints FAIL lines, then `N passed, M failed`; exits 1 on any failure.
 """
 import os
 import re
-import shutil
 import sys
-import tempfile
 import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from esar_harness import Browser, Checks, import_example, start_server, stop_server, text_of  # noqa: E402
+from esar_harness import Browser, Checks, import_example, ServedScratch, text_of  # noqa: E402
 
 check = Checks()
 
@@ -42,15 +40,11 @@ def be_date(t):
 
 def main():
     esar = sys.argv[1]
-    work = tempfile.mkdtemp(prefix="esar-audit-pages-")
-    proc = None
-    try:
-        db = os.environ.get("ESAR_TEST_DB_URL") or os.path.join(work, "esar.db")
+    with ServedScratch("esar-audit-pages-") as scratch:
+        db = scratch.db
         import_example(esar, db, [("admin", "admin", None), ("admin2", "admin", None),
                                   ("evaluator", "evaluator", None), ("reporter.ocs", "reporter", "OCS")])
-        proc, base, _ = start_server(esar, db, os.path.join(work, "files"), os.path.join(work, "server.log"))
-        if not base:
-            sys.exit("audit_pages_test.py: esar serve did not start")
+        base = scratch.serve(esar)
 
         # Only admins read the trail.
         public = Browser(base)
@@ -181,10 +175,6 @@ def main():
         # Hostile text comes back escaped.
         status, html = admin.page("/admin/audit?agency=" + q('<script>alert(1)</script>'))
         check("<script>alert(1)" not in html and "&lt;script&gt;" in html, "a hostile agency filter is escaped")
-    finally:
-        if proc:
-            stop_server(proc)
-        shutil.rmtree(work, ignore_errors=True)
     print(check.summary())
     sys.exit(check.exit_code())
 

@@ -11,12 +11,10 @@ from html.parser import HTMLParser
 import json
 import os
 import re
-import shutil
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from esar_harness import Browser, Checks, import_example, start_server, stop_server, text_of  # noqa: E402
+from esar_harness import Browser, Checks, import_example, ServedScratch, text_of  # noqa: E402
 
 check = Checks()
 
@@ -79,14 +77,10 @@ def beside(page, field_id):
 
 def main():
     esar = sys.argv[1]
-    work = tempfile.mkdtemp(prefix="esar-authoring-")
-    proc = None
-    try:
-        db = os.environ.get("ESAR_TEST_DB_URL") or os.path.join(work, "esar.db")
+    with ServedScratch("esar-authoring-") as scratch:
+        db = scratch.db
         import_example(esar, db, (("admin", "admin", None), ("reporter.ocs", "reporter", "OCS")))
-        proc, base, _ = start_server(esar, db, os.path.join(work, "files"), os.path.join(work, "server.log"))
-        if not base:
-            sys.exit("authoring_pages_test.py: esar serve did not start")
+        base = scratch.serve(esar)
         admin = Browser(base)
         admin.login("admin")
         status, page = admin.page("/admin/frameworks/1")
@@ -268,9 +262,6 @@ def main():
         admin.request("GET", "/lang/en?next=/admin/frameworks")
         status, page = admin.page(where.split("#")[0])
         check("KPI 1: advanced 100 → 97" in text_of(page), "  and in English: KPI 1: advanced 100 → 97")
-    finally:
-        stop_server(proc)
-        shutil.rmtree(work, ignore_errors=True)
     print(check.summary())
     sys.exit(check.exit_code())
 

@@ -15,16 +15,14 @@ import io
 import json
 import os
 import re
-import shutil
 import sys
-import tempfile
 import threading
 import time
 import zipfile
 
 import openpyxl
 
-from esar_harness import ApiClient, Browser, run_cli, start_server, stop_server
+from esar_harness import ApiClient, Browser, run_cli, ServedScratch
 
 EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "ocs-2567")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -142,10 +140,8 @@ def check_list_wording(browser, log_id):
 
 def main():
     esar = sys.argv[1]
-    work = tempfile.mkdtemp(prefix="esar-caselogs-")
-    proc = None
-    try:
-        db = os.environ.get("ESAR_TEST_DB_URL") or os.path.join(work, "esar.db")
+    with ServedScratch("esar-caselogs-") as scratch:
+        db = scratch.db
         run_cli(esar, ["import", "agencies", os.path.join(EXAMPLE, "agencies.csv"), "--db", db])
         run_cli(esar, ["import", "framework", os.path.join(EXAMPLE, "framework.json"), "--db", db])
         users = [("admin", "admin", None), ("evaluator", "evaluator", None), ("reporter.ocs", "reporter", "OCS"),
@@ -154,10 +150,7 @@ def main():
             run_cli(esar, ["admin", "create-user", "--db", db, "--username", name, "--role", role]
                     + (["--agency", agency] if agency else []), env={"ESAR_PASSWORD": "demo-" + name + "-2567"})
         # Small bounds, so that the attack paths stay cheap: 1 MB a file, 1,000 cases a log.
-        proc, base, _ = start_server(esar, db, os.path.join(work, "files"), os.path.join(work, "server.log"),
-                                     extra=["--max-upload-mb", "1", "--max-case-log-cases", "1000"])
-        if not base:
-            sys.exit("case_logs_test.py: esar serve did not start")
+        base = scratch.serve(esar, extra=["--max-upload-mb", "1", "--max-case-log-cases", "1000"])
         admin, evaluator, reporter, approver, boi = (ApiClient(base, check).login(n, "demo-" + n + "-2567")
                                                      for n, _, _ in users)
         public = ApiClient(base, check)
@@ -339,9 +332,6 @@ def main():
         check_list_wording(eb, fixed.get("id"))
         status, html = eb.page(f"/review/submissions/{sid}")
         check(status == 200 and f"/case-logs/{fixed.get('id')}" in html, "the review page links the case log")
-    finally:
-        stop_server(proc)
-        shutil.rmtree(work, ignore_errors=True)
     print(f"{'FAILED' if failures else 'passed'}: {len(failures)} failure(s)")
     sys.exit(1 if failures else 0)
 

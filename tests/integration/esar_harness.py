@@ -8,8 +8,10 @@ import http.cookiejar
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.error
@@ -112,6 +114,40 @@ def stop_server(proc):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=5)
+
+
+class ServedScratch:
+    """One test's scratch directory, its database (the one ESAR_TEST_DB_URL names, a fresh
+    PostgreSQL schema under with_pg_schema.sh, or a fresh SQLite file in the directory) and the
+    `esar serve` started on it by `serve`. Leaving the `with` block stops the server and removes
+    the directory whatever happened (kept, and named, when ESAR_KEEP_TEST_DIR is set), so that a
+    failing check never leaves a server or files behind."""
+
+    def __init__(self, prefix):
+        self.work = tempfile.mkdtemp(prefix=prefix)
+        self.db = os.environ.get("ESAR_TEST_DB_URL") or os.path.join(self.work, "esar.db")
+        self.proc = None
+
+    def serve(self, esar, extra=()):
+        """Starts `esar serve` on the database (files in work/files, its log in work/server.log)
+        and returns its base URL; exits the test, naming it, when the server does not start."""
+        self.proc, base, _ = start_server(esar, self.db, os.path.join(self.work, "files"),
+                                          os.path.join(self.work, "server.log"), extra=extra)
+        if not base:
+            sys.exit("%s: esar serve did not start (log: %s)" % (os.path.basename(sys.argv[0]),
+                                                                 os.path.join(self.work, "server.log")))
+        return base
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, trace):
+        stop_server(self.proc)
+        if os.environ.get("ESAR_KEEP_TEST_DIR"):
+            print("kept " + self.work)
+        else:
+            shutil.rmtree(self.work, ignore_errors=True)
+        return False
 
 
 class ApiClient:

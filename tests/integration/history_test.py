@@ -13,14 +13,12 @@ import http.cookiejar
 import json
 import os
 import re
-import shutil
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
 
-from esar_harness import run_cli, start_server, stop_server
+from esar_harness import run_cli, ServedScratch
 
 EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "ocs-2567")
 failures = []
@@ -65,10 +63,8 @@ def text_of(page):
 
 def main():
     esar = sys.argv[1]
-    work = tempfile.mkdtemp(prefix="esar-history-")
-    proc = None
-    try:
-        db = os.environ.get("ESAR_TEST_DB_URL") or os.path.join(work, "esar.db")
+    with ServedScratch("esar-history-") as scratch:
+        work, db = scratch.work, scratch.db
         with open(os.path.join(EXAMPLE, "data.csv"), encoding="utf-8") as f:
             data = [line for line in f if ",8,pmqa,2566," not in line]
         with open(os.path.join(work, "data.csv"), "w", encoding="utf-8") as f:
@@ -81,9 +77,7 @@ def main():
                 env={"ESAR_PASSWORD": "demo-admin-2567"})
         run_cli(esar, ["admin", "create-user", "--db", db, "--username", "reporter.dcls", "--role", "reporter",
                        "--agency", "DCLS"], env={"ESAR_PASSWORD": "demo-reporter-2567"})
-        proc, base, _ = start_server(esar, db, os.path.join(work, "files"), os.path.join(work, "server.log"))
-        if not base:
-            sys.exit("history_test.py: esar serve did not start")
+        base = scratch.serve(esar)
 
         admin = Client(base)
         session = admin.json("POST", "/api/v1/session", {"username": "admin", "password": "demo-admin-2567"})
@@ -156,9 +150,6 @@ def main():
         check(shared is not None and re.search(r"เปลี่ยนจากปีก่อน <span class=\"(up|down)\">[+-]\d+\.\d\d</span>",
                                                 shared.group(0)) is not None,
               "PMQA, a shared KPI, shows the change of its average score from FY2566")
-    finally:
-        stop_server(proc)
-        shutil.rmtree(work, ignore_errors=True)
     if failures:
         print("%d failed" % len(failures))
         sys.exit(1)

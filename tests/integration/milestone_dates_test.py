@@ -10,13 +10,11 @@ read it; the results' explanation and the PDF report say whether it counted.
 """
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
-from esar_harness import ROOT, ApiClient, Browser, Checks, import_example, start_server, stop_server, text_of
+from esar_harness import ROOT, ApiClient, Browser, Checks, import_example, ServedScratch, text_of
 
 EXAMPLE = os.path.join(ROOT, "examples", "mof-ops-2564")
 check = Checks(verbose=True)
@@ -28,16 +26,12 @@ def squeezed(text):
 
 def main():
     esar = sys.argv[1]
-    work = tempfile.mkdtemp(prefix="esar-milestone-dates-")
-    proc = None
-    try:
-        db = os.environ.get("ESAR_TEST_DB_URL") or os.path.join(work, "esar.db")
+    with ServedScratch("esar-milestone-dates-") as scratch:
+        db = scratch.db
         users = [("admin", "admin", None), ("evaluator", "evaluator", None),
                  ("reporter.mof", "reporter", "MOF-OPS"), ("approver.mof", "approver", "MOF-OPS")]
         import_example(esar, db, users, example=EXAMPLE)
-        proc, base, _ = start_server(esar, db, os.path.join(work, "files"), os.path.join(work, "server.log"))
-        if not base:
-            sys.exit("milestone_dates_test.py: esar serve did not start")
+        base = scratch.serve(esar)
         admin, evaluator, reporter, approver = (ApiClient(base, check).login(u, "demo-%s-2567" % u)
                                                 for u, _, _ in users)
         deadline = int((time.time() + 30 * 86400) * 1000)
@@ -123,9 +117,6 @@ def main():
         text = subprocess.run(["pdftotext", "-raw", "-enc", "UTF-8", "-", "-"], input=pdf, capture_output=True).stdout.decode("utf-8")
         check(status == 200 and squeezed("reached on 15 Dec 2020, by its due date 31 Dec 2020") in squeezed(text),
               "the English PDF says so too")
-    finally:
-        stop_server(proc)
-        shutil.rmtree(work, ignore_errors=True)
     print(check.summary())
     sys.exit(check.exit_code())
 

@@ -18,10 +18,8 @@ import io
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -29,7 +27,7 @@ import urllib.request
 import openpyxl
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from esar_harness import run_cli, start_server, stop_server  # noqa: E402
+from esar_harness import run_cli, ServedScratch  # noqa: E402
 from history_test import Client  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -58,19 +56,15 @@ def text_of(page):
 
 def main():
     esar = sys.argv[1]
-    work = tempfile.mkdtemp(prefix="esar-national-")
-    proc = None
-    try:
-        db = os.environ.get("ESAR_TEST_DB_URL") or os.path.join(work, "esar.db")
+    with ServedScratch("esar-national-") as scratch:
+        work, db = scratch.work, scratch.db
         run_cli(esar, ["import", "agencies", os.path.join(EXAMPLE, "agencies.csv"), "--db", db])
         run_cli(esar, ["import", "framework", os.path.join(EXAMPLE, "framework.json"), "--db", db])
         run_cli(esar, ["import", "data", os.path.join(EXAMPLE, "data.csv"), "--db", db])
         run_cli(esar, ["import", "results", os.path.join(EXAMPLE, "past-results.csv"), "--db", db])
         run_cli(esar, ["admin", "create-user", "--db", db, "--username", "admin", "--role", "admin"],
                 env={"ESAR_PASSWORD": "demo-admin-2567"})
-        proc, base, _ = start_server(esar, db, os.path.join(work, "files"), os.path.join(work, "server.log"))
-        if not base:
-            sys.exit("national_report_test.py: esar serve did not start")
+        base = scratch.serve(esar)
         admin = Client(base)
         admin.csrf = admin.json("POST", "/api/v1/session",
                                 {"username": "admin", "password": "demo-admin-2567"}).get("csrf_token")
@@ -197,9 +191,6 @@ def main():
             message = json.dumps(error, ensure_ascii=False)
             check(status == expect and all(w in message for w in words),
                   "%s: %d with a JSON error in Thai and English (%s)" % (path, status, message[:200]))
-    finally:
-        stop_server(proc)
-        shutil.rmtree(work, ignore_errors=True)
     if failures:
         print("%d failed" % len(failures))
         sys.exit(1)

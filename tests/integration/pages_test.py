@@ -16,24 +16,20 @@ import json
 import http.client
 import os
 import re
-import shutil
 import sys
-import tempfile
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from esar_harness import Browser, Checks, EXAMPLE, import_example, run_cli, start_server, stop_server  # noqa: E402
+from esar_harness import Browser, Checks, EXAMPLE, import_example, run_cli, ServedScratch  # noqa: E402
 
 check = Checks()
 
 
 def main():
     esar = sys.argv[1]
-    work = tempfile.mkdtemp(prefix="esar-pages-")
-    proc = None
-    try:
+    with ServedScratch("esar-pages-") as scratch:
+        work, db = scratch.work, scratch.db
         # A fresh PostgreSQL schema under with_pg_schema.sh; a fresh SQLite file otherwise.
-        db = os.environ.get("ESAR_TEST_DB_URL") or os.path.join(work, "esar.db")
         # An agency whose name is markup: it must come out as text.
         with open(os.path.join(EXAMPLE, "agencies.csv"), encoding="utf-8") as f:
             agencies = f.read().rstrip("\n") + '\nXSS,"<script>alert(1)</script> สำนักงาน",<b>x</b>,department,PMO\n'
@@ -43,9 +39,7 @@ def main():
                                   ("reporter.ocs", "reporter", "OCS"), ("approver.ocs", "approver", "OCS"),
                                   ("reporter.boi", "reporter", "BOI")), agencies=os.path.join(work, "agencies.csv"))
         run_cli(esar, ["import", "data", os.path.join(EXAMPLE, "data.csv"), "--db", db])
-        proc, base, _ = start_server(esar, db, os.path.join(work, "files"), os.path.join(work, "server.log"))
-        if not base:
-            sys.exit("pages_test.py: esar serve did not start")
+        base = scratch.serve(esar)
 
         # ---- who may open what ----
         public = Browser(base)
@@ -453,9 +447,6 @@ def main():
         check(status == 404, "nothing outside the built-in files is served (%d)" % status)
         status, headers, _ = public.get("/")
         check("default-src 'self'" in headers.get("content-security-policy", ""), "pages carry a CSP")
-    finally:
-        stop_server(proc)
-        shutil.rmtree(work, ignore_errors=True)
     print("pages: " + check.summary())
     sys.exit(check.exit_code())
 

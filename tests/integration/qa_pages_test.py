@@ -15,15 +15,13 @@ Prints FAIL lines, then `N passed, M failed`; exits 1 on any failure.
 import json
 import os
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from esar_harness import Browser, Checks, EXAMPLE, multipart_file, ROOT, run_cli, start_server, stop_server  # noqa: E402
+from esar_harness import Browser, Checks, EXAMPLE, multipart_file, ROOT, run_cli, ServedScratch  # noqa: E402
 
 check = Checks()
 
@@ -57,10 +55,8 @@ def sql(db, statement):
 
 def main():
     esar = sys.argv[1]
-    work = tempfile.mkdtemp(prefix="esar-qa-")
-    proc = None
-    try:
-        db = os.environ.get("ESAR_TEST_DB_URL") or os.path.join(work, "esar.db")
+    with ServedScratch("esar-qa-") as scratch:
+        work, db = scratch.work, scratch.db
         run_cli(esar, ["import", "agencies", os.path.join(EXAMPLE, "agencies.csv"), "--db", db])
         run_cli(esar, ["import", "framework", os.path.join(EXAMPLE, "framework.json"), "--db", db])
         out = run_cli(esar, ["--lang", "en", "import", "questions", SEED_QA, "--db", db]).stdout
@@ -82,9 +78,7 @@ def main():
                                    ("reporter.boi", "reporter", "BOI")):
             run_cli(esar, ["admin", "create-user", "--db", db, "--username", user, "--role", role]
                     + (["--agency", agency] if agency else []), env={"ESAR_PASSWORD": "demo-%s-2567" % user})
-        proc, base, _ = start_server(esar, db, os.path.join(work, "files"), os.path.join(work, "server.log"))
-        if not base:
-            sys.exit("qa_pages_test.py: esar serve did not start")
+        base = scratch.serve(esar)
 
         # ---- the public: seed 004 as the provinces' Q&A of 2563 - 2564 ----
         public = Browser(base)
@@ -308,9 +302,6 @@ def main():
         check(status == 200 and answer not in html, "the evaluator's list shows those waiting by default")
         status, _, _ = ocs.request("GET", "/review/questions")
         check(status == 403, "an agency cannot open the evaluators' list (%d)" % status)
-    finally:
-        stop_server(proc)
-        shutil.rmtree(work, ignore_errors=True)
     print(check.summary())
     sys.exit(check.exit_code())
 

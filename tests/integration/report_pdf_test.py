@@ -24,12 +24,11 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from esar_harness import run_cli, start_server, stop_server  # noqa: E402
+from esar_harness import run_cli, ServedScratch  # noqa: E402
 from history_test import Client  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -89,10 +88,8 @@ def render_pages(pdf_bytes, prefix, work):
 def main():
     esar = sys.argv[1]
     update = "--update-reference" in sys.argv
-    work = tempfile.mkdtemp(prefix="esar-report-pdf-")
-    proc = None
-    try:
-        db = os.environ.get("ESAR_TEST_DB_URL") or os.path.join(work, "esar.db")
+    with ServedScratch("esar-report-pdf-") as scratch:
+        work, db = scratch.work, scratch.db
         with open(os.path.join(EXAMPLE, "framework.json"), encoding="utf-8") as f:
             framework = json.load(f)
         doc = next(k for k in framework["kpis"] if k["id"] == "5")["documentation"]
@@ -105,9 +102,7 @@ def main():
         run_cli(esar, ["import", "results", os.path.join(EXAMPLE, "past-results.csv"), "--db", db])
         run_cli(esar, ["admin", "create-user", "--db", db, "--username", "admin", "--role", "admin"],
                 env={"ESAR_PASSWORD": "demo-admin-2567"})
-        proc, base, _ = start_server(esar, db, os.path.join(work, "files"), os.path.join(work, "server.log"))
-        if not base:
-            sys.exit("report_pdf_test.py: esar serve did not start")
+        base = scratch.serve(esar)
         admin = Client(base)
         session = admin.json("POST", "/api/v1/session", {"username": "admin", "password": "demo-admin-2567"})
         admin.csrf = session.get("csrf_token")
@@ -236,12 +231,6 @@ def main():
             con.close()
         status, page = public.call("GET", "/verify/" + good)
         check(status == 404, "after a published row was changed outside esar, its code no longer verifies (%d)" % status)
-    finally:
-        stop_server(proc)
-        if not os.environ.get("ESAR_KEEP_TEST_DIR"):
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print("kept " + work)
     if failures:
         print("%d failed" % len(failures))
         sys.exit(1)

@@ -16,9 +16,7 @@ import html as htmllib
 import io
 import os
 import re
-import shutil
 import sys
-import tempfile
 import struct
 import time
 import zipfile
@@ -26,7 +24,7 @@ import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from esar_harness import (ApiClient, Browser, Checks, EXAMPLE, import_example, multipart_file,  # noqa: E402
-                          run_cli, start_server, stop_server, text_of)
+                          run_cli, ServedScratch, text_of)
 
 check = Checks()
 
@@ -89,19 +87,15 @@ def number(text):
 
 def main():
     esar = sys.argv[1]
-    work = tempfile.mkdtemp(prefix="esar-review-queue-")
-    proc = None
-    try:
-        db = os.environ.get("ESAR_TEST_DB_URL") or os.path.join(work, "esar.db")
+    with ServedScratch("esar-review-queue-") as scratch:
+        db = scratch.db
         users = [("admin", "admin", None), ("evaluator", "evaluator", None)]
         for code in AGENCIES:
             users += [("reporter." + code.lower(), "reporter", code), ("approver." + code.lower(), "approver", code)]
         users += [("reporter.oggp", "reporter", "OGGP"), ("approver.oggp", "approver", "OGGP")]
         import_example(esar, db, users)
         run_cli(esar, ["import", "data", os.path.join(EXAMPLE, "data.csv"), "--db", db])
-        proc, base, _ = start_server(esar, db, os.path.join(work, "files"), os.path.join(work, "server.log"))
-        if not base:
-            sys.exit("review_queue_test.py: esar serve did not start")
+        base = scratch.serve(esar)
 
         admin = ApiClient(base).login("admin", "demo-admin-2567")
         deadline = int((time.time() + 30 * 86400) * 1000)
@@ -357,9 +351,6 @@ def main():
         status, _, _ = reporter.request("POST", "/review/accept-many", {"s_%d" % remaining[1][0]: "1",
                                                                          "csrf": reporter.csrf(page), "confirm": "yes"})
         check(status == 403, "a reporter cannot bulk accept (%d)" % status)
-    finally:
-        stop_server(proc)
-        shutil.rmtree(work, ignore_errors=True)
     print(check.summary())
     sys.exit(check.exit_code())
 

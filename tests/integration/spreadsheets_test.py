@@ -15,17 +15,15 @@ import io
 import json
 import os
 import re
-import shutil
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 import zipfile
 
 import openpyxl
 
-from esar_harness import ApiClient, Browser, multipart_file, run_cli, start_server, stop_server
+from esar_harness import ApiClient, Browser, multipart_file, run_cli, ServedScratch
 
 EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "ocs-2567")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -124,10 +122,8 @@ def row_of(ws, kpi, variable):
 
 def main():
     esar = sys.argv[1]
-    work = tempfile.mkdtemp(prefix="esar-sheets-")
-    proc = None
-    try:
-        db = os.environ.get("ESAR_TEST_DB_URL") or os.path.join(work, "esar.db")
+    with ServedScratch("esar-sheets-") as scratch:
+        work, db = scratch.work, scratch.db
         run_cli(esar, ["import", "agencies", os.path.join(EXAMPLE, "agencies.csv"), "--db", db])
         run_cli(esar, ["import", "framework", os.path.join(EXAMPLE, "framework.json"), "--db", db])
         run_cli(esar, ["import", "data", os.path.join(EXAMPLE, "data.csv"), "--db", db])
@@ -136,9 +132,7 @@ def main():
         for name, role, agency in users:
             run_cli(esar, ["admin", "create-user", "--db", db, "--username", name, "--role", role]
                     + (["--agency", agency] if agency else []), env={"ESAR_PASSWORD": "pw-" + name + "-2567"})
-        proc, base, _ = start_server(esar, db, os.path.join(work, "files"), os.path.join(work, "server.log"))
-        if not base:
-            sys.exit("spreadsheets_test.py: esar serve did not start")
+        base = scratch.serve(esar)
         admin, evaluator, reporter, approver, boi = (Client(base).login(n, "pw-" + n + "-2567") for n, _, _ in users)
         public = Client(base)
 
@@ -566,9 +560,6 @@ def main():
                             "--data-dir", os.path.join(work, "files")],
                                          capture_output=True, text=True)
         check(p.returncode != 0 and "zip bomb" in (p.stdout + p.stderr), "  and refuses a zip bomb")
-    finally:
-        stop_server(proc)
-        shutil.rmtree(work, ignore_errors=True)
     if failures:
         print("%d checks failed" % len(failures))
         sys.exit(1)

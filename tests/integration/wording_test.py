@@ -9,27 +9,21 @@ the status. Usage: wording_test.py ESAR"""
 import json
 import os
 import re
-import shutil
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from esar_harness import ApiClient, Browser, Checks, import_example, start_server, stop_server  # noqa: E402
+from esar_harness import ApiClient, Browser, Checks, import_example, ServedScratch  # noqa: E402
 
 check = Checks()
 
 
 def main():
     esar = sys.argv[1]
-    work = tempfile.mkdtemp(prefix="esar-wording-")
-    proc = None
-    try:
-        db = os.environ.get("ESAR_TEST_DB_URL") or os.path.join(work, "esar.db")
+    with ServedScratch("esar-wording-") as scratch:
+        db = scratch.db
         import_example(esar, db, (("admin", "admin", None), ("evaluator", "evaluator", None),
                                   ("reporter.ocs", "reporter", "OCS")))
-        proc, base, _ = start_server(esar, db, os.path.join(work, "files"), os.path.join(work, "server.log"))
-        if not base:
-            sys.exit("wording_test.py: esar serve did not start")
+        base = scratch.serve(esar)
 
         # ---- an unknown address: a page in the user's language, with the menu; JSON under /api
         public = Browser(base)
@@ -125,9 +119,6 @@ def main():
               "an open appeal reads 'รอพิจารณา' with nothing after it: %r" % (m.groups() if m else None,))
         status, html = admin.page("/review/appeals")
         check(status == 200 and "()" not in html, "the evaluators' appeal list shows no empty ()")
-    finally:
-        stop_server(proc)
-        shutil.rmtree(work, ignore_errors=True)
     print(check.summary())
     sys.exit(check.exit_code())
 
