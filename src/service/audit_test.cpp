@@ -31,7 +31,9 @@ namespace fs = std::filesystem;
 std::string TempDir() {
   char pattern[] = "/tmp/esar-audit-XXXXXX";
   const char* dir = mkdtemp(pattern);
-  return dir ? dir : "";
+  if (!dir) return "";
+  esar::testing::RemoveAtExit(dir);
+  return dir;
 }
 
 std::shared_ptr<const AuditSeal> NewSeal(const std::string& dir) {

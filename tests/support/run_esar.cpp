@@ -8,6 +8,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "tests/support/test_database.h"
+
 namespace esar::testing {
 
 std::string ReadWholeFile(const std::string& path) {
@@ -26,6 +28,7 @@ std::string MakeTempDir() {
   char pattern[] = "/tmp/esar-test-XXXXXX";
   const char* dir = mkdtemp(pattern);
   if (!dir) throw std::runtime_error("mkdtemp failed");
+  RemoveAtExit(dir);
   return dir;
 }
 

@@ -17,7 +17,7 @@ struct RunResult {
 // variable assignments in `env` ("NAME=value ...") in its environment.
 RunResult RunEsar(const std::string& args, const std::string& env = "");
 
-// A fresh temporary directory for one test's files.
+// A fresh temporary directory for one test's files, removed when the process exits.
 std::string MakeTempDir();
 
 // Writes `content` to `path` (bytes as given).

@@ -6,7 +6,9 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <random>
+#include <vector>
 
 #include "storage/migrations.h"
 
@@ -20,7 +22,34 @@ std::string UniqueName() {
          std::to_string(counter++);
 }
 
+// What RemoveAtExit collected; its destructor runs when the process exits normally.
+class ScratchToRemove {
+ public:
+  void Add(const std::string& path) {
+    std::lock_guard lock(mutex_);
+    paths_.push_back(path);
+  }
+  ~ScratchToRemove() {
+    if (std::getenv("ESAR_KEEP_TEST_DIR")) return;
+    for (const auto& path : paths_) {
+      std::error_code ignored;  // already gone, or never made: nothing to do
+      std::filesystem::remove_all(path, ignored);
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::string> paths_;
+};
+
+ScratchToRemove& Scratch() {
+  static ScratchToRemove scratch;
+  return scratch;
+}
+
 }  // namespace
+
+void RemoveAtExit(const std::string& path) { Scratch().Add(path); }
 
 std::vector<std::string> Backends() { return {"sqlite", "postgres"}; }
 
@@ -30,6 +59,8 @@ std::string FreshDatabaseUrl(const std::string& backend) {
     std::filesystem::create_directories(dir);
     const auto path = dir / (UniqueName() + ".db");
     std::filesystem::remove(path);
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"})
+      RemoveAtExit(path.string() + suffix);
     return path.string();
   }
   const char* base = std::getenv("ESAR_TEST_PG_URL");

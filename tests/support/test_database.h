@@ -11,11 +11,17 @@
 
 namespace esar::testing {
 
+// Removes `path` (a file or a directory, recursively) when the test process exits, so that
+// thousands of test runs do not fill /tmp; kept when ESAR_KEEP_TEST_DIR is set, to look at a
+// failure. Thread-safe. PostgreSQL schemas need no such care: the test cluster is thrown away.
+void RemoveAtExit(const std::string& path);
+
 // "sqlite" and "postgres".
 std::vector<std::string> Backends();
 
 // The URL of a new, empty database of `backend`: a fresh SQLite file, or a fresh schema in the
-// test cluster. Empty when `backend` is "postgres" and ESAR_TEST_PG_URL is not set.
+// test cluster (the SQLite file and its journal are removed at exit). Empty when `backend` is
+// "postgres" and ESAR_TEST_PG_URL is not set.
 std::string FreshDatabaseUrl(const std::string& backend);
 
 // FreshDatabaseUrl opened and migrated; fails the test (and returns null) on error.
