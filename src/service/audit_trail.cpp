@@ -97,6 +97,9 @@ const std::map<std::string, LocalizedText>& ActionWords() {
       {"token.create", {"สร้างโทเค็น API", "created an API token"}},
       {"token.revoke", {"ยกเลิกโทเค็น API", "revoked an API token"}},
       {"user.create", {"สร้างผู้ใช้", "created a user"}},
+      {"user.edit", {"แก้ไขข้อมูลผู้ใช้", "edited a user"}},
+      {"user.disable", {"ปิดใช้บัญชีผู้ใช้", "disabled a user"}},
+      {"user.enable", {"เปิดใช้บัญชีผู้ใช้อีกครั้ง", "enabled a user again"}},
       {"user.password", {"เปลี่ยนรหัสผ่านของตน", "changed their password"}},
       {"user.password_reset", {"ตั้งรหัสผ่านใหม่ทางลิงก์", "reset a password by link"}},
       {"user.password_reset_request",
@@ -108,6 +111,8 @@ const std::map<std::string, LocalizedText>& ActionWords() {
 const std::map<std::string, LocalizedText>& FieldWords() {
   static const std::map<std::string, LocalizedText> kWords = {
       {"agency", {"หน่วยงาน", "agency"}},
+      {"active", {"ใช้งานได้", "active"}},
+      {"display_name", {"ชื่อที่แสดง", "display name"}},
       {"answer", {"คำตอบ", "answer"}},
       {"file", {"ไฟล์รหัส", "file id"}},
       {"number", {"ลำดับที่", "number"}},
@@ -232,6 +237,16 @@ LocalizedText ValueWords(const std::string& key, const json& v) {
       if (found != StateWords().end()) return found->second;
     }
     if (key == "agency_kind" || key == "kind") return KindWords(text);
+    if (key == "role") {
+      // As the pages name the roles (templates/messages.json "role.*").
+      static const std::map<std::string, LocalizedText> kRoles = {
+          {"admin", {"ผู้ดูแลระบบ (ส่วนกลาง)", "central office admin"}},
+          {"evaluator", {"ผู้ประเมิน", "evaluator"}},
+          {"reporter", {"ผู้รายงาน", "reporter"}},
+          {"approver", {"ผู้อนุมัติ", "approver"}}};
+      auto found = kRoles.find(text);
+      if (found != kRoles.end()) return found->second;
+    }
     if (key == "language") {
       if (text == "th") return {"ไทย", "Thai"};
       if (text == "en") return {"อังกฤษ", "English"};

@@ -1,5 +1,6 @@
 #include "service/directory.h"
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -215,6 +216,149 @@ Result<std::vector<UserInfo>> Directory::Users(const Actor& actor) {
         {r.Int(0), r.Text(1), r.Text(2), *role, r.IsNull(4) ? "" : r.Text(4), r.Int(5) != 0});
   }
   return out;
+}
+
+namespace {
+
+// A refusal of the user form's field `field` (Location::json_path names it, as the authoring
+// forms do), so that the page shows it beside that field.
+Status FieldError(const std::string& field, std::string th, std::string en) {
+  return Status::InvalidInput(std::move(th), std::move(en), Location{"", field, 0});
+}
+
+Status StaleUser() {
+  return Status::Conflict(
+      "มีผู้อื่นแก้ไขผู้ใช้นี้หลังจากที่คุณเปิดหน้านี้ โปรดเปิดหน้าใหม่แล้วแก้ไขอีกครั้ง",
+      "someone else changed this user after you opened the page: open it again and redo the "
+      "change");
+}
+
+bool HasControlCharacters(const std::string& text) {
+  return std::any_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+}  // namespace
+
+Result<UserDetail> Directory::User(const Actor& actor, int64_t id) {
+  if (!actor.Is(Role::kAdmin)) return Denied(actor, "ดูข้อมูลผู้ใช้", "read a user's details");
+  auto rows = db_.Query(
+      "SELECT u.id, u.username, u.display_name, u.role, u.agency_code, u.active, u.created_at, "
+      "c.email, c.language FROM users u LEFT JOIN user_contacts c ON c.user_id = u.id WHERE u.id "
+      "= ?",
+      {id});
+  if (!rows) return rows.status();
+  if (rows->empty()) {
+    return Status::NotFound("ไม่พบผู้ใช้รหัส " + std::to_string(id), "no user " + std::to_string(id));
+  }
+  const storage::Row& r = (*rows)[0];
+  auto role = ParseRole(r.Text(3));
+  if (!role) return role.status();
+  UserDetail d;
+  d.info = {r.Int(0), r.Text(1), r.Text(2), *role, r.IsNull(4) ? "" : r.Text(4), r.Int(5) != 0};
+  d.created_at = r.Int(6);
+  d.email = r.IsNull(7) ? "" : r.Text(7);
+  d.language = !r.IsNull(8) && r.Text(8) == "en" ? Lang::kEnglish : Lang::kThai;
+  const json state = {d.info.display_name, RoleName(d.info.role), d.info.agency, d.email,
+                      d.info.active};
+  d.version = security::Sha256Hex(state.dump()).substr(0, 32);
+  return d;
+}
+
+Status Directory::EditUser(const Actor& actor, int64_t id, const UserEdit& edit) {
+  if (!actor.Is(Role::kAdmin) || actor.read_only) {
+    return Denied(actor, "แก้ไขข้อมูลผู้ใช้", "edit users");
+  }
+  if (edit.display_name.size() > 200 || HasControlCharacters(edit.display_name)) {
+    return FieldError("display_name", "ชื่อที่แสดงยาวได้ไม่เกิน 200 ไบต์ และต้องไม่มีอักขระควบคุม",
+                      "a display name is at most 200 bytes, without control characters");
+  }
+  const bool needs_agency = edit.role == Role::kReporter || edit.role == Role::kApprover;
+  if (needs_agency && edit.agency.empty()) {
+    return FieldError("agency", "ผู้รายงานและผู้อนุมัติต้องสังกัดหน่วยงาน โปรดเลือกหน่วยงาน",
+                      "reporters and approvers belong to an agency: choose one");
+  }
+  if (!edit.email.empty() && !IsValidEmail(edit.email)) {
+    return FieldError("email", "ที่อยู่อีเมล \"" + edit.email + "\" ไม่ถูกต้อง",
+                      "\"" + edit.email + "\" is not a valid e-mail address");
+  }
+  const std::string agency = needs_agency ? edit.agency : "";
+  const int64_t now = clock_.NowMs();
+  return db_.Transaction([&]() -> Status {
+    auto current = User(actor, id);
+    if (!current) return current.status();
+    if (current->version != edit.version) return StaleUser();
+    const UserInfo& was = current->info;
+    if (id == actor.user_id && edit.role != was.role) {
+      return FieldError("role", "เปลี่ยนบทบาทของตนเองไม่ได้ ให้ผู้ดูแลระบบคนอื่นเปลี่ยนให้",
+                        "you cannot change your own role: ask another admin");
+    }
+    if (!agency.empty() && agency != was.agency) {
+      auto found = db_.Query("SELECT 1 FROM agencies WHERE code = ?", {agency});
+      if (!found) return found.status();
+      if (found->empty()) {
+        return FieldError("agency", "ไม่มีหน่วยงานรหัส \"" + agency + "\"",
+                          "no agency \"" + agency + "\"");
+      }
+    }
+    json before = json::object();
+    json after = json::object();
+    if (edit.display_name != was.display_name) {
+      before["display_name"] = was.display_name;
+      after["display_name"] = edit.display_name;
+    }
+    if (edit.role != was.role) {
+      before["role"] = RoleName(was.role);
+      after["role"] = RoleName(edit.role);
+    }
+    if (agency != was.agency) {
+      before["agency"] = was.agency;
+      after["agency"] = agency;
+    }
+    if (!after.empty()) {
+      storage::Value agency_value = agency.empty() ? storage::Value{} : storage::Value{agency};
+      Status s = db_.Execute(
+          "UPDATE users SET display_name = ?, role = ?, agency_code = ? WHERE id = ?",
+          {edit.display_name, std::string(RoleName(edit.role)), agency_value, id});
+      if (!s.ok()) return s;
+      s = AuditLog(db_).Append(actor, now, "user.edit", "user/" + std::to_string(id),
+                               before.dump(), after.dump());
+      if (!s.ok()) return s;
+    }
+    if (edit.email == current->email) return Status::Ok();
+    return Contacts(db_, clock_).WriteAddress(actor, id, edit.email, current->language);
+  });
+}
+
+Status Directory::SetUserActive(const Actor& actor, int64_t id, bool active,
+                                const std::string& version) {
+  if (!actor.Is(Role::kAdmin) || actor.read_only) {
+    return Denied(actor, active ? "เปิดใช้บัญชีผู้ใช้" : "ปิดใช้บัญชีผู้ใช้",
+                  active ? "enable users" : "disable users");
+  }
+  if (id == actor.user_id) {
+    return Status::Conflict("ปิดหรือเปิดบัญชีของตนเองไม่ได้ ให้ผู้ดูแลระบบคนอื่นทำให้",
+                            "you cannot disable or enable your own account: ask another admin");
+  }
+  const int64_t now = clock_.NowMs();
+  return db_.Transaction([&]() -> Status {
+    auto current = User(actor, id);
+    if (!current) return current.status();
+    if (current->info.active == active) return Status::Ok();
+    if (current->version != version) return StaleUser();
+    Status s = db_.Execute("UPDATE users SET active = ? WHERE id = ?",
+                           {static_cast<int64_t>(active ? 1 : 0), id});
+    if (!s.ok()) return s;
+    // Whoever is logged in as the user is out at their next request; a session would be
+    // refused anyway (ActorOf), but none is kept that enabling the user again would revive.
+    if (!active) {
+      s = db_.Execute("DELETE FROM sessions WHERE user_id = ?", {id});
+      if (!s.ok()) return s;
+    }
+    return AuditLog(db_).Append(actor, now, active ? "user.enable" : "user.disable",
+                                "user/" + std::to_string(id), json{{"active", !active}}.dump(),
+                                json{{"active", active}}.dump());
+  });
 }
 
 Result<int64_t> Directory::CreateUser(const Actor& actor, const NewUser& user) {

@@ -35,6 +35,27 @@ struct UserInfo {
   bool active = true;
 };
 
+// A user as the admin's page for that user shows it (/admin/users/{id}).
+struct UserDetail {
+  UserInfo info;
+  std::string email;  // "" for none
+  Lang language = Lang::kThai;
+  int64_t created_at = 0;
+  // A digest of what the admin's forms change (name, role, agency, address, active): the form
+  // carries it back, so that a change made meanwhile by someone else is not overwritten.
+  std::string version;
+};
+
+// What an admin changes of a user (Directory::EditUser). The username stays: it is how the user
+// logs in and how the audit log and others' records name them.
+struct UserEdit {
+  std::string display_name;  // at most 200 bytes, no control characters
+  Role role = Role::kReporter;
+  std::string agency;  // required for reporters and approvers, empty otherwise
+  std::string email;   // "" for none; else it must pass IsValidEmail
+  std::string version;  // UserDetail::version of the user the form was made from
+};
+
 struct Session {
   std::string token;  // given to the browser in an HttpOnly cookie; only its hash is stored
   std::string csrf_token;
@@ -137,6 +158,27 @@ class Directory {
   Result<int64_t> CreateUser(const Actor& actor, const NewUser& user);
   // Every user, by username; admins only.
   Result<std::vector<UserInfo>> Users(const Actor& actor);
+  // User `id` with their address and the version its forms carry; admins only. kNotFound (Thai
+  // and English) for an unknown id.
+  Result<UserDetail> User(const Actor& actor, int64_t id);
+  // Changes user `id`'s name, role, agency and e-mail address as `edit` says; admins only (not
+  // through a read-only token). Refusals name the form field they concern in where().json_path
+  // ("display_name", "role", "agency", "email"): kInvalidInput for a bad value (a reporter or
+  // approver without an agency, an agency that does not exist, a bad address, a name too long
+  // or with control characters), or an admin changing their own role (they would lock
+  // themselves out); kConflict, naming no field, when `edit.version` is not the user's version
+  // (changed meanwhile); kNotFound for an unknown id. What changed is audited in one
+  // transaction: "user.edit" (name, role, agency: before -> after) and "contact.address" for the
+  // address; nothing changed, nothing written. A new role or agency applies to the user's next
+  // request: their sessions and tokens act as the user is now (ActorOf).
+  Status EditUser(const Actor& actor, int64_t id, const UserEdit& edit);
+  // Disables (`active` false) or enables user `id`; admins only, never oneself, `version` as
+  // EditUser's (kConflict when stale). A disabled user cannot log in, open the reset link or
+  // use their API tokens (ActorOf refuses them), and their sessions are deleted here, so that
+  // whoever is logged in as them is out at their next request; their tokens are kept, refused,
+  // and work again if the user is enabled. Setting the state the user is in already is Ok and
+  // writes nothing; else audited ("user.disable" / "user.enable", active before -> after).
+  Status SetUserActive(const Actor& actor, int64_t id, bool active, const std::string& version);
 
   // A new session for `user_id`, whose password the caller has just checked (Logins::Login);
   // kUnauthenticated when the user is gone or inactive.

@@ -314,14 +314,18 @@ Status Contacts::SetAddress(const Actor& actor, int64_t user_id, const std::stri
     return Status::InvalidInput("ที่อยู่อีเมล \"" + email + "\" ไม่ถูกต้อง",
                                 "\"" + email + "\" is not a valid e-mail address");
   }
-  return db_.Transaction([&]() -> Status {
-    auto before = Load(user_id);
-    if (!before) return before.status();
-    Contact after = *before;
-    after.email = email;
-    after.language = language;
-    return Store(actor, *before, after, "contact.address");
-  });
+  return db_.Transaction([&]() -> Status { return WriteAddress(actor, user_id, email, language); });
+}
+
+Status Contacts::WriteAddress(const Actor& actor, int64_t user_id, const std::string& email,
+                              Lang language) {
+  auto before = Load(user_id);
+  if (!before) return before.status();
+  if (before->email == email && before->language == language) return Status::Ok();
+  Contact after = *before;
+  after.email = email;
+  after.language = language;
+  return Store(actor, *before, after, "contact.address");
 }
 
 Status Contacts::Create(const Actor& actor, int64_t user_id, const std::string& email,

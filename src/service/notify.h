@@ -151,6 +151,12 @@ class Contacts {
   Status SetPreferences(const Actor& actor, Lang language, bool reminders, bool digest,
                         std::optional<bool> announcements = std::nullopt);
 
+  // SetAddress inside the caller's transaction, without its permission check (the caller,
+  // Directory::EditUser, checked that the actor is an admin and the address is valid). Audited as
+  // SetAddress is; an address and language as they were already write nothing.
+  Status WriteAddress(const Actor& actor, int64_t user_id, const std::string& email,
+                      Lang language);
+
   // Writes the contact of a user just made by `actor` (Directory::CreateUser) and its audit
   // entry, inside the caller's transaction; no permission check (the caller made the user).
   // The address must already have passed IsValidEmail (or be "").

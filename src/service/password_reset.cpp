@@ -128,6 +128,52 @@ Status PasswordResets::Request(const std::string& who, const std::string& client
   });
 }
 
+Status PasswordResets::SendLinkFor(storage::Database& db, const Clock& clock, const Actor& admin,
+                                   int64_t user_id) {
+  if (!admin.Is(Role::kAdmin) || admin.read_only) {
+    return Denied(admin, "ส่งลิงก์ตั้งรหัสผ่านใหม่ให้ผู้ใช้", "send users a password reset link");
+  }
+  const int64_t now = clock.NowMs();
+  return db.Transaction([&]() -> Status {
+    auto users = db.Query(
+        "SELECT u.username, u.active, c.email, c.language FROM users u LEFT JOIN user_contacts c "
+        "ON c.user_id = u.id WHERE u.id = ?",
+        {user_id});
+    if (!users) return users.status();
+    if (users->empty()) {
+      return Status::NotFound("ไม่พบผู้ใช้รหัส " + std::to_string(user_id),
+                              "no user " + std::to_string(user_id));
+    }
+    const storage::Row& u = (*users)[0];
+    if (u.Int(1) != 1) {
+      return Status::Conflict("บัญชีนี้ถูกปิดใช้อยู่ เปิดใช้บัญชีก่อนจึงส่งลิงก์ตั้งรหัสผ่านใหม่ได้",
+                              "this account is disabled: enable it before sending a reset link");
+    }
+    if (u.IsNull(2) || u.Text(2).empty()) {
+      return Status::InvalidInput(
+          "ผู้ใช้นี้ไม่มีอีเมล โปรดใส่อีเมลแล้วบันทึกก่อนส่งลิงก์ตั้งรหัสผ่านใหม่",
+          "this user has no e-mail address: enter one and save before sending a reset link",
+          Location{"", "email", 0});
+    }
+    int64_t wait_ms = 0;
+    auto within = CountRequest(db, "reset-to:" + u.Text(0), kMaxPerAccount, now, &wait_ms);
+    if (!within) return within.status();
+    if (!*within) {
+      const int64_t minutes = (wait_ms + 59'999) / 60'000;
+      return Status::TooManyRequests(
+          "ส่งลิงก์ตั้งรหัสผ่านใหม่ให้ผู้ใช้นี้บ่อยเกินไป โปรดรอ " + std::to_string(minutes) + " นาที",
+          "too many reset links for this user: wait " + std::to_string(minutes) + " minutes");
+    }
+    auto lang = ParseLangCode(u.Text(3));
+    auto queued = Notifier(db, clock).MailOnly(user_id, u.Text(2), lang ? *lang : Lang::kThai,
+                                               PasswordResetMessage());
+    if (!queued) return queued.status();
+    return AuditLog(db).Append(admin, now, "user.password_reset_request",
+                               "user/" + std::to_string(user_id), "{}",
+                               nlohmann::json{{"email", u.Text(2)}}.dump());
+  });
+}
+
 Status PasswordResets::Check(const std::string& token) {
   if (!WellFormedToken(token)) return UnknownLink();
   auto lease = pool_.Acquire();

@@ -26,6 +26,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "security/password_hasher.h"
+#include "service/actor.h"
 #include "storage/database.h"
 #include "storage/pool.h"
 
@@ -62,6 +63,16 @@ class PasswordResets {
   // too often this window (`*retry_after_s`, when given, says how long to wait).
   Status Request(const std::string& who, const std::string& client,
                  int64_t* retry_after_s = nullptr);
+
+  // An admin's "send a password reset link" for user `user_id` (the admin's page of the user):
+  // the e-mail Request would queue, to the user's address in their language (its token made
+  // when it is sent, as for Request), audited ("user.password_reset_request" by the admin), in
+  // one transaction on `db`. Counted with the requests naming the user's username
+  // (kMaxPerAccount a window, kTooManyRequests beyond), so that neither route floods a
+  // mailbox. Admins only (not a read-only token); kNotFound for an unknown id; kConflict for a
+  // disabled user; kInvalidInput naming the field "email" for a user without an address.
+  static Status SendLinkFor(storage::Database& db, const Clock& clock, const Actor& admin,
+                            int64_t user_id);
 
   // Ok when `token` can still set a password (what the reset page checks before showing its
   // form); else kInvalidInput saying whether the link is unknown, used or expired.

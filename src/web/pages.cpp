@@ -978,6 +978,10 @@ void Pages::Register(Router& router) {
   router.Add("POST", "/admin/agencies", Page(admin, bind(&Pages::ImportAgencies)));
   router.Add("GET", "/admin/users", Page(admin, bind(&Pages::UsersPage)));
   router.Add("POST", "/admin/users", Page(admin, bind(&Pages::CreateUser)));
+  router.Add("GET", "/admin/users/{id}", Page(admin, bind(&Pages::UserPage)));
+  router.Add("POST", "/admin/users/{id}", Page(admin, bind(&Pages::SaveUser)));
+  router.Add("POST", "/admin/users/{id}/active", Page(admin, bind(&Pages::SetUserActive)));
+  router.Add("POST", "/admin/users/{id}/reset", Page(admin, bind(&Pages::SendResetLink)));
   router.Add("GET", "/admin/frameworks", Page(admin, bind(&Pages::FrameworksPage)));
   router.Add("POST", "/admin/frameworks", Page(admin, bind(&Pages::ImportFramework)));
   router.Add("GET", "/admin/frameworks/{id}", Page(admin, bind(&Pages::FrameworkPage)));

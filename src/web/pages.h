@@ -207,6 +207,15 @@ class Pages {
   HttpResponse ImportAgencies(PageCall& call);
   HttpResponse UsersPage(PageCall& call);
   HttpResponse CreateUser(PageCall& call);
+  // One user (/admin/users/{id}): their name, role, agency and e-mail address as a form (errors
+  // beside the field), the account disabled or enabled, a password reset link sent to the
+  // address. `error` (a refusal to show, with `http` its status) and the form as sent when it
+  // comes back; else the user as stored.
+  HttpResponse UserPage(PageCall& call);
+  HttpResponse UserPageWith(PageCall& call, const Status& error);
+  HttpResponse SaveUser(PageCall& call);
+  HttpResponse SetUserActive(PageCall& call);
+  HttpResponse SendResetLink(PageCall& call);
   HttpResponse FrameworksPage(PageCall& call);
   HttpResponse ImportFramework(PageCall& call);
   HttpResponse FrameworkPage(PageCall& call);

@@ -17,8 +17,10 @@
 #include "service/authoring.h"
 #include "service/cycle.h"
 #include "service/directory.h"
+#include "service/password_reset.h"
 #include "service/reporting.h"
 #include "service/results.h"
+#include "web/form_fields.h"
 #include "web/kpi_view.h"
 #include "web/page_support.h"
 #include "web/pages.h"
@@ -310,6 +312,7 @@ HttpResponse Pages::UsersPage(PageCall& call) {
   json list = json::array();
   for (const auto& u : *users) {
     list.push_back({{"username", u.username},
+                    {"href", "/admin/users/" + std::to_string(u.id)},
                     {"name", u.display_name},
                     {"role", call.T(std::string("role.") + service::RoleName(u.role))},
                     {"agency", u.agency},
@@ -350,6 +353,116 @@ HttpResponse Pages::CreateUser(PageCall& call) {
     return UsersPage(call);
   }
   return Redirect("/admin/users?done=user_created");
+}
+
+HttpResponse Pages::UserPage(PageCall& call) { return UserPageWith(call, Status::Ok()); }
+
+HttpResponse Pages::UserPageWith(PageCall& call, const Status& error) {
+  service::Directory directory(call.db, clock_);
+  const int64_t id = ParseId(call.request.params.at("id"));
+  auto user = directory.User(call.actor, id);
+  if (!user) return ErrorPage(call, user.status());
+  auto agencies = directory.Agencies();
+  if (!agencies) return ErrorPage(call, agencies.status());
+  // The form as sent when a refusal of its values sends it back; else the user as stored (also
+  // after a stale refusal: the page then shows what is stored now, with its new version).
+  const bool sent_back = !error.ok() && error.code() == StatusCode::kInvalidInput &&
+                         call.request.method == "POST" && call.form.count("role") > 0;
+  std::map<std::string, std::string> fields;
+  if (sent_back) {
+    for (const char* name : {"display_name", "role", "agency", "email", "version"})
+      fields[name] = call.Field(name);
+  } else {
+    fields = {{"display_name", user->info.display_name},
+              {"role", service::RoleName(user->info.role)},
+              {"agency", user->info.agency},
+              {"email", user->email},
+              {"version", user->version}};
+  }
+  ErrorBook errors;
+  json general = json::array();
+  if (!error.ok()) {
+    const std::string& field = error.where().json_path;
+    if (field.empty()) {
+      general.push_back(call.Message(error));
+    } else {
+      errors.Add(field, call.Message(error));
+    }
+  }
+  json roles = json::array();
+  for (const char* r : {"reporter", "approver", "evaluator", "admin"})
+    roles.push_back({{"value", r}, {"label", call.T(std::string("role.") + r)}});
+  json form = json::array();
+  form.push_back(Field(fields, errors, "display_name", call.T("users.display_name"), "text"));
+  form.push_back(Field(fields, errors, "role", call.T("users.role"), "select", "", roles));
+  form.push_back(Field(fields, errors, "agency", call.T("users.agency"), "select",
+                       call.T("user.agency_hint"), AgencyOptions(call, *agencies, "")));
+  form.push_back(Field(fields, errors, "email", call.T("user.email"), "text",
+                       call.T("user.email_hint")));
+  const std::string base = "/admin/users/" + std::to_string(id);
+  json model = {{"username", user->info.username},
+                {"active", user->info.active},
+                {"self", user->info.id == call.actor.user_id},
+                {"has_email", !user->email.empty()},
+                {"email", user->email},
+                {"created", FormatDateTime(user->created_at, call.lang)},
+                {"fields", form},
+                {"version", fields["version"]},
+                {"stored_version", user->version},
+                {"action", base},
+                {"active_action", base + "/active"},
+                {"reset_action", base + "/reset"},
+                {"general", general}};
+  const json summary = errors.Summary();
+  if (!summary.empty()) model["summary"] = summary;
+  const int http = error.ok() ? 200 : HttpStatusOf(error.code());
+  return RenderPage(call, "admin_user", model, call.T("user.title") + " " + user->info.username,
+                    http);
+}
+
+HttpResponse Pages::SaveUser(PageCall& call) {
+  const int64_t id = ParseId(call.request.params.at("id"));
+  service::UserEdit edit;
+  edit.display_name = call.Field("display_name");
+  edit.agency = call.Field("agency");
+  edit.email = call.Field("email");
+  // Addresses are typed, and pasted with spaces around them.
+  edit.email.erase(0, edit.email.find_first_not_of(" \t"));
+  edit.email.erase(edit.email.find_last_not_of(" \t") + 1);
+  edit.version = call.Field("version");
+  auto role = service::ParseRole(call.Field("role"));
+  Status s = role.ok() ? Status::Ok()
+                       : Status::InvalidInput("โปรดเลือกบทบาท", "choose a role",
+                                              Location{"", "role", 0});
+  if (s.ok() && *role == Role::kPublic) {
+    s = Status::InvalidInput("โปรดเลือกบทบาท", "choose a role", Location{"", "role", 0});
+  }
+  if (s.ok()) {
+    edit.role = *role;
+    s = service::Directory(call.db, clock_).EditUser(call.actor, id, edit);
+  }
+  if (!s.ok()) return UserPageWith(call, s);
+  return Redirect("/admin/users/" + std::to_string(id) + "?done=user_saved");
+}
+
+HttpResponse Pages::SetUserActive(PageCall& call) {
+  const int64_t id = ParseId(call.request.params.at("id"));
+  const std::string want = call.Field("active");
+  Status s = want == "1" || want == "0"
+                 ? service::Directory(call.db, clock_)
+                       .SetUserActive(call.actor, id, want == "1", call.Field("version"))
+                 : Status::InvalidInput("คำขอไม่ระบุว่าจะเปิดหรือปิดใช้บัญชี",
+                                        "the request does not say whether to enable or disable");
+  if (!s.ok()) return UserPageWith(call, s);
+  return Redirect("/admin/users/" + std::to_string(id) +
+                  (want == "1" ? "?done=user_enabled" : "?done=user_disabled"));
+}
+
+HttpResponse Pages::SendResetLink(PageCall& call) {
+  const int64_t id = ParseId(call.request.params.at("id"));
+  Status s = service::PasswordResets::SendLinkFor(call.db, clock_, call.actor, id);
+  if (!s.ok()) return UserPageWith(call, s);
+  return Redirect("/admin/users/" + std::to_string(id) + "?done=reset_link_sent");
 }
 
 HttpResponse Pages::FrameworksPage(PageCall& call) {

@@ -12,6 +12,7 @@
 #include "formats/json_input.h"
 #include "service/authoring.h"
 #include "service/cycle.h"
+#include "web/form_fields.h"
 #include "web/kpi_view.h"
 #include "web/page_support.h"
 #include "web/pages.h"
@@ -21,41 +22,6 @@ namespace esar::web {
 using nlohmann::json;
 
 namespace {
-
-// Messages by the form field (or row, or section) they concern; what no field claims is shown
-// at the top of the form. Every message also goes in the summary, linked to where it is shown.
-class ErrorBook {
- public:
-  void Add(const std::string& key, const std::string& message) {
-    auto& list = by_key_[key];
-    if (std::find(list.begin(), list.end(), message) == list.end()) list.push_back(message);
-  }
-  // The messages for `key`, shown at the element with HTML id `anchor`.
-  json Take(const std::string& key, const std::string& anchor) {
-    json out = json::array();
-    auto it = by_key_.find(key);
-    if (it == by_key_.end()) return out;
-    for (const std::string& m : it->second) {
-      out.push_back(m);
-      summary_.push_back({{"message", m}, {"href", "#" + anchor}});
-    }
-    by_key_.erase(it);
-    return out;
-  }
-  // The summary: every message taken (linked), then those nobody took.
-  json Summary() {
-    json out = summary_;
-    for (const auto& [key, list] : by_key_) {
-      for (const std::string& m : list) out.push_back({{"message", m}});
-    }
-    return out;
-  }
-  bool empty() const { return by_key_.empty() && summary_.empty(); }
-
- private:
-  std::map<std::string, std::vector<std::string>> by_key_;
-  json summary_ = json::array();
-};
 
 // The index of KPI `id` among the document's top-level KPIs, or -1.
 int KpiIndex(const json& document, const std::string& id) {
@@ -69,51 +35,6 @@ int KpiIndex(const json& document, const std::string& id) {
 std::string Value(const formats::FormFields& fields, const std::string& name) {
   auto it = fields.find(name);
   return it == fields.end() ? std::string() : it->second;
-}
-
-std::string FieldId(const std::string& name) { return "f-" + HtmlId(name); }
-
-// One field of a form for templates/part_form_field.mustache. `kind` is "text", "area",
-// "select" (with `options` [{value, label}]) or "checkbox".
-json Field(const formats::FormFields& fields, ErrorBook& errors, const std::string& name,
-           const std::string& label, const std::string& kind, const std::string& hint = "",
-           const json& options = json::array(), int rows = 3) {
-  const std::string id = FieldId(name);
-  const std::string value = Value(fields, name);
-  json errs = errors.Take(name, id);
-  // A text in two languages: what concerns the text as a whole is shown at its Thai field.
-  if (name.size() > 3 && name.compare(name.size() - 3, 3, ".th") == 0) {
-    for (const json& e : errors.Take(name.substr(0, name.size() - 3), id)) errs.push_back(e);
-  }
-  // Every key the template reads is set, so that none is looked up in an enclosing section
-  // (a section's hint, the page's "text").
-  json f = {{"id", id},         {"name", name},          {"label", label}, {"value", value},
-            {"rows", rows},     {"errors", errs},        {"has_error", !errs.empty()},
-            {"text", false},    {"area", false},         {"select", false},
-            {"checkbox", false}, {"checked", false},     {"hint", false},
-            {"describedby", false}, {"options", json::array()}};
-  std::string described;
-  if (!hint.empty()) {
-    f["hint"] = hint;
-    described = id + "-hint";
-  }
-  if (!errs.empty()) described += (described.empty() ? "" : " ") + id + "-err";
-  if (!described.empty()) f["describedby"] = described;
-  if (kind == "select") {
-    json opts = json::array();
-    bool found = false;
-    for (const json& o : options) {
-      const bool selected = o["value"].get<std::string>() == value;
-      found = found || selected;
-      opts.push_back({{"value", o["value"]}, {"label", o["label"]}, {"selected", selected}});
-    }
-    // A value the list does not have (typed in the JSON) stays selectable, so it is not lost.
-    if (!found && !value.empty()) opts.push_back({{"value", value}, {"label", value}, {"selected", true}});
-    f["options"] = opts;
-  }
-  if (kind == "checkbox") f["checked"] = !value.empty();
-  f[kind] = true;
-  return f;
 }
 
 // The number of rows `prefix`.N shown: those sent or stored (the highest index present) and

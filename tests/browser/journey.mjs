@@ -323,6 +323,41 @@ try {
   await look(admin, "08-admin-agencies");
   await admin.goto(`${base}/admin/users`);
   await look(admin, "09-admin-users");
+  // ---- issue 12 §2: a user made, edited (a bad address said beside its field), sent the reset
+  // e-mail, disabled; no JSON anywhere ----
+  await admin.locator("#u-name").fill("reporter.boi");
+  await admin.locator("#u-display").fill("ผู้รายงาน สกท.");
+  await admin.locator("#u-role").selectOption("reporter");
+  await admin.locator("#u-agency").selectOption("BOI");
+  await admin.locator("#u-password").fill("demo-reporter.boi-2567");
+  await admin.getByRole("button", { name: "สร้างบัญชี" }).click();
+  await admin.waitForLoadState("load");
+  await admin.getByRole("link", { name: "reporter.boi", exact: true }).click();
+  await admin.waitForLoadState("load");
+  check(await admin.locator("#f-agency").inputValue() === "BOI", "the new user's page shows their agency, BOI");
+  await admin.locator("#f-display-name").fill("สมหญิง รักงาน");
+  await admin.locator("#f-email").fill("somying@boi");
+  await admin.getByRole("button", { name: "บันทึกข้อมูลผู้ใช้" }).click();
+  await admin.waitForLoadState("load");
+  check((await admin.locator("#f-email-err").textContent()).includes("ไม่ถูกต้อง"), "a bad address is refused, the reason beside the address field");
+  check(await admin.locator("#f-email").inputValue() === "somying@boi", "  what was typed is kept");
+  await look(admin, "09c-admin-user-error");
+  await admin.locator("#f-email").fill("somying@boi.go.th");
+  await admin.getByRole("button", { name: "บันทึกข้อมูลผู้ใช้" }).click();
+  await admin.waitForLoadState("load");
+  check((await flash(admin)).includes("บันทึกข้อมูลผู้ใช้แล้ว") && await admin.locator("#f-display-name").inputValue() === "สมหญิง รักงาน",
+        "the user's name and address are saved");
+  await admin.getByRole("button", { name: "ส่งอีเมลตั้งรหัสผ่านใหม่" }).click();
+  await admin.waitForLoadState("load");
+  check((await flash(admin)).includes("ส่งอีเมลตั้งรหัสผ่านใหม่เข้าคิวแล้ว"), "the reset e-mail is sent from the user's page");
+  await admin.getByRole("button", { name: "ปิดใช้บัญชี" }).click();
+  await admin.waitForLoadState("load");
+  check((await admin.getByRole("status").filter({ hasText: "บัญชีนี้ถูกปิดใช้" }).count()) === 1, "the account is disabled and the page says so");
+  await look(admin, "09d-admin-user-disabled");
+  const boi = await person();
+  await login(boi, "reporter.boi");
+  check(boi.url().includes("/login"), "the disabled user cannot log in");
+  await boi.context().close();
   // The account page with an API token listed (made through the API with the session's CSRF token).
   await admin.goto(`${base}/account/password`);
   const made = await admin.evaluate(async () => {

@@ -1,0 +1,80 @@
+#include "web/form_fields.h"
+
+#include <algorithm>
+
+#include "web/page_support.h"
+
+namespace esar::web {
+
+using nlohmann::json;
+
+void ErrorBook::Add(const std::string& key, const std::string& message) {
+  auto& list = by_key_[key];
+  if (std::find(list.begin(), list.end(), message) == list.end()) list.push_back(message);
+}
+
+json ErrorBook::Take(const std::string& key, const std::string& anchor) {
+  json out = json::array();
+  auto it = by_key_.find(key);
+  if (it == by_key_.end()) return out;
+  for (const std::string& m : it->second) {
+    out.push_back(m);
+    summary_.push_back({{"message", m}, {"href", "#" + anchor}});
+  }
+  by_key_.erase(it);
+  return out;
+}
+
+json ErrorBook::Summary() const {
+  json out = summary_;
+  for (const auto& [key, list] : by_key_) {
+    for (const std::string& m : list) out.push_back({{"message", m}});
+  }
+  return out;
+}
+
+std::string FieldId(const std::string& name) { return "f-" + HtmlId(name); }
+
+json Field(const std::map<std::string, std::string>& fields, ErrorBook& errors,
+           const std::string& name, const std::string& label, const std::string& kind,
+           const std::string& hint, const json& options, int rows) {
+  const std::string id = FieldId(name);
+  const auto at = fields.find(name);
+  const std::string value = at == fields.end() ? std::string() : at->second;
+  json errs = errors.Take(name, id);
+  // A text in two languages: what concerns the text as a whole is shown at its Thai field.
+  if (name.size() > 3 && name.compare(name.size() - 3, 3, ".th") == 0) {
+    for (const json& e : errors.Take(name.substr(0, name.size() - 3), id)) errs.push_back(e);
+  }
+  // Every key the template reads is set, so that none is looked up in an enclosing section
+  // (a section's hint, the page's "text").
+  json f = {{"id", id},         {"name", name},          {"label", label}, {"value", value},
+            {"rows", rows},     {"errors", errs},        {"has_error", !errs.empty()},
+            {"text", false},    {"area", false},         {"select", false},
+            {"checkbox", false}, {"checked", false},     {"hint", false},
+            {"describedby", false}, {"options", json::array()}};
+  std::string described;
+  if (!hint.empty()) {
+    f["hint"] = hint;
+    described = id + "-hint";
+  }
+  if (!errs.empty()) described += (described.empty() ? "" : " ") + id + "-err";
+  if (!described.empty()) f["describedby"] = described;
+  if (kind == "select") {
+    json opts = json::array();
+    bool found = false;
+    for (const json& o : options) {
+      const bool selected = o["value"].get<std::string>() == value;
+      found = found || selected;
+      opts.push_back({{"value", o["value"]}, {"label", o["label"]}, {"selected", selected}});
+    }
+    // A value the list does not have (typed in the JSON) stays selectable, so it is not lost.
+    if (!found && !value.empty()) opts.push_back({{"value", value}, {"label", value}, {"selected", true}});
+    f["options"] = opts;
+  }
+  if (kind == "checkbox") f["checked"] = !value.empty();
+  f[kind] = true;
+  return f;
+}
+
+}  // namespace esar::web

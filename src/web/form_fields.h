@@ -1,0 +1,43 @@
+#pragma once
+
+// The pieces of a form page that shows errors in words beside the field they concern
+// (internal to src/web): the errors sorted by field, and one field's model for
+// templates/part_form_field.mustache. Used by the authoring forms and the admin's user and
+// agency forms.
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace esar::web {
+
+// Messages by the form field (or row, or section) they concern; what no field claims is shown
+// at the top of the form. Every message also goes in the summary, linked to where it is shown.
+class ErrorBook {
+ public:
+  void Add(const std::string& key, const std::string& message);
+  // The messages for `key`, shown at the element with HTML id `anchor`; taken once.
+  nlohmann::json Take(const std::string& key, const std::string& anchor);
+  // The summary: every message taken (linked), then those nobody took.
+  nlohmann::json Summary() const;
+  bool empty() const { return by_key_.empty() && summary_.empty(); }
+
+ private:
+  std::map<std::string, std::vector<std::string>> by_key_;
+  nlohmann::json summary_ = nlohmann::json::array();
+};
+
+// The HTML id of form field `name` ("f-" and HtmlId).
+std::string FieldId(const std::string& name);
+
+// One field of a form for templates/part_form_field.mustache, its value `fields[name]` ("" when
+// absent), its errors taken from `errors` (those of "<x>" shown at "<x>.th" as well). `kind` is
+// "text", "area", "select" (with `options` [{value, label}]: a value not among them stays
+// selectable, so that nothing is lost) or "checkbox" (ticked when the value is not empty).
+nlohmann::json Field(const std::map<std::string, std::string>& fields, ErrorBook& errors,
+                     const std::string& name, const std::string& label, const std::string& kind,
+                     const std::string& hint = "",
+                     const nlohmann::json& options = nlohmann::json::array(), int rows = 3);
+
+}  // namespace esar::web
