@@ -104,13 +104,11 @@ struct Row {
   bool operator==(const Row&) const = default;
 };
 
-// The rows `prefix`.N of `fields` in the order of N (every N sent, gaps allowed), without the
-// blank ones (every column of `key_columns` empty). kInvalidInput when an N is kMaxFormRows or
-// more, or is not a number.
-Result<std::vector<Row>> Rows(const FormFields& fields, const std::string& prefix,
-                              const std::vector<std::string>& columns,
-                              const std::vector<std::string>& key_columns) {
-  std::set<int> indices;
+// The number N of every field "`prefix`.N…" sent, in order (blank rows included: a missing
+// level is a blank target). kInvalidInput for an N that is not a number below kMaxFormRows.
+// The one reader of row numbers for every row group of every form.
+Result<std::set<int>> Indices(const FormFields& fields, const std::string& prefix) {
+  std::set<int> out;
   const std::string start = prefix + ".";
   for (auto it = fields.lower_bound(start); it != fields.end() && it->first.rfind(start, 0) == 0;
        ++it) {
@@ -123,21 +121,47 @@ Result<std::vector<Row>> Rows(const FormFields& fields, const std::string& prefi
       return FieldError(prefix, "มีรายการมากเกินไป (ไม่เกิน " + std::to_string(kMaxFormRows) + " รายการ)",
                         "too many rows (at most " + std::to_string(kMaxFormRows) + ")");
     }
-    indices.insert(index);
+    out.insert(index);
   }
+  return out;
+}
+
+// Whether every one of `columns` of row `base` ("variables.2.") is blank in `fields`.
+bool BlankRow(const FormFields& fields, const std::string& base,
+              const std::vector<std::string>& columns) {
+  for (const std::string& c : columns) {
+    if (!Trim(Get(fields, base + c)).empty()) return false;
+  }
+  return true;
+}
+
+// The rows `prefix`.N of `fields` in the order of N (every N sent, gaps allowed), without the
+// blank ones (every column of `key_columns` empty). kInvalidInput when an N is kMaxFormRows or
+// more, or is not a number.
+Result<std::vector<Row>> Rows(const FormFields& fields, const std::string& prefix,
+                              const std::vector<std::string>& columns,
+                              const std::vector<std::string>& key_columns) {
+  auto indices = Indices(fields, prefix);
+  if (!indices) return indices.status();
   std::vector<Row> rows;
-  for (int i : indices) {
-    const std::string base = start + std::to_string(i) + ".";
+  for (int i : *indices) {
+    const std::string base = prefix + "." + std::to_string(i) + ".";
+    if (BlankRow(fields, base, key_columns)) continue;
     Row row;
     row.index = i;
     for (const std::string& c : columns) row.values[c] = Get(fields, base + c);
-    bool blank = true;
-    for (const std::string& c : key_columns) {
-      if (!Trim(row.values[c]).empty()) blank = false;
-    }
-    if (!blank) rows.push_back(std::move(row));
+    rows.push_back(std::move(row));
   }
   return rows;
+}
+
+// Element `index` of the JSON array `old` when it is an object (the row the form showed there,
+// to change field by field), else an empty object (a new row).
+json OldRow(const json& old, int index) {
+  return old.is_array() && static_cast<size_t>(index) < old.size() &&
+                 old[static_cast<size_t>(index)].is_object()
+             ? old[static_cast<size_t>(index)]
+             : json::object();
 }
 
 // The value of column `column` of the row sent as `index` in `before`, or "".
@@ -218,10 +242,7 @@ Status ApplyVariables(json& kpi, const json& original, const FormFields& fields)
   std::set<std::string> ids;
   for (const Row& row : *sent) {
     const std::string at = "variables." + std::to_string(row.index) + ".";
-    json v = old.is_array() && static_cast<size_t>(row.index) < old.size() &&
-                     old[static_cast<size_t>(row.index)].is_object()
-                 ? old[static_cast<size_t>(row.index)]
-                 : json::object();
+    json v = OldRow(old, row.index);
     auto changed = [&](const std::string& c) {
       return row.values.at(c) != Before(*before, row.index, c) || !v.is_object() ||
              v.empty();
@@ -352,10 +373,7 @@ Status ApplyYears(json& doc, const json& original_doc, const std::string& key,
   json out = json::array();
   for (const Row& row : *sent) {
     const std::string at = prefix + "." + std::to_string(row.index) + ".";
-    json entry = old.is_array() && static_cast<size_t>(row.index) < old.size() &&
-                         old[static_cast<size_t>(row.index)].is_object()
-                     ? old[static_cast<size_t>(row.index)]
-                     : json::object();
+    json entry = OldRow(old, row.index);
     auto changed = [&](const std::string& c) {
       return row.values.at(c) != Before(*before, row.index, c) || entry.empty();
     };
@@ -389,13 +407,44 @@ Status ApplyYears(json& doc, const json& original_doc, const std::string& key,
 }
 
 
-// ---- the criteria form (levels and milestones; other forms stay in the JSON editor) ----
+// ---- the criteria forms ----
+//
+// Every criteria's fields are named under a prefix: "criteria" for the KPI's own, and
+// "criteria.groups.G.criteria" for the criteria of group G of a `groups` criteria, so that one
+// reader and one writer serve both ("criteria.targets.1.value",
+// "criteria.groups.2.criteria.targets.1.value").
 
-// The criteria forms that have a form of their own. Groups, points and conditions are edited
-// in the KPI's JSON until theirs exist.
-bool HasCriteriaForm(const json& criteria) {
+// The criteria forms with a form of their own. Groups nest one deep on the form (a group's
+// criteria are levels, milestones, points or conditions); deeper nesting, and anything the form
+// cannot show without losing it, stays in the JSON editor.
+const std::vector<std::string> kFlatForms = {"levels", "milestones", "points", "conditions"};
+const std::vector<std::string> kRangeKeys = {"at_least", "above", "at_most", "below"};
+
+bool IsFlatForm(const std::string& form) {
+  return std::find(kFlatForms.begin(), kFlatForms.end(), form) != kFlatForms.end();
+}
+
+bool HasCriteriaForm(const json& criteria, bool nested) {
   const json& form = Member(criteria, "form");
-  return form.is_string() && (form == "levels" || form == "milestones");
+  if (!form.is_string()) return false;
+  if (IsFlatForm(form.get<std::string>())) return true;
+  if (nested || form != "groups" || !Member(criteria, "by").is_string()) return false;
+  const json& groups = Member(criteria, "groups");
+  if (!groups.is_array() || groups.empty()) return false;
+  for (const json& g : groups) {
+    const json& range = Member(g, "range");
+    if (!Member(g, "id").is_string() || !range.is_object()) return false;
+    for (const auto& [key, value] : range.items()) {
+      if (std::find(kRangeKeys.begin(), kRangeKeys.end(), key) == kRangeKeys.end() ||
+          !value.is_number()) {
+        return false;
+      }
+    }
+    if (range.contains("at_least") && range.contains("above")) return false;
+    if (range.contains("at_most") && range.contains("below")) return false;
+    if (!HasCriteriaForm(Member(g, "criteria"), true)) return false;
+  }
+  return true;
 }
 
 // A milestone's due date as typed in the form: day/month/Buddhist Era year ("31/12/2563").
@@ -408,46 +457,46 @@ std::string DueText(const json& due) {
   return std::to_string(d) + "/" + std::to_string(m) + "/" + std::to_string(y + 543);
 }
 
-// The number N of every field "`prefix`.N…" sent, in order (blank rows included: a missing
-// level is a blank target). kInvalidInput for an N that is not a number below kMaxFormRows.
-Result<std::set<int>> Indices(const FormFields& fields, const std::string& prefix) {
-  std::set<int> out;
-  const std::string start = prefix + ".";
-  for (auto it = fields.lower_bound(start); it != fields.end() && it->first.rfind(start, 0) == 0;
-       ++it) {
-    const std::string rest = it->first.substr(start.size());
-    const std::string n = rest.substr(0, rest.find('.'));
-    int index = -1;
-    auto [ptr, ec] = std::from_chars(n.data(), n.data() + n.size(), index);
-    if (ec != std::errc() || ptr != n.data() + n.size() || n.empty() || index < 0 ||
-        index >= kMaxFormRows) {
-      return FieldError(prefix, "มีรายการมากเกินไป (ไม่เกิน " + std::to_string(kMaxFormRows) + " รายการ)",
-                        "too many rows (at most " + std::to_string(kMaxFormRows) + ")");
-    }
-    out.insert(index);
+// A points item's prerequisites as typed: their ids separated by commas.
+std::string RequiresText(const json& requires_list) {
+  std::string out;
+  if (!requires_list.is_array()) return out;
+  for (const json& r : requires_list) {
+    if (!r.is_string()) continue;
+    out += (out.empty() ? "" : ", ") + r.get<std::string>();
   }
   return out;
 }
 
-void AddCriteriaFields(FormFields& out, const json& criteria) {
-  if (!HasCriteriaForm(criteria)) return;
+// A group's bound as the form shows it: which of `keys` (the lower or the upper pair) the range
+// has, and its value.
+std::pair<std::string, std::string> BoundText(const json& range, const char* a, const char* b) {
+  for (const char* key : {a, b}) {
+    const json& v = Member(range, key);
+    if (!v.is_null()) return {key, ValueText(v)};
+  }
+  return {"", ""};
+}
+
+void AddCriteriaFields(FormFields& out, const std::string& p, const json& criteria, bool nested) {
+  if (!HasCriteriaForm(criteria, nested)) return;
   const std::string form = Member(criteria, "form").get<std::string>();
-  out["criteria.form"] = form;
+  out[p + ".form"] = form;
   const json& texts = Member(criteria, "texts");
   if (texts.is_array()) {
     for (size_t i = 0; i < texts.size(); ++i) {
-      AddText(out, "criteria.texts." + std::to_string(i), texts[i]);
+      AddText(out, p + ".texts." + std::to_string(i), texts[i]);
     }
   }
   if (form == "levels") {
     const json& direction = Member(criteria, "direction");
-    out["criteria.direction"] = direction.is_string() ? direction.get<std::string>() : "higher";
+    out[p + ".direction"] = direction.is_string() ? direction.get<std::string>() : "higher";
     const json& scoring = Member(criteria, "scoring");
-    out["criteria.scoring"] = scoring.is_string() ? scoring.get<std::string>() : "interpolate";
+    out[p + ".scoring"] = scoring.is_string() ? scoring.get<std::string>() : "interpolate";
     const json& targets = Member(criteria, "targets");
     if (!targets.is_array()) return;
     for (size_t i = 0; i < targets.size(); ++i) {
-      const std::string at = "criteria.targets." + std::to_string(i) + ".";
+      const std::string at = p + ".targets." + std::to_string(i) + ".";
       const json& t = targets[i];
       std::string value;
       bool strict = false;
@@ -462,15 +511,55 @@ void AddCriteriaFields(FormFields& out, const json& criteria) {
     }
     return;
   }
+  if (form == "conditions") {
+    const json& levels = Member(criteria, "levels");
+    if (!levels.is_array()) return;
+    for (size_t i = 0; i < levels.size(); ++i) {
+      out[p + ".conditions." + std::to_string(i)] = ValueText(levels[i]);
+    }
+    return;
+  }
+  if (form == "points") {
+    const json& items = Member(criteria, "items");
+    if (!items.is_array()) return;
+    for (size_t i = 0; i < items.size(); ++i) {
+      const std::string at = p + ".items." + std::to_string(i) + ".";
+      out[at + "id"] = ValueText(Member(items[i], "id"));
+      out[at + "points"] = ValueText(Member(items[i], "points"));
+      out[at + "when"] = ValueText(Member(items[i], "when"));
+      AddText(out, at + "text", Member(items[i], "text"));
+      out[at + "requires"] = RequiresText(Member(items[i], "requires"));
+    }
+    return;
+  }
+  if (form == "groups") {
+    out[p + ".by"] = ValueText(Member(criteria, "by"));
+    const json& integer = Member(criteria, "integer");
+    out[p + ".integer"] = integer.is_boolean() && integer.get<bool>() ? "1" : "";
+    const json& groups = Member(criteria, "groups");
+    for (size_t g = 0; g < groups.size(); ++g) {
+      const std::string at = p + ".groups." + std::to_string(g) + ".";
+      out[at + "id"] = ValueText(Member(groups[g], "id"));
+      AddText(out, at + "name", Member(groups[g], "name"));
+      const auto [low_kind, low] = BoundText(Member(groups[g], "range"), "at_least", "above");
+      const auto [high_kind, high] = BoundText(Member(groups[g], "range"), "at_most", "below");
+      out[at + "low_kind"] = low_kind;
+      out[at + "low"] = low;
+      out[at + "high_kind"] = high_kind;
+      out[at + "high"] = high;
+      AddCriteriaFields(out, at + "criteria", Member(groups[g], "criteria"), true);
+    }
+    return;
+  }
   // milestones
   const json& cumulative = Member(criteria, "cumulative");
-  out["criteria.cumulative"] = cumulative.is_boolean() && !cumulative.get<bool>() ? "" : "1";
+  out[p + ".cumulative"] = cumulative.is_boolean() && !cumulative.get<bool>() ? "" : "1";
   const json& levels = Member(criteria, "levels");
   if (!levels.is_array()) return;
   for (size_t l = 0; l < levels.size(); ++l) {
-    const std::string level = "criteria.levels." + std::to_string(l);
+    const std::string level = p + ".levels." + std::to_string(l);
     // The level exists even when it has no milestone (its rows all blank).
-    out["criteria.mlevel." + std::to_string(l)] = "1";
+    out[p + ".mlevel." + std::to_string(l)] = "1";
     if (!levels[l].is_array()) continue;
     for (size_t m = 0; m < levels[l].size(); ++m) {
       const json& ms = levels[l][m];
@@ -483,29 +572,34 @@ void AddCriteriaFields(FormFields& out, const json& criteria) {
   }
 }
 
-// `criteria.texts` rows applied to `c` (the texts each level is shown with).
-Status ApplyLevelTexts(json& c, const json& original, const FormFields& before,
-                       const FormFields& fields) {
-  auto sent = Indices(fields, "criteria.texts");
+// What the form sent for field `name` differs from what it showed (`before`).
+bool Changed(const FormFields& before, const FormFields& fields, const std::string& name) {
+  return Get(fields, name) != Get(before, name);
+}
+
+// The level number a message names: "ขั้นที่ 2" / "level 2" for `index` 1.
+std::string LevelNo(int index) { return std::to_string(index + 1); }
+
+// `p`.texts rows applied to `c` (the texts each level is shown with).
+Status ApplyLevelTexts(json& c, const json& original, const std::string& p,
+                       const FormFields& before, const FormFields& fields) {
+  const std::string prefix = p + ".texts";
+  auto sent = Indices(fields, prefix);
   if (!sent) return sent.status();
-  auto was = Indices(before, "criteria.texts");
+  auto was = Indices(before, prefix);
   bool same = *sent == *was || sent->empty();
   for (int i : *sent) {
-    for (const char* lang : {".th", ".en"}) {
-      const std::string name = "criteria.texts." + std::to_string(i) + lang;
-      auto b = before.find(name);
-      if (Get(fields, name) != (b == before.end() ? "" : Lf(b->second))) same = false;
-    }
+    const std::string at = prefix + "." + std::to_string(i) + ".";
+    if (Changed(before, fields, at + "th") || Changed(before, fields, at + "en")) same = false;
   }
   if (same) return Status::Ok();
   const json& old = Member(original, "texts");
   json texts = json::array();
   int last = -1;
   for (int i : *sent) {
-    const std::string at = "criteria.texts." + std::to_string(i) + ".";
+    const std::string at = prefix + "." + std::to_string(i) + ".";
     const std::string th = Get(fields, at + "th"), en = Get(fields, at + "en");
-    const bool unchanged = th == Lf(before.count(at + "th") ? before.at(at + "th") : "") &&
-                           en == Lf(before.count(at + "en") ? before.at(at + "en") : "");
+    const bool unchanged = !Changed(before, fields, at + "th") && !Changed(before, fields, at + "en");
     while (static_cast<int>(texts.size()) < i) texts.push_back("");
     if (unchanged && old.is_array() && static_cast<size_t>(i) < old.size()) {
       texts.push_back(old[static_cast<size_t>(i)]);
@@ -525,42 +619,39 @@ Status ApplyLevelTexts(json& c, const json& original, const FormFields& before,
   return Status::Ok();
 }
 
-Status ApplyLevels(json& c, const json& original, const FormFields& before,
+Status ApplyLevels(json& c, const json& original, const std::string& p, const FormFields& before,
                    const FormFields& fields) {
-  auto changed = [&](const std::string& name) {
-    auto b = before.find(name);
-    return Get(fields, name) != (b == before.end() ? "" : Lf(b->second));
-  };
-  const std::string direction = Get(fields, "criteria.direction");
+  auto changed = [&](const std::string& name) { return Changed(before, fields, name); };
+  const std::string direction = Get(fields, p + ".direction");
   if (direction != "higher" && direction != "lower") {
-    return FieldError("criteria.direction", "เลือกทิศทางของเกณฑ์ (ยิ่งมากยิ่งดี หรือ ยิ่งน้อยยิ่งดี)",
+    return FieldError(p + ".direction", "เลือกทิศทางของเกณฑ์ (ยิ่งมากยิ่งดี หรือ ยิ่งน้อยยิ่งดี)",
                       "choose the criteria's direction (higher or lower is better)");
   }
-  if (changed("criteria.direction")) {
+  if (changed(p + ".direction")) {
     if (direction == "higher") {
       c.erase("direction");
     } else {
       c["direction"] = direction;
     }
   }
-  const std::string scoring = Get(fields, "criteria.scoring");
+  const std::string scoring = Get(fields, p + ".scoring");
   if (scoring != "interpolate" && scoring != "step") {
-    return FieldError("criteria.scoring", "เลือกวิธีให้คะแนน (เทียบบัญญัติไตรยางศ์ หรือ ตามขั้นที่ผ่าน)",
+    return FieldError(p + ".scoring", "เลือกวิธีให้คะแนน (เทียบบัญญัติไตรยางศ์ หรือ ตามขั้นที่ผ่าน)",
                       "choose how the score is given (interpolated or by the level reached)");
   }
-  if (changed("criteria.scoring")) {
+  if (changed(p + ".scoring")) {
     if (scoring == "interpolate") {
       c.erase("scoring");
     } else {
       c["scoring"] = scoring;
     }
   }
-  auto indices = Indices(fields, "criteria.targets");
+  auto indices = Indices(fields, p + ".targets");
   if (!indices) return indices.status();
   const json& old = Member(original, "targets");
   json targets = json::array();
   for (int i : *indices) {
-    const std::string at = "criteria.targets." + std::to_string(i) + ".";
+    const std::string at = p + ".targets." + std::to_string(i) + ".";
     const std::string value = Trim(Get(fields, at + "value"));
     const bool strict = !Get(fields, at + "strict").empty();
     if (!changed(at + "value") && !changed(at + "strict") && old.is_array() &&
@@ -571,9 +662,9 @@ Status ApplyLevels(json& c, const json& original, const FormFields& before,
     if (value.empty()) {
       if (strict) {
         return FieldError(at + "value",
-                          "เป้าหมายขั้นที่ " + std::to_string(i + 1) +
+                          "เป้าหมายขั้นที่ " + LevelNo(i) +
                               " ที่ต้องเกินค่าหนึ่ง ต้องระบุค่านั้น (หรือเอาเครื่องหมาย \"ต้องเกิน\" ออก)",
-                          "the strict target of level " + std::to_string(i + 1) +
+                          "the strict target of level " + LevelNo(i) +
                               " needs a value (or untick \"strictly beyond\")");
       }
       targets.push_back(nullptr);  // a missing level (the seeds' "-")
@@ -590,10 +681,113 @@ Status ApplyLevels(json& c, const json& original, const FormFields& before,
   return Status::Ok();
 }
 
-Status ApplyMilestones(json& c, const json& original, const FormFields& before,
-                       const FormFields& fields) {
-  const bool cumulative = !Get(fields, "criteria.cumulative").empty();
-  if (Get(fields, "criteria.cumulative") != Lf(before.count("criteria.cumulative") ? before.at("criteria.cumulative") : "")) {
+// `p`.conditions.N: one formula per level, blank for a missing level.
+Status ApplyConditions(json& c, const json& original, const std::string& p,
+                       const FormFields& before, const FormFields& fields) {
+  auto indices = Indices(fields, p + ".conditions");
+  if (!indices) return indices.status();
+  const json& old = Member(original, "levels");
+  json levels = json::array();
+  for (int i : *indices) {
+    const std::string name = p + ".conditions." + std::to_string(i);
+    while (static_cast<int>(levels.size()) < i) levels.push_back(nullptr);
+    if (!Changed(before, fields, name) && old.is_array() && static_cast<size_t>(i) < old.size()) {
+      levels.push_back(old[static_cast<size_t>(i)]);
+      continue;
+    }
+    const std::string condition = Trim(Get(fields, name));
+    // A formula is checked with the whole framework: `esar check` names this field.
+    levels.push_back(condition.empty() ? json(nullptr) : json(condition));
+  }
+  c["levels"] = std::move(levels);
+  return Status::Ok();
+}
+
+// `p`.items.N: the points items (id, points, when, text, requires).
+Status ApplyPoints(json& c, const json& original, const std::string& p, const FormFields& before,
+                   const FormFields& fields) {
+  static const std::vector<std::string> kKeys = {"id", "points", "when", "text.th", "text.en"};
+  const std::string prefix = p + ".items";
+  auto indices = Indices(fields, prefix);
+  if (!indices) return indices.status();
+  const json& old = Member(original, "items");
+  json items = json::array();
+  std::set<std::string> ids;
+  for (int i : *indices) {
+    const std::string at = prefix + "." + std::to_string(i) + ".";
+    if (BlankRow(fields, at, kKeys) && Trim(Get(fields, at + "requires")).empty()) continue;
+    json item = OldRow(old, i);
+    const bool fresh = item.empty();
+    auto changed = [&](const std::string& col) { return fresh || Changed(before, fields, at + col); };
+    const std::string id = Trim(Get(fields, at + "id"));
+    if (changed("id") && (!domain::IsIdentifier(id) || id.size() > 32)) {
+      return FieldError(at + "id",
+                        "รหัสรายการ \"" + id +
+                            "\" ใช้ได้เฉพาะอักษรอังกฤษ ตัวเลข และ _ ขึ้นต้นด้วยอักษร (ไม่เกิน 32 ตัว) เช่น metadata",
+                        "item id \"" + id +
+                            "\": only English letters, digits and _, starting with a letter (at "
+                            "most 32), such as metadata");
+    }
+    const std::string points_text = Trim(Get(fields, at + "points"));
+    auto points = ParseNumber(points_text);
+    if (!points) return NotANumber(at + "points", "คะแนนของรายการ " + id, "points of item " + id);
+    const std::string when = Trim(Get(fields, at + "when"));
+    if (when.empty()) {
+      return FieldError(at + "when",
+                        "รายการ " + id + ": ระบุเงื่อนไขที่ได้คะแนน เช่น datasets_listed >= 1",
+                        "item " + id + ": give the condition that earns it, such as "
+                                       "datasets_listed >= 1");
+    }
+    json requires_list = json::array();
+    const std::string typed = Get(fields, at + "requires");
+    size_t start = 0;
+    while (start < typed.size()) {
+      size_t end = typed.find_first_of(", \t\r\n", start);
+      if (end == std::string::npos) end = typed.size();
+      const std::string r = typed.substr(start, end - start);
+      start = end + 1;
+      if (r.empty()) continue;
+      if (!ids.count(r)) {
+        return FieldError(at + "requires",
+                          "รายการ " + id + " ต้องผ่านรายการ \"" + r +
+                              "\" ก่อน แต่ไม่มีรายการนี้ก่อนหน้า (ใส่รหัสของรายการที่อยู่ก่อน คั่นด้วย ,)",
+                          "item " + id + " requires \"" + r +
+                              "\", which is not an earlier item (give earlier items' ids, "
+                              "separated by commas)");
+      }
+      requires_list.push_back(r);
+    }
+    if (!ids.insert(id).second) {
+      return FieldError(at + "id", "รหัสรายการ \"" + id + "\" ซ้ำกับรายการอื่น",
+                        "item id \"" + id + "\" is used twice");
+    }
+    if (changed("id")) item["id"] = id;
+    if (changed("points")) item["points"] = NumberJson(*points);
+    if (changed("when")) item["when"] = when;
+    if (changed("text.th") || changed("text.en")) {
+      PutText(item, "text", Get(fields, at + "text.th"), Get(fields, at + "text.en"));
+    }
+    if (changed("requires")) {
+      if (requires_list.empty()) {
+        item.erase("requires");
+      } else {
+        item["requires"] = std::move(requires_list);
+      }
+    }
+    items.push_back(std::move(item));
+  }
+  if (items.empty()) {
+    return FieldError(prefix, "เกณฑ์แบบคะแนนรายข้อต้องมีอย่างน้อย 1 รายการ",
+                      "points criteria need at least one item");
+  }
+  c["items"] = std::move(items);
+  return Status::Ok();
+}
+
+Status ApplyMilestones(json& c, const json& original, const std::string& p,
+                       const FormFields& before, const FormFields& fields) {
+  const bool cumulative = !Get(fields, p + ".cumulative").empty();
+  if (Changed(before, fields, p + ".cumulative")) {
     if (cumulative && !original.contains("cumulative")) {
       c.erase("cumulative");
     } else {
@@ -602,13 +796,13 @@ Status ApplyMilestones(json& c, const json& original, const FormFields& before,
   }
   static const std::vector<std::string> kColumns = {"variable", "text.th", "text.en", "due",
                                                     "reached"};
-  auto levels = Indices(fields, "criteria.mlevel");
+  auto levels = Indices(fields, p + ".mlevel");
   if (!levels) return levels.status();
   const json& old_levels = Member(original, "levels");
   json out = json::array();
-  bool any_changed = *levels != *Indices(before, "criteria.mlevel");
+  bool any_changed = *levels != *Indices(before, p + ".mlevel");
   for (int l : *levels) {
-    const std::string prefix = "criteria.levels." + std::to_string(l);
+    const std::string prefix = p + ".levels." + std::to_string(l);
     auto was = Rows(before, prefix, kColumns, kColumns);
     auto sent = Rows(fields, prefix, kColumns, kColumns);
     if (!sent) return sent.status();
@@ -623,19 +817,16 @@ Status ApplyMilestones(json& c, const json& original, const FormFields& before,
     json level = json::array();
     for (const Row& row : *sent) {
       const std::string at = prefix + "." + std::to_string(row.index) + ".";
-      json m = old.is_array() && static_cast<size_t>(row.index) < old.size() &&
-                       old[static_cast<size_t>(row.index)].is_object()
-                   ? old[static_cast<size_t>(row.index)]
-                   : json::object();
+      json m = OldRow(old, row.index);
       auto col_changed = [&](const std::string& col) {
         return row.values.at(col) != Before(*was, row.index, col) || m.empty();
       };
       const std::string variable = Trim(row.values.at("variable"));
       if (!domain::IsIdentifier(variable)) {
         return FieldError(at + "variable",
-                          "เป้าหมายความสำเร็จขั้นที่ " + std::to_string(l + 1) +
+                          "เป้าหมายความสำเร็จขั้นที่ " + LevelNo(l) +
                               ": ระบุรหัสตัวแปรที่หน่วยงานรายงานว่าผ่าน (อักษรอังกฤษ ตัวเลข และ _)",
-                          "milestone of level " + std::to_string(l + 1) +
+                          "milestone of level " + LevelNo(l) +
                               ": give the id of the variable the agency reports as passed "
                               "(English letters, digits and _)");
       }
@@ -683,51 +874,214 @@ Status ApplyMilestones(json& c, const json& original, const FormFields& before,
   return Status::Ok();
 }
 
-// `kpi`'s criteria with the criteria form applied, when they have a form (else unchanged).
+Status ApplyCriteriaAt(json& c, const json& original, const std::string& p,
+                       const FormFields& before, const FormFields& fields, bool nested);
+
+// A group's range from its two bounds as typed (`p`.groups.G.low_kind/low, high_kind/high).
+Status ApplyRange(json& group, const std::string& at, const FormFields& before,
+                  const FormFields& fields, const std::string& id) {
+  bool changed = group.empty();
+  for (const char* col : {"low_kind", "low", "high_kind", "high"}) {
+    changed = changed || Changed(before, fields, at + col);
+  }
+  if (!changed) return Status::Ok();
+  json range = Member(group, "range").is_object() ? group["range"] : json::object();
+  struct Bound {
+    const char* kind;
+    const char* value;
+    const char* a;
+    const char* b;
+    const char* th;
+    const char* en;
+  };
+  for (const Bound& bound : {Bound{"low_kind", "low", "at_least", "above", "ขอบล่าง", "lower bound"},
+                             Bound{"high_kind", "high", "at_most", "below", "ขอบบน", "upper bound"}}) {
+    const std::string kind = Get(fields, at + bound.kind);
+    const std::string typed = Trim(Get(fields, at + bound.value));
+    range.erase(bound.a);
+    range.erase(bound.b);
+    if (typed.empty()) continue;
+    if (kind != bound.a && kind != bound.b) {
+      return FieldError(at + bound.kind,
+                        std::string("กลุ่ม ") + id + ": เลือกว่า" + bound.th + " " + typed +
+                            " นับรวมค่านั้นหรือไม่",
+                        "group " + id + ": choose whether the " + bound.en + " " + typed +
+                            " is included or not");
+    }
+    auto n = ParseNumber(typed);
+    if (!n) {
+      return NotANumber(at + bound.value, std::string(bound.th) + "ของกลุ่ม " + id,
+                        std::string(bound.en) + " of group " + id);
+    }
+    range[kind] = NumberJson(*n);
+  }
+  group["range"] = std::move(range);
+  return Status::Ok();
+}
+
+// `p`.groups.G: the groups (id, name, range and criteria of their own) chosen by `p`.by.
+Status ApplyGroups(json& c, const json& original, const std::string& p, const FormFields& before,
+                   const FormFields& fields) {
+  const std::string by = Trim(Get(fields, p + ".by"));
+  if (by.empty()) {
+    return FieldError(p + ".by",
+                      "ระบุค่าที่ใช้แบ่งกลุ่ม เช่น s (คะแนนปีก่อนของหน่วยงาน)",
+                      "give the value the groups are chosen by, such as s (the agency's score of "
+                      "an earlier year)");
+  }
+  if (Changed(before, fields, p + ".by")) c["by"] = by;
+  if (Changed(before, fields, p + ".integer")) {
+    if (Get(fields, p + ".integer").empty()) {
+      c.erase("integer");
+    } else {
+      c["integer"] = true;
+    }
+  }
+  static const std::vector<std::string> kKeys = {"id", "name.th", "name.en", "low", "high"};
+  const std::string prefix = p + ".groups";
+  auto indices = Indices(fields, prefix);
+  if (!indices) return indices.status();
+  const json& old = Member(original, "groups");
+  json groups = json::array();
+  std::set<std::string> ids;
+  for (int i : *indices) {
+    const std::string at = prefix + "." + std::to_string(i) + ".";
+    if (BlankRow(fields, at, kKeys)) continue;
+    json group = OldRow(old, i);
+    const bool fresh = group.empty();
+    const std::string id = Trim(Get(fields, at + "id"));
+    if (id.empty() || id.size() > 32) {
+      return FieldError(at + "id", "กลุ่มต้องมีรหัส (ไม่เกิน 32 ตัว) เช่น 1",
+                        "a group needs an id (at most 32 characters), such as 1");
+    }
+    if (!ids.insert(id).second) {
+      return FieldError(at + "id", "รหัสกลุ่ม \"" + id + "\" ซ้ำ", "group id \"" + id + "\" is used twice");
+    }
+    if (fresh || Changed(before, fields, at + "id")) group["id"] = id;
+    if (fresh || Changed(before, fields, at + "name.th") || Changed(before, fields, at + "name.en")) {
+      PutText(group, "name", Get(fields, at + "name.th"), Get(fields, at + "name.en"));
+    }
+    Status range = ApplyRange(group, at, before, fields, id);
+    if (!range.ok()) return range;
+    const json& old_criteria = Member(group, "criteria");
+    json criteria = old_criteria;
+    Status applied = ApplyCriteriaAt(criteria, old_criteria, at + "criteria", before, fields, true);
+    if (!applied.ok()) return applied;
+    if (criteria != old_criteria) group["criteria"] = std::move(criteria);
+    groups.push_back(std::move(group));
+  }
+  if (groups.empty()) {
+    return FieldError(prefix, "เกณฑ์แบบแบ่งกลุ่มต้องมีอย่างน้อย 1 กลุ่ม", "groups criteria need at least one group");
+  }
+  c["groups"] = std::move(groups);
+  return Status::Ok();
+}
+
+// Criteria `c` (a copy of `original`, the criteria the form showed under prefix `p`) with the
+// form's fields applied. A form chosen anew (`p`.form changed, or criteria the KPI did not have)
+// starts from nothing: every field sent is taken, the defaults (higher is better, interpolated,
+// cumulative) for selects left unchosen.
+Status ApplyCriteriaAt(json& c, const json& original, const std::string& p,
+                       const FormFields& before, const FormFields& fields, bool nested) {
+  const std::string form = Get(fields, p + ".form");
+  if (form == Get(before, p + ".form") && !form.empty()) {
+    Status applied = form == "levels"       ? ApplyLevels(c, original, p, before, fields)
+                     : form == "milestones" ? ApplyMilestones(c, original, p, before, fields)
+                     : form == "points"     ? ApplyPoints(c, original, p, before, fields)
+                     : form == "conditions" ? ApplyConditions(c, original, p, before, fields)
+                                            : ApplyGroups(c, original, p, before, fields);
+    if (!applied.ok()) return applied;
+    return ApplyLevelTexts(c, original, p, before, fields);
+  }
+  if (!IsFlatForm(form) && (nested || form != "groups")) {
+    return FieldError(p + ".form",
+                      nested ? "เลือกแบบของเกณฑ์ของกลุ่มนี้" : "เลือกแบบของเกณฑ์การประเมิน",
+                      nested ? "choose the form of this group's criteria"
+                             : "choose the form of the criteria");
+  }
+  FormFields sent = fields;
+  for (const auto& [name, value] : {std::pair<const char*, const char*>{".direction", "higher"},
+                                    {".scoring", "interpolate"}}) {
+    if (Get(sent, p + name).empty()) sent[p + name] = value;
+  }
+  c = json{{"form", form}};
+  // As if the form had shown the format's defaults: what is sent differs from them where the
+  // user chose otherwise (an unticked "cumulative" is sent as nothing, and means false).
+  const FormFields defaults = {{p + ".form", form},
+                               {p + ".direction", "higher"},
+                               {p + ".scoring", "interpolate"},
+                               {p + ".cumulative", "1"}};
+  return ApplyCriteriaAt(c, json::object(), p, defaults, sent, nested);
+}
+
+// `kpi`'s criteria with the criteria form applied, when the KPI's criteria have a form or the
+// form chose one for a KPI without criteria (else unchanged: edited in the JSON editor).
 Status ApplyCriteria(json& kpi, const json& original, const FormFields& before,
                      const FormFields& fields) {
-  if (!before.count("criteria.form")) return Status::Ok();  // edited in the JSON editor
   const json& old = Member(original, "criteria");
-  if (Get(fields, "criteria.form") != before.at("criteria.form")) {
-    return FieldError("criteria.form",
-                      "เปลี่ยนแบบของเกณฑ์ได้ในตัวแก้ไข JSON ด้านล่างเท่านั้น",
-                      "the criteria's form can be changed in the JSON editor below only");
+  if (!before.count("criteria.form")) {
+    // Criteria the form cannot show are the JSON editor's; a KPI without criteria (and without
+    // sub-KPIs) gets the ones chosen on the form.
+    if (!old.is_null() || original.contains("sub_kpis") || Get(fields, "criteria.form").empty()) {
+      return Status::Ok();
+    }
   }
-  json c = old;
-  Status applied = before.at("criteria.form") == "levels" ? ApplyLevels(c, old, before, fields)
-                                                          : ApplyMilestones(c, old, before, fields);
+  json c = old.is_null() ? json::object() : old;
+  Status applied = ApplyCriteriaAt(c, old.is_null() ? json::object() : old, "criteria", before,
+                                   fields, false);
   if (!applied.ok()) return applied;
-  Status texts = ApplyLevelTexts(c, old, before, fields);
-  if (!texts.ok()) return texts;
   if (c != old) kpi["criteria"] = std::move(c);
   return Status::Ok();
 }
 
-// The criteria form's field (or row) a path inside the criteria ("targets/1",
-// "levels/0/2/due") concerns; "criteria" for the criteria as a whole.
+// The criteria form's field (or row) a path inside the criteria under prefix `p` concerns
+// (`parts`: "targets", "1"; "levels", "0", "2", "due"; "groups", "1", "criteria", ...); `p` for
+// the criteria as a whole.
+std::string CriteriaFieldOfParts(const std::string& p, const std::vector<std::string>& parts,
+                                 size_t from) {
+  if (parts.size() <= from) return p;
+  const std::string& head = parts[from];
+  const size_t left = parts.size() - from;
+  if (head == "direction" || head == "scoring" || head == "cumulative" || head == "form" ||
+      head == "by" || head == "integer") {
+    return p + "." + head;
+  }
+  if (head == "targets" && left >= 2) return p + ".targets." + parts[from + 1] + ".value";
+  if (head == "texts" && left >= 2) return p + ".texts." + parts[from + 1] + ".th";
+  if (head == "levels" && left >= 3) {
+    std::string field = left >= 4 ? parts[from + 3] : "variable";
+    if (field == "text") field = "text.th";
+    return p + ".levels." + parts[from + 1] + "." + parts[from + 2] + "." + field;
+  }
+  if (head == "levels" && left == 2) return p + ".levels." + parts[from + 1];
+  if (head == "items" && left >= 2) {
+    std::string field = left >= 3 ? parts[from + 2] : "id";
+    if (field == "text") field = "text.th";
+    return p + ".items." + parts[from + 1] + "." + field;
+  }
+  if (head == "groups" && left >= 2) {
+    const std::string at = p + ".groups." + parts[from + 1];
+    if (left == 2) return at;
+    const std::string& field = parts[from + 2];
+    if (field == "criteria") return CriteriaFieldOfParts(at + ".criteria", parts, from + 3);
+    if (field == "id") return at + ".id";
+    if (field == "name") return at + ".name.th";
+    return at;
+  }
+  return p;
+}
+
+// The criteria form's field for a path inside the KPI's criteria ("targets/1").
 std::string CriteriaFieldOfPath(const std::string& rest) {
   std::vector<std::string> parts;
   size_t start = 0;
-  while (start <= rest.size() && !rest.empty()) {
+  while (!rest.empty() && start <= rest.size()) {
     const size_t slash = rest.find('/', start);
     parts.push_back(rest.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
     if (slash == std::string::npos) break;
     start = slash + 1;
   }
-  if (parts.empty()) return "criteria";
-  const std::string& head = parts[0];
-  if (head == "direction" || head == "scoring" || head == "cumulative" || head == "form") {
-    return "criteria." + head;
-  }
-  if (head == "targets" && parts.size() >= 2) return "criteria.targets." + parts[1] + ".value";
-  if (head == "texts" && parts.size() >= 2) return "criteria.texts." + parts[1] + ".th";
-  if (head == "levels" && parts.size() >= 3) {
-    std::string field = parts.size() >= 4 ? parts[3] : "variable";
-    if (field == "text") field = "text.th";
-    return "criteria.levels." + parts[1] + "." + parts[2] + "." + field;
-  }
-  if (head == "levels" && parts.size() == 2) return "criteria.levels." + parts[1];
-  return "criteria";
+  return CriteriaFieldOfParts("criteria", parts, 0);
 }
 
 }  // namespace
@@ -771,7 +1125,7 @@ FormFields KpiFormFields(const nlohmann::json& kpi) {
       out[at + "max"] = ValueText(Member(v, "max"));
     }
   }
-  AddCriteriaFields(out, Member(kpi, "criteria"));
+  AddCriteriaFields(out, "criteria", Member(kpi, "criteria"), false);
   const json& doc = Member(kpi, "documentation");
   for (const std::string& key : kDocTexts) AddText(out, "doc." + key, Member(doc, key.c_str()));
   for (const std::string& key : kDocLists) {
@@ -799,7 +1153,7 @@ Result<nlohmann::json> ApplyKpiForm(const nlohmann::json& kpi, const FormFields&
   if (!kpi.is_object()) return Status::Internal("ApplyKpiForm: the KPI is not an object");
   const FormFields before = KpiFormFields(kpi);
   json out = kpi;
-  auto same = [&](const std::string& field) { return Get(fields, field) == Lf(before.count(field) ? before.at(field) : ""); };
+  auto same = [&](const std::string& field) { return !Changed(before, fields, field); };
   auto text_changed = [&](const std::string& field) {
     return !same(field + ".th") || !same(field + ".en");
   };
@@ -934,10 +1288,7 @@ Result<nlohmann::json> ApplyComponentsForm(const nlohmann::json& document,
   std::set<std::string> ids;
   for (const Row& row : *sent) {
     const std::string at = "components." + std::to_string(row.index) + ".";
-    json c = old.is_array() && static_cast<size_t>(row.index) < old.size() &&
-                     old[static_cast<size_t>(row.index)].is_object()
-                 ? old[static_cast<size_t>(row.index)]
-                 : json::object();
+    json c = OldRow(old, row.index);
     auto changed = [&](const std::string& col) {
       return row.values.at(col) != Before(*before, row.index, col) || c.empty();
     };
@@ -1000,17 +1351,35 @@ std::string KpiFieldOfFinding(const std::string& kpi_path, const std::string& kp
   const std::string by_path = KpiFieldOfPath(kpi_path, finding.where.json_path);
   const std::string& path = finding.where.json_path;
   if (fields != nullptr && (path.empty() || path == kpi_path || by_path == "criteria")) {
-    // The engine compiles targets without their JSON path (the finding is at the KPI or
-    // nowhere); its message names the level and quotes the formula.
-    for (int i = 0; i < kMaxFormRows; ++i) {
-      auto it = fields->find("criteria.targets." + std::to_string(i) + ".value");
-      if (it == fields->end()) break;
-      const std::string formula = Trim(it->second);
-      if (!formula.empty() &&
-          finding.message_en.find("level " + std::to_string(i + 1) + " target") != std::string::npos &&
-          finding.message_en.find("\"" + formula + "\"") != std::string::npos) {
-        return it->first;
+    // The engine compiles formulas without their JSON path (the finding is at the KPI or
+    // nowhere); its message quotes the formula, and names the level of a target. Every formula
+    // field of the criteria form (a group's too) is looked at.
+    for (const auto& [name, value] : *fields) {
+      if (name.rfind("criteria.", 0) != 0) continue;
+      const std::string formula = Trim(value);
+      if (formula.empty() ||
+          finding.message_en.find("\"" + formula + "\"") == std::string::npos) {
+        continue;
       }
+      const size_t targets = name.rfind(".targets.");
+      if (targets != std::string::npos && name.size() > 6 &&
+          name.compare(name.size() - 6, 6, ".value") == 0) {
+        const std::string n = name.substr(targets + 9, name.size() - 6 - targets - 9);
+        int index = -1;
+        auto [ptr, ec] = std::from_chars(n.data(), n.data() + n.size(), index);
+        if (ec == std::errc() && ptr == n.data() + n.size() &&
+            finding.message_en.find("level " + std::to_string(index + 1) + " target") !=
+                std::string::npos) {
+          return name;
+        }
+        continue;
+      }
+      const bool formula_field =
+          name.find(".conditions.") != std::string::npos ||
+          (name.find(".items.") != std::string::npos && name.size() > 5 &&
+           name.compare(name.size() - 5, 5, ".when") == 0) ||
+          (name.size() > 3 && name.compare(name.size() - 3, 3, ".by") == 0);
+      if (formula_field) return name;
     }
   }
   if (finding.code == "kpi-key-duplicate" && !kpi_key.empty() &&

@@ -32,17 +32,25 @@ FormFields KpiFormFields(const nlohmann::json& kpi);
 
 // `kpi` with the KPI form `fields` applied: every field the form shows is taken from `fields`
 // (an absent one counts as empty or unticked); other members of `kpi` (sub-KPIs, references,
-// case rules...) are kept. Criteria of the forms that have one (levels: "criteria.direction",
-// "criteria.scoring", "criteria.targets.N.value"/".strict" with a blank value for a missing
-// level; milestones: "criteria.cumulative", "criteria.levels.N.M.variable"/".text.th"/".due"
-// typed as day/month/BE year/".reached"; both: "criteria.texts.N.th"/".en") are applied too;
-// other criteria (groups, points, conditions) are kept for the JSON editor, and so are the
-// criteria when "criteria.form" was not shown. An untouched target, milestone or text keeps its
-// JSON exactly. `components` are the framework's component ids: when
-// there are any, a top-level KPI's component must be one of them. Blank rows are dropped.
+// case rules...) are kept. The criteria's fields are named under "criteria" ("criteria.form"
+// and by form: levels "criteria.direction", "criteria.scoring", "criteria.targets.N.value"/
+// ".strict" with a blank value for a missing level; milestones "criteria.cumulative",
+// "criteria.mlevel.N", "criteria.levels.N.M.variable"/".text.th"/".due" typed as day/month/BE
+// year/".reached"; conditions "criteria.conditions.N"; points "criteria.items.N.id"/".points"/
+// ".when"/".text.th"/".requires" as earlier items' ids separated by commas; groups
+// "criteria.by", "criteria.integer", "criteria.groups.G.id"/".name.th"/".low_kind" (at_least or
+// above)/".low"/".high_kind" (at_most or below)/".high" and the group's own criteria under
+// "criteria.groups.G.criteria"; every form "criteria.texts.N.th"/".en"). Groups inside groups
+// have no form: such criteria are kept for the JSON editor. A form chosen anew (a KPI without
+// criteria, or "criteria.form" changed) makes new criteria from the fields sent alone. An
+// untouched target, milestone, item, group or text keeps its JSON exactly. `components` are the
+// framework's component ids: when there are any, a top-level KPI's component must be one of
+// them. Blank rows are dropped.
 // kInvalidInput, in Thai and English, naming the form field in where().json_path ("name.th",
-// "variables.1.type"), for a missing name, a malformed key or variable id, a type esar does not
-// know, a number that is not one, a derived variable without a formula, a list without a length.
+// "variables.1.type", "criteria.items.2.requires"), for a missing name, a malformed key or
+// variable id, a type esar does not know, a number that is not one, a derived variable without
+// a formula, a list without a length, a points item without its condition or requiring an item
+// that does not come before it, a group without an id or with a bound whose kind is unchosen.
 Result<nlohmann::json> ApplyKpiForm(const nlohmann::json& kpi, const FormFields& fields,
                                     const std::vector<std::string>& components, bool top_level);
 
@@ -72,7 +80,8 @@ namespace esar::formats {
 // KpiFieldOfPath, and "key" for a key another KPI has too (`esar check` reports it at whichever
 // KPI comes second, the other one).
 // With the KPI form's `fields`, an engine error that names no path ("KPI 3 level 2 target:
-// formula \"x * 2\": unknown name") is placed at the target field holding that formula.
+// formula \"x * 2\": unknown name") is placed at the criteria field holding that formula: the
+// target of that level (a group's too), a condition, a points item's "when" or the groups' "by".
 std::string KpiFieldOfFinding(const std::string& kpi_path, const std::string& kpi_key,
                               const domain::Finding& finding,
                               const FormFields* fields = nullptr);

@@ -67,26 +67,206 @@ TEST(KpiFormTest, EveryExampleKpiComesBackUnchangedFromAnUntouchedForm) {
   EXPECT_GE(seen, 20);
 }
 
-TEST(KpiFormTest, EveryExampleKpiWithLevelsOrMilestonesHasACriteriaForm) {
-  int levels = 0, milestones = 0, json_only = 0;
+TEST(KpiFormTest, EveryExampleKpiWithCriteriaHasACriteriaForm) {
+  int levels = 0, milestones = 0, points = 0, groups = 0, composite = 0;
   for (const char* name : {"ocs-2567", "opdc-2565", "mof-ops-2564"}) {
     std::vector<json> kpis;
     EachKpi(Example(name)["kpis"], kpis);
     for (const json& kpi : kpis) {
       const FormFields f = KpiFormFields(kpi);
       const std::string form = kpi.contains("criteria") ? kpi["criteria"]["form"].get<std::string>() : "";
-      if (form == "levels" || form == "milestones") {
-        EXPECT_EQ(f.count("criteria.form") ? f.at("criteria.form") : "", form) << kpi["id"];
-        (form == "levels" ? levels : milestones)++;
-      } else {
+      if (form.empty()) {
         EXPECT_EQ(f.count("criteria.form"), 0u) << kpi["id"];
-        ++json_only;
+        ++composite;  // sub-KPIs, no criteria of its own
+        continue;
       }
+      EXPECT_EQ(f.count("criteria.form") ? f.at("criteria.form") : "", form) << kpi["id"];
+      levels += form == "levels";
+      milestones += form == "milestones";
+      points += form == "points";
+      groups += form == "groups";
     }
   }
   EXPECT_GE(levels, 15);
   EXPECT_GE(milestones, 3);
-  EXPECT_GE(json_only, 4);  // groups, points, conditions, composite KPIs: the JSON editor's
+  EXPECT_EQ(points, 1);  // OPDC FY2565 KPI 7, the Data Catalog
+  EXPECT_EQ(groups, 4);  // OCS FY2567 KPIs 5-8, each group's criteria a form too
+  EXPECT_GE(composite, 1);
+}
+
+TEST(KpiFormTest, PointsWithPrerequisitesAreEditedAsAForm) {
+  const json kpi = Example("opdc-2565")["kpis"][6];  // KPI 7: five items, each needing an earlier
+  FormFields f = KpiFormFields(kpi);
+  EXPECT_EQ(f.at("criteria.form"), "points");
+  EXPECT_EQ(f.at("criteria.items.1.id"), "metadata");
+  EXPECT_EQ(f.at("criteria.items.1.points"), "15");
+  EXPECT_EQ(f.at("criteria.items.1.requires"), "list");
+  f["criteria.items.1.points"] = "12.5";
+  f["criteria.items.4.requires"] = "list, open_published";  // two prerequisites
+  f["criteria.items.5.id"] = "api";  // a new item at the end
+  f["criteria.items.5.points"] = "-5";
+  f["criteria.items.5.when"] = "api_given";
+  f["criteria.items.5.text.th"] = "มี API";
+  f["criteria.items.5.requires"] = "";
+  auto back = ApplyKpiForm(kpi, f, {}, true);
+  ASSERT_TRUE(back.ok()) << back.status().ToString(false);
+  json want = kpi["criteria"];
+  want["items"][1]["points"] = 12.5;
+  want["items"][4]["requires"] = json::array({"list", "open_published"});
+  want["items"].push_back(json::parse(R"({"id": "api", "points": -5, "when": "api_given", "text": "มี API"})"));
+  EXPECT_EQ((*back)["criteria"], want) << json::diff(want, (*back)["criteria"]).dump();
+  // The second item removed: its row blank. Nothing else moves.
+  FormFields again = KpiFormFields(kpi);
+  for (const char* col : {"id", "points", "when", "text.th", "text.en", "requires"}) {
+    again[std::string("criteria.items.4.") + col] = "";
+  }
+  auto fewer = ApplyKpiForm(kpi, again, {}, true);
+  ASSERT_TRUE(fewer.ok()) << fewer.status().ToString(false);
+  want = kpi["criteria"];
+  want["items"].erase(4);
+  EXPECT_EQ((*fewer)["criteria"], want);
+}
+
+TEST(KpiFormTest, GroupsByABaselineWithTargetFormulasAreEditedAsAForm) {
+  const json kpi = Example("ocs-2567")["kpis"][7];  // KPI 8: PMQA groups by the FY2566 score s
+  FormFields f = KpiFormFields(kpi);
+  EXPECT_EQ(f.at("criteria.form"), "groups");
+  EXPECT_EQ(f.at("criteria.by"), "s");
+  EXPECT_EQ(f.at("criteria.groups.1.low_kind"), "at_least");
+  EXPECT_EQ(f.at("criteria.groups.1.low"), "350");
+  EXPECT_EQ(f.at("criteria.groups.1.high_kind"), "below");
+  EXPECT_EQ(f.at("criteria.groups.1.high"), "400");
+  EXPECT_EQ(f.at("criteria.groups.2.criteria.form"), "levels");
+  EXPECT_EQ(f.at("criteria.groups.2.criteria.targets.2.value"), "s * 1.02");
+  f["criteria.groups.2.criteria.targets.2.value"] = "s * 1.03";
+  f["criteria.groups.3.low_kind"] = "at_least";  // 450 itself now in group 4
+  f["criteria.groups.2.high_kind"] = "below";
+  f["criteria.groups.0.name.en"] = "";
+  auto back = ApplyKpiForm(kpi, f, {}, true);
+  ASSERT_TRUE(back.ok()) << back.status().ToString(false);
+  json want = kpi["criteria"];
+  want["groups"][2]["criteria"]["targets"][2] = "s * 1.03";
+  want["groups"][3]["range"] = json{{"at_least", 450}};
+  want["groups"][2]["range"] = json{{"at_least", 400}, {"below", 450}};
+  want["groups"][0]["name"] = want["groups"][0]["name"]["th"];
+  EXPECT_EQ((*back)["criteria"], want) << json::diff(want, (*back)["criteria"]).dump();
+  json doc = Example("ocs-2567");
+  doc["kpis"][7] = *back;
+  EXPECT_TRUE(ParseFramework(doc.dump(), "f.json").ok());
+
+  // A fifth group added with criteria of another form (conditions), and the `integer` flag.
+  FormFields more = KpiFormFields(kpi);
+  more["criteria.integer"] = "1";
+  more["criteria.groups.4.id"] = "5";
+  more["criteria.groups.4.name.th"] = "ไม่มีคะแนนปีก่อน";
+  more["criteria.groups.4.low_kind"] = "";
+  more["criteria.groups.4.high_kind"] = "below";
+  more["criteria.groups.4.high"] = "0";
+  more["criteria.groups.4.criteria.form"] = "conditions";
+  more["criteria.groups.4.criteria.conditions.0"] = "pmqa >= 100";
+  more["criteria.groups.4.criteria.conditions.1"] = "";
+  more["criteria.groups.4.criteria.conditions.2"] = "pmqa >= 300";
+  auto added = ApplyKpiForm(kpi, more, {}, true);
+  ASSERT_TRUE(added.ok()) << added.status().ToString(false);
+  EXPECT_EQ((*added)["criteria"]["integer"], true);
+  EXPECT_EQ((*added)["criteria"]["groups"][4],
+            json::parse(R"({"id": "5", "name": "ไม่มีคะแนนปีก่อน", "range": {"below": 0},
+                "criteria": {"form": "conditions", "levels": ["pmqa >= 100", null, "pmqa >= 300"]}})"));
+  EXPECT_EQ((*added)["criteria"]["groups"][3], kpi["criteria"]["groups"][3]);
+}
+
+TEST(KpiFormTest, AKpiWithoutCriteriaGetsTheFormChosenAndAFormCanBeChanged) {
+  json kpi = Example("ocs-2567")["kpis"][0];
+  kpi.erase("criteria");
+  FormFields f = KpiFormFields(kpi);
+  EXPECT_EQ(f.count("criteria.form"), 0u);
+  f["criteria.form"] = "levels";
+  f["criteria.direction"] = "";  // left unchosen: the default
+  f["criteria.targets.0.value"] = "80";
+  f["criteria.targets.1.value"] = "90";
+  f["criteria.targets.2.value"] = "100";
+  f["criteria.texts.0.th"] = "ร้อยละ 80";
+  auto levels = ApplyKpiForm(kpi, f, {}, true);
+  ASSERT_TRUE(levels.ok()) << levels.status().ToString(false);
+  EXPECT_EQ((*levels)["criteria"],
+            json::parse(R"({"form": "levels", "targets": [80, 90, 100], "texts": ["ร้อยละ 80"]})"));
+  // From levels to points: the new form's fields only; the old targets are gone.
+  FormFields to_points = KpiFormFields(*levels);
+  to_points["criteria.form"] = "points";
+  to_points["criteria.items.0.id"] = "plan";
+  to_points["criteria.items.0.points"] = "100";
+  to_points["criteria.items.0.when"] = "plan_done";
+  auto points = ApplyKpiForm(*levels, to_points, {}, true);
+  ASSERT_TRUE(points.ok()) << points.status().ToString(false);
+  EXPECT_EQ((*points)["criteria"], json::parse(R"({"form": "points", "texts": ["ร้อยละ 80"],
+      "items": [{"id": "plan", "points": 100, "when": "plan_done"}]})"));
+  // Milestones chosen anew with "cumulative" unticked (sent as nothing): not cumulative.
+  FormFields to_milestones = KpiFormFields(*levels);
+  to_milestones["criteria.form"] = "milestones";
+  to_milestones["criteria.mlevel.0"] = "1";
+  to_milestones["criteria.levels.0.0.variable"] = "plan_done";
+  auto milestones = ApplyKpiForm(*levels, to_milestones, {}, true);
+  ASSERT_TRUE(milestones.ok()) << milestones.status().ToString(false);
+  EXPECT_EQ((*milestones)["criteria"]["cumulative"], false);
+  EXPECT_EQ((*milestones)["criteria"]["levels"], json::parse(R"([[{"variable": "plan_done"}]])"));
+}
+
+TEST(KpiFormTest, BadPointsAndGroupsInputNamesTheField) {
+  const json points = Example("opdc-2565")["kpis"][6];
+  auto error_at = [](const json& kpi, const FormFields& f) {
+    auto back = ApplyKpiForm(kpi, f, {}, true);
+    return back.ok() ? std::string("(accepted)") : back.status().where().json_path;
+  };
+  FormFields f = KpiFormFields(points);
+  f["criteria.items.2.points"] = "ten";
+  EXPECT_EQ(error_at(points, f), "criteria.items.2.points");
+  f = KpiFormFields(points);
+  f["criteria.items.2.when"] = " ";
+  EXPECT_EQ(error_at(points, f), "criteria.items.2.when");
+  f = KpiFormFields(points);
+  f["criteria.items.1.requires"] = "used";  // a later item: prerequisites come first
+  EXPECT_EQ(error_at(points, f), "criteria.items.1.requires");
+  auto later = ApplyKpiForm(points, f, {}, true);
+  EXPECT_NE(later.status().message_th().find("\"used\""), std::string::npos);
+  EXPECT_NE(later.status().message_en().find("not an earlier item"), std::string::npos);
+  f = KpiFormFields(points);
+  f["criteria.items.3.id"] = "list";
+  EXPECT_EQ(error_at(points, f), "criteria.items.3.id");
+  f = KpiFormFields(points);
+  f["criteria.items.3.id"] = "has space";
+  EXPECT_EQ(error_at(points, f), "criteria.items.3.id");
+  f = KpiFormFields(points);
+  for (int i = 0; i < 5; ++i) {
+    for (const char* col : {"id", "points", "when", "text.th", "text.en", "requires"}) {
+      f["criteria.items." + std::to_string(i) + "." + col] = "";
+    }
+  }
+  EXPECT_EQ(error_at(points, f), "criteria.items");
+
+  const json groups = Example("ocs-2567")["kpis"][7];
+  f = KpiFormFields(groups);
+  f["criteria.by"] = "";
+  EXPECT_EQ(error_at(groups, f), "criteria.by");
+  f = KpiFormFields(groups);
+  f["criteria.groups.1.id"] = "1";
+  EXPECT_EQ(error_at(groups, f), "criteria.groups.1.id");
+  f = KpiFormFields(groups);
+  f["criteria.groups.1.low"] = "three hundred";
+  EXPECT_EQ(error_at(groups, f), "criteria.groups.1.low");
+  f = KpiFormFields(groups);
+  f["criteria.groups.0.low"] = "0";  // a bound without saying whether it is included
+  EXPECT_EQ(error_at(groups, f), "criteria.groups.0.low_kind");
+  f = KpiFormFields(groups);
+  f["criteria.groups.4.id"] = "5";
+  f["criteria.groups.4.low_kind"] = "above";
+  f["criteria.groups.4.low"] = "500";
+  EXPECT_EQ(error_at(groups, f), "criteria.groups.4.criteria.form");  // its criteria unchosen
+  f["criteria.groups.4.criteria.form"] = "groups";  // groups inside groups: the JSON editor's
+  EXPECT_EQ(error_at(groups, f), "criteria.groups.4.criteria.form");
+  f = KpiFormFields(groups);
+  f["criteria.groups.2.criteria.targets.1.strict"] = "1";
+  f["criteria.groups.2.criteria.targets.1.value"] = "";
+  EXPECT_EQ(error_at(groups, f), "criteria.groups.2.criteria.targets.1.value");
 }
 
 TEST(KpiFormTest, LevelsCriteriaAreEditedAsAForm) {
@@ -170,7 +350,7 @@ TEST(KpiFormTest, BadCriteriaInputNamesTheField) {
   f["criteria.direction"] = "sideways";
   EXPECT_EQ(ApplyKpiForm(levels, f, {}, true).status().where().json_path, "criteria.direction");
   f = KpiFormFields(levels);
-  f["criteria.form"] = "milestones";
+  f["criteria.form"] = "sideways";
   EXPECT_EQ(ApplyKpiForm(levels, f, {}, true).status().where().json_path, "criteria.form");
 
   const json dated = Example("mof-ops-2564")["kpis"][2];
@@ -189,12 +369,17 @@ TEST(KpiFormTest, BadCriteriaInputNamesTheField) {
   EXPECT_EQ(ApplyKpiForm(dated, f, {}, true).status().where().json_path,
             "criteria.levels.1.0.variable");
   // Criteria without a form are kept whatever a forged form sends for them.
-  const json points = Example("opdc-2565")["kpis"][6];
-  f = KpiFormFields(points);
+  // (groups inside groups: the form shows one level of groups).
+  json deep = Example("ocs-2567")["kpis"][7];
+  deep["criteria"]["groups"][0]["criteria"] = json{{"form", "groups"}, {"by", "s"},
+      {"groups", deep["criteria"]["groups"]}};
+  f = KpiFormFields(deep);
+  EXPECT_EQ(f.count("criteria.form"), 0u);
   f["criteria.targets.0.value"] = "1";
-  auto kept = ApplyKpiForm(points, f, {}, true);
+  f["criteria.groups.0.id"] = "9";
+  auto kept = ApplyKpiForm(deep, f, {}, true);
   ASSERT_TRUE(kept.ok());
-  EXPECT_EQ((*kept)["criteria"], points["criteria"]);
+  EXPECT_EQ((*kept)["criteria"], deep["criteria"]);
 }
 
 TEST(KpiFormTest, EditsChangeOnlyWhatWasEdited) {
@@ -350,7 +535,17 @@ TEST(KpiFormTest, FindingsPathsNameTheFormField) {
             "criteria.levels.2.0.text.th");
   EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/criteria/levels/1"), "criteria.levels.1");
   EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/criteria/direction"), "criteria.direction");
-  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/criteria/groups/0/range"), "criteria");
+  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/criteria/groups/0/range"), "criteria.groups.0");
+  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/criteria/groups/1/name"),
+            "criteria.groups.1.name.th");
+  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/criteria/groups/2/criteria/targets/1"),
+            "criteria.groups.2.criteria.targets.1.value");
+  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/criteria/groups/2/criteria/levels/0"),
+            "criteria.groups.2.criteria.levels.0");
+  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/criteria/by"), "criteria.by");
+  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/criteria/items/3/when"), "criteria.items.3.when");
+  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/criteria/items/1/requires/0"),
+            "criteria.items.1.requires");
   EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/criteria"), "criteria");
   EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/31/key"), "");
   EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/assignments"), "");

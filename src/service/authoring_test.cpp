@@ -409,6 +409,100 @@ TEST_P(AuthoringTest, CriteriaFormErrorsNameTheFieldAndAFrozenChangeIsShownInWor
   EXPECT_EQ(Audited("framework.version").size(), 1u);
 }
 
+TEST_P(AuthoringTest, GroupsFormErrorsNameTheFieldAndAFrozenChangeIsShownInWords) {
+  Authoring authoring(*db_, clock_);
+  const json doc = json::parse(framework_.document);
+  const std::string token = Authoring::Token(framework_.document);
+  // KPI 8: PMQA groups chosen by the FY2566 score s, each group's targets formulas of s.
+  const formats::FormFields shown = formats::KpiFormFields(doc["kpis"][7]);
+  ASSERT_EQ(shown.at("criteria.form"), "groups");
+  formats::FormFields fields = shown;
+  // A group's target naming nothing the KPI has: the engine's error, beside that target.
+  fields["criteria.groups.2.criteria.targets.1.value"] = "no_such_name * 2";
+  auto bad = authoring.SaveKpiForm(admin_, framework_.id, token, "8", fields);
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(bad.status().where().json_path, "criteria.groups.2.criteria.targets.1.value")
+      << bad.status().ToString(false);
+  EXPECT_NE(bad.status().message_th().find("no_such_name"), std::string::npos);
+  // A bound that is not a number, named by its field in words.
+  fields = shown;
+  fields["criteria.groups.1.low"] = "สามร้อยห้าสิบ";
+  bad = authoring.SaveKpiForm(admin_, framework_.id, token, "8", fields);
+  EXPECT_EQ(bad.status().where().json_path, "criteria.groups.1.low");
+  EXPECT_NE(bad.status().message_th().find("ขอบล่างของกลุ่ม 2"), std::string::npos)
+      << bad.status().message_th();
+  EXPECT_NE(bad.status().message_en().find("lower bound of group 2"), std::string::npos);
+  // Two groups overlapping: `esar check`'s error, at the group it concerns.
+  fields = shown;
+  fields["criteria.groups.1.high_kind"] = "at_most";
+  fields["criteria.groups.1.high"] = "420";
+  bad = authoring.SaveKpiForm(admin_, framework_.id, token, "8", fields);
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(bad.status().where().json_path.rfind("criteria.groups.", 0), 0u)
+      << bad.status().ToString(false);
+  auto unchanged = Cycle(*db_, clock_).Framework(framework_.id);
+  ASSERT_TRUE(unchanged.ok());
+  EXPECT_EQ(unchanged->document, framework_.document);
+
+  Cycle cycle(*db_, clock_);
+  ASSERT_TRUE(cycle.OpenRound(admin_, framework_.id, 12, kJan2024 + 30 * kDay).ok());
+  auto frozen = cycle.Framework(framework_.id);
+  ASSERT_TRUE(frozen.ok() && frozen->frozen);
+  fields = formats::KpiFormFields(json::parse(frozen->document)["kpis"][7]);
+  fields["criteria.groups.2.criteria.targets.2.value"] = "s * 1.03";
+  auto saved = authoring.SaveKpiForm(admin_, framework_.id, Authoring::Token(frozen->document),
+                                     "8", fields);
+  ASSERT_TRUE(saved.ok()) << saved.status().ToString(false);
+  EXPECT_EQ(saved->version, 2);
+  json want = json::parse(frozen->document)["kpis"][7];
+  want["criteria"]["groups"][2]["criteria"]["targets"][2] = "s * 1.03";
+  EXPECT_EQ(json::parse(saved->document)["kpis"][7], want);
+  const auto changes = domain::DiffFrameworks(frozen->framework, saved->framework);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_NE(changes[0].text.th.find("ตัวชี้วัด 8"), std::string::npos) << changes[0].text.th;
+  EXPECT_NE(changes[0].text.th.find("กลุ่ม 3"), std::string::npos) << changes[0].text.th;
+  EXPECT_NE(changes[0].text.th.find("s * 1.03"), std::string::npos) << changes[0].text.th;
+  auto stale = authoring.SaveKpiForm(admin_, framework_.id, Authoring::Token(frozen->document),
+                                     "8", fields);
+  EXPECT_EQ(stale.status().code(), StatusCode::kConflict);
+  EXPECT_EQ(Audited("framework.version").size(), 1u);
+}
+
+TEST_P(AuthoringTest, PointsFormChosenForAKpiIsSavedAndItsErrorsNameTheField) {
+  Authoring authoring(*db_, clock_);
+  const json doc = json::parse(framework_.document);
+  const std::string token = Authoring::Token(framework_.document);
+  // KPI 4's levels replaced by points items on its own variables.
+  formats::FormFields fields = formats::KpiFormFields(doc["kpis"][3]);
+  ASSERT_FALSE(fields.at("variables.0.id").empty());
+  const std::string variable = fields.at("variables.0.id");
+  fields["criteria.form"] = "points";
+  fields["criteria.items.0.id"] = "half";
+  fields["criteria.items.0.points"] = "60";
+  fields["criteria.items.0.when"] = variable + " >= 50";
+  fields["criteria.items.1.id"] = "all";
+  fields["criteria.items.1.points"] = "40";
+  fields["criteria.items.1.when"] = variable + " >= 100";
+  fields["criteria.items.1.requires"] = "later";
+  auto bad = authoring.SaveKpiForm(admin_, framework_.id, token, "4", fields);
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(bad.status().where().json_path, "criteria.items.1.requires");
+  EXPECT_NE(bad.status().message_th().find("later"), std::string::npos);
+  fields["criteria.items.1.requires"] = "half";
+  fields["criteria.items.1.when"] = "nobody_reports_this >= 100";
+  bad = authoring.SaveKpiForm(admin_, framework_.id, token, "4", fields);
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(bad.status().where().json_path, "criteria.items.1.when") << bad.status().ToString(false);
+  fields["criteria.items.1.when"] = variable + " >= 100";
+  auto saved = authoring.SaveKpiForm(admin_, framework_.id, token, "4", fields);
+  ASSERT_TRUE(saved.ok()) << saved.status().ToString(false);
+  const json criteria = json::parse(saved->document)["kpis"][3]["criteria"];
+  EXPECT_EQ(criteria["form"], "points");
+  EXPECT_EQ(criteria["items"][1]["requires"], json::array({"half"}));
+  EXPECT_EQ(criteria["items"][0]["points"], 60);
+  EXPECT_EQ(Audited("framework.edit").size(), 1u);
+}
+
 TEST_P(AuthoringTest, ComponentsFormSavesNamesAndRefusesSharesTheWeightsDoNotMatch) {
   Authoring authoring(*db_, clock_);
   // Components for the OCS framework: performance 70 (KPIs 1-4) and potential 30 (KPIs 5-8)

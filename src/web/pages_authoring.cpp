@@ -57,8 +57,167 @@ std::string Numbered(const PageCall& call, const std::string& key, int n, int to
   return n + 1 == total ? call.T(key + "_new") : call.T(key) + " " + std::to_string(n + 1);
 }
 
+// The select of a criteria's form, with the forms a criteria at that place can have.
+json FormSelect(PageCall& call, const formats::FormFields& f, ErrorBook& errors,
+                const std::string& p, bool nested) {
+  json options = json::array();
+  for (const char* form : {"levels", "milestones", "points", "conditions", "groups"}) {
+    if (nested && std::string(form) == "groups") continue;
+    options.push_back({{"value", form}, {"label", call.T(std::string("form.criteria_short_") + form)}});
+  }
+  return Field(f, errors, p + ".form",
+               call.T(nested ? "form.group_criteria_form" : "form.criteria_form"), "select",
+               call.T("form.criteria_form_hint"), options);
+}
+
+// The number of levels a criteria under `p` shows: the framework's, and any more the criteria
+// have (esar check names those).
+int LevelCount(const service::StoredFramework& stored, const formats::FormFields& f,
+               const std::string& p) {
+  int count = static_cast<int>(stored.framework.levels.size());
+  for (const char* kind : {".targets.", ".mlevel.", ".conditions.", ".texts."}) {
+    const std::string prefix = p + kind;
+    for (auto it = f.lower_bound(prefix); it != f.end() && it->first.rfind(prefix, 0) == 0; ++it) {
+      const std::string n = it->first.substr(prefix.size(), it->first.find('.', prefix.size()) - prefix.size());
+      if (!n.empty() && n.size() <= 2 && std::all_of(n.begin(), n.end(), ::isdigit)) {
+        count = std::max(count, std::stoi(n) + 1);
+      }
+    }
+  }
+  return count;
+}
+
+// The fields and rows of the criteria under prefix `p` ("criteria", or
+// "criteria.groups.G.criteria" for a group's own) of form Value(f, p + ".form"): the form's
+// settings go in `how`, one row per level (and per milestone, points item or group) in `rows`,
+// each row's legend starting with `legend_prefix` (the group's, for a group's criteria).
+void CriteriaFields(PageCall& call, const service::StoredFramework& stored,
+                    const formats::FormFields& f, ErrorBook& errors, const std::string& p,
+                    const std::string& legend_prefix, json& how, json& rows, json& hidden) {
+  const std::string form = Value(f, p + ".form");
+  const std::string row_id = "r-" + HtmlId(p);
+  if (form == "levels") {
+    how.push_back(Field(f, errors, p + ".direction", call.T("form.direction"), "select", "",
+                        json::array({{{"value", "higher"}, {"label", call.T("form.direction_higher")}},
+                                     {{"value", "lower"}, {"label", call.T("form.direction_lower")}}})));
+    how.push_back(Field(f, errors, p + ".scoring", call.T("form.scoring"), "select", "",
+                        json::array({{{"value", "interpolate"}, {"label", call.T("form.scoring_interpolate")}},
+                                     {{"value", "step"}, {"label", call.T("form.scoring_step")}}})));
+  } else if (form == "milestones") {
+    how.push_back(Field(f, errors, p + ".cumulative", call.T("form.cumulative"), "checkbox"));
+  } else if (form == "groups") {
+    how.push_back(Field(f, errors, p + ".by", call.T("form.by"), "text", call.T("form.by_hint")));
+    how.push_back(Field(f, errors, p + ".integer", call.T("form.integer"), "checkbox"));
+  } else if (form != "points" && form != "conditions") {
+    return;  // no form chosen yet
+  }
+
+  if (form == "groups") {
+    const int groups = RowCount(f, p + ".groups");
+    json low = json::array({{{"value", "at_least"}, {"label", call.T("form.low_at_least")}},
+                            {{"value", "above"}, {"label", call.T("form.low_above")}}});
+    json high = json::array({{{"value", "at_most"}, {"label", call.T("form.high_at_most")}},
+                             {{"value", "below"}, {"label", call.T("form.high_below")}}});
+    for (int g = 0; g < groups; ++g) {
+      const std::string at = p + ".groups." + std::to_string(g) + ".";
+      // A new group's criteria are shown as the first group's form (or targets per level), so
+      // that it can be filled in at once.
+      formats::FormFields shown = f;
+      if (Value(shown, at + "criteria.form").empty()) {
+        const std::string first = Value(f, p + ".groups.0.criteria.form");
+        shown[at + "criteria.form"] = first.empty() ? "levels" : first;
+      }
+      json gf = json::array();
+      gf.push_back(Field(shown, errors, at + "id", call.T("form.group_id"), "text", call.T("form.group_id_hint")));
+      gf.push_back(Field(shown, errors, at + "name.th", call.T("form.name_th"), "area", "", {}, 2));
+      gf.push_back(Field(shown, errors, at + "name.en", call.T("form.name_en"), "area", "", {}, 2));
+      gf.push_back(Field(shown, errors, at + "low_kind", call.T("form.low_kind"), "select", "", low));
+      gf.push_back(Field(shown, errors, at + "low", call.T("form.low"), "text", call.T("form.bound_hint")));
+      gf.push_back(Field(shown, errors, at + "high_kind", call.T("form.high_kind"), "select", "", high));
+      gf.push_back(Field(shown, errors, at + "high", call.T("form.high"), "text", call.T("form.bound_hint")));
+      gf.push_back(FormSelect(call, shown, errors, at + "criteria", true));
+      const std::string legend = Numbered(call, "form.group", g, groups);
+      const std::string id = row_id + "-g" + std::to_string(g);
+      json errs = errors.Take(at + "criteria", id);
+      for (const json& e : errors.Take(p + ".groups." + std::to_string(g), id)) errs.push_back(e);
+      json nested_how = json::array();
+      json nested_rows = json::array();
+      CriteriaFields(call, stored, shown, errors, at + "criteria",
+                     legend + " · ", nested_how, nested_rows, hidden);
+      for (const json& h : nested_how) gf.push_back(h);
+      rows.push_back({{"legend", legend}, {"id", id}, {"fields", gf}, {"errors", errs}});
+      for (const json& r : nested_rows) rows.push_back(r);
+    }
+    return;
+  }
+
+  if (form == "points") {
+    const int items = RowCount(f, p + ".items");
+    for (int i = 0; i < items; ++i) {
+      const std::string at = p + ".items." + std::to_string(i) + ".";
+      json fields = json::array();
+      fields.push_back(Field(f, errors, at + "id", call.T("form.item_id"), "text", call.T("form.item_id_hint")));
+      fields.push_back(Field(f, errors, at + "points", call.T("form.item_points"), "text", call.T("form.item_points_hint")));
+      fields.push_back(Field(f, errors, at + "when", call.T("form.item_when"), "text", call.T("form.item_when_hint")));
+      fields.push_back(Field(f, errors, at + "requires", call.T("form.item_requires"), "text", call.T("form.item_requires_hint")));
+      fields.push_back(Field(f, errors, at + "text.th", call.T("form.in_thai_text"), "area", "", {}, 2));
+      fields.push_back(Field(f, errors, at + "text.en", call.T("form.in_english_text"), "area", "", {}, 2));
+      const std::string id = row_id + "-i" + std::to_string(i);
+      rows.push_back({{"legend", legend_prefix + Numbered(call, "form.item", i, items)}, {"id", id},
+                      {"fields", fields}, {"errors", errors.Take(p + ".items." + std::to_string(i), id)}});
+    }
+  }
+
+  const auto& levels = stored.framework.levels;
+  const int count = LevelCount(stored, f, p);
+  for (int i = 0; i < count; ++i) {
+    const std::string n = std::to_string(i);
+    const std::string legend =
+        legend_prefix +
+        (static_cast<size_t>(i) < levels.size()
+             ? call.Pick(levels[static_cast<size_t>(i)].name) + " (" +
+                   ShortestDecimal(levels[static_cast<size_t>(i)].points) + " " + call.T("doc.points") + ")"
+             : call.T("form.level_row") + " " + std::to_string(i + 1));
+    json fields = json::array();
+    if (form == "levels") {
+      fields.push_back(Field(f, errors, p + ".targets." + n + ".value", call.T("form.target"), "text", call.T("form.target_hint")));
+      fields.push_back(Field(f, errors, p + ".targets." + n + ".strict", call.T("form.target_strict"), "checkbox"));
+    } else if (form == "conditions") {
+      fields.push_back(Field(f, errors, p + ".conditions." + n, call.T("form.condition"), "text", call.T("form.condition_hint")));
+    }
+    fields.push_back(Field(f, errors, p + ".texts." + n + ".th", call.T("form.level_text_th"), "area",
+                           call.T(form == "points" ? "form.level_text_points_hint" : "form.level_text_hint"), {}, 2));
+    fields.push_back(Field(f, errors, p + ".texts." + n + ".en", call.T("form.level_text_en"), "area", "", {}, 2));
+    const std::string id = row_id + "-" + n;
+    json errs = errors.Take(p + ".targets." + n, id);
+    for (const json& e : errors.Take(p + ".levels." + n, id)) errs.push_back(e);
+    rows.push_back({{"legend", legend}, {"id", id}, {"fields", fields}, {"errors", errs}});
+    if (form != "milestones") continue;
+    // The level's milestones, and a blank one to add.
+    const int milestones = RowCount(f, p + ".levels." + n);
+    for (int m = 0; m < milestones; ++m) {
+      const std::string at = p + ".levels." + n + "." + std::to_string(m) + ".";
+      json mf = json::array();
+      mf.push_back(Field(f, errors, at + "variable", call.T("form.milestone_variable"), "text", call.T("form.milestone_variable_hint")));
+      mf.push_back(Field(f, errors, at + "text.th", call.T("form.in_thai_text"), "area", "", {}, 2));
+      mf.push_back(Field(f, errors, at + "text.en", call.T("form.in_english_text"), "area", "", {}, 2));
+      mf.push_back(Field(f, errors, at + "due", call.T("form.milestone_due"), "text", call.T("form.milestone_due_hint")));
+      mf.push_back(Field(f, errors, at + "reached", call.T("form.milestone_reached"), "text", call.T("form.milestone_reached_hint")));
+      const std::string mid = id + "-" + std::to_string(m);
+      rows.push_back({{"legend", legend + " · " + Numbered(call, "form.milestone", m, milestones)},
+                      {"id", mid}, {"fields", mf},
+                      {"errors", errors.Take(p + ".levels." + n + "." + std::to_string(m), mid)}});
+    }
+    // Every level is sent, also one without milestones, so that it is not lost.
+    hidden.push_back({{"name", p + ".mlevel." + n}, {"value", "1"}});
+  }
+}
+
+// The KPI form's sections. `stored_has_criteria` and `has_sub_kpis` say what the stored KPI has
+// (a KPI with neither is offered a criteria form to choose).
 json KpiFormSections(PageCall& call, const service::StoredFramework& stored,
-                     const formats::FormFields& f, ErrorBook& errors) {
+                     const formats::FormFields& f, ErrorBook& errors, bool stored_has_criteria,
+                     bool has_sub_kpis) {
   json sections = json::array();
   // ---- the KPI itself ----
   json general = json::array();
@@ -94,79 +253,17 @@ json KpiFormSections(PageCall& call, const service::StoredFramework& stored,
   sections.push_back({{"id", "s-kpi"}, {"title", call.T("form.section_kpi")}, {"fields", general},
                       {"groups", groups}, {"errors", json::array()}});
 
-  // ---- criteria (levels and milestones; other forms are edited in the JSON below) ----
+  // ---- criteria: every form but groups inside groups (those stay in the JSON below) ----
+  // A KPI without criteria (and without sub-KPIs) is offered the choice of a form.
   const std::string form = Value(f, "criteria.form");
-  if (form == "levels" || form == "milestones") {
-    json how = json::array();
-    how.push_back(Field(f, errors, "criteria.form", call.T("form.section_criteria"), "select", "",
-                        json::array({{{"value", form}, {"label", call.T("form.criteria_form_" + form)}}})));
-    if (form == "levels") {
-      how.push_back(Field(f, errors, "criteria.direction", call.T("form.direction"), "select", "",
-                          json::array({{{"value", "higher"}, {"label", call.T("form.direction_higher")}},
-                                       {{"value", "lower"}, {"label", call.T("form.direction_lower")}}})));
-      how.push_back(Field(f, errors, "criteria.scoring", call.T("form.scoring"), "select", "",
-                          json::array({{{"value", "interpolate"}, {"label", call.T("form.scoring_interpolate")}},
-                                       {{"value", "step"}, {"label", call.T("form.scoring_step")}}})));
-    } else {
-      how.push_back(Field(f, errors, "criteria.cumulative", call.T("form.cumulative"), "checkbox"));
-    }
-    json level_rows = json::array();
-    const auto& levels = stored.framework.levels;
-    // Every level of the framework, and any more the criteria have (esar check names those).
-    int count = static_cast<int>(levels.size());
-    for (const auto& [name, value] : f) {
-      for (const char* prefix : {"criteria.targets.", "criteria.mlevel."}) {
-        const std::string p = prefix;
-        if (name.rfind(p, 0) != 0) continue;
-        const std::string n = name.substr(p.size(), name.find('.', p.size()) - p.size());
-        if (!n.empty() && n.size() <= 2 && std::all_of(n.begin(), n.end(), ::isdigit)) {
-          count = std::max(count, std::stoi(n) + 1);
-        }
-      }
-    }
-    for (int i = 0; i < count; ++i) {
-      const std::string n = std::to_string(i);
-      const std::string legend =
-          static_cast<size_t>(i) < levels.size()
-              ? call.Pick(levels[static_cast<size_t>(i)].name) + " (" +
-                    ShortestDecimal(levels[static_cast<size_t>(i)].points) + " " + call.T("doc.points") + ")"
-              : call.T("form.level_row") + " " + std::to_string(i + 1);
-      json fields = json::array();
-      if (form == "levels") {
-        fields.push_back(Field(f, errors, "criteria.targets." + n + ".value", call.T("form.target"), "text", call.T("form.target_hint")));
-        fields.push_back(Field(f, errors, "criteria.targets." + n + ".strict", call.T("form.target_strict"), "checkbox"));
-      }
-      fields.push_back(Field(f, errors, "criteria.texts." + n + ".th", call.T("form.level_text_th"), "area", call.T("form.level_text_hint"), {}, 2));
-      fields.push_back(Field(f, errors, "criteria.texts." + n + ".en", call.T("form.level_text_en"), "area", "", {}, 2));
-      const std::string id = "r-criteria-" + n;
-      json errs = errors.Take("criteria.targets." + n, id);
-      for (const json& e : errors.Take("criteria.levels." + n, id)) errs.push_back(e);
-      level_rows.push_back({{"legend", legend}, {"id", id}, {"fields", fields}, {"errors", errs}});
-      if (form != "milestones") continue;
-      // The level's milestones, and a blank one to add.
-      const int milestones = RowCount(f, "criteria.levels." + n);
-      for (int m = 0; m < milestones; ++m) {
-        const std::string at = "criteria.levels." + n + "." + std::to_string(m) + ".";
-        json mf = json::array();
-        mf.push_back(Field(f, errors, at + "variable", call.T("form.milestone_variable"), "text", call.T("form.milestone_variable_hint")));
-        mf.push_back(Field(f, errors, at + "text.th", call.T("form.in_thai_text"), "area", "", {}, 2));
-        mf.push_back(Field(f, errors, at + "text.en", call.T("form.in_english_text"), "area", "", {}, 2));
-        mf.push_back(Field(f, errors, at + "due", call.T("form.milestone_due"), "text", call.T("form.milestone_due_hint")));
-        mf.push_back(Field(f, errors, at + "reached", call.T("form.milestone_reached"), "text", call.T("form.milestone_reached_hint")));
-        const std::string mid = "r-criteria-" + n + "-" + std::to_string(m);
-        level_rows.push_back({{"legend", legend + " · " + Numbered(call, "form.milestone", m, milestones)},
-                              {"id", mid}, {"fields", mf},
-                              {"errors", errors.Take("criteria.levels." + n + "." + std::to_string(m), mid)}});
-      }
-    }
-    // Every level is sent, also one without milestones, so that it is not lost.
+  if (!form.empty() || (!stored_has_criteria && !has_sub_kpis)) {
+    json how = json::array({FormSelect(call, f, errors, "criteria", false)});
+    json criteria_rows = json::array();
     json hidden = json::array();
-    for (int i = 0; form == "milestones" && i < count; ++i) {
-      hidden.push_back({{"name", "criteria.mlevel." + std::to_string(i)}, {"value", "1"}});
-    }
+    CriteriaFields(call, stored, f, errors, "criteria", "", how, criteria_rows, hidden);
     sections.push_back({{"id", "s-criteria"}, {"title", call.T("form.section_criteria")},
-                        {"hint", call.T("form.criteria_form_" + form)}, {"fields", how},
-                        {"rows", level_rows}, {"hidden", hidden},
+                        {"hint", call.T(form.empty() ? "form.criteria_choose" : "form.criteria_form_" + form)},
+                        {"fields", how}, {"rows", criteria_rows}, {"hidden", hidden},
                         {"errors", errors.Take("criteria", "s-criteria")}});
   }
 
@@ -313,8 +410,12 @@ HttpResponse KpiFormPage(PageCall& call, const service::StoredFramework& stored,
   // that saving never overwrites what someone else saved meanwhile (service::Authoring).
   const std::string sent = call.Field("token");
   model["token"] = sent.empty() ? service::Authoring::Token(stored.document) : sent;
-  model["sections"] = KpiFormSections(call, stored, fields, errors);
-  model["criteria_form"] = fields.count("criteria.form") > 0;
+  const json& stored_kpi = index < document["kpis"].size() ? document["kpis"][index] : json();
+  const bool has_criteria = stored_kpi.contains("criteria");
+  model["sections"] = KpiFormSections(call, stored, fields, errors, has_criteria,
+                                      stored_kpi.contains("sub_kpis"));
+  // Criteria the form cannot show (groups inside groups) are said to be the JSON editor's.
+  model["criteria_form"] = fields.count("criteria.form") > 0 || !has_criteria;
   // The criteria as the agencies read them, until they have a form of their own.
   const domain::Kpi* kpi = domain::FindKpi(stored.framework.kpis, kpi_id);
   if (kpi != nullptr && kpi->criteria) {

@@ -319,6 +319,44 @@ try {
         "  the criteria form shows the strict target 95 and step scoring");
   await admin.locator("#s-criteria").scrollIntoViewIfNeeded();
   await look(admin, "07e-admin-kpi-criteria-form");
+  // KPI 8's groups by the FY2566 score edited as a form (no JSON): group 3's advanced target
+  // formula s * 1.02 made s * 1.03; the criteria table below the form shows it after the save.
+  await admin.goto(admin.url().split("#")[0].replace(/\/kpis\/3$/, "/kpis/8"));
+  check(await admin.locator("#f-criteria-form").inputValue() === "groups"
+        && await admin.locator("#f-criteria-by").inputValue() === "s",
+        "KPI 8's criteria are a groups form, chosen by s");
+  await admin.locator("#f-criteria-groups-2-criteria-targets-2-value").fill("s * 1.03");
+  await admin.getByRole("button", { name: "ตรวจสอบและบันทึก" }).first().click();
+  await admin.waitForLoadState("load");
+  check((await flash(admin)).includes("บันทึกตัวชี้วัดแล้ว"), "KPI 8's group 3 advanced target s * 1.03 is saved from the form");
+  await admin.getByRole("link", { name: "แก้ไขตัวชี้วัด 8" }).click();
+  check(await admin.locator("#f-criteria-groups-2-criteria-targets-2-value").inputValue() === "s * 1.03",
+        "  the groups form shows group 3's new advanced target");
+  await admin.locator("#r-criteria-g2").scrollIntoViewIfNeeded();
+  await look(admin, "07f-admin-kpi-groups-form");
+  // KPI 4's targets replaced by points items with a prerequisite (no JSON): the form chosen,
+  // "check" shows the items' fields, two items filled in and saved.
+  await admin.goto(admin.url().split("#")[0].replace(/\/kpis\/8$/, "/kpis/4"));
+  await admin.locator("#f-criteria-form").selectOption("points");
+  await admin.getByRole("button", { name: "ตรวจสอบ", exact: true }).first().click();
+  await admin.waitForLoadState("load");
+  check(await admin.locator("#f-criteria-items-0-id").count() === 1 && await admin.locator("#f-criteria-targets-0-value").count() === 0,
+        "choosing points and pressing check shows the items' fields instead of the targets");
+  await admin.locator("#f-criteria-items-0-id").fill("held");
+  await admin.locator("#f-criteria-items-0-points").fill("80");
+  await admin.locator("#f-criteria-items-0-when").fill("hearings_completed >= hearings_required");
+  await admin.locator("#f-criteria-items-0-text-th").fill("จัดรับฟังความคิดเห็นครบทุกฉบับ");
+  await admin.locator("#f-criteria-items-1-id").fill("online");
+  await admin.locator("#f-criteria-items-1-points").fill("20");
+  await admin.locator("#f-criteria-items-1-when").fill("hearings_completed > 0");
+  await admin.locator("#f-criteria-items-1-requires").fill("held");
+  await admin.locator("#s-criteria").scrollIntoViewIfNeeded();
+  await look(admin, "07g-admin-kpi-points-form");
+  await admin.getByRole("button", { name: "ตรวจสอบและบันทึก" }).first().click();
+  await admin.waitForLoadState("load");
+  check((await flash(admin)).includes("บันทึกตัวชี้วัดแล้ว"), "KPI 4 is saved with two points items, the second requiring the first");
+  check((await admin.locator("main").textContent()).includes("จัดรับฟังความคิดเห็นครบทุกฉบับ"),
+        "  the framework page's criteria table shows the first item");
   await admin.goto(`${base}/admin/agencies`);
   await look(admin, "08-admin-agencies");
   await admin.goto(`${base}/admin/users`);

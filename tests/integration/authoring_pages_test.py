@@ -239,9 +239,76 @@ def main():
         check(status == 303 and criteria["targets"][2] == {"above": 95} and criteria["scoring"] == "step"
               and criteria["targets"][:2] == [80, 90],
               "a strict advanced target and step scoring are saved from the form (%d): %s" % (status, criteria))
+
+        # ---- groups by a baseline (KPI 8: PMQA by the FY2566 score s), no JSON typed ----
+        action8 = "/admin/frameworks/%s/kpis/8" % new_id
+        _, _, raw = admin.request("GET", "/api/v1/frameworks/%s" % new_id)
+        kpi8_before = json.loads(raw)["document"]["kpis"][7]
+        status, page = admin.page(action8)
+        fields = form_of(page, action8)
+        check(status == 200 and fields.get("criteria.form") == "groups" and fields.get("criteria.by") == "s"
+              and fields.get("criteria.groups.2.criteria.targets.2.value") == "s * 1.02"
+              and fields.get("criteria.groups.1.low_kind") == "at_least" and fields.get("criteria.groups.1.high") == "400",
+              "KPI 8's groups are a form: by s, group 2 from 350 below 400, group 3's advanced target s * 1.02")
+        check("ไม่มีแบบฟอร์ม" not in text_of(page) and "แบบฟอร์มยังแสดงไม่ได้" not in text_of(page),
+              "  and the page does not send them to the JSON editor")
+        check(fields.get("criteria.groups.4.id") == "" and fields.get("criteria.groups.4.criteria.form") == "levels",
+              "  with a blank group to add, its criteria shown as targets per level")
+        status, headers, _ = admin.request("POST", action8, dict(fields, intent="save"))
+        _, _, raw = admin.request("GET", "/api/v1/frameworks/%s" % new_id)
+        check(status == 303 and json.loads(raw)["document"]["kpis"][7] == kpi8_before,
+              "the untouched groups form saves KPI 8 exactly as it was (%d)" % status)
+        status, page = admin.page(action8)
+        fields = form_of(page, action8)
+        status, _, raw = admin.request("POST", action8, dict(fields, **{
+            "criteria.groups.2.criteria.targets.1.value": "no_such_name * 2", "intent": "check"}))
+        page = raw.decode()
+        check(status == 400 and "no_such_name" in beside(page, "f-criteria-groups-2-criteria-targets-1-value"),
+              "a group's target formula naming nothing is shown beside that target (%d): %s"
+              % (status, beside(page, "f-criteria-groups-2-criteria-targets-1-value")))
+        status, _, raw = admin.request("POST", action8, dict(fields, **{"criteria.groups.1.low": "สามร้อยห้าสิบ",
+                                                                        "intent": "save"}))
+        check(status == 400 and "ขอบล่างของกลุ่ม 2" in beside(raw.decode(), "f-criteria-groups-1-low"),
+              "a bound that is not a number is named beside it, in words (%d): %s"
+              % (status, beside(raw.decode(), "f-criteria-groups-1-low")))
+        status, _, _ = admin.request("POST", action8, dict(fields, **{
+            "criteria.groups.2.criteria.targets.2.value": "s * 1.03", "intent": "save"}))
+        _, _, raw = admin.request("GET", "/api/v1/frameworks/%s" % new_id)
+        groups = json.loads(raw)["document"]["kpis"][7]["criteria"]["groups"]
+        check(status == 303 and groups[2]["criteria"]["targets"][2] == "s * 1.03"
+              and groups[3] == kpi8_before["criteria"]["groups"][3],
+              "group 3's advanced target s * 1.03 is saved from the form, group 4 untouched (%d)" % status)
         status, page = admin.page("/admin/frameworks/%s/kpis/5" % new_id)
-        check(status == 200 and "ยังไม่มีแบบฟอร์ม" in text_of(page) and 'name="criteria.form"' not in page,
-              "KPI 5's groups of conditions have no form yet: the page says the JSON editor edits them")
+        fields5 = form_of(page, "/admin/frameworks/%s/kpis/5" % new_id)
+        check(status == 200 and fields5.get("criteria.groups.0.criteria.form") == "conditions"
+              and fields5.get("criteria.groups.0.criteria.conditions.0") == "quality_percent >= 90",
+              "KPI 5's groups of conditions are a form too: group 1's basic condition")
+
+        # ---- a form chosen anew without JavaScript: KPI 4 from levels to points ----
+        action4 = "/admin/frameworks/%s/kpis/4" % new_id
+        status, page = admin.page(action4)
+        fields = form_of(page, action4)
+        status, _, raw = admin.request("POST", action4, dict(fields, **{"criteria.form": "points", "intent": "check"}))
+        page = raw.decode()
+        points_fields = form_of(page, action4)
+        check(status == 400 and "criteria.items.0.id" in points_fields and "criteria.targets.0.value" not in points_fields,
+              "choosing points and pressing check shows the items' fields instead of the targets (%d)" % status)
+        check("อย่างน้อย 1 รายการ" in text_of(page), "  and says points need at least one item")
+        points_fields.update({"criteria.items.0.id": "held", "criteria.items.0.points": "100",
+                              "criteria.items.0.when": "hearings_completed >= hearings_required",
+                              "criteria.items.1.id": "extra", "criteria.items.1.points": "10",
+                              "criteria.items.1.when": "hearings_completed > 0",
+                              "criteria.items.1.requires": "nothing_before", "intent": "save"})
+        status, _, raw = admin.request("POST", action4, points_fields)
+        check(status == 400 and "nothing_before" in beside(raw.decode(), "f-criteria-items-1-requires"),
+              "a prerequisite that is not an earlier item is named beside its field (%d)" % status)
+        points_fields["criteria.items.1.requires"] = "held"
+        status, _, raw = admin.request("POST", action4, points_fields)
+        _, _, raw = admin.request("GET", "/api/v1/frameworks/%s" % new_id)
+        criteria = json.loads(raw)["document"]["kpis"][3]["criteria"]
+        check(status == 303 and criteria["form"] == "points" and criteria["items"][1]["requires"] == ["held"]
+              and "targets" not in criteria,
+              "KPI 4 saved with points items, the second requiring the first (%d): %s" % (status, criteria))
 
         # ---- the components form ----
         status, page = admin.page("/admin/frameworks/%s" % new_id)
