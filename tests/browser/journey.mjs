@@ -346,6 +346,10 @@ try {
   await admin.locator("#f-criteria-items-0-points").fill("80");
   await admin.locator("#f-criteria-items-0-when").fill("hearings_completed >= hearings_required");
   await admin.locator("#f-criteria-items-0-text-th").fill("จัดรับฟังความคิดเห็นครบทุกฉบับ");
+  // Each check shows one blank item more to add.
+  await admin.getByRole("button", { name: "ตรวจสอบ", exact: true }).first().click();
+  await admin.waitForLoadState("load");
+  check(await admin.locator("#f-criteria-items-0-id").inputValue() === "held", "  the first item is kept through the check");
   await admin.locator("#f-criteria-items-1-id").fill("online");
   await admin.locator("#f-criteria-items-1-points").fill("20");
   await admin.locator("#f-criteria-items-1-when").fill("hearings_completed > 0");
