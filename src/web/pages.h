@@ -239,6 +239,9 @@ class Pages {
   HttpResponse CloseRound(PageCall& call);
   HttpResponse ReopenRound(PageCall& call);
   HttpResponse ResultsAdmin(PageCall& call);
+  // Puts into `model` the table of `result`'s agencies (the page the request's round, q, sort,
+  // dir and page ask for, with its sort links, aria-sort and pager). Errors are the database's.
+  Status ResultsAdminTable(PageCall& call, const service::StoredResult& result, nlohmann::json* model);
   // The audit trail (pages_audit.cpp): ?agency=, ?user=, ?kind= (service::AuditKinds), ?from=
   // and ?to= (dates as the date field takes them, `to` included), ?before= (the older page).
   HttpResponse AuditTrail(PageCall& call);
