@@ -183,8 +183,8 @@ Result<ListPage> ListResultAgencies(storage::Database& db, int64_t rows_from,
 
 Result<ListPage> ListResultAgencies(storage::Database& db, int64_t rows_from,
                                     const ListQuery& query) {
-  // Conditions on the result's rows only, so that counting reads one covering index
-  // (result_totals_list, migration 11) and never the rows with their inputs.
+  // Conditions on the result's rows only, so that counting reads one index (the primary key,
+  // or result_totals_by_parent with a filter) and never the rows with their inputs.
   std::string with, where = " WHERE t.result_id = ?";
   std::vector<storage::Value> params;
   if (!query.q.empty()) {
