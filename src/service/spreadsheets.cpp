@@ -115,19 +115,22 @@ std::string CriteriaSummary(const domain::Framework& framework, const domain::Cr
     for (size_t i = 0; i < c->levels.targets.size(); ++i) {
       const auto& t = c->levels.targets[i];
       parts.push_back(level_name(i) + ": " +
-                      (t.present ? std::string(t.strict ? (lower ? "< " : "> ") : (lower ? "≤ " : "≥ ")) +
-                                       t.expression
-                                 : "-"));
+                      (t.present
+                           ? std::string(t.strict ? (lower ? "< " : "> ") : (lower ? "≤ " : "≥ ")) +
+                                 t.expression
+                           : "-"));
     }
   } else if (c->form == domain::CriteriaForm::kMilestones) {
     for (size_t i = 0; i < c->milestones.levels.size(); ++i) {
       std::string line = level_name(i) + ":";
-      for (const auto& m : c->milestones.levels[i]) line += " " + m.text.th + " / " + m.text.en + ";";
+      for (const auto& m : c->milestones.levels[i])
+        line += " " + m.text.th + " / " + m.text.en + ";";
       parts.push_back(line);
     }
   } else if (c->form == domain::CriteriaForm::kPoints) {
     for (const auto& item : c->points.items)
-      parts.push_back("+" + ShortestDecimal(item.points) + " " + item.text.th + " / " + item.text.en);
+      parts.push_back("+" + ShortestDecimal(item.points) + " " + item.text.th + " / " +
+                      item.text.en);
   } else if (c->form == domain::CriteriaForm::kGroups) {
     std::string line = "ตามกลุ่ม / by group (" + c->groups.by + "):";
     for (const auto& g : c->groups.groups) line += " " + g.name.th + " " + g.range.ToString() + ";";
@@ -142,30 +145,43 @@ std::string CriteriaSummary(const domain::Framework& framework, const domain::Cr
   return out;
 }
 
-// The allowed values of a variable in words (both languages).
-std::string AllowedRange(const domain::Variable& v) {
+// The allowed values of a variable in words, in each language: the upload's messages use one
+// language each, the template's cells show both.
+LocalizedText AllowedRange(const domain::Variable& v) {
   using domain::VariableType;
   switch (v.type) {
     case VariableType::kPassFail:
-      return "ผ่าน หรือ ไม่ผ่าน / pass or fail";
+      return {"ผ่าน หรือ ไม่ผ่าน", "pass or fail"};
     case VariableType::kDate:
-      return "วันที่ เช่น 15/1/2564 / a date such as 15/1/2564 or 2021-01-15";
-    case VariableType::kNumberList:
-      return std::to_string(v.length) + " ตัวเลข คั่นด้วย ; / " + std::to_string(v.length) +
-             " numbers separated by ;" +
-             (v.min || v.max ? " (" + (v.min ? ShortestDecimal(*v.min) : "") + " – " +
-                                   (v.max ? ShortestDecimal(*v.max) : "") + ")"
-                             : "");
+      return {"วันที่ เช่น 15/1/2564 หรือ 2021-01-15", "a date such as 15/1/2564 or 2021-01-15"};
+    case VariableType::kNumberList: {
+      const std::string bounds = v.min || v.max
+                                     ? " (" + (v.min ? ShortestDecimal(*v.min) : "") + " – " +
+                                           (v.max ? ShortestDecimal(*v.max) : "") + ")"
+                                     : "";
+      return {std::to_string(v.length) + " ตัวเลข คั่นด้วย ;" + bounds,
+              std::to_string(v.length) + " numbers separated by ;" + bounds};
+    }
     default:
       break;
   }
-  std::string kind = v.type == VariableType::kCount ? "จำนวนเต็ม / whole number" : "ตัวเลข / number";
-  const std::optional<double> min =
-      v.type == VariableType::kCount && !v.min ? std::optional<double>(0) : v.min;
-  if (min && v.max) return kind + " " + ShortestDecimal(*min) + " – " + ShortestDecimal(*v.max);
-  if (min) return kind + " ≥ " + ShortestDecimal(*min);
-  if (v.max) return kind + " ≤ " + ShortestDecimal(*v.max);
-  return kind;
+  const bool whole = v.type == VariableType::kCount;
+  LocalizedText kind{whole ? "จำนวนเต็ม" : "ตัวเลข", whole ? "whole number" : "number"};
+  const std::optional<double> min = whole && !v.min ? std::optional<double>(0) : v.min;
+  std::string bounds;
+  if (min && v.max)
+    bounds = " " + ShortestDecimal(*min) + " – " + ShortestDecimal(*v.max);
+  else if (min)
+    bounds = " ≥ " + ShortestDecimal(*min);
+  else if (v.max)
+    bounds = " ≤ " + ShortestDecimal(*v.max);
+  return {kind.th + bounds, kind.en + bounds};
+}
+
+// AllowedRange in both languages in one cell of the template.
+std::string AllowedRangeInBoth(const domain::Variable& v) {
+  const LocalizedText range = AllowedRange(v);
+  return range.th + " / " + range.en;
 }
 
 // Checks one filled value against its variable; the JSON value to report, or why not.
@@ -192,18 +208,20 @@ Result<json> CellValue(const domain::Variable& v, const std::string& text) {
     if (v.type == VariableType::kCount && (d < 0 || d != std::floor(d)))
       return Status::InvalidInput("ต้องเป็นจำนวนเต็มตั้งแต่ 0", "must be a whole number from 0");
     if ((v.min && d < *v.min) || (v.max && d > *v.max)) {
-      const std::string range = AllowedRange(v);
-      return Status::InvalidInput(ShortestDecimal(d) + " อยู่นอกช่วงที่รับได้ (" + range + ")",
-                                  ShortestDecimal(d) + " is outside the allowed range (" + range + ")");
+      const LocalizedText range = AllowedRange(v);
+      return Status::InvalidInput(
+          ShortestDecimal(d) + " อยู่นอกช่วงที่รับได้ (" + range.th + ")",
+          ShortestDecimal(d) + " is outside the allowed range (" + range.en + ")");
     }
     return Status::Ok();
   };
   if (v.type == VariableType::kNumberList) {
     if (static_cast<int>(values.size()) != v.length) {
-      return Status::InvalidInput(
-          "ต้องมี " + std::to_string(v.length) + " ตัวเลข คั่นด้วย ; (มี " + std::to_string(values.size()) + ")",
-          "needs " + std::to_string(v.length) + " numbers separated by ; (has " +
-              std::to_string(values.size()) + ")");
+      return Status::InvalidInput("ต้องมี " + std::to_string(v.length) + " ตัวเลข คั่นด้วย ; (มี " +
+                                      std::to_string(values.size()) + ")",
+                                  "needs " + std::to_string(v.length) +
+                                      " numbers separated by ; (has " +
+                                      std::to_string(values.size()) + ")");
     }
     for (double d : values) {
       Status s = in_range(d);
@@ -211,8 +229,7 @@ Result<json> CellValue(const domain::Variable& v, const std::string& text) {
     }
     return json(values);
   }
-  if (values.size() != 1)
-    return Status::InvalidInput("ต้องเป็นตัวเลขเดียว", "must be a single number");
+  if (values.size() != 1) return Status::InvalidInput("ต้องเป็นตัวเลขเดียว", "must be a single number");
   Status s = in_range(values[0]);
   if (!s.ok()) return s;
   return json(values[0]);
@@ -230,7 +247,13 @@ enum TemplateColumn : size_t {
   kColValue,
   kColCount
 };
-enum NotesColumn : size_t { kNoteKpi = 0, kNoteName, kNoteExplanation, kNoteProblems, kNoteRemarks };
+enum NotesColumn : size_t {
+  kNoteKpi = 0,
+  kNoteName,
+  kNoteExplanation,
+  kNoteProblems,
+  kNoteRemarks
+};
 
 // The last revision of each KPI an agency has saved in a round: its status, values and texts.
 struct SavedReport {
@@ -353,7 +376,8 @@ Status Spreadsheets::ResultsTable(const Actor& actor, int64_t round_id, ResultSt
       }
       auto rows = db_.Query(
           "SELECT agency_code, kpi, result, score FROM result_kpis WHERE result_id = ? AND "
-          "agency_code IN (" + in + ")",
+          "agency_code IN (" +
+              in + ")",
           params);
       if (!rows) return rows.status();
       std::map<std::string, std::vector<const storage::Row*>> by_agency;
@@ -389,8 +413,10 @@ Status Spreadsheets::ResultsTable(const Actor& actor, int64_t round_id, ResultSt
 
 Status Spreadsheets::StatusTable(const Actor& actor, int64_t round_id, formats::TableWriter& out) {
   const bool all = actor.Is(Role::kAdmin) || actor.Is(Role::kEvaluator);
-  const bool own = (actor.Is(Role::kReporter) || actor.Is(Role::kApprover)) && !actor.agency.empty();
-  if (!all && !own) return Denied(actor, "ดูสถานะการส่งรายงานของรอบ", "see a round's submission status");
+  const bool own =
+      (actor.Is(Role::kReporter) || actor.Is(Role::kApprover)) && !actor.agency.empty();
+  if (!all && !own)
+    return Denied(actor, "ดูสถานะการส่งรายงานของรอบ", "see a round's submission status");
   Cycle cycle(db_, clock_);
   return db_.ReadSnapshot([&]() -> Status {
     auto status = cycle.StatusOf(round_id);
@@ -404,20 +430,18 @@ Status Spreadsheets::StatusTable(const Actor& actor, int64_t round_id, formats::
     for (const Extension& e : *extensions) extended[e.agency] = e.deadline;
     const KpiDutyResolver duties(f, status->round.round);
     const int64_t now = clock_.NowMs();
-    Status s = out.BeginSheet(
-        "สถานะการส่ง (Status)",
-        {{"รหัสหน่วยงาน / Agency code", 12},
-         {"ชื่อหน่วยงาน / Agency (th)", 40},
-         {"Agency (en)", 30},
-         {"สังกัด / Parent", 12},
-         {"ตัวชี้วัด / KPI", 8},
-         {"ชื่อตัวชี้วัด / KPI name", 40},
-         {"สถานะ / Status (th)", 18},
-         {"Status (en)", 18},
-         {"ฉบับที่ / Revision", 8},
-         {"แก้ไขล่าสุด / Last change", 20},
-         {"กำหนดส่ง / Deadline", 16},
-         {"เลยกำหนด / Overdue", 10}});
+    Status s = out.BeginSheet("สถานะการส่ง (Status)", {{"รหัสหน่วยงาน / Agency code", 12},
+                                                      {"ชื่อหน่วยงาน / Agency (th)", 40},
+                                                      {"Agency (en)", 30},
+                                                      {"สังกัด / Parent", 12},
+                                                      {"ตัวชี้วัด / KPI", 8},
+                                                      {"ชื่อตัวชี้วัด / KPI name", 40},
+                                                      {"สถานะ / Status (th)", 18},
+                                                      {"Status (en)", 18},
+                                                      {"ฉบับที่ / Revision", 8},
+                                                      {"แก้ไขล่าสุด / Last change", 20},
+                                                      {"กำหนดส่ง / Deadline", 16},
+                                                      {"เลยกำหนด / Overdue", 10}});
     if (!s.ok()) return s;
     auto read = [&](const std::string& after) {
       std::string sql =
@@ -445,7 +469,8 @@ Status Spreadsheets::StatusTable(const Actor& actor, int64_t round_id, formats::
       for (const storage::Row& a : agencies) {
         const std::string code = a.Text(0);
         int64_t deadline = status->round.deadline;
-        if (auto e = extended.find(code); e != extended.end()) deadline = std::max(deadline, e->second);
+        if (auto e = extended.find(code); e != extended.end())
+          deadline = std::max(deadline, e->second);
         if (status->closed_early_at) deadline = std::min(deadline, status->closed_early_at);
         for (const KpiDuty& d : duties.For(code)) {
           if (!d.Reportable()) continue;
@@ -463,8 +488,10 @@ Status Spreadsheets::StatusTable(const Actor& actor, int64_t round_id, formats::
               Text(kpi ? kpi->name.th : ""),
               Text(words.th),
               Text(words.en),
-              found == saved.end() ? Cell{} : Cell::Number(static_cast<double>(found->second->Int(3))),
-              found == saved.end() ? Cell{} : Text(FormatDateTime(found->second->Int(4), Lang::kThai)),
+              found == saved.end() ? Cell{}
+                                   : Cell::Number(static_cast<double>(found->second->Int(3))),
+              found == saved.end() ? Cell{}
+                                   : Text(FormatDateTime(found->second->Int(4), Lang::kThai)),
               Text(FormatDate(deadline, Lang::kThai)),
               Text(overdue ? "ใช่ / yes" : "")};
           Status added = out.AddRow(cells);
@@ -480,20 +507,19 @@ Status Spreadsheets::QueueTable(const Actor& actor, QueueFilter filter, formats:
   Reporting reporting(db_, clock_);
   Cycle cycle(db_, clock_);
   if (!filter.now) filter.now = clock_.NowMs();
-  Status s = out.BeginSheet("รายการตรวจ (Queue)",
-                            {{"รหัสหน่วยงาน / Agency code", 12},
-                             {"ชื่อหน่วยงาน / Agency (th)", 40},
-                             {"Agency (en)", 30},
-                             {"สังกัด / Parent (th)", 30},
-                             {"รอบ / Round", 8},
-                             {"ตัวชี้วัด / KPI", 8},
-                             {"ชื่อตัวชี้วัด / KPI name", 40},
-                             {"สถานะ / Status (th)", 18},
-                             {"Status (en)", 18},
-                             {"ฉบับที่ / Revision", 8},
-                             {"แก้ไขล่าสุด / Last change", 20},
-                             {"กำหนดส่ง / Deadline", 16},
-                             {"เลยกำหนด / Overdue", 10}});
+  Status s = out.BeginSheet("รายการตรวจ (Queue)", {{"รหัสหน่วยงาน / Agency code", 12},
+                                                   {"ชื่อหน่วยงาน / Agency (th)", 40},
+                                                   {"Agency (en)", 30},
+                                                   {"สังกัด / Parent (th)", 30},
+                                                   {"รอบ / Round", 8},
+                                                   {"ตัวชี้วัด / KPI", 8},
+                                                   {"ชื่อตัวชี้วัด / KPI name", 40},
+                                                   {"สถานะ / Status (th)", 18},
+                                                   {"Status (en)", 18},
+                                                   {"ฉบับที่ / Revision", 8},
+                                                   {"แก้ไขล่าสุด / Last change", 20},
+                                                   {"กำหนดส่ง / Deadline", 16},
+                                                   {"เลยกำหนด / Overdue", 10}});
   if (!s.ok()) return s;
   return db_.ReadSnapshot([&]() -> Status {
     struct RoundOf {
@@ -521,15 +547,14 @@ Status Spreadsheets::QueueTable(const Actor& actor, QueueFilter filter, formats:
         const std::string state = SubmissionStatusName(sub.status);
         const StatusWords words = StatusText(state);
         const bool overdue = sub.deadline < filter.now && !Settled(state);
-        s = out.AddRow({Text(sub.agency), Text(sub.agency_name_th), Text(sub.agency_name_en),
-                        Text(sub.ministry_name_th),
-                        Text(std::to_string(fw->fiscal_year) + " · " + fw->agency_kind + " · " +
-                             RoundName(known.round, Lang::kThai)),
-                        Text(sub.kpi), Text(kpi ? kpi->name.th : ""), Text(words.th),
-                        Text(words.en), Cell::Number(sub.revision),
-                        Text(FormatDateTime(sub.updated_at, Lang::kThai)),
-                        Text(FormatDate(sub.deadline, Lang::kThai)),
-                        Text(overdue ? "ใช่ / yes" : "")});
+        s = out.AddRow(
+            {Text(sub.agency), Text(sub.agency_name_th), Text(sub.agency_name_en),
+             Text(sub.ministry_name_th),
+             Text(std::to_string(fw->fiscal_year) + " · " + fw->agency_kind + " · " +
+                  RoundName(known.round, Lang::kThai)),
+             Text(sub.kpi), Text(kpi ? kpi->name.th : ""), Text(words.th), Text(words.en),
+             Cell::Number(sub.revision), Text(FormatDateTime(sub.updated_at, Lang::kThai)),
+             Text(FormatDate(sub.deadline, Lang::kThai)), Text(overdue ? "ใช่ / yes" : "")});
         if (!s.ok()) return s;
       }
       filter.offset += filter.limit;
@@ -541,15 +566,16 @@ Status Spreadsheets::QueueTable(const Actor& actor, QueueFilter filter, formats:
 
 Status Spreadsheets::AuditTable(const Actor& actor, int64_t from_ms, int64_t to_ms,
                                 formats::TableWriter& out) {
-  if (!actor.Is(Role::kAdmin)) return Denied(actor, "ดาวน์โหลดบันทึกการตรวจสอบ", "download the audit log");
+  if (!actor.Is(Role::kAdmin))
+    return Denied(actor, "ดาวน์โหลดบันทึกการตรวจสอบ", "download the audit log");
   Status s = out.BeginSheet("บันทึกการตรวจสอบ (Audit)", {{"ลำดับ / Seq", 8},
-                                                         {"เวลา / Time", 20},
-                                                         {"ผู้ทำ / Actor", 16},
-                                                         {"การกระทำ / Action", 20},
-                                                         {"รายการ / Entity", 20},
-                                                         {"ก่อน / Before", 40},
-                                                         {"หลัง / After", 40},
-                                                         {"แฮช / Hash", 20}});
+                                                       {"เวลา / Time", 20},
+                                                       {"ผู้ทำ / Actor", 16},
+                                                       {"การกระทำ / Action", 20},
+                                                       {"รายการ / Entity", 20},
+                                                       {"ก่อน / Before", 40},
+                                                       {"หลัง / After", 40},
+                                                       {"แฮช / Hash", 20}});
   if (!s.ok()) return s;
   return db_.ReadSnapshot([&]() -> Status {
     int64_t after = 0;
@@ -685,15 +711,17 @@ Status Spreadsheets::WriteTemplate(const Actor& actor, int64_t round_id, const s
     for (const domain::Variable& v : k->variables) {
       if (v.type == domain::VariableType::kDerived) continue;
       put(values, row, kColKpi, k->id, wrap);
-      put(values, row, kColKpiName, k->name.th + (k->name.en.empty() ? "" : " / " + k->name.en), wrap);
+      put(values, row, kColKpiName, k->name.th + (k->name.en.empty() ? "" : " / " + k->name.en),
+          wrap);
       put(values, row, kColVariable, v.id, wrap);
       put(values, row, kColVariableName,
           v.name.th + (v.name.en.empty() ? "" : " / " + v.name.en) +
               (v.optional ? " (ไม่บังคับ / optional)" : ""),
           wrap);
       const LocalizedText& unit = v.unit.th.empty() && v.unit.en.empty() ? k->unit : v.unit;
-      put(values, row, kColUnit, unit.th + (unit.en.empty() || unit.en == unit.th ? "" : " / " + unit.en), wrap);
-      put(values, row, kColRange, AllowedRange(v), wrap);
+      put(values, row, kColUnit,
+          unit.th + (unit.en.empty() || unit.en == unit.th ? "" : " / " + unit.en), wrap);
+      put(values, row, kColRange, AllowedRangeInBoth(v), wrap);
       put(values, row, kColCriteria, criteria, wrap);
       // What the KPI page shows now, so that a partly filled round is not typed again.
       const auto report = saved->find(k->id);
@@ -716,7 +744,7 @@ Status Spreadsheets::WriteTemplate(const Actor& actor, int64_t round_id, const s
       // Excel's own check as the cell is typed; the upload checks again (a file can be made
       // by anything).
       lxw_data_validation dv = {};
-      const std::string range = AllowedRange(v);
+      const std::string range = AllowedRangeInBoth(v);
       const std::string title = "ค่า / Value";
       dv.input_title = const_cast<char*>(title.c_str());
       dv.input_message = const_cast<char*>(range.c_str());
@@ -738,7 +766,7 @@ Status Spreadsheets::WriteTemplate(const Actor& actor, int64_t round_id, const s
         validate = false;  // "3;4;5" and "15/1/2564" are text to Excel: checked on upload only
       } else {
         dv.validate = v.type == domain::VariableType::kCount ? LXW_VALIDATION_TYPE_INTEGER
-                                                              : LXW_VALIDATION_TYPE_DECIMAL;
+                                                             : LXW_VALIDATION_TYPE_DECIMAL;
         const double low = v.min ? *v.min : (v.type == domain::VariableType::kCount ? 0 : -1e15);
         const double high = v.max ? *v.max : 1e15;
         dv.criteria = LXW_VALIDATION_CRITERIA_BETWEEN;
@@ -815,7 +843,8 @@ Result<TemplateUpload> Spreadsheets::UploadTemplate(const Actor& actor, int64_t 
   if (!sheet) {
     return Status::InvalidInput(
         std::string("ไม่พบชีต \"") + kTemplateValuesSheet + "\": ใช้แบบฟอร์มที่ดาวน์โหลดจาก esar",
-        std::string("no sheet \"") + kTemplateValuesSheet + "\": use the template downloaded from esar");
+        std::string("no sheet \"") + kTemplateValuesSheet +
+            "\": use the template downloaded from esar");
   }
   Cycle cycle(db_, clock_);
   auto round = cycle.Round(round_id);
@@ -846,8 +875,7 @@ Result<TemplateUpload> Spreadsheets::UploadTemplate(const Actor& actor, int64_t 
     if (kpi_id.empty() && variable.empty() && text.empty()) continue;
     const domain::Kpi* kpi = domain::FindKpi(f.kpis, kpi_id);
     if (!kpi || !reportable.count(kpi_id)) {
-      bad(sheet->name, r.number, kColKpi,
-          "ตัวชี้วัด \"" + kpi_id + "\" ไม่ใช่ตัวชี้วัดที่หน่วยงานนี้รายงานในรอบนี้",
+      bad(sheet->name, r.number, kColKpi, "ตัวชี้วัด \"" + kpi_id + "\" ไม่ใช่ตัวชี้วัดที่หน่วยงานนี้รายงานในรอบนี้",
           "KPI \"" + kpi_id + "\" is not one this agency reports in this round");
       continue;
     }
@@ -871,8 +899,8 @@ Result<TemplateUpload> Spreadsheets::UploadTemplate(const Actor& actor, int64_t 
       bad(sheet->name, r.number, kColValue,
           "ค่า \"" + Utf8Prefix(text, 100) + "\" ของตัวชี้วัด " + kpi_id + " ตัวแปร " + variable + ": " +
               value.status().message_th(),
-          "value \"" + Utf8Prefix(text, 100) + "\" of KPI " + kpi_id + " variable " + variable + ": " +
-              value.status().message_en());
+          "value \"" + Utf8Prefix(text, 100) + "\" of KPI " + kpi_id + " variable " + variable +
+              ": " + value.status().message_en());
       continue;
     }
     if (!values.count(kpi_id)) {
@@ -929,15 +957,15 @@ Result<TemplateUpload> Spreadsheets::UploadTemplate(const Actor& actor, int64_t 
     // collide with what was submitted since.
     if (auto same = saved->find(kpi_id);
         same != saved->end() && same->second.values == values[kpi_id] &&
-        same->second.explanation == report.explanation && same->second.problems == report.problems &&
-        same->second.remarks == report.remarks) {
+        same->second.explanation == report.explanation &&
+        same->second.problems == report.problems && same->second.remarks == report.remarks) {
       continue;
     }
     // The form's own check, per KPI, so that its refusal names the KPI's row.
     Status valid = CheckReport(f, agency, report, round->round);
     if (!valid.ok()) {
-      bad(sheet->name, first_row[kpi_id], kColValue,
-          "ตัวชี้วัด " + kpi_id + ": " + valid.message_th(), "KPI " + kpi_id + ": " + valid.message_en());
+      bad(sheet->name, first_row[kpi_id], kColValue, "ตัวชี้วัด " + kpi_id + ": " + valid.message_th(),
+          "KPI " + kpi_id + ": " + valid.message_en());
       continue;
     }
     reports.push_back(std::move(report));

@@ -77,6 +77,30 @@ const browser = await chromium.launch({
 const axeSource = readFileSync(join(root, "node_modules", "axe-core", "axe.min.js"), "utf8");
 const findings = [];
 let checks = 0, failures = 0;
+// A real one-page PDF (a header, five objects, a cross-reference table), so that the review page's
+// inline frame shows a page as it would for an agency's scanned letter, not the viewer's error.
+const onePagePdf = (line) => {
+  const text = `BT /F1 24 Tf 72 760 Td (${line}) Tj ET`;
+  const objects = [
+    "<</Type/Catalog/Pages 2 0 R>>",
+    "<</Type/Pages/Count 1/Kids[3 0 R]>>",
+    "<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>",
+    `<</Length ${text.length}>>\nstream\n${text}\nendstream`,
+    "<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>",
+  ];
+  let out = "%PDF-1.4\n";
+  const offsets = objects.map((body, i) => {
+    const at = out.length;
+    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
+    return at;
+  });
+  const xref = out.length;
+  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  for (const at of offsets) out += `${String(at).padStart(10, "0")} 00000 n \n`;
+  out += `trailer<</Size ${objects.length + 1}/Root 1 0 R>>\nstartxref\n${xref}\n%%EOF\n`;
+  return out;
+};
+
 const check = (ok, what) => {
   checks++;
   if (!ok) failures++;
@@ -433,7 +457,7 @@ try {
   await reporter.getByLabel("คำชี้แจงประกอบผลการดำเนินงาน").fill("ตรวจพิจารณาแล้วเสร็จ 180 เรื่องจาก 200 เรื่อง");
   await reporter.getByRole("button", { name: "บันทึกร่าง" }).click();
   check((await flash(reporter)).includes("บันทึกร่างแล้ว"), "the draft is saved");
-  const pdf = "%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+  const pdf = onePagePdf("Certificate of completion, OCS, FY2567");
   await reporter.getByLabel("เลือกไฟล์").setInputFiles({ name: "หนังสือรับรอง.pdf", mimeType: "application/pdf", buffer: Buffer.from(pdf) });
   await reporter.getByRole("button", { name: "อัปโหลด" }).click();
   await reporter.locator(".files").getByText("หนังสือรับรอง.pdf").waitFor({ timeout: 10000 });
@@ -530,6 +554,17 @@ wb.save(sys.argv[3])`, join(work, "template.xlsx"), String(score), join(work, ou
   await downloads(evaluator, evaluator.locator("p.downloads").getByRole("link", { name: "CSV" }), "the queue as filtered (review page)");
   await evaluator.getByRole("link", { name: "สำนักงานคณะกรรมการกฤษฎีกา" }).first().click();
   check((await evaluator.locator("main").textContent()).includes("หนังสือรับรอง.pdf"), "the review page lists the evidence");
+  // The PDF opens inside the page, served under its sandboxing policy: Chromium's viewer (a frame
+  // of its own inside ours) shows the page's thumbnail, and no error dialog.
+  let viewer = null;
+  for (let tries = 0; !viewer && tries < 100; tries++) {
+    viewer = evaluator.frames().find((f) => f.url().startsWith("chrome-extension://"));
+    if (!viewer) await evaluator.waitForTimeout(100);
+  }
+  const pages = viewer ? await viewer.locator("viewer-thumbnail").first().waitFor({ timeout: 10000 })
+    .then(() => viewer.locator("viewer-thumbnail").count()).catch(() => 0) : 0;
+  check(pages === 1 && (await viewer.locator("viewer-error-dialog").count()) === 0,
+        `the evidence PDF is shown inside the review page with its one page (${viewer ? pages : "no viewer"})`);
   await look(evaluator, "13-review");
   await evaluator.getByLabel("หมายเหตุประกอบไฟล์ หนังสือรับรอง.pdf").fill("ไม่มีลายมือชื่อผู้รับรอง");
   await evaluator.getByLabel("ความเห็นถึงหน่วยงาน").fill("โปรดแนบหนังสือรับรองที่ลงนามแล้ว");

@@ -355,6 +355,8 @@ def main():
         check(set(named) == {(VALUES, r7, "H"), (VALUES, r1, "H")}, f"  the two cells are listed by sheet, row and column ({sorted(named)})")
         th, en = named.get((VALUES, r7, "H"), ("", ""))
         check("outside the allowed range" in en and "150" in th and "150" in en, f"  KPI 7's cell in Thai and English ({th} / {en})")
+        check(not re.search("[\u0e00-\u0e7f]", en) and "number" not in th and "0 – 100" in th and "0 – 100" in en,
+              f"  each language's message in that language alone, with the range ({th} / {en})")
         th, en = named.get((VALUES, r1, "H"), ("", ""))
         check("สองร้อย" in th and "number" in en, f"  KPI 1's cell in Thai and English ({th} / {en})")
         check(revisions() == before, "  nothing was stored (every submission's revision and values unchanged)")
