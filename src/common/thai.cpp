@@ -106,6 +106,13 @@ std::string FiscalYearName(int fiscal_year, Lang lang) {
          std::to_string(fiscal_year) + ")";
 }
 
+std::string ValueWithUnit(const std::string& value, const std::string& unit) {
+  if (unit.empty() || value.empty() || value == "–" || value == "-") return value;
+  static const std::string kPercent = "ร้อยละ";
+  if (unit.compare(0, kPercent.size(), kPercent) == 0) return unit + " " + value;
+  return value + " " + unit;
+}
+
 std::string RoundName(int round, Lang lang) {
   if (lang == Lang::kThai) return "รอบ " + std::to_string(round) + " เดือน";
   return std::to_string(round) + "-month round";

@@ -19,6 +19,10 @@ std::string FormatDate(int64_t ms, Lang lang);
 std::string FormatDateTime(int64_t ms, Lang lang);
 // "ปีงบประมาณ พ.ศ. 2567" or "fiscal year 2024 (B.E. 2567)"; `fiscal_year` is Buddhist Era.
 std::string FiscalYearName(int fiscal_year, Lang lang);
+// A value with its unit in the order people read it: "ร้อยละ 90.00" (Thai says "percent" before
+// the number), "180 เรื่อง" and "90.00 percent" after it; the value alone when the unit is empty
+// or there is no value ("–").
+std::string ValueWithUnit(const std::string& value, const std::string& unit);
 // "รอบ 12 เดือน" or "12-month round".
 std::string RoundName(int round, Lang lang);
 // How long until `deadline_ms` in Bangkok calendar days: "เหลือ 3 วัน", "ครบกำหนดวันนี้",

@@ -12,6 +12,15 @@ namespace {
 // 30 Sep 2024 10:30 in Bangkok is 03:30 UTC.
 constexpr int64_t kSep30At1030 = 1727667000000;
 
+// Issue 12 §4: "ร้อยละ 90.00", not "90.00 ร้อยละ"; other units after the number.
+TEST(ThaiUnits, PercentComesBeforeTheNumberOtherUnitsAfter) {
+  EXPECT_EQ(ValueWithUnit("90.00", "ร้อยละ"), "ร้อยละ 90.00");
+  EXPECT_EQ(ValueWithUnit("180", "เรื่อง"), "180 เรื่อง");
+  EXPECT_EQ(ValueWithUnit("90.00", "percent"), "90.00 percent");
+  EXPECT_EQ(ValueWithUnit("90.00", ""), "90.00");
+  EXPECT_EQ(ValueWithUnit("–", "ร้อยละ"), "–");
+}
+
 TEST(ThaiDates, BuddhistEraDateAndTime) {
   EXPECT_EQ(FormatDate(kSep30At1030, Lang::kThai), "30 ก.ย. 2567");
   EXPECT_EQ(FormatDateTime(kSep30At1030, Lang::kThai), "30 ก.ย. 2567 10:30 น.");

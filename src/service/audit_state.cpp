@@ -44,6 +44,14 @@ const std::vector<Kind>& Kinds() {
          "= n.review_id",
          "r.submission_id"}},
        "SELECT id FROM submissions"},
+      // An evidence file removed from a draft (migration 22), recorded with the submission's
+      // entry ("evidence.remove") as an entity of its own, so that the submissions' states
+      // recorded before removals existed stay right.
+      {"evidence_removal",
+       true,
+       {{"SELECT evidence_id, submission_id, removed_by, removed_at FROM evidence_removals",
+         "evidence_id"}},
+       "SELECT evidence_id AS id FROM evidence_removals"},
       {"result",
        true,
        {{"SELECT id, framework_id, round, stage, document, computed_by, computed_at, "

@@ -65,6 +65,7 @@ const std::map<std::string, LocalizedText>& ActionWords() {
       {"data.import", {"นำเข้าข้อมูลผลการดำเนินงาน", "imported performance data"}},
       {"data_upload.add", {"อัปโหลดไฟล์ข้อมูล", "uploaded a data file"}},
       {"evidence.add", {"แนบหลักฐาน", "attached evidence"}},
+      {"evidence.remove", {"นำหลักฐานที่แนบผิดออก", "removed evidence attached by mistake"}},
       {"framework.import", {"นำเข้ากรอบการประเมิน", "imported a framework"}},
       {"framework.replace", {"แทนที่กรอบการประเมิน", "replaced a framework"}},
       {"framework.edit", {"แก้ไขกรอบการประเมิน", "edited a framework"}},

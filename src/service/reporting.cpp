@@ -368,7 +368,8 @@ Result<std::vector<SubmissionView>> Reporting::LoadMany(const std::vector<int64_
   }
   auto files = db_.Query(
       "SELECT submission_id, id, name, media_type, size, sha256, uploaded_by, uploaded_at, "
-      "replaced_by FROM evidence WHERE submission_id IN " + in + " ORDER BY submission_id, id",
+      "replaced_by FROM evidence WHERE submission_id IN " + in +
+          " AND id NOT IN (SELECT evidence_id FROM evidence_removals) ORDER BY submission_id, id",
       params);
   if (!files) return files.status();
   for (const storage::Row& f : *files) {
@@ -863,55 +864,180 @@ Result<EvidenceInfo> Reporting::AddEvidence(const Actor& actor, int64_t submissi
     if (!locked.ok()) return locked;
     Status open = cycle_.CheckReportingOpen(current->round_id, current->agency);
     if (!open.ok()) return open;
-    // Checked again under the lock: an approval may have come in while the file was uploading.
-    auto state =
-        db_.Query("SELECT status FROM submissions WHERE id = ?" + ForUpdate(db_), {submission_id});
-    if (!state) return state.status();
-    if (state->empty() || ((*state)[0].Text(0) != "draft" && (*state)[0].Text(0) != "returned")) {
-      return Status::Conflict("แนบหลักฐานได้เฉพาะรายงานที่เป็นร่างหรือถูกส่งกลับ",
-                              "evidence can be attached only to a draft or a returned submission");
-    }
-    // Counted under the same lock as the insert: parallel uploads take turns here.
-    auto used = db_.Query(
-        "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM evidence WHERE submission_id = ?",
-        {submission_id});
-    if (!used) return used.status();
-    Status room = CheckEvidenceQuota(quota, (*used)[0].Int(0), (*used)[0].Int(1), file.size);
-    if (!room.ok()) return room;
-    auto rows = db_.Query(
-        "INSERT INTO evidence (submission_id, name, media_type, size, sha256, uploaded_by, "
-        "uploaded_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        {submission_id, file.name, file.media_type, file.size, file.sha256, UserRef(actor), now});
-    if (!rows) return rows.status();
-    id = (*rows)[0].Int(0);
-    if (replaces) {
-      auto old = db_.Query(
-          "UPDATE evidence SET replaced_by = ? WHERE id = ? AND submission_id = ? AND replaced_by "
-          "IS NULL RETURNING id",
-          {id, *replaces, submission_id});
-      if (!old) return old.status();
-      if (old->empty()) {
-        return Status::InvalidInput(
-            "ไม่มีหลักฐานรหัส " + std::to_string(*replaces) + " ที่ยังใช้อยู่ในรายงานนี้",
-            "no current evidence " + std::to_string(*replaces) + " in this submission");
-      }
-    }
-    const json after = {{"evidence", id},
-                        {"name", file.name},
-                        {"sha256", file.sha256},
-                        {"size", file.size},
-                        {"replaces", replaces ? json(*replaces) : json(nullptr)}};
-    return AuditLog(db_).Append(actor, now, "evidence.add",
-                                "submission/" + std::to_string(submission_id), "{}", after.dump());
+    auto added = AddEvidenceLocked(actor, submission_id, file, replaces, quota, now);
+    if (!added) return added.status();
+    id = *added;
+    return Status::Ok();
   });
   if (!done.ok()) return done;
+  return EvidenceOf(submission_id, id);
+}
+
+Result<std::pair<int64_t, EvidenceInfo>> Reporting::AddEvidenceToKpi(
+    const Actor& actor, int64_t round_id, const std::string& agency, const std::string& kpi,
+    const EvidenceInfo& file, const EvidenceQuota& quota) {
+  if (!(actor.Is(Role::kReporter) && actor.OfAgency(agency))) {
+    return Denied(actor, "แนบหลักฐานของหน่วยงาน " + agency, "attach evidence for agency " + agency);
+  }
+  auto round = cycle_.Round(round_id);
+  if (!round) return round.status();
+  auto framework = cycle_.Framework(round->framework_id);
+  if (!framework) return framework.status();
+  Report empty;
+  empty.kpi = kpi;
+  Status valid = CheckReport(framework->framework, agency, empty, round->round);
+  if (!valid.ok()) return valid;
+  const int64_t now = clock_.NowMs();
+  int64_t submission_id = 0, id = 0;
+  Status done = db_.Transaction([&]() -> Status {
+    Status locked = cycle_.LockRound(round_id, false);
+    if (!locked.ok()) return locked;
+    Status open = cycle_.CheckReportingOpen(round_id, agency);
+    if (!open.ok()) return open;
+    auto current = CurrentReport(round_id, agency, kpi);
+    if (!current) return current.status();
+    if (*current) {
+      submission_id = (*current)->submission_id;
+    } else {
+      // The first thing reported for the KPI is a file: an empty draft (audited as any) holds it.
+      auto saved = SaveDraftLocked(actor, round_id, agency, empty, now);
+      if (!saved) return saved.status();
+      submission_id = *saved;
+    }
+    auto added = AddEvidenceLocked(actor, submission_id, file, std::nullopt, quota, now);
+    if (!added) return added.status();
+    id = *added;
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  auto evidence = EvidenceOf(submission_id, id);
+  if (!evidence) return evidence.status();
+  return std::make_pair(submission_id, std::move(*evidence));
+}
+
+Result<int64_t> Reporting::AddEvidenceLocked(const Actor& actor, int64_t submission_id,
+                                             const EvidenceInfo& file,
+                                             std::optional<int64_t> replaces,
+                                             const EvidenceQuota& quota, int64_t now) {
+  // Checked again under the lock: an approval may have come in while the file was uploading.
+  auto state =
+      db_.Query("SELECT status FROM submissions WHERE id = ?" + ForUpdate(db_), {submission_id});
+  if (!state) return state.status();
+  if (state->empty() || ((*state)[0].Text(0) != "draft" && (*state)[0].Text(0) != "returned")) {
+    return Status::Conflict("แนบหลักฐานได้เฉพาะรายงานที่เป็นร่างหรือถูกส่งกลับ",
+                            "evidence can be attached only to a draft or a returned submission");
+  }
+  // Counted under the same lock as the insert: parallel uploads take turns here. Removed files
+  // count too: their bytes stay in the store.
+  auto used = db_.Query(
+      "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM evidence WHERE submission_id = ?",
+      {submission_id});
+  if (!used) return used.status();
+  Status room = CheckEvidenceQuota(quota, (*used)[0].Int(0), (*used)[0].Int(1), file.size);
+  if (!room.ok()) return room;
+  auto rows = db_.Query(
+      "INSERT INTO evidence (submission_id, name, media_type, size, sha256, uploaded_by, "
+      "uploaded_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+      {submission_id, file.name, file.media_type, file.size, file.sha256, UserRef(actor), now});
+  if (!rows) return rows.status();
+  const int64_t id = (*rows)[0].Int(0);
+  if (replaces) {
+    auto old = db_.Query(
+        "UPDATE evidence SET replaced_by = ? WHERE id = ? AND submission_id = ? AND replaced_by "
+        "IS NULL AND id NOT IN (SELECT evidence_id FROM evidence_removals) RETURNING id",
+        {id, *replaces, submission_id});
+    if (!old) return old.status();
+    if (old->empty()) {
+      return Status::InvalidInput(
+          "ไม่มีหลักฐานรหัส " + std::to_string(*replaces) + " ที่ยังใช้อยู่ในรายงานนี้",
+          "no current evidence " + std::to_string(*replaces) + " in this submission");
+    }
+  }
+  const json after = {{"evidence", id},
+                      {"name", file.name},
+                      {"sha256", file.sha256},
+                      {"size", file.size},
+                      {"replaces", replaces ? json(*replaces) : json(nullptr)}};
+  Status s = AuditLog(db_).Append(actor, now, "evidence.add",
+                                  "submission/" + std::to_string(submission_id), "{}",
+                                  after.dump());
+  if (!s.ok()) return s;
+  return id;
+}
+
+Result<EvidenceInfo> Reporting::EvidenceOf(int64_t submission_id, int64_t evidence_id) {
   auto view = Load(submission_id);
   if (!view) return view.status();
   for (const EvidenceInfo& e : view->evidence) {
-    if (e.id == id) return e;
+    if (e.id == evidence_id) return e;
   }
   return Status::Internal("evidence vanished after insert");
+}
+
+Status Reporting::CheckEvidenceRemovable(SubmissionStatus status) {
+  if (status == SubmissionStatus::kDraft) return Status::Ok();
+  return Status::Conflict(
+      "นำหลักฐานออกได้เฉพาะขณะที่รายงานยังเป็นร่าง (รายงานที่เห็นชอบ ส่ง หรือตรวจแล้วต้องคงหลักฐานไว้)",
+      "evidence can be removed only while the report is a draft (once approved, submitted or "
+      "reviewed its files stay)");
+}
+
+Result<EvidenceInfo> Reporting::RemoveEvidence(const Actor& actor, int64_t evidence_id) {
+  const Status not_found = Status::NotFound("ไม่มีหลักฐานนี้", "no such evidence file");
+  auto owner = db_.Query("SELECT submission_id FROM evidence WHERE id = ?", {evidence_id});
+  if (!owner) return owner.status();
+  if (owner->empty()) return not_found;
+  const int64_t submission_id = (*owner)[0].Int(0);
+  auto current = Load(submission_id);
+  if (!current) return current.status();
+  if (!(actor.Is(Role::kReporter) && actor.OfAgency(current->agency))) {
+    return Denied(actor, "นำหลักฐานของหน่วยงาน " + current->agency + " ออก",
+                  "remove evidence of agency " + current->agency);
+  }
+  const int64_t now = clock_.NowMs();
+  EvidenceInfo removed;
+  Status done = db_.Transaction([&]() -> Status {
+    Status locked = cycle_.LockRound(current->round_id, false);
+    if (!locked.ok()) return locked;
+    Status open = cycle_.CheckReportingOpen(current->round_id, current->agency);
+    if (!open.ok()) return open;
+    // Read under the submission's lock: an approval or a second removal may have come in since.
+    auto state =
+        db_.Query("SELECT status FROM submissions WHERE id = ?" + ForUpdate(db_), {submission_id});
+    if (!state) return state.status();
+    if (state->empty()) return not_found;
+    auto status = ParseStatus((*state)[0].Text(0));
+    if (!status) return status.status();
+    Status removable = CheckEvidenceRemovable(*status);
+    if (!removable.ok()) return removable;
+    auto file = db_.Query(
+        "SELECT e.name, e.media_type, e.size, e.sha256, e.uploaded_by, e.uploaded_at, "
+        "e.replaced_by, x.evidence_id FROM evidence e LEFT JOIN evidence_removals x ON "
+        "x.evidence_id = e.id WHERE e.id = ?",
+        {evidence_id});
+    if (!file) return file.status();
+    if (file->empty() || !(*file)[0].IsNull(7)) return not_found;
+    const storage::Row& f = (*file)[0];
+    removed = {evidence_id, f.Text(0), f.Text(1), f.Int(2), f.Text(3), f.Int(4), f.Int(5),
+               std::nullopt};
+    if (!f.IsNull(6)) removed.replaced_by = f.Int(6);
+    Status s = db_.Execute(
+        "INSERT INTO evidence_removals (evidence_id, submission_id, removed_by, removed_at) "
+        "VALUES (?, ?, ?, ?)",
+        {evidence_id, submission_id, UserRef(actor), now});
+    if (!s.ok()) return s;
+    const json before = {{"evidence", evidence_id},
+                         {"name", removed.name},
+                         {"sha256", removed.sha256},
+                         {"size", removed.size}};
+    return AuditLog(db_).Append(actor, now, "evidence.remove",
+                                "submission/" + std::to_string(submission_id), before.dump(),
+                                json{{"evidence", evidence_id}, {"removed", true}}.dump(),
+                                {"evidence_removal/" + std::to_string(evidence_id)});
+  });
+  if (!done.ok()) return done;
+  return removed;
 }
 
 Result<std::pair<EvidenceInfo, std::string>> Reporting::Evidence(const Actor& actor,
@@ -925,6 +1051,16 @@ Result<std::pair<EvidenceInfo, std::string>> Reporting::Evidence(const Actor& ac
     if (e.id == evidence_id) return std::make_pair(e, view->agency);
   }
   return Status::NotFound("ไม่มีหลักฐานนี้", "no such evidence file");
+}
+
+Result<SubmissionView> Reporting::SubmissionOfEvidence(const Actor& actor, int64_t evidence_id) {
+  auto rows = db_.Query(
+      "SELECT submission_id FROM evidence WHERE id = ? AND id NOT IN (SELECT evidence_id FROM "
+      "evidence_removals)",
+      {evidence_id});
+  if (!rows) return rows.status();
+  if (rows->empty()) return Status::NotFound("ไม่มีหลักฐานนี้", "no such evidence file");
+  return Get(actor, (*rows)[0].Int(0));
 }
 
 Result<SubmissionView> Reporting::Get(const Actor& actor, int64_t submission_id) {
@@ -1010,7 +1146,8 @@ Result<QueuePage> Reporting::Queue(const Actor& actor, const QueueFilter& filter
   // Counted for the page's rows through the evidence_submission index; ordering by it counts for
   // every row the filter keeps, which the same index makes a lookup each.
   static constexpr const char* kEvidenceCount =
-      "(SELECT COUNT(*) FROM evidence ev WHERE ev.submission_id = s.id)";
+      "(SELECT COUNT(*) FROM evidence ev WHERE ev.submission_id = s.id AND NOT EXISTS (SELECT 1 "
+      "FROM evidence_removals xr WHERE xr.evidence_id = ev.id))";
   const std::string from =
       " FROM submissions s JOIN agencies a ON a.code = s.agency_code "
       "LEFT JOIN agencies p ON p.code = a.parent "

@@ -253,6 +253,30 @@ class Reporting {
                                    std::optional<int64_t> replaces = std::nullopt,
                                    const EvidenceQuota& quota = {});
 
+  // AddEvidence for a KPI that may have no report yet (a file attached before the first save):
+  // in one transaction, the agency's submission of `kpi` in the round, made as an empty draft
+  // (a revision audited as any save) when there is none, and the file recorded in it. The same
+  // rules as SaveDraft for the KPI (reportable by the agency in the round, reporting open) and
+  // as AddEvidence for the file (a draft or returned submission, the quota). Returns the
+  // submission's id and the file; nothing is made when refused.
+  Result<std::pair<int64_t, EvidenceInfo>> AddEvidenceToKpi(const Actor& actor, int64_t round_id,
+                                                            const std::string& agency,
+                                                            const std::string& kpi,
+                                                            const EvidenceInfo& file,
+                                                            const EvidenceQuota& quota = {});
+
+  // Removes an evidence file attached by mistake from a draft: the agency's reporters only, while
+  // reporting is open for the agency and the submission is a draft (kConflict once approved,
+  // submitted, returned or accepted: what an approver or evaluator has seen stays). The file
+  // leaves the submission (its views, the queue's count, its download) but its record and bytes
+  // stay in the store, and the removal is audited ("evidence.remove", with the file's name,
+  // size and SHA-256). kNotFound for no such file or one removed already. Returns the file
+  // removed.
+  Result<EvidenceInfo> RemoveEvidence(const Actor& actor, int64_t evidence_id);
+  // Ok when a submission in `status` may have evidence removed (a draft); else RemoveEvidence's
+  // kConflict, in Thai and English.
+  static Status CheckEvidenceRemovable(SubmissionStatus status);
+
   // kConflict, with a message in Thai and English, when one more file of `size` bytes would take
   // a submission holding `files` files of `bytes` bytes past `quota`; else Ok.
   static Status CheckEvidenceQuota(const EvidenceQuota& quota, int64_t files, int64_t bytes,
@@ -261,6 +285,10 @@ class Reporting {
   // An evidence file's record and the agency whose submission it belongs to: for the agency's
   // users, evaluators and admins (the same as the submission).
   Result<std::pair<EvidenceInfo, std::string>> Evidence(const Actor& actor, int64_t evidence_id);
+
+  // The submission an evidence file (not removed) belongs to, for those who may see it (Get);
+  // kNotFound when there is no such file or it was removed.
+  Result<SubmissionView> SubmissionOfEvidence(const Actor& actor, int64_t evidence_id);
 
   // One submission: its agency's users, evaluators and admins.
   Result<SubmissionView> Get(const Actor& actor, int64_t submission_id);
@@ -294,6 +322,14 @@ class Reporting {
   // agency, the report checked): a new revision, audited. Returns the submission's id.
   Result<int64_t> SaveDraftLocked(const Actor& actor, int64_t round_id, const std::string& agency,
                                   const Report& report, int64_t now);
+  // The evidence record of AddEvidence(ToKpi), inside the caller's transaction holding the
+  // round's lock with reporting checked open: the submission's state and quota checked under its
+  // lock, the file inserted (`replaces` marked), audited. Returns the new evidence id.
+  Result<int64_t> AddEvidenceLocked(const Actor& actor, int64_t submission_id,
+                                    const EvidenceInfo& file, std::optional<int64_t> replaces,
+                                    const EvidenceQuota& quota, int64_t now);
+  // One evidence file of a submission as its views give it (kInternal when it is not there).
+  Result<EvidenceInfo> EvidenceOf(int64_t submission_id, int64_t evidence_id);
   // The values of `sql`'s rows (agency, KPI, values JSON) as observations of the round's year.
   Result<std::vector<domain::Observation>> ValuesOfRound(int64_t round_id, const std::string& sql,
                                                          const std::vector<storage::Value>& params);

@@ -1022,6 +1022,106 @@ TEST_P(ServiceTest, TheQueueIsSortedSearchedFilteredAndPagedInTheDatabase) {
   EXPECT_EQ(mine->items[0].ministry_name_th, "สำนักนายกรัฐมนตรี");
 }
 
+// Issue 12 §4: evidence attached before the first save makes the KPI's draft (nothing made when
+// the file is refused), and a file attached by mistake leaves the draft: its record and the
+// audit log keep it (with its name), it no longer counts in the queue nor downloads, it still
+// counts against the quota, and once approved nothing more is removed.
+TEST_P(ServiceTest, EvidenceBeforeTheFirstSaveAndAMistakenFileRemovedFromTheDraft) {
+  const std::string kpi = ocs_values_.begin()->first;
+  auto count = [&](const std::string& sql) {
+    auto rows = db_->Query(sql, {});
+    EXPECT_TRUE(rows.ok());
+    return rows.ok() ? (*rows)[0].Int(0) : -1;
+  };
+  const EvidenceInfo pdf{0, "ผิดไฟล์.pdf", "application/pdf", 100, std::string(64, 'a')};
+  // Refused files make nothing: another agency's reporter, an approver, an unknown KPI, a quota
+  // of no files.
+  EXPECT_EQ(reporting_->AddEvidenceToKpi(boi_reporter_, round_.id, "OCS", kpi, pdf).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(reporting_->AddEvidenceToKpi(approver_, round_.id, "OCS", kpi, pdf).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(reporting_->AddEvidenceToKpi(reporter_, round_.id, "OCS", "99", pdf).status().code(),
+            StatusCode::kInvalidInput);
+  EXPECT_EQ(
+      reporting_->AddEvidenceToKpi(reporter_, round_.id, "OCS", kpi, pdf, {1 << 20, 0})
+          .status()
+          .code(),
+      StatusCode::kConflict);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM submissions"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM evidence"), 0);
+
+  // The first file makes an empty draft; the second goes into the same one.
+  auto first = reporting_->AddEvidenceToKpi(reporter_, round_.id, "OCS", kpi, pdf);
+  ASSERT_TRUE(first.ok()) << first.status().ToString(false);
+  EvidenceInfo right = pdf;
+  right.name = "ถูกไฟล์.pdf";
+  right.sha256 = std::string(64, 'b');
+  auto second = reporting_->AddEvidenceToKpi(reporter_, round_.id, "OCS", kpi, right);
+  ASSERT_TRUE(second.ok()) << second.status().ToString(false);
+  EXPECT_EQ(second->first, first->first);
+  auto draft = reporting_->Get(reporter_, first->first);
+  ASSERT_TRUE(draft.ok());
+  EXPECT_EQ(draft->status, SubmissionStatus::kDraft);
+  EXPECT_EQ(draft->report.kpi, kpi);
+  EXPECT_EQ(json::parse(draft->report.values_json), json::object());
+  ASSERT_EQ(draft->evidence.size(), 2u);
+  // The values saved later keep the files.
+  auto saved = reporting_->SaveDraft(reporter_, round_.id, "OCS",
+                                     {kpi, ocs_values_.at(kpi).dump(), "", "", ""});
+  ASSERT_TRUE(saved.ok()) << saved.status().ToString(false);
+  EXPECT_EQ(saved->id, first->first);
+  EXPECT_EQ(saved->evidence.size(), 2u);
+
+  // Only the agency's reporter removes, once.
+  const int64_t wrong = first->second.id;
+  for (const Actor& who : {approver_, boi_reporter_, evaluator_, admin_}) {
+    EXPECT_FALSE(reporting_->RemoveEvidence(who, wrong).ok()) << who.username;
+  }
+  auto removed = reporting_->RemoveEvidence(reporter_, wrong);
+  ASSERT_TRUE(removed.ok()) << removed.status().ToString(false);
+  EXPECT_EQ(removed->name, "ผิดไฟล์.pdf");
+  EXPECT_EQ(reporting_->RemoveEvidence(reporter_, wrong).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(reporting_->Evidence(reporter_, wrong).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(reporting_->SubmissionOfEvidence(reporter_, wrong).status().code(),
+            StatusCode::kNotFound);
+  auto left = reporting_->Get(evaluator_, first->first);
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->evidence.size(), 1u);
+  EXPECT_EQ(left->evidence[0].name, "ถูกไฟล์.pdf");
+  QueueFilter filter;
+  filter.round_id = round_.id;
+  filter.status = "";
+  auto queue = reporting_->Queue(evaluator_, filter);
+  ASSERT_TRUE(queue.ok());
+  ASSERT_EQ(queue->items.size(), 1u);
+  EXPECT_EQ(queue->items[0].evidence_files, 1);
+  // Its record stays, and the log names it; the chain and every entity's state still match.
+  EXPECT_EQ(count("SELECT COUNT(*) FROM evidence WHERE id = " + std::to_string(wrong)), 1);
+  auto entry = db_->Query(
+      "SELECT entity, before_json FROM audit_log WHERE action = 'evidence.remove'", {});
+  ASSERT_TRUE(entry.ok());
+  ASSERT_EQ(entry->size(), 1u);
+  EXPECT_EQ((*entry)[0].Text(0), "submission/" + std::to_string(first->first));
+  EXPECT_EQ(json::parse((*entry)[0].Text(1))["name"].get<std::string>(), "ผิดไฟล์.pdf");
+  auto verified = AuditLog(*db_).Verify();
+  ASSERT_TRUE(verified.ok());
+  EXPECT_TRUE(verified->whole()) << verified->problem_en;
+  // A removed file still counts against the quota (its bytes are kept): two files allowed, one
+  // shown, the third refused.
+  EvidenceInfo third = pdf;
+  third.sha256 = std::string(64, 'c');
+  EXPECT_EQ(reporting_->AddEvidence(reporter_, first->first, third, std::nullopt, {1 << 20, 2})
+                .status()
+                .code(),
+            StatusCode::kConflict);
+  // Once approved, the files stay.
+  ASSERT_TRUE(reporting_->Approve(approver_, first->first).ok());
+  auto kept = reporting_->RemoveEvidence(reporter_, left->evidence[0].id);
+  EXPECT_EQ(kept.status().code(), StatusCode::kConflict);
+  EXPECT_NE(kept.status().message_th().find("ร่าง"), std::string::npos);
+  EXPECT_EQ(reporting_->Get(reporter_, first->first)->evidence.size(), 1u);
+}
+
 // Issue 12 §5 (part): the queue counts each submission's evidence files and sorts by status,
 // deadline (extensions counted) and evidence, both ways, ties by agency code.
 TEST_P(ServiceTest, TheQueueCountsEvidenceAndSortsByStatusDeadlineAndEvidence) {

@@ -38,6 +38,7 @@ const std::vector<std::string>& CarriedTables() {
                                                    "submissions",
                                                    "submission_revisions",
                                                    "evidence",
+                                                   "evidence_removals",
                                                    "reviews",
                                                    "evidence_notes",
                                                    "results",

@@ -720,6 +720,19 @@ DROP INDEX result_totals_parent;
 DROP INDEX result_totals_total;
 DROP INDEX result_totals_list
 )SQL"},
+      // An evidence file a reporter removed from a draft (attached by mistake): its row and bytes
+      // stay (the audit log names them and `esar audit verify` checks the bytes), the removal is
+      // a row of its own, so the evidence rows are never changed in place and the submissions'
+      // audited states recorded before stay right.
+      {22, "evidence removed from drafts", R"SQL(
+CREATE TABLE evidence_removals (
+  evidence_id BIGINT PRIMARY KEY REFERENCES evidence(id),
+  submission_id BIGINT NOT NULL REFERENCES submissions(id),
+  removed_by BIGINT REFERENCES users(id),
+  removed_at BIGINT NOT NULL
+);
+CREATE INDEX evidence_removals_submission ON evidence_removals (submission_id, evidence_id)
+)SQL"},
   };
   return kMigrations;
 }

@@ -1281,6 +1281,13 @@ void Api::Register(Router& router) {
       }));
   router.AddUpload("POST", "/api/v1/submissions/{id}/evidence",
                    MakeEvidenceUpload(pool_, files_, clock_, metrics_, options_.uploads));
+  // A file attached by mistake, taken out of a draft (its record and bytes kept, audited).
+  router.Add("DELETE", "/api/v1/evidence/{id}", with(false, [this, reply](Call& c) -> HttpResponse {
+               auto id = PathId(c.request, "id");
+               if (!id) return ErrorResponse(id.status());
+               return reply(service::Reporting(c.db, clock_).RemoveEvidence(c.actor, *id),
+                            EvidenceJson);
+             }));
 
   // ---- results and appeals ----
   router.Add("POST", "/api/v1/rounds/{id}/results",

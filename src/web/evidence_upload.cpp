@@ -276,6 +276,84 @@ UploadStarter MakeEvidenceUpload(storage::DatabasePool& pool, storage::FileStore
   };
 }
 
+UploadStarter MakeKpiEvidenceUpload(storage::DatabasePool& pool, storage::FileStore& files,
+                                    const Clock& clock, Metrics& metrics,
+                                    const UploadLimits& limits) {
+  return [&pool, &files, &clock, &metrics, limits](
+             HttpRequest& request) -> std::variant<HttpResponse, std::unique_ptr<UploadSink>> {
+    std::string boundary;
+    if (auto refused = CheckUploadHeaders(request, limits.max_file_bytes, boundary))
+      return *refused;
+    const auto round_id = PathId(request, "round");
+    if (!round_id) return Refuse(Status::NotFound("ไม่มีรอบการรายงานนี้", "no such round"));
+    const auto kpi_param = request.params.find("kpi");
+    const std::string kpi = kpi_param == request.params.end() ? "" : kpi_param->second;
+    service::Actor actor;
+    int64_t used_files = 0, used_bytes = 0;
+    {
+      auto lease = pool.Acquire();
+      if (!lease) return Refuse(lease.status());
+      auto who = Authenticate(request, **lease, clock);
+      if (!who) return Refuse(who.status());
+      actor = *who;
+      if (!actor.Is(service::Role::kReporter)) {
+        return Refuse(service::Denied(actor, "แนบหลักฐานของหน่วยงาน", "attach evidence"));
+      }
+      // What can be told before the body: the KPI's report, when there is one, must take files
+      // and have room for one more (the service checks it all again with the file).
+      service::Reporting reporting(**lease, clock);
+      auto current = reporting.CurrentReport(*round_id, actor.agency, kpi);
+      if (!current) return Refuse(current.status());
+      if (*current) {
+        auto view = reporting.Get(actor, (*current)->submission_id);
+        if (!view) return Refuse(view.status());
+        if (view->status != service::SubmissionStatus::kDraft &&
+            view->status != service::SubmissionStatus::kReturned) {
+          return Refuse(Status::Conflict(
+              "แนบหลักฐานได้เฉพาะรายงานที่เป็นร่างหรือถูกส่งกลับ",
+              "evidence can be attached only to a draft or a returned submission"));
+        }
+        for (const service::EvidenceInfo& e : view->evidence) {
+          ++used_files;
+          used_bytes += e.size;
+        }
+      }
+      Status room = service::Reporting::CheckEvidenceQuota(
+          {limits.max_submission_bytes, limits.max_submission_files}, used_files, used_bytes, 1);
+      if (!room.ok()) return Refuse(room);
+    }
+    auto writer = files.Create();
+    if (!writer) return Refuse(writer.status());
+    const service::EvidenceQuota quota{limits.max_submission_bytes, limits.max_submission_files};
+    UploadTarget target;
+    target.room = [quota, used_files, used_bytes](int64_t size) {
+      return service::Reporting::CheckEvidenceQuota(quota, used_files, used_bytes, size);
+    };
+    target.record = [&pool, &clock, &metrics, actor, round = *round_id, kpi, quota](
+                        const storage::StoredFile& stored, const std::string& name,
+                        const std::string& type, std::optional<int64_t>) {
+      auto lease = pool.Acquire();
+      if (!lease) return Refuse(lease.status());
+      auto added = service::Reporting(**lease, clock)
+                       .AddEvidenceToKpi(actor, round, actor.agency, kpi,
+                                         {0, name, type, stored.size, stored.sha256}, quota);
+      if (!added) return Refuse(added.status());
+      metrics.CountUpload();
+      const service::EvidenceInfo& e = added->second;
+      return JsonResponse(201, json{{"id", e.id},
+                                    {"submission_id", added->first},
+                                    {"name", e.name},
+                                    {"media_type", e.media_type},
+                                    {"size", e.size},
+                                    {"sha256", e.sha256},
+                                    {"replaced", nullptr}}
+                                   .dump());
+    };
+    return std::unique_ptr<UploadSink>(
+        new FileUploadSink(limits, std::move(target), boundary, std::move(*writer)));
+  };
+}
+
 UploadStarter MakeAnnouncementUpload(storage::DatabasePool& pool, storage::FileStore& files,
                                      const Clock& clock, Metrics& metrics,
                                      const UploadLimits& limits) {

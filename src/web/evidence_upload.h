@@ -29,6 +29,15 @@ std::string SniffMediaType(const std::string& path);
 UploadStarter MakeEvidenceUpload(storage::DatabasePool& pool, storage::FileStore& files,
                                  const Clock& clock, Metrics& metrics, const UploadLimits& limits);
 
+// POST /agency/rounds/{round}/kpis/{kpi}/evidence (the KPI form's upload before the first save):
+// one "file" part as MakeEvidenceUpload takes it, with every check and limit, for the reporter's
+// own agency's report of the KPI in the round, which the file's record makes as an empty draft
+// when there is none yet (Reporting::AddEvidenceToKpi); no "replaces". Answers 201 as
+// MakeEvidenceUpload, with the "submission_id".
+UploadStarter MakeKpiEvidenceUpload(storage::DatabasePool& pool, storage::FileStore& files,
+                                    const Clock& clock, Metrics& metrics,
+                                    const UploadLimits& limits);
+
 // POST /api/v1/announcements/{id}/files: one file attached to an announcement by an admin, as
 // MakeEvidenceUpload takes evidence (one "file" part, streamed, the same types by content, the
 // same size and expansion limits, 413/415/400 alike); an announcement holds at most

@@ -463,6 +463,10 @@ json WhatIfModel(PageCall& call, const domain::Framework& framework,
   }
   out["ok"] = true;
   out["result"] = Number(score->result, framework.decimals.result);
+  // With the KPI's unit in reading order ("ร้อยละ 90.00").
+  const domain::Kpi* scored = domain::FindKpi(framework.kpis, kpi_id);
+  out["result_text"] =
+      ValueWithUnit(out["result"].get<std::string>(), scored ? call.Pick(scored->unit) : "");
   out["score"] = Number(score->score, framework.decimals.score);
   out["text"] = call.T("whatif.scores") + " " + out["score"].get<std::string>() + " " +
                 call.T("whatif.points") + " " + call.T("whatif.total_becomes") + " " + total;

@@ -940,6 +940,9 @@ void Pages::Register(Router& router) {
   router.Add("POST", "/agency/submissions/{id}/send-back",
              Page(agency, bind(&Pages::ApproveOrSubmit)));
   router.AddUpload("POST", "/agency/submissions/{id}/evidence", EvidenceForm());
+  router.AddUpload("POST", "/agency/rounds/{round}/kpis/{kpi}/evidence", KpiEvidenceForm());
+  router.Add("POST", "/agency/evidence/{id}/remove",
+             Page({Role::kReporter}, bind(&Pages::RemoveEvidence)));
   router.AddUpload("POST", "/agency/rounds/{id}/kpis/{kpi}/case-log", CaseLogForm());
   router.Add("POST", "/agency/rounds/{round}/template", Page(agency, bind(&Pages::UploadTemplate)));
   router.Add("GET", "/case-logs/{id}",

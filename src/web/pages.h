@@ -122,6 +122,14 @@ class Pages {
   HttpResponse AgencyResults(PageCall& call);
   HttpResponse FileAppeal(PageCall& call);
   UploadStarter EvidenceForm();
+  // POST /agency/rounds/{round}/kpis/{kpi}/evidence: the KPI form's upload when nothing is saved
+  // yet (MakeKpiEvidenceUpload: the file makes the draft), answered as EvidenceForm's.
+  UploadStarter KpiEvidenceForm();
+  // POST /agency/evidence/{id}/remove (the agency's reporters): without confirm=yes, a page
+  // naming the file and asking to confirm; with it, the file taken out of the draft
+  // (Reporting::RemoveEvidence: kept in the store and the audit log) and back to the KPI's page.
+  // A report no longer a draft is refused (409) with nothing removed.
+  HttpResponse RemoveEvidence(PageCall& call);
   // Case logs (pages_cases.cpp): the upload form of a KPI computed from case records (through
   // the API's streamed upload; a refused log's problems listed on a page), and the case list.
   UploadStarter CaseLogForm();

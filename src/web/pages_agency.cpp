@@ -362,6 +362,13 @@ static HttpResponse KpiFormPage(PageCall& call, const Clock& clock, KpiContext& 
                            {"revision", s.revision},
                            {"updated", FormatDateTime(s.updated_at, call.lang)}};
     model["evidence"] = EvidenceList(call, s);
+    // A file attached by mistake can be taken out while the report is a draft.
+    if (open && reporter && service::Reporting::CheckEvidenceRemovable(s.status).ok()) {
+      for (json& file : model["evidence"]) {
+        file["remove_url"] = "/agency/evidence/" + std::to_string(file["id"].get<int64_t>()) +
+                             "/remove";
+      }
+    }
     model["reviews"] = ReviewList(call, s);
     const std::string id = std::to_string(s.id);
     model["can_approve"] =
@@ -385,7 +392,13 @@ static HttpResponse KpiFormPage(PageCall& call, const Clock& clock, KpiContext& 
     model["upload_url"] = "/agency/submissions/" + id + "/evidence?csrf=" + UrlEncode(call.csrf) +
                           "&back=" + UrlEncode(base);
     model["upload_api"] = "/api/v1/submissions/" + id + "/evidence";
+  } else if (reporter && editable) {
+    // Nothing saved yet: the file may still come first; its upload makes the draft.
+    model["can_upload"] = true;
+    model["upload_url"] =
+        base + "/evidence?csrf=" + UrlEncode(call.csrf) + "&back=" + UrlEncode(base);
   }
+  model["evidence_box"] = c.submission.has_value() || (reporter && editable);
   if (c.kpi->cases) {
     // Computed from case records: the upload replaces typing the counts.
     model["case_log"] = CaseLogSectionModel(
@@ -492,11 +505,16 @@ HttpResponse Pages::SubmitAll(PageCall& call) {
       for (const auto& f : VariableFields(call, *kpi, reported)) {
         const std::string vid = f["id"];
         if (!reported.contains(vid)) continue;
-        const std::string unit = f.value("unit", "");
+        const std::string unit =
+            f.contains("unit") && f["unit"].is_string() ? f["unit"].get<std::string>() : "";
+        // "ร้อยละ 90.00" in Thai order; counts whole ("180 เรื่อง").
         values += (values.empty() ? "" : "; ") + f["name"].get<std::string>() + " " +
-                  (f.contains("date") ? DateValueText(reported[vid], call.lang)
-                                      : DisplayValue(reported[vid], f.contains("count") ? 0 : fw.decimals.result)) +
-                  (unit.empty() ? "" : " " + unit);
+                  ValueWithUnit(f.contains("date") ? DateValueText(reported[vid], call.lang)
+                                                   : DisplayValue(reported[vid],
+                                                                  f.contains("count")
+                                                                      ? 0
+                                                                      : fw.decimals.result),
+                                unit);
       }
       if (values.empty()) values = "–";
     }
@@ -538,6 +556,48 @@ HttpResponse Pages::SubmitAll(PageCall& call) {
     metrics_.CountSubmission();
   }
   return Redirect("/agency?done=submitted_all");
+}
+
+HttpResponse Pages::RemoveEvidence(PageCall& call) {
+  const int64_t id = IdParam(call, "id");
+  service::Reporting reporting(call.db, clock_);
+  auto holder = reporting.SubmissionOfEvidence(call.actor, id);
+  if (!holder) return ErrorPage(call, holder.status());
+  const service::SubmissionView& s = *holder;
+  const auto file = std::find_if(s.evidence.begin(), s.evidence.end(),
+                                 [&](const service::EvidenceInfo& e) { return e.id == id; });
+  if (file == s.evidence.end())
+    return ErrorPage(call, Status::NotFound("ไม่มีหลักฐานนี้", "no such evidence file"));
+  const std::string back =
+      "/agency/rounds/" + std::to_string(s.round_id) + "/kpis/" + UrlEncode(s.report.kpi);
+  if (call.Field("confirm") == "yes") {
+    auto removed = reporting.RemoveEvidence(call.actor, id);
+    if (!removed) return ErrorPage(call, removed.status());
+    return Redirect(back + "?done=evidence_removed");
+  }
+  // Asked first, on a page naming the file: a removal is not undone from the form.
+  if (!call.actor.Is(Role::kReporter) || !call.actor.OfAgency(s.agency)) {
+    return ErrorPage(call, service::Denied(call.actor, "นำหลักฐานของหน่วยงาน " + s.agency + " ออก",
+                                           "remove evidence of agency " + s.agency));
+  }
+  Status removable = service::Reporting::CheckEvidenceRemovable(s.status);
+  if (!removable.ok()) return ErrorPage(call, removable);
+  service::Cycle cycle(call.db, clock_);
+  auto round = cycle.Round(s.round_id);
+  if (!round) return ErrorPage(call, round.status());
+  auto framework = cycle.Framework(round->framework_id);
+  if (!framework) return ErrorPage(call, framework.status());
+  const domain::Kpi* kpi = domain::FindKpi(framework->framework.kpis, s.report.kpi);
+  json model = {{"action", "/agency/evidence/" + std::to_string(id) + "/remove"},
+                {"back", back},
+                {"kpi", s.report.kpi},
+                {"kpi_name", kpi ? call.Pick(kpi->name) : ""},
+                {"period", FiscalYearName(framework->framework.fiscal_year, call.lang) + " · " +
+                               RoundName(round->round, call.lang)},
+                {"name", file->name},
+                {"size", SizeText(file->size, call.lang)},
+                {"at", FormatDateTime(file->uploaded_at, call.lang)}};
+  return RenderPage(call, "agency_evidence_remove", model, call.T("evidence.remove_title"));
 }
 
 HttpResponse Pages::ApproveOrSubmit(PageCall& call) {
@@ -587,6 +647,14 @@ UploadStarter Pages::EvidenceForm() {
   spec.fallback = "/agency";
   spec.done = "uploaded";
   return FormUpload(MakeEvidenceUpload(pool_, files_, clock_, metrics_, options_.uploads),
+                    std::move(spec));
+}
+
+UploadStarter Pages::KpiEvidenceForm() {
+  FormUploadSpec spec;
+  spec.fallback = "/agency";
+  spec.done = "uploaded";
+  return FormUpload(MakeKpiEvidenceUpload(pool_, files_, clock_, metrics_, options_.uploads),
                     std::move(spec));
 }
 

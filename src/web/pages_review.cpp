@@ -558,9 +558,11 @@ static std::string ValuesText(const PageCall& call, const domain::Framework& fw,
     const std::string value =
         f.contains("date") ? DateValueText(values[vid], call.lang)
                            : DisplayValue(values[vid], f.contains("count") ? 0 : fw.decimals.result);
-    const std::string unit = f.value("unit", "");
-    out += (out.empty() ? "" : "; ") + f["name"].get<std::string>() + " " + value +
-           (unit.empty() ? "" : " " + unit);
+    const std::string unit =
+        f.contains("unit") && f["unit"].is_string() ? f["unit"].get<std::string>() : "";
+    // "ร้อยละ 90.00" in Thai order.
+    out += (out.empty() ? "" : "; ") + f["name"].get<std::string>() + " " +
+           ValueWithUnit(value, unit);
   }
   return out.empty() ? "–" : out;
 }

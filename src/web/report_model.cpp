@@ -130,6 +130,7 @@ Result<AgencyReportData> BuildAgencyReport(PageCall& call, int64_t round_id,
         {"weight", k["weight"].is_number() ? ShortestDecimal(k["weight"].get<double>()) : ""},
         {"result", TextOr(k, "result_text", "–")},
         {"unit", call.Pick(kpi->unit)},
+        {"result_text", ValueWithUnit(TextOr(k, "result_text", "–"), call.Pick(kpi->unit))},
         {"score", TextOr(k, "score_text", "–")},
         {"weighted", k["weighted"].is_number() ? Number(k["weighted"].get<double>(), 4) : "–"},
         {"status", call.T("kpi_status." + status)},
@@ -156,8 +157,10 @@ Result<AgencyReportData> BuildAgencyReport(PageCall& call, int64_t round_id,
         if (v.type == domain::VariableType::kDate && found->second.size() == 1)
           text = DateValueText(found->second[0], call.lang);
       }
+      // The value with its unit in reading order ("ร้อยละ 95.00", "12 ชุดข้อมูล").
       items.push_back({{"name", call.Pick(v.name).empty() ? v.id : call.Pick(v.name)},
                        {"value", text},
+                       {"value_text", ValueWithUnit(text, call.Pick(v.unit))},
                        {"unit", call.Pick(v.unit)}});
     }
     row["items"] = items;

@@ -34,9 +34,9 @@ std::vector<std::string> Strings(const json& j, const char* key) {
   return out;
 }
 
-// "94.36 (ร้อยละ)" as the seeds write a result with its unit.
+// A result with its unit in reading order, as the pages show it ("ร้อยละ 94.36", "12 จังหวัด").
 std::string WithUnit(const std::string& value, const std::string& unit) {
-  return unit.empty() || value == "–" || value == "-" ? value : value + " (" + unit + ")";
+  return ValueWithUnit(value, unit);
 }
 
 // A criteria level table (level, points, target) from the page's model rows.

@@ -187,6 +187,75 @@ async function tableProblems(page) {
   });
 }
 
+// What sticks out of a card at the current width: an element of main's cards (and forms and
+// sections) whose box runs past its card's edge, unless a scrolling box of its own between them
+// holds it (a wide table scrolls inside .scroll). The page-wide check misses these: a frame or a
+// field past the card's edge but inside the screen does not widen the page. One line each.
+async function outOfCards(page) {
+  return page.evaluate(() => {
+    const out = [];
+    const shown = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
+    for (const card of document.querySelectorAll("main .card, main form, main section")) {
+      if (!shown(card)) continue;
+      const edge = card.getBoundingClientRect();
+      for (const el of card.querySelectorAll("*")) {
+        if (!shown(el) || el.closest(".sr")) continue;
+        let held = false;
+        for (let box = el.parentElement; box && box !== card; box = box.parentElement) {
+          if (getComputedStyle(box).overflowX !== "visible") { held = true; break; }
+        }
+        if (held) continue;
+        const r = el.getBoundingClientRect();
+        if (r.width === 0 || r.height === 0) continue;
+        const past = Math.max(r.right - edge.right, edge.left - r.left);
+        if (past > 1) {
+          out.push(`${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}${el.className && typeof el.className === "string" ? "." + el.className.split(" ")[0] : ""} ` +
+                   `runs ${Math.round(past)}px past its ${card.tagName.toLowerCase()}${card.id ? "#" + card.id : ""}`);
+          break;
+        }
+      }
+    }
+    return out;
+  });
+}
+
+// The strips of page background beside each full-width card (between its border and the
+// screen's edge), in page coordinates, as {x, y, w, h, card}.
+async function cardMargins(page) {
+  return page.evaluate(() => {
+    const out = [];
+    for (const card of document.querySelectorAll("main .card")) {
+      const r = card.getBoundingClientRect();
+      if (r.width === 0 || r.height < 4 || window.innerWidth - r.right > 40 || r.left > 40) continue;
+      const y = Math.ceil(r.top + window.scrollY) + 2, h = Math.floor(r.height) - 4;
+      const right = Math.ceil(r.right) + 1, left = Math.floor(r.left) - 1;
+      const name = card.id || card.querySelector("h2, summary, legend")?.textContent.trim().slice(0, 30) || card.tagName.toLowerCase();
+      // In pieces of at most 4000 px: ImageMagick's policy refuses taller images.
+      for (let top = y; top < y + h; top += 4000) {
+        const piece = Math.min(4000, y + h - top);
+        if (window.innerWidth - right >= 2) out.push({ x: right, y: top, w: window.innerWidth - right, h: piece, card: name });
+        if (left >= 2) out.push({ x: 0, y: top, w: left, h: piece, card: name });
+      }
+    }
+    return out;
+  });
+}
+
+// What a photograph of those strips shows: anything but the page's background (#f3f6f9) is
+// something painted past its card, seen as the user sees it (a frame whose content was not
+// clipped to its box, a field running out of its card). ImageMagick counts the pixels.
+async function paintedPastCards(page, margins) {
+  const out = [];
+  for (const m of margins) {
+    const strip = await page.screenshot({ clip: { x: m.x, y: m.y, width: m.w, height: m.h }, fullPage: true });
+    const odd = Number(execFileSync("convert", ["png:-", "-fuzz", "2%", "-fill", "black", "+opaque", "#f3f6f9",
+      "-fill", "white", "-opaque", "#f3f6f9", "-format", "%[fx:(1-mean)*w*h]", "info:"],
+      { input: strip, encoding: "utf8" }).trim());
+    if (odd >= 1) out.push(`${Math.round(odd)} pixels painted beside card "${m.card}" (x ${m.x}-${m.x + m.w}, y ${m.y}-${m.y + m.h})`);
+  }
+  return out;
+}
+
 // axe on the page as it is, then a photograph at desktop width and at 390 px.
 async function look(page, name) {
   await page.addScriptTag({ content: axeSource });
@@ -200,10 +269,25 @@ async function look(page, name) {
   await page.waitForTimeout(150);  // let charts follow the new width
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(overflow <= 0, `${name} fits 390 px without sideways scrolling of the page (overflow ${overflow}px)`);
+  // A document shown in a frame needs a page's width to be read: at 390 px a narrow frame cuts
+  // the document and its viewer's own dialogs at its edge (seen on the review page's PDF).
+  const frames = await page.evaluate(() => [...document.querySelectorAll("main iframe")]
+    .filter((f) => f.getClientRects().length > 0 && getComputedStyle(f).visibility !== "hidden")
+    .map((f) => `${f.title || f.src} (${Math.round(f.getBoundingClientRect().width)}px)`)
+    .filter((text) => Number(text.match(/\((\d+)px\)$/)[1]) < 480));
+  check(frames.length === 0, `${name} at 390 px: no document squeezed into a frame narrower than 480 px` +
+        (frames.length ? ` — ${frames.join("; ")}` : ""));
+  const sticking = await outOfCards(page);
+  check(sticking.length === 0, `${name} at 390 px: nothing sticks out of its card` +
+        (sticking.length ? ` — ${sticking.slice(0, 4).join("; ")}` : ""));
   const tables = await tableProblems(page);
   check(tables.length === 0, `${name} at 390 px: its tables are readable (no word broken inside a cell, wide ` +
         `tables scroll in their own box)${tables.length ? ` — ${tables.length} problems: ${tables.slice(0, 4).join("; ")}` : ""}`);
+  const margins = await cardMargins(page);
   await page.screenshot({ path: join(shots, `${name}-390.png`), fullPage: true });
+  const painted = await paintedPastCards(page, margins);
+  check(painted.length === 0, `${name} at 390 px: the photograph shows nothing painted past a card's edge` +
+        (painted.length ? ` — ${painted.slice(0, 3).join("; ")}` : ""));
   await page.setViewportSize({ width: 1280, height: 900 });
 }
 
@@ -449,18 +533,33 @@ try {
   await look(reporter, "10-agency-home");
   await downloads(reporter, reporter.locator("p.downloads").getByRole("link", { name: "XLSX", exact: true }).first(), "the agency's submission status (agency home)");
   await reporter.getByRole("link", { name: /^1 ร้อยละความสำเร็จ/ }).click();
+  // Evidence before anything is saved (issue 12 §4): the upload makes the draft. A wrong file
+  // goes first and is taken out of the draft after a confirmation naming it.
+  const mistaken = onePagePdf("Attached by mistake");
+  check(await reporter.locator("#evidence-first").count() === 1, "before anything is saved, KPI 1's page offers the evidence upload");
+  await reporter.getByLabel("เลือกไฟล์").setInputFiles({ name: "ผิดไฟล์.pdf", mimeType: "application/pdf", buffer: Buffer.from(mistaken) });
+  await reporter.getByRole("button", { name: "อัปโหลด" }).click();
+  check((await flash(reporter)).includes("อัปโหลดหลักฐานแล้ว") && (await reporter.locator(".files").textContent()).includes("ผิดไฟล์.pdf"),
+        "a file is attached before the first save (the upload made the draft)");
+  await reporter.getByRole("button", { name: /^นำออก\s*: ผิดไฟล์\.pdf$/ }).click();
+  check((await reporter.locator("#remove-file").textContent()).includes("ผิดไฟล์.pdf"), "removing a file asks first, naming it");
+  await look(reporter, "11f-evidence-remove-confirm");
+  await reporter.getByRole("button", { name: "ยืนยันนำไฟล์ออก" }).click();
+  check((await flash(reporter)).includes("นำหลักฐานออกจากร่างรายงานแล้ว") && await reporter.locator(".files").count() === 0,
+        "the wrong file is taken out of the draft");
   await reporter.getByLabel(/จำนวนเรื่องรับเข้า/).fill(String(received));
   await reporter.getByLabel(/จำนวนเรื่องที่แล้วเสร็จ/).fill(String(completed));
   await reporter.locator("#whatif").filter({ hasText: "คิดเป็น 75.00 คะแนน" }).waitFor({ timeout: 10000 });
   const whatif = await reporter.locator("#whatif").textContent();
   check(whatif.includes(`คะแนนรวมจะเป็น ${expected.total_text}`), `the what-if line shows the score and the total (${whatif.trim()})`);
+  check(/ผลการดำเนินงาน ร้อยละ 90\.00/.test(whatif), `the result reads in Thai order, "ร้อยละ 90.00" (${whatif.trim()})`);
   await reporter.getByLabel("คำชี้แจงประกอบผลการดำเนินงาน").fill("ตรวจพิจารณาแล้วเสร็จ 180 เรื่องจาก 200 เรื่อง");
   await reporter.getByRole("button", { name: "บันทึกร่าง" }).click();
   check((await flash(reporter)).includes("บันทึกร่างแล้ว"), "the draft is saved");
   const pdf = onePagePdf("Certificate of completion, OCS, FY2567");
   await reporter.getByLabel("เลือกไฟล์").setInputFiles({ name: "หนังสือรับรอง.pdf", mimeType: "application/pdf", buffer: Buffer.from(pdf) });
   await reporter.getByRole("button", { name: "อัปโหลด" }).click();
-  await reporter.locator(".files").getByText("หนังสือรับรอง.pdf").waitFor({ timeout: 10000 });
+  await reporter.locator(".files").getByRole("link", { name: "หนังสือรับรอง.pdf" }).waitFor({ timeout: 10000 });
   check(true, "the PDF is uploaded and listed");
   await look(reporter, "11-kpi-form");
   // The round's Excel template from the agency's home page, filled as people fill it in Excel
@@ -566,6 +665,10 @@ wb.save(sys.argv[3])`, join(work, "template.xlsx"), String(score), join(work, ou
   check(pages === 1 && (await viewer.locator("viewer-error-dialog").count()) === 0,
         `the evidence PDF is shown inside the review page with its one page (${viewer ? pages : "no viewer"})`);
   await look(evaluator, "13-review");
+  await evaluator.setViewportSize({ width: 390, height: 844 });
+  check(await evaluator.getByRole("link", { name: "เปิดไฟล์เต็มหน้าจอ: หนังสือรับรอง.pdf" }).isVisible(),
+        "at 390 px the review page opens the PDF full screen instead of a narrow frame");
+  await evaluator.setViewportSize({ width: 1280, height: 900 });
   await evaluator.getByLabel("หมายเหตุประกอบไฟล์ หนังสือรับรอง.pdf").fill("ไม่มีลายมือชื่อผู้รับรอง");
   await evaluator.getByLabel("ความเห็นถึงหน่วยงาน").fill("โปรดแนบหนังสือรับรองที่ลงนามแล้ว");
   await evaluator.getByRole("button", { name: "ส่งกลับให้แก้ไข" }).click();

@@ -115,6 +115,7 @@ EXPECTED = {
     "GET /api/v1/evidence/{id}/content": {"admin", "evaluator", "rep_own", "appr_own"},
     "PUT /api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}": {"rep_own"},    # drafts: own reporter
     "POST /api/v1/submissions/{id}/evidence": {"rep_own"},                 # evidence: own reporter
+    "DELETE /api/v1/evidence/{id}": {"rep_own"},                           # a mistaken file, from a draft
     "POST /api/v1/submissions/{id}/approve": {"appr_own"},                 # approve: own approver
     "POST /api/v1/submissions/{id}/send-back": {"appr_own"},               # send back: own approver
     "POST /api/v1/submissions/{id}/submit": {"rep_own", "appr_own"},       # submit: own rep./appr.
@@ -533,6 +534,18 @@ def build_attempts(w):
         return Attempt("POST", f"/api/v1/submissions/{sid}/evidence", raw=raw, content_type=ctype,
                        unchanged=sid)
 
+    def remove_evidence(role):
+        # A file of its own each time (rep_own's removal takes it out), in an OCS draft.
+        sid = w.submission_in("draft")
+        raw, ctype = pdf_upload()
+        eid = expect(w.users["rep_own"].request("POST", f"/api/v1/submissions/{sid}/evidence",
+                                                raw=raw, content_type=ctype), 201, "a file to remove")["id"]
+
+        def gone(r):
+            listed = [e["id"] for e in w.status(sid).get("evidence", [])]
+            return f"evidence {eid} still listed after its removal" if eid in listed else None
+        return Attempt("DELETE", f"/api/v1/evidence/{eid}", unchanged=sid, verify=gone)
+
     def transition(state, action, body=None):
         def make(role):
             sid = w.submission_in(state)
@@ -695,6 +708,7 @@ def build_attempts(w):
         "GET /api/v1/evidence/{id}/content": lambda role: Attempt("GET", f"/api/v1/evidence/{w.evidence_id}/content"),
         "PUT /api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}": save,
         "POST /api/v1/submissions/{id}/evidence": evidence,
+        "DELETE /api/v1/evidence/{id}": remove_evidence,
         "POST /api/v1/submissions/{id}/approve": transition("draft", "approve"),
         "POST /api/v1/submissions/{id}/send-back": transition("draft", "send-back",
                                                               {"comment": "โปรดแนบหนังสือรับรอง"}),

@@ -1140,6 +1140,9 @@ def build_routes(w):
               params=lambda: {"id": w.r12, "agency": "OCS", "kpi": "2"}),
         Route("GET /api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}/case-log", rep,
               params=lambda: {"id": w.r12, "agency": "OCS", "kpi": "2"}),
+        # Removing evidence has no body: its path only (the submitted report's file, never
+        # removed here: only malformed or unknown ids are sent).
+        Route("DELETE /api/v1/evidence/{id}", rep, params=lambda: {"id": w.review_evidence}),
         Route("GET /api/v1/case-logs/{id}", ev, params=lambda: {"id": 1}),
         Route("GET /api/v1/case-logs/{id}/cases", ev, params=lambda: {"id": 1}),
         Route("GET /api/v1/case-logs/{id}/cases/export", ev, params=lambda: {"id": 1}),

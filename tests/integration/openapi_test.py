@@ -707,6 +707,17 @@ def cycle(base):
          raw=body, content_type=ctype)
     call(reporter, "POST", "/api/v1/submissions/99999/evidence", 404, "upload to a missing submission",
          raw=body, content_type=ctype)
+    # A file attached by mistake, taken out of the draft: only by the agency's reporter, once.
+    body, ctype = multipart({}, {"file": ("ผิดไฟล์.pdf", "application/pdf", pdf + b"% wrong\n")})
+    r = call(reporter, "POST", f"/api/v1/submissions/{sid}/evidence", 201, "upload a wrong file",
+             raw=body, content_type=ctype)
+    wrong = (r.json or {}).get("id", 0)
+    call(public, "DELETE", f"/api/v1/evidence/{wrong}", 401, "remove evidence as the public")
+    call(approver, "DELETE", f"/api/v1/evidence/{wrong}", 403, "remove evidence as the approver")
+    r = call(reporter, "DELETE", f"/api/v1/evidence/{wrong}", 200, "remove the wrong file")
+    check(r.json and r.json.get("name") == "ผิดไฟล์.pdf", "  it answers the file removed")
+    call(reporter, "DELETE", f"/api/v1/evidence/{wrong}", 404, "remove it a second time")
+    call(reporter, "DELETE", "/api/v1/evidence/99999", 404, "remove a missing file")
     r = call(reporter, "GET", f"/api/v1/submissions/{sid}", 200, "the submission with evidence")
     evidence = (r.json or {}).get("evidence", [])
     check(len(evidence) == 2 and evidence[0].get("replaced_by") == pdf_id
@@ -937,7 +948,8 @@ def cycle(base):
 
     r = call(public, "GET", "/metrics", 200, "metrics after the cycle")
     text = r.raw.decode("utf-8", "replace")
-    check("esar_submissions_total 2" in text and "esar_uploads_total 2" in text,
+    # Three uploads: the PDF, its replacement and the file removed as a mistake (still uploaded).
+    check("esar_submissions_total 2" in text and "esar_uploads_total 3" in text,
           "  submissions and uploads counted", text[-300:])
 
     # ---- questions and answers, announcements (issue 13 §3-4); after the metrics above, whose

@@ -127,6 +127,14 @@ void RunWholeCycle(const std::string& backend, CycleScenario* out) {
   ASSERT_EQ(evidence.status, 201) << evidence.body;
   out->evidence_id = Parse(evidence)["id"].get<int64_t>();
   out->evidence_sha256 = Parse(evidence)["sha256"].get<std::string>();
+  // A second file attached by mistake and removed from the draft (issue 12 §4): its record and
+  // bytes stay, the removal fills evidence_removals.
+  HttpReply mistaken = reporter.Upload(first + "/evidence", "ผิดไฟล์.pdf",
+                                       out->evidence_bytes + "% attached by mistake\n");
+  ASSERT_EQ(mistaken.status, 201) << mistaken.body;
+  HttpReply removed = reporter.Request(
+      "DELETE", "/api/v1/evidence/" + std::to_string(Parse(mistaken)["id"].get<int64_t>()), "");
+  ASSERT_EQ(removed.status, 200) << removed.body;
   // KPI 2 from the example's case log (issue 11 §1): its counts (the values the data gives it)
   // become a new draft revision, and the upload, its files and every verdict fill their tables.
   {
