@@ -215,14 +215,41 @@ Result<StoredFramework> Authoring::SaveKpiForm(const Actor& actor, int64_t frame
                                                const std::string& token,
                                                const std::string& kpi_id,
                                                const formats::FormFields& fields) {
+  return SaveKpiFormAt(actor, framework_id, token, kpi_id, fields, false);
+}
+
+Result<StoredFramework> Authoring::AddKpiForm(const Actor& actor, int64_t framework_id,
+                                              const std::string& token,
+                                              const std::string& kpi_id,
+                                              const formats::FormFields& fields) {
+  return SaveKpiFormAt(actor, framework_id, token, kpi_id, fields, true);
+}
+
+Result<StoredFramework> Authoring::SaveKpiFormAt(const Actor& actor, int64_t framework_id,
+                                                 const std::string& token,
+                                                 const std::string& kpi_id,
+                                                 const formats::FormFields& fields, bool add) {
   if (!actor.Is(Role::kAdmin) || actor.read_only) {
     return Denied(actor, "แก้ไขกรอบการประเมิน", "edit frameworks");
   }
   auto stored = Cycle(db_, clock_).Framework(framework_id);
   if (!stored) return stored.status();
   json document = json::parse(stored->document);
-  const int index = TopLevelKpi(document, kpi_id);
-  if (index < 0) {
+  int index = TopLevelKpi(document, kpi_id);
+  if (add) {
+    if (!formats::IsSafeKpiId(kpi_id)) {
+      return Status::InvalidInput(
+          "เลขที่ตัวชี้วัด \"" + kpi_id + "\" ใช้ได้เฉพาะอักษรอังกฤษ ตัวเลข . - และ _ (ไม่เกิน 32 ตัว) เช่น 9",
+          "KPI number \"" + kpi_id + "\": English letters, digits, '.', '-' and '_' only (at most 32), such as 9",
+          Location{"", "id", 0});
+    }
+    if (index >= 0) {
+      return Status::Conflict("มีตัวชี้วัด " + kpi_id + " อยู่แล้ว", "KPI " + kpi_id + " exists already");
+    }
+    if (!document.contains("kpis") || !document["kpis"].is_array()) document["kpis"] = json::array();
+    document["kpis"].push_back(json{{"id", kpi_id}});
+    index = static_cast<int>(document["kpis"].size()) - 1;
+  } else if (index < 0) {
     return Status::NotFound("ไม่มีตัวชี้วัด " + kpi_id, "no KPI " + kpi_id);
   }
   std::vector<std::string> components;

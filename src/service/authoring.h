@@ -54,6 +54,16 @@ class Authoring {
                                       const std::string& token, const std::string& kpi_id,
                                       const formats::FormFields& fields);
 
+  // Adds top-level KPI `kpi_id` to framework `framework_id` (opened with `token`), made from the
+  // KPI form `fields` alone (formats::ApplyKpiForm on a KPI that has only its id: its name,
+  // component, variables, documentation and criteria of the form chosen), after the framework's
+  // KPIs; saved as SaveKpiForm saves (a frozen framework makes the next version). kInvalidInput
+  // at field "id" for a malformed number, and as SaveKpiForm for the form; kConflict when the
+  // framework has KPI `kpi_id` already, or for a stale token; kNotFound for an unknown framework.
+  Result<StoredFramework> AddKpiForm(const Actor& actor, int64_t framework_id,
+                                     const std::string& token, const std::string& kpi_id,
+                                     const formats::FormFields& fields);
+
   // Saves the components form `fields` (formats::ApplyComponentsForm) on framework
   // `framework_id` as Save does; kInvalidInput names the field ("components.1.share"), or has
   // an empty path for a framework-wide error (a KPI left without its component).
@@ -65,6 +75,11 @@ class Authoring {
   Result<std::optional<StoredFramework>> PreviousVersion(const StoredFramework& framework);
 
  private:
+  // SaveKpiForm (`add` false) and AddKpiForm (`add` true).
+  Result<StoredFramework> SaveKpiFormAt(const Actor& actor, int64_t framework_id,
+                                        const std::string& token, const std::string& kpi_id,
+                                        const formats::FormFields& fields, bool add);
+
   storage::Database& db_;
   const Clock& clock_;
 };

@@ -503,6 +503,70 @@ TEST_P(AuthoringTest, PointsFormChosenForAKpiIsSavedAndItsErrorsNameTheField) {
   EXPECT_EQ(Audited("framework.edit").size(), 1u);
 }
 
+TEST_P(AuthoringTest, ANewKpiIsAddedFromTheFormWithoutJson) {
+  Authoring authoring(*db_, clock_);
+  const std::string token = Authoring::Token(framework_.document);
+  formats::FormFields fields = {{"name.th", "ร้อยละของเรื่องร้องเรียนที่แก้ไขเสร็จ"},
+                                {"component", "performance"},
+                                {"round.12", "1"},
+                                {"variables.0.id", "solved_percent"},
+                                {"variables.0.type", "percent"},
+                                {"variables.0.name.th", "ร้อยละที่แก้ไขเสร็จ"},
+                                {"criteria.form", "levels"},
+                                {"criteria.direction", "higher"},
+                                {"criteria.scoring", "interpolate"},
+                                {"criteria.targets.0.value", "70"},
+                                {"criteria.targets.1.value", "80"},
+                                {"criteria.targets.2.value", "no_such_name + 1"},
+                                {"doc.description.th", "เรื่องร้องเรียนที่แก้ไขเสร็จในปี"}};
+  // esar check's error on the new KPI, beside its field; nothing saved.
+  auto bad = authoring.AddKpiForm(admin_, framework_.id, token, "9", fields);
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(bad.status().where().json_path, "criteria.targets.2.value") << bad.status().ToString(false);
+  fields["criteria.targets.2.value"] = "90";
+  fields["name.th"] = "";
+  EXPECT_EQ(authoring.AddKpiForm(admin_, framework_.id, token, "9", fields).status().where().json_path,
+            "name.th");
+  fields["name.th"] = "ร้อยละของเรื่องร้องเรียนที่แก้ไขเสร็จ";
+  EXPECT_EQ(authoring.AddKpiForm(admin_, framework_.id, token, "9 9", fields).status().where().json_path,
+            "id");
+  EXPECT_EQ(authoring.AddKpiForm(admin_, framework_.id, token, "3", fields).status().code(),
+            StatusCode::kConflict);  // KPI 3 exists
+  auto unchanged = Cycle(*db_, clock_).Framework(framework_.id);
+  ASSERT_TRUE(unchanged.ok());
+  EXPECT_EQ(unchanged->document, framework_.document);
+  const Actor evaluator{9, Role::kEvaluator, "", "evaluator"};
+  EXPECT_EQ(authoring.AddKpiForm(evaluator, framework_.id, token, "9", fields).status().code(),
+            StatusCode::kPermissionDenied);
+
+  auto saved = authoring.AddKpiForm(admin_, framework_.id, token, "9", fields);
+  ASSERT_TRUE(saved.ok()) << saved.status().ToString(false);
+  const json kpis = json::parse(saved->document)["kpis"];
+  ASSERT_EQ(kpis.size(), json::parse(framework_.document)["kpis"].size() + 1);
+  EXPECT_EQ(kpis.back(), json::parse(R"({"id": "9", "name": "ร้อยละของเรื่องร้องเรียนที่แก้ไขเสร็จ",
+      "component": "performance", "rounds": [12],
+      "variables": [{"id": "solved_percent", "type": "percent", "name": "ร้อยละที่แก้ไขเสร็จ"}],
+      "criteria": {"form": "levels", "targets": [70, 80, 90]},
+      "documentation": {"description": "เรื่องร้องเรียนที่แก้ไขเสร็จในปี"}})"));
+  ASSERT_NE(domain::FindKpi(saved->framework.kpis, "9"), nullptr);
+  EXPECT_EQ(Audited("framework.edit").size(), 1u);
+  // The same form again from the old version: refused (stale), nothing more added.
+  EXPECT_EQ(authoring.AddKpiForm(admin_, framework_.id, token, "10", fields).status().code(),
+            StatusCode::kConflict);
+  // Once frozen, a new KPI makes the next version, its difference in words.
+  Cycle cycle(*db_, clock_);
+  ASSERT_TRUE(cycle.OpenRound(admin_, framework_.id, 12, kJan2024 + 30 * kDay).ok());
+  auto frozen = cycle.Framework(framework_.id);
+  ASSERT_TRUE(frozen.ok() && frozen->frozen);
+  fields["name.th"] = "ตัวชี้วัดที่เพิ่มหลังเปิดรอบ";
+  auto next = authoring.AddKpiForm(admin_, framework_.id, Authoring::Token(frozen->document), "10", fields);
+  ASSERT_TRUE(next.ok()) << next.status().ToString(false);
+  EXPECT_EQ(next->version, 2);
+  const auto changes = domain::DiffFrameworks(frozen->framework, next->framework);
+  ASSERT_FALSE(changes.empty());
+  EXPECT_NE(changes[0].text.th.find("10"), std::string::npos) << changes[0].text.th;
+}
+
 TEST_P(AuthoringTest, ComponentsFormSavesNamesAndRefusesSharesTheWeightsDoNotMatch) {
   Authoring authoring(*db_, clock_);
   // Components for the OCS framework: performance 70 (KPIs 1-4) and potential 30 (KPIs 5-8)

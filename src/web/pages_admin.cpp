@@ -541,6 +541,15 @@ HttpResponse Pages::FrameworkPage(PageCall& call) {
                          {"none", changes.empty()}};
   }
   model["components_form"] = ComponentsModel(call, *stored);
+  // A new KPI takes the number after the highest numbered one (its form: KpiEditor).
+  int next_kpi = 1;
+  for (const domain::Kpi& kpi : fw.kpis) {
+    int n = 0;
+    auto [ptr, ec] = std::from_chars(kpi.id.data(), kpi.id.data() + kpi.id.size(), n);
+    if (ec == std::errc() && ptr == kpi.id.data() + kpi.id.size() && n < 100000) next_kpi = std::max(next_kpi, n + 1);
+  }
+  model["new_kpi_id"] = std::to_string(next_kpi);
+  model["new_kpi"] = "/admin/frameworks/" + std::to_string(stored->id) + "/kpis/" + std::to_string(next_kpi) + "?new=1";
   if (call.form.count("__error")) model["error"] = call.Field("__error");
   return RenderPage(call, "admin_framework", model, call.Pick(fw.title),
                     call.form.count("__status") ? std::stoi(call.Field("__status")) : 200);

@@ -403,6 +403,8 @@ HttpResponse KpiFormPage(PageCall& call, const service::StoredFramework& stored,
       {"action", "/admin/frameworks/" + std::to_string(stored.id) + "/kpis/" + UrlEncode(kpi_id)},
       {"back", "/admin/frameworks/" + std::to_string(stored.id)},
       {"text", json_text},
+      {"is_new", fields.count("new") > 0},
+      {"has_json", fields.count("new") == 0},
       {"json_open", !json_error.empty()},
       {"other_findings", other_findings},
       {"clean", checked && findings_shown == 0 && form_error.ok() && json_error.empty()}};
@@ -482,6 +484,11 @@ HttpResponse Pages::KpiEditor(PageCall& call) {
   const std::string kpi_id = call.request.params.at("kpi");
   const json document = json::parse(stored->document);
   const int index = KpiIndex(document, kpi_id);
+  if (index < 0 && call.Query("new") == "1" && formats::IsSafeKpiId(kpi_id)) {
+    // A new KPI: the form empty but for its rounds, its criteria's form to choose.
+    const formats::FormFields blank = {{"new", "1"}, {"round.6", "1"}, {"round.12", "1"}};
+    return KpiFormPage(call, *stored, kpi_id, blank, Status::Ok(), {}, false, "", "", 200);
+  }
   if (index < 0) return ErrorPage(call, Status::NotFound("ไม่มีตัวชี้วัด " + kpi_id, "no KPI " + kpi_id));
   const json& kpi = document["kpis"][static_cast<size_t>(index)];
   domain::CheckInput input;
@@ -503,10 +510,24 @@ HttpResponse Pages::SaveKpiDefinition(PageCall& call) {
   for (; index < document["kpis"].size(); ++index) {
     if (document["kpis"][index].value("id", "") == kpi_id) break;
   }
-  if (index == document["kpis"].size()) {
+  const bool add = call.Field("new") == "1";
+  if (add && index < document["kpis"].size()) {
+    // Sent twice, or another admin added that number first: nothing is overwritten.
+    return KpiFormPage(call, *stored, kpi_id, call.form,
+                       Status::Conflict("มีตัวชี้วัด " + kpi_id + " อยู่แล้ว จึงไม่ได้เพิ่มซ้ำ",
+                                        "KPI " + kpi_id + " exists already: nothing was added"),
+                       {}, false, "", "", 409);
+  }
+  if (index == document["kpis"].size() && !add) {
     return ErrorPage(call, Status::NotFound("ไม่มีตัวชี้วัด " + kpi_id, "no KPI " + kpi_id));
   }
-  const std::string json_text = document["kpis"][index].dump(2);
+  if (add) {
+    if (!formats::IsSafeKpiId(kpi_id)) {
+      return ErrorPage(call, Status::InvalidInput("เลขที่ตัวชี้วัดไม่ถูกต้อง", "malformed KPI number"));
+    }
+    document["kpis"].push_back(json{{"id", kpi_id}});  // checked as the service will add it
+  }
+  const std::string json_text = add ? "" : document["kpis"][index].dump(2);
   std::vector<std::string> components;
   for (const auto& c : stored->framework.components) components.push_back(c.id);
   auto applied = formats::ApplyKpiForm(document["kpis"][index], call.form, components, true);
@@ -530,8 +551,9 @@ HttpResponse Pages::SaveKpiDefinition(PageCall& call) {
     return KpiFormPage(call, *stored, kpi_id, call.form, Status::Ok(), findings, true, json_text, "",
                        domain::HasErrors(findings) ? 400 : 200);
   }
-  auto saved = service::Authoring(call.db, clock_)
-                   .SaveKpiForm(call.actor, stored->id, call.Field("token"), kpi_id, call.form);
+  service::Authoring authoring(call.db, clock_);
+  auto saved = add ? authoring.AddKpiForm(call.actor, stored->id, call.Field("token"), kpi_id, call.form)
+                   : authoring.SaveKpiForm(call.actor, stored->id, call.Field("token"), kpi_id, call.form);
   if (!saved) {
     return KpiFormPage(call, *stored, kpi_id, call.form, saved.status(), findings, false, json_text,
                        "", HttpStatusOf(saved.status().code()));

@@ -469,6 +469,28 @@ try {
   check((await flash(admin)).includes("บันทึกตัวชี้วัดแล้ว"), "KPI 4 is saved with two points items, the second requiring the first");
   check((await admin.locator("main").textContent()).includes("จัดรับฟังความคิดเห็นครบทุกฉบับ"),
         "  the framework page's criteria table shows the first item");
+  // A new KPI 9 from the framework page, without JSON: its name, component and variable, the
+  // criteria's form chosen (levels), "check" shows a target per level, saved.
+  await admin.getByRole("link", { name: "เพิ่มตัวชี้วัด 9" }).click();
+  await admin.waitForLoadState("load");
+  check(await admin.locator("#kpi_json").count() === 0, "the new KPI's page is a form without a JSON editor");
+  await admin.locator("#f-name-th").fill("ร้อยละของเรื่องร้องเรียนที่แก้ไขเสร็จ");
+  await admin.locator("#f-component").fill("performance");  // a text field: FY2568 has no component list
+  await admin.locator("#f-variables-0-id").fill("solved_percent");
+  await admin.locator("#f-variables-0-type").selectOption("percent");
+  await admin.locator("#f-criteria-form").selectOption("levels");
+  await admin.getByRole("button", { name: "ตรวจสอบ", exact: true }).first().click();
+  await admin.waitForLoadState("load");
+  await admin.locator("#f-criteria-targets-0-value").fill("70");
+  await admin.locator("#f-criteria-targets-1-value").fill("80");
+  await admin.locator("#f-criteria-targets-2-value").fill("90");
+  await admin.locator("#s-criteria").scrollIntoViewIfNeeded();
+  await look(admin, "07h-admin-kpi-new");
+  await admin.getByRole("button", { name: "ตรวจสอบและบันทึก" }).first().click();
+  await admin.waitForLoadState("load");
+  check((await flash(admin)).includes("บันทึกตัวชี้วัดแล้ว"), "KPI 9 is added from the form");
+  check(await admin.getByRole("heading", { name: /^ตัวชี้วัด 9 ร้อยละของเรื่องร้องเรียนที่แก้ไขเสร็จ/ }).count() === 1,
+        "  the framework page lists KPI 9 with its name");
   await admin.goto(`${base}/admin/agencies`);
   await look(admin, "08-admin-agencies");
   await admin.goto(`${base}/admin/users`);

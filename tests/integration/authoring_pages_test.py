@@ -310,6 +310,42 @@ def main():
               and "targets" not in criteria,
               "KPI 4 saved with points items, the second requiring the first (%d): %s" % (status, criteria))
 
+        # ---- a new KPI from the framework page, without JSON ----
+        status, page = admin.page("/admin/frameworks/%s" % new_id)
+        link = re.search(r'href="([^"]*/kpis/9\?new=1)"', page)
+        check(status == 200 and link is not None and "เพิ่มตัวชี้วัด 9" in text_of(page),
+              "the framework page offers to add KPI 9 (the number after the highest)")
+        action9 = "/admin/frameworks/%s/kpis/9" % new_id
+        status, page = admin.page(htmllib.unescape(link.group(1)) if link else action9 + "?new=1")
+        fields = form_of(page, action9)
+        check(status == 200 and fields.get("new") == "1" and "criteria.form" in fields and "kpi_json" not in page,
+              "  its page is an empty form with the criteria's form to choose and no JSON editor (%d)" % status)
+        fields.update({"name.th": "ร้อยละของเรื่องร้องเรียนที่แก้ไขเสร็จ", "component": "performance",
+                       "variables.0.id": "solved_percent", "variables.0.type": "percent",
+                       "criteria.form": "levels", "intent": "check"})
+        status, _, raw = admin.request("POST", action9, fields)
+        page = raw.decode()
+        fields = form_of(page, action9)
+        check("criteria.targets.2.value" in fields and fields.get("new") == "1"
+              and fields.get("variables.0.id") == "solved_percent",
+              "  checking with levels chosen shows a target per level, what was typed kept (%d)" % status)
+        fields.update({"criteria.targets.0.value": "70", "criteria.targets.1.value": "80",
+                       "criteria.targets.2.value": "no_such_name", "intent": "save"})
+        status, _, raw = admin.request("POST", action9, fields)
+        check(status == 400 and "no_such_name" in beside(raw.decode(), "f-criteria-targets-2-value"),
+              "  an unknown name in a target is named beside it; nothing saved (%d)" % status)
+        fields["criteria.targets.2.value"] = "90"
+        status, headers, _ = admin.request("POST", action9, fields)
+        _, _, raw = admin.request("GET", "/api/v1/frameworks/%s" % new_id)
+        kpi9 = json.loads(raw)["document"]["kpis"][-1]
+        check(status == 303 and kpi9["id"] == "9" and kpi9["criteria"] == {"form": "levels", "targets": [70, 80, 90]}
+              and kpi9["variables"] == [{"id": "solved_percent", "type": "percent"}],
+              "  KPI 9 is added with its variable and targets (%d): %s" % (status, kpi9))
+        status, _, _ = admin.request("POST", action9, fields)
+        check(status in (409,), "  the same new KPI sent again is refused (%d)" % status)
+        status, _ = admin.page("/admin/frameworks/%s/kpis/99" % new_id)
+        check(status == 404, "an unknown KPI without ?new=1 is still not found (%d)" % status)
+
         # ---- the components form ----
         status, page = admin.page("/admin/frameworks/%s" % new_id)
         cfields = form_of(page, "/admin/frameworks/%s/components" % new_id)
