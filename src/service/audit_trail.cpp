@@ -49,6 +49,8 @@ LocalizedText Same(const std::string& text) { return {text, text}; }
 const std::map<std::string, LocalizedText>& ActionWords() {
   static const std::map<std::string, LocalizedText> kWords = {
       {"agencies.upsert", {"เพิ่มหรือแก้ไขหน่วยงาน", "added or changed agencies"}},
+      {"agency.add", {"เพิ่มหน่วยงาน", "added an agency"}},
+      {"agency.edit", {"แก้ไขหน่วยงาน", "edited an agency"}},
       {"announcement.post", {"ประกาศข่าว", "posted an announcement"}},
       {"announcement.edit", {"แก้ไขประกาศ", "edited an announcement"}},
       {"announcement.attach", {"แนบไฟล์กับประกาศ", "attached a file to an announcement"}},
@@ -113,6 +115,9 @@ const std::map<std::string, LocalizedText>& FieldWords() {
   static const std::map<std::string, LocalizedText> kWords = {
       {"agency", {"หน่วยงาน", "agency"}},
       {"active", {"ใช้งานได้", "active"}},
+      {"name_th", {"ชื่อภาษาไทย", "Thai name"}},
+      {"name_en", {"ชื่อภาษาอังกฤษ", "English name"}},
+      {"parent", {"สังกัด", "belongs to"}},
       {"display_name", {"ชื่อที่แสดง", "display name"}},
       {"answer", {"คำตอบ", "answer"}},
       {"file", {"ไฟล์รหัส", "file id"}},
@@ -429,7 +434,7 @@ const std::vector<AuditKind>& AuditKinds() {
       {"results", {"results", "appeal"}, {"ผลการประเมินและอุทธรณ์", "results and appeals"}},
       {"framework", {"framework"}, {"กรอบการประเมิน", "frameworks"}},
       {"data", {"data"}, {"ข้อมูลที่นำเข้า", "imported data"}},
-      {"agency", {"agencies"}, {"หน่วยงาน", "agencies"}},
+      {"agency", {"agencies", "agency"}, {"หน่วยงาน", "agencies"}},
       {"user", {"user", "token", "contact"}, {"ผู้ใช้และการเข้าถึง", "users and access"}},
       {"qa", {"question", "announcement"}, {"ถาม-ตอบและประกาศ", "questions and announcements"}},
       {"mail", {"mail"}, {"อีเมล", "e-mail"}},
@@ -556,6 +561,7 @@ Result<AuditPage> ReadAuditTrail(storage::Database& db, const Actor& actor,
     params.emplace_back(code);
   }
   AuditPage page;
+  std::map<int64_t, std::string> agency_of;  // the agency an entry of one agency's form names
   Status s = db.ReadSnapshot([&]() -> Status {
     // One more than the page, to know whether an older page follows.
     auto rows = db.Query(
@@ -578,6 +584,13 @@ Result<AuditPage> ReadAuditTrail(storage::Database& db, const Actor& actor,
       e.action = r.Text(4);
       e.entity = r.Text(5);
       e.changes = AuditChanges(r.Text(6), r.Text(7));
+      // One agency's form names the agency: the entry's subject is it, not the directory.
+      if (e.action == "agency.add" || e.action == "agency.edit") {
+        const json after = json::parse(r.Text(7), nullptr, false);
+        if (after.is_object() && after.contains("agency") && after["agency"].is_string()) {
+          agency_of[e.seq] = after["agency"].get<std::string>();
+        }
+      }
       page.items.push_back(std::move(e));
     }
     Subjects subjects(db);
@@ -585,7 +598,10 @@ Result<AuditPage> ReadAuditTrail(storage::Database& db, const Actor& actor,
     if (!loaded.ok()) return loaded;
     for (AuditEntry& e : page.items) {
       const LocalizedText action = AuditActionWords(e.action);
-      const LocalizedText subject = subjects.Of(e.entity);
+      auto one = agency_of.find(e.seq);
+      const LocalizedText subject = one != agency_of.end()
+                                        ? LocalizedText{"หน่วยงาน " + one->second, "agency " + one->second}
+                                        : subjects.Of(e.entity);
       e.what = {action.th + ": " + subject.th, action.en + ": " + subject.en};
     }
     return Status::Ok();

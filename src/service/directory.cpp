@@ -90,6 +90,141 @@ Result<domain::Agency> Directory::FindAgency(const std::string& code) {
   return domain::Agency{r.Text(0), {r.Text(1), r.Text(2)}, r.Text(3), r.Text(4), {}};
 }
 
+std::string Directory::AgencyVersion(const domain::Agency& a) {
+  const json state = {a.code, a.name.th, a.name.en, a.kind, a.parent};
+  return security::Sha256Hex(state.dump()).substr(0, 32);
+}
+
+namespace {
+
+Status AgencyFieldError(const std::string& field, std::string th, std::string en) {
+  return Status::InvalidInput(std::move(th), std::move(en), Location{"", field, 0});
+}
+
+bool CleanText(const std::string& text) {
+  return std::none_of(text.begin(), text.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+// What the agency form's values must be, each refusal naming its field.
+Status CheckAgencyForm(const AgencyForm& f) {
+  const bool code_ok =
+      !f.code.empty() && f.code.size() <= 64 &&
+      std::all_of(f.code.begin(), f.code.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+      });
+  if (!code_ok) {
+    return AgencyFieldError("code", "รหัสหน่วยงานต้องยาว 1–64 ตัวอักษร ใช้ได้เฉพาะอักษรละติน ตัวเลข . _ -",
+                            "an agency code is 1–64 characters: Latin letters, digits, . _ -");
+  }
+  if (f.name_th.empty()) {
+    return AgencyFieldError("name_th", "โปรดกรอกชื่อหน่วยงานภาษาไทย", "enter the agency's Thai name");
+  }
+  if (f.name_th.size() > 300 || !CleanText(f.name_th)) {
+    return AgencyFieldError("name_th", "ชื่อภาษาไทยยาวได้ไม่เกิน 300 ไบต์ และต้องไม่มีอักขระควบคุม",
+                            "the Thai name is at most 300 bytes, without control characters");
+  }
+  if (f.name_en.size() > 300 || !CleanText(f.name_en)) {
+    return AgencyFieldError("name_en", "ชื่อภาษาอังกฤษยาวได้ไม่เกิน 300 ไบต์ และต้องไม่มีอักขระควบคุม",
+                            "the English name is at most 300 bytes, without control characters");
+  }
+  const bool kind_ok =
+      !f.kind.empty() && f.kind.size() <= 64 &&
+      std::all_of(f.kind.begin(), f.kind.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+      });
+  if (!kind_ok) {
+    return AgencyFieldError("kind", "โปรดเลือกประเภทหน่วยงาน", "choose the kind of agency");
+  }
+  if (f.parent == f.code) {
+    return AgencyFieldError("parent", "หน่วยงานสังกัดตนเองไม่ได้", "an agency cannot belong to itself");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Directory::SaveAgency(const Actor& actor, const AgencyForm& form, bool adding) {
+  if (!actor.Is(Role::kAdmin) || actor.read_only) {
+    return Denied(actor, adding ? "เพิ่มหน่วยงาน" : "แก้ไขหน่วยงาน",
+                  adding ? "add agencies" : "edit agencies");
+  }
+  Status valid = CheckAgencyForm(form);
+  if (!valid.ok()) return valid;
+  const int64_t now = clock_.NowMs();
+  return db_.Transaction([&]() -> Status {
+    auto rows = db_.Query(
+        "SELECT code, name_th, name_en, kind, parent FROM agencies WHERE code = ?", {form.code});
+    if (!rows) return rows.status();
+    domain::Agency was;
+    if (adding) {
+      if (!rows->empty()) {
+        return AgencyFieldError("code", "มีหน่วยงานรหัส \"" + form.code + "\" อยู่แล้ว",
+                                "the agency code \"" + form.code + "\" is taken");
+      }
+    } else {
+      if (rows->empty()) {
+        return Status::NotFound("ไม่มีหน่วยงาน " + form.code, "no agency " + form.code);
+      }
+      const storage::Row& r = (*rows)[0];
+      was = {r.Text(0), {r.Text(1), r.Text(2)}, r.Text(3), r.IsNull(4) ? "" : r.Text(4), {}};
+      if (AgencyVersion(was) != form.version) {
+        return Status::Conflict(
+            "มีผู้อื่นแก้ไขหน่วยงานนี้หลังจากที่คุณเปิดหน้านี้ หน้านี้แสดงข้อมูลล่าสุดแล้ว โปรดแก้ไขอีกครั้ง",
+            "someone else changed this agency after you opened the page: it now shows what is "
+            "stored; make the change again");
+      }
+    }
+    if (!form.parent.empty()) {
+      // The parent must exist, and must not be the agency or belong to it: walk up from the
+      // parent (a directory is a few levels deep; the walk stops at 64 for a loop already there).
+      std::string at = form.parent;
+      for (int depth = 0; !at.empty() && depth < 64; ++depth) {
+        auto up = db_.Query("SELECT parent FROM agencies WHERE code = ?", {at});
+        if (!up) return up.status();
+        if (up->empty()) {
+          return AgencyFieldError("parent", "ไม่มีหน่วยงานรหัส \"" + at + "\"",
+                                  "no agency \"" + at + "\"");
+        }
+        at = (*up)[0].IsNull(0) ? "" : (*up)[0].Text(0);
+        if (at == form.code) {
+          return AgencyFieldError("parent",
+                                  "หน่วยงาน " + form.parent + " สังกัด " + form.code +
+                                      " อยู่แล้ว จึงเป็นหน่วยงานต้นสังกัดของ " + form.code + " ไม่ได้",
+                                  form.parent + " belongs to " + form.code +
+                                      ", so it cannot be its parent");
+        }
+      }
+    }
+    json before = {{"agency", form.code}};
+    json after = {{"agency", form.code}};
+    auto note = [&](const char* key, const std::string& old_value, const std::string& new_value) {
+      if (old_value == new_value) return;
+      before[key] = adding ? json(nullptr) : json(old_value);
+      after[key] = new_value;
+    };
+    note("name_th", was.name.th, form.name_th);
+    note("name_en", was.name.en, form.name_en);
+    note("kind", was.kind, form.kind);
+    note("parent", was.parent, form.parent);
+    if (!adding && after.size() == 1) return Status::Ok();
+    storage::Value parent = form.parent.empty() ? storage::Value{} : storage::Value{form.parent};
+    const storage::Blob key{ThaiSortKey(form.name_th)};
+    Status s = adding ? db_.Execute(
+                            "INSERT INTO agencies (code, name_th, name_en, kind, parent, sort_key) "
+                            "VALUES (?, ?, ?, ?, ?, ?)",
+                            {form.code, form.name_th, form.name_en, form.kind, parent, key})
+                      : db_.Execute(
+                            "UPDATE agencies SET name_th = ?, name_en = ?, kind = ?, parent = ?, "
+                            "sort_key = ? WHERE code = ?",
+                            {form.name_th, form.name_en, form.kind, parent, key, form.code});
+    if (!s.ok()) return s;
+    if (adding) before = json::object();
+    return AuditLog(db_).Append(actor, now, adding ? "agency.add" : "agency.edit", "agencies",
+                                before.dump(), after.dump());
+  });
+}
+
 Result<std::vector<domain::Agency>> Directory::Parents() {
   auto rows = db_.Query(
       "SELECT code, name_th, name_en, kind, parent FROM agencies WHERE code IN (SELECT parent "

@@ -56,6 +56,16 @@ struct UserEdit {
   std::string version;  // UserDetail::version of the user the form was made from
 };
 
+// One agency as the admin's form sends it (Directory::SaveAgency).
+struct AgencyForm {
+  std::string code;     // 1–64 characters: Latin letters, digits, . _ - ; fixed once added
+  std::string name_th;  // required, at most 300 bytes, no control characters
+  std::string name_en;  // at most 300 bytes, no control characters
+  std::string kind;     // required: 1–64 characters, lowercase Latin letters, digits, _
+  std::string parent;   // "" or another agency's code (its ministry or province)
+  std::string version;  // Directory::AgencyVersion of the agency the form was made from ("" to add)
+};
+
 struct Session {
   std::string token;  // given to the browser in an HttpOnly cookie; only its hash is stored
   std::string csrf_token;
@@ -120,6 +130,18 @@ class Directory {
   Result<std::vector<domain::Agency>> Agencies();
   // One agency by code, or kNotFound (in Thai and English).
   Result<domain::Agency> FindAgency(const std::string& code);
+  // A digest of what the agency form changes: the form carries it back, so that a change made
+  // meanwhile by someone else (the form or a CSV import) is not overwritten.
+  static std::string AgencyVersion(const domain::Agency& agency);
+  // Adds (`adding`) or edits one agency from the admin's form; admins only (not a read-only
+  // token). Refusals name the form field they concern in where().json_path ("code", "name_th",
+  // "name_en", "kind", "parent"), in Thai and English: kInvalidInput for a bad value, a parent
+  // that does not exist, is the agency itself or belongs to it (a loop), a code taken when
+  // adding; kConflict naming no field for a stale `version` when editing;
+  // kNotFound for an unknown code when editing. Audited in the same transaction as
+  // "agency.add" / "agency.edit" on the directory ("agencies"), each changed value before ->
+  // after with the agency's code; an edit that changes nothing writes nothing.
+  Status SaveAgency(const Actor& actor, const AgencyForm& form, bool adding);
   // The agencies others belong to (ministries, provinces), in Thai order of their Thai names:
   // what a filter by parent offers. One query, without reading every agency.
   Result<std::vector<domain::Agency>> Parents();

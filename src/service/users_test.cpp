@@ -1,4 +1,6 @@
-// An admin's work on users (issue 12 §2), on SQLite and on PostgreSQL: a user's name, role,
+// An admin's work on users and agencies (issue 12 §2), on SQLite and on PostgreSQL: one agency
+// added and edited by a form (refusals naming the field, stale forms refused, loops refused,
+// audited in words with its code); a user's name, role,
 // agency and address edited (refusals naming the form field, stale forms refused, admins
 // only), an account disabled and enabled (a disabled user cannot log in, keep a session, use an
 // API token or a reset link), and a reset link sent by the admin to the user's address; each
@@ -301,6 +303,133 @@ TEST_P(UsersTest, TheAdminSendsTheResetE_mailToTheUsersAddress) {
   EXPECT_EQ(Count("SELECT COUNT(*) FROM outbox WHERE kind = 'password.reset'", {}),
             before + PasswordResets::kMaxPerAccount);
   ExpectAuditWhole();
+}
+
+TEST_P(UsersTest, AnAgencyIsAddedAndEditedByAFormAuditedInWords) {
+  AgencyForm form{"DLA", "กรมส่งเสริมการปกครองท้องถิ่น", "Department of Local Administration",
+                  "department", "", ""};
+  ASSERT_TRUE(directory_->SaveAgency(admin_, form, /*adding=*/true).ok());
+  auto added = directory_->FindAgency("DLA");
+  ASSERT_TRUE(added.ok());
+  EXPECT_EQ(added->name.th, "กรมส่งเสริมการปกครองท้องถิ่น");
+  EXPECT_EQ(added->kind, "department");
+  // Found by its Thai name in the admin's list (sorted in Thai order by its new sort key).
+  Directory::AgencyQuery query;
+  query.q = "ส่งเสริมการปกครอง";
+  auto listed = directory_->ListAgencies(admin_, query);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->items.size(), 1u);
+  EXPECT_EQ(listed->items[0].code, "DLA");
+  auto parents = directory_->Agencies();
+  ASSERT_TRUE(parents.ok());
+  std::string ministry;
+  for (const auto& a : *parents) {
+    if (a.kind == "ministry") ministry = a.code;
+  }
+  ASSERT_FALSE(ministry.empty());
+
+  // Edited: it now belongs to the ministry, its English name changed.
+  AgencyForm edit{"DLA", form.name_th, "Local Administration Department", "department", ministry,
+                  Directory::AgencyVersion(*added)};
+  ASSERT_TRUE(directory_->SaveAgency(admin_, edit, /*adding=*/false).ok());
+  auto edited = directory_->FindAgency("DLA");
+  ASSERT_TRUE(edited.ok());
+  EXPECT_EQ(edited->parent, ministry);
+  EXPECT_EQ(edited->name.en, "Local Administration Department");
+  // The same form again is stale; the form of what is stored now, unchanged, writes nothing.
+  EXPECT_EQ(directory_->SaveAgency(admin_, edit, false).code(), StatusCode::kConflict);
+  const int64_t entries = Count("SELECT COUNT(*) FROM audit_log", {});
+  edit.version = Directory::AgencyVersion(*edited);
+  ASSERT_TRUE(directory_->SaveAgency(admin_, edit, false).ok());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log", {}), entries);
+
+  // The audit trail, filtered by the agency and by the kind "agencies", names it and tells the
+  // change in words.
+  AuditQuery by_agency;
+  by_agency.agency = "DLA";
+  by_agency.kind = "agency";
+  auto trail = ReadAuditTrail(*db_, admin_, by_agency);
+  ASSERT_TRUE(trail.ok()) << trail.status().ToString(false);
+  ASSERT_EQ(trail->items.size(), 2u);
+  EXPECT_EQ(trail->items[0].what.th, "แก้ไขหน่วยงาน: หน่วยงาน DLA");
+  EXPECT_EQ(trail->items[1].what.en, "added an agency: agency DLA");
+  std::string changes;
+  for (const AuditChange& c : trail->items[0].changes) {
+    changes += c.field.th + ": " + c.before.th + " → " + c.after.th + "; ";
+  }
+  EXPECT_EQ(changes, "ชื่อภาษาอังกฤษ: Department of Local Administration → Local Administration "
+                     "Department; สังกัด: ไม่มี → " + ministry + "; ")
+      << changes;
+  ExpectAuditWhole();
+}
+
+TEST_P(UsersTest, AgencyFormRefusalsNameTheirFieldAndChangeNothing) {
+  auto ocs = directory_->FindAgency("OCS");
+  ASSERT_TRUE(ocs.ok());
+  const std::string version = Directory::AgencyVersion(*ocs);
+  struct Case {
+    const char* what;
+    AgencyForm form;
+    bool adding;
+    const char* field;
+  };
+  const std::vector<Case> cases = {
+      {"a code with a space", {"A B", "ก", "", "department", "", ""}, true, "code"},
+      {"an empty code", {"", "ก", "", "department", "", ""}, true, "code"},
+      {"a code too long", {std::string(65, 'A'), "ก", "", "department", "", ""}, true, "code"},
+      {"a code taken", {"OCS", "ก", "", "department", "", ""}, true, "code"},
+      {"no Thai name", {"NEW1", "", "x", "department", "", ""}, true, "name_th"},
+      {"a Thai name with a line break", {"NEW1", "ก\nข", "", "department", "", ""}, true,
+       "name_th"},
+      {"an English name too long", {"NEW1", "ก", std::string(301, 'x'), "department", "", ""},
+       true, "name_en"},
+      {"no kind", {"NEW1", "ก", "", "", "", ""}, true, "kind"},
+      {"a kind with markup", {"NEW1", "ก", "", "<b>", "", ""}, true, "kind"},
+      {"a parent that does not exist", {"NEW1", "ก", "", "department", "NOPE", ""}, true,
+       "parent"},
+      {"itself as its parent", {"OCS", ocs->name.th, "", "department", "OCS", version}, false,
+       "parent"},
+  };
+  const int64_t agencies = Count("SELECT COUNT(*) FROM agencies", {});
+  for (const Case& c : cases) {
+    Status s = directory_->SaveAgency(admin_, c.form, c.adding);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidInput) << c.what;
+    EXPECT_EQ(s.where().json_path, c.field) << c.what;
+    EXPECT_FALSE(s.message_th().empty() || s.message_en().empty()) << c.what;
+  }
+  // A loop: a ministry cannot belong to one of its own departments.
+  auto all = directory_->Agencies();
+  ASSERT_TRUE(all.ok());
+  std::string child, parent;
+  for (const auto& a : *all) {
+    if (!a.parent.empty()) {
+      child = a.code;
+      parent = a.parent;
+      break;
+    }
+  }
+  ASSERT_FALSE(child.empty());
+  auto top = directory_->FindAgency(parent);
+  ASSERT_TRUE(top.ok());
+  AgencyForm loop{parent, top->name.th, top->name.en, top->kind, child,
+                  Directory::AgencyVersion(*top)};
+  Status s = directory_->SaveAgency(admin_, loop, false);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(s.where().json_path, "parent");
+  // Unknown code when editing; only admins, not a read-only token.
+  EXPECT_EQ(directory_->SaveAgency(admin_, {"NOPE", "ก", "", "department", "", ""}, false).code(),
+            StatusCode::kNotFound);
+  Actor read_only = admin_;
+  read_only.by_token = read_only.read_only = true;
+  for (const Actor& who : {reporter_, evaluator_, read_only}) {
+    EXPECT_EQ(directory_->SaveAgency(who, {"NEW2", "ก", "", "department", "", ""}, true).code(),
+              StatusCode::kPermissionDenied);
+  }
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM agencies", {}), agencies);
+  auto still = directory_->FindAgency("OCS");
+  ASSERT_TRUE(still.ok());
+  EXPECT_EQ(Directory::AgencyVersion(*still), version);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'agency.%'", {}), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, UsersTest, ::testing::ValuesIn(esar::testing::Backends()),

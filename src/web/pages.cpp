@@ -979,6 +979,10 @@ void Pages::Register(Router& router) {
   router.Add("GET", "/admin", Page(admin, bind(&Pages::AdminHome)));
   router.Add("GET", "/admin/agencies", Page(admin, bind(&Pages::AgenciesPage)));
   router.Add("POST", "/admin/agencies", Page(admin, bind(&Pages::ImportAgencies)));
+  router.Add("GET", "/admin/agencies/add", Page(admin, bind(&Pages::AgencyEditor)));
+  router.Add("POST", "/admin/agencies/add", Page(admin, bind(&Pages::SaveAgency)));
+  router.Add("GET", "/admin/agencies/{code}/edit", Page(admin, bind(&Pages::AgencyEditor)));
+  router.Add("POST", "/admin/agencies/{code}/edit", Page(admin, bind(&Pages::SaveAgency)));
   router.Add("GET", "/admin/users", Page(admin, bind(&Pages::UsersPage)));
   router.Add("POST", "/admin/users", Page(admin, bind(&Pages::CreateUser)));
   router.Add("GET", "/admin/users/{id}", Page(admin, bind(&Pages::UserPage)));

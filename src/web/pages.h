@@ -213,6 +213,12 @@ class Pages {
   HttpResponse AdminHome(PageCall& call);
   HttpResponse AgenciesPage(PageCall& call);
   HttpResponse ImportAgencies(PageCall& call);
+  // One agency added (/admin/agencies/add) or edited (/admin/agencies/{code}/edit) by a form:
+  // code, Thai and English names, kind, parent; errors beside the field. `error` and the form
+  // as sent when it comes back refused; else the agency as stored (or a blank form).
+  HttpResponse AgencyEditor(PageCall& call);
+  HttpResponse AgencyEditorWith(PageCall& call, const Status& error);
+  HttpResponse SaveAgency(PageCall& call);
   HttpResponse UsersPage(PageCall& call);
   HttpResponse CreateUser(PageCall& call);
   // One user (/admin/users/{id}): their name, role, agency and e-mail address as a form (errors

@@ -238,6 +238,7 @@ HttpResponse Pages::AgenciesPage(PageCall& call) {
   for (size_t i = 0; i < list->items.size(); ++i) {
     const domain::Agency& a = list->items[i];
     rows.push_back({{"code", a.code},
+                    {"edit", "/admin/agencies/" + UrlEncode(a.code) + "/edit"},
                     {"name", call.Pick(a.name)},
                     {"kind", KindLabel(call, a.kind)},
                     {"ministry", call.Pick(list->parent_names[i])}});
@@ -301,6 +302,100 @@ HttpResponse Pages::ImportAgencies(PageCall& call) {
     return AgenciesPage(call);
   }
   return Redirect("/admin/agencies?done=agencies_imported");
+}
+
+HttpResponse Pages::AgencyEditor(PageCall& call) { return AgencyEditorWith(call, Status::Ok()); }
+
+HttpResponse Pages::AgencyEditorWith(PageCall& call, const Status& error) {
+  service::Directory directory(call.db, clock_);
+  const bool adding = call.request.params.count("code") == 0;
+  std::map<std::string, std::string> fields;
+  domain::Agency stored;
+  if (!adding) {
+    auto found = directory.FindAgency(call.request.params.at("code"));
+    if (!found) return ErrorPage(call, found.status());
+    stored = *found;
+  }
+  const bool sent_back = !error.ok() && error.code() == StatusCode::kInvalidInput;
+  if (sent_back) {
+    for (const char* name : {"code", "name_th", "name_en", "kind", "parent", "version"})
+      fields[name] = call.Field(name);
+  } else if (!adding) {
+    fields = {{"code", stored.code},       {"name_th", stored.name.th},
+              {"name_en", stored.name.en}, {"kind", stored.kind},
+              {"parent", stored.parent},   {"version", service::Directory::AgencyVersion(stored)}};
+  }
+  if (!adding) fields["code"] = stored.code;  // fixed once added: others' records name it
+  auto agencies = directory.Agencies();
+  if (!agencies) return ErrorPage(call, agencies.status());
+  auto kinds = directory.Kinds();
+  if (!kinds) return ErrorPage(call, kinds.status());
+  std::vector<std::string> kind_codes = {"ministry", "department", "province",
+                                         "public_organization", "office", "pao",
+                                         "municipality", "sao"};
+  for (const std::string& k : *kinds) {
+    if (std::find(kind_codes.begin(), kind_codes.end(), k) == kind_codes.end())
+      kind_codes.push_back(k);
+  }
+  json kind_options = json::array();
+  for (const std::string& k : kind_codes)
+    kind_options.push_back({{"value", k}, {"label", call.T("kind." + k)}});
+  // Any agency but this one may be the parent, in Thai order of the names.
+  std::vector<domain::Agency> others;
+  for (const domain::Agency& a : *agencies) {
+    if (adding || a.code != stored.code) others.push_back(a);
+  }
+  ErrorBook errors;
+  json general = json::array();
+  if (!error.ok()) {
+    if (error.where().json_path.empty()) {
+      general.push_back(call.Message(error));
+    } else {
+      errors.Add(error.where().json_path, call.Message(error));
+    }
+  }
+  json form = json::array();
+  if (adding) {
+    form.push_back(Field(fields, errors, "code", call.T("agency_form.code"), "text",
+                         call.T("agency_form.code_hint")));
+  }
+  form.push_back(Field(fields, errors, "name_th", call.T("agency_form.name_th"), "text"));
+  form.push_back(Field(fields, errors, "name_en", call.T("agency_form.name_en"), "text"));
+  form.push_back(Field(fields, errors, "kind", call.T("agency_form.kind"), "select", "", kind_options));
+  form.push_back(Field(fields, errors, "parent", call.T("agency_form.parent"), "select",
+                       call.T("agency_form.parent_hint"), AgencyOptions(call, others, "")));
+  const std::string action =
+      adding ? "/admin/agencies/add" : "/admin/agencies/" + UrlEncode(stored.code) + "/edit";
+  const std::string title =
+      adding ? call.T("agency_form.add_title")
+             : call.T("agency_form.edit_title") + " " + call.Pick(stored.name) + " (" + stored.code + ")";
+  json model = {{"title", title},       {"adding", adding},  {"fields", form},
+                {"action", action},     {"version", fields["version"]},
+                {"general", general}};
+  const json summary = errors.Summary();
+  if (!summary.empty()) model["summary"] = summary;
+  return RenderPage(call, "admin_agency", model, title,
+                    error.ok() ? 200 : HttpStatusOf(error.code()));
+}
+
+HttpResponse Pages::SaveAgency(PageCall& call) {
+  const bool adding = call.request.params.count("code") == 0;
+  auto trimmed = [&](const char* name) {
+    std::string v = call.Field(name);
+    v.erase(0, v.find_first_not_of(" \t"));
+    v.erase(v.find_last_not_of(" \t") + 1);
+    return v;
+  };
+  service::AgencyForm form{adding ? trimmed("code") : call.request.params.at("code"),
+                           trimmed("name_th"),
+                           trimmed("name_en"),
+                           call.Field("kind"),
+                           call.Field("parent"),
+                           call.Field("version")};
+  Status s = service::Directory(call.db, clock_).SaveAgency(call.actor, form, adding);
+  if (!s.ok()) return AgencyEditorWith(call, s);
+  return Redirect("/admin/agencies?q=" + UrlEncode(form.code) +
+                  (adding ? "&done=agency_added" : "&done=agency_saved"));
 }
 
 HttpResponse Pages::UsersPage(PageCall& call) {

@@ -493,6 +493,31 @@ try {
         "  the framework page lists KPI 9 with its name");
   await admin.goto(`${base}/admin/agencies`);
   await look(admin, "08-admin-agencies");
+  // ---- issue 12 §2: one agency added by a form (a bad code said beside its field), then edited ----
+  await admin.getByRole("link", { name: "+ เพิ่มหน่วยงาน" }).click();
+  await admin.waitForLoadState("load");
+  await admin.locator("#f-code").fill("D O E");
+  await admin.locator("#f-name-th").fill("กรมการจัดหางาน");
+  await admin.locator("#f-name-en").fill("Department of Employment");
+  await admin.locator("#f-kind").selectOption("department");
+  await admin.getByRole("button", { name: "เพิ่มหน่วยงาน" }).click();
+  await admin.waitForLoadState("load");
+  check((await admin.locator("#f-code-err").textContent()).includes("รหัสหน่วยงาน"), "a code with spaces is refused, the reason beside the code field");
+  check(await admin.locator("#f-name-th").inputValue() === "กรมการจัดหางาน", "  the Thai name typed is kept");
+  await look(admin, "08a-admin-agency-error");
+  await admin.locator("#f-code").fill("DOE");
+  await admin.getByRole("button", { name: "เพิ่มหน่วยงาน" }).click();
+  await admin.waitForLoadState("load");
+  check((await flash(admin)).includes("เพิ่มหน่วยงานแล้ว") && await admin.getByRole("row").filter({ hasText: "กรมการจัดหางาน" }).count() === 1,
+        "the agency is added and listed");
+  await admin.getByRole("link", { name: /แก้ไขหน่วยงาน กรมการจัดหางาน/ }).click();
+  await admin.waitForLoadState("load");
+  await admin.locator("#f-parent").selectOption("MOL");
+  await look(admin, "08b-admin-agency-edit");
+  await admin.getByRole("button", { name: "บันทึกหน่วยงาน" }).click();
+  await admin.waitForLoadState("load");
+  check((await flash(admin)).includes("บันทึกหน่วยงานแล้ว") && await admin.getByRole("row").filter({ hasText: "กรมการจัดหางาน" }).filter({ hasText: "กระทรวงแรงงาน" }).count() === 1,
+        "the agency now belongs to the Ministry of Labour");
   await admin.goto(`${base}/admin/users`);
   await look(admin, "09-admin-users");
   // ---- issue 12 §2: a user made, edited (a bad address said beside its field), sent the reset

@@ -189,6 +189,62 @@ def main():
         check("ปิดใช้บัญชีผู้ใช้" in shown and "เปิดใช้บัญชีผู้ใช้อีกครั้ง" in shown, "  the account disabled and enabled")
         check("ขอลิงก์ตั้งรหัสผ่านใหม่" in shown, "  and the reset e-mail asked for")
 
+        # ---- one agency added and edited by a form ----
+        status, page = admin.page("/admin/agencies")
+        check('href="/admin/agencies/add"' in page, "the agencies page links to the form adding one")
+        add = "/admin/agencies/add"
+        status, page = admin.page(add)
+        blank = form_of(page, add)
+        check(status == 200 and set(blank) >= {"code", "name_th", "name_en", "kind", "parent"},
+              "the form asks for code, Thai and English names, kind and parent (%s)" % sorted(blank))
+        labels = re.findall(r"<option value=\"(\w+)\">[^<]*\((\w+)\)</option>",
+                            re.search(r'<select id="f-parent".*?</select>', page, re.S).group(0))
+        order = [code for code, _ in labels]
+        check("OCS" in order and "BOI" in order and order.index("OCS") < order.index("BOI"),
+              "the parents are listed in Thai order of their names (กฤษฎีกา before ส่งเสริม), not by code")
+        new = dict(blank, csrf=csrf, code="D O E", name_th="กรมการจัดหางาน",
+                   name_en="Department of Employment", kind="department", parent="")
+        status, _, raw = admin.request("POST", add, new)
+        page = raw.decode()
+        check(status == 400 and "รหัสหน่วยงาน" in beside(page, "f-code"),
+              "a code with spaces is refused beside the code field (%d: %r)" % (status, beside(page, "f-code")))
+        check(form_of(page, add).get("name_th") == "กรมการจัดหางาน", "  what was typed is kept")
+        status, _, raw = admin.request("POST", add, dict(new, code="OCS"))
+        check(status == 400 and "มีหน่วยงานรหัส" in beside(raw.decode(), "f-code"), "a code taken is refused beside the code (%d)" % status)
+        status, _, raw = admin.request("POST", add, dict(new, code="DOE", kind=""))
+        check(status == 400 and beside(raw.decode(), "f-kind"), "no kind is refused beside the kind (%d)" % status)
+        status, _, _ = admin.request("POST", add, dict(new, code="DOE", csrf=""))
+        check(status == 403, "without the CSRF field no agency is added (%d)" % status)
+        status, _, _ = evaluator.request("POST", add, dict(new, code="DOE", csrf=evaluator.csrf(evaluator.page("/review")[1])))
+        check(status == 403, "an evaluator may not add an agency (%d)" % status)
+        status, headers, _ = admin.request("POST", add, dict(new, code="DOE"))
+        where = headers.get("location", "")
+        check(status == 303 and "done=agency_added" in where, "the admin adds DOE (%d %s)" % (status, where))
+        status, page = admin.page(where)
+        check("กรมการจัดหางาน" in text_of(page) and 'href="/admin/agencies/DOE/edit"' in page,
+              "the list shows DOE with a link to edit it")
+        edit = "/admin/agencies/DOE/edit"
+        status, page = admin.page(edit)
+        stored = form_of(page, edit)
+        check(status == 200 and stored.get("name_en") == "Department of Employment" and "code" not in stored,
+              "the edit form holds the agency as stored, its code not editable")
+        status, headers, _ = admin.request("POST", edit, dict(stored, csrf=csrf, parent="MOL"))
+        check(status == 303 and "done=agency_saved" in headers.get("location", ""), "the admin puts DOE under MOL (%d)" % status)
+        status, _, raw = admin.request("POST", edit, dict(stored, csrf=csrf, parent="PMO"))
+        check(status == 409 and "มีผู้อื่นแก้ไขหน่วยงานนี้" in text_of(raw.decode()), "the same form again is stale (%d)" % status)
+        status, page = admin.page("/admin/agencies/MOL/edit")
+        mol = form_of(page, "/admin/agencies/MOL/edit")
+        status, _, raw = admin.request("POST", "/admin/agencies/MOL/edit", dict(mol, csrf=csrf, parent="DOE"))
+        check(status == 400 and "DOE" in beside(raw.decode(), "f-parent"), "a ministry cannot belong to its own department (%d)" % status)
+        for path in ("/admin/agencies/NOPE/edit", "/admin/agencies/%3Cb%3E/edit"):
+            status, _, _ = admin.get(path)
+            check(status == 404, "GET %s answers 404 (%d)" % (path, status))
+        status, page = admin.page("/admin/audit?kind=agency&agency=DOE")
+        shown = text_of(page)
+        check("แก้ไขหน่วยงาน: หน่วยงาน DOE" in shown and "สังกัด" in shown and "MOL" in shown,
+              "the audit trail tells the edit of DOE in words (belongs to: none -> MOL)")
+        check("เพิ่มหน่วยงาน: หน่วยงาน DOE" in shown, "  and its addition")
+
         # In English.
         admin.request("GET", "/lang/en?next=/admin/users")
         status, _, raw = admin.request("POST", here, dict(saved, csrf=csrf, email="nope"))
