@@ -66,6 +66,11 @@ VariableSource SourceOfVariable(const Kpi& kpi, const std::string& variable) {
       (kpi.cases->on_time_variable == variable || kpi.cases->counted_variable == variable)) {
     return VariableSource::kCaseLog;
   }
+  if (kpi.catalog && (kpi.catalog->datasets_variable == variable ||
+                      kpi.catalog->complete_variable == variable ||
+                      kpi.catalog->complete_percent_variable == variable)) {
+    return VariableSource::kCatalog;
+  }
   return VariableSource::kTyped;
 }
 

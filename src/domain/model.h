@@ -337,11 +337,12 @@ const Kpi* FindKpi(const std::vector<Kpi>& kpis, const std::string& id);
 const Kpi* FindKpiByKey(const std::vector<Kpi>& kpis, const std::string& key);
 
 // Where a KPI's variable comes from when nobody types it: its from_agencies rule (other
-// agencies' results, filled when results are computed) or its case log (cases: the on-time and
-// counted variables, filled by the upload). kTyped for every other variable, the data catalog's
-// variables included for now: the server takes no catalog upload yet, so they are typed from
-// `esar catalog check`'s counts.
-enum class VariableSource { kTyped, kFromAgencies, kCaseLog };
+// agencies' results, filled when results are computed), its case log (cases: the on-time and
+// counted variables, filled by the upload) or its data catalog (catalog: the datasets, complete
+// and complete-percent variables, filled by the catalog upload). kTyped for every other
+// variable. Case-log and catalog variables are typed until the agency's first upload of the
+// kind for the KPI and round (service::UploadedSources).
+enum class VariableSource { kTyped, kFromAgencies, kCaseLog, kCatalog };
 VariableSource SourceOfVariable(const Kpi& kpi, const std::string& variable);
 
 // A KPI key: 1–64 characters of a–z, 0–9, '-' and '_', starting with a letter ("pmqa",

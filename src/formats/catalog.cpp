@@ -751,6 +751,22 @@ const char* CatalogFaultCode(CatalogFaultKind kind) {
   return "missing";
 }
 
+std::optional<CatalogFaultKind> CatalogFaultKindOf(std::string_view code) {
+  for (CatalogFaultKind k : {CatalogFaultKind::kMissing, CatalogFaultKind::kNotAChoice,
+                             CatalogFaultKind::kOtherMissing, CatalogFaultKind::kBadEmail,
+                             CatalogFaultKind::kNotText}) {
+    if (code == CatalogFaultCode(k)) return k;
+  }
+  return std::nullopt;
+}
+
+const CatalogField* FindCatalogField(std::string_view name) {
+  for (const CatalogField& f : CatalogFields()) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
 std::string CatalogDatasetJson(const CatalogDataset& d) {
   json faults = json::array();
   for (const CatalogFault& f : d.faults) {

@@ -9,7 +9,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -95,6 +97,10 @@ Result<CatalogSummary> CheckCatalog(ByteSource& source, const std::string& file,
 // The code of a fault kind in JSON and CSV: missing, not_a_choice, other_missing, bad_email,
 // not_text.
 const char* CatalogFaultCode(CatalogFaultKind kind);
+// The fault kind CatalogFaultCode gives `code` for, or nullopt (reading faults kept as codes).
+std::optional<CatalogFaultKind> CatalogFaultKindOf(std::string_view code);
+// The item among CatalogFields() with this CKAN field name, or nullptr.
+const CatalogField* FindCatalogField(std::string_view name);
 
 // One dataset as a JSON object: {"index":0,"line":3,"name":…,"title":…,"complete":false,
 // "faults":[{"field":"maintainer_email","kind":"bad_email","value":"x@","th":…,"en":…}]}.

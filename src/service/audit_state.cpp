@@ -113,8 +113,8 @@ const std::vector<Kind>& Kinds() {
          "announcement_files",
          "announcement_id"}},
        "SELECT id FROM announcements"},
-      // An agency's data upload for a KPI (a case log...): the upload, its files' records and,
-      // for a case log, every case's verdict.
+      // An agency's data upload for a KPI (a case log, a data catalog): the upload, its files'
+      // records and, for a case log, every case's verdict; for a catalog, every dataset.
       {"data_upload",
        true,
        {{"SELECT id, round_id, agency_code, kpi, kind, uploaded_by, uploaded_at, replaced_by, "
@@ -123,6 +123,8 @@ const std::vector<Kind>& Kinds() {
         {"SELECT role, name, media_type, size, sha256 FROM data_upload_files", "upload_id"},
         {"SELECT seq, case_id, kind, received, completed, verdict, class_id, standard, due, "
          "paused_days, late_days FROM case_verdicts",
+         "upload_id"},
+        {"SELECT seq, line, name, title, complete, faults_json FROM catalog_datasets",
          "upload_id"}},
        "SELECT id FROM data_uploads"},
       {"agencies", false, {{"SELECT code, name_th, name_en, kind, parent FROM agencies", ""}}, ""},

@@ -148,16 +148,13 @@ const std::vector<std::string>& CaseVerdictFilters() {
 Result<CaseLogUploadOutcome> CaseLogs::Upload(const Actor& actor, int64_t round_id,
                                               const std::string& agency, const std::string& kpi_id,
                                               const std::vector<PendingFile>& files) {
-  if (!(actor.Is(Role::kReporter) && actor.OfAgency(agency))) {
-    return Denied(actor, "อัปโหลดบันทึกเรื่องของหน่วยงาน " + agency,
-                  "upload case logs for agency " + agency);
-  }
-  Cycle cycle(db_, clock_);
-  auto round = cycle.Round(round_id);
-  if (!round) return round.status();
-  auto framework = cycle.Framework(round->framework_id);
-  if (!framework) return framework.status();
-  const domain::Framework& fw = framework->framework;
+  DataFiles store(db_, clock_);
+  auto target = store.UploadTarget(actor, round_id, agency, kpi_id,
+                                   "อัปโหลดบันทึกเรื่องของหน่วยงาน " + agency,
+                                   "upload case logs for agency " + agency);
+  if (!target) return target.status();
+  const RoundInfo& round = target->first;
+  const domain::Framework& fw = target->second.framework;
   const domain::Kpi* kpi = domain::FindKpi(fw.kpis, kpi_id);
   if (!kpi || !kpi->cases) {
     return Status::InvalidInput("ตัวชี้วัด " + kpi_id + " ไม่ได้คำนวณจากบันทึกเรื่อง",
@@ -169,9 +166,6 @@ Result<CaseLogUploadOutcome> CaseLogs::Upload(const Actor& actor, int64_t round_
         "ตัวชี้วัด " + kpi_id + " ไม่ได้ระบุตัวแปรที่ผลนับเรื่องเติมให้ (cases.variables)",
         "KPI " + kpi_id + " names no variables for the case counts (cases.variables)");
   }
-  // Assigned, not exempt, counted in this round: the same rule as any report.
-  Status reportable = CheckReport(fw, agency, Report{kpi_id, "{}", "", "", ""}, round->round);
-  if (!reportable.ok()) return reportable;
 
   const PendingFile* cases_file = nullptr;
   const PendingFile* pauses_file = nullptr;
@@ -201,7 +195,7 @@ Result<CaseLogUploadOutcome> CaseLogs::Upload(const Actor& actor, int64_t round_
   formats::CaseLogInput input{cases->shown, cases->source.get(),
                               pauses ? pauses->shown : std::string(),
                               pauses ? pauses->source.get() : nullptr};
-  auto evaluator = domain::CaseEvaluator::Create(rule, round->round);
+  auto evaluator = domain::CaseEvaluator::Create(rule, round.round);
   if (!evaluator) return evaluator.status();
 
   // The first reading, outside any transaction: a bad log is refused without taking a lock.
@@ -231,10 +225,10 @@ Result<CaseLogUploadOutcome> CaseLogs::Upload(const Actor& actor, int64_t round_
   json by_reason = json::object();
   for (int r = 1; r < 9; ++r) {
     if (tally.by_reason[r] == 0) continue;
-    by_reason[domain::CaseReasonCode(static_cast<domain::CaseReason>(r), round->round)] =
+    by_reason[domain::CaseReasonCode(static_cast<domain::CaseReason>(r), round.round)] =
         tally.by_reason[r];
   }
-  json summary = {{"round", round->round},
+  json summary = {{"round", round.round},
                   {"result", result ? json(*result) : json(nullptr)},
                   {"cases", tally.cases},
                   {"counted", tally.counted},
@@ -245,116 +239,70 @@ Result<CaseLogUploadOutcome> CaseLogs::Upload(const Actor& actor, int64_t round_
                    {{"on_time", rule.on_time_variable}, {"counted", rule.counted_variable}}}};
   if (!result) summary["reason"] = "no_counted_cases";
 
-  Reporting reporting(db_, clock_);
-  DataFiles store(db_, clock_);
   // The same files again while their draft stands: nothing to do.
-  {
-    auto current = store.Current(actor, round_id, agency, kpi_id, kCaseLogKind);
-    if (!current) return current.status();
-    auto report = reporting.CurrentReport(round_id, agency, kpi_id);
-    if (!report) return report.status();
-    if (*current && *report && (*current)->submission_id == (*report)->submission_id &&
-        (*current)->revision == (*report)->revision &&
-        ((*report)->status == SubmissionStatus::kDraft ||
-         (*report)->status == SubmissionStatus::kApproved)) {
-      std::vector<std::pair<std::string, std::string>> now_files = {{"cases", cases->sha256}};
-      if (pauses) now_files.emplace_back("pauses", pauses->sha256);
-      std::vector<std::pair<std::string, std::string>> then_files;
-      for (const DataFile& f : (*current)->files) then_files.emplace_back(f.role, f.sha256);
-      std::sort(now_files.begin(), now_files.end());
-      std::sort(then_files.begin(), then_files.end());
-      if (now_files == then_files) {
-        out.unchanged = true;
-        out.upload = std::move(**current);
-        return out;
-      }
-    }
+  std::vector<std::pair<std::string, std::string>> hashes = {{"cases", cases->sha256}};
+  if (pauses) hashes.emplace_back("pauses", pauses->sha256);
+  auto same = store.Unchanged(actor, round_id, agency, kpi_id, kCaseLogKind, hashes);
+  if (!same) return same.status();
+  if (*same) {
+    out.unchanged = true;
+    out.upload = std::move(*same);
+    return out;
   }
 
-  const int64_t now = clock_.NowMs();
-  std::optional<DataUpload> recorded;
-  Status done = db_.Transaction([&]() -> Status {
-    Status locked = cycle.LockRound(round_id, false);
-    if (!locked.ok()) return locked;
-    Status open = cycle.CheckReportingOpen(round_id, agency);
-    if (!open.ok()) return open;
-    // The report as it stands, its two variables set to the counts; the rest kept.
-    auto current = reporting.CurrentReport(round_id, agency, kpi_id);
-    if (!current) return current.status();
-    Report report{kpi_id, "{}", "", "", ""};
-    if (*current) report = (*current)->report;
-    json values = json::parse(report.values_json, nullptr, false);
-    if (!values.is_object()) values = json::object();
-    values[rule.on_time_variable] = tally.on_time;
-    values[rule.counted_variable] = tally.counted;
-    report.values_json = values.dump();
-    Status valid = CheckReport(fw, agency, report, round->round);
-    if (!valid.ok()) return valid;
-    auto saved = reporting.SaveDraftLockedForCaller(actor, round_id, agency, report);
-    if (!saved) return saved.status();
+  ComputedUpload upload;
+  upload.round_id = round_id;
+  upload.round = round.round;
+  upload.agency = agency;
+  upload.kpi = kpi_id;
+  upload.kind = kCaseLogKind;
+  upload.values_json =
+      json{{rule.on_time_variable, tally.on_time}, {rule.counted_variable, tally.counted}}.dump();
+  upload.summary_json = summary.dump();
+  upload.files.push_back({cases_file, cases->media_type});
+  if (pauses_file) upload.files.push_back({pauses_file, pauses->media_type});
 
-    std::vector<DataFile> kept;
-    for (auto [pending, opened] : {std::pair{cases_file, &*cases},
-                                   std::pair{pauses_file, pauses ? &*pauses : nullptr}}) {
-      if (!pending) continue;
-      auto stored = pending->keep();
-      if (!stored) return stored.status();
-      kept.push_back({pending->role, pending->name, opened->media_type, stored->size,
-                      stored->sha256});
-    }
-    DataUpload upload;
-    upload.round_id = round_id;
-    upload.agency = agency;
-    upload.kpi = kpi_id;
-    upload.kind = kCaseLogKind;
-    upload.summary_json = summary.dump();
-    upload.submission_id = saved->first;
-    upload.revision = saved->second;
-    // Every verdict, from a second judging of the log (the first is not kept: a log may be
-    // long), written in batches as they come.
-    auto verdicts = [&](int64_t upload_id) -> Status {
-      const std::vector<std::string> columns = {
-          "upload_id", "seq",        "case_id", "kind", "received",    "completed", "verdict",
-          "class_id",  "standard",   "due",     "paused_days", "late_days"};
-      std::vector<std::vector<Value>> batch;
-      Status failed;
-      int64_t seq = 0;
-      auto flush = [&]() {
-        if (batch.empty() || !failed.ok()) return;
-        failed = db_.BulkInsert("case_verdicts", columns, batch);
-        batch.clear();
-      };
-      auto visit = [&](const domain::CaseRecord& c, const domain::CaseVerdict& v) {
-        if (!failed.ok()) return;
-        const domain::CaseClass* k =
-            v.class_index >= 0 ? &rule.classes[static_cast<size_t>(v.class_index)] : nullptr;
-        batch.push_back(
-            {upload_id, ++seq, std::string(c.case_id), std::string(c.kind),
-             domain::IsoDate(c.received),
-             c.completed == domain::kNoDay ? Value{} : Value{domain::IsoDate(c.completed)},
-             VerdictCode(v, round->round), k ? Value{k->id} : Value{},
-             k ? Value{k->standard.ToString(Lang::kEnglish)} : Value{},
-             k && v.due != domain::kNoDay ? Value{domain::IsoDate(v.due)} : Value{},
-             int64_t{v.paused_days}, int64_t{v.late_days}});
-        if (batch.size() >= 2000) flush();
-      };
-      auto second = formats::JudgeCaseLog(input, *evaluator, visit);
-      if (!second) return second.status();
-      flush();
-      if (!failed.ok()) return failed;
-      if (!second->ok() || second->tally.counted != tally.counted ||
-          second->tally.on_time != tally.on_time || seq != tally.cases) {
-        return Status::Internal("the case log read differently the second time");
-      }
-      return Status::Ok();
+  // Every verdict, from a second judging of the log (the first is not kept: a log may be
+  // long), written in batches as they come.
+  auto verdicts = [&](int64_t upload_id) -> Status {
+    const std::vector<std::string> columns = {
+        "upload_id", "seq",        "case_id", "kind", "received",    "completed", "verdict",
+        "class_id",  "standard",   "due",     "paused_days", "late_days"};
+    std::vector<std::vector<Value>> batch;
+    Status failed;
+    int64_t seq = 0;
+    auto flush = [&]() {
+      if (batch.empty() || !failed.ok()) return;
+      failed = db_.BulkInsert("case_verdicts", columns, batch);
+      batch.clear();
     };
-    auto stored = store.RecordLocked(actor, std::move(upload), kept, now, verdicts);
-    if (!stored) return stored.status();
-    recorded = std::move(*stored);
+    auto visit = [&](const domain::CaseRecord& c, const domain::CaseVerdict& v) {
+      if (!failed.ok()) return;
+      const domain::CaseClass* k =
+          v.class_index >= 0 ? &rule.classes[static_cast<size_t>(v.class_index)] : nullptr;
+      batch.push_back(
+          {upload_id, ++seq, std::string(c.case_id), std::string(c.kind),
+           domain::IsoDate(c.received),
+           c.completed == domain::kNoDay ? Value{} : Value{domain::IsoDate(c.completed)},
+           VerdictCode(v, round.round), k ? Value{k->id} : Value{},
+           k ? Value{k->standard.ToString(Lang::kEnglish)} : Value{},
+           k && v.due != domain::kNoDay ? Value{domain::IsoDate(v.due)} : Value{},
+           int64_t{v.paused_days}, int64_t{v.late_days}});
+      if (batch.size() >= 2000) flush();
+    };
+    auto second = formats::JudgeCaseLog(input, *evaluator, visit);
+    if (!second) return second.status();
+    flush();
+    if (!failed.ok()) return failed;
+    if (!second->ok() || second->tally.counted != tally.counted ||
+        second->tally.on_time != tally.on_time || seq != tally.cases) {
+      return Status::Internal("the case log read differently the second time");
+    }
     return Status::Ok();
-  });
-  if (!done.ok()) return done;
-  out.upload = std::move(recorded);
+  };
+  auto stored = store.SaveComputed(actor, fw, upload, verdicts);
+  if (!stored) return stored.status();
+  out.upload = std::move(*stored);
   return out;
 }
 

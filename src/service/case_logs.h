@@ -22,8 +22,6 @@
 
 namespace esar::service {
 
-inline constexpr const char* kCaseLogKind = "case_log";
-
 // What one case log may come to (esar serve's --max-case-log-cases; each file is also bounded by
 // the upload size limit, --max-upload-mb).
 struct CaseLogOptions {

@@ -1,9 +1,11 @@
 #include "service/data_files.h"
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "service/audit.h"
+#include "service/reporting.h"
 
 namespace esar::service {
 
@@ -153,6 +155,120 @@ Result<DataFile> DataFiles::File(const Actor& actor, int64_t id, const std::stri
   for (const DataFile& f : upload->files)
     if (f.role == role) return f;
   return Status::NotFound("การอัปโหลดนี้ไม่มีไฟล์ " + role, "this upload has no " + role + " file");
+}
+
+bool UploadedSources::Fills(domain::VariableSource source) const {
+  switch (source) {
+    case domain::VariableSource::kTyped:
+      return false;
+    case domain::VariableSource::kFromAgencies:
+      return true;
+    case domain::VariableSource::kCaseLog:
+      return case_log;
+    case domain::VariableSource::kCatalog:
+      return catalog;
+  }
+  return false;
+}
+
+Result<UploadedSources> DataFiles::Uploaded(const Actor& actor, int64_t round_id,
+                                            const std::string& agency, const domain::Kpi& kpi) {
+  UploadedSources out;
+  for (auto [used, kind, flag] : {std::tuple{kpi.cases.has_value(), kCaseLogKind, &out.case_log},
+                                  std::tuple{kpi.catalog.has_value(), kCatalogKind, &out.catalog}}) {
+    if (!used) continue;
+    auto current = Current(actor, round_id, agency, kpi.id, kind);
+    if (!current) return current.status();
+    *flag = current->has_value();
+  }
+  return out;
+}
+
+Result<std::pair<RoundInfo, StoredFramework>> DataFiles::UploadTarget(
+    const Actor& actor, int64_t round_id, const std::string& agency, const std::string& kpi,
+    const std::string& what_th, const std::string& what_en) {
+  if (!(actor.Is(Role::kReporter) && actor.OfAgency(agency))) return Denied(actor, what_th, what_en);
+  Cycle cycle(db_, clock_);
+  auto round = cycle.Round(round_id);
+  if (!round) return round.status();
+  auto framework = cycle.Framework(round->framework_id);
+  if (!framework) return framework.status();
+  Status reportable =
+      CheckReport(framework->framework, agency, Report{kpi, "{}", "", "", ""}, round->round);
+  if (!reportable.ok()) return reportable;
+  return std::pair{std::move(*round), std::move(*framework)};
+}
+
+Result<std::optional<DataUpload>> DataFiles::Unchanged(
+    const Actor& actor, int64_t round_id, const std::string& agency, const std::string& kpi,
+    const std::string& kind, std::vector<std::pair<std::string, std::string>> files) {
+  auto current = Current(actor, round_id, agency, kpi, kind);
+  if (!current) return current.status();
+  if (!*current) return std::optional<DataUpload>();
+  auto report = Reporting(db_, clock_).CurrentReport(round_id, agency, kpi);
+  if (!report) return report.status();
+  if (!*report || (*current)->submission_id != (*report)->submission_id ||
+      (*current)->revision != (*report)->revision ||
+      !((*report)->status == SubmissionStatus::kDraft ||
+        (*report)->status == SubmissionStatus::kApproved)) {
+    return std::optional<DataUpload>();
+  }
+  std::vector<std::pair<std::string, std::string>> then;
+  for (const DataFile& f : (*current)->files) then.emplace_back(f.role, f.sha256);
+  std::sort(files.begin(), files.end());
+  std::sort(then.begin(), then.end());
+  if (files != then) return std::optional<DataUpload>();
+  return std::move(*current);
+}
+
+Result<DataUpload> DataFiles::SaveComputed(const Actor& actor, const domain::Framework& framework,
+                                           const ComputedUpload& upload,
+                                           const std::function<Status(int64_t id)>& rows) {
+  const json computed = json::parse(upload.values_json, nullptr, false);
+  if (!computed.is_object()) return Status::Internal("computed values are not a JSON object");
+  Cycle cycle(db_, clock_);
+  Reporting reporting(db_, clock_);
+  const int64_t now = clock_.NowMs();
+  std::optional<DataUpload> recorded;
+  Status done = db_.Transaction([&]() -> Status {
+    Status locked = cycle.LockRound(upload.round_id, false);
+    if (!locked.ok()) return locked;
+    Status open = cycle.CheckReportingOpen(upload.round_id, upload.agency);
+    if (!open.ok()) return open;
+    // The report as it stands, the computed variables set; its other values and texts kept.
+    auto current = reporting.CurrentReport(upload.round_id, upload.agency, upload.kpi);
+    if (!current) return current.status();
+    Report report{upload.kpi, "{}", "", "", ""};
+    if (*current) report = (*current)->report;
+    json values = json::parse(report.values_json, nullptr, false);
+    if (!values.is_object()) values = json::object();
+    for (const auto& [name, value] : computed.items()) values[name] = value;
+    report.values_json = values.dump();
+    Status valid = CheckReport(framework, upload.agency, report, upload.round);
+    if (!valid.ok()) return valid;
+    auto saved = reporting.SaveDraftLockedForCaller(actor, upload.round_id, upload.agency, report);
+    if (!saved) return saved.status();
+    std::vector<DataFile> kept;
+    for (const KeptFile& f : upload.files) {
+      auto stored = f.pending->keep();
+      if (!stored) return stored.status();
+      kept.push_back({f.pending->role, f.pending->name, f.media_type, stored->size, stored->sha256});
+    }
+    DataUpload record;
+    record.round_id = upload.round_id;
+    record.agency = upload.agency;
+    record.kpi = upload.kpi;
+    record.kind = upload.kind;
+    record.summary_json = upload.summary_json;
+    record.submission_id = saved->first;
+    record.revision = saved->second;
+    auto stored = RecordLocked(actor, std::move(record), kept, now, rows);
+    if (!stored) return stored.status();
+    recorded = std::move(*stored);
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  return std::move(*recorded);
 }
 
 }  // namespace esar::service

@@ -16,11 +16,17 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "domain/model.h"
 #include "service/actor.h"
+#include "service/cycle.h"
 #include "storage/database.h"
 #include "storage/file_store.h"
 
 namespace esar::service {
+
+// The kinds of upload (data_uploads.kind).
+inline constexpr const char* kCaseLogKind = "case_log";
+inline constexpr const char* kCatalogKind = "catalog";
 
 // One file of an upload, kept in the file store.
 struct DataFile {
@@ -56,6 +62,36 @@ struct PendingFile {
   std::function<Result<storage::StoredFile>()> keep;
 };
 
+// Which kinds of upload that fill a KPI's variables have a current upload for an agency in a
+// round. Before a kind's first upload its variables are typed (an agency whose case log or
+// catalog is kept outside esar; the examples' data type them); after it, they are the upload's.
+struct UploadedSources {
+  bool case_log = false;
+  bool catalog = false;
+  // True when a variable of `source` is filled by a current upload (kFromAgencies always is:
+  // scoring fills it).
+  bool Fills(domain::VariableSource source) const;
+};
+
+// A file an upload keeps, with the media type esar read it as.
+struct KeptFile {
+  const PendingFile* pending = nullptr;
+  std::string media_type;
+};
+
+// What an upload whose kind fills a KPI's variables (a case log, a data catalog) saves: the
+// values it computed, merged into the KPI's report as a new draft revision, and the upload.
+struct ComputedUpload {
+  int64_t round_id = 0;
+  int round = 12;  // 6 or 12, the round's number
+  std::string agency;
+  std::string kpi;
+  std::string kind;
+  std::string values_json = "{}";   // a JSON object: variable -> value, set over the report's
+  std::string summary_json = "{}";  // what the upload records of itself
+  std::vector<KeptFile> files;
+};
+
 // The store of uploads. Reads are for the agency's users, evaluators and admins.
 class DataFiles {
  public:
@@ -89,6 +125,39 @@ class DataFiles {
   // Ok when `actor` may see the uploads of `agency`: its reporters and approvers, evaluators
   // and admins.
   static Status MaySee(const Actor& actor, const std::string& agency);
+
+  // Which kinds filling `kpi`'s variables have a current upload for the agency in the round
+  // (only the kinds the KPI uses are looked up). As Current allows.
+  Result<UploadedSources> Uploaded(const Actor& actor, int64_t round_id,
+                                   const std::string& agency, const domain::Kpi& kpi);
+
+  // The shared steps of an upload that fills a KPI's variables, before its file is read: the
+  // actor must be a reporter of `agency` (Denied otherwise, saying `what_th`/`what_en`), the
+  // round and its framework must exist (kNotFound) and the KPI be reportable by the agency in
+  // the round (CheckReport: assigned, not exempt, counted in this round). Returns the round and
+  // its framework.
+  Result<std::pair<RoundInfo, StoredFramework>> UploadTarget(const Actor& actor, int64_t round_id,
+                                                             const std::string& agency,
+                                                             const std::string& kpi,
+                                                             const std::string& what_th,
+                                                             const std::string& what_en);
+
+  // The current upload of `kind` when its files, as (role, SHA-256) pairs, are `files` and the
+  // draft it saved still stands (same revision, draft or approved): uploading them again would
+  // change nothing. nullopt otherwise.
+  Result<std::optional<DataUpload>> Unchanged(
+      const Actor& actor, int64_t round_id, const std::string& agency, const std::string& kpi,
+      const std::string& kind, std::vector<std::pair<std::string, std::string>> files);
+
+  // Saves `upload` in one transaction, under the round's lock: reporting must be open for the
+  // agency (kConflict otherwise); the KPI's current report (or an empty one) gets `values_json`'s
+  // values set over its own, is checked (CheckReport against `framework`) and saved as a new
+  // draft revision (kConflict when submitted or accepted); the files are kept
+  // (PendingFile::keep), and the upload recorded (RecordLocked, with `rows` for the kind's own
+  // rows). Nothing is kept when any step fails. Returns the upload as stored.
+  Result<DataUpload> SaveComputed(const Actor& actor, const domain::Framework& framework,
+                                  const ComputedUpload& upload,
+                                  const std::function<Status(int64_t id)>& rows);
 
  private:
   // The uploads `where` selects (with `params`), with their files.

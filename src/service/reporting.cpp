@@ -412,10 +412,11 @@ namespace {
 // them. A computed variable given a value other than the stored one is refused, in Thai and
 // English, saying where it comes from; the stored value given back unchanged (a form or a
 // template that carries it through) is fine.
-// A case log's counts are computed once a log is uploaded (`case_log_current`); before that they
-// may still be typed, as for an agency whose log is kept outside esar.
+// A case log's or a catalog's counts are computed once one is uploaded (`uploaded`); before
+// that they may still be typed, as for an agency whose log or catalog is kept outside esar.
 Result<std::string> KeepComputedValues(const domain::Kpi& kpi, const std::string& values_json,
-                                       const std::string& stored_json, bool case_log_current) {
+                                       const std::string& stored_json,
+                                       const UploadedSources& uploaded) {
   json values = json::parse(values_json, nullptr, false);
   if (!values.is_object()) return values_json;  // CheckReport refused it already
   json stored = json::parse(stored_json, nullptr, false);
@@ -423,20 +424,27 @@ Result<std::string> KeepComputedValues(const domain::Kpi& kpi, const std::string
   bool changed = false;
   for (const domain::Variable& v : kpi.variables) {
     const domain::VariableSource source = domain::SourceOfVariable(kpi, v.id);
-    if (source == domain::VariableSource::kTyped) continue;
-    if (source == domain::VariableSource::kCaseLog && !case_log_current) continue;
+    if (!uploaded.Fills(source)) continue;
     const bool given = values.contains(v.id) && !values[v.id].is_null();
     const bool kept = stored.contains(v.id) && !stored[v.id].is_null();
     if (given && !(kept && values[v.id] == stored[v.id])) {
-      const bool peers = source == domain::VariableSource::kFromAgencies;
+      const std::string head_th = "ตัวแปร \"" + v.id + "\" ของตัวชี้วัด " + kpi.id + " คำนวณจาก";
+      const std::string head_en = "the variable \"" + v.id + "\" of KPI " + kpi.id + " is computed from ";
+      if (source == domain::VariableSource::kFromAgencies) {
+        return Status::InvalidInput(
+            head_th + "ผลของหน่วยงานอื่นเมื่อประมวลผลคะแนน จึงไม่ต้องกรอก",
+            head_en + "other agencies' results when scores are computed, so it is not typed in");
+      }
+      if (source == domain::VariableSource::kCatalog) {
+        return Status::InvalidInput(
+            head_th + "บัญชีข้อมูล (Data Catalog) ที่อัปโหลด จึงกรอกเองไม่ได้ (อัปโหลดบัญชีข้อมูลใหม่แทน)",
+            head_en + "the uploaded data catalog and cannot be typed in (upload a new catalog "
+                      "instead)");
+      }
       return Status::InvalidInput(
-          "ตัวแปร \"" + v.id + "\" ของตัวชี้วัด " + kpi.id + " คำนวณจาก" +
-              (peers ? "ผลของหน่วยงานอื่นเมื่อประมวลผลคะแนน จึงไม่ต้องกรอก"
-                     : "บันทึกเรื่องที่อัปโหลด จึงกรอกเองไม่ได้ (อัปโหลดบันทึกเรื่องใหม่แทน)"),
-          "the variable \"" + v.id + "\" of KPI " + kpi.id + " is computed from " +
-              (peers ? "other agencies' results when scores are computed, so it is not typed in"
-                     : "the uploaded case log and cannot be typed in (upload a new case log "
-                       "instead)"));
+          head_th + "บันทึกเรื่องที่อัปโหลด จึงกรอกเองไม่ได้ (อัปโหลดบันทึกเรื่องใหม่แทน)",
+          head_en + "the uploaded case log and cannot be typed in (upload a new case log "
+                    "instead)");
     }
     if (!given && kept) {
       values[v.id] = stored[v.id];
@@ -484,16 +492,11 @@ Result<std::vector<SubmissionView>> Reporting::SaveDrafts(const Actor& actor, in
       if (kpi) {
         auto current = CurrentReport(round_id, agency, report.kpi);
         if (!current) return current.status();
-        bool case_log_current = false;
-        if (kpi->cases) {
-          auto upload = DataFiles(db_, clock_).Current(actor, round_id, agency, report.kpi,
-                                                       kCaseLogKind);
-          if (!upload) return upload.status();
-          case_log_current = upload->has_value();
-        }
+        auto uploaded = DataFiles(db_, clock_).Uploaded(actor, round_id, agency, *kpi);
+        if (!uploaded) return uploaded.status();
         auto kept = KeepComputedValues(*kpi, report.values_json,
                                        *current ? (*current)->report.values_json : "{}",
-                                       case_log_current);
+                                       *uploaded);
         if (!kept) return kept.status();
         report.values_json = std::move(*kept);
       }

@@ -52,6 +52,7 @@ const std::vector<std::string>& CarriedTables() {
                                                    "data_uploads",
                                                    "data_upload_files",
                                                    "case_verdicts",
+                                                   "catalog_datasets",
                                                    "audit_log"};
   return kTables;
 }

@@ -733,6 +733,27 @@ CREATE TABLE evidence_removals (
 );
 CREATE INDEX evidence_removals_submission ON evidence_removals (submission_id, evidence_id)
 )SQL"},
+      // A data catalog's datasets as checked (issue 11 §3): one row per dataset of a catalog
+      // upload (data_uploads.kind 'catalog'), in file order (seq from 1, line where it starts),
+      // complete 1 when its 14 metadata items are right, else 0 with its faults as JSON
+      // [{"field", "kind", "value"}] (the labels are derived when read). The index serves the
+      // complete / incomplete filter in file order. The data upload's audited state gains these
+      // rows, so every upload recorded before is re-baselined (see migration 13).
+      {23, "data catalog datasets", R"SQL(
+CREATE TABLE catalog_datasets (
+  upload_id BIGINT NOT NULL REFERENCES data_uploads(id),
+  seq INTEGER NOT NULL,
+  line BIGINT NOT NULL,
+  name TEXT NOT NULL,
+  title TEXT NOT NULL,
+  complete INTEGER NOT NULL,
+  faults_json TEXT NOT NULL,
+  PRIMARY KEY (upload_id, seq)
+);
+CREATE INDEX catalog_datasets_complete ON catalog_datasets (upload_id, complete, seq);
+INSERT INTO audit_rebaselines (entity, migration)
+  SELECT 'data_upload/' || CAST(id AS TEXT), 23 FROM data_uploads
+)SQL"},
   };
   return kMigrations;
 }

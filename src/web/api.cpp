@@ -24,6 +24,7 @@
 #include "service/spreadsheets.h"
 #include "web/auth.h"
 #include "web/case_log_api.h"
+#include "web/catalog_api.h"
 #include "web/downloads.h"
 #include "web/evidence_upload.h"
 #include "web/request_params.h"
@@ -1569,6 +1570,10 @@ void Api::Register(Router& router) {
   router.AddUpload("POST", "/api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}/case-log",
                    MakeCaseLogUpload(pool_, files_, clock_, options_.uploads));
   RegisterCaseLogRoutes(router, pool_, clock_);
+  // Data catalogs (issue 11 §3): the upload and the lists, in catalog_api.cpp.
+  router.AddUpload("POST", "/api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}/catalog",
+                   MakeCatalogUpload(pool_, files_, clock_, options_.uploads));
+  RegisterCatalogRoutes(router, pool_, clock_);
   router.AddUpload("POST", "/api/v1/announcements/{id}/files",
                    MakeAnnouncementUpload(pool_, files_, clock_, metrics_, options_.uploads));
   router.Add(

@@ -219,7 +219,7 @@ json KpiDocModel(const PageCall& call, const domain::Framework& framework, const
 }
 
 json VariableFields(const PageCall& call, const domain::Kpi& kpi, const json& values,
-                    bool computed_read_only, bool case_log_current) {
+                    bool computed_read_only, const service::UploadedSources& uploaded) {
   json fields = json::array();
   for (const domain::Variable& v : kpi.variables) {
     if (v.type == domain::VariableType::kDerived) continue;
@@ -232,8 +232,7 @@ json VariableFields(const PageCall& call, const domain::Kpi& kpi, const json& va
                   {"unit", call.Pick(v.unit).empty() ? json(nullptr) : json(call.Pick(v.unit))},
                   {"optional", v.optional}};
     const domain::VariableSource source = domain::SourceOfVariable(kpi, v.id);
-    if (computed_read_only && source != domain::VariableSource::kTyped &&
-        (source != domain::VariableSource::kCaseLog || case_log_current)) {
+    if (computed_read_only && uploaded.Fills(source)) {
       field["computed"] = true;
       field["value"] = ValueText(value);
       if (source == domain::VariableSource::kFromAgencies) {
@@ -246,6 +245,21 @@ json VariableFields(const PageCall& call, const domain::Kpi& kpi, const json& va
                 domain::PeerMeasureName(rule.measure) +
                 ") when scores are computed; nothing to type. The score's explanation names "
                 "the agencies counted and left out"});
+      } else if (source == domain::VariableSource::kCatalog) {
+        const domain::CatalogRule& rule = *kpi.catalog;
+        const bool percent = rule.complete_percent_variable == v.id;
+        const bool complete = rule.complete_variable == v.id;
+        field["source"] = call.Pick(LocalizedText{
+            std::string("คำนวณจากบัญชีข้อมูล (Data Catalog) ที่อัปโหลด: ") +
+                (percent    ? "ร้อยละของชุดข้อมูลที่คำอธิบายข้อมูลครบถ้วน"
+                 : complete ? "จำนวนชุดข้อมูลที่คำอธิบายข้อมูลครบถ้วนทั้ง 14 รายการ"
+                            : "จำนวนชุดข้อมูลทั้งหมด") +
+                " แก้ไขโดยอัปโหลดบัญชีข้อมูลใหม่ (ดูรายการชุดข้อมูลด้านล่าง)",
+            std::string("Computed from the uploaded data catalog: ") +
+                (percent    ? "the share of datasets whose metadata is complete"
+                 : complete ? "the number of datasets with all 14 metadata items right"
+                            : "the number of datasets") +
+                ". Upload a new catalog to change it (the dataset list is below)"});
       } else {
         const bool on_time = kpi.cases->on_time_variable == v.id;
         field["source"] = call.Pick(LocalizedText{

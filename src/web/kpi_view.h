@@ -12,6 +12,7 @@
 #include "domain/engine.h"
 #include "domain/model.h"
 #include "service/cycle.h"
+#include "service/data_files.h"
 #include "storage/database.h"
 #include "web/page_support.h"
 
@@ -36,13 +37,14 @@ nlohmann::json KpiDocModel(const PageCall& call, const domain::Framework& framew
 // "passfail"|"list"|"date", "value", "items": [...], "date_field": {...} for a date, as
 // templates/part_date_field takes it}]. Derived variables are left out.
 // With `computed_read_only` (the agency's KPI form), a variable that nobody types
-// (domain::SourceOfVariable: other agencies' results, a case log) is instead {"computed": true,
-// "value", "source": where it comes from and how it changes, in the page's language}: the form
-// shows it read-only and the service keeps its stored value. A case log's counts are computed
-// only once a log is uploaded (`case_log_current`); before that they are typed.
+// (domain::SourceOfVariable: other agencies' results, a case log, a data catalog) is instead
+// {"computed": true, "value", "source": where it comes from and how it changes, in the page's
+// language}: the form shows it read-only and the service keeps its stored value. A case log's
+// or a catalog's counts are computed only once one is uploaded (`uploaded`); before that they
+// are typed.
 nlohmann::json VariableFields(const PageCall& call, const domain::Kpi& kpi,
                               const nlohmann::json& values, bool computed_read_only = false,
-                              bool case_log_current = false);
+                              const service::UploadedSources& uploaded = {});
 
 // A reported or verified value as a page shows it: numbers with `decimals` places and
 // thousands separated, lists joined by ", ", "–" for none.

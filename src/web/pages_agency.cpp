@@ -290,12 +290,12 @@ static HttpResponse KpiFormPage(PageCall& call, const Clock& clock, KpiContext& 
                                        "whatif.basis_verified_this")
                          : WhatIfModel(call, fw, c.round, c.agency, c.kpi->id, values);
   const double weight = NumberOr(whatif, "weight", 0);
-  // A case log's counts are shown read-only once a log is uploaded (before, they are typed).
-  bool case_log_current = false;
-  if (c.kpi->cases) {
-    auto upload = service::DataFiles(call.db, clock).Current(call.actor, c.round.id, c.agency.code,
-                                                             c.kpi->id, service::kCaseLogKind);
-    case_log_current = upload && upload->has_value();
+  // A case log's or a catalog's counts are shown read-only once one is uploaded (before, they
+  // are typed).
+  service::UploadedSources uploaded;
+  if (auto found = service::DataFiles(call.db, clock).Uploaded(call.actor, c.round.id,
+                                                               c.agency.code, *c.kpi)) {
+    uploaded = *found;
   }
   json model = {
       {"doc", KpiDocModel(call, fw, *c.kpi, EffectiveCriteria(fw, c.agency.code, *c.kpi))},
@@ -305,7 +305,7 @@ static HttpResponse KpiFormPage(PageCall& call, const Clock& clock, KpiContext& 
       {"deadline", FormatDateTime(due, call.lang)},
       {"days_left", DaysLeft(due, clock.NowMs(), call.lang)},
       {"overdue", due < clock.NowMs()},
-      {"fields", VariableFields(call, *c.kpi, values, true, case_log_current)},
+      {"fields", VariableFields(call, *c.kpi, values, true, uploaded)},
       {"action", base},
       {"whatif_url", base + "/whatif"},
       {"can_edit", reporter && editable},

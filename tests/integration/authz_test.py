@@ -172,6 +172,12 @@ EXPECTED = {
     "GET /api/v1/case-logs/{id}": {"admin", "evaluator", "rep_own", "appr_own"},
     "GET /api/v1/case-logs/{id}/cases": {"admin", "evaluator", "rep_own", "appr_own"},
     "GET /api/v1/case-logs/{id}/cases/export": {"admin", "evaluator", "rep_own", "appr_own"},
+    # ---- data catalogs (issue 11 §3): likewise.
+    "POST /api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}/catalog": {"rep_own"},
+    "GET /api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}/catalog": {"admin", "evaluator", "rep_own", "appr_own"},
+    "GET /api/v1/catalogs/{id}": {"admin", "evaluator", "rep_own", "appr_own"},
+    "GET /api/v1/catalogs/{id}/datasets": {"admin", "evaluator", "rep_own", "appr_own"},
+    "GET /api/v1/catalogs/{id}/datasets/export": {"admin", "evaluator", "rep_own", "appr_own"},
 }
 
 BUSINESS_4XX = {400, 409, 415}  # refusals that come after the authorization check
@@ -415,9 +421,10 @@ class World:
             expect(admin.request("POST", f"/api/v1/rounds/{rid}/results/publish"), 201, f"publish round {rid}")
         return rid
 
-    def new_framework(self):
-        """A new version of the example framework (the last one is frozen by its rounds)."""
-        return expect(self.admin.request("POST", "/api/v1/frameworks", body=self.framework), 201,
+    def new_framework(self, document=None):
+        """A new version of the example framework (the last one is frozen by its rounds), or of
+        `document` when given."""
+        return expect(self.admin.request("POST", "/api/v1/frameworks", body=document or self.framework), 201,
                       "import a framework version")["id"]
 
     def setup(self):
@@ -629,6 +636,35 @@ def build_attempts(w):
             w.case_kpi, w.case_log_id = kpi, up["id"]
         return w
 
+    def catalog_body():
+        boundary = "----esar-authz-catalog"
+        with open(os.path.join(ROOT, "examples", "opdc-2565", "catalog.json"), "rb") as f:
+            data = f.read()
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"catalog\"; "
+                f"filename=\"catalog.json\"\r\nContent-Type: application/json\r\n\r\n").encode() + data + b"\r\n"
+        return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+    def catalog_world():
+        """OCS's data catalog for KPI 5 (Data Catalog quality) of a round 12 of its own: a
+        framework version whose KPI 5 takes its `datasets` count from the catalog."""
+        if not hasattr(w, "catalog_id"):
+            document = json.loads(json.dumps(w.framework))
+            kpi = next(k for k in document["kpis"] if k["id"] == "5")
+            kpi["catalog"] = {"variables": {"datasets": "datasets"}}
+            w.catalog_round = w.open_round(w.new_framework(document), 12)
+            raw, ctype = catalog_body()
+            up = expect(w.users["rep_own"].request(
+                "POST", f"/api/v1/rounds/{w.catalog_round}/agencies/OCS/kpis/5/catalog", raw=raw,
+                content_type=ctype), 201, "upload OCS's data catalog")
+            w.catalog_id = up["id"]
+        return w
+
+    def catalog_upload(role):
+        # The same file again: for the reporter 200 (unchanged) once the others were refused.
+        raw, ctype = catalog_body()
+        return Attempt("POST", f"/api/v1/rounds/{catalog_world().catalog_round}/agencies/OCS/kpis/5/catalog",
+                       raw=raw, content_type=ctype)
+
     def case_log_upload(role):
         # The same log again: for the reporter a replacement (201) once the others were refused.
         raw, ctype = case_log_body()
@@ -778,6 +814,14 @@ def build_attempts(w):
             "GET", f"/api/v1/case-logs/{case_world().case_log_id}/cases?verdict=late"),
         "GET /api/v1/case-logs/{id}/cases/export": lambda role: Attempt(
             "GET", f"/api/v1/case-logs/{case_world().case_log_id}/cases/export?format=csv"),
+        "POST /api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}/catalog": catalog_upload,
+        "GET /api/v1/rounds/{id}/agencies/{agency}/kpis/{kpi}/catalog": lambda role: Attempt(
+            "GET", f"/api/v1/rounds/{catalog_world().catalog_round}/agencies/OCS/kpis/5/catalog"),
+        "GET /api/v1/catalogs/{id}": lambda role: Attempt("GET", f"/api/v1/catalogs/{catalog_world().catalog_id}"),
+        "GET /api/v1/catalogs/{id}/datasets": lambda role: Attempt(
+            "GET", f"/api/v1/catalogs/{catalog_world().catalog_id}/datasets?status=incomplete"),
+        "GET /api/v1/catalogs/{id}/datasets/export": lambda role: Attempt(
+            "GET", f"/api/v1/catalogs/{catalog_world().catalog_id}/datasets/export?format=csv"),
         # Not an XLSX file: the reporter gets past the check to a 400; nothing is saved.
         "POST /api/v1/rounds/{id}/agencies/{agency}/template": lambda role: Attempt(
             "POST", f"/api/v1/rounds/{w.r12}/agencies/OCS/template", raw=b"not a spreadsheet",

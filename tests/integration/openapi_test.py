@@ -399,6 +399,54 @@ def case_log_calls(reporter, approver, evaluator, public, round_id):
     call(public, "GET", f"/api/v1/case-logs/{log_id}/cases/export", 401, "the cases as the public")
 
 
+def catalog_calls(admin, reporter, approver, evaluator, public, deadline):
+    """A data catalog (issue 11 §3): a framework version whose KPI 5 (Data Catalog quality) takes
+    its dataset count from the catalog, a round on it, the OPDC example's catalogs uploaded, the
+    lists and the download, each answer against the document."""
+    with open(os.path.join(EXAMPLE, "framework.json"), encoding="utf-8") as f:
+        framework = json.load(f)
+    next(k for k in framework["kpis"] if k["id"] == "5")["catalog"] = {"variables": {"datasets": "datasets"}}
+    r = call(admin, "POST", "/api/v1/frameworks", 201, "import a framework whose KPI 5 reads a catalog",
+             body=framework)
+    r = call(admin, "POST", f"/api/v1/frameworks/{(r.json or {}).get('id', 0)}/rounds", 201,
+             "open its round 12", body={"round": 12, "deadline": deadline})
+    round_id = (r.json or {}).get("id", 0)
+    opdc = os.path.join(EXAMPLE, "..", "opdc-2565")
+    with open(os.path.join(opdc, "catalog-draft.csv"), "rb") as f:
+        draft = f.read()
+    with open(os.path.join(opdc, "catalog.json"), "rb") as f:
+        full = f.read()
+    path = f"/api/v1/rounds/{round_id}/agencies/OCS/kpis/5/catalog"
+    body, ctype = multipart({}, {"catalog": ("catalog-draft.csv", "text/csv", draft)})
+    r = call(reporter, "POST", path, 201, "upload a catalog (CSV)", raw=body, content_type=ctype)
+    first = r.json or {}
+    check(first.get("summary", {}).get("datasets") == 4 and first["summary"].get("complete") == 2,
+          "  2 of 4 datasets complete", repr(first.get("summary"))[:200])
+    call(reporter, "POST", path, 200, "the same catalog again", raw=body, content_type=ctype)
+    bad, bad_type = multipart({}, {"catalog": ("cut.json", "application/json", full[:500])})
+    call(reporter, "POST", path, 400, "a catalog cut short", raw=bad, content_type=bad_type)
+    call(approver, "POST", path, 403, "upload a catalog as the approver", raw=body, content_type=ctype)
+    call(reporter, "POST", path, 415, "upload a catalog without multipart", raw=full,
+         content_type="application/json")
+    body, ctype = multipart({}, {"catalog": ("catalog.json", "application/json", full)})
+    r = call(reporter, "POST", path, 201, "upload a catalog (JSON) that replaces it", raw=body, content_type=ctype)
+    r = call(evaluator, "GET", path, 200, "the catalogs of KPI 5")
+    check(r.json and len(r.json["uploads"]) == 2 and r.json["uploads"][1]["replaced_by"] == r.json["current"]["id"],
+          "  two kept, the first replaced")
+    call(public, "GET", path, 401, "the catalogs as the public")
+    call(approver, "GET", f"/api/v1/catalogs/{first.get('id', 0)}", 200, "one catalog")
+    call(reporter, "GET", "/api/v1/catalogs/99999", 404, "a missing catalog")
+    r = call(evaluator, "GET", f"/api/v1/catalogs/{first.get('id', 0)}/datasets?status=incomplete&limit=5", 200,
+             "the incomplete datasets")
+    check(r.json and r.json["total"] == 2 and all(d["faults"] for d in r.json["items"]),
+          "  two, each with its faults", repr(r.json)[:300])
+    call(evaluator, "GET", f"/api/v1/catalogs/{first.get('id', 0)}/datasets?status=maybe", 400, "an unknown status")
+    r = call(evaluator, "GET", f"/api/v1/catalogs/{first.get('id', 0)}/datasets/export?format=csv", 200,
+             "the datasets as CSV")
+    check(r.raw.startswith(b"\xef\xbb\xbf") and r.raw.count(b"\n") == 5, "  a header and 4 rows")
+    call(public, "GET", f"/api/v1/catalogs/{first.get('id', 0)}/datasets/export", 401, "the datasets as the public")
+
+
 def cycle(base):
     public = Client(base)
     admin, evaluator, reporter, approver = (Client(base) for _ in range(4))
@@ -1013,6 +1061,8 @@ def cycle(base):
     check(r.raw == minimal_pdf(), "  the bytes uploaded")
     call(public, "GET", f"/api/v1/announcement-files/{fid}/content", 401, "the public reads the file")
     call(admin, "GET", "/api/v1/announcements/987654", 404, "an unknown announcement")
+
+    catalog_calls(admin, reporter, approver, evaluator, public, deadline)
 
 
 def main():
