@@ -47,8 +47,20 @@ void RunWholeCycle(const std::string& backend, CycleScenario* out) {
   ASSERT_FALSE(out->db_url.empty());
   out->server_dir = MakeTempDir();
   out->files_dir = out->server_dir + "/files";
+  // The example's framework with KPI 5 (open datasets in the agency's data catalog) taking its
+  // dataset count from an uploaded catalog (issue 11 §3), so that the cycle fills the catalog's
+  // tables too.
+  const std::string framework_path = out->server_dir + "/framework.json";
+  {
+    std::ifstream in(kExample + "framework.json", std::ios::binary);
+    json framework = json::parse(in);
+    for (json& kpi : framework["kpis"]) {
+      if (kpi["id"] == "5") kpi["catalog"] = {{"variables", {{"datasets", "datasets"}}}};
+    }
+    std::ofstream(framework_path, std::ios::binary) << framework.dump(1);
+  }
   for (const std::string& what :
-       {"agencies '" + kExample + "agencies.csv'", "framework '" + kExample + "framework.json'",
+       {"agencies '" + kExample + "agencies.csv'", "framework '" + framework_path + "'",
         "data '" + kExample + "data.csv'", "results '" + kExample + "past-results.csv'"}) {
     auto r = RunEsar("import " + what + " --db '" + out->db_url + "'");
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -153,6 +165,25 @@ void RunWholeCycle(const std::string& backend, CycleScenario* out) {
     HttpReply log = reporter.Request("POST", base + "/agencies/OCS/kpis/2/case-log", body,
                                      {{"Content-Type", "multipart/form-data; boundary=" + boundary}});
     ASSERT_EQ(log.status, 201) << log.body;
+    // KPI 5 from a data catalog of as many datasets as the example's data gives it (the OPDC
+    // example's ten and two more), so the scores stay the example's; each dataset is kept.
+    json catalog = json::parse(read(std::string(ESAR_SOURCE_DIR) + "/examples/opdc-2565/catalog.json"));
+    json& datasets = catalog["result"]["results"];
+    const int64_t wanted = values.at("5").at("datasets").get<int64_t>();
+    for (int64_t i = static_cast<int64_t>(datasets.size()); i < wanted; ++i) {
+      json more = datasets[0];
+      more["name"] = "scenario-dataset-" + std::to_string(i);
+      datasets.push_back(more);
+    }
+    const std::string part = "--" + boundary +
+                             "\r\nContent-Disposition: form-data; name=\"catalog\"; "
+                             "filename=\"catalog.json\"\r\nContent-Type: application/json\r\n\r\n" +
+                             catalog.dump() + "\r\n--" + boundary + "--\r\n";
+    HttpReply uploaded =
+        reporter.Request("POST", base + "/agencies/OCS/kpis/5/catalog", part,
+                         {{"Content-Type", "multipart/form-data; boundary=" + boundary}});
+    ASSERT_EQ(uploaded.status, 201) << uploaded.body;
+    ASSERT_EQ(Parse(uploaded)["summary"]["datasets"], wanted);
   }
   // The approver sends the first draft back to the reporter once, with a comment.
   ASSERT_EQ(approver.Request("POST", first + "/send-back", json{{"comment", "โปรดตรวจทาน"}}.dump())
