@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,7 +27,7 @@ import time
 
 import openpyxl
 
-from esar_harness import ApiClient, run_cli, start_server, stop_server
+from esar_harness import ApiClient, Browser, run_cli, start_server, stop_server
 
 EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "opdc-2565")
 failures = []
@@ -188,6 +189,16 @@ def main():
         values = sub.get("report", sub).get("values", {})
         check(values.get("datasets_listed") == 10 and values.get("datasets_complete_metadata") == 10
               and values.get("datasets_used") == 1, f"  the draft now holds 10 and 10 ({values})")
+        # ---- the KPI form shows the counts read-only with where they come from
+        browser = Browser(base)
+        browser.login_fields({"username": "reporter.opdc", "password": "demo-reporter.opdc-2565", "next": "/"})
+        status, html = browser.page(f"/agency/rounds/{round_id}/kpis/7")
+        field = re.search(r'<input id="v_datasets_listed"[^>]*>', html)
+        check(status == 200 and field is not None and "readonly" in field.group(0) and 'value="10"' in field.group(0)
+              and "คำนวณจากบัญชีข้อมูล (Data Catalog) ที่อัปโหลด" in html,
+              f"the KPI 7 form shows the catalog's counts read-only with their source ({field and field.group(0)})")
+        typed = re.search(r'<input id="v_datasets_used"[^>]*>', html)
+        check(typed is not None and "readonly" not in typed.group(0), "  a variable the catalog does not fill stays typed")
         status, _, _ = evaluator.call("GET", f"/api/v1/case-logs/{first_id}")
         check(status == 404, f"a catalog is not a case log ({status})")
 
