@@ -134,10 +134,10 @@ def main():
         check(re.search(r"<span>หน้า 1 / 1</span>", html) is not None and 'name="q"' in html,
               "the agencies page is paged and has a search")
         status, html = admin.page("/admin/agencies?q=%s" % urllib.parse.quote("กฤษฎีกา"))
-        rows = re.findall(r"<tr><td>([^<]+)</td><th scope=\"row\">", html)
+        rows = re.findall(r"<tr><td><a href=\"/admin/agencies/[^\"]+/edit\"[^>]*>([^<]+)</a></td><th scope=\"row\">", html)
         check(status == 200 and rows == ["OCS"], "a search finds the agency by part of its Thai name (%r)" % rows)
         status, html = admin.page("/admin/agencies?parent=PMO&sort=name&dir=desc")
-        rows = re.findall(r"<tr><td>([^<]+)</td><th scope=\"row\">", html)
+        rows = re.findall(r"<tr><td><a href=\"/admin/agencies/[^\"]+/edit\"[^>]*>([^<]+)</a></td><th scope=\"row\">", html)
         check(status == 200 and "OCS" in rows and "XSS" in rows and "PMO" not in rows
               and 'aria-sort="descending"' in html,
               "the agencies of one ministry, by name descending (%r)" % rows)
