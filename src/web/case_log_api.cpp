@@ -48,21 +48,10 @@ Result<service::DataUpload> CaseLogUpload(storage::Database& db, const Clock& cl
 
 json CaseLogUploadJson(const service::DataUpload& u, bool unchanged) {
   const std::string base = "/api/v1/case-logs/" + std::to_string(u.id);
-  return {{"id", u.id},
-          {"round_id", u.round_id},
-          {"agency", u.agency},
-          {"kpi", u.kpi},
-          {"uploaded_by", u.uploaded_by ? json(u.uploaded_by) : json(nullptr)},
-          {"uploaded_at", u.uploaded_at},
-          {"replaced_by", u.replaced_by ? json(*u.replaced_by) : json(nullptr)},
-          {"current", !u.replaced_by},
-          {"unchanged", unchanged},
-          {"summary", json::parse(u.summary_json)},
-          {"submission_id", u.submission_id ? json(*u.submission_id) : json(nullptr)},
-          {"revision", u.revision ? json(u.revision) : json(nullptr)},
-          {"files", DataFilesJson(u)},
-          {"cases_href", base + "/cases"},
-          {"export_href", base + "/cases/export"}};
+  json out = DataUploadJson(u, unchanged);
+  out["cases_href"] = base + "/cases";
+  out["export_href"] = base + "/cases/export";
+  return out;
 }
 
 json CaseLogProblemsJson(const service::CaseLogUploadOutcome& outcome) {

@@ -11,21 +11,10 @@ using nlohmann::json;
 
 json CatalogUploadJson(const service::DataUpload& u, bool unchanged) {
   const std::string base = "/api/v1/catalogs/" + std::to_string(u.id);
-  return {{"id", u.id},
-          {"round_id", u.round_id},
-          {"agency", u.agency},
-          {"kpi", u.kpi},
-          {"uploaded_by", u.uploaded_by ? json(u.uploaded_by) : json(nullptr)},
-          {"uploaded_at", u.uploaded_at},
-          {"replaced_by", u.replaced_by ? json(*u.replaced_by) : json(nullptr)},
-          {"current", !u.replaced_by},
-          {"unchanged", unchanged},
-          {"summary", json::parse(u.summary_json)},
-          {"submission_id", u.submission_id ? json(*u.submission_id) : json(nullptr)},
-          {"revision", u.revision ? json(u.revision) : json(nullptr)},
-          {"files", DataFilesJson(u)},
-          {"datasets_href", base + "/datasets"},
-          {"export_href", base + "/datasets/export"}};
+  json out = DataUploadJson(u, unchanged);
+  out["datasets_href"] = base + "/datasets";
+  out["export_href"] = base + "/datasets/export";
+  return out;
 }
 
 UploadStarter MakeCatalogUpload(storage::DatabasePool& pool, storage::FileStore& files,

@@ -199,7 +199,7 @@ Handler WithPathId(storage::DatabasePool& pool, const Clock& clock, IdWork work)
   };
 }
 
-json DataFilesJson(const service::DataUpload& u) {
+json DataUploadJson(const service::DataUpload& u, bool unchanged) {
   json files = json::array();
   for (const service::DataFile& f : u.files) {
     files.push_back({{"role", f.role},
@@ -208,7 +208,19 @@ json DataFilesJson(const service::DataUpload& u) {
                      {"size", f.size},
                      {"sha256", f.sha256}});
   }
-  return files;
+  return {{"id", u.id},
+          {"round_id", u.round_id},
+          {"agency", u.agency},
+          {"kpi", u.kpi},
+          {"uploaded_by", u.uploaded_by ? json(u.uploaded_by) : json(nullptr)},
+          {"uploaded_at", u.uploaded_at},
+          {"replaced_by", u.replaced_by ? json(*u.replaced_by) : json(nullptr)},
+          {"current", !u.replaced_by},
+          {"unchanged", unchanged},
+          {"summary", json::parse(u.summary_json)},
+          {"submission_id", u.submission_id ? json(*u.submission_id) : json(nullptr)},
+          {"revision", u.revision ? json(u.revision) : json(nullptr)},
+          {"files", std::move(files)}};
 }
 
 }  // namespace esar::web

@@ -53,7 +53,9 @@ using IdWork = std::function<HttpResponse(storage::Database&, const service::Act
                                           HttpRequest&, int64_t id)>;
 Handler WithPathId(storage::DatabasePool& pool, const Clock& clock, IdWork work);
 
-// The JSON of an upload's files: [{"role", "name", "media_type", "size", "sha256"}].
-nlohmann::json DataFilesJson(const service::DataUpload& upload);
+// The JSON every kind of upload shares: id, round_id, agency, kpi, uploaded_by/at, replaced_by,
+// current, unchanged, summary, submission_id, revision and its files ([{"role", "name",
+// "media_type", "size", "sha256"}]). Each kind adds the links to its own rows.
+nlohmann::json DataUploadJson(const service::DataUpload& upload, bool unchanged);
 
 }  // namespace esar::web
