@@ -40,9 +40,11 @@ struct CatalogUploadOutcome {
   bool unchanged = false;
 };
 
-// Which datasets a list shows: "" all, "complete", "incomplete".
+// Which datasets a list shows: "" all, "complete", "incomplete"; in which order: "" file
+// order, "title" Thai dictionary order of the titles (then file order).
 struct CatalogDatasetFilter {
   std::string status;
+  std::string sort;
   int64_t limit = 50;  // 1 - 500
   int64_t offset = 0;
 };
@@ -71,9 +73,9 @@ class Catalogs {
                                       const std::string& agency, const std::string& kpi,
                                       const std::vector<PendingFile>& files);
 
-  // A page of upload `upload_id`'s datasets matching `filter`, in file order; for those who may
+  // A page of upload `upload_id`'s datasets matching `filter`, in its order; for those who may
   // see the upload (DataFiles::Get) and only for a catalog upload (kNotFound otherwise).
-  // kInvalidInput for an unknown status or a bad page.
+  // kInvalidInput for an unknown status or order, or a bad page.
   Result<CatalogDatasetPage> Datasets(const Actor& actor, int64_t upload_id,
                                       const CatalogDatasetFilter& filter);
   // Every dataset of the upload matching `status` (as the filter), in file order, one at a time

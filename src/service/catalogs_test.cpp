@@ -118,7 +118,7 @@ TEST_P(CatalogsTest, AnUploadKeepsEveryDatasetAndSavesTheCountsAsTheDraft) {
   EXPECT_EQ(values["datasets_complete_metadata"], 2) << values.dump();
 
   // Each dataset as kept, its faults rebuilt with the schema's labels; filtered and paged.
-  auto incomplete = catalogs.Datasets(evaluator_, out->upload.id, {"incomplete", 500, 0});
+  auto incomplete = catalogs.Datasets(evaluator_, out->upload.id, {"incomplete", "", 500, 0});
   ASSERT_TRUE(incomplete.ok()) << incomplete.status().ToString(false);
   EXPECT_EQ(incomplete->total, 2);
   ASSERT_EQ(incomplete->items.size(), 2u);
@@ -134,15 +134,30 @@ TEST_P(CatalogsTest, AnUploadKeepsEveryDatasetAndSavesTheCountsAsTheDraft) {
     }
   }
   EXPECT_TRUE(email);
-  auto second = catalogs.Datasets(reporter_, out->upload.id, {"complete", 1, 1});
+  auto second = catalogs.Datasets(reporter_, out->upload.id, {"complete", "", 1, 1});
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(second->total, 2);
   ASSERT_EQ(second->items.size(), 1u);
   EXPECT_EQ(second->items[0].name, "opdc-awards");
   EXPECT_TRUE(second->items[0].complete());
-  EXPECT_EQ(catalogs.Datasets(evaluator_, out->upload.id, {"nope", 10, 0}).status().code(),
+  // In Thai dictionary order of the titles (the leading vowel เ of "เรื่อง…" sorts after its
+  // consonant ร, so it comes after "รางวัล…" and before "ศูนย์…"; code point order puts it last).
+  auto by_title = catalogs.Datasets(reporter_, out->upload.id, {"", "title", 50, 0});
+  ASSERT_TRUE(by_title.ok()) << by_title.status().ToString(false);
+  std::vector<std::string> names;
+  for (const formats::CatalogDataset& d : by_title->items) names.push_back(d.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"opdc-kpi-results", "opdc-awards", "opdc-complaints",
+                                             "opdc-gecc-centres"}));
+  auto incomplete_by_title =
+      catalogs.Datasets(reporter_, out->upload.id, {"incomplete", "title", 1, 1});
+  ASSERT_TRUE(incomplete_by_title.ok());
+  ASSERT_EQ(incomplete_by_title->items.size(), 1u);
+  EXPECT_EQ(incomplete_by_title->items[0].name, "opdc-gecc-centres");
+  EXPECT_EQ(catalogs.Datasets(evaluator_, out->upload.id, {"", "name", 10, 0}).status().code(),
             StatusCode::kInvalidInput);
-  EXPECT_EQ(catalogs.Datasets(other_, out->upload.id, {"", 10, 0}).status().code(),
+  EXPECT_EQ(catalogs.Datasets(evaluator_, out->upload.id, {"nope", "", 10, 0}).status().code(),
+            StatusCode::kInvalidInput);
+  EXPECT_EQ(catalogs.Datasets(other_, out->upload.id, {"", "", 10, 0}).status().code(),
             StatusCode::kPermissionDenied);
   int64_t seen = 0;
   ASSERT_TRUE(catalogs

@@ -11,6 +11,20 @@
 namespace esar::storage {
 namespace {
 
+// Migration 28's data: the Thai sort key of every catalog dataset's title kept before it.
+Status FillCatalogTitleKeys(Database& db) {
+  auto rows =
+      db.Query("SELECT upload_id, seq, title FROM catalog_datasets WHERE title_key IS NULL");
+  if (!rows) return rows.status();
+  for (const Row& r : *rows) {
+    Status s =
+        db.Execute("UPDATE catalog_datasets SET title_key = ? WHERE upload_id = ? AND seq = ?",
+                   {Blob{ThaiSortKey(r.Text(2))}, r.Int(0), r.Int(1)});
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
 // Migration 9's data: every agency's sort key (agencies.sort_key, the ICU Thai collation key of
 // its Thai name, whose byte order is Thai dictionary order) for the rows there before it.
 Status FillAgencySortKeys(Database& db) {
@@ -693,10 +707,10 @@ UPDATE outbox SET link = '/password/reset' WHERE kind = 'password.reset' AND lin
       // A round's KPI rows (200,000 at every local government's scale) go into result_kpis'
       // primary key (result_id, agency_code, kpi), whose text comparisons went through the
       // database's locale collation on PostgreSQL (~35 ms of a 1.05 s computation and store
-      // at 8,000 agencies x 25 KPIs). Those columns are ASCII codes and ids, which no page sorts as words (Thai order
-      // comes from agencies.sort_key): compared byte by byte, as SQLite compares them, both
-      // backends give one order. result_totals (one row per agency, joined with agencies on
-      // their codes by the pages) keeps the database's collation, so those joins still use the
+      // at 8,000 agencies x 25 KPIs). Those columns are ASCII codes and ids, which no page sorts as
+      // words (Thai order comes from agencies.sort_key): compared byte by byte, as SQLite compares
+      // them, both backends give one order. result_totals (one row per agency, joined with agencies
+      // on their codes by the pages) keeps the database's collation, so those joins still use the
       // agencies' index.
       {19, "KPI rows compared byte by byte", "SELECT 1", KpiRowsInByteOrder},
       // A round can open for reports on a later day than it is set up (NULL: reports from its
@@ -754,6 +768,14 @@ CREATE INDEX catalog_datasets_complete ON catalog_datasets (upload_id, complete,
 INSERT INTO audit_rebaselines (entity, migration)
   SELECT 'data_upload/' || CAST(id AS TEXT), 23 FROM data_uploads
 )SQL"},
+      // The dataset page lists a catalog's datasets in Thai order of their titles too, paged in
+      // SQL: each dataset keeps the ICU Thai collation key of its title (as agencies.sort_key;
+      // derived, so not part of the upload's audited state), filled here for the rows before.
+      {28, "catalog dataset title keys", R"SQL(
+ALTER TABLE catalog_datasets ADD COLUMN title_key {BLOB};
+CREATE INDEX catalog_datasets_title ON catalog_datasets (upload_id, title_key, seq)
+)SQL",
+       FillCatalogTitleKeys},
   };
   return kMigrations;
 }

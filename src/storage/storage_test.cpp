@@ -124,6 +124,44 @@ TEST_P(StorageTest, MigrationNineGivesExistingAgenciesThaiSortKeys) {
   EXPECT_EQ((*missing)[0].Int(0), 0);
 }
 
+// Catalog datasets kept before migration 28 get the Thai sort keys of their titles from it, so
+// the dataset page's title order (ORDER BY title_key) is Thai dictionary order for them too.
+TEST_P(StorageTest, MigrationTwentyEightGivesExistingCatalogDatasetsTitleKeys) {
+  auto opened = Open(esar::testing::FreshDatabaseUrl(GetParam()));
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString(false);
+  Database& db = **opened;
+  ASSERT_TRUE(MigrateTo(db, 23).ok());
+  for (const char* sql :
+       {"INSERT INTO agencies (code, name_th) VALUES ('A', 'ก')",
+        "INSERT INTO frameworks (fiscal_year, agency_kind, version, document, imported_at) "
+        "VALUES (2565, 'department', 1, '{}', 0)",
+        "INSERT INTO rounds (framework_id, round, deadline) VALUES (1, 12, 0)",
+        "INSERT INTO data_uploads (round_id, agency_code, kpi, kind, uploaded_at) "
+        "VALUES (1, 'A', '7', 'catalog', 0)"}) {
+    Status done = db.Execute(sql);
+    ASSERT_TRUE(done.ok()) << sql << ": " << done.ToString(false);
+  }
+  const std::vector<std::string> titles = {"เรื่องร้องเรียน", "ศูนย์ราชการ", "รางวัล", "ผลการประเมิน"};
+  for (size_t i = 0; i < titles.size(); ++i) {
+    Status done = db.Execute(
+        "INSERT INTO catalog_datasets (upload_id, seq, line, name, title, complete, faults_json) "
+        "VALUES (1, ?, ?, ?, ?, 1, '[]')",
+        {static_cast<int64_t>(i + 1), static_cast<int64_t>(i + 2), "d" + std::to_string(i + 1),
+         titles[i]});
+    ASSERT_TRUE(done.ok()) << done.ToString(false);
+  }
+  ASSERT_TRUE(Migrate(db).ok());
+  auto rows =
+      db.Query("SELECT name FROM catalog_datasets WHERE upload_id = 1 ORDER BY title_key, seq");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString(false);
+  std::string order;
+  for (const Row& r : *rows) order += r.Text(0) + " ";
+  EXPECT_EQ(order, "d4 d3 d1 d2 ");  // ผ, ร(รางวัล), ร(เรื่อง: its vowel after า), ศ
+  auto missing = db.Query("SELECT COUNT(*) FROM catalog_datasets WHERE title_key IS NULL");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ((*missing)[0].Int(0), 0);
+}
+
 // Behind pgbouncer in transaction pooling, a setting made with SET outside a transaction would
 // stay with one server connection, for other clients, and be missing from the next transaction.
 TEST_P(StorageTest, AConnectionSetsNothingOnItsSession) {

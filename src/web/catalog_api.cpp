@@ -105,7 +105,9 @@ void RegisterCatalogRoutes(Router& router, storage::DatabasePool& pool, const Cl
                           auto offset = QueryNumber(request, "offset", 0, 0, int64_t{1} << 40);
                           if (!offset) return ErrorResponse(offset.status());
                           auto page = service::Catalogs(db, clock).Datasets(
-                              actor, id, {QueryText(request, "status"), *limit, *offset});
+                              actor, id,
+                              {QueryText(request, "status"), QueryText(request, "sort"), *limit,
+                               *offset});
                           if (!page) return ErrorResponse(page.status());
                           json items = json::array();
                           for (const auto& d : page->items)

@@ -948,6 +948,10 @@ void Pages::Register(Router& router) {
   router.Add("GET", "/case-logs/{id}",
              Page({Role::kReporter, Role::kApprover, Role::kEvaluator, Role::kAdmin},
                   bind(&Pages::CaseLogList)));
+  router.AddUpload("POST", "/agency/rounds/{id}/kpis/{kpi}/catalog", CatalogForm());
+  router.Add("GET", "/catalogs/{id}",
+             Page({Role::kReporter, Role::kApprover, Role::kEvaluator, Role::kAdmin},
+                  bind(&Pages::CatalogList)));
   router.Add("GET", "/agency/results", Page(agency, bind(&Pages::AgencyResults)));
   router.Add("POST", "/agency/results/{result}/appeals", Page(agency, bind(&Pages::FileAppeal)));
 

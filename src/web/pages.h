@@ -134,6 +134,11 @@ class Pages {
   // the API's streamed upload; a refused log's problems listed on a page), and the case list.
   UploadStarter CaseLogForm();
   HttpResponse CaseLogList(PageCall& call);
+  // Data catalogs (pages_catalogs.cpp): the upload form of a KPI whose variables a catalog
+  // fills (through the API's streamed upload; a refused file's message shown beside the form
+  // again), and the dataset page of one upload.
+  UploadStarter CatalogForm();
+  HttpResponse CatalogList(PageCall& call);
   // What a page form's upload does with the API's answer (FormUpload).
   struct FormUploadSpec {
     std::string fallback;   // where to return when ?back= is absent or not a path on this site
@@ -141,10 +146,11 @@ class Pages {
     std::string unchanged;  // after a 200 ("" when the API never answers 200)
     std::string anchor;     // appended to the redirect ("#case-log"), or ""
     bool own_agency = false;  // the API path's {agency} is the signed-in user's agency
-    // A refusal whose `details` the form lists itself (a case log's bad rows): the page, or
-    // nullopt for the error page. `message` is the refusal's in the caller's language.
-    std::function<std::optional<HttpResponse>(PageCall& call, const nlohmann::json& details,
-                                              const std::string& message,
+    // A refusal the form answers itself (a case log's bad rows, a catalog's fault beside its
+    // form): the page, or nullopt for the error page. `status` is the API's HTTP status,
+    // `details` its error's details (null when none), `error` the refusal.
+    std::function<std::optional<HttpResponse>(PageCall& call, int status,
+                                              const nlohmann::json& details, const Status& error,
                                               const std::string& back)>
         refused;
   };

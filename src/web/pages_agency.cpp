@@ -13,10 +13,11 @@
 #include "service/results.h"
 #include "service/spreadsheets.h"
 #include "web/evidence_upload.h"
-#include "web/pages_cases.h"
 #include "web/kpi_view.h"
 #include "web/page_support.h"
 #include "web/pages.h"
+#include "web/pages_cases.h"
+#include "web/pages_catalogs.h"
 
 namespace esar::web {
 
@@ -405,6 +406,11 @@ static HttpResponse KpiFormPage(PageCall& call, const Clock& clock, KpiContext& 
         call, clock, *c.kpi, c.round.id, c.agency.code, reporter && editable, base,
         fw.decimals.result);
   }
+  if (c.kpi->catalog) {
+    // Variables filled from a data catalog: the upload replaces typing its counts.
+    model["catalog"] = CatalogSectionModel(call, clock, *c.kpi, c.round.id, c.agency.code,
+                                           reporter && editable, base);
+  }
   if (typed) {
     model["explanation"] = call.Field("explanation");
     model["problems"] = call.Field("problems");
@@ -700,8 +706,8 @@ UploadStarter Pages::FormUpload(UploadStarter api, FormUploadSpec spec) {
       auto lease = pool_.Acquire();
       if (!lease) return Redirect(back);
       PageCall call{request, **lease, clock_, views_, actor, token, lang, {}};
-      if (spec.refused && details.is_object()) {
-        if (auto page = spec.refused(call, details, call.Message(error), back)) return *page;
+      if (spec.refused) {
+        if (auto page = spec.refused(call, status, details, error, back)) return *page;
       }
       HttpResponse page = ErrorPage(call, error);
       page.status = status >= 400 ? status : 400;

@@ -91,13 +91,9 @@ json CaseLogSectionModel(PageCall& call, const Clock& clock, const domain::Kpi& 
                          int64_t round_id, const std::string& agency, bool can_upload,
                          const std::string& back, int decimals) {
   if (!kpi.cases) return nullptr;
-  json model = json::object();
-  auto current =
-      service::DataFiles(call.db, clock).Current(call.actor, round_id, agency, kpi.id,
-                                                 service::kCaseLogKind);
-  if (current && *current) model["current"] = SummaryModel(call, **current, decimals);
-  model["can_upload"] = can_upload;
-  model["upload_url"] = back + "/case-log?csrf=" + UrlEncode(call.csrf) + "&back=" + UrlEncode(back);
+  json model = UploadSectionModel(
+      call, clock, kpi, round_id, agency, service::kCaseLogKind, "case-log", can_upload, back,
+      [&](const service::DataUpload& u) { return SummaryModel(call, u, decimals); });
   model["variables"] = kpi.cases->on_time_variable + ", " + kpi.cases->counted_variable;
   return model;
 }
@@ -109,12 +105,9 @@ HttpResponse CaseLogListPage(PageCall& call, const Clock& clock) {
   if (!upload) return ErrorPage(call, upload.status());
   if (upload->kind != service::kCaseLogKind)
     return ErrorPage(call, Status::NotFound("ไม่มีบันทึกเรื่องนี้", "no such case log"));
-  service::Cycle cycle(call.db, clock);
-  auto round = cycle.Round(upload->round_id);
-  if (!round) return ErrorPage(call, round.status());
-  auto framework = cycle.Framework(round->framework_id);
-  if (!framework) return ErrorPage(call, framework.status());
-  const domain::Framework& fw = framework->framework;
+  auto place = UploadPlaceOf(call, clock, *upload);
+  if (!place) return ErrorPage(call, place.status());
+  const domain::Framework& fw = place->framework.framework;
   const domain::Kpi* kpi = domain::FindKpi(fw.kpis, upload->kpi);
 
   std::string verdict = call.Query("verdict");
@@ -155,49 +148,94 @@ HttpResponse CaseLogListPage(PageCall& call, const Clock& clock) {
   options.push_back({{"value", ""}, {"label", call.T("caselog.all")}, {"selected", verdict.empty()}});
   for (const std::string& f : filters)
     options.push_back({{"value", f}, {"label", VerdictText(call, f)}, {"selected", f == verdict}});
-  const int64_t pages = std::max<int64_t>(1, (list->total + kPerPage - 1) / kPerPage);
+  json model = UploadPageModel(
+      call, clock, *upload, *place, kpi,
+      {rows, list->total, page, kPerPage, base, filter_query,
+       "/api/v1/case-logs/" + std::to_string(id) + "/cases/export?" +
+           (filter_query.empty() ? "" : filter_query + "&")},
+      [&](const service::DataUpload& u) { return SummaryModel(call, u, fw.decimals.result); });
+  model["options"] = options;
+  return RenderPage(call, "case_log", model,
+                    call.T("caselog.title") + " " + upload->agency + " " + upload->kpi);
+}
+
+json UploadPager(const std::string& base, const std::string& filter_query, int64_t page,
+                 int64_t total, int64_t per_page) {
+  const int64_t pages = std::max<int64_t>(1, (total + per_page - 1) / per_page);
   auto page_url = [&](int64_t p) {
     std::string q = filter_query;
     if (p > 1) q += (q.empty() ? "" : "&") + std::string("page=") + std::to_string(p);
     return base + (q.empty() ? "" : "?" + q);
   };
-  auto history = store.History(call.actor, upload->round_id, upload->agency, upload->kpi,
-                               service::kCaseLogKind);
-  json others = json::array();
-  if (history) {
-    for (const service::DataUpload& u : *history) {
-      json m = SummaryModel(call, u, fw.decimals.result);
-      m["this"] = u.id == id;
-      others.push_back(m);
+  return {{"page", page},
+          {"pages", pages},
+          {"prev", page > 1 ? json(page_url(page - 1)) : json(nullptr)},
+          {"next", page < pages ? json(page_url(page + 1)) : json(nullptr)}};
+}
+
+std::string UploadFormUrl(PageCall& call, const std::string& back, const std::string& route) {
+  return back + "/" + route + "?csrf=" + UrlEncode(call.csrf) + "&back=" + UrlEncode(back);
+}
+
+json UploadSectionModel(PageCall& call, const Clock& clock, const domain::Kpi& kpi,
+                        int64_t round_id, const std::string& agency, const std::string& kind,
+                        const std::string& route, bool can_upload, const std::string& back,
+                        const std::function<json(const service::DataUpload&)>& summary) {
+  json model = json::object();
+  auto current =
+      service::DataFiles(call.db, clock).Current(call.actor, round_id, agency, kpi.id, kind);
+  if (current && *current) model["current"] = summary(**current);
+  model["can_upload"] = can_upload;
+  model["upload_url"] = UploadFormUrl(call, back, route);
+  return model;
+}
+
+Result<UploadPlace> UploadPlaceOf(PageCall& call, const Clock& clock,
+                                  const service::DataUpload& upload) {
+  service::Cycle cycle(call.db, clock);
+  auto round = cycle.Round(upload.round_id);
+  if (!round) return round.status();
+  auto framework = cycle.Framework(round->framework_id);
+  if (!framework) return framework.status();
+  return UploadPlace{std::move(*round), std::move(*framework)};
+}
+
+json UploadPageModel(PageCall& call, const Clock& clock, const service::DataUpload& upload,
+                     const UploadPlace& place, const domain::Kpi* kpi, UploadPageRows rows,
+                     const std::function<json(const service::DataUpload&)>& summary) {
+  json history = json::array();
+  auto uploads = service::DataFiles(call.db, clock)
+                     .History(call.actor, upload.round_id, upload.agency, upload.kpi, upload.kind);
+  if (uploads) {
+    for (const service::DataUpload& u : *uploads) {
+      json m = summary(u);
+      m["this"] = u.id == upload.id;
+      history.push_back(m);
     }
   }
-  const std::string export_base = "/api/v1/case-logs/" + std::to_string(id) +
-                                  "/cases/export?" + (filter_query.empty() ? "" : filter_query + "&");
-  json model = {{"summary", SummaryModel(call, *upload, fw.decimals.result)},
-                {"agency", upload->agency},
-                {"kpi", upload->kpi},
+  const bool has_rows = !rows.rows.empty();
+  json model = {{"summary", summary(upload)},
+                {"agency", upload.agency},
+                {"kpi", upload.kpi},
                 {"kpi_name", kpi ? call.Pick(kpi->name) : std::string()},
-                {"round", RoundName(round->round, call.lang)},
-                {"options", options},
-                {"rows", rows},
-                {"has_rows", !rows.empty()},
-                {"total", list->total},
-                {"page", page},
-                {"pages", pages},
-                {"prev", page > 1 ? json(page_url(page - 1)) : json(nullptr)},
-                {"next", page < pages ? json(page_url(page + 1)) : json(nullptr)},
-                {"export_csv", export_base + "format=csv"},
-                {"export_xlsx", export_base + "format=xlsx"},
-                {"history", others},
-                {"back", call.actor.Is(service::Role::kEvaluator) ||
-                                 call.actor.Is(service::Role::kAdmin)
-                             ? (upload->submission_id
-                                    ? "/review/submissions/" + std::to_string(*upload->submission_id)
-                                    : std::string("/review"))
-                             : "/agency/rounds/" + std::to_string(upload->round_id) + "/kpis/" +
-                                   UrlEncode(upload->kpi)}};
-  return RenderPage(call, "case_log", model,
-                    call.T("caselog.title") + " " + upload->agency + " " + upload->kpi);
+                {"round", RoundName(place.round.round, call.lang)},
+                {"rows", std::move(rows.rows)},
+                {"has_rows", has_rows},
+                {"total", rows.total},
+                {"export_csv", rows.export_base + "format=csv"},
+                {"export_xlsx", rows.export_base + "format=xlsx"},
+                {"history", history},
+                {"back", UploadBack(call, upload)}};
+  model.update(UploadPager(rows.base, rows.filter_query, rows.page, rows.total, rows.per_page));
+  return model;
+}
+
+std::string UploadBack(PageCall& call, const service::DataUpload& upload) {
+  if (call.actor.Is(service::Role::kEvaluator) || call.actor.Is(service::Role::kAdmin)) {
+    return upload.submission_id ? "/review/submissions/" + std::to_string(*upload.submission_id)
+                                : std::string("/review");
+  }
+  return "/agency/rounds/" + std::to_string(upload.round_id) + "/kpis/" + UrlEncode(upload.kpi);
 }
 
 HttpResponse CaseLogProblemsPage(PageCall& call, const json& details, const std::string& message,
@@ -234,10 +272,10 @@ UploadStarter Pages::CaseLogForm() {
   spec.anchor = "#case-log";
   // The page's upload is for the reporter's own agency (the API's path names it).
   spec.own_agency = true;
-  spec.refused = [](PageCall& call, const json& details, const std::string& message,
+  spec.refused = [](PageCall& call, int, const json& details, const Status& error,
                     const std::string& back) -> std::optional<HttpResponse> {
-    if (!details.contains("problems")) return std::nullopt;
-    return CaseLogProblemsPage(call, details, message, back);
+    if (!details.is_object() || !details.contains("problems")) return std::nullopt;
+    return CaseLogProblemsPage(call, details, call.Message(error), back);
   };
   return FormUpload(MakeCaseLogUpload(pool_, files_, clock_, options_.uploads),
                     std::move(spec));

@@ -13,10 +13,11 @@
 #include "service/directory.h"
 #include "service/reporting.h"
 #include "service/results.h"
-#include "web/pages_cases.h"
 #include "web/kpi_view.h"
 #include "web/page_support.h"
 #include "web/pages.h"
+#include "web/pages_cases.h"
+#include "web/pages_catalogs.h"
 
 namespace esar::web {
 
@@ -490,6 +491,11 @@ static HttpResponse ReviewPage(PageCall& call, const Clock& clock,
     model["case_log"] = CaseLogSectionModel(call, clock, *kpi, s.round_id, s.agency, false,
                                             "/review/submissions/" + std::to_string(s.id),
                                             fw.decimals.result);
+  }
+  if (kpi->catalog) {
+    // The data catalog the counts came from: each dataset with what is missing or wrong.
+    model["catalog"] = CatalogSectionModel(call, clock, *kpi, s.round_id, s.agency, false,
+                                           "/review/submissions/" + std::to_string(s.id));
   }
   auto navigation = QueueNavigation(call, clock, load, s.id);
   if (!navigation) return ErrorPage(call, navigation.status());
