@@ -934,14 +934,16 @@ wb.save(sys.argv[3])`, join(work, "template.xlsx"), String(score), join(work, ou
   const setup = await person();
   await login(setup, "admin");
   await setup.goto(`${base}/account/password`);
-  const mofRound = await setup.evaluate(async (framework) => {
+  // An example's framework imported and its 12-month round opened through the API, as the admin.
+  const openRoundOf = (framework) => setup.evaluate(async (framework) => {
     const csrf = document.querySelector("input[name=csrf]").value;
     const headers = { "Content-Type": "application/json", "X-CSRF-Token": csrf };
     const made = await (await fetch("/api/v1/frameworks", { method: "POST", headers, body: framework })).json();
     const r = await fetch(`/api/v1/frameworks/${made.id}/rounds`, { method: "POST", headers,
       body: JSON.stringify({ round: 12, deadline: Date.now() + 30 * 86400e3 }) });
     return r.status === 201 ? (await r.json()).id : null;
-  }, readFileSync(join(mof, "framework.json"), "utf8"));
+  }, framework);
+  const mofRound = await openRoundOf(readFileSync(join(mof, "framework.json"), "utf8"));
   check(mofRound !== null, `the FY2564 round of the Ministry of Finance example is open (${mofRound})`);
   const mofReporter = await person();
   await login(mofReporter, "reporter.mof");
@@ -964,6 +966,50 @@ wb.save(sys.argv[3])`, join(work, "template.xlsx"), String(score), join(work, ou
   check(await mofReporter.getByLabel("วันที่ รวม. ลงนามอนุมัติแผนการตรวจ").inputValue() === "15/1/2564",
         "  and shown again as 15/1/2564");
   await look(mofReporter, "32-milestone-date");
+
+  // ---- issue 11 §3: the central office's data catalog (examples/opdc-2565, KPI 7). Its
+  // agencies, reporter, framework and round are added now, as the Ministry of Finance's above.
+  const opdc = join(root, "examples", "opdc-2565");
+  cli(["import", "agencies", join(opdc, "agencies.csv"), "--db", db, "--data-dir", join(work, "files")]);
+  cli(["admin", "create-user", "--db", db, "--data-dir", join(work, "files"), "--username", "reporter.opdc",
+       "--role", "reporter", "--agency", "OPDC"],
+      { ESAR_PASSWORD: "demo-reporter.opdc-2567" });
+  const opdcRound = await openRoundOf(readFileSync(join(opdc, "framework.json"), "utf8"));
+  check(opdcRound !== null, `the FY2565 round of the central office's example is open (${opdcRound})`);
+  const opdcReporter = await person();
+  await login(opdcReporter, "reporter.opdc");
+  await opdcReporter.goto(`${base}/agency/rounds/${opdcRound}/kpis/7`);
+  const demoCatalog = readFileSync(join(opdc, "catalog", "catalog.json"));
+  // A catalog cut short first: refused, its line named beside the form, nothing stored.
+  await opdcReporter.getByLabel("ไฟล์บัญชีข้อมูล (JSON หรือ CSV)").setInputFiles(
+    { name: "catalog.json", mimeType: "application/json", buffer: demoCatalog.subarray(0, 5000) });
+  await opdcReporter.getByRole("button", { name: "นำเข้าบัญชีข้อมูลและตรวจ" }).click();
+  await opdcReporter.waitForLoadState("load");
+  const catalogError = (await opdcReporter.locator("#catalog-error").textContent().catch(() => "")) || "";
+  check(catalogError.includes("บรรทัด") && catalogError.includes("line"),
+        `a catalog cut short is refused beside the form, in Thai and English (${catalogError.replace(/\s+/g, " ").trim()})`);
+  await look(opdcReporter, "33a-catalog-refused");
+  await opdcReporter.getByLabel("ไฟล์บัญชีข้อมูล (JSON หรือ CSV)").setInputFiles(
+    { name: "catalog.json", mimeType: "application/json", buffer: demoCatalog });
+  await opdcReporter.getByRole("button", { name: "นำเข้าบัญชีข้อมูลและตรวจ" }).click();
+  check((await flash(opdcReporter)).includes("ตรวจบัญชีข้อมูลแล้ว"), "the demo catalog is uploaded from KPI 7's page");
+  const catalogCounts = (await opdcReporter.locator("#catalog-counts").textContent()).replace(/\s+/g, " ").trim();
+  check(catalogCounts.includes("60") && catalogCounts.includes("43") && catalogCounts.includes("17") && catalogCounts.includes("71.67"),
+        `  its counts: 43 of 60 complete, 17 not, 71.67 % (${catalogCounts})`);
+  check(await opdcReporter.locator("#v_datasets_listed").inputValue() === "60", "  datasets_listed is the catalog's 60, read-only");
+  await look(opdcReporter, "33b-catalog-form");
+  await opdcReporter.getByRole("link", { name: "ดูผลตรวจรายชุดข้อมูล" }).click();
+  await opdcReporter.waitForLoadState("load");
+  check(await opdcReporter.locator("#dataset-list tbody tr").count() === 50, "the dataset page: 50 datasets on page 1");
+  await opdcReporter.getByLabel("ผลตรวจ", { exact: true }).selectOption("incomplete");
+  await opdcReporter.getByLabel("เรียงตาม").selectOption("title");
+  await opdcReporter.getByRole("button", { name: "แสดง" }).click();
+  await opdcReporter.waitForLoadState("load");
+  const faultsText = await opdcReporter.locator("#dataset-list").textContent();
+  check(await opdcReporter.locator("#dataset-list tbody tr").count() === 17 && faultsText.includes("อีเมลผู้ติดต่อ")
+        && faultsText.includes("Contact Email"), "  filtered to the 17 incomplete, by title, each fault in Thai and English");
+  await look(opdcReporter, "33c-catalog-datasets");
+  await downloads(opdcReporter, opdcReporter.locator("p.downloads").getByRole("link", { name: "XLSX" }), "the incomplete datasets (dataset page)");
 } catch (error) {
   failures++;
   console.error(`FAIL the journey stopped: ${error.stack || error}`);
