@@ -581,36 +581,9 @@ void CheckWeights(const Framework& fw, const Engine& engine,
   for (const std::string& agency : agencies) {
     const auto assigned = engine.AssignedKpis(agency);
     if (assigned.empty()) continue;
-    const std::string who_th = agency == "*" ? "ทุกหน่วยงาน" : "หน่วยงาน " + agency;
-    const std::string who_en = agency == "*" ? "every agency" : "agency " + agency;
-    double total = 0;
-    std::map<std::string, double> by_component;
-    for (const auto& [kpi_id, weight] : assigned) {
-      const Kpi* kpi = FindKpi(fw.kpis, kpi_id);
-      if (kpi->monitoring_only) continue;
-      if (weight <= 0) {
-        findings.AtPath(Severity::kError, "weight-missing", "/assignments",
-                        who_th + ": ตัวชี้วัด " + kpi_id + " ไม่มีน้ำหนัก",
-                        who_en + ": KPI " + kpi_id + " has no weight");
-      }
-      total += weight;
-      by_component[kpi->component] += weight;
-    }
-    if (std::fabs(total - 100) > kWeightTolerance) {
-      findings.AtPath(Severity::kError, "weights-sum", "/assignments",
-                      who_th + ": น้ำหนักของตัวชี้วัดรวมกันได้ " + Num(total) + " แต่ต้องเท่ากับ 100",
-                      who_en + ": the KPI weights add up to " + Num(total) + ", not 100");
-    }
-    for (const Component& c : fw.components) {
-      const double got = by_component.count(c.id) ? by_component[c.id] : 0;
-      if (std::fabs(got - c.share) > kWeightTolerance) {
-        findings.AtPath(Severity::kError, "component-weights", "/assignments",
-                        who_th + ": น้ำหนักในองค์ประกอบ \"" + (c.name.th.empty() ? c.id : c.name.th) +
-                            "\" รวมกันได้ " + Num(got) + " แต่องค์ประกอบนี้มีสัดส่วน " + Num(c.share),
-                        who_en + ": the weights in component \"" +
-                            (c.name.en.empty() ? c.id : c.name.en) + "\" add up to " + Num(got) +
-                            ", but its share is " + Num(c.share));
-      }
+    for (WeightProblem& p : CheckAgencyWeights(fw, agency, assigned).problems) {
+      findings.AtPath(p.finding.severity, p.finding.code, "/assignments",
+                      std::move(p.finding.message_th), std::move(p.finding.message_en));
     }
   }
 }
@@ -866,6 +839,46 @@ std::vector<Finding> Check(const CheckInput& input) {
   }
   if (input.observations) CheckData(fw, *engine, input, findings);
   return findings.Take();
+}
+
+AgencyWeights CheckAgencyWeights(const Framework& fw, const std::string& agency,
+                                 const std::vector<std::pair<std::string, double>>& assigned) {
+  AgencyWeights out;
+  const std::string who_th = agency == "*" ? "ทุกหน่วยงาน" : "หน่วยงาน " + agency;
+  const std::string who_en = agency == "*" ? "every agency" : "agency " + agency;
+  auto problem = [&](std::string kpi, std::string component, std::string code, std::string th,
+                     std::string en) {
+    out.problems.push_back(
+        {std::move(kpi), std::move(component),
+         Finding{Severity::kError, std::move(code), Location{}, std::move(th), std::move(en)}});
+  };
+  for (const Component& c : fw.components) out.by_component[c.id] = 0;
+  for (const auto& [kpi_id, weight] : assigned) {
+    const Kpi* kpi = FindKpi(fw.kpis, kpi_id);
+    if (kpi == nullptr || kpi->monitoring_only) continue;
+    if (weight <= 0) {
+      problem(kpi_id, "", "weight-missing", who_th + ": ตัวชี้วัด " + kpi_id + " ไม่มีน้ำหนัก",
+              who_en + ": KPI " + kpi_id + " has no weight");
+    }
+    out.total += weight;
+    out.by_component[kpi->component] += weight;
+  }
+  if (std::fabs(out.total - 100) > kWeightTolerance) {
+    problem("", "", "weights-sum",
+            who_th + ": น้ำหนักของตัวชี้วัดรวมกันได้ " + Num(out.total) + " แต่ต้องเท่ากับ 100",
+            who_en + ": the KPI weights add up to " + Num(out.total) + ", not 100");
+  }
+  for (const Component& c : fw.components) {
+    const double got = out.by_component[c.id];
+    if (std::fabs(got - c.share) > kWeightTolerance) {
+      problem("", c.id, "component-weights",
+              who_th + ": น้ำหนักในองค์ประกอบ \"" + (c.name.th.empty() ? c.id : c.name.th) +
+                  "\" รวมกันได้ " + Num(got) + " แต่องค์ประกอบนี้มีสัดส่วน " + Num(c.share),
+              who_en + ": the weights in component \"" + (c.name.en.empty() ? c.id : c.name.en) +
+                  "\" add up to " + Num(got) + ", but its share is " + Num(c.share));
+    }
+  }
+  return out;
 }
 
 }  // namespace esar::domain

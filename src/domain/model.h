@@ -314,6 +314,9 @@ struct Agency {
   std::string kind;
   std::string parent;  // code of the ministry (another agency row), or empty
   Location where;      // where it was read, for messages
+  // The agency's contact e-mail address ("" for none); nullopt when a file read has no such
+  // column or field, so that importing it keeps the address esar holds. Not read by scoring.
+  std::optional<std::string> email;
 };
 
 // One reported or baseline value, in long form.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <map>
 #include <optional>
 #include <set>
 #include <utility>
@@ -1387,6 +1388,327 @@ std::string KpiFieldOfFinding(const std::string& kpi_path, const std::string& kp
     return "key";
   }
   return KpiFieldOfPath(kpi_path, finding.where.json_path);
+}
+
+namespace {
+
+// The top-level KPIs' ids of `document`, in order.
+std::vector<std::string> TopLevelKpiIds(const json& document) {
+  std::vector<std::string> ids;
+  const json& kpis = Member(document, "kpis");
+  if (!kpis.is_array()) return ids;
+  for (const json& k : kpis) {
+    if (k.is_object() && k.contains("id") && k["id"].is_string()) ids.push_back(k["id"]);
+  }
+  return ids;
+}
+
+// The agency codes a rule names ("*" included), or none when it names none as it should.
+std::vector<std::string> RuleAgencies(const json& rule) {
+  std::vector<std::string> out;
+  const json& agencies = Member(rule, "agencies");
+  if (!agencies.is_array()) return out;
+  for (const json& a : agencies) {
+    if (a.is_string()) out.push_back(a);
+  }
+  return out;
+}
+
+bool Exempts(const json& entry) {
+  const json& exempt = Member(entry, "exempt");
+  return !exempt.is_null() && !(exempt.is_boolean() && !exempt.get<bool>());
+}
+
+// Whether an assigned-KPI entry still says something once its weight is gone: its own criteria
+// or an exemption (`exempt: false` says nothing, §3).
+bool SaysMoreThanWeight(const json& entry) { return entry.contains("criteria") || Exempts(entry); }
+
+bool NamesAgency(const json& rule, const std::string& agency) {
+  const auto named = RuleAgencies(rule);
+  return std::find(named.begin(), named.end(), agency) != named.end() ||
+         std::find(named.begin(), named.end(), "*") != named.end();
+}
+
+// What the rules naming `agency` (or "*") say of KPI `kpi` besides its weight, as §3 resolves
+// it: the last own criteria (null when none) and the last exemption (null when none).
+std::pair<json, json> OwnOf(const json& document, const std::string& agency,
+                            const std::string& kpi) {
+  json criteria, exempt;
+  const json& rules = Member(document, "assignments");
+  for (const json& rule : rules.is_array() ? rules : json::array()) {
+    if (!NamesAgency(rule, agency)) continue;
+    const json& entries = Member(rule, "kpis");
+    for (const json& e : entries.is_array() ? entries : json::array()) {
+      if (ValueText(Member(e, "kpi")) != kpi) continue;
+      if (e.contains("criteria")) criteria = e["criteria"];
+      if (Exempts(e)) exempt = e["exempt"];
+    }
+  }
+  return {criteria, exempt};
+}
+
+// The criteria of top-level KPI `kpi` of `document` (null when it has none).
+json KpiCriteria(const json& document, const std::string& kpi) {
+  const json& kpis = Member(document, "kpis");
+  for (const json& k : kpis.is_array() ? kpis : json::array()) {
+    if (ValueText(Member(k, "id")) == kpi) return Member(k, "criteria");
+  }
+  return nullptr;
+}
+
+bool IsLevels(const json& criteria) {
+  const json& form = Member(criteria, "form");
+  return form.is_string() && form.get<std::string>() == "levels";
+}
+
+// The criteria an agency's own targets start from for `kpi`: its own levels criteria, else the
+// KPI's levels criteria; null when neither is levels (no own-target fields then).
+json OwnTargetsBase(const json& document, const std::string& agency, const std::string& kpi) {
+  const json own = OwnOf(document, agency, kpi).first;
+  if (IsLevels(own)) return own;
+  const json kpi_criteria = KpiCriteria(document, kpi);
+  return IsLevels(kpi_criteria) && own.is_null() ? kpi_criteria : json();
+}
+
+}  // namespace
+
+FormFields AssignmentFormFields(const nlohmann::json& document, const std::string& agency) {
+  FormFields out;
+  const json& rules = Member(document, "assignments");
+  if (!rules.is_array()) return out;
+  for (const json& rule : rules) {
+    const auto agencies = RuleAgencies(rule);
+    if (std::find(agencies.begin(), agencies.end(), agency) == agencies.end() &&
+        std::find(agencies.begin(), agencies.end(), "*") == agencies.end()) {
+      continue;
+    }
+    const json& kpis = Member(rule, "kpis");
+    if (!kpis.is_array()) continue;
+    for (const json& entry : kpis) {
+      const std::string kpi = ValueText(Member(entry, "kpi"));
+      if (kpi.empty()) continue;
+      out["assigned." + kpi] = "1";
+      if (Member(entry, "weight").is_number()) out["weight." + kpi] = ValueText(entry["weight"]);
+    }
+  }
+  return out;
+}
+
+FormFields AgencyOwnFormFields(const nlohmann::json& document, const std::string& agency) {
+  FormFields out = {{"own.shown", "1"}};
+  for (const std::string& kpi : TopLevelKpiIds(document)) {
+    const json exempt = OwnOf(document, agency, kpi).second;
+    if (!exempt.is_null()) {
+      out["exempt." + kpi] = "1";
+      if (!exempt.is_boolean()) AddText(out, "exempt." + kpi, exempt);
+    }
+    const json base = OwnTargetsBase(document, agency, kpi);
+    if (base.is_null()) continue;
+    FormFields criteria;
+    AddCriteriaFields(criteria, "own." + kpi, base, false);
+    const std::string prefix = "own." + kpi + ".targets.";
+    for (const auto& [name, value] : criteria) {
+      if (name.rfind(prefix, 0) == 0) out[name] = value;
+    }
+  }
+  return out;
+}
+
+Result<std::vector<std::pair<std::string, double>>> AssignmentFormWeights(
+    const nlohmann::json& document, const FormFields& fields) {
+  std::vector<std::pair<std::string, double>> out;
+  for (const std::string& kpi : TopLevelKpiIds(document)) {
+    const bool assigned = !Get(fields, "assigned." + kpi).empty();
+    const std::string typed = Trim(Get(fields, "weight." + kpi));
+    if (typed.empty()) {
+      if (assigned) out.emplace_back(kpi, 0.0);
+      continue;
+    }
+    const auto weight = ParseNumber(typed);
+    if (!weight || *weight < 0 || *weight > 100) {
+      return FieldError("weight." + kpi,
+                        "น้ำหนักของตัวชี้วัด " + kpi + " ต้องเป็นตัวเลข 0 ถึง 100 เช่น 20 หรือ 12.5",
+                        "the weight of KPI " + kpi +
+                            " must be a number from 0 to 100, such as 20 "
+                            "or 12.5");
+    }
+    if (!assigned) {
+      return FieldError("weight." + kpi,
+                        "ตัวชี้วัด " + kpi + " มีน้ำหนักแต่ไม่ได้เลือกให้ประเมิน: เลือกให้ประเมิน หรือลบน้ำหนักออก",
+                        "KPI " + kpi +
+                            " has a weight but is not chosen: tick it, or clear its "
+                            "weight");
+    }
+    out.emplace_back(kpi, *weight);
+  }
+  return out;
+}
+
+Result<nlohmann::json> ApplyAssignmentForm(const nlohmann::json& document,
+                                           const std::vector<std::string>& agencies,
+                                           const FormFields& fields) {
+  auto weights = AssignmentFormWeights(document, fields);
+  if (!weights) return weights.status();
+  const std::set<std::string> chosen(agencies.begin(), agencies.end());
+  std::set<std::string> ticked;
+  for (const auto& [kpi, weight] : *weights) ticked.insert(kpi);
+  // One agency's form also says its exemptions and own targets (AgencyOwnFormFields): those
+  // then replace what the rules said, for every KPI ticked.
+  const bool own = agencies.size() == 1 && !Get(fields, "own.shown").empty();
+  std::map<std::string, json> exempt_of, criteria_of;  // json() for "none"
+  std::set<std::string> targets_sent;
+  if (own) {
+    const std::string& agency = agencies.front();
+    for (const std::string& kpi : TopLevelKpiIds(document)) {
+      const bool exempt = !Get(fields, "exempt." + kpi).empty();
+      const std::string th = Trim(Get(fields, "exempt." + kpi + ".th"));
+      const std::string en = Trim(Get(fields, "exempt." + kpi + ".en"));
+      if (!ticked.count(kpi)) {
+        if (exempt) {
+          return FieldError("exempt." + kpi, "ตัวชี้วัด " + kpi + " ไม่ได้เลือกให้ประเมิน จึงยกเว้นไม่ได้",
+                            "KPI " + kpi + " is not chosen, so it cannot be exempted");
+        }
+        continue;
+      }
+      if (exempt && th.empty()) {
+        return FieldError("exempt." + kpi + ".th", "ใส่เหตุผลของการยกเว้นตัวชี้วัด " + kpi + " เป็นภาษาไทย",
+                          "give the reason KPI " + kpi + " is exempted, in Thai");
+      }
+      if (th.size() > 2000 || en.size() > 2000) {
+        return FieldError("exempt." + kpi + ".th", "เหตุผลของการยกเว้นยาวได้ไม่เกิน 2,000 ไบต์",
+                          "the reason of an exemption is at most 2,000 bytes");
+      }
+      exempt_of[kpi] = exempt ? *MakeText(th, en) : json();
+      const json base = OwnTargetsBase(document, agency, kpi);
+      const std::string p = "own." + kpi;
+      auto rows = Indices(fields, p + ".targets");
+      if (!rows) return rows.status();
+      if (base.is_null() || rows->empty()) continue;
+      FormFields before;
+      AddCriteriaFields(before, p, base, false);
+      FormFields sent = before;
+      for (auto it = sent.begin(); it != sent.end();) {
+        it = it->first.rfind(p + ".targets.", 0) == 0 ? sent.erase(it) : std::next(it);
+      }
+      for (auto it = fields.lower_bound(p + ".targets.");
+           it != fields.end() && it->first.rfind(p + ".targets.", 0) == 0; ++it) {
+        sent[it->first] = it->second;
+      }
+      json c = base;
+      Status applied = ApplyCriteriaAt(c, base, p, before, sent, false);
+      if (!applied.ok()) return applied;
+      targets_sent.insert(kpi);
+      criteria_of[kpi] = c == KpiCriteria(document, kpi) ? json() : c;
+    }
+  }
+  const json& rules = Member(document, "assignments");
+  json kept = json::array();
+  for (const json& rule : rules.is_array() ? rules : json::array()) {
+    const auto named = RuleAgencies(rule);
+    const json& entries = Member(rule, "kpis");
+    if (std::find(named.begin(), named.end(), "*") != named.end()) {
+      // A rule for every agency cannot leave one out: §3 has no "not assigned".
+      for (const json& entry : entries.is_array() ? entries : json::array()) {
+        const std::string kpi = ValueText(Member(entry, "kpi"));
+        if (!kpi.empty() && !ticked.count(kpi)) {
+          return FieldError(
+              "assigned." + kpi,
+              "ตัวชี้วัด " + kpi +
+                  " มอบหมายให้ทุกหน่วยงานในกรอบการประเมิน จึงยกเลิกเฉพาะหน่วยงานนี้ไม่ได้: "
+                  "ให้ยกเว้นการประเมินพร้อมเหตุผลแทน",
+              "KPI " + kpi +
+                  " is assigned to every agency by the framework, so it cannot be "
+                  "taken from this agency alone: exempt the agency with a reason instead");
+        }
+      }
+      for (const json& entry : entries.is_array() ? entries : json::array()) {
+        const std::string kpi = ValueText(Member(entry, "kpi"));
+        if (own && Exempts(entry) && exempt_of.count(kpi) && exempt_of[kpi].is_null()) {
+          return FieldError(
+              "exempt." + kpi,
+              "ตัวชี้วัด " + kpi + " ยกเว้นให้ทุกหน่วยงานในกรอบการประเมิน จึงยกเลิกการยกเว้นเฉพาะหน่วยงานนี้ไม่ได้",
+              "KPI " + kpi +
+                  " is exempted for every agency by the framework, so the exemption "
+                  "cannot be lifted for this agency alone");
+        }
+        // The KPI's own criteria, when the form says so, must be written over the rule's.
+        if (own && entry.contains("criteria") && targets_sent.count(kpi) &&
+            criteria_of[kpi].is_null()) {
+          criteria_of[kpi] = KpiCriteria(document, kpi);
+        }
+      }
+      kept.push_back(rule);
+      continue;
+    }
+    json ours = json::array();
+    json others = json::array();
+    for (const std::string& code : named) (chosen.count(code) ? ours : others).push_back(code);
+    if (ours.empty()) {
+      kept.push_back(rule);
+      continue;
+    }
+    // The chosen agencies' part keeps only what the new rule below does not say: their own
+    // criteria and exemptions, for the KPIs still ticked.
+    json part = rule;
+    part["agencies"] = ours;
+    json left = json::array();
+    for (const json& entry : entries.is_array() ? entries : json::array()) {
+      if (!ticked.count(ValueText(Member(entry, "kpi")))) continue;
+      json e = entry;
+      e.erase("weight");
+      if (own) {
+        // The form says the exemption, and the own targets where it shows them.
+        const std::string kpi = ValueText(Member(entry, "kpi"));
+        e.erase("exempt");
+        if (targets_sent.count(kpi)) e.erase("criteria");
+      }
+      if (SaysMoreThanWeight(e)) left.push_back(std::move(e));
+    }
+    if (!others.empty()) {
+      json rest = rule;
+      rest["agencies"] = others;
+      kept.push_back(std::move(rest));
+    }
+    if (!left.empty()) {
+      part["kpis"] = std::move(left);
+      kept.push_back(std::move(part));
+    }
+  }
+  if (!weights->empty()) {
+    // The weights go last, so that they override every earlier rule, into the last rule when
+    // it names exactly these agencies (a form saved again adds no rule).
+    const bool merge = !kept.empty() && [&] {
+      const auto last = RuleAgencies(kept.back());
+      return std::set<std::string>(last.begin(), last.end()) == chosen;
+    }();
+    if (!merge) kept.push_back(json{{"agencies", agencies}, {"kpis", json::array()}});
+    json& list = kept.back()["kpis"];
+    for (const auto& [kpi, weight] : *weights) {
+      auto it = std::find_if(list.begin(), list.end(),
+                             [&](const json& e) { return ValueText(Member(e, "kpi")) == kpi; });
+      if (it == list.end()) {
+        list.push_back(json{{"kpi", kpi}});
+        it = list.end() - 1;
+      }
+      (*it)["weight"] = NumberJson(weight);
+      if (!own) continue;
+      if (!exempt_of[kpi].is_null()) {
+        (*it)["exempt"] = exempt_of[kpi];
+      } else {
+        it->erase("exempt");
+      }
+      if (!targets_sent.count(kpi)) continue;
+      if (!criteria_of[kpi].is_null()) {
+        (*it)["criteria"] = criteria_of[kpi];
+      } else {
+        it->erase("criteria");
+      }
+    }
+  }
+  json out = document;
+  if (kept.empty() && !document.contains("assignments")) return out;
+  out["assignments"] = std::move(kept);
+  return out;
 }
 
 }  // namespace esar::formats

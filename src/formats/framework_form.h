@@ -10,9 +10,10 @@
 // same document: ApplyKpiForm(kpi, KpiFormFields(kpi)) == kpi.
 
 #include <map>
-#include <vector>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
 #include "domain/check.h"
@@ -63,6 +64,44 @@ FormFields ComponentsFormFields(const nlohmann::json& document);
 // for a row without an id or share, a malformed or repeated id, a share that is not a number
 // from 0 to 100.
 Result<nlohmann::json> ApplyComponentsForm(const nlohmann::json& document,
+                                           const FormFields& fields);
+
+// The KPIs-and-weights form of one agency (or of several at once): "assigned.<kpi>" ("1" when
+// ticked) and "weight.<kpi>" for each top-level KPI of the framework.
+
+// The form's fields for `agency` in framework `document` as its assignment rules (§3) give
+// them: every KPI a rule naming the agency or "*" mentions is ticked, with the weight of the
+// last such rule that sets one (as written: 20 stays "20").
+FormFields AssignmentFormFields(const nlohmann::json& document, const std::string& agency);
+
+// One agency's form also shows its exemptions and own targets: "exempt.<kpi>" ("1"), its reason
+// "exempt.<kpi>.th"/".en", and for a KPI whose criteria are levels the targets as the criteria
+// form names them under "own.<kpi>" ("own.<kpi>.targets.N.value"/".strict"): the agency's own
+// when a rule gives it levels criteria, else the KPI's. "own.shown" is "1" (the form says these).
+FormFields AgencyOwnFormFields(const nlohmann::json& document, const std::string& agency);
+
+// The KPIs the form ticks with their weights, in the framework's order; a KPI ticked without a
+// weight has 0 (which `esar check` names). kInvalidInput at "weight.<kpi>" for a weight that is
+// not a number from 0 to 100, or typed for a KPI not ticked.
+Result<std::vector<std::pair<std::string, double>>> AssignmentFormWeights(
+    const nlohmann::json& document, const FormFields& fields);
+
+// `document` with its assignment rules changed so that every agency of `agencies` (codes, not
+// "*") is assigned exactly the KPIs the form ticks, with the form's weights, and keeps its own
+// criteria and exemptions for those KPIs; the rules of every other agency mean what they meant.
+// Rules that name some of `agencies` lose them (a rule naming others too is split in place);
+// the chosen agencies' part keeps only own criteria and exemptions; one rule naming `agencies`
+// with every ticked KPI's weight comes last (the last rule, when it names exactly them).
+// kInvalidInput as AssignmentFormWeights, and at "assigned.<kpi>" for a KPI a rule for every
+// agency ("*") assigns and the form does not tick (§3 cannot take it from one agency).
+// For one agency with "own.shown" (AgencyOwnFormFields), the exemptions and own targets sent
+// replace the rules' for every ticked KPI: an exemption with its reason (required in Thai, at
+// "exempt.<kpi>.th"); own targets, applied as the criteria form applies levels targets to the
+// agency's own criteria (or the KPI's), written only when they differ from the KPI's criteria.
+// kInvalidInput also at "exempt.<kpi>" for a KPI exempted but not ticked, or exempted by a
+// rule for every agency and not on the form.
+Result<nlohmann::json> ApplyAssignmentForm(const nlohmann::json& document,
+                                           const std::vector<std::string>& agencies,
                                            const FormFields& fields);
 
 // The form field a finding at `json_path` of a framework document concerns, for the KPI at

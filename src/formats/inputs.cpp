@@ -168,6 +168,14 @@ Result<std::vector<domain::Agency>> ParseAgencies(const std::string& text,
         return Status::InvalidInput("kind และ parent ต้องเป็นข้อความ",
                                     "\"kind\" and \"parent\" must be strings", {file, path, 0});
       }
+      if (a.contains("email")) {
+        std::string email;
+        if (!text_of("email", email)) {
+          return Status::InvalidInput("email ต้องเป็นข้อความ", "\"email\" must be a string",
+                                      {file, path + "/email", 0});
+        }
+        agency.email = std::move(email);
+      }
       if (!IsCleanCode(agency.code)) {
         return Status::InvalidInput("รหัสหน่วยงานต้องยาว 1–64 ตัวอักษร ไม่มีอักขระควบคุม",
                                     "an agency code is 1–64 characters without control characters",
@@ -191,6 +199,7 @@ Result<std::vector<domain::Agency>> ParseAgencies(const std::string& text,
     agency.name = {Trim(table->Field(row, "name_th")), Trim(table->Field(row, "name_en"))};
     agency.kind = Trim(table->Field(row, "kind"));
     agency.parent = Trim(table->Field(row, "parent"));
+    if (table->HasColumn("email")) agency.email = Trim(table->Field(row, "email"));
     agency.where = {file, "", row.line};
     out.push_back(std::move(agency));
   }

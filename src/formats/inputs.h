@@ -9,9 +9,11 @@
 
 namespace esar::formats {
 
-// Reads agencies from CSV (header code,name_th,name_en,kind,parent; only code and name_th are
-// required) or JSON ({"agencies": [{"code","name":{"th","en"},"kind","parent"}]}), chosen by the
-// file name's ending (.json, otherwise CSV). Every agency remembers its line or JSON path.
+// Reads agencies from CSV (header code,name_th,name_en,kind,parent,email; only code and name_th
+// are required) or JSON ({"agencies": [{"code","name":{"th","en"},"kind","parent","email"}]}),
+// chosen by the file name's ending (.json, otherwise CSV). Every agency remembers its line or
+// JSON path; its e-mail address is left unset (nullopt) when the file has no such column or
+// field, and is not checked here (service::Directory checks it).
 Result<std::vector<domain::Agency>> ParseAgencies(const std::string& text, const std::string& file);
 Result<std::vector<domain::Agency>> LoadAgencies(const std::string& path);
 

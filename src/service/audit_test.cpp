@@ -216,20 +216,15 @@ TEST_P(AuditLogTest, AnAgencyChangedOutsideEsarIsFound) {
   EXPECT_EQ(after->first_broken, 0);  // the chain itself is whole
 }
 
-// The digest of result/<id> as esar wrote it before schema 8 (its results row, its per-agency
-// documents and its summary), computed the way StateOf did then: what the audit log of a
-// database made before the upgrade holds.
-std::string DigestBeforeSchema8(storage::Database& db, int64_t id) {
-  const char* parts[] = {
-      "SELECT id, framework_id, round, stage, document, computed_by, computed_at, "
-      "appeal_deadline FROM results WHERE id = ?",
-      "SELECT agency_code, framework_id, round, stage, computed_at, appeal_deadline, document "
-      "FROM result_agencies WHERE result_id = ?",
-      "SELECT summary FROM result_summaries WHERE result_id = ?"};
+// The digest of `entity` read by `parts` (each taking `params`), as audit_state.cpp makes it:
+// what an older esar recorded for a state its schema then had.
+std::string DigestOfParts(storage::Database& db, const std::string& entity,
+                          const std::vector<std::string>& parts,
+                          const std::vector<storage::Value>& params) {
   security::Sha256 digest;
-  digest.Update("esar-state/1\nresult/" + std::to_string(id) + "\n");
-  for (size_t p = 0; p < 3; ++p) {
-    auto rows = db.Query(parts[p], {id});
+  digest.Update("esar-state/1\n" + entity + "\n");
+  for (size_t p = 0; p < parts.size(); ++p) {
+    auto rows = db.Query(parts[p], params);
     EXPECT_TRUE(rows.ok()) << rows.status().ToString(false);
     std::vector<std::string> encoded;
     for (const storage::Row& r : *rows) {
@@ -246,6 +241,26 @@ std::string DigestBeforeSchema8(storage::Database& db, int64_t id) {
     }
   }
   return digest.FinishHex();
+}
+
+// The digest of result/<id> as esar wrote it before schema 8 (its results row, its per-agency
+// documents and its summary), computed the way StateOf did then: what the audit log of a
+// database made before the upgrade holds.
+std::string DigestBeforeSchema8(storage::Database& db, int64_t id) {
+  return DigestOfParts(
+      db, "result/" + std::to_string(id),
+      {"SELECT id, framework_id, round, stage, document, computed_by, computed_at, "
+       "appeal_deadline FROM results WHERE id = ?",
+       "SELECT agency_code, framework_id, round, stage, computed_at, appeal_deadline, document "
+       "FROM result_agencies WHERE result_id = ?",
+       "SELECT summary FROM result_summaries WHERE result_id = ?"},
+      {id});
+}
+
+// The directory's digest before migration 24 gave agencies their e-mail address.
+std::string AgenciesBeforeSchema24(storage::Database& db) {
+  return DigestOfParts(db, "agencies", {"SELECT code, name_th, name_en, kind, parent FROM agencies"},
+                       {});
 }
 
 // A database made at schema 7 with an audited, sealed result (its documents and the digest the
@@ -285,7 +300,8 @@ TEST_P(AuditLogTest, AResultAuditedBeforeTheUpgradeToRowsStillVerifies) {
   ASSERT_TRUE(db.Transaction([&]() -> Status {
                   return log.Append(Actor::System(), 1000, "results.compute", "result/1", "{}",
                                     "{}", {"agencies", "framework/1"},
-                                    {{"result/1", DigestBeforeSchema8(db, 1)}});
+                                    {{"result/1", DigestBeforeSchema8(db, 1)},
+                                     {"agencies", AgenciesBeforeSchema24(db)}});
                 }).ok());
 
   ASSERT_TRUE(storage::Migrate(db).ok());  // what the new esar does when it opens the database
@@ -300,8 +316,9 @@ TEST_P(AuditLogTest, AResultAuditedBeforeTheUpgradeToRowsStillVerifies) {
   ASSERT_TRUE(entry.ok());
   EXPECT_EQ((*entry)[0].Text(0), "audit.rebaseline");
   const nlohmann::json after = nlohmann::json::parse((*entry)[0].Text(2));
-  EXPECT_EQ(after["migrations"], nlohmann::json::array({8}));
-  EXPECT_EQ(after["entities"], nlohmann::json::array({"result/1"}));
+  // Migration 24 gave the agencies a column their audited state reads: re-baselined too.
+  EXPECT_EQ(after["migrations"], nlohmann::json::array({8, 24}));
+  EXPECT_EQ(after["entities"], nlohmann::json::array({"agencies", "result/1"}));
   auto pending = db.Query("SELECT COUNT(*) FROM audit_rebaselines");
   ASSERT_TRUE(pending.ok());
   EXPECT_EQ((*pending)[0].Int(0), 0);

@@ -209,7 +209,56 @@ Status AtField(const Status& s, const std::string& field) {
   return Status::InvalidInput(s.message_th(), s.message_en(), Location{"", field, 0});
 }
 
+Status AssignmentWeightsError(const domain::Framework& framework,
+                              const std::vector<std::pair<std::string, double>>& weights,
+                              const std::string& agency) {
+  for (const domain::WeightProblem& p :
+       domain::CheckAgencyWeights(framework, agency, weights).problems) {
+    const std::string field = !p.kpi.empty()         ? "weight." + p.kpi
+                              : !p.component.empty() ? "component." + p.component
+                                                     : "total";
+    return Status::InvalidInput(p.finding.message_th, p.finding.message_en, Location{"", field, 0});
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+Result<StoredFramework> Authoring::SaveAssignmentForm(const Actor& actor, int64_t framework_id,
+                                                      const std::string& token,
+                                                      const std::vector<std::string>& agencies,
+                                                      const formats::FormFields& fields) {
+  if (!actor.Is(Role::kAdmin) || actor.read_only) {
+    return Denied(actor, "มอบหมายตัวชี้วัด", "assign KPIs");
+  }
+  if (agencies.empty()) {
+    return Status::InvalidInput("ไม่มีหน่วยงานที่จะมอบหมายตัวชี้วัด", "no agency to assign KPIs to");
+  }
+  for (const std::string& code : agencies) {
+    auto rows = db_.Query("SELECT code FROM agencies WHERE code = ?", {code});
+    if (!rows) return rows.status();
+    if (rows->empty()) {
+      return Status::NotFound("ไม่มีหน่วยงานรหัส " + code, "no agency " + code);
+    }
+  }
+  auto stored = Cycle(db_, clock_).Framework(framework_id);
+  if (!stored) return stored.status();
+  const json document = json::parse(stored->document);
+  auto changed = formats::ApplyAssignmentForm(document, agencies, fields);
+  if (!changed) return changed.status();
+  // Every agency is assigned the same weights: the first names the fault (in its words).
+  auto weights = formats::AssignmentFormWeights(document, fields);
+  if (!weights) return weights.status();
+  if (!weights->empty()) {
+    Status checked = AssignmentWeightsError(stored->framework, *weights, agencies.front());
+    if (!checked.ok()) return checked;
+  }
+  auto saved = Save(actor, framework_id, token, changed->dump(2));
+  if (!saved && saved.status().code() == StatusCode::kInvalidInput) {
+    return AtField(saved.status(), "");
+  }
+  return saved;
+}
 
 Result<StoredFramework> Authoring::SaveKpiForm(const Actor& actor, int64_t framework_id,
                                                const std::string& token,

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/status.h"
@@ -69,6 +70,19 @@ class Authoring {
   // an empty path for a framework-wide error (a KPI left without its component).
   Result<StoredFramework> SaveComponentsForm(const Actor& actor, int64_t framework_id,
                                              const std::string& token,
+                                             const formats::FormFields& fields);
+
+  // Saves the KPIs-and-weights form `fields` (formats::ApplyAssignmentForm) for `agencies`
+  // (codes of the directory; one agency, or every agency of a kind or ministry at once) on
+  // framework `framework_id`, opened with `token`, as Save does: the same refusals, the same
+  // audit, a frozen framework's change making the next version. Before anything is saved, each
+  // agency's weights must pass `esar check`'s rule (domain::CheckAgencyWeights): kInvalidInput
+  // at "weight.<kpi>" for a KPI without a weight, "component.<id>" for a component whose
+  // weights miss its share, "total" for a total other than 100; and as ApplyAssignmentForm for
+  // the form. kNotFound for an unknown framework or agency; kInvalidInput for no agency.
+  Result<StoredFramework> SaveAssignmentForm(const Actor& actor, int64_t framework_id,
+                                             const std::string& token,
+                                             const std::vector<std::string>& agencies,
                                              const formats::FormFields& fields);
 
   // The version before `framework` of the same fiscal year and kind, or nullopt for version 1.

@@ -5,14 +5,16 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <algorithm>
 #include <future>
 #include <nlohmann/json.hpp>
 
 #include "domain/check.h"
+#include "domain/engine.h"
 #include "domain/framework_diff.h"
+#include "formats/framework_form.h"
 #include "formats/inputs.h"
 #include "service/audit.h"
 #include "service/directory.h"
@@ -601,6 +603,223 @@ TEST_P(AuthoringTest, ComponentsFormSavesNamesAndRefusesSharesTheWeightsDoNotMat
   EXPECT_NE(changes[0].text.en.find("Potential"), std::string::npos) << changes[0].text.en;
   auto stale = authoring.SaveComponentsForm(admin_, mof->id, Authoring::Token(mof->document), names);
   EXPECT_EQ(stale.status().code(), StatusCode::kConflict);
+}
+
+// What `framework` assigns each agency of `codes`: KPI ids with weights (Engine's resolution).
+std::map<std::string, std::vector<std::pair<std::string, double>>> Resolved(
+    const domain::Framework& framework, const std::vector<std::string>& codes) {
+  auto engine = domain::Engine::Compile(framework, 12);
+  EXPECT_TRUE(engine.ok()) << engine.status().ToString(false);
+  std::map<std::string, std::vector<std::pair<std::string, double>>> out;
+  if (!engine.ok()) return out;
+  for (const std::string& code : codes) out[code] = engine->AssignedKpis(code);
+  return out;
+}
+
+TEST_P(AuthoringTest, AssignmentFormSavesWhatIsEnteredForOneAgencyAndNothingElse) {
+  Authoring authoring(*db_, clock_);
+  const std::vector<std::string> others = {"OCS", "BOI", "OGGP", "DCLS", "DLIS"};
+  const auto before = Resolved(framework_.framework, others);
+  // DSD is named by a rule with five others (KPIs 5-8) and by its own (KPI 6's own targets,
+  // KPI 7 exempt). It now gets KPIs 1, 2, 5 and 6, KPIs 7 and 8 taken away.
+  formats::FormFields form = {{"assigned.1", "1"}, {"weight.1", "30"},  {"assigned.2", "1"},
+                              {"weight.2", "20"},  {"assigned.5", "1"}, {"weight.5", "25"},
+                              {"assigned.6", "1"}, {"weight.6", "25"}};
+  auto saved = authoring.SaveAssignmentForm(admin_, framework_.id,
+                                            Authoring::Token(framework_.document), {"DSD"}, form);
+  ASSERT_TRUE(saved.ok()) << saved.status().ToString(false);
+  EXPECT_EQ(saved->id, framework_.id);  // a draft: changed in place
+  const auto after = Resolved(saved->framework, {"DSD"});
+  const std::vector<std::pair<std::string, double>> expected = {
+      {"1", 30}, {"2", 20}, {"5", 25}, {"6", 25}};
+  EXPECT_EQ(after.at("DSD"), expected);
+  EXPECT_EQ(Resolved(saved->framework, others), before);
+  // The form shows again exactly what was entered, and DSD keeps its own targets for KPI 6.
+  EXPECT_EQ(formats::AssignmentFormFields(json::parse(saved->document), "DSD"), form);
+  auto engine = domain::Engine::Compile(saved->framework, 12);
+  ASSERT_TRUE(engine.ok());
+  bool own_targets = false;
+  for (const auto& rule : saved->framework.assignments) {
+    for (const auto& a : rule.kpis) {
+      if (a.kpi == "6" && a.criteria && rule.agencies == std::vector<std::string>{"DSD"})
+        own_targets = true;
+    }
+  }
+  EXPECT_TRUE(own_targets);
+  ASSERT_EQ(Audited("framework.edit").size(), 1u);
+  // The same form again changes nothing and records nothing.
+  auto again = authoring.SaveAssignmentForm(admin_, framework_.id,
+                                            Authoring::Token(saved->document), {"DSD"}, form);
+  ASSERT_TRUE(again.ok()) << again.status().ToString(false);
+  EXPECT_EQ(again->document, saved->document);
+  EXPECT_EQ(Audited("framework.edit").size(), 1u);
+  // A new agency without any rule is given its KPIs by one new rule.
+  ASSERT_TRUE(
+      Directory(*db_, clock_, nullptr)
+          .SaveAgency(admin_, AgencyForm{"DOE", "กรมการจัดหางาน", "", "department", "MOL", ""}, true)
+          .ok());
+  formats::FormFields doe = {
+      {"assigned.3", "1"}, {"weight.3", "60"}, {"assigned.4", "1"}, {"weight.4", "40"}};
+  auto added = authoring.SaveAssignmentForm(admin_, framework_.id,
+                                            Authoring::Token(saved->document), {"DOE"}, doe);
+  ASSERT_TRUE(added.ok()) << added.status().ToString(false);
+  EXPECT_EQ(Resolved(added->framework, {"DOE"}).at("DOE"),
+            (std::vector<std::pair<std::string, double>>{{"3", 60}, {"4", 40}}));
+  EXPECT_EQ(added->framework.assignments.size(), saved->framework.assignments.size() + 1);
+  auto verified = AuditLog(*db_).Verify();
+  ASSERT_TRUE(verified.ok());
+  EXPECT_TRUE(verified->whole()) << verified->problem_en;
+}
+
+TEST_P(AuthoringTest, AssignmentFormRefusalsNameTheFieldAndChangeNothing) {
+  Authoring authoring(*db_, clock_);
+  const std::string token = Authoring::Token(framework_.document);
+  auto refused = [&](const formats::FormFields& form, const std::string& field) {
+    auto r = authoring.SaveAssignmentForm(admin_, framework_.id, token, {"DSD"}, form);
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidInput) << field;
+    EXPECT_EQ(r.status().where().json_path, field);
+    EXPECT_FALSE(r.status().message_th().empty());
+    EXPECT_FALSE(r.status().message_en().empty());
+  };
+  // 90 in all: `esar check`'s message, at the total.
+  refused({{"assigned.5", "1"}, {"weight.5", "40"}, {"assigned.6", "1"}, {"weight.6", "50"}},
+          "total");
+  refused({{"assigned.5", "1"}, {"weight.5", "forty"}}, "weight.5");
+  refused({{"assigned.5", "1"}, {"weight.5", "140"}}, "weight.5");
+  refused({{"weight.5", "100"}}, "weight.5");  // a weight for a KPI not ticked
+  refused({{"assigned.5", "1"}, {"assigned.6", "1"}, {"weight.6", "100"}}, "weight.5");
+  auto stored = Cycle(*db_, clock_).Framework(framework_.id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->document, framework_.document);
+  const formats::FormFields good = {{"assigned.5", "1"}, {"weight.5", "100"}};
+  // Only admins, never a read-only token; an unknown agency; a stale form.
+  Actor reporter{7, Role::kReporter, "DSD", "reporter"};
+  EXPECT_EQ(
+      authoring.SaveAssignmentForm(reporter, framework_.id, token, {"DSD"}, good).status().code(),
+      StatusCode::kPermissionDenied);
+  Actor read_only = admin_;
+  read_only.read_only = true;
+  EXPECT_EQ(
+      authoring.SaveAssignmentForm(read_only, framework_.id, token, {"DSD"}, good).status().code(),
+      StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      authoring.SaveAssignmentForm(admin_, framework_.id, token, {"NOPE"}, good).status().code(),
+      StatusCode::kNotFound);
+  ASSERT_TRUE(authoring.SaveAssignmentForm(admin_, framework_.id, token, {"DSD"}, good).ok());
+  EXPECT_EQ(
+      authoring.SaveAssignmentForm(admin_, framework_.id, token, {"DSD"}, good).status().code(),
+      StatusCode::kConflict);
+}
+
+TEST_P(AuthoringTest, AssignmentFormChecksComponentsAndAFrozenFrameworkMakesAVersion) {
+  ASSERT_TRUE(Directory(*db_, clock_, nullptr)
+                  .UpsertAgencies(Actor::System(),
+                                  *formats::LoadAgencies((fs::path(ESAR_SOURCE_DIR) / "examples" /
+                                                          "mof-ops-2564" / "agencies.csv")
+                                                             .string()))
+                  .ok());
+  Cycle cycle(*db_, clock_);
+  auto mof = cycle.ImportFramework(
+      admin_, ReadText(fs::path(ESAR_SOURCE_DIR) / "examples" / "mof-ops-2564" / "framework.json"));
+  ASSERT_TRUE(mof.ok()) << mof.status().ToString(false);
+  Authoring authoring(*db_, clock_);
+  // Performance is 70, potential 30: 60 + 40 adds up to 100 but not per component.
+  formats::FormFields form = {
+      {"assigned.1", "1"}, {"weight.1", "60"}, {"assigned.4", "1"}, {"weight.4", "40"}};
+  auto refused =
+      authoring.SaveAssignmentForm(admin_, mof->id, Authoring::Token(mof->document), {"FPO"}, form);
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(refused.status().where().json_path, "component.performance");
+  ASSERT_TRUE(cycle.OpenRound(admin_, mof->id, 12, kJan2024 + 30 * kDay).ok());
+  auto frozen = cycle.Framework(mof->id);
+  ASSERT_TRUE(frozen.ok() && frozen->frozen);
+  form["weight.1"] = "70";
+  form["weight.4"] = "30";
+  auto saved = authoring.SaveAssignmentForm(admin_, mof->id, Authoring::Token(frozen->document),
+                                            {"FPO"}, form);
+  ASSERT_TRUE(saved.ok()) << saved.status().ToString(false);
+  EXPECT_EQ(saved->version, 2);
+  EXPECT_EQ(Resolved(saved->framework, {"FPO"}).at("FPO"),
+            (std::vector<std::pair<std::string, double>>{{"1", 70}, {"4", 30}}));
+  // CGD and EXCISE, named with FPO by one rule, keep theirs.
+  EXPECT_EQ(Resolved(saved->framework, {"CGD", "EXCISE", "MOF-OPS"}),
+            Resolved(frozen->framework, {"CGD", "EXCISE", "MOF-OPS"}));
+  const auto changes = domain::DiffFrameworks(frozen->framework, saved->framework);
+  EXPECT_FALSE(changes.empty());
+  bool names_fpo = false;
+  for (const auto& c : changes) names_fpo |= c.text.th.find("FPO") != std::string::npos;
+  EXPECT_TRUE(names_fpo);
+  ASSERT_EQ(Audited("framework.version").size(), 1u);
+}
+
+TEST_P(AuthoringTest, AgencyFormSavesOwnTargetsAndExemptionsWithTheirReasons) {
+  Authoring authoring(*db_, clock_);
+  const json document = json::parse(framework_.document);
+  // BOI has its own targets for KPI 6 (2 / 3 / 4) and is exempt from KPI 7 with a reason.
+  formats::FormFields form = formats::AssignmentFormFields(document, "BOI");
+  const formats::FormFields own = formats::AgencyOwnFormFields(document, "BOI");
+  form.insert(own.begin(), own.end());
+  EXPECT_EQ(form["own.6.targets.0.value"], "2");
+  EXPECT_EQ(form["exempt.7"], "1");
+  EXPECT_EQ(form["exempt.7.th"], "ไม่ต้องประเมินตัวชี้วัดนี้ เนื่องจากไม่มีผลคะแนนปี 66");
+  // Untouched, the form changes nothing.
+  auto same = authoring.SaveAssignmentForm(admin_, framework_.id,
+                                           Authoring::Token(framework_.document), {"BOI"}, form);
+  ASSERT_TRUE(same.ok()) << same.status().ToString(false);
+  EXPECT_TRUE(domain::DiffFrameworks(framework_.framework, same->framework).empty());
+  // A lower basic target for KPI 6, an exemption from KPI 8 without a reason (refused at its
+  // field), then with one.
+  form["own.6.targets.0.value"] = "1";
+  form["exempt.8"] = "1";
+  auto refused = authoring.SaveAssignmentForm(admin_, framework_.id,
+                                              Authoring::Token(same->document), {"BOI"}, form);
+  EXPECT_EQ(refused.status().where().json_path, "exempt.8.th");
+  form["exempt.8.th"] = "อยู่ระหว่างปรับโครงสร้าง";
+  form["exempt.8.en"] = "being reorganised";
+  auto saved = authoring.SaveAssignmentForm(admin_, framework_.id, Authoring::Token(same->document),
+                                            {"BOI"}, form);
+  ASSERT_TRUE(saved.ok()) << saved.status().ToString(false);
+  const json after = json::parse(saved->document);
+  formats::FormFields shown = formats::AssignmentFormFields(after, "BOI");
+  const formats::FormFields shown_own = formats::AgencyOwnFormFields(after, "BOI");
+  shown.insert(shown_own.begin(), shown_own.end());
+  EXPECT_EQ(shown, form);
+  const auto changes = domain::DiffFrameworks(framework_.framework, saved->framework);
+  std::string words;
+  for (const auto& c : changes) words += c.text.th + "\n";
+  EXPECT_NE(words.find("BOI"), std::string::npos) << words;
+  EXPECT_NE(words.find("อยู่ระหว่างปรับโครงสร้าง"), std::string::npos) << words;
+  // The other agencies keep theirs (DSD's own targets for KPI 6 too).
+  for (const char* code : {"DSD", "OCS", "OGGP"}) {
+    EXPECT_EQ(formats::AgencyOwnFormFields(after, code),
+              formats::AgencyOwnFormFields(document, code))
+        << code;
+  }
+  // OCS's KPI 1 (levels 80 / 90 / 100): a basic target of 70 is its own; 80 again, the KPI's,
+  // leaves it no own criteria.
+  auto own_of_ocs = [](const domain::Framework& f) {
+    bool has_own = false;
+    for (const auto& rule : f.assignments) {
+      if (std::find(rule.agencies.begin(), rule.agencies.end(), "OCS") == rule.agencies.end())
+        continue;
+      for (const auto& a : rule.kpis) has_own |= a.kpi == "1" && a.criteria != nullptr;
+    }
+    return has_own;
+  };
+  formats::FormFields ocs = formats::AssignmentFormFields(after, "OCS");
+  const formats::FormFields ocs_own = formats::AgencyOwnFormFields(after, "OCS");
+  ocs.insert(ocs_own.begin(), ocs_own.end());
+  EXPECT_EQ(ocs["own.1.targets.0.value"], "80");
+  ocs["own.1.targets.0.value"] = "70";
+  auto lower = authoring.SaveAssignmentForm(admin_, framework_.id,
+                                            Authoring::Token(saved->document), {"OCS"}, ocs);
+  ASSERT_TRUE(lower.ok()) << lower.status().ToString(false);
+  EXPECT_TRUE(own_of_ocs(lower->framework));
+  ocs["own.1.targets.0.value"] = "80";
+  auto plain = authoring.SaveAssignmentForm(admin_, framework_.id,
+                                            Authoring::Token(lower->document), {"OCS"}, ocs);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString(false);
+  EXPECT_FALSE(own_of_ocs(plain->framework));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, AuthoringTest, ::testing::ValuesIn(esar::testing::Backends()),

@@ -48,6 +48,14 @@ Status Directory::UpsertAgencies(const Actor& actor, const std::vector<domain::A
         return Status::InvalidInput("หน่วยงานต้องมีรหัสและชื่อภาษาไทย",
                                     "an agency needs a code and a Thai name");
       }
+      if (a.email && !a.email->empty() && !IsValidEmail(*a.email)) {
+        return Status::InvalidInput(
+            "หน่วยงาน " + a.code + ": อีเมล \"" + *a.email + "\" ไม่ถูกต้อง (เช่น saraban@ocs.go.th)",
+            "agency " + a.code + ": \"" + *a.email +
+                "\" is not an e-mail address (such as "
+                "saraban@ocs.go.th)",
+            a.where);
+      }
       // The sort key goes with the name it is of: lists sort by it in SQL (Thai order).
       Status s = db_.Execute(
           "INSERT INTO agencies (code, name_th, name_en, kind, sort_key) VALUES (?, ?, ?, ?, ?) "
@@ -55,6 +63,11 @@ Status Directory::UpsertAgencies(const Actor& actor, const std::vector<domain::A
           "excluded.name_en, kind = excluded.kind, sort_key = excluded.sort_key",
           {a.code, a.name.th, a.name.en, a.kind, storage::Blob{ThaiSortKey(a.name.th)}});
       if (!s.ok()) return s;
+      // A file without the column keeps the address esar holds.
+      if (a.email) {
+        s = db_.Execute("UPDATE agencies SET email = ? WHERE code = ?", {*a.email, a.code});
+        if (!s.ok()) return s;
+      }
     }
     for (const domain::Agency& a : agencies) {
       storage::Value parent = a.parent.empty() ? storage::Value{} : storage::Value{a.parent};
@@ -72,26 +85,35 @@ Status Directory::UpsertAgencies(const Actor& actor, const std::vector<domain::A
   });
 }
 
+namespace {
+
+// An agency from a row of SELECT code, name_th, name_en, kind, parent, email.
+domain::Agency AgencyOfRow(const storage::Row& r) {
+  return domain::Agency{
+      r.Text(0), {r.Text(1), r.Text(2)}, r.Text(3), r.IsNull(4) ? "" : r.Text(4), {}, r.Text(5)};
+}
+
+}  // namespace
+
 Result<std::vector<domain::Agency>> Directory::Agencies() {
-  auto rows = db_.Query("SELECT code, name_th, name_en, kind, parent FROM agencies ORDER BY code");
+  auto rows =
+      db_.Query("SELECT code, name_th, name_en, kind, parent, email FROM agencies ORDER BY code");
   if (!rows) return rows.status();
   std::vector<domain::Agency> out;
-  for (const storage::Row& r : *rows)
-    out.push_back({r.Text(0), {r.Text(1), r.Text(2)}, r.Text(3), r.Text(4), {}});
+  for (const storage::Row& r : *rows) out.push_back(AgencyOfRow(r));
   return out;
 }
 
 Result<domain::Agency> Directory::FindAgency(const std::string& code) {
-  auto rows =
-      db_.Query("SELECT code, name_th, name_en, kind, parent FROM agencies WHERE code = ?", {code});
+  auto rows = db_.Query(
+      "SELECT code, name_th, name_en, kind, parent, email FROM agencies WHERE code = ?", {code});
   if (!rows) return rows.status();
   if (rows->empty()) return Status::NotFound("ไม่มีหน่วยงาน " + code, "no agency " + code);
-  const storage::Row& r = (*rows)[0];
-  return domain::Agency{r.Text(0), {r.Text(1), r.Text(2)}, r.Text(3), r.Text(4), {}};
+  return AgencyOfRow((*rows)[0]);
 }
 
 std::string Directory::AgencyVersion(const domain::Agency& a) {
-  const json state = {a.code, a.name.th, a.name.en, a.kind, a.parent};
+  const json state = {a.code, a.name.th, a.name.en, a.kind, a.parent, a.email.value_or("")};
   return security::Sha256Hex(state.dump()).substr(0, 32);
 }
 
@@ -139,6 +161,11 @@ Status CheckAgencyForm(const AgencyForm& f) {
   if (f.parent == f.code) {
     return AgencyFieldError("parent", "หน่วยงานสังกัดตนเองไม่ได้", "an agency cannot belong to itself");
   }
+  if (!f.email.empty() && (f.email.size() > 254 || !IsValidEmail(f.email))) {
+    return AgencyFieldError("email", "อีเมลของหน่วยงานไม่ถูกต้อง: ใช้รูปแบบเช่น saraban@ocs.go.th",
+                            "the agency's e-mail address is not valid: use the form "
+                            "saraban@ocs.go.th");
+  }
   return Status::Ok();
 }
 
@@ -153,8 +180,9 @@ Status Directory::SaveAgency(const Actor& actor, const AgencyForm& form, bool ad
   if (!valid.ok()) return valid;
   const int64_t now = clock_.NowMs();
   return db_.Transaction([&]() -> Status {
-    auto rows = db_.Query(
-        "SELECT code, name_th, name_en, kind, parent FROM agencies WHERE code = ?", {form.code});
+    auto rows =
+        db_.Query("SELECT code, name_th, name_en, kind, parent, email FROM agencies WHERE code = ?",
+                  {form.code});
     if (!rows) return rows.status();
     domain::Agency was;
     if (adding) {
@@ -166,8 +194,7 @@ Status Directory::SaveAgency(const Actor& actor, const AgencyForm& form, bool ad
       if (rows->empty()) {
         return Status::NotFound("ไม่มีหน่วยงาน " + form.code, "no agency " + form.code);
       }
-      const storage::Row& r = (*rows)[0];
-      was = {r.Text(0), {r.Text(1), r.Text(2)}, r.Text(3), r.IsNull(4) ? "" : r.Text(4), {}};
+      was = AgencyOfRow((*rows)[0]);
       if (AgencyVersion(was) != form.version) {
         return Status::Conflict(
             "มีผู้อื่นแก้ไขหน่วยงานนี้หลังจากที่คุณเปิดหน้านี้ หน้านี้แสดงข้อมูลล่าสุดแล้ว โปรดแก้ไขอีกครั้ง",
@@ -207,17 +234,19 @@ Status Directory::SaveAgency(const Actor& actor, const AgencyForm& form, bool ad
     note("name_en", was.name.en, form.name_en);
     note("kind", was.kind, form.kind);
     note("parent", was.parent, form.parent);
+    note("email", was.email.value_or(""), form.email);
     if (!adding && after.size() == 1) return Status::Ok();
     storage::Value parent = form.parent.empty() ? storage::Value{} : storage::Value{form.parent};
     const storage::Blob key{ThaiSortKey(form.name_th)};
-    Status s = adding ? db_.Execute(
-                            "INSERT INTO agencies (code, name_th, name_en, kind, parent, sort_key) "
-                            "VALUES (?, ?, ?, ?, ?, ?)",
-                            {form.code, form.name_th, form.name_en, form.kind, parent, key})
-                      : db_.Execute(
-                            "UPDATE agencies SET name_th = ?, name_en = ?, kind = ?, parent = ?, "
-                            "sort_key = ? WHERE code = ?",
-                            {form.name_th, form.name_en, form.kind, parent, key, form.code});
+    Status s =
+        adding ? db_.Execute(
+                     "INSERT INTO agencies (code, name_th, name_en, kind, parent, sort_key, "
+                     "email) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     {form.code, form.name_th, form.name_en, form.kind, parent, key, form.email})
+               : db_.Execute(
+                     "UPDATE agencies SET name_th = ?, name_en = ?, kind = ?, parent = ?, "
+                     "sort_key = ?, email = ? WHERE code = ?",
+                     {form.name_th, form.name_en, form.kind, parent, key, form.email, form.code});
     if (!s.ok()) return s;
     if (adding) before = json::object();
     return AuditLog(db_).Append(actor, now, adding ? "agency.add" : "agency.edit", "agencies",

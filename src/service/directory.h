@@ -64,6 +64,7 @@ struct AgencyForm {
   std::string kind;     // required: 1–64 characters, lowercase Latin letters, digits, _
   std::string parent;   // "" or another agency's code (its ministry or province)
   std::string version;  // Directory::AgencyVersion of the agency the form was made from ("" to add)
+  std::string email;    // "" for none; else it must pass IsValidEmail (at most 254 bytes)
 };
 
 struct Session {
@@ -126,6 +127,8 @@ class Directory {
       : db_(db), clock_(clock), hasher_(hasher) {}
 
   // Adds or updates agencies (by code). Admins only. Parents must exist in the list or already.
+  // An agency whose e-mail address is unset (a file without the column) keeps the stored one;
+  // a set one must be "" or pass IsValidEmail (kInvalidInput naming the agency's line).
   Status UpsertAgencies(const Actor& actor, const std::vector<domain::Agency>& agencies);
   Result<std::vector<domain::Agency>> Agencies();
   // One agency by code, or kNotFound (in Thai and English).

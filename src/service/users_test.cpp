@@ -12,6 +12,7 @@
 
 #include "service/audit.h"
 #include "service/audit_trail.h"
+#include "formats/inputs.h"
 #include "service/directory.h"
 #include "service/login.h"
 #include "service/notify.h"
@@ -360,6 +361,62 @@ TEST_P(UsersTest, AnAgencyIsAddedAndEditedByAFormAuditedInWords) {
   EXPECT_EQ(changes, "ชื่อภาษาอังกฤษ: Department of Local Administration → Local Administration "
                      "Department; สังกัด: ไม่มี → " + ministry + "; ")
       << changes;
+  ExpectAuditWhole();
+}
+
+TEST_P(UsersTest, AnAgencysEmailIsSetByItsFormAndByTheAgencyFilesAndChecked) {
+  auto ocs = directory_->FindAgency("OCS");
+  ASSERT_TRUE(ocs.ok());
+  EXPECT_EQ(ocs->email.value_or("?"), "");
+  AgencyForm form{"OCS", ocs->name.th, ocs->name.en, ocs->kind, ocs->parent,
+                  Directory::AgencyVersion(*ocs), "saraban@ocs.go.th"};
+  for (const char* bad : {"saraban", "a b@ocs.go.th", "x@y", "<a@b.go.th>", "a@b.go.th\r\nBcc: c@d"}) {
+    AgencyForm wrong = form;
+    wrong.email = bad;
+    Status s = directory_->SaveAgency(admin_, wrong, false);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidInput) << bad;
+    EXPECT_EQ(s.where().json_path, "email") << bad;
+  }
+  ASSERT_TRUE(directory_->SaveAgency(admin_, form, false).ok());
+  auto saved = directory_->FindAgency("OCS");
+  ASSERT_TRUE(saved.ok());
+  EXPECT_EQ(saved->email.value_or(""), "saraban@ocs.go.th");
+  // Audited before -> after.
+  AuditQuery by_agency;
+  by_agency.agency = "OCS";
+  by_agency.kind = "agency";
+  auto trail = ReadAuditTrail(*db_, admin_, by_agency);
+  ASSERT_TRUE(trail.ok() && !trail->items.empty());
+  std::string changes;
+  for (const AuditChange& c : trail->items[0].changes) changes += c.before.en + " → " + c.after.en + ";";
+  EXPECT_NE(changes.find("saraban@ocs.go.th"), std::string::npos) << changes;
+  // A CSV without the column keeps it; one with the column sets it, "" removes it; a bad one
+  // is refused naming its line, and nothing is imported.
+  auto keep = formats::ParseAgencies("code,name_th\nOCS,สำนักงานคณะกรรมการกฤษฎีกา\n", "a.csv");
+  ASSERT_TRUE(keep.ok());
+  ASSERT_TRUE(directory_->UpsertAgencies(admin_, *keep).ok());
+  EXPECT_EQ(directory_->FindAgency("OCS")->email.value_or(""), "saraban@ocs.go.th");
+  auto set = formats::ParseAgencies(
+      "code,name_th,email\nOCS,สำนักงานคณะกรรมการกฤษฎีกา,info@ocs.go.th\n", "a.csv");
+  ASSERT_TRUE(set.ok());
+  ASSERT_TRUE(directory_->UpsertAgencies(admin_, *set).ok());
+  EXPECT_EQ(directory_->FindAgency("OCS")->email.value_or(""), "info@ocs.go.th");
+  auto bad = formats::ParseAgencies(
+      "code,name_th,email\nNEW9,ใหม่,\nOCS,สำนักงานคณะกรรมการกฤษฎีกา,not-an-address\n", "a.csv");
+  ASSERT_TRUE(bad.ok());
+  Status refused = directory_->UpsertAgencies(admin_, *bad);
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidInput);
+  EXPECT_EQ(refused.where().line, 3);
+  EXPECT_EQ(directory_->FindAgency("NEW9").status().code(), StatusCode::kNotFound);
+  auto json_set = formats::ParseAgencies(
+      R"({"agencies": [{"code": "OCS", "name": "สำนักงานคณะกรรมการกฤษฎีกา", "email": ""}]})",
+      "a.json");
+  ASSERT_TRUE(json_set.ok());
+  ASSERT_TRUE(directory_->UpsertAgencies(admin_, *json_set).ok());
+  EXPECT_EQ(directory_->FindAgency("OCS")->email.value_or("?"), "");
+  EXPECT_EQ(formats::ParseAgencies(R"({"agencies": [{"code": "OCS", "email": 5}]})", "a.json")
+                .status().where().json_path,
+            "/agencies/0/email");
   ExpectAuditWhole();
 }
 

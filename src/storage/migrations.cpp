@@ -768,6 +768,13 @@ CREATE INDEX catalog_datasets_complete ON catalog_datasets (upload_id, complete,
 INSERT INTO audit_rebaselines (entity, migration)
   SELECT 'data_upload/' || CAST(id AS TEXT), 23 FROM data_uploads
 )SQL"},
+      // An agency's contact e-mail address (issue 12 §2), '' for none. The agencies' audited
+      // state gains the column, so the directory recorded before is re-baselined (migration 13).
+      {24, "agency e-mail addresses", R"SQL(
+ALTER TABLE agencies ADD COLUMN email TEXT NOT NULL DEFAULT '';
+INSERT INTO audit_rebaselines (entity, migration)
+  SELECT 'agencies', 24 WHERE EXISTS (SELECT 1 FROM agencies)
+)SQL"},
       // The dataset page lists a catalog's datasets in Thai order of their titles too, paged in
       // SQL: each dataset keeps the ICU Thai collation key of its title (as agencies.sort_key;
       // derived, so not part of the upload's audited state), filled here for the rows before.

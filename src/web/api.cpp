@@ -959,15 +959,19 @@ void Api::Register(Router& router) {
 
   // ---- agencies, frameworks, rounds, data ----
   router.Add("GET", "/api/v1/agencies", with(false, [this, reply](Call& c) {
+               // The contact addresses are the central office's: admins only.
+               const bool admin = c.actor.Is(service::Role::kAdmin);
                return reply(service::Directory(c.db, clock_).Agencies(),
-                            [](const std::vector<domain::Agency>& list) {
+                            [admin](const std::vector<domain::Agency>& list) {
                               json out = json::array();
                               for (const auto& a : list) {
-                                out.push_back({{"code", a.code},
-                                               {"name", {{"th", a.name.th}, {"en", a.name.en}}},
-                                               {"kind", a.kind},
-                                               {"parent", a.parent.empty() ? json(nullptr)
-                                                                           : json(a.parent)}});
+                                json agency = {
+                                    {"code", a.code},
+                                    {"name", {{"th", a.name.th}, {"en", a.name.en}}},
+                                    {"kind", a.kind},
+                                    {"parent", a.parent.empty() ? json(nullptr) : json(a.parent)}};
+                                if (admin) agency["email"] = a.email.value_or("");
+                                out.push_back(std::move(agency));
                               }
                               return out;
                             });

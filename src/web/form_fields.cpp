@@ -33,6 +33,17 @@ json ErrorBook::Summary() const {
   return out;
 }
 
+json PlaceError(ErrorBook& errors, const Status& error, const std::string& message) {
+  json general = json::array();
+  if (error.ok()) return general;
+  if (error.where().json_path.empty()) {
+    general.push_back(message);
+  } else {
+    errors.Add(error.where().json_path, message);
+  }
+  return general;
+}
+
 std::string FieldId(const std::string& name) { return "f-" + HtmlId(name); }
 
 json Field(const std::map<std::string, std::string>& fields, ErrorBook& errors,

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
+
 namespace esar::web {
 
 // Messages by the form field (or row, or section) they concern; what no field claims is shown
@@ -27,6 +29,10 @@ class ErrorBook {
   std::map<std::string, std::vector<std::string>> by_key_;
   nlohmann::json summary_ = nlohmann::json::array();
 };
+
+// A refusal `error` (shown as `message`) put beside the field it names (where().json_path);
+// one that names no field is returned, for the top of the form (empty for Ok).
+nlohmann::json PlaceError(ErrorBook& errors, const Status& error, const std::string& message);
 
 // The HTML id of form field `name` ("f-" and HtmlId).
 std::string FieldId(const std::string& name);

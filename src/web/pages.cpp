@@ -987,6 +987,10 @@ void Pages::Register(Router& router) {
   router.Add("POST", "/admin/agencies/add", Page(admin, bind(&Pages::SaveAgency)));
   router.Add("GET", "/admin/agencies/{code}/edit", Page(admin, bind(&Pages::AgencyEditor)));
   router.Add("POST", "/admin/agencies/{code}/edit", Page(admin, bind(&Pages::SaveAgency)));
+  router.Add("GET", "/admin/agencies/{code}/kpis", Page(admin, bind(&Pages::AgencyKpis)));
+  router.Add("POST", "/admin/agencies/{code}/kpis", Page(admin, bind(&Pages::SaveAgencyKpis)));
+  router.Add("GET", "/admin/assignments", Page(admin, bind(&Pages::GroupKpis)));
+  router.Add("POST", "/admin/assignments", Page(admin, bind(&Pages::SaveGroupKpis)));
   router.Add("GET", "/admin/users", Page(admin, bind(&Pages::UsersPage)));
   router.Add("POST", "/admin/users", Page(admin, bind(&Pages::CreateUser)));
   router.Add("GET", "/admin/users/{id}", Page(admin, bind(&Pages::UserPage)));

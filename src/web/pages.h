@@ -225,6 +225,20 @@ class Pages {
   HttpResponse AgencyEditor(PageCall& call);
   HttpResponse AgencyEditorWith(PageCall& call, const Status& error);
   HttpResponse SaveAgency(PageCall& call);
+  // One agency's KPIs and weights (/admin/agencies/{code}/kpis, pages_assign.cpp): every
+  // top-level KPI of its kind's framework ticked when assigned, with its weight, by component
+  // with the sums checked by `esar check`'s rule; "check" shows the sums, "save" writes the
+  // assignment rules (service::Authoring::SaveAssignmentForm). `error` as AgencyEditorWith.
+  HttpResponse AgencyKpis(PageCall& call);
+  HttpResponse AgencyKpisWith(PageCall& call, const Status& error);
+  HttpResponse SaveAgencyKpis(PageCall& call);
+  // The same form for every agency of a kind at once, or of a kind under one ministry
+  // (/admin/assignments?kind=K&parent=P; without a kind, the choice of both): "review" lists
+  // the agencies it will change, each with its KPIs now and after, and "save" (sent from that
+  // list, which it carries) writes one rule naming them; 409 when the agencies differ from
+  // those the list showed.
+  HttpResponse GroupKpis(PageCall& call);
+  HttpResponse SaveGroupKpis(PageCall& call);
   HttpResponse UsersPage(PageCall& call);
   HttpResponse CreateUser(PageCall& call);
   // One user (/admin/users/{id}): their name, role, agency and e-mail address as a form (errors

@@ -318,12 +318,16 @@ HttpResponse Pages::AgencyEditorWith(PageCall& call, const Status& error) {
   }
   const bool sent_back = !error.ok() && error.code() == StatusCode::kInvalidInput;
   if (sent_back) {
-    for (const char* name : {"code", "name_th", "name_en", "kind", "parent", "version"})
+    for (const char* name : {"code", "name_th", "name_en", "kind", "parent", "email", "version"})
       fields[name] = call.Field(name);
   } else if (!adding) {
-    fields = {{"code", stored.code},       {"name_th", stored.name.th},
-              {"name_en", stored.name.en}, {"kind", stored.kind},
-              {"parent", stored.parent},   {"version", service::Directory::AgencyVersion(stored)}};
+    fields = {{"code", stored.code},
+              {"name_th", stored.name.th},
+              {"name_en", stored.name.en},
+              {"kind", stored.kind},
+              {"parent", stored.parent},
+              {"email", stored.email.value_or("")},
+              {"version", service::Directory::AgencyVersion(stored)}};
   }
   if (!adding) fields["code"] = stored.code;  // fixed once added: others' records name it
   auto agencies = directory.Agencies();
@@ -346,14 +350,7 @@ HttpResponse Pages::AgencyEditorWith(PageCall& call, const Status& error) {
     if (adding || a.code != stored.code) others.push_back(a);
   }
   ErrorBook errors;
-  json general = json::array();
-  if (!error.ok()) {
-    if (error.where().json_path.empty()) {
-      general.push_back(call.Message(error));
-    } else {
-      errors.Add(error.where().json_path, call.Message(error));
-    }
-  }
+  const json general = PlaceError(errors, error, call.Message(error));
   json form = json::array();
   if (adding) {
     form.push_back(Field(fields, errors, "code", call.T("agency_form.code"), "text",
@@ -364,6 +361,8 @@ HttpResponse Pages::AgencyEditorWith(PageCall& call, const Status& error) {
   form.push_back(Field(fields, errors, "kind", call.T("agency_form.kind"), "select", "", kind_options));
   form.push_back(Field(fields, errors, "parent", call.T("agency_form.parent"), "select",
                        call.T("agency_form.parent_hint"), AgencyOptions(call, others, "")));
+  form.push_back(Field(fields, errors, "email", call.T("agency_form.email"), "text",
+                       call.T("agency_form.email_hint")));
   const std::string action =
       adding ? "/admin/agencies/add" : "/admin/agencies/" + UrlEncode(stored.code) + "/edit";
   const std::string title =
@@ -372,6 +371,7 @@ HttpResponse Pages::AgencyEditorWith(PageCall& call, const Status& error) {
   json model = {{"title", title},       {"adding", adding},  {"fields", form},
                 {"action", action},     {"version", fields["version"]},
                 {"general", general}};
+  if (!adding) model["kpis_href"] = "/admin/agencies/" + UrlEncode(stored.code) + "/kpis";
   const json summary = errors.Summary();
   if (!summary.empty()) model["summary"] = summary;
   return RenderPage(call, "admin_agency", model, title,
@@ -391,7 +391,8 @@ HttpResponse Pages::SaveAgency(PageCall& call) {
                            trimmed("name_en"),
                            call.Field("kind"),
                            call.Field("parent"),
-                           call.Field("version")};
+                           call.Field("version"),
+                           trimmed("email")};
   Status s = service::Directory(call.db, clock_).SaveAgency(call.actor, form, adding);
   if (!s.ok()) return AgencyEditorWith(call, s);
   return Redirect("/admin/agencies?q=" + UrlEncode(form.code) +
@@ -475,15 +476,7 @@ HttpResponse Pages::UserPageWith(PageCall& call, const Status& error) {
               {"version", user->version}};
   }
   ErrorBook errors;
-  json general = json::array();
-  if (!error.ok()) {
-    const std::string& field = error.where().json_path;
-    if (field.empty()) {
-      general.push_back(call.Message(error));
-    } else {
-      errors.Add(field, call.Message(error));
-    }
-  }
+  const json general = PlaceError(errors, error, call.Message(error));
   json roles = json::array();
   for (const char* r : {"reporter", "approver", "evaluator", "admin"})
     roles.push_back({{"value", r}, {"label", call.T(std::string("role.") + r)}});

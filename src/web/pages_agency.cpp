@@ -203,6 +203,8 @@ HttpResponse Pages::AgencyHome(PageCall& call) {
   json model = {{"agency", call.Pick(agency->name)},
                 {"rounds", list},
                 {"announcements", AnnouncementsModel(call, 5)}};
+  // An agency without an address shows none (an empty text still opens a section).
+  if (!agency->email.value_or("").empty()) model["email"] = *agency->email;
   return RenderPage(call, "agency_home", model, call.T("agency.title"));
 }
 

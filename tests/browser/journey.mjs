@@ -518,6 +518,29 @@ try {
   await admin.waitForLoadState("load");
   check((await flash(admin)).includes("บันทึกหน่วยงานแล้ว") && await admin.getByRole("row").filter({ hasText: "กรมการจัดหางาน" }).filter({ hasText: "กระทรวงแรงงาน" }).count() === 1,
         "the agency now belongs to the Ministry of Labour");
+  // ---- issue 12 §2: the new agency given its KPIs and weights by a form (weights that do not
+  // add up said beside the total first) ----
+  await admin.goto(`${base}/admin/agencies/DOE/edit`);
+  await admin.getByRole("link", { name: "ตัวชี้วัดและน้ำหนัก" }).click();
+  await admin.waitForLoadState("load");
+  await admin.getByLabel(/^ตัวชี้วัด 1 /).check();
+  await admin.getByLabel("น้ำหนักของตัวชี้วัด 1", { exact: true }).fill("50");
+  await admin.getByLabel(/^ตัวชี้วัด 2 /).check();
+  await admin.getByLabel("น้ำหนักของตัวชี้วัด 2", { exact: true }).fill("40");
+  await admin.getByRole("button", { name: "บันทึกการมอบหมาย" }).click();
+  await admin.waitForLoadState("load");
+  check((await admin.locator("#summary").textContent()).includes("รวมกันได้ 90 แต่ต้องเท่ากับ 100"),
+        "weights adding up to 90 are refused, said beside the total");
+  check(await admin.getByLabel("น้ำหนักของตัวชี้วัด 2", { exact: true }).inputValue() === "40", "  the weights typed are kept");
+  await look(admin, "08c-admin-agency-kpis-error");
+  await admin.getByLabel("น้ำหนักของตัวชี้วัด 2", { exact: true }).fill("50");
+  await admin.getByRole("button", { name: "บันทึกการมอบหมาย" }).click();
+  await admin.waitForLoadState("load");
+  check((await flash(admin)).includes("บันทึกตัวชี้วัดและน้ำหนักแล้ว") &&
+        await admin.getByLabel(/^ตัวชี้วัด 1 /).isChecked() &&
+        await admin.getByLabel("น้ำหนักของตัวชี้วัด 1", { exact: true }).inputValue() === "50",
+        "DOE is given KPIs 1 and 2 at 50 each, shown again as saved");
+  await look(admin, "08d-admin-agency-kpis");
   await admin.goto(`${base}/admin/users`);
   await look(admin, "09-admin-users");
   // ---- issue 12 §2: a user made, edited (a bad address said beside its field), sent the reset
