@@ -7,7 +7,9 @@
 #include <optional>
 
 #include "common/thai.h"
+#include "domain/criteria_view.h"
 #include "domain/engine.h"
+#include "domain/expression.h"
 #include "formats/report.h"
 #include "service/directory.h"
 #include "service/history.h"
@@ -61,8 +63,10 @@ std::optional<domain::Day> DayOfValue(const json& value) {
 // Noon UTC of `day`: the same day in Bangkok, for the date functions that take a moment.
 int64_t NoonOf(domain::Day day) { return int64_t{day} * 86'400'000 + 43'200'000; }
 
+// Each level's name, points and target as the agencies read it. `resolved` (levels criteria
+// only; may be null) holds the targets as numbers for one agency: shown in place of formulas.
 json LevelRows(const PageCall& call, const domain::Framework& framework,
-               const domain::Criteria& criteria) {
+               const domain::Criteria& criteria, const std::vector<double>* resolved = nullptr) {
   json rows = json::array();
   for (size_t i = 0; i < framework.levels.size(); ++i) {
     std::string target;
@@ -76,6 +80,12 @@ json LevelRows(const PageCall& call, const domain::Framework& framework,
           due += (due.empty() ? "" : "; ") + call.T("milestone.due") + " " +
                  FormatDate(NoonOf(*m.due), call.lang);
       }
+    }
+    if (resolved && i < resolved->size() && !std::isnan((*resolved)[i]) &&
+        i < criteria.levels.targets.size()) {
+      // The agency's own target: a number, never the formula it came from.
+      target = (criteria.levels.targets[i].strict ? "> " : "") +
+               Number((*resolved)[i], framework.decimals.result);
     }
     if (target.empty()) {
       switch (criteria.form) {
@@ -105,18 +115,98 @@ json LevelRows(const PageCall& call, const domain::Framework& framework,
   return rows;
 }
 
-json CriteriaModel(const PageCall& call, const domain::Framework& framework,
-                   const domain::Criteria& criteria) {
+// A formula name as the agencies read it, with the unit of its values: a variable or a
+// referenced variable by its name, an earlier year's with the year ("คะแนน PMQA 4.0 ปี 2566");
+// an unknown name (or a formula) stays as written, without unit.
+struct NameLabel {
+  std::string label;
+  std::string unit;
+};
+
+NameLabel LabelOf(const PageCall& call, const domain::Framework& framework, const domain::Kpi& kpi,
+                  const std::string& name) {
+  const bool thai = call.lang == Lang::kThai;
+  for (const domain::Reference& r : kpi.references) {
+    if (r.name != name) continue;
+    const int year = r.fiscal_year == 0 ? framework.fiscal_year : r.fiscal_year;
+    std::string of_year;
+    if (year != framework.fiscal_year) {
+      of_year = thai ? " ปี " + std::to_string(year) : " (FY" + std::to_string(year) + ")";
+    }
+    if (r.from_result && r.from_result->score) {
+      return {thai ? "คะแนนตัวชี้วัด" + of_year : "the KPI's score" + of_year,
+              call.T("doc.score_unit")};
+    }
+    const domain::Kpi* of = domain::FindKpi(framework.kpis, r.kpi.empty() ? kpi.id : r.kpi);
+    if (of == nullptr) break;
+    for (const domain::Variable& v : of->variables) {
+      if (v.id == r.variable) return {call.Pick(v.name) + of_year, call.Pick(v.unit)};
+    }
+  }
+  for (const domain::Variable& v : kpi.variables) {
+    if (v.id == name) return {call.Pick(v.name), call.Pick(v.unit)};
+  }
+  return {name, ""};
+}
+
+// A group's range in words ("ตั้งแต่ 350 แต่น้อยกว่า 400"), never "350 ≤ x < 400".
+std::string RangeWords(const PageCall& call, const domain::Range& range) {
+  std::vector<std::string> parts;
+  const auto add = [&](const std::optional<double>& bound, const char* key) {
+    if (bound) parts.push_back(call.T(key) + " " + ShortestDecimal(*bound));
+  };
+  add(range.at_least, "doc.range_at_least");
+  add(range.above, "doc.range_above");
+  add(range.at_most, "doc.range_at_most");
+  add(range.below, "doc.range_below");
+  std::string out;
+  for (const std::string& part : parts) out += (out.empty() ? "" : call.T("doc.range_and")) + part;
+  return out;
+}
+
+json CriteriaModel(const PageCall& call, const domain::Framework& framework, const domain::Kpi& kpi,
+                   const domain::Criteria& criteria, const std::map<std::string, double>* known) {
   json out = json::object();
+  std::optional<domain::AgencyCriteria> agency;
+  if (known) agency = domain::ResolveForAgency(criteria, *known);
   if (criteria.form == domain::CriteriaForm::kGroups) {
+    const std::string& by = criteria.groups.by;
+    const std::string by_label = domain::IsIdentifier(by) ? LabelOf(call, framework, kpi, by).label
+                                                          : call.T("doc.group_value");
     json groups = json::array();
     for (const domain::Group& g : criteria.groups.groups) {
-      json group = {{"name", call.Pick(g.name)}, {"range", g.range.ToString()}};
+      json group = {{"name", call.Pick(g.name)}, {"range", RangeWords(call, g.range)}};
       if (g.criteria) group["levels"] = LevelRows(call, framework, *g.criteria);
+      if (agency && !agency->choices.empty() && agency->choices.front().group == &g) {
+        group["chosen"] = true;
+      }
       groups.push_back(group);
     }
     out["groups"] = groups;
-    out["by"] = criteria.groups.by;
+    out["by"] = by_label;
+    if (agency) {
+      // The agency's own group and targets, first: "คะแนนปี 2566 ของหน่วยงาน 420.50 → กลุ่ม 3".
+      json lines = json::array();
+      for (const domain::AgencyCriteria::Choice& choice : agency->choices) {
+        const NameLabel named = domain::IsIdentifier(choice.by)
+                                    ? LabelOf(call, framework, kpi, choice.by)
+                                    : NameLabel{call.T("doc.group_value"), ""};
+        if (std::isnan(choice.value)) {
+          lines.push_back(named.label + " " + call.T("doc.group_unknown"));
+        } else {
+          lines.push_back(
+              named.label + " " +
+              ValueWithUnit(Number(choice.value, framework.decimals.result), named.unit) + " → " +
+              (choice.group ? call.Pick(choice.group->name) : call.T("doc.group_none")));
+        }
+      }
+      out["agency_lines"] = lines;
+      if (agency->criteria) {
+        out["agency_levels"] = LevelRows(
+            call, framework, *agency->criteria,
+            agency->criteria->form == domain::CriteriaForm::kLevels ? &agency->targets : nullptr);
+      }
+    }
     return out;
   }
   if (criteria.form == domain::CriteriaForm::kPoints) {
@@ -127,7 +217,9 @@ json CriteriaModel(const PageCall& call, const domain::Framework& framework,
     out["points"] = items;
     return out;
   }
-  out["levels"] = LevelRows(call, framework, criteria);
+  out["levels"] = LevelRows(
+      call, framework, criteria,
+      agency && criteria.form == domain::CriteriaForm::kLevels ? &agency->targets : nullptr);
   if (criteria.form == domain::CriteriaForm::kLevels &&
       criteria.levels.direction == domain::Direction::kLowerIsBetter) {
     out["lower_is_better"] = true;
@@ -178,7 +270,7 @@ const domain::KpiScore* FindScore(const std::vector<domain::KpiScore>& scores,
 }  // namespace
 
 json KpiDocModel(const PageCall& call, const domain::Framework& framework, const domain::Kpi& kpi,
-                 const domain::Criteria* criteria) {
+                 const domain::Criteria* criteria, const std::map<std::string, double>* known) {
   const domain::KpiDocumentation& doc = kpi.doc;
   json baseline = json::array();
   for (const domain::YearEntry& y : doc.baseline) {
@@ -207,7 +299,7 @@ json KpiDocModel(const PageCall& call, const domain::Framework& framework, const
        {"description", "scope", "formula", "data_source", "data_collection", "benefit"}) {
     if (out[key].get<std::string>().empty()) out.erase(key);
   }
-  if (criteria) out["criteria"] = CriteriaModel(call, framework, *criteria);
+  if (criteria) out["criteria"] = CriteriaModel(call, framework, kpi, *criteria, known);
   json subs = json::array();
   for (const domain::Kpi& sub : kpi.sub_kpis) {
     subs.push_back({{"id", sub.id},
@@ -383,6 +475,35 @@ Result<json> ValuesFromForm(const PageCall& call, const domain::Kpi& kpi) {
     values[v.id] = number;
   }
   return values;
+}
+
+std::map<std::string, double> AgencyKnownValues(PageCall& call, const domain::Framework& framework,
+                                                int round, const domain::Agency& agency,
+                                                const domain::Kpi& kpi) {
+  std::vector<domain::Observation> observations;
+  // The values of the newest round of this fiscal year and kind, imported data included: a
+  // framework being written may have no round of its own yet.
+  service::Cycle cycle(call.db, call.clock);
+  if (auto rounds = cycle.Rounds()) {
+    const service::RoundSummary* newest = nullptr;
+    for (const service::RoundSummary& r : *rounds) {
+      if (r.fiscal_year == framework.fiscal_year && r.agency_kind == framework.agency_kind &&
+          r.round.round == round && (!newest || r.round.id > newest->round.id)) {
+        newest = &r;
+      }
+    }
+    if (newest) {
+      if (auto current = service::Reporting(call.db, call.clock)
+                             .CurrentValuesOf(newest->round.id, agency.code)) {
+        observations = std::move(current->observations);
+      }
+    }
+  }
+  // Baselines read from an earlier year's published result, as when results are computed.
+  if (!service::History(call.db, call.clock).FillBaselines(framework, {agency}, observations)) {
+    return {};
+  }
+  return domain::KnownReferences(kpi, agency.code, framework.fiscal_year, observations);
 }
 
 json WhatIfModel(PageCall& call, const domain::Framework& framework,

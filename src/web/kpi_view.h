@@ -3,6 +3,7 @@
 // A KPI as pages show it (internal to src/web): its documentation and criteria with an
 // agency's own targets, the form fields of its variables, and the what-if line.
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -29,8 +30,18 @@ const domain::Criteria* EffectiveCriteria(const domain::Framework& framework,
 
 // {"id", "name", "unit", "description", "definitions", "scope", "formula", "data_source",
 //  "steps", "baseline", "benefit", "criteria": {...}} for templates/part_kpi_doc.mustache.
+// With `known` (one agency's values by formula name, e.g. from AgencyKnownValues), the criteria
+// also say the agency's group and its targets as numbers ("agency_lines", "agency_levels").
 nlohmann::json KpiDocModel(const PageCall& call, const domain::Framework& framework,
-                           const domain::Kpi& kpi, const domain::Criteria* criteria);
+                           const domain::Kpi& kpi, const domain::Criteria* criteria,
+                           const std::map<std::string, double>* known = nullptr);
+
+// One agency's values that its criteria for `kpi` can read before it reports: the KPI's
+// references (baselines of earlier years, filled from published results as when results are
+// computed, and values of other KPIs) in `round` of `framework`. Empty when they cannot be read.
+std::map<std::string, double> AgencyKnownValues(PageCall& call, const domain::Framework& framework,
+                                                int round, const domain::Agency& agency,
+                                                const domain::Kpi& kpi);
 
 // The variables an agency reports for `kpi` as form fields, filled from `values` (a JSON
 // object as stored; may be empty): [{"id", "field", "name", "unit", "number"|"count"|

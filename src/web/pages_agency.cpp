@@ -300,8 +300,10 @@ static HttpResponse KpiFormPage(PageCall& call, const Clock& clock, KpiContext& 
                                                                c.agency.code, *c.kpi)) {
     uploaded = *found;
   }
+  // The criteria with the agency's own group and targets filled in, not formulas.
+  const auto known = AgencyKnownValues(call, fw, c.round.round, c.agency, *c.kpi);
   json model = {
-      {"doc", KpiDocModel(call, fw, *c.kpi, EffectiveCriteria(fw, c.agency.code, *c.kpi))},
+      {"doc", KpiDocModel(call, fw, *c.kpi, EffectiveCriteria(fw, c.agency.code, *c.kpi), &known)},
       {"weight", ShortestDecimal(weight)},
       {"period",
        FiscalYearName(fw.fiscal_year, call.lang) + " · " + RoundName(c.round.round, call.lang)},

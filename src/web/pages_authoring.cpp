@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <set>
 
+#include "common/thai.h"
 #include "domain/check.h"
 #include "formats/framework_form.h"
 #include "formats/framework_json.h"
 #include "formats/json_input.h"
 #include "service/authoring.h"
 #include "service/cycle.h"
+#include "service/directory.h"
 #include "web/form_fields.h"
 #include "web/kpi_view.h"
 #include "web/page_support.h"
@@ -358,11 +360,47 @@ json KpiFormSections(PageCall& call, const service::StoredFramework& stored,
 
 // The KPI editor: `fields` as shown (stored or sent), `form_error` beside its field, `findings`
 // beside theirs, `json_text` in the JSON editor (open, with `json_error`, when that was sent).
+// The agencies the framework assigns `kpi_id`, in Thai order, for the criteria preview's
+// choice: {"agencies": [{"code", "name", "selected"}], "action", "chosen": name or absent}.
+json PreviewModel(PageCall& call, const domain::Framework& framework, const std::string& kpi_id,
+                  const std::string& chosen) {
+  std::set<std::string> named;
+  bool everyone = false;
+  for (const domain::AssignmentRule& rule : framework.assignments) {
+    const bool has_kpi = std::any_of(rule.kpis.begin(), rule.kpis.end(),
+                                     [&](const domain::AssignedKpi& a) { return a.kpi == kpi_id; });
+    if (!has_kpi) continue;
+    for (const std::string& code : rule.agencies) {
+      if (code == "*") everyone = true;
+      named.insert(code);
+    }
+  }
+  std::vector<std::pair<std::string, json>> rows;
+  if (auto agencies = service::Directory(call.db, call.clock).Agencies()) {
+    for (const domain::Agency& a : *agencies) {
+      const bool of_kind = framework.agency_kind.empty() || a.kind == framework.agency_kind;
+      if (!(named.count(a.code) || (everyone && of_kind))) continue;
+      rows.emplace_back(ThaiSortKey(call.Pick(a.name)),
+                        json{{"code", a.code},
+                             {"name", call.Pick(a.name) + " (" + a.code + ")"},
+                             {"selected", a.code == chosen}});
+    }
+  }
+  std::sort(rows.begin(), rows.end(),
+            [](const auto& x, const auto& y) { return x.first < y.first; });
+  json out = {{"agencies", json::array()}, {"chosen", chosen}};
+  for (auto& [key, row] : rows) {
+    if (row["selected"].get<bool>()) out["chosen_name"] = row["name"];
+    out["agencies"].push_back(std::move(row));
+  }
+  return out;
+}
+
 HttpResponse KpiFormPage(PageCall& call, const service::StoredFramework& stored,
-                                const std::string& kpi_id, const formats::FormFields& fields,
-                                const Status& form_error, const std::vector<domain::Finding>& findings,
-                                bool checked, const std::string& json_text,
-                                const std::string& json_error, int status) {
+                         const std::string& kpi_id, const formats::FormFields& fields,
+                         const Status& form_error, const std::vector<domain::Finding>& findings,
+                         bool checked, const std::string& json_text, const std::string& json_error,
+                         int status, const domain::Framework* edited = nullptr) {
   const json document = json::parse(stored.document);
   size_t index = 0;
   for (; index < document["kpis"].size(); ++index) {
@@ -418,17 +456,34 @@ HttpResponse KpiFormPage(PageCall& call, const service::StoredFramework& stored,
                                       stored_kpi.contains("sub_kpis"));
   // Criteria the form cannot show (groups inside groups) are said to be the JSON editor's.
   model["criteria_form"] = fields.count("criteria.form") > 0 || !has_criteria;
-  // The criteria as the agencies read them, until they have a form of their own.
-  const domain::Kpi* kpi = domain::FindKpi(stored.framework.kpis, kpi_id);
+  // The criteria as the agencies read them: from the form as checked (unsaved) when there is
+  // one, else as stored; for a chosen agency, with its own group and targets filled in.
+  const domain::Framework& shown = edited ? *edited : stored.framework;
+  const domain::Kpi* kpi = domain::FindKpi(shown.kpis, kpi_id);
+  const std::string preview =
+      call.request.method == "POST" ? call.Field("preview") : call.Query("preview");
+  model["preview"] = PreviewModel(call, shown, kpi_id, preview);
   if (kpi != nullptr && kpi->criteria) {
-    model["criteria_doc"] = KpiDocModel(call, stored.framework, *kpi, &*kpi->criteria);
+    auto agency = preview.empty() ? Result<domain::Agency>(Status::NotFound("", ""))
+                                  : FindAgency(call.db, call.clock, preview);
+    if (agency) {
+      const int round =
+          std::find(kpi->rounds.begin(), kpi->rounds.end(), 12) != kpi->rounds.end() ||
+                  kpi->rounds.empty()
+              ? 12
+              : kpi->rounds.front();
+      const auto known = AgencyKnownValues(call, shown, round, *agency, *kpi);
+      model["criteria_doc"] =
+          KpiDocModel(call, shown, *kpi, EffectiveCriteria(shown, agency->code, *kpi), &known);
+    } else {
+      model["criteria_doc"] = KpiDocModel(call, shown, *kpi, &*kpi->criteria);
+    }
   }
   if (!json_error.empty()) model["json_error"] = json_error;
   const json summary = errors.Summary();
   if (!summary.empty()) model["summary"] = summary;
   return RenderPage(call, "admin_kpi_edit", model, call.T("kpi_edit.title") + " " + kpi_id, status);
 }
-
 
 // The KPI editor's JSON form: the KPI's JSON as typed replaces the KPI (bulk work, and the
 // criteria forms that have no form yet).
@@ -463,7 +518,7 @@ HttpResponse SaveKpiJson(PageCall& call, const Clock& clock) {
   if (call.Field("intent") != "save" || domain::HasErrors(all)) {
     return KpiFormPage(call, *stored, kpi_id, fields, Status::Ok(), all, true, text,
                        domain::HasErrors(all) ? call.T("form.json_has_errors") : "",
-                       domain::HasErrors(all) ? 400 : 200);
+                       domain::HasErrors(all) ? 400 : 200, &*framework);
   }
   auto imported =
       service::Authoring(call.db, clock).Save(call.actor, stored->id, call.Field("token"), changed);
@@ -548,8 +603,8 @@ HttpResponse Pages::SaveKpiDefinition(PageCall& call) {
   input.framework_file = "framework.json";
   const auto findings = domain::Check(input);
   if (call.Field("intent") != "save" || domain::HasErrors(findings)) {
-    return KpiFormPage(call, *stored, kpi_id, call.form, Status::Ok(), findings, true, json_text, "",
-                       domain::HasErrors(findings) ? 400 : 200);
+    return KpiFormPage(call, *stored, kpi_id, call.form, Status::Ok(), findings, true, json_text,
+                       "", domain::HasErrors(findings) ? 400 : 200, &*framework);
   }
   service::Authoring authoring(call.db, clock_);
   auto saved = add ? authoring.AddKpiForm(call.actor, stored->id, call.Field("token"), kpi_id, call.form)

@@ -465,13 +465,15 @@ static HttpResponse ReviewPage(PageCall& call, const Clock& clock,
     }
   }
   const Status review_open = cycle.CheckReviewOpen(s.round_id);
+  // The evaluator reads the criteria as the agency did: its group and targets filled in.
+  const auto known = AgencyKnownValues(call, fw, round->round, agency, *kpi);
   json model = {
       {"id", s.id},
       {"agency", call.Pick(agency.name)},
       {"agency_code", s.agency},
       {"period",
        FiscalYearName(fw.fiscal_year, call.lang) + " · " + RoundName(round->round, call.lang)},
-      {"doc", KpiDocModel(call, fw, *kpi, EffectiveCriteria(fw, s.agency, *kpi))},
+      {"doc", KpiDocModel(call, fw, *kpi, EffectiveCriteria(fw, s.agency, *kpi), &known)},
       {"status", call.T(std::string("status.") + service::SubmissionStatusName(s.status))},
       {"revision", s.revision},
       {"updated", FormatDateTime(s.updated_at, call.lang)},

@@ -7,66 +7,15 @@ under with_pg_schema.sh.
     authoring_pages_test.py <esar binary>
 """
 import html as htmllib
-from html.parser import HTMLParser
 import json
 import os
 import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from esar_harness import Browser, Checks, import_example, ServedScratch, text_of  # noqa: E402
+from esar_harness import Browser, Checks, form_of, import_example, ServedScratch, text_of  # noqa: E402
 
 check = Checks()
-
-
-class FormReader(HTMLParser):
-    """The fields a browser would send from the form whose action is `action`: text inputs,
-    textareas (less the one line break after the tag, as browsers drop it), selected options,
-    ticked checkboxes; hidden fields too. Buttons are left out."""
-
-    def __init__(self, action):
-        super().__init__(convert_charrefs=True)
-        self.action, self.inside, self.fields = action, False, {}
-        self.area = self.select = None
-        self.done = False  # the first form with that action only (the KPI page's JSON form has it too)
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "form":
-            self.inside = a.get("action") == self.action and not self.done
-        if not self.inside:
-            return
-        if tag == "input" and a.get("type") != "checkbox":
-            self.fields[a["name"]] = a.get("value", "")
-        elif tag == "input" and "checked" in a:
-            self.fields[a["name"]] = a.get("value", "on")
-        elif tag == "textarea":
-            self.area, self.fields[a["name"]] = a["name"], ""
-        elif tag == "select":
-            self.select, self.fields[a["name"]] = a["name"], ""
-        elif tag == "option" and self.select and "selected" in a:
-            self.fields[self.select] = a.get("value", "")
-
-    def handle_endtag(self, tag):
-        if tag == "form":
-            self.done = self.done or self.inside
-            self.inside = False
-        elif tag == "textarea" and self.area:
-            value = self.fields[self.area]
-            self.fields[self.area] = value[1:] if value.startswith("\n") else value
-            self.area = None
-        elif tag == "select":
-            self.select = None
-
-    def handle_data(self, data):
-        if self.area:
-            self.fields[self.area] += data
-
-
-def form_of(page, action):
-    reader = FormReader(action)
-    reader.feed(page)
-    return reader.fields
 
 
 def beside(page, field_id):

@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 
-from esar_harness import run_cli, ServedScratch
+from esar_harness import Browser, form_of, run_cli, ServedScratch
 
 EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "ocs-2567")
 failures = []
@@ -95,6 +95,45 @@ def main():
         form = text_of(page)
         check(status == 200 and "ข้อมูลพื้นฐาน s = 310.00 จากผลการประเมินปี 2566 ที่เผยแพร่แล้ว" in form,
               "the KPI form shows s = 310.00 from the published FY2566 results (%d)" % status)
+        # Issue 12 §4: the criteria with the agency's own baseline and group filled in, in words.
+        group1 = "ส่วนราชการที่มีคะแนนผลการประเมินในปีงบประมาณ พ.ศ. 2566 ต่ำกว่า 350 คะแนน"
+        pmqa_2566 = "คะแนนผลการประเมินสถานะการเป็นระบบราชการ 4.0 (PMQA 4.0) ปี 2566"
+        criteria = re.search(r'<div class="agency-criteria">(.*?)</div>\s*<details', page, re.S)
+        mine = text_of(criteria.group(1)) if criteria else ""
+        check((pmqa_2566 + " 310.00 คะแนน → " + group1) in mine,
+              "the KPI form says DCLS's FY2566 PMQA score 310.00 chooses group 1: %r" % mine[:160])
+        check("275.00" in mine and "310.00" in mine and "350.00" in mine,
+              "  and gives group 1's targets as numbers: 275.00 / 310.00 / 350.00")
+        check("(x <" not in form and "≤ x" not in form and "จัดกลุ่มตาม s " not in form,
+              "  with no internal range or variable name left on the page")
+        check("(ตั้งแต่ 350 แต่น้อยกว่า 400)" in form, "  the other groups' ranges in words")
+
+        # The framework editor's preview: the criteria as DCLS will see them, from the form as
+        # checked (unsaved).
+        editor = Browser(base)
+        editor.login_fields({"username": "admin", "password": "demo-admin-2567", "next": "/"})
+        action8 = "/admin/frameworks/%d/kpis/8" % framework_id
+        status, page = editor.page(action8)
+        check(status == 200 and '<option value="DCLS">' in page,
+              "the KPI editor offers DCLS for its criteria preview (%d)" % status)
+        status, page = editor.page(action8 + "?preview=DCLS")
+        shown = text_of(page)
+        check(status == 200 and pmqa_2566 + " 310.00 คะแนน → " + group1 in shown,
+              "  and shows DCLS's group and targets when chosen (%d)" % status)
+        fields = form_of(page, action8)
+        check(fields.get("preview") == "DCLS", "  the editor's form carries the chosen agency")
+        status, _, raw = editor.request("POST", action8, dict(fields, **{
+            "criteria.groups.0.criteria.targets.2.value": "360", "intent": "check"}))
+        checked = raw.decode()
+        criteria = re.search(r'<div class="agency-criteria">(.*?)</div>\s*<details', checked, re.S)
+        mine = text_of(criteria.group(1)) if criteria else ""
+        check(status == 200 and "360.00" in mine and "350.00" not in mine,
+              "  pressing check shows the changed advanced target 360.00 before saving (%d): %r"
+              % (status, mine[:200]))
+        _, _, raw = editor.request("GET", "/api/v1/frameworks/%d" % framework_id)
+        kpi8 = next(k for k in json.loads(raw)["document"]["kpis"] if k["id"] == "8")
+        check(kpi8["criteria"]["groups"][0]["criteria"]["targets"][2] == 350,
+              "  and nothing was saved by the check")
 
         # ---- FY2567 computed and published: PMQA's s from the FY2566 results
         admin.json("POST", "/api/v1/rounds/%d/close" % round_id, {"reason": "ทดสอบ"})
