@@ -1,28 +1,28 @@
 #include "service/results.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <future>
 #include <limits>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 #include "common/thai.h"
 #include "domain/engine.h"
 #include "domain/from_agencies.h"
 #include "formats/report.h"
 #include "service/audit.h"
-#include "service/mail_texts.h"
-#include "service/notify.h"
 #include "service/audit_state.h"
 #include "service/directory.h"
 #include "service/history.h"
+#include "service/mail_texts.h"
+#include "service/notify.h"
 #include "service/peer_results.h"
 
 namespace esar::service {
@@ -173,9 +173,9 @@ Status ParseInputs(const std::string& text, domain::Agency& agency,
   agency.name.en = inputs["name"].value("en", "");
   for (const json& v : inputs["values"]) {
     if (!v.is_array() || v.size() < 5 || v.size() > 6 || !v[4].is_array())
-      return Status::DataLoss("ข้อมูลที่ใช้คำนวณผลของหน่วยงาน " + agency.code + " อ่านไม่ได้",
-                              "the values agency " + agency.code +
-                                  " was scored from cannot be read");
+      return Status::DataLoss(
+          "ข้อมูลที่ใช้คำนวณผลของหน่วยงาน " + agency.code + " อ่านไม่ได้",
+          "the values agency " + agency.code + " was scored from cannot be read");
     domain::Observation o;
     o.agency = agency.code;
     o.kpi = v[0].get<std::string>();
@@ -183,7 +183,8 @@ Status ParseInputs(const std::string& text, domain::Agency& agency,
     o.fiscal_year = v[2].get<int>();
     o.round = v[3].get<int>();
     for (const json& n : v[4])
-      o.values.push_back(n.is_number() ? n.get<double>() : std::numeric_limits<double>::quiet_NaN());
+      o.values.push_back(n.is_number() ? n.get<double>()
+                                       : std::numeric_limits<double>::quiet_NaN());
     if (v.size() == 6) o.source = v[5].get<std::string>();
     observations.push_back(std::move(o));
   }
@@ -230,9 +231,9 @@ void AppendKpiOrder(const domain::KpiScore& k, const std::string* parent,
 
 }  // namespace
 
-Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id,
-                                    const std::string& entity, std::vector<EncodedRows> parts,
-                                    json* baselines, EntityState* state) {
+Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const std::string& entity,
+                                    std::vector<EncodedRows> parts, json* baselines,
+                                    EntityState* state) {
   auto framework = FrozenFramework(db_, cycle_, round.framework_id);
   if (!framework) return framework.status();
   const domain::Framework& fw = (*framework)->framework;
@@ -348,45 +349,51 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id,
   // thread from the same scores while this one writes the rows: encoding, sorting and hashing
   // 200,000 rows takes about as long as writing them. That thread first writes every agency's
   // inputs (`inputs`, then `inputs_made`), which this one inserts once it has written the KPI
-  // rows. Only that thread touches `parts`; the scores and the maps it reads are not changed until
-  // it is joined (get(), or the future's destructor, first of the three, on every way out).
+  // rows. Only that thread touches `parts`, and the values (`observations`, `by_agency`), which
+  // it frees once the inputs are made; the scores and the other maps it reads are not changed
+  // until it is joined (get(), or the future's destructor, first of the three, on every way out).
   std::vector<std::string> inputs(scores.size());
   std::promise<void> inputs_made;
   std::future<void> inputs_ready = inputs_made.get_future();
   std::future<EntityState> digest =
       std::async(std::launch::async, [&, parts = std::move(parts)]() mutable {
-    std::vector<storage::Value> row;
-    EncodedRows& totals_rows = parts.at(1);
-    EncodedRows& kpi_rows = parts.at(2);
-    try {
-      for (size_t i = 0; i < scores.size(); ++i) {
-        inputs[i] = inputs_of(scores[i]);
-        row.clear();
-        fill_total(scores[i], inputs[i], row);
-        totals_rows.Add(row.data() + 1, row.size() - 1, 1);  // not result_id; explanation: none
-      }
-    } catch (...) {
-      inputs_made.set_exception(std::current_exception());  // never leave the writer waiting
-      throw;
-    }
-    inputs_made.set_value();
-    KpiOrder order;
-    if (!scores.empty()) {
-      for (const domain::KpiScore& k : scores.front().kpis) AppendKpiOrder(k, &top, order);
-    }
-    // About as many rows for every agency as for the first, of ~80 bytes each.
-    kpi_rows.Reserve(order.size() * scores.size(), order.size() * scores.size() * 88);
-    for (const domain::AgencyScore& a : scores) {
-      order.clear();
-      for (const domain::KpiScore& k : a.kpis) AppendKpiOrder(k, &top, order);
-      for (const auto& [k, parent] : order) {
-        row.clear();
-        fill_kpi(a, *k, *parent, row);
-        kpi_rows.Add(row.data() + 1, row.size() - 1);  // not result_id
-      }
-    }
-    return StateOfParts(entity, parts);
-  });
+        std::vector<storage::Value> row;
+        EncodedRows& totals_rows = parts.at(1);
+        EncodedRows& kpi_rows = parts.at(2);
+        try {
+          for (size_t i = 0; i < scores.size(); ++i) {
+            inputs[i] = inputs_of(scores[i]);
+            row.clear();
+            fill_total(scores[i], inputs[i], row);
+            totals_rows.Add(row.data() + 1, row.size() - 1, 1);  // not result_id; explanation: none
+          }
+        } catch (...) {
+          inputs_made.set_exception(std::current_exception());  // never leave the writer waiting
+          throw;
+        }
+        inputs_made.set_value();
+        // The values are in the inputs now, and nothing reads them again: their memory (~90 MB
+        // at 8,000 agencies x 25 KPIs, the largest part of the computation's) goes back before
+        // the KPI rows are encoded, rather than at the end (issue 9: peak under 300 MB).
+        by_agency.clear();
+        std::vector<domain::Observation>().swap(*observations);
+        KpiOrder order;
+        if (!scores.empty()) {
+          for (const domain::KpiScore& k : scores.front().kpis) AppendKpiOrder(k, &top, order);
+        }
+        // About as many rows for every agency as for the first, of ~80 bytes each.
+        kpi_rows.Reserve(order.size() * scores.size(), order.size() * scores.size() * 88);
+        for (const domain::AgencyScore& a : scores) {
+          order.clear();
+          for (const domain::KpiScore& k : a.kpis) AppendKpiOrder(k, &top, order);
+          for (const auto& [k, parent] : order) {
+            row.clear();
+            fill_kpi(a, *k, *parent, row);
+            kpi_rows.Add(row.data() + 1, row.size() - 1);  // not result_id
+          }
+        }
+        return StateOfParts(entity, parts);
+      });
 
   // The KPI rows are filled in place from the scores, one agency's at a time: no row is built
   // twice nor held beyond its insert.
@@ -639,9 +646,8 @@ Result<StoredResult> Results::Advance(const Actor& actor, int64_t round_id, Resu
     const Message preliminary =
         publish ? Message{} : PreliminaryResultsMessage(*title, appeal_deadline, round_id);
     for (const storage::Row& u : *users) {
-      recipients.emplace_back(u.Int(0), publish
-                                            ? ResultsPublishedMessage(*title, round_id, u.Text(1))
-                                            : preliminary);
+      recipients.emplace_back(
+          u.Int(0), publish ? ResultsPublishedMessage(*title, round_id, u.Text(1)) : preliminary);
     }
     auto told = Notifier(db_, clock_).NotifyEach(recipients);
     return told.ok() ? Status::Ok() : told.status();
@@ -675,8 +681,8 @@ Result<StoredResult> Results::Load(int64_t result_id) {
   const storage::Row& r = (*rows)[0];
   auto stage = ParseStage(r.Text(3));
   if (!stage) return stage.status();
-  return StoredResult{r.Int(0), r.Int(1), static_cast<int>(r.Int(2)), *stage, "",
-                      r.Int(4), r.Int(5), r.Int(6)};
+  return StoredResult{r.Int(0), r.Int(1), static_cast<int>(r.Int(2)), *stage, "", r.Int(4),
+                      r.Int(5), r.Int(6)};
 }
 
 namespace {
@@ -804,9 +810,9 @@ Result<Readiness> Results::ReadinessOf(const Actor& actor, int64_t round_id) {
       missing = static_cast<int64_t>(due.size());  // nothing reported at all
     } else {
       for (const std::string& kpi : due) {
-        const auto found =
-            std::find_if(submitted->second.begin(), submitted->second.end(),
-                         [&](const std::pair<std::string, std::string>& k) { return k.first == kpi; });
+        const auto found = std::find_if(
+            submitted->second.begin(), submitted->second.end(),
+            [&](const std::pair<std::string, std::string>& k) { return k.first == kpi; });
         static const std::string kNone;
         const std::string& s = found == submitted->second.end() ? kNone : found->second;
         if (s == "submitted") {
@@ -1118,8 +1124,7 @@ Result<bool> ScoresCursor::Next(storage::Database& db, std::string& out) {
   auto rows = db.Query(
       "SELECT agency_code, kind, parent, inputs, explanation FROM result_totals WHERE "
       "result_id = ? AND agency_code > ?" +
-          std::string(own_only_ ? " AND agency_code = ?" : "") +
-          " ORDER BY agency_code LIMIT ?",
+          std::string(own_only_ ? " AND agency_code = ?" : "") + " ORDER BY agency_code LIMIT ?",
       params);
   if (!rows) return rows.status();
   for (const storage::Row& r : *rows) {

@@ -61,6 +61,62 @@ def text_of(page):
     return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", page)))
 
 
+def dashboard_figures(page):
+    """What the dashboard shows of PMQA (KPI 8, shared): the agencies at each level and the
+    average line, and the averages by ministry, as {"levels": [...], "average": str, "ministries": str}."""
+    shared = re.search(r"8 การประเมินสถานะ.*?</table>", page, re.S)
+    ministry = re.search(r'aria-labelledby="ministry-h">(.*?)</table>', page, re.S)
+    return {
+        "levels": [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', shared.group(0))] if shared else None,
+        "average": text_of(shared.group(0)).split("เปลี่ยนจากปีก่อน")[0] if shared else None,
+        "ministries": text_of(ministry.group(1)) if ministry else None,
+    }
+
+
+def published_levels(admin, round_id, kpi_id, count):
+    """The agencies at each level of `kpi_id` in the newest published result, as the API gives it."""
+    scores = admin.json("GET", "/api/v1/rounds/%d/results?stage=published" % round_id)["scores"]["agencies"]
+    levels = [0] * count
+    for a in scores:
+        for k in a["kpis"]:
+            if k["id"] == kpi_id and (k.get("level") or 0) < count:
+                levels[k.get("level") or 0] += 1
+    return levels
+
+
+def republish_refreshes_dashboard(admin, public, round_id):
+    """The dashboard is kept between publications (X-Cache: hit); a changed result published again
+    (new PMQA values, the round reopened, computed, finalized, published) is on the next answer."""
+    status, page = public.call("GET", "/dashboard")
+    before = dashboard_figures(page)
+    check(status == 200 and before["levels"] and before["ministries"],
+          "the dashboard shows PMQA's levels and the ministries' averages (%r)" % before)
+    check(before["levels"] == published_levels(admin, round_id, "8", len(before["levels"] or [])),
+          "PMQA's levels are the published ones (%r)" % before["levels"])
+    request = urllib.request.Request(public.base + "/dashboard")
+    with public.opener.open(request) as r:
+        check(r.headers.get("X-Cache") == "hit", "the dashboard is kept until a publication (%r)" % r.headers.get("X-Cache"))
+    # FY2567 PMQA of three agencies raised to the top: their level and their totals move.
+    admin.json("POST", "/api/v1/data", {"observations": [
+        {"agency": code, "kpi": "8", "variable": "pmqa", "fiscal_year": 2567, "round": 12, "value": 500}
+        for code in ("DCLS", "OGGP", "BOI")]})
+    deadline = int((time.time() + 30 * 86400) * 1000)
+    admin.json("POST", "/api/v1/rounds/%d/reopen" % round_id, {"reason": "แก้ข้อมูล PMQA", "deadline": deadline})
+    admin.json("POST", "/api/v1/rounds/%d/close" % round_id, {"reason": "ทดสอบ"})
+    admin.json("POST", "/api/v1/rounds/%d/results" % round_id, {"appeal_days": 0}, expect=201)
+    admin.json("POST", "/api/v1/rounds/%d/results/final" % round_id, {}, expect=201)
+    admin.json("POST", "/api/v1/rounds/%d/results/publish" % round_id, {}, expect=201)
+    with public.opener.open(urllib.request.Request(public.base + "/dashboard")) as r:
+        cache, page = r.headers.get("X-Cache"), r.read().decode("utf-8")
+    after = dashboard_figures(page)
+    want = published_levels(admin, round_id, "8", len(before["levels"] or []))
+    check(cache == "miss" and after["levels"] == want and after["levels"] != before["levels"],
+          "after the new publication the dashboard is built again (%r) with its PMQA levels %r "
+          "(published %r; before %r)" % (cache, after["levels"], want, before["levels"]))
+    check(after["average"] != before["average"] and after["ministries"] != before["ministries"],
+          "and PMQA's average and the ministries' averages moved (%r -> %r)" % (before["average"], after["average"]))
+
+
 def main():
     esar = sys.argv[1]
     with ServedScratch("esar-history-") as scratch:
@@ -189,6 +245,9 @@ def main():
         check(shared is not None and re.search(r"เปลี่ยนจากปีก่อน <span class=\"(up|down)\">[+-]\d+\.\d\d</span>",
                                                 shared.group(0)) is not None,
               "PMQA, a shared KPI, shows the change of its average score from FY2566")
+
+        # ---- a new publication refreshes the kept dashboard (keyed on the published results)
+        republish_refreshes_dashboard(admin, public, round_id)
     if failures:
         print("%d failed" % len(failures))
         sys.exit(1)
