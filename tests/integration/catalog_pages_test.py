@@ -65,7 +65,7 @@ def generated(n):
 
 
 def names_on(html):
-    return re.findall(r'<td class="num">\d+</td><td class="num">\d+</td><th scope="row">([^<]*)</th><td>([^<]*)</td>', html)
+    return re.findall(r'<td class="num"[^>]*>\d+</td><td class="num"[^>]*>\d+</td><th scope="row">([^<]*)</th><td[^>]*>([^<]*)</td>', html)
 
 
 def demo_catalog(esar, work):
