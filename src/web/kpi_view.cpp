@@ -478,25 +478,24 @@ Result<json> ValuesFromForm(const PageCall& call, const domain::Kpi& kpi) {
 }
 
 std::map<std::string, double> AgencyKnownValues(PageCall& call, const domain::Framework& framework,
-                                                int round, const domain::Agency& agency,
+                                                int64_t round_id, int round,
+                                                const domain::Agency& agency,
                                                 const domain::Kpi& kpi) {
-  std::vector<domain::Observation> observations;
-  // The values of the newest round of this fiscal year and kind, imported data included: a
-  // framework being written may have no round of its own yet.
-  service::Cycle cycle(call.db, call.clock);
-  if (auto rounds = cycle.Rounds()) {
-    const service::RoundSummary* newest = nullptr;
-    for (const service::RoundSummary& r : *rounds) {
-      if (r.fiscal_year == framework.fiscal_year && r.agency_kind == framework.agency_kind &&
-          r.round.round == round && (!newest || r.round.id > newest->round.id)) {
-        newest = &r;
+  if (round_id == 0) {
+    if (auto rounds = service::Cycle(call.db, call.clock).Rounds()) {
+      for (const service::RoundSummary& r : *rounds) {
+        if (r.fiscal_year == framework.fiscal_year && r.agency_kind == framework.agency_kind &&
+            r.round.round == round && r.round.id > round_id) {
+          round_id = r.round.id;
+        }
       }
     }
-    if (newest) {
-      if (auto current = service::Reporting(call.db, call.clock)
-                             .CurrentValuesOf(newest->round.id, agency.code)) {
-        observations = std::move(current->observations);
-      }
+  }
+  std::vector<domain::Observation> observations;  // imported data included
+  if (round_id != 0) {
+    if (auto current =
+            service::Reporting(call.db, call.clock).CurrentValuesOf(round_id, agency.code)) {
+      observations = std::move(current->observations);
     }
   }
   // Baselines read from an earlier year's published result, as when results are computed.

@@ -38,9 +38,13 @@ nlohmann::json KpiDocModel(const PageCall& call, const domain::Framework& framew
 
 // One agency's values that its criteria for `kpi` can read before it reports: the KPI's
 // references (baselines of earlier years, filled from published results as when results are
-// computed, and values of other KPIs) in `round` of `framework`. Empty when they cannot be read.
+// computed, and values of other KPIs), as round `round_id` holds them; with `round_id` 0 (a
+// framework being written may have no round yet), the newest round of `round` (6 or 12) of
+// the framework's fiscal year and kind, or only the published baselines when there is none.
+// Empty when they cannot be read.
 std::map<std::string, double> AgencyKnownValues(PageCall& call, const domain::Framework& framework,
-                                                int round, const domain::Agency& agency,
+                                                int64_t round_id, int round,
+                                                const domain::Agency& agency,
                                                 const domain::Kpi& kpi);
 
 // The variables an agency reports for `kpi` as form fields, filled from `values` (a JSON

@@ -301,7 +301,7 @@ static HttpResponse KpiFormPage(PageCall& call, const Clock& clock, KpiContext& 
     uploaded = *found;
   }
   // The criteria with the agency's own group and targets filled in, not formulas.
-  const auto known = AgencyKnownValues(call, fw, c.round.round, c.agency, *c.kpi);
+  const auto known = AgencyKnownValues(call, fw, c.round.id, c.round.round, c.agency, *c.kpi);
   json model = {
       {"doc", KpiDocModel(call, fw, *c.kpi, EffectiveCriteria(fw, c.agency.code, *c.kpi), &known)},
       {"weight", ShortestDecimal(weight)},

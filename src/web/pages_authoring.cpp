@@ -472,7 +472,7 @@ HttpResponse KpiFormPage(PageCall& call, const service::StoredFramework& stored,
                   kpi->rounds.empty()
               ? 12
               : kpi->rounds.front();
-      const auto known = AgencyKnownValues(call, shown, round, *agency, *kpi);
+      const auto known = AgencyKnownValues(call, shown, 0, round, *agency, *kpi);
       model["criteria_doc"] =
           KpiDocModel(call, shown, *kpi, EffectiveCriteria(shown, agency->code, *kpi), &known);
     } else {

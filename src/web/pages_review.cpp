@@ -466,7 +466,7 @@ static HttpResponse ReviewPage(PageCall& call, const Clock& clock,
   }
   const Status review_open = cycle.CheckReviewOpen(s.round_id);
   // The evaluator reads the criteria as the agency did: its group and targets filled in.
-  const auto known = AgencyKnownValues(call, fw, round->round, agency, *kpi);
+  const auto known = AgencyKnownValues(call, fw, s.round_id, round->round, agency, *kpi);
   json model = {
       {"id", s.id},
       {"agency", call.Pick(agency.name)},
