@@ -78,4 +78,31 @@ std::map<std::string, double> KnownReferences(const Kpi& kpi, const std::string&
   return known;
 }
 
+std::optional<NameLabel> LabelOfName(const Framework& framework, const Kpi& kpi,
+                                     const std::string& name) {
+  for (const Reference& r : kpi.references) {
+    if (r.name != name) continue;
+    const int year = r.fiscal_year == 0 ? framework.fiscal_year : r.fiscal_year;
+    const bool other_year = year != framework.fiscal_year;
+    const LocalizedText of_year{other_year ? " ปี " + std::to_string(year) : "",
+                                other_year ? " in FY" + std::to_string(year) : ""};
+    if (r.from_result && r.from_result->score) {
+      return NameLabel{{"คะแนนตัวชี้วัด" + of_year.th, "the KPI's score" + of_year.en},
+                       {"คะแนน", "points"}};
+    }
+    const Kpi* of = FindKpi(framework.kpis, r.kpi.empty() ? kpi.id : r.kpi);
+    if (of == nullptr) break;
+    for (const Variable& v : of->variables) {
+      if (v.id == r.variable) {
+        if (v.name.empty()) break;
+        return NameLabel{{v.name.th + of_year.th, v.name.en + of_year.en}, v.unit};
+      }
+    }
+  }
+  for (const Variable& v : kpi.variables) {
+    if (v.id == name && !v.name.empty()) return NameLabel{v.name, v.unit};
+  }
+  return std::nullopt;
+}
+
 }  // namespace esar::domain

@@ -3,9 +3,11 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/text.h"
 #include "domain/model.h"
 
 namespace esar::domain {
@@ -42,5 +44,20 @@ AgencyCriteria ResolveForAgency(const Criteria& criteria,
 std::map<std::string, double> KnownReferences(const Kpi& kpi, const std::string& agency,
                                               int fiscal_year,
                                               const std::vector<Observation>& observations);
+
+// A formula name as the agencies read it (issue 12 §4: never internal variable names), with the
+// unit of its values.
+struct NameLabel {
+  LocalizedText label;
+  LocalizedText unit;
+};
+
+// The label of formula name `name` in `kpi` of `framework`: a variable's name; a reference's
+// variable by its name, with the year when it reads another fiscal year ("… ปี 2566"); an earlier
+// year's published score "คะแนนตัวชี้วัด ปี 2566" (unit คะแนน). nullopt when `name` is none of
+// these (a formula, a reference to a KPI or variable the framework does not have, or a variable
+// without a name).
+std::optional<NameLabel> LabelOfName(const Framework& framework, const Kpi& kpi,
+                                     const std::string& name);
 
 }  // namespace esar::domain

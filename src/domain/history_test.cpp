@@ -23,7 +23,7 @@ constexpr double kEps = 1e-9;
 Framework PmqaFromResult(const std::string& read = "result") {
   return FrameworkFromJson(R"({"fiscal_year": 2567, "kpis": [
       {"id": "k", "key": "pmqa", "component": "c", "name": "PMQA",
-       "variables": [{"id": "pmqa", "type": "number"}],
+       "variables": [{"id": "pmqa", "type": "number", "name": {"th": "คะแนน PMQA", "en": "PMQA score"}}],
        "references": [{"name": "s", "variable": "pmqa", "fiscal_year": 2566,
                        "from_result": {"key": "pmqa", "read": ")" +
                            read + R"("}}],
@@ -84,9 +84,11 @@ TEST(BaselineFromResultTest, TheEarlierResultIsFilledInAndScoredWithItsSource) {
   EXPECT_EQ(first.text, kFilledFromPublished);
   const std::string th = Joined(formats::ExplainKpi(fw, scores[0].kpis[0], Lang::kThai));
   const std::string en = Joined(formats::ExplainKpi(fw, scores[0].kpis[0], Lang::kEnglish));
-  EXPECT_NE(th.find("ข้อมูลพื้นฐาน s = 310.00 จากผลการประเมินปี 2566 ที่เผยแพร่แล้ว"), std::string::npos)
+  // The group's choice names the baseline by its words too, never by its letter alone.
+  EXPECT_NE(th.find("อยู่ในกลุ่ม 1 เพราะ คะแนน PMQA ปี 2566 (s) = 310"), std::string::npos) << th;
+  EXPECT_NE(th.find("ข้อมูลพื้นฐาน คะแนน PMQA ปี 2566 (s) = 310.00 จากผลการประเมินปี 2566 ที่เผยแพร่แล้ว"), std::string::npos)
       << th;
-  EXPECT_NE(en.find("baseline s = 310.00 from the published FY2566 results (KPI pmqa, result"),
+  EXPECT_NE(en.find("baseline PMQA score in FY2566 (s) = 310.00 from the published FY2566 results (KPI pmqa, result"),
             std::string::npos)
       << en;
 }
@@ -105,7 +107,7 @@ TEST(BaselineFromResultTest, AnImportedValueOverridesTheEarlierResultAndSaysSo) 
   // s = 260 (imported), not 310: 275 / 275 (raised) / 350 → 75 + 25/75 × 25.
   EXPECT_NEAR(scores[0].kpis[0].score, 75 + 25.0 / 75 * 25, kEps);
   const std::string th = Joined(formats::ExplainKpi(fw, scores[0].kpis[0], Lang::kThai));
-  EXPECT_NE(th.find("ข้อมูลพื้นฐาน s = 260.00 นำเข้าแทนผลการประเมินปี 2566 ที่เผยแพร่แล้ว"), std::string::npos)
+  EXPECT_NE(th.find("ข้อมูลพื้นฐาน คะแนน PMQA ปี 2566 (s) = 260.00 นำเข้าแทนผลการประเมินปี 2566 ที่เผยแพร่แล้ว"), std::string::npos)
       << th;
 }
 

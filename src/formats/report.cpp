@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/thai.h"
+#include "domain/criteria_view.h"
+#include "domain/expression.h"
 #include "domain/from_agencies.h"
 #include "domain/history.h"
 #include "formats/csv.h"
@@ -57,9 +59,8 @@ std::string DayText(double day, Lang lang) {
 // อนุมัติแผน: บรรลุ 15 ม.ค. 2564 หลังกำหนด 31 ธ.ค. 2563 จึงไม่นับ".
 std::string DatedMilestoneLine(const domain::TraceStep& s, Lang lang) {
   const bool th = Th(lang);
-  const std::string head =
-      Tr(th, "{} ขั้นที่ {} {}", "{} step {} {}", s.flag ? "✓" : "✗", s.level + 1,
-         s.name.empty() ? s.id : s.name.Pick(lang));
+  const std::string head = Tr(th, "{} ขั้นที่ {} {}", "{} step {} {}", s.flag ? "✓" : "✗", s.level + 1,
+                              s.name.empty() ? s.id : s.name.Pick(lang));
   const std::string due = DayText(s.value, lang);
   if (s.detail == "on_time") {
     return head + Tr(th, ": บรรลุ {} ภายในกำหนด {} — ผ่าน",
@@ -117,7 +118,8 @@ std::string PeerRuleLine(const domain::FromAgencies& rule, const domain::PeerCom
   if (rule.level > 0) {
     reached = Tr(th, "ถึงระดับ {} ขึ้นไป", "at level {} or above", rule.level);
   } else {
-    if (rule.at_least) reached += Tr(th, "ผลอย่างน้อย {}", "a result of at least {}", Short(*rule.at_least));
+    if (rule.at_least)
+      reached += Tr(th, "ผลอย่างน้อย {}", "a result of at least {}", Short(*rule.at_least));
     if (rule.at_most) {
       reached += (reached.empty() ? "" : (th ? " และ" : " and ")) +
                  Tr(th, "ผลไม่เกิน {}", "a result of at most {}", Short(*rule.at_most));
@@ -129,14 +131,14 @@ std::string PeerRuleLine(const domain::FromAgencies& rule, const domain::PeerCom
   std::string what;
   switch (rule.measure) {
     case domain::PeerMeasure::kShare:
-      what = Tr(th, "ร้อยละของหน่วยงานที่ตัวชี้วัด {} {}: {} จาก {} หน่วยงาน",
-                "share of agencies whose KPI {} is {}: {} of {} agencies", rule.key, reached,
-                hits, n);
+      what =
+          Tr(th, "ร้อยละของหน่วยงานที่ตัวชี้วัด {} {}: {} จาก {} หน่วยงาน",
+             "share of agencies whose KPI {} is {}: {} of {} agencies", rule.key, reached, hits, n);
       break;
     case domain::PeerMeasure::kCount:
       what = Tr(th, "จำนวนหน่วยงานที่ตัวชี้วัด {} {}: {} จาก {} หน่วยงาน",
-                "number of agencies whose KPI {} is {}: {} of {} agencies", rule.key, reached,
-                hits, n);
+                "number of agencies whose KPI {} is {}: {} of {} agencies", rule.key, reached, hits,
+                n);
       break;
     case domain::PeerMeasure::kAverage:
       what = Tr(th, "ค่าเฉลี่ยผลตัวชี้วัด {} ของ {} หน่วยงาน",
@@ -147,12 +149,12 @@ std::string PeerRuleLine(const domain::FromAgencies& rule, const domain::PeerCom
                 rule.key, n);
       break;
     case domain::PeerMeasure::kMin:
-      what = Tr(th, "ผลต่ำสุดของตัวชี้วัด {} ใน {} หน่วยงาน",
-                "lowest result of KPI {} among {} agencies", rule.key, n);
+      what = Tr(th, "ผลต่ำสุดของตัวชี้วัด {} ใน {} หน่วยงาน", "lowest result of KPI {} among {} agencies",
+                rule.key, n);
       break;
     case domain::PeerMeasure::kMax:
-      what = Tr(th, "ผลสูงสุดของตัวชี้วัด {} ใน {} หน่วยงาน",
-                "highest result of KPI {} among {} agencies", rule.key, n);
+      what = Tr(th, "ผลสูงสุดของตัวชี้วัด {} ใน {} หน่วยงาน", "highest result of KPI {} among {} agencies",
+                rule.key, n);
       break;
   }
   if (std::isnan(c.value)) {
@@ -192,7 +194,8 @@ std::string PeerLeftOutLine(const domain::PeerComputation& c, bool th) {
     if (e.reason == "exempt") why = th ? "ยกเว้นการประเมิน" : "exempt";
     if (e.reason == "missing") why = th ? "ไม่มีผล" : "no result reported";
     if (e.reason == "monitoring") why = th ? "ตัวชี้วัดติดตามผล ไม่มีระดับ" : "monitoring only, no level";
-    if (e.reason == "no_result") why = th ? "ไม่มีผลของตัวชี้วัดนี้ในรอบนี้" : "no result of this KPI in this round";
+    if (e.reason == "no_result")
+      why = th ? "ไม่มีผลของตัวชี้วัดนี้ในรอบนี้" : "no result of this KPI in this round";
     list += (list.empty() ? "" : ", ") + e.agency + " (" + why + ")";
   }
   return Tr(th, "หน่วยงานที่ไม่นับ ({}): {}", "agencies left out ({}): {}", c.left_out.size(), list);
@@ -297,6 +300,16 @@ std::vector<std::string> ExplainKpi(const domain::Framework& fw, const KpiScore&
   const bool th = Th(lang);
   const int rd = fw.decimals.result;
   const int sd = fw.decimals.score;
+  // A formula name as the agencies read it, the name itself beside it so that the formulas in
+  // the lines below can still be followed: "คะแนนตัวชี้วัด ปี 2566 (s)". A formula, or a name the
+  // framework gives no words, stays as written.
+  const domain::Kpi* kpi = domain::FindKpi(fw.kpis, k.kpi);
+  const auto named = [&](const std::string& name) {
+    if (kpi == nullptr || !domain::IsIdentifier(name)) return name;
+    const auto label = domain::LabelOfName(fw, *kpi, name);
+    if (!label || label->label.Pick(lang).empty()) return name;
+    return label->label.Pick(lang) + " (" + name + ")";
+  };
   std::vector<std::string> lines;
   for (const domain::TraceStep& s : k.trace) {
     switch (s.kind) {
@@ -307,13 +320,15 @@ std::vector<std::string> ExplainKpi(const domain::Framework& fw, const KpiScore&
                                  FormatDecimal(s.value, rd)));
         break;
       case TraceKind::kGroupChosen:
-        lines.push_back(
-            Tr(th, "อยู่ในกลุ่ม {}{} เพราะ {} = {} ({})", "in group {}{} because {} = {} ({})", s.id,
-               s.name.empty() ? "" : " " + s.name.Pick(lang), s.text, Short(s.value), s.detail));
+        lines.push_back(Tr(th, "อยู่ในกลุ่ม {}{} เพราะ {} = {} ({})",
+                           "in group {}{} because {} = {} ({})", s.id,
+                           s.name.empty() ? "" : " " + s.name.Pick(lang), named(s.text),
+                           Short(s.value), s.detail));
         break;
       case TraceKind::kNoGroup:
         lines.push_back(Tr(th, "{} = {} ไม่ตกอยู่ในกลุ่มใด จึงให้ 0 คะแนน",
-                           "{} = {} falls in no group, so 0 points", s.text, Short(s.value)));
+                           "{} = {} falls in no group, so 0 points", named(s.text),
+                           Short(s.value)));
         break;
       case TraceKind::kTarget:
         lines.push_back(Tr(th, "{}: {}{}{}", "{}: {}{}{}", LevelName(fw, s.level, lang),
@@ -427,7 +442,7 @@ std::vector<std::string> ExplainKpi(const domain::Framework& fw, const KpiScore&
                              "(ตัวชี้วัด {} {} รอบ {} เดือน)",
                              "baseline {} = {} imported in place of the published FY{} results "
                              "(KPI {}, {}, {}-month round)",
-                             s.id, value, s.level, s.detail, what, s.level2));
+                             named(s.id), value, s.level, s.detail, what, s.level2));
         } else {
           lines.push_back(
               Tr(th,
@@ -435,7 +450,7 @@ std::vector<std::string> ExplainKpi(const domain::Framework& fw, const KpiScore&
                  "(ตัวชี้วัด {} {} รอบ {} เดือน{})",
                  "baseline {} = {} from the published FY{} results "
                  "(KPI {}, {}, {}-month round{})",
-                 s.id, value, s.level, s.detail, what, s.level2,
+                 named(s.id), value, s.level, s.detail, what, s.level2,
                  s.text == domain::kFilledFromImported
                      ? (th ? " นำเข้าด้วย esar import results" : ", loaded by esar import results")
                      : ""));

@@ -146,7 +146,7 @@ TEST_P(HistoryTest, ThePmqaBaselineComesFromThePublishedFy2566Result) {
       char value[32];
       std::snprintf(value, sizeof value, "%.2f", s[code]);
       EXPECT_NE(
-          why.find(std::string("ข้อมูลพื้นฐาน s = ") + value + " จากผลการประเมินปี 2566 ที่เผยแพร่แล้ว"),
+          why.find(std::string("ข้อมูลพื้นฐาน คะแนนผลการประเมินสถานะการเป็นระบบราชการ 4.0 (PMQA 4.0) ปี 2566 (s) = ") + value + " จากผลการประเมินปี 2566 ที่เผยแพร่แล้ว"),
           std::string::npos)
           << code << "\n"
           << why;
@@ -167,7 +167,7 @@ TEST_P(HistoryTest, ThePmqaBaselineComesFromThePublishedFy2566Result) {
   const auto overridden = Kpi8(round67->id);
   EXPECT_EQ(overridden.at("DCLS")["group"], "2");
   EXPECT_NE(Lines(overridden.at("DCLS")["explanation"])
-                .find("ข้อมูลพื้นฐาน s = 360.00 นำเข้าแทนผลการประเมินปี 2566 ที่เผยแพร่แล้ว"),
+                .find("ข้อมูลพื้นฐาน คะแนนผลการประเมินสถานะการเป็นระบบราชการ 4.0 (PMQA 4.0) ปี 2566 (s) = 360.00 นำเข้าแทนผลการประเมินปี 2566 ที่เผยแพร่แล้ว"),
             std::string::npos);
   EXPECT_EQ(overridden.at("BOI")["score"], kpi8.at("BOI")["score"]);
   // The import that overrode it is in the audit log, and so is the override, with the result.

@@ -115,9 +115,8 @@ json LevelRows(const PageCall& call, const domain::Framework& framework,
   return rows;
 }
 
-// A formula name as the agencies read it, with the unit of its values: a variable or a
-// referenced variable by its name, an earlier year's with the year ("คะแนน PMQA 4.0 ปี 2566");
-// an unknown name (or a formula) stays as written, without unit.
+// A formula name as the agencies read it (domain::LabelOfName) in the page's language; an unknown
+// name (or a formula) stays as written, without unit.
 struct NameLabel {
   std::string label;
   std::string unit;
@@ -125,28 +124,9 @@ struct NameLabel {
 
 NameLabel LabelOf(const PageCall& call, const domain::Framework& framework, const domain::Kpi& kpi,
                   const std::string& name) {
-  const bool thai = call.lang == Lang::kThai;
-  for (const domain::Reference& r : kpi.references) {
-    if (r.name != name) continue;
-    const int year = r.fiscal_year == 0 ? framework.fiscal_year : r.fiscal_year;
-    std::string of_year;
-    if (year != framework.fiscal_year) {
-      of_year = thai ? " ปี " + std::to_string(year) : " (FY" + std::to_string(year) + ")";
-    }
-    if (r.from_result && r.from_result->score) {
-      return {thai ? "คะแนนตัวชี้วัด" + of_year : "the KPI's score" + of_year,
-              call.T("doc.score_unit")};
-    }
-    const domain::Kpi* of = domain::FindKpi(framework.kpis, r.kpi.empty() ? kpi.id : r.kpi);
-    if (of == nullptr) break;
-    for (const domain::Variable& v : of->variables) {
-      if (v.id == r.variable) return {call.Pick(v.name) + of_year, call.Pick(v.unit)};
-    }
-  }
-  for (const domain::Variable& v : kpi.variables) {
-    if (v.id == name) return {call.Pick(v.name), call.Pick(v.unit)};
-  }
-  return {name, ""};
+  const auto named = domain::LabelOfName(framework, kpi, name);
+  if (!named) return {name, ""};
+  return {call.Pick(named->label), call.Pick(named->unit)};
 }
 
 // A group's range in words ("ตั้งแต่ 350 แต่น้อยกว่า 400"), never "350 ≤ x < 400".

@@ -92,7 +92,8 @@ HttpResponse RenderPage(PageCall& call, const std::string& template_name, json m
                  {"path", UrlEncode(call.request.target)},
                  {"htmx", model.value("htmx", false)},
                  {"chart", model.value("chart", false)}};
-  for (const char* asset : {"esar.css", "esar.js", "htmx.min.js", "chart.umd.min.js", "favicon.svg"}) {
+  for (const char* asset :
+       {"esar.css", "esar.js", "htmx.min.js", "chart.umd.min.js", "favicon.svg"}) {
     const StaticAsset* found = call.views.Asset(asset);
     std::string key(asset);
     for (char& ch : key) {
@@ -295,9 +296,15 @@ std::string HtmlId(std::string text) {
   return text;
 }
 
-nlohmann::json DateField(const std::string& id, const std::string& name,
-                         const std::string& label, const std::string& value, bool required) {
+nlohmann::json DateField(const std::string& id, const std::string& name, const std::string& label,
+                         const std::string& value, bool required) {
   return {{"id", id}, {"name", name}, {"label", label}, {"value", value}, {"required", required}};
+}
+
+std::string UnlistedComponentName(const PageCall& call, const std::string& id) {
+  const std::string key = "component." + id;
+  const std::string& name = call.T(key);
+  return name == key ? id : name;
 }
 
 }  // namespace esar::web

@@ -98,4 +98,9 @@ nlohmann::json DateField(const std::string& id, const std::string& name,
 // An id-safe form of `text` for HTML id attributes ("4.1" -> "4-1").
 std::string HtmlId(std::string text);
 
+// The name of a component a framework's KPIs name without listing it in `components` (so without
+// a name of its own): the usual name of the OPDC's components ("performance" → "องค์ประกอบที่ 1
+// การประเมินประสิทธิภาพ (Performance Base)"), else the id as written.
+std::string UnlistedComponentName(const PageCall& call, const std::string& id);
+
 }  // namespace esar::web

@@ -178,7 +178,7 @@ HttpResponse AssignmentPage(PageCall& call, const Clock& clock, const Scope& sco
                           [&](const Group& x) { return x.id == k.component; });
     if (g == groups.end() && !k.component.empty()) {
       // A component the framework names on its KPIs without listing it (no share to check).
-      groups.push_back({k.component, k.component, {}});
+      groups.push_back({k.component, UnlistedComponentName(call, k.component), {}});
       g = groups.end() - 1;
     }
     Group& into = g == groups.end() ? loose : *g;

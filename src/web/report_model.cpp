@@ -169,12 +169,10 @@ Result<AgencyReportData> BuildAgencyReport(PageCall& call, int64_t round_id,
     auto at = component_index.find(kpi->component);
     if (at == component_index.end()) {
       // A component the framework does not name: grouped under its id's usual name.
-      const std::string key = "component." + kpi->component;
-      const std::string& name = call.T(key);
       at = component_index.emplace(kpi->component, components.size()).first;
-      const std::string shown_name = kpi->component.empty() ? call.T("report.table")
-                                     : name == key          ? kpi->component
-                                                            : name;
+      const std::string shown_name = kpi->component.empty()
+                                         ? call.T("report.table")
+                                         : UnlistedComponentName(call, kpi->component);
       components.push_back({{"name", shown_name}, {"kpis", json::array()}});
     }
     components[at->second]["kpis"].push_back(row);

@@ -114,7 +114,7 @@ TEST_P(AdminCliTest, ImportsEarlierResultsAndChecksTheBaselinesTheyGive) {
             nlohmann::json::parse(esar::testing::ReadWholeFile(ex + "expected.json")));
   auto explained = RunEsar("explain --framework " + files + " --past-results '" + ex +
                            "past-results.csv' --agency DCLS --kpi 8");
-  EXPECT_NE(explained.out.find("ข้อมูลพื้นฐาน s = 310.00 จากผลการประเมินปี 2566 ที่เผยแพร่แล้ว"),
+  EXPECT_NE(explained.out.find("ข้อมูลพื้นฐาน คะแนนผลการประเมินสถานะการเป็นระบบราชการ 4.0 (PMQA 4.0) ปี 2566 (s) = 310.00 จากผลการประเมินปี 2566 ที่เผยแพร่แล้ว"),
             std::string::npos)
       << explained.out;
 

@@ -74,6 +74,12 @@ def main():
         check(fields.get("weight.5") == "25" and fields.get("weight.1") == "",
               "each weight as stored (%s, %s)" % (fields.get("weight.5"), fields.get("weight.1")))
         check("น้ำหนักรวมทั้งหมด 100 จาก 100" in text_of(page), "the total is shown: 100 of 100")
+        # FY2567 names its components on the KPIs without listing them: each group's legend is
+        # the component's usual name, not its id.
+        legends = re.findall(r"<legend>([^<]*)</legend>", page)
+        check(any(l.startswith("องค์ประกอบที่ 1 การประเมินประสิทธิภาพ") for l in legends) and
+              not any(l.split(" · ")[0] in ("performance", "potential") for l in legends),
+              "the components' legends are their names, not their ids: %s" % legends[:4])
         csrf = admin.csrf(page)
 
         # Weights that do not add up: named beside the total, what was typed kept, nothing saved.

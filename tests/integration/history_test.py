@@ -149,7 +149,7 @@ def main():
         reporter.csrf = session.get("csrf_token")
         status, page = reporter.call("GET", "/agency/rounds/%d/kpis/8" % round_id)
         form = text_of(page)
-        check(status == 200 and "ข้อมูลพื้นฐาน s = 310.00 จากผลการประเมินปี 2566 ที่เผยแพร่แล้ว" in form,
+        check(status == 200 and "ข้อมูลพื้นฐาน คะแนนผลการประเมินสถานะการเป็นระบบราชการ 4.0 (PMQA 4.0) ปี 2566 (s) = 310.00 จากผลการประเมินปี 2566 ที่เผยแพร่แล้ว" in form,
               "the KPI form shows s = 310.00 from the published FY2566 results (%d)" % status)
         # Issue 12 §4: the criteria with the agency's own baseline and group filled in, in words.
         group1 = "ส่วนราชการที่มีคะแนนผลการประเมินในปีงบประมาณ พ.ศ. 2566 ต่ำกว่า 350 คะแนน"
@@ -226,12 +226,12 @@ def main():
         line = re.search(r'id="kpi-8-trend".*?<svg class="spark"[^>]*aria-hidden="true"[^>]*><polyline points="([^"]+)"', page, re.S)
         check(line is not None and line.group(1) == "0.0,12.6 60.0,10.4 120.0,11.0",
               "KPI 8's small line, hidden from screen readers (%s)" % (line.group(1) if line else None))
-        check("ข้อมูลพื้นฐาน s = 310.00 จากผลการประเมินปี 2566 ที่เผยแพร่แล้ว" in report,
+        check("ข้อมูลพื้นฐาน คะแนนผลการประเมินสถานะการเป็นระบบราชการ 4.0 (PMQA 4.0) ปี 2566 (s) = 310.00 จากผลการประเมินปี 2566 ที่เผยแพร่แล้ว" in report,
               "the explanation gives s's source")
         english = Client(base)
         english.call("GET", "/lang/en")
         status, page = english.call("GET", "/results/%d/agencies/DCLS" % round_id)
-        check("baseline s = 310.00 from the published FY2566 results" in text_of(page),
+        check("baseline PMQA 4.0 score in FY2566 (s) = 310.00 from the published FY2566 results" in text_of(page),
               "in English: from the published FY2566 results")
 
         # ---- the dashboard: the change from the year before, per ministry and shared KPI
