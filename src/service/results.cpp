@@ -561,6 +561,54 @@ Result<StoredResult> Results::Summary(const Actor& actor, int64_t round_id, Resu
   return result;
 }
 
+Status Results::EachTotal(const Actor& actor, const StoredResult& result,
+                          const std::function<Status(const TotalLine&)>& each) {
+  if (OwnOnly(actor, result))
+    return Denied(actor, "อ่านผลของทุกหน่วยงาน", "read every agency's result");
+  TotalLine line;
+  // In code order, as Summary listed them: averages add the totals up in the same order.
+  return db_.QueryEach(
+      "SELECT agency_code, kind, parent, grade, total FROM result_totals WHERE result_id = ? "
+      "ORDER BY agency_code",
+      {result.rows_from}, [&](const storage::Row& r) {
+        line.code = r.Text(0);
+        line.kind = r.Text(1);
+        line.parent = r.Text(2);
+        line.grade = r.IsNull(3) ? -1 : static_cast<int>(r.Int(3));
+        line.total = r.IsNull(4) ? std::nullopt : std::optional<double>(r.Real(4));
+        return each(line);
+      });
+}
+
+Result<std::vector<KpiLevelCount>> Results::KpiLevels(const Actor& actor,
+                                                      const StoredResult& result) {
+  if (OwnOnly(actor, result))
+    return Denied(actor, "อ่านผลของทุกหน่วยงาน", "read every agency's result");
+  auto rows = db_.Query(
+      "SELECT kpi, status, level, COUNT(*), COUNT(score), COALESCE(SUM(score), 0) FROM "
+      "result_kpis WHERE result_id = ? AND parent_kpi = '' GROUP BY kpi, status, level",
+      {result.rows_from});
+  if (!rows) return rows.status();
+  std::vector<KpiLevelCount> out;
+  out.reserve(rows->size());
+  for (const storage::Row& r : *rows) {
+    out.push_back(
+        {r.Text(0), r.Text(1), static_cast<int>(r.Int(2)), r.Int(3), r.Int(4), r.Real(5)});
+  }
+  return out;
+}
+
+Status Results::EachKpiScore(
+    const Actor& actor, const StoredResult& result, const std::string& kpi,
+    const std::function<Status(const std::string& agency, double score)>& each) {
+  if (OwnOnly(actor, result))
+    return Denied(actor, "อ่านผลของทุกหน่วยงาน", "read every agency's result");
+  return db_.QueryEach(
+      "SELECT agency_code, score FROM result_kpis WHERE result_id = ? AND kpi = ? AND "
+      "parent_kpi = '' AND status = 'scored' AND score IS NOT NULL ORDER BY agency_code",
+      {result.rows_from, kpi}, [&](const storage::Row& r) { return each(r.Text(0), r.Real(1)); });
+}
+
 Result<int64_t> Results::OpenAppeals(const RoundInfo& round) {
   auto open = db_.Query(
       "SELECT COUNT(*) FROM appeals a JOIN results r ON r.id = a.result_id WHERE "

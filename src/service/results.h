@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,26 @@ struct AgencyTotal {
   int grade = -1;                // index into the framework's grades, -1 for none
   std::string grade_th, grade_en;
   double scored_weight = 0;
+};
+
+// One agency's line of a result as an aggregate reads it (Results::EachTotal): no names, no
+// text, so that a dashboard of every local government holds one line at a time.
+struct TotalLine {
+  std::string code;
+  std::string kind, parent;     // at computation time
+  int grade = -1;               // index into the framework's grades, -1 for none
+  std::optional<double> total;  // none when nothing was scored
+};
+
+// The top-level KPI rows of a result that share a KPI, status and level, counted in SQL
+// (Results::KpiLevels): the dashboard's levels and averages per KPI without the rows.
+struct KpiLevelCount {
+  std::string kpi;
+  std::string status;  // scored, exempt, monitoring, missing
+  int level = 0;       // as stored: 1-based, 0 below the first level
+  int64_t count = 0;
+  int64_t scores = 0;    // how many of them have a score
+  double score_sum = 0;  // the sum of those scores
 };
 
 struct AppealInfo {
@@ -178,6 +199,21 @@ class Results {
   // {"<id>": {"level", "score", "status"}}}]} — what lists and dashboards need, a few KB per
   // agency less than the whole. An agency's users see only their own agency before publication.
   Result<StoredResult> Summary(const Actor& actor, int64_t round_id, ResultStage stage);
+
+  // Gives `each` every agency line of `result` (from LatestMeta for `actor`), in agency code
+  // order, one row at a time: a whole round's totals are never held. kPermissionDenied when
+  // `actor` may see only their own agency's part of it. The first failure of `each` ends it.
+  Status EachTotal(const Actor& actor, const StoredResult& result,
+                   const std::function<Status(const TotalLine&)>& each);
+
+  // The top-level KPI rows of `result` (as EachTotal) counted by KPI, status and level, with
+  // their scores summed, in the database: a few hundred lines for a round of any size.
+  Result<std::vector<KpiLevelCount>> KpiLevels(const Actor& actor, const StoredResult& result);
+
+  // Gives `each` the agency and score of every row of `result` (as EachTotal) scored on the
+  // top-level KPI `kpi`, one row at a time.
+  Status EachKpiScore(const Actor& actor, const StoredResult& result, const std::string& kpi,
+                      const std::function<Status(const std::string& agency, double score)>& each);
 
   // One agency's part of the newest result at `stage` or later, under the same rules as Latest;
   // its `document` is {"fiscal_year", "round", "agency", "agency_en"}: the agency's scores with

@@ -147,22 +147,6 @@ Handler Pages::Page(std::vector<Role> roles, PageHandler handler) {
   };
 }
 
-std::shared_ptr<const json> Pages::PublishedSummary(storage::Database& db, int64_t round_id) {
-  service::Results results(db, clock_);
-  auto meta =
-      results.LatestMeta(service::Actor::Public(), round_id, service::ResultStage::kPublished);
-  if (!meta) return nullptr;
-  {
-    std::lock_guard<std::mutex> lock(summaries_mutex_);
-    const auto found = summaries_.find(meta->id);
-    if (found != summaries_.end()) return found->second;
-  }
-  auto summary =
-      results.Summary(service::Actor::Public(), round_id, service::ResultStage::kPublished);
-  if (!summary) return nullptr;
-  return ParsedSummary(summary->id, summary->document);
-}
-
 Result<std::shared_ptr<const service::ResultListIndex>> Pages::ListIndex(storage::Database& db,
                                                                          int64_t rows_from,
                                                                          int64_t version) {
@@ -200,19 +184,6 @@ Result<std::shared_ptr<const Pages::DirectoryFilters>> Pages::CachedFilters(stor
   filters_ = shared;
   filters_version_ = version;
   return shared;
-}
-
-std::shared_ptr<const json> Pages::ParsedSummary(int64_t result_id, const std::string& text) {
-  {
-    std::lock_guard<std::mutex> lock(summaries_mutex_);
-    const auto found = summaries_.find(result_id);
-    if (found != summaries_.end()) return found->second;
-  }
-  auto parsed = std::make_shared<const json>(json::parse(text));
-  std::lock_guard<std::mutex> lock(summaries_mutex_);
-  if (summaries_.size() >= 64) summaries_.clear();  // a year has a few dozen rounds at most
-  summaries_.emplace(result_id, parsed);
-  return parsed;
 }
 
 HttpResponse Pages::StaticFile(HttpRequest& request) const {
@@ -644,40 +615,46 @@ HttpResponse Pages::BuildDashboard(PageCall& call, json* model_out) {
   std::map<std::string, std::string> names;
   for (const auto& a : *agencies) names[a.code] = call.Pick(a.name);
 
-  // Every published agency total of a period, with the frameworks they came from.
-  struct Scored {
-    std::string code, kind, parent, grade;
-    double total = 0;
+  // A period's published results, each with its framework and number of agencies. Their rows are
+  // read in aggregates and one line at a time (Results::EachTotal, KpiLevels): a round of every
+  // local government is never held whole.
+  service::Results results(call.db, clock_);
+  struct Published {
+    service::StoredResult meta;
+    domain::Framework framework;
+    int64_t agencies = 0;
   };
-  auto gather = [&](std::pair<int, int> period, std::vector<std::shared_ptr<const json>>* summaries,
-                    std::vector<domain::Framework>* frameworks) {
-    std::vector<Scored> out;
+  auto published_in = [&](std::pair<int, int> period) -> Result<std::vector<Published>> {
+    std::vector<Published> out;
     for (int64_t id : published->ids) {
       const service::RoundSummary& round = by_id.at(id);
       if (round.fiscal_year != period.first || round.round.round != period.second) continue;
-      const auto parsed = PublishedSummary(call.db, id);
-      if (!parsed) continue;
-      const json& document = *parsed;
-      for (const json& a : document["agencies"]) {
-        const json grade = call.lang == Lang::kThai ? a["grade"] : a.value("grade_en", a["grade"]);
-        out.push_back({a["code"], TextOr(a, "kind", ""), TextOr(a, "parent", ""),
-                       grade.is_string() ? grade.get<std::string>() : "",
-                       a["total"].is_number() ? a["total"].get<double>() : 0});
-      }
-      if (summaries) summaries->push_back(parsed);
-      if (frameworks) {
-        auto fw = cycle.Framework(round.round.framework_id);
-        if (fw) frameworks->push_back(fw->framework);
-      }
+      auto meta =
+          results.LatestMeta(service::Actor::Public(), id, service::ResultStage::kPublished);
+      if (!meta) continue;
+      auto fw = cycle.Framework(round.round.framework_id);
+      if (!fw) return fw.status();
+      out.push_back({*meta, std::move(fw->framework), 0});
     }
     return out;
   };
-  std::vector<std::shared_ptr<const json>> summaries;
-  std::vector<domain::Framework> frameworks;
-  const std::vector<Scored> now = gather(chosen, &summaries, &frameworks);
-  const std::vector<Scored> before = gather({chosen.first - 1, chosen.second}, nullptr, nullptr);
+  // The grade as the frozen framework names it in the page's language ("" for none).
+  auto grade_name = [&](const domain::Framework& fw, int grade) {
+    return grade >= 0 && static_cast<size_t>(grade) < fw.grades.size()
+               ? call.Pick(fw.grades[static_cast<size_t>(grade)].name)
+               : std::string();
+  };
+  auto before_results = published_in({chosen.first - 1, chosen.second});
+  if (!before_results) return ErrorPage(call, before_results.status());
   std::map<std::string, double> last_year;
-  for (const auto& s : before) last_year[s.code] = s.total;
+  for (const Published& p : *before_results) {
+    Status read =
+        results.EachTotal(service::Actor::Public(), p.meta, [&](const service::TotalLine& line) {
+          last_year[line.code] = line.total.value_or(0);
+          return Status::Ok();
+        });
+    if (!read.ok()) return ErrorPage(call, read);
+  }
   // The year before from every source: esar's own publications (above) and the results loaded
   // by `esar import results` for a year evaluated outside esar; by KPI key for shared KPIs.
   service::History::PastFilter year_before;
@@ -696,54 +673,76 @@ HttpResponse Pages::BuildDashboard(PageCall& call, json* model_out) {
     }
   }
 
+  // Every agency of the period, one line at a time, into the sums the page shows (a total
+  // missing counts as 0, as the published lists show it).
+  auto now_results = published_in(chosen);
+  if (!now_results) return ErrorPage(call, now_results.status());
+  struct Sum {
+    double total = 0, before = 0;
+    int n = 0, n_before = 0;
+  };
+  std::map<std::string, Sum> by_parent, by_kind;
+  std::map<std::string, int> grade_count;
+  int64_t agency_count = 0;
+  double sum = 0, sum_before = 0;
+  int n_before = 0, improved = 0;
+  for (Published& p : *now_results) {
+    Status read =
+        results.EachTotal(service::Actor::Public(), p.meta, [&](const service::TotalLine& line) {
+          const double total = line.total.value_or(0);
+          ++p.agencies;
+          ++agency_count;
+          grade_count[grade_name(p.framework, line.grade)]++;
+          const auto before = last_year.find(line.code);
+          for (Sum* s : {&by_parent[line.parent], &by_kind[line.kind]}) {
+            s->total += total;
+            s->n++;
+            if (before == last_year.end()) continue;
+            s->before += before->second;
+            s->n_before++;
+          }
+          sum += total;
+          if (before != last_year.end()) {
+            sum_before += before->second;
+            n_before++;
+            improved += total > before->second;
+          }
+          return Status::Ok();
+        });
+    if (!read.ok()) return ErrorPage(call, read);
+  }
+
   // Grades: in the order the frameworks list them (best first).
   std::vector<std::string> grade_order;
-  for (const auto& fw : frameworks) {
-    for (const auto& g : fw.grades) {
+  for (const Published& p : *now_results) {
+    for (const auto& g : p.framework.grades) {
       const std::string name = call.Pick(g.name);
       if (std::find(grade_order.begin(), grade_order.end(), name) == grade_order.end())
         grade_order.push_back(name);
     }
   }
-  std::map<std::string, int> grade_count;
-  for (const auto& s : now) grade_count[s.grade]++;
+  auto percent = [&](int n) {
+    return agency_count == 0
+               ? 0
+               : static_cast<int>(100.0 * n / static_cast<double>(agency_count) + 0.5);
+  };
   json grades = json::array();
   for (const auto& g : grade_order) {
     const int n = grade_count[g];
-    grades.push_back(
-        {{"name", g},
-         {"count", n},
-         {"percent",
-          now.empty() ? 0 : static_cast<int>(100.0 * n / static_cast<double>(now.size()) + 0.5)}});
+    grades.push_back({{"name", g}, {"count", n}, {"percent", percent(n)}});
   }
   if (grade_count.count("")) {
-    grades.push_back(
-        {{"name", call.T("dashboard.no_grade")},
-         {"count", grade_count[""]},
-         {"percent",
-          static_cast<int>(100.0 * grade_count[""] / static_cast<double>(now.size()) + 0.5)}});
+    grades.push_back({{"name", call.T("dashboard.no_grade")},
+                      {"count", grade_count[""]},
+                      {"percent", percent(grade_count[""])}});
   }
-  auto averages = [&](auto key_of, auto label_of) {
-    struct Sum {
-      double total = 0, before = 0;
-      int n = 0, n_before = 0;
-    };
-    std::map<std::string, Sum> sums;
-    for (const auto& s : now) {
-      Sum& sum = sums[key_of(s)];
-      sum.total += s.total;
-      sum.n++;
-      if (last_year.count(s.code)) {
-        sum.before += last_year[s.code];
-        sum.n_before++;
-      }
-    }
+  auto averages = [&](const std::map<std::string, Sum>& sums, auto label_of) {
     std::vector<std::pair<std::string, json>> rows;
-    for (const auto& [key, sum] : sums) {
-      const double average = sum.total / sum.n;
-      json row = {{"name", label_of(key)}, {"count", sum.n}, {"average", Number(average, 2)}};
-      if (sum.n_before) {
-        const double change = average - sum.before / sum.n_before;
+    for (const auto& [key, group] : sums) {
+      const double average = group.total / group.n;
+      json row = {{"name", label_of(key)}, {"count", group.n}, {"average", Number(average, 2)}};
+      if (group.n_before) {
+        const double change = average - group.before / group.n_before;
         row["change"] = (change >= 0 ? "+" : "") + Number(change, 2);
         row["up"] = change >= 0;
       }
@@ -755,25 +754,14 @@ HttpResponse Pages::BuildDashboard(PageCall& call, json* model_out) {
     for (auto& r : rows) out.push_back(std::move(r.second));
     return out;
   };
-  model["by_ministry"] = averages([](const Scored& s) { return s.parent; },
-                                  [&](const std::string& code) {
-                                    return code.empty() ? call.T("dashboard.no_ministry")
-                                                        : (names.count(code) ? names[code] : code);
-                                  });
-  model["by_kind"] = averages([](const Scored& s) { return s.kind; },
-                              [&](const std::string& kind) { return KindName(call, kind); });
-  double sum = 0, sum_before = 0;
-  int n_before = 0, improved = 0;
-  for (const auto& s : now) {
-    sum += s.total;
-    if (last_year.count(s.code)) {
-      sum_before += last_year[s.code];
-      n_before++;
-      improved += s.total > last_year[s.code];
-    }
-  }
-  model["agency_count"] = now.size();
-  model["average"] = now.empty() ? "–" : Number(sum / static_cast<double>(now.size()), 2);
+  model["by_ministry"] = averages(by_parent, [&](const std::string& code) {
+    return code.empty() ? call.T("dashboard.no_ministry")
+                        : (names.count(code) ? names[code] : code);
+  });
+  model["by_kind"] =
+      averages(by_kind, [&](const std::string& kind) { return KindName(call, kind); });
+  model["agency_count"] = agency_count;
+  model["average"] = agency_count == 0 ? "–" : Number(sum / static_cast<double>(agency_count), 2);
   model["grades"] = grades;
   if (n_before) {
     model["previous"] = {{"year", chosen.first - 1},
@@ -781,52 +769,65 @@ HttpResponse Pages::BuildDashboard(PageCall& call, json* model_out) {
                          {"improved", improved},
                          {"average_before", Number(sum_before / n_before, 2)}};
   }
-  // Shared KPIs: those scored (or missing) for every agency of a framework's result.
+  // Shared KPIs: those scored (or missing) for every agency of a framework's result, counted
+  // by level in SQL (Results::KpiLevels).
   json shared = json::array();
-  for (size_t i = 0; i < summaries.size() && i < frameworks.size(); ++i) {
-    const json& agencies_json = (*summaries[i])["agencies"];
-    if (agencies_json.empty()) continue;
-    const domain::Framework& fw = frameworks[i];
+  for (const Published& p : *now_results) {
+    if (p.agencies == 0) continue;
+    const domain::Framework& fw = p.framework;
+    auto levels_read = results.KpiLevels(service::Actor::Public(), p.meta);
+    if (!levels_read) return ErrorPage(call, levels_read.status());
+    struct Counted {
+      std::vector<int64_t> levels;  // [0] = below the first level
+      int64_t counted = 0;          // rows neither exempt nor monitoring
+      int64_t scores = 0;
+      double score_sum = 0;
+    };
+    std::map<std::string, Counted> of_kpi;
+    for (const service::KpiLevelCount& c : *levels_read) {
+      Counted& k = of_kpi[c.kpi];
+      if (k.levels.empty()) k.levels.assign(fw.levels.size() + 1, 0);
+      if (c.status == "exempt" || c.status == "monitoring") continue;
+      k.counted += c.count;
+      // Levels are 1-based (as published), 0 below the first: counts[level] then.
+      k.levels[static_cast<size_t>(std::clamp(c.level, 0, static_cast<int>(fw.levels.size())))] +=
+          c.count;
+      if (c.status != "scored") continue;
+      k.scores += c.scores;
+      k.score_sum += c.score_sum;
+    }
+    Status failed = Status::Ok();
     std::function<void(const std::vector<domain::Kpi>&)> walk = [&](const std::vector<domain::Kpi>&
                                                                         kpis) {
       for (const domain::Kpi& kpi : kpis) {
-        std::vector<int> counts(fw.levels.size() + 1, 0);  // [0] = below the first level
-        bool everyone = true;
-        for (const json& a : agencies_json) {
-          const json& k = a["kpis"];
-          if (!k.contains(kpi.id) || k[kpi.id]["status"] == "exempt" ||
-              k[kpi.id]["status"] == "monitoring") {
-            everyone = false;
-            break;
-          }
-          // Levels are 1-based (as published), -1 or 0 below the first: counts[level] then.
-          const int level = static_cast<int>(NumberOr(k[kpi.id], "level", -1));
-          counts[static_cast<size_t>(std::clamp(level, 0, static_cast<int>(fw.levels.size())))]++;
-        }
-        if (everyone && kpi.criteria) {
+        const auto found = of_kpi.find(kpi.id);
+        // Every agency of the result has a row for it, none exempt or monitoring.
+        if (found != of_kpi.end() && found->second.counted == p.agencies && kpi.criteria) {
+          const Counted& k = found->second;
           json levels = json::array();
-          levels.push_back({{"name", call.T("dashboard.below_basic")}, {"count", counts[0]}});
+          levels.push_back({{"name", call.T("dashboard.below_basic")}, {"count", k.levels[0]}});
           for (size_t l = 0; l < fw.levels.size(); ++l)
-            levels.push_back({{"name", call.Pick(fw.levels[l].name)}, {"count", counts[l + 1]}});
+            levels.push_back({{"name", call.Pick(fw.levels[l].name)}, {"count", k.levels[l + 1]}});
           json entry = {{"id", kpi.id}, {"name", call.Pick(kpi.name)}, {"levels", levels}};
+          if (k.scores)
+            entry["average"] =
+                Number(k.score_sum / static_cast<double>(k.scores), fw.decimals.score);
           // The change from the year before: the average score of the agencies scored both
           // years, this year's less last year's (found by the KPI's key).
-          double sum_now = 0, sum_change = 0;
-          int n_now = 0, n_both = 0;
-          const auto& before_scores = last_year_scores[kpi.key];
-          for (const json& a : agencies_json) {
-            const json& k = a["kpis"][kpi.id];
-            if (k["status"] != "scored" || !k["score"].is_number()) continue;
-            const double score = k["score"].get<double>();
-            sum_now += score;
-            ++n_now;
-            const auto found = kpi.key.empty() ? before_scores.end()
-                                               : before_scores.find(a["code"].get<std::string>());
-            if (found == before_scores.end()) continue;
-            sum_change += score - found->second;
-            ++n_both;
+          const auto before_scores = last_year_scores.find(kpi.key);
+          double sum_change = 0;
+          int n_both = 0;
+          if (failed.ok() && !kpi.key.empty() && before_scores != last_year_scores.end()) {
+            failed = results.EachKpiScore(service::Actor::Public(), p.meta, kpi.id,
+                                          [&](const std::string& agency, double score) {
+                                            const auto then = before_scores->second.find(agency);
+                                            if (then == before_scores->second.end())
+                                              return Status::Ok();
+                                            sum_change += score - then->second;
+                                            ++n_both;
+                                            return Status::Ok();
+                                          });
           }
-          if (n_now) entry["average"] = Number(sum_now / n_now, fw.decimals.score);
           if (n_both) {
             const double change = sum_change / n_both;
             entry["change"] = (change >= 0 ? "+" : "") + Number(change, fw.decimals.score);
@@ -839,6 +840,7 @@ HttpResponse Pages::BuildDashboard(PageCall& call, json* model_out) {
       }
     };
     walk(fw.kpis);
+    if (!failed.ok()) return ErrorPage(call, failed);
   }
   model["shared"] = shared;
   json chart = {{"labels", json::array()}, {"counts", json::array()}};

@@ -283,14 +283,6 @@ class Pages {
   // round lacks, then (with confirm=yes) the step.
   HttpResponse ResultsAction(PageCall& call);
 
-  // A stored result's summary, parsed: results never change once stored, so the parse (a few
-  // ms for 400 agencies) is kept by result id. Only for summaries read in full (public, admin).
-  std::shared_ptr<const nlohmann::json> ParsedSummary(int64_t result_id, const std::string& text);
-
-  // The summary of round `round_id`'s newest published result, parsed; kept by result id (a
-  // published result's rows never change), so only its first reader reads them. Null on error.
-  std::shared_ptr<const nlohmann::json> PublishedSummary(storage::Database& db, int64_t round_id);
-
   std::mutex dashboards_mutex_;
   // Dashboard models by language, the versions of what they read, and period (see Dashboard).
   std::unordered_map<std::string, std::shared_ptr<const nlohmann::json>>
@@ -299,9 +291,6 @@ class Pages {
   std::mutex digests_mutex_;
   int64_t digests_head_ = -1;  // the publications digests_ was derived from; guarded
   std::shared_ptr<const std::map<std::string, service::PublishedReport>> digests_;  // guarded
-
-  std::mutex summaries_mutex_;
-  std::unordered_map<int64_t, std::shared_ptr<const nlohmann::json>> summaries_;  // guarded
 
   // The list index of result rows `rows_from` (0: of the whole directory) at directory version
   // `version` (service::DirectoryVersion), built on first use and kept while both stay: a list

@@ -8,6 +8,7 @@ from the year before per ministry and shared KPI.
 
     history_test.py ESAR      (SQLite; under with_pg_schema.sh, PostgreSQL via ESAR_TEST_DB_URL)
 """
+import csv
 import html as html_lib
 import http.cookiejar
 import json
@@ -82,6 +83,101 @@ def published_levels(admin, round_id, kpi_id, count):
             if k["id"] == kpi_id and (k.get("level") or 0) < count:
                 levels[k.get("level") or 0] += 1
     return levels
+
+
+def fixed(value, decimals):
+    """A number as the pages print it (FormatDecimal + thousands): 15 significant digits, then
+    half up at `decimals`, no minus on a zero."""
+    from decimal import Decimal, ROUND_HALF_UP
+    magnitude = abs(value)
+    digits = 1 if magnitude < 1 else len(str(int(magnitude)))
+    text = "%.*f" % (max(0, 15 - digits), magnitude)
+    rounded = Decimal(text).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    out = "{:,.{}f}".format(rounded, decimals)
+    return "-" + out if value < 0 and rounded != 0 else out
+
+
+def dashboard_matches_count(admin, public, round_id):
+    """The dashboard's figures (now aggregated in SQL, issue 9) against the same figures counted
+    here by hand from the API's published result, the agencies' file and the FY2566 results file:
+    agencies and average, the year before, the grades, the ministries' and PMQA's averages, levels
+    and changes."""
+    messages = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                           "templates", "messages.json"), encoding="utf-8"))
+    with open(os.path.join(EXAMPLE, "agencies.csv"), encoding="utf-8") as f:
+        directory = {row["code"]: row for row in csv.DictReader(f)}
+    last_total, last_pmqa = {}, {}
+    with open(os.path.join(EXAMPLE, "past-results.csv"), encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if row["fiscal_year"] != "2566" or row["round"] != "12":
+                continue
+            last_total[row["agency"]] = float(row["total"])
+            if row["kpi_key"] == "pmqa" and row["score"]:
+                last_pmqa[row["agency"]] = float(row["score"])
+    agencies = admin.json("GET", "/api/v1/rounds/%d/results?stage=published" % round_id)["scores"]["agencies"]
+    framework = admin.json("GET", "/api/v1/frameworks/1")["document"]
+    totals = {a["code"]: a["total"] if isinstance(a.get("total"), (int, float)) else 0 for a in agencies}
+    both = [c for c in totals if c in last_total]
+    want = {"agencies": str(len(totals)), "average": fixed(sum(totals.values()) / len(totals), 2),
+            "before": fixed(sum(last_total[c] for c in both) / len(both), 2), "compared": len(both),
+            "improved": sum(1 for c in both if totals[c] > last_total[c])}
+    grades = {}
+    for a in agencies:
+        name = a.get("grade") or messages["dashboard.no_grade"][0]
+        grades[name] = grades.get(name, 0) + 1
+    want["grades"] = grades
+    ministries = {}
+    for code, total in totals.items():
+        parent = directory[code]["parent"]
+        name = directory[parent]["name_th"] if parent else messages["dashboard.no_ministry"][0]
+        ministries.setdefault(name, []).append(code)
+    want["ministries"] = {}
+    for name, codes in ministries.items():
+        average = sum(totals[c] for c in codes) / len(codes)
+        had = [c for c in codes if c in last_total]
+        change = "–"
+        if had:
+            delta = average - sum(last_total[c] for c in had) / len(had)
+            change = ("+" if delta >= 0 else "") + fixed(delta, 2)
+        want["ministries"][name] = (str(len(codes)), fixed(average, 2), change)
+    levels = [0] * (len(framework["levels"]) + 1)
+    scores, changes = [], []
+    for a in agencies:
+        k = next(k for k in a["kpis"] if k["id"] == "8")
+        levels[min(max(k.get("level") or 0, 0), len(framework["levels"]))] += 1
+        if k["status"] == "scored" and isinstance(k.get("score"), (int, float)):
+            scores.append(k["score"])
+            if a["code"] in last_pmqa:
+                changes.append(k["score"] - last_pmqa[a["code"]])
+    delta = sum(changes) / len(changes)
+    want["pmqa"] = (levels, fixed(sum(scores) / len(scores), 2),
+                    ("+" if delta >= 0 else "") + fixed(delta, 2), str(len(changes)))
+
+    status, page = public.call("GET", "/dashboard")
+    figures = re.findall(r'<dd class="big">([^<]*)</dd>', page)
+    previous = re.search(r"ปีก่อน 2566</dt><dd>([^ ]+) <span class=\"muted\">\(\S+ (\d+), \S+ (\d+)\)", page)
+    got = {"agencies": figures[0] if figures else None, "average": figures[1] if len(figures) > 1 else None,
+           "before": previous.group(1) if previous else None,
+           "compared": int(previous.group(2)) if previous else None,
+           "improved": int(previous.group(3)) if previous else None}
+    section = re.search(r'aria-labelledby="grades-h">(.*?)</table>', page, re.S)
+    got["grades"] = {html_lib.unescape(n): int(c) for n, c in re.findall(
+        r'<th scope="row">([^<]*)</th><td class="num">(\d+)</td>', section.group(1) if section else "")
+        if int(c) or html_lib.unescape(n) in grades}
+    section = re.search(r'aria-labelledby="ministry-h">(.*?)</table>', page, re.S)
+    got["ministries"] = {html_lib.unescape(n): (c, a, text_of(ch).strip()) for n, c, a, ch in re.findall(
+        r'<th scope="row">([^<]*)</th><td class="num">([^<]*)</td><td class="num">([^<]*)</td>'
+        r'<td class="num">(.*?)</td></tr>', section.group(1) if section else "")}
+    shared = re.search(r"<h3>8 [^<]*</h3>\s*<p class=\"kpi-change\">(.*?)</p>.*?<tbody>(.*?)</tbody>", page, re.S)
+    line = text_of(shared.group(1)) if shared else ""
+    numbers = re.search(r"(\S+) · \S+ (\S+) \(\S+ (\d+)\)", line)
+    got["pmqa"] = ([int(n) for n in re.findall(r'<td class="num">(\d+)</td>', shared.group(2))] if shared else None,
+                   numbers.group(1) if numbers else None, numbers.group(2) if numbers else None,
+                   numbers.group(3) if numbers else None)
+    for what in want:
+        check(status == 200 and got[what] == want[what],
+              "the dashboard's %s are those counted from the published rows: %r (counted %r)"
+              % (what, got[what], want[what]))
 
 
 def republish_refreshes_dashboard(admin, public, round_id):
@@ -245,6 +341,8 @@ def main():
         check(shared is not None and re.search(r"เปลี่ยนจากปีก่อน <span class=\"(up|down)\">[+-]\d+\.\d\d</span>",
                                                 shared.group(0)) is not None,
               "PMQA, a shared KPI, shows the change of its average score from FY2566")
+
+        dashboard_matches_count(admin, public, round_id)
 
         # ---- a new publication refreshes the kept dashboard (keyed on the published results)
         republish_refreshes_dashboard(admin, public, round_id)
