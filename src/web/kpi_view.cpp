@@ -74,7 +74,8 @@ json LevelRows(const PageCall& call, const domain::Framework& framework,
     // Due dates are said even where the level's text is the seed's own words: the reporter
     // must know the day by which the milestone counts.
     std::string due;
-    if (criteria.form == domain::CriteriaForm::kMilestones && i < criteria.milestones.levels.size()) {
+    if (criteria.form == domain::CriteriaForm::kMilestones &&
+        i < criteria.milestones.levels.size()) {
       for (const auto& m : criteria.milestones.levels[i]) {
         if (m.due)
           due += (due.empty() ? "" : "; ") + call.T("milestone.due") + " " +
@@ -108,9 +109,10 @@ json LevelRows(const PageCall& call, const domain::Framework& framework,
           break;
       }
     }
-    rows.push_back({{"name", call.Pick(framework.levels[i].name)},
-                    {"points", ShortestDecimal(framework.levels[i].points)},
-                    {"target", (target.empty() ? "–" : target) + (due.empty() ? "" : " (" + due + ")")}});
+    rows.push_back(
+        {{"name", call.Pick(framework.levels[i].name)},
+         {"points", ShortestDecimal(framework.levels[i].points)},
+         {"target", (target.empty() ? "–" : target) + (due.empty() ? "" : " (" + due + ")")}});
   }
   return rows;
 }
@@ -334,13 +336,13 @@ json VariableFields(const PageCall& call, const domain::Kpi& kpi, const json& va
                 ". Upload a new catalog to change it (the dataset list is below)"});
       } else {
         const bool on_time = kpi.cases->on_time_variable == v.id;
-        field["source"] = call.Pick(LocalizedText{
-            std::string("คำนวณจากบันทึกเรื่องที่อัปโหลด: จำนวนเรื่อง") +
-                (on_time ? "ที่แล้วเสร็จทันเวลา" : "ที่นับ") +
-                " แก้ไขโดยอัปโหลดบันทึกเรื่องใหม่ (ดูรายการเรื่องด้านล่าง)",
-            std::string("Computed from the uploaded case log: the number of cases ") +
-                (on_time ? "completed on time" : "counted") +
-                ". Upload a new case log to change it (the case list is below)"});
+        field["source"] = call.Pick(
+            LocalizedText{std::string("คำนวณจากบันทึกเรื่องที่อัปโหลด: จำนวนเรื่อง") +
+                              (on_time ? "ที่แล้วเสร็จทันเวลา" : "ที่นับ") +
+                              " แก้ไขโดยอัปโหลดบันทึกเรื่องใหม่ (ดูรายการเรื่องด้านล่าง)",
+                          std::string("Computed from the uploaded case log: the number of cases ") +
+                              (on_time ? "completed on time" : "counted") +
+                              ". Upload a new case log to change it (the case list is below)"});
       }
       fields.push_back(field);
       continue;
@@ -477,6 +479,10 @@ std::map<std::string, double> AgencyKnownValues(PageCall& call, const domain::Fr
             service::Reporting(call.db, call.clock).CurrentValuesOf(round_id, agency.code)) {
       observations = std::move(current->observations);
     }
+  } else if (auto imported = service::Cycle(call.db, call.clock).ObservationsOf(agency.code)) {
+    // No round yet (a framework written before its rounds open): the imported data alone, so
+    // that an earlier year's value loaded by `esar import data` still chooses the group.
+    observations = std::move(*imported);
   }
   // Baselines read from an earlier year's published result, as when results are computed.
   if (!service::History(call.db, call.clock).FillBaselines(framework, {agency}, observations)) {
@@ -589,8 +595,7 @@ json WhatIfModel(PageCall& call, const domain::Framework& framework,
 
 Result<std::optional<domain::AgencyScore>> CurrentScores(PageCall& call,
                                                          const domain::Framework& framework,
-                                                         domain::Engine& engine,
-                                                         int64_t round_id,
+                                                         domain::Engine& engine, int64_t round_id,
                                                          const domain::Agency& agency) {
   service::Reporting reporting(call.db, call.clock);
   auto current = reporting.CurrentValuesOf(round_id, agency.code);
@@ -609,4 +614,3 @@ const domain::KpiScore* FindKpiScore(const std::vector<domain::KpiScore>& scores
 }
 
 }  // namespace esar::web
-

@@ -40,7 +40,8 @@ nlohmann::json KpiDocModel(const PageCall& call, const domain::Framework& framew
 // references (baselines of earlier years, filled from published results as when results are
 // computed, and values of other KPIs), as round `round_id` holds them; with `round_id` 0 (a
 // framework being written may have no round yet), the newest round of `round` (6 or 12) of
-// the framework's fiscal year and kind, or only the published baselines when there is none.
+// the framework's fiscal year and kind, or, when there is none, the agency's imported data and
+// the published baselines.
 // Empty when they cannot be read.
 std::map<std::string, double> AgencyKnownValues(PageCall& call, const domain::Framework& framework,
                                                 int64_t round_id, int round,

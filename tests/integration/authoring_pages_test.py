@@ -13,7 +13,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from esar_harness import Browser, Checks, form_of, import_example, ServedScratch, text_of  # noqa: E402
+from esar_harness import Browser, Checks, form_of, import_example, run_cli, ServedScratch, text_of  # noqa: E402
 
 check = Checks()
 
@@ -29,6 +29,11 @@ def main():
     with ServedScratch("esar-authoring-") as scratch:
         db = scratch.db
         import_example(esar, db, (("admin", "admin", None), ("reporter.ocs", "reporter", "OCS")))
+        # One earlier-year value imported (as data.csv of the example has it), for the preview.
+        pmqa_2566 = os.path.join(scratch.work, "pmqa-2566.csv")
+        with open(pmqa_2566, "w", encoding="utf-8") as f:
+            f.write("agency,kpi,variable,fiscal_year,round,value\nOCS,8,pmqa,2566,12,420.50\n")
+        run_cli(esar, ["import", "data", pmqa_2566, "--db", db])
         base = scratch.serve(esar)
         admin = Browser(base)
         admin.login("admin")
@@ -37,6 +42,15 @@ def main():
               "the FY2567 framework offers to make FY2568's (%d)" % status)
         check("ความเปลี่ยนแปลงจาก" not in page, "version 1 lists no changes (it has no version before)")
         token = admin.csrf(page)
+
+        # ---- the editor's preview before any round is open: the imported FY2566 value ----
+        # OCS's PMQA score of FY2566 (420.50, from the example's data.csv) chooses its group.
+        status, page = admin.page("/admin/frameworks/1/kpis/8?preview=OCS")
+        mine = re.search(r'<div class="agency-criteria">(.*?)</div>\s*<details', page, re.S)
+        mine = text_of(mine.group(1)) if mine else ""
+        check(status == 200 and "ปี 2566 420.50 คะแนน → " in mine and "428.91" in mine and "ยังไม่ทราบ" not in mine,
+              "with no round open yet, the preview for OCS takes its imported FY2566 score 420.50 "
+              "and its group's targets (%d): %r" % (status, mine[:200]))
 
         # ---- a new fiscal year from last year's ----
         status, headers, _ = admin.request("POST", "/admin/frameworks/1/next-year", {"csrf": ""})
