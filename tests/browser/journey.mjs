@@ -382,6 +382,18 @@ try {
   await admin.getByRole("button", { name: "ตรวจสอบ", exact: true }).first().click();
   check(await admin.locator(".findings, .ok").count() > 0, "the KPI editor shows esar check's findings");
   await look(admin, "07-admin-kpi-edit");
+  // The criteria of KPI 8 (groups by the FY2566 PMQA score) previewed as OCS will see them:
+  // its own score and group filled in, its targets as numbers, no letter or range of the rule.
+  await admin.goto(admin.url().split("#")[0].replace(/\/kpis\/1$/, "/kpis/8"));
+  await admin.getByLabel("ดูเกณฑ์ตามที่หน่วยงานจะเห็น").selectOption("OCS");
+  await admin.getByRole("button", { name: "แสดง", exact: true }).click();
+  await admin.waitForLoadState("load");
+  const previewed = (await admin.locator(".agency-criteria").textContent()).replace(/\s+/g, " ");
+  check(previewed.includes("ปี 2566 420.50 คะแนน →") && previewed.includes("400.00") && previewed.includes("428.91"),
+        "the KPI editor previews KPI 8 for OCS: its FY2566 score 420.50 chooses the group 400.00 / 420.50 / 428.91");
+  check(!/≤ x|x <|จัดกลุ่มตาม s /.test(previewed), "  in words, without the rule's letter or ranges");
+  await admin.locator("#criteria").scrollIntoViewIfNeeded();
+  await look(admin, "07a-admin-kpi-preview");
   // A new fiscal year made from last year's framework, with one button (no JSON).
   await admin.goto(`${base}/admin/frameworks`);
   await admin.getByRole("link", { name: "ปีงบประมาณ พ.ศ. 2567", exact: true }).click();
