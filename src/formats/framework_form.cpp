@@ -415,9 +415,9 @@ Status ApplyYears(json& doc, const json& original_doc, const std::string& key,
 // reader and one writer serve both ("criteria.targets.1.value",
 // "criteria.groups.2.criteria.targets.1.value").
 
-// The criteria forms with a form of their own. Groups nest one deep on the form (a group's
-// criteria are levels, milestones, points or conditions); deeper nesting, and anything the form
-// cannot show without losing it, stays in the JSON editor.
+// The criteria forms with a form of their own. Groups nest kMaxFormGroupDepth deep on the form
+// (the innermost group's criteria are levels, milestones, points or conditions); deeper nesting,
+// and anything the form cannot show without losing it, stays in the JSON editor.
 const std::vector<std::string> kFlatForms = {"levels", "milestones", "points", "conditions"};
 const std::vector<std::string> kRangeKeys = {"at_least", "above", "at_most", "below"};
 
@@ -425,11 +425,14 @@ bool IsFlatForm(const std::string& form) {
   return std::find(kFlatForms.begin(), kFlatForms.end(), form) != kFlatForms.end();
 }
 
-bool HasCriteriaForm(const json& criteria, bool nested) {
+// `depth`: how many groups the criteria lie inside (0 for a KPI's own).
+bool HasCriteriaForm(const json& criteria, int depth) {
   const json& form = Member(criteria, "form");
   if (!form.is_string()) return false;
   if (IsFlatForm(form.get<std::string>())) return true;
-  if (nested || form != "groups" || !Member(criteria, "by").is_string()) return false;
+  if (depth >= kMaxFormGroupDepth || form != "groups" || !Member(criteria, "by").is_string()) {
+    return false;
+  }
   const json& groups = Member(criteria, "groups");
   if (!groups.is_array() || groups.empty()) return false;
   for (const json& g : groups) {
@@ -443,7 +446,7 @@ bool HasCriteriaForm(const json& criteria, bool nested) {
     }
     if (range.contains("at_least") && range.contains("above")) return false;
     if (range.contains("at_most") && range.contains("below")) return false;
-    if (!HasCriteriaForm(Member(g, "criteria"), true)) return false;
+    if (!HasCriteriaForm(Member(g, "criteria"), depth + 1)) return false;
   }
   return true;
 }
@@ -479,8 +482,8 @@ std::pair<std::string, std::string> BoundText(const json& range, const char* a, 
   return {"", ""};
 }
 
-void AddCriteriaFields(FormFields& out, const std::string& p, const json& criteria, bool nested) {
-  if (!HasCriteriaForm(criteria, nested)) return;
+void AddCriteriaFields(FormFields& out, const std::string& p, const json& criteria, int depth) {
+  if (!HasCriteriaForm(criteria, depth)) return;
   const std::string form = Member(criteria, "form").get<std::string>();
   out[p + ".form"] = form;
   const json& texts = Member(criteria, "texts");
@@ -548,7 +551,7 @@ void AddCriteriaFields(FormFields& out, const std::string& p, const json& criter
       out[at + "low"] = low;
       out[at + "high_kind"] = high_kind;
       out[at + "high"] = high;
-      AddCriteriaFields(out, at + "criteria", Member(groups[g], "criteria"), true);
+      AddCriteriaFields(out, at + "criteria", Member(groups[g], "criteria"), depth + 1);
     }
     return;
   }
@@ -876,7 +879,7 @@ Status ApplyMilestones(json& c, const json& original, const std::string& p,
 }
 
 Status ApplyCriteriaAt(json& c, const json& original, const std::string& p,
-                       const FormFields& before, const FormFields& fields, bool nested);
+                       const FormFields& before, const FormFields& fields, int depth);
 
 // A group's range from its two bounds as typed (`p`.groups.G.low_kind/low, high_kind/high).
 Status ApplyRange(json& group, const std::string& at, const FormFields& before,
@@ -920,9 +923,10 @@ Status ApplyRange(json& group, const std::string& at, const FormFields& before,
   return Status::Ok();
 }
 
-// `p`.groups.G: the groups (id, name, range and criteria of their own) chosen by `p`.by.
+// `p`.groups.G: the groups (id, name, range and criteria of their own) chosen by `p`.by, the
+// groups' criteria lying `depth` + 1 groups deep.
 Status ApplyGroups(json& c, const json& original, const std::string& p, const FormFields& before,
-                   const FormFields& fields) {
+                   const FormFields& fields, int depth) {
   const std::string by = Trim(Get(fields, p + ".by"));
   if (by.empty()) {
     return FieldError(p + ".by",
@@ -966,7 +970,8 @@ Status ApplyGroups(json& c, const json& original, const std::string& p, const Fo
     if (!range.ok()) return range;
     const json& old_criteria = Member(group, "criteria");
     json criteria = old_criteria;
-    Status applied = ApplyCriteriaAt(criteria, old_criteria, at + "criteria", before, fields, true);
+    Status applied =
+        ApplyCriteriaAt(criteria, old_criteria, at + "criteria", before, fields, depth + 1);
     if (!applied.ok()) return applied;
     if (criteria != old_criteria) group["criteria"] = std::move(criteria);
     groups.push_back(std::move(group));
@@ -981,24 +986,32 @@ Status ApplyGroups(json& c, const json& original, const std::string& p, const Fo
 // Criteria `c` (a copy of `original`, the criteria the form showed under prefix `p`) with the
 // form's fields applied. A form chosen anew (`p`.form changed, or criteria the KPI did not have)
 // starts from nothing: every field sent is taken, the defaults (higher is better, interpolated,
-// cumulative) for selects left unchosen.
+// cumulative) for selects left unchosen. `depth`: how many groups the criteria lie inside; groups
+// deeper than kMaxFormGroupDepth are refused (a forged form cannot nest without end).
 Status ApplyCriteriaAt(json& c, const json& original, const std::string& p,
-                       const FormFields& before, const FormFields& fields, bool nested) {
+                       const FormFields& before, const FormFields& fields, int depth) {
   const std::string form = Get(fields, p + ".form");
   if (form == Get(before, p + ".form") && !form.empty()) {
     Status applied = form == "levels"       ? ApplyLevels(c, original, p, before, fields)
                      : form == "milestones" ? ApplyMilestones(c, original, p, before, fields)
                      : form == "points"     ? ApplyPoints(c, original, p, before, fields)
                      : form == "conditions" ? ApplyConditions(c, original, p, before, fields)
-                                            : ApplyGroups(c, original, p, before, fields);
+                                            : ApplyGroups(c, original, p, before, fields, depth);
     if (!applied.ok()) return applied;
     return ApplyLevelTexts(c, original, p, before, fields);
   }
-  if (!IsFlatForm(form) && (nested || form != "groups")) {
+  const bool nested = depth > 0;
+  if (form == "groups" && depth >= kMaxFormGroupDepth) {
     return FieldError(p + ".form",
-                      nested ? "เลือกแบบของเกณฑ์ของกลุ่มนี้" : "เลือกแบบของเกณฑ์การประเมิน",
-                      nested ? "choose the form of this group's criteria"
-                             : "choose the form of the criteria");
+                      "กลุ่มซ้อนกันได้ไม่เกิน " + std::to_string(kMaxFormGroupDepth) +
+                          " ชั้นในแบบฟอร์ม: เลือกแบบเกณฑ์อื่นให้กลุ่มนี้",
+                      "groups nest at most " + std::to_string(kMaxFormGroupDepth) +
+                          " deep on the form: choose another form for this group's criteria");
+  }
+  if (!IsFlatForm(form) && form != "groups") {
+    return FieldError(
+        p + ".form", nested ? "เลือกแบบของเกณฑ์ของกลุ่มนี้" : "เลือกแบบของเกณฑ์การประเมิน",
+        nested ? "choose the form of this group's criteria" : "choose the form of the criteria");
   }
   FormFields sent = fields;
   for (const auto& [name, value] : {std::pair<const char*, const char*>{".direction", "higher"},
@@ -1012,14 +1025,20 @@ Status ApplyCriteriaAt(json& c, const json& original, const std::string& p,
                                {p + ".direction", "higher"},
                                {p + ".scoring", "interpolate"},
                                {p + ".cumulative", "1"}};
-  return ApplyCriteriaAt(c, json::object(), p, defaults, sent, nested);
+  return ApplyCriteriaAt(c, json::object(), p, defaults, sent, depth);
 }
+
+Status ApplySubKpis(json& kpi, const json& original, const FormFields& before,
+                    const FormFields& fields);
 
 // `kpi`'s criteria with the criteria form applied, when the KPI's criteria have a form or the
 // form chose one for a KPI without criteria (else unchanged: edited in the JSON editor).
 Status ApplyCriteria(json& kpi, const json& original, const FormFields& before,
                      const FormFields& fields) {
   const json& old = Member(original, "criteria");
+  if (Get(fields, "criteria.form") == "sub_kpis" || Get(before, "criteria.form") == "sub_kpis") {
+    return ApplySubKpis(kpi, original, before, fields);
+  }
   if (!before.count("criteria.form")) {
     // Criteria the form cannot show are the JSON editor's; a KPI without criteria (and without
     // sub-KPIs) gets the ones chosen on the form.
@@ -1028,8 +1047,8 @@ Status ApplyCriteria(json& kpi, const json& original, const FormFields& before,
     }
   }
   json c = old.is_null() ? json::object() : old;
-  Status applied = ApplyCriteriaAt(c, old.is_null() ? json::object() : old, "criteria", before,
-                                   fields, false);
+  Status applied =
+      ApplyCriteriaAt(c, old.is_null() ? json::object() : old, "criteria", before, fields, 0);
   if (!applied.ok()) return applied;
   if (c != old) kpi["criteria"] = std::move(c);
   return Status::Ok();
@@ -1085,6 +1104,109 @@ std::string CriteriaFieldOfPath(const std::string& rest) {
   return CriteriaFieldOfParts("criteria", parts, 0);
 }
 
+// ---- composite KPIs (sub_kpis, §2.2 and §9.6) ----
+//
+// A composite KPI's form shows "criteria.form" as "sub_kpis" and one row per sub-KPI:
+// "sub_kpis.N.id" (sent back unchanged: a sub-KPI's number is its address), ".name.th"/".en" and
+// ".weight" (its share of the parent's score). The sub-KPIs' own fields are edited on their own
+// pages; adding and removing one are the pages' (they change several KPIs at once).
+
+const std::vector<std::string> kSubKpiColumns = {"id", "name.th", "name.en", "weight"};
+
+void AddSubKpiFields(FormFields& out, const json& kpi) {
+  if (Member(kpi, "weight").is_number()) out["weight"] = ValueText(kpi["weight"]);
+  const json& subs = Member(kpi, "sub_kpis");
+  if (!subs.is_array() || subs.empty() || kpi.contains("criteria")) return;
+  out["criteria.form"] = "sub_kpis";
+  for (size_t i = 0; i < subs.size(); ++i) {
+    const std::string at = "sub_kpis." + std::to_string(i) + ".";
+    out[at + "id"] = ValueText(Member(subs[i], "id"));
+    AddText(out, at + "name", Member(subs[i], "name"));
+    out[at + "weight"] = ValueText(Member(subs[i], "weight"));
+  }
+}
+
+// A share typed for a sub-KPI: a number from 0 to 100, else kInvalidInput at `field`.
+Result<json> ShareJson(const std::string& typed, const std::string& field, const std::string& id) {
+  auto n = ParseNumber(typed);
+  if (!n || *n < 0 || *n > 100) {
+    return FieldError(field, "สัดส่วนของตัวชี้วัดย่อย " + id + " ต้องเป็นตัวเลข 0–100 เช่น 25 หรือ 12.5",
+                      "the share of sub-KPI " + id +
+                          " must be a number from 0 to 100, such as 25 "
+                          "or 12.5");
+  }
+  return NumberJson(*n);
+}
+
+// The composite KPI form's rows applied to `kpi`'s sub-KPIs (their names and shares); a row not
+// sent keeps its sub-KPI as it was. kInvalidInput for a composite KPI given a criteria form (its
+// sub-KPIs must be removed first), a KPI made composite without a sub-KPI (the first is added on
+// its own page), a row that is not one of the KPI's sub-KPIs, a name left empty, a share that is
+// not a number from 0 to 100. The shares' sum is `esar check`'s (sub-kpi-weights).
+Status ApplySubKpis(json& kpi, const json& original, const FormFields& before,
+                    const FormFields& fields) {
+  const bool composite = Get(before, "criteria.form") == "sub_kpis";
+  const std::string form = Get(fields, "criteria.form");
+  if (!composite) {
+    return FieldError("criteria.form",
+                      "ตัวชี้วัดจะเป็นตัวชี้วัดที่มีตัวชี้วัดย่อยเมื่อเพิ่มตัวชี้วัดย่อยตัวแรก: กรอกเลขที่ ชื่อ และสัดส่วนใน "
+                      "\"เพิ่มตัวชี้วัดย่อย\" แล้วเลือกเกณฑ์ของตัวชี้วัดย่อยในหน้าของตัวชี้วัดย่อยนั้น",
+                      "a KPI becomes composite with its first sub-KPI: give its number, name and "
+                      "share under \"Add a sub-KPI\", then choose its criteria on its own page");
+  }
+  if (form != "sub_kpis") {
+    return FieldError("criteria.form", "ตัวชี้วัดนี้มีตัวชี้วัดย่อย: ลบตัวชี้วัดย่อยทั้งหมดก่อน จึงจะเลือกเกณฑ์แบบอื่นได้",
+                      "this KPI has sub-KPIs: remove them first to give it criteria of another "
+                      "form");
+  }
+  auto rows = Rows(fields, "sub_kpis", kSubKpiColumns, kSubKpiColumns);
+  if (!rows) return rows.status();
+  const json& subs = Member(original, "sub_kpis");
+  json out = subs;
+  for (const Row& row : *rows) {
+    const std::string at = "sub_kpis." + std::to_string(row.index) + ".";
+    const size_t i = static_cast<size_t>(row.index);
+    const json old = i < subs.size() ? subs[i] : json();
+    const std::string id = ValueText(Member(old, "id"));
+    if (old.is_null() || Trim(row.values.at("id")) != id) {
+      return FieldError(at + "id", "ตัวชี้วัดย่อยแถวนี้ไม่ใช่ของตัวชี้วัดนี้ (เพิ่มตัวชี้วัดย่อยด้วย \"เพิ่มตัวชี้วัดย่อย\")",
+                        "this row is not one of this KPI's sub-KPIs (add one with \"Add a "
+                        "sub-KPI\")");
+    }
+    auto changed = [&](const std::string& c) { return Changed(before, fields, at + c); };
+    json& sub = out[i];
+    if (changed("name.th") || changed("name.en")) {
+      if (Trim(row.values.at("name.th")).empty() && Trim(row.values.at("name.en")).empty()) {
+        return FieldError(at + "name.th", "ชื่อตัวชี้วัดย่อย " + id + ": ต้องกรอก",
+                          "the name of sub-KPI " + id + ": required");
+      }
+      PutText(sub, "name", row.values.at("name.th"), row.values.at("name.en"));
+    }
+    if (changed("weight")) {
+      auto share = ShareJson(row.values.at("weight"), at + "weight", id);
+      if (!share) return share.status();
+      sub["weight"] = *share;
+    }
+  }
+  if (out != subs) kpi["sub_kpis"] = std::move(out);
+  return Status::Ok();
+}
+
+// The KPI id set's JSON pointer search: `kpis` (an array at `path`) and their sub-KPIs, at most
+// `depth_left` levels further down.
+std::string FindKpiPath(const json& kpis, const std::string& path, const std::string& id,
+                        int depth_left) {
+  if (!kpis.is_array() || depth_left < 0) return "";
+  for (size_t i = 0; i < kpis.size(); ++i) {
+    const std::string at = path + "/" + std::to_string(i);
+    if (ValueText(Member(kpis[i], "id")) == id) return at;
+    const std::string below =
+        FindKpiPath(Member(kpis[i], "sub_kpis"), at + "/sub_kpis", id, depth_left - 1);
+    if (!below.empty()) return below;
+  }
+  return "";
+}
+
 }  // namespace
 
 FormFields KpiFormFields(const nlohmann::json& kpi) {
@@ -1126,7 +1248,8 @@ FormFields KpiFormFields(const nlohmann::json& kpi) {
       out[at + "max"] = ValueText(Member(v, "max"));
     }
   }
-  AddCriteriaFields(out, "criteria", Member(kpi, "criteria"), false);
+  AddCriteriaFields(out, "criteria", Member(kpi, "criteria"), 0);
+  AddSubKpiFields(out, kpi);
   const json& doc = Member(kpi, "documentation");
   for (const std::string& key : kDocTexts) AddText(out, "doc." + key, Member(doc, key.c_str()));
   for (const std::string& key : kDocLists) {
@@ -1232,6 +1355,12 @@ Result<nlohmann::json> ApplyKpiForm(const nlohmann::json& kpi, const FormFields&
     }
   }
 
+  if (!top_level && !same("weight")) {
+    auto share = ShareJson(Get(fields, "weight"), "weight", ValueText(Member(kpi, "id")));
+    if (!share) return share.status();
+    out["weight"] = *share;
+  }
+
   Status variables = ApplyVariables(out, kpi, fields);
   if (!variables.ok()) return variables;
 
@@ -1331,8 +1460,25 @@ std::string KpiFieldOfPath(const std::string& kpi_path, const std::string& json_
   const std::string head = first(rest);
   if (head == "criteria") return CriteriaFieldOfPath(rest.size() > 9 ? rest.substr(9) : "");
   if (head == "name" || head == "key" || head == "component" || head == "unit" ||
-      head == "result" || head == "flags" || head == "rounds") {
+      head == "result" || head == "flags" || head == "rounds" || head == "weight") {
     return head;
+  }
+  if (head == "sub_kpis") {
+    // A sub-KPI's row on its parent's form: its share or name, else the row (its own page has
+    // the rest).
+    std::vector<std::string> parts;
+    for (size_t start = 0; start <= rest.size();) {
+      const size_t slash = rest.find('/', start);
+      parts.push_back(
+          rest.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+      if (slash == std::string::npos) break;
+      start = slash + 1;
+    }
+    if (parts.size() < 2) return "sub_kpis";
+    const std::string row = "sub_kpis." + parts[1];
+    if (parts.size() == 3 && parts[2] == "weight") return row + ".weight";
+    if (parts.size() >= 3 && parts[2] == "name") return row + ".name.th";
+    return row;
   }
   if (head == "variables") {
     const std::string tail = rest.size() > head.size() + 1 ? rest.substr(head.size() + 1) : "";
@@ -1382,6 +1528,10 @@ std::string KpiFieldOfFinding(const std::string& kpi_path, const std::string& kp
           (name.size() > 3 && name.compare(name.size() - 3, 3, ".by") == 0);
       if (formula_field) return name;
     }
+  }
+  const size_t sub = kpi_path.rfind("/sub_kpis/");
+  if (sub != std::string::npos && path == kpi_path.substr(0, sub) + "/sub_kpis") {
+    return "weight";  // the shares of this sub-KPI and its siblings (sub-kpi-weights)
   }
   if (finding.code == "kpi-key-duplicate" && !kpi_key.empty() &&
       finding.message_en.find("\"" + kpi_key + "\"") != std::string::npos) {
@@ -1505,7 +1655,7 @@ FormFields AgencyOwnFormFields(const nlohmann::json& document, const std::string
     const json base = OwnTargetsBase(document, agency, kpi);
     if (base.is_null()) continue;
     FormFields criteria;
-    AddCriteriaFields(criteria, "own." + kpi, base, false);
+    AddCriteriaFields(criteria, "own." + kpi, base, 0);
     const std::string prefix = "own." + kpi + ".targets.";
     for (const auto& [name, value] : criteria) {
       if (name.rfind(prefix, 0) == 0) out[name] = value;
@@ -1585,7 +1735,7 @@ Result<nlohmann::json> ApplyAssignmentForm(const nlohmann::json& document,
       if (!rows) return rows.status();
       if (base.is_null() || rows->empty()) continue;
       FormFields before;
-      AddCriteriaFields(before, p, base, false);
+      AddCriteriaFields(before, p, base, 0);
       FormFields sent = before;
       for (auto it = sent.begin(); it != sent.end();) {
         it = it->first.rfind(p + ".targets.", 0) == 0 ? sent.erase(it) : std::next(it);
@@ -1595,7 +1745,7 @@ Result<nlohmann::json> ApplyAssignmentForm(const nlohmann::json& document,
         sent[it->first] = it->second;
       }
       json c = base;
-      Status applied = ApplyCriteriaAt(c, base, p, before, sent, false);
+      Status applied = ApplyCriteriaAt(c, base, p, before, sent, 0);
       if (!applied.ok()) return applied;
       targets_sent.insert(kpi);
       criteria_of[kpi] = c == KpiCriteria(document, kpi) ? json() : c;
@@ -1708,6 +1858,107 @@ Result<nlohmann::json> ApplyAssignmentForm(const nlohmann::json& document,
   json out = document;
   if (kept.empty() && !document.contains("assignments")) return out;
   out["assignments"] = std::move(kept);
+  return out;
+}
+
+std::string KpiPath(const nlohmann::json& document, const std::string& kpi_id) {
+  return FindKpiPath(Member(document, "kpis"), "/kpis", kpi_id, kMaxSubKpiDepth);
+}
+
+FormFields SubKpiShareFields(const nlohmann::json& parent, const std::string& except) {
+  FormFields out;
+  const json& subs = Member(parent, "sub_kpis");
+  for (const json& sub : subs.is_array() ? subs : json::array()) {
+    const std::string id = ValueText(Member(sub, "id"));
+    if (id != except) out["shares." + id] = ValueText(Member(sub, "weight"));
+  }
+  return out;
+}
+
+Result<nlohmann::json> ApplySubKpiShares(const nlohmann::json& parent, const FormFields& fields) {
+  json out = parent;
+  json& subs = out["sub_kpis"];
+  if (!subs.is_array()) return parent;
+  const FormFields before = SubKpiShareFields(parent, "");
+  for (json& sub : subs) {
+    const std::string id = ValueText(Member(sub, "id"));
+    const std::string field = "shares." + id;
+    if (!fields.count(field) || !Changed(before, fields, field)) continue;
+    auto share = ShareJson(Get(fields, field), field, id);
+    if (!share) return share.status();
+    sub["weight"] = *share;
+  }
+  return out;
+}
+
+namespace {
+
+// How deep the KPI at JSON pointer `path` lies below the top level (0 for a top-level KPI).
+int SubDepth(const std::string& path) {
+  int depth = 0;
+  for (size_t at = path.find("/sub_kpis/"); at != std::string::npos;
+       at = path.find("/sub_kpis/", at + 1)) {
+    ++depth;
+  }
+  return depth;
+}
+
+}  // namespace
+
+std::string ParentKpiPath(const std::string& kpi_path) {
+  const size_t at = kpi_path.rfind("/sub_kpis/");
+  return at == std::string::npos ? "" : kpi_path.substr(0, at);
+}
+
+Result<KpiFormChange> ApplyKpiFormAt(const nlohmann::json& document, const std::string& kpi_id,
+                                     const FormFields& fields,
+                                     const std::vector<std::string>& components, bool add,
+                                     const std::string& parent_id) {
+  KpiFormChange out{document, KpiPath(document, kpi_id)};
+  json& doc = out.document;
+  if (add) {
+    if (!IsSafeKpiId(kpi_id)) {
+      return Status::InvalidInput(
+          "เลขที่ตัวชี้วัด \"" + kpi_id + "\" ใช้ได้เฉพาะอักษรอังกฤษ ตัวเลข . - และ _ (ไม่เกิน 32 ตัว) เช่น 9",
+          "KPI number \"" + kpi_id +
+              "\": English letters, digits, '.', '-' and '_' only (at most 32), such as 9",
+          Location{"", "id", 0});
+    }
+    if (!out.kpi_path.empty()) {
+      return Status::Conflict("มีตัวชี้วัด " + kpi_id + " อยู่แล้ว จึงไม่ได้เพิ่มซ้ำ",
+                              "KPI " + kpi_id + " exists already: nothing was added");
+    }
+    if (parent_id.empty()) {
+      if (!doc.contains("kpis") || !doc["kpis"].is_array()) doc["kpis"] = json::array();
+      doc["kpis"].push_back(json{{"id", kpi_id}});
+      out.kpi_path = "/kpis/" + std::to_string(doc["kpis"].size() - 1);
+    } else {
+      const std::string parent_path = KpiPath(doc, parent_id);
+      if (parent_path.empty()) {
+        return Status::NotFound("ไม่มีตัวชี้วัด " + parent_id, "no KPI " + parent_id);
+      }
+      if (SubDepth(parent_path) >= kMaxSubKpiDepth) {
+        return FieldError("id", "ตัวชี้วัดย่อยซ้อนกันได้ไม่เกิน " + std::to_string(kMaxSubKpiDepth) + " ชั้น",
+                          "sub-KPIs nest at most " + std::to_string(kMaxSubKpiDepth) + " deep");
+      }
+      json& parent = doc[json::json_pointer(parent_path)];
+      // The siblings' shares change with the new one's (they sum to 100), and a KPI made
+      // composite by its first sub-KPI has no criteria of its own any more (§2.2).
+      auto shared = ApplySubKpiShares(parent, fields);
+      if (!shared) return shared.status();
+      parent = std::move(*shared);
+      parent.erase("criteria");
+      if (!parent["sub_kpis"].is_array()) parent["sub_kpis"] = json::array();
+      parent["sub_kpis"].push_back(json{{"id", kpi_id}, {"weight", 0}});
+      out.kpi_path = parent_path + "/sub_kpis/" + std::to_string(parent["sub_kpis"].size() - 1);
+    }
+  } else if (out.kpi_path.empty()) {
+    return Status::NotFound("ไม่มีตัวชี้วัด " + kpi_id, "no KPI " + kpi_id);
+  }
+  json& kpi = doc[json::json_pointer(out.kpi_path)];
+  auto changed = ApplyKpiForm(kpi, fields, components, ParentKpiPath(out.kpi_path).empty());
+  if (!changed) return changed.status();
+  kpi = std::move(*changed);
   return out;
 }
 

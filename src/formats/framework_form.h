@@ -28,7 +28,18 @@ using FormFields = std::map<std::string, std::string>;
 // than any framework has, small enough that a forged form cannot make the page or save slow.
 inline constexpr int kMaxFormRows = 200;
 
+// The deepest a group's criteria nest on the criteria form: groups inside groups inside groups
+// (field names "criteria.groups.G.criteria.groups.H.criteria.groups.I.criteria..."); deeper
+// criteria are the JSON editor's, and a form sending deeper groups is refused.
+inline constexpr int kMaxFormGroupDepth = 3;
+
+// The deepest a sub-KPI lies below its top-level KPI (the format's limit, §2.2).
+inline constexpr int kMaxSubKpiDepth = 4;
+
 // The fields of the KPI form for `kpi` (a KPI object of a framework document, top-level or not).
+// A sub-KPI's form also has its share of its parent's score ("weight"); a composite KPI's has
+// "criteria.form" "sub_kpis" and a row per sub-KPI ("sub_kpis.N.id", ".name.th", ".name.en",
+// ".weight").
 FormFields KpiFormFields(const nlohmann::json& kpi);
 
 // `kpi` with the KPI form `fields` applied: every field the form shows is taken from `fields`
@@ -41,17 +52,22 @@ FormFields KpiFormFields(const nlohmann::json& kpi);
 // ".when"/".text.th"/".requires" as earlier items' ids separated by commas; groups
 // "criteria.by", "criteria.integer", "criteria.groups.G.id"/".name.th"/".low_kind" (at_least or
 // above)/".low"/".high_kind" (at_most or below)/".high" and the group's own criteria under
-// "criteria.groups.G.criteria"; every form "criteria.texts.N.th"/".en"). Groups inside groups
-// have no form: such criteria are kept for the JSON editor. A form chosen anew (a KPI without
-// criteria, or "criteria.form" changed) makes new criteria from the fields sent alone. An
-// untouched target, milestone, item, group or text keeps its JSON exactly. `components` are the
+// "criteria.groups.G.criteria", themselves groups at most kMaxFormGroupDepth deep; every form
+// "criteria.texts.N.th"/".en"). Deeper criteria are kept for the JSON editor. A composite KPI's
+// rows change its sub-KPIs' names and shares only, every other member of theirs kept (a row not
+// sent keeps its sub-KPI). A sub-KPI (`top_level` false) takes its "weight". A form chosen anew (a
+// KPI without criteria, or "criteria.form" changed) makes new criteria from the fields sent alone.
+// An untouched target, milestone, item, group or text keeps its JSON exactly. `components` are the
 // framework's component ids: when there are any, a top-level KPI's component must be one of
 // them. Blank rows are dropped.
 // kInvalidInput, in Thai and English, naming the form field in where().json_path ("name.th",
 // "variables.1.type", "criteria.items.2.requires"), for a missing name, a malformed key or
 // variable id, a type esar does not know, a number that is not one, a derived variable without
 // a formula, a list without a length, a points item without its condition or requiring an item
-// that does not come before it, a group without an id or with a bound whose kind is unchosen.
+// that does not come before it, a group without an id or with a bound whose kind is unchosen,
+// groups nested deeper than kMaxFormGroupDepth, a share not from 0 to 100, a sub-KPI row that is
+// not one of the KPI's, criteria chosen for a composite KPI (its sub-KPIs go first) or
+// "sub_kpis" chosen for a KPI that has none (its first is added on its own page).
 Result<nlohmann::json> ApplyKpiForm(const nlohmann::json& kpi, const FormFields& fields,
                                     const std::vector<std::string>& components, bool top_level);
 
@@ -104,11 +120,46 @@ Result<nlohmann::json> ApplyAssignmentForm(const nlohmann::json& document,
                                            const std::vector<std::string>& agencies,
                                            const FormFields& fields);
 
+// The JSON pointer of KPI or sub-KPI `kpi_id` in `document` ("/kpis/3", "/kpis/3/sub_kpis/0"),
+// looked for at most kMaxSubKpiDepth below the top level; "" when there is none.
+std::string KpiPath(const nlohmann::json& document, const std::string& kpi_id);
+
+// The JSON pointer of the parent of the sub-KPI at `kpi_path`, or "" for a top-level KPI.
+std::string ParentKpiPath(const std::string& kpi_path);
+
+// A framework document with one KPI form applied, and where that KPI is in it.
+struct KpiFormChange {
+  nlohmann::json document;
+  std::string kpi_path;  // "/kpis/3", "/kpis/3/sub_kpis/1"
+};
+
+// `document` with the KPI form `fields` applied (ApplyKpiForm, `components` as there) to KPI or
+// sub-KPI `kpi_id`; with `add`, to a new KPI of that id made from the form alone: a top-level
+// KPI after the others, or with `parent_id` a sub-KPI after the parent's others, its siblings'
+// shares from "shares.<id>" (ApplySubKpiShares) and a parent that had criteria losing them (a
+// composite KPI has none). Not checked by `esar check` (the caller does). kNotFound for an
+// unknown KPI or parent; kConflict for a KPI added that exists already (anywhere); kInvalidInput
+// at "id" for a malformed id or a parent kMaxSubKpiDepth deep, and as ApplyKpiForm.
+Result<KpiFormChange> ApplyKpiFormAt(const nlohmann::json& document, const std::string& kpi_id,
+                                     const FormFields& fields,
+                                     const std::vector<std::string>& components, bool add,
+                                     const std::string& parent_id);
+
+// The shares of the sub-KPIs of `parent` (a KPI object) but `except`, as a form shows them
+// beside a sub-KPI's own (adding or removing one changes them together): "shares.<id>".
+FormFields SubKpiShareFields(const nlohmann::json& parent, const std::string& except);
+
+// `parent` with the shares "shares.<id>" of `fields` applied to its sub-KPIs; a sub-KPI whose
+// field is absent or unchanged keeps its JSON. kInvalidInput at "shares.<id>" for a share that
+// is not a number from 0 to 100. The sum is `esar check`'s to judge (sub-kpi-weights).
+Result<nlohmann::json> ApplySubKpiShares(const nlohmann::json& parent, const FormFields& fields);
+
 // The form field a finding at `json_path` of a framework document concerns, for the KPI at
 // `kpi_path` ("/kpis/3"): "name", "key", "component", "unit", "result", "variables.N",
-// a criteria field ("criteria.targets.1.value", "criteria.levels.0.2.due"), "criteria" for the
-// criteria as a whole, a documentation field ("scope", "definitions"...), or "" when the path lies
-// elsewhere in the KPI or outside it.
+// "weight", a sub-KPI's row ("sub_kpis.1", "sub_kpis.1.weight") or "sub_kpis" for its sub-KPIs
+// as a whole, a criteria field ("criteria.targets.1.value", "criteria.levels.0.2.due"), "criteria"
+// for the criteria as a whole, a documentation field ("scope", "definitions"...), or "" when the
+// path lies elsewhere in the KPI or outside it.
 std::string KpiFieldOfPath(const std::string& kpi_path, const std::string& json_path);
 
 }  // namespace esar::formats
@@ -116,7 +167,8 @@ std::string KpiFieldOfPath(const std::string& kpi_path, const std::string& json_
 namespace esar::formats {
 
 // The form field `finding` concerns for the KPI at `kpi_path` whose key is `kpi_key`: as
-// KpiFieldOfPath, and "key" for a key another KPI has too (`esar check` reports it at whichever
+// KpiFieldOfPath, "weight" for a sub-KPI's when its siblings' shares do not
+// sum to 100, and "key" for a key another KPI has too (`esar check` reports it at whichever
 // KPI comes second, the other one).
 // With the KPI form's `fields`, an engine error that names no path ("KPI 3 level 2 target:
 // formula \"x * 2\": unknown name") is placed at the criteria field holding that formula: the

@@ -76,7 +76,7 @@ TEST(KpiFormTest, EveryExampleKpiWithCriteriaHasACriteriaForm) {
       const FormFields f = KpiFormFields(kpi);
       const std::string form = kpi.contains("criteria") ? kpi["criteria"]["form"].get<std::string>() : "";
       if (form.empty()) {
-        EXPECT_EQ(f.count("criteria.form"), 0u) << kpi["id"];
+        EXPECT_EQ(f.at("criteria.form"), "sub_kpis") << kpi["id"];
         ++composite;  // sub-KPIs, no criteria of its own
         continue;
       }
@@ -261,8 +261,8 @@ TEST(KpiFormTest, BadPointsAndGroupsInputNamesTheField) {
   f["criteria.groups.4.low_kind"] = "above";
   f["criteria.groups.4.low"] = "500";
   EXPECT_EQ(error_at(groups, f), "criteria.groups.4.criteria.form");  // its criteria unchosen
-  f["criteria.groups.4.criteria.form"] = "groups";  // groups inside groups: the JSON editor's
-  EXPECT_EQ(error_at(groups, f), "criteria.groups.4.criteria.form");
+  f["criteria.groups.4.criteria.form"] = "groups";  // groups inside groups: their `by` first
+  EXPECT_EQ(error_at(groups, f), "criteria.groups.4.criteria.by");
   f = KpiFormFields(groups);
   f["criteria.groups.2.criteria.targets.1.strict"] = "1";
   f["criteria.groups.2.criteria.targets.1.value"] = "";
@@ -368,11 +368,13 @@ TEST(KpiFormTest, BadCriteriaInputNamesTheField) {
   f["criteria.levels.1.0.variable"] = "not an id";
   EXPECT_EQ(ApplyKpiForm(dated, f, {}, true).status().where().json_path,
             "criteria.levels.1.0.variable");
-  // Criteria without a form are kept whatever a forged form sends for them.
-  // (groups inside groups: the form shows one level of groups).
+  // Criteria without a form are kept whatever a forged form sends for them (groups four deep:
+  // the form shows three levels of groups).
   json deep = Example("ocs-2567")["kpis"][7];
-  deep["criteria"]["groups"][0]["criteria"] = json{{"form", "groups"}, {"by", "s"},
-      {"groups", deep["criteria"]["groups"]}};
+  for (int i = 0; i < 3; ++i) {
+    deep["criteria"]["groups"][0]["criteria"] = json{{"form", "groups"}, {"by", "s"},
+        {"groups", deep["criteria"]["groups"]}};
+  }
   f = KpiFormFields(deep);
   EXPECT_EQ(f.count("criteria.form"), 0u);
   f["criteria.targets.0.value"] = "1";
@@ -557,6 +559,250 @@ TEST(KpiFormTest, FindingsPathsNameTheFormField) {
   duplicate.message_en = "KPI 8 has the key \"pmqa\" of KPI 1 again";
   EXPECT_EQ(KpiFieldOfFinding("/kpis/0", "pmqa", duplicate), "key");
   EXPECT_EQ(KpiFieldOfFinding("/kpis/0", "other", duplicate), "");
+}
+
+// ---- composite KPIs and groups inside groups (issue 12 §1) ----
+
+TEST(KpiFormTest, ACompositeKpisRowsEditItsSubKpisNamesAndSharesOnly) {
+  const json kpi = Example("mof-ops-2564")["kpis"][3];  // KPI 4: 4.1 (25) and 4.2 (75)
+  FormFields f = KpiFormFields(kpi);
+  EXPECT_EQ(f.at("criteria.form"), "sub_kpis");
+  EXPECT_EQ(f.at("sub_kpis.0.id"), "4.1");
+  EXPECT_EQ(f.at("sub_kpis.1.weight"), "75");
+  auto same = ApplyKpiForm(kpi, AsSent(f), {}, true);
+  ASSERT_TRUE(same.ok()) << same.status().ToString(false);
+  EXPECT_EQ(*same, kpi);
+  f["sub_kpis.0.weight"] = "40";
+  f["sub_kpis.1.weight"] = "60";
+  f["sub_kpis.1.name.en"] = "Digital readiness";
+  auto back = ApplyKpiForm(kpi, f, {}, true);
+  ASSERT_TRUE(back.ok()) << back.status().ToString(false);
+  json want = kpi;
+  want["sub_kpis"][0]["weight"] = 40;
+  want["sub_kpis"][1]["weight"] = 60;
+  want["sub_kpis"][1]["name"]["en"] = "Digital readiness";
+  EXPECT_EQ(*back, want) << json::diff(want, *back).dump();
+
+  auto refused = [&](FormFields sent, const std::string& field) {
+    auto r = ApplyKpiForm(kpi, sent, {}, true);
+    ASSERT_FALSE(r.ok()) << field;
+    EXPECT_EQ(r.status().where().json_path, field) << r.status().ToString(false);
+  };
+  FormFields g = f;
+  g["sub_kpis.1.weight"] = "ห้าสิบ";
+  refused(g, "sub_kpis.1.weight");
+  g = f;
+  g["sub_kpis.1.weight"] = "120";
+  refused(g, "sub_kpis.1.weight");
+  g = f;
+  g["sub_kpis.5.id"] = "4.6";  // a forged row: no such sub-KPI
+  g["sub_kpis.5.weight"] = "10";
+  refused(g, "sub_kpis.5.id");
+  g = f;
+  g["sub_kpis.0.name.th"] = "";
+  g["sub_kpis.0.name.en"] = " ";
+  refused(g, "sub_kpis.0.name.th");
+  g = f;
+  g["criteria.form"] = "levels";  // its sub-KPIs must go first
+  refused(g, "criteria.form");
+  // A KPI with criteria made composite on its form alone: its first sub-KPI comes on its page.
+  const json plain = Example("mof-ops-2564")["kpis"][0];
+  FormFields p = KpiFormFields(plain);
+  p["criteria.form"] = "sub_kpis";
+  auto r = ApplyKpiForm(plain, p, {}, true);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().where().json_path, "criteria.form");
+}
+
+TEST(KpiFormTest, ASubKpiIsEditedAtItsPlaceKeepingItsParentAndSiblings) {
+  const json doc = Example("mof-ops-2564");
+  EXPECT_EQ(KpiPath(doc, "4.2"), "/kpis/3/sub_kpis/1");
+  EXPECT_EQ(KpiPath(doc, "4"), "/kpis/3");
+  EXPECT_EQ(KpiPath(doc, "4.9"), "");
+  const json sub = doc["kpis"][3]["sub_kpis"][1];
+  FormFields f = KpiFormFields(sub);
+  EXPECT_EQ(f.at("weight"), "75");
+  auto same = ApplyKpiFormAt(doc, "4.2", AsSent(f), {}, false, "");
+  ASSERT_TRUE(same.ok()) << same.status().ToString(false);
+  EXPECT_EQ(same->document, doc);
+  EXPECT_EQ(same->kpi_path, "/kpis/3/sub_kpis/1");
+  f["name.en"] = "Digital readiness";
+  f["weight"] = "70";
+  auto changed = ApplyKpiFormAt(doc, "4.2", f, {}, false, "");
+  ASSERT_TRUE(changed.ok()) << changed.status().ToString(false);
+  json want = doc;
+  want["kpis"][3]["sub_kpis"][1]["name"]["en"] = "Digital readiness";
+  want["kpis"][3]["sub_kpis"][1]["weight"] = 70;
+  EXPECT_EQ(changed->document, want) << json::diff(want, changed->document).dump();
+  f["weight"] = "-5";
+  auto bad = ApplyKpiFormAt(doc, "4.2", f, {}, false, "");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().where().json_path, "weight");
+}
+
+TEST(KpiFormTest, ASubKpiIsAddedWithItsSiblingsSharesAndMakesItsParentComposite) {
+  const json doc = Example("mof-ops-2564");
+  FormFields f = SubKpiShareFields(doc["kpis"][3], "");
+  EXPECT_EQ(f.at("shares.4.1"), "25");
+  f["shares.4.2"] = "55";
+  f.insert({{"name.th", "ตัวชี้วัดย่อยใหม่"},
+            {"weight", "20"},
+            {"round.6", "1"},
+            {"round.12", "1"},
+            {"criteria.form", "conditions"},
+            {"criteria.conditions.0", "1"},
+            {"criteria.conditions.1", "1"},
+            {"criteria.conditions.2", "1"}});
+  auto added = ApplyKpiFormAt(doc, "4.3", f, {}, true, "4");
+  ASSERT_TRUE(added.ok()) << added.status().ToString(false);
+  EXPECT_EQ(added->kpi_path, "/kpis/3/sub_kpis/2");
+  const json& subs = added->document["kpis"][3]["sub_kpis"];
+  EXPECT_EQ(subs[0], doc["kpis"][3]["sub_kpis"][0]);  // 25, untouched
+  EXPECT_EQ(subs[1]["weight"], 55);
+  EXPECT_EQ(subs[2], json::parse(R"({"id": "4.3", "weight": 20, "name": "ตัวชี้วัดย่อยใหม่",
+      "criteria": {"form": "conditions", "levels": ["1", "1", "1"]}})"));
+  EXPECT_TRUE(ParseFramework(added->document.dump(), "f.json").ok());
+  // KPI 1 (levels) gets its first sub-KPI: its own criteria go.
+  FormFields first = f;
+  first.erase("shares.4.1");
+  first.erase("shares.4.2");
+  first["weight"] = "100";
+  auto made = ApplyKpiFormAt(doc, "1.1", first, {}, true, "1");
+  ASSERT_TRUE(made.ok()) << made.status().ToString(false);
+  EXPECT_FALSE(made->document["kpis"][0].contains("criteria"));
+  EXPECT_EQ(made->document["kpis"][0]["sub_kpis"][0]["weight"], 100);
+  EXPECT_TRUE(ParseFramework(made->document.dump(), "f.json").ok());
+  // Refused: an id that exists (anywhere), an unknown parent, a share that is not a number.
+  EXPECT_EQ(ApplyKpiFormAt(doc, "4.1", f, {}, true, "4").status().code(), StatusCode::kConflict);
+  EXPECT_EQ(ApplyKpiFormAt(doc, "9.1", f, {}, true, "9").status().code(), StatusCode::kNotFound);
+  FormFields g = f;
+  g["shares.4.1"] = "x";
+  EXPECT_EQ(ApplyKpiFormAt(doc, "4.3", g, {}, true, "4").status().where().json_path, "shares.4.1");
+}
+
+TEST(KpiFormTest, SubKpisNestFourDeepAndNoDeeper) {
+  json doc = Example("mof-ops-2564");
+  const json leaf = doc["kpis"][3]["sub_kpis"][1];
+  // 4 > 4.2 > 4.2.1 > 4.2.1.1 > 4.2.1.1.1: four below the top.
+  json d = doc;
+  json l4 = leaf;
+  l4["id"] = "4.2.1.1.1";
+  l4["weight"] = 100;
+  l4.erase("key");
+  json l3 = {{"id", "4.2.1.1"}, {"name", "c"}, {"weight", 100}, {"sub_kpis", json::array({l4})}};
+  json l2 = {{"id", "4.2.1"}, {"name", "b"}, {"weight", 100}, {"sub_kpis", json::array({l3})}};
+  json l1 = d["kpis"][3]["sub_kpis"][1];
+  l1.erase("criteria");
+  l1["sub_kpis"] = json::array({l2});
+  d["kpis"][3]["sub_kpis"][1] = l1;
+  ASSERT_TRUE(ParseFramework(d.dump(), "f.json").ok());
+  EXPECT_EQ(KpiPath(d, "4.2.1.1.1"), "/kpis/3/sub_kpis/1/sub_kpis/0/sub_kpis/0/sub_kpis/0");
+  const json& deepest = d[json::json_pointer(KpiPath(d, "4.2.1.1.1"))];
+  FormFields f = KpiFormFields(deepest);
+  f["criteria.targets.0.value"] = "61";
+  auto changed = ApplyKpiFormAt(d, "4.2.1.1.1", f, {}, false, "");
+  ASSERT_TRUE(changed.ok()) << changed.status().ToString(false);
+  json want = d;
+  want[json::json_pointer(KpiPath(d, "4.2.1.1.1") + "/criteria/targets/0")] = 61;
+  EXPECT_EQ(changed->document, want) << json::diff(want, changed->document).dump();
+  auto deeper = ApplyKpiFormAt(d, "4.2.1.1.1.1", f, {}, true, "4.2.1.1.1");
+  ASSERT_FALSE(deeper.ok());
+  EXPECT_EQ(deeper.status().where().json_path, "id");
+}
+
+// A KPI whose groups (by the score s) hold groups (by the count n) of levels.
+json NestedGroupsKpi() {
+  return json::parse(R"({"id": "7", "name": "กลุ่มซ้อน", "component": "performance",
+    "variables": [{"id": "x", "type": "number"}, {"id": "s", "type": "number"},
+                  {"id": "n", "type": "count"}],
+    "result": "x",
+    "criteria": {"form": "groups", "by": "s", "groups": [
+      {"id": "1", "name": "ต่ำ", "range": {"below": 50}, "criteria": {"form": "groups", "by": "n",
+        "integer": true, "groups": [
+          {"id": "1a", "range": {"at_most": 2}, "criteria": {"form": "levels", "targets": [1, 2, 3]}},
+          {"id": "1b", "range": {"at_least": 3}, "criteria": {"form": "levels", "targets": [2, 3, 4]}}]}},
+      {"id": "2", "range": {"at_least": 50}, "criteria": {"form": "levels", "targets": [5, 6, 7]}}]}})");
+}
+
+TEST(KpiFormTest, GroupsInsideGroupsAreEditedAsAForm) {
+  const json kpi = NestedGroupsKpi();
+  FormFields f = KpiFormFields(kpi);
+  EXPECT_EQ(f.at("criteria.groups.0.criteria.form"), "groups");
+  EXPECT_EQ(f.at("criteria.groups.0.criteria.by"), "n");
+  EXPECT_EQ(f.at("criteria.groups.0.criteria.groups.1.criteria.targets.2.value"), "4");
+  auto same = ApplyKpiForm(kpi, AsSent(f), {}, true);
+  ASSERT_TRUE(same.ok()) << same.status().ToString(false);
+  EXPECT_EQ(*same, kpi);
+  f["criteria.groups.0.criteria.groups.1.criteria.targets.2.value"] = "4.5";
+  f["criteria.groups.0.criteria.groups.0.high"] = "1";
+  f["criteria.groups.0.criteria.groups.1.low"] = "2";
+  auto back = ApplyKpiForm(kpi, f, {}, true);
+  ASSERT_TRUE(back.ok()) << back.status().ToString(false);
+  json want = kpi;
+  json& inner = want["criteria"]["groups"][0]["criteria"]["groups"];
+  inner[1]["criteria"]["targets"][2] = 4.5;
+  inner[0]["range"] = json{{"at_most", 1}};
+  inner[1]["range"] = json{{"at_least", 2}};
+  EXPECT_EQ(*back, want) << json::diff(want, *back).dump();
+  // A third level of groups has a form too; a fourth is refused, also from a forged form.
+  FormFields deeper = f;
+  const std::string g = "criteria.groups.1.criteria.";
+  deeper[g + "form"] = "groups";
+  deeper[g + "by"] = "n";
+  deeper[g + "groups.0.id"] = "2a";
+  deeper[g + "groups.0.low_kind"] = "at_least";
+  deeper[g + "groups.0.low"] = "0";
+  deeper[g + "groups.0.criteria.form"] = "groups";
+  deeper[g + "groups.0.criteria.by"] = "x";
+  deeper[g + "groups.0.criteria.groups.0.id"] = "2a1";
+  deeper[g + "groups.0.criteria.groups.0.criteria.form"] = "levels";
+  for (int i = 0; i < 3; ++i) {
+    deeper[g + "groups.0.criteria.groups.0.criteria.targets." + std::to_string(i) + ".value"] =
+        std::to_string(i + 1);
+  }
+  auto three = ApplyKpiForm(kpi, deeper, {}, true);
+  ASSERT_TRUE(three.ok()) << three.status().ToString(false);
+  EXPECT_EQ((*three)["criteria"]["groups"][1]["criteria"]["groups"][0]["criteria"]["groups"][0]
+                    ["criteria"]["targets"],
+            json::parse("[1, 2, 3]"));
+  const std::string fourth = g + "groups.0.criteria.groups.0.criteria.";
+  deeper[fourth + "form"] = "groups";
+  deeper[fourth + "by"] = "x";
+  deeper[fourth + "groups.0.id"] = "z";
+  auto refused = ApplyKpiForm(kpi, deeper, {}, true);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().where().json_path, fourth + "form");
+  EXPECT_NE(refused.status().message_en().find("at most 3 deep"), std::string::npos);
+}
+
+TEST(KpiFormTest, FindingsInSubKpisAndNestedGroupsNameTheirField) {
+  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/sub_kpis"), "sub_kpis");
+  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/sub_kpis/1/weight"), "sub_kpis.1.weight");
+  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/sub_kpis/1/criteria/targets/0"), "sub_kpis.1");
+  EXPECT_EQ(KpiFieldOfPath("/kpis/3/sub_kpis/1", "/kpis/3/sub_kpis/1/criteria/targets/0"),
+            "criteria.targets.0.value");
+  EXPECT_EQ(
+      KpiFieldOfPath("/kpis/0", "/kpis/0/criteria/groups/0/criteria/groups/1/criteria/targets/2"),
+      "criteria.groups.0.criteria.groups.1.criteria.targets.2.value");
+  domain::Finding shares;
+  shares.code = "sub-kpi-weights";
+  shares.where.json_path = "/kpis/3/sub_kpis";
+  EXPECT_EQ(KpiFieldOfFinding("/kpis/3/sub_kpis/1", "", shares), "weight");
+  EXPECT_EQ(KpiFieldOfFinding("/kpis/3", "", shares), "sub_kpis");
+  // esar check's own rule on shares that do not sum to 100, at the parent's sub_kpis.
+  json doc = Example("mof-ops-2564");
+  doc["kpis"][3]["sub_kpis"][1]["weight"] = 70;
+  auto fw = ParseFramework(doc.dump(), "f.json");
+  ASSERT_TRUE(fw.ok());
+  domain::CheckInput input;
+  input.framework = &*fw;
+  bool found = false;
+  for (const domain::Finding& finding : domain::Check(input)) {
+    if (finding.code != "sub-kpi-weights") continue;
+    found = true;
+    EXPECT_EQ(KpiFieldOfFinding("/kpis/3/sub_kpis/1", "", finding), "weight");
+  }
+  EXPECT_TRUE(found);
 }
 
 }  // namespace

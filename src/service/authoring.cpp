@@ -192,18 +192,6 @@ Result<StoredFramework> Authoring::Save(const Actor& actor, int64_t framework_id
 
 namespace {
 
-// The top-level KPI `kpi_id`'s index in `document`, or -1.
-int TopLevelKpi(const json& document, const std::string& kpi_id) {
-  if (!document.contains("kpis") || !document["kpis"].is_array()) return -1;
-  for (size_t i = 0; i < document["kpis"].size(); ++i) {
-    const json& k = document["kpis"][i];
-    if (k.is_object() && k.contains("id") && k["id"].is_string() && k["id"] == kpi_id) {
-      return static_cast<int>(i);
-    }
-  }
-  return -1;
-}
-
 // `s` with its location made the form field `field` ("" when none).
 Status AtField(const Status& s, const std::string& field) {
   return Status::InvalidInput(s.message_th(), s.message_en(), Location{"", field, 0});
@@ -264,54 +252,31 @@ Result<StoredFramework> Authoring::SaveKpiForm(const Actor& actor, int64_t frame
                                                const std::string& token,
                                                const std::string& kpi_id,
                                                const formats::FormFields& fields) {
-  return SaveKpiFormAt(actor, framework_id, token, kpi_id, fields, false);
+  return SaveKpiFormAt(actor, framework_id, token, kpi_id, fields, false, "");
 }
 
 Result<StoredFramework> Authoring::AddKpiForm(const Actor& actor, int64_t framework_id,
                                               const std::string& token,
                                               const std::string& kpi_id,
                                               const formats::FormFields& fields) {
-  return SaveKpiFormAt(actor, framework_id, token, kpi_id, fields, true);
+  return SaveKpiFormAt(actor, framework_id, token, kpi_id, fields, true, "");
 }
 
-Result<StoredFramework> Authoring::SaveKpiFormAt(const Actor& actor, int64_t framework_id,
+Result<StoredFramework> Authoring::AddSubKpiForm(const Actor& actor, int64_t framework_id,
                                                  const std::string& token,
+                                                 const std::string& parent_id,
                                                  const std::string& kpi_id,
-                                                 const formats::FormFields& fields, bool add) {
-  if (!actor.Is(Role::kAdmin) || actor.read_only) {
-    return Denied(actor, "แก้ไขกรอบการประเมิน", "edit frameworks");
-  }
-  auto stored = Cycle(db_, clock_).Framework(framework_id);
-  if (!stored) return stored.status();
-  json document = json::parse(stored->document);
-  int index = TopLevelKpi(document, kpi_id);
-  if (add) {
-    if (!formats::IsSafeKpiId(kpi_id)) {
-      return Status::InvalidInput(
-          "เลขที่ตัวชี้วัด \"" + kpi_id + "\" ใช้ได้เฉพาะอักษรอังกฤษ ตัวเลข . - และ _ (ไม่เกิน 32 ตัว) เช่น 9",
-          "KPI number \"" + kpi_id + "\": English letters, digits, '.', '-' and '_' only (at most 32), such as 9",
-          Location{"", "id", 0});
-    }
-    if (index >= 0) {
-      return Status::Conflict("มีตัวชี้วัด " + kpi_id + " อยู่แล้ว", "KPI " + kpi_id + " exists already");
-    }
-    if (!document.contains("kpis") || !document["kpis"].is_array()) document["kpis"] = json::array();
-    document["kpis"].push_back(json{{"id", kpi_id}});
-    index = static_cast<int>(document["kpis"].size()) - 1;
-  } else if (index < 0) {
-    return Status::NotFound("ไม่มีตัวชี้วัด " + kpi_id, "no KPI " + kpi_id);
-  }
-  std::vector<std::string> components;
-  for (const auto& c : stored->framework.components) components.push_back(c.id);
-  json& kpi = document["kpis"][static_cast<size_t>(index)];
-  auto changed = formats::ApplyKpiForm(kpi, fields, components, true);
-  if (!changed) return changed.status();
-  kpi = std::move(*changed);
-  const std::string kpi_path = "/kpis/" + std::to_string(index);
-  const std::string text = document.dump(2);
-  // The first error `esar check` finds, named by the field it concerns (Save would name the
-  // JSON path only).
-  auto parsed = formats::ParseFramework(text, "framework.json");
+                                                 const formats::FormFields& fields) {
+  return SaveKpiFormAt(actor, framework_id, token, kpi_id, fields, true, parent_id);
+}
+
+namespace {
+
+// The first error `esar check` finds in `document` as the KPI form at `kpi_path` names it (the
+// field it concerns; ParseFramework's JSON path made a field too), or Ok.
+Status KpiFormCheck(const json& document, const std::string& kpi_path,
+                    const formats::FormFields& fields) {
+  auto parsed = formats::ParseFramework(document.dump(2), "framework.json");
   if (!parsed) {
     return AtField(parsed.status(),
                    formats::KpiFieldOfPath(kpi_path, parsed.status().where().json_path));
@@ -319,17 +284,91 @@ Result<StoredFramework> Authoring::SaveKpiFormAt(const Actor& actor, int64_t fra
   domain::CheckInput check;
   check.framework = &*parsed;
   check.framework_file = "framework.json";
-  const std::string key = kpi.contains("key") && kpi["key"].is_string() ? kpi["key"].get<std::string>() : "";
+  const json& kpi = document[json::json_pointer(kpi_path)];
+  const std::string key =
+      kpi.contains("key") && kpi["key"].is_string() ? kpi["key"].get<std::string>() : "";
   for (const domain::Finding& f : domain::Check(check)) {
     if (f.severity != domain::Severity::kError) continue;
     return Status::InvalidInput(f.message_th, f.message_en,
                                 Location{"", formats::KpiFieldOfFinding(kpi_path, key, f, &fields), 0});
   }
-  auto saved = Save(actor, framework_id, token, text);
-  if (!saved && saved.status().code() == StatusCode::kInvalidInput) {
-    return AtField(saved.status(), formats::KpiFieldOfPath("/kpis/" + std::to_string(index),
-                                                           saved.status().where().json_path));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<StoredFramework> Authoring::SaveKpiFormAt(const Actor& actor, int64_t framework_id,
+                                                 const std::string& token,
+                                                 const std::string& kpi_id,
+                                                 const formats::FormFields& fields, bool add,
+                                                 const std::string& parent_id) {
+  if (!actor.Is(Role::kAdmin) || actor.read_only) {
+    return Denied(actor, "แก้ไขกรอบการประเมิน", "edit frameworks");
   }
+  auto stored = Cycle(db_, clock_).Framework(framework_id);
+  if (!stored) return stored.status();
+  std::vector<std::string> components;
+  for (const auto& c : stored->framework.components) components.push_back(c.id);
+  auto change = formats::ApplyKpiFormAt(json::parse(stored->document), kpi_id, fields, components,
+                                        add, parent_id);
+  if (!change) return change.status();
+  const json& document = change->document;
+  const std::string& kpi_path = change->kpi_path;
+  Status checked = KpiFormCheck(document, kpi_path, fields);
+  if (!checked.ok()) return checked;
+  auto saved = Save(actor, framework_id, token, document.dump(2));
+  if (!saved && saved.status().code() == StatusCode::kInvalidInput) {
+    return AtField(saved.status(),
+                   formats::KpiFieldOfPath(kpi_path, saved.status().where().json_path));
+  }
+  return saved;
+}
+
+Result<StoredFramework> Authoring::RemoveSubKpi(const Actor& actor, int64_t framework_id,
+                                                const std::string& token, const std::string& kpi_id,
+                                                const formats::FormFields& fields) {
+  if (!actor.Is(Role::kAdmin) || actor.read_only) {
+    return Denied(actor, "แก้ไขกรอบการประเมิน", "edit frameworks");
+  }
+  auto stored = Cycle(db_, clock_).Framework(framework_id);
+  if (!stored) return stored.status();
+  json document = json::parse(stored->document);
+  const std::string path = formats::KpiPath(document, kpi_id);
+  const std::string parent_path = formats::ParentKpiPath(path);
+  if (path.empty() || parent_path.empty()) {
+    return Status::NotFound("ไม่มีตัวชี้วัดย่อย " + kpi_id, "no sub-KPI " + kpi_id);
+  }
+  json& parent = document[json::json_pointer(parent_path)];
+  json& subs = parent["sub_kpis"];
+  if (subs.size() < 2) {
+    return Status::InvalidInput(
+        "ตัวชี้วัด " + parent.value("id", "") +
+            " ต้องมีตัวชี้วัดย่อยอย่างน้อย 1 ตัว (หรือเกณฑ์ของตนเอง): ตัวชี้วัดย่อยตัวสุดท้ายจึงลบไม่ได้",
+        "KPI " + parent.value("id", "") +
+            " needs at least one sub-KPI (or criteria of its own): its last sub-KPI cannot be "
+            "removed",
+        Location{"", "", 0});
+  }
+  const size_t index = std::stoul(path.substr(path.rfind('/') + 1));
+  subs.erase(index);
+  auto shared = formats::ApplySubKpiShares(parent, fields);
+  if (!shared) return shared.status();
+  parent = std::move(*shared);
+  // The shares left must still sum to 100: esar check's rule, named at the shares' fields.
+  auto parsed = formats::ParseFramework(document.dump(2), "framework.json");
+  if (!parsed) return AtField(parsed.status(), "");
+  domain::CheckInput check;
+  check.framework = &*parsed;
+  check.framework_file = "framework.json";
+  for (const domain::Finding& f : domain::Check(check)) {
+    if (f.severity != domain::Severity::kError) continue;
+    return Status::InvalidInput(
+        f.message_th, f.message_en,
+        Location{"", f.where.json_path == parent_path + "/sub_kpis" ? "shares" : "", 0});
+  }
+  auto saved = Save(actor, framework_id, token, document.dump(2));
+  if (!saved && saved.status().code() == StatusCode::kInvalidInput)
+    return AtField(saved.status(), "");
   return saved;
 }
 

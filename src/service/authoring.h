@@ -45,7 +45,7 @@ class Authoring {
   Result<StoredFramework> Save(const Actor& actor, int64_t framework_id, const std::string& token,
                                const std::string& document);
 
-  // Saves the KPI form `fields` (formats::ApplyKpiForm) on top-level KPI `kpi_id` of framework
+  // Saves the KPI form `fields` (formats::ApplyKpiForm) on KPI or sub-KPI `kpi_id` of framework
   // `framework_id`, opened with `token`, as Save does: the same refusals (kConflict for a stale
   // token or an older version; a frozen framework makes the next version with its difference),
   // the same audit. kNotFound for an unknown framework or KPI. kInvalidInput names the form field
@@ -64,6 +64,29 @@ class Authoring {
   Result<StoredFramework> AddKpiForm(const Actor& actor, int64_t framework_id,
                                      const std::string& token, const std::string& kpi_id,
                                      const formats::FormFields& fields);
+
+  // Adds sub-KPI `kpi_id` to KPI or sub-KPI `parent_id` of framework `framework_id` (opened with
+  // `token`), made from the KPI form `fields` alone as AddKpiForm makes a KPI, its share the
+  // form's "weight", its siblings' shares the form's "shares.<id>" (formats::ApplySubKpiShares);
+  // a parent that had criteria of its own loses them (a composite KPI has none). Saved as
+  // SaveKpiForm saves. kInvalidInput as AddKpiForm, at "shares.<id>" for a share that is not a
+  // number, at "weight" when the shares do not sum to 100 (`esar check`'s sub-kpi-weights), at
+  // "id" for a parent kMaxSubKpiDepth deep already; kNotFound for an unknown framework or parent;
+  // kConflict as AddKpiForm.
+  Result<StoredFramework> AddSubKpiForm(const Actor& actor, int64_t framework_id,
+                                        const std::string& token, const std::string& parent_id,
+                                        const std::string& kpi_id,
+                                        const formats::FormFields& fields);
+
+  // Removes sub-KPI `kpi_id` (with its own sub-KPIs) from framework `framework_id`, opened with
+  // `token`, its siblings' shares set from "shares.<id>" of `fields`; saved as Save saves (a
+  // frozen framework makes the next version; audited). kNotFound for an unknown framework or a
+  // KPI that is not a sub-KPI; kInvalidInput for the parent's last sub-KPI, at "shares.<id>" for
+  // a share that is not a number, at "shares" when the shares left do not sum to 100;
+  // kConflict as Save.
+  Result<StoredFramework> RemoveSubKpi(const Actor& actor, int64_t framework_id,
+                                       const std::string& token, const std::string& kpi_id,
+                                       const formats::FormFields& fields);
 
   // Saves the components form `fields` (formats::ApplyComponentsForm) on framework
   // `framework_id` as Save does; kInvalidInput names the field ("components.1.share"), or has
@@ -89,10 +112,11 @@ class Authoring {
   Result<std::optional<StoredFramework>> PreviousVersion(const StoredFramework& framework);
 
  private:
-  // SaveKpiForm (`add` false) and AddKpiForm (`add` true).
+  // SaveKpiForm (`add` false), AddKpiForm (`add` true, no `parent_id`) and AddSubKpiForm.
   Result<StoredFramework> SaveKpiFormAt(const Actor& actor, int64_t framework_id,
                                         const std::string& token, const std::string& kpi_id,
-                                        const formats::FormFields& fields, bool add);
+                                        const formats::FormFields& fields, bool add,
+                                        const std::string& parent_id);
 
   storage::Database& db_;
   const Clock& clock_;

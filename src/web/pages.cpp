@@ -1007,6 +1007,10 @@ void Pages::Register(Router& router) {
   router.Add("GET", "/admin/frameworks/{id}/kpis/{kpi}", Page(admin, bind(&Pages::KpiEditor)));
   router.Add("POST", "/admin/frameworks/{id}/kpis/{kpi}",
              Page(admin, bind(&Pages::SaveKpiDefinition)));
+  router.Add("GET", "/admin/frameworks/{id}/kpis/{kpi}/remove",
+             Page(admin, bind(&Pages::RemoveSubKpiPage)));
+  router.Add("POST", "/admin/frameworks/{id}/kpis/{kpi}/remove",
+             Page(admin, bind(&Pages::RemoveSubKpi)));
   router.Add("GET", "/admin/rounds", Page(admin, bind(&Pages::RoundsPage)));
   router.Add("POST", "/admin/rounds", Page(admin, bind(&Pages::OpenRound)));
   router.Add("POST", "/admin/rounds/{id}/dates", Page(admin, bind(&Pages::ChangeRoundDates)));

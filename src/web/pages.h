@@ -259,6 +259,10 @@ class Pages {
   // with `kpi_json` saves the JSON, any other the form (service::Authoring).
   HttpResponse KpiEditor(PageCall& call);
   HttpResponse SaveKpiDefinition(PageCall& call);
+  // A sub-KPI's removal: the confirmation (what goes, the shares its siblings keep), and its
+  // POST (service::Authoring::RemoveSubKpi), back to the confirmation with the reason refused.
+  HttpResponse RemoveSubKpiPage(PageCall& call);
+  HttpResponse RemoveSubKpi(PageCall& call);
   // The components form on the framework page: its model, and its POST.
   nlohmann::json ComponentsModel(PageCall& call, const service::StoredFramework& stored);
   HttpResponse SaveComponents(PageCall& call);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -595,10 +596,31 @@ HttpResponse Pages::FrameworkPage(PageCall& call) {
   auto stored = service::Cycle(call.db, clock_).Framework(ParseId(call.request.params.at("id")));
   if (!stored) return ErrorPage(call, stored.status());
   const domain::Framework& fw = stored->framework;
+  const std::string kpi_base = "/admin/frameworks/" + std::to_string(stored->id) + "/kpis/";
   json kpis = json::array();
   for (const domain::Kpi& kpi : fw.kpis) {
     json doc = KpiDocModel(call, fw, kpi, kpi.criteria ? &*kpi.criteria : nullptr);
-    doc["edit"] = "/admin/frameworks/" + std::to_string(stored->id) + "/kpis/" + UrlEncode(kpi.id);
+    doc["edit"] = kpi_base + UrlEncode(kpi.id);
+    // The sub-KPIs as agencies read them, each with its criteria table and its editor's link.
+    json subs = json::array();
+    std::function<void(const domain::Kpi&)> add_subs = [&](const domain::Kpi& parent) {
+      for (const domain::Kpi& sub : parent.sub_kpis) {
+        json d = KpiDocModel(call, fw, sub, sub.criteria ? &*sub.criteria : nullptr);
+        // Every key part_kpi_doc reads is set, so that a sub-KPI never shows its parent's.
+        for (const char* key : {"description", "scope", "formula", "data_source", "data_collection",
+                                "benefit", "criteria"}) {
+          if (!d.contains(key)) d[key] = false;
+        }
+        if (!d.contains("sub_kpis")) d["sub_kpis"] = json::array();
+        d["edit"] = kpi_base + UrlEncode(sub.id);
+        d["weight"] = ShortestDecimal(sub.weight_in_parent);
+        d["parent"] = parent.id;
+        subs.push_back(std::move(d));
+        add_subs(sub);
+      }
+    };
+    add_subs(kpi);
+    doc["subs"] = subs;
     kpis.push_back(doc);
   }
   domain::CheckInput input;

@@ -25,15 +25,6 @@ using nlohmann::json;
 
 namespace {
 
-// The index of KPI `id` among the document's top-level KPIs, or -1.
-int KpiIndex(const json& document, const std::string& id) {
-  if (!document.contains("kpis") || !document["kpis"].is_array()) return -1;
-  for (size_t i = 0; i < document["kpis"].size(); ++i) {
-    if (document["kpis"][i].value("id", "") == id) return static_cast<int>(i);
-  }
-  return -1;
-}
-
 std::string Value(const formats::FormFields& fields, const std::string& name) {
   auto it = fields.find(name);
   return it == fields.end() ? std::string() : it->second;
@@ -59,16 +50,22 @@ std::string Numbered(const PageCall& call, const std::string& key, int n, int to
   return n + 1 == total ? call.T(key + "_new") : call.T(key) + " " + std::to_string(n + 1);
 }
 
-// The select of a criteria's form, with the forms a criteria at that place can have.
+// The select of a criteria's form, with the forms a criteria at that place can have: groups
+// while the criteria lie fewer than kMaxFormGroupDepth groups deep (`depth`), and for a KPI's own
+// criteria (`composite_offered`) its sub-KPIs instead.
 json FormSelect(PageCall& call, const formats::FormFields& f, ErrorBook& errors,
-                const std::string& p, bool nested) {
+                const std::string& p, int depth, bool composite_offered) {
   json options = json::array();
   for (const char* form : {"levels", "milestones", "points", "conditions", "groups"}) {
-    if (nested && std::string(form) == "groups") continue;
-    options.push_back({{"value", form}, {"label", call.T(std::string("form.criteria_short_") + form)}});
+    if (depth >= formats::kMaxFormGroupDepth && std::string(form) == "groups") continue;
+    options.push_back(
+        {{"value", form}, {"label", call.T(std::string("form.criteria_short_") + form)}});
+  }
+  if (composite_offered) {
+    options.push_back({{"value", "sub_kpis"}, {"label", call.T("form.criteria_short_sub_kpis")}});
   }
   return Field(f, errors, p + ".form",
-               call.T(nested ? "form.group_criteria_form" : "form.criteria_form"), "select",
+               call.T(depth > 0 ? "form.group_criteria_form" : "form.criteria_form"), "select",
                call.T("form.criteria_form_hint"), options);
 }
 
@@ -92,10 +89,12 @@ int LevelCount(const service::StoredFramework& stored, const formats::FormFields
 // The fields and rows of the criteria under prefix `p` ("criteria", or
 // "criteria.groups.G.criteria" for a group's own) of form Value(f, p + ".form"): the form's
 // settings go in `how`, one row per level (and per milestone, points item or group) in `rows`,
-// each row's legend starting with `legend_prefix` (the group's, for a group's criteria).
+// each row's legend starting with `legend_prefix` (the group's, for a group's criteria); `depth`
+// groups deep.
 void CriteriaFields(PageCall& call, const service::StoredFramework& stored,
                     const formats::FormFields& f, ErrorBook& errors, const std::string& p,
-                    const std::string& legend_prefix, json& how, json& rows, json& hidden) {
+                    const std::string& legend_prefix, int depth, json& how, json& rows,
+                    json& hidden) {
   const std::string form = Value(f, p + ".form");
   const std::string row_id = "r-" + HtmlId(p);
   if (form == "levels") {
@@ -133,19 +132,23 @@ void CriteriaFields(PageCall& call, const service::StoredFramework& stored,
       gf.push_back(Field(shown, errors, at + "id", call.T("form.group_id"), "text", call.T("form.group_id_hint")));
       gf.push_back(Field(shown, errors, at + "name.th", call.T("form.name_th"), "area", "", {}, 2));
       gf.push_back(Field(shown, errors, at + "name.en", call.T("form.name_en"), "area", "", {}, 2));
-      gf.push_back(Field(shown, errors, at + "low_kind", call.T("form.low_kind"), "select", "", low));
-      gf.push_back(Field(shown, errors, at + "low", call.T("form.low"), "text", call.T("form.bound_hint")));
-      gf.push_back(Field(shown, errors, at + "high_kind", call.T("form.high_kind"), "select", "", high));
-      gf.push_back(Field(shown, errors, at + "high", call.T("form.high"), "text", call.T("form.bound_hint")));
-      gf.push_back(FormSelect(call, shown, errors, at + "criteria", true));
-      const std::string legend = Numbered(call, "form.group", g, groups);
+      gf.push_back(
+          Field(shown, errors, at + "low_kind", call.T("form.low_kind"), "select", "", low));
+      gf.push_back(
+          Field(shown, errors, at + "low", call.T("form.low"), "text", call.T("form.bound_hint")));
+      gf.push_back(
+          Field(shown, errors, at + "high_kind", call.T("form.high_kind"), "select", "", high));
+      gf.push_back(Field(shown, errors, at + "high", call.T("form.high"), "text",
+                         call.T("form.bound_hint")));
+      gf.push_back(FormSelect(call, shown, errors, at + "criteria", depth + 1, false));
+      const std::string legend = legend_prefix + Numbered(call, "form.group", g, groups);
       const std::string id = row_id + "-g" + std::to_string(g);
       json errs = errors.Take(at + "criteria", id);
       for (const json& e : errors.Take(p + ".groups." + std::to_string(g), id)) errs.push_back(e);
       json nested_how = json::array();
       json nested_rows = json::array();
-      CriteriaFields(call, stored, shown, errors, at + "criteria",
-                     legend + " · ", nested_how, nested_rows, hidden);
+      CriteriaFields(call, stored, shown, errors, at + "criteria", legend + " · ", depth + 1,
+                     nested_how, nested_rows, hidden);
       for (const json& h : nested_how) gf.push_back(h);
       rows.push_back({{"legend", legend}, {"id", id}, {"fields", gf}, {"errors", errs}});
       for (const json& r : nested_rows) rows.push_back(r);
@@ -215,11 +218,52 @@ void CriteriaFields(PageCall& call, const service::StoredFramework& stored,
   }
 }
 
-// The KPI form's sections. `stored_has_criteria` and `has_sub_kpis` say what the stored KPI has
-// (a KPI with neither is offered a criteria form to choose).
+// Where the KPI a form edits lies, and what its page offers around the form.
+struct KpiPlace {
+  std::string path;           // its JSON pointer ("/kpis/3/sub_kpis/0"), also for a new one
+  int sub_depth = 0;          // 0 for a top-level KPI
+  bool exists = false;        // stored (not a new KPI's form)
+  bool has_criteria = false;  // stored with criteria
+  bool composite = false;     // stored with sub-KPIs
+  std::string parent_id;      // a sub-KPI's parent
+  std::string base;           // the KPI pages' address without the id ("/admin/frameworks/2/kpis/")
+  json siblings = json::array();  // a new sub-KPI's: the parent's sub-KPIs [{id, name}]
+};
+
+// A composite KPI's sub-KPIs on its form: a row each with its name and share, links to its own
+// page and to its removal (the sub-KPI's number travels hidden: it is the row's address).
+void SubKpiRows(PageCall& call, const formats::FormFields& f, ErrorBook& errors,
+                const KpiPlace& place, json& rows, json& hidden) {
+  const int count = RowCount(f, "sub_kpis") - 1;  // no blank row: one is added on its own page
+  for (int i = 0; i < count; ++i) {
+    const std::string at = "sub_kpis." + std::to_string(i) + ".";
+    const std::string id = Value(f, at + "id");
+    if (id.empty()) continue;
+    json fields = json::array();
+    fields.push_back(Field(f, errors, at + "name.th", call.T("form.name_th"), "area", "", {}, 2));
+    fields.push_back(Field(f, errors, at + "name.en", call.T("form.name_en"), "area", "", {}, 2));
+    fields.push_back(Field(f, errors, at + "weight", call.T("form.sub_kpi_share"), "text",
+                           call.T("form.sub_kpi_share_hint")));
+    hidden.push_back({{"name", at + "id"}, {"value", id}});
+    const std::string row = "r-sub-kpis-" + std::to_string(i);
+    json links = json::array();
+    if (place.exists) {
+      links.push_back({{"href", place.base + UrlEncode(id)},
+                       {"label", call.T("form.sub_kpi_edit") + " " + id}});
+      links.push_back({{"href", place.base + UrlEncode(id) + "/remove"},
+                       {"label", call.T("form.sub_kpi_remove") + " " + id}});
+    }
+    rows.push_back({{"legend", call.T("form.sub_kpi") + " " + id},
+                    {"id", row},
+                    {"fields", fields},
+                    {"links", links},
+                    {"errors", errors.Take("sub_kpis." + std::to_string(i), row)}});
+  }
+}
+
+// The KPI form's sections, for the KPI at `place`.
 json KpiFormSections(PageCall& call, const service::StoredFramework& stored,
-                     const formats::FormFields& f, ErrorBook& errors, bool stored_has_criteria,
-                     bool has_sub_kpis) {
+                     const formats::FormFields& f, ErrorBook& errors, const KpiPlace& place) {
   json sections = json::array();
   // ---- the KPI itself ----
   json general = json::array();
@@ -230,7 +274,16 @@ json KpiFormSections(PageCall& call, const service::StoredFramework& stored,
   for (const auto& c : stored.framework.components) {
     components.push_back({{"value", c.id}, {"label", call.Pick(c.name) + " (" + c.id + ")"}});
   }
-  if (components.empty()) {
+  json kept = json::array();
+  if (place.sub_depth > 0) {
+    // A sub-KPI takes its parent's component (§2.2): its share of the parent's score instead.
+    general.push_back(Field(
+        f, errors, "weight",
+        call.T("form.sub_kpi_share") + " (" + call.T("report.kpi") + " " + place.parent_id + ")",
+        "text", call.T("form.sub_kpi_share_hint")));
+    if (!Value(f, "component").empty())
+      kept.push_back({{"name", "component"}, {"value", Value(f, "component")}});
+  } else if (components.empty()) {
     general.push_back(Field(f, errors, "component", call.T("form.component"), "text",
                             call.T("form.component_free_hint")));
   } else {
@@ -245,28 +298,65 @@ json KpiFormSections(PageCall& call, const service::StoredFramework& stored,
   }
   json rounds = json::array();
   for (const char* r : {"6", "12"}) {
-    rounds.push_back(Field(f, errors, std::string("round.") + r, call.T(std::string("form.round_") + r), "checkbox"));
+    rounds.push_back(Field(f, errors, std::string("round.") + r,
+                           call.T(std::string("form.round_") + r), "checkbox"));
   }
-  json groups = json::array(
-      {{{"legend", call.T("form.flags")}, {"id", "g-flags"}, {"fields", flags},
-        {"errors", errors.Take("flags", "g-flags")}},
-       {{"legend", call.T("form.rounds")}, {"id", "g-rounds"}, {"fields", rounds},
-        {"hint", call.T("form.rounds_hint")}, {"errors", errors.Take("rounds", "g-rounds")}}});
-  sections.push_back({{"id", "s-kpi"}, {"title", call.T("form.section_kpi")}, {"fields", general},
-                      {"groups", groups}, {"errors", json::array()}});
+  json groups = json::array({{{"legend", call.T("form.flags")},
+                              {"id", "g-flags"},
+                              {"fields", flags},
+                              {"errors", errors.Take("flags", "g-flags")}},
+                             {{"legend", call.T("form.rounds")},
+                              {"id", "g-rounds"},
+                              {"fields", rounds},
+                              {"hint", call.T("form.rounds_hint")},
+                              {"errors", errors.Take("rounds", "g-rounds")}}});
+  sections.push_back({{"id", "s-kpi"},
+                      {"title", call.T("form.section_kpi")},
+                      {"fields", general},
+                      {"groups", groups},
+                      {"hidden", kept},
+                      {"errors", json::array()}});
 
-  // ---- criteria: every form but groups inside groups (those stay in the JSON below) ----
+  // ---- a new sub-KPI: its siblings' shares, which change with its own ----
+  if (!place.exists && place.sub_depth > 0 && !place.siblings.empty()) {
+    json shares = json::array();
+    for (const json& sibling : place.siblings) {
+      const std::string id = sibling["id"];
+      shares.push_back(Field(
+          f, errors, "shares." + id,
+          call.T("form.sub_kpi") + " " + id + " " + sibling["name"].get<std::string>(), "text"));
+    }
+    sections.push_back({{"id", "s-shares"},
+                        {"title", call.T("form.sub_kpi_shares") + " " + place.parent_id},
+                        {"hint", call.T("form.sub_kpi_shares_hint")},
+                        {"fields", shares},
+                        {"errors", errors.Take("shares", "s-shares")}});
+  }
+
+  // ---- criteria: every form, groups inside groups kMaxFormGroupDepth deep (deeper ones stay
+  // in the JSON below), or the sub-KPIs of a composite KPI ----
   // A KPI without criteria (and without sub-KPIs) is offered the choice of a form.
   const std::string form = Value(f, "criteria.form");
-  if (!form.empty() || (!stored_has_criteria && !has_sub_kpis)) {
-    json how = json::array({FormSelect(call, f, errors, "criteria", false)});
+  if (!form.empty() || (!place.has_criteria && !place.composite)) {
+    const bool composite_offered = place.exists && place.sub_depth < formats::kMaxSubKpiDepth;
+    json how = json::array({FormSelect(call, f, errors, "criteria", 0, composite_offered)});
     json criteria_rows = json::array();
     json hidden = json::array();
-    CriteriaFields(call, stored, f, errors, "criteria", "", how, criteria_rows, hidden);
-    sections.push_back({{"id", "s-criteria"}, {"title", call.T("form.section_criteria")},
-                        {"hint", call.T(form.empty() ? "form.criteria_choose" : "form.criteria_form_" + form)},
-                        {"fields", how}, {"rows", criteria_rows}, {"hidden", hidden},
-                        {"errors", errors.Take("criteria", "s-criteria")}});
+    if (form == "sub_kpis") {
+      SubKpiRows(call, f, errors, place, criteria_rows, hidden);
+    } else {
+      CriteriaFields(call, stored, f, errors, "criteria", "", 0, how, criteria_rows, hidden);
+    }
+    json errs = errors.Take("criteria", "s-criteria");
+    for (const json& e : errors.Take("sub_kpis", "s-criteria")) errs.push_back(e);
+    sections.push_back(
+        {{"id", "s-criteria"},
+         {"title", call.T("form.section_criteria")},
+         {"hint", call.T(form.empty() ? "form.criteria_choose" : "form.criteria_form_" + form)},
+         {"fields", how},
+         {"rows", criteria_rows},
+         {"hidden", hidden},
+         {"errors", errs}});
   }
 
   // ---- variables ----
@@ -396,17 +486,53 @@ json PreviewModel(PageCall& call, const domain::Framework& framework, const std:
   return out;
 }
 
+// Where KPI `kpi_id` lies in `document` (stored framework `stored`), or, for a new KPI's form
+// (`fields` "new"), where it will: after its parent's sub-KPIs ("parent") or after the KPIs.
+KpiPlace PlaceOf(const service::StoredFramework& stored, const json& document,
+                 const std::string& kpi_id, const formats::FormFields& fields) {
+  KpiPlace place;
+  place.base = "/admin/frameworks/" + std::to_string(stored.id) + "/kpis/";
+  place.path = formats::KpiPath(document, kpi_id);
+  place.exists = !place.path.empty();
+  if (place.exists) {
+    const json& kpi = document[json::json_pointer(place.path)];
+    place.has_criteria = kpi.contains("criteria");
+    place.composite = kpi.contains("sub_kpis");
+  } else {
+    const std::string parent_path = formats::KpiPath(document, Value(fields, "parent"));
+    if (!Value(fields, "parent").empty() && !parent_path.empty()) {
+      const json& subs = document[json::json_pointer(parent_path)].value("sub_kpis", json::array());
+      for (const json& sub : subs) {
+        const auto& name = sub.value("name", json());
+        place.siblings.push_back(
+            {{"id", sub.value("id", "")},
+             {"name", name.is_string() ? name.get<std::string>()
+                                       : name.value("th", name.value("en", ""))}});
+      }
+      place.path = parent_path + "/sub_kpis/" + std::to_string(subs.size());
+    } else {
+      place.path = "/kpis/" + std::to_string(document.value("kpis", json::array()).size());
+    }
+  }
+  const std::string parent_path = formats::ParentKpiPath(place.path);
+  if (!parent_path.empty()) {
+    place.parent_id = document[json::json_pointer(parent_path)].value("id", "");
+  }
+  for (size_t at = place.path.find("/sub_kpis/"); at != std::string::npos;
+       at = place.path.find("/sub_kpis/", at + 1)) {
+    ++place.sub_depth;
+  }
+  return place;
+}
+
 HttpResponse KpiFormPage(PageCall& call, const service::StoredFramework& stored,
                          const std::string& kpi_id, const formats::FormFields& fields,
                          const Status& form_error, const std::vector<domain::Finding>& findings,
                          bool checked, const std::string& json_text, const std::string& json_error,
                          int status, const domain::Framework* edited = nullptr) {
   const json document = json::parse(stored.document);
-  size_t index = 0;
-  for (; index < document["kpis"].size(); ++index) {
-    if (document["kpis"][index].value("id", "") == kpi_id) break;
-  }
-  const std::string kpi_path = "/kpis/" + std::to_string(index);
+  const KpiPlace place = PlaceOf(stored, document, kpi_id, fields);
+  const std::string& kpi_path = place.path;
   ErrorBook errors;
   if (!form_error.ok()) errors.Add(form_error.where().json_path, call.Message(form_error));
   json other_findings = json::array();
@@ -433,36 +559,53 @@ HttpResponse KpiFormPage(PageCall& call, const service::StoredFramework& stored,
     errors.Add(field, text);
     ++findings_shown;
   }
-  json model = {
-      {"id", stored.id},
-      {"kpi", kpi_id},
-      {"title", call.Pick(stored.framework.title)},
-      {"frozen", stored.frozen},
-      {"action", "/admin/frameworks/" + std::to_string(stored.id) + "/kpis/" + UrlEncode(kpi_id)},
-      {"back", "/admin/frameworks/" + std::to_string(stored.id)},
-      {"text", json_text},
-      {"is_new", fields.count("new") > 0},
-      {"has_json", fields.count("new") == 0},
-      {"json_open", !json_error.empty()},
-      {"other_findings", other_findings},
-      {"clean", checked && findings_shown == 0 && form_error.ok() && json_error.empty()}};
+  json model = {{"id", stored.id},
+                {"kpi", kpi_id},
+                {"title", call.Pick(stored.framework.title)},
+                {"frozen", stored.frozen},
+                {"action", place.base + UrlEncode(kpi_id)},
+                {"back", "/admin/frameworks/" + std::to_string(stored.id)},
+                {"text", json_text},
+                {"is_new", fields.count("new") > 0},
+                {"has_json", fields.count("new") == 0},
+                {"json_open", !json_error.empty()},
+                {"other_findings", other_findings},
+                {"clean", checked && findings_shown == 0 && form_error.ok() && json_error.empty()}};
+  if (!place.parent_id.empty()) {
+    model["parent"] = {{"id", place.parent_id}, {"href", place.base + UrlEncode(place.parent_id)}};
+    if (!place.exists) model["new_parent"] = place.parent_id;
+  }
   // The version the editor started from travels with the form, through checks and refusals, so
   // that saving never overwrites what someone else saved meanwhile (service::Authoring).
   const std::string sent = call.Field("token");
   model["token"] = sent.empty() ? service::Authoring::Token(stored.document) : sent;
-  const json& stored_kpi = index < document["kpis"].size() ? document["kpis"][index] : json();
-  const bool has_criteria = stored_kpi.contains("criteria");
-  model["sections"] = KpiFormSections(call, stored, fields, errors, has_criteria,
-                                      stored_kpi.contains("sub_kpis"));
-  // Criteria the form cannot show (groups inside groups) are said to be the JSON editor's.
-  model["criteria_form"] = fields.count("criteria.form") > 0 || !has_criteria;
+  model["sections"] = KpiFormSections(call, stored, fields, errors, place);
+  // Criteria the form cannot show (groups nested deeper) are said to be the JSON editor's.
+  model["criteria_form"] = fields.count("criteria.form") > 0 || !place.has_criteria;
+  // A composite KPI (or one being made so) adds a sub-KPI on the new sub-KPI's own page.
+  if (place.exists && place.sub_depth < formats::kMaxSubKpiDepth &&
+      (place.composite || Value(fields, "criteria.form") == "sub_kpis")) {
+    const json& kpi = document[json::json_pointer(kpi_path)];
+    const size_t subs = kpi.value("sub_kpis", json::array()).size();
+    json add = {{"action", place.base + UrlEncode(kpi_id)},
+                {"suggested", kpi_id + "." + std::to_string(subs + 1)},
+                {"weight", subs == 0 ? "100" : ""}};
+    if (call.form.count("__sub_error")) add["error"] = call.Field("__sub_error");
+    model["add_sub"] = add;
+  }
   // The criteria as the agencies read them: from the form as checked (unsaved) when there is
-  // one, else as stored; for a chosen agency, with its own group and targets filled in.
+  // one, else as stored; for a chosen agency, with its own group and targets filled in. The
+  // agencies offered are those assigned the KPI's top-level KPI.
   const domain::Framework& shown = edited ? *edited : stored.framework;
   const domain::Kpi* kpi = domain::FindKpi(shown.kpis, kpi_id);
   const std::string preview =
       call.request.method == "POST" ? call.Field("preview") : call.Query("preview");
-  model["preview"] = PreviewModel(call, shown, kpi_id, preview);
+  const size_t second = kpi_path.find('/', 6);
+  const std::string top_path = second == std::string::npos ? kpi_path : kpi_path.substr(0, second);
+  const json top = document.contains(json::json_pointer(top_path))
+                       ? document[json::json_pointer(top_path)]
+                       : json::object();
+  model["preview"] = PreviewModel(call, shown, top.value("id", kpi_id), preview);
   if (kpi != nullptr && kpi->criteria) {
     auto agency = preview.empty() ? Result<domain::Agency>(Status::NotFound("", ""))
                                   : FindAgency(call.db, call.clock, preview);
@@ -494,17 +637,17 @@ HttpResponse SaveKpiJson(PageCall& call, const Clock& clock) {
   const std::string kpi_id = call.request.params.at("kpi");
   const std::string text = call.Field("kpi_json");
   json document = json::parse(stored->document);
-  const int index = KpiIndex(document, kpi_id);
-  if (index < 0) return ErrorPage(call, Status::NotFound("ไม่มีตัวชี้วัด " + kpi_id, "no KPI " + kpi_id));
-  const formats::FormFields fields =
-      formats::KpiFormFields(document["kpis"][static_cast<size_t>(index)]);
+  const std::string path = formats::KpiPath(document, kpi_id);
+  if (path.empty())
+    return ErrorPage(call, Status::NotFound("ไม่มีตัวชี้วัด " + kpi_id, "no KPI " + kpi_id));
+  const formats::FormFields fields = formats::KpiFormFields(document[json::json_pointer(path)]);
   // The same limits as every JSON input (depth above all: the editor's text is re-serialized).
   auto kpi = formats::ParseJsonBody(text);
   if (!kpi) {
     return KpiFormPage(call, *stored, kpi_id, fields, Status::Ok(), {}, false, text,
                        kpi.status().ToString(call.lang == Lang::kThai), 400);
   }
-  document["kpis"][static_cast<size_t>(index)] = std::move(*kpi);
+  document[json::json_pointer(path)] = std::move(*kpi);
   const std::string changed = document.dump(2);
   auto framework = formats::ParseFramework(changed, "framework.json");
   if (!framework) {
@@ -531,6 +674,41 @@ HttpResponse SaveKpiJson(PageCall& call, const Clock& clock) {
                   HtmlId(kpi_id));
 }
 
+// The new sub-KPI page asked for by a composite KPI's "add a sub-KPI" (GET ?add_sub=1 on the
+// parent's address, with its number, name and share): the KPI form of the new sub-KPI, its
+// siblings' shares beside its own; or the parent's page again saying why not.
+HttpResponse NewSubKpiPage(PageCall& call, const service::StoredFramework& stored,
+                           const json& document, const std::string& parent_id) {
+  const std::string id = call.Query("sub_id");
+  const std::string parent_path = formats::KpiPath(document, parent_id);
+  const json& parent = document[json::json_pointer(parent_path)];
+  auto refuse = [&](const std::string& th, const std::string& en, int status) {
+    call.form["__sub_error"] = call.lang == Lang::kThai ? th : en;
+    return KpiFormPage(call, stored, parent_id, formats::KpiFormFields(parent), Status::Ok(), {},
+                       false, parent.dump(2), "", status);
+  };
+  if (!formats::IsSafeKpiId(id)) {
+    return refuse("เลขที่ตัวชี้วัดย่อย \"" + id +
+                      "\" ใช้ได้เฉพาะอักษรอังกฤษ ตัวเลข . - และ _ (ไม่เกิน 32 ตัว) เช่น " + parent_id + ".1",
+                  "sub-KPI number \"" + id +
+                      "\": English letters, digits, '.', '-' and '_' only (at most 32), such as " +
+                      parent_id + ".1",
+                  400);
+  }
+  if (!formats::KpiPath(document, id).empty()) {
+    return refuse("มีตัวชี้วัด " + id + " อยู่แล้ว: ใช้เลขที่อื่น",
+                  "KPI " + id + " exists already: use another number", 409);
+  }
+  formats::FormFields fields = formats::SubKpiShareFields(parent, "");
+  fields.insert({{"new", "1"},
+                 {"parent", parent_id},
+                 {"round.6", "1"},
+                 {"round.12", "1"},
+                 {"name.th", call.Query("sub_name")},
+                 {"weight", call.Query("sub_weight")}});
+  return KpiFormPage(call, stored, id, fields, Status::Ok(), {}, false, "", "", 200);
+}
+
 }  // namespace
 
 HttpResponse Pages::KpiEditor(PageCall& call) {
@@ -538,14 +716,16 @@ HttpResponse Pages::KpiEditor(PageCall& call) {
   if (!stored) return ErrorPage(call, stored.status());
   const std::string kpi_id = call.request.params.at("kpi");
   const json document = json::parse(stored->document);
-  const int index = KpiIndex(document, kpi_id);
-  if (index < 0 && call.Query("new") == "1" && formats::IsSafeKpiId(kpi_id)) {
+  const std::string path = formats::KpiPath(document, kpi_id);
+  if (path.empty() && call.Query("new") == "1" && formats::IsSafeKpiId(kpi_id)) {
     // A new KPI: the form empty but for its rounds, its criteria's form to choose.
     const formats::FormFields blank = {{"new", "1"}, {"round.6", "1"}, {"round.12", "1"}};
     return KpiFormPage(call, *stored, kpi_id, blank, Status::Ok(), {}, false, "", "", 200);
   }
-  if (index < 0) return ErrorPage(call, Status::NotFound("ไม่มีตัวชี้วัด " + kpi_id, "no KPI " + kpi_id));
-  const json& kpi = document["kpis"][static_cast<size_t>(index)];
+  if (path.empty())
+    return ErrorPage(call, Status::NotFound("ไม่มีตัวชี้วัด " + kpi_id, "no KPI " + kpi_id));
+  if (call.Query("add_sub") == "1") return NewSubKpiPage(call, *stored, document, kpi_id);
+  const json& kpi = document[json::json_pointer(path)];
   domain::CheckInput input;
   input.framework = &stored->framework;
   input.framework_file = "framework.json";
@@ -560,40 +740,39 @@ HttpResponse Pages::SaveKpiDefinition(PageCall& call) {
   auto stored = cycle.Framework(ParseId(call.request.params.at("id")));
   if (!stored) return ErrorPage(call, stored.status());
   const std::string kpi_id = call.request.params.at("kpi");
-  json document = json::parse(stored->document);
-  size_t index = 0;
-  for (; index < document["kpis"].size(); ++index) {
-    if (document["kpis"][index].value("id", "") == kpi_id) break;
-  }
+  const json document = json::parse(stored->document);
+  const std::string path = formats::KpiPath(document, kpi_id);
   const bool add = call.Field("new") == "1";
-  if (add && index < document["kpis"].size()) {
+  const std::string parent = add ? call.Field("parent") : "";
+  if (add && !path.empty()) {
     // Sent twice, or another admin added that number first: nothing is overwritten.
     return KpiFormPage(call, *stored, kpi_id, call.form,
                        Status::Conflict("มีตัวชี้วัด " + kpi_id + " อยู่แล้ว จึงไม่ได้เพิ่มซ้ำ",
                                         "KPI " + kpi_id + " exists already: nothing was added"),
                        {}, false, "", "", 409);
   }
-  if (index == document["kpis"].size() && !add) {
+  if (path.empty() && !add) {
     return ErrorPage(call, Status::NotFound("ไม่มีตัวชี้วัด " + kpi_id, "no KPI " + kpi_id));
   }
-  if (add) {
-    if (!formats::IsSafeKpiId(kpi_id)) {
-      return ErrorPage(call, Status::InvalidInput("เลขที่ตัวชี้วัดไม่ถูกต้อง", "malformed KPI number"));
-    }
-    document["kpis"].push_back(json{{"id", kpi_id}});  // checked as the service will add it
+  if (add && !formats::IsSafeKpiId(kpi_id)) {
+    return ErrorPage(call, Status::InvalidInput("เลขที่ตัวชี้วัดไม่ถูกต้อง", "malformed KPI number"));
   }
-  const std::string json_text = add ? "" : document["kpis"][index].dump(2);
+  if (!parent.empty() && formats::KpiPath(document, parent).empty()) {
+    return ErrorPage(call, Status::NotFound("ไม่มีตัวชี้วัด " + parent, "no KPI " + parent));
+  }
+  const std::string json_text = add ? "" : document[json::json_pointer(path)].dump(2);
   std::vector<std::string> components;
   for (const auto& c : stored->framework.components) components.push_back(c.id);
-  auto applied = formats::ApplyKpiForm(document["kpis"][index], call.form, components, true);
-  if (!applied) {
-    return KpiFormPage(call, *stored, kpi_id, call.form, applied.status(), {}, false, json_text, "", 400);
+  // Checked as the service will save it.
+  auto change = formats::ApplyKpiFormAt(document, kpi_id, call.form, components, add, parent);
+  if (!change) {
+    return KpiFormPage(call, *stored, kpi_id, call.form, change.status(), {}, false, json_text, "",
+                       HttpStatusOf(change.status().code()));
   }
-  document["kpis"][index] = *applied;
-  auto framework = formats::ParseFramework(document.dump(2), "framework.json");
+  auto framework = formats::ParseFramework(change->document.dump(2), "framework.json");
   if (!framework) {
     Status s = framework.status();
-    const std::string field = formats::KpiFieldOfPath("/kpis/" + std::to_string(index), s.where().json_path);
+    const std::string field = formats::KpiFieldOfPath(change->kpi_path, s.where().json_path);
     return KpiFormPage(call, *stored, kpi_id, call.form,
                        Status::InvalidInput(s.message_th(), s.message_en(), Location{"", field, 0}),
                        {}, false, json_text, "", 400);
@@ -607,14 +786,100 @@ HttpResponse Pages::SaveKpiDefinition(PageCall& call) {
                        "", domain::HasErrors(findings) ? 400 : 200, &*framework);
   }
   service::Authoring authoring(call.db, clock_);
-  auto saved = add ? authoring.AddKpiForm(call.actor, stored->id, call.Field("token"), kpi_id, call.form)
-                   : authoring.SaveKpiForm(call.actor, stored->id, call.Field("token"), kpi_id, call.form);
+  const std::string token = call.Field("token");
+  auto saved =
+      !add ? authoring.SaveKpiForm(call.actor, stored->id, token, kpi_id, call.form)
+      : parent.empty()
+          ? authoring.AddKpiForm(call.actor, stored->id, token, kpi_id, call.form)
+          : authoring.AddSubKpiForm(call.actor, stored->id, token, parent, kpi_id, call.form);
   if (!saved) {
     return KpiFormPage(call, *stored, kpi_id, call.form, saved.status(), findings, false, json_text,
                        "", HttpStatusOf(saved.status().code()));
   }
   return Redirect("/admin/frameworks/" + std::to_string(saved->id) + "?done=kpi_saved#kpi-" +
                   HtmlId(kpi_id));
+}
+
+// The removal of a sub-KPI: what goes (its name, share, variables and own sub-KPIs), and the
+// shares its siblings keep, to confirm; the POST removes it (service::Authoring::RemoveSubKpi).
+HttpResponse Pages::RemoveSubKpiPage(PageCall& call) {
+  auto stored = service::Cycle(call.db, clock_).Framework(ParseId(call.request.params.at("id")));
+  if (!stored) return ErrorPage(call, stored.status());
+  const std::string kpi_id = call.request.params.at("kpi");
+  const json document = json::parse(stored->document);
+  const std::string path = formats::KpiPath(document, kpi_id);
+  const std::string parent_path = formats::ParentKpiPath(path);
+  if (path.empty() || parent_path.empty()) {
+    return ErrorPage(call, Status::NotFound("ไม่มีตัวชี้วัดย่อย " + kpi_id, "no sub-KPI " + kpi_id));
+  }
+  const json& parent = document[json::json_pointer(parent_path)];
+  const domain::Kpi* kpi = domain::FindKpi(stored->framework.kpis, kpi_id);
+  const bool posted = call.request.method == "POST";
+  const formats::FormFields fields = posted
+                                         ? formats::FormFields(call.form.begin(), call.form.end())
+                                         : formats::SubKpiShareFields(parent, kpi_id);
+  ErrorBook errors;
+  if (posted && call.form.count("__error"))
+    errors.Add(call.Field("__field"), call.Field("__error"));
+  json shares = json::array();
+  for (const auto& [name, value] : formats::SubKpiShareFields(parent, kpi_id)) {
+    const std::string id = name.substr(7);
+    const domain::Kpi* sibling = domain::FindKpi(stored->framework.kpis, id);
+    shares.push_back(Field(fields, errors, name,
+                           call.T("form.sub_kpi") + " " + id + " " +
+                               (sibling ? call.Pick(sibling->name) : std::string()),
+                           "text", call.T("form.sub_kpi_share_hint")));
+  }
+  json facts = json::array();
+  if (kpi != nullptr) {
+    facts.push_back(call.T("form.sub_kpi") + " " + kpi->id + " " + call.Pick(kpi->name) + " (" +
+                    call.T("form.sub_kpi_share") + " " + ShortestDecimal(kpi->weight_in_parent) +
+                    ")");
+    if (!kpi->variables.empty()) {
+      facts.push_back(call.T("form.sub_kpi_remove_variables") + " " +
+                      std::to_string(kpi->variables.size()));
+    }
+    for (const domain::Kpi& sub : kpi->sub_kpis) {
+      facts.push_back(call.T("form.sub_kpi") + " " + sub.id + " " + call.Pick(sub.name));
+    }
+  }
+  const std::string base = "/admin/frameworks/" + std::to_string(stored->id) + "/kpis/";
+  json model = {
+      {"kpi", kpi_id},
+      {"parent", parent.value("id", "")},
+      {"back", base + UrlEncode(parent.value("id", ""))},
+      {"action", base + UrlEncode(kpi_id) + "/remove"},
+      {"token", posted ? call.Field("token") : service::Authoring::Token(stored->document)},
+      {"facts", facts},
+      {"shares", shares},
+      {"shares_errors", errors.Take("shares", "remove-shares")}};
+  const json summary = errors.Summary();
+  if (!summary.empty()) model["summary"] = summary;
+  return RenderPage(
+      call, "admin_kpi_remove", model, call.T("form.sub_kpi_remove") + " " + kpi_id,
+      posted && call.form.count("__status") ? std::stoi(call.Field("__status")) : 200);
+}
+
+HttpResponse Pages::RemoveSubKpi(PageCall& call) {
+  const int64_t id = ParseId(call.request.params.at("id"));
+  const std::string kpi_id = call.request.params.at("kpi");
+  auto stored = service::Cycle(call.db, clock_).Framework(id);
+  if (!stored) return ErrorPage(call, stored.status());
+  const std::string parent_path =
+      formats::ParentKpiPath(formats::KpiPath(json::parse(stored->document), kpi_id));
+  auto removed = service::Authoring(call.db, clock_)
+                     .RemoveSubKpi(call.actor, id, call.Field("token"), kpi_id, call.form);
+  if (!removed) {
+    if (removed.status().code() == StatusCode::kNotFound) return ErrorPage(call, removed.status());
+    call.form["__field"] = removed.status().where().json_path;
+    call.form["__error"] = call.Message(removed.status());
+    call.form["__status"] = std::to_string(HttpStatusOf(removed.status().code()));
+    return RemoveSubKpiPage(call);
+  }
+  const std::string parent =
+      json::parse(stored->document)[json::json_pointer(parent_path)].value("id", "");
+  return Redirect("/admin/frameworks/" + std::to_string(removed->id) + "/kpis/" +
+                  UrlEncode(parent) + "?done=sub_kpi_removed");
 }
 
 json Pages::ComponentsModel(PageCall& call, const service::StoredFramework& stored) {

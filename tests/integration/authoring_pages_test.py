@@ -309,6 +309,136 @@ def main():
         status, _ = admin.page("/admin/frameworks/%s/kpis/99" % new_id)
         check(status == 404, "an unknown KPI without ?new=1 is still not found (%d)" % status)
 
+        # ---- a composite KPI (KPI 9 made of 9.1 and 9.2), no JSON typed ----
+        def api_kpis():
+            _, _, raw = admin.request("GET", "/api/v1/frameworks/%s" % new_id)
+            return json.loads(raw)["document"]["kpis"]
+        status, page = admin.page(action9)
+        f9 = form_of(page, action9)
+        check('value="sub_kpis"' in page, "KPI 9's criteria form offers sub-KPIs")
+        status, _, raw = admin.request("POST", action9, dict(f9, **{"criteria.form": "sub_kpis", "intent": "check"}))
+        page = raw.decode()
+        check(status == 400 and "ตัวชี้วัดย่อยตัวแรก" in beside(page, "f-criteria-form") and 'id="add-sub"' in page,
+              "choosing sub-KPIs says the first is added on its own page, and offers to add it (%d)" % status)
+        status, page = admin.page(action9 + "?add_sub=1&sub_id=9.1&sub_name=%E0%B8%A2%E0%B9%88%E0%B8%AD%E0%B8%A2%E0%B8%AB%E0%B8%99%E0%B8%B6%E0%B9%88%E0%B8%87&sub_weight=100")
+        action91 = "/admin/frameworks/%s/kpis/9.1" % new_id
+        f91 = form_of(page, action91)
+        check(status == 200 and f91.get("new") == "1" and f91.get("parent") == "9" and f91.get("weight") == "100"
+              and f91.get("name.th") == "ย่อยหนึ่ง" and "criteria.form" in f91,
+              "the new sub-KPI 9.1's page has its name and share, its criteria to choose (%d)" % status)
+        f91.update({"variables.0.id": "p91", "variables.0.type": "percent", "criteria.form": "levels", "intent": "check"})
+        status, _, raw = admin.request("POST", action91, f91)
+        f91 = form_of(raw.decode(), action91)
+        f91.update({"criteria.targets.0.value": "70", "criteria.targets.1.value": "80",
+                    "criteria.targets.2.value": "90", "intent": "save"})
+        status, headers, _ = admin.request("POST", action91, f91)
+        kpi9 = api_kpis()[8]
+        check(status == 303 and "criteria" not in kpi9 and [s["id"] for s in kpi9["sub_kpis"]] == ["9.1"]
+              and kpi9["sub_kpis"][0]["weight"] == 100
+              and kpi9["sub_kpis"][0]["criteria"] == {"form": "levels", "targets": [70, 80, 90]},
+              "KPI 9 is made composite by saving 9.1 (share 100, its own targets) (%d): %s" % (status, kpi9))
+        status, page = admin.page(action9 + "?add_sub=1&sub_id=9.1&sub_name=x&sub_weight=10")
+        check(status == 409 and "9.1" in beside(page, "sub-id"),
+              "adding 9.1 again is refused beside the number field (%d)" % status)
+        status, page = admin.page(action9 + "?add_sub=1&sub_id=9.2&sub_name=%E0%B8%AA%E0%B8%AD%E0%B8%87&sub_weight=40")
+        action92 = "/admin/frameworks/%s/kpis/9.2" % new_id
+        f92 = form_of(page, action92)
+        check(f92.get("shares.9.1") == "100", "9.2's page shows 9.1's share beside its own")
+        f92.update({"variables.0.id": "p92", "variables.0.type": "percent", "criteria.form": "conditions",
+                    "criteria.conditions.0": "p92 >= 50", "criteria.conditions.1": "p92 >= 60",
+                    "criteria.conditions.2": "p92 >= 70", "intent": "save"})
+        status, _, raw = admin.request("POST", action92, f92)
+        page = raw.decode()
+        check(status == 400 and "รวมกันได้ 140 แต่ต้องเท่ากับ 100" in beside(page, "f-weight"),
+              "shares summing to 140 are refused beside the share, esar check's words (%d): %s"
+              % (status, beside(page, "f-weight")))
+        admin.request("GET", "/lang/en?next=/admin")
+        status, _, raw = admin.request("POST", action92, f92)
+        check(status == 400 and "weigh 140 together, not 100" in beside(raw.decode(), "f-weight"),
+              "  and in English (%d): %s" % (status, beside(raw.decode(), "f-weight")))
+        admin.request("GET", "/lang/th?next=/admin")
+        check(len(api_kpis()[8]["sub_kpis"]) == 1, "  nothing was saved")
+        status, headers, _ = admin.request("POST", action92, dict(f92, **{"shares.9.1": "60"}))
+        kpi9 = api_kpis()[8]
+        check(status == 303 and [(s["id"], s["weight"]) for s in kpi9["sub_kpis"]] == [("9.1", 60), ("9.2", 40)],
+              "9.2 is added with 40, 9.1 set to 60 on the same page (%d)" % status)
+        # The parent's form: the rows, an untouched save, a sub-KPI's own page.
+        before = api_kpis()
+        status, page = admin.page(action9)
+        f9 = form_of(page, action9)
+        check(f9.get("criteria.form") == "sub_kpis" and f9.get("sub_kpis.1.id") == "9.2"
+              and f9.get("sub_kpis.1.weight") == "40" and 'href="%s"' % action92 in page
+              and 'href="%s/remove"' % action92 in page,
+              "KPI 9's form lists 9.1 and 9.2 with their shares, links to edit and remove them")
+        status, _, _ = admin.request("POST", action9, dict(f9, intent="save"))
+        check(status == 303 and api_kpis() == before, "the untouched composite form changes nothing (%d)" % status)
+        status, page = admin.page(action92)
+        f92 = form_of(page, action92)
+        old_token = f92.get("token")
+        check(status == 200 and f92.get("weight") == "40" and f92.get("criteria.conditions.1") == "p92 >= 60",
+              "9.2 is edited by the same KPI form at its own address (%d)" % status)
+        status, _, _ = admin.request("POST", action92, dict(f92, intent="save"))
+        check(status == 303 and api_kpis() == before, "  saved untouched: nothing changes (%d)" % status)
+        status, page = admin.page(action92)
+        f92 = form_of(page, action92)
+        status, _, _ = admin.request("POST", action92, dict(f92, **{"criteria.conditions.1": "p92 >= 65", "intent": "save"}))
+        after = api_kpis()
+        want = json.loads(json.dumps(before))
+        want[8]["sub_kpis"][1]["criteria"]["levels"][1] = "p92 >= 65"
+        check(status == 303 and after == want,
+              "9.2's condition of level 2 saved; its parent and sibling exactly as they were (%d)" % status)
+        status, _, _ = admin.request("POST", action92, dict(f92, token=old_token, intent="save"))
+        check(status == 409, "a sub-KPI's form sent from an older version is refused (%d)" % status)
+        status, _, _ = reporter.request("POST", action92, dict(f92, csrf=token, intent="save"))
+        check(status == 403, "a reporter may not save a sub-KPI (%d)" % status)
+        status, _, raw = admin.request("GET", "/admin/frameworks/%s/kpis/9.7" % new_id)
+        check(status == 404 and b"<html" in raw and b"9.7" in raw,
+              "a sub-KPI that does not exist is a page, not raw JSON (%d)" % status)
+        status, page = admin.page("/admin/frameworks/%s" % new_id)
+        shown = text_of(page)
+        check(status == 200 and 'id="kpi-9-2"' in page and "ตัวชี้วัดย่อย 9.2 สอง" in shown
+              and 'href="%s"' % action92 in page and shown.count("เกณฑ์การประเมิน") >= 2,
+              "the framework page shows 9.2 with its criteria table and a link to edit it")
+        # Removing 9.2: a confirmation with 9.1's share; refused unless the shares sum to 100.
+        remove = action92 + "/remove"
+        status, page = admin.page(remove)
+        fr = form_of(page, remove)
+        check(status == 200 and fr.get("shares.9.1") == "60" and "ตัวชี้วัดย่อย 9.2 สอง" in text_of(page),
+              "the removal asks for confirmation, showing 9.2 and 9.1's share (%d)" % status)
+        status, _, _ = admin.request("POST", remove, dict(fr, csrf=""))
+        check(status == 403, "  without the CSRF field it is refused (%d)" % status)
+        status, _, _ = reporter.request("POST", remove, dict(fr, csrf=token))
+        check(status == 403, "  a reporter may not remove a sub-KPI (%d)" % status)
+        status, _, raw = admin.request("POST", remove, fr)
+        check(status == 400 and "รวมกันได้ 60" in text_of(raw.decode()) and len(api_kpis()[8]["sub_kpis"]) == 2,
+              "  with 9.1 left at 60 it is refused, nothing removed (%d)" % status)
+        status, headers, _ = admin.request("POST", remove, dict(fr, **{"shares.9.1": "100"}))
+        kpi9 = api_kpis()[8]
+        check(status == 303 and [(s["id"], s["weight"]) for s in kpi9["sub_kpis"]] == [("9.1", 100)],
+              "  with 9.1 at 100, 9.2 is removed (%d)" % status)
+        status, _, _ = admin.request("POST", remove, dict(fr, **{"shares.9.1": "100"}))
+        check(status == 404, "  removing it a second time: no such sub-KPI (%d)" % status)
+        status, page = admin.page(action91 + "/remove")
+        fr = form_of(page, action91 + "/remove")
+        status, _, raw = admin.request("POST", action91 + "/remove", fr)
+        check(status == 400 and "ตัวสุดท้าย" in text_of(raw.decode()), "the last sub-KPI cannot be removed (%d)" % status)
+
+        # ---- groups inside groups: a forged form nesting deeper than the form's limit ----
+        status, page = admin.page(action8)
+        f8 = form_of(page, action8)
+        deep = "criteria.groups.0.criteria."
+        forged = dict(f8, intent="check")
+        for depth in range(2):
+            forged.update({deep + "form": "groups", deep + "by": "s", deep + "groups.0.id": "g%d" % depth,
+                           deep + "groups.0.low_kind": "at_least", deep + "groups.0.low": "0"})
+            deep += "groups.0.criteria."
+        forged.update({deep + "form": "groups", deep + "by": "s", deep + "groups.0.id": "too-deep"})
+        status, _, raw = admin.request("POST", action8, forged)
+        field = "f-" + (deep + "form").replace(".", "-")
+        check(status == 400 and "ไม่เกิน 3 ชั้น" in beside(raw.decode(), field),
+              "a forged form nesting groups 4 deep is refused beside that field (%d): %s"
+              % (status, beside(raw.decode(), field)))
+
         # ---- the components form ----
         status, page = admin.page("/admin/frameworks/%s" % new_id)
         cfields = form_of(page, "/admin/frameworks/%s/components" % new_id)
