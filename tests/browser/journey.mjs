@@ -503,6 +503,164 @@ try {
   check((await flash(admin)).includes("บันทึกตัวชี้วัดแล้ว"), "KPI 9 is added from the form");
   check(await admin.getByRole("heading", { name: /^ตัวชี้วัด 9 ร้อยละของเรื่องร้องเรียนที่แก้ไขเสร็จ/ }).count() === 1,
         "  the framework page lists KPI 9 with its name");
+  // ---- issue 12 §1: one KPI of each criteria form made and edited, no JSON typed ----
+  const checkForm = async () => {
+    await admin.getByRole("button", { name: "ตรวจสอบ", exact: true }).first().click();
+    await admin.waitForLoadState("load");
+  };
+  const saveForm = async () => {
+    await admin.getByRole("button", { name: "ตรวจสอบและบันทึก" }).first().click();
+    await admin.waitForLoadState("load");
+  };
+  const newKpi = async (n, name, variables) => {
+    await admin.getByRole("link", { name: `เพิ่มตัวชี้วัด ${n}` }).click();
+    await admin.waitForLoadState("load");
+    await admin.locator("#f-name-th").fill(name);
+    await admin.locator("#f-component").fill("performance");
+    for (const [i, [id, type]] of variables.entries()) {
+      if (i > 0) await checkForm();  // each check shows one blank variable more
+      await admin.locator(`#f-variables-${i}-id`).fill(id);
+      await admin.locator(`#f-variables-${i}-type`).selectOption(type);
+    }
+  };
+  // KPI 10: milestones, the first two levels undated, the advanced one due on a date.
+  await newKpi(10, "ความสำเร็จของการจัดทำแผนดิจิทัล", [["plan_drafted", "pass_fail"], ["plan_approved", "pass_fail"],
+    ["plan_published", "pass_fail"], ["published_on", "date"]]);
+  await admin.locator("#f-criteria-form").selectOption("milestones");
+  await checkForm();
+  await admin.locator("#f-criteria-levels-0-0-variable").fill("plan_drafted");
+  await admin.locator("#f-criteria-levels-0-0-text-th").fill("ร่างแผนแล้วเสร็จ");
+  await admin.locator("#f-criteria-levels-1-0-variable").fill("plan_approved");
+  await admin.locator("#f-criteria-levels-1-0-text-th").fill("ผู้บริหารอนุมัติแผน");
+  await admin.locator("#f-criteria-levels-2-0-variable").fill("plan_published");
+  await admin.locator("#f-criteria-levels-2-0-text-th").fill("เผยแพร่แผนภายในกำหนด");
+  await admin.locator("#f-criteria-levels-2-0-due").fill("31/3/2568");
+  await admin.locator("#f-criteria-levels-2-0-reached").fill("published_on");
+  await admin.locator("#s-criteria").scrollIntoViewIfNeeded();
+  await look(admin, "07i-admin-kpi-milestones");
+  await saveForm();
+  check((await flash(admin)).includes("บันทึกตัวชี้วัดแล้ว") && (await admin.locator("main").textContent()).includes("เผยแพร่แผนภายในกำหนด"),
+        "KPI 10 is added with milestones, the advanced one dated 31/3/2568, shown on the framework page");
+  await admin.getByRole("link", { name: "แก้ไขตัวชี้วัด 10" }).click();
+  check(await admin.locator("#f-criteria-levels-2-0-due").inputValue() === "31/3/2568"
+        && await admin.locator("#f-criteria-levels-0-0-due").inputValue() === "",
+        "  the form shows the dated milestone's Buddhist Era date and the undated ones without");
+  await admin.locator("#f-criteria-levels-2-0-due").fill("30/6/2568");
+  await saveForm();
+  await admin.getByRole("link", { name: "แก้ไขตัวชี้วัด 10" }).click();
+  check(await admin.locator("#f-criteria-levels-2-0-due").inputValue() === "30/6/2568", "  its due date is changed to 30/6/2568 from the form");
+  await admin.getByRole("link", { name: /^← / }).first().click();
+  await admin.waitForLoadState("load");
+  // KPI 11: a condition on two measures per level.
+  await newKpi(11, "คุณภาพและความครอบคลุมของทะเบียนข้อมูล", [["quality_percent", "percent"], ["registered_percent", "percent"]]);
+  await admin.locator("#f-criteria-form").selectOption("conditions");
+  await checkForm();
+  await admin.locator("#f-criteria-conditions-0").fill("quality_percent >= 80 && registered_percent >= 70");
+  await admin.locator("#f-criteria-conditions-1").fill("quality_percent >= 90 && registered_percent >= 80");
+  await admin.locator("#f-criteria-conditions-2").fill("quality_percent >= 95 && registered_percent >= 90");
+  await admin.locator("#s-criteria").scrollIntoViewIfNeeded();
+  await look(admin, "07j-admin-kpi-conditions");
+  await saveForm();
+  check((await flash(admin)).includes("บันทึกตัวชี้วัดแล้ว"), "KPI 11 is added with a condition on two measures per level");
+  await admin.getByRole("link", { name: "แก้ไขตัวชี้วัด 11" }).click();
+  await admin.locator("#f-criteria-conditions-2").fill("quality_percent >= 98 && registered_percent >= 95");
+  await saveForm();
+  await admin.getByRole("link", { name: "แก้ไขตัวชี้วัด 11" }).click();
+  check(await admin.locator("#f-criteria-conditions-2").inputValue() === "quality_percent >= 98 && registered_percent >= 95",
+        "  its advanced condition is changed from the form");
+  // KPI 9 made composite: its first sub-KPI 9.1 (share 100) added on its own page, then 9.2
+  // (40) with 9.1 set to 60 on the same page; 9.2's criteria edited afterwards.
+  await admin.goto(admin.url().split("#")[0].replace(/\/kpis\/11$/, "/kpis/9"));
+  await admin.locator("#f-criteria-form").selectOption("sub_kpis");
+  await checkForm();
+  check((await admin.locator("#f-criteria-form-err").textContent()).includes("ตัวชี้วัดย่อยตัวแรก"),
+        "choosing sub-KPIs for KPI 9 says the first sub-KPI is added on its own page");
+  await admin.locator("#sub-id").fill("9.1");
+  await admin.locator("#sub-name").fill("ร้อยละของเรื่องร้องเรียนที่แก้ไขเสร็จภายในกำหนด");
+  await admin.locator("#sub-weight").fill("100");
+  await admin.getByRole("button", { name: "เพิ่มตัวชี้วัดย่อย" }).click();
+  await admin.waitForLoadState("load");
+  check(await admin.locator("#f-weight").inputValue() === "100", "the new sub-KPI 9.1's page has its share");
+  await admin.locator("#f-variables-0-id").fill("on_time_percent");
+  await admin.locator("#f-variables-0-type").selectOption("percent");
+  await admin.locator("#f-criteria-form").selectOption("levels");
+  await checkForm();
+  for (const [i, v] of ["60", "70", "80"].entries()) await admin.locator(`#f-criteria-targets-${i}-value`).fill(v);
+  await saveForm();
+  check((await flash(admin)).includes("บันทึกตัวชี้วัดแล้ว") && await admin.locator("#kpi-9-1").count() === 1,
+        "9.1 is saved: KPI 9 is composite, the framework page shows 9.1");
+  await admin.getByRole("link", { name: "แก้ไขตัวชี้วัด 9", exact: true }).click();
+  await admin.locator("#sub-id").fill("9.2");
+  await admin.locator("#sub-name").fill("ความพึงพอใจของผู้ร้องเรียน");
+  await admin.locator("#sub-weight").fill("40");
+  await admin.getByRole("button", { name: "เพิ่มตัวชี้วัดย่อย" }).click();
+  await admin.waitForLoadState("load");
+  await admin.locator("#f-variables-0-id").fill("satisfaction");
+  await admin.locator("#f-variables-0-type").selectOption("percent");
+  await admin.locator("#f-criteria-form").selectOption("levels");
+  await checkForm();
+  for (const [i, v] of ["75", "80", "85"].entries()) await admin.locator(`#f-criteria-targets-${i}-value`).fill(v);
+  await saveForm();
+  check((await admin.locator("#f-weight-err").textContent()).includes("รวมกันได้ 140 แต่ต้องเท่ากับ 100"),
+        "9.2 at 40 with 9.1 still at 100 is refused, the sum said beside the share");
+  await admin.locator("#f-shares-9-1").fill("60");
+  await look(admin, "07k-admin-sub-kpi-new");
+  await saveForm();
+  check((await flash(admin)).includes("บันทึกตัวชี้วัดแล้ว"), "9.2 is added at 40 and 9.1 set to 60 on the same page");
+  await admin.getByRole("link", { name: "แก้ไขตัวชี้วัด 9", exact: true }).click();
+  check(await admin.locator("#f-sub-kpis-0-weight").inputValue() === "60" && await admin.locator("#f-sub-kpis-1-weight").inputValue() === "40",
+        "KPI 9's form lists 9.1 (60) and 9.2 (40)");
+  await look(admin, "07l-admin-kpi-composite");
+  await admin.getByRole("link", { name: "แก้ไขตัวชี้วัดย่อย 9.2" }).click();
+  await admin.waitForLoadState("load");
+  await admin.locator("#f-criteria-targets-2-value").fill("90");
+  await saveForm();
+  check((await flash(admin)).includes("บันทึกตัวชี้วัดแล้ว"), "9.2's advanced target is changed to 90 on its own page");
+  await admin.getByRole("link", { name: "แก้ไขตัวชี้วัด 9.2" }).click();
+  check(await admin.locator("#f-criteria-targets-2-value").inputValue() === "90", "  its form shows 90");
+  await admin.getByRole("link", { name: /^← / }).first().click();
+  await admin.waitForLoadState("load");
+  // KPI 12: groups by the earlier score, the first group's criteria groups by a count.
+  await newKpi(12, "ผลสัมฤทธิ์ตามกลุ่มของหน่วยงาน", [["achieved", "number"], ["s", "number"], ["projects", "count"]]);
+  await admin.locator("#f-result").fill("achieved");
+  await admin.locator("#f-criteria-form").selectOption("groups");
+  await checkForm();
+  await admin.locator("#f-criteria-by").fill("s");
+  await admin.locator("#f-criteria-groups-0-id").fill("1");
+  await admin.locator("#f-criteria-groups-0-name-th").fill("คะแนนปีก่อนต่ำกว่า 50");
+  await admin.locator("#f-criteria-groups-0-high-kind").selectOption("below");
+  await admin.locator("#f-criteria-groups-0-high").fill("50");
+  await admin.locator("#f-criteria-groups-0-criteria-form").selectOption("groups");
+  await checkForm();
+  const inner = "#f-criteria-groups-0-criteria-";
+  await admin.locator(`${inner}by`).fill("projects");
+  await admin.locator(`${inner}integer`).check();
+  await admin.locator(`${inner}groups-0-id`).fill("1a");
+  await admin.locator(`${inner}groups-0-high-kind`).selectOption("at_most");
+  await admin.locator(`${inner}groups-0-high`).fill("2");
+  for (const [i, v] of ["1", "2", "3"].entries()) await admin.locator(`${inner}groups-0-criteria-targets-${i}-value`).fill(v);
+  await admin.locator("#f-criteria-groups-1-id").fill("2");
+  await admin.locator("#f-criteria-groups-1-low-kind").selectOption("at_least");
+  await admin.locator("#f-criteria-groups-1-low").fill("50");
+  await admin.locator("#f-criteria-groups-1-criteria-form").selectOption("levels");
+  await checkForm();
+  await admin.locator(`${inner}groups-1-id`).fill("1b");
+  await admin.locator(`${inner}groups-1-low-kind`).selectOption("at_least");
+  await admin.locator(`${inner}groups-1-low`).fill("3");
+  for (const [i, v] of ["2", "3", "4"].entries()) await admin.locator(`${inner}groups-1-criteria-targets-${i}-value`).fill(v);
+  for (const [i, v] of ["5", "6", "7"].entries()) await admin.locator(`#f-criteria-groups-1-criteria-targets-${i}-value`).fill(v);
+  await admin.locator("#r-criteria-groups-0-criteria-g1").scrollIntoViewIfNeeded();
+  await look(admin, "07m-admin-kpi-nested-groups");
+  await saveForm();
+  check((await flash(admin)).includes("บันทึกตัวชี้วัดแล้ว"), "KPI 12 is added with groups inside groups");
+  await admin.getByRole("link", { name: "แก้ไขตัวชี้วัด 12" }).click();
+  check(await admin.locator(`${inner}form`).inputValue() === "groups" && await admin.locator(`${inner}groups-1-low`).inputValue() === "3",
+        "  its form shows group 1's own groups by the count");
+  await admin.locator(`${inner}groups-1-criteria-targets-2-value`).fill("4.5");
+  await saveForm();
+  await admin.getByRole("link", { name: "แก้ไขตัวชี้วัด 12" }).click();
+  check(await admin.locator(`${inner}groups-1-criteria-targets-2-value`).inputValue() === "4.5",
+        "  the inner group 1b's advanced target is changed to 4.5 from the form");
   await admin.goto(`${base}/admin/agencies`);
   await look(admin, "08-admin-agencies");
   // ---- issue 12 §2: one agency added by a form (a bad code said beside its field), then edited ----
