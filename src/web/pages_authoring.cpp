@@ -347,11 +347,16 @@ json KpiFormSections(PageCall& call, const service::StoredFramework& stored,
     } else {
       CriteriaFields(call, stored, f, errors, "criteria", "", 0, how, criteria_rows, hidden);
     }
+    json section_links = json::array();
+    if (form == "sub_kpis" && place.exists && place.sub_depth < formats::kMaxSubKpiDepth) {
+      section_links.push_back({{"href", "#add-sub"}, {"label", call.T("form.sub_kpi_add_link")}});
+    }
     json errs = errors.Take("criteria", "s-criteria");
     for (const json& e : errors.Take("sub_kpis", "s-criteria")) errs.push_back(e);
     sections.push_back(
         {{"id", "s-criteria"},
          {"title", call.T("form.section_criteria")},
+         {"section_links", section_links},
          {"hint", call.T(form.empty() ? "form.criteria_choose" : "form.criteria_form_" + form)},
          {"fields", how},
          {"rows", criteria_rows},
@@ -606,6 +611,10 @@ HttpResponse KpiFormPage(PageCall& call, const service::StoredFramework& stored,
                        ? document[json::json_pointer(top_path)]
                        : json::object();
   model["preview"] = PreviewModel(call, shown, top.value("id", kpi_id), preview);
+  if (kpi != nullptr && !kpi->criteria) {
+    // A composite KPI's score is its sub-KPIs': they are listed with their shares.
+    model["criteria_doc"] = KpiDocModel(call, shown, *kpi, nullptr);
+  }
   if (kpi != nullptr && kpi->criteria) {
     auto agency = preview.empty() ? Result<domain::Agency>(Status::NotFound("", ""))
                                   : FindAgency(call.db, call.clock, preview);
