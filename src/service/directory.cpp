@@ -308,13 +308,13 @@ Result<Directory::AgencyPage> Directory::ListAgencies(const Actor& actor,
   paged.emplace_back(query.offset);
   const std::string from = " FROM agencies a LEFT JOIN agencies p ON p.code = a.parent";
   auto rows = db_.Query(
-      "SELECT a.code, a.name_th, a.name_en, a.kind, a.parent, p.name_th, p.name_en, COUNT(*) "
-      "OVER ()" + from + where + " ORDER BY " + order + " LIMIT ? OFFSET ?",
+      "SELECT a.code, a.name_th, a.name_en, a.kind, a.parent, p.name_th, p.name_en, a.email, "
+      "COUNT(*) OVER ()" + from + where + " ORDER BY " + order + " LIMIT ? OFFSET ?",
       paged);
   if (!rows) return rows.status();
   AgencyPage page;
   if (!rows->empty()) {
-    page.total = (*rows)[0].Int(7);
+    page.total = (*rows)[0].Int(8);
   } else {
     // A page past the end says how many there are all the same.
     auto counted = db_.Query("SELECT COUNT(*)" + from + where, params);
@@ -322,7 +322,8 @@ Result<Directory::AgencyPage> Directory::ListAgencies(const Actor& actor,
     page.total = (*counted)[0].Int(0);
   }
   for (const storage::Row& r : *rows) {
-    page.items.push_back({r.Text(0), {r.Text(1), r.Text(2)}, r.Text(3), r.Text(4), {}});
+    page.items.push_back({r.Text(0), {r.Text(1), r.Text(2)}, r.Text(3), r.Text(4), {},
+                          r.IsNull(7) ? std::string() : r.Text(7)});
     page.parent_names.push_back({r.Text(5), r.Text(6)});
   }
   return page;
@@ -351,8 +352,8 @@ Result<Directory::AgencyPage> Directory::ListAgencies(const Actor& actor,
     params.emplace_back(code);
   }
   auto rows = db_.Query(
-      "SELECT a.code, a.name_th, a.name_en, a.kind, a.parent, p.name_th, p.name_en FROM agencies "
-      "a LEFT JOIN agencies p ON p.code = a.parent WHERE a.code IN (" + in + ")",
+      "SELECT a.code, a.name_th, a.name_en, a.kind, a.parent, p.name_th, p.name_en, a.email FROM "
+      "agencies a LEFT JOIN agencies p ON p.code = a.parent WHERE a.code IN (" + in + ")",
       params);
   if (!rows) return rows.status();
   std::map<std::string, const storage::Row*> by_code;
@@ -361,7 +362,8 @@ Result<Directory::AgencyPage> Directory::ListAgencies(const Actor& actor,
     const auto at = by_code.find(code);
     if (at == by_code.end()) continue;
     const storage::Row& r = *at->second;
-    page.items.push_back({r.Text(0), {r.Text(1), r.Text(2)}, r.Text(3), r.Text(4), {}});
+    page.items.push_back({r.Text(0), {r.Text(1), r.Text(2)}, r.Text(3), r.Text(4), {},
+                          r.IsNull(7) ? std::string() : r.Text(7)});
     page.parent_names.push_back({r.Text(5), r.Text(6)});
   }
   return page;

@@ -16,6 +16,7 @@
 #include "formats/inputs.h"
 #include "formats/xlsx_reader.h"
 #include "service/cycle.h"
+#include "service/directory.h"
 
 namespace esar::service {
 
@@ -599,6 +600,27 @@ Status Spreadsheets::AuditTable(const Actor& actor, int64_t from_ms, int64_t to_
     }
     return Status::Ok();
   });
+}
+
+Status Spreadsheets::AgenciesTable(const Actor& actor, formats::TableWriter& out) {
+  if (!actor.Is(Role::kAdmin))
+    return Denied(actor, "ดาวน์โหลดรายชื่อหน่วยงาน", "download the agencies");
+  auto agencies = Directory(db_, clock_).Agencies();
+  if (!agencies) return agencies.status();
+  // The import's column names, not words: the file goes back in as it comes out.
+  Status s = out.BeginSheet("agencies", {{"code", 14},
+                                         {"name_th", 50},
+                                         {"name_en", 50},
+                                         {"kind", 14},
+                                         {"parent", 14},
+                                         {"email", 30}});
+  if (!s.ok()) return s;
+  for (const domain::Agency& a : *agencies) {
+    s = out.AddRow({Text(a.code), Text(a.name.th), Text(a.name.en), Text(a.kind), Text(a.parent),
+                    Text(a.email.value_or(""))});
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
 }
 
 Status Spreadsheets::WriteTemplate(const Actor& actor, int64_t round_id, const std::string& agency,

@@ -68,6 +68,12 @@ class Spreadsheets {
   // action, entity, before and after, hash. Admins only (kPermissionDenied otherwise).
   Status AuditTable(const Actor& actor, int64_t from_ms, int64_t to_ms, formats::TableWriter& out);
 
+  // Every agency in order of its code, with the columns of the agencies import (docs/formats.md
+  // §4: code, name_th, name_en, kind, parent, email) as headings, so that the file edited and
+  // imported again changes what was edited and nothing else. Admins only (the contact
+  // addresses are the central office's; kPermissionDenied otherwise).
+  Status AgenciesTable(const Actor& actor, formats::TableWriter& out);
+
   // Writes `agency`'s reporting template for the round as XLSX to `path`: a sheet of every
   // variable of its reportable KPIs (KPI, name, variable, unit, allowed range, the criteria in
   // short, and the value to fill, checked by Excel's data validation, prefilled with the values

@@ -976,6 +976,17 @@ void Api::Register(Router& router) {
                               return out;
                             });
              }));
+  // The agencies as the import takes them (CSV by default: the bulk format of §4).
+  router.Add("GET", "/api/v1/agencies/export", with(false, [this](Call& c) -> HttpResponse {
+               auto format = FormatParam(c.request, formats::SheetFormat::kCsv);
+               if (!format) return ErrorResponse(format.status());
+               return TableDownload(*format,
+                                    std::string("agencies.") + formats::SheetExtension(*format),
+                                    [&](formats::TableWriter& out) {
+                                      return service::Spreadsheets(c.db, clock_)
+                                          .AgenciesTable(c.actor, out);
+                                    });
+             }));
   router.Add("PUT", "/api/v1/agencies", with(false, [this](Call& c) -> HttpResponse {
                const bool xlsx = IsXlsxBody(c.request);
                if (Status may = MayImportXlsx(c.actor); xlsx && !may.ok()) return ErrorResponse(may);

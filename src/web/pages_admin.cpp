@@ -242,7 +242,8 @@ HttpResponse Pages::AgenciesPage(PageCall& call) {
                     {"edit", "/admin/agencies/" + UrlEncode(a.code) + "/edit"},
                     {"name", call.Pick(a.name)},
                     {"kind", KindLabel(call, a.kind)},
-                    {"ministry", call.Pick(list->parent_names[i])}});
+                    {"ministry", call.Pick(list->parent_names[i])},
+                    {"email", a.email.value_or("")}});
   }
   auto kinds = directory.Kinds();
   if (!kinds) return ErrorPage(call, kinds.status());

@@ -104,6 +104,7 @@ EXPECTED = {
     "POST /api/v1/data": {"admin"},
     # ---- public reference data
     "GET /api/v1/agencies": EVERYONE,
+    "GET /api/v1/agencies/export": {"admin"},  # with the contact addresses
     "GET /api/v1/frameworks/{id}": EVERYONE,                # a frozen one; drafts: admins (visibility_checks)
     "GET /api/v1/rounds/{id}": EVERYONE,
     # ---- reporting (the object is an OCS submission)
@@ -718,6 +719,7 @@ def build_attempts(w):
         "GET /api/v1/tokens": lambda role: Attempt("GET", "/api/v1/tokens", verify=only_own_tokens(role)),
         "DELETE /api/v1/tokens/{id}": revoke_token,
         "GET /api/v1/agencies": lambda role: Attempt("GET", "/api/v1/agencies"),
+        "GET /api/v1/agencies/export": lambda role: Attempt("GET", "/api/v1/agencies/export"),
         "PUT /api/v1/agencies": lambda role: Attempt(
             "PUT", "/api/v1/agencies",
             body={"agencies": [{"code": "TST", "name": {"th": "หน่วยงานทดสอบ", "en": "Test agency"},

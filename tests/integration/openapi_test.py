@@ -933,6 +933,10 @@ def cycle(base):
     call(admin, "GET", "/api/v1/audit/export?from=2020-01-01&to=2040-12-31&format=csv", 200, "the audit log of a period")
     call(admin, "GET", "/api/v1/audit/export?from=2020-01-01", 400, "the audit log without an end")
     call(evaluator, "GET", "/api/v1/audit/export?from=2020-01-01&to=2040-12-31", 403, "the audit log (evaluator)")
+    call(admin, "GET", "/api/v1/agencies/export", 200, "the agencies as the import takes them")
+    call(admin, "GET", "/api/v1/agencies/export?format=xlsx", 200, "the agencies as XLSX")
+    call(admin, "GET", "/api/v1/agencies/export?format=pdf", 400, "the agencies in a format esar does not write")
+    call(evaluator, "GET", "/api/v1/agencies/export", 403, "the agencies with their addresses (evaluator)")
     call(public, "GET", f"/api/v1/rounds/{round_id}/results/agencies/NOWHERE", 404, "an agency without results")
     # The report files and the check of a report's code.
     r = call(public, "GET", f"/api/v1/rounds/{round_id}/results/agencies/OCS/report.pdf?lang=en", 200,

@@ -203,7 +203,8 @@ def main():
         check("OCS" in order and "BOI" in order and order.index("OCS") < order.index("BOI"),
               "the parents are listed in Thai order of their names (กฤษฎีกา before ส่งเสริม), not by code")
         new = dict(blank, csrf=csrf, code="D O E", name_th="กรมการจัดหางาน",
-                   name_en="Department of Employment", kind="department", parent="")
+                   name_en="Department of Employment", kind="department", parent="",
+                   email="saraban@doe.go.th")
         status, _, raw = admin.request("POST", add, new)
         page = raw.decode()
         check(status == 400 and "รหัสหน่วยงาน" in beside(page, "f-code"),
@@ -223,6 +224,48 @@ def main():
         status, page = admin.page(where)
         check("กรมการจัดหางาน" in text_of(page) and 'href="/admin/agencies/DOE/edit"' in page,
               "the list shows DOE with a link to edit it")
+        row = re.search(r'<tr><td><a href="/admin/agencies/DOE/edit".*?</tr>', page, re.S)
+        check(row is not None and "saraban@doe.go.th" in row.group(0),
+              "  with its e-mail address in its row")
+        # The whole list as the import takes it, to edit and import again.
+        check('href="/api/v1/agencies/export?format=csv"' in page and
+              'href="/api/v1/agencies/export?format=xlsx"' in page,
+              "the agencies page offers the list as CSV and XLSX")
+        status, headers, raw = admin.request("GET", "/api/v1/agencies/export?format=csv")
+        lines = raw.decode("utf-8-sig").splitlines()
+        check(status == 200 and headers.get("content-type", "").startswith("text/csv") and
+              lines[0] == "code,name_th,name_en,kind,parent,email" and
+              "DOE,กรมการจัดหางาน,Department of Employment,department,,saraban@doe.go.th" in lines,
+              "the CSV has the import's columns and DOE's row (%d): %r" % (status, lines[:1]))
+        # Imported back, edited in one cell: only that changes.
+        edited = "\n".join(l.replace("Department of Employment", "Department of Employment (edited)")
+                           for l in lines)
+        status, page = admin.page("/admin/agencies")
+        status, headers, _ = admin.request("POST", "/admin/agencies", {"csrf": admin.csrf(page), "csv": edited})
+        check(status == 303, "the exported list, one name edited, is imported again (%d)" % status)
+        _, _, raw = admin.request("GET", "/api/v1/agencies/export?format=csv")
+        again = raw.decode("utf-8-sig").splitlines()
+        check(again == [l.replace("Department of Employment", "Department of Employment (edited)") for l in lines],
+              "  and exported again it differs from the first in that name alone")
+        status, _, raw = admin.request("GET", "/api/v1/agencies/export?format=xlsx")
+        check(status == 200 and raw[:2] == b"PK", "the XLSX is a spreadsheet (%d)" % status)
+        # The XLSX imported back as it came (the page's file field) changes nothing.
+        status, page = admin.page("/admin/agencies")
+        body = (b"--b\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n" + admin.csrf(page).encode() +
+                b"\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"agencies.xlsx\"\r\n"
+                b"Content-Type: application/octet-stream\r\n\r\n" + raw + b"\r\n--b--\r\n")
+        status, _, _ = admin.request("POST", "/admin/agencies", body=body,
+                                     content_type="multipart/form-data; boundary=b")
+        _, _, after = admin.request("GET", "/api/v1/agencies/export?format=csv")
+        check(status == 303 and after.decode("utf-8-sig").splitlines() == again,
+              "  and imported back as it came (%d) it changes nothing" % status)
+        status, page = admin.page("/admin/agencies")
+        status, _, _ = admin.request("POST", "/admin/agencies", {"csrf": admin.csrf(page), "csv": "\n".join(lines)})
+        _, _, raw = admin.request("GET", "/api/v1/agencies/export?format=csv")
+        check(status == 303 and raw.decode("utf-8-sig").splitlines() == lines,
+              "  the first file imported again puts every agency back as it was (%d)" % status)
+        status, _, _ = evaluator.request("GET", "/api/v1/agencies/export")
+        check(status == 403, "an evaluator may not download the agencies with their addresses (%d)" % status)
         edit = "/admin/agencies/DOE/edit"
         status, page = admin.page(edit)
         stored = form_of(page, edit)
