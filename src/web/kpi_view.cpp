@@ -493,8 +493,8 @@ std::map<std::string, double> AgencyKnownValues(PageCall& call, const domain::Fr
 
 json WhatIfModel(PageCall& call, const domain::Framework& framework,
                  const service::RoundInfo& round, const domain::Agency& agency,
-                 const std::string& kpi_id, const json& values,
-                 const std::string& this_kpi_source) {
+                 const std::string& kpi_id, const json& values, const std::string& this_kpi_source,
+                 std::map<std::string, double>* known) {
   json out = {{"ok", false}};
   auto engine = domain::Engine::Compile(framework, round.round);
   if (!engine) {
@@ -522,6 +522,11 @@ json WhatIfModel(PageCall& call, const domain::Framework& framework,
   if (!filled) {
     out["text"] = call.Message(filled.status());
     return out;
+  }
+  if (known != nullptr) {
+    if (const domain::Kpi* kpi = domain::FindKpi(framework.kpis, kpi_id)) {
+      *known = domain::KnownReferences(*kpi, agency.code, framework.fiscal_year, observations);
+    }
   }
   // Which values the total uses: counted over the agency's other KPIs.
   std::map<std::string, int> sources;

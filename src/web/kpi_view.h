@@ -81,10 +81,15 @@ Result<nlohmann::json> ValuesFromForm(const PageCall& call, const domain::Kpi& k
 // "missing", "basis"} ("weight" 0 when exempt or not assigned); "text" is the sentence to show
 // ("คิดเป็น 62.50 คะแนน คะแนนรวมจะเป็น 81.250"), "basis" says which values the total uses,
 // `this_kpi_source` (a message key) naming those of this KPI.
+// With `known`, it also gives, from the same values read once, what AgencyKnownValues gives for
+// the KPI (its references' values, baselines filled in), so that a page showing both the line
+// and the agency's criteria does not read the round's values twice; left empty when they could
+// not be read.
 nlohmann::json WhatIfModel(PageCall& call, const domain::Framework& framework,
                            const service::RoundInfo& round, const domain::Agency& agency,
                            const std::string& kpi_id, const nlohmann::json& values,
-                           const std::string& this_kpi_source = "whatif.basis_form");
+                           const std::string& this_kpi_source = "whatif.basis_form",
+                           std::map<std::string, double>* known = nullptr);
 
 // The scores `agency` earns in round `round_id` from the values every KPI page uses (as
 // WhatIfModel: Reporting::CurrentValuesOf, baselines from earlier published results filled in),

@@ -192,8 +192,10 @@ HttpResponse Pages::AgencyHome(PageCall& call) {
          {"upload", call.actor.Is(Role::kReporter)
                         ? TemplateUploadForm(call, r.round.id, agency->code)
                         : json(nullptr)},
-         {"status_xlsx", "/api/v1/rounds/" + std::to_string(r.round.id) + "/status/export?format=xlsx"},
-         {"status_csv", "/api/v1/rounds/" + std::to_string(r.round.id) + "/status/export?format=csv"},
+         {"status_xlsx",
+          "/api/v1/rounds/" + std::to_string(r.round.id) + "/status/export?format=xlsx"},
+         {"status_csv",
+          "/api/v1/rounds/" + std::to_string(r.round.id) + "/status/export?format=csv"},
          {"submit_all", call.actor.Is(service::Role::kApprover)
                             ? json("/agency/rounds/" + std::to_string(r.round.id) + "/submit-all")
                             : json(false)}});
@@ -289,19 +291,21 @@ static HttpResponse KpiFormPage(PageCall& call, const Clock& clock, KpiContext& 
       if (r.decision == "accepted") verified = json::parse(r.verified_json);
     }
   }
+  // The criteria with the agency's own group and targets filled in, not formulas: from the
+  // values the what-if line reads.
+  std::map<std::string, double> known;
   json whatif = accepted ? WhatIfModel(call, fw, c.round, c.agency, c.kpi->id, verified,
-                                       "whatif.basis_verified_this")
-                         : WhatIfModel(call, fw, c.round, c.agency, c.kpi->id, values);
+                                       "whatif.basis_verified_this", &known)
+                         : WhatIfModel(call, fw, c.round, c.agency, c.kpi->id, values,
+                                       "whatif.basis_form", &known);
   const double weight = NumberOr(whatif, "weight", 0);
   // A case log's or a catalog's counts are shown read-only once one is uploaded (before, they
   // are typed).
   service::UploadedSources uploaded;
-  if (auto found = service::DataFiles(call.db, clock).Uploaded(call.actor, c.round.id,
-                                                               c.agency.code, *c.kpi)) {
+  if (auto found = service::DataFiles(call.db, clock)
+                       .Uploaded(call.actor, c.round.id, c.agency.code, *c.kpi)) {
     uploaded = *found;
   }
-  // The criteria with the agency's own group and targets filled in, not formulas.
-  const auto known = AgencyKnownValues(call, fw, c.round.id, c.round.round, c.agency, *c.kpi);
   json model = {
       {"doc", KpiDocModel(call, fw, *c.kpi, EffectiveCriteria(fw, c.agency.code, *c.kpi), &known)},
       {"weight", ShortestDecimal(weight)},
@@ -325,12 +329,12 @@ static HttpResponse KpiFormPage(PageCall& call, const Clock& clock, KpiContext& 
   if (!reportable) {
     model["status"] = call.T(c.duty && c.duty->exempt ? "kpi_status.exempt" : "duty.not_assigned");
     model["not_reportable"] =
-        !c.duty          ? call.T("duty.not_assigned")
-        : c.duty->exempt ? call.T("duty.exempt_reason") +
-                               (call.Pick(c.duty->exempt_reason).empty()
-                                    ? std::string()
-                                    : " (" + call.Pick(c.duty->exempt_reason) + ")")
-                         : OtherRoundsText(call, c.duty->rounds);
+        !c.duty ? call.T("duty.not_assigned")
+        : c.duty->exempt
+            ? call.T("duty.exempt_reason") + (call.Pick(c.duty->exempt_reason).empty()
+                                                  ? std::string()
+                                                  : " (" + call.Pick(c.duty->exempt_reason) + ")")
+            : OtherRoundsText(call, c.duty->rounds);
     model["weight"] = "–";
     model.erase("whatif");
   } else if (!open) {
@@ -370,8 +374,8 @@ static HttpResponse KpiFormPage(PageCall& call, const Clock& clock, KpiContext& 
     // A file attached by mistake can be taken out while the report is a draft.
     if (open && reporter && service::Reporting::CheckEvidenceRemovable(s.status).ok()) {
       for (json& file : model["evidence"]) {
-        file["remove_url"] = "/agency/evidence/" + std::to_string(file["id"].get<int64_t>()) +
-                             "/remove";
+        file["remove_url"] =
+            "/agency/evidence/" + std::to_string(file["id"].get<int64_t>()) + "/remove";
       }
     }
     model["reviews"] = ReviewList(call, s);
@@ -406,9 +410,8 @@ static HttpResponse KpiFormPage(PageCall& call, const Clock& clock, KpiContext& 
   model["evidence_box"] = c.submission.has_value() || (reporter && editable);
   if (c.kpi->cases) {
     // Computed from case records: the upload replaces typing the counts.
-    model["case_log"] = CaseLogSectionModel(
-        call, clock, *c.kpi, c.round.id, c.agency.code, reporter && editable, base,
-        fw.decimals.result);
+    model["case_log"] = CaseLogSectionModel(call, clock, *c.kpi, c.round.id, c.agency.code,
+                                            reporter && editable, base, fw.decimals.result);
   }
   if (c.kpi->catalog) {
     // Variables filled from a data catalog: the upload replaces typing its counts.
@@ -502,7 +505,8 @@ HttpResponse Pages::SubmitAll(PageCall& call) {
     if (name.rfind("s_", 0) != 0) continue;
     const int64_t id = ParseId(name.substr(2));
     if (id <= 0 || std::to_string(id) != name.substr(2))
-      return ErrorPage(call, Status::InvalidInput("รายการไม่ถูกต้อง: " + name, "not a report: " + name));
+      return ErrorPage(call,
+                       Status::InvalidInput("รายการไม่ถูกต้อง: " + name, "not a report: " + name));
     chosen.insert(id);
   }
   json rows = json::array();
@@ -519,22 +523,21 @@ HttpResponse Pages::SubmitAll(PageCall& call) {
             f.contains("unit") && f["unit"].is_string() ? f["unit"].get<std::string>() : "";
         // "ร้อยละ 90.00" in Thai order; counts whole ("180 เรื่อง").
         values += (values.empty() ? "" : "; ") + f["name"].get<std::string>() + " " +
-                  ValueWithUnit(f.contains("date") ? DateValueText(reported[vid], call.lang)
-                                                   : DisplayValue(reported[vid],
-                                                                  f.contains("count")
-                                                                      ? 0
-                                                                      : fw.decimals.result),
+                  ValueWithUnit(f.contains("date")
+                                    ? DateValueText(reported[vid], call.lang)
+                                    : DisplayValue(reported[vid],
+                                                   f.contains("count") ? 0 : fw.decimals.result),
                                 unit);
       }
       if (values.empty()) values = "–";
     }
-    rows.push_back({{"id", v->id},
-                    {"kpi", v->report.kpi},
-                    {"kpi_name", kpi ? call.Pick(kpi->name) : ""},
-                    {"values", values},
-                    {"evidence", v->evidence.size()},
-                    {"status", call.T(std::string("status.") +
-                                      service::SubmissionStatusName(v->status))}});
+    rows.push_back(
+        {{"id", v->id},
+         {"kpi", v->report.kpi},
+         {"kpi_name", kpi ? call.Pick(kpi->name) : ""},
+         {"values", values},
+         {"evidence", v->evidence.size()},
+         {"status", call.T(std::string("status.") + service::SubmissionStatusName(v->status))}});
   }
   auto render = [&](const std::string& error, int status) {
     json model = {{"items", rows},
@@ -550,11 +553,12 @@ HttpResponse Pages::SubmitAll(PageCall& call) {
   for (const auto* v : items) standing.insert(v->id);
   if (chosen.empty() || chosen != standing) {
     // Sent twice, or the list changed since it was shown: nothing is sent, the list shown again.
-    return render(call.Message(Status::Conflict(
-                      "รายการที่จะส่งเปลี่ยนไปจากที่แสดงไว้ (อาจส่งไปแล้ว) จึงยังไม่ได้ส่งรายการใด โปรดตรวจรายการอีกครั้ง",
-                      "What would be sent has changed since it was shown (perhaps already sent): "
-                      "nothing was sent. Check the list again.")),
-                  409);
+    return render(
+        call.Message(Status::Conflict(
+            "รายการที่จะส่งเปลี่ยนไปจากที่แสดงไว้ (อาจส่งไปแล้ว) จึงยังไม่ได้ส่งรายการใด โปรดตรวจรายการอีกครั้ง",
+            "What would be sent has changed since it was shown (perhaps already sent): "
+            "nothing was sent. Check the list again.")),
+        409);
   }
   for (const auto* v : items) {
     if (v->status == service::SubmissionStatus::kDraft) {
@@ -669,8 +673,8 @@ UploadStarter Pages::KpiEvidenceForm() {
 }
 
 UploadStarter Pages::FormUpload(UploadStarter api, FormUploadSpec spec) {
-  return [this, api, spec](HttpRequest& request)
-             -> std::variant<HttpResponse, std::unique_ptr<UploadSink>> {
+  return [this, api,
+          spec](HttpRequest& request) -> std::variant<HttpResponse, std::unique_ptr<UploadSink>> {
     // A form cannot send a header: the CSRF token comes in the query string.
     const auto csrf = request.query.find("csrf");
     const std::string token = csrf == request.query.end() ? "" : csrf->second;
@@ -759,25 +763,29 @@ HttpResponse Pages::UploadTemplate(PageCall& call) {
     }
     const std::string n = std::to_string(upload->errors.size());
     model["refused"] = true;
-    model["message"] = thai ? "มี " + n + " เซลล์ที่ไม่ถูกต้อง ไม่ได้บันทึกค่าใดเลย แก้ไขแล้วนำเข้าอีกครั้ง"
-                            : n + " cells are wrong; nothing was saved. Correct them and upload again.";
+    model["message"] =
+        thai ? "มี " + n + " เซลล์ที่ไม่ถูกต้อง ไม่ได้บันทึกค่าใดเลย แก้ไขแล้วนำเข้าอีกครั้ง"
+             : n + " cells are wrong; nothing was saved. Correct them and upload again.";
     model["cells"] = cells;
     return RenderPage(call, "template_upload", model, call.T("template.refused"), 400);
   }
   json drafts = json::array();
   for (const service::SubmissionView& d : upload->drafts) {
     const domain::Kpi* kpi = domain::FindKpi(stored->framework.kpis, d.report.kpi);
-    drafts.push_back({{"kpi", d.report.kpi},
-                      {"name", kpi ? call.Pick(kpi->name) : d.report.kpi},
-                      {"status", call.T(std::string("status.") + service::SubmissionStatusName(d.status))},
-                      {"revision", d.revision},
-                      {"href", "/agency/rounds/" + std::to_string(round_id) + "/kpis/" +
-                                   UrlEncode(d.report.kpi)}});
+    drafts.push_back(
+        {{"kpi", d.report.kpi},
+         {"name", kpi ? call.Pick(kpi->name) : d.report.kpi},
+         {"status", call.T(std::string("status.") + service::SubmissionStatusName(d.status))},
+         {"revision", d.revision},
+         {"href",
+          "/agency/rounds/" + std::to_string(round_id) + "/kpis/" + UrlEncode(d.report.kpi)}});
   }
   const std::string n = std::to_string(upload->drafts.size());
   model["saved"] = true;
-  model["message"] = thai ? "บันทึกร่างจากแบบฟอร์มแล้ว " + n + " ตัวชี้วัด (ยังไม่ได้ส่ง: ผู้อนุมัติของหน่วยงานตรวจทานและส่งจากหน้าตัวชี้วัด)"
-                          : n + " drafts saved from the template (not sent: the agency's approver checks and submits them from each KPI's page).";
+  model["message"] = thai ? "บันทึกร่างจากแบบฟอร์มแล้ว " + n +
+                                " ตัวชี้วัด (ยังไม่ได้ส่ง: ผู้อนุมัติของหน่วยงานตรวจทานและส่งจากหน้าตัวชี้วัด)"
+                          : n + " drafts saved from the template (not sent: the agency's approver "
+                                "checks and submits them from each KPI's page).";
   model["drafts"] = drafts;
   return RenderPage(call, "template_upload", model, call.T("template.saved"));
 }
@@ -814,12 +822,12 @@ HttpResponse Pages::AgencyResults(PageCall& call) {
     json appeals = json::array();
     if (auto filed = results.AppealsOfRound(call.actor, round_id)) {
       for (const auto& ap : *filed) {
-        appeals.push_back({{"kpi", ap.kpi},
-                           {"reason", ap.reason},
-                           {"status", call.T("appeal." + ap.status)},
-                           // false, not "": an open appeal shows no empty "()" after its status.
-                           {"decision", ap.decision_reason.empty() ? json(false)
-                                                                   : json(ap.decision_reason)}});
+        appeals.push_back(
+            {{"kpi", ap.kpi},
+             {"reason", ap.reason},
+             {"status", call.T("appeal." + ap.status)},
+             // false, not "": an open appeal shows no empty "()" after its status.
+             {"decision", ap.decision_reason.empty() ? json(false) : json(ap.decision_reason)}});
       }
     }
     auto status = cycle.StatusOf(round_id);

@@ -142,7 +142,7 @@ namespace {
 class QueueScores {
  public:
   struct Score {
-    std::string text;             // "62.50", or why there is none ("ยังไม่ครบ", "ยกเว้น")
+    std::string text;  // "62.50", or why there is none ("ยังไม่ครบ", "ยกเว้น")
     std::optional<double> value;  // when scored
   };
   QueueScores(PageCall& call, const Clock& clock, FrameworkCache& frameworks)
@@ -343,25 +343,26 @@ HttpResponse Pages::Queue(PageCall& call) {
   // The spreadsheet lists what SQL can order; by score it comes in KPI order.
   const std::string export_query =
       by_score ? filters + "&sort=kpi" + (filter.descending ? "&dir=desc" : "") : query;
-  json model = {{"items", items},
-                {"export_xlsx", "/api/v1/queue/export?" + export_query + "&format=xlsx"},
-                {"export_csv", "/api/v1/queue/export?" + export_query + "&format=csv"},
-                {"score_sort_limited", queue->too_many},
-                {"back", "/review?" + query + "&page=" + std::to_string(page)},
-                {"score_sort_max", kScoreSortMax},
-                {"has_selectable", filter.status == "submitted" && call.actor.Is(service::Role::kEvaluator)},
-                {"total", queue->total},
-                {"rounds", round_options},
-                {"ministries", ministries},
-                {"kinds", kind_options},
-                {"statuses", statuses},
-                {"all_statuses", filter.status.empty()},
-                {"overdue", filter.overdue},
-                {"q", filter.q},
-                {"sort_value", sort_name},
-                {"dir_value", filter.descending ? "desc" : "asc"},
-                {"page", page},
-                {"pages", std::max<int64_t>(pages, 1)}};
+  json model = {
+      {"items", items},
+      {"export_xlsx", "/api/v1/queue/export?" + export_query + "&format=xlsx"},
+      {"export_csv", "/api/v1/queue/export?" + export_query + "&format=csv"},
+      {"score_sort_limited", queue->too_many},
+      {"back", "/review?" + query + "&page=" + std::to_string(page)},
+      {"score_sort_max", kScoreSortMax},
+      {"has_selectable", filter.status == "submitted" && call.actor.Is(service::Role::kEvaluator)},
+      {"total", queue->total},
+      {"rounds", round_options},
+      {"ministries", ministries},
+      {"kinds", kind_options},
+      {"statuses", statuses},
+      {"all_statuses", filter.status.empty()},
+      {"overdue", filter.overdue},
+      {"q", filter.q},
+      {"sort_value", sort_name},
+      {"dir_value", filter.descending ? "desc" : "asc"},
+      {"page", page},
+      {"pages", std::max<int64_t>(pages, 1)}};
   // Each sortable header links to the queue sorted by it (from the first page); again reverses.
   for (const char* column :
        {"name", "ministry", "kpi", "score", "status", "updated", "deadline", "evidence"}) {
@@ -465,8 +466,11 @@ static HttpResponse ReviewPage(PageCall& call, const Clock& clock,
     }
   }
   const Status review_open = cycle.CheckReviewOpen(s.round_id);
-  // The evaluator reads the criteria as the agency did: its group and targets filled in.
-  const auto known = AgencyKnownValues(call, fw, s.round_id, round->round, agency, *kpi);
+  // The evaluator reads the criteria as the agency did: its group and targets filled in, from
+  // the values the what-if line reads.
+  std::map<std::string, double> known;
+  json whatif =
+      WhatIfModel(call, fw, *round, agency, kpi->id, verified, "whatif.basis_form", &known);
   json model = {
       {"id", s.id},
       {"agency", call.Pick(agency.name)},
@@ -486,13 +490,13 @@ static HttpResponse ReviewPage(PageCall& call, const Clock& clock,
       {"can_review", s.status == SubmissionStatus::kSubmitted &&
                          call.actor.Is(service::Role::kEvaluator) && review_open.ok()},
       {"action", "/review/submissions/" + std::to_string(s.id)},
-      {"whatif", WhatIfModel(call, fw, *round, agency, kpi->id, verified)},
+      {"whatif", std::move(whatif)},
       {"unit", call.Pick(kpi->unit)}};
   if (kpi->cases) {
     // The case log the counts came from: its cases, verdict by verdict.
-    model["case_log"] = CaseLogSectionModel(call, clock, *kpi, s.round_id, s.agency, false,
-                                            "/review/submissions/" + std::to_string(s.id),
-                                            fw.decimals.result);
+    model["case_log"] =
+        CaseLogSectionModel(call, clock, *kpi, s.round_id, s.agency, false,
+                            "/review/submissions/" + std::to_string(s.id), fw.decimals.result);
   }
   if (kpi->catalog) {
     // The data catalog the counts came from: each dataset with what is missing or wrong.
@@ -564,13 +568,14 @@ static std::string ValuesText(const PageCall& call, const domain::Framework& fw,
     if (!values.contains(vid)) continue;
     // Counts as whole numbers ("180 เรื่อง"), other numbers with the framework's decimals.
     const std::string value =
-        f.contains("date") ? DateValueText(values[vid], call.lang)
-                           : DisplayValue(values[vid], f.contains("count") ? 0 : fw.decimals.result);
+        f.contains("date")
+            ? DateValueText(values[vid], call.lang)
+            : DisplayValue(values[vid], f.contains("count") ? 0 : fw.decimals.result);
     const std::string unit =
         f.contains("unit") && f["unit"].is_string() ? f["unit"].get<std::string>() : "";
     // "ร้อยละ 90.00" in Thai order.
-    out += (out.empty() ? "" : "; ") + f["name"].get<std::string>() + " " +
-           ValueWithUnit(value, unit);
+    out +=
+        (out.empty() ? "" : "; ") + f["name"].get<std::string>() + " " + ValueWithUnit(value, unit);
   }
   return out.empty() ? "–" : out;
 }
@@ -613,16 +618,16 @@ HttpResponse Pages::AcceptMany(PageCall& call) {
     summary.round_id = v.round_id;
     summary.agency = v.agency;
     summary.kpi = v.report.kpi;
-    return json{{"id", v.id},
-                {"agency", agency ? call.Pick(agency->name) : v.agency},
-                {"kpi", v.report.kpi},
-                {"kpi_name", kpi ? call.Pick(kpi->name) : ""},
-                {"values", kpi ? ValuesText(call, *fw, *kpi, json::parse(v.report.values_json))
-                               : v.report.values_json},
-                {"score", scorer.Of(summary).text},
-                {"evidence", v.evidence.size()},
-                {"status",
-                 call.T(std::string("status.") + service::SubmissionStatusName(v.status))}};
+    return json{
+        {"id", v.id},
+        {"agency", agency ? call.Pick(agency->name) : v.agency},
+        {"kpi", v.report.kpi},
+        {"kpi_name", kpi ? call.Pick(kpi->name) : ""},
+        {"values", kpi ? ValuesText(call, *fw, *kpi, json::parse(v.report.values_json))
+                       : v.report.values_json},
+        {"score", scorer.Of(summary).text},
+        {"evidence", v.evidence.size()},
+        {"status", call.T(std::string("status.") + service::SubmissionStatusName(v.status))}};
   };
   auto render = [&](const std::string& error, int status) {
     json items = json::array(), others = json::array();
@@ -636,9 +641,9 @@ HttpResponse Pages::AcceptMany(PageCall& call) {
   // Confirmed: every report must still await review (a second click, another evaluator first):
   // otherwise nothing is accepted and the page says which have moved on.
   if (!left_out.empty()) {
-    const Status moved = Status::Conflict(
-        "มีรายงานที่ไม่อยู่ในสถานะรอตรวจแล้ว จึงยังไม่ได้ให้ผ่านการตรวจรายการใด",
-        "Some of these reports no longer await review: none was accepted.");
+    const Status moved =
+        Status::Conflict("มีรายงานที่ไม่อยู่ในสถานะรอตรวจแล้ว จึงยังไม่ได้ให้ผ่านการตรวจรายการใด",
+                         "Some of these reports no longer await review: none was accepted.");
     return render(call.Message(moved), 409);
   }
   for (size_t i = 0; i < waiting.size(); ++i) {
