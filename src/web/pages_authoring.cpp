@@ -578,7 +578,11 @@ HttpResponse KpiFormPage(PageCall& call, const service::StoredFramework& stored,
                 {"clean", checked && findings_shown == 0 && form_error.ok() && json_error.empty()}};
   if (!place.parent_id.empty()) {
     model["parent"] = {{"id", place.parent_id}, {"href", place.base + UrlEncode(place.parent_id)}};
-    if (!place.exists) model["new_parent"] = place.parent_id;
+    if (!place.exists) {
+      model["new_parent"] = place.parent_id;
+      model["parent_has_criteria"] =
+          document[json::json_pointer(formats::ParentKpiPath(place.path))].contains("criteria");
+    }
   }
   // The version the editor started from travels with the form, through checks and refusals, so
   // that saving never overwrites what someone else saved meanwhile (service::Authoring).
