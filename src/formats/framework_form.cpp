@@ -11,10 +11,13 @@
 #include "domain/cases.h"
 #include "domain/expression.h"
 #include "domain/model.h"
+#include "formats/framework_form_detail.h"
+#include "formats/framework_form_sources.h"
 #include "formats/framework_json.h"
 
 namespace esar::formats {
-namespace {
+// The helpers every form of this library shares (framework_form_detail.h).
+namespace form_detail {
 
 using nlohmann::json;
 
@@ -98,13 +101,6 @@ Status NotANumber(const std::string& field, const std::string& label_th,
                     label_en + ": must be a number such as 80 or 12.5");
 }
 
-// One row of a row group: its index as sent and its columns' values.
-struct Row {
-  int index = 0;
-  std::map<std::string, std::string> values;
-  bool operator==(const Row&) const = default;
-};
-
 // The number N of every field "`prefix`.N…" sent, in order (blank rows included: a missing
 // level is a blank target). kInvalidInput for an N that is not a number below kMaxFormRows.
 // The one reader of row numbers for every row group of every form.
@@ -186,6 +182,35 @@ void PutText(json& object, const char* key, const std::string& th, const std::st
   }
 }
 
+void AddText(FormFields& out, const std::string& name, const json& value) {
+  auto [th, en] = ReadText(value);
+  out[name + ".th"] = th;
+  out[name + ".en"] = en;
+}
+
+const json& Member(const json& object, const char* key) {
+  static const json kNull;
+  if (!object.is_object()) return kNull;
+  auto it = object.find(key);
+  return it == object.end() ? kNull : *it;
+}
+
+// A milestone's due date as typed in the form: day/month/Buddhist Era year ("31/12/2563").
+std::string DueText(const json& due) {
+  if (!due.is_string()) return "";
+  auto day = domain::ParseIsoDate(due.get<std::string>());
+  if (!day) return due.get<std::string>();
+  int y = 0, m = 0, d = 0;
+  domain::CivilFromDay(*day, y, m, d);
+  return std::to_string(d) + "/" + std::to_string(m) + "/" + std::to_string(y + 543);
+}
+
+}  // namespace form_detail
+
+using namespace form_detail;  // NOLINT: this file's own helpers
+
+namespace {
+
 // ---- the KPI form's groups ----
 
 const std::vector<std::pair<const char*, const char*>> kFlags = {
@@ -206,19 +231,6 @@ const std::vector<std::string> kDocLists = {"definitions", "steps"};
 const std::vector<std::string> kDocYears = {"baseline", "roadmap"};
 const std::vector<std::string> kTextColumns = {"th", "en"};
 const std::vector<std::string> kYearColumns = {"fiscal_year", "value", "text.th", "text.en"};
-
-void AddText(FormFields& out, const std::string& name, const json& value) {
-  auto [th, en] = ReadText(value);
-  out[name + ".th"] = th;
-  out[name + ".en"] = en;
-}
-
-const json& Member(const json& object, const char* key) {
-  static const json kNull;
-  if (!object.is_object()) return kNull;
-  auto it = object.find(key);
-  return it == object.end() ? kNull : *it;
-}
 
 std::set<int> RoundsOf(const json& kpi) {
   const json& rounds = Member(kpi, "rounds");
@@ -449,16 +461,6 @@ bool HasCriteriaForm(const json& criteria, int depth) {
     if (!HasCriteriaForm(Member(g, "criteria"), depth + 1)) return false;
   }
   return true;
-}
-
-// A milestone's due date as typed in the form: day/month/Buddhist Era year ("31/12/2563").
-std::string DueText(const json& due) {
-  if (!due.is_string()) return "";
-  auto day = domain::ParseIsoDate(due.get<std::string>());
-  if (!day) return due.get<std::string>();
-  int y = 0, m = 0, d = 0;
-  domain::CivilFromDay(*day, y, m, d);
-  return std::to_string(d) + "/" + std::to_string(m) + "/" + std::to_string(y + 543);
 }
 
 // A points item's prerequisites as typed: their ids separated by commas.
@@ -1269,6 +1271,7 @@ FormFields KpiFormFields(const nlohmann::json& kpi) {
       AddText(out, at + "text", Member(list[i], "text"));
     }
   }
+  AddSourcesFields(out, kpi);
   return out;
 }
 
@@ -1363,6 +1366,10 @@ Result<nlohmann::json> ApplyKpiForm(const nlohmann::json& kpi, const FormFields&
 
   Status variables = ApplyVariables(out, kpi, fields);
   if (!variables.ok()) return variables;
+
+  // Where the values come from reads the variables as the form left them.
+  Status sources = ApplySourcesForm(out, kpi, fields);
+  if (!sources.ok()) return sources;
 
   Status criteria = ApplyCriteria(out, kpi, before, fields);
   if (!criteria.ok()) return criteria;
@@ -1490,7 +1497,7 @@ std::string KpiFieldOfPath(const std::string& kpi_path, const std::string& json_
     const std::string field = first(tail);
     return field.empty() ? "" : "doc." + field;
   }
-  return "";
+  return SourcesFieldOfPath(rest);
 }
 
 std::string KpiFieldOfFinding(const std::string& kpi_path, const std::string& kpi_key,

@@ -9,11 +9,13 @@
 #include "common/thai.h"
 #include "domain/check.h"
 #include "formats/framework_form.h"
+#include "formats/framework_form_sources.h"
 #include "formats/framework_json.h"
 #include "formats/json_input.h"
 #include "service/authoring.h"
 #include "service/cycle.h"
 #include "service/directory.h"
+#include "service/history.h"
 #include "web/form_fields.h"
 #include "web/kpi_view.h"
 #include "web/page_support.h"
@@ -261,6 +263,281 @@ void SubKpiRows(PageCall& call, const formats::FormFields& f, ErrorBook& errors,
   }
 }
 
+
+// The options of a select of the KPI's variables as the form has them (their ids, with the Thai
+// or English name).
+json VariableOptions(PageCall& call, const formats::FormFields& f) {
+  json options = json::array();
+  for (int i = 0; i < RowCount(f, "variables"); ++i) {
+    const std::string at = "variables." + std::to_string(i) + ".";
+    const std::string id = Value(f, at + "id");
+    if (id.empty()) continue;
+    const std::string name = Value(f, at + (call.lang == Lang::kThai ? "name.th" : "name.en"));
+    options.push_back({{"value", id}, {"label", name.empty() ? id : id + " · " + name}});
+  }
+  return options;
+}
+
+// Every KPI key of `kpis` and their sub-KPIs.
+void CollectKeys(const std::vector<domain::Kpi>& kpis, std::set<std::string>& keys) {
+  for (const domain::Kpi& k : kpis) {
+    if (!k.key.empty()) keys.insert(k.key);
+    CollectKeys(k.sub_kpis, keys);
+  }
+}
+
+// Every KPI of `kpis` and their sub-KPIs as options ("ตัวชี้วัด 4.1 ชื่อ").
+void KpiOptions(PageCall& call, const std::vector<domain::Kpi>& kpis, json& options) {
+  for (const domain::Kpi& k : kpis) {
+    options.push_back({{"value", k.id}, {"label", call.T("assign.kpi") + " " + k.id + " " + call.Pick(k.name)}});
+    KpiOptions(call, k.sub_kpis, options);
+  }
+}
+
+json KeyOptions(const std::set<std::string>& keys) {
+  json options = json::array();
+  for (const std::string& k : keys) options.push_back({{"value", k}, {"label", k}});
+  return options;
+}
+
+// A group of checkboxes "`prefix`.<value>" for `choices` (value, label), with the ticked values
+// of `f` that are not among them (kept, so that nothing is lost).
+json Checkboxes(const formats::FormFields& f, ErrorBook& errors, const std::string& prefix,
+                std::vector<std::pair<std::string, std::string>> choices) {
+  std::set<std::string> offered;
+  for (const auto& c : choices) offered.insert(c.first);
+  for (auto it = f.lower_bound(prefix + "."); it != f.end() && it->first.rfind(prefix + ".", 0) == 0; ++it) {
+    const std::string value = it->first.substr(prefix.size() + 1);
+    if (!it->second.empty() && !offered.count(value) && value.find('.') == std::string::npos) {
+      choices.emplace_back(value, value);
+    }
+  }
+  json fields = json::array();
+  for (const auto& [value, label] : choices) {
+    fields.push_back(Field(f, errors, prefix + "." + value, label, "checkbox"));
+  }
+  return fields;
+}
+
+// The KPI form's section "where the values come from" (formats/framework_form_sources.h): its
+// references, case rule, rule over other agencies' results and data catalog variables, with
+// lists to choose from (the KPI's variables, the framework's KPIs, the KPI keys esar knows, the
+// directory's agency kinds, ministries and agencies). A reference read from an earlier year's
+// published result whose key esar has no result of in that year and round is said so beside it.
+json SourcesSections(PageCall& call, const service::StoredFramework& stored,
+                     const formats::FormFields& f, ErrorBook& errors) {
+  json sections = json::array();
+  const json variables = VariableOptions(call, f);
+  sections.push_back({{"id", "s-sources"}, {"title", call.T("form.section_sources")},
+                      {"hint", call.T("form.sources_hint")},
+                      {"hidden", json::array({{{"name", "sources.shown"}, {"value", "1"}}})},
+                      {"errors", json::array()}});
+
+  // ---- references ----
+  std::set<std::string> keys;
+  CollectKeys(stored.framework.kpis, keys);
+  json kpis = json::array();
+  KpiOptions(call, stored.framework.kpis, kpis);
+  const json sources = json::array({{{"value", "kpi"}, {"label", call.T("form.ref_source_kpi")}},
+                                    {{"value", "result"}, {"label", call.T("form.ref_source_result")}}});
+  const json rounds = json::array({{{"value", "12"}, {"label", call.T("form.round_value_12")}},
+                                   {{"value", "6"}, {"label", call.T("form.round_value_6")}}});
+  const json reads = json::array({{{"value", "result"}, {"label", call.T("form.ref_read_result")}},
+                                  {{"value", "score"}, {"label", call.T("form.ref_read_score")}}});
+  // The keys of the earlier results each reference names (one read per year and round).
+  std::map<std::pair<int, int>, std::set<std::string>> results_of;
+  const int references = RowCount(f, "references");
+  for (int i = 0; i < references; ++i) {
+    const std::string at = "references." + std::to_string(i) + ".";
+    if (Value(f, at + "source") != "result" || Value(f, at + "key").empty()) continue;
+    const std::string year = Value(f, at + "fiscal_year");
+    if (year.size() != 4 || !std::all_of(year.begin(), year.end(), ::isdigit)) continue;
+    const int round = Value(f, at + "round") == "6" ? 6 : 12;
+    const std::pair<int, int> when{std::stoi(year), round};
+    if (results_of.count(when)) continue;
+    std::set<std::string>& found = results_of[when];
+    service::History::PastFilter filter;
+    filter.year = when.first;
+    filter.round = round;
+    if (auto past = service::History(call.db, call.clock).PastResults(filter)) {
+      for (const domain::PastResult& r : *past) {
+        if (!r.kpi_key.empty()) found.insert(r.kpi_key);
+      }
+    }
+    keys.insert(found.begin(), found.end());
+  }
+  json rows = json::array();
+  for (int i = 0; i < references; ++i) {
+    const std::string at = "references." + std::to_string(i) + ".";
+    const std::string id = "r-references-" + std::to_string(i);
+    json fields = json::array();
+    fields.push_back(Field(f, errors, at + "name", call.T("form.ref_name"), "text", call.T("form.ref_name_hint")));
+    fields.push_back(Field(f, errors, at + "source", call.T("form.ref_source"), "select", "", sources));
+    fields.push_back(Field(f, errors, at + "kpi", call.T("form.ref_kpi"), "select", call.T("form.ref_kpi_hint"), kpis));
+    fields.push_back(Field(f, errors, at + "variable", call.T("form.ref_variable"), "text", call.T("form.ref_variable_hint")));
+    fields.push_back(Field(f, errors, at + "fiscal_year", call.T("form.ref_fiscal_year"), "text", call.T("form.ref_fiscal_year_hint")));
+    fields.push_back(Field(f, errors, at + "round", call.T("form.ref_round"), "select", "", rounds));
+    fields.push_back(Field(f, errors, at + "key", call.T("form.ref_key"), "select", call.T("form.ref_key_hint"), KeyOptions(keys)));
+    fields.push_back(Field(f, errors, at + "read", call.T("form.ref_read"), "select", "", reads));
+    json errs = errors.Take("references." + std::to_string(i), id);
+    const std::string year = Value(f, at + "fiscal_year");
+    if (Value(f, at + "source") == "result" && !Value(f, at + "key").empty() && year.size() == 4 &&
+        std::all_of(year.begin(), year.end(), ::isdigit)) {
+      const auto found = results_of.find({std::stoi(year), Value(f, at + "round") == "6" ? 6 : 12});
+      if (found != results_of.end() && !found->second.count(Value(f, at + "key"))) {
+        errs.push_back(call.T("check.warning") + ": " + call.T("form.ref_no_result"));
+      }
+    }
+    rows.push_back({{"legend", Numbered(call, "form.reference", i, references)}, {"id", id},
+                    {"fields", fields}, {"errors", errs}});
+  }
+  sections.push_back({{"id", "s-references"}, {"title", call.T("form.section_references")},
+                      {"hint", call.T("form.references_hint")}, {"rows", rows}, {"sub", true},
+                      {"errors", errors.Take("references", "s-references")}});
+
+  // ---- the case rule ----
+  std::vector<std::pair<std::string, std::string>> kinds;
+  for (const std::string& k : formats::OfferedCaseKinds()) {
+    kinds.emplace_back(k, call.T("caselog.kind_name." + k));
+  }
+  std::vector<std::pair<std::string, std::string>> categories, pauses, case_rounds;
+  for (int c = 1; c <= 6; ++c) {
+    categories.emplace_back(std::to_string(c), call.T("form.cases_excluded_n") + " " + std::to_string(c));
+  }
+  for (const char* r : {"ria", "committee", "outside"}) {
+    pauses.emplace_back(r, call.T(std::string("form.pause_") + r));
+  }
+  for (const char* r : {"6", "12"}) case_rounds.emplace_back(r, call.T(std::string("form.round_value_") + r));
+  json case_fields = json::array();
+  case_fields.push_back(Field(f, errors, "cases.cutoff.6", call.T("form.cases_cutoff_6"), "text", call.T("form.milestone_due_hint")));
+  case_fields.push_back(Field(f, errors, "cases.cutoff.12", call.T("form.cases_cutoff_12"), "text", call.T("form.milestone_due_hint")));
+  case_fields.push_back(Field(f, errors, "cases.on_time", call.T("form.cases_on_time"), "select", call.T("form.cases_variable_hint"), variables));
+  case_fields.push_back(Field(f, errors, "cases.counted", call.T("form.cases_counted"), "select", call.T("form.cases_variable_hint"), variables));
+  json case_groups = json::array();
+  auto group = [&](json& into, const std::string& prefix, const std::string& legend,
+                   const std::vector<std::pair<std::string, std::string>>& choices,
+                   const std::string& hint) {
+    const std::string id = "g-" + HtmlId(prefix);
+    json g = {{"legend", legend}, {"id", id}, {"fields", Checkboxes(f, errors, prefix, choices)},
+              {"errors", errors.Take(prefix, id)}};
+    if (!hint.empty()) g["hint"] = hint;
+    into.push_back(std::move(g));
+  };
+  group(case_groups, "cases.kinds", call.T("form.cases_kinds"), kinds, "");
+  group(case_groups, "cases.excluded", call.T("form.cases_excluded"), categories, "");
+  group(case_groups, "cases.pause", call.T("form.cases_pauses"), pauses, "");
+  group(case_groups, "cases.backlog.round", call.T("form.cases_backlog_rounds"), case_rounds, call.T("form.cases_backlog_hint"));
+  group(case_groups, "cases.backlog.kinds", call.T("form.cases_backlog_kinds"), kinds, "");
+  json class_rows = json::array();
+  const json units = json::array({{{"value", "months"}, {"label", call.T("form.unit_months")}},
+                                  {{"value", "days"}, {"label", call.T("form.unit_days")}}});
+  const int classes = RowCount(f, "cases.classes");
+  for (int c = 0; c < classes; ++c) {
+    const std::string at = "cases.classes." + std::to_string(c) + ".";
+    const std::string id = "r-cases-classes-" + std::to_string(c);
+    json fields = json::array();
+    fields.push_back(Field(f, errors, at + "id", call.T("form.class_id"), "text", call.T("form.class_id_hint")));
+    fields.push_back(Field(f, errors, at + "name.th", call.T("form.name_th"), "text"));
+    fields.push_back(Field(f, errors, at + "name.en", call.T("form.name_en"), "text"));
+    fields.push_back(Field(f, errors, at + "standard", call.T("form.class_standard"), "text"));
+    fields.push_back(Field(f, errors, at + "standard_unit", call.T("form.class_standard_unit"), "select", "", units));
+    for (const std::string& cf : formats::CaseConditionFields()) {
+      for (const char* bound : {"at_least", "at_most"}) {
+        fields.push_back(Field(f, errors, at + cf + "." + bound,
+                               call.T("form.case_field_" + cf) + " " + call.T(std::string("form.bound_") + bound),
+                               "text", cf == "sections" && std::string(bound) == "at_least" ? call.T("form.class_when_hint") : ""));
+      }
+    }
+    const std::string legend = Numbered(call, "form.case_class", c, classes);
+    class_rows.push_back({{"legend", legend}, {"id", id}, {"fields", fields},
+                          {"errors", errors.Take("cases.classes." + std::to_string(c), id)}});
+    const int windows = RowCount(f, at + "windows");
+    for (int w = 0; w < windows; ++w) {
+      const std::string wat = at + "windows." + std::to_string(w) + ".";
+      const std::string wid = id + "-w" + std::to_string(w);
+      json wf = json::array();
+      wf.push_back(Field(f, errors, wat + "from", call.T("form.window_from"), "text", call.T("form.milestone_due_hint")));
+      wf.push_back(Field(f, errors, wat + "to", call.T("form.window_to"), "text", call.T("form.milestone_due_hint")));
+      wf.push_back(Field(f, errors, wat + "round.6", call.T("form.window_round_6"), "checkbox"));
+      wf.push_back(Field(f, errors, wat + "round.12", call.T("form.window_round_12"), "checkbox"));
+      class_rows.push_back({{"legend", legend + " · " + Numbered(call, "form.case_window", w, windows)},
+                            {"id", wid}, {"fields", wf},
+                            {"errors", errors.Take(at + "windows." + std::to_string(w), wid)}});
+    }
+  }
+  sections.push_back({{"id", "s-cases"}, {"title", call.T("form.section_cases")},
+                      {"hint", call.T("form.cases_hint")}, {"fields", case_fields},
+                      {"groups", case_groups}, {"rows", class_rows}, {"sub", true},
+                      {"errors", errors.Take("cases", "s-cases")}});
+
+  // ---- other agencies' results ----
+  std::set<std::string> year_keys = keys;
+  if (auto others = service::Cycle(call.db, call.clock).OtherFrameworksOfYear(stored.fiscal_year, stored.agency_kind)) {
+    for (const service::StoredFramework& o : *others) CollectKeys(o.framework.kpis, year_keys);
+  }
+  json measures = json::array();
+  for (const std::string& m : formats::PeerMeasures()) {
+    measures.push_back({{"value", m}, {"label", call.T("form.measure_" + m)}});
+  }
+  json levels = json::array();
+  for (size_t l = 0; l < stored.framework.levels.size(); ++l) {
+    levels.push_back({{"value", std::to_string(l + 1)},
+                      {"label", std::to_string(l + 1) + " · " + call.Pick(stored.framework.levels[l].name)}});
+  }
+  json fa = json::array();
+  fa.push_back(Field(f, errors, "from_agencies.variable", call.T("form.fa_variable"), "select", "", variables));
+  fa.push_back(Field(f, errors, "from_agencies.key", call.T("form.fa_key"), "select", call.T("form.fa_key_hint"), KeyOptions(year_keys)));
+  fa.push_back(Field(f, errors, "from_agencies.measure", call.T("form.fa_measure"), "select", "", measures));
+  fa.push_back(Field(f, errors, "from_agencies.level", call.T("form.fa_level"), "select", call.T("form.fa_level_hint"), levels));
+  fa.push_back(Field(f, errors, "from_agencies.at_least", call.T("form.fa_at_least"), "text"));
+  fa.push_back(Field(f, errors, "from_agencies.at_most", call.T("form.fa_at_most"), "text"));
+  std::vector<std::pair<std::string, std::string>> agency_kinds, ministries, codes;
+  std::vector<std::pair<std::string, std::pair<std::string, std::string>>> sorted;
+  if (auto kinds_known = service::Directory(call.db, call.clock).Kinds()) {
+    for (const std::string& k : *kinds_known) {
+      const std::string label = call.T("kind." + k);
+      agency_kinds.emplace_back(k, label == "kind." + k ? k : label);
+    }
+  }
+  if (auto agencies = service::Directory(call.db, call.clock).Agencies()) {
+    std::set<std::string> parents;
+    for (const domain::Agency& a : *agencies) {
+      if (!a.parent.empty()) parents.insert(a.parent);
+    }
+    std::vector<std::pair<std::string, std::pair<std::string, std::string>>> m, c;
+    for (const domain::Agency& a : *agencies) {
+      const std::string label = call.Pick(a.name) + " (" + a.code + ")";
+      (parents.count(a.code) ? m : c).push_back({ThaiSortKey(call.Pick(a.name)), {a.code, label}});
+    }
+    std::sort(m.begin(), m.end());
+    std::sort(c.begin(), c.end());
+    for (auto& [key, pair] : m) ministries.push_back(pair);
+    for (auto& [key, pair] : c) codes.push_back(pair);
+    // A ministry is also an agency one may name alone.
+    for (auto& [key, pair] : m) codes.push_back(pair);
+  }
+  json fa_groups = json::array();
+  group(fa_groups, "from_agencies.kinds", call.T("form.fa_kinds"), agency_kinds, call.T("form.fa_agencies_hint"));
+  group(fa_groups, "from_agencies.ministries", call.T("form.fa_ministries"), ministries, "");
+  group(fa_groups, "from_agencies.codes", call.T("form.fa_codes"), codes, "");
+  sections.push_back({{"id", "s-from-agencies"}, {"title", call.T("form.section_from_agencies")},
+                      {"hint", call.T("form.from_agencies_hint")}, {"fields", fa},
+                      {"groups", fa_groups}, {"sub", true},
+                      {"errors", errors.Take("from_agencies", "s-from-agencies")}});
+
+  // ---- the data catalog ----
+  json catalog = json::array();
+  for (const char* role : {"datasets", "complete", "complete_percent"}) {
+    catalog.push_back(Field(f, errors, std::string("catalog.") + role,
+                            call.T(std::string("form.catalog_") + role), "select", "", variables));
+  }
+  sections.push_back({{"id", "s-catalog"}, {"title", call.T("form.section_catalog")},
+                      {"hint", call.T("form.catalog_hint")}, {"fields", catalog}, {"sub", true},
+                      {"errors", errors.Take("catalog", "s-catalog")}});
+  return sections;
+}
+
+
 // The KPI form's sections, for the KPI at `place`.
 json KpiFormSections(PageCall& call, const service::StoredFramework& stored,
                      const formats::FormFields& f, ErrorBook& errors, const KpiPlace& place) {
@@ -392,6 +669,7 @@ json KpiFormSections(PageCall& call, const service::StoredFramework& stored,
   sections.push_back({{"id", "s-variables"}, {"title", call.T("form.section_variables")},
                       {"hint", call.T("form.variables_hint")}, {"rows", rows},
                       {"errors", errors.Take("variables", "s-variables")}});
+  for (json& section : SourcesSections(call, stored, f, errors)) sections.push_back(std::move(section));
 
   // ---- documentation ----
   json doc = json::array();
