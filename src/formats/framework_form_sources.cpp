@@ -103,6 +103,18 @@ std::set<std::string> VariableIds(const json& kpi) {
   return out;
 }
 
+// The id of `kpi`'s only variable that is not derived, or "" when it has none or several.
+std::string OnlyReported(const json& kpi) {
+  std::string only;
+  const json& variables = Member(kpi, "variables");
+  for (const json& v : variables.is_array() ? variables : json::array()) {
+    if (ValueText(Member(v, "type")) == "derived") continue;
+    if (!only.empty()) return "";
+    only = ValueText(Member(v, "id"));
+  }
+  return only;
+}
+
 // kInvalidInput at `field` unless `name` is one of the KPI's variables.
 Status OneOfTheVariables(const std::set<std::string>& ids, const std::string& field,
                          const std::string& name) {
@@ -226,10 +238,16 @@ Status ApplyReferences(json& kpi, const json& original, const FormFields& before
                 "\" is not valid: 1–64 characters of a–z 0–9 - _, starting with a "
                 "letter");
       }
-      // The value is kept under a variable name; the key is the natural one.
+      // The value stands for a variable of the KPI read (an import in its place names it): of
+      // this KPI, the only one reported is meant when none is chosen.
+      if (variable.empty() && Trim(row.values.at("kpi")).empty()) variable = OnlyReported(kpi);
       if (variable.empty()) {
-        variable = key;
-        std::replace(variable.begin(), variable.end(), '-', '_');
+        return FieldError(
+            at + "variable",
+            "ค่าอ้างอิง " + name + " จากผลที่เผยแพร่แล้ว: ระบุรหัสตัวแปรของตัวชี้วัดที่ค่านี้แทน (เช่น pmqa)",
+            "reference " + name +
+                " from a published result: give the id of the KPI's variable the "
+                "value stands for (such as pmqa)");
       }
     } else if (variable.empty()) {
       return FieldError(

@@ -111,6 +111,13 @@ TEST(SourcesFormTest, TheSeedsCaseRuleIsShownInWordsAndEditedVariableByVariable)
   EXPECT_EQ(edited->dump(2), expected.dump(2));
 }
 
+// The field and English message of the refusal of `fields` applied to `kpi`.
+std::pair<std::string, std::string> Refusal(const json& kpi, const FormFields& fields) {
+  auto r = ApplyKpiForm(kpi, AsSent(fields), {}, false);
+  if (r.ok()) return {"(accepted)", r->dump()};
+  return {r.status().where().json_path, r.status().message_en()};
+}
+
 TEST(SourcesFormTest, ABaselineFromLastYearsPublishedResultIsAddedByTheForm) {
   const json kpi = ExampleKpi("ocs-2567", "5");
   ASSERT_FALSE(kpi.is_null());
@@ -121,10 +128,13 @@ TEST(SourcesFormTest, ABaselineFromLastYearsPublishedResultIsAddedByTheForm) {
   f["references.0.fiscal_year"] = "2566";
   f["references.0.round"] = "12";
   f["references.0.read"] = "score";
+  auto [field, message] = Refusal(kpi, f);
+  EXPECT_EQ(field, "references.0.variable") << "KPI 5 reports three variables: " << message;
+  f["references.0.variable"] = "datasets";
   auto edited = ApplyKpiForm(kpi, AsSent(f), {}, false);
   ASSERT_TRUE(edited.ok()) << edited.status().ToString(false);
   EXPECT_EQ((*edited)["references"].dump(),
-            json::parse(R"([{"name":"s","variable":"pmqa","fiscal_year":2566,
+            json::parse(R"([{"name":"s","variable":"datasets","fiscal_year":2566,
                             "from_result":{"key":"pmqa","read":"score"}}])")
                 .dump());
   // Another KPI's variable, and then the row removed.
@@ -149,13 +159,6 @@ TEST(SourcesFormTest, ABaselineFromLastYearsPublishedResultIsAddedByTheForm) {
   EXPECT_EQ(edited->dump(2), kpi.dump(2));
 }
 
-// The field and English message of the refusal of `fields` applied to `kpi`.
-std::pair<std::string, std::string> Refusal(const json& kpi, const FormFields& fields) {
-  auto r = ApplyKpiForm(kpi, AsSent(fields), {}, false);
-  if (r.ok()) return {"(accepted)", r->dump()};
-  return {r.status().where().json_path, r.status().message_en()};
-}
-
 TEST(SourcesFormTest, BadSourcesAreRefusedAtTheirField) {
   const json kpi = ExampleKpi("ocs-2567", "5");
   FormFields f = KpiFormFields(kpi);
@@ -174,6 +177,9 @@ TEST(SourcesFormTest, BadSourcesAreRefusedAtTheirField) {
   EXPECT_EQ(field, "references.0.key");
   EXPECT_NE(message.find("not valid"), std::string::npos) << message;
   f["references.0.key"] = "pmqa";
+  std::tie(field, message) = Refusal(kpi, f);
+  EXPECT_EQ(field, "references.0.variable") << message;
+  f["references.0.variable"] = "datasets";
   f["references.0.fiscal_year"] = "66";
   std::tie(field, message) = Refusal(kpi, f);
   EXPECT_EQ(field, "references.0.fiscal_year");

@@ -24,6 +24,123 @@ def beside(page, field_id):
     return text_of(m.group(1)).strip() if m else ""
 
 
+def sources_checks(admin, reporter, new_id):
+    """Where a KPI's values come from (issue 12 §1), as forms on the FY2568 draft `new_id`:
+    references and baselines, the case rule, other agencies' results; no JSON typed."""
+    api = "/api/v1/frameworks/%s" % new_id
+
+    def document():
+        return json.loads(admin.request("GET", api)[2])["document"]
+
+    # PMQA (KPI 8) reads FY2567's published result: shown as a row of words, not JSON.
+    action8 = "/admin/frameworks/%s/kpis/8" % new_id
+    status, page = admin.page(action8)
+    fields = form_of(page, action8)
+    check(status == 200 and fields.get("sources.shown") == "1" and fields.get("references.0.name") == "s"
+          and fields.get("references.0.source") == "result" and fields.get("references.0.key") == "pmqa"
+          and fields.get("references.0.fiscal_year") == "2567" and fields.get("references.0.read") == "result",
+          "KPI 8's baseline is a row: s from the published FY2567 result of pmqa (%d)" % status)
+    check("ที่มาของข้อมูล" in text_of(page) and "ค่าอ้างอิงและข้อมูลพื้นฐาน" in text_of(page),
+          "  under \"ที่มาของข้อมูล\", \"ค่าอ้างอิงและข้อมูลพื้นฐาน\"")
+
+    # ---- a baseline from last year's published result, added to KPI 3 by the form ----
+    action3 = "/admin/frameworks/%s/kpis/3" % new_id
+    status, page = admin.page(action3)
+    fields = form_of(page, action3)
+    blank = next(i for i in range(50) if fields.get("references.%d.name" % i, None) == "")
+    row = "references.%d." % blank
+    status, _, raw = admin.request("POST", action3, dict(fields, **{row + "name": "last", row + "source": "kpi",
+                                                                    "intent": "save"}))
+    page = raw.decode()
+    said = beside(page, "f-references-%d-variable" % blank)
+    check(status == 400 and "ต้องบอกที่มา" in said,
+          "a reference with neither a KPI variable nor a published result is refused beside it (%d): %s"
+          % (status, said))
+    status, _, raw = admin.request("POST", action3, dict(fields, **{row + "name": "last", row + "source": "result",
+                                                                    row + "key": "PMQA", row + "fiscal_year": "2567",
+                                                                    "intent": "save"}))
+    said = beside(raw.decode(), "f-references-%d-key" % blank)
+    check(status == 400 and "a–z 0–9" in said, "  a malformed key is refused beside the key (%d): %s" % (status, said))
+    added = dict(fields, **{row + "name": "last", row + "source": "result", row + "key": "pmqa",
+                            row + "variable": "ria_completed",
+                            row + "fiscal_year": "2567", row + "round": "12", row + "read": "score"})
+    status, _, raw = admin.request("POST", action3, dict(added, intent="check"))
+    page = raw.decode()
+    check(status == 200 and "ยังไม่มีผลที่เผยแพร่หรือนำเข้า" in text_of(page),
+          "  checked: FY2567 has no published pmqa result yet, and the row says so (%d)" % status)
+    status, _, _ = reporter.request("POST", action3, dict(added, intent="save"))
+    check(status == 403, "  a reporter may not save it (%d)" % status)
+    status, _, _ = admin.request("POST", action3, dict(added, csrf="", intent="save"))
+    check(status == 403, "  nor may the admin without the CSRF field (%d)" % status)
+    status, _, _ = admin.request("POST", action3, dict(added, intent="save"))
+    kpi3 = document()["kpis"][2]
+    check(status == 303 and kpi3.get("references") == [{"name": "last", "variable": "ria_completed", "fiscal_year": 2567,
+                                                        "from_result": {"key": "pmqa", "read": "score"}}],
+          "  saved: last = the FY2567 12-month score of pmqa (%d): %s" % (status, kpi3.get("references")))
+    status, _, _ = admin.request("POST", action3, dict(added, intent="save"))
+    check(status == 409, "  the same form sent again from the old version is refused (%d)" % status)
+
+    # ---- the case rule of KPI 1 (seed 002): variables chosen from the KPI's ----
+    action1 = "/admin/frameworks/%s/kpis/1" % new_id
+    status, page = admin.page(action1)
+    fields = form_of(page, action1)
+    cases_before = document()["kpis"][0]["cases"]
+    check(fields.get("cases.kinds.act") == "1" and fields.get("cases.pause.ria") == "1"
+          and fields.get("cases.on_time") == "completed_within_standard" and fields.get("cases.counted") == "received"
+          and fields.get("cases.classes.2.id") == "long" and fields.get("cases.classes.2.standard") == "12",
+          "KPI 1's case rule is a form: kinds, pauses, the two variables, class long = 12 months")
+    status, _, raw = admin.request("POST", action1, dict(fields, **{"cases.on_time": "no_such_variable",
+                                                                    "intent": "save"}))
+    said = beside(raw.decode(), "f-cases-on-time")
+    check(status == 400 and "ไม่ใช่ตัวแปรของตัวชี้วัดนี้" in said,
+          "  a variable that is not the KPI's is refused beside it (%d): %s" % (status, said))
+    status, _, _ = admin.request("POST", action1, dict(fields, **{"cases.classes.2.standard": "10", "intent": "save"}))
+    cases = document()["kpis"][0]["cases"]
+    expected = json.loads(json.dumps(cases_before))
+    expected["classes"][2]["standard"] = {"months": 10}
+    check(status == 303 and cases == expected, "  class long's standard 10 months saved, nothing else changed (%d)" % status)
+
+    # ---- a cross-agency KPI made by the form ----
+    status, page = admin.page("/admin/frameworks/%s" % new_id)
+    link = re.search(r'href="([^"]*/kpis/(\d+)\?new=1)"', page)
+    number = link.group(2) if link else "10"
+    action = "/admin/frameworks/%s/kpis/%s" % (new_id, number)
+    status, page = admin.page(action + "?new=1")
+    fields = form_of(page, action)
+    check(status == 200 and "from_agencies.key" in fields and 'name="from_agencies.kinds.department"' in page,
+          "a new KPI's form offers the agencies rule, the kinds to tick (%d)" % status)
+    fields.update({"name.th": "ร้อยละของกรมที่ผ่านเกณฑ์ PMQA", "component": "performance",
+                   "variables.0.id": "departments_ok", "variables.0.type": "percent",
+                   "criteria.form": "levels", "intent": "check"})
+    status, _, raw = admin.request("POST", action, fields)
+    fields = form_of(raw.decode(), action)
+    fields.update({"criteria.targets.0.value": "60", "criteria.targets.1.value": "70",
+                   "criteria.targets.2.value": "80", "from_agencies.variable": "departments_ok",
+                   "from_agencies.key": "pmqa", "from_agencies.measure": "median",
+                   "from_agencies.level": "2", "from_agencies.kinds.department": "1", "intent": "save"})
+    status, _, raw = admin.request("POST", action, fields)
+    said = beside(raw.decode(), "f-from-agencies-measure")
+    check(status == 400 and "เลือกวิธีคำนวณ" in said, "  an unknown measure is refused beside it (%d): %s" % (status, said))
+    fields["from_agencies.measure"] = "share"
+    status, _, raw = admin.request("POST", action, fields)
+    made = document()["kpis"][-1]
+    check(status == 303 and made.get("from_agencies") == {"variable": "departments_ok", "key": "pmqa",
+                                                          "measure": "share", "level": 2,
+                                                          "agencies": {"kinds": ["department"]}},
+          "  saved: the share of departments at level 2 or above of pmqa (%d): %s" % (status, made.get("from_agencies")))
+
+    # ---- in English ----
+    admin.request("GET", "/lang/en?next=/admin/frameworks")
+    status, page = admin.page(action1)
+    fields = form_of(page, action1)
+    status, _, raw = admin.request("POST", action1, dict(fields, **{"cases.counted": "no_such_variable",
+                                                                    "intent": "save"}))
+    said = beside(raw.decode(), "f-cases-counted")
+    check(status == 400 and "is not one of this KPI's variables" in said and "Where the values come from" in raw.decode(),
+          "  the same refusal in English beside the field (%d): %s" % (status, said))
+    admin.request("GET", "/lang/th?next=/admin/frameworks")
+
+
 def main():
     esar = sys.argv[1]
     with ServedScratch("esar-authoring-") as scratch:
@@ -438,6 +555,8 @@ def main():
         check(status == 400 and "ไม่เกิน 3 ชั้น" in beside(raw.decode(), field),
               "a forged form nesting groups 4 deep is refused beside that field (%d): %s"
               % (status, beside(raw.decode(), field)))
+
+        sources_checks(admin, reporter, new_id)
 
         # ---- the components form ----
         status, page = admin.page("/admin/frameworks/%s" % new_id)
