@@ -2,35 +2,17 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
+
+#include "formats/form_test_support.h"
 
 namespace esar::formats {
 namespace {
 
 using nlohmann::json;
-namespace fs = std::filesystem;
-
-json Example(const std::string& name) {
-  std::ifstream in(fs::path(ESAR_SOURCE_DIR) / "examples" / name / "framework.json");
-  return json::parse(in);
-}
-
-json ExampleKpi(const std::string& name, const std::string& id) {
-  const json doc = Example(name);
-  for (const json& k : doc["kpis"]) {
-    if (k["id"] == id) return k;
-  }
-  return json();
-}
-
-void EachKpi(const json& kpis, std::vector<json>& out) {
-  for (const json& k : kpis) {
-    out.push_back(k);
-    if (k.contains("sub_kpis")) EachKpi(k["sub_kpis"], out);
-  }
-}
+using test_support::EachKpi;
+using test_support::Example;
+using test_support::ExampleKpi;
 
 // An unchanged form as the page sends it: a blank row of each kind added for a new entry, the
 // unticked boxes absent.
@@ -72,21 +54,27 @@ TEST(SourcesFormTest, EveryExampleKpiComesBackUnchangedWithItsSourcesShown) {
 TEST(SourcesFormTest, TheSeedsCaseRuleIsShownInWordsAndEditedVariableByVariable) {
   const json kpi = ExampleKpi("ocs-2567", "1");
   FormFields f = KpiFormFields(kpi);
-  EXPECT_EQ(f.at("cases.kinds.act"), "1");
-  EXPECT_EQ(f.at("cases.excluded.6"), "1");
-  EXPECT_EQ(f.at("cases.pause.committee"), "1");
-  EXPECT_EQ(f.at("cases.cutoff.6"), "31/3/2567");
-  EXPECT_EQ(f.at("cases.backlog.round.12"), "1");
+  // The rule in words: each field as the form shows it.
+  const std::vector<std::pair<std::string, std::string>> shown = {
+      {"cases.kinds.act", "1"},        {"cases.excluded.6", "1"},
+      {"cases.pause.committee", "1"},  {"cases.cutoff.6", "31/3/2567"},
+      {"cases.backlog.round.12", "1"},
+  };
+  for (const auto& [name, value] : shown) EXPECT_EQ(f.at(name), value) << name;
   EXPECT_EQ(f.count("cases.backlog.round.6"), 0u);
-  EXPECT_EQ(f.at("cases.backlog.kinds.opinion"), "1");
-  EXPECT_EQ(f.at("cases.classes.2.id"), "long");
-  EXPECT_EQ(f.at("cases.classes.2.standard"), "12");
-  EXPECT_EQ(f.at("cases.classes.2.standard_unit"), "months");
-  EXPECT_EQ(f.at("cases.classes.2.sections.at_least"), "21");
-  EXPECT_EQ(f.at("cases.classes.2.sections.at_most"), "");
-  EXPECT_EQ(f.at("cases.classes.0.windows.0.from"), "1/7/2566");
-  EXPECT_EQ(f.at("cases.on_time"), "completed_within_standard");
-  EXPECT_EQ(f.at("cases.counted"), "received");
+  // The rule in words: each field as the form shows it.
+  const std::vector<std::pair<std::string, std::string>> shown = {
+      {"cases.backlog.kinds.opinion", "1"},
+      {"cases.classes.2.id", "long"},
+      {"cases.classes.2.standard", "12"},
+      {"cases.classes.2.standard_unit", "months"},
+      {"cases.classes.2.sections.at_least", "21"},
+      {"cases.classes.2.sections.at_most", ""},
+      {"cases.classes.0.windows.0.from", "1/7/2566"},
+      {"cases.on_time", "completed_within_standard"},
+      {"cases.counted", "received"},
+  };
+  for (const auto& [name, value] : shown) EXPECT_EQ(f.at(name), value) << name;
 
   // The counted variable chosen anew: only it changes.
   f["cases.counted"] = "completed_within_standard";
@@ -160,75 +148,100 @@ TEST(SourcesFormTest, ABaselineFromLastYearsPublishedResultIsAddedByTheForm) {
 }
 
 TEST(SourcesFormTest, BadSourcesAreRefusedAtTheirField) {
-  const json kpi = ExampleKpi("ocs-2567", "5");
-  FormFields f = KpiFormFields(kpi);
-  f["references.0.name"] = "s";
-  f["references.0.source"] = "kpi";
-  auto [field, message] = Refusal(kpi, f);
-  EXPECT_EQ(field, "references.0.variable");
-  EXPECT_NE(message.find("needs where its value comes from"), std::string::npos) << message;
-
-  f["references.0.source"] = "result";
-  f["references.0.fiscal_year"] = "2566";
-  std::tie(field, message) = Refusal(kpi, f);
-  EXPECT_EQ(field, "references.0.key");
-  f["references.0.key"] = "PMQA";
-  std::tie(field, message) = Refusal(kpi, f);
-  EXPECT_EQ(field, "references.0.key");
-  EXPECT_NE(message.find("not valid"), std::string::npos) << message;
-  f["references.0.key"] = "pmqa";
-  std::tie(field, message) = Refusal(kpi, f);
-  EXPECT_EQ(field, "references.0.variable") << message;
-  f["references.0.variable"] = "datasets";
-  f["references.0.fiscal_year"] = "66";
-  std::tie(field, message) = Refusal(kpi, f);
-  EXPECT_EQ(field, "references.0.fiscal_year");
-  f["references.0.fiscal_year"] = "2566";
-  f["references.0.name"] = "2s";
-  std::tie(field, message) = Refusal(kpi, f);
-  EXPECT_EQ(field, "references.0.name");
-
-  const json cases = ExampleKpi("ocs-2567", "2");
-  f = KpiFormFields(cases);
-  f["cases.on_time"] = "not_a_variable";
-  std::tie(field, message) = Refusal(cases, f);
-  EXPECT_EQ(field, "cases.on_time");
-  EXPECT_NE(message.find("is not one of this KPI's variables"), std::string::npos) << message;
-  f = KpiFormFields(cases);
-  f["cases.cutoff.12"] = "2024/13/40";
-  std::tie(field, message) = Refusal(cases, f);
-  EXPECT_EQ(field, "cases.cutoff.12");
-  f = KpiFormFields(cases);
-  f["cases.classes.0.windows.1.to"] = "1/1/2566";
-  std::tie(field, message) = Refusal(cases, f);
-  EXPECT_EQ(field, "cases.classes.0.windows.1.to");
-  EXPECT_NE(message.find("ends before it starts"), std::string::npos) << message;
-  f = KpiFormFields(cases);
-  f.erase("cases.kinds.opinion");
-  std::tie(field, message) = Refusal(cases, f);
-  EXPECT_EQ(field, "cases.kinds");
-
-  const json peers = ExampleKpi("opdc-2565", "2");
-  f = KpiFormFields(peers);
-  f["from_agencies.measure"] = "median";
-  std::tie(field, message) = Refusal(peers, f);
-  EXPECT_EQ(field, "from_agencies.measure");
-  f["from_agencies.measure"] = "average";
-  std::tie(field, message) = Refusal(peers, f);
-  EXPECT_EQ(field, "from_agencies.level");
-  f["from_agencies.measure"] = "share";
-  f["from_agencies.level"] = "";
-  std::tie(field, message) = Refusal(peers, f);
-  EXPECT_EQ(field, "from_agencies.level");
-  f["from_agencies.variable"] = "";
-  std::tie(field, message) = Refusal(peers, f);
-  EXPECT_EQ(field, "from_agencies.variable");
-
-  const json catalog = ExampleKpi("opdc-2565", "7");
-  f = KpiFormFields(catalog);
-  f["catalog.complete_percent"] = "percent_of_nothing";
-  std::tie(field, message) = Refusal(catalog, f);
-  EXPECT_EQ(field, "catalog.complete_percent");
+  // Each case: the example KPI, the fields typed over its unchanged form (an empty name: the
+  // field removed, as an unticked box), the field refused and words of the English message.
+  struct Case {
+    const char* example;
+    const char* kpi;
+    std::vector<std::pair<std::string, std::string>> typed;
+    std::string field;
+    std::string says;
+  };
+  const std::vector<std::pair<std::string, std::string>> ref = {
+      {"references.0.name", "s"},
+      {"references.0.source", "result"},
+      {"references.0.fiscal_year", "2566"}};
+  auto with = [&](std::vector<std::pair<std::string, std::string>> more) {
+    auto all = ref;
+    all.insert(all.end(), more.begin(), more.end());
+    return all;
+  };
+  const std::vector<Case> cases = {
+      {"ocs-2567",
+       "5",
+       {{"references.0.name", "s"}, {"references.0.source", "kpi"}},
+       "references.0.variable",
+       "needs where its value comes from"},
+      {"ocs-2567", "5", ref, "references.0.key", "choose the KPI key"},
+      {"ocs-2567", "5", with({{"references.0.key", "PMQA"}}), "references.0.key", "not valid"},
+      {"ocs-2567", "5", with({{"references.0.key", "pmqa"}}), "references.0.variable",
+       "the value stands for"},
+      {"ocs-2567", "5",
+       with({{"references.0.key", "pmqa"},
+             {"references.0.variable", "datasets"},
+             {"references.0.fiscal_year", "66"}}),
+       "references.0.fiscal_year", "2400 to 2800"},
+      {"ocs-2567", "5",
+       with({{"references.0.key", "pmqa"},
+             {"references.0.variable", "datasets"},
+             {"references.0.name", "2s"}}),
+       "references.0.name", "only English letters"},
+      {"ocs-2567",
+       "2",
+       {{"cases.on_time", "not_a_variable"}},
+       "cases.on_time",
+       "is not one of this KPI's variables"},
+      {"ocs-2567",
+       "2",
+       {{"cases.cutoff.12", "2024/13/40"}},
+       "cases.cutoff.12",
+       "day/month/Buddhist Era year"},
+      {"ocs-2567",
+       "2",
+       {{"cases.classes.0.windows.1.to", "1/1/2566"}},
+       "cases.classes.0.windows.1.to",
+       "ends before it starts"},
+      {"ocs-2567", "2", {{"cases.kinds.opinion", ""}}, "cases.kinds", "at least one kind"},
+      {"opdc-2565",
+       "2",
+       {{"from_agencies.measure", "median"}},
+       "from_agencies.measure",
+       "choose the measure"},
+      {"opdc-2565",
+       "2",
+       {{"from_agencies.measure", "average"}},
+       "from_agencies.level",
+       "apply to the share and count reaching only"},
+      {"opdc-2565",
+       "2",
+       {{"from_agencies.level", ""}},
+       "from_agencies.level",
+       "say what counts as reached"},
+      {"opdc-2565",
+       "2",
+       {{"from_agencies.variable", ""}},
+       "from_agencies.variable",
+       "choose the variable"},
+      {"opdc-2565",
+       "7",
+       {{"catalog.complete_percent", "percent_of_nothing"}},
+       "catalog.complete_percent",
+       "is not one of this KPI's variables"},
+  };
+  for (const Case& c : cases) {
+    const json kpi = ExampleKpi(c.example, c.kpi);
+    FormFields f = KpiFormFields(kpi);
+    for (const auto& [name, value] : c.typed) {
+      if (value.empty() && name.find("kinds.") != std::string::npos) {
+        f.erase(name);
+      } else {
+        f[name] = value;
+      }
+    }
+    auto [field, message] = Refusal(kpi, f);
+    EXPECT_EQ(field, c.field) << c.example << " KPI " << c.kpi << ": " << message;
+    EXPECT_NE(message.find(c.says), std::string::npos) << c.field << ": " << message;
+  }
 }
 
 TEST(SourcesFormTest, ACrossAgencyKpiAndACatalogKpiAreMadeByTheForm) {

@@ -6,26 +6,15 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "formats/form_test_support.h"
 #include "formats/framework_json.h"
 
 namespace esar::formats {
 namespace {
 
 using nlohmann::json;
-namespace fs = std::filesystem;
-
-json Example(const std::string& name) {
-  std::ifstream in(fs::path(ESAR_SOURCE_DIR) / "examples" / name / "framework.json");
-  return json::parse(in);
-}
-
-// Every KPI and sub-KPI of `kpis`, depth first.
-void EachKpi(const json& kpis, std::vector<json>& out) {
-  for (const json& k : kpis) {
-    out.push_back(k);
-    if (k.contains("sub_kpis")) EachKpi(k["sub_kpis"], out);
-  }
-}
+using test_support::EachKpi;
+using test_support::Example;
 
 // What a browser sends back for an unchanged form: every field as shown, line breaks as CR LF,
 // and one blank row of each kind the page adds for a new entry.
