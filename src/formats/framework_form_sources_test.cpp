@@ -305,7 +305,7 @@ TEST(SourcesFormTest, FindingsPathsNameTheSourcesField) {
   EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/cases/classes/2"), "cases.classes.2.id");
   EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/from_agencies/variable"), "from_agencies.variable");
   EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/catalog/variables/complete"), "catalog.complete");
-  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/3/sub_kpis/0"), "");
+  EXPECT_EQ(KpiFieldOfPath("/kpis/3", "/kpis/4/references/0"), "");  // another KPI's
 }
 
 }  // namespace
