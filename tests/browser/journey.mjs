@@ -661,6 +661,82 @@ try {
   await admin.getByRole("link", { name: "แก้ไขตัวชี้วัด 12" }).click();
   check(await admin.locator(`${inner}groups-1-criteria-targets-2-value`).inputValue() === "4.5",
         "  the inner group 1b's advanced target is changed to 4.5 from the form");
+  // ---- issue 12 §1: where a KPI's values come from, as forms (no JSON) ----
+  // KPI 7 of the FY2568 draft (digital readiness) gets a baseline from last year's published
+  // result by its key, FY2567's score of "digital-readiness", in the references' blank row.
+  await admin.goto(admin.url().split("#")[0].split("?")[0].replace(/\/kpis\/[^/]+$/, ""));
+  await admin.getByRole("link", { name: "แก้ไขตัวชี้วัด 7" }).click();
+  await admin.waitForLoadState("load");
+  const refRow = admin.locator("#s-references fieldset").last();
+  await refRow.getByLabel("ชื่อที่ใช้ในสูตร", { exact: true }).fill("prev");
+  await refRow.getByLabel("ค่ามาจาก", { exact: true }).selectOption("result");
+  await refRow.getByLabel("รหัสตัวแปร", { exact: true }).fill("score");
+  await refRow.getByLabel("ปีงบประมาณ (พ.ศ.)", { exact: true }).fill("2567");
+  await refRow.getByLabel("รอบ", { exact: true }).selectOption("12");
+  await refRow.getByLabel("รหัสประจำตัวชี้วัดของผลที่อ่าน", { exact: true }).selectOption("digital-readiness");
+  await refRow.getByLabel("อ่านค่าใด", { exact: true }).selectOption("score");
+  await admin.getByRole("button", { name: "ตรวจสอบ", exact: true }).first().click();
+  await admin.waitForLoadState("load");
+  const refId = (await admin.locator("#s-references fieldset").count()) - 2;  // the row typed, before the new blank one
+  check(await admin.locator(`#f-references-${refId}-key`).inputValue() === "digital-readiness",
+        "KPI 7's new baseline row is kept through the check: FY2567's published digital-readiness");
+  check((await admin.locator(`#r-references-${refId}`).textContent()).includes("ยังไม่มีผลที่เผยแพร่หรือนำเข้า"),
+        "  and the row says esar has no such published result yet");
+  await admin.locator(`#r-references-${refId}`).scrollIntoViewIfNeeded();
+  await look(admin, "07s-admin-kpi-baseline");
+  await admin.getByRole("button", { name: "ตรวจสอบและบันทึก" }).first().click();
+  await admin.waitForLoadState("load");
+  check((await flash(admin)).includes("บันทึกตัวชี้วัดแล้ว"), "KPI 7 is saved with the baseline from FY2567's published score");
+  // KPI 1's case rule (seed 002): a new count variable chosen as the one the counted cases fill.
+  await admin.getByRole("link", { name: "แก้ไขตัวชี้วัด 1" }).click();
+  await admin.waitForLoadState("load");
+  check(await admin.locator("#f-cases-kinds-act").isChecked() && await admin.locator("#f-cases-counted").inputValue() === "received",
+        "KPI 1's case rule is a form: the kinds counted ticked, the counted cases fill \"received\"");
+  const varRow = admin.locator("#s-variables fieldset").last();
+  await varRow.getByLabel("รหัสตัวแปร", { exact: true }).fill("cases_counted");
+  await varRow.getByLabel("ชนิด", { exact: true }).selectOption("count");
+  await admin.getByRole("button", { name: "ตรวจสอบ", exact: true }).first().click();
+  await admin.waitForLoadState("load");
+  await admin.locator("#f-cases-counted").selectOption("cases_counted");
+  await admin.locator("#s-cases").scrollIntoViewIfNeeded();
+  await look(admin, "07t-admin-kpi-case-rule");
+  await admin.getByRole("button", { name: "ตรวจสอบและบันทึก" }).first().click();
+  await admin.waitForLoadState("load");
+  check((await flash(admin)).includes("บันทึกตัวชี้วัดแล้ว"), "KPI 1's case rule now fills cases_counted, saved from the form");
+  await admin.getByRole("link", { name: "แก้ไขตัวชี้วัด 1" }).click();
+  check(await admin.locator("#f-cases-counted").inputValue() === "cases_counted"
+        && await admin.locator("#f-cases-classes-2-standard").inputValue() === "12",
+        "  the form shows the new choice, the classes as they were");
+  // A cross-agency KPI made by the form: the share of departments at level 2 or above of PMQA.
+  await admin.goto(admin.url().split("#")[0].replace(/\/kpis\/1$/, ""));
+  const addKpi = admin.getByRole("link", { name: /^เพิ่มตัวชี้วัด \d+$/ });
+  const peerKpi = (await addKpi.textContent()).trim().replace("เพิ่มตัวชี้วัด ", "");
+  await addKpi.click();
+  await admin.waitForLoadState("load");
+  await admin.locator("#f-name-th").fill("ร้อยละของกรมที่ผ่านเกณฑ์ PMQA ระดับมาตรฐาน");
+  await admin.locator("#f-component").fill("performance");
+  await admin.locator("#f-variables-0-id").fill("departments_ok");
+  await admin.locator("#f-variables-0-type").selectOption("percent");
+  await admin.locator("#f-criteria-form").selectOption("levels");
+  await admin.getByRole("button", { name: "ตรวจสอบ", exact: true }).first().click();
+  await admin.waitForLoadState("load");
+  await admin.locator("#f-criteria-targets-0-value").fill("60");
+  await admin.locator("#f-criteria-targets-1-value").fill("70");
+  await admin.locator("#f-criteria-targets-2-value").fill("80");
+  await admin.locator("#f-from-agencies-variable").selectOption("departments_ok");
+  await admin.locator("#f-from-agencies-key").selectOption("pmqa");
+  await admin.locator("#f-from-agencies-measure").selectOption("share");
+  await admin.locator("#f-from-agencies-level").selectOption("2");
+  await admin.locator("#f-from-agencies-kinds-department").check();
+  await admin.locator("#s-from-agencies").scrollIntoViewIfNeeded();
+  await look(admin, "07u-admin-kpi-from-agencies");
+  await admin.getByRole("button", { name: "ตรวจสอบและบันทึก" }).first().click();
+  await admin.waitForLoadState("load");
+  check((await flash(admin)).includes("บันทึกตัวชี้วัดแล้ว"), `KPI ${peerKpi}, computed from the departments' PMQA results, is added from the form`);
+  await admin.getByRole("link", { name: `แก้ไขตัวชี้วัด ${peerKpi}`, exact: true }).click();
+  check(await admin.locator("#f-from-agencies-measure").inputValue() === "share"
+        && await admin.locator("#f-from-agencies-kinds-department").isChecked(),
+        "  its form shows the measure and the kind of agency counted");
   await admin.goto(`${base}/admin/agencies`);
   await look(admin, "08-admin-agencies");
   // ---- issue 12 §2: one agency added by a form (a bad code said beside its field), then edited ----
