@@ -665,7 +665,7 @@ try {
   // KPI 7 of the FY2568 draft (digital readiness) gets a baseline from last year's published
   // result by its key, FY2567's score of "digital-readiness", in the references' blank row.
   await admin.goto(admin.url().split("#")[0].split("?")[0].replace(/\/kpis\/[^/]+$/, ""));
-  await admin.getByRole("link", { name: "แก้ไขตัวชี้วัด 7" }).click();
+  await admin.getByRole("link", { name: "แก้ไขตัวชี้วัด 7", exact: true }).click();
   await admin.waitForLoadState("load");
   const refRow = admin.locator("#s-references fieldset").last();
   await refRow.getByLabel("ชื่อที่ใช้ในสูตร", { exact: true }).fill("prev");
@@ -688,7 +688,7 @@ try {
   await admin.waitForLoadState("load");
   check((await flash(admin)).includes("บันทึกตัวชี้วัดแล้ว"), "KPI 7 is saved with the baseline from FY2567's published score");
   // KPI 1's case rule (seed 002): a new count variable chosen as the one the counted cases fill.
-  await admin.getByRole("link", { name: "แก้ไขตัวชี้วัด 1" }).click();
+  await admin.getByRole("link", { name: "แก้ไขตัวชี้วัด 1", exact: true }).click();
   await admin.waitForLoadState("load");
   check(await admin.locator("#f-cases-kinds-act").isChecked() && await admin.locator("#f-cases-counted").inputValue() === "received",
         "KPI 1's case rule is a form: the kinds counted ticked, the counted cases fill \"received\"");
@@ -703,7 +703,7 @@ try {
   await admin.getByRole("button", { name: "ตรวจสอบและบันทึก" }).first().click();
   await admin.waitForLoadState("load");
   check((await flash(admin)).includes("บันทึกตัวชี้วัดแล้ว"), "KPI 1's case rule now fills cases_counted, saved from the form");
-  await admin.getByRole("link", { name: "แก้ไขตัวชี้วัด 1" }).click();
+  await admin.getByRole("link", { name: "แก้ไขตัวชี้วัด 1", exact: true }).click();
   check(await admin.locator("#f-cases-counted").inputValue() === "cases_counted"
         && await admin.locator("#f-cases-classes-2-standard").inputValue() === "12",
         "  the form shows the new choice, the classes as they were");
