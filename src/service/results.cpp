@@ -49,14 +49,6 @@ std::string VisibleStages(const Actor& actor, ResultStage stage) {
 
 }  // namespace
 
-// A compiled engine of a frozen framework and round, with the lock its users hold: an Engine
-// keeps scratch state while it scores, so one thread at a time scores with it.
-struct SharedEngine {
-  explicit SharedEngine(domain::Engine compiled) : engine(std::move(compiled)) {}
-  std::mutex mutex;
-  domain::Engine engine;  // guarded by mutex
-};
-
 const char* ResultStageName(ResultStage stage) {
   switch (stage) {
     case ResultStage::kPreliminary:
@@ -191,6 +183,16 @@ Status ParseInputs(const std::string& text, domain::Agency& agency,
   return Status::Ok();
 }
 
+// The KPI scores of one agency in the order of its result_kpis rows, each with its parent's id
+// ("" at the top): `k`, then its sub-KPIs under it. Pointers into the scores, which outlive them.
+void AppendKpiOrder(const domain::KpiScore& k, const std::string* parent,
+                    std::vector<std::pair<const domain::KpiScore*, const std::string*>>& out) {
+  out.emplace_back(&k, parent);
+  for (const domain::KpiScore& sub : k.sub_kpis) AppendKpiOrder(sub, &k.kpi, out);
+}
+
+}  // namespace
+
 // The engine of `stored` for `round`: compiled once for a frozen framework (which never
 // changes), afresh for one still being edited. Compiling a framework that names thousands of
 // agencies costs more than scoring one of them. Keyed by the parsed framework FrozenFramework
@@ -220,16 +222,6 @@ Result<std::shared_ptr<SharedEngine>> EngineFor(
   }
   return shared;
 }
-
-// The KPI scores of one agency in the order of its result_kpis rows, each with its parent's id
-// ("" at the top): `k`, then its sub-KPIs under it. Pointers into the scores, which outlive them.
-void AppendKpiOrder(const domain::KpiScore& k, const std::string* parent,
-                    std::vector<std::pair<const domain::KpiScore*, const std::string*>>& out) {
-  out.emplace_back(&k, parent);
-  for (const domain::KpiScore& sub : k.sub_kpis) AppendKpiOrder(sub, &k.kpi, out);
-}
-
-}  // namespace
 
 Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const std::string& entity,
                                     std::vector<EncodedRows> parts, json* baselines,

@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -96,8 +97,20 @@ struct Readiness {
   int64_t agencies_without_total = 0;  // ...of which without a total (nothing scored)
 };
 
-// A compiled engine shared by the threads that score with one frozen framework (results.cpp).
-struct SharedEngine;
+// A compiled engine of a frozen framework and round, with the lock its users hold: an Engine
+// keeps scratch state while it scores, so one thread at a time scores with it.
+struct SharedEngine {
+  explicit SharedEngine(domain::Engine compiled) : engine(std::move(compiled)) {}
+  std::mutex mutex;
+  domain::Engine engine;  // guarded by mutex
+};
+
+// The engine of `stored` for `round` (6 or 12): compiled once per process for a frozen framework
+// (which never changes) and shared, afresh for one still being edited. Compiling a framework
+// that names thousands of agencies costs more than scoring one of them. Fails as
+// domain::Engine::Compile does. A user that finds its mutex held may compile its own instead.
+Result<std::shared_ptr<SharedEngine>> EngineFor(
+    const std::shared_ptr<const StoredFramework>& stored, int round);
 
 // A result's scores as Latest's document, written a batch of agencies at a time, each agency's
 // part derived from its rows and inputs as Results::AgencyDocument does: the whole round is

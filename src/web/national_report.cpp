@@ -59,7 +59,6 @@ struct Scored {
   std::string code, kind, parent, grade;
   double total = 0;
   bool has_total = false;
-  const json* kpis = nullptr;  // {"<id>": {"level", "score", "status"}}
 };
 
 }  // namespace
@@ -85,23 +84,25 @@ Result<render::NationalReport> BuildNationalReport(PageCall& call, int fiscal_ye
   if (!ids) return ids.status();
   auto rounds = service::Cycle(call.db, call.clock).Rounds();
   if (!rounds) return rounds.status();
-  // Every published result of the year and round length, with its framework.
-  std::vector<std::shared_ptr<const json>> documents;
+  // Every published result of the year and round length, with its framework. Their rows are
+  // read one agency line at a time (Results::EachTotal) and the KPIs' levels counted in SQL
+  // (Results::KpiLevels): the report never holds a round's KPI rows.
+  std::vector<service::StoredResult> metas;
   std::vector<std::shared_ptr<const service::StoredFramework>> frameworks;
   int64_t published_at = 0;
   for (const auto& r : *rounds) {
     if (r.fiscal_year != fiscal_year || r.round.round != round) continue;
     if (!std::count(ids->begin(), ids->end(), r.round.id)) continue;
-    auto summary = results.Summary(service::Actor::Public(), r.round.id,
-                                   service::ResultStage::kPublished);
-    if (!summary) return summary.status();
+    auto meta =
+        results.LatestMeta(service::Actor::Public(), r.round.id, service::ResultStage::kPublished);
+    if (!meta) return meta.status();
     auto fw = load(call.db, r.round.framework_id);
     if (!fw) return fw.status();
-    published_at = std::max(published_at, summary->computed_at);
-    documents.push_back(std::make_shared<const json>(json::parse(summary->document)));
+    published_at = std::max(published_at, meta->computed_at);
+    metas.push_back(*meta);
     frameworks.push_back(*fw);
   }
-  if (documents.empty()) {
+  if (metas.empty()) {
     return Status::NotFound("ยังไม่มีผลการประเมินที่เผยแพร่ของปีงบประมาณ " +
                                 std::to_string(fiscal_year),
                             "no published results for fiscal year " + std::to_string(fiscal_year));
@@ -117,20 +118,23 @@ Result<render::NationalReport> BuildNationalReport(PageCall& call, int fiscal_ye
 
   std::vector<Scored> now;
   std::vector<size_t> framework_of;  // now[i]'s framework
-  for (size_t d = 0; d < documents.size(); ++d) {
-    for (const json& a : (*documents[d])["agencies"]) {
-      Scored s;
-      s.code = a.value("code", "");
-      s.kind = TextOr(a, "kind", "");
-      s.parent = TextOr(a, "parent", "");
-      const json grade = call.lang == Lang::kThai ? a["grade"] : a.value("grade_en", a["grade"]);
-      s.grade = grade.is_string() ? grade.get<std::string>() : "";
-      s.has_total = a["total"].is_number();
-      s.total = s.has_total ? a["total"].get<double>() : 0;
-      s.kpis = a.contains("kpis") ? &a["kpis"] : nullptr;
-      now.push_back(s);
-      framework_of.push_back(d);
-    }
+  for (size_t d = 0; d < metas.size(); ++d) {
+    const domain::Framework& fw = frameworks[d]->framework;
+    Status read =
+        results.EachTotal(service::Actor::Public(), metas[d], [&](const service::TotalLine& line) {
+          Scored s;
+          s.code = line.code;
+          s.kind = line.kind;
+          s.parent = line.parent;
+          if (line.grade >= 0 && static_cast<size_t>(line.grade) < fw.grades.size())
+            s.grade = call.Pick(fw.grades[static_cast<size_t>(line.grade)].name);
+          s.has_total = line.total.has_value();
+          s.total = line.total.value_or(0);
+          now.push_back(std::move(s));
+          framework_of.push_back(d);
+          return Status::Ok();
+        });
+    if (!read.ok()) return read;
   }
   // Earlier years: totals and KPI scores (by key) of the two years before.
   std::map<int, std::map<std::string, double>> totals_before;  // year -> agency -> total
@@ -356,37 +360,35 @@ Result<render::NationalReport> BuildNationalReport(PageCall& call, int fiscal_ye
     part.chart.max = 100;
     for (size_t f = 0; f < frameworks.size(); ++f) {
       const domain::Framework& fw = frameworks[f]->framework;
-      std::vector<const Scored*> members;
-      for (size_t i = 0; i < now.size(); ++i) {
-        if (framework_of[i] == f) members.push_back(&now[i]);
+      const auto members =
+          static_cast<int64_t>(std::count(framework_of.begin(), framework_of.end(), f));
+      if (members == 0 || fw.levels.empty()) continue;
+      // Each KPI's agencies by level, of the rows neither exempt nor monitoring.
+      auto counted = results.KpiLevels(service::Actor::Public(), metas[f]);
+      if (!counted) return counted.status();
+      std::map<std::string, std::pair<int64_t, std::vector<int>>> of_kpi;  // id -> rows, by level
+      for (const service::KpiLevelCount& c : *counted) {
+        auto& [rows, by_level] = of_kpi[c.kpi];
+        if (by_level.empty()) by_level.assign(fw.levels.size() + 1, 0);
+        if (c.status == "exempt" || c.status == "monitoring") continue;
+        rows += c.count;
+        by_level[static_cast<size_t>(std::clamp(c.level, 0, static_cast<int>(fw.levels.size())))] +=
+            static_cast<int>(c.count);
       }
-      if (members.empty() || fw.levels.empty()) continue;
       std::function<void(const std::vector<domain::Kpi>&)> walk =
           [&](const std::vector<domain::Kpi>& kpis) {
             for (const domain::Kpi& kpi : kpis) {
-              std::vector<int> counts(fw.levels.size() + 1, 0);
-              bool everyone = static_cast<bool>(kpi.criteria);
-              for (const Scored* s : members) {
-                if (!everyone) break;
-                if (!s->kpis || !s->kpis->contains(kpi.id)) {
-                  everyone = false;
-                  break;
-                }
-                const json& k = (*s->kpis)[kpi.id];
-                const std::string status = TextOr(k, "status", "");
-                if (status == "exempt" || status == "monitoring") {
-                  everyone = false;
-                  break;
-                }
-                const int level = static_cast<int>(NumberOr(k, "level", -1));
-                counts[static_cast<size_t>(
-                    std::clamp(level, 0, static_cast<int>(fw.levels.size())))]++;
-              }
+              const auto levels_of = of_kpi.find(kpi.id);
+              // Every agency of the result has a row for it, none exempt or monitoring.
+              const bool everyone = static_cast<bool>(kpi.criteria) && levels_of != of_kpi.end() &&
+                                    levels_of->second.first == members;
+              const std::vector<int> counts =
+                  everyone ? levels_of->second.second : std::vector<int>();
               if (everyone) {
-                const double total = static_cast<double>(members.size());
+                const double total = static_cast<double>(members);
                 const double share = 100.0 * counts.back() / total;
                 std::vector<std::string> row = {kpi.id + " " + call.Pick(kpi.name),
-                                                std::to_string(members.size())};
+                                                std::to_string(members)};
                 std::vector<double> shares;
                 for (size_t l = 0; l < counts.size(); ++l) {
                   row.push_back(std::to_string(counts[l]));

@@ -39,15 +39,19 @@ class FrameworkCache {
   FrameworkCache(storage::Database& db, const Clock& clock, Loader load)
       : cycle_(db, clock), load_(std::move(load)) {}
   const domain::Framework* ForRound(int64_t round_id) {
+    const auto& stored = StoredForRound(round_id);
+    return stored ? &stored->framework : nullptr;
+  }
+  // The framework of round `round_id` as stored, null when it cannot be read.
+  const std::shared_ptr<const service::StoredFramework>& StoredForRound(int64_t round_id) {
     auto found = by_round_.find(round_id);
-    if (found != by_round_.end()) return found->second ? &found->second->framework : nullptr;
+    if (found != by_round_.end()) return found->second;
     auto round = cycle_.Round(round_id);
     std::shared_ptr<const service::StoredFramework> framework;
     if (round) {
       if (auto stored = load_(round->framework_id)) framework = *stored;
     }
-    auto [at, inserted] = by_round_.emplace(round_id, std::move(framework));
-    return at->second ? &at->second->framework : nullptr;
+    return by_round_.emplace(round_id, std::move(framework)).first->second;
   }
 
  private:
@@ -180,18 +184,31 @@ class QueueScores {
     if (engine == engines_.end()) {
       auto round = service::Cycle(call_.db, clock_).Round(round_id);
       if (!round) return round.status();
-      engine = engines_.emplace(round_id, domain::Engine::Compile(fw, round->round)).first;
+      round_numbers_[round_id] = round->round;
+      // The process's engine of a frozen framework (service::EngineFor): compiling one that
+      // names 8,000 agencies on every queue page cost more than the page's scores.
+      engine = engines_
+                   .emplace(round_id,
+                            service::EngineFor(frameworks_.StoredForRound(round_id), round->round))
+                   .first;
     }
     if (!engine->second.ok()) return engine->second.status();
     auto agency = FindAgency(call_.db, clock_, code);
     if (!agency) return agency.status();
-    return CurrentScores(call_, fw, *engine->second, round_id, *agency);
+    service::SharedEngine& shared = **engine->second;
+    std::unique_lock<std::mutex> lock(shared.mutex, std::try_to_lock);
+    if (lock.owns_lock()) return CurrentScores(call_, fw, shared.engine, round_id, *agency);
+    // Another request scores with it now: this one compiles its own rather than wait.
+    auto own = domain::Engine::Compile(fw, round_numbers_[round_id]);
+    if (!own) return own.status();
+    return CurrentScores(call_, fw, *own, round_id, *agency);
   }
 
   PageCall& call_;
   const Clock& clock_;
   FrameworkCache& frameworks_;
-  std::map<int64_t, Result<domain::Engine>> engines_;
+  std::map<int64_t, Result<std::shared_ptr<service::SharedEngine>>> engines_;
+  std::map<int64_t, int> round_numbers_;  // 6 or 12, of the rounds in engines_
   std::map<std::pair<int64_t, std::string>, Result<std::optional<domain::AgencyScore>>> scores_;
 };
 
