@@ -6,6 +6,7 @@
 #include "formats/csv.h"
 #include "formats/framework_json.h"
 #include "formats/inputs.h"
+#include "formats/sheet_writer.h"
 
 namespace esar::formats {
 namespace {
@@ -56,8 +57,10 @@ TEST(ValueTest, ReadsNumbersPassFailAndLists) {
 
 TEST(ValueTest, ReadsDatesAsTheirDayNumbers) {
   // The day a dated milestone was reached, as ISO or as Thai users write it (Buddhist Era).
-  EXPECT_EQ(*ParseValue("2021-01-15"), std::vector<double>{static_cast<double>(domain::DayFromCivil(2021, 1, 15))});
-  EXPECT_EQ(*ParseValue("15/1/2564"), std::vector<double>{static_cast<double>(domain::DayFromCivil(2021, 1, 15))});
+  EXPECT_EQ(*ParseValue("2021-01-15"),
+            std::vector<double>{static_cast<double>(domain::DayFromCivil(2021, 1, 15))});
+  EXPECT_EQ(*ParseValue("15/1/2564"),
+            std::vector<double>{static_cast<double>(domain::DayFromCivil(2021, 1, 15))});
   for (const char* bad : {"31/2/2564", "15/1/64", "15/1/2021", "2021-02-30", "2021-1-15"})
     EXPECT_FALSE(ParseValue(bad).ok()) << bad;
 }
@@ -67,10 +70,11 @@ TEST(FrameworkJsonTest, ReadsADatedMilestoneAndRefusesABadOne) {
   auto text = [](const std::string& milestone) {
     return R"({"fiscal_year": 2567, "kpis": [{"id": "1", "component": "c", "name": "x",
       "variables": [{"id": "plan", "type": "pass_fail"}, {"id": "plan_on", "type": "date"}],
-      "criteria": {"form": "milestones", "levels": [[)" + milestone + R"(], [], []]}}]})";
+      "criteria": {"form": "milestones", "levels": [[)" +
+           milestone + R"(], [], []]}}]})";
   };
-  auto ok = ParseFramework(text(R"({"variable": "plan", "due": "2023-12-31", "reached": "plan_on"})"),
-                           "fw.json");
+  auto ok = ParseFramework(
+      text(R"({"variable": "plan", "due": "2023-12-31", "reached": "plan_on"})"), "fw.json");
   ASSERT_TRUE(ok.ok()) << ok.status().ToString(false);
   const domain::Milestone& m = ok->kpis[0].criteria->milestones.levels[0][0];
   ASSERT_TRUE(m.due.has_value());
@@ -78,15 +82,15 @@ TEST(FrameworkJsonTest, ReadsADatedMilestoneAndRefusesABadOne) {
   EXPECT_EQ(m.reached, "plan_on");
   EXPECT_EQ(ok->kpis[0].variables[1].type, domain::VariableType::kDate);
 
-  auto be = ParseFramework(text(R"({"variable": "plan", "due": "31/12/2566", "reached": "plan_on"})"),
-                           "fw.json");
+  auto be = ParseFramework(
+      text(R"({"variable": "plan", "due": "31/12/2566", "reached": "plan_on"})"), "fw.json");
   ASSERT_FALSE(be.ok());
   EXPECT_EQ(be.status().where().json_path, "/kpis/0/criteria/levels/0/0/due");
   EXPECT_NE(be.status().message_en().find("write 2024-03-31"), std::string::npos);
   EXPECT_NE(be.status().message_th().find("ใช้ไม่ได้"), std::string::npos);
 
-  auto no_date = ParseFramework(text(R"({"variable": "plan", "due": "2023-13-01", "reached": "plan_on"})"),
-                                "fw.json");
+  auto no_date = ParseFramework(
+      text(R"({"variable": "plan", "due": "2023-13-01", "reached": "plan_on"})"), "fw.json");
   EXPECT_FALSE(no_date.ok());
 
   auto half = ParseFramework(text(R"({"variable": "plan", "due": "2023-12-31"})"), "fw.json");
@@ -165,17 +169,17 @@ TEST(FrameworkJsonTest, KpiIdsAreKeptToTheDocumentedSafeSet) {
                   R"(, "component": "c", "name": "x", "criteria": {"form": "levels", "targets": [1, 2, 3]}})";
     return ParseFramework(R"({"fiscal_year": 2567, "kpis": [)" + kpi + "]}", "fw.json");
   };
-  for (const std::string& id : std::vector<std::string>{"1", "4.1", "pmqa_2", "A-1", "x",
-                                                       std::string(32, '9')}) {
+  for (const std::string& id :
+       std::vector<std::string>{"1", "4.1", "pmqa_2", "A-1", "x", std::string(32, '9')}) {
     EXPECT_TRUE(IsSafeKpiId(id)) << id;
     EXPECT_TRUE(with_id(id, false).ok()) << id;
     EXPECT_TRUE(with_id(id, true).ok()) << id;
   }
   for (const std::string& id :
-       {std::string(""), std::string("1\r\nSet-Cookie: x=1"), std::string("1\n"), std::string("a b"),
-        std::string("1/2"), std::string("1?x"), std::string("1#2"), std::string("%0D"),
-        std::string(".1"), std::string("-1"), std::string("_1"), std::string("ตัวชี้วัด1"),
-        std::string("1\0", 2), std::string(33, '9'), std::string("<b>")}) {
+       {std::string(""), std::string("1\r\nSet-Cookie: x=1"), std::string("1\n"),
+        std::string("a b"), std::string("1/2"), std::string("1?x"), std::string("1#2"),
+        std::string("%0D"), std::string(".1"), std::string("-1"), std::string("_1"),
+        std::string("ตัวชี้วัด1"), std::string("1\0", 2), std::string(33, '9'), std::string("<b>")}) {
     EXPECT_FALSE(IsSafeKpiId(id)) << id;
     for (const bool sub : {false, true}) {
       auto fw = with_id(id, sub);
@@ -250,4 +254,18 @@ TEST(AgenciesTest, ReadsCsvAndJson) {
 }
 
 }  // namespace
+
+TEST(AgenciesCsvTest, CellsEsarsExportNeutralisedComeBackAsTheyWere) {
+  for (const char* text : {"-X", "=SUM(A1)", "+66", "@home", "'quoted", "plain", "", "'"}) {
+    EXPECT_EQ(RestoreNeutralized(NeutralizeFormula(text)), text) << text;
+  }
+  auto agencies = ParseAgencies(
+      "code,name_th,name_en,kind,parent,email\n'-X,'=ชื่อ,'@en,department,,\n", "agencies.csv");
+  ASSERT_TRUE(agencies.ok()) << agencies.status().ToString(false);
+  ASSERT_EQ(agencies->size(), 1u);
+  EXPECT_EQ((*agencies)[0].code, "-X");
+  EXPECT_EQ((*agencies)[0].name.th, "=ชื่อ");
+  EXPECT_EQ((*agencies)[0].name.en, "@en");
+}
+
 }  // namespace esar::formats

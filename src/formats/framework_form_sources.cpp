@@ -43,16 +43,17 @@ bool Ticked(const FormFields& fields, const std::string& name) {
   return !Trim(Get(fields, name)).empty();
 }
 
-// The names N of every ticked field "`prefix`.N" (one word, no dot), in the order of `offered`
-// and then by name.
+// The names N of every ticked field "`prefix`.N" (one word, no dot unless `dotted`: agency codes
+// may hold dots, "moi.dla"), in the order of `offered` and then by name.
 std::vector<std::string> TickedNames(const FormFields& fields, const std::string& prefix,
-                                     const std::vector<std::string>& offered) {
+                                     const std::vector<std::string>& offered, bool dotted = false) {
   std::set<std::string> ticked;
   const std::string start = prefix + ".";
   for (auto it = fields.lower_bound(start); it != fields.end() && it->first.rfind(start, 0) == 0;
        ++it) {
     const std::string name = it->first.substr(start.size());
-    if (!name.empty() && name.find('.') == std::string::npos && Ticked(fields, it->first)) {
+    if (!name.empty() && (dotted || name.find('.') == std::string::npos) &&
+        Ticked(fields, it->first)) {
       ticked.insert(name);
     }
   }
@@ -179,6 +180,7 @@ Status ApplyReferences(json& kpi, const json& original, const FormFields& before
   auto before = Rows(before_fields, "references", kReferenceColumns, kReferenceKeys);
   auto sent = Rows(fields, "references", kReferenceColumns, kReferenceKeys);
   if (!sent) return sent.status();
+  if (!before) return before.status();
   if (*sent == *before) return Status::Ok();
   const json& old = Member(original, "references");
   json out = json::array();
@@ -387,6 +389,7 @@ Result<json> ApplyWindows(const json& old, const std::string& at, const FormFiel
   auto before = Rows(before_fields, at + "windows", kWindowColumns, {"from", "to"});
   auto sent = Rows(fields, at + "windows", kWindowColumns, {"from", "to"});
   if (!sent) return sent.status();
+  if (!before) return before.status();
   json out = json::array();
   for (const Row& row : *sent) {
     const std::string wat = at + "windows." + std::to_string(row.index) + ".";
@@ -430,6 +433,7 @@ Result<json> ApplyClasses(const json& old, const FormFields& before_fields,
   auto before = Rows(before_fields, "cases.classes", kClassColumns, {"id", "name.th", "name.en"});
   auto sent = Rows(fields, "cases.classes", kClassColumns, {"id", "name.th", "name.en"});
   if (!sent) return sent.status();
+  if (!before) return before.status();
   json out = json::array();
   std::set<std::string> ids;
   for (const Row& row : *sent) {
@@ -488,7 +492,9 @@ Result<json> ApplyClasses(const json& old, const FormFields& before_fields,
         when[f] = std::move(range);
       }
     }
-    if (fresh || when != Member(k, "when")) k["when"] = std::move(when);
+    // A class without conditions keeps having no "when" (the reader takes it as optional).
+    const bool never_had_any = when.empty() && !k.contains("when");
+    if (!never_had_any && (fresh || when != Member(k, "when"))) k["when"] = std::move(when);
     auto windows = ApplyWindows(Member(k, "windows"), at, before_fields, fields, id);
     if (!windows) return windows.status();
     if (windows->empty()) {
@@ -702,7 +708,7 @@ Status ApplyFromAgencies(json& kpi, const json& original, const FormFields& befo
   }
   json agencies = Member(r, "agencies").is_object() ? r["agencies"] : json::object();
   for (const char* part : {"kinds", "ministries", "codes"}) {
-    const auto names = TickedNames(fields, p + part, {});
+    const auto names = TickedNames(fields, p + part, {}, /*dotted=*/true);
     if (names.empty()) {
       agencies.erase(part);
     } else {

@@ -291,9 +291,53 @@ TEST(SourcesFormTest, ACrossAgencyKpiAndACatalogKpiAreMadeByTheForm) {
   EXPECT_FALSE(cases->contains("from_agencies"));
   EXPECT_EQ((*cases)["cases"].dump(),
             json::parse(R"({"kinds": ["opinion"], "cutoffs": {"12": "2024-09-30"},
-                "classes": [{"id": "all", "standard": {"days": 53}, "when": {},
+                "classes": [{"id": "all", "standard": {"days": 53},
                 "windows": [{"from": "2023-10-01", "to": "2024-07-31", "rounds": [12]}]}]})")
                 .dump());
+}
+
+TEST(SourcesFormTest, AgencyCodesWithDotsStayInTheRule) {
+  // Agency codes may hold dots ("moi.dla"); changing the measure alone keeps them, and one ticked
+  // on the form is written.
+  const json kpi = json::parse(R"({"id": "9", "component": "c", "name": "x",
+      "variables": [{"id": "share_ok", "type": "percent"}],
+      "from_agencies": {"variable": "share_ok", "key": "e-service", "measure": "share",
+                        "at_least": 80, "agencies": {"codes": ["moi.dla"]}},
+      "criteria": {"form": "levels", "targets": [80, 90, 95]}})");
+  FormFields f = KpiFormFields(kpi);
+  EXPECT_EQ(f["from_agencies.codes.moi.dla"], "1");
+  f["from_agencies.measure"] = "count";
+  auto edited = ApplyKpiForm(kpi, AsSent(f), {}, false);
+  ASSERT_TRUE(edited.ok()) << edited.status().ToString(false);
+  EXPECT_EQ((*edited)["from_agencies"]["agencies"].dump(), R"({"codes":["moi.dla"]})");
+  EXPECT_EQ((*edited)["from_agencies"]["measure"], "count");
+  f["from_agencies.codes.dla.cm"] = "1";
+  edited = ApplyKpiForm(kpi, AsSent(f), {}, false);
+  ASSERT_TRUE(edited.ok()) << edited.status().ToString(false);
+  EXPECT_EQ((*edited)["from_agencies"]["agencies"].dump(), R"({"codes":["moi.dla","dla.cm"]})");
+}
+
+TEST(SourcesFormTest, AClassWithoutConditionsGainsNoEmptyWhenWhenTheRuleChanges) {
+  json kpi = ExampleKpi("ocs-2567", "1");
+  std::vector<size_t> without;
+  for (size_t i = 0; i < kpi["cases"]["classes"].size(); ++i) {
+    if (!kpi["cases"]["classes"][i].contains("when")) without.push_back(i);
+  }
+  if (without.empty()) {
+    // The seed's classes all have conditions: take them from the first, as a framework may.
+    kpi["cases"]["classes"][0].erase("when");
+    without.push_back(0);
+  }
+  FormFields f = KpiFormFields(kpi);
+  // Another part of the rule changed: a pause no longer counted.
+  const bool ticked = f.count("cases.pause.committee") && f["cases.pause.committee"] == "1";
+  f["cases.pause.committee"] = ticked ? "" : "1";
+  auto edited = ApplyKpiForm(kpi, AsSent(f), {}, false);
+  ASSERT_TRUE(edited.ok()) << edited.status().ToString(false);
+  for (size_t i : without) {
+    EXPECT_FALSE((*edited)["cases"]["classes"][i].contains("when"))
+        << (*edited)["cases"]["classes"][i].dump();
+  }
 }
 
 TEST(SourcesFormTest, FindingsPathsNameTheSourcesField) {

@@ -11,6 +11,7 @@
 #include "formats/csv.h"
 #include "formats/json_input.h"
 #include "formats/past_results.h"
+#include "formats/sheet_writer.h"
 #include "formats/xlsx_reader.h"
 
 namespace esar::formats {
@@ -187,19 +188,23 @@ Result<std::vector<domain::Agency>> ParseAgencies(const std::string& text,
   }
   auto table = CsvTable::Parse(text, file, {"code", "name_th"});
   if (!table) return table.status();
+  // A cell esar's own export neutralised ("'-X") comes back as it was (RestoreNeutralized).
+  const auto cell = [&](const CsvRow& row, const char* column) {
+    return RestoreNeutralized(Trim(table->Field(row, column)));
+  };
   for (const CsvRow& row : table->rows()) {
     domain::Agency agency;
-    agency.code = Trim(table->Field(row, "code"));
+    agency.code = cell(row, "code");
     if (agency.code.empty()) return Missing("code", file, row.line);
     if (!IsCleanCode(agency.code)) {
       return Status::InvalidInput("รหัสหน่วยงานต้องยาว 1–64 ตัวอักษร ไม่มีอักขระควบคุม",
                                   "an agency code is 1–64 characters without control characters",
                                   {file, "", row.line});
     }
-    agency.name = {Trim(table->Field(row, "name_th")), Trim(table->Field(row, "name_en"))};
-    agency.kind = Trim(table->Field(row, "kind"));
-    agency.parent = Trim(table->Field(row, "parent"));
-    if (table->HasColumn("email")) agency.email = Trim(table->Field(row, "email"));
+    agency.name = {cell(row, "name_th"), cell(row, "name_en")};
+    agency.kind = cell(row, "kind");
+    agency.parent = cell(row, "parent");
+    if (table->HasColumn("email")) agency.email = cell(row, "email");
     agency.where = {file, "", row.line};
     out.push_back(std::move(agency));
   }

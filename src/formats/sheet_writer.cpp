@@ -173,7 +173,7 @@ class XlsxWriter final : public TableWriter {
   lxw_format* heading_ = nullptr;
   lxw_worksheet* sheet_ = nullptr;
   lxw_row_t row_ = 0;
-  std::vector<lxw_format*> formats_;               // per column of the current sheet
+  std::vector<lxw_format*> formats_;              // per column of the current sheet
   std::map<std::string, lxw_format*> by_format_;  // owned by the workbook
 };
 
@@ -184,6 +184,15 @@ std::string NeutralizeFormula(std::string_view text) {
     const char c = text.front();
     if (c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r')
       return "'" + std::string(text);
+  }
+  return std::string(text);
+}
+
+std::string RestoreNeutralized(std::string_view text) {
+  if (text.size() >= 2 && text.front() == '\'') {
+    const char c = text[1];
+    if (c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r')
+      return std::string(text.substr(1));
   }
   return std::string(text);
 }

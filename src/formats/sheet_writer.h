@@ -27,15 +27,18 @@ struct Cell {
   static Cell Text(std::string text) { return {Kind::kText, std::move(text), 0}; }
   static Cell Number(double value) { return {Kind::kNumber, {}, value}; }
   // A number when there is one, else an empty cell.
-  static Cell MaybeNumber(std::optional<double> value) {
-    return value ? Number(*value) : Cell{};
-  }
+  static Cell MaybeNumber(std::optional<double> value) { return value ? Number(*value) : Cell{}; }
 };
 
 // `text` with a single quote put first when a spreadsheet would read it as a formula or
 // command: it begins with = + - @, a tab or a carriage return (OWASP's CSV injection advice).
 // Other text is returned as it is.
 std::string NeutralizeFormula(std::string_view text);
+
+// The text NeutralizeFormula was given, for a file esar wrote that comes back to it (the
+// agencies list, exported, edited and imported again): one leading single quote before
+// = + - @, a tab or a carriage return is taken off. Other text is returned as it is.
+std::string RestoreNeutralized(std::string_view text);
 
 enum class SheetFormat { kCsv, kXlsx };
 

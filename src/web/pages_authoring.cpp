@@ -301,14 +301,17 @@ json KeyOptions(const std::set<std::string>& keys) {
 }
 
 // A group of checkboxes "`prefix`.<value>" for `choices` (value, label), with the ticked values
-// of `f` that are not among them (kept, so that nothing is lost).
+// of `f` that are not among them (kept, so that nothing is lost: an agency code no longer in the
+// directory, which may hold dots like "moi.dla").
 json Checkboxes(const formats::FormFields& f, ErrorBook& errors, const std::string& prefix,
                 std::vector<std::pair<std::string, std::string>> choices) {
+  const bool dotted = prefix.rfind("from_agencies.", 0) == 0;
   std::set<std::string> offered;
   for (const auto& c : choices) offered.insert(c.first);
   for (auto it = f.lower_bound(prefix + "."); it != f.end() && it->first.rfind(prefix + ".", 0) == 0; ++it) {
     const std::string value = it->first.substr(prefix.size() + 1);
-    if (!it->second.empty() && !offered.count(value) && value.find('.') == std::string::npos) {
+    if (!it->second.empty() && !offered.count(value) &&
+        (dotted || value.find('.') == std::string::npos)) {
       choices.emplace_back(value, value);
     }
   }
