@@ -79,10 +79,14 @@ Status History::ImportResults(const Actor& actor, const std::vector<domain::Past
 Result<std::vector<domain::PastResult>> History::Published(const PastFilter& filter) {
   // The rows a publication shows are its final result's (results.rows_from); a KPI's key is kept
   // with its rows (result_kpis.kpi_key).
-  const std::vector<storage::Value> params = {
-      int64_t{filter.before_year}, int64_t{filter.before_year}, int64_t{filter.year},
-      int64_t{filter.year},        int64_t{filter.round},       int64_t{filter.round},
-      filter.agency,               filter.agency};
+  const std::vector<storage::Value> params = {int64_t{filter.before_year},
+                                              int64_t{filter.before_year},
+                                              int64_t{filter.year},
+                                              int64_t{filter.year},
+                                              int64_t{filter.round},
+                                              int64_t{filter.round},
+                                              filter.agency,
+                                              filter.agency};
   auto totals = db_.Query(
       "SELECT t.agency_code, t.total, f.fiscal_year, r.round FROM results r "
       "JOIN frameworks f ON f.id = r.framework_id "
@@ -155,6 +159,20 @@ Result<std::vector<domain::PastResult>> History::PastResults(const PastFilter& f
   if (!published) return published.status();
   out.insert(out.end(), published->begin(), published->end());
   return out;
+}
+
+Result<std::set<std::string>> History::KeysWithResults(int year, int round) {
+  auto rows = db_.Query(
+      "SELECT DISTINCT kpi_key FROM past_results WHERE fiscal_year = ? AND round = ? AND "
+      "kpi_key <> '' UNION SELECT DISTINCT k.kpi_key FROM results r JOIN frameworks f ON f.id = "
+      "r.framework_id JOIN result_kpis k ON k.result_id = COALESCE(r.rows_from, r.id) WHERE "
+      "r.stage = 'published' AND f.fiscal_year = ? AND r.round = ? AND k.kpi_key <> '' AND "
+      "k.status = 'scored'",
+      {int64_t{year}, int64_t{round}, int64_t{year}, int64_t{round}});
+  if (!rows) return rows.status();
+  std::set<std::string> keys;
+  for (const storage::Row& r : *rows) keys.insert(r.Text(0));
+  return keys;
 }
 
 Result<size_t> History::FillBaselines(const domain::Framework& framework,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,11 @@ class History {
                                                       const std::string& agency = "") {
     return PastResults(PastFilter{before_year, 0, 0, agency});
   }
+
+  // The KPI keys with a result in fiscal year `year`, round `round`: imported by `esar import
+  // results` or scored in a publication of esar's of that year and round, found in SQL
+  // (DISTINCT), so that the framework editor does not read every row as PastResults would.
+  Result<std::set<std::string>> KeysWithResults(int year, int round);
 
   // domain::FillBaselines over the earlier results the framework's references read: its
   // baselines taken from earlier years' results where `observations` has no value for them

@@ -79,7 +79,8 @@ int LevelCount(const service::StoredFramework& stored, const formats::FormFields
   for (const char* kind : {".targets.", ".mlevel.", ".conditions.", ".texts."}) {
     const std::string prefix = p + kind;
     for (auto it = f.lower_bound(prefix); it != f.end() && it->first.rfind(prefix, 0) == 0; ++it) {
-      const std::string n = it->first.substr(prefix.size(), it->first.find('.', prefix.size()) - prefix.size());
+      const std::string n =
+          it->first.substr(prefix.size(), it->first.find('.', prefix.size()) - prefix.size());
       if (!n.empty() && n.size() <= 2 && std::all_of(n.begin(), n.end(), ::isdigit)) {
         count = std::max(count, std::stoi(n) + 1);
       }
@@ -100,12 +101,14 @@ void CriteriaFields(PageCall& call, const service::StoredFramework& stored,
   const std::string form = Value(f, p + ".form");
   const std::string row_id = "r-" + HtmlId(p);
   if (form == "levels") {
-    how.push_back(Field(f, errors, p + ".direction", call.T("form.direction"), "select", "",
-                        json::array({{{"value", "higher"}, {"label", call.T("form.direction_higher")}},
-                                     {{"value", "lower"}, {"label", call.T("form.direction_lower")}}})));
-    how.push_back(Field(f, errors, p + ".scoring", call.T("form.scoring"), "select", "",
-                        json::array({{{"value", "interpolate"}, {"label", call.T("form.scoring_interpolate")}},
-                                     {{"value", "step"}, {"label", call.T("form.scoring_step")}}})));
+    how.push_back(
+        Field(f, errors, p + ".direction", call.T("form.direction"), "select", "",
+              json::array({{{"value", "higher"}, {"label", call.T("form.direction_higher")}},
+                           {{"value", "lower"}, {"label", call.T("form.direction_lower")}}})));
+    how.push_back(Field(
+        f, errors, p + ".scoring", call.T("form.scoring"), "select", "",
+        json::array({{{"value", "interpolate"}, {"label", call.T("form.scoring_interpolate")}},
+                     {{"value", "step"}, {"label", call.T("form.scoring_step")}}})));
   } else if (form == "milestones") {
     how.push_back(Field(f, errors, p + ".cumulative", call.T("form.cumulative"), "checkbox"));
   } else if (form == "groups") {
@@ -131,7 +134,8 @@ void CriteriaFields(PageCall& call, const service::StoredFramework& stored,
         shown[at + "criteria.form"] = first.empty() ? "levels" : first;
       }
       json gf = json::array();
-      gf.push_back(Field(shown, errors, at + "id", call.T("form.group_id"), "text", call.T("form.group_id_hint")));
+      gf.push_back(Field(shown, errors, at + "id", call.T("form.group_id"), "text",
+                         call.T("form.group_id_hint")));
       gf.push_back(Field(shown, errors, at + "name.th", call.T("form.name_th"), "area", "", {}, 2));
       gf.push_back(Field(shown, errors, at + "name.en", call.T("form.name_en"), "area", "", {}, 2));
       gf.push_back(
@@ -163,15 +167,23 @@ void CriteriaFields(PageCall& call, const service::StoredFramework& stored,
     for (int i = 0; i < items; ++i) {
       const std::string at = p + ".items." + std::to_string(i) + ".";
       json fields = json::array();
-      fields.push_back(Field(f, errors, at + "id", call.T("form.item_id"), "text", call.T("form.item_id_hint")));
-      fields.push_back(Field(f, errors, at + "points", call.T("form.item_points"), "text", call.T("form.item_points_hint")));
-      fields.push_back(Field(f, errors, at + "when", call.T("form.item_when"), "text", call.T("form.item_when_hint")));
-      fields.push_back(Field(f, errors, at + "requires", call.T("form.item_requires"), "text", call.T("form.item_requires_hint")));
-      fields.push_back(Field(f, errors, at + "text.th", call.T("form.in_thai_text"), "area", "", {}, 2));
-      fields.push_back(Field(f, errors, at + "text.en", call.T("form.in_english_text"), "area", "", {}, 2));
+      fields.push_back(
+          Field(f, errors, at + "id", call.T("form.item_id"), "text", call.T("form.item_id_hint")));
+      fields.push_back(Field(f, errors, at + "points", call.T("form.item_points"), "text",
+                             call.T("form.item_points_hint")));
+      fields.push_back(Field(f, errors, at + "when", call.T("form.item_when"), "text",
+                             call.T("form.item_when_hint")));
+      fields.push_back(Field(f, errors, at + "requires", call.T("form.item_requires"), "text",
+                             call.T("form.item_requires_hint")));
+      fields.push_back(
+          Field(f, errors, at + "text.th", call.T("form.in_thai_text"), "area", "", {}, 2));
+      fields.push_back(
+          Field(f, errors, at + "text.en", call.T("form.in_english_text"), "area", "", {}, 2));
       const std::string id = row_id + "-i" + std::to_string(i);
-      rows.push_back({{"legend", legend_prefix + Numbered(call, "form.item", i, items)}, {"id", id},
-                      {"fields", fields}, {"errors", errors.Take(p + ".items." + std::to_string(i), id)}});
+      rows.push_back({{"legend", legend_prefix + Numbered(call, "form.item", i, items)},
+                      {"id", id},
+                      {"fields", fields},
+                      {"errors", errors.Take(p + ".items." + std::to_string(i), id)}});
     }
   }
 
@@ -180,21 +192,26 @@ void CriteriaFields(PageCall& call, const service::StoredFramework& stored,
   for (int i = 0; i < count; ++i) {
     const std::string n = std::to_string(i);
     const std::string legend =
-        legend_prefix +
-        (static_cast<size_t>(i) < levels.size()
-             ? call.Pick(levels[static_cast<size_t>(i)].name) + " (" +
-                   ShortestDecimal(levels[static_cast<size_t>(i)].points) + " " + call.T("doc.points") + ")"
-             : call.T("form.level_row") + " " + std::to_string(i + 1));
+        legend_prefix + (static_cast<size_t>(i) < levels.size()
+                             ? call.Pick(levels[static_cast<size_t>(i)].name) + " (" +
+                                   ShortestDecimal(levels[static_cast<size_t>(i)].points) + " " +
+                                   call.T("doc.points") + ")"
+                             : call.T("form.level_row") + " " + std::to_string(i + 1));
     json fields = json::array();
     if (form == "levels") {
-      fields.push_back(Field(f, errors, p + ".targets." + n + ".value", call.T("form.target"), "text", call.T("form.target_hint")));
-      fields.push_back(Field(f, errors, p + ".targets." + n + ".strict", call.T("form.target_strict"), "checkbox"));
+      fields.push_back(Field(f, errors, p + ".targets." + n + ".value", call.T("form.target"),
+                             "text", call.T("form.target_hint")));
+      fields.push_back(Field(f, errors, p + ".targets." + n + ".strict",
+                             call.T("form.target_strict"), "checkbox"));
     } else if (form == "conditions") {
-      fields.push_back(Field(f, errors, p + ".conditions." + n, call.T("form.condition"), "text", call.T("form.condition_hint")));
+      fields.push_back(Field(f, errors, p + ".conditions." + n, call.T("form.condition"), "text",
+                             call.T("form.condition_hint")));
     }
-    fields.push_back(Field(f, errors, p + ".texts." + n + ".th", call.T("form.level_text_th"), "area",
-                           call.T(form == "points" ? "form.level_text_points_hint" : "form.level_text_hint"), {}, 2));
-    fields.push_back(Field(f, errors, p + ".texts." + n + ".en", call.T("form.level_text_en"), "area", "", {}, 2));
+    fields.push_back(Field(
+        f, errors, p + ".texts." + n + ".th", call.T("form.level_text_th"), "area",
+        call.T(form == "points" ? "form.level_text_points_hint" : "form.level_text_hint"), {}, 2));
+    fields.push_back(Field(f, errors, p + ".texts." + n + ".en", call.T("form.level_text_en"),
+                           "area", "", {}, 2));
     const std::string id = row_id + "-" + n;
     json errs = errors.Take(p + ".targets." + n, id);
     for (const json& e : errors.Take(p + ".levels." + n, id)) errs.push_back(e);
@@ -205,14 +222,20 @@ void CriteriaFields(PageCall& call, const service::StoredFramework& stored,
     for (int m = 0; m < milestones; ++m) {
       const std::string at = p + ".levels." + n + "." + std::to_string(m) + ".";
       json mf = json::array();
-      mf.push_back(Field(f, errors, at + "variable", call.T("form.milestone_variable"), "text", call.T("form.milestone_variable_hint")));
-      mf.push_back(Field(f, errors, at + "text.th", call.T("form.in_thai_text"), "area", "", {}, 2));
-      mf.push_back(Field(f, errors, at + "text.en", call.T("form.in_english_text"), "area", "", {}, 2));
-      mf.push_back(Field(f, errors, at + "due", call.T("form.milestone_due"), "text", call.T("form.milestone_due_hint")));
-      mf.push_back(Field(f, errors, at + "reached", call.T("form.milestone_reached"), "text", call.T("form.milestone_reached_hint")));
+      mf.push_back(Field(f, errors, at + "variable", call.T("form.milestone_variable"), "text",
+                         call.T("form.milestone_variable_hint")));
+      mf.push_back(
+          Field(f, errors, at + "text.th", call.T("form.in_thai_text"), "area", "", {}, 2));
+      mf.push_back(
+          Field(f, errors, at + "text.en", call.T("form.in_english_text"), "area", "", {}, 2));
+      mf.push_back(Field(f, errors, at + "due", call.T("form.milestone_due"), "text",
+                         call.T("form.milestone_due_hint")));
+      mf.push_back(Field(f, errors, at + "reached", call.T("form.milestone_reached"), "text",
+                         call.T("form.milestone_reached_hint")));
       const std::string mid = id + "-" + std::to_string(m);
       rows.push_back({{"legend", legend + " · " + Numbered(call, "form.milestone", m, milestones)},
-                      {"id", mid}, {"fields", mf},
+                      {"id", mid},
+                      {"fields", mf},
                       {"errors", errors.Take(p + ".levels." + n + "." + std::to_string(m), mid)}});
     }
     // Every level is sent, also one without milestones, so that it is not lost.
@@ -263,7 +286,6 @@ void SubKpiRows(PageCall& call, const formats::FormFields& f, ErrorBook& errors,
   }
 }
 
-
 // The options of a select of the KPI's variables as the form has them (their ids, with the Thai
 // or English name).
 json VariableOptions(PageCall& call, const formats::FormFields& f) {
@@ -289,7 +311,8 @@ void CollectKeys(const std::vector<domain::Kpi>& kpis, std::set<std::string>& ke
 // Every KPI of `kpis` and their sub-KPIs as options ("ตัวชี้วัด 4.1 ชื่อ").
 void KpiOptions(PageCall& call, const std::vector<domain::Kpi>& kpis, json& options) {
   for (const domain::Kpi& k : kpis) {
-    options.push_back({{"value", k.id}, {"label", call.T("assign.kpi") + " " + k.id + " " + call.Pick(k.name)}});
+    options.push_back(
+        {{"value", k.id}, {"label", call.T("assign.kpi") + " " + k.id + " " + call.Pick(k.name)}});
     KpiOptions(call, k.sub_kpis, options);
   }
 }
@@ -308,7 +331,8 @@ json Checkboxes(const formats::FormFields& f, ErrorBook& errors, const std::stri
   const bool dotted = prefix.rfind("from_agencies.", 0) == 0;
   std::set<std::string> offered;
   for (const auto& c : choices) offered.insert(c.first);
-  for (auto it = f.lower_bound(prefix + "."); it != f.end() && it->first.rfind(prefix + ".", 0) == 0; ++it) {
+  for (auto it = f.lower_bound(prefix + ".");
+       it != f.end() && it->first.rfind(prefix + ".", 0) == 0; ++it) {
     const std::string value = it->first.substr(prefix.size() + 1);
     if (!it->second.empty() && !offered.count(value) &&
         (dotted || value.find('.') == std::string::npos)) {
@@ -331,7 +355,8 @@ json SourcesSections(PageCall& call, const service::StoredFramework& stored,
                      const formats::FormFields& f, ErrorBook& errors) {
   json sections = json::array();
   const json variables = VariableOptions(call, f);
-  sections.push_back({{"id", "s-sources"}, {"title", call.T("form.section_sources")},
+  sections.push_back({{"id", "s-sources"},
+                      {"title", call.T("form.section_sources")},
                       {"hint", call.T("form.sources_hint")},
                       {"hidden", json::array({{{"name", "sources.shown"}, {"value", "1"}}})},
                       {"errors", json::array()}});
@@ -341,8 +366,9 @@ json SourcesSections(PageCall& call, const service::StoredFramework& stored,
   CollectKeys(stored.framework.kpis, keys);
   json kpis = json::array();
   KpiOptions(call, stored.framework.kpis, kpis);
-  const json sources = json::array({{{"value", "kpi"}, {"label", call.T("form.ref_source_kpi")}},
-                                    {{"value", "result"}, {"label", call.T("form.ref_source_result")}}});
+  const json sources =
+      json::array({{{"value", "kpi"}, {"label", call.T("form.ref_source_kpi")}},
+                   {{"value", "result"}, {"label", call.T("form.ref_source_result")}}});
   const json rounds = json::array({{{"value", "12"}, {"label", call.T("form.round_value_12")}},
                                    {{"value", "6"}, {"label", call.T("form.round_value_6")}}});
   const json reads = json::array({{{"value", "result"}, {"label", call.T("form.ref_read_result")}},
@@ -357,15 +383,12 @@ json SourcesSections(PageCall& call, const service::StoredFramework& stored,
     if (year.size() != 4 || !std::all_of(year.begin(), year.end(), ::isdigit)) continue;
     const int round = Value(f, at + "round") == "6" ? 6 : 12;
     const std::pair<int, int> when{std::stoi(year), round};
-    if (results_of.count(when)) continue;
+    // A few years and rounds at most (a form has one or two); a forged form naming hundreds
+    // is not read for each.
+    if (results_of.count(when) || results_of.size() >= 8) continue;
     std::set<std::string>& found = results_of[when];
-    service::History::PastFilter filter;
-    filter.year = when.first;
-    filter.round = round;
-    if (auto past = service::History(call.db, call.clock).PastResults(filter)) {
-      for (const domain::PastResult& r : *past) {
-        if (!r.kpi_key.empty()) found.insert(r.kpi_key);
-      }
+    if (auto known = service::History(call.db, call.clock).KeysWithResults(when.first, round)) {
+      found = std::move(*known);
     }
     keys.insert(found.begin(), found.end());
   }
@@ -374,13 +397,20 @@ json SourcesSections(PageCall& call, const service::StoredFramework& stored,
     const std::string at = "references." + std::to_string(i) + ".";
     const std::string id = "r-references-" + std::to_string(i);
     json fields = json::array();
-    fields.push_back(Field(f, errors, at + "name", call.T("form.ref_name"), "text", call.T("form.ref_name_hint")));
-    fields.push_back(Field(f, errors, at + "source", call.T("form.ref_source"), "select", "", sources));
-    fields.push_back(Field(f, errors, at + "kpi", call.T("form.ref_kpi"), "select", call.T("form.ref_kpi_hint"), kpis));
-    fields.push_back(Field(f, errors, at + "variable", call.T("form.ref_variable"), "text", call.T("form.ref_variable_hint")));
-    fields.push_back(Field(f, errors, at + "fiscal_year", call.T("form.ref_fiscal_year"), "text", call.T("form.ref_fiscal_year_hint")));
-    fields.push_back(Field(f, errors, at + "round", call.T("form.ref_round"), "select", "", rounds));
-    fields.push_back(Field(f, errors, at + "key", call.T("form.ref_key"), "select", call.T("form.ref_key_hint"), KeyOptions(keys)));
+    fields.push_back(Field(f, errors, at + "name", call.T("form.ref_name"), "text",
+                           call.T("form.ref_name_hint")));
+    fields.push_back(
+        Field(f, errors, at + "source", call.T("form.ref_source"), "select", "", sources));
+    fields.push_back(Field(f, errors, at + "kpi", call.T("form.ref_kpi"), "select",
+                           call.T("form.ref_kpi_hint"), kpis));
+    fields.push_back(Field(f, errors, at + "variable", call.T("form.ref_variable"), "text",
+                           call.T("form.ref_variable_hint")));
+    fields.push_back(Field(f, errors, at + "fiscal_year", call.T("form.ref_fiscal_year"), "text",
+                           call.T("form.ref_fiscal_year_hint")));
+    fields.push_back(
+        Field(f, errors, at + "round", call.T("form.ref_round"), "select", "", rounds));
+    fields.push_back(Field(f, errors, at + "key", call.T("form.ref_key"), "select",
+                           call.T("form.ref_key_hint"), KeyOptions(keys)));
     fields.push_back(Field(f, errors, at + "read", call.T("form.ref_read"), "select", "", reads));
     json errs = errors.Take("references." + std::to_string(i), id);
     const std::string year = Value(f, at + "fiscal_year");
@@ -391,11 +421,16 @@ json SourcesSections(PageCall& call, const service::StoredFramework& stored,
         errs.push_back(call.T("check.warning") + ": " + call.T("form.ref_no_result"));
       }
     }
-    rows.push_back({{"legend", Numbered(call, "form.reference", i, references)}, {"id", id},
-                    {"fields", fields}, {"errors", errs}});
+    rows.push_back({{"legend", Numbered(call, "form.reference", i, references)},
+                    {"id", id},
+                    {"fields", fields},
+                    {"errors", errs}});
   }
-  sections.push_back({{"id", "s-references"}, {"title", call.T("form.section_references")},
-                      {"hint", call.T("form.references_hint")}, {"rows", rows}, {"sub", true},
+  sections.push_back({{"id", "s-references"},
+                      {"title", call.T("form.section_references")},
+                      {"hint", call.T("form.references_hint")},
+                      {"rows", rows},
+                      {"sub", true},
                       {"errors", errors.Take("references", "s-references")}});
 
   // ---- the case rule ----
@@ -405,23 +440,31 @@ json SourcesSections(PageCall& call, const service::StoredFramework& stored,
   }
   std::vector<std::pair<std::string, std::string>> categories, pauses, case_rounds;
   for (int c = 1; c <= 6; ++c) {
-    categories.emplace_back(std::to_string(c), call.T("form.cases_excluded_n") + " " + std::to_string(c));
+    categories.emplace_back(std::to_string(c),
+                            call.T("form.cases_excluded_n") + " " + std::to_string(c));
   }
   for (const char* r : {"ria", "committee", "outside"}) {
     pauses.emplace_back(r, call.T(std::string("form.pause_") + r));
   }
-  for (const char* r : {"6", "12"}) case_rounds.emplace_back(r, call.T(std::string("form.round_value_") + r));
+  for (const char* r : {"6", "12"})
+    case_rounds.emplace_back(r, call.T(std::string("form.round_value_") + r));
   json case_fields = json::array();
-  case_fields.push_back(Field(f, errors, "cases.cutoff.6", call.T("form.cases_cutoff_6"), "text", call.T("form.milestone_due_hint")));
-  case_fields.push_back(Field(f, errors, "cases.cutoff.12", call.T("form.cases_cutoff_12"), "text", call.T("form.milestone_due_hint")));
-  case_fields.push_back(Field(f, errors, "cases.on_time", call.T("form.cases_on_time"), "select", call.T("form.cases_variable_hint"), variables));
-  case_fields.push_back(Field(f, errors, "cases.counted", call.T("form.cases_counted"), "select", call.T("form.cases_variable_hint"), variables));
+  case_fields.push_back(Field(f, errors, "cases.cutoff.6", call.T("form.cases_cutoff_6"), "text",
+                              call.T("form.milestone_due_hint")));
+  case_fields.push_back(Field(f, errors, "cases.cutoff.12", call.T("form.cases_cutoff_12"), "text",
+                              call.T("form.milestone_due_hint")));
+  case_fields.push_back(Field(f, errors, "cases.on_time", call.T("form.cases_on_time"), "select",
+                              call.T("form.cases_variable_hint"), variables));
+  case_fields.push_back(Field(f, errors, "cases.counted", call.T("form.cases_counted"), "select",
+                              call.T("form.cases_variable_hint"), variables));
   json case_groups = json::array();
   auto group = [&](json& into, const std::string& prefix, const std::string& legend,
                    const std::vector<std::pair<std::string, std::string>>& choices,
                    const std::string& hint) {
     const std::string id = "g-" + HtmlId(prefix);
-    json g = {{"legend", legend}, {"id", id}, {"fields", Checkboxes(f, errors, prefix, choices)},
+    json g = {{"legend", legend},
+              {"id", id},
+              {"fields", Checkboxes(f, errors, prefix, choices)},
               {"errors", errors.Take(prefix, id)}};
     if (!hint.empty()) g["hint"] = hint;
     into.push_back(std::move(g));
@@ -429,7 +472,8 @@ json SourcesSections(PageCall& call, const service::StoredFramework& stored,
   group(case_groups, "cases.kinds", call.T("form.cases_kinds"), kinds, "");
   group(case_groups, "cases.excluded", call.T("form.cases_excluded"), categories, "");
   group(case_groups, "cases.pause", call.T("form.cases_pauses"), pauses, "");
-  group(case_groups, "cases.backlog.round", call.T("form.cases_backlog_rounds"), case_rounds, call.T("form.cases_backlog_hint"));
+  group(case_groups, "cases.backlog.round", call.T("form.cases_backlog_rounds"), case_rounds,
+        call.T("form.cases_backlog_hint"));
   group(case_groups, "cases.backlog.kinds", call.T("form.cases_backlog_kinds"), kinds, "");
   json class_rows = json::array();
   const json units = json::array({{{"value", "months"}, {"label", call.T("form.unit_months")}},
@@ -439,43 +483,59 @@ json SourcesSections(PageCall& call, const service::StoredFramework& stored,
     const std::string at = "cases.classes." + std::to_string(c) + ".";
     const std::string id = "r-cases-classes-" + std::to_string(c);
     json fields = json::array();
-    fields.push_back(Field(f, errors, at + "id", call.T("form.class_id"), "text", call.T("form.class_id_hint")));
+    fields.push_back(
+        Field(f, errors, at + "id", call.T("form.class_id"), "text", call.T("form.class_id_hint")));
     fields.push_back(Field(f, errors, at + "name.th", call.T("form.name_th"), "text"));
     fields.push_back(Field(f, errors, at + "name.en", call.T("form.name_en"), "text"));
     fields.push_back(Field(f, errors, at + "standard", call.T("form.class_standard"), "text"));
-    fields.push_back(Field(f, errors, at + "standard_unit", call.T("form.class_standard_unit"), "select", "", units));
+    fields.push_back(Field(f, errors, at + "standard_unit", call.T("form.class_standard_unit"),
+                           "select", "", units));
     for (const std::string& cf : formats::CaseConditionFields()) {
       for (const char* bound : {"at_least", "at_most"}) {
-        fields.push_back(Field(f, errors, at + cf + "." + bound,
-                               call.T("form.case_field_" + cf) + " " + call.T(std::string("form.bound_") + bound),
-                               "text", cf == "sections" && std::string(bound) == "at_least" ? call.T("form.class_when_hint") : ""));
+        fields.push_back(Field(
+            f, errors, at + cf + "." + bound,
+            call.T("form.case_field_" + cf) + " " + call.T(std::string("form.bound_") + bound),
+            "text",
+            cf == "sections" && std::string(bound) == "at_least" ? call.T("form.class_when_hint")
+                                                                 : ""));
       }
     }
     const std::string legend = Numbered(call, "form.case_class", c, classes);
-    class_rows.push_back({{"legend", legend}, {"id", id}, {"fields", fields},
+    class_rows.push_back({{"legend", legend},
+                          {"id", id},
+                          {"fields", fields},
                           {"errors", errors.Take("cases.classes." + std::to_string(c), id)}});
     const int windows = RowCount(f, at + "windows");
     for (int w = 0; w < windows; ++w) {
       const std::string wat = at + "windows." + std::to_string(w) + ".";
       const std::string wid = id + "-w" + std::to_string(w);
       json wf = json::array();
-      wf.push_back(Field(f, errors, wat + "from", call.T("form.window_from"), "text", call.T("form.milestone_due_hint")));
-      wf.push_back(Field(f, errors, wat + "to", call.T("form.window_to"), "text", call.T("form.milestone_due_hint")));
+      wf.push_back(Field(f, errors, wat + "from", call.T("form.window_from"), "text",
+                         call.T("form.milestone_due_hint")));
+      wf.push_back(Field(f, errors, wat + "to", call.T("form.window_to"), "text",
+                         call.T("form.milestone_due_hint")));
       wf.push_back(Field(f, errors, wat + "round.6", call.T("form.window_round_6"), "checkbox"));
       wf.push_back(Field(f, errors, wat + "round.12", call.T("form.window_round_12"), "checkbox"));
-      class_rows.push_back({{"legend", legend + " · " + Numbered(call, "form.case_window", w, windows)},
-                            {"id", wid}, {"fields", wf},
-                            {"errors", errors.Take(at + "windows." + std::to_string(w), wid)}});
+      class_rows.push_back(
+          {{"legend", legend + " · " + Numbered(call, "form.case_window", w, windows)},
+           {"id", wid},
+           {"fields", wf},
+           {"errors", errors.Take(at + "windows." + std::to_string(w), wid)}});
     }
   }
-  sections.push_back({{"id", "s-cases"}, {"title", call.T("form.section_cases")},
-                      {"hint", call.T("form.cases_hint")}, {"fields", case_fields},
-                      {"groups", case_groups}, {"rows", class_rows}, {"sub", true},
+  sections.push_back({{"id", "s-cases"},
+                      {"title", call.T("form.section_cases")},
+                      {"hint", call.T("form.cases_hint")},
+                      {"fields", case_fields},
+                      {"groups", case_groups},
+                      {"rows", class_rows},
+                      {"sub", true},
                       {"errors", errors.Take("cases", "s-cases")}});
 
   // ---- other agencies' results ----
   std::set<std::string> year_keys = keys;
-  if (auto others = service::Cycle(call.db, call.clock).OtherFrameworksOfYear(stored.fiscal_year, stored.agency_kind)) {
+  if (auto others = service::Cycle(call.db, call.clock)
+                        .OtherFrameworksOfYear(stored.fiscal_year, stored.agency_kind)) {
     for (const service::StoredFramework& o : *others) CollectKeys(o.framework.kpis, year_keys);
   }
   json measures = json::array();
@@ -484,14 +544,19 @@ json SourcesSections(PageCall& call, const service::StoredFramework& stored,
   }
   json levels = json::array();
   for (size_t l = 0; l < stored.framework.levels.size(); ++l) {
-    levels.push_back({{"value", std::to_string(l + 1)},
-                      {"label", std::to_string(l + 1) + " · " + call.Pick(stored.framework.levels[l].name)}});
+    levels.push_back(
+        {{"value", std::to_string(l + 1)},
+         {"label", std::to_string(l + 1) + " · " + call.Pick(stored.framework.levels[l].name)}});
   }
   json fa = json::array();
-  fa.push_back(Field(f, errors, "from_agencies.variable", call.T("form.fa_variable"), "select", "", variables));
-  fa.push_back(Field(f, errors, "from_agencies.key", call.T("form.fa_key"), "select", call.T("form.fa_key_hint"), KeyOptions(year_keys)));
-  fa.push_back(Field(f, errors, "from_agencies.measure", call.T("form.fa_measure"), "select", "", measures));
-  fa.push_back(Field(f, errors, "from_agencies.level", call.T("form.fa_level"), "select", call.T("form.fa_level_hint"), levels));
+  fa.push_back(Field(f, errors, "from_agencies.variable", call.T("form.fa_variable"), "select", "",
+                     variables));
+  fa.push_back(Field(f, errors, "from_agencies.key", call.T("form.fa_key"), "select",
+                     call.T("form.fa_key_hint"), KeyOptions(year_keys)));
+  fa.push_back(
+      Field(f, errors, "from_agencies.measure", call.T("form.fa_measure"), "select", "", measures));
+  fa.push_back(Field(f, errors, "from_agencies.level", call.T("form.fa_level"), "select",
+                     call.T("form.fa_level_hint"), levels));
   fa.push_back(Field(f, errors, "from_agencies.at_least", call.T("form.fa_at_least"), "text"));
   fa.push_back(Field(f, errors, "from_agencies.at_most", call.T("form.fa_at_most"), "text"));
   std::vector<std::pair<std::string, std::string>> agency_kinds, ministries, codes;
@@ -520,12 +585,16 @@ json SourcesSections(PageCall& call, const service::StoredFramework& stored,
     for (auto& [key, pair] : m) codes.push_back(pair);
   }
   json fa_groups = json::array();
-  group(fa_groups, "from_agencies.kinds", call.T("form.fa_kinds"), agency_kinds, call.T("form.fa_agencies_hint"));
+  group(fa_groups, "from_agencies.kinds", call.T("form.fa_kinds"), agency_kinds,
+        call.T("form.fa_agencies_hint"));
   group(fa_groups, "from_agencies.ministries", call.T("form.fa_ministries"), ministries, "");
   group(fa_groups, "from_agencies.codes", call.T("form.fa_codes"), codes, "");
-  sections.push_back({{"id", "s-from-agencies"}, {"title", call.T("form.section_from_agencies")},
-                      {"hint", call.T("form.from_agencies_hint")}, {"fields", fa},
-                      {"groups", fa_groups}, {"sub", true},
+  sections.push_back({{"id", "s-from-agencies"},
+                      {"title", call.T("form.section_from_agencies")},
+                      {"hint", call.T("form.from_agencies_hint")},
+                      {"fields", fa},
+                      {"groups", fa_groups},
+                      {"sub", true},
                       {"errors", errors.Take("from_agencies", "s-from-agencies")}});
 
   // ---- the data catalog ----
@@ -534,12 +603,14 @@ json SourcesSections(PageCall& call, const service::StoredFramework& stored,
     catalog.push_back(Field(f, errors, std::string("catalog.") + role,
                             call.T(std::string("form.catalog_") + role), "select", "", variables));
   }
-  sections.push_back({{"id", "s-catalog"}, {"title", call.T("form.section_catalog")},
-                      {"hint", call.T("form.catalog_hint")}, {"fields", catalog}, {"sub", true},
+  sections.push_back({{"id", "s-catalog"},
+                      {"title", call.T("form.section_catalog")},
+                      {"hint", call.T("form.catalog_hint")},
+                      {"fields", catalog},
+                      {"sub", true},
                       {"errors", errors.Take("catalog", "s-catalog")}});
   return sections;
 }
-
 
 // The KPI form's sections, for the KPI at `place`.
 json KpiFormSections(PageCall& call, const service::StoredFramework& stored,
@@ -567,14 +638,18 @@ json KpiFormSections(PageCall& call, const service::StoredFramework& stored,
     general.push_back(Field(f, errors, "component", call.T("form.component"), "text",
                             call.T("form.component_free_hint")));
   } else {
-    general.push_back(Field(f, errors, "component", call.T("form.component"), "select", "", components));
+    general.push_back(
+        Field(f, errors, "component", call.T("form.component"), "select", "", components));
   }
-  general.push_back(Field(f, errors, "unit.th", call.T("form.unit_th"), "text", call.T("form.unit_hint")));
+  general.push_back(
+      Field(f, errors, "unit.th", call.T("form.unit_th"), "text", call.T("form.unit_hint")));
   general.push_back(Field(f, errors, "unit.en", call.T("form.unit_en"), "text"));
-  general.push_back(Field(f, errors, "result", call.T("form.result"), "text", call.T("form.result_hint")));
+  general.push_back(
+      Field(f, errors, "result", call.T("form.result"), "text", call.T("form.result_hint")));
   json flags = json::array();
   for (const char* flag : {"new", "continuing", "reform_plan", "monitoring_only"}) {
-    flags.push_back(Field(f, errors, std::string("flag.") + flag, call.T(std::string("form.flag_") + flag), "checkbox"));
+    flags.push_back(Field(f, errors, std::string("flag.") + flag,
+                          call.T(std::string("form.flag_") + flag), "checkbox"));
   }
   json rounds = json::array();
   for (const char* r : {"6", "12"}) {
@@ -646,7 +721,8 @@ json KpiFormSections(PageCall& call, const service::StoredFramework& stored,
 
   // ---- variables ----
   json types = json::array();
-  for (const char* t : {"number", "percent", "count", "pass_fail", "number_list", "derived", "date"}) {
+  for (const char* t :
+       {"number", "percent", "count", "pass_fail", "number_list", "derived", "date"}) {
     types.push_back({{"value", t}, {"label", call.T(std::string("form.type_") + t)}});
   }
   json rows = json::array();
@@ -654,31 +730,43 @@ json KpiFormSections(PageCall& call, const service::StoredFramework& stored,
   for (int i = 0; i < variables; ++i) {
     const std::string at = "variables." + std::to_string(i) + ".";
     json fields = json::array();
-    fields.push_back(Field(f, errors, at + "id", call.T("form.var_id"), "text", call.T("form.var_id_hint")));
+    fields.push_back(
+        Field(f, errors, at + "id", call.T("form.var_id"), "text", call.T("form.var_id_hint")));
     fields.push_back(Field(f, errors, at + "type", call.T("form.var_type"), "select", "", types));
     fields.push_back(Field(f, errors, at + "name.th", call.T("form.name_th"), "text"));
     fields.push_back(Field(f, errors, at + "name.en", call.T("form.name_en"), "text"));
     fields.push_back(Field(f, errors, at + "unit.th", call.T("form.unit_th"), "text"));
     fields.push_back(Field(f, errors, at + "unit.en", call.T("form.unit_en"), "text"));
-    fields.push_back(Field(f, errors, at + "formula", call.T("form.var_formula"), "text", call.T("form.var_formula_hint")));
-    fields.push_back(Field(f, errors, at + "length", call.T("form.var_length"), "text", call.T("form.var_length_hint")));
+    fields.push_back(Field(f, errors, at + "formula", call.T("form.var_formula"), "text",
+                           call.T("form.var_formula_hint")));
+    fields.push_back(Field(f, errors, at + "length", call.T("form.var_length"), "text",
+                           call.T("form.var_length_hint")));
     fields.push_back(Field(f, errors, at + "min", call.T("form.var_min"), "text"));
     fields.push_back(Field(f, errors, at + "max", call.T("form.var_max"), "text"));
     fields.push_back(Field(f, errors, at + "optional", call.T("form.var_optional"), "checkbox"));
     const std::string id = "r-variables-" + std::to_string(i);
-    rows.push_back({{"legend", Numbered(call, "form.variable", i, variables)}, {"id", id},
-                    {"fields", fields}, {"errors", errors.Take("variables." + std::to_string(i), id)}});
+    rows.push_back({{"legend", Numbered(call, "form.variable", i, variables)},
+                    {"id", id},
+                    {"fields", fields},
+                    {"errors", errors.Take("variables." + std::to_string(i), id)}});
   }
-  sections.push_back({{"id", "s-variables"}, {"title", call.T("form.section_variables")},
-                      {"hint", call.T("form.variables_hint")}, {"rows", rows},
+  sections.push_back({{"id", "s-variables"},
+                      {"title", call.T("form.section_variables")},
+                      {"hint", call.T("form.variables_hint")},
+                      {"rows", rows},
                       {"errors", errors.Take("variables", "s-variables")}});
-  for (json& section : SourcesSections(call, stored, f, errors)) sections.push_back(std::move(section));
+  for (json& section : SourcesSections(call, stored, f, errors))
+    sections.push_back(std::move(section));
 
   // ---- documentation ----
   json doc = json::array();
   auto text_pair = [&](const std::string& key) {
-    doc.push_back(Field(f, errors, "doc." + key + ".th", call.T("form.doc_" + key) + " " + call.T("form.in_thai"), "area", "", {}, 4));
-    doc.push_back(Field(f, errors, "doc." + key + ".en", call.T("form.doc_" + key) + " " + call.T("form.in_english"), "area", "", {}, 3));
+    doc.push_back(Field(f, errors, "doc." + key + ".th",
+                        call.T("form.doc_" + key) + " " + call.T("form.in_thai"), "area", "", {},
+                        4));
+    doc.push_back(Field(f, errors, "doc." + key + ".en",
+                        call.T("form.doc_" + key) + " " + call.T("form.in_english"), "area", "", {},
+                        3));
   };
   text_pair("description");
   json doc_rows = json::array();
@@ -689,9 +777,12 @@ json KpiFormSections(PageCall& call, const service::StoredFramework& stored,
       const std::string at = prefix + "." + std::to_string(i) + ".";
       const std::string id = "r-" + HtmlId(prefix) + "-" + std::to_string(i);
       doc_rows.push_back(
-          {{"legend", Numbered(call, "form.doc_" + key + "_item", i, n)}, {"id", id},
-           {"fields", json::array({Field(f, errors, at + "th", call.T("form.in_thai_text"), "area", "", {}, 2),
-                                   Field(f, errors, at + "en", call.T("form.in_english_text"), "area", "", {}, 2)})},
+          {{"legend", Numbered(call, "form.doc_" + key + "_item", i, n)},
+           {"id", id},
+           {"fields",
+            json::array(
+                {Field(f, errors, at + "th", call.T("form.in_thai_text"), "area", "", {}, 2),
+                 Field(f, errors, at + "en", call.T("form.in_english_text"), "area", "", {}, 2)})},
            {"errors", errors.Take(prefix + "." + std::to_string(i), id)}});
     }
   };
@@ -702,15 +793,21 @@ json KpiFormSections(PageCall& call, const service::StoredFramework& stored,
       const std::string at = prefix + "." + std::to_string(i) + ".";
       const std::string id = "r-" + HtmlId(prefix) + "-" + std::to_string(i);
       doc_rows.push_back(
-          {{"legend", Numbered(call, "form.doc_" + key + "_item", i, n)}, {"id", id},
-           {"fields", json::array({Field(f, errors, at + "fiscal_year", call.T("form.fiscal_year"), "text", call.T("form.fiscal_year_hint")),
-                                   Field(f, errors, at + "value", call.T("form.value"), "text"),
-                                   Field(f, errors, at + "text.th", call.T("form.in_thai_text"), "text"),
-                                   Field(f, errors, at + "text.en", call.T("form.in_english_text"), "text")})},
+          {{"legend", Numbered(call, "form.doc_" + key + "_item", i, n)},
+           {"id", id},
+           {"fields",
+            json::array(
+                {Field(f, errors, at + "fiscal_year", call.T("form.fiscal_year"), "text",
+                       call.T("form.fiscal_year_hint")),
+                 Field(f, errors, at + "value", call.T("form.value"), "text"),
+                 Field(f, errors, at + "text.th", call.T("form.in_thai_text"), "text"),
+                 Field(f, errors, at + "text.en", call.T("form.in_english_text"), "text")})},
            {"errors", errors.Take(prefix + "." + std::to_string(i), id)}});
     }
   };
-  sections.push_back({{"id", "s-doc"}, {"title", call.T("form.section_doc")}, {"fields", doc},
+  sections.push_back({{"id", "s-doc"},
+                      {"title", call.T("form.section_doc")},
+                      {"fields", doc},
                       {"errors", errors.Take("documentation", "s-doc")}});
   for (const char* key : {"definitions", "baseline", "roadmap", "steps"}) {
     doc_rows = json::array();
@@ -720,16 +817,21 @@ json KpiFormSections(PageCall& call, const service::StoredFramework& stored,
       text_rows(key);
     }
     const std::string id = "s-doc-" + std::string(key);
-    sections.push_back({{"id", id}, {"title", call.T(std::string("form.doc_") + key)},
+    sections.push_back({{"id", id},
+                        {"title", call.T(std::string("form.doc_") + key)},
                         {"hint", call.T(std::string("form.doc_") + key + "_hint")},
-                        {"rows", doc_rows}, {"sub", true},
+                        {"rows", doc_rows},
+                        {"sub", true},
                         {"errors", errors.Take(std::string("doc.") + key, id)}});
   }
   for (const char* key : {"scope", "data_collection", "data_source", "formula", "benefit"}) {
     doc = json::array();
     text_pair(key);
-    sections.push_back({{"id", "s-doc-" + std::string(key)}, {"title", call.T(std::string("form.doc_") + key)},
-                        {"fields", doc}, {"sub", true}, {"errors", json::array()}});
+    sections.push_back({{"id", "s-doc-" + std::string(key)},
+                        {"title", call.T(std::string("form.doc_") + key)},
+                        {"fields", doc},
+                        {"sub", true},
+                        {"errors", json::array()}});
   }
   return sections;
 }
@@ -826,7 +928,8 @@ HttpResponse KpiFormPage(PageCall& call, const service::StoredFramework& stored,
   // shown on this page concerns it.
   size_t findings_shown = 0;
   for (const domain::Finding& finding : findings) {
-    const std::string field = formats::KpiFieldOfFinding(kpi_path, Value(fields, "key"), finding, &fields);
+    const std::string field =
+        formats::KpiFieldOfFinding(kpi_path, Value(fields, "key"), finding, &fields);
     const std::string text =
         call.T(finding.severity == domain::Severity::kError ? "check.error" : "check.warning") +
         ": " + (call.lang == Lang::kThai ? finding.message_th : finding.message_en);
@@ -835,8 +938,8 @@ HttpResponse KpiFormPage(PageCall& call, const service::StoredFramework& stored,
     if (field.empty() || criteria_in_json) {
       // Findings elsewhere in the framework, or in criteria without a form (edited as JSON
       // below), are listed with the findings of the whole KPI.
-      if (finding.where.json_path.rfind(kpi_path + "/", 0) == 0 || finding.where.json_path == kpi_path ||
-          finding.severity == domain::Severity::kError) {
+      if (finding.where.json_path.rfind(kpi_path + "/", 0) == 0 ||
+          finding.where.json_path == kpi_path || finding.severity == domain::Severity::kError) {
         other_findings.push_back(text);
         ++findings_shown;
       }
@@ -1177,30 +1280,36 @@ HttpResponse Pages::RemoveSubKpi(PageCall& call) {
 }
 
 json Pages::ComponentsModel(PageCall& call, const service::StoredFramework& stored) {
-  const bool posted = call.request.method == "POST" &&
-                      call.request.path.size() >= 11 &&
-                      call.request.path.compare(call.request.path.size() - 11, 11, "/components") == 0;
+  const bool posted =
+      call.request.method == "POST" && call.request.path.size() >= 11 &&
+      call.request.path.compare(call.request.path.size() - 11, 11, "/components") == 0;
   const formats::FormFields fields =
       posted ? formats::FormFields(call.form.begin(), call.form.end())
              : formats::ComponentsFormFields(json::parse(stored.document));
   ErrorBook errors;
-  if (posted && call.form.count("__cerror")) errors.Add(call.Field("__field"), call.Field("__cerror"));
+  if (posted && call.form.count("__cerror"))
+    errors.Add(call.Field("__field"), call.Field("__cerror"));
   json rows = json::array();
   const int n = RowCount(fields, "components");
   for (int i = 0; i < n; ++i) {
     const std::string at = "components." + std::to_string(i) + ".";
     const std::string id = "r-components-" + std::to_string(i);
     rows.push_back(
-        {{"legend", Numbered(call, "form.component_row", i, n)}, {"id", id},
-         {"fields", json::array({Field(fields, errors, at + "id", call.T("form.component_id"), "text", call.T("form.component_id_hint")),
-                                 Field(fields, errors, at + "name.th", call.T("form.name_th"), "text"),
-                                 Field(fields, errors, at + "name.en", call.T("form.name_en"), "text"),
-                                 Field(fields, errors, at + "share", call.T("form.share"), "text", call.T("form.share_hint"))})},
+        {{"legend", Numbered(call, "form.component_row", i, n)},
+         {"id", id},
+         {"fields",
+          json::array({Field(fields, errors, at + "id", call.T("form.component_id"), "text",
+                             call.T("form.component_id_hint")),
+                       Field(fields, errors, at + "name.th", call.T("form.name_th"), "text"),
+                       Field(fields, errors, at + "name.en", call.T("form.name_en"), "text"),
+                       Field(fields, errors, at + "share", call.T("form.share"), "text",
+                             call.T("form.share_hint"))})},
          {"errors", errors.Take("components." + std::to_string(i), id)}});
   }
-  json model = {{"action", "/admin/frameworks/" + std::to_string(stored.id) + "/components"},
-                {"token", posted ? call.Field("token") : service::Authoring::Token(stored.document)},
-                {"rows", rows}};
+  json model = {
+      {"action", "/admin/frameworks/" + std::to_string(stored.id) + "/components"},
+      {"token", posted ? call.Field("token") : service::Authoring::Token(stored.document)},
+      {"rows", rows}};
   const json summary = errors.Summary();
   if (!summary.empty()) model["summary"] = summary;
   return model;
@@ -1217,7 +1326,8 @@ HttpResponse Pages::SaveComponents(PageCall& call) {
     call.form["__status"] = std::to_string(HttpStatusOf(saved.status().code()));
     return FrameworkPage(call);
   }
-  return Redirect("/admin/frameworks/" + std::to_string(saved->id) + "?done=components_saved#components");
+  return Redirect("/admin/frameworks/" + std::to_string(saved->id) +
+                  "?done=components_saved#components");
 }
 
 }  // namespace esar::web
