@@ -115,7 +115,8 @@ Result<std::set<int>> Indices(const FormFields& fields, const std::string& prefi
     auto [ptr, ec] = std::from_chars(n.data(), n.data() + n.size(), index);
     if (ec != std::errc() || ptr != n.data() + n.size() || n.empty() || index < 0 ||
         index >= kMaxFormRows) {
-      return FieldError(prefix, "มีรายการมากเกินไป (ไม่เกิน " + std::to_string(kMaxFormRows) + " รายการ)",
+      return FieldError(prefix,
+                        "มีรายการมากเกินไป (ไม่เกิน " + std::to_string(kMaxFormRows) + " รายการ)",
                         "too many rows (at most " + std::to_string(kMaxFormRows) + ")");
     }
     out.insert(index);
@@ -195,6 +196,18 @@ const json& Member(const json& object, const char* key) {
   return it == object.end() ? kNull : *it;
 }
 
+std::vector<std::string> PathParts(const std::string& rest) {
+  std::vector<std::string> parts;
+  for (size_t start = 0; start <= rest.size();) {
+    const size_t slash = rest.find('/', start);
+    parts.push_back(
+        rest.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  return parts;
+}
+
 // A milestone's due date as typed in the form: day/month/Buddhist Era year ("31/12/2563").
 std::string DueText(const json& due) {
   if (!due.is_string()) return "";
@@ -219,11 +232,11 @@ const std::vector<std::pair<const char*, const char*>> kFlags = {
     {"reform_plan", "flag.reform_plan"},
     {"monitoring_only", "flag.monitoring_only"}};
 
-const std::vector<std::string> kVariableColumns = {"id",     "type",    "name.th", "name.en",
-                                                   "unit.th", "unit.en", "formula", "length",
-                                                   "optional", "min",   "max"};
+const std::vector<std::string> kVariableColumns = {"id",       "type",    "name.th", "name.en",
+                                                   "unit.th",  "unit.en", "formula", "length",
+                                                   "optional", "min",     "max"};
 const std::vector<std::string> kVariableKeys = {"id", "name.th", "name.en", "formula"};
-const std::vector<std::string> kVariableTypes = {"number",    "percent",     "count", "pass_fail",
+const std::vector<std::string> kVariableTypes = {"number",      "percent", "count", "pass_fail",
                                                  "number_list", "derived", "date"};
 const std::vector<std::string> kDocTexts = {"description", "scope",   "data_collection",
                                             "data_source", "formula", "benefit"};
@@ -257,18 +270,17 @@ Status ApplyVariables(json& kpi, const json& original, const FormFields& fields)
     const std::string at = "variables." + std::to_string(row.index) + ".";
     json v = OldRow(old, row.index);
     auto changed = [&](const std::string& c) {
-      return row.values.at(c) != Before(*before, row.index, c) || !v.is_object() ||
-             v.empty();
+      return row.values.at(c) != Before(*before, row.index, c) || !v.is_object() || v.empty();
     };
     const std::string id = Trim(row.values.at("id"));
     const std::string type = row.values.at("type");
     if (!domain::IsIdentifier(id) || id.size() > 64) {
-      return FieldError(at + "id",
-                        "รหัสตัวแปร \"" + id +
-                            "\" ใช้ได้เฉพาะอักษรอังกฤษ ตัวเลข และ _ ขึ้นต้นด้วยอักษร (ไม่เกิน 64 ตัว)",
-                        "variable id \"" + id +
-                            "\": only English letters, digits and _, starting with a letter (at "
-                            "most 64)");
+      return FieldError(
+          at + "id",
+          "รหัสตัวแปร \"" + id + "\" ใช้ได้เฉพาะอักษรอังกฤษ ตัวเลข และ _ ขึ้นต้นด้วยอักษร (ไม่เกิน 64 ตัว)",
+          "variable id \"" + id +
+              "\": only English letters, digits and _, starting with a letter (at "
+              "most 64)");
     }
     if (!ids.insert(id).second) {
       return FieldError(at + "id", "รหัสตัวแปร \"" + id + "\" ซ้ำกับตัวแปรอื่นของตัวชี้วัดนี้",
@@ -330,10 +342,10 @@ Status ApplyVariables(json& kpi, const json& original, const FormFields& fields)
       }
       auto n = ParseNumber(text);
       if (!n) {
-        return NotANumber(at + bound,
-                          std::string(bound == std::string("min") ? "ค่าต่ำสุด" : "ค่าสูงสุด") +
-                              "ของ " + id,
-                          std::string(bound) + " of " + id);
+        return NotANumber(
+            at + bound,
+            std::string(bound == std::string("min") ? "ค่าต่ำสุด" : "ค่าสูงสุด") + "ของ " + id,
+            std::string(bound) + " of " + id);
       }
       v[bound] = NumberJson(*n);
     }
@@ -418,7 +430,6 @@ Status ApplyYears(json& doc, const json& original_doc, const std::string& key,
   }
   return Status::Ok();
 }
-
 
 // ---- the criteria forms ----
 //
@@ -605,7 +616,8 @@ Status ApplyLevelTexts(json& c, const json& original, const std::string& p,
   for (int i : *sent) {
     const std::string at = prefix + "." + std::to_string(i) + ".";
     const std::string th = Get(fields, at + "th"), en = Get(fields, at + "en");
-    const bool unchanged = !Changed(before, fields, at + "th") && !Changed(before, fields, at + "en");
+    const bool unchanged =
+        !Changed(before, fields, at + "th") && !Changed(before, fields, at + "en");
     while (static_cast<int>(texts.size()) < i) texts.push_back("");
     if (unchanged && old.is_array() && static_cast<size_t>(i) < old.size()) {
       texts.push_back(old[static_cast<size_t>(i)]);
@@ -724,15 +736,18 @@ Status ApplyPoints(json& c, const json& original, const std::string& p, const Fo
     if (BlankRow(fields, at, kKeys) && Trim(Get(fields, at + "requires")).empty()) continue;
     json item = OldRow(old, i);
     const bool fresh = item.empty();
-    auto changed = [&](const std::string& col) { return fresh || Changed(before, fields, at + col); };
+    auto changed = [&](const std::string& col) {
+      return fresh || Changed(before, fields, at + col);
+    };
     const std::string id = Trim(Get(fields, at + "id"));
     if (changed("id") && (!domain::IsIdentifier(id) || id.size() > 32)) {
-      return FieldError(at + "id",
-                        "รหัสรายการ \"" + id +
-                            "\" ใช้ได้เฉพาะอักษรอังกฤษ ตัวเลข และ _ ขึ้นต้นด้วยอักษร (ไม่เกิน 32 ตัว) เช่น metadata",
-                        "item id \"" + id +
-                            "\": only English letters, digits and _, starting with a letter (at "
-                            "most 32), such as metadata");
+      return FieldError(
+          at + "id",
+          "รหัสรายการ \"" + id +
+              "\" ใช้ได้เฉพาะอักษรอังกฤษ ตัวเลข และ _ ขึ้นต้นด้วยอักษร (ไม่เกิน 32 ตัว) เช่น metadata",
+          "item id \"" + id +
+              "\": only English letters, digits and _, starting with a letter (at "
+              "most 32), such as metadata");
     }
     const std::string points_text = Trim(Get(fields, at + "points"));
     auto points = ParseNumber(points_text);
@@ -741,8 +756,9 @@ Status ApplyPoints(json& c, const json& original, const std::string& p, const Fo
     if (when.empty()) {
       return FieldError(at + "when",
                         "รายการ " + id + ": ระบุเงื่อนไขที่ได้คะแนน เช่น datasets_listed >= 1",
-                        "item " + id + ": give the condition that earns it, such as "
-                                       "datasets_listed >= 1");
+                        "item " + id +
+                            ": give the condition that earns it, such as "
+                            "datasets_listed >= 1");
     }
     json requires_list = json::array();
     const std::string typed = Get(fields, at + "requires");
@@ -854,10 +870,9 @@ Status ApplyMilestones(json& c, const json& original, const std::string& p,
         } else {
           auto day = domain::ParseCaseDate(due);
           if (!day) {
-            return FieldError(at + "due",
-                              "วันที่กำหนด \"" + due + "\" ต้องเป็น วัน/เดือน/ปี พ.ศ. เช่น 31/12/2563",
-                              "due date \"" + due +
-                                  "\" must be day/month/Buddhist Era year, such as 31/12/2563");
+            return FieldError(
+                at + "due", "วันที่กำหนด \"" + due + "\" ต้องเป็น วัน/เดือน/ปี พ.ศ. เช่น 31/12/2563",
+                "due date \"" + due + "\" must be day/month/Buddhist Era year, such as 31/12/2563");
           }
           m["due"] = domain::IsoDate(*day);
         }
@@ -900,19 +915,19 @@ Status ApplyRange(json& group, const std::string& at, const FormFields& before,
     const char* th;
     const char* en;
   };
-  for (const Bound& bound : {Bound{"low_kind", "low", "at_least", "above", "ขอบล่าง", "lower bound"},
-                             Bound{"high_kind", "high", "at_most", "below", "ขอบบน", "upper bound"}}) {
+  for (const Bound& bound :
+       {Bound{"low_kind", "low", "at_least", "above", "ขอบล่าง", "lower bound"},
+        Bound{"high_kind", "high", "at_most", "below", "ขอบบน", "upper bound"}}) {
     const std::string kind = Get(fields, at + bound.kind);
     const std::string typed = Trim(Get(fields, at + bound.value));
     range.erase(bound.a);
     range.erase(bound.b);
     if (typed.empty()) continue;
     if (kind != bound.a && kind != bound.b) {
-      return FieldError(at + bound.kind,
-                        std::string("กลุ่ม ") + id + ": เลือกว่า" + bound.th + " " + typed +
-                            " นับรวมค่านั้นหรือไม่",
-                        "group " + id + ": choose whether the " + bound.en + " " + typed +
-                            " is included or not");
+      return FieldError(
+          at + bound.kind,
+          std::string("กลุ่ม ") + id + ": เลือกว่า" + bound.th + " " + typed + " นับรวมค่านั้นหรือไม่",
+          "group " + id + ": choose whether the " + bound.en + " " + typed + " is included or not");
     }
     auto n = ParseNumber(typed);
     if (!n) {
@@ -931,8 +946,7 @@ Status ApplyGroups(json& c, const json& original, const std::string& p, const Fo
                    const FormFields& fields, int depth) {
   const std::string by = Trim(Get(fields, p + ".by"));
   if (by.empty()) {
-    return FieldError(p + ".by",
-                      "ระบุค่าที่ใช้แบ่งกลุ่ม เช่น s (คะแนนปีก่อนของหน่วยงาน)",
+    return FieldError(p + ".by", "ระบุค่าที่ใช้แบ่งกลุ่ม เช่น s (คะแนนปีก่อนของหน่วยงาน)",
                       "give the value the groups are chosen by, such as s (the agency's score of "
                       "an earlier year)");
   }
@@ -962,10 +976,12 @@ Status ApplyGroups(json& c, const json& original, const std::string& p, const Fo
                         "a group needs an id (at most 32 characters), such as 1");
     }
     if (!ids.insert(id).second) {
-      return FieldError(at + "id", "รหัสกลุ่ม \"" + id + "\" ซ้ำ", "group id \"" + id + "\" is used twice");
+      return FieldError(at + "id", "รหัสกลุ่ม \"" + id + "\" ซ้ำ",
+                        "group id \"" + id + "\" is used twice");
     }
     if (fresh || Changed(before, fields, at + "id")) group["id"] = id;
-    if (fresh || Changed(before, fields, at + "name.th") || Changed(before, fields, at + "name.en")) {
+    if (fresh || Changed(before, fields, at + "name.th") ||
+        Changed(before, fields, at + "name.en")) {
       PutText(group, "name", Get(fields, at + "name.th"), Get(fields, at + "name.en"));
     }
     Status range = ApplyRange(group, at, before, fields, id);
@@ -979,7 +995,8 @@ Status ApplyGroups(json& c, const json& original, const std::string& p, const Fo
     groups.push_back(std::move(group));
   }
   if (groups.empty()) {
-    return FieldError(prefix, "เกณฑ์แบบแบ่งกลุ่มต้องมีอย่างน้อย 1 กลุ่ม", "groups criteria need at least one group");
+    return FieldError(prefix, "เกณฑ์แบบแบ่งกลุ่มต้องมีอย่างน้อย 1 กลุ่ม",
+                      "groups criteria need at least one group");
   }
   c["groups"] = std::move(groups);
   return Status::Ok();
@@ -1016,8 +1033,8 @@ Status ApplyCriteriaAt(json& c, const json& original, const std::string& p,
         nested ? "choose the form of this group's criteria" : "choose the form of the criteria");
   }
   FormFields sent = fields;
-  for (const auto& [name, value] : {std::pair<const char*, const char*>{".direction", "higher"},
-                                    {".scoring", "interpolate"}}) {
+  for (const auto& [name, value] :
+       {std::pair<const char*, const char*>{".direction", "higher"}, {".scoring", "interpolate"}}) {
     if (Get(sent, p + name).empty()) sent[p + name] = value;
   }
   c = json{{"form", form}};
@@ -1099,7 +1116,8 @@ std::string CriteriaFieldOfPath(const std::string& rest) {
   size_t start = 0;
   while (!rest.empty() && start <= rest.size()) {
     const size_t slash = rest.find('/', start);
-    parts.push_back(rest.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+    parts.push_back(
+        rest.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
     if (slash == std::string::npos) break;
     start = slash + 1;
   }
@@ -1378,7 +1396,8 @@ Result<nlohmann::json> ApplyKpiForm(const nlohmann::json& kpi, const FormFields&
   json doc = old_doc.is_object() ? old_doc : json::object();
   for (const std::string& key : kDocTexts) {
     if (text_changed("doc." + key)) {
-      PutText(doc, key.c_str(), Get(fields, "doc." + key + ".th"), Get(fields, "doc." + key + ".en"));
+      PutText(doc, key.c_str(), Get(fields, "doc." + key + ".th"),
+              Get(fields, "doc." + key + ".en"));
     }
   }
   for (const std::string& key : kDocLists) {
@@ -1431,10 +1450,10 @@ Result<nlohmann::json> ApplyComponentsForm(const nlohmann::json& document,
     };
     const std::string id = Trim(row.values.at("id"));
     if (id.empty() || (changed("id") && !IsSafeKpiId(id))) {
-      return FieldError(at + "id",
-                        "รหัสองค์ประกอบใช้ได้เฉพาะอักษรอังกฤษ ตัวเลข . - และ _ (ไม่เกิน 32 ตัว) เช่น performance",
-                        "a component id takes English letters, digits, '.', '-' and '_' only (at "
-                        "most 32), such as performance");
+      return FieldError(
+          at + "id", "รหัสองค์ประกอบใช้ได้เฉพาะอักษรอังกฤษ ตัวเลข . - และ _ (ไม่เกิน 32 ตัว) เช่น performance",
+          "a component id takes English letters, digits, '.', '-' and '_' only (at "
+          "most 32), such as performance");
     }
     if (!ids.insert(id).second) {
       return FieldError(at + "id", "รหัสองค์ประกอบ \"" + id + "\" ซ้ำ",
@@ -1473,14 +1492,7 @@ std::string KpiFieldOfPath(const std::string& kpi_path, const std::string& json_
   if (head == "sub_kpis") {
     // A sub-KPI's row on its parent's form: its share or name, else the row (its own page has
     // the rest).
-    std::vector<std::string> parts;
-    for (size_t start = 0; start <= rest.size();) {
-      const size_t slash = rest.find('/', start);
-      parts.push_back(
-          rest.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
-      if (slash == std::string::npos) break;
-      start = slash + 1;
-    }
+    const std::vector<std::string> parts = PathParts(rest);
     if (parts.size() < 2) return "sub_kpis";
     const std::string row = "sub_kpis." + parts[1];
     if (parts.size() == 3 && parts[2] == "weight") return row + ".weight";
@@ -1511,8 +1523,7 @@ std::string KpiFieldOfFinding(const std::string& kpi_path, const std::string& kp
     for (const auto& [name, value] : *fields) {
       if (name.rfind("criteria.", 0) != 0) continue;
       const std::string formula = Trim(value);
-      if (formula.empty() ||
-          finding.message_en.find("\"" + formula + "\"") == std::string::npos) {
+      if (formula.empty() || finding.message_en.find("\"" + formula + "\"") == std::string::npos) {
         continue;
       }
       const size_t targets = name.rfind(".targets.");
@@ -1528,11 +1539,10 @@ std::string KpiFieldOfFinding(const std::string& kpi_path, const std::string& kp
         }
         continue;
       }
-      const bool formula_field =
-          name.find(".conditions.") != std::string::npos ||
-          (name.find(".items.") != std::string::npos && name.size() > 5 &&
-           name.compare(name.size() - 5, 5, ".when") == 0) ||
-          (name.size() > 3 && name.compare(name.size() - 3, 3, ".by") == 0);
+      const bool formula_field = name.find(".conditions.") != std::string::npos ||
+                                 (name.find(".items.") != std::string::npos && name.size() > 5 &&
+                                  name.compare(name.size() - 5, 5, ".when") == 0) ||
+                                 (name.size() > 3 && name.compare(name.size() - 3, 3, ".by") == 0);
       if (formula_field) return name;
     }
   }

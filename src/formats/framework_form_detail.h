@@ -83,4 +83,7 @@ const nlohmann::json& Member(const nlohmann::json& object, const char* key);
 // string as it is; "" for a non-string.
 std::string DueText(const nlohmann::json& due);
 
+// The segments of a JSON path's remainder "a/b/c" ({"a", "b", "c"}; "" gives {""}).
+std::vector<std::string> PathParts(const std::string& rest);
+
 }  // namespace esar::formats::form_detail

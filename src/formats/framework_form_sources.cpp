@@ -793,14 +793,7 @@ Status ApplySourcesForm(nlohmann::json& kpi, const nlohmann::json& original,
 }
 
 std::string SourcesFieldOfPath(const std::string& rest) {
-  std::vector<std::string> parts;
-  for (size_t start = 0; start <= rest.size();) {
-    const size_t slash = rest.find('/', start);
-    parts.push_back(
-        rest.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
-    if (slash == std::string::npos) break;
-    start = slash + 1;
-  }
+  const std::vector<std::string> parts = PathParts(rest);
   const std::string& head = parts[0];
   auto part = [&](size_t i) { return i < parts.size() ? parts[i] : std::string(); };
   if (head == "references") {
