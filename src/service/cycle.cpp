@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <variant>
 #include <nlohmann/json.hpp>
+#include <variant>
 
 #include "common/text.h"
 #include "common/thai.h"
@@ -174,8 +174,8 @@ Result<StoredFramework> Cycle::LatestFramework(int fiscal_year, const std::strin
   return Load((*rows)[0]);
 }
 
-Result<std::vector<StoredFramework>> Cycle::OtherFrameworksOfYear(
-    int fiscal_year, const std::string& except_kind) {
+Result<std::vector<StoredFramework>> Cycle::OtherFrameworksOfYear(int fiscal_year,
+                                                                  const std::string& except_kind) {
   auto kinds = db_.Query(
       "SELECT DISTINCT agency_kind FROM frameworks WHERE fiscal_year = ? AND agency_kind <> ? "
       "ORDER BY agency_kind",
@@ -200,8 +200,8 @@ Result<RoundInfo> Cycle::OpenRound(const Actor& actor, int64_t framework_id, int
   if (starts_at_ms < 0) starts_at_ms = 0;
   if (starts_at_ms != 0 && starts_at_ms >= deadline_ms) {
     return Status::InvalidInput(
-        "วันเริ่มรับรายงาน (" + FormatDateTime(starts_at_ms, Lang::kThai) +
-            ") ต้องก่อนกำหนดส่ง (" + FormatDateTime(deadline_ms, Lang::kThai) + ")",
+        "วันเริ่มรับรายงาน (" + FormatDateTime(starts_at_ms, Lang::kThai) + ") ต้องก่อนกำหนดส่ง (" +
+            FormatDateTime(deadline_ms, Lang::kThai) + ")",
         "reporting must start (" + FormatDateTime(starts_at_ms, Lang::kEnglish) +
             ") before the deadline (" + FormatDateTime(deadline_ms, Lang::kEnglish) + ")");
   }
@@ -339,8 +339,7 @@ Status Cycle::CheckReportingOpen(int64_t round_id, const std::string& agency) {
   if (!status) return status.status();
   if (status->state == RoundState::kScheduled) {
     return Status::Conflict(
-        "รอบนี้ยังไม่เปิดรับรายงาน เริ่มรับรายงาน " +
-            FormatDateTime(status->round.starts_at, Lang::kThai),
+        "รอบนี้ยังไม่เปิดรับรายงาน เริ่มรับรายงาน " + FormatDateTime(status->round.starts_at, Lang::kThai),
         "this round does not take reports yet: reporting starts on " +
             FormatDateTime(status->round.starts_at, Lang::kEnglish));
   }
@@ -390,8 +389,9 @@ Result<RoundStatus> Cycle::CloseReporting(const Actor& actor, int64_t round_id,
     auto status = LockForChange(round_id);
     if (!status) return status.status();
     if (status->state == RoundState::kScheduled) {
-      return Status::Conflict("รอบนี้ยังไม่เริ่มรับรายงาน จึงยังปิดไม่ได้",
-                              "this round has not started taking reports: there is nothing to close");
+      return Status::Conflict(
+          "รอบนี้ยังไม่เริ่มรับรายงาน จึงยังปิดไม่ได้",
+          "this round has not started taking reports: there is nothing to close");
     }
     if (status->state != RoundState::kOpen) {
       return Status::Conflict("รอบนี้ปิดรับรายงานแล้ว", "reporting for this round is already closed");
@@ -486,10 +486,10 @@ Result<std::vector<RoundSummary>> Cycle::Rounds() {
   if (!rows) return rows.status();
   std::vector<RoundSummary> out;
   for (const storage::Row& r : *rows) {
-    out.push_back({{r.Int(0), r.Int(1), static_cast<int>(r.Int(2)), r.Int(3),
-                    r.IsNull(6) ? 0 : r.Int(6)},
-                   static_cast<int>(r.Int(4)),
-                   r.Text(5)});
+    out.push_back(
+        {{r.Int(0), r.Int(1), static_cast<int>(r.Int(2)), r.Int(3), r.IsNull(6) ? 0 : r.Int(6)},
+         static_cast<int>(r.Int(4)),
+         r.Text(5)});
   }
   return out;
 }
@@ -636,9 +636,9 @@ Status AppendObservation(const storage::Row& r, std::vector<domain::Observation>
     char* stop = nullptr;
     const double v = std::strtod(at, &stop);
     if (stop == at || (stop != end && *stop != ';'))
-      return Status::DataLoss("ค่าที่นำเข้าของหน่วยงาน " + o.agency + " อ่านไม่ได้: " + *text,
-                              "an imported value of agency " + o.agency +
-                                  " cannot be read: " + *text);
+      return Status::DataLoss(
+          "ค่าที่นำเข้าของหน่วยงาน " + o.agency + " อ่านไม่ได้: " + *text,
+          "an imported value of agency " + o.agency + " cannot be read: " + *text);
     o.values.push_back(v);
     if (stop == end) break;
     at = stop + 1;
@@ -657,19 +657,27 @@ Result<std::vector<domain::Observation>> Cycle::Observations(size_t more) {
   auto count = db_.Query("SELECT COUNT(*) FROM observations");
   if (!count) return count.status();
   out.reserve(static_cast<size_t>((*count)[0].Int(0)) + more);
-  Status read = db_.ScanEach(
-      "SELECT agency_code, kpi, variable, fiscal_year, round, value FROM observations",
-      [&](const storage::Row& r) { return AppendObservation(r, out); });
+  Status read =
+      db_.ScanEach("SELECT agency_code, kpi, variable, fiscal_year, round, value FROM observations",
+                   [&](const storage::Row& r) { return AppendObservation(r, out); });
   if (!read.ok()) return read;
   return out;
 }
 
 Result<std::vector<domain::Observation>> Cycle::ObservationsOf(const std::string& agency) {
-  // One agency's few dozen rows: one query (a cursor would cost round trips).
+  return ObservationsOf(std::vector<std::string>{agency});
+}
+
+Result<std::vector<domain::Observation>> Cycle::ObservationsOf(
+    const std::vector<std::string>& agencies) {
+  if (agencies.empty()) return std::vector<domain::Observation>();
+  // A few dozen rows an agency: one query (a cursor, or a query per agency, would cost round
+  // trips: on PostgreSQL those, not the rows, are what a page of 50 agencies waits for).
   auto rows = db_.Query(
       "SELECT agency_code, kpi, variable, fiscal_year, round, value FROM observations WHERE "
-      "agency_code = ?",
-      {agency});
+      "agency_code IN (" +
+          storage::Placeholders(agencies.size()) + ")",
+      std::vector<storage::Value>(agencies.begin(), agencies.end()));
   if (!rows) return rows.status();
   std::vector<domain::Observation> out;
   out.reserve(rows->size());

@@ -171,6 +171,8 @@ class Cycle {
   Result<std::vector<domain::Observation>> Observations(size_t more = 0);
   // The imported values of one agency.
   Result<std::vector<domain::Observation>> ObservationsOf(const std::string& agency);
+  // The imported values of each of `agencies` (a page's few dozen), in one query.
+  Result<std::vector<domain::Observation>> ObservationsOf(const std::vector<std::string>& agencies);
 
  private:
   Result<StoredFramework> Load(const storage::Row& row);

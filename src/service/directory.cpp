@@ -112,6 +112,19 @@ Result<domain::Agency> Directory::FindAgency(const std::string& code) {
   return AgencyOfRow((*rows)[0]);
 }
 
+Result<std::vector<domain::Agency>> Directory::FindAgencies(const std::vector<std::string>& codes) {
+  std::vector<domain::Agency> out;
+  if (codes.empty()) return out;
+  auto rows =
+      db_.Query("SELECT code, name_th, name_en, kind, parent, email FROM agencies WHERE code IN (" +
+                    storage::Placeholders(codes.size()) + ")",
+                std::vector<storage::Value>(codes.begin(), codes.end()));
+  if (!rows) return rows.status();
+  out.reserve(rows->size());
+  for (const storage::Row& r : *rows) out.push_back(AgencyOfRow(r));
+  return out;
+}
+
 std::string Directory::AgencyVersion(const domain::Agency& a) {
   const json state = {a.code, a.name.th, a.name.en, a.kind, a.parent, a.email.value_or("")};
   return security::Sha256Hex(state.dump()).substr(0, 32);
@@ -150,11 +163,10 @@ Status CheckAgencyForm(const AgencyForm& f) {
     return AgencyFieldError("name_en", "ชื่อภาษาอังกฤษยาวได้ไม่เกิน 300 ไบต์ และต้องไม่มีอักขระควบคุม",
                             "the English name is at most 300 bytes, without control characters");
   }
-  const bool kind_ok =
-      !f.kind.empty() && f.kind.size() <= 64 &&
-      std::all_of(f.kind.begin(), f.kind.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-      });
+  const bool kind_ok = !f.kind.empty() && f.kind.size() <= 64 &&
+                       std::all_of(f.kind.begin(), f.kind.end(), [](char c) {
+                         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                       });
   if (!kind_ok) {
     return AgencyFieldError("kind", "โปรดเลือกประเภทหน่วยงาน", "choose the kind of agency");
   }
@@ -215,11 +227,11 @@ Status Directory::SaveAgency(const Actor& actor, const AgencyForm& form, bool ad
         }
         at = (*up)[0].IsNull(0) ? "" : (*up)[0].Text(0);
         if (at == form.code) {
-          return AgencyFieldError("parent",
-                                  "หน่วยงาน " + form.parent + " สังกัด " + form.code +
-                                      " อยู่แล้ว จึงเป็นหน่วยงานต้นสังกัดของ " + form.code + " ไม่ได้",
-                                  form.parent + " belongs to " + form.code +
-                                      ", so it cannot be its parent");
+          return AgencyFieldError(
+              "parent",
+              "หน่วยงาน " + form.parent + " สังกัด " + form.code + " อยู่แล้ว จึงเป็นหน่วยงานต้นสังกัดของ " +
+                  form.code + " ไม่ได้",
+              form.parent + " belongs to " + form.code + ", so it cannot be its parent");
         }
       }
     }
@@ -291,8 +303,8 @@ Result<Directory::AgencyPage> Directory::ListAgencies(const Actor& actor,
     // folds Latin letters on SQLite, ILIKE on PostgreSQL; Thai has no case.
     const std::string like = db_.dialect() == storage::Dialect::kPostgres ? " ILIKE" : " LIKE";
     where += " AND (";
-    const char* columns[] = {"a.code", "a.name_th", "a.name_en", "a.parent", "p.name_th",
-                             "p.name_en"};
+    const char* columns[] = {"a.code",   "a.name_th", "a.name_en",
+                             "a.parent", "p.name_th", "p.name_en"};
     for (size_t i = 0; i < 6; ++i) {
       where += std::string(i ? " OR " : "") + columns[i] + like + " ? ESCAPE '\\'";
       params.emplace_back(storage::ContainsPattern(query.q));
@@ -300,16 +312,16 @@ Result<Directory::AgencyPage> Directory::ListAgencies(const Actor& actor,
     where += ")";
   }
   const std::string dir = query.descending ? " DESC" : "";
-  const std::string order = query.by_name
-                                ? "a.sort_key" + dir + ", a.code" + dir
-                                : "p.sort_key" + dir + " NULLS LAST, a.sort_key, a.code";
+  const std::string order = query.by_name ? "a.sort_key" + dir + ", a.code" + dir
+                                          : "p.sort_key" + dir + " NULLS LAST, a.sort_key, a.code";
   std::vector<storage::Value> paged = params;
   paged.emplace_back(query.limit);
   paged.emplace_back(query.offset);
   const std::string from = " FROM agencies a LEFT JOIN agencies p ON p.code = a.parent";
   auto rows = db_.Query(
       "SELECT a.code, a.name_th, a.name_en, a.kind, a.parent, p.name_th, p.name_en, a.email, "
-      "COUNT(*) OVER ()" + from + where + " ORDER BY " + order + " LIMIT ? OFFSET ?",
+      "COUNT(*) OVER ()" +
+          from + where + " ORDER BY " + order + " LIMIT ? OFFSET ?",
       paged);
   if (!rows) return rows.status();
   AgencyPage page;
@@ -322,15 +334,18 @@ Result<Directory::AgencyPage> Directory::ListAgencies(const Actor& actor,
     page.total = (*counted)[0].Int(0);
   }
   for (const storage::Row& r : *rows) {
-    page.items.push_back({r.Text(0), {r.Text(1), r.Text(2)}, r.Text(3), r.Text(4), {},
+    page.items.push_back({r.Text(0),
+                          {r.Text(1), r.Text(2)},
+                          r.Text(3),
+                          r.Text(4),
+                          {},
                           r.IsNull(7) ? std::string() : r.Text(7)});
     page.parent_names.push_back({r.Text(5), r.Text(6)});
   }
   return page;
 }
 
-Result<Directory::AgencyPage> Directory::ListAgencies(const Actor& actor,
-                                                      const AgencyQuery& query,
+Result<Directory::AgencyPage> Directory::ListAgencies(const Actor& actor, const AgencyQuery& query,
                                                       const ResultListIndex& index) {
   if (!actor.Is(Role::kAdmin)) return Denied(actor, "ดูรายชื่อหน่วยงาน", "list agencies");
   ListQuery found;
@@ -353,7 +368,8 @@ Result<Directory::AgencyPage> Directory::ListAgencies(const Actor& actor,
   }
   auto rows = db_.Query(
       "SELECT a.code, a.name_th, a.name_en, a.kind, a.parent, p.name_th, p.name_en, a.email FROM "
-      "agencies a LEFT JOIN agencies p ON p.code = a.parent WHERE a.code IN (" + in + ")",
+      "agencies a LEFT JOIN agencies p ON p.code = a.parent WHERE a.code IN (" +
+          in + ")",
       params);
   if (!rows) return rows.status();
   std::map<std::string, const storage::Row*> by_code;
@@ -362,7 +378,11 @@ Result<Directory::AgencyPage> Directory::ListAgencies(const Actor& actor,
     const auto at = by_code.find(code);
     if (at == by_code.end()) continue;
     const storage::Row& r = *at->second;
-    page.items.push_back({r.Text(0), {r.Text(1), r.Text(2)}, r.Text(3), r.Text(4), {},
+    page.items.push_back({r.Text(0),
+                          {r.Text(1), r.Text(2)},
+                          r.Text(3),
+                          r.Text(4),
+                          {},
                           r.IsNull(7) ? std::string() : r.Text(7)});
     page.parent_names.push_back({r.Text(5), r.Text(6)});
   }
@@ -483,12 +503,12 @@ Status Directory::EditUser(const Actor& actor, int64_t id, const UserEdit& edit)
     }
     if (!after.empty()) {
       storage::Value agency_value = agency.empty() ? storage::Value{} : storage::Value{agency};
-      Status s = db_.Execute(
-          "UPDATE users SET display_name = ?, role = ?, agency_code = ? WHERE id = ?",
-          {edit.display_name, std::string(RoleName(edit.role)), agency_value, id});
+      Status s =
+          db_.Execute("UPDATE users SET display_name = ?, role = ?, agency_code = ? WHERE id = ?",
+                      {edit.display_name, std::string(RoleName(edit.role)), agency_value, id});
       if (!s.ok()) return s;
-      s = AuditLog(db_).Append(actor, now, "user.edit", "user/" + std::to_string(id),
-                               before.dump(), after.dump());
+      s = AuditLog(db_).Append(actor, now, "user.edit", "user/" + std::to_string(id), before.dump(),
+                               after.dump());
       if (!s.ok()) return s;
     }
     if (edit.email == current->email) return Status::Ok();
@@ -573,14 +593,14 @@ Result<int64_t> Directory::CreateUser(const Actor& actor, const NewUser& user) {
                         {"username", user.username},
                         {"role", RoleName(user.role)},
                         {"agency", user.agency}};
-    Status audited = AuditLog(db_).Append(actor, now, "user.create",
-                                          "user/" + std::to_string(id), "{}", after.dump());
+    Status audited = AuditLog(db_).Append(actor, now, "user.create", "user/" + std::to_string(id),
+                                          "{}", after.dump());
     if (!audited.ok()) return audited;
     if (user.email.empty() && user.language == Lang::kThai) return Status::Ok();
     Status contact = Contacts(db_, clock_).Create(actor, id, user.email, user.language);
     if (!contact.ok() || user.email.empty()) return contact;
-    auto told = Notifier(db_, clock_).Notify(id, AccountCreatedMessage(user.username,
-                                                                       RoleName(user.role)));
+    auto told =
+        Notifier(db_, clock_).Notify(id, AccountCreatedMessage(user.username, RoleName(user.role)));
     return told.status();
   });
   if (!done.ok()) return done;
@@ -661,9 +681,8 @@ Status Directory::ChangePassword(const Actor& actor, const std::string& old_pass
     s = db_.Execute("DELETE FROM sessions WHERE user_id = ?", {UserRef(actor)});
     if (!s.ok()) return s;
     // And every token made with it: whoever had the old password may have made one.
-    s = db_.Execute(
-        "UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
-        {now, UserRef(actor)});
+    s = db_.Execute("UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+                    {now, UserRef(actor)});
     if (!s.ok()) return s;
     return AuditLog(db_).Append(actor, now, "user.password",
                                 "user/" + std::to_string(actor.user_id), "{}", "{}");
@@ -702,8 +721,7 @@ Result<CreatedApiToken> Directory::CreateApiToken(const Actor& actor, const NewA
   }
   const int64_t lifetime = token.lifetime_ms == 0 ? kDefaultTokenLifetimeMs : token.lifetime_ms;
   if (lifetime < 0 || lifetime > kMaxTokenLifetimeMs) {
-    return Status::InvalidInput("โทเคนมีอายุได้ไม่เกิน 365 วัน",
-                                "a token lives at most 365 days");
+    return Status::InvalidInput("โทเคนมีอายุได้ไม่เกิน 365 วัน", "a token lives at most 365 days");
   }
   CreatedApiToken created;
   created.token = security::RandomToken();
@@ -777,7 +795,8 @@ Result<Actor> Directory::FindApiToken(const std::string& token) {
   }
   const storage::Row& r = (*rows)[0];
   if (r.IsNull(4) || r.Int(4) < now - kTokenUseResolutionMs) {
-    Status noted = db_.Execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", {now, r.Int(0)});
+    Status noted =
+        db_.Execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", {now, r.Int(0)});
     if (!noted.ok()) return noted;
   }
   auto actor = ActorOf(r.Int(1));
@@ -797,12 +816,11 @@ Result<Purged> Directory::Purge() {
     into = static_cast<int64_t>(rows->size());
     return Status::Ok();
   };
-  Status s = count("DELETE FROM sessions WHERE expires_at <= ? RETURNING user_id", {now},
-                   purged.sessions);
+  Status s =
+      count("DELETE FROM sessions WHERE expires_at <= ? RETURNING user_id", {now}, purged.sessions);
   if (!s.ok()) return s;
-  s = count(
-      "DELETE FROM login_throttle WHERE last_at < ? AND blocked_until <= ? RETURNING subject",
-      {now - kThrottleRetentionMs, now}, purged.throttle_entries);
+  s = count("DELETE FROM login_throttle WHERE last_at < ? AND blocked_until <= ? RETURNING subject",
+            {now - kThrottleRetentionMs, now}, purged.throttle_entries);
   if (!s.ok()) return s;
   // A key whose request is still running has no answer yet; a day is far longer than any
   // request may run (the server cuts them after minutes), so it goes too.

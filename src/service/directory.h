@@ -133,6 +133,8 @@ class Directory {
   Result<std::vector<domain::Agency>> Agencies();
   // One agency by code, or kNotFound (in Thai and English).
   Result<domain::Agency> FindAgency(const std::string& code);
+  // The agencies of `codes` that exist (a page's few dozen), in one query, in no set order.
+  Result<std::vector<domain::Agency>> FindAgencies(const std::vector<std::string>& codes);
   // A digest of what the agency form changes: the form carries it back, so that a change made
   // meanwhile by someone else (the form or a CSV import) is not overwritten.
   static std::string AgencyVersion(const domain::Agency& agency);

@@ -27,6 +27,34 @@ std::optional<double> Read(const storage::Row& row, size_t column) {
   return std::stod(row.Text(column));
 }
 
+// The conditions of `filter` on the columns named (past_results' own, or a publication's
+// framework, result and rows), as " AND ..." with their values appended to `params`; "" when it
+// matches everything.
+std::string Conditions(const History::PastFilter& filter, const std::string& year_column,
+                       const std::string& round_column, const std::string& agency_column,
+                       std::vector<storage::Value>& params) {
+  std::string sql;
+  if (filter.before_year) {
+    sql += " AND " + year_column + " < ?";
+    params.emplace_back(int64_t{filter.before_year});
+  }
+  if (filter.year) {
+    sql += " AND " + year_column + " = ?";
+    params.emplace_back(int64_t{filter.year});
+  }
+  if (filter.round) {
+    sql += " AND " + round_column + " = ?";
+    params.emplace_back(int64_t{filter.round});
+  }
+  std::vector<std::string> agencies = filter.agencies;
+  if (!filter.agency.empty()) agencies.push_back(filter.agency);
+  if (!agencies.empty()) {
+    sql += " AND " + agency_column + " IN (" + storage::Placeholders(agencies.size()) + ")";
+    params.insert(params.end(), agencies.begin(), agencies.end());
+  }
+  return sql;
+}
+
 }  // namespace
 
 Status History::ImportResults(const Actor& actor, const std::vector<domain::PastResult>& results) {
@@ -79,32 +107,25 @@ Status History::ImportResults(const Actor& actor, const std::vector<domain::Past
 Result<std::vector<domain::PastResult>> History::Published(const PastFilter& filter) {
   // The rows a publication shows are its final result's (results.rows_from); a KPI's key is kept
   // with its rows (result_kpis.kpi_key).
-  const std::vector<storage::Value> params = {int64_t{filter.before_year},
-                                              int64_t{filter.before_year},
-                                              int64_t{filter.year},
-                                              int64_t{filter.year},
-                                              int64_t{filter.round},
-                                              int64_t{filter.round},
-                                              filter.agency,
-                                              filter.agency};
+  std::vector<storage::Value> totals_params;
   auto totals = db_.Query(
       "SELECT t.agency_code, t.total, f.fiscal_year, r.round FROM results r "
       "JOIN frameworks f ON f.id = r.framework_id "
       "JOIN result_totals t ON t.result_id = COALESCE(r.rows_from, r.id) "
-      "WHERE r.stage = 'published' AND (? = 0 OR f.fiscal_year < ?) "
-      "AND (? = 0 OR f.fiscal_year = ?) AND (? = 0 OR r.round = ?) "
-      "AND (? = '' OR t.agency_code = ?) AND t.total IS NOT NULL ORDER BY r.id",
-      params);
+      "WHERE r.stage = 'published'" +
+          Conditions(filter, "f.fiscal_year", "r.round", "t.agency_code", totals_params) +
+          " AND t.total IS NOT NULL ORDER BY r.id",
+      totals_params);
   if (!totals) return totals.status();
+  std::vector<storage::Value> kpis_params;
   auto kpis = db_.Query(
       "SELECT k.agency_code, k.kpi_key, k.result, k.score, f.fiscal_year, r.round FROM results r "
       "JOIN frameworks f ON f.id = r.framework_id "
       "JOIN result_kpis k ON k.result_id = COALESCE(r.rows_from, r.id) "
-      "WHERE r.stage = 'published' AND (? = 0 OR f.fiscal_year < ?) "
-      "AND (? = 0 OR f.fiscal_year = ?) AND (? = 0 OR r.round = ?) "
-      "AND (? = '' OR k.agency_code = ?) AND k.kpi_key <> '' AND k.status = 'scored' "
-      "ORDER BY r.id",
-      params);
+      "WHERE r.stage = 'published'" +
+          Conditions(filter, "f.fiscal_year", "r.round", "k.agency_code", kpis_params) +
+          " AND k.kpi_key <> '' AND k.status = 'scored' ORDER BY r.id",
+      kpis_params);
   if (!kpis) return kpis.status();
   // The newest publication of a year and round wins (a round published again after a reopening).
   std::map<std::tuple<std::string, std::string, int, int>, domain::PastResult> found;
@@ -135,13 +156,12 @@ Result<std::vector<domain::PastResult>> History::Published(const PastFilter& fil
 }
 
 Result<std::vector<domain::PastResult>> History::PastResults(const PastFilter& filter) {
+  std::vector<storage::Value> params;
   auto rows = db_.Query(
       "SELECT fiscal_year, round, agency_code, kpi_key, result, score FROM past_results "
-      "WHERE (? = 0 OR fiscal_year < ?) AND (? = 0 OR fiscal_year = ?) AND (? = 0 OR round = ?) "
-      "AND (? = '' OR agency_code = ?)",
-      {int64_t{filter.before_year}, int64_t{filter.before_year}, int64_t{filter.year},
-       int64_t{filter.year}, int64_t{filter.round}, int64_t{filter.round}, filter.agency,
-       filter.agency});
+      "WHERE 1 = 1" +
+          Conditions(filter, "fiscal_year", "round", "agency_code", params),
+      params);
   if (!rows) return rows.status();
   std::vector<domain::PastResult> out;
   for (const storage::Row& r : *rows) {
@@ -175,6 +195,11 @@ Result<std::set<std::string>> History::KeysWithResults(int year, int round) {
   return keys;
 }
 
+// Up to this many agencies, FillBaselines reads only theirs; beyond, every agency's (a
+// computation of the whole round reads them all anyway, and a list of thousands of codes would
+// cost more than it saves).
+constexpr size_t kAgenciesReadApart = 500;
+
 Result<size_t> History::FillBaselines(const domain::Framework& framework,
                                       const std::vector<domain::Agency>& agencies,
                                       std::vector<domain::Observation>& observations,
@@ -197,8 +222,11 @@ Result<size_t> History::FillBaselines(const domain::Framework& framework,
     filter.year = read.begin()->first;
     filter.round = read.begin()->second;
   }
-  // One agency (a KPI page's what-if line): only its own results are read.
-  if (agencies.size() == 1) filter.agency = agencies[0].code;
+  // A page's agencies (a KPI page's what-if line, a queue's page): only their own results are
+  // read, not every agency's.
+  if (agencies.size() <= kAgenciesReadApart) {
+    for (const domain::Agency& a : agencies) filter.agencies.push_back(a.code);
+  }
   auto past = PastResults(filter);
   if (!past) return past.status();
   return domain::FillBaselines(framework, agencies, *past, observations, kept);

@@ -33,6 +33,7 @@ class History {
     int year = 0;         // this fiscal year only
     int round = 0;        // this round only (6 or 12)
     std::string agency;   // this agency only
+    std::vector<std::string> agencies;  // these agencies only (with `agency`, when both are set)
   };
 
   // Every earlier result esar knows that `filter` matches: those loaded by ImportResults, and
@@ -43,7 +44,7 @@ class History {
   // PastResults of the years before `before_year` (0: every year), of `agency` only when set.
   Result<std::vector<domain::PastResult>> PastResults(int before_year = 0,
                                                       const std::string& agency = "") {
-    return PastResults(PastFilter{before_year, 0, 0, agency});
+    return PastResults(PastFilter{before_year, 0, 0, agency, {}});
   }
 
   // The KPI keys with a result in fiscal year `year`, round `round`: imported by `esar import

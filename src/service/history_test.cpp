@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "formats/inputs.h"
 #include "formats/past_results.h"
@@ -146,7 +147,10 @@ TEST_P(HistoryTest, ThePmqaBaselineComesFromThePublishedFy2566Result) {
       char value[32];
       std::snprintf(value, sizeof value, "%.2f", s[code]);
       EXPECT_NE(
-          why.find(std::string("ข้อมูลพื้นฐาน คะแนนผลการประเมินสถานะการเป็นระบบราชการ 4.0 (PMQA 4.0) ปี 2566 (s) = ") + value + " จากผลการประเมินปี 2566 ที่เผยแพร่แล้ว"),
+          why.find(
+              std::string(
+                  "ข้อมูลพื้นฐาน คะแนนผลการประเมินสถานะการเป็นระบบราชการ 4.0 (PMQA 4.0) ปี 2566 (s) = ") +
+              value + " จากผลการประเมินปี 2566 ที่เผยแพร่แล้ว"),
           std::string::npos)
           << code << "\n"
           << why;
@@ -167,7 +171,8 @@ TEST_P(HistoryTest, ThePmqaBaselineComesFromThePublishedFy2566Result) {
   const auto overridden = Kpi8(round67->id);
   EXPECT_EQ(overridden.at("DCLS")["group"], "2");
   EXPECT_NE(Lines(overridden.at("DCLS")["explanation"])
-                .find("ข้อมูลพื้นฐาน คะแนนผลการประเมินสถานะการเป็นระบบราชการ 4.0 (PMQA 4.0) ปี 2566 (s) = 360.00 นำเข้าแทนผลการประเมินปี 2566 ที่เผยแพร่แล้ว"),
+                .find("ข้อมูลพื้นฐาน คะแนนผลการประเมินสถานะการเป็นระบบราชการ 4.0 (PMQA 4.0) ปี 2566 (s) = "
+                      "360.00 นำเข้าแทนผลการประเมินปี 2566 ที่เผยแพร่แล้ว"),
             std::string::npos);
   EXPECT_EQ(overridden.at("BOI")["score"], kpi8.at("BOI")["score"]);
   // The import that overrode it is in the audit log, and so is the override, with the result.
@@ -217,15 +222,24 @@ TEST_P(HistoryTest, ImportedResultsReplaceTheirYearAreAuditedAndFeedTheBaselines
   ASSERT_TRUE(before_2566.ok());
   EXPECT_EQ(before_2566->size(), 3u);
   // One year and round, one agency: what a page reads.
-  auto fy2565 = history.PastResults(History::PastFilter{0, 2565, 12, ""});
+  auto fy2565 = history.PastResults(History::PastFilter{0, 2565, 12, "", {}});
   ASSERT_TRUE(fy2565.ok());
   EXPECT_EQ(fy2565->size(), 3u);
   for (const auto& p : *fy2565) EXPECT_EQ(p.fiscal_year, 2565);
-  EXPECT_TRUE(history.PastResults(History::PastFilter{0, 2565, 6, ""})->empty());
-  auto boi = history.PastResults(History::PastFilter{0, 2565, 12, "BOI"});
+  EXPECT_TRUE(history.PastResults(History::PastFilter{0, 2565, 6, "", {}})->empty());
+  auto boi = history.PastResults(History::PastFilter{0, 2565, 12, "BOI", {}});
   ASSERT_TRUE(boi.ok());
   ASSERT_EQ(boi->size(), 1u);
   EXPECT_EQ((*boi)[0].agency, "BOI");
+  // A page's agencies: theirs only, an agency with no result among them changing nothing.
+  auto page = history.PastResults(History::PastFilter{0, 0, 12, "", {"BOI", "OCS", "NOPE"}});
+  ASSERT_TRUE(page.ok());
+  std::set<std::string> page_agencies;
+  for (const auto& p : *page) page_agencies.insert(p.agency);
+  EXPECT_EQ(page_agencies, (std::set<std::string>{"BOI", "OCS"}));
+  auto none = history.PastResults(History::PastFilter{0, 0, 0, "", {"NOPE"}});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
 
   // An agency esar does not know: refused with its line, and nothing changes.
   auto unknown =

@@ -217,8 +217,7 @@ std::vector<KpiDuty> KpiDutyResolver::For(const std::string& agency) const {
   return out;
 }
 
-std::vector<KpiDuty> KpiDuties(const domain::Framework& fw, int round,
-                               const std::string& agency) {
+std::vector<KpiDuty> KpiDuties(const domain::Framework& fw, int round, const std::string& agency) {
   return KpiDutyResolver(fw, round).For(agency);
 }
 
@@ -289,8 +288,9 @@ Status CheckReport(const domain::Framework& fw, const std::string& agency, const
       if (given && given->is_string() &&
           domain::ParseCaseDate(TrimSpaces(given->get<std::string>()))) {
         return Status::InvalidInput("\"" + o.variable + "\" ไม่ใช่ตัวแปรวันที่ จึงรับวันที่ไม่ได้",
-                                    "\"" + o.variable + "\" is not a date variable: a date is not "
-                                    "a value for it");
+                                    "\"" + o.variable +
+                                        "\" is not a date variable: a date is not "
+                                        "a value for it");
       }
     }
     for (double v : o.values) {
@@ -334,7 +334,8 @@ Result<std::vector<SubmissionView>> Reporting::LoadMany(const std::vector<int64_
       "SELECT s.id, s.round_id, s.agency_code, s.kpi, s.status, s.revision, s.updated_at, "
       "r.values_json, r.explanation, r.problems, r.remarks, r.status FROM submissions s JOIN "
       "submission_revisions r ON r.submission_id = s.id AND r.revision = s.revision WHERE s.id "
-      "IN " + in,
+      "IN " +
+          in,
       params);
   if (!rows) return rows.status();
   std::map<int64_t, SubmissionView> by_id;
@@ -359,7 +360,8 @@ Result<std::vector<SubmissionView>> Reporting::LoadMany(const std::vector<int64_
   if (by_id.empty()) return out;
   auto sent_back = db_.Query(
       "SELECT submission_id, revision, actor, comment, at FROM submission_revisions WHERE "
-      "submission_id IN " + in + " AND status = 'sent_back' ORDER BY submission_id, revision",
+      "submission_id IN " +
+          in + " AND status = 'sent_back' ORDER BY submission_id, revision",
       params);
   if (!sent_back) return sent_back.status();
   for (const storage::Row& b : *sent_back) {
@@ -368,7 +370,8 @@ Result<std::vector<SubmissionView>> Reporting::LoadMany(const std::vector<int64_
   }
   auto files = db_.Query(
       "SELECT submission_id, id, name, media_type, size, sha256, uploaded_by, uploaded_at, "
-      "replaced_by FROM evidence WHERE submission_id IN " + in +
+      "replaced_by FROM evidence WHERE submission_id IN " +
+          in +
           " AND id NOT IN (SELECT evidence_id FROM evidence_removals) ORDER BY submission_id, id",
       params);
   if (!files) return files.status();
@@ -380,12 +383,14 @@ Result<std::vector<SubmissionView>> Reporting::LoadMany(const std::vector<int64_
   }
   auto reviews = db_.Query(
       "SELECT submission_id, id, revision, evaluator, decision, verified_json, comment, at FROM "
-      "reviews WHERE submission_id IN " + in + " ORDER BY submission_id, id",
+      "reviews WHERE submission_id IN " +
+          in + " ORDER BY submission_id, id",
       params);
   if (!reviews) return reviews.status();
   auto notes = db_.Query(
       "SELECT n.review_id, n.evidence_id, n.note FROM evidence_notes n JOIN reviews rv ON rv.id "
-      "= n.review_id WHERE rv.submission_id IN " + in,
+      "= n.review_id WHERE rv.submission_id IN " +
+          in,
       params);
   if (!notes) return notes.status();
   std::map<int64_t, std::map<int64_t, std::string>> notes_of;  // review -> evidence -> note
@@ -429,7 +434,8 @@ Result<std::string> KeepComputedValues(const domain::Kpi& kpi, const std::string
     const bool kept = stored.contains(v.id) && !stored[v.id].is_null();
     if (given && !(kept && values[v.id] == stored[v.id])) {
       const std::string head_th = "ตัวแปร \"" + v.id + "\" ของตัวชี้วัด " + kpi.id + " คำนวณจาก";
-      const std::string head_en = "the variable \"" + v.id + "\" of KPI " + kpi.id + " is computed from ";
+      const std::string head_en =
+          "the variable \"" + v.id + "\" of KPI " + kpi.id + " is computed from ";
       if (source == domain::VariableSource::kFromAgencies) {
         return Status::InvalidInput(
             head_th + "ผลของหน่วยงานอื่นเมื่อประมวลผลคะแนน จึงไม่ต้องกรอก",
@@ -438,13 +444,15 @@ Result<std::string> KeepComputedValues(const domain::Kpi& kpi, const std::string
       if (source == domain::VariableSource::kCatalog) {
         return Status::InvalidInput(
             head_th + "บัญชีข้อมูล (Data Catalog) ที่อัปโหลด จึงกรอกเองไม่ได้ (อัปโหลดบัญชีข้อมูลใหม่แทน)",
-            head_en + "the uploaded data catalog and cannot be typed in (upload a new catalog "
-                      "instead)");
+            head_en +
+                "the uploaded data catalog and cannot be typed in (upload a new catalog "
+                "instead)");
       }
       return Status::InvalidInput(
           head_th + "บันทึกเรื่องที่อัปโหลด จึงกรอกเองไม่ได้ (อัปโหลดบันทึกเรื่องใหม่แทน)",
-          head_en + "the uploaded case log and cannot be typed in (upload a new case log "
-                    "instead)");
+          head_en +
+              "the uploaded case log and cannot be typed in (upload a new case log "
+              "instead)");
     }
     if (!given && kept) {
       values[v.id] = stored[v.id];
@@ -495,8 +503,7 @@ Result<std::vector<SubmissionView>> Reporting::SaveDrafts(const Actor& actor, in
         auto uploaded = DataFiles(db_, clock_).Uploaded(actor, round_id, agency, *kpi);
         if (!uploaded) return uploaded.status();
         auto kept = KeepComputedValues(*kpi, report.values_json,
-                                       *current ? (*current)->report.values_json : "{}",
-                                       *uploaded);
+                                       *current ? (*current)->report.values_json : "{}", *uploaded);
         if (!kept) return kept.status();
         report.values_json = std::move(*kept);
       }
@@ -592,10 +599,10 @@ Result<int64_t> Reporting::SaveDraftLocked(const Actor& actor, int64_t round_id,
     auto status = ParseStatus((*existing)[0].Text(1));
     if (!status) return status.status();
     if (*status == SubmissionStatus::kSubmitted || *status == SubmissionStatus::kAccepted) {
-      return Status::Conflict("รายงานตัวชี้วัด " + report.kpi + " อยู่ในสถานะ" + StatusThai(*status) +
-                                  " แก้ไขไม่ได้",
-                              "the submission of KPI " + report.kpi + " is " +
-                                  SubmissionStatusName(*status) + " and cannot be changed");
+      return Status::Conflict(
+          "รายงานตัวชี้วัด " + report.kpi + " อยู่ในสถานะ" + StatusThai(*status) + " แก้ไขไม่ได้",
+          "the submission of KPI " + report.kpi + " is " + SubmissionStatusName(*status) +
+              " and cannot be changed");
     }
     revision = static_cast<int>((*existing)[0].Int(2)) + 1;
     before = json{{"status", SubmissionStatusName(*status)}, {"revision", revision - 1}}.dump();
@@ -730,7 +737,8 @@ Status Reporting::TellReview(int64_t submission_id, int64_t round_id, const std:
   // order of the keys or the spelling of a number does not count as a correction).
   const json reported = json::parse((*rows)[0].Text(3), nullptr, false);
   const json verified = json::parse(review.verified_json, nullptr, false);
-  const bool corrected = !reported.is_discarded() && !verified.is_discarded() && reported != verified;
+  const bool corrected =
+      !reported.is_discarded() && !verified.is_discarded() && reported != verified;
   return notifier
       .NotifyAgency(agency, {Role::kReporter, Role::kApprover},
                     corrected ? ReportCorrectedMessage(title, kpi, review.comment, round_id)
@@ -827,20 +835,20 @@ Result<SubmissionView> Reporting::Accept(const Actor& actor, int64_t submission_
 Status Reporting::CheckEvidenceQuota(const EvidenceQuota& quota, int64_t files, int64_t bytes,
                                      int64_t size) {
   if (files + 1 > quota.max_files) {
-    return Status::Conflict(
-        "รายงานนี้มีหลักฐานครบ " + std::to_string(quota.max_files) +
-            " ไฟล์แล้ว ซึ่งเป็นจำนวนสูงสุด (ไฟล์ที่ถูกแทนที่นับด้วย เพราะระบบเก็บไว้)",
-        "this submission already has " + std::to_string(files) + " evidence files, " +
-            "the most allowed is " + std::to_string(quota.max_files) +
-            " (replaced files count: they are kept)");
+    return Status::Conflict("รายงานนี้มีหลักฐานครบ " + std::to_string(quota.max_files) +
+                                " ไฟล์แล้ว ซึ่งเป็นจำนวนสูงสุด (ไฟล์ที่ถูกแทนที่นับด้วย เพราะระบบเก็บไว้)",
+                            "this submission already has " + std::to_string(files) +
+                                " evidence files, " + "the most allowed is " +
+                                std::to_string(quota.max_files) +
+                                " (replaced files count: they are kept)");
   }
   if (size > quota.max_bytes - bytes) {
     auto mb = [](int64_t b) { return std::to_string((b + (1 << 20) - 1) >> 20) + " MB"; };
-    return Status::Conflict(
-        "หลักฐานของรายงานนี้รวมกันได้ไม่เกิน " + mb(quota.max_bytes) + " (ใช้ไปแล้ว " + mb(bytes) +
-            " ไฟล์นี้ " + mb(size) + " ไฟล์ที่ถูกแทนที่นับด้วย)",
-        "a submission's evidence may total at most " + mb(quota.max_bytes) + " (" + mb(bytes) +
-            " used, this file " + mb(size) + "; replaced files count)");
+    return Status::Conflict("หลักฐานของรายงานนี้รวมกันได้ไม่เกิน " + mb(quota.max_bytes) + " (ใช้ไปแล้ว " +
+                                mb(bytes) + " ไฟล์นี้ " + mb(size) + " ไฟล์ที่ถูกแทนที่นับด้วย)",
+                            "a submission's evidence may total at most " + mb(quota.max_bytes) +
+                                " (" + mb(bytes) + " used, this file " + mb(size) +
+                                "; replaced files count)");
   }
   return Status::Ok();
 }
@@ -932,9 +940,9 @@ Result<int64_t> Reporting::AddEvidenceLocked(const Actor& actor, int64_t submiss
   }
   // Counted under the same lock as the insert: parallel uploads take turns here. Removed files
   // count too: their bytes stay in the store.
-  auto used = db_.Query(
-      "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM evidence WHERE submission_id = ?",
-      {submission_id});
+  auto used =
+      db_.Query("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM evidence WHERE submission_id = ?",
+                {submission_id});
   if (!used) return used.status();
   Status room = CheckEvidenceQuota(quota, (*used)[0].Int(0), (*used)[0].Int(1), file.size);
   if (!room.ok()) return room;
@@ -962,9 +970,9 @@ Result<int64_t> Reporting::AddEvidenceLocked(const Actor& actor, int64_t submiss
                       {"sha256", file.sha256},
                       {"size", file.size},
                       {"replaces", replaces ? json(*replaces) : json(nullptr)}};
-  Status s = AuditLog(db_).Append(actor, now, "evidence.add",
-                                  "submission/" + std::to_string(submission_id), "{}",
-                                  after.dump());
+  Status s =
+      AuditLog(db_).Append(actor, now, "evidence.add",
+                           "submission/" + std::to_string(submission_id), "{}", after.dump());
   if (!s.ok()) return s;
   return id;
 }
@@ -1022,8 +1030,8 @@ Result<EvidenceInfo> Reporting::RemoveEvidence(const Actor& actor, int64_t evide
     if (!file) return file.status();
     if (file->empty() || !(*file)[0].IsNull(7)) return not_found;
     const storage::Row& f = (*file)[0];
-    removed = {evidence_id, f.Text(0), f.Text(1), f.Int(2), f.Text(3), f.Int(4), f.Int(5),
-               std::nullopt};
+    removed = {evidence_id, f.Text(0), f.Text(1), f.Int(2),
+               f.Text(3),   f.Int(4),  f.Int(5),  std::nullopt};
     if (!f.IsNull(6)) removed.replaced_by = f.Int(6);
     Status s = db_.Execute(
         "INSERT INTO evidence_removals (evidence_id, submission_id, removed_by, removed_at) "
@@ -1100,7 +1108,8 @@ Result<std::vector<SubmissionView>> Reporting::GetMany(const Actor& actor,
   if (views->size() != ids.size()) return Status::NotFound("ไม่มีรายงานนี้", "no such submission");
   for (const SubmissionView& v : *views) {
     if (!(actor.Is(Role::kAdmin) || actor.Is(Role::kEvaluator) || actor.OfAgency(v.agency))) {
-      return Denied(actor, "ดูรายงานของหน่วยงาน " + v.agency, "see submissions of agency " + v.agency);
+      return Denied(actor, "ดูรายงานของหน่วยงาน " + v.agency,
+                    "see submissions of agency " + v.agency);
     }
   }
   return views;
@@ -1183,9 +1192,10 @@ Result<QueuePage> Reporting::Queue(const Actor& actor, const QueueFilter& filter
       order = "a.sort_key" + dir + ", s.agency_code" + dir + ", s.kpi, s.round_id";
       break;
     case QueueSort::kStatus:
-      order = "CASE s.status WHEN 'draft' THEN 0 WHEN 'approved' THEN 1 WHEN 'submitted' THEN 2 "
-              "WHEN 'returned' THEN 3 ELSE 4 END" +
-              dir + ", s.agency_code" + dir + ", s.kpi, s.round_id";
+      order =
+          "CASE s.status WHEN 'draft' THEN 0 WHEN 'approved' THEN 1 WHEN 'submitted' THEN 2 "
+          "WHEN 'returned' THEN 3 ELSE 4 END" +
+          dir + ", s.agency_code" + dir + ", s.kpi, s.round_id";
       break;
     case QueueSort::kDeadline:
       order = deadline + dir + ", s.agency_code" + dir + ", s.kpi, s.round_id";
@@ -1200,8 +1210,8 @@ Result<QueuePage> Reporting::Queue(const Actor& actor, const QueueFilter& filter
       const std::string number =
           pg ? "COALESCE(CAST(SUBSTRING(s.kpi FROM '^[0-9]{1,9}') AS BIGINT), 0)"
              : "CAST(SUBSTR(s.kpi, 1, 9) AS INTEGER)";
-      order = number + dir + ", LENGTH(s.kpi)" + dir + ", s.kpi" +
-              (pg ? " COLLATE \"C\"" : "") + dir + ", s.agency_code" + dir + ", s.round_id";
+      order = number + dir + ", LENGTH(s.kpi)" + dir + ", s.kpi" + (pg ? " COLLATE \"C\"" : "") +
+              dir + ", s.agency_code" + dir + ", s.round_id";
       break;
     }
     case QueueSort::kMinistry:
@@ -1217,8 +1227,7 @@ Result<QueuePage> Reporting::Queue(const Actor& actor, const QueueFilter& filter
       "SELECT s.id, s.round_id, s.agency_code, a.name_th, a.name_en, a.kind, a.parent, s.kpi, "
       "s.status, s.revision, s.updated_at, " +
           deadline + ", sr.status, p.name_th, p.name_en, " + kEvidenceCount + from + where +
-          " ORDER BY " + order +
-          " LIMIT ? OFFSET ?",
+          " ORDER BY " + order + " LIMIT ? OFFSET ?",
       paged);
   if (!rows) return rows.status();
   QueuePage page;
@@ -1267,6 +1276,16 @@ Result<std::vector<domain::Observation>> Reporting::ValuesOfRound(
 }
 
 Result<CurrentValues> Reporting::CurrentValuesOf(int64_t round_id, const std::string& agency) {
+  auto values = CurrentValuesOf(round_id, std::vector<std::string>{agency});
+  if (!values) return values.status();
+  return std::move(values->at(agency));
+}
+
+Result<std::map<std::string, CurrentValues>> Reporting::CurrentValuesOf(
+    int64_t round_id, const std::vector<std::string>& agencies) {
+  std::map<std::string, CurrentValues> out;
+  for (const std::string& agency : agencies) out[agency];
+  if (agencies.empty()) return out;
   auto round = cycle_.Round(round_id);
   if (!round) return round.status();
   auto framework =
@@ -1274,33 +1293,40 @@ Result<CurrentValues> Reporting::CurrentValuesOf(int64_t round_id, const std::st
   if (!framework) return framework.status();
   if (framework->empty()) return Status::Internal("a round without its framework");
   const int fiscal_year = static_cast<int>((*framework)[0].Int(0));
-  auto imported = cycle_.ObservationsOf(agency);
+  auto imported = cycle_.ObservationsOf(agencies);
   if (!imported) return imported.status();
   // Per KPI: the newest accepted review's verified values once accepted, else the values of
   // the current revision.
+  std::vector<storage::Value> params = {round_id};
+  params.insert(params.end(), agencies.begin(), agencies.end());
   auto rows = db_.Query(
       "SELECT s.kpi, s.status, r.values_json, "
       "(SELECT rv.verified_json FROM reviews rv WHERE rv.submission_id = s.id AND rv.decision = "
-      "'accepted' ORDER BY rv.id DESC LIMIT 1) "
+      "'accepted' ORDER BY rv.id DESC LIMIT 1), s.agency_code "
       "FROM submissions s JOIN submission_revisions r ON r.submission_id = s.id AND r.revision = "
-      "s.revision WHERE s.round_id = ? AND s.agency_code = ?",
-      {round_id, agency});
+      "s.revision WHERE s.round_id = ? AND s.agency_code IN (" +
+          storage::Placeholders(agencies.size()) + ")",
+      params);
   if (!rows) return rows.status();
-  CurrentValues out;
   for (const storage::Row& r : *rows) {
+    const std::string agency = r.Text(4);
+    CurrentValues& current = out[agency];
     const bool verified = r.Text(1) == "accepted" && !r.IsNull(3);
     auto values = ValuesToObservations(verified ? r.Text(3) : r.Text(2), agency, r.Text(0),
                                        fiscal_year, round->round);
     if (!values) return values.status();
     if (values->empty()) continue;  // a draft without values yet: the imported data stands
-    out.source[r.Text(0)] = verified ? "verified" : "reported";
-    out.observations.insert(out.observations.end(), values->begin(), values->end());
+    current.source[r.Text(0)] = verified ? "verified" : "reported";
+    current.observations.insert(current.observations.end(),
+                                std::make_move_iterator(values->begin()),
+                                std::make_move_iterator(values->end()));
   }
   for (domain::Observation& o : *imported) {
+    CurrentValues& current = out[o.agency];
     const bool this_round = o.fiscal_year == fiscal_year && o.round == round->round;
-    if (this_round && out.source.count(o.kpi) && out.source[o.kpi] != "imported") continue;
-    if (this_round) out.source.emplace(o.kpi, "imported");
-    out.observations.push_back(std::move(o));
+    if (this_round && current.source.count(o.kpi) && current.source[o.kpi] != "imported") continue;
+    if (this_round) current.source.emplace(o.kpi, "imported");
+    current.observations.push_back(std::move(o));
   }
   return out;
 }

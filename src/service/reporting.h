@@ -308,6 +308,10 @@ class Reporting {
   // data, replaced KPI by KPI by what the agency reported and, once accepted, by the verified
   // values.
   Result<CurrentValues> CurrentValuesOf(int64_t round_id, const std::string& agency);
+  // The same for each of `agencies` (a page's few dozen) in four queries, whatever their number:
+  // one entry per agency asked for, empty for one without values.
+  Result<std::map<std::string, CurrentValues>> CurrentValuesOf(
+      int64_t round_id, const std::vector<std::string>& agencies);
 
   // The verified values of every accepted submission of a round, as observations.
   // With `agency`, that agency's only.

@@ -144,6 +144,9 @@ Result<std::unique_ptr<Database>> Open(const std::string& url);
 // `sql` with every `?` outside quotes replaced by $1, $2, ... (PostgreSQL's placeholders).
 std::string NumberPlaceholders(std::string_view sql);
 
+// "?, ?, ?": `n` placeholders for an `IN (...)` list of `n` values (n > 0).
+std::string Placeholders(size_t n);
+
 // A LIKE pattern, for `LOWER(column) LIKE ? ESCAPE '\'`, that matches text containing `needle`:
 // its Latin letters lowercased (LOWER folds them on both engines; Thai has no case) and LIKE's
 // wildcards (% and _) and the escape taken literally.

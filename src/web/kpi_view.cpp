@@ -598,21 +598,6 @@ json WhatIfModel(PageCall& call, const domain::Framework& framework,
   return out;
 }
 
-Result<std::optional<domain::AgencyScore>> CurrentScores(PageCall& call,
-                                                         const domain::Framework& framework,
-                                                         domain::Engine& engine, int64_t round_id,
-                                                         const domain::Agency& agency) {
-  service::Reporting reporting(call.db, call.clock);
-  auto current = reporting.CurrentValuesOf(round_id, agency.code);
-  if (!current) return current.status();
-  auto filled = service::History(call.db, call.clock)
-                    .FillBaselines(framework, {agency}, current->observations);
-  if (!filled) return filled.status();
-  auto scores = engine.Score({agency}, current->observations);
-  if (scores.empty()) return std::optional<domain::AgencyScore>();
-  return std::optional<domain::AgencyScore>(std::move(scores[0]));
-}
-
 const domain::KpiScore* FindKpiScore(const std::vector<domain::KpiScore>& scores,
                                      const std::string& id) {
   return FindScore(scores, id);

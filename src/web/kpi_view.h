@@ -91,16 +91,6 @@ nlohmann::json WhatIfModel(PageCall& call, const domain::Framework& framework,
                            const std::string& this_kpi_source = "whatif.basis_form",
                            std::map<std::string, double>* known = nullptr);
 
-// The scores `agency` earns in round `round_id` from the values every KPI page uses (as
-// WhatIfModel: Reporting::CurrentValuesOf, baselines from earlier published results filled in),
-// by `engine` (compiled for `framework` and the round); nullopt when the agency has no KPI
-// assigned. Fails as those reads do. The evaluators' queue shows each KPI's from it.
-Result<std::optional<domain::AgencyScore>> CurrentScores(PageCall& call,
-                                                         const domain::Framework& framework,
-                                                         domain::Engine& engine,
-                                                         int64_t round_id,
-                                                         const domain::Agency& agency);
-
 // The score of KPI or sub-KPI `id` among `scores` (sub-KPIs searched too); nullptr when absent.
 const domain::KpiScore* FindKpiScore(const std::vector<domain::KpiScore>& scores,
                                      const std::string& id);

@@ -11,6 +11,7 @@
 #include "common/thai.h"
 #include "service/cycle.h"
 #include "service/directory.h"
+#include "service/history.h"
 #include "service/reporting.h"
 #include "service/results.h"
 #include "web/kpi_view.h"
@@ -142,7 +143,8 @@ namespace {
 // The score each listed submission's KPI would earn from the values the agency's pages score
 // with (Reporting::CurrentValuesOf: as reported, the verified values once accepted; baselines
 // from earlier results filled in): the what-if the agency's form shows. One engine per round,
-// one scoring per agency and round, however many of its KPIs are listed.
+// one scoring per agency and round, however many of its KPIs are listed; the agencies of a
+// page read together (Prefetch).
 class QueueScores {
  public:
   struct Score {
@@ -152,14 +154,25 @@ class QueueScores {
   QueueScores(PageCall& call, const Clock& clock, FrameworkCache& frameworks)
       : call_(call), clock_(clock), frameworks_(frameworks) {}
 
+  // Scores the agencies of `items` not scored yet, a round at a time, their values read in a
+  // few queries for them all: on PostgreSQL a query an agency (five each, fifty agencies a page)
+  // cost the queue more than anything else on it.
+  void Prefetch(const std::vector<service::SubmissionSummary>& items) {
+    std::map<int64_t, std::set<std::string>> wanted;  // round -> agencies
+    for (const service::SubmissionSummary& s : items) {
+      if (!scores_.count({s.round_id, s.agency})) wanted[s.round_id].insert(s.agency);
+    }
+    for (const auto& [round_id, codes] : wanted) {
+      ScoreRound(round_id, std::vector<std::string>(codes.begin(), codes.end()));
+    }
+  }
+
   Score Of(const service::SubmissionSummary& s) {
     const domain::Framework* fw = frameworks_.ForRound(s.round_id);
     if (!fw) return {"–", std::nullopt};
     const auto key = std::make_pair(s.round_id, s.agency);
-    auto found = scores_.find(key);
-    if (found == scores_.end()) {
-      found = scores_.emplace(key, Compute(*fw, s.round_id, s.agency)).first;
-    }
+    if (!scores_.count(key)) ScoreRound(s.round_id, {s.agency});
+    const auto found = scores_.find(key);
     if (!found->second.ok()) return {call_.Message(found->second.status()), std::nullopt};
     const auto& agency = *found->second;
     const domain::KpiScore* score = agency ? FindKpiScore(agency->kpis, s.kpi) : nullptr;
@@ -178,8 +191,25 @@ class QueueScores {
   }
 
  private:
-  Result<std::optional<domain::AgencyScore>> Compute(const domain::Framework& fw, int64_t round_id,
-                                                     const std::string& code) {
+  // Scores `codes` in round `round_id` into scores_: each its score, none (no KPI assigned, or
+  // no such agency), or the failure to read or score them.
+  void ScoreRound(int64_t round_id, const std::vector<std::string>& codes) {
+    auto scored = ScoreAgencies(round_id, codes);
+    for (const std::string& code : codes) {
+      Result<std::optional<domain::AgencyScore>> entry = std::optional<domain::AgencyScore>();
+      if (!scored) {
+        entry = scored.status();
+      } else if (auto found = scored->find(code); found != scored->end()) {
+        entry = std::optional<domain::AgencyScore>(std::move(found->second));
+      }
+      scores_.insert_or_assign({round_id, code}, std::move(entry));
+    }
+  }
+
+  Result<std::map<std::string, domain::AgencyScore>> ScoreAgencies(
+      int64_t round_id, const std::vector<std::string>& codes) {
+    const domain::Framework* fw = frameworks_.ForRound(round_id);
+    if (!fw) return std::map<std::string, domain::AgencyScore>();
     auto engine = engines_.find(round_id);
     if (engine == engines_.end()) {
       auto round = service::Cycle(call_.db, clock_).Round(round_id);
@@ -193,15 +223,34 @@ class QueueScores {
                    .first;
     }
     if (!engine->second.ok()) return engine->second.status();
-    auto agency = FindAgency(call_.db, clock_, code);
-    if (!agency) return agency.status();
+    auto agencies = service::Directory(call_.db, clock_).FindAgencies(codes);
+    if (!agencies) return agencies.status();
+    auto values = service::Reporting(call_.db, clock_).CurrentValuesOf(round_id, codes);
+    if (!values) return values.status();
+    std::vector<domain::Observation> observations;
+    size_t count = 0;
+    for (const auto& [code, current] : *values) count += current.observations.size();
+    observations.reserve(count);  // grown by doubling, it moved each observation twice over
+    for (auto& [code, current] : *values) {
+      observations.insert(observations.end(), std::make_move_iterator(current.observations.begin()),
+                          std::make_move_iterator(current.observations.end()));
+    }
+    auto filled = service::History(call_.db, clock_).FillBaselines(*fw, *agencies, observations);
+    if (!filled) return filled.status();
+    std::vector<domain::AgencyScore> scores;
     service::SharedEngine& shared = **engine->second;
     std::unique_lock<std::mutex> lock(shared.mutex, std::try_to_lock);
-    if (lock.owns_lock()) return CurrentScores(call_, fw, shared.engine, round_id, *agency);
-    // Another request scores with it now: this one compiles its own rather than wait.
-    auto own = domain::Engine::Compile(fw, round_numbers_[round_id]);
-    if (!own) return own.status();
-    return CurrentScores(call_, fw, *own, round_id, *agency);
+    if (lock.owns_lock()) {
+      scores = shared.engine.Score(*agencies, observations);
+    } else {
+      // Another request scores with it now: this one compiles its own rather than wait.
+      auto own = domain::Engine::Compile(*fw, round_numbers_[round_id]);
+      if (!own) return own.status();
+      scores = own->Score(*agencies, observations);
+    }
+    std::map<std::string, domain::AgencyScore> out;
+    for (domain::AgencyScore& score : scores) out.emplace(score.agency, std::move(score));
+    return out;
   }
 
   PageCall& call_;
@@ -235,6 +284,7 @@ Result<ScoredQueue> ReadScoredQueue(PageCall& call, const Clock& clock, QueueSco
     if (!whole) return whole.status();
     if (whole->total <= kScoreSortMax) {
       std::vector<std::pair<service::SubmissionSummary, QueueScores::Score>> rows;
+      scorer.Prefetch(whole->items);
       for (auto& s : whole->items) {
         QueueScores::Score score = scorer.Of(s);
         rows.emplace_back(std::move(s), std::move(score));
@@ -262,6 +312,7 @@ Result<ScoredQueue> ReadScoredQueue(PageCall& call, const Clock& clock, QueueSco
   if (!page) return page.status();
   out.total = page->total;
   out.items = std::move(page->items);
+  scorer.Prefetch(out.items);
   for (const auto& s : out.items) out.scores.push_back(scorer.Of(s));
   return out;
 }
@@ -627,6 +678,14 @@ HttpResponse Pages::AcceptMany(PageCall& call) {
   FrameworkCache frameworks(call.db, clock_,
                             [&](int64_t id) { return FrozenFramework(call.db, id); });
   QueueScores scorer(call, clock_, frameworks);
+  std::vector<service::SubmissionSummary> chosen;
+  for (const auto& v : *views) {
+    service::SubmissionSummary summary;
+    summary.round_id = v.round_id;
+    summary.agency = v.agency;
+    chosen.push_back(std::move(summary));
+  }
+  scorer.Prefetch(chosen);
   auto describe = [&](const service::SubmissionView& v) {
     const domain::Framework* fw = frameworks.ForRound(v.round_id);
     const domain::Kpi* kpi = fw ? domain::FindKpi(fw->kpis, v.report.kpi) : nullptr;

@@ -46,6 +46,34 @@ mustache::data ToData(const json& value) {
   }
 }
 
+// `source` with each partial tag ({{> part_x}}) replaced by that partial's own text, itself
+// expanded (to a depth of 8: a partial that includes itself stops there). kainjow's renderer
+// parses a partial again wherever it is met (a KPI's partial, once per KPI of a report), and
+// gives a partial's text no treatment of its own (no standalone lines, no indentation), so
+// the expanded page renders the same and is parsed once.
+std::string ExpandPartials(const std::string& source,
+                           const std::map<std::string, std::string>& templates, int depth = 0) {
+  std::string out;
+  out.reserve(source.size());
+  size_t at = 0;
+  while (true) {
+    const size_t open = source.find("{{>", at);
+    const size_t close = open == std::string::npos ? open : source.find("}}", open);
+    if (close == std::string::npos) break;
+    const std::string name = TrimSpaces(source.substr(open + 3, close - open - 3));
+    const auto partial = templates.find(name);
+    if (partial == templates.end() || depth >= 8) {
+      out.append(source, at, close + 2 - at);  // left for the renderer (as it was)
+    } else {
+      out.append(source, at, open - at);
+      out += ExpandPartials(partial->second, templates, depth + 1);
+    }
+    at = close + 2;
+  }
+  out.append(source, at, std::string::npos);
+  return out;
+}
+
 std::string Gzip(std::string_view bytes) {
   z_stream stream{};
   if (deflateInit2(&stream, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) return "";
@@ -74,6 +102,9 @@ std::string ContentTypeOf(const std::string& name) {
 }
 
 }  // namespace
+
+Views::Views() = default;
+Views::~Views() = default;
 
 Result<std::unique_ptr<const Views>> Views::Load() {
   auto views = std::make_unique<Views>();
@@ -126,6 +157,9 @@ Result<std::unique_ptr<const Views>> Views::Load() {
     }
   }
   if (views->templates_.empty()) return Status::Internal("no templates were built in");
+  for (const auto& [name, source] : views->templates_) {
+    views->expanded_[name] = ExpandPartials(source, views->templates_);
+  }
   for (const Lang lang : {Lang::kThai, Lang::kEnglish}) {
     auto shared = std::make_shared<mustache::data>(mustache::data::type::object);
     shared->set("t", ToData(lang == Lang::kThai ? views->messages_th_ : views->messages_en_));
@@ -140,17 +174,31 @@ Result<std::unique_ptr<const Views>> Views::Load() {
 }
 
 std::string Views::Render(const std::string& name, const json& model, Lang lang) const {
-  const auto found = templates_.find(name);
-  if (found == templates_.end()) return "";
-  // A template is parsed for each use: kainjow's renderer keeps state in the parsed tree, so
-  // one parsed copy cannot serve two threads; parsing costs tens of microseconds. The catalog
-  // and the partials are not copied: the page's own values are looked up first, then the
-  // language's shared data, built once at start.
-  mustache::mustache page(found->second);
+  const auto found = expanded_.find(name);
+  if (found == expanded_.end()) return "";
+  // Parsed templates are kept and lent out, one render at a time each: kainjow's renderer keeps
+  // state in the parsed tree, so one parsed copy cannot serve two renders at once, and parsing
+  // a page (with a KPI's partial for each KPI) on every request cost a tenth of an agency
+  // report's time. As many copies of a page are kept as were ever rendered at once.
+  std::unique_ptr<mustache::mustache> page;
+  {
+    std::lock_guard<std::mutex> lock(parsed_mutex_);
+    auto& idle = parsed_[name];
+    if (!idle.empty()) {
+      page = std::move(idle.back());
+      idle.pop_back();
+    }
+  }
+  if (!page) page = std::make_unique<mustache::mustache>(found->second);
+  // The catalog is not copied: the page's own values are looked up first, then the language's
+  // shared data, built once at start.
   const mustache::data values = ToData(model);
   mustache::context<std::string> context(lang == Lang::kThai ? shared_th_.get() : shared_en_.get());
   context.push(&values);
-  return page.render(context);
+  std::string html = page->render(context);
+  std::lock_guard<std::mutex> lock(parsed_mutex_);
+  parsed_[name].push_back(std::move(page));
+  return html;
 }
 
 const std::string& Views::Message(const std::string& key, Lang lang) const {

@@ -5,8 +5,10 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "common/text.h"
@@ -14,6 +16,8 @@
 namespace kainjow::mustache {
 template <typename string_type>
 class basic_data;
+template <typename string_type>
+class basic_mustache;
 }  // namespace kainjow::mustache
 
 namespace esar::web {
@@ -29,14 +33,19 @@ struct StaticAsset {
 
 class Views {
  public:
+  Views();
+  ~Views();  // where the parsed templates' type is complete
+
   // Reads the embedded templates, messages and static files; fails when a template does not
   // parse or the catalog is malformed (a build error, found at start and by the tests).
   static Result<std::unique_ptr<const Views>> Load();
 
   // Renders template `name` ("agency_home") with `model`, the catalog's messages of `lang`
-  // under "t", and the templates named part_* as partials ({{> part_kpi_doc}}). Values are escaped
-  // unless the template uses {{{triple}}} braces; JSON null and false hide a section, numbers print
-  // as the shortest decimal that reads back the same; each list <name> comes with has_<name>.
+  // under "t", and the templates named part_* as partials ({{> part_kpi_doc}}, written into the
+  // pages that use them when they are loaded). Safe from several threads at once. Values are
+  // escaped unless the template uses {{{triple}}} braces; JSON null and false hide a section,
+  // numbers print as the shortest decimal that reads back the same; each list <name> comes with
+  // has_<name>.
   std::string Render(const std::string& name, const nlohmann::json& model, Lang lang) const;
 
   // A message of the catalog in `lang`; the key itself when the catalog has no such message.
@@ -46,7 +55,13 @@ class Views {
   const StaticAsset* Asset(const std::string& name) const;
 
  private:
-  std::map<std::string, std::string> templates_;                         // name -> source
+  std::map<std::string, std::string> templates_;  // name -> source
+  std::map<std::string, std::string> expanded_;   // name -> source with its partials written in
+  // Parsed templates not being rendered now, by name (see Render).
+  mutable std::mutex parsed_mutex_;
+  using Parsed = kainjow::mustache::basic_mustache<std::string>;
+  mutable std::map<std::string, std::vector<std::unique_ptr<Parsed>>>
+      parsed_;                                                           // guarded by parsed_mutex_
   std::map<std::string, std::pair<std::string, std::string>> messages_;  // key -> (th, en)
   std::map<std::string, StaticAsset> assets_;
   nlohmann::json messages_th_, messages_en_;

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <thread>
+#include <vector>
+
 #include "web/page_support.h"
 
 namespace esar::web {
@@ -45,6 +49,34 @@ TEST(Views, ListsComeWithHasAndNullHidesASection) {
       Lang::kEnglish);
   EXPECT_NE(grade.find("81.250"), std::string::npos);
   EXPECT_EQ(grade.find(" · null"), std::string::npos);
+}
+
+// Partials are written into their pages at load and parsed pages are kept and lent out: the same
+// page rendered again, and by several threads at once, gives the same HTML, each partial filled
+// from its own section's values.
+TEST(Views, PartialsRenderInTheirSectionsAgainAndFromSeveralThreads) {
+  const json model = {
+      {"from", {{"id", "audit-from"}, {"name", "from"}, {"label", "From"}, {"value", "1/10/2566"}}},
+      {"to", {{"id", "audit-to"}, {"name", "to"}, {"label", "To"}, {"value", ""}}},
+      {"kinds", json::array()}};
+  const std::string first = TheViews().Render("admin_audit", model, Lang::kEnglish);
+  EXPECT_NE(first.find("<label for=\"audit-from\">From</label><input id=\"audit-from\" "
+                       "name=\"from\" type=\"text\" class=\"date\""),
+            std::string::npos);
+  EXPECT_NE(first.find("value=\"1/10/2566\""), std::string::npos);
+  EXPECT_NE(first.find("<label for=\"audit-to\">To</label>"), std::string::npos);
+  EXPECT_EQ(first.find("{{"), std::string::npos);
+  EXPECT_EQ(TheViews().Render("admin_audit", model, Lang::kEnglish), first);
+  std::vector<std::string> rendered(4);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < rendered.size(); ++i) {
+    threads.emplace_back([&, i] {
+      for (int n = 0; n < 20; ++n)
+        rendered[i] = TheViews().Render("admin_audit", model, Lang::kEnglish);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const std::string& html : rendered) EXPECT_EQ(html, first);
 }
 
 TEST(Views, StaticFilesAreCompressedAndAddressedByContent) {
@@ -92,7 +124,8 @@ TEST(PageSupport, NoHeaderCarriesRawText) {
   EXPECT_EQ(EncodeUriReference("a\"<>\\^`{|}\x7f\x01 b"), "a%22%3C%3E%5C%5E%60%7B%7C%7D%7F%01%20b");
   // A download's file name cannot end the header or the parameter.
   EXPECT_EQ(AttachmentDisposition("รายงาน 1.pdf"),
-            "attachment; filename*=UTF-8''%E0%B8%A3%E0%B8%B2%E0%B8%A2%E0%B8%87%E0%B8%B2%E0%B8%99%201.pdf");
+            "attachment; "
+            "filename*=UTF-8''%E0%B8%A3%E0%B8%B2%E0%B8%A2%E0%B8%87%E0%B8%B2%E0%B8%99%201.pdf");
   EXPECT_EQ(AttachmentDisposition("a\r\nX: y;\"'.pdf"),
             "attachment; filename*=UTF-8''a%0D%0AX%3A%20y%3B%22%27.pdf");
   EXPECT_TRUE(IsSafeHeaderValue(AttachmentDisposition(std::string("\0\r\n\xff", 4))));
@@ -105,9 +138,9 @@ TEST(PageSupport, NoHeaderCarriesRawText) {
 TEST(PageSupport, LoopbackAddressesAreTold) {
   for (const char* yes : {"127.0.0.1", "127.1.2.3", "127.255.255.255", "::1", "::ffff:127.0.0.1"})
     EXPECT_TRUE(IsLoopbackAddress(yes)) << yes;
-  for (const char* no : {"", "10.0.0.1", "128.0.0.1", "127.0.0", "127.0.0.1.5", "127..0.1",
-                         "127.0.0.1000", "127.0.0.x", "::2", "::ffff:10.0.0.1", "1127.0.0.1",
-                         "fe80::1", "0:0:0:0:0:0:0:2"})
+  for (const char* no :
+       {"", "10.0.0.1", "128.0.0.1", "127.0.0", "127.0.0.1.5", "127..0.1", "127.0.0.1000",
+        "127.0.0.x", "::2", "::ffff:10.0.0.1", "1127.0.0.1", "fe80::1", "0:0:0:0:0:0:0:2"})
     EXPECT_FALSE(IsLoopbackAddress(no)) << no;
 }
 
