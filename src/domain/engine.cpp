@@ -1,6 +1,7 @@
 #include "domain/engine.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -195,6 +196,9 @@ struct Engine::Impl {
   // individually share the profile of the "*" rules.
   mutable std::vector<std::vector<ResolvedEntry>> profiles;
   mutable std::unordered_map<std::string, uint32_t> profile_of_agency;
+  // Each distinct profile's index by its contents (ProfileSignature): agencies named one by one
+  // in the same rules share one profile instead of 8,000 copies of it.
+  mutable std::unordered_map<std::string, uint32_t> profile_by_signature;
   mutable std::optional<uint32_t> shared_profile;
   std::set<std::string> named_agencies;  // agencies some rule names individually
   std::vector<Component> components;     // the framework's, then any a KPI names undeclared
@@ -373,11 +377,12 @@ struct Engine::Impl {
             }
             int date_slot = -1;
             if (m.due.has_value() != !m.reached.empty()) {
-              return KpiError(kpi,
-                              "เป้าหมายความสำเร็จ \"" + m.variable +
-                                  "\" ต้องระบุทั้งวันที่กำหนด (due) และตัวแปรวันที่บรรลุ (reached) หรือไม่ระบุทั้งคู่",
-                              "milestone \"" + m.variable +
-                                  "\" needs both a due date (due) and a date variable (reached), or neither");
+              return KpiError(
+                  kpi,
+                  "เป้าหมายความสำเร็จ \"" + m.variable +
+                      "\" ต้องระบุทั้งวันที่กำหนด (due) และตัวแปรวันที่บรรลุ (reached) หรือไม่ระบุทั้งคู่",
+                  "milestone \"" + m.variable +
+                      "\" needs both a due date (due) and a date variable (reached), or neither");
             }
             if (m.due) {
               const Variable* date = nullptr;
@@ -643,6 +648,19 @@ struct Engine::Impl {
     return list;
   }
 
+  // What a profile holds, as a key: two profiles with the same signature score alike.
+  static std::string ProfileSignature(const std::vector<ResolvedEntry>& entries) {
+    std::string out;
+    for (const ResolvedEntry& e : entries) {
+      out += std::to_string(e.kpi_index) + ':' + std::to_string(std::bit_cast<uint64_t>(e.weight)) +
+             ':' + std::to_string(reinterpret_cast<uintptr_t>(e.criteria)) + ':' +
+             (e.exempt ? '1' : '0') + ':' + std::to_string(e.exempt_reason.th.size()) + ':' +
+             e.exempt_reason.th + std::to_string(e.exempt_reason.en.size()) + ':' +
+             e.exempt_reason.en + ';';
+    }
+    return out;
+  }
+
   // The index of `agency`'s profile in `profiles`, resolving it the first time.
   uint32_t ProfileOf(const std::string& agency) const {
     const bool named = named_agencies.count(agency) > 0;
@@ -651,8 +669,11 @@ struct Engine::Impl {
       auto it = profile_of_agency.find(agency);
       if (it != profile_of_agency.end()) return it->second;
     }
-    const auto index = static_cast<uint32_t>(profiles.size());
-    profiles.push_back(ResolveEntries(agency));
+    std::vector<ResolvedEntry> entries = ResolveEntries(agency);
+    const auto [found, added] = profile_by_signature.emplace(
+        ProfileSignature(entries), static_cast<uint32_t>(profiles.size()));
+    const uint32_t index = found->second;
+    if (added) profiles.push_back(std::move(entries));
     if (named)
       profile_of_agency.emplace(agency, index);
     else

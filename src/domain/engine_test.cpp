@@ -61,7 +61,8 @@ TEST(LevelsTest, ReportsTheTwoPointsInterpolatedInTheTrace) {
 
 // One agency's published FY2567 table reads 50 / 70 / 100: the points are a framework setting.
 TEST(LevelsTest, LevelPointsAreAFrameworkSetting) {
-  const std::string points = R"("levels": [{"name": "basic", "points": 50}, {"name": "standard", "points": 70},
+  const std::string points =
+      R"("levels": [{"name": "basic", "points": 50}, {"name": "standard", "points": 70},
                                             {"name": "advanced", "points": 100}],)";
   EXPECT_NEAR(LevelsScore("[80, 90, 100]", 85, "", points), 60, kEps);  // 50 + 5/10 × 20
   EXPECT_NEAR(LevelsScore("[80, 90, 100]", 95, "", points), 85, kEps);  // 70 + 5/10 × 30
@@ -284,7 +285,8 @@ TEST(DatedMilestonesTest, TheExplanationSaysLateOnTimeOrNoDate) {
     return std::string("(none)");
   };
   const double late = DayFromCivil(2024, 1, 15);
-  EXPECT_EQ(line(1, late, Lang::kThai), "✗ ขั้นที่ 2 อนุมัติแผน: บรรลุ 15 ม.ค. 2567 หลังกำหนด 31 ธ.ค. 2566 จึงไม่นับ");
+  EXPECT_EQ(line(1, late, Lang::kThai),
+            "✗ ขั้นที่ 2 อนุมัติแผน: บรรลุ 15 ม.ค. 2567 หลังกำหนด 31 ธ.ค. 2566 จึงไม่นับ");
   EXPECT_EQ(line(1, late, Lang::kEnglish),
             "✗ step 2 plan approved: reached on 15 Jan 2024, after its due date 31 Dec 2023, so it "
             "does not count");
@@ -566,6 +568,36 @@ TEST(TotalTest, AnAgencyCanHaveItsOwnTargets) {
   ASSERT_EQ(scores.size(), 2u);
   EXPECT_NEAR(scores[0].kpis[0].score, 87.5, kEps);  // own targets 50 / 60 / 70
   EXPECT_NEAR(scores[1].kpis[0].score, 0, kEps);     // framework targets 80 / 90 / 100
+}
+
+// Agencies named one by one in the same rules share one profile; one named in another rule as
+// well (an exemption, its own targets) keeps its own, whatever order they are scored in.
+TEST(TotalTest, AgenciesNamedAlikeScoreAlikeAndOthersKeepTheirOwnRules) {
+  const auto fw = esar::testing::FrameworkFromJson(R"({"fiscal_year": 2567,
+  "components": [{"id": "p", "share": 100}],
+  "kpis": [
+    {"id": "1", "component": "p", "name": "one", "variables": [{"id": "r", "type": "number"}],
+     "criteria": {"form": "levels", "targets": [80, 90, 100]}},
+    {"id": "2", "component": "p", "name": "two", "variables": [{"id": "r", "type": "number"}],
+     "criteria": {"form": "levels", "targets": [80, 90, 100]}}],
+  "assignments": [
+    {"agencies": ["A", "B", "X", "Y"], "kpis": [{"kpi": "1", "weight": 60}, {"kpi": "2", "weight": 40}]},
+    {"agencies": ["X"], "kpis": [{"kpi": "2", "exempt": true}]},
+    {"agencies": ["Y"], "kpis": [{"kpi": "1", "criteria": {"form": "levels", "targets": [50, 60, 70]}}]}]})");
+  std::vector<Observation> values;
+  for (const char* agency : {"A", "X", "B", "Y"}) {
+    values.push_back(Obs("r", 65, 2567, "1", agency));
+    values.push_back(Obs("r", 100, 2567, "2", agency));
+  }
+  auto scores = ScoreAll(fw, values, {"A", "X", "B", "Y"});
+  ASSERT_EQ(scores.size(), 4u);
+  EXPECT_NEAR(scores[0].total, 40, kEps);  // A: 0 × 0.6 + 100 × 0.4
+  EXPECT_EQ(scores[1].kpis[1].status, KpiStatus::kExempt);
+  EXPECT_NEAR(scores[1].total, 0, kEps);   // X: KPI 2 exempt, KPI 1 below basic
+  EXPECT_NEAR(scores[2].total, 40, kEps);  // B as A
+  EXPECT_EQ(scores[2].kpis[1].status, KpiStatus::kScored);
+  EXPECT_NEAR(scores[3].kpis[0].score, 87.5, kEps);  // Y: its own targets 50 / 60 / 70
+  EXPECT_NEAR(scores[3].total, 87.5 * 0.6 + 100 * 0.4, kEps);
 }
 
 TEST(TotalTest, AKpiOutsideTheRoundIsLeftOutAndTheTotalRescaled) {
