@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "domain/cases.h"
 #include "domain/expression.h"
@@ -708,7 +709,18 @@ Status ApplyFromAgencies(json& kpi, const json& original, const FormFields& befo
   }
   json agencies = Member(r, "agencies").is_object() ? r["agencies"] : json::object();
   for (const char* part : {"kinds", "ministries", "codes"}) {
-    const auto names = TickedNames(fields, p + part, {}, /*dotted=*/true);
+    auto names = TickedNames(fields, p + part, {}, /*dotted=*/true);
+    if (part == std::string("codes")) {
+      // Codes typed rather than ticked (a directory too large to offer every agency), separated
+      // by spaces or commas, after the ticked ones, each once.
+      std::string typed = Get(fields, p + "typed_codes");
+      std::replace(typed.begin(), typed.end(), ',', ' ');
+      std::istringstream words(typed);
+      std::set<std::string> seen(names.begin(), names.end());
+      for (std::string code; words >> code;) {
+        if (seen.insert(code).second) names.push_back(code);
+      }
+    }
     if (names.empty()) {
       agencies.erase(part);
     } else {

@@ -317,6 +317,30 @@ TEST(SourcesFormTest, AgencyCodesWithDotsStayInTheRule) {
   EXPECT_EQ((*edited)["from_agencies"]["agencies"].dump(), R"({"codes":["moi.dla","dla.cm"]})");
 }
 
+TEST(SourcesFormTest, AgencyCodesTypedJoinTheTickedOnesEachOnce) {
+  // A directory too large to offer every agency as a box: codes are typed, separated by spaces
+  // or commas, and join those still ticked; one typed twice, or typed and ticked, is named once;
+  // one unticked leaves.
+  const json kpi = json::parse(R"({"id": "9", "component": "c", "name": "x",
+      "variables": [{"id": "share_ok", "type": "percent"}],
+      "from_agencies": {"variable": "share_ok", "key": "e-service", "measure": "share",
+                        "at_least": 80, "agencies": {"codes": ["3100101", "moi.dla"]}},
+      "criteria": {"form": "levels", "targets": [80, 90, 95]}})");
+  FormFields f = KpiFormFields(kpi);
+  f["from_agencies.codes.3100101"] = "";
+  f["from_agencies.typed_codes"] = " 3100102,3100103  moi.dla 3100102 ,, ";
+  auto edited = ApplyKpiForm(kpi, AsSent(f), {}, false);
+  ASSERT_TRUE(edited.ok()) << edited.status().ToString(false);
+  EXPECT_EQ((*edited)["from_agencies"]["agencies"].dump(),
+            R"({"codes":["moi.dla","3100102","3100103"]})");
+  // Nothing typed and nothing ticked: no agency named, the rule counts every agency again.
+  f["from_agencies.codes.moi.dla"] = "";
+  f["from_agencies.typed_codes"] = "  ";
+  edited = ApplyKpiForm(kpi, AsSent(f), {}, false);
+  ASSERT_TRUE(edited.ok()) << edited.status().ToString(false);
+  EXPECT_FALSE((*edited)["from_agencies"].contains("agencies"));
+}
+
 TEST(SourcesFormTest, AClassWithoutConditionsGainsNoEmptyWhenWhenTheRuleChanges) {
   json kpi = ExampleKpi("ocs-2567", "1");
   std::vector<size_t> without;

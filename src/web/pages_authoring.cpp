@@ -351,6 +351,10 @@ json Checkboxes(const formats::FormFields& f, ErrorBook& errors, const std::stri
 // lists to choose from (the KPI's variables, the framework's KPIs, the KPI keys esar knows, the
 // directory's agency kinds, ministries and agencies). A reference read from an earlier year's
 // published result whose key esar has no result of in that year and round is said so beside it.
+// Up to this many agencies in the directory, the rule over other agencies' results offers each
+// as a box to tick; beyond, a field to name them by code.
+constexpr int64_t kAgenciesToTick = 200;
+
 json SourcesSections(PageCall& call, const service::StoredFramework& stored,
                      const formats::FormFields& f, ErrorBook& errors) {
   json sections = json::array();
@@ -560,29 +564,51 @@ json SourcesSections(PageCall& call, const service::StoredFramework& stored,
   fa.push_back(Field(f, errors, "from_agencies.at_least", call.T("form.fa_at_least"), "text"));
   fa.push_back(Field(f, errors, "from_agencies.at_most", call.T("form.fa_at_most"), "text"));
   std::vector<std::pair<std::string, std::string>> agency_kinds, ministries, codes;
-  std::vector<std::pair<std::string, std::pair<std::string, std::string>>> sorted;
-  if (auto kinds_known = service::Directory(call.db, call.clock).Kinds()) {
+  service::Directory directory(call.db, call.clock);
+  if (auto kinds_known = directory.Kinds()) {
     for (const std::string& k : *kinds_known) {
       const std::string label = call.T("kind." + k);
       agency_kinds.emplace_back(k, label == "kind." + k ? k : label);
     }
   }
-  if (auto agencies = service::Directory(call.db, call.clock).Agencies()) {
-    std::set<std::string> parents;
-    for (const domain::Agency& a : *agencies) {
-      if (!a.parent.empty()) parents.insert(a.parent);
+  const auto label_of = [&](const domain::Agency& a) {
+    return call.Pick(a.name) + " (" + a.code + ")";
+  };
+  std::set<std::string> parents;
+  if (auto found = directory.Parents()) {
+    for (const domain::Agency& a : *found) {
+      parents.insert(a.code);
+      ministries.emplace_back(a.code, label_of(a));
     }
-    std::vector<std::pair<std::string, std::pair<std::string, std::string>>> m, c;
-    for (const domain::Agency& a : *agencies) {
-      const std::string label = call.Pick(a.name) + " (" + a.code + ")";
-      (parents.count(a.code) ? m : c).push_back({ThaiSortKey(call.Pick(a.name)), {a.code, label}});
-    }
-    std::sort(m.begin(), m.end());
-    std::sort(c.begin(), c.end());
-    for (auto& [key, pair] : m) ministries.push_back(pair);
-    for (auto& [key, pair] : c) codes.push_back(pair);
-    // A ministry is also an agency one may name alone.
-    for (auto& [key, pair] : m) codes.push_back(pair);
+  }
+  // Every agency as a box to tick while the directory is small; beyond that (8,000 local
+  // governments would make the page megabytes) the rule's own agencies as ticked boxes, to keep
+  // or untick, and a field to add others by code.
+  auto count = call.db.Query("SELECT COUNT(*) FROM agencies");
+  const bool every_agency = count && (*count)[0].Int(0) <= kAgenciesToTick;
+  std::vector<domain::Agency> offered;
+  if (every_agency) {
+    if (auto all = directory.Agencies()) offered = std::move(*all);
+  } else {
+    std::vector<std::string> in_rule;
+    const std::string prefix = "from_agencies.codes.";
+    for (auto it = f.lower_bound(prefix); it != f.end() && it->first.rfind(prefix, 0) == 0; ++it)
+      in_rule.push_back(it->first.substr(prefix.size()));
+    if (auto named = directory.FindAgencies(in_rule)) offered = std::move(*named);
+  }
+  std::vector<std::pair<std::string, std::pair<std::string, std::string>>> m, c;
+  for (const domain::Agency& a : offered) {
+    (parents.count(a.code) ? m : c)
+        .push_back({ThaiSortKey(call.Pick(a.name)), {a.code, label_of(a)}});
+  }
+  std::sort(m.begin(), m.end());
+  std::sort(c.begin(), c.end());
+  for (auto& [key, pair] : c) codes.push_back(pair);
+  // A ministry is also an agency one may name alone.
+  for (auto& [key, pair] : m) codes.push_back(pair);
+  if (!every_agency) {
+    fa.push_back(Field(f, errors, "from_agencies.typed_codes", call.T("form.fa_typed_codes"),
+                       "text", call.T("form.fa_typed_codes_hint")));
   }
   json fa_groups = json::array();
   group(fa_groups, "from_agencies.kinds", call.T("form.fa_kinds"), agency_kinds,

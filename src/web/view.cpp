@@ -196,6 +196,9 @@ std::string Views::Render(const std::string& name, const json& model, Lang lang)
   mustache::context<std::string> context(lang == Lang::kThai ? shared_th_.get() : shared_en_.get());
   context.push(&values);
   std::string html = page->render(context);
+  // The one state a render leaves in the tree is an error (a partial or lambda that failed),
+  // after which it renders nothing: such a copy is dropped, not lent again.
+  if (!page->is_valid()) return html;
   std::lock_guard<std::mutex> lock(parsed_mutex_);
   parsed_[name].push_back(std::move(page));
   return html;

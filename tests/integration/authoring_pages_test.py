@@ -129,6 +129,43 @@ def sources_checks(admin, reporter, new_id):
                                                           "agencies": {"kinds": ["department"]}},
           "  saved: the share of departments at level 2 or above of pmqa (%d): %s" % (status, made.get("from_agencies")))
 
+    # ---- a directory too large to offer every agency as a box: codes typed ----
+    status, page = admin.page(action)
+    small_kb = len(page.encode()) / 1024
+    many = [{"code": "LAO%03d" % i, "name": {"th": "องค์การบริหารส่วนตำบลทดสอบ %d" % i,
+                                             "en": "Test SAO %d" % i}, "kind": "department"}
+            for i in range(250)]
+    status, _, raw = admin.request("PUT", "/api/v1/agencies", body=json.dumps({"agencies": many}).encode(),
+                                   content_type="application/json",
+                                   headers={"X-CSRF-Token": admin.csrf(page)})
+    check(status == 200, "250 more agencies added (%d): %s" % (status, raw[:200]))
+    status, page = admin.page(action)
+    fields = form_of(page, action)
+    kb = len(page.encode()) / 1024
+    check(status == 200 and "from_agencies.typed_codes" in fields and 'name="from_agencies.codes.LAO001"' not in page
+          and kb < small_kb + 5,
+          "  past 200 agencies the rule offers a field to type codes, not a box for each (%d; %.0f kB, %.0f kB before)"
+          % (status, kb, small_kb))
+    fields.update({"from_agencies.typed_codes": "LAO001, LAO002  LAO001", "intent": "save"})
+    status, _, raw = admin.request("POST", action, fields)
+    made = document()["kpis"][-1]
+    check(status == 303 and made.get("from_agencies", {}).get("agencies") == {"kinds": ["department"],
+                                                                              "codes": ["LAO001", "LAO002"]},
+          "  two codes typed (one twice) are saved once each (%d): %s" % (status, made.get("from_agencies")))
+    status, page = admin.page(action)
+    boxes = re.findall(r'<input[^>]*name="from_agencies\.codes\.(LAO\d+)"[^>]*>', page)
+    ticked = [b for b in boxes if re.search(r'name="from_agencies\.codes\.%s"[^>]*checked' % b, page)]
+    check(sorted(boxes) == ["LAO001", "LAO002"] and sorted(ticked) == ["LAO001", "LAO002"]
+          and "องค์การบริหารส่วนตำบลทดสอบ 1 (LAO001)" in page,
+          "  the rule's agencies come back as ticked boxes with their names: %s" % boxes)
+    fields = form_of(page, action)
+    fields.update({"from_agencies.codes.LAO001": "", "intent": "save"})
+    fields.pop("from_agencies.codes.LAO001")
+    status, _, raw = admin.request("POST", action, fields)
+    made = document()["kpis"][-1]
+    check(status == 303 and made["from_agencies"].get("agencies", {}).get("codes") == ["LAO002"],
+          "  one unticked leaves the rule (%d): %s" % (status, made.get("from_agencies")))
+
     # ---- in English ----
     admin.request("GET", "/lang/en?next=/admin/frameworks")
     status, page = admin.page(action1)
