@@ -470,7 +470,10 @@ json SourcesSections(PageCall& call, const service::StoredFramework& stored,
               {"id", id},
               {"fields", Checkboxes(f, errors, prefix, choices)},
               {"errors", errors.Take(prefix, id)}};
-    if (!hint.empty()) g["hint"] = hint;
+    // Nothing to tick (no ministries in the directory, no agency named yet): no empty legend.
+    if (choices.empty() && g["errors"].empty()) return;
+    // Null, not absent: an absent hint would show the section's own from the template's context.
+    g["hint"] = hint.empty() ? json(nullptr) : json(hint);
     into.push_back(std::move(g));
   };
   group(case_groups, "cases.kinds", call.T("form.cases_kinds"), kinds, "");
