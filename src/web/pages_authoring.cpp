@@ -589,14 +589,15 @@ json SourcesSections(PageCall& call, const service::StoredFramework& stored,
   // or untick, and a field to add others by code.
   auto count = call.db.Query("SELECT COUNT(*) FROM agencies");
   const bool every_agency = count && (*count)[0].Int(0) <= kAgenciesToTick;
+  std::vector<std::string> in_rule;
+  const std::string prefix = "from_agencies.codes.";
+  for (auto it = f.lower_bound(prefix); it != f.end() && it->first.rfind(prefix, 0) == 0; ++it) {
+    if (!it->second.empty()) in_rule.push_back(it->first.substr(prefix.size()));
+  }
   std::vector<domain::Agency> offered;
   if (every_agency) {
     if (auto all = directory.Agencies()) offered = std::move(*all);
   } else {
-    std::vector<std::string> in_rule;
-    const std::string prefix = "from_agencies.codes.";
-    for (auto it = f.lower_bound(prefix); it != f.end() && it->first.rfind(prefix, 0) == 0; ++it)
-      in_rule.push_back(it->first.substr(prefix.size()));
     if (auto named = directory.FindAgencies(in_rule)) offered = std::move(*named);
   }
   std::vector<std::pair<std::string, std::pair<std::string, std::string>>> m, c;
@@ -609,6 +610,13 @@ json SourcesSections(PageCall& call, const service::StoredFramework& stored,
   for (auto& [key, pair] : c) codes.push_back(pair);
   // A ministry is also an agency one may name alone.
   for (auto& [key, pair] : m) codes.push_back(pair);
+  // A code the rule names that the directory does not have (a framework imported with it) is
+  // still a box, ticked, labelled with the code: saving another field must not drop it unseen.
+  std::set<std::string> shown;
+  for (const auto& [code, label] : codes) shown.insert(code);
+  for (const std::string& code : in_rule) {
+    if (!shown.count(code)) codes.emplace_back(code, code + " · " + call.T("form.fa_code_unknown"));
+  }
   if (!every_agency) {
     fa.push_back(Field(f, errors, "from_agencies.typed_codes", call.T("form.fa_typed_codes"),
                        "text", call.T("form.fa_typed_codes_hint")));

@@ -21,6 +21,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -33,6 +34,7 @@ ESAR = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(ROOT,
 PASSWORD = "correct-horse-battery-9"
 FREE_PER_PAIR = 5       # service/login.h kFreeFailuresPerPair
 FREE_PER_ADDRESS = 20   # service/login.h kFreeFailuresPerAddress
+FIRST_DELAY_S = 1       # service/login.h kFirstDelayMs
 
 
 class Answer:
@@ -160,12 +162,21 @@ def csrf_and_cookie_checks(base):
 
 def flood_checks(base):
     # 40 parallel wrong guesses for one account: at most the allowance is checked.
+    started = time.monotonic()
     answers = parallel(base, 40, lambda i: ("POST", "/api/v1/session", login_body("eval1", f"wrong-{i}"),
                                             {"Content-Type": "application/json"}))
+    elapsed = time.monotonic() - started
     c = counts(answers)
+    # Past the free guesses each wait (1 s, then 2 s, 4 s ...) lets one more guess be checked once
+    # it is over: a flood that lasts longer than the first wait (a loaded machine, where guesses
+    # queue for a worker) may rightly have one more checked for each wait it outlasted.
+    allowance, waited, wait = FREE_PER_PAIR, 0.0, FIRST_DELAY_S
+    while waited + wait <= elapsed:
+        waited, wait, allowance = waited + wait, wait * 2, allowance + 1
     # (503: more hashes at once than allowed; such an attempt is refused unchecked and uncounted.)
-    check(c.get(401, 0) <= FREE_PER_PAIR and c.get(401, 0) + c.get(429, 0) + c.get(503, 0) == 40,
-          f"40 parallel wrong guesses for one account: {c.get(401, 0)} checked (want at most {FREE_PER_PAIR}), "
+    check(c.get(401, 0) <= allowance and c.get(401, 0) + c.get(429, 0) + c.get(503, 0) == 40,
+          f"40 parallel wrong guesses for one account: {c.get(401, 0)} checked (want at most {allowance}: "
+          f"{FREE_PER_PAIR} free, the flood took {elapsed:.1f} s), "
           f"{c.get(429, 0)} throttled, {c.get(503, 0)} refused as busy", str(c))
     waits = [a.header("Retry-After") for a in answers if a.status == 429]
     # Under load every parallel guess beyond the few checked may be refused as busy (503, not

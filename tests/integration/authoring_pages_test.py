@@ -165,6 +165,20 @@ def sources_checks(admin, reporter, new_id):
     made = document()["kpis"][-1]
     check(status == 303 and made["from_agencies"].get("agencies", {}).get("codes") == ["LAO002"],
           "  one unticked leaves the rule (%d): %s" % (status, made.get("from_agencies")))
+    # A code the directory does not have stays in the rule as a box of its own, labelled so, and
+    # saving the form again keeps it.
+    status, page = admin.page(action)
+    fields = form_of(page, action)
+    fields.update({"from_agencies.typed_codes": "NOPE9", "intent": "save"})
+    status, _, raw = admin.request("POST", action, fields)
+    status, page = admin.page(action)
+    check(re.search(r'name="from_agencies\.codes\.NOPE9"[^>]*checked', page) is not None
+          and "NOPE9 · ไม่มีในทะเบียนหน่วยงาน" in page,
+          "  an unknown code typed is shown as a ticked box saying it is not in the directory")
+    status, _, raw = admin.request("POST", action, dict(form_of(page, action), intent="save"))
+    made = document()["kpis"][-1]
+    check(status == 303 and made["from_agencies"].get("agencies", {}).get("codes") == ["LAO002", "NOPE9"],
+          "  saved again unchanged, it stays (%d): %s" % (status, made.get("from_agencies")))
 
     # ---- in English ----
     admin.request("GET", "/lang/en?next=/admin/frameworks")
