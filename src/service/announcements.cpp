@@ -52,7 +52,8 @@ Status CleanText(const std::string& title, const std::string& body, std::string*
                                 "the title must be one line of 1 - 300 bytes of text");
   }
   *clean_body = TrimSpaces(body);
-  if (!IsPlainText(*clean_body) || clean_body->empty() || clean_body->size() > Announcements::kMaxBodyBytes) {
+  if (!IsPlainText(*clean_body) || clean_body->empty() ||
+      clean_body->size() > Announcements::kMaxBodyBytes) {
     return Status::InvalidInput("เนื้อหาต้องเป็นข้อความ 1 ไบต์ - 16 KB ที่ไม่มีอักขระควบคุม",
                                 "the text must be 1 byte - 16 KB without control characters");
   }
@@ -79,13 +80,13 @@ Status Announcements::CheckQuota(const EvidenceQuota& quota, int64_t files, int6
   if (files + 1 > quota.max_files) {
     return Status::Conflict(
         "ประกาศนี้มีไฟล์แนบครบ " + std::to_string(quota.max_files) + " ไฟล์แล้ว ซึ่งเป็นจำนวนสูงสุด",
-        "this announcement already has " + std::to_string(files) +
-            " files, the most allowed is " + std::to_string(quota.max_files));
+        "this announcement already has " + std::to_string(files) + " files, the most allowed is " +
+            std::to_string(quota.max_files));
   }
   if (size > quota.max_bytes - bytes) {
     auto mb = [](int64_t b) { return std::to_string((b + (1 << 20) - 1) >> 20) + " MB"; };
-    return Status::Conflict("ไฟล์แนบของประกาศรวมกันได้ไม่เกิน " + mb(quota.max_bytes) +
-                                " (ใช้ไปแล้ว " + mb(bytes) + " ไฟล์นี้ " + mb(size) + ")",
+    return Status::Conflict("ไฟล์แนบของประกาศรวมกันได้ไม่เกิน " + mb(quota.max_bytes) + " (ใช้ไปแล้ว " +
+                                mb(bytes) + " ไฟล์นี้ " + mb(size) + ")",
                             "an announcement's files may total at most " + mb(quota.max_bytes) +
                                 " (" + mb(bytes) + " used, this file " + mb(size) + ")");
   }
@@ -151,7 +152,8 @@ Result<AnnouncementInfo> Announcements::Post(const Actor& actor, int fiscal_year
 Result<AnnouncementFile> Announcements::AddFile(const Actor& actor, int64_t id,
                                                 const AnnouncementFile& file,
                                                 const EvidenceQuota& quota) {
-  if (!actor.Is(Role::kAdmin)) return Denied(actor, "แนบไฟล์กับประกาศ", "attach files to announcements");
+  if (!actor.Is(Role::kAdmin))
+    return Denied(actor, "แนบไฟล์กับประกาศ", "attach files to announcements");
   const int64_t now = clock_.NowMs();
   int64_t file_id = 0;
   Status done = db_.Transaction([&]() -> Status {
@@ -173,13 +175,10 @@ Result<AnnouncementFile> Announcements::AddFile(const Actor& actor, int64_t id,
         {id, file.name, file.media_type, file.size, file.sha256, UserRef(actor), now});
     if (!rows) return rows.status();
     file_id = (*rows)[0].Int(0);
-    return audit.Append(actor, now, "announcement.attach", "announcement/" + std::to_string(id),
-                        "{}",
-                        json{{"file", file_id},
-                             {"name", file.name},
-                             {"size", file.size},
-                             {"sha256", file.sha256}}
-                            .dump());
+    return audit.Append(
+        actor, now, "announcement.attach", "announcement/" + std::to_string(id), "{}",
+        json{{"file", file_id}, {"name", file.name}, {"size", file.size}, {"sha256", file.sha256}}
+            .dump());
   });
   if (!done.ok()) return done;
   auto rows = db_.Query(std::string(kSelectFile) + "WHERE id = ?", {file_id});
@@ -241,7 +240,8 @@ Status Announcements::Delete(const Actor& actor, int64_t id) {
 }
 
 Status Announcements::RemoveFile(const Actor& actor, int64_t file_id) {
-  if (!actor.Is(Role::kAdmin)) return Denied(actor, "ลบไฟล์แนบของประกาศ", "remove announcement files");
+  if (!actor.Is(Role::kAdmin))
+    return Denied(actor, "ลบไฟล์แนบของประกาศ", "remove announcement files");
   const int64_t now = clock_.NowMs();
   return db_.Transaction([&]() -> Status {
     AuditLog audit(db_);
@@ -296,12 +296,9 @@ Result<std::vector<AnnouncementInfo>> Announcements::List(const Actor& actor, in
   for (const storage::Row& r : *rows) out.push_back(FromRow(r));
   if (out.empty()) return out;
   // The files of the whole page in one query, not one per announcement.
-  std::string ids;
   std::vector<storage::Value> id_params;
-  for (const AnnouncementInfo& a : out) {
-    ids += ids.empty() ? "?" : ", ?";
-    id_params.push_back(a.id);
-  }
+  for (const AnnouncementInfo& a : out) id_params.push_back(a.id);
+  const std::string ids = storage::Placeholders(id_params.size());
   auto files = db_.Query(
       std::string(kSelectFile) + "WHERE announcement_id IN (" + ids + ") ORDER BY id", id_params);
   if (!files) return files.status();

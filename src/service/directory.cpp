@@ -360,12 +360,8 @@ Result<Directory::AgencyPage> Directory::ListAgencies(const Actor& actor, const 
   AgencyPage page;
   page.total = slice.total;
   if (slice.codes.empty()) return page;
-  std::string in;
-  std::vector<storage::Value> params;
-  for (const std::string& code : slice.codes) {
-    in += in.empty() ? "?" : ", ?";
-    params.emplace_back(code);
-  }
+  const std::vector<storage::Value> params(slice.codes.begin(), slice.codes.end());
+  const std::string in = storage::Placeholders(params.size());
   auto rows = db_.Query(
       "SELECT a.code, a.name_th, a.name_en, a.kind, a.parent, p.name_th, p.name_en, a.email FROM "
       "agencies a LEFT JOIN agencies p ON p.code = a.parent WHERE a.code IN (" +

@@ -597,8 +597,8 @@ json SourcesSections(PageCall& call, const service::StoredFramework& stored,
   std::vector<domain::Agency> offered;
   if (every_agency) {
     if (auto all = directory.Agencies()) offered = std::move(*all);
-  } else {
-    if (auto named = directory.FindAgencies(in_rule)) offered = std::move(*named);
+  } else if (auto named = directory.FindAgencies(in_rule)) {
+    offered = std::move(*named);
   }
   std::vector<std::pair<std::string, std::pair<std::string, std::string>>> m, c;
   for (const domain::Agency& a : offered) {
