@@ -670,7 +670,15 @@ Result<std::vector<domain::Observation>> Cycle::ObservationsOf(const std::string
 
 Result<std::vector<domain::Observation>> Cycle::ObservationsOf(
     const std::vector<std::string>& agencies) {
-  if (agencies.empty()) return std::vector<domain::Observation>();
+  std::vector<domain::Observation> out;
+  Status read = AppendObservationsOf(agencies, out);
+  if (!read.ok()) return read;
+  return out;
+}
+
+Status Cycle::AppendObservationsOf(const std::vector<std::string>& agencies,
+                                   std::vector<domain::Observation>& out) {
+  if (agencies.empty()) return Status::Ok();
   // A few dozen rows an agency: one query (a cursor, or a query per agency, would cost round
   // trips: on PostgreSQL those, not the rows, are what a page of 50 agencies waits for).
   auto rows = db_.Query(
@@ -679,13 +687,12 @@ Result<std::vector<domain::Observation>> Cycle::ObservationsOf(
           storage::Placeholders(agencies.size()) + ")",
       std::vector<storage::Value>(agencies.begin(), agencies.end()));
   if (!rows) return rows.status();
-  std::vector<domain::Observation> out;
-  out.reserve(rows->size());
+  out.reserve(out.size() + rows->size());
   for (const storage::Row& r : *rows) {
     Status s = AppendObservation(r, out);
     if (!s.ok()) return s;
   }
-  return out;
+  return Status::Ok();
 }
 
 }  // namespace esar::service

@@ -124,9 +124,9 @@ class Cycle {
   Result<std::vector<Extension>> Extensions(int64_t round_id);
 
   // Gives one agency a later deadline for a round, or changes the one it has; admins only,
-  // audited with the deadline before and after (the same deadline again changes nothing). The deadline must lie after the round's and in
-  // the future (kInvalidInput); refused (kConflict) once reporting was closed early or results
-  // were computed: then only Reopen opens the round again.
+  // audited with the deadline before and after (the same deadline again changes nothing). The
+  // deadline must lie after the round's and in the future (kInvalidInput); refused (kConflict) once
+  // reporting was closed early or results were computed: then only Reopen opens the round again.
   Status ExtendDeadline(const Actor& actor, int64_t round_id, const std::string& agency,
                         int64_t deadline_ms);
   // Takes an agency's extension away (it has the round's deadline again); admins only, audited.
@@ -173,6 +173,9 @@ class Cycle {
   Result<std::vector<domain::Observation>> ObservationsOf(const std::string& agency);
   // The imported values of each of `agencies` (a page's few dozen), in one query.
   Result<std::vector<domain::Observation>> ObservationsOf(const std::vector<std::string>& agencies);
+  // ObservationsOf appending to `out`, whose room a caller reading slice after slice uses again.
+  Status AppendObservationsOf(const std::vector<std::string>& agencies,
+                              std::vector<domain::Observation>& out);
 
  private:
   Result<StoredFramework> Load(const storage::Row& row);

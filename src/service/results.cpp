@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <future>
 #include <limits>
@@ -223,6 +224,21 @@ Result<std::shared_ptr<SharedEngine>> EngineFor(
   return shared;
 }
 
+namespace {
+// Agencies scored together in ScoreAndStore: their values and scores take a few MB, which the
+// next slice uses again. The round's all at once took over 100 MB at 8,000 agencies x 25 KPIs,
+// and much of the computation's time went to page faults on memory touched for the first time
+// (issue 9). Within History's limit for reading a page's agencies apart.
+constexpr size_t kAgenciesPerSlice = 500;
+
+// One slice of a round's agencies as ScoreAndStore scores and stores them.
+struct ScoredSlice {
+  std::vector<domain::Agency> agencies;
+  std::vector<domain::Observation> observations;  // every value they were scored from
+  std::vector<domain::AgencyScore> scores;
+};
+}  // namespace
+
 Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const std::string& entity,
                                     std::vector<EncodedRows> parts, json* baselines,
                                     EntityState* state) {
@@ -231,36 +247,24 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
   const domain::Framework& fw = (*framework)->framework;
   std::set<std::string> kpi_ids;
   std::unordered_map<std::string, std::string> key_of;  // the stable key across years
-  size_t from_results = 0;  // the baselines read from an earlier year's result, per agency
   std::function<void(const std::vector<domain::Kpi>&)> collect =
       [&](const std::vector<domain::Kpi>& kpis) {
         for (const domain::Kpi& k : kpis) {
           kpi_ids.insert(k.id);
           if (!k.key.empty()) key_of.emplace(k.id, k.key);
-          for (const domain::Reference& ref : k.references) from_results += ref.from_result ? 1 : 0;
           collect(k.sub_kpis);
         }
       };
   collect(fw.kpis);
   auto agencies = Directory(db_, clock_).Agencies();
   if (!agencies) return agencies.status();
-  auto accepted = reporting_.AcceptedValues(round.id);
-  if (!accepted) return accepted.status();
-  // The imported values with room for the accepted ones and the baselines filled in below.
-  auto observations = cycle_.Observations(accepted->size() + from_results * agencies->size());
-  if (!observations) return observations.status();
-  observations->insert(observations->end(), std::make_move_iterator(accepted->begin()),
-                       std::make_move_iterator(accepted->end()));
-  // Baselines read from an earlier year's published result, where no value was imported; they
-  // are kept with the inputs (and where they came from, which the explanation says).
-  size_t imported_in_place = 0;
-  auto filled =
-      History(db_, clock_).FillBaselines(fw, *agencies, *observations, &imported_in_place);
-  if (!filled) return filled.status();
-  // The audit entry says how many came from earlier results and how many imported values took
-  // their place: an override is on the record with the result it changed.
-  if (*filled || imported_in_place) {
-    *baselines = {{"from_earlier_results", *filled}, {"imported_in_place", imported_in_place}};
+  // The verified values of accepted submissions, kept per agency until its slice is read: they
+  // follow its imported values, which they replace.
+  std::unordered_map<std::string, std::vector<domain::Observation>> accepted_of;
+  {
+    auto accepted = reporting_.AcceptedValues(round.id);
+    if (!accepted) return accepted.status();
+    for (domain::Observation& o : *accepted) accepted_of[o.agency].push_back(std::move(o));
   }
   // The engine compiled once per frozen framework and round (EngineFor), which the answer's
   // cursor over the explanations and the agency reports then use as well. Should another thread be
@@ -276,38 +280,57 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
     own.emplace(std::move(*compiled));
   }
   domain::Engine& engine = own ? *own : (*shared)->engine;
-  // KPIs computed from other agencies' results (domain/from_agencies.h), filled in before the
-  // agencies carrying them are scored, each value kept with the agencies it counted. Nothing is
-  // read or scored for a framework without them.
-  if (domain::HasFromAgencies(fw)) {
-    auto peers = PeerResultsFor(db_, fw, (*framework)->agency_kind, round.round);
-    if (!peers) return peers.status();
-    auto from_peers =
-        domain::FillFromAgencies(engine, round.round, *agencies, *peers, *observations);
-    if (!from_peers) return from_peers.status();
+  // KPIs computed from other agencies' results (domain/from_agencies.h) read this framework's
+  // own results of every agency: such a framework is scored in one slice, its values read a
+  // slice's worth at a time.
+  const bool from_agencies = domain::HasFromAgencies(fw);
+  std::vector<domain::PeerResult> peers;
+  if (from_agencies) {
+    auto read = PeerResultsFor(db_, fw, (*framework)->agency_kind, round.round);
+    if (!read) return read.status();
+    peers = std::move(*read);
   }
-  // The fast path: no explanations (they are derived on request from the inputs kept).
-  const std::vector<domain::AgencyScore> scores = engine.Score(*agencies, *observations, false);
-  if (lock.owns_lock()) lock.unlock();
+  const size_t per_slice =
+      from_agencies ? std::max<size_t>(1, agencies->size()) : kAgenciesPerSlice;
+  size_t from_results = 0;       // baselines filled from an earlier year's result
+  size_t imported_in_place = 0;  // imported values kept in their place
 
-  std::unordered_map<std::string, std::vector<const domain::Observation*>> by_agency;
-  for (const domain::Observation& o : *observations) {
-    if (kpi_ids.count(o.kpi)) by_agency[o.agency].push_back(&o);
-  }
-  std::unordered_map<std::string, const domain::Agency*> agency_of;
-  for (const domain::Agency& a : *agencies) agency_of.emplace(a.code, &a);
+  // Reads agencies [begin, end) into `slice`: their imported values, those of their accepted
+  // submissions after them, and the baselines taken from earlier results.
+  auto read_slice = [&](size_t begin, size_t end, ScoredSlice& slice) -> Status {
+    slice.agencies.assign(agencies->begin() + static_cast<std::ptrdiff_t>(begin),
+                          agencies->begin() + static_cast<std::ptrdiff_t>(end));
+    slice.observations.clear();
+    std::vector<std::string> codes;
+    for (size_t at = begin; at < end; at += kAgenciesPerSlice) {
+      codes.clear();
+      for (size_t i = at; i < std::min(end, at + kAgenciesPerSlice); ++i)
+        codes.push_back((*agencies)[i].code);
+      Status read = cycle_.AppendObservationsOf(codes, slice.observations);
+      if (!read.ok()) return read;
+    }
+    for (const domain::Agency& a : slice.agencies) {
+      auto found = accepted_of.find(a.code);
+      if (found == accepted_of.end()) continue;
+      slice.observations.insert(slice.observations.end(),
+                                std::make_move_iterator(found->second.begin()),
+                                std::make_move_iterator(found->second.end()));
+      accepted_of.erase(found);
+    }
+    // Baselines read from an earlier year's published result, where no value was imported; they
+    // are kept with the inputs (and where they came from, which the explanation says).
+    size_t kept = 0;
+    auto filled = History(db_, clock_).FillBaselines(fw, slice.agencies, slice.observations, &kept);
+    if (!filled) return filled.status();
+    from_results += *filled;
+    imported_in_place += kept;
+    return Status::Ok();
+  };
 
   // Each row of result_totals and result_kpis is filled by fill_total or fill_kpi, for the insert
   // and for the digest alike: both see the same values.
-  static const std::vector<const domain::Observation*> kNone;
-  // The values agency score `a` was scored from, as result_totals.inputs keeps them.
-  auto inputs_of = [&](const domain::AgencyScore& a) {
-    const auto found = by_agency.find(a.agency);
-    return InputsJson(*agency_of.at(a.agency), found == by_agency.end() ? kNone : found->second);
-  };
-  auto fill_total = [&](const domain::AgencyScore& a, std::string inputs,
-                        std::vector<storage::Value>& row) {
-    const domain::Agency& agency = *agency_of.at(a.agency);
+  auto fill_total = [&](const domain::Agency& agency, const domain::AgencyScore& a,
+                        std::string inputs, std::vector<storage::Value>& row) {
     row.emplace_back(id);
     row.emplace_back(a.agency);
     row.emplace_back(agency.kind);
@@ -337,94 +360,125 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
   const std::string top;  // the parent of a top-level KPI
   using KpiOrder = std::vector<std::pair<const domain::KpiScore*, const std::string*>>;
 
-  // The state digest of the result as its rows will stand (audit_state.h), computed on another
-  // thread from the same scores while this one writes the rows: encoding, sorting and hashing
-  // 200,000 rows takes about as long as writing them. That thread first writes every agency's
-  // inputs (`inputs`, then `inputs_made`), which this one inserts once it has written the KPI
-  // rows. Only that thread touches `parts`, and the values (`observations`, `by_agency`), which
-  // it frees once the inputs are made; the scores and the other maps it reads are not changed
-  // until it is joined (get(), or the future's destructor, first of the three, on every way out).
-  std::vector<std::string> inputs(scores.size());
-  std::promise<void> inputs_made;
-  std::future<void> inputs_ready = inputs_made.get_future();
-  std::future<EntityState> digest =
-      std::async(std::launch::async, [&, parts = std::move(parts)]() mutable {
-        std::vector<storage::Value> row;
-        EncodedRows& totals_rows = parts.at(1);
-        EncodedRows& kpi_rows = parts.at(2);
-        try {
-          for (size_t i = 0; i < scores.size(); ++i) {
-            inputs[i] = inputs_of(scores[i]);
-            row.clear();
-            fill_total(scores[i], inputs[i], row);
-            totals_rows.Add(row.data() + 1, row.size() - 1, 1);  // not result_id; explanation: none
-          }
-        } catch (...) {
-          inputs_made.set_exception(std::current_exception());  // never leave the writer waiting
-          throw;
-        }
-        inputs_made.set_value();
-        // The values are in the inputs now, and nothing reads them again: their memory (~90 MB
-        // at 8,000 agencies x 25 KPIs, the largest part of the computation's) goes back before
-        // the KPI rows are encoded, rather than at the end (issue 9: peak under 300 MB).
-        by_agency.clear();
-        std::vector<domain::Observation>().swap(*observations);
-        KpiOrder order;
-        if (!scores.empty()) {
-          for (const domain::KpiScore& k : scores.front().kpis) AppendKpiOrder(k, &top, order);
-        }
-        // About as many rows for every agency as for the first, of ~80 bytes each.
-        kpi_rows.Reserve(order.size() * scores.size(), order.size() * scores.size() * 88);
-        for (const domain::AgencyScore& a : scores) {
-          order.clear();
-          for (const domain::KpiScore& k : a.kpis) AppendKpiOrder(k, &top, order);
-          for (const auto& [k, parent] : order) {
-            row.clear();
-            fill_kpi(a, *k, *parent, row);
-            kpi_rows.Add(row.data() + 1, row.size() - 1);  // not result_id
-          }
-        }
-        return StateOfParts(entity, parts);
-      });
-
-  // The KPI rows are filled in place from the scores, one agency's at a time: no row is built
-  // twice nor held beyond its insert.
-  size_t agency_at = 0;
-  KpiOrder pending;
-  size_t pending_at = 0;
-  const domain::AgencyScore* agency = nullptr;
-  Status s = db_.BulkInsert("result_kpis",
-                            {"result_id", "agency_code", "kpi", "parent_kpi", "kpi_key", "status",
-                             "result", "score", "level", "group_id", "weight", "weighted"},
-                            [&](std::vector<storage::Value>& row) {
-                              while (pending_at == pending.size()) {
-                                if (agency_at == scores.size()) return false;
-                                pending.clear();
-                                pending_at = 0;
-                                agency = &scores[agency_at++];
-                                for (const domain::KpiScore& k : agency->kpis)
-                                  AppendKpiOrder(k, &top, pending);
-                              }
-                              const auto [k, parent] = pending[pending_at++];
-                              fill_kpi(*agency, *k, *parent, row);
-                              return true;
-                            });
-  if (!s.ok()) return s;
-  inputs_ready.get();
+  // The helper's share of a slice, on another thread while this one inserts the KPI rows of the
+  // slice before and reads the next: scoring it (without explanations: they are derived on
+  // request from the inputs kept), each agency's inputs (the values it was scored from), its
+  // total's row, and its rows encoded for the state digest of the result (audit_state.h). Only
+  // the helper touches the engine, `parts`, `total_rows` and `totals`, one slice at a time (each
+  // joined before the next starts); nothing changes the slice until it is joined.
+  EncodedRows& totals_encoded = parts.at(1);
+  EncodedRows& kpis_encoded = parts.at(2);
+  std::vector<std::vector<storage::Value>> total_rows;  // inserted last, beside the digest
+  total_rows.reserve(agencies->size());
   json totals = json::object();
-  size_t next_total = 0;
-  s = db_.BulkInsert("result_totals",
-                     {"result_id", "agency_code", "kind", "parent", "total", "grade",
-                      "scored_weight", "status", "inputs"},
-                     [&](std::vector<storage::Value>& row) {
-                       if (next_total == scores.size()) return false;
-                       const size_t i = next_total++;
-                       const domain::AgencyScore& a = scores[i];
-                       totals[a.agency] = std::isnan(a.total) ? json(nullptr) : json(a.total);
-                       fill_total(a, std::move(inputs[i]), row);
-                       return true;
-                     });
+  auto score_slice = [&](ScoredSlice& slice) -> Status {
+    if (from_agencies) {
+      auto from_peers =
+          domain::FillFromAgencies(engine, round.round, slice.agencies, peers, slice.observations);
+      if (!from_peers) return from_peers.status();
+    }
+    slice.scores = engine.Score(slice.agencies, slice.observations, false);
+    static const std::vector<const domain::Observation*> kNone;
+    std::unordered_map<std::string_view, std::vector<const domain::Observation*>> by_agency;
+    for (const domain::Observation& o : slice.observations) {
+      if (kpi_ids.count(o.kpi)) by_agency[o.agency].push_back(&o);
+    }
+    // Score skips agencies without KPIs: scores and agencies do not line up by position.
+    std::unordered_map<std::string_view, const domain::Agency*> agency_of;
+    for (const domain::Agency& a : slice.agencies) agency_of.emplace(a.code, &a);
+    KpiOrder order;
+    if (kpis_encoded.size() == 0 && !slice.scores.empty()) {
+      // About as many rows for every agency as for the first, of ~80 bytes each.
+      for (const domain::KpiScore& k : slice.scores.front().kpis) AppendKpiOrder(k, &top, order);
+      kpis_encoded.Reserve(order.size() * agencies->size(), order.size() * agencies->size() * 88);
+    }
+    std::vector<storage::Value> row;
+    for (const domain::AgencyScore& a : slice.scores) {
+      const domain::Agency& agency = *agency_of.at(a.agency);
+      const auto values = by_agency.find(a.agency);
+      row.clear();
+      fill_total(agency, a, InputsJson(agency, values == by_agency.end() ? kNone : values->second),
+                 row);
+      totals_encoded.Add(row.data() + 1, row.size() - 1, 1);  // not result_id; explanation: none
+      total_rows.push_back(std::move(row));
+      totals[a.agency] = std::isnan(a.total) ? json(nullptr) : json(a.total);
+      order.clear();
+      for (const domain::KpiScore& k : a.kpis) AppendKpiOrder(k, &top, order);
+      for (const auto& [k, parent] : order) {
+        row.clear();
+        fill_kpi(a, *k, *parent, row);
+        kpis_encoded.Add(row.data() + 1, row.size() - 1);  // not result_id
+      }
+    }
+    return Status::Ok();
+  };
+  auto insert_kpis = [&](const ScoredSlice& slice) {
+    size_t agency_at = 0;
+    KpiOrder pending;
+    size_t pending_at = 0;
+    const domain::AgencyScore* agency = nullptr;
+    return db_.BulkInsert("result_kpis",
+                          {"result_id", "agency_code", "kpi", "parent_kpi", "kpi_key", "status",
+                           "result", "score", "level", "group_id", "weight", "weighted"},
+                          [&](std::vector<storage::Value>& row) {
+                            while (pending_at == pending.size()) {
+                              if (agency_at == slice.scores.size()) return false;
+                              pending.clear();
+                              pending_at = 0;
+                              agency = &slice.scores[agency_at++];
+                              for (const domain::KpiScore& k : agency->kpis)
+                                AppendKpiOrder(k, &top, pending);
+                            }
+                            const auto [k, parent] = pending[pending_at++];
+                            fill_kpi(*agency, *k, *parent, row);
+                            return true;
+                          });
+  };
+
+  // Two slices in turn: while the helper scores one, this thread inserts the KPI rows of the
+  // other, then reads the next into it. Declared before the helper's future, whose destructor
+  // (on every way out) waits for it.
+  std::array<ScoredSlice, 2> slices;
+  std::future<Status> helper;
+  ScoredSlice* scored = nullptr;  // the slice the helper has, whose KPI rows are not yet inserted
+  for (size_t begin = 0, n = 0; begin < agencies->size(); begin += per_slice, ++n) {
+    ScoredSlice& slice = slices[n % 2];
+    Status s = read_slice(begin, std::min(agencies->size(), begin + per_slice), slice);
+    if (!s.ok()) return s;
+    ScoredSlice* previous = scored;
+    if (previous) {
+      s = helper.get();
+      if (!s.ok()) return s;
+    }
+    scored = &slice;
+    helper = std::async(std::launch::async, [&score_slice, &slice] { return score_slice(slice); });
+    if (previous) {
+      s = insert_kpis(*previous);
+      if (!s.ok()) return s;
+    }
+  }
+  if (scored) {
+    Status s = helper.get();
+    if (!s.ok()) return s;
+  }
+  if (lock.owns_lock()) lock.unlock();
+  // Every row is encoded: the digest is made beside the last inserts.
+  std::future<EntityState> digest =
+      std::async(std::launch::async, [&entity, &parts] { return StateOfParts(entity, parts); });
+  if (scored) {
+    Status s = insert_kpis(*scored);
+    if (!s.ok()) return s;
+  }
+  Status s = db_.BulkInsert("result_totals",
+                            {"result_id", "agency_code", "kind", "parent", "total", "grade",
+                             "scored_weight", "status", "inputs"},
+                            total_rows);
   if (!s.ok()) return s;
+  // The audit entry says how many came from earlier results and how many imported values took
+  // their place: an override is on the record with the result it changed.
+  if (from_results || imported_in_place) {
+    *baselines = {{"from_earlier_results", from_results}, {"imported_in_place", imported_in_place}};
+  }
   *state = digest.get();
   return totals;
 }

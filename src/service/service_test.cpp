@@ -2,9 +2,11 @@
 // submit, return, resubmit, accept, compute, appeal, decide, finalize, publish — with the scores
 // checked against the engine's hand-checked expectations, the authorization rules, deadlines,
 // logins, and the audit chain.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -1470,6 +1472,133 @@ TEST_P(ServiceTest, TheDirectoryIsListedAPageAtATime) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ServiceTest, ::testing::ValuesIn(esar::testing::Backends()),
+                         [](const auto& param_info) { return param_info.param; });
+
+// A round of more agencies than ScoreAndStore scores at once (500): scored slice by slice, a
+// helper thread scoring one while the other's rows are inserted, it stores what the engine gives
+// scoring every agency together, and the digest made from memory is the rows' own (the audit
+// log's check of the live state finds nothing).
+class SlicedResultsTest : public esar::testing::ServiceFixture {};
+
+TEST_P(SlicedResultsTest, ARoundOfManyAgenciesIsStoredAsTheEngineScoresItWhole) {
+  // The example's framework, its shared KPIs assigned to 1,150 more agencies besides its own six
+  // (three slices in all). Each new agency has the values of one of the example's five other
+  // than OCS, in turn, so that their totals differ.
+  json framework = json::parse(ReadText(esar::testing::OcsExample() / "framework.json"));
+  json& shared_rule = framework["assignments"][0];
+  ASSERT_TRUE(shared_rule["agencies"].size() == 6u);
+  auto listed = directory_->Agencies();
+  ASSERT_TRUE(listed.ok());
+  std::map<std::string, domain::Agency> sources;
+  for (const domain::Agency& a : *listed) {
+    const json& own = shared_rule["agencies"];
+    if (a.code != "OCS" && std::find(own.begin(), own.end(), a.code) != own.end())
+      sources.emplace(a.code, a);
+  }
+  ASSERT_EQ(sources.size(), 5u);
+  std::vector<std::string> source_of;  // by new agency
+  std::vector<domain::Agency> added;
+  for (size_t i = 0; i < 1150; ++i) {
+    auto like = std::next(sources.begin(), static_cast<std::ptrdiff_t>(i % sources.size()));
+    domain::Agency a = like->second;
+    a.code = fmt::format("X{:04}", i);
+    a.name = {"หน่วยงานทดสอบ " + std::to_string(i), "Test agency " + std::to_string(i)};
+    a.email.reset();
+    added.push_back(a);
+    source_of.push_back(like->first);
+    shared_rule["agencies"].push_back(a.code);
+  }
+  ASSERT_TRUE(directory_->UpsertAgencies(admin_, added).ok());
+  auto imported_framework = cycle_->ImportFramework(admin_, framework.dump());
+  ASSERT_TRUE(imported_framework.ok()) << imported_framework.status().ToString(false);
+  auto round = cycle_->OpenRound(admin_, imported_framework->id, 12, kJan2024 + 30 * kDay);
+  ASSERT_TRUE(round.ok()) << round.status().ToString(false);
+  auto data = formats::LoadObservations((esar::testing::OcsExample() / "data.csv").string());
+  ASSERT_TRUE(data.ok());
+  std::vector<domain::Observation> values;
+  std::map<std::string, json> ocs_reports;  // OCS's FY2567 values, reported through the workflow
+  for (const domain::Observation& o : *data) {
+    if (o.agency == "OCS" && o.fiscal_year == 2567) {
+      ocs_reports[o.kpi][o.variable] = o.values.size() == 1 ? json(o.values[0]) : json(o.values);
+      continue;
+    }
+    values.push_back(o);
+    for (size_t i = 0; i < added.size(); ++i) {
+      if (source_of[i] != o.agency) continue;
+      values.push_back(o);
+      values.back().agency = added[i].code;
+    }
+  }
+  ASSERT_TRUE(cycle_->ImportObservations(admin_, values).ok());
+  for (const auto& [kpi, reported] : ocs_reports) {
+    auto draft =
+        reporting_->SaveDraft(reporter_, round->id, "OCS", {kpi, reported.dump(), "", "", ""});
+    ASSERT_TRUE(draft.ok()) << draft.status().ToString(false);
+    ASSERT_TRUE(reporting_->Approve(approver_, draft->id).ok());
+    ASSERT_TRUE(reporting_->Submit(approver_, draft->id).ok());
+    auto accepted = reporting_->Accept(evaluator_, draft->id, {});
+    ASSERT_TRUE(accepted.ok()) << accepted.status().ToString(false);
+  }
+
+  // The engine's scores of every agency at once, from the same values.
+  auto agencies = directory_->Agencies();
+  ASSERT_TRUE(agencies.ok());
+  auto all_values = cycle_->Observations();
+  ASSERT_TRUE(all_values.ok());
+  auto accepted = reporting_->AcceptedValues(round->id);
+  ASSERT_TRUE(accepted.ok());
+  ASSERT_FALSE(accepted->empty());
+  all_values->insert(all_values->end(), accepted->begin(), accepted->end());
+  auto engine = domain::Engine::Compile(imported_framework->framework, 12);
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString(false);
+  const std::vector<domain::AgencyScore> whole = engine->Score(*agencies, *all_values, false);
+  ASSERT_EQ(whole.size(), 1156u);
+
+  clock_.Set(round->deadline + 1);
+  auto computed = results_->ComputePreliminary(admin_, round->id, 0);
+  ASSERT_TRUE(computed.ok()) << computed.status().ToString(false);
+  auto totals = db_->Query("SELECT agency_code, total FROM result_totals WHERE result_id = ?",
+                           {computed->rows_from});
+  ASSERT_TRUE(totals.ok());
+  auto kpis = db_->Query("SELECT agency_code, kpi, score FROM result_kpis WHERE result_id = ?",
+                         {computed->rows_from});
+  ASSERT_TRUE(kpis.ok());
+  std::map<std::string, double> want_totals;
+  std::map<std::pair<std::string, std::string>, double> want_kpis;
+  std::function<void(const std::string&, const domain::KpiScore&)> add_kpi =
+      [&](const std::string& agency, const domain::KpiScore& k) {
+        want_kpis[{agency, k.kpi}] = k.score;
+        for (const domain::KpiScore& sub : k.sub_kpis) add_kpi(agency, sub);
+      };
+  for (const domain::AgencyScore& a : whole) {
+    want_totals[a.agency] = a.total;
+    for (const domain::KpiScore& k : a.kpis) add_kpi(a.agency, k);
+  }
+  // A value NaN when the engine scored none, the stored NULL then.
+  auto same = [](const storage::Row& r, size_t column, double want) {
+    return std::isnan(want) ? r.IsNull(column) : !r.IsNull(column) && r.Real(column) == want;
+  };
+  ASSERT_EQ(totals->size(), want_totals.size());
+  std::set<double> distinct;
+  for (const storage::Row& r : *totals) {
+    ASSERT_TRUE(want_totals.count(r.Text(0))) << r.Text(0);
+    EXPECT_TRUE(same(r, 1, want_totals.at(r.Text(0)))) << r.Text(0);
+    if (!r.IsNull(1)) distinct.insert(r.Real(1));
+  }
+  EXPECT_GE(distinct.size(), 3u);
+  ASSERT_EQ(kpis->size(), want_kpis.size());
+  for (const storage::Row& r : *kpis) {
+    ASSERT_TRUE(want_kpis.count({r.Text(0), r.Text(1)})) << r.Text(0) << " " << r.Text(1);
+    EXPECT_TRUE(same(r, 2, want_kpis.at({r.Text(0), r.Text(1)}))) << r.Text(0) << " " << r.Text(1);
+  }
+  auto verified = AuditLog(*db_).Verify();
+  ASSERT_TRUE(verified.ok());
+  EXPECT_TRUE(verified->whole()) << verified->problem_en;
+  EXPECT_GT(verified->entities, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, SlicedResultsTest,
+                         ::testing::ValuesIn(esar::testing::Backends()),
                          [](const auto& param_info) { return param_info.param; });
 
 // Explanations derived on request (the frozen framework version and the values kept, scored

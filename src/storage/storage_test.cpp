@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -622,6 +623,36 @@ TEST_P(StorageTest, MigrationEightTurnsResultDocumentsIntoRows) {
   EXPECT_EQ((*result)[0].Int(1), 1);
   EXPECT_FALSE(db.Query("SELECT COUNT(*) FROM result_agencies").ok());
   EXPECT_FALSE(db.Query("SELECT COUNT(*) FROM result_summaries").ok());
+}
+
+// A commit that leaves SQLite's write-ahead log past its checkpoint size does not copy it into
+// the database file itself (a round's result would wait for ~50 MB of copying): the process's
+// checkpointer does, on its own thread, while the connection stays open. Without it, nothing
+// would copy the log before the last connection closes, and the file would not grow.
+TEST(SqliteTest, TheLogIsCopiedIntoTheFileBesideTheWritersNotByThem) {
+  std::string path;
+  auto db = esar::testing::FreshDatabase("sqlite", &path);
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(db->Execute("CREATE TABLE filler (id INTEGER PRIMARY KEY, text TEXT NOT NULL)").ok());
+  ASSERT_TRUE(db->Execute("PRAGMA wal_checkpoint(TRUNCATE)").ok());
+  const auto before = std::filesystem::file_size(path);
+  size_t next = 0;
+  // ~8 MB: two thousand pages of 4 KB, twice the log's checkpoint size.
+  ASSERT_TRUE(db->BulkInsert("filler", {"id", "text"}, [&](std::vector<Value>& row) {
+                  if (next == 2000) return false;
+                  row.emplace_back(static_cast<int64_t>(next++));
+                  row.emplace_back(std::string(4000, 'x'));
+                  return true;
+                }).ok());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::filesystem::file_size(path) < before + 7'000'000 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GE(std::filesystem::file_size(path), before + 7'000'000);
+  auto count = db->Query("SELECT COUNT(*) FROM filler");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ((*count)[0].Int(0), 2000);
 }
 
 TEST(PlaceholdersTest, NumbersQuestionMarksOutsideQuotes) {
