@@ -617,6 +617,12 @@ Status Cycle::ImportObservations(const Actor& actor,
 }
 
 namespace {
+// The observations of the agencies whose codes the caller's placeholders and ")" complete, as
+// AppendObservation reads them.
+constexpr const char* kObservationsOf =
+    "SELECT agency_code, kpi, variable, fiscal_year, round, value FROM observations WHERE "
+    "agency_code IN (";
+
 // One observations row (agency_code, kpi, variable, fiscal_year, round, value) appended to `out`:
 // its value is one number or a list's, as text separated by ';'. DataLoss when it is not.
 Status AppendObservation(const storage::Row& r, std::vector<domain::Observation>& out) {
@@ -671,28 +677,28 @@ Result<std::vector<domain::Observation>> Cycle::ObservationsOf(const std::string
 Result<std::vector<domain::Observation>> Cycle::ObservationsOf(
     const std::vector<std::string>& agencies) {
   std::vector<domain::Observation> out;
-  Status read = AppendObservationsOf(agencies, out);
-  if (!read.ok()) return read;
+  if (agencies.empty()) return out;
+  // A few dozen rows an agency: one query (a cursor, or a query per agency, would cost round
+  // trips: on PostgreSQL those, not the rows, are what a page of 50 agencies waits for).
+  auto rows = db_.Query(std::string(kObservationsOf) + storage::Placeholders(agencies.size()) + ")",
+                        std::vector<storage::Value>(agencies.begin(), agencies.end()));
+  if (!rows) return rows.status();
+  out.reserve(rows->size());
+  for (const storage::Row& r : *rows) {
+    Status s = AppendObservation(r, out);
+    if (!s.ok()) return s;
+  }
   return out;
 }
 
 Status Cycle::AppendObservationsOf(const std::vector<std::string>& agencies,
                                    std::vector<domain::Observation>& out) {
   if (agencies.empty()) return Status::Ok();
-  // A few dozen rows an agency: one query (a cursor, or a query per agency, would cost round
-  // trips: on PostgreSQL those, not the rows, are what a page of 50 agencies waits for).
-  auto rows = db_.Query(
-      "SELECT agency_code, kpi, variable, fiscal_year, round, value FROM observations WHERE "
-      "agency_code IN (" +
-          storage::Placeholders(agencies.size()) + ")",
-      std::vector<storage::Value>(agencies.begin(), agencies.end()));
-  if (!rows) return rows.status();
-  out.reserve(out.size() + rows->size());
-  for (const storage::Row& r : *rows) {
-    Status s = AppendObservation(r, out);
-    if (!s.ok()) return s;
-  }
-  return Status::Ok();
+  // Thousands of rows (ScoreAndStore reads 500 agencies' at a time): made into observations as
+  // they come rather than held first; the cursor's few round trips do not matter at that size.
+  return db_.QueryEach(std::string(kObservationsOf) + storage::Placeholders(agencies.size()) + ")",
+                       std::vector<storage::Value>(agencies.begin(), agencies.end()),
+                       [&](const storage::Row& r) { return AppendObservation(r, out); });
 }
 
 }  // namespace esar::service

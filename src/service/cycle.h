@@ -173,7 +173,8 @@ class Cycle {
   Result<std::vector<domain::Observation>> ObservationsOf(const std::string& agency);
   // The imported values of each of `agencies` (a page's few dozen), in one query.
   Result<std::vector<domain::Observation>> ObservationsOf(const std::vector<std::string>& agencies);
-  // ObservationsOf appending to `out`, whose room a caller reading slice after slice uses again.
+  // ObservationsOf appending to `out` (whose room a caller reading slice after slice uses
+  // again), each row as it is read: for thousands of agencies at a time.
   Status AppendObservationsOf(const std::vector<std::string>& agencies,
                               std::vector<domain::Observation>& out);
 

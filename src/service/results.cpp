@@ -256,6 +256,14 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
         }
       };
   collect(fw.kpis);
+  // The values are read a slice at a time, by several statements: on PostgreSQL (read committed)
+  // each sees what had committed before it began, so an import landing midway would have some
+  // agencies scored from the values before it and some from those after. Imports wait for this
+  // transaction instead. SQLite lets one writer in at a time, this transaction.
+  if (db_.dialect() == storage::Dialect::kPostgres) {
+    Status locked = db_.Execute("LOCK TABLE observations, past_results IN SHARE MODE");
+    if (!locked.ok()) return locked;
+  }
   auto agencies = Directory(db_, clock_).Agencies();
   if (!agencies) return agencies.status();
   // The verified values of accepted submissions, kept per agency until its slice is read: they
