@@ -225,8 +225,8 @@ Result<std::shared_ptr<SharedEngine>> EngineFor(
 }
 
 namespace {
-// Agencies scored together in ScoreAndStore: their values and scores take a few MB, which the
-// next slice uses again. The round's all at once took over 100 MB at 8,000 agencies x 25 KPIs,
+// Agencies scored together in ScoreAndStore: their values and scores take a few MB, which a
+// later slice uses again. The round's all at once took over 100 MB at 8,000 agencies x 25 KPIs,
 // and much of the computation's time went to page faults on memory touched for the first time
 // (issue 9). Within History's limit for reading a page's agencies apart.
 constexpr size_t kAgenciesPerSlice = 500;
@@ -443,9 +443,9 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
                           });
   };
 
-  // Two slices in turn: while the helper scores one, this thread inserts the KPI rows of the
-  // other, then reads the next into it. Declared before the helper's future, whose destructor
-  // (on every way out) waits for it.
+  // Two slices in turn: this thread reads slice n while the helper scores slice n-1, then inserts
+  // n-1's KPI rows while the helper scores n; slice n+1 is read into n-1's room. Declared before
+  // the helper's future, whose destructor (on every way out) waits for it.
   std::array<ScoredSlice, 2> slices;
   std::future<Status> helper;
   ScoredSlice* scored = nullptr;  // the slice the helper has, whose KPI rows are not yet inserted

@@ -58,7 +58,10 @@ class Checkpointer {
     }
     wake_.notify_one();
     if (thread_.joinable()) thread_.join();
-    sqlite3_close_v2(db_);  // after every other connection of the process to the file, or not
+    // The last of the process's connections to the file to close (see checkpointer_): when no
+    // other process has the file open, closing it checkpoints what is left, as SQLite's last
+    // connection always does.
+    sqlite3_close_v2(db_);
   }
 
   // Asks for a checkpoint soon. False when this checkpointer cannot open the file: the caller
