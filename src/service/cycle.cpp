@@ -617,11 +617,13 @@ Status Cycle::ImportObservations(const Actor& actor,
 }
 
 namespace {
-// The observations of the agencies whose codes the caller's placeholders and ")" complete, as
-// AppendObservation reads them.
-constexpr const char* kObservationsOf =
-    "SELECT agency_code, kpi, variable, fiscal_year, round, value FROM observations WHERE "
-    "agency_code IN (";
+// The observations of `agencies` agencies, whose codes are its parameters, as AppendObservation
+// reads them.
+std::string ObservationsOfQuery(size_t agencies) {
+  return "SELECT agency_code, kpi, variable, fiscal_year, round, value FROM observations WHERE "
+         "agency_code IN (" +
+         storage::Placeholders(agencies) + ")";
+}
 
 // One observations row (agency_code, kpi, variable, fiscal_year, round, value) appended to `out`:
 // its value is one number or a list's, as text separated by ';'. DataLoss when it is not.
@@ -680,7 +682,7 @@ Result<std::vector<domain::Observation>> Cycle::ObservationsOf(
   if (agencies.empty()) return out;
   // A few dozen rows an agency: one query (a cursor, or a query per agency, would cost round
   // trips: on PostgreSQL those, not the rows, are what a page of 50 agencies waits for).
-  auto rows = db_.Query(std::string(kObservationsOf) + storage::Placeholders(agencies.size()) + ")",
+  auto rows = db_.Query(ObservationsOfQuery(agencies.size()),
                         std::vector<storage::Value>(agencies.begin(), agencies.end()));
   if (!rows) return rows.status();
   out.reserve(rows->size());
@@ -696,7 +698,7 @@ Status Cycle::AppendObservationsOf(const std::vector<std::string>& agencies,
   if (agencies.empty()) return Status::Ok();
   // Thousands of rows (ScoreAndStore reads 500 agencies' at a time): made into observations as
   // they come rather than held first; the cursor's few round trips do not matter at that size.
-  return db_.QueryEach(std::string(kObservationsOf) + storage::Placeholders(agencies.size()) + ")",
+  return db_.QueryEach(ObservationsOfQuery(agencies.size()),
                        std::vector<storage::Value>(agencies.begin(), agencies.end()),
                        [&](const storage::Row& r) { return AppendObservation(r, out); });
 }

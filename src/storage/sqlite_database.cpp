@@ -18,22 +18,37 @@ constexpr int kBusyTimeoutMs = 15'000;
 // Rows of one INSERT statement of BulkInsert (fewer when the table is wide).
 constexpr size_t kRowsPerInsert = 64;
 
+// True for a private in-memory database: no file, so nothing to share with other connections.
+bool InMemory(const std::string& path) { return path == ":memory:" || path.empty(); }
+
+// The one T of the file at `path` that the process's connections to it share while any lives,
+// made from `path` by the first of them.
+template <typename T>
+std::shared_ptr<T> SharedByFile(const std::string& path) {
+  static std::mutex registry_mutex;
+  static std::map<std::string, std::weak_ptr<T>> registry;  // by registry_mutex
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  std::shared_ptr<T> found = registry[path].lock();
+  if (!found) {
+    found = std::make_shared<T>(path);
+    registry[path] = found;
+  }
+  return found;
+}
+
 // SQLite lets one connection write at a time; a connection that finds the file locked sleeps and
 // retries in its busy handler, and under a surge of writers some of them run out of time and
 // fail with "database is locked". Within one process the writers therefore queue on a mutex per
 // file (fair enough, and woken at once when the writer before them finishes), so the busy handler
 // is left for other processes (an import from the command line while the server runs).
+struct WriterLock {
+  explicit WriterLock(const std::string&) {}
+  std::timed_mutex mutex;
+};
 std::shared_ptr<std::timed_mutex> WriterLockFor(const std::string& path) {
-  static std::mutex registry_mutex;
-  static std::map<std::string, std::weak_ptr<std::timed_mutex>> registry;  // by registry_mutex
-  if (path == ":memory:" || path.empty()) return std::make_shared<std::timed_mutex>();
-  std::lock_guard<std::mutex> lock(registry_mutex);
-  std::shared_ptr<std::timed_mutex> found = registry[path].lock();
-  if (!found) {
-    found = std::make_shared<std::timed_mutex>();
-    registry[path] = found;
-  }
-  return found;
+  if (InMemory(path)) return std::make_shared<std::timed_mutex>();
+  const std::shared_ptr<WriterLock> lock = SharedByFile<WriterLock>(path);
+  return std::shared_ptr<std::timed_mutex>(lock, &lock->mutex);  // keeps `lock` alive
 }
 
 // The write-ahead log's pages after which it is copied into the database file: SQLite's own
@@ -121,16 +136,7 @@ class Checkpointer {
 // The Checkpointer of the file at `path`, shared by the process's connections to it; none for a
 // private in-memory database, which has no log.
 std::shared_ptr<Checkpointer> CheckpointerFor(const std::string& path) {
-  static std::mutex registry_mutex;
-  static std::map<std::string, std::weak_ptr<Checkpointer>> registry;  // by registry_mutex
-  if (path == ":memory:" || path.empty()) return nullptr;
-  std::lock_guard<std::mutex> lock(registry_mutex);
-  std::shared_ptr<Checkpointer> found = registry[path].lock();
-  if (!found) {
-    found = std::make_shared<Checkpointer>(path);
-    registry[path] = found;
-  }
-  return found;
+  return InMemory(path) ? nullptr : SharedByFile<Checkpointer>(path);
 }
 
 Status WriterBusy() {
