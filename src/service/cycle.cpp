@@ -667,7 +667,7 @@ Result<std::vector<domain::Observation>> Cycle::Observations(size_t more) {
   out.reserve(static_cast<size_t>((*count)[0].Int(0)) + more);
   Status read =
       db_.ScanEach("SELECT agency_code, kpi, variable, fiscal_year, round, value FROM observations",
-                   [&](const storage::Row& r) { return AppendObservation(r, out); });
+                   {}, [&](const storage::Row& r) { return AppendObservation(r, out); });
   if (!read.ok()) return read;
   return out;
 }
@@ -697,10 +697,10 @@ Status Cycle::AppendObservationsOf(const std::vector<std::string>& agencies,
                                    std::vector<domain::Observation>& out) {
   if (agencies.empty()) return Status::Ok();
   // Thousands of rows (ScoreAndStore reads 500 agencies' at a time): made into observations as
-  // they come rather than held first; the cursor's few round trips do not matter at that size.
-  return db_.QueryEach(ObservationsOfQuery(agencies.size()),
-                       std::vector<storage::Value>(agencies.begin(), agencies.end()),
-                       [&](const storage::Row& r) { return AppendObservation(r, out); });
+  // they come, while the server sends the rest, rather than held first or fetched batch by batch.
+  return db_.ScanEach(ObservationsOfQuery(agencies.size()),
+                      std::vector<storage::Value>(agencies.begin(), agencies.end()),
+                      [&](const storage::Row& r) { return AppendObservation(r, out); });
 }
 
 }  // namespace esar::service

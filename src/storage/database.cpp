@@ -166,10 +166,11 @@ std::string Placeholders(size_t n) {
   return out;
 }
 
-std::string NumberPlaceholders(std::string_view sql) {
+std::string ReplacePlaceholders(std::string_view sql,
+                                const std::function<void(size_t n, std::string& out)>& put) {
   std::string out;
   out.reserve(sql.size() + 16);
-  int n = 0;
+  size_t n = 0;
   char quote = 0;
   for (char c : sql) {
     if (quote) {
@@ -179,12 +180,19 @@ std::string NumberPlaceholders(std::string_view sql) {
       quote = c;
       out += c;
     } else if (c == '?') {
-      out += '$' + std::to_string(++n);
+      put(n++, out);
     } else {
       out += c;
     }
   }
   return out;
+}
+
+std::string NumberPlaceholders(std::string_view sql) {
+  return ReplacePlaceholders(sql, [](size_t n, std::string& out) {
+    out += '$';
+    out += std::to_string(n + 1);
+  });
 }
 
 std::string ContainsPattern(std::string_view needle) {

@@ -65,14 +65,18 @@ class Database {
   virtual Status QueryEach(std::string_view sql, const std::vector<Value>& params,
                            const std::function<Status(const Row&)>& each);
 
-  // QueryEach for a query without parameters whose rows are read in one pass, the largest reads
-  // (every observation of a cycle): `each` must not use this database until the read has ended.
-  // The rows and their Values are those Query gives. PostgreSQL streams them with COPY (...) TO
-  // STDOUT (no cursor and no fetch after fetch), inside the transaction in
-  // progress or else a ReadSnapshot of its own; SQLite steps its statement as QueryEach does.
-  // A failure of `each` ends the read and is returned; the database's own fail like Query.
-  virtual Status ScanEach(std::string_view sql, const std::function<Status(const Row&)>& each) {
-    return QueryEach(sql, {}, each);
+  // QueryEach for the largest reads (every observation of a cycle, or of a slice of its
+  // agencies), whose rows are read in one pass: `each` must not use this database until the read
+  // has ended. The rows and their Values are those Query gives for the same `sql` and `params`.
+  // PostgreSQL streams them with COPY (...) TO STDOUT, the server sending rows while `each` takes
+  // them (no cursor, no fetch after fetch), inside the transaction in progress or else a
+  // ReadSnapshot of its own; COPY takes no parameters, so each `?` is given its value as a quoted
+  // literal, which PostgreSQL types from its place as it would the parameter. SQLite steps its
+  // statement as QueryEach does. A failure of `each` ends the read and is returned; the
+  // database's own fail like Query.
+  virtual Status ScanEach(std::string_view sql, const std::vector<Value>& params,
+                          const std::function<Status(const Row&)>& each) {
+    return QueryEach(sql, params, each);
   }
 
   // Query, for statements whose rows do not matter.
@@ -143,6 +147,10 @@ Result<std::unique_ptr<Database>> Open(const std::string& url);
 
 // `sql` with every `?` outside quotes replaced by $1, $2, ... (PostgreSQL's placeholders).
 std::string NumberPlaceholders(std::string_view sql);
+
+// `sql` with the n-th `?` outside quotes (from 0) replaced by what `put` appends for n.
+std::string ReplacePlaceholders(std::string_view sql,
+                                const std::function<void(size_t n, std::string& out)>& put);
 
 // "?, ?, ?": `n` placeholders for an `IN (...)` list of `n` values (n > 0).
 std::string Placeholders(size_t n);

@@ -33,6 +33,16 @@ std::string DecodeBytea(const char* text, size_t length) {
   return out;
 }
 
+// `bytes` in bytea's hex form (\x and two hex digits a byte), appended to `out`.
+void AppendByteaHex(const std::string& bytes, std::string& out) {
+  static const char* kDigits = "0123456789abcdef";
+  out += "\\x";
+  for (unsigned char c : bytes) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  }
+}
+
 // `v` as COPY's text format writes it: NULL as \N; a backslash, tab, newline and carriage return
 // escaped; bytes as bytea's hex form (its backslash escaped too).
 void AppendCopyText(const Value& v, std::string& out) {
@@ -70,13 +80,22 @@ void AppendCopyText(const Value& v, std::string& out) {
       }
     }
   } else if (const auto* b = std::get_if<Blob>(&v)) {
-    static const char* kDigits = "0123456789abcdef";
-    out += "\\\\x";
-    for (unsigned char c : b->bytes) {
-      out += kDigits[c >> 4];
-      out += kDigits[c & 15];
-    }
+    out += '\\';  // COPY's escape of the backslash that begins bytea's hex form
+    AppendByteaHex(b->bytes, out);
   }
+}
+
+// The text of a value other than NULL that a literal in SQL holds for it: numbers as Query sends
+// them, texts as they are, bytes in bytea's hex form.
+std::string LiteralText(const Value& v) {
+  std::string out;
+  if (const auto* s = std::get_if<std::string>(&v))
+    out = *s;
+  else if (const auto* b = std::get_if<Blob>(&v))
+    AppendByteaHex(b->bytes, out);
+  else
+    AppendCopyText(v, out);
+  return out;
 }
 
 // One cell of text-format output (`cell`, `length` bytes, NUL-terminated) of column type `type`
@@ -215,34 +234,57 @@ class PostgresDatabase final : public Database {
     return out.ok() ? closed : out;
   }
 
-  Status ScanEach(std::string_view sql,
+  Status ScanEach(std::string_view sql, const std::vector<Value>& params,
                   const std::function<Status(const Row&)>& each) override {
-    // The column types (for the Values Query would give) from the same query without rows,
-    // then its rows as COPY's text, streamed: no cursor, no round trip per batch, one line per
-    // row. Both in one transaction (the caller's or a snapshot of this read's own), so they see
-    // the same data and, under pgbouncer's transaction pooling, one server connection.
-    if (!InTransaction()) return ReadSnapshot([&] { return ScanEach(sql, each); });
+    // The column types (for the Values Query would give) from the statement prepared unnamed and
+    // described, not run; then its rows as COPY's text, streamed: no cursor, no round trip per
+    // batch, one line per row. All in one transaction (the caller's or a snapshot of this read's
+    // own), so they see the same data and, under pgbouncer's transaction pooling, one server
+    // connection, which keeps the unnamed statement until the next is prepared.
+    if (!InTransaction()) return ReadSnapshot([&] { return ScanEach(sql, params, each); });
     std::vector<Oid> types;
     {
-      const std::string probe = "SELECT * FROM (" + std::string(sql) + ") AS scanned LIMIT 0";
-      PGresult* result = PQexec(conn_, probe.c_str());
-      std::unique_ptr<PGresult, void (*)(PGresult*)> guard(result, PQclear);
-      if (PQresultStatus(result) != PGRES_TUPLES_OK) {
-        Status error = PgError("query", PQresultErrorMessage(result));
-        if (PQstatus(conn_) == CONNECTION_BAD) PQreset(conn_);
-        return error;
-      }
-      for (int c = 0; c < PQnfields(result); ++c) types.push_back(PQftype(result, c));
+      const std::string text = NumberPlaceholders(sql);
+      std::unique_ptr<PGresult, void (*)(PGresult*)> prepared(
+          PQprepare(conn_, "", text.c_str(), static_cast<int>(params.size()), nullptr), PQclear);
+      if (PQresultStatus(prepared.get()) != PGRES_COMMAND_OK)
+        return Failed("query", prepared.get());
+      std::unique_ptr<PGresult, void (*)(PGresult*)> described(PQdescribePrepared(conn_, ""),
+                                                               PQclear);
+      if (PQresultStatus(described.get()) != PGRES_COMMAND_OK)
+        return Failed("query", described.get());
+      for (int c = 0; c < PQnfields(described.get()); ++c)
+        types.push_back(PQftype(described.get(), c));
     }
     {
-      const std::string copy = "COPY (" + std::string(sql) + ") TO STDOUT";
-      PGresult* started = PQexec(conn_, copy.c_str());
-      std::unique_ptr<PGresult, void (*)(PGresult*)> guard(started, PQclear);
-      if (PQresultStatus(started) != PGRES_COPY_OUT) {
-        Status error = PgError("copy", PQresultErrorMessage(started));
-        if (PQstatus(conn_) == CONNECTION_BAD) PQreset(conn_);
-        return error;
-      }
+      // Each value as a quoted literal: untyped, as the parameters Query sends are, so the
+      // server gives it the type its place asks for. A NULL is NULL; bytes are bytea's hex text.
+      Status unquotable;
+      const std::string with_values = ReplacePlaceholders(sql, [&](size_t n, std::string& out) {
+        if (n >= params.size()) {  // described above as $n: Query would fail to bind
+          if (unquotable.ok())
+            unquotable = PgError(
+                "query", "a ? without a value (" + std::to_string(params.size()) + " given)");
+          return;
+        }
+        const Value& v = params[n];
+        if (std::holds_alternative<std::monostate>(v)) {
+          out += "NULL";
+          return;
+        }
+        const std::string text = LiteralText(v);
+        char* quoted = PQescapeLiteral(conn_, text.data(), text.size());
+        if (!quoted) {
+          if (unquotable.ok()) unquotable = PgError("query", PQerrorMessage(conn_));
+          return;
+        }
+        out += quoted;
+        PQfreemem(quoted);
+      });
+      if (!unquotable.ok()) return unquotable;
+      const std::string copy = "COPY (" + with_values + ") TO STDOUT";
+      std::unique_ptr<PGresult, void (*)(PGresult*)> started(PQexec(conn_, copy.c_str()), PQclear);
+      if (PQresultStatus(started.get()) != PGRES_COPY_OUT) return Failed("copy", started.get());
     }
     Status out;
     std::vector<Value> values;
@@ -346,6 +388,14 @@ class PostgresDatabase final : public Database {
   Status Begin() override { return Execute("BEGIN"); }
 
  private:
+  // The failure `result` reports, as a Status about `what`; a broken connection is reopened for
+  // whoever borrows it next (this statement and its transaction are gone).
+  Status Failed(const std::string& what, const PGresult* result) {
+    Status error = PgError(what, PQresultErrorMessage(result));
+    if (PQstatus(conn_) == CONNECTION_BAD) PQreset(conn_);
+    return error;
+  }
+
   // Rows a QueryEach fetches at a time: a few hundred kilobytes, few round trips.
   static constexpr size_t kFetchRows = 4096;
   PGconn* conn_;

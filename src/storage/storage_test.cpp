@@ -449,7 +449,7 @@ TEST_P(StorageTest, ScanEachGivesWhatQueryGivesAndStopsAtAFailure) {
   ASSERT_EQ(all->size(), size_t{kRows});
   auto scan = [&]() {
     std::vector<Row> got;
-    Status s = db_->ScanEach(sql, [&](const Row& r) {
+    Status s = db_->ScanEach(sql, {}, [&](const Row& r) {
       got.push_back(r);
       return Status::Ok();
     });
@@ -468,18 +468,81 @@ TEST_P(StorageTest, ScanEachGivesWhatQueryGivesAndStopsAtAFailure) {
                  }).ok());
   // The callback's failure ends the read there and is what comes back; the connection is fine.
   int64_t seen = 0;
-  Status stopped = db_->ScanEach("SELECT i FROM scanned ORDER BY i", [&](const Row& r) {
+  Status stopped = db_->ScanEach("SELECT i FROM scanned ORDER BY i", {}, [&](const Row& r) {
     ++seen;
     return r.Int(0) == 500 ? Status::DataLoss("หยุด", "stop here") : Status::Ok();
   });
   EXPECT_EQ(stopped.code(), StatusCode::kDataLoss);
   EXPECT_EQ(seen, 4501);
-  EXPECT_FALSE(db_->ScanEach("SELECT nothing FROM nowhere", [](const Row&) {
+  EXPECT_FALSE(db_->ScanEach("SELECT nothing FROM nowhere", {}, [](const Row&) {
                    return Status::Ok();
                  }).ok());
   auto count = db_->Query("SELECT COUNT(*) FROM scanned");
   ASSERT_TRUE(count.ok()) << count.status().ToString(false);
   EXPECT_EQ((*count)[0].Int(0), kRows);
+}
+
+// ScanEach's parameters (each a quoted literal in COPY on PostgreSQL) select what Query's select
+// and come back as they went: texts with quotes, backslashes, tabs and Thai; integers, reals,
+// bytes and NULL; a `?` inside quotes is no parameter. On PostgreSQL a `?` without its value
+// fails before anything is read, as Query fails (SQLite binds NULL to it).
+TEST_P(StorageTest, ScanEachTakesParametersAsQueryDoes) {
+  const bool pg = db_->dialect() == Dialect::kPostgres;
+  ASSERT_TRUE(db_->Execute("CREATE TABLE kept (k TEXT PRIMARY KEY, n BIGINT, r DOUBLE PRECISION, "
+                           "b " +
+                           std::string(pg ? "BYTEA" : "BLOB") + ")")
+                  .ok());
+  const std::vector<std::string> keys = {"it's",         "back\\slash", "E'\\x41'", "tab\tin",
+                                         "ก.พ.ร. 'อ้าง'", "?",           "plain"};
+  for (size_t i = 0; i < keys.size(); ++i) {
+    ASSERT_TRUE(db_->Execute("INSERT INTO kept (k, n, r, b) VALUES (?, ?, ?, ?)",
+                             {keys[i], int64_t(i) - 3, 0.1 * static_cast<double>(i),
+                              Blob{std::string("\x00'\\", 3) + keys[i]}})
+                    .ok());
+  }
+  const std::string sql =
+      "SELECT k, n, r, b, ?, ? AS also, 'a ? in quotes' FROM kept WHERE k IN (?, ?, ?, ?, ?) "
+      "AND n > ? AND r < ? AND b <> ? ORDER BY k";
+  const std::vector<Value> params = {std::string("it's \\ ?"),
+                                     Value{},
+                                     keys[0],
+                                     keys[1],
+                                     keys[2],
+                                     keys[4],
+                                     "absent",
+                                     int64_t{-3},
+                                     0.45,
+                                     Blob{std::string("\x00'\\", 3) + keys[2]}};
+  auto expected = db_->Query(sql, params);
+  ASSERT_TRUE(expected.ok()) << expected.status().ToString(false);
+  // "it's" has n = -3, E'\x41' is left out by its bytes: back\slash and the Thai key stay.
+  ASSERT_EQ(expected->size(), 2u);
+  std::vector<Row> got;
+  Status scanned = db_->ScanEach(sql, params, [&](const Row& r) {
+    got.push_back(r);
+    return Status::Ok();
+  });
+  ASSERT_TRUE(scanned.ok()) << scanned.ToString(false);
+  ASSERT_EQ(got.size(), expected->size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    ASSERT_EQ(got[i].size(), (*expected)[i].size());
+    for (size_t c = 0; c < got[i].size(); ++c)
+      EXPECT_TRUE(got[i][c] == (*expected)[i][c]) << "row " << i << " column " << c;
+  }
+  EXPECT_EQ(got[0].Text(0), keys[1]);
+  EXPECT_EQ(got[0].Text(4), "it's \\ ?");
+  EXPECT_TRUE(got[0].IsNull(5));
+  EXPECT_EQ(got[0].Text(6), "a ? in quotes");
+  EXPECT_EQ(got[1].Text(0), keys[4]);
+  if (!pg) return;
+  bool called = false;
+  Status short_of_values =
+      db_->ScanEach("SELECT k FROM kept WHERE k = ? OR k = ?", {keys[0]}, [&](const Row&) {
+        called = true;
+        return Status::Ok();
+      });
+  EXPECT_FALSE(short_of_values.ok());
+  EXPECT_FALSE(called);
 }
 
 TEST_P(StorageTest, BulkInsertIsAllOrNothingAndJoinsTheCallersTransaction) {
