@@ -417,6 +417,21 @@ TEST_P(StorageTest, QueryEachGivesEveryRowOnceAndStopsAtAFailure) {
   EXPECT_EQ((*count)[0].Int(0), kRows);
 }
 
+// Whether `got` holds the rows of `expected`, value for value; where they part, if not.
+::testing::AssertionResult SameRows(const Rows& got, const Rows& expected) {
+  if (got.size() != expected.size())
+    return ::testing::AssertionFailure() << got.size() << " rows, not " << expected.size();
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (got[i].size() != expected[i].size())
+      return ::testing::AssertionFailure() << "row " << i << " has " << got[i].size() << " values";
+    for (size_t c = 0; c < got[i].size(); ++c) {
+      if (!(got[i][c] == expected[i][c]))
+        return ::testing::AssertionFailure() << "row " << i << " column " << c;
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
 // ScanEach (COPY ... TO STDOUT on PostgreSQL) gives exactly the rows and Values Query gives:
 // texts with tabs, line breaks, backslashes, "\N" as text, Thai, empty and NULL texts; integers,
 // reals (the shortest text of each, the smallest and negative), bytes, booleans; inside a
@@ -454,12 +469,7 @@ TEST_P(StorageTest, ScanEachGivesWhatQueryGivesAndStopsAtAFailure) {
       return Status::Ok();
     });
     EXPECT_TRUE(s.ok()) << s.ToString(false);
-    ASSERT_EQ(got.size(), all->size());
-    for (size_t i = 0; i < got.size(); ++i) {
-      ASSERT_EQ(got[i].size(), (*all)[i].size());
-      for (size_t c = 0; c < got[i].size(); ++c)
-        ASSERT_TRUE(got[i][c] == (*all)[i][c]) << "row " << i << " column " << c;
-    }
+    EXPECT_TRUE(SameRows(got, *all));
   };
   scan();
   ASSERT_TRUE(db_->Transaction([&]() -> Status {
@@ -523,12 +533,7 @@ TEST_P(StorageTest, ScanEachTakesParametersAsQueryDoes) {
     return Status::Ok();
   });
   ASSERT_TRUE(scanned.ok()) << scanned.ToString(false);
-  ASSERT_EQ(got.size(), expected->size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    ASSERT_EQ(got[i].size(), (*expected)[i].size());
-    for (size_t c = 0; c < got[i].size(); ++c)
-      EXPECT_TRUE(got[i][c] == (*expected)[i][c]) << "row " << i << " column " << c;
-  }
+  ASSERT_TRUE(SameRows(got, *expected));
   EXPECT_EQ(got[0].Text(0), keys[1]);
   EXPECT_EQ(got[0].Text(4), "it's \\ ?");
   EXPECT_TRUE(got[0].IsNull(5));
