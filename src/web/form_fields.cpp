@@ -13,6 +13,48 @@ void ErrorBook::Add(const std::string& key, const std::string& message) {
   if (std::find(list.begin(), list.end(), message) == list.end()) list.push_back(message);
 }
 
+void ErrorBook::AddWarning(const std::string& key, const std::string& message) {
+  Add(key, message);
+  warnings_.insert(message);
+}
+
+void ErrorBook::SplitWarnings(json& model) const {
+  if (model.is_array()) {
+    for (json& item : model) SplitWarnings(item);
+    return;
+  }
+  if (!model.is_object()) return;
+  for (auto& [key, value] : model.items()) {
+    if (key != "errors") SplitWarnings(value);
+  }
+  const auto errors = model.find("errors");
+  if (!model.contains("id") || errors == model.end() || !errors->is_array()) return;
+  // Set even when empty: a template looking up "warnings" in an element without them would find
+  // those of the section around it.
+  json kept = json::array();
+  json& warnings = model["warnings"];
+  if (!warnings.is_array()) warnings = json::array();
+  for (json& message : *errors) {
+    if (message.is_string() && warnings_.count(message.get<std::string>()))
+      warnings.push_back(std::move(message));
+    else
+      kept.push_back(std::move(message));
+  }
+  *errors = std::move(kept);
+  if (!model.contains("has_error")) return;  // a row, group or section: has_errors is derived
+  // A field (Field): its error marks and what describes it follow the split.
+  const std::string id = model["id"].get<std::string>();
+  model["has_error"] = !errors->empty();
+  model["has_warning"] = !warnings.empty();
+  std::string described = model["hint"].is_string() ? id + "-hint" : "";
+  auto described_by = [&](const char* suffix) {
+    described += (described.empty() ? "" : " ") + id + suffix;
+  };
+  if (!errors->empty()) described_by("-err");
+  if (!warnings.empty()) described_by("-warn");
+  model["describedby"] = described.empty() ? json(false) : json(described);
+}
+
 json ErrorBook::Take(const std::string& key, const std::string& anchor) {
   json out = json::array();
   auto it = by_key_.find(key);
@@ -61,6 +103,7 @@ json Field(const std::map<std::string, std::string>& fields, ErrorBook& errors,
   // (a section's hint, the page's "text").
   json f = {{"id", id},         {"name", name},          {"label", label}, {"value", value},
             {"rows", rows},     {"errors", errs},        {"has_error", !errs.empty()},
+            {"warnings", json::array()}, {"has_warning", false},
             {"text", false},    {"area", false},         {"select", false},
             {"checkbox", false}, {"checked", false},     {"hint", false},
             {"describedby", false}, {"options", json::array()}};

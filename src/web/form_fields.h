@@ -7,6 +7,7 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,14 +20,23 @@ namespace esar::web {
 class ErrorBook {
  public:
   void Add(const std::string& key, const std::string& message);
+  // Add, for a warning: shown where an error would be, but as a warning (SplitWarnings).
+  void AddWarning(const std::string& key, const std::string& message);
   // The messages for `key`, shown at the element with HTML id `anchor`; taken once.
   nlohmann::json Take(const std::string& key, const std::string& anchor);
   // The summary: every message taken (linked), then those nobody took.
   nlohmann::json Summary() const;
   bool empty() const { return by_key_.empty() && summary_.empty(); }
+  // Moves the warnings out of the "errors" list of every element of the page model `model`
+  // that has an "id" (a field, row, group or section) to the end of its "warnings" list, so
+  // that they are shown in the warning's style and mark nothing as wrong: a field keeps
+  // has_error and aria-invalid for its errors alone, and is described by its warnings too. Every
+  // such element gets a "warnings" list, empty when it has none.
+  void SplitWarnings(nlohmann::json& model) const;
 
  private:
   std::map<std::string, std::vector<std::string>> by_key_;
+  std::set<std::string> warnings_;  // the messages added by AddWarning
   nlohmann::json summary_ = nlohmann::json::array();
 };
 

@@ -417,18 +417,23 @@ json SourcesSections(PageCall& call, const service::StoredFramework& stored,
                            call.T("form.ref_key_hint"), KeyOptions(keys)));
     fields.push_back(Field(f, errors, at + "read", call.T("form.ref_read"), "select", "", reads));
     json errs = errors.Take("references." + std::to_string(i), id);
+    // A warning, not an error: the row is saved as it is, and reads its value once the result
+    // is published or imported. Shown beside the row in the warning's colour, its fields not
+    // marked as wrong.
+    json warnings = json::array();
     const std::string year = Value(f, at + "fiscal_year");
     if (Value(f, at + "source") == "result" && !Value(f, at + "key").empty() && year.size() == 4 &&
         std::all_of(year.begin(), year.end(), ::isdigit)) {
       const auto found = results_of.find({std::stoi(year), Value(f, at + "round") == "6" ? 6 : 12});
       if (found != results_of.end() && !found->second.count(Value(f, at + "key"))) {
-        errs.push_back(call.T("check.warning") + ": " + call.T("form.ref_no_result"));
+        warnings.push_back(call.T("check.warning") + ": " + call.T("form.ref_no_result"));
       }
     }
     rows.push_back({{"legend", Numbered(call, "form.reference", i, references)},
                     {"id", id},
                     {"fields", fields},
-                    {"errors", errs}});
+                    {"errors", errs},
+                    {"warnings", warnings}});
   }
   sections.push_back({{"id", "s-references"},
                       {"title", call.T("form.section_references")},
@@ -982,7 +987,10 @@ HttpResponse KpiFormPage(PageCall& call, const service::StoredFramework& stored,
       }
       continue;
     }
-    errors.Add(field, text);
+    if (finding.severity == domain::Severity::kError)
+      errors.Add(field, text);
+    else
+      errors.AddWarning(field, text);
     ++findings_shown;
   }
   json model = {{"id", stored.id},
@@ -1010,6 +1018,7 @@ HttpResponse KpiFormPage(PageCall& call, const service::StoredFramework& stored,
   const std::string sent = call.Field("token");
   model["token"] = sent.empty() ? service::Authoring::Token(stored.document) : sent;
   model["sections"] = KpiFormSections(call, stored, fields, errors, place);
+  errors.SplitWarnings(model["sections"]);
   // Criteria the form cannot show (groups nested deeper) are said to be the JSON editor's.
   model["criteria_form"] = fields.count("criteria.form") > 0 || !place.has_criteria;
   // A composite KPI (or one being made so) adds a sub-KPI on the new sub-KPI's own page.

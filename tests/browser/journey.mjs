@@ -682,6 +682,10 @@ try {
         "KPI 7's new baseline row is kept through the check: FY2567's published digital-readiness");
   check((await admin.locator(`#r-references-${refId}`).textContent()).includes("ยังไม่มีผลที่เผยแพร่หรือนำเข้า"),
         "  and the row says esar has no such published result yet");
+  const refClass = await admin.locator(`#r-references-${refId}`).getAttribute("class");
+  check(refClass.includes("has-warning") && !refClass.includes("has-error") &&
+        await admin.locator(`#r-references-${refId} [aria-invalid="true"]`).count() === 0,
+        `  as a warning, in the warning's colour, no field of the row marked as wrong (${refClass})`);
   await admin.locator(`#r-references-${refId}`).scrollIntoViewIfNeeded();
   await look(admin, "07s-admin-kpi-baseline");
   await admin.getByRole("button", { name: "ตรวจสอบและบันทึก" }).first().click();

@@ -68,6 +68,14 @@ def sources_checks(admin, reporter, new_id):
     page = raw.decode()
     check(status == 200 and "ยังไม่มีผลที่เผยแพร่หรือนำเข้า" in text_of(page),
           "  checked: FY2567 has no published pmqa result yet, and the row says so (%d)" % status)
+    row_class = re.search(r'<fieldset class="([^"]*)" id="r-references-%d"' % blank, page)
+    row_html = page[page.find('id="r-references-%d"' % blank):]
+    row_html = row_html[:row_html.find("</fieldset>")]
+    check(row_class is not None and "has-warning" in row_class.group(1) and "has-error" not in row_class.group(1)
+          and 'class="field-warning"' in row_html and 'class="field-error"' not in row_html
+          and "aria-invalid" not in row_html,
+          "  as a warning, not an error: the row is marked as a warning and none of its fields as wrong (%s)"
+          % (row_class.group(1) if row_class else None))
     status, _, _ = reporter.request("POST", action3, dict(added, intent="save"))
     check(status == 403, "  a reporter may not save it (%d)" % status)
     status, _, _ = admin.request("POST", action3, dict(added, csrf="", intent="save"))
