@@ -13,6 +13,24 @@ void ErrorBook::Add(const std::string& key, const std::string& message) {
   if (std::find(list.begin(), list.end(), message) == list.end()) list.push_back(message);
 }
 
+namespace {
+// Sets a field's marks (Field) from its hint, errors and warnings: has_error (and with it
+// aria-invalid), has_warning, and the ids of what describes it.
+void MarkField(json& field) {
+  const std::string id = field["id"].get<std::string>();
+  const bool errors = !field["errors"].empty(), warnings = !field["warnings"].empty();
+  field["has_error"] = errors;
+  field["has_warning"] = warnings;
+  std::string described = field["hint"].is_string() ? id + "-hint" : "";
+  auto described_by = [&](const char* suffix) {
+    described += (described.empty() ? "" : " ") + id + suffix;
+  };
+  if (errors) described_by("-err");
+  if (warnings) described_by("-warn");
+  field["describedby"] = described.empty() ? json(false) : json(described);
+}
+}  // namespace
+
 void ErrorBook::AddWarning(const std::string& key, const std::string& message) {
   Add(key, message);
   warnings_.insert(message);
@@ -41,18 +59,9 @@ void ErrorBook::SplitWarnings(json& model) const {
       kept.push_back(std::move(message));
   }
   *errors = std::move(kept);
-  if (!model.contains("has_error")) return;  // a row, group or section: has_errors is derived
-  // A field (Field): its error marks and what describes it follow the split.
-  const std::string id = model["id"].get<std::string>();
-  model["has_error"] = !errors->empty();
-  model["has_warning"] = !warnings.empty();
-  std::string described = model["hint"].is_string() ? id + "-hint" : "";
-  auto described_by = [&](const char* suffix) {
-    described += (described.empty() ? "" : " ") + id + suffix;
-  };
-  if (!errors->empty()) described_by("-err");
-  if (!warnings.empty()) described_by("-warn");
-  model["describedby"] = described.empty() ? json(false) : json(described);
+  // A field (Field): its error marks and what describes it follow the split. A row, group or
+  // section has none: the templates derive has_errors from the list itself.
+  if (model.contains("has_error")) MarkField(model);
 }
 
 json ErrorBook::Take(const std::string& key, const std::string& anchor) {
@@ -102,18 +111,12 @@ json Field(const std::map<std::string, std::string>& fields, ErrorBook& errors,
   // Every key the template reads is set, so that none is looked up in an enclosing section
   // (a section's hint, the page's "text").
   json f = {{"id", id},         {"name", name},          {"label", label}, {"value", value},
-            {"rows", rows},     {"errors", errs},        {"has_error", !errs.empty()},
-            {"warnings", json::array()}, {"has_warning", false},
+            {"rows", rows},     {"errors", errs},        {"warnings", json::array()},
             {"text", false},    {"area", false},         {"select", false},
             {"checkbox", false}, {"checked", false},     {"hint", false},
-            {"describedby", false}, {"options", json::array()}};
-  std::string described;
-  if (!hint.empty()) {
-    f["hint"] = hint;
-    described = id + "-hint";
-  }
-  if (!errs.empty()) described += (described.empty() ? "" : " ") + id + "-err";
-  if (!described.empty()) f["describedby"] = described;
+            {"options", json::array()}};
+  if (!hint.empty()) f["hint"] = hint;
+  MarkField(f);
   if (kind == "select") {
     json opts = json::array();
     bool found = false;
