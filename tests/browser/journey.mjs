@@ -17,6 +17,7 @@ import { chromium } from "playwright-core";
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { inflateSync } from "node:zlib";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -230,28 +231,70 @@ async function cardMargins(page) {
       const y = Math.ceil(r.top + window.scrollY) + 2, h = Math.floor(r.height) - 4;
       const right = Math.ceil(r.right) + 1, left = Math.floor(r.left) - 1;
       const name = card.id || card.querySelector("h2, summary, legend")?.textContent.trim().slice(0, 30) || card.tagName.toLowerCase();
-      // In pieces of at most 4000 px: ImageMagick's policy refuses taller images.
-      for (let top = y; top < y + h; top += 4000) {
-        const piece = Math.min(4000, y + h - top);
-        if (window.innerWidth - right >= 2) out.push({ x: right, y: top, w: window.innerWidth - right, h: piece, card: name });
-        if (left >= 2) out.push({ x: 0, y: top, w: left, h: piece, card: name });
-      }
+      if (window.innerWidth - right >= 2) out.push({ x: right, y, w: window.innerWidth - right, h, card: name });
+      if (left >= 2) out.push({ x: 0, y, w: left, h, card: name });
     }
     return out;
   });
 }
 
-// What a photograph of those strips shows: anything but the page's background (#f3f6f9) is
-// something painted past its card, seen as the user sees it (a frame whose content was not
-// clipped to its box, a field running out of its card). ImageMagick counts the pixels.
-async function paintedPastCards(page, margins) {
+// The pixels of a PNG as chromium writes its screenshots: 8-bit RGB or RGBA, not interlaced
+// (anything else is refused, not misread). Returns {width, height, channels, pixels}.
+function decodePng(png) {
+  const width = png.readUInt32BE(16), height = png.readUInt32BE(20);
+  const [depth, type, interlace] = [png[24], png[25], png[28]];
+  if (depth !== 8 || (type !== 2 && type !== 6) || interlace !== 0) {
+    throw new Error(`a screenshot PNG of bit depth ${depth}, colour type ${type}, interlace ${interlace}`);
+  }
+  const channels = type === 6 ? 4 : 3;
+  const data = [];
+  for (let at = 8; at < png.length; ) {
+    const length = png.readUInt32BE(at), kind = png.toString("latin1", at + 4, at + 8);
+    if (kind === "IDAT") data.push(png.subarray(at + 8, at + 8 + length));
+    if (kind === "IEND") break;
+    at += 12 + length;
+  }
+  const raw = inflateSync(Buffer.concat(data));
+  const stride = width * channels;
+  const pixels = Buffer.alloc(stride * height);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)], from = y * (stride + 1) + 1, row = y * stride, up = row - stride;
+    for (let x = 0; x < stride; x++) {
+      const a = x >= channels ? pixels[row + x - channels] : 0;
+      const b = y > 0 ? pixels[up + x] : 0;
+      const c = x >= channels && y > 0 ? pixels[up + x - channels] : 0;
+      let v = raw[from + x];
+      if (filter === 1) v += a;
+      else if (filter === 2) v += b;
+      else if (filter === 3) v += (a + b) >> 1;
+      else if (filter === 4) {
+        const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+        v += pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      } else if (filter !== 0) throw new Error(`a screenshot PNG with row filter ${filter}`);
+      pixels[row + x] = v & 255;
+    }
+  }
+  return { width, height, channels, pixels };
+}
+
+// What the photograph `shot` (the full page at 390 px, a PNG) shows in those strips: anything but
+// the page's background (#f3f6f9) is something painted past its card, seen as the user sees it (a
+// frame whose content was not clipped to its box, a field running out of its card). A pixel is
+// background within ImageMagick's "-fuzz 2%" (root mean square of the channel differences at most
+// 2% of 255), as this check counted them before it read the photograph itself.
+function paintedPastCards(shot, margins) {
+  const { width, height, channels, pixels } = decodePng(shot);
   const out = [];
   for (const m of margins) {
-    const strip = await page.screenshot({ clip: { x: m.x, y: m.y, width: m.w, height: m.h }, fullPage: true });
-    const odd = Number(execFileSync("convert", ["png:-", "-fuzz", "2%", "-fill", "black", "+opaque", "#f3f6f9",
-      "-fill", "white", "-opaque", "#f3f6f9", "-format", "%[fx:(1-mean)*w*h]", "info:"],
-      { input: strip, encoding: "utf8" }).trim());
-    if (odd >= 1) out.push(`${Math.round(odd)} pixels painted beside card "${m.card}" (x ${m.x}-${m.x + m.w}, y ${m.y}-${m.y + m.h})`);
+    let odd = 0;
+    for (let y = Math.max(0, m.y); y < Math.min(height, m.y + m.h); y++) {
+      for (let x = Math.max(0, m.x); x < Math.min(width, m.x + m.w); x++) {
+        const at = (y * width + x) * channels;
+        const dr = pixels[at] - 0xf3, dg = pixels[at + 1] - 0xf6, db = pixels[at + 2] - 0xf9;
+        if ((dr * dr + dg * dg + db * db) / 3 > (0.02 * 255) ** 2) odd++;
+      }
+    }
+    if (odd >= 1) out.push(`${odd} pixels painted beside card "${m.card}" (x ${m.x}-${m.x + m.w}, y ${m.y}-${m.y + m.h})`);
   }
   return out;
 }
@@ -284,8 +327,8 @@ async function look(page, name) {
   check(tables.length === 0, `${name} at 390 px: its tables are readable (no word broken inside a cell, wide ` +
         `tables scroll in their own box)${tables.length ? ` — ${tables.length} problems: ${tables.slice(0, 4).join("; ")}` : ""}`);
   const margins = await cardMargins(page);
-  await page.screenshot({ path: join(shots, `${name}-390.png`), fullPage: true });
-  const painted = await paintedPastCards(page, margins);
+  const shot = await page.screenshot({ path: join(shots, `${name}-390.png`), fullPage: true });
+  const painted = paintedPastCards(shot, margins);
   check(painted.length === 0, `${name} at 390 px: the photograph shows nothing painted past a card's edge` +
         (painted.length ? ` — ${painted.slice(0, 3).join("; ")}` : ""));
   await page.setViewportSize({ width: 1280, height: 900 });
