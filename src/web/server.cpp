@@ -44,6 +44,15 @@ constexpr int64_t kLingerMs = 5'000;
 constexpr size_t kTrimAfterBytes = 1u << 20;
 constexpr auto kTrimAfterTime = std::chrono::milliseconds(200);
 
+// Hands what is free in glibc's malloc arenas back to the system. Not under AddressSanitizer,
+// whose allocator replaces glibc's: there glibc's arenas hold nothing, and its trim crashed on
+// them (a SEGV reading address 8 in mtrim, with 32 clients uploading at once in the crash test).
+void ReturnFreedMemory() {
+#ifndef __SANITIZE_ADDRESS__
+  ::malloc_trim(0);
+#endif
+}
+
 std::string RequestId(const std::string& given) {
   // A client's own id is kept when it is short and plain, so that logs can be joined.
   if (!given.empty() && given.size() <= 64 && std::all_of(given.begin(), given.end(), [](char c) {
@@ -354,7 +363,7 @@ struct Server::Impl {
         asio::post(self->stream_.get_executor(), [self, after, r = std::move(response)]() mutable {
           self->Answer(std::move(r), after);
         });
-        if (trim) ::malloc_trim(0);
+        if (trim) ReturnFreedMemory();
       });
       if (!queued) RefuseOverloaded();
     }
@@ -553,7 +562,7 @@ struct Server::Impl {
         }
         self->stream_bytes_ += piece->size();
         // As after any large answer, hand the freed memory back (see OnWorker).
-        if (step != StreamStep::kMore && self->stream_bytes_ > kTrimAfterBytes) ::malloc_trim(0);
+        if (step != StreamStep::kMore && self->stream_bytes_ > kTrimAfterBytes) ReturnFreedMemory();
         asio::post(self->stream_.get_executor(),
                    [self, piece, step]() { self->WritePiece(piece, step); });
       });

@@ -1,8 +1,14 @@
 #include "tests/support/cycle_scenario.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -10,6 +16,8 @@
 #include <vector>
 
 #include "formats/inputs.h"
+#include "security/crypto.h"
+#include "storage/database.h"
 #include "tests/support/http_client.h"
 #include "tests/support/run_esar.h"
 #include "tests/support/test_database.h"
@@ -18,6 +26,7 @@ namespace esar::testing {
 namespace {
 
 using nlohmann::json;
+namespace fs = std::filesystem;
 
 const std::string kExample = std::string(ESAR_SOURCE_DIR) + "/examples/ocs-2567/";
 
@@ -42,11 +51,10 @@ RunResult EsarOn(const CycleScenario& scenario, const std::string& args) {
                  "ESAR_DATA_DIR='" + scenario.files_dir + "'");
 }
 
-void RunWholeCycle(const std::string& backend, CycleScenario* out) {
-  out->db_url = FreshDatabaseUrl(backend);
-  ASSERT_FALSE(out->db_url.empty());
-  out->server_dir = MakeTempDir();
-  out->files_dir = out->server_dir + "/files";
+namespace {
+
+// Runs the cycle on the empty database out->db_url, with the server's folder out->server_dir.
+void RunCycleOn(CycleScenario* out) {
   // The example's framework with KPI 5 (open datasets in the agency's data catalog) taking its
   // dataset count from an uploaded catalog (issue 11 §3), so that the cycle fills the catalog's
   // tables too.
@@ -73,9 +81,9 @@ void RunWholeCycle(const std::string& backend, CycleScenario* out) {
            {"app.ocs", "approver", "OCS"}}) {
     // Every user but the admin has an address (the reporter's in English), so the cycle fills
     // the outbox and the notification lists.
-    const std::string email =
-        name == "admin" ? "" : " --email " + name + "@example.go.th" +
-                                   (name == "rep.ocs" ? " --language en" : "");
+    const std::string email = name == "admin" ? ""
+                                              : " --email " + name + "@example.go.th" +
+                                                    (name == "rep.ocs" ? " --language en" : "");
     auto r = RunEsar("admin create-user --db '" + out->db_url + "' --username " + name +
                          " --role " + role + (agency.empty() ? "" : " --agency " + agency) + email,
                      "ESAR_PASSWORD=password-of-" + name);
@@ -162,12 +170,14 @@ void RunWholeCycle(const std::string& backend, CycleScenario* out) {
               read(kExample + "cases/" + table + ".csv") + "\r\n";
     }
     body += "--" + boundary + "--\r\n";
-    HttpReply log = reporter.Request("POST", base + "/agencies/OCS/kpis/2/case-log", body,
-                                     {{"Content-Type", "multipart/form-data; boundary=" + boundary}});
+    HttpReply log =
+        reporter.Request("POST", base + "/agencies/OCS/kpis/2/case-log", body,
+                         {{"Content-Type", "multipart/form-data; boundary=" + boundary}});
     ASSERT_EQ(log.status, 201) << log.body;
     // KPI 5 from a data catalog of as many datasets as the example's data gives it (the OPDC
     // example's ten and two more), so the scores stay the example's; each dataset is kept.
-    json catalog = json::parse(read(std::string(ESAR_SOURCE_DIR) + "/examples/opdc-2565/catalog.json"));
+    json catalog =
+        json::parse(read(std::string(ESAR_SOURCE_DIR) + "/examples/opdc-2565/catalog.json"));
     json& datasets = catalog["result"]["results"];
     const int64_t wanted = values.at("5").at("datasets").get<int64_t>();
     for (int64_t i = static_cast<int64_t>(datasets.size()); i < wanted; ++i) {
@@ -250,26 +260,179 @@ void RunWholeCycle(const std::string& backend, CycleScenario* out) {
           .dump());
   ASSERT_EQ(reopened.status, 200) << reopened.body;
   // A question answered and published, an announcement with a file (issue 13 §3-4).
-  HttpReply asked = reporter.Request(
-      "POST", "/api/v1/questions",
-      json{{"fiscal_year", 2567}, {"kpi", values.begin()->first}, {"question", "การรายงานรอบนี้แนบอะไร"}}
-          .dump());
+  HttpReply asked = reporter.Request("POST", "/api/v1/questions",
+                                     json{{"fiscal_year", 2567},
+                                          {"kpi", values.begin()->first},
+                                          {"question", "การรายงานรอบนี้แนบอะไร"}}
+                                         .dump());
   ASSERT_EQ(asked.status, 201) << asked.body;
   HttpReply answered =
       admin.Request("POST", "/api/v1/questions/" + Parse(asked)["id"].dump() + "/answer",
                     json{{"answer", "แนบไฟล์ PDF"}, {"publish", true}}.dump());
   ASSERT_EQ(answered.status, 200) << answered.body;
-  HttpReply announced = admin.Request(
-      "POST", "/api/v1/announcements",
-      json{{"fiscal_year", 2567}, {"agency_kind", "department"}, {"title", "ขยายเวลา"},
-           {"body", "ขยายถึงสิ้นเดือน"}}
-          .dump());
+  HttpReply announced = admin.Request("POST", "/api/v1/announcements",
+                                      json{{"fiscal_year", 2567},
+                                           {"agency_kind", "department"},
+                                           {"title", "ขยายเวลา"},
+                                           {"body", "ขยายถึงสิ้นเดือน"}}
+                                          .dump());
   ASSERT_EQ(announced.status, 201) << announced.body;
   HttpReply attached =
       admin.Upload("/api/v1/announcements/" + Parse(announced)["id"].dump() + "/files",
                    "หนังสือแจ้ง.pdf", out->evidence_bytes + "% announcement\n");
   ASSERT_EQ(attached.status, 201) << attached.body;
   ASSERT_EQ(server.Stop(), 0);
+}
+
+// What a finished cycle is made from: the esar binary, this test binary and the example files.
+// A cycle kept from an earlier build of either, or from other examples, is not used.
+std::string CycleKey(const std::string& backend) {
+  const char* pg = std::getenv("ESAR_TEST_PG_URL");
+  std::string made_from = backend + "\n" + (pg ? pg : "");
+  auto stamp = [&made_from](const fs::path& path) {
+    std::error_code ec;
+    const auto size = fs::file_size(path, ec);
+    const auto time = fs::last_write_time(path, ec);
+    made_from += "\n" + path.string() + " " + std::to_string(size) + " " +
+                 std::to_string(time.time_since_epoch().count());
+  };
+  stamp(ESAR_BINARY);
+  stamp(fs::read_symlink("/proc/self/exe"));
+  for (const char* examples : {"/examples/ocs-2567", "/examples/opdc-2565"}) {
+    std::error_code ec;
+    std::vector<fs::path> files;
+    for (const auto& entry :
+         fs::recursive_directory_iterator(std::string(ESAR_SOURCE_DIR) + examples, ec)) {
+      if (entry.is_regular_file()) files.push_back(entry.path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const fs::path& f : files) stamp(f);
+  }
+  return backend + "-" + security::Sha256Hex(made_from).substr(0, 16);
+}
+
+// `base` (a PostgreSQL URL) naming the database `name` instead of its own.
+std::string WithDatabase(const std::string& base, const std::string& name) {
+  const size_t query = base.find('?');
+  const size_t slash = base.rfind('/', query);
+  return base.substr(0, slash + 1) + name + (query == std::string::npos ? "" : base.substr(query));
+}
+
+json ScenarioJson(const CycleScenario& s) {
+  return {{"round", s.round},
+          {"evidence_submission", s.evidence_submission},
+          {"evidence_id", s.evidence_id},
+          {"evidence_sha256", s.evidence_sha256},
+          {"evidence_name", s.evidence_name},
+          {"evidence_bytes", s.evidence_bytes},
+          {"published_result", s.published_result},
+          {"ocs_total_text", s.ocs_total_text}};
+}
+
+void ScenarioFromJson(const json& j, CycleScenario* s) {
+  s->round = j.at("round").get<int64_t>();
+  s->evidence_submission = j.at("evidence_submission").get<int64_t>();
+  s->evidence_id = j.at("evidence_id").get<int64_t>();
+  s->evidence_sha256 = j.at("evidence_sha256").get<std::string>();
+  s->evidence_name = j.at("evidence_name").get<std::string>();
+  s->evidence_bytes = j.at("evidence_bytes").get<std::string>();
+  s->published_result = j.at("published_result").get<int64_t>();
+  s->ocs_total_text = j.at("ocs_total_text").get<std::string>();
+}
+
+// An exclusive lock on a file, held until destroyed: one test process at a time makes or copies
+// the kept cycle (ctest runs two at once).
+class FileLock {
+ public:
+  explicit FileLock(const std::string& path) : fd_(open(path.c_str(), O_CREAT | O_RDWR, 0600)) {
+    if (fd_ >= 0) flock(fd_, LOCK_EX);
+  }
+  ~FileLock() {
+    if (fd_ >= 0) close(fd_);  // closing releases the lock
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  bool held() const { return fd_ >= 0; }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+// The cycle takes 5 s in the release build and 20-27 s under the sanitizers, and two dozen tests
+// on each backend start from it: it is run once per backend and build, kept in the temporary
+// folder (esar-test-cycles/<key>), and each test gets a copy of its own to break: the SQLite file
+// copied, or a PostgreSQL database made with the kept one as its template, and the server's
+// folder (evidence files, audit key and head) copied.
+void RunWholeCycle(const std::string& backend, CycleScenario* out) {
+  const bool postgres = backend == "postgres";
+  const char* pg_base = std::getenv("ESAR_TEST_PG_URL");
+  ASSERT_TRUE(!postgres || (pg_base && *pg_base)) << "no PostgreSQL: set ESAR_TEST_PG_URL";
+  const fs::path kept_root = fs::temp_directory_path() / "esar-test-cycles";
+  fs::create_directories(kept_root);
+  const std::string key = CycleKey(backend);
+  const fs::path kept = kept_root / key;
+  FileLock lock((kept_root / (key + ".lock")).string());
+  ASSERT_TRUE(lock.held()) << "cannot lock " << kept_root;
+
+  const std::string kept_db = "cycle_" + key.substr(key.find('-') + 1);
+  std::unique_ptr<storage::Database> admin;
+  if (postgres) {
+    auto opened = storage::Open(pg_base);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString(false);
+    admin = std::move(*opened);
+  }
+  CycleScenario cycle;
+  cycle.server_dir = (kept / "server").string();
+  cycle.files_dir = cycle.server_dir + "/files";
+  cycle.db_url = postgres ? WithDatabase(pg_base, kept_db) : (kept / "cycle.db").string();
+  // scenario.json is written last: without it, the cycle was cut short and is made again. On
+  // PostgreSQL the kept database must be there too (a new cluster may reuse a port).
+  bool ready = fs::exists(kept / "scenario.json");
+  if (ready && postgres) {
+    auto found = admin->Query("SELECT 1 FROM pg_database WHERE datname = ?", {kept_db});
+    ready = found.ok() && !found->empty();
+  }
+  if (!ready) {
+    std::error_code ignored;  // nothing kept yet, or another process already removed it
+    fs::remove_all(kept, ignored);
+    // Cycles of earlier builds, a day old or more, go (their locks stay: they are empty files).
+    for (const auto& entry : fs::directory_iterator(kept_root, ignored)) {
+      const auto age = fs::file_time_type::clock::now() - entry.last_write_time(ignored);
+      if (entry.is_directory(ignored) && age > std::chrono::hours(24))
+        fs::remove_all(entry.path(), ignored);
+    }
+    fs::create_directories(cycle.server_dir);
+    if (postgres) {
+      ASSERT_TRUE(admin->Execute("DROP DATABASE IF EXISTS " + kept_db).ok());
+      Status created = admin->Execute("CREATE DATABASE " + kept_db);
+      ASSERT_TRUE(created.ok()) << created.ToString(false);
+    }
+    ASSERT_NO_FATAL_FAILURE(RunCycleOn(&cycle));
+    std::ofstream(kept / "scenario.json", std::ios::binary) << ScenarioJson(cycle).dump();
+  } else {
+    ScenarioFromJson(json::parse(ReadWholeFile((kept / "scenario.json").string())), &cycle);
+  }
+
+  *out = cycle;
+  out->server_dir = MakeTempDir();
+  out->files_dir = out->server_dir + "/files";
+  fs::copy(cycle.server_dir, out->server_dir, fs::copy_options::recursive);
+  if (postgres) {
+    static int copies = 0;
+    const std::string copy =
+        kept_db + "_" + std::to_string(getpid()) + "_" + std::to_string(++copies);
+    Status copied = admin->Execute("CREATE DATABASE " + copy + " TEMPLATE " + kept_db);
+    ASSERT_TRUE(copied.ok()) << copied.ToString(false);
+    out->db_url = WithDatabase(pg_base, copy);
+  } else {
+    out->db_url = FreshDatabaseUrl(backend);
+    for (const char* suffix : {"", "-wal"}) {
+      if (fs::exists(cycle.db_url + suffix))
+        fs::copy_file(cycle.db_url + suffix, out->db_url + suffix);
+    }
+  }
 }
 
 }  // namespace esar::testing

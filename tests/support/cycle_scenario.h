@@ -25,14 +25,15 @@ struct CycleScenario {
   std::string ocs_total_text;  // OCS's published total as the public page prints it, "89.603"
 };
 
-// On a fresh database of `backend`: imports the OCS FY2567 example with the command line,
-// creates admin, evaluator, rep.ocs and app.ocs (passwords "password-of-<name>"), then through a
-// server: opens the 12-month round, grants an extension, makes an API token, saves every OCS
-// KPI, uploads a PDF to the first, approves and submits (with an idempotency key), returns one
-// and has it fixed, accepts all (with a note on the evidence), computes preliminary results,
-// files and upholds an appeal with corrected values, finalizes and publishes. The server is
-// stopped before it returns. Fails the current test (fatally) on any unexpected answer: call it
-// inside ASSERT_NO_FATAL_FAILURE.
+// A copy of its own (database and server folder) of one whole cycle run on `backend`: the cycle
+// is run once per backend and build, then kept and copied for each test. The cycle imports the OCS
+// FY2567 example with the command line, creates admin, evaluator, rep.ocs and app.ocs (passwords
+// "password-of-<name>"), then through a server: opens the 12-month round, grants an extension,
+// makes an API token, saves every OCS KPI, uploads a PDF to the first, approves and submits (with
+// an idempotency key), returns one and has it fixed, accepts all (with a note on the evidence),
+// computes preliminary results, files and upholds an appeal with corrected values, finalizes and
+// publishes. No server runs when it returns. Fails the current test (fatally) on any unexpected
+// answer: call it inside ASSERT_NO_FATAL_FAILURE.
 void RunWholeCycle(const std::string& backend, CycleScenario* out);
 
 // `esar --lang en ARGS --db URL` with the scenario's data folder in ESAR_DATA_DIR (the way an
