@@ -46,6 +46,11 @@ json Parse(const HttpReply& r) {
 
 }  // namespace
 
+// What a kept cycle's scenario.json holds: the scenario but for where its copy is.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CycleScenario, round, evidence_submission, evidence_id,
+                                   evidence_sha256, evidence_name, evidence_bytes, published_result,
+                                   ocs_total_text)
+
 RunResult EsarOn(const CycleScenario& scenario, const std::string& args) {
   return RunEsar("--lang en " + args + " --db '" + scenario.db_url + "'",
                  "ESAR_DATA_DIR='" + scenario.files_dir + "'");
@@ -318,28 +323,6 @@ std::string WithDatabase(const std::string& base, const std::string& name) {
   return base.substr(0, slash + 1) + name + (query == std::string::npos ? "" : base.substr(query));
 }
 
-json ScenarioJson(const CycleScenario& s) {
-  return {{"round", s.round},
-          {"evidence_submission", s.evidence_submission},
-          {"evidence_id", s.evidence_id},
-          {"evidence_sha256", s.evidence_sha256},
-          {"evidence_name", s.evidence_name},
-          {"evidence_bytes", s.evidence_bytes},
-          {"published_result", s.published_result},
-          {"ocs_total_text", s.ocs_total_text}};
-}
-
-void ScenarioFromJson(const json& j, CycleScenario* s) {
-  s->round = j.at("round").get<int64_t>();
-  s->evidence_submission = j.at("evidence_submission").get<int64_t>();
-  s->evidence_id = j.at("evidence_id").get<int64_t>();
-  s->evidence_sha256 = j.at("evidence_sha256").get<std::string>();
-  s->evidence_name = j.at("evidence_name").get<std::string>();
-  s->evidence_bytes = j.at("evidence_bytes").get<std::string>();
-  s->published_result = j.at("published_result").get<int64_t>();
-  s->ocs_total_text = j.at("ocs_total_text").get<std::string>();
-}
-
 // An exclusive lock on a file, held until destroyed: one test process at a time makes or copies
 // the kept cycle (ctest runs two at once).
 class FileLock {
@@ -410,9 +393,9 @@ void RunWholeCycle(const std::string& backend, CycleScenario* out) {
       ASSERT_TRUE(created.ok()) << created.ToString(false);
     }
     ASSERT_NO_FATAL_FAILURE(RunCycleOn(&cycle));
-    std::ofstream(kept / "scenario.json", std::ios::binary) << ScenarioJson(cycle).dump();
+    std::ofstream(kept / "scenario.json", std::ios::binary) << json(cycle).dump();
   } else {
-    ScenarioFromJson(json::parse(ReadWholeFile((kept / "scenario.json").string())), &cycle);
+    json::parse(ReadWholeFile((kept / "scenario.json").string())).get_to(cycle);
   }
 
   *out = cycle;
