@@ -1,6 +1,11 @@
 #include "security/crypto.h"
 
+#include <openssl/evp.h>
 #include <sodium.h>
+
+#include <cassert>
+#include <new>
+#include <utility>
 
 #include <mutex>
 #include <stdexcept>
@@ -23,7 +28,6 @@ std::string Hex(const unsigned char* bytes, size_t size) {
   return out;
 }
 
-static_assert(sizeof(crypto_hash_sha256_state) <= 256, "Sha256::state_ is too small");
 static_assert(sizeof(crypto_auth_hmacsha256_state) <= 512, "HmacSha256::state_ is too small");
 
 }  // namespace
@@ -57,26 +61,45 @@ std::string RandomToken() {
 }
 
 std::string Sha256Hex(std::string_view bytes) {
-  EnsureSodium();
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-  return Hex(digest, sizeof digest);
+  Sha256 hash;
+  hash.Update(bytes);
+  return hash.FinishHex();
 }
 
-Sha256::Sha256() {
-  EnsureSodium();
-  crypto_hash_sha256_init(reinterpret_cast<crypto_hash_sha256_state*>(state_));
+Sha256::Sha256() : context_(EVP_MD_CTX_new()) {
+  // An EVP context fails to be made or initialised only when memory is short.
+  if (!context_ || EVP_DigestInit_ex(context_, EVP_sha256(), nullptr) != 1) {
+    EVP_MD_CTX_free(context_);
+    throw std::bad_alloc();
+  }
 }
+
+Sha256::Sha256(Sha256&& other) noexcept : context_(std::exchange(other.context_, nullptr)) {}
+
+Sha256& Sha256::operator=(Sha256&& other) noexcept {
+  if (this != &other) {
+    EVP_MD_CTX_free(context_);
+    context_ = std::exchange(other.context_, nullptr);
+  }
+  return *this;
+}
+
+Sha256::~Sha256() { EVP_MD_CTX_free(context_); }
 
 void Sha256::Update(std::string_view bytes) {
-  crypto_hash_sha256_update(reinterpret_cast<crypto_hash_sha256_state*>(state_),
-                            reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  // Fails only on a context that was never initialised, which the constructor rules out.
+  const int updated = EVP_DigestUpdate(context_, bytes.data(), bytes.size());
+  assert(updated == 1);
+  (void)updated;
 }
 
 std::string Sha256::FinishHex() {
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256_final(reinterpret_cast<crypto_hash_sha256_state*>(state_), digest);
-  return Hex(digest, sizeof digest);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  const int finished = EVP_DigestFinal_ex(context_, digest, &size);
+  assert(finished == 1 && size == crypto_hash_sha256_BYTES);
+  (void)finished;
+  return Hex(digest, size);
 }
 
 std::string HmacSha256Hex(std::string_view key, std::string_view message) {

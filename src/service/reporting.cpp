@@ -1148,9 +1148,15 @@ Result<QueuePage> Reporting::Queue(const Actor& actor, const QueueFilter& filter
     const std::string pattern = storage::ContainsPattern(filter.q);
     for (int i = 0; i < 3; ++i) params.emplace_back(pattern);
   }
-  // An extension never shortens the round's deadline.
+  // An extension never shortens the round's deadline. Joined only where the filter or the order
+  // reads every row's deadline; otherwise looked up for the page's rows alone: on PostgreSQL the
+  // LEFT JOIN took planning from 0.8 to 2.3 ms of the queue's ~14 (issue 9).
+  const bool joins_extensions = filter.overdue || filter.sort == QueueSort::kDeadline;
   const std::string deadline =
-      "CASE WHEN e.deadline > rd.deadline THEN e.deadline ELSE rd.deadline END";
+      joins_extensions
+          ? "CASE WHEN e.deadline > rd.deadline THEN e.deadline ELSE rd.deadline END"
+          : "COALESCE((SELECT e.deadline FROM extensions e WHERE e.round_id = s.round_id AND "
+            "e.agency_code = s.agency_code AND e.deadline > rd.deadline), rd.deadline)";
   if (filter.overdue) {
     where += " AND s.status IN ('draft', 'approved', 'returned') AND " + deadline + " < ?";
     params.emplace_back(filter.now);
@@ -1164,8 +1170,10 @@ Result<QueuePage> Reporting::Queue(const Actor& actor, const QueueFilter& filter
       " FROM submissions s JOIN agencies a ON a.code = s.agency_code "
       "LEFT JOIN agencies p ON p.code = a.parent "
       "JOIN rounds rd ON rd.id = s.round_id "
-      "JOIN submission_revisions sr ON sr.submission_id = s.id AND sr.revision = s.revision "
-      "LEFT JOIN extensions e ON e.round_id = s.round_id AND e.agency_code = s.agency_code";
+      "JOIN submission_revisions sr ON sr.submission_id = s.id AND sr.revision = s.revision" +
+      std::string(joins_extensions ? " LEFT JOIN extensions e ON e.round_id = s.round_id AND "
+                                     "e.agency_code = s.agency_code"
+                                   : "");
   // The count joins only what its conditions read: every other join is one row to one (each
   // submission has its agency, round and current revision; at most one extension per agency and
   // round), so it changes no count, and planning the six-table join took PostgreSQL longer than

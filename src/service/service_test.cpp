@@ -1173,6 +1173,21 @@ TEST_P(ServiceTest, TheQueueCountsEvidenceAndSortsByStatusDeadlineAndEvidence) {
   // Drafts (BOI, DSD) before the approved one.
   EXPECT_EQ(listed(QueueSort::kStatus, false), "BOI:0 DSD:1 OCS:2");
   EXPECT_EQ(listed(QueueSort::kStatus, true), "OCS:2 DSD:1 BOI:0");
+  // Each item's deadline is its agency's, however the queue is sorted: read through the join
+  // where the order needs every row's, looked up for the page's rows otherwise.
+  for (const QueueSort sort : {QueueSort::kDeadline, QueueSort::kStatus}) {
+    QueueFilter filter;
+    filter.round_id = round_.id;
+    filter.status = "";
+    filter.sort = sort;
+    auto page = reporting_->Queue(evaluator_, filter);
+    ASSERT_TRUE(page.ok()) << page.status().ToString(false);
+    ASSERT_EQ(page->items.size(), 3u);
+    for (const auto& item : page->items) {
+      EXPECT_EQ(item.deadline, item.agency == "BOI" ? round_.deadline + 5 * kDay : round_.deadline)
+          << item.agency << " sorted by " << static_cast<int>(sort);
+    }
+  }
 }
 
 // Issue 12 §5: the queue sorts by KPI number, both ways, in SQL (ties by agency code).
