@@ -76,10 +76,16 @@ json ErrorBook::Take(const std::string& key, const std::string& anchor) {
   return out;
 }
 
-json ErrorBook::Summary() const {
-  json out = summary_;
+json ErrorBook::Summary(bool warnings) const {
+  json out = json::array();
+  for (const json& item : summary_) {
+    if (warnings_.count(item["message"].get<std::string>()) == (warnings ? 1u : 0u))
+      out.push_back(item);
+  }
   for (const auto& [key, list] : by_key_) {
-    for (const std::string& m : list) out.push_back({{"message", m}});
+    for (const std::string& m : list) {
+      if (warnings_.count(m) == (warnings ? 1u : 0u)) out.push_back({{"message", m}});
+    }
   }
   return out;
 }

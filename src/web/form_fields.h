@@ -24,8 +24,10 @@ class ErrorBook {
   void AddWarning(const std::string& key, const std::string& message);
   // The messages for `key`, shown at the element with HTML id `anchor`; taken once.
   nlohmann::json Take(const std::string& key, const std::string& anchor);
-  // The summary: every message taken (linked), then those nobody took.
-  nlohmann::json Summary() const;
+  // The summary of the errors (`warnings` false) or of the warnings (true): every such message
+  // taken (linked to where it was shown), then those nobody took. Apart, because the errors'
+  // box says the form was not saved, which a warning does not stop.
+  nlohmann::json Summary(bool warnings = false) const;
   bool empty() const { return by_key_.empty() && summary_.empty(); }
   // Moves the warnings out of the "errors" list of every element of the page model `model`
   // that has an "id" (a field, row, group or section) to the end of its "warnings" list, so

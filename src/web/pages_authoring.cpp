@@ -1068,6 +1068,8 @@ HttpResponse KpiFormPage(PageCall& call, const service::StoredFramework& stored,
   if (!json_error.empty()) model["json_error"] = json_error;
   const json summary = errors.Summary();
   if (!summary.empty()) model["summary"] = summary;
+  const json warnings = errors.Summary(true);
+  if (!warnings.empty()) model["warning_summary"] = warnings;
   return RenderPage(call, "admin_kpi_edit", model, call.T("kpi_edit.title") + " " + kpi_id, status);
 }
 

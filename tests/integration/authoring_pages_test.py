@@ -76,6 +76,13 @@ def sources_checks(admin, reporter, new_id):
           and "aria-invalid" not in row_html,
           "  as a warning, not an error: the row is marked as a warning and none of its fields as wrong (%s)"
           % (row_class.group(1) if row_class else None))
+    warning_box = page[page.find('id="warning-summary"'):]
+    warning_box = warning_box[:warning_box.find("</div>")]
+    check('id="summary"' not in page and "ยังบันทึกไม่ได้" not in text_of(page)
+          and 'id="warning-summary"' in page and 'ค่าอ้างอิง "last" ไม่ได้ใช้' in text_of(warning_box)
+          and ('href="#r-references-%d"' % blank) in warning_box,
+          "  the summary at the top lists the row's warning as worth checking, linked to the row, not as a "
+          "reason the form is not saved: %s" % text_of(warning_box)[:300])
     status, _, _ = reporter.request("POST", action3, dict(added, intent="save"))
     check(status == 403, "  a reporter may not save it (%d)" % status)
     status, _, _ = admin.request("POST", action3, dict(added, csrf="", intent="save"))
