@@ -4,11 +4,10 @@
 #include <sodium.h>
 
 #include <cassert>
-#include <new>
-#include <utility>
-
 #include <mutex>
+#include <new>
 #include <stdexcept>
+#include <utility>
 
 namespace esar::security {
 namespace {

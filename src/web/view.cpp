@@ -17,7 +17,8 @@ namespace mustache = kainjow::mustache;
 
 // Each value is built in its place and moved there, never copied: kainjow's set and push_back
 // take a const reference and copy the whole subtree, so a value N levels deep was copied N times
-// over, which made this conversion 28% of an agency report's time (issue 9).
+// over. This conversion was 28% of an agency report's server time; built by moving, the report
+// at 8,000 agencies took 8.6-8.8 ms of server CPU instead of 10.3-10.9 (issue 9).
 mustache::data ToData(const json& value) {
   switch (value.type()) {
     case json::value_t::object: {
