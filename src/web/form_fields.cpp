@@ -77,14 +77,16 @@ json ErrorBook::Take(const std::string& key, const std::string& anchor) {
 }
 
 json ErrorBook::Summary(bool warnings) const {
+  auto wanted = [&](const std::string& message) {
+    return (warnings_.count(message) > 0) == warnings;
+  };
   json out = json::array();
   for (const json& item : summary_) {
-    if (warnings_.count(item["message"].get<std::string>()) == (warnings ? 1u : 0u))
-      out.push_back(item);
+    if (wanted(item["message"].get<std::string>())) out.push_back(item);
   }
   for (const auto& [key, list] : by_key_) {
     for (const std::string& m : list) {
-      if (warnings_.count(m) == (warnings ? 1u : 0u)) out.push_back({{"message", m}});
+      if (wanted(m)) out.push_back({{"message", m}});
     }
   }
   return out;
