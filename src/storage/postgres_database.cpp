@@ -2,10 +2,13 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "common/text.h"
 #include "storage/backends.h"
@@ -152,13 +155,35 @@ bool UnescapeCopyField(const char* at, const char* end, std::string& out) {
   return true;
 }
 
+// Whether a statement is worth keeping prepared on its connection: a query or a change of rows,
+// which pages and reports send again and again with other values. Not a transaction's BEGIN or
+// COMMIT (nothing to plan), nor a cursor's DECLARE, FETCH or CLOSE, whose texts name a cursor
+// made afresh each time.
+bool WorthPreparing(std::string_view sql) {
+  const size_t start = sql.find_first_not_of(" \t\n\r(");
+  if (start == std::string_view::npos) return false;
+  std::string word;
+  for (size_t i = start; i < sql.size() && std::isalpha(static_cast<unsigned char>(sql[i])); ++i)
+    word += static_cast<char>(std::toupper(static_cast<unsigned char>(sql[i])));
+  return word == "SELECT" || word == "WITH" || word == "INSERT" || word == "UPDATE" ||
+         word == "DELETE";
+}
+
+// Hashes texts as std::string_view, so that a statement's text is looked up without a copy.
+struct TextHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+};
+
 class PostgresDatabase final : public Database {
  public:
-  explicit PostgresDatabase(PGconn* conn) : conn_(conn) {}
+  // `prepare`: whether statements are kept prepared (named) on this connection; off behind a
+  // pooler that gives each transaction whichever server connection is free (pgbouncer's
+  // transaction pooling), where a statement prepared on one is unknown to the next.
+  PostgresDatabase(PGconn* conn, bool prepare) : conn_(conn), prepare_(prepare) {}
   ~PostgresDatabase() override { PQfinish(conn_); }
 
   Result<Rows> Query(std::string_view sql, const std::vector<Value>& params) override {
-    const std::string text = NumberPlaceholders(sql);
     std::vector<std::string> storage(params.size());
     std::vector<const char*> values(params.size(), nullptr);
     std::vector<int> lengths(params.size(), 0);
@@ -179,16 +204,31 @@ class PostgresDatabase final : public Database {
       values[i] = storage[i].data();
       lengths[i] = static_cast<int>(storage[i].size());
     }
-    PGresult* result = PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr,
-                                    values.data(), lengths.data(), formats.data(), 0);
+    // Prepared by an earlier call: only such a statement can have gone stale (below).
+    const bool prepared_before = prepared_.find(sql) != prepared_.end();
+    auto name = PreparedName(sql, params.size());
+    if (!name) return name.status();
+    const std::string text = *name ? std::string() : NumberPlaceholders(sql);
+    PGresult* result =
+        *name ? PQexecPrepared(conn_, (*name)->c_str(), static_cast<int>(params.size()),
+                               values.data(), lengths.data(), formats.data(), 0)
+              : PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr,
+                             values.data(), lengths.data(), formats.data(), 0);
     std::unique_ptr<PGresult, void (*)(PGresult*)> guard(result, PQclear);
     const ExecStatusType status = PQresultStatus(result);
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-      Status error = PgError("query", PQresultErrorMessage(result));
+      // A statement kept prepared that the server can no longer run as it was prepared ("cached
+      // plan must not change result type", after a migration changed a table it reads) is
+      // prepared afresh, under a new name: now, when it ran on its own (its failure changed
+      // nothing), else next time (this transaction is lost).
+      const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+      if (prepared_before && state && std::string_view(state) == "0A000") {
+        prepared_.erase(prepared_.find(sql));
+        if (!InTransaction()) return Query(sql, params);
+      }
       // A broken connection (the server restarted) is reopened for whoever borrows it next; this
       // statement still fails, as its transaction, if any, is gone.
-      if (PQstatus(conn_) == CONNECTION_BAD) PQreset(conn_);
-      return error;
+      return Failed("query", result);
     }
     Rows rows;
     const int n = PQntuples(result), columns = PQnfields(result);
@@ -317,7 +357,7 @@ class PostgresDatabase final : public Database {
       if (PQresultStatus(result) != PGRES_COMMAND_OK && out.ok())
         out = PgError("copy", PQresultErrorMessage(result));
     }
-    if (PQstatus(conn_) == CONNECTION_BAD) PQreset(conn_);
+    ResetIfBroken();
     return out;
   }
 
@@ -368,7 +408,7 @@ class PostgresDatabase final : public Database {
       if (PQresultStatus(result) != PGRES_COMMAND_OK && failed.ok())
         failed = PgError("copy into " + std::string(table), PQresultErrorMessage(result));
     }
-    if (PQstatus(conn_) == CONNECTION_BAD) PQreset(conn_);
+    ResetIfBroken();
     return failed;
   }
 
@@ -392,14 +432,73 @@ class PostgresDatabase final : public Database {
   // whoever borrows it next (this statement and its transaction are gone).
   Status Failed(const std::string& what, const PGresult* result) {
     Status error = PgError(what, PQresultErrorMessage(result));
-    if (PQstatus(conn_) == CONNECTION_BAD) PQreset(conn_);
+    ResetIfBroken();
     return error;
+  }
+
+  // Reopens a broken connection (the server restarted) for whoever borrows it next: a new
+  // session, which holds none of the statements the old one had prepared.
+  void ResetIfBroken() {
+    if (PQstatus(conn_) != CONNECTION_BAD) return;
+    PQreset(conn_);
+    prepared_.clear();
+  }
+
+  // The name `sql` (of `params` parameters) is prepared under on this connection, prepared now
+  // if it has not been; nullptr for a statement sent unnamed (not worth preparing, or preparing
+  // is off). Parsing and planning took half of PostgreSQL's time for a review-queue page of 18
+  // statements (issue 9); a statement prepared once is parsed once, and planned once its plan
+  // no longer depends on the values (PostgreSQL's plan cache decides, after five runs). When
+  // the connection keeps kMaxPrepared already, the one used longest ago is deallocated.
+  Result<const std::string*> PreparedName(std::string_view sql, size_t params) {
+    if (!prepare_ || !WorthPreparing(sql)) return nullptr;
+    const auto found = prepared_.find(sql);
+    if (found != prepared_.end()) {
+      found->second.used = ++uses_;
+      return &found->second.name;
+    }
+    if (prepared_.size() >= kMaxPrepared) {
+      auto oldest = prepared_.begin();
+      for (auto at = prepared_.begin(); at != prepared_.end(); ++at)
+        if (at->second.used < oldest->second.used) oldest = at;
+      std::unique_ptr<PGresult, void (*)(PGresult*)> dropped(
+          PQexec(conn_, ("DEALLOCATE " + oldest->second.name).c_str()), PQclear);
+      // Refused in a transaction that has failed: this statement then goes unnamed (and fails
+      // as the transaction has).
+      if (PQresultStatus(dropped.get()) != PGRES_COMMAND_OK) return nullptr;
+      prepared_.erase(oldest);
+    }
+    std::string name = "esar_" + std::to_string(++statements_);
+    std::unique_ptr<PGresult, void (*)(PGresult*)> prepared(
+        PQprepare(conn_, name.c_str(), NumberPlaceholders(sql).c_str(), static_cast<int>(params),
+                  nullptr),
+        PQclear);
+    // Not kept when it failed (a mistake in it, or its transaction failed before): a statement
+    // that fails to parse is not prepared, and the name is never used again.
+    if (PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) return Failed("query", prepared.get());
+    auto& kept = prepared_.emplace(std::string(sql), Prepared{std::move(name), ++uses_}).first->second;
+    return &kept.name;
   }
 
   // Rows a QueryEach fetches at a time: a few hundred kilobytes, few round trips.
   static constexpr size_t kFetchRows = 4096;
+  // Statements a connection keeps prepared at most: the few dozen texts the pages and reports
+  // send, with room for the lists of codes of each length and the pages of a queue (whose
+  // LIMIT and OFFSET are written in its text). The server keeps each one's parse tree and plans
+  // (a few kilobytes) for as long as the connection lives.
+  static constexpr size_t kMaxPrepared = 256;
+  // A statement kept prepared: its name, and when it was last used (uses_ then).
+  struct Prepared {
+    std::string name;
+    uint64_t used;
+  };
   PGconn* conn_;
-  uint64_t cursors_ = 0;  // QueryEach's cursors so far, for their names
+  const bool prepare_;
+  uint64_t cursors_ = 0;     // QueryEach's cursors so far, for their names
+  uint64_t statements_ = 0;  // statements prepared so far on this connection, for their names
+  uint64_t uses_ = 0;        // uses of prepared statements so far, for the least recently used
+  // The statements prepared on this connection, by their texts as given.
+  std::unordered_map<std::string, Prepared, TextHash, std::equal_to<>> prepared_;
 };
 
 // The server's notices below a warning ("relation already exists, skipping" from migrations)
@@ -414,12 +513,43 @@ void OnNotice(void*, const PGresult* notice) {
 }  // namespace
 
 Result<std::unique_ptr<Database>> OpenPostgres(const std::string& url) {
+  // esar's own parameter is taken out of the URL: libpq refuses parameters it does not know.
+  std::string libpq_url = url;
+  bool prepare = true;
+  const size_t query = libpq_url.find('?');
+  if (query != std::string::npos) {
+    std::string kept;
+    size_t at = query + 1;
+    while (at <= libpq_url.size()) {
+      size_t end = libpq_url.find('&', at);
+      if (end == std::string::npos) end = libpq_url.size();
+      const std::string_view parameter(libpq_url.data() + at, end - at);
+      if (parameter.rfind(kPreparedStatementsParameter, 0) == 0 &&
+          parameter.substr(kPreparedStatementsParameter.size()).rfind('=', 0) == 0) {
+        const std::string_view setting =
+            parameter.substr(kPreparedStatementsParameter.size() + 1);
+        if (setting != "on" && setting != "off") {
+          return Status::InvalidInput(
+              "ค่า " + std::string(kPreparedStatementsParameter) +
+                  " ใน URL ของฐานข้อมูลต้องเป็น on หรือ off",
+              std::string(kPreparedStatementsParameter) +
+                  " in the database URL must be on or off");
+        }
+        prepare = setting == "on";
+      } else if (!parameter.empty()) {
+        kept += (kept.empty() ? "" : "&") + std::string(parameter);
+      }
+      at = end + 1;
+    }
+    libpq_url.resize(query);
+    if (!kept.empty()) libpq_url += "?" + kept;
+  }
   // The encoding travels in the startup message, and nothing is SET on the session: behind
   // pgbouncer in transaction pooling a SET outside a transaction stays with whichever server
   // connection ran it (for other clients to inherit) and is missing from those this
   // connection's later transactions run on. (`url` is expanded; its own parameters come first.)
   const char* keys[] = {"dbname", "client_encoding", nullptr};
-  const char* values[] = {url.c_str(), "UTF8", nullptr};
+  const char* values[] = {libpq_url.c_str(), "UTF8", nullptr};
   PGconn* conn = PQconnectdbParams(keys, values, 1);
   if (PQstatus(conn) != CONNECTION_OK) {
     Status s = PgError("connect", conn ? PQerrorMessage(conn) : "out of memory");
@@ -427,7 +557,7 @@ Result<std::unique_ptr<Database>> OpenPostgres(const std::string& url) {
     return s;
   }
   PQsetNoticeReceiver(conn, OnNotice, nullptr);
-  return std::unique_ptr<Database>(std::make_unique<PostgresDatabase>(conn));
+  return std::unique_ptr<Database>(std::make_unique<PostgresDatabase>(conn, prepare));
 }
 
 }  // namespace esar::storage

@@ -177,6 +177,105 @@ TEST_P(StorageTest, AConnectionSetsNothingOnItsSession) {
   EXPECT_EQ((*encoding)[0].Text(0), "UTF8");  // asked for in the startup message instead
 }
 
+// Statements sent again are prepared once per connection (named): pg_prepared_statements, the
+// session's own list, shows them. Preparing is not undone by a rollback, so one prepared in a
+// transaction that failed still runs after it.
+TEST_P(StorageTest, AStatementSentAgainIsPreparedOnceAndOutlivesARollback) {
+  if (db_->dialect() != Dialect::kPostgres) GTEST_SKIP() << "PostgreSQL sessions only";
+  ASSERT_TRUE(db_->Execute("INSERT INTO agencies (code, name_th) VALUES ('A', 'ก')").ok());
+  const std::string by_code = "SELECT name_th FROM agencies WHERE code = ?";
+  Status failed = db_->Transaction([&]() -> Status {
+    auto first = db_->Query(by_code, {std::string("A")});
+    if (!first.ok()) return first.status();
+    return db_->Execute("INSERT INTO agencies (code, name_th) VALUES ('A', 'ซ้ำ')");
+  });
+  ASSERT_FALSE(failed.ok());  // the duplicate code: rolled back
+  for (int i = 0; i < 3; ++i) {
+    auto again = db_->Query(by_code, {std::string("A")});
+    ASSERT_TRUE(again.ok()) << again.status().ToString(false);
+    ASSERT_EQ(again->size(), 1u);
+    EXPECT_EQ((*again)[0].Text(0), "ก");
+  }
+  auto kept = db_->Query(
+      "SELECT COUNT(*) FROM pg_prepared_statements WHERE statement = "
+      "'SELECT name_th FROM agencies WHERE code = $1'");
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString(false);
+  EXPECT_EQ((*kept)[0].Int(0), 1);
+  // A statement with a mistake is not kept: it fails each time, with PostgreSQL's message.
+  for (int i = 0; i < 2; ++i) {
+    auto wrong = db_->Query("SELECT no_such_column FROM agencies WHERE code = ?", {std::string("A")});
+    ASSERT_FALSE(wrong.ok());
+    EXPECT_NE(wrong.status().message_en().find("no_such_column"), std::string::npos);
+  }
+}
+
+// A connection keeps at most 256 statements prepared: past that, the one used longest ago makes
+// way, and runs again when it is sent again.
+TEST_P(StorageTest, AConnectionKeepsItsMostRecentlyUsedStatementsPrepared) {
+  if (db_->dialect() != Dialect::kPostgres) GTEST_SKIP() << "PostgreSQL sessions only";
+  for (int i = 0; i < 300; ++i) {
+    auto sum = db_->Query("SELECT CAST(? AS INTEGER) + " + std::to_string(i), {int64_t{1}});
+    ASSERT_TRUE(sum.ok()) << sum.status().ToString(false);
+    ASSERT_EQ((*sum)[0].Int(0), i + 1);
+  }
+  auto kept = db_->Query(
+      "SELECT COUNT(*), COUNT(*) FILTER (WHERE statement = 'SELECT CAST($1 AS INTEGER) + 0') "
+      "FROM pg_prepared_statements");
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString(false);
+  EXPECT_EQ((*kept)[0].Int(0), 256);  // the last 255 sums and this count
+  EXPECT_EQ((*kept)[0].Int(1), 0);    // the first sum made way
+  auto first = db_->Query("SELECT CAST(? AS INTEGER) + 0", {int64_t{5}});
+  ASSERT_TRUE(first.ok()) << first.status().ToString(false);
+  EXPECT_EQ((*first)[0].Int(0), 5);
+}
+
+// A table changed under a prepared statement ("cached plan must not change result type"): run on
+// its own, the statement is prepared again and answers with the table as it is now; in a
+// transaction, that transaction fails and the next runs it afresh.
+TEST_P(StorageTest, APreparedStatementOverAChangedTableIsPreparedAgain) {
+  if (db_->dialect() != Dialect::kPostgres) GTEST_SKIP() << "PostgreSQL sessions only";
+  ASSERT_TRUE(db_->Execute("CREATE TABLE widened (a INTEGER)").ok());
+  ASSERT_TRUE(db_->Execute("INSERT INTO widened (a) VALUES (1)").ok());
+  const std::string all = "SELECT * FROM widened WHERE a = ?";
+  auto before = db_->Query(all, {int64_t{1}});
+  ASSERT_TRUE(before.ok()) << before.status().ToString(false);
+  EXPECT_EQ((*before)[0].size(), 1u);
+  ASSERT_TRUE(db_->Execute("ALTER TABLE widened ADD COLUMN b INTEGER DEFAULT 7").ok());
+  auto after = db_->Query(all, {int64_t{1}});
+  ASSERT_TRUE(after.ok()) << after.status().ToString(false);
+  ASSERT_EQ((*after)[0].size(), 2u);
+  EXPECT_EQ((*after)[0].Int(1), 7);
+  ASSERT_TRUE(db_->Execute("ALTER TABLE widened ADD COLUMN c INTEGER DEFAULT 8").ok());
+  Status in_transaction = db_->Transaction([&]() -> Status { return db_->Query(all, {int64_t{1}}).status(); });
+  EXPECT_FALSE(in_transaction.ok());
+  auto next = db_->Query(all, {int64_t{1}});
+  ASSERT_TRUE(next.ok()) << next.status().ToString(false);
+  EXPECT_EQ((*next)[0].size(), 3u);
+}
+
+// `esar_prepared_statements=off` in the URL (for pgbouncer's transaction pooling) sends every
+// statement unnamed; libpq never sees the parameter, and the URL's other parameters still apply.
+TEST_P(StorageTest, PreparedStatementsCanBeTurnedOffInTheUrl) {
+  if (db_->dialect() != Dialect::kPostgres) GTEST_SKIP() << "PostgreSQL URLs only";
+  const char joint = url_.find('?') == std::string::npos ? '?' : '&';
+  auto off = Open(url_ + joint + "esar_prepared_statements=off&application_name=esar-test");
+  ASSERT_TRUE(off.ok()) << off.status().ToString(false);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE((*off)->Query("SELECT code FROM agencies WHERE code = ?", {std::string("A")}).ok());
+  auto kept = (*off)->Query("SELECT COUNT(*) FROM pg_prepared_statements");
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString(false);
+  EXPECT_EQ((*kept)[0].Int(0), 0);
+  auto name = (*off)->Query("SELECT current_setting('application_name')");
+  ASSERT_TRUE(name.ok());
+  EXPECT_EQ((*name)[0].Text(0), "esar-test");
+  auto on = Open(url_ + joint + "esar_prepared_statements=on");
+  ASSERT_TRUE(on.ok()) << on.status().ToString(false);
+  auto wrong = Open(url_ + joint + "esar_prepared_statements=sometimes");
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().message_en().find("on or off"), std::string::npos);
+  EXPECT_NE(wrong.status().message_th().find("on หรือ off"), std::string::npos);
+}
+
 TEST_P(StorageTest, RefusesToRunOnANewerSchema) {
   ASSERT_TRUE(
       db_->Execute(

@@ -81,7 +81,14 @@ def wait_for_port(port, proc, seconds=30):
     return False
 
 
+# esar's own parameter of a PostgreSQL URL (docs/operations.md), which psql would refuse.
+NO_PREPARED = "esar_prepared_statements=off"
+
+
 def psql(url, sql):
+    parts = urllib.parse.urlsplit(url)
+    query = "&".join(p for p in parts.query.split("&") if p and p != NO_PREPARED)
+    url = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
     p = subprocess.run(["psql", "-X", "-q", "-t", "-A", url, "-c", sql], capture_output=True,
                        text=True, timeout=60)
     if p.returncode != 0:
@@ -163,7 +170,8 @@ http {{
 def start_pgbouncer(tmp, pg_url, dbname):
     """pgbouncer 1.18 in transaction pooling in front of `dbname` of the cluster at pg_url, on a
     free port of 127.0.0.1, its configuration in tmp/pgbouncer. Two server connections only, so
-    that every esar connection shares them. Returns (process, URL of the database through it)."""
+    that every esar connection shares them. Returns (process, URL of the database through it,
+    with prepared statements off)."""
     home = os.path.join(tmp, "pgbouncer")
     os.makedirs(home)
     os.chmod(tmp, 0o755)  # pgbouncer may run as another user (see run_as_args)
@@ -204,7 +212,8 @@ max_db_connections = 2
         with open(os.path.join(home, "stderr.log"), errors="replace") as f:
             print(f.read()[-1000:])
         return proc, None
-    return proc, f"postgresql://{user}@127.0.0.1:{port}/{dbname}"
+    # Statements unnamed: a statement prepared on one server connection is unknown to the next.
+    return proc, f"postgresql://{user}@127.0.0.1:{port}/{dbname}?{NO_PREPARED}"
 
 
 # ---------------------------------------------------------------- HTTP
@@ -775,7 +784,7 @@ def main():
             return 1
         cycle(proxy, bases["A"], bases["B"], Backends(logs), db, data_dir)
         first_starts_at_once(tmp, pg_url, lambda name: (
-            db.rsplit("/", 1)[0] + "/" + name if PGBOUNCER else with_database(pg_url, name)))
+            with_database(db, name) if PGBOUNCER else with_database(pg_url, name)))
     except Exception as e:  # noqa: BLE001 - report and fail, never leave a process running
         import traceback
         traceback.print_exc()
