@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/text.h"
 #include "storage/backends.h"
@@ -445,17 +446,26 @@ class PostgresDatabase final : public Database {
   }
 
   // The name `sql` (of `params` parameters) is prepared under on this connection, prepared now
-  // if it has not been; nullptr for a statement sent unnamed (not worth preparing, or preparing
-  // is off). Parsing and planning took half of PostgreSQL's time for a review-queue page of 18
-  // statements (issue 9); a statement prepared once is parsed once, and planned once its plan
-  // no longer depends on the values (PostgreSQL's plan cache decides, after five runs). When
-  // the connection keeps kMaxPrepared already, the one used longest ago is deallocated.
+  // if it has not been; nullptr for a statement sent unnamed (not worth preparing, preparing is
+  // off, or this is the first time this connection sends it). Parsing and planning took half of
+  // PostgreSQL's time for a review-queue page of 18 statements (issue 9); a statement prepared
+  // once is parsed once, and planned once its plan no longer depends on the values
+  // (PostgreSQL's plan cache decides, after five runs). Preparing costs a round trip of its own,
+  // which a statement sent once would not repay: a statement is prepared the second time it is
+  // sent. When the connection keeps kMaxPrepared already, the one used longest ago is
+  // deallocated.
   Result<const std::string*> PreparedName(std::string_view sql, size_t params) {
     if (!prepare_ || !WorthPreparing(sql)) return nullptr;
     const auto found = prepared_.find(sql);
     if (found != prepared_.end()) {
       found->second.used = ++uses_;
       return &found->second.name;
+    }
+    // Texts are remembered by their hash: one that collides with another's is prepared early.
+    const size_t hash = TextHash{}(sql);
+    if (sent_once_.insert(hash).second) {
+      if (sent_once_.size() > kMaxSentOnce) sent_once_ = {hash};
+      return nullptr;
     }
     if (prepared_.size() >= kMaxPrepared) {
       auto oldest = prepared_.begin();
@@ -487,6 +497,8 @@ class PostgresDatabase final : public Database {
   // LIMIT and OFFSET are written in its text). The server keeps each one's parse tree and plans
   // (a few kilobytes) for as long as the connection lives.
   static constexpr size_t kMaxPrepared = 256;
+  // Texts remembered as sent once (sent_once_) at most, before they are forgotten together.
+  static constexpr size_t kMaxSentOnce = 4096;
   // A statement kept prepared: its name, and when it was last used (uses_ then).
   struct Prepared {
     std::string name;
@@ -499,6 +511,8 @@ class PostgresDatabase final : public Database {
   uint64_t uses_ = 0;        // uses of prepared statements so far, for the least recently used
   // The statements prepared on this connection, by their texts as given.
   std::unordered_map<std::string, Prepared, TextHash, std::equal_to<>> prepared_;
+  // The hashes of the texts this connection has sent unnamed (PreparedName).
+  std::unordered_set<size_t> sent_once_;
 };
 
 // The server's notices below a warning ("relation already exists, skipping" from migrations)

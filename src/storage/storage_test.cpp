@@ -177,16 +177,20 @@ TEST_P(StorageTest, AConnectionSetsNothingOnItsSession) {
   EXPECT_EQ((*encoding)[0].Text(0), "UTF8");  // asked for in the startup message instead
 }
 
-// Statements sent again are prepared once per connection (named): pg_prepared_statements, the
-// session's own list, shows them. Preparing is not undone by a rollback, so one prepared in a
-// transaction that failed still runs after it.
+// A statement sent again is prepared once per connection (named), the second time it is sent:
+// pg_prepared_statements, the session's own list, shows it. Preparing is not undone by a
+// rollback, so one prepared in a transaction that failed still runs after it. A statement sent
+// once is not prepared (a round trip it would not repay).
 TEST_P(StorageTest, AStatementSentAgainIsPreparedOnceAndOutlivesARollback) {
   if (db_->dialect() != Dialect::kPostgres) GTEST_SKIP() << "PostgreSQL sessions only";
   ASSERT_TRUE(db_->Execute("INSERT INTO agencies (code, name_th) VALUES ('A', 'ก')").ok());
   const std::string by_code = "SELECT name_th FROM agencies WHERE code = ?";
+  ASSERT_TRUE(db_->Query("SELECT code FROM agencies WHERE name_th = ?", {std::string("ก")}).ok());
   Status failed = db_->Transaction([&]() -> Status {
-    auto first = db_->Query(by_code, {std::string("A")});
-    if (!first.ok()) return first.status();
+    for (int i = 0; i < 2; ++i) {
+      auto first = db_->Query(by_code, {std::string("A")});
+      if (!first.ok()) return first.status();
+    }
     return db_->Execute("INSERT INTO agencies (code, name_th) VALUES ('A', 'ซ้ำ')");
   });
   ASSERT_FALSE(failed.ok());  // the duplicate code: rolled back
@@ -197,10 +201,12 @@ TEST_P(StorageTest, AStatementSentAgainIsPreparedOnceAndOutlivesARollback) {
     EXPECT_EQ((*again)[0].Text(0), "ก");
   }
   auto kept = db_->Query(
-      "SELECT COUNT(*) FROM pg_prepared_statements WHERE statement = "
-      "'SELECT name_th FROM agencies WHERE code = $1'");
+      "SELECT COUNT(*) FILTER (WHERE statement = 'SELECT name_th FROM agencies WHERE code = $1'), "
+      "COUNT(*) FILTER (WHERE statement = 'SELECT code FROM agencies WHERE name_th = $1') "
+      "FROM pg_prepared_statements");
   ASSERT_TRUE(kept.ok()) << kept.status().ToString(false);
   EXPECT_EQ((*kept)[0].Int(0), 1);
+  EXPECT_EQ((*kept)[0].Int(1), 0);  // sent once
   // A statement with a mistake is not kept: it fails each time, with PostgreSQL's message.
   for (int i = 0; i < 2; ++i) {
     auto wrong = db_->Query("SELECT no_such_column FROM agencies WHERE code = ?", {std::string("A")});
@@ -214,19 +220,23 @@ TEST_P(StorageTest, AStatementSentAgainIsPreparedOnceAndOutlivesARollback) {
 TEST_P(StorageTest, AConnectionKeepsItsMostRecentlyUsedStatementsPrepared) {
   if (db_->dialect() != Dialect::kPostgres) GTEST_SKIP() << "PostgreSQL sessions only";
   for (int i = 0; i < 300; ++i) {
-    auto sum = db_->Query("SELECT CAST(? AS INTEGER) + " + std::to_string(i), {int64_t{1}});
-    ASSERT_TRUE(sum.ok()) << sum.status().ToString(false);
-    ASSERT_EQ((*sum)[0].Int(0), i + 1);
+    for (int twice = 0; twice < 2; ++twice) {
+      auto sum = db_->Query("SELECT CAST(? AS INTEGER) + " + std::to_string(i), {int64_t{1}});
+      ASSERT_TRUE(sum.ok()) << sum.status().ToString(false);
+      ASSERT_EQ((*sum)[0].Int(0), i + 1);
+    }
   }
   auto kept = db_->Query(
       "SELECT COUNT(*), COUNT(*) FILTER (WHERE statement = 'SELECT CAST($1 AS INTEGER) + 0') "
       "FROM pg_prepared_statements");
   ASSERT_TRUE(kept.ok()) << kept.status().ToString(false);
-  EXPECT_EQ((*kept)[0].Int(0), 256);  // the last 255 sums and this count
+  EXPECT_EQ((*kept)[0].Int(0), 256);  // the last 256 sums (this count was sent once)
   EXPECT_EQ((*kept)[0].Int(1), 0);    // the first sum made way
-  auto first = db_->Query("SELECT CAST(? AS INTEGER) + 0", {int64_t{5}});
-  ASSERT_TRUE(first.ok()) << first.status().ToString(false);
-  EXPECT_EQ((*first)[0].Int(0), 5);
+  for (int twice = 0; twice < 2; ++twice) {
+    auto first = db_->Query("SELECT CAST(? AS INTEGER) + 0", {int64_t{5}});
+    ASSERT_TRUE(first.ok()) << first.status().ToString(false);
+    EXPECT_EQ((*first)[0].Int(0), 5);
+  }
 }
 
 // A table changed under a prepared statement ("cached plan must not change result type"): run on
@@ -237,9 +247,11 @@ TEST_P(StorageTest, APreparedStatementOverAChangedTableIsPreparedAgain) {
   ASSERT_TRUE(db_->Execute("CREATE TABLE widened (a INTEGER)").ok());
   ASSERT_TRUE(db_->Execute("INSERT INTO widened (a) VALUES (1)").ok());
   const std::string all = "SELECT * FROM widened WHERE a = ?";
-  auto before = db_->Query(all, {int64_t{1}});
-  ASSERT_TRUE(before.ok()) << before.status().ToString(false);
-  EXPECT_EQ((*before)[0].size(), 1u);
+  for (int twice = 0; twice < 2; ++twice) {  // prepared the second time
+    auto before = db_->Query(all, {int64_t{1}});
+    ASSERT_TRUE(before.ok()) << before.status().ToString(false);
+    EXPECT_EQ((*before)[0].size(), 1u);
+  }
   ASSERT_TRUE(db_->Execute("ALTER TABLE widened ADD COLUMN b INTEGER DEFAULT 7").ok());
   auto after = db_->Query(all, {int64_t{1}});
   ASSERT_TRUE(after.ok()) << after.status().ToString(false);
