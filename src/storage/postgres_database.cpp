@@ -486,7 +486,8 @@ class PostgresDatabase final : public Database {
     // Not kept when it failed (a mistake in it, or its transaction failed before): a statement
     // that fails to parse is not prepared, and the name is never used again.
     if (PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) return Failed("query", prepared.get());
-    auto& kept = prepared_.emplace(std::string(sql), Prepared{std::move(name), ++uses_}).first->second;
+    auto& kept =
+        prepared_.emplace(std::string(sql), Prepared{std::move(name), ++uses_}).first->second;
     return &kept.name;
   }
 
@@ -540,14 +541,12 @@ Result<std::unique_ptr<Database>> OpenPostgres(const std::string& url) {
       const std::string_view parameter(libpq_url.data() + at, end - at);
       if (parameter.rfind(kPreparedStatementsParameter, 0) == 0 &&
           parameter.substr(kPreparedStatementsParameter.size()).rfind('=', 0) == 0) {
-        const std::string_view setting =
-            parameter.substr(kPreparedStatementsParameter.size() + 1);
+        const std::string_view setting = parameter.substr(kPreparedStatementsParameter.size() + 1);
         if (setting != "on" && setting != "off") {
           return Status::InvalidInput(
               "ค่า " + std::string(kPreparedStatementsParameter) +
                   " ใน URL ของฐานข้อมูลต้องเป็น on หรือ off",
-              std::string(kPreparedStatementsParameter) +
-                  " in the database URL must be on or off");
+              std::string(kPreparedStatementsParameter) + " in the database URL must be on or off");
         }
         prepare = setting == "on";
       } else if (!parameter.empty()) {

@@ -209,7 +209,8 @@ TEST_P(StorageTest, AStatementSentAgainIsPreparedOnceAndOutlivesARollback) {
   EXPECT_EQ((*kept)[0].Int(1), 0);  // sent once
   // A statement with a mistake is not kept: it fails each time, with PostgreSQL's message.
   for (int i = 0; i < 2; ++i) {
-    auto wrong = db_->Query("SELECT no_such_column FROM agencies WHERE code = ?", {std::string("A")});
+    auto wrong =
+        db_->Query("SELECT no_such_column FROM agencies WHERE code = ?", {std::string("A")});
     ASSERT_FALSE(wrong.ok());
     EXPECT_NE(wrong.status().message_en().find("no_such_column"), std::string::npos);
   }
@@ -258,7 +259,8 @@ TEST_P(StorageTest, APreparedStatementOverAChangedTableIsPreparedAgain) {
   ASSERT_EQ((*after)[0].size(), 2u);
   EXPECT_EQ((*after)[0].Int(1), 7);
   ASSERT_TRUE(db_->Execute("ALTER TABLE widened ADD COLUMN c INTEGER DEFAULT 8").ok());
-  Status in_transaction = db_->Transaction([&]() -> Status { return db_->Query(all, {int64_t{1}}).status(); });
+  Status in_transaction =
+      db_->Transaction([&]() -> Status { return db_->Query(all, {int64_t{1}}).status(); });
   EXPECT_FALSE(in_transaction.ok());
   auto next = db_->Query(all, {int64_t{1}});
   ASSERT_TRUE(next.ok()) << next.status().ToString(false);
