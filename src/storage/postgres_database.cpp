@@ -206,8 +206,8 @@ class PostgresDatabase final : public Database {
       lengths[i] = static_cast<int>(storage[i].size());
     }
     // Prepared by an earlier call: only such a statement can have gone stale (below).
-    const bool prepared_before = prepared_.find(sql) != prepared_.end();
-    auto name = PreparedName(sql, params.size());
+    bool prepared_before = false;
+    auto name = PreparedName(sql, params.size(), &prepared_before);
     if (!name) return name.status();
     const std::string text = *name ? std::string() : NumberPlaceholders(sql);
     PGresult* result =
@@ -453,11 +453,14 @@ class PostgresDatabase final : public Database {
   // (PostgreSQL's plan cache decides, after five runs). Preparing costs a round trip of its own,
   // which a statement sent once would not repay: a statement is prepared the second time it is
   // sent. When the connection keeps kMaxPrepared already, the one used longest ago is
-  // deallocated.
-  Result<const std::string*> PreparedName(std::string_view sql, size_t params) {
+  // deallocated. `*prepared_before` tells whether an earlier call had prepared it.
+  Result<const std::string*> PreparedName(std::string_view sql, size_t params,
+                                          bool* prepared_before) {
+    *prepared_before = false;
     if (!prepare_ || !WorthPreparing(sql)) return nullptr;
     const auto found = prepared_.find(sql);
     if (found != prepared_.end()) {
+      *prepared_before = true;
       found->second.used = ++uses_;
       return &found->second.name;
     }
