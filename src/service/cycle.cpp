@@ -597,7 +597,7 @@ Status Cycle::ImportObservations(const Actor& actor,
                                  const std::vector<domain::Observation>& observations) {
   if (!actor.Is(Role::kAdmin)) return Denied(actor, "นำเข้าข้อมูล", "import data");
   const int64_t now = clock_.NowMs();
-  return db_.Transaction([&]() -> Status {
+  Status stored = db_.Transaction([&]() -> Status {
     for (const domain::Observation& o : observations) {
       Status s = db_.Execute(
           "INSERT INTO observations (agency_code, kpi, variable, fiscal_year, round, value) VALUES "
@@ -614,6 +614,8 @@ Status Cycle::ImportObservations(const Actor& actor,
     return AuditLog(db_).Append(actor, now, "data.import", "observations", "{}",
                                 json{{"count", observations.size()}}.dump());
   });
+  if (stored.ok()) db_.RefreshStatisticsAfterBulkLoad("observations", observations.size());
+  return stored;
 }
 
 namespace {

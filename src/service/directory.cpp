@@ -41,7 +41,7 @@ bool IsValidUsername(const std::string& name) {
 Status Directory::UpsertAgencies(const Actor& actor, const std::vector<domain::Agency>& agencies) {
   if (!actor.Is(Role::kAdmin)) return Denied(actor, "นำเข้ารายชื่อหน่วยงาน", "import agencies");
   const int64_t now = clock_.NowMs();
-  return db_.Transaction([&]() -> Status {
+  Status stored = db_.Transaction([&]() -> Status {
     // Parents first: insert every agency without its parent, then set the parents.
     for (const domain::Agency& a : agencies) {
       if (a.code.empty() || a.name.th.empty()) {
@@ -83,6 +83,8 @@ Status Directory::UpsertAgencies(const Actor& actor, const std::vector<domain::A
     return AuditLog(db_).Append(actor, now, "agencies.upsert", "agencies", "{}",
                                 json{{"codes", codes}}.dump());
   });
+  if (stored.ok()) db_.RefreshStatisticsAfterBulkLoad("agencies", agencies.size());
+  return stored;
 }
 
 namespace {

@@ -63,7 +63,7 @@ Status History::ImportResults(const Actor& actor, const std::vector<domain::Past
   std::set<std::pair<int, int>> years;
   for (const domain::PastResult& p : results) years.insert({p.fiscal_year, p.round});
   const int64_t now = clock_.NowMs();
-  return db_.Transaction([&]() -> Status {
+  Status stored = db_.Transaction([&]() -> Status {
     json before = json::array();
     json after = json::array();
     for (const auto& [year, round] : years) {
@@ -102,6 +102,8 @@ Status History::ImportResults(const Actor& actor, const std::vector<domain::Past
     return AuditLog(db_).Append(actor, now, "results.import", "past_results",
                                 json{{"years", before}}.dump(), json{{"years", after}}.dump());
   });
+  if (stored.ok()) db_.RefreshStatisticsAfterBulkLoad("past_results", results.size());
+  return stored;
 }
 
 Result<std::vector<domain::PastResult>> History::Published(const PastFilter& filter) {

@@ -94,6 +94,13 @@ std::string InsertStatement(std::string_view table, const std::vector<std::strin
 
 bool Database::Ping() { return Query("SELECT 1").ok(); }
 
+void Database::RefreshStatisticsAfterBulkLoad(std::string_view table, size_t rows) {
+  // Fewer rows than autovacuum's own threshold for a small table (50 + 10%) change no plan.
+  constexpr size_t kBulkLoadRows = 1000;
+  if (dialect() != Dialect::kPostgres || rows < kBulkLoadRows) return;
+  static_cast<void>(Execute("ANALYZE " + std::string(table)));  // else left to autovacuum
+}
+
 void Database::AfterCommit(std::function<void()> done) {
   if (in_transaction_) {
     after_commit_.push_back(std::move(done));

@@ -117,6 +117,16 @@ class Database {
   // True when the database answers a trivial query.
   bool Ping();
 
+  // After `rows` rows were written to `table` by one import: when they are many, PostgreSQL's
+  // planner statistics of the table are refreshed now (ANALYZE), as its manual advises after a
+  // bulk load. Until autovacuum came by (a minute or more later), the planner took the freshly
+  // loaded observations for a small table and read 500 agencies' values by scanning all of them:
+  // 32 ms instead of 8 per slice, 0.4 s of a round's computation at 8,000 agencies (issue 9).
+  // SQLite's planner uses the indexes for those lookups without statistics: nothing is done
+  // there. Best effort, after the rows are committed: should ANALYZE fail, the import stands and
+  // autovacuum refreshes the statistics later.
+  void RefreshStatisticsAfterBulkLoad(std::string_view table, size_t rows);
+
   virtual Dialect dialect() const = 0;
 
   // Runs several statements separated by ";" with no parameters (migrations).
