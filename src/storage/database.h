@@ -103,8 +103,10 @@ class Database {
 
   // Inserts rows into `table` (its `columns`, in that order) as fast as the engine allows: SQLite
   // binds one prepared statement again for each row; PostgreSQL streams them with COPY FROM STDIN
-  // (text format; no prepared statement is left behind, so it works through pgbouncer's
-  // transaction pooling). `next` fills `row` (one value per column, cleared before each call)
+  // (binary format where every column's type allows, else text; no prepared statement is left
+  // behind, so it works through pgbouncer's transaction pooling). A value of another kind than
+  // its column's is turned into the column's type as the text format would read it (42 into a
+  // TEXT column is "42"); one the type cannot hold fails the insert on PostgreSQL. `next` fills `row` (one value per column, cleared before each call)
   // and returns false when there are no more. Inside the caller's transaction if one is open,
   // else in one of its own: all rows are inserted, or none. Fails like Query (a constraint
   // violated, a column that does not exist); a row with the wrong number of values is kInternal.
