@@ -82,9 +82,10 @@ class Notifier {
   // whatever their number: the users' contacts and opt-outs read in batches and the
   // notifications and e-mails written with BulkInsert (COPY on PostgreSQL). What lands is what
   // Notify would write for each in turn (inactive or unknown users get nothing, no address or a
-  // topic turned off no e-mail); a message with a dedup_key goes through Notify, which needs its
-  // ON CONFLICT. Returns how many recipients were told (listed or mailed). Fails like Notify
-  // (a bad message: nothing is written).
+  // topic turned off no e-mail); messages with a dedup_key are written a few hundred a statement
+  // with Notify's ON CONFLICT (nothing again for a user told already). Returns how many
+  // recipients were told (listed or mailed). Fails like Notify (a bad message: nothing is
+  // written).
   Result<int> NotifyEach(const std::vector<std::pair<int64_t, Message>>& recipients);
 
   // Notify for every active user of `agency` whose role is one of `roles`. Returns how many

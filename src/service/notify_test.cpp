@@ -277,6 +277,29 @@ TEST_P(NotifyTest, NotifyEachWritesWhatNotifyWritesOneByOne) {
   recipients.emplace_back(reporter_.user_id, deduped);
   recipients.emplace_back(reporter_.user_id, deduped);
   recipients.emplace_back(ids[10], plain);  // twice: told twice, as Notify would
+  // Messages with a dedup key to many users (more than one statement's worth): listed and
+  // mailed, one with a topic some turned off, one by mail only; a user told before gets nothing.
+  Message deduped_many = deduped;
+  deduped_many.kind = "test.each.dedup-many";
+  deduped_many.dedup_key = "test-each-many";
+  Message deduped_reminder = deduped_many;
+  deduped_reminder.kind = "test.each.dedup-reminder";
+  deduped_reminder.dedup_key = "test-each-reminder";
+  deduped_reminder.topic = kTopicReminders;
+  Message deduped_mail = deduped_many;
+  deduped_mail.kind = "test.each.dedup-mail";
+  deduped_mail.dedup_key = "test-each-mail";
+  deduped_mail.in_list = false;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i % 2 == 0) recipients.emplace_back(ids[i], deduped_many);
+    if (i % 3 == 1) recipients.emplace_back(ids[i], deduped_reminder);
+    if (i % 5 == 4) recipients.emplace_back(ids[i], deduped_mail);
+  }
+  ASSERT_TRUE(db_->Execute("INSERT INTO notifications (user_id, kind, subject_th, subject_en, "
+                           "body_th, body_en, link, dedup_key, created_at) VALUES (?, "
+                           "'prior.test', 'ก่อน', 'before', '', '', '', ?, 0)",
+                           {ids[22], "test-each-many:u" + std::to_string(ids[22])})
+                  .ok());
 
   using Written = std::multiset<std::vector<std::string>>;
   auto written = [&]() {
@@ -334,6 +357,21 @@ TEST_P(NotifyTest, NotifyEachWritesWhatNotifyWritesOneByOne) {
     if (row[0] == "mail") ++by["mail-" + row[3]];
   }
   EXPECT_GT(by["list"], 500);
+  for (const char* kind : {"test.each.dedup-many", "test.each.dedup-reminder"}) {
+    EXPECT_GT(std::count_if(expected.begin(), expected.end(),
+                            [&](const auto& row) { return row[0] == "list" && row[2] == kind; }),
+              150)
+        << kind;
+  }
+  EXPECT_GT(std::count_if(expected.begin(), expected.end(),
+                          [](const auto& row) { return row[4] == "test.each.dedup-mail"; }),
+            30);
+  EXPECT_EQ(std::count_if(expected.begin(), expected.end(),
+                          [&](const auto& row) {
+                            return row[1] == std::to_string(ids[22]) &&
+                                   row[2] == "test.each.dedup-many";
+                          }),
+            0);
   EXPECT_GT(by["mail-th"], 50);
   EXPECT_GT(by["mail-en"], 20);
   EXPECT_LT(by["mail"], by["list"]);
