@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <unordered_set>
 #include <variant>
 
 #include "common/text.h"
@@ -598,18 +599,54 @@ Status Cycle::ImportObservations(const Actor& actor,
   if (!actor.Is(Role::kAdmin)) return Denied(actor, "นำเข้าข้อมูล", "import data");
   const int64_t now = clock_.NowMs();
   Status stored = db_.Transaction([&]() -> Status {
+    // Every agency named must be known, which is said with the place of the first that is not:
+    // the rows are then written a few hundred a statement, whose failure would not say which.
+    std::unordered_set<std::string> known;
+    Status listed = db_.QueryEach("SELECT code FROM agencies", {}, [&](const storage::Row& r) {
+      known.insert(r.Text(0));
+      return Status::Ok();
+    });
+    if (!listed.ok()) return listed;
     for (const domain::Observation& o : observations) {
-      Status s = db_.Execute(
-          "INSERT INTO observations (agency_code, kpi, variable, fiscal_year, round, value) VALUES "
-          "(?, ?, ?, ?, ?, ?) "
-          "ON CONFLICT (agency_code, kpi, variable, fiscal_year, round) DO UPDATE SET value = "
-          "excluded.value",
-          {o.agency, o.kpi, o.variable, int64_t{o.fiscal_year}, int64_t{o.round},
-           ValuesText(o.values)});
-      if (!s.ok()) {
+      if (!known.count(o.agency)) {
         return Status::InvalidInput("ไม่มีหน่วยงาน \"" + o.agency + "\"",
                                     "no agency \"" + o.agency + "\"", o.where);
       }
+    }
+    // A value given twice keeps the later, as writing them one by one did (one statement may
+    // not change a row twice on PostgreSQL).
+    std::vector<const domain::Observation*> kept;
+    {
+      std::unordered_set<std::string> seen;
+      for (auto o = observations.rbegin(); o != observations.rend(); ++o) {
+        if (seen.insert(o->agency + '\x1f' + o->kpi + '\x1f' + o->variable + '\x1f' +
+                        std::to_string(o->fiscal_year) + '\x1f' + std::to_string(o->round))
+                .second) {
+          kept.push_back(&*o);
+        }
+      }
+    }
+    // A statement a row took a round trip each: a minute on PostgreSQL for every local
+    // government's 340,000 values (issue 9).
+    constexpr size_t kRowsPerStatement = 500;  // 3,000 values: within both engines' limits
+    for (size_t at = 0; at < kept.size(); at += kRowsPerStatement) {
+      const size_t end = std::min(kept.size(), at + kRowsPerStatement);
+      std::string sql =
+          "INSERT INTO observations (agency_code, kpi, variable, fiscal_year, round, value) "
+          "VALUES ";
+      std::vector<storage::Value> params;
+      params.reserve((end - at) * 6);
+      for (size_t i = at; i < end; ++i) {
+        const domain::Observation& o = *kept[i];
+        sql += i == at ? "(?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?)";
+        params.insert(params.end(), {o.agency, o.kpi, o.variable, int64_t{o.fiscal_year},
+                                     int64_t{o.round}, ValuesText(o.values)});
+      }
+      sql +=
+          " ON CONFLICT (agency_code, kpi, variable, fiscal_year, round) DO UPDATE SET value = "
+          "excluded.value";
+      Status s = db_.Execute(sql, params);
+      if (!s.ok()) return s;
     }
     return AuditLog(db_).Append(actor, now, "data.import", "observations", "{}",
                                 json{{"count", observations.size()}}.dump());

@@ -1486,6 +1486,48 @@ TEST_P(ServiceTest, TheDirectoryIsListedAPageAtATime) {
             StatusCode::kPermissionDenied);
 }
 
+// An import of more values than one statement writes: every value lands, one given twice
+// keeps the later (as does one already stored), and an unknown agency fails the whole import
+// with the place of its line, writing nothing.
+TEST_P(ServiceTest, AnImportKeepsTheLaterOfAValueGivenTwiceAndNamesAnUnknownAgency) {
+  auto value = [](const std::string& agency, const std::string& variable, double v) {
+    domain::Observation o;
+    o.agency = agency;
+    o.kpi = "import-test";
+    o.variable = variable;
+    o.fiscal_year = 2567;
+    o.values = {v};
+    return o;
+  };
+  ASSERT_TRUE(cycle_->ImportObservations(admin_, {value("OCS", "x", 1)}).ok());
+  std::vector<domain::Observation> many = {value("OCS", "x", 2)};
+  for (int i = 0; i < 1199; ++i) many.push_back(value("OCS", "v" + std::to_string(i), i));
+  many.push_back(value("OCS", "x", 3));
+  many.insert(many.begin() + 10, value("OCS", "v3", 33));  // twice within one statement's rows
+  ASSERT_TRUE(cycle_->ImportObservations(admin_, many).ok());
+  auto stored = cycle_->ObservationsOf("OCS");
+  ASSERT_TRUE(stored.ok());
+  std::map<std::string, double> by_variable;
+  for (const domain::Observation& o : *stored) {
+    if (o.kpi == "import-test") by_variable[o.variable] = o.values.at(0);
+  }
+  EXPECT_EQ(by_variable.size(), 1200u);
+  EXPECT_EQ(by_variable["x"], 3);
+  EXPECT_EQ(by_variable["v3"], 33);
+  EXPECT_EQ(by_variable["v1198"], 1198);
+
+  std::vector<domain::Observation> unknown = {value("OCS", "y", 5), value("NOPE", "z", 1)};
+  unknown[1].where = {"data.csv", "", 7};
+  Status refused = cycle_->ImportObservations(admin_, unknown);
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidInput);
+  EXPECT_NE(refused.message_en().find("no agency \"NOPE\""), std::string::npos);
+  EXPECT_EQ(refused.where().line, 7);
+  stored = cycle_->ObservationsOf("OCS");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_TRUE(std::none_of(stored->begin(), stored->end(),
+                           [](const domain::Observation& o) { return o.variable == "y"; }));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ServiceTest, ::testing::ValuesIn(esar::testing::Backends()),
                          [](const auto& param_info) { return param_info.param; });
 

@@ -20,7 +20,7 @@
 namespace esar::storage {
 namespace {
 
-// Type oids from PostgreSQL's pg_type.h, for decoding text-format results.
+// Type oids from PostgreSQL's pg_type.h, for decoding text-format results and writing binary COPY.
 constexpr Oid kBoolOid = 16, kByteaOid = 17, kInt8Oid = 20, kInt2Oid = 21, kInt4Oid = 23,
               kTextOid = 25, kFloat4Oid = 700, kFloat8Oid = 701, kVarcharOid = 1043,
               kNumericOid = 1700;
