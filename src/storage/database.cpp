@@ -98,7 +98,13 @@ void Database::RefreshStatisticsAfterBulkLoad(std::string_view table, size_t row
   // Fewer rows than autovacuum's own threshold for a small table (50 + 10%) change no plan.
   constexpr size_t kBulkLoadRows = 1000;
   if (dialect() != Dialect::kPostgres || rows < kBulkLoadRows) return;
-  static_cast<void>(Execute("ANALYZE " + std::string(table)));  // else left to autovacuum
+  AfterCommit([this, name = std::string(table)] {
+    if (refresh_later_) {
+      refresh_later_(name);
+    } else {
+      static_cast<void>(Execute("ANALYZE " + name));  // else left to autovacuum
+    }
+  });
 }
 
 void Database::AfterCommit(std::function<void()> done) {

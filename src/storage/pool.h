@@ -3,7 +3,9 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -12,12 +14,19 @@
 namespace esar::storage {
 
 // Connections to one database, shared by threads: each borrows one for a request and gives it
-// back. Thread-safe.
+// back. Thread-safe. The planner statistics its PostgreSQL connections refresh after a bulk load
+// (Database::RefreshStatisticsAfterBulkLoad) are refreshed by a thread of the pool's, on a
+// connection of its own, so that no request waits for an ANALYZE.
 class DatabasePool {
  public:
   // Up to `max_connections` are opened, lazily, to `url`.
   DatabasePool(std::string url, size_t max_connections)
       : url_(std::move(url)), max_(max_connections) {}
+  // Waits for the statistics refresh under way, if any; those still waiting are left to
+  // autovacuum. Every lease must have ended.
+  ~DatabasePool();
+  DatabasePool(const DatabasePool&) = delete;
+  DatabasePool& operator=(const DatabasePool&) = delete;
 
   // A connection for the caller alone until the lease ends; waits while all are in use. Fails
   // when a new connection cannot be opened.
@@ -43,8 +52,15 @@ class DatabasePool {
   // Connections lent out now (for tests that check what holds one, and when).
   size_t InUse();
 
+  // Returns once every statistics refresh asked for before the call has ended (for tests, and
+  // for a caller that needs the new plans at once).
+  void WaitForStatistics();
+
  private:
   void Return(std::unique_ptr<Database> db);
+  // Queues `table` for the refresher thread (started the first time), unless it waits already.
+  void RefreshLater(std::string table);
+  void RefreshWhileAsked();
 
   std::string url_;
   size_t max_;
@@ -52,6 +68,13 @@ class DatabasePool {
   std::condition_variable available_;
   std::vector<std::unique_ptr<Database>> idle_;  // guarded by mutex_
   size_t open_ = 0;                              // guarded by mutex_
+
+  std::mutex stale_mutex_;
+  std::condition_variable stale_changed_;
+  std::set<std::string> stale_;  // tables waiting for a refresh; guarded by stale_mutex_
+  bool refreshing_ = false;      // one is under way; guarded by stale_mutex_
+  bool stopping_ = false;        // guarded by stale_mutex_
+  std::thread refresher_;        // started by the first RefreshLater; guarded by stale_mutex_
 };
 
 }  // namespace esar::storage

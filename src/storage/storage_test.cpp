@@ -10,6 +10,7 @@
 
 #include "storage/database.h"
 #include "storage/migrations.h"
+#include "storage/pool.h"
 #include "tests/support/test_database.h"
 
 namespace esar::storage {
@@ -553,6 +554,76 @@ TEST_P(StorageTest, ABulkLoadLeavesThePlannerStatisticsOfItsTable) {
     EXPECT_EQ((*known)[1].Text(0), "loaded");
     EXPECT_EQ((*known)[1].Real(1), 5000);
     EXPECT_EQ((*known)[1].Int(2), 2);  // both columns
+  } else {
+    auto stat = db_->Query("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'");
+    ASSERT_TRUE(stat.ok());
+    EXPECT_EQ((*stat)[0].Int(0), 0);
+  }
+}
+
+// Through a pool, a bulk load's statistics are refreshed after its commit on another connection,
+// so the loading request does not wait: while a second connection holds a lock that ANALYZE
+// waits for (SHARE UPDATE EXCLUSIVE, which the inserts do not), the load still commits and its
+// connection answers at once; the refresh lands once the lock is gone. A load rolled back asks
+// for nothing. SQLite: no statistics, nothing waits.
+TEST_P(StorageTest, APoolRefreshesABulkLoadsStatisticsAfterTheCommitOnAnotherConnection) {
+  const bool pg = db_->dialect() == Dialect::kPostgres;
+  for (const char* table : {"kept", "dropped"}) {
+    ASSERT_TRUE(db_->Execute("CREATE TABLE " + std::string(table) + " (i BIGINT PRIMARY KEY)" +
+                             (pg ? " WITH (autovacuum_enabled = false)" : ""))
+                    .ok());
+  }
+  auto load = [](Database& db, const std::string& table) {
+    int64_t at = 0;
+    Status loaded = db.BulkInsert(table, {"i"}, [&](std::vector<Value>& row) {
+      if (at == 3000) return false;
+      row = {at++};
+      return true;
+    });
+    if (loaded.ok()) db.RefreshStatisticsAfterBulkLoad(table, 3000);
+    return loaded;
+  };
+  auto reltuples = [&](const std::string& table) {
+    auto rows =
+        db_->Query("SELECT reltuples FROM pg_class WHERE oid = CAST(? AS regclass)", {table});
+    return rows.ok() && rows->size() == 1 ? (*rows)[0].Real(0) : -2.0;
+  };
+  DatabasePool pool(url_, 4);
+  {
+    auto holder = pool.Acquire();
+    ASSERT_TRUE(holder.ok());
+    if (pg) {
+      ASSERT_TRUE((*holder)->Execute("BEGIN").ok());
+      ASSERT_TRUE((*holder)->Execute("LOCK TABLE kept IN SHARE UPDATE EXCLUSIVE MODE").ok());
+    }
+    {
+      auto loader = pool.Acquire();
+      ASSERT_TRUE(loader.ok());
+      // Were the refresh made here, it would give up after this wait and leave no statistics.
+      if (pg) {
+        ASSERT_TRUE((*loader)->Execute("SET lock_timeout = '3s'").ok());
+      }
+      const auto started = std::chrono::steady_clock::now();
+      ASSERT_TRUE((*loader)->Transaction([&] { return load(**loader, "kept"); }).ok());
+      EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3));
+      Status rolled_back = (*loader)->Transaction([&] {
+        Status loaded = load(**loader, "dropped");
+        return loaded.ok() ? Status::Conflict("ยกเลิก", "rolled back on purpose") : loaded;
+      });
+      EXPECT_EQ(rolled_back.code(), StatusCode::kConflict);
+      auto answered = (*loader)->Query("SELECT COUNT(*) FROM kept");
+      ASSERT_TRUE(answered.ok());
+      EXPECT_EQ((*answered)[0].Int(0), 3000);
+    }
+    if (pg) {
+      EXPECT_EQ(reltuples("kept"), -1);  // ANALYZE waits for the lock
+      ASSERT_TRUE((*holder)->Execute("ROLLBACK").ok());
+    }
+  }
+  pool.WaitForStatistics();
+  if (pg) {
+    EXPECT_EQ(reltuples("kept"), 3000);
+    EXPECT_EQ(reltuples("dropped"), -1);  // its rows are gone, and nothing was asked
   } else {
     auto stat = db_->Query("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'");
     ASSERT_TRUE(stat.ok());
