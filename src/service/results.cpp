@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <future>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -14,6 +15,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "common/text.h"
 #include "common/thai.h"
 #include "domain/engine.h"
 #include "domain/from_agencies.h"
@@ -138,11 +140,16 @@ std::string InputsJson(const domain::Agency& agency,
     AppendJsonString(o->kpi, out);
     out += ',';
     AppendJsonString(o->variable, out);
-    out += fmt::format(",{},{},[", o->fiscal_year, o->round);
+    fmt::format_to(std::back_inserter(out), ",{},{},[", o->fiscal_year, o->round);
     for (size_t i = 0; i < o->values.size(); ++i) {
       if (i) out += ',';
       const double v = o->values[i];
-      out += std::isfinite(v) ? fmt::format("{}", v) : std::string("null");
+      if (std::isfinite(v)) {
+        char number[kShortestDecimalMax];
+        out.append(number, ShortestDecimalTo(v, number));
+      } else {
+        out += "null";
+      }
     }
     out += ']';
     if (!o->source.empty()) {
