@@ -732,14 +732,27 @@ Result<std::vector<domain::Observation>> Cycle::ObservationsOf(
   return out;
 }
 
-Status Cycle::AppendObservationsOf(const std::vector<std::string>& agencies,
-                                   std::vector<domain::Observation>& out) {
+Status Cycle::ReadObservationRowsOf(const std::vector<std::string>& agencies,
+                                    std::vector<storage::Row>& rows) {
   if (agencies.empty()) return Status::Ok();
-  // Thousands of rows (ScoreAndStore reads 500 agencies' at a time): made into observations as
-  // they come, while the server sends the rest, rather than held first or fetched batch by batch.
+  // Thousands of rows (ScoreAndStore reads 500 agencies' at a time), streamed rather than
+  // fetched batch by batch; each kept as it is, its values moved, not copied.
   return db_.ScanEach(ObservationsOfQuery(agencies.size()),
                       std::vector<storage::Value>(agencies.begin(), agencies.end()),
-                      [&](const storage::Row& r) { return AppendObservation(r, out); });
+                      [&](storage::Row& r) {
+                        rows.push_back(std::move(r));
+                        return Status::Ok();
+                      });
+}
+
+Status Cycle::AppendObservations(std::vector<storage::Row>& rows,
+                                 std::vector<domain::Observation>& out) {
+  out.reserve(out.size() + rows.size());
+  for (const storage::Row& r : rows) {
+    Status s = AppendObservation(r, out);
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
 }
 
 }  // namespace esar::service

@@ -206,6 +206,13 @@ Result<size_t> History::FillBaselines(const domain::Framework& framework,
                                       const std::vector<domain::Agency>& agencies,
                                       std::vector<domain::Observation>& observations,
                                       size_t* kept) {
+  auto past = BaselineSources(framework, agencies);
+  if (!past) return past.status();
+  return domain::FillBaselines(framework, agencies, *past, observations, kept);
+}
+
+Result<std::vector<domain::PastResult>> History::BaselineSources(
+    const domain::Framework& framework, const std::vector<domain::Agency>& agencies) {
   std::set<std::pair<int, int>> read;  // the (fiscal year, round) the references read
   std::function<void(const std::vector<domain::Kpi>&)> walk =
       [&](const std::vector<domain::Kpi>& kpis) {
@@ -217,7 +224,7 @@ Result<size_t> History::FillBaselines(const domain::Framework& framework,
         }
       };
   walk(framework.kpis);
-  if (read.empty()) return size_t{0};  // nothing to read: most frameworks
+  if (read.empty()) return std::vector<domain::PastResult>();  // most frameworks
   PastFilter filter;
   filter.before_year = framework.fiscal_year;
   if (read.size() == 1) {  // the usual case: one earlier year and round (FY2566, 12 months)
@@ -229,9 +236,7 @@ Result<size_t> History::FillBaselines(const domain::Framework& framework,
   if (agencies.size() <= kAgenciesReadApart) {
     for (const domain::Agency& a : agencies) filter.agencies.push_back(a.code);
   }
-  auto past = PastResults(filter);
-  if (!past) return past.status();
-  return domain::FillBaselines(framework, agencies, *past, observations, kept);
+  return PastResults(filter);
 }
 
 }  // namespace esar::service

@@ -59,6 +59,11 @@ class History {
                                const std::vector<domain::Agency>& agencies,
                                std::vector<domain::Observation>& observations,
                                size_t* kept = nullptr);
+  // The earlier results FillBaselines reads for `agencies`: none when the framework's
+  // references read no earlier result. For a caller that fills the baselines elsewhere
+  // (domain::FillBaselines, on another thread).
+  Result<std::vector<domain::PastResult>> BaselineSources(
+      const domain::Framework& framework, const std::vector<domain::Agency>& agencies);
 
  private:
   // The earlier results in esar's own published results (see PastResults).

@@ -241,6 +241,8 @@ constexpr size_t kAgenciesPerSlice = 500;
 // One slice of a round's agencies as ScoreAndStore scores and stores them.
 struct ScoredSlice {
   std::vector<domain::Agency> agencies;
+  std::vector<storage::Row> rows;                 // their imported values' rows, as read
+  std::vector<domain::PastResult> past;           // the earlier results their baselines come from
   std::vector<domain::Observation> observations;  // every value they were scored from
   std::vector<domain::AgencyScore> scores;
 };
@@ -273,8 +275,8 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
   }
   auto agencies = Directory(db_, clock_).Agencies();
   if (!agencies) return agencies.status();
-  // The verified values of accepted submissions, kept per agency until its slice is read: they
-  // follow its imported values, which they replace.
+  // The verified values of accepted submissions, kept per agency until its slice's values are made:
+  // they follow its imported values, which they replace.
   std::unordered_map<std::string, std::vector<domain::Observation>> accepted_of;
   {
     auto accepted = reporting_.AcceptedValues(round.id);
@@ -310,20 +312,36 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
   size_t from_results = 0;       // baselines filled from an earlier year's result
   size_t imported_in_place = 0;  // imported values kept in their place
 
-  // Reads agencies [begin, end) into `slice`: their imported values, those of their accepted
-  // submissions after them, and the baselines taken from earlier results.
+  // Reads what agencies [begin, end) are scored from into `slice`: the rows of their imported
+  // values and the earlier results their baselines come from. Only the database's part: the
+  // helper makes the values of them (values_of_slice) while this thread goes on to the next
+  // insert, so that PostgreSQL does not wait for the rows to be made into observations.
   auto read_slice = [&](size_t begin, size_t end, ScoredSlice& slice) -> Status {
     slice.agencies.assign(agencies->begin() + static_cast<std::ptrdiff_t>(begin),
                           agencies->begin() + static_cast<std::ptrdiff_t>(end));
-    slice.observations.clear();
+    slice.rows.clear();
     std::vector<std::string> codes;
     for (size_t at = begin; at < end; at += kAgenciesPerSlice) {
       codes.clear();
       for (size_t i = at; i < std::min(end, at + kAgenciesPerSlice); ++i)
         codes.push_back((*agencies)[i].code);
-      Status read = cycle_.AppendObservationsOf(codes, slice.observations);
+      Status read = cycle_.ReadObservationRowsOf(codes, slice.rows);
       if (!read.ok()) return read;
     }
+    auto past = History(db_, clock_).BaselineSources(fw, slice.agencies);
+    if (!past) return past.status();
+    slice.past = std::move(*past);
+    return Status::Ok();
+  };
+  // The values `slice` is scored from (the helper's, after read_slice): its imported values,
+  // those of its agencies' accepted submissions after them, and the baselines taken from earlier
+  // results where no value was imported; those are kept with the inputs (and where they came
+  // from, which the explanation says).
+  auto values_of_slice = [&](ScoredSlice& slice) -> Status {
+    slice.observations.clear();
+    Status made = Cycle::AppendObservations(slice.rows, slice.observations);
+    if (!made.ok()) return made;
+    slice.rows.clear();
     for (const domain::Agency& a : slice.agencies) {
       auto found = accepted_of.find(a.code);
       if (found == accepted_of.end()) continue;
@@ -332,12 +350,9 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
                                 std::make_move_iterator(found->second.end()));
       accepted_of.erase(found);
     }
-    // Baselines read from an earlier year's published result, where no value was imported; they
-    // are kept with the inputs (and where they came from, which the explanation says).
     size_t kept = 0;
-    auto filled = History(db_, clock_).FillBaselines(fw, slice.agencies, slice.observations, &kept);
-    if (!filled) return filled.status();
-    from_results += *filled;
+    from_results +=
+        domain::FillBaselines(fw, slice.agencies, slice.past, slice.observations, &kept);
     imported_in_place += kept;
     return Status::Ok();
   };
@@ -376,17 +391,20 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
   using KpiOrder = std::vector<std::pair<const domain::KpiScore*, const std::string*>>;
 
   // The helper's share of a slice, on another thread while this one inserts the KPI rows of the
-  // slice before and reads the next: scoring it (without explanations: they are derived on
-  // request from the inputs kept), each agency's inputs (the values it was scored from), its
-  // total's row, and its rows encoded for the state digest of the result (audit_state.h). Only
-  // the helper touches the engine, `parts`, `total_rows` and `totals`, one slice at a time (each
-  // joined before the next starts); nothing changes the slice until it is joined.
+  // slice before and reads the next: making its values (values_of_slice), scoring it (without
+  // explanations: they are derived on request from the inputs kept), each agency's inputs (the
+  // values it was scored from), its total's row, and its rows encoded for the state digest of
+  // the result (audit_state.h). Only the helper touches the engine, `accepted_of`, the baseline
+  // counts, `parts`, `total_rows` and `totals`, one slice at a time (each joined before the next
+  // starts); nothing changes the slice until it is joined.
   EncodedRows& totals_encoded = parts.at(1);
   EncodedRows& kpis_encoded = parts.at(2);
   std::vector<std::vector<storage::Value>> total_rows;  // inserted last, beside the digest
   total_rows.reserve(agencies->size());
   json totals = json::object();
   auto score_slice = [&](ScoredSlice& slice) -> Status {
+    Status made = values_of_slice(slice);
+    if (!made.ok()) return made;
     if (from_agencies) {
       auto from_peers =
           domain::FillFromAgencies(engine, round.round, slice.agencies, peers, slice.observations);

@@ -47,10 +47,10 @@ Status Database::Execute(std::string_view sql, const std::vector<Value>& params)
 }
 
 Status Database::QueryEach(std::string_view sql, const std::vector<Value>& params,
-                           const std::function<Status(const Row&)>& each) {
+                           const std::function<Status(Row&)>& each) {
   auto rows = Query(sql, params);
   if (!rows) return rows.status();
-  for (const Row& r : *rows) {
+  for (Row& r : *rows) {
     Status s = each(r);
     if (!s.ok()) return s;
   }

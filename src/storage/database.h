@@ -58,12 +58,13 @@ class Database {
 
   // Query, giving the rows to `each` one at a time as they are read rather than holding them all:
   // for reads of hundreds of thousands of rows (every observation of a cycle), whose Rows would
-  // take more memory than what the caller makes of them. The Row passed lives only for the call.
+  // take more memory than what the caller makes of them. The Row passed lives only for the call,
+  // and is the callee's to change: it may move the values out (no copy of what it keeps).
   // Returns the first failure `each` returns (which ends the read), or fails like Query.
   // PostgreSQL reads through a cursor, a batch of rows at a time, inside the transaction in
   // progress or else in a ReadSnapshot of its own.
   virtual Status QueryEach(std::string_view sql, const std::vector<Value>& params,
-                           const std::function<Status(const Row&)>& each);
+                           const std::function<Status(Row&)>& each);
 
   // QueryEach for the largest reads (every observation of a cycle, or of a slice of its
   // agencies), whose rows are read in one pass: `each` must not use this database until the read
@@ -75,7 +76,7 @@ class Database {
   // statement as QueryEach does. A failure of `each` ends the read and is returned; the
   // database's own fail like Query.
   virtual Status ScanEach(std::string_view sql, const std::vector<Value>& params,
-                          const std::function<Status(const Row&)>& each) {
+                          const std::function<Status(Row&)>& each) {
     return QueryEach(sql, params, each);
   }
 

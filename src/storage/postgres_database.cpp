@@ -376,7 +376,7 @@ class PostgresDatabase final : public Database {
   }
 
   Status QueryEach(std::string_view sql, const std::vector<Value>& params,
-                   const std::function<Status(const Row&)>& each) override {
+                   const std::function<Status(Row&)>& each) override {
     // A cursor lives in a transaction: the caller's, or a snapshot of this read's own.
     if (!InTransaction()) return ReadSnapshot([&] { return QueryEach(sql, params, each); });
     // Named afresh each time: `each` may read through another cursor meanwhile.
@@ -389,7 +389,7 @@ class PostgresDatabase final : public Database {
     while (out.ok()) {
       auto rows = Query(fetch, {});
       if (!rows) return rows.status();  // the transaction is aborted: the cursor goes with it
-      for (const Row& r : *rows) {
+      for (Row& r : *rows) {
         out = each(r);
         if (!out.ok()) break;
       }
@@ -400,7 +400,7 @@ class PostgresDatabase final : public Database {
   }
 
   Status ScanEach(std::string_view sql, const std::vector<Value>& params,
-                  const std::function<Status(const Row&)>& each) override {
+                  const std::function<Status(Row&)>& each) override {
     // The column types (for the Values Query would give) from the statement prepared unnamed and
     // described, not run; then its rows as COPY's text, streamed: no cursor, no round trip per
     // batch, one line per row. All in one transaction (the caller's or a snapshot of this read's
@@ -474,7 +474,8 @@ class PostgresDatabase final : public Database {
           AppendCell(types[c], field.c_str(), field.size(), values);
         at = stop == end ? end : stop + 1;
       }
-      out = each(Row(std::move(values)));
+      Row row(std::move(values));
+      out = each(row);
       values = {};
     }
     while (PGresult* result = PQgetResult(conn_)) {

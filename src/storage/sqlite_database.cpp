@@ -173,9 +173,11 @@ class SqliteDatabase final : public Database {
   }
 
   Status QueryEach(std::string_view sql, const std::vector<Value>& params,
-                   const std::function<Status(const Row&)>& each) override {
-    return Run(sql, params,
-               [&](std::vector<Value>&& values) { return each(Row(std::move(values))); });
+                   const std::function<Status(Row&)>& each) override {
+    return Run(sql, params, [&](std::vector<Value>&& values) {
+      Row row(std::move(values));
+      return each(row);
+    });
   }
 
   Status BulkInsertRows(std::string_view table, const std::vector<std::string>& columns,
