@@ -651,7 +651,7 @@ Status Cycle::ImportObservations(const Actor& actor,
     return AuditLog(db_).Append(actor, now, "data.import", "observations", "{}",
                                 json{{"count", observations.size()}}.dump());
   });
-  if (stored.ok()) db_.RefreshStatisticsAfterBulkLoad("observations", observations.size());
+  if (stored.ok()) db_.VacuumAfterBulkLoad("observations", observations.size());
   return stored;
 }
 

@@ -83,7 +83,7 @@ Status Directory::UpsertAgencies(const Actor& actor, const std::vector<domain::A
     return AuditLog(db_).Append(actor, now, "agencies.upsert", "agencies", "{}",
                                 json{{"codes", codes}}.dump());
   });
-  if (stored.ok()) db_.RefreshStatisticsAfterBulkLoad("agencies", agencies.size());
+  if (stored.ok()) db_.VacuumAfterBulkLoad("agencies", agencies.size());
   return stored;
 }
 

@@ -102,7 +102,7 @@ Status History::ImportResults(const Actor& actor, const std::vector<domain::Past
     return AuditLog(db_).Append(actor, now, "results.import", "past_results",
                                 json{{"years", before}}.dump(), json{{"years", after}}.dump());
   });
-  if (stored.ok()) db_.RefreshStatisticsAfterBulkLoad("past_results", results.size());
+  if (stored.ok()) db_.VacuumAfterBulkLoad("past_results", results.size());
   return stored;
 }
 

@@ -94,15 +94,15 @@ std::string InsertStatement(std::string_view table, const std::vector<std::strin
 
 bool Database::Ping() { return Query("SELECT 1").ok(); }
 
-void Database::RefreshStatisticsAfterBulkLoad(std::string_view table, size_t rows) {
+void Database::VacuumAfterBulkLoad(std::string_view table, size_t rows) {
   // Fewer rows than autovacuum's own threshold for a small table (50 + 10%) change no plan.
   constexpr size_t kBulkLoadRows = 1000;
   if (dialect() != Dialect::kPostgres || rows < kBulkLoadRows) return;
   AfterCommit([this, name = std::string(table)] {
-    if (refresh_later_) {
-      refresh_later_(name);
+    if (vacuum_later_) {
+      vacuum_later_(name);
     } else {
-      static_cast<void>(Execute("ANALYZE " + name));  // else left to autovacuum
+      static_cast<void>(Execute("VACUUM (ANALYZE) " + name));  // else left to autovacuum
     }
   });
 }

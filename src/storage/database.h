@@ -121,23 +121,27 @@ class Database {
   bool Ping();
 
   // After `rows` rows were written to `table` by one import or computation: when they are many,
-  // PostgreSQL's planner statistics of the table are refreshed (ANALYZE), as its manual advises
-  // after a bulk load. Until autovacuum came by (a minute or more later), the planner took the
-  // freshly loaded observations for a small table and read 500 agencies' values by scanning all
-  // of them (32 ms instead of 8 per slice, 0.4 s of a round's computation at 8,000 agencies),
-  // and joined a page's 50 results to the agencies by scanning all 8,000 (5 ms instead of 0.6).
+  // PostgreSQL's VACUUM (ANALYZE) runs over the table, as its manual advises after a bulk load,
+  // rather than autovacuum a minute or more later:
+  // - Its planner statistics. Without them the planner took the freshly loaded observations for
+  //   a small table and read 500 agencies' values by scanning all of them (32 ms instead of 8 per
+  //   slice, 0.4 s of a round's computation at 8,000 agencies), and joined a page's 50 results to
+  //   the agencies by scanning all 8,000 (5 ms instead of 0.6).
+  // - Its visibility map, which lets the lists' index-only scans skip the table; and nothing
+  //   left for autovacuum, whose pass over a round's 216,000 KPI rows (1.5 s) otherwise came
+  //   while the pages were read (bench/scale's worst page went from ~15 to 32 ms at p99).
   // SQLite's planner uses the indexes for those lookups without statistics: nothing is done
   // there. Runs once the transaction in progress commits (dropped if it rolls back), or at once
-  // outside one: on this connection, or on another when DeferStatisticsRefresh was given one,
-  // so that the caller does not wait for it. Best effort: should ANALYZE fail, what was written
-  // stands and autovacuum refreshes the statistics later.
-  void RefreshStatisticsAfterBulkLoad(std::string_view table, size_t rows);
+  // outside one: on this connection, or on another when DeferVacuums was given one, so that
+  // the caller does not wait for it. Best effort: should it fail, what was written stands and
+  // autovacuum comes later.
+  void VacuumAfterBulkLoad(std::string_view table, size_t rows);
 
-  // Where RefreshStatisticsAfterBulkLoad sends the tables to refresh instead of refreshing them
-  // here (DatabasePool: a thread of its own, on a connection of its own). `refresh_later` takes
-  // the table's name and must not block.
-  void DeferStatisticsRefresh(std::function<void(std::string table)> refresh_later) {
-    refresh_later_ = std::move(refresh_later);
+  // Where VacuumAfterBulkLoad sends the tables to vacuum instead of vacuuming them here
+  // (DatabasePool: a thread of its own, on a connection of its own). `vacuum_later` takes the
+  // table's name and must not block.
+  void DeferVacuums(std::function<void(std::string table)> vacuum_later) {
+    vacuum_later_ = std::move(vacuum_later);
   }
 
   virtual Dialect dialect() const = 0;
@@ -159,7 +163,7 @@ class Database {
  private:
   bool in_transaction_ = false;
   std::vector<std::function<void()>> after_commit_;  // for the transaction in progress
-  std::function<void(std::string table)> refresh_later_;  // empty: refreshed here
+  std::function<void(std::string table)> vacuum_later_;  // empty: refreshed here
 };
 
 // Opens `url`: "postgresql://user@host:port/db" (or "postgres://"), "sqlite:PATH", or a plain

@@ -8,46 +8,46 @@ DatabasePool::Lease::~Lease() {
 
 DatabasePool::~DatabasePool() {
   {
-    std::lock_guard<std::mutex> lock(stale_mutex_);
+    std::lock_guard<std::mutex> lock(vacuum_mutex_);
     stopping_ = true;
-    stale_.clear();
+    to_vacuum_.clear();
   }
-  stale_changed_.notify_all();
-  if (refresher_.joinable()) refresher_.join();
+  vacuums_changed_.notify_all();
+  if (vacuumer_.joinable()) vacuumer_.join();
 }
 
-void DatabasePool::RefreshLater(std::string table) {
+void DatabasePool::VacuumLater(std::string table) {
   {
-    std::lock_guard<std::mutex> lock(stale_mutex_);
+    std::lock_guard<std::mutex> lock(vacuum_mutex_);
     if (stopping_) return;
-    stale_.insert(std::move(table));
-    if (!refresher_.joinable()) refresher_ = std::thread([this] { RefreshWhileAsked(); });
+    to_vacuum_.insert(std::move(table));
+    if (!vacuumer_.joinable()) vacuumer_ = std::thread([this] { VacuumWhileAsked(); });
   }
-  stale_changed_.notify_all();
+  vacuums_changed_.notify_all();
 }
 
-void DatabasePool::RefreshWhileAsked() {
-  std::unique_lock<std::mutex> lock(stale_mutex_);
+void DatabasePool::VacuumWhileAsked() {
+  std::unique_lock<std::mutex> lock(vacuum_mutex_);
   for (;;) {
-    stale_changed_.wait(lock, [&] { return stopping_ || !stale_.empty(); });
+    vacuums_changed_.wait(lock, [&] { return stopping_ || !to_vacuum_.empty(); });
     if (stopping_) return;
-    const std::string table = std::move(stale_.extract(stale_.begin()).value());
-    refreshing_ = true;
+    const std::string table = std::move(to_vacuum_.extract(to_vacuum_.begin()).value());
+    vacuuming_ = true;
     lock.unlock();
     {
       auto lease = Acquire();
-      // Best effort: on failure autovacuum refreshes the table later.
-      if (lease) static_cast<void>((*lease)->Execute("ANALYZE " + table));
+      // Best effort: on failure autovacuum comes later.
+      if (lease) static_cast<void>((*lease)->Execute("VACUUM (ANALYZE) " + table));
     }
     lock.lock();
-    refreshing_ = false;
-    stale_changed_.notify_all();
+    vacuuming_ = false;
+    vacuums_changed_.notify_all();
   }
 }
 
-void DatabasePool::WaitForStatistics() {
-  std::unique_lock<std::mutex> lock(stale_mutex_);
-  stale_changed_.wait(lock, [&] { return stopping_ || (stale_.empty() && !refreshing_); });
+void DatabasePool::WaitForVacuums() {
+  std::unique_lock<std::mutex> lock(vacuum_mutex_);
+  vacuums_changed_.wait(lock, [&] { return stopping_ || (to_vacuum_.empty() && !vacuuming_); });
 }
 
 Result<DatabasePool::Lease> DatabasePool::Acquire() {
@@ -67,7 +67,7 @@ Result<DatabasePool::Lease> DatabasePool::Acquire() {
     available_.notify_one();
     return db.status();
   }
-  (*db)->DeferStatisticsRefresh([this](std::string table) { RefreshLater(std::move(table)); });
+  (*db)->DeferVacuums([this](std::string table) { VacuumLater(std::move(table)); });
   return Lease(this, std::move(*db));
 }
 

@@ -14,15 +14,15 @@
 namespace esar::storage {
 
 // Connections to one database, shared by threads: each borrows one for a request and gives it
-// back. Thread-safe. The planner statistics its PostgreSQL connections refresh after a bulk load
-// (Database::RefreshStatisticsAfterBulkLoad) are refreshed by a thread of the pool's, on a
-// connection of its own, so that no request waits for an ANALYZE.
+// back. Thread-safe. The tables its PostgreSQL connections vacuum after a bulk load
+// (Database::VacuumAfterBulkLoad) are vacuumed by a thread of the pool's, on a connection of
+// its own, so that no request waits for a VACUUM.
 class DatabasePool {
  public:
   // Up to `max_connections` are opened, lazily, to `url`.
   DatabasePool(std::string url, size_t max_connections)
       : url_(std::move(url)), max_(max_connections) {}
-  // Waits for the statistics refresh under way, if any; those still waiting are left to
+  // Waits for the vacuum under way, if any; those still waiting are left to
   // autovacuum. Every lease must have ended.
   ~DatabasePool();
   DatabasePool(const DatabasePool&) = delete;
@@ -52,15 +52,15 @@ class DatabasePool {
   // Connections lent out now (for tests that check what holds one, and when).
   size_t InUse();
 
-  // Returns once every statistics refresh asked for before the call has ended (for tests, and
-  // for a caller that needs the new plans at once).
-  void WaitForStatistics();
+  // Returns once every vacuum asked for before the call has ended (for tests, and for a caller
+  // that needs the new plans at once).
+  void WaitForVacuums();
 
  private:
   void Return(std::unique_ptr<Database> db);
-  // Queues `table` for the refresher thread (started the first time), unless it waits already.
-  void RefreshLater(std::string table);
-  void RefreshWhileAsked();
+  // Queues `table` for the vacuuming thread (started the first time), unless it waits already.
+  void VacuumLater(std::string table);
+  void VacuumWhileAsked();
 
   std::string url_;
   size_t max_;
@@ -69,12 +69,12 @@ class DatabasePool {
   std::vector<std::unique_ptr<Database>> idle_;  // guarded by mutex_
   size_t open_ = 0;                              // guarded by mutex_
 
-  std::mutex stale_mutex_;
-  std::condition_variable stale_changed_;
-  std::set<std::string> stale_;  // tables waiting for a refresh; guarded by stale_mutex_
-  bool refreshing_ = false;      // one is under way; guarded by stale_mutex_
-  bool stopping_ = false;        // guarded by stale_mutex_
-  std::thread refresher_;        // started by the first RefreshLater; guarded by stale_mutex_
+  std::mutex vacuum_mutex_;
+  std::condition_variable vacuums_changed_;
+  std::set<std::string> to_vacuum_;  // tables waiting; guarded by vacuum_mutex_
+  bool vacuuming_ = false;           // one is under way; guarded by vacuum_mutex_
+  bool stopping_ = false;            // guarded by vacuum_mutex_
+  std::thread vacuumer_;             // started by the first VacuumLater; guarded by vacuum_mutex_
 };
 
 }  // namespace esar::storage

@@ -517,10 +517,11 @@ TEST_P(StorageTest, BulkInsertTurnsValuesIntoTheirColumnsTypes) {
 }
 
 // After an import of many rows, PostgreSQL's planner knows the table (its row count and column
-// statistics) without waiting for autovacuum, which is off for these tables so that only the
-// call can have done it; a handful of rows changes nothing. SQLite gets no statistics table
-// (its plans stay those it makes without).
-TEST_P(StorageTest, ABulkLoadLeavesThePlannerStatisticsOfItsTable) {
+// statistics) and its pages are marked all-visible (the visibility map a VACUUM sets) without
+// waiting for autovacuum, which is off for these tables so that only the call can have done it;
+// a handful of rows changes nothing. SQLite gets no statistics table (its plans stay those it
+// makes without).
+TEST_P(StorageTest, ABulkLoadLeavesItsTableVacuumedAndAnalyzed) {
   const bool pg = db_->dialect() == Dialect::kPostgres;
   for (const char* table : {"loaded", "few"}) {
     ASSERT_TRUE(db_->Execute("CREATE TABLE " + std::string(table) +
@@ -538,12 +539,13 @@ TEST_P(StorageTest, ABulkLoadLeavesThePlannerStatisticsOfItsTable) {
                                   return true;
                                 })
                     .ok());
-    db_->RefreshStatisticsAfterBulkLoad(table, static_cast<size_t>(count));
+    db_->VacuumAfterBulkLoad(table, static_cast<size_t>(count));
   }
   if (pg) {
     auto known = db_->Query(
         "SELECT c.relname, c.reltuples, (SELECT COUNT(*) FROM pg_stats s WHERE s.tablename = "
-        "c.relname AND s.schemaname = n.nspname) FROM pg_class c JOIN pg_namespace n ON n.oid = "
+        "c.relname AND s.schemaname = n.nspname), c.relallvisible, c.relpages FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = "
         "c.relnamespace WHERE c.oid IN (CAST('loaded' AS regclass), CAST('few' AS regclass)) "
         "ORDER BY c.relname");
     ASSERT_TRUE(known.ok()) << known.status().ToString(false);
@@ -551,9 +553,12 @@ TEST_P(StorageTest, ABulkLoadLeavesThePlannerStatisticsOfItsTable) {
     EXPECT_EQ((*known)[0].Text(0), "few");
     EXPECT_EQ((*known)[0].Real(1), -1);  // never analyzed
     EXPECT_EQ((*known)[0].Int(2), 0);
+    EXPECT_EQ((*known)[0].Int(3), 0);  // not vacuumed
     EXPECT_EQ((*known)[1].Text(0), "loaded");
     EXPECT_EQ((*known)[1].Real(1), 5000);
     EXPECT_EQ((*known)[1].Int(2), 2);  // both columns
+    EXPECT_GT((*known)[1].Int(4), 1);
+    EXPECT_EQ((*known)[1].Int(3), (*known)[1].Int(4));  // every page all-visible
   } else {
     auto stat = db_->Query("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'");
     ASSERT_TRUE(stat.ok());
@@ -561,12 +566,12 @@ TEST_P(StorageTest, ABulkLoadLeavesThePlannerStatisticsOfItsTable) {
   }
 }
 
-// Through a pool, a bulk load's statistics are refreshed after its commit on another connection,
-// so the loading request does not wait: while a second connection holds a lock that ANALYZE
-// waits for (SHARE UPDATE EXCLUSIVE, which the inserts do not), the load still commits and its
-// connection answers at once; the refresh lands once the lock is gone. A load rolled back asks
-// for nothing. SQLite: no statistics, nothing waits.
-TEST_P(StorageTest, APoolRefreshesABulkLoadsStatisticsAfterTheCommitOnAnotherConnection) {
+// Through a pool, a bulk load's table is vacuumed after its commit on another connection, so the
+// loading request does not wait: while a second connection holds a lock that VACUUM waits for
+// (SHARE UPDATE EXCLUSIVE, which the inserts do not), the load still commits and its connection
+// answers at once; the vacuum lands once the lock is gone. A load rolled back asks for nothing.
+// SQLite: no statistics, nothing waits.
+TEST_P(StorageTest, APoolVacuumsABulkLoadsTableAfterTheCommitOnAnotherConnection) {
   const bool pg = db_->dialect() == Dialect::kPostgres;
   for (const char* table : {"kept", "dropped"}) {
     ASSERT_TRUE(db_->Execute("CREATE TABLE " + std::string(table) + " (i BIGINT PRIMARY KEY)" +
@@ -580,13 +585,18 @@ TEST_P(StorageTest, APoolRefreshesABulkLoadsStatisticsAfterTheCommitOnAnotherCon
       row = {at++};
       return true;
     });
-    if (loaded.ok()) db.RefreshStatisticsAfterBulkLoad(table, 3000);
+    if (loaded.ok()) db.VacuumAfterBulkLoad(table, 3000);
     return loaded;
   };
   auto reltuples = [&](const std::string& table) {
     auto rows =
         db_->Query("SELECT reltuples FROM pg_class WHERE oid = CAST(? AS regclass)", {table});
     return rows.ok() && rows->size() == 1 ? (*rows)[0].Real(0) : -2.0;
+  };
+  auto all_visible = [&](const std::string& table) {
+    auto rows =
+        db_->Query("SELECT relallvisible FROM pg_class WHERE oid = CAST(? AS regclass)", {table});
+    return rows.ok() && rows->size() == 1 ? (*rows)[0].Int(0) : int64_t{-1};
   };
   DatabasePool pool(url_, 4);
   {
@@ -599,7 +609,7 @@ TEST_P(StorageTest, APoolRefreshesABulkLoadsStatisticsAfterTheCommitOnAnotherCon
     {
       auto loader = pool.Acquire();
       ASSERT_TRUE(loader.ok());
-      // Were the refresh made here, it would give up after this wait and leave no statistics.
+      // Were the vacuum made here, it would give up after this wait and leave no statistics.
       if (pg) {
         ASSERT_TRUE((*loader)->Execute("SET lock_timeout = '3s'").ok());
       }
@@ -616,14 +626,16 @@ TEST_P(StorageTest, APoolRefreshesABulkLoadsStatisticsAfterTheCommitOnAnotherCon
       EXPECT_EQ((*answered)[0].Int(0), 3000);
     }
     if (pg) {
-      EXPECT_EQ(reltuples("kept"), -1);  // ANALYZE waits for the lock
+      EXPECT_EQ(reltuples("kept"), -1);  // VACUUM waits for the lock
       ASSERT_TRUE((*holder)->Execute("ROLLBACK").ok());
     }
   }
-  pool.WaitForStatistics();
+  pool.WaitForVacuums();
   if (pg) {
     EXPECT_EQ(reltuples("kept"), 3000);
+    EXPECT_GT(all_visible("kept"), 0);
     EXPECT_EQ(reltuples("dropped"), -1);  // its rows are gone, and nothing was asked
+    EXPECT_EQ(all_visible("dropped"), 0);
   } else {
     auto stat = db_->Query("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'");
     ASSERT_TRUE(stat.ok());
