@@ -745,7 +745,7 @@ Status Cycle::ReadObservationRowsOf(const std::vector<std::string>& agencies,
                       });
 }
 
-Status Cycle::AppendObservations(std::vector<storage::Row>& rows,
+Status Cycle::AppendObservations(const std::vector<storage::Row>& rows,
                                  std::vector<domain::Observation>& out) {
   out.reserve(out.size() + rows.size());
   for (const storage::Row& r : rows) {

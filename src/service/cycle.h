@@ -178,9 +178,9 @@ class Cycle {
   // on another thread if need be (ScoreAndStore's reader goes on to the database meanwhile).
   Status ReadObservationRowsOf(const std::vector<std::string>& agencies,
                                std::vector<storage::Row>& rows);
-  // Appends to `out` the observations of `rows` (from ReadObservationRowsOf), taking their
-  // values. Touches no database. DataLoss when a value cannot be read.
-  static Status AppendObservations(std::vector<storage::Row>& rows,
+  // Appends to `out` the observations of `rows` (from ReadObservationRowsOf). Touches no
+  // database. DataLoss when a value cannot be read.
+  static Status AppendObservations(const std::vector<storage::Row>& rows,
                                    std::vector<domain::Observation>& out);
 
  private:
