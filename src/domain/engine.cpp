@@ -641,13 +641,23 @@ struct Engine::Impl {
     return Status::Ok();
   }
 
-  // What `agency` is assigned: the entries of the rules it falls under, a later rule's over an
-  // earlier one's. Nothing else of the agency counts (ProfileOf relies on it).
-  std::vector<ResolvedEntry> ResolveEntries(const std::string& agency) const {
+  // The indexes in `rules` of the rules `agency` falls under, in order: all an agency's
+  // assignments depend on.
+  std::vector<uint32_t> RulesOf(const std::string& agency) const {
+    std::vector<uint32_t> under;
+    for (size_t i = 0; i < rules.size(); ++i) {
+      if (rules[i].all_agencies || rules[i].agencies.count(agency))
+        under.push_back(static_cast<uint32_t>(i));
+    }
+    return under;
+  }
+
+  // What an agency under the rules `under` (RulesOf) is assigned: their entries, a later rule's
+  // over an earlier one's.
+  std::vector<ResolvedEntry> ResolveEntries(const std::vector<uint32_t>& under) const {
     std::map<size_t, ResolvedEntry> by_kpi;
-    for (const CompiledRule& rule : rules) {
-      if (!rule.all_agencies && !rule.agencies.count(agency)) continue;
-      for (const CompiledRuleEntry& entry : rule.entries) {
+    for (const uint32_t rule : under) {
+      for (const CompiledRuleEntry& entry : rules[rule].entries) {
         ResolvedEntry& r = by_kpi[entry.kpi_index];
         r.kpi_index = entry.kpi_index;
         if (entry.assigned->weight) r.weight = *entry.assigned->weight;
@@ -684,16 +694,12 @@ struct Engine::Impl {
       auto it = profile_of_agency.find(agency);
       if (it != profile_of_agency.end()) return it->second;
     }
-    std::vector<uint32_t> under;  // the rules ResolveEntries applies to this agency
-    for (size_t i = 0; i < rules.size(); ++i) {
-      if (rules[i].all_agencies || rules[i].agencies.count(agency))
-        under.push_back(static_cast<uint32_t>(i));
-    }
+    std::vector<uint32_t> under = RulesOf(agency);
     uint32_t index = 0;
     if (auto known = profile_of_rules.find(under); known != profile_of_rules.end()) {
       index = known->second;
     } else {
-      std::vector<ResolvedEntry> entries = ResolveEntries(agency);
+      std::vector<ResolvedEntry> entries = ResolveEntries(under);
       const auto [found, added] = profile_by_signature.emplace(
           ProfileSignature(entries), static_cast<uint32_t>(profiles.size()));
       index = found->second;

@@ -724,11 +724,8 @@ Result<std::vector<domain::Observation>> Cycle::ObservationsOf(
   auto rows = db_.Query(ObservationsOfQuery(agencies.size()),
                         std::vector<storage::Value>(agencies.begin(), agencies.end()));
   if (!rows) return rows.status();
-  out.reserve(rows->size());
-  for (const storage::Row& r : *rows) {
-    Status s = AppendObservation(r, out);
-    if (!s.ok()) return s;
-  }
+  Status made = AppendObservations(*rows, out);
+  if (!made.ok()) return made;
   return out;
 }
 

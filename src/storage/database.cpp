@@ -5,6 +5,7 @@
 
 #include "common/text.h"
 #include "storage/backends.h"
+#include "storage/vacuum.h"
 
 namespace esar::storage {
 
@@ -102,7 +103,7 @@ void Database::VacuumAfterBulkLoad(std::string_view table, size_t rows) {
     if (vacuum_later_) {
       vacuum_later_(name);
     } else {
-      static_cast<void>(Execute("VACUUM (ANALYZE) " + name));  // else left to autovacuum
+      static_cast<void>(Execute(VacuumStatement(name)));  // else left to autovacuum
     }
   });
 }

@@ -1,5 +1,7 @@
 #include "storage/pool.h"
 
+#include "storage/vacuum.h"
+
 namespace esar::storage {
 
 DatabasePool::Lease::~Lease() {
@@ -37,7 +39,7 @@ void DatabasePool::VacuumWhileAsked() {
     {
       auto lease = Acquire();
       // Best effort: on failure autovacuum comes later.
-      if (lease) static_cast<void>((*lease)->Execute("VACUUM (ANALYZE) " + table));
+      if (lease) static_cast<void>((*lease)->Execute(VacuumStatement(table)));
     }
     lock.lock();
     vacuuming_ = false;
