@@ -1187,6 +1187,11 @@ Result<QueuePage> Reporting::Queue(const Actor& actor, const QueueFilter& filter
                       : "");
   auto counted = db_.Query("SELECT COUNT(*)" + count_from + where, params);
   if (!counted) return counted.status();
+  QueuePage page;
+  page.total = (*counted)[0].Int(0);
+  // Nothing on the page: not looked for (finding that the filter keeps none of 200,000
+  // submissions walked them all in the page's order, 300 ms on PostgreSQL).
+  if (filter.offset >= page.total) return page;
   const std::string dir = filter.descending ? " DESC" : "";
   std::string order;
   switch (filter.sort) {
@@ -1228,21 +1233,34 @@ Result<QueuePage> Reporting::Queue(const Actor& actor, const QueueFilter& filter
               ", a.sort_key" + dir + ", s.agency_code" + dir + ", s.kpi, s.round_id";
       break;
   }
+  // The page's submissions are chosen first, joining only what the filter and the order read;
+  // their revision, evidence count, deadline and names are then read for those alone. At every
+  // local government's scale (200,000 submissions a round) joining and counting for every
+  // submission before taking the page's 50 took the queue 50-300 ms on PostgreSQL.
+  const bool page_reads_agency =
+      reads_agency || filter.sort == QueueSort::kName || filter.sort == QueueSort::kMinistry;
+  const std::string page_from =
+      std::string(" FROM submissions s") +
+      (page_reads_agency ? " JOIN agencies a ON a.code = s.agency_code" : "") +
+      (filter.sort == QueueSort::kMinistry ? " LEFT JOIN agencies p ON p.code = a.parent" : "") +
+      (joins_extensions ? " JOIN rounds rd ON rd.id = s.round_id LEFT JOIN extensions e ON "
+                          "e.round_id = s.round_id AND e.agency_code = s.agency_code"
+                        : "");
   // The page's bounds are written into the statement, not sent as values: PostgreSQL keeps a
   // plan for a prepared statement only when it costs no more than planning it for the values,
   // and a plan for an unknown LIMIT and OFFSET always costs more (it was planned afresh on every
   // request, 1.4 ms of the queue's 5.8 ms of PostgreSQL's time). A page of each number is a
-  // statement of its own, of which each connection keeps the most recently used.
+  // statement of its own, of which each connection keeps the most recently used. Every order
+  // ends on what tells any two submissions apart, so the page's rows sort again as chosen.
   auto rows = db_.Query(
       "SELECT s.id, s.round_id, s.agency_code, a.name_th, a.name_en, a.kind, a.parent, s.kpi, "
       "s.status, s.revision, s.updated_at, " +
-          deadline + ", sr.status, p.name_th, p.name_en, " + kEvidenceCount + from + where +
-          " ORDER BY " + order + " LIMIT " + std::to_string(filter.limit) + " OFFSET " +
-          std::to_string(filter.offset),
+          deadline + ", sr.status, p.name_th, p.name_en, " + kEvidenceCount + from +
+          " WHERE s.id IN (SELECT s.id" + page_from + where + " ORDER BY " + order + " LIMIT " +
+          std::to_string(filter.limit) + " OFFSET " + std::to_string(filter.offset) +
+          ") ORDER BY " + order,
       params);
   if (!rows) return rows.status();
-  QueuePage page;
-  page.total = (*counted)[0].Int(0);
   for (const storage::Row& r : *rows) {
     auto status = ParseStatus(r.Text(8));
     if (!status) return status.status();
@@ -1307,19 +1325,22 @@ Result<std::map<std::string, CurrentValues>> Reporting::CurrentValuesOf(
   auto imported = cycle_.ObservationsOf(agencies);
   if (!imported) return imported.status();
   // Per KPI: the newest accepted review's verified values once accepted, else the values of
-  // the current revision.
+  // the current revision. The revision is looked up for each submission, not joined: for a
+  // page's thousand submissions among 200,000 revisions (every local government's round)
+  // PostgreSQL's planner chose to hash every revision (32 ms instead of 3).
   std::vector<storage::Value> params = {round_id};
   params.insert(params.end(), agencies.begin(), agencies.end());
   auto rows = db_.Query(
-      "SELECT s.kpi, s.status, r.values_json, "
+      "SELECT s.kpi, s.status, (SELECT r.values_json FROM submission_revisions r WHERE "
+      "r.submission_id = s.id AND r.revision = s.revision), "
       "(SELECT rv.verified_json FROM reviews rv WHERE rv.submission_id = s.id AND rv.decision = "
       "'accepted' ORDER BY rv.id DESC LIMIT 1), s.agency_code "
-      "FROM submissions s JOIN submission_revisions r ON r.submission_id = s.id AND r.revision = "
-      "s.revision WHERE s.round_id = ? AND s.agency_code IN (" +
+      "FROM submissions s WHERE s.round_id = ? AND s.agency_code IN (" +
           storage::Placeholders(agencies.size()) + ")",
       params);
   if (!rows) return rows.status();
   for (const storage::Row& r : *rows) {
+    if (r.IsNull(2)) continue;  // no current revision (never written so): nothing reported
     const std::string agency = r.Text(4);
     CurrentValues& current = out[agency];
     const bool verified = r.Text(1) == "accepted" && !r.IsNull(3);

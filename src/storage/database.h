@@ -163,7 +163,7 @@ class Database {
  private:
   bool in_transaction_ = false;
   std::vector<std::function<void()>> after_commit_;  // for the transaction in progress
-  std::function<void(std::string table)> vacuum_later_;  // empty: refreshed here
+  std::function<void(std::string table)> vacuum_later_;  // empty: vacuumed here
 };
 
 // Opens `url`: "postgresql://user@host:port/db" (or "postgres://"), "sqlite:PATH", or a plain
