@@ -1236,15 +1236,20 @@ Result<QueuePage> Reporting::Queue(const Actor& actor, const QueueFilter& filter
   // The page's submissions are chosen first, joining only what the filter and the order read;
   // their revision, evidence count, deadline and names are then read for those alone. At every
   // local government's scale (200,000 submissions a round) joining and counting for every
-  // submission before taking the page's 50 took the queue 50-300 ms on PostgreSQL.
+  // submission before taking the page's 50 took the queue 50-300 ms on PostgreSQL. The rounds
+  // are joined all the same: each gives PostgreSQL the round_id with which an agency's
+  // submissions are found in (round_id, agency_code, kpi), so that a page in the agencies'
+  // order, or of a search's few agencies, walks them agency by agency (without it, sorting by
+  // name hashed and sorted all 40,000 submitted: 48 ms instead of 13).
   const bool page_reads_agency =
       reads_agency || filter.sort == QueueSort::kName || filter.sort == QueueSort::kMinistry;
   const std::string page_from =
       std::string(" FROM submissions s") +
       (page_reads_agency ? " JOIN agencies a ON a.code = s.agency_code" : "") +
       (filter.sort == QueueSort::kMinistry ? " LEFT JOIN agencies p ON p.code = a.parent" : "") +
-      (joins_extensions ? " JOIN rounds rd ON rd.id = s.round_id LEFT JOIN extensions e ON "
-                          "e.round_id = s.round_id AND e.agency_code = s.agency_code"
+      " JOIN rounds rd ON rd.id = s.round_id" +
+      (joins_extensions ? " LEFT JOIN extensions e ON e.round_id = s.round_id AND "
+                          "e.agency_code = s.agency_code"
                         : "");
   // The page's bounds are written into the statement, not sent as values: PostgreSQL keeps a
   // plan for a prepared statement only when it costs no more than planning it for the values,
