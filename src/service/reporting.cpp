@@ -1332,7 +1332,8 @@ Result<std::map<std::string, CurrentValues>> Reporting::CurrentValuesOf(
   // Per KPI: the newest accepted review's verified values once accepted, else the values of
   // the current revision. The revision is looked up for each submission, not joined: for a
   // page's thousand submissions among 200,000 revisions (every local government's round)
-  // PostgreSQL's planner chose to hash every revision (32 ms instead of 3).
+  // PostgreSQL's planner chose to hash every revision: 32 ms, against 7 ms for the whole
+  // query with the lookups.
   std::vector<storage::Value> params = {round_id};
   params.insert(params.end(), agencies.begin(), agencies.end());
   auto rows = db_.Query(
