@@ -21,6 +21,7 @@
 #include "security/crypto.h"
 #include "service/audit_state.h"
 #include "storage/migrations.h"
+#include "storage/result_rows.h"
 #include "tests/support/test_database.h"
 
 namespace esar::service {
@@ -368,6 +369,8 @@ TEST_P(AuditLogTest, ADigestOfRowsGivenEqualsTheDigestOfTheRowsRead) {
       kpis_given.Add(kpis.back().data() + 1, kpis.back().size() - 1);
     }
   }
+  ASSERT_TRUE(storage::PrepareResultRows(*db_, "result_totals", id).ok());
+  ASSERT_TRUE(storage::PrepareResultRows(*db_, "result_kpis", id).ok());
   ASSERT_TRUE(db_->BulkInsert("result_totals",
                               {"result_id", "agency_code", "kind", "parent", "total", "grade",
                                "scored_weight", "status", "inputs"},

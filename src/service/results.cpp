@@ -27,6 +27,7 @@
 #include "service/mail_texts.h"
 #include "service/notify.h"
 #include "service/peer_results.h"
+#include "storage/result_rows.h"
 
 namespace esar::service {
 namespace {
@@ -275,6 +276,12 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
   }
   auto agencies = Directory(db_, clock_).Agencies();
   if (!agencies) return agencies.status();
+  // The KPI rows are stored in the order of result_kpis' primary key, agency codes and KPI ids
+  // byte by byte (see insert_kpis): PostgreSQL builds that key after the rows are in
+  // (storage/result_rows.h), and its sort of rows already in order is one pass. In psql the key
+  // of a round's 216,000 rows took 70 ms in that order, 156-188 ms in the framework's KPI order.
+  std::sort(agencies->begin(), agencies->end(),
+            [](const domain::Agency& a, const domain::Agency& b) { return a.code < b.code; });
   // The verified values of accepted submissions, kept per agency until its slice's values are made:
   // they follow its imported values, which they replace.
   std::unordered_map<std::string, std::vector<domain::Observation>> accepted_of;
@@ -445,27 +452,32 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
     }
     return Status::Ok();
   };
+  auto kpi_rows = storage::ResultRowsLoad::Begin(db_, "result_kpis", id);
+  if (!kpi_rows) return kpi_rows.status();
   auto insert_kpis = [&](const ScoredSlice& slice) {
     size_t agency_at = 0;
     KpiOrder pending;
     size_t pending_at = 0;
     const domain::AgencyScore* agency = nullptr;
-    return db_.BulkInsert("result_kpis",
-                          {"result_id", "agency_code", "kpi", "parent_kpi", "kpi_key", "status",
-                           "result", "score", "level", "group_id", "weight", "weighted"},
-                          [&](std::vector<storage::Value>& row) {
-                            while (pending_at == pending.size()) {
-                              if (agency_at == slice.scores.size()) return false;
-                              pending.clear();
-                              pending_at = 0;
-                              agency = &slice.scores[agency_at++];
-                              for (const domain::KpiScore& k : agency->kpis)
-                                AppendKpiOrder(k, &top, pending);
-                            }
-                            const auto [k, parent] = pending[pending_at++];
-                            fill_kpi(*agency, *k, *parent, row);
-                            return true;
-                          });
+    return kpi_rows->Insert({"result_id", "agency_code", "kpi", "parent_kpi", "kpi_key", "status",
+                             "result", "score", "level", "group_id", "weight", "weighted"},
+                            [&](std::vector<storage::Value>& row) {
+                              while (pending_at == pending.size()) {
+                                if (agency_at == slice.scores.size()) return false;
+                                pending.clear();
+                                pending_at = 0;
+                                agency = &slice.scores[agency_at++];
+                                for (const domain::KpiScore& k : agency->kpis)
+                                  AppendKpiOrder(k, &top, pending);
+                                std::sort(pending.begin(), pending.end(),
+                                          [](const auto& a, const auto& b) {
+                                            return a.first->kpi < b.first->kpi;
+                                          });
+                              }
+                              const auto [k, parent] = pending[pending_at++];
+                              fill_kpi(*agency, *k, *parent, row);
+                              return true;
+                            });
   };
 
   // Two slices in turn: this thread reads slice n while the helper scores slice n-1, then inserts
@@ -502,16 +514,19 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
     Status s = insert_kpis(*scored);
     if (!s.ok()) return s;
   }
-  Status s = db_.BulkInsert("result_totals",
-                            {"result_id", "agency_code", "kind", "parent", "total", "grade",
-                             "scored_weight", "status", "inputs"},
-                            total_rows);
+  // Each Finish vacuums its rows after the commit: a fresh database's first result otherwise
+  // leaves the planner without statistics of them until autovacuum comes (the lists' pages took
+  // 8 ms instead of 2), and autovacuum then makes its pass while the pages are read.
+  Status s = kpi_rows->Finish(kpis_encoded.size());
   if (!s.ok()) return s;
-  // A fresh database's first result otherwise leaves the planner without statistics of these
-  // tables until autovacuum comes (the lists' pages took 8 ms instead of 2), and autovacuum
-  // then makes its pass while the pages are read.
-  db_.VacuumAfterBulkLoad("result_totals", totals_encoded.size());
-  db_.VacuumAfterBulkLoad("result_kpis", kpis_encoded.size());
+  auto total_rows_load = storage::ResultRowsLoad::Begin(db_, "result_totals", id);
+  if (!total_rows_load) return total_rows_load.status();
+  s = total_rows_load->Insert({"result_id", "agency_code", "kind", "parent", "total", "grade",
+                               "scored_weight", "status", "inputs"},
+                              total_rows);
+  if (!s.ok()) return s;
+  s = total_rows_load->Finish(totals_encoded.size());
+  if (!s.ok()) return s;
   // The audit entry says how many came from earlier results and how many imported values took
   // their place: an override is on the record with the result it changed.
   if (from_results || imported_in_place) {

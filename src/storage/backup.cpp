@@ -9,6 +9,7 @@
 
 #include "security/crypto.h"
 #include "storage/migrations.h"
+#include "storage/result_rows.h"
 
 namespace esar::storage {
 namespace {
@@ -135,7 +136,23 @@ Status Refused(const std::string& why_th, const std::string& why_en) {
   return Status::DataLoss("ไม่กู้คืนข้อมูลสำรองนี้: " + why_th, "this backup is not restored: " + why_en);
 }
 
-// The tables of the schema, and each one's columns in their order.
+// A restored row of result_totals or result_kpis (`table`, `values` of its `columns`) given a
+// place: its result's partition on PostgreSQL (result_rows.h), made for the first of the result's
+// rows (`ready` holds the tables and results done). A row without a result is left to the insert
+// to refuse.
+Status PrepareResultRowsFor(Database& db, const std::string& table,
+                            const std::vector<std::string>& columns,
+                            const std::vector<Value>& values,
+                            std::set<std::pair<std::string, int64_t>>& ready) {
+  const auto at = std::find(columns.begin(), columns.end(), "result_id");
+  if (at == columns.end()) return Status::Ok();
+  const auto* result_id = std::get_if<int64_t>(&values[static_cast<size_t>(at - columns.begin())]);
+  if (!result_id || !ready.emplace(table, *result_id).second) return Status::Ok();
+  return PrepareResultRows(db, table, *result_id);
+}
+
+// The tables of the schema, and each one's columns in their order (a partition is part of its
+// table: PostgreSQL's of result_kpis are not named).
 Result<std::map<std::string, std::vector<std::string>>> SchemaColumns(Database& db) {
   std::map<std::string, std::vector<std::string>> out;
   if (db.dialect() == Dialect::kSqlite) {
@@ -153,6 +170,8 @@ Result<std::map<std::string, std::vector<std::string>>> SchemaColumns(Database& 
       "SELECT c.table_name, c.column_name FROM information_schema.columns c JOIN "
       "information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = "
       "c.table_name WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' "
+      "AND NOT EXISTS (SELECT 1 FROM pg_class p JOIN pg_namespace n ON n.oid = p.relnamespace "
+      "WHERE p.relname = t.table_name AND n.nspname = t.table_schema AND p.relispartition) "
       "ORDER BY c.table_name, c.ordinal_position");
   if (!columns) return columns.status();
   for (const Row& c : *columns) out[c.Text(0)].push_back(c.Text(1));
@@ -478,6 +497,7 @@ Status Restore(Database& db, FileStore& files, std::istream& in, const RestoreOp
   std::vector<std::tuple<std::string, std::string, Value, Value>>
       second_pass;  // table, column, value, key
   std::vector<std::string> written_files;
+  std::set<std::pair<std::string, int64_t>> result_rows_ready;  // PrepareResultRowsFor's
   size_t line_number = 1;
   Status restored = db.Transaction([&]() -> Status {
     while (std::getline(in, line)) {
@@ -517,6 +537,10 @@ Status Restore(Database& db, FileStore& files, std::istream& in, const RestoreOp
         columns += (i ? ", " : "") + table_columns[i];
         marks += i ? ", ?" : "?";
         values.push_back(std::move(*v));
+      }
+      if (table == "result_totals" || table == "result_kpis") {
+        Status ready = PrepareResultRowsFor(db, table, table_columns, values, result_rows_ready);
+        if (!ready.ok()) return Damaged(line_number, ready.message_th(), ready.message_en());
       }
       Status s =
           db.Execute("INSERT INTO " + table + " (" + columns + ") VALUES (" + marks + ")", values);

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/thai.h"
+#include "storage/result_rows.h"
 
 namespace esar::storage {
 namespace {
@@ -156,6 +157,51 @@ Status KpiRowsInByteOrder(Database& db) {
   return db.Execute(
       "ALTER TABLE result_kpis ALTER COLUMN agency_code TYPE TEXT COLLATE \"C\", "
       "ALTER COLUMN kpi TYPE TEXT COLLATE \"C\"");
+}
+
+// Migration 30's data: on PostgreSQL result_totals and result_kpis become partitioned by result
+// (result_rows.h), with the keys, indexes and foreign key they had, and the rows there before it
+// move into their results' partitions. SQLite keeps its tables as they are.
+Status ResultRowsPartitionedByResult(Database& db) {
+  if (db.dialect() != Dialect::kPostgres) return Status::Ok();
+  // The tables before are renamed and their indexes dropped, so that the new ones take their
+  // names; their rows are then copied over once.
+  Status s = db.ExecuteScript(R"SQL(
+ALTER TABLE result_totals RENAME TO result_totals_unpartitioned;
+ALTER TABLE result_totals_unpartitioned DROP CONSTRAINT result_totals_pkey;
+ALTER TABLE result_totals_unpartitioned DROP CONSTRAINT result_totals_result_id_fkey;
+DROP INDEX result_totals_agency;
+DROP INDEX result_totals_by_parent;
+DROP INDEX result_totals_score;
+CREATE TABLE result_totals (LIKE result_totals_unpartitioned INCLUDING DEFAULTS INCLUDING CONSTRAINTS)
+  PARTITION BY LIST (result_id);
+ALTER TABLE result_totals ADD CONSTRAINT result_totals_pkey PRIMARY KEY (result_id, agency_code);
+ALTER TABLE result_totals ADD CONSTRAINT result_totals_result_id_fkey FOREIGN KEY (result_id)
+  REFERENCES results(id);
+CREATE INDEX result_totals_agency ON result_totals (agency_code, result_id);
+CREATE INDEX result_totals_by_parent ON result_totals (result_id, parent, kind, agency_code);
+CREATE INDEX result_totals_score ON result_totals
+  (result_id, total NULLS FIRST, agency_code, parent, kind, grade);
+ALTER TABLE result_kpis RENAME TO result_kpis_unpartitioned;
+ALTER TABLE result_kpis_unpartitioned DROP CONSTRAINT result_kpis_pkey;
+CREATE TABLE result_kpis (LIKE result_kpis_unpartitioned INCLUDING DEFAULTS INCLUDING CONSTRAINTS)
+  PARTITION BY LIST (result_id);
+ALTER TABLE result_kpis ADD CONSTRAINT result_kpis_pkey PRIMARY KEY (result_id, agency_code, kpi)
+)SQL");
+  if (!s.ok()) return s;
+  for (const char* table : {"result_totals", "result_kpis"}) {
+    const std::string before = std::string(table) + "_unpartitioned";
+    auto results = db.Query("SELECT DISTINCT result_id FROM " + before);
+    if (!results) return results.status();
+    for (const Row& r : *results) {
+      s = PrepareResultRows(db, table, r.Int(0));
+      if (!s.ok()) return s;
+    }
+    s = db.ExecuteScript("INSERT INTO " + std::string(table) + " SELECT * FROM " + before +
+                         "; DROP TABLE " + before);
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -789,6 +835,10 @@ CREATE INDEX catalog_datasets_title ON catalog_datasets (upload_id, title_key, s
       {29, "queue order index", R"SQL(
 CREATE INDEX submissions_updated ON submissions (updated_at, id)
 )SQL"},
+      // A result's rows are written at once and never added to: on PostgreSQL each result's
+      // are a partition of result_totals and of result_kpis, loaded bare and indexed after
+      // (storage/result_rows.h).
+      {30, "result rows partitioned by result", "SELECT 1", ResultRowsPartitionedByResult},
   };
   return kMigrations;
 }

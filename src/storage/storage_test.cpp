@@ -11,6 +11,7 @@
 #include "storage/database.h"
 #include "storage/migrations.h"
 #include "storage/pool.h"
+#include "storage/result_rows.h"
 #include "tests/support/test_database.h"
 
 namespace esar::storage {
@@ -879,6 +880,187 @@ TEST_P(StorageTest, BulkInsertIsAllOrNothingAndJoinsTheCallersTransaction) {
                             std::vector<std::vector<Value>>{{int64_t{2000}}})
                 .code(),
             StatusCode::kInternal);
+}
+
+// Three results of one framework (ids 1 to 3), for the rows of result_totals and result_kpis.
+Status AddThreeResults(Database& db) {
+  return db.ExecuteScript(
+      "INSERT INTO frameworks (fiscal_year, agency_kind, version, document, imported_at) VALUES "
+      "(2567, 'department', 1, '{}', 1);"
+      "INSERT INTO results (framework_id, round, stage, document, computed_at) VALUES "
+      "(1, 12, 'preliminary', '', 5), (1, 12, 'final', '', 6), (1, 12, 'final', '', 7)");
+}
+
+const std::vector<std::string> kKpiColumns = {"result_id", "agency_code", "kpi",     "status",
+                                              "level",     "weight",      "weighted"};
+const std::vector<std::string> kTotalColumns = {"result_id", "agency_code", "scored_weight",
+                                                "status", "inputs"};
+
+std::vector<Value> KpiRow(int64_t result, const std::string& agency, const std::string& kpi) {
+  return {result, agency, kpi, std::string("scored"), int64_t{1}, 10.0, 10.0};
+}
+
+std::vector<Value> TotalRow(int64_t result, const std::string& agency) {
+  return {result, agency, 100.0, std::string("scored"), std::string("{}")};
+}
+
+// Loads result `result`'s KPI rows `kpis` and totals `totals` in one transaction, as a computation
+// does, and commits, or rolls back after loading them when `roll_back` (kConflict); the
+// transaction's outcome.
+Status LoadResultRows(Database& db, int64_t result, const std::vector<std::vector<Value>>& kpis,
+                      const std::vector<std::vector<Value>>& totals, bool roll_back = false) {
+  return db.Transaction([&]() -> Status {
+    auto kpi_load = ResultRowsLoad::Begin(db, "result_kpis", result);
+    if (!kpi_load) return kpi_load.status();
+    Status s = kpi_load->Insert(kKpiColumns, kpis);
+    if (s.ok()) s = kpi_load->Finish(kpis.size());
+    if (!s.ok()) return s;
+    auto total_load = ResultRowsLoad::Begin(db, "result_totals", result);
+    if (!total_load) return total_load.status();
+    s = total_load->Insert(kTotalColumns, totals);
+    if (s.ok()) s = total_load->Finish(totals.size());
+    if (s.ok() && roll_back) return Status::Conflict("ย้อนกลับ", "roll back");
+    return s;
+  });
+}
+
+int64_t Count(Database& db, const std::string& sql) {
+  auto rows = db.Query(sql);
+  EXPECT_TRUE(rows.ok()) << sql << ": " << rows.status().ToString(false);
+  return rows.ok() ? (*rows)[0].Int(0) : -1;
+}
+
+// A result's rows loaded whole (result_rows.h): read back through result_totals and result_kpis
+// like any rows, their keys and foreign key kept on both backends; a load that fails or rolls
+// back leaves nothing, and the result can be loaded after it; a result's rows are loaded once.
+TEST_P(StorageTest, AResultsRowsAreLoadedWholeWithTheirKeysKept) {
+  ASSERT_TRUE(AddThreeResults(*db_).ok());
+  // Out of key order, as a framework lists its KPIs ("10" after "9").
+  ASSERT_TRUE(LoadResultRows(*db_, 1,
+                             {KpiRow(1, "B01", "9"), KpiRow(1, "B01", "10"), KpiRow(1, "A01", "1")},
+                             {TotalRow(1, "B01"), TotalRow(1, "A01")})
+                  .ok());
+  auto kpis = db_->Query(
+      "SELECT agency_code, kpi FROM result_kpis WHERE result_id = 1 ORDER BY agency_code, kpi");
+  ASSERT_TRUE(kpis.ok()) << kpis.status().ToString(false);
+  ASSERT_EQ(kpis->size(), 3u);
+  EXPECT_EQ((*kpis)[0].Text(0) + "/" + (*kpis)[0].Text(1), "A01/1");
+  EXPECT_EQ((*kpis)[1].Text(1), "10");
+  EXPECT_EQ((*kpis)[2].Text(1), "9");
+  EXPECT_EQ(Count(*db_, "SELECT COUNT(*) FROM result_totals WHERE result_id = 1"), 2);
+  EXPECT_EQ(Count(*db_, "SELECT COUNT(*) FROM result_kpis WHERE agency_code = 'B01'"), 2);
+
+  // A key twice, a total of a result that does not exist, a row of another result: each load
+  // fails whole, whether the engine finds it as the row goes in or as the result's table is
+  // attached.
+  EXPECT_FALSE(
+      LoadResultRows(*db_, 2, {KpiRow(2, "A01", "1"), KpiRow(2, "A01", "1")}, {TotalRow(2, "A01")})
+          .ok());
+  EXPECT_FALSE(
+      LoadResultRows(*db_, 2, {KpiRow(2, "A01", "1")}, {TotalRow(2, "A01"), TotalRow(2, "A01")})
+          .ok());
+  if (db_->dialect() == Dialect::kPostgres) {
+    EXPECT_FALSE(LoadResultRows(*db_, 2, {KpiRow(2, "A01", "1"), KpiRow(3, "A01", "1")},
+                                {TotalRow(2, "A01")})
+                     .ok());
+  }
+  EXPECT_FALSE(LoadResultRows(*db_, 99, {KpiRow(99, "A01", "1")}, {TotalRow(99, "A01")}).ok());
+  Status rolled = LoadResultRows(*db_, 2, {KpiRow(2, "A01", "1")}, {TotalRow(2, "A01")}, true);
+  EXPECT_EQ(rolled.code(), StatusCode::kConflict) << rolled.ToString(false);
+  EXPECT_EQ(Count(*db_, "SELECT COUNT(*) FROM result_kpis WHERE result_id <> 1"), 0);
+  EXPECT_EQ(Count(*db_, "SELECT COUNT(*) FROM result_totals WHERE result_id <> 1"), 0);
+  // Nothing was left behind: result 2 loads now.
+  ASSERT_TRUE(LoadResultRows(*db_, 2, {KpiRow(2, "A01", "1")}, {TotalRow(2, "A01")}).ok());
+  EXPECT_EQ(Count(*db_, "SELECT COUNT(*) FROM result_kpis"), 4);
+  if (db_->dialect() == Dialect::kPostgres) {
+    // Loaded once: the result's table is there.
+    EXPECT_FALSE(LoadResultRows(*db_, 2, {KpiRow(2, "B01", "1")}, {TotalRow(2, "B01")}).ok());
+    // Each result's rows are a partition, with its table's indexes.
+    EXPECT_EQ(Count(*db_,
+                    "SELECT COUNT(*) FROM pg_inherits WHERE inhparent = "
+                    "CAST('result_kpis' AS regclass)"),
+              2);
+    EXPECT_EQ(Count(*db_,
+                    "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() "
+                    "AND tablename = 'result_totals_2'"),
+              4);
+  }
+  EXPECT_EQ(Count(*db_, "SELECT COUNT(*) FROM result_kpis"), 4);
+}
+
+// Rows written by plain INSERT statements, as a restore writes them, once their result's place
+// is prepared (again: nothing changes).
+TEST_P(StorageTest, AResultsRowsCanBeInsertedOneByOneOncePrepared) {
+  ASSERT_TRUE(AddThreeResults(*db_).ok());
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(PrepareResultRows(*db_, "result_kpis", 3).ok());
+    ASSERT_TRUE(PrepareResultRows(*db_, "result_totals", 3).ok());
+  }
+  ASSERT_TRUE(db_->Execute("INSERT INTO result_kpis (result_id, agency_code, kpi, status, level, "
+                           "weight, weighted) VALUES (3, 'A01', '1', 'scored', 1, 1, 1)")
+                  .ok());
+  ASSERT_TRUE(db_->Execute("INSERT INTO result_totals (result_id, agency_code, scored_weight, "
+                           "status, inputs) VALUES (3, 'A01', 1, 'scored', '{}')")
+                  .ok());
+  EXPECT_FALSE(db_->Execute("INSERT INTO result_kpis (result_id, agency_code, kpi, status, level, "
+                            "weight, weighted) VALUES (3, 'A01', '1', 'scored', 1, 1, 1)")
+                   .ok());
+  EXPECT_EQ(Count(*db_, "SELECT COUNT(*) FROM result_kpis WHERE result_id = 3"), 1);
+  EXPECT_EQ(Count(*db_, "SELECT COUNT(*) FROM result_totals WHERE result_id = 3"), 1);
+}
+
+// Migration 30: the rows of results stored before it stay, each result's in its partition on
+// PostgreSQL, with the keys, indexes and foreign key the tables had; results computed after it
+// are loaded beside them.
+TEST_P(StorageTest, MigrationThirtyKeepsTheResultRowsBeforeIt) {
+  auto opened = Open(esar::testing::FreshDatabaseUrl(GetParam()));
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString(false);
+  Database& db = **opened;
+  ASSERT_TRUE(MigrateTo(db, 29).ok());
+  ASSERT_TRUE(AddThreeResults(db).ok());
+  for (int64_t result : {1, 2}) {
+    for (const char* agency : {"B01", "A01"}) {
+      ASSERT_TRUE(db.BulkInsert("result_totals", kTotalColumns, {TotalRow(result, agency)}).ok());
+      ASSERT_TRUE(db.BulkInsert("result_kpis", kKpiColumns,
+                                {KpiRow(result, agency, "1"), KpiRow(result, agency, "2")})
+                      .ok());
+    }
+  }
+  ASSERT_TRUE(Migrate(db).ok());
+  EXPECT_EQ(Count(db, "SELECT COUNT(*) FROM result_kpis WHERE result_id = 2"), 4);
+  EXPECT_EQ(Count(db, "SELECT COUNT(*) FROM result_totals WHERE agency_code = 'A01'"), 2);
+  auto kpis = db.Query(
+      "SELECT kpi FROM result_kpis WHERE result_id = 1 AND agency_code = 'B01' "
+      "ORDER BY kpi");
+  ASSERT_TRUE(kpis.ok()) << kpis.status().ToString(false);
+  ASSERT_EQ(kpis->size(), 2u);
+  EXPECT_EQ((*kpis)[1].Text(0), "2");
+  EXPECT_FALSE(db.Execute("INSERT INTO result_totals (result_id, agency_code, scored_weight, "
+                          "status, inputs) VALUES (1, 'A01', 1, 'scored', '{}')")
+                   .ok());
+  if (db.dialect() == Dialect::kPostgres) {
+    EXPECT_EQ(Count(db,
+                    "SELECT COUNT(*) FROM pg_class WHERE relkind = 'p' AND relnamespace = "
+                    "CAST(current_schema() AS regnamespace) AND relname IN ('result_kpis', "
+                    "'result_totals')"),
+              2);
+    EXPECT_EQ(Count(db,
+                    "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND "
+                    "indexname IN ('result_totals_pkey', 'result_totals_agency', "
+                    "'result_totals_by_parent', 'result_totals_score', 'result_kpis_pkey')"),
+              5);
+    EXPECT_EQ(Count(db,
+                    "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "
+                    "current_schema() AND table_name LIKE '%unpartitioned'"),
+              0);
+    // The foreign key still holds: no total of a result that does not exist.
+    ASSERT_TRUE(PrepareResultRows(db, "result_totals", 99).ok());
+    EXPECT_FALSE(db.Execute("INSERT INTO result_totals (result_id, agency_code, scored_weight, "
+                            "status, inputs) VALUES (99, 'A01', 1, 'scored', '{}')")
+                     .ok());
+  }
+  ASSERT_TRUE(LoadResultRows(db, 3, {KpiRow(3, "A01", "1")}, {TotalRow(3, "A01")}).ok());
+  EXPECT_EQ(Count(db, "SELECT COUNT(*) FROM result_kpis"), 9);
 }
 
 // A database of schema 7 holding results as documents (per-agency rows and a summary), written

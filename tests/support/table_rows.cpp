@@ -15,8 +15,9 @@ std::vector<std::string> Tables(storage::Database& db) {
                         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE "
                         "'sqlite_%'")
                   : db.Query(
-                        "SELECT table_name FROM information_schema.tables WHERE table_schema = "
-                        "current_schema() AND table_type = 'BASE TABLE'");
+                        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = "
+                        "c.relnamespace WHERE n.nspname = current_schema() AND c.relkind IN "
+                        "('r', 'p') AND NOT c.relispartition");  // a partition is its table's
   std::vector<std::string> out;
   if (!rows) {
     ADD_FAILURE() << rows.status().ToString(false);
