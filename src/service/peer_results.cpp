@@ -5,6 +5,8 @@
 #include <set>
 #include <string>
 
+#include "storage/result_rows.h"
+
 namespace esar::service {
 namespace {
 
@@ -50,9 +52,11 @@ Result<std::vector<domain::PeerResult>> PeerResultsFor(storage::Database& db,
     std::vector<storage::Value> params = {result.Int(0)};
     params.insert(params.end(), key_params.begin(), key_params.end());
     Status s = db.QueryEach(
-        "SELECT k.agency_code, t.kind, t.parent, k.kpi_key, k.status, k.result, k.level FROM "
-        "result_kpis k JOIN result_totals t ON t.result_id = k.result_id AND t.agency_code = "
-        "k.agency_code WHERE k.result_id = ? AND k.kpi_key IN (" +
+        "SELECT k.agency_code, t.kind, t.parent, k.kpi_key, k.status, k.result, k.level FROM " +
+            storage::ResultRowsSource(db, "result_kpis", result.Int(0)) + " k JOIN " +
+            storage::ResultRowsSource(db, "result_totals", result.Int(0)) +
+            " t ON t.result_id = k.result_id AND t.agency_code = k.agency_code WHERE "
+            "k.result_id = ? AND k.kpi_key IN (" +
             placeholders + ") ORDER BY k.agency_code",
         params, [&](const storage::Row& r) {
           domain::PeerResult p;

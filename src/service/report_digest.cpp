@@ -2,11 +2,12 @@
 
 #include <algorithm>
 #include <charconv>
-#include <unordered_map>
 #include <cmath>
+#include <unordered_map>
 #include <vector>
 
 #include "security/crypto.h"
+#include "storage/result_rows.h"
 
 namespace esar::service {
 
@@ -27,11 +28,17 @@ void AppendValue(std::string& out, const storage::Row& row, size_t i, bool real)
   out += '|';
 }
 
-constexpr const char* kTotalsColumns =
-    "agency_code, total, grade, scored_weight, status FROM result_totals WHERE result_id = ?";
-constexpr const char* kKpiColumns =
-    "agency_code, kpi, parent_kpi, status, result, score, level, weight, weighted "
-    "FROM result_kpis WHERE result_id = ?";
+// The statements reading result `rows_from`'s totals and KPI rows, each to go on with more
+// conditions.
+std::string TotalsOf(const storage::Database& db, int64_t rows_from) {
+  return "SELECT agency_code, total, grade, scored_weight, status FROM " +
+         storage::ResultRowsSource(db, "result_totals", rows_from) + " WHERE result_id = ?";
+}
+std::string KpisOf(const storage::Database& db, int64_t rows_from) {
+  return "SELECT agency_code, kpi, parent_kpi, status, result, score, level, weight, weighted "
+         "FROM " +
+         storage::ResultRowsSource(db, "result_kpis", rows_from) + " WHERE result_id = ?";
+}
 
 // The text hashed for one agency: a version tag (a later change of the recipe cannot match an
 // earlier digest by accident), the publication, the agency's total line, then its KPI lines in
@@ -73,16 +80,14 @@ Result<std::string> PublishedRowsDigest(storage::Database& db, int64_t result_id
                                         int64_t rows_from, const std::string& agency) {
   std::string text;
   Status read = db.ReadSnapshot([&]() -> Status {
-    auto total = db.Query(std::string("SELECT ") + kTotalsColumns + " AND agency_code = ?",
-                          {rows_from, agency});
+    auto total = db.Query(TotalsOf(db, rows_from) + " AND agency_code = ?", {rows_from, agency});
     if (!total) return total.status();
     if (total->empty()) {
       return Status::NotFound("ไม่มีผลของหน่วยงาน " + agency + " ในผลการประเมินนี้",
                               "agency " + agency + " is not in this result");
     }
     text = Opening(result_id, (*total)[0]);
-    auto kpis = db.Query(std::string("SELECT ") + kKpiColumns + " AND agency_code = ?",
-                         {rows_from, agency});
+    auto kpis = db.Query(KpisOf(db, rows_from) + " AND agency_code = ?", {rows_from, agency});
     if (!kpis) return kpis.status();
     std::vector<std::string> lines;
     for (const storage::Row& k : *kpis) lines.push_back(KpiLine(k));
@@ -105,11 +110,11 @@ Result<std::map<std::string, PublishedReport>> PublishedDigests(storage::Databas
     for (const storage::Row& p : *publications) newest[p.Int(5)] = p.Int(0);
     for (const storage::Row& p : *publications) {
       const int64_t id = p.Int(0), rows_from = p.Int(1);
-      auto totals = db.Query(std::string("SELECT ") + kTotalsColumns, {rows_from});
+      auto totals = db.Query(TotalsOf(db, rows_from), {rows_from});
       if (!totals) return totals.status();
       std::unordered_map<std::string, std::vector<std::string>> lines;  // by agency
       {
-        auto kpis = db.Query(std::string("SELECT ") + kKpiColumns, {rows_from});
+        auto kpis = db.Query(KpisOf(db, rows_from), {rows_from});
         if (!kpis) return kpis.status();
         for (const storage::Row& k : *kpis) lines[k.Text(0)].push_back(KpiLine(k));
       }

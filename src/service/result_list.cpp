@@ -6,6 +6,8 @@
 #include <map>
 #include <tuple>
 
+#include "storage/result_rows.h"
+
 namespace esar::service {
 namespace {
 
@@ -22,8 +24,10 @@ Result<std::shared_ptr<const ResultListIndex>> ResultListIndex::Build(storage::D
                                                                       int64_t rows_from) {
   auto rows = db.Query(
       "SELECT t.agency_code, t.kind, t.parent, t.total, a.sort_key, a.name_th, a.name_en, "
-      "p.sort_key, p.code, p.name_th, p.name_en FROM result_totals t JOIN agencies a ON a.code = "
-      "t.agency_code LEFT JOIN agencies p ON p.code = t.parent WHERE t.result_id = ?",
+      "p.sort_key, p.code, p.name_th, p.name_en FROM " +
+          storage::ResultRowsSource(db, "result_totals", rows_from) +
+          " t JOIN agencies a ON a.code = t.agency_code LEFT JOIN agencies p ON p.code = "
+          "t.parent WHERE t.result_id = ?",
       {rows_from});
   if (!rows) return rows.status();
   return FromRows(*rows);
@@ -155,8 +159,10 @@ Result<ListPage> ListResultAgencies(storage::Database& db, int64_t rows_from,
   }
   auto rows = db.Query(
       "SELECT t.agency_code, a.name_th, a.name_en, t.kind, t.parent, p.name_th, p.name_en, "
-      "t.total, t.grade FROM result_totals t JOIN agencies a ON a.code = t.agency_code LEFT "
-      "JOIN agencies p ON p.code = t.parent WHERE t.result_id = ? AND t.agency_code IN (" +
+      "t.total, t.grade FROM " +
+          storage::ResultRowsSource(db, "result_totals", rows_from) +
+          " t JOIN agencies a ON a.code = t.agency_code LEFT JOIN agencies p ON p.code = "
+          "t.parent WHERE t.result_id = ? AND t.agency_code IN (" +
           in + ")",
       params);
   if (!rows) return rows.status();
@@ -213,7 +219,8 @@ Result<ListPage> ListResultAgencies(storage::Database& db, int64_t rows_from,
   // A search reads the directory once: the page query counts its matches too (COUNT OVER),
   // and only a page past the end needs the count alone. Otherwise the count reads one index.
   const bool searching = !query.q.empty();
-  const std::string count_sql = with + "SELECT COUNT(*) FROM result_totals t" + where;
+  const std::string totals = storage::ResultRowsSource(db, "result_totals", rows_from);
+  const std::string count_sql = with + "SELECT COUNT(*) FROM " + totals + " t" + where;
   std::optional<int64_t> total;
   if (!searching) {
     auto counted = db.Query(count_sql, params);
@@ -225,20 +232,20 @@ Result<ListPage> ListResultAgencies(storage::Database& db, int64_t rows_from,
   // `offset` rows without reading names; only its rows are then read whole. By name, the
   // agencies' sort-key index drives it (CROSS JOIN keeps SQLite's loops in that order;
   // PostgreSQL plans it as the inner join it is).
-  std::string inner_from = " FROM result_totals t";
+  std::string inner_from = " FROM " + totals + " t";
   std::string keys, inner_order, outer_order;
   switch (query.sort) {
     case ListSort::kName:
-      inner_from = " FROM agencies a CROSS JOIN result_totals t";
+      inner_from = " FROM agencies a CROSS JOIN " + totals + " t";
       where += " AND t.agency_code = a.code";
       keys = "a.code AS code, a.sort_key AS k1, a.sort_key AS k2";
       inner_order = "a.sort_key" + dir + ", a.code" + dir;
       outer_order = "pg.k1" + dir + ", pg.code" + dir;
       break;
     case ListSort::kParent:
-      inner_from =
-          " FROM result_totals t JOIN agencies a ON a.code = t.agency_code "
-          "LEFT JOIN agencies p ON p.code = t.parent";
+      inner_from = " FROM " + totals +
+                   " t JOIN agencies a ON a.code = t.agency_code LEFT JOIN agencies p ON p.code "
+                   "= t.parent";
       keys = "t.agency_code AS code, p.sort_key AS k1, a.sort_key AS k2";
       inner_order = "p.sort_key" + dir + " NULLS LAST, a.sort_key, a.code";
       outer_order = "pg.k1" + dir + " NULLS LAST, pg.k2, pg.code";
@@ -262,10 +269,9 @@ Result<ListPage> ListResultAgencies(storage::Database& db, int64_t rows_from,
           "SELECT t.agency_code, a.name_th, a.name_en, t.kind, t.parent, p.name_th, p.name_en, " +
           "t.total, t.grade, pg.n FROM (SELECT " + keys + ", " +
           (searching ? "COUNT(*) OVER ()" : "0") + " AS n" + inner_from + where + " ORDER BY " +
-          inner_order +
-          " LIMIT ? OFFSET ?) pg JOIN result_totals t ON t.result_id = ? AND t.agency_code = "
-          "pg.code JOIN agencies a ON a.code = t.agency_code LEFT JOIN agencies p ON p.code = "
-          "t.parent ORDER BY " +
+          inner_order + " LIMIT ? OFFSET ?) pg JOIN " + totals +
+          " t ON t.result_id = ? AND t.agency_code = pg.code JOIN agencies a ON a.code = "
+          "t.agency_code LEFT JOIN agencies p ON p.code = t.parent ORDER BY " +
           outer_order,
       paged);
   if (!rows) return rows.status();
@@ -295,9 +301,10 @@ Result<ListPage> ListResultAgencies(storage::Database& db, int64_t rows_from,
 }
 
 Result<std::vector<std::string>> KindsInResult(storage::Database& db, int64_t rows_from) {
-  auto rows = db.Query(
-      "SELECT DISTINCT kind FROM result_totals WHERE result_id = ? AND kind <> '' ORDER BY kind",
-      {rows_from});
+  auto rows = db.Query("SELECT DISTINCT kind FROM " +
+                           storage::ResultRowsSource(db, "result_totals", rows_from) +
+                           " WHERE result_id = ? AND kind <> '' ORDER BY kind",
+                       {rows_from});
   if (!rows) return rows.status();
   std::vector<std::string> out;
   for (const storage::Row& r : *rows) out.push_back(r.Text(0));

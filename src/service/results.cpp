@@ -582,8 +582,9 @@ Result<std::vector<AgencyTotal>> Results::Totals(const Actor& actor, const Store
   params.emplace_back(offset);
   auto rows = db_.Query(
       "SELECT t.agency_code, COALESCE(a.name_th, ''), COALESCE(a.name_en, ''), t.kind, t.parent, "
-      "t.total, t.grade, t.scored_weight FROM result_totals t LEFT JOIN agencies a ON a.code = "
-      "t.agency_code WHERE t.result_id = ?" +
+      "t.total, t.grade, t.scored_weight FROM " +
+          storage::ResultRowsSource(db_, "result_totals", result.rows_from) +
+          " t LEFT JOIN agencies a ON a.code = t.agency_code WHERE t.result_id = ?" +
           std::string(own ? " AND t.agency_code = ?" : "") + " ORDER BY " +
           (order_by == "total DESC" ? "t.total DESC, t.agency_code" : "t.agency_code") +
           " LIMIT ? OFFSET ?",
@@ -623,11 +624,11 @@ Result<StoredResult> Results::Summary(const Actor& actor, int64_t round_id, Resu
   const bool own = OwnOnly(actor, *result);
   std::vector<storage::Value> params = {result->rows_from};
   if (own) params.emplace_back(actor.agency);
-  auto kpis = db_.Query(
-      "SELECT agency_code, kpi, level, score, status FROM result_kpis WHERE result_id = ? AND "
-      "parent_kpi = ''" +
-          std::string(own ? " AND agency_code = ?" : ""),
-      params);
+  auto kpis = db_.Query("SELECT agency_code, kpi, level, score, status FROM " +
+                            storage::ResultRowsSource(db_, "result_kpis", result->rows_from) +
+                            " WHERE result_id = ? AND parent_kpi = ''" +
+                            std::string(own ? " AND agency_code = ?" : ""),
+                        params);
   if (!kpis) return kpis.status();
   std::unordered_map<std::string, json> kpis_of;
   for (const storage::Row& k : *kpis) {
@@ -666,17 +667,17 @@ Status Results::EachTotal(const Actor& actor, const StoredResult& result,
     return Denied(actor, "อ่านผลของทุกหน่วยงาน", "read every agency's result");
   TotalLine line;
   // In code order, as Summary listed them: averages add the totals up in the same order.
-  return db_.QueryEach(
-      "SELECT agency_code, kind, parent, grade, total FROM result_totals WHERE result_id = ? "
-      "ORDER BY agency_code",
-      {result.rows_from}, [&](const storage::Row& r) {
-        line.code = r.Text(0);
-        line.kind = r.Text(1);
-        line.parent = r.Text(2);
-        line.grade = r.IsNull(3) ? -1 : static_cast<int>(r.Int(3));
-        line.total = r.IsNull(4) ? std::nullopt : std::optional<double>(r.Real(4));
-        return each(line);
-      });
+  return db_.QueryEach("SELECT agency_code, kind, parent, grade, total FROM " +
+                           storage::ResultRowsSource(db_, "result_totals", result.rows_from) +
+                           " WHERE result_id = ? ORDER BY agency_code",
+                       {result.rows_from}, [&](const storage::Row& r) {
+                         line.code = r.Text(0);
+                         line.kind = r.Text(1);
+                         line.parent = r.Text(2);
+                         line.grade = r.IsNull(3) ? -1 : static_cast<int>(r.Int(3));
+                         line.total = r.IsNull(4) ? std::nullopt : std::optional<double>(r.Real(4));
+                         return each(line);
+                       });
 }
 
 Result<std::vector<KpiLevelCount>> Results::KpiLevels(const Actor& actor,
@@ -703,8 +704,10 @@ Status Results::EachKpiScore(
   if (OwnOnly(actor, result))
     return Denied(actor, "อ่านผลของทุกหน่วยงาน", "read every agency's result");
   return db_.QueryEach(
-      "SELECT agency_code, score FROM result_kpis WHERE result_id = ? AND kpi = ? AND "
-      "parent_kpi = '' AND status = 'scored' AND score IS NOT NULL ORDER BY agency_code",
+      "SELECT agency_code, score FROM " +
+          storage::ResultRowsSource(db_, "result_kpis", result.rows_from) +
+          " WHERE result_id = ? AND kpi = ? AND parent_kpi = '' AND status = 'scored' AND score "
+          "IS NOT NULL ORDER BY agency_code",
       {result.rows_from, kpi}, [&](const storage::Row& r) { return each(r.Text(0), r.Real(1)); });
 }
 
@@ -781,9 +784,10 @@ Result<StoredResult> Results::Advance(const Actor& actor, int64_t round_id, Resu
     auto title = RoundTitleOf(round.framework_id, round.round);
     if (!title) return title.status();
     auto users = db_.Query(
-        "SELECT u.id, u.agency_code FROM users u JOIN result_totals t ON t.agency_code = "
-        "u.agency_code WHERE t.result_id = ? AND u.active = 1 AND u.role IN ('reporter', "
-        "'approver') ORDER BY u.id",
+        "SELECT u.id, u.agency_code FROM users u JOIN " +
+            storage::ResultRowsSource(db_, "result_totals", publish ? rows_from : id) +
+            " t ON t.agency_code = u.agency_code WHERE t.result_id = ? AND u.active = 1 AND "
+            "u.role IN ('reporter', 'approver') ORDER BY u.id",
         {publish ? rows_from : id});
     if (!users) return users.status();
     // Written together (Notifier::NotifyEach): one user at a time cost two statements each,
@@ -1014,8 +1018,8 @@ Result<AppealInfo> Results::FileAppeal(const Actor& actor, int64_t result_id,
                                 "an appeal needs a reason (at most 64 KB)");
   }
   auto scored = db_.Query(
-      "SELECT 1 FROM result_kpis WHERE result_id = ? AND agency_code = ? AND kpi = ? AND "
-      "parent_kpi = ''",
+      "SELECT 1 FROM " + storage::ResultRowsSource(db_, "result_kpis", result->rows_from) +
+          " WHERE result_id = ? AND agency_code = ? AND kpi = ? AND parent_kpi = ''",
       {result->rows_from, actor.agency, kpi});
   if (!scored) return scored.status();
   if (scored->empty()) {
@@ -1206,10 +1210,10 @@ json DeriveAgency(const domain::Framework& fw, domain::Engine& engine, int round
 }  // namespace
 
 Result<json> Results::AgencyDocument(const StoredResult& result, const std::string& code) {
-  auto rows = db_.Query(
-      "SELECT kind, parent, inputs, explanation FROM result_totals WHERE result_id = ? AND "
-      "agency_code = ?",
-      {result.rows_from, code});
+  auto rows = db_.Query("SELECT kind, parent, inputs, explanation FROM " +
+                            storage::ResultRowsSource(db_, "result_totals", result.rows_from) +
+                            " WHERE result_id = ? AND agency_code = ?",
+                        {result.rows_from, code});
   if (!rows) return rows.status();
   if (rows->empty()) {
     return Status::NotFound("ยังไม่มีผลการประเมินของหน่วยงาน " + code + " ในรอบนี้",
@@ -1268,11 +1272,12 @@ Result<bool> ScoresCursor::Next(storage::Database& db, std::string& out) {
   std::vector<storage::Value> params = {result_.rows_from, after_};
   if (own_only_) params.emplace_back(only_);
   params.emplace_back(kBatch);
-  auto rows = db.Query(
-      "SELECT agency_code, kind, parent, inputs, explanation FROM result_totals WHERE "
-      "result_id = ? AND agency_code > ?" +
-          std::string(own_only_ ? " AND agency_code = ?" : "") + " ORDER BY agency_code LIMIT ?",
-      params);
+  auto rows = db.Query("SELECT agency_code, kind, parent, inputs, explanation FROM " +
+                           storage::ResultRowsSource(db, "result_totals", result_.rows_from) +
+                           " WHERE result_id = ? AND agency_code > ?" +
+                           std::string(own_only_ ? " AND agency_code = ?" : "") +
+                           " ORDER BY agency_code LIMIT ?",
+                       params);
   if (!rows) return rows.status();
   for (const storage::Row& r : *rows) {
     json shown;

@@ -17,6 +17,7 @@
 #include "formats/xlsx_reader.h"
 #include "service/cycle.h"
 #include "service/directory.h"
+#include "storage/result_rows.h"
 
 namespace esar::service {
 
@@ -354,8 +355,10 @@ Status Spreadsheets::ResultsTable(const Actor& actor, int64_t round_id, ResultSt
     auto read = [&](const std::string& after) {
       std::string sql =
           "SELECT t.agency_code, COALESCE(a.name_th, ''), COALESCE(a.name_en, ''), t.kind, "
-          "t.parent, t.total, t.grade, t.scored_weight FROM result_totals t LEFT JOIN agencies a "
-          "ON a.code = t.agency_code WHERE t.result_id = ? AND t.agency_code > ?";
+          "t.parent, t.total, t.grade, t.scored_weight FROM " +
+          storage::ResultRowsSource(db_, "result_totals", meta->rows_from) +
+          " t LEFT JOIN agencies a ON a.code = t.agency_code WHERE t.result_id = ? AND "
+          "t.agency_code > ?";
       std::vector<storage::Value> params = {meta->rows_from, after};
       if (own_only) {
         sql += " AND t.agency_code = ?";
@@ -375,11 +378,10 @@ Status Spreadsheets::ResultsTable(const Actor& actor, int64_t round_id, ResultSt
         in += in.empty() ? "?" : ", ?";
         params.emplace_back(t.Text(0));
       }
-      auto rows = db_.Query(
-          "SELECT agency_code, kpi, result, score FROM result_kpis WHERE result_id = ? AND "
-          "agency_code IN (" +
-              in + ")",
-          params);
+      auto rows = db_.Query("SELECT agency_code, kpi, result, score FROM " +
+                                storage::ResultRowsSource(db_, "result_kpis", meta->rows_from) +
+                                " WHERE result_id = ? AND agency_code IN (" + in + ")",
+                            params);
       if (!rows) return rows.status();
       std::map<std::string, std::vector<const storage::Row*>> by_agency;
       for (const storage::Row& r : *rows) by_agency[r.Text(0)].push_back(&r);

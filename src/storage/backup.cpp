@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -136,19 +137,41 @@ Status Refused(const std::string& why_th, const std::string& why_en) {
   return Status::DataLoss("ไม่กู้คืนข้อมูลสำรองนี้: " + why_th, "this backup is not restored: " + why_en);
 }
 
-// A restored row of result_totals or result_kpis (`table`, `values` of its `columns`) given a
-// place: its result's partition on PostgreSQL (result_rows.h), made for the first of the result's
-// rows (`ready` holds the tables and results done). A row without a result is left to the insert
-// to refuse.
+// The integer in column `column` of a restored row (`values` of its `columns`), if it has one.
+std::optional<int64_t> IntIn(const std::vector<std::string>& columns,
+                             const std::vector<Value>& values, const std::string& column) {
+  const auto at = std::find(columns.begin(), columns.end(), column);
+  if (at == columns.end()) return std::nullopt;
+  const auto* n = std::get_if<int64_t>(&values[static_cast<size_t>(at - columns.begin())]);
+  return n ? std::optional<int64_t>(*n) : std::nullopt;
+}
+
+// The partitions a restored row needs on PostgreSQL (result_rows.h), made once each (`ready`
+// holds those made): a result that holds rows (its own id in rows_from) gets its partitions of
+// result_totals and result_kpis, with rows or without, as computing it made them; a row of
+// those tables gets its result's. A row without a result is left to the insert to refuse.
 Status PrepareResultRowsFor(Database& db, const std::string& table,
                             const std::vector<std::string>& columns,
                             const std::vector<Value>& values,
                             std::set<std::pair<std::string, int64_t>>& ready) {
-  const auto at = std::find(columns.begin(), columns.end(), "result_id");
-  if (at == columns.end()) return Status::Ok();
-  const auto* result_id = std::get_if<int64_t>(&values[static_cast<size_t>(at - columns.begin())]);
-  if (!result_id || !ready.emplace(table, *result_id).second) return Status::Ok();
-  return PrepareResultRows(db, table, *result_id);
+  std::vector<std::pair<std::string, int64_t>> needed;
+  if (table == "results") {
+    const auto id = IntIn(columns, values, "id");
+    const auto rows_from = IntIn(columns, values, "rows_from");
+    if (id && (!rows_from || rows_from == id)) {
+      needed = {{"result_totals", *id}, {"result_kpis", *id}};
+    }
+  } else if (table == "result_totals" || table == "result_kpis") {
+    if (const auto result_id = IntIn(columns, values, "result_id")) {
+      needed = {{table, *result_id}};
+    }
+  }
+  for (const auto& [rows_table, result_id] : needed) {
+    if (!ready.emplace(rows_table, result_id).second) continue;
+    Status s = PrepareResultRows(db, rows_table, result_id);
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
 }
 
 // The tables of the schema, and each one's columns in their order (a partition is part of its
@@ -545,6 +568,10 @@ Status Restore(Database& db, FileStore& files, std::istream& in, const RestoreOp
       Status s =
           db.Execute("INSERT INTO " + table + " (" + columns + ") VALUES (" + marks + ")", values);
       if (!s.ok()) return Damaged(line_number, s.message_th(), s.message_en());
+      if (table == "results") {
+        Status ready = PrepareResultRowsFor(db, table, table_columns, values, result_rows_ready);
+        if (!ready.ok()) return Damaged(line_number, ready.message_th(), ready.message_en());
+      }
     }
     for (const auto& [table, column, value, key] : second_pass) {
       const std::string key_column = table == "agencies" ? "code" : "id";

@@ -189,9 +189,12 @@ CREATE TABLE result_kpis (LIKE result_kpis_unpartitioned INCLUDING DEFAULTS INCL
 ALTER TABLE result_kpis ADD CONSTRAINT result_kpis_pkey PRIMARY KEY (result_id, agency_code, kpi)
 )SQL");
   if (!s.ok()) return s;
+  // Every result that holds rows gets its partitions, rows or none (ResultRowsSource reads
+  // them), and so does every result with rows there.
   for (const char* table : {"result_totals", "result_kpis"}) {
     const std::string before = std::string(table) + "_unpartitioned";
-    auto results = db.Query("SELECT DISTINCT result_id FROM " + before);
+    auto results = db.Query("SELECT result_id FROM " + before +
+                            " UNION SELECT COALESCE(rows_from, id) FROM results");
     if (!results) return results.status();
     for (const Row& r : *results) {
       s = PrepareResultRows(db, table, r.Int(0));

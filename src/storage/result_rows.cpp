@@ -6,6 +6,11 @@ std::string ResultRowsTable(std::string_view table, int64_t result_id) {
   return std::string(table) + "_" + std::to_string(result_id);
 }
 
+std::string ResultRowsSource(const Database& db, std::string_view table, int64_t result_id) {
+  return db.dialect() == Dialect::kPostgres ? ResultRowsTable(table, result_id)
+                                            : std::string(table);
+}
+
 Result<ResultRowsLoad> ResultRowsLoad::Begin(Database& db, std::string_view table,
                                              int64_t result_id) {
   if (db.dialect() != Dialect::kPostgres)

@@ -26,6 +26,16 @@ namespace esar::storage {
 // PostgreSQL: its partition for the result.
 std::string ResultRowsTable(std::string_view table, int64_t result_id);
 
+// The table a statement reads result `result_id`'s rows of `table` (result_totals or result_kpis)
+// from: on PostgreSQL the result's partition, on SQLite `table` itself, which holds every
+// result's rows (so the statement still says result_id = the result). `result_id` must be a
+// result that holds rows (results.rows_from): each has its partitions, with rows or without
+// (ResultRowsLoad::Begin, migration 30, restore). A statement over a partitioned table is planned
+// again each time it runs, as its plan depends on which partition the value picks (~0.8 ms for a
+// page of the public list, whose statements were otherwise planned once per connection); one
+// that names the partition is planned for it alone, and kept.
+std::string ResultRowsSource(const Database& db, std::string_view table, int64_t result_id);
+
 // The bulk load of one result's rows of result_totals or result_kpis, inside the caller's
 // Transaction on the database given to Begin (which outlives the load): nothing of it is seen
 // before that transaction commits, and a rollback leaves nothing behind, the result's table
