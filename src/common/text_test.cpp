@@ -1,12 +1,55 @@
 #include "common/text.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
+#include <random>
+#include <string>
 
 namespace esar {
 namespace {
+
+// ShortestDecimalTo writes whole numbers its own way: the text is fmt's all the same, which audit
+// digests recorded before depend on. Whole numbers at and around its bound, negative ones, -0,
+// and numbers with fractions of every size.
+TEST(ShortestDecimalTest, WritesWhatFmtWritesForEveryKindOfNumber) {
+  std::vector<double> numbers = {0.0,
+                                 -0.0,
+                                 1.0,
+                                 -1.0,
+                                 100.0,
+                                 4.0,
+                                 1e15 - 1,
+                                 1e15,
+                                 -1e15,
+                                 1e15 + 1,
+                                 1e16,
+                                 9007199254740993.0,
+                                 1e21,
+                                 0.1,
+                                 96.763,
+                                 1e-5,
+                                 2.5e-308,
+                                 std::numeric_limits<double>::max(),
+                                 std::numeric_limits<double>::denorm_min()};
+  std::mt19937_64 random(20261203);
+  for (int i = 0; i < 200000; ++i) {
+    const double whole = static_cast<double>(
+        static_cast<int64_t>(random() % 4'000'000'000'000'000ULL) - 2'000'000'000'000'000LL);
+    numbers.push_back(whole / static_cast<double>(int64_t{1} << (random() % 24)));
+    numbers.push_back(
+        std::ldexp(static_cast<double>(random() >> 11), static_cast<int>(random() % 200) - 100));
+  }
+  char out[kShortestDecimalMax];
+  size_t whole_numbers = 0;
+  for (double n : numbers) {
+    if (std::trunc(n) == n) ++whole_numbers;
+    ASSERT_EQ(std::string(out, ShortestDecimalTo(n, out)), fmt::format("{}", n)) << n;
+  }
+  EXPECT_GT(whole_numbers, numbers.size() / 10);  // the fast path was taken
+}
 
 TEST(FormatDecimalTest, RoundsHalfAwayFromZeroOnTheShortestDecimal) {
   EXPECT_EQ(FormatDecimal(96.7625, 3), "96.763");

@@ -241,6 +241,45 @@ Result<std::vector<EncodedRows>> ReadParts(storage::Database& db, const std::str
   return parts;
 }
 
+namespace {
+
+// The bytes of `row`'s first value as EncodeValue writes it ("-;" or "<length>:<text>;"); empty
+// when `row` does not begin with one.
+std::string_view FirstValueOf(std::string_view row) {
+  if (row.substr(0, 2) == "-;") return row.substr(0, 2);
+  size_t length = 0;
+  const auto [end, error] = std::from_chars(row.data(), row.data() + row.size(), length);
+  const size_t colon = static_cast<size_t>(end - row.data());
+  if (error != std::errc() || colon >= row.size() || row[colon] != ':') return {};
+  const size_t after_colon = row.size() - colon - 1;
+  if (length >= after_colon || row[colon + 1 + length] != ';') return {};
+  return row.substr(0, colon + 2 + length);
+}
+
+// Sorts `rows` (encoded rows of one part) byte by byte. A part's rows usually come grouped by
+// their first value, the groups in order (a result's KPI rows agency by agency, in code order, as
+// a computation writes them): then only each group is sorted (27 rows at a time for 216,000
+// KPI rows, instead of all together). A first value encoded is never the start of another, so
+// every row of a smaller first value sorts before every row of a greater one.
+void SortRows(std::vector<std::string_view>& rows) {
+  std::string_view previous;
+  for (size_t begin = 0; begin < rows.size();) {
+    const std::string_view first = FirstValueOf(rows[begin]);
+    if (first.empty() || (begin > 0 && !(previous < first))) {
+      std::sort(rows.begin(), rows.end());
+      return;
+    }
+    size_t end = begin + 1;
+    while (end < rows.size() && rows[end].substr(0, first.size()) == first) ++end;
+    std::sort(rows.begin() + static_cast<std::ptrdiff_t>(begin),
+              rows.begin() + static_cast<std::ptrdiff_t>(end));
+    previous = first;
+    begin = end;
+  }
+}
+
+}  // namespace
+
 EntityState StateOfParts(const std::string& entity, const std::vector<EncodedRows>& parts) {
   security::Sha256 digest;
   digest.Update("esar-state/1\n" + entity + "\n");
@@ -254,7 +293,7 @@ EntityState StateOfParts(const std::string& entity, const std::vector<EncodedRow
     for (size_t i = 0; i < rows.size(); ++i) encoded.push_back(rows[i]);
     // Sorted here rather than by SQL: SQLite and PostgreSQL collate text differently, and the
     // digest must not depend on the engine (a backup moves between them).
-    std::sort(encoded.begin(), encoded.end());
+    SortRows(encoded);
     hashed += "part " + std::to_string(p) + " " + std::to_string(encoded.size()) + "\n";
     // Each row as "<length>:<row>\n", hashed a megabyte at a time rather than in three small
     // pieces a row (the same bytes, so the same digest).

@@ -15,6 +15,7 @@
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -42,6 +43,52 @@ std::shared_ptr<const AuditSeal> NewSeal(const std::string& dir) {
   auto seal = AuditSeal::Load(dir + "/audit.key", dir + "/audit.head");
   EXPECT_TRUE(seal.ok()) << seal.status().ToString(false);
   return seal.ok() ? *seal : nullptr;
+}
+
+// A result's state digest does not depend on the order its rows come in: grouped by agency with
+// the groups in order (as a computation writes them, which StateOfParts sorts group by group),
+// the groups out of order, an agency's rows in two places, reversed or shuffled. Codes of two
+// lengths, so that the rows' encodings sort otherwise than the codes ("B2" after "B10"), and KPI
+// ids that sort as text ("10" before "9").
+TEST(StateDigestTest, APartsRowsGiveOneDigestInWhateverOrderTheyCome) {
+  std::vector<std::vector<storage::Value>> rows;
+  for (const char* agency : {"A01", "A02", "B10", "B2", "B20"}) {
+    for (const char* kpi : {"1", "10", "12.1", "2", "9"}) {
+      rows.push_back({std::string(agency), std::string(kpi), std::string(""), std::string("scored"),
+                      static_cast<double>(rows.size()) * 1.5, storage::Value{},
+                      int64_t{static_cast<int64_t>(rows.size() % 4)}});
+    }
+  }
+  auto digest_of = [&](const std::vector<size_t>& order) {
+    std::vector<EncodedRows> parts(3);
+    const std::vector<storage::Value> result = {int64_t{1}, std::string("final")};
+    parts[0].Add(result.data(), result.size());
+    for (size_t i : order) parts[2].Add(rows[i].data(), rows[i].size());
+    return StateOfParts("result/1", parts).digest;
+  };
+  std::vector<size_t> order(rows.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  const std::string as_written = digest_of(order);
+  std::vector<std::vector<size_t>> others;
+  others.emplace_back(order.rbegin(), order.rend());
+  std::vector<size_t> groups_swapped(order.begin() + 5, order.begin() + 10);  // A02 first
+  groups_swapped.insert(groups_swapped.end(), order.begin(), order.begin() + 5);
+  groups_swapped.insert(groups_swapped.end(), order.begin() + 10, order.end());
+  others.push_back(groups_swapped);
+  std::vector<size_t> split(order.begin() + 1, order.end());  // A01's first row last
+  split.push_back(0);
+  others.push_back(split);
+  std::vector<size_t> shuffled = order;
+  std::shuffle(shuffled.begin(), shuffled.end(), std::mt19937(20261203));
+  others.push_back(shuffled);
+  std::vector<size_t> within_reversed;  // groups in order, each one's rows reversed
+  for (size_t g = 0; g < rows.size(); g += 5)
+    for (size_t i = g + 5; i > g; --i) within_reversed.push_back(i - 1);
+  others.push_back(within_reversed);
+  for (const std::vector<size_t>& other : others) EXPECT_EQ(digest_of(other), as_written);
+  // The digest still covers every value.
+  rows[7][4] = 0.25;
+  EXPECT_NE(digest_of(order), as_written);
 }
 
 TEST(AuditSealTest, TheKeyFileIsMadeOnceAndReadBack) {

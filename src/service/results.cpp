@@ -192,8 +192,8 @@ Status ParseInputs(const std::string& text, domain::Agency& agency,
   return Status::Ok();
 }
 
-// The KPI scores of one agency in the order of its result_kpis rows, each with its parent's id
-// ("" at the top): `k`, then its sub-KPIs under it. Pointers into the scores, which outlive them.
+// The KPI scores of one agency, each with its parent's id ("" at the top): `k`, then its sub-KPIs
+// under it. Pointers into the scores, which outlive them.
 void AppendKpiOrder(const domain::KpiScore& k, const std::string* parent,
                     std::vector<std::pair<const domain::KpiScore*, const std::string*>>& out) {
   out.emplace_back(&k, parent);
@@ -469,6 +469,7 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
                                 agency = &slice.scores[agency_at++];
                                 for (const domain::KpiScore& k : agency->kpis)
                                   AppendKpiOrder(k, &top, pending);
+                                // In the key's order, as the agencies (see above).
                                 std::sort(pending.begin(), pending.end(),
                                           [](const auto& a, const auto& b) {
                                             return a.first->kpi < b.first->kpi;

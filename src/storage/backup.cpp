@@ -175,7 +175,7 @@ Status PrepareResultRowsFor(Database& db, const std::string& table,
 }
 
 // The tables of the schema, and each one's columns in their order (a partition is part of its
-// table: PostgreSQL's of result_kpis are not named).
+// table: those of result_totals and result_kpis on PostgreSQL are not named).
 Result<std::map<std::string, std::vector<std::string>>> SchemaColumns(Database& db) {
   std::map<std::string, std::vector<std::string>> out;
   if (db.dialect() == Dialect::kSqlite) {
