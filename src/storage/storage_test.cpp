@@ -518,10 +518,12 @@ TEST_P(StorageTest, BulkInsertTurnsValuesIntoTheirColumnsTypes) {
 }
 
 // After an import of many rows, PostgreSQL's planner knows the table (its row count and column
-// statistics) and its pages are marked all-visible (the visibility map a VACUUM sets) without
-// waiting for autovacuum, which is off for these tables so that only the call can have done it;
-// a handful of rows changes nothing. SQLite gets no statistics table (its plans stay those it
-// makes without).
+// statistics) and the table has been vacuumed (which sets the visibility map) without waiting
+// for autovacuum, which is off for these tables so that only the call can have done it; a
+// handful of rows changes nothing. SQLite gets no statistics table (its plans stay those it
+// makes without). The vacuum is counted rather than its all-visible pages: a transaction of a
+// test running beside this one on the same server keeps VACUUM from marking the newest rows
+// all-visible (seen once in the ASan run of f4eb53a's CI: relallvisible 0 of 28 pages).
 TEST_P(StorageTest, ABulkLoadLeavesItsTableVacuumedAndAnalyzed) {
   const bool pg = db_->dialect() == Dialect::kPostgres;
   for (const char* table : {"loaded", "few"}) {
@@ -545,10 +547,10 @@ TEST_P(StorageTest, ABulkLoadLeavesItsTableVacuumedAndAnalyzed) {
   if (pg) {
     auto known = db_->Query(
         "SELECT c.relname, c.reltuples, (SELECT COUNT(*) FROM pg_stats s WHERE s.tablename = "
-        "c.relname AND s.schemaname = n.nspname), c.relallvisible, c.relpages FROM pg_class c "
-        "JOIN pg_namespace n ON n.oid = "
-        "c.relnamespace WHERE c.oid IN (CAST('loaded' AS regclass), CAST('few' AS regclass)) "
-        "ORDER BY c.relname");
+        "c.relname AND s.schemaname = n.nspname), (SELECT u.vacuum_count FROM "
+        "pg_stat_user_tables u WHERE u.relid = c.oid), c.relpages FROM pg_class c JOIN "
+        "pg_namespace n ON n.oid = c.relnamespace WHERE c.oid IN (CAST('loaded' AS regclass), "
+        "CAST('few' AS regclass)) ORDER BY c.relname");
     ASSERT_TRUE(known.ok()) << known.status().ToString(false);
     ASSERT_EQ(known->size(), 2u);
     EXPECT_EQ((*known)[0].Text(0), "few");
@@ -559,7 +561,7 @@ TEST_P(StorageTest, ABulkLoadLeavesItsTableVacuumedAndAnalyzed) {
     EXPECT_EQ((*known)[1].Real(1), 5000);
     EXPECT_EQ((*known)[1].Int(2), 2);  // both columns
     EXPECT_GT((*known)[1].Int(4), 1);
-    EXPECT_EQ((*known)[1].Int(3), (*known)[1].Int(4));  // every page all-visible
+    EXPECT_EQ((*known)[1].Int(3), 1);  // vacuumed once
   } else {
     auto stat = db_->Query("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'");
     ASSERT_TRUE(stat.ok());
