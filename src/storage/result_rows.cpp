@@ -2,9 +2,14 @@
 
 namespace esar::storage {
 
+namespace {
+
+// The table holding result `result_id`'s rows of `table` on PostgreSQL: its partition for it.
 std::string ResultRowsTable(std::string_view table, int64_t result_id) {
   return std::string(table) + "_" + std::to_string(result_id);
 }
+
+}  // namespace
 
 std::string ResultRowsSource(const Database& db, std::string_view table, int64_t result_id) {
   return db.dialect() == Dialect::kPostgres ? ResultRowsTable(table, result_id)

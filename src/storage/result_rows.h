@@ -4,8 +4,8 @@
 // agency x KPI and sub-KPI). A computation writes a result's rows all at once (8,000 and 216,000
 // at every local government's scale) and nothing adds to them after. On PostgreSQL both tables
 // are partitioned by result_id (migration 30), each result's rows a table of their own
-// (ResultRowsTable): a computation fills it bare, and attaching it to its table then builds its
-// indexes, each in one pass, and checks its foreign key in one query. In psql, 216,000 KPI rows
+// (`<table>_<result id>`): a computation fills it bare, and attaching it to its table then builds
+// its indexes, each in one pass, and checks its foreign key in one query. In psql, 216,000 KPI rows
 // took ~400 ms to copy into a table with its primary key, against ~190 ms into a bare one and
 // ~75 ms for the key after; 8,000 totals took 190 ms to copy into result_totals, against ~60 ms
 // into a bare table and ~55 ms to attach it. On SQLite each is one table, which the rows go
@@ -21,10 +21,6 @@
 #include "storage/database.h"
 
 namespace esar::storage {
-
-// The table holding result `result_id`'s rows of `table` (result_totals or result_kpis) on
-// PostgreSQL: its partition for the result.
-std::string ResultRowsTable(std::string_view table, int64_t result_id);
 
 // The table a statement reads result `result_id`'s rows of `table` (result_totals or result_kpis)
 // from: on PostgreSQL the result's partition, on SQLite `table` itself, which holds every
