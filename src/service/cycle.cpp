@@ -665,27 +665,30 @@ std::string ObservationsOfQuery(size_t agencies) {
 }
 
 // One observations row (agency_code, kpi, variable, fiscal_year, round, value) appended to `out`:
-// its value is one number or a list's, as text separated by ';'. DataLoss when it is not.
-Status AppendObservation(const storage::Row& r, std::vector<domain::Observation>& out) {
+// its value is one number or a list's, as text separated by ';'. DataLoss when it is not. `R` is
+// a storage::Row (from Query) or a storage::TextRow (from ScanText), whose Text(5) ends with a
+// NUL either way.
+template <typename R>
+Status AppendObservation(const R& r, std::vector<domain::Observation>& out) {
   domain::Observation o;
   o.agency = r.Text(0);
   o.kpi = r.Text(1);
   o.variable = r.Text(2);
   o.fiscal_year = static_cast<int>(r.Int(3));
   o.round = static_cast<int>(r.Int(4));
-  const auto* text = std::get_if<std::string>(&r[5]);
-  if (!text) return Status::DataLoss("ค่าที่นำเข้าอ่านไม่ได้", "an imported value cannot be read");
+  if (r.IsNull(5)) return Status::DataLoss("ค่าที่นำเข้าอ่านไม่ได้", "an imported value cannot be read");
   // strtod reads each number up to the ';' after it (the text ends with a NUL): no string per
   // number; 300,000 of them are read for one computation.
-  const char* at = text->c_str();
-  const char* const end = at + text->size();
+  const auto text = r.Text(5);
+  const char* at = text.data();
+  const char* const end = at + text.size();
   while (true) {
     char* stop = nullptr;
     const double v = std::strtod(at, &stop);
     if (stop == at || (stop != end && *stop != ';'))
       return Status::DataLoss(
-          "ค่าที่นำเข้าของหน่วยงาน " + o.agency + " อ่านไม่ได้: " + *text,
-          "an imported value of agency " + o.agency + " cannot be read: " + *text);
+          "ค่าที่นำเข้าของหน่วยงาน " + o.agency + " อ่านไม่ได้: " + std::string(text),
+          "an imported value of agency " + o.agency + " cannot be read: " + std::string(text));
     o.values.push_back(v);
     if (stop == end) break;
     at = stop + 1;
@@ -705,8 +708,8 @@ Result<std::vector<domain::Observation>> Cycle::Observations(size_t more) {
   if (!count) return count.status();
   out.reserve(static_cast<size_t>((*count)[0].Int(0)) + more);
   Status read =
-      db_.ScanEach("SELECT agency_code, kpi, variable, fiscal_year, round, value FROM observations",
-                   {}, [&](const storage::Row& r) { return AppendObservation(r, out); });
+      db_.ScanText("SELECT agency_code, kpi, variable, fiscal_year, round, value FROM observations",
+                   {}, [&](const storage::TextRow& r) { return AppendObservation(r, out); });
   if (!read.ok()) return read;
   return out;
 }
@@ -724,32 +727,22 @@ Result<std::vector<domain::Observation>> Cycle::ObservationsOf(
   auto rows = db_.Query(ObservationsOfQuery(agencies.size()),
                         std::vector<storage::Value>(agencies.begin(), agencies.end()));
   if (!rows) return rows.status();
-  Status made = AppendObservations(*rows, out);
-  if (!made.ok()) return made;
+  out.reserve(rows->size());
+  for (const storage::Row& r : *rows) {
+    Status made = AppendObservation(r, out);
+    if (!made.ok()) return made;
+  }
   return out;
 }
 
-Status Cycle::ReadObservationRowsOf(const std::vector<std::string>& agencies,
-                                    std::vector<storage::Row>& rows) {
+Status Cycle::AppendObservationsOf(const std::vector<std::string>& agencies,
+                                   std::vector<domain::Observation>& out) {
   if (agencies.empty()) return Status::Ok();
   // Thousands of rows (ScoreAndStore reads 500 agencies' at a time), streamed rather than
-  // fetched batch by batch; each kept as it is, its values moved, not copied.
-  return db_.ScanEach(ObservationsOfQuery(agencies.size()),
+  // fetched batch by batch.
+  return db_.ScanText(ObservationsOfQuery(agencies.size()),
                       std::vector<storage::Value>(agencies.begin(), agencies.end()),
-                      [&](storage::Row& r) {
-                        rows.push_back(std::move(r));
-                        return Status::Ok();
-                      });
-}
-
-Status Cycle::AppendObservations(const std::vector<storage::Row>& rows,
-                                 std::vector<domain::Observation>& out) {
-  out.reserve(out.size() + rows.size());
-  for (const storage::Row& r : rows) {
-    Status s = AppendObservation(r, out);
-    if (!s.ok()) return s;
-  }
-  return Status::Ok();
+                      [&](const storage::TextRow& r) { return AppendObservation(r, out); });
 }
 
 }  // namespace esar::service

@@ -173,15 +173,11 @@ class Cycle {
   Result<std::vector<domain::Observation>> ObservationsOf(const std::string& agency);
   // The imported values of each of `agencies` (a page's few dozen), in one query.
   Result<std::vector<domain::Observation>> ObservationsOf(const std::vector<std::string>& agencies);
-  // The rows ObservationsOf makes its observations of, appended to `rows` as they are read: for
-  // thousands of agencies at a time, whose rows AppendObservations then makes observations of,
-  // on another thread if need be (ScoreAndStore's reader goes on to the database meanwhile).
-  Status ReadObservationRowsOf(const std::vector<std::string>& agencies,
-                               std::vector<storage::Row>& rows);
-  // Appends to `out` the observations of `rows` (from ReadObservationRowsOf). Touches no
-  // database. DataLoss when a value cannot be read.
-  static Status AppendObservations(const std::vector<storage::Row>& rows,
-                                   std::vector<domain::Observation>& out);
+  // ObservationsOf for thousands of agencies at a time (ScoreAndStore's slices): their
+  // observations appended to `out` as they are read, each made from its row's text where the
+  // database holds it (Database::ScanText). DataLoss when a value cannot be read.
+  Status AppendObservationsOf(const std::vector<std::string>& agencies,
+                              std::vector<domain::Observation>& out);
 
  private:
   Result<StoredFramework> Load(const storage::Row& row);

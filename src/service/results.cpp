@@ -242,7 +242,6 @@ constexpr size_t kAgenciesPerSlice = 500;
 // One slice of a round's agencies as ScoreAndStore scores and stores them.
 struct ScoredSlice {
   std::vector<domain::Agency> agencies;
-  std::vector<storage::Row> rows;                 // their imported values' rows, as read
   std::vector<domain::PastResult> past;           // the earlier results their baselines come from
   std::vector<domain::Observation> observations;  // every value they were scored from
   std::vector<domain::AgencyScore> scores;
@@ -319,20 +318,19 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
   size_t from_results = 0;       // baselines filled from an earlier year's result
   size_t imported_in_place = 0;  // imported values kept in their place
 
-  // Reads what agencies [begin, end) are scored from into `slice`: the rows of their imported
-  // values and the earlier results their baselines come from. Only the database's part: the
-  // helper makes the values of them (values_of_slice) while this thread goes on to the next
-  // insert, so that PostgreSQL does not wait for the rows to be made into observations.
+  // Reads what agencies [begin, end) are scored from into `slice`: their imported values and the
+  // earlier results their baselines come from. Only the database's part: the helper completes
+  // the values (values_of_slice) while this thread goes on to the next insert.
   auto read_slice = [&](size_t begin, size_t end, ScoredSlice& slice) -> Status {
     slice.agencies.assign(agencies->begin() + static_cast<std::ptrdiff_t>(begin),
                           agencies->begin() + static_cast<std::ptrdiff_t>(end));
-    slice.rows.clear();
+    slice.observations.clear();
     std::vector<std::string> codes;
     for (size_t at = begin; at < end; at += kAgenciesPerSlice) {
       codes.clear();
       for (size_t i = at; i < std::min(end, at + kAgenciesPerSlice); ++i)
         codes.push_back((*agencies)[i].code);
-      Status read = cycle_.ReadObservationRowsOf(codes, slice.rows);
+      Status read = cycle_.AppendObservationsOf(codes, slice.observations);
       if (!read.ok()) return read;
     }
     auto past = History(db_, clock_).BaselineSources(fw, slice.agencies);
@@ -344,11 +342,7 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
   // those of its agencies' accepted submissions after them, and the baselines taken from earlier
   // results where no value was imported; those are kept with the inputs (and where they came
   // from, which the explanation says).
-  auto values_of_slice = [&](ScoredSlice& slice) -> Status {
-    slice.observations.clear();
-    Status made = Cycle::AppendObservations(slice.rows, slice.observations);
-    if (!made.ok()) return made;
-    slice.rows.clear();
+  auto values_of_slice = [&](ScoredSlice& slice) {
     for (const domain::Agency& a : slice.agencies) {
       auto found = accepted_of.find(a.code);
       if (found == accepted_of.end()) continue;
@@ -361,7 +355,6 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
     from_results +=
         domain::FillBaselines(fw, slice.agencies, slice.past, slice.observations, &kept);
     imported_in_place += kept;
-    return Status::Ok();
   };
 
   // Each row of result_totals and result_kpis is filled by fill_total or fill_kpi, for the insert
@@ -410,8 +403,7 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
   total_rows.reserve(agencies->size());
   json totals = json::object();
   auto score_slice = [&](ScoredSlice& slice) -> Status {
-    Status made = values_of_slice(slice);
-    if (!made.ok()) return made;
+    values_of_slice(slice);
     if (from_agencies) {
       auto from_peers =
           domain::FillFromAgencies(engine, round.round, slice.agencies, peers, slice.observations);

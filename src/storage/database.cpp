@@ -42,6 +42,28 @@ std::string Row::Text(size_t i) const {
   return "";
 }
 
+int64_t TextRow::Int(size_t i) const {
+  const std::string_view text = Text(i);
+  int64_t out = 0;
+  std::from_chars(text.data(), text.data() + text.size(), out);
+  return out;
+}
+
+Status Database::ScanText(std::string_view sql, const std::vector<Value>& params,
+                          const std::function<Status(const TextRow&)>& each) {
+  TextRow text;
+  std::vector<std::string> held;
+  return ScanEach(sql, params, [&](Row& r) {
+    held.resize(r.size());
+    text.fields().clear();
+    for (size_t c = 0; c < r.size(); ++c) {
+      held[c] = r.Text(c);
+      text.fields().push_back(r.IsNull(c) ? std::string_view() : std::string_view(held[c]));
+    }
+    return each(text);
+  });
+}
+
 Status Database::Execute(std::string_view sql, const std::vector<Value>& params) {
   auto rows = Query(sql, params);
   return rows.ok() ? Status::Ok() : rows.status();

@@ -254,30 +254,43 @@ void AppendCell(Oid type, const char* cell, size_t length, std::vector<Value>& r
   }
 }
 
-// One field of a line of COPY's text format, [at, end), unescaped into `out` (the reverse of
-// AppendCopyText: \\, \t, \n, \r, \b, \f, \v; any other escaped character stands for
-// itself). Returns false for the NULL marker \N.
-bool UnescapeCopyField(const char* at, const char* end, std::string& out) {
-  out.clear();
-  if (end - at == 2 && at[0] == '\\' && at[1] == 'N') return false;
-  const char* plain = at;
-  for (; at < end; ++at) {
-    if (*at != '\\' || at + 1 == end) continue;
-    out.append(plain, at);
-    ++at;
-    switch (*at) {
-      case 't': out += '\t'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'v': out += '\v'; break;
-      default: out += *at;
+// One field of a line of COPY's text format, [at, end), unescaped over itself (the reverse of
+// AppendCopyText: \\, \t, \n, \r, \b, \f, \v; any other escaped character stands for itself;
+// never longer than the escaped text). Returns the end of its text, or nullptr for the NULL
+// marker \N.
+char* UnescapeCopyField(char* at, char* end) {
+  if (end - at == 2 && at[0] == '\\' && at[1] == 'N') return nullptr;
+  char* to = std::find(at, end, '\\');
+  for (const char* from = to; from < end; ++from) {
+    if (*from != '\\' || from + 1 == end) {
+      *to++ = *from;
+      continue;
     }
-    plain = at + 1;
+    ++from;
+    switch (*from) {
+      case 't':
+        *to++ = '\t';
+        break;
+      case 'n':
+        *to++ = '\n';
+        break;
+      case 'r':
+        *to++ = '\r';
+        break;
+      case 'b':
+        *to++ = '\b';
+        break;
+      case 'f':
+        *to++ = '\f';
+        break;
+      case 'v':
+        *to++ = '\v';
+        break;
+      default:
+        *to++ = *from;
+    }
   }
-  out.append(plain, end);
-  return true;
+  return to;
 }
 
 // Whether a statement is worth keeping prepared on its connection: a query or a change of rows,
@@ -408,6 +421,66 @@ class PostgresDatabase final : public Database {
     // connection, which keeps the unnamed statement until the next is prepared.
     if (!InTransaction()) return ReadSnapshot([&] { return ScanEach(sql, params, each); });
     std::vector<Oid> types;
+    Status started = BeginCopyOut(sql, params, types);
+    if (!started.ok()) return started;
+    std::vector<Value> values;
+    return ReadCopyOut([&](char* line, size_t length) {
+      char* at = line;
+      char* const end = line + length;
+      values.clear();
+      values.reserve(types.size());
+      for (size_t c = 0; c < types.size(); ++c) {
+        char* stop = std::find(at, end, '\t');
+        char* const next = stop == end ? end : stop + 1;
+        char* const text_end = UnescapeCopyField(at, stop);
+        if (!text_end) {
+          values.emplace_back(std::monostate{});
+        } else {
+          *text_end = '\0';  // strtod in AppendCell stops there
+          AppendCell(types[c], at, static_cast<size_t>(text_end - at), values);
+        }
+        at = next;
+      }
+      Row row(std::move(values));
+      values = {};
+      return each(row);
+    });
+  }
+
+  Status ScanText(std::string_view sql, const std::vector<Value>& params,
+                  const std::function<Status(const TextRow&)>& each) override {
+    // ScanEach's COPY, each field unescaped where it lies in the line libpq gives (which is this
+    // code's to change, and ends with a NUL) and ended with a NUL there.
+    if (!InTransaction()) return ReadSnapshot([&] { return ScanText(sql, params, each); });
+    std::vector<Oid> types;
+    Status started = BeginCopyOut(sql, params, types);
+    if (!started.ok()) return started;
+    TextRow row;
+    return ReadCopyOut([&](char* line, size_t length) {
+      char* at = line;
+      char* const end = line + length;
+      std::vector<std::string_view>& fields = row.fields();
+      fields.clear();
+      for (size_t c = 0; c < types.size(); ++c) {
+        char* stop = std::find(at, end, '\t');
+        char* const next = stop == end ? end : stop + 1;
+        char* const text_end = UnescapeCopyField(at, stop);
+        if (text_end) {
+          *text_end = '\0';  // over the tab or line end after it, or libpq's NUL
+          fields.emplace_back(at, static_cast<size_t>(text_end - at));
+        } else {
+          fields.emplace_back();
+        }
+        at = next;
+      }
+      return each(row);
+    });
+  }
+
+  // Starts `sql` (with `params` as quoted literals) as COPY (...) TO STDOUT in the transaction in
+  // progress; `types` are its columns' types, from the statement prepared unnamed and described.
+  Status BeginCopyOut(std::string_view sql, const std::vector<Value>& params,
+                      std::vector<Oid>& types) {
     {
       const std::string text = NumberPlaceholders(sql);
       std::unique_ptr<PGresult, void (*)(PGresult*)> prepared(
@@ -451,32 +524,23 @@ class PostgresDatabase final : public Database {
       std::unique_ptr<PGresult, void (*)(PGresult*)> started(PQexec(conn_, copy.c_str()), PQclear);
       if (PQresultStatus(started.get()) != PGRES_COPY_OUT) return Failed("copy", started.get());
     }
+    return Status::Ok();
+  }
+
+  // Reads the rows of the COPY BeginCopyOut started to its end, giving each line without its
+  // line end to `line` (which may change its bytes, and the NUL after them). After a failure of
+  // `line`, the rest is read and dropped: COPY cannot be stopped midway on a connection that is
+  // to be used again, and the transaction ends with that failure anyway.
+  Status ReadCopyOut(const std::function<Status(char* line, size_t length)>& line) {
     Status out;
-    std::vector<Value> values;
-    std::string field;
     while (true) {
-      char* line = nullptr;
-      const int length = PQgetCopyData(conn_, &line, 0);
+      char* text = nullptr;
+      const int length = PQgetCopyData(conn_, &text, 0);
       if (length < 0) break;  // -1: every row read; -2: failed (the result below says why)
-      std::unique_ptr<char, void (*)(void*)> held(line, PQfreemem);
-      // After `each` failed the rest is read and dropped: COPY cannot be stopped midway on a
-      // connection that is to be used again, and the transaction ends with this failure anyway.
+      std::unique_ptr<char, void (*)(void*)> held(text, PQfreemem);
       if (!out.ok()) continue;
-      const char* at = line;
-      const char* const end = line + (length > 0 && line[length - 1] == '\n' ? length - 1 : length);
-      values.clear();
-      values.reserve(types.size());
-      for (size_t c = 0; c < types.size(); ++c) {
-        const char* stop = std::find(at, end, '\t');
-        if (!UnescapeCopyField(at, stop, field))
-          values.emplace_back(std::monostate{});
-        else
-          AppendCell(types[c], field.c_str(), field.size(), values);
-        at = stop == end ? end : stop + 1;
-      }
-      Row row(std::move(values));
-      out = each(row);
-      values = {};
+      const auto size = static_cast<size_t>(length);
+      out = line(text, size > 0 && text[size - 1] == '\n' ? size - 1 : size);
     }
     while (PGresult* result = PQgetResult(conn_)) {
       std::unique_ptr<PGresult, void (*)(PGresult*)> guard(result, PQclear);

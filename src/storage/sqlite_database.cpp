@@ -180,6 +180,39 @@ class SqliteDatabase final : public Database {
     });
   }
 
+  Status ScanText(std::string_view sql, const std::vector<Value>& params,
+                  const std::function<Status(const TextRow&)>& each) override {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=
+        SQLITE_OK) {
+      return SqliteError(db_, "prepare");
+    }
+    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> guard(stmt, sqlite3_finalize);
+    if (!sqlite3_stmt_readonly(stmt))
+      return Status::Internal("ScanText of a statement that writes");
+    Status bound = Bind(stmt, params);
+    if (!bound.ok()) return bound;
+    const int columns = sqlite3_column_count(stmt);
+    TextRow row;
+    while (true) {
+      const int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) return Status::Ok();
+      if (rc != SQLITE_ROW) return SqliteError(db_, "step");
+      std::vector<std::string_view>& fields = row.fields();
+      fields.clear();
+      for (int c = 0; c < columns; ++c) {
+        // The text SQLite keeps (or writes) for the column, with its NUL, until the next step.
+        const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
+        if (text)
+          fields.emplace_back(text, static_cast<size_t>(sqlite3_column_bytes(stmt, c)));
+        else
+          fields.emplace_back();
+      }
+      Status given = each(row);
+      if (!given.ok()) return given;
+    }
+  }
+
   Status BulkInsertRows(std::string_view table, const std::vector<std::string>& columns,
                         const std::function<bool(std::vector<Value>& row)>& next) override {
     // Several rows a statement: each execution of a statement costs more than a row's values

@@ -847,6 +847,89 @@ TEST_P(StorageTest, ScanEachTakesParametersAsQueryDoes) {
   EXPECT_FALSE(called);
 }
 
+// ScanText gives the rows ScanEach gives, each column as its text where the engine holds it:
+// texts with tabs, line breaks, backslashes, "\N" as text, Thai, empty and NULL texts, each with
+// a NUL after it; integers (negative too) as their digits and as Int. Its parameters select what
+// ScanEach's do; inside a transaction or not; a failure of the callback ends the read and comes
+// back, and the connection works after; a bad statement fails.
+TEST_P(StorageTest, ScanTextGivesTheTextOfWhatScanEachGives) {
+  ASSERT_TRUE(
+      db_->Execute("CREATE TABLE texts (i BIGINT PRIMARY KEY, small INTEGER, s TEXT, t TEXT)")
+          .ok());
+  const std::vector<std::string> texts = {"tab\there",
+                                          "new\nline",
+                                          "back\\slash \\N \\t",
+                                          "\\N",
+                                          "cr\r\nlf",
+                                          "\b\f\v",
+                                          "สำนักงาน ก.พ.ร. 'quoted' \"double\"",
+                                          "",
+                                          "end\\",
+                                          "12.5;80.03"};
+  constexpr int64_t kRows = 9'000;  // more than one buffer of COPY's output
+  int64_t n = 0;
+  ASSERT_TRUE(db_->BulkInsert("texts", {"i", "small", "s", "t"},
+                              [&](std::vector<Value>& row) {
+                                if (n == kRows) return false;
+                                const auto at = static_cast<size_t>(n);
+                                row = {n - 4'000, n % 5 ? Value{int64_t{n % 1000 - 500}} : Value{},
+                                       n % 11 ? Value{texts[at % texts.size()] + std::to_string(n)}
+                                              : Value{},
+                                       Value{texts[(at / 3) % texts.size()]}};
+                                ++n;
+                                return true;
+                              })
+                  .ok());
+  const std::string sql = "SELECT i, small, s, t FROM texts WHERE i > ? AND s <> ? ORDER BY i";
+  const std::vector<Value> params = {int64_t{-3'500}, std::string("it's \\ ?")};
+  std::vector<Row> expected;
+  ASSERT_TRUE(db_->ScanEach(sql, params,
+                            [&](const Row& r) {
+                              expected.push_back(r);
+                              return Status::Ok();
+                            })
+                  .ok());
+  ASSERT_GT(expected.size(), 7'000u);
+  auto scan = [&]() {
+    size_t at = 0;
+    Status s = db_->ScanText(sql, params, [&](const TextRow& r) {
+      EXPECT_LT(at, expected.size());
+      if (at >= expected.size()) return Status::DataLoss("ยาวไป", "too many rows");
+      const Row& want = expected[at++];
+      EXPECT_EQ(r.size(), want.size());
+      for (size_t c = 0; c < want.size(); ++c) {
+        EXPECT_EQ(r.IsNull(c), want.IsNull(c)) << "row " << at << " column " << c;
+        EXPECT_EQ(std::string(r.Text(c)), want.Text(c)) << "row " << at << " column " << c;
+        EXPECT_EQ(r.Text(c).data()[r.Text(c).size()], '\0') << "row " << at << " column " << c;
+      }
+      EXPECT_EQ(r.Int(0), want.Int(0));
+      EXPECT_EQ(r.Int(1), want.Int(1));
+      return Status::Ok();
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString(false);
+    EXPECT_EQ(at, expected.size());
+  };
+  scan();
+  ASSERT_TRUE(db_->Transaction([&]() -> Status {
+                   scan();
+                   return Status::Ok();
+                 })
+                  .ok());
+  int64_t seen = 0;
+  Status stopped = db_->ScanText("SELECT i FROM texts ORDER BY i", {}, [&](const TextRow& r) {
+    ++seen;
+    return r.Int(0) == 500 ? Status::DataLoss("หยุด", "stop here") : Status::Ok();
+  });
+  EXPECT_EQ(stopped.code(), StatusCode::kDataLoss);
+  EXPECT_EQ(seen, 4501);
+  EXPECT_FALSE(
+      db_->ScanText("SELECT nothing FROM nowhere", {}, [](const TextRow&) { return Status::Ok(); })
+          .ok());
+  auto count = db_->Query("SELECT COUNT(*) FROM texts");
+  ASSERT_TRUE(count.ok()) << count.status().ToString(false);
+  EXPECT_EQ((*count)[0].Int(0), kRows);
+}
+
 TEST_P(StorageTest, BulkInsertIsAllOrNothingAndJoinsTheCallersTransaction) {
   ASSERT_TRUE(db_->Execute("CREATE TABLE bulk (i BIGINT PRIMARY KEY, s TEXT NOT NULL)").ok());
   // A duplicate key halfway: nothing of the batch stays.
