@@ -71,8 +71,9 @@ size_t ShortestDecimalTo(double value, char* out) {
     return static_cast<size_t>(
         std::to_chars(out, out + kShortestDecimalMax, static_cast<int64_t>(value)).ptr - out);
   // The format compiled: fmt's own digits and layout, without parsing "{}" on every call (most
-  // of the time this took for a round's KPI rows).
-  return fmt::format_to_n(out, kShortestDecimalMax, FMT_COMPILE("{}"), value).size;
+  // of the time this took for a round's KPI rows). Straight into `out`, which has room for the
+  // longest (24 characters): format_to_n writes through an iterator that counts each character.
+  return static_cast<size_t>(fmt::format_to(out, FMT_COMPILE("{}"), value) - out);
 }
 
 std::string FormatDecimal(double value, int decimals) {

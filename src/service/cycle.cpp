@@ -1,6 +1,7 @@
 #include "service/cycle.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <unordered_set>
@@ -670,30 +671,40 @@ std::string ObservationsOfQuery(size_t agencies) {
 // NUL either way.
 template <typename R>
 Status AppendObservation(const R& r, std::vector<domain::Observation>& out) {
-  domain::Observation o;
+  if (r.IsNull(5)) return Status::DataLoss("ค่าที่นำเข้าอ่านไม่ได้", "an imported value cannot be read");
+  // Made where it is kept (no move of its strings and values): 300,000 for one computation.
+  domain::Observation& o = out.emplace_back();
   o.agency = r.Text(0);
   o.kpi = r.Text(1);
   o.variable = r.Text(2);
   o.fiscal_year = static_cast<int>(r.Int(3));
   o.round = static_cast<int>(r.Int(4));
-  if (r.IsNull(5)) return Status::DataLoss("ค่าที่นำเข้าอ่านไม่ได้", "an imported value cannot be read");
-  // strtod reads each number up to the ';' after it (the text ends with a NUL): no string per
-  // number; 300,000 of them are read for one computation.
+  // Each number read up to the ';' after it: no string per number; 300,000 of them are read for
+  // one computation. from_chars reads the text esar writes (ShortestDecimal's) several times
+  // faster than strtod, which reads what it does not (a '+', spaces; the text ends with a NUL).
   const auto text = r.Text(5);
   const char* at = text.data();
   const char* const end = at + text.size();
   while (true) {
-    char* stop = nullptr;
-    const double v = std::strtod(at, &stop);
-    if (stop == at || (stop != end && *stop != ';'))
-      return Status::DataLoss(
+    double v = 0;
+    const auto [read_to, error] = std::from_chars(at, end, v);
+    const char* stop = read_to;
+    if (error != std::errc() || (stop != end && *stop != ';')) {
+      char* strtod_end = nullptr;
+      v = std::strtod(at, &strtod_end);
+      stop = strtod_end;
+    }
+    if (stop == at || (stop != end && *stop != ';')) {
+      Status unreadable = Status::DataLoss(
           "ค่าที่นำเข้าของหน่วยงาน " + o.agency + " อ่านไม่ได้: " + std::string(text),
           "an imported value of agency " + o.agency + " cannot be read: " + std::string(text));
+      out.pop_back();
+      return unreadable;
+    }
     o.values.push_back(v);
     if (stop == end) break;
     at = stop + 1;
   }
-  out.push_back(std::move(o));
   return Status::Ok();
 }
 }  // namespace

@@ -318,10 +318,12 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
   size_t from_results = 0;       // baselines filled from an earlier year's result
   size_t imported_in_place = 0;  // imported values kept in their place
 
-  // Reads what agencies [begin, end) are scored from into `slice`: their imported values and the
-  // earlier results their baselines come from. Only the database's part: the helper completes
-  // the values (values_of_slice) while this thread goes on to the next insert.
-  auto read_slice = [&](size_t begin, size_t end, ScoredSlice& slice) -> Status {
+  // Reads what agencies [begin, end) are scored from into `slice`, through `from` (this
+  // transaction's connection or the reader): their imported values and the earlier results their
+  // baselines come from. Only the database's part: the helper completes the values
+  // (values_of_slice).
+  auto read_slice = [&](storage::Database& from, size_t begin, size_t end,
+                        ScoredSlice& slice) -> Status {
     slice.agencies.assign(agencies->begin() + static_cast<std::ptrdiff_t>(begin),
                           agencies->begin() + static_cast<std::ptrdiff_t>(end));
     slice.observations.clear();
@@ -330,10 +332,10 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
       codes.clear();
       for (size_t i = at; i < std::min(end, at + kAgenciesPerSlice); ++i)
         codes.push_back((*agencies)[i].code);
-      Status read = cycle_.AppendObservationsOf(codes, slice.observations);
+      Status read = Cycle(from, clock_).AppendObservationsOf(codes, slice.observations);
       if (!read.ok()) return read;
     }
-    auto past = History(db_, clock_).BaselineSources(fw, slice.agencies);
+    auto past = History(from, clock_).BaselineSources(fw, slice.agencies);
     if (!past) return past.status();
     slice.past = std::move(*past);
     return Status::Ok();
@@ -473,29 +475,56 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
                             });
   };
 
-  // Two slices in turn: this thread reads slice n while the helper scores slice n-1, then inserts
-  // n-1's KPI rows while the helper scores n; slice n+1 is read into n-1's room. Declared before
-  // the helper's future, whose destructor (on every way out) waits for it.
-  std::array<ScoredSlice, 2> slices;
+  // The slices in a pipeline of three: slice n+1 is read while the helper scores slice n and this
+  // thread inserts the KPI rows of slice n-1. On PostgreSQL with a reader connection
+  // (ReadValuesThrough), a thread of its own reads through it: its server backend works beside
+  // this connection's, which stores. The lock taken above holds every value still, as each read
+  // sees it; its snapshot is taken after the lock was granted. Else this thread reads slice n+1
+  // after its insert, while the helper scores. Declared before the futures, whose destructors
+  // (on every way out) wait for them.
+  std::array<ScoredSlice, 3> slices;
+  storage::Database* const reader =
+      reader_ && reader_ != &db_ && reader_->dialect() == storage::Dialect::kPostgres &&
+              db_.dialect() == storage::Dialect::kPostgres && !from_agencies
+          ? reader_
+          : nullptr;
+  const size_t slice_count = (agencies->size() + per_slice - 1) / per_slice;
+  auto read_nth = [&](storage::Database& from, size_t n) {
+    const size_t begin = n * per_slice;
+    return read_slice(from, begin, std::min(agencies->size(), begin + per_slice), slices[n % 3]);
+  };
+  std::future<Status> reading;  // the reader's read of the next slice
   std::future<Status> helper;
-  ScoredSlice* scored = nullptr;  // the slice the helper has, whose KPI rows are not yet inserted
-  for (size_t begin = 0, n = 0; begin < agencies->size(); begin += per_slice, ++n) {
-    ScoredSlice& slice = slices[n % 2];
-    Status s = read_slice(begin, std::min(agencies->size(), begin + per_slice), slice);
+  if (slice_count > 0) {
+    Status s = read_nth(db_, 0);
     if (!s.ok()) return s;
-    ScoredSlice* previous = scored;
-    if (previous) {
+  }
+  for (size_t n = 0; n < slice_count; ++n) {
+    Status s;
+    if (n > 0 && reader) {
+      s = reading.get();
+      if (!s.ok()) return s;
+    }
+    if (n + 1 < slice_count && reader) {
+      reading = std::async(std::launch::async,
+                           [&read_nth, reader, n] { return read_nth(*reader, n + 1); });
+    }
+    if (n > 0) {
       s = helper.get();
       if (!s.ok()) return s;
     }
-    scored = &slice;
+    ScoredSlice& slice = slices[n % 3];
     helper = std::async(std::launch::async, [&score_slice, &slice] { return score_slice(slice); });
-    if (previous) {
-      s = insert_kpis(*previous);
+    if (n > 0) {
+      s = insert_kpis(slices[(n - 1) % 3]);
+      if (!s.ok()) return s;
+    }
+    if (n + 1 < slice_count && !reader) {
+      s = read_nth(db_, n + 1);
       if (!s.ok()) return s;
     }
   }
-  if (scored) {
+  if (slice_count > 0) {
     Status s = helper.get();
     if (!s.ok()) return s;
   }
@@ -503,8 +532,8 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
   // Every row is encoded: the digest is made beside the last inserts.
   std::future<EntityState> digest =
       std::async(std::launch::async, [&entity, &parts] { return StateOfParts(entity, parts); });
-  if (scored) {
-    Status s = insert_kpis(*scored);
+  if (slice_count > 0) {
+    Status s = insert_kpis(slices[(slice_count - 1) % 3]);
     if (!s.ok()) return s;
   }
   // Each Finish vacuums its rows after the commit: a fresh database's first result otherwise

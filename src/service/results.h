@@ -144,6 +144,13 @@ class Results {
   Results(storage::Database& db, const Clock& clock)
       : db_(db), clock_(clock), cycle_(db, clock), reporting_(db, clock) {}
 
+  // Where the steps that score a round (ComputePreliminary, Finalize) read the values each slice
+  // of agencies is scored from, on PostgreSQL: through `reader`, a second connection to the same
+  // database, while this one stores the slice before (the two servers' backends then work at
+  // once); nullptr (and SQLite): through this connection, reading and storing in turn. The
+  // caller keeps `reader` open, and to this object alone, until it gives another.
+  void ReadValuesThrough(storage::Database* reader) { reader_ = reader; }
+
   // Scores every agency for a round from the accepted submissions' verified values and the
   // imported data; admins only. Opens the appeal window until now + `appeal_window_ms`.
   // Only once reporting is closed (kConflict while the round is open), and again while the
@@ -289,6 +296,7 @@ class Results {
   const Clock& clock_;
   Cycle cycle_;
   Reporting reporting_;
+  storage::Database* reader_ = nullptr;  // see ReadValuesThrough
 };
 
 }  // namespace esar::service

@@ -1528,6 +1528,53 @@ TEST_P(ServiceTest, AnImportKeepsTheLaterOfAValueGivenTwiceAndNamesAnUnknownAgen
                            [](const domain::Observation& o) { return o.variable == "y"; }));
 }
 
+// A stored value is read back as written, by the reader of a page's agencies (Query) and by the
+// computation's (ScanText) alike: a list, a whole number, an exponent; text esar does not write
+// itself (a '+', spaces, a hexadecimal number, one too large for a double) as strtod reads it;
+// and text that is no number is refused with the agency named, by both readers.
+TEST_P(ServiceTest, StoredValuesAreReadAsWrittenAndUnreadableOnesSaySo) {
+  const std::vector<std::pair<std::string, std::vector<double>>> stored = {
+      {"1.5;-2e-05;1e+16", {1.5, -2e-05, 1e16}},
+      {"42", {42}},
+      {" +5; -0x10", {5, -16}},
+      {"1e400", {HUGE_VAL}},
+  };
+  for (size_t i = 0; i < stored.size(); ++i) {
+    ASSERT_TRUE(db_->Execute("INSERT INTO observations (agency_code, kpi, variable, fiscal_year, "
+                             "round, value) VALUES ('OCS', 'text-test', ?, 2567, 12, ?)",
+                             {"v" + std::to_string(i), stored[i].first})
+                    .ok());
+  }
+  auto check = [&](const std::vector<domain::Observation>& read, const std::string& reader) {
+    std::map<std::string, std::vector<double>> by_variable;
+    for (const domain::Observation& o : read) {
+      if (o.kpi == "text-test") by_variable[o.variable] = o.values;
+    }
+    ASSERT_EQ(by_variable.size(), stored.size()) << reader;
+    for (size_t i = 0; i < stored.size(); ++i)
+      EXPECT_EQ(by_variable["v" + std::to_string(i)], stored[i].second) << reader << " " << i;
+  };
+  auto of_one = cycle_->ObservationsOf("OCS");
+  ASSERT_TRUE(of_one.ok()) << of_one.status().ToString(false);
+  check(*of_one, "ObservationsOf");
+  std::vector<domain::Observation> appended;
+  ASSERT_TRUE(cycle_->AppendObservationsOf({"OCS"}, appended).ok());
+  check(appended, "AppendObservationsOf");
+
+  ASSERT_TRUE(db_->Execute("INSERT INTO observations (agency_code, kpi, variable, fiscal_year, "
+                           "round, value) VALUES ('OCS', 'text-test', 'bad', 2567, 12, '7;x')")
+                  .ok());
+  auto refused = cycle_->ObservationsOf("OCS");
+  EXPECT_EQ(refused.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(refused.status().message_en().find("agency OCS cannot be read: 7;x"), std::string::npos)
+      << refused.status().ToString(false);
+  appended.clear();
+  Status also_refused = cycle_->AppendObservationsOf({"OCS"}, appended);
+  EXPECT_EQ(also_refused.code(), StatusCode::kDataLoss);
+  EXPECT_NE(also_refused.message_en().find("agency OCS cannot be read: 7;x"), std::string::npos);
+  EXPECT_EQ(cycle_->Observations().status().code(), StatusCode::kDataLoss);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ServiceTest, ::testing::ValuesIn(esar::testing::Backends()),
                          [](const auto& param_info) { return param_info.param; });
 
@@ -1536,6 +1583,35 @@ INSTANTIATE_TEST_SUITE_P(Backends, ServiceTest, ::testing::ValuesIn(esar::testin
 // scoring every agency together, and the digest made from memory is the rows' own (the audit
 // log's check of the live state finds nothing).
 class SlicedResultsTest : public esar::testing::ServiceFixture {};
+
+// A connection that passes everything to `inner`, counting the reads made with ScanText (the
+// values of a slice of agencies).
+class ReadsCounted final : public storage::Database {
+ public:
+  explicit ReadsCounted(storage::Database& inner) : inner_(inner) {}
+  Result<storage::Rows> Query(std::string_view sql,
+                              const std::vector<storage::Value>& params) override {
+    return inner_.Query(sql, params);
+  }
+  Status ScanText(std::string_view sql, const std::vector<storage::Value>& params,
+                  const std::function<Status(const storage::TextRow&)>& each) override {
+    ++scans;
+    return inner_.ScanText(sql, params, each);
+  }
+  Status ExecuteScript(std::string_view sql) override { return inner_.ExecuteScript(sql); }
+  storage::Dialect dialect() const override { return inner_.dialect(); }
+  int scans = 0;
+
+ protected:
+  Status Begin() override { return Status::Internal("ReadsCounted only reads"); }
+  Status BulkInsertRows(std::string_view, const std::vector<std::string>&,
+                        const std::function<bool(std::vector<storage::Value>&)>&) override {
+    return Status::Internal("ReadsCounted only reads");
+  }
+
+ private:
+  storage::Database& inner_;
+};
 
 TEST_P(SlicedResultsTest, ARoundOfManyAgenciesIsStoredAsTheEngineScoresItWhole) {
   // The example's framework, its shared KPIs assigned to 1,150 more agencies besides its own six
@@ -1652,6 +1728,38 @@ TEST_P(SlicedResultsTest, ARoundOfManyAgenciesIsStoredAsTheEngineScoresItWhole) 
   ASSERT_TRUE(verified.ok());
   EXPECT_TRUE(verified->whole()) << verified->problem_en;
   EXPECT_GT(verified->entities, 0);
+
+  // Computed again with a reader connection (ReadValuesThrough): on PostgreSQL the second and
+  // third slices' values are read through it, while this connection stores; SQLite reads through
+  // this one still. The rows are the same, and so is the audit's view of them.
+  auto opened = storage::Open(url_);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString(false);
+  ReadsCounted reader(**opened);
+  results_->ReadValuesThrough(&reader);
+  auto again = results_->ComputePreliminary(admin_, round->id, 0);
+  results_->ReadValuesThrough(nullptr);
+  ASSERT_TRUE(again.ok()) << again.status().ToString(false);
+  ASSERT_NE(again->rows_from, computed->rows_from);
+  EXPECT_EQ(reader.scans, db_->dialect() == storage::Dialect::kPostgres ? 2 : 0);
+  const std::string kpi_rows =
+      "SELECT agency_code, kpi, parent_kpi, kpi_key, status, result, score, level, group_id, "
+      "weight, weighted FROM result_kpis WHERE result_id = ? ORDER BY agency_code, kpi";
+  const std::string total_rows =
+      "SELECT agency_code, kind, parent, total, grade, scored_weight, status, inputs FROM "
+      "result_totals WHERE result_id = ? ORDER BY agency_code";
+  for (const std::string& sql : {kpi_rows, total_rows}) {
+    auto first = db_->Query(sql, {computed->rows_from});
+    auto second = db_->Query(sql, {again->rows_from});
+    ASSERT_TRUE(first.ok() && second.ok());
+    ASSERT_EQ(first->size(), second->size());
+    for (size_t i = 0; i < first->size(); ++i) {
+      for (size_t c = 0; c < (*first)[i].size(); ++c)
+        ASSERT_TRUE((*first)[i][c] == (*second)[i][c]) << sql << " row " << i << " column " << c;
+    }
+  }
+  verified = AuditLog(*db_).Verify();
+  ASSERT_TRUE(verified.ok());
+  EXPECT_TRUE(verified->whole()) << verified->problem_en;
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SlicedResultsTest,

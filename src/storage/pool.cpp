@@ -55,6 +55,18 @@ void DatabasePool::WaitForVacuums() {
 Result<DatabasePool::Lease> DatabasePool::Acquire() {
   std::unique_lock<std::mutex> lock(mutex_);
   available_.wait(lock, [&] { return !idle_.empty() || open_ < max_; });
+  return TakeOrOpen(lock);
+}
+
+std::optional<DatabasePool::Lease> DatabasePool::TryAcquire() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (idle_.empty() && open_ >= max_) return std::nullopt;
+  auto lease = TakeOrOpen(lock);
+  if (!lease) return std::nullopt;
+  return std::move(*lease);
+}
+
+Result<DatabasePool::Lease> DatabasePool::TakeOrOpen(std::unique_lock<std::mutex>& lock) {
   if (!idle_.empty()) {
     std::unique_ptr<Database> db = std::move(idle_.back());
     idle_.pop_back();
@@ -64,7 +76,7 @@ Result<DatabasePool::Lease> DatabasePool::Acquire() {
   lock.unlock();
   auto db = Open(url_);
   if (!db) {
-    std::lock_guard<std::mutex> relock(mutex_);
+    lock.lock();
     --open_;
     available_.notify_one();
     return db.status();

@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -48,6 +49,10 @@ class DatabasePool {
     std::unique_ptr<Database> db_;
   };
   Result<Lease> Acquire();
+  // A connection only when one is idle or may be opened now: never waits (for a second
+  // connection a request can do without, which waiting for could deadlock requests holding one
+  // each). None when all are lent out or opening one fails.
+  std::optional<Lease> TryAcquire();
 
   // Connections lent out now (for tests that check what holds one, and when).
   size_t InUse();
@@ -57,6 +62,9 @@ class DatabasePool {
   void WaitForVacuums();
 
  private:
+  // An idle connection, or a new one when none is idle (`lock` held on mutex_ at the call, with
+  // one of those possible; released while a connection opens).
+  Result<Lease> TakeOrOpen(std::unique_lock<std::mutex>& lock);
   void Return(std::unique_ptr<Database> db);
   // Queues `table` for the vacuuming thread (started the first time), unless it waits already.
   void VacuumLater(std::string table);

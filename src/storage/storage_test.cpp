@@ -847,6 +847,25 @@ TEST_P(StorageTest, ScanEachTakesParametersAsQueryDoes) {
   EXPECT_FALSE(called);
 }
 
+// TryAcquire lends a connection that is idle or may be opened, and none, at once, when every one
+// is lent out; one given back is lent again, and answers.
+TEST_P(StorageTest, TryAcquireNeverWaitsForAConnection) {
+  DatabasePool pool(url_, 2);
+  auto first = pool.Acquire();
+  ASSERT_TRUE(first.ok());
+  {
+    auto second = pool.TryAcquire();
+    ASSERT_TRUE(second.has_value());
+    EXPECT_EQ(pool.InUse(), 2u);
+    EXPECT_FALSE(pool.TryAcquire().has_value());
+    EXPECT_EQ(pool.InUse(), 2u);
+  }
+  EXPECT_EQ(pool.InUse(), 1u);
+  auto again = pool.TryAcquire();
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE((*again)->Ping());
+}
+
 // ScanText gives the rows ScanEach gives, each column as its text where the engine holds it:
 // texts with tabs, line breaks, backslashes, "\N" as text, Thai, empty and NULL texts, each with
 // a NUL after it; integers (negative too) as their digits and as Int. Its parameters select what

@@ -1318,8 +1318,15 @@ void Api::Register(Router& router) {
                        BadRequest("appeal_days ต้องเป็น 0–365", "appeal_days must be 0–365"));
                  window = *days * 24 * 3600 * 1000;
                }
+               // A second connection, when the pool has one free, reads the values the
+               // agencies are scored from while this one stores (Results::ReadValuesThrough);
+               // given back before the answer streams.
+               auto reader = pool_.TryAcquire();
                service::Results results(c.db, clock_);
+               if (reader) results.ReadValuesThrough(&**reader);
                auto computed = results.ComputePreliminary(c.actor, *id, window);
+               results.ReadValuesThrough(nullptr);
+               reader.reset();
                return StreamedResult(pool_, results, c.actor, computed, 201,
                                      ReadinessField(results, c.actor, *id));
              }));
@@ -1330,8 +1337,12 @@ void Api::Register(Router& router) {
     return with(false, [this, step](Call& c) -> HttpResponse {
       auto id = PathId(c.request, "id");
       if (!id) return ErrorResponse(id.status());
+      auto reader = pool_.TryAcquire();  // as for computing preliminary results, above
       service::Results results(c.db, clock_);
+      if (reader) results.ReadValuesThrough(&**reader);
       auto moved = (results.*step)(c.actor, *id);
+      results.ReadValuesThrough(nullptr);
+      reader.reset();
       return StreamedResult(pool_, results, c.actor, moved, 201,
                             ReadinessField(results, c.actor, *id));
     });

@@ -1095,7 +1095,10 @@ HttpResponse Pages::ResultsAction(PageCall& call) {
                        "/admin/results/" + std::to_string(round) + "/" + action, hidden,
                        "/admin/results", action == "close-appeals");
   }
+  // A second connection reads the values scored from while this one stores, as through the API.
+  auto reader = action == "compute" || action == "finalize" ? pool_.TryAcquire() : std::nullopt;
   service::Results results(call.db, clock_);
+  if (reader) results.ReadValuesThrough(&**reader);
   Result<service::StoredResult> done = Status::NotFound("ไม่มีคำสั่งนี้", "no such action");
   if (action == "compute") {
     done = results.ComputePreliminary(call.actor, round, days * 24 * 3600 * 1000);
