@@ -1337,7 +1337,9 @@ void Api::Register(Router& router) {
     return with(false, [this, step](Call& c) -> HttpResponse {
       auto id = PathId(c.request, "id");
       if (!id) return ErrorResponse(id.status());
-      auto reader = pool_.TryAcquire();  // as for computing preliminary results, above
+      // Finalizing scores the round again: a reader as for computing preliminary results, above.
+      // Publishing shares the final result's rows and reads no values.
+      auto reader = step == &service::Results::Finalize ? pool_.TryAcquire() : std::nullopt;
       service::Results results(c.db, clock_);
       if (reader) results.ReadValuesThrough(&**reader);
       auto moved = (results.*step)(c.actor, *id);
