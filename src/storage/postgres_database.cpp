@@ -293,6 +293,28 @@ char* UnescapeCopyField(char* at, char* end) {
   return to;
 }
 
+// The `columns` fields of a line of COPY's text format, [line, line + length), into `fields`:
+// each unescaped where it lies (the line is libpq's, the caller's to change, and ends with a NUL)
+// and ended with a NUL there, over the tab or line end after it; a default view for NULL.
+void SplitCopyLine(char* line, size_t length, size_t columns,
+                   std::vector<std::string_view>& fields) {
+  char* at = line;
+  char* const end = line + length;
+  fields.clear();
+  for (size_t c = 0; c < columns; ++c) {
+    char* const stop = std::find(at, end, '\t');
+    char* const next = stop == end ? end : stop + 1;
+    char* const text_end = UnescapeCopyField(at, stop);
+    if (text_end) {
+      *text_end = '\0';  // strtod may read up to it
+      fields.emplace_back(at, static_cast<size_t>(text_end - at));
+    } else {
+      fields.emplace_back();
+    }
+    at = next;
+  }
+}
+
 // Whether a statement is worth keeping prepared on its connection: a query or a change of rows,
 // which pages and reports send again and again with other values. Not a transaction's BEGIN or
 // COMMIT (nothing to plan), nor a cursor's DECLARE, FETCH or CLOSE, whose texts name a cursor
@@ -423,23 +445,16 @@ class PostgresDatabase final : public Database {
     std::vector<Oid> types;
     Status started = BeginCopyOut(sql, params, types);
     if (!started.ok()) return started;
+    TextRow text;
     std::vector<Value> values;
     return ReadCopyOut([&](char* line, size_t length) {
-      char* at = line;
-      char* const end = line + length;
-      values.clear();
+      SplitCopyLine(line, length, types.size(), text.fields());
       values.reserve(types.size());
       for (size_t c = 0; c < types.size(); ++c) {
-        char* stop = std::find(at, end, '\t');
-        char* const next = stop == end ? end : stop + 1;
-        char* const text_end = UnescapeCopyField(at, stop);
-        if (!text_end) {
+        if (text.IsNull(c))
           values.emplace_back(std::monostate{});
-        } else {
-          *text_end = '\0';  // strtod in AppendCell stops there
-          AppendCell(types[c], at, static_cast<size_t>(text_end - at), values);
-        }
-        at = next;
+        else
+          AppendCell(types[c], text.Text(c).data(), text.Text(c).size(), values);
       }
       Row row(std::move(values));
       values = {};
@@ -449,30 +464,14 @@ class PostgresDatabase final : public Database {
 
   Status ScanText(std::string_view sql, const std::vector<Value>& params,
                   const std::function<Status(const TextRow&)>& each) override {
-    // ScanEach's COPY, each field unescaped where it lies in the line libpq gives (which is this
-    // code's to change, and ends with a NUL) and ended with a NUL there.
+    // ScanEach's COPY, without the Values.
     if (!InTransaction()) return ReadSnapshot([&] { return ScanText(sql, params, each); });
     std::vector<Oid> types;
     Status started = BeginCopyOut(sql, params, types);
     if (!started.ok()) return started;
     TextRow row;
     return ReadCopyOut([&](char* line, size_t length) {
-      char* at = line;
-      char* const end = line + length;
-      std::vector<std::string_view>& fields = row.fields();
-      fields.clear();
-      for (size_t c = 0; c < types.size(); ++c) {
-        char* stop = std::find(at, end, '\t');
-        char* const next = stop == end ? end : stop + 1;
-        char* const text_end = UnescapeCopyField(at, stop);
-        if (text_end) {
-          *text_end = '\0';  // over the tab or line end after it, or libpq's NUL
-          fields.emplace_back(at, static_cast<size_t>(text_end - at));
-        } else {
-          fields.emplace_back();
-        }
-        at = next;
-      }
+      SplitCopyLine(line, length, types.size(), row.fields());
       return each(row);
     });
   }
