@@ -245,7 +245,21 @@ struct ScoredSlice {
   std::vector<domain::PastResult> past;           // the earlier results their baselines come from
   std::vector<domain::Observation> observations;  // every value they were scored from
   std::vector<domain::AgencyScore> scores;
+  std::vector<std::vector<storage::Value>> totals;  // their rows of result_totals
 };
+
+// True when `reader` reads the database `db` writes, so that it may read a slice's values for
+// it. A SQLite connection reads another's file only: an in-memory or temporary database is a
+// connection's own. PostgreSQL's connections come from one pool, of one database.
+bool ReadsTheSameDatabase(storage::Database& db, storage::Database& reader) {
+  if (db.dialect() != reader.dialect()) return false;
+  if (db.dialect() != storage::Dialect::kSqlite) return true;
+  const std::string files = "SELECT file FROM pragma_database_list WHERE name = 'main'";
+  auto written = db.Query(files);
+  auto read = reader.Query(files);
+  return written.ok() && read.ok() && written->size() == 1 && read->size() == 1 &&
+         !(*written)[0].Text(0).empty() && (*written)[0].Text(0) == (*read)[0].Text(0);
+}
 }  // namespace
 
 Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const std::string& entity,
@@ -276,7 +290,7 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
   auto agencies = Directory(db_, clock_).Agencies();
   if (!agencies) return agencies.status();
   // The KPI rows are stored in the order of result_kpis' primary key, agency codes and KPI ids
-  // byte by byte (see insert_kpis): PostgreSQL builds that key after the rows are in
+  // byte by byte (see insert_slice): PostgreSQL builds that key after the rows are in
   // (storage/result_rows.h), and its sort of rows already in order is one pass. In psql the key
   // of a round's 216,000 rows took 70 ms in that order, 156-188 ms in the framework's KPI order.
   std::sort(agencies->begin(), agencies->end(),
@@ -392,19 +406,18 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
   const std::string top;  // the parent of a top-level KPI
   using KpiOrder = std::vector<std::pair<const domain::KpiScore*, const std::string*>>;
 
-  // The helper's share of a slice, on another thread while this one inserts the KPI rows of the
+  // The helper's share of a slice, on another thread while this one inserts the rows of the
   // slice before and reads the next: making its values (values_of_slice), scoring it (without
   // explanations: they are derived on request from the inputs kept), each agency's inputs (the
   // values it was scored from), its total's row, and its rows encoded for the state digest of
   // the result (audit_state.h). Only the helper touches the engine, `accepted_of`, the baseline
-  // counts, `parts`, `total_rows` and `totals`, one slice at a time (each joined before the next
-  // starts); nothing changes the slice until it is joined.
+  // counts, `parts` and `totals`, one slice at a time (each joined before the next starts);
+  // nothing changes the slice until it is joined.
   EncodedRows& totals_encoded = parts.at(1);
   EncodedRows& kpis_encoded = parts.at(2);
-  std::vector<std::vector<storage::Value>> total_rows;  // inserted last, beside the digest
-  total_rows.reserve(agencies->size());
   json totals = json::object();
   auto score_slice = [&](ScoredSlice& slice) -> Status {
+    slice.totals.clear();
     values_of_slice(slice);
     if (from_agencies) {
       auto from_peers =
@@ -434,7 +447,7 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
       fill_total(agency, a, InputsJson(agency, values == by_agency.end() ? kNone : values->second),
                  row);
       totals_encoded.Add(row.data() + 1, row.size() - 1, 1);  // not result_id; explanation: none
-      total_rows.push_back(std::move(row));
+      slice.totals.push_back(std::move(row));
       totals[a.agency] = std::isnan(a.total) ? json(nullptr) : json(a.total);
       order.clear();
       for (const domain::KpiScore& k : a.kpis) AppendKpiOrder(k, &top, order);
@@ -448,46 +461,55 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
   };
   auto kpi_rows = storage::ResultRowsLoad::Begin(db_, "result_kpis", id);
   if (!kpi_rows) return kpi_rows.status();
-  auto insert_kpis = [&](const ScoredSlice& slice) {
+  auto total_rows = storage::ResultRowsLoad::Begin(db_, "result_totals", id);
+  if (!total_rows) return total_rows.status();
+  // A slice's rows: its KPI rows, then its totals (moved out of the slice).
+  auto insert_slice = [&](ScoredSlice& slice) {
     size_t agency_at = 0;
     KpiOrder pending;
     size_t pending_at = 0;
     const domain::AgencyScore* agency = nullptr;
-    return kpi_rows->Insert({"result_id", "agency_code", "kpi", "parent_kpi", "kpi_key", "status",
-                             "result", "score", "level", "group_id", "weight", "weighted"},
-                            [&](std::vector<storage::Value>& row) {
-                              while (pending_at == pending.size()) {
-                                if (agency_at == slice.scores.size()) return false;
-                                pending.clear();
-                                pending_at = 0;
-                                agency = &slice.scores[agency_at++];
-                                for (const domain::KpiScore& k : agency->kpis)
-                                  AppendKpiOrder(k, &top, pending);
-                                // In the key's order, as the agencies (see above).
-                                std::sort(pending.begin(), pending.end(),
-                                          [](const auto& a, const auto& b) {
-                                            return a.first->kpi < b.first->kpi;
-                                          });
-                              }
-                              const auto [k, parent] = pending[pending_at++];
-                              fill_kpi(*agency, *k, *parent, row);
-                              return true;
-                            });
+    Status s = kpi_rows->Insert(
+        {"result_id", "agency_code", "kpi", "parent_kpi", "kpi_key", "status", "result", "score",
+         "level", "group_id", "weight", "weighted"},
+        [&](std::vector<storage::Value>& row) {
+          while (pending_at == pending.size()) {
+            if (agency_at == slice.scores.size()) return false;
+            pending.clear();
+            pending_at = 0;
+            agency = &slice.scores[agency_at++];
+            for (const domain::KpiScore& k : agency->kpis) AppendKpiOrder(k, &top, pending);
+            // In the key's order, as the agencies (see above).
+            std::sort(pending.begin(), pending.end(),
+                      [](const auto& a, const auto& b) { return a.first->kpi < b.first->kpi; });
+          }
+          const auto [k, parent] = pending[pending_at++];
+          fill_kpi(*agency, *k, *parent, row);
+          return true;
+        });
+    if (!s.ok()) return s;
+    size_t total_at = 0;
+    return total_rows->Insert({"result_id", "agency_code", "kind", "parent", "total", "grade",
+                               "scored_weight", "status", "inputs"},
+                              [&](std::vector<storage::Value>& row) {
+                                if (total_at == slice.totals.size()) return false;
+                                row = std::move(slice.totals[total_at++]);
+                                return true;
+                              });
   };
 
   // The slices in a pipeline of three: slice n+1 is read while the helper scores slice n and this
-  // thread inserts the KPI rows of slice n-1. On PostgreSQL with a reader connection
-  // (ReadValuesThrough), a thread of its own reads through it: its server backend works beside
-  // this connection's, which stores. The lock taken above holds every value still, as each read
-  // sees it; its snapshot is taken after the lock was granted. Else this thread reads slice n+1
-  // after its insert, while the helper scores. Declared before the futures, whose destructors
-  // (on every way out) wait for them.
+  // thread inserts the rows of slice n-1. With a reader connection (ReadValuesThrough), a thread
+  // of its own reads through it, beside this connection, which stores (on PostgreSQL, two server
+  // backends at work). It reads what this transaction's connection would: on PostgreSQL the lock
+  // taken above holds every value still, as each read sees it (its snapshot is taken after the
+  // lock was granted); on SQLite this transaction holds the database's one writer's lock, and
+  // reads nothing it wrote. Else this thread reads slice n+1 after its insert, while the helper
+  // scores. Declared before the futures, whose destructors (on every way out) wait for them.
   std::array<ScoredSlice, 3> slices;
   storage::Database* const reader =
-      reader_ && reader_ != &db_ && reader_->dialect() == storage::Dialect::kPostgres &&
-              db_.dialect() == storage::Dialect::kPostgres && !from_agencies
-          ? reader_
-          : nullptr;
+      reader_ && reader_ != &db_ && !from_agencies && ReadsTheSameDatabase(db_, *reader_) ? reader_
+                                                                                          : nullptr;
   const size_t slice_count = (agencies->size() + per_slice - 1) / per_slice;
   auto read_nth = [&](storage::Database& from, size_t n) {
     const size_t begin = n * per_slice;
@@ -516,7 +538,7 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
     ScoredSlice& slice = slices[n % 3];
     helper = std::async(std::launch::async, [&score_slice, &slice] { return score_slice(slice); });
     if (n > 0) {
-      s = insert_kpis(slices[(n - 1) % 3]);
+      s = insert_slice(slices[(n - 1) % 3]);
       if (!s.ok()) return s;
     }
     if (n + 1 < slice_count && !reader) {
@@ -533,7 +555,7 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
   std::future<EntityState> digest =
       std::async(std::launch::async, [&entity, &parts] { return StateOfParts(entity, parts); });
   if (slice_count > 0) {
-    Status s = insert_kpis(slices[(slice_count - 1) % 3]);
+    Status s = insert_slice(slices[(slice_count - 1) % 3]);
     if (!s.ok()) return s;
   }
   // Each Finish vacuums its rows after the commit: a fresh database's first result otherwise
@@ -541,13 +563,7 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
   // 8 ms instead of 2), and autovacuum then makes its pass while the pages are read.
   Status s = kpi_rows->Finish(kpis_encoded.size());
   if (!s.ok()) return s;
-  auto total_rows_load = storage::ResultRowsLoad::Begin(db_, "result_totals", id);
-  if (!total_rows_load) return total_rows_load.status();
-  s = total_rows_load->Insert({"result_id", "agency_code", "kind", "parent", "total", "grade",
-                               "scored_weight", "status", "inputs"},
-                              total_rows);
-  if (!s.ok()) return s;
-  s = total_rows_load->Finish(totals_encoded.size());
+  s = total_rows->Finish(totals_encoded.size());
   if (!s.ok()) return s;
   // The audit entry says how many came from earlier results and how many imported values took
   // their place: an override is on the record with the result it changed.

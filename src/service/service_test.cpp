@@ -1729,9 +1729,9 @@ TEST_P(SlicedResultsTest, ARoundOfManyAgenciesIsStoredAsTheEngineScoresItWhole) 
   EXPECT_TRUE(verified->whole()) << verified->problem_en;
   EXPECT_GT(verified->entities, 0);
 
-  // Computed again with a reader connection (ReadValuesThrough): on PostgreSQL the second and
-  // third slices' values are read through it, while this connection stores; SQLite reads through
-  // this one still. The rows are the same, and so is the audit's view of them.
+  // Computed again with a reader connection (ReadValuesThrough): the second and third slices'
+  // values are read through it, while this connection stores. The rows are the same, and so is
+  // the audit's view of them.
   auto opened = storage::Open(url_);
   ASSERT_TRUE(opened.ok()) << opened.status().ToString(false);
   ReadsCounted reader(**opened);
@@ -1740,7 +1740,7 @@ TEST_P(SlicedResultsTest, ARoundOfManyAgenciesIsStoredAsTheEngineScoresItWhole) 
   results_->ReadValuesThrough(nullptr);
   ASSERT_TRUE(again.ok()) << again.status().ToString(false);
   ASSERT_NE(again->rows_from, computed->rows_from);
-  EXPECT_EQ(reader.scans, db_->dialect() == storage::Dialect::kPostgres ? 2 : 0);
+  EXPECT_EQ(reader.scans, 2);
   const std::string kpi_rows =
       "SELECT agency_code, kpi, parent_kpi, kpi_key, status, result, score, level, group_id, "
       "weight, weighted FROM result_kpis WHERE result_id = ? ORDER BY agency_code, kpi";
@@ -1760,6 +1760,19 @@ TEST_P(SlicedResultsTest, ARoundOfManyAgenciesIsStoredAsTheEngineScoresItWhole) 
   verified = AuditLog(*db_).Verify();
   ASSERT_TRUE(verified.ok());
   EXPECT_TRUE(verified->whole()) << verified->problem_en;
+
+  // A reader of another database is not read through: on SQLite, an in-memory database is its
+  // connection's own.
+  if (db_->dialect() == storage::Dialect::kSqlite) {
+    auto elsewhere = storage::Open(":memory:");
+    ASSERT_TRUE(elsewhere.ok()) << elsewhere.status().ToString(false);
+    ReadsCounted stranger(**elsewhere);
+    results_->ReadValuesThrough(&stranger);
+    auto third = results_->ComputePreliminary(admin_, round->id, 0);
+    results_->ReadValuesThrough(nullptr);
+    ASSERT_TRUE(third.ok()) << third.status().ToString(false);
+    EXPECT_EQ(stranger.scans, 0);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SlicedResultsTest,

@@ -1181,6 +1181,65 @@ TEST_P(StorageTest, MigrationThirtyKeepsTheResultRowsBeforeIt) {
   }
 }
 
+// Migration 31: on SQLite observations and result_kpis are made again WITHOUT ROWID, with the rows
+// they held; on both backends they keep their keys, foreign key and check on the status.
+TEST_P(StorageTest, MigrationThirtyOneKeepsObservationsAndKpiRows) {
+  auto opened = Open(esar::testing::FreshDatabaseUrl(GetParam()));
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString(false);
+  Database& db = **opened;
+  ASSERT_TRUE(MigrateTo(db, 30).ok());
+  ASSERT_TRUE(AddThreeResults(db).ok());
+  ASSERT_TRUE(
+      db.ExecuteScript("INSERT INTO agencies (code, name_th) VALUES ('A01', 'ก'), ('B01', 'ข');"
+                       "INSERT INTO observations (agency_code, kpi, variable, fiscal_year, round, "
+                       "value, source) VALUES ('B01', '1', 'x', 2567, 12, '7', 'api'), "
+                       "('A01', '1', 'x', 2567, 12, '5;6', 'import')")
+          .ok());
+  ASSERT_TRUE(LoadResultRows(db, 1, {KpiRow(1, "A01", "1"), KpiRow(1, "B01", "2")},
+                             {TotalRow(1, "A01"), TotalRow(1, "B01")})
+                  .ok());
+  ASSERT_TRUE(Migrate(db).ok());
+
+  auto observations =
+      db.Query("SELECT agency_code, value, source FROM observations ORDER BY agency_code");
+  ASSERT_TRUE(observations.ok()) << observations.status().ToString(false);
+  ASSERT_EQ(observations->size(), 2u);
+  EXPECT_EQ((*observations)[0].Text(1), "5;6");
+  EXPECT_EQ((*observations)[1].Text(2), "api");
+  auto kpis = db.Query(
+      "SELECT agency_code, kpi, status FROM result_kpis WHERE result_id = 1 "
+      "ORDER BY agency_code");
+  ASSERT_TRUE(kpis.ok()) << kpis.status().ToString(false);
+  ASSERT_EQ(kpis->size(), 2u);
+  EXPECT_EQ((*kpis)[1].Text(1), "2");
+  EXPECT_EQ((*kpis)[1].Text(2), "scored");
+
+  // Their keys, foreign key and check hold as before.
+  EXPECT_FALSE(db.Execute("INSERT INTO observations (agency_code, kpi, variable, fiscal_year, "
+                          "round, value) VALUES ('A01', '1', 'x', 2567, 12, '8')")
+                   .ok());
+  EXPECT_FALSE(db.Execute("INSERT INTO observations (agency_code, kpi, variable, fiscal_year, "
+                          "round, value) VALUES ('Z99', '1', 'x', 2567, 12, '8')")
+                   .ok());
+  EXPECT_FALSE(db.BulkInsert("result_kpis", kKpiColumns, {KpiRow(1, "A01", "1")}).ok());
+  std::vector<Value> unknown_status = KpiRow(1, "A01", "3");
+  unknown_status[3] = std::string("scored ");
+  EXPECT_FALSE(db.BulkInsert("result_kpis", kKpiColumns, {unknown_status}).ok());
+  for (const char* status : {"scored", "exempt", "monitoring", "missing"}) {
+    std::vector<Value> row = KpiRow(1, "A01", std::string("k-") + status);
+    row[3] = std::string(status);
+    EXPECT_TRUE(db.BulkInsert("result_kpis", kKpiColumns, {row}).ok()) << status;
+  }
+  EXPECT_EQ(Count(db, "SELECT COUNT(*) FROM result_kpis WHERE result_id = 1"), 6);
+  if (db.dialect() == Dialect::kSqlite) {
+    EXPECT_EQ(Count(db,
+                    "SELECT COUNT(*) FROM pragma_table_list WHERE wr = 1 AND name IN "
+                    "('observations', 'result_kpis')"),
+              2);
+    EXPECT_EQ(Count(db, "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE '%in_key_order'"), 0);
+  }
+}
+
 // A database of schema 7 holding results as documents (per-agency rows and a summary), written
 // directly as esar wrote them, then migrated: the scores become rows, the legacy explanation is
 // kept per agency, and no document of a whole round is left.
