@@ -893,8 +893,8 @@ CREATE INDEX submissions_updated ON submissions (updated_at, id)
       // instead of a table and its key beside it, with every key written twice. And a check of
       // `status IN` four words made SQLite build a lookup table of them for every INSERT run;
       // compared with each word in turn, it costs nothing to speak of. In a C program, 216,000 KPI
-      // rows took 460-560 ms to insert (100 a statement) before, 190-270 ms after; reading a
-      // round's values 500 agencies at a time, 250-310 ms before, 155-210 ms after. PostgreSQL
+      // rows took 340-560 ms to insert (100 a statement) before, 186-270 ms after; reading a
+      // round's values 500 agencies at a time, 248-313 ms before, 156-209 ms after. PostgreSQL
       // keeps its tables: its heap and key are what it has, and its check is an array's.
       {31, "SQLite rows kept in key order", "SELECT 1", SqliteRowsInKeyOrder},
   };
