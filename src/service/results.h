@@ -145,10 +145,11 @@ class Results {
       : db_(db), clock_(clock), cycle_(db, clock), reporting_(db, clock) {}
 
   // Where the steps that score a round (ComputePreliminary, Finalize) read the values each slice
-  // of agencies is scored from, on PostgreSQL: through `reader`, a second connection to the same
-  // database, while this one stores the slice before (the two servers' backends then work at
-  // once); nullptr (and SQLite): through this connection, reading and storing in turn. The
-  // caller keeps `reader` open, and to this object alone, until it gives another.
+  // of agencies is scored from: through `reader`, a second connection to the same database, while
+  // this one stores the slice before (on PostgreSQL, two server backends then work at once);
+  // nullptr, or a reader of another database (a SQLite connection of another file, or in memory):
+  // through this connection, reading and storing in turn. The caller keeps `reader` open, and to
+  // this object alone, until it gives another.
   void ReadValuesThrough(storage::Database* reader) { reader_ = reader; }
 
   // Scores every agency for a round from the accepted submissions' verified values and the
