@@ -596,9 +596,12 @@ TEST_P(StorageTest, APoolVacuumsABulkLoadsTableAfterTheCommitOnAnotherConnection
         db_->Query("SELECT reltuples FROM pg_class WHERE oid = CAST(? AS regclass)", {table});
     return rows.ok() && rows->size() == 1 ? (*rows)[0].Real(0) : -2.0;
   };
-  auto all_visible = [&](const std::string& table) {
-    auto rows =
-        db_->Query("SELECT relallvisible FROM pg_class WHERE oid = CAST(? AS regclass)", {table});
+  // Counted rather than its all-visible pages, as in ABulkLoadLeavesItsTableVacuumedAndAnalyzed:
+  // a transaction of a test running beside this one on the same server keeps VACUUM from marking
+  // the newest rows all-visible (seen in the ASan run of 151b0eb's CI: relallvisible 0).
+  auto vacuums = [&](const std::string& table) {
+    auto rows = db_->Query(
+        "SELECT vacuum_count FROM pg_stat_user_tables WHERE relid = CAST(? AS regclass)", {table});
     return rows.ok() && rows->size() == 1 ? (*rows)[0].Int(0) : int64_t{-1};
   };
   DatabasePool pool(url_, 4);
@@ -636,9 +639,9 @@ TEST_P(StorageTest, APoolVacuumsABulkLoadsTableAfterTheCommitOnAnotherConnection
   pool.WaitForVacuums();
   if (pg) {
     EXPECT_EQ(reltuples("kept"), 3000);
-    EXPECT_GT(all_visible("kept"), 0);
+    EXPECT_EQ(vacuums("kept"), 1);
     EXPECT_EQ(reltuples("dropped"), -1);  // its rows are gone, and nothing was asked
-    EXPECT_EQ(all_visible("dropped"), 0);
+    EXPECT_EQ(vacuums("dropped"), 0);
   } else {
     auto stat = db_->Query("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'");
     ASSERT_TRUE(stat.ok());
