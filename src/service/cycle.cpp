@@ -300,16 +300,11 @@ Result<RoundStatus> Cycle::StatusOf(int64_t round_id) {
   const int64_t latest_extension = r.IsNull(5) ? 0 : r.Int(5);
   out.closes_at =
       out.closed_early_at ? out.closed_early_at : std::max(out.round.deadline, latest_extension);
-  auto reopened = db_.Query(
-      "SELECT reopened_at, reopened_by, reason, deadline, after_result FROM round_reopenings "
-      "WHERE round_id = ? ORDER BY id",
-      {round_id});
-  if (!reopened) return reopened.status();
+  auto reopenings = Reopenings(round_id);
+  if (!reopenings) return reopenings.status();
+  out.reopenings = std::move(*reopenings);
   int64_t after_result = 0;
-  for (const storage::Row& o : *reopened) {
-    out.reopenings.push_back({o.Int(0), o.Int(1), o.Text(2), o.Int(3), o.Int(4)});
-    after_result = std::max(after_result, o.Int(4));
-  }
+  for (const Reopening& o : out.reopenings) after_result = std::max(after_result, o.after_result);
   auto latest = db_.Query(
       "SELECT id, stage, appeal_deadline FROM results WHERE framework_id = ? AND round = ? AND "
       "id > ? ORDER BY id DESC LIMIT 1",
@@ -333,6 +328,18 @@ Result<RoundStatus> Cycle::StatusOf(int64_t round_id) {
     out.state = now < out.round.starts_at && out.reopenings.empty() ? RoundState::kScheduled
                                                                     : RoundState::kOpen;
   }
+  return out;
+}
+
+Result<std::vector<Reopening>> Cycle::Reopenings(int64_t round_id) {
+  auto rows = db_.Query(
+      "SELECT reopened_at, reopened_by, reason, deadline, after_result FROM round_reopenings "
+      "WHERE round_id = ? ORDER BY id",
+      {round_id});
+  if (!rows) return rows.status();
+  std::vector<Reopening> out;
+  for (const storage::Row& o : *rows)
+    out.push_back({o.Int(0), o.Int(1), o.Text(2), o.Int(3), o.Int(4)});
   return out;
 }
 

@@ -118,6 +118,9 @@ class Cycle {
   Result<RoundInfo> Round(int64_t round_id);
   // The round with its state (see RoundStatus); kNotFound for an unknown round.
   Result<RoundStatus> StatusOf(int64_t round_id);
+  // The round's reopenings, oldest first (StatusOf's, without the rest of its state); none for
+  // an unknown round.
+  Result<std::vector<Reopening>> Reopenings(int64_t round_id);
   // Every round, newest fiscal year first, then by kind and round.
   Result<std::vector<RoundSummary>> Rounds();
   // The extensions granted for a round, by agency code.

@@ -1230,24 +1230,30 @@ Result<StoredResult> Results::Publish(const Actor& actor, int64_t round_id) {
 namespace {
 
 // One agency scored again with explanations from the values it was scored from, as
-// LatestForAgency's document: {"fiscal_year", "round", "agency" (Thai), "agency_en"}.
+// LatestForAgency's document: {"fiscal_year", "round", "agency" (Thai), "agency_en"}; with
+// `only`, the other language's part null.
 json DeriveAgency(const domain::Framework& fw, domain::Engine& engine, int round,
                   const domain::Agency& agency,
-                  const std::vector<domain::Observation>& observations) {
+                  const std::vector<domain::Observation>& observations, std::optional<Lang> only) {
   const std::vector<domain::Agency> one = {agency};
   const std::vector<domain::AgencyScore> scores = engine.Score(one, observations, true);
   const formats::ScoreReport report{&fw, &one, &scores, round};
-  json th = formats::ScoresJson(report, true, Lang::kThai);
-  json en = formats::ScoresJson(report, true, Lang::kEnglish);
+  auto part = [&](Lang lang) {
+    if (only && *only != lang) return json(nullptr);
+    json scored = formats::ScoresJson(report, true, lang);
+    return scored["agencies"].empty() ? json(nullptr) : std::move(scored["agencies"][0]);
+  };
   return {{"fiscal_year", fw.fiscal_year},
           {"round", round},
-          {"agency", th["agencies"].empty() ? json(nullptr) : std::move(th["agencies"][0])},
-          {"agency_en", en["agencies"].empty() ? json(nullptr) : std::move(en["agencies"][0])}};
+          {"agency", part(Lang::kThai)},
+          {"agency_en", part(Lang::kEnglish)}};
 }
 
 }  // namespace
 
-Result<json> Results::AgencyDocument(const StoredResult& result, const std::string& code) {
+Result<json> Results::AgencyDocument(const StoredResult& result, const std::string& code,
+                                     std::optional<Lang> only,
+                                     const std::shared_ptr<const StoredFramework>& framework) {
   auto rows = db_.Query("SELECT kind, parent, inputs, explanation FROM " +
                             storage::ResultRowsSource(db_, "result_totals", result.rows_from) +
                             " WHERE result_id = ? AND agency_code = ?",
@@ -1260,9 +1266,13 @@ Result<json> Results::AgencyDocument(const StoredResult& result, const std::stri
   const storage::Row& r = (*rows)[0];
   // Computed before schema 8: the explanation kept then (no inputs were).
   if (!r.IsNull(3)) return json::parse(r.Text(3));
-  auto framework = FrozenFramework(db_, cycle_, result.framework_id);
-  if (!framework) return framework.status();
-  auto engine = EngineFor(*framework, result.round);
+  std::shared_ptr<const StoredFramework> version = framework;
+  if (!version || version->id != result.framework_id || !version->frozen) {
+    auto read = FrozenFramework(db_, cycle_, result.framework_id);
+    if (!read) return read.status();
+    version = std::move(*read);
+  }
+  auto engine = EngineFor(version, result.round);
   if (!engine) return engine.status();
   domain::Agency agency;
   agency.code = code;
@@ -1272,8 +1282,8 @@ Result<json> Results::AgencyDocument(const StoredResult& result, const std::stri
   Status parsed = ParseInputs(r.Text(2), agency, observations);
   if (!parsed.ok()) return parsed;
   std::lock_guard<std::mutex> lock((*engine)->mutex);
-  return DeriveAgency((*framework)->framework, (*engine)->engine, result.round, agency,
-                      observations);
+  return DeriveAgency(version->framework, (*engine)->engine, result.round, agency, observations,
+                      only);
 }
 
 Result<ScoresCursor> Results::OpenScores(const Actor& actor, const StoredResult& result) {
@@ -1385,7 +1395,7 @@ Result<StoredResult> Results::Latest(const Actor& actor, int64_t round_id, Resul
   return result;
 }
 
-Result<StoredResult> Results::LatestForAgency(const Actor& actor, int64_t round_id,
+Result<StoredResult> Results::NewestForAgency(const Actor& actor, int64_t round_id,
                                               ResultStage stage, const std::string& agency) {
   auto result = Newest(actor, round_id, stage);
   if (!result) return result.status();
@@ -1394,10 +1404,31 @@ Result<StoredResult> Results::LatestForAgency(const Actor& actor, int64_t round_
     return Status::NotFound("ยังไม่มีผลการประเมินของหน่วยงาน " + agency + " ในรอบนี้",
                             "no results for agency " + agency + " in this round yet");
   }
+  return result;
+}
+
+Result<StoredResult> Results::LatestForAgency(const Actor& actor, int64_t round_id,
+                                              ResultStage stage, const std::string& agency) {
+  auto result = NewestForAgency(actor, round_id, stage, agency);
+  if (!result) return result.status();
   auto document = AgencyDocument(*result, agency);
   if (!document) return document.status();
   result->document = document->dump();
   return result;
+}
+
+Result<Results::AgencyPart> Results::LatestAgencyPart(
+    const Actor& actor, int64_t round_id, ResultStage stage, const std::string& agency, Lang lang,
+    const std::shared_ptr<const StoredFramework>& framework) {
+  auto result = NewestForAgency(actor, round_id, stage, agency);
+  if (!result) return result.status();
+  auto document = AgencyDocument(*result, agency, lang, framework);
+  if (!document) return document.status();
+  json& english = (*document)["agency_en"];
+  // A document kept from before schema 8 may have no English part: the Thai one then.
+  json part = lang == Lang::kEnglish && english.is_object() ? std::move(english)
+                                                            : std::move((*document)["agency"]);
+  return AgencyPart{std::move(*result), std::move(part)};
 }
 
 Result<AppealInfo> Results::Appeal(const Actor& actor, int64_t result_id, int64_t appeal_id) {

@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "common/text.h"
 #include "domain/engine.h"
 #include "service/actor.h"
 #include "service/audit_state.h"
@@ -242,6 +243,18 @@ class Results {
   Result<StoredResult> LatestForAgency(const Actor& actor, int64_t round_id, ResultStage stage,
                                        const std::string& agency);
 
+  // LatestForAgency's agency in `lang` only, as JSON: `agency` is its entry of the document
+  // (null when the agency has no scores), not written out as text to be parsed again. Derived
+  // with `framework` when it is the result's version (a page's cached copy), else with the
+  // version read again. Fails as LatestForAgency does.
+  struct AgencyPart {
+    StoredResult result;  // its `document` left empty
+    nlohmann::json agency;
+  };
+  Result<AgencyPart> LatestAgencyPart(const Actor& actor, int64_t round_id, ResultStage stage,
+                                      const std::string& agency, Lang lang,
+                                      const std::shared_ptr<const StoredFramework>& framework);
+
   // The agencies of `result` (from Latest*, as `actor` may see it), a page at a time in the order
   // of `order_by` ("total DESC" or "code", fixed by the caller, never from a request).
   Result<std::vector<AgencyTotal>> Totals(const Actor& actor, const StoredResult& result,
@@ -252,8 +265,14 @@ class Results {
   // LatestForAgency's document: the frozen framework version and the values the agency was
   // scored from, scored again with explanations and written by formats::ScoresJson in Thai and
   // in English — the text of the day it was computed. For results migrated from before schema 8,
-  // the explanation kept then. kNotFound when the agency is not in the result.
-  Result<nlohmann::json> AgencyDocument(const StoredResult& result, const std::string& agency);
+  // the explanation kept then. kNotFound when the agency is not in the result. With `only`, the
+  // other language's part is left null (a page shows one). With `framework` (the result's frozen
+  // version, as the caller holds it), the version is not read again: its text is long when it
+  // names thousands of agencies.
+  Result<nlohmann::json> AgencyDocument(
+      const StoredResult& result, const std::string& agency,
+      std::optional<Lang> only = std::nullopt,
+      const std::shared_ptr<const StoredFramework>& framework = nullptr);
 
   // True when `actor` sees only their own agency's rows of `result` (an agency's user before
   // publication): what a producer of the whole round (a spreadsheet) must filter by.
@@ -281,6 +300,10 @@ class Results {
                                        nlohmann::json* baselines, EntityState* state);
   // The newest result of the round at `stage` or later that `actor` may see (see Latest).
   Result<StoredResult> Newest(const Actor& actor, int64_t round_id, ResultStage stage);
+  // Newest, when `actor` may see agency `agency` in it (before publication an agency's users see
+  // only their own); kNotFound otherwise.
+  Result<StoredResult> NewestForAgency(const Actor& actor, int64_t round_id, ResultStage stage,
+                                       const std::string& agency);
   // True when `actor` sees only their own agency in `result` (an agency's user before
   // publication).
   bool OwnOnly(const Actor& actor, const StoredResult& result) const;

@@ -1277,6 +1277,40 @@ TEST_P(ServiceTest, ScoresAreStoredAsRowsAndAPublicationSharesThem) {
   EXPECT_EQ(seen->id, published->id);
   EXPECT_NEAR(json::parse(seen->document)["agency"]["total"].get<double>(),
               ByCode(expected, "BOI")["total"].get<double>(), 1e-9);
+  // A page asks for one language's part: it is that part of the whole document, derived with
+  // the framework the page holds, and never with another version or one not frozen.
+  const json both = json::parse(seen->document);
+  auto version = cycle_->Framework(published->framework_id);
+  ASSERT_TRUE(version.ok()) << version.status().ToString(false);
+  ASSERT_TRUE(version->frozen);
+  const auto held = std::make_shared<const StoredFramework>(*version);
+  StoredFramework emptied = *version;
+  emptied.framework.kpis.clear();  // scored with it, BOI would have no KPIs
+  StoredFramework other_version = emptied;
+  other_version.id = version->id + 1;
+  StoredFramework not_frozen = emptied;
+  not_frozen.frozen = false;
+  for (const Lang lang : {Lang::kThai, Lang::kEnglish}) {
+    const json& whole = both[lang == Lang::kThai ? "agency" : "agency_en"];
+    ASSERT_TRUE(whole.is_object());
+    ASSERT_FALSE(whole["kpis"].empty());
+    for (const std::shared_ptr<const StoredFramework>& given :
+         {std::shared_ptr<const StoredFramework>(), held,
+          std::make_shared<const StoredFramework>(other_version),
+          std::make_shared<const StoredFramework>(not_frozen)}) {
+      auto part = results_->LatestAgencyPart(Actor::Public(), round_.id, ResultStage::kPublished,
+                                             "BOI", lang, given);
+      ASSERT_TRUE(part.ok()) << part.status().ToString(false);
+      EXPECT_EQ(part->result.id, published->id);
+      EXPECT_EQ(part->agency, whole);
+    }
+  }
+  EXPECT_EQ(results_
+                ->LatestAgencyPart(Actor::Public(), round_.id, ResultStage::kPublished, "NOPE",
+                                   Lang::kThai, held)
+                .status()
+                .code(),
+            StatusCode::kNotFound);
   auto summary = results_->Summary(Actor::Public(), round_.id, ResultStage::kPublished);
   ASSERT_TRUE(summary.ok()) << summary.status().ToString(false);
   EXPECT_EQ(json::parse(summary->document)["agencies"].size(), expected["agencies"].size());

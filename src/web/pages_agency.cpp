@@ -798,17 +798,16 @@ HttpResponse Pages::AgencyResults(PageCall& call) {
   json list = json::array();
   const int64_t now = clock_.NowMs();
   for (int64_t round_id : *with_results) {
-    auto result = results.LatestForAgency(call.actor, round_id, service::ResultStage::kPreliminary,
-                                          call.actor.agency);
-    if (!result) continue;
     auto round = cycle.Round(round_id);
     if (!round) continue;
-    auto framework = cycle.Framework(round->framework_id);
+    auto framework = FrozenFramework(call.db, round->framework_id);
     if (!framework) continue;
-    const domain::Framework& fw = framework->framework;
-    const json part = json::parse(result->document);
-    const json& a = call.lang == Lang::kEnglish && part["agency_en"].is_object() ? part["agency_en"]
-                                                                                 : part["agency"];
+    const domain::Framework& fw = (*framework)->framework;
+    auto part = results.LatestAgencyPart(call.actor, round_id, service::ResultStage::kPreliminary,
+                                         call.actor.agency, call.lang, *framework);
+    if (!part) continue;
+    const service::StoredResult* result = &part->result;
+    const json& a = part->agency;
     json kpis = json::array();
     for (const json& k : a["kpis"]) {
       const domain::Kpi* kpi = domain::FindKpi(fw.kpis, k["id"].get<std::string>());

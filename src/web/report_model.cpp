@@ -27,9 +27,9 @@ FrameworkLoader ReadFramework(const Clock& clock) {
 // on ... for ...", shown above those results; null otherwise (a template's section over a
 // string shows even when it is empty: an empty note box on every page).
 nlohmann::json ReopenedNote(const PageCall& call, int64_t round_id, int64_t result_id) {
-  auto status = service::Cycle(call.db, call.clock).StatusOf(round_id);
-  if (!status || status->reopenings.empty()) return nullptr;
-  const service::Reopening& last = status->reopenings.back();
+  auto reopenings = service::Cycle(call.db, call.clock).Reopenings(round_id);
+  if (!reopenings || reopenings->empty()) return nullptr;
+  const service::Reopening& last = reopenings->back();
   if (result_id > last.after_result) return nullptr;
   std::string note = call.T("results.reopened_note");
   for (const auto& [slot, value] :
@@ -87,16 +87,16 @@ Result<AgencyReportData> BuildAgencyReport(PageCall& call, int64_t round_id,
   service::Cycle cycle(call.db, clock_);
   auto round = cycle.Round(round_id);
   if (!round) return round.status();
-  auto result = service::Results(call.db, clock_)
-                    .LatestForAgency(call.actor, round_id, service::ResultStage::kPublished, code);
-  if (!result) return result.status();
   auto framework = load(call.db, round->framework_id);
   if (!framework) return framework.status();
   const domain::Framework& fw = (*framework)->framework;
-  const json part = json::parse(result->document);
-  const json& agency = call.lang == Lang::kEnglish && part["agency_en"].is_object()
-                           ? part["agency_en"]
-                           : part["agency"];
+  // Derived with the loader's copy of the framework, in the page's language only.
+  auto part = service::Results(call.db, clock_)
+                  .LatestAgencyPart(call.actor, round_id, service::ResultStage::kPublished, code,
+                                    call.lang, *framework);
+  if (!part) return part.status();
+  const json& agency = part->agency;
+  const service::StoredResult& result = part->result;
   // The agency and its parent only, not the whole directory (8,000 local governments).
   std::string ministry;
   if (auto self = FindAgency(call.db, clock_, code); self && !self->parent.empty()) {
@@ -123,7 +123,9 @@ Result<AgencyReportData> BuildAgencyReport(PageCall& call, int64_t round_id,
     const domain::Kpi* kpi = domain::FindKpi(fw.kpis, id);
     if (!kpi) continue;
     const std::string status = TextOr(k, "status", "");
-    json row = {
+    // The summary table's line (components) has what it shows; the KPI's section (details) has
+    // the same and its explanation, trend, values and documentation.
+    json line = {
         {"id", id},
         {"anchor", "kpi-" + HtmlId(id)},
         {"name", call.Pick(kpi->name)},
@@ -132,9 +134,10 @@ Result<AgencyReportData> BuildAgencyReport(PageCall& call, int64_t round_id,
         {"unit", call.Pick(kpi->unit)},
         {"result_text", ValueWithUnit(TextOr(k, "result_text", "–"), call.Pick(kpi->unit))},
         {"score", TextOr(k, "score_text", "–")},
-        {"weighted", k["weighted"].is_number() ? Number(k["weighted"].get<double>(), 4) : "–"},
-        {"status", call.T("kpi_status." + status)},
-        {"explanation", k.value("explanation", json::array())}};
+        {"weighted", k["weighted"].is_number() ? Number(k["weighted"].get<double>(), 4) : "–"}};
+    json row = line;
+    row["status"] = call.T("kpi_status." + status);
+    row["explanation"] = k.value("explanation", json::array());
     if (!kpi->key.empty()) {
       row["trend"] =
           TrendModel(call, *past, code, kpi->key, round->round, fw.decimals, fw.fiscal_year,
@@ -163,9 +166,8 @@ Result<AgencyReportData> BuildAgencyReport(PageCall& call, int64_t round_id,
                        {"value_text", ValueWithUnit(text, call.Pick(v.unit))},
                        {"unit", call.Pick(v.unit)}});
     }
-    row["items"] = items;
-    json doc = KpiDocModel(call, fw, *kpi, EffectiveCriteria(fw, code, *kpi));
-    row["doc"] = doc;
+    row["items"] = std::move(items);
+    row["doc"] = KpiDocModel(call, fw, *kpi, EffectiveCriteria(fw, code, *kpi));
     auto at = component_index.find(kpi->component);
     if (at == component_index.end()) {
       // A component the framework does not name: grouped under its id's usual name.
@@ -175,12 +177,12 @@ Result<AgencyReportData> BuildAgencyReport(PageCall& call, int64_t round_id,
                                          : UnlistedComponentName(call, kpi->component);
       components.push_back({{"name", shown_name}, {"kpis", json::array()}});
     }
-    components[at->second]["kpis"].push_back(row);
-    details.push_back(row);
+    details.push_back(std::move(row));
+    components[at->second]["kpis"].push_back(std::move(line));
   }
   json shown = json::array();
   for (auto& c : components) {
-    if (!c["kpis"].empty()) shown.push_back(c);
+    if (!c["kpis"].empty()) shown.push_back(std::move(c));
   }
   const json grade = agency.value("grade", json(nullptr));
   json model = {
@@ -194,20 +196,20 @@ Result<AgencyReportData> BuildAgencyReport(PageCall& call, int64_t round_id,
       {"total", TextOr(agency, "total_text", "")},
       {"weight", ShortestDecimal(NumberOr(agency, "scored_weight", 100.0))},
       {"grade", grade.is_string() ? grade : json(nullptr)},
-      {"stage", call.T(std::string("stage.") + service::ResultStageName(result->stage))},
-      {"published", result->stage == service::ResultStage::kPublished},
-      {"computed_at", FormatDateTime(result->computed_at, call.lang)},
-      {"components", shown},
-      {"kpis", details},
-      {"trend", TrendModel(call, *past, code, "", round->round, fw.decimals, fw.fiscal_year, "–",
-                           TextOr(agency, "total_text", "–"),
-                           agency["total"].is_number()
-                               ? std::optional<double>(agency["total"].get<double>())
-                               : std::nullopt)},
-      {"reopened", ReopenedNote(call, round_id, result->id)},
+      {"stage", call.T(std::string("stage.") + service::ResultStageName(result.stage))},
+      {"published", result.stage == service::ResultStage::kPublished},
+      {"computed_at", FormatDateTime(result.computed_at, call.lang)},
+      {"components", std::move(shown)},
+      {"kpis", std::move(details)},
+      {"trend",
+       TrendModel(call, *past, code, "", round->round, fw.decimals, fw.fiscal_year, "–",
+                  TextOr(agency, "total_text", "–"),
+                  agency["total"].is_number() ? std::optional<double>(agency["total"].get<double>())
+                                              : std::nullopt)},
+      {"reopened", ReopenedNote(call, round_id, result.id)},
       {"back", "/?round=" + std::to_string(round_id)},
       {"pdf", "/results/" + std::to_string(round_id) + "/agencies/" + code + "/report.pdf"}};
-  return AgencyReportData{std::move(model), std::move(*result), *round, std::move(*framework)};
+  return AgencyReportData{std::move(model), std::move(part->result), *round, std::move(*framework)};
 }
 
 }  // namespace esar::web
