@@ -48,6 +48,40 @@ const Kpi* FindKpi(const std::vector<Kpi>& kpis, const std::string& id) {
   return nullptr;
 }
 
+std::set<std::string> KpisReadToScore(const std::vector<Kpi>& kpis,
+                                      const std::set<std::string>& ids) {
+  auto top_level_of = [&](const std::string& id) -> const Kpi* {
+    for (const Kpi& kpi : kpis) {
+      if (kpi.id == id || FindKpi(kpi.sub_kpis, id)) return &kpi;
+    }
+    return nullptr;
+  };
+  std::set<std::string> out;
+  std::vector<const Kpi*> wanted;  // top-level KPIs to add with their trees
+  for (const std::string& id : ids) {
+    if (const Kpi* top = top_level_of(id)) wanted.push_back(top);
+  }
+  while (!wanted.empty()) {
+    const Kpi* top = wanted.back();
+    wanted.pop_back();
+    if (out.count(top->id)) continue;  // added already (references may run in a circle)
+    std::vector<const Kpi*> tree = {top};
+    while (!tree.empty()) {
+      const Kpi* kpi = tree.back();
+      tree.pop_back();
+      out.insert(kpi->id);
+      for (const Kpi& sub : kpi->sub_kpis) tree.push_back(&sub);
+      for (const Reference& ref : kpi->references) {
+        if (ref.kpi.empty()) continue;
+        if (const Kpi* read = top_level_of(ref.kpi); read && !out.count(read->id)) {
+          wanted.push_back(read);
+        }
+      }
+    }
+  }
+  return out;
+}
+
 const Kpi* FindKpiByKey(const std::vector<Kpi>& kpis, const std::string& key) {
   if (key.empty()) return nullptr;
   for (const Kpi& kpi : kpis) {

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -338,6 +339,14 @@ const Kpi* FindKpi(const std::vector<Kpi>& kpis, const std::string& id);
 
 // The KPI with this key among `kpis` and their sub-KPIs, or nullptr (also for an empty key).
 const Kpi* FindKpiByKey(const std::vector<Kpi>& kpis, const std::string& key);
+
+// The ids of the KPIs and sub-KPIs among `kpis` whose values scoring the KPIs `ids` reads: the
+// whole top-level KPI each belongs to (a parent is scored from its sub-KPIs), and the same for
+// every KPI one of those refers to (Reference::kpi), transitively. An agency scored with only
+// these KPIs' observations gets, for each of `ids`, the score it gets with all of them. Ids not
+// among `kpis` add nothing.
+std::set<std::string> KpisReadToScore(const std::vector<Kpi>& kpis,
+                                      const std::set<std::string>& ids);
 
 // Where a KPI's variable comes from when nobody types it: its from_agencies rule (other
 // agencies' results, filled when results are computed), its case log (cases: the on-time and

@@ -737,13 +737,18 @@ Result<std::vector<domain::Observation>> Cycle::ObservationsOf(const std::string
 }
 
 Result<std::vector<domain::Observation>> Cycle::ObservationsOf(
-    const std::vector<std::string>& agencies) {
+    const std::vector<std::string>& agencies, const std::set<std::string>* only_kpis) {
   std::vector<domain::Observation> out;
-  if (agencies.empty()) return out;
+  if (agencies.empty() || (only_kpis && only_kpis->empty())) return out;
   // A few dozen rows an agency: one query (a cursor, or a query per agency, would cost round
   // trips: on PostgreSQL those, not the rows, are what a page of 50 agencies waits for).
-  auto rows = db_.Query(ObservationsOfQuery(agencies.size()),
-                        std::vector<storage::Value>(agencies.begin(), agencies.end()));
+  std::string sql = ObservationsOfQuery(agencies.size());
+  std::vector<storage::Value> params(agencies.begin(), agencies.end());
+  if (only_kpis) {
+    sql += " AND kpi IN (" + storage::Placeholders(only_kpis->size()) + ")";
+    params.insert(params.end(), only_kpis->begin(), only_kpis->end());
+  }
+  auto rows = db_.Query(sql, params);
   if (!rows) return rows.status();
   out.reserve(rows->size());
   for (const storage::Row& r : *rows) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -174,8 +175,10 @@ class Cycle {
   Result<std::vector<domain::Observation>> Observations(size_t more = 0);
   // The imported values of one agency.
   Result<std::vector<domain::Observation>> ObservationsOf(const std::string& agency);
-  // The imported values of each of `agencies` (a page's few dozen), in one query.
-  Result<std::vector<domain::Observation>> ObservationsOf(const std::vector<std::string>& agencies);
+  // The imported values of each of `agencies` (a page's few dozen), in one query; with
+  // `only_kpis`, of those KPIs only.
+  Result<std::vector<domain::Observation>> ObservationsOf(
+      const std::vector<std::string>& agencies, const std::set<std::string>* only_kpis = nullptr);
   // ObservationsOf for thousands of agencies at a time (ScoreAndStore's slices): their
   // observations appended to `out` as they are read, each made from its row's text where the
   // database holds it (Database::ScanText). DataLoss when a value cannot be read.

@@ -1316,10 +1316,11 @@ Result<CurrentValues> Reporting::CurrentValuesOf(int64_t round_id, const std::st
 }
 
 Result<std::map<std::string, CurrentValues>> Reporting::CurrentValuesOf(
-    int64_t round_id, const std::vector<std::string>& agencies) {
+    int64_t round_id, const std::vector<std::string>& agencies,
+    const std::set<std::string>* only_kpis) {
   std::map<std::string, CurrentValues> out;
   for (const std::string& agency : agencies) out[agency];
-  if (agencies.empty()) return out;
+  if (agencies.empty() || (only_kpis && only_kpis->empty())) return out;
   auto round = cycle_.Round(round_id);
   if (!round) return round.status();
   auto framework =
@@ -1327,7 +1328,7 @@ Result<std::map<std::string, CurrentValues>> Reporting::CurrentValuesOf(
   if (!framework) return framework.status();
   if (framework->empty()) return Status::Internal("a round without its framework");
   const int fiscal_year = static_cast<int>((*framework)[0].Int(0));
-  auto imported = cycle_.ObservationsOf(agencies);
+  auto imported = cycle_.ObservationsOf(agencies, only_kpis);
   if (!imported) return imported.status();
   // Per KPI: the newest accepted review's verified values once accepted, else the values of
   // the current revision. The revision is looked up for each submission, not joined: for a
@@ -1336,13 +1337,18 @@ Result<std::map<std::string, CurrentValues>> Reporting::CurrentValuesOf(
   // query with the lookups.
   std::vector<storage::Value> params = {round_id};
   params.insert(params.end(), agencies.begin(), agencies.end());
+  std::string only;
+  if (only_kpis) {
+    only = " AND s.kpi IN (" + storage::Placeholders(only_kpis->size()) + ")";
+    params.insert(params.end(), only_kpis->begin(), only_kpis->end());
+  }
   auto rows = db_.Query(
       "SELECT s.kpi, s.status, (SELECT r.values_json FROM submission_revisions r WHERE "
       "r.submission_id = s.id AND r.revision = s.revision), "
       "(SELECT rv.verified_json FROM reviews rv WHERE rv.submission_id = s.id AND rv.decision = "
       "'accepted' ORDER BY rv.id DESC LIMIT 1), s.agency_code "
       "FROM submissions s WHERE s.round_id = ? AND s.agency_code IN (" +
-          storage::Placeholders(agencies.size()) + ")",
+          storage::Placeholders(agencies.size()) + ")" + only,
       params);
   if (!rows) return rows.status();
   for (const storage::Row& r : *rows) {

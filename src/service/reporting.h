@@ -4,6 +4,7 @@
 #include <initializer_list>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -309,9 +310,11 @@ class Reporting {
   // values.
   Result<CurrentValues> CurrentValuesOf(int64_t round_id, const std::string& agency);
   // The same for each of `agencies` (a page's few dozen) in four queries, whatever their number:
-  // one entry per agency asked for, empty for one without values.
+  // one entry per agency asked for, empty for one without values. With `only_kpis`, the values
+  // of those KPIs only (domain::KpisReadToScore gives those a few KPIs' scores read).
   Result<std::map<std::string, CurrentValues>> CurrentValuesOf(
-      int64_t round_id, const std::vector<std::string>& agencies);
+      int64_t round_id, const std::vector<std::string>& agencies,
+      const std::set<std::string>* only_kpis = nullptr);
 
   // The verified values of every accepted submission of a round, as observations.
   // With `agency`, that agency's only.

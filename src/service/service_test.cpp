@@ -1905,5 +1905,99 @@ INSTANTIATE_TEST_SUITE_P(
       return name;
     });
 
+// KPI or sub-KPI `id`'s score among `scores`, or nullptr.
+const domain::KpiScore* ScoreOfKpi(const std::vector<domain::KpiScore>& scores,
+                                   const std::string& id) {
+  for (const domain::KpiScore& k : scores) {
+    if (k.kpi == id) return &k;
+    if (const domain::KpiScore* sub = ScoreOfKpi(k.sub_kpis, id)) return sub;
+  }
+  return nullptr;
+}
+
+// The review queue scores a page's agencies from the values of its listed KPIs and of those
+// they read only (domain::KpisReadToScore). For every KPI and sub-KPI of every example, each
+// agency's score of it from those values alone is its score from all of them.
+TEST(KpisReadToScoreTest, ScoringWithTheirValuesOnlyGivesEachKpiItsWholeScore) {
+  size_t compared = 0;
+  size_t narrower = 0;
+  for (const char* example : {"ocs-2567", "opdc-2565", "mof-ops-2564"}) {
+    SCOPED_TRACE(example);
+    const fs::path dir = fs::path(ESAR_SOURCE_DIR) / "examples" / example;
+    auto framework = formats::ParseFramework(ReadText(dir / "framework.json"), "framework.json");
+    ASSERT_TRUE(framework.ok()) << framework.status().ToString(false);
+    auto agencies = formats::LoadAgencies((dir / "agencies.csv").string());
+    ASSERT_TRUE(agencies.ok());
+    auto data = formats::LoadObservations((dir / "data.csv").string());
+    ASSERT_TRUE(data.ok());
+    const int round = json::parse(ReadText(dir / "expected.json"))["round"].get<int>();
+    auto engine = domain::Engine::Compile(*framework, round);
+    ASSERT_TRUE(engine.ok()) << engine.status().ToString(false);
+    ASSERT_TRUE(domain::FillFromAgencies(*engine, round, *agencies, {}, *data).ok());
+    const std::vector<domain::AgencyScore> whole = engine->Score(*agencies, *data, true);
+    std::vector<std::string> ids;
+    std::function<void(const std::vector<domain::Kpi>&)> collect =
+        [&](const std::vector<domain::Kpi>& kpis) {
+          for (const domain::Kpi& k : kpis) {
+            ids.push_back(k.id);
+            collect(k.sub_kpis);
+          }
+        };
+    collect(framework->kpis);
+    for (const std::string& id : ids) {
+      const std::set<std::string> read = domain::KpisReadToScore(framework->kpis, {id});
+      ASSERT_TRUE(read.count(id)) << id;
+      if (read.size() < ids.size()) ++narrower;
+      std::vector<domain::Observation> theirs;
+      for (const domain::Observation& o : *data) {
+        if (read.count(o.kpi)) theirs.push_back(o);
+      }
+      const std::vector<domain::AgencyScore> alone = engine->Score(*agencies, theirs, true);
+      ASSERT_EQ(alone.size(), whole.size());
+      for (size_t a = 0; a < whole.size(); ++a) {
+        const domain::KpiScore* expected = ScoreOfKpi(whole[a].kpis, id);
+        const domain::KpiScore* got = ScoreOfKpi(alone[a].kpis, id);
+        ASSERT_EQ(expected == nullptr, got == nullptr) << whole[a].agency << " " << id;
+        if (!expected) continue;
+        SCOPED_TRACE(whole[a].agency + " KPI " + id);
+        EXPECT_EQ(got->status, expected->status);
+        EXPECT_EQ(std::isnan(got->result), std::isnan(expected->result));
+        if (!std::isnan(expected->result)) {
+          EXPECT_DOUBLE_EQ(got->result, expected->result);
+        }
+        EXPECT_DOUBLE_EQ(got->score, expected->score);
+        EXPECT_EQ(got->level, expected->level);
+        EXPECT_EQ(got->group, expected->group);
+        ++compared;
+      }
+    }
+  }
+  EXPECT_GT(compared, 100u);
+  EXPECT_GT(narrower, 10u);  // most KPIs read fewer KPIs' values than the framework has
+}
+
+// What a KPI's score reads: its whole top-level KPI (a parent and its sub-KPIs) and, in turn,
+// what the KPIs it refers to read; references in a circle end.
+TEST(KpisReadToScoreTest, ReadsTheTopLevelKpiAndWhatItRefersTo) {
+  auto framework = formats::ParseFramework(
+      ReadText(fs::path(ESAR_SOURCE_DIR) / "examples" / "ocs-2567" / "framework.json"),
+      "framework.json");
+  ASSERT_TRUE(framework.ok());
+  using Ids = std::set<std::string>;
+  EXPECT_EQ(domain::KpisReadToScore(framework->kpis, {"7"}), (Ids{"6", "7"}));  // p66 of KPI 6
+  EXPECT_EQ(domain::KpisReadToScore(framework->kpis, {"6"}), (Ids{"6"}));
+  EXPECT_EQ(domain::KpisReadToScore(framework->kpis, {"7", "1", "nope"}), (Ids{"1", "6", "7"}));
+  EXPECT_EQ(domain::KpisReadToScore(framework->kpis, {"nope"}), Ids{});
+  auto mof = formats::ParseFramework(
+      ReadText(fs::path(ESAR_SOURCE_DIR) / "examples" / "mof-ops-2564" / "framework.json"),
+      "framework.json");
+  ASSERT_TRUE(mof.ok());
+  EXPECT_EQ(domain::KpisReadToScore(mof->kpis, {"4.2"}), (Ids{"4", "4.1", "4.2"}));
+  std::vector<domain::Kpi> circle = {mof->kpis[0], mof->kpis[1]};
+  circle[0].references.push_back({"x", circle[1].id, circle[1].variables[0].id});
+  circle[1].references.push_back({"y", circle[0].id, circle[0].variables[0].id});
+  EXPECT_EQ(domain::KpisReadToScore(circle, {circle[0].id}), (Ids{circle[0].id, circle[1].id}));
+}
+
 }  // namespace
 }  // namespace esar::service

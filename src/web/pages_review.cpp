@@ -144,7 +144,8 @@ namespace {
 // with (Reporting::CurrentValuesOf: as reported, the verified values once accepted; baselines
 // from earlier results filled in): the what-if the agency's form shows. One engine per round,
 // one scoring per agency and round, however many of its KPIs are listed; the agencies of a
-// page read together (Prefetch).
+// page read together (Prefetch), with the values of the listed KPIs and of those they read only
+// (domain::KpisReadToScore): a page of five KPIs of 25 read a fifth of the rows.
 class QueueScores {
  public:
   struct Score {
@@ -154,27 +155,35 @@ class QueueScores {
   QueueScores(PageCall& call, const Clock& clock, FrameworkCache& frameworks)
       : call_(call), clock_(clock), frameworks_(frameworks) {}
 
-  // Scores the agencies of `items` not scored yet, a round at a time, their values read in a
-  // few queries for them all: on PostgreSQL a query an agency (five each, fifty agencies a page)
-  // cost the queue more than anything else on it.
+  // Scores the agencies of `items` not scored yet for their listed KPIs, a round at a time,
+  // their values read in a few queries for them all: on PostgreSQL a query an agency (five
+  // each, fifty agencies a page) cost the queue more than anything else on it.
   void Prefetch(const std::vector<service::SubmissionSummary>& items) {
-    std::map<int64_t, std::set<std::string>> wanted;  // round -> agencies
+    struct Wanted {
+      std::set<std::string> agencies;
+      std::set<std::string> kpis;
+    };
+    std::map<int64_t, Wanted> wanted;  // by round
     for (const service::SubmissionSummary& s : items) {
-      if (!scores_.count({s.round_id, s.agency})) wanted[s.round_id].insert(s.agency);
+      if (Covered(s)) continue;
+      wanted[s.round_id].agencies.insert(s.agency);
+      wanted[s.round_id].kpis.insert(s.kpi);
     }
-    for (const auto& [round_id, codes] : wanted) {
-      ScoreRound(round_id, std::vector<std::string>(codes.begin(), codes.end()));
+    for (const auto& [round_id, asked] : wanted) {
+      ScoreRound(round_id, std::vector<std::string>(asked.agencies.begin(), asked.agencies.end()),
+                 asked.kpis);
     }
   }
 
   Score Of(const service::SubmissionSummary& s) {
     const domain::Framework* fw = frameworks_.ForRound(s.round_id);
     if (!fw) return {"–", std::nullopt};
-    const auto key = std::make_pair(s.round_id, s.agency);
-    if (!scores_.count(key)) ScoreRound(s.round_id, {s.agency});
-    const auto found = scores_.find(key);
-    if (!found->second.ok()) return {call_.Message(found->second.status()), std::nullopt};
-    const auto& agency = *found->second;
+    if (!Covered(s)) ScoreRound(s.round_id, {s.agency}, {s.kpi});
+    const auto found = scores_.find({s.round_id, s.agency});
+    if (!found->second.score.ok()) {
+      return {call_.Message(found->second.score.status()), std::nullopt};
+    }
+    const auto& agency = *found->second.score;
     const domain::KpiScore* score = agency ? FindKpiScore(agency->kpis, s.kpi) : nullptr;
     if (!score) return {call_.T("queue.score_not_assigned"), std::nullopt};
     switch (score->status) {
@@ -191,10 +200,26 @@ class QueueScores {
   }
 
  private:
-  // Scores `codes` in round `round_id` into scores_: each its score, none (no KPI assigned, or
-  // no such agency), or the failure to read or score them.
-  void ScoreRound(int64_t round_id, const std::vector<std::string>& codes) {
-    auto scored = ScoreAgencies(round_id, codes);
+  // An agency's scores in a round, from the values of `kpis` only: true for those KPIs.
+  struct Scored {
+    Result<std::optional<domain::AgencyScore>> score;
+    std::set<std::string> kpis;
+  };
+
+  // True when s's agency is scored with the values its KPI's score reads.
+  bool Covered(const service::SubmissionSummary& s) const {
+    const auto found = scores_.find({s.round_id, s.agency});
+    return found != scores_.end() && found->second.kpis.count(s.kpi);
+  }
+
+  // Scores `codes` in round `round_id` into scores_ for the KPIs `asked` (with the values those
+  // read): each its score, none (no KPI assigned, or no such agency), or the failure to read or
+  // score them.
+  void ScoreRound(int64_t round_id, const std::vector<std::string>& codes,
+                  const std::set<std::string>& asked) {
+    const domain::Framework* fw = frameworks_.ForRound(round_id);
+    std::set<std::string> read = fw ? domain::KpisReadToScore(fw->kpis, asked) : asked;
+    auto scored = ScoreAgencies(round_id, codes, read);
     for (const std::string& code : codes) {
       Result<std::optional<domain::AgencyScore>> entry = std::optional<domain::AgencyScore>();
       if (!scored) {
@@ -202,12 +227,16 @@ class QueueScores {
       } else if (auto found = scored->find(code); found != scored->end()) {
         entry = std::optional<domain::AgencyScore>(std::move(found->second));
       }
-      scores_.insert_or_assign({round_id, code}, std::move(entry));
+      // An unknown KPI reads nothing, but is answered ("not assigned") all the same.
+      std::set<std::string> covered = read;
+      covered.insert(asked.begin(), asked.end());
+      scores_.insert_or_assign({round_id, code}, Scored{std::move(entry), std::move(covered)});
     }
   }
 
+  // The scores of `codes` in round `round_id` from the values of the KPIs `kpis` only.
   Result<std::map<std::string, domain::AgencyScore>> ScoreAgencies(
-      int64_t round_id, const std::vector<std::string>& codes) {
+      int64_t round_id, const std::vector<std::string>& codes, const std::set<std::string>& kpis) {
     const domain::Framework* fw = frameworks_.ForRound(round_id);
     if (!fw) return std::map<std::string, domain::AgencyScore>();
     auto engine = engines_.find(round_id);
@@ -225,7 +254,7 @@ class QueueScores {
     if (!engine->second.ok()) return engine->second.status();
     auto agencies = service::Directory(call_.db, clock_).FindAgencies(codes);
     if (!agencies) return agencies.status();
-    auto values = service::Reporting(call_.db, clock_).CurrentValuesOf(round_id, codes);
+    auto values = service::Reporting(call_.db, clock_).CurrentValuesOf(round_id, codes, &kpis);
     if (!values) return values.status();
     std::vector<domain::Observation> observations;
     size_t count = 0;
@@ -258,7 +287,7 @@ class QueueScores {
   FrameworkCache& frameworks_;
   std::map<int64_t, Result<std::shared_ptr<service::SharedEngine>>> engines_;
   std::map<int64_t, int> round_numbers_;  // 6 or 12, of the rounds in engines_
-  std::map<std::pair<int64_t, std::string>, Result<std::optional<domain::AgencyScore>>> scores_;
+  std::map<std::pair<int64_t, std::string>, Scored> scores_;
 };
 
 // One page of the queue as `q` asks, each item with its score. Sorted in SQL, or, by score,
