@@ -1325,4 +1325,12 @@ std::vector<std::pair<std::string, double>> Engine::AssignedKpis(const std::stri
   return out;
 }
 
+const KpiScore* FindKpiScore(const std::vector<KpiScore>& scores, const std::string& id) {
+  for (const KpiScore& s : scores) {
+    if (s.kpi == id) return &s;
+    if (const KpiScore* sub = FindKpiScore(s.sub_kpis, id)) return sub;
+  }
+  return nullptr;
+}
+
 }  // namespace esar::domain

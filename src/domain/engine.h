@@ -50,6 +50,9 @@ struct AgencyScore {
   std::vector<ComponentScore> components;
 };
 
+// The score of KPI or sub-KPI `id` among `scores` (sub-KPIs searched too); nullptr when absent.
+const KpiScore* FindKpiScore(const std::vector<KpiScore>& scores, const std::string& id);
+
 // A framework compiled for one reporting round: every formula parsed once, every agency's
 // assignments resolved. Scoring then costs only formula evaluations.
 //

@@ -1905,16 +1905,6 @@ INSTANTIATE_TEST_SUITE_P(
       return name;
     });
 
-// KPI or sub-KPI `id`'s score among `scores`, or nullptr.
-const domain::KpiScore* ScoreOfKpi(const std::vector<domain::KpiScore>& scores,
-                                   const std::string& id) {
-  for (const domain::KpiScore& k : scores) {
-    if (k.kpi == id) return &k;
-    if (const domain::KpiScore* sub = ScoreOfKpi(k.sub_kpis, id)) return sub;
-  }
-  return nullptr;
-}
-
 // The review queue scores a page's agencies from the values of its listed KPIs and of those
 // they read only (domain::KpisReadToScore). For every KPI and sub-KPI of every example, each
 // agency's score of it from those values alone is its score from all of them.
@@ -1955,8 +1945,8 @@ TEST(KpisReadToScoreTest, ScoringWithTheirValuesOnlyGivesEachKpiItsWholeScore) {
       const std::vector<domain::AgencyScore> alone = engine->Score(*agencies, theirs, true);
       ASSERT_EQ(alone.size(), whole.size());
       for (size_t a = 0; a < whole.size(); ++a) {
-        const domain::KpiScore* expected = ScoreOfKpi(whole[a].kpis, id);
-        const domain::KpiScore* got = ScoreOfKpi(alone[a].kpis, id);
+        const domain::KpiScore* expected = domain::FindKpiScore(whole[a].kpis, id);
+        const domain::KpiScore* got = domain::FindKpiScore(alone[a].kpis, id);
         ASSERT_EQ(expected == nullptr, got == nullptr) << whole[a].agency << " " << id;
         if (!expected) continue;
         SCOPED_TRACE(whole[a].agency + " KPI " + id);

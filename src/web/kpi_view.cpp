@@ -240,15 +240,6 @@ bool ParseTyped(std::string text, double& out) {
   return ec == std::errc() && ptr == text.data() + text.size() && std::isfinite(out);
 }
 
-const domain::KpiScore* FindScore(const std::vector<domain::KpiScore>& scores,
-                                  const std::string& id) {
-  for (const auto& s : scores) {
-    if (s.kpi == id) return &s;
-    if (const auto* sub = FindScore(s.sub_kpis, id)) return sub;
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 json KpiDocModel(const PageCall& call, const domain::Framework& framework, const domain::Kpi& kpi,
@@ -546,7 +537,7 @@ json WhatIfModel(PageCall& call, const domain::Framework& framework,
     out["text"] = call.T("whatif.not_assigned");
     return out;
   }
-  const domain::KpiScore* score = FindScore(scores[0].kpis, kpi_id);
+  const domain::KpiScore* score = domain::FindKpiScore(scores[0].kpis, kpi_id);
   if (score) {
     // Each baseline taken from an earlier result, with where it came from, as the explanation
     // of the computed result will say it.
@@ -596,11 +587,6 @@ json WhatIfModel(PageCall& call, const domain::Framework& framework,
   out["text"] = call.T("whatif.scores") + " " + out["score"].get<std::string>() + " " +
                 call.T("whatif.points") + " " + call.T("whatif.total_becomes") + " " + total;
   return out;
-}
-
-const domain::KpiScore* FindKpiScore(const std::vector<domain::KpiScore>& scores,
-                                     const std::string& id) {
-  return FindScore(scores, id);
 }
 
 }  // namespace esar::web

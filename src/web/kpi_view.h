@@ -91,8 +91,4 @@ nlohmann::json WhatIfModel(PageCall& call, const domain::Framework& framework,
                            const std::string& this_kpi_source = "whatif.basis_form",
                            std::map<std::string, double>* known = nullptr);
 
-// The score of KPI or sub-KPI `id` among `scores` (sub-KPIs searched too); nullptr when absent.
-const domain::KpiScore* FindKpiScore(const std::vector<domain::KpiScore>& scores,
-                                     const std::string& id);
-
 }  // namespace esar::web

@@ -806,7 +806,7 @@ HttpResponse Pages::AgencyResults(PageCall& call) {
     auto part = results.LatestAgencyPart(call.actor, round_id, service::ResultStage::kPreliminary,
                                          call.actor.agency, call.lang, *framework);
     if (!part) continue;
-    const service::StoredResult* result = &part->result;
+    const service::StoredResult& result = part->result;
     const json& a = part->agency;
     json kpis = json::array();
     for (const json& k : a["kpis"]) {
@@ -830,24 +830,24 @@ HttpResponse Pages::AgencyResults(PageCall& call) {
       }
     }
     auto status = cycle.StatusOf(round_id);
-    const bool open = status && status->result_id == result->id &&
-                      result->stage == service::ResultStage::kPreliminary &&
-                      result->appeal_deadline > now;
+    const bool open = status && status->result_id == result.id &&
+                      result.stage == service::ResultStage::kPreliminary &&
+                      result.appeal_deadline > now;
     const json grade = a.value("grade", json(nullptr));
     list.push_back(
         {{"period",
           FiscalYearName(fw.fiscal_year, call.lang) + " · " + RoundName(round->round, call.lang)},
-         {"stage", call.T(std::string("stage.") + service::ResultStageName(result->stage))},
+         {"stage", call.T(std::string("stage.") + service::ResultStageName(result.stage))},
          {"total", TextOr(a, "total_text", "")},
          {"grade", grade.is_string() ? grade : json(nullptr)},
          {"kpis", kpis},
          {"appeals", appeals},
          {"can_appeal", open},
          {"appeal_deadline",
-          result->appeal_deadline ? FormatDateTime(result->appeal_deadline, call.lang) : ""},
-         {"appeal_url", "/agency/results/" + std::to_string(result->id) + "/appeals"},
+          result.appeal_deadline ? FormatDateTime(result.appeal_deadline, call.lang) : ""},
+         {"appeal_url", "/agency/results/" + std::to_string(result.id) + "/appeals"},
          {"public_url",
-          result->stage == service::ResultStage::kPublished
+          result.stage == service::ResultStage::kPublished
               ? "/results/" + std::to_string(round_id) + "/agencies/" + UrlEncode(call.actor.agency)
               : ""}});
   }

@@ -184,7 +184,7 @@ class QueueScores {
       return {call_.Message(found->second.score.status()), std::nullopt};
     }
     const auto& agency = *found->second.score;
-    const domain::KpiScore* score = agency ? FindKpiScore(agency->kpis, s.kpi) : nullptr;
+    const domain::KpiScore* score = agency ? domain::FindKpiScore(agency->kpis, s.kpi) : nullptr;
     if (!score) return {call_.T("queue.score_not_assigned"), std::nullopt};
     switch (score->status) {
       case domain::KpiStatus::kScored:
@@ -218,8 +218,11 @@ class QueueScores {
   void ScoreRound(int64_t round_id, const std::vector<std::string>& codes,
                   const std::set<std::string>& asked) {
     const domain::Framework* fw = frameworks_.ForRound(round_id);
-    std::set<std::string> read = fw ? domain::KpisReadToScore(fw->kpis, asked) : asked;
+    const std::set<std::string> read = fw ? domain::KpisReadToScore(fw->kpis, asked) : asked;
     auto scored = ScoreAgencies(round_id, codes, read);
+    // An unknown KPI reads nothing, but is answered ("not assigned") all the same.
+    std::set<std::string> covered = read;
+    covered.insert(asked.begin(), asked.end());
     for (const std::string& code : codes) {
       Result<std::optional<domain::AgencyScore>> entry = std::optional<domain::AgencyScore>();
       if (!scored) {
@@ -227,10 +230,7 @@ class QueueScores {
       } else if (auto found = scored->find(code); found != scored->end()) {
         entry = std::optional<domain::AgencyScore>(std::move(found->second));
       }
-      // An unknown KPI reads nothing, but is answered ("not assigned") all the same.
-      std::set<std::string> covered = read;
-      covered.insert(asked.begin(), asked.end());
-      scores_.insert_or_assign({round_id, code}, Scored{std::move(entry), std::move(covered)});
+      scores_.insert_or_assign({round_id, code}, Scored{std::move(entry), covered});
     }
   }
 
