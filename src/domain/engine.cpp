@@ -1230,8 +1230,12 @@ Engine::Matrix Engine::Layout(const std::vector<Agency>& agencies,
     m.profiles_[r] = impl_->ProfileOf(agencies[r].code);
   }
   std::string key;
+  // An agency's values usually come together: its row is looked up once for them.
+  const std::string* agency = nullptr;  // the last value's, whose row is `row`
+  auto row = row_of.end();
   for (const Observation& o : observations) {
-    auto row = row_of.find(o.agency);
+    if (!agency || o.agency != *agency) row = row_of.find(o.agency);
+    agency = &o.agency;
     if (row == row_of.end()) continue;
     SlotKeyInto(o.kpi, o.variable, o.fiscal_year, o.round, key);
     auto run = impl_->data_slots.find(key);

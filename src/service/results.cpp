@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <future>
 #include <iterator>
@@ -101,25 +102,25 @@ double RealOrNaN(const storage::Row& r, size_t i) {
 
 storage::Value RealOrNull(double v) { return std::isnan(v) ? storage::Value{} : storage::Value{v}; }
 
-// `text` as a JSON string, appended to `out`.
+// `text` as a JSON string, appended to `out`. The runs between characters to escape are
+// appended whole: InputsJson writes 350,000 names and ids for one computation, and a character
+// at a time cost a tenth of its time.
 void AppendJsonString(const std::string& text, std::string& out) {
   out += '"';
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<int>(c));
-        } else {
-          out += c;
-        }
+  size_t run = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(text, run, i - run);
+    run = i + 1;
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("\\u{:04x}", static_cast<int>(c));
     }
   }
+  out.append(text, run, std::string::npos);
   out += '"';
 }
 
@@ -141,12 +142,18 @@ std::string InputsJson(const domain::Agency& agency,
     AppendJsonString(o->kpi, out);
     out += ',';
     AppendJsonString(o->variable, out);
-    fmt::format_to(std::back_inserter(out), ",{},{},[", o->fiscal_year, o->round);
+    // std::to_chars, not fmt: parsing a format string for each value cost more than the rest.
+    char number[kShortestDecimalMax];
+    for (const int n : {o->fiscal_year, o->round}) {
+      out += ',';
+      out.append(number, static_cast<size_t>(std::to_chars(number, number + sizeof number, n).ptr -
+                                             number));
+    }
+    out += ",[";
     for (size_t i = 0; i < o->values.size(); ++i) {
       if (i) out += ',';
       const double v = o->values[i];
       if (std::isfinite(v)) {
-        char number[kShortestDecimalMax];
         out.append(number, ShortestDecimalTo(v, number));
       } else {
         out += "null";
@@ -427,8 +434,21 @@ Result<json> Results::ScoreAndStore(const RoundInfo& round, int64_t id, const st
     slice.scores = engine.Score(slice.agencies, slice.observations, false);
     static const std::vector<const domain::Observation*> kNone;
     std::unordered_map<std::string_view, std::vector<const domain::Observation*>> by_agency;
+    // An agency's values come together, most of a KPI's too: the last agency's list and the
+    // last KPI's answer are used again rather than looked up for each of ~20,000 values.
+    std::vector<const domain::Observation*>* values_of = nullptr;  // values_agency's
+    std::string_view values_agency;
+    const std::string* kpi = nullptr;  // the last value's, a framework KPI when framework_kpi
+    bool framework_kpi = false;
     for (const domain::Observation& o : slice.observations) {
-      if (kpi_ids.count(o.kpi)) by_agency[o.agency].push_back(&o);
+      if (!kpi || o.kpi != *kpi) framework_kpi = kpi_ids.count(o.kpi) > 0;
+      kpi = &o.kpi;
+      if (!framework_kpi) continue;
+      if (!values_of || o.agency != values_agency) {
+        values_of = &by_agency[o.agency];
+        values_agency = o.agency;
+      }
+      values_of->push_back(&o);
     }
     // Score skips agencies without KPIs: scores and agencies do not line up by position.
     std::unordered_map<std::string_view, const domain::Agency*> agency_of;

@@ -1222,6 +1222,12 @@ TEST_P(ServiceTest, TheQueueSortsByKpiNumber) {
 // publication shares its final result's rows.
 TEST_P(ServiceTest, ScoresAreStoredAsRowsAndAPublicationSharesThem) {
   AcceptAll();
+  // A name with what JSON escapes: the values kept with the result must read back as it is.
+  const std::string name_th = "สำนักงาน \"บีโอไอ\" \\ ก\tข\r\nค";
+  const std::string name_en = "\"BOI\"\\\x01";
+  ASSERT_TRUE(db_->Execute("UPDATE agencies SET name_th = ?, name_en = ? WHERE code = 'BOI'",
+                           {name_th, name_en})
+                  .ok());
   clock_.Set(round_.deadline + 1);
   auto preliminary = results_->ComputePreliminary(admin_, round_.id, 0);
   ASSERT_TRUE(preliminary.ok()) << preliminary.status().ToString(false);
@@ -1247,6 +1253,10 @@ TEST_P(ServiceTest, ScoresAreStoredAsRowsAndAPublicationSharesThem) {
       EXPECT_TRUE(r.IsNull(3));  // derived on request, not stored
       const json inputs = json::parse(r.Text(2));
       EXPECT_FALSE(inputs["values"].empty()) << r.Text(0);
+      if (r.Text(0) == "BOI") {
+        EXPECT_EQ(inputs["name"]["th"], name_th);
+        EXPECT_EQ(inputs["name"]["en"], name_en);
+      }
       if (r.Text(0) != "OCS") {
         EXPECT_NEAR(r.Real(1), ByCode(expected, r.Text(0))["total"].get<double>(), 1e-9);
       }
