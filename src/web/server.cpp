@@ -53,6 +53,23 @@ void ReturnFreedMemory() {
 #endif
 }
 
+// The Server-Timing header (W3C Server Timing) of an answer ready now: `app`, the handler's own
+// time on its worker, when one ran; `total`, from the request's header read to now (the body,
+// waiting for a worker, the handler). What a client measures beyond `total` was spent on the
+// network, in the client or waiting to be scheduled: the split that tells a slow page from a
+// stalled machine. For a streamed answer, the times up to its header.
+std::string ServerTiming(std::optional<double> app_ms, double total_ms) {
+  char text[96];
+  const int length =
+      app_ms ? std::snprintf(text, sizeof text, "app;dur=%.2f, total;dur=%.2f", *app_ms, total_ms)
+             : std::snprintf(text, sizeof text, "total;dur=%.2f", total_ms);
+  return std::string(text, static_cast<size_t>(std::clamp(length, 0, int{sizeof text} - 1)));
+}
+
+double MillisecondsSince(Clock::time_point then) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - then).count();
+}
+
 std::string RequestId(const std::string& given) {
   // A client's own id is kept when it is short and plain, so that logs can be joined.
   if (!given.empty() && given.size() <= 64 && std::all_of(given.begin(), given.end(), [](char c) {
@@ -243,6 +260,7 @@ struct Server::Impl {
 
     void OnHeader(beast::error_code ec) {
       started_ = Clock::now();
+      app_ms_.reset();
       if (ec == http::error::header_limit) {
         request_ = HttpRequest();
         request_.request_id = RequestId("");
@@ -353,6 +371,7 @@ struct Server::Impl {
       const bool queued = server_.workers->Submit([self, work, after] {
         const auto began = Clock::now();
         HttpResponse response = work(*self);
+        const double app_ms = MillisecondsSince(began);
         // A heavy request (computing a round, a large answer) leaves megabytes freed in this
         // thread's malloc arena, which glibc keeps; hand them back to the system at once so that
         // the resident size follows the work in hand, not the largest ever done. After the
@@ -360,9 +379,11 @@ struct Server::Impl {
         // none of that memory.
         const bool trim =
             response.body.size() > kTrimAfterBytes || Clock::now() - began > kTrimAfterTime;
-        asio::post(self->stream_.get_executor(), [self, after, r = std::move(response)]() mutable {
-          self->Answer(std::move(r), after);
-        });
+        asio::post(self->stream_.get_executor(),
+                   [self, after, app_ms, r = std::move(response)]() mutable {
+                     self->app_ms_ = app_ms;
+                     self->Answer(std::move(r), after);
+                   });
         if (trim) ReturnFreedMemory();
       });
       if (!queued) RefuseOverloaded();
@@ -495,6 +516,7 @@ struct Server::Impl {
       res->set(http::field::content_type, response.content_type);
       res->set("X-Request-Id", request_.request_id);
       res->set("X-Content-Type-Options", "nosniff");
+      res->set("Server-Timing", ServerTiming(app_ms_, MillisecondsSince(started_)));
       for (auto& [name, value] : response.headers) res->insert(name, value);
       res->body() = std::move(response.body);
       res->keep_alive(keep);
@@ -532,6 +554,7 @@ struct Server::Impl {
       header->set(http::field::content_type, response.content_type);
       header->set("X-Request-Id", request_.request_id);
       header->set("X-Content-Type-Options", "nosniff");
+      header->set("Server-Timing", ServerTiming(app_ms_, MillisecondsSince(started_)));
       for (auto& [name, value] : response.headers) header->insert(name, value);
       header->keep_alive(stream_keep_);
       if (chunked_) header->chunked(true);
@@ -613,9 +636,7 @@ struct Server::Impl {
     void Observe(int status) {
       if (!server_.observer) return;
       try {
-        server_.observer->OnResponse(
-            request_, status,
-            std::chrono::duration<double, std::milli>(Clock::now() - started_).count());
+        server_.observer->OnResponse(request_, status, MillisecondsSince(started_));
       } catch (const std::exception& e) {
         std::fprintf(stderr, "esar: request %s: the log line failed: %s\n",
                      request_.request_id.c_str(), e.what());
@@ -686,6 +707,7 @@ struct Server::Impl {
     bool counted_busy_ = false;
     size_t lingered_ = 0;
     Clock::time_point started_ = Clock::now();
+    std::optional<double> app_ms_;  // the handler's time on its worker, for Server-Timing
     Clock::time_point deadline_ = Clock::now();
 
    public:

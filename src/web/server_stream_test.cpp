@@ -1,5 +1,6 @@
 // Streamed answers (HttpResponse::stream) through the real server on 127.0.0.1: chunk framing,
-// keep-alive after them, a producer failing midway (the body must not look complete), HTTP/1.0.
+// keep-alive after them, a producer failing midway (the body must not look complete), HTTP/1.0;
+// and the Server-Timing header every answer carries.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -7,7 +8,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
+#include <regex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -59,6 +62,10 @@ class StreamTest : public ::testing::Test {
     });
     router_.Add("GET", "/plain",
                 [](HttpRequest&) { return JsonResponse(200, "{\"plain\":true}"); });
+    router_.Add("GET", "/slow", [](HttpRequest&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(kSlowHandlerMs));
+      return JsonResponse(200, "{}");
+    });
     ServerOptions options;
     options.port = 0;
     options.worker_threads = 2;
@@ -126,6 +133,18 @@ class StreamTest : public ::testing::Test {
     return received.size() >= 5 && received.compare(received.size() - 5, 5, "0\r\n\r\n") == 0;
   }
 
+  // The status line and headers of the answer to `request`, sent on a connection of its own.
+  std::string HeadOf(const std::string& request) {
+    const int fd = Connect();
+    Send(fd, request);
+    bool closed = false;
+    const std::string raw = ReadUntil(
+        fd, [](const std::string& r) { return r.find("\r\n\r\n") != std::string::npos; }, closed);
+    ::close(fd);
+    return raw.substr(0, raw.find("\r\n\r\n"));
+  }
+
+  static constexpr int kSlowHandlerMs = 25;
   Router router_;
   std::unique_ptr<Server> server_;
 };
@@ -177,6 +196,28 @@ TEST_F(StreamTest, Http10GetsTheBodyUnframedAndThenTheEnd) {
   ASSERT_NE(body, std::string::npos);
   EXPECT_EQ(raw.substr(body + 4), Expected(50));
   ::close(fd);
+}
+
+TEST_F(StreamTest, EveryAnswerTellsTheServersTimeInServerTiming) {
+  const std::regex with_app(
+      R"(\r\nServer-Timing: app;dur=([0-9]+\.[0-9]{2}), total;dur=([0-9]+\.[0-9]{2}))");
+  std::smatch found;
+  // A handler's answer: its own time, and the total from the header read, which includes it.
+  const std::string slow = HeadOf("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(std::regex_search(slow, found, with_app)) << slow;
+  const double app = std::stod(found[1]), total = std::stod(found[2]);
+  EXPECT_GE(app, kSlowHandlerMs);
+  EXPECT_GE(total, app);
+  // A streamed answer: the times up to its header.
+  const std::string streamed = HeadOf("GET /stream?n=3 HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_TRUE(std::regex_search(streamed, found, with_app)) << streamed;
+  EXPECT_GE(std::stod(found[2]), std::stod(found[1]));
+  // Answered without a handler (no such page): the total alone.
+  const std::string missing = HeadOf("GET /nowhere HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(missing.rfind("HTTP/1.1 404", 0), 0u) << missing;
+  EXPECT_TRUE(std::regex_search(
+      missing, std::regex(R"(\r\nServer-Timing: total;dur=[0-9]+\.[0-9]{2}(\r|$))")))
+      << missing;
 }
 
 TEST_F(StreamTest, ManyStreamsAtOnceAllComplete) {
