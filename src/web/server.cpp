@@ -505,6 +505,18 @@ struct Server::Impl {
 
     enum AfterAnswer { kKeepAlive, kClose, kLinger };
 
+    // The headers every answer carries, then `response`'s own: one place for buffered and
+    // streamed answers alike.
+    template <typename Message>
+    void SetHeaders(const HttpResponse& response, Message& message) const {
+      message.set(http::field::server, "esar");
+      message.set(http::field::content_type, response.content_type);
+      message.set("X-Request-Id", request_.request_id);
+      message.set("X-Content-Type-Options", "nosniff");
+      message.set("Server-Timing", ServerTiming(app_ms_, MillisecondsSince(started_)));
+      for (const auto& [name, value] : response.headers) message.insert(name, value);
+    }
+
     void Answer(HttpResponse response, int after) {
       if (closed_) return;
       if (response.stream) return AnswerStreamed(std::move(response), after);
@@ -512,12 +524,7 @@ struct Server::Impl {
       const bool keep = after == kKeepAlive && keep_alive_ && !server_.stopping;
       auto res = std::make_shared<http::response<http::string_body>>(
           static_cast<http::status>(response.status), version_ ? version_ : 11);
-      res->set(http::field::server, "esar");
-      res->set(http::field::content_type, response.content_type);
-      res->set("X-Request-Id", request_.request_id);
-      res->set("X-Content-Type-Options", "nosniff");
-      res->set("Server-Timing", ServerTiming(app_ms_, MillisecondsSince(started_)));
-      for (auto& [name, value] : response.headers) res->insert(name, value);
+      SetHeaders(response, *res);
       res->body() = std::move(response.body);
       res->keep_alive(keep);
       res->prepare_payload();
@@ -550,12 +557,7 @@ struct Server::Impl {
       producer_ = std::move(response.stream);
       auto header = std::make_shared<http::response<http::empty_body>>(
           static_cast<http::status>(response.status), version_ ? version_ : 11);
-      header->set(http::field::server, "esar");
-      header->set(http::field::content_type, response.content_type);
-      header->set("X-Request-Id", request_.request_id);
-      header->set("X-Content-Type-Options", "nosniff");
-      header->set("Server-Timing", ServerTiming(app_ms_, MillisecondsSince(started_)));
-      for (auto& [name, value] : response.headers) header->insert(name, value);
+      SetHeaders(response, *header);
       header->keep_alive(stream_keep_);
       if (chunked_) header->chunked(true);
       auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*header);
